@@ -1,0 +1,3 @@
+module github.com/descentml/descent
+
+go 1.25.0

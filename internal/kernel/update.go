@@ -1,0 +1,264 @@
+package kernel
+
+import "math"
+
+// The update kernels below are the inner loops of the optimizers' gradient
+// transforms. Each works on one block of one parameter: u holds the block's
+// incoming update (at the head of a chain, a copy of the gradient) and is
+// rewritten in place; state slices are the same block of the transform's
+// per-parameter state. All slices passed to one call have the same length.
+// Scalars that depend only on the step (bias corrections, rates) are computed
+// once per step by the caller and passed in.
+
+// Axpy adds a·x to y:
+//
+//	y[i] += a * x[i]
+func Axpy[T Float](a T, x, y []T) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+// Scale multiplies x by a:
+//
+//	x[i] *= a
+func Scale[T Float](a T, x []T) {
+	for i := range x {
+		x[i] *= a
+	}
+}
+
+// Clamp limits x to [lo, hi]; NaN stays NaN:
+//
+//	x[i] = min(max(x[i], lo), hi)
+func Clamp[T Float](lo, hi T, x []T) {
+	for i, v := range x {
+		if v < lo {
+			x[i] = lo
+		} else if v > hi {
+			x[i] = hi
+		}
+	}
+}
+
+// Momentum accumulates u into the buffer b and replaces u by the step to take:
+//
+//	b[i] = mu*b[i] + damp*u[i]
+//	u[i] = b[i]                 (nesterov: u[i] += mu*b[i])
+//
+// damp is 1 − dampening for PyTorch's heavy ball, 1 − β for an exponential
+// moving average.
+func Momentum[T Float](u, b []T, mu, damp T, nesterov bool) {
+	b = b[:len(u)]
+	for i, g := range u {
+		bi := mu*b[i] + damp*g
+		b[i] = bi
+		if nesterov {
+			u[i] = g + mu*bi
+		} else {
+			u[i] = bi
+		}
+	}
+}
+
+// Adam updates the first and second moments and replaces u by the
+// bias-corrected ratio:
+//
+//	m[i] = b1*m[i] + (1-b1)*u[i]
+//	v[i] = b2*v[i] + (1-b2)*u[i]*u[i]
+//	u[i] = (m[i]*c1) / (sqrt(v[i])*c2 + eps)
+//
+// with c1 = 1/(1−β₁ᵗ) and c2 = 1/√(1−β₂ᵗ). When vmax is not nil (AMSGrad),
+// vmax[i] = max(vmax[i], v[i]) is used in place of v[i] in the denominator.
+func Adam[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps T) {
+	m, v = m[:len(u)], v[:len(u)]
+	if vmax != nil {
+		vmax = vmax[:len(u)]
+	}
+	for i, g := range u {
+		mi := b1*m[i] + (1-b1)*g
+		vi := b2*v[i] + (1-b2)*g*g
+		m[i], v[i] = mi, vi
+		if vmax != nil {
+			vi = max(vi, vmax[i])
+			vmax[i] = vi
+		}
+		u[i] = (mi * c1) / (T(math.Sqrt(float64(vi)))*c2 + eps)
+	}
+}
+
+// RMSprop updates the mean square v (and, when centered, the mean g) and
+// divides u by the root of the (centered) mean square:
+//
+//	v[i] = a*v[i] + (1-a)*u[i]*u[i]
+//	g[i] = a*g[i] + (1-a)*u[i]                   (g != nil: centered)
+//	s    = v[i] - g[i]*g[i]                      (s = v[i] when not centered)
+//	u[i] = u[i] / (sqrt(s) + eps)                (epsInSqrt: u[i] / sqrt(s + eps))
+func RMSprop[T Float](u, v, g []T, a, eps T, epsInSqrt bool) {
+	v = v[:len(u)]
+	if g != nil {
+		g = g[:len(u)]
+	}
+	for i, x := range u {
+		vi := a*v[i] + (1-a)*x*x
+		v[i] = vi
+		s := vi
+		if g != nil {
+			gi := a*g[i] + (1-a)*x
+			g[i] = gi
+			s = vi - gi*gi
+		}
+		if epsInSqrt {
+			u[i] = x / T(math.Sqrt(float64(s+eps)))
+		} else {
+			u[i] = x / (T(math.Sqrt(float64(s))) + eps)
+		}
+	}
+}
+
+// Adagrad adds the square of u to the running sum s and divides u by its root:
+//
+//	s[i] += u[i]*u[i]
+//	u[i] = u[i] / (sqrt(s[i]) + eps)
+func Adagrad[T Float](u, s []T, eps T) {
+	s = s[:len(u)]
+	for i, g := range u {
+		si := s[i] + g*g
+		s[i] = si
+		u[i] = g / (T(math.Sqrt(float64(si))) + eps)
+	}
+}
+
+// Adadelta updates the mean squares of gradients v and of steps d and
+// replaces u by the step:
+//
+//	v[i] = rho*v[i] + (1-rho)*u[i]*u[i]
+//	x    = sqrt(d[i]+eps) / sqrt(v[i]+eps) * u[i]
+//	d[i] = rho*d[i] + (1-rho)*x*x
+//	u[i] = x
+func Adadelta[T Float](u, v, d []T, rho, eps T) {
+	v, d = v[:len(u)], d[:len(u)]
+	for i, g := range u {
+		vi := rho*v[i] + (1-rho)*g*g
+		v[i] = vi
+		x := T(math.Sqrt(float64(d[i]+eps))) / T(math.Sqrt(float64(vi+eps))) * g
+		d[i] = rho*d[i] + (1-rho)*x*x
+		u[i] = x
+	}
+}
+
+// Adamax updates the first moment m and the infinity norm n and replaces u by
+// their bias-corrected ratio:
+//
+//	m[i] = b1*m[i] + (1-b1)*u[i]
+//	n[i] = max(b2*n[i], |u[i]| + eps)
+//	u[i] = m[i]*c1 / n[i]
+//
+// with c1 = 1/(1−β₁ᵗ). NaN in u propagates to n.
+func Adamax[T Float](u, m, n []T, b1, b2, c1, eps T) {
+	m, n = m[:len(u)], n[:len(u)]
+	for i, g := range u {
+		mi := b1*m[i] + (1-b1)*g
+		m[i] = mi
+		a := T(math.Abs(float64(g))) + eps
+		ni := b2 * n[i]
+		if !(ni >= a) { // also takes a NaN in a
+			ni = a
+		}
+		n[i] = ni
+		u[i] = mi * c1 / ni
+	}
+}
+
+// NAdam updates the moments and replaces u by the Nesterov-accelerated ratio:
+//
+//	m[i] = b1*m[i] + (1-b1)*u[i]
+//	v[i] = b2*v[i] + (1-b2)*u[i]*u[i]
+//	d    = sqrt(v[i]*c2) + eps
+//	u[i] = cg*u[i]/d + cm*m[i]/d
+//
+// with c2 = 1/(1−β₂ᵗ) and cg, cm the gradient and momentum weights of step t.
+func NAdam[T Float](u, m, v []T, b1, b2, c2, cg, cm, eps T) {
+	m, v = m[:len(u)], v[:len(u)]
+	for i, g := range u {
+		mi := b1*m[i] + (1-b1)*g
+		vi := b2*v[i] + (1-b2)*g*g
+		m[i], v[i] = mi, vi
+		d := T(math.Sqrt(float64(vi*c2))) + eps
+		u[i] = cg*g/d + cm*mi/d
+	}
+}
+
+// RAdam updates the moments and replaces u by the rectified step:
+//
+//	m[i] = b1*m[i] + (1-b1)*u[i]
+//	v[i] = b2*v[i] + (1-b2)*u[i]*u[i]
+//	u[i] = m[i]*c1 * (r / (sqrt(v[i]) + eps))   (rect)
+//	u[i] = m[i]*c1                              (not rect)
+//
+// with c1 = 1/(1−β₁ᵗ) and r = √(1−β₂ᵗ) times the variance rectification.
+func RAdam[T Float](u, m, v []T, b1, b2, c1, r, eps T, rect bool) {
+	m, v = m[:len(u)], v[:len(u)]
+	for i, g := range u {
+		mi := b1*m[i] + (1-b1)*g
+		vi := b2*v[i] + (1-b2)*g*g
+		m[i], v[i] = mi, vi
+		if rect {
+			u[i] = mi * c1 * (r / (T(math.Sqrt(float64(vi))) + eps))
+		} else {
+			u[i] = mi * c1
+		}
+	}
+}
+
+// SumSquares returns Σ x[i]², accumulated in float64.
+func SumSquares[T Float](x []T) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+// SumAbs returns Σ |x[i]|, accumulated in float64.
+func SumAbs[T Float](x []T) float64 {
+	var s float64
+	for _, v := range x {
+		s += math.Abs(float64(v))
+	}
+	return s
+}
+
+// SumPow returns Σ |x[i]|^p, accumulated in float64.
+func SumPow[T Float](x []T, p float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += math.Pow(math.Abs(float64(v)), p)
+	}
+	return s
+}
+
+// MaxAbs returns max |x[i]|, or NaN if x holds a NaN; 0 for an empty x.
+func MaxAbs[T Float](x []T) float64 {
+	var m float64
+	for _, v := range x {
+		a := math.Abs(float64(v))
+		if !(a <= m) {
+			m = a
+			if a != a {
+				return a
+			}
+		}
+	}
+	return m
+}
+
+// AllFinite reports whether no x[i] is NaN or ±Inf.
+func AllFinite[T Float](x []T) bool {
+	var s T
+	for _, v := range x {
+		s += v - v // 0 for finite v, NaN for NaN and ±Inf
+	}
+	return s == 0
+}
