@@ -1,0 +1,163 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/descentml/descent/internal/kernel"
+)
+
+// clipEps is PyTorch's guard against dividing by a zero norm:
+// clip_grad_norm_ scales by max_norm / (total_norm + 1e-6).
+const clipEps = 1e-6
+
+// ClipByGlobalNorm rescales the update so that the p-norm of all the
+// optimizer's gradients taken together is at most Max (Pascanu et al. 2013;
+// PyTorch's clip_grad_norm_):
+//
+//	u ← u · min(1, Max / (‖g‖_p + 10⁻⁶))
+//
+// The norm is that of the raw gradients of every parameter group, so the
+// transform belongs at the head of the chain (Config.ClipNorm puts it
+// there). P is the norm's order: 2 when zero; 1, any p > 0, or math.Inf(1).
+type ClipByGlobalNorm[T Float] struct {
+	Max float64
+	P   float64
+
+	scale T
+	clip  bool
+	norm  float64
+}
+
+func (c *ClipByGlobalNorm[T]) Name() string { return "clip_by_global_norm" }
+
+func (c *ClipByGlobalNorm[T]) order() float64 {
+	if c.P == 0 {
+		return 2
+	}
+	return c.P
+}
+
+func (c *ClipByGlobalNorm[T]) Init(*State[T], []ParamInfo) error {
+	if err := checkClipNorm(c.Max, c.order()); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (c *ClipByGlobalNorm[T]) Begin(s *StepInfo) {
+	c.norm = s.GradNorm(c.order())
+	f := clipFactor(c.Max, c.norm)
+	c.clip, c.scale = f < 1, T(f)
+}
+
+func (c *ClipByGlobalNorm[T]) Update(_, _ int, u, _ []T) {
+	if c.clip {
+		kernel.Scale(c.scale, u)
+	}
+}
+
+// ClipByValue limits every element of the update to [−Max, Max] (PyTorch's
+// clip_grad_value_).
+type ClipByValue[T Float] struct {
+	Max float64
+}
+
+func (c *ClipByValue[T]) Name() string { return "clip_by_value" }
+
+func (c *ClipByValue[T]) Init(*State[T], []ParamInfo) error {
+	if !(c.Max > 0) || math.IsInf(c.Max, 0) {
+		return fmt.Errorf("optim: ClipByValue.Max = %v: must be positive and finite", c.Max)
+	}
+	return nil
+}
+
+func (c *ClipByValue[T]) Begin(*StepInfo) {}
+
+func (c *ClipByValue[T]) Update(_, _ int, u, _ []T) { kernel.Clamp(T(-c.Max), T(c.Max), u) }
+
+// ClipGradNorm scales grads in place so that their global p-norm is at most
+// maxNorm, as PyTorch's clip_grad_norm_ does, and returns the norm before
+// clipping. p is 1, 2, any p > 0, or math.Inf(1). A non-finite norm is an
+// error and leaves grads unchanged.
+func ClipGradNorm[T Float](grads [][]T, maxNorm, p float64) (float64, error) {
+	if err := checkClipNorm(maxNorm, p); err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, g := range grads {
+		total = combineNorm(total, partialNorm(g, p), p)
+	}
+	total = finishNorm(total, p)
+	if math.IsNaN(total) || math.IsInf(total, 0) {
+		return total, fmt.Errorf("optim: gradient %v-norm is %v", p, total)
+	}
+	if f := clipFactor(maxNorm, total); f < 1 {
+		for _, g := range grads {
+			kernel.Scale(T(f), g)
+		}
+	}
+	return total, nil
+}
+
+// ClipGradValue limits every gradient element to [−max, max] in place, as
+// PyTorch's clip_grad_value_ does.
+func ClipGradValue[T Float](grads [][]T, max float64) error {
+	c := ClipByValue[T]{Max: max}
+	if err := c.Init(nil, nil); err != nil {
+		return err
+	}
+	for _, g := range grads {
+		c.Update(0, 0, g, nil)
+	}
+	return nil
+}
+
+func checkClipNorm(max, p float64) error {
+	if !(max >= 0) || math.IsInf(max, 0) {
+		return fmt.Errorf("optim: maximum norm %v: must be finite and ≥ 0", max)
+	}
+	if !(p > 0) {
+		return fmt.Errorf("optim: norm order %v: must be positive (2 for the Euclidean norm, +Inf for the max norm)", p)
+	}
+	return nil
+}
+
+func clipFactor(max, norm float64) float64 { return max / (norm + clipEps) }
+
+// partialNorm returns x's contribution to a p-norm: Σ|x|ᵖ, or max|x| for
+// p = ∞. Partial results are combined with combineNorm and finished with
+// finishNorm; a NaN anywhere makes the norm NaN.
+func partialNorm[T Float](x []T, p float64) float64 {
+	switch {
+	case math.IsInf(p, 1):
+		return kernel.MaxAbs(x)
+	case p == 2:
+		return kernel.SumSquares(x)
+	case p == 1:
+		return kernel.SumAbs(x)
+	default:
+		return kernel.SumPow(x, p)
+	}
+}
+
+func combineNorm(a, b, p float64) float64 {
+	if math.IsInf(p, 1) {
+		if math.IsNaN(a) || math.IsNaN(b) {
+			return math.NaN()
+		}
+		return math.Max(a, b)
+	}
+	return a + b
+}
+
+func finishNorm(s, p float64) float64 {
+	switch {
+	case math.IsInf(p, 1), p == 1:
+		return s
+	case p == 2:
+		return math.Sqrt(s)
+	default:
+		return math.Pow(s, 1/p)
+	}
+}

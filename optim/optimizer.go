@@ -1,0 +1,418 @@
+package optim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unsafe"
+
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/schedule"
+)
+
+// Config sets up an optimizer. Method is required; everything else has a
+// usable zero value.
+type Config struct {
+	// Method is the update rule: SGD, Adam, AdamW, … or a custom Chain.
+	Method Method
+	// LR is the learning-rate schedule (schedule.Constant(1e-3) for a fixed
+	// rate). nil means the method's PyTorch default rate, held constant;
+	// SGD and custom chains have none and need LR.
+	LR schedule.Schedule
+	// Momentum, if set, schedules the momentum (SGD's μ, Adam's β₁),
+	// overriding the method's: schedule.OneCycle.Momentum() and
+	// schedule.Cyclic.Momentum() cycle it against the learning rate.
+	Momentum schedule.Schedule
+	// ClipNorm, if positive, clips the gradients of all groups together to
+	// this global norm before each step (PyTorch's clip_grad_norm_; the
+	// ClipByGlobalNorm transform at the head of each chain).
+	ClipNorm float64
+	// ClipNormType is the order of ClipNorm's norm: 0 means 2; 1, any p > 0,
+	// or math.Inf(1).
+	ClipNormType float64
+	// ClipValue, if positive, clips each gradient element to
+	// [−ClipValue, ClipValue] before each step (clip_grad_value_).
+	ClipValue float64
+	// DecayMask says which parameters weight decay applies to; nil means all.
+	// WeightsOnly excludes biases and normalization parameters.
+	DecayMask func(name string, shape []int) bool
+	// NonFinite says what a step does with a NaN or infinite gradient (or
+	// gradient norm): by default it returns an error; SkipNonFinite skips the
+	// step. Either way nothing is changed.
+	NonFinite NonFinitePolicy
+}
+
+// NonFinitePolicy is what Step does when a gradient holds NaN or ±Inf.
+type NonFinitePolicy int
+
+const (
+	// ErrorOnNonFinite makes Step return a *NonFiniteError and change
+	// nothing: parameters, state and step count are as before the call.
+	ErrorOnNonFinite NonFinitePolicy = iota
+	// SkipNonFinite makes Step skip the update, change nothing, count the
+	// skipped step (Optimizer.Skipped) and return nil, as a loss scaler does.
+	SkipNonFinite
+)
+
+// ErrNonFinite is matched by errors.Is for every *NonFiniteError.
+var ErrNonFinite = errors.New("optim: non-finite gradient")
+
+// NonFiniteError reports a gradient that holds NaN or ±Inf, or whose norm
+// overflowed.
+type NonFiniteError struct {
+	Step  int     // the step that was refused
+	Param string  // the first parameter with a non-finite gradient; "" if only the norm overflowed
+	Index int     // the first such element
+	Value float64 // its value
+	Norm  float64 // the gradient norm, when clipping computed one
+}
+
+func (e *NonFiniteError) Error() string {
+	if e.Param == "" {
+		return fmt.Sprintf("optim: step %d: gradient norm is %v", e.Step, e.Norm)
+	}
+	return fmt.Sprintf("optim: step %d: gradient of %q is %v at index %d", e.Step, e.Param, e.Value, e.Index)
+}
+
+// Is reports whether target is ErrNonFinite.
+func (e *NonFiniteError) Is(target error) bool { return target == ErrNonFinite }
+
+// Group is a set of parameters with its own learning rate or method.
+type Group[T Float] struct {
+	Params []Param[T]
+	LR     schedule.Schedule // nil: Config.LR
+	Method Method            // nil: Config.Method (a Chain can serve one group only)
+}
+
+// Optimizer updates a fixed list of parameters in place, one Step at a time.
+// It owns the step count, from which the schedules are evaluated.
+// An Optimizer is not safe for concurrent use; Step itself spreads its work
+// over the cores.
+type Optimizer[T Float] struct {
+	groups  []*group[T]
+	state   State[T]
+	t       int // steps taken
+	skipped int
+	policy  NonFinitePolicy
+	clipP   float64 // order of the norm checked before every step; 0: check finiteness only
+	size    int     // elements over all parameters
+
+	chunks  []chunk
+	scratch [][]T
+	partial []float64 // per chunk: norm contribution or finiteness
+	normP   float64   // the order normOK holds a value for
+	normVal float64
+	normOK  bool
+	runFn   func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	normFn  func(w, i int)
+	finFn   func(w, i int)
+	normOf  func(p float64) float64
+}
+
+type group[T Float] struct {
+	params []Param[T]
+	chain  Chain[T]
+	lr     schedule.Schedule
+	mom    schedule.Schedule
+	info   StepInfo
+}
+
+// chunk is a range of one parameter's elements that one worker updates.
+type chunk struct{ g, k, lo, hi int }
+
+const (
+	chunkLen = 1 << 15 // elements per unit of parallel work
+	blockLen = 2048    // elements per pass of the chain: u stays in L1
+	serialAt = 1 << 16 // below this many elements in all, one goroutine
+)
+
+// New returns an optimizer for params with one group.
+func New[T Float](params []Param[T], c Config) (*Optimizer[T], error) {
+	return NewGroups([]Group[T]{{Params: params}}, c)
+}
+
+// NewGroups returns an optimizer for parameter groups that may each have
+// their own learning rate and method.
+func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
+	if c.NonFinite != ErrorOnNonFinite && c.NonFinite != SkipNonFinite {
+		return nil, fmt.Errorf("optim: Config.NonFinite = %d: unknown policy", c.NonFinite)
+	}
+	o := &Optimizer[T]{policy: c.NonFinite}
+	if c.ClipNorm < 0 || c.ClipValue < 0 {
+		return nil, fmt.Errorf("optim: Config.ClipNorm = %v, ClipValue = %v: must not be negative", c.ClipNorm, c.ClipValue)
+	}
+	if c.ClipNorm > 0 {
+		o.clipP = c.ClipNormType
+		if o.clipP == 0 {
+			o.clipP = 2
+		}
+		if err := checkClipNorm(c.ClipNorm, o.clipP); err != nil {
+			return nil, err
+		}
+	}
+	names := map[string]bool{}
+	seenChain := map[*Transform[T]]bool{}
+	for gi, gc := range groups {
+		g := &group[T]{params: append([]Param[T](nil), gc.Params...), lr: gc.LR, mom: c.Momentum}
+		m := gc.Method
+		if m == nil {
+			m = c.Method
+		}
+		if m == nil {
+			return nil, errors.New("optim: Config.Method is nil: choose an update rule such as optim.DefaultAdamW()")
+		}
+		if g.lr == nil {
+			g.lr = c.LR
+		}
+		if g.lr == nil {
+			lr := m.defaultLR()
+			if lr == 0 {
+				return nil, fmt.Errorf("optim: %T has no default learning rate: set Config.LR", m)
+			}
+			g.lr = schedule.Constant(lr)
+		}
+		if err := schedule.Validate(g.lr); err != nil {
+			return nil, err
+		}
+		if g.mom != nil {
+			if err := schedule.Validate(g.mom); err != nil {
+				return nil, err
+			}
+		}
+		chain, err := chainOf[T](m)
+		if err != nil {
+			return nil, err
+		}
+		if len(chain) > 0 {
+			if seenChain[&chain[0]] {
+				return nil, fmt.Errorf("optim: group %d reuses a Chain: each group needs its own transforms", gi)
+			}
+			seenChain[&chain[0]] = true
+		}
+		var head Chain[T]
+		if c.ClipValue > 0 {
+			head = append(head, &ClipByValue[T]{Max: c.ClipValue})
+		}
+		if c.ClipNorm > 0 {
+			head = append(head, &ClipByGlobalNorm[T]{Max: c.ClipNorm, P: o.clipP})
+		}
+		g.chain = append(head, chain...)
+		for k := range g.params {
+			p := &g.params[k]
+			if p.Name == "" {
+				p.Name = strconv.Itoa(o.size0() + k)
+			}
+			if names[p.Name] {
+				return nil, fmt.Errorf("optim: two parameters are named %q: names key the saved state and must be unique", p.Name)
+			}
+			names[p.Name] = true
+			if err := checkParam(p); err != nil {
+				return nil, err
+			}
+		}
+		o.groups = append(o.groups, g)
+	}
+	for gi, g := range o.groups {
+		infos := make([]ParamInfo, len(g.params))
+		avoid := make([][2]uintptr, len(g.params))
+		for k, p := range g.params {
+			decay := c.DecayMask == nil || c.DecayMask(p.Name, p.Shape)
+			infos[k] = ParamInfo{Name: p.Name, Shape: append([]int(nil), p.Shape...), Size: len(p.Value), Decay: decay}
+			avoid[k] = [2]uintptr{addr(p.Value), addr(p.Grad)}
+			o.size += len(p.Value)
+			for lo := 0; lo < len(p.Value); lo += chunkLen {
+				o.chunks = append(o.chunks, chunk{gi, k, lo, min(lo+chunkLen, len(p.Value))})
+			}
+		}
+		o.state.params, o.state.avoid, o.state.group = infos, avoid, gi
+		for ti, tr := range g.chain {
+			o.state.prefix = fmt.Sprintf("%d.", ti)
+			if err := tr.Init(&o.state, infos); err != nil {
+				return nil, err
+			}
+		}
+	}
+	o.state.allocate()
+	o.partial = make([]float64, len(o.chunks))
+	o.runFn, o.normFn, o.finFn, o.normOf = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm
+	o.ensureScratch()
+	return o, nil
+}
+
+// size0 numbers unnamed parameters by their position across groups.
+func (o *Optimizer[T]) size0() int {
+	n := 0
+	for _, g := range o.groups {
+		n += len(g.params)
+	}
+	return n
+}
+
+func addr[T Float](s []T) uintptr {
+	if len(s) == 0 {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(&s[0]))
+}
+
+func (o *Optimizer[T]) ensureScratch() {
+	for len(o.scratch) < kernel.Threads() {
+		o.scratch = append(o.scratch, make([]T, blockLen))
+	}
+}
+
+// Step updates every parameter from its gradient: it clips, runs each
+// group's chain of transforms, and subtracts the result, in one pass over
+// memory per parameter. A gradient with NaN or ±Inf changes nothing (see
+// Config.NonFinite). Step allocates nothing.
+func (o *Optimizer[T]) Step() error {
+	t := o.t + 1
+	for gi, g := range o.groups {
+		lr := g.lr.At(o.t)
+		if !(lr >= 0) || math.IsInf(lr, 1) {
+			return fmt.Errorf("optim: step %d: learning rate of group %d is %v: must be finite and ≥ 0", t, gi, lr)
+		}
+		mom := math.NaN()
+		if g.mom != nil {
+			mom = g.mom.At(o.t)
+			if !(mom >= 0 && mom < 1) {
+				return fmt.Errorf("optim: step %d: scheduled momentum of group %d is %v: must be in [0, 1)", t, gi, mom)
+			}
+		}
+		g.info = StepInfo{T: t, LR: lr, Momentum: mom, norm: o.normOf}
+	}
+	o.normOK = false
+	if err := o.checkFinite(t); err != nil {
+		if o.policy == SkipNonFinite {
+			o.skipped++
+			return nil
+		}
+		return err
+	}
+	for _, g := range o.groups {
+		for _, tr := range g.chain {
+			tr.Begin(&g.info)
+		}
+	}
+	o.ensureScratch()
+	o.parallel(o.runFn)
+	o.t = t
+	return nil
+}
+
+// parallel runs fn over every chunk, on one goroutine for small models.
+func (o *Optimizer[T]) parallel(fn func(w, i int)) {
+	if o.size < serialAt {
+		for i := range o.chunks {
+			fn(0, i)
+		}
+		return
+	}
+	kernel.Parallel(len(o.chunks), fn)
+}
+
+func (o *Optimizer[T]) runChunk(w, i int) {
+	c := o.chunks[i]
+	g := o.groups[c.g]
+	p := &g.params[c.k]
+	buf := o.scratch[w]
+	for off := c.lo; off < c.hi; off += blockLen {
+		n := min(blockLen, c.hi-off)
+		u, val := buf[:n], p.Value[off:off+n]
+		copy(u, p.Grad[off:off+n])
+		for _, tr := range g.chain {
+			tr.Update(c.k, off, u, val)
+		}
+		kernel.Axpy(-1, u, val) // θ ← θ − u: the one place the sign flips
+	}
+}
+
+// checkFinite refuses a step whose gradients hold NaN or ±Inf. When clipping
+// by norm, the norm (needed anyway) is the check: it is finite exactly when
+// every gradient is, and an overflowing norm is refused too.
+func (o *Optimizer[T]) checkFinite(t int) error {
+	if o.clipP != 0 {
+		n := o.gradNorm(o.clipP)
+		if !math.IsNaN(n) && !math.IsInf(n, 0) {
+			return nil
+		}
+		e := o.findNonFinite(t)
+		e.Norm = n
+		return e
+	}
+	o.parallel(o.finFn)
+	for _, ok := range o.partial {
+		if ok == 0 {
+			return o.findNonFinite(t)
+		}
+	}
+	return nil
+}
+
+func (o *Optimizer[T]) finiteChunk(_, i int) {
+	c := o.chunks[i]
+	o.partial[i] = 0
+	if kernel.AllFinite(o.groups[c.g].params[c.k].Grad[c.lo:c.hi]) {
+		o.partial[i] = 1
+	}
+}
+
+func (o *Optimizer[T]) findNonFinite(t int) *NonFiniteError {
+	for _, g := range o.groups {
+		for _, p := range g.params {
+			for i, v := range p.Grad {
+				if f := float64(v); math.IsNaN(f) || math.IsInf(f, 0) {
+					return &NonFiniteError{Step: t, Param: p.Name, Index: i, Value: f}
+				}
+			}
+		}
+	}
+	return &NonFiniteError{Step: t}
+}
+
+// gradNorm returns the p-norm of all gradients, summing per-chunk partial
+// results in a fixed order so that it does not depend on scheduling.
+func (o *Optimizer[T]) gradNorm(p float64) float64 {
+	if o.normOK && o.normP == p {
+		return o.normVal
+	}
+	o.normP = p
+	o.parallel(o.normFn)
+	s := 0.0
+	for _, v := range o.partial {
+		s = combineNorm(s, v, p)
+	}
+	o.normVal, o.normOK = finishNorm(s, p), true
+	return o.normVal
+}
+
+func (o *Optimizer[T]) normChunk(_, i int) {
+	c := o.chunks[i]
+	o.partial[i] = partialNorm(o.groups[c.g].params[c.k].Grad[c.lo:c.hi], o.normP)
+}
+
+// Steps returns the number of steps taken (skipped steps not counted).
+func (o *Optimizer[T]) Steps() int { return o.t }
+
+// Skipped returns the number of steps skipped for non-finite gradients.
+func (o *Optimizer[T]) Skipped() int { return o.skipped }
+
+// LR returns the learning rate that group's next step will use.
+func (o *Optimizer[T]) LR(group int) float64 { return o.groups[group].lr.At(o.t) }
+
+// Schedule returns group's learning-rate schedule, for example to pass a
+// metric to a schedule.Plateau.
+func (o *Optimizer[T]) Schedule(group int) schedule.Schedule { return o.groups[group].lr }
+
+// GradNorm returns the global 2-norm of the gradients as they are now.
+func (o *Optimizer[T]) GradNorm() float64 {
+	o.normOK = false
+	return o.gradNorm(2)
+}
+
+// Groups returns the number of parameter groups.
+func (o *Optimizer[T]) Groups() int { return len(o.groups) }
+
+// Params returns group's parameters.
+func (o *Optimizer[T]) Params(group int) []Param[T] { return o.groups[group].params }

@@ -1,0 +1,123 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+)
+
+// A Transform is one stage of an optimizer's update rule. A chain of
+// transforms turns each parameter's gradient into the update that Step
+// subtracts from it: the optimizer copies a block of the gradient into an
+// update buffer u, each transform rewrites u in place, in order, and finally
+// θ ← θ − u. That subtraction is the only place the sign flips; every
+// transform works with a descent direction.
+//
+// A transform owns its state (moments, accumulators), which it registers with
+// the State at Init so that it is allocated in one slab and saved with the
+// optimizer.
+type Transform[T Float] interface {
+	// Init registers the transform's state for params. It is called once,
+	// when the optimizer is made.
+	Init(s *State[T], params []ParamInfo) error
+	// Begin is called once per step, before any Update of that step: it
+	// computes the step's coefficients (bias corrections, rates) from c.
+	// It is not called for a step that is skipped.
+	Begin(c *StepInfo)
+	// Update rewrites u, the update for elements [off, off+len(u)) of
+	// parameter k, whose current values are p. Update is called
+	// concurrently for disjoint blocks and must not write shared fields.
+	Update(k, off int, u, p []T)
+}
+
+// StepInfo is what a transform may know of the step being taken.
+type StepInfo struct {
+	T  int     // the step's number: 1 for the first step
+	LR float64 // the learning rate of the transform's parameter group at this step
+	// Momentum is the group's scheduled momentum (SGD's μ, Adam's β₁) at
+	// this step, or NaN when no momentum schedule is set: transforms with a
+	// momentum coefficient use it in place of their own (one-cycle and cyclic
+	// schedules cycle it).
+	Momentum float64
+
+	norm func(p float64) float64
+}
+
+// MomentumOr returns the scheduled momentum, or v when there is none.
+func (c *StepInfo) MomentumOr(v float64) float64 {
+	if math.IsNaN(c.Momentum) {
+		return v
+	}
+	return c.Momentum
+}
+
+// GradNorm returns the p-norm of all the optimizer's gradients taken
+// together (every group), p ≥ 1 or +Inf. It is computed at most once per p
+// per step.
+func (c *StepInfo) GradNorm(p float64) float64 { return c.norm(p) }
+
+// Chain is a custom update rule: transforms applied in order. Pass it as
+// Config.Method. The chain is used as given: include a learning-rate stage
+// ([ScaleByLR]) if the rule should follow Config.LR. Each Chain value may
+// serve one optimizer only, since its transforms hold that optimizer's state.
+type Chain[T Float] []Transform[T]
+
+// Validate reports a nil transform.
+func (c Chain[T]) Validate() error {
+	for i, t := range c {
+		if t == nil {
+			return fmt.Errorf("optim: Chain[%d] is nil", i)
+		}
+	}
+	return nil
+}
+
+func (Chain[T]) defaultLR() float64 { return 0 }
+
+// State allocates the transforms' per-parameter buffers in one slab, each
+// placed so that buffers do not alias in the cache, and records their names
+// for saving. Transforms call Vec and Scalar from Init.
+type State[T Float] struct {
+	params  []ParamInfo
+	avoid   [][2]uintptr // per parameter of the group: where its values and gradient live
+	prefix  string       // "<position in chain>." for the transform being set up
+	group   int
+	vecs    []vecReq[T]
+	scalars []scalarReq
+	slab    []T
+}
+
+type vecReq[T Float] struct {
+	name  string // "<param>/<position>.<buffer>"
+	size  int
+	dst   *[]T
+	init  T
+	avoid [2]uintptr // addresses of the parameter's values and gradient
+}
+
+type scalarReq struct {
+	name string // "<group>.<position>.<scalar>"
+	dst  *float64
+}
+
+// Vec registers a state buffer named name for parameter k of the transform's
+// group, as long as the parameter and filled with init; *dst is set to it
+// once every transform has been set up, before the first step.
+func (s *State[T]) Vec(dst *[]T, k int, name string, init T) {
+	p := s.params[k]
+	s.vecs = append(s.vecs, vecReq[T]{name: p.Name + "/" + s.prefix + name, size: p.Size, dst: dst, init: init, avoid: s.avoid[k]})
+}
+
+// Scalar registers a scalar of the transform's state, saved and restored
+// with the buffers.
+func (s *State[T]) Scalar(dst *float64, name string) {
+	s.scalars = append(s.scalars, scalarReq{name: fmt.Sprintf("%d.%s%s", s.group, s.prefix, name), dst: dst})
+}
+
+// Name returns a transform's name: its Name method's result if it has one,
+// else its Go type.
+func Name[T Float](t Transform[T]) string {
+	if n, ok := t.(interface{ Name() string }); ok {
+		return n.Name()
+	}
+	return fmt.Sprintf("%T", t)
+}

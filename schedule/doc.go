@@ -1,0 +1,52 @@
+// Package schedule gives hyperparameters — the learning rate, and for
+// one-cycle and cyclic schedules the momentum — a value at every step.
+//
+// A [Schedule] is a pure function of the step: At(step) is the value that
+// optimizer step number step+1 uses, so At(0) is the first step's value. The
+// optimizer owns the step count; nothing here counts steps or remembers the
+// previous rate, so a schedule can be evaluated at any step in any order, and
+// resuming a run needs only the step number. A plain [Constant] satisfies the
+// same interface.
+//
+// The schedules reproduce PyTorch's torch.optim.lr_scheduler values (1.13)
+// when the scheduler is stepped once after each optimizer step: [Step]
+// (StepLR), [MultiStep], [Exponential], [Cosine] (CosineAnnealingLR, also
+// past TMax), [CosineRestarts] (CosineAnnealingWarmRestarts), [Linear]
+// (LinearLR, the usual warmup), [Polynomial], [OneCycle], [Cyclic]. Composite
+// schedules are built from simple ones: [Join] runs one schedule after another
+// (warmup then cosine is a Join of a Linear and a Cosine), as SequentialLR
+// does.
+//
+// [Plateau] (ReduceLROnPlateau) is the one stateful schedule: it lowers the
+// rate when a metric stops improving, so its value depends on the metrics it
+// was shown through [Plateau.Observe], and its state is saved with the
+// optimizer's.
+package schedule
+
+// A Schedule gives a hyperparameter's value at each step. At(step) is the
+// value used by the optimizer step that follows step earlier steps; step is
+// never negative.
+type Schedule interface {
+	At(step int) float64
+}
+
+// Constant is a schedule whose value never changes.
+type Constant float64
+
+// At returns c.
+func (c Constant) At(int) float64 { return float64(c) }
+
+var (
+	_ Schedule = Constant(0)
+	_ Schedule = Step{}
+	_ Schedule = MultiStep{}
+	_ Schedule = Exponential{}
+	_ Schedule = Cosine{}
+	_ Schedule = CosineRestarts{}
+	_ Schedule = Linear{}
+	_ Schedule = Polynomial{}
+	_ Schedule = OneCycle{}
+	_ Schedule = Cyclic{}
+	_ Schedule = Join{}
+	_ Schedule = (*Plateau)(nil)
+)

@@ -1,0 +1,239 @@
+package schedule
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// Step decays the rate by Gamma every Size steps (PyTorch's StepLR):
+//
+//	lr(t) = Base · Gamma^⌊t / Size⌋
+type Step struct {
+	Base  float64 // rate at step 0
+	Size  int     // steps between decays; must be positive
+	Gamma float64 // factor applied at each decay; PyTorch's default is 0.1
+}
+
+// At returns the rate at step t.
+func (s Step) At(t int) float64 { return s.Base * math.Pow(s.Gamma, float64(t/s.Size)) }
+
+// Validate reports a non-positive Size or a negative Gamma.
+func (s Step) Validate() error {
+	if s.Size <= 0 {
+		return fmt.Errorf("schedule: Step.Size = %d: must be positive", s.Size)
+	}
+	return checkNonNegative("Step.Gamma", s.Gamma)
+}
+
+// MultiStep decays the rate by Gamma at each milestone (PyTorch's
+// MultiStepLR):
+//
+//	lr(t) = Base · Gamma^(number of milestones ≤ t)
+type MultiStep struct {
+	Base       float64
+	Milestones []int // steps at which the rate drops, increasing
+	Gamma      float64
+}
+
+// At returns the rate at step t.
+func (s MultiStep) At(t int) float64 {
+	n := sort.SearchInts(s.Milestones, t+1) // milestones ≤ t
+	return s.Base * math.Pow(s.Gamma, float64(n))
+}
+
+// Validate reports milestones out of order and a negative Gamma.
+func (s MultiStep) Validate() error {
+	if !sort.IntsAreSorted(s.Milestones) {
+		return fmt.Errorf("schedule: MultiStep.Milestones = %v: must be increasing", s.Milestones)
+	}
+	return checkNonNegative("MultiStep.Gamma", s.Gamma)
+}
+
+// Exponential decays the rate by Gamma every step (PyTorch's ExponentialLR):
+//
+//	lr(t) = Base · Gammaᵗ
+type Exponential struct {
+	Base  float64
+	Gamma float64
+}
+
+// At returns the rate at step t.
+func (s Exponential) At(t int) float64 { return s.Base * math.Pow(s.Gamma, float64(t)) }
+
+// Cosine anneals the rate from Base to Min over TMax steps along half a
+// cosine (PyTorch's CosineAnnealingLR, Loshchilov & Hutter 2017):
+//
+//	lr(t) = Min + (Base − Min) · (1 + cos(π·t/TMax)) / 2
+//
+// Past TMax the cosine goes on, rising back towards Base by step 2·TMax, as
+// PyTorch's does; use [Join] with a [Constant] to hold Min instead.
+type Cosine struct {
+	Base float64
+	TMax int // half-period in steps; must be positive
+	Min  float64
+}
+
+// At returns the rate at step t.
+func (s Cosine) At(t int) float64 {
+	return s.Min + (s.Base-s.Min)*(1+math.Cos(math.Pi*float64(t)/float64(s.TMax)))/2
+}
+
+// Validate reports a non-positive TMax.
+func (s Cosine) Validate() error {
+	if s.TMax <= 0 {
+		return fmt.Errorf("schedule: Cosine.TMax = %d: must be positive", s.TMax)
+	}
+	return nil
+}
+
+// CosineRestarts is cosine annealing with warm restarts (PyTorch's
+// CosineAnnealingWarmRestarts, SGDR, Loshchilov & Hutter 2017): the first
+// cycle lasts T0 steps, each next one Mult times longer, and each starts
+// again from Base:
+//
+//	lr(t) = Min + (Base − Min) · (1 + cos(π·Tcur/Ti)) / 2
+//
+// where Ti is the length of the cycle that contains step t and Tcur the
+// steps since it began.
+type CosineRestarts struct {
+	Base float64
+	T0   int // length of the first cycle; must be positive
+	Mult int // growth of each cycle's length; 0 means 1
+	Min  float64
+}
+
+// At returns the rate at step t.
+func (s CosineRestarts) At(t int) float64 {
+	ti, tcur := s.T0, t
+	for tcur >= ti {
+		tcur -= ti
+		ti *= max(s.Mult, 1)
+	}
+	return s.Min + (s.Base-s.Min)*(1+math.Cos(math.Pi*float64(tcur)/float64(ti)))/2
+}
+
+// Validate reports a non-positive T0 or a negative Mult.
+func (s CosineRestarts) Validate() error {
+	if s.T0 <= 0 {
+		return fmt.Errorf("schedule: CosineRestarts.T0 = %d: must be positive", s.T0)
+	}
+	if s.Mult < 0 {
+		return fmt.Errorf("schedule: CosineRestarts.Mult = %d: must not be negative", s.Mult)
+	}
+	return nil
+}
+
+// Linear moves the rate's factor linearly from Start to End over Steps steps,
+// then holds it (PyTorch's LinearLR; with Start < 1 = End, a linear warmup):
+//
+//	lr(t) = Base · (Start + (End − Start) · min(t, Steps)/Steps)
+type Linear struct {
+	Base       float64
+	Start, End float64 // factors of Base at step 0 and from step Steps on
+	Steps      int     // must be positive
+}
+
+// At returns the rate at step t.
+func (s Linear) At(t int) float64 {
+	f := float64(min(t, s.Steps)) / float64(s.Steps)
+	return s.Base * (s.Start + (s.End-s.Start)*f)
+}
+
+// Validate reports a non-positive Steps and negative factors.
+func (s Linear) Validate() error {
+	if s.Steps <= 0 {
+		return fmt.Errorf("schedule: Linear.Steps = %d: must be positive", s.Steps)
+	}
+	if err := checkNonNegative("Linear.Start", s.Start); err != nil {
+		return err
+	}
+	return checkNonNegative("Linear.End", s.End)
+}
+
+// Polynomial decays the rate to zero over Steps steps (PyTorch's
+// PolynomialLR):
+//
+//	lr(t) = Base · (1 − min(t, Steps)/Steps)^Power
+type Polynomial struct {
+	Base  float64
+	Steps int     // must be positive
+	Power float64 // PyTorch's default is 1: linear decay
+}
+
+// At returns the rate at step t.
+func (s Polynomial) At(t int) float64 {
+	return s.Base * math.Pow(1-float64(min(t, s.Steps))/float64(s.Steps), s.Power)
+}
+
+// Validate reports a non-positive Steps.
+func (s Polynomial) Validate() error {
+	if s.Steps <= 0 {
+		return fmt.Errorf("schedule: Polynomial.Steps = %d: must be positive", s.Steps)
+	}
+	return nil
+}
+
+// Join runs schedules one after another, as PyTorch's SequentialLR and optax's
+// join_schedules do: Schedules[0] until step Boundaries[0], then Schedules[1]
+// restarted from its own step 0, and so on. len(Boundaries) must be
+// len(Schedules) − 1. A warmup then cosine decay is
+//
+//	Join{Schedules: []Schedule{Linear{Base: lr, Start: 0.1, End: 1, Steps: w}, Cosine{Base: lr, TMax: n - w}}, Boundaries: []int{w}}
+type Join struct {
+	Schedules  []Schedule
+	Boundaries []int // increasing steps at which the next schedule takes over
+}
+
+// At returns the value of the schedule in force at step t, at its own step
+// t − (the boundary where it took over).
+func (j Join) At(t int) float64 {
+	i := sort.SearchInts(j.Boundaries, t+1) // boundaries ≤ t
+	start := 0
+	if i > 0 {
+		start = j.Boundaries[i-1]
+	}
+	return j.Schedules[i].At(t - start)
+}
+
+// Validate checks the boundaries against the schedules and validates each
+// schedule that can be.
+func (j Join) Validate() error {
+	if len(j.Schedules) == 0 {
+		return errors.New("schedule: Join needs at least one schedule")
+	}
+	if len(j.Boundaries) != len(j.Schedules)-1 {
+		return fmt.Errorf("schedule: Join has %d schedules and %d boundaries: want one boundary fewer than schedules", len(j.Schedules), len(j.Boundaries))
+	}
+	for i, b := range j.Boundaries {
+		if b <= 0 || (i > 0 && b <= j.Boundaries[i-1]) {
+			return fmt.Errorf("schedule: Join.Boundaries = %v: must be positive and increasing", j.Boundaries)
+		}
+	}
+	for _, s := range j.Schedules {
+		if err := Validate(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validate validates s if it has a Validate method; a nil schedule is an
+// error.
+func Validate(s Schedule) error {
+	if s == nil {
+		return errors.New("schedule: nil schedule")
+	}
+	if v, ok := s.(interface{ Validate() error }); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+func checkNonNegative(field string, v float64) error {
+	if !(v >= 0) || math.IsInf(v, 1) {
+		return fmt.Errorf("schedule: %s = %v: must be a finite number ≥ 0", field, v)
+	}
+	return nil
+}
