@@ -478,8 +478,8 @@ type clipFile struct {
 		NormType  json.RawMessage `json:"norm_type"`
 		ClipValue float64         `json:"clip_value"`
 	} `json:"clip"`
-	TotalNorm *float64     `json:"total_norm"`
-	GradsOut  [][]float64  `json:"grads_out"`
+	TotalNorm *float64    `json:"total_norm"`
+	GradsOut  [][]float64 `json:"grads_out"`
 }
 
 func checkClip(c *conf, raw []byte) {
