@@ -116,6 +116,11 @@ type group[T Float] struct {
 	lr     schedule.Schedule
 	mom    schedule.Schedule
 	info   StepInfo
+	// body is the chain run on each block. When the chain ends with
+	// ScaleByLR, body leaves it out and the final subtraction applies the
+	// rate instead (θ ← θ + (−α)·u, bit for bit θ − α·u), saving a pass.
+	body  Chain[T]
+	apply T // −α when ScaleByLR is folded into the subtraction, else −1
 }
 
 // chunk is a range of one parameter's elements that one worker updates.
@@ -198,6 +203,12 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			head = append(head, &ClipByGlobalNorm[T]{Max: c.ClipNorm, P: o.clipP})
 		}
 		g.chain = append(head, chain...)
+		g.body = g.chain
+		if n := len(g.chain); n > 0 {
+			if _, ok := g.chain[n-1].(*ScaleByLR[T]); ok {
+				g.body = g.chain[:n-1]
+			}
+		}
 		for k := range g.params {
 			p := &g.params[k]
 			if p.Name == "" {
@@ -294,6 +305,10 @@ func (o *Optimizer[T]) Step() error {
 		for _, tr := range g.chain {
 			tr.Begin(&g.info)
 		}
+		g.apply = -1
+		if len(g.body) < len(g.chain) {
+			g.apply = -T(g.info.LR)
+		}
 	}
 	o.ensureScratch()
 	o.parallel(o.runFn)
@@ -321,10 +336,10 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 		n := min(blockLen, c.hi-off)
 		u, val := buf[:n], p.Value[off:off+n]
 		copy(u, p.Grad[off:off+n])
-		for _, tr := range g.chain {
+		for _, tr := range g.body {
 			tr.Update(c.k, off, u, val)
 		}
-		kernel.Axpy(-1, u, val) // θ ← θ − u: the one place the sign flips
+		kernel.Axpy(g.apply, u, val) // θ ← θ − u: the one place the sign flips
 	}
 }
 
