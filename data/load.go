@@ -52,8 +52,17 @@ type Options struct {
 
 	// Norm, if not nil, standardises every split instead of a Normalizer
 	// fitted on the training split: give it the one saved with a model to
-	// evaluate that model on data prepared the same way.
+	// evaluate that model on data prepared the same way. (To evaluate on
+	// all of a file, set ValFraction and TestFraction to zero: it is all
+	// in Train.)
 	Norm *Normalizer
+
+	// Classes, if not nil, numbers the classes as this list of names does
+	// ([Set.Relabel]): give it the class names saved with a model, so that
+	// a CSV file lacking some classes does not number the others
+	// differently. A label not in it is an error. Nil means each dataset's
+	// own classes.
+	Classes []string
 }
 
 // DefaultOptions returns the Options descent uses unless told otherwise:
@@ -105,20 +114,20 @@ func Load(spec string, opts Options) (*Splits, error) {
 		return nil, err
 	}
 	var (
-		sp     *Splits
-		err    error
-		images = true
+		sp  *Splits
+		err error
+		fit = FitGlobal // images
 	)
 	switch {
 	case spec == "digits":
-		sp = opts.split(Digits())
+		sp, err = opts.split(Digits())
 	case spec == "mnist" || spec == "fashion-mnist":
 		sp, err = loadIDXDataset(spec, opts)
 	case strings.HasPrefix(spec, "csv:"):
-		images = false
+		fit = FitPerFeature
 		var s *Set
 		if s, err = LoadCSV(strings.TrimPrefix(spec, "csv:"), opts.Label); err == nil {
-			sp = opts.split(s)
+			sp, err = opts.split(s)
 		}
 	default:
 		return nil, fmt.Errorf("data: unknown dataset %q; want one of %s", spec, strings.Join(Names(), ", "))
@@ -132,11 +141,8 @@ func Load(spec string, opts Options) (*Splits, error) {
 	if opts.Raw {
 		return sp, nil
 	}
-	sp.Norm = opts.Norm
-	if sp.Norm == nil && images {
-		sp.Norm = FitGlobal(sp.Train)
-	} else if sp.Norm == nil {
-		sp.Norm = FitPerFeature(sp.Train)
+	if sp.Norm = opts.Norm; sp.Norm == nil {
+		sp.Norm = fit(sp.Train)
 	}
 	for _, s := range []*Set{sp.Train, sp.Val, sp.Test} {
 		if s == nil {
@@ -175,9 +181,15 @@ func (o *Options) check(spec string) error {
 // that test scores are comparable across runs with different seeds.
 const testSeed = 0
 
-// split holds out a test split (TestFraction of all, fixed seed) and then a
-// validation split (ValFraction of the rest, Seed) of s.
-func (o *Options) split(s *Set) *Splits {
+// split renumbers the classes of s as o.Classes says, then holds out a test
+// split (TestFraction of all, fixed seed) and a validation split
+// (ValFraction of the rest, Seed).
+func (o *Options) split(s *Set) (*Splits, error) {
+	if o.Classes != nil {
+		if err := s.Relabel(o.Classes); err != nil {
+			return nil, err
+		}
+	}
 	pool, test := o.holdOut(s, identity(s.Len()), o.TestFraction, testSeed, streamTest)
 	train, val := o.holdOut(s, pool, o.ValFraction, o.Seed, streamVal)
 	sp := &Splits{Train: s.Subset(train)}
@@ -187,7 +199,7 @@ func (o *Options) split(s *Set) *Splits {
 	if o.TestFraction > 0 {
 		sp.Test = s.Subset(test)
 	}
-	return sp
+	return sp, nil
 }
 
 // holdOut holds out round(frac·len(idx)) of the examples idx of s, at least
@@ -294,9 +306,17 @@ func loadIDXDataset(name string, opts Options) (*Splits, error) {
 	if a, b := sets[0].Shape(), sets[1].Shape(); a[1] != b[1] || a[2] != b[2] {
 		return nil, fmt.Errorf("data: %s holds %d×%d images but %s holds %d×%d", paths[0], a[1], a[2], paths[2], b[1], b[2])
 	}
+	if opts.Classes != nil {
+		if err := sets[1].Relabel(opts.Classes); err != nil {
+			return nil, err
+		}
+	}
 	o := opts
 	o.TestFraction = 0
-	sp := o.split(sets[0])
+	sp, err := o.split(sets[0])
+	if err != nil {
+		return nil, err
+	}
 	sp.Test = sets[1]
 	return sp, nil
 }

@@ -163,6 +163,7 @@ func TestLoadErrors(t *testing.T) {
 		{"digits", Options{Label: "y"}, []string{"CSV files only"}},
 		{"digits", Options{Raw: true, Norm: &Normalizer{}}, []string{"Raw"}},
 		{"digits", Options{Norm: &Normalizer{Mean: []float32{0, 0}, Std: []float32{1, 1}}}, []string{"2 means; want 1 or 64"}},
+		{"digits", Options{Classes: []string{"0"}}, []string{`class "1" is not one of ["0"]`}},
 		{"csv:", DefaultOptions(), []string{"needs a path"}},
 		{"csv:/nonexistent/x.csv", DefaultOptions(), []string{"/nonexistent/x.csv", "no such file"}},
 		{"mnist", DefaultOptions(), []string{"mnist: no directory to look in", "DESCENT_DATA"}},
@@ -407,6 +408,12 @@ func TestLoadCSVSplits(t *testing.T) {
 	}
 	if got := classCounts(sp.Test); !slices.Equal(got, []int{3, 3}) {
 		t.Errorf("Load(csv) Test class counts = %v; want [3 3]", got)
+	}
+	// A file lacking class y, numbered as a model trained on x, y, z saw.
+	onlyZ := writeFile(t, filepath.Join(t.TempDir(), "z.csv"), []byte("a,b,kind\n1,2,z\n3,4,x\n"))
+	sp, err = Load("csv:"+onlyZ, Options{Classes: []string{"x", "y", "z"}, Norm: sp.Norm})
+	if err != nil || !slices.Equal(sp.Train.Y, []int{2, 0}) || sp.Train.Classes() != 3 {
+		t.Errorf("Load(csv) with Classes [x y z]: %v, labels %v; want [2 0] of 3 classes", err, sp.Train.Y)
 	}
 	if _, err := Load("csv:"+plain, Options{Label: "nope"}); err == nil || !strings.Contains(err.Error(), plain) {
 		t.Errorf("Load(csv) with a bad label: error %v; want it to name %s", err, plain)

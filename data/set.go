@@ -122,6 +122,37 @@ func (s *Set) Subset(idx []int) *Set {
 	return t
 }
 
+// Relabel renumbers the labels of s by name so that its classes are names,
+// in that order: afterwards ClassNames is names and Classes() len(names).
+// Use it to give data read later (say a CSV file to evaluate a model on) the
+// classes the model was trained with, as a file lacking some classes numbers
+// the others differently. It returns an error, and changes nothing, if s
+// lacks class names, has a class not in names, or names repeats a name.
+func (s *Set) Relabel(names []string) error {
+	if len(s.ClassNames) != s.classes {
+		return fmt.Errorf("data: cannot relabel a set of %d classes with %d names", s.classes, len(s.ClassNames))
+	}
+	index := make(map[string]int, len(names))
+	for k, name := range names {
+		if _, dup := index[name]; dup {
+			return fmt.Errorf("data: class %q named twice in %q", name, names)
+		}
+		index[name] = k
+	}
+	remap := make([]int, len(s.ClassNames))
+	for k, name := range s.ClassNames {
+		var ok bool
+		if remap[k], ok = index[name]; !ok {
+			return fmt.Errorf("data: class %q is not one of %q", name, names)
+		}
+	}
+	for i, l := range s.Y {
+		s.Y[i] = remap[l]
+	}
+	s.ClassNames, s.classes = names, len(names)
+	return nil
+}
+
 // Split divides s into two new Sets at random: held gets round(frac·Len())
 // examples and rest the others, both in the order they have in s. The split
 // is stratified: each class is divided in the same proportion, to within one

@@ -125,3 +125,33 @@ func TestHoldOutKeepsOrderAndPartitions(t *testing.T) {
 		t.Errorf("holdOut = %v, %v; want a partition of %v", rest, chosen, idx)
 	}
 }
+
+func TestRelabel(t *testing.T) {
+	s, err := ReadCSV(strings.NewReader("1,cat\n2,mouse\n3,cat\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Relabel([]string{"cat", "dog", "mouse"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Y, []int{0, 2, 0}) || s.Classes() != 3 || s.ClassNames[1] != "dog" {
+		t.Errorf("Relabel = %v, %d classes %q; want [0 2 0], 3 classes", s.Y, s.Classes(), s.ClassNames)
+	}
+	for _, c := range []struct {
+		names []string
+		want  string
+	}{
+		{[]string{"dog", "mouse"}, `class "cat" is not one of ["dog" "mouse"]`},
+		{[]string{"cat", "dog", "cat", "mouse"}, `class "cat" named twice`},
+	} {
+		if err := s.Relabel(c.names); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Relabel(%q) error = %v; want %q", c.names, err, c.want)
+		}
+	}
+	if !slices.Equal(s.Y, []int{0, 2, 0}) {
+		t.Errorf("a failed Relabel changed Y to %v", s.Y)
+	}
+	if err := testSet(t, 3, []int{1}).Relabel([]string{"a"}); err == nil || !strings.Contains(err.Error(), "5 classes with 0 names") {
+		t.Errorf("Relabel of a set without names: error %v; want one", err)
+	}
+}
