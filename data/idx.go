@@ -138,9 +138,11 @@ func openMaybeGzip(path string) (*source, error) {
 // of the stream, so that trailing data is caught and a gzip checksum is
 // verified.
 //
-// Memory is allocated at once only when the file's size confirms the
-// header's dimensions; otherwise it grows as data arrives, so that a corrupt
-// header cannot make it allocate much more than the file holds.
+// Memory is allocated at once only when the file's size (a gzip file's
+// trailer) confirms the header's dimensions; otherwise it grows as data
+// arrives, so that a header corrupted by accident cannot make it allocate
+// much more than the file holds. Nothing beyond what the file could hold
+// (the most a deflate stream can expand to) is ever allocated.
 func readIDX[T any](src *source, ndims int, lut *[256]T) ([]T, []int, error) {
 	r := src.Reader
 	var magic [4]byte
