@@ -1,0 +1,237 @@
+package data
+
+import (
+	"cmp"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// LoadCSV reads a CSV file (plain or gzipped, told from its first bytes) of
+// numeric features and one label column into a Set of shape [features], as
+// [ReadCSV] does. Errors name the file.
+func LoadCSV(path, label string) (*Set, error) {
+	src, err := openMaybeGzip(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	return readCSV(src, path, label)
+}
+
+// ReadCSV reads CSV data of numeric features and one label column into a Set
+// of shape [features].
+//
+// The first row is a header, whose cells name the features, if any of its
+// cells other than the label's is not a number, or if label is a name.
+// label chooses the label column: a name from the header, or an index
+// counted from 0; empty means the last column. Every other column is a
+// feature and must hold a finite number in every row.
+//
+// Labels may be any strings, integers or not: each distinct value is a class,
+// and classes are numbered in sorted order of their values (numeric order if
+// every value is a number, else byte order), which ClassNames keeps.
+//
+// A row with the wrong number of cells, a cell that is not a finite number,
+// or an empty label is an error naming its line and column (counted from 1).
+func ReadCSV(r io.Reader, label string) (*Set, error) {
+	return readCSV(r, "", label)
+}
+
+// readCSV is ReadCSV with errors prefixed by name.
+func readCSV(r io.Reader, name, label string) (*Set, error) {
+	prefix := "data: "
+	if name != "" {
+		prefix += name + ": "
+	}
+	fail := func(format string, a ...any) (*Set, error) {
+		return nil, fmt.Errorf(prefix+format, a...)
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.TrimLeadingSpace = true
+	cr.ReuseRecord = true
+
+	first, err := cr.Read()
+	if err == io.EOF {
+		return fail("no rows")
+	}
+	if err != nil {
+		return fail("%v", csvError(err))
+	}
+	first = slices.Clone(first) // the next Read reuses the record
+	ncols := len(first)
+	if ncols < 2 {
+		return fail("line 1: %d column; want at least 2 (features and a label)", ncols)
+	}
+	col, header := ncols-1, false
+	if label != "" {
+		if i, err := strconv.Atoi(label); err == nil {
+			if i < 0 || i >= ncols {
+				return fail("label column %d out of range: the file has %d columns, 0 to %d", i, ncols, ncols-1)
+			}
+			col = i
+		} else {
+			header = true
+			if col = slices.IndexFunc(first, func(c string) bool { return strings.TrimSpace(c) == label }); col < 0 {
+				return fail("no column named %q in the header: %s", label, strings.Join(first, ", "))
+			}
+		}
+	}
+	if !header {
+		for j, c := range first {
+			if j != col && !isNumber(c) {
+				header = true
+				break
+			}
+		}
+	}
+
+	var names []string
+	if header {
+		for j, c := range first {
+			if j != col {
+				names = append(names, strings.TrimSpace(c))
+			}
+		}
+	}
+	var (
+		x      []float32
+		y      []int
+		labels = map[string]int{} // label → order of first appearance
+		row    = first
+	)
+	if header {
+		row = nil
+	}
+	for {
+		if row != nil {
+			line, _ := cr.FieldPos(0)
+			if len(row) != ncols {
+				return fail("line %d: %d columns; want %d as on line 1", line, len(row), ncols)
+			}
+			for j, c := range row {
+				if j == col {
+					continue
+				}
+				v, err := parseCell(c)
+				if err != nil {
+					return fail("line %d, column %d%s: %v", line, j+1, columnName(first, j, header), err)
+				}
+				x = append(x, v)
+			}
+			l := strings.TrimSpace(row[col])
+			if l == "" {
+				return fail("line %d, column %d%s: empty label", line, col+1, columnName(first, col, header))
+			}
+			k, ok := labels[l]
+			if !ok {
+				k = len(labels)
+				labels[strings.Clone(l)] = k
+			}
+			y = append(y, k)
+		}
+		row, err = cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail("%v", csvError(err))
+		}
+	}
+	if len(y) == 0 {
+		return fail("no data rows")
+	}
+
+	classNames, remap := sortClasses(labels)
+	for i, k := range y {
+		y[i] = remap[k]
+	}
+	s, err := NewSet(x, y, []int{ncols - 1}, len(classNames))
+	if err != nil {
+		return nil, err
+	}
+	s.ClassNames, s.FeatureNames = classNames, names
+	return s, nil
+}
+
+// parseCell parses one feature value.
+func parseCell(c string) (float32, error) {
+	c = strings.TrimSpace(c)
+	v, err := strconv.ParseFloat(c, 32)
+	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%q is out of the range of float32", c)
+		}
+		return 0, fmt.Errorf("%q is not a number", c)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is not a finite number", c)
+	}
+	return float32(v), nil
+}
+
+// isNumber reports whether c is written as a number, finite or not: a cell
+// that is not makes the first row a header.
+func isNumber(c string) bool {
+	_, err := strconv.ParseFloat(strings.TrimSpace(c), 64)
+	return err == nil || errors.Is(err, strconv.ErrRange)
+}
+
+// columnName returns ` ("name")` for column j if the file has a header.
+func columnName(header []string, j int, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" (%q)", strings.TrimSpace(header[j]))
+}
+
+// csvError rewords encoding/csv's parse errors ("parse error on line 3,
+// column 5: bare \" in non-quoted field", where the column counts bytes) so
+// that "column" always means a field.
+func csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("line %d: %v (at byte %d)", pe.Line, pe.Err, pe.Column)
+	}
+	return err
+}
+
+// sortClasses orders the distinct labels, given with their order of first
+// appearance, and returns them sorted and the map from appearance order to
+// sorted position. They are sorted by numeric value if all are numbers, else
+// by bytes.
+func sortClasses(labels map[string]int) (names []string, remap []int) {
+	names = make([]string, 0, len(labels))
+	for l := range labels {
+		names = append(names, l)
+	}
+	value := make(map[string]float64, len(labels))
+	numeric := true
+	for _, l := range names {
+		v, err := strconv.ParseFloat(l, 64)
+		if err != nil || math.IsNaN(v) {
+			numeric = false
+			break
+		}
+		value[l] = v
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if numeric {
+			if c := cmp.Compare(value[a], value[b]); c != 0 {
+				return c
+			}
+		}
+		return strings.Compare(a, b)
+	})
+	remap = make([]int, len(names))
+	for i, l := range names {
+		remap[labels[l]] = i
+	}
+	return names, remap
+}
