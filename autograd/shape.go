@@ -19,7 +19,7 @@ func (t *Tape[T]) Reshape(x *Var[T], shape ...int) *Var[T] {
 		return t.Fail(err)
 	}
 	t.shape = s
-	out := t.newVar(t.arena.View(x.value.Data(), s...), x.needGrad)
+	out := t.newVar(t.arena.View(x.value.Data(), s...), x.needGrad && !t.noGrad)
 	t.push(opReshape, out, x, nil, nil)
 	return out
 }
@@ -92,7 +92,7 @@ func (t *Tape[T]) Slice(x *Var[T], from, to int) *Var[T] {
 	row := x.value.Len() / max(s[0], 1)
 	t.shape = append(t.shape[:0], s...)
 	t.shape[0] = to - from
-	out := t.newVar(t.arena.View(x.value.Data()[from*row:to*row], t.shape...), x.needGrad)
+	out := t.newVar(t.arena.View(x.value.Data()[from*row:to*row], t.shape...), x.needGrad && !t.noGrad)
 	if n := t.push(opSlice, out, x, nil, nil); n != nil {
 		n.ints = append(n.ints, from*row)
 	}

@@ -27,13 +27,14 @@ import (
 // layers of package nn and the losses of package loss return this error
 // from their own calls.
 type Tape[T tensor.Float] struct {
-	arena tensor.Arena[T]
-	vars  []*Var[T] // pool of Vars, reused in order
-	nvar  int
-	nodes []node[T]
-	err   error
-	done  bool    // Backward has run since the last Reset
-	dead  *Var[T] // returned by operations after an error
+	arena  tensor.Arena[T]
+	vars   []*Var[T] // pool of Vars, reused in order
+	nvar   int
+	nodes  []node[T]
+	err    error
+	done   bool    // Backward has run since the last Reset
+	noGrad bool    // SetNoGrad: record nothing
+	dead   *Var[T] // returned by operations after an error
 
 	// scratch for shape computations
 	shape, sa, sb, idx []int
@@ -62,6 +63,13 @@ func (t *Tape[T]) Reset() {
 	t.err = nil
 	t.done = false
 }
+
+// SetNoGrad turns gradient tracking off (on = true) or back on for the
+// operations that follow, as PyTorch's torch.no_grad: their results need no
+// gradient, nothing is recorded for Backward, and what only a backward pass
+// would read (softmax probabilities, pooling positions) is not kept. Use it
+// for evaluation. The setting survives Reset.
+func (t *Tape[T]) SetNoGrad(on bool) { t.noGrad = on }
 
 // Const returns a Var holding x that needs no gradient: an input batch or a
 // target. The Var belongs to the Tape; x is not copied.
@@ -154,6 +162,9 @@ func (t *Tape[T]) newVar(value *tensor.Tensor[T], needGrad bool) *Var[T] {
 func (t *Tape[T]) result(shape []int, ins ...*Var[T]) *Var[T] {
 	need := false
 	for _, v := range ins {
+		if t.noGrad {
+			break
+		}
 		need = need || (v != nil && v.needGrad)
 	}
 	return t.newVar(t.arena.Get(shape...), need)

@@ -105,10 +105,19 @@ func (*GELU[T]) Buffers() []Buffer[T] { return nil }
 // Buffers returns nil: the layer has none.
 func (*Flatten[T]) Buffers() []Buffer[T] { return nil }
 
-func (*ReLU[T]) String() string    { return "ReLU" }
-func (*Tanh[T]) String() string    { return "Tanh" }
+// String returns "ReLU".
+func (*ReLU[T]) String() string { return "ReLU" }
+
+// String returns "Tanh".
+func (*Tanh[T]) String() string { return "Tanh" }
+
+// String returns "Sigmoid".
 func (*Sigmoid[T]) String() string { return "Sigmoid" }
-func (*GELU[T]) String() string    { return "GELU" }
+
+// String returns "GELU".
+func (*GELU[T]) String() string { return "GELU" }
+
+// String returns "Flatten".
 func (*Flatten[T]) String() string { return "Flatten" }
 
 // Dropout zeroes each element with probability P in training mode and

@@ -155,6 +155,8 @@ type view struct {
 
 var _ safetensors.View = view{}
 
+// The methods of safetensors.View.
+
 func (v view) DType() safetensors.DType { return v.dtype }
 func (v view) Shape() []uint64          { return v.shape }
 func (v view) Data() []byte             { return v.data }

@@ -68,6 +68,7 @@ const (
 	Eval
 )
 
+// String returns "train" or "eval".
 func (m Mode) String() string {
 	if m == Eval {
 		return "eval"

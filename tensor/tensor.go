@@ -167,7 +167,7 @@ func ReshapeShape(dst, from, to []int) ([]int, error) {
 		case d == -1 && infer < 0:
 			infer = i
 		case d < 0:
-			return nil, fmt.Errorf("tensor: reshape %v to %v: invalid dimension %d", from, to, d)
+			return nil, reshapeError(from, to, fmt.Sprintf("invalid dimension %d", d))
 		default:
 			known *= d
 		}
@@ -175,15 +175,22 @@ func ReshapeShape(dst, from, to []int) ([]int, error) {
 	dst = append(dst[:0], to...)
 	if infer >= 0 {
 		if known == 0 || n%known != 0 {
-			return nil, fmt.Errorf("tensor: reshape %v to %v: %d values cannot be split that way", from, to, n)
+			return nil, reshapeError(from, to, fmt.Sprintf("%d values cannot be split that way", n))
 		}
 		dst[infer] = n / known
 		known = n
 	}
 	if known != n {
-		return nil, fmt.Errorf("tensor: reshape %v to %v: %d values do not fill %d", from, to, n, known)
+		return nil, reshapeError(from, to, fmt.Sprintf("%d values do not fill %d", n, known))
 	}
 	return dst, nil
+}
+
+// reshapeError formats copies of the shapes, so that passing a shape to
+// ReshapeShape does not make it escape (a variadic shape stays on the
+// caller's stack).
+func reshapeError(from, to []int, why string) error {
+	return fmt.Errorf("tensor: reshape %v to %v: %s", cloneInts(from), cloneInts(to), why)
 }
 
 // Slice returns a view of the rows from through to−1 of x along its first
