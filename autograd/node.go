@@ -45,16 +45,13 @@ const (
 // what its backward pass needs. Which fields an operation uses is said where
 // it is recorded.
 type node[T tensor.Float] struct {
-	op       opKind
-	out      *Var[T]
-	a, b, c  *Var[T]
-	saved    *tensor.Tensor[T] // an intermediate the backward pass reads
-	saved2   *tensor.Tensor[T]
-	ints     []int // integer data (labels, argmax positions); capacity reused
-	scalar   float64
-	conv     kernel.ConvShape
-	mean     []T // BatchNormEval: the running statistics used
-	variance []T
+	op      opKind
+	out     *Var[T]
+	a, b, c *Var[T]
+	saved   *tensor.Tensor[T] // an intermediate the backward pass reads
+	ints    []int             // integer data (labels, argmax positions); capacity reused
+	scalar  float64
+	conv    kernel.ConvShape
 }
 
 func (t *Tape[T]) backwardNode(n *node[T]) {

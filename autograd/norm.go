@@ -26,9 +26,8 @@ func (t *Tape[T]) BatchNorm(x, gamma, beta *Var[T], eps float64, mean, variance 
 //
 //	y = γ·(x − mean)/√(variance + eps) + β
 //
-// mean and variance are [C] (a layer's running statistics) and are read
-// again by the backward pass, so they must not change before it; gamma and
-// beta are as in BatchNorm.
+// mean and variance are [C] (a layer's running statistics); gamma and beta
+// are as in BatchNorm.
 func (t *Tape[T]) BatchNormEval(x, gamma, beta *Var[T], mean, variance []T, eps float64) *Var[T] {
 	return t.batchNorm(opBatchNormEval, x, gamma, beta, eps, mean, variance)
 }
@@ -53,9 +52,8 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 	batch, inner := xs[0], tensor.Size(xs[2:])
 	m := float64(batch * inner)
 	out := t.result(xs, x, gamma, beta)
-	xhat := t.arena.Get(xs...)
-	invstd := t.arena.Get(c)
-	xd, y, xh, is := x.value.Data(), out.value.Data(), xhat.Data(), invstd.Data()
+	stats := t.arena.Get(2, c) // per channel 1/√(σ² + eps), then μ
+	xd, y, st := x.value.Data(), out.value.Data(), stats.Data()
 	for ch := 0; ch < c; ch++ {
 		var mu, v float64
 		if op == opBatchNorm {
@@ -79,7 +77,7 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 			mu, v = float64(mean[ch]), float64(variance[ch])
 		}
 		s := 1 / math.Sqrt(v+eps)
-		is[ch] = T(s)
+		st[ch], st[c+ch] = T(s), T(mu)
 		g, b := 1.0, 0.0
 		if gamma != nil {
 			g = float64(gamma.value.Data()[ch])
@@ -90,60 +88,66 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 		for i := 0; i < batch; i++ {
 			lo, hi := (i*c+ch)*inner, (i*c+ch+1)*inner
 			for k, u := range xd[lo:hi] {
-				h := (float64(u) - mu) * s
-				xh[lo+k] = T(h)
-				y[lo+k] = T(g*h + b)
+				y[lo+k] = T(g*(float64(u)-mu)*s + b)
 			}
 		}
 	}
 	if n := t.push(op, out, x, gamma, beta); n != nil {
-		n.saved, n.saved2 = xhat, invstd
+		n.saved = stats
 	}
 	return out
 }
 
-// batchNormBackward, with x̂ the normalized input, s = 1/√(σ² + eps) and
-// sums over the batch and the dimensions after C:
+// batchNormBackward, with s = 1/√(σ² + eps), sums over the batch and the
+// dimensions after C, and the operations in the order of PyTorch's CPU
+// kernel (batch_norm_cpu_backward), so that rounding goes the same way as
+// far as it can:
 //
-//	∂β += Σ ∂y,  ∂γ += Σ ∂y·x̂
-//	∂x += γ·s·(∂y − Σ∂y/m − x̂·Σ(∂y·x̂)/m)   (training: μ, σ² depend on x)
-//	∂x += γ·s·∂y                            (eval)
+//	∂β += Σ∂y,  ∂γ += s·Σ(x − μ)·∂y
+//	∂x += (∂y − Σ∂y/m − (x − μ)·k)·s·γ,  k = s²·Σ(x − μ)·∂y/m   (training)
+//	∂x += ∂y·s·γ                                               (eval)
+//
+// The order matters more than it seems: the gradient of a bias just before
+// a batch norm is zero but for rounding, and Adam scales rounding noise up
+// to steps of the learning rate.
 func (t *Tape[T]) batchNormBackward(n *node[T]) {
 	xs := n.a.Shape()
 	c, batch, inner := xs[1], xs[0], tensor.Size(xs[2:])
 	m := float64(batch * inner)
-	g, xh, is := n.out.grad.Data(), n.saved.Data(), n.saved2.Data()
+	g, x, st := n.out.grad.Data(), n.a.value.Data(), n.saved.Data()
 	gx, gg, gb := t.grad(n.a), t.grad(n.b), t.grad(n.c)
 	for ch := 0; ch < c; ch++ {
-		var sg, sgx float64
+		is, mu := float64(st[ch]), float64(st[c+ch])
+		var sum, dotp float64
 		for i := 0; i < batch; i++ {
 			lo, hi := (i*c+ch)*inner, (i*c+ch+1)*inner
 			for k, d := range g[lo:hi] {
-				sg += float64(d)
-				sgx += float64(d) * float64(xh[lo+k])
+				sum += float64(d)
+				dotp += (float64(x[lo+k]) - mu) * float64(d)
 			}
 		}
 		if gb != nil {
-			gb[ch] += T(sg)
+			gb[ch] += T(sum)
 		}
 		if gg != nil {
-			gg[ch] += T(sgx)
+			gg[ch] += T(dotp * is)
 		}
 		if gx == nil {
 			continue
 		}
-		scale := float64(is[ch])
+		w := 1.0
 		if n.b != nil {
-			scale *= float64(n.b.value.Data()[ch])
+			w = float64(n.b.value.Data()[ch])
 		}
-		mg, mgx := sg/m, sgx/m
-		if n.op == opBatchNormEval {
-			mg, mgx = 0, 0
-		}
+		kk := dotp * is * is / m
 		for i := 0; i < batch; i++ {
 			lo, hi := (i*c+ch)*inner, (i*c+ch+1)*inner
 			for k, d := range g[lo:hi] {
-				gx[lo+k] += T(scale * (float64(d) - mg - float64(xh[lo+k])*mgx))
+				if n.op == opBatchNormEval {
+					gx[lo+k] += T(float64(d) * is * w)
+					continue
+				}
+				gx[lo+k] += T((float64(d) - sum/m - (float64(x[lo+k])-mu)*kk) * is * w)
 			}
 		}
 	}

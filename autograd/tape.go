@@ -56,8 +56,7 @@ func (t *Tape[T]) Reset() {
 	for i := range t.nodes {
 		n := &t.nodes[i]
 		n.out, n.a, n.b, n.c = nil, nil, nil, nil
-		n.saved, n.saved2 = nil, nil
-		n.mean, n.variance = nil, nil
+		n.saved = nil
 	}
 	t.nodes = t.nodes[:0]
 	t.err = nil
