@@ -173,21 +173,16 @@ func (t *Tape[T]) MaxPool2D(x *Var[T], kernelSize, stride, padding [2]int) *Var[
 		img := xd[pl*hw : (pl+1)*hw]
 		for oi := 0; oi < oh; oi++ {
 			for oj := 0; oj < ow; oj++ {
-				// PyTorch's loop: start at the window's first position in the
-				// image; a larger value or a NaN takes over.
-				best, at := T(math.Inf(-1)), max(oi*s.SH-s.PH, 0)*s.W+max(oj*s.SW-s.PW, 0)
-				for ki := 0; ki < s.KH; ki++ {
-					ii := oi*s.SH + ki - s.PH
-					if ii < 0 || ii >= s.H {
-						continue
-					}
-					for kj := 0; kj < s.KW; kj++ {
-						jj := oj*s.SW + kj - s.PW
-						if jj < 0 || jj >= s.W {
-							continue
-						}
-						if v := img[ii*s.W+jj]; v > best || v != v {
-							best, at = v, ii*s.W+jj
+				// The window clipped to the image; PyTorch's loop starts at its
+				// first position, and a larger value or a NaN takes over.
+				i0, i1 := max(oi*s.SH-s.PH, 0), min(oi*s.SH-s.PH+s.KH, s.H)
+				j0, j1 := max(oj*s.SW-s.PW, 0), min(oj*s.SW-s.PW+s.KW, s.W)
+				best, at := T(math.Inf(-1)), i0*s.W+j0
+				for ii := i0; ii < i1; ii++ {
+					row := img[ii*s.W+j0 : ii*s.W+j1]
+					for k, v := range row {
+						if v > best || v != v {
+							best, at = v, ii*s.W+j0+k
 						}
 					}
 				}

@@ -23,15 +23,20 @@ func mlpStep[T tensor.Float](tb testing.TB, sizes []int, batch int) func() T {
 		}
 		layers = append(layers, nn.NewLinear[T](sizes[i], sizes[i+1], rng))
 	}
-	model := nn.NewSequential(layers...)
+	return trainStep(tb, nn.NewSequential(layers...), []int{batch, sizes[0]}, sizes[len(sizes)-1], rng)
+}
+
+// trainStep returns one training step of model, as mlpStep, on a fixed
+// random batch of the given input shape with labels in [0, classes).
+func trainStep[T tensor.Float](tb testing.TB, model *nn.Sequential[T], input []int, classes int, rng *rand.Rand) func() T {
 	params := model.Params()
-	x := tensor.New[T](batch, sizes[0])
+	x := tensor.New[T](input...)
 	for i := range x.Data() {
 		x.Data()[i] = T(rng.Float64())
 	}
-	labels := make([]int, batch)
+	labels := make([]int, input[0])
 	for i := range labels {
-		labels[i] = rng.IntN(sizes[len(sizes)-1])
+		labels[i] = rng.IntN(classes)
 	}
 	tape := autograd.NewTape[T]()
 	return func() T {
@@ -72,21 +77,42 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 
 func BenchmarkTrainStep(b *testing.B) {
 	b.Run("mlp-784-256-256-10/batch128", func(b *testing.B) {
-		benchmarkTrainStep(b, []int{784, 256, 256, 10}, 128)
+		sizes, batch := []int{784, 256, 256, 10}, 128
+		var flops float64
+		for i := 0; i+1 < len(sizes); i++ {
+			mults := 2 // forward, weight gradient
+			if i > 0 {
+				mults = 3 // and the input gradient
+			}
+			flops += float64(mults * 2 * batch * sizes[i] * sizes[i+1])
+		}
+		benchmarkTrainStep(b, mlpStep[float32](b, sizes, batch), batch, flops)
+	})
+	b.Run("cnn-28x28-c8-c16-10/batch32", func(b *testing.B) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		model := nn.NewSequential(
+			nn.NewConv2D[float32](nn.Conv2DConfig{In: 1, Out: 8, Kernel: 3, Padding: 1}, rng),
+			nn.NewReLU[float32](),
+			nn.NewMaxPool2D[float32](2),
+			nn.NewConv2D[float32](nn.Conv2DConfig{In: 8, Out: 16, Kernel: 3, Padding: 1}, rng),
+			nn.NewBatchNorm2d[float32](16),
+			nn.NewReLU[float32](),
+			nn.NewMaxPool2D[float32](2),
+			nn.NewFlatten[float32](),
+			nn.NewLinear[float32](16*7*7, 10, rng),
+		)
+		const batch = 32
+		// conv1: forward and filter gradient; conv2 and the Linear layer:
+		// forward, weight and input gradients.
+		flops := 2*2*float64(batch*28*28*8*9) + 3*2*float64(batch*14*14*16*8*9) + 3*2*float64(batch*16*7*7*10)
+		benchmarkTrainStep(b, trainStep(b, model, []int{batch, 1, 28, 28}, 10, rng), batch, flops)
 	})
 }
 
-func benchmarkTrainStep(b *testing.B, sizes []int, batch int) {
-	step := mlpStep[float32](b, sizes, batch)
+// benchmarkTrainStep times step, a training step on a batch of batch
+// samples that does flops multiply-adds ×2.
+func benchmarkTrainStep(b *testing.B, step func() float32, batch int, flops float64) {
 	step() // warm-up: the tape's buffers are allocated here
-	var flops float64
-	for i := 0; i+1 < len(sizes); i++ {
-		mults := 2 // forward, weight gradient
-		if i > 0 {
-			mults = 3 // and the input gradient
-		}
-		flops += float64(mults * 2 * batch * sizes[i] * sizes[i+1])
-	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
