@@ -1,0 +1,348 @@
+package autograd
+
+import (
+	"math"
+
+	"github.com/descentml/descent/tensor"
+)
+
+// Add returns a + b, elementwise, with NumPy broadcasting: a bias of shape
+// [C] adds to every row of a [N, C] batch, a scalar (shape []) to every
+// element. The gradient of a broadcast operand is summed over the
+// dimensions it was broadcast along.
+func (t *Tape[T]) Add(a, b *Var[T]) *Var[T] { return t.binary(opAdd, "add", a, b) }
+
+// Sub returns a − b, elementwise, with broadcasting as in Add.
+func (t *Tape[T]) Sub(a, b *Var[T]) *Var[T] { return t.binary(opSub, "sub", a, b) }
+
+// Mul returns a ⊙ b, elementwise, with broadcasting as in Add.
+func (t *Tape[T]) Mul(a, b *Var[T]) *Var[T] { return t.binary(opMul, "mul", a, b) }
+
+// Div returns a / b, elementwise, with broadcasting as in Add.
+func (t *Tape[T]) Div(a, b *Var[T]) *Var[T] { return t.binary(opDiv, "div", a, b) }
+
+func (t *Tape[T]) binary(op opKind, name string, a, b *Var[T]) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	shape, err := tensor.Broadcast(t.shape, name, a.Shape(), b.Shape())
+	if err != nil {
+		return t.Fail(err)
+	}
+	t.shape = shape
+	out := t.result(shape, a, b)
+	z, x, y := out.value.Data(), a.value.Data(), b.value.Data()
+	if tensor.SameShape(a.Shape(), b.Shape()) {
+		binaryRow(op, z, x, 1, y, 1)
+	} else {
+		t.sa = tensor.BroadcastStrides(t.sa, a.Shape(), shape)
+		t.sb = tensor.BroadcastStrides(t.sb, b.Shape(), shape)
+		t.idx = growInts(t.idx, len(shape))
+		da, db := lastStride(t.sa), lastStride(t.sb)
+		tensor.ForEachRow(shape, t.sa, t.sb, t.idx, func(o, ia, ib, n int) {
+			binaryRow(op, z[o:o+n], x[ia:], da, y[ib:], db)
+		})
+	}
+	t.push(op, out, a, b, nil)
+	return out
+}
+
+// binaryRow computes one row of a binary operation: z[j] = x[j·dx] ∘ y[j·dy].
+func binaryRow[T tensor.Float](op opKind, z, x []T, dx int, y []T, dy int) {
+	for j := range z {
+		u, v := x[j*dx], y[j*dy]
+		switch op {
+		case opAdd:
+			z[j] = u + v
+		case opSub:
+			z[j] = u - v
+		case opMul:
+			z[j] = u * v
+		case opDiv:
+			z[j] = u / v
+		}
+	}
+}
+
+func (t *Tape[T]) binaryBackward(n *node[T]) {
+	a, b := n.a, n.b
+	ga, gb := t.grad(a), t.grad(b)
+	g, x, y := n.out.grad.Data(), a.value.Data(), b.value.Data()
+	if tensor.SameShape(a.Shape(), b.Shape()) {
+		binaryBackwardRow(n.op, g, x, ga, 1, y, gb, 1)
+		return
+	}
+	shape := n.out.Shape()
+	t.sa = tensor.BroadcastStrides(t.sa, a.Shape(), shape)
+	t.sb = tensor.BroadcastStrides(t.sb, b.Shape(), shape)
+	t.idx = growInts(t.idx, len(shape))
+	da, db := lastStride(t.sa), lastStride(t.sb)
+	tensor.ForEachRow(shape, t.sa, t.sb, t.idx, func(o, ia, ib, m int) {
+		var gai, gbi []T
+		if ga != nil {
+			gai = ga[ia:]
+		}
+		if gb != nil {
+			gbi = gb[ib:]
+		}
+		binaryBackwardRow(n.op, g[o:o+m], x[ia:], gai, da, y[ib:], gbi, db)
+	})
+}
+
+// binaryBackwardRow adds one row's contribution to the operands' gradients
+// ga and gb (either may be nil), which are read with steps dx and dy like x
+// and y, so that broadcast positions (step 0) accumulate.
+func binaryBackwardRow[T tensor.Float](op opKind, g, x, ga []T, dx int, y, gb []T, dy int) {
+	for j, gj := range g {
+		u, v := x[j*dx], y[j*dy]
+		switch op {
+		case opAdd:
+			if ga != nil {
+				ga[j*dx] += gj
+			}
+			if gb != nil {
+				gb[j*dy] += gj
+			}
+		case opSub:
+			if ga != nil {
+				ga[j*dx] += gj
+			}
+			if gb != nil {
+				gb[j*dy] -= gj
+			}
+		case opMul:
+			if ga != nil {
+				ga[j*dx] += gj * v
+			}
+			if gb != nil {
+				gb[j*dy] += gj * u
+			}
+		case opDiv:
+			if ga != nil {
+				ga[j*dx] += gj / v
+			}
+			if gb != nil {
+				gb[j*dy] -= gj * u / (v * v)
+			}
+		}
+	}
+}
+
+func lastStride(s []int) int {
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)-1]
+}
+
+func growInts(s []int, n int) []int {
+	if cap(s) < n {
+		return make([]int, n)
+	}
+	return s[:n]
+}
+
+// Scale returns c·x.
+func (t *Tape[T]) Scale(x *Var[T], c float64) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	out := t.result(x.Shape(), x)
+	y, s := out.value.Data(), T(c)
+	for i, v := range x.value.Data() {
+		y[i] = s * v
+	}
+	if n := t.push(opScale, out, x, nil, nil); n != nil {
+		n.scalar = c
+	}
+	return out
+}
+
+func (t *Tape[T]) scaleBackward(n *node[T]) {
+	if gx := t.grad(n.a); gx != nil {
+		s := T(n.scalar)
+		for i, g := range n.out.grad.Data() {
+			gx[i] += s * g
+		}
+	}
+}
+
+// Sum returns the sum of x's elements, a scalar (shape []).
+func (t *Tape[T]) Sum(x *Var[T]) *Var[T] { return t.reduce(opSum, x) }
+
+// Mean returns the mean of x's elements, a scalar (shape []). The mean of no
+// elements is NaN.
+func (t *Tape[T]) Mean(x *Var[T]) *Var[T] { return t.reduce(opMean, x) }
+
+// SumSquares returns Σ x², the squared Euclidean norm of x, a scalar.
+func (t *Tape[T]) SumSquares(x *Var[T]) *Var[T] { return t.reduce(opSumSquares, x) }
+
+func (t *Tape[T]) reduce(op opKind, x *Var[T]) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	out := t.result(nil, x)
+	var s float64
+	xs := x.value.Data()
+	if op == opSumSquares {
+		for _, v := range xs {
+			s += float64(v) * float64(v)
+		}
+	} else {
+		for _, v := range xs {
+			s += float64(v)
+		}
+	}
+	if op == opMean {
+		s /= float64(len(xs))
+	}
+	out.value.Data()[0] = T(s)
+	t.push(op, out, x, nil, nil)
+	return out
+}
+
+func (t *Tape[T]) sumBackward(n *node[T]) {
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	g := n.out.grad.Data()[0]
+	if n.op == opMean {
+		g /= T(len(gx))
+	}
+	for i := range gx {
+		gx[i] += g
+	}
+}
+
+func (t *Tape[T]) sumSquaresBackward(n *node[T]) {
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	g := 2 * n.out.grad.Data()[0]
+	for i, v := range n.a.value.Data() {
+		gx[i] += g * v
+	}
+}
+
+// Exp returns eˣ, elementwise.
+func (t *Tape[T]) Exp(x *Var[T]) *Var[T] { return t.unary(opExp, x) }
+
+// Log returns the natural logarithm of x, elementwise.
+func (t *Tape[T]) Log(x *Var[T]) *Var[T] { return t.unary(opLog, x) }
+
+// Square returns x², elementwise.
+func (t *Tape[T]) Square(x *Var[T]) *Var[T] { return t.unary(opSquare, x) }
+
+// ReLU returns max(x, 0), elementwise. Its gradient at 0 is 0, as PyTorch's.
+func (t *Tape[T]) ReLU(x *Var[T]) *Var[T] { return t.unary(opReLU, x) }
+
+// Tanh returns tanh(x), elementwise.
+func (t *Tape[T]) Tanh(x *Var[T]) *Var[T] { return t.unary(opTanh, x) }
+
+// Sigmoid returns σ(x) = 1/(1 + e⁻ˣ), elementwise.
+func (t *Tape[T]) Sigmoid(x *Var[T]) *Var[T] { return t.unary(opSigmoid, x) }
+
+// GELU returns x·Φ(x), elementwise, where Φ is the standard normal
+// cumulative distribution: x/2·(1 + erf(x/√2)). This is the exact form,
+// PyTorch's default (approximate='none'), not the tanh approximation.
+func (t *Tape[T]) GELU(x *Var[T]) *Var[T] { return t.unary(opGELU, x) }
+
+func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	out := t.result(x.Shape(), x)
+	y := out.value.Data()
+	xs := x.value.Data()
+	switch op {
+	case opReLU:
+		for i, v := range xs {
+			y[i] = max(v, 0)
+		}
+	case opSquare:
+		for i, v := range xs {
+			y[i] = v * v
+		}
+	default:
+		for i, v := range xs {
+			y[i] = T(unaryFunc(op, float64(v)))
+		}
+	}
+	t.push(op, out, x, nil, nil)
+	return out
+}
+
+func unaryFunc(op opKind, x float64) float64 {
+	switch op {
+	case opExp:
+		return math.Exp(x)
+	case opLog:
+		return math.Log(x)
+	case opTanh:
+		return math.Tanh(x)
+	case opSigmoid:
+		return sigmoid(x)
+	case opGELU:
+		return x * normalCDF(x)
+	}
+	panic("autograd: not a unary operation")
+}
+
+// sigmoid is 1/(1 + e⁻ˣ), computed without overflow for large |x|.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// normalCDF is Φ(x) = (1 + erf(x/√2))/2.
+func normalCDF(x float64) float64 {
+	return 0.5 * (1 + math.Erf(x/math.Sqrt2))
+}
+
+func (t *Tape[T]) unaryBackward(n *node[T]) {
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	g, x, y := n.out.grad.Data(), n.a.value.Data(), n.out.value.Data()
+	switch n.op {
+	case opReLU:
+		for i, v := range y {
+			if v > 0 {
+				gx[i] += g[i]
+			}
+		}
+	case opSquare:
+		for i, v := range x {
+			gx[i] += 2 * v * g[i]
+		}
+	case opExp:
+		for i, v := range y {
+			gx[i] += g[i] * v
+		}
+	case opLog:
+		for i, v := range x {
+			gx[i] += g[i] / v
+		}
+	case opTanh:
+		for i, v := range y {
+			gx[i] += g[i] * (1 - v*v)
+		}
+	case opSigmoid:
+		for i, v := range y {
+			gx[i] += g[i] * v * (1 - v)
+		}
+	case opGELU:
+		// d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π).
+		for i, v := range x {
+			u := float64(v)
+			d := normalCDF(u) + u*math.Exp(-u*u/2)/math.Sqrt(2*math.Pi)
+			gx[i] += g[i] * T(d)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/descentml/descent/internal/kernel"
+)
+
+// Conv2D returns the 2-D convolution (cross-correlation, as PyTorch's
+// nn.Conv2d) of the images x [N, C, H, W] with the filters w [O, C, KH, KW],
+// plus the bias b [O] (nil for none): a result of shape [N, O, OH, OW] with
+// OH = (H + 2·padding[0] − KH)/stride[0] + 1 and OW likewise. The images are
+// padded with zeros.
+//
+// It is computed as one matrix multiply for the whole batch: the windows of
+// every image are lowered by im2col into a (C·KH·KW)×(N·OH·OW) matrix, which
+// the backward pass reuses for the filters' gradient; the images' gradient
+// is the filters' transpose times the output gradient, raised back by col2im.
+func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if len(xs) != 4 || len(ws) != 4 || xs[1] != ws[1] {
+		return t.Fail(fmt.Errorf("autograd: conv2d: input %v and weight %v: want input [N, %d, H, W] and weight [O, C, KH, KW]", xs, ws, dimOr(ws, 1)))
+	}
+	if b != nil && (len(b.Shape()) != 1 || b.Shape()[0] != ws[0]) {
+		return t.Fail(fmt.Errorf("autograd: conv2d: weight %v and bias %v: want bias [%d]", ws, b.Shape(), ws[0]))
+	}
+	if stride[0] < 1 || stride[1] < 1 || padding[0] < 0 || padding[1] < 0 {
+		return t.Fail(fmt.Errorf("autograd: conv2d: stride %v and padding %v: want stride ≥ 1 and padding ≥ 0", stride, padding))
+	}
+	s := kernel.ConvShape{C: xs[1], H: xs[2], W: xs[3], KH: ws[2], KW: ws[3], SH: stride[0], SW: stride[1], PH: padding[0], PW: padding[1]}
+	if s.H+2*s.PH < s.KH || s.W+2*s.PW < s.KW || s.H == 0 || s.W == 0 || s.KH == 0 || s.KW == 0 || s.C == 0 {
+		return t.Fail(fmt.Errorf("autograd: conv2d: input %v with padding %v is smaller than the %d×%d kernel", xs, padding, s.KH, s.KW))
+	}
+	batch, outC := xs[0], ws[0]
+	oh, ow := s.Out()
+	p, k := oh*ow, s.C*s.KH*s.KW
+	np := batch * p
+	cols := t.arena.Get(k, np)
+	t.im2colBatch(s, batch, x.value.Data(), cols.Data())
+	ycol := t.arena.Get(outC, np)
+	kernel.Gemm(false, false, outC, np, k, 1, w.value.Data(), k, cols.Data(), max(np, 1), 0, ycol.Data(), max(np, 1))
+	t.shape = append(t.shape[:0], batch, outC, oh, ow)
+	out := t.result(t.shape, x, w, b)
+	// ycol is [O, N·P]; the result is [N, O, P], plus the bias.
+	y, yc := out.value.Data(), ycol.Data()
+	var bias []T
+	if b != nil {
+		bias = b.value.Data()
+	}
+	for i := 0; i < batch; i++ {
+		for o := 0; o < outC; o++ {
+			dst, src := y[(i*outC+o)*p:(i*outC+o+1)*p], yc[o*np+i*p:o*np+(i+1)*p]
+			copy(dst, src)
+			if bias != nil {
+				for j := range dst {
+					dst[j] += bias[o]
+				}
+			}
+		}
+	}
+	if n := t.push(opConv2D, out, x, w, b); n != nil {
+		n.conv, n.saved = s, cols
+	}
+	return out
+}
+
+// im2colBatch lowers each of the batch images in x into its block of
+// columns of cols, a (C·KH·KW)×(batch·OH·OW) matrix.
+func (t *Tape[T]) im2colBatch(s kernel.ConvShape, batch int, x, cols []T) {
+	oh, ow := s.Out()
+	p, k, chw := oh*ow, s.C*s.KH*s.KW, s.C*s.H*s.W
+	if batch == 1 {
+		kernel.Im2col(s, x, cols)
+		return
+	}
+	scratch := t.arena.Get(k, p).Data()
+	np := batch * p
+	for i := 0; i < batch; i++ {
+		kernel.Im2col(s, x[i*chw:(i+1)*chw], scratch)
+		for r := 0; r < k; r++ {
+			copy(cols[r*np+i*p:r*np+(i+1)*p], scratch[r*p:(r+1)*p])
+		}
+	}
+}
+
+// conv2DBackward: with the output gradient as an O×(N·P) matrix G and the
+// lowered input X, ∂W += G·Xᵀ, ∂b += the row sums of G, and ∂x = col2im(Wᵀ·G).
+func (t *Tape[T]) conv2DBackward(n *node[T]) {
+	s := n.conv
+	xs := n.a.Shape()
+	batch, outC := xs[0], n.b.Shape()[0]
+	oh, ow := s.Out()
+	p, k, chw := oh*ow, s.C*s.KH*s.KW, s.C*s.H*s.W
+	np := batch * p
+	g := n.out.grad.Data()
+	gcol := t.arena.Get(outC, np).Data()
+	for i := 0; i < batch; i++ {
+		for o := 0; o < outC; o++ {
+			copy(gcol[o*np+i*p:o*np+(i+1)*p], g[(i*outC+o)*p:(i*outC+o+1)*p])
+		}
+	}
+	if gb := t.grad(n.c); gb != nil {
+		for o := range gb {
+			var sum T
+			for _, v := range gcol[o*np : (o+1)*np] {
+				sum += v
+			}
+			gb[o] += sum
+		}
+	}
+	if gw := t.grad(n.b); gw != nil {
+		kernel.Gemm(false, true, outC, k, np, 1, gcol, max(np, 1), n.saved.Data(), max(np, 1), 1, gw, k)
+	}
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	dcols := t.arena.Get(k, np).Data()
+	kernel.Gemm(true, false, k, np, outC, 1, n.b.value.Data(), k, gcol, max(np, 1), 0, dcols, max(np, 1))
+	if batch == 1 {
+		kernel.Col2im(s, dcols, gx)
+		return
+	}
+	scratch := t.arena.Get(k, p).Data()
+	for i := 0; i < batch; i++ {
+		for r := 0; r < k; r++ {
+			copy(scratch[r*p:(r+1)*p], dcols[r*np+i*p:r*np+(i+1)*p])
+		}
+		kernel.Col2im(s, scratch, gx[i*chw:(i+1)*chw])
+	}
+}
+
+// MaxPool2D returns the maximum of each kernel[0]×kernel[1] window of the
+// images x [N, C, H, W], moved by stride, over the images padded with
+// padding rows and columns of −∞ on each side, as PyTorch's nn.MaxPool2d
+// (floor mode, dilation 1): [N, C, OH, OW] with OH = (H + 2·padding[0] −
+// kernel[0])/stride[0] + 1. The gradient flows to the first maximum of each
+// window (a NaN counts as the maximum).
+func (t *Tape[T]) MaxPool2D(x *Var[T], kernelSize, stride, padding [2]int) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	xs := x.Shape()
+	if len(xs) != 4 {
+		return t.Fail(fmt.Errorf("autograd: maxpool2d: input %v: want [N, C, H, W]", xs))
+	}
+	if kernelSize[0] < 1 || kernelSize[1] < 1 || stride[0] < 1 || stride[1] < 1 ||
+		padding[0] < 0 || padding[1] < 0 || 2*padding[0] > kernelSize[0] || 2*padding[1] > kernelSize[1] {
+		return t.Fail(fmt.Errorf("autograd: maxpool2d: kernel %v, stride %v, padding %v: want kernel and stride ≥ 1 and padding at most half the kernel", kernelSize, stride, padding))
+	}
+	s := kernel.ConvShape{C: xs[1], H: xs[2], W: xs[3], KH: kernelSize[0], KW: kernelSize[1], SH: stride[0], SW: stride[1], PH: padding[0], PW: padding[1]}
+	if s.H+2*s.PH < s.KH || s.W+2*s.PW < s.KW {
+		return t.Fail(fmt.Errorf("autograd: maxpool2d: input %v with padding %v is smaller than the %d×%d kernel", xs, padding, s.KH, s.KW))
+	}
+	oh, ow := s.Out()
+	t.shape = append(t.shape[:0], xs[0], xs[1], oh, ow)
+	out := t.result(t.shape, x)
+	y := out.value.Data()
+	n := t.push(opMaxPool2D, out, x, nil, nil)
+	var arg []int
+	if n != nil {
+		n.ints = growInts(n.ints, len(y))
+		arg = n.ints
+	}
+	xd := x.value.Data()
+	planes := xs[0] * xs[1]
+	hw := s.H * s.W
+	for pl := 0; pl < planes; pl++ {
+		img := xd[pl*hw : (pl+1)*hw]
+		for oi := 0; oi < oh; oi++ {
+			for oj := 0; oj < ow; oj++ {
+				// The window clipped to the image; PyTorch's loop starts at its
+				// first position, and a larger value or a NaN takes over.
+				i0, i1 := max(oi*s.SH-s.PH, 0), min(oi*s.SH-s.PH+s.KH, s.H)
+				j0, j1 := max(oj*s.SW-s.PW, 0), min(oj*s.SW-s.PW+s.KW, s.W)
+				best, at := T(math.Inf(-1)), i0*s.W+j0
+				for ii := i0; ii < i1; ii++ {
+					row := img[ii*s.W+j0 : ii*s.W+j1]
+					for k, v := range row {
+						if v > best || v != v {
+							best, at = v, ii*s.W+j0+k
+						}
+					}
+				}
+				o := (pl*oh+oi)*ow + oj
+				y[o] = best
+				if arg != nil {
+					arg[o] = pl*hw + at
+				}
+			}
+		}
+	}
+	return out
+}
+
+func (t *Tape[T]) maxPool2DBackward(n *node[T]) {
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	for o, g := range n.out.grad.Data() {
+		gx[n.ints[o]] += g
+	}
+}

@@ -1,0 +1,96 @@
+package autograd
+
+import (
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/tensor"
+)
+
+// opKind names a recorded operation. Nodes are plain structs dispatched by a
+// switch rather than closures, so recording an operation allocates nothing.
+type opKind uint8
+
+const (
+	opAdd opKind = iota + 1
+	opSub
+	opMul
+	opDiv
+	opScale
+	opSum
+	opMean
+	opSumSquares
+	opExp
+	opLog
+	opSquare
+	opReLU
+	opTanh
+	opSigmoid
+	opGELU
+	opSoftmax
+	opLogSoftmax
+	opMatMul
+	opLinear
+	opReshape
+	opTranspose
+	opSlice
+	opConv2D
+	opMaxPool2D
+	opDropout
+	opBatchNorm
+	opBatchNormEval
+	opCrossEntropy
+	opBCEWithLogits
+)
+
+// A node is one recorded operation: its result, up to three operands, and
+// what its backward pass needs. Which fields an operation uses is said where
+// it is recorded.
+type node[T tensor.Float] struct {
+	op      opKind
+	out     *Var[T]
+	a, b, c *Var[T]
+	saved   *tensor.Tensor[T] // an intermediate the backward pass reads
+	ints    []int             // integer data (labels, argmax positions); capacity reused
+	scalar  float64
+	conv    kernel.ConvShape
+}
+
+func (t *Tape[T]) backwardNode(n *node[T]) {
+	switch n.op {
+	case opAdd, opSub, opMul, opDiv:
+		t.binaryBackward(n)
+	case opScale:
+		t.scaleBackward(n)
+	case opSum, opMean:
+		t.sumBackward(n)
+	case opSumSquares:
+		t.sumSquaresBackward(n)
+	case opExp, opLog, opSquare, opReLU, opTanh, opSigmoid, opGELU:
+		t.unaryBackward(n)
+	case opSoftmax, opLogSoftmax:
+		t.softmaxBackward(n)
+	case opMatMul:
+		t.matMulBackward(n)
+	case opLinear:
+		t.linearBackward(n)
+	case opReshape:
+		t.reshapeBackward(n)
+	case opTranspose:
+		t.transposeBackward(n)
+	case opSlice:
+		t.sliceBackward(n)
+	case opConv2D:
+		t.conv2DBackward(n)
+	case opMaxPool2D:
+		t.maxPool2DBackward(n)
+	case opDropout:
+		t.dropoutBackward(n)
+	case opBatchNorm, opBatchNormEval:
+		t.batchNormBackward(n)
+	case opCrossEntropy:
+		t.crossEntropyBackward(n)
+	case opBCEWithLogits:
+		t.bceBackward(n)
+	default:
+		panic("autograd: unknown operation on tape")
+	}
+}

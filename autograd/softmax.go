@@ -1,0 +1,199 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/descentml/descent/tensor"
+)
+
+// Softmax returns e^xᵢ / Σⱼ e^xⱼ along the last dimension of x (each row of
+// a batch of logits becomes a probability distribution), computed stably by
+// subtracting each row's maximum first.
+func (t *Tape[T]) Softmax(x *Var[T]) *Var[T] { return t.softmax(opSoftmax, x) }
+
+// LogSoftmax returns xᵢ − log Σⱼ e^xⱼ along the last dimension of x, computed
+// stably by log-sum-exp.
+func (t *Tape[T]) LogSoftmax(x *Var[T]) *Var[T] { return t.softmax(opLogSoftmax, x) }
+
+func (t *Tape[T]) softmax(op opKind, x *Var[T]) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	s := x.Shape()
+	if len(s) == 0 {
+		return t.Fail(fmt.Errorf("autograd: softmax of a scalar: want at least one dimension"))
+	}
+	out := t.result(s, x)
+	c := s[len(s)-1]
+	xs, y := x.value.Data(), out.value.Data()
+	for o := 0; o+c <= len(xs) && c > 0; o += c {
+		m, lse := logSumExp(xs[o : o+c])
+		for j, v := range xs[o : o+c] {
+			if op == opSoftmax {
+				y[o+j] = T(math.Exp(float64(v) - m - lse))
+			} else {
+				y[o+j] = T(float64(v) - m - lse)
+			}
+		}
+	}
+	t.push(op, out, x, nil, nil)
+	return out
+}
+
+// logSumExp returns the maximum m of row and log Σ e^(rowⱼ − m), so that the
+// row's log-sum-exp is their sum and no exponential overflows.
+func logSumExp[T tensor.Float](row []T) (m, lse float64) {
+	m = math.Inf(-1)
+	for _, v := range row {
+		m = max(m, float64(v))
+	}
+	if math.IsInf(m, 0) {
+		m = 0 // all −∞ (or a +∞): let the arithmetic give NaN or −∞ as it will
+	}
+	var s float64
+	for _, v := range row {
+		s += math.Exp(float64(v) - m)
+	}
+	return m, math.Log(s)
+}
+
+// softmaxBackward: for y = softmax(x), ∂x = y ⊙ (∂y − Σ ∂y⊙y) by row; for
+// y = log-softmax(x), ∂x = ∂y − e^y · Σ ∂y.
+func (t *Tape[T]) softmaxBackward(n *node[T]) {
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	s := n.a.Shape()
+	c := s[len(s)-1]
+	g, y := n.out.grad.Data(), n.out.value.Data()
+	for o := 0; o+c <= len(g) && c > 0; o += c {
+		gr, yr, gxr := g[o:o+c], y[o:o+c], gx[o:o+c]
+		var dot float64
+		if n.op == opSoftmax {
+			for j := range gr {
+				dot += float64(gr[j]) * float64(yr[j])
+			}
+			for j := range gr {
+				gxr[j] += yr[j] * (gr[j] - T(dot))
+			}
+		} else {
+			for _, v := range gr {
+				dot += float64(v)
+			}
+			for j := range gr {
+				gxr[j] += gr[j] - T(math.Exp(float64(yr[j]))*dot)
+			}
+		}
+	}
+}
+
+// CrossEntropy returns the mean over the batch of −log softmax(logits)[label],
+// the loss of PyTorch's F.cross_entropy with integer class targets and mean
+// reduction: logits is [N, C], labels holds N class indices in [0, C). It is
+// computed by log-sum-exp, so logits of ±1000 give finite losses and
+// gradients. A label out of range, or a count of labels that is not N, is
+// an error on the tape naming it. labels is copied.
+func (t *Tape[T]) CrossEntropy(logits *Var[T], labels []int) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	s := logits.Shape()
+	if len(s) != 2 {
+		return t.Fail(fmt.Errorf("autograd: cross-entropy: logits of shape %v: want [N, C]", s))
+	}
+	rows, c := s[0], s[1]
+	if len(labels) != rows {
+		return t.Fail(fmt.Errorf("autograd: cross-entropy: logits %v with %d labels: want one label per row", s, len(labels)))
+	}
+	if rows == 0 {
+		return t.Fail(fmt.Errorf("autograd: cross-entropy: empty batch (logits %v)", s))
+	}
+	for i, l := range labels {
+		if l < 0 || l >= c {
+			return t.Fail(fmt.Errorf("autograd: cross-entropy: label %d at index %d is out of range [0, %d) for logits %v", l, i, c, s))
+		}
+	}
+	out := t.result(nil, logits)
+	var probs []T
+	n := t.push(opCrossEntropy, out, logits, nil, nil)
+	if n != nil {
+		n.saved = t.arena.Get(s...)
+		probs = n.saved.Data()
+		n.ints = append(n.ints, labels...)
+	}
+	x := logits.value.Data()
+	var sum float64
+	for i, l := range labels {
+		row := x[i*c : (i+1)*c]
+		m, lse := logSumExp(row)
+		sum += m + lse - float64(row[l])
+		if probs != nil {
+			for j, v := range row {
+				probs[i*c+j] = T(math.Exp(float64(v) - m - lse))
+			}
+		}
+	}
+	out.value.Data()[0] = T(sum / float64(rows))
+	return out
+}
+
+// crossEntropyBackward: ∂logits = (softmax(logits) − onehot(label))·∂loss/N.
+func (t *Tape[T]) crossEntropyBackward(n *node[T]) {
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	c := n.a.Shape()[1]
+	rows := len(n.ints)
+	g := n.out.grad.Data()[0] / T(rows)
+	p := n.saved.Data()
+	for i, l := range n.ints {
+		row, pr := gx[i*c:(i+1)*c], p[i*c:(i+1)*c]
+		for j, v := range pr {
+			row[j] += g * v
+		}
+		row[l] -= g
+	}
+}
+
+// BCEWithLogits returns the mean of the binary cross-entropy between
+// σ(logits) and targets in [0, 1], PyTorch's
+// F.binary_cross_entropy_with_logits with mean reduction, computed in the
+// stable form max(x, 0) − x·z + log(1 + e^(−|x|)). logits and targets must
+// have the same shape.
+func (t *Tape[T]) BCEWithLogits(logits, targets *Var[T]) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	if !tensor.SameShape(logits.Shape(), targets.Shape()) {
+		return t.Fail(fmt.Errorf("autograd: binary cross-entropy: logits %v and targets %v: want the same shape", logits.Shape(), targets.Shape()))
+	}
+	out := t.result(nil, logits, targets)
+	x, z := logits.value.Data(), targets.value.Data()
+	var sum float64
+	for i, v := range x {
+		u, w := float64(v), float64(z[i])
+		sum += max(u, 0) - u*w + math.Log1p(math.Exp(-math.Abs(u)))
+	}
+	out.value.Data()[0] = T(sum / float64(len(x)))
+	t.push(opBCEWithLogits, out, logits, targets, nil)
+	return out
+}
+
+// bceBackward: ∂x = (σ(x) − z)·∂loss/n and ∂z = −x·∂loss/n.
+func (t *Tape[T]) bceBackward(n *node[T]) {
+	x, z := n.a.value.Data(), n.b.value.Data()
+	g := float64(n.out.grad.Data()[0]) / float64(len(x))
+	if gx := t.grad(n.a); gx != nil {
+		for i, v := range x {
+			gx[i] += T((sigmoid(float64(v)) - float64(z[i])) * g)
+		}
+	}
+	if gz := t.grad(n.b); gz != nil {
+		for i, v := range x {
+			gz[i] -= T(float64(v) * g)
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package autograd
+
+import (
+	"fmt"
+
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/tensor"
+)
+
+// A Tape records the operations of one forward pass so that [Tape.Backward]
+// can run them in reverse. Each operation is a method that computes its
+// result at once and, if a gradient will flow through it, appends a node to
+// the tape.
+//
+// A Tape owns the results of its operations and their gradients; their
+// buffers come from an arena that [Tape.Reset] takes back, so a training
+// loop that resets one Tape after each step allocates (almost) nothing after
+// the first step. A Tape is not safe for concurrent use.
+//
+// # Errors
+//
+// An operation whose operands do not fit (shapes that do not broadcast, a
+// label out of range) records an error on the tape and returns a
+// placeholder; every later operation does nothing until Reset, and [Tape.Err]
+// and [Tape.Backward] return the first error. Code that builds a model can
+// therefore chain operations and check once, as with bufio.Scanner. The
+// layers of package nn and the losses of package loss return this error
+// from their own calls.
+type Tape[T tensor.Float] struct {
+	arena  tensor.Arena[T]
+	vars   []*Var[T] // pool of Vars, reused in order
+	nvar   int
+	nodes  []node[T]
+	err    error
+	done   bool    // Backward has run since the last Reset
+	noGrad bool    // SetNoGrad: record nothing
+	dead   *Var[T] // returned by operations after an error
+
+	// scratch for shape computations
+	shape, sa, sb, idx []int
+}
+
+// NewTape returns an empty Tape.
+func NewTape[T tensor.Float]() *Tape[T] { return new(Tape[T]) }
+
+// Err returns the first error recorded since the last Reset, or nil.
+func (t *Tape[T]) Err() error { return t.err }
+
+// Reset forgets the recorded operations and the first error, and takes back
+// every buffer the Tape has handed out: every Var made by the Tape since the
+// last Reset is invalid afterwards. Leaves made by NewVar keep their values
+// and gradients.
+func (t *Tape[T]) Reset() {
+	t.arena.Reset()
+	t.nvar = 0
+	for i := range t.nodes {
+		n := &t.nodes[i]
+		n.out, n.a, n.b, n.c = nil, nil, nil, nil
+		n.saved = nil
+	}
+	t.nodes = t.nodes[:0]
+	t.err = nil
+	t.done = false
+}
+
+// SetNoGrad turns gradient tracking off (on = true) or back on for the
+// operations that follow, as PyTorch's torch.no_grad: their results need no
+// gradient, nothing is recorded for Backward, and what only a backward pass
+// would read (softmax probabilities, pooling positions) is not kept. Use it
+// for evaluation. The setting survives Reset.
+func (t *Tape[T]) SetNoGrad(on bool) { t.noGrad = on }
+
+// Const returns a Var holding x that needs no gradient: an input batch or a
+// target. The Var belongs to the Tape; x is not copied.
+func (t *Tape[T]) Const(x *tensor.Tensor[T]) *Var[T] {
+	return t.newVar(x, false)
+}
+
+// Fail records err as the tape's error, unless one is already recorded, and
+// returns a placeholder Var. Layers and losses built outside this package use
+// it to stop a forward pass the way the Tape's own operations do.
+func (t *Tape[T]) Fail(err error) *Var[T] {
+	if t.err == nil {
+		t.err = err
+	}
+	if t.dead == nil {
+		t.dead = &Var[T]{value: tensor.New[T](0)}
+	}
+	return t.dead
+}
+
+// Backward computes the gradient of loss, a Var holding one value, with
+// respect to every Var it depends on, and adds it to their gradients. It
+// returns the tape's error if an operation failed. Backward may run once per
+// Reset.
+func (t *Tape[T]) Backward(loss *Var[T]) error {
+	if t.err != nil {
+		return t.err
+	}
+	if loss.value.Len() != 1 {
+		return fmt.Errorf("autograd: backward from a value of shape %v: want a single value (use BackwardWith for an upstream gradient)", loss.Shape())
+	}
+	g := t.grad(loss)
+	if g == nil {
+		t.done = true
+		return nil
+	}
+	g[0]++
+	t.backward()
+	return nil
+}
+
+// BackwardWith is Backward from a Var y of any shape with the upstream
+// gradient dy (∂loss/∂y, y's shape): it adds dy·∂y/∂v to the gradient of
+// every Var v that y depends on. It returns the tape's error if an operation
+// failed, or an error naming both shapes if dy's does not match y's.
+func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
+	if t.err != nil {
+		return t.err
+	}
+	if !tensor.SameShape(y.Shape(), dy.Shape()) {
+		return fmt.Errorf("autograd: backward from a value of shape %v with a gradient of shape %v", y.Shape(), dy.Shape())
+	}
+	g := t.grad(y)
+	if g == nil {
+		t.done = true
+		return nil
+	}
+	kernel.Axpy(1, dy.Data(), g)
+	t.backward()
+	return nil
+}
+
+func (t *Tape[T]) backward() {
+	if t.done {
+		panic("autograd: Backward called twice on one tape without Reset")
+	}
+	t.done = true
+	for i := len(t.nodes) - 1; i >= 0; i-- {
+		n := &t.nodes[i]
+		if n.out.grad == nil {
+			continue // no gradient reached this node
+		}
+		t.backwardNode(n)
+	}
+}
+
+// newVar returns a Var from the tape's pool.
+func (t *Tape[T]) newVar(value *tensor.Tensor[T], needGrad bool) *Var[T] {
+	if t.nvar == len(t.vars) {
+		t.vars = append(t.vars, new(Var[T]))
+	}
+	v := t.vars[t.nvar]
+	t.nvar++
+	*v = Var[T]{value: value, needGrad: needGrad}
+	return v
+}
+
+// result returns a new Var of the given shape for an operation's result,
+// with contents to be overwritten, which needs a gradient if any of ins does.
+func (t *Tape[T]) result(shape []int, ins ...*Var[T]) *Var[T] {
+	need := false
+	for _, v := range ins {
+		if t.noGrad {
+			break
+		}
+		need = need || (v != nil && v.needGrad)
+	}
+	return t.newVar(t.arena.Get(shape...), need)
+}
+
+// grad returns v's gradient buffer, making a zeroed one if v has none yet,
+// or nil if no gradient flows to v.
+func (t *Tape[T]) grad(v *Var[T]) []T {
+	if v == nil || !v.needGrad {
+		return nil
+	}
+	if v.grad == nil {
+		v.grad = t.arena.Zeros(v.value.Shape()...)
+	}
+	return v.grad.Data()
+}
+
+// push records a node for an operation whose result out needs a gradient,
+// and returns it for the operation to fill in what its backward needs. It
+// returns nil (and records nothing) when out needs no gradient.
+func (t *Tape[T]) push(op opKind, out, a, b, c *Var[T]) *node[T] {
+	if !out.needGrad {
+		return nil
+	}
+	if len(t.nodes) < cap(t.nodes) {
+		t.nodes = t.nodes[:len(t.nodes)+1]
+	} else {
+		t.nodes = append(t.nodes, node[T]{})
+	}
+	n := &t.nodes[len(t.nodes)-1]
+	ints := n.ints[:0]
+	*n = node[T]{op: op, out: out, a: a, b: b, c: c, ints: ints}
+	return n
+}

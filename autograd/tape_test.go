@@ -1,0 +1,108 @@
+package autograd
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/tensor"
+)
+
+// TestErrorsAreSticky checks that the first error is kept, later
+// operations do nothing, and Backward returns the error; Reset clears it.
+func TestErrorsAreSticky(t *testing.T) {
+	tape := NewTape[float32]()
+	x := tape.Const(tensor.New[float32](32, 784))
+	w := NewVar(tensor.New[float32](128, 10), true)
+	h := tape.MatMul(x, w)
+	const want = "tensor: matmul [32 784] × [128 10]: inner dimensions 784 and 128 differ"
+	if err := tape.Err(); err == nil || err.Error() != want {
+		t.Fatalf("Err() = %v; want %s", err, want)
+	}
+	y := tape.ReLU(tape.Add(h, tape.Const(tensor.New[float32](7, 7))))
+	if err := tape.Backward(tape.Sum(y)); err == nil || err.Error() != want {
+		t.Errorf("Backward after the error = %v; want the first error %s", err, want)
+	}
+	tape.Reset()
+	if tape.Err() != nil {
+		t.Errorf("Err() after Reset = %v; want nil", tape.Err())
+	}
+}
+
+func TestBackwardChecks(t *testing.T) {
+	tape := NewTape[float64]()
+	w := NewVar(tensor.FromSlice([]float64{1, 2, 3, 4}, 2, 2), true)
+	y := tape.Tanh(w)
+	if err := tape.Backward(y); err == nil || !strings.Contains(err.Error(), "want a single value") {
+		t.Errorf("Backward of a [2 2] value = %v; want an error asking for a single value", err)
+	}
+	if err := tape.BackwardWith(y, tensor.New[float64](4)); err == nil ||
+		err.Error() != "autograd: backward from a value of shape [2 2] with a gradient of shape [4]" {
+		t.Errorf("BackwardWith of a mismatched gradient = %v", err)
+	}
+	if err := tape.Backward(tape.Sum(y)); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r != "autograd: Backward called twice on one tape without Reset" {
+			t.Errorf("second Backward: panic %v", r)
+		}
+	}()
+	tape.Backward(tape.Sum(y))
+}
+
+// TestNoGrad checks that with gradient tracking off nothing is recorded
+// and results need no gradient.
+func TestNoGrad(t *testing.T) {
+	tape := NewTape[float64]()
+	w := NewVar(tensor.FromSlice([]float64{1, 2, 3, 4}, 2, 2), true)
+	tape.SetNoGrad(true)
+	y := tape.Sum(tape.Reshape(tape.Tanh(w), 4))
+	if y.RequiresGrad() || len(tape.nodes) != 0 {
+		t.Errorf("with SetNoGrad(true): result requires grad %v, %d nodes recorded; want false, 0", y.RequiresGrad(), len(tape.nodes))
+	}
+	tape.Reset()
+	tape.SetNoGrad(false)
+	if y := tape.Tanh(w); !y.RequiresGrad() {
+		t.Error("after SetNoGrad(false) the result of an op on a parameter needs no gradient")
+	}
+}
+
+// TestCNNStepAllocatesNothing checks that a step through convolution,
+// pooling, batch norm and dropout allocates nothing after the first.
+func TestCNNStepAllocatesNothing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	param := func(shape ...int) *Var[float32] {
+		x := tensor.New[float32](shape...)
+		for i := range x.Data() {
+			x.Data()[i] = float32(rng.NormFloat64()) * 0.1
+		}
+		return NewVar(x, true)
+	}
+	w1, b1 := param(4, 1, 3, 3), param(4)
+	g, beta := param(4), param(4)
+	w2, b2 := param(10, 4*3*3), param(10)
+	x := tensor.New[float32](8, 1, 6, 6)
+	for i := range x.Data() {
+		x.Data()[i] = float32(rng.Float64())
+	}
+	labels := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	mean, variance := make([]float32, 4), make([]float32, 4)
+	drop := rand.New(rand.NewPCG(3, 4))
+	tape := NewTape[float32]()
+	step := func() {
+		h := tape.Conv2D(tape.Const(x), w1, b1, [2]int{1, 1}, [2]int{1, 1})
+		h = tape.BatchNorm(h, g, beta, 1e-5, mean, variance)
+		h = tape.MaxPool2D(tape.ReLU(h), [2]int{2, 2}, [2]int{2, 2}, [2]int{0, 0})
+		h = tape.Dropout(tape.Flatten(h), 0.25, drop)
+		l := tape.CrossEntropy(tape.Linear(h, w2, b2), labels)
+		if err := tape.Backward(l); err != nil {
+			t.Fatal(err)
+		}
+		tape.Reset()
+	}
+	step()
+	if allocs := testing.AllocsPerRun(10, step); allocs != 0 {
+		t.Errorf("a CNN step after the first allocates %v times; want 0", allocs)
+	}
+}

@@ -1,0 +1,200 @@
+package nn
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+
+	"github.com/nlpodyssey/safetensors"
+
+	"github.com/descentml/descent/tensor"
+)
+
+// Save writes the parameters and buffers of m to w in the safetensors
+// format, by their PyTorch names: floating-point tensors as F32 or F64 (the
+// model's element type), integer buffers (num_batches_tracked) as I64. A
+// PyTorch model with the same layers loads the file with
+// safetensors.torch.load_file and load_state_dict.
+//
+// The output depends only on the names, shapes and values: saving the same
+// weights twice gives identical bytes. Save does not sync or rename
+// anything; writing a file atomically is the caller's job.
+func Save[T tensor.Float](w io.Writer, m Module[T]) error {
+	views := make(map[string]view)
+	add := func(name string, v view) error {
+		if _, dup := views[name]; dup {
+			return fmt.Errorf("nn: save: two tensors named %q", name)
+		}
+		views[name] = v
+		return nil
+	}
+	for _, p := range m.Params() {
+		if err := add(p.Name, floatView(p.Shape, p.Value)); err != nil {
+			return err
+		}
+	}
+	for _, b := range m.Buffers() {
+		v := floatView(b.Shape, b.Value)
+		if b.Value == nil {
+			v = intView(b.Shape, b.Int)
+		}
+		if err := add(b.Name, v); err != nil {
+			return err
+		}
+	}
+	if err := safetensors.SerializeToWriter(views, nil, w); err != nil {
+		return fmt.Errorf("nn: save: %w", err)
+	}
+	return nil
+}
+
+// Load sets the parameters and buffers of m from data, a safetensors file
+// (as Save or PyTorch's safetensors.torch.save_file writes it). Every tensor
+// of the model must be in the file with the same shape, and the file must
+// hold no other; floating-point tensors may be F32 or F64 whatever the
+// model's element type, integer buffers must be I64. Otherwise Load returns
+// an error that names each missing, extra or mismatched tensor (with both
+// shapes) and leaves m unchanged.
+func Load[T tensor.Float](m Module[T], data []byte) error {
+	st, err := safetensors.Deserialize(data)
+	if err != nil {
+		return fmt.Errorf("nn: load: not a safetensors file: %w", err)
+	}
+	type target struct {
+		shape []int
+		value []T
+		ints  []int64
+	}
+	want := make(map[string]target)
+	var names []string
+	for _, p := range m.Params() {
+		want[p.Name] = target{shape: p.Shape, value: p.Value}
+		names = append(names, p.Name)
+	}
+	for _, b := range m.Buffers() {
+		want[b.Name] = target{shape: b.Shape, value: b.Value, ints: b.Int}
+		names = append(names, b.Name)
+	}
+
+	var problems []error
+	found := make(map[string]safetensors.TensorView)
+	for _, name := range names {
+		tgt := want[name]
+		tv, ok := st.Tensor(name)
+		if !ok {
+			problems = append(problems, fmt.Errorf("nn: load: missing tensor %q (shape %v)", name, tgt.shape))
+			continue
+		}
+		if !sameShape(tv.Shape(), tgt.shape) {
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q has shape %v in the file; the model's is %v", name, tv.Shape(), tgt.shape))
+			continue
+		}
+		switch dt := tv.DType(); {
+		case tgt.value != nil && dt != safetensors.F32 && dt != safetensors.F64:
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want F32 or F64", name, dt))
+			continue
+		case tgt.value == nil && dt != safetensors.I64:
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want I64", name, dt))
+			continue
+		}
+		found[name] = tv
+	}
+	extra := st.Names()
+	sort.Strings(extra)
+	for _, name := range extra {
+		if _, ok := want[name]; !ok {
+			tv, _ := st.Tensor(name)
+			problems = append(problems, fmt.Errorf("nn: load: unexpected tensor %q (shape %v) in the file", name, tv.Shape()))
+		}
+	}
+	if len(problems) > 0 {
+		return errors.Join(problems...)
+	}
+
+	for name, tv := range found {
+		tgt, raw := want[name], tv.Data()
+		switch tv.DType() {
+		case safetensors.F32:
+			for i := range tgt.value {
+				tgt.value[i] = T(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
+			}
+		case safetensors.F64:
+			for i := range tgt.value {
+				tgt.value[i] = T(math.Float64frombits(binary.LittleEndian.Uint64(raw[8*i:])))
+			}
+		case safetensors.I64:
+			for i := range tgt.ints {
+				tgt.ints[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
+			}
+		}
+	}
+	return nil
+}
+
+func sameShape(file []uint64, model []int) bool {
+	if len(file) != len(model) {
+		return false
+	}
+	for i, d := range file {
+		if d != uint64(model[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// view is one tensor to serialize, as the safetensors package wants it.
+type view struct {
+	dtype safetensors.DType
+	shape []uint64
+	data  []byte
+}
+
+var _ safetensors.View = view{}
+
+// The methods of safetensors.View.
+
+func (v view) DType() safetensors.DType { return v.dtype }
+func (v view) Shape() []uint64          { return v.shape }
+func (v view) Data() []byte             { return v.data }
+func (v view) DataLen() uint64          { return uint64(len(v.data)) }
+
+// fileShape converts a shape; a scalar is [] in the file, never null.
+func fileShape(shape []int) []uint64 {
+	s := make([]uint64, len(shape))
+	for i, d := range shape {
+		s[i] = uint64(d)
+	}
+	return s
+}
+
+func floatView[T tensor.Float](shape []int, x []T) view {
+	var data []byte
+	var dt safetensors.DType
+	switch x := any(x).(type) {
+	case []float32:
+		dt = safetensors.F32
+		data = make([]byte, 0, 4*len(x))
+		for _, v := range x {
+			data = binary.LittleEndian.AppendUint32(data, math.Float32bits(v))
+		}
+	case []float64:
+		dt = safetensors.F64
+		data = make([]byte, 0, 8*len(x))
+		for _, v := range x {
+			data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
+		}
+	}
+	return view{dtype: dt, shape: fileShape(shape), data: data}
+}
+
+func intView(shape []int, x []int64) view {
+	data := make([]byte, 0, 8*len(x))
+	for _, v := range x {
+		data = binary.LittleEndian.AppendUint64(data, uint64(v))
+	}
+	return view{dtype: safetensors.I64, shape: fileShape(shape), data: data}
+}

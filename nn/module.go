@@ -1,0 +1,180 @@
+package nn
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/tensor"
+)
+
+// A Module is a layer or a model: a differentiable function of its input
+// with named parameters and buffers.
+//
+// Forward records the module's computation on the tape and returns its
+// output. A problem with the input that data can cause (the wrong width or
+// image size) is a returned error that names the module and both shapes;
+// it is also recorded on the tape (see [autograd.Tape.Fail]), so a later
+// Backward fails too.
+//
+// Params lists the trainable parameters and Buffers the state that is saved
+// with the model but not trained (BatchNorm's running statistics), both in a
+// fixed order under PyTorch's names. Modules build these lists once; the
+// returned slices must not be modified, and calling them allocates nothing.
+type Module[T tensor.Float] interface {
+	Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error)
+	Params() []Param[T]
+	Buffers() []Buffer[T]
+}
+
+// A Param is a trainable parameter as an optimizer sees it: a name, a shape
+// and the value and gradient slices, which are allocated once when the
+// module is made and never reallocated (zeroing the gradient clears it in
+// place). An optimizer updates Value in place from Grad. Var is the same
+// parameter as a leaf of the autograd graph, for losses over parameters
+// such as [loss.L2].
+//
+// [loss.L2]: https://pkg.go.dev/github.com/descentml/descent/loss#L2
+type Param[T tensor.Float] struct {
+	Name  string // PyTorch's name: "weight", or "0.weight" inside a Sequential
+	Shape []int
+	Value []T
+	Grad  []T
+	Var   *autograd.Var[T]
+}
+
+// A Buffer is module state that is saved with the model but not trained,
+// such as BatchNorm's running mean. Exactly one of Value and Int is set:
+// Value for floating-point buffers, Int for integer ones (PyTorch's int64
+// num_batches_tracked, shape []). Both alias the module's own storage.
+type Buffer[T tensor.Float] struct {
+	Name  string
+	Shape []int
+	Value []T
+	Int   []int64
+}
+
+// Mode says whether a model is training or evaluating. It changes what
+// BatchNorm and Dropout do; other layers ignore it. The zero Mode is Train,
+// as a new PyTorch module is in training mode.
+type Mode uint8
+
+const (
+	// Train: BatchNorm normalizes with the batch's statistics and updates
+	// its running ones; Dropout drops.
+	Train Mode = iota
+	// Eval: BatchNorm normalizes with its running statistics; Dropout passes
+	// its input through.
+	Eval
+)
+
+// String returns "train" or "eval".
+func (m Mode) String() string {
+	if m == Eval {
+		return "eval"
+	}
+	return "train"
+}
+
+// A ModeSetter is a module whose behaviour depends on the [Mode]. Containers
+// such as [Sequential] pass SetMode on to the modules they hold.
+type ModeSetter interface {
+	SetMode(Mode)
+}
+
+// ZeroGrad sets every parameter's gradient to zero, in place.
+func ZeroGrad[T tensor.Float](params []Param[T]) {
+	for _, p := range params {
+		clear(p.Grad)
+	}
+}
+
+// newParam wraps value as a parameter named name, with a gradient buffer.
+func newParam[T tensor.Float](name string, value *tensor.Tensor[T]) Param[T] {
+	v := autograd.NewVar(value, true)
+	return Param[T]{Name: name, Shape: value.Shape(), Value: value.Data(), Grad: v.Grad().Data(), Var: v}
+}
+
+// fail records err on the tape and returns it, for a module's Forward.
+func fail[T tensor.Float](t *autograd.Tape[T], err error) (*autograd.Var[T], error) {
+	return t.Fail(err), err
+}
+
+// Sequential is a model that applies its layers in order, as PyTorch's
+// nn.Sequential: the output of each is the input of the next. Its
+// parameters and buffers are its layers', named with the layer's index as a
+// prefix ("0.weight", "1.running_mean"), so that they match a PyTorch
+// nn.Sequential of the same layers.
+type Sequential[T tensor.Float] struct {
+	layers  []Module[T]
+	params  []Param[T]
+	buffers []Buffer[T]
+	mode    Mode
+}
+
+var (
+	_ Module[float32] = (*Sequential[float32])(nil)
+	_ ModeSetter      = (*Sequential[float32])(nil)
+)
+
+// NewSequential returns a model that applies layers in order, in training
+// mode. It lists the layers' parameters and buffers once, here.
+func NewSequential[T tensor.Float](layers ...Module[T]) *Sequential[T] {
+	s := &Sequential[T]{layers: layers}
+	for i, l := range layers {
+		for _, p := range l.Params() {
+			p.Name = fmt.Sprintf("%d.%s", i, p.Name)
+			s.params = append(s.params, p)
+		}
+		for _, b := range l.Buffers() {
+			b.Name = fmt.Sprintf("%d.%s", i, b.Name)
+			s.buffers = append(s.buffers, b)
+		}
+	}
+	return s
+}
+
+// Forward applies the layers in order. An error names the index of the
+// layer that failed.
+func (s *Sequential[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+	for i, l := range s.layers {
+		var err error
+		if x, err = l.Forward(t, x); err != nil {
+			return x, fmt.Errorf("%w (layer %d)", err, i)
+		}
+	}
+	return x, nil
+}
+
+// Params returns the layers' parameters in order, named "index.name".
+func (s *Sequential[T]) Params() []Param[T] { return s.params }
+
+// Buffers returns the layers' buffers in order, named "index.name".
+func (s *Sequential[T]) Buffers() []Buffer[T] { return s.buffers }
+
+// Layers returns the layers.
+func (s *Sequential[T]) Layers() []Module[T] { return s.layers }
+
+// Mode returns the model's mode.
+func (s *Sequential[T]) Mode() Mode { return s.mode }
+
+// SetMode sets the mode of the model and of every layer that has one.
+func (s *Sequential[T]) SetMode(m Mode) {
+	s.mode = m
+	for _, l := range s.layers {
+		if ms, ok := l.(ModeSetter); ok {
+			ms.SetMode(m)
+		}
+	}
+}
+
+// String lists the layers, one per line, with their indices.
+func (s *Sequential[T]) String() string {
+	var b strings.Builder
+	b.WriteString("Sequential(\n")
+	for i, l := range s.layers {
+		fmt.Fprintf(&b, "  (%d): %v\n", i, l)
+	}
+	b.WriteString(")")
+	return b.String()
+}
