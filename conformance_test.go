@@ -31,11 +31,34 @@ type checker func(c *conf, raw []byte)
 var checkers = map[string]checker{}
 
 // expectedFailures lists, in one place, the files (by path prefix, without
-// ".json") that are known not to pass yet, and why. A listed file that fails
-// is logged; a listed file that passes fails the test until it is taken off
-// the list, so the list cannot go stale.
-var expectedFailures = map[string]string{
-	"training/": "the whole training step needs the models issue",
+// ".json") that are known not to pass at their stated tolerance, and why.
+// Such a file must still match everywhere else: only the tensors named in
+// within may differ, and by at most the absolute bound given (a file with no
+// bounds may fail anywhere). A listed file that fails otherwise fails the
+// test, and one that passes fails the test until it is taken off the list, so
+// the list cannot go stale or hide a regression.
+var expectedFailures = map[string]knownFailure{
+	// The bias of the Linear layer just before a BatchNorm has a gradient
+	// that is zero in exact arithmetic (the batch norm subtracts the batch
+	// mean): PyTorch's and ours are rounding noise, about 1e-17 in float64
+	// and 1e-8 in float32. Adam divides a gradient by its own root mean
+	// square, so it turns noise into steps of up to the learning rate (in
+	// float32, where the noise is as large as ε) or about lr·noise/ε (1e-11
+	// in float64, as large as the file's tolerance of 1e-9 relative). The
+	// bias, the running mean that averages it, and the eval output that
+	// subtracts that mean follow PyTorch's rounding there, not its math.
+	// Every other tensor and every loss must match at the file's tolerance;
+	// these three must stay within one learning rate per step (4 × 0.01).
+	"training/mlp-batchnorm-adamw": {
+		reason: "Adam amplifies the rounding noise of a zero gradient (bias before BatchNorm)",
+		within: map[string]float64{"0.bias": 0.04, "1.running_mean": 0.04, "eval.y": 0.04},
+	},
+}
+
+// knownFailure says why a file cannot pass and where it may differ.
+type knownFailure struct {
+	reason string
+	within map[string]float64 // tensor name → largest absolute difference allowed
 }
 
 // header holds the fields every conformance file has.
@@ -63,6 +86,10 @@ type conf struct {
 	tol      tolerance
 	dtype    string
 	problems []string
+	// Differences beyond the tolerance in the tensors a knownFailure names
+	// are recorded here instead, when within its bound.
+	within    map[string]float64
+	divergent []string
 }
 
 func (c *conf) Errorf(format string, args ...any) {
@@ -99,9 +126,28 @@ func (c *conf) near(what string, got, want []float64) {
 		}
 	}
 	if bad > 0 {
+		if bound, ok := c.within[tensorName(what)]; ok {
+			worst := 0.0
+			for i := range want {
+				worst = math.Max(worst, math.Abs(got[i]-want[i]))
+			}
+			if worst <= bound {
+				c.divergent = append(c.divergent, fmt.Sprintf("%s differs by up to %.3g (bound %g)", what, worst, bound))
+				return
+			}
+		}
 		c.Errorf("%s[%d] = %.17g; want %.17g (rtol %g, atol %g; %d of %d values differ)",
 			what, first, got[first], want[first], c.tol.Rtol, c.tol.Atol, bad, len(want))
 	}
+}
+
+// tensorName is the tensor a comparison is about: "0.bias" in
+// "step 3: 0.bias".
+func tensorName(what string) string {
+	if i := strings.LastIndex(what, ": "); i >= 0 {
+		return what[i+2:]
+	}
+	return what
 }
 
 // scalar compares one value.
@@ -139,13 +185,15 @@ func TestConformance(t *testing.T) {
 		rel, _ := filepath.Rel(conformanceDir, path)
 		name := filepath.ToSlash(strings.TrimSuffix(rel, ".json"))
 		t.Run(name, func(t *testing.T) {
-			c := runConformance(path, name)
-			reason, expected := expectedFailure(name)
+			known, expected := expectedFailure(name)
+			c := runConformance(path, name, known.within)
 			switch {
-			case expected && c.failed():
-				t.Logf("expected failure (%s): %s", reason, strings.Join(c.problems, "; "))
-			case expected:
-				t.Errorf("%s passes now: take it off expectedFailures (%s)", name, reason)
+			case expected && known.within == nil && c.failed():
+				t.Logf("expected failure (%s): %s", known.reason, strings.Join(c.problems, "; "))
+			case expected && !c.failed() && len(c.divergent) > 0:
+				t.Logf("known divergence (%s): %s", known.reason, strings.Join(c.divergent, "; "))
+			case expected && !c.failed():
+				t.Errorf("%s passes now: take it off expectedFailures (%s)", name, known.reason)
 			default:
 				for _, p := range c.problems {
 					t.Errorf("%s: %s", name, p)
@@ -155,8 +203,8 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func runConformance(path, name string) *conf {
-	c := &conf{name: name}
+func runConformance(path, name string, within map[string]float64) *conf {
+	c := &conf{name: name, within: within}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		c.Errorf("%v", err)
@@ -191,11 +239,11 @@ func runConformance(path, name string) *conf {
 	return c
 }
 
-func expectedFailure(name string) (reason string, ok bool) {
-	for prefix, reason := range expectedFailures {
+func expectedFailure(name string) (knownFailure, bool) {
+	for prefix, k := range expectedFailures {
 		if strings.HasPrefix(name, prefix) {
-			return reason, true
+			return k, true
 		}
 	}
-	return "", false
+	return knownFailure{}, false
 }
