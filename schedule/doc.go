@@ -15,7 +15,8 @@
 // (LinearLR, the usual warmup), [Polynomial], [OneCycle], [Cyclic]. Composite
 // schedules are built from simple ones: [Join] runs one schedule after another
 // (warmup then cosine is a Join of a Linear and a Cosine), as SequentialLR
-// does.
+// does. [Every] holds each value for N steps, for schedules written in
+// epochs.
 //
 // [Plateau] (ReduceLROnPlateau) is the one stateful schedule: it lowers the
 // rate when a metric stops improving, so its value depends on the metrics it
@@ -48,5 +49,6 @@ var (
 	_ Schedule = OneCycle{}
 	_ Schedule = Cyclic{}
 	_ Schedule = Join{}
+	_ Schedule = Every{}
 	_ Schedule = (*Plateau)(nil)
 )

@@ -237,3 +237,22 @@ func checkNonNegative(field string, v float64) error {
 	}
 	return nil
 }
+
+// Every holds each value of S for N steps: At(t) = S.At(⌊t/N⌋). With N the
+// number of batches in an epoch, a schedule written in epochs (PyTorch's
+// scheduler.step() once per epoch) drives an optimizer that counts batches.
+type Every struct {
+	S Schedule
+	N int // steps per unit of S; must be positive
+}
+
+// At returns S's value at unit ⌊t/N⌋.
+func (e Every) At(t int) float64 { return e.S.At(t / e.N) }
+
+// Validate reports a non-positive N and validates S.
+func (e Every) Validate() error {
+	if e.N <= 0 {
+		return fmt.Errorf("schedule: Every.N = %d: must be positive", e.N)
+	}
+	return Validate(e.S)
+}

@@ -1,0 +1,215 @@
+package train
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/nlpodyssey/safetensors"
+
+	"github.com/descentml/descent/nn"
+)
+
+// A checkpoint is a safetensors file holding two byte tensors — "model", the
+// model file nn.Save writes, and "optimizer", the state optim.Optimizer.Save
+// writes — and, in its metadata:
+//
+//	format    "descent.checkpoint"
+//	version   "1"
+//	position  JSON: epoch and batch reached, the running sums of the epoch
+//	          under way, the early-stopping state
+//	history   JSON: the metrics of the epochs done
+//	rng       base64: the dropout random source's state, if any
+//	run       JSON: what must not change on resume (batch size, seed, …)
+const (
+	checkpointFormat  = "descent.checkpoint"
+	checkpointVersion = 1
+)
+
+// fingerprint is what a resumed run must share with the run that wrote the
+// checkpoint for it to continue exactly.
+type fingerprint struct {
+	BatchSize int    `json:"batch_size"`
+	Seed      uint64 `json:"seed"`
+	DropLast  bool   `json:"drop_last"`
+	Loss      Loss   `json:"loss"`
+	Examples  int    `json:"train_examples"`
+	Shape     []int  `json:"example_shape"`
+}
+
+func (tr *Trainer[T]) fingerprint() fingerprint {
+	return fingerprint{tr.cfg.BatchSize, tr.cfg.Seed, tr.cfg.DropLast, tr.cfg.Loss, tr.sets.Train.Len(), tr.sets.Train.Shape()}
+}
+
+// checkpoint writes a checkpoint if the configuration asks for one.
+func (tr *Trainer[T]) checkpoint() error {
+	if tr.cfg.Checkpoint == "" {
+		return nil
+	}
+	return tr.SaveCheckpoint(tr.cfg.Checkpoint)
+}
+
+// SaveCheckpoint writes the run's state to path atomically: into a
+// temporary file in the same directory, synced to disk, then renamed over
+// path, so that path always holds a whole checkpoint.
+func (tr *Trainer[T]) SaveCheckpoint(path string) error {
+	var model, opt bytes.Buffer
+	if err := nn.Save(&model, nn.Module[T](tr.model)); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := tr.opt.Save(&opt); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	pos, err1 := json.Marshal(tr.pos)
+	hist, err2 := json.Marshal(tr.history)
+	run, err3 := json.Marshal(tr.fingerprint())
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	meta := map[string]string{
+		"format":   checkpointFormat,
+		"version":  strconv.Itoa(checkpointVersion),
+		"position": string(pos),
+		"history":  string(hist),
+		"run":      string(run),
+	}
+	if tr.cfg.RNG != nil {
+		b, err := tr.cfg.RNG.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+		meta["rng"] = base64.StdEncoding.EncodeToString(b)
+	}
+	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
+	var file bytes.Buffer
+	if err := safetensors.SerializeToWriter(blobs, meta, &file); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return WriteFileAtomic(path, file.Bytes())
+}
+
+// WriteFileAtomic writes b to path so that path holds either its old
+// contents or all of b, whatever happens: it writes a temporary file in the
+// same directory, syncs it, renames it over path and syncs the directory.
+func WriteFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Resume restores the run from a checkpoint written by a trainer built the
+// same way (same model, optimizer, data and batch settings; Epochs may be
+// larger, to continue a finished run). A checkpoint that is corrupt, or that
+// was written for a different model, optimizer or data, is an error that
+// says what differs; after an error the trainer must not be used.
+func (tr *Trainer[T]) Resume(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	st, err := safetensors.Deserialize(b)
+	if err != nil {
+		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
+	}
+	_, md, err := safetensors.ReadMetadata(b)
+	if err != nil {
+		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
+	}
+	meta := md.Metadata()
+	if meta["format"] != checkpointFormat {
+		return fmt.Errorf("train: %s is not a checkpoint (format %q)", path, meta["format"])
+	}
+	if meta["version"] != strconv.Itoa(checkpointVersion) {
+		return fmt.Errorf("train: %s: checkpoint version %q; this build reads version %d", path, meta["version"], checkpointVersion)
+	}
+	var run fingerprint
+	var pos position
+	var hist []Epoch
+	if json.Unmarshal([]byte(meta["run"]), &run) != nil || json.Unmarshal([]byte(meta["position"]), &pos) != nil || json.Unmarshal([]byte(meta["history"]), &hist) != nil {
+		return fmt.Errorf("train: %s: corrupt checkpoint metadata", path)
+	}
+	if err := run.matches(tr.fingerprint()); err != nil {
+		return fmt.Errorf("train: %s was written for a different run: %w", path, err)
+	}
+	model, ok1 := st.Tensor("model")
+	opt, ok2 := st.Tensor("optimizer")
+	if !ok1 || !ok2 {
+		return fmt.Errorf("train: %s: checkpoint lacks the model or the optimizer state", path)
+	}
+	if err := nn.Load(nn.Module[T](tr.model), model.Data()); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := tr.opt.Load(bytes.NewReader(opt.Data())); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	enc, hasRNG := meta["rng"]
+	switch {
+	case hasRNG && tr.cfg.RNG != nil:
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			return fmt.Errorf("train: %s: corrupt random state", path)
+		}
+		if err := tr.cfg.RNG.UnmarshalBinary(raw); err != nil {
+			return fmt.Errorf("train: %s: %w", path, err)
+		}
+	case hasRNG != (tr.cfg.RNG != nil):
+		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the model draws random numbers (dropout)", path)
+	}
+	tr.pos, tr.history = pos, hist
+	return nil
+}
+
+func (a fingerprint) matches(b fingerprint) error {
+	var diffs []error
+	if a.BatchSize != b.BatchSize {
+		diffs = append(diffs, fmt.Errorf("batch size %d, now %d", a.BatchSize, b.BatchSize))
+	}
+	if a.Seed != b.Seed {
+		diffs = append(diffs, fmt.Errorf("seed %d, now %d", a.Seed, b.Seed))
+	}
+	if a.DropLast != b.DropLast {
+		diffs = append(diffs, fmt.Errorf("drop-last %v, now %v", a.DropLast, b.DropLast))
+	}
+	if a.Loss != b.Loss {
+		diffs = append(diffs, fmt.Errorf("loss %d, now %d", a.Loss, b.Loss))
+	}
+	if a.Examples != b.Examples || fmt.Sprint(a.Shape) != fmt.Sprint(b.Shape) {
+		diffs = append(diffs, fmt.Errorf("%d training examples of shape %v, now %d of shape %v", a.Examples, a.Shape, b.Examples, b.Shape))
+	}
+	return errors.Join(diffs...)
+}
+
+// blob is a byte tensor for safetensors.
+type blob []byte
+
+func (b blob) DType() safetensors.DType { return safetensors.U8 }
+func (b blob) Shape() []uint64          { return []uint64{uint64(len(b))} }
+func (b blob) Data() []byte             { return b }
+func (b blob) DataLen() uint64          { return uint64(len(b)) }

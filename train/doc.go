@@ -1,0 +1,27 @@
+// Package train is where models, losses, optimizers and data meet: a
+// training loop with metrics, early stopping, hooks, and checkpoints that
+// resume a run exactly.
+//
+// A [Trainer] runs epochs of mini-batch steps over a training set:
+//
+//	batch → model.Forward → loss → Backward → optimizer.Step → zero gradients
+//
+// shuffling the examples in an order that is a pure function of the seed
+// and the epoch, evaluating loss and accuracy on the validation set after
+// each epoch, and stepping a reduce-on-plateau schedule with the validation
+// loss. A NaN or infinite loss stops the run with an error that says where;
+// the last good checkpoint stays as it was.
+//
+// # Checkpoints
+//
+// A checkpoint holds everything the run depends on: the model's parameters
+// and buffers, the optimizer's state (moments, step count, schedule state),
+// the random source of the dropout layers, the position in the data (epoch
+// and batch) and the metrics so far. It is one file, written atomically —
+// to a temporary file that is synced and then renamed over the old one — at
+// the end of every epoch and when the run is interrupted (its context is
+// cancelled, as on Ctrl-C). [Trainer.Resume] loads it into a trainer built
+// the same way, and the run continues bit for bit: the model at the end is
+// byte-identical to that of a run that never stopped, also after the process
+// was killed mid-epoch.
+package train

@@ -1,0 +1,418 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/loss"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/schedule"
+	"github.com/descentml/descent/tensor"
+)
+
+// Model is a network the loop can train and evaluate: a module whose mode
+// can be set. nn.Sequential is one.
+type Model[T tensor.Float] interface {
+	nn.Module[T]
+	nn.ModeSetter
+}
+
+// Loss is the loss a trainer minimizes.
+type Loss int
+
+const (
+	// CrossEntropy is the mean cross-entropy of the logits (one per class)
+	// against integer labels; accuracy is that of the largest logit.
+	CrossEntropy Loss = iota
+	// BinaryCrossEntropy is the mean binary cross-entropy of one logit per
+	// example against labels 0 and 1; accuracy is that of the logit's sign.
+	BinaryCrossEntropy
+)
+
+// Config sets up a training run. Epochs and BatchSize are required.
+type Config struct {
+	Epochs    int    // epochs in all, counting those of a resumed run
+	BatchSize int    // examples per step
+	Seed      uint64 // the order of the examples in epoch e is data.Permute(…, Seed, e)
+	DropLast  bool   // drop an epoch's last, shorter batch
+	Loss      Loss   // default CrossEntropy
+	// EarlyStop stops the run when the validation metric has not improved
+	// for a number of epochs; the zero value never stops early.
+	EarlyStop EarlyStop
+	// Checkpoint is the file a checkpoint is written to at the end of each
+	// epoch and when the run is interrupted; "" writes none.
+	Checkpoint string
+	// RNG is the random source the model's dropout layers draw from, saved
+	// in checkpoints so that a resumed run draws the same masks; nil if the
+	// model has no randomness.
+	RNG *rand.PCG
+	// OnBatch, if set, is called after every step (for progress bars). It
+	// must not keep the Batch.
+	OnBatch func(Batch)
+	// OnEpoch, if set, is called after every epoch's evaluation; an error
+	// stops the run and is returned.
+	OnEpoch func(Epoch) error
+}
+
+// EarlyStop stops training when a validation metric stops improving.
+type EarlyStop struct {
+	// Patience is the number of epochs without improvement tolerated; 0
+	// disables early stopping.
+	Patience int
+	// Accuracy watches validation accuracy (higher is better) instead of
+	// validation loss (lower is better).
+	Accuracy bool
+	// MinDelta is the least change that counts as an improvement.
+	MinDelta float64
+}
+
+// Batch describes one step, for progress reporting.
+type Batch struct {
+	Epoch, Index, Batches int     // epoch (from 1), batch index in it (from 1), batches per epoch
+	Step                  int     // optimizer steps so far
+	Examples              int     // examples in this batch
+	Loss                  float64 // the batch's mean loss
+	LR                    float64 // the learning rate the step used (group 0)
+}
+
+// Epoch holds one epoch's metrics, as written to metrics.jsonl. Validation
+// fields are NaN when there is no validation set.
+type Epoch struct {
+	Epoch         int     `json:"epoch"`
+	Step          int     `json:"step"` // optimizer steps at the end of the epoch
+	LR            float64 `json:"lr"`   // the learning rate of the epoch's last step (group 0)
+	TrainLoss     float64 `json:"train_loss"`
+	TrainAccuracy float64 `json:"train_accuracy"`
+	ValLoss       float64 `json:"val_loss"`
+	ValAccuracy   float64 `json:"val_accuracy"`
+	Seconds       float64 `json:"seconds"` // wall time of the epoch, evaluation included
+}
+
+// Data holds the sets a trainer uses; Val and Test may be nil.
+type Data struct {
+	Train, Val, Test data.Dataset
+}
+
+// Trainer runs the training loop. It is not safe for concurrent use.
+type Trainer[T tensor.Float] struct {
+	model  Model[T]
+	opt    *optim.Optimizer[T]
+	params []nn.Param[T]
+	cfg    Config
+	sets   Data
+
+	tape     *autograd.Tape[T]
+	x, xPart *tensor.Tensor[T] // the batch's features: a full batch, and a view for a shorter one
+	labels   []int
+	target   *tensor.Tensor[T] // labels as 0/1 for BinaryCrossEntropy
+	tPart    *tensor.Tensor[T]
+	order    []int
+
+	pos     position
+	history []Epoch
+}
+
+// position is where a run is: what a checkpoint must restore besides the
+// model and optimizer.
+type position struct {
+	Epoch int // the epoch under way or next, from 0
+	Batch int // batches of it done
+	// Running sums of the epoch under way.
+	LossSum    float64
+	Correct    int
+	Seen       int
+	ElapsedSec float64 // wall time of the epoch under way before an interruption
+	// Early stopping.
+	HasBest  bool
+	Best     float64
+	BadEpoch int
+	Stopped  bool
+}
+
+// ErrStopped is returned by Run when early stopping ended training before
+// Config.Epochs: the run is complete, and Epochs reports how far it got.
+var ErrStopped = errors.New("train: stopped early")
+
+// Params returns the model's parameters as the optimizer sees them: the same
+// value and gradient slices, so the optimizer updates the model in place.
+func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
+	var ps []optim.Param[T]
+	for _, p := range m.Params() {
+		ps = append(ps, optim.Param[T]{Name: p.Name, Shape: p.Shape, Value: p.Value, Grad: p.Grad})
+	}
+	return ps
+}
+
+// New returns a trainer for model, whose parameters opt updates (made over
+// Params(model)). It checks the configuration and that the model accepts
+// the data's examples.
+func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
+	switch {
+	case cfg.Epochs <= 0:
+		return nil, fmt.Errorf("train: Epochs = %d: must be positive", cfg.Epochs)
+	case cfg.BatchSize <= 0:
+		return nil, fmt.Errorf("train: BatchSize = %d: must be positive", cfg.BatchSize)
+	case cfg.Loss != CrossEntropy && cfg.Loss != BinaryCrossEntropy:
+		return nil, fmt.Errorf("train: unknown loss %d", cfg.Loss)
+	case cfg.EarlyStop.Patience < 0:
+		return nil, fmt.Errorf("train: EarlyStop.Patience = %d: must not be negative", cfg.EarlyStop.Patience)
+	case sets.Train == nil || sets.Train.Len() == 0:
+		return nil, errors.New("train: no training examples")
+	case cfg.Loss == BinaryCrossEntropy && sets.Train.Classes() != 2:
+		return nil, fmt.Errorf("train: binary cross-entropy needs 2 classes; the data has %d", sets.Train.Classes())
+	}
+	if cfg.DropLast && sets.Train.Len() < cfg.BatchSize {
+		return nil, fmt.Errorf("train: %d training examples make no full batch of %d (DropLast)", sets.Train.Len(), cfg.BatchSize)
+	}
+	for _, s := range []data.Dataset{sets.Val, sets.Test} {
+		if s != nil && !tensor.SameShape(s.Shape(), sets.Train.Shape()) {
+			return nil, fmt.Errorf("train: examples of shape %v and %v in one run", sets.Train.Shape(), s.Shape())
+		}
+	}
+	tr := &Trainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, sets: sets, tape: autograd.NewTape[T]()}
+	tr.x = tensor.New[T](append([]int{cfg.BatchSize}, sets.Train.Shape()...)...)
+	tr.labels = make([]int, cfg.BatchSize)
+	tr.target = tensor.New[T](cfg.BatchSize, 1)
+	tr.order = make([]int, sets.Train.Len())
+	// One forward pass on a single example checks that the model accepts
+	// the data, before any time is spent.
+	if _, _, err := tr.forward(sets.Train, []int{0}, false); err != nil {
+		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
+	}
+	tr.tape.Reset()
+	return tr, nil
+}
+
+// History returns the metrics of the epochs done so far.
+func (tr *Trainer[T]) History() []Epoch { return tr.history }
+
+// Epochs returns the number of epochs done.
+func (tr *Trainer[T]) Epochs() int { return len(tr.history) }
+
+// Step returns the number of optimizer steps taken.
+func (tr *Trainer[T]) Step() int { return tr.opt.Steps() }
+
+// Run trains until Config.Epochs epochs are done, early stopping ends the
+// run (ErrStopped), or ctx is cancelled: then a checkpoint of the exact
+// position is written (if Config.Checkpoint is set) and ctx.Err() is
+// returned. A NaN or infinite loss or gradient returns an error and writes
+// no checkpoint, so the last good one is kept.
+func (tr *Trainer[T]) Run(ctx context.Context) error {
+	if tr.pos.Stopped {
+		return ErrStopped
+	}
+	batches := data.Batches{Order: tr.order, Size: tr.cfg.BatchSize, DropLast: tr.cfg.DropLast}
+	nb := batches.Len()
+	for tr.pos.Epoch < tr.cfg.Epochs {
+		start := time.Now()
+		data.Permute(tr.order, tr.cfg.Seed, tr.pos.Epoch)
+		for tr.pos.Batch < nb {
+			if err := ctx.Err(); err != nil {
+				tr.pos.ElapsedSec += time.Since(start).Seconds()
+				if cerr := tr.checkpoint(); cerr != nil {
+					return errors.Join(err, cerr)
+				}
+				return err
+			}
+			idx := batches.Batch(tr.pos.Batch)
+			lr := tr.opt.LR(0)
+			l, correct, err := tr.step(idx)
+			if err != nil {
+				return fmt.Errorf("train: epoch %d, batch %d of %d (step %d, learning rate %g): %w",
+					tr.pos.Epoch+1, tr.pos.Batch+1, nb, tr.opt.Steps()+1, lr, err)
+			}
+			tr.pos.Batch++
+			tr.pos.LossSum += l * float64(len(idx))
+			tr.pos.Correct += correct
+			tr.pos.Seen += len(idx)
+			if tr.cfg.OnBatch != nil {
+				tr.cfg.OnBatch(Batch{Epoch: tr.pos.Epoch + 1, Index: tr.pos.Batch, Batches: nb, Step: tr.opt.Steps(), Examples: len(idx), Loss: l, LR: lr})
+			}
+		}
+		ep, err := tr.endEpoch(tr.pos.ElapsedSec + time.Since(start).Seconds())
+		if err != nil {
+			return err
+		}
+		if err := tr.checkpoint(); err != nil {
+			return err
+		}
+		if tr.cfg.OnEpoch != nil {
+			if err := tr.cfg.OnEpoch(ep); err != nil {
+				return err
+			}
+		}
+		if tr.pos.Stopped {
+			return ErrStopped
+		}
+	}
+	return nil
+}
+
+// step trains on one batch and returns its mean loss and correct count.
+func (tr *Trainer[T]) step(idx []int) (float64, int, error) {
+	defer tr.tape.Reset()
+	l, correct, err := tr.forward(tr.sets.Train, idx, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	v := float64(l.Value().Item())
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, 0, fmt.Errorf("loss is %v", v)
+	}
+	if err := tr.tape.Backward(l); err != nil {
+		return 0, 0, err
+	}
+	if err := tr.opt.Step(); err != nil {
+		return 0, 0, err
+	}
+	nn.ZeroGrad(tr.params)
+	return v, correct, nil
+}
+
+// forward runs the model on the examples idx of set, in train or eval mode,
+// and returns the mean loss (on the tape) and the number of correct
+// predictions. The caller resets the tape.
+func (tr *Trainer[T]) forward(set data.Dataset, idx []int, training bool) (*autograd.Var[T], int, error) {
+	n := len(idx)
+	x := view(tr.x, &tr.xPart, n)
+	data.Gather(set, idx, x.Data(), tr.labels[:n])
+	labels := tr.labels[:n]
+	mode := nn.Eval
+	if training {
+		mode = nn.Train
+	}
+	tr.model.SetMode(mode)
+	tr.tape.SetNoGrad(!training)
+	logits, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
+	if err != nil {
+		return nil, 0, err
+	}
+	var l *autograd.Var[T]
+	if tr.cfg.Loss == BinaryCrossEntropy {
+		tgt := view(tr.target, &tr.tPart, n)
+		for i, y := range labels {
+			tgt.Data()[i] = T(y)
+		}
+		l, err = loss.BCEWithLogits(tr.tape, logits, tr.tape.Const(tgt))
+	} else {
+		l, err = loss.CrossEntropy(tr.tape, logits, labels)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	return l, countCorrect(logits.Value(), labels, tr.cfg.Loss), nil
+}
+
+// view returns the first n rows of full: full itself, or *part, made once
+// for each length a run uses (its last, shorter batch).
+func view[T tensor.Float](full *tensor.Tensor[T], part **tensor.Tensor[T], n int) *tensor.Tensor[T] {
+	if n == full.Dim(0) {
+		return full
+	}
+	if *part == nil || (*part).Dim(0) != n {
+		*part = full.Slice(0, n)
+	}
+	return *part
+}
+
+// countCorrect counts the rows of logits whose prediction is the label.
+func countCorrect[T tensor.Float](logits *tensor.Tensor[T], labels []int, kind Loss) int {
+	out := logits.Data()
+	classes := len(out) / len(labels)
+	correct := 0
+	for i, y := range labels {
+		row := out[i*classes : (i+1)*classes]
+		pred := 0
+		if kind == BinaryCrossEntropy {
+			if row[0] > 0 {
+				pred = 1
+			}
+		} else {
+			for j, v := range row {
+				if v > row[pred] {
+					pred = j
+				}
+			}
+		}
+		if pred == y {
+			correct++
+		}
+	}
+	return correct
+}
+
+// Evaluate returns the mean loss and the accuracy of the model on set, in
+// eval mode, without recording gradients. The model is left in eval mode.
+func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
+	if set == nil || set.Len() == 0 {
+		return math.NaN(), math.NaN(), nil
+	}
+	defer tr.tape.SetNoGrad(false)
+	var sum float64
+	correct := 0
+	idx := make([]int, 0, tr.cfg.BatchSize)
+	for lo := 0; lo < set.Len(); lo += tr.cfg.BatchSize {
+		idx = idx[:0]
+		for i := lo; i < min(lo+tr.cfg.BatchSize, set.Len()); i++ {
+			idx = append(idx, i)
+		}
+		l, c, err := tr.forward(set, idx, false)
+		if err != nil {
+			tr.tape.Reset()
+			return 0, 0, err
+		}
+		sum += float64(l.Value().Item()) * float64(len(idx))
+		correct += c
+		tr.tape.Reset()
+	}
+	n := float64(set.Len())
+	return sum / n, float64(correct) / n, nil
+}
+
+// endEpoch evaluates on the validation set, records the epoch's metrics,
+// steps a reduce-on-plateau schedule and decides on early stopping.
+func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
+	vl, va, err := tr.Evaluate(tr.sets.Val)
+	if err != nil {
+		return Epoch{}, fmt.Errorf("train: validation after epoch %d: %w", tr.pos.Epoch+1, err)
+	}
+	p := &tr.pos
+	ep := Epoch{
+		Epoch: p.Epoch + 1, Step: tr.opt.Steps(), LR: lastLR(tr.opt),
+		TrainLoss: p.LossSum / float64(p.Seen), TrainAccuracy: float64(p.Correct) / float64(p.Seen),
+		ValLoss: vl, ValAccuracy: va, Seconds: seconds,
+	}
+	tr.history = append(tr.history, ep)
+	if pl, ok := tr.opt.Schedule(0).(*schedule.Plateau); ok && !math.IsNaN(vl) {
+		pl.Observe(vl)
+	}
+	if es := tr.cfg.EarlyStop; es.Patience > 0 && tr.sets.Val != nil {
+		m := vl
+		if es.Accuracy {
+			m = -va
+		}
+		if !p.HasBest || m < p.Best-es.MinDelta {
+			p.HasBest, p.Best, p.BadEpoch = true, m, 0
+		} else if p.BadEpoch++; p.BadEpoch >= es.Patience {
+			p.Stopped = true
+		}
+	}
+	p.Epoch++
+	p.Batch, p.LossSum, p.Correct, p.Seen, p.ElapsedSec = 0, 0, 0, 0, 0
+	return ep, nil
+}
+
+// lastLR is the learning rate group 0's last step used.
+func lastLR[T tensor.Float](o *optim.Optimizer[T]) float64 {
+	if o.Steps() == 0 {
+		return o.LR(0)
+	}
+	return o.Schedule(0).At(o.Steps() - 1)
+}
