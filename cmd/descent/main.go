@@ -1,0 +1,161 @@
+// Command descent trains models with gradient-based optimizers and shows how
+// the optimizers behave.
+//
+//	descent train        train a model (default: an MLP with batch norm, AdamW, the embedded digits)
+//	descent eval         evaluate a trained model on a dataset
+//	descent compare      train several optimizers side by side
+//	descent landscape    run optimizers on 2-D test functions and draw their paths
+//	descent lr-find      find a learning rate with a range test
+//	descent tune         search hyperparameters
+//
+// Run "descent COMMAND -h" for a command's flags. The command is a thin
+// layer over the library: everything it does, a Go program can do with the
+// packages recipe, train, optim, schedule, data, nn, plot, landscape and
+// tune.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// version is set by the linker for releases (-ldflags "-X main.version=v1.2.3");
+// otherwise it comes from the module's build information.
+var version = ""
+
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{
+	"train": {"train a model", runTrain},
+	"eval":  {"evaluate a trained model on a dataset", runEval},
+}
+
+// errUsage marks an error already explained by a usage message.
+var errUsage = errors.New("usage")
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout)
+		return 0
+	case "-version", "--version", "version":
+		fmt.Fprintln(stdout, "descent", versionString())
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "descent: unknown command %q (valid: %s)\n", args[0], strings.Join(commandNames(), ", "))
+		return 2
+	}
+	err := cmd.run(args[1:], stdout, stderr)
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	case errors.As(err, &ee):
+		fmt.Fprintf(stderr, "descent %s: %v\n", args[0], ee.err)
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "descent %s: %v\n", args[0], err)
+		return 1
+	}
+}
+
+func commandNames() []string {
+	var names []string
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, "descent trains models with gradient-based optimizers and shows how they behave.\n\nUsage:\n\n  descent COMMAND [flags]\n\nCommands:\n\n")
+	for _, n := range commandNames() {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprint(w, "\nRun \"descent COMMAND -h\" for a command's flags, \"descent --version\" for the version.\n")
+}
+
+func versionString() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v := bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += " (" + s.Value[:12] + ")"
+			}
+		}
+		return v + " " + bi.GoVersion
+	}
+	return "(unknown)"
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name, synopsis, about string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: descent %s %s\n\n%s\n\nFlags:\n\n", name, synopsis, about)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args, turning a flag error into errUsage (the flag
+// package has already printed it with the usage, to stderr). Help asked for
+// with -h goes to stdout.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	for _, a := range args {
+		if a == "-h" || a == "-help" || a == "--help" || a == "--h" {
+			fs.SetOutput(stdout)
+		}
+		if a == "--" {
+			break
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "descent %s: unexpected argument %q (flags start with -)\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package recipe
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/train"
+)
+
+// Model is a model architecture by name:
+//
+//	mlp:256,256  a multilayer perceptron with these hidden widths (ReLU);
+//	             "mlp" alone is mlp:256,256
+//	cnn          conv 3×3 (16) → ReLU → max-pool 2 → conv 3×3 (32) → ReLU →
+//	             max-pool 2 → linear; the convolutions pad by 1 for images
+//	             smaller than 16×16 (digits are 8×8)
+//	linear       one linear layer: softmax regression over the classes
+//	logistic     one linear layer with one output and binary cross-entropy:
+//	             logistic regression, for two classes
+//
+// BatchNorm adds batch normalization after each hidden layer (before its
+// activation); Dropout adds dropout with that probability before each
+// linear layer that follows a hidden one.
+type Model struct {
+	Kind      string  `json:"kind"`
+	Hidden    []int   `json:"hidden,omitempty"`
+	BatchNorm bool    `json:"batchnorm,omitempty"`
+	Dropout   float64 `json:"dropout,omitempty"`
+}
+
+// ModelKinds lists the architectures.
+var ModelKinds = []string{"mlp", "cnn", "linear", "logistic"}
+
+// ParseModel reads "mlp:256,256", "mlp", "cnn", "linear" or "logistic".
+func ParseModel(spec string) (Model, error) {
+	kind, arg, hasArg := strings.Cut(strings.ToLower(strings.TrimSpace(spec)), ":")
+	m := Model{Kind: kind}
+	switch kind {
+	case "mlp":
+		m.Hidden = []int{256, 256}
+		if hasArg {
+			m.Hidden = nil
+			for _, f := range strings.Split(arg, ",") {
+				n, err := strconv.Atoi(strings.TrimSpace(f))
+				if err != nil || n <= 0 {
+					return Model{}, fmt.Errorf("recipe: model %q: hidden widths must be positive whole numbers, as mlp:256,256", spec)
+				}
+				m.Hidden = append(m.Hidden, n)
+			}
+		}
+	case "cnn", "linear", "logistic":
+		if hasArg {
+			return Model{}, fmt.Errorf("recipe: model %q: %s takes no settings", spec, kind)
+		}
+	default:
+		return Model{}, fmt.Errorf("recipe: unknown model %q (valid: mlp:W1,W2,…, cnn, linear, logistic)", spec)
+	}
+	return m, nil
+}
+
+// String returns the spec ParseModel reads back.
+func (m Model) String() string {
+	if m.Kind != "mlp" {
+		return m.Kind
+	}
+	ws := make([]string, len(m.Hidden))
+	for i, w := range m.Hidden {
+		ws[i] = strconv.Itoa(w)
+	}
+	return "mlp:" + strings.Join(ws, ",")
+}
+
+// Build makes the model for examples of the given shape and number of
+// classes, its weights initialized from seed. It returns the loss to train
+// it with and the random source of its dropout layers (nil without dropout).
+func (m Model) Build(shape []int, classes int, seed uint64) (*nn.Sequential[float32], train.Loss, *rand.PCG, error) {
+	if !(m.Dropout >= 0 && m.Dropout < 1) {
+		return nil, 0, nil, fmt.Errorf("recipe: dropout %v: must be in [0, 1)", m.Dropout)
+	}
+	init := rand.New(rand.NewPCG(seed, 0x5eed))
+	var src *rand.PCG
+	if m.Dropout > 0 {
+		src = rand.NewPCG(seed, 0xd0)
+	}
+	in := 1
+	for _, d := range shape {
+		in *= d
+	}
+	var layers []nn.Module[float32]
+	add := func(l ...nn.Module[float32]) { layers = append(layers, l...) }
+	dropout := func() {
+		if src != nil {
+			add(nn.NewDropout[float32](m.Dropout, rand.New(src)))
+		}
+	}
+	lossKind := train.CrossEntropy
+	switch m.Kind {
+	case "mlp":
+		add(nn.NewFlatten[float32]())
+		width := in
+		for _, h := range m.Hidden {
+			add(nn.NewLinear[float32](width, h, init))
+			if m.BatchNorm {
+				add(nn.NewBatchNorm1d[float32](h))
+			}
+			add(nn.NewReLU[float32]())
+			dropout()
+			width = h
+		}
+		add(nn.NewLinear[float32](width, classes, init))
+	case "linear":
+		add(nn.NewFlatten[float32](), nn.NewLinear[float32](in, classes, init))
+	case "logistic":
+		if classes != 2 {
+			return nil, 0, nil, fmt.Errorf("recipe: logistic regression needs 2 classes; the data has %d (use linear for more)", classes)
+		}
+		add(nn.NewFlatten[float32](), nn.NewLinear[float32](in, 1, init))
+		lossKind = train.BinaryCrossEntropy
+	case "cnn":
+		if len(shape) != 3 {
+			return nil, 0, nil, fmt.Errorf("recipe: cnn needs images (channels × height × width); the data's examples have shape %v", shape)
+		}
+		c, h, w := shape[0], shape[1], shape[2]
+		pad := 0
+		if h < 16 || w < 16 {
+			pad = 1
+		}
+		for _, out := range []int{16, 32} {
+			add(nn.NewConv2D[float32](nn.Conv2DConfig{In: c, Out: out, Kernel: 3, Stride: 1, Padding: pad}, init))
+			if m.BatchNorm {
+				add(nn.NewBatchNorm2d[float32](out))
+			}
+			add(nn.NewReLU[float32](), nn.NewMaxPool2D[float32](2))
+			c, h, w = out, (h+2*pad-2)/2, (w+2*pad-2)/2
+			if h < 1 || w < 1 {
+				return nil, 0, nil, fmt.Errorf("recipe: images of %d×%d are too small for the cnn", shape[1], shape[2])
+			}
+		}
+		add(nn.NewFlatten[float32]())
+		dropout()
+		add(nn.NewLinear[float32](c*h*w, classes, init))
+	default:
+		return nil, 0, nil, fmt.Errorf("recipe: unknown model %q (valid: %s)", m.Kind, strings.Join(ModelKinds, ", "))
+	}
+	return nn.NewSequential(layers...), lossKind, src, nil
+}

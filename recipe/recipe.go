@@ -1,0 +1,141 @@
+package recipe
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/train"
+)
+
+// Recipe is a whole training run as plain data: what config.json holds.
+type Recipe struct {
+	Data    string `json:"data"`               // digits, mnist, fashion-mnist or csv:PATH
+	DataDir string `json:"data_dir,omitempty"` // where the IDX files are; "" searches $DESCENT_DATA and the usual places
+	Label   string `json:"label,omitempty"`    // csv: the label column, by name or index; "" is the last
+
+	Model     Model     `json:"model"`
+	Optimizer Optimizer `json:"optimizer"`
+	Schedule  Schedule  `json:"schedule"`
+
+	ClipNorm  float64 `json:"clip_norm,omitempty"`  // clip gradients to this global 2-norm; 0: off
+	ClipValue float64 `json:"clip_value,omitempty"` // clip each gradient element to ±this; 0: off
+	// DecayWeightsOnly leaves biases and normalization parameters out of
+	// weight decay.
+	DecayWeightsOnly bool `json:"decay_weights_only,omitempty"`
+
+	Epochs   int    `json:"epochs"`
+	Batch    int    `json:"batch"`
+	Seed     uint64 `json:"seed"`               // weights, data order and dropout
+	Patience int    `json:"patience,omitempty"` // early stopping on validation loss after this many epochs without improvement; 0: off
+}
+
+// Default is what `descent train` runs with no flags: an MLP with batch
+// normalization, trained with AdamW on the embedded digits.
+func Default() Recipe {
+	opt, _ := NewOptimizer("adamw", nil)
+	return Recipe{
+		Data:      "digits",
+		Model:     Model{Kind: "mlp", Hidden: []int{256, 256}, BatchNorm: true},
+		Optimizer: opt,
+		Schedule:  Schedule{Name: "constant"},
+		Epochs:    20,
+		Batch:     64,
+		Seed:      1,
+	}
+}
+
+// Validate checks everything that can be checked without the data.
+func (r Recipe) Validate() error {
+	var errs []error
+	if r.Epochs <= 0 {
+		errs = append(errs, fmt.Errorf("recipe: epochs %d: must be positive", r.Epochs))
+	}
+	if r.Batch <= 0 {
+		errs = append(errs, fmt.Errorf("recipe: batch %d: must be positive", r.Batch))
+	}
+	if r.ClipNorm < 0 || r.ClipValue < 0 {
+		errs = append(errs, fmt.Errorf("recipe: clip-norm %v and clip-value %v must not be negative", r.ClipNorm, r.ClipValue))
+	}
+	if r.Patience < 0 {
+		errs = append(errs, fmt.Errorf("recipe: patience %d: must not be negative", r.Patience))
+	}
+	if _, err := r.Optimizer.Method(); err != nil {
+		errs = append(errs, fmt.Errorf("recipe: %w", err))
+	}
+	if err := r.Schedule.check(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := ParseModel(r.Model.String()); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// LoadData loads the recipe's dataset, split and standardised. norm and
+// classes, if given, prepare the data as a saved model expects (its
+// normalizer and class names); nil fits the normalizer to this training
+// split.
+func (r Recipe) LoadData(norm *data.Normalizer, classes []string) (*data.Splits, error) {
+	opts := data.DefaultOptions()
+	opts.Dir, opts.Label, opts.Norm, opts.Classes = r.DataDir, r.Label, norm, classes
+	return data.Load(r.Data, opts)
+}
+
+// Run is a recipe built: the model, its optimizer and the trainer.
+type Run struct {
+	Model     *nn.Sequential[float32]
+	Optimizer *optim.Optimizer[float32]
+	Trainer   *train.Trainer[float32]
+	Loss      train.Loss
+}
+
+// Build makes the model, optimizer and trainer of the recipe for the data.
+// cfg supplies what is not part of a recipe (the checkpoint file, hooks);
+// its Epochs, BatchSize, Seed, Loss, RNG and EarlyStop are set from the
+// recipe.
+func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	model, lossKind, src, err := r.Model.Build(splits.Train.Shape(), splits.Train.Classes(), r.Seed)
+	if err != nil {
+		return nil, err
+	}
+	method, err := r.Optimizer.Method()
+	if err != nil {
+		return nil, err
+	}
+	steps := (splits.Train.Len() + r.Batch - 1) / r.Batch
+	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, steps)
+	if err != nil {
+		return nil, err
+	}
+	oc := optim.Config{Method: method, LR: lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue}
+	if mom != nil && r.Optimizer.HasMomentum() {
+		oc.Momentum = mom
+	}
+	if r.DecayWeightsOnly {
+		oc.DecayMask = optim.WeightsOnly
+	}
+	opt, err := optim.New(train.Params[float32](model), oc)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Loss, cfg.RNG = r.Epochs, r.Batch, r.Seed, lossKind, src
+	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
+	d := train.Data{Train: splits.Train}
+	if splits.Val != nil {
+		d.Val = splits.Val
+	}
+	if splits.Test != nil {
+		d.Test = splits.Test
+	}
+	tr, err := train.New[float32](model, opt, d, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Run{Model: model, Optimizer: opt, Trainer: tr, Loss: lossKind}, nil
+}
