@@ -303,13 +303,21 @@ func newRunDir(dir string) (string, error) {
 	return dir, nil
 }
 
+// testBatchHook, when set by a test, runs after every batch.
+var testBatchHook func(train.Batch)
+
 // trainRun trains the recipe, writing the run's files into dir.
 func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, quiet bool, stdout, stderr io.Writer) error {
 	prog := newProgress(stderr, r.Epochs, quiet)
 	metrics := filepath.Join(dir, metricsFile)
 	cfg := train.Config{
 		Checkpoint: filepath.Join(dir, checkpointFile),
-		OnBatch:    prog.batch,
+		OnBatch: func(b train.Batch) {
+			prog.batch(b)
+			if testBatchHook != nil {
+				testBatchHook(b)
+			}
+		},
 		OnEpoch: func(e train.Epoch) error {
 			prog.epoch(e)
 			return appendJSONLine(metrics, e)

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/descentml/descent/train"
+)
+
+// A test re-runs its own binary as the descent command to kill it mid-run:
+// DESCENT_TEST_ARGS holds the command line (JSON), DESCENT_TEST_SIGNAL
+// "KILL:n" or "INT:n" the signal the process sends itself after step n.
+func TestMain(m *testing.M) {
+	if args := os.Getenv("DESCENT_TEST_ARGS"); args != "" {
+		var argv []string
+		if err := json.Unmarshal([]byte(args), &argv); err != nil {
+			panic(err)
+		}
+		if spec := os.Getenv("DESCENT_TEST_SIGNAL"); spec != "" {
+			name, at, _ := strings.Cut(spec, ":")
+			step, _ := strconv.Atoi(at)
+			sig := syscall.SIGINT
+			if name == "KILL" {
+				sig = syscall.SIGKILL
+			}
+			testBatchHook = func(b train.Batch) {
+				if b.Step == step {
+					syscall.Kill(os.Getpid(), sig)
+				}
+			}
+		}
+		os.Exit(run(argv, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func descent(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+// subprocess runs the command in a child process that signals itself.
+func subprocess(t *testing.T, signal string, args ...string) (stderr string, err error) {
+	t.Helper()
+	argv, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "DESCENT_TEST_ARGS="+string(argv), "DESCENT_TEST_SIGNAL="+signal)
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	err = cmd.Run()
+	return e.String(), err
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestTrainDefaults(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	out, errOut, code := descent(t, "train", "--out", dir, "--epochs", "3", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, f := range []string{configFile, dataFile, metricsFile, summaryFile, modelFile, checkpointFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("missing %s", f)
+		}
+	}
+	var s summary
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, summaryFile)), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.BestValAccuracy == nil || *s.BestValAccuracy < 0.95 || s.TestAccuracy == nil || s.Epochs != 3 || s.Params != 64*256+256+256*256+256+256*10+10+4*256 {
+		t.Errorf("summary %+v", s)
+	}
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(dir, metricsFile)))), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("metrics.jsonl has %d lines; want 3", len(lines))
+	}
+	var m map[string]any
+	json.Unmarshal([]byte(lines[2]), &m)
+	for _, k := range []string{"epoch", "step", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("metrics line lacks %q: %s", k, lines[2])
+		}
+	}
+	if !strings.Contains(out, "test accuracy") {
+		t.Errorf("summary output lacks the test accuracy:\n%s", out)
+	}
+
+	evalOut, errOut, code := descent(t, "eval", "--model", dir, "--json")
+	var ev struct{ Accuracy float64 }
+	if code != 0 || json.Unmarshal([]byte(evalOut), &ev) != nil || ev.Accuracy != *s.TestAccuracy {
+		t.Errorf("eval: exit %d, %s %s; want test accuracy %v", code, evalOut, errOut, *s.TestAccuracy)
+	}
+}
+
+// TestResumeAfterSignals kills a run with SIGKILL, and interrupts another
+// with SIGINT, in the middle of an epoch, resumes both, and checks that their
+// final models are byte-identical to an uninterrupted run's.
+func TestResumeAfterSignals(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three runs")
+	}
+	base := t.TempDir()
+	args := func(dir string) []string {
+		return []string{"train", "--out", dir, "--epochs", "3", "--batch", "32", "--dropout", "0.1", "--schedule", "cosine", "--warmup", "20", "--quiet"}
+	}
+	whole := filepath.Join(base, "whole")
+	if _, e, code := descent(t, args(whole)...); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d: %s", code, e)
+	}
+	want := readFile(t, filepath.Join(whole, modelFile))
+	for _, sig := range []string{"KILL:60", "INT:70"} {
+		dir := filepath.Join(base, strings.Split(sig, ":")[0])
+		stderr, err := subprocess(t, sig, args(dir)...)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%s: the run was not stopped: %v\n%s", sig, err, stderr)
+		}
+		if sig == "INT:70" && (ee.ExitCode() != 130 || !strings.Contains(stderr, "descent train --resume "+dir)) {
+			t.Errorf("interrupted run: exit %d, stderr %q; want 130 and how to resume", ee.ExitCode(), stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, modelFile)); err == nil {
+			t.Fatalf("%s: the stopped run wrote a final model", sig)
+		}
+		if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
+			t.Fatalf("%s: resume: exit %d: %s", sig, code, e)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(dir, modelFile)), want) {
+			t.Errorf("%s: the resumed run's model differs from the uninterrupted run's", sig)
+		}
+		if a, b := readFile(t, filepath.Join(dir, metricsFile)), readFile(t, filepath.Join(whole, metricsFile)); bytes.Count(a, []byte("\n")) != 3 || bytes.Count(b, []byte("\n")) != 3 {
+			t.Errorf("%s: metrics.jsonl has %d lines; want 3", sig, bytes.Count(a, []byte("\n")))
+		}
+	}
+}
+
+func TestResumeExtendsARun(t *testing.T) {
+	base := t.TempDir()
+	whole, part := filepath.Join(base, "whole"), filepath.Join(base, "part")
+	common := []string{"--epochs", "3", "--quiet"}
+	if _, e, code := descent(t, append([]string{"train", "--out", whole}, common...)...); code != 0 {
+		t.Fatal(e)
+	}
+	if _, e, code := descent(t, "train", "--out", part, "--epochs", "2", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	if _, e, code := descent(t, "train", "--resume", part, "--epochs", "3", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(whole, modelFile)), readFile(t, filepath.Join(part, modelFile))) {
+		t.Error("2 epochs then 1 more differ from 3 epochs (constant learning rate)")
+	}
+}
+
+func TestUserErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"train", "--opt", "sgdd"}, `unknown optimizer "sgdd" (valid: adadelta`},
+		{[]string{"train", "--opt", "adam", "--momentum", "0.9"}, `adam has no hyperparameter "momentum"`},
+		{[]string{"train", "--opt", "adam", "--beta1", "1.5"}, "Beta1 = 1.5"},
+		{[]string{"train", "--lr", "-1"}, "lr = -1"},
+		{[]string{"train", "--model", "transformer"}, `unknown model "transformer"`},
+		{[]string{"train", "--schedule", "cosin"}, `unknown schedule "cosin" (valid:`},
+		{[]string{"train", "--schedule", "cosine tmax=x"}, "tmax=x"},
+		{[]string{"train", "--data", "csv:" + filepath.Join(dir, "none.csv")}, "none.csv"},
+		{[]string{"train", "--data", "mnist", "--data-dir", dir}, "train-images-idx3-ubyte"},
+		{[]string{"train", "--resume", dir}, "cannot resume"},
+		{[]string{"train", "--resume", dir, "--lr", "0.1"}, "only --epochs and --threads"},
+		{[]string{"eval", "--model", dir}, "not a training run"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"train", "--epochs", "many"}, `invalid value "many"`},
+	} {
+		_, stderr, code := descent(t, tc.args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("descent %s: exit %d, stderr %q; want a failure mentioning %q", strings.Join(tc.args, " "), code, stderr, tc.want)
+		}
+		if strings.Contains(stderr, "goroutine") || strings.Contains(stderr, "panic") {
+			t.Errorf("descent %s panicked:\n%s", strings.Join(tc.args, " "), stderr)
+		}
+	}
+	out, _, code := descent(t, "train", "--help")
+	if code != 0 || !strings.Contains(out, "-clip-norm") || !strings.Contains(out, "--resume DIR") {
+		t.Errorf("train --help: exit %d\n%s", code, out)
+	}
+	if out, _, code := descent(t, "--version"); code != 0 || !strings.HasPrefix(out, "descent ") {
+		t.Errorf("--version: exit %d, %q", code, out)
+	}
+}
