@@ -28,6 +28,7 @@ type DivergedError struct {
 	Why   string
 }
 
+// Error says at which step and why the run diverged.
 func (e *DivergedError) Error() string {
 	return fmt.Sprintf("landscape: diverged at step %d: %s", e.Step, e.Why)
 }

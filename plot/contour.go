@@ -199,6 +199,15 @@ func sampleGrid(f func(x, y float64) float64, d Rect, n int) *grid {
 	return g
 }
 
+var (
+	_ plotter.GridXYZ   = (*grid)(nil)
+	_ gplot.Plotter     = (*pathsPlotter)(nil)
+	_ draw.GlyphDrawer  = thickCross{}
+	_ draw.GlyphDrawer  = thickRing{}
+	_ gplot.Thumbnailer = lineThumb{}
+	_ gplot.Thumbnailer = glyphThumb{}
+)
+
 func (g *grid) Dims() (c, r int)   { return len(g.xs), len(g.ys) }
 func (g *grid) Z(c, r int) float64 { return g.z[c][r] }
 func (g *grid) X(c int) float64    { return g.xs[c] }

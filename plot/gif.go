@@ -124,6 +124,8 @@ func centis(d, def time.Duration) int {
 // the plot it is drawn in.
 type dataArea struct{ rect vg.Rectangle }
 
+var _ gplot.Plotter = (*dataArea)(nil)
+
 func (d *dataArea) Plot(c vgdraw.Canvas, _ *gplot.Plot) { d.rect = c.Rectangle }
 
 // changedPart returns the part of cur that differs from prev (all of cur

@@ -254,6 +254,8 @@ func categoryTicks(labels []string, n int) gplot.ConstantTicks {
 // centred on integer coordinates.
 type cellGrid [][]float64
 
+var _ plotter.GridXYZ = cellGrid(nil)
+
 func (g cellGrid) Dims() (c, r int)   { return len(g[0]), len(g) }
 func (g cellGrid) Z(c, r int) float64 { return g[r][c] }
 func (g cellGrid) X(c int) float64    { return float64(c) }

@@ -139,6 +139,8 @@ func axisRange(s span, log bool) (lo, hi float64) {
 // left without labels.
 type logTicks struct{}
 
+var _ gplot.Ticker = logTicks{}
+
 func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 	if !(lo > 0) || !(hi > lo) {
 		return nil

@@ -31,6 +31,7 @@ type Random struct {
 	Trials int
 }
 
+// String returns "random(trials=N)".
 func (m Random) String() string { return fmt.Sprintf("random(trials=%d)", m.Trials) }
 
 func (m Random) validate() error {
@@ -48,6 +49,7 @@ type Grid struct {
 	Points int
 }
 
+// String returns "grid(points=N)".
 func (m Grid) String() string { return fmt.Sprintf("grid(points=%d)", m.Points) }
 
 func (m Grid) validate() error {
@@ -78,6 +80,7 @@ func (m Halving) eta() int {
 	return m.Eta
 }
 
+// String returns "halving(configs=N,min=A,max=B,eta=E)", Eta defaulted.
 func (m Halving) String() string {
 	return fmt.Sprintf("halving(configs=%d,min=%d,max=%d,eta=%d)", m.Configs, m.MinBudget, m.MaxBudget, m.eta())
 }
