@@ -1,0 +1,361 @@
+package tune
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+)
+
+// Method chooses which configs a search tries: Random, Grid or Halving.
+type Method interface {
+	// String describes the method and its settings; a journal records it.
+	String() string
+	validate() error
+}
+
+var (
+	_ Method = Random{}
+	_ Method = Grid{}
+	_ Method = Halving{}
+)
+
+// Random tries Trials configs drawn independently from the space. Trial i
+// draws from its own random stream, seeded by the search's seed and i, so
+// which configs are tried depends on nothing else.
+type Random struct {
+	Trials int
+}
+
+// String returns "random(trials=N)".
+func (m Random) String() string { return fmt.Sprintf("random(trials=%d)", m.Trials) }
+
+func (m Random) validate() error {
+	if m.Trials < 1 {
+		return fmt.Errorf("tune: Random.Trials = %d: want at least 1", m.Trials)
+	}
+	return nil
+}
+
+// Grid tries every config of a grid with Points values along each log or
+// uniform axis (log-spaced for log), every integer of an int axis with at
+// most Points of them (else Points spread evenly), and every choice. The
+// first dimension written varies slowest.
+type Grid struct {
+	Points int
+}
+
+// String returns "grid(points=N)".
+func (m Grid) String() string { return fmt.Sprintf("grid(points=%d)", m.Points) }
+
+func (m Grid) validate() error {
+	if m.Points < 1 {
+		return fmt.Errorf("tune: Grid.Points = %d: want at least 1", m.Points)
+	}
+	return nil
+}
+
+// Halving is successive halving (Jamieson & Talwalkar 2016; one bracket of
+// Hyperband, Li et al. 2018): Configs random configs run at MinBudget; the
+// best 1/Eta of them (at least one) run again at Eta times the budget; and
+// so on until one config is left or the budget reaches MaxBudget, where the
+// survivors make the last round. A config's trials share its ID; a
+// promoted config runs again from scratch with the larger budget, unless
+// the objective keeps its own checkpoints (Trial.Rung says which round).
+type Halving struct {
+	Configs   int // configs in the first round
+	MinBudget int // budget of the first round, ≥ 1
+	MaxBudget int // the budget no round exceeds, ≥ MinBudget
+	Eta       int // the reduction factor; 0 means 3
+}
+
+func (m Halving) eta() int {
+	if m.Eta == 0 {
+		return 3
+	}
+	return m.Eta
+}
+
+// String returns "halving(configs=N,min=A,max=B,eta=E)", Eta defaulted.
+func (m Halving) String() string {
+	return fmt.Sprintf("halving(configs=%d,min=%d,max=%d,eta=%d)", m.Configs, m.MinBudget, m.MaxBudget, m.eta())
+}
+
+func (m Halving) validate() error {
+	if m.Configs < 1 || m.MinBudget < 1 || m.MaxBudget < m.MinBudget || m.eta() < 2 {
+		return fmt.Errorf("tune: %v: want Configs ≥ 1, 1 ≤ MinBudget ≤ MaxBudget and Eta ≥ 2", m)
+	}
+	return nil
+}
+
+// Trial is one run of the objective: a config at a budget.
+type Trial struct {
+	// ID numbers the config in the order the method generates them; a
+	// config promoted by Halving keeps its ID.
+	ID int `json:"id"`
+	// Rung is the Halving round (0 for the first, and for Random and Grid).
+	Rung int `json:"rung"`
+	// Budget is what the objective may spend, in its own units (epochs,
+	// say): Search.Budget for Random and Grid, the round's for Halving.
+	Budget int    `json:"budget"`
+	Config Config `json:"config"`
+}
+
+// Outcome is what the objective reports for a trial.
+type Outcome struct {
+	// Value is the objective, lower is better (higher with
+	// Search.Maximize). NaN or ±Inf marks the trial failed.
+	Value float64
+	// Metrics are anything else worth keeping: accuracy, time, epochs run.
+	Metrics map[string]float64
+}
+
+// Objective runs one trial. It should return promptly with ctx's error
+// when ctx is cancelled; a trial that returns an error (or panics) for any
+// other reason is recorded as failed and the search goes on.
+type Objective func(ctx context.Context, t Trial) (Outcome, error)
+
+// Search is a hyperparameter search: a space, a method, a seed, the
+// objective's direction and where to keep the journal.
+type Search struct {
+	Space  Space
+	Method Method
+	// Seed fixes the configs Random and Halving draw.
+	Seed uint64
+	// Maximize makes higher objective values better.
+	Maximize bool
+	// Budget is passed to every Random and Grid trial (Halving sets its
+	// own); 0 means 1.
+	Budget int
+	// Workers is how many trials run at once; 0 means GOMAXPROCS. Each
+	// worker holds one trial, so memory grows with Workers: lower it for
+	// trials that train large models.
+	Workers int
+	// Journal, if not "", is a file of finished trials (JSON lines,
+	// appended and synced to disk as each trial finishes). A search whose
+	// journal exists skips the trials it records, so an interrupted search
+	// continues where it stopped; a journal written by a different search
+	// (space, method, seed, direction or budget) is an error.
+	Journal string
+}
+
+// Run runs the search and returns the report of every finished trial.
+// Which configs are tried, and so the report, depends only on the search
+// and the objective's results, not on the number of workers or on timing.
+//
+// When ctx is cancelled Run stops starting trials, waits for those running,
+// records the ones that finished, and returns the report so far with
+// ctx's error; running it again with the same journal goes on from there.
+func (s Search) Run(ctx context.Context, obj Objective) (*Report, error) {
+	if s.Method == nil {
+		return nil, errors.New("tune: Search.Method is nil: choose Random, Grid or Halving")
+	}
+	if err := s.Method.validate(); err != nil {
+		return nil, err
+	}
+	if len(s.Space.Dims) == 0 {
+		return nil, errors.New("tune: Search.Space is empty: see ParseSpace")
+	}
+	if s.Budget < 0 || s.Workers < 0 {
+		return nil, fmt.Errorf("tune: Search.Budget = %d, Workers = %d: must not be negative", s.Budget, s.Workers)
+	}
+	r := &runner{s: s, obj: obj, done: map[trialKey]TrialResult{}}
+	r.workers = s.Workers
+	if r.workers == 0 {
+		r.workers = runtime.GOMAXPROCS(0)
+	}
+	if s.Journal != "" {
+		j, done, err := openJournal(s.Journal, s.header())
+		if err != nil {
+			return nil, err
+		}
+		defer j.close()
+		r.journal = j
+		for _, t := range done {
+			r.done[t.key()] = t
+		}
+	}
+	var err error
+	switch m := s.Method.(type) {
+	case Random:
+		err = r.runAll(ctx, r.randomTrials(m.Trials, 0, s.budget()))
+	case Grid:
+		var configs []Config
+		if configs, err = s.Space.Grid(m.Points); err == nil {
+			trials := make([]Trial, len(configs))
+			for i, c := range configs {
+				trials[i] = Trial{ID: i, Budget: s.budget(), Config: c}
+			}
+			err = r.runAll(ctx, trials)
+		}
+	case Halving:
+		err = r.halving(ctx, m)
+	default:
+		err = fmt.Errorf("tune: unknown method %T", s.Method)
+	}
+	return r.report(), err
+}
+
+func (s Search) budget() int { return max(1, s.Budget) }
+
+// trialKey identifies a trial: a config at a rung.
+type trialKey struct{ id, rung int }
+
+func (t Trial) key() trialKey { return trialKey{t.ID, t.Rung} }
+
+type runner struct {
+	s       Search
+	obj     Objective
+	workers int
+	journal *journal
+	done    map[trialKey]TrialResult
+}
+
+// randomTrials returns n trials whose configs are drawn from the space,
+// trial i from the stream (Seed, i).
+func (r *runner) randomTrials(n, rung, budget int) []Trial {
+	trials := make([]Trial, n)
+	for i := range trials {
+		rng := rand.New(rand.NewPCG(r.s.Seed, uint64(i)))
+		trials[i] = Trial{ID: i, Rung: rung, Budget: budget, Config: r.s.Space.sample(rng)}
+	}
+	return trials
+}
+
+// runAll runs the trials not already done, Workers at a time, recording
+// each as it finishes.
+func (r *runner) runAll(ctx context.Context, trials []Trial) error {
+	var todo []Trial
+	for _, t := range trials {
+		if prev, ok := r.done[t.key()]; ok {
+			if !sameConfig(prev.Config, t.Config) {
+				return fmt.Errorf("tune: journal %s: trial %d (rung %d) has config %v there, %v here: the search has changed", r.s.Journal, t.ID, t.Rung, prev.Config, t.Config)
+			}
+			continue
+		}
+		todo = append(todo, t)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan Trial)
+	results := make(chan TrialResult)
+	var wg sync.WaitGroup
+	for range min(r.workers, len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range jobs {
+				if res, ok := r.runOne(ctx, t); ok {
+					results <- res
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, t := range todo {
+			select {
+			case jobs <- t:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	var werr error
+	for res := range results {
+		if werr != nil {
+			continue // drain: the workers must not block
+		}
+		if r.journal != nil {
+			if werr = r.journal.append(res); werr != nil {
+				cancel()
+				continue
+			}
+		}
+		r.done[res.key()] = res
+	}
+	if werr != nil {
+		return werr
+	}
+	return ctx.Err()
+}
+
+// runOne runs a trial. It reports false for a trial interrupted by ctx,
+// which is not finished and must run again.
+func (r *runner) runOne(ctx context.Context, t Trial) (res TrialResult, ok bool) {
+	res.Trial = t
+	defer func() {
+		if p := recover(); p != nil {
+			res.Failed, res.Error, ok = true, fmt.Sprintf("panic: %v", p), true
+			res.Value = math.NaN()
+		}
+	}()
+	out, err := r.obj(ctx, t)
+	if err != nil && ctx.Err() != nil {
+		return res, false
+	}
+	res.Value, res.Metrics = out.Value, out.Metrics
+	switch {
+	case err != nil:
+		res.Failed, res.Error = true, err.Error()
+	case math.IsNaN(out.Value) || math.IsInf(out.Value, 0):
+		res.Failed, res.Error = true, fmt.Sprintf("objective is %v", out.Value)
+	}
+	if res.Failed {
+		res.Value = math.NaN()
+	}
+	return res, true
+}
+
+// halving runs the rounds of successive halving.
+func (r *runner) halving(ctx context.Context, m Halving) error {
+	eta := m.eta()
+	trials := r.randomTrials(m.Configs, 0, m.MinBudget)
+	budget := m.MinBudget
+	for rung := 0; ; rung++ {
+		if err := r.runAll(ctx, trials); err != nil {
+			return err
+		}
+		if len(trials) == 1 || budget >= m.MaxBudget {
+			return nil
+		}
+		results := make([]TrialResult, len(trials))
+		for i, t := range trials {
+			results[i] = r.done[t.key()]
+		}
+		slices.SortStableFunc(results, r.better)
+		keep := max(1, len(results)/eta)
+		budget = min(budget*eta, m.MaxBudget)
+		trials = trials[:0:0]
+		for _, res := range results[:keep] {
+			trials = append(trials, Trial{ID: res.ID, Rung: rung + 1, Budget: budget, Config: res.Config})
+		}
+		slices.SortFunc(trials, func(a, b Trial) int { return a.ID - b.ID })
+	}
+}
+
+// better orders results best first: by value in the search's direction,
+// failed trials last, ties by ID.
+func (r *runner) better(a, b TrialResult) int {
+	if a.Failed != b.Failed {
+		if a.Failed {
+			return 1
+		}
+		return -1
+	}
+	if !a.Failed && a.Value != b.Value {
+		if (a.Value < b.Value) != r.s.Maximize {
+			return -1
+		}
+		return 1
+	}
+	return a.ID - b.ID
+}
