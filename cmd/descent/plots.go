@@ -1,6 +1,72 @@
 package main
 
-import "github.com/descentml/descent/train"
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
 
-// plotRun draws loss.png, accuracy.png and lr.png for a run's history.
-func plotRun(dir string, hist []train.Epoch) error { return nil }
+	"github.com/descentml/descent/plot"
+	"github.com/descentml/descent/train"
+)
+
+// plotRun draws loss.png, accuracy.png and lr.png: the run's metrics per
+// epoch.
+func plotRun(dir string, hist []train.Epoch) error {
+	if len(hist) == 0 {
+		return nil
+	}
+	x := make([]float64, len(hist))
+	col := func(f func(train.Epoch) float64) []float64 {
+		y := make([]float64, len(hist))
+		for i, e := range hist {
+			y[i] = f(e)
+		}
+		return y
+	}
+	for i, e := range hist {
+		x[i] = float64(e.Epoch)
+	}
+	figs := []struct {
+		file string
+		spec plot.LinesSpec
+	}{
+		{"loss.png", plot.LinesSpec{Title: "loss", YLabel: "cross-entropy", LogY: true, Series: []plot.Series{
+			{Name: "train", Y: col(func(e train.Epoch) float64 { return e.TrainLoss })},
+			{Name: "validation", Y: col(func(e train.Epoch) float64 { return e.ValLoss })},
+		}}},
+		{"accuracy.png", plot.LinesSpec{Title: "accuracy", YLabel: "accuracy", Series: []plot.Series{
+			{Name: "train", Y: col(func(e train.Epoch) float64 { return e.TrainAccuracy })},
+			{Name: "validation", Y: col(func(e train.Epoch) float64 { return e.ValAccuracy })},
+		}}},
+		{"lr.png", plot.LinesSpec{Title: "learning rate (last step of each epoch)", YLabel: "learning rate", Series: []plot.Series{
+			{Name: "lr", Y: col(func(e train.Epoch) float64 { return e.LR })},
+		}}},
+	}
+	for _, f := range figs {
+		f.spec.X, f.spec.XLabel = x, "epoch"
+		f.spec.Series = dropEmpty(f.spec.Series)
+		var b bytes.Buffer
+		if err := plot.Lines(&b, f.spec); err != nil {
+			return fmt.Errorf("%s: %w", f.file, err)
+		}
+		if err := train.WriteFileAtomic(filepath.Join(dir, f.file), b.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropEmpty leaves out series with no number at all (validation metrics of a
+// run without a validation set).
+func dropEmpty(ss []plot.Series) []plot.Series {
+	var out []plot.Series
+	for _, s := range ss {
+		for _, v := range s.Y {
+			if v == v {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
