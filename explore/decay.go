@@ -70,10 +70,20 @@ type DecayPanel struct {
 
 // Cell is one training run of the grid.
 type Cell struct {
-	Spec    string  `json:"spec"` // the optimizer, as recipe.ParseOptimizer reads it
+	Spec    string  `json:"spec"` // the optimizer, as recipe.ParseOptimizer reads it, wd always given
 	LR      float64 `json:"lr"`
 	WD      float64 `json:"wd"`
 	Outcome Outcome `json:"outcome"`
+}
+
+// cellSpec is o's spec with its weight decay, which o.String() leaves out
+// when it is the method's default.
+func cellSpec(o recipe.Optimizer) string {
+	s := o.String()
+	if !strings.Contains(s, " wd=") {
+		s += " wd=" + strconv.FormatFloat(o.WeightDecay, 'g', -1, 64)
+	}
+	return s
 }
 
 // ValError is the cell's final validation error, 1 − accuracy: the score
@@ -126,7 +136,7 @@ func RunDecayGrid(ctx context.Context, splits *data.Splits, cfg DecayGridConfig)
 				if err := r.Validate(); err != nil {
 					return nil, err
 				}
-				p.Cells[i][j] = Cell{Spec: oc.String(), LR: lr, WD: wd}
+				p.Cells[i][j] = Cell{Spec: cellSpec(oc), LR: lr, WD: wd}
 				recipes = append(recipes, r)
 			}
 		}

@@ -140,7 +140,7 @@ func FindLR(ctx context.Context, r recipe.Recipe, splits *data.Splits, cfg FindL
 		f.LRs = append(f.LRs, run.Optimizer.LR(0))
 		f.Losses = append(f.Losses, jsonFloat(math.NaN()))
 		f.Smoothed = append(f.Smoothed, jsonFloat(math.NaN()))
-		f.Stopped = fmt.Sprintf("training failed at rate %.3g: %v", run.Optimizer.LR(0), err)
+		f.Stopped = fmt.Sprintf("the step at rate %.3g failed: %v", run.Optimizer.LR(0), err)
 	}
 	f.suggest()
 	return f, nil

@@ -48,8 +48,8 @@ once for the same budget and scored by its final validation error. It
 writes adamw-vs-l2.json and adamw-vs-l2.png (two heatmaps, one colour
 scale) and prints both grids. Its defaults, each overridden by its flag:
 ` + presetDoc + `
---lrs and --wds set the grid; --opt, given twice, replaces adam and adamw
-(each cell sets lr and wd).`
+--lrs and --wds set the grid; --opt replaces adam and adamw, one panel an
+optimizer (each cell sets its lr and wd).`
 
 // The output files of compare.
 const (
@@ -92,7 +92,11 @@ var preset = [][2]string{
 var presetDoc = func() string {
 	var b strings.Builder
 	for _, p := range preset {
-		fmt.Fprintf(&b, "  --%s %s\n", p[0], p[1])
+		fmt.Fprintf(&b, "  --%s=%s", p[0], p[1])
+		if p[0] == "data" {
+			b.WriteString(" (digits if it is not found)")
+		}
+		b.WriteString("\n")
 	}
 	return strings.TrimSuffix(b.String(), "\n")
 }()

@@ -167,7 +167,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err := writeLines(dir, tuneFigure, res.Plot()); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s, %s: %s (value: %s)\n\n", m, *spaceText, r.Optimizer, res.Metric)
+	fmt.Fprintf(stdout, "%s over %s from %s, %s on %s; value: %s\n\n", m, space, r.Optimizer, r.Model, r.Data, res.Metric)
 	if err := res.Report.WriteTable(stdout); err != nil {
 		return err
 	}
