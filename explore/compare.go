@@ -40,9 +40,12 @@ type CompareConfig struct {
 type Comparison struct {
 	// Recipe is the recipe every run trained, with the first seed; its
 	// optimizer is the first compared.
-	Recipe     recipe.Recipe `json:"recipe"`
-	Seeds      []uint64      `json:"seeds"`
-	Optimizers []Contender   `json:"optimizers"`
+	Recipe recipe.Recipe `json:"recipe"`
+	// TrainExamples is the size of the training set the runs trained on
+	// (the recipe's data may have been subsampled).
+	TrainExamples int         `json:"train_examples"`
+	Seeds         []uint64    `json:"seeds"`
+	Optimizers    []Contender `json:"optimizers"`
 }
 
 // Contender is one optimizer's runs.
@@ -171,7 +174,7 @@ func Compare(ctx context.Context, splits *data.Splits, cfg CompareConfig) (*Comp
 	if err != nil {
 		return nil, err
 	}
-	c := &Comparison{Recipe: cfg.Recipe, Seeds: seeds}
+	c := &Comparison{Recipe: cfg.Recipe, TrainExamples: splits.Train.Len(), Seeds: seeds}
 	c.Recipe.Optimizer = cfg.Optimizers[0]
 	for k, o := range cfg.Optimizers {
 		runs := outs[k*len(seeds) : (k+1)*len(seeds)]

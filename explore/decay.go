@@ -54,9 +54,12 @@ type DecayGrid struct {
 	// Recipe is the recipe every cell trained; its optimizer is the first
 	// panel's, at the first cell.
 	Recipe recipe.Recipe `json:"recipe"`
-	LRs    []float64     `json:"lrs"`
-	WDs    []float64     `json:"wds"`
-	Panels []DecayPanel  `json:"panels"`
+	// TrainExamples is the size of the training set the cells trained on
+	// (the recipe's data may have been subsampled).
+	TrainExamples int          `json:"train_examples"`
+	LRs           []float64    `json:"lrs"`
+	WDs           []float64    `json:"wds"`
+	Panels        []DecayPanel `json:"panels"`
 }
 
 // DecayPanel is one optimizer's grid.
@@ -118,7 +121,7 @@ func RunDecayGrid(ctx context.Context, splits *data.Splits, cfg DecayGridConfig)
 	if opts == nil {
 		opts = DecayOptimizers()
 	}
-	g := &DecayGrid{Recipe: cfg.Recipe, LRs: cfg.LRs, WDs: cfg.WDs}
+	g := &DecayGrid{Recipe: cfg.Recipe, TrainExamples: splits.Train.Len(), LRs: cfg.LRs, WDs: cfg.WDs}
 	var recipes []recipe.Recipe
 	var cells []*Cell
 	for _, o := range opts {

@@ -100,7 +100,7 @@ func TestCompareDoesNotDependOnWorkers(t *testing.T) {
 	if len(order) != 6 {
 		t.Errorf("OnRun was called %d times; want 6", len(order))
 	}
-	if got := three.Seeds; !slices.Equal(got, []uint64{1, 2}) {
+	if got := three.Seeds; !slices.Equal(got, []uint64{1, 2}) || three.TrainExamples != splits.Train.Len() {
 		t.Errorf("Seeds = %v; want [1 2]", got)
 	}
 	// Seed 2 of adam is the run the recipe makes on its own.
@@ -237,7 +237,7 @@ func TestDecayGrid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seen != 12 || len(g.Panels) != 2 || g.Panels[0].Optimizer != "adam" || g.Panels[1].Optimizer != "adamw" {
+	if seen != 12 || g.TrainExamples != splits.Train.Len() || len(g.Panels) != 2 || g.Panels[0].Optimizer != "adam" || g.Panels[1].Optimizer != "adamw" {
 		t.Fatalf("%d runs, panels %+v", seen, g.Panels)
 	}
 	c := g.Panels[1].Cells[1][2]
@@ -530,6 +530,9 @@ func TestTuneHalvingAndMetric(t *testing.T) {
 	slices.Sort(budgets)
 	if !slices.Equal(budgets, []int{1, 1, 1, 3}) || !res.Report.Maximize || res.Best.Epochs != 3 {
 		t.Errorf("budgets %v, maximize %v, best %d epochs", budgets, res.Report.Maximize, res.Best.Epochs)
+	}
+	if spec := res.Plot(); len(spec.Series) != 2 || spec.Series[0].Name != "1 epoch" || spec.Series[1].Name != "3 epochs" {
+		t.Errorf("halving's chart has series %+v; want one a round", spec.Series)
 	}
 	best, _ := res.Report.Best()
 	if best.Value != best.Metrics["val_accuracy"] {

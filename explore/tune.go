@@ -376,21 +376,49 @@ func keepRecipe(path string, r recipe.Recipe) error {
 }
 
 // Plot returns the chart of the search: each trial's objective in the
-// order the search ran them, and the best so far.
+// order the search ran them and the best so far, or, for successive
+// halving, one line a round, labelled with its budget in epochs.
 func (t *Tuning) Plot() plot.LinesSpec {
 	trials := t.Report.Trials
-	x, y, best := make([]float64, len(trials)), make([]float64, len(trials)), make([]float64, len(trials))
-	b := math.NaN()
+	x := make([]float64, len(trials))
+	rungs := map[int]int{} // rung → budget
 	for i, tr := range trials {
-		x[i], y[i] = float64(i+1), tr.Value
-		if !tr.Failed && (math.IsNaN(b) || (tr.Value < b) != t.Report.Maximize) {
-			b = tr.Value
+		x[i] = float64(i + 1)
+		rungs[tr.Rung] = tr.Budget
+	}
+	series := func(name string, keep func(tune.TrialResult) bool) plot.Series {
+		y := make([]float64, len(trials))
+		for i, tr := range trials {
+			y[i] = math.NaN()
+			if keep(tr) {
+				y[i] = tr.Value
+			}
 		}
-		best[i] = b
+		return plot.Series{Name: name, Y: y}
+	}
+	var ss []plot.Series
+	if len(rungs) > 1 {
+		for r := range len(rungs) {
+			name := fmt.Sprintf("%d epochs", rungs[r])
+			if rungs[r] == 1 {
+				name = "1 epoch"
+			}
+			ss = append(ss, series(name, func(tr tune.TrialResult) bool { return tr.Rung == r }))
+		}
+	} else {
+		ss = append(ss, series("trial", func(tune.TrialResult) bool { return true }))
+		best := make([]float64, len(trials))
+		b := math.NaN()
+		for i, tr := range trials {
+			if !tr.Failed && (math.IsNaN(b) || (tr.Value < b) != t.Report.Maximize) {
+				b = tr.Value
+			}
+			best[i] = b
+		}
+		ss = append(ss, plot.Series{Name: "best so far", Y: best})
 	}
 	title, ylabel, logY := t.Metric.title()
-	return plot.LinesSpec{
-		Title: fmt.Sprintf("%s: %s, %s", title, t.Report.Method, t.Report.Space), XLabel: "trial", YLabel: ylabel, LogY: logY,
-		X: x, Series: []plot.Series{{Name: "trial", Y: y}, {Name: "best so far", Y: best}},
-	}
+	method, _, _ := strings.Cut(t.Report.Method, "(")
+	return plot.LinesSpec{Title: fmt.Sprintf("%s of each trial (%s search)", title, method), XLabel: "trial, in the order run",
+		YLabel: ylabel, LogY: logY, X: x, Series: ss}
 }
