@@ -297,13 +297,16 @@ func TestParseOptimizer(t *testing.T) {
 	if o, _ := ParseOptimizer("momentum lr=0.02"); o.Config.LR != schedule.Constant(0.02) {
 		t.Errorf("lr=0.02 gave LR %v", o.Config.LR)
 	}
+	// sgd takes PyTorch's default rate, as everywhere in descent.
+	if o, err := ParseOptimizer("sgd"); err != nil || o.Config.LR != schedule.Constant(0.01) {
+		t.Errorf("ParseOptimizer(sgd) = %v, %v; want lr 0.01", o.Config.LR, err)
+	}
 	for spec, want := range map[string]string{
-		"":                       "empty optimizer",
-		"lion lr=1":              `unknown optimizer "lion": valid names are sgd, momentum, nesterov, rmsprop, adagrad, adadelta, adam, adamw, adamax, nadam, radam`,
-		"sgd":                    "sgd has no default learning rate",
-		"sgd lr=x":               `setting "lr=x": want key=number`,
-		"sgd lr":                 `setting "lr": want key=number`,
-		"adam beta=0.9":          `adam takes lr, beta1, beta2, eps, wd; not "beta"`,
+		"":                       "empty",
+		"lion lr=1":              `unknown optimizer "lion" (valid: adadelta, adagrad, adam, adamax, adamw, momentum, nadam, nesterov, radam, rmsprop, sgd)`,
+		"sgd lr=x":               "lr=x: want a number",
+		"sgd lr":                 `"lr" is not key=value`,
+		"adam beta=0.9":          `adam has no hyperparameter "beta" (valid: lr, beta1, beta2, eps, amsgrad, wd, l2)`,
 		"momentum lr=1 beta=1.5": "SGD.Momentum = 1.5: must be in [0, 1)",
 	} {
 		_, err := ParseOptimizer(spec)

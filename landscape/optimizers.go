@@ -2,11 +2,11 @@ package landscape
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/schedule"
 )
 
@@ -63,155 +63,23 @@ func DefaultOptimizers(fn Function) []Optimizer {
 	return opts
 }
 
-type optimizerKind struct {
-	name string
-	keys string // the settings it takes besides lr
-	make func() optim.Method
-}
-
-// optimizerKinds are the names ParseOptimizer knows, with the keys each
-// takes besides lr.
-var optimizerKinds = []optimizerKind{
-	{"sgd", "wd", func() optim.Method { return optim.DefaultSGD() }},
-	{"momentum", "beta wd ema", func() optim.Method { return optim.SGD{Momentum: 0.9} }},
-	{"nesterov", "beta wd", func() optim.Method { return optim.SGD{Momentum: 0.9, Nesterov: true} }},
-	{"rmsprop", "alpha eps beta wd", func() optim.Method { return optim.DefaultRMSprop() }},
-	{"adagrad", "eps wd", func() optim.Method { return optim.DefaultAdagrad() }},
-	{"adadelta", "rho eps wd", func() optim.Method { return optim.DefaultAdadelta() }},
-	{"adam", "beta1 beta2 eps wd", func() optim.Method { return optim.DefaultAdam() }},
-	{"adamw", "beta1 beta2 eps wd", func() optim.Method { return optim.DefaultAdamW() }},
-	{"adamax", "beta1 beta2 eps wd", func() optim.Method { return optim.DefaultAdamax() }},
-	{"nadam", "beta1 beta2 eps wd", func() optim.Method { return optim.DefaultNAdam() }},
-	{"radam", "beta1 beta2 eps wd", func() optim.Method { return optim.DefaultRAdam() }},
-}
-
-// OptimizerNames returns the optimizer names ParseOptimizer knows.
-func OptimizerNames() []string {
-	names := make([]string, len(optimizerKinds))
-	for i, k := range optimizerKinds {
-		names[i] = k.name
-	}
-	return names
-}
-
-// ParseOptimizer reads an optimizer from a name and key=value settings,
-// such as "momentum lr=0.02 beta=0.9" or "adam lr=0.1 beta1=0.8". The
-// names are those of OptimizerNames: sgd (plain), momentum (heavy ball,
-// PyTorch's form; ema=1 for the moving-average form), nesterov, rmsprop,
-// adagrad, adadelta, adam, adamw, adamax, nadam, radam. Unset values are
-// PyTorch's defaults (μ = 0.9 for momentum and nesterov); lr is required
-// for the sgd family and defaults to PyTorch's rate for the others. The
-// keys are lr; beta (the momentum μ of the sgd family and rmsprop); beta1,
-// beta2, eps and alpha (rmsprop's a), rho (adadelta); and wd, the weight
-// decay (coupled, as PyTorch's weight_decay, except for adamw).
+// ParseOptimizer reads an optimizer spec in the vocabulary of the whole
+// project, recipe.ParseOptimizer's (the one `descent train` and `descent
+// compare` read): a name and key=value hyperparameters, such as "momentum
+// lr=0.02 beta=0.9" or "adam lr=0.1 beta1=0.8". Hyperparameters not given
+// take the method's PyTorch defaults, the learning rate included; the
+// rate is held constant over the run. Name and Spec are the spec with
+// the name lower-cased and single spaces.
 func ParseOptimizer(spec string) (Optimizer, error) {
-	fields := strings.Fields(spec)
-	if len(fields) == 0 {
-		return Optimizer{}, fmt.Errorf("landscape: empty optimizer: want a name (%s) and settings such as lr=0.01", strings.Join(OptimizerNames(), ", "))
+	o, err := recipe.ParseOptimizer(spec)
+	if err != nil {
+		return Optimizer{}, err
 	}
-	name := strings.ToLower(fields[0])
-	k := slices.IndexFunc(optimizerKinds, func(k optimizerKind) bool { return k.name == name })
-	if k < 0 {
-		return Optimizer{}, fmt.Errorf("landscape: unknown optimizer %q: valid names are %s", fields[0], strings.Join(OptimizerNames(), ", "))
-	}
-	kind := optimizerKinds[k]
-	m := kind.make()
-	cfg := optim.Config{}
-	for _, f := range fields[1:] {
-		key, val, ok := strings.Cut(f, "=")
-		v, err := strconv.ParseFloat(val, 64)
-		if !ok || err != nil {
-			return Optimizer{}, fmt.Errorf("landscape: optimizer %q: setting %q: want key=number, such as lr=0.01", spec, f)
-		}
-		if key == "lr" {
-			cfg.LR = schedule.Constant(v)
-			continue
-		}
-		if !slices.Contains(strings.Fields(kind.keys), key) {
-			return Optimizer{}, fmt.Errorf("landscape: optimizer %q: %s takes lr, %s; not %q", spec, kind.name, strings.ReplaceAll(kind.keys, " ", ", "), key)
-		}
-		m = set(m, key, v)
-	}
-	if err := m.Validate(); err != nil {
+	m, err := o.Method()
+	if err != nil {
 		return Optimizer{}, fmt.Errorf("landscape: optimizer %q: %w", spec, err)
 	}
-	if _, isSGD := m.(optim.SGD); isSGD && cfg.LR == nil {
-		return Optimizer{}, fmt.Errorf("landscape: optimizer %q: %s has no default learning rate: set lr=…", spec, kind.name)
-	}
-	cfg.Method = m
-	spec = strings.Join(append([]string{name}, fields[1:]...), " ")
-	return Optimizer{Name: spec, Spec: spec, Config: cfg}, nil
-}
-
-// set returns m with the setting key = v; the keys were checked against
-// the method's list.
-func set(m optim.Method, key string, v float64) optim.Method {
-	switch m := m.(type) {
-	case optim.SGD:
-		switch key {
-		case "beta":
-			m.Momentum = v
-		case "wd":
-			m.WeightDecay = v
-		case "ema":
-			m.EMA = v != 0
-		}
-		return m
-	case optim.RMSprop:
-		switch key {
-		case "alpha":
-			m.Alpha = v
-		case "eps":
-			m.Eps = v
-		case "beta":
-			m.Momentum = v
-		case "wd":
-			m.WeightDecay = v
-		}
-		return m
-	case optim.Adagrad:
-		setEpsWD(&m.Eps, &m.WeightDecay, key, v)
-		return m
-	case optim.Adadelta:
-		if key == "rho" {
-			m.Rho = v
-		}
-		setEpsWD(&m.Eps, &m.WeightDecay, key, v)
-		return m
-	case optim.Adam:
-		setAdam(&m.Beta1, &m.Beta2, &m.Eps, &m.WeightDecay, key, v)
-		return m
-	case optim.AdamW:
-		setAdam(&m.Beta1, &m.Beta2, &m.Eps, &m.WeightDecay, key, v)
-		return m
-	case optim.Adamax:
-		setAdam(&m.Beta1, &m.Beta2, &m.Eps, &m.WeightDecay, key, v)
-		return m
-	case optim.NAdam:
-		setAdam(&m.Beta1, &m.Beta2, &m.Eps, &m.WeightDecay, key, v)
-		return m
-	case optim.RAdam:
-		setAdam(&m.Beta1, &m.Beta2, &m.Eps, &m.WeightDecay, key, v)
-		return m
-	}
-	return m
-}
-
-func setEpsWD(eps, wd *float64, key string, v float64) {
-	switch key {
-	case "eps":
-		*eps = v
-	case "wd":
-		*wd = v
-	}
-}
-
-func setAdam(b1, b2, eps, wd *float64, key string, v float64) {
-	switch key {
-	case "beta1":
-		*b1 = v
-	case "beta2":
-		*b2 = v
-	}
-	setEpsWD(eps, wd, key, v)
+	fields := strings.Fields(spec)
+	spec = strings.Join(append([]string{strings.ToLower(fields[0])}, fields[1:]...), " ")
+	return Optimizer{Name: spec, Spec: spec, Config: optim.Config{Method: m, LR: schedule.Constant(o.LR)}}, nil
 }

@@ -37,6 +37,11 @@ type command struct {
 var commands = map[string]command{
 	"train": {"train a model", runTrain},
 	"eval":  {"evaluate a trained model on a dataset", runEval},
+
+	"compare":   {"train several optimizers on the same model, data and seeds", runCompare},
+	"landscape": {"run optimizers on 2-D test functions and draw their paths", runLandscape},
+	"lr-find":   {"find a learning rate with a range test", runLRFind},
+	"tune":      {"search hyperparameters, in parallel and resumably", runTune},
 }
 
 // errUsage marks an error already explained by a usage message.

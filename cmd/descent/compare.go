@@ -1,0 +1,443 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/plot"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/tensor"
+	"github.com/descentml/descent/train"
+)
+
+var aboutCompare = `Trains one model on the same data with several optimizers, each with the
+same seeds (--seeds 3: --seed, --seed+1, --seed+2, so every optimizer starts
+from the same weights and sees the same batches), and writes into the output
+directory compare.json (every run's history and final metrics, and their
+means and standard deviations over the seeds) and train-loss.png,
+val-loss.png, train-accuracy.png, val-accuracy.png and lr.png (the mean per
+epoch with a band of ± one standard deviation). It prints a table of the
+final metrics, mean ± std over the seeds.
+
+Each --opt is an optimizer as "descent train" names it, in one string: the
+name, then key=value hyperparameters, the others taking PyTorch's defaults:
+  --opt "adam lr=1e-3" --opt "adamw lr=1e-3 wd=0.05" --opt "momentum lr=0.05 beta=0.9"
+The other flags are those of "descent train". With no --opt it compares
+sgd, momentum, adam, adamw and rmsprop. Runs train in parallel, --workers at
+a time; the numbers do not depend on how many.
+
+--preset adamw-vs-l2 runs the experiment of Loshchilov & Hutter (2019,
+"Decoupled weight decay regularization") instead: a learning rate × weight
+decay grid for Adam with L2 regularization (PyTorch's coupled weight_decay,
+"adam wd=λ") and for AdamW (decoupled, "adamw wd=λ"), every cell trained
+once for the same budget and scored by its final validation error. It
+writes adamw-vs-l2.json and adamw-vs-l2.png (two heatmaps, one colour
+scale) and prints both grids. Its defaults, each overridden by its flag:
+` + presetDoc + `
+--lrs and --wds set the grid; --opt replaces adam and adamw, one panel an
+optimizer (each cell sets its lr and wd).`
+
+// The output files of compare.
+const (
+	compareFile = "compare.json"
+	gridFile    = "adamw-vs-l2.json"
+	gridFigure  = "adamw-vs-l2.png"
+)
+
+// defaultCompareOpts are the optimizers compared when no --opt is given.
+var defaultCompareOpts = []string{
+	"sgd lr=0.05",
+	"momentum lr=0.05 beta=0.9",
+	"adam lr=1e-3",
+	"adamw lr=1e-3 wd=0.05",
+	"rmsprop lr=1e-3",
+}
+
+// compareDefaults is compare's recipe with no flags: descent train's, for
+// five epochs.
+func compareDefaults() recipe.Recipe {
+	r := recipe.Default()
+	r.Epochs = 5
+	return r
+}
+
+// The adamw-vs-l2 preset: flags and their values, applied unless given.
+// --data falls back to digits when Fashion-MNIST is not found.
+var preset = [][2]string{
+	{"data", "fashion-mnist"},
+	{"train-size", "10000"},
+	{"model", "mlp:256,256"},
+	{"batchnorm", "false"},
+	{"epochs", "10"},
+	{"batch", "128"},
+	{"schedule", "cosine"},
+	{"lrs", "1e-4,3e-4,1e-3,3e-3,1e-2"},
+	{"wds", "1e-4,1e-3,1e-2,0.1,1,10"},
+}
+
+var presetDoc = func() string {
+	var b strings.Builder
+	for _, p := range preset {
+		fmt.Fprintf(&b, "  --%s=%s", p[0], p[1])
+		if p[0] == "data" {
+			b.WriteString(" (digits if it is not found)")
+		}
+		b.WriteString("\n")
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}()
+
+// specsFlag is a repeatable flag of optimizer specs.
+type specsFlag []string
+
+func (s *specsFlag) String() string { return strings.Join(*s, "; ") }
+func (s *specsFlag) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}
+
+func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// floatsFlag is a flag of comma-separated numbers.
+type floatsFlag []float64
+
+func (f *floatsFlag) String() string {
+	parts := make([]string, len(*f))
+	for i, v := range *f {
+		parts[i] = fmtNum(v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f *floatsFlag) Set(v string) error {
+	var vs []float64
+	for _, p := range strings.Split(v, ",") {
+		x, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a number: want numbers separated by commas, as 1e-4,1e-3,1e-2", p)
+		}
+		vs = append(vs, x)
+	}
+	*f = vs
+	return nil
+}
+
+// hyperFlagNames are the flags of "descent train" that set optimizer
+// hyperparameters.
+func hyperFlagNames() []string {
+	names := make([]string, len(hyperDocs))
+	for i, h := range hyperDocs {
+		names[i] = h.key
+	}
+	return names
+}
+
+// addRecipeFlagsButOptimizer defines the recipe flags of "descent train"
+// except the optimizer's (--opt and its hyperparameters), which compare
+// takes as whole specs. f.recipe() then builds the recipe with def's
+// optimizer.
+func addRecipeFlagsButOptimizer(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
+	tmp := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	f := addRecipeFlags(tmp, def)
+	skip := append(hyperFlagNames(), "opt")
+	tmp.VisitAll(func(fl *flag.Flag) {
+		if !slices.Contains(skip, fl.Name) {
+			fs.Var(fl.Value, fl.Name, fl.Usage)
+		}
+	})
+	f.fs = fs
+	return f
+}
+
+// outDir returns the output directory of a command: dir, or
+// runs/<name>-<date>-<time>. It refuses a directory that already holds the
+// command's results (file), so that nothing is overwritten. The directory
+// is made when the results are written (makeDir), so that a command that
+// fails leaves none behind.
+func outDir(name, dir, file string) (string, error) {
+	if dir == "" {
+		stamp := time.Now().Format("2006-01-02-150405")
+		dir = filepath.Join("runs", name+"-"+stamp)
+		for i := 2; exists(dir); i++ {
+			dir = filepath.Join("runs", fmt.Sprintf("%s-%s-%d", name, stamp, i))
+		}
+	}
+	if exists(filepath.Join(dir, file)) {
+		return "", fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
+	}
+	return dir, nil
+}
+
+func makeDir(dir string) error { return os.MkdirAll(dir, 0o755) }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// interruptible returns a context cancelled by Ctrl-C or SIGTERM.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+// ready turns the error of a command's library call into the command's —
+// Ctrl-C into exit status 130 and "interrupted: " + what — and, if there
+// was none, makes the directory for the results.
+func ready(err error, dir, what string) error {
+	if errors.Is(err, context.Canceled) {
+		return &exitError{130, fmt.Errorf("interrupted: %s", what)}
+	}
+	if err != nil {
+		return err
+	}
+	return makeDir(dir)
+}
+
+// writeLines draws a line chart into dir/file.
+func writeLines(dir, file string, spec plot.LinesSpec) error {
+	var b bytes.Buffer
+	if err := plot.Lines(&b, spec); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return train.WriteFileAtomic(filepath.Join(dir, file), b.Bytes())
+}
+
+// setThreads sets the kernel threads for workers concurrent trainings out
+// of jobs: --threads if given, else the cores shared between them. It
+// returns the number of trainings to run at once.
+func setThreads(threads, workers, jobs int) int {
+	w, t := explore.Parallelism(workers, jobs)
+	if threads > 0 {
+		t = threads
+	}
+	tensor.SetThreads(t)
+	return w
+}
+
+// loadSplits loads the recipe's data, keeping about trainSize training
+// examples (0: all).
+func loadSplits(r recipe.Recipe, trainSize int) (*data.Splits, error) {
+	splits, err := r.LoadData(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if splits.Train, err = explore.Subsample(splits.Train, trainSize, r.Seed); err != nil {
+		return nil, err
+	}
+	return splits, nil
+}
+
+// compareFlags are compare's flags.
+type compareFlags struct {
+	*trainFlags
+	specs          specsFlag
+	seeds, workers *int
+	trainSize      *int
+	preset         *string
+	lrs, wds       floatsFlag
+	out            *string
+	quiet          *bool
+}
+
+func runCompare(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("compare", "[--opt SPEC]... [flags]", aboutCompare)
+	f := &compareFlags{trainFlags: addRecipeFlagsButOptimizer(fs, compareDefaults())}
+	fs.Var(&f.specs, "opt", `an optimizer and its hyperparameters, as "adamw lr=1e-3 wd=0.05"; repeat for each (default: `+strings.Join(defaultCompareOpts, "; ")+`)`)
+	f.seeds = fs.Int("seeds", 3, "runs of each optimizer, with seeds --seed, --seed+1, …")
+	f.workers = fs.Int("workers", 0, "trainings at once (0: one per core)")
+	f.trainSize = fs.Int("train-size", 0, "train on this many examples of the training split, chosen at random by class (0: all)")
+	f.preset = fs.String("preset", "", "run a preset experiment instead: adamw-vs-l2")
+	fs.Var(&f.lrs, "lrs", "adamw-vs-l2: the learning rates, comma-separated, ascending")
+	fs.Var(&f.wds, "wds", "adamw-vs-l2: the weight decays, comma-separated, ascending")
+	f.out = fs.String("out", "", "output directory (default: runs/compare-<date>-<time>, runs/adamw-vs-l2-… for the preset)")
+	f.quiet = fs.Bool("quiet", false, "no progress output, only the table")
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	switch *f.preset {
+	case "":
+		if given(fs, "lrs") || given(fs, "wds") {
+			return errors.New("--lrs and --wds set the grid of --preset adamw-vs-l2")
+		}
+	case "adamw-vs-l2":
+		return runGrid(f, stdout, stderr)
+	default:
+		return fmt.Errorf("unknown preset %q (valid: adamw-vs-l2)", *f.preset)
+	}
+	seeds, specs, quiet := *f.seeds, f.specs, *f.quiet
+	if seeds < 1 {
+		return fmt.Errorf("--seeds %d: want at least 1", seeds)
+	}
+	if len(specs) == 0 {
+		specs = defaultCompareOpts
+	}
+	opts, err := parseSpecs(specs)
+	if err != nil {
+		return err
+	}
+	r, err := f.recipe()
+	if err != nil {
+		return err
+	}
+	splits, err := loadSplits(r, *f.trainSize)
+	if err != nil {
+		return err
+	}
+	dir, err := outDir("compare", *f.out, compareFile)
+	if err != nil {
+		return err
+	}
+	w := setThreads(*f.threads, *f.workers, len(opts)*seeds)
+	if !quiet {
+		fmt.Fprintf(stderr, "comparing %d optimizers × %d seeds: %s on %s (%d training examples), %d epochs of batch %d, %d at a time; writing %s\n",
+			len(opts), seeds, r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, w, dir)
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	start := time.Now()
+	c, err := explore.Compare(ctx, splits, explore.CompareConfig{
+		Recipe: r, Optimizers: opts, Seeds: seeds, Workers: w,
+		OnRun: func(spec string, o explore.Outcome) {
+			if !quiet {
+				fmt.Fprintf(stderr, "  %s, seed %d: %s\n", spec, o.Seed, describeOutcome(o))
+			}
+		},
+	})
+	if err := ready(err, dir, "the comparison was not finished and nothing was written"); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, compareFile), c); err != nil {
+		return err
+	}
+	for _, fig := range c.Figures() {
+		if err := writeLines(dir, fig.File, fig.Spec); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "%s on %s, %d epochs, mean ± std over %d seeds:\n\n", r.Model, r.Data, r.Epochs, seeds)
+	if err := c.WriteTable(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n%d runs in %.1fs; wrote %s\n", len(opts)*seeds, time.Since(start).Seconds(), dir)
+	return nil
+}
+
+// parseSpecs reads --opt specs.
+func parseSpecs(specs []string) ([]recipe.Optimizer, error) {
+	opts := make([]recipe.Optimizer, len(specs))
+	for i, s := range specs {
+		o, err := recipe.ParseOptimizer(s)
+		if err != nil {
+			return nil, fmt.Errorf("--opt %q: %w", s, err)
+		}
+		opts[i] = o
+	}
+	return opts, nil
+}
+
+// describeOutcome says in a few words how a run ended.
+func describeOutcome(o explore.Outcome) string {
+	if o.Failed() {
+		return "failed: " + o.Error
+	}
+	secs := 0.0
+	for _, e := range o.History {
+		secs += e.Seconds
+	}
+	f := o.Final
+	return fmt.Sprintf("train loss %.4f, val loss %s, val acc %s (%.1fs)", f.TrainLoss, num(f.ValLoss), pct(f.ValAccuracy), secs)
+}
+
+// runGrid runs --preset adamw-vs-l2.
+func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
+	fs, quiet := f.fs, *f.quiet
+	if given(fs, "seeds") {
+		return errors.New("--preset adamw-vs-l2 trains each cell once, with --seed: --seeds does not apply")
+	}
+	for _, p := range preset {
+		if !given(fs, p[0]) {
+			if err := fs.Set(p[0], p[1]); err != nil {
+				panic("descent: bad preset " + p[0] + ": " + err.Error())
+			}
+		}
+	}
+	opts := explore.DecayOptimizers()
+	if len(f.specs) > 0 {
+		var err error
+		if opts, err = parseSpecs(f.specs); err != nil {
+			return err
+		}
+	}
+	r, err := f.recipe()
+	if err != nil {
+		return err
+	}
+	splits, err := loadSplits(r, *f.trainSize)
+	if err != nil && !given(fs, "data") {
+		if !quiet {
+			fmt.Fprintf(stderr, "Fashion-MNIST not found (%v); running on digits\n", err)
+		}
+		r.Data = "digits"
+		splits, err = loadSplits(r, *f.trainSize)
+	}
+	if err != nil {
+		return err
+	}
+	dir, err := outDir("adamw-vs-l2", *f.out, gridFile)
+	if err != nil {
+		return err
+	}
+	lrs, wds := f.lrs, f.wds
+	cells := len(opts) * len(lrs) * len(wds)
+	w := setThreads(*f.threads, *f.workers, cells)
+	if !quiet {
+		fmt.Fprintf(stderr, "%d cells (%d optimizers × %d learning rates × %d weight decays): %s on %s (%d training examples), %d epochs of batch %d, schedule %s, %d at a time; writing %s\n",
+			cells, len(opts), len(lrs), len(wds), r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, r.Schedule, w, dir)
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	start := time.Now()
+	done := 0
+	g, err := explore.RunDecayGrid(ctx, splits, explore.DecayGridConfig{
+		Recipe: r, Optimizers: opts, LRs: lrs, WDs: wds, Workers: w,
+		OnRun: func(c explore.Cell) {
+			done++
+			if !quiet {
+				fmt.Fprintf(stderr, "  %3d/%d  %s: %s\n", done, cells, c.Spec, describeOutcome(c.Outcome))
+			}
+		},
+	})
+	if err := ready(err, dir, "the grid was not finished and nothing was written"); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, gridFile), g); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if err := plot.Heatmap(&b, g.HeatmapSpec()); err != nil {
+		return err
+	}
+	if err := train.WriteFileAtomic(filepath.Join(dir, gridFigure), b.Bytes()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d:\n\n", r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, r.Schedule, r.Seed)
+	if err := g.WriteTable(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\n%d runs in %s; wrote %s\n", cells, time.Since(start).Round(time.Second), dir)
+	return nil
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"encoding/json"
+	"image/gif"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/landscape"
+)
+
+func TestLandscapeNoFlags(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, errOut, code := descent(t, "landscape")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	dir := onlyDir(t, ".")
+	checkPNG(t, filepath.Join(dir, landscapeFigure))
+	f, err := os.Open(filepath.Join(dir, landscapeGIF))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if g, err := gif.DecodeAll(f); err != nil || len(g.Image) < 2 {
+		t.Errorf("landscape.gif is no animation: %v", err)
+	}
+	var res landscape.Result
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, landscapeFile)), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Function != "ravine" || len(res.Runs) != 5 || res.Steps != landscape.DefaultSteps {
+		t.Errorf("landscape.json: %s, %d runs of %d steps", res.Function, len(res.Runs), res.Steps)
+	}
+	for _, want := range []string{"reached", "steep travel", "flips", "momentum lr=0.02 beta=0.9", "never"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// The example of the issue: the table shows momentum reaching the minimum
+// of the ravine, where gradient descent at the same rate bounces across it.
+func TestLandscapeRavine(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ravine")
+	out, errOut, code := descent(t, "landscape", "--fn", "ravine", "--opt", "sgd lr=0.02", "--opt", "momentum lr=0.02 beta=0.9",
+		"--steps", "200", "--frames", "10", "--width", "320", "--height", "240", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var sgd, momentum string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(l, "sgd lr=0.02"):
+			sgd = l
+		case strings.Contains(l, "momentum lr=0.02"):
+			momentum = l
+		}
+	}
+	if !strings.Contains(sgd, "never") || !strings.Contains(sgd, "199") || strings.Contains(momentum, "never") {
+		t.Errorf("table:\n%s", out)
+	}
+	// A path that leaves the box is reported, not fatal.
+	dir = filepath.Join(t.TempDir(), "diverges")
+	out, errOut, code = descent(t, "landscape", "--opt", "sgd lr=0.03", "--steps", "100", "--frames", "5", "--out", dir)
+	if code != 0 || !strings.Contains(out, "stopped at step") || !strings.Contains(out, "diverged") {
+		t.Errorf("a diverging run: exit %d, %s\n%s", code, errOut, out)
+	}
+}
+
+func TestLandscapeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{`unknown function "booth": valid names are ravine, rosenbrock, beale, himmelblau, saddle, rastrigin`, []string{"landscape", "--fn", "booth"}},
+		{`--opt "lion lr=1": recipe: unknown optimizer "lion" (valid: adadelta`, []string{"landscape", "--opt", "lion lr=1"}},
+		{`momentum has no hyperparameter "beta1"`, []string{"landscape", "--opt", "momentum beta1=0.9"}},
+		{"want two numbers x,y", []string{"landscape", "--start", "1"}},
+		{"Steps = -1", []string{"landscape", "--steps", "-1"}},
+		{"--frames 0", []string{"landscape", "--frames", "0"}},
+	} {
+		commandFailsWith(t, tc.want, tc.args...)
+	}
+}

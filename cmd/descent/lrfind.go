@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/tensor"
+)
+
+const aboutLRFind = `Runs the learning-rate range test (Smith 2017, fast.ai's lr_find): trains
+the model from a fresh start for --steps batches while the learning rate
+grows exponentially from --min-lr to --max-lr, recording the loss of every
+batch, and stops early once the smoothed loss exceeds --explode times its
+lowest or stops being a number (expected at the top of the range). Prints
+the suggested rate — where the smoothed loss falls fastest — and the rate
+of the lowest loss divided by 10, the other common choice; writes
+lr-find.json (every rate and loss) and lr-find.png (loss against rate, log
+x, the suggestions marked) into the output directory.
+
+The other flags are those of "descent train": the optimizer (--opt and its
+hyperparameters, except --lr, which the test sweeps), model, data, batch
+size and seed. With no flags it tests descent train's default recipe.`
+
+const (
+	lrFindFile   = "lr-find.json"
+	lrFindFigure = "lr-find.png"
+)
+
+func runLRFind(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("lr-find", "[flags]", aboutLRFind)
+	f := addRecipeFlags(fs, recipe.Default())
+	def := explore.DefaultFindLR()
+	minLR := fs.Float64("min-lr", def.MinLR, "the first learning rate")
+	maxLR := fs.Float64("max-lr", def.MaxLR, "the last learning rate")
+	steps := fs.Int("steps", def.Steps, "batches to train, the rate growing by the same factor at each")
+	smoothing := fs.Float64("smoothing", def.Smoothing, "β of the moving average of the loss (0: none)")
+	explode := fs.Float64("explode", def.Explode, "stop once the smoothed loss exceeds this many times its lowest")
+	out := fs.String("out", "", "output directory (default: runs/lr-find-<date>-<time>)")
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	for _, name := range []string{"lr", "epochs", "schedule", "warmup", "schedule-unit", "patience"} {
+		if given(fs, name) {
+			return fmt.Errorf("--%s does not apply: the test sets the rate from --min-lr to --max-lr over --steps batches", name)
+		}
+	}
+	tensor.SetThreads(*f.threads)
+	r, err := f.recipe()
+	if err != nil {
+		return err
+	}
+	cfg := explore.FindLRConfig{MinLR: *minLR, MaxLR: *maxLR, Steps: *steps, Smoothing: *smoothing, Explode: *explode}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	splits, err := r.LoadData(nil, nil)
+	if err != nil {
+		return err
+	}
+	dir, err := outDir("lr-find", *out, lrFindFile)
+	if err != nil {
+		return err
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	res, err := explore.FindLR(ctx, r, splits, cfg)
+	if err := ready(err, dir, "the range test was not finished and nothing was written"); err != nil {
+		return err
+	}
+	if err := writeJSON(filepath.Join(dir, lrFindFile), res); err != nil {
+		return err
+	}
+	if len(res.LRs) > 0 {
+		if err := writeLines(dir, lrFindFigure, res.Plot()); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "range test of %s on %s with %s, batch %d:\n", r.Model, r.Data, r.Optimizer.Name, r.Batch)
+	if err := res.WriteSummary(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", dir)
+	return nil
+}

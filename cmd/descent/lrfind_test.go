@@ -1,0 +1,66 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/explore"
+)
+
+// With no flags, lr-find tests descent train's recipe on digits: AdamW's
+// suggested rate lands between 3e-4 and 3e-2, and the test stops when the
+// loss explodes, before its 100 batches.
+func TestLRFindNoFlags(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, errOut, code := descent(t, "lr-find")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	dir := onlyDir(t, ".")
+	checkPNG(t, filepath.Join(dir, lrFindFigure))
+	var f explore.LRFind
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, lrFindFile)), &f); err != nil {
+		t.Fatal(err)
+	}
+	if !(f.Suggested >= 3e-4 && f.Suggested <= 3e-2) {
+		t.Errorf("suggested rate %v; want 3e-4 to 3e-2", f.Suggested)
+	}
+	if f.Stopped == "" || len(f.LRs) >= 100 {
+		t.Errorf("%d batches, stopped %q; want an early stop", len(f.LRs), f.Stopped)
+	}
+	if f.Recipe.Optimizer.Name != "adamw" || f.Recipe.Schedule.Name != "exponential" {
+		t.Errorf("recipe %+v", f.Recipe)
+	}
+	for _, want := range []string{"suggested learning rate", "a tenth of that", "stopped: the smoothed loss"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// A loss that becomes NaN ends the test; it is no error.
+func TestLRFindNaN(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nan")
+	out, errOut, code := descent(t, "lr-find", "--opt", "sgd", "--batchnorm=false", "--model", "mlp:32", "--max-lr", "1e30", "--explode", "1e300", "--steps", "60", "--out", dir)
+	if code != 0 || !strings.Contains(out, "NaN") {
+		t.Errorf("exit %d, %s\n%s", code, errOut, out)
+	}
+}
+
+func TestLRFindErrors(t *testing.T) {
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{"learning rates from 0 to 10: want 0 < min < max", []string{"lr-find", "--min-lr", "0"}},
+		{"a range test of 1 steps", []string{"lr-find", "--steps", "1"}},
+		{"--lr does not apply", []string{"lr-find", "--lr", "0.1"}},
+		{"--epochs does not apply", []string{"lr-find", "--epochs", "3"}},
+		{`unknown optimizer "lion"`, []string{"lr-find", "--opt", "lion"}},
+		{"explode factor 1: want more than 1", []string{"lr-find", "--explode", "1"}},
+	} {
+		commandFailsWith(t, tc.want, tc.args...)
+	}
+}

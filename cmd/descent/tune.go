@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/tune"
+)
+
+var aboutTune = `Searches hyperparameters: trains the recipe the flags describe (those of
+"descent train") once per trial, with the values of --space set, and ranks
+the trials by their validation loss (or --metric val_accuracy) after the
+last epoch. Trials run in parallel, --workers at a time (one model each);
+which trials run does not depend on how many.
+
+--space names what is searched, as
+  lr=log(1e-4,1e-1) wd=log(1e-5,1e-1) beta1=uniform(0.8,0.99) batch=choice(64,128) epochs=int(2,5) opt=choice(adam,adamw)
+with log(low,high), uniform(low,high), int(low,high), choice(v1,v2,…) or
+a fixed value. The names are the optimizers' hyperparameters by their
+"descent train" flags (with _ for -, and beta for momentum) and batch,
+dropout, epochs, model (choice(linear,mlp-128,mlp-256-256,cnn), mlp-W1-W2
+being mlp:W1,W2) and opt (the optimizer; a hyperparameter it does not take
+is passed over). --method random draws --trials configs; grid tries
+--points values an axis; halving (successive halving) starts --trials
+configs at --min-epochs and keeps the best third at three times the
+epochs, up to --epochs.
+
+The search is seeded (--seed fixes both the configs drawn and every
+trial's initial weights) and resumable: every finished trial is recorded in
+DIR/tune-journal.jsonl, and the same command with --out DIR after Ctrl-C or
+a crash runs only the trials not recorded. At the end it writes tune.json
+(every trial, the best recipe) and tune.png, prints the trials best first,
+and the best as a complete "descent train" command.`
+
+const (
+	tuneFile    = "tune.json"
+	tuneJournal = "tune-journal.jsonl"
+	tuneFigure  = "tune.png"
+)
+
+// tuneDefaults is tune's recipe with no flags: descent train's, for three
+// epochs.
+func tuneDefaults() recipe.Recipe {
+	r := recipe.Default()
+	r.Epochs = 3
+	return r
+}
+
+// testTuneStop, when set by a test, is called after each finished trial
+// with the count so far; true interrupts the search as Ctrl-C does.
+var testTuneStop func(done int) bool
+
+func runTune(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("tune", "[--space SPACE] [flags]", aboutTune)
+	f := addRecipeFlags(fs, tuneDefaults())
+	spaceText := fs.String("space", "lr=log(1e-4,1e-1) wd=log(1e-5,1e-1)", "the search space")
+	method := fs.String("method", "random", "random, grid or halving")
+	trials := fs.Int("trials", 8, "random: trials; halving: configs in the first round")
+	points := fs.Int("points", 3, "grid: values along each axis")
+	minEpochs := fs.Int("min-epochs", 1, "halving: the epochs of the first round")
+	eta := fs.Int("eta", 3, "halving: keep the best 1/eta at eta times the epochs")
+	metric := fs.String("metric", string(explore.ValLoss), "the objective: val_loss (lowest) or val_accuracy (highest)")
+	workers := fs.Int("workers", 0, "trials at once (0: one per core)")
+	out := fs.String("out", "", "output directory; an existing one continues its search (default: runs/tune-<date>-<time>)")
+	quiet := fs.Bool("quiet", false, "no progress output, only the table")
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	space, err := tune.ParseSpace(*spaceText)
+	if err != nil {
+		return fmt.Errorf("--space: %w", err)
+	}
+	var m tune.Method
+	switch *method {
+	case "random":
+		m = tune.Random{Trials: *trials}
+	case "grid":
+		m = tune.Grid{Points: *points}
+	case "halving":
+		m = tune.Halving{Configs: *trials, MinBudget: *minEpochs, MaxBudget: *f.epochs, Eta: *eta}
+	default:
+		return fmt.Errorf("--method %q: want random, grid or halving", *method)
+	}
+	r, err := f.recipe()
+	if err != nil {
+		return err
+	}
+	if err := explore.CheckSpace(r, space, m); err != nil {
+		return fmt.Errorf("--space: %w", err)
+	}
+	splits, err := r.LoadData(nil, nil)
+	if err != nil {
+		return err
+	}
+	if *metric != string(explore.ValLoss) && *metric != string(explore.ValAccuracy) {
+		return fmt.Errorf("--metric %q: want val_loss or val_accuracy", *metric)
+	}
+	dir := *out
+	if dir == "" {
+		if dir, err = outDir("tune", "", tuneFile); err != nil {
+			return err
+		}
+	}
+	if err := makeDir(dir); err != nil {
+		return err
+	}
+	journal := filepath.Join(dir, tuneJournal)
+	w := setThreads(*f.threads, *workers, 1<<30)
+	if !*quiet {
+		verb := "searching"
+		if exists(journal) {
+			verb = "continuing the search recorded in " + journal + ":"
+		}
+		fmt.Fprintf(stderr, "%s %s over %s with %s, %s on %s, %d epochs of batch %d, %d trials at a time; writing %s\n",
+			verb, *spaceText, m, r.Optimizer, r.Model, r.Data, r.Epochs, r.Batch, w, dir)
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := 0
+	res, err := explore.Tune(ctx, splits, explore.TuneConfig{
+		Recipe: r, Space: space, Method: m, Seed: r.Seed, Metric: explore.Metric(*metric), Workers: w, Journal: journal,
+		OnTrial: func(t tune.Trial, o explore.Outcome, err error) {
+			done++
+			if !*quiet {
+				what := describeOutcome(o)
+				if err != nil {
+					what = "failed: " + err.Error()
+				}
+				fmt.Fprintf(stderr, "  trial %d (%d epochs) %s: %s\n", t.ID, t.Budget, configString(t.Config), what)
+			}
+			if testTuneStop != nil && testTuneStop(done) {
+				cancel()
+			}
+		},
+	})
+	if errors.Is(err, context.Canceled) {
+		if res != nil && !*quiet {
+			res.Report.WriteTable(stderr)
+		}
+		return &exitError{130, fmt.Errorf("interrupted; the finished trials are recorded in %s: run the same command with --out %s to continue", journal, dir)}
+	}
+	if err != nil {
+		return err
+	}
+	cmd := ""
+	if res.Best != nil {
+		cmd = trainCommand(*res.Best)
+	}
+	if err := writeJSON(filepath.Join(dir, tuneFile), struct {
+		*explore.Tuning
+		TrainCommand string `json:"train_command,omitempty"`
+	}{res, cmd}); err != nil {
+		return err
+	}
+	if err := writeLines(dir, tuneFigure, res.Plot()); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s over %s from %s, %s on %s; value: %s\n\n", m, space, r.Optimizer, r.Model, r.Data, res.Metric)
+	if err := res.Report.WriteTable(stdout); err != nil {
+		return err
+	}
+	if res.Best == nil {
+		fmt.Fprintf(stdout, "\nevery trial failed; wrote %s\n", dir)
+		return nil
+	}
+	best, _ := res.Report.Best()
+	fmt.Fprintf(stdout, "\nbest: trial %d, %s %.4g; train it with\n  %s\nwrote %s\n", best.ID, res.Metric, best.Value, cmd, dir)
+	return nil
+}
+
+// configString writes a trial's config as name=value pairs, in name order.
+func configString(c tune.Config) string {
+	names := slices.Sorted(maps.Keys(c))
+	for i, n := range names {
+		v := c[n]
+		if v.IsNumber() {
+			names[i] = n + "=" + strconv.FormatFloat(v.Float(), 'g', 4, 64)
+		} else {
+			names[i] = n + "=" + v.String()
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+// trainCommand returns the "descent train" command line that trains r:
+// every flag that makes up the recipe, so that it does not depend on
+// train's defaults.
+func trainCommand(r recipe.Recipe) string {
+	args := []string{"descent", "train", "--data", r.Data}
+	if r.DataDir != "" {
+		args = append(args, "--data-dir", r.DataDir)
+	}
+	if r.Label != "" {
+		args = append(args, "--label", r.Label)
+	}
+	args = append(args, "--model", r.Model.String(), "--batchnorm="+strconv.FormatBool(r.Model.BatchNorm))
+	if r.Model.Dropout != 0 {
+		args = append(args, "--dropout", fmtNum(r.Model.Dropout))
+	}
+	// The optimizer's spec holds every hyperparameter that differs from
+	// its defaults, by the keys that are train's flags.
+	spec := strings.Fields(r.Optimizer.String())
+	args = append(args, "--opt", spec[0])
+	for _, kv := range spec[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		if v == "true" || v == "false" {
+			args = append(args, "--"+k+"="+v)
+		} else {
+			args = append(args, "--"+k, v)
+		}
+	}
+	args = append(args, "--schedule", r.Schedule.String())
+	if r.ClipNorm != 0 {
+		args = append(args, "--clip-norm", fmtNum(r.ClipNorm))
+	}
+	if r.ClipValue != 0 {
+		args = append(args, "--clip-value", fmtNum(r.ClipValue))
+	}
+	if r.DecayWeightsOnly {
+		args = append(args, "--decay-weights-only")
+	}
+	args = append(args, "--epochs", strconv.Itoa(r.Epochs), "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
+	if r.Patience != 0 {
+		args = append(args, "--patience", strconv.Itoa(r.Patience))
+	}
+	for i, a := range args {
+		args[i] = shellQuote(a)
+	}
+	return strings.Join(args, " ")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:,=+@%-]+$`)
+
+// shellQuote quotes s for a POSIX shell where it needs it.
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}

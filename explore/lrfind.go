@@ -1,0 +1,251 @@
+package explore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/plot"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/train"
+)
+
+// FindLRConfig sets up a learning-rate range test. Start from
+// DefaultFindLR: a Smoothing of 0 is a real value (no smoothing).
+type FindLRConfig struct {
+	// MinLR and MaxLR are the first and the last rate; 0 < MinLR < MaxLR.
+	MinLR, MaxLR float64
+	// Steps is the number of batches, the rate growing by the same factor
+	// at each, (MaxLR/MinLR)^(1/(Steps−1)); at least 2.
+	Steps int
+	// Smoothing is β of the exponential moving average of the loss, with
+	// bias correction (as fast.ai's): smoothed_t = avg_t/(1 − βᵗ⁺¹), avg_t
+	// = β·avg_{t−1} + (1 − β)·loss_t. In [0, 1); 0 does not smooth. The
+	// average lags about β/(1 − β) batches behind the loss.
+	Smoothing float64
+	// Explode stops the test once the smoothed loss exceeds Explode times
+	// its lowest value; it must be > 1. A loss that is not finite stops
+	// it too.
+	Explode float64
+}
+
+// DefaultFindLR returns fast.ai's settings — rates from 1e-7 to 10 over
+// 100 batches, stopping at four times the lowest loss — but a smoothing β
+// of 0.9 where fast.ai has 0.98: over 100 batches fast.ai's average lags
+// some 50 batches, three and a half decades of rate, which moves its
+// minimum far to the right of the loss's; 0.9 lags 9 batches.
+func DefaultFindLR() FindLRConfig {
+	return FindLRConfig{MinLR: 1e-7, MaxLR: 10, Steps: 100, Smoothing: 0.9, Explode: 4}
+}
+
+// Validate reports the first setting out of its range.
+func (c FindLRConfig) Validate() error {
+	switch {
+	case !(c.MinLR > 0 && c.MaxLR > c.MinLR) || math.IsInf(c.MaxLR, 0):
+		return fmt.Errorf("explore: learning rates from %g to %g: want 0 < min < max", c.MinLR, c.MaxLR)
+	case c.Steps < 2:
+		return fmt.Errorf("explore: a range test of %d steps: want at least 2", c.Steps)
+	case !(c.Smoothing >= 0 && c.Smoothing < 1):
+		return fmt.Errorf("explore: smoothing %v: want 0 ≤ β < 1", c.Smoothing)
+	case !(c.Explode > 1):
+		return fmt.Errorf("explore: explode factor %v: want more than 1", c.Explode)
+	}
+	return nil
+}
+
+// LRFind is the record of a range test. It encodes to JSON as is (NaN and
+// infinite losses as null).
+type LRFind struct {
+	// Recipe is the run that was tested: its optimizer, model, data and
+	// batch size. Its rate and schedule are the test's.
+	Recipe recipe.Recipe `json:"recipe"`
+	Config FindLRConfig  `json:"config"`
+	// LRs, Losses and Smoothed hold, for each batch trained, the rate it
+	// used, its loss and the smoothed loss.
+	LRs      []float64   `json:"lrs"`
+	Losses   []jsonFloat `json:"losses"`
+	Smoothed []jsonFloat `json:"smoothed"`
+	// Stopped says why the test ended before Steps batches: the loss
+	// exploded, or became NaN; "" if it ran them all.
+	Stopped string `json:"stopped,omitempty"`
+	// Suggested is the rate where the smoothed loss falls fastest against
+	// log(rate), before its minimum: the steepest descent, fast.ai's
+	// "steep" suggestion.
+	Suggested float64 `json:"suggested"`
+	// MinLoss is the rate of the lowest smoothed loss; MinLoss/10 is the
+	// other common choice.
+	MinLoss float64 `json:"min_loss"`
+}
+
+// FindLR runs the learning-rate range test of Smith (2017), as fast.ai's
+// lr_find does: it trains r's model with r's optimizer on the training
+// split for cfg.Steps batches from a fresh start, the rate growing
+// exponentially from MinLR to MaxLR, and records the loss of every batch.
+// It stops early when the smoothed loss explodes or the loss becomes NaN —
+// which is expected near the top of the range and not an error — and
+// suggests a rate (see LRFind). r's own rate and schedule are replaced;
+// the rest (optimizer hyperparameters, batch size, seed, clipping) is
+// used as is. The error returned is for a test that cannot run, or that
+// ctx cancelled.
+func FindLR(ctx context.Context, r recipe.Recipe, splits *data.Splits, cfg FindLRConfig) (*LRFind, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	steps := (splits.Train.Len() + r.Batch - 1) / max(r.Batch, 1)
+	r.Epochs = (cfg.Steps + steps - 1) / max(steps, 1)
+	r.Patience = 0
+	r.Optimizer.LR = cfg.MinLR
+	r.Schedule = recipe.Schedule{Name: "exponential", Gamma: math.Pow(cfg.MaxLR/cfg.MinLR, 1/float64(cfg.Steps-1))}
+	f := &LRFind{Recipe: r, Config: cfg}
+	stop, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var avg, best float64
+	onBatch := func(b train.Batch) {
+		if len(f.LRs) == cfg.Steps || f.Stopped != "" {
+			return
+		}
+		t := len(f.LRs)
+		avg = cfg.Smoothing*avg + (1-cfg.Smoothing)*b.Loss
+		s := avg / (1 - math.Pow(cfg.Smoothing, float64(t+1)))
+		f.LRs = append(f.LRs, b.LR)
+		f.Losses = append(f.Losses, jsonFloat(b.Loss))
+		f.Smoothed = append(f.Smoothed, jsonFloat(s))
+		switch {
+		case math.IsNaN(s) || math.IsInf(s, 0):
+			f.Stopped = fmt.Sprintf("the loss became %v at rate %.3g", b.Loss, b.LR)
+		case t == 0 || s < best:
+			best = s
+		case s > cfg.Explode*best:
+			f.Stopped = fmt.Sprintf("the smoothed loss %.4g exceeded %g× its lowest, %.4g, at rate %.3g", s, cfg.Explode, best, b.LR)
+		}
+		if len(f.LRs) == cfg.Steps || f.Stopped != "" {
+			cancel()
+		}
+	}
+	run, err := r.Build(&data.Splits{Train: splits.Train}, train.Config{OnBatch: onBatch})
+	if err != nil {
+		return nil, err
+	}
+	err = run.Trainer.Run(stop)
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case errors.Is(err, context.Canceled), err == nil:
+	default:
+		// A step that failed: the loss (or a gradient) stopped being
+		// finite. That ends the test like an explosion does.
+		f.LRs = append(f.LRs, run.Optimizer.LR(0))
+		f.Losses = append(f.Losses, jsonFloat(math.NaN()))
+		f.Smoothed = append(f.Smoothed, jsonFloat(math.NaN()))
+		f.Stopped = fmt.Sprintf("the step at rate %.3g failed: %v", run.Optimizer.LR(0), err)
+	}
+	f.suggest()
+	return f, nil
+}
+
+// suggest sets Suggested and MinLoss from the smoothed losses.
+func (f *LRFind) suggest() {
+	f.Suggested, f.MinLoss = math.NaN(), math.NaN()
+	lo := -1
+	for i, s := range f.Smoothed {
+		if v := float64(s); !math.IsNaN(v) && !math.IsInf(v, 0) && (lo < 0 || v < float64(f.Smoothed[lo])) {
+			lo = i
+		}
+	}
+	if lo < 0 {
+		return
+	}
+	f.MinLoss = f.LRs[lo]
+	// The slope against log(rate), by differences over a window of a few
+	// points on each side, which the smoothing alone leaves noisy. The
+	// first points are skipped: the moving average is still settling.
+	w := max(1, len(f.LRs)/25)
+	best, at := math.Inf(1), -1
+	for i := w; i+w <= lo; i++ {
+		d := (float64(f.Smoothed[i+w]) - float64(f.Smoothed[i-w])) / (math.Log(f.LRs[i+w]) - math.Log(f.LRs[i-w]))
+		if d < best {
+			best, at = d, i
+		}
+	}
+	if at < 0 { // the loss fell no more after the first points
+		at = lo
+	}
+	f.Suggested = f.LRs[at]
+}
+
+// Plot returns the chart: the loss and the smoothed loss against the rate
+// on a log axis, with markers at the suggested rate and at the rate of the
+// lowest loss divided by 10. Losses above twice the highest smoothed loss
+// before its minimum (about the loss at the start) are left out, so that
+// the blow-up at the end does not flatten the rest.
+func (f *LRFind) Plot() plot.LinesSpec {
+	raw, smooth := make([]float64, len(f.Losses)), make([]float64, len(f.Smoothed))
+	top := math.Inf(1)
+	if !math.IsNaN(f.MinLoss) {
+		top = 0
+		for i, s := range f.Smoothed {
+			if f.LRs[i] > f.MinLoss {
+				break
+			}
+			top = max(top, 2*float64(s))
+		}
+	}
+	for i := range raw {
+		raw[i], smooth[i] = float64(f.Losses[i]), float64(f.Smoothed[i])
+		if raw[i] > top {
+			raw[i] = math.NaN()
+		}
+	}
+	spec := plot.LinesSpec{
+		Title:  fmt.Sprintf("learning-rate range test: %s, %s, batch %d", f.Recipe.Optimizer.Name, f.Recipe.Model, f.Recipe.Batch),
+		XLabel: "learning rate", YLabel: "training loss",
+		X: f.LRs, LogX: true,
+		Series: []plot.Series{{Name: "loss", Y: raw}, {Name: "smoothed", Y: smooth}},
+	}
+	if !math.IsNaN(f.Suggested) {
+		spec.Markers = append(spec.Markers, plot.Marker{Label: fmt.Sprintf("steepest: %.2g", f.Suggested), X: f.Suggested, Y: f.at(f.Suggested)})
+	}
+	if !math.IsNaN(f.MinLoss) {
+		spec.Markers = append(spec.Markers, plot.Marker{Label: fmt.Sprintf("min/10: %.2g", f.MinLoss/10), X: f.MinLoss / 10, Y: math.NaN()})
+	}
+	return spec
+}
+
+// at returns the smoothed loss at rate lr, one of LRs.
+func (f *LRFind) at(lr float64) float64 {
+	for i, x := range f.LRs {
+		if x == lr {
+			return float64(f.Smoothed[i])
+		}
+	}
+	return math.NaN()
+}
+
+// WriteSummary writes what the test found in a few lines.
+func (f *LRFind) WriteSummary(w io.Writer) error {
+	_, err := fmt.Fprintf(w, "%d batches, rates %.3g to %.3g", len(f.LRs), f.Config.MinLR, f.lastLR())
+	if err != nil {
+		return err
+	}
+	if f.Stopped != "" {
+		fmt.Fprintf(w, " (stopped: %s)", f.Stopped)
+	}
+	fmt.Fprintln(w)
+	if math.IsNaN(f.Suggested) {
+		_, err = fmt.Fprintln(w, "no rate to suggest: the loss never fell")
+		return err
+	}
+	fmt.Fprintf(w, "suggested learning rate: %.3g (steepest descent of the smoothed loss)\n", f.Suggested)
+	_, err = fmt.Fprintf(w, "lowest smoothed loss %.4g at %.3g; a tenth of that: %.3g\n", f.at(f.MinLoss), f.MinLoss, f.MinLoss/10)
+	return err
+}
+
+func (f *LRFind) lastLR() float64 {
+	if len(f.LRs) == 0 {
+		return math.NaN()
+	}
+	return f.LRs[len(f.LRs)-1]
+}

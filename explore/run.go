@@ -1,0 +1,247 @@
+package explore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/train"
+)
+
+// Outcome is one training run: its metrics after every epoch and where it
+// ended.
+type Outcome struct {
+	Seed    uint64        `json:"seed"`
+	History []train.Epoch `json:"history"`
+	Final   Final         `json:"final"`
+	// StoppedEarly is set when early stopping (Recipe.Patience) ended the
+	// run before its last epoch.
+	StoppedEarly bool `json:"stopped_early,omitempty"`
+	// Error is why the run failed, such as a loss that became NaN; History
+	// holds the epochs it finished before. A failed run's Final is NaN.
+	Error string `json:"error,omitempty"`
+}
+
+// Failed reports whether the run failed.
+func (o Outcome) Failed() bool { return o.Error != "" }
+
+// Final is where a run ended. A metric that does not exist (validation
+// without a validation set, anything of a failed run) is NaN, null in
+// JSON.
+type Final struct {
+	// TrainLoss and TrainAccuracy are the last epoch's means over its
+	// batches, as the training loop reports them.
+	TrainLoss, TrainAccuracy float64
+	// ValLoss and ValAccuracy are measured on the validation set after
+	// the last epoch.
+	ValLoss, ValAccuracy float64
+	// TestLoss and TestAccuracy are the final model's on the test set.
+	TestLoss, TestAccuracy float64
+}
+
+// finalJSON is Final as JSON writes it: NaN as null.
+type finalJSON struct {
+	TrainLoss     jsonFloat `json:"train_loss"`
+	TrainAccuracy jsonFloat `json:"train_accuracy"`
+	ValLoss       jsonFloat `json:"val_loss"`
+	ValAccuracy   jsonFloat `json:"val_accuracy"`
+	TestLoss      jsonFloat `json:"test_loss"`
+	TestAccuracy  jsonFloat `json:"test_accuracy"`
+}
+
+// MarshalJSON writes the metrics as one object, NaN as null.
+func (f Final) MarshalJSON() ([]byte, error) {
+	return json.Marshal(finalJSON{jsonFloat(f.TrainLoss), jsonFloat(f.TrainAccuracy), jsonFloat(f.ValLoss), jsonFloat(f.ValAccuracy), jsonFloat(f.TestLoss), jsonFloat(f.TestAccuracy)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (f *Final) UnmarshalJSON(b []byte) error {
+	var j finalJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*f = Final{float64(j.TrainLoss), float64(j.TrainAccuracy), float64(j.ValLoss), float64(j.ValAccuracy), float64(j.TestLoss), float64(j.TestAccuracy)}
+	return nil
+}
+
+// noFinal returns a Final of NaN: nothing measured yet.
+func noFinal() Final {
+	n := math.NaN()
+	return Final{n, n, n, n, n, n}
+}
+
+// jsonFloat is a float64 that JSON writes as null when it is NaN or
+// infinite, which JSON cannot hold, and reads null as NaN.
+type jsonFloat float64
+
+// MarshalJSON writes the number, or null.
+func (f jsonFloat) MarshalJSON() ([]byte, error) {
+	if v := float64(f); math.IsNaN(v) || math.IsInf(v, 0) {
+		return []byte("null"), nil
+	}
+	return json.Marshal(float64(f))
+}
+
+// UnmarshalJSON reads a number, null as NaN.
+func (f *jsonFloat) UnmarshalJSON(b []byte) error {
+	var p *float64
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*f = jsonFloat(math.NaN())
+	if p != nil {
+		*f = jsonFloat(*p)
+	}
+	return nil
+}
+
+// Parallelism splits the cores between concurrent trainings: for jobs
+// trainings on at most workers goroutines (0: one per core,
+// runtime.GOMAXPROCS), it returns the number of goroutines to use and the
+// kernel threads each should have (for tensor.SetThreads), so that
+// goroutines × threads ≤ cores. Trainings run one per goroutine, so memory
+// grows with the goroutines: lower workers for large models.
+func Parallelism(workers, jobs int) (goroutines, threads int) {
+	cores := runtime.GOMAXPROCS(0)
+	if workers <= 0 {
+		workers = cores
+	}
+	goroutines = max(1, min(workers, jobs))
+	return goroutines, max(1, cores/goroutines)
+}
+
+// trainOne trains r on splits and evaluates the final model on the test
+// set. With finalOnly the validation set too is evaluated once, after the
+// last epoch, instead of after every epoch (unless early stopping needs
+// it): the history then has no validation metrics. A run that fails while
+// training (a loss that becomes NaN) is an Outcome with its Error; the
+// error returned is for a run that cannot start (a recipe the data does
+// not fit) or that ctx cancelled.
+func trainOne(ctx context.Context, r recipe.Recipe, splits *data.Splits, finalOnly bool) (Outcome, error) {
+	finalOnly = finalOnly && r.Patience == 0
+	trainOn := &data.Splits{Train: splits.Train, Val: splits.Val, Norm: splits.Norm}
+	if finalOnly {
+		trainOn.Val = nil
+	}
+	run, err := r.Build(trainOn, train.Config{})
+	if err != nil {
+		return Outcome{}, err
+	}
+	tr := run.Trainer
+	err = tr.Run(ctx)
+	o := Outcome{Seed: r.Seed, History: tr.History(), StoppedEarly: errors.Is(err, train.ErrStopped), Final: noFinal()}
+	switch {
+	case ctx.Err() != nil:
+		return Outcome{}, ctx.Err()
+	case err != nil && !o.StoppedEarly:
+		o.Error = err.Error()
+		return o, nil
+	}
+	f := &o.Final
+	if h := o.History; len(h) > 0 {
+		last := h[len(h)-1]
+		f.TrainLoss, f.TrainAccuracy = last.TrainLoss, last.TrainAccuracy
+		f.ValLoss, f.ValAccuracy = last.ValLoss, last.ValAccuracy
+	}
+	if finalOnly && splits.Val != nil {
+		if f.ValLoss, f.ValAccuracy, err = tr.Evaluate(splits.Val); err != nil {
+			return Outcome{}, fmt.Errorf("explore: evaluating on the validation set: %w", err)
+		}
+	}
+	if splits.Test != nil {
+		if f.TestLoss, f.TestAccuracy, err = tr.Evaluate(splits.Test); err != nil {
+			return Outcome{}, fmt.Errorf("explore: evaluating on the test set: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// trainAll trains every recipe on splits (see trainOne for finalOnly), on
+// Parallelism(workers, …) goroutines, and returns the outcomes in the order of the recipes. done,
+// if not nil, is called with each outcome as it finishes, from the calling
+// goroutine. The outcomes depend on nothing but the recipes and the data:
+// each run has its own model, optimizer and random streams. The first run
+// that cannot start, or ctx's cancellation, stops the others and is
+// returned.
+func trainAll(ctx context.Context, splits *data.Splits, recipes []recipe.Recipe, workers int, finalOnly bool, done func(i int, o Outcome)) ([]Outcome, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type result struct {
+		i   int
+		o   Outcome
+		err error
+	}
+	jobs, results := make(chan int), make(chan result)
+	goroutines, _ := Parallelism(workers, len(recipes))
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				o, err := trainOne(ctx, recipes[i], splits, finalOnly)
+				results <- result{i, o, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for i := range recipes {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	outs := make([]Outcome, len(recipes))
+	var first error
+	for res := range results {
+		if res.err != nil {
+			if first == nil && ctx.Err() == nil {
+				first = res.err
+			}
+			cancel()
+			continue
+		}
+		if first != nil || ctx.Err() != nil {
+			continue // drain
+		}
+		outs[res.i] = res.o
+		if done != nil {
+			done(res.i, res.o)
+		}
+	}
+	if first != nil {
+		return nil, first
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return outs, nil
+}
+
+// Subsample returns n examples of set chosen at random, stratified by
+// class (to within an example of n, a function of seed), or set itself
+// when n is 0 or at least its length: a smaller training set for a quick
+// experiment. The examples keep the order they have in set.
+func Subsample(set *data.Set, n int, seed uint64) (*data.Set, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("explore: a subsample of %d examples: must not be negative", n)
+	}
+	if n == 0 || n >= set.Len() {
+		return set, nil
+	}
+	_, held := set.Split(float64(n)/float64(set.Len()), seed)
+	return held, nil
+}

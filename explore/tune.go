@@ -1,0 +1,424 @@
+package explore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/plot"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/tune"
+)
+
+// The names a search space may use besides the optimizer's
+// hyperparameters: what they set in a recipe.
+var recipeNames = map[string]string{
+	"opt":     "the optimizer, by name: opt=choice(adam,adamw,sgd); the others take its defaults",
+	"model":   "the model: model=choice(linear,mlp-128,mlp-256-256,cnn) (mlp-W1-W2 is mlp:W1,W2)",
+	"batch":   "the batch size",
+	"epochs":  "the epochs to train (not with halving, whose budget is the epochs)",
+	"dropout": "the dropout probability",
+}
+
+// keyAliases are other spellings of optimizer keys in a space, whose names
+// cannot hold '-': beta for momentum (as in "momentum lr=0.05 beta=0.9"),
+// weight_decay for wd, and underscores for dashes.
+var keyAliases = map[string]string{"beta": "momentum", "weight_decay": "wd"}
+
+// optimizerKey returns the recipe key a space name sets, and false if it
+// is no optimizer's hyperparameter.
+func optimizerKey(name string) (string, bool) {
+	k := strings.ReplaceAll(strings.ToLower(name), "_", "-")
+	if a, ok := keyAliases[strings.ToLower(name)]; ok {
+		k = a
+	}
+	for _, o := range recipe.OptimizerNames() {
+		if slices.Contains(recipe.OptimizerKeys(o), k) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// TuneNames returns the names a search space may use, sorted: every
+// optimizer hyperparameter by its recipe key (with '_' for '-', as
+// eps_in_sqrt; beta is momentum), and batch, dropout, epochs, model and opt.
+func TuneNames() []string {
+	seen := map[string]bool{}
+	for _, o := range recipe.OptimizerNames() {
+		for _, k := range recipe.OptimizerKeys(o) {
+			seen[strings.ReplaceAll(k, "-", "_")] = true
+		}
+	}
+	for n := range recipeNames {
+		seen[n] = true
+	}
+	names := make([]string, 0, len(seen))
+	for n := range seen {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// CheckSpace reports what in space cannot apply to the base recipe r with
+// method m: a name that is neither an optimizer hyperparameter nor one of
+// batch, dropout, epochs, model and opt (the error lists the valid names);
+// a hyperparameter that no optimizer the search may use takes (r's, or
+// those opt chooses from); a choice of opt or model that does not parse;
+// epochs searched by Halving, whose budget it is.
+func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
+	opts := []string{r.Optimizer.Name}
+	for _, d := range space.Dims {
+		if d.Name != "opt" {
+			continue
+		}
+		if d.Kind != tune.Choice && d.Kind != tune.Fixed {
+			return fmt.Errorf("explore: opt=%s: want opt=choice(name,…) or opt=name", d)
+		}
+		opts = opts[:0]
+		for _, v := range d.Values {
+			if _, err := recipe.NewOptimizer(v.String(), nil); err != nil {
+				return fmt.Errorf("explore: %s: %w", d, err)
+			}
+			opts = append(opts, v.String())
+		}
+	}
+	for _, d := range space.Dims {
+		if _, ok := recipeNames[d.Name]; ok {
+			switch {
+			case d.Name == "model":
+				if d.Kind != tune.Choice && d.Kind != tune.Fixed {
+					return fmt.Errorf("explore: model=%s: want model=choice(spec,…) or model=spec", d)
+				}
+				for _, v := range d.Values {
+					if _, err := parseModel(v.String()); err != nil {
+						return fmt.Errorf("explore: %s: %w", d, err)
+					}
+				}
+			case d.Name == "epochs":
+				if _, halving := m.(tune.Halving); halving {
+					return errors.New("explore: halving spends epochs as its budget: epochs cannot be searched with it")
+				}
+			}
+			continue
+		}
+		k, ok := optimizerKey(d.Name)
+		if !ok {
+			return fmt.Errorf("explore: %q is not a name the search can set (valid: %s)", d.Name, strings.Join(TuneNames(), ", "))
+		}
+		if !slices.ContainsFunc(opts, func(o string) bool { return slices.Contains(recipe.OptimizerKeys(o), k) }) {
+			return fmt.Errorf("explore: %s: %s has no hyperparameter %q (valid: %s)", d.Name, strings.Join(opts, " or "), k,
+				strings.Join(recipe.OptimizerKeys(opts[0]), ", "))
+		}
+	}
+	return nil
+}
+
+// parseModel reads a model as a space writes it, mlp-256-256 for
+// mlp:256,256 (a space's values cannot hold ':' or ','), or as
+// recipe.ParseModel does.
+func parseModel(s string) (recipe.Model, error) {
+	if rest, ok := strings.CutPrefix(s, "mlp-"); ok {
+		s = "mlp:" + strings.ReplaceAll(rest, "-", ",")
+	}
+	return recipe.ParseModel(s)
+}
+
+// Apply returns r with the values of config set: the optimizer (opt, which
+// starts from its defaults unless it is r's), its hyperparameters (by
+// their recipe keys; one the trial's optimizer does not take is passed
+// over when opt is searched, else an error), model (keeping r's batch norm
+// and dropout), batch, epochs and dropout.
+func Apply(r recipe.Recipe, config tune.Config) (recipe.Recipe, error) {
+	num := func(name string) (float64, error) {
+		v := config[name]
+		if !v.IsNumber() {
+			return 0, fmt.Errorf("explore: %s=%s: want a number", name, v)
+		}
+		return v.Float(), nil
+	}
+	if v, ok := config["opt"]; ok && v.String() != r.Optimizer.Name {
+		o, err := recipe.NewOptimizer(v.String(), nil)
+		if err != nil {
+			return r, err
+		}
+		r.Optimizer = o
+	}
+	_, optSearched := config["opt"]
+	names := make([]string, 0, len(config))
+	for n := range config {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v := config[name]
+		switch name {
+		case "opt":
+		case "model":
+			m, err := parseModel(v.String())
+			if err != nil {
+				return r, err
+			}
+			m.BatchNorm, m.Dropout = r.Model.BatchNorm, r.Model.Dropout
+			r.Model = m
+		case "batch", "epochs":
+			x, err := num(name)
+			if err != nil {
+				return r, err
+			}
+			if x != math.Round(x) || x < 1 {
+				return r, fmt.Errorf("explore: %s=%s: want a whole number ≥ 1", name, v)
+			}
+			if name == "batch" {
+				r.Batch = int(x)
+			} else {
+				r.Epochs = int(x)
+			}
+		case "dropout":
+			x, err := num(name)
+			if err != nil {
+				return r, err
+			}
+			if !(x >= 0 && x < 1) {
+				return r, fmt.Errorf("explore: dropout=%s: want a probability in [0, 1)", v)
+			}
+			r.Model.Dropout = x
+		default:
+			k, ok := optimizerKey(name)
+			if !ok {
+				return r, fmt.Errorf("explore: %q is not a name the search can set (valid: %s)", name, strings.Join(TuneNames(), ", "))
+			}
+			if !slices.Contains(recipe.OptimizerKeys(r.Optimizer.Name), k) {
+				if optSearched {
+					continue
+				}
+				return r, fmt.Errorf("explore: optimizer %s has no hyperparameter %q (valid: %s)", r.Optimizer.Name, k, strings.Join(recipe.OptimizerKeys(r.Optimizer.Name), ", "))
+			}
+			o, err := r.Optimizer.Set(k, v.String())
+			if err != nil {
+				return r, err
+			}
+			r.Optimizer = o
+		}
+	}
+	return r, r.Validate()
+}
+
+// TuneConfig sets up a hyperparameter search over a recipe.
+type TuneConfig struct {
+	// Recipe is the base of every trial: what the space does not set.
+	// Its Epochs is every Random and Grid trial's budget.
+	Recipe recipe.Recipe
+	// Space names recipe values, as CheckSpace allows.
+	Space tune.Space
+	// Method is tune.Random, tune.Grid or tune.Halving, whose budgets
+	// are epochs (MaxBudget is usually Recipe.Epochs).
+	Method tune.Method
+	// Seed fixes the configs Random and Halving draw. Every trial trains
+	// with Recipe.Seed: the same initial weights and data order.
+	Seed uint64
+	// Metric is the objective, measured on the validation set after the
+	// last epoch: ValLoss (lower is better; "" means ValLoss) or
+	// ValAccuracy (higher is better).
+	Metric Metric
+	// Workers is the number of trials that run at once; 0 means one per
+	// core (see Parallelism). Each holds one model: memory grows with it.
+	Workers int
+	// Journal, if not "", is the file that records every finished trial
+	// (see tune.Search.Journal): running the same search with it again
+	// continues where an interrupted one stopped. The base recipe is kept
+	// beside it, in Journal + ".recipe.json", and a journal kept with
+	// another recipe is an error.
+	Journal string
+	// OnTrial, if not nil, is called as each trial finishes, never
+	// concurrently: for progress reports.
+	OnTrial func(t tune.Trial, o Outcome, err error)
+}
+
+// Tuning is what Tune found. It encodes to JSON as is.
+type Tuning struct {
+	Metric Metric        `json:"metric"`
+	Report *tune.Report  `json:"report"`
+	Recipe recipe.Recipe `json:"recipe"` // the base
+	// Best is the best trial's recipe, which trains the model again; nil
+	// if no trial succeeded.
+	Best *recipe.Recipe `json:"best,omitempty"`
+}
+
+// Tune searches cfg.Space for the recipe that does best on the validation
+// set, training each trial with trainOne's rules (a trial whose loss
+// becomes NaN fails, and the search goes on). Which trials run, and so the
+// report, depends neither on Workers nor on interruptions: when ctx is
+// cancelled Tune returns what finished with ctx's error, and with a
+// journal, running it again finishes the rest.
+func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, error) {
+	metric := cfg.Metric
+	if metric == "" {
+		metric = ValLoss
+	}
+	if metric != ValLoss && metric != ValAccuracy {
+		return nil, fmt.Errorf("explore: metric %q: want val_loss or val_accuracy", metric)
+	}
+	if splits.Val == nil {
+		return nil, errors.New("explore: a search is scored on the validation set, and the data has none")
+	}
+	if err := cfg.Recipe.Validate(); err != nil {
+		return nil, err
+	}
+	if err := CheckSpace(cfg.Recipe, cfg.Space, cfg.Method); err != nil {
+		return nil, err
+	}
+	if cfg.Journal != "" {
+		if err := keepRecipe(cfg.Journal+".recipe.json", cfg.Recipe); err != nil {
+			return nil, err
+		}
+	}
+	s := tune.Search{Space: cfg.Space, Method: cfg.Method, Seed: cfg.Seed, Maximize: metric == ValAccuracy,
+		Budget: cfg.Recipe.Epochs, Workers: cfg.Workers, Journal: cfg.Journal}
+	s.Workers, _ = Parallelism(cfg.Workers, math.MaxInt)
+	trainOn := &data.Splits{Train: splits.Train, Val: splits.Val, Norm: splits.Norm}
+	var mu sync.Mutex
+	obj := func(ctx context.Context, t tune.Trial) (tune.Outcome, error) {
+		o, err := trial(ctx, cfg.Recipe, trainOn, t)
+		if cfg.OnTrial != nil && ctx.Err() == nil {
+			mu.Lock()
+			cfg.OnTrial(t, o, err)
+			mu.Unlock()
+		}
+		if err != nil {
+			return tune.Outcome{}, err
+		}
+		value := o.Final.ValLoss
+		if metric == ValAccuracy {
+			value = o.Final.ValAccuracy
+		}
+		return tune.Outcome{Value: value, Metrics: map[string]float64{
+			"train_loss": o.Final.TrainLoss, "val_loss": o.Final.ValLoss, "val_accuracy": o.Final.ValAccuracy,
+			"epochs": float64(len(o.History)),
+		}}, nil
+	}
+	rep, err := s.Run(ctx, obj)
+	if rep == nil {
+		return nil, err
+	}
+	res := &Tuning{Metric: metric, Report: rep, Recipe: cfg.Recipe}
+	if best, ok := rep.Best(); ok {
+		r, aerr := trialRecipe(cfg.Recipe, best.Trial)
+		if aerr != nil {
+			return nil, aerr
+		}
+		res.Best = &r
+	}
+	return res, err
+}
+
+// trialRecipe returns the recipe of trial t: base with its config, for its
+// budget in epochs unless it searches epochs.
+func trialRecipe(base recipe.Recipe, t tune.Trial) (recipe.Recipe, error) {
+	r, err := Apply(base, t.Config)
+	if _, ok := t.Config["epochs"]; !ok {
+		r.Epochs = t.Budget
+	}
+	return r, err
+}
+
+// trial trains one trial. A run whose loss became NaN is an error: the
+// trial failed.
+func trial(ctx context.Context, base recipe.Recipe, splits *data.Splits, t tune.Trial) (Outcome, error) {
+	r, err := trialRecipe(base, t)
+	if err != nil {
+		return Outcome{}, err
+	}
+	o, err := trainOne(ctx, r, splits, false)
+	switch {
+	case err != nil:
+		return o, err
+	case o.Failed():
+		return o, errors.New(o.Error)
+	case len(o.History) == 0:
+		return o, errors.New("explore: the trial trained no epoch")
+	}
+	return o, nil
+}
+
+// keepRecipe writes r to path, or, if path exists, checks that it holds r.
+func keepRecipe(path string, r recipe.Recipe) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(path, append(b, '\n'), 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	var kept recipe.Recipe
+	if err := json.Unmarshal(b, &kept); err != nil {
+		return fmt.Errorf("explore: %s: %w", path, err)
+	}
+	if !reflect.DeepEqual(kept, r) {
+		a, _ := json.Marshal(kept)
+		c, _ := json.Marshal(r)
+		return fmt.Errorf("explore: the search journal beside %s was written for another recipe:\n  there: %s\n  here:  %s", path, a, c)
+	}
+	return nil
+}
+
+// Plot returns the chart of the search: each trial's objective in the
+// order the search ran them and the best so far, or, for successive
+// halving, one line a round, labelled with its budget in epochs.
+func (t *Tuning) Plot() plot.LinesSpec {
+	trials := t.Report.Trials
+	x := make([]float64, len(trials))
+	rungs := map[int]int{} // rung → budget
+	for i, tr := range trials {
+		x[i] = float64(i + 1)
+		rungs[tr.Rung] = tr.Budget
+	}
+	series := func(name string, keep func(tune.TrialResult) bool) plot.Series {
+		y := make([]float64, len(trials))
+		for i, tr := range trials {
+			y[i] = math.NaN()
+			if keep(tr) {
+				y[i] = tr.Value
+			}
+		}
+		return plot.Series{Name: name, Y: y}
+	}
+	var ss []plot.Series
+	if len(rungs) > 1 {
+		for r := range len(rungs) {
+			name := fmt.Sprintf("%d epochs", rungs[r])
+			if rungs[r] == 1 {
+				name = "1 epoch"
+			}
+			ss = append(ss, series(name, func(tr tune.TrialResult) bool { return tr.Rung == r }))
+		}
+	} else {
+		ss = append(ss, series("trial", func(tune.TrialResult) bool { return true }))
+		best := make([]float64, len(trials))
+		b := math.NaN()
+		for i, tr := range trials {
+			if !tr.Failed && (math.IsNaN(b) || (tr.Value < b) != t.Report.Maximize) {
+				b = tr.Value
+			}
+			best[i] = b
+		}
+		ss = append(ss, plot.Series{Name: "best so far", Y: best})
+	}
+	title, ylabel, logY := t.Metric.title()
+	method, _, _ := strings.Cut(t.Report.Method, "(")
+	return plot.LinesSpec{Title: fmt.Sprintf("%s of each trial (%s search)", title, method), XLabel: "trial, in the order run",
+		YLabel: ylabel, LogY: logY, X: x, Series: ss}
+}
