@@ -28,18 +28,11 @@ var recipeNames = map[string]string{
 	"dropout": "the dropout probability",
 }
 
-// keyAliases are other spellings of optimizer keys in a space, whose names
-// cannot hold '-': beta for momentum (as in "momentum lr=0.05 beta=0.9"),
-// weight_decay for wd, and underscores for dashes.
-var keyAliases = map[string]string{"beta": "momentum", "weight_decay": "wd"}
-
-// optimizerKey returns the recipe key a space name sets, and false if it
-// is no optimizer's hyperparameter.
+// optimizerKey returns the recipe key a space name sets (names cannot hold
+// '-': recipe.CanonicalKey reads eps_in_sqrt and beta), and false if it is no
+// optimizer's hyperparameter.
 func optimizerKey(name string) (string, bool) {
-	k := strings.ReplaceAll(strings.ToLower(name), "_", "-")
-	if a, ok := keyAliases[strings.ToLower(name)]; ok {
-		k = a
-	}
+	k := recipe.CanonicalKey(name)
 	for _, o := range recipe.OptimizerNames() {
 		if slices.Contains(recipe.OptimizerKeys(o), k) {
 			return k, true

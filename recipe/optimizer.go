@@ -134,12 +134,14 @@ func NewOptimizer(name string, set map[string]string) (Optimizer, error) {
 	o := m.base()
 	o.Name = name
 	valid := OptimizerKeys(name)
+	given := map[string]string{} // canonical key → the key as given
 	for _, key := range sortedKeys(set) {
 		val := set[key]
-		k := key
-		if a, ok := aliases[k]; ok {
-			k = a
+		k := canonical(key)
+		if prev, dup := given[k]; dup {
+			return Optimizer{}, fmt.Errorf("recipe: optimizer %s: %s and %s are the same hyperparameter", name, prev, key)
 		}
+		given[k] = key
 		if !slices.Contains(valid, k) {
 			return Optimizer{}, fmt.Errorf("recipe: optimizer %s has no hyperparameter %q (valid: %s)", name, key, strings.Join(valid, ", "))
 		}
@@ -222,8 +224,24 @@ func (o *Optimizer) floatField(key string) *float64 {
 // validated.
 func (o Optimizer) Set(key, val string) (Optimizer, error) {
 	set := o.values()
-	set[key] = val
+	set[canonical(key)] = val
 	return NewOptimizer(o.Name, set)
+}
+
+// canonical returns the key an alias stands for.
+func canonical(key string) string { return CanonicalKey(key) }
+
+// CanonicalKey returns the key of an optimizer hyperparameter as the
+// recipe spells it, from any accepted spelling: "beta" is "momentum",
+// "weight_decay" is "wd", and underscores stand for dashes
+// ("eps_in_sqrt" is "eps-in-sqrt"), for places whose syntax cannot hold a
+// dash.
+func CanonicalKey(key string) string {
+	key = strings.ToLower(key)
+	if a, ok := aliases[key]; ok {
+		return a
+	}
+	return strings.ReplaceAll(key, "_", "-")
 }
 
 // values returns o's hyperparameters as strings, by key.

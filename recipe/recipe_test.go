@@ -1,0 +1,109 @@
+package recipe_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/recipe"
+)
+
+func TestOptimizerSpecs(t *testing.T) {
+	o, err := recipe.ParseOptimizer("momentum lr=0.05 beta=0.8")
+	if err != nil || o.Momentum != 0.8 || o.LR != 0.05 {
+		t.Fatalf("momentum beta=0.8: %+v, %v", o, err)
+	}
+	o, err = o.Set("beta", "0.5")
+	if err != nil || o.Momentum != 0.5 {
+		t.Errorf("Set(beta, 0.5): momentum %v, %v", o.Momentum, err)
+	}
+	back, err := recipe.ParseOptimizer(o.String())
+	if err != nil || back != o {
+		t.Errorf("ParseOptimizer(%q) = %+v, %v; want %+v", o.String(), back, err, o)
+	}
+	a, _ := recipe.ParseOptimizer("adamw")
+	if a.LR != 1e-3 || a.WeightDecay != 0.01 || a.Beta2 != 0.999 {
+		t.Errorf("adamw defaults: %+v", a)
+	}
+	for spec, want := range map[string]string{
+		"momentum beta=0.9 momentum=0.8": "same hyperparameter",
+		"adam momentum=0.9":              `no hyperparameter "momentum"`,
+		"adam lr":                        "not key=value",
+		"lr=0.1":                         "name comes first",
+		"sgdd":                           "unknown optimizer",
+		"adam beta1=2":                   "Beta1 = 2",
+		"adam amsgrad=maybe":             "true or false",
+	} {
+		if _, err := recipe.ParseOptimizer(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseOptimizer(%q) = %v; want an error containing %q", spec, err, want)
+		}
+	}
+}
+
+func TestScheduleSpecs(t *testing.T) {
+	s, err := recipe.ParseSchedule("cosine min=1e-5 warmup=10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lr, mom, err := s.Build(0.1, 2, 50)
+	if err != nil || mom != nil {
+		t.Fatal(err)
+	}
+	if got := lr.At(0); math.Abs(got-0.01) > 1e-15 {
+		t.Errorf("warmup start %v; want 0.01", got)
+	}
+	if got := lr.At(10); math.Abs(got-0.1) > 1e-15 {
+		t.Errorf("after warmup %v; want 0.1", got)
+	}
+	if got := lr.At(100); got > 1.1e-5 || got < 1e-5 {
+		t.Errorf("end of cosine %v; want 1e-5", got)
+	}
+	oc, _ := recipe.ParseSchedule("onecycle")
+	_, mom, err = oc.Build(0.1, 1, 100)
+	if err != nil || mom == nil || mom.At(0) != 0.95 {
+		t.Errorf("onecycle momentum schedule: %v, %v", mom, err)
+	}
+	ep, _ := recipe.ParseSchedule("step size=2 gamma=0.5 unit=epoch")
+	lr, _, _ = ep.Build(1, 10, 7)
+	if lr.At(13) != 1 || lr.At(14) != 0.5 {
+		t.Errorf("per-epoch step: At(13) = %v, At(14) = %v; want 1 then 0.5 (epoch 2 starts at step 14)", lr.At(13), lr.At(14))
+	}
+	for spec, want := range map[string]string{
+		"cosin":                "unknown schedule",
+		"cosine size=3":        `no setting "size"`,
+		"plateau warmup=5":     "takes no warmup",
+		"step size=x":          "whole number",
+		"cyclic mode=sawtooth": "triangular",
+	} {
+		if _, err := recipe.ParseSchedule(spec); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseSchedule(%q) = %v; want an error containing %q", spec, err, want)
+		}
+	}
+}
+
+func TestModelSpecs(t *testing.T) {
+	m, err := recipe.ParseModel("mlp:32,16")
+	if err != nil || m.String() != "mlp:32,16" {
+		t.Fatalf("%+v %v", m, err)
+	}
+	net, _, _, err := m.Build([]int{1, 8, 8}, 10, 1)
+	if err != nil || len(net.Params()) != 6 {
+		t.Errorf("mlp:32,16 on 8×8 images: %v params, %v", len(net.Params()), err)
+	}
+	cnn, _ := recipe.ParseModel("cnn")
+	if _, _, _, err := cnn.Build([]int{64}, 10, 1); err == nil || !strings.Contains(err.Error(), "needs images") {
+		t.Errorf("cnn on table rows: %v", err)
+	}
+	if _, _, _, err := cnn.Build([]int{1, 8, 8}, 10, 1); err != nil {
+		t.Errorf("cnn on 8×8 digits: %v", err)
+	}
+	lg, _ := recipe.ParseModel("logistic")
+	if _, _, _, err := lg.Build([]int{4}, 3, 1); err == nil || !strings.Contains(err.Error(), "2 classes") {
+		t.Errorf("logistic on 3 classes: %v", err)
+	}
+	for _, spec := range []string{"mlp:0", "mlp:a", "cnn:3", "resnet"} {
+		if _, err := recipe.ParseModel(spec); err == nil {
+			t.Errorf("ParseModel(%q) succeeded", spec)
+		}
+	}
+}
