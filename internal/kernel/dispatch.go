@@ -81,6 +81,7 @@ func init() {
 func use(l level) {
 	active = min(l, best)
 	k32, k64 = reference[float32](), reference[float64]()
+	g32, g64 = gemmKernels[float32]{}, gemmKernels[float64]{}
 	accelerate(active)
 }
 

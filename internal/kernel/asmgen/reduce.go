@@ -25,8 +25,7 @@ type reduction struct {
 }
 
 func (rd reduction) emit(v vm) {
-	asm.TEXT(v.fn(rd.name), asm.NOSPLIT, "func(x []"+v.goType+") "+rd.result)
-	asm.Pragma("noescape")
+	text(v.fn(rd.name), "func(x []"+v.goType+") "+rd.result)
 	w := v // the lanes the work is done in
 	step := v.bytes
 	if rd.widen && v.single() {

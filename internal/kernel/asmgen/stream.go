@@ -54,8 +54,7 @@ func (e *step) c(name string) reg.VecVirtual      { return e.k[name] }
 func (e *step) def(name string, r reg.VecVirtual) { e.k[name] = r }
 
 func (s stream) emit(v vm) {
-	asm.TEXT(v.fn(s.name), asm.NOSPLIT, "func("+strings.ReplaceAll(s.params, "T", v.goType)+")")
-	asm.Pragma("noescape")
+	text(v.fn(s.name), "func("+strings.ReplaceAll(s.params, "T", v.goType)+")")
 	s.choose(v, 0, map[string]bool{})
 }
 

@@ -136,6 +136,12 @@ func (v *vm) maxNaN(a, b op.Op) reg.VecVirtual {
 // load reads one vector (the tail lanes only, zero elsewhere, in the tail).
 func (v *vm) load(m op.Mem) reg.VecVirtual {
 	r := v.vec()
+	v.loadInto(m, r)
+	return r
+}
+
+// loadInto is load into a given register.
+func (v *vm) loadInto(m op.Mem, r reg.VecVirtual) {
 	switch {
 	case v.tail == nil:
 		v.ps(asm.VMOVUPS, asm.VMOVUPD)(m, r)
@@ -148,7 +154,6 @@ func (v *vm) load(m op.Mem) reg.VecVirtual {
 	default:
 		asm.VMASKMOVPD(m, v.tail, r)
 	}
-	return r
 }
 
 // store writes one vector (the tail lanes only, in the tail).
@@ -198,6 +203,17 @@ func (v *vm) zero() reg.VecVirtual {
 	r := v.vec()
 	v.ps(asm.VXORPS, asm.VXORPD)(r, r, r)
 	return r
+}
+
+// text starts a function with a Go signature; its pointers do not escape.
+func text(name, signature string) {
+	asm.TEXT(name, asm.NOSPLIT, signature)
+	asm.Pragma("noescape")
+}
+
+// gp loads an integer or pointer parameter into a register.
+func gp(name string) reg.GPVirtual {
+	return asm.Load(asm.Param(name), asm.GP64()).(reg.GPVirtual)
 }
 
 var constants = map[string]op.Mem{}
