@@ -30,6 +30,10 @@ func (s ConvShape) check() {
 // position j, so that a convolution becomes one matrix multiply:
 //
 //	cols[((c*KH+ki)*KW+kj)*OH*OW + oi*OW + oj] = x[c, oi*SH+ki-PH, oj*SW+kj-PW]  (0 outside x)
+//
+// Each row of cols is filled a run of output columns at a time: zeros where
+// the window hangs over the padding, and in between a copy (stride 1) or a
+// strided gather of one row of x.
 func Im2col[T Float](s ConvShape, x, cols []T) {
 	s.check()
 	oh, ow := s.Out()
@@ -43,6 +47,7 @@ func Im2col[T Float](s ConvShape, x, cols []T) {
 			for kj := 0; kj < s.KW; kj++ {
 				row := cols[r*oh*ow : (r+1)*oh*ow]
 				r++
+				lo, hi := s.inside(kj)
 				for oi := 0; oi < oh; oi++ {
 					out := row[oi*ow : (oi+1)*ow]
 					ii := oi*s.SH + ki - s.PH
@@ -51,13 +56,14 @@ func Im2col[T Float](s ConvShape, x, cols []T) {
 						continue
 					}
 					src := img[ii*s.W : (ii+1)*s.W]
-					for oj := range out {
-						jj := oj*s.SW + kj - s.PW
-						if jj < 0 || jj >= s.W {
-							out[oj] = 0
-						} else {
-							out[oj] = src[jj]
-						}
+					clear(out[:lo])
+					clear(out[hi:])
+					if s.SW == 1 {
+						copy(out[lo:hi], src[lo+kj-s.PW:])
+						continue
+					}
+					for oj := lo; oj < hi; oj++ {
+						out[oj] = src[oj*s.SW+kj-s.PW]
 					}
 				}
 			}
@@ -65,9 +71,26 @@ func Im2col[T Float](s ConvShape, x, cols []T) {
 	}
 }
 
+// inside returns the output columns [lo, hi) whose window column kj falls
+// inside the image: 0 ≤ oj·SW + kj − PW < W.
+func (s ConvShape) inside(kj int) (lo, hi int) {
+	_, ow := s.Out()
+	lo = max(0, (s.PW-kj+s.SW-1)/s.SW)
+	hi = min(ow, (s.W-1+s.PW-kj)/s.SW+1)
+	if s.W-1+s.PW-kj < 0 {
+		hi = 0
+	}
+	return lo, max(lo, hi)
+}
+
 // Col2im is the adjoint of Im2col: it adds each entry of cols back into the
 // image position it was read from, accumulating into x (which it does not
-// clear first).
+// clear first):
+//
+//	x[c, oi*SH+ki-PH, oj*SW+kj-PW] += cols[((c*KH+ki)*KW+kj)*OH*OW + oi*OW + oj]  (inside x)
+//
+// With stride 1 each run is one Axpy; the order of the additions into an
+// element of x is the same as in the loop above.
 func Col2im[T Float](s ConvShape, cols, x []T) {
 	s.check()
 	oh, ow := s.Out()
@@ -81,18 +104,20 @@ func Col2im[T Float](s ConvShape, cols, x []T) {
 			for kj := 0; kj < s.KW; kj++ {
 				row := cols[r*oh*ow : (r+1)*oh*ow]
 				r++
+				lo, hi := s.inside(kj)
 				for oi := 0; oi < oh; oi++ {
 					ii := oi*s.SH + ki - s.PH
-					if ii < 0 || ii >= s.H {
+					if ii < 0 || ii >= s.H || lo == hi {
 						continue
 					}
 					dst := img[ii*s.W : (ii+1)*s.W]
 					in := row[oi*ow : (oi+1)*ow]
-					for oj, v := range in {
-						jj := oj*s.SW + kj - s.PW
-						if jj >= 0 && jj < s.W {
-							dst[jj] += v
-						}
+					if s.SW == 1 {
+						Axpy(1, in[lo:hi], dst[lo+kj-s.PW:])
+						continue
+					}
+					for oj := lo; oj < hi; oj++ {
+						dst[oj*s.SW+kj-s.PW] += in[oj]
 					}
 				}
 			}
