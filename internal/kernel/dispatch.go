@@ -42,6 +42,10 @@ type kernels[T Float] struct {
 	sumAbs     func(x []T) float64
 	maxAbs     func(x []T) float64
 	allFinite  func(x []T) bool
+
+	relu           func(x, y []T)
+	reluGrad       func(x, dy, dx []T)
+	addSquaredDiff func(x, mean, s []T)
 }
 
 func reference[T Float]() kernels[T] {
@@ -61,6 +65,10 @@ func reference[T Float]() kernels[T] {
 		sumAbs:     sumAbsRef[T],
 		maxAbs:     maxAbsRef[T],
 		allFinite:  allFiniteRef[T],
+
+		relu:           reluRef[T],
+		reluGrad:       reluGradRef[T],
+		addSquaredDiff: addSquaredDiffRef[T],
 	}
 }
 

@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// An updateCase runs one update kernel on slices s from table k. The slices
-// listed in nonneg hold state that stays non-negative (second moments).
+// An updateCase runs one elementwise kernel (an optimizer's or a layer's) on
+// slices s from table k. The slices listed in nonneg hold state that stays
+// non-negative (second moments).
 type updateCase[T Float] struct {
 	name   string
 	slices int
@@ -28,6 +29,10 @@ func updateCases[T Float]() []updateCase[T] {
 		{"Adadelta", 3, []int{1, 2}, func(k *kernels[T], s [][]T) { k.adadelta(s[0], s[1], s[2], 0.9, 1e-6) }},
 		{"Adamax", 3, []int{2}, func(k *kernels[T], s [][]T) { k.adamax(s[0], s[1], s[2], b1, b2, c1, eps) }},
 		{"NAdam", 3, []int{2}, func(k *kernels[T], s [][]T) { k.nadam(s[0], s[1], s[2], b1, b2, c2, 0.3, 0.8, eps) }},
+		{"ReLU", 2, nil, func(k *kernels[T], s [][]T) { k.relu(s[0], s[1]) }},
+		{"ReLU/in-place", 1, nil, func(k *kernels[T], s [][]T) { k.relu(s[0], s[0]) }},
+		{"ReLUGrad", 3, nil, func(k *kernels[T], s [][]T) { k.reluGrad(s[0], s[1], s[2]) }},
+		{"AddSquaredDiff", 3, []int{2}, func(k *kernels[T], s [][]T) { k.addSquaredDiff(s[0], s[1], s[2]) }},
 	}
 	for _, nesterov := range []bool{false, true} {
 		cases = append(cases, updateCase[T]{"Momentum/nesterov=" + boolName(nesterov), 2, nil, func(k *kernels[T], s [][]T) {
@@ -63,7 +68,7 @@ func boolName(b bool) string {
 	return "false"
 }
 
-// TestUpdatesMatchReference checks every update kernel of every level
+// TestUpdatesMatchReference checks every elementwise kernel of every level
 // against its reference loop: bit for bit, on every length and alignment,
 // with and without special values (±0, ±Inf, NaN, subnormals), and with
 // guard bands around every slice.

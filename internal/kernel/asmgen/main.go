@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	set := flag.String("set", "", "the kernels to write: update or gemm")
+	set := flag.String("set", "", "the kernels to write: update, layer or gemm")
 	tableFile := flag.String("table", "", "the Go file to write the dispatch table to")
 	flag.Parse()
 	asm.ConstraintExpr("amd64,!noasm")
@@ -29,20 +29,15 @@ func main() {
 	elems := []elem{f32, f64}
 	var names []string
 	switch *set {
-	case "update":
-		for _, s := range updates {
-			names = append(names, s.name)
-		}
-		for _, r := range reductions {
-			names = append(names, r.name)
+	case "update", "layer":
+		ks := tableKernels[*set]
+		for _, k := range ks {
+			names = append(names, k.id())
 		}
 		for _, i := range isas {
 			for _, t := range elems {
-				for _, s := range updates {
-					s.emit(vm{isa: i, elem: t})
-				}
-				for _, r := range reductions {
-					r.emit(vm{isa: i, elem: t})
+				for _, k := range ks {
+					k.emit(vm{isa: i, elem: t})
 				}
 			}
 		}
@@ -75,6 +70,29 @@ func main() {
 		}
 	}
 	asm.Generate()
+}
+
+// A kernel has an entry of its own in the table of its element type.
+type kernel interface {
+	id() string // the name of the entry
+	emit(v vm)
+}
+
+func (s stream) id() string    { return s.name }
+func (r reduction) id() string { return r.name }
+
+// tableKernels are the sets of kernels with table entries.
+var tableKernels = map[string][]kernel{
+	"update": append(kernels(updates), kernels(reductions)...),
+	"layer":  kernels(layers),
+}
+
+func kernels[K kernel](ks []K) []kernel {
+	var out []kernel
+	for _, k := range ks {
+		out = append(out, k)
+	}
+	return out
 }
 
 // writeTable writes the function that points the table entries named names

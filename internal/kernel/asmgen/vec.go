@@ -95,6 +95,7 @@ const (
 	cmpUNORD = 0x03
 	cmpNEQ   = 0x04 // unordered: true for NaN
 	cmpLT    = 0x11
+	cmpLE    = 0x12
 	cmpGE    = 0x1d
 	cmpGT    = 0x1e
 )
