@@ -37,7 +37,19 @@ func (s ConvShape) check() {
 func Im2col[T Float](s ConvShape, x, cols []T) {
 	s.check()
 	oh, ow := s.Out()
-	if len(x) < s.C*s.H*s.W || len(cols) < s.C*s.KH*s.KW*oh*ow {
+	Im2colAt(s, x, cols, oh*ow)
+}
+
+// Im2colAt is Im2col writing rows ldc ≥ OH·OW elements apart: the lowered
+// images of a batch can sit side by side in one (C·KH·KW)×(B·OH·OW) matrix
+// (image b at cols[b*OH*OW:], ldc = B·OH·OW) and make one matrix multiply.
+func Im2colAt[T Float](s ConvShape, x, cols []T, ldc int) {
+	s.check()
+	oh, ow := s.Out()
+	if ldc < oh*ow {
+		panic("kernel: row stride shorter than a row")
+	}
+	if len(x) < s.C*s.H*s.W || len(cols) < need(s.C*s.KH*s.KW, oh*ow, ldc) {
 		panic("kernel: im2col slice too short")
 	}
 	r := 0
@@ -45,7 +57,7 @@ func Im2col[T Float](s ConvShape, x, cols []T) {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
 		for ki := 0; ki < s.KH; ki++ {
 			for kj := 0; kj < s.KW; kj++ {
-				row := cols[r*oh*ow : (r+1)*oh*ow]
+				row := cols[r*ldc : r*ldc+oh*ow]
 				r++
 				lo, hi := s.inside(kj)
 				for oi := 0; oi < oh; oi++ {
@@ -94,7 +106,18 @@ func (s ConvShape) inside(kj int) (lo, hi int) {
 func Col2im[T Float](s ConvShape, cols, x []T) {
 	s.check()
 	oh, ow := s.Out()
-	if len(x) < s.C*s.H*s.W || len(cols) < s.C*s.KH*s.KW*oh*ow {
+	Col2imAt(s, cols, oh*ow, x)
+}
+
+// Col2imAt is Col2im reading rows ldc ≥ OH·OW elements apart, the adjoint
+// of Im2colAt.
+func Col2imAt[T Float](s ConvShape, cols []T, ldc int, x []T) {
+	s.check()
+	oh, ow := s.Out()
+	if ldc < oh*ow {
+		panic("kernel: row stride shorter than a row")
+	}
+	if len(x) < s.C*s.H*s.W || len(cols) < need(s.C*s.KH*s.KW, oh*ow, ldc) {
 		panic("kernel: col2im slice too short")
 	}
 	r := 0
@@ -102,7 +125,7 @@ func Col2im[T Float](s ConvShape, cols, x []T) {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
 		for ki := 0; ki < s.KH; ki++ {
 			for kj := 0; kj < s.KW; kj++ {
-				row := cols[r*oh*ow : (r+1)*oh*ow]
+				row := cols[r*ldc : r*ldc+oh*ow]
 				r++
 				lo, hi := s.inside(kj)
 				for oi := 0; oi < oh; oi++ {

@@ -81,6 +81,61 @@ func testConv[T Float](t *testing.T) {
 	})
 }
 
+// TestIm2colAtBatch lowers a batch of images side by side and checks each
+// block against Im2col of its image, the columns past the batch untouched,
+// and Col2imAt against Col2im.
+func TestIm2colAtBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, s := range convShapes() {
+		const batch = 3
+		oh, ow := s.Out()
+		rows, cols := s.C*s.KH*s.KW, oh*ow
+		ldc := batch*cols + 2
+		x := randSlice(rng, batch*s.C*s.H*s.W)
+		wide := newGuarded[float64](need(rows, batch*cols, ldc), 1)
+		for i := range wide.s {
+			wide.s[i] = sentinel[float64]()
+		}
+		for b := 0; b < batch; b++ {
+			Im2colAt(s, x[b*s.C*s.H*s.W:], wide.s[b*cols:], ldc)
+		}
+		wide.check(t, "Im2colAt")
+		one := make([]float64, rows*cols)
+		for b := 0; b < batch; b++ {
+			Im2col(s, x[b*s.C*s.H*s.W:], one)
+			for r := 0; r < rows; r++ {
+				for j := 0; j < cols; j++ {
+					if got, want := wide.s[r*ldc+b*cols+j], one[r*cols+j]; got != want {
+						t.Fatalf("Im2colAt(%+v) image %d [%d][%d] = %v; want %v", s, b, r, j, got, want)
+					}
+				}
+			}
+		}
+		for r := 0; r < rows-1; r++ {
+			for j := batch * cols; j < ldc; j++ {
+				if bits(wide.s[r*ldc+j]) != bits(sentinel[float64]()) {
+					t.Fatalf("Im2colAt(%+v) wrote [%d][%d], past the batch", s, r, j)
+				}
+			}
+		}
+		fill(rng, wide.s, false, false)
+		for b := 0; b < batch; b++ {
+			got := make([]float64, s.C*s.H*s.W)
+			want := make([]float64, s.C*s.H*s.W)
+			Col2imAt(s, wide.s[b*cols:], ldc, got)
+			for r := 0; r < rows; r++ {
+				copy(one[r*cols:(r+1)*cols], wide.s[r*ldc+b*cols:])
+			}
+			Col2im(s, one, want)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("Col2imAt(%+v) image %d [%d] = %v; want %v", s, b, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
 func BenchmarkIm2col(b *testing.B) {
 	for _, s := range []ConvShape{
 		{C: 1, H: 28, W: 28, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1},
