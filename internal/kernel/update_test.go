@@ -200,3 +200,42 @@ func testReductions[T Float](t *testing.T) {
 		}
 	})
 }
+
+// TestReductionAccuracy sums 10M float32 values, against a compensated
+// (Neumaier) float64 sum: the vector reductions must stay well inside the
+// 1e-6 relative the optimizers' norm clipping can tolerate; they reach about
+// 1e-13.
+func TestReductionAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10M elements")
+	}
+	x := make([]float32, tenM)
+	rng := rand.New(rand.NewPCG(9, 10))
+	fill(rng, x, false, false)
+	neumaier := func(f func(float64) float64) float64 {
+		var s, c float64
+		for _, v := range x {
+			y := f(float64(v))
+			t := s + y
+			if math.Abs(s) >= math.Abs(y) {
+				c += (s - t) + y
+			} else {
+				c += (y - t) + s
+			}
+			s = t
+		}
+		return s + c
+	}
+	squares := neumaier(func(v float64) float64 { return v * v })
+	abs := neumaier(math.Abs)
+	forEachLevel(t, func(t *testing.T) {
+		for _, r := range []struct {
+			name      string
+			got, want float64
+		}{{"SumSquares", SumSquares(x), squares}, {"SumAbs", SumAbs(x), abs}} {
+			if rel := math.Abs(r.got-r.want) / r.want; rel > 1e-10 {
+				t.Errorf("%s of 10M float32 = %v; want %v (relative error %.2g)", r.name, r.got, r.want, rel)
+			}
+		}
+	})
+}
