@@ -42,8 +42,15 @@ type job struct {
 	fn      func(worker, i int)
 	n       int64
 	next    atomic.Int64
-	pending atomic.Int32 // helpers that have not finished (or been withdrawn from)
+	pending atomic.Int32  // helpers that have not finished (or been withdrawn from)
+	waiting atomic.Bool   // the caller is parked on done, or about to be
+	done    chan struct{} // capacity 1: wakes the parked caller
 }
+
+// waitSpin is how long the caller spins for helpers still running their
+// last task before it parks: a task takes microseconds, unless the helper's
+// thread has lost its core to another process.
+const waitSpin = 50 * time.Microsecond
 
 // Threads returns the number of goroutines that Parallel spreads work over.
 // It defaults to GOMAXPROCS.
@@ -79,6 +86,9 @@ func SetThreads(n int) {
 }
 
 func startLocked(n int) {
+	if pool.job.done == nil {
+		pool.job.done = make(chan struct{}, 1)
+	}
 	pool.slots = make([]*slot, n)
 	for w := 1; w < n; w++ {
 		s := &slot{wake: make(chan struct{}, 1)}
@@ -104,7 +114,7 @@ func (s *slot) serve(w int) {
 			return
 		}
 		j.run(w)
-		j.pending.Add(-1)
+		j.finish()
 	}
 }
 
@@ -138,6 +148,14 @@ func (s *slot) await() *job {
 			continue
 		}
 		<-s.wake
+	}
+}
+
+// finish records that a helper is done with j, and wakes the caller if it
+// parked waiting for the last one.
+func (j *job) finish() {
+	if j.pending.Add(-1) == 0 && j.waiting.Swap(false) {
+		j.done <- struct{}{}
 	}
 }
 
@@ -200,12 +218,20 @@ func release(j *job, helpers []*slot) {
 			j.pending.Add(-1)
 		}
 	}
-	// The others are running their last task. Spin; yield only when one
-	// seems not to be running at all (GOMAXPROCS below Threads).
-	deadline := time.Now().Add(time.Millisecond)
+	// The others are running their last task. Spin a while, then park
+	// (with the same handshake as a worker's) so that a helper whose thread
+	// was descheduled does not have to share its core with a spinning
+	// caller.
+	deadline := time.Now().Add(waitSpin)
 	for i := 1; j.pending.Load() != 0; i++ {
 		if i%256 == 0 && time.Now().After(deadline) {
-			runtime.Gosched()
+			j.waiting.Store(true)
+			if j.pending.Load() != 0 {
+				<-j.done
+			} else if !j.waiting.CompareAndSwap(true, false) {
+				<-j.done // finish saw waiting set and sends a wake-up: take it
+			}
+			break
 		}
 	}
 	j.fn = nil
