@@ -187,8 +187,9 @@ const (
 )
 
 // gemmCall is one matrix multiply in progress: the problem, its blocking,
-// and a packing buffer per worker. It is reused through gemmCalls, so that
-// after warm-up a call allocates nothing.
+// and a packing buffer per worker. Calls are kept for reuse in gemmFree, so
+// that after warm-up a matrix multiply allocates nothing. (A sync.Pool would
+// drop them at every other garbage collection.)
 type gemmCall[E float32 | float64] struct {
 	g                *gemmKernels[E]
 	transA, transB   bool
@@ -203,14 +204,20 @@ type gemmCall[E float32 | float64] struct {
 	task             func(w, t int) // the method value of run, made once
 }
 
-var gemmCalls [2]sync.Pool // float32, float64
+// gemmFree holds the idle calls of each element type (*gemmCall[float32],
+// *gemmCall[float64]): as many as Gemm has ever run at once.
+var gemmFree [2]struct {
+	sync.Mutex
+	calls []any
+}
 
 func getGemmCall[E float32 | float64]() *gemmCall[E] {
-	i := 0
-	if unsafe.Sizeof(E(0)) == 8 {
-		i = 1
-	}
-	if gc, ok := gemmCalls[i].Get().(*gemmCall[E]); ok {
+	f := &gemmFree[unsafe.Sizeof(E(0))/8]
+	f.Lock()
+	defer f.Unlock()
+	if n := len(f.calls); n > 0 {
+		gc := f.calls[n-1].(*gemmCall[E])
+		f.calls = f.calls[:n-1]
 		return gc
 	}
 	gc := new(gemmCall[E])
@@ -220,11 +227,10 @@ func getGemmCall[E float32 | float64]() *gemmCall[E] {
 
 func putGemmCall[E float32 | float64](gc *gemmCall[E]) {
 	gc.a, gc.b, gc.c = nil, nil, nil
-	i := 0
-	if unsafe.Sizeof(E(0)) == 8 {
-		i = 1
-	}
-	gemmCalls[i].Put(gc)
+	f := &gemmFree[unsafe.Sizeof(E(0))/8]
+	f.Lock()
+	f.calls = append(f.calls, gc)
+	f.Unlock()
 }
 
 // gemmBlocked runs Gemm with the kernels of g, or the reference loop when

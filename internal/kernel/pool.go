@@ -12,12 +12,13 @@ import (
 // the workers it needs; tasks are taken from a shared counter, so an uneven
 // split balances itself.
 //
-// Workers spin (without yielding: a yield lets the runtime put caller and
-// worker on one P, where they take turns) for a short while after their last
-// job before they park, and the caller spins while the workers finish: waking a parked thread costs
-// 6–10 µs on the machines descent targets, which is the whole run time of a
-// small matrix multiply, and a training step calls Parallel hundreds of times
-// with only short serial stretches in between.
+// Workers spin for a short while after their last job before they park, and
+// the caller spins while the workers finish their last tasks: waking a parked
+// thread costs 6–10 µs on the machines descent targets, the whole run time of
+// a small matrix multiply, and a training step calls Parallel hundreds of
+// times with only short serial stretches in between. The spinning does not
+// yield to the Go scheduler, which would let it put caller and worker on one
+// P, where they would take turns.
 var pool struct {
 	mu      sync.Mutex
 	threads atomic.Int32 // participants per call, including the caller; 0 before first use
