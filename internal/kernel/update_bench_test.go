@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
@@ -9,7 +8,7 @@ import (
 
 // Update kernels are measured in cache (a block of 4096 elements, as the
 // optimizers use them; GB/s counts the bytes each call reads and writes) and
-// from memory (10M elements, one core). Each iteration first copies a fixed
+// from memory (10M and 64M elements, one core). Each iteration first copies a fixed
 // gradient into u, as the optimizers do: run in place over and over, a kernel
 // like Adagrad drives u into subnormal numbers, which the FPU handles ten
 // times slower. BenchmarkAdamWStep runs the AdamW chain the optimizer runs, on
@@ -51,68 +50,73 @@ func benchmarkReduction[T Float](b *testing.B, n int, f func(x []T)) {
 	}
 }
 
-func benchUpdates[T Float](b *testing.B) {
-	var z T
-	size := int(unsafe.Sizeof(z))
-	for _, n := range []int{4096, tenM} {
-		name := fmt.Sprint(n)
-		if n == tenM {
-			name = "10M"
-		}
-		b.Run("Copy/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkUpdate(b, n, 1, 2*size, func(s [][]T) {})
-		})
-		b.Run("Axpy/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkUpdate(b, n, 2, 3*size, func(s [][]T) { Axpy(0.5, s[0], s[1]) })
-		})
-		b.Run("Scale/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkUpdate(b, n, 1, 2*size, func(s [][]T) { Scale(0.999, s[0]) })
-		})
-		b.Run("Momentum/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkUpdate(b, n, 2, 4*size, func(s [][]T) { Momentum(s[0], s[1], 0.9, 1, true) })
-		})
-		b.Run("Adam/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkUpdate(b, n, 3, 6*size, func(s [][]T) { Adam(s[0], s[1], s[2], nil, 0.9, 0.999, 1.1, 1.2, 1e-8) })
-		})
-		b.Run("AMSGrad/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkUpdate(b, n, 4, 8*size, func(s [][]T) { Adam(s[0], s[1], s[2], s[3], 0.9, 0.999, 1.1, 1.2, 1e-8) })
-		})
-		b.Run("RMSprop/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkUpdate(b, n, 3, 6*size, func(s [][]T) { RMSprop(s[0], s[1], s[2], 0.99, 1e-8, false) })
-		})
-		b.Run("SumSquares/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkReduction(b, n, func(x []T) { SumSquares(x) })
-		})
-		b.Run("MaxAbs/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkReduction(b, n, func(x []T) { MaxAbs(x) })
-		})
-		b.Run("AllFinite/"+typeName[T]()+"/"+name, func(b *testing.B) {
-			benchmarkReduction(b, n, func(x []T) { AllFinite(x) })
-		})
+// An updateBench measures one kernel on n elements of T.
+type updateBench[T Float] func(b *testing.B, n int)
+
+func updateBenches[T Float]() map[string]updateBench[T] {
+	size := int(unsafe.Sizeof(T(0)))
+	update := func(k, bytes int, f func(s [][]T)) updateBench[T] {
+		return func(b *testing.B, n int) { benchmarkUpdate(b, n, k, bytes*size, f) }
+	}
+	reduce := func(f func(x []T)) updateBench[T] {
+		return func(b *testing.B, n int) { benchmarkReduction(b, n, f) }
+	}
+	return map[string]updateBench[T]{
+		"Copy":       update(1, 2, func(s [][]T) {}),
+		"Axpy":       update(2, 3, func(s [][]T) { Axpy(0.5, s[0], s[1]) }),
+		"Scale":      update(1, 2, func(s [][]T) { Scale(0.999, s[0]) }),
+		"Momentum":   update(2, 4, func(s [][]T) { Momentum(s[0], s[1], 0.9, 1, true) }),
+		"Adam":       update(3, 6, func(s [][]T) { Adam(s[0], s[1], s[2], nil, 0.9, 0.999, 1.1, 1.2, 1e-8) }),
+		"AMSGrad":    update(4, 8, func(s [][]T) { Adam(s[0], s[1], s[2], s[3], 0.9, 0.999, 1.1, 1.2, 1e-8) }),
+		"RMSprop":    update(3, 6, func(s [][]T) { RMSprop(s[0], s[1], s[2], 0.99, 1e-8, false) }),
+		"SumSquares": reduce(func(x []T) { SumSquares(x) }),
+		"MaxAbs":     reduce(func(x []T) { MaxAbs(x) }),
+		"AllFinite":  reduce(func(x []T) { AllFinite(x) }),
 	}
 }
 
-func BenchmarkUpdate(b *testing.B) {
-	benchUpdates[float32](b)
-	benchUpdates[float64](b)
+// benchUpdate runs the benchmark of the named kernel as name/type/size:
+// 4096 elements (in L1, as the optimizers call the kernels), 10M and 64M
+// (from memory; 64M floats are 8 times the L3 cache, as in stream.c).
+func benchUpdate(b *testing.B, name string) {
+	for _, n := range []int{4096, tenM, 64 << 20} {
+		label := map[int]string{4096: "4096", tenM: "10M", 64 << 20: "64M"}[n]
+		b.Run("float32/"+label, func(b *testing.B) { updateBenches[float32]()[name](b, n) })
+		b.Run("float64/"+label, func(b *testing.B) { updateBenches[float64]()[name](b, n) })
+	}
 }
 
-// BenchmarkAllFinite checks 10M float32 on all cores, chunked as the
+func BenchmarkCopy(b *testing.B)       { benchUpdate(b, "Copy") }
+func BenchmarkAxpy(b *testing.B)       { benchUpdate(b, "Axpy") }
+func BenchmarkScale(b *testing.B)      { benchUpdate(b, "Scale") }
+func BenchmarkMomentum(b *testing.B)   { benchUpdate(b, "Momentum") }
+func BenchmarkAdam(b *testing.B)       { benchUpdate(b, "Adam") }
+func BenchmarkAMSGrad(b *testing.B)    { benchUpdate(b, "AMSGrad") }
+func BenchmarkRMSprop(b *testing.B)    { benchUpdate(b, "RMSprop") }
+func BenchmarkSumSquares(b *testing.B) { benchUpdate(b, "SumSquares") }
+func BenchmarkMaxAbs(b *testing.B)     { benchUpdate(b, "MaxAbs") }
+func BenchmarkAllFinite(b *testing.B)  { benchUpdate(b, "AllFinite") }
+
+// BenchmarkAllFiniteParallel checks float32 on all cores, chunked as the
 // optimizer does before each step.
-func BenchmarkAllFinite(b *testing.B) {
-	x := randomSlices[float32](1, tenM)[0]
-	const chunk = 1 << 16
-	var bad [64]bool
-	check := func(w, i int) {
-		if !AllFinite(x[i*chunk : min(len(x), (i+1)*chunk)]) {
-			bad[w] = true
-		}
-	}
-	b.SetBytes(4 * tenM)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		Parallel((tenM+chunk-1)/chunk, check)
+func BenchmarkAllFiniteParallel(b *testing.B) {
+	for _, n := range []int{tenM, 64 << 20} {
+		b.Run(map[int]string{tenM: "float32/10M", 64 << 20: "float32/64M"}[n], func(b *testing.B) {
+			x := randomSlices[float32](1, n)[0]
+			const chunk = 1 << 16
+			var bad [64]bool
+			check := func(w, i int) {
+				if !AllFinite(x[i*chunk : min(len(x), (i+1)*chunk)]) {
+					bad[w] = true
+				}
+			}
+			b.SetBytes(4 * int64(n))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				Parallel((n+chunk-1)/chunk, check)
+			}
+		})
 	}
 }
 
