@@ -182,7 +182,10 @@ func (j *job) run(w int) {
 // of an enclosing call must not be reused by the nested one.
 //
 // Parallel allocates nothing when fn does not: pass a function value made
-// once, not a new closure per call, on paths that must not allocate.
+// once, not a new closure per call, on paths that must not allocate. A call
+// costs about 0.2 µs when the workers are busy-waiting, as they do for
+// 200 µs after each call (keeping their cores busy), and 1–15 µs after they
+// have parked.
 func Parallel(n int, fn func(worker, i int)) {
 	if n <= 0 {
 		return
