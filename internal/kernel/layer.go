@@ -104,7 +104,7 @@ func addSquaredDiffRef[T Float](x, mean, s []T) {
 	mean, s = mean[:len(x)], s[:len(x)]
 	for i, v := range x {
 		d := v - mean[i]
-		s[i] += d * d
+		s[i] += T(d * d)
 	}
 }
 

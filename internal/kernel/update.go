@@ -13,7 +13,10 @@ import "math"
 // Each kernel's vector versions carry out the operations of its reference
 // loop in the same order, in the element type, with IEEE division and square
 // root and without fused multiply-adds, so their results equal the reference
-// loop's bit for bit. They do not run in parallel: callers spread blocks over
+// loop's bit for bit. The reference loops round every product that is added
+// to something (the conversions T(x*y), which the doc comments leave out), so
+// that no compiler fuses the two into one FMA, as Go may on arm64 or with
+// GOAMD64=v3: results are the same on every machine. They do not run in parallel: callers spread blocks over
 // the cores.
 
 // Axpy adds a·x to y:
@@ -27,7 +30,7 @@ func Axpy[T Float](a T, x, y []T) {
 func axpyRef[T Float](a T, x, y []T) {
 	y = y[:len(x)]
 	for i, v := range x {
-		y[i] += a * v
+		y[i] += T(a * v)
 	}
 }
 
@@ -76,10 +79,10 @@ func Momentum[T Float](u, b []T, mu, damp T, nesterov bool) {
 func momentumRef[T Float](u, b []T, mu, damp T, nesterov bool) {
 	b = b[:len(u)]
 	for i, g := range u {
-		bi := mu*b[i] + damp*g
+		bi := T(mu*b[i]) + T(damp*g)
 		b[i] = bi
 		if nesterov {
-			u[i] = g + mu*bi
+			u[i] = g + T(mu*bi)
 		} else {
 			u[i] = bi
 		}
@@ -109,14 +112,14 @@ func adamRef[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps T) {
 		vmax = vmax[:len(u)]
 	}
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
-		vi := b2*v[i] + (1-b2)*g*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
+		vi := T(b2*v[i]) + T((1-b2)*g*g)
 		m[i], v[i] = mi, vi
 		if vmax != nil {
 			vi = max(vi, vmax[i])
 			vmax[i] = vi
 		}
-		u[i] = (mi * c1) / (T(math.Sqrt(float64(vi)))*c2 + eps)
+		u[i] = (mi * c1) / (T(T(math.Sqrt(float64(vi)))*c2) + eps)
 	}
 }
 
@@ -141,13 +144,13 @@ func rmspropRef[T Float](u, v, g []T, a, eps T, epsInSqrt bool) {
 		g = g[:len(u)]
 	}
 	for i, x := range u {
-		vi := a*v[i] + (1-a)*x*x
+		vi := T(a*v[i]) + T((1-a)*x*x)
 		v[i] = vi
 		s := vi
 		if g != nil {
-			gi := a*g[i] + (1-a)*x
+			gi := T(a*g[i]) + T((1-a)*x)
 			g[i] = gi
-			s = vi - gi*gi
+			s = vi - T(gi*gi)
 		}
 		if epsInSqrt {
 			u[i] = x / T(math.Sqrt(float64(s+eps)))
@@ -169,7 +172,7 @@ func Adagrad[T Float](u, s []T, eps T) {
 func adagradRef[T Float](u, s []T, eps T) {
 	s = s[:len(u)]
 	for i, g := range u {
-		si := s[i] + g*g
+		si := s[i] + T(g*g)
 		s[i] = si
 		u[i] = g / (T(math.Sqrt(float64(si))) + eps)
 	}
@@ -190,10 +193,10 @@ func Adadelta[T Float](u, v, d []T, rho, eps T) {
 func adadeltaRef[T Float](u, v, d []T, rho, eps T) {
 	v, d = v[:len(u)], d[:len(u)]
 	for i, g := range u {
-		vi := rho*v[i] + (1-rho)*g*g
+		vi := T(rho*v[i]) + T((1-rho)*g*g)
 		v[i] = vi
 		x := T(math.Sqrt(float64(d[i]+eps))) / T(math.Sqrt(float64(vi+eps))) * g
-		d[i] = rho*d[i] + (1-rho)*x*x
+		d[i] = T(rho*d[i]) + T((1-rho)*x*x)
 		u[i] = x
 	}
 }
@@ -214,7 +217,7 @@ func Adamax[T Float](u, m, n []T, b1, b2, c1, eps T) {
 func adamaxRef[T Float](u, m, n []T, b1, b2, c1, eps T) {
 	m, n = m[:len(u)], n[:len(u)]
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
 		m[i] = mi
 		a := T(math.Abs(float64(g))) + eps
 		ni := b2 * n[i]
@@ -242,8 +245,8 @@ func NAdam[T Float](u, m, v []T, b1, b2, c2, cg, cm, eps T) {
 func nadamRef[T Float](u, m, v []T, b1, b2, c2, cg, cm, eps T) {
 	m, v = m[:len(u)], v[:len(u)]
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
-		vi := b2*v[i] + (1-b2)*g*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
+		vi := T(b2*v[i]) + T((1-b2)*g*g)
 		m[i], v[i] = mi, vi
 		d := T(math.Sqrt(float64(vi*c2))) + eps
 		u[i] = cg*g/d + cm*mi/d
@@ -266,8 +269,8 @@ func RAdam[T Float](u, m, v []T, b1, b2, c1, r, eps T, rect bool) {
 func radamRef[T Float](u, m, v []T, b1, b2, c1, r, eps T, rect bool) {
 	m, v = m[:len(u)], v[:len(u)]
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
-		vi := b2*v[i] + (1-b2)*g*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
+		vi := T(b2*v[i]) + T((1-b2)*g*g)
 		m[i], v[i] = mi, vi
 		if rect {
 			u[i] = mi * c1 * (r / (T(math.Sqrt(float64(vi))) + eps))
