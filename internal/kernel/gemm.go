@@ -1,9 +1,15 @@
 package kernel
 
+import (
+	"sync"
+	"unsafe"
+)
+
 // Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(X) is X, or Xᵀ when transX is set. op(A) is m×k, op(B) is k×n and C is
 // m×n; lda, ldb and ldc are the row strides of A, B and C as stored. When
-// beta is 0, C is overwritten without being read, so it may hold NaN.
+// beta is 0, C is overwritten without being read, so it may hold NaN; when
+// alpha is 0 or k is 0, A and B are not read.
 //
 // The reference loop:
 //
@@ -16,26 +22,39 @@ package kernel
 //			c[i*ldc+j] = alpha*s + beta*c[i*ldc+j]
 //		}
 //	}
+//
+// The vector versions (see gemmBlocked) sum in another order, with fused
+// multiply-adds, in blocks of k: results differ from the reference loop by
+// rounding, about √k units in the last place for well-scaled data. Like the
+// reference BLAS, the reference loop skips zero entries of A, so an Inf or
+// NaN in B meets them as 0; the vector versions multiply them (0·Inf = NaN).
+//
+// Gemm spreads large products over the cores with Parallel and runs small
+// ones (under gemmParallelFlops) on the calling goroutine. It may be called
+// from several goroutines at once, and from inside a Parallel task, where it
+// runs on the calling goroutine. After warm-up it allocates nothing.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
-	gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleRows(m, n, beta, c, ldc)
+		return
+	}
+	if unsafe.Sizeof(T(0)) == 4 {
+		gemmBlocked(gemmTable[float32](), transA, transB, m, n, k, float32(alpha), f32(a), lda, f32(b), ldb, float32(beta), f32(c), ldc)
+	} else {
+		gemmBlocked(gemmTable[float64](), transA, transB, m, n, k, float64(alpha), f64(a), lda, f64(b), ldb, float64(beta), f64(c), ldc)
+	}
 }
 
 func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic("kernel: negative matrix dimension")
 	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
+	ar, ac := stored(transA, m, k)
+	br, bc := stored(transB, k, n)
 	if lda < max(ac, 1) || ldb < max(bc, 1) || ldc < max(n, 1) {
 		panic("kernel: row stride shorter than a row")
 	}
@@ -44,12 +63,32 @@ func checkGemm(transA, transB bool, m, n, k, la, lda, lb, ldb, lc, ldc int) {
 	}
 }
 
+// stored returns the shape of X as stored when op(X) is rows×cols.
+func stored(trans bool, rows, cols int) (int, int) {
+	if trans {
+		return cols, rows
+	}
+	return rows, cols
+}
+
 // need is the number of elements a rows×cols matrix with row stride ld spans.
 func need(rows, cols, ld int) int {
 	if rows == 0 || cols == 0 {
 		return 0
 	}
 	return (rows-1)*ld + cols
+}
+
+// scaleRows sets C = beta·C, or C = 0 without reading it when beta is 0.
+func scaleRows[T Float](m, n int, beta T, c []T, ldc int) {
+	for i := 0; i < m; i++ {
+		ci := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(ci)
+		} else if beta != 1 {
+			Scale(beta, ci)
+		}
+	}
 }
 
 // gemmRef is the pure-Go loop: scale C by beta, then accumulate alpha·op(A)·op(B)
@@ -87,4 +126,222 @@ func gemmRef[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int,
 			}
 		}
 	}
+}
+
+// The blocked matrix multiply, after BLIS (Van Zee and van de Geijn, "BLIS:
+// A Framework for Rapidly Instantiating BLAS Functionality", 2015), with the
+// roles of rows and columns exchanged because C is row-major:
+//
+//   - C is cut into panels of w = 2·lanes columns (the last one may be one
+//     vector wide), and a panel into tiles of rows×w, the register block of
+//     the micro-kernel.
+//   - B is packed, for kc steps of k at a time, into a contiguous panel of kc
+//     rows of w elements (zero beyond n): the micro-kernel's vector loads run
+//     through it in order, and it stays in L1 (kc·w·size ≤ 32 KiB) while the
+//     micro-kernel walks down the panel's tiles.
+//   - A is not packed: the micro-kernel broadcasts its elements from where
+//     they are, rows lda apart (or, for Aᵀ, from one row per step of k),
+//     which saves a transposing pass over A that would cost a good part of
+//     the product when n is small. The rows of A a panel needs (m×kc) stay
+//     in L2 for m up to a few hundred; beyond, they stream from L3, 48 bytes
+//     per 24 FMAs, well within its bandwidth.
+//
+// One task is one panel of columns, or, when there are too few panels to keep
+// every core busy, a panel and a band of rows; each packs its own part of B,
+// so tasks share nothing but A and never wait for each other.
+
+// gemmTile is a micro-kernel: C[i][j] = alpha·Σₚ A(i,p)·B̃[p][j] + beta·C[i][j]
+// for i < its rows and j < nr, with A(i,p) at a[i*lda+p] (or a[p*lda+i] for
+// the transposed kernels) and B̃ a packed panel of k rows.
+type gemmTile[E float32 | float64] func(k int, a *E, lda int, b *E, c *E, ldc int, nr int, alpha, beta E)
+
+// gemmKernels holds the matrix multiply's assembly for one element type; its
+// tiles are nil when the level has none.
+type gemmKernels[E float32 | float64] struct {
+	rows, lanes int                 // rows of a full tile; elements in a vector
+	tiles       [2][2][]gemmTile[E] // [transA][vectors−1][rows−1]
+	// pack[transB][vectors−1](dst, src, lds, k, n) packs k rows of a panel of
+	// B that has n ≤ vectors·lanes columns.
+	pack [2][2]func(dst, src *E, lds, k, n int)
+}
+
+var (
+	g32 gemmKernels[float32]
+	g64 gemmKernels[float64]
+)
+
+func gemmTable[E float32 | float64]() *gemmKernels[E] {
+	if unsafe.Sizeof(E(0)) == 4 {
+		return (*gemmKernels[E])(unsafe.Pointer(&g32))
+	}
+	return (*gemmKernels[E])(unsafe.Pointer(&g64))
+}
+
+const (
+	// gemmParallelFlops is the smallest product (2·m·n·k) spread over the
+	// cores: about 10 µs of work on one core, ten times the cost of a
+	// Parallel call.
+	gemmParallelFlops = 2 << 20
+	// gemmKC is the most steps of k a packed panel holds.
+	gemmKC = 256
+)
+
+// gemmCall is one matrix multiply in progress: the problem, its blocking,
+// and a packing buffer per worker. Calls are kept for reuse in gemmFree, so
+// that after warm-up a matrix multiply allocates nothing. (A sync.Pool would
+// drop them at every other garbage collection.)
+type gemmCall[E float32 | float64] struct {
+	g                *gemmKernels[E]
+	transA, transB   bool
+	m, n, k          int
+	alpha, beta      E
+	a, b, c          []E
+	lda, ldb, ldc    int
+	kc               int // steps of k per packed panel
+	panels, bandRows int // panels of columns; rows per task
+	bands            int // tasks per panel
+	buf              [][]E
+	task             func(w, t int) // the method value of run, made once
+}
+
+// gemmFree holds the idle calls of each element type (*gemmCall[float32],
+// *gemmCall[float64]): as many as Gemm has ever run at once.
+var gemmFree [2]struct {
+	sync.Mutex
+	calls []any
+}
+
+func getGemmCall[E float32 | float64]() *gemmCall[E] {
+	f := &gemmFree[unsafe.Sizeof(E(0))/8]
+	f.Lock()
+	defer f.Unlock()
+	if n := len(f.calls); n > 0 {
+		gc := f.calls[n-1].(*gemmCall[E])
+		f.calls = f.calls[:n-1]
+		return gc
+	}
+	gc := new(gemmCall[E])
+	gc.task = gc.run
+	return gc
+}
+
+func putGemmCall[E float32 | float64](gc *gemmCall[E]) {
+	gc.a, gc.b, gc.c = nil, nil, nil
+	f := &gemmFree[unsafe.Sizeof(E(0))/8]
+	f.Lock()
+	f.calls = append(f.calls, gc)
+	f.Unlock()
+}
+
+// gemmBlocked runs Gemm with the kernels of g, or the reference loop when
+// the level has none.
+func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m, n, k int, alpha E, a []E, lda int, b []E, ldb int, beta E, c []E, ldc int) {
+	if g.tiles[0][0] == nil {
+		gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gc := getGemmCall[E]()
+	defer putGemmCall(gc)
+	*gc = gemmCall[E]{
+		g: g, transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
+		buf: gc.buf, task: gc.task,
+	}
+	// Steps of k per panel: at most gemmKC, in equal blocks.
+	blocks := (k + gemmKC - 1) / gemmKC
+	gc.kc = (k + blocks - 1) / blocks
+	w := 2 * g.lanes
+	gc.panels = (n + w - 1) / w
+	tiles := (m + g.rows - 1) / g.rows
+	threads := 1
+	if 2*float64(m)*float64(n)*float64(k) >= gemmParallelFlops {
+		threads = Threads()
+	}
+	// Enough tasks for every thread to have two, so that unequal panels (the
+	// last may be narrow) even out.
+	gc.bands = min(tiles, max(1, (2*threads+gc.panels-1)/gc.panels))
+	gc.bandRows = (tiles + gc.bands - 1) / gc.bands * g.rows
+	gc.bands = (m + gc.bandRows - 1) / gc.bandRows
+	size := (gc.kc + g.lanes - 1) / g.lanes * g.lanes * w // packT writes whole blocks of lanes rows
+	for len(gc.buf) < threads {
+		gc.buf = append(gc.buf, nil)
+	}
+	for i := range gc.buf[:threads] {
+		if len(gc.buf[i]) < size {
+			gc.buf[i] = alignedSlice[E](size)
+		}
+	}
+	tasks := gc.panels * gc.bands
+	if threads == 1 {
+		for t := 0; t < tasks; t++ {
+			gc.run(0, t)
+		}
+		return
+	}
+	Parallel(tasks, gc.task)
+}
+
+// run computes the columns of panel t%panels in the rows of band t/panels.
+func (gc *gemmCall[E]) run(w, t int) {
+	g := gc.g
+	width := 2 * g.lanes
+	j0 := t % gc.panels * width
+	nr := min(width, gc.n-j0)
+	nv := (nr + g.lanes - 1) / g.lanes
+	i0 := t / gc.panels * gc.bandRows
+	i1 := min(gc.m, i0+gc.bandRows)
+	buf := gc.buf[w]
+	pack := g.pack[b2i(gc.transB)][nv-1]
+	tiles := g.tiles[b2i(gc.transA)][nv-1]
+	for p0 := 0; p0 < gc.k; p0 += gc.kc {
+		kc := min(gc.kc, gc.k-p0)
+		if gc.transB {
+			pack(&buf[0], &gc.b[j0*gc.ldb+p0], gc.ldb, kc, nr)
+		} else {
+			pack(&buf[0], &gc.b[p0*gc.ldb+j0], gc.ldb, kc, nr)
+		}
+		beta := gc.beta
+		if p0 > 0 {
+			beta = 1
+		}
+		for i := i0; i < i1; i += g.rows {
+			mr := min(g.rows, i1-i)
+			var a *E
+			if gc.transA {
+				a = &gc.a[p0*gc.lda+i]
+			} else {
+				a = &gc.a[i*gc.lda+p0]
+			}
+			tiles[mr-1](kc, a, gc.lda, &buf[0], &gc.c[i*gc.ldc+j0], gc.ldc, nr, gc.alpha, beta)
+		}
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// alignedSlice returns a slice of n elements that starts on a 64-byte
+// boundary, the size of a cache line and of a zmm register.
+func alignedSlice[E float32 | float64](n int) []E {
+	per := 64 / int(unsafe.Sizeof(E(0)))
+	s := make([]E, n+per)
+	off := int(uintptr(unsafe.Pointer(&s[0])) % 64 / unsafe.Sizeof(E(0)))
+	if off != 0 {
+		off = per - off
+	}
+	return s[off : off+n : off+n]
+}
+
+// f32 and f64 view a slice of a type whose underlying type is float32
+// (float64) as []float32 ([]float64).
+func f32[T Float](s []T) []float32 {
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+func f64[T Float](s []T) []float64 {
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }

@@ -9,14 +9,28 @@ import "math"
 // per-parameter state. All slices passed to one call have the same length.
 // Scalars that depend only on the step (bias corrections, rates) are computed
 // once per step by the caller and passed in.
+//
+// Each kernel's vector versions carry out the operations of its reference
+// loop in the same order, in the element type, with IEEE division and square
+// root and without fused multiply-adds, so their results equal the reference
+// loop's bit for bit. The reference loops round every product that is added
+// to something (the conversions T(x*y), which the doc comments leave out), so
+// that no compiler fuses the two into one FMA, as Go may on arm64 or with
+// GOAMD64=v3: results are the same on every machine. They do not run in parallel: callers spread blocks over
+// the cores.
 
 // Axpy adds a·x to y:
 //
 //	y[i] += a * x[i]
 func Axpy[T Float](a T, x, y []T) {
 	y = y[:len(x)]
+	table[T]().axpy(a, x, y)
+}
+
+func axpyRef[T Float](a T, x, y []T) {
+	y = y[:len(x)]
 	for i, v := range x {
-		y[i] += a * v
+		y[i] += T(a * v)
 	}
 }
 
@@ -24,6 +38,10 @@ func Axpy[T Float](a T, x, y []T) {
 //
 //	x[i] *= a
 func Scale[T Float](a T, x []T) {
+	table[T]().scale(a, x)
+}
+
+func scaleRef[T Float](a T, x []T) {
 	for i := range x {
 		x[i] *= a
 	}
@@ -33,6 +51,10 @@ func Scale[T Float](a T, x []T) {
 //
 //	x[i] = min(max(x[i], lo), hi)
 func Clamp[T Float](lo, hi T, x []T) {
+	table[T]().clamp(lo, hi, x)
+}
+
+func clampRef[T Float](lo, hi T, x []T) {
 	for i, v := range x {
 		if v < lo {
 			x[i] = lo
@@ -51,11 +73,16 @@ func Clamp[T Float](lo, hi T, x []T) {
 // moving average.
 func Momentum[T Float](u, b []T, mu, damp T, nesterov bool) {
 	b = b[:len(u)]
+	table[T]().momentum(u, b, mu, damp, nesterov)
+}
+
+func momentumRef[T Float](u, b []T, mu, damp T, nesterov bool) {
+	b = b[:len(u)]
 	for i, g := range u {
-		bi := mu*b[i] + damp*g
+		bi := T(mu*b[i]) + T(damp*g)
 		b[i] = bi
 		if nesterov {
-			u[i] = g + mu*bi
+			u[i] = g + T(mu*bi)
 		} else {
 			u[i] = bi
 		}
@@ -76,15 +103,23 @@ func Adam[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps T) {
 	if vmax != nil {
 		vmax = vmax[:len(u)]
 	}
+	table[T]().adam(u, m, v, vmax, b1, b2, c1, c2, eps)
+}
+
+func adamRef[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps T) {
+	m, v = m[:len(u)], v[:len(u)]
+	if vmax != nil {
+		vmax = vmax[:len(u)]
+	}
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
-		vi := b2*v[i] + (1-b2)*g*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
+		vi := T(b2*v[i]) + T((1-b2)*g*g)
 		m[i], v[i] = mi, vi
 		if vmax != nil {
 			vi = max(vi, vmax[i])
 			vmax[i] = vi
 		}
-		u[i] = (mi * c1) / (T(math.Sqrt(float64(vi)))*c2 + eps)
+		u[i] = (mi * c1) / (T(T(math.Sqrt(float64(vi)))*c2) + eps)
 	}
 }
 
@@ -100,14 +135,22 @@ func RMSprop[T Float](u, v, g []T, a, eps T, epsInSqrt bool) {
 	if g != nil {
 		g = g[:len(u)]
 	}
+	table[T]().rmsprop(u, v, g, a, eps, epsInSqrt)
+}
+
+func rmspropRef[T Float](u, v, g []T, a, eps T, epsInSqrt bool) {
+	v = v[:len(u)]
+	if g != nil {
+		g = g[:len(u)]
+	}
 	for i, x := range u {
-		vi := a*v[i] + (1-a)*x*x
+		vi := T(a*v[i]) + T((1-a)*x*x)
 		v[i] = vi
 		s := vi
 		if g != nil {
-			gi := a*g[i] + (1-a)*x
+			gi := T(a*g[i]) + T((1-a)*x)
 			g[i] = gi
-			s = vi - gi*gi
+			s = vi - T(gi*gi)
 		}
 		if epsInSqrt {
 			u[i] = x / T(math.Sqrt(float64(s+eps)))
@@ -123,8 +166,13 @@ func RMSprop[T Float](u, v, g []T, a, eps T, epsInSqrt bool) {
 //	u[i] = u[i] / (sqrt(s[i]) + eps)
 func Adagrad[T Float](u, s []T, eps T) {
 	s = s[:len(u)]
+	table[T]().adagrad(u, s, eps)
+}
+
+func adagradRef[T Float](u, s []T, eps T) {
+	s = s[:len(u)]
 	for i, g := range u {
-		si := s[i] + g*g
+		si := s[i] + T(g*g)
 		s[i] = si
 		u[i] = g / (T(math.Sqrt(float64(si))) + eps)
 	}
@@ -139,11 +187,16 @@ func Adagrad[T Float](u, s []T, eps T) {
 //	u[i] = x
 func Adadelta[T Float](u, v, d []T, rho, eps T) {
 	v, d = v[:len(u)], d[:len(u)]
+	table[T]().adadelta(u, v, d, rho, eps)
+}
+
+func adadeltaRef[T Float](u, v, d []T, rho, eps T) {
+	v, d = v[:len(u)], d[:len(u)]
 	for i, g := range u {
-		vi := rho*v[i] + (1-rho)*g*g
+		vi := T(rho*v[i]) + T((1-rho)*g*g)
 		v[i] = vi
 		x := T(math.Sqrt(float64(d[i]+eps))) / T(math.Sqrt(float64(vi+eps))) * g
-		d[i] = rho*d[i] + (1-rho)*x*x
+		d[i] = T(rho*d[i]) + T((1-rho)*x*x)
 		u[i] = x
 	}
 }
@@ -158,8 +211,13 @@ func Adadelta[T Float](u, v, d []T, rho, eps T) {
 // with c1 = 1/(1−β₁ᵗ). NaN in u propagates to n.
 func Adamax[T Float](u, m, n []T, b1, b2, c1, eps T) {
 	m, n = m[:len(u)], n[:len(u)]
+	table[T]().adamax(u, m, n, b1, b2, c1, eps)
+}
+
+func adamaxRef[T Float](u, m, n []T, b1, b2, c1, eps T) {
+	m, n = m[:len(u)], n[:len(u)]
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
 		m[i] = mi
 		a := T(math.Abs(float64(g))) + eps
 		ni := b2 * n[i]
@@ -181,9 +239,14 @@ func Adamax[T Float](u, m, n []T, b1, b2, c1, eps T) {
 // with c2 = 1/(1−β₂ᵗ) and cg, cm the gradient and momentum weights of step t.
 func NAdam[T Float](u, m, v []T, b1, b2, c2, cg, cm, eps T) {
 	m, v = m[:len(u)], v[:len(u)]
+	table[T]().nadam(u, m, v, b1, b2, c2, cg, cm, eps)
+}
+
+func nadamRef[T Float](u, m, v []T, b1, b2, c2, cg, cm, eps T) {
+	m, v = m[:len(u)], v[:len(u)]
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
-		vi := b2*v[i] + (1-b2)*g*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
+		vi := T(b2*v[i]) + T((1-b2)*g*g)
 		m[i], v[i] = mi, vi
 		d := T(math.Sqrt(float64(vi*c2))) + eps
 		u[i] = cg*g/d + cm*mi/d
@@ -200,9 +263,14 @@ func NAdam[T Float](u, m, v []T, b1, b2, c2, cg, cm, eps T) {
 // with c1 = 1/(1−β₁ᵗ) and r = √(1−β₂ᵗ) times the variance rectification.
 func RAdam[T Float](u, m, v []T, b1, b2, c1, r, eps T, rect bool) {
 	m, v = m[:len(u)], v[:len(u)]
+	table[T]().radam(u, m, v, b1, b2, c1, r, eps, rect)
+}
+
+func radamRef[T Float](u, m, v []T, b1, b2, c1, r, eps T, rect bool) {
+	m, v = m[:len(u)], v[:len(u)]
 	for i, g := range u {
-		mi := b1*m[i] + (1-b1)*g
-		vi := b2*v[i] + (1-b2)*g*g
+		mi := T(b1*m[i]) + T((1-b1)*g)
+		vi := T(b2*v[i]) + T((1-b2)*g*g)
 		m[i], v[i] = mi, vi
 		if rect {
 			u[i] = mi * c1 * (r / (T(math.Sqrt(float64(vi))) + eps))
@@ -212,8 +280,21 @@ func RAdam[T Float](u, m, v []T, b1, b2, c1, r, eps T, rect bool) {
 	}
 }
 
+// The reductions below accumulate in float64 whatever the element type. The
+// vector versions keep several partial sums (float32 input is converted to
+// float64 as it is loaded) and add them up in a fixed order at the end, so a
+// result depends only on the input and its length, never on timing; it
+// differs from the reference loop's sequential sum by rounding only, well
+// inside 1e-12 relative for sums of non-negative terms of 10M elements
+// (float64 has 53 bits; each partial sum adds a relative error below
+// n·2⁻⁵³ ≈ 1e-9 in the worst case, typically √n·2⁻⁵³).
+
 // SumSquares returns Σ x[i]², accumulated in float64.
 func SumSquares[T Float](x []T) float64 {
+	return table[T]().sumSquares(x)
+}
+
+func sumSquaresRef[T Float](x []T) float64 {
 	var s float64
 	for _, v := range x {
 		s += float64(v) * float64(v)
@@ -223,6 +304,10 @@ func SumSquares[T Float](x []T) float64 {
 
 // SumAbs returns Σ |x[i]|, accumulated in float64.
 func SumAbs[T Float](x []T) float64 {
+	return table[T]().sumAbs(x)
+}
+
+func sumAbsRef[T Float](x []T) float64 {
 	var s float64
 	for _, v := range x {
 		s += math.Abs(float64(v))
@@ -230,8 +315,15 @@ func SumAbs[T Float](x []T) float64 {
 	return s
 }
 
-// SumPow returns Σ |x[i]|^p, accumulated in float64.
+// SumPow returns Σ |x[i]|^p, accumulated in float64. For p = 1 and p = 2 it
+// is SumAbs and SumSquares.
 func SumPow[T Float](x []T, p float64) float64 {
+	switch p {
+	case 1:
+		return SumAbs(x)
+	case 2:
+		return SumSquares(x)
+	}
 	var s float64
 	for _, v := range x {
 		s += math.Pow(math.Abs(float64(v)), p)
@@ -239,8 +331,15 @@ func SumPow[T Float](x []T, p float64) float64 {
 	return s
 }
 
-// MaxAbs returns max |x[i]|, or NaN if x holds a NaN; 0 for an empty x.
+// MaxAbs returns max |x[i]|, or NaN if x holds a NaN; 0 for an empty x. The
+// vector versions compare the bit patterns of |x[i]| as unsigned integers,
+// which order non-negative floats as their values do and put every NaN
+// above +Inf.
 func MaxAbs[T Float](x []T) float64 {
+	return table[T]().maxAbs(x)
+}
+
+func maxAbsRef[T Float](x []T) float64 {
 	var m float64
 	for _, v := range x {
 		a := math.Abs(float64(v))
@@ -254,8 +353,13 @@ func MaxAbs[T Float](x []T) float64 {
 	return m
 }
 
-// AllFinite reports whether no x[i] is NaN or ±Inf.
+// AllFinite reports whether no x[i] is NaN or ±Inf. It reads x once, at
+// memory bandwidth, with no early exit: a gradient is almost always finite.
 func AllFinite[T Float](x []T) bool {
+	return table[T]().allFinite(x)
+}
+
+func allFiniteRef[T Float](x []T) bool {
 	var s T
 	for _, v := range x {
 		s += v - v // 0 for finite v, NaN for NaN and ±Inf

@@ -1,0 +1,221 @@
+package main
+
+import (
+	asm "github.com/mmcloughlin/avo/build"
+	op "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// A reduction folds a slice into a few vector accumulators, then folds the
+// accumulators and their lanes in a fixed order, so the result depends only
+// on the input and its length.
+type reduction struct {
+	name   string
+	result string // the Go result type
+	widen  bool   // float32 input is converted to float64 lanes as it is loaded
+	unroll int    // vectors per iteration of the main loop
+	accs   int    // accumulators the unrolled vectors take turns at
+	prep   func(w *vm, k map[string]reg.VecVirtual)
+	// step folds x into acc in place (acc is carried around the loop).
+	step func(w *vm, k map[string]reg.VecVirtual, acc, x reg.VecVirtual)
+	// merge combines two accumulators (or halves of one) into a new register.
+	merge func(w *vm, a, b reg.Register) reg.Register
+	// finish stores lane 0 of the folded accumulator as the result.
+	finish func(w *vm, r reg.Register)
+}
+
+func (rd reduction) emit(v vm) {
+	text(v.fn(rd.name), "func(x []"+v.goType+") "+rd.result)
+	w := v // the lanes the work is done in
+	step := v.bytes
+	if rd.widen && v.single() {
+		w.elem = f64
+		step = v.bytes / 2
+	}
+	lanes := w.lanes()
+	x := asm.Load(asm.Param("x").Base(), asm.GP64())
+	n := asm.Load(asm.Param("x").Len(), asm.GP64()).(reg.GPVirtual)
+	idx := asm.GP64()
+	asm.XORQ(idx, idx)
+	k := map[string]reg.VecVirtual{}
+	if rd.prep != nil {
+		rd.prep(&w, k)
+	}
+	acc := make([]reg.VecVirtual, rd.accs)
+	for i := range acc {
+		acc[i] = w.zero()
+	}
+	load := func(off int) reg.VecVirtual {
+		m := op.Mem{Base: x, Index: idx, Scale: 1, Disp: off}
+		if w.elem == v.elem {
+			return w.load(m)
+		}
+		r := w.vec()
+		switch {
+		case w.tail == nil:
+			asm.VCVTPS2PD(m, r)
+		case w.is512():
+			asm.VCVTPS2PD_Z(m, w.tail, r)
+		default:
+			t := asm.XMM()
+			asm.VMASKMOVPS(m, w.tail.(reg.VecVirtual).AsX(), t)
+			asm.VCVTPS2PD(t, r)
+		}
+		return r
+	}
+	asm.Label("unrolled")
+	asm.CMPQ(n, op.U32(rd.unroll*lanes))
+	asm.JB(op.LabelRef("single"))
+	for j := 0; j < rd.unroll; j++ {
+		rd.step(&w, k, acc[j%rd.accs], load(j*step))
+	}
+	asm.ADDQ(op.U32(rd.unroll*step), idx)
+	asm.SUBQ(op.U32(rd.unroll*lanes), n)
+	asm.JMP(op.LabelRef("unrolled"))
+	asm.Label("single")
+	asm.CMPQ(n, op.U32(lanes))
+	asm.JB(op.LabelRef("tail"))
+	rd.step(&w, k, acc[0], load(0))
+	asm.ADDQ(op.U32(step), idx)
+	asm.SUBQ(op.U32(lanes), n)
+	asm.JMP(op.LabelRef("single"))
+	asm.Label("tail")
+	asm.TESTQ(n, n)
+	asm.JZ(op.LabelRef("fold"))
+	tv := vm{isa: v.isa, elem: v.elem} // the mask counts input elements
+	tv.setTail(n)
+	w.tail = tv.tail
+	rd.step(&w, k, acc[0], load(0))
+	w.tail = nil
+	asm.Label("fold")
+	for len(acc) > 1 {
+		var next []reg.VecVirtual
+		for i := 0; i < len(acc); i += 2 {
+			next = append(next, rd.merge(&w, acc[i], acc[i+1]).(reg.VecVirtual))
+		}
+		acc = next
+	}
+	r := w.fold(acc[0], rd.merge)
+	asm.VZEROUPPER() // before finish's legacy-SSE store of the result
+	rd.finish(&w, r)
+	asm.RET()
+}
+
+// like returns a new virtual register as wide as r.
+func like(r reg.Register) reg.VecVirtual {
+	switch r.Size() {
+	case 64:
+		return asm.ZMM()
+	case 32:
+		return asm.YMM()
+	}
+	return asm.XMM()
+}
+
+// fold merges the lanes of r down to lane 0: upper half into lower half,
+// until one element is left.
+func (v *vm) fold(r reg.VecVirtual, merge func(w *vm, a, b reg.Register) reg.Register) reg.Register {
+	var cur reg.Register = r
+	if cur.Size() == 64 {
+		hi := asm.YMM()
+		asm.VEXTRACTF64X4(op.U8(1), cur, hi)
+		cur = merge(v, r.AsY(), hi)
+	}
+	if cur.Size() == 32 {
+		hi := asm.XMM()
+		asm.VEXTRACTF128(op.U8(1), cur, hi)
+		cur = merge(v, cur.(reg.VecVirtual).AsX(), hi)
+	}
+	hi := asm.XMM()
+	asm.VPSHUFD(op.U8(0x4e), cur, hi) // swap the 64-bit halves
+	cur = merge(v, cur, hi)
+	if v.single() {
+		hi := asm.XMM()
+		asm.VPSHUFD(op.U8(0xb1), cur, hi) // swap the 32-bit halves
+		cur = merge(v, cur, hi)
+	}
+	return cur
+}
+
+func addMerge(w *vm, a, b reg.Register) reg.Register {
+	r := like(a)
+	w.ps(asm.VADDPS, asm.VADDPD)(b, a, r)
+	return r
+}
+
+func storeFloat64(w *vm, r reg.Register) {
+	asm.Store(r.(reg.VecVirtual).AsX(), asm.ReturnIndex(0))
+}
+
+// umax sets dst to the unsigned maximum of a and b, element by element.
+func (v *vm) umax(a, b, dst reg.Register) {
+	switch {
+	case v.single():
+		asm.VPMAXUD(b, a, dst)
+	case v.is512():
+		asm.VPMAXUQ(b, a, dst)
+	default: // no 64-bit max before AVX-512; the operands have no sign bit set
+		gt := like(a)
+		asm.VPCMPGTQ(b, a, gt)
+		asm.VPBLENDVB(gt, a, b, dst)
+	}
+}
+
+var reductions = []reduction{
+	{
+		name: "sumSquares", result: "float64", widen: true, unroll: 8, accs: 4,
+		step: func(w *vm, _ map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
+			asm.VFMADD231PD(x, x, acc)
+		},
+		merge: addMerge, finish: storeFloat64,
+	},
+	{
+		name: "sumAbs", result: "float64", widen: true, unroll: 8, accs: 4,
+		prep: func(w *vm, k map[string]reg.VecVirtual) { k["abs"] = w.absMask() },
+		step: func(w *vm, k map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
+			asm.VADDPD(w.and(x, k["abs"]), acc, acc)
+		},
+		merge: addMerge, finish: storeFloat64,
+	},
+	{
+		name: "maxAbs", result: "float64", unroll: 4, accs: 4,
+		prep: func(w *vm, k map[string]reg.VecVirtual) { k["abs"] = w.absMask() },
+		step: func(w *vm, k map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
+			w.umax(acc, w.and(x, k["abs"]), acc)
+		},
+		merge: func(w *vm, a, b reg.Register) reg.Register {
+			r := like(a)
+			w.umax(a, b, r)
+			return r
+		},
+		finish: func(w *vm, r reg.Register) {
+			x := r.(reg.VecVirtual).AsX()
+			if w.single() { // the largest |x| as float32, or a NaN: both convert exactly
+				d := asm.XMM()
+				asm.VCVTSS2SD(x, x, d)
+				x = d
+			}
+			asm.Store(x, asm.ReturnIndex(0))
+		},
+	},
+	{
+		// finiteSum: Σ (x − x), which is +0 when every x is finite and NaN otherwise.
+		name: "allFinite", result: "bool", unroll: 4, accs: 4,
+		step: func(w *vm, _ map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
+			w.ps(asm.VADDPS, asm.VADDPD)(w.sub(x, x), acc, acc)
+		},
+		merge: addMerge,
+		finish: func(w *vm, r reg.Register) {
+			bits := asm.GP64()
+			if w.single() {
+				asm.VMOVD(r.(reg.VecVirtual).AsX(), bits.As32())
+			} else {
+				asm.VMOVQ(r.(reg.VecVirtual).AsX(), bits)
+			}
+			ok := asm.GP8()
+			asm.TESTQ(bits, bits)
+			asm.SETEQ(ok)
+			asm.Store(ok, asm.ReturnIndex(0))
+		},
+	},
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"strings"
+
+	asm "github.com/mmcloughlin/avo/build"
+	op "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// A stream is an elementwise kernel: it walks its slices together, a few
+// vectors per iteration, then one vector at a time, then one partial vector
+// under a mask, so it handles any length without reading or writing outside
+// the slices. Its Go signature is that of the reference loop.
+type stream struct {
+	name    string
+	params  string   // the Go parameter list, with T for the element type
+	slices  []string // the slices it touches; the first one's length is n
+	scalars []string // element-type parameters, broadcast before the loop
+	flags   []choice // parameters that select a variant of the loop
+	unroll  int      // vectors per iteration of the main loop
+	prep    func(e *step)
+	body    func(e *step, on map[string]bool)
+}
+
+// A choice is a bool parameter, or (slice) whether a slice parameter is non-nil.
+// Each combination of flags gets a loop of its own, chosen on entry.
+type choice struct {
+	name  string
+	slice bool
+}
+
+// step is the code generator's view of one vector position: the slices at the
+// current index, and the broadcast scalars.
+type step struct {
+	*vm
+	ptr map[string]reg.GPVirtual
+	idx reg.GPVirtual // byte offset of the current iteration
+	off int           // byte offset of this vector within the iteration
+	k   map[string]reg.VecVirtual
+}
+
+func (e *step) at(s string) op.Mem {
+	p, ok := e.ptr[s]
+	if !ok {
+		panic("asmgen: slice " + s + " not loaded")
+	}
+	return op.Mem{Base: p, Index: e.idx, Scale: 1, Disp: e.off}
+}
+
+func (e *step) ld(s string) reg.VecVirtual        { return e.load(e.at(s)) }
+func (e *step) st(s string, r reg.Register)       { e.store(r, e.at(s)) }
+func (e *step) c(name string) reg.VecVirtual      { return e.k[name] }
+func (e *step) def(name string, r reg.VecVirtual) { e.k[name] = r }
+
+func (s stream) emit(v vm) {
+	text(v.fn(s.name), "func("+strings.ReplaceAll(s.params, "T", v.goType)+")")
+	s.choose(v, 0, map[string]bool{})
+}
+
+// choose emits the tests of flags[i:] and, at the leaves, the loops.
+func (s stream) choose(v vm, i int, on map[string]bool) {
+	if i == len(s.flags) {
+		s.loop(v, on)
+		return
+	}
+	f := s.flags[i]
+	r := asm.GP64()
+	if f.slice {
+		asm.Load(asm.Param(f.name).Base(), r)
+		asm.TESTQ(r, r)
+	} else {
+		asm.Load(asm.Param(f.name), r)
+		asm.TESTB(r.As8(), r.As8())
+	}
+	yes := "with_" + f.name + s.variant(on)
+	asm.JNZ(op.LabelRef(yes))
+	on[f.name] = false
+	s.choose(v, i+1, on)
+	asm.Label(yes)
+	on[f.name] = true
+	s.choose(v, i+1, on)
+	delete(on, f.name)
+}
+
+// variant names the flags that are on, for labels.
+func (s stream) variant(on map[string]bool) string {
+	var b strings.Builder
+	for _, f := range s.flags {
+		if on[f.name] {
+			b.WriteString("_" + f.name)
+		}
+	}
+	return b.String()
+}
+
+func (s stream) loop(v vm, on map[string]bool) {
+	e := &step{vm: &v, ptr: map[string]reg.GPVirtual{}, k: map[string]reg.VecVirtual{}}
+	off := map[string]bool{}
+	for _, f := range s.flags {
+		if f.slice && !on[f.name] {
+			off[f.name] = true
+		}
+	}
+	for _, name := range s.slices {
+		if !off[name] {
+			e.ptr[name] = asm.Load(asm.Param(name).Base(), asm.GP64()).(reg.GPVirtual)
+		}
+	}
+	n := asm.Load(asm.Param(s.slices[0]).Len(), asm.GP64()).(reg.GPVirtual)
+	e.idx = asm.GP64()
+	asm.XORQ(e.idx, e.idx)
+	for _, name := range s.scalars {
+		b, err := asm.Param(name).Resolve()
+		if err != nil {
+			panic(err)
+		}
+		e.k[name] = v.broadcast(b.Addr)
+	}
+	if s.prep != nil {
+		s.prep(e)
+	}
+	l := "loop" + s.variant(on)
+	lanes := v.lanes()
+	body := func(vectors int) {
+		for j := 0; j < vectors; j++ {
+			e.off = j * v.bytes
+			s.body(e, on)
+		}
+		e.off = 0
+	}
+	if s.unroll > 1 {
+		asm.Label(l + "_unrolled")
+		asm.CMPQ(n, op.U32(s.unroll*lanes))
+		asm.JB(op.LabelRef(l + "_single"))
+		body(s.unroll)
+		asm.ADDQ(op.U32(s.unroll*v.bytes), e.idx)
+		asm.SUBQ(op.U32(s.unroll*lanes), n)
+		asm.JMP(op.LabelRef(l + "_unrolled"))
+	}
+	asm.Label(l + "_single")
+	asm.CMPQ(n, op.U32(lanes))
+	asm.JB(op.LabelRef(l + "_tail"))
+	body(1)
+	asm.ADDQ(op.U32(v.bytes), e.idx)
+	asm.SUBQ(op.U32(lanes), n)
+	asm.JMP(op.LabelRef(l + "_single"))
+	asm.Label(l + "_tail")
+	asm.TESTQ(n, n)
+	asm.JZ(op.LabelRef(l + "_done"))
+	v.setTail(n)
+	body(1)
+	v.tail = nil
+	asm.Label(l + "_done")
+	asm.VZEROUPPER()
+	asm.RET()
+}

@@ -1,0 +1,104 @@
+package kernel
+
+import "unsafe"
+
+// A level is a tier of instruction sets a kernel can be written for. The best
+// one the CPU supports is chosen at start-up; tests switch between all of
+// them to check each against the reference loops.
+type level int
+
+const (
+	generic level = iota // the pure-Go reference loops
+	avx2                 // AVX2 and FMA on ymm registers
+	avx512               // AVX-512 F, DQ, BW and VL on zmm registers
+)
+
+func (l level) String() string {
+	switch l {
+	case avx2:
+		return "avx2"
+	case avx512:
+		return "avx512"
+	}
+	return "generic"
+}
+
+// kernels is the table of implementations for one element type. Each entry
+// has the signature of its exported kernel, which checks lengths and calls
+// it.
+type kernels[T Float] struct {
+	axpy       func(a T, x, y []T)
+	scale      func(a T, x []T)
+	clamp      func(lo, hi T, x []T)
+	momentum   func(u, b []T, mu, damp T, nesterov bool)
+	adam       func(u, m, v, vmax []T, b1, b2, c1, c2, eps T)
+	rmsprop    func(u, v, g []T, a, eps T, epsInSqrt bool)
+	adagrad    func(u, s []T, eps T)
+	adadelta   func(u, v, d []T, rho, eps T)
+	adamax     func(u, m, n []T, b1, b2, c1, eps T)
+	nadam      func(u, m, v []T, b1, b2, c2, cg, cm, eps T)
+	radam      func(u, m, v []T, b1, b2, c1, r, eps T, rect bool)
+	sumSquares func(x []T) float64
+	sumAbs     func(x []T) float64
+	maxAbs     func(x []T) float64
+	allFinite  func(x []T) bool
+
+	relu           func(x, y []T)
+	reluGrad       func(x, dy, dx []T)
+	addSquaredDiff func(x, mean, s []T)
+}
+
+func reference[T Float]() kernels[T] {
+	return kernels[T]{
+		axpy:       axpyRef[T],
+		scale:      scaleRef[T],
+		clamp:      clampRef[T],
+		momentum:   momentumRef[T],
+		adam:       adamRef[T],
+		rmsprop:    rmspropRef[T],
+		adagrad:    adagradRef[T],
+		adadelta:   adadeltaRef[T],
+		adamax:     adamaxRef[T],
+		nadam:      nadamRef[T],
+		radam:      radamRef[T],
+		sumSquares: sumSquaresRef[T],
+		sumAbs:     sumAbsRef[T],
+		maxAbs:     maxAbsRef[T],
+		allFinite:  allFiniteRef[T],
+
+		relu:           reluRef[T],
+		reluGrad:       reluGradRef[T],
+		addSquaredDiff: addSquaredDiffRef[T],
+	}
+}
+
+var (
+	best   level // the best level the CPU supports
+	active level // the level in use
+	k32    kernels[float32]
+	k64    kernels[float64]
+)
+
+func init() {
+	best = detect()
+	use(best)
+}
+
+// use switches every kernel to level l, or to the best level below it that
+// has the kernel. It is not safe to call while kernels run.
+func use(l level) {
+	active = min(l, best)
+	k32, k64 = reference[float32](), reference[float64]()
+	g32, g64 = gemmKernels[float32]{}, gemmKernels[float64]{}
+	accelerate(active)
+}
+
+// table returns the kernels for T. A type whose underlying type is float32
+// (float64) shares the float32 (float64) table: the functions take the same
+// arguments in the same registers.
+func table[T Float]() *kernels[T] {
+	if unsafe.Sizeof(T(0)) == 4 {
+		return (*kernels[T])(unsafe.Pointer(&k32))
+	}
+	return (*kernels[T])(unsafe.Pointer(&k64))
+}

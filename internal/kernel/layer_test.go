@@ -1,0 +1,196 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+var layerShapes = [][2]int{{0, 5}, {3, 0}, {1, 1}, {2, 17}, {7, 10}, {128, 10}, {5, 33}, {33, 256}, {3, 1000}}
+
+// TestRowKernels checks AddRowVector, ColumnSums and ColumnMeanVar against
+// their definitions, with row strides longer than a row and guard bands:
+// exactly where the order of operations is the same, and for the variance
+// (which the test sums in float64) to (m+2)·u relative.
+func TestRowKernels(t *testing.T) {
+	forEachType(t, testRowKernels[float32], testRowKernels[float64])
+}
+
+func testRowKernels[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(31, 32))
+		u := 0x1p-53
+		if typeName[T]() == "float32" {
+			u = 0x1p-24
+		}
+		for _, s := range layerShapes {
+			m, n := s[0], s[1]
+			ld := n + rng.IntN(4)
+			x := newGuarded[T](need(m, n, ld), rng.IntN(16))
+			fill(rng, x.s, false, false)
+			b := newGuarded[T](n, rng.IntN(16))
+			fill(rng, b.s, false, false)
+			name := fmt.Sprintf("(m=%d, n=%d, ld=%d)", m, n, ld)
+
+			want := append([]T(nil), x.s...)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					want[i*ld+j] += b.s[j]
+				}
+			}
+			AddRowVector(m, n, b.s, x.s, ld)
+			x.check(t, "AddRowVector"+name)
+			for i := range want {
+				if !sameBits(x.s[i], want[i]) {
+					t.Fatalf("AddRowVector%s[%d] = %v; want %v", name, i, x.s[i], want[i])
+				}
+			}
+
+			sums := newGuarded[T](n, rng.IntN(16))
+			ColumnSums(m, n, x.s, ld, sums.s)
+			sums.check(t, "ColumnSums"+name)
+			for j := 0; j < n; j++ {
+				var want T
+				for i := 0; i < m; i++ {
+					want += x.s[i*ld+j]
+				}
+				if !sameBits(sums.s[j], want) {
+					t.Fatalf("ColumnSums%s[%d] = %v; want %v", name, j, sums.s[j], want)
+				}
+			}
+
+			mean, variance := newGuarded[T](n, 1), newGuarded[T](n, 2)
+			ColumnMeanVar(m, n, x.s, ld, mean.s, variance.s)
+			mean.check(t, "ColumnMeanVar"+name)
+			variance.check(t, "ColumnMeanVar"+name)
+			for j := 0; j < n; j++ {
+				var s, s2, mag float64
+				for i := 0; i < m; i++ {
+					s += float64(x.s[i*ld+j])
+				}
+				mu := s / float64(m)
+				for i := 0; i < m; i++ {
+					d := float64(x.s[i*ld+j]) - mu
+					s2 += d * d
+					mag += math.Abs(float64(x.s[i*ld+j]))
+				}
+				v := s2 / float64(m)
+				tol := 2 * float64(m+2) * u
+				if m == 0 {
+					if !math.IsNaN(float64(mean.s[j])) || !math.IsNaN(float64(variance.s[j])) {
+						t.Fatalf("ColumnMeanVar%s[%d] = %v, %v; want NaN, NaN", name, j, mean.s[j], variance.s[j])
+					}
+					continue
+				}
+				if math.Abs(float64(mean.s[j])-mu) > tol*mag/float64(m) || math.Abs(float64(variance.s[j])-v) > tol*(v+mag*mag/float64(m*m)) {
+					t.Fatalf("ColumnMeanVar%s[%d] = %v, %v; want %v, %v", name, j, mean.s[j], variance.s[j], mu, v)
+				}
+			}
+		}
+	})
+}
+
+// TestSoftmaxRows checks that softmax rows are positive, sum to 1 and agree
+// with exp(log-softmax), that large logits do not overflow, that results do
+// not depend on the row stride or on computing in place, and that NaN
+// propagates.
+func TestSoftmaxRows(t *testing.T) {
+	forEachType(t, testSoftmax[float32], testSoftmax[float64])
+}
+
+func testSoftmax[T Float](t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	tol := 1e-12
+	if typeName[T]() == "float32" {
+		tol = 1e-6
+	}
+	for _, s := range layerShapes {
+		m, n := s[0], s[1]
+		ld := n + 3
+		x := newGuarded[T](need(m, n, ld), 2)
+		fill(rng, x.s, false, false)
+		if m > 1 && n > 0 {
+			x.s[ld] = 1000 // row 1 would overflow exp without the shift
+			x.s[0] = -1000
+		}
+		p, lp := newGuarded[T](need(m, n, n), 0), newGuarded[T](need(m, n, n), 5)
+		SoftmaxRows(m, n, x.s, ld, p.s, n)
+		LogSoftmaxRows(m, n, x.s, ld, lp.s, n)
+		p.check(t, "SoftmaxRows")
+		lp.check(t, "LogSoftmaxRows")
+		for i := 0; i < m; i++ {
+			var sum float64
+			for j := 0; j < n; j++ {
+				pij, lij := float64(p.s[i*n+j]), float64(lp.s[i*n+j])
+				if !(pij >= 0 && pij <= 1) || math.Abs(pij-math.Exp(lij)) > tol {
+					t.Fatalf("m=%d n=%d: softmax[%d][%d] = %v, exp(log-softmax) = %v", m, n, i, j, pij, math.Exp(lij))
+				}
+				sum += pij
+			}
+			if n > 0 && math.Abs(sum-1) > float64(n)*tol {
+				t.Fatalf("m=%d n=%d: row %d of softmax sums to %v; want 1", m, n, i, sum)
+			}
+		}
+		inPlace := append([]T(nil), x.s...)
+		SoftmaxRows(m, n, inPlace, ld, inPlace, ld)
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				if inPlace[i*ld+j] != p.s[i*n+j] {
+					t.Fatalf("m=%d n=%d: softmax in place [%d][%d] = %v; want %v", m, n, i, j, inPlace[i*ld+j], p.s[i*n+j])
+				}
+			}
+		}
+	}
+	x := []T{1, T(math.NaN()), 2}
+	y := make([]T, 3)
+	SoftmaxRows(1, 3, x, 3, y, 3)
+	for j, v := range y {
+		if !math.IsNaN(float64(v)) {
+			t.Errorf("softmax of a row with NaN [%d] = %v; want NaN", j, v)
+		}
+	}
+}
+
+func BenchmarkLayer(b *testing.B) {
+	const m, n = 128, 256
+	x := randomSlices[float32](3, m*n)
+	bias := x[2][:n]
+	b.Run("ReLU/float32/128x256", func(b *testing.B) {
+		b.SetBytes(2 * 4 * m * n)
+		for range b.N {
+			ReLU(x[0], x[1])
+		}
+	})
+	b.Run("ReLUGrad/float32/128x256", func(b *testing.B) {
+		b.SetBytes(3 * 4 * m * n)
+		for range b.N {
+			ReLUGrad(x[0], x[1], x[1])
+		}
+	})
+	b.Run("AddRowVector/float32/128x256", func(b *testing.B) {
+		b.SetBytes(2 * 4 * m * n)
+		for range b.N {
+			AddRowVector(m, n, bias, x[0], n)
+		}
+	})
+	b.Run("ColumnSums/float32/128x256", func(b *testing.B) {
+		b.SetBytes(4 * m * n)
+		for range b.N {
+			ColumnSums(m, n, x[0], n, bias)
+		}
+	})
+	b.Run("ColumnMeanVar/float32/128x256", func(b *testing.B) {
+		b.SetBytes(2 * 4 * m * n)
+		v := make([]float32, n)
+		for range b.N {
+			ColumnMeanVar(m, n, x[0], n, bias, v)
+		}
+	})
+	b.Run("SoftmaxRows/float32/128x10", func(b *testing.B) {
+		b.SetBytes(2 * 4 * 128 * 10)
+		for range b.N {
+			SoftmaxRows(128, 10, x[0], 10, x[1], 10)
+		}
+	})
+}

@@ -1,0 +1,126 @@
+package kernel
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestParallelNested checks that a Parallel call from inside a task runs (on
+// the calling goroutine) instead of deadlocking, at every depth and from every
+// worker at once.
+func TestParallelNested(t *testing.T) {
+	defer SetThreads(0)
+	for _, threads := range []int{2, 3} {
+		SetThreads(threads)
+		var inner atomic.Int64
+		Parallel(8, func(w, i int) {
+			Parallel(5, func(w2, j int) {
+				if w2 != 0 {
+					t.Errorf("nested call ran task %d as worker %d; want 0", j, w2)
+				}
+				Parallel(3, func(_, _ int) { inner.Add(1) })
+			})
+		})
+		if got := inner.Load(); got != 8*5*3 {
+			t.Fatalf("threads=%d: nested tasks ran %d times; want %d", threads, got, 8*5*3)
+		}
+	}
+}
+
+// TestParallelConcurrentCallers checks that calls from several goroutines at
+// once each run every one of their tasks exactly once.
+func TestParallelConcurrentCallers(t *testing.T) {
+	defer SetThreads(0)
+	SetThreads(2)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range 200 {
+				n := 1 + (g*7+r)%13
+				hits := make([]atomic.Int32, n)
+				Parallel(n, func(_, i int) { hits[i].Add(1) })
+				for i := range hits {
+					if h := hits[i].Load(); h != 1 {
+						t.Errorf("goroutine %d round %d: task %d of %d ran %d times", g, r, i, n, h)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestParallelAfterPanic checks that a task's panic reaches the caller and
+// leaves the pool usable.
+func TestParallelAfterPanic(t *testing.T) {
+	defer SetThreads(0)
+	SetThreads(2)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("Parallel did not pass on the task's panic")
+			}
+		}()
+		Parallel(64, func(w, i int) {
+			if w == 0 {
+				panic("kernel test: boom")
+			}
+			time.Sleep(time.Microsecond)
+		})
+	}()
+	var seen [2]atomic.Bool
+	for range 1000 {
+		Parallel(64, func(w, _ int) {
+			seen[w].Store(true)
+			time.Sleep(time.Microsecond)
+		})
+		if seen[1].Load() {
+			break
+		}
+	}
+	if !seen[0].Load() || !seen[1].Load() {
+		t.Fatalf("after a panic, workers that ran tasks: %v, %v; want both", seen[0].Load(), seen[1].Load())
+	}
+}
+
+// TestParallelWakesParkedWorkers checks that workers that have parked (after
+// spinning for spinTime) come back for later calls.
+func TestParallelWakesParkedWorkers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sleeps")
+	}
+	defer SetThreads(0)
+	SetThreads(2)
+	for round := range 3 {
+		time.Sleep(2 * spinTime)
+		var helped atomic.Bool
+		for range 1000 {
+			Parallel(64, func(w, _ int) {
+				if w == 1 {
+					helped.Store(true)
+				}
+				time.Sleep(time.Microsecond)
+			})
+			if helped.Load() {
+				break
+			}
+		}
+		if !helped.Load() {
+			t.Fatalf("round %d: the parked worker never took a task", round)
+		}
+	}
+}
+
+func BenchmarkParallel(b *testing.B) {
+	var sink [64]int
+	fn := func(w, i int) { sink[w]++ }
+	b.ReportAllocs()
+	for range b.N {
+		Parallel(2, fn)
+	}
+}
