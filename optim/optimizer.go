@@ -127,8 +127,8 @@ type group[T Float] struct {
 type chunk struct{ g, k, lo, hi int }
 
 const (
-	chunkLen = 1 << 15 // elements per unit of parallel work
-	blockLen = 2048    // elements per pass of the chain: u stays in L1
+	chunkLen = 1 << 18 // elements per unit of parallel work
+	blockLen = 4096    // elements per pass of the chain: u stays in L1
 	serialAt = 1 << 16 // below this many elements in all, one goroutine
 )
 
