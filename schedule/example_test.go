@@ -119,3 +119,11 @@ func ExamplePlateau() {
 	// loss 0.71 → rate 0.050 (reduced false)
 	// loss 0.72 → rate 0.025 (reduced true)
 }
+
+// A schedule written in epochs, for an optimizer that counts batches: with
+// 100 batches per epoch, the rate halves every 2 epochs.
+func ExampleEvery() {
+	show(schedule.Every{S: schedule.Step{Base: 0.1, Size: 2, Gamma: 0.5}, N: 100}, 0, 199, 200, 399, 400)
+	// Output:
+	// 0:0.1 199:0.1 200:0.05 399:0.05 400:0.025
+}
