@@ -95,14 +95,18 @@ func (s ConvShape) inside(kj int) (lo, hi int) {
 	return lo, max(lo, hi)
 }
 
+// shortRun is the shortest run of a row that Col2imAt adds with Axpy: below
+// it (the rows of a small image) the call costs more than the loop.
+const shortRun = 32
+
 // Col2im is the adjoint of Im2col: it adds each entry of cols back into the
 // image position it was read from, accumulating into x (which it does not
 // clear first):
 //
 //	x[c, oi*SH+ki-PH, oj*SW+kj-PW] += cols[((c*KH+ki)*KW+kj)*OH*OW + oi*OW + oj]  (inside x)
 //
-// With stride 1 each run is one Axpy; the order of the additions into an
-// element of x is the same as in the loop above.
+// With stride 1 each run longer than a few vectors is one Axpy; the order of
+// the additions into an element of x is the same as in the loop above.
 func Col2im[T Float](s ConvShape, cols, x []T) {
 	s.check()
 	oh, ow := s.Out()
@@ -135,7 +139,7 @@ func Col2imAt[T Float](s ConvShape, cols []T, ldc int, x []T) {
 					}
 					dst := img[ii*s.W : (ii+1)*s.W]
 					in := row[oi*ow : (oi+1)*ow]
-					if s.SW == 1 {
+					if s.SW == 1 && hi-lo >= shortRun {
 						Axpy(1, in[lo:hi], dst[lo+kj-s.PW:])
 						continue
 					}

@@ -43,14 +43,21 @@ type kernels[T Float] struct {
 	momentumStep func(p, g, b []T, gs, wc, mu, damp, nlr T, nesterov bool)
 	rmspropStep  func(p, g, v, ga, buf []T, gs, wc, a, eps, mu, nlr T, epsInSqrt bool)
 
+	sum        func(x []T) float64
 	sumSquares func(x []T) float64
 	sumAbs     func(x []T) float64
 	maxAbs     func(x []T) float64
 	allFinite  func(x []T) bool
 
 	relu           func(x, y []T)
+	addConst       func(c T, x, y []T)
 	reluGrad       func(x, dy, dx []T)
 	addSquaredDiff func(x, mean, s []T)
+	mulAdd         func(x, a, b, y []T)
+	addDiffProduct func(x, mean, dy, s []T)
+	normGrad       func(x, dy, mean, a, k, c, dx []T)
+	maxPool        func(x []T, w, oh, ow int, y []T, codes []uint8)
+	maxPoolGrad    func(g []T, codes []uint8, w, oh, ow int, gx []T)
 }
 
 func reference[T Float]() kernels[T] {
@@ -71,14 +78,21 @@ func reference[T Float]() kernels[T] {
 		momentumStep: momentumStepRef[T],
 		rmspropStep:  rmspropStepRef[T],
 
+		sum:        sumRef[T],
 		sumSquares: sumSquaresRef[T],
 		sumAbs:     sumAbsRef[T],
 		maxAbs:     maxAbsRef[T],
 		allFinite:  allFiniteRef[T],
 
 		relu:           reluRef[T],
+		addConst:       addConstRef[T],
 		reluGrad:       reluGradRef[T],
 		addSquaredDiff: addSquaredDiffRef[T],
+		mulAdd:         mulAddRef[T],
+		addDiffProduct: addDiffProductRef[T],
+		normGrad:       normGradRef[T],
+		maxPool:        maxPoolRef[T],
+		maxPoolGrad:    maxPoolGradRef[T],
 	}
 }
 

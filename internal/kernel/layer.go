@@ -48,6 +48,22 @@ func reluGradRef[T Float](x, dy, dx []T) {
 	}
 }
 
+// AddConst sets y to x plus the constant c, the bias of a convolution's
+// output channel. y may be x.
+//
+//	y[i] = x[i] + c
+func AddConst[T Float](c T, x, y []T) {
+	y = y[:len(x)]
+	table[T]().addConst(c, x, y)
+}
+
+func addConstRef[T Float](c T, x, y []T) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = v + c
+	}
+}
+
 // checkMatrix panics unless x holds an m×n matrix with row stride ld. It
 // reports whether the matrix has any rows to visit (rows of an m×0 matrix
 // may lie outside x).
@@ -131,6 +147,81 @@ func ColumnMeanVar[T Float](m, n int, x []T, ldx int, mean, variance []T) {
 	}
 	for j := range variance {
 		variance[j] /= T(m)
+	}
+}
+
+// AffineRows scales and shifts the columns of x, the normalization of a
+// batch norm with its statistics and parameters folded into a and b. y may
+// be x (with ldy = ldx).
+//
+//	y[i*ldy+j] = x[i*ldx+j]*a[j] + b[j]
+func AffineRows[T Float](m, n int, x []T, ldx int, a, b, y []T, ldy int) {
+	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(y), ldy) {
+		return
+	}
+	a, b = a[:n], b[:n]
+	k := table[T]()
+	for i := 0; i < m; i++ {
+		k.mulAdd(x[i*ldx:i*ldx+n], a, b, y[i*ldy:i*ldy+n])
+	}
+}
+
+func mulAddRef[T Float](x, a, b, y []T) {
+	a, b, y = a[:len(x)], b[:len(x)], y[:len(x)]
+	for i, v := range x {
+		y[i] = T(v*a[i]) + b[i]
+	}
+}
+
+// ColumnDiffDots sets dst to the dot products of the centred columns of x
+// with the columns of dy, the Σ(x − μ)·∂y of a batch norm's backward pass,
+// adding the rows in order:
+//
+//	dst[j] = Σᵢ (x[i*ldx+j] - mean[j]) * dy[i*lddy+j]
+func ColumnDiffDots[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, dst []T) {
+	dst = dst[:n]
+	clear(dst)
+	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(dy), lddy) {
+		return
+	}
+	mean = mean[:n]
+	k := table[T]()
+	for i := 0; i < m; i++ {
+		k.addDiffProduct(x[i*ldx:i*ldx+n], mean, dy[i*lddy:i*lddy+n], dst)
+	}
+}
+
+func addDiffProductRef[T Float](x, mean, dy, s []T) {
+	mean, dy, s = mean[:len(x)], dy[:len(x)], s[:len(x)]
+	for i, v := range x {
+		s[i] += T((v - mean[i]) * dy[i])
+	}
+}
+
+// BatchNormGradRows sets dx to the input gradient of a batch norm in
+// training mode over the columns of x, from the output gradient dy and per
+// column the mean, a = Σ∂y/m, k = s²·Σ(x − μ)·∂y/m and c = s·γ, with
+// s = 1/√(σ² + ε):
+//
+//	dx[i*lddx+j] = ((dy[i*lddy+j] - a[j]) - (x[i*ldx+j] - mean[j])*k[j]) * c[j]
+//
+// dx may be dy (with lddx = lddy).
+func BatchNormGradRows[T Float](m, n int, x []T, ldx int, dy []T, lddy int, mean, a, k, c, dx []T, lddx int) {
+	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(dy), lddy) || !checkMatrix(m, n, len(dx), lddx) {
+		return
+	}
+	mean, a, k, c = mean[:n], a[:n], k[:n], c[:n]
+	t := table[T]()
+	for i := 0; i < m; i++ {
+		t.normGrad(x[i*ldx:i*ldx+n], dy[i*lddy:i*lddy+n], mean, a, k, c, dx[i*lddx:i*lddx+n])
+	}
+}
+
+func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
+	n := len(x)
+	dy, mean, a, k, c, dx = dy[:n], mean[:n], a[:n], k[:n], c[:n], dx[:n]
+	for i, v := range x {
+		dx[i] = ((dy[i] - a[i]) - T((v-mean[i])*k[i])) * c[i]
 	}
 }
 

@@ -308,6 +308,19 @@ func radamRef[T Float](u, m, v []T, b1, b2, c1, r, eps T, rect bool) {
 // (float64 has 53 bits; each partial sum adds a relative error below
 // n·2⁻⁵³ ≈ 1e-9 in the worst case, typically √n·2⁻⁵³).
 
+// Sum returns Σ x[i], accumulated in float64.
+func Sum[T Float](x []T) float64 {
+	return table[T]().sum(x)
+}
+
+func sumRef[T Float](x []T) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}
+
 // SumSquares returns Σ x[i]², accumulated in float64.
 func SumSquares[T Float](x []T) float64 {
 	return table[T]().sumSquares(x)

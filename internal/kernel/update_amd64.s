@@ -5300,6 +5300,71 @@ fold:
 	MOVSD         X0, ret+24(FP)
 	RET
 
+// func sum32AVX512(x []float32) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·sum32AVX512(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	XORQ   DX, DX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+
+unrolled:
+	CMPQ      CX, $0x00000040
+	JB        single
+	VCVTPS2PD (AX)(DX*1), Z4
+	VADDPD    Z4, Z0, Z0
+	VCVTPS2PD 32(AX)(DX*1), Z4
+	VADDPD    Z4, Z1, Z1
+	VCVTPS2PD 64(AX)(DX*1), Z4
+	VADDPD    Z4, Z2, Z2
+	VCVTPS2PD 96(AX)(DX*1), Z4
+	VADDPD    Z4, Z3, Z3
+	VCVTPS2PD 128(AX)(DX*1), Z4
+	VADDPD    Z4, Z0, Z0
+	VCVTPS2PD 160(AX)(DX*1), Z4
+	VADDPD    Z4, Z1, Z1
+	VCVTPS2PD 192(AX)(DX*1), Z4
+	VADDPD    Z4, Z2, Z2
+	VCVTPS2PD 224(AX)(DX*1), Z4
+	VADDPD    Z4, Z3, Z3
+	ADDQ      $0x00000100, DX
+	SUBQ      $0x00000040, CX
+	JMP       unrolled
+
+single:
+	CMPQ      CX, $0x00000008
+	JB        tail
+	VCVTPS2PD (AX)(DX*1), Z4
+	VADDPD    Z4, Z0, Z0
+	ADDQ      $0x00000020, DX
+	SUBQ      $0x00000008, CX
+	JMP       single
+
+tail:
+	TESTQ       CX, CX
+	JZ          fold
+	LEAQ        tailmask16<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VCVTPS2PD.Z (AX)(DX*1), K1, Z4
+	VADDPD      Z4, Z0, Z0
+
+fold:
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z3, Z2, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+24(FP)
+	RET
+
 // func sumAbs32AVX512(x []float32) float64
 // Requires: AVX, AVX512DQ, AVX512F, SSE2
 TEXT ·sumAbs32AVX512(SB), NOSPLIT, $0-32
@@ -10773,6 +10838,71 @@ tail:
 	KMOVW       (BX)(CX*2), K1
 	VMOVUPD.Z   (AX)(DX*1), K1, Z4
 	VFMADD231PD Z4, Z4, Z0
+
+fold:
+	VADDPD        Z1, Z0, Z0
+	VADDPD        Z3, Z2, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+24(FP)
+	RET
+
+// func sum64AVX512(x []float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·sum64AVX512(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	XORQ   DX, DX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+
+unrolled:
+	CMPQ    CX, $0x00000040
+	JB      single
+	VMOVUPD (AX)(DX*1), Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD 64(AX)(DX*1), Z4
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD 128(AX)(DX*1), Z4
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD 192(AX)(DX*1), Z4
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD 256(AX)(DX*1), Z4
+	VADDPD  Z4, Z0, Z0
+	VMOVUPD 320(AX)(DX*1), Z4
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD 384(AX)(DX*1), Z4
+	VADDPD  Z4, Z2, Z2
+	VMOVUPD 448(AX)(DX*1), Z4
+	VADDPD  Z4, Z3, Z3
+	ADDQ    $0x00000200, DX
+	SUBQ    $0x00000040, CX
+	JMP     unrolled
+
+single:
+	CMPQ    CX, $0x00000008
+	JB      tail
+	VMOVUPD (AX)(DX*1), Z4
+	VADDPD  Z4, Z0, Z0
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     single
+
+tail:
+	TESTQ     CX, CX
+	JZ        fold
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	VMOVUPD.Z (AX)(DX*1), K1, Z4
+	VADDPD    Z4, Z0, Z0
 
 fold:
 	VADDPD        Z1, Z0, Z0
@@ -16656,6 +16786,71 @@ fold:
 	MOVSD        X0, ret+24(FP)
 	RET
 
+// func sum32AVX2(x []float32) float64
+// Requires: AVX, SSE2
+TEXT ·sum32AVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	XORQ   DX, DX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+unrolled:
+	CMPQ      CX, $0x00000020
+	JB        single
+	VCVTPS2PD (AX)(DX*1), Y4
+	VADDPD    Y4, Y0, Y0
+	VCVTPS2PD 16(AX)(DX*1), Y4
+	VADDPD    Y4, Y1, Y1
+	VCVTPS2PD 32(AX)(DX*1), Y4
+	VADDPD    Y4, Y2, Y2
+	VCVTPS2PD 48(AX)(DX*1), Y4
+	VADDPD    Y4, Y3, Y3
+	VCVTPS2PD 64(AX)(DX*1), Y4
+	VADDPD    Y4, Y0, Y0
+	VCVTPS2PD 80(AX)(DX*1), Y4
+	VADDPD    Y4, Y1, Y1
+	VCVTPS2PD 96(AX)(DX*1), Y4
+	VADDPD    Y4, Y2, Y2
+	VCVTPS2PD 112(AX)(DX*1), Y4
+	VADDPD    Y4, Y3, Y3
+	ADDQ      $0x00000080, DX
+	SUBQ      $0x00000020, CX
+	JMP       unrolled
+
+single:
+	CMPQ      CX, $0x00000004
+	JB        tail
+	VCVTPS2PD (AX)(DX*1), Y4
+	VADDPD    Y4, Y0, Y0
+	ADDQ      $0x00000010, DX
+	SUBQ      $0x00000004, CX
+	JMP       single
+
+tail:
+	TESTQ      CX, CX
+	JZ         fold
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y4
+	VMASKMOVPS (AX)(DX*1), X4, X4
+	VCVTPS2PD  X4, Y4
+	VADDPD     Y4, Y0, Y0
+
+fold:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+24(FP)
+	RET
+
 // func sumAbs32AVX2(x []float32) float64
 // Requires: AVX, SSE2
 TEXT ·sumAbs32AVX2(SB), NOSPLIT, $0-32
@@ -22495,6 +22690,70 @@ tail:
 	VMOVDQU     32(BX)(CX*8), Y4
 	VMASKMOVPD  (AX)(DX*1), Y4, Y4
 	VFMADD231PD Y4, Y4, Y0
+
+fold:
+	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+24(FP)
+	RET
+
+// func sum64AVX2(x []float64) float64
+// Requires: AVX, SSE2
+TEXT ·sum64AVX2(SB), NOSPLIT, $0-32
+	MOVQ   x_base+0(FP), AX
+	MOVQ   x_len+8(FP), CX
+	XORQ   DX, DX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+unrolled:
+	CMPQ    CX, $0x00000020
+	JB      single
+	VMOVUPD (AX)(DX*1), Y4
+	VADDPD  Y4, Y0, Y0
+	VMOVUPD 32(AX)(DX*1), Y4
+	VADDPD  Y4, Y1, Y1
+	VMOVUPD 64(AX)(DX*1), Y4
+	VADDPD  Y4, Y2, Y2
+	VMOVUPD 96(AX)(DX*1), Y4
+	VADDPD  Y4, Y3, Y3
+	VMOVUPD 128(AX)(DX*1), Y4
+	VADDPD  Y4, Y0, Y0
+	VMOVUPD 160(AX)(DX*1), Y4
+	VADDPD  Y4, Y1, Y1
+	VMOVUPD 192(AX)(DX*1), Y4
+	VADDPD  Y4, Y2, Y2
+	VMOVUPD 224(AX)(DX*1), Y4
+	VADDPD  Y4, Y3, Y3
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000020, CX
+	JMP     unrolled
+
+single:
+	CMPQ    CX, $0x00000004
+	JB      tail
+	VMOVUPD (AX)(DX*1), Y4
+	VADDPD  Y4, Y0, Y0
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000004, CX
+	JMP     single
+
+tail:
+	TESTQ      CX, CX
+	JZ         fold
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y4
+	VMASKMOVPD (AX)(DX*1), Y4, Y4
+	VADDPD     Y4, Y0, Y0
 
 fold:
 	VADDPD       Y1, Y0, Y0

@@ -50,6 +50,9 @@ func rmspropStep32AVX512(p []float32, g []float32, v []float32, ga []float32, bu
 func sumSquares32AVX512(x []float32) float64
 
 //go:noescape
+func sum32AVX512(x []float32) float64
+
+//go:noescape
 func sumAbs32AVX512(x []float32) float64
 
 //go:noescape
@@ -102,6 +105,9 @@ func rmspropStep64AVX512(p []float64, g []float64, v []float64, ga []float64, bu
 
 //go:noescape
 func sumSquares64AVX512(x []float64) float64
+
+//go:noescape
+func sum64AVX512(x []float64) float64
 
 //go:noescape
 func sumAbs64AVX512(x []float64) float64
@@ -158,6 +164,9 @@ func rmspropStep32AVX2(p []float32, g []float32, v []float32, ga []float32, buf 
 func sumSquares32AVX2(x []float32) float64
 
 //go:noescape
+func sum32AVX2(x []float32) float64
+
+//go:noescape
 func sumAbs32AVX2(x []float32) float64
 
 //go:noescape
@@ -210,6 +219,9 @@ func rmspropStep64AVX2(p []float64, g []float64, v []float64, ga []float64, buf 
 
 //go:noescape
 func sumSquares64AVX2(x []float64) float64
+
+//go:noescape
+func sum64AVX2(x []float64) float64
 
 //go:noescape
 func sumAbs64AVX2(x []float64) float64

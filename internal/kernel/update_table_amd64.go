@@ -23,6 +23,7 @@ func accelerateUpdate(l level) {
 		k32.momentumStep = momentumStep32AVX512
 		k32.rmspropStep = rmspropStep32AVX512
 		k32.sumSquares = sumSquares32AVX512
+		k32.sum = sum32AVX512
 		k32.sumAbs = sumAbs32AVX512
 		k32.maxAbs = maxAbs32AVX512
 		k32.allFinite = allFinite32AVX512
@@ -41,6 +42,7 @@ func accelerateUpdate(l level) {
 		k64.momentumStep = momentumStep64AVX512
 		k64.rmspropStep = rmspropStep64AVX512
 		k64.sumSquares = sumSquares64AVX512
+		k64.sum = sum64AVX512
 		k64.sumAbs = sumAbs64AVX512
 		k64.maxAbs = maxAbs64AVX512
 		k64.allFinite = allFinite64AVX512
@@ -60,6 +62,7 @@ func accelerateUpdate(l level) {
 		k32.momentumStep = momentumStep32AVX2
 		k32.rmspropStep = rmspropStep32AVX2
 		k32.sumSquares = sumSquares32AVX2
+		k32.sum = sum32AVX2
 		k32.sumAbs = sumAbs32AVX2
 		k32.maxAbs = maxAbs32AVX2
 		k32.allFinite = allFinite32AVX2
@@ -78,6 +81,7 @@ func accelerateUpdate(l level) {
 		k64.momentumStep = momentumStep64AVX2
 		k64.rmspropStep = rmspropStep64AVX2
 		k64.sumSquares = sumSquares64AVX2
+		k64.sum = sum64AVX2
 		k64.sumAbs = sumAbs64AVX2
 		k64.maxAbs = maxAbs64AVX2
 		k64.allFinite = allFinite64AVX2

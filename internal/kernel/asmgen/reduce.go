@@ -170,6 +170,13 @@ var reductions = []reduction{
 		merge: addMerge, finish: storeFloat64,
 	},
 	{
+		name: "sum", result: "float64", widen: true, unroll: 8, accs: 4,
+		step: func(w *vm, _ map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
+			w.ps(asm.VADDPS, asm.VADDPD)(x, acc, acc)
+		},
+		merge: addMerge, finish: storeFloat64,
+	},
+	{
 		name: "sumAbs", result: "float64", widen: true, unroll: 8, accs: 4,
 		prep: func(w *vm, k map[string]reg.VecVirtual) { k["abs"] = w.absMask() },
 		step: func(w *vm, k map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
