@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -54,6 +55,13 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 	out := t.result(xs, x, gamma, beta)
 	stats := t.arena.Get(2, c) // per channel 1/√(σ² + eps), then μ
 	xd, y, st := x.value.Data(), out.value.Data(), stats.Data()
+	if inner == 1 {
+		t.batchNormRows(op, batch, c, xd, y, st, gamma, beta, eps, mean, variance)
+		if n := t.push(op, out, x, gamma, beta); n != nil {
+			n.saved = stats
+		}
+		return out
+	}
 	for ch := 0; ch < c; ch++ {
 		var mu, v float64
 		if op == opBatchNorm {
@@ -98,6 +106,42 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 	return out
 }
 
+// batchNormRows is batch normalization of an input [N, C] (one value per
+// channel and example), row by row with vector kernels: the statistics are
+// sums in the element type over the rows in order, and the normalization
+// is y = x·a + b per channel, with a = γ·s and b = β − μ·γ·s (s = 1/√(σ² +
+// eps)) rounded once from float64, as PyTorch's CPU kernel computes it. st
+// receives s and μ.
+func (t *Tape[T]) batchNormRows(op opKind, batch, c int, x, y, st []T, gamma, beta *Var[T], eps float64, mean, variance []T) {
+	is, mu := st[:c], st[c:]
+	coef := t.arena.Get(2, c).Data()
+	a, b := coef[:c], coef[c:]
+	v := b // the variance, until b is computed
+	if op == opBatchNorm {
+		kernel.ColumnMeanVar(batch, c, x, c, mu, v)
+		if mean != nil {
+			copy(mean, mu)
+			copy(variance, v)
+		}
+	} else {
+		copy(mu, mean)
+		copy(v, variance)
+	}
+	for ch := range c {
+		s := 1 / math.Sqrt(float64(v[ch])+eps)
+		g, sh := 1.0, 0.0
+		if gamma != nil {
+			g = float64(gamma.value.Data()[ch])
+		}
+		if beta != nil {
+			sh = float64(beta.value.Data()[ch])
+		}
+		is[ch] = T(s)
+		a[ch], b[ch] = T(g*s), T(sh-float64(mu[ch])*g*s)
+	}
+	kernel.AffineRows(batch, c, x, c, a, b, y, c)
+}
+
 // batchNormBackward, with s = 1/√(σ² + eps), sums over the batch and the
 // dimensions after C, and the operations in the order of PyTorch's CPU
 // kernel (batch_norm_cpu_backward), so that rounding goes the same way as
@@ -115,6 +159,10 @@ func (t *Tape[T]) batchNormBackward(n *node[T]) {
 	c, batch, inner := xs[1], xs[0], tensor.Size(xs[2:])
 	m := float64(batch * inner)
 	g, x, st := n.out.grad.Data(), n.a.value.Data(), n.saved.Data()
+	if inner == 1 {
+		t.batchNormRowsBackward(n, batch, c, g, x, st)
+		return
+	}
 	gx, gg, gb := t.grad(n.a), t.grad(n.b), t.grad(n.c)
 	for ch := 0; ch < c; ch++ {
 		is, mu := float64(st[ch]), float64(st[c+ch])
@@ -150,5 +198,61 @@ func (t *Tape[T]) batchNormBackward(n *node[T]) {
 				gx[lo+k] += T((float64(d) - sum/m - (float64(x[lo+k])-mu)*kk) * is * w)
 			}
 		}
+	}
+}
+
+// batchNormRowsBackward is batchNormBackward for an input [N, C], row by row
+// with vector kernels: the sums run over the rows in order in the element
+// type, and ∂x = ((∂y − a) − (x − μ)·k)·c per channel with a = Σ∂y/m,
+// k = s²·Σ(x − μ)·∂y/m and c = s·γ rounded once from float64.
+func (t *Tape[T]) batchNormRowsBackward(n *node[T], batch, c int, g, x, st []T) {
+	is, mu := st[:c], st[c:]
+	coef := t.arena.Get(5, c).Data()
+	sum, dot, a, k, cc := coef[:c], coef[c:2*c], coef[2*c:3*c], coef[3*c:4*c], coef[4*c:]
+	kernel.ColumnSums(batch, c, g, c, sum)
+	if n.op == opBatchNorm || n.b != nil && n.b.needGrad {
+		kernel.ColumnDiffDots(batch, c, x, c, mu, g, c, dot)
+	}
+	if gb, add := t.gradOut(n.c); gb != nil {
+		for ch, v := range sum {
+			if add {
+				v += gb[ch]
+			}
+			gb[ch] = v
+		}
+	}
+	if gg, add := t.gradOut(n.b); gg != nil {
+		for ch, v := range dot {
+			d := T(float64(v) * float64(is[ch]))
+			if add {
+				d += gg[ch]
+			}
+			gg[ch] = d
+		}
+	}
+	gx, add := t.gradOut(n.a)
+	if gx == nil {
+		return
+	}
+	m := float64(batch)
+	for ch := range c {
+		s, w := float64(is[ch]), 1.0
+		if n.b != nil {
+			w = float64(n.b.value.Data()[ch])
+		}
+		a[ch], k[ch], cc[ch] = T(float64(sum[ch])/m), T(float64(dot[ch])*s*s/m), T(s*w)
+	}
+	dx := gx
+	if add {
+		dx = t.arena.Get(batch, c).Data()
+	}
+	if n.op == opBatchNormEval {
+		clear(a)
+		kernel.AffineRows(batch, c, g, c, cc, a, dx, c)
+	} else {
+		kernel.BatchNormGradRows(batch, c, x, c, g, c, mu, a, k, cc, dx, c)
+	}
+	if add {
+		kernel.Axpy(1, dx, gx)
 	}
 }

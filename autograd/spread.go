@@ -1,0 +1,141 @@
+package autograd
+
+import (
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/tensor"
+)
+
+// Large elementwise and per-image work is spread over the kernel pool
+// (kernel.Parallel). A piece of work is described by a job, a plain struct
+// that the Tape's one function value (made once) dispatches by a switch, so
+// that spreading work allocates nothing. Each task writes elements of its
+// own, computed the same way whichever goroutine runs it: results do not
+// depend on the number of threads.
+
+// spreadAt is the least number of elements an elementwise operation spreads
+// over the cores: below it (a batch of 128 hidden activations of 256, say)
+// a Parallel call costs more than it saves.
+const spreadAt = 1 << 16
+
+// chunkLen is the number of elements of one task of an elementwise job.
+const chunkLen = 1 << 14
+
+type jobKind uint8
+
+const (
+	jobReLU      jobKind = iota + 1 // y = relu(x)
+	jobReLUGrad                     // z = y > 0 ? x : 0, y the output of the ReLU
+	jobIm2col                       // the columns of image i of x into y (ld n)
+	jobConvOut                      // y[i, o, :] = x[o, i·P:(i+1)·P] + b[o]
+	jobConvGrad                     // y[o, i·P:(i+1)·P] = x[i, o, :]
+	jobCol2im                       // image i of z from the columns of x (ld n), added when add is set
+	jobRowSums                      // y[i] = Σ x[i·ld:(i+1)·ld] (added to y[i] when add is set)
+	jobPool2                        // 2×2 max-pool of plane i of x into y, argmax codes into codes
+	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
+)
+
+// A job is the work of one spread call; which fields a kind reads is said
+// where it is made.
+type job[T tensor.Float] struct {
+	kind       jobKind
+	n          int // elements (elementwise jobs) or items (per-image jobs)
+	x, y, z, b []T
+	codes      []uint8
+	conv       kernel.ConvShape
+	p, ld      int  // positions per image and row stride
+	add        bool // add to z instead of overwriting it
+}
+
+// spreadElems runs the elementwise job j over its n elements, in chunks on
+// the pool when there are many.
+func (t *Tape[T]) spreadElems(j job[T]) {
+	if j.n < spreadAt {
+		t.job = j
+		t.runChunk(0, j.n)
+		t.job = job[T]{}
+		return
+	}
+	t.spreadItems(j, (j.n+chunkLen-1)/chunkLen)
+}
+
+// spreadItems runs items 0…items−1 of j on the pool, or on this goroutine
+// when the work is small.
+func (t *Tape[T]) spreadItems(j job[T], items int) {
+	if t.jobFn == nil {
+		t.jobFn = t.runItem
+	}
+	t.job = j
+	kernel.Parallel(items, t.jobFn)
+	t.job = job[T]{}
+}
+
+// runItem runs task i of the current job.
+func (t *Tape[T]) runItem(_, i int) {
+	j := &t.job
+	switch j.kind {
+	case jobReLU, jobReLUGrad:
+		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
+	case jobIm2col:
+		s := j.conv
+		kernel.Im2colAt(s, j.x[i*s.C*s.H*s.W:], j.y[i*j.p:], j.ld)
+	case jobConvOut:
+		outC := len(j.x) / j.ld
+		for o := 0; o < outC; o++ {
+			src, dst := j.x[o*j.ld+i*j.p:o*j.ld+(i+1)*j.p], j.y[(i*outC+o)*j.p:(i*outC+o+1)*j.p]
+			if j.b != nil {
+				kernel.AddConst(j.b[o], src, dst)
+			} else {
+				copy(dst, src)
+			}
+		}
+	case jobConvGrad:
+		outC := len(j.y) / j.ld
+		for o := 0; o < outC; o++ {
+			copy(j.y[o*j.ld+i*j.p:o*j.ld+(i+1)*j.p], j.x[(i*outC+o)*j.p:(i*outC+o+1)*j.p])
+		}
+	case jobCol2im:
+		s := j.conv
+		img := j.z[i*s.C*s.H*s.W : (i+1)*s.C*s.H*s.W]
+		if !j.add {
+			clear(img)
+		}
+		kernel.Col2imAt(s, j.x[i*j.p:], j.ld, img)
+	case jobRowSums:
+		sum := T(kernel.Sum(j.x[i*j.ld : (i+1)*j.ld]))
+		if j.add {
+			sum += j.y[i]
+		}
+		j.y[i] = sum
+	case jobPool2:
+		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
+		kernel.MaxPool2(s.H, s.W, j.x[i*hw:(i+1)*hw], j.y[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw])
+	case jobPool2Grad:
+		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
+		g, codes, gx := j.x[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw], j.z[i*hw:(i+1)*hw]
+		if j.add {
+			addPool2Grad(s, g, codes, gx)
+		} else {
+			kernel.MaxPool2Grad(s.H, s.W, g, codes, gx)
+		}
+	}
+}
+
+// runChunk runs elements lo…hi−1 of the current elementwise job.
+func (t *Tape[T]) runChunk(lo, hi int) {
+	j := &t.job
+	switch j.kind {
+	case jobReLU:
+		kernel.ReLU(j.x[lo:hi], j.y[lo:hi])
+	case jobReLUGrad:
+		if j.add {
+			var tmp [256]T
+			for a := lo; a < hi; a += len(tmp) {
+				b := min(hi, a+len(tmp))
+				kernel.ReLUGrad(j.y[a:b], j.x[a:b], tmp[:b-a])
+				kernel.Axpy(1, tmp[:b-a], j.z[a:b])
+			}
+			return
+		}
+		kernel.ReLUGrad(j.y[lo:hi], j.x[lo:hi], j.z[lo:hi])
+	}
+}
