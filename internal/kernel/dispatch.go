@@ -56,6 +56,8 @@ type kernels[T Float] struct {
 	mulAdd         func(x, a, b, y []T)
 	addDiffProduct func(x, mean, dy, s []T)
 	normGrad       func(x, dy, mean, a, k, c, dx []T)
+	copyRows       func(m, n int, src []T, lds int, dst []T, ldd int)
+	addRows        func(m, n int, src []T, lds int, dst []T, ldd int)
 	maxPool        func(x []T, w, oh, ow int, y []T, codes []uint8)
 	maxPoolGrad    func(g []T, codes []uint8, w, oh, ow int, gx []T)
 }
@@ -91,6 +93,8 @@ func reference[T Float]() kernels[T] {
 		mulAdd:         mulAddRef[T],
 		addDiffProduct: addDiffProductRef[T],
 		normGrad:       normGradRef[T],
+		copyRows:       copyRowsRef[T],
+		addRows:        addRowsRef[T],
 		maxPool:        maxPoolRef[T],
 		maxPoolGrad:    maxPoolGradRef[T],
 	}

@@ -200,8 +200,9 @@ type gemmCall[E float32 | float64] struct {
 	kc               int // steps of k per packed panel
 	panels, bandRows int // panels of columns; rows per task
 	bands            int // tasks per panel
+	group            int // tasks per call of task
 	buf              [][]E
-	task             func(w, t int) // the method value of run, made once
+	task             func(w, g int) // the method value of runGroup, made once
 }
 
 // gemmFree holds the idle calls of each element type (*gemmCall[float32],
@@ -221,7 +222,7 @@ func getGemmCall[E float32 | float64]() *gemmCall[E] {
 		return gc
 	}
 	gc := new(gemmCall[E])
-	gc.task = gc.run
+	gc.task = gc.runGroup
 	return gc
 }
 
@@ -278,7 +279,22 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m,
 		}
 		return
 	}
-	Parallel(tasks, gc.task)
+	// Many narrow panels (a convolution's product over a batch has n in the
+	// tens of thousands) are grouped, a few per thread, into tasks of
+	// neighbouring panels: tasks are handed out through one counter, and
+	// passing it between the cores for each small panel would cost more
+	// than the panel.
+	gc.group = max(1, tasks/(gemmTasksPerThread*threads))
+	Parallel((tasks+gc.group-1)/gc.group, gc.task)
+}
+
+const gemmTasksPerThread = 16
+
+// runGroup computes the panels of tasks group·g … group·(g+1)−1.
+func (gc *gemmCall[E]) runGroup(w, g int) {
+	for t := g * gc.group; t < min(gc.panels*gc.bands, (g+1)*gc.group); t++ {
+		gc.run(w, t)
+	}
 }
 
 // run computes the columns of panel t%panels in the rows of band t/panels.

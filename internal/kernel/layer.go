@@ -108,6 +108,40 @@ func ColumnSums[T Float](m, n int, x []T, ldx int, dst []T) {
 	}
 }
 
+// CopyRows copies the m×n matrix src (row stride lds) to dst (row stride
+// ldd):
+//
+//	dst[i*ldd+j] = src[i*lds+j]
+func CopyRows[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	if checkMatrix(m, n, len(src), lds) && checkMatrix(m, n, len(dst), ldd) {
+		table[T]().copyRows(m, n, src, lds, dst, ldd)
+	}
+}
+
+func copyRowsRef[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	for i := 0; i < m; i++ {
+		copy(dst[i*ldd:i*ldd+n], src[i*lds:i*lds+n])
+	}
+}
+
+// AddRows adds the m×n matrix src (row stride lds) to dst (row stride ldd):
+//
+//	dst[i*ldd+j] += src[i*lds+j]
+func AddRows[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	if checkMatrix(m, n, len(src), lds) && checkMatrix(m, n, len(dst), ldd) {
+		table[T]().addRows(m, n, src, lds, dst, ldd)
+	}
+}
+
+func addRowsRef[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	for i := 0; i < m; i++ {
+		d, s := dst[i*ldd:i*ldd+n], src[i*lds:i*lds+n]
+		for j, v := range s {
+			d[j] += v
+		}
+	}
+}
+
 // AddSquaredDiff adds the squared differences of x and mean to s:
 //
 //	s[i] += (x[i] - mean[i]) * (x[i] - mean[i])

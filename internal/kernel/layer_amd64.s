@@ -782,6 +782,106 @@ DATA interhifloat32<>+56(SB)/4, $0x0000000f
 DATA interhifloat32<>+60(SB)/4, $0x0000001f
 GLOBL interhifloat32<>(SB), RODATA|NOPTR, $64
 
+// func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·copyRows32AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	SHRQ  $0x04, R8
+	ANDQ  $0x0000000f, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Z0
+	VMOVUPS Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPS.Z (DX)(R9*1), K1, Z0
+	VMOVUPS   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·addRows32AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	SHRQ  $0x04, R8
+	ANDQ  $0x0000000f, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Z0
+	VMOVUPS (BX)(R9*1), Z1
+	VADDPS  Z0, Z1, Z0
+	VMOVUPS Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPS.Z (DX)(R9*1), K1, Z0
+	VMOVUPS.Z (BX)(R9*1), K1, Z1
+	VADDPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
 // func relu64AVX512(x []float64, y []float64)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·relu64AVX512(SB), NOSPLIT, $0-48
@@ -1509,6 +1609,106 @@ DATA interhifloat64<>+48(SB)/8, $0x0000000000000007
 DATA interhifloat64<>+56(SB)/8, $0x000000000000000f
 GLOBL interhifloat64<>(SB), RODATA|NOPTR, $64
 
+// func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·copyRows64AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x03, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x03, DI
+	MOVQ  CX, R8
+	SHRQ  $0x03, R8
+	ANDQ  $0x00000007, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Z0
+	VMOVUPD Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPD.Z (DX)(R9*1), K1, Z0
+	VMOVUPD   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·addRows64AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x03, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x03, DI
+	MOVQ  CX, R8
+	SHRQ  $0x03, R8
+	ANDQ  $0x00000007, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Z0
+	VMOVUPD (BX)(R9*1), Z1
+	VADDPD  Z0, Z1, Z0
+	VMOVUPD Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPD.Z (DX)(R9*1), K1, Z0
+	VMOVUPD.Z (BX)(R9*1), K1, Z1
+	VADDPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
 // func relu32AVX2(x []float32, y []float32)
 // Requires: AVX
 TEXT ·relu32AVX2(SB), NOSPLIT, $0-48
@@ -2018,6 +2218,110 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func copyRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX
+TEXT ·copyRows32AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    CX, R8
+	SHRQ    $0x03, R8
+	ANDQ    $0x00000007, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*4), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Y1
+	VMOVUPS Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPS (DX)(R9*1), Y0, Y1
+	VMASKMOVPS Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX
+TEXT ·addRows32AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    CX, R8
+	SHRQ    $0x03, R8
+	ANDQ    $0x00000007, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*4), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Y1
+	VMOVUPS (BX)(R9*1), Y2
+	VADDPS  Y1, Y2, Y1
+	VMOVUPS Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPS (DX)(R9*1), Y0, Y1
+	VMASKMOVPS (BX)(R9*1), Y0, Y2
+	VADDPS     Y1, Y2, Y1
+	VMASKMOVPS Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
 // func relu64AVX2(x []float64, y []float64)
 // Requires: AVX
 TEXT ·relu64AVX2(SB), NOSPLIT, $0-48
@@ -2506,5 +2810,109 @@ loop_tail:
 	VMASKMOVPD Y1, Y0, (DX)(SI*1)
 
 loop_done:
+	VZEROUPPER
+	RET
+
+// func copyRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX
+TEXT ·copyRows64AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    CX, R8
+	SHRQ    $0x02, R8
+	ANDQ    $0x00000003, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*8), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Y1
+	VMOVUPD Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPD (DX)(R9*1), Y0, Y1
+	VMASKMOVPD Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX
+TEXT ·addRows64AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    CX, R8
+	SHRQ    $0x02, R8
+	ANDQ    $0x00000003, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*8), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Y1
+	VMOVUPD (BX)(R9*1), Y2
+	VADDPD  Y1, Y2, Y1
+	VMOVUPD Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPD (DX)(R9*1), Y0, Y1
+	VMASKMOVPD (BX)(R9*1), Y0, Y2
+	VADDPD     Y1, Y2, Y1
+	VMASKMOVPD Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
 	VZEROUPPER
 	RET

@@ -32,6 +32,12 @@ func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []ui
 func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32)
 
 //go:noescape
+func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
+func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
 func relu64AVX512(x []float64, y []float64)
 
 //go:noescape
@@ -59,6 +65,12 @@ func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []ui
 func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64)
 
 //go:noescape
+func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
+func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
 func relu32AVX2(x []float32, y []float32)
 
 //go:noescape
@@ -80,6 +92,12 @@ func normGrad32AVX2(x []float32, dy []float32, mean []float32, a []float32, k []
 func addSquaredDiff32AVX2(x []float32, mean []float32, s []float32)
 
 //go:noescape
+func copyRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
+func addRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
 func relu64AVX2(x []float64, y []float64)
 
 //go:noescape
@@ -99,3 +117,9 @@ func normGrad64AVX2(x []float64, dy []float64, mean []float64, a []float64, k []
 
 //go:noescape
 func addSquaredDiff64AVX2(x []float64, mean []float64, s []float64)
+
+//go:noescape
+func copyRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
+func addRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)

@@ -17,6 +17,8 @@ func accelerateLayer(l level) {
 		k32.addSquaredDiff = addSquaredDiff32AVX512
 		k32.maxPool = maxPool32AVX512
 		k32.maxPoolGrad = maxPoolGrad32AVX512
+		k32.copyRows = copyRows32AVX512
+		k32.addRows = addRows32AVX512
 		k64.relu = relu64AVX512
 		k64.reluGrad = reluGrad64AVX512
 		k64.addConst = addConst64AVX512
@@ -26,6 +28,8 @@ func accelerateLayer(l level) {
 		k64.addSquaredDiff = addSquaredDiff64AVX512
 		k64.maxPool = maxPool64AVX512
 		k64.maxPoolGrad = maxPoolGrad64AVX512
+		k64.copyRows = copyRows64AVX512
+		k64.addRows = addRows64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
 		k32.reluGrad = reluGrad32AVX2
@@ -34,6 +38,8 @@ func accelerateLayer(l level) {
 		k32.addDiffProduct = addDiffProduct32AVX2
 		k32.normGrad = normGrad32AVX2
 		k32.addSquaredDiff = addSquaredDiff32AVX2
+		k32.copyRows = copyRows32AVX2
+		k32.addRows = addRows32AVX2
 		k64.relu = relu64AVX2
 		k64.reluGrad = reluGrad64AVX2
 		k64.addConst = addConst64AVX2
@@ -41,5 +47,7 @@ func accelerateLayer(l level) {
 		k64.addDiffProduct = addDiffProduct64AVX2
 		k64.normGrad = normGrad64AVX2
 		k64.addSquaredDiff = addSquaredDiff64AVX2
+		k64.copyRows = copyRows64AVX2
+		k64.addRows = addRows64AVX2
 	}
 }

@@ -258,3 +258,51 @@ func BenchmarkLayer(b *testing.B) {
 		}
 	})
 }
+
+// TestCopyAddRows checks CopyRows and AddRows of every level against their
+// definitions, exactly, on blocks of every row length in lengths, with row
+// strides longer than a row and guard bands.
+func TestCopyAddRows(t *testing.T) {
+	forEachType(t, testCopyAddRows[float32], testCopyAddRows[float64])
+}
+
+func testCopyAddRows[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(37, 38))
+		for _, m := range []int{0, 1, 3, 7} {
+			for _, n := range lengths {
+				lds, ldd := n+1+rng.IntN(5), n+1+rng.IntN(5)
+				src, dst := newGuarded[T](need(m, n, lds), rng.IntN(16)), newGuarded[T](need(m, n, ldd), rng.IntN(16))
+				fill(rng, src.s, false, true)
+				fill(rng, dst.s, false, true)
+				name := fmt.Sprintf("(m=%d, n=%d)", m, n)
+				old := append([]T(nil), dst.s...)
+				AddRows(m, n, src.s, lds, dst.s, ldd)
+				dst.check(t, "AddRows"+name)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						if want := old[i*ldd+j] + src.s[i*lds+j]; !sameBits(dst.s[i*ldd+j], want) {
+							t.Fatalf("AddRows%s[%d][%d] = %v; want %v", name, i, j, dst.s[i*ldd+j], want)
+						}
+					}
+				}
+				CopyRows(m, n, src.s, lds, dst.s, ldd)
+				dst.check(t, "CopyRows"+name)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						if got, want := dst.s[i*ldd+j], src.s[i*lds+j]; bits(got) != bits(want) {
+							t.Fatalf("CopyRows%s[%d][%d] = %v; want %v", name, i, j, got, want)
+						}
+					}
+				}
+				for i := 0; i+1 < m && n > 0; i++ { // the gaps between rows are dst's own
+					for j := n; j < ldd; j++ {
+						if bits(dst.s[i*ldd+j]) != bits(old[i*ldd+j]) {
+							t.Fatalf("CopyRows%s wrote [%d][%d], between rows", name, i, j)
+						}
+					}
+				}
+			}
+		}
+	})
+}
