@@ -44,6 +44,7 @@ type job[T tensor.Float] struct {
 	conv       kernel.ConvShape
 	p, ld      int  // positions per image and row stride
 	add        bool // add to z instead of overwriting it
+	items, per int  // items, and items per task
 }
 
 // spreadElems runs the elementwise job j over its n elements, in chunks on
@@ -58,19 +59,34 @@ func (t *Tape[T]) spreadElems(j job[T]) {
 	t.spreadItems(j, (j.n+chunkLen-1)/chunkLen)
 }
 
-// spreadItems runs items 0…items−1 of j on the pool, or on this goroutine
-// when the work is small.
+// spreadItems runs items 0…items−1 of j on the pool, in at most
+// tasksPerThread tasks per thread of consecutive items: a task is taken
+// from a counter that all threads update, and tasks as small as one pooled
+// plane would spend their time passing it around.
 func (t *Tape[T]) spreadItems(j job[T], items int) {
 	if t.jobFn == nil {
-		t.jobFn = t.runItem
+		t.jobFn = t.runTask
 	}
+	tasks := min(items, tasksPerThread*kernel.Threads())
+	j.per = (items + max(tasks, 1) - 1) / max(tasks, 1)
+	j.items = items
 	t.job = j
-	kernel.Parallel(items, t.jobFn)
+	kernel.Parallel((items+j.per-1)/max(j.per, 1), t.jobFn)
 	t.job = job[T]{}
 }
 
-// runItem runs task i of the current job.
-func (t *Tape[T]) runItem(_, i int) {
+const tasksPerThread = 8
+
+// runTask runs task k of the current job: its items per·k … per·(k+1)−1.
+func (t *Tape[T]) runTask(_, k int) {
+	j := &t.job
+	for i := k * j.per; i < min(j.items, (k+1)*j.per); i++ {
+		t.runItem(i)
+	}
+}
+
+// runItem runs item i of the current job.
+func (t *Tape[T]) runItem(i int) {
 	j := &t.job
 	switch j.kind {
 	case jobReLU, jobReLUGrad:
