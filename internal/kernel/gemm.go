@@ -30,9 +30,10 @@ import (
 // NaN in B meets them as 0; the vector versions multiply them (0·Inf = NaN).
 //
 // Gemm spreads large products over the cores with Parallel and runs small
-// ones (under gemmParallelFlops) on the calling goroutine. It may be called
-// from several goroutines at once, and from inside a Parallel task, where it
-// runs on the calling goroutine. After warm-up it allocates nothing.
+// ones (under gemmParallelFlops, or gemmAwakeFlops while the workers are
+// awake) on the calling goroutine. It may be called from several goroutines
+// at once, and from inside a Parallel task, where it runs on the calling
+// goroutine. After warm-up it allocates nothing.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
@@ -180,8 +181,13 @@ func gemmTable[E float32 | float64]() *gemmKernels[E] {
 const (
 	// gemmParallelFlops is the smallest product (2·m·n·k) spread over the
 	// cores: about 10 µs of work on one core, ten times the cost of a
-	// Parallel call.
+	// Parallel call that wakes parked workers.
 	gemmParallelFlops = 2 << 20
+	// gemmAwakeFlops is the smallest product spread over the cores while
+	// the workers are awake (a training step keeps them so): about 1 µs
+	// of work, five times the cost of a Parallel call then. The output
+	// layer of a classifier (128×256 by 256×10) is three times that.
+	gemmAwakeFlops = 256 << 10
 	// gemmKC is the most steps of k a packed panel holds.
 	gemmKC = 256
 )
@@ -255,7 +261,7 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m,
 	gc.panels = (n + w - 1) / w
 	tiles := (m + g.rows - 1) / g.rows
 	threads := 1
-	if 2*float64(m)*float64(n)*float64(k) >= gemmParallelFlops {
+	if flops := 2 * float64(m) * float64(n) * float64(k); flops >= gemmParallelFlops || flops >= gemmAwakeFlops && poolAwake() {
 		threads = Threads()
 	}
 	// Enough tasks for every thread to have two, so that unequal panels (the
