@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -33,6 +34,7 @@ func main() {
 	model := flag.String("model", "mlp", "the model: mlp, mlpbn or cnn")
 	samples := flag.Int("samples", 60000, "examples in the epoch")
 	threads := flag.Int("threads", 0, "goroutines the kernels use; 0: GOMAXPROCS")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of the timed epoch to this file")
 	flag.Parse()
 	tensor.SetThreads(*threads)
 	rng := rand.New(rand.NewPCG(0, 0))
@@ -40,7 +42,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	const batch, features = 128, 784
+	const features = 784
 	x := make([]float32, *samples*features)
 	for i := range x {
 		x[i] = rng.Float32()
@@ -62,17 +64,33 @@ func main() {
 	if last := *samples % batch; last != 0 {
 		r.xLast = r.xb.Slice(0, last)
 	}
-	r.epoch(rng, 20) // warm-up
+	// Warm up on 20 batches and, as the epoch ends with one, a short batch:
+	// the first pass of a shape allocates the tape's buffers.
+	r.epoch(rng, 20)
+	if last := *samples % batch; last != 0 {
+		r.step(rng.Perm(*samples)[:last])
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
 	seen, inOpt := r.epoch(rng, -1)
 	dt := time.Since(start)
+	pprof.StopCPUProfile()
 	runtime.ReadMemStats(&after)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	batches := float64(seen) / batch
-	fmt.Printf("model=%s threads=%d params=%d: %.0f samples/s  epoch %.2f s  (%.3f ms/batch, of which opt.Step %.3f ms)  allocs/batch %.2f  peak RSS %d MB\n",
+	fmt.Printf("model=%s threads=%d tensors=%d: %.0f samples/s  epoch %.2f s  (%.3f ms/batch, of which opt.Step %.3f ms)  allocs/batch %.2f  peak RSS %d MB\n",
 		*model, tensor.Threads(), len(params), float64(seen)/dt.Seconds(), dt.Seconds(),
 		dt.Seconds()/batches*1e3, inOpt.Seconds()/batches*1e3,
 		float64(after.Mallocs-before.Mallocs)/batches, ru.Maxrss/1024)
@@ -93,39 +111,44 @@ type run struct {
 // if n ≥ 0, and returns the examples seen and the time spent in opt.Step.
 func (r *run) epoch(rng *rand.Rand, n int) (seen int, inOpt time.Duration) {
 	perm := rng.Perm(len(r.y))
-	const batch = 128
-	features := len(r.x) / len(r.y)
 	for b, s := 0, 0; s < len(perm) && (n < 0 || b < n); b, s = b+1, s+batch {
 		idx := perm[s:min(s+batch, len(perm))]
-		xb := r.xb
-		if len(idx) < batch {
-			xb = r.xLast
-		}
-		for i, k := range idx {
-			copy(xb.Data()[i*features:(i+1)*features], r.x[k*features:(k+1)*features])
-			r.labels[i] = r.y[k]
-		}
-		logits, err := r.model.Forward(r.tape, r.tape.Const(xb))
-		if err != nil {
-			log.Fatal(err)
-		}
-		l, err := loss.CrossEntropy(r.tape, logits, r.labels[:len(idx)])
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := r.tape.Backward(l); err != nil {
-			log.Fatal(err)
-		}
-		t0 := time.Now()
-		if err := r.opt.Step(); err != nil {
-			log.Fatal(err)
-		}
-		inOpt += time.Since(t0)
-		nn.ZeroGrad(r.model.Params())
-		r.tape.Reset()
+		inOpt += r.step(idx)
 		seen += len(idx)
 	}
 	return seen, inOpt
+}
+
+// step trains on the examples idx and returns the time spent in opt.Step.
+func (r *run) step(idx []int) time.Duration {
+	features := len(r.x) / len(r.y)
+	xb := r.xb
+	if len(idx) < batch {
+		xb = r.xLast
+	}
+	for i, k := range idx {
+		copy(xb.Data()[i*features:(i+1)*features], r.x[k*features:(k+1)*features])
+		r.labels[i] = r.y[k]
+	}
+	logits, err := r.model.Forward(r.tape, r.tape.Const(xb))
+	if err != nil {
+		log.Fatal(err)
+	}
+	l, err := loss.CrossEntropy(r.tape, logits, r.labels[:len(idx)])
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := r.tape.Backward(l); err != nil {
+		log.Fatal(err)
+	}
+	t0 := time.Now()
+	if err := r.opt.Step(); err != nil {
+		log.Fatal(err)
+	}
+	inOpt := time.Since(t0)
+	nn.ZeroGrad(r.model.Params())
+	r.tape.Reset()
+	return inOpt
 }
 
 // build returns the model of train_bench.py and the shape of one example.
@@ -138,5 +161,7 @@ func build(name string, rng *rand.Rand) (*nn.Sequential[float32], []int, error) 
 	}
 	return nil, nil, fmt.Errorf("trainbench: unknown model %q (want mlp, mlpbn or cnn)", name)
 }
+
+const batch = 128
 
 func init() { log.SetFlags(0); log.SetOutput(os.Stderr) }
