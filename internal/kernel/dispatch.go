@@ -44,6 +44,8 @@ type kernels[T Float] struct {
 	rmspropStep  func(p, g, v, ga, buf []T, gs, wc, a, eps, mu, nlr T, epsInSqrt bool)
 
 	sum        func(x []T) float64
+	sumSqDiff  func(x []T, c float64) float64
+	dotDiff    func(x, y []T, c float64) float64
 	sumSquares func(x []T) float64
 	sumAbs     func(x []T) float64
 	maxAbs     func(x []T) float64
@@ -54,6 +56,8 @@ type kernels[T Float] struct {
 	reluGrad       func(x, dy, dx []T)
 	addSquaredDiff func(x, mean, s []T)
 	mulAdd         func(x, a, b, y []T)
+	affine         func(a, b T, x, y []T)
+	normGradRun    func(x, dy, dx []T, mean, a, k, c T)
 	addDiffProduct func(x, mean, dy, s []T)
 	normGrad       func(x, dy, mean, a, k, c, dx []T)
 	copyRows       func(m, n int, src []T, lds int, dst []T, ldd int)
@@ -81,6 +85,8 @@ func reference[T Float]() kernels[T] {
 		rmspropStep:  rmspropStepRef[T],
 
 		sum:        sumRef[T],
+		sumSqDiff:  sumSquaredDiffRef[T],
+		dotDiff:    dotDiffRef[T],
 		sumSquares: sumSquaresRef[T],
 		sumAbs:     sumAbsRef[T],
 		maxAbs:     maxAbsRef[T],
@@ -91,6 +97,8 @@ func reference[T Float]() kernels[T] {
 		reluGrad:       reluGradRef[T],
 		addSquaredDiff: addSquaredDiffRef[T],
 		mulAdd:         mulAddRef[T],
+		affine:         affineRef[T],
+		normGradRun:    normGradRunRef[T],
 		addDiffProduct: addDiffProductRef[T],
 		normGrad:       normGradRef[T],
 		copyRows:       copyRowsRef[T],

@@ -207,6 +207,38 @@ func mulAddRef[T Float](x, a, b, y []T) {
 	}
 }
 
+// Affine scales and shifts x into y, the normalization of one image
+// channel by a batch norm with its statistics and parameters folded into a
+// and b. y may be x.
+//
+//	y[i] = x[i]*a + b
+func Affine[T Float](a, b T, x, y []T) {
+	table[T]().affine(a, b, x, y[:len(x)])
+}
+
+func affineRef[T Float](a, b T, x, y []T) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = T(v*a) + b
+	}
+}
+
+// BatchNormGrad sets dx to the input gradient of a batch norm in training
+// mode over one image channel, BatchNormGradRows with the same coefficients
+// for every element. dx may be dy.
+//
+//	dx[i] = ((dy[i] - a) - (x[i] - mean)*k) * c
+func BatchNormGrad[T Float](x, dy, dx []T, mean, a, k, c T) {
+	table[T]().normGradRun(x, dy[:len(x)], dx[:len(x)], mean, a, k, c)
+}
+
+func normGradRunRef[T Float](x, dy, dx []T, mean, a, k, c T) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	for i, v := range x {
+		dx[i] = ((dy[i] - a) - T((v-mean)*k)) * c
+	}
+}
+
 // ColumnDiffDots sets dst to the dot products of the centred columns of x
 // with the columns of dy, the Σ(x − μ)·∂y of a batch norm's backward pass,
 // adding the rows in order:

@@ -265,6 +265,149 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func affine32AVX512(a float32, b float32, x []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·affine32AVX512(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS a+0(FP), Z0
+	VBROADCASTSS b+4(FP), Z1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, (CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 64(CX)(BX*1)
+	VMOVUPS 128(AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 128(CX)(BX*1)
+	VMOVUPS 192(AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z2
+	VMULPS    Z0, Z2, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun32AVX512(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+// Requires: AVX, AVX512F
+TEXT ·normGradRun32AVX512(SB), NOSPLIT, $0-88
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS mean+72(FP), Z0
+	VBROADCASTSS a+76(FP), Z1
+	VBROADCASTSS k+80(FP), Z2
+	VBROADCASTSS c+84(FP), Z3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, (DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, 64(DX)(SI*1)
+	VMOVUPS 128(AX)(SI*1), Z4
+	VMOVUPS 128(CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, 128(DX)(SI*1)
+	VMOVUPS 192(AX)(SI*1), Z4
+	VMOVUPS 192(CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000040, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z4
+	VMOVUPS.Z (CX)(SI*1), K1, Z5
+	VSUBPS    Z1, Z5, Z1
+	VSUBPS    Z0, Z4, Z0
+	VMULPS    Z2, Z0, Z0
+	VSUBPS    Z0, Z1, Z0
+	VMULPS    Z3, Z0, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addDiffProduct32AVX512(x []float32, mean []float32, dy []float32, s []float32)
 // Requires: AVX, AVX512F
 TEXT ·addDiffProduct32AVX512(SB), NOSPLIT, $0-96
@@ -1124,6 +1267,149 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func affine64AVX512(a float64, b float64, x []float64, y []float64)
+// Requires: AVX, AVX512F
+TEXT ·affine64AVX512(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD a+0(FP), Z0
+	VBROADCASTSD b+8(FP), Z1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, (CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 64(CX)(BX*1)
+	VMOVUPD 128(AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 128(CX)(BX*1)
+	VMOVUPD 192(AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z2
+	VMULPD    Z0, Z2, Z0
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun64AVX512(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
+// Requires: AVX, AVX512F
+TEXT ·normGradRun64AVX512(SB), NOSPLIT, $0-104
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD mean+72(FP), Z0
+	VBROADCASTSD a+80(FP), Z1
+	VBROADCASTSD k+88(FP), Z2
+	VBROADCASTSD c+96(FP), Z3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, (DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z4
+	VMOVUPD 64(CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, 64(DX)(SI*1)
+	VMOVUPD 128(AX)(SI*1), Z4
+	VMOVUPD 128(CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, 128(DX)(SI*1)
+	VMOVUPD 192(AX)(SI*1), Z4
+	VMOVUPD 192(CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z4
+	VMOVUPD.Z (CX)(SI*1), K1, Z5
+	VSUBPD    Z1, Z5, Z1
+	VSUBPD    Z0, Z4, Z0
+	VMULPD    Z2, Z0, Z0
+	VSUBPD    Z0, Z1, Z0
+	VMULPD    Z3, Z0, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addDiffProduct64AVX512(x []float64, mean []float64, dy []float64, s []float64)
 // Requires: AVX, AVX512F
 TEXT ·addDiffProduct64AVX512(SB), NOSPLIT, $0-96
@@ -1973,6 +2259,151 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func affine32AVX2(a float32, b float32, x []float32, y []float32)
+// Requires: AVX
+TEXT ·affine32AVX2(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS a+0(FP), Y0
+	VBROADCASTSS b+4(FP), Y1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, (CX)(BX*1)
+	VMOVUPS 32(AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 32(CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 64(CX)(BX*1)
+	VMOVUPS 96(AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*4), Y2
+	VMASKMOVPS (AX)(BX*1), Y2, Y3
+	VMULPS     Y0, Y3, Y0
+	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y2, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun32AVX2(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+// Requires: AVX
+TEXT ·normGradRun32AVX2(SB), NOSPLIT, $0-88
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS mean+72(FP), Y0
+	VBROADCASTSS a+76(FP), Y1
+	VBROADCASTSS k+80(FP), Y2
+	VBROADCASTSS c+84(FP), Y3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, (DX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 32(DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Y4
+	VMOVUPS 64(CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 64(DX)(SI*1)
+	VMOVUPS 96(AX)(SI*1), Y4
+	VMOVUPS 96(CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*4), Y4
+	VMASKMOVPS (AX)(SI*1), Y4, Y5
+	VMASKMOVPS (CX)(SI*1), Y4, Y6
+	VSUBPS     Y1, Y6, Y1
+	VSUBPS     Y0, Y5, Y0
+	VMULPS     Y2, Y0, Y0
+	VSUBPS     Y0, Y1, Y0
+	VMULPS     Y3, Y0, Y0
+	VMASKMOVPS Y0, Y4, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addDiffProduct32AVX2(x []float32, mean []float32, dy []float32, s []float32)
 // Requires: AVX
 TEXT ·addDiffProduct32AVX2(SB), NOSPLIT, $0-96
@@ -2563,6 +2994,151 @@ loop_tail:
 	VMASKMOVPD (DX)(DI*1), Y0, Y2
 	VADDPD     Y2, Y1, Y1
 	VMASKMOVPD Y1, Y0, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func affine64AVX2(a float64, b float64, x []float64, y []float64)
+// Requires: AVX
+TEXT ·affine64AVX2(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD a+0(FP), Y0
+	VBROADCASTSD b+8(FP), Y1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, (CX)(BX*1)
+	VMOVUPD 32(AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, 32(CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, 64(CX)(BX*1)
+	VMOVUPD 96(AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000004, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*8), Y2
+	VMASKMOVPD (AX)(BX*1), Y2, Y3
+	VMULPD     Y0, Y3, Y0
+	VADDPD     Y1, Y0, Y0
+	VMASKMOVPD Y0, Y2, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun64AVX2(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
+// Requires: AVX
+TEXT ·normGradRun64AVX2(SB), NOSPLIT, $0-104
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD mean+72(FP), Y0
+	VBROADCASTSD a+80(FP), Y1
+	VBROADCASTSD k+88(FP), Y2
+	VBROADCASTSD c+96(FP), Y3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Y4
+	VMOVUPD (CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, (DX)(SI*1)
+	VMOVUPD 32(AX)(SI*1), Y4
+	VMOVUPD 32(CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, 32(DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Y4
+	VMOVUPD 64(CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, 64(DX)(SI*1)
+	VMOVUPD 96(AX)(SI*1), Y4
+	VMOVUPD 96(CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Y4
+	VMOVUPD (CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*8), Y4
+	VMASKMOVPD (AX)(SI*1), Y4, Y5
+	VMASKMOVPD (CX)(SI*1), Y4, Y6
+	VSUBPD     Y1, Y6, Y1
+	VSUBPD     Y0, Y5, Y0
+	VMULPD     Y2, Y0, Y0
+	VSUBPD     Y0, Y1, Y0
+	VMULPD     Y3, Y0, Y0
+	VMASKMOVPD Y0, Y4, (DX)(SI*1)
 
 loop_done:
 	VZEROUPPER

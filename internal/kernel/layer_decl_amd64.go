@@ -17,6 +17,12 @@ func addConst32AVX512(c float32, x []float32, y []float32)
 func mulAdd32AVX512(x []float32, a []float32, b []float32, y []float32)
 
 //go:noescape
+func affine32AVX512(a float32, b float32, x []float32, y []float32)
+
+//go:noescape
+func normGradRun32AVX512(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+
+//go:noescape
 func addDiffProduct32AVX512(x []float32, mean []float32, dy []float32, s []float32)
 
 //go:noescape
@@ -48,6 +54,12 @@ func addConst64AVX512(c float64, x []float64, y []float64)
 
 //go:noescape
 func mulAdd64AVX512(x []float64, a []float64, b []float64, y []float64)
+
+//go:noescape
+func affine64AVX512(a float64, b float64, x []float64, y []float64)
+
+//go:noescape
+func normGradRun64AVX512(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
 
 //go:noescape
 func addDiffProduct64AVX512(x []float64, mean []float64, dy []float64, s []float64)
@@ -83,6 +95,12 @@ func addConst32AVX2(c float32, x []float32, y []float32)
 func mulAdd32AVX2(x []float32, a []float32, b []float32, y []float32)
 
 //go:noescape
+func affine32AVX2(a float32, b float32, x []float32, y []float32)
+
+//go:noescape
+func normGradRun32AVX2(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+
+//go:noescape
 func addDiffProduct32AVX2(x []float32, mean []float32, dy []float32, s []float32)
 
 //go:noescape
@@ -108,6 +126,12 @@ func addConst64AVX2(c float64, x []float64, y []float64)
 
 //go:noescape
 func mulAdd64AVX2(x []float64, a []float64, b []float64, y []float64)
+
+//go:noescape
+func affine64AVX2(a float64, b float64, x []float64, y []float64)
+
+//go:noescape
+func normGradRun64AVX2(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
 
 //go:noescape
 func addDiffProduct64AVX2(x []float64, mean []float64, dy []float64, s []float64)

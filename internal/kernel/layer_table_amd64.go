@@ -12,6 +12,8 @@ func accelerateLayer(l level) {
 		k32.reluGrad = reluGrad32AVX512
 		k32.addConst = addConst32AVX512
 		k32.mulAdd = mulAdd32AVX512
+		k32.affine = affine32AVX512
+		k32.normGradRun = normGradRun32AVX512
 		k32.addDiffProduct = addDiffProduct32AVX512
 		k32.normGrad = normGrad32AVX512
 		k32.addSquaredDiff = addSquaredDiff32AVX512
@@ -23,6 +25,8 @@ func accelerateLayer(l level) {
 		k64.reluGrad = reluGrad64AVX512
 		k64.addConst = addConst64AVX512
 		k64.mulAdd = mulAdd64AVX512
+		k64.affine = affine64AVX512
+		k64.normGradRun = normGradRun64AVX512
 		k64.addDiffProduct = addDiffProduct64AVX512
 		k64.normGrad = normGrad64AVX512
 		k64.addSquaredDiff = addSquaredDiff64AVX512
@@ -35,6 +39,8 @@ func accelerateLayer(l level) {
 		k32.reluGrad = reluGrad32AVX2
 		k32.addConst = addConst32AVX2
 		k32.mulAdd = mulAdd32AVX2
+		k32.affine = affine32AVX2
+		k32.normGradRun = normGradRun32AVX2
 		k32.addDiffProduct = addDiffProduct32AVX2
 		k32.normGrad = normGrad32AVX2
 		k32.addSquaredDiff = addSquaredDiff32AVX2
@@ -44,6 +50,8 @@ func accelerateLayer(l level) {
 		k64.reluGrad = reluGrad64AVX2
 		k64.addConst = addConst64AVX2
 		k64.mulAdd = mulAdd64AVX2
+		k64.affine = affine64AVX2
+		k64.normGradRun = normGradRun64AVX2
 		k64.addDiffProduct = addDiffProduct64AVX2
 		k64.normGrad = normGrad64AVX2
 		k64.addSquaredDiff = addSquaredDiff64AVX2

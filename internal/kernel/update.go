@@ -321,6 +321,35 @@ func sumRef[T Float](x []T) float64 {
 	return s
 }
 
+// SumSquaredDiff returns Σ (x[i] − c)², the differences taken and squared
+// and the sum accumulated in float64.
+func SumSquaredDiff[T Float](x []T, c float64) float64 {
+	return table[T]().sumSqDiff(x, c)
+}
+
+func sumSquaredDiffRef[T Float](x []T, c float64) float64 {
+	var s float64
+	for _, v := range x {
+		d := float64(v) - c
+		s += d * d
+	}
+	return s
+}
+
+// DotDiff returns Σ (x[i] − c)·y[i], in float64 like SumSquaredDiff.
+func DotDiff[T Float](x, y []T, c float64) float64 {
+	return table[T]().dotDiff(x, y[:len(x)], c)
+}
+
+func dotDiffRef[T Float](x, y []T, c float64) float64 {
+	y = y[:len(x)]
+	var s float64
+	for i, v := range x {
+		s += (float64(v) - c) * float64(y[i])
+	}
+	return s
+}
+
 // SumSquares returns Σ x[i]², accumulated in float64.
 func SumSquares[T Float](x []T) float64 {
 	return table[T]().sumSquares(x)

@@ -5365,6 +5365,171 @@ fold:
 	MOVSD         X0, ret+24(FP)
 	RET
 
+// func sumSqDiff32AVX512(x []float32, c float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·sumSqDiff32AVX512(SB), NOSPLIT, $0-40
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+	VBROADCASTSD c+24(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
+
+unrolled:
+	CMPQ        CX, $0x00000040
+	JB          single
+	VCVTPS2PD   (AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	VCVTPS2PD   32(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VCVTPS2PD   64(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z3
+	VCVTPS2PD   96(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z4
+	VCVTPS2PD   128(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	VCVTPS2PD   160(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VCVTPS2PD   192(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z3
+	VCVTPS2PD   224(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z4
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000040, CX
+	JMP         unrolled
+
+single:
+	CMPQ        CX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000008, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          fold
+	LEAQ        tailmask16<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VCVTPS2PD.Z (AX)(DX*1), K1, Z5
+	VSUBPD      Z0, Z5, Z0
+	VMOVUPD.Z   Z0, K1, Z0
+	VFMADD231PD Z0, Z0, Z1
+
+fold:
+	VADDPD        Z2, Z1, Z0
+	VADDPD        Z4, Z3, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+32(FP)
+	RET
+
+// func dotDiff32AVX512(x []float32, y []float32, c float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·dotDiff32AVX512(SB), NOSPLIT, $0-64
+	MOVQ         x_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         x_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+48(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
+
+unrolled:
+	CMPQ        DX, $0x00000040
+	JB          single
+	VCVTPS2PD   (AX)(BX*1), Z5
+	VCVTPS2PD   (CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z1
+	VCVTPS2PD   32(AX)(BX*1), Z5
+	VCVTPS2PD   32(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z2
+	VCVTPS2PD   64(AX)(BX*1), Z5
+	VCVTPS2PD   64(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z3
+	VCVTPS2PD   96(AX)(BX*1), Z5
+	VCVTPS2PD   96(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z4
+	VCVTPS2PD   128(AX)(BX*1), Z5
+	VCVTPS2PD   128(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z1
+	VCVTPS2PD   160(AX)(BX*1), Z5
+	VCVTPS2PD   160(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z2
+	VCVTPS2PD   192(AX)(BX*1), Z5
+	VCVTPS2PD   192(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z3
+	VCVTPS2PD   224(AX)(BX*1), Z5
+	VCVTPS2PD   224(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z4
+	ADDQ        $0x00000100, BX
+	SUBQ        $0x00000040, DX
+	JMP         unrolled
+
+single:
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VCVTPS2PD   (AX)(BX*1), Z5
+	VCVTPS2PD   (CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z1
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          fold
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VCVTPS2PD.Z (AX)(BX*1), K1, Z5
+	VCVTPS2PD.Z (CX)(BX*1), K1, Z6
+	VSUBPD      Z0, Z5, Z0
+	VMOVUPD.Z   Z0, K1, Z0
+	VFMADD231PD Z6, Z0, Z1
+
+fold:
+	VADDPD        Z2, Z1, Z0
+	VADDPD        Z4, Z3, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+56(FP)
+	RET
+
 // func sumAbs32AVX512(x []float32) float64
 // Requires: AVX, AVX512DQ, AVX512F, SSE2
 TEXT ·sumAbs32AVX512(SB), NOSPLIT, $0-32
@@ -10916,6 +11081,171 @@ fold:
 	VADDPD        X1, X0, X0
 	VZEROUPPER
 	MOVSD         X0, ret+24(FP)
+	RET
+
+// func sumSqDiff64AVX512(x []float64, c float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·sumSqDiff64AVX512(SB), NOSPLIT, $0-40
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+	VBROADCASTSD c+24(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
+
+unrolled:
+	CMPQ        CX, $0x00000040
+	JB          single
+	VMOVUPD     (AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	VMOVUPD     64(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VMOVUPD     128(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z3
+	VMOVUPD     192(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z4
+	VMOVUPD     256(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	VMOVUPD     320(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VMOVUPD     384(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z3
+	VMOVUPD     448(AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z4
+	ADDQ        $0x00000200, DX
+	SUBQ        $0x00000040, CX
+	JMP         unrolled
+
+single:
+	CMPQ        CX, $0x00000008
+	JB          tail
+	VMOVUPD     (AX)(DX*1), Z5
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z5, Z5, Z1
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000008, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          fold
+	LEAQ        tailmask16<>+0(SB), BX
+	KMOVW       (BX)(CX*2), K1
+	VMOVUPD.Z   (AX)(DX*1), K1, Z5
+	VSUBPD      Z0, Z5, Z0
+	VMOVUPD.Z   Z0, K1, Z0
+	VFMADD231PD Z0, Z0, Z1
+
+fold:
+	VADDPD        Z2, Z1, Z0
+	VADDPD        Z4, Z3, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+32(FP)
+	RET
+
+// func dotDiff64AVX512(x []float64, y []float64, c float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·dotDiff64AVX512(SB), NOSPLIT, $0-64
+	MOVQ         x_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         x_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+48(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+	VXORPD       Z4, Z4, Z4
+
+unrolled:
+	CMPQ        DX, $0x00000040
+	JB          single
+	VMOVUPD     (AX)(BX*1), Z5
+	VMOVUPD     (CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z1
+	VMOVUPD     64(AX)(BX*1), Z5
+	VMOVUPD     64(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD     128(AX)(BX*1), Z5
+	VMOVUPD     128(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z3
+	VMOVUPD     192(AX)(BX*1), Z5
+	VMOVUPD     192(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z4
+	VMOVUPD     256(AX)(BX*1), Z5
+	VMOVUPD     256(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z1
+	VMOVUPD     320(AX)(BX*1), Z5
+	VMOVUPD     320(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z2
+	VMOVUPD     384(AX)(BX*1), Z5
+	VMOVUPD     384(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z3
+	VMOVUPD     448(AX)(BX*1), Z5
+	VMOVUPD     448(CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z4
+	ADDQ        $0x00000200, BX
+	SUBQ        $0x00000040, DX
+	JMP         unrolled
+
+single:
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VMOVUPD     (AX)(BX*1), Z5
+	VMOVUPD     (CX)(BX*1), Z6
+	VSUBPD      Z0, Z5, Z5
+	VFMADD231PD Z6, Z5, Z1
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          fold
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z5
+	VMOVUPD.Z   (CX)(BX*1), K1, Z6
+	VSUBPD      Z0, Z5, Z0
+	VMOVUPD.Z   Z0, K1, Z0
+	VFMADD231PD Z6, Z0, Z1
+
+fold:
+	VADDPD        Z2, Z1, Z0
+	VADDPD        Z4, Z3, Z1
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+56(FP)
 	RET
 
 // func sumAbs64AVX512(x []float64) float64
@@ -16722,7 +17052,7 @@ loop_ga_buf_wc_epsInSqrt_done:
 	RET
 
 // func sumSquares32AVX2(x []float32) float64
-// Requires: AVX, FMA3, SSE2
+// Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·sumSquares32AVX2(SB), NOSPLIT, $0-32
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -16770,6 +17100,7 @@ tail:
 	NEGQ        CX
 	LEAQ        tailmask8<>+0(SB), BX
 	VMOVDQU     32(BX)(CX*4), Y4
+	VPMOVSXDQ   X4, Y5
 	VMASKMOVPS  (AX)(DX*1), X4, X4
 	VCVTPS2PD   X4, Y4
 	VFMADD231PD Y4, Y4, Y0
@@ -16787,7 +17118,7 @@ fold:
 	RET
 
 // func sum32AVX2(x []float32) float64
-// Requires: AVX, SSE2
+// Requires: AVX, AVX2, SSE2
 TEXT ·sum32AVX2(SB), NOSPLIT, $0-32
 	MOVQ   x_base+0(FP), AX
 	MOVQ   x_len+8(FP), CX
@@ -16835,6 +17166,7 @@ tail:
 	NEGQ       CX
 	LEAQ       tailmask8<>+0(SB), BX
 	VMOVDQU    32(BX)(CX*4), Y4
+	VPMOVSXDQ  X4, Y5
 	VMASKMOVPS (AX)(DX*1), X4, X4
 	VCVTPS2PD  X4, Y4
 	VADDPD     Y4, Y0, Y0
@@ -16851,8 +17183,176 @@ fold:
 	MOVSD        X0, ret+24(FP)
 	RET
 
+// func sumSqDiff32AVX2(x []float32, c float64) float64
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·sumSqDiff32AVX2(SB), NOSPLIT, $0-40
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+	VBROADCASTSD c+24(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+unrolled:
+	CMPQ        CX, $0x00000020
+	JB          single
+	VCVTPS2PD   (AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	VCVTPS2PD   16(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VCVTPS2PD   32(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y3
+	VCVTPS2PD   48(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y4
+	VCVTPS2PD   64(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	VCVTPS2PD   80(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VCVTPS2PD   96(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y3
+	VCVTPS2PD   112(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y4
+	ADDQ        $0x00000080, DX
+	SUBQ        $0x00000020, CX
+	JMP         unrolled
+
+single:
+	CMPQ        CX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	ADDQ        $0x00000010, DX
+	SUBQ        $0x00000004, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          fold
+	NEGQ        CX
+	LEAQ        tailmask8<>+0(SB), BX
+	VMOVDQU     32(BX)(CX*4), Y5
+	VPMOVSXDQ   X5, Y6
+	VMASKMOVPS  (AX)(DX*1), X5, X5
+	VCVTPS2PD   X5, Y5
+	VSUBPD      Y0, Y5, Y0
+	VANDPD      Y6, Y0, Y0
+	VFMADD231PD Y0, Y0, Y1
+
+fold:
+	VADDPD       Y2, Y1, Y0
+	VADDPD       Y4, Y3, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+32(FP)
+	RET
+
+// func dotDiff32AVX2(x []float32, y []float32, c float64) float64
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·dotDiff32AVX2(SB), NOSPLIT, $0-64
+	MOVQ         x_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         x_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+48(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+unrolled:
+	CMPQ        DX, $0x00000020
+	JB          single
+	VCVTPS2PD   (AX)(BX*1), Y5
+	VCVTPS2PD   (CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y1
+	VCVTPS2PD   16(AX)(BX*1), Y5
+	VCVTPS2PD   16(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y2
+	VCVTPS2PD   32(AX)(BX*1), Y5
+	VCVTPS2PD   32(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y3
+	VCVTPS2PD   48(AX)(BX*1), Y5
+	VCVTPS2PD   48(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y4
+	VCVTPS2PD   64(AX)(BX*1), Y5
+	VCVTPS2PD   64(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y1
+	VCVTPS2PD   80(AX)(BX*1), Y5
+	VCVTPS2PD   80(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y2
+	VCVTPS2PD   96(AX)(BX*1), Y5
+	VCVTPS2PD   96(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y3
+	VCVTPS2PD   112(AX)(BX*1), Y5
+	VCVTPS2PD   112(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y4
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, DX
+	JMP         unrolled
+
+single:
+	CMPQ        DX, $0x00000004
+	JB          tail
+	VCVTPS2PD   (AX)(BX*1), Y5
+	VCVTPS2PD   (CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y1
+	ADDQ        $0x00000010, BX
+	SUBQ        $0x00000004, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          fold
+	NEGQ        DX
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     32(SI)(DX*4), Y5
+	VPMOVSXDQ   X5, Y6
+	VMASKMOVPS  (AX)(BX*1), X5, X7
+	VCVTPS2PD   X7, Y7
+	VMASKMOVPS  (CX)(BX*1), X5, X5
+	VCVTPS2PD   X5, Y5
+	VSUBPD      Y0, Y7, Y0
+	VANDPD      Y6, Y0, Y0
+	VFMADD231PD Y5, Y0, Y1
+
+fold:
+	VADDPD       Y2, Y1, Y0
+	VADDPD       Y4, Y3, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+56(FP)
+	RET
+
 // func sumAbs32AVX2(x []float32) float64
-// Requires: AVX, SSE2
+// Requires: AVX, AVX2, SSE2
 TEXT ·sumAbs32AVX2(SB), NOSPLIT, $0-32
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
@@ -16910,6 +17410,7 @@ tail:
 	NEGQ       CX
 	LEAQ       tailmask8<>+0(SB), BX
 	VMOVDQU    32(BX)(CX*4), Y5
+	VPMOVSXDQ  X5, Y6
 	VMASKMOVPS (AX)(DX*1), X5, X5
 	VCVTPS2PD  X5, Y5
 	VANDPD     Y0, Y5, Y0
@@ -22765,6 +23266,169 @@ fold:
 	VADDPD       X1, X0, X0
 	VZEROUPPER
 	MOVSD        X0, ret+24(FP)
+	RET
+
+// func sumSqDiff64AVX2(x []float64, c float64) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·sumSqDiff64AVX2(SB), NOSPLIT, $0-40
+	MOVQ         x_base+0(FP), AX
+	MOVQ         x_len+8(FP), CX
+	XORQ         DX, DX
+	VBROADCASTSD c+24(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+unrolled:
+	CMPQ        CX, $0x00000020
+	JB          single
+	VMOVUPD     (AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	VMOVUPD     32(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VMOVUPD     64(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y3
+	VMOVUPD     96(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y4
+	VMOVUPD     128(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	VMOVUPD     160(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VMOVUPD     192(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y3
+	VMOVUPD     224(AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y4
+	ADDQ        $0x00000100, DX
+	SUBQ        $0x00000020, CX
+	JMP         unrolled
+
+single:
+	CMPQ        CX, $0x00000004
+	JB          tail
+	VMOVUPD     (AX)(DX*1), Y5
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y5, Y5, Y1
+	ADDQ        $0x00000020, DX
+	SUBQ        $0x00000004, CX
+	JMP         single
+
+tail:
+	TESTQ       CX, CX
+	JZ          fold
+	NEGQ        CX
+	LEAQ        tailmask8<>+0(SB), BX
+	VMOVDQU     32(BX)(CX*8), Y5
+	VMASKMOVPD  (AX)(DX*1), Y5, Y6
+	VSUBPD      Y0, Y6, Y0
+	VANDPD      Y5, Y0, Y0
+	VFMADD231PD Y0, Y0, Y1
+
+fold:
+	VADDPD       Y2, Y1, Y0
+	VADDPD       Y4, Y3, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+32(FP)
+	RET
+
+// func dotDiff64AVX2(x []float64, y []float64, c float64) float64
+// Requires: AVX, FMA3, SSE2
+TEXT ·dotDiff64AVX2(SB), NOSPLIT, $0-64
+	MOVQ         x_base+0(FP), AX
+	MOVQ         y_base+24(FP), CX
+	MOVQ         x_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+48(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+unrolled:
+	CMPQ        DX, $0x00000020
+	JB          single
+	VMOVUPD     (AX)(BX*1), Y5
+	VMOVUPD     (CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y1
+	VMOVUPD     32(AX)(BX*1), Y5
+	VMOVUPD     32(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y2
+	VMOVUPD     64(AX)(BX*1), Y5
+	VMOVUPD     64(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y3
+	VMOVUPD     96(AX)(BX*1), Y5
+	VMOVUPD     96(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y4
+	VMOVUPD     128(AX)(BX*1), Y5
+	VMOVUPD     128(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y1
+	VMOVUPD     160(AX)(BX*1), Y5
+	VMOVUPD     160(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y2
+	VMOVUPD     192(AX)(BX*1), Y5
+	VMOVUPD     192(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y3
+	VMOVUPD     224(AX)(BX*1), Y5
+	VMOVUPD     224(CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y4
+	ADDQ        $0x00000100, BX
+	SUBQ        $0x00000020, DX
+	JMP         unrolled
+
+single:
+	CMPQ        DX, $0x00000004
+	JB          tail
+	VMOVUPD     (AX)(BX*1), Y5
+	VMOVUPD     (CX)(BX*1), Y6
+	VSUBPD      Y0, Y5, Y5
+	VFMADD231PD Y6, Y5, Y1
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000004, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          fold
+	NEGQ        DX
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     32(SI)(DX*8), Y5
+	VMASKMOVPD  (AX)(BX*1), Y5, Y6
+	VMASKMOVPD  (CX)(BX*1), Y5, Y7
+	VSUBPD      Y0, Y6, Y0
+	VANDPD      Y5, Y0, Y0
+	VFMADD231PD Y7, Y0, Y1
+
+fold:
+	VADDPD       Y2, Y1, Y0
+	VADDPD       Y4, Y3, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+56(FP)
 	RET
 
 // func sumAbs64AVX2(x []float64) float64

@@ -53,6 +53,12 @@ func sumSquares32AVX512(x []float32) float64
 func sum32AVX512(x []float32) float64
 
 //go:noescape
+func sumSqDiff32AVX512(x []float32, c float64) float64
+
+//go:noescape
+func dotDiff32AVX512(x []float32, y []float32, c float64) float64
+
+//go:noescape
 func sumAbs32AVX512(x []float32) float64
 
 //go:noescape
@@ -108,6 +114,12 @@ func sumSquares64AVX512(x []float64) float64
 
 //go:noescape
 func sum64AVX512(x []float64) float64
+
+//go:noescape
+func sumSqDiff64AVX512(x []float64, c float64) float64
+
+//go:noescape
+func dotDiff64AVX512(x []float64, y []float64, c float64) float64
 
 //go:noescape
 func sumAbs64AVX512(x []float64) float64
@@ -167,6 +179,12 @@ func sumSquares32AVX2(x []float32) float64
 func sum32AVX2(x []float32) float64
 
 //go:noescape
+func sumSqDiff32AVX2(x []float32, c float64) float64
+
+//go:noescape
+func dotDiff32AVX2(x []float32, y []float32, c float64) float64
+
+//go:noescape
 func sumAbs32AVX2(x []float32) float64
 
 //go:noescape
@@ -222,6 +240,12 @@ func sumSquares64AVX2(x []float64) float64
 
 //go:noescape
 func sum64AVX2(x []float64) float64
+
+//go:noescape
+func sumSqDiff64AVX2(x []float64, c float64) float64
+
+//go:noescape
+func dotDiff64AVX2(x []float64, y []float64, c float64) float64
 
 //go:noescape
 func sumAbs64AVX2(x []float64) float64

@@ -24,6 +24,8 @@ func accelerateUpdate(l level) {
 		k32.rmspropStep = rmspropStep32AVX512
 		k32.sumSquares = sumSquares32AVX512
 		k32.sum = sum32AVX512
+		k32.sumSqDiff = sumSqDiff32AVX512
+		k32.dotDiff = dotDiff32AVX512
 		k32.sumAbs = sumAbs32AVX512
 		k32.maxAbs = maxAbs32AVX512
 		k32.allFinite = allFinite32AVX512
@@ -43,6 +45,8 @@ func accelerateUpdate(l level) {
 		k64.rmspropStep = rmspropStep64AVX512
 		k64.sumSquares = sumSquares64AVX512
 		k64.sum = sum64AVX512
+		k64.sumSqDiff = sumSqDiff64AVX512
+		k64.dotDiff = dotDiff64AVX512
 		k64.sumAbs = sumAbs64AVX512
 		k64.maxAbs = maxAbs64AVX512
 		k64.allFinite = allFinite64AVX512
@@ -63,6 +67,8 @@ func accelerateUpdate(l level) {
 		k32.rmspropStep = rmspropStep32AVX2
 		k32.sumSquares = sumSquares32AVX2
 		k32.sum = sum32AVX2
+		k32.sumSqDiff = sumSqDiff32AVX2
+		k32.dotDiff = dotDiff32AVX2
 		k32.sumAbs = sumAbs32AVX2
 		k32.maxAbs = maxAbs32AVX2
 		k32.allFinite = allFinite32AVX2
@@ -82,6 +88,8 @@ func accelerateUpdate(l level) {
 		k64.rmspropStep = rmspropStep64AVX2
 		k64.sumSquares = sumSquares64AVX2
 		k64.sum = sum64AVX2
+		k64.sumSqDiff = sumSqDiff64AVX2
+		k64.dotDiff = dotDiff64AVX2
 		k64.sumAbs = sumAbs64AVX2
 		k64.maxAbs = maxAbs64AVX2
 		k64.allFinite = allFinite64AVX2

@@ -38,6 +38,22 @@ var layers = []stream{
 		},
 	},
 	{
+		// y = x·a + b, a and b scalars
+		name: "affine", params: "a, b T, x, y []T", slices: []string{"x", "y"}, scalars: []string{"a", "b"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("y", e.add(e.mul(e.ld("x"), e.c("a")), e.c("b")))
+		},
+	},
+	{
+		// dx = ((dy − a) − (x − mean)·k)·c, the scalars a channel's
+		name: "normGradRun", params: "x, dy, dx []T, mean, a, k, c T", slices: []string{"x", "dy", "dx"},
+		scalars: []string{"mean", "a", "k", "c"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			x, dy := e.ld("x"), e.ld("dy")
+			e.st("dx", e.mul(e.sub(e.sub(dy, e.c("a")), e.mul(e.sub(x, e.c("mean")), e.c("k"))), e.c("c")))
+		},
+	},
+	{
 		// s += (x − mean)·dy
 		name: "addDiffProduct", params: "x, mean, dy, s []T", slices: []string{"x", "mean", "dy", "s"}, unroll: 4,
 		body: func(e *step, _ map[string]bool) {
