@@ -170,6 +170,8 @@ func init() {
 		{"MatMul", [][]int{{3, 4}, {4, 5}}, nil, matmul},
 		{"BatchNorm/1d", [][]int{{6, 4}, {4}, {4}}, nil, bn},
 		{"BatchNormEval/1d", [][]int{{5, 3}, {3}, {3}}, nil, bnEval},
+		{"BatchNorm/2d", [][]int{{2, 3, 2, 3}, {3}, {3}}, nil, bn},
+		{"BatchNormEval/2d", [][]int{{3, 3, 2, 2}, {3}, {3}}, nil, bnEval},
 	} {
 		opCases = append(opCases,
 			opCase{name: c.name + "/fresh", shapes: c.shapes, fill: c.fill, op: fresh(c.op)},

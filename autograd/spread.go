@@ -32,6 +32,8 @@ const (
 	jobRowSums                      // y[i] = Σ x[i·ld:(i+1)·ld] (added to y[i] when add is set)
 	jobPool2                        // 2×2 max-pool of plane i of x into y, argmax codes into codes
 	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
+	jobNorm                         // batch norm of channel i of x into y (normChannel)
+	jobNormGrad                     // batch norm's gradients of channel i (normGradChannel)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -45,6 +47,13 @@ type job[T tensor.Float] struct {
 	p, ld      int  // positions per image and row stride
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
+
+	// batch norm
+	gamma, beta, mean, variance []T
+	eps                         float64
+	train                       bool
+	dx, dgamma, dbeta, tmp      []T
+	addGamma, addBeta           bool
 }
 
 // spreadElems runs the elementwise job j over its n elements, in chunks on
@@ -125,6 +134,10 @@ func (t *Tape[T]) runItem(i int) {
 	case jobPool2:
 		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
 		kernel.MaxPool2(s.H, s.W, j.x[i*hw:(i+1)*hw], j.y[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw])
+	case jobNorm:
+		j.normChannel(i)
+	case jobNormGrad:
+		j.normGradChannel(i)
 	case jobPool2Grad:
 		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
 		g, codes, gx := j.x[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw], j.z[i*hw:(i+1)*hw]
