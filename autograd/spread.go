@@ -40,7 +40,7 @@ const (
 // where it is made.
 type job[T tensor.Float] struct {
 	kind       jobKind
-	n          int // elements (elementwise jobs) or items (per-image jobs)
+	n          int // elements of an elementwise job; examples of a batch norm
 	x, y, z, b []T
 	codes      []uint8
 	conv       kernel.ConvShape
@@ -134,10 +134,6 @@ func (t *Tape[T]) runItem(i int) {
 	case jobPool2:
 		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
 		kernel.MaxPool2(s.H, s.W, j.x[i*hw:(i+1)*hw], j.y[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw])
-	case jobNorm:
-		j.normChannel(i)
-	case jobNormGrad:
-		j.normGradChannel(i)
 	case jobPool2Grad:
 		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
 		g, codes, gx := j.x[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw], j.z[i*hw:(i+1)*hw]
@@ -146,6 +142,10 @@ func (t *Tape[T]) runItem(i int) {
 		} else {
 			kernel.MaxPool2Grad(s.H, s.W, g, codes, gx)
 		}
+	case jobNorm:
+		j.normChannel(i)
+	case jobNormGrad:
+		j.normGradChannel(i)
 	}
 }
 
