@@ -133,6 +133,26 @@ func (sp *spans) cols(kj int) (lo, hi int) {
 	return sp.s.inside(kj)
 }
 
+// col2imTapsRef adds the kw taps of one window row of a stride-1
+// convolution without padding back into the m image rows they were read
+// from, in the order of Col2imAt's loops:
+//
+//	for i < m, for kj < kw: x[i*ldx + kj + j] += cols[kj*ldc + i*lds + j]  (j < ow)
+//
+// Its vector version keeps the elements of x in registers while it adds the
+// overlapping taps.
+func col2imTapsRef[T Float](m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int) {
+	for i := 0; i < m; i++ {
+		xi := x[i*ldx : i*ldx+w]
+		for kj := 0; kj < kw; kj++ {
+			dst, src := xi[kj:kj+ow], cols[kj*ldc+i*lds:kj*ldc+i*lds+ow]
+			for j, v := range src {
+				dst[j] += v
+			}
+		}
+	}
+}
+
 // shortRun is the shortest run of a row of cols that Col2imAt adds with
 // AddRows: shorter runs overlap from one column of the window to the next
 // in x, and a vector store followed by a load of the same elements at
@@ -192,11 +212,17 @@ func Col2imAt[T Float](s ConvShape, cols []T, ldc int, x []T) {
 		panic("kernel: col2im slice too short")
 	}
 	sp := s.spans()
+	taps := table[T]().col2imTaps
 	r := 0
 	for c := 0; c < s.C; c++ {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
 		for ki := 0; ki < s.KH; ki++ {
 			i0, i1 := sp.rows(ki)
+			if s.SW == 1 && s.PW == 0 && i1 > i0 { // a window row's taps at once
+				taps(i1-i0, s.W, ow, s.KW, cols[r*ldc+i0*ow:], ldc, ow, img[(i0*s.SH+ki-s.PH)*s.W:], s.SH*s.W)
+				r += s.KW
+				continue
+			}
 			for kj := 0; kj < s.KW; kj++ {
 				row := cols[r*ldc : r*ldc+oh*ow]
 				r++

@@ -62,6 +62,7 @@ type kernels[T Float] struct {
 	normGrad       func(x, dy, mean, a, k, c, dx []T)
 	copyRows       func(m, n int, src []T, lds int, dst []T, ldd int)
 	addRows        func(m, n int, src []T, lds int, dst []T, ldd int)
+	col2imTaps     func(m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
 	maxPool        func(x []T, w, oh, ow int, y []T, codes []uint8)
 	maxPoolGrad    func(g []T, codes []uint8, w, oh, ow int, gx []T)
 }
@@ -103,6 +104,7 @@ func reference[T Float]() kernels[T] {
 		normGrad:       normGradRef[T],
 		copyRows:       copyRowsRef[T],
 		addRows:        addRowsRef[T],
+		col2imTaps:     col2imTapsRef[T],
 		maxPool:        maxPoolRef[T],
 		maxPoolGrad:    maxPoolGradRef[T],
 	}

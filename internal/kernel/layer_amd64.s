@@ -1025,6 +1025,107 @@ done:
 	VZEROUPPER
 	RET
 
+// func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $0-104
+	MOVQ ldc+56(FP), AX
+	SHLQ $0x02, AX
+	SUBQ $0x00000004, AX
+	MOVQ ldx+96(FP), CX
+	SHLQ $0x02, CX
+	MOVQ lds+64(FP), DX
+	SHLQ $0x02, DX
+	XORQ BX, BX
+	LEAQ tailmask16<>+0(SB), SI
+
+block:
+	MOVQ    w+8(FP), DI
+	SUBQ    BX, DI
+	JLE     done
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	KMOVW   (SI)(DI*2), K1
+	XORQ    DI, DI
+
+parity:
+	CMPQ  DI, $0x00000002
+	JGE   next
+	MOVQ  x_base+72(FP), R8
+	MOVQ  cols_base+32(FP), R9
+	MOVQ  BX, R10
+	SHLQ  $0x02, R10
+	ADDQ  R10, R8
+	ADDQ  R10, R9
+	MOVQ  m+0(FP), R10
+	SUBQ  DI, R10
+	INCQ  R10
+	SHRQ  $0x01, R10
+	MOVQ  CX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R8
+	MOVQ  DX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R9
+
+row:
+	TESTQ     R10, R10
+	JZ        nextParity
+	VMOVUPS.Z (R8), K1, Z0
+	MOVQ      R9, R11
+	XORQ      R12, R12
+
+tap:
+	CMPQ      R12, kw+24(FP)
+	JGE       store
+	MOVQ      R12, R13
+	SUBQ      BX, R13
+	XORQ      R14, R14
+	CMPQ      R13, R14
+	CMOVQLT   R14, R13
+	MOVQ      $0x00000010, R14
+	CMPQ      R13, R14
+	CMOVQGT   R14, R13
+	MOVQ      R12, R14
+	ADDQ      ow+16(FP), R14
+	SUBQ      BX, R14
+	XORQ      R15, R15
+	CMPQ      R14, R15
+	CMOVQLT   R15, R14
+	MOVQ      $0x00000010, R15
+	CMPQ      R14, R15
+	CMOVQGT   R15, R14
+	KMOVW     (SI)(R14*2), K2
+	KMOVW     (SI)(R13*2), K3
+	KANDNW    K2, K3, K2
+	VMOVUPS.Z (R11), K2, Z1
+	VADDPS    Z1, Z0, K2, Z0
+	ADDQ      AX, R11
+	INCQ      R12
+	JMP       tap
+
+store:
+	VMOVUPS Z0, K1, (R8)
+	LEAQ    (R8)(CX*2), R8
+	LEAQ    (R9)(DX*2), R9
+	DECQ    R10
+	JMP     row
+
+nextParity:
+	INCQ DI
+	JMP  parity
+
+next:
+	ADDQ $0x00000010, BX
+	JMP  block
+
+done:
+	VZEROUPPER
+	RET
+
 // func relu64AVX512(x []float64, y []float64)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·relu64AVX512(SB), NOSPLIT, $0-48
@@ -1990,6 +2091,107 @@ next:
 	ADDQ DI, BX
 	DECQ AX
 	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $0-104
+	MOVQ ldc+56(FP), AX
+	SHLQ $0x03, AX
+	SUBQ $0x00000008, AX
+	MOVQ ldx+96(FP), CX
+	SHLQ $0x03, CX
+	MOVQ lds+64(FP), DX
+	SHLQ $0x03, DX
+	XORQ BX, BX
+	LEAQ tailmask16<>+0(SB), SI
+
+block:
+	MOVQ    w+8(FP), DI
+	SUBQ    BX, DI
+	JLE     done
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000008, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	KMOVW   (SI)(DI*2), K1
+	XORQ    DI, DI
+
+parity:
+	CMPQ  DI, $0x00000002
+	JGE   next
+	MOVQ  x_base+72(FP), R8
+	MOVQ  cols_base+32(FP), R9
+	MOVQ  BX, R10
+	SHLQ  $0x03, R10
+	ADDQ  R10, R8
+	ADDQ  R10, R9
+	MOVQ  m+0(FP), R10
+	SUBQ  DI, R10
+	INCQ  R10
+	SHRQ  $0x01, R10
+	MOVQ  CX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R8
+	MOVQ  DX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R9
+
+row:
+	TESTQ     R10, R10
+	JZ        nextParity
+	VMOVUPD.Z (R8), K1, Z0
+	MOVQ      R9, R11
+	XORQ      R12, R12
+
+tap:
+	CMPQ      R12, kw+24(FP)
+	JGE       store
+	MOVQ      R12, R13
+	SUBQ      BX, R13
+	XORQ      R14, R14
+	CMPQ      R13, R14
+	CMOVQLT   R14, R13
+	MOVQ      $0x00000008, R14
+	CMPQ      R13, R14
+	CMOVQGT   R14, R13
+	MOVQ      R12, R14
+	ADDQ      ow+16(FP), R14
+	SUBQ      BX, R14
+	XORQ      R15, R15
+	CMPQ      R14, R15
+	CMOVQLT   R15, R14
+	MOVQ      $0x00000008, R15
+	CMPQ      R14, R15
+	CMOVQGT   R15, R14
+	KMOVW     (SI)(R14*2), K2
+	KMOVW     (SI)(R13*2), K3
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z (R11), K2, Z1
+	VADDPD    Z1, Z0, K2, Z0
+	ADDQ      AX, R11
+	INCQ      R12
+	JMP       tap
+
+store:
+	VMOVUPD Z0, K1, (R8)
+	LEAQ    (R8)(CX*2), R8
+	LEAQ    (R9)(DX*2), R9
+	DECQ    R10
+	JMP     row
+
+nextParity:
+	INCQ DI
+	JMP  parity
+
+next:
+	ADDQ $0x00000008, BX
+	JMP  block
 
 done:
 	VZEROUPPER

@@ -44,6 +44,9 @@ func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd i
 func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
 
 //go:noescape
+func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+
+//go:noescape
 func relu64AVX512(x []float64, y []float64)
 
 //go:noescape
@@ -81,6 +84,9 @@ func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd i
 
 //go:noescape
 func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
+func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
 
 //go:noescape
 func relu32AVX2(x []float32, y []float32)

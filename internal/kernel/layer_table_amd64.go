@@ -21,6 +21,7 @@ func accelerateLayer(l level) {
 		k32.maxPoolGrad = maxPoolGrad32AVX512
 		k32.copyRows = copyRows32AVX512
 		k32.addRows = addRows32AVX512
+		k32.col2imTaps = col2imTaps32AVX512
 		k64.relu = relu64AVX512
 		k64.reluGrad = reluGrad64AVX512
 		k64.addConst = addConst64AVX512
@@ -34,6 +35,7 @@ func accelerateLayer(l level) {
 		k64.maxPoolGrad = maxPoolGrad64AVX512
 		k64.copyRows = copyRows64AVX512
 		k64.addRows = addRows64AVX512
+		k64.col2imTaps = col2imTaps64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
 		k32.reluGrad = reluGrad32AVX2

@@ -92,7 +92,7 @@ func (r reduction) id() string { return r.name }
 // tableKernels are the sets of kernels with table entries.
 var tableKernels = map[string][]kernel{
 	"update": append(append(kernels(updates), kernels(steps)...), kernels(reductions)...),
-	"layer":  append(kernels(layers), pool{}, pool{grad: true}, rows{name: "copyRows"}, rows{name: "addRows", add: true}),
+	"layer":  append(kernels(layers), pool{}, pool{grad: true}, rows{name: "copyRows"}, rows{name: "addRows", add: true}, col2imTaps{}),
 }
 
 func kernels[K kernel](ks []K) []kernel {
