@@ -16,8 +16,9 @@ import (
 //
 // It is computed as one matrix multiply for the whole batch: the windows of
 // every image are lowered by im2col into a (C·KH·KW)×(N·OH·OW) matrix, which
-// the backward pass reuses for the filters' gradient; the images' gradient
-// is the filters' transpose times the output gradient, raised back by col2im.
+// the backward pass reuses for the filters' gradient (one matrix multiply
+// too); the images' gradient is the filters' transpose times the output
+// gradient, raised back by col2im, a few images at a time.
 func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	if t.err != nil {
 		return t.dead
@@ -79,10 +80,18 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	if gx == nil {
 		return
 	}
-	dcols := t.arena.Get(k, np).Data()
-	kernel.Gemm(true, false, k, np, outC, 1, n.b.value.Data(), k, gcol, max(np, 1), 0, dcols, max(np, 1))
-	t.spreadItems(job[T]{kind: jobCol2im, x: dcols, z: gx, conv: s, p: p, ld: np, add: add}, batch)
+	// ∂x a chunk of images at a time, each chunk's product and col2im in
+	// one task, so that the lowered gradient stays in cache.
+	chunk := max(1, dxChunk/max(k*p, 1))
+	tmp := t.arena.Get(kernel.Threads(), chunk*k*p).Data()
+	j := job[T]{kind: jobConvDx, x: gcol, b: n.b.value.Data(), z: gx, tmp: tmp, conv: s, p: p, ld: max(np, 1), n: batch, chunk: chunk, add: add}
+	t.spreadItems(j, (batch+chunk-1)/chunk)
 }
+
+// dxChunk is the most elements of the lowered input gradient (C·KH·KW rows
+// of positions) that conv2DBackward computes at once: 256 KiB of float32,
+// well inside an L2 cache.
+const dxChunk = 1 << 16
 
 // MaxPool2D returns the maximum of each kernel[0]×kernel[1] window of the
 // images x [N, C, H, W], moved by stride, over the images padded with

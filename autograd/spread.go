@@ -28,7 +28,7 @@ const (
 	jobIm2col                       // the columns of image i of x into y (ld n)
 	jobConvOut                      // y[i, o, :] = x[o, i·P:(i+1)·P] + b[o]
 	jobConvGrad                     // y[o, i·P:(i+1)·P] = x[i, o, :]
-	jobCol2im                       // image i of z from the columns of x (ld n), added when add is set
+	jobConvDx                       // images of chunk i of z from the filters b and the output gradient x
 	jobRowSums                      // y[i] = Σ x[i·ld:(i+1)·ld] (added to y[i] when add is set)
 	jobPool2                        // 2×2 max-pool of plane i of x into y, argmax codes into codes
 	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
@@ -45,6 +45,7 @@ type job[T tensor.Float] struct {
 	codes      []uint8
 	conv       kernel.ConvShape
 	p, ld      int  // positions per image and row stride
+	chunk      int  // images per item
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
 
@@ -86,16 +87,17 @@ func (t *Tape[T]) spreadItems(j job[T], items int) {
 
 const tasksPerThread = 8
 
-// runTask runs task k of the current job: its items per·k … per·(k+1)−1.
-func (t *Tape[T]) runTask(_, k int) {
+// runTask runs task k of the current job on worker w: its items per·k …
+// per·(k+1)−1.
+func (t *Tape[T]) runTask(w, k int) {
 	j := &t.job
 	for i := k * j.per; i < min(j.items, (k+1)*j.per); i++ {
-		t.runItem(i)
+		t.runItem(w, i)
 	}
 }
 
-// runItem runs item i of the current job.
-func (t *Tape[T]) runItem(i int) {
+// runItem runs item i of the current job on worker w.
+func (t *Tape[T]) runItem(w, i int) {
 	j := &t.job
 	switch j.kind {
 	case jobReLU, jobReLUGrad:
@@ -118,13 +120,8 @@ func (t *Tape[T]) runItem(i int) {
 		for o := 0; o < outC; o++ {
 			copy(j.y[o*j.ld+i*j.p:o*j.ld+(i+1)*j.p], j.x[(i*outC+o)*j.p:(i*outC+o+1)*j.p])
 		}
-	case jobCol2im:
-		s := j.conv
-		img := j.z[i*s.C*s.H*s.W : (i+1)*s.C*s.H*s.W]
-		if !j.add {
-			clear(img)
-		}
-		kernel.Col2imAt(s, j.x[i*j.p:], j.ld, img)
+	case jobConvDx:
+		j.convDx(w, i)
 	case jobRowSums:
 		sum := T(kernel.Sum(j.x[i*j.ld : (i+1)*j.ld]))
 		if j.add {
@@ -146,6 +143,27 @@ func (t *Tape[T]) runItem(i int) {
 		j.normChannel(i)
 	case jobNormGrad:
 		j.normGradChannel(i)
+	}
+}
+
+// convDx computes the input gradient of the images of chunk i of a
+// convolution's batch: the chunk's columns of Wᵀ·G (W the filters b, G the
+// output gradient x as an O×(N·P) matrix with row stride ld) into worker
+// w's scratch (tmp), raised into the images of z by col2im. A chunk's
+// columns fit in the L2 cache, where col2im finds them.
+func (j *job[T]) convDx(w, i int) {
+	s := j.conv
+	k, chw, outC := s.C*s.KH*s.KW, s.C*s.H*s.W, len(j.b)/(s.C*s.KH*s.KW)
+	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
+	cols := (i1 - i0) * j.p
+	dcols := j.tmp[w*k*j.chunk*j.p : (w*j.chunk*j.p+cols)*k]
+	kernel.Gemm(true, false, k, cols, outC, 1, j.b, k, j.x[i0*j.p:], j.ld, 0, dcols, cols)
+	for img := i0; img < i1; img++ {
+		x := j.z[img*chw : (img+1)*chw]
+		if !j.add {
+			clear(x)
+		}
+		kernel.Col2imAt(s, dcols[(img-i0)*j.p:], cols, x)
 	}
 }
 
