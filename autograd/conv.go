@@ -14,11 +14,12 @@ import (
 // OH = (H + 2·padding[0] − KH)/stride[0] + 1 and OW likewise. The images are
 // padded with zeros.
 //
-// It is computed as one matrix multiply for the whole batch: the windows of
-// every image are lowered by im2col into a (C·KH·KW)×(N·OH·OW) matrix, which
-// the backward pass reuses for the filters' gradient (one matrix multiply
-// too); the images' gradient is the filters' transpose times the output
-// gradient, raised back by col2im, a few images at a time.
+// The windows of every image are lowered by im2col into a
+// (C·KH·KW)×(N·OH·OW) matrix, which the forward pass multiplies by the
+// filters a few images at a time (while the chunk is in cache) and the
+// backward pass reuses for the filters' gradient, one matrix multiply over
+// the batch; the images' gradient is the filters' transpose times the
+// output gradient, raised back by col2im, a few images at a time.
 func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	if t.err != nil {
 		return t.dead
@@ -42,17 +43,19 @@ func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	p, k := oh*ow, s.C*s.KH*s.KW
 	np := batch * p
 	cols := t.arena.Get(k, np)
-	t.spreadItems(job[T]{kind: jobIm2col, x: x.value.Data(), y: cols.Data(), conv: s, p: p, ld: np}, batch)
-	ycol := t.arena.Get(outC, np)
-	kernel.Gemm(false, false, outC, np, k, 1, w.value.Data(), k, cols.Data(), max(np, 1), 0, ycol.Data(), max(np, 1))
 	t.shape = append(t.shape[:0], batch, outC, oh, ow)
 	out := t.result(t.shape, x, w, b)
-	// ycol is [O, N·P]; the result is [N, O, P], plus the bias.
-	var bias []T
+	// A chunk of images at a time, lowered, multiplied and reshaped from
+	// [O, chunk·P] to [chunk, O, P] plus the bias in one task, so that the
+	// product reads its columns and is reshaped from cache.
+	chunk := max(1, convChunk/max(k*p, 1))
+	tmp := t.arena.Get(kernel.Threads(), outC*chunk*p).Data()
+	j := job[T]{kind: jobConvFwd, x: x.value.Data(), y: cols.Data(), z: out.value.Data(), b: w.value.Data(), tmp: tmp,
+		conv: s, p: p, ld: max(np, 1), n: batch, chunk: chunk}
 	if b != nil {
-		bias = b.value.Data()
+		j.beta = b.value.Data()
 	}
-	t.spreadItems(job[T]{kind: jobConvOut, x: ycol.Data(), y: out.value.Data(), b: bias, p: p, ld: np}, batch)
+	t.spreadItems(j, (batch+chunk-1)/chunk)
 	if n := t.push(opConv2D, out, x, w, b); n != nil {
 		n.conv, n.saved = s, cols
 	}
@@ -82,16 +85,17 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	}
 	// ∂x a chunk of images at a time, each chunk's product and col2im in
 	// one task, so that the lowered gradient stays in cache.
-	chunk := max(1, dxChunk/max(k*p, 1))
+	chunk := max(1, convChunk/max(k*p, 1))
 	tmp := t.arena.Get(kernel.Threads(), chunk*k*p).Data()
 	j := job[T]{kind: jobConvDx, x: gcol, b: n.b.value.Data(), z: gx, tmp: tmp, conv: s, p: p, ld: max(np, 1), n: batch, chunk: chunk, add: add}
 	t.spreadItems(j, (batch+chunk-1)/chunk)
 }
 
-// dxChunk is the most elements of the lowered input gradient (C·KH·KW rows
-// of positions) that conv2DBackward computes at once: 256 KiB of float32,
-// well inside an L2 cache.
-const dxChunk = 1 << 16
+// convChunk is the most elements of a lowered chunk of images (C·KH·KW rows
+// of positions) that Conv2D and conv2DBackward multiply at once: 256 KiB of
+// float32, well inside an L2 cache. Chunks change nothing in the results:
+// each element of a product is computed the same way in any chunk.
+const convChunk = 1 << 16
 
 // MaxPool2D returns the maximum of each kernel[0]×kernel[1] window of the
 // images x [N, C, H, W], moved by stride, over the images padded with

@@ -25,8 +25,7 @@ type jobKind uint8
 const (
 	jobReLU      jobKind = iota + 1 // y = relu(x)
 	jobReLUGrad                     // z = y > 0 ? x : 0, y the output of the ReLU
-	jobIm2col                       // the columns of image i of x into y (ld n)
-	jobConvOut                      // y[i, o, :] = x[o, i·P:(i+1)·P] + b[o]
+	jobConvFwd                      // images of chunk i of z from x, the filters b and the bias beta; columns into y
 	jobConvGrad                     // y[o, i·P:(i+1)·P] = x[i, o, :]
 	jobConvDx                       // images of chunk i of z from the filters b and the output gradient x
 	jobRowSums                      // y[i] = Σ x[i·ld:(i+1)·ld] (added to y[i] when add is set)
@@ -102,19 +101,8 @@ func (t *Tape[T]) runItem(w, i int) {
 	switch j.kind {
 	case jobReLU, jobReLUGrad:
 		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
-	case jobIm2col:
-		s := j.conv
-		kernel.Im2colAt(s, j.x[i*s.C*s.H*s.W:], j.y[i*j.p:], j.ld)
-	case jobConvOut:
-		outC := len(j.x) / j.ld
-		for o := 0; o < outC; o++ {
-			src, dst := j.x[o*j.ld+i*j.p:o*j.ld+(i+1)*j.p], j.y[(i*outC+o)*j.p:(i*outC+o+1)*j.p]
-			if j.b != nil {
-				kernel.AddConst(j.b[o], src, dst)
-			} else {
-				copy(dst, src)
-			}
-		}
+	case jobConvFwd:
+		j.convForward(w, i)
 	case jobConvGrad:
 		outC := len(j.y) / j.ld
 		for o := 0; o < outC; o++ {
@@ -143,6 +131,33 @@ func (t *Tape[T]) runItem(w, i int) {
 		j.normChannel(i)
 	case jobNormGrad:
 		j.normGradChannel(i)
+	}
+}
+
+// convForward convolves the images of chunk i of a batch: it lowers them
+// into their columns of y (row stride ld), multiplies those by the filters
+// b into worker w's scratch (tmp), and reshapes the product, O rows of the
+// chunk's positions, into the images' outputs in z, adding the bias beta.
+func (j *job[T]) convForward(w, i int) {
+	s := j.conv
+	k, chw := s.C*s.KH*s.KW, s.C*s.H*s.W
+	outC := len(j.b) / k
+	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
+	cols := (i1 - i0) * j.p
+	for img := i0; img < i1; img++ {
+		kernel.Im2colAt(s, j.x[img*chw:], j.y[img*j.p:], j.ld)
+	}
+	prod := j.tmp[w*outC*j.chunk*j.p : (w*j.chunk*j.p+cols)*outC]
+	kernel.Gemm(false, false, outC, cols, k, 1, j.b, k, j.y[i0*j.p:], j.ld, 0, prod, cols)
+	for img := i0; img < i1; img++ {
+		for o := 0; o < outC; o++ {
+			src, dst := prod[o*cols+(img-i0)*j.p:][:j.p], j.z[(img*outC+o)*j.p:][:j.p]
+			if j.beta != nil {
+				kernel.AddConst(j.beta[o], src, dst)
+			} else {
+				copy(dst, src)
+			}
+		}
 	}
 }
 
