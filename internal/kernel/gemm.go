@@ -269,7 +269,11 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m,
 	gc.bands = min(tiles, max(1, (2*threads+gc.panels-1)/gc.panels))
 	gc.bandRows = (tiles + gc.bands - 1) / gc.bands * g.rows
 	gc.bands = (m + gc.bandRows - 1) / gc.bandRows
-	size := (gc.kc + g.lanes - 1) / g.lanes * g.lanes * w // packT writes whole blocks of lanes rows
+	// Packing buffers hold the largest panel, whatever this product needs:
+	// calls are reused in an order that depends on timing, and a buffer
+	// sized for a smaller product would be replaced, an allocation at a
+	// random step. packT writes whole blocks of lanes rows.
+	size := (gemmKC + g.lanes - 1) / g.lanes * g.lanes * w
 	for len(gc.buf) < threads {
 		gc.buf = append(gc.buf, nil)
 	}
