@@ -142,6 +142,13 @@ func growInts(s []int, n int) []int {
 	return s[:n]
 }
 
+func growBytes(s []uint8, n int) []uint8 {
+	if cap(s) < n {
+		return make([]uint8, n)
+	}
+	return s[:n]
+}
+
 // Scale returns c·x.
 func (t *Tape[T]) Scale(x *Var[T], c float64) *Var[T] {
 	if t.err != nil {
@@ -235,7 +242,8 @@ func (t *Tape[T]) Log(x *Var[T]) *Var[T] { return t.unary(opLog, x) }
 // Square returns x², elementwise.
 func (t *Tape[T]) Square(x *Var[T]) *Var[T] { return t.unary(opSquare, x) }
 
-// ReLU returns max(x, 0), elementwise. Its gradient at 0 is 0, as PyTorch's.
+// ReLU returns max(x, 0), elementwise; −0 becomes 0 and NaN stays NaN. Its
+// gradient at 0 is 0, as PyTorch's.
 func (t *Tape[T]) ReLU(x *Var[T]) *Var[T] { return t.unary(opReLU, x) }
 
 // Tanh returns tanh(x), elementwise.
@@ -258,9 +266,7 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 	xs := x.value.Data()
 	switch op {
 	case opReLU:
-		for i, v := range xs {
-			y[i] = max(v, 0)
-		}
+		t.spreadElems(job[T]{kind: jobReLU, n: len(y), x: xs, y: y})
 	case opSquare:
 		for i, v := range xs {
 			y[i] = v * v
@@ -305,18 +311,18 @@ func normalCDF(x float64) float64 {
 }
 
 func (t *Tape[T]) unaryBackward(n *node[T]) {
+	if n.op == opReLU {
+		if gx, add := t.gradOut(n.a); gx != nil {
+			t.spreadElems(job[T]{kind: jobReLUGrad, n: len(gx), x: n.out.grad.Data(), y: n.out.value.Data(), z: gx, add: add})
+		}
+		return
+	}
 	gx := t.grad(n.a)
 	if gx == nil {
 		return
 	}
 	g, x, y := n.out.grad.Data(), n.a.value.Data(), n.out.value.Data()
 	switch n.op {
-	case opReLU:
-		for i, v := range y {
-			if v > 0 {
-				gx[i] += g[i]
-			}
-		}
 	case opSquare:
 		for i, v := range x {
 			gx[i] += 2 * v * g[i]

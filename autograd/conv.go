@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/tensor"
 )
 
 // Conv2D returns the 2-D convolution (cross-correlation, as PyTorch's
@@ -13,10 +14,12 @@ import (
 // OH = (H + 2·padding[0] − KH)/stride[0] + 1 and OW likewise. The images are
 // padded with zeros.
 //
-// It is computed as one matrix multiply for the whole batch: the windows of
-// every image are lowered by im2col into a (C·KH·KW)×(N·OH·OW) matrix, which
-// the backward pass reuses for the filters' gradient; the images' gradient
-// is the filters' transpose times the output gradient, raised back by col2im.
+// The windows of every image are lowered by im2col into a
+// (C·KH·KW)×(N·OH·OW) matrix, which the forward pass multiplies by the
+// filters a few images at a time (while the chunk is in cache) and the
+// backward pass reuses for the filters' gradient, one matrix multiply over
+// the batch; the images' gradient is the filters' transpose times the
+// output gradient, raised back by col2im, a few images at a time.
 func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	if t.err != nil {
 		return t.dead
@@ -40,51 +43,23 @@ func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	p, k := oh*ow, s.C*s.KH*s.KW
 	np := batch * p
 	cols := t.arena.Get(k, np)
-	t.im2colBatch(s, batch, x.value.Data(), cols.Data())
-	ycol := t.arena.Get(outC, np)
-	kernel.Gemm(false, false, outC, np, k, 1, w.value.Data(), k, cols.Data(), max(np, 1), 0, ycol.Data(), max(np, 1))
 	t.shape = append(t.shape[:0], batch, outC, oh, ow)
 	out := t.result(t.shape, x, w, b)
-	// ycol is [O, N·P]; the result is [N, O, P], plus the bias.
-	y, yc := out.value.Data(), ycol.Data()
-	var bias []T
+	// A chunk of images at a time, lowered, multiplied and reshaped from
+	// [O, chunk·P] to [chunk, O, P] plus the bias in one task, so that the
+	// product reads its columns and is reshaped from cache.
+	chunk := max(1, convChunk/max(k*p, 1))
+	tmp := t.arena.Get(kernel.Threads(), outC*chunk*p).Data()
+	j := job[T]{kind: jobConvFwd, x: x.value.Data(), y: cols.Data(), z: out.value.Data(), b: w.value.Data(), tmp: tmp,
+		conv: s, p: p, ld: max(np, 1), n: batch, chunk: chunk}
 	if b != nil {
-		bias = b.value.Data()
+		j.beta = b.value.Data()
 	}
-	for i := 0; i < batch; i++ {
-		for o := 0; o < outC; o++ {
-			dst, src := y[(i*outC+o)*p:(i*outC+o+1)*p], yc[o*np+i*p:o*np+(i+1)*p]
-			copy(dst, src)
-			if bias != nil {
-				for j := range dst {
-					dst[j] += bias[o]
-				}
-			}
-		}
-	}
+	t.spreadItems(j, (batch+chunk-1)/chunk)
 	if n := t.push(opConv2D, out, x, w, b); n != nil {
 		n.conv, n.saved = s, cols
 	}
 	return out
-}
-
-// im2colBatch lowers each of the batch images in x into its block of
-// columns of cols, a (C·KH·KW)×(batch·OH·OW) matrix.
-func (t *Tape[T]) im2colBatch(s kernel.ConvShape, batch int, x, cols []T) {
-	oh, ow := s.Out()
-	p, k, chw := oh*ow, s.C*s.KH*s.KW, s.C*s.H*s.W
-	if batch == 1 {
-		kernel.Im2col(s, x, cols)
-		return
-	}
-	scratch := t.arena.Get(k, p).Data()
-	np := batch * p
-	for i := 0; i < batch; i++ {
-		kernel.Im2col(s, x[i*chw:(i+1)*chw], scratch)
-		for r := 0; r < k; r++ {
-			copy(cols[r*np+i*p:r*np+(i+1)*p], scratch[r*p:(r+1)*p])
-		}
-	}
 }
 
 // conv2DBackward: with the output gradient as an O×(N·P) matrix G and the
@@ -94,45 +69,33 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	xs := n.a.Shape()
 	batch, outC := xs[0], n.b.Shape()[0]
 	oh, ow := s.Out()
-	p, k, chw := oh*ow, s.C*s.KH*s.KW, s.C*s.H*s.W
+	p, k := oh*ow, s.C*s.KH*s.KW
 	np := batch * p
-	g := n.out.grad.Data()
 	gcol := t.arena.Get(outC, np).Data()
-	for i := 0; i < batch; i++ {
-		for o := 0; o < outC; o++ {
-			copy(gcol[o*np+i*p:o*np+(i+1)*p], g[(i*outC+o)*p:(i*outC+o+1)*p])
-		}
+	t.spreadItems(job[T]{kind: jobConvGrad, x: n.out.grad.Data(), y: gcol, p: p, ld: np}, batch)
+	if gb, add := t.gradOut(n.c); gb != nil {
+		t.spreadItems(job[T]{kind: jobRowSums, x: gcol, y: gb, ld: np, add: add}, outC)
 	}
-	if gb := t.grad(n.c); gb != nil {
-		for o := range gb {
-			var sum T
-			for _, v := range gcol[o*np : (o+1)*np] {
-				sum += v
-			}
-			gb[o] += sum
-		}
+	if gw, add := t.gradOut(n.b); gw != nil {
+		kernel.Gemm(false, true, outC, k, np, 1, gcol, max(np, 1), n.saved.Data(), max(np, 1), beta[T](add), gw, k)
 	}
-	if gw := t.grad(n.b); gw != nil {
-		kernel.Gemm(false, true, outC, k, np, 1, gcol, max(np, 1), n.saved.Data(), max(np, 1), 1, gw, k)
-	}
-	gx := t.grad(n.a)
+	gx, add := t.gradOut(n.a)
 	if gx == nil {
 		return
 	}
-	dcols := t.arena.Get(k, np).Data()
-	kernel.Gemm(true, false, k, np, outC, 1, n.b.value.Data(), k, gcol, max(np, 1), 0, dcols, max(np, 1))
-	if batch == 1 {
-		kernel.Col2im(s, dcols, gx)
-		return
-	}
-	scratch := t.arena.Get(k, p).Data()
-	for i := 0; i < batch; i++ {
-		for r := 0; r < k; r++ {
-			copy(scratch[r*p:(r+1)*p], dcols[r*np+i*p:r*np+(i+1)*p])
-		}
-		kernel.Col2im(s, scratch, gx[i*chw:(i+1)*chw])
-	}
+	// ∂x a chunk of images at a time, each chunk's product and col2im in
+	// one task, so that the lowered gradient stays in cache.
+	chunk := max(1, convChunk/max(k*p, 1))
+	tmp := t.arena.Get(kernel.Threads(), chunk*k*p).Data()
+	j := job[T]{kind: jobConvDx, x: gcol, b: n.b.value.Data(), z: gx, tmp: tmp, conv: s, p: p, ld: max(np, 1), n: batch, chunk: chunk, add: add}
+	t.spreadItems(j, (batch+chunk-1)/chunk)
 }
+
+// convChunk is the most elements of a lowered chunk of images (C·KH·KW rows
+// of positions) that Conv2D and conv2DBackward multiply at once: 256 KiB of
+// float32, well inside an L2 cache. Chunks change nothing in the results:
+// each element of a product is computed the same way in any chunk.
+const convChunk = 1 << 16
 
 // MaxPool2D returns the maximum of each kernel[0]×kernel[1] window of the
 // images x [N, C, H, W], moved by stride, over the images padded with
@@ -161,13 +124,28 @@ func (t *Tape[T]) MaxPool2D(x *Var[T], kernelSize, stride, padding [2]int) *Var[
 	out := t.result(t.shape, x)
 	y := out.value.Data()
 	n := t.push(opMaxPool2D, out, x, nil, nil)
+	if n != nil {
+		n.conv = s
+	}
+	planes := xs[0] * xs[1]
+	if pool2(s) {
+		var codes []uint8
+		if n != nil {
+			n.codes = growBytes(n.codes, len(y))
+			codes = n.codes
+		} else {
+			t.codes = growBytes(t.codes, len(y))
+			codes = t.codes
+		}
+		t.spreadItems(job[T]{kind: jobPool2, x: x.value.Data(), y: y, codes: codes, conv: s, p: oh * ow}, planes)
+		return out
+	}
 	var arg []int
 	if n != nil {
 		n.ints = growInts(n.ints, len(y))
 		arg = n.ints
 	}
 	xd := x.value.Data()
-	planes := xs[0] * xs[1]
 	hw := s.H * s.W
 	for pl := 0; pl < planes; pl++ {
 		img := xd[pl*hw : (pl+1)*hw]
@@ -198,11 +176,38 @@ func (t *Tape[T]) MaxPool2D(x *Var[T], kernelSize, stride, padding [2]int) *Var[
 }
 
 func (t *Tape[T]) maxPool2DBackward(n *node[T]) {
+	if pool2(n.conv) {
+		gx, add := t.gradOut(n.a)
+		if gx == nil {
+			return
+		}
+		xs := n.a.Shape()
+		oh, ow := n.conv.Out()
+		t.spreadItems(job[T]{kind: jobPool2Grad, x: n.out.grad.Data(), z: gx, codes: n.codes, conv: n.conv, p: oh * ow, add: add}, xs[0]*xs[1])
+		return
+	}
 	gx := t.grad(n.a)
 	if gx == nil {
 		return
 	}
 	for o, g := range n.out.grad.Data() {
 		gx[n.ints[o]] += g
+	}
+}
+
+// pool2 reports whether a pooling window is 2×2 with stride 2 and no
+// padding, the common case that kernel.MaxPool2 handles: windows that do not
+// overlap, and cover the image but for an odd last row or column.
+func pool2(s kernel.ConvShape) bool {
+	return s.KH == 2 && s.KW == 2 && s.SH == 2 && s.SW == 2 && s.PH == 0 && s.PW == 0
+}
+
+// addPool2Grad adds the gradient g of one pooled plane to the maxima of its
+// windows in gx (H×W), by the codes of kernel.MaxPool2.
+func addPool2Grad[T tensor.Float](s kernel.ConvShape, g []T, codes []uint8, gx []T) {
+	_, ow := s.Out()
+	for o, v := range g {
+		c := int(codes[o])
+		gx[(o/ow*2+c/2)*s.W+o%ow*2+c%2] += v
 	}
 }

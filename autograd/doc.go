@@ -33,6 +33,10 @@
 // own calls. Nothing here is global: dropout takes its random source as an
 // argument, and whether a model is training is the model's business.
 //
-// Matrix products and the convolution lowering run in internal/kernel; the
-// elementwise loops here are plain loops over contiguous slices.
+// Matrix products, the convolution lowering, pooling, batch normalization
+// and the activations' loops run in internal/kernel's vector kernels, and
+// large operations spread their work over its pool of threads, each task
+// computing elements of its own: results do not depend on the number of
+// threads. A backward pass that is the first to reach an operand's
+// gradient writes it rather than adding to a zeroed buffer.
 package autograd

@@ -110,6 +110,75 @@ var opCases = []opCase{
 	}},
 }
 
+// The cases below run operations on intermediate results (fresh: the
+// operation's backward pass is the first to write its operands' gradients,
+// and overwrites them) and twice on the same operands (twice: the second
+// backward pass adds to what the first wrote), where opCases run them on
+// leaves, whose gradients accumulate.
+
+// mid returns an intermediate result holding 1.5·v.
+func mid(t *Tape[float64], v *Var[float64]) *Var[float64] { return t.Scale(v, 1.5) }
+
+// mids returns mid of each of in.
+func mids(t *Tape[float64], in []*Var[float64]) []*Var[float64] {
+	out := make([]*Var[float64], len(in))
+	for i, v := range in {
+		out[i] = mid(t, v)
+	}
+	return out
+}
+
+// twice returns op(in) + op(in) on intermediates of in.
+func twice(op func(*Tape[float64], []*Var[float64]) *Var[float64]) func(*Tape[float64], []*Var[float64]) *Var[float64] {
+	return func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
+		m := mids(t, in)
+		return t.Add(op(t, m), op(t, m))
+	}
+}
+
+// fresh returns op on intermediates of in.
+func fresh(op func(*Tape[float64], []*Var[float64]) *Var[float64]) func(*Tape[float64], []*Var[float64]) *Var[float64] {
+	return func(t *Tape[float64], in []*Var[float64]) *Var[float64] { return op(t, mids(t, in)) }
+}
+
+func init() {
+	relu := func(t *Tape[float64], in []*Var[float64]) *Var[float64] { return t.ReLU(in[0]) }
+	pool := func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
+		return t.MaxPool2D(in[0], [2]int{2, 2}, [2]int{2, 2}, [2]int{0, 0})
+	}
+	conv := func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
+		return t.Conv2D(in[0], in[1], in[2], [2]int{1, 1}, [2]int{1, 0})
+	}
+	linear := func(t *Tape[float64], in []*Var[float64]) *Var[float64] { return t.Linear(in[0], in[1], in[2]) }
+	matmul := func(t *Tape[float64], in []*Var[float64]) *Var[float64] { return t.MatMul(in[0], in[1]) }
+	bn := func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
+		return t.BatchNorm(in[0], in[1], in[2], 1e-5, nil, nil)
+	}
+	bnEval := func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
+		return t.BatchNormEval(in[0], in[1], in[2], []float64{0.1, -0.2, 0.3}, []float64{0.5, 1.5, 2}, 1e-5)
+	}
+	for _, c := range []struct {
+		name   string
+		shapes [][]int
+		fill   func(i int, x []float64, rng *rand.Rand)
+		op     func(*Tape[float64], []*Var[float64]) *Var[float64]
+	}{
+		{"ReLU", [][]int{{3, 4}}, awayFromZero, relu},
+		{"MaxPool2D/odd", [][]int{{2, 3, 5, 7}}, distinct, pool},
+		{"Conv2D", [][]int{{2, 2, 4, 5}, {3, 2, 3, 2}, {3}}, nil, conv},
+		{"Linear", [][]int{{3, 4}, {5, 4}, {5}}, nil, linear},
+		{"MatMul", [][]int{{3, 4}, {4, 5}}, nil, matmul},
+		{"BatchNorm/1d", [][]int{{6, 4}, {4}, {4}}, nil, bn},
+		{"BatchNormEval/1d", [][]int{{5, 3}, {3}, {3}}, nil, bnEval},
+		{"BatchNorm/2d", [][]int{{2, 3, 2, 3}, {3}, {3}}, nil, bn},
+		{"BatchNormEval/2d", [][]int{{3, 3, 2, 2}, {3}, {3}}, nil, bnEval},
+	} {
+		opCases = append(opCases,
+			opCase{name: c.name + "/fresh", shapes: c.shapes, fill: c.fill, op: fresh(c.op)},
+			opCase{name: c.name + "/twice", shapes: c.shapes, fill: c.fill, op: twice(c.op)})
+	}
+}
+
 // TestGradients checks every operation's gradient against central finite
 // differences, in float64, on L = Σ r ⊙ op(inputs) with fixed random r.
 func TestGradients(t *testing.T) {

@@ -28,11 +28,11 @@ func (t *Tape[T]) matMulBackward(n *node[T]) {
 	m, k := n.a.Shape()[0], n.a.Shape()[1]
 	nc := n.b.Shape()[1]
 	g := n.out.grad.Data()
-	if ga := t.grad(n.a); ga != nil {
-		kernel.Gemm(false, true, m, k, nc, 1, g, max(nc, 1), n.b.value.Data(), max(nc, 1), 1, ga, max(k, 1))
+	if ga, add := t.gradOut(n.a); ga != nil {
+		kernel.Gemm(false, true, m, k, nc, 1, g, max(nc, 1), n.b.value.Data(), max(nc, 1), beta[T](add), ga, max(k, 1))
 	}
-	if gb := t.grad(n.b); gb != nil {
-		kernel.Gemm(true, false, k, nc, m, 1, n.a.value.Data(), max(k, 1), g, max(nc, 1), 1, gb, max(nc, 1))
+	if gb, add := t.gradOut(n.b); gb != nil {
+		kernel.Gemm(true, false, k, nc, m, 1, n.a.value.Data(), max(k, 1), g, max(nc, 1), beta[T](add), gb, max(nc, 1))
 	}
 }
 
@@ -58,21 +58,10 @@ func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] {
 	y := out.value.Data()
 	kernel.Gemm(false, true, rows, outF, in, 1, x.value.Data(), max(in, 1), w.value.Data(), max(in, 1), 0, y, max(outF, 1))
 	if b != nil {
-		addRows(y, b.value.Data())
+		kernel.AddRowVector(rows, outF, b.value.Data(), y, max(outF, 1))
 	}
 	t.push(opLinear, out, x, w, b)
 	return out
-}
-
-// addRows adds the row vector v to each row of the row-major matrix y.
-func addRows[T tensor.Float](y, v []T) {
-	n := len(v)
-	if n == 0 {
-		return
-	}
-	for o := 0; o < len(y); o += n {
-		kernel.Axpy(1, v, y[o:o+n])
-	}
 }
 
 // linearBackward: for Y = X·Wᵀ + b, ∂X += ∂Y·W, ∂W += ∂Yᵀ·X and ∂b += the
@@ -83,26 +72,19 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 	in, outF := ws[1], ws[0]
 	rows := n.a.value.Len() / max(in, 1)
 	g := n.out.grad.Data()
-	if gx := t.grad(n.a); gx != nil {
-		kernel.Gemm(false, false, rows, in, outF, 1, g, max(outF, 1), n.b.value.Data(), max(in, 1), 1, gx, max(in, 1))
+	if gx, add := t.gradOut(n.a); gx != nil {
+		kernel.Gemm(false, false, rows, in, outF, 1, g, max(outF, 1), n.b.value.Data(), max(in, 1), beta[T](add), gx, max(in, 1))
 	}
-	if gw := t.grad(n.b); gw != nil {
-		kernel.Gemm(true, false, outF, in, rows, 1, g, max(outF, 1), n.a.value.Data(), max(in, 1), 1, gw, max(in, 1))
+	if gw, add := t.gradOut(n.b); gw != nil {
+		kernel.Gemm(true, false, outF, in, rows, 1, g, max(outF, 1), n.a.value.Data(), max(in, 1), beta[T](add), gw, max(in, 1))
 	}
-	if gb := t.grad(n.c); gb != nil {
-		addRowSums(gb, g)
-	}
-}
-
-// addRowSums adds to s the sum of the rows of the row-major matrix g, which
-// has len(s) columns.
-func addRowSums[T tensor.Float](s, g []T) {
-	n := len(s)
-	if n == 0 {
-		return
-	}
-	for o := 0; o < len(g); o += n {
-		kernel.Axpy(1, g[o:o+n], s)
+	if gb, add := t.gradOut(n.c); gb != nil {
+		if !add {
+			clear(gb)
+		}
+		for o := 0; o < len(g); o += outF {
+			kernel.Axpy(1, g[o:o+outF], gb)
+		}
 	}
 }
 

@@ -50,8 +50,9 @@ type node[T tensor.Float] struct {
 	a, b, c *Var[T]
 	saved   *tensor.Tensor[T] // an intermediate the backward pass reads
 	ints    []int             // integer data (labels, argmax positions); capacity reused
+	codes   []uint8           // small integer data (2×2 argmax positions); capacity reused
 	scalar  float64
-	conv    kernel.ConvShape
+	conv    kernel.ConvShape // the window of a convolution or pooling
 }
 
 func (t *Tape[T]) backwardNode(n *node[T]) {

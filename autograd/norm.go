@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -50,47 +51,20 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 		return t.Fail(fmt.Errorf("autograd: batch norm: input %v with statistics of lengths %d and %d: want %d", xs, len(mean), len(variance), c))
 	}
 	batch, inner := xs[0], tensor.Size(xs[2:])
-	m := float64(batch * inner)
 	out := t.result(xs, x, gamma, beta)
-	stats := t.arena.Get(2, c) // per channel 1/√(σ² + eps), then μ
-	xd, y, st := x.value.Data(), out.value.Data(), stats.Data()
-	for ch := 0; ch < c; ch++ {
-		var mu, v float64
-		if op == opBatchNorm {
-			for i := 0; i < batch; i++ {
-				for _, u := range xd[(i*c+ch)*inner : (i*c+ch+1)*inner] {
-					mu += float64(u)
-				}
-			}
-			mu /= m
-			for i := 0; i < batch; i++ {
-				for _, u := range xd[(i*c+ch)*inner : (i*c+ch+1)*inner] {
-					d := float64(u) - mu
-					v += d * d
-				}
-			}
-			v /= m
-			if mean != nil {
-				mean[ch], variance[ch] = T(mu), T(v)
-			}
-		} else {
-			mu, v = float64(mean[ch]), float64(variance[ch])
-		}
-		s := 1 / math.Sqrt(v+eps)
-		st[ch], st[c+ch] = T(s), T(mu)
-		g, b := 1.0, 0.0
-		if gamma != nil {
-			g = float64(gamma.value.Data()[ch])
-		}
-		if beta != nil {
-			b = float64(beta.value.Data()[ch])
-		}
-		for i := 0; i < batch; i++ {
-			lo, hi := (i*c+ch)*inner, (i*c+ch+1)*inner
-			for k, u := range xd[lo:hi] {
-				y[lo+k] = T(g*(float64(u)-mu)*s + b)
-			}
-		}
+	stats := t.arena.Get(2, c) // per channel s = 1/√(σ² + eps), then μ
+	j := job[T]{kind: jobNorm, x: x.value.Data(), y: out.value.Data(), z: stats.Data(), p: inner, n: batch,
+		mean: mean, variance: variance, eps: eps, train: op == opBatchNorm}
+	if gamma != nil {
+		j.gamma = gamma.value.Data()
+	}
+	if beta != nil {
+		j.beta = beta.value.Data()
+	}
+	if inner == 1 {
+		t.batchNormRows(j, c)
+	} else {
+		t.spreadItems(j, c)
 	}
 	if n := t.push(op, out, x, gamma, beta); n != nil {
 		n.saved = stats
@@ -98,14 +72,92 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 	return out
 }
 
+// coefficients returns the scale and shift that normalize channel ch of a
+// batch norm's job with mean mu and variance v: a = γ·s and b = β − μ·γ·s
+// with s = 1/√(v + eps), in float64. It sets the channel's s and μ in the
+// job's statistics (z).
+func (j *job[T]) coefficients(ch int, mu, v float64) (a, b float64) {
+	s := 1 / math.Sqrt(v+j.eps)
+	g, sh := 1.0, 0.0
+	if j.gamma != nil {
+		g = float64(j.gamma[ch])
+	}
+	if j.beta != nil {
+		sh = float64(j.beta[ch])
+	}
+	c := len(j.z) / 2
+	j.z[ch], j.z[c+ch] = T(s), T(mu)
+	return g * s, sh - mu*g*s
+}
+
+// batchNormRows is batch normalization of an input [N, C] (one value per
+// channel and example), row by row with vector kernels: the statistics are
+// sums in the element type over the rows in order, and the normalization
+// is y = x·a + b per channel with a and b rounded once from float64, as
+// PyTorch's CPU kernel computes it.
+func (t *Tape[T]) batchNormRows(j job[T], c int) {
+	batch := j.n
+	mu := j.z[c:]
+	coef := t.arena.Get(2, c).Data()
+	a, b := coef[:c], coef[c:]
+	v := b // the variance, until b is computed
+	if j.train {
+		kernel.ColumnMeanVar(batch, c, j.x, c, mu, v)
+		if j.mean != nil {
+			copy(j.mean, mu)
+			copy(j.variance, v)
+		}
+	} else {
+		copy(mu, j.mean)
+		copy(v, j.variance)
+	}
+	for ch := range c {
+		ac, bc := j.coefficients(ch, float64(mu[ch]), float64(v[ch]))
+		a[ch], b[ch] = T(ac), T(bc)
+	}
+	kernel.AffineRows(batch, c, j.x, c, a, b, j.y, c)
+}
+
+// normChannel is batch normalization of channel ch of an input [N, C, ...]
+// whose channels hold p values per example: the statistics in float64, two
+// passes, and y = x·a + b as in batchNormRows.
+func (j *job[T]) normChannel(ch int) {
+	c, p := len(j.z)/2, j.p
+	run := func(x []T, i int) []T { return x[(i*c+ch)*p : (i*c+ch+1)*p] }
+	var mu, v float64
+	if j.train {
+		m := float64(j.n * p)
+		for i := range j.n {
+			mu += kernel.Sum(run(j.x, i))
+		}
+		mu /= m
+		for i := range j.n {
+			v += kernel.SumSquaredDiff(run(j.x, i), mu)
+		}
+		v /= m
+		if j.mean != nil {
+			j.mean[ch], j.variance[ch] = T(mu), T(v)
+		}
+	} else {
+		mu, v = float64(j.mean[ch]), float64(j.variance[ch])
+	}
+	a, b := j.coefficients(ch, mu, v)
+	for i := range j.n {
+		kernel.Affine(T(a), T(b), run(j.x, i), run(j.y, i))
+	}
+}
+
 // batchNormBackward, with s = 1/√(σ² + eps), sums over the batch and the
-// dimensions after C, and the operations in the order of PyTorch's CPU
-// kernel (batch_norm_cpu_backward), so that rounding goes the same way as
-// far as it can:
+// dimensions after C:
 //
 //	∂β += Σ∂y,  ∂γ += s·Σ(x − μ)·∂y
-//	∂x += (∂y − Σ∂y/m − (x − μ)·k)·s·γ,  k = s²·Σ(x − μ)·∂y/m   (training)
-//	∂x += ∂y·s·γ                                               (eval)
+//	∂x += ((∂y − a) − (x − μ)·k)·c   (training)
+//	∂x += ∂y·c                       (eval)
+//
+// with a = Σ∂y/m, k = s²·Σ(x − μ)·∂y/m and c = s·γ, the operations of
+// PyTorch's CPU kernel (batch_norm_cpu_backward) in its order. The sums are
+// in the element type over the rows in order for an input [N, C], in
+// float64 for one [N, C, ...].
 //
 // The order matters more than it seems: the gradient of a bias just before
 // a batch norm is zero but for rounding, and Adam scales rounding noise up
@@ -113,42 +165,119 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 func (t *Tape[T]) batchNormBackward(n *node[T]) {
 	xs := n.a.Shape()
 	c, batch, inner := xs[1], xs[0], tensor.Size(xs[2:])
-	m := float64(batch * inner)
-	g, x, st := n.out.grad.Data(), n.a.value.Data(), n.saved.Data()
-	gx, gg, gb := t.grad(n.a), t.grad(n.b), t.grad(n.c)
-	for ch := 0; ch < c; ch++ {
-		is, mu := float64(st[ch]), float64(st[c+ch])
-		var sum, dotp float64
-		for i := 0; i < batch; i++ {
-			lo, hi := (i*c+ch)*inner, (i*c+ch+1)*inner
-			for k, d := range g[lo:hi] {
-				sum += float64(d)
-				dotp += (float64(x[lo+k]) - mu) * float64(d)
-			}
+	j := job[T]{kind: jobNormGrad, x: n.a.value.Data(), y: n.out.grad.Data(), z: n.saved.Data(), p: inner, n: batch,
+		train: n.op == opBatchNorm}
+	if n.b != nil {
+		j.gamma = n.b.value.Data()
+	}
+	j.dgamma, j.addGamma = t.gradOut(n.b)
+	j.dbeta, j.addBeta = t.gradOut(n.c)
+	j.dx, j.add = t.gradOut(n.a)
+	if j.add { // ∂x is computed aside and added
+		j.tmp = t.arena.Get(max(inner, c)).Data()
+	}
+	if inner == 1 {
+		t.batchNormRowsBackward(j, c)
+		return
+	}
+	if j.add { // one scratch run: one channel at a time
+		for ch := range c {
+			j.normGradChannel(ch)
 		}
-		if gb != nil {
-			gb[ch] += T(sum)
+		return
+	}
+	t.spreadItems(j, c)
+}
+
+// addParamGrads adds (or sets) the gradients of β and γ of channel ch from
+// Σ∂y and Σ(x − μ)·∂y, and returns the coefficients of ∂x: a, k and c.
+func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
+	nc := len(j.z) / 2
+	s := float64(j.z[ch])
+	if j.dbeta != nil {
+		d := T(sum)
+		if j.addBeta {
+			d += j.dbeta[ch]
 		}
-		if gg != nil {
-			gg[ch] += T(dotp * is)
+		j.dbeta[ch] = d
+	}
+	if j.dgamma != nil {
+		d := T(dot * s)
+		if j.addGamma {
+			d += j.dgamma[ch]
 		}
-		if gx == nil {
-			continue
+		j.dgamma[ch] = d
+	}
+	w := 1.0
+	if j.gamma != nil {
+		w = float64(j.gamma[ch])
+	}
+	m := float64(len(j.x) / nc)
+	return sum / m, dot * s * s / m, s * w
+}
+
+// batchNormRowsBackward is batchNormBackward for an input [N, C], row by row
+// with vector kernels.
+func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
+	batch, g, mu := j.n, j.y, j.z[c:]
+	coef := t.arena.Get(5, c).Data()
+	sum, dot, a, k, cc := coef[:c], coef[c:2*c], coef[2*c:3*c], coef[3*c:4*c], coef[4*c:]
+	kernel.ColumnSums(batch, c, g, c, sum)
+	kernel.ColumnDiffDots(batch, c, j.x, c, mu, g, c, dot)
+	for ch := range c {
+		ac, kc, cc64 := j.addParamGrads(ch, float64(sum[ch]), float64(dot[ch]))
+		a[ch], k[ch], cc[ch] = T(ac), T(kc), T(cc64)
+	}
+	if j.dx == nil {
+		return
+	}
+	if !j.train {
+		clear(a)
+	}
+	rows := func(x, g, dx []T, m int) {
+		if j.train {
+			kernel.BatchNormGradRows(m, c, x, c, g, c, mu, a, k, cc, dx, c)
+		} else {
+			kernel.AffineRows(m, c, g, c, cc, a, dx, c)
 		}
-		w := 1.0
-		if n.b != nil {
-			w = float64(n.b.value.Data()[ch])
+	}
+	if !j.add {
+		rows(j.x, g, j.dx, batch)
+		return
+	}
+	for i := range batch {
+		rows(j.x[i*c:], g[i*c:], j.tmp[:c], 1)
+		kernel.Axpy(1, j.tmp[:c], j.dx[i*c:(i+1)*c])
+	}
+}
+
+// normGradChannel is batchNormBackward for channel ch of an input
+// [N, C, ...] whose channels hold p values per example.
+func (j *job[T]) normGradChannel(ch int) {
+	c, p := len(j.z)/2, j.p
+	run := func(x []T, i int) []T { return x[(i*c+ch)*p : (i*c+ch+1)*p] }
+	mu := float64(j.z[c+ch])
+	var sum, dot float64
+	for i := range j.n {
+		sum += kernel.Sum(run(j.y, i))
+		dot += kernel.DotDiff(run(j.x, i), run(j.y, i), mu)
+	}
+	a, k, cc := j.addParamGrads(ch, sum, dot)
+	if j.dx == nil {
+		return
+	}
+	for i := range j.n {
+		dx := run(j.dx, i)
+		if j.add {
+			dx = j.tmp[:p]
 		}
-		kk := dotp * is * is / m
-		for i := 0; i < batch; i++ {
-			lo, hi := (i*c+ch)*inner, (i*c+ch+1)*inner
-			for k, d := range g[lo:hi] {
-				if n.op == opBatchNormEval {
-					gx[lo+k] += T(float64(d) * is * w)
-					continue
-				}
-				gx[lo+k] += T((float64(d) - sum/m - (float64(x[lo+k])-mu)*kk) * is * w)
-			}
+		if j.train {
+			kernel.BatchNormGrad(run(j.x, i), run(j.y, i), dx, T(mu), T(a), T(k), T(cc))
+		} else {
+			kernel.Affine(T(cc), 0, run(j.y, i), dx)
+		}
+		if j.add {
+			kernel.Axpy(1, dx, run(j.dx, i))
 		}
 	}
 }

@@ -4,16 +4,17 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
 // Softmax returns e^xᵢ / Σⱼ e^xⱼ along the last dimension of x (each row of
 // a batch of logits becomes a probability distribution), computed stably by
-// subtracting each row's maximum first.
+// subtracting each row's maximum first (kernel.SoftmaxRows).
 func (t *Tape[T]) Softmax(x *Var[T]) *Var[T] { return t.softmax(opSoftmax, x) }
 
 // LogSoftmax returns xᵢ − log Σⱼ e^xⱼ along the last dimension of x, computed
-// stably by log-sum-exp.
+// stably by log-sum-exp (kernel.LogSoftmaxRows).
 func (t *Tape[T]) LogSoftmax(x *Var[T]) *Var[T] { return t.softmax(opLogSoftmax, x) }
 
 func (t *Tape[T]) softmax(op opKind, x *Var[T]) *Var[T] {
@@ -27,23 +28,19 @@ func (t *Tape[T]) softmax(op opKind, x *Var[T]) *Var[T] {
 	out := t.result(s, x)
 	c := s[len(s)-1]
 	xs, y := x.value.Data(), out.value.Data()
-	for o := 0; o+c <= len(xs) && c > 0; o += c {
-		m, lse := logSumExp(xs[o : o+c])
-		for j, v := range xs[o : o+c] {
-			if op == opSoftmax {
-				y[o+j] = T(math.Exp(float64(v) - m - lse))
-			} else {
-				y[o+j] = T(float64(v) - m - lse)
-			}
-		}
+	if rows := len(xs) / max(c, 1); op == opSoftmax {
+		kernel.SoftmaxRows(rows, c, xs, max(c, 1), y, max(c, 1))
+	} else {
+		kernel.LogSoftmaxRows(rows, c, xs, max(c, 1), y, max(c, 1))
 	}
 	t.push(op, out, x, nil, nil)
 	return out
 }
 
-// logSumExp returns the maximum m of row and log Σ e^(rowⱼ − m), so that the
-// row's log-sum-exp is their sum and no exponential overflows.
-func logSumExp[T tensor.Float](row []T) (m, lse float64) {
+// sumExp returns the maximum m of row and s = Σ e^(rowⱼ − m), setting
+// exps[j] to e^(rowⱼ − m): the row's log-sum-exp is m + log s, and no
+// exponential overflows.
+func sumExp[T tensor.Float](row []T, exps []float64) (m, s float64) {
 	m = math.Inf(-1)
 	for _, v := range row {
 		m = max(m, float64(v))
@@ -51,11 +48,12 @@ func logSumExp[T tensor.Float](row []T) (m, lse float64) {
 	if math.IsInf(m, 0) {
 		m = 0 // all −∞ (or a +∞): let the arithmetic give NaN or −∞ as it will
 	}
-	var s float64
-	for _, v := range row {
-		s += math.Exp(float64(v) - m)
+	for j, v := range row {
+		e := math.Exp(float64(v) - m)
+		exps[j] = e
+		s += e
 	}
-	return m, math.Log(s)
+	return m, s
 }
 
 // softmaxBackward: for y = softmax(x), ∂x = y ⊙ (∂y − Σ ∂y⊙y) by row; for
@@ -124,14 +122,18 @@ func (t *Tape[T]) CrossEntropy(logits *Var[T], labels []int) *Var[T] {
 		n.ints = append(n.ints, labels...)
 	}
 	x := logits.value.Data()
+	if cap(t.exps) < c {
+		t.exps = make([]float64, c)
+	}
+	exps := t.exps[:c]
 	var sum float64
 	for i, l := range labels {
 		row := x[i*c : (i+1)*c]
-		m, lse := logSumExp(row)
-		sum += m + lse - float64(row[l])
+		m, s := sumExp(row, exps)
+		sum += m + math.Log(s) - float64(row[l])
 		if probs != nil {
-			for j, v := range row {
-				probs[i*c+j] = T(math.Exp(float64(v) - m - lse))
+			for j, e := range exps {
+				probs[i*c+j] = T(e / s)
 			}
 		}
 	}

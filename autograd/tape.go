@@ -38,6 +38,11 @@ type Tape[T tensor.Float] struct {
 
 	// scratch for shape computations
 	shape, sa, sb, idx []int
+
+	codes []uint8        // scratch for the argmax codes of an unrecorded max-pool
+	exps  []float64      // scratch for the exponentials of a row of logits
+	job   job[T]         // the work being spread over the pool
+	jobFn func(w, i int) // t.runItem, bound once so that spreading allocates nothing
 }
 
 // NewTape returns an empty Tape.
@@ -181,6 +186,31 @@ func (t *Tape[T]) grad(v *Var[T]) []T {
 	return v.grad.Data()
 }
 
+// gradOut returns v's gradient buffer for a backward pass to write into,
+// or nil if no gradient flows to v. When add is false the buffer is new and
+// its contents unspecified: the caller must set every element. When add is
+// true it holds gradient already (v feeds several operations, or is a leaf,
+// whose gradient accumulates over steps): the caller must add to it.
+func (t *Tape[T]) gradOut(v *Var[T]) (g []T, add bool) {
+	if v == nil || !v.needGrad {
+		return nil, false
+	}
+	if v.grad == nil {
+		v.grad = t.arena.Get(v.value.Shape()...)
+		return v.grad.Data(), false
+	}
+	return v.grad.Data(), true
+}
+
+// beta returns the β of a matrix multiply that writes a gradient: 1 to add
+// to it, 0 to overwrite it.
+func beta[T tensor.Float](add bool) T {
+	if add {
+		return 1
+	}
+	return 0
+}
+
 // push records a node for an operation whose result out needs a gradient,
 // and returns it for the operation to fill in what its backward needs. It
 // returns nil (and records nothing) when out needs no gradient.
@@ -194,7 +224,7 @@ func (t *Tape[T]) push(op opKind, out, a, b, c *Var[T]) *node[T] {
 		t.nodes = append(t.nodes, node[T]{})
 	}
 	n := &t.nodes[len(t.nodes)-1]
-	ints := n.ints[:0]
-	*n = node[T]{op: op, out: out, a: a, b: b, c: c, ints: ints}
+	ints, codes := n.ints[:0], n.codes[:0]
+	*n = node[T]{op: op, out: out, a: a, b: b, c: c, ints: ints, codes: codes}
 	return n
 }

@@ -32,6 +32,17 @@ func NewVar[T tensor.Float](value *tensor.Tensor[T], requiresGrad bool) *Var[T] 
 	return v
 }
 
+// NewVarWithGrad returns a leaf Var holding value whose gradient accumulates
+// in grad, as NewVar with requiresGrad does in a buffer of its own: for
+// callers that allocate a parameter's value and gradient together. grad
+// must have value's shape and hold zeros. Neither is copied.
+func NewVarWithGrad[T tensor.Float](value, grad *tensor.Tensor[T]) *Var[T] {
+	if !tensor.SameShape(value.Shape(), grad.Shape()) {
+		panic("autograd: gradient shape does not match value shape")
+	}
+	return &Var[T]{value: value, grad: grad, needGrad: true, leaf: true}
+}
+
 // Value returns the Var's value.
 func (v *Var[T]) Value() *tensor.Tensor[T] { return v.value }
 

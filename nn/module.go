@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/tensor"
@@ -90,9 +91,37 @@ func ZeroGrad[T tensor.Float](params []Param[T]) {
 }
 
 // newParam wraps value as a parameter named name, with a gradient buffer.
+// A parameter of slabAt elements or more gets its value (a copy of value)
+// and its gradient from one allocation, the gradient starting half a page
+// past a page boundary from the value's start: separately allocated large
+// slices start at the same offset within a page, where an optimizer
+// walking both in step keeps evicting one's cache lines for the other's
+// (the optimizer places its state between them).
 func newParam[T tensor.Float](name string, value *tensor.Tensor[T]) Param[T] {
-	v := autograd.NewVar(value, true)
-	return Param[T]{Name: name, Shape: value.Shape(), Value: value.Data(), Grad: v.Grad().Data(), Var: v}
+	var v *autograd.Var[T]
+	if n := value.Len(); n >= slabAt {
+		slab := make([]T, 2*n+paramGap[T](n))
+		g := len(slab) - n
+		copy(slab, value.Data())
+		val := tensor.FromSlice(slab[:n:n], value.Shape()...)
+		v = autograd.NewVarWithGrad(val, tensor.FromSlice(slab[g:], value.Shape()...))
+	} else {
+		v = autograd.NewVar(value, true)
+	}
+	return Param[T]{Name: name, Shape: v.Shape(), Value: v.Value().Data(), Grad: v.Grad().Data(), Var: v}
+}
+
+// slabAt is the least number of elements of a parameter whose value and
+// gradient share an allocation; smaller ones stay compact.
+const slabAt = 1 << 16
+
+// paramGap returns the elements between the end of a value of n elements
+// and the start of its gradient that put the gradient half a 4 KiB page
+// (plus whole pages) after the value.
+func paramGap[T tensor.Float](n int) int {
+	const page = 4096
+	size := int(unsafe.Sizeof(T(0)))
+	return ((page/2-n*size)%page + page) % page / size
 }
 
 // fail records err on the tape and returns it, for a module's Forward.

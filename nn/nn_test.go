@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/tensor"
@@ -166,5 +167,32 @@ func TestGradientsAccumulate(t *testing.T) {
 	ZeroGrad(l.Params())
 	if &l.Params()[0].Grad[0] != &g[0] || g[0] != 0 {
 		t.Error("ZeroGrad did not clear the gradient in place")
+	}
+}
+
+// TestLargeParamsDoNotAlias checks that a large parameter's gradient starts
+// half a page from its value (modulo 4 KiB), and that the two do not
+// overlap, while small parameters keep buffers of their own.
+func TestLargeParamsDoNotAlias(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		name string
+		p    []Param[float32]
+	}{
+		{"Linear(784, 256)", NewLinear[float32](784, 256, rng).Params()},
+		{"Linear(311, 223)", NewLinear[float32](311, 223, rng).Params()},
+		{"Conv2D(64, 128, 3)", NewConv2D[float32](Conv2DConfig{In: 64, Out: 128, Kernel: 3}, rng).Params()},
+	} {
+		w := tc.p[0]
+		val, grad := uintptr(unsafe.Pointer(&w.Value[0])), uintptr(unsafe.Pointer(&w.Grad[0]))
+		if d := grad - val; d%4096 != 2048 || d < uintptr(4*len(w.Value)) {
+			t.Errorf("%s: gradient starts %d bytes after the value (%d bytes long); want at least its length, and 2048 modulo 4096", tc.name, d, 4*len(w.Value))
+		}
+		if cap(w.Value) != len(w.Value) || cap(w.Grad) != len(w.Grad) {
+			t.Errorf("%s: value and gradient have capacities %d and %d beyond their lengths %d", tc.name, cap(w.Value), cap(w.Grad), len(w.Value))
+		}
+		if b := tc.p[1]; cap(b.Value) != len(b.Value) {
+			t.Errorf("%s: the bias has capacity %d for %d values", tc.name, cap(b.Value), len(b.Value))
+		}
 	}
 }

@@ -31,9 +31,9 @@ func (s ConvShape) check() {
 //
 //	cols[((c*KH+ki)*KW+kj)*OH*OW + oi*OW + oj] = x[c, oi*SH+ki-PH, oj*SW+kj-PW]  (0 outside x)
 //
-// Each row of cols is filled a run of output columns at a time: zeros where
-// the window hangs over the padding, and in between a copy (stride 1) or a
-// strided gather of one row of x.
+// Each row of cols is filled with zeros where the window hangs over the
+// padding, and in between with the rows of x it covers: one CopyRows with
+// stride 1, a strided gather per row otherwise.
 func Im2col[T Float](s ConvShape, x, cols []T) {
 	s.check()
 	oh, ow := s.Out()
@@ -52,30 +52,42 @@ func Im2colAt[T Float](s ConvShape, x, cols []T, ldc int) {
 	if len(x) < s.C*s.H*s.W || len(cols) < need(s.C*s.KH*s.KW, oh*ow, ldc) {
 		panic("kernel: im2col slice too short")
 	}
+	sp := s.spans()
 	r := 0
 	for c := 0; c < s.C; c++ {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
 		for ki := 0; ki < s.KH; ki++ {
+			i0, i1 := sp.rows(ki)
 			for kj := 0; kj < s.KW; kj++ {
 				row := cols[r*ldc : r*ldc+oh*ow]
 				r++
-				lo, hi := s.inside(kj)
-				for oi := 0; oi < oh; oi++ {
+				lo, hi := sp.cols(kj)
+				clear(row[:i0*ow])
+				clear(row[i1*ow:])
+				if i1 <= i0 {
+					continue
+				}
+				for oi := i0; oi < i1 && (lo > 0 || hi < ow); oi++ {
 					out := row[oi*ow : (oi+1)*ow]
-					ii := oi*s.SH + ki - s.PH
-					if ii < 0 || ii >= s.H {
-						clear(out)
-						continue
+					for j := range out[:lo] {
+						out[j] = 0
 					}
-					src := img[ii*s.W : (ii+1)*s.W]
-					clear(out[:lo])
-					clear(out[hi:])
-					if s.SW == 1 {
-						copy(out[lo:hi], src[lo+kj-s.PW:])
-						continue
+					for j := range out[hi:] {
+						out[hi+j] = 0
 					}
-					for oj := lo; oj < hi; oj++ {
-						out[oj] = src[oj*s.SW+kj-s.PW]
+				}
+				if hi <= lo {
+					continue
+				}
+				src := img[(i0*s.SH+ki-s.PH)*s.W+lo*s.SW+kj-s.PW:]
+				if s.SW == 1 {
+					CopyRows(i1-i0, hi-lo, src, s.SH*s.W, row[i0*ow+lo:], ow)
+					continue
+				}
+				for oi := i0; oi < i1; oi++ {
+					out, in := row[oi*ow+lo:oi*ow+hi], src[(oi-i0)*s.SH*s.W:]
+					for j := range out {
+						out[j] = in[j*s.SW]
 					}
 				}
 			}
@@ -83,11 +95,89 @@ func Im2colAt[T Float](s ConvShape, x, cols []T, ldc int) {
 	}
 }
 
+// spans holds the output rows and columns whose window element falls inside
+// the image, for each window row and column of a ConvShape (up to
+// maxWindow of each; beyond, they are computed when asked for).
+type spans struct {
+	s           ConvShape
+	rowSpan     [maxWindow][2]int
+	colSpan     [maxWindow][2]int
+	haveRows    bool
+	haveColumns bool
+}
+
+const maxWindow = 16
+
+func (s ConvShape) spans() spans {
+	sp := spans{s: s, haveRows: s.KH <= maxWindow, haveColumns: s.KW <= maxWindow}
+	for ki := 0; ki < s.KH && sp.haveRows; ki++ {
+		sp.rowSpan[ki][0], sp.rowSpan[ki][1] = s.rowsInside(ki)
+	}
+	for kj := 0; kj < s.KW && sp.haveColumns; kj++ {
+		sp.colSpan[kj][0], sp.colSpan[kj][1] = s.inside(kj)
+	}
+	return sp
+}
+
+func (sp *spans) rows(ki int) (lo, hi int) {
+	if sp.haveRows {
+		return sp.rowSpan[ki][0], sp.rowSpan[ki][1]
+	}
+	return sp.s.rowsInside(ki)
+}
+
+func (sp *spans) cols(kj int) (lo, hi int) {
+	if sp.haveColumns {
+		return sp.colSpan[kj][0], sp.colSpan[kj][1]
+	}
+	return sp.s.inside(kj)
+}
+
+// col2imTapsRef adds the kw taps of one window row of a stride-1
+// convolution without padding back into the m image rows they were read
+// from, in the order of Col2imAt's loops:
+//
+//	for i < m, for kj < kw: x[i*ldx + kj + j] += cols[kj*ldc + i*lds + j]  (j < ow)
+//
+// Its vector version keeps the elements of x in registers while it adds the
+// overlapping taps.
+func col2imTapsRef[T Float](m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int) {
+	for i := 0; i < m; i++ {
+		xi := x[i*ldx : i*ldx+w]
+		for kj := 0; kj < kw; kj++ {
+			dst, src := xi[kj:kj+ow], cols[kj*ldc+i*lds:kj*ldc+i*lds+ow]
+			for j, v := range src {
+				dst[j] += v
+			}
+		}
+	}
+}
+
+// shortRun is the shortest run of a row of cols that Col2imAt adds with
+// AddRows: shorter runs overlap from one column of the window to the next
+// in x, and a vector store followed by a load of the same elements at
+// another offset costs a stall that a scalar loop avoids.
+const shortRun = 32
+
+// rowsInside returns the output rows [lo, hi) whose window row ki falls
+// inside the image: 0 ≤ oi·SH + ki − PH < H.
+func (s ConvShape) rowsInside(ki int) (lo, hi int) {
+	oh, _ := s.Out()
+	lo = min(oh, max(0, (s.PH-ki+s.SH-1)/s.SH))
+	hi = oh
+	if last := s.H - 1 + s.PH - ki; last < 0 {
+		hi = 0
+	} else {
+		hi = min(oh, last/s.SH+1)
+	}
+	return lo, max(lo, hi)
+}
+
 // inside returns the output columns [lo, hi) whose window column kj falls
 // inside the image: 0 ≤ oj·SW + kj − PW < W.
 func (s ConvShape) inside(kj int) (lo, hi int) {
 	_, ow := s.Out()
-	lo = max(0, (s.PW-kj+s.SW-1)/s.SW)
+	lo = min(ow, max(0, (s.PW-kj+s.SW-1)/s.SW))
 	hi = min(ow, (s.W-1+s.PW-kj)/s.SW+1)
 	if s.W-1+s.PW-kj < 0 {
 		hi = 0
@@ -101,8 +191,9 @@ func (s ConvShape) inside(kj int) (lo, hi int) {
 //
 //	x[c, oi*SH+ki-PH, oj*SW+kj-PW] += cols[((c*KH+ki)*KW+kj)*OH*OW + oi*OW + oj]  (inside x)
 //
-// With stride 1 each run is one Axpy; the order of the additions into an
-// element of x is the same as in the loop above.
+// With stride 1 the runs of a row of cols are added with one AddRows; the
+// order of the additions into an element of x is the same as in the loop
+// above.
 func Col2im[T Float](s ConvShape, cols, x []T) {
 	s.check()
 	oh, ow := s.Out()
@@ -120,27 +211,41 @@ func Col2imAt[T Float](s ConvShape, cols []T, ldc int, x []T) {
 	if len(x) < s.C*s.H*s.W || len(cols) < need(s.C*s.KH*s.KW, oh*ow, ldc) {
 		panic("kernel: col2im slice too short")
 	}
+	sp := s.spans()
+	taps := table[T]().col2imTaps
 	r := 0
 	for c := 0; c < s.C; c++ {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
 		for ki := 0; ki < s.KH; ki++ {
+			i0, i1 := sp.rows(ki)
+			if s.SW == 1 && s.PW == 0 && i1 > i0 { // a window row's taps at once
+				taps(i1-i0, s.W, ow, s.KW, cols[r*ldc+i0*ow:], ldc, ow, img[(i0*s.SH+ki-s.PH)*s.W:], s.SH*s.W)
+				r += s.KW
+				continue
+			}
 			for kj := 0; kj < s.KW; kj++ {
 				row := cols[r*ldc : r*ldc+oh*ow]
 				r++
-				lo, hi := s.inside(kj)
-				for oi := 0; oi < oh; oi++ {
-					ii := oi*s.SH + ki - s.PH
-					if ii < 0 || ii >= s.H || lo == hi {
-						continue
-					}
-					dst := img[ii*s.W : (ii+1)*s.W]
-					in := row[oi*ow : (oi+1)*ow]
+				lo, hi := sp.cols(kj)
+				if i1 <= i0 || hi <= lo {
+					continue
+				}
+				dst := img[(i0*s.SH+ki-s.PH)*s.W+lo*s.SW+kj-s.PW:]
+				if s.SW == 1 && hi-lo >= shortRun {
+					AddRows(i1-i0, hi-lo, row[i0*ow+lo:], ow, dst, s.SH*s.W)
+					continue
+				}
+				for oi := i0; oi < i1; oi++ {
+					in, out := row[oi*ow+lo:oi*ow+hi], dst[(oi-i0)*s.SH*s.W:]
 					if s.SW == 1 {
-						Axpy(1, in[lo:hi], dst[lo+kj-s.PW:])
+						out = out[:len(in)]
+						for j, v := range in {
+							out[j] += v
+						}
 						continue
 					}
-					for oj := lo; oj < hi; oj++ {
-						dst[oj*s.SW+kj-s.PW] += in[oj]
+					for j, v := range in {
+						out[j*s.SW] += v
 					}
 				}
 			}

@@ -27,48 +27,86 @@ func (l level) String() string {
 // has the signature of its exported kernel, which checks lengths and calls
 // it.
 type kernels[T Float] struct {
-	axpy       func(a T, x, y []T)
-	scale      func(a T, x []T)
-	clamp      func(lo, hi T, x []T)
-	momentum   func(u, b []T, mu, damp T, nesterov bool)
-	adam       func(u, m, v, vmax []T, b1, b2, c1, c2, eps T)
-	rmsprop    func(u, v, g []T, a, eps T, epsInSqrt bool)
-	adagrad    func(u, s []T, eps T)
-	adadelta   func(u, v, d []T, rho, eps T)
-	adamax     func(u, m, n []T, b1, b2, c1, eps T)
-	nadam      func(u, m, v []T, b1, b2, c2, cg, cm, eps T)
-	radam      func(u, m, v []T, b1, b2, c1, r, eps T, rect bool)
+	axpy     func(a T, x, y []T)
+	scale    func(a T, x []T)
+	clamp    func(lo, hi T, x []T)
+	momentum func(u, b []T, mu, damp T, nesterov bool)
+	adam     func(u, m, v, vmax []T, b1, b2, c1, c2, eps T)
+	rmsprop  func(u, v, g []T, a, eps T, epsInSqrt bool)
+	adagrad  func(u, s []T, eps T)
+	adadelta func(u, v, d []T, rho, eps T)
+	adamax   func(u, m, n []T, b1, b2, c1, eps T)
+	nadam    func(u, m, v []T, b1, b2, c2, cg, cm, eps T)
+	radam    func(u, m, v []T, b1, b2, c1, r, eps T, rect bool)
+
+	adamStep     func(p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, wd, nlr T)
+	momentumStep func(p, g, b []T, gs, wc, mu, damp, nlr T, nesterov bool)
+	rmspropStep  func(p, g, v, ga, buf []T, gs, wc, a, eps, mu, nlr T, epsInSqrt bool)
+
+	sum        func(x []T) float64
+	sumSqDiff  func(x []T, c float64) float64
+	dotDiff    func(x, y []T, c float64) float64
 	sumSquares func(x []T) float64
 	sumAbs     func(x []T) float64
 	maxAbs     func(x []T) float64
 	allFinite  func(x []T) bool
 
 	relu           func(x, y []T)
+	addConst       func(c T, x, y []T)
 	reluGrad       func(x, dy, dx []T)
 	addSquaredDiff func(x, mean, s []T)
+	mulAdd         func(x, a, b, y []T)
+	affine         func(a, b T, x, y []T)
+	normGradRun    func(x, dy, dx []T, mean, a, k, c T)
+	addDiffProduct func(x, mean, dy, s []T)
+	normGrad       func(x, dy, mean, a, k, c, dx []T)
+	copyRows       func(m, n int, src []T, lds int, dst []T, ldd int)
+	addRows        func(m, n int, src []T, lds int, dst []T, ldd int)
+	col2imTaps     func(m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
+	maxPool        func(x []T, w, oh, ow int, y []T, codes []uint8)
+	maxPoolGrad    func(g []T, codes []uint8, w, oh, ow int, gx []T)
 }
 
 func reference[T Float]() kernels[T] {
 	return kernels[T]{
-		axpy:       axpyRef[T],
-		scale:      scaleRef[T],
-		clamp:      clampRef[T],
-		momentum:   momentumRef[T],
-		adam:       adamRef[T],
-		rmsprop:    rmspropRef[T],
-		adagrad:    adagradRef[T],
-		adadelta:   adadeltaRef[T],
-		adamax:     adamaxRef[T],
-		nadam:      nadamRef[T],
-		radam:      radamRef[T],
+		axpy:     axpyRef[T],
+		scale:    scaleRef[T],
+		clamp:    clampRef[T],
+		momentum: momentumRef[T],
+		adam:     adamRef[T],
+		rmsprop:  rmspropRef[T],
+		adagrad:  adagradRef[T],
+		adadelta: adadeltaRef[T],
+		adamax:   adamaxRef[T],
+		nadam:    nadamRef[T],
+		radam:    radamRef[T],
+
+		adamStep:     adamStepRef[T],
+		momentumStep: momentumStepRef[T],
+		rmspropStep:  rmspropStepRef[T],
+
+		sum:        sumRef[T],
+		sumSqDiff:  sumSquaredDiffRef[T],
+		dotDiff:    dotDiffRef[T],
 		sumSquares: sumSquaresRef[T],
 		sumAbs:     sumAbsRef[T],
 		maxAbs:     maxAbsRef[T],
 		allFinite:  allFiniteRef[T],
 
 		relu:           reluRef[T],
+		addConst:       addConstRef[T],
 		reluGrad:       reluGradRef[T],
 		addSquaredDiff: addSquaredDiffRef[T],
+		mulAdd:         mulAddRef[T],
+		affine:         affineRef[T],
+		normGradRun:    normGradRunRef[T],
+		addDiffProduct: addDiffProductRef[T],
+		normGrad:       normGradRef[T],
+		copyRows:       copyRowsRef[T],
+		addRows:        addRowsRef[T],
+		col2imTaps:     col2imTapsRef[T],
+		maxPool:        maxPoolRef[T],
+		maxPoolGrad:    maxPoolGradRef[T],
 	}
 }
 

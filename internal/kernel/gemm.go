@@ -30,9 +30,10 @@ import (
 // NaN in B meets them as 0; the vector versions multiply them (0·Inf = NaN).
 //
 // Gemm spreads large products over the cores with Parallel and runs small
-// ones (under gemmParallelFlops) on the calling goroutine. It may be called
-// from several goroutines at once, and from inside a Parallel task, where it
-// runs on the calling goroutine. After warm-up it allocates nothing.
+// ones (under gemmParallelFlops, or gemmAwakeFlops while the workers are
+// awake) on the calling goroutine. It may be called from several goroutines
+// at once, and from inside a Parallel task, where it runs on the calling
+// goroutine. After warm-up it allocates nothing.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
@@ -180,8 +181,13 @@ func gemmTable[E float32 | float64]() *gemmKernels[E] {
 const (
 	// gemmParallelFlops is the smallest product (2·m·n·k) spread over the
 	// cores: about 10 µs of work on one core, ten times the cost of a
-	// Parallel call.
+	// Parallel call that wakes parked workers.
 	gemmParallelFlops = 2 << 20
+	// gemmAwakeFlops is the smallest product spread over the cores while
+	// the workers are awake (a training step keeps them so): about 1 µs
+	// of work, five times the cost of a Parallel call then. The output
+	// layer of a classifier (128×256 by 256×10) is three times that.
+	gemmAwakeFlops = 256 << 10
 	// gemmKC is the most steps of k a packed panel holds.
 	gemmKC = 256
 )
@@ -200,8 +206,9 @@ type gemmCall[E float32 | float64] struct {
 	kc               int // steps of k per packed panel
 	panels, bandRows int // panels of columns; rows per task
 	bands            int // tasks per panel
+	group            int // tasks per call of task
 	buf              [][]E
-	task             func(w, t int) // the method value of run, made once
+	task             func(w, g int) // the method value of runGroup, made once
 }
 
 // gemmFree holds the idle calls of each element type (*gemmCall[float32],
@@ -221,7 +228,7 @@ func getGemmCall[E float32 | float64]() *gemmCall[E] {
 		return gc
 	}
 	gc := new(gemmCall[E])
-	gc.task = gc.run
+	gc.task = gc.runGroup
 	return gc
 }
 
@@ -254,7 +261,7 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m,
 	gc.panels = (n + w - 1) / w
 	tiles := (m + g.rows - 1) / g.rows
 	threads := 1
-	if 2*float64(m)*float64(n)*float64(k) >= gemmParallelFlops {
+	if flops := 2 * float64(m) * float64(n) * float64(k); flops >= gemmParallelFlops || flops >= gemmAwakeFlops && poolAwake() {
 		threads = Threads()
 	}
 	// Enough tasks for every thread to have two, so that unequal panels (the
@@ -262,7 +269,11 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m,
 	gc.bands = min(tiles, max(1, (2*threads+gc.panels-1)/gc.panels))
 	gc.bandRows = (tiles + gc.bands - 1) / gc.bands * g.rows
 	gc.bands = (m + gc.bandRows - 1) / gc.bandRows
-	size := (gc.kc + g.lanes - 1) / g.lanes * g.lanes * w // packT writes whole blocks of lanes rows
+	// Packing buffers hold the largest panel, whatever this product needs:
+	// calls are reused in an order that depends on timing, and a buffer
+	// sized for a smaller product would be replaced, an allocation at a
+	// random step. packT writes whole blocks of lanes rows.
+	size := (gemmKC + g.lanes - 1) / g.lanes * g.lanes * w
 	for len(gc.buf) < threads {
 		gc.buf = append(gc.buf, nil)
 	}
@@ -278,7 +289,22 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m,
 		}
 		return
 	}
-	Parallel(tasks, gc.task)
+	// Many narrow panels (a convolution's product over a batch has n in the
+	// tens of thousands) are grouped, a few per thread, into tasks of
+	// neighbouring panels: tasks are handed out through one counter, and
+	// passing it between the cores for each small panel would cost more
+	// than the panel.
+	gc.group = max(1, tasks/(gemmTasksPerThread*threads))
+	Parallel((tasks+gc.group-1)/gc.group, gc.task)
+}
+
+const gemmTasksPerThread = 16
+
+// runGroup computes the panels of tasks group·g … group·(g+1)−1.
+func (gc *gemmCall[E]) runGroup(w, g int) {
+	for t := g * gc.group; t < min(gc.panels*gc.bands, (g+1)*gc.group); t++ {
+		gc.run(w, t)
+	}
 }
 
 // run computes the columns of panel t%panels in the rows of band t/panels.

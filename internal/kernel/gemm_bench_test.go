@@ -85,3 +85,18 @@ func BenchmarkMatMulTraining(b *testing.B) {
 		b.Run("float32/"+s.name, func(b *testing.B) { benchmarkMatMul[float32](b, s.transA, s.transB, s.m, s.k, s.n) })
 	}
 }
+
+// BenchmarkMatMulLinear runs the products of nn.Linear (y = x·Wᵀ + b) as
+// package autograd calls them, for the layers of the MLP 784-256-256-10 on
+// batches of 128: forward (NT: X·Wᵀ), input gradient (NN: dY·W) and weight
+// gradient (TN: dYᵀ·X), named by the layer's in→out.
+func BenchmarkMatMulLinear(b *testing.B) {
+	for _, l := range [][2]int{{784, 256}, {256, 256}, {256, 10}} {
+		const batch = 128
+		in, out := l[0], l[1]
+		name := fmt.Sprintf("float32/%d-%d", in, out)
+		b.Run(name+"/forward", func(b *testing.B) { benchmarkMatMul[float32](b, false, true, batch, in, out) })
+		b.Run(name+"/dx", func(b *testing.B) { benchmarkMatMul[float32](b, false, false, batch, out, in) })
+		b.Run(name+"/dW", func(b *testing.B) { benchmarkMatMul[float32](b, true, false, out, batch, in) })
+	}
+}

@@ -48,6 +48,22 @@ func reluGradRef[T Float](x, dy, dx []T) {
 	}
 }
 
+// AddConst sets y to x plus the constant c, the bias of a convolution's
+// output channel. y may be x.
+//
+//	y[i] = x[i] + c
+func AddConst[T Float](c T, x, y []T) {
+	y = y[:len(x)]
+	table[T]().addConst(c, x, y)
+}
+
+func addConstRef[T Float](c T, x, y []T) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = v + c
+	}
+}
+
 // checkMatrix panics unless x holds an m×n matrix with row stride ld. It
 // reports whether the matrix has any rows to visit (rows of an m×0 matrix
 // may lie outside x).
@@ -92,6 +108,40 @@ func ColumnSums[T Float](m, n int, x []T, ldx int, dst []T) {
 	}
 }
 
+// CopyRows copies the m×n matrix src (row stride lds) to dst (row stride
+// ldd):
+//
+//	dst[i*ldd+j] = src[i*lds+j]
+func CopyRows[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	if checkMatrix(m, n, len(src), lds) && checkMatrix(m, n, len(dst), ldd) {
+		table[T]().copyRows(m, n, src, lds, dst, ldd)
+	}
+}
+
+func copyRowsRef[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	for i := 0; i < m; i++ {
+		copy(dst[i*ldd:i*ldd+n], src[i*lds:i*lds+n])
+	}
+}
+
+// AddRows adds the m×n matrix src (row stride lds) to dst (row stride ldd):
+//
+//	dst[i*ldd+j] += src[i*lds+j]
+func AddRows[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	if checkMatrix(m, n, len(src), lds) && checkMatrix(m, n, len(dst), ldd) {
+		table[T]().addRows(m, n, src, lds, dst, ldd)
+	}
+}
+
+func addRowsRef[T Float](m, n int, src []T, lds int, dst []T, ldd int) {
+	for i := 0; i < m; i++ {
+		d, s := dst[i*ldd:i*ldd+n], src[i*lds:i*lds+n]
+		for j, v := range s {
+			d[j] += v
+		}
+	}
+}
+
 // AddSquaredDiff adds the squared differences of x and mean to s:
 //
 //	s[i] += (x[i] - mean[i]) * (x[i] - mean[i])
@@ -131,6 +181,113 @@ func ColumnMeanVar[T Float](m, n int, x []T, ldx int, mean, variance []T) {
 	}
 	for j := range variance {
 		variance[j] /= T(m)
+	}
+}
+
+// AffineRows scales and shifts the columns of x, the normalization of a
+// batch norm with its statistics and parameters folded into a and b. y may
+// be x (with ldy = ldx).
+//
+//	y[i*ldy+j] = x[i*ldx+j]*a[j] + b[j]
+func AffineRows[T Float](m, n int, x []T, ldx int, a, b, y []T, ldy int) {
+	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(y), ldy) {
+		return
+	}
+	a, b = a[:n], b[:n]
+	k := table[T]()
+	for i := 0; i < m; i++ {
+		k.mulAdd(x[i*ldx:i*ldx+n], a, b, y[i*ldy:i*ldy+n])
+	}
+}
+
+func mulAddRef[T Float](x, a, b, y []T) {
+	a, b, y = a[:len(x)], b[:len(x)], y[:len(x)]
+	for i, v := range x {
+		y[i] = T(v*a[i]) + b[i]
+	}
+}
+
+// Affine scales and shifts x into y, the normalization of one image
+// channel by a batch norm with its statistics and parameters folded into a
+// and b. y may be x.
+//
+//	y[i] = x[i]*a + b
+func Affine[T Float](a, b T, x, y []T) {
+	table[T]().affine(a, b, x, y[:len(x)])
+}
+
+func affineRef[T Float](a, b T, x, y []T) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] = T(v*a) + b
+	}
+}
+
+// BatchNormGrad sets dx to the input gradient of a batch norm in training
+// mode over one image channel, BatchNormGradRows with the same coefficients
+// for every element. dx may be dy.
+//
+//	dx[i] = ((dy[i] - a) - (x[i] - mean)*k) * c
+func BatchNormGrad[T Float](x, dy, dx []T, mean, a, k, c T) {
+	table[T]().normGradRun(x, dy[:len(x)], dx[:len(x)], mean, a, k, c)
+}
+
+func normGradRunRef[T Float](x, dy, dx []T, mean, a, k, c T) {
+	dy, dx = dy[:len(x)], dx[:len(x)]
+	for i, v := range x {
+		dx[i] = ((dy[i] - a) - T((v-mean)*k)) * c
+	}
+}
+
+// ColumnDiffDots sets dst to the dot products of the centred columns of x
+// with the columns of dy, the Σ(x − μ)·∂y of a batch norm's backward pass,
+// adding the rows in order:
+//
+//	dst[j] = Σᵢ (x[i*ldx+j] - mean[j]) * dy[i*lddy+j]
+func ColumnDiffDots[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, dst []T) {
+	dst = dst[:n]
+	clear(dst)
+	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(dy), lddy) {
+		return
+	}
+	mean = mean[:n]
+	k := table[T]()
+	for i := 0; i < m; i++ {
+		k.addDiffProduct(x[i*ldx:i*ldx+n], mean, dy[i*lddy:i*lddy+n], dst)
+	}
+}
+
+func addDiffProductRef[T Float](x, mean, dy, s []T) {
+	mean, dy, s = mean[:len(x)], dy[:len(x)], s[:len(x)]
+	for i, v := range x {
+		s[i] += T((v - mean[i]) * dy[i])
+	}
+}
+
+// BatchNormGradRows sets dx to the input gradient of a batch norm in
+// training mode over the columns of x, from the output gradient dy and per
+// column the mean, a = Σ∂y/m, k = s²·Σ(x − μ)·∂y/m and c = s·γ, with
+// s = 1/√(σ² + ε):
+//
+//	dx[i*lddx+j] = ((dy[i*lddy+j] - a[j]) - (x[i*ldx+j] - mean[j])*k[j]) * c[j]
+//
+// dx may be dy (with lddx = lddy).
+func BatchNormGradRows[T Float](m, n int, x []T, ldx int, dy []T, lddy int, mean, a, k, c, dx []T, lddx int) {
+	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(dy), lddy) || !checkMatrix(m, n, len(dx), lddx) {
+		return
+	}
+	mean, a, k, c = mean[:n], a[:n], k[:n], c[:n]
+	t := table[T]()
+	for i := 0; i < m; i++ {
+		t.normGrad(x[i*ldx:i*ldx+n], dy[i*lddy:i*lddy+n], mean, a, k, c, dx[i*lddx:i*lddx+n])
+	}
+}
+
+func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
+	n := len(x)
+	dy, mean, a, k, c, dx = dy[:n], mean[:n], a[:n], k[:n], c[:n], dx[:n]
+	for i, v := range x {
+		dx[i] = ((dy[i] - a[i]) - T((v-mean[i])*k[i])) * c[i]
 	}
 }
 

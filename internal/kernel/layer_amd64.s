@@ -144,6 +144,437 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func addConst32AVX512(c float32, x []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·addConst32AVX512(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS c+0(FP), Z0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, (CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, 64(CX)(BX*1)
+	VMOVUPS 128(AX)(BX*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, 128(CX)(BX*1)
+	VMOVUPS 192(AX)(BX*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z1
+	VADDPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mulAdd32AVX512(x []float32, a []float32, b []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·mulAdd32AVX512(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(DI*1), Z0
+	VMOVUPS (CX)(DI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS (DX)(DI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (BX)(DI*1)
+	VMOVUPS 64(AX)(DI*1), Z0
+	VMOVUPS 64(CX)(DI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS 64(DX)(DI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(BX)(DI*1)
+	VMOVUPS 128(AX)(DI*1), Z0
+	VMOVUPS 128(CX)(DI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS 128(DX)(DI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 128(BX)(DI*1)
+	VMOVUPS 192(AX)(DI*1), Z0
+	VMOVUPS 192(CX)(DI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS 192(DX)(DI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 192(BX)(DI*1)
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000040, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(DI*1), Z0
+	VMOVUPS (CX)(DI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS (DX)(DI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (BX)(DI*1)
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000010, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPS.Z (AX)(DI*1), K1, Z0
+	VMOVUPS.Z (CX)(DI*1), K1, Z1
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS.Z (DX)(DI*1), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func affine32AVX512(a float32, b float32, x []float32, y []float32)
+// Requires: AVX, AVX512F
+TEXT ·affine32AVX512(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS a+0(FP), Z0
+	VBROADCASTSS b+4(FP), Z1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, (CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 64(CX)(BX*1)
+	VMOVUPS 128(AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 128(CX)(BX*1)
+	VMOVUPS 192(AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Z2
+	VMULPS  Z0, Z2, Z2
+	VADDPS  Z1, Z2, Z2
+	VMOVUPS Z2, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z2
+	VMULPS    Z0, Z2, Z0
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun32AVX512(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+// Requires: AVX, AVX512F
+TEXT ·normGradRun32AVX512(SB), NOSPLIT, $0-88
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS mean+72(FP), Z0
+	VBROADCASTSS a+76(FP), Z1
+	VBROADCASTSS k+80(FP), Z2
+	VBROADCASTSS c+84(FP), Z3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, (DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, 64(DX)(SI*1)
+	VMOVUPS 128(AX)(SI*1), Z4
+	VMOVUPS 128(CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, 128(DX)(SI*1)
+	VMOVUPS 192(AX)(SI*1), Z4
+	VMOVUPS 192(CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000040, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VSUBPS  Z1, Z5, Z5
+	VSUBPS  Z0, Z4, Z4
+	VMULPS  Z2, Z4, Z4
+	VSUBPS  Z4, Z5, Z4
+	VMULPS  Z3, Z4, Z4
+	VMOVUPS Z4, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z4
+	VMOVUPS.Z (CX)(SI*1), K1, Z5
+	VSUBPS    Z1, Z5, Z1
+	VSUBPS    Z0, Z4, Z0
+	VMULPS    Z2, Z0, Z0
+	VSUBPS    Z0, Z1, Z0
+	VMULPS    Z3, Z0, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addDiffProduct32AVX512(x []float32, mean []float32, dy []float32, s []float32)
+// Requires: AVX, AVX512F
+TEXT ·addDiffProduct32AVX512(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ mean_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ s_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(DI*1), Z0
+	VMOVUPS (CX)(DI*1), Z1
+	VMOVUPS (DX)(DI*1), Z2
+	VMOVUPS (BX)(DI*1), Z3
+	VSUBPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
+	VADDPS  Z0, Z3, Z0
+	VMOVUPS Z0, (BX)(DI*1)
+	VMOVUPS 64(AX)(DI*1), Z0
+	VMOVUPS 64(CX)(DI*1), Z1
+	VMOVUPS 64(DX)(DI*1), Z2
+	VMOVUPS 64(BX)(DI*1), Z3
+	VSUBPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
+	VADDPS  Z0, Z3, Z0
+	VMOVUPS Z0, 64(BX)(DI*1)
+	VMOVUPS 128(AX)(DI*1), Z0
+	VMOVUPS 128(CX)(DI*1), Z1
+	VMOVUPS 128(DX)(DI*1), Z2
+	VMOVUPS 128(BX)(DI*1), Z3
+	VSUBPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
+	VADDPS  Z0, Z3, Z0
+	VMOVUPS Z0, 128(BX)(DI*1)
+	VMOVUPS 192(AX)(DI*1), Z0
+	VMOVUPS 192(CX)(DI*1), Z1
+	VMOVUPS 192(DX)(DI*1), Z2
+	VMOVUPS 192(BX)(DI*1), Z3
+	VSUBPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
+	VADDPS  Z0, Z3, Z0
+	VMOVUPS Z0, 192(BX)(DI*1)
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000040, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(DI*1), Z0
+	VMOVUPS (CX)(DI*1), Z1
+	VMOVUPS (DX)(DI*1), Z2
+	VMOVUPS (BX)(DI*1), Z3
+	VSUBPS  Z1, Z0, Z0
+	VMULPS  Z2, Z0, Z0
+	VADDPS  Z0, Z3, Z0
+	VMOVUPS Z0, (BX)(DI*1)
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000010, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPS.Z (AX)(DI*1), K1, Z0
+	VMOVUPS.Z (CX)(DI*1), K1, Z1
+	VMOVUPS.Z (DX)(DI*1), K1, Z2
+	VMOVUPS.Z (BX)(DI*1), K1, Z3
+	VSUBPS    Z1, Z0, Z0
+	VMULPS    Z2, Z0, Z0
+	VADDPS    Z0, Z3, Z0
+	VMOVUPS   Z0, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGrad32AVX512(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+// Requires: AVX, AVX512F
+TEXT ·normGrad32AVX512(SB), NOSPLIT, $0-168
+	MOVQ x_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ mean_base+48(FP), DX
+	MOVQ a_base+72(FP), BX
+	MOVQ k_base+96(FP), SI
+	MOVQ c_base+120(FP), DI
+	MOVQ dx_base+144(FP), R8
+	MOVQ x_len+8(FP), R9
+	XORQ R10, R10
+
+loop_unrolled:
+	CMPQ    R9, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(R10*1), Z0
+	VMOVUPS (CX)(R10*1), Z1
+	VMOVUPS (DX)(R10*1), Z2
+	VMOVUPS (BX)(R10*1), Z3
+	VMOVUPS (SI)(R10*1), Z4
+	VMOVUPS (DI)(R10*1), Z5
+	VSUBPS  Z3, Z1, Z1
+	VSUBPS  Z2, Z0, Z0
+	VMULPS  Z4, Z0, Z0
+	VSUBPS  Z0, Z1, Z0
+	VMULPS  Z5, Z0, Z0
+	VMOVUPS Z0, (R8)(R10*1)
+	VMOVUPS 64(AX)(R10*1), Z0
+	VMOVUPS 64(CX)(R10*1), Z1
+	VMOVUPS 64(DX)(R10*1), Z2
+	VMOVUPS 64(BX)(R10*1), Z3
+	VMOVUPS 64(SI)(R10*1), Z4
+	VMOVUPS 64(DI)(R10*1), Z5
+	VSUBPS  Z3, Z1, Z1
+	VSUBPS  Z2, Z0, Z0
+	VMULPS  Z4, Z0, Z0
+	VSUBPS  Z0, Z1, Z0
+	VMULPS  Z5, Z0, Z0
+	VMOVUPS Z0, 64(R8)(R10*1)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000020, R9
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    R9, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(R10*1), Z0
+	VMOVUPS (CX)(R10*1), Z1
+	VMOVUPS (DX)(R10*1), Z2
+	VMOVUPS (BX)(R10*1), Z3
+	VMOVUPS (SI)(R10*1), Z4
+	VMOVUPS (DI)(R10*1), Z5
+	VSUBPS  Z3, Z1, Z1
+	VSUBPS  Z2, Z0, Z0
+	VMULPS  Z4, Z0, Z0
+	VSUBPS  Z0, Z1, Z0
+	VMULPS  Z5, Z0, Z0
+	VMOVUPS Z0, (R8)(R10*1)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     R9, R9
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R11
+	KMOVW     (R11)(R9*2), K1
+	VMOVUPS.Z (AX)(R10*1), K1, Z0
+	VMOVUPS.Z (CX)(R10*1), K1, Z1
+	VMOVUPS.Z (DX)(R10*1), K1, Z2
+	VMOVUPS.Z (BX)(R10*1), K1, Z3
+	VMOVUPS.Z (SI)(R10*1), K1, Z4
+	VMOVUPS.Z (DI)(R10*1), K1, Z5
+	VSUBPS    Z3, Z1, Z1
+	VSUBPS    Z2, Z0, Z0
+	VMULPS    Z4, Z0, Z0
+	VSUBPS    Z0, Z1, Z0
+	VMULPS    Z5, Z0, Z0
+	VMOVUPS   Z0, K1, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addSquaredDiff32AVX512(x []float32, mean []float32, s []float32)
 // Requires: AVX, AVX512F
 TEXT ·addSquaredDiff32AVX512(SB), NOSPLIT, $0-72
@@ -216,6 +647,482 @@ loop_tail:
 	VMOVUPS   Z0, K1, (DX)(SI*1)
 
 loop_done:
+	VZEROUPPER
+	RET
+
+// func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-96
+	MOVQ         x_base+0(FP), BX
+	MOVQ         y_base+48(FP), SI
+	MOVQ         codes_base+72(FP), DI
+	MOVQ         w+24(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         oh+32(FP), R9
+	MOVQ         ow+40(FP), R10
+	VBROADCASTSS code032<>+0(SB), Z0
+	VBROADCASTSS code132<>+0(SB), Z1
+	VBROADCASTSS code232<>+0(SB), Z2
+	VBROADCASTSS code332<>+0(SB), Z3
+	VMOVUPS      evenfloat32<>+0(SB), Z4
+	VMOVUPS      oddfloat32<>+0(SB), Z5
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  BX, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ      R10, CX
+	SUBQ      AX, CX
+	JLE       next
+	MOVQ      $0x00000010, R11
+	CMPQ      CX, R11
+	CMOVQGT   R11, CX
+	LEAQ      tailmask16<>+0(SB), R11
+	KMOVW     (R11)(CX*2), K1
+	LEAQ      (CX)(CX*1), CX
+	MOVQ      CX, R11
+	SUBQ      $0x00000000, R11
+	XORQ      R12, R12
+	CMPQ      R11, R12
+	CMOVQLT   R12, R11
+	MOVQ      $0x00000010, R12
+	CMPQ      R11, R12
+	CMOVQGT   R12, R11
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(R11*2), K2
+	SUBQ      $0x00000010, CX
+	XORQ      R11, R11
+	CMPQ      CX, R11
+	CMOVQLT   R11, CX
+	MOVQ      $0x00000010, R11
+	CMPQ      CX, R11
+	CMOVQGT   R11, CX
+	LEAQ      tailmask16<>+0(SB), R11
+	KMOVW     (R11)(CX*2), K3
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPS.Z (BX)(CX*4), K2, Z6
+	VMOVUPS.Z 64(BX)(CX*4), K3, Z7
+	VMOVAPS   Z6, Z8
+	VPERMT2PS Z7, Z4, Z8
+	VMOVAPS   Z6, Z6
+	VPERMT2PS Z7, Z5, Z6
+	VMOVUPS.Z (DX)(CX*4), K2, Z7
+	VMOVUPS.Z 64(DX)(CX*4), K3, Z15
+	VMOVAPS   Z7, Z16
+	VPERMT2PS Z15, Z4, Z16
+	VMOVAPS   Z7, Z7
+	VPERMT2PS Z15, Z5, Z7
+	VCMPPS    $0x1e, Z8, Z6, K2
+	VCMPPS    $0x03, Z6, Z6, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z6, Z8, K2, Z9
+	VBLENDMPS Z1, Z0, K2, Z10
+	VCMPPS    $0x1e, Z16, Z7, K2
+	VCMPPS    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z7, Z16, K2, Z11
+	VBLENDMPS Z3, Z2, K2, Z12
+	VCMPPS    $0x1e, Z9, Z11, K2
+	VCMPPS    $0x03, Z11, Z11, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z11, Z9, K2, Z13
+	VMOVUPS   Z13, K1, (SI)(AX*4)
+	VBLENDMPS Z12, Z10, K2, Z14
+	VPMOVDB   Z14, K1, (DI)(AX*1)
+	ADDQ      $0x00000010, AX
+	JMP       vector
+
+next:
+	LEAQ (BX)(R8*2), BX
+	MOVQ R10, R11
+	SHLQ $0x02, R11
+	ADDQ R11, SI
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	VZEROUPPER
+	RET
+
+DATA code032<>+0(SB)/4, $0x00000000
+GLOBL code032<>(SB), RODATA|NOPTR, $4
+
+DATA code132<>+0(SB)/4, $0x00000001
+GLOBL code132<>(SB), RODATA|NOPTR, $4
+
+DATA code232<>+0(SB)/4, $0x00000002
+GLOBL code232<>(SB), RODATA|NOPTR, $4
+
+DATA code332<>+0(SB)/4, $0x00000003
+GLOBL code332<>(SB), RODATA|NOPTR, $4
+
+DATA evenfloat32<>+0(SB)/4, $0x00000000
+DATA evenfloat32<>+4(SB)/4, $0x00000002
+DATA evenfloat32<>+8(SB)/4, $0x00000004
+DATA evenfloat32<>+12(SB)/4, $0x00000006
+DATA evenfloat32<>+16(SB)/4, $0x00000008
+DATA evenfloat32<>+20(SB)/4, $0x0000000a
+DATA evenfloat32<>+24(SB)/4, $0x0000000c
+DATA evenfloat32<>+28(SB)/4, $0x0000000e
+DATA evenfloat32<>+32(SB)/4, $0x00000010
+DATA evenfloat32<>+36(SB)/4, $0x00000012
+DATA evenfloat32<>+40(SB)/4, $0x00000014
+DATA evenfloat32<>+44(SB)/4, $0x00000016
+DATA evenfloat32<>+48(SB)/4, $0x00000018
+DATA evenfloat32<>+52(SB)/4, $0x0000001a
+DATA evenfloat32<>+56(SB)/4, $0x0000001c
+DATA evenfloat32<>+60(SB)/4, $0x0000001e
+GLOBL evenfloat32<>(SB), RODATA|NOPTR, $64
+
+DATA oddfloat32<>+0(SB)/4, $0x00000001
+DATA oddfloat32<>+4(SB)/4, $0x00000003
+DATA oddfloat32<>+8(SB)/4, $0x00000005
+DATA oddfloat32<>+12(SB)/4, $0x00000007
+DATA oddfloat32<>+16(SB)/4, $0x00000009
+DATA oddfloat32<>+20(SB)/4, $0x0000000b
+DATA oddfloat32<>+24(SB)/4, $0x0000000d
+DATA oddfloat32<>+28(SB)/4, $0x0000000f
+DATA oddfloat32<>+32(SB)/4, $0x00000011
+DATA oddfloat32<>+36(SB)/4, $0x00000013
+DATA oddfloat32<>+40(SB)/4, $0x00000015
+DATA oddfloat32<>+44(SB)/4, $0x00000017
+DATA oddfloat32<>+48(SB)/4, $0x00000019
+DATA oddfloat32<>+52(SB)/4, $0x0000001b
+DATA oddfloat32<>+56(SB)/4, $0x0000001d
+DATA oddfloat32<>+60(SB)/4, $0x0000001f
+GLOBL oddfloat32<>(SB), RODATA|NOPTR, $64
+
+// func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-96
+	MOVQ         g_base+0(FP), BX
+	MOVQ         gx_base+72(FP), SI
+	MOVQ         codes_base+24(FP), DI
+	MOVQ         w+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         oh+56(FP), R9
+	MOVQ         ow+64(FP), R10
+	VBROADCASTSS code032<>+0(SB), Z0
+	VBROADCASTSS code132<>+0(SB), Z1
+	VBROADCASTSS code232<>+0(SB), Z2
+	VBROADCASTSS code332<>+0(SB), Z3
+	VMOVUPS      interlofloat32<>+0(SB), Z4
+	VMOVUPS      interhifloat32<>+0(SB), Z5
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  SI, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ        R10, CX
+	SUBQ        AX, CX
+	JLE         next
+	MOVQ        $0x00000010, R11
+	CMPQ        CX, R11
+	CMOVQGT     R11, CX
+	LEAQ        tailmask16<>+0(SB), R11
+	KMOVW       (R11)(CX*2), K1
+	LEAQ        (CX)(CX*1), CX
+	MOVQ        CX, R11
+	SUBQ        $0x00000000, R11
+	XORQ        R12, R12
+	CMPQ        R11, R12
+	CMOVQLT     R12, R11
+	MOVQ        $0x00000010, R12
+	CMPQ        R11, R12
+	CMOVQGT     R12, R11
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(R11*2), K2
+	SUBQ        $0x00000010, CX
+	XORQ        R11, R11
+	CMPQ        CX, R11
+	CMOVQLT     R11, CX
+	MOVQ        $0x00000010, R11
+	CMPQ        CX, R11
+	CMOVQGT     R11, CX
+	LEAQ        tailmask16<>+0(SB), R11
+	KMOVW       (R11)(CX*2), K3
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPS.Z   (BX)(AX*4), K1, Z6
+	VPMOVZXBD.Z (DI)(AX*1), K1, Z7
+	VPCMPEQD    Z0, Z7, K1
+	VMOVUPS.Z   Z6, K1, Z8
+	VPCMPEQD    Z1, Z7, K1
+	VMOVUPS.Z   Z6, K1, Z9
+	VPCMPEQD    Z2, Z7, K1
+	VMOVUPS.Z   Z6, K1, Z10
+	VPCMPEQD    Z3, Z7, K1
+	VMOVUPS.Z   Z6, K1, Z6
+	VMOVAPS     Z8, Z7
+	VPERMT2PS   Z9, Z4, Z7
+	VMOVUPS     Z7, K2, (SI)(CX*4)
+	VMOVAPS     Z8, Z7
+	VPERMT2PS   Z9, Z5, Z7
+	VMOVUPS     Z7, K3, 64(SI)(CX*4)
+	VMOVAPS     Z10, Z7
+	VPERMT2PS   Z6, Z4, Z7
+	VMOVUPS     Z7, K2, (DX)(CX*4)
+	VMOVAPS     Z10, Z7
+	VPERMT2PS   Z6, Z5, Z7
+	VMOVUPS     Z7, K3, 64(DX)(CX*4)
+	ADDQ        $0x00000010, AX
+	JMP         vector
+
+next:
+	LEAQ (SI)(R8*2), SI
+	MOVQ R10, R11
+	SHLQ $0x02, R11
+	ADDQ R11, BX
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	VZEROUPPER
+	RET
+
+DATA interlofloat32<>+0(SB)/4, $0x00000000
+DATA interlofloat32<>+4(SB)/4, $0x00000010
+DATA interlofloat32<>+8(SB)/4, $0x00000001
+DATA interlofloat32<>+12(SB)/4, $0x00000011
+DATA interlofloat32<>+16(SB)/4, $0x00000002
+DATA interlofloat32<>+20(SB)/4, $0x00000012
+DATA interlofloat32<>+24(SB)/4, $0x00000003
+DATA interlofloat32<>+28(SB)/4, $0x00000013
+DATA interlofloat32<>+32(SB)/4, $0x00000004
+DATA interlofloat32<>+36(SB)/4, $0x00000014
+DATA interlofloat32<>+40(SB)/4, $0x00000005
+DATA interlofloat32<>+44(SB)/4, $0x00000015
+DATA interlofloat32<>+48(SB)/4, $0x00000006
+DATA interlofloat32<>+52(SB)/4, $0x00000016
+DATA interlofloat32<>+56(SB)/4, $0x00000007
+DATA interlofloat32<>+60(SB)/4, $0x00000017
+GLOBL interlofloat32<>(SB), RODATA|NOPTR, $64
+
+DATA interhifloat32<>+0(SB)/4, $0x00000008
+DATA interhifloat32<>+4(SB)/4, $0x00000018
+DATA interhifloat32<>+8(SB)/4, $0x00000009
+DATA interhifloat32<>+12(SB)/4, $0x00000019
+DATA interhifloat32<>+16(SB)/4, $0x0000000a
+DATA interhifloat32<>+20(SB)/4, $0x0000001a
+DATA interhifloat32<>+24(SB)/4, $0x0000000b
+DATA interhifloat32<>+28(SB)/4, $0x0000001b
+DATA interhifloat32<>+32(SB)/4, $0x0000000c
+DATA interhifloat32<>+36(SB)/4, $0x0000001c
+DATA interhifloat32<>+40(SB)/4, $0x0000000d
+DATA interhifloat32<>+44(SB)/4, $0x0000001d
+DATA interhifloat32<>+48(SB)/4, $0x0000000e
+DATA interhifloat32<>+52(SB)/4, $0x0000001e
+DATA interhifloat32<>+56(SB)/4, $0x0000000f
+DATA interhifloat32<>+60(SB)/4, $0x0000001f
+GLOBL interhifloat32<>(SB), RODATA|NOPTR, $64
+
+// func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·copyRows32AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	SHRQ  $0x04, R8
+	ANDQ  $0x0000000f, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Z0
+	VMOVUPS Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPS.Z (DX)(R9*1), K1, Z0
+	VMOVUPS   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·addRows32AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x02, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x02, DI
+	MOVQ  CX, R8
+	SHRQ  $0x04, R8
+	ANDQ  $0x0000000f, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Z0
+	VMOVUPS (BX)(R9*1), Z1
+	VADDPS  Z0, Z1, Z0
+	VMOVUPS Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPS.Z (DX)(R9*1), K1, Z0
+	VMOVUPS.Z (BX)(R9*1), K1, Z1
+	VADDPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $0-104
+	MOVQ ldc+56(FP), AX
+	SHLQ $0x02, AX
+	SUBQ $0x00000004, AX
+	MOVQ ldx+96(FP), CX
+	SHLQ $0x02, CX
+	MOVQ lds+64(FP), DX
+	SHLQ $0x02, DX
+	XORQ BX, BX
+	LEAQ tailmask16<>+0(SB), SI
+
+block:
+	MOVQ    w+8(FP), DI
+	SUBQ    BX, DI
+	JLE     done
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	KMOVW   (SI)(DI*2), K1
+	XORQ    DI, DI
+
+parity:
+	CMPQ  DI, $0x00000002
+	JGE   next
+	MOVQ  x_base+72(FP), R8
+	MOVQ  cols_base+32(FP), R9
+	MOVQ  BX, R10
+	SHLQ  $0x02, R10
+	ADDQ  R10, R8
+	ADDQ  R10, R9
+	MOVQ  m+0(FP), R10
+	SUBQ  DI, R10
+	INCQ  R10
+	SHRQ  $0x01, R10
+	MOVQ  CX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R8
+	MOVQ  DX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R9
+
+row:
+	TESTQ     R10, R10
+	JZ        nextParity
+	VMOVUPS.Z (R8), K1, Z0
+	MOVQ      R9, R11
+	XORQ      R12, R12
+
+tap:
+	CMPQ      R12, kw+24(FP)
+	JGE       store
+	MOVQ      R12, R13
+	SUBQ      BX, R13
+	XORQ      R14, R14
+	CMPQ      R13, R14
+	CMOVQLT   R14, R13
+	MOVQ      $0x00000010, R14
+	CMPQ      R13, R14
+	CMOVQGT   R14, R13
+	MOVQ      R12, R14
+	ADDQ      ow+16(FP), R14
+	SUBQ      BX, R14
+	XORQ      R15, R15
+	CMPQ      R14, R15
+	CMOVQLT   R15, R14
+	MOVQ      $0x00000010, R15
+	CMPQ      R14, R15
+	CMOVQGT   R15, R14
+	KMOVW     (SI)(R14*2), K2
+	KMOVW     (SI)(R13*2), K3
+	KANDNW    K2, K3, K2
+	VMOVUPS.Z (R11), K2, Z1
+	VADDPS    Z1, Z0, K2, Z0
+	ADDQ      AX, R11
+	INCQ      R12
+	JMP       tap
+
+store:
+	VMOVUPS Z0, K1, (R8)
+	LEAQ    (R8)(CX*2), R8
+	LEAQ    (R9)(DX*2), R9
+	DECQ    R10
+	JMP     row
+
+nextParity:
+	INCQ DI
+	JMP  parity
+
+next:
+	ADDQ $0x00000010, BX
+	JMP  block
+
+done:
 	VZEROUPPER
 	RET
 
@@ -340,6 +1247,437 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func addConst64AVX512(c float64, x []float64, y []float64)
+// Requires: AVX, AVX512F
+TEXT ·addConst64AVX512(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+0(FP), Z0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Z1
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, (CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z1
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, 64(CX)(BX*1)
+	VMOVUPD 128(AX)(BX*1), Z1
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, 128(CX)(BX*1)
+	VMOVUPD 192(AX)(BX*1), Z1
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Z1
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z1
+	VADDPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mulAdd64AVX512(x []float64, a []float64, b []float64, y []float64)
+// Requires: AVX, AVX512F
+TEXT ·mulAdd64AVX512(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(DI*1), Z0
+	VMOVUPD (CX)(DI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD (DX)(DI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (BX)(DI*1)
+	VMOVUPD 64(AX)(DI*1), Z0
+	VMOVUPD 64(CX)(DI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD 64(DX)(DI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 64(BX)(DI*1)
+	VMOVUPD 128(AX)(DI*1), Z0
+	VMOVUPD 128(CX)(DI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD 128(DX)(DI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 128(BX)(DI*1)
+	VMOVUPD 192(AX)(DI*1), Z0
+	VMOVUPD 192(CX)(DI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD 192(DX)(DI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 192(BX)(DI*1)
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000020, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(DI*1), Z0
+	VMOVUPD (CX)(DI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD (DX)(DI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (BX)(DI*1)
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000008, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPD.Z (AX)(DI*1), K1, Z0
+	VMOVUPD.Z (CX)(DI*1), K1, Z1
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD.Z (DX)(DI*1), K1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func affine64AVX512(a float64, b float64, x []float64, y []float64)
+// Requires: AVX, AVX512F
+TEXT ·affine64AVX512(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD a+0(FP), Z0
+	VBROADCASTSD b+8(FP), Z1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, (CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 64(CX)(BX*1)
+	VMOVUPD 128(AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 128(CX)(BX*1)
+	VMOVUPD 192(AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Z2
+	VMULPD  Z0, Z2, Z2
+	VADDPD  Z1, Z2, Z2
+	VMOVUPD Z2, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z2
+	VMULPD    Z0, Z2, Z0
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun64AVX512(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
+// Requires: AVX, AVX512F
+TEXT ·normGradRun64AVX512(SB), NOSPLIT, $0-104
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD mean+72(FP), Z0
+	VBROADCASTSD a+80(FP), Z1
+	VBROADCASTSD k+88(FP), Z2
+	VBROADCASTSD c+96(FP), Z3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, (DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z4
+	VMOVUPD 64(CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, 64(DX)(SI*1)
+	VMOVUPD 128(AX)(SI*1), Z4
+	VMOVUPD 128(CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, 128(DX)(SI*1)
+	VMOVUPD 192(AX)(SI*1), Z4
+	VMOVUPD 192(CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VSUBPD  Z1, Z5, Z5
+	VSUBPD  Z0, Z4, Z4
+	VMULPD  Z2, Z4, Z4
+	VSUBPD  Z4, Z5, Z4
+	VMULPD  Z3, Z4, Z4
+	VMOVUPD Z4, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z4
+	VMOVUPD.Z (CX)(SI*1), K1, Z5
+	VSUBPD    Z1, Z5, Z1
+	VSUBPD    Z0, Z4, Z0
+	VMULPD    Z2, Z0, Z0
+	VSUBPD    Z0, Z1, Z0
+	VMULPD    Z3, Z0, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addDiffProduct64AVX512(x []float64, mean []float64, dy []float64, s []float64)
+// Requires: AVX, AVX512F
+TEXT ·addDiffProduct64AVX512(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ mean_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ s_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(DI*1), Z0
+	VMOVUPD (CX)(DI*1), Z1
+	VMOVUPD (DX)(DI*1), Z2
+	VMOVUPD (BX)(DI*1), Z3
+	VSUBPD  Z1, Z0, Z0
+	VMULPD  Z2, Z0, Z0
+	VADDPD  Z0, Z3, Z0
+	VMOVUPD Z0, (BX)(DI*1)
+	VMOVUPD 64(AX)(DI*1), Z0
+	VMOVUPD 64(CX)(DI*1), Z1
+	VMOVUPD 64(DX)(DI*1), Z2
+	VMOVUPD 64(BX)(DI*1), Z3
+	VSUBPD  Z1, Z0, Z0
+	VMULPD  Z2, Z0, Z0
+	VADDPD  Z0, Z3, Z0
+	VMOVUPD Z0, 64(BX)(DI*1)
+	VMOVUPD 128(AX)(DI*1), Z0
+	VMOVUPD 128(CX)(DI*1), Z1
+	VMOVUPD 128(DX)(DI*1), Z2
+	VMOVUPD 128(BX)(DI*1), Z3
+	VSUBPD  Z1, Z0, Z0
+	VMULPD  Z2, Z0, Z0
+	VADDPD  Z0, Z3, Z0
+	VMOVUPD Z0, 128(BX)(DI*1)
+	VMOVUPD 192(AX)(DI*1), Z0
+	VMOVUPD 192(CX)(DI*1), Z1
+	VMOVUPD 192(DX)(DI*1), Z2
+	VMOVUPD 192(BX)(DI*1), Z3
+	VSUBPD  Z1, Z0, Z0
+	VMULPD  Z2, Z0, Z0
+	VADDPD  Z0, Z3, Z0
+	VMOVUPD Z0, 192(BX)(DI*1)
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000020, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(DI*1), Z0
+	VMOVUPD (CX)(DI*1), Z1
+	VMOVUPD (DX)(DI*1), Z2
+	VMOVUPD (BX)(DI*1), Z3
+	VSUBPD  Z1, Z0, Z0
+	VMULPD  Z2, Z0, Z0
+	VADDPD  Z0, Z3, Z0
+	VMOVUPD Z0, (BX)(DI*1)
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000008, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPD.Z (AX)(DI*1), K1, Z0
+	VMOVUPD.Z (CX)(DI*1), K1, Z1
+	VMOVUPD.Z (DX)(DI*1), K1, Z2
+	VMOVUPD.Z (BX)(DI*1), K1, Z3
+	VSUBPD    Z1, Z0, Z0
+	VMULPD    Z2, Z0, Z0
+	VADDPD    Z0, Z3, Z0
+	VMOVUPD   Z0, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGrad64AVX512(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+// Requires: AVX, AVX512F
+TEXT ·normGrad64AVX512(SB), NOSPLIT, $0-168
+	MOVQ x_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ mean_base+48(FP), DX
+	MOVQ a_base+72(FP), BX
+	MOVQ k_base+96(FP), SI
+	MOVQ c_base+120(FP), DI
+	MOVQ dx_base+144(FP), R8
+	MOVQ x_len+8(FP), R9
+	XORQ R10, R10
+
+loop_unrolled:
+	CMPQ    R9, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(R10*1), Z0
+	VMOVUPD (CX)(R10*1), Z1
+	VMOVUPD (DX)(R10*1), Z2
+	VMOVUPD (BX)(R10*1), Z3
+	VMOVUPD (SI)(R10*1), Z4
+	VMOVUPD (DI)(R10*1), Z5
+	VSUBPD  Z3, Z1, Z1
+	VSUBPD  Z2, Z0, Z0
+	VMULPD  Z4, Z0, Z0
+	VSUBPD  Z0, Z1, Z0
+	VMULPD  Z5, Z0, Z0
+	VMOVUPD Z0, (R8)(R10*1)
+	VMOVUPD 64(AX)(R10*1), Z0
+	VMOVUPD 64(CX)(R10*1), Z1
+	VMOVUPD 64(DX)(R10*1), Z2
+	VMOVUPD 64(BX)(R10*1), Z3
+	VMOVUPD 64(SI)(R10*1), Z4
+	VMOVUPD 64(DI)(R10*1), Z5
+	VSUBPD  Z3, Z1, Z1
+	VSUBPD  Z2, Z0, Z0
+	VMULPD  Z4, Z0, Z0
+	VSUBPD  Z0, Z1, Z0
+	VMULPD  Z5, Z0, Z0
+	VMOVUPD Z0, 64(R8)(R10*1)
+	ADDQ    $0x00000080, R10
+	SUBQ    $0x00000010, R9
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    R9, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(R10*1), Z0
+	VMOVUPD (CX)(R10*1), Z1
+	VMOVUPD (DX)(R10*1), Z2
+	VMOVUPD (BX)(R10*1), Z3
+	VMOVUPD (SI)(R10*1), Z4
+	VMOVUPD (DI)(R10*1), Z5
+	VSUBPD  Z3, Z1, Z1
+	VSUBPD  Z2, Z0, Z0
+	VMULPD  Z4, Z0, Z0
+	VSUBPD  Z0, Z1, Z0
+	VMULPD  Z5, Z0, Z0
+	VMOVUPD Z0, (R8)(R10*1)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R9
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     R9, R9
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R11
+	KMOVW     (R11)(R9*2), K1
+	VMOVUPD.Z (AX)(R10*1), K1, Z0
+	VMOVUPD.Z (CX)(R10*1), K1, Z1
+	VMOVUPD.Z (DX)(R10*1), K1, Z2
+	VMOVUPD.Z (BX)(R10*1), K1, Z3
+	VMOVUPD.Z (SI)(R10*1), K1, Z4
+	VMOVUPD.Z (DI)(R10*1), K1, Z5
+	VSUBPD    Z3, Z1, Z1
+	VSUBPD    Z2, Z0, Z0
+	VMULPD    Z4, Z0, Z0
+	VSUBPD    Z0, Z1, Z0
+	VMULPD    Z5, Z0, Z0
+	VMOVUPD   Z0, K1, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addSquaredDiff64AVX512(x []float64, mean []float64, s []float64)
 // Requires: AVX, AVX512F
 TEXT ·addSquaredDiff64AVX512(SB), NOSPLIT, $0-72
@@ -412,6 +1750,450 @@ loop_tail:
 	VMOVUPD   Z0, K1, (DX)(SI*1)
 
 loop_done:
+	VZEROUPPER
+	RET
+
+// func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-96
+	MOVQ         x_base+0(FP), BX
+	MOVQ         y_base+48(FP), SI
+	MOVQ         codes_base+72(FP), DI
+	MOVQ         w+24(FP), R8
+	SHLQ         $0x03, R8
+	MOVQ         oh+32(FP), R9
+	MOVQ         ow+40(FP), R10
+	VBROADCASTSD code064<>+0(SB), Z0
+	VBROADCASTSD code164<>+0(SB), Z1
+	VBROADCASTSD code264<>+0(SB), Z2
+	VBROADCASTSD code364<>+0(SB), Z3
+	VMOVUPD      evenfloat64<>+0(SB), Z4
+	VMOVUPD      oddfloat64<>+0(SB), Z5
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  BX, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ      R10, CX
+	SUBQ      AX, CX
+	JLE       next
+	MOVQ      $0x00000008, R11
+	CMPQ      CX, R11
+	CMOVQGT   R11, CX
+	LEAQ      tailmask16<>+0(SB), R11
+	KMOVW     (R11)(CX*2), K1
+	LEAQ      (CX)(CX*1), CX
+	MOVQ      CX, R11
+	SUBQ      $0x00000000, R11
+	XORQ      R12, R12
+	CMPQ      R11, R12
+	CMOVQLT   R12, R11
+	MOVQ      $0x00000008, R12
+	CMPQ      R11, R12
+	CMOVQGT   R12, R11
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(R11*2), K2
+	SUBQ      $0x00000008, CX
+	XORQ      R11, R11
+	CMPQ      CX, R11
+	CMOVQLT   R11, CX
+	MOVQ      $0x00000008, R11
+	CMPQ      CX, R11
+	CMOVQGT   R11, CX
+	LEAQ      tailmask16<>+0(SB), R11
+	KMOVW     (R11)(CX*2), K3
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPD.Z (BX)(CX*8), K2, Z6
+	VMOVUPD.Z 64(BX)(CX*8), K3, Z7
+	VMOVAPD   Z6, Z8
+	VPERMT2PD Z7, Z4, Z8
+	VMOVAPD   Z6, Z6
+	VPERMT2PD Z7, Z5, Z6
+	VMOVUPD.Z (DX)(CX*8), K2, Z7
+	VMOVUPD.Z 64(DX)(CX*8), K3, Z15
+	VMOVAPD   Z7, Z16
+	VPERMT2PD Z15, Z4, Z16
+	VMOVAPD   Z7, Z7
+	VPERMT2PD Z15, Z5, Z7
+	VCMPPD    $0x1e, Z8, Z6, K2
+	VCMPPD    $0x03, Z6, Z6, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z6, Z8, K2, Z9
+	VBLENDMPD Z1, Z0, K2, Z10
+	VCMPPD    $0x1e, Z16, Z7, K2
+	VCMPPD    $0x03, Z7, Z7, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z7, Z16, K2, Z11
+	VBLENDMPD Z3, Z2, K2, Z12
+	VCMPPD    $0x1e, Z9, Z11, K2
+	VCMPPD    $0x03, Z11, Z11, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z11, Z9, K2, Z13
+	VMOVUPD   Z13, K1, (SI)(AX*8)
+	VBLENDMPD Z12, Z10, K2, Z14
+	VPMOVQB   Z14, K1, (DI)(AX*1)
+	ADDQ      $0x00000008, AX
+	JMP       vector
+
+next:
+	LEAQ (BX)(R8*2), BX
+	MOVQ R10, R11
+	SHLQ $0x03, R11
+	ADDQ R11, SI
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	VZEROUPPER
+	RET
+
+DATA code064<>+0(SB)/8, $0x0000000000000000
+GLOBL code064<>(SB), RODATA|NOPTR, $8
+
+DATA code164<>+0(SB)/8, $0x0000000000000001
+GLOBL code164<>(SB), RODATA|NOPTR, $8
+
+DATA code264<>+0(SB)/8, $0x0000000000000002
+GLOBL code264<>(SB), RODATA|NOPTR, $8
+
+DATA code364<>+0(SB)/8, $0x0000000000000003
+GLOBL code364<>(SB), RODATA|NOPTR, $8
+
+DATA evenfloat64<>+0(SB)/8, $0x0000000000000000
+DATA evenfloat64<>+8(SB)/8, $0x0000000000000002
+DATA evenfloat64<>+16(SB)/8, $0x0000000000000004
+DATA evenfloat64<>+24(SB)/8, $0x0000000000000006
+DATA evenfloat64<>+32(SB)/8, $0x0000000000000008
+DATA evenfloat64<>+40(SB)/8, $0x000000000000000a
+DATA evenfloat64<>+48(SB)/8, $0x000000000000000c
+DATA evenfloat64<>+56(SB)/8, $0x000000000000000e
+GLOBL evenfloat64<>(SB), RODATA|NOPTR, $64
+
+DATA oddfloat64<>+0(SB)/8, $0x0000000000000001
+DATA oddfloat64<>+8(SB)/8, $0x0000000000000003
+DATA oddfloat64<>+16(SB)/8, $0x0000000000000005
+DATA oddfloat64<>+24(SB)/8, $0x0000000000000007
+DATA oddfloat64<>+32(SB)/8, $0x0000000000000009
+DATA oddfloat64<>+40(SB)/8, $0x000000000000000b
+DATA oddfloat64<>+48(SB)/8, $0x000000000000000d
+DATA oddfloat64<>+56(SB)/8, $0x000000000000000f
+GLOBL oddfloat64<>(SB), RODATA|NOPTR, $64
+
+// func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-96
+	MOVQ         g_base+0(FP), BX
+	MOVQ         gx_base+72(FP), SI
+	MOVQ         codes_base+24(FP), DI
+	MOVQ         w+48(FP), R8
+	SHLQ         $0x03, R8
+	MOVQ         oh+56(FP), R9
+	MOVQ         ow+64(FP), R10
+	VBROADCASTSD code064<>+0(SB), Z0
+	VBROADCASTSD code164<>+0(SB), Z1
+	VBROADCASTSD code264<>+0(SB), Z2
+	VBROADCASTSD code364<>+0(SB), Z3
+	VMOVUPD      interlofloat64<>+0(SB), Z4
+	VMOVUPD      interhifloat64<>+0(SB), Z5
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  SI, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ        R10, CX
+	SUBQ        AX, CX
+	JLE         next
+	MOVQ        $0x00000008, R11
+	CMPQ        CX, R11
+	CMOVQGT     R11, CX
+	LEAQ        tailmask16<>+0(SB), R11
+	KMOVW       (R11)(CX*2), K1
+	LEAQ        (CX)(CX*1), CX
+	MOVQ        CX, R11
+	SUBQ        $0x00000000, R11
+	XORQ        R12, R12
+	CMPQ        R11, R12
+	CMOVQLT     R12, R11
+	MOVQ        $0x00000008, R12
+	CMPQ        R11, R12
+	CMOVQGT     R12, R11
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(R11*2), K2
+	SUBQ        $0x00000008, CX
+	XORQ        R11, R11
+	CMPQ        CX, R11
+	CMOVQLT     R11, CX
+	MOVQ        $0x00000008, R11
+	CMPQ        CX, R11
+	CMOVQGT     R11, CX
+	LEAQ        tailmask16<>+0(SB), R11
+	KMOVW       (R11)(CX*2), K3
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPD.Z   (BX)(AX*8), K1, Z6
+	VPMOVZXBQ.Z (DI)(AX*1), K1, Z7
+	VPCMPEQQ    Z0, Z7, K1
+	VMOVUPD.Z   Z6, K1, Z8
+	VPCMPEQQ    Z1, Z7, K1
+	VMOVUPD.Z   Z6, K1, Z9
+	VPCMPEQQ    Z2, Z7, K1
+	VMOVUPD.Z   Z6, K1, Z10
+	VPCMPEQQ    Z3, Z7, K1
+	VMOVUPD.Z   Z6, K1, Z6
+	VMOVAPD     Z8, Z7
+	VPERMT2PD   Z9, Z4, Z7
+	VMOVUPD     Z7, K2, (SI)(CX*8)
+	VMOVAPD     Z8, Z7
+	VPERMT2PD   Z9, Z5, Z7
+	VMOVUPD     Z7, K3, 64(SI)(CX*8)
+	VMOVAPD     Z10, Z7
+	VPERMT2PD   Z6, Z4, Z7
+	VMOVUPD     Z7, K2, (DX)(CX*8)
+	VMOVAPD     Z10, Z7
+	VPERMT2PD   Z6, Z5, Z7
+	VMOVUPD     Z7, K3, 64(DX)(CX*8)
+	ADDQ        $0x00000008, AX
+	JMP         vector
+
+next:
+	LEAQ (SI)(R8*2), SI
+	MOVQ R10, R11
+	SHLQ $0x03, R11
+	ADDQ R11, BX
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	VZEROUPPER
+	RET
+
+DATA interlofloat64<>+0(SB)/8, $0x0000000000000000
+DATA interlofloat64<>+8(SB)/8, $0x0000000000000008
+DATA interlofloat64<>+16(SB)/8, $0x0000000000000001
+DATA interlofloat64<>+24(SB)/8, $0x0000000000000009
+DATA interlofloat64<>+32(SB)/8, $0x0000000000000002
+DATA interlofloat64<>+40(SB)/8, $0x000000000000000a
+DATA interlofloat64<>+48(SB)/8, $0x0000000000000003
+DATA interlofloat64<>+56(SB)/8, $0x000000000000000b
+GLOBL interlofloat64<>(SB), RODATA|NOPTR, $64
+
+DATA interhifloat64<>+0(SB)/8, $0x0000000000000004
+DATA interhifloat64<>+8(SB)/8, $0x000000000000000c
+DATA interhifloat64<>+16(SB)/8, $0x0000000000000005
+DATA interhifloat64<>+24(SB)/8, $0x000000000000000d
+DATA interhifloat64<>+32(SB)/8, $0x0000000000000006
+DATA interhifloat64<>+40(SB)/8, $0x000000000000000e
+DATA interhifloat64<>+48(SB)/8, $0x0000000000000007
+DATA interhifloat64<>+56(SB)/8, $0x000000000000000f
+GLOBL interhifloat64<>(SB), RODATA|NOPTR, $64
+
+// func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·copyRows64AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x03, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x03, DI
+	MOVQ  CX, R8
+	SHRQ  $0x03, R8
+	ANDQ  $0x00000007, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Z0
+	VMOVUPD Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPD.Z (DX)(R9*1), K1, Z0
+	VMOVUPD   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX, AVX512F
+TEXT ·addRows64AVX512(SB), NOSPLIT, $0-80
+	MOVQ  m+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  src_base+16(FP), DX
+	MOVQ  dst_base+48(FP), BX
+	MOVQ  lds+40(FP), SI
+	SHLQ  $0x03, SI
+	MOVQ  ldd+72(FP), DI
+	SHLQ  $0x03, DI
+	MOVQ  CX, R8
+	SHRQ  $0x03, R8
+	ANDQ  $0x00000007, CX
+	LEAQ  tailmask16<>+0(SB), R9
+	KMOVW (R9)(CX*2), K1
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Z0
+	VMOVUPD (BX)(R9*1), Z1
+	VADDPD  Z0, Z1, Z0
+	VMOVUPD Z0, (BX)(R9*1)
+	ADDQ    $0x00000040, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ     CX, CX
+	JZ        next
+	VMOVUPD.Z (DX)(R9*1), K1, Z0
+	VMOVUPD.Z (BX)(R9*1), K1, Z1
+	VADDPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+// Requires: AVX, AVX512F, CMOV
+TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $0-104
+	MOVQ ldc+56(FP), AX
+	SHLQ $0x03, AX
+	SUBQ $0x00000008, AX
+	MOVQ ldx+96(FP), CX
+	SHLQ $0x03, CX
+	MOVQ lds+64(FP), DX
+	SHLQ $0x03, DX
+	XORQ BX, BX
+	LEAQ tailmask16<>+0(SB), SI
+
+block:
+	MOVQ    w+8(FP), DI
+	SUBQ    BX, DI
+	JLE     done
+	XORQ    R8, R8
+	CMPQ    DI, R8
+	CMOVQLT R8, DI
+	MOVQ    $0x00000008, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	KMOVW   (SI)(DI*2), K1
+	XORQ    DI, DI
+
+parity:
+	CMPQ  DI, $0x00000002
+	JGE   next
+	MOVQ  x_base+72(FP), R8
+	MOVQ  cols_base+32(FP), R9
+	MOVQ  BX, R10
+	SHLQ  $0x03, R10
+	ADDQ  R10, R8
+	ADDQ  R10, R9
+	MOVQ  m+0(FP), R10
+	SUBQ  DI, R10
+	INCQ  R10
+	SHRQ  $0x01, R10
+	MOVQ  CX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R8
+	MOVQ  DX, R11
+	IMULQ DI, R11
+	ADDQ  R11, R9
+
+row:
+	TESTQ     R10, R10
+	JZ        nextParity
+	VMOVUPD.Z (R8), K1, Z0
+	MOVQ      R9, R11
+	XORQ      R12, R12
+
+tap:
+	CMPQ      R12, kw+24(FP)
+	JGE       store
+	MOVQ      R12, R13
+	SUBQ      BX, R13
+	XORQ      R14, R14
+	CMPQ      R13, R14
+	CMOVQLT   R14, R13
+	MOVQ      $0x00000008, R14
+	CMPQ      R13, R14
+	CMOVQGT   R14, R13
+	MOVQ      R12, R14
+	ADDQ      ow+16(FP), R14
+	SUBQ      BX, R14
+	XORQ      R15, R15
+	CMPQ      R14, R15
+	CMOVQLT   R15, R14
+	MOVQ      $0x00000008, R15
+	CMPQ      R14, R15
+	CMOVQGT   R15, R14
+	KMOVW     (SI)(R14*2), K2
+	KMOVW     (SI)(R13*2), K3
+	KANDNW    K2, K3, K2
+	VMOVUPD.Z (R11), K2, Z1
+	VADDPD    Z1, Z0, K2, Z0
+	ADDQ      AX, R11
+	INCQ      R12
+	JMP       tap
+
+store:
+	VMOVUPD Z0, K1, (R8)
+	LEAQ    (R8)(CX*2), R8
+	LEAQ    (R9)(DX*2), R9
+	DECQ    R10
+	JMP     row
+
+nextParity:
+	INCQ DI
+	JMP  parity
+
+next:
+	ADDQ $0x00000008, BX
+	JMP  block
+
+done:
 	VZEROUPPER
 	RET
 
@@ -556,6 +2338,443 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func addConst32AVX2(c float32, x []float32, y []float32)
+// Requires: AVX
+TEXT ·addConst32AVX2(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS c+0(FP), Y0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, (CX)(BX*1)
+	VMOVUPS 32(AX)(BX*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 32(CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 64(CX)(BX*1)
+	VMOVUPS 96(AX)(BX*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*4), Y1
+	VMASKMOVPS (AX)(BX*1), Y1, Y2
+	VADDPS     Y0, Y2, Y0
+	VMASKMOVPS Y0, Y1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mulAdd32AVX2(x []float32, a []float32, b []float32, y []float32)
+// Requires: AVX
+TEXT ·mulAdd32AVX2(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(DI*1), Y0
+	VMOVUPS (CX)(DI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS (DX)(DI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (BX)(DI*1)
+	VMOVUPS 32(AX)(DI*1), Y0
+	VMOVUPS 32(CX)(DI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS 32(DX)(DI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(BX)(DI*1)
+	VMOVUPS 64(AX)(DI*1), Y0
+	VMOVUPS 64(CX)(DI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS 64(DX)(DI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(BX)(DI*1)
+	VMOVUPS 96(AX)(DI*1), Y0
+	VMOVUPS 96(CX)(DI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS 96(DX)(DI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(BX)(DI*1)
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(DI*1), Y0
+	VMOVUPS (CX)(DI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS (DX)(DI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (BX)(DI*1)
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*4), Y0
+	VMASKMOVPS (AX)(DI*1), Y0, Y1
+	VMASKMOVPS (CX)(DI*1), Y0, Y2
+	VMULPS     Y2, Y1, Y1
+	VMASKMOVPS (DX)(DI*1), Y0, Y2
+	VADDPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y0, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func affine32AVX2(a float32, b float32, x []float32, y []float32)
+// Requires: AVX
+TEXT ·affine32AVX2(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS a+0(FP), Y0
+	VBROADCASTSS b+4(FP), Y1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, (CX)(BX*1)
+	VMOVUPS 32(AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 32(CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 64(CX)(BX*1)
+	VMOVUPS 96(AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Y2
+	VMULPS  Y0, Y2, Y2
+	VADDPS  Y1, Y2, Y2
+	VMOVUPS Y2, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*4), Y2
+	VMASKMOVPS (AX)(BX*1), Y2, Y3
+	VMULPS     Y0, Y3, Y0
+	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y2, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun32AVX2(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+// Requires: AVX
+TEXT ·normGradRun32AVX2(SB), NOSPLIT, $0-88
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS mean+72(FP), Y0
+	VBROADCASTSS a+76(FP), Y1
+	VBROADCASTSS k+80(FP), Y2
+	VBROADCASTSS c+84(FP), Y3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, (DX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 32(DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Y4
+	VMOVUPS 64(CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 64(DX)(SI*1)
+	VMOVUPS 96(AX)(SI*1), Y4
+	VMOVUPS 96(CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VSUBPS  Y1, Y5, Y5
+	VSUBPS  Y0, Y4, Y4
+	VMULPS  Y2, Y4, Y4
+	VSUBPS  Y4, Y5, Y4
+	VMULPS  Y3, Y4, Y4
+	VMOVUPS Y4, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*4), Y4
+	VMASKMOVPS (AX)(SI*1), Y4, Y5
+	VMASKMOVPS (CX)(SI*1), Y4, Y6
+	VSUBPS     Y1, Y6, Y1
+	VSUBPS     Y0, Y5, Y0
+	VMULPS     Y2, Y0, Y0
+	VSUBPS     Y0, Y1, Y0
+	VMULPS     Y3, Y0, Y0
+	VMASKMOVPS Y0, Y4, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addDiffProduct32AVX2(x []float32, mean []float32, dy []float32, s []float32)
+// Requires: AVX
+TEXT ·addDiffProduct32AVX2(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ mean_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ s_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(DI*1), Y0
+	VMOVUPS (CX)(DI*1), Y1
+	VMOVUPS (DX)(DI*1), Y2
+	VMOVUPS (BX)(DI*1), Y3
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y2, Y0, Y0
+	VADDPS  Y0, Y3, Y0
+	VMOVUPS Y0, (BX)(DI*1)
+	VMOVUPS 32(AX)(DI*1), Y0
+	VMOVUPS 32(CX)(DI*1), Y1
+	VMOVUPS 32(DX)(DI*1), Y2
+	VMOVUPS 32(BX)(DI*1), Y3
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y2, Y0, Y0
+	VADDPS  Y0, Y3, Y0
+	VMOVUPS Y0, 32(BX)(DI*1)
+	VMOVUPS 64(AX)(DI*1), Y0
+	VMOVUPS 64(CX)(DI*1), Y1
+	VMOVUPS 64(DX)(DI*1), Y2
+	VMOVUPS 64(BX)(DI*1), Y3
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y2, Y0, Y0
+	VADDPS  Y0, Y3, Y0
+	VMOVUPS Y0, 64(BX)(DI*1)
+	VMOVUPS 96(AX)(DI*1), Y0
+	VMOVUPS 96(CX)(DI*1), Y1
+	VMOVUPS 96(DX)(DI*1), Y2
+	VMOVUPS 96(BX)(DI*1), Y3
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y2, Y0, Y0
+	VADDPS  Y0, Y3, Y0
+	VMOVUPS Y0, 96(BX)(DI*1)
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(DI*1), Y0
+	VMOVUPS (CX)(DI*1), Y1
+	VMOVUPS (DX)(DI*1), Y2
+	VMOVUPS (BX)(DI*1), Y3
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  Y2, Y0, Y0
+	VADDPS  Y0, Y3, Y0
+	VMOVUPS Y0, (BX)(DI*1)
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*4), Y0
+	VMASKMOVPS (AX)(DI*1), Y0, Y1
+	VMASKMOVPS (CX)(DI*1), Y0, Y2
+	VMASKMOVPS (DX)(DI*1), Y0, Y3
+	VMASKMOVPS (BX)(DI*1), Y0, Y4
+	VSUBPS     Y2, Y1, Y1
+	VMULPS     Y3, Y1, Y1
+	VADDPS     Y1, Y4, Y1
+	VMASKMOVPS Y1, Y0, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGrad32AVX2(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+// Requires: AVX
+TEXT ·normGrad32AVX2(SB), NOSPLIT, $0-168
+	MOVQ x_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ mean_base+48(FP), DX
+	MOVQ a_base+72(FP), BX
+	MOVQ k_base+96(FP), SI
+	MOVQ c_base+120(FP), DI
+	MOVQ dx_base+144(FP), R8
+	MOVQ x_len+8(FP), R9
+	XORQ R10, R10
+
+loop_unrolled:
+	CMPQ    R9, $0x00000010
+	JB      loop_single
+	VMOVUPS (AX)(R10*1), Y0
+	VMOVUPS (CX)(R10*1), Y1
+	VMOVUPS (DX)(R10*1), Y2
+	VMOVUPS (BX)(R10*1), Y3
+	VMOVUPS (SI)(R10*1), Y4
+	VMOVUPS (DI)(R10*1), Y5
+	VSUBPS  Y3, Y1, Y1
+	VSUBPS  Y2, Y0, Y0
+	VMULPS  Y4, Y0, Y0
+	VSUBPS  Y0, Y1, Y0
+	VMULPS  Y5, Y0, Y0
+	VMOVUPS Y0, (R8)(R10*1)
+	VMOVUPS 32(AX)(R10*1), Y0
+	VMOVUPS 32(CX)(R10*1), Y1
+	VMOVUPS 32(DX)(R10*1), Y2
+	VMOVUPS 32(BX)(R10*1), Y3
+	VMOVUPS 32(SI)(R10*1), Y4
+	VMOVUPS 32(DI)(R10*1), Y5
+	VSUBPS  Y3, Y1, Y1
+	VSUBPS  Y2, Y0, Y0
+	VMULPS  Y4, Y0, Y0
+	VSUBPS  Y0, Y1, Y0
+	VMULPS  Y5, Y0, Y0
+	VMOVUPS Y0, 32(R8)(R10*1)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000010, R9
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    R9, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(R10*1), Y0
+	VMOVUPS (CX)(R10*1), Y1
+	VMOVUPS (DX)(R10*1), Y2
+	VMOVUPS (BX)(R10*1), Y3
+	VMOVUPS (SI)(R10*1), Y4
+	VMOVUPS (DI)(R10*1), Y5
+	VSUBPS  Y3, Y1, Y1
+	VSUBPS  Y2, Y0, Y0
+	VMULPS  Y4, Y0, Y0
+	VSUBPS  Y0, Y1, Y0
+	VMULPS  Y5, Y0, Y0
+	VMOVUPS Y0, (R8)(R10*1)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000008, R9
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      R9, R9
+	JZ         loop_done
+	NEGQ       R9
+	LEAQ       tailmask8<>+0(SB), R11
+	VMOVDQU    32(R11)(R9*4), Y0
+	VMASKMOVPS (AX)(R10*1), Y0, Y1
+	VMASKMOVPS (CX)(R10*1), Y0, Y2
+	VMASKMOVPS (DX)(R10*1), Y0, Y3
+	VMASKMOVPS (BX)(R10*1), Y0, Y4
+	VMASKMOVPS (SI)(R10*1), Y0, Y5
+	VMASKMOVPS (DI)(R10*1), Y0, Y6
+	VSUBPS     Y4, Y2, Y2
+	VSUBPS     Y3, Y1, Y1
+	VMULPS     Y5, Y1, Y1
+	VSUBPS     Y1, Y2, Y1
+	VMULPS     Y6, Y1, Y1
+	VMASKMOVPS Y1, Y0, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addSquaredDiff32AVX2(x []float32, mean []float32, s []float32)
 // Requires: AVX
 TEXT ·addSquaredDiff32AVX2(SB), NOSPLIT, $0-72
@@ -629,6 +2848,110 @@ loop_tail:
 	VMASKMOVPS Y1, Y0, (DX)(SI*1)
 
 loop_done:
+	VZEROUPPER
+	RET
+
+// func copyRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX
+TEXT ·copyRows32AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    CX, R8
+	SHRQ    $0x03, R8
+	ANDQ    $0x00000007, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*4), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Y1
+	VMOVUPS Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPS (DX)(R9*1), Y0, Y1
+	VMASKMOVPS Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+// Requires: AVX
+TEXT ·addRows32AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    CX, R8
+	SHRQ    $0x03, R8
+	ANDQ    $0x00000007, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*4), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPS (DX)(R9*1), Y1
+	VMOVUPS (BX)(R9*1), Y2
+	VADDPS  Y1, Y2, Y1
+	VMOVUPS Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPS (DX)(R9*1), Y0, Y1
+	VMASKMOVPS (BX)(R9*1), Y0, Y2
+	VADDPS     Y1, Y2, Y1
+	VMASKMOVPS Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
 	VZEROUPPER
 	RET
 
@@ -755,6 +3078,443 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func addConst64AVX2(c float64, x []float64, y []float64)
+// Requires: AVX
+TEXT ·addConst64AVX2(SB), NOSPLIT, $0-56
+	MOVQ         x_base+8(FP), AX
+	MOVQ         y_base+32(FP), CX
+	MOVQ         x_len+16(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+0(FP), Y0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Y1
+	VADDPD  Y0, Y1, Y1
+	VMOVUPD Y1, (CX)(BX*1)
+	VMOVUPD 32(AX)(BX*1), Y1
+	VADDPD  Y0, Y1, Y1
+	VMOVUPD Y1, 32(CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Y1
+	VADDPD  Y0, Y1, Y1
+	VMOVUPD Y1, 64(CX)(BX*1)
+	VMOVUPD 96(AX)(BX*1), Y1
+	VADDPD  Y0, Y1, Y1
+	VMOVUPD Y1, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Y1
+	VADDPD  Y0, Y1, Y1
+	VMOVUPD Y1, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000004, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*8), Y1
+	VMASKMOVPD (AX)(BX*1), Y1, Y2
+	VADDPD     Y0, Y2, Y0
+	VMASKMOVPD Y0, Y1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mulAdd64AVX2(x []float64, a []float64, b []float64, y []float64)
+// Requires: AVX
+TEXT ·mulAdd64AVX2(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ a_base+24(FP), CX
+	MOVQ b_base+48(FP), DX
+	MOVQ y_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(DI*1), Y0
+	VMOVUPD (CX)(DI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD (DX)(DI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (BX)(DI*1)
+	VMOVUPD 32(AX)(DI*1), Y0
+	VMOVUPD 32(CX)(DI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD 32(DX)(DI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 32(BX)(DI*1)
+	VMOVUPD 64(AX)(DI*1), Y0
+	VMOVUPD 64(CX)(DI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD 64(DX)(DI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 64(BX)(DI*1)
+	VMOVUPD 96(AX)(DI*1), Y0
+	VMOVUPD 96(CX)(DI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD 96(DX)(DI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 96(BX)(DI*1)
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000010, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(DI*1), Y0
+	VMOVUPD (CX)(DI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD (DX)(DI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (BX)(DI*1)
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000004, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*8), Y0
+	VMASKMOVPD (AX)(DI*1), Y0, Y1
+	VMASKMOVPD (CX)(DI*1), Y0, Y2
+	VMULPD     Y2, Y1, Y1
+	VMASKMOVPD (DX)(DI*1), Y0, Y2
+	VADDPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func affine64AVX2(a float64, b float64, x []float64, y []float64)
+// Requires: AVX
+TEXT ·affine64AVX2(SB), NOSPLIT, $0-64
+	MOVQ         x_base+16(FP), AX
+	MOVQ         y_base+40(FP), CX
+	MOVQ         x_len+24(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD a+0(FP), Y0
+	VBROADCASTSD b+8(FP), Y1
+
+loop_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, (CX)(BX*1)
+	VMOVUPD 32(AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, 32(CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, 64(CX)(BX*1)
+	VMOVUPD 96(AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Y2
+	VMULPD  Y0, Y2, Y2
+	VADDPD  Y1, Y2, Y2
+	VMOVUPD Y2, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000004, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*8), Y2
+	VMASKMOVPD (AX)(BX*1), Y2, Y3
+	VMULPD     Y0, Y3, Y0
+	VADDPD     Y1, Y0, Y0
+	VMASKMOVPD Y0, Y2, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradRun64AVX2(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
+// Requires: AVX
+TEXT ·normGradRun64AVX2(SB), NOSPLIT, $0-104
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         dx_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD mean+72(FP), Y0
+	VBROADCASTSD a+80(FP), Y1
+	VBROADCASTSD k+88(FP), Y2
+	VBROADCASTSD c+96(FP), Y3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Y4
+	VMOVUPD (CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, (DX)(SI*1)
+	VMOVUPD 32(AX)(SI*1), Y4
+	VMOVUPD 32(CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, 32(DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Y4
+	VMOVUPD 64(CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, 64(DX)(SI*1)
+	VMOVUPD 96(AX)(SI*1), Y4
+	VMOVUPD 96(CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Y4
+	VMOVUPD (CX)(SI*1), Y5
+	VSUBPD  Y1, Y5, Y5
+	VSUBPD  Y0, Y4, Y4
+	VMULPD  Y2, Y4, Y4
+	VSUBPD  Y4, Y5, Y4
+	VMULPD  Y3, Y4, Y4
+	VMOVUPD Y4, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*8), Y4
+	VMASKMOVPD (AX)(SI*1), Y4, Y5
+	VMASKMOVPD (CX)(SI*1), Y4, Y6
+	VSUBPD     Y1, Y6, Y1
+	VSUBPD     Y0, Y5, Y0
+	VMULPD     Y2, Y0, Y0
+	VSUBPD     Y0, Y1, Y0
+	VMULPD     Y3, Y0, Y0
+	VMASKMOVPD Y0, Y4, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addDiffProduct64AVX2(x []float64, mean []float64, dy []float64, s []float64)
+// Requires: AVX
+TEXT ·addDiffProduct64AVX2(SB), NOSPLIT, $0-96
+	MOVQ x_base+0(FP), AX
+	MOVQ mean_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ s_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_unrolled:
+	CMPQ    SI, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(DI*1), Y0
+	VMOVUPD (CX)(DI*1), Y1
+	VMOVUPD (DX)(DI*1), Y2
+	VMOVUPD (BX)(DI*1), Y3
+	VSUBPD  Y1, Y0, Y0
+	VMULPD  Y2, Y0, Y0
+	VADDPD  Y0, Y3, Y0
+	VMOVUPD Y0, (BX)(DI*1)
+	VMOVUPD 32(AX)(DI*1), Y0
+	VMOVUPD 32(CX)(DI*1), Y1
+	VMOVUPD 32(DX)(DI*1), Y2
+	VMOVUPD 32(BX)(DI*1), Y3
+	VSUBPD  Y1, Y0, Y0
+	VMULPD  Y2, Y0, Y0
+	VADDPD  Y0, Y3, Y0
+	VMOVUPD Y0, 32(BX)(DI*1)
+	VMOVUPD 64(AX)(DI*1), Y0
+	VMOVUPD 64(CX)(DI*1), Y1
+	VMOVUPD 64(DX)(DI*1), Y2
+	VMOVUPD 64(BX)(DI*1), Y3
+	VSUBPD  Y1, Y0, Y0
+	VMULPD  Y2, Y0, Y0
+	VADDPD  Y0, Y3, Y0
+	VMOVUPD Y0, 64(BX)(DI*1)
+	VMOVUPD 96(AX)(DI*1), Y0
+	VMOVUPD 96(CX)(DI*1), Y1
+	VMOVUPD 96(DX)(DI*1), Y2
+	VMOVUPD 96(BX)(DI*1), Y3
+	VSUBPD  Y1, Y0, Y0
+	VMULPD  Y2, Y0, Y0
+	VADDPD  Y0, Y3, Y0
+	VMOVUPD Y0, 96(BX)(DI*1)
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000010, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(DI*1), Y0
+	VMOVUPD (CX)(DI*1), Y1
+	VMOVUPD (DX)(DI*1), Y2
+	VMOVUPD (BX)(DI*1), Y3
+	VSUBPD  Y1, Y0, Y0
+	VMULPD  Y2, Y0, Y0
+	VADDPD  Y0, Y3, Y0
+	VMOVUPD Y0, (BX)(DI*1)
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000004, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*8), Y0
+	VMASKMOVPD (AX)(DI*1), Y0, Y1
+	VMASKMOVPD (CX)(DI*1), Y0, Y2
+	VMASKMOVPD (DX)(DI*1), Y0, Y3
+	VMASKMOVPD (BX)(DI*1), Y0, Y4
+	VSUBPD     Y2, Y1, Y1
+	VMULPD     Y3, Y1, Y1
+	VADDPD     Y1, Y4, Y1
+	VMASKMOVPD Y1, Y0, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGrad64AVX2(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+// Requires: AVX
+TEXT ·normGrad64AVX2(SB), NOSPLIT, $0-168
+	MOVQ x_base+0(FP), AX
+	MOVQ dy_base+24(FP), CX
+	MOVQ mean_base+48(FP), DX
+	MOVQ a_base+72(FP), BX
+	MOVQ k_base+96(FP), SI
+	MOVQ c_base+120(FP), DI
+	MOVQ dx_base+144(FP), R8
+	MOVQ x_len+8(FP), R9
+	XORQ R10, R10
+
+loop_unrolled:
+	CMPQ    R9, $0x00000008
+	JB      loop_single
+	VMOVUPD (AX)(R10*1), Y0
+	VMOVUPD (CX)(R10*1), Y1
+	VMOVUPD (DX)(R10*1), Y2
+	VMOVUPD (BX)(R10*1), Y3
+	VMOVUPD (SI)(R10*1), Y4
+	VMOVUPD (DI)(R10*1), Y5
+	VSUBPD  Y3, Y1, Y1
+	VSUBPD  Y2, Y0, Y0
+	VMULPD  Y4, Y0, Y0
+	VSUBPD  Y0, Y1, Y0
+	VMULPD  Y5, Y0, Y0
+	VMOVUPD Y0, (R8)(R10*1)
+	VMOVUPD 32(AX)(R10*1), Y0
+	VMOVUPD 32(CX)(R10*1), Y1
+	VMOVUPD 32(DX)(R10*1), Y2
+	VMOVUPD 32(BX)(R10*1), Y3
+	VMOVUPD 32(SI)(R10*1), Y4
+	VMOVUPD 32(DI)(R10*1), Y5
+	VSUBPD  Y3, Y1, Y1
+	VSUBPD  Y2, Y0, Y0
+	VMULPD  Y4, Y0, Y0
+	VSUBPD  Y0, Y1, Y0
+	VMULPD  Y5, Y0, Y0
+	VMOVUPD Y0, 32(R8)(R10*1)
+	ADDQ    $0x00000040, R10
+	SUBQ    $0x00000008, R9
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    R9, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(R10*1), Y0
+	VMOVUPD (CX)(R10*1), Y1
+	VMOVUPD (DX)(R10*1), Y2
+	VMOVUPD (BX)(R10*1), Y3
+	VMOVUPD (SI)(R10*1), Y4
+	VMOVUPD (DI)(R10*1), Y5
+	VSUBPD  Y3, Y1, Y1
+	VSUBPD  Y2, Y0, Y0
+	VMULPD  Y4, Y0, Y0
+	VSUBPD  Y0, Y1, Y0
+	VMULPD  Y5, Y0, Y0
+	VMOVUPD Y0, (R8)(R10*1)
+	ADDQ    $0x00000020, R10
+	SUBQ    $0x00000004, R9
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      R9, R9
+	JZ         loop_done
+	NEGQ       R9
+	LEAQ       tailmask8<>+0(SB), R11
+	VMOVDQU    32(R11)(R9*8), Y0
+	VMASKMOVPD (AX)(R10*1), Y0, Y1
+	VMASKMOVPD (CX)(R10*1), Y0, Y2
+	VMASKMOVPD (DX)(R10*1), Y0, Y3
+	VMASKMOVPD (BX)(R10*1), Y0, Y4
+	VMASKMOVPD (SI)(R10*1), Y0, Y5
+	VMASKMOVPD (DI)(R10*1), Y0, Y6
+	VSUBPD     Y4, Y2, Y2
+	VSUBPD     Y3, Y1, Y1
+	VMULPD     Y5, Y1, Y1
+	VSUBPD     Y1, Y2, Y1
+	VMULPD     Y6, Y1, Y1
+	VMASKMOVPD Y1, Y0, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addSquaredDiff64AVX2(x []float64, mean []float64, s []float64)
 // Requires: AVX
 TEXT ·addSquaredDiff64AVX2(SB), NOSPLIT, $0-72
@@ -828,5 +3588,109 @@ loop_tail:
 	VMASKMOVPD Y1, Y0, (DX)(SI*1)
 
 loop_done:
+	VZEROUPPER
+	RET
+
+// func copyRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX
+TEXT ·copyRows64AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    CX, R8
+	SHRQ    $0x02, R8
+	ANDQ    $0x00000003, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*8), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Y1
+	VMOVUPD Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPD (DX)(R9*1), Y0, Y1
+	VMASKMOVPD Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func addRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)
+// Requires: AVX
+TEXT ·addRows64AVX2(SB), NOSPLIT, $0-80
+	MOVQ    m+0(FP), AX
+	MOVQ    n+8(FP), CX
+	MOVQ    src_base+16(FP), DX
+	MOVQ    dst_base+48(FP), BX
+	MOVQ    lds+40(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    ldd+72(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    CX, R8
+	SHRQ    $0x02, R8
+	ANDQ    $0x00000003, CX
+	MOVQ    CX, R9
+	NEGQ    R9
+	LEAQ    tailmask8<>+0(SB), R10
+	VMOVDQU 32(R10)(R9*8), Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	XORQ  R9, R9
+	MOVQ  R8, R10
+
+vector:
+	TESTQ   R10, R10
+	JZ      tail
+	VMOVUPD (DX)(R9*1), Y1
+	VMOVUPD (BX)(R9*1), Y2
+	VADDPD  Y1, Y2, Y1
+	VMOVUPD Y1, (BX)(R9*1)
+	ADDQ    $0x00000020, R9
+	DECQ    R10
+	JMP     vector
+
+tail:
+	TESTQ      CX, CX
+	JZ         next
+	VMASKMOVPD (DX)(R9*1), Y0, Y1
+	VMASKMOVPD (BX)(R9*1), Y0, Y2
+	VADDPD     Y1, Y2, Y1
+	VMASKMOVPD Y1, Y0, (BX)(R9*1)
+
+next:
+	ADDQ SI, DX
+	ADDQ DI, BX
+	DECQ AX
+	JMP  row
+
+done:
 	VZEROUPPER
 	RET

@@ -11,7 +11,40 @@ func relu32AVX512(x []float32, y []float32)
 func reluGrad32AVX512(x []float32, dy []float32, dx []float32)
 
 //go:noescape
+func addConst32AVX512(c float32, x []float32, y []float32)
+
+//go:noescape
+func mulAdd32AVX512(x []float32, a []float32, b []float32, y []float32)
+
+//go:noescape
+func affine32AVX512(a float32, b float32, x []float32, y []float32)
+
+//go:noescape
+func normGradRun32AVX512(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+
+//go:noescape
+func addDiffProduct32AVX512(x []float32, mean []float32, dy []float32, s []float32)
+
+//go:noescape
+func normGrad32AVX512(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+
+//go:noescape
 func addSquaredDiff32AVX512(x []float32, mean []float32, s []float32)
+
+//go:noescape
+func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8)
+
+//go:noescape
+func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32)
+
+//go:noescape
+func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
+func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
+func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
 
 //go:noescape
 func relu64AVX512(x []float64, y []float64)
@@ -20,7 +53,40 @@ func relu64AVX512(x []float64, y []float64)
 func reluGrad64AVX512(x []float64, dy []float64, dx []float64)
 
 //go:noescape
+func addConst64AVX512(c float64, x []float64, y []float64)
+
+//go:noescape
+func mulAdd64AVX512(x []float64, a []float64, b []float64, y []float64)
+
+//go:noescape
+func affine64AVX512(a float64, b float64, x []float64, y []float64)
+
+//go:noescape
+func normGradRun64AVX512(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
+
+//go:noescape
+func addDiffProduct64AVX512(x []float64, mean []float64, dy []float64, s []float64)
+
+//go:noescape
+func normGrad64AVX512(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+
+//go:noescape
 func addSquaredDiff64AVX512(x []float64, mean []float64, s []float64)
+
+//go:noescape
+func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8)
+
+//go:noescape
+func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64)
+
+//go:noescape
+func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
+func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
+func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
 
 //go:noescape
 func relu32AVX2(x []float32, y []float32)
@@ -29,7 +95,31 @@ func relu32AVX2(x []float32, y []float32)
 func reluGrad32AVX2(x []float32, dy []float32, dx []float32)
 
 //go:noescape
+func addConst32AVX2(c float32, x []float32, y []float32)
+
+//go:noescape
+func mulAdd32AVX2(x []float32, a []float32, b []float32, y []float32)
+
+//go:noescape
+func affine32AVX2(a float32, b float32, x []float32, y []float32)
+
+//go:noescape
+func normGradRun32AVX2(x []float32, dy []float32, dx []float32, mean float32, a float32, k float32, c float32)
+
+//go:noescape
+func addDiffProduct32AVX2(x []float32, mean []float32, dy []float32, s []float32)
+
+//go:noescape
+func normGrad32AVX2(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+
+//go:noescape
 func addSquaredDiff32AVX2(x []float32, mean []float32, s []float32)
+
+//go:noescape
+func copyRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
+func addRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
 
 //go:noescape
 func relu64AVX2(x []float64, y []float64)
@@ -38,4 +128,28 @@ func relu64AVX2(x []float64, y []float64)
 func reluGrad64AVX2(x []float64, dy []float64, dx []float64)
 
 //go:noescape
+func addConst64AVX2(c float64, x []float64, y []float64)
+
+//go:noescape
+func mulAdd64AVX2(x []float64, a []float64, b []float64, y []float64)
+
+//go:noescape
+func affine64AVX2(a float64, b float64, x []float64, y []float64)
+
+//go:noescape
+func normGradRun64AVX2(x []float64, dy []float64, dx []float64, mean float64, a float64, k float64, c float64)
+
+//go:noescape
+func addDiffProduct64AVX2(x []float64, mean []float64, dy []float64, s []float64)
+
+//go:noescape
+func normGrad64AVX2(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+
+//go:noescape
 func addSquaredDiff64AVX2(x []float64, mean []float64, s []float64)
+
+//go:noescape
+func copyRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
+func addRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)

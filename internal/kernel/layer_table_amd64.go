@@ -10,16 +10,54 @@ func accelerateLayer(l level) {
 	case avx512:
 		k32.relu = relu32AVX512
 		k32.reluGrad = reluGrad32AVX512
+		k32.addConst = addConst32AVX512
+		k32.mulAdd = mulAdd32AVX512
+		k32.affine = affine32AVX512
+		k32.normGradRun = normGradRun32AVX512
+		k32.addDiffProduct = addDiffProduct32AVX512
+		k32.normGrad = normGrad32AVX512
 		k32.addSquaredDiff = addSquaredDiff32AVX512
+		k32.maxPool = maxPool32AVX512
+		k32.maxPoolGrad = maxPoolGrad32AVX512
+		k32.copyRows = copyRows32AVX512
+		k32.addRows = addRows32AVX512
+		k32.col2imTaps = col2imTaps32AVX512
 		k64.relu = relu64AVX512
 		k64.reluGrad = reluGrad64AVX512
+		k64.addConst = addConst64AVX512
+		k64.mulAdd = mulAdd64AVX512
+		k64.affine = affine64AVX512
+		k64.normGradRun = normGradRun64AVX512
+		k64.addDiffProduct = addDiffProduct64AVX512
+		k64.normGrad = normGrad64AVX512
 		k64.addSquaredDiff = addSquaredDiff64AVX512
+		k64.maxPool = maxPool64AVX512
+		k64.maxPoolGrad = maxPoolGrad64AVX512
+		k64.copyRows = copyRows64AVX512
+		k64.addRows = addRows64AVX512
+		k64.col2imTaps = col2imTaps64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
 		k32.reluGrad = reluGrad32AVX2
+		k32.addConst = addConst32AVX2
+		k32.mulAdd = mulAdd32AVX2
+		k32.affine = affine32AVX2
+		k32.normGradRun = normGradRun32AVX2
+		k32.addDiffProduct = addDiffProduct32AVX2
+		k32.normGrad = normGrad32AVX2
 		k32.addSquaredDiff = addSquaredDiff32AVX2
+		k32.copyRows = copyRows32AVX2
+		k32.addRows = addRows32AVX2
 		k64.relu = relu64AVX2
 		k64.reluGrad = reluGrad64AVX2
+		k64.addConst = addConst64AVX2
+		k64.mulAdd = mulAdd64AVX2
+		k64.affine = affine64AVX2
+		k64.normGradRun = normGradRun64AVX2
+		k64.addDiffProduct = addDiffProduct64AVX2
+		k64.normGrad = normGrad64AVX2
 		k64.addSquaredDiff = addSquaredDiff64AVX2
+		k64.copyRows = copyRows64AVX2
+		k64.addRows = addRows64AVX2
 	}
 }

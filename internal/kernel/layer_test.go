@@ -91,6 +91,70 @@ func testRowKernels[T Float](t *testing.T) {
 	})
 }
 
+// TestBatchNormRowKernels checks AffineRows, ColumnDiffDots and
+// BatchNormGradRows against their definitions, exactly (the order of
+// operations is the same), with row strides longer than a row and guard
+// bands.
+func TestBatchNormRowKernels(t *testing.T) {
+	forEachType(t, testBatchNormRowKernels[float32], testBatchNormRowKernels[float64])
+}
+
+func testBatchNormRowKernels[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(35, 36))
+		vec := func(n int) []T {
+			v := make([]T, n)
+			fill(rng, v, false, false)
+			return v
+		}
+		for _, s := range layerShapes {
+			m, n := s[0], s[1]
+			ldx, ldy, ldd := n+1+rng.IntN(4), n+1+rng.IntN(4), n+1+rng.IntN(4)
+			x, dy := newGuarded[T](need(m, n, ldx), rng.IntN(16)), newGuarded[T](need(m, n, ldy), rng.IntN(16))
+			fill(rng, x.s, false, false)
+			fill(rng, dy.s, false, false)
+			a, b, mean, k, c := vec(n), vec(n), vec(n), vec(n), vec(n)
+			name := fmt.Sprintf("(m=%d, n=%d)", m, n)
+
+			y := newGuarded[T](need(m, n, ldd), rng.IntN(16))
+			AffineRows(m, n, x.s, ldx, a, b, y.s, ldd)
+			y.check(t, "AffineRows"+name)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					if want := T(x.s[i*ldx+j]*a[j]) + b[j]; !sameBits(y.s[i*ldd+j], want) {
+						t.Fatalf("AffineRows%s[%d][%d] = %v; want %v", name, i, j, y.s[i*ldd+j], want)
+					}
+				}
+			}
+
+			dots := newGuarded[T](n, rng.IntN(16))
+			ColumnDiffDots(m, n, x.s, ldx, mean, dy.s, ldy, dots.s)
+			dots.check(t, "ColumnDiffDots"+name)
+			for j := 0; j < n; j++ {
+				var want T
+				for i := 0; i < m; i++ {
+					want += T((x.s[i*ldx+j] - mean[j]) * dy.s[i*ldy+j])
+				}
+				if !sameBits(dots.s[j], want) {
+					t.Fatalf("ColumnDiffDots%s[%d] = %v; want %v", name, j, dots.s[j], want)
+				}
+			}
+
+			dx := newGuarded[T](need(m, n, ldd), rng.IntN(16))
+			BatchNormGradRows(m, n, x.s, ldx, dy.s, ldy, mean, a, k, c, dx.s, ldd)
+			dx.check(t, "BatchNormGradRows"+name)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					want := ((dy.s[i*ldy+j] - a[j]) - T((x.s[i*ldx+j]-mean[j])*k[j])) * c[j]
+					if !sameBits(dx.s[i*ldd+j], want) {
+						t.Fatalf("BatchNormGradRows%s[%d][%d] = %v; want %v", name, i, j, dx.s[i*ldd+j], want)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestSoftmaxRows checks that softmax rows are positive, sum to 1 and agree
 // with exp(log-softmax), that large logits do not overflow, that results do
 // not depend on the row stride or on computing in place, and that NaN
@@ -191,6 +255,54 @@ func BenchmarkLayer(b *testing.B) {
 		b.SetBytes(2 * 4 * 128 * 10)
 		for range b.N {
 			SoftmaxRows(128, 10, x[0], 10, x[1], 10)
+		}
+	})
+}
+
+// TestCopyAddRows checks CopyRows and AddRows of every level against their
+// definitions, exactly, on blocks of every row length in lengths, with row
+// strides longer than a row and guard bands.
+func TestCopyAddRows(t *testing.T) {
+	forEachType(t, testCopyAddRows[float32], testCopyAddRows[float64])
+}
+
+func testCopyAddRows[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(37, 38))
+		for _, m := range []int{0, 1, 3, 7} {
+			for _, n := range lengths {
+				lds, ldd := n+1+rng.IntN(5), n+1+rng.IntN(5)
+				src, dst := newGuarded[T](need(m, n, lds), rng.IntN(16)), newGuarded[T](need(m, n, ldd), rng.IntN(16))
+				fill(rng, src.s, false, true)
+				fill(rng, dst.s, false, true)
+				name := fmt.Sprintf("(m=%d, n=%d)", m, n)
+				old := append([]T(nil), dst.s...)
+				AddRows(m, n, src.s, lds, dst.s, ldd)
+				dst.check(t, "AddRows"+name)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						if want := old[i*ldd+j] + src.s[i*lds+j]; !sameBits(dst.s[i*ldd+j], want) {
+							t.Fatalf("AddRows%s[%d][%d] = %v; want %v", name, i, j, dst.s[i*ldd+j], want)
+						}
+					}
+				}
+				CopyRows(m, n, src.s, lds, dst.s, ldd)
+				dst.check(t, "CopyRows"+name)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						if got, want := dst.s[i*ldd+j], src.s[i*lds+j]; bits(got) != bits(want) {
+							t.Fatalf("CopyRows%s[%d][%d] = %v; want %v", name, i, j, got, want)
+						}
+					}
+				}
+				for i := 0; i+1 < m && n > 0; i++ { // the gaps between rows are dst's own
+					for j := n; j < ldd; j++ {
+						if bits(dst.s[i*ldd+j]) != bits(old[i*ldd+j]) {
+							t.Fatalf("CopyRows%s wrote [%d][%d], between rows", name, i, j)
+						}
+					}
+				}
+			}
 		}
 	})
 }

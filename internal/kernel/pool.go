@@ -213,6 +213,24 @@ func Parallel(n int, fn func(worker, i int)) {
 	j.run(0)
 }
 
+// poolAwake reports whether the pool's workers are polling for work rather
+// than parked, so that a Parallel call costs a fraction of a microsecond:
+// they poll for spinTime after each job.
+func poolAwake() bool {
+	if pool.threads.Load() <= 1 {
+		return false
+	}
+	pool.mu.Lock()
+	slots := pool.slots
+	pool.mu.Unlock()
+	for _, s := range slots[1:] {
+		if s.sleeping.Load() {
+			return false
+		}
+	}
+	return true
+}
+
 // release waits until no helper holds j and frees the pool for the next call.
 func release(j *job, helpers []*slot) {
 	// Withdraw the job from helpers that have not taken it yet (parked, or

@@ -31,8 +31,16 @@ func updateCases[T Float]() []updateCase[T] {
 		{"NAdam", 3, []int{2}, func(k *kernels[T], s [][]T) { k.nadam(s[0], s[1], s[2], b1, b2, c2, 0.3, 0.8, eps) }},
 		{"ReLU", 2, nil, func(k *kernels[T], s [][]T) { k.relu(s[0], s[1]) }},
 		{"ReLU/in-place", 1, nil, func(k *kernels[T], s [][]T) { k.relu(s[0], s[0]) }},
+		{"AddConst", 2, nil, func(k *kernels[T], s [][]T) { k.addConst(-0.37, s[0], s[1]) }},
+		{"Affine", 2, nil, func(k *kernels[T], s [][]T) { k.affine(1.3, -0.37, s[0], s[1]) }},
+		{"Affine/in-place", 1, nil, func(k *kernels[T], s [][]T) { k.affine(1.3, -0.37, s[0], s[0]) }},
+		{"NormGradRun", 3, nil, func(k *kernels[T], s [][]T) { k.normGradRun(s[0], s[1], s[2], 0.1, -0.2, 0.7, 1.3) }},
 		{"ReLUGrad", 3, nil, func(k *kernels[T], s [][]T) { k.reluGrad(s[0], s[1], s[2]) }},
 		{"AddSquaredDiff", 3, []int{2}, func(k *kernels[T], s [][]T) { k.addSquaredDiff(s[0], s[1], s[2]) }},
+		{"MulAdd", 4, nil, func(k *kernels[T], s [][]T) { k.mulAdd(s[0], s[1], s[2], s[3]) }},
+		{"AddDiffProduct", 4, nil, func(k *kernels[T], s [][]T) { k.addDiffProduct(s[0], s[1], s[2], s[3]) }},
+		{"NormGrad", 7, nil, func(k *kernels[T], s [][]T) { k.normGrad(s[0], s[1], s[2], s[3], s[4], s[5], s[6]) }},
+		{"NormGrad/in-place", 6, nil, func(k *kernels[T], s [][]T) { k.normGrad(s[0], s[1], s[2], s[3], s[4], s[5], s[1]) }},
 	}
 	for _, nesterov := range []bool{false, true} {
 		cases = append(cases, updateCase[T]{"Momentum/nesterov=" + boolName(nesterov), 2, nil, func(k *kernels[T], s [][]T) {
@@ -144,7 +152,8 @@ func TestUpdatePanicsOnShortState(t *testing.T) {
 // TestReductionsMatchReference checks the reductions of every level against
 // their reference loops. Sums may differ by rounding (the vector versions add
 // in a different order): the tolerance is 1e-13 relative, far above the
-// ≈1e-16·√n expected and far below what a wrong lane or element would cause.
+// ≈1e-16·√n expected and far below what a wrong lane or element would cause
+// (for Sum and DotDiff, relative to the sum of the magnitudes of the terms).
 // MaxAbs and AllFinite must match exactly.
 func TestReductionsMatchReference(t *testing.T) {
 	forEachType(t, testReductions[float32], testReductions[float64])
@@ -157,8 +166,9 @@ func testReductions[T Float](t *testing.T) {
 		k := table[T]()
 		forEachShape(func(n, j int, specials bool) {
 			off := offsets[j]
-			g := newGuarded[T](n, off)
+			g, h := newGuarded[T](n, off), newGuarded[T](n, offsets[(j+1)%len(offsets)])
 			fill(rng, g.s, false, specials)
+			fill(rng, h.s, false, specials)
 			if specials && n > 0 && rng.IntN(2) == 0 {
 				g.s[rng.IntN(n)] = T(math.NaN())
 			}
@@ -166,13 +176,25 @@ func testReductions[T Float](t *testing.T) {
 				name      string
 				got, want float64
 			}{
+				{"Sum", k.sum(g.s), ref.sum(g.s)},
+				{"SumSquaredDiff", k.sumSqDiff(g.s, 0.3), ref.sumSqDiff(g.s, 0.3)},
+				{"DotDiff", k.dotDiff(g.s, h.s, -0.7), ref.dotDiff(g.s, h.s, -0.7)},
 				{"SumSquares", k.sumSquares(g.s), ref.sumSquares(g.s)},
 				{"SumAbs", k.sumAbs(g.s), ref.sumAbs(g.s)},
 				{"MaxAbs", k.maxAbs(g.s), ref.maxAbs(g.s)},
 			} {
 				tol := 1e-13 * math.Abs(r.want)
-				if r.name == "MaxAbs" {
+				switch r.name {
+				case "MaxAbs":
 					tol = 0
+				case "Sum": // the terms may cancel: relative to their magnitudes
+					tol = 1e-13 * ref.sumAbs(g.s)
+				case "DotDiff":
+					var mag float64
+					for i, v := range g.s {
+						mag += math.Abs((float64(v) + 0.7) * float64(h.s[i]))
+					}
+					tol = 1e-13 * mag
 				}
 				ok := math.Abs(r.got-r.want) <= tol || r.got == r.want || math.IsNaN(r.got) && math.IsNaN(r.want)
 				if !ok {
@@ -183,6 +205,7 @@ func testReductions[T Float](t *testing.T) {
 				t.Fatalf("AllFinite(n=%d, offset %d, specials %v) = %v; want %v", n, off, specials, got, want)
 			}
 			g.check(t, "reductions")
+			h.check(t, "reductions")
 		})
 		// A single non-finite element anywhere, in every lane position.
 		for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {

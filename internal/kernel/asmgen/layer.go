@@ -24,6 +24,52 @@ var layers = []stream{
 		},
 	},
 	{
+		// y = x + c
+		name: "addConst", params: "c T, x, y []T", slices: []string{"x", "y"}, scalars: []string{"c"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("y", e.add(e.ld("x"), e.c("c")))
+		},
+	},
+	{
+		// y = x·a + b
+		name: "mulAdd", params: "x, a, b, y []T", slices: []string{"x", "a", "b", "y"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("y", e.add(e.mul(e.ld("x"), e.ld("a")), e.ld("b")))
+		},
+	},
+	{
+		// y = x·a + b, a and b scalars
+		name: "affine", params: "a, b T, x, y []T", slices: []string{"x", "y"}, scalars: []string{"a", "b"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("y", e.add(e.mul(e.ld("x"), e.c("a")), e.c("b")))
+		},
+	},
+	{
+		// dx = ((dy − a) − (x − mean)·k)·c, the scalars a channel's
+		name: "normGradRun", params: "x, dy, dx []T, mean, a, k, c T", slices: []string{"x", "dy", "dx"},
+		scalars: []string{"mean", "a", "k", "c"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			x, dy := e.ld("x"), e.ld("dy")
+			e.st("dx", e.mul(e.sub(e.sub(dy, e.c("a")), e.mul(e.sub(x, e.c("mean")), e.c("k"))), e.c("c")))
+		},
+	},
+	{
+		// s += (x − mean)·dy
+		name: "addDiffProduct", params: "x, mean, dy, s []T", slices: []string{"x", "mean", "dy", "s"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			x, mean, dy, s := e.ld("x"), e.ld("mean"), e.ld("dy"), e.ld("s")
+			e.st("s", e.add(s, e.mul(e.sub(x, mean), dy)))
+		},
+	},
+	{
+		// dx = ((dy − a) − (x − mean)·k)·c
+		name: "normGrad", params: "x, dy, mean, a, k, c, dx []T", slices: []string{"x", "dy", "mean", "a", "k", "c", "dx"}, unroll: 2,
+		body: func(e *step, _ map[string]bool) {
+			x, dy, mean, a, k, c := e.ld("x"), e.ld("dy"), e.ld("mean"), e.ld("a"), e.ld("k"), e.ld("c")
+			e.st("dx", e.mul(e.sub(e.sub(dy, a), e.mul(e.sub(x, mean), k)), c))
+		},
+	},
+	{
 		// s += (x − mean)·(x − mean)
 		name: "addSquaredDiff", params: "x, mean, s []T", slices: []string{"x", "mean", "s"}, unroll: 4,
 		body: func(e *step, _ map[string]bool) {

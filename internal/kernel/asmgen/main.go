@@ -27,17 +27,15 @@ func main() {
 	asm.ConstraintExpr("amd64,!noasm")
 	isas := []isa{avx512, avx2}
 	elems := []elem{f32, f64}
-	var names []string
+	ks := tableKernels[*set]
 	switch *set {
 	case "update", "layer":
-		ks := tableKernels[*set]
-		for _, k := range ks {
-			names = append(names, k.id())
-		}
 		for _, i := range isas {
 			for _, t := range elems {
 				for _, k := range ks {
-					k.emit(vm{isa: i, elem: t})
+					if supports(k, i) {
+						k.emit(vm{isa: i, elem: t})
+					}
 				}
 			}
 		}
@@ -66,7 +64,7 @@ func main() {
 		if *set == "gemm" {
 			writeGemmTable(*tableFile, isas, elems)
 		} else {
-			writeTable(*tableFile, *set, isas, elems, names)
+			writeTable(*tableFile, *set, isas, elems, ks)
 		}
 	}
 	asm.Generate()
@@ -78,13 +76,23 @@ type kernel interface {
 	emit(v vm)
 }
 
+// supports reports whether kernel k has a version for instruction set i:
+// those that do not say otherwise (with a method supports) have one for
+// every set; elsewhere the table keeps the reference loop.
+func supports(k kernel, i isa) bool {
+	if p, ok := k.(interface{ supports(isa) bool }); ok {
+		return p.supports(i)
+	}
+	return true
+}
+
 func (s stream) id() string    { return s.name }
 func (r reduction) id() string { return r.name }
 
 // tableKernels are the sets of kernels with table entries.
 var tableKernels = map[string][]kernel{
-	"update": append(kernels(updates), kernels(reductions)...),
-	"layer":  kernels(layers),
+	"update": append(append(kernels(updates), kernels(steps)...), kernels(reductions)...),
+	"layer":  append(kernels(layers), pool{}, pool{grad: true}, rows{name: "copyRows"}, rows{name: "addRows", add: true}, col2imTaps{}),
 }
 
 func kernels[K kernel](ks []K) []kernel {
@@ -95,9 +103,9 @@ func kernels[K kernel](ks []K) []kernel {
 	return out
 }
 
-// writeTable writes the function that points the table entries named names
-// at the assembly kernels of a level.
-func writeTable(file, set string, isas []isa, elems []elem, names []string) {
+// writeTable writes the function that points the table entries of the
+// kernels ks at their assembly for a level.
+func writeTable(file, set string, isas []isa, elems []elem, ks []kernel) {
 	var b bytes.Buffer
 	header(&b)
 	fmt.Fprintf(&b, "// accelerate%s points the %s kernels of the tables at the assembly for level l.\n", title(set), set)
@@ -106,8 +114,10 @@ func writeTable(file, set string, isas []isa, elems []elem, names []string) {
 		fmt.Fprintf(&b, "\tcase %s:\n", strings.ToLower(i.name))
 		for _, t := range elems {
 			v := vm{isa: i, elem: t}
-			for _, n := range names {
-				fmt.Fprintf(&b, "\t\tk%d.%s = %s\n", 8*t.size, n, v.fn(n))
+			for _, k := range ks {
+				if supports(k, i) {
+					fmt.Fprintf(&b, "\t\tk%d.%s = %s\n", 8*t.size, k.id(), v.fn(k.id()))
+				}
 			}
 		}
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	asm "github.com/mmcloughlin/avo/build"
 	op "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
@@ -11,13 +13,16 @@ import (
 // on the input and its length.
 type reduction struct {
 	name   string
-	result string // the Go result type
-	widen  bool   // float32 input is converted to float64 lanes as it is loaded
-	unroll int    // vectors per iteration of the main loop
-	accs   int    // accumulators the unrolled vectors take turns at
+	inputs []string // the slices read together, all of the first one's length; nil means x
+	params string   // Go parameters after the slices (scalars for prep), if any
+	result string   // the Go result type
+	widen  bool     // float32 input is converted to float64 lanes as it is loaded
+	unroll int      // vectors per iteration of the main loop
+	accs   int      // accumulators the unrolled vectors take turns at
 	prep   func(w *vm, k map[string]reg.VecVirtual)
-	// step folds x into acc in place (acc is carried around the loop).
-	step func(w *vm, k map[string]reg.VecVirtual, acc, x reg.VecVirtual)
+	// step folds the inputs' vectors into acc in place (acc is carried
+	// around the loop).
+	step func(w *vm, k map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual)
 	// merge combines two accumulators (or halves of one) into a new register.
 	merge func(w *vm, a, b reg.Register) reg.Register
 	// finish stores lane 0 of the folded accumulator as the result.
@@ -25,7 +30,15 @@ type reduction struct {
 }
 
 func (rd reduction) emit(v vm) {
-	text(v.fn(rd.name), "func(x []"+v.goType+") "+rd.result)
+	inputs := rd.inputs
+	if inputs == nil {
+		inputs = []string{"x"}
+	}
+	sig := strings.Join(inputs, ", ") + " []" + v.goType
+	if rd.params != "" {
+		sig += ", " + rd.params
+	}
+	text(v.fn(rd.name), "func("+sig+") "+rd.result)
 	w := v // the lanes the work is done in
 	step := v.bytes
 	if rd.widen && v.single() {
@@ -33,8 +46,11 @@ func (rd reduction) emit(v vm) {
 		step = v.bytes / 2
 	}
 	lanes := w.lanes()
-	x := asm.Load(asm.Param("x").Base(), asm.GP64())
-	n := asm.Load(asm.Param("x").Len(), asm.GP64()).(reg.GPVirtual)
+	bases := make([]reg.Register, len(inputs))
+	for i, name := range inputs {
+		bases[i] = asm.Load(asm.Param(name).Base(), asm.GP64())
+	}
+	n := asm.Load(asm.Param(inputs[0]).Len(), asm.GP64()).(reg.GPVirtual)
 	idx := asm.GP64()
 	asm.XORQ(idx, idx)
 	k := map[string]reg.VecVirtual{}
@@ -45,7 +61,8 @@ func (rd reduction) emit(v vm) {
 	for i := range acc {
 		acc[i] = w.zero()
 	}
-	load := func(off int) reg.VecVirtual {
+	var loadMask reg.Register // the tail's mask of float32 elements, when widening on AVX2
+	loadOne := func(x reg.Register, off int) reg.VecVirtual {
 		m := op.Mem{Base: x, Index: idx, Scale: 1, Disp: off}
 		if w.elem == v.elem {
 			return w.load(m)
@@ -58,10 +75,17 @@ func (rd reduction) emit(v vm) {
 			asm.VCVTPS2PD_Z(m, w.tail, r)
 		default:
 			t := asm.XMM()
-			asm.VMASKMOVPS(m, w.tail.(reg.VecVirtual).AsX(), t)
+			asm.VMASKMOVPS(m, loadMask.(reg.VecVirtual).AsX(), t)
 			asm.VCVTPS2PD(t, r)
 		}
 		return r
+	}
+	load := func(off int) []reg.VecVirtual {
+		in := make([]reg.VecVirtual, len(bases))
+		for i, b := range bases {
+			in[i] = loadOne(b, off)
+		}
+		return in
 	}
 	asm.Label("unrolled")
 	asm.CMPQ(n, op.U32(rd.unroll*lanes))
@@ -85,6 +109,12 @@ func (rd reduction) emit(v vm) {
 	tv := vm{isa: v.isa, elem: v.elem} // the mask counts input elements
 	tv.setTail(n)
 	w.tail = tv.tail
+	if w.elem != v.elem && !w.is512() { // the step's lanes are float64: widen the mask
+		loadMask = tv.tail
+		wide := asm.YMM()
+		asm.VPMOVSXDQ(loadMask.(reg.VecVirtual).AsX(), wide)
+		w.tail = wide
+	}
 	rd.step(&w, k, acc[0], load(0))
 	w.tail = nil
 	asm.Label("fold")
@@ -99,6 +129,21 @@ func (rd reduction) emit(v vm) {
 	asm.VZEROUPPER() // before finish's legacy-SSE store of the result
 	rd.finish(&w, r)
 	asm.RET()
+}
+
+// inside returns x with the lanes past the end of the slice, in the tail,
+// set to zero (loads leave zeros there, but x − c does not).
+func (v *vm) inside(x reg.VecVirtual) reg.VecVirtual {
+	if v.tail == nil {
+		return x
+	}
+	r := v.vec()
+	if v.is512() {
+		v.masked(x, v.tail, r)
+	} else {
+		v.ps(asm.VANDPS, asm.VANDPD)(v.tail, x, r)
+	}
+	return r
 }
 
 // like returns a new virtual register as wide as r.
@@ -164,24 +209,56 @@ func (v *vm) umax(a, b, dst reg.Register) {
 var reductions = []reduction{
 	{
 		name: "sumSquares", result: "float64", widen: true, unroll: 8, accs: 4,
-		step: func(w *vm, _ map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
-			asm.VFMADD231PD(x, x, acc)
+		step: func(w *vm, _ map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			asm.VFMADD231PD(in[0], in[0], acc)
+		},
+		merge: addMerge, finish: storeFloat64,
+	},
+	{
+		name: "sum", result: "float64", widen: true, unroll: 8, accs: 4,
+		step: func(w *vm, _ map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			w.ps(asm.VADDPS, asm.VADDPD)(in[0], acc, acc)
+		},
+		merge: addMerge, finish: storeFloat64,
+	},
+	{
+		// Σ (x − c)², with c and the differences in float64.
+		name: "sumSqDiff", params: "c float64", result: "float64", widen: true, unroll: 8, accs: 4,
+		prep: func(w *vm, k map[string]reg.VecVirtual) {
+			k["c"] = w.vec()
+			asm.VBROADCASTSD(w.param("c"), k["c"])
+		},
+		step: func(w *vm, k map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			d := w.inside(w.sub(in[0], k["c"]))
+			asm.VFMADD231PD(d, d, acc)
+		},
+		merge: addMerge, finish: storeFloat64,
+	},
+	{
+		// Σ (x − c)·y, with c, the differences and the products in float64.
+		name: "dotDiff", inputs: []string{"x", "y"}, params: "c float64", result: "float64", widen: true, unroll: 8, accs: 4,
+		prep: func(w *vm, k map[string]reg.VecVirtual) {
+			k["c"] = w.vec()
+			asm.VBROADCASTSD(w.param("c"), k["c"])
+		},
+		step: func(w *vm, k map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			asm.VFMADD231PD(in[1], w.inside(w.sub(in[0], k["c"])), acc)
 		},
 		merge: addMerge, finish: storeFloat64,
 	},
 	{
 		name: "sumAbs", result: "float64", widen: true, unroll: 8, accs: 4,
 		prep: func(w *vm, k map[string]reg.VecVirtual) { k["abs"] = w.absMask() },
-		step: func(w *vm, k map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
-			asm.VADDPD(w.and(x, k["abs"]), acc, acc)
+		step: func(w *vm, k map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			asm.VADDPD(w.and(in[0], k["abs"]), acc, acc)
 		},
 		merge: addMerge, finish: storeFloat64,
 	},
 	{
 		name: "maxAbs", result: "float64", unroll: 4, accs: 4,
 		prep: func(w *vm, k map[string]reg.VecVirtual) { k["abs"] = w.absMask() },
-		step: func(w *vm, k map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
-			w.umax(acc, w.and(x, k["abs"]), acc)
+		step: func(w *vm, k map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			w.umax(acc, w.and(in[0], k["abs"]), acc)
 		},
 		merge: func(w *vm, a, b reg.Register) reg.Register {
 			r := like(a)
@@ -201,8 +278,8 @@ var reductions = []reduction{
 	{
 		// finiteSum: Σ (x − x), which is +0 when every x is finite and NaN otherwise.
 		name: "allFinite", result: "bool", unroll: 4, accs: 4,
-		step: func(w *vm, _ map[string]reg.VecVirtual, acc, x reg.VecVirtual) {
-			w.ps(asm.VADDPS, asm.VADDPD)(w.sub(x, x), acc, acc)
+		step: func(w *vm, _ map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			w.ps(asm.VADDPS, asm.VADDPD)(w.sub(in[0], in[0]), acc, acc)
 		},
 		merge: addMerge,
 		finish: func(w *vm, r reg.Register) {

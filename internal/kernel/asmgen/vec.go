@@ -235,15 +235,8 @@ func constant(name string, c op.Constant) op.Mem {
 // eight −1 dwords followed by eight 0 dwords, read 32−n·size bytes in.
 func (v *vm) setTail(n reg.GPVirtual) {
 	if v.is512() {
-		if _, ok := constants["tailmask16"]; !ok {
-			m := asm.GLOBL("tailmask16", asm.RODATA|asm.NOPTR)
-			for i := 0; i <= 16; i++ {
-				asm.DATA(2*i, op.U16(1<<i-1))
-			}
-			constants["tailmask16"] = m
-		}
 		tab := asm.GP64()
-		asm.LEAQ(constants["tailmask16"], tab)
+		asm.LEAQ(constantTailMask(), tab)
 		k := asm.K()
 		asm.KMOVW(op.Mem{Base: tab, Index: n, Scale: 2}, k)
 		v.tail = k

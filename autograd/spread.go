@@ -1,0 +1,203 @@
+package autograd
+
+import (
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/tensor"
+)
+
+// Large elementwise and per-image work is spread over the kernel pool
+// (kernel.Parallel). A piece of work is described by a job, a plain struct
+// that the Tape's one function value (made once) dispatches by a switch, so
+// that spreading work allocates nothing. Each task writes elements of its
+// own, computed the same way whichever goroutine runs it: results do not
+// depend on the number of threads.
+
+// spreadAt is the least number of elements an elementwise operation spreads
+// over the cores: below it (a batch of 128 hidden activations of 256, say)
+// a Parallel call costs more than it saves.
+const spreadAt = 1 << 16
+
+// chunkLen is the number of elements of one task of an elementwise job.
+const chunkLen = 1 << 14
+
+type jobKind uint8
+
+const (
+	jobReLU      jobKind = iota + 1 // y = relu(x)
+	jobReLUGrad                     // z = y > 0 ? x : 0, y the output of the ReLU
+	jobConvFwd                      // images of chunk i of z from x, the filters b and the bias beta; columns into y
+	jobConvGrad                     // y[o, i·P:(i+1)·P] = x[i, o, :]
+	jobConvDx                       // images of chunk i of z from the filters b and the output gradient x
+	jobRowSums                      // y[i] = Σ x[i·ld:(i+1)·ld] (added to y[i] when add is set)
+	jobPool2                        // 2×2 max-pool of plane i of x into y, argmax codes into codes
+	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
+	jobNorm                         // batch norm of channel i of x into y (normChannel)
+	jobNormGrad                     // batch norm's gradients of channel i (normGradChannel)
+)
+
+// A job is the work of one spread call; which fields a kind reads is said
+// where it is made.
+type job[T tensor.Float] struct {
+	kind       jobKind
+	n          int // elements of an elementwise job; examples of a batch norm
+	x, y, z, b []T
+	codes      []uint8
+	conv       kernel.ConvShape
+	p, ld      int  // positions per image and row stride
+	chunk      int  // images per item
+	add        bool // add to z instead of overwriting it
+	items, per int  // items, and items per task
+
+	// batch norm
+	gamma, beta, mean, variance []T
+	eps                         float64
+	train                       bool
+	dx, dgamma, dbeta, tmp      []T
+	addGamma, addBeta           bool
+}
+
+// spreadElems runs the elementwise job j over its n elements, in chunks on
+// the pool when there are many.
+func (t *Tape[T]) spreadElems(j job[T]) {
+	if j.n < spreadAt {
+		t.job = j
+		t.runChunk(0, j.n)
+		t.job = job[T]{}
+		return
+	}
+	t.spreadItems(j, (j.n+chunkLen-1)/chunkLen)
+}
+
+// spreadItems runs items 0…items−1 of j on the pool, in at most
+// tasksPerThread tasks per thread of consecutive items: a task is taken
+// from a counter that all threads update, and tasks as small as one pooled
+// plane would spend their time passing it around.
+func (t *Tape[T]) spreadItems(j job[T], items int) {
+	if t.jobFn == nil {
+		t.jobFn = t.runTask
+	}
+	tasks := min(items, tasksPerThread*kernel.Threads())
+	j.per = (items + max(tasks, 1) - 1) / max(tasks, 1)
+	j.items = items
+	t.job = j
+	kernel.Parallel((items+j.per-1)/max(j.per, 1), t.jobFn)
+	t.job = job[T]{}
+}
+
+const tasksPerThread = 8
+
+// runTask runs task k of the current job on worker w: its items per·k …
+// per·(k+1)−1.
+func (t *Tape[T]) runTask(w, k int) {
+	j := &t.job
+	for i := k * j.per; i < min(j.items, (k+1)*j.per); i++ {
+		t.runItem(w, i)
+	}
+}
+
+// runItem runs item i of the current job on worker w.
+func (t *Tape[T]) runItem(w, i int) {
+	j := &t.job
+	switch j.kind {
+	case jobReLU, jobReLUGrad:
+		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
+	case jobConvFwd:
+		j.convForward(w, i)
+	case jobConvGrad:
+		outC := len(j.y) / j.ld
+		for o := 0; o < outC; o++ {
+			copy(j.y[o*j.ld+i*j.p:o*j.ld+(i+1)*j.p], j.x[(i*outC+o)*j.p:(i*outC+o+1)*j.p])
+		}
+	case jobConvDx:
+		j.convDx(w, i)
+	case jobRowSums:
+		sum := T(kernel.Sum(j.x[i*j.ld : (i+1)*j.ld]))
+		if j.add {
+			sum += j.y[i]
+		}
+		j.y[i] = sum
+	case jobPool2:
+		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
+		kernel.MaxPool2(s.H, s.W, j.x[i*hw:(i+1)*hw], j.y[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw])
+	case jobPool2Grad:
+		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
+		g, codes, gx := j.x[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw], j.z[i*hw:(i+1)*hw]
+		if j.add {
+			addPool2Grad(s, g, codes, gx)
+		} else {
+			kernel.MaxPool2Grad(s.H, s.W, g, codes, gx)
+		}
+	case jobNorm:
+		j.normChannel(i)
+	case jobNormGrad:
+		j.normGradChannel(i)
+	}
+}
+
+// convForward convolves the images of chunk i of a batch: it lowers them
+// into their columns of y (row stride ld), multiplies those by the filters
+// b into worker w's scratch (tmp), and reshapes the product, O rows of the
+// chunk's positions, into the images' outputs in z, adding the bias beta.
+func (j *job[T]) convForward(w, i int) {
+	s := j.conv
+	k, chw := s.C*s.KH*s.KW, s.C*s.H*s.W
+	outC := len(j.b) / k
+	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
+	cols := (i1 - i0) * j.p
+	for img := i0; img < i1; img++ {
+		kernel.Im2colAt(s, j.x[img*chw:], j.y[img*j.p:], j.ld)
+	}
+	prod := j.tmp[w*outC*j.chunk*j.p : (w*j.chunk*j.p+cols)*outC]
+	kernel.Gemm(false, false, outC, cols, k, 1, j.b, k, j.y[i0*j.p:], j.ld, 0, prod, cols)
+	for img := i0; img < i1; img++ {
+		for o := 0; o < outC; o++ {
+			src, dst := prod[o*cols+(img-i0)*j.p:][:j.p], j.z[(img*outC+o)*j.p:][:j.p]
+			if j.beta != nil {
+				kernel.AddConst(j.beta[o], src, dst)
+			} else {
+				copy(dst, src)
+			}
+		}
+	}
+}
+
+// convDx computes the input gradient of the images of chunk i of a
+// convolution's batch: the chunk's columns of Wᵀ·G (W the filters b, G the
+// output gradient x as an O×(N·P) matrix with row stride ld) into worker
+// w's scratch (tmp), raised into the images of z by col2im. A chunk's
+// columns fit in the L2 cache, where col2im finds them.
+func (j *job[T]) convDx(w, i int) {
+	s := j.conv
+	k, chw, outC := s.C*s.KH*s.KW, s.C*s.H*s.W, len(j.b)/(s.C*s.KH*s.KW)
+	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
+	cols := (i1 - i0) * j.p
+	dcols := j.tmp[w*k*j.chunk*j.p : (w*j.chunk*j.p+cols)*k]
+	kernel.Gemm(true, false, k, cols, outC, 1, j.b, k, j.x[i0*j.p:], j.ld, 0, dcols, cols)
+	for img := i0; img < i1; img++ {
+		x := j.z[img*chw : (img+1)*chw]
+		if !j.add {
+			clear(x)
+		}
+		kernel.Col2imAt(s, dcols[(img-i0)*j.p:], cols, x)
+	}
+}
+
+// runChunk runs elements lo…hi−1 of the current elementwise job.
+func (t *Tape[T]) runChunk(lo, hi int) {
+	j := &t.job
+	switch j.kind {
+	case jobReLU:
+		kernel.ReLU(j.x[lo:hi], j.y[lo:hi])
+	case jobReLUGrad:
+		if j.add {
+			var tmp [256]T
+			for a := lo; a < hi; a += len(tmp) {
+				b := min(hi, a+len(tmp))
+				kernel.ReLUGrad(j.y[a:b], j.x[a:b], tmp[:b-a])
+				kernel.Axpy(1, tmp[:b-a], j.z[a:b])
+			}
+			return
+		}
+		kernel.ReLUGrad(j.y[lo:hi], j.x[lo:hi], j.z[lo:hi])
+	}
+}

@@ -1,0 +1,74 @@
+package autograd
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/descentml/descent/tensor"
+)
+
+// TestResultsIndependentOfThreads runs a forward and backward pass of a
+// CNN large enough for every operation to spread its work over the pool
+// (convolutions, max-pooling with even and odd sides, batch norms, ReLU,
+// linear layers, cross-entropy), with 1 and with 3 threads, and checks that
+// the loss and every gradient are the same bit for bit.
+func TestResultsIndependentOfThreads(t *testing.T) {
+	defer tensor.SetThreads(0)
+	rng := rand.New(rand.NewPCG(3, 4))
+	param := func(shape ...int) *Var[float32] {
+		x := tensor.New[float32](shape...)
+		for i := range x.Data() {
+			x.Data()[i] = float32(rng.NormFloat64() * 0.3)
+		}
+		return NewVar(x, true)
+	}
+	const batch = 64
+	x := param(batch, 1, 28, 28)
+	w1, b1 := param(8, 1, 3, 3), param(8)
+	w2, b2 := param(16, 8, 3, 3), param(16)
+	g2, s2 := param(16), param(16)
+	w3, b3 := param(32, 16*6*6), param(32)
+	g3, s3 := param(32), param(32)
+	w4, b4 := param(10, 32), param(10)
+	leaves := []*Var[float32]{x, w1, b1, w2, b2, g2, s2, w3, b3, g3, s3, w4, b4}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = rng.IntN(10)
+	}
+	run := func(threads int) (float32, [][]float32) {
+		tensor.SetThreads(threads)
+		for _, v := range leaves {
+			v.ZeroGrad()
+		}
+		tape := NewTape[float32]()
+		pool := func(h *Var[float32]) *Var[float32] { return tape.MaxPool2D(h, [2]int{2, 2}, [2]int{2, 2}, [2]int{}) }
+		h := pool(tape.ReLU(tape.Conv2D(x, w1, b1, [2]int{1, 1}, [2]int{1, 1})))                    // [64 8 14 14]
+		h = tape.Conv2D(h, w2, b2, [2]int{1, 1}, [2]int{0, 0})                                      // [64 16 12 12]
+		h = pool(tape.ReLU(tape.BatchNorm(h, g2, s2, 1e-5, nil, nil)))                              // [64 16 6 6]
+		h = tape.ReLU(tape.BatchNorm(tape.Linear(tape.Flatten(h), w3, b3), g3, s3, 1e-5, nil, nil)) // [64 32]
+		loss := tape.CrossEntropy(tape.Linear(h, w4, b4), labels)
+		if err := tape.Backward(loss); err != nil {
+			t.Fatal(err)
+		}
+		var grads [][]float32
+		for _, v := range leaves {
+			grads = append(grads, append([]float32(nil), v.Grad().Data()...))
+		}
+		return loss.Value().Item(), grads
+	}
+	l1, g1 := run(1)
+	for _, threads := range []int{3, 2} {
+		l, g := run(threads)
+		if math.Float32bits(l) != math.Float32bits(l1) {
+			t.Errorf("loss with %d threads = %v; with 1 thread %v", threads, l, l1)
+		}
+		for i := range g {
+			for j := range g[i] {
+				if math.Float32bits(g[i][j]) != math.Float32bits(g1[i][j]) {
+					t.Fatalf("gradient %d [%d] with %d threads = %v; with 1 thread %v", i, j, threads, g[i][j], g1[i][j])
+				}
+			}
+		}
+	}
+}
