@@ -27,17 +27,22 @@ func (l level) String() string {
 // has the signature of its exported kernel, which checks lengths and calls
 // it.
 type kernels[T Float] struct {
-	axpy       func(a T, x, y []T)
-	scale      func(a T, x []T)
-	clamp      func(lo, hi T, x []T)
-	momentum   func(u, b []T, mu, damp T, nesterov bool)
-	adam       func(u, m, v, vmax []T, b1, b2, c1, c2, eps T)
-	rmsprop    func(u, v, g []T, a, eps T, epsInSqrt bool)
-	adagrad    func(u, s []T, eps T)
-	adadelta   func(u, v, d []T, rho, eps T)
-	adamax     func(u, m, n []T, b1, b2, c1, eps T)
-	nadam      func(u, m, v []T, b1, b2, c2, cg, cm, eps T)
-	radam      func(u, m, v []T, b1, b2, c1, r, eps T, rect bool)
+	axpy     func(a T, x, y []T)
+	scale    func(a T, x []T)
+	clamp    func(lo, hi T, x []T)
+	momentum func(u, b []T, mu, damp T, nesterov bool)
+	adam     func(u, m, v, vmax []T, b1, b2, c1, c2, eps T)
+	rmsprop  func(u, v, g []T, a, eps T, epsInSqrt bool)
+	adagrad  func(u, s []T, eps T)
+	adadelta func(u, v, d []T, rho, eps T)
+	adamax   func(u, m, n []T, b1, b2, c1, eps T)
+	nadam    func(u, m, v []T, b1, b2, c2, cg, cm, eps T)
+	radam    func(u, m, v []T, b1, b2, c1, r, eps T, rect bool)
+
+	adamStep     func(p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, wd, nlr T)
+	momentumStep func(p, g, b []T, gs, wc, mu, damp, nlr T, nesterov bool)
+	rmspropStep  func(p, g, v, ga, buf []T, gs, wc, a, eps, mu, nlr T, epsInSqrt bool)
+
 	sumSquares func(x []T) float64
 	sumAbs     func(x []T) float64
 	maxAbs     func(x []T) float64
@@ -50,17 +55,22 @@ type kernels[T Float] struct {
 
 func reference[T Float]() kernels[T] {
 	return kernels[T]{
-		axpy:       axpyRef[T],
-		scale:      scaleRef[T],
-		clamp:      clampRef[T],
-		momentum:   momentumRef[T],
-		adam:       adamRef[T],
-		rmsprop:    rmspropRef[T],
-		adagrad:    adagradRef[T],
-		adadelta:   adadeltaRef[T],
-		adamax:     adamaxRef[T],
-		nadam:      nadamRef[T],
-		radam:      radamRef[T],
+		axpy:     axpyRef[T],
+		scale:    scaleRef[T],
+		clamp:    clampRef[T],
+		momentum: momentumRef[T],
+		adam:     adamRef[T],
+		rmsprop:  rmspropRef[T],
+		adagrad:  adagradRef[T],
+		adadelta: adadeltaRef[T],
+		adamax:   adamaxRef[T],
+		nadam:    nadamRef[T],
+		radam:    radamRef[T],
+
+		adamStep:     adamStepRef[T],
+		momentumStep: momentumStepRef[T],
+		rmspropStep:  rmspropStepRef[T],
+
 		sumSquares: sumSquaresRef[T],
 		sumAbs:     sumAbsRef[T],
 		maxAbs:     maxAbsRef[T],

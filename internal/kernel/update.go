@@ -112,15 +112,25 @@ func adamRef[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps T) {
 		vmax = vmax[:len(u)]
 	}
 	for i, g := range u {
-		mi := T(b1*m[i]) + T((1-b1)*g)
-		vi := T(b2*v[i]) + T((1-b2)*g*g)
-		m[i], v[i] = mi, vi
+		var vm *T
 		if vmax != nil {
-			vi = max(vi, vmax[i])
-			vmax[i] = vi
+			vm = &vmax[i]
 		}
-		u[i] = (mi * c1) / (T(T(math.Sqrt(float64(vi)))*c2) + eps)
+		u[i] = adam(g, &m[i], &v[i], vm, b1, b2, c1, c2, eps)
 	}
+}
+
+// adam is one element of Adam: it updates the moments *m and *v (and *vmax
+// when vmax is not nil) with g and returns the bias-corrected ratio.
+func adam[T Float](g T, m, v, vmax *T, b1, b2, c1, c2, eps T) T {
+	mi := T(b1**m) + T((1-b1)*g)
+	vi := T(b2**v) + T((1-b2)*g*g)
+	*m, *v = mi, vi
+	if vmax != nil {
+		vi = max(vi, *vmax)
+		*vmax = vi
+	}
+	return (mi * c1) / (T(T(math.Sqrt(float64(vi)))*c2) + eps)
 }
 
 // RMSprop updates the mean square v (and, when centered, the mean g) and
@@ -144,20 +154,29 @@ func rmspropRef[T Float](u, v, g []T, a, eps T, epsInSqrt bool) {
 		g = g[:len(u)]
 	}
 	for i, x := range u {
-		vi := T(a*v[i]) + T((1-a)*x*x)
-		v[i] = vi
-		s := vi
+		var gi *T
 		if g != nil {
-			gi := T(a*g[i]) + T((1-a)*x)
-			g[i] = gi
-			s = vi - T(gi*gi)
+			gi = &g[i]
 		}
-		if epsInSqrt {
-			u[i] = x / T(math.Sqrt(float64(s+eps)))
-		} else {
-			u[i] = x / (T(math.Sqrt(float64(s))) + eps)
-		}
+		u[i] = rms(x, &v[i], gi, a, eps, epsInSqrt)
 	}
+}
+
+// rms is one element of RMSprop: it updates the mean square *v (and the mean
+// *g when g is not nil) with x and returns x over the root.
+func rms[T Float](x T, v, g *T, a, eps T, epsInSqrt bool) T {
+	vi := T(a**v) + T((1-a)*x*x)
+	*v = vi
+	s := vi
+	if g != nil {
+		gi := T(a**g) + T((1-a)*x)
+		*g = gi
+		s = vi - T(gi*gi)
+	}
+	if epsInSqrt {
+		return x / T(math.Sqrt(float64(s+eps)))
+	}
+	return x / (T(math.Sqrt(float64(s))) + eps)
 }
 
 // Adagrad adds the square of u to the running sum s and divides u by its root:

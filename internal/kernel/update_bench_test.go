@@ -2,7 +2,9 @@ package kernel
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -155,4 +157,94 @@ func BenchmarkAdamWStep(b *testing.B) {
 		Parallel((tenM+chunk-1)/chunk, step)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/step")
+}
+
+// staggeredSlices returns k slices of n elements cut from one allocation,
+// each starting 4096+16 elements after the end of the one before, as
+// shared/bench/stream.c lays out its arrays: separately allocated large
+// slices start at the same offset within a page, and the loads and stores
+// of one loop iteration then alias in the caches.
+func staggeredSlices[T Float](k, n int) [][]T {
+	const gap = 4096 + 16
+	rng := rand.New(rand.NewPCG(1, uint64(n)))
+	slab := make([]T, k*(n+gap))
+	s := make([][]T, k)
+	for i := range s {
+		s[i] = slab[i*(n+gap) : i*(n+gap)+n : i*(n+gap)+n]
+		fill(rng, s[i], true, false)
+	}
+	return s
+}
+
+// benchmarkParallelStep runs step over n = 10M float32 elements of k slices
+// (laid out by alloc) the way the optimizer does: chunks over the cores with
+// Parallel, blocks of 4096 elements within a chunk. bytes is the traffic per
+// element. step gets the worker's index, for scratch space. ms/step is the
+// median time of a step, as stream.c reports the median of its runs; ns/op
+// is the mean.
+func benchmarkParallelStep(b *testing.B, k, bytes int, alloc func(k, n int) [][]float32, step func(w int, s [][]float32, lo, hi int)) {
+	const block = 4096
+	s := alloc(k, tenM)
+	chunk := (tenM/(4*Threads()) + block - 1) / block * block
+	run := func(w, c int) {
+		for lo := c * chunk; lo < min(tenM, (c+1)*chunk); lo += block {
+			step(w, s, lo, min(tenM, lo+block))
+		}
+	}
+	b.SetBytes(int64(bytes) * tenM)
+	b.ReportAllocs()
+	times := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		t0 := time.Now()
+		Parallel((tenM+chunk-1)/chunk, run)
+		times[i] = time.Since(t0)
+	}
+	b.StopTimer()
+	slices.Sort(times)
+	b.ReportMetric(float64(times[b.N/2].Nanoseconds())/1e6, "ms/step")
+}
+
+// BenchmarkFusedStep runs the fused steps over 10M float32 parameters on all
+// cores, with their slices in one staggered slab (as stream.c's) and as
+// separate allocations. AdamW moves 28 bytes per parameter (p, m, v read and
+// written, g read), as the fused loop of stream.c does; compare its ms/step
+// with the "ms per 10M params" stream.c prints (built with N = 10M, or as
+// is: the time per parameter is the same at 64M). AdamW/chain is the
+// composition of block kernels that AdamStep replaces, for reference.
+func BenchmarkFusedStep(b *testing.B) {
+	layouts := []struct {
+		name  string
+		alloc func(k, n int) [][]float32
+	}{{"staggered", staggeredSlices[float32]}, {"separate", randomSlices[float32]}}
+	u := make([][]float32, Threads())
+	for i := range u {
+		u[i] = make([]float32, 4096)
+	}
+	for _, l := range layouts {
+		b.Run("AdamW/"+l.name, func(b *testing.B) {
+			benchmarkParallelStep(b, 4, 28, l.alloc, func(_ int, s [][]float32, lo, hi int) {
+				AdamStep(s[0][lo:hi], s[1][lo:hi], s[2][lo:hi], s[3][lo:hi], nil, 1, 0, 0.9, 0.999, 10, 31.6, 1e-8, 0.01, -1e-3)
+			})
+		})
+		b.Run("AdamW/chain/"+l.name, func(b *testing.B) {
+			benchmarkParallelStep(b, 4, 28, l.alloc, func(w int, s [][]float32, lo, hi int) {
+				p, v := s[0][lo:hi], u[w][:hi-lo]
+				copy(v, s[1][lo:hi])
+				Adam(v, s[2][lo:hi], s[3][lo:hi], nil, 0.9, 0.999, 10, 31.6, 1e-8)
+				Axpy(0.01, p, v)
+				Axpy(-1e-3, v, p)
+			})
+		})
+		b.Run("Momentum/"+l.name, func(b *testing.B) {
+			benchmarkParallelStep(b, 3, 20, l.alloc, func(_ int, s [][]float32, lo, hi int) {
+				MomentumStep(s[0][lo:hi], s[1][lo:hi], s[2][lo:hi], 1, 1e-4, 0.9, 1, -0.1, true)
+			})
+		})
+		b.Run("RMSprop/"+l.name, func(b *testing.B) {
+			benchmarkParallelStep(b, 3, 20, l.alloc, func(_ int, s [][]float32, lo, hi int) {
+				RMSpropStep(s[0][lo:hi], s[1][lo:hi], s[2][lo:hi], nil, nil, 1, 0, 0.99, 1e-8, 0, -1e-2, false)
+			})
+		})
+	}
 }

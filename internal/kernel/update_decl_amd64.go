@@ -38,6 +38,15 @@ func nadam32AVX512(u []float32, m []float32, v []float32, b1 float32, b2 float32
 func radam32AVX512(u []float32, m []float32, v []float32, b1 float32, b2 float32, c1 float32, r float32, eps float32, rect bool)
 
 //go:noescape
+func adamStep32AVX512(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32, nlr float32)
+
+//go:noescape
+func momentumStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, mu float32, damp float32, nlr float32, nesterov bool)
+
+//go:noescape
+func rmspropStep32AVX512(p []float32, g []float32, v []float32, ga []float32, buf []float32, gs float32, wc float32, a float32, eps float32, mu float32, nlr float32, epsInSqrt bool)
+
+//go:noescape
 func sumSquares32AVX512(x []float32) float64
 
 //go:noescape
@@ -81,6 +90,15 @@ func nadam64AVX512(u []float64, m []float64, v []float64, b1 float64, b2 float64
 
 //go:noescape
 func radam64AVX512(u []float64, m []float64, v []float64, b1 float64, b2 float64, c1 float64, r float64, eps float64, rect bool)
+
+//go:noescape
+func adamStep64AVX512(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func momentumStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, mu float64, damp float64, nlr float64, nesterov bool)
+
+//go:noescape
+func rmspropStep64AVX512(p []float64, g []float64, v []float64, ga []float64, buf []float64, gs float64, wc float64, a float64, eps float64, mu float64, nlr float64, epsInSqrt bool)
 
 //go:noescape
 func sumSquares64AVX512(x []float64) float64
@@ -128,6 +146,15 @@ func nadam32AVX2(u []float32, m []float32, v []float32, b1 float32, b2 float32, 
 func radam32AVX2(u []float32, m []float32, v []float32, b1 float32, b2 float32, c1 float32, r float32, eps float32, rect bool)
 
 //go:noescape
+func adamStep32AVX2(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32, nlr float32)
+
+//go:noescape
+func momentumStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, mu float32, damp float32, nlr float32, nesterov bool)
+
+//go:noescape
+func rmspropStep32AVX2(p []float32, g []float32, v []float32, ga []float32, buf []float32, gs float32, wc float32, a float32, eps float32, mu float32, nlr float32, epsInSqrt bool)
+
+//go:noescape
 func sumSquares32AVX2(x []float32) float64
 
 //go:noescape
@@ -171,6 +198,15 @@ func nadam64AVX2(u []float64, m []float64, v []float64, b1 float64, b2 float64, 
 
 //go:noescape
 func radam64AVX2(u []float64, m []float64, v []float64, b1 float64, b2 float64, c1 float64, r float64, eps float64, rect bool)
+
+//go:noescape
+func adamStep64AVX2(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func momentumStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, mu float64, damp float64, nlr float64, nesterov bool)
+
+//go:noescape
+func rmspropStep64AVX2(p []float64, g []float64, v []float64, ga []float64, buf []float64, gs float64, wc float64, a float64, eps float64, mu float64, nlr float64, epsInSqrt bool)
 
 //go:noescape
 func sumSquares64AVX2(x []float64) float64

@@ -19,6 +19,9 @@ func accelerateUpdate(l level) {
 		k32.adamax = adamax32AVX512
 		k32.nadam = nadam32AVX512
 		k32.radam = radam32AVX512
+		k32.adamStep = adamStep32AVX512
+		k32.momentumStep = momentumStep32AVX512
+		k32.rmspropStep = rmspropStep32AVX512
 		k32.sumSquares = sumSquares32AVX512
 		k32.sumAbs = sumAbs32AVX512
 		k32.maxAbs = maxAbs32AVX512
@@ -34,6 +37,9 @@ func accelerateUpdate(l level) {
 		k64.adamax = adamax64AVX512
 		k64.nadam = nadam64AVX512
 		k64.radam = radam64AVX512
+		k64.adamStep = adamStep64AVX512
+		k64.momentumStep = momentumStep64AVX512
+		k64.rmspropStep = rmspropStep64AVX512
 		k64.sumSquares = sumSquares64AVX512
 		k64.sumAbs = sumAbs64AVX512
 		k64.maxAbs = maxAbs64AVX512
@@ -50,6 +56,9 @@ func accelerateUpdate(l level) {
 		k32.adamax = adamax32AVX2
 		k32.nadam = nadam32AVX2
 		k32.radam = radam32AVX2
+		k32.adamStep = adamStep32AVX2
+		k32.momentumStep = momentumStep32AVX2
+		k32.rmspropStep = rmspropStep32AVX2
 		k32.sumSquares = sumSquares32AVX2
 		k32.sumAbs = sumAbs32AVX2
 		k32.maxAbs = maxAbs32AVX2
@@ -65,6 +74,9 @@ func accelerateUpdate(l level) {
 		k64.adamax = adamax64AVX2
 		k64.nadam = nadam64AVX2
 		k64.radam = radam64AVX2
+		k64.adamStep = adamStep64AVX2
+		k64.momentumStep = momentumStep64AVX2
+		k64.rmspropStep = rmspropStep64AVX2
 		k64.sumSquares = sumSquares64AVX2
 		k64.sumAbs = sumAbs64AVX2
 		k64.maxAbs = maxAbs64AVX2

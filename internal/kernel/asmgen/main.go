@@ -83,7 +83,7 @@ func (r reduction) id() string { return r.name }
 
 // tableKernels are the sets of kernels with table entries.
 var tableKernels = map[string][]kernel{
-	"update": append(kernels(updates), kernels(reductions)...),
+	"update": append(append(kernels(updates), kernels(steps)...), kernels(reductions)...),
 	"layer":  kernels(layers),
 }
 

@@ -17,27 +17,35 @@ type stream struct {
 	params  string   // the Go parameter list, with T for the element type
 	slices  []string // the slices it touches; the first one's length is n
 	scalars []string // element-type parameters, broadcast before the loop
-	flags   []choice // parameters that select a variant of the loop
-	unroll  int      // vectors per iteration of the main loop
-	prep    func(e *step)
-	body    func(e *step, on map[string]bool)
+	// lazy names scalars that AVX2 kernels broadcast from the arguments at
+	// each use instead of holding them in a register all along: with 16
+	// registers, a kernel with many scalars runs out of them.
+	lazy   []string
+	flags  []choice // parameters that select a variant of the loop
+	unroll int      // vectors per iteration of the main loop
+	prep   func(e *step)
+	body   func(e *step, on map[string]bool)
 }
 
-// A choice is a bool parameter, or (slice) whether a slice parameter is non-nil.
-// Each combination of flags gets a loop of its own, chosen on entry.
+// A choice is a bool parameter, or (slice) whether a slice parameter is
+// non-nil, or (nonzero) whether a scalar parameter is neither +0 nor −0.
+// Each combination of flags gets a loop of its own, chosen on entry. A
+// scalar whose nonzero choice is off is not broadcast.
 type choice struct {
-	name  string
-	slice bool
+	name    string
+	slice   bool
+	nonzero bool
 }
 
 // step is the code generator's view of one vector position: the slices at the
 // current index, and the broadcast scalars.
 type step struct {
 	*vm
-	ptr map[string]reg.GPVirtual
-	idx reg.GPVirtual // byte offset of the current iteration
-	off int           // byte offset of this vector within the iteration
-	k   map[string]reg.VecVirtual
+	ptr  map[string]reg.GPVirtual
+	idx  reg.GPVirtual // byte offset of the current iteration
+	off  int           // byte offset of this vector within the iteration
+	k    map[string]reg.VecVirtual
+	lazy map[string]op.Mem // scalars broadcast at each use
 }
 
 func (e *step) at(s string) op.Mem {
@@ -50,9 +58,18 @@ func (e *step) at(s string) op.Mem {
 
 func (e *step) ld(s string) reg.VecVirtual        { return e.load(e.at(s)) }
 func (e *step) st(s string, r reg.Register)       { e.store(r, e.at(s)) }
-func (e *step) c(name string) reg.VecVirtual      { return e.k[name] }
 func (e *step) def(name string, r reg.VecVirtual) { e.k[name] = r }
 
+// c returns the broadcast scalar or constant name.
+func (e *step) c(name string) reg.VecVirtual {
+	if r, ok := e.k[name]; ok {
+		return r
+	}
+	if m, ok := e.lazy[name]; ok {
+		return e.broadcast(m)
+	}
+	panic("asmgen: no scalar " + name)
+}
 func (s stream) emit(v vm) {
 	text(v.fn(s.name), "func("+strings.ReplaceAll(s.params, "T", v.goType)+")")
 	s.choose(v, 0, map[string]bool{})
@@ -66,10 +83,17 @@ func (s stream) choose(v vm, i int, on map[string]bool) {
 	}
 	f := s.flags[i]
 	r := asm.GP64()
-	if f.slice {
+	switch {
+	case f.slice:
 		asm.Load(asm.Param(f.name).Base(), r)
 		asm.TESTQ(r, r)
-	} else {
+	case f.nonzero && v.single():
+		asm.MOVL(v.param(f.name), r.As32())
+		asm.SHLL(op.U8(1), r.As32()) // drop the sign: −0 is 0 too
+	case f.nonzero:
+		asm.MOVQ(v.param(f.name), r)
+		asm.SHLQ(op.U8(1), r)
+	default:
 		asm.Load(asm.Param(f.name), r)
 		asm.TESTB(r.As8(), r.As8())
 	}
@@ -95,10 +119,10 @@ func (s stream) variant(on map[string]bool) string {
 }
 
 func (s stream) loop(v vm, on map[string]bool) {
-	e := &step{vm: &v, ptr: map[string]reg.GPVirtual{}, k: map[string]reg.VecVirtual{}}
+	e := &step{vm: &v, ptr: map[string]reg.GPVirtual{}, k: map[string]reg.VecVirtual{}, lazy: map[string]op.Mem{}}
 	off := map[string]bool{}
 	for _, f := range s.flags {
-		if f.slice && !on[f.name] {
+		if (f.slice || f.nonzero) && !on[f.name] {
 			off[f.name] = true
 		}
 	}
@@ -110,12 +134,20 @@ func (s stream) loop(v vm, on map[string]bool) {
 	n := asm.Load(asm.Param(s.slices[0]).Len(), asm.GP64()).(reg.GPVirtual)
 	e.idx = asm.GP64()
 	asm.XORQ(e.idx, e.idx)
-	for _, name := range s.scalars {
-		b, err := asm.Param(name).Resolve()
-		if err != nil {
-			panic(err)
+	lazy := map[string]bool{}
+	if !v.is512() {
+		for _, name := range s.lazy {
+			lazy[name] = true
 		}
-		e.k[name] = v.broadcast(b.Addr)
+	}
+	for _, name := range s.scalars {
+		switch {
+		case off[name]:
+		case lazy[name]:
+			e.lazy[name] = v.param(name)
+		default:
+			e.k[name] = v.broadcast(v.param(name))
+		}
 	}
 	if s.prep != nil {
 		s.prep(e)

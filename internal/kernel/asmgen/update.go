@@ -44,6 +44,28 @@ func moments(e *step) (g, m, v reg.VecVirtual) {
 	return g, m, v
 }
 
+// rms updates the mean square v (and, when g is not nil, the mean g, stored
+// to the slice named gName) with x as RMSprop does, stores them and returns
+// x divided by the root of the (centered) mean square. All loads must
+// precede it.
+func rms(e *step, epsInSqrt bool, x, v, g reg.VecVirtual, gName string) reg.VecVirtual {
+	v = emaSq(e, "a", v, x)
+	e.st("v", v)
+	s := v
+	if g != nil {
+		g = ema(e, "a", g, x)
+		e.st(gName, g)
+		s = e.sub(v, e.mul(g, g))
+	}
+	var d reg.VecVirtual
+	if epsInSqrt {
+		d = e.sqrt(e.add(s, e.c("eps")))
+	} else {
+		d = e.add(e.sqrt(s), e.c("eps"))
+	}
+	return e.div(x, d)
+}
+
 var updates = []stream{
 	{
 		name: "axpy", params: "a T, x, y []T", slices: []string{"x", "y"}, scalars: []string{"a"}, unroll: 4,
@@ -106,21 +128,7 @@ var updates = []stream{
 			if on["g"] {
 				g = e.ld("g")
 			}
-			v = emaSq(e, "a", v, x)
-			e.st("v", v)
-			s := v
-			if on["g"] {
-				g = ema(e, "a", g, x)
-				e.st("g", g)
-				s = e.sub(v, e.mul(g, g))
-			}
-			var d reg.VecVirtual
-			if on["epsInSqrt"] {
-				d = e.sqrt(e.add(s, e.c("eps")))
-			} else {
-				d = e.add(e.sqrt(s), e.c("eps"))
-			}
-			e.st("u", e.div(x, d))
+			e.st("u", rms(e, on["epsInSqrt"], x, v, g, "g"))
 		},
 	},
 	{

@@ -1,0 +1,167 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// A stepCase is one fused step with its coefficients, and the chain of block
+// kernels the optimizer runs for it. s[0] is p, s[1] is g, the rest state;
+// a nil slice in s is a state the variant does without.
+type stepCase[T Float] struct {
+	name     string
+	slices   int
+	nonneg   []int
+	optional []int // state slices that are nil in half the cases
+	fused    func(s [][]T)
+	chain    func(u []T, s [][]T)
+}
+
+// coefficients are the values of gs, wc and wd the cases take: the ones
+// that switch a part of the chain off (gs = 1, wc = ±0, wd = ±0) and others.
+var (
+	gsValues    = []float64{1, 0.37, 0}
+	decayValues = []float64{0, math.Copysign(0, -1), 0.01, -3}
+)
+
+func stepCases[T Float]() []stepCase[T] {
+	var cases []stepCase[T]
+	head := func(u []T, p []T, gs, wc T) {
+		if gs != 1 {
+			Scale(gs, u)
+		}
+		if wc != 0 {
+			Axpy(wc, p, u)
+		}
+	}
+	for _, gs64 := range gsValues {
+		for _, wc64 := range decayValues {
+			gs, wc := T(gs64), T(wc64)
+			coef := fmt.Sprintf("gs=%g/wc=%g", gs64, wc64)
+			if math.Signbit(wc64) && wc64 == 0 {
+				coef = fmt.Sprintf("gs=%g/wc=-0", gs64)
+			}
+			for _, wd64 := range decayValues {
+				wd := T(wd64)
+				const b1, b2, c1, c2, eps, nlr = 0.9, 0.999, 10, 31.6, 1e-8, -1e-3
+				cases = append(cases, stepCase[T]{
+					name: fmt.Sprintf("AdamStep/%s/wd=%g", coef, wd64), slices: 5, nonneg: []int{3, 4}, optional: []int{4},
+					fused: func(s [][]T) { AdamStep(s[0], s[1], s[2], s[3], s[4], gs, wc, b1, b2, c1, c2, eps, wd, nlr) },
+					chain: func(u []T, s [][]T) {
+						head(u, s[0], gs, wc)
+						Adam(u, s[2], s[3], s[4], b1, b2, c1, c2, eps)
+						if wd != 0 {
+							Axpy(wd, s[0], u)
+						}
+						Axpy(nlr, u, s[0])
+					},
+				})
+			}
+			for _, nesterov := range []bool{false, true} {
+				const mu, damp, nlr = 0.9, 0.8, -0.1
+				cases = append(cases, stepCase[T]{
+					name: fmt.Sprintf("MomentumStep/%s/nesterov=%v", coef, nesterov), slices: 3,
+					fused: func(s [][]T) { MomentumStep(s[0], s[1], s[2], gs, wc, mu, damp, nlr, nesterov) },
+					chain: func(u []T, s [][]T) {
+						head(u, s[0], gs, wc)
+						Momentum(u, s[2], mu, damp, nesterov)
+						Axpy(nlr, u, s[0])
+					},
+				})
+			}
+			for _, epsInSqrt := range []bool{false, true} {
+				const a, eps, mu, nlr = 0.99, 1e-8, 0.9, -1e-2
+				cases = append(cases, stepCase[T]{
+					name: fmt.Sprintf("RMSpropStep/%s/epsInSqrt=%v", coef, epsInSqrt), slices: 5, nonneg: []int{2}, optional: []int{3, 4},
+					fused: func(s [][]T) { RMSpropStep(s[0], s[1], s[2], s[3], s[4], gs, wc, a, eps, mu, nlr, epsInSqrt) },
+					chain: func(u []T, s [][]T) {
+						head(u, s[0], gs, wc)
+						RMSprop(u, s[2], s[3], a, eps, epsInSqrt)
+						if s[4] != nil {
+							Momentum(u, s[4], mu, 1, false)
+						}
+						Axpy(nlr, u, s[0])
+					},
+				})
+			}
+		}
+	}
+	return cases
+}
+
+// TestStepsMatchComposition checks each fused step of every level against
+// the chain of block kernels it replaces, bit for bit (any NaN matching any
+// NaN), on every length and alignment, with and without special values in
+// every slice (p included), with each coefficient that switches a part of
+// the chain off on and off, each optional state present and absent, and
+// guard bands around every slice.
+func TestStepsMatchComposition(t *testing.T) {
+	forEachType(t, testSteps[float32], testSteps[float64])
+}
+
+func testSteps[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		for _, c := range stepCases[T]() {
+			t.Run(c.name, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(11, uint64(len(c.name))))
+				for variant := 0; variant < 1<<len(c.optional); variant++ {
+					forEachShape(func(n, j int, specials bool) {
+						got := make([]guarded[T], c.slices)
+						args := make([][]T, c.slices)
+						want := make([][]T, c.slices)
+						for i := range got {
+							got[i] = newGuarded[T](n, offsets[(j+i)%len(offsets)])
+							fill(rng, got[i].s, contains(c.nonneg, i), specials)
+							args[i] = got[i].s
+							want[i] = append([]T(nil), got[i].s...)
+						}
+						for b, i := range c.optional {
+							if variant>>b&1 == 0 {
+								args[i], want[i] = nil, nil
+							}
+						}
+						c.fused(args)
+						u := append([]T(nil), want[1]...)
+						c.chain(u, want)
+						for i := range got {
+							got[i].check(t, c.name)
+							if want[i] == nil {
+								continue
+							}
+							for e := range want[i] {
+								if !sameBits(got[i].s[e], want[i][e]) {
+									t.Fatalf("%s(n=%d, offset %d, specials %v, variant %d): slice %d [%d] = %v; want %v",
+										c.name, n, offsets[j], specials, variant, i, e, got[i].s[e], want[i][e])
+								}
+							}
+						}
+					})
+				}
+			})
+		}
+	})
+}
+
+// TestStepsPanicOnShortSlices checks that the fused steps check lengths
+// before any assembly runs.
+func TestStepsPanicOnShortSlices(t *testing.T) {
+	u, short := make([]float32, 33), make([]float32, 32)
+	for name, f := range map[string]func(){
+		"AdamStep/g":      func() { AdamStep(u, short, u, u, nil, 1, 0, 0.9, 0.99, 1, 1, 1e-8, 0, -1) },
+		"AdamStep/vmax":   func() { AdamStep(u, u, u, u, short, 1, 0, 0.9, 0.99, 1, 1, 1e-8, 0, -1) },
+		"MomentumStep/b":  func() { MomentumStep(u, u, short, 1, 0, 0.9, 1, -1, false) },
+		"RMSpropStep/v":   func() { RMSpropStep(u, u, short, nil, nil, 1, 0, 0.9, 1e-8, 0, -1, false) },
+		"RMSpropStep/buf": func() { RMSpropStep(u, u, u, u, short, 1, 0, 0.9, 1e-8, 0, -1, false) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s with a short slice did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
