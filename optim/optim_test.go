@@ -3,6 +3,7 @@ package optim_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -481,6 +482,39 @@ func TestStepAllocatesNothing(t *testing.T) {
 		p.grad()
 		if a := testing.AllocsPerRun(10, func() { o.Step() }); a != 0 {
 			t.Errorf("%s: Step allocates %v times; want 0", name, a)
+		}
+	}
+}
+
+// TestFusedEqualsChain checks that the fused kernels of the common chains
+// give the same bits as running the chain's transforms one by one, with and
+// without clipping, coupled and decoupled decay, a decay mask, AMSGrad,
+// centered RMSprop with momentum, and Nesterov.
+func TestFusedEqualsChain(t *testing.T) {
+	adam, amsgrad := optim.DefaultAdam(), optim.DefaultAdam()
+	adam.WeightDecay, amsgrad.AMSGrad, amsgrad.L2 = 0.01, true, 0.01
+	rms, rmsc := optim.DefaultRMSprop(), optim.DefaultRMSprop()
+	rmsc.Centered, rmsc.Momentum, rmsc.WeightDecay, rmsc.EpsInSqrt = true, 0.9, 0.01, true
+	methods := map[string]optim.Method{
+		"Adam+L2": adam, "AMSGrad": amsgrad, "AdamW": optim.DefaultAdamW(),
+		"SGD-momentum": optim.SGD{Momentum: 0.9, Dampening: 0.1, WeightDecay: 0.01}, "Nesterov": optim.SGD{Momentum: 0.9, Nesterov: true},
+		"RMSprop": rms, "RMSprop-centered-momentum": rmsc,
+	}
+	for name, m := range methods {
+		for _, clip := range []float64{0, 0.5} {
+			var got [2][][]float64
+			for i, fuse := range []bool{false, true} {
+				optim.SetFusion(fuse)
+				p := newProblem(21, 4100, 33, 70_000)
+				o := mustNew(t, p.params, optim.Config{Method: m, LR: schedule.Cosine{Base: 0.01, TMax: 10}, ClipNorm: clip, DecayMask: optim.WeightsOnly})
+				if o.Fused(0) != fuse {
+					t.Fatalf("%s: fused = %v; want %v", name, o.Fused(0), fuse)
+				}
+				run(t, p, o, 5)
+				got[i] = p.values()
+			}
+			optim.SetFusion(true)
+			sameBits(t, fmt.Sprintf("%s, clip %v: fused vs chain", name, clip), got[1], got[0])
 		}
 	}
 }

@@ -121,6 +121,8 @@ type group[T Float] struct {
 	// rate instead (θ ← θ + (−α)·u, bit for bit θ − α·u), saving a pass.
 	body  Chain[T]
 	apply T // −α when ScaleByLR is folded into the subtraction, else −1
+	// fused, if not nil, runs body as one kernel (see fused.go).
+	fused *fused[T]
 }
 
 // chunk is a range of one parameter's elements that one worker updates.
@@ -207,6 +209,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		if n := len(g.chain); n > 0 {
 			if _, ok := g.chain[n-1].(*ScaleByLR[T]); ok {
 				g.body = g.chain[:n-1]
+				if fusion {
+					g.fused = fuse(g.body)
+				}
 			}
 		}
 		for k := range g.params {
@@ -327,10 +332,17 @@ func (o *Optimizer[T]) parallel(fn func(w, i int)) {
 	kernel.Parallel(len(o.chunks), fn)
 }
 
+// runChunk updates chunk len−1−i: the update pass walks the chunks in the
+// opposite order to the gradient check (or norm) pass before it, so that it
+// starts on the gradients that pass left in the cache.
 func (o *Optimizer[T]) runChunk(w, i int) {
-	c := o.chunks[i]
+	c := o.chunks[len(o.chunks)-1-i]
 	g := o.groups[c.g]
 	p := &g.params[c.k]
+	if g.fused != nil {
+		g.fused.step(c.k, c.lo, p.Value[c.lo:c.hi], p.Grad[c.lo:c.hi], g.apply)
+		return
+	}
 	buf := o.scratch[w]
 	for off := c.lo; off < c.hi; off += blockLen {
 		n := min(blockLen, c.hi-off)
