@@ -332,11 +332,8 @@ func (o *Optimizer[T]) parallel(fn func(w, i int)) {
 	kernel.Parallel(len(o.chunks), fn)
 }
 
-// runChunk updates chunk len−1−i: the update pass walks the chunks in the
-// opposite order to the gradient check (or norm) pass before it, so that it
-// starts on the gradients that pass left in the cache.
 func (o *Optimizer[T]) runChunk(w, i int) {
-	c := o.chunks[len(o.chunks)-1-i]
+	c := o.chunks[i]
 	g := o.groups[c.g]
 	p := &g.params[c.k]
 	if g.fused != nil {
