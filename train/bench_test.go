@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/benchmodels"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/train"
@@ -19,32 +20,18 @@ import (
 func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range []struct {
 		name  string
+		shape []int
 		model func(*rand.Rand) *nn.Sequential[float32]
 	}{
-		{"mlp-784-256-256-10", func(r *rand.Rand) *nn.Sequential[float32] {
-			return nn.NewSequential(nn.NewFlatten[float32](),
-				nn.NewLinear[float32](784, 256, r), nn.NewReLU[float32](),
-				nn.NewLinear[float32](256, 256, r), nn.NewReLU[float32](),
-				nn.NewLinear[float32](256, 10, r))
-		}},
-		{"mlpbn-784-256-256-10", func(r *rand.Rand) *nn.Sequential[float32] {
-			return nn.NewSequential(nn.NewFlatten[float32](),
-				nn.NewLinear[float32](784, 256, r), nn.NewBatchNorm1d[float32](256), nn.NewReLU[float32](),
-				nn.NewLinear[float32](256, 256, r), nn.NewBatchNorm1d[float32](256), nn.NewReLU[float32](),
-				nn.NewLinear[float32](256, 10, r))
-		}},
-		{"cnn-28x28-c16-c32-10", func(r *rand.Rand) *nn.Sequential[float32] {
-			return nn.NewSequential(
-				nn.NewConv2D[float32](nn.Conv2DConfig{In: 1, Out: 16, Kernel: 3, Stride: 1}, r), nn.NewReLU[float32](), nn.NewMaxPool2D[float32](2),
-				nn.NewConv2D[float32](nn.Conv2DConfig{In: 16, Out: 32, Kernel: 3, Stride: 1}, r), nn.NewReLU[float32](), nn.NewMaxPool2D[float32](2),
-				nn.NewFlatten[float32](), nn.NewLinear[float32](32*5*5, 10, r))
-		}},
+		{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
+		{"mlpbn-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(true, r) }},
+		{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
 	} {
-		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, 128) })
+		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128) })
 	}
 }
 
-func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], batch int) {
+func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 4096
 	x := make([]float32, n*784)
@@ -55,7 +42,7 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 	for i := range y {
 		y[i] = rng.IntN(10)
 	}
-	set, err := data.NewSet(x, y, []int{1, 28, 28}, 10)
+	set, err := data.NewSet(x, y, shape, 10)
 	if err != nil {
 		b.Fatal(err)
 	}
