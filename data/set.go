@@ -211,3 +211,57 @@ func (s *Set) holdOut(idx []int, k int, seed, stream uint64) (rest, chosen []int
 	}
 	return rest, chosen
 }
+
+// cut reorders the examples of s in place so that those of parts[0] come
+// first, in that order, then those of parts[1], and so on, and returns a Set
+// for each part that shares s's memory: what Subset gives for each part,
+// without copying. The parts must hold every index of s exactly once; s
+// must not be used afterwards.
+func (s *Set) cut(parts ...[]int) []*Set {
+	order := make([]int, 0, s.Len())
+	for _, p := range parts {
+		order = append(order, p...)
+	}
+	if len(order) != s.Len() {
+		panic("data: cut does not cover the set")
+	}
+	// Row k becomes old row order[k], cycle by cycle, with one row aside.
+	done := make([]bool, len(order))
+	tmp := make([]float32, s.dim)
+	for k := range order {
+		if done[k] {
+			continue
+		}
+		copy(tmp, s.Row(k))
+		y := s.Y[k]
+		j := k
+		for {
+			done[j] = true
+			next := order[j]
+			if next == k {
+				copy(s.Row(j), tmp)
+				s.Y[j] = y
+				break
+			}
+			copy(s.Row(j), s.Row(next))
+			s.Y[j] = s.Y[next]
+			j = next
+		}
+	}
+	sets := make([]*Set, len(parts))
+	lo := 0
+	for i, p := range parts {
+		hi := lo + len(p)
+		sets[i] = &Set{
+			X:            s.X[lo*s.dim : hi*s.dim : hi*s.dim],
+			Y:            s.Y[lo:hi:hi],
+			ClassNames:   s.ClassNames,
+			FeatureNames: s.FeatureNames,
+			shape:        slices.Clone(s.shape),
+			dim:          s.dim,
+			classes:      s.classes,
+		}
+		lo = hi
+	}
+	return sets
+}

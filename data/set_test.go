@@ -155,3 +155,18 @@ func TestRelabel(t *testing.T) {
 		t.Errorf("Relabel of a set without names: error %v; want one", err)
 	}
 }
+
+// TestCutIsSubset checks that cutting a set in place gives what copying its
+// parts out with Subset gives.
+func TestCutIsSubset(t *testing.T) {
+	s := Digits()
+	rest, held := s.holdOut(identity(s.Len()), 300, 5, streamVal)
+	a, b := s.Subset(rest), s.Subset(held)
+	parts := Digits().cut(rest, held)
+	for i, want := range []*Set{a, b} {
+		got := parts[i]
+		if !slices.Equal(got.X, want.X) || !slices.Equal(got.Y, want.Y) || !slices.Equal(got.Shape(), want.Shape()) {
+			t.Errorf("part %d differs from Subset", i)
+		}
+	}
+}
