@@ -205,6 +205,7 @@ func trainCommand(r recipe.Recipe) string {
 	if r.Label != "" {
 		args = append(args, "--label", r.Label)
 	}
+	args = append(args, "--val-fraction", fmtNum(r.ValFraction))
 	args = append(args, "--model", r.Model.String(), "--batchnorm="+strconv.FormatBool(r.Model.BatchNorm))
 	if r.Model.Dropout != 0 {
 		args = append(args, "--dropout", fmtNum(r.Model.Dropout))
