@@ -30,8 +30,9 @@ type checker func(c *conf, raw []byte)
 // checkers maps a file's "kind" to its checker. Files add to it in init.
 var checkers = map[string]checker{}
 
-// expectedFailures lists, in one place, the files (by path prefix, without
-// ".json") that are known not to pass at their stated tolerance, and why.
+// expectedFailures lists, in one place, the files (by path without ".json",
+// or a folder ending in "/") that are known not to pass at their stated
+// tolerance, and why.
 // Such a file must still match everywhere else: only the tensors named in
 // within may differ, and by at most the absolute bound given (a file with no
 // bounds may fail anywhere). A listed file that fails otherwise fails the
@@ -40,18 +41,24 @@ var checkers = map[string]checker{}
 var expectedFailures = map[string]knownFailure{
 	// The bias of the Linear layer just before a BatchNorm has a gradient
 	// that is zero in exact arithmetic (the batch norm subtracts the batch
-	// mean): PyTorch's and ours are rounding noise, about 1e-17 in float64
-	// and 1e-8 in float32. Adam divides a gradient by its own root mean
-	// square, so it turns noise into steps of up to the learning rate (in
-	// float32, where the noise is as large as ε) or about lr·noise/ε (1e-11
-	// in float64, as large as the file's tolerance of 1e-9 relative). The
-	// bias, the running mean that averages it, and the eval output that
-	// subtracts that mean follow PyTorch's rounding there, not its math.
-	// Every other tensor and every loss must match at the file's tolerance;
-	// these three must stay within one learning rate per step (4 × 0.01).
-	"training/mlp-batchnorm-adamw": {
+	// mean): PyTorch's and ours are rounding noise, about 1e-8 in float32
+	// and 1e-17 in float64. Adam divides a gradient by its own root mean
+	// square, so it turns that noise into steps of up to the learning rate in
+	// float32, where the noise is as large as ε. The bias, the running mean
+	// that averages it, and the eval output that subtracts that mean follow
+	// PyTorch's rounding there, not its math. Every other tensor and every
+	// loss must match at the file's tolerance; these three must stay within
+	// one learning rate per step (4 × 0.01).
+	"training/mlp-batchnorm-adamw-32": {
 		reason: "Adam amplifies the rounding noise of a zero gradient (bias before BatchNorm)",
 		within: map[string]float64{"0.bias": 0.04, "1.running_mean": 0.04, "eval.y": 0.04},
+	},
+	// The same in float64, where the noise becomes steps of about
+	// lr·noise/ε ≈ 1e-11: the eval output ends up to 1.7e-11 away, a little
+	// over the file's 1e-9 relative tolerance on its smallest values.
+	"training/mlp-batchnorm-adamw": {
+		reason: "Adam amplifies the rounding noise of a zero gradient (bias before BatchNorm)",
+		within: map[string]float64{"0.bias": 1e-10, "1.running_mean": 1e-10, "eval.y": 1e-10},
 	},
 }
 
@@ -240,8 +247,11 @@ func runConformance(path, name string, within map[string]float64) *conf {
 }
 
 func expectedFailure(name string) (knownFailure, bool) {
-	for prefix, k := range expectedFailures {
-		if strings.HasPrefix(name, prefix) {
+	if k, ok := expectedFailures[name]; ok {
+		return k, true
+	}
+	for key, k := range expectedFailures {
+		if strings.HasSuffix(key, "/") && strings.HasPrefix(name, key) {
 			return k, true
 		}
 	}
