@@ -29,11 +29,15 @@ type Optimizer struct {
 	AMSGrad     bool    `json:"amsgrad,omitempty"`
 	Alpha       float64 `json:"alpha,omitempty"` // RMSprop's decay
 	Centered    bool    `json:"centered,omitempty"`
-	EpsInSqrt   bool    `json:"eps_in_sqrt,omitempty"`
-	Rho         float64 `json:"rho,omitempty"` // Adadelta's decay
-	LRDecay     float64 `json:"lr_decay,omitempty"`
-	InitialAcc  float64 `json:"initial_accumulator,omitempty"`
-	MomentumDec float64 `json:"momentum_decay,omitempty"`
+	// ScheduleDecay (adamw): the weight decay follows the schedule's
+	// multiplier η_t = lr_t/lr, not the learning rate, as in the AdamW paper:
+	// θ ← θ − lr_t·Adam − η_t·λ·θ.
+	ScheduleDecay bool    `json:"schedule_decay,omitempty"`
+	EpsInSqrt     bool    `json:"eps_in_sqrt,omitempty"`
+	Rho           float64 `json:"rho,omitempty"` // Adadelta's decay
+	LRDecay       float64 `json:"lr_decay,omitempty"`
+	InitialAcc    float64 `json:"initial_accumulator,omitempty"`
+	MomentumDec   float64 `json:"momentum_decay,omitempty"`
 }
 
 // method describes one optimizer name: its keys and how to build it.
@@ -61,7 +65,7 @@ var methods = map[string]method{
 			m := optim.DefaultAdam()
 			return Optimizer{LR: 1e-3, Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}
 		}},
-	"adamw": {"AdamW (decoupled weight decay)", []string{"beta1", "beta2", "eps", "amsgrad", "wd"},
+	"adamw": {"AdamW (decoupled weight decay)", []string{"beta1", "beta2", "eps", "amsgrad", "wd", "schedule-decay"},
 		func() Optimizer {
 			m := optim.DefaultAdamW()
 			return Optimizer{LR: 1e-3, Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, WeightDecay: m.WeightDecay}
@@ -184,6 +188,8 @@ func (o *Optimizer) boolField(key string) *bool {
 		return &o.Centered
 	case "eps-in-sqrt":
 		return &o.EpsInSqrt
+	case "schedule-decay":
+		return &o.ScheduleDecay
 	}
 	return nil
 }
@@ -302,6 +308,9 @@ func (o Optimizer) Method() (optim.Method, error) {
 	}
 	if !(o.LR >= 0) {
 		return nil, fmt.Errorf("optimizer %s: lr = %v: must be ≥ 0", o.Name, o.LR)
+	}
+	if o.ScheduleDecay && !(o.LR > 0) {
+		return nil, fmt.Errorf("optimizer %s: schedule-decay measures the schedule against lr, which must be positive (lr = %v)", o.Name, o.LR)
 	}
 	return m, nil
 }

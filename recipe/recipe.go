@@ -7,6 +7,7 @@ import (
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/schedule"
 	"github.com/descentml/descent/train"
 )
 
@@ -120,6 +121,10 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, steps)
 	if err != nil {
 		return nil, err
+	}
+	if w, ok := method.(optim.AdamW); ok && r.Optimizer.ScheduleDecay {
+		w.DecaySchedule = schedule.Scale{S: lr, Factor: 1 / r.Optimizer.LR}
+		method = w
 	}
 	oc := optim.Config{Method: method, LR: lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue}
 	if mom != nil && r.Optimizer.HasMomentum() {

@@ -5,7 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/train"
 )
 
 func TestOptimizerSpecs(t *testing.T) {
@@ -106,4 +109,41 @@ func TestModelSpecs(t *testing.T) {
 			t.Errorf("ParseModel(%q) succeeded", spec)
 		}
 	}
+}
+
+// TestScheduleDecay checks the paper's AdamW: with a constant schedule the
+// decay is λ per step, not lr·λ.
+func TestScheduleDecay(t *testing.T) {
+	splits := digitsSplits(t)
+	final := func(spec string) float32 {
+		r := recipe.Default()
+		r.Optimizer, _ = recipe.ParseOptimizer(spec)
+		r.Epochs = 1
+		run, err := r.Build(splits, train.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nn.ZeroGrad(run.Model.Params())
+		if err := run.Optimizer.Step(); err != nil { // zero gradient: only the decay moves the weights
+			t.Fatal(err)
+		}
+		return run.Model.Params()[0].Value[0]
+	}
+	w0 := final("adamw lr=0.01 wd=0")
+	paper := final("adamw lr=0.01 wd=0.1 schedule-decay=true")
+	torch := final("adamw lr=0.01 wd=0.1")
+	if want := w0 * (1 - 0.1); math.Abs(float64(paper-want)) > 1e-7 {
+		t.Errorf("paper AdamW after one step: %v; want %v (decay λ = 0.1)", paper, want)
+	}
+	if want := w0 * (1 - 0.01*0.1); math.Abs(float64(torch-want)) > 1e-7 {
+		t.Errorf("PyTorch AdamW after one step: %v; want %v (decay lr·λ = 0.001)", torch, want)
+	}
+}
+
+func digitsSplits(t *testing.T) *data.Splits {
+	s, err := recipe.Default().LoadData(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

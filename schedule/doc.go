@@ -50,5 +50,6 @@ var (
 	_ Schedule = Cyclic{}
 	_ Schedule = Join{}
 	_ Schedule = Every{}
+	_ Schedule = Scale{}
 	_ Schedule = (*Plateau)(nil)
 )

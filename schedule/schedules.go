@@ -256,3 +256,17 @@ func (e Every) Validate() error {
 	}
 	return Validate(e.S)
 }
+
+// Scale multiplies a schedule by a constant: At(t) = Factor·S.At(t). With
+// Factor = 1/base it turns a learning-rate schedule into its multiplier η_t,
+// as AdamW's decay in the paper's form wants.
+type Scale struct {
+	S      Schedule
+	Factor float64
+}
+
+// At returns Factor·S.At(t).
+func (s Scale) At(t int) float64 { return s.Factor * s.S.At(t) }
+
+// Validate validates S.
+func (s Scale) Validate() error { return Validate(s.S) }

@@ -92,6 +92,7 @@ var hyperDocs = []struct{ key, doc string }{
 	{"nesterov", "sgd: Nesterov momentum"},
 	{"ema", "sgd: textbook momentum, an exponential moving average v ← βv + (1−β)g"},
 	{"amsgrad", "adam, adamw: AMSGrad"},
+	{"schedule-decay", "adamw: weight decay follows the schedule's multiplier lr_t/lr, not the learning rate (the AdamW paper's form)"},
 	{"alpha", "rmsprop: decay of the mean square"},
 	{"centered", "rmsprop: centered"},
 	{"eps-in-sqrt", "rmsprop: ε inside the square root (the textbook form)"},
@@ -136,7 +137,7 @@ func addRecipeFlags(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
 	for _, h := range hyperDocs {
 		hf := &hyperFlag{key: h.key}
 		switch h.key {
-		case "nesterov", "ema", "amsgrad", "centered", "eps-in-sqrt":
+		case "nesterov", "ema", "amsgrad", "centered", "eps-in-sqrt", "schedule-decay":
 			hf.isBool = true
 		}
 		fs.Var(hf, h.key, h.doc)
