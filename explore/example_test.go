@@ -34,7 +34,7 @@ func ExampleApply() {
 	fmt.Println(err)
 	// Output:
 	// momentum lr=0.05 momentum=0.8 | mlp:64,32 | batch 128
-	// explore: "gamma" is not a name the search can set (valid: alpha, amsgrad, batch, beta1, beta2, centered, dampening, dropout, ema, epochs, eps, eps_in_sqrt, initial_accumulator, l2, lr, lr_decay, model, momentum, momentum_decay, nesterov, opt, rho, wd)
+	// explore: "gamma" is not a name the search can set (valid: alpha, amsgrad, batch, beta1, beta2, centered, dampening, dropout, ema, epochs, eps, eps_in_sqrt, initial_accumulator, l2, lr, lr_decay, model, momentum, momentum_decay, nesterov, opt, rho, schedule_decay, wd)
 }
 
 // Mean and sample standard deviation over seeds; a failed run (NaN) is
