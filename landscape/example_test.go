@@ -19,12 +19,13 @@ func ExampleExperiment() {
 	}
 	res.WriteTable(os.Stdout)
 	// Output:
-	//                   optimizer  reached  final dist   final f  steep travel  flips  note
-	//                 sgd lr=0.02    never       0.159    0.0278          97.3    199
-	//   momentum lr=0.02 beta=0.9      105    4.11e-05  6.65e-08          24.9    102
-	//   nesterov lr=0.01 beta=0.9       61    6.28e-05  1.97e-09          2.78     94
-	//              rmsprop lr=0.1      123    1.16e-05  6.74e-11             1    198
-	//                 adam lr=0.1    never      0.0498   0.00124           1.9     13
+	// optimizer  reached  final dist   final f  steep travel  flips  note
+	//                          sgd lr=0.02    never       0.159    0.0278          97.3    199
+	//            momentum lr=0.02 beta=0.9      105    4.11e-05  6.65e-08          24.9    102
+	//   momentum lr=0.02 beta=0.9 ema=true    never      0.0629   0.00198          5.68     29
+	//            nesterov lr=0.01 beta=0.9       61    6.28e-05  1.97e-09          2.78     94
+	//                       rmsprop lr=0.1      123    1.16e-05  6.74e-11             1    198
+	//                          adam lr=0.1    never      0.0498   0.00124           1.9     13
 }
 
 // A saddle has no minimum: the table tells when each run escaped, f falling

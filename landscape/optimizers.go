@@ -36,28 +36,32 @@ func (o Optimizer) Describe() string {
 }
 
 // DefaultOptimizers returns the optimizers a landscape is explored with
-// when none are named: plain gradient descent, heavy-ball momentum and
-// Nesterov momentum (μ = 0.9), RMSprop and Adam. The first three use
+// when none are named: plain gradient descent; momentum (μ = 0.9) as PyTorch
+// writes it, the heavy ball, whose steps are 1/(1 − μ) = 10 times larger at
+// the same rate, and as the textbook's moving average of the gradients,
+// which shows best how averaging cancels the oscillation across a ravine;
+// Nesterov momentum; RMSprop and Adam. The first three use
 // fn.LR, except Nesterov, which gets half: its look-ahead makes it
 // unstable on a quadratic of curvature h once αh > 2(1 + μ)/(1 + 2μ) ≈ 1.36,
 // where heavy-ball momentum holds to 2(1 + μ) = 3.8 and plain descent to 2.
 // RMSprop and Adam use fn.AdaptiveLR. Each is named by its kind ("sgd",
 // "momentum", …); Describe gives its settings.
 func DefaultOptimizers(fn Function) []Optimizer {
-	specs := []string{
-		fmt.Sprintf("sgd lr=%g", fn.LR),
-		fmt.Sprintf("momentum lr=%g beta=0.9", fn.LR),
-		fmt.Sprintf("nesterov lr=%g beta=0.9", fn.LR/2),
-		fmt.Sprintf("rmsprop lr=%g", fn.AdaptiveLR),
-		fmt.Sprintf("adam lr=%g", fn.AdaptiveLR),
+	specs := []struct{ name, spec string }{
+		{"sgd", fmt.Sprintf("sgd lr=%g", fn.LR)},
+		{"momentum", fmt.Sprintf("momentum lr=%g beta=0.9", fn.LR)},
+		{"momentum (ema)", fmt.Sprintf("momentum lr=%g beta=0.9 ema=true", fn.LR)},
+		{"nesterov", fmt.Sprintf("nesterov lr=%g beta=0.9", fn.LR/2)},
+		{"rmsprop", fmt.Sprintf("rmsprop lr=%g", fn.AdaptiveLR)},
+		{"adam", fmt.Sprintf("adam lr=%g", fn.AdaptiveLR)},
 	}
 	opts := make([]Optimizer, len(specs))
 	for i, s := range specs {
-		o, err := ParseOptimizer(s)
+		o, err := ParseOptimizer(s.spec)
 		if err != nil {
 			panic("landscape: bad default optimizer: " + err.Error())
 		}
-		o.Name, _, _ = strings.Cut(s, " ") // the defaults are told apart by kind
+		o.Name = s.name // the defaults are told apart by kind
 		opts[i] = o
 	}
 	return opts

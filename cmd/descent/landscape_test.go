@@ -31,7 +31,7 @@ func TestLandscapeNoFlags(t *testing.T) {
 	if err := json.Unmarshal(readFile(t, filepath.Join(dir, landscapeFile)), &res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Function != "ravine" || len(res.Runs) != 5 || res.Steps != landscape.DefaultSteps {
+	if res.Function != "ravine" || len(res.Runs) != len(landscape.DefaultOptimizers(landscape.Ravine())) || res.Steps != landscape.DefaultSteps {
 		t.Errorf("landscape.json: %s, %d runs of %d steps", res.Function, len(res.Runs), res.Steps)
 	}
 	for _, want := range []string{"reached", "steep travel", "flips", "momentum lr=0.02 beta=0.9", "never"} {
