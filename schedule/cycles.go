@@ -57,8 +57,11 @@ func (s OneCycle) phases() [3]phase {
 	}
 }
 
-// at returns the rate and momentum at step t.
+// at returns the rate and momentum at step t. Past the cycle both hold
+// their final values (PyTorch raises an error there; holding lets a finished
+// run be continued).
 func (s OneCycle) at(t int) (lr, mom float64) {
+	t = min(t, s.Steps-1)
 	ph := s.phases()
 	n := 2
 	if s.ThreePhase {
@@ -83,7 +86,7 @@ func (s OneCycle) anneal(from, to, pct float64) float64 {
 	return to + (from-to)/2*(1+math.Cos(math.Pi*pct))
 }
 
-// At returns the rate at step t.
+// At returns the rate at step t; past Steps, the final rate.
 func (s OneCycle) At(t int) float64 { lr, _ := s.at(t); return lr }
 
 // Momentum returns the cycle's momentum schedule: give it to the optimizer

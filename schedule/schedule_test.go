@@ -36,6 +36,7 @@ func TestValues(t *testing.T) {
 		{"one-cycle start", three, 0, 1.0 / 25},
 		{"three-phase back at start rate", three, 58, 1.0 / 25},
 		{"three-phase end", three, 99, 1.0 / 25 / 1e4},
+		{"one-cycle holds its end past Steps", schedule.DefaultOneCycle(1, 100), 250, 1.0 / 25 / 1e4},
 		{"triangular2 second peak halves", tri2, 6, 0.5},
 		{"exp_range peak", exp, 2, 0.25},
 		{"join second schedule from its own 0", schedule.Join{Schedules: []schedule.Schedule{schedule.Constant(1), schedule.Exponential{Base: 2, Gamma: 0.5}}, Boundaries: []int{3}}, 4, 1},
