@@ -93,6 +93,31 @@ func (r Recipe) LoadData(norm *data.Normalizer, classes []string) (*data.Splits,
 	return data.Load(r.Data, opts)
 }
 
+// Resolve returns the recipe with the defaults that depend on the data and
+// the run's length made explicit, for trainExamples training examples: the
+// schedule's lengths and settings ([Schedule.Resolve]). A run saves its
+// recipe resolved, so that continuing it for more epochs keeps the
+// schedule it began with instead of stretching it.
+func (r Recipe) Resolve(trainExamples int) Recipe {
+	r.Schedule = r.Schedule.Resolve(r.Optimizer.LR, r.Epochs, r.stepsPerEpoch(trainExamples))
+	return r
+}
+
+// dropLast reports whether the run drops the last, short batch of an epoch:
+// only when the model has batch normalization and that batch would hold a
+// single example, whose variance batch normalization cannot take (PyTorch
+// raises an error there; descent leaves that one example out of each epoch).
+func (r Recipe) dropLast(trainExamples int) bool {
+	return r.Model.BatchNorm && r.Batch > 1 && trainExamples%r.Batch == 1
+}
+
+func (r Recipe) stepsPerEpoch(trainExamples int) int {
+	if r.dropLast(trainExamples) {
+		return trainExamples / r.Batch
+	}
+	return (trainExamples + r.Batch - 1) / r.Batch
+}
+
 // Run is a recipe built: the model, its optimizer and the trainer.
 type Run struct {
 	Model     *nn.Sequential[float32]
@@ -103,8 +128,9 @@ type Run struct {
 
 // Build makes the model, optimizer and trainer of the recipe for the data.
 // cfg supplies what is not part of a recipe (the checkpoint file, hooks);
-// its Epochs, BatchSize, Seed, Loss, RNG and EarlyStop are set from the
-// recipe.
+// its Epochs, BatchSize, Seed, Loss, RNG, EarlyStop and DropLast are set
+// from the recipe. DropLast is set only for a model with batch
+// normalization whose epoch would end in a batch of one example.
 func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -117,8 +143,8 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps := (splits.Train.Len() + r.Batch - 1) / r.Batch
-	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, steps)
+	n := splits.Train.Len()
+	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, r.stepsPerEpoch(n))
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +165,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	}
 	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Loss, cfg.RNG = r.Epochs, r.Batch, r.Seed, lossKind, src
 	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
+	cfg.DropLast = r.dropLast(n)
 	d := train.Data{Train: splits.Train}
 	if splits.Val != nil {
 		d.Val = splits.Val

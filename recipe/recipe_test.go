@@ -71,6 +71,36 @@ func TestScheduleSpecs(t *testing.T) {
 	if lr.At(13) != 1 || lr.At(14) != 0.5 {
 		t.Errorf("per-epoch step: At(13) = %v, At(14) = %v; want 1 then 0.5 (epoch 2 starts at step 14)", lr.At(13), lr.At(14))
 	}
+	// Zero is a value, not "unset": a cyclic rate from 0 stays at 0 at
+	// the start, and survives a round trip through String.
+	cy, err := recipe.ParseSchedule("cyclic base=0 up=4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := recipe.ParseSchedule(cy.String()); back.String() != "cyclic base=0 up=4" {
+		t.Errorf("round trip of %q: %q", "cyclic base=0 up=4", back.String())
+	}
+	if lr, _, _ = cy.Build(0.1, 1, 100); lr.At(0) != 0 || lr.At(4) != 0.1 {
+		t.Errorf("cyclic base=0: At(0) = %v, At(4) = %v; want 0 and 0.1", lr.At(0), lr.At(4))
+	}
+	// Resolve makes every default explicit, and resolving again changes
+	// nothing, whatever the run's length then.
+	for _, spec := range []string{"constant", "step", "multistep", "exponential", "cosine warmup=5", "restarts", "linear", "polynomial", "onecycle", "cyclic mode=exp_range", "plateau patience=0", "cosine unit=epoch"} {
+		s, _ := recipe.ParseSchedule(spec)
+		r := s.Resolve(0.1, 3, 40)
+		again := r.Resolve(0.1, 30, 7)
+		a, _, err1 := r.Build(0.1, 3, 40)
+		b, _, err2 := again.Build(0.1, 30, 7)
+		if err1 != nil || err2 != nil || r.String() != again.String() {
+			t.Errorf("%s: resolved %q, again %q (%v, %v)", spec, r, again, err1, err2)
+			continue
+		}
+		for _, step := range []int{0, 1, 39, 60, 119, 200} {
+			if !strings.Contains(spec, "unit=epoch") && a.At(step) != b.At(step) {
+				t.Errorf("%s resolved: At(%d) = %v, then %v after resolving for another length", spec, step, a.At(step), b.At(step))
+			}
+		}
+	}
 	for spec, want := range map[string]string{
 		"cosin":                "unknown schedule",
 		"cosine size=3":        `no setting "size"`,
