@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"github.com/nlpodyssey/safetensors"
 
+	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 )
 
@@ -158,6 +160,9 @@ func (tr *Trainer[T]) Resume(path string) error {
 	if err := run.matches(tr.fingerprint()); err != nil {
 		return fmt.Errorf("train: %s was written for a different run: %w", path, err)
 	}
+	if err := tr.checkPosition(pos, len(hist)); err != nil {
+		return fmt.Errorf("train: %s: corrupt checkpoint position: %w", path, err)
+	}
 	model, ok1 := st.Tensor("model")
 	opt, ok2 := st.Tensor("optimizer")
 	if !ok1 || !ok2 {
@@ -183,6 +188,23 @@ func (tr *Trainer[T]) Resume(path string) error {
 		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the model draws random numbers (dropout)", path)
 	}
 	tr.pos, tr.history = pos, hist
+	return nil
+}
+
+// checkPosition checks a checkpoint's position against the run: a
+// position no run of this trainer could reach is corruption.
+func (tr *Trainer[T]) checkPosition(pos position, epochsDone int) error {
+	nb := data.Batches{Order: tr.order, Size: tr.cfg.BatchSize, DropLast: tr.cfg.DropLast}.Len()
+	switch {
+	case pos.Epoch != epochsDone:
+		return fmt.Errorf("epoch %d with %d epochs of history", pos.Epoch, epochsDone)
+	case pos.Batch < 0 || pos.Batch > nb:
+		return fmt.Errorf("batch %d of an epoch of %d", pos.Batch, nb)
+	case pos.Seen < 0 || pos.Correct < 0 || pos.Correct > pos.Seen || pos.Seen > tr.sets.Train.Len():
+		return fmt.Errorf("%d correct of %d examples seen", pos.Correct, pos.Seen)
+	case pos.BadEpoch < 0 || pos.ElapsedSec < 0 || math.IsNaN(pos.LossSum) || math.IsInf(pos.LossSum, 0):
+		return fmt.Errorf("running sums %+v", pos)
+	}
 	return nil
 }
 

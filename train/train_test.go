@@ -3,6 +3,8 @@ package train_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -186,14 +188,21 @@ func TestEarlyStop(t *testing.T) {
 	}
 }
 
-func TestResumeRejectsAnotherRun(t *testing.T) {
-	dir := t.TempDir()
-	ckpt := filepath.Join(dir, "ckpt")
-	s := setup{method: optim.DefaultAdam(), splits: digits(t), cfg: train.Config{Epochs: 1, BatchSize: 64, Checkpoint: ckpt}}
+// oneEpochCheckpoint trains a small run for one epoch and returns its
+// directory, checkpoint and setup.
+func oneEpochCheckpoint(t *testing.T) (dir, ckpt string, s setup) {
+	dir = t.TempDir()
+	ckpt = filepath.Join(dir, "ckpt")
+	s = setup{method: optim.DefaultAdam(), splits: digits(t), cfg: train.Config{Epochs: 1, BatchSize: 64, Checkpoint: ckpt}}
 	tr, _ := s.build(t)
 	if err := tr.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return dir, ckpt, s
+}
+
+func TestResumeRejectsAnotherRun(t *testing.T) {
+	dir, ckpt, s := oneEpochCheckpoint(t)
 	other := s
 	other.cfg.BatchSize = 32
 	o, _ := other.build(t)
@@ -214,6 +223,56 @@ func TestResumeRejectsAnotherRun(t *testing.T) {
 	}
 	if err := o.Resume(filepath.Join(dir, "missing")); err == nil {
 		t.Error("resume from a missing file succeeded")
+	}
+}
+
+// TestResumeRejectsForgedPosition edits a checkpoint's position to one no
+// run reaches: Resume must refuse it, not panic.
+func TestResumeRejectsForgedPosition(t *testing.T) {
+	dir, ckpt, s := oneEpochCheckpoint(t)
+	b, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := binary.LittleEndian.Uint64(b)
+	var header map[string]any
+	if err := json.Unmarshal(b[8:8+n], &header); err != nil {
+		t.Fatal(err)
+	}
+	meta := header["__metadata__"].(map[string]any)
+	for _, forged := range []string{
+		`{"Epoch":1,"Batch":-3}`,
+		`{"Epoch":1,"Batch":1000000}`,
+		`{"Epoch":7,"Batch":0}`,
+		`{"Epoch":1,"Batch":2,"Seen":10,"Correct":11}`,
+	} {
+		meta["position"] = forged
+		h, _ := json.Marshal(header)
+		out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+		out = append(append(out, h...), b[8+n:]...)
+		bad := filepath.Join(dir, "forged")
+		if err := os.WriteFile(bad, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		o, _ := s.build(t)
+		if err := o.Resume(bad); err == nil || !strings.Contains(err.Error(), "corrupt checkpoint position") {
+			t.Errorf("position %s: Resume = %v; want a corrupt-position error", forged, err)
+		}
+	}
+}
+
+// TestBatchLargerThanData trains with a batch larger than the training set:
+// one batch an epoch, and evaluation of a larger validation set still works.
+func TestBatchLargerThanData(t *testing.T) {
+	all := digits(t)
+	small := all.Train.Subset([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
+	s := setup{method: optim.DefaultAdam(), splits: &data.Splits{Train: small, Val: all.Val, Test: all.Test}, cfg: train.Config{Epochs: 2, BatchSize: 1 << 20}}
+	tr, _ := s.build(t)
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h := tr.History(); len(h) != 2 || h[1].Step != 2 || math.IsNaN(h[1].ValLoss) {
+		t.Errorf("history %+v; want 2 epochs of one step each, with a validation loss", h)
 	}
 }
 
@@ -258,5 +317,3 @@ func TestModelMustFitData(t *testing.T) {
 		t.Errorf("a model for 100 features on 64-feature data: %v", err)
 	}
 }
-
-var _ = math.NaN

@@ -177,9 +177,10 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 		}
 	}
 	tr := &Trainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, sets: sets, tape: autograd.NewTape[T]()}
-	tr.x = tensor.New[T](append([]int{cfg.BatchSize}, sets.Train.Shape()...)...)
-	tr.labels = make([]int, cfg.BatchSize)
-	tr.target = tensor.New[T](cfg.BatchSize, 1)
+	b := min(cfg.BatchSize, sets.Train.Len()) // no batch is larger than the data
+	tr.x = tensor.New[T](append([]int{b}, sets.Train.Shape()...)...)
+	tr.labels = make([]int, b)
+	tr.target = tensor.New[T](b, 1)
 	tr.order = make([]int, sets.Train.Len())
 	// One forward pass on a single example checks that the model accepts
 	// the data, before any time is spent.
@@ -195,6 +196,10 @@ func (tr *Trainer[T]) History() []Epoch { return tr.history }
 
 // Epochs returns the number of epochs done.
 func (tr *Trainer[T]) Epochs() int { return len(tr.history) }
+
+// Position returns where the run is: the epoch under way or next (from 0)
+// and the batches of it done. A run between epochs has batch 0.
+func (tr *Trainer[T]) Position() (epoch, batch int) { return tr.pos.Epoch, tr.pos.Batch }
 
 // Step returns the number of optimizer steps taken.
 func (tr *Trainer[T]) Step() int { return tr.opt.Steps() }
@@ -357,10 +362,11 @@ func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, er
 	defer tr.tape.SetNoGrad(false)
 	var sum float64
 	correct := 0
-	idx := make([]int, 0, tr.cfg.BatchSize)
-	for lo := 0; lo < set.Len(); lo += tr.cfg.BatchSize {
+	bs := tr.x.Dim(0) // the batch buffer's rows
+	idx := make([]int, 0, bs)
+	for lo := 0; lo < set.Len(); lo += bs {
 		idx = idx[:0]
-		for i := lo; i < min(lo+tr.cfg.BatchSize, set.Len()); i++ {
+		for i := lo; i < min(lo+bs, set.Len()); i++ {
 			idx = append(idx, i)
 		}
 		l, c, err := tr.forward(set, idx, false)
