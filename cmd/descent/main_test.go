@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
 )
 
@@ -166,6 +168,70 @@ func TestResumeExtendsARun(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, filepath.Join(whole, modelFile)), readFile(t, filepath.Join(part, modelFile))) {
 		t.Error("2 epochs then 1 more differ from 3 epochs (constant learning rate)")
+	}
+	// A kill between the last checkpoint and the model file: resuming
+	// writes the model from the checkpoint.
+	want := readFile(t, filepath.Join(whole, modelFile))
+	os.Remove(filepath.Join(whole, modelFile))
+	if _, e, code := descent(t, "train", "--resume", whole, "--quiet"); code != 0 || !bytes.Equal(want, readFile(t, filepath.Join(whole, modelFile))) {
+		t.Errorf("resume of a finished run without its model file: exit %d, %s; want the same model written", code, e)
+	}
+}
+
+// TestResumeKeepsTheSchedule continues a finished cosine run for one more
+// epoch: the schedule keeps the length it was saved with (it is not
+// stretched over the new epochs), config.json records the new length, and
+// the result equals a fresh run given that schedule explicitly.
+func TestResumeKeepsTheSchedule(t *testing.T) {
+	base := t.TempDir()
+	part, fresh := filepath.Join(base, "part"), filepath.Join(base, "fresh")
+	if _, e, code := descent(t, "train", "--out", part, "--epochs", "2", "--schedule", "cosine", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	var before recipe.Recipe
+	if err := json.Unmarshal(readFile(t, filepath.Join(part, configFile)), &before); err != nil {
+		t.Fatal(err)
+	}
+	if before.Schedule.TMax == 0 {
+		t.Fatalf("config.json schedule %+v: the cosine's length is not saved", before.Schedule)
+	}
+	_, e, code := descent(t, "train", "--resume", part, "--epochs", "3", "--quiet")
+	if code != 0 {
+		t.Fatal(e)
+	}
+	var after recipe.Recipe
+	json.Unmarshal(readFile(t, filepath.Join(part, configFile)), &after)
+	if after.Epochs != 3 || after.Schedule.TMax != before.Schedule.TMax {
+		t.Errorf("config.json after --resume --epochs 3: epochs %d, tmax %d; want 3 and %d", after.Epochs, after.Schedule.TMax, before.Schedule.TMax)
+	}
+	spec := fmt.Sprintf("cosine tmax=%d", before.Schedule.TMax)
+	if _, e, code := descent(t, "train", "--out", fresh, "--epochs", "3", "--schedule", spec, "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	model := readFile(t, filepath.Join(part, modelFile))
+	if !bytes.Equal(model, readFile(t, filepath.Join(fresh, modelFile))) {
+		t.Errorf("2 cosine epochs continued to 3 differ from 3 epochs of %q", spec)
+	}
+	// Asking for fewer epochs than done changes nothing.
+	_, e, code = descent(t, "train", "--resume", part, "--epochs", "2")
+	if code != 0 || !strings.Contains(e, "nothing to do") || !bytes.Equal(model, readFile(t, filepath.Join(part, modelFile))) {
+		t.Errorf("--resume --epochs 2 after 3: exit %d, %q; want a note and the model untouched", code, e)
+	}
+}
+
+// TestFirstEpochFailure makes a run diverge in its first epoch: the error
+// says there is no checkpoint, and the same --out can be used again.
+func TestFirstEpochFailure(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	_, e, code := descent(t, "train", "--out", dir, "--opt", "sgd", "--lr", "1e30", "--batchnorm=false", "--quiet")
+	if code == 0 || !strings.Contains(e, "no epoch finished") || strings.Contains(e, "last good checkpoint") {
+		t.Errorf("diverging run: exit %d, %q; want an error saying no checkpoint exists", code, e)
+	}
+	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "1", "--quiet"); code != 0 {
+		t.Errorf("rerun into the failed run's directory: exit %d, %s", code, e)
+	}
+	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "1", "--quiet"); code == 0 || !strings.Contains(e, "already holds a run") {
+		t.Errorf("a third run into a directory with a checkpoint: exit %d, %s", code, e)
 	}
 }
 

@@ -207,14 +207,19 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	var r recipe.Recipe
 	var dir string
 	var info *dataInfo
+	extended := false // --resume with another --epochs
 	if *f.resume != "" {
 		var err error
 		if r, info, err = loadRun(*f.resume, fs); err != nil {
 			return err
 		}
 		dir = *f.resume
-		if given(fs, "epochs") {
+		if given(fs, "epochs") && *f.epochs != r.Epochs {
+			if *f.epochs <= 0 {
+				return fmt.Errorf("--epochs %d: must be positive", *f.epochs)
+			}
 			r.Epochs = *f.epochs
+			extended = true
 		}
 	} else {
 		var err error
@@ -235,6 +240,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if dir, err = newRunDir(*f.out); err != nil {
 			return err
 		}
+		// The saved recipe fixes the schedule's lengths, so that a run
+		// continued for more epochs keeps the schedule it began with.
+		r = r.Resolve(splits.Train.Len())
 		if err := writeJSON(filepath.Join(dir, configFile), r); err != nil {
 			return err
 		}
@@ -243,7 +251,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	return trainRun(r, splits, dir, *f.resume != "", *f.quiet, stdout, stderr)
+	return trainRun(r, splits, dir, *f.resume != "", extended, *f.quiet, stdout, stderr)
 }
 
 // given reports whether flag name was set on the command line.
@@ -278,8 +286,10 @@ func loadRun(dir string, fs *flag.FlagSet) (recipe.Recipe, *dataInfo, error) {
 	if err := readJSON(filepath.Join(dir, dataFile), &info); err != nil {
 		return r, nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err != nil {
-		return r, nil, fmt.Errorf("cannot resume %s: no checkpoint (%v)", dir, err)
+	if _, err := os.Stat(filepath.Join(dir, checkpointFile)); errors.Is(err, os.ErrNotExist) {
+		return r, nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run stopped before its first epoch ended); start it again with --out %s", dir, dir)
+	} else if err != nil {
+		return r, nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
 	return r, &info, nil
 }
@@ -296,8 +306,21 @@ func newRunDir(dir string) (string, error) {
 		}
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
+		_, errCfg := os.Stat(filepath.Join(dir, configFile))
+		_, errCkpt := os.Stat(filepath.Join(dir, checkpointFile))
+		_, errModel := os.Stat(filepath.Join(dir, modelFile))
+		switch {
+		case errCfg != nil:
+		case errCkpt == nil:
 			return "", fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+		case errModel == nil:
+			return "", fmt.Errorf("%s already holds a finished run; choose another --out", dir)
+		default:
+			// A run that ended before its first checkpoint: nothing of it
+			// can be continued, so it is started again in its place.
+			if err := os.Remove(filepath.Join(dir, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return "", err
+			}
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -310,7 +333,7 @@ func newRunDir(dir string) (string, error) {
 var testBatchHook func(train.Batch)
 
 // trainRun trains the recipe, writing the run's files into dir.
-func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, quiet bool, stdout, stderr io.Writer) error {
+func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended, quiet bool, stdout, stderr io.Writer) error {
 	prog := newProgress(stderr, r.Epochs, quiet)
 	metrics := filepath.Join(dir, metricsFile)
 	cfg := train.Config{
@@ -340,10 +363,31 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, quiet bo
 		if err := writeJSONLines(metrics, tr.History()); err != nil {
 			return err
 		}
-		if tr.Epochs() >= r.Epochs {
-			fmt.Fprintf(stderr, "the run in %s has done %d epochs already; give --epochs more than that to continue it\n", dir, tr.Epochs())
-		} else {
-			fmt.Fprintf(stderr, "resuming %s at epoch %d, step %d\n", dir, tr.Epochs()+1, tr.Step())
+		epoch, batch := tr.Position()
+		_, errModel := os.Stat(filepath.Join(dir, modelFile))
+		switch {
+		case epoch == r.Epochs && batch == 0 && errModel != nil:
+			// Killed after the last checkpoint, before the model was
+			// written: the checkpoint is the finished run.
+			return finish(r, run, splits, dir, false, 0, stdout)
+		case epoch >= r.Epochs:
+			past := ""
+			if batch > 0 {
+				past = fmt.Sprintf(" and %d batches of the next", batch)
+			}
+			fmt.Fprintf(stderr, "the run in %s has done %d epochs%s already; nothing to do (give --epochs more than %d to continue it)\n", dir, tr.Epochs(), past, tr.Epochs())
+			return nil
+		}
+		if extended {
+			// The new length is the run's: an interruption from here on
+			// is resumed up to it.
+			if err := writeJSON(filepath.Join(dir, configFile), r); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stderr, "resuming %s at epoch %d, step %d, up to epoch %d\n", dir, epoch+1, tr.Step(), r.Epochs)
+		if extended {
+			fmt.Fprintf(stderr, "the schedule goes on as the run defined it: %s\n", r.Schedule)
 		}
 	} else if !quiet {
 		fmt.Fprintf(stderr, "training %s on %s (%d train, %d validation examples) with %s, %d epochs of batch %d; writing %s\n",
@@ -359,9 +403,12 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, quiet bo
 	stopped := errors.Is(err, train.ErrStopped)
 	switch {
 	case errors.Is(err, context.Canceled):
-		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  descent train --resume %s", tr.Epochs(), tr.Step(), dir)}
+		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  descent train --resume %s --epochs %d", tr.Epochs(), tr.Step(), dir, r.Epochs)}
 	case err != nil && !stopped:
-		return fmt.Errorf("%w\n(the last good checkpoint is in %s)", err, cfg.Checkpoint)
+		if _, serr := os.Stat(cfg.Checkpoint); serr == nil {
+			return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.Epochs(), cfg.Checkpoint)
+		}
+		return fmt.Errorf("%w\n(no epoch finished, so there is no checkpoint)", err)
 	}
 	return finish(r, run, splits, dir, stopped, time.Since(start), stdout)
 }
