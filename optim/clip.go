@@ -17,9 +17,13 @@ const clipEps = 1e-6
 //
 //	u ← u · min(1, Max / (‖g‖_p + 10⁻⁶))
 //
-// The norm is that of the raw gradients of every parameter group, so the
-// transform belongs at the head of the chain (Config.ClipNorm puts it
-// there). P is the norm's order: 2 when zero; 1, any p > 0, or math.Inf(1).
+// The norm is that of the gradients of every parameter group as
+// [StepInfo.GradNorm] gives it — the raw gradients, or with
+// Config.ClipValue those clipped by value, as PyTorch users who call
+// clip_grad_value_ then clip_grad_norm_ get — so the transform belongs at
+// the head of the chain (Config.ClipNorm puts it there, after the clipping
+// by value). P is the norm's order: 2 when zero; 1, any p > 0, or
+// math.Inf(1).
 type ClipByGlobalNorm[T Float] struct {
 	Max float64
 	P   float64
@@ -139,6 +143,26 @@ func partialNorm[T Float](x []T, p float64) float64 {
 	default:
 		return kernel.SumPow(x, p)
 	}
+}
+
+// partialNormClamped is partialNorm of x with every element clamped to
+// [−max, max], computed without changing x.
+func partialNormClamped[T Float](x []T, p, max float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		a := min(math.Abs(float64(v)), max)
+		switch {
+		case math.IsInf(p, 1):
+			s = math.Max(s, a)
+		case p == 2:
+			s += a * a
+		case p == 1:
+			s += a
+		default:
+			s += math.Pow(a, p)
+		}
+	}
+	return s
 }
 
 func combineNorm(a, b, p float64) float64 {

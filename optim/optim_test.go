@@ -264,6 +264,46 @@ func TestClipInvariants(t *testing.T) {
 	}
 }
 
+// TestClipValueThenNorm checks Config.ClipValue with Config.ClipNorm
+// against PyTorch users' order, clip_grad_value_ then clip_grad_norm_: the
+// norm is that of the clamped gradients. An infinite gradient, which
+// clamping would hide, is still refused.
+func TestClipValueThenNorm(t *testing.T) {
+	for _, p := range []float64{1, 2, 3, math.Inf(1)} {
+		prob := newProblem(4, 40, 6)
+		o := mustNew(t, prob.params, optim.Config{Method: optim.SGD{}, LR: schedule.Constant(1), ClipValue: 0.5, ClipNorm: 0.8, ClipNormType: p})
+		prob.grad()
+		var grads [][]float64
+		want := prob.values()
+		for _, q := range prob.params {
+			grads = append(grads, slices.Clone(q.Grad))
+		}
+		optim.ClipGradValue(grads, 0.5)
+		optim.ClipGradNorm(grads, 0.8, p)
+		for i := range want {
+			for j := range want[i] {
+				want[i][j] -= grads[i][j]
+			}
+		}
+		if err := o.Step(); err != nil {
+			t.Fatal(err)
+		}
+		got := prob.values()
+		for i := range want {
+			for j := range want[i] {
+				if d := math.Abs(got[i][j] - want[i][j]); d > 1e-12 {
+					t.Fatalf("p=%v: params[%d][%d] = %v; want %v (clip by value, then by the clamped gradients' norm)", p, i, j, got[i][j], want[i][j])
+				}
+			}
+		}
+		prob.grad()
+		prob.params[1].Grad[3] = math.Inf(-1)
+		if err := o.Step(); !errors.Is(err, optim.ErrNonFinite) {
+			t.Errorf("p=%v: an infinite gradient under clipping by value: Step = %v; want ErrNonFinite", p, err)
+		}
+	}
+}
+
 func TestNonFiniteGradientChangesNothing(t *testing.T) {
 	for _, clip := range []float64{0, 1} {
 		p := newProblem(6, 8, 3)

@@ -102,12 +102,16 @@ type Optimizer[T Float] struct {
 	scratch [][]T
 	partial []float64 // per chunk: norm contribution or finiteness
 	normP   float64   // the order normOK holds a value for
-	normVal float64
-	normOK  bool
-	runFn   func(w, i int) // o.runChunk, bound once so that Step does not allocate
-	normFn  func(w, i int)
-	finFn   func(w, i int)
-	normOf  func(p float64) float64
+	// normClamp, when positive, is ClipValue during a step: the norm that
+	// clipping by norm sees is that of the gradients clipped by value.
+	normClamp float64
+	clipValue float64
+	normVal   float64
+	normOK    bool
+	runFn     func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	normFn    func(w, i int)
+	finFn     func(w, i int)
+	normOf    func(p float64) float64
 }
 
 type group[T Float] struct {
@@ -149,6 +153,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	if c.ClipNorm < 0 || c.ClipValue < 0 {
 		return nil, fmt.Errorf("optim: Config.ClipNorm = %v, ClipValue = %v: must not be negative", c.ClipNorm, c.ClipValue)
 	}
+	o.clipValue = c.ClipValue
 	if c.ClipNorm > 0 {
 		o.clipP = c.ClipNormType
 		if o.clipP == 0 {
@@ -298,7 +303,8 @@ func (o *Optimizer[T]) Step() error {
 		}
 		g.info = StepInfo{T: t, LR: lr, Momentum: mom, norm: o.normOf}
 	}
-	o.normOK = false
+	o.normOK, o.normClamp = false, o.clipValue
+	defer func() { o.normOK, o.normClamp = false, 0 }()
 	if err := o.checkFinite(t); err != nil {
 		if o.policy == SkipNonFinite {
 			o.skipped++
@@ -353,10 +359,12 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 }
 
 // checkFinite refuses a step whose gradients hold NaN or ±Inf. When clipping
-// by norm, the norm (needed anyway) is the check: it is finite exactly when
-// every gradient is, and an overflowing norm is refused too.
+// by norm alone, the norm (needed anyway) is the check: it is finite exactly
+// when every gradient is, and an overflowing norm is refused too. With
+// clipping by value as well, that norm is of clamped values, which hides an
+// infinity, so the gradients are checked themselves.
 func (o *Optimizer[T]) checkFinite(t int) error {
-	if o.clipP != 0 {
+	if o.clipP != 0 && o.normClamp == 0 {
 		n := o.gradNorm(o.clipP)
 		if !math.IsNaN(n) && !math.IsInf(n, 0) {
 			return nil
@@ -413,7 +421,12 @@ func (o *Optimizer[T]) gradNorm(p float64) float64 {
 
 func (o *Optimizer[T]) normChunk(_, i int) {
 	c := o.chunks[i]
-	o.partial[i] = partialNorm(o.groups[c.g].params[c.k].Grad[c.lo:c.hi], o.normP)
+	g := o.groups[c.g].params[c.k].Grad[c.lo:c.hi]
+	if o.normClamp > 0 {
+		o.partial[i] = partialNormClamped(g, o.normP, o.normClamp)
+		return
+	}
+	o.partial[i] = partialNorm(g, o.normP)
 }
 
 // Steps returns the number of steps taken (skipped steps not counted).

@@ -51,8 +51,9 @@ func (c *StepInfo) MomentumOr(v float64) float64 {
 }
 
 // GradNorm returns the p-norm of all the optimizer's gradients taken
-// together (every group), p ≥ 1 or +Inf. It is computed at most once per p
-// per step.
+// together (every group), for any p > 0 or +Inf. With Config.ClipValue set
+// it is the norm of the gradients clipped by value (the gradients
+// themselves are not changed). It is computed at most once per p per step.
 func (c *StepInfo) GradNorm(p float64) float64 { return c.norm(p) }
 
 // Chain is a custom update rule: transforms applied in order. Pass it as
