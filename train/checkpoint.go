@@ -98,6 +98,7 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 // WriteFileAtomic writes b to path so that path holds either its old
 // contents or all of b, whatever happens: it writes a temporary file in the
 // same directory, syncs it, renames it over path and syncs the directory.
+// The file gets mode 0644, set explicitly (the umask does not apply).
 func WriteFileAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -105,7 +106,12 @@ func WriteFileAtomic(path string, b []byte) error {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(b)
+	// CreateTemp makes the file private (0600); the files of a run are
+	// meant to be read by others as os.WriteFile's would be.
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(b)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

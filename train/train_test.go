@@ -179,6 +179,24 @@ func TestNonFiniteLossKeepsLastCheckpoint(t *testing.T) {
 	}
 }
 
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f.json")
+	for _, content := range []string{"first", "second"} {
+		if err := train.WriteFileAtomic(path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(path)
+		fi, err := os.Stat(path)
+		if err != nil || string(b) != content || fi.Mode().Perm() != 0o644 {
+			t.Errorf("after writing %q: %q, mode %v, %v; want the content and 0644", content, b, fi.Mode().Perm(), err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("%d files in the directory; want 1 (no temporary file left)", len(entries))
+	}
+}
+
 func TestEarlyStop(t *testing.T) {
 	s := setup{method: optim.SGD{}, lr: func(int) schedule.Schedule { return schedule.Constant(0) }, splits: digits(t),
 		cfg: train.Config{Epochs: 10, BatchSize: 128, EarlyStop: train.EarlyStop{Patience: 2}}}
