@@ -67,8 +67,14 @@ func TuneNames() []string {
 // batch, dropout, epochs, model and opt (the error lists the valid names);
 // a hyperparameter that no optimizer the search may use takes (r's, or
 // those opt chooses from); a choice of opt or model that does not parse;
-// epochs searched by Halving, whose budget it is.
+// epochs searched by Halving, whose budget it is; settings of m no search
+// runs with (tune.CheckMethod); a value that no trial
+// could train with (a choice, a fixed value or a range's bound that the
+// optimizer or recipe refuses).
 func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
+	if err := tune.CheckMethod(m); err != nil {
+		return err
+	}
 	opts := []string{r.Optimizer.Name}
 	for _, d := range space.Dims {
 		if d.Name != "opt" {
@@ -111,6 +117,50 @@ func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
 		if !slices.ContainsFunc(opts, func(o string) bool { return slices.Contains(recipe.OptimizerKeys(o), k) }) {
 			return fmt.Errorf("explore: %s: %s has no hyperparameter %q (valid: %s)", d.Name, strings.Join(opts, " or "), k,
 				strings.Join(recipe.OptimizerKeys(opts[0]), ", "))
+		}
+	}
+	return checkValues(r, space, m, opts)
+}
+
+// checkValues applies every value a dimension can take — each choice, the
+// fixed value, the bounds of a range — alone to r with each optimizer the
+// search may use, so that a value no trial could train with (beta1=1.5,
+// lr=log(-1,1), batch=choice(0,64)) is an error before any trial runs.
+func checkValues(r recipe.Recipe, space tune.Space, m tune.Method, opts []string) error {
+	for _, d := range space.Dims {
+		if d.Name == "opt" {
+			continue
+		}
+		type probe struct {
+			v    tune.Value
+			what string
+		}
+		var probes []probe
+		for _, v := range d.Values {
+			probes = append(probes, probe{v, d.Name + "=" + v.String()})
+		}
+		switch d.Kind {
+		case tune.Int:
+			probes = []probe{{tune.Num(d.Lo), "the low bound"}, {tune.Num(d.Hi), "the high bound"}}
+		case tune.Log, tune.Uniform:
+			// Random draws from [Lo, Hi), so beta2=uniform(0.9,1) is
+			// fine; a grid's last point is Hi itself.
+			hi := probe{tune.Num(math.Nextafter(d.Hi, d.Lo)), "values just below the high bound"}
+			if _, grid := m.(tune.Grid); grid {
+				hi = probe{tune.Num(d.Hi), "the high bound"}
+			}
+			probes = []probe{{tune.Num(d.Lo), "the low bound"}, hi}
+		}
+		for _, o := range opts {
+			for _, p := range probes {
+				c := tune.Config{d.Name: p.v, "opt": tune.Word(o)}
+				if _, err := Apply(r, c); err != nil {
+					if d.Kind == tune.Fixed {
+						return fmt.Errorf("explore: %s: %w", d, err)
+					}
+					return fmt.Errorf("explore: %s: %s: %w", d, p.what, err)
+				}
+			}
 		}
 	}
 	return nil
@@ -296,7 +346,7 @@ func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, er
 		}
 		return tune.Outcome{Value: value, Metrics: map[string]float64{
 			"train_loss": o.Final.TrainLoss, "val_loss": o.Final.ValLoss, "val_accuracy": o.Final.ValAccuracy,
-			"epochs": float64(len(o.History)),
+			"epochs_done": float64(len(o.History)), // fewer than asked when early stopping ends a trial
 		}}, nil
 	}
 	rep, err := s.Run(ctx, obj)

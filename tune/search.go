@@ -18,6 +18,16 @@ type Method interface {
 	validate() error
 }
 
+// CheckMethod reports settings of m that no search can run with (Random
+// with no trials, a Halving whose budgets are out of order), as Search.Run
+// would, so that a caller can refuse them before preparing anything.
+func CheckMethod(m Method) error {
+	if m == nil {
+		return errors.New("tune: no method")
+	}
+	return m.validate()
+}
+
 var (
 	_ Method = Random{}
 	_ Method = Grid{}
