@@ -2,6 +2,7 @@ package recipe
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -306,8 +307,8 @@ func (o Optimizer) Method() (optim.Method, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	if !(o.LR >= 0) {
-		return nil, fmt.Errorf("optimizer %s: lr = %v: must be ≥ 0", o.Name, o.LR)
+	if !(o.LR >= 0) || math.IsInf(o.LR, 1) {
+		return nil, fmt.Errorf("optimizer %s: lr = %v: must be a finite number ≥ 0", o.Name, o.LR)
 	}
 	if o.ScheduleDecay && !(o.LR > 0) {
 		return nil, fmt.Errorf("optimizer %s: schedule-decay measures the schedule against lr, which must be positive (lr = %v)", o.Name, o.LR)

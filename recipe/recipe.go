@@ -70,6 +70,12 @@ func (r Recipe) Validate() error {
 	if r.Patience < 0 {
 		errs = append(errs, fmt.Errorf("recipe: patience %d: must not be negative", r.Patience))
 	}
+	if r.ValFraction == 0 && r.Patience > 0 {
+		errs = append(errs, errors.New("recipe: early stopping (patience) watches the validation loss: it needs a validation fraction above 0"))
+	}
+	if r.ValFraction == 0 && r.Schedule.Name == "plateau" {
+		errs = append(errs, errors.New("recipe: the plateau schedule watches the validation loss: it needs a validation fraction above 0"))
+	}
 	if _, err := r.Optimizer.Method(); err != nil {
 		errs = append(errs, fmt.Errorf("recipe: %w", err))
 	}

@@ -255,6 +255,11 @@ func TestUserErrors(t *testing.T) {
 		{[]string{"eval", "--model", dir}, "not a training run"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"train", "--epochs", "many"}, `invalid value "many"`},
+		{[]string{"train", "--lr", "nan"}, "lr = NaN: must be a finite number"},
+		{[]string{"train", "--warmup", "-5"}, "--warmup -5: must not be negative"},
+		{[]string{"train", "--patience", "2", "--val-fraction", "0"}, "needs a validation fraction"},
+		{[]string{"train", "--schedule", "plateau", "--val-fraction", "0"}, "needs a validation fraction"},
+		{[]string{"tune", "--trials", "0", "--out", filepath.Join(dir, "tune")}, "Random.Trials = 0"},
 	} {
 		_, stderr, code := descent(t, tc.args...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {

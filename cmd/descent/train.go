@@ -181,7 +181,10 @@ func (f *trainFlags) recipe() (recipe.Recipe, error) {
 	if r.Schedule, err = recipe.ParseSchedule(*f.sched); err != nil {
 		return r, err
 	}
-	if *f.warmup > 0 {
+	switch {
+	case *f.warmup < 0:
+		return r, fmt.Errorf("--warmup %d: must not be negative", *f.warmup)
+	case *f.warmup > 0:
 		r.Schedule.Warmup = *f.warmup
 	}
 	if *f.unit != "step" {

@@ -91,6 +91,9 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("--method %q: want random, grid or halving", *method)
 	}
+	if err := tune.CheckMethod(m); err != nil {
+		return fmt.Errorf("--method %s: %w", *method, err)
+	}
 	r, err := f.recipe()
 	if err != nil {
 		return err
@@ -98,12 +101,12 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err := explore.CheckSpace(r, space, m); err != nil {
 		return fmt.Errorf("--space: %w", err)
 	}
+	if *metric != string(explore.ValLoss) && *metric != string(explore.ValAccuracy) {
+		return fmt.Errorf("--metric %q: want val_loss or val_accuracy", *metric)
+	}
 	splits, err := r.LoadData(nil, nil)
 	if err != nil {
 		return err
-	}
-	if *metric != string(explore.ValLoss) && *metric != string(explore.ValAccuracy) {
-		return fmt.Errorf("--metric %q: want val_loss or val_accuracy", *metric)
 	}
 	dir := *out
 	if dir == "" {
@@ -164,16 +167,16 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	}{res, cmd}); err != nil {
 		return err
 	}
-	if err := writeLines(dir, tuneFigure, res.Plot()); err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "%s over %s from %s, %s on %s; value: %s\n\n", m, space, r.Optimizer, r.Model, r.Data, res.Metric)
 	if err := res.Report.WriteTable(stdout); err != nil {
 		return err
 	}
 	if res.Best == nil {
-		fmt.Fprintf(stdout, "\nevery trial failed; wrote %s\n", dir)
-		return nil
+		// Nothing to plot; the table above says why each trial failed.
+		return fmt.Errorf("every trial failed (see the table, and %s)", filepath.Join(dir, tuneFile))
+	}
+	if err := writeLines(dir, tuneFigure, res.Plot()); err != nil {
+		return err
 	}
 	best, _ := res.Report.Best()
 	fmt.Fprintf(stdout, "\nbest: trial %d, %s %.4g; train it with\n  %s\nwrote %s\n", best.ID, res.Metric, best.Value, cmd, dir)
