@@ -52,6 +52,9 @@ const (
 	ErrorOnNonFinite NonFinitePolicy = iota
 	// SkipNonFinite makes Step skip the update, change nothing, count the
 	// skipped step (Optimizer.Skipped) and return nil, as a loss scaler does.
+	// Only the optimizer is left as it was: what ran before Step stays done,
+	// such as the running statistics a batch-normalization layer updated in
+	// the forward pass of the skipped batch.
 	SkipNonFinite
 )
 

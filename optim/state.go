@@ -255,8 +255,8 @@ func (o *Optimizer[T]) Load(r io.Reader) error {
 		values[i] = v
 	}
 	type restore struct {
-		u encoding.BinaryUnmarshaler
-		b []byte
+		u      encoding.BinaryUnmarshaler
+		b, old []byte // the saved state, and the schedule's state before
 	}
 	var restores []restore
 	for gi, g := range o.groups {
@@ -268,16 +268,24 @@ func (o *Optimizer[T]) Load(r io.Reader) error {
 				return fmt.Errorf("optim: the %s schedule of group %d is stateful in one of the state and the optimizer only", kind, gi)
 			}
 			if stateful {
-				restores = append(restores, restore{u, []byte(b)})
+				restores = append(restores, restore{u: u, b: []byte(b)})
 			}
 		}
 	}
 	// Schedules validate their own state; apply them first so that a bad one
-	// leaves the buffers untouched.
-	for _, r := range restores {
+	// leaves the buffers untouched, and put back those already applied.
+	for i, r := range restores {
+		var old []byte
+		if m, ok := r.u.(encoding.BinaryMarshaler); ok {
+			old, _ = m.MarshalBinary()
+		}
 		if err := r.u.UnmarshalBinary(r.b); err != nil {
+			for _, done := range restores[:i] {
+				done.u.UnmarshalBinary(done.old)
+			}
 			return err
 		}
+		restores[i].old = old
 	}
 	for _, v := range o.state.vecs {
 		tv, _ := st.Tensor(v.name)

@@ -118,7 +118,9 @@ var aliases = map[string]string{"beta": "momentum", "weight-decay": "wd", "weigh
 
 // ParseOptimizer reads an optimizer spec, a name followed by key=value
 // hyperparameters: "adamw lr=1e-3 wd=0.05", "momentum lr=0.05 beta=0.9".
-// Hyperparameters not given take the method's PyTorch defaults.
+// Hyperparameters not given take the method's PyTorch defaults; SGD, which
+// has no default rate in PyTorch, takes lr 0.01 (momentum and nesterov are
+// SGD with momentum 0.9).
 func ParseOptimizer(spec string) (Optimizer, error) {
 	name, kv, err := splitSpec(spec)
 	if err != nil {

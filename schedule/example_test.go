@@ -120,6 +120,15 @@ func ExamplePlateau() {
 	// loss 0.72 → rate 0.025 (reduced true)
 }
 
+// The multiplier η_t of a learning-rate schedule: Scale by 1/base, as the
+// AdamW paper's weight decay follows the schedule but not the base rate.
+func ExampleScale() {
+	lr := schedule.Cosine{Base: 0.01, TMax: 10}
+	show(schedule.Scale{S: lr, Factor: 1 / 0.01}, 0, 5, 10)
+	// Output:
+	// 0:1 5:0.5 10:0
+}
+
 // A schedule written in epochs, for an optimizer that counts batches: with
 // 100 batches per epoch, the rate halves every 2 epochs.
 func ExampleEvery() {

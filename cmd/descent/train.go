@@ -29,7 +29,9 @@ checkpoint.safetensors (to resume), and loss.png, accuracy.png and lr.png.
 
 With no flags it trains an MLP with batch normalization and AdamW on the
 embedded digits dataset. Optimizer hyperparameters not given take the
-optimizer's PyTorch defaults; a flag the optimizer does not have is an error.
+optimizer's PyTorch defaults (SGD, which has no default rate there, takes lr
+0.01; momentum and nesterov are SGD with momentum 0.9); a flag the optimizer
+does not have is an error.
 Ctrl-C stops at the next batch and saves a checkpoint; --resume DIR continues
 the run in DIR (with its saved configuration) up to --epochs in all, and the
 final model is byte-identical to a run that was never stopped.`
