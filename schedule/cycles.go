@@ -196,6 +196,17 @@ func (s Cyclic) Validate() error {
 		return fmt.Errorf("schedule: Cyclic.Down = %d: must not be negative", s.Down)
 	case s.Mode < Triangular || s.Mode > ExpRange:
 		return fmt.Errorf("schedule: Cyclic.Mode = %d: unknown mode", s.Mode)
+	case !(s.Gamma > 0):
+		return fmt.Errorf("schedule: Cyclic.Gamma = %v: must be positive", s.Gamma)
+	}
+	if err := checkNonNegative("Cyclic.Base", s.Base); err != nil {
+		return err
+	}
+	if err := checkNonNegative("Cyclic.Max", s.Max); err != nil {
+		return err
+	}
+	if s.Max < s.Base {
+		return fmt.Errorf("schedule: Cyclic.Max = %v is below Base = %v", s.Max, s.Base)
 	}
 	return nil
 }

@@ -62,6 +62,10 @@ type Exponential struct {
 // At returns the rate at step t.
 func (s Exponential) At(t int) float64 { return s.Base * math.Pow(s.Gamma, float64(t)) }
 
+// Validate reports a negative Gamma, which would make every other rate
+// negative.
+func (s Exponential) Validate() error { return checkNonNegative("Exponential.Gamma", s.Gamma) }
+
 // Cosine anneals the rate from Base to Min over TMax steps along half a
 // cosine (PyTorch's CosineAnnealingLR, Loshchilov & Hutter 2017):
 //
@@ -172,7 +176,7 @@ func (s Polynomial) Validate() error {
 	if s.Steps <= 0 {
 		return fmt.Errorf("schedule: Polynomial.Steps = %d: must be positive", s.Steps)
 	}
-	return nil
+	return checkNonNegative("Polynomial.Power", s.Power)
 }
 
 // Join runs schedules one after another, as PyTorch's SequentialLR and optax's
