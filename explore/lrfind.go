@@ -94,7 +94,7 @@ func FindLR(ctx context.Context, r recipe.Recipe, splits *data.Splits, cfg FindL
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	steps := (splits.Train.Len() + r.Batch - 1) / max(r.Batch, 1)
+	steps := r.StepsPerEpoch(splits.Train.Len())
 	r.Epochs = (cfg.Steps + steps - 1) / max(steps, 1)
 	r.Patience = 0
 	r.Optimizer.LR = cfg.MinLR

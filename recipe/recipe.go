@@ -105,23 +105,30 @@ func (r Recipe) LoadData(norm *data.Normalizer, classes []string) (*data.Splits,
 // recipe resolved, so that continuing it for more epochs keeps the
 // schedule it began with instead of stretching it.
 func (r Recipe) Resolve(trainExamples int) Recipe {
-	r.Schedule = r.Schedule.Resolve(r.Optimizer.LR, r.Epochs, r.stepsPerEpoch(trainExamples))
+	r.Schedule = r.Schedule.Resolve(r.Optimizer.LR, r.Epochs, r.StepsPerEpoch(trainExamples))
 	return r
 }
 
 // dropLast reports whether the run drops the last, short batch of an epoch:
-// only when the model has batch normalization and that batch would hold a
-// single example, whose variance batch normalization cannot take (PyTorch
-// raises an error there; descent leaves that one example out of each epoch).
+// only when the model has 1-d batch normalization (an MLP with hidden
+// layers and BatchNorm) and that batch would hold a single example, whose
+// variance it cannot take (PyTorch raises an error there; descent leaves
+// that one example out of each epoch). The CNN's 2-d batch normalization
+// takes its statistics over the image too, so one example is enough.
 func (r Recipe) dropLast(trainExamples int) bool {
-	return r.Model.BatchNorm && r.Batch > 1 && trainExamples%r.Batch == 1
+	bn1d := r.Model.Kind == "mlp" && len(r.Model.Hidden) > 0 && r.Model.BatchNorm
+	return bn1d && r.Batch > 1 && trainExamples%r.Batch == 1
 }
 
-func (r Recipe) stepsPerEpoch(trainExamples int) int {
+// StepsPerEpoch returns the optimizer steps in an epoch over trainExamples
+// examples: the batches, less a last batch of one example that a model with
+// 1-d batch normalization leaves out.
+func (r Recipe) StepsPerEpoch(trainExamples int) int {
+	b := max(r.Batch, 1) // a recipe not yet validated may have none
 	if r.dropLast(trainExamples) {
-		return trainExamples / r.Batch
+		return trainExamples / b
 	}
-	return (trainExamples + r.Batch - 1) / r.Batch
+	return (trainExamples + b - 1) / b
 }
 
 // Run is a recipe built: the model, its optimizer and the trainer.
@@ -150,7 +157,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 		return nil, err
 	}
 	n := splits.Train.Len()
-	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, r.stepsPerEpoch(n))
+	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, r.StepsPerEpoch(n))
 	if err != nil {
 		return nil, err
 	}

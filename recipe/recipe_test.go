@@ -177,3 +177,37 @@ func digitsSplits(t *testing.T) *data.Splits {
 	}
 	return s
 }
+
+// TestBatchNormDropsABatchOfOne trains one epoch whose last batch would hold
+// a single example: an MLP with batch normalization leaves it out (one step
+// fewer) and trains; a model without 1-d batch normalization keeps it.
+func TestBatchNormDropsABatchOfOne(t *testing.T) {
+	splits := digitsSplits(t)
+	n := splits.Train.Len()
+	for _, tc := range []struct {
+		model string
+		bn    bool
+		steps int
+	}{
+		{"mlp:32", true, 1},
+		{"mlp:32", false, 2},
+		{"linear", true, 2},
+	} {
+		r := recipe.Default()
+		r.Model, _ = recipe.ParseModel(tc.model)
+		r.Model.BatchNorm = tc.bn
+		r.Epochs, r.Batch = 1, n-1 // n = (n−1) + 1
+		if got := r.StepsPerEpoch(n); got != tc.steps {
+			t.Errorf("%s batchnorm=%v: StepsPerEpoch = %d; want %d", tc.model, tc.bn, got, tc.steps)
+		}
+		run, err := r.Build(splits, train.Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Trainer.Run(t.Context()); err != nil {
+			t.Errorf("%s batchnorm=%v: %v", tc.model, tc.bn, err)
+		} else if run.Trainer.Step() != tc.steps {
+			t.Errorf("%s batchnorm=%v: %d steps in the epoch; want %d", tc.model, tc.bn, run.Trainer.Step(), tc.steps)
+		}
+	}
+}
