@@ -430,22 +430,24 @@ func TestApply(t *testing.T) {
 func TestCheckSpace(t *testing.T) {
 	base := small(3)
 	for _, ok := range []string{"lr=log(1e-4,1e-1) wd=log(1e-5,1e-1) batch=choice(64,128)", "opt=choice(sgd,adam) momentum=uniform(0,0.9) beta1=0.8",
-		"model=choice(linear,mlp-64,cnn) dropout=uniform(0,0.5) epochs=int(1,3)", "eps_in_sqrt=choice(true,false) opt=rmsprop", "weight_decay=log(1e-5,1)", "beta2=uniform(0.9,1)"} {
+		"model=choice(linear,mlp-64,cnn) dropout=uniform(0,0.5) epochs=int(1,3)", "eps_in_sqrt=choice(true,false) opt=rmsprop", "weight_decay=log(1e-5,1)", "beta2=uniform(0.9,1)",
+		"opt=sgd momentum=uniform(0.5,0.9) nesterov=choice(true,false)"} {
 		if err := CheckSpace(base, space(t, ok), tune.Random{Trials: 1}); err != nil {
 			t.Errorf("CheckSpace(%s) = %v", ok, err)
 		}
 	}
 	for text, want := range map[string]string{
-		"gamma=log(0.1,1)":                            `"gamma" is not a name the search can set (valid: alpha, amsgrad, batch, beta1, beta2, centered, dampening, dropout, ema, epochs, eps, eps_in_sqrt, initial_accumulator, l2, lr, lr_decay, model, momentum, momentum_decay, nesterov, opt, rho, schedule_decay, wd)`,
-		"momentum=uniform(0,1)":                       `adamw has no hyperparameter "momentum"`,
-		"opt=choice(adam,lion)":                       `unknown optimizer "lion"`,
-		"opt=uniform(0,1)":                            "want opt=choice(name,…)",
-		"model=choice(mlp-64,rnn)":                    `unknown model "rnn"`,
-		"opt=choice(sgd,adam) rho=uniform(0,1)":       `sgd or adam has no hyperparameter "rho"`,
-		"beta1=uniform(0.8,1.5)":                      "just below the high bound: recipe: optim: AdamW.Beta1 = 1.4999",
-		"batch=choice(0,64)":                          "batch=0: want a whole number ≥ 1",
-		"lr=-0.1":                                     "lr=-0.1",
-		"opt=choice(adam,rmsprop) eps=choice(0,1e-8)": "eps=0",
+		"gamma=log(0.1,1)":                               `"gamma" is not a name the search can set (valid: alpha, amsgrad, batch, beta1, beta2, centered, dampening, dropout, ema, epochs, eps, eps_in_sqrt, initial_accumulator, l2, lr, lr_decay, model, momentum, momentum_decay, nesterov, opt, rho, schedule_decay, wd)`,
+		"momentum=uniform(0,1)":                          `adamw has no hyperparameter "momentum"`,
+		"opt=choice(adam,lion)":                          `unknown optimizer "lion"`,
+		"opt=uniform(0,1)":                               "want opt=choice(name,…)",
+		"model=choice(mlp-64,rnn)":                       `unknown model "rnn"`,
+		"opt=choice(sgd,adam) rho=uniform(0,1)":          `sgd or adam has no hyperparameter "rho"`,
+		"beta1=uniform(0.8,1.5)":                         "just below the high bound: recipe: optim: AdamW.Beta1 = 1.4999",
+		"batch=choice(0,64)":                             "batch=0: want a whole number ≥ 1",
+		"lr=-0.1":                                        "lr=-0.1",
+		"opt=choice(adam,rmsprop) eps=choice(0,1e-8)":    "eps=0",
+		"opt=sgd momentum=0 nesterov=choice(true,false)": "nesterov=true",
 	} {
 		if err := CheckSpace(base, space(t, text), tune.Random{Trials: 1}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckSpace(%s) = %v; want an error containing %q", text, err, want)

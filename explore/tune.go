@@ -122,26 +122,34 @@ func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
 	return checkValues(r, space, m, opts)
 }
 
-// checkValues applies every value a dimension can take — each choice, the
-// fixed value, the bounds of a range — alone to r with each optimizer the
-// search may use, so that a value no trial could train with (beta1=1.5,
-// lr=log(-1,1), batch=choice(0,64)) is an error before any trial runs.
+// checkValues tries every value a dimension can take — each choice, the
+// fixed value, the bounds of a range — with the candidates of the other
+// dimensions and each optimizer the search may use, so that a value no
+// trial could train with (beta1=1.5, batch=choice(0,64)) is an error before
+// any trial runs. A value passes if some combination with the others'
+// candidates builds (nesterov=true needs momentum above 0, which a momentum
+// range provides). A space with more combinations than maxCombos is not
+// checked this way.
 func checkValues(r recipe.Recipe, space tune.Space, m tune.Method, opts []string) error {
+	const maxCombos = 1 << 14
+	type probe struct {
+		v    tune.Value
+		what string
+	}
+	var dims []tune.Dim // the dimensions checked, opt last
+	var probes [][]probe
+	combos := 1
 	for _, d := range space.Dims {
 		if d.Name == "opt" {
 			continue
 		}
-		type probe struct {
-			v    tune.Value
-			what string
-		}
-		var probes []probe
+		var ps []probe
 		for _, v := range d.Values {
-			probes = append(probes, probe{v, d.Name + "=" + v.String()})
+			ps = append(ps, probe{v, d.Name + "=" + v.String()})
 		}
 		switch d.Kind {
 		case tune.Int:
-			probes = []probe{{tune.Num(d.Lo), "the low bound"}, {tune.Num(d.Hi), "the high bound"}}
+			ps = []probe{{tune.Num(d.Lo), "the low bound"}, {tune.Num(d.Hi), "the high bound"}}
 		case tune.Log, tune.Uniform:
 			// Random draws from [Lo, Hi), so beta2=uniform(0.9,1) is
 			// fine; a grid's last point is Hi itself.
@@ -149,18 +157,61 @@ func checkValues(r recipe.Recipe, space tune.Space, m tune.Method, opts []string
 			if _, grid := m.(tune.Grid); grid {
 				hi = probe{tune.Num(d.Hi), "the high bound"}
 			}
-			probes = []probe{{tune.Num(d.Lo), "the low bound"}, hi}
+			ps = []probe{{tune.Num(d.Lo), "the low bound"}, hi}
 		}
-		for _, o := range opts {
-			for _, p := range probes {
-				c := tune.Config{d.Name: p.v, "opt": tune.Word(o)}
-				if _, err := Apply(r, c); err != nil {
-					if d.Kind == tune.Fixed {
-						return fmt.Errorf("explore: %s: %w", d, err)
-					}
-					return fmt.Errorf("explore: %s: %s: %w", d, p.what, err)
-				}
+		dims = append(dims, d)
+		probes = append(probes, ps)
+		combos *= len(ps)
+	}
+	var optProbes []probe
+	for _, o := range opts {
+		optProbes = append(optProbes, probe{tune.Word(o), "opt=" + o})
+	}
+	dims = append(dims, tune.Dim{Name: "opt"})
+	probes = append(probes, optProbes)
+	if combos*len(opts) > maxCombos {
+		return nil
+	}
+	ok := make([][]bool, len(probes))
+	firstErr := make([][]error, len(probes))
+	for i := range probes {
+		ok[i], firstErr[i] = make([]bool, len(probes[i])), make([]error, len(probes[i]))
+	}
+	idx := make([]int, len(probes))
+	for {
+		c := tune.Config{}
+		for i, k := range idx {
+			c[dims[i].Name] = probes[i][k].v
+		}
+		_, err := Apply(r, c)
+		for i, k := range idx {
+			if err == nil {
+				ok[i][k] = true
+			} else if firstErr[i][k] == nil {
+				firstErr[i][k] = err
 			}
+		}
+		// The next combination, the last dimension fastest.
+		i := len(idx) - 1
+		for ; i >= 0; i-- {
+			if idx[i]++; idx[i] < len(probes[i]) {
+				break
+			}
+			idx[i] = 0
+		}
+		if i < 0 {
+			break
+		}
+	}
+	for i := range probes[:len(probes)-1] { // every optimizer was checked by name already
+		for k, p := range probes[i] {
+			if ok[i][k] {
+				continue
+			}
+			if dims[i].Kind == tune.Fixed {
+				return fmt.Errorf("explore: %s: %w", dims[i], firstErr[i][k])
+			}
+			return fmt.Errorf("explore: %s: %s: %w", dims[i], p.what, firstErr[i][k])
 		}
 	}
 	return nil
