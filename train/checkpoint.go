@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -98,20 +99,14 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 // WriteFileAtomic writes b to path so that path holds either its old
 // contents or all of b, whatever happens: it writes a temporary file in the
 // same directory, syncs it, renames it over path and syncs the directory.
-// The file gets mode 0644, set explicitly (the umask does not apply).
+// The file is created as os.WriteFile creates one: mode 0644 less the umask.
 func WriteFileAtomic(path string, b []byte) error {
 	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, tmp, err := createTemp(dir, "."+filepath.Base(path)+".tmp-")
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	// CreateTemp makes the file private (0600); the files of a run are
-	// meant to be read by others as os.WriteFile's would be.
-	err = f.Chmod(0o644)
-	if err == nil {
-		_, err = f.Write(b)
-	}
+	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -130,6 +125,21 @@ func WriteFileAtomic(path string, b []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// createTemp creates a new file in dir named prefix and a random suffix,
+// with mode 0644 less the umask (os.CreateTemp's files are 0600 whatever
+// the umask).
+func createTemp(dir, prefix string) (*os.File, string, error) {
+	for range 100 {
+		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, os.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("train: cannot create a temporary file in %s", dir)
 }
 
 // Resume restores the run from a checkpoint written by a trainer built the

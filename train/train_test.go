@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -188,12 +189,15 @@ func TestWriteFileAtomic(t *testing.T) {
 		}
 		b, _ := os.ReadFile(path)
 		fi, err := os.Stat(path)
-		if err != nil || string(b) != content || fi.Mode().Perm() != 0o644 {
-			t.Errorf("after writing %q: %q, mode %v, %v; want the content and 0644", content, b, fi.Mode().Perm(), err)
+		// The mode os.WriteFile gives under this process's umask.
+		os.WriteFile(filepath.Join(dir, "plain"), nil, 0o644)
+		plain, _ := os.Stat(filepath.Join(dir, "plain"))
+		if err != nil || string(b) != content || fi.Mode().Perm() != plain.Mode().Perm() {
+			t.Errorf("after writing %q: %q, mode %v, %v; want the content and mode %v, as os.WriteFile makes", content, b, fi.Mode().Perm(), err, plain.Mode().Perm())
 		}
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
-		t.Errorf("%d files in the directory; want 1 (no temporary file left)", len(entries))
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d files in the directory; want 2 (no temporary file left)", len(entries))
 	}
 }
 
@@ -285,7 +289,14 @@ func TestBatchLargerThanData(t *testing.T) {
 	all := digits(t)
 	small := all.Train.Subset([]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11})
 	s := setup{method: optim.DefaultAdam(), splits: &data.Splits{Train: small, Val: all.Val, Test: all.Test}, cfg: train.Config{Epochs: 2, BatchSize: 1 << 20}}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
 	tr, _ := s.build(t)
+	runtime.ReadMemStats(&after)
+	// A buffer for the batch size would be 2²⁰ × 64 float32s, 256 MiB.
+	if mb := float64(after.TotalAlloc-before.TotalAlloc) / (1 << 20); mb > 16 {
+		t.Errorf("building a trainer for 12 examples with batch size 2²⁰ allocated %.0f MiB", mb)
+	}
 	if err := tr.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}

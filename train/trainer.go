@@ -201,6 +201,9 @@ func (tr *Trainer[T]) Epochs() int { return len(tr.history) }
 // and the batches of it done. A run between epochs has batch 0.
 func (tr *Trainer[T]) Position() (epoch, batch int) { return tr.pos.Epoch, tr.pos.Batch }
 
+// StoppedEarly reports whether early stopping ended the run.
+func (tr *Trainer[T]) StoppedEarly() bool { return tr.pos.Stopped }
+
 // Step returns the number of optimizer steps taken.
 func (tr *Trainer[T]) Step() int { return tr.opt.Steps() }
 
