@@ -178,20 +178,41 @@ func TestResumeExtendsARun(t *testing.T) {
 	}
 }
 
+// twoCosineEpochs trains a 2-epoch cosine run into dir and returns its
+// saved recipe.
+func twoCosineEpochs(t *testing.T, dir string) recipe.Recipe {
+	t.Helper()
+	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "2", "--schedule", "cosine", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	var r recipe.Recipe
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, configFile)), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// sameAsFresh checks that the run in dir ended with the model of a fresh
+// 3-epoch run of "cosine tmax=tmax".
+func sameAsFresh(t *testing.T, dir string, tmax int) {
+	t.Helper()
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	spec := fmt.Sprintf("cosine tmax=%d", tmax)
+	if _, e, code := descent(t, "train", "--out", fresh, "--epochs", "3", "--schedule", spec, "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, modelFile)), readFile(t, filepath.Join(fresh, modelFile))) {
+		t.Errorf("2 cosine epochs continued to 3 differ from 3 epochs of %q", spec)
+	}
+}
+
 // TestResumeKeepsTheSchedule continues a finished cosine run for one more
 // epoch: the schedule keeps the length it was saved with (it is not
 // stretched over the new epochs), config.json records the new length, and
 // the result equals a fresh run given that schedule explicitly.
 func TestResumeKeepsTheSchedule(t *testing.T) {
-	base := t.TempDir()
-	part, fresh := filepath.Join(base, "part"), filepath.Join(base, "fresh")
-	if _, e, code := descent(t, "train", "--out", part, "--epochs", "2", "--schedule", "cosine", "--quiet"); code != 0 {
-		t.Fatal(e)
-	}
-	var before recipe.Recipe
-	if err := json.Unmarshal(readFile(t, filepath.Join(part, configFile)), &before); err != nil {
-		t.Fatal(err)
-	}
+	part := filepath.Join(t.TempDir(), "part")
+	before := twoCosineEpochs(t, part)
 	if before.Schedule.TMax == 0 {
 		t.Fatalf("config.json schedule %+v: the cosine's length is not saved", before.Schedule)
 	}
@@ -204,18 +225,63 @@ func TestResumeKeepsTheSchedule(t *testing.T) {
 	if after.Epochs != 3 || after.Schedule.TMax != before.Schedule.TMax {
 		t.Errorf("config.json after --resume --epochs 3: epochs %d, tmax %d; want 3 and %d", after.Epochs, after.Schedule.TMax, before.Schedule.TMax)
 	}
-	spec := fmt.Sprintf("cosine tmax=%d", before.Schedule.TMax)
-	if _, e, code := descent(t, "train", "--out", fresh, "--epochs", "3", "--schedule", spec, "--quiet"); code != 0 {
-		t.Fatal(e)
-	}
-	model := readFile(t, filepath.Join(part, modelFile))
-	if !bytes.Equal(model, readFile(t, filepath.Join(fresh, modelFile))) {
-		t.Errorf("2 cosine epochs continued to 3 differ from 3 epochs of %q", spec)
-	}
+	sameAsFresh(t, part, before.Schedule.TMax)
 	// Asking for fewer epochs than done changes nothing.
+	model := readFile(t, filepath.Join(part, modelFile))
 	_, e, code = descent(t, "train", "--resume", part, "--epochs", "2")
 	if code != 0 || !strings.Contains(e, "nothing to do") || !bytes.Equal(model, readFile(t, filepath.Join(part, modelFile))) {
 		t.Errorf("--resume --epochs 2 after 3: exit %d, %q; want a note and the model untouched", code, e)
+	}
+}
+
+// TestResumeOldConfig resumes a run whose config.json was written before
+// recipes were saved resolved (a bare "cosine"): extending it keeps the
+// cosine it ran with, as for a new run.
+func TestResumeOldConfig(t *testing.T) {
+	old := filepath.Join(t.TempDir(), "old")
+	r := twoCosineEpochs(t, old)
+	tmax := r.Schedule.TMax
+	r.Schedule = recipe.Schedule{Name: "cosine"} // as an older descent wrote it
+	b, _ := json.Marshal(r)
+	if err := os.WriteFile(filepath.Join(old, configFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, e, code := descent(t, "train", "--resume", old, "--epochs", "3", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	sameAsFresh(t, old, tmax)
+}
+
+// TestKillDuringExtension kills a run while it is being extended: the
+// finished run's model must not be left looking current, and resuming
+// again ends where an uninterrupted run does.
+func TestKillDuringExtension(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three runs")
+	}
+	base := t.TempDir()
+	whole, part := filepath.Join(base, "whole"), filepath.Join(base, "part")
+	if _, e, code := descent(t, "train", "--out", whole, "--epochs", "3", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	if _, e, code := descent(t, "train", "--out", part, "--epochs", "2", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	var m struct{ Step int }
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(part, metricsFile)))), "\n")
+	json.Unmarshal([]byte(lines[len(lines)-1]), &m)
+	stderr, err := subprocess(t, fmt.Sprintf("KILL:%d", m.Step+m.Step/4), "train", "--resume", part, "--epochs", "3", "--quiet")
+	if err == nil {
+		t.Fatalf("the extension was not killed:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(part, modelFile)); err == nil {
+		t.Fatal("after a kill mid-extension the 2-epoch model is still there, looking finished")
+	}
+	if _, e, code := descent(t, "train", "--resume", part, "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(part, modelFile)), readFile(t, filepath.Join(whole, modelFile))) {
+		t.Error("2 epochs, an extension killed in epoch 3, then resumed, differ from 3 epochs")
 	}
 }
 
@@ -232,6 +298,12 @@ func TestFirstEpochFailure(t *testing.T) {
 	}
 	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "1", "--quiet"); code == 0 || !strings.Contains(e, "already holds a run") {
 		t.Errorf("a third run into a directory with a checkpoint: exit %d, %s", code, e)
+	}
+	// A directory with a run and no checkpoint may be a run still in its
+	// first epoch: it is not taken over.
+	os.Remove(filepath.Join(dir, checkpointFile))
+	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "1", "--quiet"); code == 0 || !strings.Contains(e, "no checkpoint yet") {
+		t.Errorf("a run into a directory whose run has no checkpoint: exit %d, %s", code, e)
 	}
 }
 

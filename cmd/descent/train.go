@@ -223,7 +223,6 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			if *f.epochs <= 0 {
 				return fmt.Errorf("--epochs %d: must be positive", *f.epochs)
 			}
-			r.Epochs = *f.epochs
 			extended = true
 		}
 	} else {
@@ -240,6 +239,14 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	splits, err := r.LoadData(norm, classes)
 	if err != nil {
 		return err
+	}
+	if *f.resume != "" {
+		// A config.json from before recipes were saved resolved: fix its
+		// schedule for the length it was run with, then apply --epochs.
+		r = r.Resolve(splits.Train.Len())
+		if extended {
+			r.Epochs = *f.epochs
+		}
 	}
 	if *f.resume == "" {
 		if dir, err = newRunDir(*f.out); err != nil {
@@ -292,7 +299,7 @@ func loadRun(dir string, fs *flag.FlagSet) (recipe.Recipe, *dataInfo, error) {
 		return r, nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, checkpointFile)); errors.Is(err, os.ErrNotExist) {
-		return r, nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run stopped before its first epoch ended); start it again with --out %s", dir, dir)
+		return r, nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
 	} else if err != nil {
 		return r, nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
@@ -310,23 +317,11 @@ func newRunDir(dir string) (string, error) {
 			dir = filepath.Join("runs", fmt.Sprintf("%s-%d", time.Now().Format("2006-01-02-150405"), i))
 		}
 	}
-	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
-		_, errCfg := os.Stat(filepath.Join(dir, configFile))
-		_, errCkpt := os.Stat(filepath.Join(dir, checkpointFile))
-		_, errModel := os.Stat(filepath.Join(dir, modelFile))
-		switch {
-		case errCfg != nil:
-		case errCkpt == nil:
-			return "", fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
-		case errModel == nil:
-			return "", fmt.Errorf("%s already holds a finished run; choose another --out", dir)
-		default:
-			// A run that ended before its first checkpoint: nothing of it
-			// can be continued, so it is started again in its place.
-			if err := os.Remove(filepath.Join(dir, metricsFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return "", err
-			}
+	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, checkpointFile)); err != nil {
+			return "", fmt.Errorf("%s holds a run with no checkpoint yet (still in its first epoch, or killed there); choose another --out, or remove the directory", dir)
 		}
+		return "", fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -370,12 +365,16 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 		}
 		epoch, batch := tr.Position()
 		_, errModel := os.Stat(filepath.Join(dir, modelFile))
+		done := epoch >= r.Epochs || tr.StoppedEarly()
 		switch {
-		case epoch == r.Epochs && batch == 0 && errModel != nil:
+		case done && batch == 0 && errModel != nil:
 			// Killed after the last checkpoint, before the model was
 			// written: the checkpoint is the finished run.
-			return finish(r, run, splits, dir, false, 0, stdout)
-		case epoch >= r.Epochs:
+			return finish(r, run, splits, dir, tr.StoppedEarly(), 0, stdout)
+		case tr.StoppedEarly():
+			fmt.Fprintf(stderr, "the run in %s stopped early after %d epochs (no better validation loss for %d epochs); nothing to do\n", dir, tr.Epochs(), r.Patience)
+			return nil
+		case done:
 			past := ""
 			if batch > 0 {
 				past = fmt.Sprintf(" and %d batches of the next", batch)
@@ -383,16 +382,11 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 			fmt.Fprintf(stderr, "the run in %s has done %d epochs%s already; nothing to do (give --epochs more than %d to continue it)\n", dir, tr.Epochs(), past, tr.Epochs())
 			return nil
 		}
-		if extended {
-			// The new length is the run's: an interruption from here on
-			// is resumed up to it.
-			if err := writeJSON(filepath.Join(dir, configFile), r); err != nil {
-				return err
-			}
-		}
 		fmt.Fprintf(stderr, "resuming %s at epoch %d, step %d, up to epoch %d\n", dir, epoch+1, tr.Step(), r.Epochs)
 		if extended {
-			fmt.Fprintf(stderr, "the schedule goes on as the run defined it: %s\n", r.Schedule)
+			if err := extendRun(r, run, splits, dir, stderr); err != nil {
+				return err
+			}
 		}
 	} else if !quiet {
 		fmt.Fprintf(stderr, "training %s on %s (%d train, %d validation examples) with %s, %d epochs of batch %d; writing %s\n",
@@ -413,9 +407,45 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 		if _, serr := os.Stat(cfg.Checkpoint); serr == nil {
 			return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.Epochs(), cfg.Checkpoint)
 		}
-		return fmt.Errorf("%w\n(no epoch finished, so there is no checkpoint)", err)
+		// Nothing of the run can be continued: leave no half-made run
+		// behind, so that the directory can be used again.
+		for _, f := range []string{configFile, dataFile, metricsFile} {
+			os.Remove(filepath.Join(dir, f))
+		}
+		return fmt.Errorf("%w\n(no epoch finished, so there is no checkpoint; %s can be used again)", err, dir)
 	}
 	return finish(r, run, splits, dir, stopped, time.Since(start), stdout)
+}
+
+// extendRun prepares dir for training its run to r.Epochs, more than it
+// was made for: the finished run's model and summary go (a kill before the
+// new ones are written must not leave them looking current), config.json
+// records the new length (so an interruption resumes to it), and the
+// rates the extra epochs will use are shown, since the schedule goes on as
+// the run defined it.
+func extendRun(r recipe.Recipe, run *recipe.Run, splits *data.Splits, dir string, stderr io.Writer) error {
+	for _, f := range []string{modelFile, summaryFile} {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if err := writeJSON(filepath.Join(dir, configFile), r); err != nil {
+		return err
+	}
+	if r.Schedule.Name == "constant" || r.Schedule.Name == "plateau" {
+		return nil
+	}
+	lr := run.Optimizer.Schedule(0)
+	end := r.Epochs * r.StepsPerEpoch(splits.Train.Len())
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for t := run.Trainer.Step(); t < end; t++ {
+		lo, hi = min(lo, lr.At(t)), max(hi, lr.At(t))
+	}
+	fmt.Fprintf(stderr, "the schedule goes on as the run defined it (%s): the extra epochs train at rates from %.3g to %.3g\n", r.Schedule, lo, hi)
+	if hi < 1e-3*r.Optimizer.LR {
+		fmt.Fprintf(stderr, "note: that is under a thousandth of lr %g, so the model will barely change; a new run with more --epochs would use them\n", r.Optimizer.LR)
+	}
+	return nil
 }
 
 // finish writes the model, the summary and the plots of a finished run and
