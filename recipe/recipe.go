@@ -79,7 +79,8 @@ func (r Recipe) Validate() error {
 	if _, err := r.Optimizer.Method(); err != nil {
 		errs = append(errs, fmt.Errorf("recipe: %w", err))
 	}
-	if err := r.Schedule.check(); err != nil {
+	// Any run length shows whether the schedule's settings can be built.
+	if _, _, err := r.Schedule.Build(r.Optimizer.LR, max(r.Epochs, 1), 1); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := ParseModel(r.Model.String()); err != nil {

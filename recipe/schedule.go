@@ -37,7 +37,7 @@ type Schedule struct {
 	Power      *float64 `json:"power,omitempty"`      // polynomial (1)
 	Max        *float64 `json:"max,omitempty"`        // onecycle, cyclic: peak rate (lr)
 	PctStart   *float64 `json:"pct_start,omitempty"`  // onecycle (0.3)
-	Base       *float64 `json:"base,omitempty"`       // cyclic: lowest rate (lr/10)
+	Base       *float64 `json:"base,omitempty"`       // cyclic: lowest rate (a tenth of lr or of max, the smaller)
 	Up         int      `json:"up,omitempty"`         // cyclic (default: an eighth of the run)
 	Down       int      `json:"down,omitempty"`       // cyclic (0: as Up)
 	Mode       string   `json:"mode,omitempty"`       // cyclic: triangular (default), triangular2, exp_range
@@ -252,8 +252,8 @@ func (s Schedule) Resolve(lr float64, epochs, stepsPerEpoch int) Schedule {
 		value(&s.Max, lr)
 		value(&s.PctStart, 0.3)
 	case "cyclic":
-		value(&s.Base, lr/10)
 		value(&s.Max, lr)
+		value(&s.Base, min(lr, *s.Max)/10)
 		length(&s.Up, rest/8)
 		value(&s.Gamma, 1)
 		if s.Mode == "" {

@@ -187,7 +187,9 @@ func (m cyclicMomentum) At(t int) float64 {
 	return m.s.MaxMomentum - (m.s.MaxMomentum-m.s.BaseMomentum)*h*sc
 }
 
-// Validate reports non-positive cycle lengths and an unknown mode.
+// Validate reports non-positive cycle lengths, an unknown mode, a negative
+// rate bound and, for exp_range, a non-positive Gamma. Max below Base is
+// allowed, as PyTorch allows it: the cycle then dips instead of peaking.
 func (s Cyclic) Validate() error {
 	switch {
 	case s.Up <= 0:
@@ -196,17 +198,11 @@ func (s Cyclic) Validate() error {
 		return fmt.Errorf("schedule: Cyclic.Down = %d: must not be negative", s.Down)
 	case s.Mode < Triangular || s.Mode > ExpRange:
 		return fmt.Errorf("schedule: Cyclic.Mode = %d: unknown mode", s.Mode)
-	case !(s.Gamma > 0):
-		return fmt.Errorf("schedule: Cyclic.Gamma = %v: must be positive", s.Gamma)
+	case s.Mode == ExpRange && !(s.Gamma > 0):
+		return fmt.Errorf("schedule: Cyclic.Gamma = %v: must be positive for exp_range", s.Gamma)
 	}
 	if err := checkNonNegative("Cyclic.Base", s.Base); err != nil {
 		return err
 	}
-	if err := checkNonNegative("Cyclic.Max", s.Max); err != nil {
-		return err
-	}
-	if s.Max < s.Base {
-		return fmt.Errorf("schedule: Cyclic.Max = %v is below Base = %v", s.Max, s.Base)
-	}
-	return nil
+	return checkNonNegative("Cyclic.Max", s.Max)
 }

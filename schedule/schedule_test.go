@@ -60,7 +60,7 @@ func TestValidateNamesFieldAndValue(t *testing.T) {
 		{schedule.Exponential{Base: 1, Gamma: -1}, "Exponential.Gamma = -1"},
 		{schedule.Polynomial{Base: 1, Steps: 3, Power: -1}, "Polynomial.Power = -1"},
 		{schedule.Cyclic{Base: -1, Max: 1, Up: 2, Gamma: 1}, "Cyclic.Base = -1"},
-		{schedule.Cyclic{Base: 0.5, Max: 0.1, Up: 2, Gamma: 1}, "Cyclic.Max = 0.1 is below Base = 0.5"},
+		{schedule.Cyclic{Base: 0.1, Max: 1, Up: 2, Mode: schedule.ExpRange}, "Cyclic.Gamma = 0: must be positive for exp_range"},
 		{schedule.Join{Schedules: []schedule.Schedule{schedule.Constant(1)}, Boundaries: []int{3}}, "1 schedules and 1 boundaries"},
 		{schedule.Join{Schedules: []schedule.Schedule{schedule.Constant(1), schedule.Cosine{Base: 1}}, Boundaries: []int{3}}, "Cosine.TMax = 0"},
 		{schedule.Cyclic{Base: 0, Max: 1}, "Cyclic.Up = 0"},
