@@ -448,6 +448,8 @@ func TestCheckSpace(t *testing.T) {
 		"lr=-0.1":                                        "lr=-0.1",
 		"opt=choice(adam,rmsprop) eps=choice(0,1e-8)":    "eps=0",
 		"opt=sgd momentum=0 nesterov=choice(true,false)": "nesterov=true",
+		"opt=choice(sgd,adam) beta1=choice(0.9,2)":       "beta1=2: recipe: optim: Adam.Beta1 = 2",
+		"beta1=choice(0.9,2) batch=choice(0,64)":         "beta1=2: recipe: optim: AdamW.Beta1 = 2",
 	} {
 		if err := CheckSpace(base, space(t, text), tune.Random{Trials: 1}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckSpace(%s) = %v; want an error containing %q", text, err, want)

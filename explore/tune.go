@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"reflect"
@@ -123,95 +124,76 @@ func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
 }
 
 // checkValues tries every value a dimension can take — each choice, the
-// fixed value, the bounds of a range — with the candidates of the other
-// dimensions and each optimizer the search may use, so that a value no
-// trial could train with (beta1=1.5, batch=choice(0,64)) is an error before
-// any trial runs. A value passes if some combination with the others'
-// candidates builds (nesterov=true needs momentum above 0, which a momentum
-// range provides). A space with more combinations than maxCombos is not
-// checked this way.
+// fixed value, the bounds of a range (just below the high bound for random
+// draws) — with each optimizer the search may use that takes it, so that a
+// value no trial could train with (beta1=1.5, batch=choice(0,64)) is an
+// error before any trial runs. A value that fails alone passes if it builds
+// beside some candidate of one other dimension (nesterov=true needs
+// momentum above 0, which a momentum range provides); interactions among
+// three or more values are not looked for.
 func checkValues(r recipe.Recipe, space tune.Space, m tune.Method, opts []string) error {
-	const maxCombos = 1 << 14
 	type probe struct {
 		v    tune.Value
-		what string
+		what string // how an error names it
 	}
-	var dims []tune.Dim // the dimensions checked, opt last
+	var dims []tune.Dim
 	var probes [][]probe
-	combos := 1
 	for _, d := range space.Dims {
-		if d.Name == "opt" {
-			continue
-		}
 		var ps []probe
-		for _, v := range d.Values {
-			ps = append(ps, probe{v, d.Name + "=" + v.String()})
-		}
 		switch d.Kind {
 		case tune.Int:
 			ps = []probe{{tune.Num(d.Lo), "the low bound"}, {tune.Num(d.Hi), "the high bound"}}
 		case tune.Log, tune.Uniform:
-			// Random draws from [Lo, Hi), so beta2=uniform(0.9,1) is
-			// fine; a grid's last point is Hi itself.
 			hi := probe{tune.Num(math.Nextafter(d.Hi, d.Lo)), "values just below the high bound"}
-			if _, grid := m.(tune.Grid); grid {
+			if _, grid := m.(tune.Grid); grid { // a grid's last point is Hi itself
 				hi = probe{tune.Num(d.Hi), "the high bound"}
 			}
 			ps = []probe{{tune.Num(d.Lo), "the low bound"}, hi}
-		}
-		dims = append(dims, d)
-		probes = append(probes, ps)
-		combos *= len(ps)
-	}
-	var optProbes []probe
-	for _, o := range opts {
-		optProbes = append(optProbes, probe{tune.Word(o), "opt=" + o})
-	}
-	dims = append(dims, tune.Dim{Name: "opt"})
-	probes = append(probes, optProbes)
-	if combos*len(opts) > maxCombos {
-		return nil
-	}
-	ok := make([][]bool, len(probes))
-	firstErr := make([][]error, len(probes))
-	for i := range probes {
-		ok[i], firstErr[i] = make([]bool, len(probes[i])), make([]error, len(probes[i]))
-	}
-	idx := make([]int, len(probes))
-	for {
-		c := tune.Config{}
-		for i, k := range idx {
-			c[dims[i].Name] = probes[i][k].v
-		}
-		_, err := Apply(r, c)
-		for i, k := range idx {
-			if err == nil {
-				ok[i][k] = true
-			} else if firstErr[i][k] == nil {
-				firstErr[i][k] = err
+		default:
+			for _, v := range d.Values {
+				ps = append(ps, probe{v, d.Name + "=" + v.String()})
 			}
 		}
-		// The next combination, the last dimension fastest.
-		i := len(idx) - 1
-		for ; i >= 0; i-- {
-			if idx[i]++; idx[i] < len(probes[i]) {
-				break
-			}
-			idx[i] = 0
-		}
-		if i < 0 {
-			break
+		if d.Name != "opt" && len(ps) > 0 {
+			dims, probes = append(dims, d), append(probes, ps)
 		}
 	}
-	for i := range probes[:len(probes)-1] { // every optimizer was checked by name already
-		for k, p := range probes[i] {
-			if ok[i][k] {
-				continue
+	takes := func(opt, name string) bool {
+		if _, ok := recipeNames[name]; ok {
+			return true
+		}
+		k, _ := optimizerKey(name)
+		return slices.Contains(recipe.OptimizerKeys(opt), k)
+	}
+	for i, d := range dims {
+		for _, p := range probes[i] {
+			for _, o := range opts {
+				if !takes(o, d.Name) {
+					continue
+				}
+				alone := tune.Config{"opt": tune.Word(o), d.Name: p.v}
+				_, err := Apply(r, alone)
+				for j := 0; err != nil && j < len(dims); j++ {
+					if j == i || !takes(o, dims[j].Name) {
+						continue
+					}
+					for _, q := range probes[j] {
+						pair := maps.Clone(alone)
+						pair[dims[j].Name] = q.v
+						if _, perr := Apply(r, pair); perr == nil {
+							err = nil
+							break
+						}
+					}
+				}
+				if err == nil {
+					continue
+				}
+				if d.Kind == tune.Fixed {
+					return fmt.Errorf("explore: %s: %w", d, err)
+				}
+				return fmt.Errorf("explore: %s: %s: %w", d, p.what, err)
 			}
-			if dims[i].Kind == tune.Fixed {
-				return fmt.Errorf("explore: %s: %w", dims[i], firstErr[i][k])
-			}
-			return fmt.Errorf("explore: %s: %s: %w", dims[i], p.what, firstErr[i][k])
 		}
 	}
 	return nil
