@@ -293,6 +293,11 @@ func TestFirstEpochFailure(t *testing.T) {
 	if code == 0 || !strings.Contains(e, "no epoch finished") || strings.Contains(e, "last good checkpoint") {
 		t.Errorf("diverging run: exit %d, %q; want an error saying no checkpoint exists", code, e)
 	}
+	// A run that cannot even be built (logistic regression on 10 classes)
+	// leaves the directory usable too.
+	if _, e, code := descent(t, "train", "--out", dir, "--model", "logistic", "--quiet"); code == 0 || !strings.Contains(e, "2 classes") {
+		t.Errorf("logistic regression on digits: exit %d, %q; want a failure", code, e)
+	}
 	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "1", "--quiet"); code != 0 {
 		t.Errorf("rerun into the failed run's directory: exit %d, %s", code, e)
 	}

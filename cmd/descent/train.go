@@ -192,9 +192,6 @@ func (f *trainFlags) recipe() (recipe.Recipe, error) {
 	if *f.unit != "step" {
 		r.Schedule.Unit = *f.unit
 	}
-	if _, _, err := r.Schedule.Build(r.Optimizer.LR, 1, 1); err != nil {
-		return r, err
-	}
 	return r, r.Validate()
 }
 
@@ -351,6 +348,9 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 	}
 	run, err := r.Build(splits, cfg)
 	if err != nil {
+		if !resume {
+			abandon(dir)
+		}
 		return err
 	}
 	tr := run.Trainer
@@ -372,7 +372,7 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 			// written: the checkpoint is the finished run.
 			return finish(r, run, splits, dir, tr.StoppedEarly(), 0, stdout)
 		case tr.StoppedEarly():
-			fmt.Fprintf(stderr, "the run in %s stopped early after %d epochs (no better validation loss for %d epochs); nothing to do\n", dir, tr.Epochs(), r.Patience)
+			fmt.Fprintf(stderr, "the run in %s stopped early after %d epochs (no better validation loss for %s); nothing to do\n", dir, tr.Epochs(), plural(r.Patience, "epoch"))
 			return nil
 		case done:
 			past := ""
@@ -383,6 +383,14 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 			return nil
 		}
 		fmt.Fprintf(stderr, "resuming %s at epoch %d, step %d, up to epoch %d\n", dir, epoch+1, tr.Step(), r.Epochs)
+		// The run trains on: a model and summary from an earlier end
+		// (before an extension, or of a shorter --epochs) must not be
+		// left looking current if this one is killed.
+		for _, f := range []string{modelFile, summaryFile} {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
 		if extended {
 			if err := extendRun(r, run, splits, dir, stderr); err != nil {
 				return err
@@ -401,34 +409,26 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 	prog.done()
 	stopped := errors.Is(err, train.ErrStopped)
 	switch {
+	case errors.Is(err, context.Canceled) && err != context.Canceled:
+		// Run joins a failed checkpoint write to the cancellation.
+		return &exitError{130, fmt.Errorf("interrupted, but the checkpoint could not be written: %w\n(the last one written, if any, is in %s)", err, cfg.Checkpoint)}
 	case errors.Is(err, context.Canceled):
 		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  descent train --resume %s --epochs %d", tr.Epochs(), tr.Step(), dir, r.Epochs)}
 	case err != nil && !stopped:
 		if _, serr := os.Stat(cfg.Checkpoint); serr == nil {
 			return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.Epochs(), cfg.Checkpoint)
 		}
-		// Nothing of the run can be continued: leave no half-made run
-		// behind, so that the directory can be used again.
-		for _, f := range []string{configFile, dataFile, metricsFile} {
-			os.Remove(filepath.Join(dir, f))
-		}
+		abandon(dir)
 		return fmt.Errorf("%w\n(no epoch finished, so there is no checkpoint; %s can be used again)", err, dir)
 	}
 	return finish(r, run, splits, dir, stopped, time.Since(start), stdout)
 }
 
-// extendRun prepares dir for training its run to r.Epochs, more than it
-// was made for: the finished run's model and summary go (a kill before the
-// new ones are written must not leave them looking current), config.json
-// records the new length (so an interruption resumes to it), and the
-// rates the extra epochs will use are shown, since the schedule goes on as
-// the run defined it.
+// extendRun prepares dir for training its run to r.Epochs, another length
+// than it was made for: config.json records the new length (so an
+// interruption resumes to it), and the rates the extra epochs will use are
+// shown, since the schedule goes on as the run defined it.
 func extendRun(r recipe.Recipe, run *recipe.Run, splits *data.Splits, dir string, stderr io.Writer) error {
-	for _, f := range []string{modelFile, summaryFile} {
-		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
 	if err := writeJSON(filepath.Join(dir, configFile), r); err != nil {
 		return err
 	}
@@ -446,6 +446,15 @@ func extendRun(r recipe.Recipe, run *recipe.Run, splits *data.Splits, dir string
 		fmt.Fprintf(stderr, "note: that is under a thousandth of lr %g, so the model will barely change; a new run with more --epochs would use them\n", r.Optimizer.LR)
 	}
 	return nil
+}
+
+// abandon removes the files of a new run that ended before its first
+// checkpoint: nothing of it can be continued, and the directory can then
+// be used again.
+func abandon(dir string) {
+	for _, f := range []string{configFile, dataFile, metricsFile} {
+		os.Remove(filepath.Join(dir, f))
+	}
 }
 
 // finish writes the model, the summary and the plots of a finished run and
@@ -544,4 +553,12 @@ func writeJSONLines[E any](path string, lines []E) error {
 		b = append(append(b, j...), '\n')
 	}
 	return train.WriteFileAtomic(path, b)
+}
+
+// plural writes n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
