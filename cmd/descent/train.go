@@ -237,21 +237,17 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *f.resume != "" {
-		// A config.json from before recipes were saved resolved: fix its
-		// schedule for the length it was run with, then apply --epochs.
-		r = r.Resolve(splits.Train.Len())
-		if extended {
-			r.Epochs = *f.epochs
-		}
+	// Saved resolved, a recipe keeps its schedule's lengths when the run is
+	// continued for more epochs; a config.json from before recipes were
+	// saved so is resolved here for the epochs it ran, before --epochs.
+	r = r.Resolve(splits.Train.Len())
+	if extended {
+		r.Epochs = *f.epochs
 	}
 	if *f.resume == "" {
 		if dir, err = newRunDir(*f.out); err != nil {
 			return err
 		}
-		// The saved recipe fixes the schedule's lengths, so that a run
-		// continued for more epochs keeps the schedule it began with.
-		r = r.Resolve(splits.Train.Len())
 		if err := writeJSON(filepath.Join(dir, configFile), r); err != nil {
 			return err
 		}
