@@ -105,8 +105,9 @@ type Optimizer[T Float] struct {
 	scratch [][]T
 	partial []float64 // per chunk: norm contribution or finiteness
 	normP   float64   // the order normOK holds a value for
-	// normClamp, when positive, is ClipValue during a step: the norm that
-	// clipping by norm sees is that of the gradients clipped by value.
+	// normClamp, when positive, is ClipValue, set by Step and cleared by
+	// GradNorm: the norm that clipping by norm sees is that of the
+	// gradients clipped by value.
 	normClamp float64
 	clipValue float64
 	normVal   float64
@@ -307,7 +308,6 @@ func (o *Optimizer[T]) Step() error {
 		g.info = StepInfo{T: t, LR: lr, Momentum: mom, norm: o.normOf}
 	}
 	o.normOK, o.normClamp = false, o.clipValue
-	defer func() { o.normOK, o.normClamp = false, 0 }()
 	if err := o.checkFinite(t); err != nil {
 		if o.policy == SkipNonFinite {
 			o.skipped++
@@ -447,7 +447,7 @@ func (o *Optimizer[T]) Schedule(group int) schedule.Schedule { return o.groups[g
 
 // GradNorm returns the global 2-norm of the gradients as they are now.
 func (o *Optimizer[T]) GradNorm() float64 {
-	o.normOK = false
+	o.normOK, o.normClamp = false, 0
 	return o.gradNorm(2)
 }
 

@@ -382,10 +382,8 @@ func trainRun(r recipe.Recipe, splits *data.Splits, dir string, resume, extended
 		// The run trains on: a model and summary from an earlier end
 		// (before an extension, or of a shorter --epochs) must not be
 		// left looking current if this one is killed.
-		for _, f := range []string{modelFile, summaryFile} {
-			if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
-				return err
-			}
+		if err := removeFiles(dir, modelFile, summaryFile); err != nil {
+			return err
 		}
 		if extended {
 			if err := extendRun(r, run, splits, dir, stderr); err != nil {
@@ -447,10 +445,18 @@ func extendRun(r recipe.Recipe, run *recipe.Run, splits *data.Splits, dir string
 // abandon removes the files of a new run that ended before its first
 // checkpoint: nothing of it can be continued, and the directory can then
 // be used again.
-func abandon(dir string) {
-	for _, f := range []string{configFile, dataFile, metricsFile} {
-		os.Remove(filepath.Join(dir, f))
+func abandon(dir string) { removeFiles(dir, configFile, dataFile, metricsFile) }
+
+// removeFiles removes the named files of dir; one that is not there is
+// no error.
+func removeFiles(dir string, names ...string) error {
+	var errs []error
+	for _, f := range names {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
+	return errors.Join(errs...)
 }
 
 // finish writes the model, the summary and the plots of a finished run and
