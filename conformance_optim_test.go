@@ -340,6 +340,11 @@ func checkOptimizer(c *conf, raw []byte) {
 	if !c.decode(raw, &f) {
 		return
 	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) == nil && top["averaging"] != nil {
+		c.Errorf("weight averaging (%s) is not supported", top["averaging"])
+		return
+	}
 	if c.dtype == "float32" {
 		runOptimizer[float32](c, &f)
 	} else {

@@ -17,10 +17,20 @@ import (
 // decay enters, and names where PyTorch, optax and the textbook differ.
 // Start from the DefaultX constructors: zero is a real value for momentum,
 // β₁ and weight decay, so a zero field is taken as given, not as "default".
+//
+// A method's hyperparameters are its exported fields tagged `key:"name"`,
+// with a one-line `help:"…"`: the vocabulary (package optim/spec) reads
+// them from there, so a new hyperparameter is a tagged field and nothing
+// else. Fields without a key (NAdam.Torch113, AdamW.DecaySchedule) are for
+// Go programs only.
 type Method interface {
 	Validate() error
 	defaultLR() float64 // 0: none; Config.LR is then required
 }
+
+// DefaultLR returns the learning rate m takes when Config.LR is nil
+// (PyTorch's default for the method), or 0 if it has none.
+func DefaultLR(m Method) float64 { return m.defaultLR() }
 
 var (
 	_ Method = SGD{}
@@ -53,12 +63,12 @@ var (
 // (the gradient gains 2λ·θ). For plain SGD the two are the same thing at
 // different scales.
 type SGD struct {
-	Momentum    float64 // μ (or β with EMA); 0: no momentum
-	Dampening   float64 // d; PyTorch's default 0
-	Nesterov    bool    // needs Momentum > 0 and Dampening = 0
-	EMA         bool    // textbook moving-average momentum
-	WeightDecay float64 // λ_wd: gradient += λ·θ
-	L2          float64 // λ_L2: loss += λ‖θ‖², gradient += 2λ·θ
+	Momentum    float64 `key:"momentum" help:"momentum μ (β with ema); 0: none"`
+	Dampening   float64 `key:"dampening" help:"dampening d of the momentum"`
+	Nesterov    bool    `key:"nesterov" help:"Nesterov momentum (needs momentum > 0, dampening 0)"`
+	EMA         bool    `key:"ema" help:"textbook moving-average momentum v ← βv + (1−β)g"`
+	WeightDecay float64 `key:"wd" help:"weight decay λ: gradient += λθ"`
+	L2          float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
 }
 
 // DefaultSGD returns plain SGD (no momentum, no decay). SGD has no default
@@ -100,13 +110,13 @@ func (SGD) defaultLR() float64 { return 0 }
 // square root; the textbook form (and TensorFlow 1) put it inside:
 // EpsInSqrt. Weight decay is coupled, as for [SGD].
 type RMSprop struct {
-	Alpha       float64 // a, the decay of the mean square; default 0.99
-	Eps         float64 // default 1e-8
-	Centered    bool
-	EpsInSqrt   bool
-	Momentum    float64 // μ; default 0
-	WeightDecay float64
-	L2          float64
+	Alpha       float64 `key:"alpha" help:"decay a of the mean square"` // default 0.99
+	Eps         float64 `key:"eps" help:"ε added to the denominator"`   // default 1e-8
+	Centered    bool    `key:"centered" help:"divide by the centred variance"`
+	EpsInSqrt   bool    `key:"eps-in-sqrt" help:"ε inside the square root (textbook)"`
+	Momentum    float64 `key:"momentum" help:"momentum μ"` // default 0
+	WeightDecay float64 `key:"wd" help:"weight decay λ: gradient += λθ"`
+	L2          float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
 }
 
 // DefaultRMSprop returns PyTorch's defaults; its default learning rate is 0.01.
@@ -140,11 +150,12 @@ func (RMSprop) defaultLR() float64 { return 0.01 }
 // weights with large gradients are barely decayed. That is why [AdamW]
 // regularizes, and usually generalizes, better (Loshchilov & Hutter 2019).
 type Adam struct {
-	Beta1, Beta2 float64 // defaults 0.9, 0.999
-	Eps          float64 // default 1e-8
-	AMSGrad      bool    // Reddi et al. 2018
-	WeightDecay  float64 // λ_wd: gradient += λ·θ (PyTorch's weight_decay)
-	L2           float64 // λ_L2: loss += λ‖θ‖², gradient += 2λ·θ (the textbook penalty)
+	Beta1       float64 `key:"beta1" help:"decay β₁ of the first moment"`          // default 0.9
+	Beta2       float64 `key:"beta2" help:"decay β₂ of the second moment"`         // default 0.999
+	Eps         float64 `key:"eps" help:"ε added to the denominator"`              // default 1e-8
+	AMSGrad     bool    `key:"amsgrad" help:"AMSGrad: the running maximum of v"`   // Reddi et al. 2018
+	WeightDecay float64 `key:"wd" help:"weight decay λ: gradient += λθ (coupled)"` // PyTorch's weight_decay
+	L2          float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
 }
 
 // DefaultAdam returns PyTorch's defaults; its default learning rate is 1e-3.
@@ -180,10 +191,11 @@ func (Adam) defaultLR() float64 { return 1e-3 }
 // form: the decay term becomes η_t·λ·θ, independent of α. For example, with
 // LR = schedule.Cosine{Base: α, …}, DecaySchedule = schedule.Cosine{Base: 1, …}.
 type AdamW struct {
-	Beta1, Beta2  float64 // defaults 0.9, 0.999
-	Eps           float64 // default 1e-8
-	AMSGrad       bool
-	WeightDecay   float64           // λ; default 0.01
+	Beta1         float64           `key:"beta1" help:"decay β₁ of the first moment"`  // default 0.9
+	Beta2         float64           `key:"beta2" help:"decay β₂ of the second moment"` // default 0.999
+	Eps           float64           `key:"eps" help:"ε added to the denominator"`      // default 1e-8
+	AMSGrad       bool              `key:"amsgrad" help:"AMSGrad: the running maximum of v"`
+	WeightDecay   float64           `key:"wd" help:"decoupled weight decay λ: θ ← θ − α_t·λ·θ"` // default 0.01
 	DecaySchedule schedule.Schedule // η_t of the paper's form; nil: PyTorch's form
 }
 
@@ -211,11 +223,11 @@ func (AdamW) defaultLR() float64 { return 1e-3 }
 //
 // ε = Eps, outside the square root. Weight decay is coupled.
 type Adagrad struct {
-	LRDecay            float64 // default 0
-	InitialAccumulator float64 // default 0
-	Eps                float64 // default 1e-10
-	WeightDecay        float64
-	L2                 float64
+	LRDecay            float64 `key:"lr-decay" help:"rate decay: α_t/(1 + (t−1)·lr-decay)"`       // default 0
+	InitialAccumulator float64 `key:"initial-accumulator" help:"starting value of the sum of g²"` // default 0
+	Eps                float64 `key:"eps" help:"ε added to the denominator"`                      // default 1e-10
+	WeightDecay        float64 `key:"wd" help:"weight decay λ: gradient += λθ"`
+	L2                 float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
 }
 
 // DefaultAdagrad returns PyTorch's defaults; its default learning rate is 0.01.
@@ -247,10 +259,10 @@ func (Adagrad) defaultLR() float64 { return 0.01 }
 // ρ = Rho, ε = Eps, inside both square roots. PyTorch keeps a learning rate
 // (default 1.0, the paper's form). Weight decay is coupled.
 type Adadelta struct {
-	Rho         float64 // default 0.9
-	Eps         float64 // default 1e-6
-	WeightDecay float64
-	L2          float64
+	Rho         float64 `key:"rho" help:"decay ρ of the running means"` // default 0.9
+	Eps         float64 `key:"eps" help:"ε inside both square roots"`   // default 1e-6
+	WeightDecay float64 `key:"wd" help:"weight decay λ: gradient += λθ"`
+	L2          float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
 }
 
 // DefaultAdadelta returns PyTorch's defaults; its default learning rate is 1.
@@ -279,10 +291,11 @@ func (Adadelta) defaultLR() float64 { return 1 }
 // ε = Eps is added to |g| (PyTorch's placement), which keeps n positive.
 // Weight decay is coupled.
 type Adamax struct {
-	Beta1, Beta2 float64 // defaults 0.9, 0.999
-	Eps          float64 // default 1e-8
-	WeightDecay  float64
-	L2           float64
+	Beta1       float64 `key:"beta1" help:"decay β₁ of the first moment"`  // default 0.9
+	Beta2       float64 `key:"beta2" help:"decay β₂ of the infinity norm"` // default 0.999
+	Eps         float64 `key:"eps" help:"ε added to |g|"`                  // default 1e-8
+	WeightDecay float64 `key:"wd" help:"weight decay λ: gradient += λθ"`
+	L2          float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
 }
 
 // DefaultAdamax returns PyTorch's defaults; its default learning rate is 2e-3.
@@ -315,12 +328,13 @@ func (Adamax) defaultLR() float64 { return 2e-3 }
 // μ_{t+1}/(1 − Π_{i≤t} μ_i · μ_t·μ_{t+1}), counting μ_t twice; later releases
 // use the product above, as the paper does. Torch113 reproduces 1.13.
 type NAdam struct {
-	Beta1, Beta2  float64 // defaults 0.9, 0.999
-	Eps           float64 // default 1e-8
-	MomentumDecay float64 // ψ; default 4e-3
-	WeightDecay   float64
-	L2            float64
-	Torch113      bool // PyTorch 1.13's momentum weight
+	Beta1         float64 `key:"beta1" help:"decay β₁ of the first moment"`       // default 0.9
+	Beta2         float64 `key:"beta2" help:"decay β₂ of the second moment"`      // default 0.999
+	Eps           float64 `key:"eps" help:"ε added to the denominator"`           // default 1e-8
+	MomentumDecay float64 `key:"momentum-decay" help:"ψ of the momentum warm-up"` // default 4e-3
+	WeightDecay   float64 `key:"wd" help:"weight decay λ: gradient += λθ"`
+	L2            float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
+	Torch113      bool    // PyTorch 1.13's momentum weight
 }
 
 // DefaultNAdam returns PyTorch's defaults; its default learning rate is 2e-3.
@@ -354,10 +368,11 @@ func (NAdam) defaultLR() float64 { return 2e-3 }
 // added to √v before the bias correction (PyTorch's placement; the paper's
 // √v̂ has no ε). Weight decay is coupled.
 type RAdam struct {
-	Beta1, Beta2 float64 // defaults 0.9, 0.999
-	Eps          float64 // default 1e-8
-	WeightDecay  float64
-	L2           float64
+	Beta1       float64 `key:"beta1" help:"decay β₁ of the first moment"`  // default 0.9
+	Beta2       float64 `key:"beta2" help:"decay β₂ of the second moment"` // default 0.999
+	Eps         float64 `key:"eps" help:"ε added to the denominator"`      // default 1e-8
+	WeightDecay float64 `key:"wd" help:"weight decay λ: gradient += λθ"`
+	L2          float64 `key:"l2" help:"L2 penalty λ‖θ‖² on the loss: gradient += 2λθ"`
 }
 
 // DefaultRAdam returns PyTorch's defaults; its default learning rate is 1e-3.
