@@ -257,6 +257,16 @@ func (t *Tape[T]) Sigmoid(x *Var[T]) *Var[T] { return t.unary(opSigmoid, x) }
 // PyTorch's default (approximate='none'), not the tanh approximation.
 func (t *Tape[T]) GELU(x *Var[T]) *Var[T] { return t.unary(opGELU, x) }
 
+// GELUTanh returns the tanh approximation of GELU, elementwise, as PyTorch's
+// approximate='tanh' (GPT-2's form):
+//
+//	x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+func (t *Tape[T]) GELUTanh(x *Var[T]) *Var[T] { return t.unary(opGELUTanh, x) }
+
+// SiLU returns x·σ(x), elementwise (the swish activation, PyTorch's
+// nn.SiLU).
+func (t *Tape[T]) SiLU(x *Var[T]) *Var[T] { return t.unary(opSiLU, x) }
+
 func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 	if t.err != nil {
 		return t.dead
@@ -292,6 +302,10 @@ func unaryFunc(op opKind, x float64) float64 {
 		return sigmoid(x)
 	case opGELU:
 		return x * normalCDF(x)
+	case opGELUTanh:
+		return 0.5 * x * (1 + math.Tanh(geluK*(x+geluC*x*x*x)))
+	case opSiLU:
+		return x * sigmoid(x)
 	}
 	panic("autograd: not a unary operation")
 }
@@ -304,6 +318,13 @@ func sigmoid(x float64) float64 {
 	e := math.Exp(x)
 	return e / (1 + e)
 }
+
+// geluK and geluC are the constants of GELU's tanh approximation: √(2/π)
+// and 0.044715.
+const (
+	geluK = 0.7978845608028654
+	geluC = 0.044715
+)
 
 // normalCDF is Φ(x) = (1 + erf(x/√2))/2.
 func normalCDF(x float64) float64 {
@@ -349,6 +370,21 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 			u := float64(v)
 			d := normalCDF(u) + u*math.Exp(-u*u/2)/math.Sqrt(2*math.Pi)
 			gx[i] += g[i] * T(d)
+		}
+	case opGELUTanh:
+		// With u = k(x + c·x³): ½(1 + tanh u) + ½x(1 − tanh²u)·k(1 + 3c·x²).
+		for i, v := range x {
+			u := float64(v)
+			th := math.Tanh(geluK * (u + geluC*u*u*u))
+			d := 0.5*(1+th) + 0.5*u*(1-th*th)*geluK*(1+3*geluC*u*u)
+			gx[i] += g[i] * T(d)
+		}
+	case opSiLU:
+		// σ(x)·(1 + x·(1 − σ(x))).
+		for i, v := range x {
+			u := float64(v)
+			s := sigmoid(u)
+			gx[i] += g[i] * T(s*(1+u*(1-s)))
 		}
 	}
 }

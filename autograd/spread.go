@@ -33,6 +33,8 @@ const (
 	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
 	jobNorm                         // batch norm of channel i of x into y (normChannel)
 	jobNormGrad                     // batch norm's gradients of channel i (normGradChannel)
+	jobAttn                         // attention of sequence and head i (attnForward)
+	jobAttnGrad                     // attention's gradients of sequence and head i (attnBackward)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -131,6 +133,10 @@ func (t *Tape[T]) runItem(w, i int) {
 		j.normChannel(i)
 	case jobNormGrad:
 		j.normGradChannel(i)
+	case jobAttn:
+		j.attnForward(i)
+	case jobAttnGrad:
+		j.attnBackward(w, i)
 	}
 }
 
