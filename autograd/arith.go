@@ -274,6 +274,10 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 	out := t.result(x.Shape(), x)
 	y := out.value.Data()
 	xs := x.value.Data()
+	var saved *tensor.Tensor[T] // GELUTanh: the tanh, for the backward pass
+	if op == opGELUTanh && out.needGrad {
+		saved = t.arena.Get(x.Shape()...)
+	}
 	switch op {
 	case opReLU:
 		t.spreadElems(job[T]{kind: jobReLU, n: len(y), x: xs, y: y})
@@ -282,12 +286,36 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 			y[i] = v * v
 		}
 	default:
-		for i, v := range xs {
-			y[i] = T(unaryFunc(op, float64(v)))
+		j := job[T]{kind: jobUnary, op: op, n: len(y), x: xs, y: y}
+		if saved != nil {
+			j.z = saved.Data()
 		}
+		t.spreadElems(j)
 	}
-	t.push(op, out, x, nil, nil)
+	if n := t.push(op, out, x, nil, nil); n != nil {
+		n.saved = saved
+	}
 	return out
+}
+
+// unaryRange sets y = op(x) elementwise; for GELUTanh it also sets s, if
+// not nil, to the tanh that its gradient needs.
+func unaryRange[T tensor.Float](op opKind, x, y, s []T) {
+	if op == opGELUTanh {
+		y = y[:len(x)]
+		for i, v := range x {
+			u := float64(v)
+			th := math.Tanh(geluK * (u + geluC*u*u*u))
+			y[i] = T(0.5 * u * (1 + th))
+			if s != nil {
+				s[i] = T(th)
+			}
+		}
+		return
+	}
+	for i, v := range x {
+		y[i] = T(unaryFunc(op, float64(v)))
+	}
 }
 
 func unaryFunc(op opKind, x float64) float64 {
@@ -342,8 +370,17 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 	if gx == nil {
 		return
 	}
-	g, x, y := n.out.grad.Data(), n.a.value.Data(), n.out.value.Data()
-	switch n.op {
+	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data()}
+	if n.saved != nil {
+		j.tmp = n.saved.Data()
+	}
+	t.spreadElems(j)
+}
+
+// unaryGradRange adds g·op′(x) to gx elementwise, where y = op(x) and s
+// is GELUTanh's saved tanh.
+func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T) {
+	switch op {
 	case opSquare:
 		for i, v := range x {
 			gx[i] += 2 * v * g[i]
@@ -375,7 +412,7 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 		// With u = k(x + c·x³): ½(1 + tanh u) + ½x(1 − tanh²u)·k(1 + 3c·x²).
 		for i, v := range x {
 			u := float64(v)
-			th := math.Tanh(geluK * (u + geluC*u*u*u))
+			th := float64(s[i])
 			d := 0.5*(1+th) + 0.5*u*(1-th*th)*geluK*(1+3*geluC*u*u)
 			gx[i] += g[i] * T(d)
 		}

@@ -35,13 +35,16 @@ const (
 	jobNormGrad                     // batch norm's gradients of channel i (normGradChannel)
 	jobAttn                         // attention of sequence and head i (attnForward)
 	jobAttnGrad                     // attention's gradients of sequence and head i (attnBackward)
+	jobUnary                        // y = op(x), and GELUTanh's tanh into z (unaryRange)
+	jobUnaryGrad                    // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
 // where it is made.
 type job[T tensor.Float] struct {
 	kind       jobKind
-	n          int // elements of an elementwise job; examples of a batch norm
+	op         opKind // the operation of an elementwise job
+	n          int    // elements of an elementwise job; examples of a batch norm
 	x, y, z, b []T
 	codes      []uint8
 	conv       kernel.ConvShape
@@ -101,7 +104,7 @@ func (t *Tape[T]) runTask(w, k int) {
 func (t *Tape[T]) runItem(w, i int) {
 	j := &t.job
 	switch j.kind {
-	case jobReLU, jobReLUGrad:
+	case jobReLU, jobReLUGrad, jobUnary, jobUnaryGrad:
 		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
 	case jobConvFwd:
 		j.convForward(w, i)
@@ -194,6 +197,18 @@ func (t *Tape[T]) runChunk(lo, hi int) {
 	switch j.kind {
 	case jobReLU:
 		kernel.ReLU(j.x[lo:hi], j.y[lo:hi])
+	case jobUnary:
+		var s []T
+		if j.z != nil {
+			s = j.z[lo:hi]
+		}
+		unaryRange(j.op, j.x[lo:hi], j.y[lo:hi], s)
+	case jobUnaryGrad:
+		var s []T
+		if j.tmp != nil {
+			s = j.tmp[lo:hi]
+		}
+		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi])
 	case jobReLUGrad:
 		if j.add {
 			var tmp [256]T
