@@ -111,8 +111,11 @@ func (t *Tape[T]) recurrent(op opKind, gi, h0, c0, whh, bhh *Var[T]) *Var[T] {
 	if saved != nil {
 		r.saved = saved.Data()
 	}
+	r.gh = gh
 	for step := range n {
-		r.forward(step, gh)
+		r.step = step
+		r.forward()
+		t.rows(&r, jobRecur)
 	}
 	if nd := t.push(op, out, gi, whh, bhh); nd != nil {
 		nd.d, nd.e = h0, c0
@@ -132,6 +135,32 @@ type recur[T tensor.Float] struct {
 	whh, bhh   []T
 	h0, c0     []T
 	out, saved []T
+
+	// the step being run, and its scratch: gh = h·W_hhᵀ + b_hh (forward);
+	// the output gradient g, the gates' gradients dgi and dgh, and ∂h, ∂c
+	// of this step and of the next (backward)
+	step                   int
+	gh                     []T
+	g, dgi, dgh            []T
+	dh, dc, dhNext, dcNext []T
+}
+
+// spreadRows is the least number of gate values per step whose rows are
+// spread over the kernel pool.
+var spreadRows = 1 << 12
+
+// rows runs rows 0…b−1 of the current step of r, forward or backward
+// (kind jobRecur or jobRecurGrad), on the pool when the step is large.
+func (t *Tape[T]) rows(r *recur[T], kind jobKind) {
+	if r.b*r.h*gates(r.op) < spreadRows {
+		if kind == jobRecur {
+			r.forwardRows(0, r.b)
+		} else {
+			r.backwardRows(0, r.b)
+		}
+		return
+	}
+	t.spreadItems(job[T]{kind: kind, rec: r}, r.b)
 }
 
 // prevH returns the h that step s starts from and its row stride, or nil.
@@ -153,9 +182,11 @@ func (r *recur[T]) prevC(s int) ([]T, int) {
 	return r.c0, r.h
 }
 
-// forward runs step s for the whole batch; gh is scratch [b, G·h].
-func (r *recur[T]) forward(s int, gh []T) {
-	b, n, h := r.b, r.n, r.h
+// forward computes gh = h·W_hhᵀ + b_hh of the current step for the whole
+// batch, one matrix multiply; forwardRows then applies the gates.
+func (r *recur[T]) forward() {
+	s, gh := r.step, r.gh
+	b, h := r.b, r.h
 	gw := gates(r.op) * h
 	for i := range b {
 		if r.bhh != nil {
@@ -167,9 +198,17 @@ func (r *recur[T]) forward(s int, gh []T) {
 	if hp, ld := r.prevH(s); hp != nil {
 		kernel.Gemm(false, true, b, gw, h, 1, hp, ld, r.whh, h, 1, gh, gw)
 	}
+}
+
+// forwardRows applies the gates of the current step to batch rows i0…i1−1,
+// writing h (and c) and what the backward pass needs.
+func (r *recur[T]) forwardRows(i0, i1 int) {
+	s, gh := r.step, r.gh
+	b, n, h := r.b, r.n, r.h
+	gw := gates(r.op) * h
 	hp, ldh := r.prevH(s)
 	cp, ldc := r.prevC(s)
-	for i := range b {
+	for i := i0; i < i1; i++ {
 		x := r.gi[(i*n+s)*gw : (i*n+s+1)*gw]
 		hg := gh[i*gw : (i+1)*gw]
 		ho := r.out[(i*n+s)*h : (i*n+s+1)*h]
@@ -247,60 +286,12 @@ func (t *Tape[T]) recurrentBackward(nd *node[T]) {
 		dgh = t.arena.Get(b, n, gw).Data()
 	}
 	st := t.arena.Zeros(4, b, h).Data() // ∂h and ∂c flowing back from the next step, and this step's
-	dhNext, dcNext, dh, dc := st[:b*h], st[b*h:2*b*h], st[2*b*h:3*b*h], st[3*b*h:]
+	dhNext, dcNext, dh := st[:b*h], st[b*h:2*b*h], st[2*b*h:3*b*h]
+	r.g, r.dgi, r.dgh = g, dgi, dgh
+	r.dhNext, r.dcNext, r.dh, r.dc = dhNext, dcNext, dh, st[3*b*h:]
 	for s := n - 1; s >= 0; s-- {
-		hp, ldh := r.prevH(s)
-		cp, ldc := r.prevC(s)
-		for i := range b {
-			row := (i*n + s)
-			dhi, dci := dh[i*h:(i+1)*h], dc[i*h:(i+1)*h]
-			for j := range dhi {
-				dhi[j] = g[row*h+j] + dhNext[i*h+j]
-			}
-			x, y := dgi[row*gw:(row+1)*gw], dgh[row*gw:(row+1)*gw]
-			ho := r.out[row*h : (row+1)*h]
-			switch nd.op {
-			case opRNN:
-				for j, v := range ho {
-					x[j] = dhi[j] * (1 - v*v)
-				}
-			case opLSTM:
-				sv := r.saved[row*5*h : (row+1)*5*h]
-				for j := range dci {
-					dci[j] = g[b*n*h+row*h+j] + dcNext[i*h+j]
-				}
-				for j := range dhi {
-					ig, fg, gg, og, tc := sv[j], sv[h+j], sv[2*h+j], sv[3*h+j], sv[4*h+j]
-					dcj := dci[j] + dhi[j]*og*(1-tc*tc)
-					var cprev T
-					if cp != nil {
-						cprev = cp[i*ldc+j]
-					}
-					x[j] = dcj * gg * ig * (1 - ig)
-					x[h+j] = dcj * cprev * fg * (1 - fg)
-					x[2*h+j] = dcj * ig * (1 - gg*gg)
-					x[3*h+j] = dhi[j] * tc * og * (1 - og)
-					dcNext[i*h+j] = dcj * fg
-				}
-			case opGRU:
-				sv := r.saved[row*4*h : (row+1)*4*h]
-				for j := range dhi {
-					rg, zg, ng, hn := sv[j], sv[h+j], sv[2*h+j], sv[3*h+j]
-					var hprev T
-					if hp != nil {
-						hprev = hp[i*ldh+j]
-					}
-					dz := dhi[j] * (hprev - ng)
-					dan := dhi[j] * (1 - zg) * (1 - ng*ng)
-					dr := dan * hn
-					x[j] = dr * rg * (1 - rg)
-					x[h+j] = dz * zg * (1 - zg)
-					x[2*h+j] = dan
-					y[j], y[h+j], y[2*h+j] = x[j], x[h+j], dan*rg
-					dhi[j] *= zg // the direct path to h_prev, added below
-				}
-			}
-		}
+		r.step = s
+		t.rows(&r, jobRecurGrad)
 		// ∂h_prev = ∂gh_s·W_hh (+ ∂h·z for the GRU, now in dh).
 		beta := T(0)
 		if nd.op == opGRU {
@@ -309,6 +300,77 @@ func (t *Tape[T]) recurrentBackward(nd *node[T]) {
 		}
 		kernel.Gemm(false, false, b, h, gw, 1, dgh[s*gw:], n*gw, r.whh, h, beta, dhNext, h)
 	}
+	t.recurrentParamGrads(nd, &r)
+}
+
+// backwardRows computes the gates' gradients of the current step for batch
+// rows i0…i1−1, and the part of ∂c (LSTM) and ∂h (GRU) that flows to the
+// previous step directly.
+func (r *recur[T]) backwardRows(i0, i1 int) {
+	s, b, n, h := r.step, r.b, r.n, r.h
+	gw := gates(r.op) * h
+	g, dgi, dgh := r.g, r.dgi, r.dgh
+	dhNext, dcNext, dh, dc := r.dhNext, r.dcNext, r.dh, r.dc
+	hp, ldh := r.prevH(s)
+	cp, ldc := r.prevC(s)
+	for i := i0; i < i1; i++ {
+		row := (i*n + s)
+		dhi, dci := dh[i*h:(i+1)*h], dc[i*h:(i+1)*h]
+		for j := range dhi {
+			dhi[j] = g[row*h+j] + dhNext[i*h+j]
+		}
+		x, y := dgi[row*gw:(row+1)*gw], dgh[row*gw:(row+1)*gw]
+		ho := r.out[row*h : (row+1)*h]
+		switch r.op {
+		case opRNN:
+			for j, v := range ho {
+				x[j] = dhi[j] * (1 - v*v)
+			}
+		case opLSTM:
+			sv := r.saved[row*5*h : (row+1)*5*h]
+			for j := range dci {
+				dci[j] = g[b*n*h+row*h+j] + dcNext[i*h+j]
+			}
+			for j := range dhi {
+				ig, fg, gg, og, tc := sv[j], sv[h+j], sv[2*h+j], sv[3*h+j], sv[4*h+j]
+				dcj := dci[j] + dhi[j]*og*(1-tc*tc)
+				var cprev T
+				if cp != nil {
+					cprev = cp[i*ldc+j]
+				}
+				x[j] = dcj * gg * ig * (1 - ig)
+				x[h+j] = dcj * cprev * fg * (1 - fg)
+				x[2*h+j] = dcj * ig * (1 - gg*gg)
+				x[3*h+j] = dhi[j] * tc * og * (1 - og)
+				dcNext[i*h+j] = dcj * fg
+			}
+		case opGRU:
+			sv := r.saved[row*4*h : (row+1)*4*h]
+			for j := range dhi {
+				rg, zg, ng, hn := sv[j], sv[h+j], sv[2*h+j], sv[3*h+j]
+				var hprev T
+				if hp != nil {
+					hprev = hp[i*ldh+j]
+				}
+				dz := dhi[j] * (hprev - ng)
+				dan := dhi[j] * (1 - zg) * (1 - ng*ng)
+				dr := dan * hn
+				x[j] = dr * rg * (1 - rg)
+				x[h+j] = dz * zg * (1 - zg)
+				x[2*h+j] = dan
+				y[j], y[h+j], y[2*h+j] = x[j], x[h+j], dan*rg
+				dhi[j] *= zg // the direct path to h_prev, added below
+			}
+		}
+	}
+}
+
+// recurrentParamGrads adds the gradients of the input projections, W_hh,
+// b_hh and the initial states once the steps have run backward.
+func (t *Tape[T]) recurrentParamGrads(nd *node[T], r *recur[T]) {
+	b, n, h := r.b, r.n, r.h
+	gw := gates(nd.op) * h
+	dgi, dgh, dhNext, dcNext := r.dgi, r.dgh, r.dhNext, r.dcNext
 	if gx, add := t.gradOut(nd.a); gx != nil {
 		if add {
 			kernel.Axpy(1, dgi, gx)

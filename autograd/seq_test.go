@@ -107,3 +107,11 @@ func TestAttentionCausal(t *testing.T) {
 		t.Error("Attention with 4 heads of width 6/4: no error")
 	}
 }
+
+// TestGradientsSpread runs the finite-difference check with every
+// recurrent step's rows spread over the pool, as large batches are.
+func TestGradientsSpread(t *testing.T) {
+	defer func(n int) { spreadRows = n }(spreadRows)
+	spreadRows = 0
+	TestGradients(t)
+}

@@ -35,6 +35,8 @@ const (
 	jobNormGrad                     // batch norm's gradients of channel i (normGradChannel)
 	jobAttn                         // attention of sequence and head i (attnForward)
 	jobAttnGrad                     // attention's gradients of sequence and head i (attnBackward)
+	jobRecur                        // the gates of batch row i of a recurrent step (forwardRows)
+	jobRecurGrad                    // the gates' gradients of batch row i of a recurrent step (backwardRows)
 	jobUnary                        // y = op(x), and GELUTanh's tanh into z (unaryRange)
 	jobUnaryGrad                    // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange)
 )
@@ -52,6 +54,8 @@ type job[T tensor.Float] struct {
 	chunk      int  // images per item
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
+
+	rec *recur[T] // a recurrent operation
 
 	// batch norm
 	gamma, beta, mean, variance []T
@@ -140,6 +144,10 @@ func (t *Tape[T]) runItem(w, i int) {
 		j.attnForward(i)
 	case jobAttnGrad:
 		j.attnBackward(w, i)
+	case jobRecur:
+		j.rec.forwardRows(i, i+1)
+	case jobRecurGrad:
+		j.rec.backwardRows(i, i+1)
 	}
 }
 
