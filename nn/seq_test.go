@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 
@@ -127,5 +128,45 @@ func TestTiedParams(t *testing.T) {
 	tape.Reset()
 	if _, err := m.Forward(tape, tape.Const(tensor.FromSlice([]float32{1, 5}, 1, 2))); err == nil {
 		t.Errorf("Forward of token 5 with vocabulary 5: no error")
+	}
+}
+
+// TestTransformerSaveLoad checks that a language model's weights move
+// through a model file under PyTorch's names and give the same logits.
+func TestTransformerSaveLoad(t *testing.T) {
+	cfg := TransformerConfig{Vocab: 7, Dim: 8, Context: 4, Heads: 2, Layers: 2, AttnBias: true}
+	src, _ := NewTransformer[float32](cfg, rand.New(rand.NewPCG(1, 2)))
+	dst, _ := NewTransformer[float32](cfg, rand.New(rand.NewPCG(3, 4)))
+	var buf bytes.Buffer
+	if err := Save(&buf, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := Load(dst, buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.FromSlice([]float32{1, 2, 3, 6, 0, 5, 4, 1}, 2, 4)
+	tape := autograd.NewTape[float32]()
+	a, err := src.Forward(tape, tape.Const(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := dst.Forward(tape, tape.Const(x))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range a.Value().Data() {
+		if w := b.Value().Data()[i]; v != w {
+			t.Fatalf("logits[%d] after a save and load = %v; want %v", i, w, v)
+		}
+	}
+	names := map[string]bool{}
+	for _, p := range dst.Params() {
+		names[p.Name] = true
+	}
+	for _, want := range []string{"tok_emb.weight", "pos_emb.weight", "blocks.1.attn.in_proj_weight", "blocks.1.attn.in_proj_bias",
+		"blocks.0.attn.out_proj.weight", "blocks.0.fc2.bias", "ln_f.weight", "head.weight", "head.bias"} {
+		if !names[want] {
+			t.Errorf("Transformer has no parameter %q", want)
+		}
 	}
 }
