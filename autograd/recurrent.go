@@ -371,13 +371,7 @@ func (t *Tape[T]) recurrentParamGrads(nd *node[T], r *recur[T]) {
 	b, n, h := r.b, r.n, r.h
 	gw := gates(nd.op) * h
 	dgi, dgh, dhNext, dcNext := r.dgi, r.dgh, r.dhNext, r.dcNext
-	if gx, add := t.gradOut(nd.a); gx != nil {
-		if add {
-			kernel.Axpy(1, dgi, gx)
-		} else {
-			copy(gx, dgi)
-		}
-	}
+	t.setGrad(nd.a, dgi)
 	if gwhh, add := t.gradOut(nd.b); gwhh != nil {
 		// h_prev of every step, [B, T, H]: h0 (or 0) then the outputs shifted.
 		hprev := t.arena.Get(b, n, h).Data()
@@ -391,27 +385,21 @@ func (t *Tape[T]) recurrentParamGrads(nd *node[T], r *recur[T]) {
 		}
 		kernel.Gemm(true, false, gw, h, b*n, 1, dgh, gw, hprev, h, beta[T](add), gwhh, h)
 	}
-	if gb, add := t.gradOut(nd.c); gb != nil {
+	if nd.c != nil && nd.c.needGrad {
 		sums := t.arena.Get(gw).Data()
 		kernel.ColumnSums(b*n, gw, dgh, gw, sums)
-		if add {
-			kernel.Axpy(1, sums, gb)
-		} else {
-			copy(gb, sums)
-		}
+		t.setGrad(nd.c, sums)
 	}
-	if gh0, add := t.gradOut(nd.d); gh0 != nil {
-		if add {
-			kernel.Axpy(1, dhNext, gh0)
-		} else {
-			copy(gh0, dhNext)
-		}
-	}
-	if gc0, add := t.gradOut(nd.e); gc0 != nil {
-		if add {
-			kernel.Axpy(1, dcNext, gc0)
-		} else {
-			copy(gc0, dcNext)
-		}
+	t.setGrad(nd.d, dhNext)
+	t.setGrad(nd.e, dcNext)
+}
+
+// setGrad adds g to v's gradient, or writes it if v's backward pass is the
+// first to reach v; nothing if no gradient flows to v.
+func (t *Tape[T]) setGrad(v *Var[T], g []T) {
+	if dst, add := t.gradOut(v); add {
+		kernel.Axpy(1, g, dst)
+	} else if dst != nil {
+		copy(dst, g)
 	}
 }

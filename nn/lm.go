@@ -160,6 +160,18 @@ func (c TransformerConfig) withDefaults() TransformerConfig {
 	return c
 }
 
+// newHead makes a language model's output layer, Linear(in, vocab) drawn
+// from rng, and appends its parameters to params as "head.weight" and
+// "head.bias". When tied, the weight is emb's table instead (weight tying)
+// and only "head.bias" is appended.
+func newHead[T tensor.Float](params []Param[T], in, vocab int, emb *Embedding[T], tied bool, rng *rand.Rand) (w, b *autograd.Var[T], _ []Param[T]) {
+	head := NewLinear[T](in, vocab, rng)
+	if tied {
+		return emb.weight, head.bias, prefixed(params, "head.", head.Params()[1:])
+	}
+	return head.weight, head.bias, prefixed(params, "head.", head.Params())
+}
+
 // prefixed appends ps to dst with prefix before each name.
 func prefixed[T tensor.Float](dst []Param[T], prefix string, ps []Param[T]) []Param[T] {
 	for _, p := range ps {
@@ -226,14 +238,7 @@ func NewTransformer[T tensor.Float](cfg TransformerConfig, rng *rand.Rand) (*Tra
 	m.lnF = NewLayerNorm[T](cfg.Dim)
 	m.lnF.Eps = cfg.Eps
 	m.params = prefixed(m.params, "ln_f.", m.lnF.Params())
-	head := NewLinear[T](cfg.Dim, cfg.Vocab, rng)
-	m.headW, m.headB = head.weight, head.bias
-	if cfg.Tied {
-		m.headW = m.tokEmb.weight
-		m.params = prefixed(m.params, "head.", head.Params()[1:])
-	} else {
-		m.params = prefixed(m.params, "head.", head.Params())
-	}
+	m.headW, m.headB, m.params = newHead(m.params, cfg.Dim, cfg.Vocab, m.tokEmb, cfg.Tied, rng)
 	if cfg.Dropout > 0 {
 		m.drop = NewDropout[T](cfg.Dropout, rng)
 	}
@@ -370,14 +375,7 @@ func NewRecurrentLM[T tensor.Float](cfg RecurrentLMConfig, rng *rand.Rand) (*Rec
 		m.params = prefixed(m.params, prefix, l.Params())
 		in = cfg.Hidden
 	}
-	head := NewLinear[T](cfg.Hidden, cfg.Vocab, rng)
-	m.headW, m.headB = head.weight, head.bias
-	if cfg.Tied {
-		m.headW = m.emb.weight
-		m.params = prefixed(m.params, "head.", head.Params()[1:])
-	} else {
-		m.params = prefixed(m.params, "head.", head.Params())
-	}
+	m.headW, m.headB, m.params = newHead(m.params, cfg.Hidden, cfg.Vocab, m.emb, cfg.Tied, rng)
 	return m, nil
 }
 

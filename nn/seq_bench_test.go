@@ -69,7 +69,7 @@ func benchmarkForwardBackward(b *testing.B, m nn.Module[float32], shape []int, t
 		nn.ZeroGrad(m.Params())
 		tape.Reset()
 	}
-	runSeqBench(b, step, tokens, flops)
+	benchmarkStep(b, step, tokens, "tokens/s", flops)
 }
 
 // benchmarkLM times a language model's forward pass, cross-entropy over
@@ -93,17 +93,5 @@ func benchmarkLM(b *testing.B, m nn.Module[float32], batch, ctx, vocab int, flop
 		nn.ZeroGrad(m.Params())
 		tape.Reset()
 	}
-	runSeqBench(b, step, batch*ctx, flops)
-}
-
-func runSeqBench(b *testing.B, step func(), tokens int, flops float64) {
-	step() // warm-up: the tape's buffers are allocated here
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		step()
-	}
-	sec := b.Elapsed().Seconds()
-	b.ReportMetric(float64(tokens*b.N)/sec, "tokens/s")
-	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+	benchmarkStep(b, step, batch*ctx, "tokens/s", flops)
 }

@@ -36,33 +36,13 @@ func init() {
 		}, input: []int{2, 3, 3}},
 		layerCase{name: "Residual", build: func(r *rand.Rand) Module[float64] { return NewResidual[float64](NewLinear[float64](4, 4, r)) }, input: []int{3, 4}},
 		layerCase{name: "Block", build: func(r *rand.Rand) Module[float64] { return NewBlock[float64](tiny, r) }, input: []int{2, 3, 6}},
-		layerCase{name: "Transformer", build: func(r *rand.Rand) Module[float64] {
-			m, err := NewTransformer[float64](tiny, r)
-			if err != nil {
-				panic(err)
-			}
-			return m
-		}, input: []int{2, 4}, tokens: 7},
-		layerCase{name: "Transformer/tied", build: func(r *rand.Rand) Module[float64] {
-			m, err := NewTransformer[float64](tied, r)
-			if err != nil {
-				panic(err)
-			}
-			return m
-		}, input: []int{2, 5}, tokens: 7},
+		layerCase{name: "Transformer", build: func(r *rand.Rand) Module[float64] { return must(NewTransformer[float64](tiny, r)) }, input: []int{2, 4}, tokens: 7},
+		layerCase{name: "Transformer/tied", build: func(r *rand.Rand) Module[float64] { return must(NewTransformer[float64](tied, r)) }, input: []int{2, 5}, tokens: 7},
 		layerCase{name: "RecurrentLM/lstm-2-tied", build: func(r *rand.Rand) Module[float64] {
-			m, err := NewRecurrentLM[float64](RecurrentLMConfig{Cell: CellLSTM, Vocab: 6, Embed: 4, Hidden: 4, Layers: 2, Tied: true}, r)
-			if err != nil {
-				panic(err)
-			}
-			return m
+			return must(NewRecurrentLM[float64](RecurrentLMConfig{Cell: CellLSTM, Vocab: 6, Embed: 4, Hidden: 4, Layers: 2, Tied: true}, r))
 		}, input: []int{2, 3}, tokens: 6},
 		layerCase{name: "RecurrentLM/gru", build: func(r *rand.Rand) Module[float64] {
-			m, err := NewRecurrentLM[float64](RecurrentLMConfig{Cell: CellGRU, Vocab: 6, Embed: 3, Hidden: 4}, r)
-			if err != nil {
-				panic(err)
-			}
-			return m
+			return must(NewRecurrentLM[float64](RecurrentLMConfig{Cell: CellGRU, Vocab: 6, Embed: 3, Hidden: 4}, r))
 		}, input: []int{2, 3}, tokens: 6},
 	)
 }
@@ -169,4 +149,12 @@ func TestTransformerSaveLoad(t *testing.T) {
 			t.Errorf("Transformer has no parameter %q", want)
 		}
 	}
+}
+
+// must returns m, panicking on err: for models built from valid configs.
+func must[M any](m M, err error) M {
+	if err != nil {
+		panic(err)
+	}
+	return m
 }
