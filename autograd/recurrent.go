@@ -160,7 +160,7 @@ func (t *Tape[T]) rows(r *recur[T], kind jobKind) {
 		}
 		return
 	}
-	t.spreadItems(job[T]{kind: kind, rec: r}, r.b)
+	t.spreadItems(job[T]{kind: kind, rec: *r}, r.b)
 }
 
 // prevH returns the h that step s starts from and its row stride, or nil.

@@ -55,7 +55,7 @@ type job[T tensor.Float] struct {
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
 
-	rec *recur[T] // a recurrent operation
+	rec recur[T] // a recurrent operation (a copy, so that the caller's stays on its stack)
 
 	// batch norm
 	gamma, beta, mean, variance []T
