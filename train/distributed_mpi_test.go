@@ -8,12 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/internal/benchmodels"
+	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/train"
 )
@@ -51,6 +54,22 @@ func agree(t *testing.T, b []byte, what string) {
 	t.Helper()
 	if err := comm.Agree(world, b, what); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkDistributedTrainStep is BenchmarkTrainStep, data-parallel over
+// the ranks of mpirun: the batch of 128 is the global batch. Every rank must
+// run the same number of steps: pass -test.benchtime=50x.
+func BenchmarkDistributedTrainStep(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		shape []int
+		model func(*rand.Rand) *nn.Sequential[float32]
+	}{
+		{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
+		{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
+	} {
+		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, world) })
 	}
 }
 
