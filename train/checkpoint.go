@@ -172,11 +172,11 @@ func (tr *Trainer[T]) Resume(path string) error {
 	var err error
 	if tr.dist != nil {
 		b, err = tr.dist.readFile(path)
-	} else {
-		b, err = os.ReadFile(path)
+	} else if b, err = os.ReadFile(path); err != nil {
+		err = fmt.Errorf("train: %w", err)
 	}
 	if err != nil {
-		return fmt.Errorf("train: %w", err)
+		return err
 	}
 	return tr.loadState(b, path)
 }

@@ -133,7 +133,7 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 		tr.dist = d // for loadState to give this rank its own random source
 		err = tr.loadState(state, "rank 0's state")
 	}
-	if err := d.agreeOn(err); err != nil {
+	if err := d.agreeOn(err, "a rank could not load rank 0's state"); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -149,9 +149,9 @@ func (tr *Trainer[T]) saveState() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// agreeOn returns err on the rank that has it, and ErrOtherRank on the
-// others if any rank has one.
-func (d *replicas[T]) agreeOn(err error) error {
+// agreeOn returns err on the ranks that have one, and on the others, if
+// any rank has one, ErrOtherRank with what failed there.
+func (d *replicas[T]) agreeOn(err error, what string) error {
 	any, cerr := comm.AnyOf(d.c, err != nil)
 	switch {
 	case cerr != nil:
@@ -159,9 +159,19 @@ func (d *replicas[T]) agreeOn(err error) error {
 	case err != nil:
 		return err
 	case any:
-		return ErrOtherRank
+		return fmt.Errorf("%w: %s", ErrOtherRank, what)
 	}
 	return nil
+}
+
+// together returns err on the ranks that have one and, in a data-parallel
+// run, an error on the others too, for a step all ranks must take or
+// abandon together.
+func (tr *Trainer[T]) together(err error, what string) error {
+	if tr.dist == nil {
+		return err
+	}
+	return tr.dist.agreeOn(err, what)
 }
 
 // shard returns the bounds of rank r's part of a batch of n examples over
@@ -269,12 +279,7 @@ func (d *replicas[T]) checkpoint(tr *Trainer[T]) error {
 		err = tr.SaveCheckpoint(tr.cfg.Checkpoint)
 	}
 	d.rngRanks = ""
-	if err := d.agreeOn(err); errors.Is(err, ErrOtherRank) {
-		return fmt.Errorf("%w: rank 0 could not write the checkpoint", ErrOtherRank)
-	} else if err != nil {
-		return err
-	}
-	return nil
+	return d.agreeOn(err, "the checkpoint could not be written")
 }
 
 // readFile reads a checkpoint on rank 0 and sends it to every rank; an
@@ -283,11 +288,11 @@ func (d *replicas[T]) readFile(path string) ([]byte, error) {
 	var b []byte
 	var err error
 	if d.c.Rank() == 0 {
-		b, err = os.ReadFile(path)
+		if b, err = os.ReadFile(path); err != nil {
+			err = fmt.Errorf("train: %w", err)
+		}
 	}
-	if err := d.agreeOn(err); errors.Is(err, ErrOtherRank) {
-		return nil, fmt.Errorf("%w: rank 0 could not read %s", ErrOtherRank, path)
-	} else if err != nil {
+	if err := d.agreeOn(err, "rank 0 could not read "+path); err != nil {
 		return nil, err
 	}
 	b, err = comm.BroadcastBytes(d.c, b, 0)

@@ -203,8 +203,14 @@ func TestDistributedResume(t *testing.T) {
 	case !last && !errors.Is(err, train.ErrOtherRank):
 		t.Fatalf("%v: Run = %v; want train.ErrOtherRank", world, err)
 	}
-	if e, b := first.Position(); e != 1 || b != 12 {
-		t.Errorf("%v stopped at epoch %d, batch %d; want epoch 1, batch 12 (the step after the one that saw the cancellation)", world, e, b)
+	// A single process stops before the next step; ranks learn of the
+	// cancellation with the next step's gradients, and stop after it.
+	want := 11
+	if world.Distributed() {
+		want = 12
+	}
+	if e, b := first.Position(); e != 1 || b != want {
+		t.Errorf("%v stopped at epoch %d, batch %d; want epoch 1, batch %d", world, e, b, want)
 	}
 	_, statErr := os.Stat(r.cfg.Checkpoint)
 	if (world.Rank() == 0) != (statErr == nil) {
@@ -244,5 +250,71 @@ func TestDistributedBadInput(t *testing.T) {
 	r.cfg.Seed = uint64(world.Rank() % 2)
 	if _, _, _, err := r.build(t, world, splits); err == nil || !strings.Contains(err.Error(), "disagree on the run") {
 		t.Errorf("%v: seeds that differ between ranks: %v; want an error", world, err)
+	}
+}
+
+// TestDistributedResumeWithAnotherN resumes a data-parallel run's
+// checkpoint in one process and a single process's checkpoint on every
+// rank, and checks both against the run that never stopped, within the
+// bound of TestDistributedEqualsSingleProcess: the position counts global
+// batches, so it means the same whatever the number of ranks. (Without
+// batch norm, whose per-replica statistics depend on the shards.)
+func TestDistributedResumeWithAnotherN(t *testing.T) {
+	splits := digits(t)
+	dir := t.TempDir() // rank 0's is the one that counts
+	r := replicaRun{init: 1, cfg: train.Config{Epochs: 3, BatchSize: 31, Seed: 3}}
+	whole, wm, _, err := r.build(t, comm.Single(), splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, to *comm.Comm }{{world, comm.Single()}, {comm.Single(), world}} {
+		from, to := c.from, c.to
+		r.cfg.Checkpoint = filepath.Join(dir, fmt.Sprintf("from-%d", from.Size()))
+		r.cfg.Epochs = 1
+		first, _, _, err := r.build(t, from, splits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := first.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !to.Distributed() && world.Rank() != 0 {
+			continue // only rank 0 has the checkpoint of the data-parallel run
+		}
+		r.cfg.Epochs = 3
+		second, sm, _, err := r.build(t, to, splits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Resume(r.cfg.Checkpoint); err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		wp, sp := wm.Params(), sm.Params()
+		for i := range wp {
+			for j, v := range wp[i].Value {
+				if d := math.Abs(sp[i].Value[j]-v) / math.Max(1, math.Abs(v)); !(d <= 1e-12) {
+					t.Fatalf("%d ranks, resumed on %d: %s[%d] = %v; the run that never stopped has %v", from.Size(), to.Size(), sp[i].Name, j, sp[i].Value[j], v)
+				}
+			}
+		}
+	}
+}
+
+// TestDistributedResumeMissingFile checks that a checkpoint rank 0 cannot
+// read is an error on every rank.
+func TestDistributedResumeMissingFile(t *testing.T) {
+	tr, _, _, err := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: 32}}.build(t, world, digits(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tr.Resume(filepath.Join(t.TempDir(), "missing"))
+	if err == nil || (world.Rank() == 0) != errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%v: Resume(missing file) = %v; want the file's error on rank 0 and train.ErrOtherRank elsewhere", world, err)
 	}
 }

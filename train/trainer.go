@@ -264,7 +264,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 			return err
 		}
 		if tr.cfg.OnEpoch != nil {
-			if err := tr.cfg.OnEpoch(ep); err != nil {
+			if err := tr.together(tr.cfg.OnEpoch(ep), "OnEpoch failed on another rank"); err != nil {
 				return err
 			}
 		}
