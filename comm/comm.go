@@ -163,8 +163,8 @@ func AllReduceSum[T Float](c *Comm, buf []T) error {
 		return err
 	}
 	n, size := len(buf), c.size
-	if n/size >= math.MaxInt32 {
-		return fmt.Errorf("comm: all-reduce of %d elements: chunks over 2³¹ elements", n)
+	if n > math.MaxInt32 {
+		return fmt.Errorf("comm: all-reduce of %d elements: MPI counts and offsets stop at 2³¹−1", n)
 	}
 	lo, hi := chunk(n, c.rank, size)
 	own := hi - lo
@@ -296,8 +296,11 @@ func Agree(c *Comm, b []byte, what string) error {
 			bad = append(bad, strconv.Itoa(r))
 		}
 	}
-	if len(bad) > 0 {
-		return fmt.Errorf("comm: the ranks disagree on %s: rank %s differ from rank 0", what, strings.Join(bad, ", "))
+	switch {
+	case len(bad) == 1:
+		return fmt.Errorf("comm: the ranks disagree on %s: rank %s differs from rank 0", what, bad[0])
+	case len(bad) > 1:
+		return fmt.Errorf("comm: the ranks disagree on %s: ranks %s differ from rank 0", what, strings.Join(bad, ", "))
 	}
 	return nil
 }
