@@ -19,17 +19,21 @@ import (
 // work of PyTorch's train_bench.py. It reports samples/s; a step allocates
 // nothing after the first.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		shape []int
-		model func(*rand.Rand) *nn.Sequential[float32]
-	}{
-		{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
-		{"mlpbn-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(true, r) }},
-		{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
-	} {
+	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, nil) })
 	}
+}
+
+// benchModels are the models of the step benchmarks, PyTorch's
+// train_bench.py's.
+var benchModels = []struct {
+	name  string
+	shape []int
+	model func(*rand.Rand) *nn.Sequential[float32]
+}{
+	{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
+	{"mlpbn-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(true, r) }},
+	{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
 }
 
 // benchmarkTrainStep measures steps of a global batch of batch examples,

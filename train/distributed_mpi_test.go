@@ -8,14 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/descentml/descent/comm"
-	"github.com/descentml/descent/internal/benchmodels"
+	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/train"
@@ -61,16 +60,46 @@ func agree(t *testing.T, b []byte, what string) {
 // the ranks of mpirun: the batch of 128 is the global batch. Every rank must
 // run the same number of steps: pass -test.benchtime=50x.
 func BenchmarkDistributedTrainStep(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		shape []int
-		model func(*rand.Rand) *nn.Sequential[float32]
-	}{
-		{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
-		{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
-	} {
+	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, world) })
 	}
+}
+
+// largestDiff returns the largest difference between the parameters of a
+// and b, relative (absolute for values below 1), and which it is; NaN if
+// one is NaN.
+func largestDiff(a, b *nn.Sequential[float64]) (float64, string) {
+	ap, bp := a.Params(), b.Params()
+	worst, at := 0.0, ""
+	for i := range ap {
+		for j, v := range ap[i].Value {
+			d := math.Abs(bp[i].Value[j]-v) / math.Max(1, math.Abs(v))
+			if d > worst || math.IsNaN(d) {
+				worst, at = d, fmt.Sprintf("%s[%d]", ap[i].Name, j)
+			}
+			if math.IsNaN(d) {
+				return d, at
+			}
+		}
+	}
+	return worst, at
+}
+
+// resume builds the run on c, resumes it from its checkpoint, runs it to
+// the end and returns the model.
+func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.Sequential[float64] {
+	t.Helper()
+	tr, m, _, err := r.build(t, c, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Resume(r.cfg.Checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 // TestDistributedEqualsSingleProcess trains the same run on every rank as
@@ -112,16 +141,8 @@ func TestDistributedEqualsSingleProcess(t *testing.T) {
 			// (relative, or absolute below 1) with 2 and 3 ranks; the bound
 			// leaves a factor of 1000 for other machines and kernels.
 			const bound = 1e-12
-			sp, dp := sm.Params(), dm.Params()
-			worst, at := 0.0, ""
-			for i := range sp {
-				for j, v := range sp[i].Value {
-					if d := math.Abs(dp[i].Value[j]-v) / math.Max(1, math.Abs(v)); d > worst {
-						worst, at = d, fmt.Sprintf("%s[%d]", sp[i].Name, j)
-					}
-				}
-			}
-			if worst > bound || math.IsNaN(worst) {
+			worst, at := largestDiff(sm, dm)
+			if !(worst <= bound) {
 				t.Errorf("%d ranks: parameter %s differs from the single-process run's by %.3g (relative); want at most %g", world.Size(), at, worst, bound)
 			}
 			t.Logf("%d ranks: largest relative difference from the single-process run %.3g at %s", world.Size(), worst, at)
@@ -154,7 +175,7 @@ func TestDistributedReplicasAreIdentical(t *testing.T) {
 		if err := opt.Save(&state); err != nil {
 			t.Fatal(err)
 		}
-		model := modelBytes64(t, m)
+		model := modelBytes(t, m)
 		agree(t, model, "the model (parameters and batch norm's buffers)")
 		agree(t, state.Bytes(), "the optimizer state")
 		h := tr.History()
@@ -219,17 +240,7 @@ func TestDistributedResume(t *testing.T) {
 
 	r.cfg.OnBatch = nil
 	r.init = uint64(world.Rank()) + 10 // overwritten by the checkpoint
-	second, sm, _, err := r.build(t, world, splits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := second.Resume(r.cfg.Checkpoint); err != nil {
-		t.Fatal(err)
-	}
-	if err := second.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(modelBytes64(t, sm), modelBytes64(t, wm)) {
+	if sm := r.resume(t, world, splits); !bytes.Equal(modelBytes(t, sm), modelBytes(t, wm)) {
 		t.Errorf("%v: the resumed model differs from the uninterrupted one", world)
 	}
 }
@@ -285,23 +296,9 @@ func TestDistributedResumeWithAnotherN(t *testing.T) {
 			continue // only rank 0 has the checkpoint of the data-parallel run
 		}
 		r.cfg.Epochs = 3
-		second, sm, _, err := r.build(t, to, splits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := second.Resume(r.cfg.Checkpoint); err != nil {
-			t.Fatal(err)
-		}
-		if err := second.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		wp, sp := wm.Params(), sm.Params()
-		for i := range wp {
-			for j, v := range wp[i].Value {
-				if d := math.Abs(sp[i].Value[j]-v) / math.Max(1, math.Abs(v)); !(d <= 1e-12) {
-					t.Fatalf("%d ranks, resumed on %d: %s[%d] = %v; the run that never stopped has %v", from.Size(), to.Size(), sp[i].Name, j, sp[i].Value[j], v)
-				}
-			}
+		sm := r.resume(t, to, splits)
+		if d, at := largestDiff(wm, sm); !(d <= 1e-12) {
+			t.Errorf("%d ranks, resumed on %d: %s differs from the run that never stopped by %.3g (relative); want at most 1e-12", from.Size(), to.Size(), at, d)
 		}
 	}
 }

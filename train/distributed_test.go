@@ -57,14 +57,6 @@ func (r replicaRun) build(t testing.TB, c *comm.Comm, splits *data.Splits) (*tra
 	return tr, model, opt, err
 }
 
-func modelBytes64(t testing.TB, m *nn.Sequential[float64]) []byte {
-	var b bytes.Buffer
-	if err := nn.Save[float64](&b, m); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // TestSingleCommIsSingleProcess checks that a Comm of one process changes
 // nothing: the model is byte-identical to that of a run without one.
 func TestSingleCommIsSingleProcess(t *testing.T) {
@@ -79,7 +71,7 @@ func TestSingleCommIsSingleProcess(t *testing.T) {
 		if err := tr.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		models = append(models, modelBytes64(t, m))
+		models = append(models, modelBytes(t, m))
 	}
 	if !bytes.Equal(models[0], models[1]) {
 		t.Errorf("the model trained with comm.Single() differs from the one trained without a Comm")
