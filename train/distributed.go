@@ -242,6 +242,7 @@ func (d *replicas[T]) interrupted(ctx context.Context) error {
 	if !d.stop {
 		return nil
 	}
+	d.stop = false // reported once: a later Run starts afresh
 	if err := ctx.Err(); err != nil {
 		return err
 	}
