@@ -315,3 +315,38 @@ func TestDistributedResumeMissingFile(t *testing.T) {
 		t.Errorf("%v: Resume(missing file) = %v; want the file's error on rank 0 and train.ErrOtherRank elsewhere", world, err)
 	}
 }
+
+// poisoned is a dataset whose example at has a NaN feature.
+type poisoned struct {
+	data.Dataset
+	at int
+}
+
+func (p poisoned) Example(i int, x []float32) int {
+	y := p.Dataset.Example(i, x)
+	if i == p.at {
+		x[0] = float32(math.NaN())
+	}
+	return y
+}
+
+// TestDistributedFailureStopsEveryRank gives one rank NaN logits and checks
+// that that rank returns it and every other rank ErrOtherRank, all at the
+// same step, instead of waiting for it.
+func TestDistributedFailureStopsEveryRank(t *testing.T) {
+	splits := digits(t)
+	r := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: 32, Seed: 1}, trainSet: poisoned{splits.Train, 500}}
+	tr, _, _, err := r.build(t, world, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tr.Run(context.Background())
+	nan := err != nil && !errors.Is(err, train.ErrOtherRank) && strings.Contains(err.Error(), "NaN")
+	if !nan && !errors.Is(err, train.ErrOtherRank) {
+		t.Fatalf("%v: Run with a NaN example = %v; want the NaN or train.ErrOtherRank", world, err)
+	}
+	if any, err := comm.AnyOf(world, nan); err != nil || !any {
+		t.Errorf("%v: no rank reported the NaN (%v)", world, err)
+	}
+	agree(t, fmt.Append(nil, tr.Step()), "the step at which the run stopped")
+}

@@ -24,6 +24,7 @@ type replicaRun struct {
 	lr        float64 // 0: the method's default
 	clip      float64
 	cfg       train.Config
+	trainSet  data.Dataset // nil: the digits' training split
 }
 
 func (r replicaRun) build(t testing.TB, c *comm.Comm, splits *data.Splits) (*train.Trainer[float64], *nn.Sequential[float64], *optim.Optimizer[float64], error) {
@@ -53,7 +54,11 @@ func (r replicaRun) build(t testing.TB, c *comm.Comm, splits *data.Splits) (*tra
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := train.New[float64](model, opt, train.Data{Train: splits.Train, Val: splits.Val}, cfg)
+	sets := train.Data{Train: r.trainSet, Val: splits.Val}
+	if r.trainSet == nil {
+		sets.Train = splits.Train
+	}
+	tr, err := train.New[float64](model, opt, sets, cfg)
 	return tr, model, opt, err
 }
 
