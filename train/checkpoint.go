@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -27,7 +28,10 @@ import (
 //	position  JSON: epoch and batch reached, the running sums of the epoch
 //	          under way, the early-stopping state
 //	history   JSON: the metrics of the epochs done
-//	rng       base64: the dropout random source's state, if any
+//	rng       base64: the dropout random source's state, if any (rank 0's
+//	          in a data-parallel run)
+//	rng_ranks JSON: in a data-parallel run, the base64 states of the random
+//	          sources of ranks 1, 2, … (index 0 is empty)
 //	run       JSON: what must not change on resume (batch size, seed, …)
 const (
 	checkpointFormat  = "descent.checkpoint"
@@ -51,8 +55,11 @@ func (tr *Trainer[T]) fingerprint() fingerprint {
 
 // checkpoint writes a checkpoint if the configuration asks for one.
 func (tr *Trainer[T]) checkpoint() error {
-	if tr.cfg.Checkpoint == "" {
+	switch {
+	case tr.cfg.Checkpoint == "":
 		return nil
+	case tr.dist != nil:
+		return tr.dist.checkpoint(tr)
 	}
 	return tr.SaveCheckpoint(tr.cfg.Checkpoint)
 }
@@ -61,6 +68,15 @@ func (tr *Trainer[T]) checkpoint() error {
 // temporary file in the same directory, synced to disk, then renamed over
 // path, so that path always holds a whole checkpoint.
 func (tr *Trainer[T]) SaveCheckpoint(path string) error {
+	var file bytes.Buffer
+	if err := tr.writeCheckpoint(&file); err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, file.Bytes())
+}
+
+// writeCheckpoint writes the run's state to w.
+func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 	var model, opt bytes.Buffer
 	if err := nn.Save(&model, nn.Module[T](tr.model)); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
@@ -88,12 +104,14 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 		}
 		meta["rng"] = base64.StdEncoding.EncodeToString(b)
 	}
+	if tr.dist != nil && tr.dist.rngRanks != "" {
+		meta["rng_ranks"] = tr.dist.rngRanks
+	}
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
-	var file bytes.Buffer
-	if err := safetensors.SerializeToWriter(blobs, meta, &file); err != nil {
+	if err := safetensors.SerializeToWriter(blobs, meta, w); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	return WriteFileAtomic(path, file.Bytes())
+	return nil
 }
 
 // WriteFileAtomic writes b to path so that path holds either its old
@@ -147,11 +165,24 @@ func createTemp(dir, prefix string) (*os.File, string, error) {
 // larger, to continue a finished run). A checkpoint that is corrupt, or that
 // was written for a different model, optimizer or data, is an error that
 // says what differs; after an error the trainer must not be used.
+//
+// In a data-parallel run, rank 0 reads the file and sends it to the others.
 func (tr *Trainer[T]) Resume(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
+	var b []byte
+	var err error
+	if tr.dist != nil {
+		b, err = tr.dist.readFile(path)
+	} else if b, err = os.ReadFile(path); err != nil {
+		err = fmt.Errorf("train: %w", err)
 	}
+	if err != nil {
+		return err
+	}
+	return tr.loadState(b, path)
+}
+
+// loadState restores the run from the checkpoint b, read from path.
+func (tr *Trainer[T]) loadState(b []byte, path string) error {
 	st, err := safetensors.Deserialize(b)
 	if err != nil {
 		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
@@ -202,6 +233,11 @@ func (tr *Trainer[T]) Resume(path string) error {
 		}
 	case hasRNG != (tr.cfg.RNG != nil):
 		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the model draws random numbers (dropout)", path)
+	}
+	if tr.dist != nil && tr.cfg.RNG != nil {
+		if err := tr.dist.rankRNG(tr.cfg.RNG, meta["rng_ranks"]); err != nil {
+			return fmt.Errorf("train: %s: %w", path, err)
+		}
 	}
 	tr.pos, tr.history = pos, hist
 	return nil

@@ -71,9 +71,9 @@ func (s setup) build(t testing.TB) (*train.Trainer[float32], *nn.Sequential[floa
 	return tr, model
 }
 
-func modelBytes(t testing.TB, m *nn.Sequential[float32]) []byte {
+func modelBytes[T float32 | float64](t testing.TB, m *nn.Sequential[T]) []byte {
 	var b bytes.Buffer
-	if err := nn.Save[float32](&b, m); err != nil {
+	if err := nn.Save[T](&b, m); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
