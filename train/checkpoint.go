@@ -23,7 +23,8 @@ import (
 // writes — and, in its metadata:
 //
 //	format    "descent.checkpoint"
-//	version   "1"
+//	version   "2" (version 1 lacked the checksum, and still loads)
+//	descent.crc32c  the file's checksum (nn.ChecksumKey), required
 //	position  JSON: epoch and batch reached, the running sums of the epoch
 //	          under way, the early-stopping state
 //	history   JSON: the metrics of the epochs done
@@ -31,7 +32,7 @@ import (
 //	run       JSON: what must not change on resume (batch size, seed, …)
 const (
 	checkpointFormat  = "descent.checkpoint"
-	checkpointVersion = 1
+	checkpointVersion = 2
 )
 
 // fingerprint is what a resumed run must share with the run that wrote the
@@ -90,7 +91,7 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 	}
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
 	var file bytes.Buffer
-	if err := safetensors.SerializeToWriter(blobs, meta, &file); err != nil {
+	if err := nn.WriteSafetensors(&file, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return WriteFileAtomic(path, file.Bytes())
@@ -144,9 +145,11 @@ func createTemp(dir, prefix string) (*os.File, string, error) {
 
 // Resume restores the run from a checkpoint written by a trainer built the
 // same way (same model, optimizer, data and batch settings; Epochs may be
-// larger, to continue a finished run). A checkpoint that is corrupt, or that
-// was written for a different model, optimizer or data, is an error that
-// says what differs; after an error the trainer must not be used.
+// larger, to continue a finished run). A checkpoint that is corrupt (its
+// checksum does not match), or that was written for a different model,
+// optimizer or data, is an error that says what differs; after an error
+// the trainer must not be used. Checkpoints of version 1, written before
+// checksums, load unchecked.
 func (tr *Trainer[T]) Resume(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -160,12 +163,20 @@ func (tr *Trainer[T]) Resume(path string) error {
 	if err != nil {
 		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
 	}
+	checked, err := nn.VerifyChecksum(b)
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
 	meta := md.Metadata()
 	if meta["format"] != checkpointFormat {
 		return fmt.Errorf("train: %s is not a checkpoint (format %q)", path, meta["format"])
 	}
-	if meta["version"] != strconv.Itoa(checkpointVersion) {
-		return fmt.Errorf("train: %s: checkpoint version %q; this build reads version %d", path, meta["version"], checkpointVersion)
+	switch v := meta["version"]; {
+	case v == "1":
+	case v != strconv.Itoa(checkpointVersion):
+		return fmt.Errorf("train: %s: checkpoint version %q; this build reads versions 1 to %d", path, v, checkpointVersion)
+	case !checked:
+		return fmt.Errorf("train: %s: corrupt checkpoint: its checksum (%s) is missing", path, nn.ChecksumKey)
 	}
 	var run fingerprint
 	var pos position
