@@ -24,7 +24,8 @@ import (
 // writes — and, in its metadata:
 //
 //	format    "descent.checkpoint"
-//	version   "1"
+//	version   "2" (version 1 lacked the checksum, and still loads)
+//	descent.crc32c  the file's checksum (nn.ChecksumKey), required
 //	position  JSON: epoch and batch reached, the running sums of the epoch
 //	          under way, the early-stopping state
 //	history   JSON: the metrics of the epochs done
@@ -35,7 +36,7 @@ import (
 //	run       JSON: what must not change on resume (batch size, seed, …)
 const (
 	checkpointFormat  = "descent.checkpoint"
-	checkpointVersion = 1
+	checkpointVersion = 2
 )
 
 // fingerprint is what a resumed run must share with the run that wrote the
@@ -108,7 +109,7 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 		meta["rng_ranks"] = tr.dist.rngRanks
 	}
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
-	if err := safetensors.SerializeToWriter(blobs, meta, w); err != nil {
+	if err := nn.WriteSafetensors(w, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil
@@ -162,9 +163,11 @@ func createTemp(dir, prefix string) (*os.File, string, error) {
 
 // Resume restores the run from a checkpoint written by a trainer built the
 // same way (same model, optimizer, data and batch settings; Epochs may be
-// larger, to continue a finished run). A checkpoint that is corrupt, or that
-// was written for a different model, optimizer or data, is an error that
-// says what differs; after an error the trainer must not be used.
+// larger, to continue a finished run). A checkpoint that is corrupt (its
+// checksum does not match), or that was written for a different model,
+// optimizer or data, is an error that says what differs; after an error
+// the trainer must not be used. Checkpoints of version 1, written before
+// checksums, load unchecked.
 //
 // In a data-parallel run, rank 0 reads the file and sends it to the others.
 func (tr *Trainer[T]) Resume(path string) error {
@@ -191,12 +194,20 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 	if err != nil {
 		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
 	}
+	checked, err := nn.VerifyChecksum(b)
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
 	meta := md.Metadata()
 	if meta["format"] != checkpointFormat {
 		return fmt.Errorf("train: %s is not a checkpoint (format %q)", path, meta["format"])
 	}
-	if meta["version"] != strconv.Itoa(checkpointVersion) {
-		return fmt.Errorf("train: %s: checkpoint version %q; this build reads version %d", path, meta["version"], checkpointVersion)
+	switch v := meta["version"]; {
+	case v == "1":
+	case v != strconv.Itoa(checkpointVersion):
+		return fmt.Errorf("train: %s: checkpoint version %q; this build reads versions 1 to %d", path, v, checkpointVersion)
+	case !checked:
+		return fmt.Errorf("train: %s: corrupt checkpoint: its checksum (%s) is missing", path, nn.ChecksumKey)
 	}
 	var run fingerprint
 	var pos position

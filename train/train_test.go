@@ -3,8 +3,6 @@ package train_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -256,22 +254,15 @@ func TestResumeRejectsForgedPosition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := binary.LittleEndian.Uint64(b)
-	var header map[string]any
-	if err := json.Unmarshal(b[8:8+n], &header); err != nil {
-		t.Fatal(err)
-	}
-	meta := header["__metadata__"].(map[string]any)
 	for _, forged := range []string{
 		`{"Epoch":1,"Batch":-3}`,
 		`{"Epoch":1,"Batch":1000000}`,
 		`{"Epoch":7,"Batch":0}`,
 		`{"Epoch":1,"Batch":2,"Seen":10,"Correct":11}`,
 	} {
-		meta["position"] = forged
-		h, _ := json.Marshal(header)
-		out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
-		out = append(append(out, h...), b[8+n:]...)
+		// Forged with a checksum to match, as a checksum guards against
+		// accidents only.
+		out := rewriteCheckpoint(t, b, true, func(m map[string]string) { m["position"] = forged })
 		bad := filepath.Join(dir, "forged")
 		if err := os.WriteFile(bad, out, 0o644); err != nil {
 			t.Fatal(err)
