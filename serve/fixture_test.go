@@ -67,7 +67,7 @@ func writeRun(t testing.TB, dir, opt string, lr float64, epochs int, finished bo
 // metricsLine is epoch e's line of metrics.jsonl, with the gradient norm
 // an optimizer may add.
 func metricsLine(e int, lr float64) []byte {
-	loss := 2 * math.Exp(-float64(e)/3)
+	loss := 2 * math.Exp(-float64(e)*(0.3+5*lr))
 	b, _ := json.Marshal(map[string]any{
 		"epoch": e, "step": 22 * e, "lr": lr,
 		"train_loss": loss, "train_accuracy": 1 - loss/3, "val_loss": loss * 1.1, "val_accuracy": 1 - loss/2.8,

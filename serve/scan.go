@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"path"
 	"sort"
 	"strings"
@@ -276,11 +275,11 @@ func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo,
 		}
 	}
 	if info, ok := files["metrics.jsonl"]; ok {
-		m := s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info)
+		m, _ := s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info)
 		if m.Problem != "" {
 			problems = append(problems, m.Problem)
 		}
-		f.longestEpoch = m.longestEpoch
+		f.longestEpoch = m.LongestEpoch
 	}
 	st, why := f.status(now, s.idle)
 	if len(problems) > 0 {
@@ -304,57 +303,6 @@ func (s *Server) tuneStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo
 		return Running, ""
 	}
 	return Stopped, "no tune.json and no longer written to; the same descent tune command with the same --out runs the trials that did not finish"
-}
-
-// Metrics is a run's metrics.jsonl: every numeric value of every complete
-// line. A last line without its newline is being written and is left out.
-type Metrics struct {
-	Keys    []string             `json:"keys"`   // the numeric keys, in the order they first appear
-	Points  []map[string]float64 `json:"points"` // one per line that parsed
-	Problem string               `json:"problem,omitempty"`
-
-	longestEpoch float64
-}
-
-func parseMetrics(b []byte) Metrics {
-	m := Metrics{Keys: []string{}, Points: []map[string]float64{}}
-	seen := map[string]bool{}
-	for n := 1; len(b) > 0; n++ {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			break // a line being written
-		}
-		line := bytes.TrimSpace(b[:i])
-		b = b[i+1:]
-		if len(line) == 0 {
-			continue
-		}
-		var raw map[string]any
-		if err := json.Unmarshal(line, &raw); err != nil {
-			if m.Problem == "" {
-				m.Problem = fmt.Sprintf("metrics.jsonl:%d: %v", n, err)
-			}
-			continue
-		}
-		p := map[string]float64{}
-		for k, v := range raw {
-			if x, ok := v.(float64); ok && !math.IsInf(x, 0) {
-				p[k] = x
-			}
-		}
-		var fresh []string
-		for k := range p {
-			if !seen[k] {
-				seen[k] = true
-				fresh = append(fresh, k)
-			}
-		}
-		sort.Strings(fresh) // a line's own order is lost by the map
-		m.Keys = append(m.Keys, fresh...)
-		m.Points = append(m.Points, p)
-		m.longestEpoch = max(m.longestEpoch, p["seconds"])
-	}
-	return m
 }
 
 // Journal is a tune's tune-journal.jsonl: its header and its trials.
@@ -395,8 +343,9 @@ func parseJournal(b []byte) Journal {
 // modification time changes, so that many pages polling at once cost one
 // read per change.
 type cache struct {
-	mu sync.Mutex
-	m  map[string]cached
+	mu      sync.Mutex
+	m       map[string]cached
+	metrics map[string]*metricsReader
 }
 
 type cached struct {
@@ -457,14 +406,6 @@ func (s *Server) readJSON(fsys fs.FS, name string, info fs.FileInfo) (json.RawMe
 	}
 	r := v.(result)
 	return r.b, r.err
-}
-
-func (s *Server) readMetrics(fsys fs.FS, name string, info fs.FileInfo) Metrics {
-	v, err := s.load(fsys, fsKey(fsys, name), name, info, func(b []byte) any { return parseMetrics(b) })
-	if err != nil {
-		return Metrics{Keys: []string{}, Points: []map[string]float64{}, Problem: fmt.Sprintf("metrics.jsonl: cannot read: %v", err)}
-	}
-	return v.(Metrics)
 }
 
 func (s *Server) readJournal(fsys fs.FS, name string, info fs.FileInfo) Journal {

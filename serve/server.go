@@ -183,7 +183,7 @@ func (s *Server) entries(w http.ResponseWriter, r *http.Request) {
 // entryReply is /api/entry?id=ID: the entry and what its kind shows.
 type entryReply struct {
 	Entry   Entry           `json:"entry"`
-	Metrics *Metrics        `json:"metrics,omitempty"` // a run's
+	Metrics json.RawMessage `json:"metrics,omitempty"` // a run's Metrics
 	Result  json.RawMessage `json:"result,omitempty"`  // compare.json, landscape.json, ...
 	Journal *Journal        `json:"journal,omitempty"` // a tune's
 }
@@ -219,10 +219,9 @@ func (s *Server) entry(w http.ResponseWriter, r *http.Request) {
 	switch e.Kind {
 	case KindRun:
 		if info := stat("metrics.jsonl"); info != nil {
-			m := s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info)
-			rep.Metrics = &m
+			_, rep.Metrics = s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info)
 		} else {
-			rep.Metrics = &Metrics{Keys: []string{}, Points: []map[string]float64{}}
+			rep.Metrics = json.RawMessage(`{"keys":[],"points":[]}`)
 		}
 	case KindTune:
 		if info := stat("tune.json"); info != nil {

@@ -123,7 +123,7 @@ func TestEntriesKindsAndStatus(t *testing.T) {
 		t.Errorf("badline's problem = %q; want it to name metrics.jsonl:3", p)
 	}
 
-	var rep entryReply
+	var rep testEntry
 	if code := getJSON(t, ts.URL+"/api/entry?id=0/halfline", &rep); code != http.StatusOK {
 		t.Fatalf("GET /api/entry?id=0/halfline: %d", code)
 	}
@@ -343,10 +343,16 @@ func TestRunAppears(t *testing.T) {
 	}
 	for want := 2; want <= 3; want++ {
 		appendLine(t, filepath.Join(dir, "new", "metrics.jsonl"), metricsLine(want, 1e-3))
-		var rep entryReply
+		var rep testEntry
 		getJSON(t, ts.URL+"/api/entry?id=0/new", &rep)
 		if n := len(rep.Metrics.Points); n != want {
 			t.Errorf("after appending epoch %d: %d points; want %d", want, n, want)
 		}
 	}
+}
+
+// testEntry is /api/entry as a test reads it.
+type testEntry struct {
+	Entry   Entry    `json:"entry"`
+	Metrics *Metrics `json:"metrics"`
 }

@@ -51,8 +51,7 @@ function fmt(x) {
   if (typeof x !== "number") return String(x);
   if (Number.isInteger(x)) return String(x);
   const a = Math.abs(x);
-  if (a !== 0 && (a < 1e-3 || a >= 1e5)) return x.toExponential(3);
-  return x.toPrecision(4);
+  return shortNum(x, 4);
 }
 
 // ---- polling
@@ -104,7 +103,7 @@ function renderList() {
       : h("span", {class: "spacer"});
     ul.append(h("li", {class: e.id === state.open ? "open" : "", "data-id": e.id, "data-kind": e.kind, "data-status": e.status, title: e.problem || ""},
       box,
-      h("button", {class: "name", title: e.name, onclick: () => openEntry(e.id)}, e.path === "." ? state.dirs[e.root].split("/").pop() : e.path),
+      h("button", {class: "name", title: e.name, onclick: () => openEntry(e.id)}, shortName(e)),
       h("span", {class: "kind"}, e.kind),
       h("span", {class: "status " + e.status}, e.status)));
   }
@@ -176,6 +175,11 @@ function section(el, id, make) {
   return s;
 }
 
+// shortName is an entry's path in its directory, or the directory's name.
+function shortName(e) {
+  return e.path === "." ? state.dirs[e.root].split("/").pop() : e.path;
+}
+
 function header(e) {
   return h("div", {class: "runhead"},
     h("h2", {}, e.name, h("span", {class: "kind"}, e.kind), h("span", {class: "status " + e.status}, e.status)),
@@ -190,13 +194,24 @@ function figures(e) {
 
 // ---- charts
 
-// ticks labels an axis with as few digits as tell its ticks apart.
-function ticks(u, splits) {
+// tick labels a linear axis with as few digits as tell its ticks apart.
+function tick(u, splits) {
   for (let p = 1; p <= 6; p++) {
-    const l = splits.map(v => v === null ? "" : Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(p - 1) : String(Number(v.toPrecision(p))));
-    if (new Set(l).size === l.length) return l;
+    const l = splits.map(v => v === null ? null : shortNum(v, p));
+    const set = new Set(l.filter(x => x !== null));
+    if (set.size === l.filter(x => x !== null).length) return l;
   }
-  return splits.map(String);
+  return splits.map(v => v === null ? null : String(v));
+}
+
+// logTick labels a log axis at its powers of ten only.
+function logTick(u, splits) {
+  return splits.map(v => v !== null && v > 0 && Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9 ? shortNum(v, 1) : "");
+}
+
+function shortNum(v, p) {
+  const a = Math.abs(v);
+  return a !== 0 && (a >= 1e5 || a < 1e-3) ? Number(v.toPrecision(p)).toExponential() : String(Number(v.toPrecision(p)));
 }
 
 // smooth is the exponential moving average with TensorBoard's debiasing.
@@ -243,8 +258,8 @@ function plot(el, key, title, series, opts = {}) {
       cols.push(order.map(i => pos(s.band.hi[i])), order.map(i => pos(s.band.lo[i])));
       const n = specs.length;
       bands.push({series: [n + 1, n + 2], fill: s.color + "22"});
-      specs.push({label: s.label + " +σ", stroke: s.color + "55", width: 1, spanGaps: true, points: {show: false}},
-        {label: s.label + " −σ", stroke: s.color + "55", width: 1, spanGaps: true, points: {show: false}});
+      specs.push({label: s.label + " +σ", stroke: s.color + "55", width: 1, spanGaps: true, points: {show: false}, band: true},
+        {label: s.label + " −σ", stroke: s.color + "55", width: 1, spanGaps: true, points: {show: false}, band: true});
     }
     tables.push([xs, ...cols]);
   }
@@ -258,13 +273,16 @@ function plot(el, key, title, series, opts = {}) {
     if (c) c.u.destroy();
     plotEl.replaceChildren();
     const u = new uPlot({
-      width: opts.width || 520, height: 300,
+      width: opts.width || 470, height: 300,
       scales: {x: {time: false, distr: logX ? 3 : 1}, y: {distr: logY ? 3 : 1}},
-      axes: [{label: opts.xLabel || "", values: ticks}, {size: 60, values: ticks}],
+      axes: [{label: opts.xLabel || "", values: logX ? logTick : tick}, {size: 60, values: logY ? logTick : tick}],
       series: [{label: opts.xLabel || "x"}, ...specs],
       bands,
       legend: {live: true},
     }, data, plotEl);
+    // The ±σ series of the bands clutter the legend: hide their rows.
+    const rows = u.root.querySelectorAll(".u-legend .u-series");
+    specs.forEach((sp, i) => { if (sp.band && rows[i + 1]) rows[i + 1].style.display = "none"; });
     c = {u, sig};
     state.charts.set(key, c);
   }
@@ -337,10 +355,12 @@ function viewRuns(el, replies) {
     keep.add("chart-" + g);
     plot(charts, g, title, series.map(({run, key}) => {
       const pts = all[run].points;
-      const ck = replies.length > 1 ? run + key : key;
+      // One colour per run when runs are overlaid, per key otherwise;
+      // validation curves are dashed.
+      const ck = replies.length > 1 ? run : key;
       if (!colorOf.has(ck)) colorOf.set(ck, COLORS[color++ % COLORS.length]);
       return {
-        label: (replies.length > 1 ? replies[run].entry.name + " " : "") + key,
+        label: (replies.length > 1 ? shortName(replies[run].entry) + " " : "") + key,
         xs: pts.map((p, i) => xKey ? p[xKey] : i + 1),
         ys: smooth(pts.map(p => key in p ? p[key] : null), state.smoothing),
         color: colorOf.get(ck),
