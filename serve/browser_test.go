@@ -46,6 +46,9 @@ type page struct {
 
 func newPage(t *testing.T) *page {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("the browser tests take seconds; not with -short")
+	}
 	exe := findChromium()
 	if exe == "" {
 		if os.Getenv("DESCENT_BROWSER_TESTS") != "" {

@@ -23,6 +23,9 @@ func TestConcurrentClients(t *testing.T) {
 		rounds  = 20 // polls per client
 		bound   = 30 * time.Second
 	)
+	if testing.Short() {
+		t.Skip("seconds of load; not with -short")
+	}
 	dir := fixture(t)
 	run := filepath.Join(dir, "live")
 	writeRun(t, run, "adam", 1e-3, 1, false)
@@ -131,7 +134,9 @@ func TestConcurrentClients(t *testing.T) {
 	}
 	if len(latencies) > 0 {
 		slices.Sort(latencies)
-		q := func(p float64) time.Duration { return latencies[int(p*float64(len(latencies)-1))].Round(time.Microsecond) }
+		q := func(p float64) time.Duration {
+			return latencies[int(p*float64(len(latencies)-1))].Round(time.Microsecond)
+		}
 		t.Logf("%d clients × %d polls (%d requests) in %s while %d lines were written: %.0f requests/s; latency median %s, p99 %s, max %s",
 			clients, rounds, len(latencies), elapsed.Round(time.Millisecond), n, float64(len(latencies))/elapsed.Seconds(), q(0.5), q(0.99), q(1))
 	}

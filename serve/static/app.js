@@ -335,7 +335,8 @@ function viewRuns(el, replies) {
   smoothingControl(el);
   const charts = section(el, "charts", () => h("div", {class: "charts"}));
   const all = replies.map(r => r.metrics || {keys: [], points: []});
-  const everyHas = k => all.every(m => m.points.every(p => k in p));
+  const num = (p, k) => typeof p[k] === "number" ? p[k] : null;
+  const everyHas = k => all.every(m => m.points.every(p => num(p, k) !== null));
   const xKey = everyHas("epoch") ? "epoch" : everyHas("step") ? "step" : "";
   const groups = new Map();
   all.forEach((m, ri) => {
@@ -362,7 +363,7 @@ function viewRuns(el, replies) {
       return {
         label: (replies.length > 1 ? shortName(replies[run].entry) + " " : "") + key,
         xs: pts.map((p, i) => xKey ? p[xKey] : i + 1),
-        ys: smooth(pts.map(p => key in p ? p[key] : null), state.smoothing),
+        ys: smooth(pts.map(p => num(p, key)), state.smoothing),
         color: colorOf.get(ck),
         dash: key.startsWith("val") ? [6, 3] : undefined,
       };
