@@ -12,8 +12,10 @@ const state = {
   dirs: [],
   byId: new Map(),
   listSig: "",
-  open: decodeURIComponent(location.hash.slice(1)) || null,
-  ticked: new Set(),
+  // The hash holds what is open and ticked, so a view can be shared:
+  // #open=ID&tick=ID,ID.
+  open: new URLSearchParams(location.hash.slice(1)).get("open"),
+  ticked: new Set((new URLSearchParams(location.hash.slice(1)).get("tick") || "").split(",").filter(Boolean)),
   data: new Map(), // id -> {modified, status, reply}
   viewKey: "",
   drawn: "",
@@ -97,6 +99,7 @@ function renderList() {
     const box = e.kind === "run"
       ? h("input", {type: "checkbox", title: "overlay this run", "aria-label": "overlay " + e.name, checked: state.ticked.has(e.id), onchange: ev => {
           if (ev.target.checked) state.ticked.add(e.id); else state.ticked.delete(e.id);
+          saveHash();
           state.listSig = "";
           refreshView();
         }})
@@ -110,9 +113,16 @@ function renderList() {
   nav.append(ul);
 }
 
+function saveHash() {
+  const h = new URLSearchParams();
+  if (state.open) h.set("open", state.open);
+  if (state.ticked.size) h.set("tick", [...state.ticked].join(","));
+  history.replaceState(null, "", "#" + h.toString());
+}
+
 function openEntry(id) {
   state.open = id;
-  history.replaceState(null, "", "#" + encodeURIComponent(id));
+  saveHash();
   state.listSig = "";
   renderList();
   refreshView();
@@ -273,7 +283,7 @@ function plot(el, key, title, series, opts = {}) {
     if (c) c.u.destroy();
     plotEl.replaceChildren();
     const u = new uPlot({
-      width: opts.width || 470, height: 300,
+      width: opts.width || 440, height: 300,
       scales: {x: {time: false, distr: logX ? 3 : 1}, y: {distr: logY ? 3 : 1}},
       axes: [{label: opts.xLabel || "", values: logX ? logTick : tick}, {size: 60, values: logY ? logTick : tick}],
       series: [{label: opts.xLabel || "x"}, ...specs],
@@ -318,20 +328,34 @@ function group(key) {
 
 function viewRuns(el, replies) {
   const heads = section(el, "heads", () => h("div"));
-  heads.replaceChildren(...replies.map(r => {
-    const e = r.entry, cfg = e.config || {}, opt = cfg.optimizer || {};
-    const kv = h("dl", {class: "kv"});
-    const add = (k, v) => { if (v !== undefined && v !== null) kv.append(h("dt", {}, k), h("dd", {}, v)); };
-    add("optimizer", Object.entries(opt).map(([k, v]) => k === "name" ? v : `${k}=${v}`).join(" "));
-    if (cfg.model) add("model", [cfg.model.kind, (cfg.model.hidden || []).join(","), cfg.model.batchnorm ? "batchnorm" : ""].filter(Boolean).join(" "));
-    if (cfg.schedule) add("schedule", Object.entries(cfg.schedule).map(([k, v]) => k === "name" ? v : `${k}=${v}`).join(" "));
-    add("data", cfg.data);
-    for (const [k, v] of Object.entries(e.summary || {})) add(k, fmt(v));
-    const pts = r.metrics ? r.metrics.points.length : 0;
-    add("points", String(pts));
-    if (r.metrics && r.metrics.problem) kv.append(h("dt", {}, "metrics"), h("dd", {class: "problem"}, r.metrics.problem));
-    return h("div", {class: "run", "data-id": e.id}, header(e), kv);
-  }));
+  const spec = o => Object.entries(o || {}).map(([k, v]) => k === "name" ? v : `${k}=${v}`).join(" ");
+  if (replies.length > 1) {
+    // Overlaid runs: one row each.
+    const keys = [...new Set(replies.flatMap(r => Object.keys(r.entry.summary || {})))].filter(k => /acc|loss/.test(k));
+    heads.replaceChildren(h("table", {class: "runs"},
+      h("tr", {}, h("th", {class: "text"}, "run"), h("th", {class: "text"}, "status"), h("th", {class: "text"}, "optimizer"), h("th", {class: "text"}, "schedule"), keys.map(k => h("th", {}, k)), h("th", {}, "points")),
+      replies.map(r => {
+        const e = r.entry, cfg = e.config || {};
+        return h("tr", {class: "run", "data-id": e.id, title: e.problem || ""},
+          h("td", {class: "text"}, e.name), h("td", {class: "text"}, h("span", {class: "status " + e.status}, e.status)),
+          h("td", {class: "text"}, spec(cfg.optimizer)), h("td", {class: "text"}, spec(cfg.schedule)),
+          keys.map(k => h("td", {}, fmt((e.summary || {})[k]))), h("td", {}, r.metrics ? r.metrics.points.length : 0));
+      })));
+  } else {
+    heads.replaceChildren(...replies.map(r => {
+      const e = r.entry, cfg = e.config || {};
+      const kv = h("dl", {class: "kv"});
+      const add = (k, v) => { if (v !== undefined && v !== null) kv.append(h("dt", {}, k), h("dd", {}, v)); };
+      add("optimizer", spec(cfg.optimizer));
+      if (cfg.model) add("model", [cfg.model.kind, (cfg.model.hidden || []).join(","), cfg.model.batchnorm ? "batchnorm" : ""].filter(Boolean).join(" "));
+      if (cfg.schedule) add("schedule", spec(cfg.schedule));
+      add("data", cfg.data);
+      for (const [k, v] of Object.entries(e.summary || {})) add(k, fmt(v));
+      add("points", String(r.metrics ? r.metrics.points.length : 0));
+      if (r.metrics && r.metrics.problem) kv.append(h("dt", {}, "metrics"), h("dd", {class: "problem"}, r.metrics.problem));
+      return h("div", {class: "run", "data-id": e.id}, header(e), kv);
+    }));
+  }
   smoothingControl(el);
   const charts = section(el, "charts", () => h("div", {class: "charts"}));
   const all = replies.map(r => r.metrics || {keys: [], points: []});
