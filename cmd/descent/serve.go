@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/descentml/descent/serve"
@@ -52,7 +53,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--addr %q: %v", *addr, err)
 	}
-	s, err := serve.New(serve.Config{Dirs: dirs, Idle: *idle, Hosts: []string{host}})
+	// Requests may name the host of --addr or this machine's name.
+	hosts := []string{host}
+	if h, err := os.Hostname(); err == nil {
+		hosts = append(hosts, h)
+	}
+	s, err := serve.New(serve.Config{Dirs: dirs, Idle: *idle, Hosts: hosts})
 	if err != nil {
 		return err
 	}
