@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -136,18 +137,9 @@ func TestEntriesKindsAndStatus(t *testing.T) {
 	if code := getJSON(t, ts.URL+"/api/entry?id=0/adam", &rep); code != http.StatusOK {
 		t.Fatalf("GET /api/entry?id=0/adam: %d", code)
 	}
-	if !contains(rep.Metrics.Keys, "grad_norm") || !contains(rep.Metrics.Keys, "val_loss") {
+	if !slices.Contains(rep.Metrics.Keys, "grad_norm") || !slices.Contains(rep.Metrics.Keys, "val_loss") {
 		t.Errorf("adam's keys = %v; want every numeric key, grad_norm among them", rep.Metrics.Keys)
 	}
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if x == y {
-			return true
-		}
-	}
-	return false
 }
 
 func TestRunStatus(t *testing.T) {
