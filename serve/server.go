@@ -160,10 +160,8 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 		names = append(names, r.name)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := s.page.Execute(w, struct{ Dirs []string }{names}); err != nil {
-		// The template is embedded and tested; the client has gone away.
-		return
-	}
+	// The template is embedded and tested: an error is a client gone away.
+	s.page.Execute(w, struct{ Dirs []string }{names})
 }
 
 // entriesReply is /api/entries.
@@ -260,6 +258,10 @@ func (s *Server) splitID(id string) (int, string, bool) {
 		return 0, "", false
 	}
 	if !fs.ValidPath(p) || strings.Contains(p, `\`) || depthOf(p) >= maxDepth {
+		return 0, "", false
+	}
+	// Hidden files and directories are not listed, so not served.
+	if p != "." && (strings.HasPrefix(p, ".") || strings.Contains(p, "/.")) {
 		return 0, "", false
 	}
 	return n, p, true

@@ -256,6 +256,8 @@ func TestNothingOutsideTheDirectories(t *testing.T) {
 
 func TestRefusals(t *testing.T) {
 	dir := fixture(t)
+	writeRun(t, filepath.Join(dir, ".hidden"), "adam", 1e-3, 1, true)
+	writeFile(t, filepath.Join(dir, "adam", ".config.json"), []byte("{}"))
 	_, ts := newServer(t, dir)
 	addr := strings.TrimPrefix(ts.URL, "http://")
 	for _, c := range []struct {
@@ -275,6 +277,10 @@ func TestRefusals(t *testing.T) {
 		{"GET", "/file/0/missing/config.json", "127.0.0.1", 404},
 		{"GET", "/file/0/adam/checkpoint.safetensors", "127.0.0.1", 404},
 		{"GET", "/file/0/adam", "127.0.0.1", 404},
+		{"GET", "/file/0/.hidden/config.json", "127.0.0.1", 404},
+		{"GET", "/file/0/adam/.config.json", "127.0.0.1", 404},
+		{"GET", "/api/entry?id=0/.hidden", "127.0.0.1", 404},
+		{"GET", "/api/entry?id=0/adam", "127.0.0.1", 200},
 		{"GET", "/no/such/page", "127.0.0.1", 404},
 		{"GET", "/static/uplot/LICENSE", "127.0.0.1", 200},
 		{"GET", "/static/app.js", "127.0.0.1", 200},
