@@ -215,23 +215,18 @@ func TestBrowser(t *testing.T) {
 	writeRun(t, filepath.Join(dir, "broken"), "adam", 1e-3, 2, true)
 	writeFile(t, filepath.Join(dir, "broken", "summary.json"), []byte("{half"))
 	_, ts := newServer(t, dir)
-	var nEntries int
-	{
-		var rep entriesReply
-		getJSON(t, ts.URL+"/api/entries", &rep)
-		nEntries = len(rep.Entries)
-	}
+	var list entriesReply
+	getJSON(t, ts.URL+"/api/entries", &list)
+	nEntries := len(list.Entries)
 
 	// The page loads, lists every directory of the fixture with its
 	// status, and reports no error.
 	p.run("load the page", chromedp.Navigate(ts.URL), visible(`nav li[data-id="0/adam"]`))
-	var n int
-	n = eval[int](p, `document.querySelectorAll("nav li[data-id]").length`)
+	n := eval[int](p, `document.querySelectorAll("nav li[data-id]").length`)
 	if n != nEntries {
 		t.Errorf("the page lists %d directories; want %d", n, nEntries)
 	}
-	var statuses map[string]string
-	statuses = eval[map[string]string](p, `Object.fromEntries([...document.querySelectorAll("nav li[data-id]")].map(li => [li.dataset.id, li.dataset.status]))`)
+	statuses := eval[map[string]string](p, `Object.fromEntries([...document.querySelectorAll("nav li[data-id]")].map(li => [li.dataset.id, li.dataset.status]))`)
 	for id, want := range map[string]string{"0/adam": "finished", "0/broken": "malformed", "0/compare": "finished", "0/tune": "finished"} {
 		if statuses[id] != want {
 			t.Errorf("the list shows %s as %q; want %q", id, statuses[id], want)
@@ -245,16 +240,14 @@ func TestBrowser(t *testing.T) {
 	for key, series := range map[string]int{"accuracy": 2, "lr": 1, "grad_norm": 1} {
 		p.within("chart "+key, 5*time.Second, visible(chartSel(key, 5, series)))
 	}
-	var canvases int
-	canvases = eval[int](p, `document.querySelectorAll(".chart canvas").length`)
+	canvases := eval[int](p, `document.querySelectorAll(".chart canvas").length`)
 	if canvases != 4 {
 		t.Errorf("%d canvases drawn; want 4 charts", canvases)
 	}
 	p.screenshot("run")
 
 	// Log scale: loss starts on a log axis, a click makes it linear.
-	var distr int
-	distr = eval[int](p, `state.charts.get("loss").u.scales.y.distr`)
+	distr := eval[int](p, `state.charts.get("loss").u.scales.y.distr`)
 	if distr != 3 {
 		t.Errorf("the loss axis has distr %d; want 3, logarithmic", distr)
 	}
@@ -262,12 +255,11 @@ func TestBrowser(t *testing.T) {
 	p.within("linear loss axis", 3*time.Second, poll(`state.charts.get("loss").u.scales.y.distr === 1`))
 
 	// Smoothing changes the curves but not their number of points.
-	var before, after []float64
-	before = eval[[]float64](p, `state.charts.get("loss").u.data[1]`)
+	before := eval[[]float64](p, `state.charts.get("loss").u.data[1]`)
 	p.run("smooth", chromedp.SetValue(chromedp.CSS(`#smoothing`), "0.9"),
 		script(`document.querySelector("#smoothing").dispatchEvent(new Event("input"))`))
 	p.within("smoothed curve", 3*time.Second, poll(fmt.Sprintf(`state.charts.get("loss").u.data[1][4] !== %v`, before[4])))
-	after = eval[[]float64](p, `state.charts.get("loss").u.data[1]`)
+	after := eval[[]float64](p, `state.charts.get("loss").u.data[1]`)
 	if len(after) != len(before) || after[0] != before[0] {
 		t.Errorf("smoothed loss = %v; want the first point kept, %v, and 5 points", after, before)
 	}
@@ -277,8 +269,7 @@ func TestBrowser(t *testing.T) {
 	// Overlay: ticking a second run puts its curves beside the first's.
 	p.run("tick sgd", click(`nav li[data-id="0/sgd"] input[type=checkbox]`))
 	p.within("two runs on the loss chart", 3*time.Second, visible(chartSel("loss", 5, 4)))
-	var labels []string
-	labels = eval[[]string](p, `state.charts.get("loss").u.series.slice(1).map(s => s.label)`)
+	labels := eval[[]string](p, `state.charts.get("loss").u.series.slice(1).map(s => s.label)`)
 	if !strings.Contains(strings.Join(labels, "|"), "adam train_loss") || !strings.Contains(strings.Join(labels, "|"), "sgd train_loss") {
 		t.Errorf("overlaid loss series %q; want both runs' train_loss", labels)
 	}
@@ -305,9 +296,8 @@ func TestBrowser(t *testing.T) {
 
 	// Compare: mean ± std bands, one per optimizer, and the final table.
 	p.run("open compare", open("0/compare"), visible(chartSel("val_loss", 3, 9)))
-	var bands, rows int
-	bands = eval[int](p, `state.charts.get("val_loss").u.bands.length`)
-	rows = eval[int](p, `document.querySelectorAll("table.finals tr").length`)
+	bands := eval[int](p, `state.charts.get("val_loss").u.bands.length`)
+	rows := eval[int](p, `document.querySelectorAll("table.finals tr").length`)
 	if bands != 3 || rows != 4 {
 		t.Errorf("compare: %d bands, %d table rows; want 3 bands and a header with 3 rows", bands, rows)
 	}
@@ -315,8 +305,7 @@ func TestBrowser(t *testing.T) {
 
 	// The AdamW-vs-L2 grid: a 2×2 heatmap for each optimizer.
 	p.run("open the grid", open("0/adamw-vs-l2"), visible(`table.heatmap[data-optimizer="adamw"]`))
-	var cells int
-	cells = eval[int](p, `document.querySelectorAll("table.heatmap td").length`)
+	cells := eval[int](p, `document.querySelectorAll("table.heatmap td").length`)
 	if cells != 8 {
 		t.Errorf("heatmaps hold %d cells; want 2 optimizers × 2 rates × 2 decays", cells)
 	}
@@ -325,8 +314,10 @@ func TestBrowser(t *testing.T) {
 	// Landscape: the GIF and the figure load, f along each path is drawn.
 	p.run("open the landscape", open("0/landscape"), visible(`img[alt="landscape.gif"]`),
 		poll(`[...document.images].every(i => i.complete && i.naturalWidth > 0)`))
-	var lpaths int
-	lpaths = eval[int](p, `state.charts.get("f").u.series.length - 1`)
+	lpaths := eval[int](p, `state.charts.get("f").u.series.length - 1`)
+	if steps := eval[string](p, `document.querySelector("#path-step").max`); steps != "40" {
+		t.Errorf("landscape: the path slider goes to step %s; want 40", steps)
+	}
 	if lpaths != 6 {
 		t.Errorf("landscape: %d paths; want 6", lpaths)
 	}
@@ -351,10 +342,9 @@ func TestBrowser(t *testing.T) {
 	if rows != len(tune.Report.Trials) {
 		t.Errorf("tune: %d rows; want %d trials", rows, len(tune.Report.Trials))
 	}
-	var lrs []float64
 	p.run("sort by lr", click(`table.trials th[data-col="lr"]`),
 		visible(`table.trials th[data-col="lr"][aria-sort="ascending"]`))
-	lrs = eval[[]float64](p, `[...document.querySelectorAll("table.trials tr[data-trial]")].map(tr => state.data.get("0/tune").reply.result.report.trials.find(t => t.id == tr.dataset.trial).config.lr)`)
+	lrs := eval[[]float64](p, `[...document.querySelectorAll("table.trials tr[data-trial]")].map(tr => state.data.get("0/tune").reply.result.report.trials.find(t => t.id == tr.dataset.trial).config.lr)`)
 	for i := 1; i < len(lrs); i++ {
 		if lrs[i] < lrs[i-1] {
 			t.Errorf("after a click on lr, the rows' rates are %v; want ascending", lrs)

@@ -485,6 +485,14 @@ function viewLandscape(el, [r]) {
   const l = r.result;
   if (!l) return;
   section(el, "fn", () => h("p", {}, `${l.function}: f = ${l.formula}, from (${l.start}), ${l.steps} steps, tolerance ${l.tol}`));
+  const paths = section(el, "paths", () => {
+    const canvas = h("canvas", {id: "paths-canvas", width: "760", height: "420"});
+    const step = h("input", {type: "range", id: "path-step", min: "0", max: String(l.steps), value: String(l.steps), oninput: () => drawPaths(canvas, l, Number(step.value), label)});
+    const label = h("span", {}, `step ${l.steps}`);
+    const box = h("div", {class: "chart"}, h("h3", {}, "paths ", h("label", {}, step, " ", label)), canvas);
+    requestAnimationFrame(() => drawPaths(canvas, l, l.steps, label));
+    return box;
+  });
   section(el, "figs", () => figures(r.entry));
   const charts = section(el, "charts", () => h("div", {class: "charts"}));
   plot(charts, "f", "f(θ) along each path", l.runs.map((run, i) => ({
@@ -494,6 +502,48 @@ function viewLandscape(el, [r]) {
   const table = section(el, "metrics", () => h("table"));
   table.replaceChildren(h("tr", {}, h("th", {class: "text"}, "optimizer"), mk.map(k => h("th", {}, k))),
     ...l.runs.map(run => h("tr", {}, h("td", {class: "text"}, run.description), mk.map(k => h("td", {}, fmt(run.metrics[k]))))));
+}
+
+// drawPaths draws each optimizer's path up to step n, over the square
+// that holds the start, the minima and every point.
+function drawPaths(canvas, l, n, label) {
+  label.textContent = `step ${n}`;
+  const ctx = canvas.getContext("2d");
+  const H = canvas.height, pad = 30, legend = 200, W = canvas.width - legend;
+  const pts = [l.start, ...(l.minima || []), ...l.runs.flatMap(r => r.path.points)].filter(p => p.every(Number.isFinite));
+  // Paths that diverge would shrink the rest to a dot: clip to the spread
+  // of the start and minima, grown a little.
+  const base = [l.start, ...(l.minima || [])];
+  let x0 = Math.min(...base.map(p => p[0])), x1 = Math.max(...base.map(p => p[0]));
+  let y0 = Math.min(...base.map(p => p[1])), y1 = Math.max(...base.map(p => p[1]));
+  const span = Math.max(x1 - x0, y1 - y0, 1);
+  for (const p of pts) {
+    if (Math.abs(p[0] - (x0 + x1) / 2) < 2 * span && Math.abs(p[1] - (y0 + y1) / 2) < 2 * span) {
+      x0 = Math.min(x0, p[0]); x1 = Math.max(x1, p[0]); y0 = Math.min(y0, p[1]); y1 = Math.max(y1, p[1]);
+    }
+  }
+  const sx = (W - 2 * pad) / ((x1 - x0) || 1), sy = (H - 2 * pad) / ((y1 - y0) || 1);
+  const X = x => pad + (x - x0) * sx, Y = y => H - pad - (y - y0) * sy;
+  ctx.clearRect(0, 0, canvas.width, H);
+  ctx.strokeStyle = "#ccc";
+  ctx.strokeRect(pad, pad, W - 2 * pad, H - 2 * pad);
+  ctx.fillStyle = "#555";
+  ctx.font = "11px sans-serif";
+  ctx.fillText(`x ${fmt(x0)} … ${fmt(x1)}, y ${fmt(y0)} … ${fmt(y1)}`, pad, H - 8);
+  l.runs.forEach((run, i) => {
+    ctx.strokeStyle = COLORS[i % COLORS.length];
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    run.path.points.slice(0, n + 1).forEach((p, j) => j ? ctx.lineTo(X(p[0]), Y(p[1])) : ctx.moveTo(X(p[0]), Y(p[1])));
+    ctx.stroke();
+    ctx.fillStyle = ctx.strokeStyle;
+    ctx.fillText(run.description, W, pad + 14 * (i + 1));
+  });
+  ctx.fillStyle = "#000";
+  for (const m of l.minima || []) ctx.fillText("×", X(m[0]) - 3, Y(m[1]) + 4);
+  ctx.beginPath();
+  ctx.arc(X(l.start[0]), Y(l.start[1]), 4, 0, 2 * Math.PI);
+  ctx.stroke();
 }
 
 // ---- lr-find
