@@ -354,3 +354,21 @@ type testEntry struct {
 	Entry   Entry    `json:"entry"`
 	Metrics *Metrics `json:"metrics"`
 }
+
+// TestRunDirAsRoot checks that a run directory given itself is listed.
+func TestRunDirAsRoot(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "myrun")
+	writeRun(t, dir, "adam", 1e-3, 2, true)
+	_, ts := newServer(t, dir)
+	e, ok := entriesByPath(t, ts.URL)["."]
+	if !ok || e.Kind != KindRun || e.Status != Finished || e.ID != "0/." {
+		t.Fatalf("the run given as the directory: listed %v as %+v; want a finished run 0/.", ok, e)
+	}
+	var rep testEntry
+	if code := getJSON(t, ts.URL+"/api/entry?id=0/.", &rep); code != http.StatusOK || len(rep.Metrics.Points) != 2 {
+		t.Errorf("GET /api/entry?id=0/.: %d, %+v; want 200 and 2 points", code, rep.Metrics)
+	}
+	if code, _ := rawGet(t, strings.TrimPrefix(ts.URL, "http://"), "/file/0/config.json", "127.0.0.1"); code != http.StatusOK {
+		t.Errorf("GET /file/0/config.json: %d; want 200", code)
+	}
+}
