@@ -129,8 +129,10 @@ func TestConcurrentClients(t *testing.T) {
 		t.Errorf("%d clients × %d polls took %s; want under %s", clients, rounds, elapsed, bound)
 	}
 	var rep testEntry
-	if err := get(ts.URL+"/api/entry?id=0/live", &rep); err != nil || len(rep.Metrics.Points) != n {
-		t.Errorf("after the writer stopped: %v, %d points; want %d", err, len(rep.Metrics.Points), n)
+	if err := get(ts.URL+"/api/entry?id=0/live", &rep); err != nil {
+		t.Errorf("after the writer stopped: %v", err)
+	} else if len(rep.Metrics.Points) != n {
+		t.Errorf("after the writer stopped: %d points; want %d", len(rep.Metrics.Points), n)
 	}
 	if len(latencies) > 0 {
 		slices.Sort(latencies)

@@ -28,24 +28,27 @@ type Metrics struct {
 // file that was rewritten (descent train --resume drops the epochs its
 // checkpoint does not hold) is parsed again from the start.
 type metricsReader struct {
-	mu    sync.Mutex
-	size  int64
-	mtime time.Time
-	done  int64  // bytes parsed: the file up to the end of its last whole line
-	tail  []byte // the last bytes before done, to tell a rewrite from an append
-	line  int    // lines parsed
-	seen  map[string]bool
-	m     Metrics
-	json  []byte // m encoded, made when first asked for
+	mu     sync.Mutex
+	size   int64
+	mtime  time.Time
+	done   int64  // bytes parsed: the file up to the end of its last whole line
+	tail   []byte // the last bytes before done, to tell a rewrite from an append
+	line   int    // lines parsed
+	seen   map[string]bool
+	m      Metrics
+	points []byte // the lines of m.Points, joined by commas
+	parsed bool
+	json   []byte // m encoded, made when first asked for
 }
 
 // tailLen is how many bytes before the end of what was parsed must be
 // unchanged for the file to count as appended to.
 const tailLen = 64
 
-// readMetrics returns the metrics of the file name, whose FileInfo is info,
-// and their JSON encoding. The Metrics returned is never changed after.
-func (s *Server) readMetrics(fsys fs.FS, name string, info fs.FileInfo) (Metrics, []byte) {
+// readMetrics returns the metrics of the file name, whose FileInfo is info.
+// The Metrics returned is never changed after. If encode is set, it also
+// returns them as JSON, made once per change of the file.
+func (s *Server) readMetrics(fsys fs.FS, name string, info fs.FileInfo, encode bool) (Metrics, []byte) {
 	key := fsKey(fsys, name)
 	s.cache.mu.Lock()
 	if s.cache.metrics == nil {
@@ -54,6 +57,7 @@ func (s *Server) readMetrics(fsys fs.FS, name string, info fs.FileInfo) (Metrics
 	r := s.cache.metrics[key]
 	if r == nil {
 		r = &metricsReader{}
+		r.reset()
 		s.cache.metrics[key] = r
 	}
 	s.cache.mu.Unlock()
@@ -62,26 +66,42 @@ func (s *Server) readMetrics(fsys fs.FS, name string, info fs.FileInfo) (Metrics
 	defer r.mu.Unlock()
 	// info may be older than what another request read since: what was
 	// read is as new if the file has not been written to after it.
-	if r.json != nil && !info.ModTime().After(r.mtime) && info.Size() <= r.size {
-		return r.m, r.json
+	if !r.parsed || info.ModTime().After(r.mtime) || info.Size() > r.size {
+		if err := r.update(fsys, name); err != nil {
+			r.reset()
+			m := Metrics{Keys: []string{}, Points: []json.RawMessage{}, Problem: fmt.Sprintf("metrics.jsonl: cannot read: %v", err)}
+			b, _ := json.Marshal(m)
+			return m, b
+		}
+		r.parsed, r.json = true, nil
 	}
-	if err := r.update(fsys, name); err != nil {
-		m := Metrics{Keys: []string{}, Points: []json.RawMessage{}, Problem: fmt.Sprintf("metrics.jsonl: cannot read: %v", err)}
-		b, _ := json.Marshal(m)
-		r.reset()
-		return m, b
+	if encode && r.json == nil {
+		r.json = r.encode()
 	}
-	b, err := json.Marshal(r.m)
-	if err != nil {
-		panic("serve: metrics do not encode: " + err.Error()) // every point was checked when it was parsed
-	}
-	r.json = b
 	return r.m, r.json
+}
+
+// encode writes r.m as JSON as json.Marshal would, but from the lines kept
+// joined, so that a change costs a copy rather than a parse of every line.
+func (r *metricsReader) encode() []byte {
+	keys, _ := json.Marshal(r.m.Keys)
+	b := make([]byte, 0, len(keys)+len(r.points)+64)
+	b = append(b, `{"keys":`...)
+	b = append(b, keys...)
+	b = append(b, `,"points":[`...)
+	b = append(b, r.points...)
+	b = append(b, ']')
+	if r.m.Problem != "" {
+		p, _ := json.Marshal(r.m.Problem)
+		b = append(b, `,"problem":`...)
+		b = append(b, p...)
+	}
+	return append(b, '}')
 }
 
 // reset forgets what was parsed, but not the lock.
 func (r *metricsReader) reset() {
-	r.size, r.mtime, r.done, r.tail, r.line, r.json = 0, time.Time{}, 0, nil, 0, nil
+	r.size, r.mtime, r.done, r.tail, r.line, r.json, r.points, r.parsed = 0, time.Time{}, 0, nil, 0, nil, nil, false
 	r.seen = map[string]bool{}
 	r.m = Metrics{Keys: []string{}, Points: []json.RawMessage{}}
 }
@@ -164,6 +184,10 @@ func (r *metricsReader) feed(b []byte) int {
 		sort.Strings(fresh) // the line's own order is lost in the map
 		m.Keys = append(m.Keys, fresh...)
 		m.Points = append(m.Points, json.RawMessage(bytes.Clone(line)))
+		if len(r.points) > 0 {
+			r.points = append(r.points, ',')
+		}
+		r.points = append(r.points, line...)
 		if x, ok := raw["seconds"].(float64); ok {
 			m.LongestEpoch = max(m.LongestEpoch, x)
 		}

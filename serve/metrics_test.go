@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +23,11 @@ func TestMetricsIncremental(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, _ := s.readMetrics(s.roots[0].fsys, "r/metrics.jsonl", info)
+		m, b := s.readMetrics(s.roots[0].fsys, "r/metrics.jsonl", info, true)
+		var back Metrics
+		if err := json.Unmarshal(b, &back); err != nil || len(back.Points) != len(m.Points) || len(back.Keys) != len(m.Keys) || back.Problem != m.Problem {
+			t.Errorf("the metrics' JSON reads back as %d points, %d keys, problem %q (%v); want %d, %d, %q", len(back.Points), len(back.Keys), back.Problem, err, len(m.Points), len(m.Keys), m.Problem)
+		}
 		return m, s.cache.metrics[fsKey(s.roots[0].fsys, "r/metrics.jsonl")]
 	}
 	m, r := read()

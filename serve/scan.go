@@ -275,7 +275,7 @@ func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo,
 		}
 	}
 	if info, ok := files["metrics.jsonl"]; ok {
-		m, _ := s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info)
+		m, _ := s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info, false)
 		if m.Problem != "" {
 			problems = append(problems, m.Problem)
 		}

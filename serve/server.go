@@ -217,7 +217,7 @@ func (s *Server) entry(w http.ResponseWriter, r *http.Request) {
 	switch e.Kind {
 	case KindRun:
 		if info := stat("metrics.jsonl"); info != nil {
-			_, rep.Metrics = s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info)
+			_, rep.Metrics = s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info, true)
 		} else {
 			rep.Metrics = json.RawMessage(`{"keys":[],"points":[]}`)
 		}
@@ -235,6 +235,24 @@ func (s *Server) entry(w http.ResponseWriter, r *http.Request) {
 				rep.Result, _ = s.readJSON(fsys, path.Join(dir, name), info)
 			}
 		}
+	}
+	if rep.Metrics != nil {
+		// The metrics are valid JSON already, and may be long: write them
+		// as they are rather than have json.Marshal check them again.
+		metrics := rep.Metrics
+		rep.Metrics = nil
+		b, err := json.Marshal(rep)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(b[:len(b)-1])
+		io.WriteString(w, `,"metrics":`)
+		w.Write(metrics)
+		io.WriteString(w, "}")
+		return
 	}
 	writeJSON(w, rep)
 }
