@@ -8,8 +8,10 @@
 // landscape.json, ...) and a run's status by what the directory holds (see
 // Status). The page, its script and the chart library (uPlot, vendored under
 // static/uplot with its licence) are embedded in the binary, so the view
-// works offline and needs no build step. The page polls the server once a
-// second, so a point appended to metrics.jsonl shows within two seconds.
+// works offline and needs no build step. The page polls the server twice a
+// second (polling rather than server-sent events: nothing to hold open per
+// page, and a server restarted under an open page is picked up again), so
+// a point appended to metrics.jsonl shows within a second or so.
 //
 // Every file is read through an os.Root opened on one of the given
 // directories: a path with "..", an absolute path, or a symbolic link that

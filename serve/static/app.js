@@ -1,9 +1,9 @@
-// descent serve: the page. It polls /api/entries once a second, fetches
+// descent serve: the page. It polls /api/entries twice a second, fetches
 // /api/entry?id=ID for the entries on view when they change, and draws with
 // uPlot. No build step: this file is served as it is.
 "use strict";
 
-const POLL_MS = 1000;
+const POLL_MS = 500;
 const COLORS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#ca8a04", "#db2777", "#4b5563", "#65a30d"];
 const NOT_PLOTTED = new Set(["epoch", "step", "seconds"]);
 
