@@ -175,13 +175,13 @@ func (s *Server) entries(w http.ResponseWriter, r *http.Request) {
 	for _, r := range s.roots {
 		rep.Dirs = append(rep.Dirs, r.name)
 	}
-	writeJSON(w, rep)
+	writeJSON(w, rep, "", nil)
 }
 
-// entryReply is /api/entry?id=ID: the entry and what its kind shows.
+// entryReply is /api/entry?id=ID: the entry and what its kind shows; a
+// run's reply also has "metrics", its Metrics.
 type entryReply struct {
 	Entry   Entry           `json:"entry"`
-	Metrics json.RawMessage `json:"metrics,omitempty"` // a run's Metrics
 	Result  json.RawMessage `json:"result,omitempty"`  // compare.json, landscape.json, ...
 	Journal *Journal        `json:"journal,omitempty"` // a tune's
 }
@@ -207,6 +207,7 @@ func (s *Server) entry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := entryReply{Entry: e}
+	var metrics []byte
 	stat := func(name string) fs.FileInfo {
 		info, err := fs.Stat(fsys, path.Join(dir, name))
 		if err != nil {
@@ -217,9 +218,9 @@ func (s *Server) entry(w http.ResponseWriter, r *http.Request) {
 	switch e.Kind {
 	case KindRun:
 		if info := stat("metrics.jsonl"); info != nil {
-			_, rep.Metrics = s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info, true)
+			_, metrics = s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info, true)
 		} else {
-			rep.Metrics = json.RawMessage(`{"keys":[],"points":[]}`)
+			metrics = []byte(`{"keys":[],"points":[]}`)
 		}
 	case KindTune:
 		if info := stat("tune.json"); info != nil {
@@ -236,25 +237,9 @@ func (s *Server) entry(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	if rep.Metrics != nil {
-		// The metrics are valid JSON already, and may be long: write them
-		// as they are rather than have json.Marshal check them again.
-		metrics := rep.Metrics
-		rep.Metrics = nil
-		b, err := json.Marshal(rep)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Write(b[:len(b)-1])
-		io.WriteString(w, `,"metrics":`)
-		w.Write(metrics)
-		io.WriteString(w, "}")
-		return
-	}
-	writeJSON(w, rep)
+	// The metrics are valid JSON already, and may be long: they are
+	// written as they are rather than checked again by json.Marshal.
+	writeJSON(w, rep, "metrics", metrics)
 }
 
 // depthOf is how deep a cleaned slash path lies below its root.
@@ -322,7 +307,9 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", info.ModTime(), f)
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
+// writeJSON writes v, and, if raw is not nil, adds to the object v encodes
+// the field name with the JSON raw as it is.
+func writeJSON(w http.ResponseWriter, v any, name string, raw []byte) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -330,7 +317,16 @@ func writeJSON(w http.ResponseWriter, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	if raw == nil {
+		w.Write(b)
+		return
+	}
+	k, _ := json.Marshal(name)
+	b = append(b[:len(b)-1], ',')
+	b = append(append(b, k...), ':')
 	w.Write(b)
+	w.Write(raw)
+	io.WriteString(w, "}")
 }
 
 func notFoundJSON(w http.ResponseWriter, msg string) {
