@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"compare":   {"train several optimizers on the same model, data and seeds", runCompare},
 	"landscape": {"run optimizers on 2-D test functions and draw their paths", runLandscape},
 	"lr-find":   {"find a learning rate with a range test", runLRFind},
+	"serve":     {"a live web view of runs, comparisons, landscapes and searches", runServe},
 	"tune":      {"search hyperparameters, in parallel and resumably", runTune},
 }
 
