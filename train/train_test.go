@@ -59,6 +59,9 @@ func (s setup) build(t testing.TB) (*train.Trainer[float32], *nn.Sequential[floa
 	oc := optim.Config{Method: s.method}
 	if s.lr != nil {
 		oc.LR = s.lr(steps)
+		if o, ok := oc.LR.(train.ValLossObserver); ok {
+			cfg.ValLoss = o // reduce-on-plateau
+		}
 	}
 	opt, err := optim.New(train.Params[float32](model), oc)
 	if err != nil {

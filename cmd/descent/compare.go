@@ -18,6 +18,7 @@ import (
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/tensor"
@@ -139,11 +140,7 @@ func (f *floatsFlag) Set(v string) error {
 // hyperFlagNames are the flags of "descent train" that set optimizer
 // hyperparameters.
 func hyperFlagNames() []string {
-	names := make([]string, len(hyperDocs))
-	for i, h := range hyperDocs {
-		names[i] = h.key
-	}
-	return names
+	return spec.KeyNames(spec.Flags())
 }
 
 // addRecipeFlagsButOptimizer defines the recipe flags of "descent train"
@@ -337,10 +334,10 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 }
 
 // parseSpecs reads --opt specs.
-func parseSpecs(specs []string) ([]recipe.Optimizer, error) {
-	opts := make([]recipe.Optimizer, len(specs))
+func parseSpecs(specs []string) ([]spec.Optimizer, error) {
+	opts := make([]spec.Optimizer, len(specs))
 	for i, s := range specs {
-		o, err := recipe.ParseOptimizer(s)
+		o, err := spec.ParseOptimizer(s)
 		if err != nil {
 			return nil, fmt.Errorf("--opt %q: %w", s, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
 )
@@ -241,7 +242,7 @@ func TestResumeOldConfig(t *testing.T) {
 	old := filepath.Join(t.TempDir(), "old")
 	r := twoCosineEpochs(t, old)
 	tmax := r.Schedule.TMax
-	r.Schedule = recipe.Schedule{Name: "cosine"} // as an older descent wrote it
+	r.Schedule = spec.Schedule{Name: "cosine"} // as an older descent wrote it
 	b, _ := json.Marshal(r)
 	if err := os.WriteFile(filepath.Join(old, configFile), b, 0o644); err != nil {
 		t.Fatal(err)

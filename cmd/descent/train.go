@@ -17,6 +17,7 @@ import (
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/tensor"
 	"github.com/descentml/descent/train"
@@ -82,28 +83,6 @@ func (h *hyperFlag) Set(v string) error {
 }
 func (h *hyperFlag) IsBoolFlag() bool { return h.isBool }
 
-var hyperDocs = []struct{ key, doc string }{
-	{"lr", "learning rate (default: the optimizer's)"},
-	{"wd", "weight decay: PyTorch's weight_decay (coupled L2 for sgd, adam, …; decoupled for adamw)"},
-	{"l2", "L2 penalty λ‖θ‖² added to the loss (gradient += 2λθ), the textbook form"},
-	{"beta1", "Adam family: first-moment decay β₁"},
-	{"beta2", "Adam family: second-moment decay β₂"},
-	{"eps", "ε of the adaptive methods"},
-	{"momentum", "momentum μ (sgd, momentum, nesterov, rmsprop)"},
-	{"dampening", "sgd: momentum dampening"},
-	{"nesterov", "sgd: Nesterov momentum"},
-	{"ema", "sgd: textbook momentum, an exponential moving average v ← βv + (1−β)g"},
-	{"amsgrad", "adam, adamw: AMSGrad"},
-	{"schedule-decay", "adamw: weight decay follows the schedule's multiplier lr_t/lr, not the learning rate (the AdamW paper's form)"},
-	{"alpha", "rmsprop: decay of the mean square"},
-	{"centered", "rmsprop: centered"},
-	{"eps-in-sqrt", "rmsprop: ε inside the square root (the textbook form)"},
-	{"rho", "adadelta: decay ρ"},
-	{"lr-decay", "adagrad: learning-rate decay"},
-	{"initial-accumulator", "adagrad: initial accumulator value"},
-	{"momentum-decay", "nadam: momentum decay ψ"},
-}
-
 type trainFlags struct {
 	fs                      *flag.FlagSet
 	data, dataDir, label    *string
@@ -135,17 +114,13 @@ func addRecipeFlags(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
 	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic")
 	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
 	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
-	f.opt = fs.String("opt", def.Optimizer.Name, "optimizer: "+strings.Join(recipe.OptimizerNames(), ", "))
-	for _, h := range hyperDocs {
-		hf := &hyperFlag{key: h.key}
-		switch h.key {
-		case "nesterov", "ema", "amsgrad", "centered", "eps-in-sqrt", "schedule-decay":
-			hf.isBool = true
-		}
-		fs.Var(hf, h.key, h.doc)
+	f.opt = fs.String("opt", def.Optimizer.Name, "optimizer: "+strings.Join(spec.OptimizerNames(), ", "))
+	for _, k := range spec.Flags() {
+		hf := &hyperFlag{key: k.Name, isBool: k.Kind == spec.Bool}
+		fs.Var(hf, k.Name, k.Help)
 		f.hyper = append(f.hyper, hf)
 	}
-	f.sched = fs.String("schedule", def.Schedule.String(), "learning-rate schedule: "+strings.Join(recipe.ScheduleNames(), ", ")+`, with settings as "cosine min=1e-5" or "step size=10 gamma=0.5"`)
+	f.sched = fs.String("schedule", def.Schedule.String(), "learning-rate schedule: "+strings.Join(spec.ScheduleNames(), ", ")+`, with settings as "cosine min=1e-5" or "step size=10 gamma=0.5"`)
 	f.warmup = fs.Int("warmup", def.Schedule.Warmup, "linear warmup over this many steps (or epochs, with --schedule-unit epoch) before the schedule")
 	f.unit = fs.String("schedule-unit", "step", "what the schedule's lengths count and when it moves: step (every batch) or epoch")
 	f.clipNorm = fs.Float64("clip-norm", def.ClipNorm, "clip the gradients' global 2-norm to this (0: off)")
@@ -177,10 +152,10 @@ func (f *trainFlags) recipe() (recipe.Recipe, error) {
 			set[h.key] = h.val
 		}
 	}
-	if r.Optimizer, err = recipe.NewOptimizer(*f.opt, set); err != nil {
+	if r.Optimizer, err = spec.NewOptimizer(*f.opt, set); err != nil {
 		return r, err
 	}
-	if r.Schedule, err = recipe.ParseSchedule(*f.sched); err != nil {
+	if r.Schedule, err = spec.ParseSchedule(*f.sched); err != nil {
 		return r, err
 	}
 	switch {

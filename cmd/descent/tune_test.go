@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 )
 
@@ -72,14 +73,14 @@ func TestTrainCommand(t *testing.T) {
 	for _, edit := range []func(*recipe.Recipe){
 		func(r *recipe.Recipe) {},
 		func(r *recipe.Recipe) {
-			r.Optimizer, _ = recipe.ParseOptimizer("rmsprop lr=0.003 centered=true eps-in-sqrt=true momentum=0.5")
-			r.Schedule, _ = recipe.ParseSchedule("cosine min=1e-5 warmup=20 unit=epoch")
+			r.Optimizer, _ = spec.ParseOptimizer("rmsprop lr=0.003 centered=true eps-in-sqrt=true momentum=0.5")
+			r.Schedule, _ = spec.ParseSchedule("cosine min=1e-5 warmup=20 unit=epoch")
 			r.Model = recipe.Model{Kind: "mlp", Hidden: []int{64, 32}, Dropout: 0.25}
 			r.ClipNorm, r.DecayWeightsOnly, r.Patience, r.Seed, r.Batch, r.Epochs = 1, true, 3, 42, 17, 9
 			r.Data, r.Label = "csv:/tmp/it's here.csv", "y"
 		},
 		func(r *recipe.Recipe) {
-			r.Optimizer, _ = recipe.ParseOptimizer("sgd lr=0.1 nesterov=true momentum=0.9 wd=1e-4")
+			r.Optimizer, _ = spec.ParseOptimizer("sgd lr=0.1 nesterov=true momentum=0.9 wd=1e-4")
 			r.Model = recipe.Model{Kind: "linear"}
 			r.ClipValue, r.DataDir = 0.5, "/data/x y"
 		},
