@@ -18,11 +18,11 @@ import (
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/tensor"
-	"github.com/descentml/descent/train"
 )
 
 var aboutCompare = `Trains one model on the same data with several optimizers, each with the
@@ -210,7 +210,7 @@ func writeLines(dir, file string, spec plot.LinesSpec) error {
 	if err := plot.Lines(&b, spec); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	return train.WriteFileAtomic(filepath.Join(dir, file), b.Bytes())
+	return atomicfile.WriteFile(filepath.Join(dir, file), b.Bytes())
 }
 
 // setThreads sets the kernel threads for workers concurrent trainings out
@@ -428,7 +428,7 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 	if err := plot.Heatmap(&b, g.HeatmapSpec()); err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, gridFigure), b.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, gridFigure), b.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d:\n\n", r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, r.Schedule, r.Seed)

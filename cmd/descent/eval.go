@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/descentml/descent/nn"
-	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
 	"github.com/descentml/descent/train"
 )
@@ -36,12 +36,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	tensor.SetThreads(*threads)
-	var r recipe.Recipe
-	if err := readJSON(filepath.Join(*dir, configFile), &r); err != nil {
-		return fmt.Errorf("%s is not a training run: %w", *dir, err)
-	}
-	var info dataInfo
-	if err := readJSON(filepath.Join(*dir, dataFile), &info); err != nil {
+	r, info, err := run.Read(*dir)
+	if err != nil {
 		return fmt.Errorf("%s is not a training run: %w", *dir, err)
 	}
 	if *dataSpec != "" {
@@ -73,20 +69,20 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if !tensor.SameShape(ds.Shape(), info.Shape) {
 		return fmt.Errorf("the model was trained on examples of shape %v; %s has %v", info.Shape, r.Data, ds.Shape())
 	}
-	b, err := os.ReadFile(filepath.Join(*dir, modelFile))
+	b, err := os.ReadFile(filepath.Join(*dir, run.ModelFile))
 	if err != nil {
 		return err
 	}
 	// The run's model, with a trainer that takes no step, to evaluate.
 	r.Epochs, r.Batch = 1, *batch
-	run, err := r.Build(splits, train.Config{})
+	built, err := r.Build(splits, train.Config{})
 	if err != nil {
 		return err
 	}
-	if err := nn.Load[float32](run.Model, b); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(*dir, modelFile), err)
+	if err := nn.Load[float32](built.Model, b); err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(*dir, run.ModelFile), err)
 	}
-	loss, acc, err := run.Trainer.Evaluate(ds)
+	loss, acc, err := built.Trainer.Evaluate(ds)
 	if err != nil {
 		return err
 	}

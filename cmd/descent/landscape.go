@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/landscape"
 	"github.com/descentml/descent/plot"
-	"github.com/descentml/descent/train"
 )
 
 var aboutLandscape = `Runs optimizers on a two-variable test function from one start point and
@@ -117,10 +117,10 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 	if err := res.GIF(&gif, *width, *height, plot.Animation{Frames: *frames}); err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, landscapeFigure), png.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, landscapeFigure), png.Bytes()); err != nil {
 		return err
 	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, landscapeGIF), gif.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, landscapeGIF), gif.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s, %s, from (%g, %g), %d steps; reached = within %g of a minimum:\n\n", res.Function, res.Formula, res.Start[0], res.Start[1], res.Steps, res.Tol)

@@ -1,0 +1,120 @@
+package run_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/optim/spec"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
+)
+
+// copyDir copies the files of src into a new temporary directory.
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), filepath.Base(src))
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// TestResumeV0 continues a run that descent wrote before the vocabulary
+// moved to optim/spec (testdata/v0-adamw-schedule-decay: two epochs of
+// "adamw wd=0.05 schedule-decay=true", "cosine min=1e-5", mlp:16, whose
+// config.json leaves zero values out) to a third epoch. The model must be
+// byte for byte the one that version wrote when it extended the same run.
+func TestResumeV0(t *testing.T) {
+	const want = "bf85f472d5feb07b652b7ec309de09272ecb123c7302c074cfde68691dd09fdb"
+	dir := copyDir(t, "testdata/v0-adamw-schedule-decay")
+	r, _, err := run.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Optimizer.String(); got != "adamw lr=0.001 wd=0.05 schedule-decay=true" {
+		t.Errorf("the v0 optimizer reads as %q", got)
+	}
+	rn, err := run.Resume(dir, 3, run.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rn.State != run.Ready || !rn.Extended || rn.Trainer().Epochs() != 2 {
+		t.Fatalf("Resume: state %v, extended %v, %d epochs done; want Ready, extended, 2", rn.State, rn.Extended, rn.Trainer().Epochs())
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rn.Finish(false); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, run.ModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); got != want {
+		t.Errorf("model after extending the v0 run: sha256 %s; want %s, as v0 wrote it", got, want)
+	}
+	again, err := run.Resume(dir, 0, run.Hooks{})
+	if err != nil || again.State != run.Done {
+		t.Errorf("Resume of the finished run: state %v, %v; want Done", again.State, err)
+	}
+}
+
+// TestNew starts a run, refuses a second in the same directory, and
+// leaves the directory usable when the run cannot be built.
+func TestNew(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "r")
+	r := recipe.Default()
+	r.Model.Hidden, r.Epochs = []int{8}, 1
+	rn, err := run.New(r, dir, run.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rn.Recipe.Schedule.Name != "constant" || rn.State != run.Ready || rn.Resumed {
+		t.Errorf("New: %+v", rn)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := rn.Finish(false); err != nil || s.Epochs != 1 {
+		t.Fatalf("Finish = %+v, %v", s, err)
+	}
+	if _, err := run.New(r, dir, run.Hooks{}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+		t.Errorf("a second New in %s: %v", dir, err)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad")
+	r.Model, _ = recipe.ParseModel("cnn")
+	r.Data = "csv:testdata/v0-adamw-schedule-decay/data.json" // no CSV at all
+	if _, err := run.New(r, bad, run.Hooks{}); err == nil {
+		t.Error("New of a run on a file that is no CSV succeeded")
+	}
+	r = recipe.Default()
+	r.Optimizer, _ = spec.ParseOptimizer("sgd")
+	r.Model, _ = recipe.ParseModel("logistic") // 10 classes: cannot be built
+	if _, err := run.New(r, bad, run.Hooks{}); err == nil {
+		t.Fatal("New of a logistic model on 10 classes succeeded")
+	}
+	if entries, _ := os.ReadDir(bad); len(entries) != 0 {
+		t.Errorf("a run that could not be built left %d files in its directory", len(entries))
+	}
+}
