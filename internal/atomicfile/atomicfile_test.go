@@ -28,4 +28,3 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("%d files in the directory; want 2 (no temporary file left)", len(entries))
 	}
 }
-
