@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -137,29 +136,6 @@ func (f *floatsFlag) Set(v string) error {
 	return nil
 }
 
-// hyperFlagNames are the flags of "descent train" that set optimizer
-// hyperparameters.
-func hyperFlagNames() []string {
-	return spec.KeyNames(spec.Flags())
-}
-
-// addRecipeFlagsButOptimizer defines the recipe flags of "descent train"
-// except the optimizer's (--opt and its hyperparameters), which compare
-// takes as whole specs. f.recipe() then builds the recipe with def's
-// optimizer.
-func addRecipeFlagsButOptimizer(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
-	tmp := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
-	f := addRecipeFlags(tmp, def)
-	skip := append(hyperFlagNames(), "opt")
-	tmp.VisitAll(func(fl *flag.Flag) {
-		if !slices.Contains(skip, fl.Name) {
-			fs.Var(fl.Value, fl.Name, fl.Usage)
-		}
-	})
-	f.fs = fs
-	return f
-}
-
 // outDir returns the output directory of a command: dir, or
 // runs/<name>-<date>-<time>. It refuses a directory that already holds the
 // command's results (file), so that nothing is overwritten. The directory
@@ -240,7 +216,9 @@ func loadSplits(r recipe.Recipe, trainSize int) (*data.Splits, error) {
 
 // compareFlags are compare's flags.
 type compareFlags struct {
-	*trainFlags
+	*recipe.Flags
+	fs             *flag.FlagSet
+	threads        *int
 	specs          specsFlag
 	seeds, workers *int
 	trainSize      *int
@@ -252,7 +230,7 @@ type compareFlags struct {
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", "[--opt SPEC]... [flags]", aboutCompare)
-	f := &compareFlags{trainFlags: addRecipeFlagsButOptimizer(fs, compareDefaults())}
+	f := &compareFlags{Flags: recipe.AddFlags(fs, compareDefaults(), false), fs: fs, threads: threadsFlag(fs)}
 	fs.Var(&f.specs, "opt", `an optimizer and its hyperparameters, as "adamw lr=1e-3 wd=0.05"; repeat for each (default: `+strings.Join(defaultCompareOpts, "; ")+`)`)
 	f.seeds = fs.Int("seeds", 3, "runs of each optimizer, with seeds --seed, --seed+1, …")
 	f.workers = fs.Int("workers", 0, "trainings at once (0: one per core)")
@@ -286,7 +264,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}
@@ -379,7 +357,7 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}

@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
-	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
-	"github.com/descentml/descent/train"
 )
 
 const aboutEval = `Evaluates the model a "descent train" run saved in DIR on a dataset split:
@@ -36,59 +32,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	tensor.SetThreads(*threads)
-	r, info, err := run.Read(*dir)
-	if err != nil {
-		return fmt.Errorf("%s is not a training run: %w", *dir, err)
-	}
-	if *dataSpec != "" {
-		r.Data = *dataSpec
-	}
-	if *dataDir != "" {
-		r.DataDir = *dataDir
-	}
-	if *label != "" {
-		r.Label = *label
-	}
-	splits, err := r.LoadData(info.Norm, info.Classes)
-	if err != nil {
-		return err
-	}
-	ds := splits.Test
-	switch *split {
-	case "test":
-	case "val":
-		ds = splits.Val
-	case "train":
-		ds = splits.Train
-	default:
+	if *split != "test" && *split != "val" && *split != "train" {
 		return fmt.Errorf("--split %q: want test, val or train", *split)
 	}
-	if ds == nil {
-		return fmt.Errorf("%s has no %s split", r.Data, *split)
-	}
-	if !tensor.SameShape(ds.Shape(), info.Shape) {
-		return fmt.Errorf("the model was trained on examples of shape %v; %s has %v", info.Shape, r.Data, ds.Shape())
-	}
-	b, err := os.ReadFile(filepath.Join(*dir, run.ModelFile))
-	if err != nil {
-		return err
-	}
-	// The run's model, with a trainer that takes no step, to evaluate.
-	r.Epochs, r.Batch = 1, *batch
-	built, err := r.Build(splits, train.Config{})
-	if err != nil {
-		return err
-	}
-	if err := nn.Load[float32](built.Model, b); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(*dir, run.ModelFile), err)
-	}
-	loss, acc, err := built.Trainer.Evaluate(ds)
+	ev, err := run.Evaluate(*dir, run.Eval{Data: *dataSpec, DataDir: *dataDir, Label: *label, Split: *split, Batch: *batch})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"data": r.Data, "split": *split, "examples": ds.Len(), "loss": loss, "accuracy": acc})
+		return json.NewEncoder(stdout).Encode(ev)
 	}
-	fmt.Fprintf(stdout, "%s %s (%d examples): loss %.4f, accuracy %s\n", r.Data, *split, ds.Len(), loss, pct(acc))
+	fmt.Fprintf(stdout, "%s %s (%d examples): loss %.4f, accuracy %s\n", ev.Data, ev.Split, ev.Examples, ev.Loss, pct(ev.Accuracy))
 	return nil
 }

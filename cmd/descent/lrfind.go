@@ -31,7 +31,8 @@ const (
 
 func runLRFind(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lr-find", "[flags]", aboutLRFind)
-	f := addRecipeFlags(fs, recipe.Default())
+	f := recipe.AddFlags(fs, recipe.Default(), true)
+	threads := threadsFlag(fs)
 	def := explore.DefaultFindLR()
 	minLR := fs.Float64("min-lr", def.MinLR, "the first learning rate")
 	maxLR := fs.Float64("max-lr", def.MaxLR, "the last learning rate")
@@ -47,8 +48,8 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--%s does not apply: the test sets the rate from --min-lr to --max-lr over --steps batches", name)
 		}
 	}
-	tensor.SetThreads(*f.threads)
-	r, err := f.recipe()
+	tensor.SetThreads(*threads)
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}

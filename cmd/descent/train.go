@@ -11,7 +11,6 @@ import (
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/atomicfile"
-	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
@@ -32,118 +31,17 @@ Ctrl-C stops at the next batch and saves a checkpoint; --resume DIR continues
 the run in DIR (with its saved configuration) up to --epochs in all, and the
 final model is byte-identical to a run that was never stopped.`
 
-// hyperFlag is a flag for one optimizer hyperparameter; it records whether
-// it was given, so that the rest take the optimizer's defaults.
-type hyperFlag struct {
-	key, val string
-	set      bool
-	isBool   bool
-}
-
-func (h *hyperFlag) String() string { return h.val }
-func (h *hyperFlag) Set(v string) error {
-	h.val, h.set = v, true
-	return nil
-}
-func (h *hyperFlag) IsBoolFlag() bool { return h.isBool }
-
-type trainFlags struct {
-	fs                      *flag.FlagSet
-	data, dataDir, label    *string
-	valFraction             *float64
-	model                   *string
-	batchnorm               *bool
-	dropout                 *float64
-	opt                     *string
-	hyper                   []*hyperFlag
-	sched, unit             *string
-	warmup                  *int
-	clipNorm, clipValue     *float64
-	decayWeightsOnly        *bool
-	epochs, batch, patience *int
-	seed                    *uint64
-	threads                 *int
-	out, resume             *string
-	quiet                   *bool
-}
-
-// addRecipeFlags defines the flags that make a recipe, with def's values as
-// defaults. compare, lr-find and tune take the same flags.
-func addRecipeFlags(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
-	f := &trainFlags{fs: fs}
-	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH")
-	f.dataDir = fs.String("data-dir", def.DataDir, "directory holding the IDX files of mnist and fashion-mnist (default: $DESCENT_DATA, then the usual places)")
-	f.label = fs.String("label", def.Label, "csv: the label column, by name or 0-based index (default: the last column)")
-	f.valFraction = fs.Float64("val-fraction", def.ValFraction, "fraction of the training examples held out for validation (0: none)")
-	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic")
-	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
-	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
-	f.opt = fs.String("opt", def.Optimizer.Name, "optimizer: "+strings.Join(spec.OptimizerNames(), ", "))
-	for _, k := range spec.Flags() {
-		hf := &hyperFlag{key: k.Name, isBool: k.Kind == spec.Bool}
-		fs.Var(hf, k.Name, k.Help)
-		f.hyper = append(f.hyper, hf)
-	}
-	f.sched = fs.String("schedule", def.Schedule.String(), "learning-rate schedule: "+strings.Join(spec.ScheduleNames(), ", ")+`, with settings as "cosine min=1e-5" or "step size=10 gamma=0.5"`)
-	f.warmup = fs.Int("warmup", def.Schedule.Warmup, "linear warmup over this many steps (or epochs, with --schedule-unit epoch) before the schedule")
-	f.unit = fs.String("schedule-unit", "step", "what the schedule's lengths count and when it moves: step (every batch) or epoch")
-	f.clipNorm = fs.Float64("clip-norm", def.ClipNorm, "clip the gradients' global 2-norm to this (0: off)")
-	f.clipValue = fs.Float64("clip-value", def.ClipValue, "clip each gradient element to ±this (0: off)")
-	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave biases and normalization parameters out of weight decay")
-	f.epochs = fs.Int("epochs", def.Epochs, "epochs to train (in all, with --resume)")
-	f.batch = fs.Int("batch", def.Batch, "batch size")
-	f.seed = fs.Uint64("seed", def.Seed, "seed of the initial weights, the data order and dropout")
-	f.patience = fs.Int("patience", def.Patience, "stop early after this many epochs without a better validation loss (0: never)")
-	f.threads = fs.Int("threads", 0, "cores to use (0: all)")
-	return f
-}
-
-// recipe builds the recipe the flags describe.
-func (f *trainFlags) recipe() (recipe.Recipe, error) {
-	r := recipe.Recipe{
-		Data: *f.data, DataDir: *f.dataDir, Label: *f.label, ValFraction: *f.valFraction,
-		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly,
-		Epochs: *f.epochs, Batch: *f.batch, Seed: *f.seed, Patience: *f.patience,
-	}
-	var err error
-	if r.Model, err = recipe.ParseModel(*f.model); err != nil {
-		return r, err
-	}
-	r.Model.BatchNorm, r.Model.Dropout = *f.batchnorm, *f.dropout
-	set := map[string]string{}
-	for _, h := range f.hyper {
-		if h.set {
-			set[h.key] = h.val
-		}
-	}
-	if r.Optimizer, err = spec.NewOptimizer(*f.opt, set); err != nil {
-		return r, err
-	}
-	if r.Schedule, err = spec.ParseSchedule(*f.sched); err != nil {
-		return r, err
-	}
-	switch {
-	case *f.warmup < 0:
-		return r, fmt.Errorf("--warmup %d: must not be negative", *f.warmup)
-	case *f.warmup > 0:
-		r.Schedule.Warmup = *f.warmup
-	}
-	if *f.unit != "step" {
-		r.Schedule.Unit = *f.unit
-	}
-	return r, r.Validate()
-}
-
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
-	f := addRecipeFlags(fs, recipe.Default())
-	f.out = fs.String("out", "", "output directory (default: runs/<date>-<time>)")
-	f.resume = fs.String("resume", "", "continue the run in this directory, with its saved configuration")
-	f.quiet = fs.Bool("quiet", false, "no progress output, only the summary")
+	f := recipe.AddFlags(fs, recipe.Default(), true)
+	threads := threadsFlag(fs)
+	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
+	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
+	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	tensor.SetThreads(*f.threads)
+	tensor.SetThreads(*threads)
 	var prog *progress
 	hooks := run.Hooks{
 		OnBatch: func(b train.Batch) {
@@ -155,33 +53,35 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		OnEpoch: func(e train.Epoch) { prog.epoch(e) },
 	}
 	var rn *run.Run
-	if *f.resume != "" {
+	if *resume != "" {
 		if err := onlyResumeFlags(fs); err != nil {
 			return err
 		}
 		epochs := 0
 		if given(fs, "epochs") {
-			if *f.epochs <= 0 {
-				return fmt.Errorf("--epochs %d: must be positive", *f.epochs)
+			if epochs = f.Epochs(); epochs <= 0 {
+				return fmt.Errorf("--epochs %d: must be positive", epochs)
 			}
-			epochs = *f.epochs
 		}
 		var err error
-		if rn, err = run.Resume(*f.resume, epochs, hooks); err != nil {
+		if rn, err = run.Resume(*resume, epochs, hooks); err != nil {
 			return err
 		}
 	} else {
-		r, err := f.recipe()
+		r, err := f.Recipe()
 		if err != nil {
 			return err
 		}
-		if rn, err = run.New(r, *f.out, hooks); err != nil {
+		if rn, err = run.New(r, *out, hooks); err != nil {
 			return err
 		}
 	}
-	prog = newProgress(stderr, rn.Recipe.Epochs, *f.quiet)
-	return trainRun(rn, prog, *f.quiet, stdout, stderr)
+	prog = newProgress(stderr, rn.Recipe.Epochs, *quiet)
+	return trainRun(rn, prog, *quiet, stdout, stderr)
 }
+
+// threadsFlag defines --threads.
+func threadsFlag(fs *flag.FlagSet) *int { return fs.Int("threads", 0, "cores to use (0: all)") }
 
 // given reports whether flag name was set on the command line.
 func given(fs *flag.FlagSet, name string) bool {

@@ -62,7 +62,8 @@ var testTuneStop func(done int) bool
 
 func runTune(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tune", "[--space SPACE] [flags]", aboutTune)
-	f := addRecipeFlags(fs, tuneDefaults())
+	f := recipe.AddFlags(fs, tuneDefaults(), true)
+	threads := threadsFlag(fs)
 	spaceText := fs.String("space", "lr=log(1e-4,1e-1) wd=log(1e-5,1e-1)", "the search space")
 	method := fs.String("method", "random", "random, grid or halving")
 	trials := fs.Int("trials", 8, "random: trials; halving: configs in the first round")
@@ -87,14 +88,14 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	case "grid":
 		m = tune.Grid{Points: *points}
 	case "halving":
-		m = tune.Halving{Configs: *trials, MinBudget: *minEpochs, MaxBudget: *f.epochs, Eta: *eta}
+		m = tune.Halving{Configs: *trials, MinBudget: *minEpochs, MaxBudget: f.Epochs(), Eta: *eta}
 	default:
 		return fmt.Errorf("--method %q: want random, grid or halving", *method)
 	}
 	if err := tune.CheckMethod(m); err != nil {
 		return fmt.Errorf("--method %s: %w", *method, err)
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	journal := filepath.Join(dir, tuneJournal)
-	w := setThreads(*f.threads, *workers, 1<<30)
+	w := setThreads(*threads, *workers, 1<<30)
 	if !*quiet {
 		verb := "searching"
 		if exists(journal) {
@@ -197,48 +198,9 @@ func configString(c tune.Config) string {
 	return strings.Join(names, " ")
 }
 
-// trainCommand returns the "descent train" command line that trains r:
-// every flag that makes up the recipe, so that it does not depend on
-// train's defaults.
+// trainCommand returns the "descent train" command line that trains r.
 func trainCommand(r recipe.Recipe) string {
-	args := []string{"descent", "train", "--data", r.Data}
-	if r.DataDir != "" {
-		args = append(args, "--data-dir", r.DataDir)
-	}
-	if r.Label != "" {
-		args = append(args, "--label", r.Label)
-	}
-	args = append(args, "--val-fraction", fmtNum(r.ValFraction))
-	args = append(args, "--model", r.Model.String(), "--batchnorm="+strconv.FormatBool(r.Model.BatchNorm))
-	if r.Model.Dropout != 0 {
-		args = append(args, "--dropout", fmtNum(r.Model.Dropout))
-	}
-	// The optimizer's spec holds every hyperparameter that differs from
-	// its defaults, by the keys that are train's flags.
-	spec := strings.Fields(r.Optimizer.String())
-	args = append(args, "--opt", spec[0])
-	for _, kv := range spec[1:] {
-		k, v, _ := strings.Cut(kv, "=")
-		if v == "true" || v == "false" {
-			args = append(args, "--"+k+"="+v)
-		} else {
-			args = append(args, "--"+k, v)
-		}
-	}
-	args = append(args, "--schedule", r.Schedule.String())
-	if r.ClipNorm != 0 {
-		args = append(args, "--clip-norm", fmtNum(r.ClipNorm))
-	}
-	if r.ClipValue != 0 {
-		args = append(args, "--clip-value", fmtNum(r.ClipValue))
-	}
-	if r.DecayWeightsOnly {
-		args = append(args, "--decay-weights-only")
-	}
-	args = append(args, "--epochs", strconv.Itoa(r.Epochs), "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
-	if r.Patience != 0 {
-		args = append(args, "--patience", strconv.Itoa(r.Patience))
-	}
+	args := append([]string{"descent", "train"}, r.Args()...)
 	for i, a := range args {
 		args[i] = shellQuote(a)
 	}

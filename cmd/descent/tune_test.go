@@ -55,11 +55,11 @@ func shellSplit(t *testing.T, line string) []string {
 func trainRecipe(t *testing.T, args []string) recipe.Recipe {
 	t.Helper()
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	f := addRecipeFlags(fs, recipe.Default())
+	f := recipe.AddFlags(fs, recipe.Default(), true)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("train %s: %v", strings.Join(args, " "), err)
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		t.Fatalf("train %s: %v", strings.Join(args, " "), err)
 	}
