@@ -388,3 +388,18 @@ func writeJSONLines[E any](path string, lines []E) error {
 	}
 	return atomicfile.WriteFile(path, b)
 }
+
+// OutputDir returns the output directory of a command that writes file
+// (compare, lr-find, tune, landscape): dir, or DefaultDir(name) if dir is
+// "". It refuses a directory that already holds such results, so that
+// nothing is overwritten. It makes no directory: the command makes it when
+// it writes its results, so that one that fails leaves none behind.
+func OutputDir(name, dir, file string) (string, error) {
+	if dir == "" {
+		dir = DefaultDir(name)
+	}
+	if exists(filepath.Join(dir, file)) {
+		return "", fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
+	}
+	return dir, nil
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,10 +15,9 @@ import (
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/explore"
-	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/optim/spec"
-	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -50,13 +47,6 @@ scale) and prints both grids. Its defaults, each overridden by its flag:
 ` + presetDoc + `
 --lrs and --wds set the grid; --opt replaces adam and adamw, one panel an
 optimizer (each cell sets its lr and wd).`
-
-// The output files of compare.
-const (
-	compareFile = "compare.json"
-	gridFile    = "adamw-vs-l2.json"
-	gridFigure  = "adamw-vs-l2.png"
-)
 
 // defaultCompareOpts are the optimizers compared when no --opt is given.
 var defaultCompareOpts = []string{
@@ -136,57 +126,18 @@ func (f *floatsFlag) Set(v string) error {
 	return nil
 }
 
-// outDir returns the output directory of a command: dir, or
-// runs/<name>-<date>-<time>. It refuses a directory that already holds the
-// command's results (file), so that nothing is overwritten. The directory
-// is made when the results are written (makeDir), so that a command that
-// fails leaves none behind.
-func outDir(name, dir, file string) (string, error) {
-	if dir == "" {
-		stamp := time.Now().Format("2006-01-02-150405")
-		dir = filepath.Join("runs", name+"-"+stamp)
-		for i := 2; exists(dir); i++ {
-			dir = filepath.Join("runs", fmt.Sprintf("%s-%s-%d", name, stamp, i))
-		}
-	}
-	if exists(filepath.Join(dir, file)) {
-		return "", fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
-	}
-	return dir, nil
-}
-
-func makeDir(dir string) error { return os.MkdirAll(dir, 0o755) }
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // interruptible returns a context cancelled by Ctrl-C or SIGTERM.
 func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// ready turns the error of a command's library call into the command's —
-// Ctrl-C into exit status 130 and "interrupted: " + what — and, if there
-// was none, makes the directory for the results.
-func ready(err error, dir, what string) error {
+// interrupted turns the error of a command's library call into the
+// command's: Ctrl-C into exit status 130 and "interrupted: " + what.
+func interrupted(err error, what string) error {
 	if errors.Is(err, context.Canceled) {
 		return &exitError{130, fmt.Errorf("interrupted: %s", what)}
 	}
-	if err != nil {
-		return err
-	}
-	return makeDir(dir)
-}
-
-// writeLines draws a line chart into dir/file.
-func writeLines(dir, file string, spec plot.LinesSpec) error {
-	var b bytes.Buffer
-	if err := plot.Lines(&b, spec); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	return atomicfile.WriteFile(filepath.Join(dir, file), b.Bytes())
+	return err
 }
 
 // setThreads sets the kernel threads for workers concurrent trainings out
@@ -272,7 +223,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := outDir("compare", *f.out, compareFile)
+	dir, err := run.OutputDir("compare", *f.out, explore.CompareFile)
 	if err != nil {
 		return err
 	}
@@ -292,16 +243,11 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			}
 		},
 	})
-	if err := ready(err, dir, "the comparison was not finished and nothing was written"); err != nil {
+	if err := interrupted(err, "the comparison was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, compareFile), c); err != nil {
+	if err := c.Save(dir); err != nil {
 		return err
-	}
-	for _, fig := range c.Figures() {
-		if err := writeLines(dir, fig.File, fig.Spec); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(stdout, "%s on %s, %d epochs, mean ± std over %d seeds:\n\n", r.Model, r.Data, r.Epochs, seeds)
 	if err := c.WriteTable(stdout); err != nil {
@@ -372,7 +318,7 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := outDir("adamw-vs-l2", *f.out, gridFile)
+	dir, err := run.OutputDir("adamw-vs-l2", *f.out, explore.DecayGridFile)
 	if err != nil {
 		return err
 	}
@@ -396,17 +342,10 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 			}
 		},
 	})
-	if err := ready(err, dir, "the grid was not finished and nothing was written"); err != nil {
+	if err := interrupted(err, "the grid was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, gridFile), g); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	if err := plot.Heatmap(&b, g.HeatmapSpec()); err != nil {
-		return err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, gridFigure), b.Bytes()); err != nil {
+	if err := g.Save(dir); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d:\n\n", r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, r.Schedule, r.Seed)

@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -23,11 +23,6 @@ x, the suggestions marked) into the output directory.
 The other flags are those of "descent train": the optimizer (--opt and its
 hyperparameters, except --lr, which the test sweeps), model, data, batch
 size and seed. With no flags it tests descent train's default recipe.`
-
-const (
-	lrFindFile   = "lr-find.json"
-	lrFindFigure = "lr-find.png"
-)
 
 func runLRFind(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lr-find", "[flags]", aboutLRFind)
@@ -61,23 +56,18 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := outDir("lr-find", *out, lrFindFile)
+	dir, err := run.OutputDir("lr-find", *out, explore.LRFindFile)
 	if err != nil {
 		return err
 	}
 	ctx, stop := interruptible()
 	defer stop()
 	res, err := explore.FindLR(ctx, r, splits, cfg)
-	if err := ready(err, dir, "the range test was not finished and nothing was written"); err != nil {
+	if err := interrupted(err, "the range test was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, lrFindFile), res); err != nil {
+	if err := res.Save(dir); err != nil {
 		return err
-	}
-	if len(res.LRs) > 0 {
-		if err := writeLines(dir, lrFindFigure, res.Plot()); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(stdout, "range test of %s on %s with %s, batch %d:\n", r.Model, r.Data, r.Optimizer.Name, r.Batch)
 	if err := res.WriteSummary(stdout); err != nil {

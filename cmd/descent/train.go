@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/descentml/descent/data"
-	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
@@ -178,8 +177,6 @@ func lenOf(s *data.Set) int {
 	}
 	return s.Len()
 }
-
-func writeJSON(path string, v any) error { return atomicfile.WriteJSON(path, v) }
 
 // plural writes n and noun, with an s unless n is 1.
 func plural(n int, noun string) string {

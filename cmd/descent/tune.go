@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tune"
 )
 
@@ -42,11 +44,7 @@ a crash runs only the trials not recorded. At the end it writes tune.json
 (every trial, the best recipe) and tune.png, prints the trials best first,
 and the best as a complete "descent train" command.`
 
-const (
-	tuneFile    = "tune.json"
-	tuneJournal = "tune-journal.jsonl"
-	tuneFigure  = "tune.png"
-)
+const tuneJournal = "tune-journal.jsonl"
 
 // tuneDefaults is tune's recipe with no flags: descent train's, for three
 // epochs.
@@ -111,18 +109,18 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	}
 	dir := *out
 	if dir == "" {
-		if dir, err = outDir("tune", "", tuneFile); err != nil {
+		if dir, err = run.OutputDir("tune", "", explore.TuneFile); err != nil {
 			return err
 		}
 	}
-	if err := makeDir(dir); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	journal := filepath.Join(dir, tuneJournal)
 	w := setThreads(*threads, *workers, 1<<30)
 	if !*quiet {
 		verb := "searching"
-		if exists(journal) {
+		if _, err := os.Stat(journal); err == nil {
 			verb = "continuing the search recorded in " + journal + ":"
 		}
 		fmt.Fprintf(stderr, "%s %s over %s with %s, %s on %s, %d epochs of batch %d, %d trials at a time; writing %s\n",
@@ -162,10 +160,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if res.Best != nil {
 		cmd = trainCommand(*res.Best)
 	}
-	if err := writeJSON(filepath.Join(dir, tuneFile), struct {
-		*explore.Tuning
-		TrainCommand string `json:"train_command,omitempty"`
-	}{res, cmd}); err != nil {
+	if err := res.Save(dir, cmd); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s over %s from %s, %s on %s; value: %s\n\n", m, space, r.Optimizer, r.Model, r.Data, res.Metric)
@@ -174,10 +169,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	}
 	if res.Best == nil {
 		// Nothing to plot; the table above says why each trial failed.
-		return fmt.Errorf("every trial failed (see the table, and %s)", filepath.Join(dir, tuneFile))
-	}
-	if err := writeLines(dir, tuneFigure, res.Plot()); err != nil {
-		return err
+		return fmt.Errorf("every trial failed (see the table, and %s)", filepath.Join(dir, explore.TuneFile))
 	}
 	best, _ := res.Report.Best()
 	fmt.Fprintf(stdout, "\nbest: trial %d, %s %.4g; train it with\n  %s\nwrote %s\n", best.ID, res.Metric, best.Value, cmd, dir)

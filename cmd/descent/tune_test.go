@@ -107,12 +107,12 @@ func TestTuneNoFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	dir := onlyDir(t, ".")
-	checkPNG(t, filepath.Join(dir, tuneFigure))
+	checkPNG(t, filepath.Join(dir, "tune.png"))
 	var res struct {
 		explore.Tuning
 		TrainCommand string `json:"train_command"`
 	}
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, tuneFile)), &res); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "tune.json")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Report.Trials) != 8 || res.Best == nil || res.Best.Epochs != 3 || res.Metric != explore.ValLoss {
@@ -161,7 +161,7 @@ func TestTuneResumes(t *testing.T) {
 	if code != 130 || !strings.Contains(errOut, "run the same command with --out "+dir) {
 		t.Fatalf("interrupted search: exit %d, %s", code, errOut)
 	}
-	if _, err := os.Stat(filepath.Join(dir, tuneFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "tune.json")); err == nil {
 		t.Error("an interrupted search wrote tune.json")
 	}
 	recorded := strings.Count(string(readFile(t, filepath.Join(dir, tuneJournal))), "\n") - 1
