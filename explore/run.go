@@ -31,6 +31,27 @@ type Outcome struct {
 // Failed reports whether the run failed.
 func (o Outcome) Failed() bool { return o.Error != "" }
 
+// String says in a few words how the run ended: its final losses and
+// validation accuracy and its time, or why it failed.
+func (o Outcome) String() string {
+	if o.Failed() {
+		return "failed: " + o.Error
+	}
+	secs := 0.0
+	for _, e := range o.History {
+		secs += e.Seconds
+	}
+	f := o.Final
+	val, acc := "—", "—"
+	if !math.IsNaN(f.ValLoss) {
+		val = fmt.Sprintf("%.4f", f.ValLoss)
+	}
+	if !math.IsNaN(f.ValAccuracy) {
+		acc = fmt.Sprintf("%.2f%%", 100*f.ValAccuracy)
+	}
+	return fmt.Sprintf("train loss %.4f, val loss %s, val acc %s (%.1fs)", f.TrainLoss, val, acc, secs)
+}
+
 // Final is where a run ended. A metric that does not exist (validation
 // without a validation set, anything of a failed run) is NaN, null in
 // JSON.

@@ -239,7 +239,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		Recipe: r, Optimizers: opts, Seeds: seeds, Workers: w,
 		OnRun: func(spec string, o explore.Outcome) {
 			if !quiet {
-				fmt.Fprintf(stderr, "  %s, seed %d: %s\n", spec, o.Seed, describeOutcome(o))
+				fmt.Fprintf(stderr, "  %s, seed %d: %s\n", spec, o.Seed, o.String())
 			}
 		},
 	})
@@ -268,19 +268,6 @@ func parseSpecs(specs []string) ([]spec.Optimizer, error) {
 		opts[i] = o
 	}
 	return opts, nil
-}
-
-// describeOutcome says in a few words how a run ended.
-func describeOutcome(o explore.Outcome) string {
-	if o.Failed() {
-		return "failed: " + o.Error
-	}
-	secs := 0.0
-	for _, e := range o.History {
-		secs += e.Seconds
-	}
-	f := o.Final
-	return fmt.Sprintf("train loss %.4f, val loss %s, val acc %s (%.1fs)", f.TrainLoss, num(f.ValLoss), pct(f.ValAccuracy), secs)
 }
 
 // runGrid runs --preset adamw-vs-l2.
@@ -338,7 +325,7 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 		OnRun: func(c explore.Cell) {
 			done++
 			if !quiet {
-				fmt.Fprintf(stderr, "  %3d/%d  %s: %s\n", done, cells, c.Spec, describeOutcome(c.Outcome))
+				fmt.Fprintf(stderr, "  %3d/%d  %s: %s\n", done, cells, c.Spec, c.Outcome.String())
 			}
 		},
 	})

@@ -136,7 +136,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		OnTrial: func(t tune.Trial, o explore.Outcome, err error) {
 			done++
 			if !*quiet {
-				what := describeOutcome(o)
+				what := o.String()
 				if err != nil {
 					what = "failed: " + err.Error()
 				}
