@@ -10,8 +10,8 @@
 //
 // Run "descent COMMAND -h" for a command's flags. The command is a thin
 // layer over the library: everything it does, a Go program can do with the
-// packages recipe, train, optim, schedule, data, nn, plot, landscape and
-// tune.
+// packages run, recipe, optim/spec, explore, landscape, tune, train, optim,
+// schedule, data, nn and plot.
 package main
 
 import (
