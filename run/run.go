@@ -83,7 +83,14 @@ type Run struct {
 	// Resumed says the run was opened by Resume; Extended that Resume was
 	// asked for another number of epochs than the run was made for.
 	Resumed, Extended bool
+
+	lock *Lock
 }
+
+// Close releases the run's directory (see LockDir). The lock dies with the
+// process too, and may be dropped once the Run is no longer reachable:
+// keep it until the run is done.
+func (r *Run) Close() error { return r.lock.Unlock() }
 
 // Trainer returns the run's trainer.
 func (r *Run) Trainer() *train.Trainer[float32] { return r.Built.Trainer }
@@ -115,9 +122,11 @@ func DefaultDir(prefix string) string {
 // New starts a new run of r in dir (DefaultDir("") if ""): it loads and
 // standardises the data, resolves r for it, creates the directory and
 // writes config.json and data.json, and builds the model, optimizer and
-// trainer. A directory that already holds a run is an error that says
-// how to continue it. If the run cannot be built its files are removed
-// again, so that the directory can be used again.
+// trainer. The directory is locked until Close (LockDir): a directory
+// another process is using is an error that says which. A directory that
+// already holds a run is an error that says how to continue it. If the run
+// cannot be built its files are removed again, so that the directory can
+// be used again.
 func New(r recipe.Recipe, dir string, hooks Hooks) (*Run, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
@@ -130,18 +139,24 @@ func New(r recipe.Recipe, dir string, hooks Hooks) (*Run, error) {
 	if dir == "" {
 		dir = DefaultDir("")
 	}
-	if exists(filepath.Join(dir, ConfigFile)) {
-		if !exists(filepath.Join(dir, CheckpointFile)) {
-			return nil, fmt.Errorf("%s holds a run with no checkpoint yet (still in its first epoch, or killed there); choose another --out, or remove the directory", dir)
-		}
-		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	run := &Run{Dir: dir, Recipe: r, Splits: splits,
+	lock, err := LockDir(dir, "descent train")
+	if err != nil {
+		return nil, err
+	}
+	if exists(filepath.Join(dir, ConfigFile)) {
+		lock.Unlock()
+		if !exists(filepath.Join(dir, CheckpointFile)) {
+			return nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
+		}
+		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+	}
+	run := &Run{Dir: dir, Recipe: r, Splits: splits, lock: lock,
 		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
 	if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), r); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(dir, DataFile), run.Data); err != nil {
@@ -180,6 +195,23 @@ func Resume(dir string, epochs int, hooks Hooks) (*Run, error) {
 	if epochs < 0 {
 		return nil, fmt.Errorf("run: epochs %d: must be positive", epochs)
 	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	lock, err := LockDir(dir, "descent train --resume")
+	if err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	run, err := resume(dir, epochs, hooks)
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	run.lock = lock
+	return run, nil
+}
+
+func resume(dir string, epochs int, hooks Hooks) (*Run, error) {
 	r, d, err := Read(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
@@ -327,9 +359,12 @@ func (r *Run) Finish(stopped bool) (Summary, error) {
 }
 
 // abandon removes the files of a new run that ended before its first
-// checkpoint: nothing of it can be continued, and the directory can then
-// be used again.
-func (r *Run) abandon() { removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile) }
+// checkpoint, and releases its directory: nothing of it can be continued,
+// and the directory can then be used again.
+func (r *Run) abandon() {
+	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
+	r.lock.Unlock()
+}
 
 // removeFiles removes the named files of dir; one that is not there is
 // no error.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,9 +74,14 @@ func TestResumeV0(t *testing.T) {
 	if got := hex.EncodeToString(sum[:]); got != want {
 		t.Errorf("model after extending the v0 run: sha256 %s; want %s, as v0 wrote it", got, want)
 	}
+	rn.Close()
 	again, err := run.Resume(dir, 0, run.Hooks{})
-	if err != nil || again.State != run.Done {
-		t.Errorf("Resume of the finished run: state %v, %v; want Done", again.State, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.State != run.Done {
+		t.Errorf("Resume of the finished run: state %v; want Done", again.State)
 	}
 }
 
@@ -116,5 +122,38 @@ func TestNew(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(bad); len(entries) != 0 {
 		t.Errorf("a run that could not be built left %d files in its directory", len(entries))
+	}
+}
+
+// TestLock checks that a run directory has one user at a time: a second
+// New or a Resume while a run holds it is refused, naming the holder, and
+// the directory is free again once the run is closed.
+func TestLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "r")
+	r := recipe.Default()
+	r.Model.Hidden, r.Epochs = []int{8}, 1
+	rn, err := run.New(r, dir, run.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.New(r, dir, run.Hooks{}); !errors.Is(err, run.ErrLocked) || !strings.Contains(err.Error(), "descent train (pid") {
+		t.Errorf("New while the run holds %s: %v; want ErrLocked naming the holder", dir, err)
+	}
+	if _, err := run.Resume(dir, 2, run.Hooks{}); !errors.Is(err, run.ErrLocked) {
+		t.Errorf("Resume while the run holds %s: %v; want ErrLocked", dir, err)
+	}
+	if err := rn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := run.Resume(dir, 2, run.Hooks{})
+	if err != nil {
+		t.Fatalf("Resume after Close: %v", err)
+	}
+	again.Close()
+	if _, err := run.LockDir(filepath.Join(dir, "missing"), "x"); err == nil {
+		t.Error("LockDir of a missing directory succeeded")
 	}
 }

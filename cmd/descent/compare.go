@@ -223,10 +223,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := run.OutputDir("compare", *f.out, explore.CompareFile)
+	o, err := run.OpenOutput("compare", *f.out, explore.CompareFile)
 	if err != nil {
 		return err
 	}
+	defer o.Close()
+	dir := o.Dir
 	w := setThreads(*f.threads, *f.workers, len(opts)*seeds)
 	if !quiet {
 		fmt.Fprintf(stderr, "comparing %d optimizers × %d seeds: %s on %s (%d training examples), %d epochs of batch %d, %d at a time; writing %s\n",
@@ -305,10 +307,12 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := run.OutputDir("adamw-vs-l2", *f.out, explore.DecayGridFile)
+	o, err := run.OpenOutput("adamw-vs-l2", *f.out, explore.DecayGridFile)
 	if err != nil {
 		return err
 	}
+	defer o.Close()
+	dir := o.Dir
 	lrs, wds := f.lrs, f.wds
 	cells := len(opts) * len(lrs) * len(wds)
 	w := setThreads(*f.threads, *f.workers, cells)

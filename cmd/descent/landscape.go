@@ -92,10 +92,12 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := run.OutputDir("landscape", *out, landscape.File)
+	o, err := run.OpenOutput("landscape", *out, landscape.File)
 	if err != nil {
 		return err
 	}
+	defer o.Close()
+	dir := o.Dir
 	if err := res.Save(dir, *width, *height, *frames); err != nil {
 		return err
 	}

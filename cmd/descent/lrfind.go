@@ -56,10 +56,12 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := run.OutputDir("lr-find", *out, explore.LRFindFile)
+	o, err := run.OpenOutput("lr-find", *out, explore.LRFindFile)
 	if err != nil {
 		return err
 	}
+	defer o.Close()
+	dir := o.Dir
 	ctx, stop := interruptible()
 	defer stop()
 	res, err := explore.FindLR(ctx, r, splits, cfg)

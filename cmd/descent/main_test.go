@@ -356,3 +356,27 @@ func TestUserErrors(t *testing.T) {
 		t.Errorf("--version: exit %d, %q", code, out)
 	}
 }
+
+// TestLockedRunDir checks that a run directory in use is refused, naming
+// who uses it, by train, --resume and tune.
+func TestLockedRunDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "busy")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := run.LockDir(dir, "a test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	for _, args := range [][]string{
+		{"train", "--out", dir, "--epochs", "1", "--quiet"},
+		{"train", "--resume", dir},
+		{"tune", "--out", dir, "--trials", "1", "--epochs", "1", "--quiet"},
+		{"compare", "--out", dir, "--seeds", "1", "--epochs", "1", "--quiet"},
+	} {
+		if _, e, code := descent(t, args...); code == 0 || !strings.Contains(e, "in use by a test (pid") {
+			t.Errorf("descent %s while %s is locked: exit %d, %q; want a refusal naming the holder", strings.Join(args, " "), dir, code, e)
+		}
+	}
+}

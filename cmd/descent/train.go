@@ -75,6 +75,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	defer rn.Close()
 	prog = newProgress(stderr, rn.Recipe.Epochs, *quiet)
 	return trainRun(rn, prog, *quiet, stdout, stderr)
 }

@@ -116,6 +116,11 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	lock, err := run.LockDir(dir, "descent tune")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	journal := filepath.Join(dir, tuneJournal)
 	w := setThreads(*threads, *workers, 1<<30)
 	if !*quiet {
