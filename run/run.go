@@ -122,7 +122,9 @@ func DefaultDir(prefix string) string {
 // New starts a new run of r in dir (DefaultDir("") if ""): it loads and
 // standardises the data, resolves r for it, creates the directory and
 // writes config.json and data.json, and builds the model, optimizer and
-// trainer. The directory is locked until Close (LockDir): a directory
+// trainer. The directory must be new or empty: one with other files is
+// refused, naming them, so that nothing is overwritten. It is locked until
+// Close (LockDir): a directory
 // another process is using is an error that says which. A directory that
 // already holds a run is an error that says how to continue it. If the run
 // cannot be built its files are removed again, so that the directory can
@@ -152,6 +154,10 @@ func New(r recipe.Recipe, dir string, hooks Hooks) (*Run, error) {
 			return nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
 		}
 		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+	}
+	if names := contents(dir); len(names) > 0 {
+		lock.Unlock()
+		return nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
 	}
 	run := &Run{Dir: dir, Recipe: r, Splits: splits, lock: lock,
 		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
@@ -376,6 +382,22 @@ func removeFiles(dir string, names ...string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// contents lists the files of dir other than the lock, as an error shows
+// them: a few names, and how many more.
+func contents(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if e.Name() != LockFile {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) > 4 {
+		names = append(names[:3], fmt.Sprintf("%d more", len(names)-3))
+	}
+	return strings.Join(names, ", ")
 }
 
 func ptr(v float64) *float64 { return &v }

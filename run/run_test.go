@@ -157,3 +157,23 @@ func TestLock(t *testing.T) {
 		t.Error("LockDir of a missing directory succeeded")
 	}
 }
+
+// TestNewRefusesOtherFiles checks that a run is not started in a directory
+// that holds files but no run, and that the error names them.
+func TestNewRefusesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"model.safetensors", "metrics.jsonl"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := recipe.Default()
+	r.Model.Hidden, r.Epochs = []int{8}, 1
+	_, err := run.New(r, dir, run.Hooks{})
+	if err == nil || !strings.Contains(err.Error(), "holds no descent run (it has metrics.jsonl, model.safetensors)") {
+		t.Errorf("New in a directory of other files: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors")); string(b) != "mine" {
+		t.Error("the file was overwritten")
+	}
+}
