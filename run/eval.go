@@ -16,6 +16,7 @@ type Eval struct {
 	Data, DataDir, Label string // the dataset, as in recipe.Recipe; "": the run's
 	Split                string // test (""), val or train
 	Batch                int    // 0: 256
+	MaxMemory            int64  // as Options.MaxMemory
 }
 
 // Evaluation is the result of Evaluate.
@@ -47,6 +48,13 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 	if err != nil {
 		return Evaluation{}, err
 	}
+	r.Epochs, r.Batch = 1, e.Batch
+	if r.Batch == 0 {
+		r.Batch = 256
+	}
+	if err := checkMemory(r, splits, e.MaxMemory); err != nil {
+		return Evaluation{}, err
+	}
 	ds := splits.Test
 	switch e.Split {
 	case "test", "":
@@ -70,10 +78,6 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	// The run's model, with a trainer that takes no step, to evaluate.
-	r.Epochs, r.Batch = 1, e.Batch
-	if r.Batch == 0 {
-		r.Batch = 256
-	}
 	built, err := r.Build(splits, train.Config{})
 	if err != nil {
 		return Evaluation{}, err

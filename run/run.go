@@ -66,10 +66,16 @@ const (
 	StoppedEarly
 )
 
-// Hooks report a run's progress; any may be nil.
-type Hooks struct {
+// Options are what a run needs besides its recipe.
+type Options struct {
+	// OnBatch and OnEpoch, if set, report the run's progress.
 	OnBatch func(train.Batch)
 	OnEpoch func(train.Epoch)
+	// MaxMemory is the most memory, in bytes, the run's model, optimizer
+	// and batch may need (recipe.Recipe.Memory): a run that needs more is
+	// refused before anything is allocated or written. 0 means the memory
+	// the machine has available; a negative value checks nothing.
+	MaxMemory int64
 }
 
 // Run is a run directory opened to train: its recipe built on its data.
@@ -129,7 +135,7 @@ func DefaultDir(prefix string) string {
 // already holds a run is an error that says how to continue it. If the run
 // cannot be built its files are removed again, so that the directory can
 // be used again.
-func New(r recipe.Recipe, dir string, hooks Hooks) (*Run, error) {
+func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -138,6 +144,9 @@ func New(r recipe.Recipe, dir string, hooks Hooks) (*Run, error) {
 		return nil, err
 	}
 	r = r.Resolve(splits.Train.Len())
+	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
+		return nil, err
+	}
 	if dir == "" {
 		dir = DefaultDir("")
 	}
@@ -169,7 +178,7 @@ func New(r recipe.Recipe, dir string, hooks Hooks) (*Run, error) {
 		run.abandon()
 		return nil, err
 	}
-	if err := run.build(hooks); err != nil {
+	if err := run.build(opts); err != nil {
 		run.abandon()
 		return nil, err
 	}
@@ -197,7 +206,7 @@ func Read(dir string) (recipe.Recipe, Data, error) {
 // the run is killed; an extended run's config.json records the new
 // length), Unfinished ones need only Finish, and Done and StoppedEarly
 // ones nothing.
-func Resume(dir string, epochs int, hooks Hooks) (*Run, error) {
+func Resume(dir string, epochs int, opts Options) (*Run, error) {
 	if epochs < 0 {
 		return nil, fmt.Errorf("run: epochs %d: must be positive", epochs)
 	}
@@ -208,7 +217,7 @@ func Resume(dir string, epochs int, hooks Hooks) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
-	run, err := resume(dir, epochs, hooks)
+	run, err := resume(dir, epochs, opts)
 	if err != nil {
 		lock.Unlock()
 		return nil, err
@@ -217,7 +226,7 @@ func Resume(dir string, epochs int, hooks Hooks) (*Run, error) {
 	return run, nil
 }
 
-func resume(dir string, epochs int, hooks Hooks) (*Run, error) {
+func resume(dir string, epochs int, opts Options) (*Run, error) {
 	r, d, err := Read(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
@@ -238,11 +247,14 @@ func resume(dir string, epochs int, hooks Hooks) (*Run, error) {
 	// continued for more epochs; a config.json from before recipes were
 	// saved so is resolved here for the epochs it ran, before epochs.
 	r = r.Resolve(splits.Train.Len())
+	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
 	run := &Run{Dir: dir, Recipe: r, Data: d, Splits: splits, Resumed: true}
 	if epochs > 0 && epochs != r.Epochs {
 		run.Recipe.Epochs, run.Extended = epochs, true
 	}
-	if err := run.build(hooks); err != nil {
+	if err := run.build(opts); err != nil {
 		return nil, err
 	}
 	tr := run.Trainer()
@@ -278,14 +290,14 @@ func resume(dir string, epochs int, hooks Hooks) (*Run, error) {
 
 // build builds the recipe on the data, with the run's files as the
 // trainer's checkpoint and metrics log.
-func (r *Run) build(hooks Hooks) error {
+func (r *Run) build(opts Options) error {
 	metrics := filepath.Join(r.Dir, MetricsFile)
 	cfg := train.Config{
 		Checkpoint: r.Checkpoint(),
-		OnBatch:    hooks.OnBatch,
+		OnBatch:    opts.OnBatch,
 		OnEpoch: func(e train.Epoch) error {
-			if hooks.OnEpoch != nil {
-				hooks.OnEpoch(e)
+			if opts.OnEpoch != nil {
+				opts.OnEpoch(e)
 			}
 			return appendJSONLine(metrics, e)
 		},

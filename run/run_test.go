@@ -53,7 +53,7 @@ func TestResumeV0(t *testing.T) {
 	if got := r.Optimizer.String(); got != "adamw lr=0.001 wd=0.05 schedule-decay=true" {
 		t.Errorf("the v0 optimizer reads as %q", got)
 	}
-	rn, err := run.Resume(dir, 3, run.Hooks{})
+	rn, err := run.Resume(dir, 3, run.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestResumeV0(t *testing.T) {
 		t.Errorf("model after extending the v0 run: sha256 %s; want %s, as v0 wrote it", got, want)
 	}
 	rn.Close()
-	again, err := run.Resume(dir, 0, run.Hooks{})
+	again, err := run.Resume(dir, 0, run.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestNew(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "r")
 	r := recipe.Default()
 	r.Model.Hidden, r.Epochs = []int{8}, 1
-	rn, err := run.New(r, dir, run.Hooks{})
+	rn, err := run.New(r, dir, run.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,20 +104,20 @@ func TestNew(t *testing.T) {
 	if s, err := rn.Finish(false); err != nil || s.Epochs != 1 {
 		t.Fatalf("Finish = %+v, %v", s, err)
 	}
-	if _, err := run.New(r, dir, run.Hooks{}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
+	if _, err := run.New(r, dir, run.Options{}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("a second New in %s: %v", dir, err)
 	}
 
 	bad := filepath.Join(t.TempDir(), "bad")
 	r.Model, _ = recipe.ParseModel("cnn")
 	r.Data = "csv:testdata/v0-adamw-schedule-decay/data.json" // no CSV at all
-	if _, err := run.New(r, bad, run.Hooks{}); err == nil {
+	if _, err := run.New(r, bad, run.Options{}); err == nil {
 		t.Error("New of a run on a file that is no CSV succeeded")
 	}
 	r = recipe.Default()
 	r.Optimizer, _ = spec.ParseOptimizer("sgd")
 	r.Model, _ = recipe.ParseModel("logistic") // 10 classes: cannot be built
-	if _, err := run.New(r, bad, run.Hooks{}); err == nil {
+	if _, err := run.New(r, bad, run.Options{}); err == nil {
 		t.Fatal("New of a logistic model on 10 classes succeeded")
 	}
 	if entries, _ := os.ReadDir(bad); len(entries) != 0 {
@@ -132,23 +132,23 @@ func TestLock(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "r")
 	r := recipe.Default()
 	r.Model.Hidden, r.Epochs = []int{8}, 1
-	rn, err := run.New(r, dir, run.Hooks{})
+	rn, err := run.New(r, dir, run.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := rn.Train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := run.New(r, dir, run.Hooks{}); !errors.Is(err, run.ErrLocked) || !strings.Contains(err.Error(), "descent train (pid") {
+	if _, err := run.New(r, dir, run.Options{}); !errors.Is(err, run.ErrLocked) || !strings.Contains(err.Error(), "descent train (pid") {
 		t.Errorf("New while the run holds %s: %v; want ErrLocked naming the holder", dir, err)
 	}
-	if _, err := run.Resume(dir, 2, run.Hooks{}); !errors.Is(err, run.ErrLocked) {
+	if _, err := run.Resume(dir, 2, run.Options{}); !errors.Is(err, run.ErrLocked) {
 		t.Errorf("Resume while the run holds %s: %v; want ErrLocked", dir, err)
 	}
 	if err := rn.Close(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := run.Resume(dir, 2, run.Hooks{})
+	again, err := run.Resume(dir, 2, run.Options{})
 	if err != nil {
 		t.Fatalf("Resume after Close: %v", err)
 	}
@@ -169,11 +169,40 @@ func TestNewRefusesOtherFiles(t *testing.T) {
 	}
 	r := recipe.Default()
 	r.Model.Hidden, r.Epochs = []int{8}, 1
-	_, err := run.New(r, dir, run.Hooks{})
+	_, err := run.New(r, dir, run.Options{})
 	if err == nil || !strings.Contains(err.Error(), "holds no descent run (it has metrics.jsonl, model.safetensors)") {
 		t.Errorf("New in a directory of other files: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "model.safetensors")); string(b) != "mine" {
 		t.Error("the file was overwritten")
+	}
+}
+
+// TestMemory checks that a run too large for MaxMemory is refused before
+// anything is written, with the estimate in the error, and ParseSize.
+func TestMemory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "big")
+	r := recipe.Default()
+	r.Model, _ = recipe.ParseModel("mlp:100000,100000")
+	_, err := run.New(r, dir, run.Options{MaxMemory: 1 << 30})
+	if err == nil || !strings.Contains(err.Error(), "needs about 241 GB") {
+		t.Errorf("New of mlp:100000,100000 within 1 GiB: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("a run that never started made %s", dir)
+	}
+	small := recipe.Default()
+	if a, b := small.Memory([]int{1, 8, 8}, 10), r.Memory([]int{1, 8, 8}, 10); !(a > 0 && a < 1e8 && b > 1e11) {
+		t.Errorf("Memory: default recipe %g, mlp:100000,100000 %g", a, b)
+	}
+	for s, want := range map[string]int64{"4096": 4096, "512MB": 512e6, "8 GB": 8e9, "1.5GiB": 3 << 29, "2kib": 2048} {
+		if got, err := run.ParseSize(s); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "x", "-1GB", "1e30"} {
+		if _, err := run.ParseSize(s); err == nil {
+			t.Errorf("ParseSize(%q) succeeded", s)
+		}
 	}
 }

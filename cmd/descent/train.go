@@ -37,19 +37,28 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
+	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	tensor.SetThreads(*threads)
 	var prog *progress
-	hooks := run.Hooks{
+	var limit int64
+	if *maxMemory != "" {
+		var err error
+		if limit, err = run.ParseSize(*maxMemory); err != nil {
+			return fmt.Errorf("--max-memory: %w", err)
+		}
+	}
+	hooks := run.Options{
 		OnBatch: func(b train.Batch) {
 			prog.batch(b)
 			if testBatchHook != nil {
 				testBatchHook(b)
 			}
 		},
-		OnEpoch: func(e train.Epoch) { prog.epoch(e) },
+		OnEpoch:   func(e train.Epoch) { prog.epoch(e) },
+		MaxMemory: limit,
 	}
 	var rn *run.Run
 	if *resume != "" {
@@ -95,7 +104,7 @@ func onlyResumeFlags(fs *flag.FlagSet) error {
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "resume", "epochs", "threads", "quiet":
+		case "resume", "epochs", "threads", "quiet", "max-memory":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
