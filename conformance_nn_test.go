@@ -28,9 +28,20 @@ type layerFile struct {
 	X           jsonTensor            `json:"x"`
 	Y           jsonTensor            `json:"y"`
 	Dy          jsonTensor            `json:"dy"`
-	Dx          jsonTensor            `json:"dx"`
+	Dx          *jsonTensor           `json:"dx"` // absent for Embedding (integer input)
 	ParamGrads  map[string]jsonTensor `json:"param_grads"`
 	StateAfter  map[string]jsonTensor `json:"state_after"`
+
+	// Recurrent layers: initial states (absent = zeros), final states,
+	// their upstream gradients and the initial states' gradients.
+	H0  *jsonTensor `json:"h0"`
+	C0  *jsonTensor `json:"c0"`
+	Hn  *jsonTensor `json:"h_n"`
+	Cn  *jsonTensor `json:"c_n"`
+	DHn *jsonTensor `json:"dh_n"`
+	DCn *jsonTensor `json:"dc_n"`
+	DH0 *jsonTensor `json:"dh0"`
+	DC0 *jsonTensor `json:"dc0"`
 }
 
 // layerConfig holds the settings of every layer type the files use; each
@@ -45,6 +56,31 @@ type layerConfig struct {
 	Features int      `json:"features"`
 	Eps      *float64 `json:"eps"`
 	Momentum *float64 `json:"momentum"`
+
+	// Sequence-model layers.
+	NumEmbeddings   int      `json:"num_embeddings"`
+	EmbeddingDim    int      `json:"embedding_dim"`
+	PaddingIdx      *int     `json:"padding_idx"`
+	MaxNorm         *float64 `json:"max_norm"`
+	ScaleGradByFreq bool     `json:"scale_grad_by_freq"`
+	Sparse          bool     `json:"sparse"`
+	NormalizedShape []int    `json:"normalized_shape"`
+	Affine          *bool    `json:"elementwise_affine"`
+	Approximate     string   `json:"approximate"`
+	EmbedDim        int      `json:"embed_dim"`
+	NumHeads        int      `json:"num_heads"`
+	BatchFirst      *bool    `json:"batch_first"`
+	Bias            *bool    `json:"bias"`
+	Dropout         float64  `json:"dropout"`
+	AddBiasKV       bool     `json:"add_bias_kv"`
+	AddZeroAttn     bool     `json:"add_zero_attn"`
+	SelfAttention   *bool    `json:"self_attention"`
+	AttnMask        *string  `json:"attn_mask"`
+	InputSize       int      `json:"input_size"`
+	HiddenSize      int      `json:"hidden_size"`
+	NumLayers       int      `json:"num_layers"`
+	Bidirectional   bool     `json:"bidirectional"`
+	Nonlinearity    string   `json:"nonlinearity"`
 }
 
 func checkLayer(c *conf, raw []byte) {
@@ -88,7 +124,74 @@ func newLayer[T tensor.Float](c *conf, cfg layerConfig) nn.Module[T] {
 	case "Sigmoid":
 		return nn.NewSigmoid[T]()
 	case "GELU":
-		return nn.NewGELU[T]()
+		switch cfg.Approximate {
+		case "", "none":
+			return nn.NewGELU[T]()
+		case "tanh":
+			return nn.NewGELUTanh[T]()
+		}
+		c.Errorf("GELU: unsupported approximate %q", cfg.Approximate)
+		return nil
+	case "SiLU":
+		return nn.NewSiLU[T]()
+	case "Embedding":
+		if cfg.MaxNorm != nil || cfg.ScaleGradByFreq || cfg.Sparse {
+			c.Errorf("Embedding: max_norm, scale_grad_by_freq and sparse are not supported")
+			return nil
+		}
+		pad := -1
+		if cfg.PaddingIdx != nil {
+			pad = *cfg.PaddingIdx
+		}
+		return nn.NewEmbeddingPadding[T](cfg.NumEmbeddings, cfg.EmbeddingDim, pad, rng())
+	case "LayerNorm", "RMSNorm":
+		if len(cfg.NormalizedShape) != 1 || (cfg.Affine != nil && !*cfg.Affine) {
+			c.Errorf("%s: normalized_shape %v, elementwise_affine %v: only one dimension, affine, is supported", cfg.Type, cfg.NormalizedShape, cfg.Affine)
+			return nil
+		}
+		if cfg.Type == "RMSNorm" {
+			l := nn.NewRMSNorm[T](cfg.NormalizedShape[0])
+			if cfg.Eps != nil {
+				l.Eps = *cfg.Eps
+			}
+			return l
+		}
+		l := nn.NewLayerNorm[T](cfg.NormalizedShape[0])
+		if cfg.Eps != nil {
+			l.Eps = *cfg.Eps
+		}
+		return l
+	case "MultiheadAttention":
+		if cfg.BatchFirst == nil || !*cfg.BatchFirst || cfg.Dropout != 0 || cfg.AddBiasKV || cfg.AddZeroAttn ||
+			(cfg.SelfAttention != nil && !*cfg.SelfAttention) {
+			c.Errorf("MultiheadAttention: only batch_first self-attention without dropout, bias_kv or zero_attn is supported")
+			return nil
+		}
+		ac := nn.AttentionConfig{Dim: cfg.EmbedDim, Heads: cfg.NumHeads, NoBias: cfg.Bias != nil && !*cfg.Bias}
+		switch {
+		case cfg.AttnMask == nil:
+		case *cfg.AttnMask == "causal":
+			ac.Causal = true
+		default:
+			c.Errorf("MultiheadAttention: unsupported attn_mask %q", *cfg.AttnMask)
+			return nil
+		}
+		if err := ac.Validate(); err != nil {
+			c.Errorf("%v", err)
+			return nil
+		}
+		return nn.NewMultiheadAttention[T](ac, rng())
+	case "LSTM", "GRU", "RNN":
+		if cfg.NumLayers != 1 || cfg.Bidirectional || (cfg.BatchFirst != nil && !*cfg.BatchFirst) || (cfg.Bias != nil && !*cfg.Bias) {
+			c.Errorf("%s: only one batch_first, unidirectional layer with biases is supported", cfg.Type)
+			return nil
+		}
+		cell := map[string]nn.Cell{"LSTM": nn.CellLSTM, "GRU": nn.CellGRU, "RNN": nn.CellRNN}[cfg.Type]
+		if cell == nn.CellRNN && cfg.Nonlinearity != "" && cfg.Nonlinearity != "tanh" {
+			c.Errorf("RNN: unsupported nonlinearity %q", cfg.Nonlinearity)
+			return nil
+		}
+		return nn.NewRecurrent[T](cell, cfg.InputSize, cfg.HiddenSize, 0, rng())
 	}
 	c.Errorf("unsupported layer type %q", cfg.Type)
 	return nil
@@ -107,18 +210,32 @@ func runLayer[T tensor.Float](c *conf, f *layerFile) {
 	})
 
 	tape := autograd.NewTape[T]()
-	x := autograd.NewVar(toTensor[T](c, "x", f.X), true)
-	y, err := m.Forward(tape, x)
-	if err != nil {
-		c.Errorf("forward: %v", err)
-		return
+	_, ids := m.(*nn.Embedding[T])
+	x := autograd.NewVar(toTensor[T](c, "x", f.X), !ids)
+	if r, ok := m.(*nn.Recurrent[T]); ok {
+		if !runRecurrent(c, f, tape, r, x) {
+			return
+		}
+	} else {
+		y, err := m.Forward(tape, x)
+		if err != nil {
+			c.Errorf("forward: %v", err)
+			return
+		}
+		checkTensor(c, "y", y.Value(), f.Y)
+		if err := tape.BackwardWith(y, toTensor[T](c, "dy", f.Dy)); err != nil {
+			c.Errorf("backward: %v", err)
+			return
+		}
 	}
-	checkTensor(c, "y", y.Value(), f.Y)
-	if err := tape.BackwardWith(y, toTensor[T](c, "dy", f.Dy)); err != nil {
-		c.Errorf("backward: %v", err)
-		return
+	switch {
+	case ids && f.Dx != nil:
+		c.Errorf("the file gives dx for integer input")
+	case !ids && f.Dx == nil:
+		c.Errorf("the file gives no dx")
+	case !ids:
+		checkTensor(c, "dx", x.Grad(), *f.Dx)
 	}
-	checkTensor(c, "dx", x.Grad(), f.Dx)
 
 	grads := make(map[string]stateTensor)
 	for _, p := range m.Params() {
@@ -130,6 +247,58 @@ func runLayer[T tensor.Float](c *conf, f *layerFile) {
 	matchState(c, "state_after", moduleState(m), f.StateAfter, func(name string, s stateTensor, want jsonTensor) {
 		c.near("state_after."+name, s.get(), want.Data)
 	})
+}
+
+// runRecurrent runs a recurrent layer from the file's initial states (if
+// any), compares y, h_n and c_n, and runs backward from
+// L = Σ y·dy + Σ h_n·dh_n + Σ c_n·dc_n, comparing dh0 and dc0. It reports
+// whether the caller should go on to dx and the parameters' gradients.
+func runRecurrent[T tensor.Float](c *conf, f *layerFile, tape *autograd.Tape[T], r *nn.Recurrent[T], x *autograd.Var[T]) bool {
+	state := func(what string, j *jsonTensor) *autograd.Var[T] {
+		if j == nil {
+			return nil
+		}
+		return autograd.NewVar(toTensor[T](c, what, *j), true)
+	}
+	h0, c0 := state("h0", f.H0), state("c0", f.C0)
+	y, hn, cn, err := r.ForwardState(tape, x, h0, c0)
+	if err != nil {
+		c.Errorf("forward: %v", err)
+		return false
+	}
+	checkTensor(c, "y", y.Value(), f.Y)
+	l := tape.Sum(tape.Mul(y, tape.Const(toTensor[T](c, "dy", f.Dy))))
+	for _, o := range []struct {
+		name    string
+		got     *autograd.Var[T]
+		want, d *jsonTensor
+	}{{"h_n", hn, f.Hn, f.DHn}, {"c_n", cn, f.Cn, f.DCn}} {
+		switch {
+		case (o.got == nil) != (o.want == nil) || (o.want == nil) != (o.d == nil):
+			c.Errorf("%s: the layer and the file disagree on whether it exists", o.name)
+			return false
+		case o.got != nil:
+			checkTensor(c, o.name, o.got.Value(), *o.want)
+			l = tape.Add(l, tape.Sum(tape.Mul(o.got, tape.Const(toTensor[T](c, "d"+o.name, *o.d)))))
+		}
+	}
+	if err := tape.Backward(l); err != nil {
+		c.Errorf("backward: %v", err)
+		return false
+	}
+	for _, s := range []struct {
+		name string
+		v    *autograd.Var[T]
+		want *jsonTensor
+	}{{"dh0", h0, f.DH0}, {"dc0", c0, f.DC0}} {
+		switch {
+		case (s.v == nil) != (s.want == nil):
+			c.Errorf("%s: given without its initial state, or missing", s.name)
+		case s.v != nil:
+			checkTensor(c, s.name, s.v.Grad(), *s.want)
+		}
+	}
+	return true
 }
 
 // stateTensor is one parameter or buffer of a module, by name, as float64s.
@@ -201,8 +370,9 @@ func matchState(c *conf, what string, st map[string]stateTensor, file map[string
 
 type lossFile struct {
 	Loss struct {
-		Type      string `json:"type"`
-		Reduction string `json:"reduction"`
+		Type        string `json:"type"`
+		Reduction   string `json:"reduction"`
+		IgnoreIndex *int   `json:"ignore_index"`
 	} `json:"loss"`
 	Input  jsonTensor `json:"input"`
 	Target jsonTensor `json:"target"`
@@ -243,7 +413,11 @@ func runLoss[T tensor.Float](c *conf, f *lossFile) {
 			}
 			labels[i] = int(v)
 		}
-		l, err = loss.CrossEntropy(tape, input, labels)
+		if f.Loss.IgnoreIndex != nil {
+			l, err = loss.CrossEntropyIgnore(tape, input, labels, *f.Loss.IgnoreIndex)
+		} else {
+			l, err = loss.CrossEntropy(tape, input, labels)
+		}
 	case "mse":
 		l, err = loss.MSE(tape, input, tape.Const(toTensor[T](c, "target", f.Target)))
 	case "bce_with_logits":

@@ -22,20 +22,145 @@ func init() {
 }
 
 type trainingFile struct {
-	Source    string                `json:"source"`
-	Model     []string              `json:"model"`
-	Optimizer json.RawMessage       `json:"optimizer"`
-	InitState map[string]jsonTensor `json:"init_state"`
-	Steps     []struct {
-		X          jsonTensor            `json:"x"`
-		Labels     []int                 `json:"labels"`
-		Loss       float64               `json:"loss"`
-		StateAfter map[string]jsonTensor `json:"state_after"`
+	Source      string                `json:"source"`
+	Model       []string              `json:"model"`
+	ModelConfig *modelConfig          `json:"model_config"`
+	Optimizer   json.RawMessage       `json:"optimizer"`
+	ParamGroups []json.RawMessage     `json:"param_groups"`
+	Clip        *trainingClip         `json:"clip"`
+	InitState   map[string]jsonTensor `json:"init_state"`
+	Steps       []struct {
+		X             jsonTensor            `json:"x"`
+		Labels        []int                 `json:"labels"`
+		Loss          float64               `json:"loss"`
+		ClipTotalNorm *float64              `json:"clip_total_norm"`
+		StateAfter    map[string]jsonTensor `json:"state_after"`
 	} `json:"steps"`
 	Eval struct {
 		X jsonTensor `json:"x"`
 		Y jsonTensor `json:"y"`
 	} `json:"eval"`
+}
+
+// modelConfig is a training file's model_config: the architecture, for
+// models that are not a plain stack of layers, and its sizes.
+type modelConfig struct {
+	Arch string `json:"arch"`
+	// decoder_lm
+	VocabSize    int     `json:"vocab_size"`
+	DModel       int     `json:"d_model"`
+	Context      int     `json:"context"`
+	NHeads       int     `json:"n_heads"`
+	DFF          int     `json:"d_ff"`
+	NLayers      int     `json:"n_layers"`
+	LayerNormEps float64 `json:"layernorm_eps"`
+	AttnBias     bool    `json:"attn_bias"`
+	Activation   string  `json:"activation"`
+	TiedHead     bool    `json:"tied_head"`
+	Dropout      float64 `json:"dropout"`
+	// char_lstm
+	EmbedDim   int `json:"embed_dim"`
+	HiddenSize int `json:"hidden_size"`
+}
+
+type trainingClip struct {
+	Kind     string          `json:"kind"`
+	MaxNorm  float64         `json:"max_norm"`
+	NormType json.RawMessage `json:"norm_type"`
+}
+
+// modelFromConfig builds the model a model_config describes.
+func modelFromConfig[T tensor.Float](c *conf, mc *modelConfig) nn.Module[T] {
+	switch mc.Arch {
+	case "decoder_lm":
+		cfg := nn.TransformerConfig{Vocab: mc.VocabSize, Dim: mc.DModel, Context: mc.Context, Heads: mc.NHeads,
+			Layers: mc.NLayers, FF: mc.DFF, Eps: mc.LayerNormEps, AttnBias: mc.AttnBias, Tied: mc.TiedHead, Dropout: mc.Dropout}
+		switch mc.Activation {
+		case "gelu_tanh":
+		case "gelu":
+			cfg.ExactGELU = true
+		default:
+			c.Errorf("decoder_lm: unsupported activation %q", mc.Activation)
+			return nil
+		}
+		m, err := nn.NewTransformer[T](cfg, rng())
+		if err != nil {
+			c.Errorf("%v", err)
+			return nil
+		}
+		return m
+	case "char_lstm":
+		m, err := nn.NewRecurrentLM[T](nn.RecurrentLMConfig{Cell: nn.CellLSTM, Vocab: mc.VocabSize, Embed: mc.EmbedDim, Hidden: mc.HiddenSize}, rng())
+		if err != nil {
+			c.Errorf("%v", err)
+			return nil
+		}
+		return m
+	}
+	c.Errorf("unsupported model_config arch %q", mc.Arch)
+	return nil
+}
+
+// groupsFromTorch builds the optimizer's parameter groups from a file's
+// param_groups: each names its parameters and overrides the optimizer's
+// keyword arguments with its own. With no param_groups, every parameter
+// is in one group.
+func groupsFromTorch[T tensor.Float](c *conf, f *trainingFile, model nn.Module[T]) []optim.Group[T] {
+	byName := make(map[string]optim.Param[T])
+	var all []optim.Param[T]
+	for _, p := range model.Params() {
+		op := optim.Param[T]{Name: p.Name, Shape: p.Shape, Value: p.Value, Grad: p.Grad}
+		byName[p.Name] = op
+		all = append(all, op)
+	}
+	if len(f.ParamGroups) == 0 {
+		return []optim.Group[T]{{Params: all}}
+	}
+	var base map[string]json.RawMessage
+	if err := json.Unmarshal(f.Optimizer, &base); err != nil {
+		c.Errorf("optimizer: %v", err)
+		return nil
+	}
+	seen := make(map[string]bool)
+	var groups []optim.Group[T]
+	for i, raw := range f.ParamGroups {
+		var g map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &g); err != nil {
+			c.Errorf("param_groups[%d]: %v", i, err)
+			return nil
+		}
+		var names []string
+		if err := json.Unmarshal(g["params"], &names); err != nil {
+			c.Errorf("param_groups[%d].params: %v", i, err)
+			return nil
+		}
+		kw := make(map[string]json.RawMessage)
+		for k, v := range base {
+			kw[k] = v
+		}
+		for k, v := range g {
+			if k != "params" {
+				kw[k] = v
+			}
+		}
+		merged, _ := json.Marshal(kw)
+		method, _ := methodFromTorch(c, merged, f.Source)
+		var ps []optim.Param[T]
+		for _, name := range names {
+			p, ok := byName[name]
+			if !ok || seen[name] {
+				c.Errorf("param_groups[%d]: unknown or repeated parameter %q", i, name)
+				return nil
+			}
+			seen[name] = true
+			ps = append(ps, p)
+		}
+		groups = append(groups, optim.Group[T]{Params: ps, Method: method})
+	}
+	if len(seen) != len(all) {
+		c.Errorf("param_groups: %d of the model's %d parameters in no group", len(all)-len(seen), len(all))
+	}
+	return groups
 }
 
 func checkTraining(c *conf, raw []byte) {
@@ -85,7 +210,12 @@ func scanf(s, format string, args ...any) bool {
 }
 
 func runTraining[T tensor.Float](c *conf, f *trainingFile) {
-	model := modelFromTorch[T](c, f.Model)
+	var model nn.Module[T]
+	if f.ModelConfig != nil {
+		model = modelFromConfig[T](c, f.ModelConfig)
+	} else if s := modelFromTorch[T](c, f.Model); s != nil {
+		model = s
+	}
 	method, lr := methodFromTorch(c, f.Optimizer, f.Source)
 	if c.failed() {
 		return
@@ -93,11 +223,18 @@ func runTraining[T tensor.Float](c *conf, f *trainingFile) {
 	matchState(c, "init_state", moduleState(model), f.InitState, func(_ string, s stateTensor, want jsonTensor) {
 		s.set(want.Data)
 	})
-	var params []optim.Param[T]
-	for _, p := range model.Params() {
-		params = append(params, optim.Param[T]{Name: p.Name, Shape: p.Shape, Value: p.Value, Grad: p.Grad})
+	cfg := optim.Config{Method: method, LR: schedule.Constant(lr)}
+	if f.Clip != nil {
+		if f.Clip.Kind != "norm" {
+			c.Errorf("unsupported clip kind %q", f.Clip.Kind)
+		}
+		cfg.ClipNorm, cfg.ClipNormType = f.Clip.MaxNorm, normType(c, f.Clip.NormType)
 	}
-	opt, err := optim.New(params, optim.Config{Method: method, LR: schedule.Constant(lr)})
+	groups := groupsFromTorch(c, f, model)
+	if c.failed() {
+		return
+	}
+	opt, err := optim.NewGroups(groups, cfg)
 	if err != nil {
 		c.Errorf("%v", err)
 		return
@@ -119,6 +256,9 @@ func runTraining[T tensor.Float](c *conf, f *trainingFile) {
 			c.Errorf("step %d: backward: %v", k, err)
 			return
 		}
+		if st.ClipTotalNorm != nil {
+			c.scalar(fmt.Sprintf("step %d: clip total norm", k), opt.GradNorm(), *st.ClipTotalNorm)
+		}
 		if err := opt.Step(); err != nil {
 			c.Errorf("step %d: %v", k, err)
 			return
@@ -129,7 +269,9 @@ func runTraining[T tensor.Float](c *conf, f *trainingFile) {
 			c.near(fmt.Sprintf("step %d: %s", k, name), s.get(), want.Data)
 		})
 	}
-	model.SetMode(nn.Eval)
+	if ms, ok := model.(nn.ModeSetter); ok {
+		ms.SetMode(nn.Eval)
+	}
 	y, err := model.Forward(tape, tape.Const(toTensor[T](c, "eval.x", f.Eval.X)))
 	if err != nil {
 		c.Errorf("eval: %v", err)

@@ -257,6 +257,16 @@ func (t *Tape[T]) Sigmoid(x *Var[T]) *Var[T] { return t.unary(opSigmoid, x) }
 // PyTorch's default (approximate='none'), not the tanh approximation.
 func (t *Tape[T]) GELU(x *Var[T]) *Var[T] { return t.unary(opGELU, x) }
 
+// GELUTanh returns the tanh approximation of GELU, elementwise, as PyTorch's
+// approximate='tanh' (GPT-2's form):
+//
+//	x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+func (t *Tape[T]) GELUTanh(x *Var[T]) *Var[T] { return t.unary(opGELUTanh, x) }
+
+// SiLU returns x·σ(x), elementwise (the swish activation, PyTorch's
+// nn.SiLU).
+func (t *Tape[T]) SiLU(x *Var[T]) *Var[T] { return t.unary(opSiLU, x) }
+
 func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 	if t.err != nil {
 		return t.dead
@@ -264,6 +274,10 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 	out := t.result(x.Shape(), x)
 	y := out.value.Data()
 	xs := x.value.Data()
+	var saved *tensor.Tensor[T] // GELUTanh: the tanh, for the backward pass
+	if op == opGELUTanh && out.needGrad {
+		saved = t.arena.Get(x.Shape()...)
+	}
 	switch op {
 	case opReLU:
 		t.spreadElems(job[T]{kind: jobReLU, n: len(y), x: xs, y: y})
@@ -272,12 +286,36 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 			y[i] = v * v
 		}
 	default:
-		for i, v := range xs {
-			y[i] = T(unaryFunc(op, float64(v)))
+		j := job[T]{kind: jobUnary, op: op, n: len(y), x: xs, y: y}
+		if saved != nil {
+			j.z = saved.Data()
 		}
+		t.spreadElems(j)
 	}
-	t.push(op, out, x, nil, nil)
+	if n := t.push(op, out, x, nil, nil); n != nil {
+		n.saved = saved
+	}
 	return out
+}
+
+// unaryRange sets y = op(x) elementwise; for GELUTanh it also sets s, if
+// not nil, to the tanh that its gradient needs.
+func unaryRange[T tensor.Float](op opKind, x, y, s []T) {
+	if op == opGELUTanh {
+		y = y[:len(x)]
+		for i, v := range x {
+			u := float64(v)
+			th := math.Tanh(geluK * (u + geluC*u*u*u))
+			y[i] = T(0.5 * u * (1 + th))
+			if s != nil {
+				s[i] = T(th)
+			}
+		}
+		return
+	}
+	for i, v := range x {
+		y[i] = T(unaryFunc(op, float64(v)))
+	}
 }
 
 func unaryFunc(op opKind, x float64) float64 {
@@ -292,6 +330,10 @@ func unaryFunc(op opKind, x float64) float64 {
 		return sigmoid(x)
 	case opGELU:
 		return x * normalCDF(x)
+	case opGELUTanh:
+		return 0.5 * x * (1 + math.Tanh(geluK*(x+geluC*x*x*x)))
+	case opSiLU:
+		return x * sigmoid(x)
 	}
 	panic("autograd: not a unary operation")
 }
@@ -304,6 +346,13 @@ func sigmoid(x float64) float64 {
 	e := math.Exp(x)
 	return e / (1 + e)
 }
+
+// geluK and geluC are the constants of GELU's tanh approximation: √(2/π)
+// and 0.044715.
+const (
+	geluK = 0.7978845608028654
+	geluC = 0.044715
+)
 
 // normalCDF is Φ(x) = (1 + erf(x/√2))/2.
 func normalCDF(x float64) float64 {
@@ -321,8 +370,17 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 	if gx == nil {
 		return
 	}
-	g, x, y := n.out.grad.Data(), n.a.value.Data(), n.out.value.Data()
-	switch n.op {
+	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data()}
+	if n.saved != nil {
+		j.tmp = n.saved.Data()
+	}
+	t.spreadElems(j)
+}
+
+// unaryGradRange adds g·op′(x) to gx elementwise, where y = op(x) and s
+// is GELUTanh's saved tanh.
+func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T) {
+	switch op {
 	case opSquare:
 		for i, v := range x {
 			gx[i] += 2 * v * g[i]
@@ -349,6 +407,21 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 			u := float64(v)
 			d := normalCDF(u) + u*math.Exp(-u*u/2)/math.Sqrt(2*math.Pi)
 			gx[i] += g[i] * T(d)
+		}
+	case opGELUTanh:
+		// With u = k(x + c·x³): ½(1 + tanh u) + ½x(1 − tanh²u)·k(1 + 3c·x²).
+		for i, v := range x {
+			u := float64(v)
+			th := float64(s[i])
+			d := 0.5*(1+th) + 0.5*u*(1-th*th)*geluK*(1+3*geluC*u*u)
+			gx[i] += g[i] * T(d)
+		}
+	case opSiLU:
+		// σ(x)·(1 + x·(1 − σ(x))).
+		for i, v := range x {
+			u := float64(v)
+			s := sigmoid(u)
+			gx[i] += g[i] * T(s*(1+u*(1-s)))
 		}
 	}
 }

@@ -33,6 +33,11 @@
 // own calls. Nothing here is global: dropout takes its random source as an
 // argument, and whether a model is training is the model's business.
 //
+// Sequence models have operations of their own: Embedding, LayerNorm,
+// RMSNorm, Narrow, multi-head Attention over the packed q/k/v of PyTorch's
+// in_proj, and whole-sequence LSTM, GRU and RNN (one matrix multiply per
+// step, gates in plain loops), and CrossEntropyIgnore for padded targets.
+//
 // Matrix products, the convolution lowering, pooling, batch normalization
 // and the activations' loops run in internal/kernel's vector kernels, and
 // large operations spread their work over its pool of threads, each task

@@ -39,6 +39,16 @@ const (
 	opBatchNormEval
 	opCrossEntropy
 	opBCEWithLogits
+	opGELUTanh
+	opSiLU
+	opEmbedding
+	opLayerNorm
+	opRMSNorm
+	opNarrow
+	opAttention
+	opLSTM
+	opGRU
+	opRNN
 )
 
 // A node is one recorded operation: its result, up to three operands, and
@@ -48,6 +58,7 @@ type node[T tensor.Float] struct {
 	op      opKind
 	out     *Var[T]
 	a, b, c *Var[T]
+	d, e    *Var[T]           // two more operands (the recurrent layers')
 	saved   *tensor.Tensor[T] // an intermediate the backward pass reads
 	ints    []int             // integer data (labels, argmax positions); capacity reused
 	codes   []uint8           // small integer data (2×2 argmax positions); capacity reused
@@ -65,7 +76,7 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.sumBackward(n)
 	case opSumSquares:
 		t.sumSquaresBackward(n)
-	case opExp, opLog, opSquare, opReLU, opTanh, opSigmoid, opGELU:
+	case opExp, opLog, opSquare, opReLU, opTanh, opSigmoid, opGELU, opGELUTanh, opSiLU:
 		t.unaryBackward(n)
 	case opSoftmax, opLogSoftmax:
 		t.softmaxBackward(n)
@@ -91,6 +102,16 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.crossEntropyBackward(n)
 	case opBCEWithLogits:
 		t.bceBackward(n)
+	case opEmbedding:
+		t.embeddingBackward(n)
+	case opLayerNorm, opRMSNorm:
+		t.layerNormBackward(n)
+	case opNarrow:
+		t.narrowBackward(n)
+	case opAttention:
+		t.attentionBackward(n)
+	case opLSTM, opGRU, opRNN:
+		t.recurrentBackward(n)
 	default:
 		panic("autograd: unknown operation on tape")
 	}

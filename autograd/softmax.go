@@ -94,6 +94,19 @@ func (t *Tape[T]) softmaxBackward(n *node[T]) {
 // gradients. A label out of range, or a count of labels that is not N, is
 // an error on the tape naming it. labels is copied.
 func (t *Tape[T]) CrossEntropy(logits *Var[T], labels []int) *Var[T] {
+	return t.crossEntropy(logits, labels, false, 0)
+}
+
+// CrossEntropyIgnore is CrossEntropy with PyTorch's ignore_index: rows whose
+// label equals ignore contribute nothing, and the mean divides by the
+// number of the other rows (NaN if there are none, as PyTorch's). The
+// gradient rows of ignored labels are zero. Next-token losses over padded
+// sequences use it, with logits [B·T, V].
+func (t *Tape[T]) CrossEntropyIgnore(logits *Var[T], labels []int, ignore int) *Var[T] {
+	return t.crossEntropy(logits, labels, true, ignore)
+}
+
+func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore int) *Var[T] {
 	if t.err != nil {
 		return t.dead
 	}
@@ -109,7 +122,7 @@ func (t *Tape[T]) CrossEntropy(logits *Var[T], labels []int) *Var[T] {
 		return t.Fail(fmt.Errorf("autograd: cross-entropy: empty batch (logits %v)", s))
 	}
 	for i, l := range labels {
-		if l < 0 || l >= c {
+		if (l < 0 || l >= c) && !(skip && l == ignore) {
 			return t.Fail(fmt.Errorf("autograd: cross-entropy: label %d at index %d is out of range [0, %d) for logits %v", l, i, c, s))
 		}
 	}
@@ -120,6 +133,7 @@ func (t *Tape[T]) CrossEntropy(logits *Var[T], labels []int) *Var[T] {
 		n.saved = t.arena.Get(s...)
 		probs = n.saved.Data()
 		n.ints = append(n.ints, labels...)
+		n.ints = append(n.ints, ignore, boolInt(skip))
 	}
 	x := logits.value.Data()
 	if cap(t.exps) < c {
@@ -127,7 +141,15 @@ func (t *Tape[T]) CrossEntropy(logits *Var[T], labels []int) *Var[T] {
 	}
 	exps := t.exps[:c]
 	var sum float64
+	count := 0
 	for i, l := range labels {
+		if skip && l == ignore {
+			if probs != nil {
+				clear(probs[i*c : (i+1)*c])
+			}
+			continue
+		}
+		count++
 		row := x[i*c : (i+1)*c]
 		m, s := sumExp(row, exps)
 		sum += m + math.Log(s) - float64(row[l])
@@ -137,8 +159,18 @@ func (t *Tape[T]) CrossEntropy(logits *Var[T], labels []int) *Var[T] {
 			}
 		}
 	}
-	out.value.Data()[0] = T(sum / float64(rows))
+	out.value.Data()[0] = T(sum / float64(count))
+	if n != nil {
+		n.scalar = float64(count)
+	}
 	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // crossEntropyBackward: ∂logits = (softmax(logits) − onehot(label))·∂loss/N.
@@ -148,10 +180,14 @@ func (t *Tape[T]) crossEntropyBackward(n *node[T]) {
 		return
 	}
 	c := n.a.Shape()[1]
-	rows := len(n.ints)
-	g := n.out.grad.Data()[0] / T(rows)
+	labels := n.ints[:len(n.ints)-2]
+	ignore, skip := n.ints[len(n.ints)-2], n.ints[len(n.ints)-1] == 1
+	g := n.out.grad.Data()[0] / T(n.scalar)
 	p := n.saved.Data()
-	for i, l := range n.ints {
+	for i, l := range labels {
+		if skip && l == ignore {
+			continue
+		}
 		row, pr := gx[i*c:(i+1)*c], p[i*c:(i+1)*c]
 		for j, v := range pr {
 			row[j] += g * v

@@ -33,13 +33,20 @@ const (
 	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
 	jobNorm                         // batch norm of channel i of x into y (normChannel)
 	jobNormGrad                     // batch norm's gradients of channel i (normGradChannel)
+	jobAttn                         // attention of sequence and head i (attnForward)
+	jobAttnGrad                     // attention's gradients of sequence and head i (attnBackward)
+	jobRecur                        // the gates of batch row i of a recurrent step (forwardRows)
+	jobRecurGrad                    // the gates' gradients of batch row i of a recurrent step (backwardRows)
+	jobUnary                        // y = op(x), and GELUTanh's tanh into z (unaryRange)
+	jobUnaryGrad                    // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
 // where it is made.
 type job[T tensor.Float] struct {
 	kind       jobKind
-	n          int // elements of an elementwise job; examples of a batch norm
+	op         opKind // the operation of an elementwise job
+	n          int    // elements of an elementwise job; examples of a batch norm
 	x, y, z, b []T
 	codes      []uint8
 	conv       kernel.ConvShape
@@ -47,6 +54,8 @@ type job[T tensor.Float] struct {
 	chunk      int  // images per item
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
+
+	rec recur[T] // a recurrent operation (a copy, so that the caller's stays on its stack)
 
 	// batch norm
 	gamma, beta, mean, variance []T
@@ -99,7 +108,7 @@ func (t *Tape[T]) runTask(w, k int) {
 func (t *Tape[T]) runItem(w, i int) {
 	j := &t.job
 	switch j.kind {
-	case jobReLU, jobReLUGrad:
+	case jobReLU, jobReLUGrad, jobUnary, jobUnaryGrad:
 		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
 	case jobConvFwd:
 		j.convForward(w, i)
@@ -131,6 +140,14 @@ func (t *Tape[T]) runItem(w, i int) {
 		j.normChannel(i)
 	case jobNormGrad:
 		j.normGradChannel(i)
+	case jobAttn:
+		j.attnForward(i)
+	case jobAttnGrad:
+		j.attnBackward(w, i)
+	case jobRecur:
+		j.rec.forwardRows(i, i+1)
+	case jobRecurGrad:
+		j.rec.backwardRows(i, i+1)
 	}
 }
 
@@ -188,6 +205,18 @@ func (t *Tape[T]) runChunk(lo, hi int) {
 	switch j.kind {
 	case jobReLU:
 		kernel.ReLU(j.x[lo:hi], j.y[lo:hi])
+	case jobUnary:
+		var s []T
+		if j.z != nil {
+			s = j.z[lo:hi]
+		}
+		unaryRange(j.op, j.x[lo:hi], j.y[lo:hi], s)
+	case jobUnaryGrad:
+		var s []T
+		if j.tmp != nil {
+			s = j.tmp[lo:hi]
+		}
+		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi])
 	case jobReLUGrad:
 		if j.add {
 			var tmp [256]T

@@ -60,7 +60,7 @@ func (t *Tape[T]) Reset() {
 	t.nvar = 0
 	for i := range t.nodes {
 		n := &t.nodes[i]
-		n.out, n.a, n.b, n.c = nil, nil, nil, nil
+		n.out, n.a, n.b, n.c, n.d, n.e = nil, nil, nil, nil, nil, nil
 		n.saved = nil
 	}
 	t.nodes = t.nodes[:0]

@@ -14,14 +14,21 @@ import (
 
 // LoadCSV reads a CSV file (plain or gzipped, told from its first bytes) of
 // numeric features and one label column into a Set of shape [features], as
-// [ReadCSV] does. Errors name the file.
+// [ReadCSV] does, within the default limits ([DefaultMaxCSVBytes],
+// [DefaultMaxCSVLineBytes]; [Load] takes others in its Options). Errors name
+// the file.
 func LoadCSV(path, label string) (*Set, error) {
+	return loadCSV(path, label, csvLimits{})
+}
+
+// loadCSV is LoadCSV within limits.
+func loadCSV(path, label string, lim csvLimits) (*Set, error) {
 	src, err := openMaybeGzip(path)
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	return readCSV(src, path, label)
+	return readCSVLimited(src, path, label, lim)
 }
 
 // ReadCSV reads CSV data of numeric features and one label column into a Set
@@ -39,12 +46,102 @@ func LoadCSV(path, label string) (*Set, error) {
 //
 // A row with the wrong number of cells, a cell that is not a finite number,
 // or an empty label is an error naming its line and column (counted from 1).
+// So is data beyond [DefaultMaxCSVBytes] or a line longer than
+// [DefaultMaxCSVLineBytes]: such errors wrap [ErrCSVTooLarge].
 func ReadCSV(r io.Reader, label string) (*Set, error) {
 	return readCSV(r, "", label)
 }
 
+// The default limits on CSV data, which Options.MaxCSVBytes and
+// Options.MaxCSVLineBytes change. Loading a CSV file keeps up to about ten
+// times its size in memory (a cell of two bytes, "0,", becomes a 4-byte
+// float32 in a slice grown as rows arrive; each row's label an 8-byte int;
+// each distinct label a map entry). Reading one line allocates up to about
+// 80 times its length, briefly: encoding/csv keeps an index, a position and
+// a string per field, each slice grown as the line is read. So these bound
+// what a wrong path (csv:/dev/zero) or a runaway file can take before it is
+// refused (about 10 GiB, and 320 MiB for a line), well above the tabular
+// datasets descent trains on.
+const (
+	// DefaultMaxCSVBytes is 1 GiB, nine times the CSV form of MNIST's
+	// training set.
+	DefaultMaxCSVBytes = 1 << 30
+	// DefaultMaxCSVLineBytes is 4 MiB: 250,000 features of up to 15
+	// characters each.
+	DefaultMaxCSVLineBytes = 4 << 20
+)
+
+// ErrCSVTooLarge is wrapped by the error for CSV data beyond a limit of
+// size or line length.
+var ErrCSVTooLarge = errors.New("beyond the limit for CSV data")
+
+// csvLimits bounds CSV data: the total bytes and the bytes of one line
+// (decompressed). Zero means the default, negative no limit.
+type csvLimits struct {
+	bytes, line int64
+}
+
+// resolve returns the limits with zero made the default and negative no
+// limit.
+func (l csvLimits) resolve() csvLimits {
+	pick := func(v, def int64) int64 {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return math.MaxInt64
+		}
+		return v
+	}
+	return csvLimits{pick(l.bytes, DefaultMaxCSVBytes), pick(l.line, DefaultMaxCSVLineBytes)}
+}
+
+// limitedReader reads from r, returning an error wrapping ErrCSVTooLarge
+// once more than lim.bytes have been read, or more than lim.line since the
+// last newline.
+type limitedReader struct {
+	r         io.Reader
+	lim       csvLimits
+	n         int64 // bytes read
+	lineStart int64 // offset of the first byte after the last newline
+	lines     int   // newlines read
+	err       error // the sticky limit error
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	// Read at most one byte beyond each limit, so that a file exactly at
+	// the limit is accepted.
+	if room := l.lim.bytes - l.n; room < int64(len(p)) {
+		p = p[:room+1]
+	}
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		l.n++
+		if b == '\n' {
+			l.lines++
+			l.lineStart = l.n
+		} else if l.n-l.lineStart > l.lim.line {
+			l.err = fmt.Errorf("line %d: longer than %d bytes (at byte offset %d): %w", l.lines+1, l.lim.line, l.n-1, ErrCSVTooLarge)
+			return 0, l.err
+		}
+		if l.n > l.lim.bytes {
+			l.err = fmt.Errorf("more than %d bytes of data (at byte offset %d, line %d): %w", l.lim.bytes, l.n-1, l.lines+1, ErrCSVTooLarge)
+			return 0, l.err
+		}
+	}
+	return n, err
+}
+
 // readCSV is ReadCSV with errors prefixed by name.
 func readCSV(r io.Reader, name, label string) (*Set, error) {
+	return readCSVLimited(r, name, label, csvLimits{})
+}
+
+// readCSVLimited is readCSV within lim.
+func readCSVLimited(r io.Reader, name, label string, lim csvLimits) (*Set, error) {
 	prefix := "data: "
 	if name != "" {
 		prefix += name + ": "
@@ -52,7 +149,7 @@ func readCSV(r io.Reader, name, label string) (*Set, error) {
 	fail := func(format string, a ...any) (*Set, error) {
 		return nil, fmt.Errorf(prefix+format, a...)
 	}
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&limitedReader{r: r, lim: lim.resolve()})
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
@@ -62,7 +159,7 @@ func readCSV(r io.Reader, name, label string) (*Set, error) {
 		return fail("no rows")
 	}
 	if err != nil {
-		return fail("%v", csvError(err))
+		return fail("%w", csvError(err))
 	}
 	first = slices.Clone(first) // the next Read reuses the record
 	ncols := len(first)
@@ -141,7 +238,7 @@ func readCSV(r io.Reader, name, label string) (*Set, error) {
 			break
 		}
 		if err != nil {
-			return fail("%v", csvError(err))
+			return fail("%w", csvError(err))
 		}
 	}
 	if len(y) == 0 {

@@ -58,4 +58,28 @@
 // [Batches] cuts that order into batches (the last one shorter, or dropped),
 // and [Gather] copies a batch's features, as float32 or float64, and labels
 // into buffers the caller reuses: a training step allocates nothing here.
+//
+// # Text
+//
+// Language models read a [Text] instead: a corpus encoded as token ids by a
+// [Vocab] (one token per character, or the 256 bytes) and split by
+// position into train, validation and test parts. [LoadText] takes "text"
+// (the embedded [DefaultCorpus], Newton's Opticks), "text:PATH" (any UTF-8
+// file) or "kjv" (the King James Bible from Debian's bible-kjv, [KJV]).
+// [Windows] draws batches of random windows of ctx tokens and their
+// next-token targets; the k-th window is a pure function of (seed, k), so
+// its only state is [Windows.Position], saved with a checkpoint and restored
+// with [Windows.Seek]. Save the Vocab with the model ([Vocab.WriteTo],
+// [ReadVocab]) and pass it back as TextOptions.Vocab to encode new text the
+// same way:
+//
+//	tx, err := data.LoadText("kjv", data.DefaultTextOptions())
+//	win, err := data.NewWindows(tx.Train, ctx, seed)
+//	win.Seek(savedPosition) // when resuming
+//	x, y := make([]int, batch*ctx), make([]int, batch*ctx)
+//	for step := … {
+//		win.Next(x, y) // x: [batch, ctx] ids; y: the next token of each
+//		data.Tokens(input, x)
+//		…
+//	}
 package data

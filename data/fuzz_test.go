@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,8 @@ func FuzzReadIDX(f *testing.F) {
 	f.Add(gzipBytes(good))
 	f.Add(good[:7])
 	f.Add(idxBytes(0x08, []int{1 << 20, 1 << 20, 1 << 20}, nil))
+	f.Add(gzipBytes(idxBytes(0x08, []int{300000, 28, 28}, pixels(3, 28))))
+	f.Add(idxBytes(0x08, []int{3, 2, 2}, pixels(4, 2)))
 	path := filepath.Join(f.TempDir(), "idx") // each fuzzing process has its own
 	f.Fuzz(func(t *testing.T, b []byte) {
 		writeFile(t, path, b)
@@ -27,6 +30,33 @@ func FuzzReadIDX(f *testing.F) {
 		}
 		if len(dims) != 3 || len(x) != dims[0]*dims[1]*dims[2] {
 			t.Fatalf("readIDX = %d values for dimensions %v", len(x), dims)
+		}
+		if len(b) > 1 && b[0] == 0 && len(b) != 16+len(x) {
+			t.Fatalf("readIDX of a plain %d-byte file = %d values; want the file to be 16 bytes of header and the values", len(b), len(x))
+		}
+	})
+}
+
+// FuzzLoadIDX checks that no pair of files makes LoadIDX panic, or accept
+// images and labels of different counts.
+func FuzzLoadIDX(f *testing.F) {
+	f.Add(idxBytes(0x08, []int{3, 2, 2}, pixels(3, 2)), idxBytes(0x08, []int{3}, labelBytes(3)))
+	f.Add(idxBytes(0x08, []int{3, 2, 2}, pixels(3, 2)), idxBytes(0x08, []int{2}, labelBytes(2)))
+	f.Add(gzipBytes(idxBytes(0x08, []int{3, 2, 2}, pixels(3, 2))), gzipBytes(idxBytes(0x08, []int{300000}, labelBytes(3))))
+	dir := f.TempDir()
+	images, labels := filepath.Join(dir, "images"), filepath.Join(dir, "labels")
+	f.Fuzz(func(t *testing.T, img, lbl []byte) {
+		writeFile(t, images, img)
+		writeFile(t, labels, lbl)
+		s, err := LoadIDX(images, labels)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "data: ") || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("error %q does not start with data: and name a file", err)
+			}
+			return
+		}
+		if len(s.X) != s.Len()*s.Dim() || len(s.Y) != s.Len() {
+			t.Fatalf("LoadIDX = %d values, %d labels for %d examples of %d", len(s.X), len(s.Y), s.Len(), s.Dim())
 		}
 	})
 }
@@ -52,6 +82,30 @@ func FuzzReadCSV(f *testing.F) {
 			if l < 0 || l >= s.Classes() {
 				t.Fatalf("label %d of example %d out of range", l, i)
 			}
+		}
+	})
+}
+
+// FuzzReadCSVLimits checks that CSV data is refused for its size exactly
+// when it is beyond a limit.
+func FuzzReadCSVLimits(f *testing.F) {
+	f.Add("a,b,label\n1,2,x\n3,4,y\n", uint16(10), uint16(5))
+	f.Add("1,2,3\n4,5,6\n", uint16(100), uint16(5))
+	f.Add("1,2,3\n4,5,6\n", uint16(11), uint16(100))
+	f.Add("1,\"2\n\n3\",3\n", uint16(100), uint16(2))
+	f.Fuzz(func(t *testing.T, in string, maxBytes, maxLine uint16) {
+		lim := csvLimits{int64(maxBytes) + 1, int64(maxLine) + 1}
+		_, err := readCSVLimited(strings.NewReader(in), "f", "", lim)
+		longest := 0
+		for l := range strings.SplitSeq(in, "\n") {
+			longest = max(longest, len(l))
+		}
+		beyond := int64(len(in)) > lim.bytes || int64(longest) > lim.line
+		switch {
+		case errors.Is(err, ErrCSVTooLarge) && !beyond:
+			t.Fatalf("readCSV of %d bytes, lines of at most %d, within limits %+v: %v", len(in), longest, lim, err)
+		case err == nil && beyond:
+			t.Fatalf("readCSV of %d bytes, lines of at most %d, beyond limits %+v: no error", len(in), longest, lim)
 		}
 	})
 }

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
-	"slices"
 	"strings"
 )
 
@@ -30,13 +30,21 @@ const maxDeflateRatio = 1032
 // without names.
 //
 // A missing, truncated or corrupt file, or images and labels of different
-// counts, is an error that names the file and the problem.
+// counts, is an error that names the file and the problem. Both headers are
+// checked, against their files' sizes and against each other, before any
+// memory is allocated for the data.
 func LoadIDX(images, labels string) (*Set, error) {
-	x, dims, err := readIDXFile(images, 3, &pixelScale)
+	img, lbl, err := openIDXPair(images, labels)
 	if err != nil {
 		return nil, err
 	}
-	y, _, err := readIDXFile(labels, 1, &byteValue)
+	defer img.Close()
+	defer lbl.Close()
+	x, err := readIDXData(img, &pixelScale)
+	if err != nil {
+		return nil, err
+	}
+	y, err := readIDXData(lbl, &byteValue)
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +52,29 @@ func LoadIDX(images, labels string) (*Set, error) {
 	for _, l := range y {
 		classes = max(classes, l+1)
 	}
-	return idxSet(x, dims, images, y, labels, classes)
+	return idxSet(x, img.dims, images, y, labels, classes)
+}
+
+// openIDXPair opens an images file and a labels file and checks that their
+// headers declare the same number of examples.
+func openIDXPair(images, labels string) (img, lbl *idxFile, err error) {
+	if img, err = openIDX(images, 3); err != nil {
+		return nil, nil, err
+	}
+	if lbl, err = openIDX(labels, 1); err != nil {
+		img.Close()
+		return nil, nil, err
+	}
+	if img.dims[0] != lbl.dims[0] {
+		img.Close()
+		lbl.Close()
+		return nil, nil, fmt.Errorf("data: %s has %d images but %s has %d labels (as their headers say at byte offset 4)", images, img.dims[0], labels, lbl.dims[0])
+	}
+	return img, lbl, nil
 }
 
 // idxSet pairs images read from imagesName with labels read from labelsName,
-// checking that the counts agree and the labels are below classes.
+// checking that the labels are below classes.
 func idxSet(x []float32, dims []int, imagesName string, y []int, labelsName string, classes int) (*Set, error) {
 	if dims[0] != len(y) {
 		return nil, fmt.Errorf("data: %s has %d images but %s has %d labels", imagesName, dims[0], labelsName, len(y))
@@ -74,16 +100,16 @@ var pixelScale, byteValue = func() (p [256]float32, id [256]int) {
 // ndims dimensions, and returns its data mapped through lut and its
 // dimensions. Errors are prefixed with "data: PATH: ".
 func readIDXFile[T any](path string, ndims int, lut *[256]T) ([]T, []int, error) {
-	src, err := openMaybeGzip(path)
+	f, err := openIDX(path, ndims)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer src.Close()
-	data, dims, err := readIDX(src, ndims, lut)
+	defer f.Close()
+	data, err := readIDXData(f, lut)
 	if err != nil {
-		return nil, nil, fmt.Errorf("data: %s: %w", path, err)
+		return nil, nil, err
 	}
-	return data, dims, nil
+	return data, f.dims, nil
 }
 
 // source is an opened data file, plain or gzipped.
@@ -92,7 +118,7 @@ type source struct {
 	io.Closer       // the file
 	gzip      bool  // whether the file is gzipped
 	limit     int64 // an upper bound on the bytes Reader yields
-	size      int64 // the bytes Reader yields (modulo 2³² if gzip) if known, else -1
+	exact     bool  // whether Reader yields exactly limit bytes (a plain, regular file)
 }
 
 // openMaybeGzip opens the file at path and returns a reader of its contents,
@@ -111,107 +137,213 @@ func openMaybeGzip(path string) (*source, error) {
 		f.Close()
 		return nil, fmt.Errorf("data: %s is a directory", path)
 	}
+	size, regular := info.Size(), info.Mode().IsRegular()
+	if !regular {
+		size = math.MaxInt64 // a device or a pipe: its size is not known
+	}
 	br := bufio.NewReaderSize(f, 1<<16)
 	magic, _ := br.Peek(2)
 	if len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
-		return &source{br, f, false, info.Size(), info.Size()}, nil
+		return &source{br, f, false, size, regular}, nil
 	}
 	zr, err := gzip.NewReader(br)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("data: %s: corrupt gzip file: %w", path, err)
 	}
-	src := &source{zr, f, true, info.Size() * maxDeflateRatio, -1}
-	// A gzip file ends with the decompressed size modulo 2³². Trusted only
-	// as a hint to allocate once: the data itself is what is checked.
-	var isize [4]byte
-	if info.Size() >= 18 {
-		if _, err := f.ReadAt(isize[:], info.Size()-4); err == nil {
-			src.size = int64(binary.LittleEndian.Uint32(isize[:]))
-		}
-	}
-	return src, nil
+	return &source{zr, f, true, satMul(size, maxDeflateRatio), false}, nil
 }
 
-// readIDX reads an IDX stream of unsigned bytes with ndims dimensions and
-// returns its data mapped through lut and its dimensions. It reads to the end
-// of the stream, so that trailing data is caught and a gzip checksum is
-// verified.
-//
-// Memory is allocated at once only when the file's size (a gzip file's
-// trailer) confirms the header's dimensions; otherwise it grows as data
-// arrives, so that a header corrupted by accident cannot make it allocate
-// much more than the file holds. Nothing beyond what the file could hold
-// (the most a deflate stream can expand to) is ever allocated.
-func readIDX[T any](src *source, ndims int, lut *[256]T) ([]T, []int, error) {
-	r := src.Reader
+// satMul returns a·b, or math.MaxInt64 if that overflows (a, b ≥ 0).
+func satMul(a, b int64) int64 {
+	if b != 0 && a > math.MaxInt64/b {
+		return math.MaxInt64
+	}
+	return a * b
+}
+
+// idxFile is an opened IDX file of unsigned bytes whose header has been
+// read and checked against the size of the file.
+type idxFile struct {
+	*source
+	path string
+	dims []int
+	size int64 // the bytes of data the header declares
+}
+
+// openIDX opens the IDX file at path, plain or gzipped, reads its header,
+// which must declare ndims dimensions, and checks that the file can hold
+// the data it declares: a plain file must hold exactly that, a gzipped one
+// no more than deflate can expand it to. Nothing is allocated from the
+// header's sizes. Errors are prefixed with "data: PATH: ".
+func openIDX(path string, ndims int) (*idxFile, error) {
+	src, err := openMaybeGzip(path)
+	if err != nil {
+		return nil, err
+	}
+	dims, size, err := readIDXHeader(src, ndims)
+	if err != nil {
+		src.Close()
+		return nil, fmt.Errorf("data: %s: %w", path, err)
+	}
+	return &idxFile{src, path, dims, size}, nil
+}
+
+// idxHeaderSize is the size of the header of an IDX file of ndims
+// dimensions: the magic number, then one uint32 per dimension.
+func idxHeaderSize(ndims int) int64 { return 4 + 4*int64(ndims) }
+
+// readIDXHeader reads the header of an IDX stream of unsigned bytes with
+// ndims dimensions and returns the dimensions and the bytes of data they
+// declare, having checked them against src.limit.
+func readIDXHeader(src *source, ndims int) ([]int, int64, error) {
 	var magic [4]byte
-	if n, err := io.ReadFull(r, magic[:]); err != nil {
+	if n, err := io.ReadFull(src, magic[:]); err != nil {
 		if n == 0 && err == io.EOF {
-			return nil, nil, errors.New("empty file")
+			return nil, 0, errors.New("empty file")
 		}
-		return nil, nil, src.readError(err, "truncated IDX header")
+		return nil, 0, src.readError(err, fmt.Sprintf("truncated IDX header: the file ends at byte offset %d of the 4-byte magic number", n))
 	}
 	if magic[0] != 0 || magic[1] != 0 {
-		return nil, nil, fmt.Errorf("not an IDX file: magic number 0x%x; want 0x0000%02x%02x", magic, idxUbyte, ndims)
+		return nil, 0, fmt.Errorf("not an IDX file: magic number 0x%x; want 0x0000%02x%02x", magic, idxUbyte, ndims)
 	}
 	if magic[2] != idxUbyte {
-		return nil, nil, fmt.Errorf("IDX data type 0x%02x; want 0x%02x (unsigned bytes)", magic[2], idxUbyte)
+		return nil, 0, fmt.Errorf("IDX data type 0x%02x at byte offset 2; want 0x%02x (unsigned bytes)", magic[2], idxUbyte)
 	}
 	if int(magic[3]) != ndims {
 		what := "labels"
 		if ndims == 3 {
 			what = "images"
 		}
-		return nil, nil, fmt.Errorf("IDX file has %d dimensions; want %d (%s)", magic[3], ndims, what)
+		return nil, 0, fmt.Errorf("IDX file has %d dimensions (byte offset 3); want %d (%s)", magic[3], ndims, what)
 	}
-	raw := make([]byte, 4*ndims)
-	if _, err := io.ReadFull(r, raw); err != nil {
-		return nil, nil, src.readError(err, "truncated IDX header")
+	var raw [4 * 3]byte
+	if n, err := io.ReadFull(src, raw[:4*ndims]); err != nil {
+		return nil, 0, src.readError(err, fmt.Sprintf("truncated IDX header: the file ends at byte offset %d of the %d-byte header", 4+n, idxHeaderSize(ndims)))
 	}
-	head := int64(len(magic) + len(raw))
+	head := idxHeaderSize(ndims)
 	room := src.limit - head // bytes of data the file can hold
 	dims := make([]int, ndims)
-	for i := range dims {
-		dims[i] = int(binary.BigEndian.Uint32(raw[4*i:]))
-	}
 	size := int64(1)
 	for i := range dims {
-		if dims[i] == 0 {
-			return nil, nil, fmt.Errorf("IDX dimension %d is 0", i)
+		d := int64(binary.BigEndian.Uint32(raw[4*i:]))
+		dims[i] = int(d)
+		if d == 0 {
+			return nil, 0, fmt.Errorf("IDX dimension %d (at byte offset %d) is 0", i, 4+4*i)
 		}
-		if int64(dims[i]) > room/size {
-			if src.gzip {
-				return nil, nil, fmt.Errorf("truncated or corrupt: IDX dimensions %s need more data than a gzip file of %d bytes can hold", dimString(dims), src.limit/maxDeflateRatio)
-			}
-			return nil, nil, fmt.Errorf("truncated: IDX dimensions %s need more than the %d bytes of data the file has after its header", dimString(dims), max(room, 0))
+		size = satMul(size, d)
+	}
+	switch {
+	case src.gzip && size > room:
+		return nil, 0, fmt.Errorf("truncated or corrupt: IDX dimensions %s need more data than a gzip file of %d bytes can hold", dimString(dims), src.limit/maxDeflateRatio)
+	case !src.gzip && size > room:
+		need := fmt.Sprint(size)
+		if size == math.MaxInt64 {
+			need = "more than 2⁶³"
 		}
-		size *= int64(dims[i])
+		return nil, 0, fmt.Errorf("truncated: IDX dimensions %s need %s bytes of data but the file has %d after its %d-byte header", dimString(dims), need, max(room, 0), head)
+	case src.exact && size < room:
+		return nil, 0, fmt.Errorf("%d bytes after the %d bytes of data that IDX dimensions %s say (from byte offset %d)", room-size, size, dimString(dims), head+size)
 	}
-	prealloc := min(size, 1<<20)
-	if src.size >= 0 && (head+size)%(1<<32) == src.size%(1<<32) {
-		prealloc = size
+	return dims, size, nil
+}
+
+// readIDXData reads the data of f, mapped through lut. It reads to the end
+// of the stream, so that trailing data is caught and a gzip checksum is
+// verified. Errors are prefixed with "data: PATH: ".
+//
+// A plain file's size has been checked against its header, so the data is
+// read into memory allocated at once. A gzip file's decompressed size is
+// known only once it has been read: its bytes are read into chunks
+// allocated as they arrive, and only once all of them are in, and the
+// checksum verified, is the data mapped through lut. So a header that
+// declares more than the file holds cannot make the reader allocate more
+// than the file's decompressed contents and 1 MiB.
+func readIDXData[T any](f *idxFile, lut *[256]T) ([]T, error) {
+	var (
+		out []T
+		err error
+	)
+	if f.exact {
+		out, err = readExact(f, lut)
+	} else {
+		out, err = readGrowing(f, lut)
 	}
-	out := make([]T, 0, prealloc)
-	buf := make([]byte, min(size, 1<<16))
-	for int64(len(out)) < size {
-		n, err := io.ReadFull(r, buf[:min(int64(len(buf)), size-int64(len(out)))])
-		start := len(out)
-		out = slices.Grow(out, n)[:start+n]
+	if err != nil {
+		return nil, fmt.Errorf("data: %s: %w", f.path, err)
+	}
+	return out, nil
+}
+
+// readExact reads the data of f, whose size is known to match its header,
+// into memory allocated at once.
+func readExact[T any](f *idxFile, lut *[256]T) ([]T, error) {
+	out := make([]T, f.size)
+	buf := make([]byte, min(f.size, 1<<16))
+	for done := int64(0); done < f.size; {
+		n, err := io.ReadFull(f, buf[:min(int64(len(buf)), f.size-done)])
 		for k, b := range buf[:n] {
-			out[start+k] = lut[b]
+			out[done+int64(k)] = lut[b]
 		}
+		done += int64(n)
 		if err != nil {
-			return nil, nil, src.readError(err, fmt.Sprintf("truncated: IDX dimensions %s say %d bytes of data but the file has %d", dimString(dims), size, len(out)))
+			return nil, f.truncated(err, done)
 		}
 	}
-	if n, err := io.ReadFull(r, buf[:1]); n > 0 {
-		extra, _ := io.Copy(io.Discard, r)
-		return nil, nil, fmt.Errorf("%d bytes after the %d bytes of data that IDX dimensions %s say", extra+1, size, dimString(dims))
-	} else if err != io.EOF {
-		return nil, nil, src.readError(err, "")
+	if err := f.expectEOF(); err != nil {
+		return nil, err
 	}
-	return out, dims, nil
+	return out, nil
+}
+
+// readGrowing reads the data of f in chunks of at most 1 MiB, allocated as
+// the data arrives, then maps them through lut.
+func readGrowing[T any](f *idxFile, lut *[256]T) ([]T, error) {
+	var (
+		chunks [][]byte
+		got    int64
+	)
+	for got < f.size {
+		c := make([]byte, min(f.size-got, 1<<20))
+		n, err := io.ReadFull(f, c)
+		chunks = append(chunks, c[:n])
+		got += int64(n)
+		if err != nil {
+			return nil, f.truncated(err, got)
+		}
+	}
+	// The whole data is in: what is left must be the end of the stream,
+	// and a gzip stream's checksum must match, before the data is
+	// allocated at its full size.
+	if err := f.expectEOF(); err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, f.size)
+	for _, c := range chunks {
+		for _, b := range c {
+			out = append(out, lut[b])
+		}
+	}
+	return out, nil
+}
+
+// truncated describes an error met after reading done bytes of data.
+func (f *idxFile) truncated(err error, done int64) error {
+	return f.readError(err, fmt.Sprintf("truncated: IDX dimensions %s say %d bytes of data but the file has %d (it ends at byte offset %d)", dimString(f.dims), f.size, done, idxHeaderSize(len(f.dims))+done))
+}
+
+// expectEOF reads what follows the data, which must be nothing.
+func (f *idxFile) expectEOF() error {
+	var b [1]byte
+	n, err := io.ReadFull(f, b[:])
+	if n > 0 {
+		extra, _ := io.Copy(io.Discard, f)
+		return fmt.Errorf("%d bytes after the %d bytes of data that IDX dimensions %s say (from byte offset %d)", extra+1, f.size, dimString(f.dims), idxHeaderSize(len(f.dims))+f.size)
+	}
+	if err != io.EOF {
+		return f.readError(err, "")
+	}
+	return nil
 }
 
 // readError describes an error from reading IDX data: an early end of the

@@ -57,6 +57,18 @@ type Options struct {
 	// in Train.)
 	Norm *Normalizer
 
+	// MaxCSVBytes bounds the size of a CSV file, after decompression:
+	// reading stops with an error wrapping [ErrCSVTooLarge] at the first
+	// byte beyond it, so that a wrong path (csv:/dev/zero) or a runaway
+	// file is refused before it exhausts memory. Zero means
+	// [DefaultMaxCSVBytes] (1 GiB); a negative value means no limit.
+	MaxCSVBytes int64
+
+	// MaxCSVLineBytes bounds the length of one line of a CSV file (counted
+	// between newlines, quoted or not), in bytes, likewise. Zero means
+	// [DefaultMaxCSVLineBytes] (4 MiB); a negative value means no limit.
+	MaxCSVLineBytes int64
+
 	// Classes, if not nil, numbers the classes as this list of names does
 	// ([Set.Relabel]): give it the class names saved with a model, so that
 	// a CSV file lacking some classes does not number the others
@@ -102,7 +114,8 @@ func Names() []string {
 //     not) found as Options.Dir says; by default 54000 train, 6000
 //     validation, and the 10000 t10k images as test. Fashion-MNIST's
 //     classes are named ("T-shirt/top", …, "Ankle boot").
-//   - "csv:PATH": a CSV file, as [LoadCSV] reads it with Options.Label.
+//   - "csv:PATH": a CSV file, as [LoadCSV] reads it with Options.Label,
+//     within Options.MaxCSVBytes and Options.MaxCSVLineBytes.
 //
 // Images are standardised with a single mean and standard deviation over all
 // pixels of the training split ([FitGlobal]), as image pipelines usually do
@@ -126,7 +139,8 @@ func Load(spec string, opts Options) (*Splits, error) {
 	case strings.HasPrefix(spec, "csv:"):
 		fit = FitPerFeature
 		var s *Set
-		if s, err = LoadCSV(strings.TrimPrefix(spec, "csv:"), opts.Label); err == nil {
+		lim := csvLimits{opts.MaxCSVBytes, opts.MaxCSVLineBytes}
+		if s, err = loadCSV(strings.TrimPrefix(spec, "csv:"), opts.Label, lim); err == nil {
 			sp, err = opts.split(s)
 		}
 	default:
@@ -277,23 +291,42 @@ func findFile(dir, base string) string {
 	return ""
 }
 
-// loadIDXDataset loads the IDX dataset name (mnist or fashion-mnist), reading
-// its four files at once, and splits its training images.
+// loadIDXDataset loads the IDX dataset name (mnist or fashion-mnist): it
+// checks the four files' headers against their sizes and each other before
+// reading the four at once, and splits the training images.
 func loadIDXDataset(name string, opts Options) (*Splits, error) {
 	paths, err := findIDX(name, idxDirs(name, opts.Dir))
 	if err != nil {
 		return nil, err
 	}
+	var files [4]*idxFile
+	for i := range 2 {
+		if files[2*i], files[2*i+1], err = openIDXPair(paths[2*i], paths[2*i+1]); err != nil {
+			break
+		}
+	}
+	defer func() {
+		for _, f := range files {
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	if a, b := files[0].dims, files[2].dims; a[1] != b[1] || a[2] != b[2] {
+		return nil, fmt.Errorf("data: %s holds %d×%d images but %s holds %d×%d", paths[0], a[1], a[2], paths[2], b[1], b[2])
+	}
 	var (
 		x    [2][]float32
-		dims [2][]int
 		y    [2][]int
 		errs [4]error
 		wg   sync.WaitGroup
 	)
 	for i := range 2 {
-		wg.Go(func() { x[i], dims[i], errs[2*i] = readIDXFile(paths[2*i], 3, &pixelScale) })
-		wg.Go(func() { y[i], _, errs[2*i+1] = readIDXFile(paths[2*i+1], 1, &byteValue) })
+		wg.Go(func() { x[i], errs[2*i] = readIDXData(files[2*i], &pixelScale) })
+		wg.Go(func() { y[i], errs[2*i+1] = readIDXData(files[2*i+1], &byteValue) })
 	}
 	wg.Wait()
 	if err := errors.Join(errs[:]...); err != nil {
@@ -302,13 +335,10 @@ func loadIDXDataset(name string, opts Options) (*Splits, error) {
 	classes := idxClassNames[name]
 	var sets [2]*Set
 	for i := range 2 {
-		if sets[i], err = idxSet(x[i], dims[i], paths[2*i], y[i], paths[2*i+1], len(classes)); err != nil {
+		if sets[i], err = idxSet(x[i], files[2*i].dims, paths[2*i], y[i], paths[2*i+1], len(classes)); err != nil {
 			return nil, err
 		}
 		sets[i].ClassNames = classes
-	}
-	if a, b := sets[0].Shape(), sets[1].Shape(); a[1] != b[1] || a[2] != b[2] {
-		return nil, fmt.Errorf("data: %s holds %d×%d images but %s holds %d×%d", paths[0], a[1], a[2], paths[2], b[1], b[2])
 	}
 	if opts.Classes != nil {
 		if err := sets[1].Relabel(opts.Classes); err != nil {

@@ -14,6 +14,10 @@ import (
 // logits as large as ±1000; the gradient with respect to the logits is
 // (softmax(logits) − onehot(label))/N.
 //
+// Logits of a higher rank, [..., C] (a language model's [B, T, V]), are
+// taken as rows [N, C] with N the product of the leading dimensions, and
+// labels then follow the same row-major order.
+//
 // A label out of range, a number of labels other than N, or a NaN in the
 // logits is an error that names it.
 func CrossEntropy[T tensor.Float](t *autograd.Tape[T], logits *autograd.Var[T], labels []int) (*autograd.Var[T], error) {
@@ -23,7 +27,35 @@ func CrossEntropy[T tensor.Float](t *autograd.Tape[T], logits *autograd.Var[T], 
 	if err := noNaN("cross-entropy", "logits", logits); err != nil {
 		return fail(t, err)
 	}
-	return t.CrossEntropy(logits, labels), t.Err()
+	return t.CrossEntropy(rows(t, logits), labels), t.Err()
+}
+
+// IgnoreIndex is PyTorch's default ignore_index, -100: the label of a
+// position that no loss is computed for (padding).
+const IgnoreIndex = -100
+
+// CrossEntropyIgnore is CrossEntropy with PyTorch's ignore_index: positions
+// whose label equals ignore (usually [IgnoreIndex]) contribute nothing, and
+// the mean divides by the number of the others. This is the next-token loss
+// of a language model over padded sequences: logits [B, T, V], labels the
+// B·T next tokens in row-major order.
+func CrossEntropyIgnore[T tensor.Float](t *autograd.Tape[T], logits *autograd.Var[T], labels []int, ignore int) (*autograd.Var[T], error) {
+	if err := t.Err(); err != nil {
+		return nil, err
+	}
+	if err := noNaN("cross-entropy", "logits", logits); err != nil {
+		return fail(t, err)
+	}
+	return t.CrossEntropyIgnore(rows(t, logits), labels, ignore), t.Err()
+}
+
+// rows returns logits [..., C] as a matrix [N, C] (a view).
+func rows[T tensor.Float](t *autograd.Tape[T], logits *autograd.Var[T]) *autograd.Var[T] {
+	s := logits.Shape()
+	if len(s) <= 2 {
+		return logits
+	}
+	return t.Reshape(logits, -1, s[len(s)-1])
 }
 
 // MSE returns the mean of (pred − target)², PyTorch's F.mse_loss with mean

@@ -17,9 +17,18 @@ type Tanh[T tensor.Float] struct{}
 // Sigmoid applies σ(x) = 1/(1 + e⁻ˣ) elementwise, as PyTorch's nn.Sigmoid.
 type Sigmoid[T tensor.Float] struct{}
 
-// GELU applies x·Φ(x) elementwise in its exact (erf) form, as PyTorch's
-// nn.GELU with its default approximate='none'.
-type GELU[T tensor.Float] struct{}
+// GELU applies x·Φ(x) elementwise, as PyTorch's nn.GELU: in its exact (erf)
+// form, PyTorch's default approximate='none', or with Tanh in the tanh
+// approximation x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³))) of
+// approximate='tanh' (GPT-2's).
+type GELU[T tensor.Float] struct {
+	// Tanh selects the tanh approximation; false (the zero value) is the
+	// exact form.
+	Tanh bool
+}
+
+// SiLU applies x·σ(x) elementwise (swish), as PyTorch's nn.SiLU.
+type SiLU[T tensor.Float] struct{}
 
 // Flatten reshapes [N, d₁, d₂, …] to [N, d₁·d₂·…], as PyTorch's nn.Flatten,
 // between the convolutional and the fully connected part of a CNN.
@@ -30,6 +39,7 @@ var (
 	_ Module[float32] = (*Tanh[float32])(nil)
 	_ Module[float32] = (*Sigmoid[float32])(nil)
 	_ Module[float32] = (*GELU[float32])(nil)
+	_ Module[float32] = (*SiLU[float32])(nil)
 	_ Module[float32] = (*Flatten[float32])(nil)
 	_ Module[float32] = (*Dropout[float32])(nil)
 	_ ModeSetter      = (*Dropout[float32])(nil)
@@ -44,8 +54,14 @@ func NewTanh[T tensor.Float]() *Tanh[T] { return new(Tanh[T]) }
 // NewSigmoid returns a Sigmoid layer.
 func NewSigmoid[T tensor.Float]() *Sigmoid[T] { return new(Sigmoid[T]) }
 
-// NewGELU returns a GELU layer.
+// NewGELU returns a GELU layer in the exact form.
 func NewGELU[T tensor.Float]() *GELU[T] { return new(GELU[T]) }
+
+// NewGELUTanh returns a GELU layer in the tanh approximation.
+func NewGELUTanh[T tensor.Float]() *GELU[T] { return &GELU[T]{Tanh: true} }
+
+// NewSiLU returns a SiLU layer.
+func NewSiLU[T tensor.Float]() *SiLU[T] { return new(SiLU[T]) }
 
 // NewFlatten returns a Flatten layer.
 func NewFlatten[T tensor.Float]() *Flatten[T] { return new(Flatten[T]) }
@@ -65,10 +81,27 @@ func (*Sigmoid[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.V
 	return t.Sigmoid(x), t.Err()
 }
 
-// Forward returns x·Φ(x).
-func (*GELU[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+// Forward returns x·Φ(x), or its tanh approximation.
+func (g *GELU[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+	if g.Tanh {
+		return t.GELUTanh(x), t.Err()
+	}
 	return t.GELU(x), t.Err()
 }
+
+// Forward returns x·σ(x).
+func (*SiLU[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+	return t.SiLU(x), t.Err()
+}
+
+// Params returns nil: the layer has none.
+func (*SiLU[T]) Params() []Param[T] { return nil }
+
+// Buffers returns nil: the layer has none.
+func (*SiLU[T]) Buffers() []Buffer[T] { return nil }
+
+// String returns "SiLU".
+func (*SiLU[T]) String() string { return "SiLU" }
 
 // Forward returns x reshaped to [N, rest].
 func (*Flatten[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
@@ -114,8 +147,13 @@ func (*Tanh[T]) String() string { return "Tanh" }
 // String returns "Sigmoid".
 func (*Sigmoid[T]) String() string { return "Sigmoid" }
 
-// String returns "GELU".
-func (*GELU[T]) String() string { return "GELU" }
+// String returns "GELU", or "GELU(approximate='tanh')".
+func (g *GELU[T]) String() string {
+	if g.Tanh {
+		return "GELU(approximate='tanh')"
+	}
+	return "GELU"
+}
 
 // String returns "Flatten".
 func (*Flatten[T]) String() string { return "Flatten" }

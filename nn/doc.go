@@ -1,7 +1,10 @@
 // Package nn holds the layers of a model (Linear, Conv2D, MaxPool2D,
 // BatchNorm1d and BatchNorm2d, Dropout, Flatten, and the activations ReLU,
-// Tanh, Sigmoid and GELU), the [Sequential] container, and model files in
-// the safetensors format.
+// Tanh, Sigmoid, GELU and SiLU), the sequence-model layers (Embedding,
+// LayerNorm, RMSNorm, MultiheadAttention, the recurrent LSTM, GRU and RNN,
+// Residual), two language models ([Transformer], a GPT-style decoder, and
+// [RecurrentLM]), the [Sequential] container, and model files in the
+// safetensors format.
 //
 // Every layer is a [Module]: Forward records its computation on an
 // [autograd.Tape] and returns its output and an error; Params and Buffers

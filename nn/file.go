@@ -1,12 +1,16 @@
 package nn
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
+	"maps"
 	"math"
 	"sort"
+	"strconv"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -18,6 +22,9 @@ import (
 // model's element type), integer buffers (num_batches_tracked) as I64. A
 // PyTorch model with the same layers loads the file with
 // safetensors.torch.load_file and load_state_dict.
+//
+// The file's metadata holds a checksum of the whole file under
+// [ChecksumKey], which [Load] verifies; PyTorch ignores it.
 //
 // The output depends only on the names, shapes and values: saving the same
 // weights twice gives identical bytes. Save does not sync or rename
@@ -45,10 +52,90 @@ func Save[T tensor.Float](w io.Writer, m Module[T]) error {
 			return err
 		}
 	}
-	if err := safetensors.SerializeToWriter(views, nil, w); err != nil {
+	if err := WriteSafetensors(w, views, nil); err != nil {
 		return fmt.Errorf("nn: save: %w", err)
 	}
 	return nil
+}
+
+// ChecksumKey is the __metadata__ key under which descent stores the
+// checksum of a safetensors file it writes ([Save], [WriteSafetensors]):
+// eight lowercase hexadecimal digits, the CRC-32C (Castagnoli) of the whole
+// file as written with those digits replaced by "00000000". In Python:
+//
+//	i = b.index(b'"descent.crc32c":"') + 18
+//	crc32c.crc32c(b[:i] + b"00000000" + b[i+8:]) == int(b[i:i+8], 16)
+//
+// A CRC-32 detects every change of up to 32 consecutive bits, so every
+// changed byte anywhere in the file (its length, header or data), and all
+// but one in 2³² of other changes. The bytes it cannot guard are the
+// key's own: a change there makes the file one without a checksum, which
+// loads, unchanged otherwise, unless its reader requires a checksum (as
+// checkpoints do). CRC-32C guards against accidents (a bad disk, a damaged
+// copy), not against someone who means to change a file: whoever can
+// change the file can change the checksum, so a cryptographic hash such as
+// SHA-256 would protect nothing more, and costs more (CRC-32C is a
+// hardware instruction on amd64 and arm64).
+const ChecksumKey = "descent.crc32c"
+
+// castagnoli is the CRC-32C table.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksumPlaceholder stands for the checksum while it is computed.
+const checksumPlaceholder = "00000000"
+
+// WriteSafetensors writes tensors and metadata to w as a safetensors file,
+// as safetensors.SerializeToWriter does, with its checksum added to the
+// metadata under [ChecksumKey] (metadata itself is not changed). The
+// tensors are serialized twice, first to compute the checksum: nothing is
+// buffered.
+func WriteSafetensors[V safetensors.View](w io.Writer, tensors map[string]V, metadata map[string]string) error {
+	meta := maps.Clone(metadata)
+	if meta == nil {
+		meta = make(map[string]string, 1)
+	}
+	meta[ChecksumKey] = checksumPlaceholder
+	h := crc32.New(castagnoli)
+	if err := safetensors.SerializeToWriter(tensors, meta, h); err != nil {
+		return err
+	}
+	meta[ChecksumKey] = fmt.Sprintf("%08x", h.Sum32())
+	return safetensors.SerializeToWriter(tensors, meta, w)
+}
+
+// VerifyChecksum verifies the checksum that [WriteSafetensors] stores in
+// file, a whole safetensors file, and reports whether it had one: a file
+// without (written by PyTorch, or by descent before checksums) is not an
+// error. A file whose header cannot be read is.
+func VerifyChecksum(file []byte) (bool, error) {
+	n, md, err := safetensors.ReadMetadata(file)
+	if err != nil {
+		return false, fmt.Errorf("not a safetensors file (corrupt or truncated): %w", err)
+	}
+	stored, ok := md.Metadata()[ChecksumKey]
+	if !ok {
+		return false, nil
+	}
+	want, err := strconv.ParseUint(stored, 16, 32)
+	if err != nil || stored != fmt.Sprintf("%08x", want) {
+		return true, fmt.Errorf("corrupt file: checksum %q (%s) is not 8 lowercase hexadecimal digits", stored, ChecksumKey)
+	}
+	// The key cannot appear elsewhere in the header as it does here: in a
+	// string its quotes would be escaped, and a tensor's name is followed
+	// by an object.
+	needle := []byte(`"` + ChecksumKey + `":"` + stored + `"`)
+	i := bytes.Index(file[8:8+n], needle)
+	if i < 0 {
+		return true, fmt.Errorf("checksum (%s) not where descent writes it: the file was rewritten by another program; delete that metadata entry to load it unchecked", ChecksumKey)
+	}
+	at := 8 + i + len(needle) - len(checksumPlaceholder) - 1
+	got := crc32.Update(0, castagnoli, file[:at])
+	got = crc32.Update(got, castagnoli, []byte(checksumPlaceholder))
+	got = crc32.Update(got, castagnoli, file[at+len(checksumPlaceholder):])
+	if got != uint32(want) {
+		return true, fmt.Errorf("corrupt file: its CRC-32C is %08x but %s says %s: some of its %d bytes changed after it was written", got, ChecksumKey, stored, len(file))
+	}
+	return true, nil
 }
 
 // Load sets the parameters and buffers of m from data, a safetensors file
@@ -57,11 +144,15 @@ func Save[T tensor.Float](w io.Writer, m Module[T]) error {
 // hold no other; floating-point tensors may be F32 or F64 whatever the
 // model's element type, integer buffers must be I64. Otherwise Load returns
 // an error that names each missing, extra or mismatched tensor (with both
-// shapes) and leaves m unchanged.
+// shapes) and leaves m unchanged. A file with a checksum ([ChecksumKey])
+// that does not match is an error too; a file without one loads unchecked.
 func Load[T tensor.Float](m Module[T], data []byte) error {
 	st, err := safetensors.Deserialize(data)
 	if err != nil {
 		return fmt.Errorf("nn: load: not a safetensors file: %w", err)
+	}
+	if _, err := VerifyChecksum(data); err != nil {
+		return fmt.Errorf("nn: load: %w", err)
 	}
 	type target struct {
 		shape []int

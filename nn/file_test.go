@@ -3,11 +3,15 @@ package nn
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/nlpodyssey/safetensors"
 )
 
 func smallModel[T float32 | float64](seed uint64) *Sequential[T] {
@@ -164,4 +168,139 @@ func TestLoadNamesWhatIsWrong(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "nn: load: not a safetensors file") {
 		t.Errorf("Load of garbage: %v", err)
 	}
+}
+
+// sameState reports whether a and b hold the same parameters and buffers,
+// bit for bit.
+func sameState(a, b *Sequential[float32]) bool {
+	for i, p := range a.Params() {
+		for j, v := range p.Value {
+			if math.Float32bits(b.Params()[i].Value[j]) != math.Float32bits(v) {
+				return false
+			}
+		}
+	}
+	for i, buf := range a.Buffers() {
+		q := b.Buffers()[i]
+		for j, v := range buf.Value {
+			if math.Float32bits(q.Value[j]) != math.Float32bits(v) {
+				return false
+			}
+		}
+		for j, v := range buf.Int {
+			if q.Int[j] != v {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestLoadDetectsFlippedBytes changes each byte of a saved model in turn
+// (every bit of it, and all eight at once): a change in the tensor data is
+// always refused, and a change in the header is refused unless it is in
+// the checksum's own key, which makes the file one without a checksum but
+// changes nothing else.
+func TestLoadDetectsFlippedBytes(t *testing.T) {
+	src := smallModel[float32](1)
+	var buf bytes.Buffer
+	if err := Save(&buf, src); err != nil {
+		t.Fatal(err)
+	}
+	file := buf.Bytes()
+	dataStart := dataStartOf(file)
+	keyStart := bytes.Index(file, []byte(ChecksumKey))
+	harmless := 0
+	for i := range file {
+		for _, mask := range []byte{1, 2, 4, 8, 16, 32, 64, 128, 0xff} {
+			b := bytes.Clone(file)
+			b[i] ^= mask
+			dst := smallModel[float32](2)
+			err := Load(dst, b)
+			switch {
+			case err == nil && i >= dataStart:
+				t.Fatalf("Load with byte %d of %d (data from %d) ^ %#x: no error", i, len(file), dataStart, mask)
+			case err == nil && (!sameState(src, dst) || i < keyStart || i >= keyStart+len(ChecksumKey)):
+				t.Fatalf("Load with header byte %d %q ^ %#x: no error", i, file[i], mask)
+			case err == nil:
+				harmless++
+			case i >= dataStart && !strings.Contains(err.Error(), "nn: load: corrupt file: its CRC-32C is"):
+				t.Fatalf("Load with byte %d ^ %#x: error %q; want it to say the checksum differs", i, mask, err)
+			}
+		}
+	}
+	t.Logf("%d bytes (%d of header): %d changes of %d to the checksum's key loaded the model unchanged", len(file), dataStart, harmless, 9*len(ChecksumKey))
+}
+
+func TestChecksum(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Save(&buf, smallModel[float32](1)); err != nil {
+		t.Fatal(err)
+	}
+	file := buf.Bytes()
+	if ok, err := VerifyChecksum(file); !ok || err != nil {
+		t.Fatalf("VerifyChecksum(Save's file) = %v, %v; want true, nil", ok, err)
+	}
+	// As ChecksumKey's documentation says to compute it.
+	i := bytes.Index(file, []byte(`"descent.crc32c":"`)) + 18
+	blank := append(append(bytes.Clone(file[:i]), "00000000"...), file[i+8:]...)
+	if got, want := fmt.Sprintf("%08x", crc32.Checksum(blank, crc32.MakeTable(crc32.Castagnoli))), string(file[i:i+8]); got != want {
+		t.Errorf("CRC-32C of the file with its checksum blanked = %s; the file says %s", got, want)
+	}
+
+	// A file without a checksum is not an error.
+	plain, err := safetensors.Serialize(map[string]view{"x": floatView([]int{1}, []float32{1})}, map[string]string{"format": "pt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := VerifyChecksum(plain); ok || err != nil {
+		t.Errorf("VerifyChecksum(a file without a checksum) = %v, %v; want false, nil", ok, err)
+	}
+
+	// A header rewritten by another program, with a space after the colon.
+	moved := rewriteHeader(file, `"descent.crc32c":"`, `"descent.crc32c": "`)
+	if err := Load(smallModel[float32](2), moved); err == nil || !strings.Contains(err.Error(), "not where descent writes it") {
+		t.Errorf("Load of a rewritten header: error %v; want it to say the checksum is not where descent writes it", err)
+	}
+	// A checksum in capitals.
+	upper := rewriteHeader(file, string(file[i:i+8]), strings.ToUpper(string(file[i:i+8])))
+	if err := Load(smallModel[float32](2), upper); err == nil {
+		t.Errorf("Load with the checksum in capitals (%s): no error", file[i:i+8])
+	}
+	// A checksum of 7 digits.
+	short := rewriteHeader(file, `"descent.crc32c":"`+string(file[i:i+8]), `"descent.crc32c":"`+string(file[i:i+7]))
+	if err := Load(smallModel[float32](2), short); err == nil || !strings.Contains(err.Error(), "is not 8 lowercase hexadecimal digits") {
+		t.Errorf("Load with a 7-digit checksum: error %v; want it to say so", err)
+	}
+}
+
+// rewriteHeader replaces old with new in the header of a safetensors file,
+// padding it again to 8 bytes.
+func rewriteHeader(file []byte, old, new string) []byte {
+	ds := dataStartOf(file)
+	h := strings.Replace(strings.TrimRight(string(file[8:ds]), " "), old, new, 1)
+	for len(h)%8 != 0 {
+		h += " "
+	}
+	out := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+	return append(append(out, h...), file[ds:]...)
+}
+
+// dataStartOf returns the offset of a safetensors file's data.
+func dataStartOf(file []byte) int { return 8 + int(binary.LittleEndian.Uint64(file)) }
+
+// FuzzLoad checks that no file makes Load panic, and that a file Load
+// accepts with a valid checksum loads every tensor the model has.
+func FuzzLoad(f *testing.F) {
+	var buf bytes.Buffer
+	if err := Save(&buf, smallModel[float32](1)); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add(buf.Bytes()[:40])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := Load(smallModel[float32](2), b); err != nil && !strings.HasPrefix(err.Error(), "nn: load: ") {
+			t.Fatalf("error %q lacks the nn: load: prefix", err)
+		}
+	})
 }

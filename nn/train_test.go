@@ -136,6 +136,12 @@ func BenchmarkTrainStep(b *testing.B) {
 // benchmarkTrainStep times step, a training step on a batch of batch
 // samples that does flops multiply-adds ×2.
 func benchmarkTrainStep(b *testing.B, step func() float32, batch int, flops float64) {
+	benchmarkStep(b, func() { step() }, batch, "samples/s", flops)
+}
+
+// benchmarkStep times step, which handles n units (samples, tokens) and
+// does flops floating-point operations, and reports units/s and GFLOP/s.
+func benchmarkStep(b *testing.B, step func(), n int, unit string, flops float64) {
 	step() // warm-up: the tape's buffers are allocated here
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -143,6 +149,6 @@ func benchmarkTrainStep(b *testing.B, step func() float32, batch int, flops floa
 		step()
 	}
 	sec := b.Elapsed().Seconds()
-	b.ReportMetric(float64(batch*b.N)/sec, "samples/s")
+	b.ReportMetric(float64(n*b.N)/sec, unit)
 	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
 }

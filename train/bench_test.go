@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/benchmodels"
 	"github.com/descentml/descent/nn"
@@ -18,20 +19,26 @@ import (
 // work of the PyTorch training script in bench/compare.py. It reports
 // samples/s; a step allocates nothing after the first.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, bc := range []struct {
-		name  string
-		shape []int
-		model func(*rand.Rand) *nn.Sequential[float32]
-	}{
-		{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
-		{"mlpbn-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(true, r) }},
-		{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
-	} {
-		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128) })
+	for _, bc := range benchModels {
+		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, nil) })
 	}
 }
 
-func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int) {
+// benchModels are the models of the step benchmarks, PyTorch's
+// train_bench.py's.
+var benchModels = []struct {
+	name  string
+	shape []int
+	model func(*rand.Rand) *nn.Sequential[float32]
+}{
+	{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
+	{"mlpbn-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(true, r) }},
+	{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
+}
+
+// benchmarkTrainStep measures steps of a global batch of batch examples,
+// data-parallel over c if it is not nil.
+func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int, c *comm.Comm) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 4096
 	x := make([]float32, n*784)
@@ -57,7 +64,7 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	epochs := (b.N+1)*batch/n + 2
-	cfg := train.Config{Epochs: epochs, BatchSize: batch, DropLast: true, OnBatch: func(train.Batch) {
+	cfg := train.Config{Epochs: epochs, BatchSize: batch, DropLast: true, Comm: c, OnBatch: func(train.Batch) {
 		steps++
 		if steps == 1 {
 			b.ResetTimer() // after the first step: buffers allocated

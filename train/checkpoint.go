@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"strconv"
@@ -22,15 +23,19 @@ import (
 // writes — and, in its metadata:
 //
 //	format    "descent.checkpoint"
-//	version   "1"
+//	version   "2" (version 1 lacked the checksum, and still loads)
+//	descent.crc32c  the file's checksum (nn.ChecksumKey), required
 //	position  JSON: epoch and batch reached, the running sums of the epoch
 //	          under way, the early-stopping state
 //	history   JSON: the metrics of the epochs done
-//	rng       base64: the dropout random source's state, if any
+//	rng       base64: the dropout random source's state, if any (rank 0's
+//	          in a data-parallel run)
+//	rng_ranks JSON: in a data-parallel run, the base64 states of the random
+//	          sources of ranks 1, 2, … (index 0 is empty)
 //	run       JSON: what must not change on resume (batch size, seed, …)
 const (
 	checkpointFormat  = "descent.checkpoint"
-	checkpointVersion = 1
+	checkpointVersion = 2
 )
 
 // fingerprint is what a resumed run must share with the run that wrote the
@@ -50,8 +55,11 @@ func (tr *Trainer[T]) fingerprint() fingerprint {
 
 // checkpoint writes a checkpoint if the configuration asks for one.
 func (tr *Trainer[T]) checkpoint() error {
-	if tr.cfg.Checkpoint == "" {
+	switch {
+	case tr.cfg.Checkpoint == "":
 		return nil
+	case tr.dist != nil:
+		return tr.dist.checkpoint(tr)
 	}
 	return tr.SaveCheckpoint(tr.cfg.Checkpoint)
 }
@@ -60,6 +68,15 @@ func (tr *Trainer[T]) checkpoint() error {
 // temporary file in the same directory, synced to disk, then renamed over
 // path, so that path always holds a whole checkpoint.
 func (tr *Trainer[T]) SaveCheckpoint(path string) error {
+	var file bytes.Buffer
+	if err := tr.writeCheckpoint(&file); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, file.Bytes())
+}
+
+// writeCheckpoint writes the run's state to w.
+func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 	var model, opt bytes.Buffer
 	if err := nn.Save(&model, nn.Module[T](tr.model)); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
@@ -87,24 +104,41 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 		}
 		meta["rng"] = base64.StdEncoding.EncodeToString(b)
 	}
+	if tr.dist != nil && tr.dist.rngRanks != "" {
+		meta["rng_ranks"] = tr.dist.rngRanks
+	}
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
-	var file bytes.Buffer
-	if err := safetensors.SerializeToWriter(blobs, meta, &file); err != nil {
+	if err := nn.WriteSafetensors(w, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	return atomicfile.WriteFile(path, file.Bytes())
+	return nil
 }
 
 // Resume restores the run from a checkpoint written by a trainer built the
 // same way (same model, optimizer, data and batch settings; Epochs may be
-// larger, to continue a finished run). A checkpoint that is corrupt, or that
-// was written for a different model, optimizer or data, is an error that
-// says what differs; after an error the trainer must not be used.
+// larger, to continue a finished run). A checkpoint that is corrupt (its
+// checksum does not match), or that was written for a different model,
+// optimizer or data, is an error that says what differs; after an error
+// the trainer must not be used. Checkpoints of version 1, written before
+// checksums, load unchecked.
+//
+// In a data-parallel run, rank 0 reads the file and sends it to the others.
 func (tr *Trainer[T]) Resume(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
+	var b []byte
+	var err error
+	if tr.dist != nil {
+		b, err = tr.dist.readFile(path)
+	} else if b, err = os.ReadFile(path); err != nil {
+		err = fmt.Errorf("train: %w", err)
 	}
+	if err != nil {
+		return err
+	}
+	return tr.loadState(b, path)
+}
+
+// loadState restores the run from the checkpoint b, read from path.
+func (tr *Trainer[T]) loadState(b []byte, path string) error {
 	st, err := safetensors.Deserialize(b)
 	if err != nil {
 		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
@@ -113,12 +147,20 @@ func (tr *Trainer[T]) Resume(path string) error {
 	if err != nil {
 		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
 	}
+	checked, err := nn.VerifyChecksum(b)
+	if err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
 	meta := md.Metadata()
 	if meta["format"] != checkpointFormat {
 		return fmt.Errorf("train: %s is not a checkpoint (format %q)", path, meta["format"])
 	}
-	if meta["version"] != strconv.Itoa(checkpointVersion) {
-		return fmt.Errorf("train: %s: checkpoint version %q; this build reads version %d", path, meta["version"], checkpointVersion)
+	switch v := meta["version"]; {
+	case v == "1":
+	case v != strconv.Itoa(checkpointVersion):
+		return fmt.Errorf("train: %s: checkpoint version %q; this build reads versions 1 to %d", path, v, checkpointVersion)
+	case !checked:
+		return fmt.Errorf("train: %s: corrupt checkpoint: its checksum (%s) is missing", path, nn.ChecksumKey)
 	}
 	var run fingerprint
 	var pos position
@@ -155,6 +197,11 @@ func (tr *Trainer[T]) Resume(path string) error {
 		}
 	case hasRNG != (tr.cfg.RNG != nil):
 		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the model draws random numbers (dropout)", path)
+	}
+	if tr.dist != nil && tr.cfg.RNG != nil {
+		if err := tr.dist.rankRNG(tr.cfg.RNG, meta["rng_ranks"]); err != nil {
+			return fmt.Errorf("train: %s: %w", path, err)
+		}
 	}
 	tr.pos, tr.history = pos, hist
 	return nil

@@ -24,4 +24,15 @@
 // the same way, and the run continues bit for bit: the model at the end is
 // byte-identical to that of a run that never stopped, also after the process
 // was killed mid-epoch.
+//
+// # Data-parallel training
+//
+// With Config.Comm set to the processes of an MPI job (package comm; run
+// under mpirun with a build tagged mpi), every rank trains a replica of the
+// model on its share of each global batch, and one exact all-reduce per
+// step gives every rank the gradient of the whole batch, so every rank
+// takes the same step as a single process would, up to the order of the
+// additions. Rank 0's state is copied to all at the start, rank 0 alone
+// writes checkpoints, and errors and interruptions stop every rank at the
+// same step. distributed.go has the details.
 package train

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/loss"
 	"github.com/descentml/descent/nn"
@@ -61,6 +62,12 @@ type Config struct {
 	// ValLoss, if set, is shown the validation loss after every epoch that
 	// has one: a reduce-on-plateau schedule (*schedule.Plateau).
 	ValLoss ValLossObserver
+	// Comm, if it has more than one process, makes the run data-parallel:
+	// each rank trains on its share of every batch and the ranks average
+	// their gradients (see distributed.go). nil trains in one process.
+	// In a data-parallel run the hooks run on every rank; rank 0 alone
+	// writes the checkpoint.
+	Comm *comm.Comm
 }
 
 // A ValLossObserver watches the validation loss, once an epoch.
@@ -124,6 +131,7 @@ type Trainer[T tensor.Float] struct {
 
 	pos     position
 	history []Epoch
+	dist    *replicas[T] // nil in a single process
 }
 
 // position is where a run is: what a checkpoint must restore besides the
@@ -195,6 +203,10 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
 	}
 	tr.tape.Reset()
+	var err error
+	if tr.dist, err = newReplicas(tr); err != nil {
+		return nil, err
+	}
 	return tr, nil
 }
 
@@ -229,16 +241,16 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 		start := time.Now()
 		data.Permute(tr.order, tr.cfg.Seed, tr.pos.Epoch)
 		for tr.pos.Batch < nb {
-			if err := ctx.Err(); err != nil {
+			if err := tr.interrupted(ctx); err != nil {
 				tr.pos.ElapsedSec += time.Since(start).Seconds()
-				if cerr := tr.checkpoint(); cerr != nil {
+				if cerr := errors.Join(tr.syncBuffers(), tr.checkpoint()); cerr != nil {
 					return errors.Join(err, cerr)
 				}
 				return err
 			}
 			idx := batches.Batch(tr.pos.Batch)
 			lr := tr.opt.LR(0)
-			l, correct, err := tr.step(idx)
+			l, correct, err := tr.step(ctx, idx)
 			if err != nil {
 				return fmt.Errorf("train: epoch %d, batch %d of %d (step %d, learning rate %g): %w",
 					tr.pos.Epoch+1, tr.pos.Batch+1, nb, tr.opt.Steps()+1, lr, err)
@@ -259,7 +271,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 			return err
 		}
 		if tr.cfg.OnEpoch != nil {
-			if err := tr.cfg.OnEpoch(ep); err != nil {
+			if err := tr.together(tr.cfg.OnEpoch(ep), "OnEpoch failed on another rank"); err != nil {
 				return err
 			}
 		}
@@ -270,9 +282,36 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 	return nil
 }
 
+// interrupted returns ctx's error if the run must stop before the next
+// step; in a data-parallel run, the ranks decide together.
+func (tr *Trainer[T]) interrupted(ctx context.Context) error {
+	if tr.dist != nil {
+		return tr.dist.interrupted(ctx)
+	}
+	return ctx.Err()
+}
+
 // step trains on one batch and returns its mean loss and correct count.
-func (tr *Trainer[T]) step(idx []int) (float64, int, error) {
+func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error) {
+	if tr.dist != nil {
+		return tr.dist.step(ctx, tr, idx)
+	}
 	defer tr.tape.Reset()
+	v, correct, err := tr.gradient(idx)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := tr.opt.Step(); err != nil {
+		return 0, 0, err
+	}
+	nn.ZeroGrad(tr.params)
+	return v, correct, nil
+}
+
+// gradient adds the gradient of the mean loss over the training examples
+// idx to the parameters' gradients and returns the loss and correct count.
+// The caller resets the tape.
+func (tr *Trainer[T]) gradient(idx []int) (float64, int, error) {
 	l, correct, err := tr.forward(tr.sets.Train, idx, true)
 	if err != nil {
 		return 0, 0, err
@@ -284,10 +323,6 @@ func (tr *Trainer[T]) step(idx []int) (float64, int, error) {
 	if err := tr.tape.Backward(l); err != nil {
 		return 0, 0, err
 	}
-	if err := tr.opt.Step(); err != nil {
-		return 0, 0, err
-	}
-	nn.ZeroGrad(tr.params)
 	return v, correct, nil
 }
 
@@ -395,6 +430,9 @@ func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, er
 // endEpoch evaluates on the validation set, records the epoch's metrics,
 // steps a reduce-on-plateau schedule and decides on early stopping.
 func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
+	if err := tr.syncBuffers(); err != nil {
+		return Epoch{}, err
+	}
 	vl, va, err := tr.Evaluate(tr.sets.Val)
 	if err != nil {
 		return Epoch{}, fmt.Errorf("train: validation after epoch %d: %w", tr.pos.Epoch+1, err)
@@ -423,6 +461,14 @@ func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
 	p.Epoch++
 	p.Batch, p.LossSum, p.Correct, p.Seen, p.ElapsedSec = 0, 0, 0, 0, 0
 	return ep, nil
+}
+
+// syncBuffers copies rank 0's buffers to every rank of a data-parallel run.
+func (tr *Trainer[T]) syncBuffers() error {
+	if tr.dist == nil {
+		return nil
+	}
+	return tr.dist.syncBuffers(tr)
 }
 
 // lastLR is the learning rate group 0's last step used.

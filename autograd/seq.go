@@ -1,0 +1,250 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/tensor"
+)
+
+// Embedding returns the rows of the table w [V, D] that ids select, PyTorch's
+// F.embedding: ids holds integer indices in [0, V) laid out in the given
+// shape (a batch of sequences [B, T], say), and the result has shape
+// shape + [D]. An index may repeat; the gradient of its row then sums one
+// upstream row per occurrence. With padding ≥ 0, row padding is still
+// returned by the forward pass but never receives a gradient (PyTorch's
+// padding_idx rule); padding < 0 means none. An index out of range, or ids
+// that do not fill shape, is an error on the tape naming it. ids is copied.
+func (t *Tape[T]) Embedding(w *Var[T], ids []int, shape []int, padding int) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	ws := w.Shape()
+	if len(ws) != 2 {
+		return t.Fail(fmt.Errorf("autograd: embedding: table of shape %v: want [V, D]", ws))
+	}
+	v, d := ws[0], ws[1]
+	if len(ids) != tensor.Size(shape) {
+		return t.Fail(fmt.Errorf("autograd: embedding: %d indices for shape %v", len(ids), shape))
+	}
+	for i, id := range ids {
+		if id < 0 || id >= v {
+			return t.Fail(fmt.Errorf("autograd: embedding: index %d at position %d is out of range [0, %d)", id, i, v))
+		}
+	}
+	t.shape = append(append(t.shape[:0], shape...), d)
+	out := t.result(t.shape, w)
+	y, table := out.value.Data(), w.value.Data()
+	for i, id := range ids {
+		copy(y[i*d:(i+1)*d], table[id*d:(id+1)*d])
+	}
+	if n := t.push(opEmbedding, out, w, nil, nil); n != nil {
+		n.ints = append(n.ints, ids...)
+		n.scalar = float64(padding)
+	}
+	return out
+}
+
+// embeddingBackward adds each upstream row to the gradient of the row its
+// index selected, in order, except the padding row's.
+func (t *Tape[T]) embeddingBackward(n *node[T]) {
+	gw, add := t.gradOut(n.a)
+	if gw == nil {
+		return
+	}
+	if !add {
+		clear(gw)
+	}
+	d := n.a.Shape()[1]
+	pad := int(n.scalar)
+	g := n.out.grad.Data()
+	for i, id := range n.ints {
+		if id != pad {
+			kernel.Axpy(1, g[i*d:(i+1)*d], gw[id*d:(id+1)*d])
+		}
+	}
+}
+
+// LayerNorm normalizes x over its last dimension D, PyTorch's
+// F.layer_norm with normalized_shape [D]:
+//
+//	y = (x − mean)/√(var + eps)·w + b
+//
+// with the mean and the biased variance (÷D) of each row, in float64. w
+// and b are [D], or nil for 1 and 0.
+func (t *Tape[T]) LayerNorm(x, w, b *Var[T], eps float64) *Var[T] {
+	return t.layerNorm(opLayerNorm, x, w, b, eps)
+}
+
+// RMSNorm scales x by the root mean square of its last dimension D, as
+// PyTorch's nn.RMSNorm (torch ≥ 2.4) with the given eps:
+//
+//	y = x/√(mean(x²) + eps)·w
+//
+// w is [D], or nil for 1.
+func (t *Tape[T]) RMSNorm(x, w *Var[T], eps float64) *Var[T] {
+	return t.layerNorm(opRMSNorm, x, w, nil, eps)
+}
+
+func (t *Tape[T]) layerNorm(op opKind, x, w, b *Var[T], eps float64) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	xs := x.Shape()
+	if len(xs) == 0 {
+		return t.Fail(fmt.Errorf("autograd: layer norm of a scalar: want at least one dimension"))
+	}
+	d := xs[len(xs)-1]
+	for _, p := range []*Var[T]{w, b} {
+		if p != nil && (len(p.Shape()) != 1 || p.Shape()[0] != d) {
+			return t.Fail(fmt.Errorf("autograd: layer norm: input %v and parameter %v: want [%d]", xs, p.Shape(), d))
+		}
+	}
+	rows := x.value.Len() / max(d, 1)
+	out := t.result(xs, x, w, b)
+	stats := t.arena.Get(2, rows) // per row: the mean (0 for RMSNorm), then 1/√(var + eps)
+	mu, rs := stats.Data()[:rows], stats.Data()[rows:]
+	xd, y := x.value.Data(), out.value.Data()
+	var wd, bd []T
+	if w != nil {
+		wd = w.value.Data()
+	}
+	if b != nil {
+		bd = b.value.Data()
+	}
+	for r := range rows {
+		row, yr := xd[r*d:(r+1)*d], y[r*d:(r+1)*d]
+		var m, v float64
+		if op == opLayerNorm {
+			m = kernel.Sum(row) / float64(d)
+			v = kernel.SumSquaredDiff(row, m) / float64(d)
+		} else {
+			v = kernel.SumSquares(row) / float64(d)
+		}
+		s := 1 / math.Sqrt(v+eps)
+		mu[r], rs[r] = T(m), T(s)
+		for j, u := range row {
+			h := (float64(u) - m) * s
+			if wd != nil {
+				h *= float64(wd[j])
+			}
+			if bd != nil {
+				h += float64(bd[j])
+			}
+			yr[j] = T(h)
+		}
+	}
+	if n := t.push(op, out, x, w, b); n != nil {
+		n.saved = stats
+	}
+	return out
+}
+
+// layerNormBackward, with x̂ = (x − mean)·s, s = 1/√(var + eps), and
+// ĝ = ∂y·w per row:
+//
+//	∂w += Σ_rows ∂y·x̂,  ∂b += Σ_rows ∂y
+//	∂x += s·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))   (LayerNorm)
+//	∂x += s·(ĝ − x̂·mean(ĝ·x̂))             (RMSNorm)
+func (t *Tape[T]) layerNormBackward(n *node[T]) {
+	xs := n.a.Shape()
+	d := xs[len(xs)-1]
+	rows := n.a.value.Len() / max(d, 1)
+	st := n.saved.Data()
+	mu, rs := st[:rows], st[rows:]
+	xd, g := n.a.value.Data(), n.out.grad.Data()
+	var wd []T
+	if n.b != nil {
+		wd = n.b.value.Data()
+	}
+	gw, addW := t.gradOut(n.b)
+	gb, addB := t.gradOut(n.c)
+	if gw != nil && !addW {
+		clear(gw)
+	}
+	if gb != nil && !addB {
+		clear(gb)
+	}
+	gx, addX := t.gradOut(n.a)
+	for r := range rows {
+		row, gr := xd[r*d:(r+1)*d], g[r*d:(r+1)*d]
+		m, s := float64(mu[r]), float64(rs[r])
+		var sg, sgx float64 // Σĝ and Σĝ·x̂
+		for j, u := range row {
+			h := (float64(u) - m) * s
+			gj := float64(gr[j])
+			if gw != nil {
+				gw[j] += T(gj * h)
+			}
+			if gb != nil {
+				gb[j] += gr[j]
+			}
+			if wd != nil {
+				gj *= float64(wd[j])
+			}
+			sg += gj
+			sgx += gj * h
+		}
+		if gx == nil {
+			continue
+		}
+		mg, mgx := sg/float64(d), sgx/float64(d)
+		if n.op == opRMSNorm {
+			mg = 0
+		}
+		gxr := gx[r*d : (r+1)*d]
+		for j, u := range row {
+			h := (float64(u) - m) * s
+			gj := float64(gr[j])
+			if wd != nil {
+				gj *= float64(wd[j])
+			}
+			v := T(s * (gj - mg - h*mgx))
+			if addX {
+				v += gxr[j]
+			}
+			gxr[j] = v
+		}
+	}
+}
+
+// Narrow returns the part of x from start through start+length−1 along
+// dimension dim (a copy), as PyTorch's torch.narrow: the last time step
+// of a batch of sequences [B, T, H] is Narrow(x, 1, T−1, 1).
+func (t *Tape[T]) Narrow(x *Var[T], dim, start, length int) *Var[T] {
+	if t.err != nil {
+		return t.dead
+	}
+	s := x.Shape()
+	if dim < 0 || dim >= len(s) || start < 0 || length < 0 || start+length > s[dim] {
+		return t.Fail(fmt.Errorf("autograd: narrow %v along dimension %d from %d for %d: out of range", s, dim, start, length))
+	}
+	t.shape = append(t.shape[:0], s...)
+	t.shape[dim] = length
+	out := t.result(t.shape, x)
+	outer, inner := tensor.Size(s[:dim]), tensor.Size(s[dim+1:])
+	xd, y := x.value.Data(), out.value.Data()
+	for o := range outer {
+		copy(y[o*length*inner:(o+1)*length*inner], xd[(o*s[dim]+start)*inner:(o*s[dim]+start+length)*inner])
+	}
+	if n := t.push(opNarrow, out, x, nil, nil); n != nil {
+		n.ints = append(n.ints, dim, start)
+	}
+	return out
+}
+
+func (t *Tape[T]) narrowBackward(n *node[T]) {
+	gx := t.grad(n.a)
+	if gx == nil {
+		return
+	}
+	s := n.a.Shape()
+	dim, start := n.ints[0], n.ints[1]
+	length := n.out.Shape()[dim]
+	outer, inner := tensor.Size(s[:dim]), tensor.Size(s[dim+1:])
+	g := n.out.grad.Data()
+	for o := range outer {
+		kernel.Axpy(1, g[o*length*inner:(o+1)*length*inner], gx[(o*s[dim]+start)*inner:])
+	}
+}

@@ -1,0 +1,97 @@
+package nn_test
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/tensor"
+)
+
+// BenchmarkSeqStep times a forward and backward pass (no optimizer) of
+// sequence layers on a batch, reporting tokens/s and GFLOP/s. The FLOP
+// counts are those of the matrix multiplies, ×3 for forward, input
+// gradient and weight gradient (the attention scores count in full,
+// though the causal half above the diagonal is zero).
+func BenchmarkSeqStep(b *testing.B) {
+	b.Run("gpt-block-d128-h4/batch32-ctx128", func(b *testing.B) {
+		const batch, ctx, d, ff, heads = 32, 128, 128, 512, 4
+		rng := rand.New(rand.NewPCG(1, 2))
+		block := nn.NewBlock[float32](nn.TransformerConfig{Vocab: 1, Dim: d, Context: ctx, Heads: heads, Layers: 1, FF: ff}, rng)
+		tokens := float64(batch * ctx)
+		perToken := 2*float64(d*3*d+d*d+2*d*ff) + 2*2*float64(ctx*d)
+		benchmarkForwardBackward(b, block, []int{batch, ctx, d}, batch*ctx, 3*tokens*perToken, rng)
+	})
+	b.Run("lstm-256/batch32-ctx128", func(b *testing.B) {
+		const batch, ctx, h = 32, 128, 256
+		rng := rand.New(rand.NewPCG(1, 2))
+		lstm := nn.NewLSTM[float32](h, h, rng)
+		flops := 3 * 2 * float64(batch*ctx) * float64(h*4*h+h*4*h)
+		benchmarkForwardBackward(b, lstm, []int{batch, ctx, h}, batch*ctx, flops, rng)
+	})
+	b.Run("gpt-2x128-vocab96/batch32-ctx128", func(b *testing.B) {
+		const batch, ctx, d, vocab = 32, 128, 128, 96
+		rng := rand.New(rand.NewPCG(1, 2))
+		m, err := nn.NewTransformer[float32](nn.TransformerConfig{Vocab: vocab, Dim: d, Context: ctx, Heads: 4, Layers: 2}, rng)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens := float64(batch * ctx)
+		perToken := 2*(2*float64(d*3*d+d*d+2*d*4*d)+2*2*float64(ctx*d)) + 2*float64(d*vocab)
+		benchmarkLM(b, m, batch, ctx, vocab, 3*tokens*perToken, rng)
+	})
+}
+
+// benchmarkForwardBackward times m's forward pass on a random input of the
+// given shape and the backward pass from a random upstream gradient.
+func benchmarkForwardBackward(b *testing.B, m nn.Module[float32], shape []int, tokens int, flops float64, rng *rand.Rand) {
+	x := tensor.New[float32](shape...)
+	for i := range x.Data() {
+		x.Data()[i] = float32(rng.NormFloat64())
+	}
+	tape := autograd.NewTape[float32]()
+	var g *tensor.Tensor[float32]
+	step := func() {
+		y, err := m.Forward(tape, tape.Const(x))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if g == nil {
+			g = tensor.New[float32](y.Shape()...)
+			for i := range g.Data() {
+				g.Data()[i] = float32(rng.NormFloat64())
+			}
+		}
+		if err := tape.BackwardWith(y, g); err != nil {
+			b.Fatal(err)
+		}
+		nn.ZeroGrad(m.Params())
+		tape.Reset()
+	}
+	benchmarkStep(b, step, tokens, "tokens/s", flops)
+}
+
+// benchmarkLM times a language model's forward pass, cross-entropy over
+// every position and backward pass.
+func benchmarkLM(b *testing.B, m nn.Module[float32], batch, ctx, vocab int, flops float64, rng *rand.Rand) {
+	x := tensor.New[float32](batch, ctx)
+	labels := make([]int, batch*ctx)
+	for i := range labels {
+		x.Data()[i] = float32(rng.IntN(vocab))
+		labels[i] = rng.IntN(vocab)
+	}
+	tape := autograd.NewTape[float32]()
+	step := func() {
+		logits, err := m.Forward(tape, tape.Const(x))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := tape.Backward(tape.CrossEntropy(tape.Reshape(logits, -1, vocab), labels)); err != nil {
+			b.Fatal(err)
+		}
+		nn.ZeroGrad(m.Params())
+		tape.Reset()
+	}
+	benchmarkStep(b, step, batch*ctx, "tokens/s", flops)
+}

@@ -1,0 +1,153 @@
+package train_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nlpodyssey/safetensors"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/train"
+)
+
+// tinyTrainer builds a trainer of a 2×2 linear model on 8 examples, small
+// enough that its checkpoint (about 3 KB) can be damaged a byte at a time.
+func tinyTrainer(t testing.TB, ckpt string) *train.Trainer[float32] {
+	t.Helper()
+	x := []float32{0, 1, 1, 0, 1, 1, 0, 0, 2, 1, 1, 2, 2, 2, 0, 2}
+	set, err := data.NewSet(x, []int{0, 1, 1, 0, 1, 0, 0, 1}, []int{2}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := nn.NewSequential(nn.NewLinear[float32](2, 2, rand.New(rand.NewPCG(1, 2))))
+	opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: 4, Checkpoint: ckpt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// rewriteCheckpoint returns the checkpoint b with its metadata edited by
+// edit (which sees it without the checksum), written with a new checksum
+// if sum, else with none.
+func rewriteCheckpoint(t *testing.T, b []byte, sum bool, edit func(map[string]string)) []byte {
+	t.Helper()
+	st, err := safetensors.Deserialize(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, md, err := safetensors.ReadMetadata(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := md.Metadata()
+	delete(meta, nn.ChecksumKey)
+	edit(meta)
+	tensors := make(map[string]safetensors.TensorView)
+	for _, name := range st.Names() {
+		tensors[name], _ = st.Tensor(name)
+	}
+	var out bytes.Buffer
+	if sum {
+		err = nn.WriteSafetensors(&out, tensors, meta)
+	} else {
+		err = safetensors.SerializeToWriter(tensors, meta, &out)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// TestResumeDetectsFlippedBytes damages a checkpoint one byte at a time
+// (its lowest bit, its highest, all eight): every change, in the data or
+// the header, is refused, with no panic.
+func TestResumeDetectsFlippedBytes(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "ckpt")
+	if err := tinyTrainer(t, ckpt).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := tinyTrainer(t, "").Resume(ckpt); err != nil {
+		t.Fatalf("Resume of an intact checkpoint: %v", err)
+	}
+	b, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, md, _ := safetensors.ReadMetadata(b)
+	if v := md.Metadata()["version"]; v != "2" {
+		t.Errorf("checkpoint version %q; want 2", v)
+	}
+	damaged := filepath.Join(dir, "damaged")
+	dataStart := 8 + int(binary.LittleEndian.Uint64(b))
+	masks := []byte{1, 0x80, 0xff}
+	if testing.Short() {
+		masks = masks[2:]
+	}
+	for i := range b {
+		for _, mask := range masks {
+			c := bytes.Clone(b)
+			c[i] ^= mask
+			if err := os.WriteFile(damaged, c, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := tinyTrainer(t, "").Resume(damaged)
+			switch {
+			case err == nil:
+				t.Fatalf("Resume with byte %d of %d (data from %d) ^ %#x: no error", i, len(b), dataStart, mask)
+			case i >= dataStart && !strings.Contains(err.Error(), "corrupt file: its CRC-32C is"):
+				t.Fatalf("Resume with byte %d ^ %#x: error %q; want it to say the checksum differs", i, mask, err)
+			case !strings.Contains(err.Error(), damaged):
+				t.Fatalf("Resume with byte %d ^ %#x: error %q does not name the file", i, mask, err)
+			}
+		}
+	}
+	t.Logf("%d-byte checkpoint (%d of header): %d changes refused", len(b), dataStart, len(masks)*len(b))
+}
+
+// TestResumeChecksumVersions checks that a checkpoint of version 1 (before
+// checksums) resumes unchecked, and that one of version 2 must have its
+// checksum.
+func TestResumeChecksumVersions(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "ckpt")
+	if err := tinyTrainer(t, ckpt).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "edited")
+	for _, c := range []struct {
+		name    string
+		file    []byte
+		wantErr string
+	}{
+		{"version 1 without a checksum", rewriteCheckpoint(t, b, false, func(m map[string]string) { m["version"] = "1" }), ""},
+		{"version 1 with a checksum", rewriteCheckpoint(t, b, true, func(m map[string]string) { m["version"] = "1" }), ""},
+		{"version 2 without a checksum", rewriteCheckpoint(t, b, false, func(map[string]string) {}), "corrupt checkpoint: its checksum (descent.crc32c) is missing"},
+		{"version 3", rewriteCheckpoint(t, b, true, func(m map[string]string) { m["version"] = "3" }), `checkpoint version "3"; this build reads versions 1 to 2`},
+	} {
+		if err := os.WriteFile(p, c.file, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := tinyTrainer(t, "").Resume(p)
+		if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
+			t.Errorf("%s: Resume = %v; want %q", c.name, err, c.wantErr)
+		}
+	}
+}

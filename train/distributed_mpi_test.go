@@ -1,0 +1,352 @@
+//go:build mpi && cgo
+
+package train_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/train"
+)
+
+// The tests in this file run on every rank of
+//
+//	go test -tags mpi -c -o train.test ./train
+//	mpirun --oversubscribe -np 3 ./train.test -test.run Distributed
+//
+// and on one process under plain go test -tags mpi.
+
+var world *comm.Comm
+
+func TestMain(m *testing.M) {
+	c, err := comm.Init()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	world = c
+	code := m.Run()
+	if code != 0 {
+		c.Abort(code) // the other ranks may be waiting for this one
+	}
+	if err := c.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}
+
+// agree fails the test on every rank unless every rank passed the same
+// bytes.
+func agree(t *testing.T, b []byte, what string) {
+	t.Helper()
+	if err := comm.Agree(world, b, what); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkDistributedTrainStep is BenchmarkTrainStep, data-parallel over
+// the ranks of mpirun: the batch of 128 is the global batch. Every rank must
+// run the same number of steps: pass -test.benchtime=50x.
+func BenchmarkDistributedTrainStep(b *testing.B) {
+	for _, bc := range benchModels {
+		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, world) })
+	}
+}
+
+// largestDiff returns the largest difference between the parameters of a
+// and b, relative (absolute for values below 1), and which it is; NaN if
+// one is NaN.
+func largestDiff(a, b *nn.Sequential[float64]) (float64, string) {
+	ap, bp := a.Params(), b.Params()
+	worst, at := 0.0, ""
+	for i := range ap {
+		for j, v := range ap[i].Value {
+			d := math.Abs(bp[i].Value[j]-v) / math.Max(1, math.Abs(v))
+			if d > worst || math.IsNaN(d) {
+				worst, at = d, fmt.Sprintf("%s[%d]", ap[i].Name, j)
+			}
+			if math.IsNaN(d) {
+				return d, at
+			}
+		}
+	}
+	return worst, at
+}
+
+// resume builds the run on c, resumes it from its checkpoint, runs it to
+// the end and returns the model.
+func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.Sequential[float64] {
+	t.Helper()
+	tr, m, _, err := r.build(t, c, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Resume(r.cfg.Checkpoint); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestDistributedEqualsSingleProcess trains the same run on every rank as
+// one replica of a data-parallel run and alone with the same global batch,
+// and checks that the parameters agree within float64 rounding. The batch
+// of 31 is a multiple of neither 2 nor 3, and the epoch's last batch is
+// shorter still. Each rank starts from its own weights: the data-parallel
+// trainer must copy rank 0's.
+func TestDistributedEqualsSingleProcess(t *testing.T) {
+	splits := digits(t)
+	for _, m := range []struct {
+		name   string
+		method optim.Method
+		lr     float64
+		clip   float64
+	}{
+		{"sgd-momentum", optim.SGD{Momentum: 0.9}, 0.05, 0},
+		{"adamw-clip", optim.DefaultAdamW(), 0, 0.5},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			r := replicaRun{method: m.method, lr: m.lr, clip: m.clip, cfg: train.Config{Epochs: 2, BatchSize: 31, Seed: 5}}
+			single, sm, _, err := r.build(t, comm.Single(), splits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.init = uint64(world.Rank())
+			dist, dm, _, err := r.build(t, world, splits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, tr := range []*train.Trainer[float64]{single, dist} {
+				if err := tr.Run(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The bound: the gradients differ by the order of the additions
+			// over the batch, an ulp or so, and 2 epochs (90 steps, the last of 10 examples) of
+			// momentum or AdamW leave the parameters at most 6e-16 apart
+			// (relative, or absolute below 1) with 2 and 3 ranks; the bound
+			// leaves a factor of 1000 for other machines and kernels.
+			const bound = 1e-12
+			worst, at := largestDiff(sm, dm)
+			if !(worst <= bound) {
+				t.Errorf("%d ranks: parameter %s differs from the single-process run's by %.3g (relative); want at most %g", world.Size(), at, worst, bound)
+			}
+			t.Logf("%d ranks: largest relative difference from the single-process run %.3g at %s", world.Size(), worst, at)
+			dh, sh := dist.History(), single.History()
+			if dh[1].Step != sh[1].Step || math.Abs(dh[1].TrainLoss-sh[1].TrainLoss) > 1e-9 || dh[1].TrainAccuracy != sh[1].TrainAccuracy {
+				t.Errorf("%d ranks: last epoch %+v; single process %+v", world.Size(), dh[1], sh[1])
+			}
+		})
+	}
+}
+
+// TestDistributedReplicasAreIdentical checks, with batch norm (per-replica
+// statistics), dropout and clipping, that every rank holds the same model
+// and optimizer state byte for byte after training, and that a second run
+// with the same seed gives the same bytes.
+func TestDistributedReplicasAreIdentical(t *testing.T) {
+	splits := digits(t)
+	var first []byte
+	for run := range 2 {
+		r := replicaRun{init: uint64(world.Rank()), batchNorm: true, dropout: true, clip: 1,
+			cfg: train.Config{Epochs: 2, BatchSize: 40, Seed: 9}}
+		tr, m, opt, err := r.build(t, world, splits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		var state bytes.Buffer
+		if err := opt.Save(&state); err != nil {
+			t.Fatal(err)
+		}
+		model := modelBytes(t, m)
+		agree(t, model, "the model (parameters and batch norm's buffers)")
+		agree(t, state.Bytes(), "the optimizer state")
+		h := tr.History()
+		agree(t, fmt.Appendf(nil, "%v %v %v", h[1].TrainLoss, h[1].ValLoss, h[1].ValAccuracy), "the metrics")
+		if run == 0 {
+			first = model
+		} else if !bytes.Equal(model, first) {
+			t.Errorf("on %v: a second run with the same seed gave another model", world)
+		}
+	}
+}
+
+// TestDistributedResume interrupts a data-parallel run on the last rank
+// only, in the middle of an epoch, and checks that every rank stops at the
+// same step, that rank 0 wrote the checkpoint, and that resuming gives the
+// uninterrupted run's model byte for byte.
+func TestDistributedResume(t *testing.T) {
+	splits := digits(t)
+	dir := t.TempDir() // only rank 0's is written to
+	r := replicaRun{init: 1, batchNorm: true, dropout: true, cfg: train.Config{Epochs: 3, BatchSize: 50, Seed: 7, Checkpoint: filepath.Join(dir, "whole")}}
+	whole, wm, _, err := r.build(t, world, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	r.cfg.Checkpoint = filepath.Join(dir, "ckpt")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	last := world.Rank() == world.Size()-1
+	r.cfg.OnBatch = func(b train.Batch) {
+		if last && b.Epoch == 2 && b.Index == 11 {
+			cancel()
+		}
+	}
+	first, _, _, err := r.build(t, world, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = first.Run(ctx)
+	switch {
+	case last && !errors.Is(err, context.Canceled):
+		t.Fatalf("interrupted rank %v: Run = %v; want context.Canceled", world, err)
+	case !last && !errors.Is(err, train.ErrOtherRank):
+		t.Fatalf("%v: Run = %v; want train.ErrOtherRank", world, err)
+	}
+	// A single process stops before the next step; ranks learn of the
+	// cancellation with the next step's gradients, and stop after it.
+	want := 11
+	if world.Distributed() {
+		want = 12
+	}
+	if e, b := first.Position(); e != 1 || b != want {
+		t.Errorf("%v stopped at epoch %d, batch %d; want epoch 1, batch %d", world, e, b, want)
+	}
+	_, statErr := os.Stat(r.cfg.Checkpoint)
+	if (world.Rank() == 0) != (statErr == nil) {
+		t.Errorf("%v: checkpoint written: %v; want it on rank 0 only", world, statErr == nil)
+	}
+
+	r.cfg.OnBatch = nil
+	r.init = uint64(world.Rank()) + 10 // overwritten by the checkpoint
+	if sm := r.resume(t, world, splits); !bytes.Equal(modelBytes(t, sm), modelBytes(t, wm)) {
+		t.Errorf("%v: the resumed model differs from the uninterrupted one", world)
+	}
+}
+
+// TestDistributedBadInput checks that a configuration the ranks disagree on,
+// and a global batch smaller than the number of ranks, are errors on every
+// rank.
+func TestDistributedBadInput(t *testing.T) {
+	if world.Size() == 1 {
+		t.Skip("needs several ranks")
+	}
+	splits := digits(t)
+	r := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: world.Size() - 1, Seed: 1}}
+	if _, _, _, err := r.build(t, world, splits); err == nil || !strings.Contains(err.Error(), "at least one example for each") {
+		t.Errorf("%v: a batch of %d: %v; want an error", world, r.cfg.BatchSize, err)
+	}
+	r.cfg.BatchSize = 32
+	r.cfg.Seed = uint64(world.Rank() % 2)
+	if _, _, _, err := r.build(t, world, splits); err == nil || !strings.Contains(err.Error(), "disagree on the run") {
+		t.Errorf("%v: seeds that differ between ranks: %v; want an error", world, err)
+	}
+}
+
+// TestDistributedResumeWithAnotherN resumes a data-parallel run's
+// checkpoint in one process and a single process's checkpoint on every
+// rank, and checks both against the run that never stopped, within the
+// bound of TestDistributedEqualsSingleProcess: the position counts global
+// batches, so it means the same whatever the number of ranks. (Without
+// batch norm, whose per-replica statistics depend on the shards.)
+func TestDistributedResumeWithAnotherN(t *testing.T) {
+	splits := digits(t)
+	dir := t.TempDir() // rank 0's is the one that counts
+	r := replicaRun{init: 1, cfg: train.Config{Epochs: 3, BatchSize: 31, Seed: 3}}
+	whole, wm, _, err := r.build(t, comm.Single(), splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := whole.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, to *comm.Comm }{{world, comm.Single()}, {comm.Single(), world}} {
+		from, to := c.from, c.to
+		r.cfg.Checkpoint = filepath.Join(dir, fmt.Sprintf("from-%d", from.Size()))
+		r.cfg.Epochs = 1
+		first, _, _, err := r.build(t, from, splits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := first.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !to.Distributed() && world.Rank() != 0 {
+			continue // only rank 0 has the checkpoint of the data-parallel run
+		}
+		r.cfg.Epochs = 3
+		sm := r.resume(t, to, splits)
+		if d, at := largestDiff(wm, sm); !(d <= 1e-12) {
+			t.Errorf("%d ranks, resumed on %d: %s differs from the run that never stopped by %.3g (relative); want at most 1e-12", from.Size(), to.Size(), at, d)
+		}
+	}
+}
+
+// TestDistributedResumeMissingFile checks that a checkpoint rank 0 cannot
+// read is an error on every rank.
+func TestDistributedResumeMissingFile(t *testing.T) {
+	tr, _, _, err := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: 32}}.build(t, world, digits(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tr.Resume(filepath.Join(t.TempDir(), "missing"))
+	if err == nil || (world.Rank() == 0) != errors.Is(err, os.ErrNotExist) {
+		t.Errorf("%v: Resume(missing file) = %v; want the file's error on rank 0 and train.ErrOtherRank elsewhere", world, err)
+	}
+}
+
+// poisoned is a dataset whose example at has a NaN feature.
+type poisoned struct {
+	data.Dataset
+	at int
+}
+
+func (p poisoned) Example(i int, x []float32) int {
+	y := p.Dataset.Example(i, x)
+	if i == p.at {
+		x[0] = float32(math.NaN())
+	}
+	return y
+}
+
+// TestDistributedFailureStopsEveryRank gives one rank NaN logits and checks
+// that that rank returns it and every other rank ErrOtherRank, all at the
+// same step, instead of waiting for it.
+func TestDistributedFailureStopsEveryRank(t *testing.T) {
+	splits := digits(t)
+	r := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: 32, Seed: 1}, trainSet: poisoned{splits.Train, 500}}
+	tr, _, _, err := r.build(t, world, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = tr.Run(context.Background())
+	nan := err != nil && !errors.Is(err, train.ErrOtherRank) && strings.Contains(err.Error(), "NaN")
+	if !nan && !errors.Is(err, train.ErrOtherRank) {
+		t.Fatalf("%v: Run with a NaN example = %v; want the NaN or train.ErrOtherRank", world, err)
+	}
+	if any, err := comm.AnyOf(world, nan); err != nil || !any {
+		t.Errorf("%v: no rank reported the NaN (%v)", world, err)
+	}
+	agree(t, fmt.Append(nil, tr.Step()), "the step at which the run stopped")
+}
