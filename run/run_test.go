@@ -38,6 +38,13 @@ func copyDir(t *testing.T, src string) string {
 	return dst
 }
 
+// small is a recipe that trains in a moment: one epoch of an MLP of 8 units.
+func small() recipe.Recipe {
+	r := recipe.Default()
+	r.Model.Hidden, r.Epochs = []int{8}, 1
+	return r
+}
+
 // TestResumeV0 continues a run that descent wrote before the vocabulary
 // moved to optim/spec (testdata/v0-adamw-schedule-decay: two epochs of
 // "adamw wd=0.05 schedule-decay=true", "cosine min=1e-5", mlp:16, whose
@@ -101,9 +108,7 @@ func TestResumeV0(t *testing.T) {
 // TestNew starts a run, refuses a second in the same directory, and
 // leaves the directory usable when the run cannot be built.
 func TestNew(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "r")
-	r := recipe.Default()
-	r.Model.Hidden, r.Epochs = []int{8}, 1
+	dir, r := filepath.Join(t.TempDir(), "r"), small()
 	rn, err := run.New(r, dir, run.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -142,9 +147,7 @@ func TestNew(t *testing.T) {
 // New or a Resume while a run holds it is refused, naming the holder, and
 // the directory is free again once the run is closed.
 func TestLock(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "r")
-	r := recipe.Default()
-	r.Model.Hidden, r.Epochs = []int{8}, 1
+	dir, r := filepath.Join(t.TempDir(), "r"), small()
 	rn, err := run.New(r, dir, run.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -180,9 +183,7 @@ func TestNewRefusesOtherFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := recipe.Default()
-	r.Model.Hidden, r.Epochs = []int{8}, 1
-	_, err := run.New(r, dir, run.Options{})
+	_, err := run.New(small(), dir, run.Options{})
 	if err == nil || !strings.Contains(err.Error(), "holds no descent run (it has metrics.jsonl, model.safetensors)") {
 		t.Errorf("New in a directory of other files: %v", err)
 	}
