@@ -86,13 +86,23 @@ func TestResumeV0(t *testing.T) {
 	if err := nn.Load[float32](v0, b); err != nil {
 		t.Fatal(err)
 	}
+	// Bit for bit with the kernels that wrote it (AVX-512 here); other
+	// kernels (noasm, AVX2) sum in another order, and one epoch moves the
+	// weights by a few parts in ten thousand. A hyperparameter misread
+	// (schedule-decay alone decays by λ·η_t instead of α_t·λ, a thousand
+	// times more) moves them by far more than the tolerance.
 	got, want := rn.Built.Model.Params(), v0.Params()
+	worst, exact := 0.0, true
 	for i := range want {
 		for j := range want[i].Value {
-			if math.Float32bits(got[i].Value[j]) != math.Float32bits(want[i].Value[j]) {
-				t.Fatalf("after extending the v0 run, %s[%d] = %v; v0 wrote %v", want[i].Name, j, got[i].Value[j], want[i].Value[j])
-			}
+			g, w := got[i].Value[j], want[i].Value[j]
+			exact = exact && math.Float32bits(g) == math.Float32bits(w)
+			worst = max(worst, math.Abs(float64(g-w)))
 		}
+	}
+	t.Logf("after extending the v0 run: largest difference from v0's weights %g (bit for bit: %v)", worst, exact)
+	if worst > 1e-3 {
+		t.Errorf("after extending the v0 run, the weights differ from v0's by up to %g; want ≤ 1e-3", worst)
 	}
 	rn.Close()
 	again, err := run.Resume(dir, 0, run.Options{})
