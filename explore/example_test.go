@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/tune"
 )
@@ -56,9 +57,9 @@ func ExampleCompare() {
 		fmt.Println(err)
 		return
 	}
-	var opts []recipe.Optimizer
-	for _, spec := range []string{"sgd lr=0.05", "momentum lr=0.05 beta=0.9", "adamw lr=1e-3 wd=0.05"} {
-		o, err := recipe.ParseOptimizer(spec)
+	var opts []spec.Optimizer
+	for _, s := range []string{"sgd lr=0.05", "momentum lr=0.05 beta=0.9", "adamw lr=1e-3 wd=0.05"} {
+		o, err := spec.ParseOptimizer(s)
 		if err != nil {
 			fmt.Println(err)
 			return

@@ -16,8 +16,8 @@ import (
 // BenchmarkTrainStep measures whole training steps as the loop runs them —
 // gather a batch, forward, cross-entropy, backward, an AdamW step (lr 1e-3,
 // weight decay 0.01), zero the gradients — on random MNIST-shaped data, the
-// work of PyTorch's train_bench.py. It reports samples/s; a step allocates
-// nothing after the first.
+// work of the PyTorch training script in bench/compare.py. It reports
+// samples/s; a step allocates nothing after the first.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, nil) })
