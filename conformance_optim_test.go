@@ -94,16 +94,36 @@ func (k *kwargs) done() {
 	}
 }
 
+// torchOptimizer is what an optimizer file's constructor asks for.
+type torchOptimizer struct {
+	method   optim.Method
+	lr       float64
+	maximize bool
+}
+
 // methodFromTorch maps a torch.optim constructor (plus the textbook keys of
-// the conformance README) to a Method and learning rate.
+// the conformance README) to a Method and learning rate, for files that
+// take nothing else (the training files).
 func methodFromTorch(c *conf, raw json.RawMessage, source string) (optim.Method, float64) {
+	o := optimizerFromTorch(c, raw, source)
+	if o.maximize {
+		c.Errorf("%s: maximize is not supported here", raw)
+	}
+	return o.method, o.lr
+}
+
+// optimizerFromTorch maps an optimizer constructor — torch.optim's, the
+// textbook keys of the conformance README, or a reference implementation's
+// — to what the optimizer needs.
+func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimizer {
 	k := newKwargs(c, "optimizer", raw)
 	name := k.str("name", "")
 	k.where = name
 	var m optim.Method
 	lr := k.float("lr", math.NaN())
-	if k.bool("maximize", false) || k.bool("foreach", false) || k.bool("differentiable", false) {
-		c.Errorf("%s: maximize, foreach and differentiable are not supported", name)
+	maximize := k.bool("maximize", false)
+	if k.bool("foreach", false) || k.bool("differentiable", false) {
+		c.Errorf("%s: foreach and differentiable are not supported", name)
 	}
 	switch name {
 	case "SGD":
@@ -186,13 +206,13 @@ func methodFromTorch(c *conf, raw json.RawMessage, source string) (optim.Method,
 		m = s
 	default:
 		c.Errorf("unsupported optimizer %q", name)
-		return nil, 0
+		return torchOptimizer{}
 	}
 	k.done()
 	if math.IsNaN(lr) {
 		c.Errorf("%s: no lr given", name)
 	}
-	return m, lr
+	return torchOptimizer{method: m, lr: lr, maximize: maximize}
 }
 
 // scheduleFromTorch maps a torch.optim.lr_scheduler constructor to a
@@ -353,13 +373,13 @@ func checkOptimizer(c *conf, raw []byte) {
 }
 
 func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
-	method, lr := methodFromTorch(c, f.Optimizer, f.Source)
+	o := optimizerFromTorch(c, f.Optimizer, f.Source)
 	if c.failed() {
 		return
 	}
-	cfg := optim.Config{Method: method, LR: schedule.Constant(lr)}
+	cfg := optim.Config{Method: o.method, LR: schedule.Constant(o.lr), Maximize: o.maximize}
 	if f.Scheduler != nil {
-		cfg.LR = scheduleFromTorch(c, f.Scheduler, lr)
+		cfg.LR = scheduleFromTorch(c, f.Scheduler, o.lr)
 		cfg.Momentum = momentumOf(cfg.LR)
 	}
 	if f.Clip != nil {
@@ -395,12 +415,12 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 		if st.LR != nil {
 			c.scalar(fmt.Sprintf("step %d: lr", k), opt.LR(0), *st.LR)
 		}
-		if st.ClipTotalNorm != nil {
-			c.scalar(fmt.Sprintf("step %d: clip total norm", k), opt.GradNorm(), *st.ClipTotalNorm)
-		}
 		if err := opt.Step(); err != nil {
 			c.Errorf("step %d: %v", k, err)
 			return
+		}
+		if st.ClipTotalNorm != nil {
+			c.scalar(fmt.Sprintf("step %d: clip total norm", k), opt.ClipNorm(), *st.ClipTotalNorm)
 		}
 		for i := range params {
 			c.near(fmt.Sprintf("step %d: params[%d]", k, i), widen(params[i].Value), st.Params[i])

@@ -100,11 +100,9 @@ var expectedFailures = map[string]knownFailure{
 	"training/char-lstm-sgd-clip-64":      {reason: "sequence-model layers and losses (issue 17)"},
 	"training/transformer-lm-adamw-32":    {reason: "sequence-model layers and losses (issue 17)"},
 	"training/transformer-lm-adamw-64":    {reason: "sequence-model layers and losses (issue 17)"},
-	"optim/adam-maximize-32":              {reason: "optimizers of issue 14 not built yet"},
 	"optim/adamw-cautious-32":             {reason: "optimizers of issue 14 not built yet"},
 	"optim/adamw-cautious-64":             {reason: "optimizers of issue 14 not built yet"},
 	"optim/adamw-cautious-mixed-64":       {reason: "optimizers of issue 14 not built yet"},
-	"optim/adamw-maximize-32":             {reason: "optimizers of issue 14 not built yet"},
 	"optim/ademamix-warmup-32":            {reason: "optimizers of issue 14 not built yet"},
 	"optim/ademamix-warmup-64":            {reason: "optimizers of issue 14 not built yet"},
 	"optim/ademamix-wd-drift-64":          {reason: "optimizers of issue 14 not built yet"},
@@ -130,7 +128,6 @@ var expectedFailures = map[string]knownFailure{
 	"optim/prodigy-default-32":            {reason: "optimizers of issue 14 not built yet"},
 	"optim/prodigy-default-64":            {reason: "optimizers of issue 14 not built yet"},
 	"optim/prodigy-wd-biascorr-64":        {reason: "optimizers of issue 14 not built yet"},
-	"optim/rmsprop-maximize-32":           {reason: "optimizers of issue 14 not built yet"},
 	"optim/sf-adamw-r-wd-64":              {reason: "optimizers of issue 14 not built yet"},
 	"optim/sf-adamw-warmup-32":            {reason: "optimizers of issue 14 not built yet"},
 	"optim/sf-adamw-warmup-64":            {reason: "optimizers of issue 14 not built yet"},
@@ -141,10 +138,6 @@ var expectedFailures = map[string]knownFailure{
 	"optim/adamw-ema099-64":               {reason: "optimizers of issue 14 not built yet"},
 	"optim/adamw-swa-start10-32":          {reason: "optimizers of issue 14 not built yet"},
 	"optim/adamw-swa-start10-64":          {reason: "optimizers of issue 14 not built yet"},
-	"optim/adamw-clipinf-32":              {reason: "the checker reads a string or non-2 clip norm_type wrongly"},
-	"optim/adamw-clipnorm1-64":            {reason: "the checker reads a string or non-2 clip norm_type wrongly"},
-	"optim/sgd-momentum-clipinf-64":       {reason: "the checker reads a string or non-2 clip norm_type wrongly"},
-	"optim/sgd-momentum-clipnorm1-32":     {reason: "the checker reads a string or non-2 clip norm_type wrongly"},
 }
 
 // knownFailure says why a file cannot pass and where it may differ.

@@ -558,3 +558,37 @@ func TestFusedEqualsChain(t *testing.T) {
 		}
 	}
 }
+
+// TestMaximizeIsDescentOnMinusG checks Config.Maximize against running the
+// same method on −g, bit for bit, for every method, with clipping and
+// coupled decay (which must see −g), on the fused path and the chain.
+func TestMaximizeIsDescentOnMinusG(t *testing.T) {
+	for name, m := range allMethods() {
+		for _, fuse := range []bool{true, false} {
+			optim.SetFusion(fuse)
+			a, b := newProblem(12, 12, 4), newProblem(12, 12, 4)
+			oa := mustNew(t, a.params, optim.Config{Method: m, LR: schedule.Constant(0.01), ClipNorm: 2, Maximize: true})
+			ob := mustNew(t, b.params, optim.Config{Method: m, LR: schedule.Constant(0.01), ClipNorm: 2})
+			for range 5 {
+				a.grad()
+				b.grad()
+				for _, q := range b.params {
+					for j := range q.Grad {
+						q.Grad[j] = -q.Grad[j]
+					}
+				}
+				if err := oa.Step(); err != nil {
+					t.Fatal(err)
+				}
+				if err := ob.Step(); err != nil {
+					t.Fatal(err)
+				}
+				if oa.ClipNorm() != ob.ClipNorm() || math.IsNaN(oa.ClipNorm()) {
+					t.Fatalf("%s: ClipNorm() = %v; want %v", name, oa.ClipNorm(), ob.ClipNorm())
+				}
+			}
+			sameBits(t, fmt.Sprintf("%s (fused %v): maximize vs −g", name, fuse), a.values(), b.values())
+		}
+	}
+	optim.SetFusion(true)
+}

@@ -24,6 +24,10 @@ type Config struct {
 	// overriding the method's: schedule.OneCycle.Momentum() and
 	// schedule.Cyclic.Momentum() cycle it against the learning rate.
 	Momentum schedule.Schedule
+	// Maximize, if set, climbs the objective instead of descending it: each
+	// gradient is negated before anything else sees it (clipping, coupled
+	// decay, the method), PyTorch's maximize=True, for every method.
+	Maximize bool
 	// ClipNorm, if positive, clips the gradients of all groups together to
 	// this global norm before each step (PyTorch's clip_grad_norm_; the
 	// ClipByGlobalNorm transform at the head of each chain).
@@ -112,6 +116,7 @@ type Optimizer[T Float] struct {
 	clipValue float64
 	normVal   float64
 	normOK    bool
+	clipNorm  float64 // the norm clipping by norm saw at the last step
 	runFn     func(w, i int) // o.runChunk, bound once so that Step does not allocate
 	normFn    func(w, i int)
 	finFn     func(w, i int)
@@ -153,7 +158,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	if c.NonFinite != ErrorOnNonFinite && c.NonFinite != SkipNonFinite {
 		return nil, fmt.Errorf("optim: Config.NonFinite = %d: unknown policy", c.NonFinite)
 	}
-	o := &Optimizer[T]{policy: c.NonFinite}
+	o := &Optimizer[T]{policy: c.NonFinite, clipNorm: math.NaN()}
 	if c.ClipNorm < 0 || c.ClipValue < 0 {
 		return nil, fmt.Errorf("optim: Config.ClipNorm = %v, ClipValue = %v: must not be negative", c.ClipNorm, c.ClipValue)
 	}
@@ -207,6 +212,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			seenChain[&chain[0]] = true
 		}
 		var head Chain[T]
+		if c.Maximize {
+			head = append(head, &Negate[T]{})
+		}
 		if c.ClipValue > 0 {
 			head = append(head, &ClipByValue[T]{Max: c.ClipValue})
 		}
@@ -323,6 +331,9 @@ func (o *Optimizer[T]) Step() error {
 		if len(g.body) < len(g.chain) {
 			g.apply = -T(g.info.LR)
 		}
+	}
+	if o.clipP != 0 {
+		o.clipNorm = o.gradNorm(o.clipP) // computed already: by the check or the clipping
 	}
 	o.ensureScratch()
 	o.parallel(o.runFn)
@@ -450,6 +461,13 @@ func (o *Optimizer[T]) GradNorm() float64 {
 	o.normOK, o.normClamp = false, 0
 	return o.gradNorm(2)
 }
+
+// ClipNorm returns the global gradient norm that clipping by norm measured
+// at the last step, before clipping (what PyTorch's clip_grad_norm_
+// returns): of order Config.ClipNormType, and of the gradients clipped by
+// value when Config.ClipValue is set too. It is NaN before the first step
+// and when the optimizer does not clip by norm.
+func (o *Optimizer[T]) ClipNorm() float64 { return o.clipNorm }
 
 // Groups returns the number of parameter groups.
 func (o *Optimizer[T]) Groups() int { return len(o.groups) }

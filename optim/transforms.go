@@ -25,7 +25,24 @@ var (
 	_ Transform[float32] = (*ScaleByLR[float32])(nil)
 	_ Transform[float32] = (*ClipByGlobalNorm[float32])(nil)
 	_ Transform[float32] = (*ClipByValue[float32])(nil)
+	_ Transform[float32] = (*Negate[float32])(nil)
 )
+
+// Negate turns gradient ascent into descent, for maximizing (PyTorch's
+// maximize=True, optax's scale(−1)):
+//
+//	u ← −u
+//
+// Config.Maximize puts it at the very head of every chain, so that all
+// that follows — clipping, coupled decay, moments — sees −g, exactly as
+// PyTorch's maximize does.
+type Negate[T Float] struct{}
+
+func (*Negate[T]) Name() string                      { return "negate" }
+func (*Negate[T]) Init(*State[T], []ParamInfo) error { return nil }
+func (*Negate[T]) Begin(*StepInfo)                   {}
+func (*Negate[T]) Update(_, _ int, u, _ []T)         { kernel.Scale(-1, u) }
+func (*Negate[T]) gradScale() T                      { return -1 }
 
 // AddDecayedWeights adds the decay term to the update:
 //
