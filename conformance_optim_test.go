@@ -82,6 +82,22 @@ func (k *kwargs) betas(b1, b2 float64) (float64, float64) {
 	return v[0], v[1]
 }
 
+// cautious reads the cautious keys of the README (C-Optim's options).
+func (k *kwargs) cautious() (bool, optim.CautiousScale) {
+	on := k.bool("cautious", false)
+	switch s := k.str("cautious_scale", ""); s {
+	case "":
+		return on, optim.CautiousDefault
+	case "mean":
+		return on, optim.CautiousMean
+	case "count_plus_one":
+		return on, optim.CautiousCountPlusOne
+	default:
+		k.c.Errorf("%s: unknown cautious_scale %q", k.where, s)
+	}
+	return on, optim.CautiousDefault
+}
+
 // done reports every argument not consumed.
 func (k *kwargs) done() {
 	var left []string
@@ -165,6 +181,13 @@ func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimi
 		s.Eps = k.float("eps", s.Eps)
 		s.AMSGrad = k.bool("amsgrad", false)
 		s.WeightDecay = k.float("weight_decay", s.WeightDecay)
+		s.Cautious, s.CautiousScale = k.cautious()
+		m = s
+	case "Lion":
+		s := optim.DefaultLion()
+		s.Beta1, s.Beta2 = k.betas(s.Beta1, s.Beta2)
+		s.WeightDecay = k.float("weight_decay", 0)
+		s.Cautious, s.CautiousScale = k.cautious()
 		m = s
 	case "Adagrad":
 		s := optim.DefaultAdagrad()

@@ -31,14 +31,27 @@ import "github.com/descentml/descent/schedule"
 // DecaySchedule = schedule.Cosine{Base: 1, …}. PyTorch's λ is the paper's
 // λ/α.
 //
+// Cautious (Liang et al. 2024) masks the Adam term where it disagrees in
+// sign with the gradient, and rescales what is left so that the step keeps
+// its size (see [CautiousScale]; the decay is never masked):
+//
+//	φ = [m·g > 0],  θ ← θ − α_t·(φ/max(mean(φ), 10⁻³))·m̂/(√v̂ + ε) − α_t·λ·θ
+//
+// with the mean over each parameter tensor, as kyleliang919/C-Optim's
+// c_adamw.py does.
+//
 // The chain: [ScaleByAdam] → [AddDecayedWeights] → [ScaleByLR] (the decay
-// after the learning rate with DecaySchedule), run as one fused kernel.
+// after the learning rate with DecaySchedule), run as one fused kernel;
+// with Cautious, [Cautious] wraps ScaleByAdam, and the chain runs as
+// transforms.
 type AdamW struct {
 	Beta1         float64           `key:"beta1" help:"decay β₁ of the first moment"`  // default 0.9
 	Beta2         float64           `key:"beta2" help:"decay β₂ of the second moment"` // default 0.999
 	Eps           float64           `key:"eps" help:"ε added to the denominator"`      // default 1e-8
 	AMSGrad       bool              `key:"amsgrad" help:"AMSGrad: the running maximum of v"`
 	WeightDecay   float64           `key:"wd" help:"decoupled weight decay λ: θ ← θ − α_t·λ·θ"` // default 0.01
+	Cautious      bool              `key:"cautious" help:"cautious update: mask where m and g disagree in sign"`
+	CautiousScale CautiousScale     // normalisation of the cautious mask; zero: CautiousMean
 	DecaySchedule schedule.Schedule // η_t of the paper's form; nil: PyTorch's form
 }
 
@@ -52,6 +65,7 @@ func (m AdamW) Validate() error {
 		unitInterval("AdamW.Beta2", m.Beta2),
 		positive("AdamW.Eps", m.Eps),
 		nonNegative("AdamW.WeightDecay", m.WeightDecay),
+		m.CautiousScale.validate("AdamW.CautiousScale"),
 	)
 }
 
@@ -61,7 +75,10 @@ func (m AdamW) chain32() Chain[float32] { return adamWChain[float32](m) }
 func (m AdamW) chain64() Chain[float64] { return adamWChain[float64](m) }
 
 func adamWChain[T Float](m AdamW) Chain[T] {
-	adam := &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
+	var adam Transform[T] = &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
+	if m.Cautious {
+		adam = &Cautious[T]{Base: adam.(*ScaleByAdam[T]), Scale: m.CautiousScale.or(CautiousMean)}
+	}
 	lr := &ScaleByLR[T]{}
 	if m.WeightDecay == 0 {
 		return Chain[T]{adam, lr}

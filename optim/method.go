@@ -48,6 +48,7 @@ var (
 	_ Method = Adamax{}
 	_ Method = NAdam{}
 	_ Method = RAdam{}
+	_ Method = Lion{}
 	_ Method = Chain[float32]{}
 )
 

@@ -98,19 +98,24 @@ func allMethods() map[string]optim.Method {
 	adam.AMSGrad = true
 	rms := optim.DefaultRMSprop()
 	rms.Centered, rms.Momentum = true, 0.5
+	cadamw, lion, clion := optim.DefaultAdamW(), optim.DefaultLion(), optim.DefaultLion()
+	cadamw.Cautious, lion.WeightDecay, clion.Cautious, clion.WeightDecay = true, 0.1, true, 0.1
 	return map[string]optim.Method{
-		"SGD":          optim.SGD{},
-		"SGD-momentum": optim.SGD{Momentum: 0.9, WeightDecay: 1e-3},
-		"SGD-nesterov": optim.SGD{Momentum: 0.9, Nesterov: true},
-		"SGD-EMA":      optim.SGD{Momentum: 0.9, EMA: true, L2: 1e-3},
-		"RMSprop":      rms,
-		"Adam":         adam,
-		"AdamW":        optim.DefaultAdamW(),
-		"Adagrad":      optim.DefaultAdagrad(),
-		"Adadelta":     optim.DefaultAdadelta(),
-		"Adamax":       optim.DefaultAdamax(),
-		"NAdam":        nadam,
-		"RAdam":        optim.DefaultRAdam(),
+		"AdamW-cautious": cadamw,
+		"Lion":           lion,
+		"Lion-cautious":  clion,
+		"SGD":            optim.SGD{},
+		"SGD-momentum":   optim.SGD{Momentum: 0.9, WeightDecay: 1e-3},
+		"SGD-nesterov":   optim.SGD{Momentum: 0.9, Nesterov: true},
+		"SGD-EMA":        optim.SGD{Momentum: 0.9, EMA: true, L2: 1e-3},
+		"RMSprop":        rms,
+		"Adam":           adam,
+		"AdamW":          optim.DefaultAdamW(),
+		"Adagrad":        optim.DefaultAdagrad(),
+		"Adadelta":       optim.DefaultAdadelta(),
+		"Adamax":         optim.DefaultAdamax(),
+		"NAdam":          nadam,
+		"RAdam":          optim.DefaultRAdam(),
 	}
 }
 

@@ -116,8 +116,10 @@ type Optimizer[T Float] struct {
 	clipValue float64
 	normVal   float64
 	normOK    bool
-	clipNorm  float64 // the norm clipping by norm saw at the last step
+	clipNorm  float64        // the norm clipping by norm saw at the last step
+	reducing  bool           // some group has a Reducer
 	runFn     func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	redFn     func(w, i int)
 	normFn    func(w, i int)
 	finFn     func(w, i int)
 	normOf    func(p float64) float64
@@ -136,6 +138,11 @@ type group[T Float] struct {
 	apply T // −α when ScaleByLR is folded into the subtraction, else −1
 	// fused, if not nil, runs body as one kernel (see fused.go).
 	fused *fused[T]
+	// reducer, if not nil, needs per-tensor sums before the update pass:
+	// pre is the part of body before it, sums the sums of this step.
+	reducer Reducer[T]
+	pre     Chain[T]
+	sums    []float64
 }
 
 // chunk is a range of one parameter's elements that one worker updates.
@@ -231,6 +238,12 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 				}
 			}
 		}
+		if g.reducer, g.pre, err = reducerOf(g.body); err != nil {
+			return nil, err
+		}
+		if g.reducer != nil {
+			g.fused, g.sums, o.reducing = nil, make([]float64, len(g.params)), true
+		}
 		for k := range g.params {
 			p := &g.params[k]
 			if p.Name == "" {
@@ -268,7 +281,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	}
 	o.state.allocate()
 	o.partial = make([]float64, len(o.chunks))
-	o.runFn, o.normFn, o.finFn, o.normOf = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm
+	o.runFn, o.normFn, o.finFn, o.normOf, o.redFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.reduceChunk
 	o.ensureScratch()
 	return o, nil
 }
@@ -336,9 +349,55 @@ func (o *Optimizer[T]) Step() error {
 		o.clipNorm = o.gradNorm(o.clipP) // computed already: by the check or the clipping
 	}
 	o.ensureScratch()
+	if o.reducing {
+		o.reduce()
+	}
 	o.parallel(o.runFn)
 	o.t = t
 	return nil
+}
+
+// reduce runs the reduction pass for groups with a Reducer: per-chunk sums
+// in parallel, added per parameter in chunk order.
+func (o *Optimizer[T]) reduce() {
+	o.parallel(o.redFn)
+	for _, g := range o.groups {
+		clear(g.sums)
+	}
+	for i, c := range o.chunks {
+		if g := o.groups[c.g]; g.reducer != nil {
+			g.sums[c.k] += o.partial[i]
+		}
+	}
+	for _, g := range o.groups {
+		if g.reducer != nil {
+			for k, s := range g.sums {
+				g.reducer.Reduced(k, s)
+			}
+		}
+	}
+}
+
+func (o *Optimizer[T]) reduceChunk(w, i int) {
+	c := o.chunks[i]
+	g := o.groups[c.g]
+	o.partial[i] = 0
+	if g.reducer == nil {
+		return
+	}
+	p := &g.params[c.k]
+	buf := o.scratch[w]
+	s := 0.0
+	for off := c.lo; off < c.hi; off += blockLen {
+		n := min(blockLen, c.hi-off)
+		u, val := buf[:n], p.Value[off:off+n]
+		copy(u, p.Grad[off:off+n])
+		for _, tr := range g.pre {
+			tr.Update(c.k, off, u, val)
+		}
+		s += g.reducer.Reduce(c.k, off, u, val)
+	}
+	o.partial[i] = s
 }
 
 // parallel runs fn over every chunk, on one goroutine for small models.

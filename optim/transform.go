@@ -29,6 +29,60 @@ type Transform[T Float] interface {
 	Update(k, off int, u, p []T)
 }
 
+// A Reducer is a transform whose update of any block of a parameter needs
+// a sum over the whole parameter tensor first: a cautious update normalises
+// its mask by the mask's count over the tensor. Transforms otherwise see
+// one block at a time, so before the update pass of a step the optimizer
+// runs a reduction pass: for every block it copies the gradient into u,
+// runs the transforms before the Reducer on it, and adds Reduce(k, off, u,
+// p) to parameter k's sum, in a fixed order (the sum does not depend on the
+// number of threads); then it calls Reduced(k, sum) for every parameter,
+// and only then Update for any block.
+//
+// Reduce must not change any state. The transforms before a Reducer run
+// twice per step, so they must keep no state that Update changes: clipping,
+// Negate and AddDecayedWeights qualify, others are refused. A chain may
+// hold one Reducer.
+type Reducer[T Float] interface {
+	Transform[T]
+	Reduce(k, off int, u, p []T) float64
+	Reduced(k int, sum float64)
+}
+
+// stateless is implemented by transforms whose Update changes no state, so
+// that they can run before a Reducer.
+type stateless interface{ stateless() }
+
+func (*ClipByGlobalNorm[T]) stateless()  {}
+func (*ClipByValue[T]) stateless()       {}
+func (*Negate[T]) stateless()            {}
+func (*AddDecayedWeights[T]) stateless() {}
+func (*ScaleByLR[T]) stateless()         {}
+
+// reducerOf returns chain's Reducer and the transforms before it, or an
+// error if it has more than one or one that cannot be run twice precedes
+// it.
+func reducerOf[T Float](chain Chain[T]) (Reducer[T], Chain[T], error) {
+	var red Reducer[T]
+	var pre Chain[T]
+	for i, tr := range chain {
+		r, ok := tr.(Reducer[T])
+		if !ok {
+			continue
+		}
+		if red != nil {
+			return nil, nil, fmt.Errorf("optim: %s and %s both need per-tensor sums: a chain may hold one", Name(red), Name(tr))
+		}
+		red, pre = r, chain[:i]
+		for _, p := range pre {
+			if _, ok := p.(stateless); !ok {
+				return nil, nil, fmt.Errorf("optim: %s keeps state and cannot come before %s, which needs per-tensor sums", Name(p), Name(tr))
+			}
+		}
+	}
+	return red, pre, nil
+}
+
 // StepInfo is what a transform may know of the step being taken.
 type StepInfo struct {
 	T  int     // the step's number: 1 for the first step

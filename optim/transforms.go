@@ -473,3 +473,20 @@ func (s *ScaleByLR[T]) Name() string                      { return "scale_by_lr"
 func (s *ScaleByLR[T]) Init(*State[T], []ParamInfo) error { return nil }
 func (s *ScaleByLR[T]) Begin(c *StepInfo)                 { s.lr = T(c.LR) }
 func (s *ScaleByLR[T]) Update(_, _ int, u, _ []T)         { kernel.Scale(s.lr, u) }
+
+// Agree returns how many elements of the block Adam's cautious mask keeps
+// (the new first moment agrees in sign with u), changing nothing.
+func (a *ScaleByAdam[T]) Agree(k, off int, u []T) float64 {
+	return kernel.AdamAgree(u, a.m[k][off:off+len(u)], a.b1)
+}
+
+// UpdateMasked is Update with the cautious mask applied and the kept
+// elements scaled by s.
+func (a *ScaleByAdam[T]) UpdateMasked(k, off int, u []T, s T) {
+	n := len(u)
+	var vmax []T
+	if a.AMSGrad {
+		vmax = a.vmax[k][off : off+n]
+	}
+	kernel.CautiousAdam(u, a.m[k][off:off+n], a.v[k][off:off+n], vmax, a.b1, a.b2, a.c1, a.c2, T(a.Eps), s)
+}
