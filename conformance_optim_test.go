@@ -189,6 +189,38 @@ func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimi
 		s.WeightDecay = k.float("weight_decay", 0)
 		s.Cautious, s.CautiousScale = k.cautious()
 		m = s
+	case "ADOPT":
+		s := optim.DefaultADOPT()
+		s.Beta1, s.Beta2 = k.betas(s.Beta1, s.Beta2)
+		s.Eps = k.float("eps", s.Eps)
+		var p *float64
+		if k.get("clip_exponent", &p) && p == nil {
+			s.NoClip = true
+		} else if p != nil {
+			s.ClipExponent = *p
+		}
+		s.WeightDecay = k.float("weight_decay", 0)
+		s.Decoupled = k.bool("decouple", false)
+		m = s
+	case "AdEMAMix":
+		s := optim.DefaultAdEMAMix()
+		betas := []float64{s.Beta1, s.Beta2, s.Beta3}
+		if k.get("betas", &betas) && len(betas) != 3 {
+			c.Errorf("AdEMAMix.betas = %v: want three values", betas)
+			return torchOptimizer{}
+		}
+		s.Beta1, s.Beta2, s.Beta3 = betas[0], betas[1], betas[2]
+		s.Alpha = k.float("alpha", s.Alpha)
+		var w *int
+		if k.get("alpha_warmup", &w) && w != nil {
+			s.AlphaWarmup = *w
+		}
+		if w = nil; k.get("beta3_warmup", &w) && w != nil {
+			s.Beta3Warmup = *w
+		}
+		s.Eps = k.float("eps", s.Eps)
+		s.WeightDecay = k.float("weight_decay", 0)
+		m = s
 	case "Adagrad":
 		s := optim.DefaultAdagrad()
 		s.LRDecay = k.float("lr_decay", 0)

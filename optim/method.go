@@ -49,6 +49,8 @@ var (
 	_ Method = NAdam{}
 	_ Method = RAdam{}
 	_ Method = Lion{}
+	_ Method = ADOPT{}
+	_ Method = AdEMAMix{}
 	_ Method = Chain[float32]{}
 )
 

@@ -100,7 +100,13 @@ func allMethods() map[string]optim.Method {
 	rms.Centered, rms.Momentum = true, 0.5
 	cadamw, lion, clion := optim.DefaultAdamW(), optim.DefaultLion(), optim.DefaultLion()
 	cadamw.Cautious, lion.WeightDecay, clion.Cautious, clion.WeightDecay = true, 0.1, true, 0.1
+	adopt, adoptw, mix := optim.DefaultADOPT(), optim.DefaultADOPT(), optim.DefaultAdEMAMix()
+	adopt.WeightDecay, adoptw.WeightDecay, adoptw.Decoupled = 0.01, 0.01, true
+	mix.AlphaWarmup, mix.Beta3Warmup, mix.WeightDecay = 5, 5, 0.01
 	return map[string]optim.Method{
+		"ADOPT":          adopt,
+		"ADOPT-decouple": adoptw,
+		"AdEMAMix":       mix,
 		"AdamW-cautious": cadamw,
 		"Lion":           lion,
 		"Lion-cautious":  clion,

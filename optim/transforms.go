@@ -60,6 +60,7 @@ func (*Negate[T]) gradScale() T                      { return -1 }
 type AddDecayedWeights[T Float] struct {
 	Rate     float64
 	Schedule schedule.Schedule // optional multiplier η_t of Rate
+	From     int               // the first step it applies to; 0 or 1: every step (ADOPT's is 2)
 
 	rate []T // per parameter: Rate·η_t, or 0 where masked
 	on   []bool
@@ -80,6 +81,9 @@ func (d *AddDecayedWeights[T]) Begin(c *StepInfo) {
 	r := d.Rate
 	if d.Schedule != nil {
 		r *= d.Schedule.At(c.T - 1)
+	}
+	if c.T < d.From {
+		r = 0
 	}
 	for k := range d.rate {
 		if d.on[k] {
