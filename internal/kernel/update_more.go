@@ -46,14 +46,14 @@ func LionAgree[T Float](u, m []T, b1 T) float64 {
 	return float64(n)
 }
 
+// sign is branch-free but for zero, which is rare: gradients and moments
+// are signed at random, which a branch would mispredict half the time.
 func sign[T Float](x T) T {
-	switch {
-	case x > 0:
-		return 1
-	case x < 0:
-		return -1
+	s := T(math.Copysign(1, float64(x)))
+	if x == 0 {
+		s = 0
 	}
-	return x
+	return s
 }
 
 // CautiousAdam is Adam (see Adam) with the cautious mask: where the new
@@ -105,8 +105,16 @@ func AdamAgree[T Float](u, m []T, b1 T) float64 {
 func ADOPT[T Float](u, m, v []T, b1, b2, eps, clip T) {
 	m, v = m[:len(u)], v[:len(u)]
 	for i, g := range u {
-		n := g / max(T(math.Sqrt(float64(v[i]))), eps)
-		n = min(max(n, -clip), clip)
+		d := T(math.Sqrt(float64(v[i])))
+		if d < eps {
+			d = eps
+		}
+		n := g / d
+		if n > clip {
+			n = clip
+		} else if n < -clip {
+			n = -clip
+		}
 		m[i] = T(b1*m[i]) + T((1-b1)*n)
 		v[i] = T(b2*v[i]) + T((1-b2)*g*g)
 		u[i] = m[i]
