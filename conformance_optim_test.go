@@ -221,6 +221,23 @@ func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimi
 		s.Eps = k.float("eps", s.Eps)
 		s.WeightDecay = k.float("weight_decay", 0)
 		m = s
+	case "AdamWScheduleFree":
+		s := optim.DefaultScheduleFreeAdamW()
+		s.Beta1, s.Beta2 = k.betas(s.Beta1, s.Beta2)
+		s.Eps = k.float("eps", s.Eps)
+		s.WeightDecay = k.float("weight_decay", 0)
+		s.Warmup = k.int("warmup_steps", 0)
+		s.R = k.float("r", 0)
+		s.WeightLRPower = k.float("weight_lr_power", s.WeightLRPower)
+		m = s
+	case "SGDScheduleFree":
+		s := optim.DefaultScheduleFreeSGD()
+		s.Momentum = k.float("momentum", s.Momentum)
+		s.WeightDecay = k.float("weight_decay", 0)
+		s.Warmup = k.int("warmup_steps", 0)
+		s.R = k.float("r", 0)
+		s.WeightLRPower = k.float("weight_lr_power", s.WeightLRPower)
+		m = s
 	case "Adagrad":
 		s := optim.DefaultAdagrad()
 		s.LRDecay = k.float("lr_decay", 0)
@@ -407,6 +424,7 @@ type optimizerFile struct {
 		LR            *float64    `json:"lr"`
 		ClipTotalNorm *float64    `json:"clip_total_norm"`
 		Params        [][]float64 `json:"params"`
+		EvalParams    [][]float64 `json:"eval_params"`
 	} `json:"steps"`
 }
 
@@ -480,8 +498,41 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 		for i := range params {
 			c.near(fmt.Sprintf("step %d: params[%d]", k, i), widen(params[i].Value), st.Params[i])
 		}
+		if opt.HasEvalPoint() != (st.EvalParams != nil) {
+			c.Errorf("step %d: the file gives eval_params exactly for methods with an evaluation point (have %d for %T)", k, len(st.EvalParams), o.method)
+			return
+		}
+		if st.EvalParams != nil {
+			checkEvalPoint(c, k, opt, params, st.EvalParams)
+		}
 		if c.failed() {
 			return // later steps only repeat the first difference
+		}
+	}
+}
+
+// checkEvalPoint compares the evaluation point with want and checks that
+// going back to training restores every bit of the training point.
+func checkEvalPoint[T optim.Float](c *conf, k int, opt *optim.Optimizer[T], params []optim.Param[T], want [][]float64) {
+	if len(want) != len(params) {
+		c.Errorf("step %d: %d eval_params for %d parameters", k, len(want), len(params))
+		return
+	}
+	y := make([][]float64, len(params))
+	for i := range params {
+		y[i] = widen(params[i].Value)
+	}
+	opt.Eval()
+	for i := range params {
+		c.near(fmt.Sprintf("step %d: eval_params[%d]", k, i), widen(params[i].Value), want[i])
+	}
+	opt.Train()
+	for i := range params {
+		for j, v := range widen(params[i].Value) {
+			if math.Float64bits(v) != math.Float64bits(y[i][j]) {
+				c.Errorf("step %d: params[%d][%d] = %v after Eval and Train; was %v", k, i, j, v, y[i][j])
+				return
+			}
 		}
 	}
 }

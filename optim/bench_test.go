@@ -13,8 +13,8 @@ import (
 // is the memory a fused step must move per step, so the MB/s column reads as
 // memory bandwidth: 20 B/param for SGD with momentum and RMSprop (read θ, g,
 // one state buffer; write θ and the buffer), 28 B/param for Adam, AdamW
-// and ADOPT (two state buffers), 36 for AdEMAMix (three). Lion has one
-// buffer (20 B/param). The newer methods run as chains of transforms, not
+// and ADOPT (two state buffers), 36 for AdEMAMix (three). Lion and
+// Schedule-Free SGD have one buffer (20 B/param), Schedule-Free AdamW two. The newer methods run as chains of transforms, not
 // fused kernels; cautious AdamW reads the gradient and the moment once more
 // for its per-tensor count.
 func BenchmarkStep(b *testing.B) {
@@ -31,6 +31,8 @@ func BenchmarkStep(b *testing.B) {
 		{"Lion", optim.DefaultLion(), 20},
 		{"ADOPT", optim.DefaultADOPT(), 28},
 		{"AdEMAMix", optim.DefaultAdEMAMix(), 36},
+		{"ScheduleFreeAdamW", optim.DefaultScheduleFreeAdamW(), 28},
+		{"ScheduleFreeSGD", optim.DefaultScheduleFreeSGD(), 20},
 	}
 	sizes := []struct {
 		name     string

@@ -51,6 +51,8 @@ var (
 	_ Method = Lion{}
 	_ Method = ADOPT{}
 	_ Method = AdEMAMix{}
+	_ Method = ScheduleFreeAdamW{}
+	_ Method = ScheduleFreeSGD{}
 	_ Method = Chain[float32]{}
 )
 
@@ -94,6 +96,13 @@ func firstErr(errs ...error) error {
 func unitInterval(field string, v float64) error {
 	if !(v >= 0 && v < 1) {
 		return fmt.Errorf("optim: %s = %v: must be in [0, 1)", field, v)
+	}
+	return nil
+}
+
+func openUnit(field string, v float64) error {
+	if !(v > 0 && v < 1) {
+		return fmt.Errorf("optim: %s = %v: must be in (0, 1)", field, v)
 	}
 	return nil
 }

@@ -103,25 +103,30 @@ func allMethods() map[string]optim.Method {
 	adopt, adoptw, mix := optim.DefaultADOPT(), optim.DefaultADOPT(), optim.DefaultAdEMAMix()
 	adopt.WeightDecay, adoptw.WeightDecay, adoptw.Decoupled = 0.01, 0.01, true
 	mix.AlphaWarmup, mix.Beta3Warmup, mix.WeightDecay = 5, 5, 0.01
+	sfa, sfs := optim.DefaultScheduleFreeAdamW(), optim.DefaultScheduleFreeSGD()
+	sfa.WeightDecay, sfa.Warmup, sfa.R = 0.01, 3, 1
+	sfs.WeightDecay, sfs.Warmup = 0.01, 2
 	return map[string]optim.Method{
-		"ADOPT":          adopt,
-		"ADOPT-decouple": adoptw,
-		"AdEMAMix":       mix,
-		"AdamW-cautious": cadamw,
-		"Lion":           lion,
-		"Lion-cautious":  clion,
-		"SGD":            optim.SGD{},
-		"SGD-momentum":   optim.SGD{Momentum: 0.9, WeightDecay: 1e-3},
-		"SGD-nesterov":   optim.SGD{Momentum: 0.9, Nesterov: true},
-		"SGD-EMA":        optim.SGD{Momentum: 0.9, EMA: true, L2: 1e-3},
-		"RMSprop":        rms,
-		"Adam":           adam,
-		"AdamW":          optim.DefaultAdamW(),
-		"Adagrad":        optim.DefaultAdagrad(),
-		"Adadelta":       optim.DefaultAdadelta(),
-		"Adamax":         optim.DefaultAdamax(),
-		"NAdam":          nadam,
-		"RAdam":          optim.DefaultRAdam(),
+		"ScheduleFreeAdamW": sfa,
+		"ScheduleFreeSGD":   sfs,
+		"ADOPT":             adopt,
+		"ADOPT-decouple":    adoptw,
+		"AdEMAMix":          mix,
+		"AdamW-cautious":    cadamw,
+		"Lion":              lion,
+		"Lion-cautious":     clion,
+		"SGD":               optim.SGD{},
+		"SGD-momentum":      optim.SGD{Momentum: 0.9, WeightDecay: 1e-3},
+		"SGD-nesterov":      optim.SGD{Momentum: 0.9, Nesterov: true},
+		"SGD-EMA":           optim.SGD{Momentum: 0.9, EMA: true, L2: 1e-3},
+		"RMSprop":           rms,
+		"Adam":              adam,
+		"AdamW":             optim.DefaultAdamW(),
+		"Adagrad":           optim.DefaultAdagrad(),
+		"Adadelta":          optim.DefaultAdadelta(),
+		"Adamax":            optim.DefaultAdamax(),
+		"NAdam":             nadam,
+		"RAdam":             optim.DefaultRAdam(),
 	}
 }
 

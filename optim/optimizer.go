@@ -116,13 +116,17 @@ type Optimizer[T Float] struct {
 	clipValue float64
 	normVal   float64
 	normOK    bool
-	clipNorm  float64        // the norm clipping by norm saw at the last step
-	reducing  bool           // some group has a Reducer
-	runFn     func(w, i int) // o.runChunk, bound once so that Step does not allocate
-	redFn     func(w, i int)
-	normFn    func(w, i int)
-	finFn     func(w, i int)
-	normOf    func(p float64) float64
+	clipNorm  float64 // the norm clipping by norm saw at the last step
+	reducing  bool    // some group has a Reducer
+	// evaluating is set between Eval and Train; trainPoint then holds the
+	// training point of the groups with an evaluation point.
+	evaluating bool
+	trainPoint [][][]T
+	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	redFn      func(w, i int)
+	normFn     func(w, i int)
+	finFn      func(w, i int)
+	normOf     func(p float64) float64
 }
 
 type group[T Float] struct {
@@ -143,6 +147,8 @@ type group[T Float] struct {
 	reducer Reducer[T]
 	pre     Chain[T]
 	sums    []float64
+	// eval, if not nil, gives the point to evaluate at (see evalpoint.go).
+	eval evalPointer[T]
 }
 
 // chunk is a range of one parameter's elements that one worker updates.
@@ -244,6 +250,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		if g.reducer != nil {
 			g.fused, g.sums, o.reducing = nil, make([]float64, len(g.params)), true
 		}
+		g.eval = evalPointOf(g.chain)
 		for k := range g.params {
 			p := &g.params[k]
 			if p.Name == "" {
@@ -311,8 +318,12 @@ func (o *Optimizer[T]) ensureScratch() {
 // Step updates every parameter from its gradient: it clips, runs each
 // group's chain of transforms, and subtracts the result, in one pass over
 // memory per parameter. A gradient with NaN or ±Inf changes nothing (see
-// Config.NonFinite). Step allocates nothing.
+// Config.NonFinite). Step allocates nothing. Between Eval and Train it
+// returns an error and changes nothing.
 func (o *Optimizer[T]) Step() error {
+	if o.evaluating {
+		return errEvaluating
+	}
 	t := o.t + 1
 	for gi, g := range o.groups {
 		lr := g.lr.At(o.t)

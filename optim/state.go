@@ -115,8 +115,13 @@ type savedParam struct {
 // Save writes the optimizer's state — step count, every transform's buffers
 // and scalars, and the state of stateful schedules — to w, in the format
 // described above. Resuming from it with Load continues bit for bit as if
-// the run had never stopped.
+// the run had never stopped. Save the parameters with it in training mode
+// (not between Eval and Train, where Save refuses): a checkpoint needs the
+// training point.
 func (o *Optimizer[T]) Save(w io.Writer) error {
+	if o.evaluating {
+		return errEvaluating
+	}
 	meta, err := o.metadata()
 	if err != nil {
 		return err
@@ -190,6 +195,9 @@ func (o *Optimizer[T]) shapeOf(name string) []int {
 // different chain of transforms or element type is an error that names it,
 // and on any error the optimizer is left unchanged.
 func (o *Optimizer[T]) Load(r io.Reader) error {
+	if o.evaluating {
+		return errEvaluating
+	}
 	buf, err := io.ReadAll(r)
 	if err != nil {
 		return fmt.Errorf("optim: reading state: %w", err)
