@@ -411,6 +411,7 @@ func momentumOf(s schedule.Schedule) schedule.Schedule {
 type optimizerFile struct {
 	Source    string          `json:"source"`
 	Optimizer json.RawMessage `json:"optimizer"`
+	Averaging json.RawMessage `json:"averaging"`
 	Scheduler json.RawMessage `json:"scheduler"`
 	Clip      *struct {
 		Kind      string          `json:"kind"`
@@ -425,7 +426,59 @@ type optimizerFile struct {
 		ClipTotalNorm *float64    `json:"clip_total_norm"`
 		Params        [][]float64 `json:"params"`
 		EvalParams    [][]float64 `json:"eval_params"`
+		Averaged      [][]float64 `json:"averaged_params"`
+		NAveraged     *int        `json:"n_averaged"`
 	} `json:"steps"`
+}
+
+// The fields an optimizer file may hold. A field not listed fails the file,
+// so that no file passes by being half-read; the informational ones (the
+// README says they need not be checked) are listed but not compared.
+var (
+	optimizerFileFields = fieldSet("kind", "source", "dtype", "tolerance", "name", "optimizer", "scheduler", "clip", "averaging", "params", "steps")
+	optimizerStepFields = fieldSet("grads", "lr", "params", "clip_total_norm", "eval_params", "averaged_params", "n_averaged",
+		"scheduled_lr", "cautious_mask_sum", "alpha", "beta3", "trust_ratios") // informational from scheduled_lr on
+)
+
+func fieldSet(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// unknownFields reports the fields of raw's top level and of its steps that
+// the checker does not know.
+func unknownFields(c *conf, raw []byte) {
+	var f struct {
+		Steps []map[string]json.RawMessage `json:"steps"`
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil || json.Unmarshal(raw, &f) != nil {
+		return // decode reports it
+	}
+	unknown := map[string]bool{}
+	for name := range top {
+		if !optimizerFileFields[name] {
+			unknown[name] = true
+		}
+	}
+	for _, st := range f.Steps {
+		for name := range st {
+			if !optimizerStepFields[name] {
+				unknown["steps[]."+name] = true
+			}
+		}
+	}
+	var names []string
+	for n := range unknown {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		c.Errorf("unknown fields %s", strings.Join(names, ", "))
+	}
 }
 
 func checkOptimizer(c *conf, raw []byte) {
@@ -433,9 +486,7 @@ func checkOptimizer(c *conf, raw []byte) {
 	if !c.decode(raw, &f) {
 		return
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(raw, &top) == nil && top["averaging"] != nil {
-		c.Errorf("weight averaging (%s) is not supported", top["averaging"])
+	if unknownFields(c, raw); c.failed() {
 		return
 	}
 	if c.dtype == "float32" {
@@ -477,6 +528,12 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 		c.Errorf("%v", err)
 		return
 	}
+	var avg *optim.Averager[T]
+	if f.Averaging != nil {
+		if avg = averagerFromTorch(c, f.Averaging, params); avg == nil {
+			return
+		}
+	}
 	for k, st := range f.Steps {
 		if len(st.Grads) != len(params) || len(st.Params) != len(params) {
 			c.Errorf("step %d: %d grads and %d params for %d parameters", k, len(st.Grads), len(st.Params), len(params))
@@ -505,10 +562,57 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 		if st.EvalParams != nil {
 			checkEvalPoint(c, k, opt, params, st.EvalParams)
 		}
+		if (avg != nil) != (st.Averaged != nil && st.NAveraged != nil) {
+			c.Errorf("step %d: averaged_params and n_averaged are given exactly with averaging", k)
+			return
+		}
+		if avg != nil {
+			if err := avg.Update(opt.Steps()); err != nil {
+				c.Errorf("step %d: %v", k, err)
+				return
+			}
+			if avg.Count() != *st.NAveraged {
+				c.Errorf("step %d: n_averaged = %d; want %d", k, avg.Count(), *st.NAveraged)
+			}
+			for i := range params {
+				c.near(fmt.Sprintf("step %d: averaged_params[%d]", k, i), widen(avg.Average(i)), st.Averaged[i])
+			}
+		}
 		if c.failed() {
 			return // later steps only repeat the first difference
 		}
 	}
+}
+
+// averagerFromTorch maps the averaging block (torch.optim.swa_utils's
+// AveragedModel) to an Averager of params.
+func averagerFromTorch[T optim.Float](c *conf, raw json.RawMessage, params []optim.Param[T]) *optim.Averager[T] {
+	k := newKwargs(c, "averaging", raw)
+	if name := k.str("name", ""); name != "AveragedModel" {
+		c.Errorf("averaging: unsupported %q", name)
+		return nil
+	}
+	var a optim.Averaging
+	switch fn := k.str("avg_fn", ""); fn {
+	case "swa":
+	case "ema":
+		a.EMA = true
+		a.Decay = k.float("decay", math.NaN())
+	default:
+		c.Errorf("averaging: unsupported avg_fn %q", fn)
+		return nil
+	}
+	a.Start = k.int("start_step", 0)
+	k.done()
+	if c.failed() {
+		return nil
+	}
+	avg, err := optim.NewAverager(params, a)
+	if err != nil {
+		c.Errorf("%v", err)
+		return nil
+	}
+	return avg
 }
 
 // checkEvalPoint compares the evaluation point with want and checks that

@@ -113,10 +113,6 @@ var expectedFailures = map[string]knownFailure{
 	"optim/prodigy-default-64":            {reason: "optimizers of issue 14 not built yet"},
 	"optim/prodigy-wd-biascorr-64":        {reason: "optimizers of issue 14 not built yet"},
 	"optim/soap-pf2-64":                   {reason: "optimizers of issue 14 not built yet"},
-	"optim/adamw-ema099-32":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/adamw-ema099-64":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/adamw-swa-start10-32":          {reason: "optimizers of issue 14 not built yet"},
-	"optim/adamw-swa-start10-64":          {reason: "optimizers of issue 14 not built yet"},
 }
 
 // knownFailure says why a file cannot pass and where it may differ.
