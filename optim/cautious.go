@@ -105,10 +105,18 @@ func (c *Cautious[T]) Init(s *State[T], params []ParamInfo) error {
 
 func (c *Cautious[T]) Begin(i *StepInfo) { c.Base.Begin(i) }
 
-func (c *Cautious[T]) Reduce(k, off int, u, _ []T) float64 { return c.Base.Agree(k, off, u) }
+// Sums is 1: the count of the mask.
+func (c *Cautious[T]) Sums() int { return 1 }
 
-func (c *Cautious[T]) Reduced(k int, sum float64) {
-	c.s[k] = T(c.Scale.or(CautiousMean).factor(sum, c.n[k]))
+func (c *Cautious[T]) Gather(k, off int, u, _ []T, acc []float64) {
+	acc[0] += c.Base.Agree(k, off, u)
+}
+
+func (c *Cautious[T]) Reduce(sums [][]float64, _, _ [][]T) {
+	scale := c.Scale.or(CautiousMean)
+	for k, s := range sums {
+		c.s[k] = T(scale.factor(s[0], c.n[k]))
+	}
 }
 
 func (c *Cautious[T]) Update(k, off int, u, _ []T) { c.Base.UpdateMasked(k, off, u, c.s[k]) }

@@ -107,8 +107,9 @@ type Optimizer[T Float] struct {
 
 	chunks  []chunk
 	scratch [][]T
-	partial []float64 // per chunk: norm contribution or finiteness
-	normP   float64   // the order normOK holds a value for
+	partial []float64   // per chunk: norm contribution or finiteness
+	acc     [][]float64 // per chunk: a Reducer's partial sums
+	normP   float64     // the order normOK holds a value for
 	// normClamp, when positive, is ClipValue, set by Step and cleared by
 	// GradNorm: the norm that clipping by norm sees is that of the
 	// gradients clipped by value.
@@ -143,10 +144,12 @@ type group[T Float] struct {
 	// fused, if not nil, runs body as one kernel (see fused.go).
 	fused *fused[T]
 	// reducer, if not nil, needs per-tensor sums before the update pass:
-	// pre is the part of body before it, sums the sums of this step.
+	// pre is the part of body before it, sums the sums of this step (per
+	// parameter), values the parameters' values.
 	reducer Reducer[T]
 	pre     Chain[T]
-	sums    []float64
+	sums    [][]float64
+	values  [][]T
 	// eval, if not nil, gives the point to evaluate at (see evalpoint.go).
 	eval evalPointer[T]
 }
@@ -248,7 +251,11 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			return nil, err
 		}
 		if g.reducer != nil {
-			g.fused, g.sums, o.reducing = nil, make([]float64, len(g.params)), true
+			g.fused, o.reducing = nil, true
+			for _, p := range g.params {
+				g.sums = append(g.sums, make([]float64, g.reducer.Sums()))
+				g.values = append(g.values, p.Value)
+			}
 		}
 		g.eval = evalPointOf(g.chain)
 		for k := range g.params {
@@ -288,6 +295,12 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	}
 	o.state.allocate()
 	o.partial = make([]float64, len(o.chunks))
+	o.acc = make([][]float64, len(o.chunks))
+	for i, c := range o.chunks {
+		if r := o.groups[c.g].reducer; r != nil {
+			o.acc[i] = make([]float64, r.Sums())
+		}
+	}
 	o.runFn, o.normFn, o.finFn, o.normOf, o.redFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.reduceChunk
 	o.ensureScratch()
 	return o, nil
@@ -373,18 +386,20 @@ func (o *Optimizer[T]) Step() error {
 func (o *Optimizer[T]) reduce() {
 	o.parallel(o.redFn)
 	for _, g := range o.groups {
-		clear(g.sums)
+		for _, s := range g.sums {
+			clear(s)
+		}
 	}
 	for i, c := range o.chunks {
 		if g := o.groups[c.g]; g.reducer != nil {
-			g.sums[c.k] += o.partial[i]
+			for j, v := range o.acc[i] {
+				g.sums[c.k][j] += v
+			}
 		}
 	}
 	for _, g := range o.groups {
 		if g.reducer != nil {
-			for k, s := range g.sums {
-				g.reducer.Reduced(k, s)
-			}
+			g.reducer.Reduce(g.sums, nil, g.values)
 		}
 	}
 }
@@ -392,13 +407,13 @@ func (o *Optimizer[T]) reduce() {
 func (o *Optimizer[T]) reduceChunk(w, i int) {
 	c := o.chunks[i]
 	g := o.groups[c.g]
-	o.partial[i] = 0
 	if g.reducer == nil {
 		return
 	}
+	acc := o.acc[i]
+	clear(acc)
 	p := &g.params[c.k]
 	buf := o.scratch[w]
-	s := 0.0
 	for off := c.lo; off < c.hi; off += blockLen {
 		n := min(blockLen, c.hi-off)
 		u, val := buf[:n], p.Value[off:off+n]
@@ -406,9 +421,8 @@ func (o *Optimizer[T]) reduceChunk(w, i int) {
 		for _, tr := range g.pre {
 			tr.Update(c.k, off, u, val)
 		}
-		s += g.reducer.Reduce(c.k, off, u, val)
+		g.reducer.Gather(c.k, off, u, val, acc)
 	}
-	o.partial[i] = s
 }
 
 // parallel runs fn over every chunk, on one goroutine for small models.

@@ -29,24 +29,36 @@ type Transform[T Float] interface {
 	Update(k, off int, u, p []T)
 }
 
-// A Reducer is a transform whose update of any block of a parameter needs
-// a sum over the whole parameter tensor first: a cautious update normalises
-// its mask by the mask's count over the tensor. Transforms otherwise see
-// one block at a time, so before the update pass of a step the optimizer
-// runs a reduction pass: for every block it copies the gradient into u,
-// runs the transforms before the Reducer on it, and adds Reduce(k, off, u,
-// p) to parameter k's sum, in a fixed order (the sum does not depend on the
-// number of threads); then it calls Reduced(k, sum) for every parameter,
-// and only then Update for any block.
+// A Reducer is a transform that needs sums over whole parameter tensors
+// before it can update any block of them: a cautious update normalises its
+// mask by the mask's count over each tensor. Transforms otherwise see one
+// block at a time, so before the update pass of a step the optimizer runs a
+// reduction pass: for every block it copies the gradient into u, runs the
+// transforms before the Reducer on it, and calls Gather, which adds the
+// block's contributions to acc (Sums() values, private to the chunk of work
+// being run); the optimizer adds the chunks' acc per parameter in a fixed
+// order (the sums do not depend on the number of threads) and calls Reduce
+// once with sums[k] for every parameter k, before any Update of the step.
 //
-// Reduce must not change any state. The transforms before a Reducer run
-// twice per step, so they must keep no state that Update changes: clipping,
-// Negate and AddDecayedWeights qualify, others are refused. A chain may
-// hold one Reducer.
+// This runner keeps no copy of the whole update: Reduce gets u = nil and
+// p, the parameters' values. Gather must not change any state, and the
+// transforms before a Reducer run twice per step, so they must keep no
+// state that Update changes (clipping, Negate and AddDecayedWeights
+// qualify; others are refused). A chain may hold one Reducer. (The
+// signatures are those of the staged reducers that whole-matrix methods
+// need, which keep the whole update, so that one interface serves both.)
 type Reducer[T Float] interface {
 	Transform[T]
-	Reduce(k, off int, u, p []T) float64
-	Reduced(k int, sum float64)
+	// Sums returns how many float64 sums per parameter Gather accumulates.
+	Sums() int
+	// Gather reads block [off, off+len(u)) of parameter k's update u, as
+	// the transforms before the reducer left it, and its values p, and adds
+	// its contributions to acc. It is called concurrently for disjoint
+	// blocks.
+	Gather(k, off int, u, p []T, acc []float64)
+	// Reduce is called once per step, after every Gather, with the sums of
+	// each parameter.
+	Reduce(sums [][]float64, u, p [][]T)
 }
 
 // stateless is implemented by transforms whose Update changes no state, so
