@@ -115,3 +115,27 @@ func (l *ScaleByLion[T]) Agree(k, off int, u []T) float64 {
 func (l *ScaleByLion[T]) UpdateMasked(k, off int, u []T, s T) {
 	kernel.Lion(u, l.m[k][off:off+len(u)], l.b1, l.b2, s, true)
 }
+
+// lionStep is ScaleByLion's fused kernel, with an optional decoupled decay.
+type lionStep[T Float] struct {
+	l     *ScaleByLion[T]
+	decay weightDecayer[T]
+}
+
+var _ fuser[float32] = (*ScaleByLion[float32])(nil)
+
+func (l *ScaleByLion[T]) fuse(tail Chain[T]) fusedStep[T] {
+	d, ok := decayAfter(tail)
+	if !ok {
+		return nil
+	}
+	return &lionStep[T]{l, d}
+}
+
+func (s *lionStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
+	var wd T
+	if s.decay != nil {
+		wd = s.decay.decayRate(k)
+	}
+	kernel.LionStep(p, g, s.l.m[k][off:off+len(p)], gs, wc, s.l.b1, s.l.b2, wd, nlr)
+}

@@ -555,6 +555,7 @@ func TestFusedEqualsChain(t *testing.T) {
 		"Adam+L2": adam, "AMSGrad": amsgrad, "AdamW": optim.DefaultAdamW(),
 		"SGD-momentum": optim.SGD{Momentum: 0.9, Dampening: 0.1, WeightDecay: 0.01}, "Nesterov": optim.SGD{Momentum: 0.9, Nesterov: true},
 		"RMSprop": rms, "RMSprop-centered-momentum": rmsc,
+		"Lion": optim.Lion{Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1},
 	}
 	for name, m := range methods {
 		for _, clip := range []float64{0, 0.5} {

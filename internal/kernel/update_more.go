@@ -197,3 +197,26 @@ func Lerp[T Float](x, y, w T) T {
 	}
 	return y - T((y-x)*(1-w))
 }
+
+// LionStep is one fused Lion step on a block (see step.go for the
+// conventions), bit for bit the chain's copy, Lion, decoupled decay and
+// subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	c := sign(b1*m[i] + (1-b1)*u)
+//	m[i] = b2*m[i] + (1-b2)*u
+//	c += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*c
+func LionStep[T Float](p, g, m []T, gs, wc, b1, b2, wd, nlr T) {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		c := sign(T(b1*m[i]) + T((1-b1)*u))
+		m[i] = T(b2*m[i]) + T((1-b2)*u)
+		if wd != 0 {
+			c += T(wd * x)
+		}
+		p[i] = x + T(nlr*c)
+	}
+}
