@@ -200,7 +200,7 @@ func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimi
 			s.ClipExponent = *p
 		}
 		s.WeightDecay = k.float("weight_decay", 0)
-		s.Decoupled = k.bool("decouple", false)
+		s.Decouple = k.bool("decouple", false)
 		m = s
 	case "AdEMAMix":
 		s := optim.DefaultAdEMAMix()

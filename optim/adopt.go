@@ -15,7 +15,7 @@ import (
 //
 //	g ← g + λ·θ                               coupled decay (default)
 //	t = 1:  v ← g²;  θ unchanged               (no decoupled decay either)
-//	t > 1:  θ ← θ·(1 − α_t·λ)                  decoupled decay (Decoupled)
+//	t > 1:  θ ← θ·(1 − α_t·λ)                  decoupled decay (Decouple)
 //	        n = g / max(√v, ε)
 //	        n ← clamp(n, −(t − 1)^p, (t − 1)^p)   (NoClip: none)
 //	        m ← β₁·m + (1 − β₁)·n,  m₀ = 0
@@ -31,7 +31,7 @@ import (
 //
 // The chain: [AddDecayedWeights] → [ScaleByADOPT] → [ScaleByLR], or
 // ScaleByADOPT → AddDecayedWeights (from step 2) → ScaleByLR when
-// Decoupled.
+// Decouple.
 type ADOPT struct {
 	Beta1        float64 `key:"beta1" help:"decay β₁ of the first moment"`                             // default 0.9
 	Beta2        float64 `key:"beta2" help:"decay β₂ of the second moment"`                            // default 0.9999
@@ -39,7 +39,7 @@ type ADOPT struct {
 	ClipExponent float64 `key:"clip-exponent" help:"p of the clip (t−1)^p of the normalised g"`        // default 0.25
 	NoClip       bool    `key:"no-clip" help:"do not clip the normalised gradient"`                    // default false
 	WeightDecay  float64 `key:"wd" help:"weight decay λ: gradient += λθ (decoupled: θ ← θ − α_t·λ·θ)"` // default 0
-	Decoupled    bool    `key:"decoupled" help:"decoupled weight decay, as AdamW"`                     // default false
+	Decouple     bool    `key:"decouple" help:"decoupled weight decay, as AdamW"`                      // default false
 }
 
 // DefaultADOPT returns the reference's defaults; its default learning rate
@@ -70,7 +70,7 @@ func adoptChain[T Float](m ADOPT) Chain[T] {
 	switch {
 	case m.WeightDecay == 0:
 		return Chain[T]{a, lr}
-	case m.Decoupled:
+	case m.Decouple:
 		return Chain[T]{a, &AddDecayedWeights[T]{Rate: m.WeightDecay, From: 2}, lr}
 	}
 	return Chain[T]{&AddDecayedWeights[T]{Rate: m.WeightDecay}, a, lr}

@@ -101,7 +101,7 @@ func allMethods() map[string]optim.Method {
 	cadamw, lion, clion := optim.DefaultAdamW(), optim.DefaultLion(), optim.DefaultLion()
 	cadamw.Cautious, lion.WeightDecay, clion.Cautious, clion.WeightDecay = true, 0.1, true, 0.1
 	adopt, adoptw, mix := optim.DefaultADOPT(), optim.DefaultADOPT(), optim.DefaultAdEMAMix()
-	adopt.WeightDecay, adoptw.WeightDecay, adoptw.Decoupled = 0.01, 0.01, true
+	adopt.WeightDecay, adoptw.WeightDecay, adoptw.Decouple = 0.01, 0.01, true
 	mix.AlphaWarmup, mix.Beta3Warmup, mix.WeightDecay = 5, 5, 0.01
 	sfa, sfs := optim.DefaultScheduleFreeAdamW(), optim.DefaultScheduleFreeSGD()
 	sfa.WeightDecay, sfa.Warmup, sfa.R = 0.01, 3, 1
