@@ -27,7 +27,8 @@ import (
 // root from below, max(√v, ε), rather than being added to it. The clip
 // (t − 1)^p, the reference's clip_lambda = step**0.25 with step the number
 // of earlier steps, stops the first normalised gradients from being huge
-// where v₁ happened to be tiny; the paper's own algorithm has no clip.
+// where v₁ happened to be tiny; NoClip is the reference's
+// clip_lambda = None.
 //
 // The chain: [AddDecayedWeights] → [ScaleByADOPT] → [ScaleByLR], or
 // ScaleByADOPT → AddDecayedWeights (from step 2) → ScaleByLR when
