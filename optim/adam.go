@@ -13,10 +13,11 @@ package optim
 //
 // β₁ = Beta1, β₂ = Beta2, ε = Eps, λ_wd = WeightDecay, λ_L2 = L2. ε sits
 // outside the square root and is added to the bias-corrected √v̂, as in
-// PyTorch, optax and the paper (Keras adds it to √v before the correction,
-// ε̂ = ε·√(1 − β₂ᵗ), a difference only in the first steps). AMSGrad (Reddi
-// et al. 2018) keeps the running maximum v̄ of v, as PyTorch does: the
-// maximum of the uncorrected v, then corrected like it.
+// PyTorch, optax and the paper (Keras and TensorFlow add it to √v before
+// the correction, which in terms of v̂ is √v̂ + ε/√(1 − β₂ᵗ): a difference
+// only in the first steps). AMSGrad (Reddi et al. 2018) keeps the running
+// maximum v̄ of v, as PyTorch does: the maximum of the uncorrected v, then
+// corrected like it.
 //
 // Weight decay is coupled L2 regularization: the decay term joins the
 // gradient before the moments, so Adam divides it by √v̂ and weights with

@@ -11,8 +11,8 @@ package optim
 //
 // β₁ = Beta1, β₂ = Beta2, ε = Eps. Only m is bias-corrected (m̂ =
 // m/(1 − β₁ᵗ)); n needs none. ε is added to |g| inside the maximum
-// (PyTorch's placement), which keeps n positive; the paper has no ε, and
-// optax adds it to n in the denominator instead. Weight decay is coupled
+// (PyTorch's and optax's placement), which keeps n positive; the paper
+// has no ε. Weight decay is coupled
 // L2 regularization, as for [SGD]. A momentum schedule replaces β₁.
 //
 // The chain: [AddDecayedWeights] → [ScaleByAdamax] → [ScaleByLR].

@@ -12,8 +12,8 @@ import (
 // Averaging configures a running average of the weights, as PyTorch's
 // torch.optim.swa_utils.AveragedModel keeps one:
 //
-//	SWA (Izmailov et al. 2018):  A ← A + (θ − A)/(n + 1)     the plain mean
-//	EMA (Polyak & Juditsky 1992): A ← d·A + (1 − d)·θ        no bias correction
+//	SWA:  A ← A + (θ − A)/(n + 1)     the plain mean (Izmailov et al. 2018)
+//	EMA:  A ← d·A + (1 − d)·θ         no bias correction
 //
 // after each optimizer step once Start steps have been taken; the first
 // update copies θ (it is not averaged with the initial weights), and n

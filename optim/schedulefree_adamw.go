@@ -5,8 +5,8 @@ package optim
 // adamw_schedulefree.py; the AlgoPerf 2024 self-tuning winner): it
 // interpolates between a base sequence z, which takes plain Adam-normalised
 // steps, and its running average x, and trains at a point y between them.
-// It needs no schedule and no total step count, and matches or beats a
-// tuned cosine schedule. With the group's rate α, t = 1, 2, … and
+// It needs no schedule and no total step count; the paper reports it
+// matching or beating tuned cosine schedules. With the group's rate α, t = 1, 2, … and
 // g = ∇f(y):
 //
 //	γ_t = α·min(1, t/Warmup)                 linear warm-up (Warmup 0: none)

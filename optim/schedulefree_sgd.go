@@ -16,8 +16,9 @@ package optim
 //
 // β = Momentum (the interpolation that plays momentum's part; there is no
 // momentum buffer), λ = WeightDecay (coupled, at y), r = R, p =
-// WeightLRPower. With r = 0 and p = 0, x is the plain average of the z's:
-// Polyak–Ruppert averaging, made to work with momentum. The reference's
+// WeightLRPower. With r = 0 and p = 0, c_t = 1/t and x is the plain
+// average of the z's (Polyak–Ruppert averaging, the paper's starting
+// point). The reference's
 // default rate is 1.0, far above plain SGD's usual ones: the averaging
 // tolerates it.
 //

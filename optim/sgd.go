@@ -21,8 +21,9 @@ import "fmt"
 //	v ← β·v + (1 − β)·g,  v₀ = 0
 //	θ ← θ − α_t·v
 //
-// with β = Momentum; its first step is (1 − β) times PyTorch's. (Keras and
-// optax's trace use v ← μ·v + g, PyTorch's form with d = 0.)
+// with β = Momentum; its first step is (1 − β) times PyTorch's. (optax's
+// trace is PyTorch's form with d = 0; Keras folds the learning rate into
+// the buffer, v ← μ·v − α·g, which differs once the rate changes.)
 //
 // Weight decay here is coupled L2 regularization: WeightDecay is PyTorch's
 // weight_decay (the gradient gains λ·θ); L2 is a penalty λ‖θ‖² on the loss
