@@ -8,8 +8,8 @@ package optim
 //	s ← s + g²,  s₀ = InitialAccumulator
 //	θ ← θ − α_t/(1 + (t − 1)·LRDecay) · g/(√s + ε)
 //
-// ε = Eps, outside the square root (PyTorch's and Keras's placement;
-// optax's adagrad puts it inside). LRDecay is PyTorch's lr_decay, a decay of the rate
+// ε = Eps, outside the square root (PyTorch's placement; optax's adagrad
+// puts it inside). LRDecay is PyTorch's lr_decay, a decay of the rate
 // by the step count on top of the schedule. Weight decay is coupled L2
 // regularization, as for [SGD].
 //

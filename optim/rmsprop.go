@@ -15,9 +15,9 @@ package optim
 // no bias correction of v: the first steps are large (√(1 − a) of the
 // gradient's scale ⇒ a first step of 10·α_t with the default a = 0.99).
 //
-// Where ε goes differs: PyTorch and Keras put it outside the square root,
-// as here; the textbook form, TensorFlow 1 and optax (by default) put it
-// inside, which EpsInSqrt selects. Weight decay is coupled L2 regularization, as for
+// Where ε goes differs: PyTorch puts it outside the square root, as here;
+// the textbook form, TensorFlow 1 and optax (by default) put it inside,
+// which EpsInSqrt selects. Weight decay is coupled L2 regularization, as for
 // [SGD]: it joins the gradient and is divided by √s with it.
 //
 // The chain: [AddDecayedWeights] → [ScaleByRMS] → [Momentum] → [ScaleByLR].
