@@ -38,8 +38,9 @@ func (m Adadelta) Validate() error {
 
 func (Adadelta) defaultLR() float64 { return 1 }
 
-func (m Adadelta) chain32() Chain[float32] { return adadeltaChain[float32](m) }
-func (m Adadelta) chain64() Chain[float64] { return adadeltaChain[float64](m) }
+func (m Adadelta) build(dst any) error {
+	return fill(dst, m, adadeltaChain[float32], adadeltaChain[float64])
+}
 
 func adadeltaChain[T Float](m Adadelta) Chain[T] {
 	return append(coupled[T](m.WeightDecay, m.L2), &ScaleByAdadelta[T]{Rho: m.Rho, Eps: m.Eps}, &ScaleByLR[T]{})

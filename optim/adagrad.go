@@ -38,8 +38,9 @@ func (m Adagrad) Validate() error {
 
 func (Adagrad) defaultLR() float64 { return 0.01 }
 
-func (m Adagrad) chain32() Chain[float32] { return adagradChain[float32](m) }
-func (m Adagrad) chain64() Chain[float64] { return adagradChain[float64](m) }
+func (m Adagrad) build(dst any) error {
+	return fill(dst, m, adagradChain[float32], adagradChain[float64])
+}
 
 func adagradChain[T Float](m Adagrad) Chain[T] {
 	a := &ScaleByAdagrad[T]{Eps: m.Eps, InitialAccumulator: m.InitialAccumulator, LRDecay: m.LRDecay}

@@ -52,8 +52,7 @@ func (m Adam) Validate() error {
 
 func (Adam) defaultLR() float64 { return 1e-3 }
 
-func (m Adam) chain32() Chain[float32] { return adamChain[float32](m) }
-func (m Adam) chain64() Chain[float64] { return adamChain[float64](m) }
+func (m Adam) build(dst any) error { return fill(dst, m, adamChain[float32], adamChain[float64]) }
 
 func adamChain[T Float](m Adam) Chain[T] {
 	adam := &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}

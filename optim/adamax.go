@@ -40,8 +40,7 @@ func (m Adamax) Validate() error {
 
 func (Adamax) defaultLR() float64 { return 2e-3 }
 
-func (m Adamax) chain32() Chain[float32] { return adamaxChain[float32](m) }
-func (m Adamax) chain64() Chain[float64] { return adamaxChain[float64](m) }
+func (m Adamax) build(dst any) error { return fill(dst, m, adamaxChain[float32], adamaxChain[float64]) }
 
 func adamaxChain[T Float](m Adamax) Chain[T] {
 	a := &ScaleByAdamax[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps}

@@ -71,8 +71,7 @@ func (m AdamW) Validate() error {
 
 func (AdamW) defaultLR() float64 { return 1e-3 }
 
-func (m AdamW) chain32() Chain[float32] { return adamWChain[float32](m) }
-func (m AdamW) chain64() Chain[float64] { return adamWChain[float64](m) }
+func (m AdamW) build(dst any) error { return fill(dst, m, adamWChain[float32], adamWChain[float64]) }
 
 func adamWChain[T Float](m AdamW) Chain[T] {
 	var adam Transform[T] = &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}

@@ -68,8 +68,9 @@ func (m AdEMAMix) Validate() error {
 
 func (AdEMAMix) defaultLR() float64 { return 1e-3 }
 
-func (m AdEMAMix) chain32() Chain[float32] { return ademamixChain[float32](m) }
-func (m AdEMAMix) chain64() Chain[float64] { return ademamixChain[float64](m) }
+func (m AdEMAMix) build(dst any) error {
+	return fill(dst, m, ademamixChain[float32], ademamixChain[float64])
+}
 
 func ademamixChain[T Float](m AdEMAMix) Chain[T] {
 	c := Chain[T]{&ScaleByAdEMAMix[T]{B1: m.Beta1, B2: m.Beta2, B3: m.Beta3, Alpha: m.Alpha, AlphaWarmup: m.AlphaWarmup, Beta3Warmup: m.Beta3Warmup, Eps: m.Eps}}

@@ -62,8 +62,7 @@ func (m ADOPT) Validate() error {
 
 func (ADOPT) defaultLR() float64 { return 1e-3 }
 
-func (m ADOPT) chain32() Chain[float32] { return adoptChain[float32](m) }
-func (m ADOPT) chain64() Chain[float64] { return adoptChain[float64](m) }
+func (m ADOPT) build(dst any) error { return fill(dst, m, adoptChain[float32], adoptChain[float64]) }
 
 func adoptChain[T Float](m ADOPT) Chain[T] {
 	a := &ScaleByADOPT[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, ClipExponent: m.ClipExponent, NoClip: m.NoClip}

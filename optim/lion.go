@@ -54,8 +54,7 @@ func (m Lion) Validate() error {
 
 func (Lion) defaultLR() float64 { return 1e-4 }
 
-func (m Lion) chain32() Chain[float32] { return lionChain[float32](m) }
-func (m Lion) chain64() Chain[float64] { return lionChain[float64](m) }
+func (m Lion) build(dst any) error { return fill(dst, m, lionChain[float32], lionChain[float64]) }
 
 func lionChain[T Float](m Lion) Chain[T] {
 	lion := &ScaleByLion[T]{B1: m.Beta1, B2: m.Beta2}

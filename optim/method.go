@@ -3,7 +3,6 @@ package optim
 import (
 	"fmt"
 	"math"
-	"unsafe"
 )
 
 // A Method is an update rule: one of the named optimizers (each in its own
@@ -24,14 +23,12 @@ import (
 // else. Fields without a key (NAdam.Torch113, AdamW.DecaySchedule) are for
 // Go programs only.
 //
-// Go has no generic methods, so a method builds its chain for each element
-// type through chain32 and chain64, which call one generic builder in the
-// method's file. A method is validated before either is called.
+// Each named method builds its own chain (see builder in build.go), from
+// one generic function in its file, so that a new optimizer is one file. A
+// method is validated before it is built.
 type Method interface {
 	Validate() error
 	defaultLR() float64 // 0: none; Config.LR is then required
-	chain32() Chain[float32]
-	chain64() Chain[float64]
 }
 
 // DefaultLR returns the learning rate m takes when Config.LR is nil
@@ -39,21 +36,21 @@ type Method interface {
 func DefaultLR(m Method) float64 { return m.defaultLR() }
 
 var (
-	_ Method = SGD{}
-	_ Method = RMSprop{}
-	_ Method = Adam{}
-	_ Method = AdamW{}
-	_ Method = Adagrad{}
-	_ Method = Adadelta{}
-	_ Method = Adamax{}
-	_ Method = NAdam{}
-	_ Method = RAdam{}
-	_ Method = Lion{}
-	_ Method = ADOPT{}
-	_ Method = AdEMAMix{}
-	_ Method = ScheduleFreeAdamW{}
-	_ Method = ScheduleFreeSGD{}
-	_ Method = Chain[float32]{}
+	_ builder = SGD{}
+	_ builder = RMSprop{}
+	_ builder = Adam{}
+	_ builder = AdamW{}
+	_ builder = Adagrad{}
+	_ builder = Adadelta{}
+	_ builder = Adamax{}
+	_ builder = NAdam{}
+	_ builder = RAdam{}
+	_ builder = Lion{}
+	_ builder = ADOPT{}
+	_ builder = AdEMAMix{}
+	_ builder = ScheduleFreeAdamW{}
+	_ builder = ScheduleFreeSGD{}
+	_ Method  = Chain[float32]{}
 )
 
 // chainOf validates m and builds its transforms for parameters of type T.
@@ -61,18 +58,14 @@ func chainOf[T Float](m Method) (Chain[T], error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
-	var c any
+	switch m := m.(type) {
+	case Chain[T]:
+		return m, nil
+	case builder:
+		return buildChain[T](m)
+	}
 	var zero T
-	if unsafe.Sizeof(zero) == 4 {
-		c = m.chain32()
-	} else {
-		c = m.chain64()
-	}
-	chain, ok := c.(Chain[T])
-	if !ok || chain == nil {
-		return nil, fmt.Errorf("optim: method %T cannot update %T parameters", m, zero)
-	}
-	return chain, nil
+	return nil, fmt.Errorf("optim: method %T cannot update %T parameters", m, zero)
 }
 
 // coupled returns the head of a chain that adds L2 regularization to the

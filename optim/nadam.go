@@ -48,8 +48,7 @@ func (m NAdam) Validate() error {
 
 func (NAdam) defaultLR() float64 { return 2e-3 }
 
-func (m NAdam) chain32() Chain[float32] { return nadamChain[float32](m) }
-func (m NAdam) chain64() Chain[float64] { return nadamChain[float64](m) }
+func (m NAdam) build(dst any) error { return fill(dst, m, nadamChain[float32], nadamChain[float64]) }
 
 func nadamChain[T Float](m NAdam) Chain[T] {
 	a := &ScaleByNAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, MomentumDecay: m.MomentumDecay, Torch113: m.Torch113}

@@ -44,8 +44,7 @@ func (m RAdam) Validate() error {
 
 func (RAdam) defaultLR() float64 { return 1e-3 }
 
-func (m RAdam) chain32() Chain[float32] { return radamChain[float32](m) }
-func (m RAdam) chain64() Chain[float64] { return radamChain[float64](m) }
+func (m RAdam) build(dst any) error { return fill(dst, m, radamChain[float32], radamChain[float64]) }
 
 func radamChain[T Float](m RAdam) Chain[T] {
 	a := &ScaleByRAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps}

@@ -47,8 +47,9 @@ func (m RMSprop) Validate() error {
 
 func (RMSprop) defaultLR() float64 { return 0.01 }
 
-func (m RMSprop) chain32() Chain[float32] { return rmspropChain[float32](m) }
-func (m RMSprop) chain64() Chain[float64] { return rmspropChain[float64](m) }
+func (m RMSprop) build(dst any) error {
+	return fill(dst, m, rmspropChain[float32], rmspropChain[float64])
+}
 
 func rmspropChain[T Float](m RMSprop) Chain[T] {
 	c := append(coupled[T](m.WeightDecay, m.L2), &ScaleByRMS[T]{Alpha: m.Alpha, Eps: m.Eps, Centered: m.Centered, EpsInSqrt: m.EpsInSqrt})

@@ -66,8 +66,9 @@ func (m ScheduleFreeAdamW) Validate() error {
 
 func (ScheduleFreeAdamW) defaultLR() float64 { return 0.0025 }
 
-func (m ScheduleFreeAdamW) chain32() Chain[float32] { return sfAdamWChain[float32](m) }
-func (m ScheduleFreeAdamW) chain64() Chain[float64] { return sfAdamWChain[float64](m) }
+func (m ScheduleFreeAdamW) build(dst any) error {
+	return fill(dst, m, sfAdamWChain[float32], sfAdamWChain[float64])
+}
 
 func sfAdamWChain[T Float](m ScheduleFreeAdamW) Chain[T] {
 	return Chain[T]{&ScheduleFree[T]{Beta: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, WeightDecay: m.WeightDecay, Adam: true, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}

@@ -54,8 +54,9 @@ func (m ScheduleFreeSGD) Validate() error {
 
 func (ScheduleFreeSGD) defaultLR() float64 { return 1 }
 
-func (m ScheduleFreeSGD) chain32() Chain[float32] { return sfSGDChain[float32](m) }
-func (m ScheduleFreeSGD) chain64() Chain[float64] { return sfSGDChain[float64](m) }
+func (m ScheduleFreeSGD) build(dst any) error {
+	return fill(dst, m, sfSGDChain[float32], sfSGDChain[float64])
+}
 
 func sfSGDChain[T Float](m ScheduleFreeSGD) Chain[T] {
 	return Chain[T]{&ScheduleFree[T]{Beta: m.Momentum, WeightDecay: m.WeightDecay, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}

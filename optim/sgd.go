@@ -65,8 +65,7 @@ func (m SGD) Validate() error {
 
 func (SGD) defaultLR() float64 { return 0 }
 
-func (m SGD) chain32() Chain[float32] { return sgdChain[float32](m) }
-func (m SGD) chain64() Chain[float64] { return sgdChain[float64](m) }
+func (m SGD) build(dst any) error { return fill(dst, m, sgdChain[float32], sgdChain[float64]) }
 
 func sgdChain[T Float](m SGD) Chain[T] {
 	c := coupled[T](m.WeightDecay, m.L2)

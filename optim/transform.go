@@ -140,11 +140,6 @@ func (c Chain[T]) Validate() error {
 
 func (Chain[T]) defaultLR() float64 { return 0 }
 
-// chain32 and chain64 return the chain itself for its own element type and
-// nil for the other: a Chain can update one type of parameters.
-func (c Chain[T]) chain32() Chain[float32] { c32, _ := any(c).(Chain[float32]); return c32 }
-func (c Chain[T]) chain64() Chain[float64] { c64, _ := any(c).(Chain[float64]); return c64 }
-
 // State allocates the transforms' per-parameter buffers in one slab, each
 // placed so that buffers do not alias in the cache, and records their names
 // for saving. Transforms call Vec and Scalar from Init.
