@@ -98,6 +98,14 @@ func (k *kwargs) cautious() (bool, optim.CautiousScale) {
 	return on, optim.CautiousDefault
 }
 
+// scheduleFree reads the keys both Schedule-Free methods take.
+func (k *kwargs) scheduleFree(wd *float64, warmup *int, r, power *float64) {
+	*wd = k.float("weight_decay", 0)
+	*warmup = k.int("warmup_steps", 0)
+	*r = k.float("r", 0)
+	*power = k.float("weight_lr_power", *power)
+}
+
 // done reports every argument not consumed.
 func (k *kwargs) done() {
 	var left []string
@@ -225,18 +233,12 @@ func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimi
 		s := optim.DefaultScheduleFreeAdamW()
 		s.Beta1, s.Beta2 = k.betas(s.Beta1, s.Beta2)
 		s.Eps = k.float("eps", s.Eps)
-		s.WeightDecay = k.float("weight_decay", 0)
-		s.Warmup = k.int("warmup_steps", 0)
-		s.R = k.float("r", 0)
-		s.WeightLRPower = k.float("weight_lr_power", s.WeightLRPower)
+		k.scheduleFree(&s.WeightDecay, &s.Warmup, &s.R, &s.WeightLRPower)
 		m = s
 	case "SGDScheduleFree":
 		s := optim.DefaultScheduleFreeSGD()
 		s.Momentum = k.float("momentum", s.Momentum)
-		s.WeightDecay = k.float("weight_decay", 0)
-		s.Warmup = k.int("warmup_steps", 0)
-		s.R = k.float("r", 0)
-		s.WeightLRPower = k.float("weight_lr_power", s.WeightLRPower)
+		k.scheduleFree(&s.WeightDecay, &s.Warmup, &s.R, &s.WeightLRPower)
 		m = s
 	case "Adagrad":
 		s := optim.DefaultAdagrad()

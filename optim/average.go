@@ -168,19 +168,10 @@ func (a *Averager[T]) Load(r io.Reader) error {
 	if a.swapped {
 		return fmt.Errorf("optim: Averager.Load while the parameters hold the average: Swap back first")
 	}
-	buf, err := io.ReadAll(r)
+	st, meta, err := readSafetensors(r, "the average")
 	if err != nil {
-		return fmt.Errorf("optim: reading the average: %w", err)
+		return err
 	}
-	st, err := safetensors.Deserialize(buf)
-	if err != nil {
-		return fmt.Errorf("optim: the average is not a valid safetensors file: %w", err)
-	}
-	_, md, err := safetensors.ReadMetadata(buf)
-	if err != nil {
-		return fmt.Errorf("optim: the average is not a valid safetensors file: %w", err)
-	}
-	meta := md.Metadata()
 	if f := meta["format"]; f != averageFormat {
 		return fmt.Errorf("optim: not a weight average (format %q, want %q)", f, averageFormat)
 	}

@@ -198,19 +198,10 @@ func (o *Optimizer[T]) Load(r io.Reader) error {
 	if o.evaluating {
 		return errEvaluating
 	}
-	buf, err := io.ReadAll(r)
+	st, meta, err := readSafetensors(r, "state")
 	if err != nil {
-		return fmt.Errorf("optim: reading state: %w", err)
+		return err
 	}
-	st, err := safetensors.Deserialize(buf)
-	if err != nil {
-		return fmt.Errorf("optim: state is not a valid safetensors file: %w", err)
-	}
-	_, md, err := safetensors.ReadMetadata(buf)
-	if err != nil {
-		return fmt.Errorf("optim: state is not a valid safetensors file: %w", err)
-	}
-	meta := md.Metadata()
 	if f := meta["format"]; f != stateFormat {
 		return fmt.Errorf("optim: not an optimizer state (format %q, want %q)", f, stateFormat)
 	}
@@ -304,6 +295,24 @@ func (o *Optimizer[T]) Load(r io.Reader) error {
 	}
 	o.t, o.skipped = step, skipped
 	return nil
+}
+
+// readSafetensors reads a whole safetensors file and its metadata; what
+// names the file in errors ("state").
+func readSafetensors(r io.Reader, what string) (safetensors.SafeTensors, map[string]string, error) {
+	buf, err := io.ReadAll(r)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, fmt.Errorf("optim: reading %s: %w", what, err)
+	}
+	st, err := safetensors.Deserialize(buf)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, fmt.Errorf("optim: %s is not a valid safetensors file: %w", what, err)
+	}
+	_, md, err := safetensors.ReadMetadata(buf)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, fmt.Errorf("optim: %s is not a valid safetensors file: %w", what, err)
+	}
+	return st, md.Metadata(), nil
 }
 
 // matchGroups compares the saved parameter lists with the optimizer's, by
