@@ -34,7 +34,8 @@ import (
 // with f(β) = ln 0.5/ln(β + 10⁻⁸) − 1, the half-life of β in steps: β₃,t
 // grows linearly in half-life from β₁'s to β₃'s.
 //
-// The chain: [ScaleByAdEMAMix] → [AddDecayedWeights] → [ScaleByLR].
+// The chain: [ScaleByAdEMAMix] → [AddDecayedWeights] → [ScaleByLR], run
+// as one fused loop.
 type AdEMAMix struct {
 	Beta1       float64 `key:"beta1" help:"decay β₁ of the fast moment"`                       // default 0.9
 	Beta2       float64 `key:"beta2" help:"decay β₂ of the second moment"`                     // default 0.999
@@ -129,4 +130,30 @@ func (a *ScaleByAdEMAMix[T]) Begin(c *StepInfo) {
 func (a *ScaleByAdEMAMix[T]) Update(k, off int, u, _ []T) {
 	n := len(u)
 	kernel.AdEMAMix(u, a.m1[k][off:off+n], a.m2[k][off:off+n], a.v[k][off:off+n], a.b1, a.b2, a.b3, a.c1, a.c2, a.alpha, T(a.Eps))
+}
+
+// ademamixStep is ScaleByAdEMAMix's fused kernel, with an optional
+// decoupled decay.
+type ademamixStep[T Float] struct {
+	a     *ScaleByAdEMAMix[T]
+	decay weightDecayer[T]
+}
+
+var _ fuser[float32] = (*ScaleByAdEMAMix[float32])(nil)
+
+func (a *ScaleByAdEMAMix[T]) fuse(tail Chain[T]) fusedStep[T] {
+	d, ok := decayAfter(tail)
+	if !ok {
+		return nil
+	}
+	return &ademamixStep[T]{a, d}
+}
+
+func (s *ademamixStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
+	a, n := s.a, len(p)
+	var wd T
+	if s.decay != nil {
+		wd = s.decay.decayRate(k)
+	}
+	kernel.AdEMAMixStep(p, g, a.m1[k][off:off+n], a.m2[k][off:off+n], a.v[k][off:off+n], gs, wc, a.b1, a.b2, a.b3, a.c1, a.c2, a.alpha, T(a.Eps), wd, nlr)
 }

@@ -32,7 +32,7 @@ import (
 //
 // The chain: [AddDecayedWeights] → [ScaleByADOPT] → [ScaleByLR], or
 // ScaleByADOPT → AddDecayedWeights (from step 2) → ScaleByLR when
-// Decouple.
+// Decouple, run as one fused loop.
 type ADOPT struct {
 	Beta1        float64 `key:"beta1" help:"decay β₁ of the first moment"`                             // default 0.9
 	Beta2        float64 `key:"beta2" help:"decay β₂ of the second moment"`                            // default 0.9999
@@ -123,4 +123,30 @@ func (a *ScaleByADOPT[T]) Update(k, off int, u, _ []T) {
 		return
 	}
 	kernel.ADOPT(u, a.m[k][off:off+n], a.v[k][off:off+n], a.b1, a.b2, T(a.Eps), a.clip)
+}
+
+// adoptStep is ScaleByADOPT's fused kernel, with an optional decoupled
+// decay.
+type adoptStep[T Float] struct {
+	a     *ScaleByADOPT[T]
+	decay weightDecayer[T]
+}
+
+var _ fuser[float32] = (*ScaleByADOPT[float32])(nil)
+
+func (a *ScaleByADOPT[T]) fuse(tail Chain[T]) fusedStep[T] {
+	d, ok := decayAfter(tail)
+	if !ok {
+		return nil
+	}
+	return &adoptStep[T]{a, d}
+}
+
+func (s *adoptStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
+	a, n := s.a, len(p)
+	var wd T
+	if s.decay != nil {
+		wd = s.decay.decayRate(k)
+	}
+	kernel.ADOPTStep(p, g, a.m[k][off:off+n], a.v[k][off:off+n], gs, wc, a.b1, a.b2, T(a.Eps), a.clip, wd, nlr, a.first)
 }

@@ -14,9 +14,10 @@ import (
 // memory bandwidth: 20 B/param for SGD with momentum and RMSprop (read θ, g,
 // one state buffer; write θ and the buffer), 28 B/param for Adam, AdamW
 // and ADOPT (two state buffers), 36 for AdEMAMix (three). Lion and
-// Schedule-Free SGD have one buffer (20 B/param), Schedule-Free AdamW two. The newer methods run as chains of transforms, not
-// fused kernels; cautious AdamW reads the gradient and the moment once more
-// for its per-tensor count.
+// Schedule-Free SGD have one buffer (20 B/param), Schedule-Free AdamW two.
+// Lion, ADOPT and AdEMAMix run as fused Go loops; Schedule-Free and
+// cautious AdamW as chains of transforms, and cautious AdamW reads the
+// gradient and the moment once more for its per-tensor count.
 func BenchmarkStep(b *testing.B) {
 	methods := []struct {
 		name  string

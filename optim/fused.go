@@ -12,8 +12,9 @@ var fusion = true
 //
 //	[Negate] [ClipByGlobalNorm] [AddDecayedWeights] core [tail]
 //
-// where the core and what may follow it are the core's business: Adam
-// (then AddDecayedWeights: AdamW), Momentum, RMSprop (then Momentum). The
+// where the core and what may follow it are the core's business: Adam,
+// Lion, ADOPT and AdEMAMix (each then AddDecayedWeights: decoupled decay),
+// Momentum, RMSprop (then Momentum). The
 // fused step reads the chain through three small interfaces, so that no
 // transform reaches into another's fields:
 //

@@ -555,7 +555,11 @@ func TestFusedEqualsChain(t *testing.T) {
 		"Adam+L2": adam, "AMSGrad": amsgrad, "AdamW": optim.DefaultAdamW(),
 		"SGD-momentum": optim.SGD{Momentum: 0.9, Dampening: 0.1, WeightDecay: 0.01}, "Nesterov": optim.SGD{Momentum: 0.9, Nesterov: true},
 		"RMSprop": rms, "RMSprop-centered-momentum": rmsc,
-		"Lion": optim.Lion{Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1},
+		"Lion":           optim.Lion{Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1},
+		"ADOPT-coupled":  optim.ADOPT{Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, ClipExponent: 0.25, WeightDecay: 0.01},
+		"ADOPT-decouple": optim.ADOPT{Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, ClipExponent: 0.25, WeightDecay: 0.01, Decouple: true},
+		"ADOPT-noclip":   optim.ADOPT{Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, NoClip: true},
+		"AdEMAMix":       optim.AdEMAMix{Beta1: 0.9, Beta2: 0.999, Beta3: 0.9999, Alpha: 5, AlphaWarmup: 3, Beta3Warmup: 3, Eps: 1e-8, WeightDecay: 0.01},
 	}
 	for name, m := range methods {
 		for _, clip := range []float64{0, 0.5} {

@@ -220,3 +220,65 @@ func LionStep[T Float](p, g, m []T, gs, wc, b1, b2, wd, nlr T) {
 		p[i] = x + T(nlr*c)
 	}
 }
+
+// ADOPTStep is one fused ADOPT step on a block (see step.go), bit for bit
+// the chain's copy, ADOPT (ADOPTFirst when first), decoupled decay and
+// subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	a := ADOPT's u[i] (first: v[i] = u*u and a = 0)
+//	a += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*a
+func ADOPTStep[T Float](p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, first bool) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		var a T
+		if first {
+			v[i] = u * u
+		} else {
+			d := T(math.Sqrt(float64(v[i])))
+			if d < eps {
+				d = eps
+			}
+			q := u / d
+			if q > clip {
+				q = clip
+			} else if q < -clip {
+				q = -clip
+			}
+			m[i] = T(b1*m[i]) + T((1-b1)*q)
+			v[i] = T(b2*v[i]) + T((1-b2)*u*u)
+			a = m[i]
+		}
+		if wd != 0 {
+			a += T(wd * x)
+		}
+		p[i] = x + T(nlr*a)
+	}
+}
+
+// AdEMAMixStep is one fused AdEMAMix step on a block (see step.go), bit
+// for bit the chain's copy, AdEMAMix, decoupled decay and subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	a := AdEMAMix's u[i]
+//	a += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*a
+func AdEMAMixStep[T Float](p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr T) {
+	n := len(p)
+	g, m1, m2, v = g[:n], m1[:n], m2[:n], v[:n]
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		a := T(b1*m1[i]) + T((1-b1)*u)
+		b := T(b3*m2[i]) + T((1-b3)*u)
+		w := T(b2*v[i]) + T((1-b2)*u*u)
+		m1[i], m2[i], v[i] = a, b, w
+		r := (T(a*c1) + T(alpha*b)) / (T(T(math.Sqrt(float64(w)))*c2) + eps)
+		if wd != 0 {
+			r += T(wd * x)
+		}
+		p[i] = x + T(nlr*r)
+	}
+}
