@@ -24,6 +24,10 @@ type Config struct {
 	// overriding the method's: schedule.OneCycle.Momentum() and
 	// schedule.Cyclic.Momentum() cycle it against the learning rate.
 	Momentum schedule.Schedule
+	// Maximize, if set, climbs the objective instead of descending it: each
+	// gradient is negated before anything else sees it (clipping, coupled
+	// decay, the method), PyTorch's maximize=True, for every method.
+	Maximize bool
 	// ClipNorm, if positive, clips the gradients of all groups together to
 	// this global norm before each step (PyTorch's clip_grad_norm_; the
 	// ClipByGlobalNorm transform at the head of each chain).
@@ -103,8 +107,9 @@ type Optimizer[T Float] struct {
 
 	chunks  []chunk
 	scratch [][]T
-	partial []float64 // per chunk: norm contribution or finiteness
-	normP   float64   // the order normOK holds a value for
+	partial []float64   // per chunk: norm contribution or finiteness
+	acc     [][]float64 // per chunk: a Reducer's partial sums
+	normP   float64     // the order normOK holds a value for
 	// normClamp, when positive, is ClipValue, set by Step and cleared by
 	// GradNorm: the norm that clipping by norm sees is that of the
 	// gradients clipped by value.
@@ -112,10 +117,17 @@ type Optimizer[T Float] struct {
 	clipValue float64
 	normVal   float64
 	normOK    bool
-	runFn     func(w, i int) // o.runChunk, bound once so that Step does not allocate
-	normFn    func(w, i int)
-	finFn     func(w, i int)
-	normOf    func(p float64) float64
+	clipNorm  float64 // the norm clipping by norm saw at the last step
+	reducing  bool    // some group has a Reducer
+	// evaluating is set between Eval and Train; trainPoint then holds the
+	// training point of the groups with an evaluation point.
+	evaluating bool
+	trainPoint [][][]T
+	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	redFn      func(w, i int)
+	normFn     func(w, i int)
+	finFn      func(w, i int)
+	normOf     func(p float64) float64
 }
 
 type group[T Float] struct {
@@ -131,6 +143,15 @@ type group[T Float] struct {
 	apply T // −α when ScaleByLR is folded into the subtraction, else −1
 	// fused, if not nil, runs body as one kernel (see fused.go).
 	fused *fused[T]
+	// reducer, if not nil, needs per-tensor sums before the update pass:
+	// pre is the part of body before it, sums the sums of this step (per
+	// parameter), values the parameters' values.
+	reducer Reducer[T]
+	pre     Chain[T]
+	sums    [][]float64
+	values  [][]T
+	// eval, if not nil, gives the point to evaluate at (see evalpoint.go).
+	eval evalPointer[T]
 }
 
 // chunk is a range of one parameter's elements that one worker updates.
@@ -153,7 +174,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	if c.NonFinite != ErrorOnNonFinite && c.NonFinite != SkipNonFinite {
 		return nil, fmt.Errorf("optim: Config.NonFinite = %d: unknown policy", c.NonFinite)
 	}
-	o := &Optimizer[T]{policy: c.NonFinite}
+	o := &Optimizer[T]{policy: c.NonFinite, clipNorm: math.NaN()}
 	if c.ClipNorm < 0 || c.ClipValue < 0 {
 		return nil, fmt.Errorf("optim: Config.ClipNorm = %v, ClipValue = %v: must not be negative", c.ClipNorm, c.ClipValue)
 	}
@@ -207,6 +228,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			seenChain[&chain[0]] = true
 		}
 		var head Chain[T]
+		if c.Maximize {
+			head = append(head, &Negate[T]{})
+		}
 		if c.ClipValue > 0 {
 			head = append(head, &ClipByValue[T]{Max: c.ClipValue})
 		}
@@ -223,6 +247,17 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 				}
 			}
 		}
+		if g.reducer, g.pre, err = reducerOf(g.body); err != nil {
+			return nil, err
+		}
+		if g.reducer != nil {
+			g.fused, o.reducing = nil, true
+			for _, p := range g.params {
+				g.sums = append(g.sums, make([]float64, g.reducer.Sums()))
+				g.values = append(g.values, p.Value)
+			}
+		}
+		g.eval = evalPointOf(g.chain)
 		for k := range g.params {
 			p := &g.params[k]
 			if p.Name == "" {
@@ -260,7 +295,13 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	}
 	o.state.allocate()
 	o.partial = make([]float64, len(o.chunks))
-	o.runFn, o.normFn, o.finFn, o.normOf = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm
+	o.acc = make([][]float64, len(o.chunks))
+	for i, c := range o.chunks {
+		if r := o.groups[c.g].reducer; r != nil {
+			o.acc[i] = make([]float64, r.Sums())
+		}
+	}
+	o.runFn, o.normFn, o.finFn, o.normOf, o.redFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.reduceChunk
 	o.ensureScratch()
 	return o, nil
 }
@@ -290,8 +331,12 @@ func (o *Optimizer[T]) ensureScratch() {
 // Step updates every parameter from its gradient: it clips, runs each
 // group's chain of transforms, and subtracts the result, in one pass over
 // memory per parameter. A gradient with NaN or ±Inf changes nothing (see
-// Config.NonFinite). Step allocates nothing.
+// Config.NonFinite). Step allocates nothing. Between Eval and Train it
+// returns an error and changes nothing.
 func (o *Optimizer[T]) Step() error {
+	if o.evaluating {
+		return errEvaluating
+	}
 	t := o.t + 1
 	for gi, g := range o.groups {
 		lr := g.lr.At(o.t)
@@ -324,10 +369,60 @@ func (o *Optimizer[T]) Step() error {
 			g.apply = -T(g.info.LR)
 		}
 	}
+	if o.clipP != 0 {
+		o.clipNorm = o.gradNorm(o.clipP) // computed already: by the check or the clipping
+	}
 	o.ensureScratch()
+	if o.reducing {
+		o.reduce()
+	}
 	o.parallel(o.runFn)
 	o.t = t
 	return nil
+}
+
+// reduce runs the reduction pass for groups with a Reducer: per-chunk sums
+// in parallel, added per parameter in chunk order.
+func (o *Optimizer[T]) reduce() {
+	o.parallel(o.redFn)
+	for _, g := range o.groups {
+		for _, s := range g.sums {
+			clear(s)
+		}
+	}
+	for i, c := range o.chunks {
+		if g := o.groups[c.g]; g.reducer != nil {
+			for j, v := range o.acc[i] {
+				g.sums[c.k][j] += v
+			}
+		}
+	}
+	for _, g := range o.groups {
+		if g.reducer != nil {
+			g.reducer.Reduce(g.sums, nil, g.values)
+		}
+	}
+}
+
+func (o *Optimizer[T]) reduceChunk(w, i int) {
+	c := o.chunks[i]
+	g := o.groups[c.g]
+	if g.reducer == nil {
+		return
+	}
+	acc := o.acc[i]
+	clear(acc)
+	p := &g.params[c.k]
+	buf := o.scratch[w]
+	for off := c.lo; off < c.hi; off += blockLen {
+		n := min(blockLen, c.hi-off)
+		u, val := buf[:n], p.Value[off:off+n]
+		copy(u, p.Grad[off:off+n])
+		for _, tr := range g.pre {
+			tr.Update(c.k, off, u, val)
+		}
+		g.reducer.Gather(c.k, off, u, val, acc)
+	}
 }
 
 // parallel runs fn over every chunk, on one goroutine for small models.
@@ -450,6 +545,13 @@ func (o *Optimizer[T]) GradNorm() float64 {
 	o.normOK, o.normClamp = false, 0
 	return o.gradNorm(2)
 }
+
+// ClipNorm returns the global gradient norm that clipping by norm measured
+// at the last step, before clipping (what PyTorch's clip_grad_norm_
+// returns): of order Config.ClipNormType, and of the gradients clipped by
+// value when Config.ClipValue is set too. It is NaN before the first step
+// and when the optimizer does not clip by norm.
+func (o *Optimizer[T]) ClipNorm() float64 { return o.clipNorm }
 
 // Groups returns the number of parameter groups.
 func (o *Optimizer[T]) Groups() int { return len(o.groups) }
