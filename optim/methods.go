@@ -396,6 +396,9 @@ func chainOf[T Float](m Method) (Chain[T], error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
+	if b, ok := m.(builder); ok {
+		return buildChain[T](b)
+	}
 	lr := &ScaleByLR[T]{}
 	switch m := m.(type) {
 	case Chain[T]:

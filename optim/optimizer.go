@@ -131,6 +131,9 @@ type group[T Float] struct {
 	apply T // −α when ScaleByLR is folded into the subtraction, else −1
 	// fused, if not nil, runs body as one kernel (see fused.go).
 	fused *fused[T]
+	// staged, if not nil, runs body pass by pass: it holds a Reducer
+	// (see reduce.go).
+	staged *staged[T]
 }
 
 // chunk is a range of one parameter's elements that one worker updates.
@@ -251,6 +254,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			}
 		}
 		o.state.params, o.state.avoid, o.state.group = infos, avoid, gi
+		g.staged = newStaged(g, o.chunksOf(gi))
 		for ti, tr := range g.chain {
 			o.state.prefix = fmt.Sprintf("%d.", ti)
 			if err := tr.Init(&o.state, infos); err != nil {
@@ -326,6 +330,7 @@ func (o *Optimizer[T]) Step() error {
 	}
 	o.ensureScratch()
 	o.parallel(o.runFn)
+	o.runStaged()
 	o.t = t
 	return nil
 }
@@ -345,6 +350,9 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 	c := o.chunks[i]
 	g := o.groups[c.g]
 	p := &g.params[c.k]
+	if g.staged != nil {
+		return // runStaged's
+	}
 	if g.fused != nil {
 		g.fused.step(c.k, c.lo, p.Value[c.lo:c.hi], p.Grad[c.lo:c.hi], g.apply)
 		return
