@@ -185,8 +185,11 @@ func methodFromTorch(c *conf, raw json.RawMessage, source string) (optim.Method,
 		s.L2 = k.float("l2_penalty", 0)
 		m = s
 	default:
-		c.Errorf("unsupported optimizer %q", name)
-		return nil, 0
+		var ok bool
+		if m, ok = methodFromReference(c, k, name); !ok {
+			c.Errorf("unsupported optimizer %q", name)
+			return nil, 0
+		}
 	}
 	k.done()
 	if math.IsNaN(lr) {
@@ -332,6 +335,8 @@ type optimizerFile struct {
 		LR            *float64    `json:"lr"`
 		ClipTotalNorm *float64    `json:"clip_total_norm"`
 		Params        [][]float64 `json:"params"`
+		D             *float64    `json:"d"`
+		TrustRatios   []float64   `json:"trust_ratios"`
 	} `json:"steps"`
 }
 
@@ -405,6 +410,7 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 		for i := range params {
 			c.near(fmt.Sprintf("step %d: params[%d]", k, i), widen(params[i].Value), st.Params[i])
 		}
+		checkReferenceStep(c, k, opt, st.D, st.TrustRatios)
 		if c.failed() {
 			return // later steps only repeat the first difference
 		}
