@@ -24,6 +24,9 @@ func BenchmarkStep(b *testing.B) {
 		{"RMSprop", optim.DefaultRMSprop(), 20},
 		{"Adam", optim.DefaultAdam(), 28},
 		{"AdamW", optim.DefaultAdamW(), 28},
+		{"LAMB", optim.DefaultLAMB(), 28},       // as Adam; the trust ratio adds a pass
+		{"LARS", optim.DefaultLARS(), 20},       // as SGD with momentum
+		{"Prodigy", optim.DefaultProdigy(), 40}, // θ, g, θ₀, m, v, s read; θ, m, v, s written
 	}
 	sizes := []struct {
 		name     string
