@@ -220,11 +220,12 @@ func (p *ScaleByProdigy[T]) Gather(k, off int, u, val []T, acc []float64) {
 }
 
 func (p *ScaleByProdigy[T]) Reduce(sums [][]float64, _, _ [][]T) {
-	num, den := p.r0, 0.0
+	delta, den := 0.0, 0.0
 	for _, s := range sums {
-		num += p.fnum * s[0]
+		delta += p.fnum * s[0]
 		den += s[1]
 	}
+	num := p.r0 + delta
 	p.skip = den == 0
 	if p.skip {
 		return

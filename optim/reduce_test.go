@@ -61,7 +61,7 @@ func reducerMethods() map[string]struct {
 		"Muon-rms":        {rms, matrices},
 		"Prodigy":         {prodigy, mixed},
 		"Prodigy-coupled": {coupled, mixed},
-		"SOAP":            {soap, mixed},
+		"SOAP":            {soap, [][]int{{4, 4}, {6}, {3, 3}, {1}, {2, 2, 3}}}, // full rank: see TestReducersFloat32
 		"LAMB":            {lamb, mixed},
 		"LARS":            {optim.DefaultLARS(), mixed},
 		"LARS-nesterov":   {nesterov, mixed},
@@ -382,5 +382,106 @@ func TestSplit(t *testing.T) {
 	_, err = optim.Split(p.params, optim.Route{Match: optim.WeightsOnly})
 	if err == nil || !strings.Contains(err.Error(), "fc1.bias") {
 		t.Errorf("Split leaving fc1.bias unrouted = %v; want an error naming it", err)
+	}
+}
+
+// TestSOAPAxesCommute checks SOAP's tensors of three dimensions, each
+// rotated along every dimension: swapping the first two axes of the
+// gradients swaps those of the updates.
+func TestSOAPAxesCommute(t *testing.T) {
+	const a, b, c = 3, 4, 5
+	m := optim.DefaultSOAP()
+	m.PreconditionFrequency = 2
+	rng := rand.New(rand.NewPCG(5, 5))
+	x := optim.Param[float64]{Name: "x", Shape: []int{a, b, c}, Value: make([]float64, a*b*c), Grad: make([]float64, a*b*c)}
+	y := optim.Param[float64]{Name: "y", Shape: []int{b, a, c}, Value: make([]float64, a*b*c), Grad: make([]float64, a*b*c)}
+	swap := func(i, j, k int) (int, int) { return (i*b+j)*c + k, (j*a+i)*c + k }
+	for i := range a {
+		for j := range b {
+			for k := range c {
+				p, q := swap(i, j, k)
+				x.Value[p] = rng.NormFloat64()
+				y.Value[q] = x.Value[p]
+			}
+		}
+	}
+	ox := mustNew(t, []optim.Param[float64]{x}, optim.Config{Method: m})
+	oy := mustNew(t, []optim.Param[float64]{y}, optim.Config{Method: m})
+	for range 7 {
+		for i := range a {
+			for j := range b {
+				for k := range c {
+					p, q := swap(i, j, k)
+					x.Grad[p] = rng.NormFloat64()
+					y.Grad[q] = x.Grad[p]
+				}
+			}
+		}
+		if err := ox.Step(); err != nil {
+			t.Fatal(err)
+		}
+		if err := oy.Step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range a {
+		for j := range b {
+			for k := range c {
+				p, q := swap(i, j, k)
+				if math.Abs(x.Value[p]-y.Value[q]) > 1e-12 {
+					t.Fatalf("SOAP: x[%d,%d,%d] = %v; want y[%d,%d,%d] = %v", i, j, k, x.Value[p], j, i, k, y.Value[q])
+				}
+			}
+		}
+	}
+}
+
+// TestReducersFloat32 checks that the float32 instantiation of each reducer
+// method follows the float64 one. SOAP's matrices are square here: the
+// gradient of a wide matrix has a null space, where the rotated gradient is
+// rounding noise that Adam's normalization turns into steps of full size,
+// different in each precision (in the reference too).
+func TestReducersFloat32(t *testing.T) {
+	for name, c := range reducerMethods() {
+		p64 := shapedProblem(9, c.shapes...)
+		var p32 []optim.Param[float32]
+		for _, q := range p64.params {
+			v := make([]float32, len(q.Value))
+			for i, x := range q.Value {
+				v[i] = float32(x)
+				q.Value[i] = float64(v[i])
+			}
+			p32 = append(p32, optim.Param[float32]{Name: q.Name, Shape: q.Shape, Value: v, Grad: make([]float32, len(v))})
+		}
+		cfg := optim.Config{Method: c.m, LR: reducerLR(c.m)}
+		o64 := mustNew(t, p64.params, cfg)
+		o32, err := optim.New(p32, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10 {
+			for i, q := range p64.params {
+				for j := range q.Grad {
+					// Noise keeps SOAP's second gradient from being its
+					// first: else its rotated form is diagonal, and Adam
+					// turns the rounding off the diagonal into full steps.
+					g := float32(q.Value[j] - p64.target[i][j] + 0.1*p64.rng.NormFloat64())
+					q.Grad[j], p32[i].Grad[j] = float64(g), g
+				}
+			}
+			if err := o64.Step(); err != nil {
+				t.Fatal(err)
+			}
+			if err := o32.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, q := range p64.params {
+			for j, want := range q.Value {
+				if got := float64(p32[i].Value[j]); math.Abs(got-want) > 1e-3*(1+math.Abs(want)) {
+					t.Fatalf("%s: float32 params[%d][%d] = %v; float64 %v", name, i, j, got, want)
+				}
+			}
+		}
 	}
 }

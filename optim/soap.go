@@ -38,11 +38,10 @@ var (
 // β₁, β₂ = Beta1, Beta2; β_s = ShampooBeta (β₂ when negative); ε = Eps
 // outside the square root; λ = WeightDecay; f = PreconditionFrequency.
 // Parameters of one dimension get plain Adam in this order (first step
-// skipped, decay after the step). A dimension above MaxPrecondDim keeps the
-// identity for its Q. Tensors of more than two dimensions (convolution
-// kernels) are preconditioned as the matrix [shape[0], the rest], like the
-// reference's merge_dims for channels-first data; the reference without
-// merge_dims keeps one preconditioner per dimension.
+// skipped, decay after the step). A tensor of more dimensions (a
+// convolution kernel) has one preconditioner per dimension, each rotating
+// that dimension, as in the reference without merge_dims. A dimension above
+// MaxPrecondDim keeps the identity.
 //
 // The first step only builds the preconditioner, as in the reference, so
 // that the current gradient never enters its own projection. The
@@ -111,14 +110,14 @@ func soapChain[T Float](m SOAP) Chain[T] {
 // ScaleBySOAP replaces the update by SOAP's (see [SOAP]) divided by the
 // learning rate, which ScaleByLR then applies. Its weight decay, applied
 // after the step, is folded in as u ← u + λ·(θ − α_t·u). It is a [Reducer]:
-// the rotations need each matrix whole.
+// the rotations need each tensor whole.
 type ScaleBySOAP[T Float] struct {
 	B1, B2, ShampooBeta, Eps float64
 	WeightDecay              float64 // masked by Config.DecayMask
 	Frequency, MaxDim        int
 	CorrectBias              bool
 
-	mats   []soapMat[T]
+	params []soapParam[T]
 	decay  []bool
 	first  bool
 	t      int
@@ -127,10 +126,10 @@ type ScaleBySOAP[T Float] struct {
 	b1, b2 T
 
 	// Scratch, sized for the largest parameter.
-	a, b  []T       // r×c: rotate's
-	gp    []T       // r×c: the rotated gradient and step
-	gg    []T       // n×n
-	f, o  []float64 // n×n, in float64 for LAPACK
+	a, b  []T // rotate's
+	gp    []T // the rotated gradient and step
+	gg    []T // n×n
+	f, o  []float64
 	lo    []float64
 	w, wk []float64
 	tau   []float64
@@ -138,44 +137,42 @@ type ScaleBySOAP[T Float] struct {
 	idx   []int
 }
 
-// soapMat is one parameter seen as an r×c matrix (c = 1 for a vector).
-type soapMat[T Float] struct {
-	r, c   int
+// soapParam is one parameter's state: its moments, and per dimension the
+// preconditioner and its eigenvectors (nil for a dimension left alone).
+type soapParam[T Float] struct {
+	dims   []int
 	m, v   []T
-	l, rr  []T // preconditioners, nil where not kept
-	ql, qr []T // their eigenvectors, nil for the identity
+	gg, q  [][]T
+	matrix bool // some dimension is preconditioned
 }
 
 func (s *ScaleBySOAP[T]) Name() string { return "scale_by_soap" }
 
 func (s *ScaleBySOAP[T]) Init(st *State[T], params []ParamInfo) error {
-	s.mats, s.decay = make([]soapMat[T], len(params)), make([]bool, len(params))
-	var nrc, nn int
+	s.params, s.decay = make([]soapParam[T], len(params)), make([]bool, len(params))
+	var size, nn int
 	for k, p := range params {
-		x := &s.mats[k]
-		x.r, x.c = p.Size, 1
-		if len(p.Shape) >= 2 {
-			x.r = p.Shape[0]
-			x.c = p.Size / max(x.r, 1)
-		}
+		x := &s.params[k]
 		s.decay[k] = p.Decay
 		st.Vec(&x.m, k, "exp_avg", 0)
 		st.Vec(&x.v, k, "exp_avg_sq", 0)
-		if len(p.Shape) >= 2 && p.Size > 0 {
-			if x.r <= s.MaxDim {
-				st.Buffer(&x.l, k, "GG_L", []int{x.r, x.r}, 0)
-				st.Buffer(&x.ql, k, "Q_L", []int{x.r, x.r}, 0)
-				nn = max(nn, x.r)
-			}
-			if x.c <= s.MaxDim {
-				st.Buffer(&x.rr, k, "GG_R", []int{x.c, x.c}, 0)
-				st.Buffer(&x.qr, k, "Q_R", []int{x.c, x.c}, 0)
-				nn = max(nn, x.c)
-			}
-			nrc = max(nrc, p.Size)
+		if len(p.Shape) < 2 || p.Size == 0 {
+			continue // plain Adam
 		}
+		x.dims = append([]int(nil), p.Shape...)
+		x.gg, x.q = make([][]T, len(x.dims)), make([][]T, len(x.dims))
+		for i, d := range x.dims {
+			if d > s.MaxDim {
+				continue
+			}
+			st.Buffer(&x.gg[i], k, fmt.Sprintf("GG.%d", i), []int{d, d}, 0)
+			st.Buffer(&x.q[i], k, fmt.Sprintf("Q.%d", i), []int{d, d}, 0)
+			x.matrix = true
+			nn = max(nn, d)
+		}
+		size = max(size, p.Size)
 	}
-	s.a, s.b, s.gp = make([]T, nrc), make([]T, nrc), make([]T, nrc)
+	s.a, s.b, s.gp = make([]T, size), make([]T, size), make([]T, size)
 	s.gg = make([]T, nn*nn)
 	s.f, s.o, s.lo = make([]float64, nn*nn), make([]float64, nn*nn), make([]float64, nn*nn)
 	s.w, s.wk, s.tau = make([]float64, nn), make([]float64, max(1, 66*nn)), make([]float64, nn)
@@ -198,32 +195,30 @@ func (s *ScaleBySOAP[T]) Sums() int { return 0 }
 func (s *ScaleBySOAP[T]) Gather(int, int, []T, []T, []float64) {}
 
 func (s *ScaleBySOAP[T]) Reduce(_ [][]float64, u, _ [][]T) {
-	for k := range s.mats {
-		s.step(&s.mats[k], u[k])
+	for k := range s.params {
+		s.step(&s.params[k], u[k])
 	}
 }
 
 // step turns the gradient g of one parameter into its update.
-func (s *ScaleBySOAP[T]) step(x *soapMat[T], g []T) {
+func (s *ScaleBySOAP[T]) step(x *soapParam[T], g []T) {
 	n := len(g)
 	if n == 0 {
 		return
 	}
-	matrix := x.l != nil || x.rr != nil
 	if s.first {
-		if matrix {
+		if x.matrix {
 			s.accumulate(x, g)
-			if x.l != nil {
-				s.eigenvectors(x.ql, x.l, x.r)
-			}
-			if x.rr != nil {
-				s.eigenvectors(x.qr, x.rr, x.c)
+			for i, d := range x.dims {
+				if x.q[i] != nil {
+					s.eigenvectors(x.q[i], x.gg[i], d)
+				}
 			}
 		}
 		clear(g)
 		return
 	}
-	if !matrix {
+	if !x.matrix {
 		kernel.Adam(g, x.m, x.v, nil, s.b1, s.b2, 1, 1, T(s.Eps))
 		kernel.Scale(s.scale, g)
 		return
@@ -231,60 +226,94 @@ func (s *ScaleBySOAP[T]) step(x *soapMat[T], g []T) {
 	gp := s.gp[:n]
 	s.rotate(gp, g, x, false)
 	kernel.Adam(gp, x.m, x.v, nil, s.b1, s.b2, 1, 1, T(s.Eps)) // gp ← m/(√v + ε)
-	// Keep g for the preconditioner: write the update after it is used.
 	refresh := s.t%s.Frequency == 0
 	if refresh {
 		s.rotate(s.a[:n], x.m, x, true) // m into the parameter's basis
 		copy(x.m, s.a[:n])
 	}
-	s.accumulate(x, g)
+	s.accumulate(x, g) // from the gradient, before g becomes the update
 	s.rotate(g, gp, x, true)
 	kernel.Scale(s.scale, g)
 	if refresh {
-		if x.ql != nil {
-			s.refresh(x.ql, x.l, x.r, x.v, x.r, x.c, true)
-		}
-		if x.qr != nil {
-			s.refresh(x.qr, x.rr, x.c, x.v, x.r, x.c, false)
+		for i, d := range x.dims {
+			if x.q[i] != nil {
+				s.refresh(x, i, d)
+			}
 		}
 		s.rotate(s.a[:n], x.m, x, false)
 		copy(x.m, s.a[:n])
 	}
 }
 
-// rotate sets dst to Q_Lᵀ·src·Q_R (into the eigenbasis) or, with back, to
-// Q_L·src·Q_Rᵀ. A missing Q is the identity.
-func (s *ScaleBySOAP[T]) rotate(dst, src []T, x *soapMat[T], back bool) {
-	r, c := x.r, x.c
-	tmp := s.a[:r*c]
-	if &dst[0] == &tmp[0] {
-		tmp = s.b[:r*c]
+// around returns the sizes of the dimensions before and after dimension i.
+func around(dims []int, i int) (pre, post int) {
+	pre, post = 1, 1
+	for j, d := range dims {
+		if j < i {
+			pre *= d
+		} else if j > i {
+			post *= d
+		}
 	}
-	if x.ql != nil {
-		kernel.Gemm(!back, false, r, c, r, 1, x.ql, r, src, c, 0, tmp, c)
-	} else {
-		copy(tmp, src)
-	}
-	if x.qr != nil {
-		kernel.Gemm(false, back, r, c, c, 1, tmp, c, x.qr, c, 0, dst, c)
-	} else {
-		copy(dst, tmp)
-	}
+	return pre, post
 }
 
-// accumulate moves L towards GGᵀ and R towards GᵀG by 1 − β_s.
-func (s *ScaleBySOAP[T]) accumulate(x *soapMat[T], g []T) {
-	r, c := x.r, x.c
-	w := T(1 - s.ShampooBeta)
-	if x.l != nil {
-		gg := s.gg[:r*r]
-		kernel.Gemm(false, true, r, r, c, 1, g, c, g, c, 0, gg, r)
-		kernel.Lerp(x.l, gg, w)
+// rotate sets dst to src with every dimension i multiplied by its Qᵢᵀ (into
+// the eigenbasis) or, with back, by Qᵢ: for a matrix, Q₀ᵀ·src·Q₁ or
+// Q₀·src·Q₁ᵀ. A dimension without Q is left alone. dst and src may not be
+// rotate's scratch, except that dst may be s.a.
+func (s *ScaleBySOAP[T]) rotate(dst, src []T, x *soapParam[T], back bool) {
+	n := len(src)
+	cur := src
+	bufs := [2][]T{s.a[:n], s.b[:n]}
+	if &dst[0] == &bufs[0][0] {
+		bufs[0], bufs[1] = bufs[1], bufs[0]
 	}
-	if x.rr != nil {
-		gg := s.gg[:c*c]
-		kernel.Gemm(true, false, c, c, r, 1, g, c, g, c, 0, gg, c)
-		kernel.Lerp(x.rr, gg, w)
+	next := 0
+	for i, d := range x.dims {
+		q := x.q[i]
+		if q == nil {
+			continue
+		}
+		out := bufs[next]
+		next ^= 1
+		pre, post := around(x.dims, i)
+		if post == 1 { // cur is pre×d: cur·Q (into) or cur·Qᵀ (back)
+			kernel.Gemm(false, back, pre, d, d, 1, cur, d, q, d, 0, out, d)
+		} else { // each d×post slab: Qᵀ·slab (into) or Q·slab (back)
+			for p := range pre {
+				o := p * d * post
+				kernel.Gemm(!back, false, d, post, d, 1, q, d, cur[o:o+d*post], post, 0, out[o:o+d*post], post)
+			}
+		}
+		cur = out
+	}
+	copy(dst, cur)
+}
+
+// accumulate moves each preconditioner towards the gradient's second
+// moment along its dimension (GGᵀ and GᵀG for a matrix) by 1 − β_s.
+func (s *ScaleBySOAP[T]) accumulate(x *soapParam[T], g []T) {
+	w := T(1 - s.ShampooBeta)
+	for i, d := range x.dims {
+		if x.gg[i] == nil {
+			continue
+		}
+		gg := s.gg[:d*d]
+		pre, post := around(x.dims, i)
+		if post == 1 { // g is pre×d: gᵀg
+			kernel.Gemm(true, false, d, d, pre, 1, g, d, g, d, 0, gg, d)
+		} else { // Σ over slabs of slab·slabᵀ
+			for p := range pre {
+				o := p * d * post
+				beta := T(1)
+				if p == 0 {
+					beta = 0
+				}
+				kernel.Gemm(false, true, d, d, post, 1, g[o:o+d*post], post, g[o:o+d*post], post, beta, gg, d)
+			}
+		}
+		kernel.Lerp(x.gg[i], gg, w)
 	}
 }
 
@@ -309,52 +338,50 @@ func (s *ScaleBySOAP[T]) eigenvectors(q, m []T, n int) {
 	}
 }
 
-// refresh re-estimates the eigenvectors q of the n×n preconditioner m by
+// refresh re-estimates the eigenvectors of dimension i's preconditioner by
 // one power step and a QR decomposition, sorting them by descending
-// estimated eigenvalue, and permutes the r×c second moment v alike: its
-// rows when rows is set, else its columns.
-func (s *ScaleBySOAP[T]) refresh(q, m []T, n int, v []T, r, c int, rows bool) {
+// estimated eigenvalue, and permutes the second moment alike along that
+// dimension.
+func (s *ScaleBySOAP[T]) refresh(x *soapParam[T], i, n int) {
+	q, m := x.q[i], x.gg[i]
 	lf, o, lo := s.f[:n*n], s.o[:n*n], s.lo[:n*n]
-	for i := range lf {
-		lf[i], o[i] = float64(m[i]), float64(q[i])
+	for j := range lf {
+		lf[j], o[j] = float64(m[j]), float64(q[j])
 	}
 	kernel.Gemm(false, false, n, n, n, 1, lf, n, o, n, 0, lo, n) // L·Q
 	est, idx := s.est[:n], s.idx[:n]
 	for j := range n {
 		e := 0.0
-		for i := range n {
-			e += o[i*n+j] * lo[i*n+j]
+		for r := range n {
+			e += o[r*n+j] * lo[r*n+j]
 		}
 		est[j], idx[j] = e, j
 	}
-	for i := 1; i < n; i++ { // a stable insertion sort, descending
-		for j := i; j > 0 && est[idx[j]] > est[idx[j-1]]; j-- {
-			idx[j], idx[j-1] = idx[j-1], idx[j]
+	for a := 1; a < n; a++ { // a stable insertion sort, descending
+		for b := a; b > 0 && est[idx[b]] > est[idx[b-1]]; b-- {
+			idx[b], idx[b-1] = idx[b-1], idx[b]
 		}
 	}
 	p := s.f[:n*n]
-	for i := range n {
+	for r := range n {
 		for j, from := range idx {
-			p[i*n+j] = lo[i*n+from]
+			p[r*n+j] = lo[r*n+from]
 		}
 	}
 	a := blas64.General{Rows: n, Cols: n, Data: p, Stride: n}
 	lapack64.Geqrf(a, s.tau[:n], s.wk, len(s.wk))
 	lapack64.Orgqr(a, s.tau[:n], s.wk, len(s.wk))
-	for i, x := range p {
-		q[i] = T(x)
+	for j, v := range p {
+		q[j] = T(v)
 	}
-	tmp := s.a[:r*c]
+	v := x.v
+	tmp := s.a[:len(v)]
 	copy(tmp, v)
-	if rows {
-		for i, from := range idx {
-			copy(v[i*c:(i+1)*c], tmp[from*c:(from+1)*c])
-		}
-		return
-	}
-	for i := range r {
+	pre, post := around(x.dims, i)
+	for pi := range pre {
+		base := pi * n * post
 		for j, from := range idx {
-			v[i*c+j] = tmp[i*c+from]
+			copy(v[base+j*post:base+(j+1)*post], tmp[base+from*post:base+(from+1)*post])
 		}
 	}
 }
