@@ -54,6 +54,9 @@ func methodFromReference(c *conf, k *kwargs, name string) (optim.Method, bool) {
 		if g := k.float("growth_rate", math.Inf(1)); !math.IsInf(g, 1) {
 			m.GrowthRate = g
 		}
+		if k.int("slice_p", 1) != 1 || k.bool("fsdp_in_use", false) {
+			c.Errorf("Prodigy: slice_p other than 1 and fsdp_in_use are not supported")
+		}
 		return m, true
 	case "SOAP":
 		m := optim.DefaultSOAP()
@@ -64,6 +67,9 @@ func methodFromReference(c *conf, k *kwargs, name string) (optim.Method, bool) {
 		m.PreconditionFrequency = k.int("precondition_frequency", m.PreconditionFrequency)
 		m.MaxPrecondDim = k.int("max_precond_dim", m.MaxPrecondDim)
 		m.CorrectBias = k.bool("correct_bias", m.CorrectBias)
+		if df := k.str("data_format", "channels_first"); df != "channels_first" {
+			c.Errorf("SOAP: data_format %q is not supported", df)
+		}
 		if k.bool("merge_dims", false) || k.bool("precondition_1d", false) || k.bool("normalize_grads", false) {
 			c.Errorf("SOAP: merge_dims, precondition_1d and normalize_grads are not supported")
 		}

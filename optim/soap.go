@@ -390,9 +390,5 @@ func (s *ScaleBySOAP[T]) Update(k, _ int, u, p []T) {
 	if s.first || s.WeightDecay == 0 || !s.decay[k] {
 		return
 	}
-	// θ ← (θ − α·u)·(1 − α·λ) = θ − α·(u + λ·(θ − α·u)).
-	wd := T(s.WeightDecay)
-	for i, x := range u {
-		u[i] = x + wd*(p[i]-s.lr*x)
-	}
+	kernel.DecayAfter(u, p, T(s.WeightDecay), s.lr) // θ ← (θ − α·u)·(1 − α·λ)
 }

@@ -90,3 +90,15 @@ func AdamEpsRoot[T Float](u, m, v []T, b1, b2, c1, c2, epsRoot, eps T) {
 		u[i] = (mi * c1) / (T(math.Sqrt(float64(T(vi*c2)+epsRoot))) + eps)
 	}
 }
+
+// DecayAfter folds a weight decay applied after the step into the update u
+// that the step subtracts times lr: θ ← (θ − lr·u)·(1 − lr·wd) is
+// θ − lr·u' with
+//
+//	u[i] = u[i] + wd*(p[i] - lr*u[i])
+func DecayAfter[T Float](u, p []T, wd, lr T) {
+	p = p[:len(u)]
+	for i, x := range u {
+		u[i] = x + T(wd*(p[i]-T(lr*x)))
+	}
+}
