@@ -279,8 +279,11 @@ func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimi
 		s.L2 = k.float("l2_penalty", 0)
 		m = s
 	default:
-		c.Errorf("unsupported optimizer %q", name)
-		return torchOptimizer{}
+		var ok bool
+		if m, ok = methodFromReference(c, k, name); !ok {
+			c.Errorf("unsupported optimizer %q", name)
+			return torchOptimizer{}
+		}
 	}
 	k.done()
 	if math.IsNaN(lr) {
@@ -430,6 +433,8 @@ type optimizerFile struct {
 		EvalParams    [][]float64 `json:"eval_params"`
 		Averaged      [][]float64 `json:"averaged_params"`
 		NAveraged     *int        `json:"n_averaged"`
+		D             *float64    `json:"d"`
+		TrustRatios   []float64   `json:"trust_ratios"`
 	} `json:"steps"`
 }
 
@@ -439,7 +444,7 @@ type optimizerFile struct {
 var (
 	optimizerFileFields = fieldSet("kind", "source", "dtype", "tolerance", "name", "optimizer", "scheduler", "clip", "averaging", "params", "steps")
 	optimizerStepFields = fieldSet("grads", "lr", "params", "clip_total_norm", "eval_params", "averaged_params", "n_averaged",
-		"scheduled_lr", "cautious_mask_sum", "alpha", "beta3", "trust_ratios") // informational from scheduled_lr on
+		"d", "trust_ratios", "scheduled_lr", "cautious_mask_sum", "alpha", "beta3") // informational from scheduled_lr on
 )
 
 func fieldSet(names ...string) map[string]bool {
@@ -580,6 +585,7 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 				c.near(fmt.Sprintf("step %d: averaged_params[%d]", k, i), widen(avg.Average(i)), st.Averaged[i])
 			}
 		}
+		checkReferenceStep(c, k, opt, st.D, st.TrustRatios)
 		if c.failed() {
 			return // later steps only repeat the first difference
 		}

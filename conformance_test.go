@@ -62,19 +62,6 @@ var expectedFailures = map[string]knownFailure{
 	},
 	// Added with the shared folder's newer files; each comes off the list
 	// when the feature it tests lands.
-	"optim/lamb-default-32":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/lamb-default-64":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/lamb-wd-mask-mixed-64":         {reason: "optimizers of issue 14 not built yet"},
-	"optim/lars-default-32":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/lars-default-64":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/lars-nesterov-masks-cosine-64": {reason: "optimizers of issue 14 not built yet"},
-	"optim/muon-default-32":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/muon-default-64":               {reason: "optimizers of issue 14 not built yet"},
-	"optim/muon-wd-adjust-rms-64":         {reason: "optimizers of issue 14 not built yet"},
-	"optim/prodigy-default-32":            {reason: "optimizers of issue 14 not built yet"},
-	"optim/prodigy-default-64":            {reason: "optimizers of issue 14 not built yet"},
-	"optim/prodigy-wd-biascorr-64":        {reason: "optimizers of issue 14 not built yet"},
-	"optim/soap-pf2-64":                   {reason: "optimizers of issue 14 not built yet"},
 }
 
 // knownFailure says why a file cannot pass and where it may differ.

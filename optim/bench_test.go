@@ -34,6 +34,9 @@ func BenchmarkStep(b *testing.B) {
 		{"AdEMAMix", optim.DefaultAdEMAMix(), 36},
 		{"ScheduleFreeAdamW", optim.DefaultScheduleFreeAdamW(), 28},
 		{"ScheduleFreeSGD", optim.DefaultScheduleFreeSGD(), 20},
+		{"LAMB", optim.DefaultLAMB(), 28},       // as Adam; the trust ratio adds a pass
+		{"LARS", optim.DefaultLARS(), 20},       // as SGD with momentum
+		{"Prodigy", optim.DefaultProdigy(), 40}, // θ, g, θ₀, m, v, s read; θ, m, v, s written
 	}
 	sizes := []struct {
 		name     string

@@ -16,7 +16,7 @@ import (
 //
 // A g of exactly 0 gives φ = 0. Base's state moves as it would without the
 // mask. The sum Σφ over each whole tensor makes Cautious a [Reducer]; put
-// decay after it (never masked) and only stateless transforms before it.
+// decay after it, so that the decay is never masked.
 type Cautious[T Float] struct {
 	Base  CautiousBase[T]
 	Scale CautiousScale // the normalisation s; zero: CautiousMean

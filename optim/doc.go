@@ -27,6 +27,17 @@
 // including your own, is an update rule too. A transform that needs a sum
 // over whole tensors first (a cautious update's mask count) is a [Reducer].
 //
+// Most transforms rewrite each block of elements on its own, so a chain
+// runs as one pass over memory, fused into one kernel for the common
+// shapes. A [Reducer] needs more: a norm per tensor (the trust ratio of
+// [LAMB] and [LARS]), a sum over every parameter ([Prodigy]'s step-size
+// estimate), or each matrix whole ([Muon]'s Newton–Schulz iteration,
+// [SOAP]'s eigenbasis). It gathers sums while the blocks stream past and
+// reduces them once, and the chain continues in a second pass; it is a
+// transform like the others, composable and saved by name. [Split] routes
+// parameters to groups by rule: Muon for the hidden weight matrices
+// ([HiddenMatrix]), AdamW for the rest.
+//
 // # Use
 //
 // The package knows nothing of layers or autodiff: a parameter is a [Param],

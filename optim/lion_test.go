@@ -56,14 +56,6 @@ func TestCautiousLionSumsWholeTensors(t *testing.T) {
 	}
 }
 
-func TestCautiousRefusesStatefulHead(t *testing.T) {
-	p := newProblem(1, 8)
-	chain := optim.Chain[float64]{&optim.Momentum[float64]{Decay: 0.9}, &optim.Cautious[float64]{Base: &optim.ScaleByLion[float64]{B1: 0.9, B2: 0.99}}, &optim.ScaleByLR[float64]{}}
-	if _, err := optim.New(p.params, optim.Config{Method: chain, LR: schedule.Constant(0.1)}); err == nil {
-		t.Error("Cautious after Momentum: New succeeded; want an error (Momentum cannot run twice)")
-	}
-}
-
 func ExampleLion() {
 	minimize(optim.DefaultLion(), 0.05)
 	// Output:

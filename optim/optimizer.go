@@ -107,9 +107,8 @@ type Optimizer[T Float] struct {
 
 	chunks  []chunk
 	scratch [][]T
-	partial []float64   // per chunk: norm contribution or finiteness
-	acc     [][]float64 // per chunk: a Reducer's partial sums
-	normP   float64     // the order normOK holds a value for
+	partial []float64 // per chunk: norm contribution or finiteness
+	normP   float64   // the order normOK holds a value for
 	// normClamp, when positive, is ClipValue, set by Step and cleared by
 	// GradNorm: the norm that clipping by norm sees is that of the
 	// gradients clipped by value.
@@ -118,13 +117,11 @@ type Optimizer[T Float] struct {
 	normVal   float64
 	normOK    bool
 	clipNorm  float64 // the norm clipping by norm saw at the last step
-	reducing  bool    // some group has a Reducer
 	// evaluating is set between Eval and Train; trainPoint then holds the
 	// training point of the groups with an evaluation point.
 	evaluating bool
 	trainPoint [][][]T
 	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
-	redFn      func(w, i int)
 	normFn     func(w, i int)
 	finFn      func(w, i int)
 	normOf     func(p float64) float64
@@ -143,13 +140,9 @@ type group[T Float] struct {
 	apply T // −α when ScaleByLR is folded into the subtraction, else −1
 	// fused, if not nil, runs body as one kernel (see fused.go).
 	fused *fused[T]
-	// reducer, if not nil, needs per-tensor sums before the update pass:
-	// pre is the part of body before it, sums the sums of this step (per
-	// parameter), values the parameters' values.
-	reducer Reducer[T]
-	pre     Chain[T]
-	sums    [][]float64
-	values  [][]T
+	// staged, if not nil, runs body pass by pass: it holds a Reducer
+	// (see reduce.go).
+	staged *staged[T]
 	// eval, if not nil, gives the point to evaluate at (see evalpoint.go).
 	eval evalPointer[T]
 }
@@ -247,16 +240,6 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 				}
 			}
 		}
-		if g.reducer, g.pre, err = reducerOf(g.body); err != nil {
-			return nil, err
-		}
-		if g.reducer != nil {
-			g.fused, o.reducing = nil, true
-			for _, p := range g.params {
-				g.sums = append(g.sums, make([]float64, g.reducer.Sums()))
-				g.values = append(g.values, p.Value)
-			}
-		}
 		g.eval = evalPointOf(g.chain)
 		for k := range g.params {
 			p := &g.params[k]
@@ -286,6 +269,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			}
 		}
 		o.state.params, o.state.avoid, o.state.group = infos, avoid, gi
+		g.staged = newStaged(g, o.chunksOf(gi))
 		for ti, tr := range g.chain {
 			o.state.prefix = fmt.Sprintf("%d.", ti)
 			if err := tr.Init(&o.state, infos); err != nil {
@@ -295,13 +279,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	}
 	o.state.allocate()
 	o.partial = make([]float64, len(o.chunks))
-	o.acc = make([][]float64, len(o.chunks))
-	for i, c := range o.chunks {
-		if r := o.groups[c.g].reducer; r != nil {
-			o.acc[i] = make([]float64, r.Sums())
-		}
-	}
-	o.runFn, o.normFn, o.finFn, o.normOf, o.redFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.reduceChunk
+	o.runFn, o.normFn, o.finFn, o.normOf = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm
 	o.ensureScratch()
 	return o, nil
 }
@@ -373,56 +351,10 @@ func (o *Optimizer[T]) Step() error {
 		o.clipNorm = o.gradNorm(o.clipP) // computed already: by the check or the clipping
 	}
 	o.ensureScratch()
-	if o.reducing {
-		o.reduce()
-	}
 	o.parallel(o.runFn)
+	o.runStaged()
 	o.t = t
 	return nil
-}
-
-// reduce runs the reduction pass for groups with a Reducer: per-chunk sums
-// in parallel, added per parameter in chunk order.
-func (o *Optimizer[T]) reduce() {
-	o.parallel(o.redFn)
-	for _, g := range o.groups {
-		for _, s := range g.sums {
-			clear(s)
-		}
-	}
-	for i, c := range o.chunks {
-		if g := o.groups[c.g]; g.reducer != nil {
-			for j, v := range o.acc[i] {
-				g.sums[c.k][j] += v
-			}
-		}
-	}
-	for _, g := range o.groups {
-		if g.reducer != nil {
-			g.reducer.Reduce(g.sums, nil, g.values)
-		}
-	}
-}
-
-func (o *Optimizer[T]) reduceChunk(w, i int) {
-	c := o.chunks[i]
-	g := o.groups[c.g]
-	if g.reducer == nil {
-		return
-	}
-	acc := o.acc[i]
-	clear(acc)
-	p := &g.params[c.k]
-	buf := o.scratch[w]
-	for off := c.lo; off < c.hi; off += blockLen {
-		n := min(blockLen, c.hi-off)
-		u, val := buf[:n], p.Value[off:off+n]
-		copy(u, p.Grad[off:off+n])
-		for _, tr := range g.pre {
-			tr.Update(c.k, off, u, val)
-		}
-		g.reducer.Gather(c.k, off, u, val, acc)
-	}
 }
 
 // parallel runs fn over every chunk, on one goroutine for small models.
@@ -440,6 +372,9 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 	c := o.chunks[i]
 	g := o.groups[c.g]
 	p := &g.params[c.k]
+	if g.staged != nil {
+		return // runStaged's
+	}
 	if g.fused != nil {
 		g.fused.step(c.k, c.lo, p.Value[c.lo:c.hi], p.Grad[c.lo:c.hi], g.apply)
 		return

@@ -105,6 +105,6 @@ func (s *ScheduleFree[T]) Update(k, off int, u, p []T) {
 func (s *ScheduleFree[T]) evalPoint(k int, y, x []T) {
 	w := T(1 - 1/s.Beta)
 	for i, z := range s.z[k] {
-		x[i] = kernel.Lerp(y[i], z, w)
+		x[i] = kernel.LerpScalar(y[i], z, w)
 	}
 }

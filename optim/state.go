@@ -128,7 +128,7 @@ func (o *Optimizer[T]) Save(w io.Writer) error {
 	}
 	views := make(map[string]tensorView[T], len(o.state.vecs))
 	for _, v := range o.state.vecs {
-		views[v.name] = tensorView[T]{data: *v.dst, shape: o.shapeOf(v.name)}
+		views[v.name] = tensorView[T]{data: *v.dst, shape: o.vecShape(v)}
 	}
 	if err := safetensors.SerializeToWriter(views, meta, w); err != nil {
 		return fmt.Errorf("optim: saving state: %w", err)
@@ -235,8 +235,8 @@ func (o *Optimizer[T]) Load(r io.Reader) error {
 		if !ok {
 			return fmt.Errorf("optim: state has no tensor %q", v.name)
 		}
-		if tv.DType() != dtypeOf[T]() || !sameShape(tv.Shape(), o.shapeOf(v.name)) {
-			return fmt.Errorf("optim: state tensor %q is %v %v, want %v %v", v.name, tv.DType(), tv.Shape(), dtypeOf[T](), o.shapeOf(v.name))
+		if tv.DType() != dtypeOf[T]() || !sameShape(tv.Shape(), o.vecShape(v)) {
+			return fmt.Errorf("optim: state tensor %q is %v %v, want %v %v", v.name, tv.DType(), tv.Shape(), dtypeOf[T](), o.vecShape(v))
 		}
 	}
 	for _, name := range st.Names() {

@@ -29,72 +29,6 @@ type Transform[T Float] interface {
 	Update(k, off int, u, p []T)
 }
 
-// A Reducer is a transform that needs sums over whole parameter tensors
-// before it can update any block of them: a cautious update normalises its
-// mask by the mask's count over each tensor. Transforms otherwise see one
-// block at a time, so before the update pass of a step the optimizer runs a
-// reduction pass: for every block it copies the gradient into u, runs the
-// transforms before the Reducer on it, and calls Gather, which adds the
-// block's contributions to acc (Sums() values, private to the chunk of work
-// being run); the optimizer adds the chunks' acc per parameter in a fixed
-// order (the sums do not depend on the number of threads) and calls Reduce
-// once with sums[k] for every parameter k, before any Update of the step.
-//
-// This runner keeps no copy of the whole update: Reduce gets u = nil and
-// p, the parameters' values. Gather must not change any state, and the
-// transforms before a Reducer run twice per step, so they must keep no
-// state that Update changes (clipping, Negate and AddDecayedWeights
-// qualify; others are refused). A chain may hold one Reducer. (The
-// signatures are those of the staged reducers that whole-matrix methods
-// need, which keep the whole update, so that one interface serves both.)
-type Reducer[T Float] interface {
-	Transform[T]
-	// Sums returns how many float64 sums per parameter Gather accumulates.
-	Sums() int
-	// Gather reads block [off, off+len(u)) of parameter k's update u, as
-	// the transforms before the reducer left it, and its values p, and adds
-	// its contributions to acc. It is called concurrently for disjoint
-	// blocks.
-	Gather(k, off int, u, p []T, acc []float64)
-	// Reduce is called once per step, after every Gather, with the sums of
-	// each parameter.
-	Reduce(sums [][]float64, u, p [][]T)
-}
-
-// stateless is implemented by transforms whose Update changes no state, so
-// that they can run before a Reducer.
-type stateless interface{ stateless() }
-
-func (*ClipByGlobalNorm[T]) stateless()  {}
-func (*ClipByValue[T]) stateless()       {}
-func (*Negate[T]) stateless()            {}
-func (*AddDecayedWeights[T]) stateless() {}
-func (*ScaleByLR[T]) stateless()         {}
-
-// reducerOf returns chain's Reducer and the transforms before it, or an
-// error if it has more than one or one that cannot be run twice precedes
-// it.
-func reducerOf[T Float](chain Chain[T]) (Reducer[T], Chain[T], error) {
-	var red Reducer[T]
-	var pre Chain[T]
-	for i, tr := range chain {
-		r, ok := tr.(Reducer[T])
-		if !ok {
-			continue
-		}
-		if red != nil {
-			return nil, nil, fmt.Errorf("optim: %s and %s both need per-tensor sums: a chain may hold one", Name(red), Name(tr))
-		}
-		red, pre = r, chain[:i]
-		for _, p := range pre {
-			if _, ok := p.(stateless); !ok {
-				return nil, nil, fmt.Errorf("optim: %s keeps state and cannot come before %s, which needs per-tensor sums", Name(p), Name(tr))
-			}
-		}
-	}
-	return red, pre, nil
-}
-
 // StepInfo is what a transform may know of the step being taken.
 type StepInfo struct {
 	T  int     // the step's number: 1 for the first step
@@ -156,6 +90,7 @@ type State[T Float] struct {
 type vecReq[T Float] struct {
 	name  string // "<param>/<position>.<buffer>"
 	size  int
+	shape []int // nil: the parameter's
 	dst   *[]T
 	init  T
 	avoid [2]uintptr // addresses of the parameter's values and gradient

@@ -181,17 +181,17 @@ func ScheduleFree[T Float](u, y, z, v []T, b2, bc2, eps, wd, c, a, lr T) {
 		if wd != 0 {
 			g += T(wd * yi)
 		}
-		y2 := Lerp(yi, z[i], c) + T(a*g)
+		y2 := LerpScalar(yi, z[i], c) + T(a*g)
 		z[i] -= T(lr * g)
 		u[i] = yi - y2
 	}
 }
 
-// Lerp is PyTorch's linear interpolation from x to y by w:
+// LerpScalar is PyTorch's linear interpolation from x to y by w:
 //
 //	x + w*(y − x)        for |w| < 0.5
 //	y − (y − x)*(1 − w)  otherwise
-func Lerp[T Float](x, y, w T) T {
+func LerpScalar[T Float](x, y, w T) T {
 	if w < 0.5 && w > -0.5 {
 		return x + T(w*(y-x))
 	}
