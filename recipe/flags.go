@@ -26,6 +26,7 @@ type Flags struct {
 	decayWeightsOnly        *bool
 	epochs, batch, patience *int
 	seed                    *uint64
+	text                    textFlags
 	optimizer               spec.Optimizer // without the optimizer's flags
 }
 
@@ -51,11 +52,11 @@ func (h *hyperFlag) IsBoolFlag() bool { return h.isBool }
 // out (compare takes whole specs) and the recipe keeps def's optimizer.
 func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f := &Flags{optimizer: def.Optimizer}
-	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH")
+	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH; text (embedded), text:PATH or kjv for a language model")
 	f.dataDir = fs.String("data-dir", def.DataDir, "directory holding the IDX files of mnist and fashion-mnist (default: $DESCENT_DATA, then the usual places)")
 	f.label = fs.String("label", def.Label, "csv: the label column, by name or 0-based index (default: the last column)")
 	f.valFraction = fs.Float64("val-fraction", def.ValFraction, "fraction of the training examples held out for validation (0: none)")
-	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic")
+	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic; language models gpt:layers=2,d=128,heads=4,ctx=128 (the default on text), lstm:256, gru:256, rnn:256 (x2 stacks two)")
 	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
 	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
 	if optimizer {
@@ -76,6 +77,7 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.batch = fs.Int("batch", def.Batch, "batch size")
 	f.seed = fs.Uint64("seed", def.Seed, "seed of the initial weights, the data order and dropout")
 	f.patience = fs.Int("patience", def.Patience, "stop early after this many epochs without a better validation loss (0: never)")
+	f.text = addTextFlags(fs, def)
 	return f
 }
 
@@ -116,6 +118,9 @@ func (f *Flags) Recipe() (Recipe, error) {
 	}
 	if *f.unit != "step" {
 		r.Schedule.Unit = *f.unit
+	}
+	if err := f.text.apply(&r); err != nil {
+		return r, err
 	}
 	return r, r.Validate()
 }
@@ -158,7 +163,11 @@ func (r Recipe) Args() []string {
 	if r.DecayWeightsOnly {
 		args = append(args, "--decay-weights-only")
 	}
-	args = append(args, "--epochs", strconv.Itoa(r.Epochs), "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
+	if !r.IsText() {
+		args = append(args, "--epochs", strconv.Itoa(r.Epochs))
+	}
+	args = append(args, "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
+	args = append(args, r.seqArgs()...)
 	if r.Patience != 0 {
 		args = append(args, "--patience", strconv.Itoa(r.Patience))
 	}

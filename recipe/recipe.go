@@ -34,6 +34,13 @@ type Recipe struct {
 	Batch    int    `json:"batch"`
 	Seed     uint64 `json:"seed"`               // weights, data order and dropout
 	Patience int    `json:"patience,omitempty"` // early stopping on validation loss after this many epochs without improvement; 0: off
+
+	// A language model on text (lm.go) trains for Steps steps (Epochs is
+	// 0), evaluating every EvalEvery (0: a tenth of the run); Bytes makes
+	// its vocabulary byte-level.
+	Steps     int  `json:"steps,omitempty"`
+	EvalEvery int  `json:"eval_every,omitempty"`
+	Bytes     bool `json:"bytes,omitempty"`
 }
 
 // Default is what `descent train` runs with no flags: an MLP with batch
@@ -55,7 +62,8 @@ func Default() Recipe {
 // Validate checks everything that can be checked without the data.
 func (r Recipe) Validate() error {
 	var errs []error
-	if r.Epochs <= 0 {
+	errs = append(errs, r.validateText()...)
+	if r.Epochs <= 0 && !r.IsText() {
 		errs = append(errs, fmt.Errorf("recipe: epochs %d: must be positive", r.Epochs))
 	}
 	if r.Batch <= 0 {

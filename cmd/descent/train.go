@@ -50,6 +50,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--max-memory: %w", err)
 		}
 	}
+	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
+		return trainText(fs, f, *resume, *out, *quiet, limit, stdout, stderr)
+	}
 	hooks := run.Options{
 		OnBatch: func(b train.Batch) {
 			prog.batch(b)
