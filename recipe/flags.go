@@ -77,7 +77,6 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.batch = fs.Int("batch", def.Batch, "batch size")
 	f.seed = fs.Uint64("seed", def.Seed, "seed of the initial weights, the data order and dropout")
 	f.patience = fs.Int("patience", def.Patience, "stop early after this many epochs without a better validation loss (0: never)")
-	f.text = addTextFlags(fs, def)
 	return f
 }
 

@@ -364,8 +364,12 @@ type textFlags struct {
 	bytes            *bool
 }
 
-func addTextFlags(fs *flag.FlagSet, def Recipe) textFlags {
-	return textFlags{
+// AddTextFlags defines on fs the flags of a language model's run, with
+// def's values as defaults: --steps, --eval-every and --bytes. Only train
+// takes them (lr-find has a --steps of its own); without them a text
+// recipe has no steps, and Recipe says so.
+func (f *Flags) AddTextFlags(fs *flag.FlagSet, def Recipe) {
+	f.text = textFlags{
 		fs:        fs,
 		steps:     fs.Int("steps", def.Steps, "language models: optimizer steps to train (in all, with --resume); a text run counts steps, not epochs (default 1000)"),
 		evalEvery: fs.Int("eval-every", def.EvalEvery, "language models: evaluate on the validation text and checkpoint every this many steps (0: a tenth of the run)"),
@@ -380,6 +384,9 @@ const DefaultSeqModel = "gpt:layers=2,d=128,heads=4,ctx=128"
 // dataset, the steps (1000 if not given), the default model if --model was
 // not given, and no epochs.
 func (t textFlags) apply(r *Recipe) error {
+	if t.fs == nil {
+		return nil
+	}
 	r.Steps, r.EvalEvery, r.Bytes = *t.steps, *t.evalEvery, *t.bytes
 	if !r.IsText() {
 		return nil

@@ -33,6 +33,7 @@ final model is byte-identical to a run that was never stopped.`
 func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
+	f.AddTextFlags(fs, recipe.Default())
 	threads := threadsFlag(fs)
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
