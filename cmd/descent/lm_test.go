@@ -10,34 +10,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/train"
 )
-
-// init lets a child process of these tests (see TestMain) signal itself
-// after a step of a language model's run, as testBatchHook does for
-// epochs.
-func init() {
-	spec := os.Getenv("DESCENT_TEST_SIGNAL")
-	if os.Getenv("DESCENT_TEST_ARGS") == "" || spec == "" {
-		return
-	}
-	name, at, _ := strings.Cut(spec, ":")
-	step, _ := strconv.Atoi(at)
-	sig := syscall.SIGINT
-	if name == "KILL" {
-		sig = syscall.SIGKILL
-	}
-	testStepHook = func(s train.SeqStep) {
-		if s.Step == step {
-			syscall.Kill(os.Getpid(), sig)
-		}
-	}
-}
 
 // tinyGPT is a transformer small enough to train in a fraction of a
 // second, with dropout so that resuming must restore its random source.

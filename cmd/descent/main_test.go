@@ -40,6 +40,11 @@ func TestMain(m *testing.M) {
 					syscall.Kill(os.Getpid(), sig)
 				}
 			}
+			testStepHook = func(s train.SeqStep) { // a language model's run
+				if s.Step == step {
+					syscall.Kill(os.Getpid(), sig)
+				}
+			}
 		}
 		os.Exit(dispatch(argv, os.Stdout, os.Stderr))
 	}

@@ -39,16 +39,8 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 	var rn *run.TextRun
 	var err error
 	if resume != "" {
-		var bad []string
-		fs.Visit(func(fl *flag.Flag) {
-			switch fl.Name {
-			case "resume", "steps", "threads", "quiet", "max-memory":
-			default:
-				bad = append(bad, "--"+fl.Name)
-			}
-		})
-		if len(bad) > 0 {
-			return fmt.Errorf("--resume continues the run with its saved configuration; only --steps and --threads may be given with it, not %s", strings.Join(bad, ", "))
+		if err := onlyResumeFlags(fs, "steps"); err != nil {
+			return err
 		}
 		steps := 0
 		if given(fs, "steps") {
