@@ -11,7 +11,6 @@ import (
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
-	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/train"
 )
 
@@ -293,21 +292,7 @@ func (r Recipe) BuildSeq(text *data.Text, cfg train.SeqConfig) (*SeqRun, error) 
 	if err != nil {
 		return nil, err
 	}
-	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, 1, r.Steps)
-	if err != nil {
-		return nil, err
-	}
-	oc := optim.Config{
-		Method: r.Optimizer.Build(spec.Rate{Schedule: lr, Base: r.Optimizer.LR}),
-		LR:     lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue,
-	}
-	if mom != nil && r.Optimizer.HasMomentum() {
-		oc.Momentum = mom
-	}
-	if r.DecayWeightsOnly {
-		oc.DecayMask = optim.WeightsOnly
-	}
-	opt, err := optim.New(train.Params[float32](model), oc)
+	opt, _, err := r.newOptimizer(model, 1, r.Steps)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/optim/spec"
+	"github.com/descentml/descent/schedule"
 	"github.com/descentml/descent/train"
 )
 
@@ -140,6 +141,28 @@ func (r Recipe) StepsPerEpoch(trainExamples int) int {
 	return (trainExamples + b - 1) / b
 }
 
+// newOptimizer makes the recipe's optimizer over model's parameters, its
+// schedule built for epochs epochs of stepsPerEpoch steps, and returns it
+// with the learning-rate schedule.
+func (r Recipe) newOptimizer(model nn.Module[float32], epochs, stepsPerEpoch int) (*optim.Optimizer[float32], schedule.Schedule, error) {
+	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, epochs, stepsPerEpoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	oc := optim.Config{
+		Method: r.Optimizer.Build(spec.Rate{Schedule: lr, Base: r.Optimizer.LR}),
+		LR:     lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue,
+	}
+	if mom != nil && r.Optimizer.HasMomentum() {
+		oc.Momentum = mom
+	}
+	if r.DecayWeightsOnly {
+		oc.DecayMask = optim.WeightsOnly
+	}
+	opt, err := optim.New(train.Params[float32](model), oc)
+	return opt, lr, err
+}
+
 // Run is a recipe built: the model, its optimizer and the trainer.
 type Run struct {
 	Model     *nn.Sequential[float32]
@@ -165,21 +188,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, r.StepsPerEpoch(n))
-	if err != nil {
-		return nil, err
-	}
-	oc := optim.Config{
-		Method: r.Optimizer.Build(spec.Rate{Schedule: lr, Base: r.Optimizer.LR}),
-		LR:     lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue,
-	}
-	if mom != nil && r.Optimizer.HasMomentum() {
-		oc.Momentum = mom
-	}
-	if r.DecayWeightsOnly {
-		oc.DecayMask = optim.WeightsOnly
-	}
-	opt, err := optim.New(train.Params[float32](model), oc)
+	opt, lr, err := r.newOptimizer(model, r.Epochs, r.StepsPerEpoch(n))
 	if err != nil {
 		return nil, err
 	}

@@ -81,23 +81,9 @@ func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
 	if err := checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory); err != nil {
 		return nil, err
 	}
-	if dir == "" {
-		dir = DefaultDir("")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	lock, err := LockDir(dir, "descent train")
+	dir, lock, err := claimDir(dir)
 	if err != nil {
 		return nil, err
-	}
-	if exists(filepath.Join(dir, ConfigFile)) {
-		lock.Unlock()
-		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
-	}
-	if names := contents(dir); len(names) > 0 {
-		lock.Unlock()
-		return nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
 	}
 	run := &TextRun{Dir: dir, Recipe: r, Text: text, lock: lock}
 	var vocab bytes.Buffer
@@ -313,10 +299,7 @@ func PlotSeq(dir string, hist []train.SeqMetrics) error {
 		}
 		return y
 	}
-	figs := []struct {
-		file string
-		spec plot.LinesSpec
-	}{
+	figs := []figure{
 		{"loss.png", plot.LinesSpec{Title: "loss", YLabel: "next-token cross-entropy (nats)", LogY: true, Series: []plot.Series{
 			{Name: "train", Y: col(func(m train.SeqMetrics) float64 { return m.TrainLoss })},
 			{Name: "validation", Y: col(func(m train.SeqMetrics) float64 { return m.ValLoss })},
@@ -329,18 +312,7 @@ func PlotSeq(dir string, hist []train.SeqMetrics) error {
 			{Name: "lr", Y: col(func(m train.SeqMetrics) float64 { return m.LR })},
 		}}},
 	}
-	for _, f := range figs {
-		f.spec.X, f.spec.XLabel = x, "step"
-		f.spec.Series = dropEmpty(f.spec.Series)
-		var b bytes.Buffer
-		if err := plot.Lines(&b, f.spec); err != nil {
-			return fmt.Errorf("%s: %w", f.file, err)
-		}
-		if err := atomicfile.WriteFile(filepath.Join(dir, f.file), b.Bytes()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeFigures(dir, x, "step", figs)
 }
 
 // LoadSeq returns the trained language model of the finished run in dir,
