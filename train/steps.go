@@ -12,8 +12,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/nlpodyssey/safetensors"
-
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/atomicfile"
@@ -407,19 +405,10 @@ func (tr *SeqTrainer[T]) Resume(path string) error {
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
-	st, err := safetensors.Deserialize(b)
+	st, meta, checked, err := openCheckpoint(b, path)
 	if err != nil {
-		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
+		return err
 	}
-	_, md, err := safetensors.ReadMetadata(b)
-	if err != nil {
-		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
-	}
-	checked, err := nn.VerifyChecksum(b)
-	if err != nil {
-		return fmt.Errorf("train: %s: %w", path, err)
-	}
-	meta := md.Metadata()
 	switch {
 	case meta["format"] != seqCheckpointFormat:
 		return fmt.Errorf("train: %s is not a language-model checkpoint (format %q)", path, meta["format"])
@@ -452,18 +441,8 @@ func (tr *SeqTrainer[T]) Resume(path string) error {
 	if err := tr.opt.Load(bytes.NewReader(opt.Data())); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)
 	}
-	enc, hasRNG := meta["rng"]
-	switch {
-	case hasRNG && tr.cfg.RNG != nil:
-		raw, err := base64.StdEncoding.DecodeString(enc)
-		if err != nil {
-			return fmt.Errorf("train: %s: corrupt random state", path)
-		}
-		if err := tr.cfg.RNG.UnmarshalBinary(raw); err != nil {
-			return fmt.Errorf("train: %s: %w", path, err)
-		}
-	case hasRNG != (tr.cfg.RNG != nil):
-		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the model draws random numbers (dropout)", path)
+	if err := restoreRNG(tr.cfg.RNG, meta, path); err != nil {
+		return err
 	}
 	tr.windows.Seek(pos.Windows)
 	tr.pos, tr.history = pos, hist
