@@ -147,9 +147,26 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
 		return nil, err
 	}
-	dir, lock, err := claimDir(dir)
+	if dir == "" {
+		dir = DefaultDir("")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := LockDir(dir, "descent train")
 	if err != nil {
 		return nil, err
+	}
+	if exists(filepath.Join(dir, ConfigFile)) {
+		lock.Unlock()
+		if !exists(filepath.Join(dir, CheckpointFile)) {
+			return nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
+		}
+		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+	}
+	if names := contents(dir); len(names) > 0 {
+		lock.Unlock()
+		return nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
 	}
 	run := &Run{Dir: dir, Recipe: r, Splits: splits, lock: lock,
 		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
@@ -166,34 +183,6 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 		return nil, err
 	}
 	return run, nil
-}
-
-// claimDir makes and locks the directory of a new run: dir, or
-// DefaultDir("") if "". A directory that holds a run, or other files, is
-// refused, saying what to do.
-func claimDir(dir string) (string, *Lock, error) {
-	if dir == "" {
-		dir = DefaultDir("")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return dir, nil, err
-	}
-	lock, err := LockDir(dir, "descent train")
-	if err != nil {
-		return dir, nil, err
-	}
-	if exists(filepath.Join(dir, ConfigFile)) {
-		lock.Unlock()
-		if !exists(filepath.Join(dir, CheckpointFile)) {
-			return dir, nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
-		}
-		return dir, nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
-	}
-	if names := contents(dir); len(names) > 0 {
-		lock.Unlock()
-		return dir, nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
-	}
-	return dir, lock, nil
 }
 
 // Read reads the recipe and the data description of the run in dir.

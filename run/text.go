@@ -103,6 +103,35 @@ func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
 	return run, nil
 }
 
+// claimDir makes and locks the directory of a new language model's run
+// (New does the same for other runs; the two belong together): dir, or
+// DefaultDir("") if "". A directory that holds a run, or other files, is
+// refused, saying what to do.
+func claimDir(dir string) (string, *Lock, error) {
+	if dir == "" {
+		dir = DefaultDir("")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return dir, nil, err
+	}
+	lock, err := LockDir(dir, "descent train")
+	if err != nil {
+		return dir, nil, err
+	}
+	if exists(filepath.Join(dir, ConfigFile)) {
+		lock.Unlock()
+		if !exists(filepath.Join(dir, CheckpointFile)) {
+			return dir, nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
+		}
+		return dir, nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+	}
+	if names := contents(dir); len(names) > 0 {
+		lock.Unlock()
+		return dir, nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
+	}
+	return dir, lock, nil
+}
+
 // ReadText reads the recipe and the vocabulary of the language model's
 // run in dir.
 func ReadText(dir string) (recipe.Recipe, *data.Vocab, error) {
