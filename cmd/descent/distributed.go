@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/run"
+	"github.com/descentml/descent/train"
+)
+
+// Data-parallel training: `mpirun -np N descent train …` (a build with
+// -tags mpi). Every rank parses the same flags and opens the run with
+// run.Options.Comm; rank 0 alone writes the run's files and the output.
+// Every error of the run is shared by the ranks (packages run and train
+// see to it), so each rank ends with MPI_Finalize, and the error is printed
+// once: by rank 0, and by another rank only if it differs from rank 0's
+// (that rank's own failure).
+
+// syncBNFlag defines --sync-bn and returns the check of its value.
+func syncBNFlag(fs *flag.FlagSet) func() error {
+	on := fs.Bool("sync-bn", false, "synchronise batch norm's statistics across the ranks of mpirun (not implemented yet)")
+	return func() error {
+		if *on {
+			return errors.New("--sync-bn: synchronised batch norm is not implemented yet; under mpirun each rank's batch norm normalizes its share of the batch with that share's statistics (rank 0's running statistics are the model's)")
+		}
+		return nil
+	}
+}
+
+// joinRanks starts the processes of the run (comm.Init) and returns the
+// writers this rank's output goes to: the command's for rank 0 and a single
+// process, none for the others.
+func joinRanks(stdout, stderr io.Writer) (*comm.Comm, io.Writer, io.Writer, error) {
+	c, err := comm.Init()
+	if err != nil {
+		return nil, nil, nil, &exitError{2, err}
+	}
+	if c.Rank() != 0 {
+		return c, io.Discard, io.Discard, nil
+	}
+	return c, stdout, stderr, nil
+}
+
+// leaveRanks ends MPI on every rank and returns the error this rank should
+// report: err on rank 0, and on the others nothing unless their error is
+// their own and not rank 0's.
+func leaveRanks(c *comm.Comm, err error) error {
+	if !c.Distributed() {
+		return err
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	root, cerr := comm.BroadcastBytes(c, []byte(msg), 0)
+	if cerr != nil {
+		fmt.Fprintf(os.Stderr, "descent train: %v: %v\n", c, errors.Join(err, cerr))
+		c.Abort(1)
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+	switch {
+	case err == nil || c.Rank() == 0:
+		return err
+	case string(root) == msg || errors.Is(err, train.ErrOtherRank) || errors.Is(err, comm.ErrOtherRank):
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		return silentExit(code)
+	}
+	return fmt.Errorf("%v: %w", c, err)
+}
+
+// silentExit is an exit status with nothing to print: another rank has
+// said why.
+type silentExit int
+
+func (e silentExit) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// resumeCommand is the command that continues the run in rn.
+func resumeCommand(rn *run.Run) string {
+	if n := rn.Ranks(); n > 1 {
+		return fmt.Sprintf("mpirun -np %d descent train --resume %s", n, rn.Dir)
+	}
+	return "descent train --resume " + rn.Dir
+}
