@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/run"
@@ -52,11 +54,11 @@ func leaveRanks(c *comm.Comm, err error) error {
 	if !c.Distributed() {
 		return err
 	}
-	msg := ""
+	code, msg := exitCode(err), ""
 	if err != nil {
 		msg = err.Error()
 	}
-	root, cerr := comm.BroadcastBytes(c, []byte(msg), 0)
+	root, cerr := comm.BroadcastBytes(c, fmt.Appendf(nil, "%d %s", code, msg), 0)
 	if cerr != nil {
 		fmt.Fprintf(os.Stderr, "descent train: %v: %v\n", c, errors.Join(err, cerr))
 		c.Abort(1)
@@ -64,18 +66,30 @@ func leaveRanks(c *comm.Comm, err error) error {
 	if err := c.Close(); err != nil {
 		return err
 	}
+	rootCode, rootMsg, _ := strings.Cut(string(root), " ")
 	switch {
 	case err == nil || c.Rank() == 0:
 		return err
-	case string(root) == msg || errors.Is(err, train.ErrOtherRank) || errors.Is(err, comm.ErrOtherRank):
-		code := 1
-		var ee *exitError
-		if errors.As(err, &ee) {
-			code = ee.code
-		}
-		return silentExit(code)
+	case rootMsg == msg || errors.Is(err, train.ErrOtherRank) || errors.Is(err, comm.ErrOtherRank):
+		// Exit as rank 0 does: mpirun reports the first non-zero status.
+		n, _ := strconv.Atoi(rootCode)
+		return silentExit(max(n, 1))
 	}
 	return fmt.Errorf("%v: %w", c, err)
+}
+
+// exitCode is the status the command exits with after err.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	return 1
 }
 
 // silentExit is an exit status with nothing to print: another rank has

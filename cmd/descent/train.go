@@ -42,14 +42,14 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	if err := syncBN(); err != nil {
-		return err
-	}
 	c, stdout, stderr, err := joinRanks(stdout, stderr)
 	if err != nil {
 		return err
 	}
 	defer func() { err = leaveRanks(c, err) }()
+	if err := syncBN(); err != nil {
+		return err
+	}
 	tensor.SetThreads(*threads)
 	var prog *progress
 	var limit int64
