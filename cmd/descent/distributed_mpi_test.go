@@ -199,3 +199,99 @@ func TestDistributedBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestDistributedCtrlC interrupts mpirun itself, as Ctrl-C does (mpirun
+// sends SIGTERM to every rank), once the first epoch's checkpoint is
+// written, and checks that the run resumes on 2 ranks to the model of the
+// run that was never stopped, byte for byte, whether rank 0 had the time
+// to write the checkpoint of the step it stopped at or not.
+func TestDistributedCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains two runs on 2 ranks")
+	}
+	path, err := exec.LookPath("mpirun")
+	if err != nil {
+		t.Skip("no mpirun")
+	}
+	base := t.TempDir()
+	args := func(dir string) []string {
+		return []string{"train", "--out", dir, "--model", "mlp:128,128", "--epochs", "6", "--batch", "16", "--quiet"}
+	}
+	whole, stopped := filepath.Join(base, "whole"), filepath.Join(base, "stopped")
+	if e, err := mpirun(t, 2, "", args(whole)...); err != nil {
+		t.Fatalf("uninterrupted: %v\n%s", err, e)
+	}
+	argv, _ := json.Marshal(args(stopped))
+	mpi := []string{"--oversubscribe", "-np", "2", "-x", "DESCENT_TEST_ARGS"}
+	if os.Getuid() == 0 {
+		mpi = append(mpi, "--allow-run-as-root")
+	}
+	cmd := exec.Command(path, append(mpi, os.Args[0], "-test.run=^$")...)
+	cmd.Env = append(os.Environ(), "DESCENT_TEST_ARGS="+string(argv), "GOMAXPROCS=1")
+	var e bytes.Buffer
+	cmd.Stderr = &e
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(2 * time.Minute)
+wait:
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended before it could be interrupted: %v\n%s", err, e.String())
+		case <-deadline:
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint after 2 minutes")
+		case <-tick.C:
+			if _, err := os.Stat(filepath.Join(stopped, run.CheckpointFile)); err == nil {
+				break wait
+			}
+		}
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("the interrupted run ended well\n%s", e.String())
+		}
+		t.Logf("interrupted: %v\n%s", err, e.String())
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		t.Fatalf("mpirun did not stop within a minute of SIGINT\n%s", e.String())
+	}
+	if e, err := mpirun(t, 2, "", "train", "--resume", stopped, "--quiet"); err != nil {
+		t.Fatalf("resume: %v\n%s", err, e)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(stopped, run.ModelFile)), readFile(t, filepath.Join(whole, run.ModelFile))) {
+		t.Errorf("interrupted by Ctrl-C and resumed, the model differs from the uninterrupted run's")
+	}
+}
+
+// TestDistributedWithoutMPIBuild starts descent built without the tag mpi
+// on 2 ranks: each must refuse, saying how to build it.
+func TestDistributedWithoutMPIBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds descent")
+	}
+	path, err := exec.LookPath("mpirun")
+	if err != nil {
+		t.Skip("no mpirun")
+	}
+	bin := filepath.Join(t.TempDir(), "descent")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	mpi := []string{"--oversubscribe", "-np", "2"}
+	if os.Getuid() == 0 {
+		mpi = append(mpi, "--allow-run-as-root")
+	}
+	out, err := exec.Command(path, append(mpi, bin, "train", "--out", filepath.Join(t.TempDir(), "x"))...).CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "built without MPI; build it with `go build -tags mpi`") {
+		t.Errorf("descent without MPI on 2 ranks: %v\n%s\nwant exit 2 and how to build with MPI", err, out)
+	}
+}
