@@ -295,3 +295,47 @@ func TestDistributedWithoutMPIBuild(t *testing.T) {
 		t.Errorf("descent without MPI on 2 ranks: %v\n%s\nwant exit 2 and how to build with MPI", err, out)
 	}
 }
+
+// TestDistributedTune runs a successive-halving search on 2 ranks and on
+// one process: the same trials, promoted the same way, with the same
+// values; rank 0 alone writes the output.
+func TestDistributedTune(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two searches")
+	}
+	base := t.TempDir()
+	args := func(dir string) []string {
+		return []string{"tune", "--out", dir, "--model", "mlp:16", "--epochs", "3", "--method", "halving", "--trials", "4", "--min-epochs", "1", "--eta", "2", "--workers", "1", "--quiet"}
+	}
+	type report struct {
+		Report struct {
+			Trials []struct {
+				ID, Rung, Budget int
+				Value            float64
+			}
+		}
+	}
+	var reports [2]report
+	for i, np := range []int{1, 2} {
+		dir := filepath.Join(base, strconv.Itoa(np))
+		if e, err := mpirun(t, np, "", args(dir)...); err != nil {
+			t.Fatalf("%d ranks: %v\n%s", np, err, e)
+		}
+		if err := json.Unmarshal(readFile(t, filepath.Join(dir, "tune.json")), &reports[i]); err != nil {
+			t.Fatal(err)
+		}
+		if lines := bytes.Count(readFile(t, filepath.Join(dir, tuneJournal)), []byte("\n")); lines != 8 {
+			t.Errorf("%d ranks: the journal has %d lines; want the header and 7 trials", np, lines)
+		}
+	}
+	one, two := reports[0].Report.Trials, reports[1].Report.Trials
+	if len(one) != 7 || len(two) != len(one) {
+		t.Fatalf("trials: %d on one process, %d on 2 ranks; want 7", len(one), len(two))
+	}
+	for i := range one {
+		a, b := one[i], two[i]
+		if a.ID != b.ID || a.Rung != b.Rung || a.Budget != b.Budget || math.Abs(a.Value-b.Value) > 1e-6*math.Max(1, math.Abs(a.Value)) {
+			t.Errorf("trial %d: %+v on 2 ranks; %+v on one process", i, b, a)
+		}
+	}
+}
