@@ -48,11 +48,7 @@ func mpirun(t *testing.T, np int, signal string, args ...string) (string, error)
 	if np == 1 {
 		cmd = exec.CommandContext(ctx, self[0], self[1:]...)
 	} else {
-		mpi := []string{"--oversubscribe", "-np", strconv.Itoa(np), "-x", "DESCENT_TEST_ARGS", "-x", "DESCENT_TEST_SIGNAL"}
-		if os.Getuid() == 0 {
-			mpi = append(mpi, "--allow-run-as-root")
-		}
-		cmd = exec.CommandContext(ctx, path, append(mpi, self...)...)
+		cmd = exec.CommandContext(ctx, path, append(mpirunFlags(np, "-x", "DESCENT_TEST_ARGS", "-x", "DESCENT_TEST_SIGNAL"), self...)...)
 	}
 	cmd.Env = append(os.Environ(), "DESCENT_TEST_ARGS="+string(argv), "DESCENT_TEST_SIGNAL="+signal, "GOMAXPROCS=1")
 	var e bytes.Buffer
@@ -62,6 +58,16 @@ func mpirun(t *testing.T, np int, signal string, args ...string) (string, error)
 		t.Fatalf("%d ranks: %v hung; killed after 2 minutes\n%s", np, args, e.String())
 	}
 	return e.String(), err
+}
+
+// mpirunFlags returns mpirun's flags for np ranks on this machine, then
+// more.
+func mpirunFlags(np int, more ...string) []string {
+	flags := []string{"--oversubscribe", "-np", strconv.Itoa(np)}
+	if os.Getuid() == 0 {
+		flags = append(flags, "--allow-run-as-root")
+	}
+	return append(flags, more...)
 }
 
 // params reads the model of the run in dir.
@@ -222,11 +228,7 @@ func TestDistributedCtrlC(t *testing.T) {
 		t.Fatalf("uninterrupted: %v\n%s", err, e)
 	}
 	argv, _ := json.Marshal(args(stopped))
-	mpi := []string{"--oversubscribe", "-np", "2", "-x", "DESCENT_TEST_ARGS"}
-	if os.Getuid() == 0 {
-		mpi = append(mpi, "--allow-run-as-root")
-	}
-	cmd := exec.Command(path, append(mpi, os.Args[0], "-test.run=^$")...)
+	cmd := exec.Command(path, append(mpirunFlags(2, "-x", "DESCENT_TEST_ARGS"), os.Args[0], "-test.run=^$")...)
 	cmd.Env = append(os.Environ(), "DESCENT_TEST_ARGS="+string(argv), "GOMAXPROCS=1")
 	var e bytes.Buffer
 	cmd.Stderr = &e
@@ -285,11 +287,7 @@ func TestDistributedWithoutMPIBuild(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	mpi := []string{"--oversubscribe", "-np", "2"}
-	if os.Getuid() == 0 {
-		mpi = append(mpi, "--allow-run-as-root")
-	}
-	out, err := exec.Command(path, append(mpi, bin, "train", "--out", filepath.Join(t.TempDir(), "x"))...).CombinedOutput()
+	out, err := exec.Command(path, append(mpirunFlags(2), bin, "train", "--out", filepath.Join(t.TempDir(), "x"))...).CombinedOutput()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), "built without MPI; build it with `go build -tags mpi`") {
 		t.Errorf("descent without MPI on 2 ranks: %v\n%s\nwant exit 2 and how to build with MPI", err, out)
