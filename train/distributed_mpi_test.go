@@ -16,6 +16,7 @@ import (
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/commtest"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/train"
@@ -30,23 +31,7 @@ import (
 
 var world *comm.Comm
 
-func TestMain(m *testing.M) {
-	c, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	world = c
-	code := m.Run()
-	if code != 0 {
-		c.Abort(code) // the other ranks may be waiting for this one
-	}
-	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { commtest.Main(m, &world) }
 
 // agree fails the test on every rank unless every rank passed the same
 // bytes.

@@ -6,12 +6,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/internal/commtest"
 )
 
 // The tests in this file run on every rank of
@@ -23,23 +23,7 @@ import (
 
 var world *comm.Comm
 
-func TestMain(m *testing.M) {
-	c, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	world = c
-	code := m.Run()
-	if code != 0 {
-		c.Abort(code)
-	}
-	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { commtest.Main(m, &world) }
 
 // TestDistributedSearch runs each method on every rank and checks that
 // every rank returns the single-process report, that the journal (rank
