@@ -2,13 +2,16 @@ package train_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/benchmodels"
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/tensor"
@@ -26,6 +29,42 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, nil) })
 	}
+}
+
+// BenchmarkTrainScaling measures BenchmarkTrainStep's steps across sizes,
+// for the README's table of how cost grows (bench/scaling.py runs it with
+// -cpu 1,2): the MLP 784-256-256-10 and the small CNN at batches of 16 to
+// 1024, and (under width/) the MLP 784-H-H-10 at batch 128 for widths H of
+// 64 to 4096.
+// Each sub-benchmark uses GOMAXPROCS threads for the kernels.
+func BenchmarkTrainScaling(b *testing.B) {
+	for batch := 16; batch <= 1024; batch *= 2 {
+		b.Run(fmt.Sprintf("mlp-784-256-256-10/batch%d", batch), func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0))
+			benchmarkTrainStep(b, func(r *rand.Rand) *nn.Sequential[float32] { return mlp(256, r) }, []int{784}, batch, nil)
+		})
+	}
+	for batch := 16; batch <= 1024; batch *= 2 {
+		b.Run(fmt.Sprintf("cnn-28x28-c16-c32-10/batch%d", batch), func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0))
+			benchmarkTrainStep(b, benchmodels.CNN, []int{1, 28, 28}, batch, nil)
+		})
+	}
+	for width := 64; width <= 4096; width *= 2 {
+		b.Run(fmt.Sprintf("width/mlp-784-%d-%d-10/batch128", width, width), func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0))
+			benchmarkTrainStep(b, func(r *rand.Rand) *nn.Sequential[float32] { return mlp(width, r) }, []int{784}, 128, nil)
+		})
+	}
+}
+
+// mlp returns the MLP 784-width-width-10 with ReLU after the hidden layers.
+func mlp(width int, rng *rand.Rand) *nn.Sequential[float32] {
+	return nn.NewSequential(
+		nn.NewLinear[float32](784, width, rng), nn.NewReLU[float32](),
+		nn.NewLinear[float32](width, width, rng), nn.NewReLU[float32](),
+		nn.NewLinear[float32](width, 10, rng),
+	)
 }
 
 // benchModels are the models of the step benchmarks, PyTorch's
