@@ -149,16 +149,14 @@ func (j *job[T]) attnBackward(w, i int) {
 
 // softmaxGradRows sets the first c columns of m rows of ∂p (row stride ld)
 // to the gradient of the softmax scores, p ⊙ (∂p − rowsum(∂p ⊙ p)), p the
-// probabilities with the same stride.
+// probabilities with the same stride; the row sums are accumulated in
+// float64 by the vector kernel.DotDiff.
 func softmaxGradRows[T tensor.Float](m, c, ld int, p, dp []T) {
 	for r := range m {
 		pr, dr := p[r*ld:r*ld+c], dp[r*ld:r*ld+c]
-		var dot float64
+		dot := T(kernel.DotDiff(pr, dr, 0))
 		for c, pv := range pr {
-			dot += float64(pv) * float64(dr[c])
-		}
-		for c, pv := range pr {
-			dr[c] = pv * (dr[c] - T(dot))
+			dr[c] = pv * (dr[c] - dot)
 		}
 	}
 }
