@@ -25,22 +25,24 @@ def sh(cmd, env=None, cwd=ROOT):
     return subprocess.run(cmd, shell=True, cwd=cwd, env=e, check=True, capture_output=True, text=True).stdout
 
 
-def go_bench(pkg, pattern, benchtime):
-    """Runs one Go benchmark pattern and returns {name: {metric: value}}."""
-    out = sh(f"go test -run '^$' -bench '{pattern}' -benchtime {benchtime} -count 1 {pkg}")
+def go_bench(pkg, pattern, benchtime, cpu=None):
+    """Runs one Go benchmark pattern and returns {name: {metric: value}}; with
+    cpu (as go test's -cpu, "1,2"), {(name, GOMAXPROCS): {metric: value}}."""
+    flags = f" -cpu {cpu}" if cpu else ""
+    out = sh(f"go test -run '^$' -bench '{pattern}' -benchtime {benchtime}{flags} -count 1 {pkg}")
     res = {}
     for line in out.splitlines():
         if not line.startswith("Benchmark"):
             continue
         f = line.split()
-        name = re.sub(r"-\d+$", "", f[0])
+        m = re.match(r"(.*?)(?:-(\d+))?$", f[0])
         vals = {}
         for i in range(2, len(f) - 1, 2):
             try:
                 vals[f[i + 1]] = float(f[i])
             except ValueError:
                 pass
-        res[name] = vals
+        res[(m.group(1), int(m.group(2) or 1)) if cpu else m.group(1)] = vals
     return res
 
 

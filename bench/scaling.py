@@ -15,30 +15,9 @@ one, or a width at fewer GFLOP/s than a narrower one, by more than the
 rounds' spread, is marked with ⚠ and needs a sentence in the README saying
 why.
 """
-import argparse, os, re, statistics, subprocess, sys
+import argparse, os, statistics, sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def go_bench(pkg, pattern, benchtime, cpu):
-    out = subprocess.run(
-        f"go test -run '^$' -bench '{pattern}' -benchtime {benchtime} -cpu {cpu} -count 1 {pkg}",
-        shell=True, cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    res = {}
-    for line in out.splitlines():
-        if not line.startswith("Benchmark"):
-            continue
-        f = line.split()
-        m = re.match(r"(.*?)(?:-(\d+))?$", f[0])
-        name, procs = m.group(1), int(m.group(2) or 1)
-        vals = {}
-        for i in range(2, len(f) - 1, 2):
-            try:
-                vals[f[i + 1]] = float(f[i])
-            except ValueError:
-                pass
-        res[(name, procs)] = vals
-    return res
+from compare import go_bench
 
 
 def main():
@@ -52,7 +31,7 @@ def main():
     for _ in range(a.rounds):
         for cpu in (1, 2):
             pattern = "^BenchmarkMatMulOneCore$/^float32$/^512$" if cpu == 1 else "^BenchmarkMatMul$/^float32$/^512$"
-            for v in go_bench("./internal/kernel", pattern, "1s", 2).values():
+            for v in go_bench("./internal/kernel", pattern, "1s", "2").values():
                 peaks[cpu].append(v["GFLOP/s"])
         for key, v in go_bench("./train", "^BenchmarkTrainScaling$", a.benchtime, "1,2").items():
             runs.setdefault(key, []).append(v)
