@@ -90,7 +90,7 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 		j.y = t.arena.Get(max(chunks-1, 1), outC*(k+1)).Data() // the other chunks' ∂W and ∂b
 	}
 	t.spreadItems(j, chunks)
-	for c := 1; c < chunks; c++ {
+	for c := 1; c < chunks && j.y != nil; c++ {
 		part := j.y[(c-1)*outC*(k+1):][:outC*(k+1)]
 		if j.gamma != nil {
 			kernel.Axpy(1, part[:outC*k], j.gamma)

@@ -184,7 +184,7 @@ func (j *job[T]) convBackward(w, i int) {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
 	}
 	gw, gb, add := j.gamma, j.beta, [2]bool{j.addGamma, j.addBeta}
-	if i > 0 {
+	if i > 0 && j.y != nil {
 		part := j.y[(i-1)*outC*(k+1):][:outC*(k+1)]
 		gw, gb, add = part[:outC*k], part[outC*k:], [2]bool{}
 		if j.gamma == nil {
