@@ -85,6 +85,17 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	if j.gamma == nil && j.beta == nil && j.z == nil {
 		return
 	}
+	if chunks == 0 { // an empty batch: gradients of zero, as from a product over none
+		for _, g := range []struct {
+			g   []T
+			add bool
+		}{{j.gamma, j.addGamma}, {j.beta, j.addBeta}} {
+			if !g.add {
+				clear(g.g)
+			}
+		}
+		return
+	}
 	if j.gamma != nil || j.beta != nil {
 		j.dx = n.a.value.Data()
 		j.y = t.arena.Get(max(chunks-1, 1), outC*(k+1)).Data() // the other chunks' ∂W and ∂b

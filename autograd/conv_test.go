@@ -41,3 +41,32 @@ func TestConv2DFrozenFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestConv2DEmptyBatch checks that a convolution of no images gives zero
+// gradients to filters and a bias that are results of other operations,
+// whose gradient buffers the tape reuses from an earlier step.
+func TestConv2DEmptyBatch(t *testing.T) {
+	w, b := NewVar(tensor.New[float32](4, 2, 3, 3), true), NewVar(tensor.New[float32](4), true)
+	for i := range w.Value().Data() {
+		w.Value().Data()[i] = 1
+	}
+	tape := NewTape[float32]()
+	for _, batch := range []int{3, 0} { // the first step leaves nonzero gradients in the buffers
+		clear(w.Grad().Data())
+		clear(b.Grad().Data())
+		x := tensor.New[float32](batch, 2, 5, 5)
+		for i := range x.Data() {
+			x.Data()[i] = 1
+		}
+		y := tape.Conv2D(tape.Const(x), tape.Square(w), tape.Square(b), [2]int{1, 1}, [2]int{0, 0})
+		if err := tape.Backward(tape.Sum(y)); err != nil {
+			t.Fatal(err)
+		}
+		tape.Reset()
+	}
+	for i, g := range append(append([]float32(nil), w.Grad().Data()...), b.Grad().Data()...) {
+		if g != 0 {
+			t.Fatalf("gradient %d of the filters and bias over an empty batch = %v; want 0", i, g)
+		}
+	}
+}
