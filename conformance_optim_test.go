@@ -82,6 +82,30 @@ func (k *kwargs) betas(b1, b2 float64) (float64, float64) {
 	return v[0], v[1]
 }
 
+// cautious reads the cautious keys of the README (C-Optim's options).
+func (k *kwargs) cautious() (bool, optim.CautiousScale) {
+	on := k.bool("cautious", false)
+	switch s := k.str("cautious_scale", ""); s {
+	case "":
+		return on, optim.CautiousDefault
+	case "mean":
+		return on, optim.CautiousMean
+	case "count_plus_one":
+		return on, optim.CautiousCountPlusOne
+	default:
+		k.c.Errorf("%s: unknown cautious_scale %q", k.where, s)
+	}
+	return on, optim.CautiousDefault
+}
+
+// scheduleFree reads the keys both Schedule-Free methods take.
+func (k *kwargs) scheduleFree(wd *float64, warmup *int, r, power *float64) {
+	*wd = k.float("weight_decay", 0)
+	*warmup = k.int("warmup_steps", 0)
+	*r = k.float("r", 0)
+	*power = k.float("weight_lr_power", *power)
+}
+
 // done reports every argument not consumed.
 func (k *kwargs) done() {
 	var left []string
@@ -94,16 +118,36 @@ func (k *kwargs) done() {
 	}
 }
 
+// torchOptimizer is what an optimizer file's constructor asks for.
+type torchOptimizer struct {
+	method   optim.Method
+	lr       float64
+	maximize bool
+}
+
 // methodFromTorch maps a torch.optim constructor (plus the textbook keys of
-// the conformance README) to a Method and learning rate.
+// the conformance README) to a Method and learning rate, for files that
+// take nothing else (the training files).
 func methodFromTorch(c *conf, raw json.RawMessage, source string) (optim.Method, float64) {
+	o := optimizerFromTorch(c, raw, source)
+	if o.maximize {
+		c.Errorf("%s: maximize is not supported here", raw)
+	}
+	return o.method, o.lr
+}
+
+// optimizerFromTorch maps an optimizer constructor — torch.optim's, the
+// textbook keys of the conformance README, or a reference implementation's
+// — to what the optimizer needs.
+func optimizerFromTorch(c *conf, raw json.RawMessage, source string) torchOptimizer {
 	k := newKwargs(c, "optimizer", raw)
 	name := k.str("name", "")
 	k.where = name
 	var m optim.Method
 	lr := k.float("lr", math.NaN())
-	if k.bool("maximize", false) || k.bool("foreach", false) || k.bool("differentiable", false) {
-		c.Errorf("%s: maximize, foreach and differentiable are not supported", name)
+	maximize := k.bool("maximize", false)
+	if k.bool("foreach", false) || k.bool("differentiable", false) {
+		c.Errorf("%s: foreach and differentiable are not supported", name)
 	}
 	switch name {
 	case "SGD":
@@ -145,6 +189,56 @@ func methodFromTorch(c *conf, raw json.RawMessage, source string) (optim.Method,
 		s.Eps = k.float("eps", s.Eps)
 		s.AMSGrad = k.bool("amsgrad", false)
 		s.WeightDecay = k.float("weight_decay", s.WeightDecay)
+		s.Cautious, s.CautiousScale = k.cautious()
+		m = s
+	case "Lion":
+		s := optim.DefaultLion()
+		s.Beta1, s.Beta2 = k.betas(s.Beta1, s.Beta2)
+		s.WeightDecay = k.float("weight_decay", 0)
+		s.Cautious, s.CautiousScale = k.cautious()
+		m = s
+	case "ADOPT":
+		s := optim.DefaultADOPT()
+		s.Beta1, s.Beta2 = k.betas(s.Beta1, s.Beta2)
+		s.Eps = k.float("eps", s.Eps)
+		var p *float64
+		if k.get("clip_exponent", &p) && p == nil {
+			s.NoClip = true
+		} else if p != nil {
+			s.ClipExponent = *p
+		}
+		s.WeightDecay = k.float("weight_decay", 0)
+		s.Decouple = k.bool("decouple", false)
+		m = s
+	case "AdEMAMix":
+		s := optim.DefaultAdEMAMix()
+		betas := []float64{s.Beta1, s.Beta2, s.Beta3}
+		if k.get("betas", &betas) && len(betas) != 3 {
+			c.Errorf("AdEMAMix.betas = %v: want three values", betas)
+			return torchOptimizer{}
+		}
+		s.Beta1, s.Beta2, s.Beta3 = betas[0], betas[1], betas[2]
+		s.Alpha = k.float("alpha", s.Alpha)
+		var w *int
+		if k.get("alpha_warmup", &w) && w != nil {
+			s.AlphaWarmup = *w
+		}
+		if w = nil; k.get("beta3_warmup", &w) && w != nil {
+			s.Beta3Warmup = *w
+		}
+		s.Eps = k.float("eps", s.Eps)
+		s.WeightDecay = k.float("weight_decay", 0)
+		m = s
+	case "AdamWScheduleFree":
+		s := optim.DefaultScheduleFreeAdamW()
+		s.Beta1, s.Beta2 = k.betas(s.Beta1, s.Beta2)
+		s.Eps = k.float("eps", s.Eps)
+		k.scheduleFree(&s.WeightDecay, &s.Warmup, &s.R, &s.WeightLRPower)
+		m = s
+	case "SGDScheduleFree":
+		s := optim.DefaultScheduleFreeSGD()
+		s.Momentum = k.float("momentum", s.Momentum)
+		k.scheduleFree(&s.WeightDecay, &s.Warmup, &s.R, &s.WeightLRPower)
 		m = s
 	case "Adagrad":
 		s := optim.DefaultAdagrad()
@@ -185,14 +279,17 @@ func methodFromTorch(c *conf, raw json.RawMessage, source string) (optim.Method,
 		s.L2 = k.float("l2_penalty", 0)
 		m = s
 	default:
-		c.Errorf("unsupported optimizer %q", name)
-		return nil, 0
+		var ok bool
+		if m, ok = methodFromReference(c, k, name); !ok {
+			c.Errorf("unsupported optimizer %q", name)
+			return torchOptimizer{}
+		}
 	}
 	k.done()
 	if math.IsNaN(lr) {
 		c.Errorf("%s: no lr given", name)
 	}
-	return m, lr
+	return torchOptimizer{method: m, lr: lr, maximize: maximize}
 }
 
 // scheduleFromTorch maps a torch.optim.lr_scheduler constructor to a
@@ -319,6 +416,7 @@ func momentumOf(s schedule.Schedule) schedule.Schedule {
 type optimizerFile struct {
 	Source    string          `json:"source"`
 	Optimizer json.RawMessage `json:"optimizer"`
+	Averaging json.RawMessage `json:"averaging"`
 	Scheduler json.RawMessage `json:"scheduler"`
 	Clip      *struct {
 		Kind      string          `json:"kind"`
@@ -332,7 +430,62 @@ type optimizerFile struct {
 		LR            *float64    `json:"lr"`
 		ClipTotalNorm *float64    `json:"clip_total_norm"`
 		Params        [][]float64 `json:"params"`
+		EvalParams    [][]float64 `json:"eval_params"`
+		Averaged      [][]float64 `json:"averaged_params"`
+		NAveraged     *int        `json:"n_averaged"`
+		D             *float64    `json:"d"`
+		TrustRatios   []float64   `json:"trust_ratios"`
 	} `json:"steps"`
+}
+
+// The fields an optimizer file may hold. A field not listed fails the file,
+// so that no file passes by being half-read; the informational ones (the
+// README says they need not be checked) are listed but not compared.
+var (
+	optimizerFileFields = fieldSet("kind", "source", "dtype", "tolerance", "name", "optimizer", "scheduler", "clip", "averaging", "params", "steps")
+	optimizerStepFields = fieldSet("grads", "lr", "params", "clip_total_norm", "eval_params", "averaged_params", "n_averaged",
+		"d", "trust_ratios", "scheduled_lr", "cautious_mask_sum", "alpha", "beta3") // informational from scheduled_lr on
+)
+
+func fieldSet(names ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// unknownFields reports the fields of raw's top level and of its steps that
+// the checker does not know.
+func unknownFields(c *conf, raw []byte) {
+	var f struct {
+		Steps []map[string]json.RawMessage `json:"steps"`
+	}
+	var top map[string]json.RawMessage
+	if json.Unmarshal(raw, &top) != nil || json.Unmarshal(raw, &f) != nil {
+		return // decode reports it
+	}
+	unknown := map[string]bool{}
+	for name := range top {
+		if !optimizerFileFields[name] {
+			unknown[name] = true
+		}
+	}
+	for _, st := range f.Steps {
+		for name := range st {
+			if !optimizerStepFields[name] {
+				unknown["steps[]."+name] = true
+			}
+		}
+	}
+	var names []string
+	for n := range unknown {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		c.Errorf("unknown fields %s", strings.Join(names, ", "))
+	}
 }
 
 func checkOptimizer(c *conf, raw []byte) {
@@ -340,9 +493,7 @@ func checkOptimizer(c *conf, raw []byte) {
 	if !c.decode(raw, &f) {
 		return
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(raw, &top) == nil && top["averaging"] != nil {
-		c.Errorf("weight averaging (%s) is not supported", top["averaging"])
+	if unknownFields(c, raw); c.failed() {
 		return
 	}
 	if c.dtype == "float32" {
@@ -353,13 +504,13 @@ func checkOptimizer(c *conf, raw []byte) {
 }
 
 func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
-	method, lr := methodFromTorch(c, f.Optimizer, f.Source)
+	o := optimizerFromTorch(c, f.Optimizer, f.Source)
 	if c.failed() {
 		return
 	}
-	cfg := optim.Config{Method: method, LR: schedule.Constant(lr)}
+	cfg := optim.Config{Method: o.method, LR: schedule.Constant(o.lr), Maximize: o.maximize}
 	if f.Scheduler != nil {
-		cfg.LR = scheduleFromTorch(c, f.Scheduler, lr)
+		cfg.LR = scheduleFromTorch(c, f.Scheduler, o.lr)
 		cfg.Momentum = momentumOf(cfg.LR)
 	}
 	if f.Clip != nil {
@@ -384,6 +535,12 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 		c.Errorf("%v", err)
 		return
 	}
+	var avg *optim.Averager[T]
+	if f.Averaging != nil {
+		if avg = averagerFromTorch(c, f.Averaging, params); avg == nil {
+			return
+		}
+	}
 	for k, st := range f.Steps {
 		if len(st.Grads) != len(params) || len(st.Params) != len(params) {
 			c.Errorf("step %d: %d grads and %d params for %d parameters", k, len(st.Grads), len(st.Params), len(params))
@@ -395,18 +552,99 @@ func runOptimizer[T optim.Float](c *conf, f *optimizerFile) {
 		if st.LR != nil {
 			c.scalar(fmt.Sprintf("step %d: lr", k), opt.LR(0), *st.LR)
 		}
-		if st.ClipTotalNorm != nil {
-			c.scalar(fmt.Sprintf("step %d: clip total norm", k), opt.GradNorm(), *st.ClipTotalNorm)
-		}
 		if err := opt.Step(); err != nil {
 			c.Errorf("step %d: %v", k, err)
 			return
 		}
+		if st.ClipTotalNorm != nil {
+			c.scalar(fmt.Sprintf("step %d: clip total norm", k), opt.ClipNorm(), *st.ClipTotalNorm)
+		}
 		for i := range params {
 			c.near(fmt.Sprintf("step %d: params[%d]", k, i), widen(params[i].Value), st.Params[i])
 		}
+		if opt.HasEvalPoint() != (st.EvalParams != nil) {
+			c.Errorf("step %d: the file gives eval_params exactly for methods with an evaluation point (have %d for %T)", k, len(st.EvalParams), o.method)
+			return
+		}
+		if st.EvalParams != nil {
+			checkEvalPoint(c, k, opt, params, st.EvalParams)
+		}
+		if (avg != nil) != (st.Averaged != nil && st.NAveraged != nil) {
+			c.Errorf("step %d: averaged_params and n_averaged are given exactly with averaging", k)
+			return
+		}
+		if avg != nil {
+			if err := avg.Update(opt.Steps()); err != nil {
+				c.Errorf("step %d: %v", k, err)
+				return
+			}
+			if avg.Count() != *st.NAveraged {
+				c.Errorf("step %d: n_averaged = %d; want %d", k, avg.Count(), *st.NAveraged)
+			}
+			for i := range params {
+				c.near(fmt.Sprintf("step %d: averaged_params[%d]", k, i), widen(avg.Average(i)), st.Averaged[i])
+			}
+		}
+		checkReferenceStep(c, k, opt, st.D, st.TrustRatios)
 		if c.failed() {
 			return // later steps only repeat the first difference
+		}
+	}
+}
+
+// averagerFromTorch maps the averaging block (torch.optim.swa_utils's
+// AveragedModel) to an Averager of params.
+func averagerFromTorch[T optim.Float](c *conf, raw json.RawMessage, params []optim.Param[T]) *optim.Averager[T] {
+	k := newKwargs(c, "averaging", raw)
+	if name := k.str("name", ""); name != "AveragedModel" {
+		c.Errorf("averaging: unsupported %q", name)
+		return nil
+	}
+	var a optim.Averaging
+	switch fn := k.str("avg_fn", ""); fn {
+	case "swa":
+	case "ema":
+		a.EMA = true
+		a.Decay = k.float("decay", math.NaN())
+	default:
+		c.Errorf("averaging: unsupported avg_fn %q", fn)
+		return nil
+	}
+	a.Start = k.int("start_step", 0)
+	k.done()
+	if c.failed() {
+		return nil
+	}
+	avg, err := optim.NewAverager(params, a)
+	if err != nil {
+		c.Errorf("%v", err)
+		return nil
+	}
+	return avg
+}
+
+// checkEvalPoint compares the evaluation point with want and checks that
+// going back to training restores every bit of the training point.
+func checkEvalPoint[T optim.Float](c *conf, k int, opt *optim.Optimizer[T], params []optim.Param[T], want [][]float64) {
+	if len(want) != len(params) {
+		c.Errorf("step %d: %d eval_params for %d parameters", k, len(want), len(params))
+		return
+	}
+	y := make([][]float64, len(params))
+	for i := range params {
+		y[i] = widen(params[i].Value)
+	}
+	opt.Eval()
+	for i := range params {
+		c.near(fmt.Sprintf("step %d: eval_params[%d]", k, i), widen(params[i].Value), want[i])
+	}
+	opt.Train()
+	for i := range params {
+		for j, v := range widen(params[i].Value) {
+			if math.Float64bits(v) != math.Float64bits(y[i][j]) {
+				c.Errorf("step %d: params[%d][%d] = %v after Eval and Train; was %v", k, i, j, v, y[i][j])
+				return
+			}
 		}
 	}
 }

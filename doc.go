@@ -17,6 +17,12 @@
 //   - data: datasets, loaders, shuffling and batching.
 //   - train: the training loop, metrics and checkpoints.
 //
+// Above them sit the vocabulary, [github.com/descentml/descent/optim/spec]
+// (optimizer and schedule names, keys, defaults and docs, read from
+// optim's struct tags), recipe (a whole run as data), run (a run
+// directory's life), and explore, landscape and tune; the command
+// cmd/descent only parses flags and prints.
+//
 // The conformance test in this directory checks every reference file in
 // testdata/conformance against the library.
 package descent

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
@@ -23,7 +24,7 @@ type CompareConfig struct {
 	// Optimizers in turn, and its Seed is the first seed.
 	Recipe recipe.Recipe
 	// Optimizers are the configurations compared; at least one.
-	Optimizers []recipe.Optimizer
+	Optimizers []spec.Optimizer
 	// Seeds is the number of runs of each optimizer, with the seeds
 	// Recipe.Seed, Recipe.Seed+1, …: the same initial weights, data order
 	// and dropout masks for every optimizer. 0 means 1.
@@ -50,10 +51,10 @@ type Comparison struct {
 
 // Contender is one optimizer's runs.
 type Contender struct {
-	// Spec is the optimizer as recipe.ParseOptimizer reads it, with every
+	// Spec is the optimizer as spec.ParseOptimizer reads it, with every
 	// hyperparameter that differs from its default.
-	Spec      string           `json:"spec"`
-	Optimizer recipe.Optimizer `json:"optimizer"`
+	Spec      string         `json:"spec"`
+	Optimizer spec.Optimizer `json:"optimizer"`
 	// Runs holds one outcome per seed, in the order of Comparison.Seeds.
 	Runs []Outcome `json:"runs"`
 	// Final is the mean ± standard deviation over the seeds of where the

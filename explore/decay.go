@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
 )
@@ -27,7 +27,7 @@ type DecayGridConfig struct {
 	Recipe recipe.Recipe
 	// Optimizers are the methods compared, one panel each; every cell
 	// sets their lr and wd. Each must take wd. Nil means DecayOptimizers().
-	Optimizers []recipe.Optimizer
+	Optimizers []spec.Optimizer
 	// LRs and WDs are the rows and columns of each panel, ascending; both
 	// are required.
 	LRs, WDs []float64
@@ -43,10 +43,10 @@ type DecayGridConfig struct {
 // defaults: Adam, whose weight decay is L2 regularization coupled into
 // the gradient (and so scaled by Adam's per-weight step sizes), and AdamW,
 // which decays the weights directly by α·λ·θ a step.
-func DecayOptimizers() []recipe.Optimizer {
-	adam, _ := recipe.NewOptimizer("adam", nil)
-	adamw, _ := recipe.NewOptimizer("adamw", nil)
-	return []recipe.Optimizer{adam, adamw}
+func DecayOptimizers() []spec.Optimizer {
+	adam, _ := spec.NewOptimizer("adam", nil)
+	adamw, _ := spec.NewOptimizer("adamw", nil)
+	return []spec.Optimizer{adam, adamw}
 }
 
 // DecayGrid is what RunDecayGrid found. It encodes to JSON as is.
@@ -64,7 +64,7 @@ type DecayGrid struct {
 
 // DecayPanel is one optimizer's grid.
 type DecayPanel struct {
-	// Optimizer is the method's name, as recipe.ParseOptimizer reads it.
+	// Optimizer is the method's name, as spec.ParseOptimizer reads it.
 	Optimizer string `json:"optimizer"`
 	// Cells[i][j] trained with learning rate LRs[i] and weight decay
 	// WDs[j].
@@ -73,7 +73,7 @@ type DecayPanel struct {
 
 // Cell is one training run of the grid.
 type Cell struct {
-	Spec    string  `json:"spec"` // the optimizer, as recipe.ParseOptimizer reads it, wd always given
+	Spec    string  `json:"spec"` // the optimizer, as spec.ParseOptimizer reads it, wd always given
 	LR      float64 `json:"lr"`
 	WD      float64 `json:"wd"`
 	Outcome Outcome `json:"outcome"`
@@ -81,10 +81,11 @@ type Cell struct {
 
 // cellSpec is o's spec with its weight decay, which o.String() leaves out
 // when it is the method's default.
-func cellSpec(o recipe.Optimizer) string {
+func cellSpec(o spec.Optimizer) string {
 	s := o.String()
 	if !strings.Contains(s, " wd=") {
-		s += " wd=" + strconv.FormatFloat(o.WeightDecay, 'g', -1, 64)
+		wd, _ := o.Get("wd")
+		s += " wd=" + wd
 	}
 	return s
 }
@@ -125,15 +126,18 @@ func RunDecayGrid(ctx context.Context, splits *data.Splits, cfg DecayGridConfig)
 	var recipes []recipe.Recipe
 	var cells []*Cell
 	for _, o := range opts {
-		if !slices.Contains(recipe.OptimizerKeys(o.Name), "wd") {
+		if !spec.Takes(o.Name, "wd") {
 			return nil, fmt.Errorf("explore: optimizer %s takes no weight decay (wd)", o.Name)
 		}
 		p := DecayPanel{Optimizer: o.Name, Cells: make([][]Cell, len(cfg.LRs))}
 		for i, lr := range cfg.LRs {
 			p.Cells[i] = make([]Cell, len(cfg.WDs))
 			for j, wd := range cfg.WDs {
-				oc := o
-				oc.LR, oc.WeightDecay = lr, wd
+				oc, err := o.Set("wd", strconv.FormatFloat(wd, 'g', -1, 64))
+				if err != nil {
+					return nil, err
+				}
+				oc.LR = lr
 				r := cfg.Recipe
 				r.Optimizer = oc
 				if err := r.Validate(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
@@ -98,7 +99,7 @@ func FindLR(ctx context.Context, r recipe.Recipe, splits *data.Splits, cfg FindL
 	r.Epochs = (cfg.Steps + steps - 1) / max(steps, 1)
 	r.Patience = 0
 	r.Optimizer.LR = cfg.MinLR
-	r.Schedule = recipe.Schedule{Name: "exponential", Gamma: new(math.Pow(cfg.MaxLR/cfg.MinLR, 1/float64(cfg.Steps-1)))}
+	r.Schedule = spec.Schedule{Name: "exponential", Gamma: new(math.Pow(cfg.MaxLR/cfg.MinLR, 1/float64(cfg.Steps-1)))}
 	f := &LRFind{Recipe: r, Config: cfg}
 	stop, cancel := context.WithCancel(ctx)
 	defer cancel()

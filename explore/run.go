@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/pool"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
 )
@@ -30,6 +30,27 @@ type Outcome struct {
 
 // Failed reports whether the run failed.
 func (o Outcome) Failed() bool { return o.Error != "" }
+
+// String says in a few words how the run ended: its final losses and
+// validation accuracy and its time, or why it failed.
+func (o Outcome) String() string {
+	if o.Failed() {
+		return "failed: " + o.Error
+	}
+	secs := 0.0
+	for _, e := range o.History {
+		secs += e.Seconds
+	}
+	f := o.Final
+	val, acc := "—", "—"
+	if !math.IsNaN(f.ValLoss) {
+		val = fmt.Sprintf("%.4f", f.ValLoss)
+	}
+	if !math.IsNaN(f.ValAccuracy) {
+		acc = fmt.Sprintf("%.2f%%", 100*f.ValAccuracy)
+	}
+	return fmt.Sprintf("train loss %.4f, val loss %s, val acc %s (%.1fs)", f.TrainLoss, val, acc, secs)
+}
 
 // Final is where a run ended. A metric that does not exist (validation
 // without a validation set, anything of a failed run) is NaN, null in
@@ -170,62 +191,32 @@ func trainOne(ctx context.Context, r recipe.Recipe, splits *data.Splits, finalOn
 // that cannot start, or ctx's cancellation, stops the others and is
 // returned.
 func trainAll(ctx context.Context, splits *data.Splits, recipes []recipe.Recipe, workers int, finalOnly bool, done func(i int, o Outcome)) ([]Outcome, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	type result struct {
-		i   int
 		o   Outcome
 		err error
 	}
-	jobs, results := make(chan int), make(chan result)
 	goroutines, _ := Parallelism(workers, len(recipes))
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				o, err := trainOne(ctx, recipes[i], splits, finalOnly)
-				results <- result{i, o, err}
-			}
-		}()
-	}
-	go func() {
-		defer close(jobs)
-		for i := range recipes {
-			select {
-			case jobs <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
-		close(results)
-	}()
 	outs := make([]Outcome, len(recipes))
-	var first error
-	for res := range results {
+	err := pool.Run(ctx, len(recipes), goroutines, func(ctx context.Context, i int) result {
+		o, err := trainOne(ctx, recipes[i], splits, finalOnly)
+		return result{o, err}
+	}, func(i int, res result) error {
 		if res.err != nil {
-			if first == nil && ctx.Err() == nil {
-				first = res.err
-			}
-			cancel()
-			continue
+			return res.err
 		}
-		if first != nil || ctx.Err() != nil {
-			continue // drain
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		outs[res.i] = res.o
+		outs[i] = res.o
 		if done != nil {
-			done(res.i, res.o)
+			done(i, res.o)
 		}
-	}
-	if first != nil {
-		return nil, first
-	}
-	if err := ctx.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, cerr
+		}
 		return nil, err
 	}
 	return outs, nil

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/tune"
@@ -30,12 +31,12 @@ var recipeNames = map[string]string{
 }
 
 // optimizerKey returns the recipe key a space name sets (names cannot hold
-// '-': recipe.CanonicalKey reads eps_in_sqrt and beta), and false if it is no
+// '-': spec.CanonicalKey reads eps_in_sqrt and beta), and false if it is no
 // optimizer's hyperparameter.
 func optimizerKey(name string) (string, bool) {
-	k := recipe.CanonicalKey(name)
-	for _, o := range recipe.OptimizerNames() {
-		if slices.Contains(recipe.OptimizerKeys(o), k) {
+	k := spec.CanonicalKey(name)
+	for _, o := range spec.OptimizerNames() {
+		if spec.Takes(o, k) {
 			return k, true
 		}
 	}
@@ -47,10 +48,8 @@ func optimizerKey(name string) (string, bool) {
 // eps_in_sqrt; beta is momentum), and batch, dropout, epochs, model and opt.
 func TuneNames() []string {
 	seen := map[string]bool{}
-	for _, o := range recipe.OptimizerNames() {
-		for _, k := range recipe.OptimizerKeys(o) {
-			seen[strings.ReplaceAll(k, "-", "_")] = true
-		}
+	for _, f := range spec.Flags() {
+		seen[strings.ReplaceAll(f.Name, "-", "_")] = true
 	}
 	for n := range recipeNames {
 		seen[n] = true
@@ -86,7 +85,7 @@ func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
 		}
 		opts = opts[:0]
 		for _, v := range d.Values {
-			if _, err := recipe.NewOptimizer(v.String(), nil); err != nil {
+			if _, err := spec.NewOptimizer(v.String(), nil); err != nil {
 				return fmt.Errorf("explore: %s: %w", d, err)
 			}
 			opts = append(opts, v.String())
@@ -115,9 +114,9 @@ func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
 		if !ok {
 			return fmt.Errorf("explore: %q is not a name the search can set (valid: %s)", d.Name, strings.Join(TuneNames(), ", "))
 		}
-		if !slices.ContainsFunc(opts, func(o string) bool { return slices.Contains(recipe.OptimizerKeys(o), k) }) {
+		if !slices.ContainsFunc(opts, func(o string) bool { return spec.Takes(o, k) }) {
 			return fmt.Errorf("explore: %s: %s has no hyperparameter %q (valid: %s)", d.Name, strings.Join(opts, " or "), k,
-				strings.Join(recipe.OptimizerKeys(opts[0]), ", "))
+				strings.Join(spec.KeyNames(spec.OptimizerKeys(opts[0])), ", "))
 		}
 	}
 	return checkValues(r, space, m, opts)
@@ -163,7 +162,7 @@ func checkValues(r recipe.Recipe, space tune.Space, m tune.Method, opts []string
 			return true
 		}
 		k, _ := optimizerKey(name)
-		return slices.Contains(recipe.OptimizerKeys(opt), k)
+		return spec.Takes(opt, k)
 	}
 	for i, d := range dims {
 		for _, p := range probes[i] {
@@ -223,7 +222,7 @@ func Apply(r recipe.Recipe, config tune.Config) (recipe.Recipe, error) {
 		return v.Float(), nil
 	}
 	if v, ok := config["opt"]; ok && v.String() != r.Optimizer.Name {
-		o, err := recipe.NewOptimizer(v.String(), nil)
+		o, err := spec.NewOptimizer(v.String(), nil)
 		if err != nil {
 			return r, err
 		}
@@ -273,11 +272,11 @@ func Apply(r recipe.Recipe, config tune.Config) (recipe.Recipe, error) {
 			if !ok {
 				return r, fmt.Errorf("explore: %q is not a name the search can set (valid: %s)", name, strings.Join(TuneNames(), ", "))
 			}
-			if !slices.Contains(recipe.OptimizerKeys(r.Optimizer.Name), k) {
+			if !spec.Takes(r.Optimizer.Name, k) {
 				if optSearched {
 					continue
 				}
-				return r, fmt.Errorf("explore: optimizer %s has no hyperparameter %q (valid: %s)", r.Optimizer.Name, k, strings.Join(recipe.OptimizerKeys(r.Optimizer.Name), ", "))
+				return r, fmt.Errorf("explore: optimizer %s has no hyperparameter %q (valid: %s)", r.Optimizer.Name, k, strings.Join(spec.KeyNames(spec.OptimizerKeys(r.Optimizer.Name)), ", "))
 			}
 			o, err := r.Optimizer.Set(k, v.String())
 			if err != nil {

@@ -19,7 +19,7 @@
 //
 // An [Experiment] runs several optimizers ([DefaultOptimizers], or
 // [ParseOptimizer] specs such as "momentum lr=0.02 beta=0.9", in the
-// vocabulary of recipe.ParseOptimizer that every descent command reads)
+// vocabulary of spec.ParseOptimizer that every descent command reads)
 // from one start; its [Result] encodes to JSON, prints as a table, and draws itself
 // with package plot as a contour plot with the paths or as an animated GIF:
 //

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/descentml/descent/optim"
-	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/schedule"
 )
 
@@ -68,22 +68,19 @@ func DefaultOptimizers(fn Function) []Optimizer {
 }
 
 // ParseOptimizer reads an optimizer spec in the vocabulary of the whole
-// project, recipe.ParseOptimizer's (the one `descent train` and `descent
-// compare` read): a name and key=value hyperparameters, such as "momentum
+// project, package spec's (the one `descent train` and `descent compare`
+// read): a name and key=value hyperparameters, such as "momentum
 // lr=0.02 beta=0.9" or "adam lr=0.1 beta1=0.8". Hyperparameters not given
 // take the method's PyTorch defaults, the learning rate included; the
 // rate is held constant over the run. Name and Spec are the spec with
 // the name lower-cased and single spaces.
-func ParseOptimizer(spec string) (Optimizer, error) {
-	o, err := recipe.ParseOptimizer(spec)
+func ParseOptimizer(s string) (Optimizer, error) {
+	o, err := spec.ParseOptimizer(s)
 	if err != nil {
 		return Optimizer{}, err
 	}
-	m, err := o.Method()
-	if err != nil {
-		return Optimizer{}, fmt.Errorf("landscape: optimizer %q: %w", spec, err)
-	}
-	fields := strings.Fields(spec)
-	spec = strings.Join(append([]string{strings.ToLower(fields[0])}, fields[1:]...), " ")
-	return Optimizer{Name: spec, Spec: spec, Config: optim.Config{Method: m, LR: schedule.Constant(o.LR)}}, nil
+	lr := schedule.Constant(o.LR)
+	fields := strings.Fields(s)
+	s = strings.Join(append([]string{strings.ToLower(fields[0])}, fields[1:]...), " ")
+	return Optimizer{Name: s, Spec: s, Config: optim.Config{Method: o.Build(spec.Rate{Schedule: lr, Base: o.LR}), LR: lr}}, nil
 }

@@ -12,8 +12,12 @@ import (
 // BenchmarkStep measures one optimizer step on float32 parameters. SetBytes
 // is the memory a fused step must move per step, so the MB/s column reads as
 // memory bandwidth: 20 B/param for SGD with momentum and RMSprop (read θ, g,
-// one state buffer; write θ and the buffer), 28 B/param for Adam and AdamW
-// (two state buffers).
+// one state buffer; write θ and the buffer), 28 B/param for Adam, AdamW
+// and ADOPT (two state buffers), 36 for AdEMAMix (three). Lion and
+// Schedule-Free SGD have one buffer (20 B/param), Schedule-Free AdamW two.
+// Lion, ADOPT and AdEMAMix run as fused Go loops; Schedule-Free and
+// cautious AdamW as chains of transforms, and cautious AdamW reads the
+// gradient and the moment once more for its per-tensor count.
 func BenchmarkStep(b *testing.B) {
 	methods := []struct {
 		name  string
@@ -24,6 +28,15 @@ func BenchmarkStep(b *testing.B) {
 		{"RMSprop", optim.DefaultRMSprop(), 20},
 		{"Adam", optim.DefaultAdam(), 28},
 		{"AdamW", optim.DefaultAdamW(), 28},
+		{"AdamW-cautious", cautious(), 28},
+		{"Lion", optim.DefaultLion(), 20},
+		{"ADOPT", optim.DefaultADOPT(), 28},
+		{"AdEMAMix", optim.DefaultAdEMAMix(), 36},
+		{"ScheduleFreeAdamW", optim.DefaultScheduleFreeAdamW(), 28},
+		{"ScheduleFreeSGD", optim.DefaultScheduleFreeSGD(), 20},
+		{"LAMB", optim.DefaultLAMB(), 28},       // as Adam; the trust ratio adds a pass
+		{"LARS", optim.DefaultLARS(), 20},       // as SGD with momentum
+		{"Prodigy", optim.DefaultProdigy(), 40}, // θ, g, θ₀, m, v, s read; θ, m, v, s written
 	}
 	sizes := []struct {
 		name     string
@@ -41,6 +54,12 @@ func BenchmarkStep(b *testing.B) {
 			})
 		}
 	}
+}
+
+func cautious() optim.AdamW {
+	m := optim.DefaultAdamW()
+	m.Cautious = true
+	return m
 }
 
 func benchmarkStep(b *testing.B, m optim.Method, n, parts int, bytesPerParam int64) {

@@ -19,10 +19,24 @@
 // Unlike optax, a Go transform owns its state (moments, accumulators) and
 // works in place, so a step allocates nothing; the optimizer owns the one
 // step counter. The named optimizers — [SGD] (with PyTorch's or the
-// textbook's momentum, Nesterov), [RMSprop], [Adam] (AMSGrad), [AdamW],
-// [Adagrad], [Adadelta], [Adamax], [NAdam], [RAdam] — are configuration
-// structs whose doc comments state their update rule in full; a [Chain] of
-// transforms, including your own, is an update rule too.
+// textbook's momentum, Nesterov), [RMSprop], [Adam] (AMSGrad), [AdamW]
+// (cautious), [Adagrad], [Adadelta], [Adamax], [NAdam], [RAdam], [Lion]
+// (cautious), [ADOPT], [AdEMAMix], [ScheduleFreeAdamW] and
+// [ScheduleFreeSGD] — are configuration structs, one per file, whose doc
+// comments state their update rule in full; a [Chain] of transforms,
+// including your own, is an update rule too. A transform that needs a sum
+// over whole tensors first (a cautious update's mask count) is a [Reducer].
+//
+// Most transforms rewrite each block of elements on its own, so a chain
+// runs as one pass over memory, fused into one kernel for the common
+// shapes. A [Reducer] needs more: a norm per tensor (the trust ratio of
+// [LAMB] and [LARS]), a sum over every parameter ([Prodigy]'s step-size
+// estimate), or each matrix whole ([Muon]'s Newton–Schulz iteration,
+// [SOAP]'s eigenbasis). It gathers sums while the blocks stream past and
+// reduces them once, and the chain continues in a second pass; it is a
+// transform like the others, composable and saved by name. [Split] routes
+// parameters to groups by rule: Muon for the hidden weight matrices
+// ([HiddenMatrix]), AdamW for the rest.
 //
 // # Use
 //
@@ -47,8 +61,14 @@
 // by value (a transform at the head of the chain), a weight-decay mask, and
 // the policy for non-finite gradients: a NaN or infinite gradient never
 // reaches the parameters or the state; the step returns an error, or is
-// skipped. Parameter groups ([NewGroups]) have their own learning rate or
-// method.
+// skipped. Config.Maximize climbs instead. Parameter groups ([NewGroups])
+// have their own learning rate or method.
+//
+// Around the optimizer: [Optimizer.Eval] and [Optimizer.Train] switch the
+// parameters, exactly, between the point a method trains and the point to
+// evaluate and save (Schedule-Free's y and x; the same for other methods);
+// an [Averager] keeps an SWA or EMA average of the weights and swaps it in
+// for evaluation; an [Accumulator] makes several micro-batches one step.
 //
 // # Conventions
 //

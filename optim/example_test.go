@@ -162,6 +162,25 @@ func ExampleRAdam() {
 	// step 100: x =  2.9590, y = -1.0007
 }
 
+// ADOPT's first step only measures the gradient: nothing moves.
+func ExampleADOPT() {
+	minimize(optim.DefaultADOPT(), 0.1)
+	// Output:
+	// step   1: x =  0.0000, y =  0.0000
+	// step  10: x =  0.3404, y = -0.3244
+	// step 100: x =  3.0016, y = -1.0023
+}
+
+func ExampleAdEMAMix() {
+	m := optim.DefaultAdEMAMix()
+	m.AlphaWarmup, m.Beta3Warmup = 50, 50
+	minimize(m, 0.1)
+	// Output:
+	// step   1: x =  0.1000, y = -0.1000
+	// step  10: x =  0.9886, y = -0.9266
+	// step 100: x =  3.0692, y = -1.0164
+}
+
 // A custom update rule from transforms: sign descent with momentum (Lion
 // without its interpolation), written as a chain. The order is the math.
 func ExampleChain() {

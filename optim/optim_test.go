@@ -98,19 +98,35 @@ func allMethods() map[string]optim.Method {
 	adam.AMSGrad = true
 	rms := optim.DefaultRMSprop()
 	rms.Centered, rms.Momentum = true, 0.5
+	cadamw, lion, clion := optim.DefaultAdamW(), optim.DefaultLion(), optim.DefaultLion()
+	cadamw.Cautious, lion.WeightDecay, clion.Cautious, clion.WeightDecay = true, 0.1, true, 0.1
+	adopt, adoptw, mix := optim.DefaultADOPT(), optim.DefaultADOPT(), optim.DefaultAdEMAMix()
+	adopt.WeightDecay, adoptw.WeightDecay, adoptw.Decouple = 0.01, 0.01, true
+	mix.AlphaWarmup, mix.Beta3Warmup, mix.WeightDecay = 5, 5, 0.01
+	sfa, sfs := optim.DefaultScheduleFreeAdamW(), optim.DefaultScheduleFreeSGD()
+	sfa.WeightDecay, sfa.Warmup, sfa.R = 0.01, 3, 1
+	sfs.WeightDecay, sfs.Warmup = 0.01, 2
 	return map[string]optim.Method{
-		"SGD":          optim.SGD{},
-		"SGD-momentum": optim.SGD{Momentum: 0.9, WeightDecay: 1e-3},
-		"SGD-nesterov": optim.SGD{Momentum: 0.9, Nesterov: true},
-		"SGD-EMA":      optim.SGD{Momentum: 0.9, EMA: true, L2: 1e-3},
-		"RMSprop":      rms,
-		"Adam":         adam,
-		"AdamW":        optim.DefaultAdamW(),
-		"Adagrad":      optim.DefaultAdagrad(),
-		"Adadelta":     optim.DefaultAdadelta(),
-		"Adamax":       optim.DefaultAdamax(),
-		"NAdam":        nadam,
-		"RAdam":        optim.DefaultRAdam(),
+		"ScheduleFreeAdamW": sfa,
+		"ScheduleFreeSGD":   sfs,
+		"ADOPT":             adopt,
+		"ADOPT-decouple":    adoptw,
+		"AdEMAMix":          mix,
+		"AdamW-cautious":    cadamw,
+		"Lion":              lion,
+		"Lion-cautious":     clion,
+		"SGD":               optim.SGD{},
+		"SGD-momentum":      optim.SGD{Momentum: 0.9, WeightDecay: 1e-3},
+		"SGD-nesterov":      optim.SGD{Momentum: 0.9, Nesterov: true},
+		"SGD-EMA":           optim.SGD{Momentum: 0.9, EMA: true, L2: 1e-3},
+		"RMSprop":           rms,
+		"Adam":              adam,
+		"AdamW":             optim.DefaultAdamW(),
+		"Adagrad":           optim.DefaultAdagrad(),
+		"Adadelta":          optim.DefaultAdadelta(),
+		"Adamax":            optim.DefaultAdamax(),
+		"NAdam":             nadam,
+		"RAdam":             optim.DefaultRAdam(),
 	}
 }
 
@@ -539,6 +555,11 @@ func TestFusedEqualsChain(t *testing.T) {
 		"Adam+L2": adam, "AMSGrad": amsgrad, "AdamW": optim.DefaultAdamW(),
 		"SGD-momentum": optim.SGD{Momentum: 0.9, Dampening: 0.1, WeightDecay: 0.01}, "Nesterov": optim.SGD{Momentum: 0.9, Nesterov: true},
 		"RMSprop": rms, "RMSprop-centered-momentum": rmsc,
+		"Lion":           optim.Lion{Beta1: 0.9, Beta2: 0.99, WeightDecay: 0.1},
+		"ADOPT-coupled":  optim.ADOPT{Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, ClipExponent: 0.25, WeightDecay: 0.01},
+		"ADOPT-decouple": optim.ADOPT{Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, ClipExponent: 0.25, WeightDecay: 0.01, Decouple: true},
+		"ADOPT-noclip":   optim.ADOPT{Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, NoClip: true},
+		"AdEMAMix":       optim.AdEMAMix{Beta1: 0.9, Beta2: 0.999, Beta3: 0.9999, Alpha: 5, AlphaWarmup: 3, Beta3Warmup: 3, Eps: 1e-8, WeightDecay: 0.01},
 	}
 	for name, m := range methods {
 		for _, clip := range []float64{0, 0.5} {
@@ -557,4 +578,38 @@ func TestFusedEqualsChain(t *testing.T) {
 			sameBits(t, fmt.Sprintf("%s, clip %v: fused vs chain", name, clip), got[1], got[0])
 		}
 	}
+}
+
+// TestMaximizeIsDescentOnMinusG checks Config.Maximize against running the
+// same method on −g, bit for bit, for every method, with clipping and
+// coupled decay (which must see −g), on the fused path and the chain.
+func TestMaximizeIsDescentOnMinusG(t *testing.T) {
+	for name, m := range allMethods() {
+		for _, fuse := range []bool{true, false} {
+			optim.SetFusion(fuse)
+			a, b := newProblem(12, 12, 4), newProblem(12, 12, 4)
+			oa := mustNew(t, a.params, optim.Config{Method: m, LR: schedule.Constant(0.01), ClipNorm: 2, Maximize: true})
+			ob := mustNew(t, b.params, optim.Config{Method: m, LR: schedule.Constant(0.01), ClipNorm: 2})
+			for range 5 {
+				a.grad()
+				b.grad()
+				for _, q := range b.params {
+					for j := range q.Grad {
+						q.Grad[j] = -q.Grad[j]
+					}
+				}
+				if err := oa.Step(); err != nil {
+					t.Fatal(err)
+				}
+				if err := ob.Step(); err != nil {
+					t.Fatal(err)
+				}
+				if oa.ClipNorm() != ob.ClipNorm() || math.IsNaN(oa.ClipNorm()) {
+					t.Fatalf("%s: ClipNorm() = %v; want %v", name, oa.ClipNorm(), ob.ClipNorm())
+				}
+			}
+			sameBits(t, fmt.Sprintf("%s (fused %v): maximize vs −g", name, fuse), a.values(), b.values())
+		}
+	}
+	optim.SetFusion(true)
 }

@@ -24,6 +24,10 @@ type Config struct {
 	// overriding the method's: schedule.OneCycle.Momentum() and
 	// schedule.Cyclic.Momentum() cycle it against the learning rate.
 	Momentum schedule.Schedule
+	// Maximize, if set, climbs the objective instead of descending it: each
+	// gradient is negated before anything else sees it (clipping, coupled
+	// decay, the method), PyTorch's maximize=True, for every method.
+	Maximize bool
 	// ClipNorm, if positive, clips the gradients of all groups together to
 	// this global norm before each step (PyTorch's clip_grad_norm_; the
 	// ClipByGlobalNorm transform at the head of each chain).
@@ -112,10 +116,15 @@ type Optimizer[T Float] struct {
 	clipValue float64
 	normVal   float64
 	normOK    bool
-	runFn     func(w, i int) // o.runChunk, bound once so that Step does not allocate
-	normFn    func(w, i int)
-	finFn     func(w, i int)
-	normOf    func(p float64) float64
+	clipNorm  float64 // the norm clipping by norm saw at the last step
+	// evaluating is set between Eval and Train; trainPoint then holds the
+	// training point of the groups with an evaluation point.
+	evaluating bool
+	trainPoint [][][]T
+	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	normFn     func(w, i int)
+	finFn      func(w, i int)
+	normOf     func(p float64) float64
 }
 
 type group[T Float] struct {
@@ -131,6 +140,11 @@ type group[T Float] struct {
 	apply T // −α when ScaleByLR is folded into the subtraction, else −1
 	// fused, if not nil, runs body as one kernel (see fused.go).
 	fused *fused[T]
+	// staged, if not nil, runs body pass by pass: it holds a Reducer
+	// (see reduce.go).
+	staged *staged[T]
+	// eval, if not nil, gives the point to evaluate at (see evalpoint.go).
+	eval evalPointer[T]
 }
 
 // chunk is a range of one parameter's elements that one worker updates.
@@ -153,7 +167,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	if c.NonFinite != ErrorOnNonFinite && c.NonFinite != SkipNonFinite {
 		return nil, fmt.Errorf("optim: Config.NonFinite = %d: unknown policy", c.NonFinite)
 	}
-	o := &Optimizer[T]{policy: c.NonFinite}
+	o := &Optimizer[T]{policy: c.NonFinite, clipNorm: math.NaN()}
 	if c.ClipNorm < 0 || c.ClipValue < 0 {
 		return nil, fmt.Errorf("optim: Config.ClipNorm = %v, ClipValue = %v: must not be negative", c.ClipNorm, c.ClipValue)
 	}
@@ -207,6 +221,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			seenChain[&chain[0]] = true
 		}
 		var head Chain[T]
+		if c.Maximize {
+			head = append(head, &Negate[T]{})
+		}
 		if c.ClipValue > 0 {
 			head = append(head, &ClipByValue[T]{Max: c.ClipValue})
 		}
@@ -223,6 +240,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 				}
 			}
 		}
+		g.eval = evalPointOf(g.chain)
 		for k := range g.params {
 			p := &g.params[k]
 			if p.Name == "" {
@@ -251,6 +269,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			}
 		}
 		o.state.params, o.state.avoid, o.state.group = infos, avoid, gi
+		g.staged = newStaged(g, o.chunksOf(gi))
 		for ti, tr := range g.chain {
 			o.state.prefix = fmt.Sprintf("%d.", ti)
 			if err := tr.Init(&o.state, infos); err != nil {
@@ -290,8 +309,12 @@ func (o *Optimizer[T]) ensureScratch() {
 // Step updates every parameter from its gradient: it clips, runs each
 // group's chain of transforms, and subtracts the result, in one pass over
 // memory per parameter. A gradient with NaN or ±Inf changes nothing (see
-// Config.NonFinite). Step allocates nothing.
+// Config.NonFinite). Step allocates nothing. Between Eval and Train it
+// returns an error and changes nothing.
 func (o *Optimizer[T]) Step() error {
+	if o.evaluating {
+		return errEvaluating
+	}
 	t := o.t + 1
 	for gi, g := range o.groups {
 		lr := g.lr.At(o.t)
@@ -324,8 +347,12 @@ func (o *Optimizer[T]) Step() error {
 			g.apply = -T(g.info.LR)
 		}
 	}
+	if o.clipP != 0 {
+		o.clipNorm = o.gradNorm(o.clipP) // computed already: by the check or the clipping
+	}
 	o.ensureScratch()
 	o.parallel(o.runFn)
+	o.runStaged()
 	o.t = t
 	return nil
 }
@@ -345,6 +372,9 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 	c := o.chunks[i]
 	g := o.groups[c.g]
 	p := &g.params[c.k]
+	if g.staged != nil {
+		return // runStaged's
+	}
 	if g.fused != nil {
 		g.fused.step(c.k, c.lo, p.Value[c.lo:c.hi], p.Grad[c.lo:c.hi], g.apply)
 		return
@@ -450,6 +480,13 @@ func (o *Optimizer[T]) GradNorm() float64 {
 	o.normOK, o.normClamp = false, 0
 	return o.gradNorm(2)
 }
+
+// ClipNorm returns the global gradient norm that clipping by norm measured
+// at the last step, before clipping (what PyTorch's clip_grad_norm_
+// returns): of order Config.ClipNormType, and of the gradients clipped by
+// value when Config.ClipValue is set too. It is NaN before the first step
+// and when the optimizer does not clip by norm.
+func (o *Optimizer[T]) ClipNorm() float64 { return o.clipNorm }
 
 // Groups returns the number of parameter groups.
 func (o *Optimizer[T]) Groups() int { return len(o.groups) }

@@ -115,15 +115,20 @@ type savedParam struct {
 // Save writes the optimizer's state — step count, every transform's buffers
 // and scalars, and the state of stateful schedules — to w, in the format
 // described above. Resuming from it with Load continues bit for bit as if
-// the run had never stopped.
+// the run had never stopped. Save the parameters with it in training mode
+// (not between Eval and Train, where Save refuses): a checkpoint needs the
+// training point.
 func (o *Optimizer[T]) Save(w io.Writer) error {
+	if o.evaluating {
+		return errEvaluating
+	}
 	meta, err := o.metadata()
 	if err != nil {
 		return err
 	}
 	views := make(map[string]tensorView[T], len(o.state.vecs))
 	for _, v := range o.state.vecs {
-		views[v.name] = tensorView[T]{data: *v.dst, shape: o.shapeOf(v.name)}
+		views[v.name] = tensorView[T]{data: *v.dst, shape: o.vecShape(v)}
 	}
 	if err := safetensors.SerializeToWriter(views, meta, w); err != nil {
 		return fmt.Errorf("optim: saving state: %w", err)
@@ -190,19 +195,13 @@ func (o *Optimizer[T]) shapeOf(name string) []int {
 // different chain of transforms or element type is an error that names it,
 // and on any error the optimizer is left unchanged.
 func (o *Optimizer[T]) Load(r io.Reader) error {
-	buf, err := io.ReadAll(r)
-	if err != nil {
-		return fmt.Errorf("optim: reading state: %w", err)
+	if o.evaluating {
+		return errEvaluating
 	}
-	st, err := safetensors.Deserialize(buf)
+	st, meta, err := readSafetensors(r, "state")
 	if err != nil {
-		return fmt.Errorf("optim: state is not a valid safetensors file: %w", err)
+		return err
 	}
-	_, md, err := safetensors.ReadMetadata(buf)
-	if err != nil {
-		return fmt.Errorf("optim: state is not a valid safetensors file: %w", err)
-	}
-	meta := md.Metadata()
 	if f := meta["format"]; f != stateFormat {
 		return fmt.Errorf("optim: not an optimizer state (format %q, want %q)", f, stateFormat)
 	}
@@ -236,8 +235,8 @@ func (o *Optimizer[T]) Load(r io.Reader) error {
 		if !ok {
 			return fmt.Errorf("optim: state has no tensor %q", v.name)
 		}
-		if tv.DType() != dtypeOf[T]() || !sameShape(tv.Shape(), o.shapeOf(v.name)) {
-			return fmt.Errorf("optim: state tensor %q is %v %v, want %v %v", v.name, tv.DType(), tv.Shape(), dtypeOf[T](), o.shapeOf(v.name))
+		if tv.DType() != dtypeOf[T]() || !sameShape(tv.Shape(), o.vecShape(v)) {
+			return fmt.Errorf("optim: state tensor %q is %v %v, want %v %v", v.name, tv.DType(), tv.Shape(), dtypeOf[T](), o.vecShape(v))
 		}
 	}
 	for _, name := range st.Names() {
@@ -296,6 +295,24 @@ func (o *Optimizer[T]) Load(r io.Reader) error {
 	}
 	o.t, o.skipped = step, skipped
 	return nil
+}
+
+// readSafetensors reads a whole safetensors file and its metadata; what
+// names the file in errors ("state").
+func readSafetensors(r io.Reader, what string) (safetensors.SafeTensors, map[string]string, error) {
+	buf, err := io.ReadAll(r)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, fmt.Errorf("optim: reading %s: %w", what, err)
+	}
+	st, err := safetensors.Deserialize(buf)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, fmt.Errorf("optim: %s is not a valid safetensors file: %w", what, err)
+	}
+	_, md, err := safetensors.ReadMetadata(buf)
+	if err != nil {
+		return safetensors.SafeTensors{}, nil, fmt.Errorf("optim: %s is not a valid safetensors file: %w", what, err)
+	}
+	return st, md.Metadata(), nil
 }
 
 // matchGroups compares the saved parameter lists with the optimizer's, by

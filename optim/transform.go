@@ -90,6 +90,7 @@ type State[T Float] struct {
 type vecReq[T Float] struct {
 	name  string // "<param>/<position>.<buffer>"
 	size  int
+	shape []int // nil: the parameter's
 	dst   *[]T
 	init  T
 	avoid [2]uintptr // addresses of the parameter's values and gradient

@@ -25,7 +25,24 @@ var (
 	_ Transform[float32] = (*ScaleByLR[float32])(nil)
 	_ Transform[float32] = (*ClipByGlobalNorm[float32])(nil)
 	_ Transform[float32] = (*ClipByValue[float32])(nil)
+	_ Transform[float32] = (*Negate[float32])(nil)
 )
+
+// Negate turns gradient ascent into descent, for maximizing (PyTorch's
+// maximize=True, optax's scale(−1)):
+//
+//	u ← −u
+//
+// Config.Maximize puts it at the very head of every chain, so that all
+// that follows — clipping, coupled decay, moments — sees −g, exactly as
+// PyTorch's maximize does.
+type Negate[T Float] struct{}
+
+func (*Negate[T]) Name() string                      { return "negate" }
+func (*Negate[T]) Init(*State[T], []ParamInfo) error { return nil }
+func (*Negate[T]) Begin(*StepInfo)                   {}
+func (*Negate[T]) Update(_, _ int, u, _ []T)         { kernel.Scale(-1, u) }
+func (*Negate[T]) gradScale() T                      { return -1 }
 
 // AddDecayedWeights adds the decay term to the update:
 //
@@ -43,6 +60,7 @@ var (
 type AddDecayedWeights[T Float] struct {
 	Rate     float64
 	Schedule schedule.Schedule // optional multiplier η_t of Rate
+	From     int               // the first step it applies to; 0 or 1: every step (ADOPT's is 2)
 
 	rate []T // per parameter: Rate·η_t, or 0 where masked
 	on   []bool
@@ -63,6 +81,9 @@ func (d *AddDecayedWeights[T]) Begin(c *StepInfo) {
 	r := d.Rate
 	if d.Schedule != nil {
 		r *= d.Schedule.At(c.T - 1)
+	}
+	if c.T < d.From {
+		r = 0
 	}
 	for k := range d.rate {
 		if d.on[k] {
@@ -456,3 +477,20 @@ func (s *ScaleByLR[T]) Name() string                      { return "scale_by_lr"
 func (s *ScaleByLR[T]) Init(*State[T], []ParamInfo) error { return nil }
 func (s *ScaleByLR[T]) Begin(c *StepInfo)                 { s.lr = T(c.LR) }
 func (s *ScaleByLR[T]) Update(_, _ int, u, _ []T)         { kernel.Scale(s.lr, u) }
+
+// Agree returns how many elements of the block Adam's cautious mask keeps
+// (the new first moment agrees in sign with u), changing nothing.
+func (a *ScaleByAdam[T]) Agree(k, off int, u []T) float64 {
+	return kernel.AdamAgree(u, a.m[k][off:off+len(u)], a.b1)
+}
+
+// UpdateMasked is Update with the cautious mask applied and the kept
+// elements scaled by s.
+func (a *ScaleByAdam[T]) UpdateMasked(k, off int, u []T, s T) {
+	n := len(u)
+	var vmax []T
+	if a.AMSGrad {
+		vmax = a.vmax[k][off : off+n]
+	}
+	kernel.CautiousAdam(u, a.m[k][off:off+n], a.v[k][off:off+n], vmax, a.b1, a.b2, a.c1, a.c2, T(a.Eps), s)
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/descentml/descent/internal/testenv"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
 )
@@ -23,7 +24,7 @@ func qualityRecipe(data, dir string, batchnorm bool, epochs int) recipe.Recipe {
 	r := recipe.Default()
 	r.Data, r.DataDir = data, dir
 	r.Model = recipe.Model{Kind: "mlp", Hidden: []int{256, 256}, BatchNorm: batchnorm}
-	r.Optimizer, _ = recipe.ParseOptimizer("adamw lr=1e-3 wd=0.01")
+	r.Optimizer, _ = spec.ParseOptimizer("adamw lr=1e-3 wd=0.01")
 	r.Epochs, r.Batch, r.ValFraction = epochs, 128, 0
 	return r
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
-	"github.com/descentml/descent/schedule"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/train"
 )
 
@@ -20,9 +20,9 @@ type Recipe struct {
 	// (stratified, seeded); 0 trains on all of them and validates on none.
 	ValFraction float64 `json:"val_fraction"`
 
-	Model     Model     `json:"model"`
-	Optimizer Optimizer `json:"optimizer"`
-	Schedule  Schedule  `json:"schedule"`
+	Model     Model          `json:"model"`
+	Optimizer spec.Optimizer `json:"optimizer"`
+	Schedule  spec.Schedule  `json:"schedule"`
 
 	ClipNorm  float64 `json:"clip_norm,omitempty"`  // clip gradients to this global 2-norm; 0: off
 	ClipValue float64 `json:"clip_value,omitempty"` // clip each gradient element to ±this; 0: off
@@ -39,13 +39,13 @@ type Recipe struct {
 // Default is what `descent train` runs with no flags: an MLP with batch
 // normalization, trained with AdamW on the embedded digits.
 func Default() Recipe {
-	opt, _ := NewOptimizer("adamw", nil)
+	opt, _ := spec.NewOptimizer("adamw", nil)
 	return Recipe{
 		Data:        "digits",
 		ValFraction: data.DefaultOptions().ValFraction,
 		Model:       Model{Kind: "mlp", Hidden: []int{256, 256}, BatchNorm: true},
 		Optimizer:   opt,
-		Schedule:    Schedule{Name: "constant"},
+		Schedule:    spec.Schedule{Name: "constant"},
 		Epochs:      20,
 		Batch:       64,
 		Seed:        1,
@@ -76,7 +76,7 @@ func (r Recipe) Validate() error {
 	if r.ValFraction == 0 && r.Schedule.Name == "plateau" {
 		errs = append(errs, errors.New("recipe: the plateau schedule watches the validation loss: it needs a validation fraction above 0"))
 	}
-	if _, err := r.Optimizer.Method(); err != nil {
+	if err := r.Optimizer.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("recipe: %w", err))
 	}
 	// Any run length shows whether the schedule's settings can be built.
@@ -141,11 +141,15 @@ type Run struct {
 }
 
 // Build makes the model, optimizer and trainer of the recipe for the data.
-// cfg supplies what is not part of a recipe (the checkpoint file, hooks);
-// its Epochs, BatchSize, Seed, Loss, RNG, EarlyStop and DropLast are set
-// from the recipe. DropLast is set only for a model with batch
-// normalization whose epoch would end in a batch of one example.
+// The recipe is resolved for the data ([Recipe.Resolve]) and validated,
+// once, then built. cfg supplies what is not part of a recipe (the
+// checkpoint file, hooks); its Epochs, BatchSize, Seed, Loss, RNG,
+// EarlyStop, DropLast and ValLoss are set from the recipe. DropLast is set
+// only for a model with batch normalization whose epoch would end in a
+// batch of one example; ValLoss to a reduce-on-plateau schedule.
 func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
+	n := splits.Train.Len()
+	r = r.Resolve(n)
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -153,20 +157,14 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	method, err := r.Optimizer.Method()
-	if err != nil {
-		return nil, err
-	}
-	n := splits.Train.Len()
 	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, r.StepsPerEpoch(n))
 	if err != nil {
 		return nil, err
 	}
-	if w, ok := method.(optim.AdamW); ok && r.Optimizer.ScheduleDecay {
-		w.DecaySchedule = schedule.Scale{S: lr, Factor: 1 / r.Optimizer.LR}
-		method = w
+	oc := optim.Config{
+		Method: r.Optimizer.Build(spec.Rate{Schedule: lr, Base: r.Optimizer.LR}),
+		LR:     lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue,
 	}
-	oc := optim.Config{Method: method, LR: lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue}
 	if mom != nil && r.Optimizer.HasMomentum() {
 		oc.Momentum = mom
 	}
@@ -180,6 +178,9 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Loss, cfg.RNG = r.Epochs, r.Batch, r.Seed, lossKind, src
 	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
 	cfg.DropLast = r.dropLast(n)
+	if o, ok := lr.(train.ValLossObserver); ok {
+		cfg.ValLoss = o // reduce-on-plateau
+	}
 	d := train.Data{Train: splits.Train}
 	if splits.Val != nil {
 		d.Val = splits.Val

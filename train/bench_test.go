@@ -21,10 +21,11 @@ import (
 // BenchmarkTrainStep measures whole training steps as the loop runs them —
 // gather a batch, forward, cross-entropy, backward, an AdamW step (lr 1e-3,
 // weight decay 0.01), zero the gradients — on random MNIST-shaped data, the
-// work of PyTorch's train_bench.py. It reports samples/s and GFLOP/s, from
-// the FLOP count of stepFlops (the products only); a step allocates nothing
-// after the first. bench/compare.py prints the GFLOP/s as a fraction of the
-// 2-core sgemm 512³ rate measured in the same session.
+// work of the PyTorch training script in bench/compare.py. It reports
+// samples/s and GFLOP/s, from the FLOP count of stepFlops (the products
+// only); a step allocates nothing after the first. bench/compare.py prints
+// the GFLOP/s as a fraction of the 2-core sgemm 512³ rate measured in the
+// same session.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, nil) })

@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/nlpodyssey/safetensors"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
 )
 
@@ -73,7 +72,7 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 	if err := tr.writeCheckpoint(&file); err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, file.Bytes())
+	return atomicfile.WriteFile(path, file.Bytes())
 }
 
 // writeCheckpoint writes the run's state to w.
@@ -113,52 +112,6 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return nil
-}
-
-// WriteFileAtomic writes b to path so that path holds either its old
-// contents or all of b, whatever happens: it writes a temporary file in the
-// same directory, syncs it, renames it over path and syncs the directory.
-// The file is created as os.WriteFile creates one: mode 0644 less the umask.
-func WriteFileAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	f, tmp, err := createTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// createTemp creates a new file in dir named prefix and a random suffix,
-// with mode 0644 less the umask (os.CreateTemp's files are 0600 whatever
-// the umask).
-func createTemp(dir, prefix string) (*os.File, string, error) {
-	for range 100 {
-		name := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
-		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
-		if errors.Is(err, os.ErrExist) {
-			continue
-		}
-		return f, name, err
-	}
-	return nil, "", fmt.Errorf("train: cannot create a temporary file in %s", dir)
 }
 
 // Resume restores the run from a checkpoint written by a trainer built the

@@ -8,8 +8,8 @@
 //
 // shuffling the examples in an order that is a pure function of the seed
 // and the epoch, evaluating loss and accuracy on the validation set after
-// each epoch, and stepping a reduce-on-plateau schedule with the validation
-// loss. A NaN or infinite loss stops the run with an error that says where;
+// each epoch, and showing the validation loss to Config.ValLoss (a
+// reduce-on-plateau schedule). A NaN or infinite loss stops the run with an error that says where;
 // the last good checkpoint stays as it was.
 //
 // # Checkpoints

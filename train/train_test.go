@@ -57,6 +57,9 @@ func (s setup) build(t testing.TB) (*train.Trainer[float32], *nn.Sequential[floa
 	oc := optim.Config{Method: s.method}
 	if s.lr != nil {
 		oc.LR = s.lr(steps)
+		if o, ok := oc.LR.(train.ValLossObserver); ok {
+			cfg.ValLoss = o // reduce-on-plateau
+		}
 	}
 	opt, err := optim.New(train.Params[float32](model), oc)
 	if err != nil {
@@ -175,27 +178,6 @@ func TestNonFiniteLossKeepsLastCheckpoint(t *testing.T) {
 	}
 	if again.Epochs() != 1 || again.Step() >= blowUp {
 		t.Errorf("checkpoint at epoch %d, step %d; want the end of epoch 1, before the blow-up at step %d", again.Epochs(), again.Step(), blowUp)
-	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f.json")
-	for _, content := range []string{"first", "second"} {
-		if err := train.WriteFileAtomic(path, []byte(content)); err != nil {
-			t.Fatal(err)
-		}
-		b, _ := os.ReadFile(path)
-		fi, err := os.Stat(path)
-		// The mode os.WriteFile gives under this process's umask.
-		os.WriteFile(filepath.Join(dir, "plain"), nil, 0o644)
-		plain, _ := os.Stat(filepath.Join(dir, "plain"))
-		if err != nil || string(b) != content || fi.Mode().Perm() != plain.Mode().Perm() {
-			t.Errorf("after writing %q: %q, mode %v, %v; want the content and mode %v, as os.WriteFile makes", content, b, fi.Mode().Perm(), err, plain.Mode().Perm())
-		}
-	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
-		t.Errorf("%d files in the directory; want 2 (no temporary file left)", len(entries))
 	}
 }
 

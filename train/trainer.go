@@ -14,7 +14,6 @@ import (
 	"github.com/descentml/descent/loss"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
-	"github.com/descentml/descent/schedule"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -60,12 +59,20 @@ type Config struct {
 	// OnEpoch, if set, is called after every epoch's evaluation; an error
 	// stops the run and is returned.
 	OnEpoch func(Epoch) error
+	// ValLoss, if set, is shown the validation loss after every epoch that
+	// has one: a reduce-on-plateau schedule (*schedule.Plateau).
+	ValLoss ValLossObserver
 	// Comm, if it has more than one process, makes the run data-parallel:
 	// each rank trains on its share of every batch and the ranks average
 	// their gradients (see distributed.go). nil trains in one process.
 	// In a data-parallel run the hooks run on every rank; rank 0 alone
 	// writes the checkpoint.
 	Comm *comm.Comm
+}
+
+// A ValLossObserver watches the validation loss, once an epoch.
+type ValLossObserver interface {
+	Observe(valLoss float64) (changed bool)
 }
 
 // EarlyStop stops training when a validation metric stops improving.
@@ -437,8 +444,8 @@ func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
 		ValLoss: vl, ValAccuracy: va, Seconds: seconds,
 	}
 	tr.history = append(tr.history, ep)
-	if pl, ok := tr.opt.Schedule(0).(*schedule.Plateau); ok && !math.IsNaN(vl) {
-		pl.Observe(vl)
+	if tr.cfg.ValLoss != nil && !math.IsNaN(vl) {
+		tr.cfg.ValLoss.Observe(vl)
 	}
 	if es := tr.cfg.EarlyStop; es.Patience > 0 && tr.sets.Val != nil {
 		m := vl

@@ -8,7 +8,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"sync"
+
+	"github.com/descentml/descent/internal/pool"
 )
 
 // Method chooses which configs a search tries: Random, Grid or Halving.
@@ -249,53 +250,25 @@ func (r *runner) runAll(ctx context.Context, trials []Trial) error {
 		}
 		todo = append(todo, t)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	jobs := make(chan Trial)
-	results := make(chan TrialResult)
-	var wg sync.WaitGroup
-	for range min(r.workers, len(todo)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for t := range jobs {
-				if res, ok := r.runOne(ctx, t); ok {
-					results <- res
-				}
-			}
-		}()
+	type result struct {
+		res TrialResult
+		ok  bool
 	}
-	go func() {
-		defer close(jobs)
-		for _, t := range todo {
-			select {
-			case jobs <- t:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
-		close(results)
-	}()
-	var werr error
-	for res := range results {
-		if werr != nil {
-			continue // drain: the workers must not block
+	return pool.Run(ctx, len(todo), r.workers, func(ctx context.Context, i int) result {
+		res, ok := r.runOne(ctx, todo[i])
+		return result{res, ok}
+	}, func(_ int, res result) error {
+		if !res.ok {
+			return nil
 		}
 		if r.journal != nil {
-			if werr = r.journal.append(res); werr != nil {
-				cancel()
-				continue
+			if err := r.journal.append(res.res); err != nil {
+				return err
 			}
 		}
-		r.done[res.key()] = res
-	}
-	if werr != nil {
-		return werr
-	}
-	return ctx.Err()
+		r.done[res.res.key()] = res.res
+		return nil
+	})
 }
 
 // runOne runs a trial. It reports false for a trial interrupted by ctx,

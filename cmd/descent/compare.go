@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,8 +8,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,10 +15,10 @@ import (
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/explore"
-	"github.com/descentml/descent/plot"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
-	"github.com/descentml/descent/train"
 )
 
 var aboutCompare = `Trains one model on the same data with several optimizers, each with the
@@ -50,13 +47,6 @@ scale) and prints both grids. Its defaults, each overridden by its flag:
 ` + presetDoc + `
 --lrs and --wds set the grid; --opt replaces adam and adamw, one panel an
 optimizer (each cell sets its lr and wd).`
-
-// The output files of compare.
-const (
-	compareFile = "compare.json"
-	gridFile    = "adamw-vs-l2.json"
-	gridFigure  = "adamw-vs-l2.png"
-)
 
 // defaultCompareOpts are the optimizers compared when no --opt is given.
 var defaultCompareOpts = []string{
@@ -136,84 +126,18 @@ func (f *floatsFlag) Set(v string) error {
 	return nil
 }
 
-// hyperFlagNames are the flags of "descent train" that set optimizer
-// hyperparameters.
-func hyperFlagNames() []string {
-	names := make([]string, len(hyperDocs))
-	for i, h := range hyperDocs {
-		names[i] = h.key
-	}
-	return names
-}
-
-// addRecipeFlagsButOptimizer defines the recipe flags of "descent train"
-// except the optimizer's (--opt and its hyperparameters), which compare
-// takes as whole specs. f.recipe() then builds the recipe with def's
-// optimizer.
-func addRecipeFlagsButOptimizer(fs *flag.FlagSet, def recipe.Recipe) *trainFlags {
-	tmp := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
-	f := addRecipeFlags(tmp, def)
-	skip := append(hyperFlagNames(), "opt")
-	tmp.VisitAll(func(fl *flag.Flag) {
-		if !slices.Contains(skip, fl.Name) {
-			fs.Var(fl.Value, fl.Name, fl.Usage)
-		}
-	})
-	f.fs = fs
-	return f
-}
-
-// outDir returns the output directory of a command: dir, or
-// runs/<name>-<date>-<time>. It refuses a directory that already holds the
-// command's results (file), so that nothing is overwritten. The directory
-// is made when the results are written (makeDir), so that a command that
-// fails leaves none behind.
-func outDir(name, dir, file string) (string, error) {
-	if dir == "" {
-		stamp := time.Now().Format("2006-01-02-150405")
-		dir = filepath.Join("runs", name+"-"+stamp)
-		for i := 2; exists(dir); i++ {
-			dir = filepath.Join("runs", fmt.Sprintf("%s-%s-%d", name, stamp, i))
-		}
-	}
-	if exists(filepath.Join(dir, file)) {
-		return "", fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
-	}
-	return dir, nil
-}
-
-func makeDir(dir string) error { return os.MkdirAll(dir, 0o755) }
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // interruptible returns a context cancelled by Ctrl-C or SIGTERM.
 func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// ready turns the error of a command's library call into the command's —
-// Ctrl-C into exit status 130 and "interrupted: " + what — and, if there
-// was none, makes the directory for the results.
-func ready(err error, dir, what string) error {
+// interrupted turns the error of a command's library call into the
+// command's: Ctrl-C into exit status 130 and "interrupted: " + what.
+func interrupted(err error, what string) error {
 	if errors.Is(err, context.Canceled) {
 		return &exitError{130, fmt.Errorf("interrupted: %s", what)}
 	}
-	if err != nil {
-		return err
-	}
-	return makeDir(dir)
-}
-
-// writeLines draws a line chart into dir/file.
-func writeLines(dir, file string, spec plot.LinesSpec) error {
-	var b bytes.Buffer
-	if err := plot.Lines(&b, spec); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	return train.WriteFileAtomic(filepath.Join(dir, file), b.Bytes())
+	return err
 }
 
 // setThreads sets the kernel threads for workers concurrent trainings out
@@ -243,7 +167,9 @@ func loadSplits(r recipe.Recipe, trainSize int) (*data.Splits, error) {
 
 // compareFlags are compare's flags.
 type compareFlags struct {
-	*trainFlags
+	*recipe.Flags
+	fs             *flag.FlagSet
+	threads        *int
 	specs          specsFlag
 	seeds, workers *int
 	trainSize      *int
@@ -255,7 +181,7 @@ type compareFlags struct {
 
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", "[--opt SPEC]... [flags]", aboutCompare)
-	f := &compareFlags{trainFlags: addRecipeFlagsButOptimizer(fs, compareDefaults())}
+	f := &compareFlags{Flags: recipe.AddFlags(fs, compareDefaults(), false), fs: fs, threads: threadsFlag(fs)}
 	fs.Var(&f.specs, "opt", `an optimizer and its hyperparameters, as "adamw lr=1e-3 wd=0.05"; repeat for each (default: `+strings.Join(defaultCompareOpts, "; ")+`)`)
 	f.seeds = fs.Int("seeds", 3, "runs of each optimizer, with seeds --seed, --seed+1, …")
 	f.workers = fs.Int("workers", 0, "trainings at once (0: one per core)")
@@ -289,7 +215,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}
@@ -297,10 +223,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := outDir("compare", *f.out, compareFile)
+	o, err := run.OpenOutput("compare", *f.out, explore.CompareFile)
 	if err != nil {
 		return err
 	}
+	defer o.Close()
+	dir := o.Dir
 	w := setThreads(*f.threads, *f.workers, len(opts)*seeds)
 	if !quiet {
 		fmt.Fprintf(stderr, "comparing %d optimizers × %d seeds: %s on %s (%d training examples), %d epochs of batch %d, %d at a time; writing %s\n",
@@ -313,20 +241,15 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		Recipe: r, Optimizers: opts, Seeds: seeds, Workers: w,
 		OnRun: func(spec string, o explore.Outcome) {
 			if !quiet {
-				fmt.Fprintf(stderr, "  %s, seed %d: %s\n", spec, o.Seed, describeOutcome(o))
+				fmt.Fprintf(stderr, "  %s, seed %d: %s\n", spec, o.Seed, o.String())
 			}
 		},
 	})
-	if err := ready(err, dir, "the comparison was not finished and nothing was written"); err != nil {
+	if err := interrupted(err, "the comparison was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, compareFile), c); err != nil {
+	if err := c.Save(dir); err != nil {
 		return err
-	}
-	for _, fig := range c.Figures() {
-		if err := writeLines(dir, fig.File, fig.Spec); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(stdout, "%s on %s, %d epochs, mean ± std over %d seeds:\n\n", r.Model, r.Data, r.Epochs, seeds)
 	if err := c.WriteTable(stdout); err != nil {
@@ -337,29 +260,16 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 }
 
 // parseSpecs reads --opt specs.
-func parseSpecs(specs []string) ([]recipe.Optimizer, error) {
-	opts := make([]recipe.Optimizer, len(specs))
+func parseSpecs(specs []string) ([]spec.Optimizer, error) {
+	opts := make([]spec.Optimizer, len(specs))
 	for i, s := range specs {
-		o, err := recipe.ParseOptimizer(s)
+		o, err := spec.ParseOptimizer(s)
 		if err != nil {
 			return nil, fmt.Errorf("--opt %q: %w", s, err)
 		}
 		opts[i] = o
 	}
 	return opts, nil
-}
-
-// describeOutcome says in a few words how a run ended.
-func describeOutcome(o explore.Outcome) string {
-	if o.Failed() {
-		return "failed: " + o.Error
-	}
-	secs := 0.0
-	for _, e := range o.History {
-		secs += e.Seconds
-	}
-	f := o.Final
-	return fmt.Sprintf("train loss %.4f, val loss %s, val acc %s (%.1fs)", f.TrainLoss, num(f.ValLoss), pct(f.ValAccuracy), secs)
 }
 
 // runGrid runs --preset adamw-vs-l2.
@@ -382,7 +292,7 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}
@@ -397,10 +307,12 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := outDir("adamw-vs-l2", *f.out, gridFile)
+	o, err := run.OpenOutput("adamw-vs-l2", *f.out, explore.DecayGridFile)
 	if err != nil {
 		return err
 	}
+	defer o.Close()
+	dir := o.Dir
 	lrs, wds := f.lrs, f.wds
 	cells := len(opts) * len(lrs) * len(wds)
 	w := setThreads(*f.threads, *f.workers, cells)
@@ -417,21 +329,14 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 		OnRun: func(c explore.Cell) {
 			done++
 			if !quiet {
-				fmt.Fprintf(stderr, "  %3d/%d  %s: %s\n", done, cells, c.Spec, describeOutcome(c.Outcome))
+				fmt.Fprintf(stderr, "  %3d/%d  %s: %s\n", done, cells, c.Spec, c.Outcome.String())
 			}
 		},
 	})
-	if err := ready(err, dir, "the grid was not finished and nothing was written"); err != nil {
+	if err := interrupted(err, "the grid was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, gridFile), g); err != nil {
-		return err
-	}
-	var b bytes.Buffer
-	if err := plot.Heatmap(&b, g.HeatmapSpec()); err != nil {
-		return err
-	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, gridFigure), b.Bytes()); err != nil {
+	if err := g.Save(dir); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d:\n\n", r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, r.Schedule, r.Seed)

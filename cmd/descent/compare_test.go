@@ -51,7 +51,7 @@ func checkPNG(t *testing.T, path string) {
 func readComparison(t *testing.T, dir string) explore.Comparison {
 	t.Helper()
 	var c explore.Comparison
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, compareFile)), &c); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "compare.json")), &c); err != nil {
 		t.Fatal(err)
 	}
 	return c
@@ -97,8 +97,8 @@ func TestCompare(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, f := range []string{compareFile, "train-loss.png", "val-loss.png", "train-accuracy.png", "val-accuracy.png", "lr.png"} {
-		if f != compareFile {
+	for _, f := range []string{"compare.json", "train-loss.png", "val-loss.png", "train-accuracy.png", "val-accuracy.png", "lr.png"} {
+		if f != "compare.json" {
 			checkPNG(t, filepath.Join(one, f))
 		} else if _, err := os.Stat(filepath.Join(one, f)); err != nil {
 			t.Error(err)
@@ -144,7 +144,7 @@ func TestCompareErrors(t *testing.T) {
 		want string
 		args []string
 	}{
-		{`--opt "lion lr=1": recipe: unknown optimizer "lion" (valid: adadelta, adagrad, adam`, []string{"compare", "--opt", "adam", "--opt", "lion lr=1"}},
+		{`--opt "lion lr=1": spec: unknown optimizer "lion" (valid: adadelta, adagrad, adam`, []string{"compare", "--opt", "adam", "--opt", "lion lr=1"}},
 		{`adam has no hyperparameter "beta" (valid: lr, beta1`, []string{"compare", "--opt", "adam beta=0.9"}},
 		{`"lr" is not key=value`, []string{"compare", "--opt", "adam lr"}},
 		{"--seeds 0: want at least 1", []string{"compare", "--seeds", "0", "--out", dir}},
@@ -172,9 +172,9 @@ func TestCompareAdamWvsL2(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	checkPNG(t, filepath.Join(dir, gridFigure))
+	checkPNG(t, filepath.Join(dir, "adamw-vs-l2.png"))
 	var g explore.DecayGrid
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, gridFile)), &g); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "adamw-vs-l2.json")), &g); err != nil {
 		t.Fatal(err)
 	}
 	if len(g.Panels) != 2 || len(g.Panels[0].Cells) != 2 || len(g.Panels[0].Cells[0]) != 2 || g.Recipe.Schedule.Name != "cosine" || g.Recipe.Model.BatchNorm {

@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
-	"github.com/descentml/descent/nn"
-	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
-	"github.com/descentml/descent/train"
 )
 
 const aboutEval = `Evaluates the model a "descent train" run saved in DIR on a dataset split:
@@ -36,63 +32,16 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	tensor.SetThreads(*threads)
-	var r recipe.Recipe
-	if err := readJSON(filepath.Join(*dir, configFile), &r); err != nil {
-		return fmt.Errorf("%s is not a training run: %w", *dir, err)
-	}
-	var info dataInfo
-	if err := readJSON(filepath.Join(*dir, dataFile), &info); err != nil {
-		return fmt.Errorf("%s is not a training run: %w", *dir, err)
-	}
-	if *dataSpec != "" {
-		r.Data = *dataSpec
-	}
-	if *dataDir != "" {
-		r.DataDir = *dataDir
-	}
-	if *label != "" {
-		r.Label = *label
-	}
-	splits, err := r.LoadData(info.Norm, info.Classes)
-	if err != nil {
-		return err
-	}
-	ds := splits.Test
-	switch *split {
-	case "test":
-	case "val":
-		ds = splits.Val
-	case "train":
-		ds = splits.Train
-	default:
+	if *split != "test" && *split != "val" && *split != "train" {
 		return fmt.Errorf("--split %q: want test, val or train", *split)
 	}
-	if ds == nil {
-		return fmt.Errorf("%s has no %s split", r.Data, *split)
-	}
-	if !tensor.SameShape(ds.Shape(), info.Shape) {
-		return fmt.Errorf("the model was trained on examples of shape %v; %s has %v", info.Shape, r.Data, ds.Shape())
-	}
-	b, err := os.ReadFile(filepath.Join(*dir, modelFile))
-	if err != nil {
-		return err
-	}
-	// The run's model, with a trainer that takes no step, to evaluate.
-	r.Epochs, r.Batch = 1, *batch
-	run, err := r.Build(splits, train.Config{})
-	if err != nil {
-		return err
-	}
-	if err := nn.Load[float32](run.Model, b); err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(*dir, modelFile), err)
-	}
-	loss, acc, err := run.Trainer.Evaluate(ds)
+	ev, err := run.Evaluate(*dir, run.Eval{Data: *dataSpec, DataDir: *dataDir, Label: *label, Split: *split, Batch: *batch})
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"data": r.Data, "split": *split, "examples": ds.Len(), "loss": loss, "accuracy": acc})
+		return json.NewEncoder(stdout).Encode(ev)
 	}
-	fmt.Fprintf(stdout, "%s %s (%d examples): loss %.4f, accuracy %s\n", r.Data, *split, ds.Len(), loss, pct(acc))
+	fmt.Fprintf(stdout, "%s %s (%d examples): loss %.4f, accuracy %s\n", ev.Data, ev.Split, ev.Examples, ev.Loss, pct(ev.Accuracy))
 	return nil
 }

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/descentml/descent/landscape"
 	"github.com/descentml/descent/plot"
-	"github.com/descentml/descent/train"
+	"github.com/descentml/descent/run"
 )
 
 var aboutLandscape = `Runs optimizers on a two-variable test function from one start point and
@@ -27,12 +25,6 @@ an optimizer as "descent train" names it, in one string, its rate held
 constant: --opt "sgd lr=0.02" --opt "momentum lr=0.02 beta=0.9". With no
 --opt, the function's defaults: sgd, momentum and nesterov at a rate that
 suits it, rmsprop and adam at an adaptive one.`
-
-const (
-	landscapeFile   = "landscape.json"
-	landscapeFigure = "landscape.png"
-	landscapeGIF    = "landscape.gif"
-)
 
 // pointFlag is a flag of a point "x,y".
 type pointFlag struct {
@@ -100,27 +92,13 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := outDir("landscape", *out, landscapeFile)
+	o, err := run.OpenOutput("landscape", *out, landscape.File)
 	if err != nil {
 		return err
 	}
-	if err := makeDir(dir); err != nil {
-		return err
-	}
-	if err := writeJSON(filepath.Join(dir, landscapeFile), res); err != nil {
-		return err
-	}
-	var png, gif bytes.Buffer
-	if err := res.Contour(&png, *width, *height); err != nil {
-		return err
-	}
-	if err := res.GIF(&gif, *width, *height, plot.Animation{Frames: *frames}); err != nil {
-		return err
-	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, landscapeFigure), png.Bytes()); err != nil {
-		return err
-	}
-	if err := train.WriteFileAtomic(filepath.Join(dir, landscapeGIF), gif.Bytes()); err != nil {
+	defer o.Close()
+	dir := o.Dir
+	if err := res.Save(dir, *width, *height, *frames); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s, %s, from (%g, %g), %d steps; reached = within %g of a minimum:\n\n", res.Function, res.Formula, res.Start[0], res.Start[1], res.Steps, res.Tol)

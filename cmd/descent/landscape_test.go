@@ -18,8 +18,8 @@ func TestLandscapeNoFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	dir := onlyDir(t, ".")
-	checkPNG(t, filepath.Join(dir, landscapeFigure))
-	f, err := os.Open(filepath.Join(dir, landscapeGIF))
+	checkPNG(t, filepath.Join(dir, "landscape.png"))
+	f, err := os.Open(filepath.Join(dir, "landscape.gif"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestLandscapeNoFlags(t *testing.T) {
 		t.Errorf("landscape.gif is no animation: %v", err)
 	}
 	var res landscape.Result
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, landscapeFile)), &res); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "landscape.json")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if res.Function != "ravine" || len(res.Runs) != len(landscape.DefaultOptimizers(landscape.Ravine())) || res.Steps != landscape.DefaultSteps {
@@ -76,7 +76,7 @@ func TestLandscapeErrors(t *testing.T) {
 		args []string
 	}{
 		{`unknown function "booth": valid names are ravine, rosenbrock, beale, himmelblau, saddle, rastrigin`, []string{"landscape", "--fn", "booth"}},
-		{`--opt "lion lr=1": recipe: unknown optimizer "lion" (valid: adadelta`, []string{"landscape", "--opt", "lion lr=1"}},
+		{`--opt "lion lr=1": spec: unknown optimizer "lion" (valid: adadelta`, []string{"landscape", "--opt", "lion lr=1"}},
 		{`momentum has no hyperparameter "beta1"`, []string{"landscape", "--opt", "momentum beta1=0.9"}},
 		{"want two numbers x,y", []string{"landscape", "--start", "1"}},
 		{"Steps = -1", []string{"landscape", "--steps", "-1"}},

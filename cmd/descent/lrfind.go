@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -24,14 +24,10 @@ The other flags are those of "descent train": the optimizer (--opt and its
 hyperparameters, except --lr, which the test sweeps), model, data, batch
 size and seed. With no flags it tests descent train's default recipe.`
 
-const (
-	lrFindFile   = "lr-find.json"
-	lrFindFigure = "lr-find.png"
-)
-
 func runLRFind(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lr-find", "[flags]", aboutLRFind)
-	f := addRecipeFlags(fs, recipe.Default())
+	f := recipe.AddFlags(fs, recipe.Default(), true)
+	threads := threadsFlag(fs)
 	def := explore.DefaultFindLR()
 	minLR := fs.Float64("min-lr", def.MinLR, "the first learning rate")
 	maxLR := fs.Float64("max-lr", def.MaxLR, "the last learning rate")
@@ -47,8 +43,8 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--%s does not apply: the test sets the rate from --min-lr to --max-lr over --steps batches", name)
 		}
 	}
-	tensor.SetThreads(*f.threads)
-	r, err := f.recipe()
+	tensor.SetThreads(*threads)
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}
@@ -60,23 +56,20 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	dir, err := outDir("lr-find", *out, lrFindFile)
+	o, err := run.OpenOutput("lr-find", *out, explore.LRFindFile)
 	if err != nil {
 		return err
 	}
+	defer o.Close()
+	dir := o.Dir
 	ctx, stop := interruptible()
 	defer stop()
 	res, err := explore.FindLR(ctx, r, splits, cfg)
-	if err := ready(err, dir, "the range test was not finished and nothing was written"); err != nil {
+	if err := interrupted(err, "the range test was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := writeJSON(filepath.Join(dir, lrFindFile), res); err != nil {
+	if err := res.Save(dir); err != nil {
 		return err
-	}
-	if len(res.LRs) > 0 {
-		if err := writeLines(dir, lrFindFigure, res.Plot()); err != nil {
-			return err
-		}
 	}
 	fmt.Fprintf(stdout, "range test of %s on %s with %s, batch %d:\n", r.Model, r.Data, r.Optimizer.Name, r.Batch)
 	if err := res.WriteSummary(stdout); err != nil {

@@ -19,9 +19,9 @@ func TestLRFindNoFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	dir := onlyDir(t, ".")
-	checkPNG(t, filepath.Join(dir, lrFindFigure))
+	checkPNG(t, filepath.Join(dir, "lr-find.png"))
 	var f explore.LRFind
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, lrFindFile)), &f); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "lr-find.json")), &f); err != nil {
 		t.Fatal(err)
 	}
 	if !(f.Suggested >= 3e-4 && f.Suggested <= 3e-2) {

@@ -10,8 +10,8 @@
 //
 // Run "descent COMMAND -h" for a command's flags. The command is a thin
 // layer over the library: everything it does, a Go program can do with the
-// packages recipe, train, optim, schedule, data, nn, plot, landscape and
-// tune.
+// packages run, recipe, optim/spec, explore, landscape, tune, train, optim,
+// schedule, data, nn and plot.
 package main
 
 import (
@@ -41,6 +41,7 @@ var commands = map[string]command{
 	"compare":   {"train several optimizers on the same model, data and seeds", runCompare},
 	"landscape": {"run optimizers on 2-D test functions and draw their paths", runLandscape},
 	"lr-find":   {"find a learning rate with a range test", runLRFind},
+	"serve":     {"a live web view of runs, comparisons, landscapes and searches", runServe},
 	"tune":      {"search hyperparameters, in parallel and resumably", runTune},
 }
 
@@ -57,10 +58,10 @@ func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func dispatch(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return 2

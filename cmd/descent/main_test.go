@@ -13,7 +13,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/train"
 )
 
@@ -39,7 +41,7 @@ func TestMain(m *testing.M) {
 				}
 			}
 		}
-		os.Exit(run(argv, os.Stdout, os.Stderr))
+		os.Exit(dispatch(argv, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -47,7 +49,7 @@ func TestMain(m *testing.M) {
 func descent(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = run(args, &o, &e)
+	code = dispatch(args, &o, &e)
 	return o.String(), e.String(), code
 }
 
@@ -78,19 +80,19 @@ func TestTrainDefaults(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, f := range []string{configFile, dataFile, metricsFile, summaryFile, modelFile, checkpointFile} {
+	for _, f := range []string{run.ConfigFile, run.DataFile, run.MetricsFile, run.SummaryFile, run.ModelFile, run.CheckpointFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("missing %s", f)
 		}
 	}
-	var s summary
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, summaryFile)), &s); err != nil {
+	var s run.Summary
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, run.SummaryFile)), &s); err != nil {
 		t.Fatal(err)
 	}
 	if s.BestValAccuracy == nil || *s.BestValAccuracy < 0.95 || s.TestAccuracy == nil || s.Epochs != 3 || s.Params != 64*256+256+256*256+256+256*10+10+4*256 {
 		t.Errorf("summary %+v", s)
 	}
-	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(dir, metricsFile)))), "\n")
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(dir, run.MetricsFile)))), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("metrics.jsonl has %d lines; want 3", len(lines))
 	}
@@ -127,7 +129,7 @@ func TestResumeAfterSignals(t *testing.T) {
 	if _, e, code := descent(t, args(whole)...); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d: %s", code, e)
 	}
-	want := readFile(t, filepath.Join(whole, modelFile))
+	want := readFile(t, filepath.Join(whole, run.ModelFile))
 	for _, sig := range []string{"KILL:60", "INT:70"} {
 		dir := filepath.Join(base, strings.Split(sig, ":")[0])
 		stderr, err := subprocess(t, sig, args(dir)...)
@@ -138,16 +140,16 @@ func TestResumeAfterSignals(t *testing.T) {
 		if sig == "INT:70" && (ee.ExitCode() != 130 || !strings.Contains(stderr, "descent train --resume "+dir)) {
 			t.Errorf("interrupted run: exit %d, stderr %q; want 130 and how to resume", ee.ExitCode(), stderr)
 		}
-		if _, err := os.Stat(filepath.Join(dir, modelFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(dir, run.ModelFile)); err == nil {
 			t.Fatalf("%s: the stopped run wrote a final model", sig)
 		}
 		if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
 			t.Fatalf("%s: resume: exit %d: %s", sig, code, e)
 		}
-		if !bytes.Equal(readFile(t, filepath.Join(dir, modelFile)), want) {
+		if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), want) {
 			t.Errorf("%s: the resumed run's model differs from the uninterrupted run's", sig)
 		}
-		if a, b := readFile(t, filepath.Join(dir, metricsFile)), readFile(t, filepath.Join(whole, metricsFile)); bytes.Count(a, []byte("\n")) != 3 || bytes.Count(b, []byte("\n")) != 3 {
+		if a, b := readFile(t, filepath.Join(dir, run.MetricsFile)), readFile(t, filepath.Join(whole, run.MetricsFile)); bytes.Count(a, []byte("\n")) != 3 || bytes.Count(b, []byte("\n")) != 3 {
 			t.Errorf("%s: metrics.jsonl has %d lines; want 3", sig, bytes.Count(a, []byte("\n")))
 		}
 	}
@@ -166,14 +168,14 @@ func TestResumeExtendsARun(t *testing.T) {
 	if _, e, code := descent(t, "train", "--resume", part, "--epochs", "3", "--quiet"); code != 0 {
 		t.Fatal(e)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(whole, modelFile)), readFile(t, filepath.Join(part, modelFile))) {
+	if !bytes.Equal(readFile(t, filepath.Join(whole, run.ModelFile)), readFile(t, filepath.Join(part, run.ModelFile))) {
 		t.Error("2 epochs then 1 more differ from 3 epochs (constant learning rate)")
 	}
 	// A kill between the last checkpoint and the model file: resuming
 	// writes the model from the checkpoint.
-	want := readFile(t, filepath.Join(whole, modelFile))
-	os.Remove(filepath.Join(whole, modelFile))
-	if _, e, code := descent(t, "train", "--resume", whole, "--quiet"); code != 0 || !bytes.Equal(want, readFile(t, filepath.Join(whole, modelFile))) {
+	want := readFile(t, filepath.Join(whole, run.ModelFile))
+	os.Remove(filepath.Join(whole, run.ModelFile))
+	if _, e, code := descent(t, "train", "--resume", whole, "--quiet"); code != 0 || !bytes.Equal(want, readFile(t, filepath.Join(whole, run.ModelFile))) {
 		t.Errorf("resume of a finished run without its model file: exit %d, %s; want the same model written", code, e)
 	}
 }
@@ -186,7 +188,7 @@ func twoCosineEpochs(t *testing.T, dir string) recipe.Recipe {
 		t.Fatal(e)
 	}
 	var r recipe.Recipe
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, configFile)), &r); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, run.ConfigFile)), &r); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -201,7 +203,7 @@ func sameAsFresh(t *testing.T, dir string, tmax int) {
 	if _, e, code := descent(t, "train", "--out", fresh, "--epochs", "3", "--schedule", spec, "--quiet"); code != 0 {
 		t.Fatal(e)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, modelFile)), readFile(t, filepath.Join(fresh, modelFile))) {
+	if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), readFile(t, filepath.Join(fresh, run.ModelFile))) {
 		t.Errorf("2 cosine epochs continued to 3 differ from 3 epochs of %q", spec)
 	}
 }
@@ -221,15 +223,15 @@ func TestResumeKeepsTheSchedule(t *testing.T) {
 		t.Fatal(e)
 	}
 	var after recipe.Recipe
-	json.Unmarshal(readFile(t, filepath.Join(part, configFile)), &after)
+	json.Unmarshal(readFile(t, filepath.Join(part, run.ConfigFile)), &after)
 	if after.Epochs != 3 || after.Schedule.TMax != before.Schedule.TMax {
 		t.Errorf("config.json after --resume --epochs 3: epochs %d, tmax %d; want 3 and %d", after.Epochs, after.Schedule.TMax, before.Schedule.TMax)
 	}
 	sameAsFresh(t, part, before.Schedule.TMax)
 	// Asking for fewer epochs than done changes nothing.
-	model := readFile(t, filepath.Join(part, modelFile))
+	model := readFile(t, filepath.Join(part, run.ModelFile))
 	_, e, code = descent(t, "train", "--resume", part, "--epochs", "2")
-	if code != 0 || !strings.Contains(e, "nothing to do") || !bytes.Equal(model, readFile(t, filepath.Join(part, modelFile))) {
+	if code != 0 || !strings.Contains(e, "nothing to do") || !bytes.Equal(model, readFile(t, filepath.Join(part, run.ModelFile))) {
 		t.Errorf("--resume --epochs 2 after 3: exit %d, %q; want a note and the model untouched", code, e)
 	}
 }
@@ -241,9 +243,9 @@ func TestResumeOldConfig(t *testing.T) {
 	old := filepath.Join(t.TempDir(), "old")
 	r := twoCosineEpochs(t, old)
 	tmax := r.Schedule.TMax
-	r.Schedule = recipe.Schedule{Name: "cosine"} // as an older descent wrote it
+	r.Schedule = spec.Schedule{Name: "cosine"} // as an older descent wrote it
 	b, _ := json.Marshal(r)
-	if err := os.WriteFile(filepath.Join(old, configFile), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(old, run.ConfigFile), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if _, e, code := descent(t, "train", "--resume", old, "--epochs", "3", "--quiet"); code != 0 {
@@ -268,19 +270,19 @@ func TestKillDuringExtension(t *testing.T) {
 		t.Fatal(e)
 	}
 	var m struct{ Step int }
-	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(part, metricsFile)))), "\n")
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(part, run.MetricsFile)))), "\n")
 	json.Unmarshal([]byte(lines[len(lines)-1]), &m)
 	stderr, err := subprocess(t, fmt.Sprintf("KILL:%d", m.Step+m.Step/4), "train", "--resume", part, "--epochs", "3", "--quiet")
 	if err == nil {
 		t.Fatalf("the extension was not killed:\n%s", stderr)
 	}
-	if _, err := os.Stat(filepath.Join(part, modelFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(part, run.ModelFile)); err == nil {
 		t.Fatal("after a kill mid-extension the 2-epoch model is still there, looking finished")
 	}
 	if _, e, code := descent(t, "train", "--resume", part, "--quiet"); code != 0 {
 		t.Fatal(e)
 	}
-	if !bytes.Equal(readFile(t, filepath.Join(part, modelFile)), readFile(t, filepath.Join(whole, modelFile))) {
+	if !bytes.Equal(readFile(t, filepath.Join(part, run.ModelFile)), readFile(t, filepath.Join(whole, run.ModelFile))) {
 		t.Error("2 epochs, an extension killed in epoch 3, then resumed, differ from 3 epochs")
 	}
 }
@@ -306,7 +308,7 @@ func TestFirstEpochFailure(t *testing.T) {
 	}
 	// A directory with a run and no checkpoint may be a run still in its
 	// first epoch: it is not taken over.
-	os.Remove(filepath.Join(dir, checkpointFile))
+	os.Remove(filepath.Join(dir, run.CheckpointFile))
 	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "1", "--quiet"); code == 0 || !strings.Contains(e, "no checkpoint yet") {
 		t.Errorf("a run into a directory whose run has no checkpoint: exit %d, %s", code, e)
 	}
@@ -352,5 +354,29 @@ func TestUserErrors(t *testing.T) {
 	}
 	if out, _, code := descent(t, "--version"); code != 0 || !strings.HasPrefix(out, "descent ") {
 		t.Errorf("--version: exit %d, %q", code, out)
+	}
+}
+
+// TestLockedRunDir checks that a run directory in use is refused, naming
+// who uses it, by train, --resume and tune.
+func TestLockedRunDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "busy")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := run.LockDir(dir, "a test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	for _, args := range [][]string{
+		{"train", "--out", dir, "--epochs", "1", "--quiet"},
+		{"train", "--resume", dir},
+		{"tune", "--out", dir, "--trials", "1", "--epochs", "1", "--quiet"},
+		{"compare", "--out", dir, "--seeds", "1", "--epochs", "1", "--quiet"},
+	} {
+		if _, e, code := descent(t, args...); code == 0 || !strings.Contains(e, "in use by a test (pid") {
+			t.Errorf("descent %s while %s is locked: exit %d, %q; want a refusal naming the holder", strings.Join(args, " "), dir, code, e)
+		}
 	}
 }

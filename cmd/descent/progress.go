@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/train"
 )
 
@@ -135,7 +136,7 @@ func num(v float64) string {
 }
 
 // printSummary prints the table of a finished run.
-func printSummary(w io.Writer, r recipe.Recipe, hist []train.Epoch, s summary, dir string, elapsed time.Duration) {
+func printSummary(w io.Writer, r recipe.Recipe, hist []train.Epoch, s run.Summary, dir string, elapsed time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "epoch\tstep\tlr\ttrain loss\ttrain acc\tval loss\tval acc\tseconds\t")
 	for _, e := range hist {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tune"
 )
 
@@ -42,11 +44,7 @@ a crash runs only the trials not recorded. At the end it writes tune.json
 (every trial, the best recipe) and tune.png, prints the trials best first,
 and the best as a complete "descent train" command.`
 
-const (
-	tuneFile    = "tune.json"
-	tuneJournal = "tune-journal.jsonl"
-	tuneFigure  = "tune.png"
-)
+const tuneJournal = "tune-journal.jsonl"
 
 // tuneDefaults is tune's recipe with no flags: descent train's, for three
 // epochs.
@@ -62,7 +60,8 @@ var testTuneStop func(done int) bool
 
 func runTune(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("tune", "[--space SPACE] [flags]", aboutTune)
-	f := addRecipeFlags(fs, tuneDefaults())
+	f := recipe.AddFlags(fs, tuneDefaults(), true)
+	threads := threadsFlag(fs)
 	spaceText := fs.String("space", "lr=log(1e-4,1e-1) wd=log(1e-5,1e-1)", "the search space")
 	method := fs.String("method", "random", "random, grid or halving")
 	trials := fs.Int("trials", 8, "random: trials; halving: configs in the first round")
@@ -87,14 +86,14 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	case "grid":
 		m = tune.Grid{Points: *points}
 	case "halving":
-		m = tune.Halving{Configs: *trials, MinBudget: *minEpochs, MaxBudget: *f.epochs, Eta: *eta}
+		m = tune.Halving{Configs: *trials, MinBudget: *minEpochs, MaxBudget: f.Epochs(), Eta: *eta}
 	default:
 		return fmt.Errorf("--method %q: want random, grid or halving", *method)
 	}
 	if err := tune.CheckMethod(m); err != nil {
 		return fmt.Errorf("--method %s: %w", *method, err)
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		return err
 	}
@@ -110,18 +109,23 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	}
 	dir := *out
 	if dir == "" {
-		if dir, err = outDir("tune", "", tuneFile); err != nil {
+		if dir, err = run.OutputDir("tune", "", explore.TuneFile); err != nil {
 			return err
 		}
 	}
-	if err := makeDir(dir); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	lock, err := run.LockDir(dir, "descent tune")
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
 	journal := filepath.Join(dir, tuneJournal)
-	w := setThreads(*f.threads, *workers, 1<<30)
+	w := setThreads(*threads, *workers, 1<<30)
 	if !*quiet {
 		verb := "searching"
-		if exists(journal) {
+		if _, err := os.Stat(journal); err == nil {
 			verb = "continuing the search recorded in " + journal + ":"
 		}
 		fmt.Fprintf(stderr, "%s %s over %s with %s, %s on %s, %d epochs of batch %d, %d trials at a time; writing %s\n",
@@ -137,7 +141,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		OnTrial: func(t tune.Trial, o explore.Outcome, err error) {
 			done++
 			if !*quiet {
-				what := describeOutcome(o)
+				what := o.String()
 				if err != nil {
 					what = "failed: " + err.Error()
 				}
@@ -161,10 +165,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if res.Best != nil {
 		cmd = trainCommand(*res.Best)
 	}
-	if err := writeJSON(filepath.Join(dir, tuneFile), struct {
-		*explore.Tuning
-		TrainCommand string `json:"train_command,omitempty"`
-	}{res, cmd}); err != nil {
+	if err := res.Save(dir, cmd); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s over %s from %s, %s on %s; value: %s\n\n", m, space, r.Optimizer, r.Model, r.Data, res.Metric)
@@ -173,10 +174,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	}
 	if res.Best == nil {
 		// Nothing to plot; the table above says why each trial failed.
-		return fmt.Errorf("every trial failed (see the table, and %s)", filepath.Join(dir, tuneFile))
-	}
-	if err := writeLines(dir, tuneFigure, res.Plot()); err != nil {
-		return err
+		return fmt.Errorf("every trial failed (see the table, and %s)", filepath.Join(dir, explore.TuneFile))
 	}
 	best, _ := res.Report.Best()
 	fmt.Fprintf(stdout, "\nbest: trial %d, %s %.4g; train it with\n  %s\nwrote %s\n", best.ID, res.Metric, best.Value, cmd, dir)
@@ -197,48 +195,9 @@ func configString(c tune.Config) string {
 	return strings.Join(names, " ")
 }
 
-// trainCommand returns the "descent train" command line that trains r:
-// every flag that makes up the recipe, so that it does not depend on
-// train's defaults.
+// trainCommand returns the "descent train" command line that trains r.
 func trainCommand(r recipe.Recipe) string {
-	args := []string{"descent", "train", "--data", r.Data}
-	if r.DataDir != "" {
-		args = append(args, "--data-dir", r.DataDir)
-	}
-	if r.Label != "" {
-		args = append(args, "--label", r.Label)
-	}
-	args = append(args, "--val-fraction", fmtNum(r.ValFraction))
-	args = append(args, "--model", r.Model.String(), "--batchnorm="+strconv.FormatBool(r.Model.BatchNorm))
-	if r.Model.Dropout != 0 {
-		args = append(args, "--dropout", fmtNum(r.Model.Dropout))
-	}
-	// The optimizer's spec holds every hyperparameter that differs from
-	// its defaults, by the keys that are train's flags.
-	spec := strings.Fields(r.Optimizer.String())
-	args = append(args, "--opt", spec[0])
-	for _, kv := range spec[1:] {
-		k, v, _ := strings.Cut(kv, "=")
-		if v == "true" || v == "false" {
-			args = append(args, "--"+k+"="+v)
-		} else {
-			args = append(args, "--"+k, v)
-		}
-	}
-	args = append(args, "--schedule", r.Schedule.String())
-	if r.ClipNorm != 0 {
-		args = append(args, "--clip-norm", fmtNum(r.ClipNorm))
-	}
-	if r.ClipValue != 0 {
-		args = append(args, "--clip-value", fmtNum(r.ClipValue))
-	}
-	if r.DecayWeightsOnly {
-		args = append(args, "--decay-weights-only")
-	}
-	args = append(args, "--epochs", strconv.Itoa(r.Epochs), "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
-	if r.Patience != 0 {
-		args = append(args, "--patience", strconv.Itoa(r.Patience))
-	}
+	args := append([]string{"descent", "train"}, r.Args()...)
 	for i, a := range args {
 		args[i] = shellQuote(a)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 )
 
@@ -54,11 +55,11 @@ func shellSplit(t *testing.T, line string) []string {
 func trainRecipe(t *testing.T, args []string) recipe.Recipe {
 	t.Helper()
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
-	f := addRecipeFlags(fs, recipe.Default())
+	f := recipe.AddFlags(fs, recipe.Default(), true)
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("train %s: %v", strings.Join(args, " "), err)
 	}
-	r, err := f.recipe()
+	r, err := f.Recipe()
 	if err != nil {
 		t.Fatalf("train %s: %v", strings.Join(args, " "), err)
 	}
@@ -72,14 +73,14 @@ func TestTrainCommand(t *testing.T) {
 	for _, edit := range []func(*recipe.Recipe){
 		func(r *recipe.Recipe) {},
 		func(r *recipe.Recipe) {
-			r.Optimizer, _ = recipe.ParseOptimizer("rmsprop lr=0.003 centered=true eps-in-sqrt=true momentum=0.5")
-			r.Schedule, _ = recipe.ParseSchedule("cosine min=1e-5 warmup=20 unit=epoch")
+			r.Optimizer, _ = spec.ParseOptimizer("rmsprop lr=0.003 centered=true eps-in-sqrt=true momentum=0.5")
+			r.Schedule, _ = spec.ParseSchedule("cosine min=1e-5 warmup=20 unit=epoch")
 			r.Model = recipe.Model{Kind: "mlp", Hidden: []int{64, 32}, Dropout: 0.25}
 			r.ClipNorm, r.DecayWeightsOnly, r.Patience, r.Seed, r.Batch, r.Epochs = 1, true, 3, 42, 17, 9
 			r.Data, r.Label = "csv:/tmp/it's here.csv", "y"
 		},
 		func(r *recipe.Recipe) {
-			r.Optimizer, _ = recipe.ParseOptimizer("sgd lr=0.1 nesterov=true momentum=0.9 wd=1e-4")
+			r.Optimizer, _ = spec.ParseOptimizer("sgd lr=0.1 nesterov=true momentum=0.9 wd=1e-4")
 			r.Model = recipe.Model{Kind: "linear"}
 			r.ClipValue, r.DataDir = 0.5, "/data/x y"
 		},
@@ -106,12 +107,12 @@ func TestTuneNoFlags(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	dir := onlyDir(t, ".")
-	checkPNG(t, filepath.Join(dir, tuneFigure))
+	checkPNG(t, filepath.Join(dir, "tune.png"))
 	var res struct {
 		explore.Tuning
 		TrainCommand string `json:"train_command"`
 	}
-	if err := json.Unmarshal(readFile(t, filepath.Join(dir, tuneFile)), &res); err != nil {
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "tune.json")), &res); err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Report.Trials) != 8 || res.Best == nil || res.Best.Epochs != 3 || res.Metric != explore.ValLoss {
@@ -160,7 +161,7 @@ func TestTuneResumes(t *testing.T) {
 	if code != 130 || !strings.Contains(errOut, "run the same command with --out "+dir) {
 		t.Fatalf("interrupted search: exit %d, %s", code, errOut)
 	}
-	if _, err := os.Stat(filepath.Join(dir, tuneFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "tune.json")); err == nil {
 		t.Error("an interrupted search wrote tune.json")
 	}
 	recorded := strings.Count(string(readFile(t, filepath.Join(dir, tuneJournal))), "\n") - 1

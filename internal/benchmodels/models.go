@@ -1,7 +1,7 @@
-// Package benchmodels builds the models that shared/bench/train_bench.py
-// trains with PyTorch, for descent's own measurements of the same runs (the
-// training-step benchmarks of package nn and the command
-// internal/trainbench).
+// Package benchmodels builds the models that the PyTorch training script of
+// bench/compare.py trains, for descent's own measurements of the same runs
+// (the training-step benchmarks of packages nn and train, and the command
+// bench/trainbench).
 package benchmodels
 
 import (

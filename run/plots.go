@@ -1,17 +1,18 @@
-package main
+package run
 
 import (
 	"bytes"
 	"fmt"
 	"path/filepath"
 
+	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/train"
 )
 
-// plotRun draws loss.png, accuracy.png and lr.png: the run's metrics per
-// epoch.
-func plotRun(dir string, hist []train.Epoch) error {
+// Plot draws loss.png, accuracy.png and lr.png into dir: the metrics per
+// epoch of hist.
+func Plot(dir string, hist []train.Epoch) error {
 	if len(hist) == 0 {
 		return nil
 	}
@@ -49,7 +50,7 @@ func plotRun(dir string, hist []train.Epoch) error {
 		if err := plot.Lines(&b, f.spec); err != nil {
 			return fmt.Errorf("%s: %w", f.file, err)
 		}
-		if err := train.WriteFileAtomic(filepath.Join(dir, f.file), b.Bytes()); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.file), b.Bytes()); err != nil {
 			return err
 		}
 	}

@@ -1,5 +1,5 @@
-// Command trainbench measures descent's training speed the way
-// shared/bench/train_bench.py measures PyTorch's: one epoch of random
+// Command trainbench measures descent's training speed the way the PyTorch
+// training script of bench/compare.py measures PyTorch's: one epoch of random
 // MNIST-shaped data (60000 examples of 784 values in [0, 1), labels in
 // [0, 10)), batches of 128 in a random order, AdamW (lr 1e-3, weight decay
 // 0.01 on every parameter), float32, after a warm-up of 20 batches. It
@@ -7,7 +7,7 @@
 // step, the heap allocations of the timed epoch, and the peak resident
 // memory of the process.
 //
-//	go run ./internal/trainbench -model mlp    (mlp, mlpbn or cnn)
+//	go run ./bench/trainbench -model mlp    (mlp, mlpbn or cnn)
 package main
 
 import (
@@ -151,7 +151,7 @@ func (r *run) step(idx []int) time.Duration {
 	return inOpt
 }
 
-// build returns the model of train_bench.py and the shape of one example.
+// build returns the model of the PyTorch training script in bench/compare.py and the shape of one example.
 func build(name string, rng *rand.Rand) (*nn.Sequential[float32], []int, error) {
 	switch name {
 	case "mlp", "mlpbn":

@@ -1,0 +1,284 @@
+package kernel
+
+import "math"
+
+// Update kernels of the newer optimizers (Lion, cautious Adam, ADOPT,
+// AdEMAMix, Schedule-Free). Same conventions as update.go: u is rewritten
+// in place, state slices are the same block, every product added to
+// something is rounded on its own, and these pure-Go loops are the
+// reference and the implementation.
+
+// Lion replaces u by the sign of an interpolation of the momentum m and u,
+// then moves m (Chen et al. 2023):
+//
+//	c := b1*m[i] + (1-b1)*u[i]
+//	m[i] = b2*m[i] + (1-b2)*u[i]
+//	u[i] = sign(c)                      (sign(0) = 0)
+//
+// With cautious set, u[i] = sign(c)*s where sign(c)*u[i] > 0 (the update
+// agrees with the gradient), else 0.
+func Lion[T Float](u, m []T, b1, b2, s T, cautious bool) {
+	m = m[:len(u)]
+	for i, g := range u {
+		c := sign(T(b1*m[i]) + T((1-b1)*g))
+		m[i] = T(b2*m[i]) + T((1-b2)*g)
+		if cautious {
+			if c*g > 0 {
+				c *= s
+			} else {
+				c = 0
+			}
+		}
+		u[i] = c
+	}
+}
+
+// LionAgree returns how many i Lion's cautious mask keeps, changing
+// nothing: the count of sign(b1*m[i] + (1-b1)*u[i])·u[i] > 0.
+func LionAgree[T Float](u, m []T, b1 T) float64 {
+	m = m[:len(u)]
+	n := 0
+	for i, g := range u {
+		if sign(T(b1*m[i])+T((1-b1)*g))*g > 0 {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+// sign is branch-free but for zero, which is rare: gradients and moments
+// are signed at random, which a branch would mispredict half the time.
+func sign[T Float](x T) T {
+	s := T(math.Copysign(1, float64(x)))
+	if x == 0 {
+		s = 0
+	}
+	return s
+}
+
+// CautiousAdam is Adam (see Adam) with the cautious mask: where the new
+// first moment and the incoming update disagree in sign, the update is 0;
+// elsewhere it is scaled by s:
+//
+//	a := Adam's u[i], with m[i] (and v[i], vmax[i]) updated
+//	u[i] = a*s  if m[i]*u[i] > 0,  else 0
+func CautiousAdam[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps, s T) {
+	m, v = m[:len(u)], v[:len(u)]
+	if vmax != nil {
+		vmax = vmax[:len(u)]
+	}
+	for i, g := range u {
+		var vm *T
+		if vmax != nil {
+			vm = &vmax[i]
+		}
+		a := adam(g, &m[i], &v[i], vm, b1, b2, c1, c2, eps)
+		if T(m[i]*g) > 0 {
+			u[i] = a * s
+		} else {
+			u[i] = 0
+		}
+	}
+}
+
+// AdamAgree returns how many i CautiousAdam's mask keeps, changing
+// nothing: the count of (b1*m[i] + (1-b1)*u[i])·u[i] > 0.
+func AdamAgree[T Float](u, m []T, b1 T) float64 {
+	m = m[:len(u)]
+	n := 0
+	for i, g := range u {
+		if T((T(b1*m[i])+T((1-b1)*g))*g) > 0 {
+			n++
+		}
+	}
+	return float64(n)
+}
+
+// ADOPT replaces u by ADOPT's momentum of the clipped, normalised update,
+// then moves v (Taniguchi et al. 2024):
+//
+//	n := u[i] / max(sqrt(v[i]), eps)
+//	n = min(max(n, -clip), clip)        (clip = +Inf: none)
+//	m[i] = b1*m[i] + (1-b1)*n
+//	v[i] = b2*v[i] + (1-b2)*u[i]*u[i]
+//	u[i] = m[i]
+func ADOPT[T Float](u, m, v []T, b1, b2, eps, clip T) {
+	m, v = m[:len(u)], v[:len(u)]
+	for i, g := range u {
+		d := T(math.Sqrt(float64(v[i])))
+		if d < eps {
+			d = eps
+		}
+		n := g / d
+		if n > clip {
+			n = clip
+		} else if n < -clip {
+			n = -clip
+		}
+		m[i] = T(b1*m[i]) + T((1-b1)*n)
+		v[i] = T(b2*v[i]) + T((1-b2)*g*g)
+		u[i] = m[i]
+	}
+}
+
+// ADOPTFirst is ADOPT's first step, which only sets v:
+//
+//	v[i] = u[i]*u[i]
+//	u[i] = 0
+func ADOPTFirst[T Float](u, v []T) {
+	v = v[:len(u)]
+	for i, g := range u {
+		v[i] = g * g
+		u[i] = 0
+	}
+}
+
+// AdEMAMix replaces u by AdEMAMix's mix of a fast and a slow moment over
+// the second moment's root (Pagliardini et al. 2024):
+//
+//	m1[i] = b1*m1[i] + (1-b1)*u[i]
+//	m2[i] = b3*m2[i] + (1-b3)*u[i]
+//	v[i]  = b2*v[i] + (1-b2)*u[i]*u[i]
+//	u[i]  = (m1[i]*c1 + alpha*m2[i]) / (sqrt(v[i])*c2 + eps)
+//
+// with c1 = 1/(1−β₁ᵗ) and c2 = 1/√(1−β₂ᵗ).
+func AdEMAMix[T Float](u, m1, m2, v []T, b1, b2, b3, c1, c2, alpha, eps T) {
+	m1, m2, v = m1[:len(u)], m2[:len(u)], v[:len(u)]
+	for i, g := range u {
+		a := T(b1*m1[i]) + T((1-b1)*g)
+		b := T(b3*m2[i]) + T((1-b3)*g)
+		w := T(b2*v[i]) + T((1-b2)*g*g)
+		m1[i], m2[i], v[i] = a, b, w
+		u[i] = (T(a*c1) + T(alpha*b)) / (T(T(math.Sqrt(float64(w)))*c2) + eps)
+	}
+}
+
+// ScheduleFree is one Schedule-Free step (Defazio et al. 2024) on the
+// training point y, with the base sequence z, turned into the update that
+// the optimizer subtracts from y:
+//
+//	g := u[i]
+//	v[i] = b2*v[i] + (1-b2)*g*g; g = g / (sqrt(v[i]/bc2) + eps)   (v != nil: AdamW)
+//	g += wd*y[i]                                                   (skipped when wd == 0)
+//	y' := lerp(y[i], z[i], c) + a*g
+//	z[i] -= lr*g
+//	u[i] = y[i] - y'
+//
+// where lerp(y, z, c) is y + c*(z − y) for c < 0.5 and z − (z − y)*(1 − c)
+// otherwise, as PyTorch computes it.
+func ScheduleFree[T Float](u, y, z, v []T, b2, bc2, eps, wd, c, a, lr T) {
+	y, z = y[:len(u)], z[:len(u)]
+	if v != nil {
+		v = v[:len(u)]
+	}
+	for i, g := range u {
+		if v != nil {
+			w := T(b2*v[i]) + T((1-b2)*g*g)
+			v[i] = w
+			g = g / (T(math.Sqrt(float64(w/bc2))) + eps)
+		}
+		yi := y[i]
+		if wd != 0 {
+			g += T(wd * yi)
+		}
+		y2 := LerpScalar(yi, z[i], c) + T(a*g)
+		z[i] -= T(lr * g)
+		u[i] = yi - y2
+	}
+}
+
+// LerpScalar is PyTorch's linear interpolation from x to y by w:
+//
+//	x + w*(y − x)        for |w| < 0.5
+//	y − (y − x)*(1 − w)  otherwise
+func LerpScalar[T Float](x, y, w T) T {
+	if w < 0.5 && w > -0.5 {
+		return x + T(w*(y-x))
+	}
+	return y - T((y-x)*(1-w))
+}
+
+// LionStep is one fused Lion step on a block (see step.go for the
+// conventions), bit for bit the chain's copy, Lion, decoupled decay and
+// subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	c := sign(b1*m[i] + (1-b1)*u)
+//	m[i] = b2*m[i] + (1-b2)*u
+//	c += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*c
+func LionStep[T Float](p, g, m []T, gs, wc, b1, b2, wd, nlr T) {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		c := sign(T(b1*m[i]) + T((1-b1)*u))
+		m[i] = T(b2*m[i]) + T((1-b2)*u)
+		if wd != 0 {
+			c += T(wd * x)
+		}
+		p[i] = x + T(nlr*c)
+	}
+}
+
+// ADOPTStep is one fused ADOPT step on a block (see step.go), bit for bit
+// the chain's copy, ADOPT (ADOPTFirst when first), decoupled decay and
+// subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	a := ADOPT's u[i] (first: v[i] = u*u and a = 0)
+//	a += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*a
+func ADOPTStep[T Float](p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, first bool) {
+	n := len(p)
+	g, m, v = g[:n], m[:n], v[:n]
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		var a T
+		if first {
+			v[i] = u * u
+		} else {
+			d := T(math.Sqrt(float64(v[i])))
+			if d < eps {
+				d = eps
+			}
+			q := u / d
+			if q > clip {
+				q = clip
+			} else if q < -clip {
+				q = -clip
+			}
+			m[i] = T(b1*m[i]) + T((1-b1)*q)
+			v[i] = T(b2*v[i]) + T((1-b2)*u*u)
+			a = m[i]
+		}
+		if wd != 0 {
+			a += T(wd * x)
+		}
+		p[i] = x + T(nlr*a)
+	}
+}
+
+// AdEMAMixStep is one fused AdEMAMix step on a block (see step.go), bit
+// for bit the chain's copy, AdEMAMix, decoupled decay and subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	a := AdEMAMix's u[i]
+//	a += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*a
+func AdEMAMixStep[T Float](p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr T) {
+	n := len(p)
+	g, m1, m2, v = g[:n], m1[:n], m2[:n], v[:n]
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		a := T(b1*m1[i]) + T((1-b1)*u)
+		b := T(b3*m2[i]) + T((1-b3)*u)
+		w := T(b2*v[i]) + T((1-b2)*u*u)
+		m1[i], m2[i], v[i] = a, b, w
+		r := (T(a*c1) + T(alpha*b)) / (T(T(math.Sqrt(float64(w)))*c2) + eps)
+		if wd != 0 {
+			r += T(wd * x)
+		}
+		p[i] = x + T(nlr*r)
+	}
+}

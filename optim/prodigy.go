@@ -1,0 +1,270 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/descentml/descent/internal/kernel"
+)
+
+var (
+	_ Method           = Prodigy{}
+	_ Reducer[float32] = (*ScaleByProdigy[float32])(nil)
+)
+
+// Prodigy is Adam whose step size d is estimated from the run itself, so
+// that the learning rate can stay at 1 (Mishchenko & Defazio 2023; the
+// authors' prodigyopt.Prodigy). At step k = 0, 1, … with the estimate d
+// (d = d₀ at first) and the rate multiplier α_k = Config.LR:
+//
+//	ĉ = √(1 − β₂ᵏ⁺¹)/(1 − β₁ᵏ⁺¹)   with UseBiasCorrection, else 1
+//	dα = d·α_k·ĉ
+//	g ← g + λ·θ                                   (Decouple false: coupled decay)
+//	m ← β₁·m + d(1 − β₁)·g,  v ← β₂·v + d²(1 − β₂)·g²
+//	r ← β₃·r + (d/d₀)·dα·⟨g, θ₀ − θ⟩            (the numerator, summed over all parameters)
+//	s ← β₃·s + (d/d₀)·w·g,  w = d with SafeguardWarmup, else dα
+//	d̂ = d_coef·r / Σ|s|,  d_max ← max(d_max, d̂)
+//	d ← max(d, d̂) if d = d₀ (first growth), then d ← min(d_max, d·growth)
+//	θ ← θ − dα·λ·θ                                (Decouple true: decoupled decay)
+//	θ ← θ − dα·m/(√v + d·ε)                        (β₁ = 0: θ − dα·d·g/(√v + d·ε))
+//
+// β₁, β₂, β₃ = Beta1, Beta2, Beta3 (√β₂ when zero), ε = Eps, λ =
+// WeightDecay, d₀ = D0, d_coef = DCoef, growth = GrowthRate (unbounded when
+// zero); θ₀ are the parameters before the first step. Note the order of the
+// reference: dα uses the estimate from before the step, while the
+// denominator (and the step along g when β₁ = 0) already uses the new d.
+// The sums r and Σ|s| are accumulated in float64, as the reference's Python
+// floats are. If Σ|s| = 0 (every gradient so far zero) the step changes
+// the moments but not the parameters, and is not counted, as in the
+// reference.
+//
+// The estimate d is kept per parameter group (the reference shares one
+// over all groups, which must then have the same rate); [ProdigyD] reads
+// it, for logging once an epoch. Weight decay is decoupled by default, as
+// in AdamW but scaled by dα.
+//
+// Reference: K. Mishchenko, A. Defazio, "Prodigy: An Expeditiously
+// Adaptive Parameter-Free Learner", ICML 2024 (arXiv:2306.06101);
+// github.com/konstmish/prodigy.
+type Prodigy struct {
+	Beta1             float64 `key:"beta1" help:"decay β₁ of the first moment"`                             // default 0.9
+	Beta2             float64 `key:"beta2" help:"decay β₂ of the second moment"`                            // default 0.999
+	Beta3             float64 `key:"beta3" help:"decay β₃ of the d estimate's sums; 0: √β₂"`                // default 0 (√β₂)
+	Eps               float64 `key:"eps" help:"ε: the denominator is √v + d·ε"`                             // default 1e-8
+	WeightDecay       float64 `key:"wd" help:"weight decay λ"`                                              // default 0
+	Decouple          bool    `key:"decouple" help:"decoupled weight decay θ ← θ − dα·λ·θ (else coupled)"`  // default true
+	UseBiasCorrection bool    `key:"bias-correction" help:"Adam's bias correction in the step size"`        // default false
+	SafeguardWarmup   bool    `key:"safeguard-warmup" help:"leave α out of the sum s (for warm-up)"`        // default false
+	D0                float64 `key:"d0" help:"initial estimate d₀ of the step size"`                        // default 1e-6
+	DCoef             float64 `key:"d-coef" help:"coefficient of the estimate d"`                           // default 1
+	GrowthRate        float64 `key:"growth-rate" help:"largest factor d may grow by per step; 0: no limit"` // default 0 (∞)
+}
+
+// DefaultProdigy returns the reference's defaults; its default learning
+// rate (a multiplier of d) is 1.
+func DefaultProdigy() Prodigy {
+	return Prodigy{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Decouple: true, D0: 1e-6, DCoef: 1}
+}
+
+// Validate checks the hyperparameters, naming the first bad one.
+func (m Prodigy) Validate() error {
+	if err := firstErr(
+		unitInterval("Prodigy.Beta1", m.Beta1),
+		unitInterval("Prodigy.Beta2", m.Beta2),
+		unitInterval("Prodigy.Beta3", m.Beta3),
+		positive("Prodigy.Eps", m.Eps),
+		nonNegative("Prodigy.WeightDecay", m.WeightDecay),
+		positive("Prodigy.D0", m.D0),
+		positive("Prodigy.DCoef", m.DCoef),
+	); err != nil {
+		return err
+	}
+	if m.GrowthRate != 0 && !(m.GrowthRate >= 1) {
+		return fmt.Errorf("optim: Prodigy.GrowthRate = %v: must be ≥ 1, or 0 for no limit", m.GrowthRate)
+	}
+	return nil
+}
+
+func (Prodigy) defaultLR() float64 { return 1 }
+
+func (m Prodigy) build(dst any) error {
+	return fill(dst, m, prodigyChain[float32], prodigyChain[float64])
+}
+
+func prodigyChain[T Float](m Prodigy) Chain[T] {
+	var c Chain[T]
+	p := &ScaleByProdigy[T]{B1: m.Beta1, B2: m.Beta2, B3: m.Beta3, Eps: m.Eps, D0: m.D0, DCoef: m.DCoef,
+		GrowthRate: m.GrowthRate, BiasCorrection: m.UseBiasCorrection, SafeguardWarmup: m.SafeguardWarmup}
+	if m.WeightDecay != 0 {
+		if m.Decouple {
+			p.WeightDecay = m.WeightDecay
+		} else {
+			c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+		}
+	}
+	return append(c, p, &ScaleByLR[T]{})
+}
+
+// ProdigyD returns the step-size estimate d of the Prodigy transform in
+// group's chain — the d the next step will use — and whether there is
+// one. Log it once an epoch: it shows what learning rate Prodigy found.
+func ProdigyD[T Float](o *Optimizer[T], group int) (float64, bool) {
+	for _, tr := range o.Transforms(group) {
+		if p, ok := tr.(*ScaleByProdigy[T]); ok {
+			return p.D(), true
+		}
+	}
+	return 0, false
+}
+
+// ScaleByProdigy replaces the update by Prodigy's step (see [Prodigy]) divided
+// by the learning rate, which ScaleByLR then applies: u ← dĉ·m/(√v + d·ε),
+// plus dĉ·λ·θ when WeightDecay (decoupled) is set. It is a [Reducer]: d
+// needs sums over every parameter of the group.
+type ScaleByProdigy[T Float] struct {
+	B1, B2, B3, Eps float64
+	WeightDecay     float64 // decoupled; masked by Config.DecayMask
+	D0, DCoef       float64
+	GrowthRate      float64 // 0: no limit
+	BiasCorrection  bool
+	SafeguardWarmup bool
+
+	m, v, s, p0 [][]T
+	decay       []bool
+	// Saved scalars: the estimate, its running maximum, the numerator r,
+	// and the count of steps taken (not counting those with Σ|s| = 0).
+	d, dMax, num, k float64
+
+	lr, dbc, r0, fnum float64 // this step's
+	first, skip       bool
+	b1, c1, b2, c2    T
+	b3, w             T
+	a, de, aw         T
+}
+
+func (p *ScaleByProdigy[T]) Name() string { return "scale_by_prodigy" }
+
+func (p *ScaleByProdigy[T]) Init(s *State[T], params []ParamInfo) error {
+	n := len(params)
+	p.v, p.s, p.p0, p.decay = make([][]T, n), make([][]T, n), make([][]T, n), make([]bool, n)
+	if p.B1 > 0 {
+		p.m = make([][]T, n)
+	}
+	for k, q := range params {
+		s.Vec(&p.s[k], k, "s", 0)
+		s.Vec(&p.p0[k], k, "p0", 0)
+		if p.m != nil {
+			s.Vec(&p.m[k], k, "exp_avg", 0)
+		}
+		s.Vec(&p.v[k], k, "exp_avg_sq", 0)
+		p.decay[k] = q.Decay
+	}
+	p.d, p.dMax = p.D0, p.D0
+	s.Scalar(&p.d, "d")
+	s.Scalar(&p.dMax, "d_max")
+	s.Scalar(&p.num, "d_numerator")
+	s.Scalar(&p.k, "k")
+	return nil
+}
+
+// D returns the current estimate d.
+func (p *ScaleByProdigy[T]) D() float64 { return p.d }
+
+func (p *ScaleByProdigy[T]) beta3() float64 {
+	if p.B3 == 0 {
+		return math.Sqrt(p.B2)
+	}
+	return p.B3
+}
+
+func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
+	p.first = c.T == 1
+	p.lr = c.LR
+	bc := 1.0
+	if p.BiasCorrection {
+		bc = math.Sqrt(1-math.Pow(p.B2, p.k+1)) / (1 - math.Pow(p.B1, p.k+1))
+	}
+	d := p.d
+	dlr := d * p.lr * bc
+	p.dbc = d * bc
+	b3 := p.beta3()
+	p.r0 = p.num * b3
+	p.fnum = d / p.D0 * dlr
+	p.b1, p.c1 = T(p.B1), T(d*(1-p.B1))
+	p.b2, p.c2 = T(p.B2), T(d*d*(1-p.B2))
+	w := dlr
+	if p.SafeguardWarmup {
+		w = d
+	}
+	p.b3, p.w = T(b3), T(d/p.D0*w)
+}
+
+func (p *ScaleByProdigy[T]) Sums() int { return 2 }
+
+func (p *ScaleByProdigy[T]) Gather(k, off int, u, val []T, acc []float64) {
+	n := len(u)
+	p0 := p.p0[k][off : off+n]
+	if p.first {
+		copy(p0, val)
+	}
+	if p.lr == 0 {
+		return // the reference skips a group with rate 0
+	}
+	var m []T
+	if p.m != nil {
+		m = p.m[k][off : off+n]
+	}
+	dot, abs := kernel.ProdigyGather(u, val, p0, m, p.v[k][off:off+n], p.s[k][off:off+n], p.b1, p.c1, p.b2, p.c2, p.b3, p.w)
+	acc[0] += dot
+	acc[1] += abs
+}
+
+func (p *ScaleByProdigy[T]) Reduce(sums [][]float64, _, _ [][]T) {
+	delta, den := 0.0, 0.0
+	for _, s := range sums {
+		delta += p.fnum * s[0]
+		den += s[1]
+	}
+	num := p.r0 + delta
+	p.skip = den == 0
+	if p.skip {
+		return
+	}
+	if p.lr > 0 {
+		dHat := p.DCoef * num / den
+		if p.d == p.D0 {
+			p.d = math.Max(p.d, dHat)
+		}
+		p.dMax = math.Max(p.dMax, dHat)
+		g := p.GrowthRate
+		if g == 0 {
+			g = math.Inf(1)
+		}
+		p.d = math.Min(p.dMax, p.d*g)
+	}
+	p.num = num
+	p.k++
+	// θ ← θ − α·u with u = dĉ·(m/(√v + dε) + λθ): dα = dOld·α·ĉ.
+	dc := p.dbc
+	a := dc
+	if p.m == nil {
+		a *= p.d
+	}
+	p.a, p.de, p.aw = T(a), T(p.d*p.Eps), T(dc*p.WeightDecay)
+}
+
+func (p *ScaleByProdigy[T]) Update(k, off int, u, val []T) {
+	if p.skip {
+		clear(u)
+		return
+	}
+	var m []T
+	if p.m != nil {
+		m = p.m[k][off : off+len(u)]
+	}
+	aw := p.aw
+	if !p.decay[k] {
+		aw = 0
+	}
+	kernel.ProdigyUpdate(u, m, p.v[k][off:off+len(u)], val, p.a, p.de, aw)
+}

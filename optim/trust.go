@@ -1,0 +1,95 @@
+package optim
+
+import (
+	"math"
+
+	"github.com/descentml/descent/internal/kernel"
+)
+
+var _ Reducer[float32] = (*ScaleByTrustRatio[float32])(nil)
+
+// ScaleByTrustRatio scales each parameter's update by the ratio of the
+// parameter's norm to the update's (You et al. 2017, 2020; optax's
+// scale_by_trust_ratio), one ratio per tensor:
+//
+//	r = η·‖θ‖₂ / (‖u‖₂ + ε),  or 1 when ‖θ‖ = 0 or ‖u‖ = 0
+//	u ← r·u
+//
+// with η = Coefficient and ε = Eps. Parameters that Mask excludes keep
+// their update (r = 1). The norms are over the whole tensor, so the
+// transform is a [Reducer]: the norms are summed while the update is
+// formed, and the scaling is applied in the next pass.
+type ScaleByTrustRatio[T Float] struct {
+	Coefficient float64                             // η; LAMB's is 1, LARS's 0.001
+	Eps         float64                             // ε added to ‖u‖
+	Mask        func(name string, shape []int) bool // nil: every parameter
+
+	on    []bool
+	ratio []T
+	r64   []float64
+}
+
+func (s *ScaleByTrustRatio[T]) Name() string { return "scale_by_trust_ratio" }
+
+func (s *ScaleByTrustRatio[T]) Init(_ *State[T], params []ParamInfo) error {
+	s.on, s.ratio, s.r64 = make([]bool, len(params)), make([]T, len(params)), make([]float64, len(params))
+	for k, p := range params {
+		s.on[k] = s.Mask == nil || s.Mask(p.Name, p.Shape)
+	}
+	return nil
+}
+
+func (s *ScaleByTrustRatio[T]) Begin(*StepInfo) {}
+
+func (s *ScaleByTrustRatio[T]) Sums() int { return 2 }
+
+func (s *ScaleByTrustRatio[T]) Gather(k, _ int, u, p []T, acc []float64) {
+	if s.on[k] {
+		acc[0] += kernel.SumSquares(u)
+		acc[1] += kernel.SumSquares(p)
+	}
+}
+
+func (s *ScaleByTrustRatio[T]) Reduce(sums [][]float64, _, _ [][]T) {
+	for k, sk := range sums {
+		r := 1.0
+		un, pn := math.Sqrt(sk[0]), math.Sqrt(sk[1])
+		if s.on[k] && un != 0 && pn != 0 {
+			r = float64(T(s.Coefficient * pn / (un + s.Eps)))
+		}
+		s.ratio[k], s.r64[k] = T(r), r
+	}
+}
+
+func (s *ScaleByTrustRatio[T]) Update(k, _ int, u, _ []T) {
+	if r := s.ratio[k]; r != 1 {
+		kernel.Scale(r, u)
+	}
+}
+
+// Ratios returns the trust ratio each parameter's update was last scaled
+// by (1 where masked or a norm was zero).
+func (s *ScaleByTrustRatio[T]) Ratios() []float64 { return s.r64 }
+
+// maskedDecay is AddDecayedWeights restricted further by a method's own
+// mask (LAMB's and LARS's, as optax takes one).
+type maskedDecay[T Float] struct {
+	AddDecayedWeights[T]
+	mask func(name string, shape []int) bool
+}
+
+func maskDecay[T Float](rate float64, mask func(name string, shape []int) bool) Transform[T] {
+	if mask == nil {
+		return &AddDecayedWeights[T]{Rate: rate}
+	}
+	return &maskedDecay[T]{AddDecayedWeights[T]{Rate: rate}, mask}
+}
+
+func (d *maskedDecay[T]) Init(s *State[T], params []ParamInfo) error {
+	ps := make([]ParamInfo, len(params))
+	for k, p := range params {
+		ps[k] = p
+		ps[k].Decay = p.Decay && d.mask(p.Name, p.Shape)
+	}
+	return d.AddDecayedWeights.Init(s, ps)
+}

@@ -1,0 +1,166 @@
+package recipe
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/descentml/descent/optim/spec"
+)
+
+// Flags are the command-line flags that make a recipe: those of `descent
+// train`, which compare, lr-find and tune take too. [Recipe.Args] writes a
+// recipe back as these flags.
+type Flags struct {
+	data, dataDir, label    *string
+	valFraction             *float64
+	model                   *string
+	batchnorm               *bool
+	dropout                 *float64
+	opt                     *string
+	hyper                   []*hyperFlag
+	sched, unit             *string
+	warmup                  *int
+	clipNorm, clipValue     *float64
+	decayWeightsOnly        *bool
+	epochs, batch, patience *int
+	seed                    *uint64
+	optimizer               spec.Optimizer // without the optimizer's flags
+}
+
+// hyperFlag is a flag for one optimizer hyperparameter; it records whether
+// it was given, so that the rest take the optimizer's defaults.
+type hyperFlag struct {
+	key, val string
+	set      bool
+	isBool   bool
+}
+
+func (h *hyperFlag) String() string { return h.val }
+func (h *hyperFlag) Set(v string) error {
+	h.val, h.set = v, true
+	return nil
+}
+func (h *hyperFlag) IsBoolFlag() bool { return h.isBool }
+
+// AddFlags defines on fs the flags that make a recipe, with def's values as
+// defaults: the data, the model, the optimizer (--opt and a flag for every
+// key of package spec's optimizers), the schedule, clipping, epochs, batch,
+// seed and patience. With optimizer false the optimizer's flags are left
+// out (compare takes whole specs) and the recipe keeps def's optimizer.
+func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
+	f := &Flags{optimizer: def.Optimizer}
+	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH")
+	f.dataDir = fs.String("data-dir", def.DataDir, "directory holding the IDX files of mnist and fashion-mnist (default: $DESCENT_DATA, then the usual places)")
+	f.label = fs.String("label", def.Label, "csv: the label column, by name or 0-based index (default: the last column)")
+	f.valFraction = fs.Float64("val-fraction", def.ValFraction, "fraction of the training examples held out for validation (0: none)")
+	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic")
+	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
+	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
+	if optimizer {
+		f.opt = fs.String("opt", def.Optimizer.Name, "optimizer: "+strings.Join(spec.OptimizerNames(), ", "))
+		for _, k := range spec.Flags() {
+			hf := &hyperFlag{key: k.Name, isBool: k.Kind == spec.Bool}
+			fs.Var(hf, k.Name, k.Help)
+			f.hyper = append(f.hyper, hf)
+		}
+	}
+	f.sched = fs.String("schedule", def.Schedule.String(), "learning-rate schedule: "+strings.Join(spec.ScheduleNames(), ", ")+`, with settings as "cosine min=1e-5" or "step size=10 gamma=0.5"`)
+	f.warmup = fs.Int("warmup", def.Schedule.Warmup, "linear warmup over this many steps (or epochs, with --schedule-unit epoch) before the schedule")
+	f.unit = fs.String("schedule-unit", "step", "what the schedule's lengths count and when it moves: step (every batch) or epoch")
+	f.clipNorm = fs.Float64("clip-norm", def.ClipNorm, "clip the gradients' global 2-norm to this (0: off)")
+	f.clipValue = fs.Float64("clip-value", def.ClipValue, "clip each gradient element to ±this (0: off)")
+	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave biases and normalization parameters out of weight decay")
+	f.epochs = fs.Int("epochs", def.Epochs, "epochs to train (in all, with --resume)")
+	f.batch = fs.Int("batch", def.Batch, "batch size")
+	f.seed = fs.Uint64("seed", def.Seed, "seed of the initial weights, the data order and dropout")
+	f.patience = fs.Int("patience", def.Patience, "stop early after this many epochs without a better validation loss (0: never)")
+	return f
+}
+
+// Epochs returns the value of --epochs.
+func (f *Flags) Epochs() int { return *f.epochs }
+
+// Recipe returns the recipe the flags describe, validated.
+func (f *Flags) Recipe() (Recipe, error) {
+	r := Recipe{
+		Data: *f.data, DataDir: *f.dataDir, Label: *f.label, ValFraction: *f.valFraction,
+		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly,
+		Epochs: *f.epochs, Batch: *f.batch, Seed: *f.seed, Patience: *f.patience, Optimizer: f.optimizer,
+	}
+	var err error
+	if r.Model, err = ParseModel(*f.model); err != nil {
+		return r, err
+	}
+	r.Model.BatchNorm, r.Model.Dropout = *f.batchnorm, *f.dropout
+	if f.opt != nil {
+		set := map[string]string{}
+		for _, h := range f.hyper {
+			if h.set {
+				set[h.key] = h.val
+			}
+		}
+		if r.Optimizer, err = spec.NewOptimizer(*f.opt, set); err != nil {
+			return r, err
+		}
+	}
+	if r.Schedule, err = spec.ParseSchedule(*f.sched); err != nil {
+		return r, err
+	}
+	switch {
+	case *f.warmup < 0:
+		return r, fmt.Errorf("--warmup %d: must not be negative", *f.warmup)
+	case *f.warmup > 0:
+		r.Schedule.Warmup = *f.warmup
+	}
+	if *f.unit != "step" {
+		r.Schedule.Unit = *f.unit
+	}
+	return r, r.Validate()
+}
+
+// Args returns the flags of AddFlags that make r, every one that makes up
+// the recipe, so that they do not depend on the defaults.
+func (r Recipe) Args() []string {
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	args := []string{"--data", r.Data}
+	if r.DataDir != "" {
+		args = append(args, "--data-dir", r.DataDir)
+	}
+	if r.Label != "" {
+		args = append(args, "--label", r.Label)
+	}
+	args = append(args, "--val-fraction", num(r.ValFraction))
+	args = append(args, "--model", r.Model.String(), "--batchnorm="+strconv.FormatBool(r.Model.BatchNorm))
+	if r.Model.Dropout != 0 {
+		args = append(args, "--dropout", num(r.Model.Dropout))
+	}
+	// The optimizer's spec holds every hyperparameter that differs from
+	// its defaults, by the keys that are the flags.
+	s := strings.Fields(r.Optimizer.String())
+	args = append(args, "--opt", s[0])
+	for _, kv := range s[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		if v == "true" || v == "false" {
+			args = append(args, "--"+k+"="+v)
+		} else {
+			args = append(args, "--"+k, v)
+		}
+	}
+	args = append(args, "--schedule", r.Schedule.String())
+	if r.ClipNorm != 0 {
+		args = append(args, "--clip-norm", num(r.ClipNorm))
+	}
+	if r.ClipValue != 0 {
+		args = append(args, "--clip-value", num(r.ClipValue))
+	}
+	if r.DecayWeightsOnly {
+		args = append(args, "--decay-weights-only")
+	}
+	args = append(args, "--epochs", strconv.Itoa(r.Epochs), "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
+	if r.Patience != 0 {
+		args = append(args, "--patience", strconv.Itoa(r.Patience))
+	}
+	return args
+}

@@ -1,0 +1,93 @@
+package run
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/tensor"
+	"github.com/descentml/descent/train"
+)
+
+// Eval says what to evaluate a run's model on. Its zero value is the test
+// split of the data the run trained on, in batches of 256.
+type Eval struct {
+	Data, DataDir, Label string // the dataset, as in recipe.Recipe; "": the run's
+	Split                string // test (""), val or train
+	Batch                int    // 0: 256
+	MaxMemory            int64  // as Options.MaxMemory
+}
+
+// Evaluation is the result of Evaluate.
+type Evaluation struct {
+	Accuracy float64 `json:"accuracy"`
+	Data     string  `json:"data"`
+	Examples int     `json:"examples"`
+	Loss     float64 `json:"loss"`
+	Split    string  `json:"split"`
+}
+
+// Evaluate measures the model of the finished run in dir on a split of a
+// dataset, standardised with the run's statistics, its classes numbered
+// as the run's were.
+func Evaluate(dir string, e Eval) (Evaluation, error) {
+	r, info, err := Read(dir)
+	if err != nil {
+		return Evaluation{}, fmt.Errorf("%s is not a training run: %w", dir, err)
+	}
+	for _, s := range []struct {
+		to   *string
+		from string
+	}{{&r.Data, e.Data}, {&r.DataDir, e.DataDir}, {&r.Label, e.Label}} {
+		if s.from != "" {
+			*s.to = s.from
+		}
+	}
+	splits, err := r.LoadData(info.Norm, info.Classes)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	r.Epochs, r.Batch = 1, e.Batch
+	if r.Batch == 0 {
+		r.Batch = 256
+	}
+	if err := checkMemory(r, splits, e.MaxMemory); err != nil {
+		return Evaluation{}, err
+	}
+	ds := splits.Test
+	switch e.Split {
+	case "test", "":
+		e.Split = "test"
+	case "val":
+		ds = splits.Val
+	case "train":
+		ds = splits.Train
+	default:
+		return Evaluation{}, fmt.Errorf("split %q: want test, val or train", e.Split)
+	}
+	if ds == nil {
+		return Evaluation{}, fmt.Errorf("%s has no %s split", r.Data, e.Split)
+	}
+	if !tensor.SameShape(ds.Shape(), info.Shape) {
+		return Evaluation{}, fmt.Errorf("the model was trained on examples of shape %v; %s has %v", info.Shape, r.Data, ds.Shape())
+	}
+	path := filepath.Join(dir, ModelFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	// The run's model, with a trainer that takes no step, to evaluate.
+	built, err := r.Build(splits, train.Config{})
+	if err != nil {
+		return Evaluation{}, err
+	}
+	if err := nn.Load[float32](built.Model, b); err != nil {
+		return Evaluation{}, fmt.Errorf("%s: %w", path, err)
+	}
+	loss, acc, err := built.Trainer.Evaluate(ds)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	return Evaluation{Accuracy: acc, Data: r.Data, Examples: ds.Len(), Loss: loss, Split: e.Split}, nil
+}

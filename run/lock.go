@@ -1,0 +1,110 @@
+package run
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// LockFile is the file in a directory whose OS lock says a process is
+// using it.
+const LockFile = ".lock"
+
+// Lock is an exclusive lock on a directory, held by this process until
+// Unlock or its exit (kill -9 included: the operating system drops it, so
+// no stale lock is ever left).
+type Lock struct {
+	f    *os.File
+	path string
+}
+
+// ErrLocked is matched by errors.Is for the error of a directory another
+// process holds.
+var ErrLocked = errors.New("run: directory in use")
+
+// LockDir takes the lock on dir, which must exist, for what (a few words
+// that a refused process shows: "descent train"). A directory another
+// process holds is an error matching ErrLocked that says who holds it.
+func LockDir(dir, what string) (*Lock, error) {
+	path := filepath.Join(dir, LockFile)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := lockFile(f); err != nil {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		if errors.Is(err, errWouldBlock) {
+			h := strings.TrimSpace(string(holder))
+			if h == "" {
+				h = "another process"
+			}
+			return nil, fmt.Errorf("%w: %s is in use by %s", ErrLocked, dir, h)
+		}
+		return nil, fmt.Errorf("run: locking %s: %w", dir, err)
+	}
+	f.Truncate(0)
+	fmt.Fprintf(f, "%s (pid %d, since %s)\n", what, os.Getpid(), time.Now().Format(time.DateTime))
+	return &Lock{f: f, path: path}, nil
+}
+
+// Unlock releases the lock; a nil Lock is none.
+func (l *Lock) Unlock() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	f := l.f
+	l.f = nil
+	f.Truncate(0)
+	return f.Close() // closing the file releases the lock
+}
+
+// Output is the locked output directory of a command that writes results
+// (compare, lr-find, tune, landscape).
+type Output struct {
+	Dir     string
+	lock    *Lock
+	created bool
+}
+
+// OpenOutput returns the output directory of command name, which writes
+// file: OutputDir(name, dir, file), made if need be and locked (LockDir)
+// until Close, so that two commands never write the same results.
+func OpenOutput(name, dir, file string) (*Output, error) {
+	dir, err := OutputDir(name, dir, file)
+	if err != nil {
+		return nil, err
+	}
+	_, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	o := &Output{Dir: dir, created: errors.Is(statErr, os.ErrNotExist)}
+	if o.lock, err = LockDir(dir, "descent "+name); err != nil {
+		o.Close()
+		return nil, err
+	}
+	if exists(filepath.Join(dir, file)) { // written while we were not holding it
+		o.Close()
+		return nil, fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
+	}
+	return o, nil
+}
+
+// Close releases the directory and removes its lock file, and the
+// directory itself if OpenOutput made it and nothing was written into it:
+// a command that fails leaves none behind.
+func (o *Output) Close() error {
+	if o.lock != nil {
+		os.Remove(o.lock.path)
+		o.lock.Unlock()
+		o.lock = nil
+	}
+	if o.created {
+		os.Remove(o.Dir) // only if empty
+	}
+	return nil
+}

@@ -1,0 +1,14 @@
+//go:build !unix
+
+package run
+
+import (
+	"errors"
+	"os"
+)
+
+var errWouldBlock = errors.New("run: locked")
+
+// lockFile does nothing where flock is not available: directories are not
+// locked there.
+func lockFile(*os.File) error { return nil }

@@ -1,0 +1,22 @@
+//go:build unix
+
+package run
+
+import (
+	"os"
+	"syscall"
+)
+
+var errWouldBlock error = syscall.EWOULDBLOCK
+
+// lockFile takes an exclusive flock on f without waiting. flock locks
+// belong to the open file, so a second open of the same file, in this
+// process or another, is refused.
+func lockFile(f *os.File) error {
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err != syscall.EINTR {
+			return err
+		}
+	}
+}

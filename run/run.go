@@ -1,0 +1,474 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/atomicfile"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/train"
+)
+
+// The files of a run directory.
+const (
+	ConfigFile     = "config.json"
+	DataFile       = "data.json"
+	MetricsFile    = "metrics.jsonl"
+	SummaryFile    = "summary.json"
+	ModelFile      = "model.safetensors"
+	CheckpointFile = "checkpoint.safetensors"
+)
+
+// Data is data.json: what a saved model needs to read new data as it read
+// its training data.
+type Data struct {
+	Shape   []int            `json:"shape"`
+	Classes []string         `json:"classes,omitempty"`
+	Norm    *data.Normalizer `json:"normalizer"`
+}
+
+// Summary is summary.json: a finished run's final numbers.
+type Summary struct {
+	TestLoss        *float64 `json:"test_loss,omitempty"`
+	TestAccuracy    *float64 `json:"test_accuracy,omitempty"`
+	BestValAccuracy *float64 `json:"best_val_accuracy,omitempty"`
+	FinalValLoss    *float64 `json:"final_val_loss,omitempty"`
+	Epochs          int      `json:"epochs"`
+	Steps           int      `json:"steps"`
+	Seconds         float64  `json:"seconds"`
+	Params          int      `json:"params"`
+	StoppedEarly    bool     `json:"stopped_early,omitempty"`
+}
+
+// State is where an opened run stands.
+type State int
+
+const (
+	// Ready is a run with epochs to train: a new one, or one resumed
+	// before its end.
+	Ready State = iota
+	// Unfinished is a run that trained to its end and was stopped before
+	// its model was written: Finish completes it.
+	Unfinished
+	// Done is a run that has trained as many epochs as asked (or more):
+	// nothing to do.
+	Done
+	// StoppedEarly is a run that early stopping ended: nothing to do.
+	StoppedEarly
+)
+
+// Options are what a run needs besides its recipe.
+type Options struct {
+	// OnBatch and OnEpoch, if set, report the run's progress.
+	OnBatch func(train.Batch)
+	OnEpoch func(train.Epoch)
+	// MaxMemory is the most memory, in bytes, the run's model, optimizer
+	// and batch may need (recipe.Recipe.Memory): a run that needs more is
+	// refused before anything is allocated or written. 0 means the memory
+	// the machine has available; a negative value checks nothing.
+	MaxMemory int64
+}
+
+// Run is a run directory opened to train: its recipe built on its data.
+type Run struct {
+	Dir    string
+	Recipe recipe.Recipe // resolved for the data: what config.json holds
+	Data   Data
+	Splits *data.Splits
+	Built  *recipe.Run // the model, optimizer and trainer
+	State  State
+	// Resumed says the run was opened by Resume; Extended that Resume was
+	// asked for another number of epochs than the run was made for.
+	Resumed, Extended bool
+
+	lock *Lock
+}
+
+// Close releases the run's directory (see LockDir). The lock dies with the
+// process too, and may be dropped once the Run is no longer reachable:
+// keep it until the run is done.
+func (r *Run) Close() error { return r.lock.Unlock() }
+
+// Trainer returns the run's trainer.
+func (r *Run) Trainer() *train.Trainer[float32] { return r.Built.Trainer }
+
+// Checkpoint returns the path of the run's checkpoint file.
+func (r *Run) Checkpoint() string { return filepath.Join(r.Dir, CheckpointFile) }
+
+// HasCheckpoint reports whether the run has written a checkpoint.
+func (r *Run) HasCheckpoint() bool {
+	_, err := os.Stat(r.Checkpoint())
+	return err == nil
+}
+
+// DefaultDir returns a directory under runs/ that does not exist yet,
+// named by prefix and the time: runs/<prefix>-<date>-<time>, or
+// runs/<date>-<time> for prefix "".
+func DefaultDir(prefix string) string {
+	stamp := time.Now().Format("2006-01-02-150405")
+	if prefix != "" {
+		stamp = prefix + "-" + stamp
+	}
+	dir := filepath.Join("runs", stamp)
+	for i := 2; exists(dir); i++ {
+		dir = filepath.Join("runs", fmt.Sprintf("%s-%d", stamp, i))
+	}
+	return dir
+}
+
+// New starts a new run of r in dir (DefaultDir("") if ""): it loads and
+// standardises the data, resolves r for it, creates the directory and
+// writes config.json and data.json, and builds the model, optimizer and
+// trainer. The directory must be new or empty: one with other files is
+// refused, naming them, so that nothing is overwritten. It is locked until
+// Close (LockDir): a directory
+// another process is using is an error that says which. A directory that
+// already holds a run is an error that says how to continue it. If the run
+// cannot be built its files are removed again, so that the directory can
+// be used again.
+func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	splits, err := r.LoadData(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	r = r.Resolve(splits.Train.Len())
+	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		dir = DefaultDir("")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := LockDir(dir, "descent train")
+	if err != nil {
+		return nil, err
+	}
+	if exists(filepath.Join(dir, ConfigFile)) {
+		lock.Unlock()
+		if !exists(filepath.Join(dir, CheckpointFile)) {
+			return nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
+		}
+		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+	}
+	if names := contents(dir); len(names) > 0 {
+		lock.Unlock()
+		return nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
+	}
+	run := &Run{Dir: dir, Recipe: r, Splits: splits, lock: lock,
+		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), r); err != nil {
+		run.abandon()
+		return nil, err
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, DataFile), run.Data); err != nil {
+		run.abandon()
+		return nil, err
+	}
+	if err := run.build(opts); err != nil {
+		run.abandon()
+		return nil, err
+	}
+	return run, nil
+}
+
+// Read reads the recipe and the data description of the run in dir.
+func Read(dir string) (recipe.Recipe, Data, error) {
+	var r recipe.Recipe
+	var d Data
+	if err := readJSON(filepath.Join(dir, ConfigFile), &r); err != nil {
+		return r, d, err
+	}
+	if err := readJSON(filepath.Join(dir, DataFile), &d); err != nil {
+		return r, d, err
+	}
+	return r, d, nil
+}
+
+// Resume opens the run in dir to continue it up to epochs epochs in all
+// (0: as many as it was made for), from its checkpoint. config.json files
+// of every earlier version read as they were written. The returned run's
+// State says what is left: Ready runs train on (their model and summary
+// from an earlier end are removed, so that they do not look current if
+// the run is killed; an extended run's config.json records the new
+// length), Unfinished ones need only Finish, and Done and StoppedEarly
+// ones nothing.
+func Resume(dir string, epochs int, opts Options) (*Run, error) {
+	if epochs < 0 {
+		return nil, fmt.Errorf("run: epochs %d: must be positive", epochs)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	lock, err := LockDir(dir, "descent train --resume")
+	if err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	run, err := resume(dir, epochs, opts)
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	run.lock = lock
+	return run, nil
+}
+
+func resume(dir string, epochs int, opts Options) (*Run, error) {
+	r, d, err := Read(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %s: %w", dir, ConfigFile, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
+	} else if err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	splits, err := r.LoadData(d.Norm, d.Classes)
+	if err != nil {
+		return nil, err
+	}
+	// Saved resolved, a recipe keeps its schedule's lengths when the run is
+	// continued for more epochs; a config.json from before recipes were
+	// saved so is resolved here for the epochs it ran, before epochs.
+	r = r.Resolve(splits.Train.Len())
+	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	run := &Run{Dir: dir, Recipe: r, Data: d, Splits: splits, Resumed: true}
+	if epochs > 0 && epochs != r.Epochs {
+		run.Recipe.Epochs, run.Extended = epochs, true
+	}
+	if err := run.build(opts); err != nil {
+		return nil, err
+	}
+	tr := run.Trainer()
+	if err := tr.Resume(run.Checkpoint()); err != nil {
+		return nil, err
+	}
+	// metrics.jsonl may hold an epoch the checkpoint does not (a kill
+	// between the two writes): the checkpoint's history is the truth.
+	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
+		return nil, err
+	}
+	epoch, batch := tr.Position()
+	done := epoch >= run.Recipe.Epochs || tr.StoppedEarly()
+	switch {
+	case done && batch == 0 && !exists(filepath.Join(dir, ModelFile)):
+		run.State = Unfinished // the checkpoint is the finished run
+	case tr.StoppedEarly():
+		run.State = StoppedEarly
+	case done:
+		run.State = Done
+	default:
+		if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
+			return nil, err
+		}
+		if run.Extended {
+			if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), run.Recipe); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return run, nil
+}
+
+// build builds the recipe on the data, with the run's files as the
+// trainer's checkpoint and metrics log.
+func (r *Run) build(opts Options) error {
+	metrics := filepath.Join(r.Dir, MetricsFile)
+	cfg := train.Config{
+		Checkpoint: r.Checkpoint(),
+		OnBatch:    opts.OnBatch,
+		OnEpoch: func(e train.Epoch) error {
+			if opts.OnEpoch != nil {
+				opts.OnEpoch(e)
+			}
+			return appendJSONLine(metrics, e)
+		},
+	}
+	built, err := r.Recipe.Build(r.Splits, cfg)
+	if err != nil {
+		return err
+	}
+	r.Built = built
+	return nil
+}
+
+// Rates returns the lowest and highest learning rate the steps left to
+// train will use: what an extended run's schedule gives its extra epochs.
+func (r *Run) Rates() (lo, hi float64) {
+	lr := r.Built.Optimizer.Schedule(0)
+	end := r.Recipe.Epochs * r.Recipe.StepsPerEpoch(r.Splits.Train.Len())
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for t := r.Trainer().Step(); t < end; t++ {
+		lo, hi = min(lo, lr.At(t)), max(hi, lr.At(t))
+	}
+	return lo, hi
+}
+
+// Train trains the run to its end, or until ctx is cancelled (a
+// checkpoint is then written) or early stopping ends it (its error
+// matches train.ErrStopped). A new run that fails before its first
+// checkpoint has its files removed, so that its directory can be used
+// again.
+func (r *Run) Train(ctx context.Context) error {
+	err := r.Trainer().Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, train.ErrStopped) && !r.Resumed && !r.HasCheckpoint() {
+		r.abandon()
+	}
+	return err
+}
+
+// Finish writes the model, the summary and the plots of a run that has
+// trained, and returns the summary. stopped says early stopping ended it.
+func (r *Run) Finish(stopped bool) (Summary, error) {
+	tr := r.Trainer()
+	var model strings.Builder
+	if err := nn.Save[float32](&model, r.Built.Model); err != nil {
+		return Summary{}, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
+		return Summary{}, err
+	}
+	hist := tr.History()
+	s := Summary{Epochs: len(hist), Steps: tr.Step(), StoppedEarly: stopped || tr.StoppedEarly()}
+	for _, e := range hist {
+		s.Seconds += e.Seconds
+		if !math.IsNaN(e.ValAccuracy) && (s.BestValAccuracy == nil || e.ValAccuracy > *s.BestValAccuracy) {
+			s.BestValAccuracy = ptr(e.ValAccuracy)
+		}
+	}
+	if n := len(hist); n > 0 && !math.IsNaN(hist[n-1].ValLoss) {
+		s.FinalValLoss = ptr(hist[n-1].ValLoss)
+	}
+	for _, p := range r.Built.Model.Params() {
+		s.Params += len(p.Value)
+	}
+	if r.Splits.Test != nil {
+		tl, ta, err := tr.Evaluate(r.Splits.Test)
+		if err != nil {
+			return Summary{}, err
+		}
+		s.TestLoss, s.TestAccuracy = ptr(tl), ptr(ta)
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
+		return Summary{}, err
+	}
+	if err := Plot(r.Dir, hist); err != nil {
+		return Summary{}, err
+	}
+	return s, nil
+}
+
+// abandon removes the files of a new run that ended before its first
+// checkpoint, and releases its directory: nothing of it can be continued,
+// and the directory can then be used again.
+func (r *Run) abandon() {
+	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
+	r.lock.Unlock()
+}
+
+// removeFiles removes the named files of dir; one that is not there is
+// no error.
+func removeFiles(dir string, names ...string) error {
+	var errs []error
+	for _, f := range names {
+		if err := os.Remove(filepath.Join(dir, f)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// contents lists the files of dir other than the lock, as an error shows
+// them: a few names, and how many more.
+func contents(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range entries {
+		if e.Name() != LockFile {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) > 4 {
+		names = append(names[:3], fmt.Sprintf("%d more", len(names)-3))
+	}
+	return strings.Join(names, ", ")
+}
+
+func ptr(v float64) *float64 { return &v }
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	return nil
+}
+
+func appendJSONLine(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func writeJSONLines[E any](path string, lines []E) error {
+	var b []byte
+	for _, l := range lines {
+		j, err := json.Marshal(l)
+		if err != nil {
+			return err
+		}
+		b = append(append(b, j...), '\n')
+	}
+	return atomicfile.WriteFile(path, b)
+}
+
+// OutputDir returns the output directory of a command that writes file
+// (compare, lr-find, tune, landscape): dir, or DefaultDir(name) if dir is
+// "". It refuses a directory that already holds such results, so that
+// nothing is overwritten. It makes no directory: the command makes it when
+// it writes its results, so that one that fails leaves none behind.
+func OutputDir(name, dir, file string) (string, error) {
+	if dir == "" {
+		dir = DefaultDir(name)
+	}
+	if exists(filepath.Join(dir, file)) {
+		return "", fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
+	}
+	return dir, nil
+}
