@@ -61,7 +61,7 @@ func (r Recipe) Validate() error {
 	if r.Batch <= 0 {
 		errs = append(errs, fmt.Errorf("recipe: batch %d: must be positive", r.Batch))
 	}
-	if r.ClipNorm < 0 || r.ClipValue < 0 {
+	if !(r.ClipNorm >= 0 && r.ClipValue >= 0) { // NaN too
 		errs = append(errs, fmt.Errorf("recipe: clip-norm %v and clip-value %v must not be negative", r.ClipNorm, r.ClipValue))
 	}
 	if !(r.ValFraction >= 0 && r.ValFraction < 1) {

@@ -109,3 +109,12 @@ func TestBatchNormDropsABatchOfOne(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateNaNClip checks that a NaN clipping threshold is refused.
+func TestValidateNaNClip(t *testing.T) {
+	r := recipe.Default()
+	r.ClipNorm = math.NaN()
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "clip-norm NaN") {
+		t.Errorf("Validate() with ClipNorm NaN = %v; want an error naming clip-norm", err)
+	}
+}
