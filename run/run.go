@@ -26,6 +26,9 @@ const (
 	SummaryFile    = "summary.json"
 	ModelFile      = "model.safetensors"
 	CheckpointFile = "checkpoint.safetensors"
+	// PrevCheckpointFile is the checkpoint before the latest, which Resume
+	// falls back on when the latest is damaged.
+	PrevCheckpointFile = "checkpoint.prev.safetensors"
 )
 
 // Data is data.json: what a saved model needs to read new data as it read
@@ -89,6 +92,10 @@ type Run struct {
 	// Resumed says the run was opened by Resume; Extended that Resume was
 	// asked for another number of epochs than the run was made for.
 	Resumed, Extended bool
+	// SkippedCheckpoint, after Resume, says why the latest checkpoint could
+	// not be used and the run went on from the previous one
+	// (PrevCheckpointFile); nil when it went on from the latest.
+	SkippedCheckpoint error
 
 	lock *Lock
 }
@@ -159,7 +166,7 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	}
 	if exists(filepath.Join(dir, ConfigFile)) {
 		lock.Unlock()
-		if !exists(filepath.Join(dir, CheckpointFile)) {
+		if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
 			return nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
 		}
 		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
@@ -234,9 +241,9 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %s: %w", dir, ConfigFile, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
 		return nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
-	} else if err != nil {
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
 	splits, err := r.LoadData(d.Norm, d.Classes)
@@ -258,8 +265,21 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 		return nil, err
 	}
 	tr := run.Trainer()
-	if err := tr.Resume(run.Checkpoint()); err != nil {
+	from, skipped, err := tr.ResumeLatest(run.Checkpoint())
+	if err != nil {
 		return nil, err
+	}
+	if skipped != nil {
+		// The damaged latest would become the previous one at the next
+		// save: the checkpoint resumed from takes its place.
+		run.SkippedCheckpoint = skipped
+		b, err := os.ReadFile(from)
+		if err == nil {
+			err = atomicfile.WriteFile(run.Checkpoint(), b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+		}
 	}
 	// metrics.jsonl may hold an epoch the checkpoint does not (a kill
 	// between the two writes): the checkpoint's history is the truth.

@@ -13,6 +13,7 @@ import (
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
+	"github.com/descentml/descent/train"
 )
 
 // copyDir copies the files of src into a new temporary directory.
@@ -228,5 +229,77 @@ func TestMemory(t *testing.T) {
 		if _, err := run.ParseSize(s); err == nil {
 			t.Errorf("ParseSize(%q) succeeded", s)
 		}
+	}
+}
+
+// TestResumeAfterCorruptCheckpoint stops a run after its second epoch,
+// flips a byte in its latest checkpoint and resumes it: the run goes on
+// from the previous checkpoint, says so, and ends with the model of a run
+// that never stopped, byte for byte.
+func TestResumeAfterCorruptCheckpoint(t *testing.T) {
+	r := small()
+	r.Epochs = 3
+	whole := filepath.Join(t.TempDir(), "whole")
+	rn, err := run.New(r, whole, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rn.Finish(false); err != nil {
+		t.Fatal(err)
+	}
+	rn.Close()
+
+	dir := filepath.Join(t.TempDir(), "stopped")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := run.Options{OnEpoch: func(e train.Epoch) {
+		if e.Epoch == 2 {
+			cancel()
+		}
+	}}
+	if rn, err = run.New(r, dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Train with a cancel after epoch 2 = %v; want context.Canceled", err)
+	}
+	rn.Close()
+	latest := filepath.Join(dir, run.CheckpointFile)
+	if _, err := os.Stat(filepath.Join(dir, run.PrevCheckpointFile)); err != nil {
+		t.Fatalf("no previous checkpoint after two epochs: %v", err)
+	}
+	b, err := os.ReadFile(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-100] ^= 1 // in the optimizer's state, the last tensor
+	if err := os.WriteFile(latest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if rn, err = run.Resume(dir, 0, run.Options{}); err != nil {
+		t.Fatalf("Resume after a flipped byte in the latest checkpoint: %v", err)
+	}
+	defer rn.Close()
+	if err := rn.SkippedCheckpoint; err == nil || !strings.Contains(err.Error(), latest) {
+		t.Errorf("Resume: SkippedCheckpoint = %v; want why %s was passed over", err, latest)
+	}
+	t.Logf("resumed after epoch %d, passing over the latest: %v", rn.Trainer().Epochs(), rn.SkippedCheckpoint)
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rn.Finish(false); err != nil {
+		t.Fatal(err)
+	}
+	got, err1 := os.ReadFile(filepath.Join(dir, run.ModelFile))
+	want, err2 := os.ReadFile(filepath.Join(whole, run.ModelFile))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
 	}
 }

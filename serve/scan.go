@@ -58,6 +58,7 @@ var markers = []struct {
 	{"config.json", KindRun},
 	{"summary.json", KindRun},
 	{"checkpoint.safetensors", KindRun},
+	{"checkpoint.prev.safetensors", KindRun},
 }
 
 // resultFile is the file that holds the results of each kind but runs
@@ -266,7 +267,9 @@ func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo,
 		problems = append(problems, "no config.json")
 	}
 	f := runFacts{lastWrite: e.Modified, lock: probeLock(fsys, dir)}
-	_, f.checkpoint = files["checkpoint.safetensors"]
+	_, latest := files["checkpoint.safetensors"]
+	_, prev := files["checkpoint.prev.safetensors"]
+	f.checkpoint = latest || prev
 	if info, ok := files["summary.json"]; ok {
 		if b, err := s.readJSON(fsys, path.Join(dir, "summary.json"), info); err != nil {
 			problems = append(problems, err.Error())

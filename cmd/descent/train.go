@@ -75,6 +75,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		if rn, err = run.Resume(*resume, epochs, hooks); err != nil {
 			return err
 		}
+		if rn.SkippedCheckpoint != nil {
+			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, after epoch %d\n", rn.SkippedCheckpoint, rn.Trainer().Epochs())
+		}
 	} else {
 		r, err := f.Recipe()
 		if err != nil {
