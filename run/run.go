@@ -15,6 +15,7 @@ import (
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/tensorboard"
 	"github.com/descentml/descent/train"
 )
 
@@ -79,6 +80,11 @@ type Options struct {
 	// refused before anything is allocated or written. 0 means the memory
 	// the machine has available; a negative value checks nothing.
 	MaxMemory int64
+	// TensorBoard, if set, also writes each epoch's metrics as TensorBoard
+	// scalars, into an event file in the run directory (package
+	// tensorboard; a resumed run starts a new file), at the epoch's
+	// optimizer step.
+	TensorBoard bool
 }
 
 // Run is a run directory opened to train: its recipe built on its data.
@@ -98,12 +104,19 @@ type Run struct {
 	SkippedCheckpoint error
 
 	lock *Lock
+	tb   *tensorboard.Writer // with Options.TensorBoard, once an epoch ends
 }
 
 // Close releases the run's directory (see LockDir). The lock dies with the
 // process too, and may be dropped once the Run is no longer reachable:
 // keep it until the run is done.
-func (r *Run) Close() error { return r.lock.Unlock() }
+func (r *Run) Close() error {
+	var err error
+	if r.tb != nil {
+		err = r.tb.Close()
+	}
+	return errors.Join(err, r.lock.Unlock())
+}
 
 // Trainer returns the run's trainer.
 func (r *Run) Trainer() *train.Trainer[float32] { return r.Built.Trainer }
@@ -319,6 +332,11 @@ func (r *Run) build(opts Options) error {
 			if opts.OnEpoch != nil {
 				opts.OnEpoch(e)
 			}
+			if opts.TensorBoard {
+				if err := r.writeScalars(e); err != nil {
+					return err
+				}
+			}
 			return appendJSONLine(metrics, e)
 		},
 	}
@@ -340,6 +358,27 @@ func (r *Run) Rates() (lo, hi float64) {
 		lo, hi = min(lo, lr.At(t)), max(hi, lr.At(t))
 	}
 	return lo, hi
+}
+
+// writeScalars writes an epoch's metrics to the run's TensorBoard event
+// file, which it creates at the first epoch.
+func (r *Run) writeScalars(e train.Epoch) error {
+	now := time.Now()
+	if r.tb == nil {
+		w, err := tensorboard.Create(r.Dir, now)
+		if err != nil {
+			return err
+		}
+		r.tb = w
+	}
+	return r.tb.Scalars(int64(e.Step), now,
+		tensorboard.Scalar{Tag: "train/loss", Value: float32(e.TrainLoss)},
+		tensorboard.Scalar{Tag: "train/accuracy", Value: float32(e.TrainAccuracy)},
+		tensorboard.Scalar{Tag: "val/loss", Value: float32(e.ValLoss)},
+		tensorboard.Scalar{Tag: "val/accuracy", Value: float32(e.ValAccuracy)},
+		tensorboard.Scalar{Tag: "lr", Value: float32(e.LR)},
+		tensorboard.Scalar{Tag: "epoch", Value: float32(e.Epoch)},
+	)
 }
 
 // Train trains the run to its end, or until ctx is cancelled (a
@@ -400,6 +439,11 @@ func (r *Run) Finish(stopped bool) (Summary, error) {
 // checkpoint, and releases its directory: nothing of it can be continued,
 // and the directory can then be used again.
 func (r *Run) abandon() {
+	if r.tb != nil {
+		r.tb.Close()
+		os.Remove(r.tb.Name())
+		r.tb = nil
+	}
 	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
 	r.lock.Unlock()
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
+	"github.com/descentml/descent/tensorboard"
 	"github.com/descentml/descent/train"
 )
 
@@ -301,5 +302,50 @@ func TestResumeAfterCorruptCheckpoint(t *testing.T) {
 	}
 	if string(got) != string(want) {
 		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
+	}
+}
+
+// TestTensorBoard trains a run that also writes TensorBoard event files
+// and reads them back, CRCs checked: one event per epoch, at its step,
+// holding the metrics of metrics.jsonl.
+func TestTensorBoard(t *testing.T) {
+	r := small()
+	r.Epochs = 2
+	dir := filepath.Join(t.TempDir(), "r")
+	rn, err := run.New(r, dir, run.Options{TensorBoard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hist := rn.Trainer().History()
+	if err := rn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "events.out.tfevents.*"))
+	if len(files) != 1 {
+		t.Fatalf("event files in the run directory: %v; want one", files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	events, err := tensorboard.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1+len(hist) || events[0].FileVersion != tensorboard.FileVersion {
+		t.Fatalf("%d events, the first %+v; want the file version and %d epochs", len(events), events[0], len(hist))
+	}
+	for i, e := range hist {
+		got := map[string]float32{}
+		for _, s := range events[i+1].Scalars {
+			got[s.Tag] = s.Value
+		}
+		if events[i+1].Step != int64(e.Step) || got["train/loss"] != float32(e.TrainLoss) || got["val/accuracy"] != float32(e.ValAccuracy) || got["lr"] != float32(e.LR) {
+			t.Errorf("event of epoch %d = %+v; want step %d and the metrics %+v", e.Epoch, events[i+1], e.Step, e)
+		}
 	}
 }

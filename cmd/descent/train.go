@@ -37,6 +37,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
+	tb := fs.Bool("tensorboard", false, "also write each epoch's metrics as TensorBoard event files in the run directory")
 	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
@@ -57,8 +58,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 				testBatchHook(b)
 			}
 		},
-		OnEpoch:   func(e train.Epoch) { prog.epoch(e) },
-		MaxMemory: limit,
+		OnEpoch:     func(e train.Epoch) { prog.epoch(e) },
+		MaxMemory:   limit,
+		TensorBoard: *tb,
 	}
 	var rn *run.Run
 	if *resume != "" {
@@ -107,7 +109,7 @@ func onlyResumeFlags(fs *flag.FlagSet) error {
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "resume", "epochs", "threads", "quiet", "max-memory":
+		case "resume", "epochs", "threads", "quiet", "max-memory", "tensorboard":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
