@@ -132,8 +132,15 @@ func readText(path string, max int64, utf8Only bool) ([]byte, error) {
 		return nil, fmt.Errorf("data: text: %w", err)
 	}
 	defer f.Close()
+	tooLarge := func() error {
+		return &LimitError{Field: "TextOptions.MaxBytes", Limit: max, Err: ErrTextTooLarge,
+			msg: fmt.Sprintf("data: %s: more than %d bytes of text", path, max)}
+	}
 	size := int64(512)
 	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > max {
+			return nil, tooLarge() // known before reading
+		}
 		size = fi.Size() + 1 // the read that sees the end
 	}
 	buf := make([]byte, 0, min(size, max+1, 1<<30))
@@ -149,8 +156,7 @@ func readText(path string, max int64, utf8Only bool) ([]byte, error) {
 		n, err := f.Read(buf[len(buf):end])
 		buf = buf[:len(buf)+n]
 		if int64(len(buf)) > max {
-			return nil, &LimitError{Field: "TextOptions.MaxBytes", Limit: max, Err: ErrTextTooLarge,
-				msg: fmt.Sprintf("data: %s: more than %d bytes of text", path, max)}
+			return nil, tooLarge() // a file that grew, or not a regular one
 		}
 		if utf8Only {
 			var bad error
