@@ -113,7 +113,8 @@ func (t *Tape[T]) recurrent(op opKind, gi, h0, c0, whh, bhh *Var[T]) *Var[T] {
 		r.saved = saved.Data()
 	}
 	r.gh = gh
-	for step := range n {
+	for step := range n * min(b, 1) { // an empty batch has no steps to run
+
 		r.step = step
 		r.forward()
 		t.rows(&r, jobRecur)
@@ -328,6 +329,9 @@ func (r *recur[T]) forwardRow32(i int, x, hg, ho, hp []T, ldh int, cp []T, ldc i
 func (t *Tape[T]) recurrentBackward(nd *node[T]) {
 	gis, ws := nd.a.Shape(), nd.b.Shape()
 	b, n, h := gis[0], gis[1], ws[1]
+	if b == 0 {
+		return // an empty batch adds nothing to any gradient
+	}
 	gw := gates(nd.op) * h
 	r := recur[T]{op: nd.op, b: b, n: n, h: h, gi: nd.a.value.Data(), whh: nd.b.value.Data(), out: nd.out.value.Data()}
 	if nd.d != nil {

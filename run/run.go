@@ -16,6 +16,7 @@ import (
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/tensorboard"
 	"github.com/descentml/descent/train"
 )
 
@@ -27,6 +28,9 @@ const (
 	SummaryFile    = "summary.json"
 	ModelFile      = "model.safetensors"
 	CheckpointFile = "checkpoint.safetensors"
+	// PrevCheckpointFile is the checkpoint before the latest, which Resume
+	// falls back on when the latest is damaged.
+	PrevCheckpointFile = "checkpoint.prev.safetensors"
 )
 
 // Data is data.json: what a saved model needs to read new data as it read
@@ -83,6 +87,11 @@ type Options struct {
 	// rank 0 alone touches the directory, and calls Finish. nil: one
 	// process.
 	Comm *comm.Comm
+	// TensorBoard, if set, also writes each epoch's metrics as TensorBoard
+	// scalars, into an event file in the run directory (package
+	// tensorboard; a resumed run starts a new file), at the epoch's
+	// optimizer step.
+	TensorBoard bool
 }
 
 // Run is a run directory opened to train: its recipe built on its data.
@@ -96,15 +105,26 @@ type Run struct {
 	// Resumed says the run was opened by Resume; Extended that Resume was
 	// asked for another number of epochs than the run was made for.
 	Resumed, Extended bool
+	// SkippedCheckpoint, after Resume, says why the latest checkpoint could
+	// not be used and the run went on from the previous one
+	// (PrevCheckpointFile); nil when it went on from the latest.
+	SkippedCheckpoint error
 
 	lock *Lock
 	comm *comm.Comm
+	tb   *tensorboard.Writer // with Options.TensorBoard, once an epoch ends
 }
 
 // Close releases the run's directory (see LockDir). The lock dies with the
 // process too, and may be dropped once the Run is no longer reachable:
 // keep it until the run is done.
-func (r *Run) Close() error { return r.lock.Unlock() }
+func (r *Run) Close() error {
+	var err error
+	if r.tb != nil {
+		err = r.tb.Close()
+	}
+	return errors.Join(err, r.lock.Unlock())
+}
 
 // Trainer returns the run's trainer.
 func (r *Run) Trainer() *train.Trainer[float32] { return r.Built.Trainer }
@@ -197,7 +217,7 @@ func (run *Run) create() error {
 	}
 	if exists(filepath.Join(dir, ConfigFile)) {
 		lock.Unlock()
-		if !exists(filepath.Join(dir, CheckpointFile)) {
+		if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
 			return fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
 		}
 		return fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
@@ -279,9 +299,9 @@ func read(dir string) (saved, error) {
 	if sv.Recipe, sv.Data, err = Read(dir); err != nil {
 		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
 		return sv, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
-	} else if err != nil {
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
 	sv.HasModel = exists(filepath.Join(dir, ModelFile))
@@ -324,8 +344,21 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 		return nil, err
 	}
 	tr := run.Trainer()
-	if err := tr.Resume(run.Checkpoint()); err != nil {
+	from, skipped, err := tr.ResumeLatest(run.Checkpoint())
+	if err != nil {
 		return nil, err
+	}
+	run.SkippedCheckpoint = skipped
+	if skipped != nil && leader(c) {
+		// The damaged latest would become the previous one at the next
+		// save: the checkpoint resumed from takes its place.
+		b, err := os.ReadFile(from)
+		if err == nil {
+			err = atomicfile.WriteFile(run.Checkpoint(), b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+		}
 	}
 	epoch, batch := tr.Position()
 	done := epoch >= run.Recipe.Epochs || tr.StoppedEarly()
@@ -380,6 +413,11 @@ func (r *Run) build(opts Options) error {
 			if !leader(opts.Comm) {
 				return nil
 			}
+			if opts.TensorBoard {
+				if err := r.writeScalars(e); err != nil {
+					return err
+				}
+			}
 			return appendJSONLine(metrics, e)
 		},
 		Comm: opts.Comm,
@@ -402,6 +440,27 @@ func (r *Run) Rates() (lo, hi float64) {
 		lo, hi = min(lo, lr.At(t)), max(hi, lr.At(t))
 	}
 	return lo, hi
+}
+
+// writeScalars writes an epoch's metrics to the run's TensorBoard event
+// file, which it creates at the first epoch.
+func (r *Run) writeScalars(e train.Epoch) error {
+	now := time.Now()
+	if r.tb == nil {
+		w, err := tensorboard.Create(r.Dir, now)
+		if err != nil {
+			return err
+		}
+		r.tb = w
+	}
+	return r.tb.Scalars(int64(e.Step), now,
+		tensorboard.Scalar{Tag: "train/loss", Value: float32(e.TrainLoss)},
+		tensorboard.Scalar{Tag: "train/accuracy", Value: float32(e.TrainAccuracy)},
+		tensorboard.Scalar{Tag: "val/loss", Value: float32(e.ValLoss)},
+		tensorboard.Scalar{Tag: "val/accuracy", Value: float32(e.ValAccuracy)},
+		tensorboard.Scalar{Tag: "lr", Value: float32(e.LR)},
+		tensorboard.Scalar{Tag: "epoch", Value: float32(e.Epoch)},
+	)
 }
 
 // Train trains the run to its end, or until ctx is cancelled (a
@@ -479,6 +538,11 @@ func (r *Run) finish(stopped bool) (Summary, error) {
 func (r *Run) abandon() {
 	if r.lock == nil {
 		return // not this rank's directory, or never created
+	}
+	if r.tb != nil {
+		r.tb.Close()
+		os.Remove(r.tb.Name())
+		r.tb = nil
 	}
 	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
 	r.lock.Unlock()

@@ -37,6 +37,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
+	tb := fs.Bool("tensorboard", false, "also write each epoch's metrics as TensorBoard event files in the run directory")
 	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
 	syncBN := syncBNFlag(fs)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
@@ -66,9 +67,10 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 				testBatchHook(b)
 			}
 		},
-		OnEpoch:   func(e train.Epoch) { prog.epoch(e) },
-		MaxMemory: limit,
-		Comm:      c,
+		OnEpoch:     func(e train.Epoch) { prog.epoch(e) },
+		MaxMemory:   limit,
+		Comm:        c,
+		TensorBoard: *tb,
 	}
 	var rn *run.Run
 	if *resume != "" {
@@ -84,6 +86,9 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		var err error
 		if rn, err = run.Resume(*resume, epochs, hooks); err != nil {
 			return err
+		}
+		if rn.SkippedCheckpoint != nil {
+			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, after epoch %d\n", rn.SkippedCheckpoint, rn.Trainer().Epochs())
 		}
 	} else {
 		r, err := f.Recipe()
@@ -114,7 +119,7 @@ func onlyResumeFlags(fs *flag.FlagSet) error {
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "resume", "epochs", "threads", "quiet", "max-memory":
+		case "resume", "epochs", "threads", "quiet", "max-memory", "tensorboard":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
