@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
@@ -112,7 +113,8 @@ func (t *Tape[T]) recurrent(op opKind, gi, h0, c0, whh, bhh *Var[T]) *Var[T] {
 		r.saved = saved.Data()
 	}
 	r.gh = gh
-	for step := range n {
+	for step := range n * min(b, 1) { // an empty batch has no steps to run
+
 		r.step = step
 		r.forward()
 		t.rows(&r, jobRecur)
@@ -212,6 +214,10 @@ func (r *recur[T]) forwardRows(i0, i1 int) {
 		x := r.gi[(i*n+s)*gw : (i*n+s+1)*gw]
 		hg := gh[i*gw : (i+1)*gw]
 		ho := r.out[(i*n+s)*h : (i*n+s+1)*h]
+		if unsafe.Sizeof(T(0)) == 4 {
+			r.forwardRow32(i, x, hg, ho, hp, ldh, cp, ldc)
+			continue
+		}
 		switch r.op {
 		case opRNN:
 			for j := range ho {
@@ -251,6 +257,61 @@ func (r *recur[T]) forwardRows(i0, i1 int) {
 	}
 }
 
+// forwardRow32 is forwardRows for batch row i in float32: the gates'
+// pre-activations x + hg are summed into the saved gates (or the output h),
+// raised there by the vector kernels kernel.Sigmoid and kernel.Tanh, and
+// combined in float64 and rounded once, as the float64 loop combines them.
+func (r *recur[T]) forwardRow32(i int, x, hg, ho, hp []T, ldh int, cp []T, ldc int) {
+	s, n, h := r.step, r.n, r.h
+	switch r.op {
+	case opRNN:
+		for j := range ho {
+			ho[j] = x[j] + hg[j]
+		}
+		kernel.Tanh(ho, ho)
+	case opLSTM:
+		co := r.out[r.b*n*h+(i*n+s)*h : r.b*n*h+(i*n+s+1)*h]
+		sv := r.saved[(i*n+s)*5*h : (i*n+s+1)*5*h]
+		for j := range 4 * h {
+			sv[j] = x[j] + hg[j]
+		}
+		kernel.Sigmoid(sv[:2*h], sv[:2*h])
+		kernel.Tanh(sv[2*h:3*h], sv[2*h:3*h])
+		kernel.Sigmoid(sv[3*h:4*h], sv[3*h:4*h])
+		for j := range co {
+			c := float64(sv[j]) * float64(sv[2*h+j])
+			if cp != nil {
+				c += float64(sv[h+j]) * float64(cp[i*ldc+j])
+			}
+			co[j] = T(c)
+		}
+		tc := sv[4*h : 5*h]
+		kernel.Tanh(co, tc)
+		for j := range ho {
+			ho[j] = sv[3*h+j] * tc[j]
+		}
+	case opGRU:
+		sv := r.saved[(i*n+s)*4*h : (i*n+s+1)*4*h]
+		for j := range 2 * h {
+			sv[j] = x[j] + hg[j]
+		}
+		kernel.Sigmoid(sv[:2*h], sv[:2*h])
+		for j := range h {
+			sv[2*h+j] = T(float64(x[2*h+j]) + float64(sv[j])*float64(hg[2*h+j]))
+		}
+		kernel.Tanh(sv[2*h:3*h], sv[2*h:3*h])
+		for j := range ho {
+			zg, ng := float64(sv[h+j]), float64(sv[2*h+j])
+			v := (1 - zg) * ng
+			if hp != nil {
+				v += zg * float64(hp[i*ldh+j])
+			}
+			ho[j] = T(v)
+			sv[3*h+j] = hg[2*h+j]
+		}
+	}
+}
+
 // recurrentBackward runs the steps in reverse. With ∂h the gradient that
 // reaches a step's h (from the output and from the next step) and, for the
 // LSTM, ∂c likewise:
@@ -268,6 +329,9 @@ func (r *recur[T]) forwardRows(i0, i1 int) {
 func (t *Tape[T]) recurrentBackward(nd *node[T]) {
 	gis, ws := nd.a.Shape(), nd.b.Shape()
 	b, n, h := gis[0], gis[1], ws[1]
+	if b == 0 {
+		return // an empty batch adds nothing to any gradient
+	}
 	gw := gates(nd.op) * h
 	r := recur[T]{op: nd.op, b: b, n: n, h: h, gi: nd.a.value.Data(), whh: nd.b.value.Data(), out: nd.out.value.Data()}
 	if nd.d != nil {

@@ -75,6 +75,21 @@ const (
 // size or line length.
 var ErrCSVTooLarge = errors.New("beyond the limit for CSV data")
 
+// A LimitError is the error for data beyond a limit that an option sets:
+// it wraps [ErrCSVTooLarge] or [ErrTextTooLarge] and names the option, so
+// that a program can say how to raise the limit.
+type LimitError struct {
+	// Field is the option that sets the limit: "MaxCSVBytes" or
+	// "MaxCSVLineBytes" (of Options), or "TextOptions.MaxBytes".
+	Field string
+	Limit int64 // the limit, in bytes
+	Err   error // ErrCSVTooLarge or ErrTextTooLarge
+	msg   string
+}
+
+func (e *LimitError) Error() string { return e.msg }
+func (e *LimitError) Unwrap() error { return e.Err }
+
 // csvLimits bounds CSV data: the total bytes and the bytes of one line
 // (decompressed). Zero means the default, negative no limit.
 type csvLimits struct {
@@ -124,11 +139,13 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 			l.lines++
 			l.lineStart = l.n
 		} else if l.n-l.lineStart > l.lim.line {
-			l.err = fmt.Errorf("line %d: longer than %d bytes (at byte offset %d): %w", l.lines+1, l.lim.line, l.n-1, ErrCSVTooLarge)
+			l.err = &LimitError{Field: "MaxCSVLineBytes", Limit: l.lim.line, Err: ErrCSVTooLarge,
+				msg: fmt.Sprintf("line %d: longer than %d bytes (at byte offset %d): %v", l.lines+1, l.lim.line, l.n-1, ErrCSVTooLarge)}
 			return 0, l.err
 		}
 		if l.n > l.lim.bytes {
-			l.err = fmt.Errorf("more than %d bytes of data (at byte offset %d, line %d): %w", l.lim.bytes, l.n-1, l.lines+1, ErrCSVTooLarge)
+			l.err = &LimitError{Field: "MaxCSVBytes", Limit: l.lim.bytes, Err: ErrCSVTooLarge,
+				msg: fmt.Sprintf("more than %d bytes of data (at byte offset %d, line %d): %v", l.lim.bytes, l.n-1, l.lines+1, ErrCSVTooLarge)}
 			return 0, l.err
 		}
 	}

@@ -21,7 +21,7 @@ func FuzzReadIDX(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "idx") // each fuzzing process has its own
 	f.Fuzz(func(t *testing.T, b []byte) {
 		writeFile(t, path, b)
-		x, dims, err := readIDXFile(path, 3, &pixelScale)
+		x, dims, err := readIDX(path)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "data: "+path+": ") {
 				t.Fatalf("error %q does not start with data: and the file's name", err)
@@ -35,6 +35,18 @@ func FuzzReadIDX(f *testing.F) {
 			t.Fatalf("readIDX of a plain %d-byte file = %d values; want the file to be 16 bytes of header and the values", len(b), len(x))
 		}
 	})
+}
+
+// readIDX reads the images file at path as LoadIDX does, without the
+// labels: it returns the data and the dimensions.
+func readIDX(path string) ([]float32, []int, error) {
+	f, err := openIDX(path, 3)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	x, err := readIDXData(f, &pixelScale)
+	return x, f.dims, err
 }
 
 // FuzzLoadIDX checks that no pair of files makes LoadIDX panic, or accept

@@ -52,7 +52,7 @@ func LoadIDX(images, labels string) (*Set, error) {
 	for _, l := range y {
 		classes = max(classes, l+1)
 	}
-	return idxSet(x, img.dims, images, y, labels, classes)
+	return idxSet(x, img.dims, y, labels, classes)
 }
 
 // openIDXPair opens an images file and a labels file and checks that their
@@ -73,12 +73,10 @@ func openIDXPair(images, labels string) (img, lbl *idxFile, err error) {
 	return img, lbl, nil
 }
 
-// idxSet pairs images read from imagesName with labels read from labelsName,
-// checking that the labels are below classes.
-func idxSet(x []float32, dims []int, imagesName string, y []int, labelsName string, classes int) (*Set, error) {
-	if dims[0] != len(y) {
-		return nil, fmt.Errorf("data: %s has %d images but %s has %d labels", imagesName, dims[0], labelsName, len(y))
-	}
+// idxSet pairs images with labels read from labelsName, checking that the
+// labels are below classes. Their counts agree: openIDXPair compared the
+// headers, and readIDXData returns what its header declares.
+func idxSet(x []float32, dims []int, y []int, labelsName string, classes int) (*Set, error) {
 	for i, l := range y {
 		if l >= classes {
 			return nil, fmt.Errorf("data: %s: label %d of example %d out of range [0, %d)", labelsName, l, i, classes)
@@ -95,22 +93,6 @@ var pixelScale, byteValue = func() (p [256]float32, id [256]int) {
 	}
 	return p, id
 }()
-
-// readIDXFile reads the IDX file at path, plain or gzipped, which must have
-// ndims dimensions, and returns its data mapped through lut and its
-// dimensions. Errors are prefixed with "data: PATH: ".
-func readIDXFile[T any](path string, ndims int, lut *[256]T) ([]T, []int, error) {
-	f, err := openIDX(path, ndims)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	data, err := readIDXData(f, lut)
-	if err != nil {
-		return nil, nil, err
-	}
-	return data, f.dims, nil
-}
 
 // source is an opened data file, plain or gzipped.
 type source struct {

@@ -202,3 +202,71 @@ func TestLoadCSVGzipBomb(t *testing.T) {
 		t.Errorf("Load(%s) = %v; want an error naming it and the byte", p, err)
 	}
 }
+
+// TestLoadTextDevZero reads /dev/zero as a text: a character-level
+// vocabulary refuses it at its first byte, a byte-level one at the limit,
+// and neither allocates much more than it read.
+func TestLoadTextDevZero(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skip(err)
+	}
+	var err error
+	n := allocated(func() { _, err = LoadText("text:/dev/zero", DefaultTextOptions()) })
+	if err == nil || !strings.Contains(err.Error(), "data: /dev/zero: text looks binary: a NUL byte at offset 0") {
+		t.Errorf("LoadText(text:/dev/zero) = %v; want an error saying it is binary", err)
+	}
+	if bound := uint64(64 << 10); n > bound {
+		t.Errorf("LoadText(text:/dev/zero) allocated %d bytes; want at most %d", n, bound)
+	}
+	opts := DefaultTextOptions()
+	opts.Bytes, opts.MaxBytes = true, 1<<20
+	n = allocated(func() { _, err = LoadText("text:/dev/zero", opts) })
+	var le *LimitError
+	if !errors.Is(err, ErrTextTooLarge) || !errors.As(err, &le) || le.Field != "TextOptions.MaxBytes" ||
+		!strings.Contains(err.Error(), "data: /dev/zero: more than 1048576 bytes of text") {
+		t.Errorf("LoadText(text:/dev/zero) with Bytes and MaxBytes 1 MiB = %v; want a LimitError for TextOptions.MaxBytes wrapping ErrTextTooLarge", err)
+	}
+	t.Logf("%d bytes allocated", n)
+	if bound := uint64(3 << 20); n > bound {
+		t.Errorf("LoadText(text:/dev/zero) with MaxBytes 1 MiB allocated %d bytes; want at most %d", n, bound)
+	}
+}
+
+// TestLoadTextLimit checks that a file of exactly MaxBytes is read and one
+// byte more is refused, and that text is checked across the reads' ends.
+func TestLoadTextLimit(t *testing.T) {
+	dir := t.TempDir()
+	text := strings.Repeat("héllo, wörld\n", 1000)
+	p := writeFile(t, filepath.Join(dir, "t.txt"), []byte(text))
+	opts := DefaultTextOptions()
+	opts.MaxBytes = int64(len(text))
+	if tx, err := LoadText("text:"+p, opts); err != nil || len(tx.Train)+len(tx.Val)+len(tx.Test) != len([]rune(text)) {
+		t.Errorf("LoadText of a file at the limit = %v; want its text", err)
+	}
+	opts.MaxBytes--
+	if _, err := LoadText("text:"+p, opts); !errors.Is(err, ErrTextTooLarge) {
+		t.Errorf("LoadText of a file one byte beyond the limit = %v; want ErrTextTooLarge", err)
+	}
+	// Invalid UTF-8 far into a file, and a character cut by the file's end.
+	bad := []byte(strings.Repeat("a", 100000) + "\xff")
+	p = writeFile(t, filepath.Join(dir, "bad.txt"), bad)
+	if _, err := LoadText("text:"+p, DefaultTextOptions()); err == nil || !strings.Contains(err.Error(), "invalid byte 0xff at offset 100000") {
+		t.Errorf("LoadText(%s) = %v; want invalid UTF-8 at offset 100000", p, err)
+	}
+	p = writeFile(t, filepath.Join(dir, "cut.txt"), []byte("ab\xc3"))
+	if _, err := LoadText("text:"+p, DefaultTextOptions()); err == nil || !strings.Contains(err.Error(), "invalid byte 0xc3 at offset 2") {
+		t.Errorf("LoadText(%s) = %v; want invalid UTF-8 at offset 2", p, err)
+	}
+}
+
+// TestReadVocabBounded reads an endless input as a vocabulary.
+func TestReadVocabBounded(t *testing.T) {
+	var err error
+	n := allocated(func() { _, err = ReadVocab(zeros{}) })
+	if err == nil || !strings.Contains(err.Error(), "data: vocabulary: more than 16777216 bytes") {
+		t.Errorf("ReadVocab(endless zeros) = %v; want an error naming the limit", err)
+	}
+	if bound := uint64(64 << 20); n > bound {
+		t.Errorf("ReadVocab(endless zeros) allocated %d bytes; want at most %d", n, bound)
+	}
+}

@@ -335,7 +335,7 @@ func loadIDXDataset(name string, opts Options) (*Splits, error) {
 	classes := idxClassNames[name]
 	var sets [2]*Set
 	for i := range 2 {
-		if sets[i], err = idxSet(x[i], files[2*i].dims, paths[2*i], y[i], paths[2*i+1], len(classes)); err != nil {
+		if sets[i], err = idxSet(x[i], files[2*i].dims, y[i], paths[2*i+1], len(classes)); err != nil {
 			return nil, err
 		}
 		sets[i].ClassNames = classes

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // streamText separates the window draws of a text from the other streams.
@@ -35,6 +38,13 @@ type TextOptions struct {
 	// zero means no such split. DefaultTextOptions sets 0.1 and 0.1.
 	ValFraction, TestFraction float64
 
+	// MaxBytes bounds the size of a file read by LoadText ("text:PATH"):
+	// reading stops with an error wrapping [ErrTextTooLarge] at the first
+	// byte beyond it, so that a wrong path (text:/dev/zero) or a runaway
+	// file is refused before it exhausts memory. Zero means
+	// [DefaultMaxTextBytes] (128 MiB); a negative value means no limit.
+	MaxBytes int64
+
 	// Dir is where the extracted King James Bible is cached (as kjv.txt),
 	// for the spec "kjv". Empty means $DESCENT_DATA, or else the user's
 	// cache directory (os.UserCacheDir()/descent).
@@ -46,6 +56,16 @@ type TextOptions struct {
 func DefaultTextOptions() TextOptions {
 	return TextOptions{ValFraction: 0.1, TestFraction: 0.1}
 }
+
+// DefaultMaxTextBytes is the default of TextOptions.MaxBytes, 128 MiB:
+// enwik8 (100 MB) fits. A loaded text keeps about nine times its size in
+// memory (the text and an 8-byte id per byte of it), so this bounds what a
+// wrong path can take to about 1.2 GiB.
+const DefaultMaxTextBytes = 128 << 20
+
+// ErrTextTooLarge is wrapped by the error for a text file beyond
+// TextOptions.MaxBytes.
+var ErrTextTooLarge = errors.New("beyond the limit for text")
 
 // Text is a corpus encoded as token ids and split by position into train,
 // validation and test parts (consecutive, in that order).
@@ -77,9 +97,10 @@ func LoadText(spec string, opts TextOptions) (*Text, error) {
 		if path == "" {
 			return nil, errors.New("data: text: no file named (want text:PATH)")
 		}
-		b, err := os.ReadFile(path)
+		binary := opts.Bytes || opts.Vocab != nil && opts.Vocab.Bytes()
+		b, err := readText(path, opts.MaxBytes, !binary)
 		if err != nil {
-			return nil, fmt.Errorf("data: text: %w", err)
+			return nil, err
 		}
 		src = string(b)
 	default:
@@ -91,6 +112,85 @@ func LoadText(spec string, opts TextOptions) (*Text, error) {
 	}
 	t.Name = spec
 	return t, nil
+}
+
+// readText reads the file at path, at most max bytes of it (zero means
+// DefaultMaxTextBytes, negative no limit). With utf8Only it checks the text
+// as it reads, so that a binary file is refused at its first NUL byte or
+// invalid UTF-8 sequence, not after it has been read whole. Errors wrap
+// ErrTextTooLarge for a file beyond the limit and are prefixed "data: PATH: "
+// (or "data: text: " for a file that cannot be opened).
+func readText(path string, max int64, utf8Only bool) ([]byte, error) {
+	switch {
+	case max == 0:
+		max = DefaultMaxTextBytes
+	case max < 0:
+		max = math.MaxInt64
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("data: text: %w", err)
+	}
+	defer f.Close()
+	tooLarge := func() error {
+		return &LimitError{Field: "TextOptions.MaxBytes", Limit: max, Err: ErrTextTooLarge,
+			msg: fmt.Sprintf("data: %s: more than %d bytes of text", path, max)}
+	}
+	size := int64(512)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > max {
+			return nil, tooLarge() // known before reading
+		}
+		size = fi.Size() + 1 // the read that sees the end
+	}
+	buf := make([]byte, 0, min(size, max+1, 1<<30))
+	checked := 0 // the bytes checked to be UTF-8 without NUL
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), 64<<20))
+		}
+		end := int64(cap(buf))
+		if room := max + 1 - int64(len(buf)); end-int64(len(buf)) > room {
+			end = int64(len(buf)) + room // at most one byte beyond the limit
+		}
+		n, err := f.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return nil, tooLarge() // a file that grew, or not a regular one
+		}
+		if utf8Only {
+			var bad error
+			if checked, bad = checkText(buf, checked, err == io.EOF); bad != nil {
+				return nil, fmt.Errorf("data: %s: %w", path, bad)
+			}
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("data: %s: %w", path, err)
+		}
+	}
+}
+
+// checkText checks b[from:] for NUL bytes and invalid UTF-8 and returns the
+// offset up to which b is checked: a character cut by the end of b is left
+// for the next call, unless eof.
+func checkText(b []byte, from int, eof bool) (int, error) {
+	for from < len(b) {
+		if !eof && !utf8.FullRune(b[from:]) {
+			break
+		}
+		r, n := utf8.DecodeRune(b[from:])
+		switch {
+		case r == 0:
+			return from, fmt.Errorf("text looks binary: a NUL byte at offset %d (use the byte-level vocabulary for binary files)", from)
+		case r == utf8.RuneError && n == 1:
+			return from, fmt.Errorf("text is not UTF-8: invalid byte %#02x at offset %d", b[from], from)
+		}
+		from += n
+	}
+	return from, nil
 }
 
 // NewText encodes src and splits it as opts say. An empty text, a binary

@@ -24,6 +24,18 @@ type Vocab struct {
 	index map[rune]int // char-level: id of each character
 }
 
+// A Vocab is saved as JSON, with the model it belongs to.
+var (
+	_ json.Marshaler   = (*Vocab)(nil)
+	_ json.Unmarshaler = (*Vocab)(nil)
+	_ io.WriterTo      = (*Vocab)(nil)
+)
+
+// maxVocabBytes bounds what ReadVocab reads: a vocabulary of every Unicode
+// character, each escaped as JSON's longest form (a \uXXXX surrogate pair,
+// 12 bytes for 4 of UTF-8), takes 13 MB.
+const maxVocabBytes = 16 << 20
+
 // CharVocab returns the character-level Vocab of text: its distinct
 // characters in code-point order. text must be valid UTF-8.
 func CharVocab(text string) (*Vocab, error) {
@@ -169,11 +181,16 @@ func (v *Vocab) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
-// ReadVocab reads a Vocab that WriteTo wrote.
+// ReadVocab reads a Vocab that WriteTo wrote. It reads at most 16 MiB, more
+// than a vocabulary of every Unicode character takes: a longer input (a
+// wrong file) is an error, not a read without end.
 func ReadVocab(r io.Reader) (*Vocab, error) {
-	b, err := io.ReadAll(r)
+	b, err := io.ReadAll(io.LimitReader(r, maxVocabBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("data: vocabulary: %w", err)
+	}
+	if len(b) > maxVocabBytes {
+		return nil, fmt.Errorf("data: vocabulary: more than %d bytes: not a vocabulary file", maxVocabBytes)
 	}
 	v := new(Vocab)
 	if err := v.UnmarshalJSON(b); err != nil {

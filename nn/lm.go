@@ -45,7 +45,7 @@ func (c TransformerConfig) Validate() error {
 			c.Vocab, c.Dim, c.Context, c.Layers, c.FF)
 	case !(c.Dropout >= 0 && c.Dropout < 1):
 		return fmt.Errorf("nn: transformer dropout %v: want a value in [0, 1)", c.Dropout)
-	case c.Eps < 0:
+	case !(c.Eps >= 0): // NaN too
 		return fmt.Errorf("nn: transformer LayerNorm eps %v: want a positive value (0 for 1e-5)", c.Eps)
 	}
 	return AttentionConfig{Dim: c.Dim, Heads: c.Heads}.Validate()

@@ -2,7 +2,10 @@ package nn
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/descentml/descent/autograd"
@@ -157,4 +160,42 @@ func must[M any](m M, err error) M {
 		panic(err)
 	}
 	return m
+}
+
+// TestEmptyBatch checks that the language models take a batch of no
+// sequences and return empty logits [0, T, V], forward and backward.
+func TestEmptyBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	models := map[string]Module[float32]{
+		"Transformer": must(NewTransformer[float32](TransformerConfig{Vocab: 5, Dim: 4, Context: 3, Heads: 2, Layers: 1}, r)),
+	}
+	for _, cell := range []Cell{CellLSTM, CellGRU, CellRNN} {
+		models["RecurrentLM/"+cell.String()] = must(NewRecurrentLM[float32](RecurrentLMConfig{Cell: cell, Vocab: 5, Embed: 3, Hidden: 4, Layers: 2}, r))
+	}
+	for name, m := range models {
+		tape := autograd.NewTape[float32]()
+		y, err := m.Forward(tape, tape.Const(tensor.New[float32](0, 3)))
+		if err != nil {
+			t.Errorf("%s.Forward(ids [0, 3]) = %v; want empty logits", name, err)
+			continue
+		}
+		if want := []int{0, 3, 5}; !slices.Equal(y.Shape(), want) {
+			t.Errorf("%s.Forward(ids [0, 3]) has shape %v; want %v", name, y.Shape(), want)
+		}
+		if err := tape.Backward(tape.Sum(y)); err != nil {
+			t.Errorf("%s: backward of an empty batch: %v", name, err)
+		}
+	}
+}
+
+// TestTransformerConfigNaN checks that a NaN eps is refused, not read as
+// a positive value.
+func TestTransformerConfigNaN(t *testing.T) {
+	c := TransformerConfig{Vocab: 5, Dim: 4, Context: 3, Heads: 2, Layers: 1}
+	for _, eps := range []float64{math.NaN(), -1} {
+		c.Eps = eps
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "eps") {
+			t.Errorf("TransformerConfig{Eps: %v}.Validate() = %v; want an error naming eps", eps, err)
+		}
+	}
 }

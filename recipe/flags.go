@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/optim/spec"
 )
 
@@ -15,6 +16,8 @@ import (
 type Flags struct {
 	data, dataDir, label    *string
 	valFraction             *float64
+	maxCSV, maxCSVLine      *int64
+	maxText                 *int64
 	model                   *string
 	batchnorm               *bool
 	dropout                 *float64
@@ -56,6 +59,9 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.dataDir = fs.String("data-dir", def.DataDir, "directory holding the IDX files of mnist and fashion-mnist (default: $DESCENT_DATA, then the usual places)")
 	f.label = fs.String("label", def.Label, "csv: the label column, by name or 0-based index (default: the last column)")
 	f.valFraction = fs.Float64("val-fraction", def.ValFraction, "fraction of the training examples held out for validation (0: none)")
+	f.maxCSV = fs.Int64("max-csv-bytes", def.MaxCSVBytes, fmt.Sprintf("csv: the most `bytes` a CSV file may hold, decompressed (0: %d, -1: no limit)", data.DefaultMaxCSVBytes))
+	f.maxCSVLine = fs.Int64("max-csv-line-bytes", def.MaxCSVLineBytes, fmt.Sprintf("csv: the most `bytes` one line of a CSV file may hold (0: %d, -1: no limit)", data.DefaultMaxCSVLineBytes))
+	f.maxText = fs.Int64("max-text-bytes", def.MaxTextBytes, fmt.Sprintf("text: the most `bytes` a text file may hold (0: %d, -1: no limit)", data.DefaultMaxTextBytes))
 	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic; language models gpt:layers=2,d=128,heads=4,ctx=128 (the default on text), lstm:256, gru:256, rnn:256 (x2 stacks two)")
 	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
 	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
@@ -87,6 +93,7 @@ func (f *Flags) Epochs() int { return *f.epochs }
 func (f *Flags) Recipe() (Recipe, error) {
 	r := Recipe{
 		Data: *f.data, DataDir: *f.dataDir, Label: *f.label, ValFraction: *f.valFraction,
+		MaxCSVBytes: *f.maxCSV, MaxCSVLineBytes: *f.maxCSVLine, MaxTextBytes: *f.maxText,
 		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly,
 		Epochs: *f.epochs, Batch: *f.batch, Seed: *f.seed, Patience: *f.patience, Optimizer: f.optimizer,
 	}
@@ -136,6 +143,14 @@ func (r Recipe) Args() []string {
 		args = append(args, "--label", r.Label)
 	}
 	args = append(args, "--val-fraction", num(r.ValFraction))
+	for _, l := range []struct {
+		flag string
+		v    int64
+	}{{"--max-csv-bytes", r.MaxCSVBytes}, {"--max-csv-line-bytes", r.MaxCSVLineBytes}, {"--max-text-bytes", r.MaxTextBytes}} {
+		if l.v != 0 {
+			args = append(args, l.flag, strconv.FormatInt(l.v, 10))
+		}
+	}
 	args = append(args, "--model", r.Model.String(), "--batchnorm="+strconv.FormatBool(r.Model.BatchNorm))
 	if r.Model.Dropout != 0 {
 		args = append(args, "--dropout", num(r.Model.Dropout))

@@ -248,6 +248,7 @@ func (r Recipe) validateText() []error {
 func (r Recipe) TextOptions(vocab *data.Vocab) data.TextOptions {
 	o := data.DefaultTextOptions()
 	o.ValFraction, o.Bytes, o.Dir, o.Vocab = r.ValFraction, r.Bytes, r.DataDir, vocab
+	o.MaxBytes = r.MaxTextBytes
 	return o
 }
 
@@ -257,7 +258,7 @@ func (r Recipe) TextOptions(vocab *data.Vocab) data.TextOptions {
 func (r Recipe) LoadText(vocab *data.Vocab) (*data.Text, error) {
 	t, err := data.LoadText(r.Data, r.TextOptions(vocab))
 	if err != nil {
-		return nil, err
+		return nil, LimitFlag(err)
 	}
 	if ctx := r.Model.Seq.Ctx; len(t.Train) <= ctx {
 		return nil, fmt.Errorf("recipe: the training part of %s holds %d tokens: fewer than one window of ctx = %d and its next token (give a smaller ctx, or a longer text)", r.Data, len(t.Train), ctx)

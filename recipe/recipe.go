@@ -20,6 +20,14 @@ type Recipe struct {
 	// ValFraction of the training examples is held out for validation
 	// (stratified, seeded); 0 trains on all of them and validates on none.
 	ValFraction float64 `json:"val_fraction"`
+	// MaxCSVBytes, MaxCSVLineBytes and MaxTextBytes bound the size of a
+	// CSV file, of one of its lines, and of a text file (data.Options and
+	// data.TextOptions.MaxBytes): 0 means data's defaults, a negative value
+	// no limit. Kept in config.json so that a resumed run reads its data
+	// as it did.
+	MaxCSVBytes     int64 `json:"max_csv_bytes,omitempty"`
+	MaxCSVLineBytes int64 `json:"max_csv_line_bytes,omitempty"`
+	MaxTextBytes    int64 `json:"max_text_bytes,omitempty"`
 
 	Model     Model          `json:"model"`
 	Optimizer spec.Optimizer `json:"optimizer"`
@@ -70,7 +78,7 @@ func (r Recipe) Validate() error {
 	if r.Batch <= 0 {
 		errs = append(errs, fmt.Errorf("recipe: batch %d: must be positive", r.Batch))
 	}
-	if r.ClipNorm < 0 || r.ClipValue < 0 {
+	if !(r.ClipNorm >= 0 && r.ClipValue >= 0) { // NaN too
 		errs = append(errs, fmt.Errorf("recipe: clip-norm %v and clip-value %v must not be negative", r.ClipNorm, r.ClipValue))
 	}
 	if !(r.ValFraction >= 0 && r.ValFraction < 1) {
@@ -106,7 +114,27 @@ func (r Recipe) LoadData(norm *data.Normalizer, classes []string) (*data.Splits,
 	opts := data.DefaultOptions()
 	opts.Dir, opts.Label, opts.Norm, opts.Classes = r.DataDir, r.Label, norm, classes
 	opts.ValFraction = r.ValFraction
-	return data.Load(r.Data, opts)
+	opts.MaxCSVBytes, opts.MaxCSVLineBytes = r.MaxCSVBytes, r.MaxCSVLineBytes
+	s, err := data.Load(r.Data, opts)
+	return s, LimitFlag(err)
+}
+
+// limitFlags are the flags that set each of data's limits.
+var limitFlags = map[string]string{
+	"MaxCSVBytes":          "--max-csv-bytes",
+	"MaxCSVLineBytes":      "--max-csv-line-bytes",
+	"TextOptions.MaxBytes": "--max-text-bytes",
+}
+
+// LimitFlag returns err with the flag that raises the limit it hit named,
+// if it is data's error for data beyond a limit (data.LimitError); any
+// other error as it is.
+func LimitFlag(err error) error {
+	var le *data.LimitError
+	if !errors.As(err, &le) || limitFlags[le.Field] == "" {
+		return err
+	}
+	return fmt.Errorf("%w (%s raises the limit; -1 removes it)", err, limitFlags[le.Field])
 }
 
 // Resolve returns the recipe with the defaults that depend on the data and

@@ -1,7 +1,11 @@
 package recipe_test
 
 import (
+	"errors"
+	"flag"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -106,6 +110,53 @@ func TestBatchNormDropsABatchOfOne(t *testing.T) {
 			t.Errorf("%s batchnorm=%v: %v", tc.model, tc.bn, err)
 		} else if run.Trainer.Step() != tc.steps {
 			t.Errorf("%s batchnorm=%v: %d steps in the epoch; want %d", tc.model, tc.bn, run.Trainer.Step(), tc.steps)
+		}
+	}
+}
+
+// TestValidateNaNClip checks that a NaN clipping threshold is refused.
+func TestValidateNaNClip(t *testing.T) {
+	r := recipe.Default()
+	r.ClipNorm = math.NaN()
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "clip-norm NaN") {
+		t.Errorf("Validate() with ClipNorm NaN = %v; want an error naming clip-norm", err)
+	}
+}
+
+// TestDataLimitFlags checks that the flags of data's limits reach the
+// loader, that an error for data beyond a limit names the flag that raises
+// it, and that Args gives the flags back.
+func TestDataLimitFlags(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "d.csv")
+	if err := os.WriteFile(p, []byte("a,b,label\n"+strings.Repeat("1,2,x\n3,4,y\n", 50)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-csv-bytes", "100"}, "more than 100 bytes of data (at byte offset 100, line 17): beyond the limit for CSV data (--max-csv-bytes raises the limit; -1 removes it)"},
+		{[]string{"--max-csv-line-bytes", "5"}, "line 1: longer than 5 bytes (at byte offset 5): beyond the limit for CSV data (--max-csv-line-bytes raises the limit; -1 removes it)"},
+		{[]string{"--max-csv-bytes", "-1"}, ""},
+	} {
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		f := recipe.AddFlags(fs, recipe.Default(), true)
+		if err := fs.Parse(append([]string{"--data", "csv:" + p, "--model", "linear"}, c.args...)); err != nil {
+			t.Fatal(err)
+		}
+		r, err := f.Recipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = r.LoadData(nil, nil)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("LoadData with %v = %v; want the data", c.args, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, data.ErrCSVTooLarge)):
+			t.Errorf("LoadData with %v = %v; want an error ending %q", c.args, err, c.want)
+		}
+		if args := strings.Join(r.Args(), " "); !strings.Contains(args, strings.Join(c.args, " ")) {
+			t.Errorf("Args() = %s; want it to hold %v", args, c.args)
 		}
 	}
 }

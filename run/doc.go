@@ -5,6 +5,8 @@
 //	data.json               how the data was standardised (Data)
 //	metrics.jsonl           one line per epoch (train.Epoch)
 //	checkpoint.safetensors  the state to resume from, after every epoch
+//	checkpoint.prev.safetensors  the one before, resumed from when the
+//	                        latest is damaged (Run.SkippedCheckpoint says so)
 //	model.safetensors       the trained model, when the run is finished
 //	summary.json            its final numbers (Summary)
 //	loss.png, accuracy.png, lr.png

@@ -13,6 +13,8 @@ import (
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
+	"github.com/descentml/descent/tensorboard"
+	"github.com/descentml/descent/train"
 )
 
 // copyDir copies the files of src into a new temporary directory.
@@ -132,6 +134,7 @@ func TestNew(t *testing.T) {
 	if s, err := rn.Finish(false); err != nil || s.Epochs != 1 {
 		t.Fatalf("Finish = %+v, %v", s, err)
 	}
+	rn.Close() // the lock is the run's until then (it held only while the garbage collector had not collected rn)
 	if _, err := run.New(r, dir, run.Options{}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("a second New in %s: %v", dir, err)
 	}
@@ -227,6 +230,123 @@ func TestMemory(t *testing.T) {
 	for _, s := range []string{"", "x", "-1GB", "1e30"} {
 		if _, err := run.ParseSize(s); err == nil {
 			t.Errorf("ParseSize(%q) succeeded", s)
+		}
+	}
+}
+
+// TestResumeAfterCorruptCheckpoint stops a run after its second epoch,
+// flips a byte in its latest checkpoint and resumes it: the run goes on
+// from the previous checkpoint, says so, and ends with the model of a run
+// that never stopped, byte for byte.
+func TestResumeAfterCorruptCheckpoint(t *testing.T) {
+	r := small()
+	r.Epochs = 3
+	whole := filepath.Join(t.TempDir(), "whole")
+	rn, err := run.New(r, whole, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rn.Finish(false); err != nil {
+		t.Fatal(err)
+	}
+	rn.Close()
+
+	dir := filepath.Join(t.TempDir(), "stopped")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := run.Options{OnEpoch: func(e train.Epoch) {
+		if e.Epoch == 2 {
+			cancel()
+		}
+	}}
+	if rn, err = run.New(r, dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Train with a cancel after epoch 2 = %v; want context.Canceled", err)
+	}
+	rn.Close()
+	latest := filepath.Join(dir, run.CheckpointFile)
+	if _, err := os.Stat(filepath.Join(dir, run.PrevCheckpointFile)); err != nil {
+		t.Fatalf("no previous checkpoint after two epochs: %v", err)
+	}
+	b, err := os.ReadFile(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-100] ^= 1 // in the optimizer's state, the last tensor
+	if err := os.WriteFile(latest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if rn, err = run.Resume(dir, 0, run.Options{}); err != nil {
+		t.Fatalf("Resume after a flipped byte in the latest checkpoint: %v", err)
+	}
+	defer rn.Close()
+	if err := rn.SkippedCheckpoint; err == nil || !strings.Contains(err.Error(), latest) {
+		t.Errorf("Resume: SkippedCheckpoint = %v; want why %s was passed over", err, latest)
+	}
+	t.Logf("resumed after epoch %d, passing over the latest: %v", rn.Trainer().Epochs(), rn.SkippedCheckpoint)
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rn.Finish(false); err != nil {
+		t.Fatal(err)
+	}
+	got, err1 := os.ReadFile(filepath.Join(dir, run.ModelFile))
+	want, err2 := os.ReadFile(filepath.Join(whole, run.ModelFile))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
+	}
+}
+
+// TestTensorBoard trains a run that also writes TensorBoard event files
+// and reads them back, CRCs checked: one event per epoch, at its step,
+// holding the metrics of metrics.jsonl.
+func TestTensorBoard(t *testing.T) {
+	r := small()
+	r.Epochs = 2
+	dir := filepath.Join(t.TempDir(), "r")
+	rn, err := run.New(r, dir, run.Options{TensorBoard: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hist := rn.Trainer().History()
+	if err := rn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "events.out.tfevents.*"))
+	if len(files) != 1 {
+		t.Fatalf("event files in the run directory: %v; want one", files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	events, err := tensorboard.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 1+len(hist) || events[0].FileVersion != tensorboard.FileVersion {
+		t.Fatalf("%d events, the first %+v; want the file version and %d epochs", len(events), events[0], len(hist))
+	}
+	for i, e := range hist {
+		got := map[string]float32{}
+		for _, s := range events[i+1].Scalars {
+			got[s.Tag] = s.Value
+		}
+		if events[i+1].Step != int64(e.Step) || got["train/loss"] != float32(e.TrainLoss) || got["val/accuracy"] != float32(e.ValAccuracy) || got["lr"] != float32(e.LR) {
+			t.Errorf("event of epoch %d = %+v; want step %d and the metrics %+v", e.Epoch, events[i+1], e.Step, e)
 		}
 	}
 }

@@ -8,7 +8,10 @@
 // landscape.json, ...) and a run's status by what the directory holds (see
 // Status). The page, its script and the chart library (uPlot, vendored under
 // static/uplot with its licence) are embedded in the binary, so the view
-// works offline and needs no build step. The page polls the server twice a
+// works offline and needs no build step. uPlot is 51 KB minified with no
+// dependencies, draws on a canvas, and has log axes, bands and uPlot.join
+// (overlaid runs' series on different x values) built in; Chart.js is
+// about four times larger and needs plugins for bands. The page polls the server twice a
 // second (polling rather than server-sent events: nothing to hold open per
 // page, and a server restarted under an open page is picked up again), so
 // a point appended to metrics.jsonl shows within a second or so.

@@ -56,3 +56,37 @@ func TestMetricsIncremental(t *testing.T) {
 		t.Errorf("after a rewrite: %d points, %d lines read; want 2, 2", len(m.Points), r.line)
 	}
 }
+
+// TestCacheForgets checks that the cache drops the files of a run whose
+// directory is removed, at the next scan.
+func TestCacheForgets(t *testing.T) {
+	dir := t.TempDir()
+	writeRun(t, filepath.Join(dir, "a"), "adam", 1e-3, 3, true)
+	writeRun(t, filepath.Join(dir, "b"), "sgd", 1e-2, 3, false)
+	s, err := New(Config{Dirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.scan()
+	full := s.cache.size()
+	if full == 0 {
+		t.Fatal("a scan of two runs cached nothing")
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "b")); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.scan()); n != 1 {
+		t.Fatalf("scan after removing a run = %d entries; want 1", n)
+	}
+	if n := s.cache.size(); n == 0 || n >= full {
+		t.Errorf("after removing one of two runs the cache holds %d files; want fewer than %d, more than 0", n, full)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "a")); err != nil {
+		t.Fatal(err)
+	}
+	s.scan()
+	if n := s.cache.size(); n != 0 {
+		t.Errorf("after removing every run the cache holds %d files; want 0", n)
+	}
+}

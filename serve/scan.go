@@ -58,6 +58,7 @@ var markers = []struct {
 	{"config.json", KindRun},
 	{"summary.json", KindRun},
 	{"checkpoint.safetensors", KindRun},
+	{"checkpoint.prev.safetensors", KindRun},
 }
 
 // resultFile is the file that holds the results of each kind but runs
@@ -87,12 +88,17 @@ type Entry struct {
 	Files    []string        `json:"files"`             // the files it holds that the page may fetch (figures, JSON)
 }
 
-// scan lists the entries under every root, sorted by root and path.
+// scan lists the entries under every root, sorted by root and path, and
+// then drops from the cache the files it did not see (removed, or in a
+// directory that is gone), so that the cache holds no more than the
+// directories do.
 func (s *Server) scan() []Entry {
+	gen := s.cache.nextGen()
 	var out []Entry
 	for i, r := range s.roots {
 		out = s.walk(out, i, r.fsys, ".", 0)
 	}
+	s.cache.sweep(gen)
 	return out
 }
 
@@ -121,6 +127,7 @@ func (s *Server) walk(out []Entry, root int, fsys fs.FS, dir string, depth int) 
 			files[e.Name()] = info
 		}
 	}
+	s.cache.see(fsys, dir, files)
 	if e, ok := s.classify(root, fsys, dir, depth, files, len(subdirs) > 0); ok {
 		return append(out, e)
 	}
@@ -266,7 +273,9 @@ func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo,
 		problems = append(problems, "no config.json")
 	}
 	f := runFacts{lastWrite: e.Modified, lock: probeLock(fsys, dir)}
-	_, f.checkpoint = files["checkpoint.safetensors"]
+	_, latest := files["checkpoint.safetensors"]
+	_, prev := files["checkpoint.prev.safetensors"]
+	f.checkpoint = latest || prev
 	if info, ok := files["summary.json"]; ok {
 		if b, err := s.readJSON(fsys, path.Join(dir, "summary.json"), info); err != nil {
 			problems = append(problems, err.Error())
@@ -341,11 +350,66 @@ func parseJournal(b []byte) Journal {
 
 // cache keeps what was parsed from each file until the file's size or
 // modification time changes, so that many pages polling at once cost one
-// read per change.
+// read per change. Each full scan is a generation: a walk records the
+// generation in which it last saw each file, and the scan then drops the
+// files it did not see.
 type cache struct {
 	mu      sync.Mutex
 	m       map[string]cached
 	metrics map[string]*metricsReader
+	gen     uint64            // the generation of the latest scan
+	seen    map[string]uint64 // the generation that last saw each file
+}
+
+// nextGen starts a scan and returns its generation.
+func (c *cache) nextGen() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	return c.gen
+}
+
+// see records that the files of dir in fsys exist, in the current
+// generation.
+func (c *cache) see(fsys fs.FS, dir string, files map[string]fs.FileInfo) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil {
+		c.seen = map[string]uint64{}
+	}
+	for name := range files {
+		c.seen[fsKey(fsys, path.Join(dir, name))] = c.gen
+	}
+}
+
+// sweep drops the files that no walk has seen since the scan of
+// generation gen began. A file read but never seen (none is: every file
+// read is listed first) counts as unseen.
+func (c *cache) sweep(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if c.seen[k] < gen {
+			delete(c.m, k)
+		}
+	}
+	for k := range c.metrics {
+		if c.seen[k] < gen {
+			delete(c.metrics, k)
+		}
+	}
+	for k, g := range c.seen {
+		if g < gen {
+			delete(c.seen, k)
+		}
+	}
+}
+
+// size returns the number of files the cache holds.
+func (c *cache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m) + len(c.metrics)
 }
 
 type cached struct {

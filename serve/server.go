@@ -30,7 +30,7 @@ type Config struct {
 	// Idle is how long a run without a summary may go without writing
 	// before it counts as stopped or failed rather than running (a run
 	// whose epochs are longer gets three of its longest epochs). Zero
-	// means two minutes.
+	// means two minutes; a negative value is an error.
 	Idle time.Duration
 	// Hosts are host names, besides IP addresses and "localhost", that
 	// requests may name in their Host header (the name of the machine, when
@@ -66,6 +66,9 @@ var _ http.Handler = (*Server)(nil)
 func New(cfg Config) (*Server, error) {
 	if len(cfg.Dirs) == 0 {
 		return nil, errors.New("no directory to serve")
+	}
+	if cfg.Idle < 0 {
+		return nil, fmt.Errorf("idle time %v: must not be negative", cfg.Idle)
 	}
 	s := &Server{idle: cfg.Idle, now: time.Now, hosts: map[string]bool{"localhost": true}}
 	if s.idle == 0 {

@@ -10,7 +10,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -67,13 +69,48 @@ func (tr *Trainer[T]) checkpoint() error {
 
 // SaveCheckpoint writes the run's state to path atomically: into a
 // temporary file in the same directory, synced to disk, then renamed over
-// path, so that path always holds a whole checkpoint.
+// path, so that path always holds a whole checkpoint. The checkpoint path
+// held before is kept as [PrevCheckpoint](path), for [Trainer.ResumeLatest]
+// to fall back on when the latest is damaged.
 func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 	var file bytes.Buffer
 	if err := tr.writeCheckpoint(&file); err != nil {
 		return err
 	}
+	if err := keepPrevious(path); err != nil {
+		return fmt.Errorf("train: keeping the previous checkpoint: %w", err)
+	}
 	return atomicfile.WriteFile(path, file.Bytes())
+}
+
+// PrevCheckpoint returns where SaveCheckpoint keeps the checkpoint that
+// path held before the latest: "checkpoint.safetensors" →
+// "checkpoint.prev.safetensors".
+func PrevCheckpoint(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + ".prev" + ext
+}
+
+// keepPrevious makes PrevCheckpoint(path) hold what path holds, if it
+// exists, so that both are whole at every moment: a hard link to path
+// renamed over the previous one (or, where the file system has no hard
+// links, a copy written atomically). path itself is left in place.
+func keepPrevious(path string) error {
+	prev := PrevCheckpoint(path)
+	tmp := prev + ".link"
+	os.Remove(tmp) // left by a kill between the link and the rename
+	err := os.Link(path, tmp)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil // the first checkpoint
+	case err == nil:
+		return os.Rename(tmp, prev)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(prev, b)
 }
 
 // writeCheckpoint writes the run's state to w.
@@ -136,6 +173,29 @@ func (tr *Trainer[T]) Resume(path string) error {
 		return err
 	}
 	return tr.loadState(b, path)
+}
+
+// ResumeLatest restores the run as Resume does, from the checkpoint at
+// path or, if that one cannot be used (missing, corrupt, or not this
+// run's), from the one before it that SaveCheckpoint kept
+// ([PrevCheckpoint]). It returns the path it resumed from and, when that
+// is the previous checkpoint, why the latest was passed over (nil
+// otherwise), for the caller to report. When neither can be used the
+// error is the latest's, with the previous one's. A checkpoint that fails
+// is refused before the run's state is touched, or else the previous one,
+// loaded whole, replaces all of it.
+func (tr *Trainer[T]) ResumeLatest(path string) (from string, skipped, err error) {
+	latest := tr.Resume(path)
+	if latest == nil {
+		return path, nil, nil
+	}
+	prev := PrevCheckpoint(path)
+	if err := tr.Resume(prev); errors.Is(err, os.ErrNotExist) {
+		return "", nil, latest // no previous checkpoint to fall back on
+	} else if err != nil {
+		return "", nil, fmt.Errorf("%w; the previous checkpoint cannot be used either: %w", latest, err)
+	}
+	return prev, latest, nil
 }
 
 // openCheckpoint reads the tensors and metadata of the checkpoint file b,

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
@@ -28,8 +29,10 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		if spec := os.Getenv("DESCENT_TEST_SIGNAL"); spec != "" {
+		// "KILL:n:r" signals only on MPI rank r (distributed_test.go).
+		if spec := os.Getenv("DESCENT_TEST_SIGNAL"); spec != "" && onRank(spec) {
 			name, at, _ := strings.Cut(spec, ":")
+			at, _, _ = strings.Cut(at, ":")
 			step, _ := strconv.Atoi(at)
 			sig := syscall.SIGINT
 			if name == "KILL" {
@@ -38,6 +41,7 @@ func TestMain(m *testing.M) {
 			testBatchHook = func(b train.Batch) {
 				if b.Step == step {
 					syscall.Kill(os.Getpid(), sig)
+					time.Sleep(100 * time.Millisecond) // for the signal to arrive before the next step
 				}
 			}
 			testStepHook = func(s train.SeqStep) { // a language model's run
@@ -383,5 +387,36 @@ func TestLockedRunDir(t *testing.T) {
 		if _, e, code := descent(t, args...); code == 0 || !strings.Contains(e, "in use by a test (pid") {
 			t.Errorf("descent %s while %s is locked: exit %d, %q; want a refusal naming the holder", strings.Join(args, " "), dir, code, e)
 		}
+	}
+}
+
+// TestResumeAfterCorruptCheckpoint flips a byte in a run's latest
+// checkpoint: --resume says so, continues from the previous one, and ends
+// with the model of a run that never stopped. The run also writes a
+// TensorBoard event file, asked for with --tensorboard.
+func TestResumeAfterCorruptCheckpoint(t *testing.T) {
+	base := t.TempDir()
+	whole, part := filepath.Join(base, "whole"), filepath.Join(base, "part")
+	if _, e, code := descent(t, "train", "--out", whole, "--epochs", "3", "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	if _, e, code := descent(t, "train", "--out", part, "--epochs", "2", "--quiet", "--tensorboard"); code != 0 {
+		t.Fatal(e)
+	}
+	if files, _ := filepath.Glob(filepath.Join(part, "events.out.tfevents.*")); len(files) != 1 {
+		t.Errorf("--tensorboard wrote the event files %v; want one", files)
+	}
+	latest := filepath.Join(part, run.CheckpointFile)
+	b := readFile(t, latest)
+	b[len(b)-100] ^= 1
+	if err := os.WriteFile(latest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, e, code := descent(t, "train", "--resume", part, "--epochs", "3", "--quiet")
+	if code != 0 || !strings.Contains(e, "warning: train: "+latest+": corrupt file") || !strings.Contains(e, "continuing from the previous checkpoint, after epoch 1") {
+		t.Fatalf("resume after a flipped byte: exit %d, stderr %q; want a warning and epoch 1", code, e)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(whole, run.ModelFile)), readFile(t, filepath.Join(part, run.ModelFile))) {
+		t.Error("the run resumed from the previous checkpoint differs from the run that never stopped")
 	}
 }

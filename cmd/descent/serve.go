@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/descentml/descent/serve"
@@ -46,6 +47,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return errUsage
 	}
 	dirs := fs.Args()
+	for _, d := range dirs {
+		if strings.HasPrefix(d, "-") {
+			return fmt.Errorf("%s after the directory %s: flags go before directories (descent serve [flags] [DIR ...])", d, dirs[0])
+		}
+	}
+	if *idle <= 0 {
+		return fmt.Errorf("--idle %v: must be positive", *idle)
+	}
 	if len(dirs) == 0 {
 		dirs = []string{"runs"}
 	}

@@ -37,6 +37,9 @@ func TestServeBadInput(t *testing.T) {
 		{[]string{"serve", "--addr", "6006", dir}, 1, "--addr"},
 		{[]string{"serve", "--addr", "192.0.2.1:6006", dir}, 1, "cannot listen"},
 		{[]string{"serve", "--no-such-flag"}, 2, "flag provided but not defined"},
+		{[]string{"serve", dir, "--addr", "127.0.0.1:0"}, 1, "flags go before directories"},
+		{[]string{"serve", "--idle", "0", dir}, 1, "--idle 0s: must be positive"},
+		{[]string{"serve", "--idle", "-1m", dir}, 1, "--idle -1m0s: must be positive"},
 	} {
 		_, stderr, code := descent(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {

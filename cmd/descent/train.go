@@ -36,7 +36,7 @@ windows, evaluating every --eval-every steps: metrics.jsonl then holds bits
 per character and perplexity, vocab.json the vocabulary, and --resume DIR
 [--steps N] continues it as exactly.`
 
-func runTrain(args []string, stdout, stderr io.Writer) error {
+func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
 	f.AddTextFlags(fs, recipe.Default())
@@ -44,8 +44,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
+	tb := fs.Bool("tensorboard", false, "also write each epoch's metrics as TensorBoard event files in the run directory")
 	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
+	syncBN := syncBNFlag(fs)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	c, stdout, stderr, err := joinRanks(stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = leaveRanks(c, err) }()
+	if err := syncBN(); err != nil {
 		return err
 	}
 	tensor.SetThreads(*threads)
@@ -67,8 +77,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 				testBatchHook(b)
 			}
 		},
-		OnEpoch:   func(e train.Epoch) { prog.epoch(e) },
-		MaxMemory: limit,
+		OnEpoch:     func(e train.Epoch) { prog.epoch(e) },
+		MaxMemory:   limit,
+		Comm:        c,
+		TensorBoard: *tb,
 	}
 	var rn *run.Run
 	if *resume != "" {
@@ -84,6 +96,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		var err error
 		if rn, err = run.Resume(*resume, epochs, hooks); err != nil {
 			return err
+		}
+		if rn.SkippedCheckpoint != nil {
+			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, after epoch %d\n", rn.SkippedCheckpoint, rn.Trainer().Epochs())
 		}
 	} else {
 		r, err := f.Recipe()
@@ -115,7 +130,7 @@ func onlyResumeFlags(fs *flag.FlagSet, length string) error {
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "resume", length, "threads", "quiet", "max-memory":
+		case "resume", length, "threads", "quiet", "max-memory", "tensorboard":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
@@ -173,7 +188,7 @@ func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer)
 		// Run joins a failed checkpoint write to the cancellation.
 		return &exitError{130, fmt.Errorf("interrupted, but the checkpoint could not be written: %w\n(the last one written, if any, is in %s)", err, rn.Checkpoint())}
 	case errors.Is(err, context.Canceled):
-		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  descent train --resume %s --epochs %d", tr.Epochs(), tr.Step(), dir, r.Epochs)}
+		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  %s --epochs %d", tr.Epochs(), tr.Step(), resumeCommand(rn), r.Epochs)}
 	case err != nil && !stopped && rn.HasCheckpoint():
 		return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.Epochs(), rn.Checkpoint())
 	case err != nil && !stopped:
