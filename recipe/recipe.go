@@ -23,6 +23,12 @@ type Recipe struct {
 	Model     Model          `json:"model"`
 	Optimizer spec.Optimizer `json:"optimizer"`
 	Schedule  spec.Schedule  `json:"schedule"`
+	// Routing is muon's split of the parameters between Muon and AdamW,
+	// made by Route; ToAdamW and ToMuon name parameters the user sent to
+	// the other group than the rule's (optimizers.go).
+	Routing *spec.Routing `json:"routing,omitempty"`
+	ToAdamW []string      `json:"to_adamw,omitempty"`
+	ToMuon  []string      `json:"to_muon,omitempty"`
 
 	ClipNorm  float64 `json:"clip_norm,omitempty"`  // clip gradients to this global 2-norm; 0: off
 	ClipValue float64 `json:"clip_value,omitempty"` // clip each gradient element to ±this; 0: off
@@ -78,6 +84,9 @@ func (r Recipe) Validate() error {
 	}
 	if err := r.Optimizer.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("recipe: %w", err))
+	}
+	if err := r.validateRouting(); err != nil {
+		errs = append(errs, err)
 	}
 	// Any run length shows whether the schedule's settings can be built.
 	if _, _, err := r.Schedule.Build(r.Optimizer.LR, max(r.Epochs, 1), 1); err != nil {
@@ -150,7 +159,11 @@ type Run struct {
 func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	n := splits.Train.Len()
 	r = r.Resolve(n)
-	if err := r.Validate(); err != nil {
+	err := r.Validate()
+	if err != nil {
+		return nil, err
+	}
+	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
 		return nil, err
 	}
 	model, lossKind, src, err := r.Model.Build(splits.Train.Shape(), splits.Train.Classes(), r.Seed)
@@ -171,7 +184,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	if r.DecayWeightsOnly {
 		oc.DecayMask = optim.WeightsOnly
 	}
-	opt, err := optim.New(train.Params[float32](model), oc)
+	opt, err := r.newOptimizer(model, oc, lr)
 	if err != nil {
 		return nil, err
 	}

@@ -144,6 +144,9 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 		return nil, err
 	}
 	r = r.Resolve(splits.Train.Len())
+	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
+		return nil, err
+	}
 	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
 		return nil, err
 	}
@@ -340,7 +343,16 @@ func (r *Run) Train(ctx context.Context) error {
 func (r *Run) Finish(stopped bool) (Summary, error) {
 	tr := r.Trainer()
 	var model strings.Builder
-	if err := nn.Save[float32](&model, r.Built.Model); err != nil {
+	var testLoss, testAcc float64
+	err := tr.AtEvalPoint(func() error { // Schedule-Free's x
+		if err := nn.Save[float32](&model, r.Built.Model); err != nil || r.Splits.Test == nil {
+			return err
+		}
+		var err error
+		testLoss, testAcc, err = tr.Evaluate(r.Splits.Test)
+		return err
+	})
+	if err != nil {
 		return Summary{}, err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
@@ -361,11 +373,7 @@ func (r *Run) Finish(stopped bool) (Summary, error) {
 		s.Params += len(p.Value)
 	}
 	if r.Splits.Test != nil {
-		tl, ta, err := tr.Evaluate(r.Splits.Test)
-		if err != nil {
-			return Summary{}, err
-		}
-		s.TestLoss, s.TestAccuracy = ptr(tl), ptr(ta)
+		s.TestLoss, s.TestAccuracy = ptr(testLoss), ptr(testAcc)
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return Summary{}, err

@@ -33,6 +33,10 @@ import (
 //	rng_ranks JSON: in a data-parallel run, the base64 states of the random
 //	          sources of ranks 1, 2, … (index 0 is empty)
 //	run       JSON: what must not change on resume (batch size, seed, …)
+//
+// For an optimizer with an evaluation point (Schedule-Free), "model" holds
+// the model at that point (x) and a third byte tensor, "train_model", the
+// model at the point it trains (y), from which a run resumes.
 const (
 	checkpointFormat  = "descent.checkpoint"
 	checkpointVersion = 2
@@ -77,8 +81,13 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 
 // writeCheckpoint writes the run's state to w.
 func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
-	var model, opt bytes.Buffer
-	if err := nn.Save(&model, nn.Module[T](tr.model)); err != nil {
+	var model, trainModel, opt bytes.Buffer
+	if tr.opt.HasEvalPoint() {
+		if err := nn.Save(&trainModel, nn.Module[T](tr.model)); err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+	}
+	if err := tr.AtEvalPoint(func() error { return nn.Save(&model, nn.Module[T](tr.model)) }); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	if err := tr.opt.Save(&opt); err != nil {
@@ -108,6 +117,9 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 		meta["rng_ranks"] = tr.dist.rngRanks
 	}
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
+	if trainModel.Len() > 0 {
+		blobs["train_model"] = trainModel.Bytes()
+	}
 	if err := nn.WriteSafetensors(w, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
@@ -178,6 +190,9 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 	opt, ok2 := st.Tensor("optimizer")
 	if !ok1 || !ok2 {
 		return fmt.Errorf("train: %s: checkpoint lacks the model or the optimizer state", path)
+	}
+	if y, ok := st.Tensor("train_model"); ok {
+		model = y // the point the optimizer trains (Schedule-Free's y)
 	}
 	if err := nn.Load(nn.Module[T](tr.model), model.Data()); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)

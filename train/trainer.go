@@ -107,6 +107,9 @@ type Epoch struct {
 	ValLoss       float64 `json:"val_loss"`
 	ValAccuracy   float64 `json:"val_accuracy"`
 	Seconds       float64 `json:"seconds"` // wall time of the epoch, evaluation included
+	// ProdigyD is Prodigy's step-size estimate d after the epoch (group
+	// 0's; optim.ProdigyD), absent for other optimizers.
+	ProdigyD float64 `json:"prodigy_d,omitempty"`
 }
 
 // Data holds the sets a trainer uses; Val and Test may be nil.
@@ -433,7 +436,11 @@ func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
 	if err := tr.syncBuffers(); err != nil {
 		return Epoch{}, err
 	}
-	vl, va, err := tr.Evaluate(tr.sets.Val)
+	var vl, va float64
+	err := tr.AtEvalPoint(func() (err error) {
+		vl, va, err = tr.Evaluate(tr.sets.Val)
+		return err
+	})
 	if err != nil {
 		return Epoch{}, fmt.Errorf("train: validation after epoch %d: %w", tr.pos.Epoch+1, err)
 	}
@@ -443,6 +450,7 @@ func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
 		TrainLoss: p.LossSum / float64(p.Seen), TrainAccuracy: float64(p.Correct) / float64(p.Seen),
 		ValLoss: vl, ValAccuracy: va, Seconds: seconds,
 	}
+	ep.ProdigyD, _ = optim.ProdigyD(tr.opt, 0)
 	tr.history = append(tr.history, ep)
 	if tr.cfg.ValLoss != nil && !math.IsNaN(vl) {
 		tr.cfg.ValLoss.Observe(vl)

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nlpodyssey/safetensors"
+
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
+	"github.com/descentml/descent/train"
+)
+
+// readMetrics reads a run's metrics.jsonl.
+func readMetrics(t *testing.T, dir string) []train.Epoch {
+	t.Helper()
+	var eps []train.Epoch
+	for _, line := range bytes.Split(bytes.TrimSpace(readFile(t, filepath.Join(dir, run.MetricsFile))), []byte("\n")) {
+		var e train.Epoch
+		if err := json.Unmarshal(line, &e); err != nil {
+			t.Fatal(err)
+		}
+		eps = append(eps, e)
+	}
+	return eps
+}
+
+// TestNewOptimizers trains each optimizer of issue 14 from the command on
+// the digits: the training loss must fall, and 2 epochs resumed to 3 must
+// end with the model of 3 epochs run whole (config.json round trip).
+func TestNewOptimizers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 20 short runs")
+	}
+	for _, opt := range []string{"lion", "adopt", "ademamix", "sf-adamw", "sf-sgd", "muon", "prodigy", "soap", "lamb", "lars"} {
+		t.Run(opt, func(t *testing.T) {
+			base := t.TempDir()
+			whole, part := filepath.Join(base, "whole"), filepath.Join(base, "part")
+			common := []string{"--opt", opt, "--model", "mlp:64,64", "--quiet"}
+			if _, e, code := descent(t, append([]string{"train", "--out", whole, "--epochs", "3"}, common...)...); code != 0 {
+				t.Fatalf("exit %d: %s", code, e)
+			}
+			eps := readMetrics(t, whole)
+			if first, last := eps[0].TrainLoss, eps[len(eps)-1].TrainLoss; !(last < 0.9*first) {
+				t.Errorf("train loss %v after epoch 1, %v after epoch 3; want it to fall by 10%% (at the default rates)", first, last)
+			}
+			if d := eps[len(eps)-1].ProdigyD; (opt == "prodigy") != (d > 0) {
+				t.Errorf("prodigy_d = %v in metrics.jsonl", d)
+			}
+			if _, e, code := descent(t, append([]string{"train", "--out", part, "--epochs", "2"}, common...)...); code != 0 {
+				t.Fatal(e)
+			}
+			if _, e, code := descent(t, "train", "--resume", part, "--epochs", "3", "--quiet"); code != 0 {
+				t.Fatal(e)
+			}
+			if !bytes.Equal(readFile(t, filepath.Join(whole, run.ModelFile)), readFile(t, filepath.Join(part, run.ModelFile))) {
+				t.Error("2 epochs resumed to 3 differ from 3 epochs")
+			}
+		})
+	}
+}
+
+// TestMuonRouting checks that config.json says which parameter Muon
+// updates, that the routing can be changed, and that a model without a
+// hidden matrix is refused before training.
+func TestMuonRouting(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "muon")
+	if _, e, code := descent(t, "train", "--opt", "muon", "--adamw-lr", "2e-3", "--to-adamw", "1.weight", "--model", "mlp:32,32", "--epochs", "1", "--quiet", "--out", dir); code != 0 {
+		t.Fatal(e)
+	}
+	var r recipe.Recipe
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, run.ConfigFile)), &r); err != nil {
+		t.Fatal(err)
+	}
+	// 1, 4, 7: the Linear layers (after Flatten, BatchNorm and ReLU); 7 is
+	// the output layer, 1 sent to AdamW by the flag.
+	if r.Routing == nil || strings.Join(r.Routing.Muon, " ") != "4.weight" || !strings.Contains(strings.Join(r.Routing.AdamW, " "), "1.weight") || !strings.Contains(strings.Join(r.Routing.AdamW, " "), "7.weight") {
+		t.Errorf("routing %+v; want 4.weight alone on Muon", r.Routing)
+	}
+	if lr, _ := r.Optimizer.Get("adamw-lr"); lr != "0.002" {
+		t.Errorf("adamw-lr %s in config.json; want 0.002", lr)
+	}
+	if _, e, code := descent(t, "train", "--resume", dir, "--epochs", "2", "--quiet"); code != 0 {
+		t.Errorf("resume: %s", e)
+	}
+	for args, want := range map[string]string{
+		"--opt muon --model linear":                 "no hidden weight matrix",
+		"--opt muon --to-muon 9.weight":             `no parameter is named "9.weight"`,
+		"--opt adamw --to-adamw 1.weight":           "muon's",
+		"--opt muon --model mlp:8 --to-muon 1.bias": "matrices only",
+	} {
+		_, e, code := descent(t, append([]string{"train", "--epochs", "1", "--quiet", "--out", filepath.Join(t.TempDir(), "x")}, strings.Fields(args)...)...)
+		if code == 0 || !strings.Contains(e, want) {
+			t.Errorf("train %s: exit %d, %q; want an error containing %q", args, code, e, want)
+		}
+	}
+}
+
+// TestScheduleFreeSavesX checks that a Schedule-Free run saves x: the
+// model file is the checkpoint's "model", which differs from the point y
+// the run trains ("train_model"); and that a run killed mid-epoch, with
+// batch norm and dropout, resumes to the same bytes.
+func TestScheduleFreeSavesX(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains three runs")
+	}
+	base := t.TempDir()
+	args := func(dir string) []string {
+		return []string{"train", "--opt", "sf-adamw", "--out", dir, "--epochs", "3", "--batch", "32", "--dropout", "0.1", "--quiet"}
+	}
+	whole := filepath.Join(base, "whole")
+	if _, e, code := descent(t, args(whole)...); code != 0 {
+		t.Fatal(e)
+	}
+	model := readFile(t, filepath.Join(whole, run.ModelFile))
+	st, err := safetensors.Deserialize(readFile(t, filepath.Join(whole, run.CheckpointFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, ok1 := st.Tensor("model")
+	y, ok2 := st.Tensor("train_model")
+	if !ok1 || !ok2 || !bytes.Equal(x.Data(), model) || bytes.Equal(y.Data(), model) {
+		t.Errorf("checkpoint: model %v, train_model %v; want model = model.safetensors (x) ≠ train_model (y)", ok1, ok2)
+	}
+	dir := filepath.Join(base, "killed")
+	stderr, err := subprocess(t, "KILL:70", args(dir)...)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("the run was not stopped: %v\n%s", err, stderr)
+	}
+	if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
+		t.Fatal(e)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), model) {
+		t.Error("the resumed run's model differs from the uninterrupted run's")
+	}
+	if _, err := os.Stat(filepath.Join(whole, run.ModelFile)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,112 @@
+package recipe
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/optim/spec"
+	"github.com/descentml/descent/schedule"
+	"github.com/descentml/descent/train"
+)
+
+// This file holds what a recipe needs for optimizers that are more than
+// one method over every parameter: Muon's routing of parameters between
+// Muon and AdamW.
+
+// Route returns the recipe with Muon's routing made explicit (Routing),
+// for the model the recipe builds on examples of shape and classes, so
+// that config.json says which parameter goes to Muon and which to AdamW
+// and a resumed run routes them alike. A recipe whose Routing is already
+// set, or whose optimizer is not muon, is returned as it is. A model with
+// no hidden weight matrix is an error.
+func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
+	if _, ok := r.Optimizer.Method.(spec.Muon); !ok || r.Routing != nil {
+		return r, nil
+	}
+	model, _, _, err := r.Model.Build(shape, classes, r.Seed)
+	if err != nil {
+		return r, err
+	}
+	var names []string
+	var shapes [][]int
+	for _, p := range model.Params() {
+		names, shapes = append(names, p.Name), append(shapes, p.Shape)
+	}
+	routing, err := spec.RouteMuon(names, shapes, r.ToAdamW, r.ToMuon)
+	if err != nil {
+		return r, fmt.Errorf("recipe: model %s: %w", r.Model, err)
+	}
+	r.Routing = &routing
+	return r, nil
+}
+
+// validateRouting checks that only muon is given a routing.
+func (r Recipe) validateRouting() error {
+	if _, ok := r.Optimizer.Method.(spec.Muon); ok {
+		return nil
+	}
+	if r.Routing != nil || len(r.ToAdamW) > 0 || len(r.ToMuon) > 0 {
+		return fmt.Errorf("recipe: --to-adamw, --to-muon and a routing are muon's; optimizer %s updates every parameter alike", r.Optimizer.Name)
+	}
+	return nil
+}
+
+// newOptimizer makes the optimizer of model: one group, or muon's two.
+func (r Recipe) newOptimizer(model *nn.Sequential[float32], oc optim.Config, lr schedule.Schedule) (*optim.Optimizer[float32], error) {
+	params := train.Params[float32](model)
+	m, ok := r.Optimizer.Method.(spec.Muon)
+	if !ok {
+		return optim.New(params, oc)
+	}
+	if r.Routing == nil {
+		return nil, errors.New("recipe: muon's routing is not resolved (Recipe.Route)")
+	}
+	groups, err := spec.MuonGroups(m, params, *r.Routing, spec.Rate{Schedule: lr, Base: r.Optimizer.LR})
+	if err != nil {
+		return nil, fmt.Errorf("recipe: %w", err)
+	}
+	return optim.NewGroups(groups, oc)
+}
+
+// optimizerFlags are the flags of the optimizer settings that are not
+// keys of the vocabulary.
+type optimizerFlags struct {
+	toAdamW, toMuon *string
+}
+
+func addOptimizerFlags(fs *flag.FlagSet, def Recipe) *optimizerFlags {
+	return &optimizerFlags{
+		toAdamW: fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
+		toMuon:  fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
+	}
+}
+
+func (f *optimizerFlags) set(r *Recipe) {
+	r.ToAdamW, r.ToMuon = names(*f.toAdamW), names(*f.toMuon)
+}
+
+func names(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// optimizerArgs returns the flags of optimizerFlags that make r.
+func (r Recipe) optimizerArgs() []string {
+	var args []string
+	if len(r.ToAdamW) > 0 {
+		args = append(args, "--to-adamw", strings.Join(r.ToAdamW, ","))
+	}
+	if len(r.ToMuon) > 0 {
+		args = append(args, "--to-muon", strings.Join(r.ToMuon, ","))
+	}
+	return args
+}
