@@ -343,14 +343,8 @@ func (r *Run) Train(ctx context.Context) error {
 func (r *Run) Finish(stopped bool) (Summary, error) {
 	tr := r.Trainer()
 	var model strings.Builder
-	var testLoss, testAcc float64
 	err := tr.AtEvalPoint(func() error { // Schedule-Free's x
-		if err := nn.Save[float32](&model, r.Built.Model); err != nil || r.Splits.Test == nil {
-			return err
-		}
-		var err error
-		testLoss, testAcc, err = tr.Evaluate(r.Splits.Test)
-		return err
+		return nn.Save[float32](&model, r.Built.Model)
 	})
 	if err != nil {
 		return Summary{}, err
@@ -373,7 +367,11 @@ func (r *Run) Finish(stopped bool) (Summary, error) {
 		s.Params += len(p.Value)
 	}
 	if r.Splits.Test != nil {
-		s.TestLoss, s.TestAccuracy = ptr(testLoss), ptr(testAcc)
+		tl, ta, err := tr.Evaluate(r.Splits.Test)
+		if err != nil {
+			return Summary{}, err
+		}
+		s.TestLoss, s.TestAccuracy = ptr(tl), ptr(ta)
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return Summary{}, err

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 
+	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/tensor"
 )
@@ -17,6 +18,17 @@ import (
 // running statistics of batch normalization at the evaluation point.
 const bnBatches = 50
 
+// Evaluate returns the mean loss and the accuracy of the model on set, in
+// eval mode, without recording gradients, at the optimizer's evaluation
+// point (see AtEvalPoint). The model is left in eval mode.
+func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
+	err = tr.AtEvalPoint(func() (err error) {
+		meanLoss, accuracy, err = tr.evaluate(set)
+		return err
+	})
+	return meanLoss, accuracy, err
+}
+
 // AtEvalPoint calls fn with the model's parameters at the optimizer's
 // evaluation point (Schedule-Free's x; for other optimizers the
 // parameters as they are) and puts the training point back afterwards,
@@ -26,8 +38,8 @@ const bnBatches = 50
 // of up to 50 training batches, in train mode without steps (as
 // torch.optim.swa_utils.update_bn, with momentum None).
 func (tr *Trainer[T]) AtEvalPoint(fn func() error) error {
-	if !tr.opt.HasEvalPoint() || tr.opt.Evaluating() {
-		return fn()
+	if !tr.opt.HasEvalPoint() || tr.opt.Evaluating() || tr.opt.Steps() == 0 {
+		return fn() // before the first step x = y: nothing to switch or recompute
 	}
 	restore, err := tr.saveTrainState()
 	if err != nil {

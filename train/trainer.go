@@ -401,9 +401,8 @@ func countCorrect[T tensor.Float](logits *tensor.Tensor[T], labels []int, kind L
 	return correct
 }
 
-// Evaluate returns the mean loss and the accuracy of the model on set, in
-// eval mode, without recording gradients. The model is left in eval mode.
-func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
+// evaluate is Evaluate at the parameters as they are.
+func (tr *Trainer[T]) evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
 	if set == nil || set.Len() == 0 {
 		return math.NaN(), math.NaN(), nil
 	}
@@ -436,11 +435,7 @@ func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
 	if err := tr.syncBuffers(); err != nil {
 		return Epoch{}, err
 	}
-	var vl, va float64
-	err := tr.AtEvalPoint(func() (err error) {
-		vl, va, err = tr.Evaluate(tr.sets.Val)
-		return err
-	})
+	vl, va, err := tr.Evaluate(tr.sets.Val)
 	if err != nil {
 		return Epoch{}, fmt.Errorf("train: validation after epoch %d: %w", tr.pos.Epoch+1, err)
 	}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/nlpodyssey/safetensors"
 
+	"github.com/descentml/descent/landscape"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/train"
@@ -128,6 +129,15 @@ func TestScheduleFreeSavesX(t *testing.T) {
 	if !ok1 || !ok2 || !bytes.Equal(x.Data(), model) || bytes.Equal(y.Data(), model) {
 		t.Errorf("checkpoint: model %v, train_model %v; want model = model.safetensors (x) ≠ train_model (y)", ok1, ok2)
 	}
+	// The saved model is the one the run measured: eval's test loss is
+	// the summary's.
+	var sum run.Summary
+	if err := json.Unmarshal(readFile(t, filepath.Join(whole, run.SummaryFile)), &sum); err != nil || sum.TestLoss == nil {
+		t.Fatalf("summary: %v", err)
+	}
+	if out, e, code := descent(t, "eval", "--model", whole); code != 0 || !strings.Contains(out, fmt.Sprintf("loss %.4f", *sum.TestLoss)) {
+		t.Errorf("eval: %s%s; want the summary's test loss %.4f", out, e, *sum.TestLoss)
+	}
 	dir := filepath.Join(base, "killed")
 	stderr, err := subprocess(t, "KILL:70", args(dir)...)
 	var ee *exec.ExitError
@@ -140,7 +150,27 @@ func TestScheduleFreeSavesX(t *testing.T) {
 	if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), model) {
 		t.Error("the resumed run's model differs from the uninterrupted run's")
 	}
-	if _, err := os.Stat(filepath.Join(whole, run.ModelFile)); err != nil {
+}
+
+// TestLandscapeNewOptimizers runs every new optimizer on the ravine, its
+// parameter a 1×2 matrix so that Muon and SOAP run too: each must lower
+// f from the start f(−9, 1) = 90 without an error.
+func TestLandscapeNewOptimizers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ls")
+	args := []string{"landscape", "--fn", "ravine", "--steps", "200", "--frames", "2", "--width", "160", "--height", "120", "--out", dir}
+	for _, o := range []string{"lion lr=0.1", "adopt lr=0.1", "ademamix lr=0.1", "sf-adamw lr=0.5", "sf-sgd lr=0.01", "muon lr=0.5", "prodigy", "soap lr=0.5", "lamb lr=0.1", "lars lr=10"} {
+		args = append(args, "--opt", o)
+	}
+	if _, e, code := descent(t, args...); code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	var res landscape.Result
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "landscape.json")), &res); err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range res.Runs {
+		if r.Error != "" || !(r.Metrics.FinalF < 10) {
+			t.Errorf("%s: final f %v, error %q; want f < 10 from 90", r.Description, r.Metrics.FinalF, r.Error)
+		}
 	}
 }
