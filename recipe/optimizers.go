@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/descentml/descent/nn"
@@ -15,7 +16,7 @@ import (
 
 // This file holds what a recipe needs for optimizers that are more than
 // one method over every parameter: Muon's routing of parameters between
-// Muon and AdamW.
+// Muon and AdamW, and the average of the weights (EMA or SWA).
 
 // Route returns the recipe with Muon's routing made explicit (Routing),
 // for the model the recipe builds on examples of shape and classes, so
@@ -44,8 +45,17 @@ func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
 	return r, nil
 }
 
-// validateRouting checks that only muon is given a routing.
-func (r Recipe) validateRouting() error {
+// validateOptimizer checks that only muon is given a routing, and the
+// averaging.
+func (r Recipe) validateOptimizer() error {
+	if r.Average != "" {
+		if _, err := ParseAverage(r.Average); err != nil {
+			return err
+		}
+		if strings.HasPrefix(r.Optimizer.Name, "sf-") {
+			return fmt.Errorf("recipe: --average %q with %s: Schedule-Free already evaluates an average of its iterates (x)", r.Average, r.Optimizer.Name)
+		}
+	}
 	if _, ok := r.Optimizer.Method.(spec.Muon); ok {
 		return nil
 	}
@@ -75,18 +85,19 @@ func (r Recipe) newOptimizer(model *nn.Sequential[float32], oc optim.Config, lr 
 // optimizerFlags are the flags of the optimizer settings that are not
 // keys of the vocabulary.
 type optimizerFlags struct {
-	toAdamW, toMuon *string
+	toAdamW, toMuon, average *string
 }
 
 func addOptimizerFlags(fs *flag.FlagSet, def Recipe) *optimizerFlags {
 	return &optimizerFlags{
 		toAdamW: fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
 		toMuon:  fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
+		average: fs.String("average", def.Average, `evaluate and save an average of the weights: "ema decay=0.999" (exponential moving average) or "swa start=N" (the mean of the weights after step N, as torch.optim.swa_utils); "" none`),
 	}
 }
 
 func (f *optimizerFlags) set(r *Recipe) {
-	r.ToAdamW, r.ToMuon = names(*f.toAdamW), names(*f.toMuon)
+	r.ToAdamW, r.ToMuon, r.Average = names(*f.toAdamW), names(*f.toMuon), *f.average
 }
 
 func names(s string) []string {
@@ -108,5 +119,45 @@ func (r Recipe) optimizerArgs() []string {
 	if len(r.ToMuon) > 0 {
 		args = append(args, "--to-muon", strings.Join(r.ToMuon, ","))
 	}
+	if r.Average != "" {
+		args = append(args, "--average", r.Average)
+	}
 	return args
+}
+
+// ParseAverage reads an averaging of the weights: "ema decay=D" (D in
+// [0, 1); 0.999 if not given) or "swa start=N" (0 if not given), with
+// start= on either (the optimizer steps before the first update).
+func ParseAverage(s string) (optim.Averaging, error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return optim.Averaging{}, errors.New(`recipe: --average: empty (want "ema decay=0.999" or "swa start=N")`)
+	}
+	var a optim.Averaging
+	switch fields[0] {
+	case "ema":
+		a = optim.Averaging{EMA: true, Decay: 0.999}
+	case "swa":
+	default:
+		return a, fmt.Errorf(`recipe: --average %q: want "ema decay=0.999" or "swa start=N"`, s)
+	}
+	for _, f := range fields[1:] {
+		k, v, _ := strings.Cut(f, "=")
+		var err error
+		switch {
+		case k == "decay" && a.EMA:
+			a.Decay, err = strconv.ParseFloat(v, 64)
+		case k == "start":
+			a.Start, err = strconv.Atoi(v)
+		default:
+			return a, fmt.Errorf("recipe: --average %q: %s has no setting %q (%s)", s, fields[0], k, map[bool]string{true: "decay, start", false: "start"}[a.EMA])
+		}
+		if err != nil {
+			return a, fmt.Errorf("recipe: --average %q: %s=%s: not a number", s, k, v)
+		}
+	}
+	if err := a.Validate(); err != nil {
+		return a, fmt.Errorf("recipe: --average %q: %w", s, err)
+	}
+	return a, nil
 }

@@ -29,6 +29,9 @@ type Recipe struct {
 	Routing *spec.Routing `json:"routing,omitempty"`
 	ToAdamW []string      `json:"to_adamw,omitempty"`
 	ToMuon  []string      `json:"to_muon,omitempty"`
+	// Average, if not "", is the average of the weights evaluated and
+	// saved: "ema decay=0.999" or "swa start=N" (ParseAverage).
+	Average string `json:"average,omitempty"`
 
 	ClipNorm  float64 `json:"clip_norm,omitempty"`  // clip gradients to this global 2-norm; 0: off
 	ClipValue float64 `json:"clip_value,omitempty"` // clip each gradient element to ±this; 0: off
@@ -85,7 +88,7 @@ func (r Recipe) Validate() error {
 	if err := r.Optimizer.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("recipe: %w", err))
 	}
-	if err := r.validateRouting(); err != nil {
+	if err := r.validateOptimizer(); err != nil {
 		errs = append(errs, err)
 	}
 	// Any run length shows whether the schedule's settings can be built.
@@ -191,6 +194,10 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Loss, cfg.RNG = r.Epochs, r.Batch, r.Seed, lossKind, src
 	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
 	cfg.DropLast = r.dropLast(n)
+	if r.Average != "" {
+		a, _ := ParseAverage(r.Average) // validated
+		cfg.Average = &a
+	}
 	if o, ok := lr.(train.ValLossObserver); ok {
 		cfg.ValLoss = o // reduce-on-plateau
 	}

@@ -36,7 +36,10 @@ import (
 //
 // For an optimizer with an evaluation point (Schedule-Free), "model" holds
 // the model at that point (x) and a third byte tensor, "train_model", the
-// model at the point it trains (y), from which a run resumes.
+// model at the point it trains (y), from which a run resumes. A run that
+// averages its weights (Config.Average) has the averaged model as "model",
+// the trained one as "train_model", and the average's state as "average"
+// (optim.Averager.Save).
 const (
 	checkpointFormat  = "descent.checkpoint"
 	checkpointVersion = 2
@@ -82,7 +85,7 @@ func (tr *Trainer[T]) SaveCheckpoint(path string) error {
 // writeCheckpoint writes the run's state to w.
 func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 	var model, trainModel, opt bytes.Buffer
-	if tr.opt.HasEvalPoint() {
+	if tr.hasEvalPoint() {
 		if err := nn.Save(&trainModel, nn.Module[T](tr.model)); err != nil {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
@@ -119,6 +122,13 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
 	if trainModel.Len() > 0 {
 		blobs["train_model"] = trainModel.Bytes()
+	}
+	if tr.avg != nil {
+		var avg bytes.Buffer
+		if err := tr.avg.Save(&avg); err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+		blobs["average"] = avg.Bytes()
 	}
 	if err := nn.WriteSafetensors(w, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
@@ -199,6 +209,14 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 	}
 	if err := tr.opt.Load(bytes.NewReader(opt.Data())); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	switch avg, ok := st.Tensor("average"); {
+	case ok != (tr.avg != nil):
+		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the run averages its weights", path)
+	case ok:
+		if err := tr.avg.Load(bytes.NewReader(avg.Data())); err != nil {
+			return fmt.Errorf("train: %s: %w", path, err)
+		}
 	}
 	enc, hasRNG := meta["rng"]
 	switch {

@@ -1,10 +1,12 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -31,26 +33,39 @@ func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, er
 
 // AtEvalPoint calls fn with the model's parameters at the optimizer's
 // evaluation point (Schedule-Free's x; for other optimizers the
-// parameters as they are) and puts the training point back afterwards,
+// parameters as they are), or the average of the weights if the run keeps
+// one (Config.Average; once it has averaged a step), and puts the training point back afterwards,
 // exactly: parameters, buffers and the random source. Batch
 // normalization's running statistics are recomputed for x first, as the
 // Schedule-Free reference recommends: the mean of the batch statistics
 // of up to 50 training batches, in train mode without steps (as
 // torch.optim.swa_utils.update_bn, with momentum None).
 func (tr *Trainer[T]) AtEvalPoint(fn func() error) error {
-	if !tr.opt.HasEvalPoint() || tr.opt.Evaluating() || tr.opt.Steps() == 0 {
-		return fn() // before the first step x = y: nothing to switch or recompute
+	swap := tr.avg != nil && tr.avg.Count() > 0 && !tr.avg.Swapped()
+	eval := tr.opt.HasEvalPoint() && !tr.opt.Evaluating() && tr.opt.Steps() > 0 // before the first step x = y
+	if !swap && !eval {
+		return fn()
 	}
 	restore, err := tr.saveTrainState()
 	if err != nil {
 		return err
 	}
-	tr.opt.Eval()
+	if eval {
+		tr.opt.Eval()
+	}
+	if swap {
+		tr.avg.Swap()
+	}
 	err = tr.recomputeBN()
 	if err == nil {
 		err = fn()
 	}
-	tr.opt.Train()
+	if swap {
+		tr.avg.Swap()
+	}
+	if eval {
+		tr.opt.Train()
+	}
 	if rerr := restore(); err == nil {
 		err = rerr
 	}
@@ -164,6 +179,33 @@ func batchNorms[T tensor.Float](m any) []*nn.BatchNorm[T] {
 			out = append(out, batchNorms[T](l)...)
 		}
 		return out
+	}
+	return nil
+}
+
+// hasEvalPoint reports whether the model evaluated and saved may differ
+// from the one trained: the checkpoint then keeps both.
+func (tr *Trainer[T]) hasEvalPoint() bool { return tr.opt.HasEvalPoint() || tr.avg != nil }
+
+// newAverager makes the averager of Config.Average, over the optimizer's
+// parameters.
+func (tr *Trainer[T]) newAverager() error {
+	if tr.cfg.Average == nil {
+		return nil
+	}
+	if tr.dist != nil {
+		return errors.New("train: averaging the weights in a data-parallel run is not supported")
+	}
+	if tr.opt.HasEvalPoint() {
+		return errors.New("train: averaging the weights of a Schedule-Free run: Schedule-Free's x is already an average of its iterates")
+	}
+	var ps []optim.Param[T]
+	for g := range tr.opt.Groups() {
+		ps = append(ps, tr.opt.Params(g)...)
+	}
+	var err error
+	if tr.avg, err = optim.NewAverager(ps, *tr.cfg.Average); err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	return nil
 }

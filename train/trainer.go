@@ -68,6 +68,10 @@ type Config struct {
 	// In a data-parallel run the hooks run on every rank; rank 0 alone
 	// writes the checkpoint.
 	Comm *comm.Comm
+	// Average, if set, keeps an average of the weights (EMA or SWA) that
+	// evaluation, the checkpoint's "model" and the saved model use; the
+	// run trains the weights themselves (see averaging.go).
+	Average *optim.Averaging
 }
 
 // A ValLossObserver watches the validation loss, once an epoch.
@@ -135,6 +139,7 @@ type Trainer[T tensor.Float] struct {
 	pos     position
 	history []Epoch
 	dist    *replicas[T] // nil in a single process
+	avg     *optim.Averager[T]
 }
 
 // position is where a run is: what a checkpoint must restore besides the
@@ -208,6 +213,9 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 	tr.tape.Reset()
 	var err error
 	if tr.dist, err = newReplicas(tr); err != nil {
+		return nil, err
+	}
+	if err := tr.newAverager(); err != nil {
 		return nil, err
 	}
 	return tr, nil
@@ -306,6 +314,11 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 	}
 	if err := tr.opt.Step(); err != nil {
 		return 0, 0, err
+	}
+	if tr.avg != nil {
+		if err := tr.avg.Update(tr.opt.Steps()); err != nil {
+			return 0, 0, err
+		}
 	}
 	nn.ZeroGrad(tr.params)
 	return v, correct, nil

@@ -103,52 +103,64 @@ func TestMuonRouting(t *testing.T) {
 	}
 }
 
-// TestScheduleFreeSavesX checks that a Schedule-Free run saves x: the
-// model file is the checkpoint's "model", which differs from the point y
-// the run trains ("train_model"); and that a run killed mid-epoch, with
-// batch norm and dropout, resumes to the same bytes.
-func TestScheduleFreeSavesX(t *testing.T) {
+// TestEvalPointSaved checks that a run whose evaluated model differs from
+// the trained one — Schedule-Free's x, an EMA or SWA of the weights —
+// saves the evaluated one: the model file is the checkpoint's "model",
+// which differs from the trained weights ("train_model"), and eval of it
+// gives the summary's test loss; and that such a run killed mid-epoch,
+// with batch norm and dropout, or interrupted, resumes to the same bytes.
+func TestEvalPointSaved(t *testing.T) {
 	if testing.Short() {
-		t.Skip("trains three runs")
+		t.Skip("trains three runs a case")
 	}
-	base := t.TempDir()
-	args := func(dir string) []string {
-		return []string{"train", "--opt", "sf-adamw", "--out", dir, "--epochs", "3", "--batch", "32", "--dropout", "0.1", "--quiet"}
-	}
-	whole := filepath.Join(base, "whole")
-	if _, e, code := descent(t, args(whole)...); code != 0 {
-		t.Fatal(e)
-	}
-	model := readFile(t, filepath.Join(whole, run.ModelFile))
-	st, err := safetensors.Deserialize(readFile(t, filepath.Join(whole, run.CheckpointFile)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, ok1 := st.Tensor("model")
-	y, ok2 := st.Tensor("train_model")
-	if !ok1 || !ok2 || !bytes.Equal(x.Data(), model) || bytes.Equal(y.Data(), model) {
-		t.Errorf("checkpoint: model %v, train_model %v; want model = model.safetensors (x) ≠ train_model (y)", ok1, ok2)
-	}
-	// The saved model is the one the run measured: eval's test loss is
-	// the summary's.
-	var sum run.Summary
-	if err := json.Unmarshal(readFile(t, filepath.Join(whole, run.SummaryFile)), &sum); err != nil || sum.TestLoss == nil {
-		t.Fatalf("summary: %v", err)
-	}
-	if out, e, code := descent(t, "eval", "--model", whole); code != 0 || !strings.Contains(out, fmt.Sprintf("loss %.4f", *sum.TestLoss)) {
-		t.Errorf("eval: %s%s; want the summary's test loss %.4f", out, e, *sum.TestLoss)
-	}
-	dir := filepath.Join(base, "killed")
-	stderr, err := subprocess(t, "KILL:70", args(dir)...)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		t.Fatalf("the run was not stopped: %v\n%s", err, stderr)
-	}
-	if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
-		t.Fatal(e)
-	}
-	if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), model) {
-		t.Error("the resumed run's model differs from the uninterrupted run's")
+	for name, extra := range map[string][]string{
+		"sf-adamw": {"--opt", "sf-adamw"},
+		"ema":      {"--average", "ema decay=0.99"},
+		"swa":      {"--average", "swa start=30"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			base := t.TempDir()
+			args := func(dir string) []string {
+				return append([]string{"train", "--out", dir, "--epochs", "3", "--batch", "32", "--dropout", "0.1", "--quiet"}, extra...)
+			}
+			whole := filepath.Join(base, "whole")
+			if _, e, code := descent(t, args(whole)...); code != 0 {
+				t.Fatal(e)
+			}
+			model := readFile(t, filepath.Join(whole, run.ModelFile))
+			st, err := safetensors.Deserialize(readFile(t, filepath.Join(whole, run.CheckpointFile)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			x, ok1 := st.Tensor("model")
+			y, ok2 := st.Tensor("train_model")
+			if !ok1 || !ok2 || !bytes.Equal(x.Data(), model) || bytes.Equal(y.Data(), model) {
+				t.Errorf("checkpoint: model %v, train_model %v; want model = model.safetensors ≠ train_model", ok1, ok2)
+			}
+			var sum run.Summary
+			if err := json.Unmarshal(readFile(t, filepath.Join(whole, run.SummaryFile)), &sum); err != nil || sum.TestLoss == nil {
+				t.Fatalf("summary: %v", err)
+			}
+			if out, e, code := descent(t, "eval", "--model", whole); code != 0 || !strings.Contains(out, fmt.Sprintf("loss %.4f", *sum.TestLoss)) {
+				t.Errorf("eval: %s%s; want the summary's test loss %.4f", out, e, *sum.TestLoss)
+			}
+			// KILL resumes from the end of epoch 1; INT writes a
+			// checkpoint mid-epoch, at the evaluation point.
+			for _, sig := range []string{"KILL:70", "INT:60"} {
+				dir := filepath.Join(base, sig[:3])
+				stderr, err := subprocess(t, sig, args(dir)...)
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) {
+					t.Fatalf("%s: the run was not stopped: %v\n%s", sig, err, stderr)
+				}
+				if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
+					t.Fatal(e)
+				}
+				if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), model) {
+					t.Errorf("%s: the resumed run's model differs from the uninterrupted run's", sig)
+				}
+			}
+		})
 	}
 }
 
