@@ -48,6 +48,9 @@ func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
 // validateOptimizer checks that only muon is given a routing, and the
 // averaging.
 func (r Recipe) validateOptimizer() error {
+	if r.Accumulate < 0 {
+		return fmt.Errorf("recipe: accumulate %d: must not be negative", r.Accumulate)
+	}
 	if r.Average != "" {
 		if _, err := ParseAverage(r.Average); err != nil {
 			return err
@@ -86,18 +89,20 @@ func (r Recipe) newOptimizer(model *nn.Sequential[float32], oc optim.Config, lr 
 // keys of the vocabulary.
 type optimizerFlags struct {
 	toAdamW, toMuon, average *string
+	accumulate               *int
 }
 
 func addOptimizerFlags(fs *flag.FlagSet, def Recipe) *optimizerFlags {
 	return &optimizerFlags{
-		toAdamW: fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
-		toMuon:  fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
-		average: fs.String("average", def.Average, `evaluate and save an average of the weights: "ema decay=0.999" (exponential moving average) or "swa start=N" (the mean of the weights after step N, as torch.optim.swa_utils); "" none`),
+		toAdamW:    fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
+		toMuon:     fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
+		accumulate: fs.Int("accumulate", def.Accumulate, "make this many batches one optimizer step, their gradients averaged (the batches of an epoch must be a multiple); 0 or 1: every batch"),
+		average:    fs.String("average", def.Average, `evaluate and save an average of the weights: "ema decay=0.999" (exponential moving average) or "swa start=N" (the mean of the weights after step N, as torch.optim.swa_utils); "" none`),
 	}
 }
 
 func (f *optimizerFlags) set(r *Recipe) {
-	r.ToAdamW, r.ToMuon, r.Average = names(*f.toAdamW), names(*f.toMuon), *f.average
+	r.ToAdamW, r.ToMuon, r.Average, r.Accumulate = names(*f.toAdamW), names(*f.toMuon), *f.average, *f.accumulate
 }
 
 func names(s string) []string {
@@ -121,6 +126,9 @@ func (r Recipe) optimizerArgs() []string {
 	}
 	if r.Average != "" {
 		args = append(args, "--average", r.Average)
+	}
+	if r.Accumulate > 1 {
+		args = append(args, "--accumulate", strconv.Itoa(r.Accumulate))
 	}
 	return args
 }

@@ -32,6 +32,9 @@ type Recipe struct {
 	// Average, if not "", is the average of the weights evaluated and
 	// saved: "ema decay=0.999" or "swa start=N" (ParseAverage).
 	Average string `json:"average,omitempty"`
+	// Accumulate, if above 1, makes that many batches one optimizer step
+	// (gradient accumulation); schedules count optimizer steps.
+	Accumulate int `json:"accumulate,omitempty"`
 
 	ClipNorm  float64 `json:"clip_norm,omitempty"`  // clip gradients to this global 2-norm; 0: off
 	ClipValue float64 `json:"clip_value,omitempty"` // clip each gradient element to ±this; 0: off
@@ -135,13 +138,14 @@ func (r Recipe) dropLast(trainExamples int) bool {
 
 // StepsPerEpoch returns the optimizer steps in an epoch over trainExamples
 // examples: the batches, less a last batch of one example that a model with
-// 1-d batch normalization leaves out.
+// 1-d batch normalization leaves out, divided by Accumulate.
 func (r Recipe) StepsPerEpoch(trainExamples int) int {
 	b := max(r.Batch, 1) // a recipe not yet validated may have none
+	n := (trainExamples + b - 1) / b
 	if r.dropLast(trainExamples) {
-		return trainExamples / b
+		n = trainExamples / b
 	}
-	return (trainExamples + b - 1) / b
+	return n / max(r.Accumulate, 1)
 }
 
 // Run is a recipe built: the model, its optimizer and the trainer.
@@ -198,6 +202,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 		a, _ := ParseAverage(r.Average) // validated
 		cfg.Average = &a
 	}
+	cfg.Accumulate = r.Accumulate
 	if o, ok := lr.(train.ValLossObserver); ok {
 		cfg.ValLoss = o // reduce-on-plateau
 	}

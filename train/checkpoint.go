@@ -54,10 +54,16 @@ type fingerprint struct {
 	Loss      Loss   `json:"loss"`
 	Examples  int    `json:"train_examples"`
 	Shape     []int  `json:"example_shape"`
+	// Accumulate is Config.Accumulate if above 1, else 0.
+	Accumulate int `json:"accumulate,omitempty"`
 }
 
 func (tr *Trainer[T]) fingerprint() fingerprint {
-	return fingerprint{tr.cfg.BatchSize, tr.cfg.Seed, tr.cfg.DropLast, tr.cfg.Loss, tr.sets.Train.Len(), tr.sets.Train.Shape()}
+	acc := tr.cfg.Accumulate
+	if acc <= 1 {
+		acc = 0
+	}
+	return fingerprint{tr.cfg.BatchSize, tr.cfg.Seed, tr.cfg.DropLast, tr.cfg.Loss, tr.sets.Train.Len(), tr.sets.Train.Shape(), acc}
 }
 
 // checkpoint writes a checkpoint if the configuration asks for one.
@@ -273,6 +279,9 @@ func (a fingerprint) matches(b fingerprint) error {
 	}
 	if a.Examples != b.Examples || fmt.Sprint(a.Shape) != fmt.Sprint(b.Shape) {
 		diffs = append(diffs, fmt.Errorf("%d training examples of shape %v, now %d of shape %v", a.Examples, a.Shape, b.Examples, b.Shape))
+	}
+	if a.Accumulate != b.Accumulate {
+		diffs = append(diffs, fmt.Errorf("accumulating %d batches a step, now %d", a.Accumulate, b.Accumulate))
 	}
 	return errors.Join(diffs...)
 }

@@ -72,6 +72,9 @@ type Config struct {
 	// evaluation, the checkpoint's "model" and the saved model use; the
 	// run trains the weights themselves (see averaging.go).
 	Average *optim.Averaging
+	// Accumulate, if above 1, makes that many consecutive batches one
+	// optimizer step, their gradients averaged (see accumulate.go).
+	Accumulate int
 }
 
 // A ValLossObserver watches the validation loss, once an epoch.
@@ -140,6 +143,7 @@ type Trainer[T tensor.Float] struct {
 	history []Epoch
 	dist    *replicas[T] // nil in a single process
 	avg     *optim.Averager[T]
+	acc     *optim.Accumulator[T] // nil: every batch is a step
 }
 
 // position is where a run is: what a checkpoint must restore besides the
@@ -218,6 +222,9 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 	if err := tr.newAverager(); err != nil {
 		return nil, err
 	}
+	if err := tr.newAccumulator(); err != nil {
+		return nil, err
+	}
 	return tr, nil
 }
 
@@ -252,7 +259,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 		start := time.Now()
 		data.Permute(tr.order, tr.cfg.Seed, tr.pos.Epoch)
 		for tr.pos.Batch < nb {
-			if err := tr.interrupted(ctx); err != nil {
+			if err := tr.stopNow(ctx); err != nil {
 				tr.pos.ElapsedSec += time.Since(start).Seconds()
 				if cerr := errors.Join(tr.syncBuffers(), tr.checkpoint()); cerr != nil {
 					return errors.Join(err, cerr)
@@ -312,10 +319,11 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := tr.opt.Step(); err != nil {
+	stepped, err := tr.optimizerStep()
+	if err != nil {
 		return 0, 0, err
 	}
-	if tr.avg != nil {
+	if stepped && tr.avg != nil {
 		if err := tr.avg.Update(tr.opt.Steps()); err != nil {
 			return 0, 0, err
 		}

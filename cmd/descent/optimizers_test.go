@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -184,5 +185,48 @@ func TestLandscapeNewOptimizers(t *testing.T) {
 		if r.Error != "" || !(r.Metrics.FinalF < 10) {
 			t.Errorf("%s: final f %v, error %q; want f < 10 from 90", r.Description, r.Metrics.FinalF, r.Error)
 		}
+	}
+}
+
+// TestAccumulate checks that 3 accumulated batches of 17 train as one batch
+// of 51 (no batch norm or dropout; up to rounding, and the same number of
+// steps), and that an accumulating run stopped and resumed ends with the
+// same model as one that was not.
+func TestAccumulate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains five runs")
+	}
+	base := t.TempDir()
+	acc, big := filepath.Join(base, "acc"), filepath.Join(base, "big")
+	common := []string{"train", "--batchnorm=false", "--epochs", "3", "--quiet"}
+	if _, e, code := descent(t, append(common, "--batch", "17", "--accumulate", "3", "--out", acc)...); code != 0 {
+		t.Fatal(e)
+	}
+	if _, e, code := descent(t, append(common, "--batch", "51", "--out", big)...); code != 0 {
+		t.Fatal(e)
+	}
+	a, b := readMetrics(t, acc), readMetrics(t, big)
+	for i := range a {
+		if a[i].Step != b[i].Step || math.Abs(a[i].ValLoss-b[i].ValLoss) > 1e-2*b[i].ValLoss {
+			t.Errorf("epoch %d: step %d, val loss %v accumulating; step %d, val loss %v with the large batch", i+1, a[i].Step, a[i].ValLoss, b[i].Step, b[i].ValLoss)
+		}
+	}
+	want := readFile(t, filepath.Join(acc, run.ModelFile))
+	for _, sig := range []string{"KILL:40", "INT:50"} {
+		dir := filepath.Join(base, sig[:3])
+		stderr, err := subprocess(t, sig, append(common, "--batch", "17", "--accumulate", "3", "--out", dir)...)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%s: the run was not stopped: %v\n%s", sig, err, stderr)
+		}
+		if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
+			t.Fatal(e)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), want) {
+			t.Errorf("%s: the resumed run's model differs from the uninterrupted run's", sig)
+		}
+	}
+	if _, e, code := descent(t, append(common, "--batch", "64", "--accumulate", "3", "--out", filepath.Join(base, "bad"))...); code == 0 || !strings.Contains(e, "divisible by 3") {
+		t.Errorf("22 batches an epoch accumulated by 3: exit %d, %q; want an error", code, e)
 	}
 }
