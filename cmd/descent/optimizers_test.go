@@ -147,20 +147,7 @@ func TestEvalPointSaved(t *testing.T) {
 			}
 			// KILL resumes from the end of epoch 1; INT writes a
 			// checkpoint mid-epoch, at the evaluation point.
-			for _, sig := range []string{"KILL:70", "INT:60"} {
-				dir := filepath.Join(base, sig[:3])
-				stderr, err := subprocess(t, sig, args(dir)...)
-				var ee *exec.ExitError
-				if !errors.As(err, &ee) {
-					t.Fatalf("%s: the run was not stopped: %v\n%s", sig, err, stderr)
-				}
-				if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
-					t.Fatal(e)
-				}
-				if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), model) {
-					t.Errorf("%s: the resumed run's model differs from the uninterrupted run's", sig)
-				}
-			}
+			resumesTo(t, model, args, base, "KILL:70", "INT:60")
 		})
 	}
 }
@@ -212,9 +199,22 @@ func TestAccumulate(t *testing.T) {
 		}
 	}
 	want := readFile(t, filepath.Join(acc, run.ModelFile))
-	for _, sig := range []string{"KILL:40", "INT:50"} {
+	resumesTo(t, want, func(dir string) []string {
+		return append(common, "--batch", "17", "--accumulate", "3", "--out", dir)
+	}, base, "KILL:40", "INT:50")
+	if _, e, code := descent(t, append(common, "--batch", "64", "--accumulate", "3", "--out", filepath.Join(base, "bad"))...); code == 0 || !strings.Contains(e, "divisible by 3") {
+		t.Errorf("22 batches an epoch accumulated by 3: exit %d, %q; want an error", code, e)
+	}
+}
+
+// resumesTo runs the command args(dir) in a child process stopped by each
+// signal ("KILL:70": at step 70), resumes it, and checks that the model
+// written is want.
+func resumesTo(t *testing.T, want []byte, args func(dir string) []string, base string, signals ...string) {
+	t.Helper()
+	for _, sig := range signals {
 		dir := filepath.Join(base, sig[:3])
-		stderr, err := subprocess(t, sig, append(common, "--batch", "17", "--accumulate", "3", "--out", dir)...)
+		stderr, err := subprocess(t, sig, args(dir)...)
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {
 			t.Fatalf("%s: the run was not stopped: %v\n%s", sig, err, stderr)
@@ -225,8 +225,5 @@ func TestAccumulate(t *testing.T) {
 		if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), want) {
 			t.Errorf("%s: the resumed run's model differs from the uninterrupted run's", sig)
 		}
-	}
-	if _, e, code := descent(t, append(common, "--batch", "64", "--accumulate", "3", "--out", filepath.Join(base, "bad"))...); code == 0 || !strings.Contains(e, "divisible by 3") {
-		t.Errorf("22 batches an epoch accumulated by 3: exit %d, %q; want an error", code, e)
 	}
 }
