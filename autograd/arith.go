@@ -2,7 +2,9 @@ package autograd
 
 import (
 	"math"
+	"unsafe"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -299,10 +301,44 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 }
 
 // unaryRange sets y = op(x) elementwise; for GELUTanh it also sets s, if
-// not nil, to the tanh that its gradient needs.
+// not nil, to the tanh that its gradient needs. For float32, eˣ, tanh and
+// σ (also inside GELUTanh and SiLU) come from the vector kernels, in
+// float32; otherwise each element is computed in float64 and rounded once.
 func unaryRange[T tensor.Float](op opKind, x, y, s []T) {
+	y = y[:len(x)]
+	if unsafe.Sizeof(T(0)) == 4 {
+		switch op {
+		case opExp:
+			kernel.Exp(x, y)
+			return
+		case opTanh:
+			kernel.Tanh(x, y)
+			return
+		case opSigmoid:
+			kernel.Sigmoid(x, y)
+			return
+		case opSiLU:
+			kernel.Sigmoid(x, y)
+			for i, v := range x {
+				y[i] *= v
+			}
+			return
+		case opGELUTanh:
+			th := s
+			if th == nil {
+				th = y
+			}
+			for i, v := range x {
+				th[i] = geluK * (v + geluC*v*v*v)
+			}
+			kernel.Tanh(th, th)
+			for i, v := range x {
+				y[i] = 0.5 * v * (1 + th[i])
+			}
+			return
+		}
+	}
 	if op == opGELUTanh {
-		y = y[:len(x)]
 		for i, v := range x {
 			u := float64(v)
 			th := math.Tanh(geluK * (u + geluC*u*u*u))
@@ -418,6 +454,18 @@ func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T) {
 		}
 	case opSiLU:
 		// σ(x)·(1 + x·(1 − σ(x))).
+		if unsafe.Sizeof(T(0)) == 4 {
+			var sig [256]T
+			for a := 0; a < len(x); a += len(sig) {
+				xa := x[a:min(len(x), a+len(sig))]
+				kernel.Sigmoid(xa, sig[:len(xa)])
+				for i, v := range xa {
+					s := sig[i]
+					gx[a+i] += g[a+i] * (s * (1 + v*(1-s)))
+				}
+			}
+			return
+		}
 		for i, v := range x {
 			u := float64(v)
 			s := sigmoid(u)

@@ -39,7 +39,7 @@ func (t *Tape[T]) Attention(qkv *Var[T], heads int, causal bool) *Var[T] {
 		n: n, p: e, ld: heads, train: causal}, b*heads)
 	if nd := t.push(opAttention, out, qkv, nil, nil); nd != nil {
 		nd.saved = probs
-		nd.ints = append(nd.ints, heads)
+		nd.ints = append(nd.ints, heads, boolInt(causal))
 	}
 	return out
 }
@@ -49,7 +49,10 @@ func attnScale[T tensor.Float](d int) T { return T(1 / math.Sqrt(float64(d))) }
 
 // attnForward computes item i = (sequence, head) of an attention job: x the
 // packed qkv, y the output, z the probabilities, n the length T, p the width
-// E, ld the heads, train whether causal.
+// E, ld the heads, train whether causal. A causal attention runs in blocks
+// of attnBlock rows, each block's products over the keys up to its last
+// row only: the scores above the diagonal are never computed, and the
+// probabilities there (zero) are not multiplied.
 func (j *job[T]) attnForward(i int) {
 	n, e, heads := j.n, j.p, j.ld
 	d := e / heads
@@ -57,17 +60,28 @@ func (j *job[T]) attnForward(i int) {
 	q := j.x[seq*n*3*e+h*d:]
 	k, v := q[e:], q[2*e:]
 	p := j.z[i*n*n : (i+1)*n*n]
-	kernel.Gemm(false, true, n, n, d, attnScale[T](d), q, 3*e, k, 3*e, 0, p, n)
+	y := j.y[seq*n*e+h*d:]
 	if j.train {
-		for r := range n {
-			kernel.SoftmaxRows(1, r+1, p[r*n:], n, p[r*n:], n)
-			clear(p[r*n+r+1 : (r+1)*n])
+		for r0 := 0; r0 < n; r0 += attnBlock {
+			r1 := min(n, r0+attnBlock)
+			kernel.Gemm(false, true, r1-r0, r1, d, attnScale[T](d), q[r0*3*e:], 3*e, k, 3*e, 0, p[r0*n:], n)
+			for r := r0; r < r1; r++ {
+				kernel.SoftmaxRows(1, r+1, p[r*n:], n, p[r*n:], n)
+				clear(p[r*n+r+1 : (r+1)*n])
+			}
+			kernel.Gemm(false, false, r1-r0, d, r1, 1, p[r0*n:], n, v, 3*e, 0, y[r0*e:], e)
 		}
-	} else {
-		kernel.SoftmaxRows(n, n, p, n, p, n)
+		return
 	}
-	kernel.Gemm(false, false, n, d, n, 1, p, n, v, 3*e, 0, j.y[seq*n*e+h*d:], e)
+	kernel.Gemm(false, true, n, n, d, attnScale[T](d), q, 3*e, k, 3*e, 0, p, n)
+	kernel.SoftmaxRows(n, n, p, n, p, n)
+	kernel.Gemm(false, false, n, d, n, 1, p, n, v, 3*e, 0, y, e)
 }
+
+// attnBlock is the number of rows of a causal attention's blocks: the
+// products of a block run over the keys up to its last row, so the work
+// above the diagonal left is the triangle inside the blocks.
+const attnBlock = 32
 
 // attentionBackward, per sequence and head, with G = ∂o_h:
 //
@@ -86,12 +100,14 @@ func (t *Tape[T]) attentionBackward(nd *node[T]) {
 	heads := nd.ints[0]
 	tmp := t.arena.Get(kernel.Threads(), n*n).Data()
 	t.spreadItems(job[T]{kind: jobAttnGrad, x: nd.a.value.Data(), y: nd.out.grad.Data(), z: nd.saved.Data(),
-		b: gx, tmp: tmp, n: n, p: e, ld: heads, add: add}, b*heads)
+		b: gx, tmp: tmp, n: n, p: e, ld: heads, add: add, train: nd.ints[1] == 1}, b*heads)
 }
 
 // attnBackward computes item i of an attention's backward job on worker w:
 // x the packed qkv, y the output gradient, z the probabilities, b the
-// gradient of qkv (added to when add), tmp per-worker scratch of n·n.
+// gradient of qkv (added to when add), tmp per-worker scratch of n·n, train
+// whether causal. A causal attention's products run in blocks of attnBlock
+// rows over the part of the triangle below the diagonal each needs.
 func (j *job[T]) attnBackward(w, i int) {
 	n, e, heads := j.n, j.p, j.ld
 	d := e / heads
@@ -103,19 +119,44 @@ func (j *job[T]) attnBackward(w, i int) {
 	p := j.z[i*n*n : (i+1)*n*n]
 	dp := j.tmp[w*n*n : (w+1)*n*n]
 	beta := beta[T](j.add)
-	kernel.Gemm(false, true, n, n, d, 1, g, e, v, 3*e, 0, dp, n)
-	kernel.Gemm(true, false, n, d, n, 1, p, n, g, e, beta, dv, 3*e)
-	for r := range n {
-		pr, dr := p[r*n:(r+1)*n], dp[r*n:(r+1)*n]
-		var dot float64
-		for c, pv := range pr {
-			dot += float64(pv) * float64(dr[c])
+	sc := attnScale[T](d)
+	if !j.train {
+		kernel.Gemm(false, true, n, n, d, 1, g, e, v, 3*e, 0, dp, n)
+		kernel.Gemm(true, false, n, d, n, 1, p, n, g, e, beta, dv, 3*e)
+		softmaxGradRows(n, n, n, p, dp)
+		kernel.Gemm(false, false, n, d, n, sc, dp, n, k, 3*e, beta, dq, 3*e)
+		kernel.Gemm(true, false, n, d, n, sc, dp, n, q, 3*e, beta, dk, 3*e)
+		return
+	}
+	// Row r of p and ∂s is zero beyond column r: ∂p's rows need the values
+	// up to their block's last row, ∂q's rows the keys up to it, and rows
+	// c of ∂v and ∂k the queries from c on.
+	for r0 := 0; r0 < n; r0 += attnBlock {
+		r1 := min(n, r0+attnBlock)
+		kernel.Gemm(false, true, r1-r0, r1, d, 1, g[r0*e:], e, v, 3*e, 0, dp[r0*n:], n)
+		for r := r0; r < r1; r++ {
+			softmaxGradRows(1, r+1, n, p[r*n:], dp[r*n:])
+			clear(dp[r*n+r+1 : (r+1)*n])
 		}
+		kernel.Gemm(false, false, r1-r0, d, r1, sc, dp[r0*n:], n, k, 3*e, beta, dq[r0*3*e:], 3*e)
+	}
+	for c0 := 0; c0 < n; c0 += attnBlock {
+		c1 := min(n, c0+attnBlock)
+		kernel.Gemm(true, false, c1-c0, d, n-c0, 1, p[c0*n+c0:], n, g[c0*e:], e, beta, dv[c0*3*e:], 3*e)
+		kernel.Gemm(true, false, c1-c0, d, n-c0, sc, dp[c0*n+c0:], n, q[c0*3*e:], 3*e, beta, dk[c0*3*e:], 3*e)
+	}
+}
+
+// softmaxGradRows sets the first c columns of m rows of ∂p (row stride ld)
+// to the gradient of the softmax scores, p ⊙ (∂p − rowsum(∂p ⊙ p)), p the
+// probabilities with the same stride; the row sums are accumulated in
+// float64 by the vector kernel.DotDiff.
+func softmaxGradRows[T tensor.Float](m, c, ld int, p, dp []T) {
+	for r := range m {
+		pr, dr := p[r*ld:r*ld+c], dp[r*ld:r*ld+c]
+		dot := T(kernel.DotDiff(pr, dr, 0))
 		for c, pv := range pr {
-			dr[c] = pv * (dr[c] - T(dot))
+			dr[c] = pv * (dr[c] - dot)
 		}
 	}
-	sc := attnScale[T](d)
-	kernel.Gemm(false, false, n, d, n, sc, dp, n, k, 3*e, beta, dq, 3*e)
-	kernel.Gemm(true, false, n, d, n, sc, dp, n, q, 3*e, beta, dk, 3*e)
 }

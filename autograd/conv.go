@@ -14,12 +14,13 @@ import (
 // OH = (H + 2·padding[0] − KH)/stride[0] + 1 and OW likewise. The images are
 // padded with zeros.
 //
-// The windows of every image are lowered by im2col into a
-// (C·KH·KW)×(N·OH·OW) matrix, which the forward pass multiplies by the
-// filters a few images at a time (while the chunk is in cache) and the
-// backward pass reuses for the filters' gradient, one matrix multiply over
-// the batch; the images' gradient is the filters' transpose times the
-// output gradient, raised back by col2im, a few images at a time.
+// The windows of a chunk of images at a time are lowered by im2col into a
+// (C·KH·KW)×(chunk·OH·OW) matrix in cache, which the forward pass multiplies
+// by the filters and the backward pass lowers again for the filters'
+// gradient: a lowered batch (nine times the input for a 3×3 kernel) would
+// be written to memory and read back, which costs more than lowering twice.
+// The images' gradient is the filters' transpose times the output gradient,
+// raised back by col2im, a chunk at a time.
 func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	if t.err != nil {
 		return t.dead
@@ -41,60 +42,88 @@ func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	batch, outC := xs[0], ws[0]
 	oh, ow := s.Out()
 	p, k := oh*ow, s.C*s.KH*s.KW
-	np := batch * p
-	cols := t.arena.Get(k, np)
 	t.shape = append(t.shape[:0], batch, outC, oh, ow)
 	out := t.result(t.shape, x, w, b)
 	// A chunk of images at a time, lowered, multiplied and reshaped from
 	// [O, chunk·P] to [chunk, O, P] plus the bias in one task, so that the
 	// product reads its columns and is reshaped from cache.
-	chunk := max(1, convChunk/max(k*p, 1))
+	chunk := convChunkImages(k, outC, p)
+	cols := t.arena.Get(kernel.Threads(), k*chunk*p).Data()
 	tmp := t.arena.Get(kernel.Threads(), outC*chunk*p).Data()
-	j := job[T]{kind: jobConvFwd, x: x.value.Data(), y: cols.Data(), z: out.value.Data(), b: w.value.Data(), tmp: tmp,
-		conv: s, p: p, ld: max(np, 1), n: batch, chunk: chunk}
+	j := job[T]{kind: jobConvFwd, x: x.value.Data(), y: cols, z: out.value.Data(), b: w.value.Data(), tmp: tmp,
+		conv: s, p: p, n: batch, chunk: chunk}
 	if b != nil {
 		j.beta = b.value.Data()
 	}
 	t.spreadItems(j, (batch+chunk-1)/chunk)
 	if n := t.push(opConv2D, out, x, w, b); n != nil {
-		n.conv, n.saved = s, cols
+		n.conv = s
 	}
 	return out
 }
 
-// conv2DBackward: with the output gradient as an O×(N·P) matrix G and the
-// lowered input X, ∂W += G·Xᵀ, ∂b += the row sums of G, and ∂x = col2im(Wᵀ·G).
+// conv2DBackward: with the output gradient of chunk c as an O×(chunk·P)
+// matrix G_c and its lowered input X_c, ∂W += Σ_c G_c·X_cᵀ, ∂b += Σ_c the
+// row sums of G_c, and ∂x = col2im(Wᵀ·G_c), chunk by chunk in one task
+// each, so that G_c and X_c stay in cache. The chunks do not depend on the
+// number of threads, and their sums are added in order of the chunks: the
+// first chunk's product goes straight into the gradients, the others' into
+// a buffer each, added afterwards.
 func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	s := n.conv
 	xs := n.a.Shape()
 	batch, outC := xs[0], n.b.Shape()[0]
 	oh, ow := s.Out()
 	p, k := oh*ow, s.C*s.KH*s.KW
-	np := batch * p
-	gcol := t.arena.Get(outC, np).Data()
-	t.spreadItems(job[T]{kind: jobConvGrad, x: n.out.grad.Data(), y: gcol, p: p, ld: np}, batch)
-	if gb, add := t.gradOut(n.c); gb != nil {
-		t.spreadItems(job[T]{kind: jobRowSums, x: gcol, y: gb, ld: np, add: add}, outC)
-	}
-	if gw, add := t.gradOut(n.b); gw != nil {
-		kernel.Gemm(false, true, outC, k, np, 1, gcol, max(np, 1), n.saved.Data(), max(np, 1), beta[T](add), gw, k)
-	}
-	gx, add := t.gradOut(n.a)
-	if gx == nil {
+	chunk := convChunkImages(k, outC, p)
+	chunks := (batch + chunk - 1) / chunk
+	j := job[T]{kind: jobConvBwd, x: n.out.grad.Data(), b: n.b.value.Data(), conv: s, p: p, n: batch, chunk: chunk}
+	j.tmp = t.arena.Get(kernel.Threads(), (2*k+outC)*chunk*p).Data()
+	j.gamma, j.addGamma = t.gradOut(n.b)
+	j.beta, j.addBeta = t.gradOut(n.c)
+	j.z, j.add = t.gradOut(n.a)
+	if j.gamma == nil && j.beta == nil && j.z == nil {
 		return
 	}
-	// ∂x a chunk of images at a time, each chunk's product and col2im in
-	// one task, so that the lowered gradient stays in cache.
-	chunk := max(1, convChunk/max(k*p, 1))
-	tmp := t.arena.Get(kernel.Threads(), chunk*k*p).Data()
-	j := job[T]{kind: jobConvDx, x: gcol, b: n.b.value.Data(), z: gx, tmp: tmp, conv: s, p: p, ld: max(np, 1), n: batch, chunk: chunk, add: add}
-	t.spreadItems(j, (batch+chunk-1)/chunk)
+	if chunks == 0 { // an empty batch: gradients of zero, as from a product over none
+		for _, g := range []struct {
+			g   []T
+			add bool
+		}{{j.gamma, j.addGamma}, {j.beta, j.addBeta}} {
+			if !g.add {
+				clear(g.g)
+			}
+		}
+		return
+	}
+	if j.gamma != nil || j.beta != nil {
+		j.dx = n.a.value.Data()
+		j.y = t.arena.Get(max(chunks-1, 1), outC*(k+1)).Data() // the other chunks' ∂W and ∂b
+	}
+	t.spreadItems(j, chunks)
+	for c := 1; c < chunks && j.y != nil; c++ {
+		part := j.y[(c-1)*outC*(k+1):][:outC*(k+1)]
+		if j.gamma != nil {
+			kernel.Axpy(1, part[:outC*k], j.gamma)
+		}
+		if j.beta != nil {
+			kernel.Axpy(1, part[outC*k:], j.beta)
+		}
+	}
 }
 
-// convChunk is the most elements of a lowered chunk of images (C·KH·KW rows
-// of positions) that Conv2D and conv2DBackward multiply at once: 256 KiB of
-// float32, well inside an L2 cache. Chunks change nothing in the results:
-// each element of a product is computed the same way in any chunk.
+// convChunkImages returns the images per chunk of a convolution whose
+// lowered images have k rows, and outputs o rows, of p positions.
+func convChunkImages(k, o, p int) int {
+	return max(1, convChunk/max((k+o)*p, 1))
+}
+
+// convChunk is the most elements of a chunk of images lowered (C·KH·KW rows
+// of positions) and multiplied (O rows) that Conv2D and conv2DBackward hold
+// at once: 256 KiB of float32, well inside an L2 cache. The forward pass
+// and the images' gradient do not depend on the chunks (each element of a
+// product is computed the same way in any chunk); the gradients of the
+// filters and bias are sums over the chunks, added in order.
 const convChunk = 1 << 16
 
 // MaxPool2D returns the maximum of each kernel[0]×kernel[1] window of the

@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
@@ -212,6 +213,10 @@ func (r *recur[T]) forwardRows(i0, i1 int) {
 		x := r.gi[(i*n+s)*gw : (i*n+s+1)*gw]
 		hg := gh[i*gw : (i+1)*gw]
 		ho := r.out[(i*n+s)*h : (i*n+s+1)*h]
+		if unsafe.Sizeof(T(0)) == 4 {
+			r.forwardRow32(i, x, hg, ho, hp, ldh, cp, ldc)
+			continue
+		}
 		switch r.op {
 		case opRNN:
 			for j := range ho {
@@ -247,6 +252,61 @@ func (r *recur[T]) forwardRows(i0, i1 int) {
 				ho[j] = T(v)
 				sv[j], sv[h+j], sv[2*h+j], sv[3*h+j] = T(rg), T(zg), T(ng), hg[2*h+j]
 			}
+		}
+	}
+}
+
+// forwardRow32 is forwardRows for batch row i in float32: the gates'
+// pre-activations x + hg are summed into the saved gates (or the output h),
+// raised there by the vector kernels kernel.Sigmoid and kernel.Tanh, and
+// combined in float64 and rounded once, as the float64 loop combines them.
+func (r *recur[T]) forwardRow32(i int, x, hg, ho, hp []T, ldh int, cp []T, ldc int) {
+	s, n, h := r.step, r.n, r.h
+	switch r.op {
+	case opRNN:
+		for j := range ho {
+			ho[j] = x[j] + hg[j]
+		}
+		kernel.Tanh(ho, ho)
+	case opLSTM:
+		co := r.out[r.b*n*h+(i*n+s)*h : r.b*n*h+(i*n+s+1)*h]
+		sv := r.saved[(i*n+s)*5*h : (i*n+s+1)*5*h]
+		for j := range 4 * h {
+			sv[j] = x[j] + hg[j]
+		}
+		kernel.Sigmoid(sv[:2*h], sv[:2*h])
+		kernel.Tanh(sv[2*h:3*h], sv[2*h:3*h])
+		kernel.Sigmoid(sv[3*h:4*h], sv[3*h:4*h])
+		for j := range co {
+			c := float64(sv[j]) * float64(sv[2*h+j])
+			if cp != nil {
+				c += float64(sv[h+j]) * float64(cp[i*ldc+j])
+			}
+			co[j] = T(c)
+		}
+		tc := sv[4*h : 5*h]
+		kernel.Tanh(co, tc)
+		for j := range ho {
+			ho[j] = sv[3*h+j] * tc[j]
+		}
+	case opGRU:
+		sv := r.saved[(i*n+s)*4*h : (i*n+s+1)*4*h]
+		for j := range 2 * h {
+			sv[j] = x[j] + hg[j]
+		}
+		kernel.Sigmoid(sv[:2*h], sv[:2*h])
+		for j := range h {
+			sv[2*h+j] = T(float64(x[2*h+j]) + float64(sv[j])*float64(hg[2*h+j]))
+		}
+		kernel.Tanh(sv[2*h:3*h], sv[2*h:3*h])
+		for j := range ho {
+			zg, ng := float64(sv[h+j]), float64(sv[2*h+j])
+			v := (1 - zg) * ng
+			if hp != nil {
+				v += zg * float64(hp[i*ldh+j])
+			}
+			ho[j] = T(v)
+			sv[3*h+j] = hg[2*h+j]
 		}
 	}
 }

@@ -43,6 +43,8 @@ func init() {
 		{name: "RMSNorm", shapes: [][]int{{2, 3, 5}, {5}}, op: rms},
 		{name: "Narrow", shapes: [][]int{{2, 4, 3}}, op: func(t *Tape[float64], in []*Var[float64]) *Var[float64] { return t.Narrow(in[0], 1, 1, 2) }},
 		{name: "Attention/causal-h2", shapes: [][]int{{2, 4, 12}}, op: attn(2, true)},
+		// longer than two blocks of attnBlock rows, the last one partial
+		{name: "Attention/causal-blocks", shapes: [][]int{{1, 2*attnBlock + 5, 6}}, op: attn(1, true)},
 		{name: "Attention/full-h1", shapes: [][]int{{1, 3, 6}}, op: attn(1, false)},
 		{name: "LSTM", shapes: [][]int{{2, 3, 12}, {12, 3}, {12}, {2, 3}, {2, 3}}, op: lstm},
 		{name: "LSTM/zero-state", shapes: [][]int{{3, 2, 8}, {8, 2}, {8}}, op: lstm0},

@@ -25,10 +25,8 @@ type jobKind uint8
 const (
 	jobReLU      jobKind = iota + 1 // y = relu(x)
 	jobReLUGrad                     // z = y > 0 ? x : 0, y the output of the ReLU
-	jobConvFwd                      // images of chunk i of z from x, the filters b and the bias beta; columns into y
-	jobConvGrad                     // y[o, i·P:(i+1)·P] = x[i, o, :]
-	jobConvDx                       // images of chunk i of z from the filters b and the output gradient x
-	jobRowSums                      // y[i] = Σ x[i·ld:(i+1)·ld] (added to y[i] when add is set)
+	jobConvFwd                      // images of chunk i of z from x, the filters b and the bias beta (convForward)
+	jobConvBwd                      // a convolution's gradients from chunk i of its output gradient x (convBackward)
 	jobPool2                        // 2×2 max-pool of plane i of x into y, argmax codes into codes
 	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
 	jobNorm                         // batch norm of channel i of x into y (normChannel)
@@ -112,19 +110,8 @@ func (t *Tape[T]) runItem(w, i int) {
 		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
 	case jobConvFwd:
 		j.convForward(w, i)
-	case jobConvGrad:
-		outC := len(j.y) / j.ld
-		for o := 0; o < outC; o++ {
-			copy(j.y[o*j.ld+i*j.p:o*j.ld+(i+1)*j.p], j.x[(i*outC+o)*j.p:(i*outC+o+1)*j.p])
-		}
-	case jobConvDx:
-		j.convDx(w, i)
-	case jobRowSums:
-		sum := T(kernel.Sum(j.x[i*j.ld : (i+1)*j.ld]))
-		if j.add {
-			sum += j.y[i]
-		}
-		j.y[i] = sum
+	case jobConvBwd:
+		j.convBackward(w, i)
 	case jobPool2:
 		s, hw, ohw := j.conv, j.conv.H*j.conv.W, j.p
 		kernel.MaxPool2(s.H, s.W, j.x[i*hw:(i+1)*hw], j.y[i*ohw:(i+1)*ohw], j.codes[i*ohw:(i+1)*ohw])
@@ -152,20 +139,21 @@ func (t *Tape[T]) runItem(w, i int) {
 }
 
 // convForward convolves the images of chunk i of a batch: it lowers them
-// into their columns of y (row stride ld), multiplies those by the filters
-// b into worker w's scratch (tmp), and reshapes the product, O rows of the
-// chunk's positions, into the images' outputs in z, adding the bias beta.
+// into worker w's columns (y), multiplies those by the filters b into worker
+// w's scratch (tmp), and reshapes the product, O rows of the chunk's
+// positions, into the images' outputs in z, adding the bias beta.
 func (j *job[T]) convForward(w, i int) {
 	s := j.conv
 	k, chw := s.C*s.KH*s.KW, s.C*s.H*s.W
 	outC := len(j.b) / k
 	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
 	cols := (i1 - i0) * j.p
+	lowered := j.y[w*k*j.chunk*j.p:][:k*cols]
 	for img := i0; img < i1; img++ {
-		kernel.Im2colAt(s, j.x[img*chw:], j.y[img*j.p:], j.ld)
+		kernel.Im2colAt(s, j.x[img*chw:], lowered[(img-i0)*j.p:], cols)
 	}
-	prod := j.tmp[w*outC*j.chunk*j.p : (w*j.chunk*j.p+cols)*outC]
-	kernel.Gemm(false, false, outC, cols, k, 1, j.b, k, j.y[i0*j.p:], j.ld, 0, prod, cols)
+	prod := j.tmp[w*outC*j.chunk*j.p:][:outC*cols]
+	kernel.Gemm(false, false, outC, cols, k, 1, j.b, k, lowered, cols, 0, prod, cols)
 	for img := i0; img < i1; img++ {
 		for o := 0; o < outC; o++ {
 			src, dst := prod[o*cols+(img-i0)*j.p:][:j.p], j.z[(img*outC+o)*j.p:][:j.p]
@@ -178,18 +166,53 @@ func (j *job[T]) convForward(w, i int) {
 	}
 }
 
-// convDx computes the input gradient of the images of chunk i of a
-// convolution's batch: the chunk's columns of Wᵀ·G (W the filters b, G the
-// output gradient x as an O×(N·P) matrix with row stride ld) into worker
-// w's scratch (tmp), raised into the images of z by col2im. A chunk's
-// columns fit in the L2 cache, where col2im finds them.
-func (j *job[T]) convDx(w, i int) {
+// convBackward computes a convolution's gradients from chunk i of its
+// output gradient x ([N, O, P]): it gathers the chunk into worker w's
+// scratch (tmp) as an O×(chunk·P) matrix G; adds its row sums to the bias's
+// gradient beta and G·Xᵀ, X the chunk's images (dx) lowered again, to the
+// filters' gradient gamma (chunk 0 into them, chunk c into part c−1 of y);
+// and raises Wᵀ·G (W the filters b) into the images' gradient z by col2im.
+func (j *job[T]) convBackward(w, i int) {
 	s := j.conv
-	k, chw, outC := s.C*s.KH*s.KW, s.C*s.H*s.W, len(j.b)/(s.C*s.KH*s.KW)
+	k, chw := s.C*s.KH*s.KW, s.C*s.H*s.W
+	outC := len(j.b) / k
 	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
 	cols := (i1 - i0) * j.p
-	dcols := j.tmp[w*k*j.chunk*j.p : (w*j.chunk*j.p+cols)*k]
-	kernel.Gemm(true, false, k, cols, outC, 1, j.b, k, j.x[i0*j.p:], j.ld, 0, dcols, cols)
+	scratch := j.tmp[w*(2*k+outC)*j.chunk*j.p:]
+	g, lowered, dcols := scratch[:outC*cols], scratch[outC*cols:][:k*cols], scratch[(outC+k)*cols:][:k*cols]
+	for img := i0; img < i1; img++ {
+		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
+	}
+	gw, gb, add := j.gamma, j.beta, [2]bool{j.addGamma, j.addBeta}
+	if i > 0 && j.y != nil {
+		part := j.y[(i-1)*outC*(k+1):][:outC*(k+1)]
+		gw, gb, add = part[:outC*k], part[outC*k:], [2]bool{}
+		if j.gamma == nil {
+			gw = nil
+		}
+		if j.beta == nil {
+			gb = nil
+		}
+	}
+	if gb != nil {
+		for o := range outC {
+			sum := T(kernel.Sum(g[o*cols : (o+1)*cols]))
+			if add[1] {
+				sum += gb[o]
+			}
+			gb[o] = sum
+		}
+	}
+	if gw != nil {
+		for img := i0; img < i1; img++ {
+			kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
+		}
+		kernel.Gemm(false, true, outC, k, cols, 1, g, cols, lowered, cols, beta[T](add[0]), gw, k)
+	}
+	if j.z == nil {
+		return
+	}
+	kernel.Gemm(true, false, k, cols, outC, 1, j.b, k, g, cols, 0, dcols, cols)
 	for img := i0; img < i1; img++ {
 		x := j.z[img*chw : (img+1)*chw]
 		if !j.add {

@@ -3,7 +3,10 @@
 python3-torch), OpenBLAS and a fused C loop at memory bandwidth, in one session,
 and prints them side by side as a Markdown table.
 
-    /usr/bin/python3 bench/compare.py [--rounds 3] [--only matmul,optim,train]
+    /usr/bin/python3 bench/compare.py [--rounds 3] [--only matmul,optim,train,fractions]
+
+With train (or fractions, which runs descent alone), it also prints each training benchmark's GFLOP/s as a fraction of
+descent's 2-core sgemm 512³ rate, measured just before it in the same round.
 
 Never run in CI: it needs python3-torch, libopenblas-dev and gcc, and minutes of
 quiet machine. The machines are shared and noisy, so every measurement is taken
@@ -22,22 +25,24 @@ def sh(cmd, env=None, cwd=ROOT):
     return subprocess.run(cmd, shell=True, cwd=cwd, env=e, check=True, capture_output=True, text=True).stdout
 
 
-def go_bench(pkg, pattern, benchtime):
-    """Runs one Go benchmark pattern and returns {name: {metric: value}}."""
-    out = sh(f"go test -run '^$' -bench '{pattern}' -benchtime {benchtime} -count 1 {pkg}")
+def go_bench(pkg, pattern, benchtime, cpu=None):
+    """Runs one Go benchmark pattern and returns {name: {metric: value}}; with
+    cpu (as go test's -cpu, "1,2"), {(name, GOMAXPROCS): {metric: value}}."""
+    flags = f" -cpu {cpu}" if cpu else ""
+    out = sh(f"go test -run '^$' -bench '{pattern}' -benchtime {benchtime}{flags} -count 1 {pkg}")
     res = {}
     for line in out.splitlines():
         if not line.startswith("Benchmark"):
             continue
         f = line.split()
-        name = re.sub(r"-\d+$", "", f[0])
+        m = re.match(r"(.*?)(?:-(\d+))?$", f[0])
         vals = {}
         for i in range(2, len(f) - 1, 2):
             try:
                 vals[f[i + 1]] = float(f[i])
             except ValueError:
                 pass
-        res[name] = vals
+        res[(m.group(1), int(m.group(2) or 1)) if cpu else m.group(1)] = vals
     return res
 
 
@@ -137,6 +142,11 @@ for M, K, N in [(128, 784, 256), (512, 512, 512), (1024, 1024, 1024)]:
     return {l.split()[0]: float(l.split()[1]) for l in out.splitlines()}
 
 
+def sgemm512():
+    """descent's 2-core sgemm 512³ rate (GFLOP/s), the limit a training step is held to."""
+    return go_bench("./internal/kernel", "^BenchmarkMatMul$/^float32$/^512$", "1s")["BenchmarkMatMul/float32/512"]["GFLOP/s"]
+
+
 # --- the table -------------------------------------------------------------
 
 def med(xs):
@@ -149,7 +159,7 @@ def main():
     ap.add_argument("--only", default="matmul,optim,train")
     a = ap.parse_args()
     parts = a.only.split(",")
-    have_blas = build_c()
+    have_blas = build_c() if {"matmul", "optim"} & set(parts) else False
     rows = []
 
     if "matmul" in parts:
@@ -184,25 +194,53 @@ def main():
             if opt in ("Adam", "AdamW"):
                 rows.append((f"{opt} step, 10M float32 (ms)", med(go_ms), med(c_ms), f"fused C Adam at bandwidth (triad {med(triad):.0f} GB/s)"))
 
-    if "train" in parts:
+    fractions = []
+    if "train" in parts or "fractions" in parts:  # fractions: descent alone, no PyTorch
         settings = {"mlp": ("1", "2"), "mlpbn": ("1", "2"), "cnn": ("2", "1")}  # torch threads, OpenBLAS threads: the best here
         names = {"mlp": "mlp-784-256-256-10", "mlpbn": "mlpbn-784-256-256-10", "cnn": "cnn-28x28-c16-c32-10"}
         for m in ["mlp", "mlpbn", "cnn"]:
-            ours, theirs = [], []
+            ours, theirs, gflops, frac = [], [], [], []
             for _ in range(a.rounds):
+                # The 2-core sgemm rate is measured right before each
+                # training run, so that the fraction compares rates taken
+                # under the same load.
+                peak = sgemm512()
                 r = go_bench("./train", f"BenchmarkTrainStep/{names[m]}/", "200x" if m != "cnn" else "40x")
-                ours.append(r[f"BenchmarkTrainStep/{names[m]}/batch128"]["samples/s"])
-                th, blas = settings[m]
-                theirs.append(torch_run(TORCH_TRAIN, f"{m} {th}", {"OPENBLAS_NUM_THREADS": blas}))
-            rows.append((f"train {m}, batch 128, AdamW (samples/s)", med(ours), med(theirs), "PyTorch 1.13"))
+                v = r[f"BenchmarkTrainStep/{names[m]}/batch128"]
+                ours.append(v["samples/s"])
+                gflops.append(v["GFLOP/s"])
+                frac.append(v["GFLOP/s"] / peak)
+                if "train" in parts:
+                    th, blas = settings[m]
+                    theirs.append(torch_run(TORCH_TRAIN, f"{m} {th}", {"OPENBLAS_NUM_THREADS": blas}))
+            if "train" in parts:
+                rows.append((f"train {m}, batch 128, AdamW (samples/s)", med(ours), med(theirs), "PyTorch 1.13"))
+            fractions.append((f"train {m}, batch 128, AdamW", med(gflops), med(frac)))
+        for name, pattern in [("gpt-block-d128-h4/batch32-ctx128", "gpt-block"), ("lstm-256/batch32-ctx128", "lstm-256"), ("gpt-2x128-vocab96/batch32-ctx128", "gpt-2x128")]:
+            gflops, frac = [], []
+            for _ in range(a.rounds):
+                peak = sgemm512()
+                r = go_bench("./nn", f"BenchmarkSeqStep/{pattern}", "3x")
+                gflops.append(r[f"BenchmarkSeqStep/{name}"]["GFLOP/s"])
+                frac.append(gflops[-1] / peak)
+            fractions.append((f"forward and backward, {name}", med(gflops), med(frac)))
 
-    print(f"\n| work | descent | reference | descent is | reference is |")
-    print("|---|---|---|---|---|")
+    if rows:
+        print(f"\n| work | descent | reference | descent is | reference is |")
+        print("|---|---|---|---|---|")
     for work, ours, ref, what in rows:
         # Times (ms) are better lower, rates better higher: say how many
         # times faster descent is either way.
         speedup = ref / ours if "(ms)" in work else ours / ref
         print(f"| {work} | {ours:.4g} | {ref:.4g} | {speedup:.2f}× as fast | {what} |")
+    if fractions:
+        # GFLOP/s counts the products only (see stepFlops in
+        # train/bench_test.go); the fraction is of the 2-core sgemm 512³
+        # rate taken just before each run, median over the rounds.
+        print(f"\n| descent, 2 cores | GFLOP/s | fraction of sgemm 512³ |")
+        print("|---|---|---|")
+        for work, g, f in fractions:
+            print(f"| {work} | {g:.4g} | {100 * f:.0f}% |")
 
 
 if __name__ == "__main__":

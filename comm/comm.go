@@ -55,11 +55,14 @@ func Init() (*Comm, error) {
 func Single() *Comm { return &Comm{size: 1} }
 
 func initWorld() (*Comm, error) {
-	n := launchedRanks()
-	if n <= 1 {
+	n, rank := launchedRanks()
+	if n == 0 || n == 1 {
 		return Single(), nil
 	}
 	if !Available {
+		if n < 0 {
+			return nil, fmt.Errorf("comm: started as rank %d of an MPI job, but this descent was built without MPI; build it with `go build -tags mpi` (needs libopenmpi-dev)", rank)
+		}
 		return nil, fmt.Errorf("comm: started as one of %d MPI ranks, but this descent was built without MPI; build it with `go build -tags mpi` (needs libopenmpi-dev)", n)
 	}
 	rank, size, err := mpiInit()
@@ -70,19 +73,37 @@ func initWorld() (*Comm, error) {
 }
 
 // launchedRanks returns the number of ranks the environment says this
-// process is one of: Open MPI's OMPI_COMM_WORLD_SIZE, or 0 when it was not
-// started by mpirun. A PMIx launcher (srun) sets PMIX_RANK without the size;
-// it counts as 2, enough to start MPI, which then knows the size.
-func launchedRanks() int {
-	if s, ok := os.LookupEnv("OMPI_COMM_WORLD_SIZE"); ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
-			return n
+// process is one of, and its rank: Open MPI's OMPI_COMM_WORLD_SIZE and
+// OMPI_COMM_WORLD_RANK under mpirun, or PMI_SIZE, SLURM_STEP_NUM_TASKS or
+// SLURM_NTASKS with PMIX_RANK under a PMIx launcher (srun); n is 0 when
+// the process was not started as an MPI rank, and −1 with the rank when
+// PMIx gives a rank but nothing gives the size (MPI then knows it).
+// rank is −1 when unknown.
+func launchedRanks() (n, rank int) {
+	num := func(names ...string) (int, bool) {
+		for _, name := range names {
+			if s, ok := os.LookupEnv(name); ok {
+				if v, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
+					return v, true
+				}
+			}
 		}
+		return 0, false
 	}
-	if _, ok := os.LookupEnv("PMIX_RANK"); ok {
-		return 2
+	rank, ok := num("OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK")
+	if !ok {
+		rank = -1
 	}
-	return 0
+	if n, ok := num("OMPI_COMM_WORLD_SIZE"); ok {
+		return n, rank
+	}
+	if _, ok := os.LookupEnv("PMIX_RANK"); !ok {
+		return 0, rank
+	}
+	if n, ok := num("PMI_SIZE", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"); ok {
+		return n, rank
+	}
+	return -1, rank
 }
 
 // Rank returns this process's number, from 0.
@@ -91,8 +112,9 @@ func (c *Comm) Rank() int { return c.rank }
 // Size returns the number of processes.
 func (c *Comm) Size() int { return c.size }
 
-// Distributed reports whether there is more than one process.
-func (c *Comm) Distributed() bool { return c.size > 1 }
+// Distributed reports whether there is more than one process; a nil Comm
+// is one.
+func (c *Comm) Distributed() bool { return c != nil && c.size > 1 }
 
 // String returns "rank r of n".
 func (c *Comm) String() string { return fmt.Sprintf("rank %d of %d", c.rank, c.size) }
@@ -317,6 +339,28 @@ func AnyOf(c *Comm, v bool) (bool, error) {
 	}
 	err := AllReduceSum(c, f)
 	return f[0] != 0, err
+}
+
+// ErrOtherRank is matched by errors.Is for the error [Together] returns
+// on a rank that did not fail when another did.
+var ErrOtherRank = errors.New("another rank failed")
+
+// Together returns err on the ranks that have one and, if any rank has
+// one, on every other rank an error matching ErrOtherRank that says what
+// failed: a step that every rank must take or abandon together, so that no
+// rank goes on to a collective call the others will never make. Every rank
+// must call it. On a single process it returns err.
+func Together(c *Comm, err error, what string) error {
+	failed, cerr := AnyOf(c, err != nil)
+	switch {
+	case cerr != nil:
+		return errors.Join(err, cerr)
+	case err != nil:
+		return err
+	case failed:
+		return fmt.Errorf("%w: %s", ErrOtherRank, what)
+	}
+	return nil
 }
 
 func resize(s []int, n int) []int {

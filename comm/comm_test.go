@@ -1,6 +1,7 @@
 package comm
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func TestSingleIsNoOp(t *testing.T) {
 
 func TestInitOutsideMPIRun(t *testing.T) {
 	t.Setenv("OMPI_COMM_WORLD_SIZE", "")
-	if launchedRanks() > 1 {
+	if n, _ := launchedRanks(); n != 0 {
 		t.Skip("started by mpirun")
 	}
 	c, err := initWorld()
@@ -78,5 +79,35 @@ func TestSumChunksInOrder(t *testing.T) {
 	sumChunks(dst, src, 3)
 	if dst[0] != 0 || dst[1] != 0 {
 		t.Errorf("sumChunks(%v, 3) = %v; want [0 0] (rank order)", src, dst)
+	}
+}
+
+func TestLaunchedRanksPMIx(t *testing.T) {
+	for _, name := range []string{"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMI_SIZE", "PMI_RANK", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS"} {
+		t.Setenv(name, "")
+		os.Unsetenv(name)
+	}
+	t.Setenv("PMIX_RANK", "0")
+	t.Setenv("SLURM_NTASKS", "1")
+	if n, r := launchedRanks(); n != 1 || r != 0 {
+		t.Errorf("launchedRanks() under srun -n 1 = %d, %d; want 1, 0", n, r)
+	}
+	if c, err := initWorld(); err != nil || c.Size() != 1 {
+		t.Errorf("initWorld() under srun -n 1 = %v, %v; want one process", c, err)
+	}
+	t.Setenv("SLURM_NTASKS", "5")
+	if n, _ := launchedRanks(); n != 5 {
+		t.Errorf("launchedRanks() under srun -n 5 = %d; want 5", n)
+	}
+	os.Unsetenv("SLURM_NTASKS")
+	t.Setenv("PMIX_RANK", "3")
+	if n, r := launchedRanks(); n != -1 || r != 3 {
+		t.Errorf("launchedRanks() with PMIX_RANK alone = %d, %d; want -1 (unknown), 3", n, r)
+	}
+	if !Available {
+		_, err := initWorld()
+		if err == nil || !strings.Contains(err.Error(), "rank 3 of an MPI job") {
+			t.Errorf("initWorld() as PMIx rank 3 without MPI = %v; want an error naming the rank", err)
+		}
 	}
 }

@@ -46,6 +46,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"time"
 	"unsafe"
 )
 
@@ -66,7 +68,23 @@ func mpiError(code C.int) error {
 	return errors.New("MPI: " + C.GoStringN(&buf[0], n))
 }
 
-func mpiInit() (rank, size int, err error) {
+// MPI is called from one OS thread only, that of the goroutine mpiInit
+// starts (locked with runtime.LockOSThread): MPI_Init_thread and
+// MPI_Finalize must run on the same thread, and MPI_THREAD_SERIALIZED
+// promises MPI nothing more than one call at a time. Every MPI call is a
+// function sent to that goroutine, and waits for it.
+var calls chan func()
+
+// onMPIThread runs f on MPI's thread and returns when it has run.
+func onMPIThread(f func()) {
+	done := make(chan struct{})
+	calls <- func() { f(); close(done) }
+	<-done
+}
+
+// mpiThread is the goroutine of every MPI call.
+func mpiThread(ready chan<- error, rankSize *[2]int) {
+	runtime.LockOSThread() // never unlocked: the thread ends with the process
 	// Open MPI's handlers for SIGSEGV and the like would replace the Go
 	// runtime's, which must see them; Go prints its own stack traces.
 	if _, ok := os.LookupEnv("OMPI_MCA_opal_signal"); !ok {
@@ -74,32 +92,66 @@ func mpiInit() (rank, size int, err error) {
 	}
 	var provided C.int
 	if err := mpiError(C.init_serialized(&provided)); err != nil {
-		return 0, 0, fmt.Errorf("comm: MPI_Init_thread: %w", err)
+		ready <- fmt.Errorf("comm: MPI_Init_thread: %w", err)
+		return
 	}
 	if provided < C.MPI_THREAD_SERIALIZED {
 		C.abort_world(1)
-		return 0, 0, fmt.Errorf("comm: this MPI library offers thread level %d; descent needs MPI_THREAD_SERIALIZED", int(provided))
+		ready <- fmt.Errorf("comm: this MPI library offers thread level %d; descent needs MPI_THREAD_SERIALIZED", int(provided))
+		return
 	}
 	var r, s C.int
 	if err := mpiError(C.rank_size(&r, &s)); err != nil {
-		return 0, 0, fmt.Errorf("comm: MPI rank and size: %w", err)
+		ready <- fmt.Errorf("comm: MPI rank and size: %w", err)
+		return
 	}
-	return int(r), int(s), nil
+	rankSize[0], rankSize[1] = int(r), int(s)
+	ready <- nil
+	for f := range calls {
+		f()
+	}
+}
+
+func mpiInit() (rank, size int, err error) {
+	calls = make(chan func())
+	ready := make(chan error)
+	var rs [2]int
+	go mpiThread(ready, &rs)
+	if err := <-ready; err != nil {
+		return 0, 0, err
+	}
+	return rs[0], rs[1], nil
 }
 
 func mpiFinalize() error {
-	if err := mpiError(C.MPI_Finalize()); err != nil {
+	var err error
+	onMPIThread(func() { err = mpiError(C.MPI_Finalize()) })
+	if err != nil {
 		return fmt.Errorf("comm: MPI_Finalize: %w", err)
 	}
 	return nil
 }
 
-func mpiAbort(code int) { C.abort_world(C.int(code)) }
+// mpiAbort calls MPI_Abort on MPI's thread, or, if that thread is still
+// busy in a collective call after a second (the reason to abort, often),
+// on this one: MPI_Abort must stop the job even then.
+func mpiAbort(code int) {
+	select {
+	case calls <- func() { C.abort_world(C.int(code)) }:
+		time.Sleep(10 * time.Second) // MPI_Abort does not return
+	case <-time.After(time.Second):
+	}
+	C.abort_world(C.int(code))
+}
 
-func mpiBarrier() error { return mpiError(C.barrier()) }
+func mpiBarrier() (err error) {
+	onMPIThread(func() { err = mpiError(C.barrier()) })
+	return err
+}
 
-func mpiBcast(buf unsafe.Pointer, n, root int) error {
-	return mpiError(C.bcast(buf, C.int(n), C.int(root)))
+func mpiBcast(buf unsafe.Pointer, n, root int) (err error) {
+	onMPIThread(func() { err = mpiError(C.bcast(buf, C.int(n), C.int(root))) })
+	return err
 }
 
 // cints copies ints into C memory (cgo may not be passed Go memory holding
@@ -119,12 +171,16 @@ func mpiAlltoallv(send unsafe.Pointer, scounts, sdispls []int, recv unsafe.Point
 	defer C.free(unsafe.Pointer(b))
 	defer C.free(unsafe.Pointer(c))
 	defer C.free(unsafe.Pointer(d))
-	return mpiError(C.alltoallv(send, a, b, recv, c, d, C.int(t)))
+	var err error
+	onMPIThread(func() { err = mpiError(C.alltoallv(send, a, b, recv, c, d, C.int(t))) })
+	return err
 }
 
 func mpiAllgatherv(buf unsafe.Pointer, counts, displs []int, t dtype) error {
 	a, b := cints(counts), cints(displs)
 	defer C.free(unsafe.Pointer(a))
 	defer C.free(unsafe.Pointer(b))
-	return mpiError(C.allgatherv(buf, a, b, C.int(t)))
+	var err error
+	onMPIThread(func() { err = mpiError(C.allgatherv(buf, a, b, C.int(t))) })
+	return err
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
@@ -317,6 +318,12 @@ type TuneConfig struct {
 	// OnTrial, if not nil, is called as each trial finishes, never
 	// concurrently: for progress reports.
 	OnTrial func(t tune.Trial, o Outcome, err error)
+	// Comm, if it has several processes (the ranks of mpirun), shares the
+	// search among them (tune.Search.Comm): each rank trains one trial at
+	// a time, and rank 0 alone writes the journal and the recipe beside
+	// it; OnTrial runs on the rank that trained the trial. nil: one
+	// process.
+	Comm *comm.Comm
 }
 
 // Tuning is what Tune found. It encodes to JSON as is.
@@ -353,12 +360,19 @@ func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, er
 		return nil, err
 	}
 	if cfg.Journal != "" {
-		if err := keepRecipe(cfg.Journal+".recipe.json", cfg.Recipe); err != nil {
+		var err error
+		if !cfg.Comm.Distributed() || cfg.Comm.Rank() == 0 {
+			err = keepRecipe(cfg.Journal+".recipe.json", cfg.Recipe)
+		}
+		if cfg.Comm.Distributed() {
+			err = comm.Together(cfg.Comm, err, "rank 0 could not keep the recipe beside the journal")
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	s := tune.Search{Space: cfg.Space, Method: cfg.Method, Seed: cfg.Seed, Maximize: metric == ValAccuracy,
-		Budget: cfg.Recipe.Epochs, Workers: cfg.Workers, Journal: cfg.Journal}
+		Budget: cfg.Recipe.Epochs, Workers: cfg.Workers, Journal: cfg.Journal, Comm: cfg.Comm}
 	s.Workers, _ = Parallelism(cfg.Workers, math.MaxInt)
 	trainOn := &data.Splits{Train: splits.Train, Val: splits.Val, Norm: splits.Norm}
 	var mu sync.Mutex

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
@@ -47,6 +48,7 @@ type Summary struct {
 	Seconds         float64  `json:"seconds"`
 	Params          int      `json:"params"`
 	StoppedEarly    bool     `json:"stopped_early,omitempty"`
+	Ranks           int      `json:"ranks,omitempty"` // processes of a data-parallel run (its last part, if resumed with another number)
 }
 
 // State is where an opened run stands.
@@ -76,6 +78,11 @@ type Options struct {
 	// refused before anything is allocated or written. 0 means the memory
 	// the machine has available; a negative value checks nothing.
 	MaxMemory int64
+	// Comm, if it has several processes, makes the run data-parallel
+	// (distributed.go): every rank calls New or Resume, Train, and Close;
+	// rank 0 alone touches the directory, and calls Finish. nil: one
+	// process.
+	Comm *comm.Comm
 }
 
 // Run is a run directory opened to train: its recipe built on its data.
@@ -91,6 +98,7 @@ type Run struct {
 	Resumed, Extended bool
 
 	lock *Lock
+	comm *comm.Comm
 }
 
 // Close releases the run's directory (see LockDir). The lock dies with the
@@ -136,49 +144,20 @@ func DefaultDir(prefix string) string {
 // cannot be built its files are removed again, so that the directory can
 // be used again.
 func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
-	if err := r.Validate(); err != nil {
+	c := opts.Comm
+	r, splits, err := load(r, opts)
+	if err := together(c, err, "another rank could not load the data"); err != nil {
 		return nil, err
 	}
-	splits, err := r.LoadData(nil, nil)
-	if err != nil {
+	if err := agreeRecipe(c, r); err != nil {
 		return nil, err
 	}
-	r = r.Resolve(splits.Train.Len())
-	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
-		return nil, err
-	}
-	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
-		return nil, err
-	}
-	if dir == "" {
-		dir = DefaultDir("")
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	lock, err := LockDir(dir, "descent train")
-	if err != nil {
-		return nil, err
-	}
-	if exists(filepath.Join(dir, ConfigFile)) {
-		lock.Unlock()
-		if !exists(filepath.Join(dir, CheckpointFile)) {
-			return nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
-		}
-		return nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
-	}
-	if names := contents(dir); len(names) > 0 {
-		lock.Unlock()
-		return nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
-	}
-	run := &Run{Dir: dir, Recipe: r, Splits: splits, lock: lock,
+	run := &Run{Dir: dir, Recipe: r, Splits: splits, comm: c,
 		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), r); err != nil {
-		run.abandon()
-		return nil, err
+	if leader(c) {
+		err = run.create()
 	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, DataFile), run.Data); err != nil {
-		run.abandon()
+	if err := fromLeader(c, &run.Dir, err, "rank 0 could not create the run directory"); err != nil {
 		return nil, err
 	}
 	if err := run.build(opts); err != nil {
@@ -186,6 +165,60 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 		return nil, err
 	}
 	return run, nil
+}
+
+// load validates r, loads its data and resolves r for it.
+func load(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Splits, error) {
+	if err := r.Validate(); err != nil {
+		return r, nil, err
+	}
+	splits, err := r.LoadData(nil, nil)
+	if err != nil {
+		return r, nil, err
+	}
+	r = r.Resolve(splits.Train.Len())
+	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
+		return r, nil, err
+	}
+	return r, splits, checkMemory(r, splits, opts.MaxMemory)
+}
+
+// create makes and locks the directory of a new run and writes its
+// config.json and data.json.
+func (run *Run) create() error {
+	dir := run.Dir
+	if dir == "" {
+		dir = DefaultDir("")
+		run.Dir = dir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	lock, err := LockDir(dir, "descent train")
+	if err != nil {
+		return err
+	}
+	if exists(filepath.Join(dir, ConfigFile)) {
+		lock.Unlock()
+		if !exists(filepath.Join(dir, CheckpointFile)) {
+			return fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
+		}
+		return fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+	}
+	if names := contents(dir); len(names) > 0 {
+		lock.Unlock()
+		return fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
+	}
+	run.lock = lock
+	if err := writeConfig(dir, run.Recipe, run.comm); err != nil {
+		run.abandon()
+		return err
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(dir, DataFile), run.Data); err != nil {
+		run.abandon()
+		return err
+	}
+	return nil
 }
 
 // Read reads the recipe and the data description of the run in dir.
@@ -213,12 +246,18 @@ func Resume(dir string, epochs int, opts Options) (*Run, error) {
 	if epochs < 0 {
 		return nil, fmt.Errorf("run: epochs %d: must be positive", epochs)
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	c := opts.Comm
+	var lock *Lock
+	var err error
+	if leader(c) {
+		if _, err = os.Stat(dir); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		} else if lock, err = LockDir(dir, "descent train --resume"); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		}
 	}
-	lock, err := LockDir(dir, "descent train --resume")
-	if err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	if err := together(c, err, "rank 0 could not open "+dir); err != nil {
+		return nil, err
 	}
 	run, err := resume(dir, epochs, opts)
 	if err != nil {
@@ -229,31 +268,58 @@ func Resume(dir string, epochs int, opts Options) (*Run, error) {
 	return run, nil
 }
 
-func resume(dir string, epochs int, opts Options) (*Run, error) {
-	r, d, err := Read(dir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+// saved is what rank 0 reads of a run directory to resume it.
+type saved struct {
+	Recipe   recipe.Recipe
+	Data     Data
+	HasModel bool
+}
+
+// read reads the run in dir to resume it.
+func read(dir string) (saved, error) {
+	var sv saved
+	var err error
+	if sv.Recipe, sv.Data, err = Read(dir); err != nil {
+		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) {
+		return sv, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
+	} else if err != nil {
+		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	sv.HasModel = exists(filepath.Join(dir, ModelFile))
+	return sv, nil
+}
+
+func resume(dir string, epochs int, opts Options) (*Run, error) {
+	c := opts.Comm
+	var sv saved
+	var err error
+	if leader(c) {
+		sv, err = read(dir)
+	}
+	if err := fromLeader(c, &sv, err, "rank 0 could not read "+dir); err != nil {
+		return nil, err
+	}
+	r, d := sv.Recipe, sv.Data
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %s: %w", dir, ConfigFile, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
-	} else if err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
-	}
 	splits, err := r.LoadData(d.Norm, d.Classes)
-	if err != nil {
+	if err == nil {
+		// Saved resolved, a recipe keeps its schedule's lengths when the
+		// run is continued for more epochs; a config.json from before
+		// recipes were saved so is resolved here for the epochs it ran,
+		// before epochs.
+		r = r.Resolve(splits.Train.Len())
+		if err = checkMemory(r, splits, opts.MaxMemory); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		}
+	}
+	if err := together(c, err, "another rank could not load the data"); err != nil {
 		return nil, err
 	}
-	// Saved resolved, a recipe keeps its schedule's lengths when the run is
-	// continued for more epochs; a config.json from before recipes were
-	// saved so is resolved here for the epochs it ran, before epochs.
-	r = r.Resolve(splits.Train.Len())
-	if err := checkMemory(r, splits, opts.MaxMemory); err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
-	}
-	run := &Run{Dir: dir, Recipe: r, Data: d, Splits: splits, Resumed: true}
+	run := &Run{Dir: dir, Recipe: r, Data: d, Splits: splits, Resumed: true, comm: c}
 	if epochs > 0 && epochs != r.Epochs {
 		run.Recipe.Epochs, run.Extended = epochs, true
 	}
@@ -264,31 +330,43 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err := tr.Resume(run.Checkpoint()); err != nil {
 		return nil, err
 	}
-	// metrics.jsonl may hold an epoch the checkpoint does not (a kill
-	// between the two writes): the checkpoint's history is the truth.
-	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
-		return nil, err
-	}
 	epoch, batch := tr.Position()
 	done := epoch >= run.Recipe.Epochs || tr.StoppedEarly()
 	switch {
-	case done && batch == 0 && !exists(filepath.Join(dir, ModelFile)):
+	case done && batch == 0 && !sv.HasModel:
 		run.State = Unfinished // the checkpoint is the finished run
 	case tr.StoppedEarly():
 		run.State = StoppedEarly
 	case done:
 		run.State = Done
-	default:
-		if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
-			return nil, err
-		}
-		if run.Extended {
-			if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), run.Recipe); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if leader(c) {
+		err = run.reopen()
+	}
+	if err := together(c, err, "rank 0 could not write to "+dir); err != nil {
+		return nil, err
 	}
 	return run, nil
+}
+
+// reopen brings the files of a resumed run up to date with its checkpoint.
+func (run *Run) reopen() error {
+	dir, tr := run.Dir, run.Trainer()
+	// metrics.jsonl may hold an epoch the checkpoint does not (a kill
+	// between the two writes): the checkpoint's history is the truth.
+	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
+		return err
+	}
+	if run.State != Ready {
+		return nil
+	}
+	if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
+		return err
+	}
+	if run.Extended {
+		return writeConfig(dir, run.Recipe, run.comm)
+	}
+	return nil
 }
 
 // build builds the recipe on the data, with the run's files as the
@@ -302,8 +380,12 @@ func (r *Run) build(opts Options) error {
 			if opts.OnEpoch != nil {
 				opts.OnEpoch(e)
 			}
+			if !leader(opts.Comm) {
+				return nil
+			}
 			return appendJSONLine(metrics, e)
 		},
+		Comm: opts.Comm,
 	}
 	built, err := r.Recipe.Build(r.Splits, cfg)
 	if err != nil {
@@ -340,20 +422,32 @@ func (r *Run) Train(ctx context.Context) error {
 
 // Finish writes the model, the summary and the plots of a run that has
 // trained, and returns the summary. stopped says early stopping ended it.
+// In a data-parallel run every rank calls it; rank 0 writes the files.
 func (r *Run) Finish(stopped bool) (Summary, error) {
+	s, err := r.finish(stopped)
+	return s, together(r.comm, err, "rank 0 could not write the run's files")
+}
+
+func (r *Run) finish(stopped bool) (Summary, error) {
 	tr := r.Trainer()
-	var model strings.Builder
-	err := tr.AtEvalPoint(func() error { // Schedule-Free's x
-		return nn.Save[float32](&model, r.Built.Model)
-	})
-	if err != nil {
-		return Summary{}, err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
-		return Summary{}, err
+	write := leader(r.comm)
+	if write {
+		var model strings.Builder
+		err := tr.AtEvalPoint(func() error { // Schedule-Free's x, or the average
+			return nn.Save[float32](&model, r.Built.Model)
+		})
+		if err != nil {
+			return Summary{}, err
+		}
+		if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
+			return Summary{}, err
+		}
 	}
 	hist := tr.History()
 	s := Summary{Epochs: len(hist), Steps: tr.Step(), StoppedEarly: stopped || tr.StoppedEarly()}
+	if n := ranks(r.comm); n > 1 {
+		s.Ranks = n
+	}
 	for _, e := range hist {
 		s.Seconds += e.Seconds
 		if !math.IsNaN(e.ValAccuracy) && (s.BestValAccuracy == nil || e.ValAccuracy > *s.BestValAccuracy) {
@@ -373,6 +467,9 @@ func (r *Run) Finish(stopped bool) (Summary, error) {
 		}
 		s.TestLoss, s.TestAccuracy = ptr(tl), ptr(ta)
 	}
+	if !write {
+		return s, nil
+	}
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return Summary{}, err
 	}
@@ -386,6 +483,9 @@ func (r *Run) Finish(stopped bool) (Summary, error) {
 // checkpoint, and releases its directory: nothing of it can be continued,
 // and the directory can then be used again.
 func (r *Run) abandon() {
+	if r.lock == nil {
+		return // not this rank's directory, or never created
+	}
 	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
 	r.lock.Unlock()
 }

@@ -132,6 +132,7 @@ func TestNew(t *testing.T) {
 	if s, err := rn.Finish(false); err != nil || s.Epochs != 1 {
 		t.Fatalf("Finish = %+v, %v", s, err)
 	}
+	rn.Close() // the lock is the run's until then (it held only while the garbage collector had not collected rn)
 	if _, err := run.New(r, dir, run.Options{}); err == nil || !strings.Contains(err.Error(), "already holds a run") {
 		t.Errorf("a second New in %s: %v", dir, err)
 	}

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/descentml/descent/data"
@@ -24,8 +23,6 @@ func (tr *Trainer[T]) newAccumulator() error {
 		return fmt.Errorf("train: Accumulate = %d: must not be negative", k)
 	case k <= 1:
 		return nil
-	case tr.dist != nil:
-		return errors.New("train: accumulating micro-batches in a data-parallel run is not supported")
 	}
 	nb := data.Batches{Order: tr.order, Size: tr.cfg.BatchSize, DropLast: tr.cfg.DropLast}.Len()
 	if nb%k != 0 {

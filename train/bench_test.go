@@ -2,14 +2,19 @@ package train_test
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
+	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/benchmodels"
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/tensor"
 	"github.com/descentml/descent/train"
 )
 
@@ -17,11 +22,50 @@ import (
 // gather a batch, forward, cross-entropy, backward, an AdamW step (lr 1e-3,
 // weight decay 0.01), zero the gradients — on random MNIST-shaped data, the
 // work of the PyTorch training script in bench/compare.py. It reports
-// samples/s; a step allocates nothing after the first.
+// samples/s and GFLOP/s, from the FLOP count of stepFlops (the products
+// only); a step allocates nothing after the first. bench/compare.py prints
+// the GFLOP/s as a fraction of the 2-core sgemm 512³ rate measured in the
+// same session.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, nil) })
 	}
+}
+
+// BenchmarkTrainScaling measures BenchmarkTrainStep's steps across sizes,
+// for the README's table of how cost grows (bench/scaling.py runs it with
+// -cpu 1,2): the MLP 784-256-256-10 and the small CNN at batches of 16 to
+// 1024, and (under width/) the MLP 784-H-H-10 at batch 128 for widths H of
+// 64 to 4096.
+// Each sub-benchmark uses GOMAXPROCS threads for the kernels.
+func BenchmarkTrainScaling(b *testing.B) {
+	for batch := 16; batch <= 1024; batch *= 2 {
+		b.Run(fmt.Sprintf("mlp-784-256-256-10/batch%d", batch), func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0))
+			benchmarkTrainStep(b, func(r *rand.Rand) *nn.Sequential[float32] { return mlp(256, r) }, []int{784}, batch, nil)
+		})
+	}
+	for batch := 16; batch <= 1024; batch *= 2 {
+		b.Run(fmt.Sprintf("cnn-28x28-c16-c32-10/batch%d", batch), func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0))
+			benchmarkTrainStep(b, benchmodels.CNN, []int{1, 28, 28}, batch, nil)
+		})
+	}
+	for width := 64; width <= 4096; width *= 2 {
+		b.Run(fmt.Sprintf("width/mlp-784-%d-%d-10/batch128", width, width), func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0))
+			benchmarkTrainStep(b, func(r *rand.Rand) *nn.Sequential[float32] { return mlp(width, r) }, []int{784}, 128, nil)
+		})
+	}
+}
+
+// mlp returns the MLP 784-width-width-10 with ReLU after the hidden layers.
+func mlp(width int, rng *rand.Rand) *nn.Sequential[float32] {
+	return nn.NewSequential(
+		nn.NewLinear[float32](784, width, rng), nn.NewReLU[float32](),
+		nn.NewLinear[float32](width, width, rng), nn.NewReLU[float32](),
+		nn.NewLinear[float32](width, 10, rng),
+	)
 }
 
 // benchModels are the models of the step benchmarks, PyTorch's
@@ -54,6 +98,7 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 		b.Fatal(err)
 	}
 	m := model(rng)
+	flops := stepFlops(b, m, append([]int{batch}, shape...))
 	opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultAdamW()})
 	if err != nil {
 		b.Fatal(err)
@@ -83,4 +128,67 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// stepFlops returns the floating-point operations of the matrix products
+// of one training step of model on a batch of the given shape. It runs the
+// forward pass layer by layer on zeros and reads, for each Linear and
+// Conv2D layer, the shapes of its input, output and weight: a layer whose
+// product makes m·n·k multiply-adds counts 2·m·n·k for the forward pass, as
+// many for the weight gradient, and as many again for the input gradient
+// unless it is the first layer (whose input needs none). Biases,
+// activations, pooling, batch norm, the loss and the optimizer are not
+// counted: GFLOP/s over the sgemm rate is the fraction of the step that
+// runs at the speed of the products.
+func stepFlops(tb testing.TB, model *nn.Sequential[float32], shape []int) float64 {
+	tb.Helper()
+	tape := autograd.NewTape[float32]()
+	tape.SetNoGrad(true)
+	x := tape.Const(tensor.New[float32](shape...))
+	var flops float64
+	for i, layer := range model.Layers() {
+		y, err := layer.Forward(tape, x)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var macs float64
+		switch l := layer.(type) {
+		case *nn.Linear[float32]:
+			ws := l.Weight().Shape() // [Out, In]
+			macs = float64(len(x.Value().Data())) * float64(ws[0])
+		case *nn.Conv2D[float32]:
+			ws := l.Weight().Shape() // [O, C, KH, KW]; y is [N, O, OH, OW]
+			macs = float64(len(y.Value().Data())) * float64(ws[1]*ws[2]*ws[3])
+		}
+		products := 3.0
+		if i == 0 {
+			products = 2
+		}
+		flops += products * 2 * macs
+		x = y
+	}
+	return flops
+}
+
+// TestStepFlops checks stepFlops against the counts by hand of the
+// benchmark models at batch 128.
+func TestStepFlops(t *testing.T) {
+	const batch = 128
+	mlp := 2*2*float64(batch*784*256) + 3*2*float64(batch*256*256) + 3*2*float64(batch*256*10)
+	want := map[string]float64{
+		"mlp-784-256-256-10":   mlp,
+		"mlpbn-784-256-256-10": mlp,
+		// conv1 (26×26 outputs of 16 channels from 1×3×3 windows):
+		// forward and filter gradient; conv2 (11×11 outputs of 32 from
+		// 16×3×3) and the Linear layer 800→10: all three products.
+		"cnn-28x28-c16-c32-10": 2*2*float64(batch*26*26*16*9) + 3*2*float64(batch*11*11*32*16*9) + 3*2*float64(batch*800*10),
+	}
+	for _, bc := range benchModels {
+		m := bc.model(rand.New(rand.NewPCG(1, 2)))
+		got := stepFlops(t, m, append([]int{batch}, bc.shape...))
+		if got != want[bc.name] {
+			t.Errorf("stepFlops(%s, batch %d) = %v; want %v", bc.name, batch, got, want[bc.name])
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -79,6 +80,30 @@ const (
 	tailLen
 )
 
+// newDistributed is New for a Comm of several ranks: the checks of a
+// single process on every rank, with their errors shared, so that a rank
+// whose configuration is bad does not leave the others waiting for it in
+// newReplicas.
+func newDistributed[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
+	c := cfg.Comm
+	cfg.Comm = nil
+	tr, err := New(model, opt, sets, cfg)
+	if err := comm.Together(c, err, ""); err != nil {
+		if errors.Is(err, comm.ErrOtherRank) {
+			return nil, fmt.Errorf("%w: another rank could not build the run", ErrOtherRank)
+		}
+		return nil, err
+	}
+	tr.cfg.Comm = c
+	if tr.dist, err = newReplicas(tr); err != nil {
+		return nil, err
+	}
+	if tr.dist != nil && (tr.avg != nil || tr.acc != nil) {
+		return nil, errors.New("train: averaging the weights (Average) and accumulating batches (Accumulate) are not supported in a data-parallel run yet")
+	}
+	return tr, nil
+}
+
 // newReplicas checks that every rank built the same run and copies rank 0's
 // state to the others. It returns nil for a single process.
 func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
@@ -122,9 +147,10 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 	}
 	var state []byte
 	if c.Rank() == 0 {
-		if state, err = tr.saveState(); err != nil {
-			return nil, err
-		}
+		state, err = tr.saveState()
+	}
+	if err := d.agreeOn(err, "rank 0 could not save its state"); err != nil {
+		return nil, err
 	}
 	if state, err = comm.BroadcastBytes(c, state, 0); err != nil {
 		return nil, fmt.Errorf("train: copying rank 0's model: %w", err)

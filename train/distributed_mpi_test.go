@@ -12,9 +12,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/commtest"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/train"
@@ -29,23 +31,7 @@ import (
 
 var world *comm.Comm
 
-func TestMain(m *testing.M) {
-	c, err := comm.Init()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	world = c
-	code := m.Run()
-	if code != 0 {
-		c.Abort(code) // the other ranks may be waiting for this one
-	}
-	if err := c.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { commtest.Main(m, &world) }
 
 // agree fails the test on every rank unless every rank passed the same
 // bytes.
@@ -261,6 +247,34 @@ func TestDistributedBadInput(t *testing.T) {
 	r.cfg.Seed = uint64(world.Rank() % 2)
 	if _, _, _, err := r.build(t, world, splits); err == nil || !strings.Contains(err.Error(), "disagree on the run") {
 		t.Errorf("%v: seeds that differ between ranks: %v; want an error", world, err)
+	}
+}
+
+// TestDistributedBadConfigOnOneRank gives the last rank alone a
+// configuration train.New refuses (Epochs 0) and checks that every rank
+// returns an error instead of waiting for it; a watchdog aborts the job if
+// they hang.
+func TestDistributedBadConfigOnOneRank(t *testing.T) {
+	if world.Size() == 1 {
+		t.Skip("needs several ranks")
+	}
+	splits := digits(t)
+	watchdog := time.AfterFunc(time.Minute, func() {
+		fmt.Fprintf(os.Stderr, "%v: train.New hung after one rank's bad configuration\n", world)
+		world.Abort(3)
+	})
+	defer watchdog.Stop()
+	last := world.Size() - 1
+	r := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: 32, Seed: 1}}
+	if world.Rank() == last {
+		r.cfg.Epochs = 0
+	}
+	_, _, _, err := r.build(t, world, splits)
+	switch {
+	case world.Rank() == last && (err == nil || !strings.Contains(err.Error(), "Epochs = 0")):
+		t.Errorf("%v: Epochs 0: %v; want its error", world, err)
+	case world.Rank() != last && !errors.Is(err, train.ErrOtherRank):
+		t.Errorf("%v: Epochs 0 on rank %d: %v; want ErrOtherRank", world, last, err)
 	}
 }
 

@@ -193,9 +193,6 @@ func (tr *Trainer[T]) newAverager() error {
 	if tr.cfg.Average == nil {
 		return nil
 	}
-	if tr.dist != nil {
-		return errors.New("train: averaging the weights in a data-parallel run is not supported")
-	}
 	if tr.opt.HasEvalPoint() {
 		return errors.New("train: averaging the weights of a Schedule-Free run: Schedule-Free's x is already an average of its iterates")
 	}

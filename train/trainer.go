@@ -181,6 +181,9 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 // Params(model)). It checks the configuration and that the model accepts
 // the data's examples.
 func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
+	if cfg.Comm.Distributed() {
+		return newDistributed(model, opt, sets, cfg)
+	}
 	switch {
 	case cfg.Epochs <= 0:
 		return nil, fmt.Errorf("train: Epochs = %d: must be positive", cfg.Epochs)
@@ -215,10 +218,6 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
 	}
 	tr.tape.Reset()
-	var err error
-	if tr.dist, err = newReplicas(tr); err != nil {
-		return nil, err
-	}
 	if err := tr.newAverager(); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/internal/pool"
 )
 
@@ -152,6 +153,12 @@ type Search struct {
 	// continues where it stopped; a journal written by a different search
 	// (space, method, seed, direction or budget) is an error.
 	Journal string
+	// Comm, if it has several processes (the ranks of mpirun), shares the
+	// search among them (distributed.go): each rank runs one trial at a
+	// time, Workers is ignored, every rank returns the same report, and
+	// rank 0 alone writes the journal. Every rank must call Run with the
+	// same search. nil: one process.
+	Comm *comm.Comm
 }
 
 // Run runs the search and returns the report of every finished trial.
@@ -179,7 +186,16 @@ func (s Search) Run(ctx context.Context, obj Objective) (*Report, error) {
 	if r.workers == 0 {
 		r.workers = runtime.GOMAXPROCS(0)
 	}
-	if s.Journal != "" {
+	if s.Comm.Distributed() && s.Journal != "" {
+		if err := r.openShared(); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if r.journal != nil {
+				r.journal.close()
+			}
+		}()
+	} else if s.Journal != "" {
 		j, done, err := openJournal(s.Journal, s.header())
 		if err != nil {
 			return nil, err
@@ -249,6 +265,9 @@ func (r *runner) runAll(ctx context.Context, trials []Trial) error {
 			continue
 		}
 		todo = append(todo, t)
+	}
+	if r.s.Comm.Distributed() {
+		return r.runRanks(ctx, todo)
 	}
 	type result struct {
 		res TrialResult

@@ -81,9 +81,12 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.run(args[1:], stdout, stderr)
 	var ee *exitError
+	var silent silentExit
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &silent):
+		return int(silent)
 	case errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
@@ -28,8 +29,10 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		if spec := os.Getenv("DESCENT_TEST_SIGNAL"); spec != "" {
+		// "KILL:n:r" signals only on MPI rank r (distributed_test.go).
+		if spec := os.Getenv("DESCENT_TEST_SIGNAL"); spec != "" && onRank(spec) {
 			name, at, _ := strings.Cut(spec, ":")
+			at, _, _ = strings.Cut(at, ":")
 			step, _ := strconv.Atoi(at)
 			sig := syscall.SIGINT
 			if name == "KILL" {
@@ -38,6 +41,7 @@ func TestMain(m *testing.M) {
 			testBatchHook = func(b train.Batch) {
 				if b.Step == step {
 					syscall.Kill(os.Getpid(), sig)
+					time.Sleep(100 * time.Millisecond) // for the signal to arrive before the next step
 				}
 			}
 		}

@@ -30,7 +30,7 @@ Ctrl-C stops at the next batch and saves a checkpoint; --resume DIR continues
 the run in DIR (with its saved configuration) up to --epochs in all, and the
 final model is byte-identical to a run that was never stopped.`
 
-func runTrain(args []string, stdout, stderr io.Writer) error {
+func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
 	threads := threadsFlag(fs)
@@ -38,7 +38,16 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
 	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
+	syncBN := syncBNFlag(fs)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	c, stdout, stderr, err := joinRanks(stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = leaveRanks(c, err) }()
+	if err := syncBN(); err != nil {
 		return err
 	}
 	tensor.SetThreads(*threads)
@@ -59,6 +68,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		},
 		OnEpoch:   func(e train.Epoch) { prog.epoch(e) },
 		MaxMemory: limit,
+		Comm:      c,
 	}
 	var rn *run.Run
 	if *resume != "" {
@@ -162,7 +172,7 @@ func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer)
 		// Run joins a failed checkpoint write to the cancellation.
 		return &exitError{130, fmt.Errorf("interrupted, but the checkpoint could not be written: %w\n(the last one written, if any, is in %s)", err, rn.Checkpoint())}
 	case errors.Is(err, context.Canceled):
-		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  descent train --resume %s --epochs %d", tr.Epochs(), tr.Step(), dir, r.Epochs)}
+		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  %s --epochs %d", tr.Epochs(), tr.Step(), resumeCommand(rn), r.Epochs)}
 	case err != nil && !stopped && rn.HasCheckpoint():
 		return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.Epochs(), rn.Checkpoint())
 	case err != nil && !stopped:

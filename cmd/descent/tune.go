@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
@@ -58,7 +59,7 @@ func tuneDefaults() recipe.Recipe {
 // with the count so far; true interrupts the search as Ctrl-C does.
 var testTuneStop func(done int) bool
 
-func runTune(args []string, stdout, stderr io.Writer) error {
+func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("tune", "[--space SPACE] [flags]", aboutTune)
 	f := recipe.AddFlags(fs, tuneDefaults(), true)
 	threads := threadsFlag(fs)
@@ -75,6 +76,11 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
+	c, stdout, stderr, err := joinRanks(stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { err = leaveRanks(c, err) }()
 	space, err := tune.ParseSpace(*spaceText)
 	if err != nil {
 		return fmt.Errorf("--space: %w", err)
@@ -104,25 +110,23 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--metric %q: want val_loss or val_accuracy", *metric)
 	}
 	splits, err := r.LoadData(nil, nil)
-	if err != nil {
+	if err := shared(c, err, "another rank could not load the data"); err != nil {
 		return err
 	}
 	dir := *out
-	if dir == "" {
-		if dir, err = run.OutputDir("tune", "", explore.TuneFile); err != nil {
-			return err
-		}
+	var lock *run.Lock
+	if c.Rank() == 0 {
+		dir, lock, err = tuneDir(dir)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	lock, err := run.LockDir(dir, "descent tune")
-	if err != nil {
+	if err := fromRank0(c, &dir, err, "rank 0 could not open the output directory"); err != nil {
 		return err
 	}
 	defer lock.Unlock()
 	journal := filepath.Join(dir, tuneJournal)
 	w := setThreads(*threads, *workers, 1<<30)
+	if c.Distributed() {
+		w = c.Size() // one trial per rank
+	}
 	if !*quiet {
 		verb := "searching"
 		if _, err := os.Stat(journal); err == nil {
@@ -137,7 +141,7 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	defer cancel()
 	done := 0
 	res, err := explore.Tune(ctx, splits, explore.TuneConfig{
-		Recipe: r, Space: space, Method: m, Seed: r.Seed, Metric: explore.Metric(*metric), Workers: w, Journal: journal,
+		Recipe: r, Space: space, Method: m, Seed: r.Seed, Metric: explore.Metric(*metric), Workers: w, Journal: journal, Comm: c,
 		OnTrial: func(t tune.Trial, o explore.Outcome, err error) {
 			done++
 			if !*quiet {
@@ -158,6 +162,9 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 		}
 		return &exitError{130, fmt.Errorf("interrupted; the finished trials are recorded in %s: run the same command with --out %s to continue", journal, dir)}
 	}
+	if errors.Is(err, comm.ErrOtherRank) {
+		return &exitError{130, err}
+	}
 	if err != nil {
 		return err
 	}
@@ -165,7 +172,10 @@ func runTune(args []string, stdout, stderr io.Writer) error {
 	if res.Best != nil {
 		cmd = trainCommand(*res.Best)
 	}
-	if err := res.Save(dir, cmd); err != nil {
+	if c.Rank() == 0 {
+		err = res.Save(dir, cmd)
+	}
+	if err := shared(c, err, "rank 0 could not save the results"); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s over %s from %s, %s on %s; value: %s\n\n", m, space, r.Optimizer, r.Model, r.Data, res.Metric)

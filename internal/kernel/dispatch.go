@@ -65,6 +65,9 @@ type kernels[T Float] struct {
 	col2imTaps     func(m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
 	maxPool        func(x []T, w, oh, ow int, y []T, codes []uint8)
 	maxPoolGrad    func(g []T, codes []uint8, w, oh, ow int, gx []T)
+	exp            func(x, y []T)
+	tanh           func(x, y []T)
+	sigmoid        func(x, y []T)
 }
 
 func reference[T Float]() kernels[T] {
@@ -107,6 +110,9 @@ func reference[T Float]() kernels[T] {
 		col2imTaps:     col2imTapsRef[T],
 		maxPool:        maxPoolRef[T],
 		maxPoolGrad:    maxPoolGradRef[T],
+		exp:            expRef[T],
+		tanh:           tanhRef[T],
+		sigmoid:        sigmoidRef[T],
 	}
 }
 

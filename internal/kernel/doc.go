@@ -1,6 +1,7 @@
 // Package kernel holds descent's hot loops: matrix multiply, convolution
-// lowering, the fused per-block updates of the optimizers, and the
-// elementwise and reduction loops of the layers.
+// lowering, the fused per-block updates of the optimizers, the elementwise
+// and reduction loops of the layers, and eˣ, tanh and the sigmoid (float32
+// polynomials with vector versions; float64 uses package math).
 //
 // Every kernel's doc comment is its reference loop, and the pure-Go reference
 // loop sits next to it. On amd64 the package also has assembly versions, for

@@ -1,6 +1,9 @@
 package kernel
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // The layer kernels below are the elementwise and row-wise loops of the
 // layers' forward and backward passes. Matrices are row-major, m rows of n
@@ -296,14 +299,26 @@ func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
 //	y[i][j] = exp(x[i][j] - max_i) / Σₖ exp(x[i][k] - max_i)
 //
 // with max_i the largest entry of row i, subtracted so that no exp
-// overflows. exp runs in float64 and the sum is accumulated in float64, then
-// each entry is rounded once to T. y may be x (with ldy = ldx). A row holding
-// NaN or +Inf, or only −Inf, gives NaN.
-//
-// It has no vector version: in descent's models rows hold the 10 logits of a
-// class, and exp dominates.
+// overflows. For float64, exp runs in float64 (math.Exp); for float32, the
+// differences are rounded to float32 and raised by Exp (relative error
+// below 3·2⁻²⁴). Either way the sum is accumulated in float64 and each
+// entry rounded once to T. y may be x (with ldy = ldx). A row holding NaN
+// or +Inf, or only −Inf, gives NaN.
 func SoftmaxRows[T Float](m, n int, x []T, ldx int, y []T, ldy int) {
 	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(y), ldy) {
+		return
+	}
+	if unsafe.Sizeof(T(0)) == 4 {
+		for i := 0; i < m; i++ {
+			xi, yi := x[i*ldx:i*ldx+n], y[i*ldy:i*ldy+n]
+			top := rowMax(xi)
+			AddConst(-T(top), xi, yi)
+			Exp(yi, yi)
+			sum := Sum(yi)
+			for j, e := range yi {
+				yi[j] = T(float64(e) / sum)
+			}
+		}
 		return
 	}
 	var buf [64]float64 // the exps of a short row, so as not to compute them twice

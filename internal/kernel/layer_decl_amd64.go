@@ -47,6 +47,15 @@ func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd in
 func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
 
 //go:noescape
+func exp32AVX512(x []float32, y []float32)
+
+//go:noescape
+func sigmoid32AVX512(x []float32, y []float32)
+
+//go:noescape
+func tanh32AVX512(x []float32, y []float32)
+
+//go:noescape
 func relu64AVX512(x []float64, y []float64)
 
 //go:noescape
@@ -120,6 +129,15 @@ func copyRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int
 
 //go:noescape
 func addRows32AVX2(m int, n int, src []float32, lds int, dst []float32, ldd int)
+
+//go:noescape
+func exp32AVX2(x []float32, y []float32)
+
+//go:noescape
+func sigmoid32AVX2(x []float32, y []float32)
+
+//go:noescape
+func tanh32AVX2(x []float32, y []float32)
 
 //go:noescape
 func relu64AVX2(x []float64, y []float64)

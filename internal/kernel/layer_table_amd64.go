@@ -22,6 +22,9 @@ func accelerateLayer(l level) {
 		k32.copyRows = copyRows32AVX512
 		k32.addRows = addRows32AVX512
 		k32.col2imTaps = col2imTaps32AVX512
+		k32.exp = exp32AVX512
+		k32.sigmoid = sigmoid32AVX512
+		k32.tanh = tanh32AVX512
 		k64.relu = relu64AVX512
 		k64.reluGrad = reluGrad64AVX512
 		k64.addConst = addConst64AVX512
@@ -48,6 +51,9 @@ func accelerateLayer(l level) {
 		k32.addSquaredDiff = addSquaredDiff32AVX2
 		k32.copyRows = copyRows32AVX2
 		k32.addRows = addRows32AVX2
+		k32.exp = exp32AVX2
+		k32.sigmoid = sigmoid32AVX2
+		k32.tanh = tanh32AVX2
 		k64.relu = relu64AVX2
 		k64.reluGrad = reluGrad64AVX2
 		k64.addConst = addConst64AVX2

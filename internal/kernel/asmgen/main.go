@@ -33,7 +33,7 @@ func main() {
 		for _, i := range isas {
 			for _, t := range elems {
 				for _, k := range ks {
-					if supports(k, i) {
+					if supports(k, i) && hasElem(k, t) {
 						k.emit(vm{isa: i, elem: t})
 					}
 				}
@@ -86,13 +86,22 @@ func supports(k kernel, i isa) bool {
 	return true
 }
 
+// hasElem reports whether kernel k has a version for element type t: those
+// that do not say otherwise (with a method hasElem) have one for both.
+func hasElem(k kernel, t elem) bool {
+	if p, ok := k.(interface{ hasElem(elem) bool }); ok {
+		return p.hasElem(t)
+	}
+	return true
+}
+
 func (s stream) id() string    { return s.name }
 func (r reduction) id() string { return r.name }
 
 // tableKernels are the sets of kernels with table entries.
 var tableKernels = map[string][]kernel{
 	"update": append(append(kernels(updates), kernels(steps)...), kernels(reductions)...),
-	"layer":  append(kernels(layers), pool{}, pool{grad: true}, rows{name: "copyRows"}, rows{name: "addRows", add: true}, col2imTaps{}),
+	"layer":  append(append(kernels(layers), pool{}, pool{grad: true}, rows{name: "copyRows"}, rows{name: "addRows", add: true}, col2imTaps{}), kernels(transcendentals)...),
 }
 
 func kernels[K kernel](ks []K) []kernel {
@@ -115,7 +124,7 @@ func writeTable(file, set string, isas []isa, elems []elem, ks []kernel) {
 		for _, t := range elems {
 			v := vm{isa: i, elem: t}
 			for _, k := range ks {
-				if supports(k, i) {
+				if supports(k, i) && hasElem(k, t) {
 					fmt.Fprintf(&b, "\t\tk%d.%s = %s\n", 8*t.size, k.id(), v.fn(k.id()))
 				}
 			}

@@ -23,8 +23,11 @@ type stream struct {
 	lazy   []string
 	flags  []choice // parameters that select a variant of the loop
 	unroll int      // vectors per iteration of the main loop
-	prep   func(e *step)
-	body   func(e *step, on map[string]bool)
+	// float32Only kernels have no float64 version: the float64 table
+	// keeps the reference loop.
+	float32Only bool
+	prep        func(e *step)
+	body        func(e *step, on map[string]bool)
 }
 
 // A choice is a bool parameter, or (slice) whether a slice parameter is
@@ -70,6 +73,8 @@ func (e *step) c(name string) reg.VecVirtual {
 	}
 	panic("asmgen: no scalar " + name)
 }
+func (s stream) hasElem(t elem) bool { return !s.float32Only || t.size == 4 }
+
 func (s stream) emit(v vm) {
 	text(v.fn(s.name), "func("+strings.ReplaceAll(s.params, "T", v.goType)+")")
 	s.choose(v, 0, map[string]bool{})

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"math"
+
+	asm "github.com/mmcloughlin/avo/build"
+	op "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// The transcendental kernels, float32 only (float64 keeps the math
+// package's functions): eˣ, tanh and the logistic sigmoid. Each repeats
+// exp32 and tanh32 of internal/kernel/transcend.go operation for operation,
+// every product rounded before the sum it feeds, so results match the
+// reference loops bit for bit.
+var transcendentals = []stream{
+	{
+		name: "exp", params: "x, y []T", slices: []string{"x", "y"}, unroll: 2, float32Only: true,
+		body: func(e *step, _ map[string]bool) {
+			e.st("y", e.exp32(e.ld("x")))
+		},
+	},
+	{
+		// with e = exp(−|x|): y = x < 0 ? e/(1 + e) : 1/(1 + e)
+		name: "sigmoid", params: "x, y []T", slices: []string{"x", "y"}, unroll: 2, float32Only: true,
+		body: func(e *step, _ map[string]bool) {
+			x := e.ld("x")
+			ex := e.exp32(e.or(x, e.f32("signbit", 0x80000000)))
+			d := e.add(ex, e.f32("one", 0x3f800000))
+			e.st("y", e.sel(e.cmp(cmpLT, x, e.zero()), e.div(ex, d), e.div(e.f32("one", 0x3f800000), d)))
+		},
+	},
+	{
+		// |x| < 0.625: odd polynomial; else ±(1 − 2/(exp(2|x|) + 1))
+		name: "tanh", params: "x, y []T", slices: []string{"x", "y"}, unroll: 1, float32Only: true,
+		body: func(e *step, _ map[string]bool) {
+			x := e.ld("x")
+			a := e.and(x, e.f32("absmask", 0x7fffffff))
+			ex := e.exp32(e.add(a, a))
+			big := e.sub(e.f32("one", 0x3f800000), e.div(e.f32("two", 0x40000000), e.add(ex, e.f32("one", 0x3f800000))))
+			big = e.or(big, e.and(x, e.f32("signbit", 0x80000000)))
+			z := e.mul(x, x)
+			p := e.add(e.mul(e.c32(-5.70498872745e-3), z), e.c32(2.06390887954e-2))
+			p = e.add(e.mul(p, z), e.c32(-5.37397155531e-2))
+			p = e.add(e.mul(p, z), e.c32(1.33314422036e-1))
+			p = e.add(e.mul(p, z), e.c32(-3.33332819422e-1))
+			small := e.add(e.mul(e.mul(p, z), x), x)
+			e.st("y", e.sel(e.cmp(cmpLT, a, e.c32(0.625)), small, big))
+		},
+	},
+}
+
+// f32 fills a vector with the float32 whose bits are b (read from memory at
+// each use: AVX2 has too few registers to hold every constant).
+func (v *vm) f32(name string, b uint32) reg.VecVirtual {
+	return v.splat(name, uint64(b))
+}
+
+// c32 fills a vector with the float32 c.
+func (v *vm) c32(c float32) reg.VecVirtual {
+	b := math.Float32bits(c)
+	return v.splat(constName(b), uint64(b))
+}
+
+func constName(b uint32) string {
+	const hex = "0123456789abcdef"
+	s := []byte("c_")
+	for i := 28; i >= 0; i -= 4 {
+		s = append(s, hex[b>>i&15])
+	}
+	return string(s)
+}
+
+// exp32 returns eˣ of the float32 lanes of x, as exp32 in transcend.go.
+func (v *vm) exp32(x reg.VecVirtual) reg.VecVirtual {
+	// VMAXPS and VMINPS return their second source when either is NaN.
+	x = v.op3(asm.VMAXPS, asm.VMAXPD, v.c32(-104), x)
+	x = v.op3(asm.VMINPS, asm.VMINPD, v.c32(89), x)
+	n := v.vec()
+	asm.VCVTPS2DQ(v.mul(x, v.c32(1.44269504088896341)), n) // rounds to nearest even
+	fn := v.vec()
+	asm.VCVTDQ2PS(n, fn)
+	r := v.sub(x, v.mul(fn, v.c32(0.693359375)))
+	r = v.sub(r, v.mul(fn, v.c32(-2.12194440e-4)))
+	p := v.add(v.mul(v.c32(1.9875691500e-4), r), v.c32(1.3981999507e-3))
+	p = v.add(v.mul(p, r), v.c32(8.3334519073e-3))
+	p = v.add(v.mul(p, r), v.c32(4.1665795894e-2))
+	p = v.add(v.mul(p, r), v.c32(1.6666665459e-1))
+	p = v.add(v.mul(p, r), v.c32(5.0000001201e-1))
+	y := v.add(v.add(v.mul(p, v.mul(r, r)), r), v.f32("one", 0x3f800000))
+	// 2^(n>>1) and 2^(n−n>>1), built in the exponent field.
+	n1 := v.vec()
+	asm.VPSRAD(op.U8(1), n, n1)
+	n2 := v.op3(asm.VPSUBD, asm.VPSUBD, n, n1)
+	s1, s2 := v.vec(), v.vec()
+	asm.VPSLLD(op.U8(23), v.op3(asm.VPADDD, asm.VPADDD, n1, v.f32("bias127", 127)), s1)
+	asm.VPSLLD(op.U8(23), v.op3(asm.VPADDD, asm.VPADDD, n2, v.f32("bias127", 127)), s2)
+	return v.mul(v.mul(y, s1), s2)
+}
+
+// or is the bitwise or (VPORD on zmm, which needs no AVX512DQ).
+func (v *vm) or(a, b op.Op) reg.VecVirtual {
+	if v.is512() {
+		return v.op3(asm.VPORD, asm.VPORQ, a, b)
+	}
+	return v.op3(asm.VORPS, asm.VORPD, a, b)
+}

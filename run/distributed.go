@@ -1,0 +1,97 @@
+package run
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+
+	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/internal/atomicfile"
+	"github.com/descentml/descent/recipe"
+)
+
+// A data-parallel run (Options.Comm of several ranks, under mpirun) lives in
+// rank 0's directory: rank 0 alone creates and locks it, reads and writes
+// its files; the other ranks build the same run from what rank 0 sends them
+// (the recipe and data.json on --resume) and from their own copy of the
+// data. Every step that may fail on one rank alone (loading the data, the
+// memory check, creating the directory) shares its error, so that every
+// rank fails together and nothing is left waiting; the ranks must agree on
+// the resolved recipe before anything is written.
+
+// leader reports whether this process reads and writes the run's files:
+// rank 0, or a single process.
+func leader(c *comm.Comm) bool { return !c.Distributed() || c.Rank() == 0 }
+
+// together returns err on the ranks that have one and an error on the
+// others if any has one (comm.Together); a single process's err as it is.
+func together(c *comm.Comm, err error, what string) error {
+	if !c.Distributed() {
+		return err
+	}
+	return comm.Together(c, err, what)
+}
+
+// fromLeader gives every rank rank 0's *v, or its error. Rank 0 passes the
+// error it met making v; the others pass nil.
+func fromLeader[V any](c *comm.Comm, v *V, err error, what string) error {
+	if !c.Distributed() {
+		return err
+	}
+	var b []byte
+	if err == nil && c.Rank() == 0 {
+		b, err = json.Marshal(v)
+	}
+	if err := comm.Together(c, err, what); err != nil {
+		return err
+	}
+	b, err = comm.BroadcastBytes(c, b, 0)
+	if err == nil && c.Rank() != 0 {
+		err = json.Unmarshal(b, v)
+	}
+	return together(c, err, what)
+}
+
+// agreeRecipe checks that every rank resolved the same recipe: ranks
+// started with other flags, or whose data differs, all fail.
+func agreeRecipe(c *comm.Comm, r recipe.Recipe) error {
+	if !c.Distributed() {
+		return nil
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := comm.Agree(c, b, "the recipe (the flags, or the data each rank read)"); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	return nil
+}
+
+// ranks returns the number of processes of a run with c.
+func ranks(c *comm.Comm) int {
+	if c == nil {
+		return 1
+	}
+	return c.Size()
+}
+
+// config is config.json: the recipe, and the number of processes that
+// trained it when it was written (mpirun -np; absent for one).
+type config struct {
+	recipe.Recipe
+	Ranks int `json:"ranks,omitempty"`
+}
+
+// writeConfig writes config.json into dir.
+func writeConfig(dir string, r recipe.Recipe, c *comm.Comm) error {
+	cf := config{Recipe: r}
+	if n := ranks(c); n > 1 {
+		cf.Ranks = n
+	}
+	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), cf)
+}
+
+// Ranks returns the number of processes training the run: 1, or the size
+// of Options.Comm.
+func (r *Run) Ranks() int { return ranks(r.comm) }
