@@ -414,13 +414,13 @@ func TestApply(t *testing.T) {
 		t.Errorf("Apply(opt=momentum beta=0.5) = %s", o)
 	}
 	for cfg, want := range map[string]tune.Config{
-		`"gamma" is not a name the search can set (valid: alpha, amsgrad, batch`: {"gamma": tune.Num(1)},
-		`adamw has no hyperparameter "momentum"`:                                 {"momentum": tune.Num(0.9)},
-		"batch=0.5: want a whole number":                                         {"batch": tune.Num(0.5)},
-		"dropout=1":                                                              {"dropout": tune.Num(1)},
-		`unknown model "resnet"`:                                                 {"model": tune.Word("resnet")},
-		`unknown optimizer "lion"`:                                               {"opt": tune.Word("lion")},
-		"Beta1 = 2":                                                              {"beta1": tune.Num(2)},
+		`"gamma" is not a name the search can set (valid: adamw_lr, adamw_wd, alpha, alpha_warmup, amsgrad, batch`: {"gamma": tune.Num(1)},
+		`adamw has no hyperparameter "momentum"`: {"momentum": tune.Num(0.9)},
+		"batch=0.5: want a whole number":         {"batch": tune.Num(0.5)},
+		"dropout=1":                              {"dropout": tune.Num(1)},
+		`unknown model "resnet"`:                 {"model": tune.Word("resnet")},
+		`unknown optimizer "shampoo"`:            {"opt": tune.Word("shampoo")},
+		"Beta1 = 2":                              {"beta1": tune.Num(2)},
 	} {
 		if _, err := Apply(base, want); err == nil || !strings.Contains(err.Error(), cfg) {
 			t.Errorf("Apply(%v) = %v; want an error containing %q", want, err, cfg)
@@ -438,7 +438,7 @@ func TestCheckSpace(t *testing.T) {
 		}
 	}
 	for text, want := range map[string]string{
-		"gamma=log(0.1,1)":                               `"gamma" is not a name the search can set (valid: alpha, amsgrad, batch, beta1, beta2,`,
+		"gamma=log(0.1,1)":                               `"gamma" is not a name the search can set (valid: adamw_lr, adamw_wd, alpha, alpha_warmup, amsgrad, batch, beta1, beta2,`,
 		"momentum=uniform(0,1)":                          `adamw has no hyperparameter "momentum"`,
 		"opt=choice(adam,adamz)":                         `unknown optimizer "adamz"`,
 		"opt=uniform(0,1)":                               "want opt=choice(name,…)",

@@ -303,7 +303,7 @@ func TestParseOptimizer(t *testing.T) {
 	}
 	for spec, want := range map[string]string{
 		"":                       "empty",
-		"lion lr=1":              `unknown optimizer "lion" (valid: adadelta, adagrad, adam, adamax, adamw, momentum, nadam, nesterov, radam, rmsprop, sgd)`,
+		"shampoo lr=1":           `unknown optimizer "shampoo" (valid: adadelta, adagrad, adam, adamax, adamw, ademamix, adopt, lamb, lars, lion, momentum, muon, nadam, nesterov, prodigy, radam, rmsprop, sf-adamw, sf-sgd, sgd, soap)`,
 		"sgd lr=x":               "lr=x: want a number",
 		"sgd lr":                 `"lr" is not key=value`,
 		"adam beta=0.9":          `adam has no hyperparameter "beta" (valid: lr, beta1, beta2, eps, amsgrad, wd, l2)`,

@@ -59,8 +59,13 @@ func Run(fn Function, cfg optim.Config, start [2]float64, steps int) (Path, erro
 	if !finite(start[0]) || !finite(start[1]) {
 		return Path{}, fmt.Errorf("landscape: start %v is not finite", start)
 	}
+	// θ is a 1×2 matrix, so that the optimizers that work on matrices run
+	// too: Muon orthogonalizes the 1×2 momentum, which divides it by its
+	// norm (normalized momentum: every step has length lr); SOAP rotates
+	// into the eigenbasis of the 2×2 preconditioner R. The elementwise
+	// methods do not see the shape.
 	theta, grad := []float64{start[0], start[1]}, make([]float64, 2)
-	opt, err := optim.New([]optim.Param[float64]{{Name: "theta", Shape: []int{2}, Value: theta, Grad: grad}}, cfg)
+	opt, err := optim.New([]optim.Param[float64]{{Name: "theta", Shape: []int{1, 2}, Value: theta, Grad: grad}}, cfg)
 	if err != nil {
 		return Path{}, fmt.Errorf("landscape: %w", err)
 	}

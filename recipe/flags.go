@@ -31,6 +31,7 @@ type Flags struct {
 	seed                    *uint64
 	text                    textFlags
 	optimizer               spec.Optimizer // without the optimizer's flags
+	extra                   *optimizerFlags
 }
 
 // hyperFlag is a flag for one optimizer hyperparameter; it records whether
@@ -72,6 +73,7 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 			fs.Var(hf, k.Name, k.Help)
 			f.hyper = append(f.hyper, hf)
 		}
+		f.extra = addOptimizerFlags(fs, def)
 	}
 	f.sched = fs.String("schedule", def.Schedule.String(), "learning-rate schedule: "+strings.Join(spec.ScheduleNames(), ", ")+`, with settings as "cosine min=1e-5" or "step size=10 gamma=0.5"`)
 	f.warmup = fs.Int("warmup", def.Schedule.Warmup, "linear warmup over this many steps (or epochs, with --schedule-unit epoch) before the schedule")
@@ -112,6 +114,7 @@ func (f *Flags) Recipe() (Recipe, error) {
 		if r.Optimizer, err = spec.NewOptimizer(*f.opt, set); err != nil {
 			return r, err
 		}
+		f.extra.set(&r)
 	}
 	if r.Schedule, err = spec.ParseSchedule(*f.sched); err != nil {
 		return r, err
@@ -167,6 +170,7 @@ func (r Recipe) Args() []string {
 			args = append(args, "--"+k, v)
 		}
 	}
+	args = append(args, r.optimizerArgs()...)
 	args = append(args, "--schedule", r.Schedule.String())
 	if r.ClipNorm != 0 {
 		args = append(args, "--clip-norm", num(r.ClipNorm))

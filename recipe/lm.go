@@ -293,7 +293,7 @@ func (r Recipe) BuildSeq(text *data.Text, cfg train.SeqConfig) (*SeqRun, error) 
 	if err != nil {
 		return nil, err
 	}
-	opt, _, err := r.newOptimizer(model, 1, r.Steps)
+	opt, _, err := r.buildOptimizer(model, 1, r.Steps)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,18 @@ type Recipe struct {
 	Model     Model          `json:"model"`
 	Optimizer spec.Optimizer `json:"optimizer"`
 	Schedule  spec.Schedule  `json:"schedule"`
+	// Routing is muon's split of the parameters between Muon and AdamW,
+	// made by Route; ToAdamW and ToMuon name parameters the user sent to
+	// the other group than the rule's (optimizers.go).
+	Routing *spec.Routing `json:"routing,omitempty"`
+	ToAdamW []string      `json:"to_adamw,omitempty"`
+	ToMuon  []string      `json:"to_muon,omitempty"`
+	// Average, if not "", is the average of the weights evaluated and
+	// saved: "ema decay=0.999" or "swa start=N" (ParseAverage).
+	Average string `json:"average,omitempty"`
+	// Accumulate, if above 1, makes that many batches one optimizer step
+	// (gradient accumulation); schedules count optimizer steps.
+	Accumulate int `json:"accumulate,omitempty"`
 
 	ClipNorm  float64 `json:"clip_norm,omitempty"`  // clip gradients to this global 2-norm; 0: off
 	ClipValue float64 `json:"clip_value,omitempty"` // clip each gradient element to ±this; 0: off
@@ -95,6 +107,9 @@ func (r Recipe) Validate() error {
 	}
 	if err := r.Optimizer.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("recipe: %w", err))
+	}
+	if err := r.validateOptimizer(); err != nil {
+		errs = append(errs, err)
 	}
 	// Any run length shows whether the schedule's settings can be built.
 	if _, _, err := r.Schedule.Build(r.Optimizer.LR, max(r.Epochs, 1), 1); err != nil {
@@ -160,19 +175,20 @@ func (r Recipe) dropLast(trainExamples int) bool {
 
 // StepsPerEpoch returns the optimizer steps in an epoch over trainExamples
 // examples: the batches, less a last batch of one example that a model with
-// 1-d batch normalization leaves out.
+// 1-d batch normalization leaves out, divided by Accumulate.
 func (r Recipe) StepsPerEpoch(trainExamples int) int {
 	b := max(r.Batch, 1) // a recipe not yet validated may have none
+	n := (trainExamples + b - 1) / b
 	if r.dropLast(trainExamples) {
-		return trainExamples / b
+		n = trainExamples / b
 	}
-	return (trainExamples + b - 1) / b
+	return n / max(r.Accumulate, 1)
 }
 
-// newOptimizer makes the recipe's optimizer over model's parameters, its
-// schedule built for epochs epochs of stepsPerEpoch steps, and returns it
-// with the learning-rate schedule.
-func (r Recipe) newOptimizer(model nn.Module[float32], epochs, stepsPerEpoch int) (*optim.Optimizer[float32], schedule.Schedule, error) {
+// buildOptimizer makes the recipe's optimizer over model's parameters
+// (newOptimizer), its schedule built for epochs epochs of stepsPerEpoch
+// steps, and returns it with the learning-rate schedule.
+func (r Recipe) buildOptimizer(model nn.Module[float32], epochs, stepsPerEpoch int) (*optim.Optimizer[float32], schedule.Schedule, error) {
 	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, epochs, stepsPerEpoch)
 	if err != nil {
 		return nil, nil, err
@@ -187,7 +203,7 @@ func (r Recipe) newOptimizer(model nn.Module[float32], epochs, stepsPerEpoch int
 	if r.DecayWeightsOnly {
 		oc.DecayMask = optim.WeightsOnly
 	}
-	opt, err := optim.New(train.Params[float32](model), oc)
+	opt, err := r.newOptimizer(model, oc, lr)
 	return opt, lr, err
 }
 
@@ -209,20 +225,29 @@ type Run struct {
 func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	n := splits.Train.Len()
 	r = r.Resolve(n)
-	if err := r.Validate(); err != nil {
+	err := r.Validate()
+	if err != nil {
+		return nil, err
+	}
+	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
 		return nil, err
 	}
 	model, lossKind, src, err := r.Model.Build(splits.Train.Shape(), splits.Train.Classes(), r.Seed)
 	if err != nil {
 		return nil, err
 	}
-	opt, lr, err := r.newOptimizer(model, r.Epochs, r.StepsPerEpoch(n))
+	opt, lr, err := r.buildOptimizer(model, r.Epochs, r.StepsPerEpoch(n))
 	if err != nil {
 		return nil, err
 	}
 	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Loss, cfg.RNG = r.Epochs, r.Batch, r.Seed, lossKind, src
 	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
 	cfg.DropLast = r.dropLast(n)
+	if r.Average != "" {
+		a, _ := ParseAverage(r.Average) // validated
+		cfg.Average = &a
+	}
+	cfg.Accumulate = r.Accumulate
 	if o, ok := lr.(train.ValLossObserver); ok {
 		cfg.ValLoss = o // reduce-on-plateau
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // Plot draws loss.png, accuracy.png and lr.png into dir: the metrics per
-// epoch of hist.
+// epoch of hist; and prodigy_d.png for a run of Prodigy, its estimate d.
 func Plot(dir string, hist []train.Epoch) error {
 	if len(hist) == 0 {
 		return nil
@@ -39,6 +39,11 @@ func Plot(dir string, hist []train.Epoch) error {
 		{"lr.png", plot.LinesSpec{Title: "learning rate (last step of each epoch)", YLabel: "learning rate", Series: []plot.Series{
 			{Name: "lr", Y: col(func(e train.Epoch) float64 { return e.LR })},
 		}}},
+	}
+	if hist[len(hist)-1].ProdigyD > 0 {
+		figs = append(figs, figure{"prodigy_d.png", plot.LinesSpec{Title: "Prodigy's step-size estimate d (end of each epoch)", YLabel: "d", LogY: true, Series: []plot.Series{
+			{Name: "d", Y: col(func(e train.Epoch) float64 { return e.ProdigyD })},
+		}}})
 	}
 	return writeFigures(dir, x, "epoch", figs)
 }

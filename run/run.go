@@ -197,6 +197,9 @@ func load(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Splits, error) {
 		return r, nil, err
 	}
 	r = r.Resolve(splits.Train.Len())
+	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
+		return r, nil, err
+	}
 	return r, splits, checkMemory(r, splits, opts.MaxMemory)
 }
 
@@ -489,7 +492,10 @@ func (r *Run) finish(stopped bool) (Summary, error) {
 	write := leader(r.comm)
 	if write {
 		var model strings.Builder
-		if err := nn.Save[float32](&model, r.Built.Model); err != nil {
+		err := tr.AtEvalPoint(func() error { // Schedule-Free's x, or the average
+			return nn.Save[float32](&model, r.Built.Model)
+		})
+		if err != nil {
 			return Summary{}, err
 		}
 		if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {

@@ -36,6 +36,13 @@ import (
 //	rng_ranks JSON: in a data-parallel run, the base64 states of the random
 //	          sources of ranks 1, 2, … (index 0 is empty)
 //	run       JSON: what must not change on resume (batch size, seed, …)
+//
+// For an optimizer with an evaluation point (Schedule-Free), "model" holds
+// the model at that point (x) and a third byte tensor, "train_model", the
+// model at the point it trains (y), from which a run resumes. A run that
+// averages its weights (Config.Average) has the averaged model as "model",
+// the trained one as "train_model", and the average's state as "average"
+// (optim.Averager.Save).
 const (
 	checkpointFormat  = "descent.checkpoint"
 	checkpointVersion = 2
@@ -50,10 +57,16 @@ type fingerprint struct {
 	Loss      Loss   `json:"loss"`
 	Examples  int    `json:"train_examples"`
 	Shape     []int  `json:"example_shape"`
+	// Accumulate is Config.Accumulate if above 1, else 0.
+	Accumulate int `json:"accumulate,omitempty"`
 }
 
 func (tr *Trainer[T]) fingerprint() fingerprint {
-	return fingerprint{tr.cfg.BatchSize, tr.cfg.Seed, tr.cfg.DropLast, tr.cfg.Loss, tr.sets.Train.Len(), tr.sets.Train.Shape()}
+	acc := tr.cfg.Accumulate
+	if acc <= 1 {
+		acc = 0
+	}
+	return fingerprint{tr.cfg.BatchSize, tr.cfg.Seed, tr.cfg.DropLast, tr.cfg.Loss, tr.sets.Train.Len(), tr.sets.Train.Shape(), acc}
 }
 
 // checkpoint writes a checkpoint if the configuration asks for one.
@@ -115,8 +128,13 @@ func keepPrevious(path string) error {
 
 // writeCheckpoint writes the run's state to w.
 func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
-	var model, opt bytes.Buffer
-	if err := nn.Save(&model, nn.Module[T](tr.model)); err != nil {
+	var model, trainModel, opt bytes.Buffer
+	if tr.hasEvalPoint() {
+		if err := nn.Save(&trainModel, nn.Module[T](tr.model)); err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+	}
+	if err := tr.AtEvalPoint(func() error { return nn.Save(&model, nn.Module[T](tr.model)) }); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	if err := tr.opt.Save(&opt); err != nil {
@@ -146,6 +164,16 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 		meta["rng_ranks"] = tr.dist.rngRanks
 	}
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
+	if trainModel.Len() > 0 {
+		blobs["train_model"] = trainModel.Bytes()
+	}
+	if tr.avg != nil {
+		var avg bytes.Buffer
+		if err := tr.avg.Save(&avg); err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+		blobs["average"] = avg.Bytes()
+	}
 	if err := nn.WriteSafetensors(w, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
@@ -268,11 +296,22 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 	if !ok1 || !ok2 {
 		return fmt.Errorf("train: %s: checkpoint lacks the model or the optimizer state", path)
 	}
+	if y, ok := st.Tensor("train_model"); ok {
+		model = y // the point the optimizer trains (Schedule-Free's y)
+	}
 	if err := nn.Load(nn.Module[T](tr.model), model.Data()); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)
 	}
 	if err := tr.opt.Load(bytes.NewReader(opt.Data())); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	switch avg, ok := st.Tensor("average"); {
+	case ok != (tr.avg != nil):
+		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the run averages its weights", path)
+	case ok:
+		if err := tr.avg.Load(bytes.NewReader(avg.Data())); err != nil {
+			return fmt.Errorf("train: %s: %w", path, err)
+		}
 	}
 	if err := restoreRNG(tr.cfg.RNG, meta, path); err != nil {
 		return err
@@ -319,6 +358,9 @@ func (a fingerprint) matches(b fingerprint) error {
 	}
 	if a.Examples != b.Examples || fmt.Sprint(a.Shape) != fmt.Sprint(b.Shape) {
 		diffs = append(diffs, fmt.Errorf("%d training examples of shape %v, now %d of shape %v", a.Examples, a.Shape, b.Examples, b.Shape))
+	}
+	if a.Accumulate != b.Accumulate {
+		diffs = append(diffs, fmt.Errorf("accumulating %d batches a step, now %d", a.Accumulate, b.Accumulate))
 	}
 	return errors.Join(diffs...)
 }

@@ -98,6 +98,9 @@ func newDistributed[T tensor.Float](model Model[T], opt *optim.Optimizer[T], set
 	if tr.dist, err = newReplicas(tr); err != nil {
 		return nil, err
 	}
+	if tr.dist != nil && (tr.avg != nil || tr.acc != nil) {
+		return nil, errors.New("train: averaging the weights (Average) and accumulating batches (Accumulate) are not supported in a data-parallel run yet")
+	}
 	return tr, nil
 }
 

@@ -25,6 +25,17 @@
 // byte-identical to that of a run that never stopped, also after the process
 // was killed mid-epoch.
 //
+// # The evaluated model
+//
+// Some runs evaluate another model than the one they train: Schedule-Free
+// trains y and is evaluated at x (optim.Optimizer.Eval), and a run with
+// Config.Average evaluates an average of its weights. The trainer switches
+// by itself ([Trainer.AtEvalPoint]): [Trainer.Evaluate], the validation
+// after each epoch and the checkpoint's model use the evaluated model, with
+// batch normalization's running statistics recomputed for it from training
+// batches; the checkpoint keeps the trained model and the average too, and
+// the training state is put back exactly after each switch.
+//
 // # Data-parallel training
 //
 // With Config.Comm set to the processes of an MPI job (package comm; run

@@ -15,11 +15,12 @@ type epochJSON struct {
 	ValLoss       *float64 `json:"val_loss"`
 	ValAccuracy   *float64 `json:"val_accuracy"`
 	Seconds       *float64 `json:"seconds"`
+	ProdigyD      float64  `json:"prodigy_d,omitempty"`
 }
 
 // MarshalJSON writes the metrics as one JSON object, NaN as null.
 func (e Epoch) MarshalJSON() ([]byte, error) {
-	return json.Marshal(epochJSON{e.Epoch, e.Step, num(e.LR), num(e.TrainLoss), num(e.TrainAccuracy), num(e.ValLoss), num(e.ValAccuracy), num(e.Seconds)})
+	return json.Marshal(epochJSON{e.Epoch, e.Step, num(e.LR), num(e.TrainLoss), num(e.TrainAccuracy), num(e.ValLoss), num(e.ValAccuracy), num(e.Seconds), e.ProdigyD})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
@@ -28,6 +29,6 @@ func (e *Epoch) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*e = Epoch{j.Epoch, j.Step, val(j.LR), val(j.TrainLoss), val(j.TrainAccuracy), val(j.ValLoss), val(j.ValAccuracy), val(j.Seconds)}
+	*e = Epoch{j.Epoch, j.Step, val(j.LR), val(j.TrainLoss), val(j.TrainAccuracy), val(j.ValLoss), val(j.ValAccuracy), val(j.Seconds), j.ProdigyD}
 	return nil
 }

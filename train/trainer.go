@@ -68,6 +68,13 @@ type Config struct {
 	// In a data-parallel run the hooks run on every rank; rank 0 alone
 	// writes the checkpoint.
 	Comm *comm.Comm
+	// Average, if set, keeps an average of the weights (EMA or SWA) that
+	// evaluation, the checkpoint's "model" and the saved model use; the
+	// run trains the weights themselves (see averaging.go).
+	Average *optim.Averaging
+	// Accumulate, if above 1, makes that many consecutive batches one
+	// optimizer step, their gradients averaged (see accumulate.go).
+	Accumulate int
 }
 
 // A ValLossObserver watches the validation loss, once an epoch.
@@ -107,6 +114,9 @@ type Epoch struct {
 	ValLoss       float64 `json:"val_loss"`
 	ValAccuracy   float64 `json:"val_accuracy"`
 	Seconds       float64 `json:"seconds"` // wall time of the epoch, evaluation included
+	// ProdigyD is Prodigy's step-size estimate d after the epoch (group
+	// 0's; optim.ProdigyD), absent for other optimizers.
+	ProdigyD float64 `json:"prodigy_d,omitempty"`
 }
 
 // Data holds the sets a trainer uses; Val and Test may be nil.
@@ -132,6 +142,8 @@ type Trainer[T tensor.Float] struct {
 	pos     position
 	history []Epoch
 	dist    *replicas[T] // nil in a single process
+	avg     *optim.Averager[T]
+	acc     *optim.Accumulator[T] // nil: every batch is a step
 }
 
 // position is where a run is: what a checkpoint must restore besides the
@@ -206,6 +218,12 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
 	}
 	tr.tape.Reset()
+	if err := tr.newAverager(); err != nil {
+		return nil, err
+	}
+	if err := tr.newAccumulator(); err != nil {
+		return nil, err
+	}
 	return tr, nil
 }
 
@@ -240,7 +258,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 		start := time.Now()
 		data.Permute(tr.order, tr.cfg.Seed, tr.pos.Epoch)
 		for tr.pos.Batch < nb {
-			if err := tr.interrupted(ctx); err != nil {
+			if err := tr.stopNow(ctx); err != nil {
 				tr.pos.ElapsedSec += time.Since(start).Seconds()
 				if cerr := errors.Join(tr.syncBuffers(), tr.checkpoint()); cerr != nil {
 					return errors.Join(err, cerr)
@@ -300,8 +318,14 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
-	if err := tr.opt.Step(); err != nil {
+	stepped, err := tr.optimizerStep()
+	if err != nil {
 		return 0, 0, err
+	}
+	if stepped && tr.avg != nil {
+		if err := tr.avg.Update(tr.opt.Steps()); err != nil {
+			return 0, 0, err
+		}
 	}
 	nn.ZeroGrad(tr.params)
 	return v, correct, nil
@@ -397,9 +421,8 @@ func countCorrect[T tensor.Float](logits *tensor.Tensor[T], labels []int, kind L
 	return correct
 }
 
-// Evaluate returns the mean loss and the accuracy of the model on set, in
-// eval mode, without recording gradients. The model is left in eval mode.
-func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
+// evaluate is Evaluate at the parameters as they are.
+func (tr *Trainer[T]) evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
 	if set == nil || set.Len() == 0 {
 		return math.NaN(), math.NaN(), nil
 	}
@@ -442,6 +465,7 @@ func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
 		TrainLoss: p.LossSum / float64(p.Seen), TrainAccuracy: float64(p.Correct) / float64(p.Seen),
 		ValLoss: vl, ValAccuracy: va, Seconds: seconds,
 	}
+	ep.ProdigyD, _ = optim.ProdigyD(tr.opt, 0)
 	tr.history = append(tr.history, ep)
 	if tr.cfg.ValLoss != nil && !math.IsNaN(vl) {
 		tr.cfg.ValLoss.Observe(vl)

@@ -144,7 +144,7 @@ func TestCompareErrors(t *testing.T) {
 		want string
 		args []string
 	}{
-		{`--opt "lion lr=1": spec: unknown optimizer "lion" (valid: adadelta, adagrad, adam`, []string{"compare", "--opt", "adam", "--opt", "lion lr=1"}},
+		{`--opt "shampoo lr=1": spec: unknown optimizer "shampoo" (valid: adadelta, adagrad, adam`, []string{"compare", "--opt", "adam", "--opt", "shampoo lr=1"}},
 		{`adam has no hyperparameter "beta" (valid: lr, beta1`, []string{"compare", "--opt", "adam beta=0.9"}},
 		{`"lr" is not key=value`, []string{"compare", "--opt", "adam lr"}},
 		{"--seeds 0: want at least 1", []string{"compare", "--seeds", "0", "--out", dir}},

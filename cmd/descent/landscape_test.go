@@ -76,7 +76,7 @@ func TestLandscapeErrors(t *testing.T) {
 		args []string
 	}{
 		{`unknown function "booth": valid names are ravine, rosenbrock, beale, himmelblau, saddle, rastrigin`, []string{"landscape", "--fn", "booth"}},
-		{`--opt "lion lr=1": spec: unknown optimizer "lion" (valid: adadelta`, []string{"landscape", "--opt", "lion lr=1"}},
+		{`--opt "shampoo lr=1": spec: unknown optimizer "shampoo" (valid: adadelta`, []string{"landscape", "--opt", "shampoo lr=1"}},
 		{`momentum has no hyperparameter "beta1"`, []string{"landscape", "--opt", "momentum beta1=0.9"}},
 		{"want two numbers x,y", []string{"landscape", "--start", "1"}},
 		{"Steps = -1", []string{"landscape", "--steps", "-1"}},

@@ -58,7 +58,7 @@ func TestLRFindErrors(t *testing.T) {
 		{"a range test of 1 steps", []string{"lr-find", "--steps", "1"}},
 		{"--lr does not apply", []string{"lr-find", "--lr", "0.1"}},
 		{"--epochs does not apply", []string{"lr-find", "--epochs", "3"}},
-		{`unknown optimizer "lion"`, []string{"lr-find", "--opt", "lion"}},
+		{`unknown optimizer "shampoo"`, []string{"lr-find", "--opt", "shampoo"}},
 		{"explode factor 1: want more than 1", []string{"lr-find", "--explode", "1"}},
 	} {
 		commandFailsWith(t, tc.want, tc.args...)

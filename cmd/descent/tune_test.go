@@ -210,9 +210,9 @@ func TestTuneErrors(t *testing.T) {
 	}{
 		{"log takes 2 bounds, got 1 in \"log(1e-4)\": want name=log(low,high) with 0 < low < high", []string{"tune", "--space", "lr=log(1e-4)"}},
 		{"want name=log(low,high), name=uniform(low,high), name=int(low,high), name=choice(v1,v2,…) or name=value", []string{"tune", "--space", "lr"}},
-		{`"gamma" is not a name the search can set (valid: alpha, amsgrad, batch, beta1`, []string{"tune", "--space", "gamma=log(0.1,1)"}},
+		{`"gamma" is not a name the search can set (valid: adamw_lr, adamw_wd, alpha, alpha_warmup, amsgrad, batch, beta1`, []string{"tune", "--space", "gamma=log(0.1,1)"}},
 		{`adamw has no hyperparameter "momentum"`, []string{"tune", "--space", "momentum=uniform(0,0.9)"}},
-		{`unknown optimizer "lion"`, []string{"tune", "--space", "opt=choice(adam,lion)"}},
+		{`unknown optimizer "shampoo"`, []string{"tune", "--space", "opt=choice(adam,shampoo)"}},
 		{"epochs cannot be searched with it", []string{"tune", "--method", "halving", "--space", "epochs=int(1,3)"}},
 		{`--method "bayes": want random, grid or halving`, []string{"tune", "--method", "bayes"}},
 		{`--metric "test_accuracy": want val_loss or val_accuracy`, []string{"tune", "--metric", "test_accuracy"}},

@@ -57,7 +57,7 @@ func (o *Optimizer) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("spec: %w", err)
 	}
-	n := Optimizer{Name: name, LR: defaultLR(e.defaults()), Method: e.defaults()}
+	n := Optimizer{Name: name, LR: e.defaultLR(), Method: e.defaults()}
 	if v, ok := raw["lr"]; ok {
 		if err := json.Unmarshal(v, &n.LR); err != nil {
 			return fmt.Errorf("spec: optimizer %s: lr: %w", name, err)

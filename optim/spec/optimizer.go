@@ -26,7 +26,27 @@ var optimizers = []entry{
 	def("adamax", "Adamax", optim.DefaultAdamax),
 	def("nadam", "NAdam", optim.DefaultNAdam),
 	def("radam", "RAdam", optim.DefaultRAdam),
+	def("lion", "Lion: the sign of interpolated momentum, decoupled decay", optim.DefaultLion),
+	def("adopt", "ADOPT: Adam with the update normalised by the previous second moment", optim.DefaultADOPT),
+	def("ademamix", "AdEMAMix: Adam with a second, slow momentum mixed in", optim.DefaultAdEMAMix),
+	def("sf-adamw", "Schedule-Free AdamW: no schedule; evaluates and saves the averaged point x", optim.DefaultScheduleFreeAdamW),
+	def("sf-sgd", "Schedule-Free SGD: no schedule; evaluates and saves the averaged point x", optim.DefaultScheduleFreeSGD),
+	def("muon", "Muon on the hidden weight matrices, AdamW (adamw-lr, adamw-wd) on every other parameter", DefaultMuon),
+	def("prodigy", "Prodigy: Adam that estimates its own step size d (leave lr at 1)", optim.DefaultProdigy),
+	def("soap", "SOAP: Adam in the eigenbasis of Shampoo's preconditioner (2-D parameters; others as Adam)", optim.DefaultSOAP),
+	withLR(def("lamb", "LAMB: Adam scaled by a per-tensor trust ratio ‖θ‖/‖u‖", optim.DefaultLAMB), LAMBLR),
+	withLR(def("lars", "LARS: SGD with momentum scaled by a per-tensor trust ratio η‖θ‖/‖u‖", optim.DefaultLARS), LARSLR),
 }
+
+// LAMBLR and LARSLR are the rates of "lamb" and "lars", which have none in
+// optax or PyTorch: LAMB's 1e-2 is the rate its paper trains BERT at
+// scaled to small batches; LARS's 1 moves each tensor by about
+// trust-coefficient (η = 1e-3) of its norm a step, and is the order of
+// the base rates of LARS's ImageNet recipes.
+const (
+	LAMBLR = 1e-2
+	LARSLR = 1.0
+)
 
 // FallbackLR is the learning rate of an optimizer that has no default one
 // in PyTorch (optim.DefaultLR is 0: SGD).
@@ -36,8 +56,15 @@ const FallbackLR = 0.01
 type entry struct {
 	name, doc string
 	defaults  func() optim.Method
-	keys      []key // the keys it exposes, lr not included
-	hidden    []key // tagged fields a preset fixes
+	keys      []key   // the keys it exposes, lr not included
+	hidden    []key   // tagged fields a preset fixes
+	lr        float64 // the default rate, if the method has none (optim.DefaultLR is 0)
+}
+
+// withLR gives e the default rate lr, for a method that has none.
+func withLR(e entry, lr float64) entry {
+	e.lr = lr
+	return e
 }
 
 // def makes an entry from a constructor of the defaults; only, if given,
@@ -114,13 +141,17 @@ func takes(name, k string) bool {
 func Takes(name, key string) bool { return takes(name, CanonicalKey(key)) }
 
 func lrKey(e *entry) Key {
-	return Key{Name: "lr", Kind: Float, Help: "learning rate (default: the optimizer's)", Default: formatFloat(defaultLR(e.defaults()))}
+	return Key{Name: "lr", Kind: Float, Help: "learning rate (default: the optimizer's)", Default: formatFloat(e.defaultLR())}
 }
 
-// defaultLR is m's default rate: PyTorch's, or FallbackLR if it has none.
-func defaultLR(m optim.Method) float64 {
-	if lr := optim.DefaultLR(m); lr > 0 {
+// defaultLR is e's default rate: its method's (PyTorch's), the table's if
+// the method has none, or else FallbackLR.
+func (e *entry) defaultLR() float64 {
+	if lr := optim.DefaultLR(e.defaults()); lr > 0 {
 		return lr
+	}
+	if e.lr > 0 {
+		return e.lr
 	}
 	return FallbackLR
 }
@@ -215,7 +246,7 @@ func NewOptimizer(name string, set map[string]string) (Optimizer, error) {
 	if err != nil {
 		return Optimizer{}, fmt.Errorf("spec: %w", err)
 	}
-	o := Optimizer{Name: name, LR: defaultLR(e.defaults()), Method: e.defaults()}
+	o := Optimizer{Name: name, LR: e.defaultLR(), Method: e.defaults()}
 	given := map[string]string{} // canonical key → the key as given
 	for _, key := range sortedKeys(set) {
 		val := set[key]

@@ -1,0 +1,171 @@
+package recipe
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/optim/spec"
+	"github.com/descentml/descent/schedule"
+	"github.com/descentml/descent/train"
+)
+
+// This file holds what a recipe needs for optimizers that are more than
+// one method over every parameter: Muon's routing of parameters between
+// Muon and AdamW, and the average of the weights (EMA or SWA).
+
+// Route returns the recipe with Muon's routing made explicit (Routing),
+// for the model the recipe builds on examples of shape and classes, so
+// that config.json says which parameter goes to Muon and which to AdamW
+// and a resumed run routes them alike. A recipe whose Routing is already
+// set, or whose optimizer is not muon, is returned as it is. A model with
+// no hidden weight matrix is an error.
+func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
+	if _, ok := r.Optimizer.Method.(spec.Muon); !ok || r.Routing != nil {
+		return r, nil
+	}
+	model, _, _, err := r.Model.Build(shape, classes, r.Seed)
+	if err != nil {
+		return r, err
+	}
+	var names []string
+	var shapes [][]int
+	for _, p := range model.Params() {
+		names, shapes = append(names, p.Name), append(shapes, p.Shape)
+	}
+	routing, err := spec.RouteMuon(names, shapes, r.ToAdamW, r.ToMuon)
+	if err != nil {
+		return r, fmt.Errorf("recipe: model %s: %w", r.Model, err)
+	}
+	r.Routing = &routing
+	return r, nil
+}
+
+// validateOptimizer checks that only muon is given a routing, and the
+// averaging.
+func (r Recipe) validateOptimizer() error {
+	if r.Accumulate < 0 {
+		return fmt.Errorf("recipe: accumulate %d: must not be negative", r.Accumulate)
+	}
+	if r.Average != "" {
+		if _, err := ParseAverage(r.Average); err != nil {
+			return err
+		}
+		if strings.HasPrefix(r.Optimizer.Name, "sf-") {
+			return fmt.Errorf("recipe: --average %q with %s: Schedule-Free already evaluates an average of its iterates (x)", r.Average, r.Optimizer.Name)
+		}
+	}
+	if _, ok := r.Optimizer.Method.(spec.Muon); ok {
+		return nil
+	}
+	if r.Routing != nil || len(r.ToAdamW) > 0 || len(r.ToMuon) > 0 {
+		return fmt.Errorf("recipe: --to-adamw, --to-muon and a routing are muon's; optimizer %s updates every parameter alike", r.Optimizer.Name)
+	}
+	return nil
+}
+
+// newOptimizer makes the optimizer of model: one group, or muon's two.
+func (r Recipe) newOptimizer(model nn.Module[float32], oc optim.Config, lr schedule.Schedule) (*optim.Optimizer[float32], error) {
+	params := train.Params[float32](model)
+	m, ok := r.Optimizer.Method.(spec.Muon)
+	if !ok {
+		return optim.New(params, oc)
+	}
+	if r.Routing == nil {
+		return nil, errors.New("recipe: muon's routing is not resolved (Recipe.Route)")
+	}
+	groups, err := spec.MuonGroups(m, params, *r.Routing, spec.Rate{Schedule: lr, Base: r.Optimizer.LR})
+	if err != nil {
+		return nil, fmt.Errorf("recipe: %w", err)
+	}
+	return optim.NewGroups(groups, oc)
+}
+
+// optimizerFlags are the flags of the optimizer settings that are not
+// keys of the vocabulary.
+type optimizerFlags struct {
+	toAdamW, toMuon, average *string
+	accumulate               *int
+}
+
+func addOptimizerFlags(fs *flag.FlagSet, def Recipe) *optimizerFlags {
+	return &optimizerFlags{
+		toAdamW:    fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
+		toMuon:     fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
+		accumulate: fs.Int("accumulate", def.Accumulate, "make this many batches one optimizer step, their gradients averaged (the batches of an epoch must be a multiple); 0 or 1: every batch"),
+		average:    fs.String("average", def.Average, `evaluate and save an average of the weights: "ema decay=0.999" (exponential moving average) or "swa start=N" (the mean of the weights after step N, as torch.optim.swa_utils); "" none`),
+	}
+}
+
+func (f *optimizerFlags) set(r *Recipe) {
+	r.ToAdamW, r.ToMuon, r.Average, r.Accumulate = names(*f.toAdamW), names(*f.toMuon), *f.average, *f.accumulate
+}
+
+func names(s string) []string {
+	var out []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// optimizerArgs returns the flags of optimizerFlags that make r.
+func (r Recipe) optimizerArgs() []string {
+	var args []string
+	if len(r.ToAdamW) > 0 {
+		args = append(args, "--to-adamw", strings.Join(r.ToAdamW, ","))
+	}
+	if len(r.ToMuon) > 0 {
+		args = append(args, "--to-muon", strings.Join(r.ToMuon, ","))
+	}
+	if r.Average != "" {
+		args = append(args, "--average", r.Average)
+	}
+	if r.Accumulate > 1 {
+		args = append(args, "--accumulate", strconv.Itoa(r.Accumulate))
+	}
+	return args
+}
+
+// ParseAverage reads an averaging of the weights: "ema decay=D" (D in
+// [0, 1); 0.999 if not given) or "swa start=N" (0 if not given), with
+// start= on either (the optimizer steps before the first update).
+func ParseAverage(s string) (optim.Averaging, error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return optim.Averaging{}, errors.New(`recipe: --average: empty (want "ema decay=0.999" or "swa start=N")`)
+	}
+	var a optim.Averaging
+	switch fields[0] {
+	case "ema":
+		a = optim.Averaging{EMA: true, Decay: 0.999}
+	case "swa":
+	default:
+		return a, fmt.Errorf(`recipe: --average %q: want "ema decay=0.999" or "swa start=N"`, s)
+	}
+	for _, f := range fields[1:] {
+		k, v, _ := strings.Cut(f, "=")
+		var err error
+		switch {
+		case k == "decay" && a.EMA:
+			a.Decay, err = strconv.ParseFloat(v, 64)
+		case k == "start":
+			a.Start, err = strconv.Atoi(v)
+		default:
+			return a, fmt.Errorf("recipe: --average %q: %s has no setting %q (%s)", s, fields[0], k, map[bool]string{true: "decay, start", false: "start"}[a.EMA])
+		}
+		if err != nil {
+			return a, fmt.Errorf("recipe: --average %q: %s=%s: not a number", s, k, v)
+		}
+	}
+	if err := a.Validate(); err != nil {
+		return a, fmt.Errorf("recipe: --average %q: %w", s, err)
+	}
+	return a, nil
+}

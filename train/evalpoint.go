@@ -1,0 +1,208 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/tensor"
+)
+
+// This file switches the model between the point an optimizer trains and
+// the point to evaluate and save (optim.Optimizer.Eval and Train):
+// Schedule-Free's y and x. The loop trains y; validation, the checkpoint's
+// "model" and what run saves as the model use x, and the checkpoint keeps
+// y too ("train_model"), so that a resumed run continues bit for bit.
+
+// bnBatches is the most training batches whose statistics become the
+// running statistics of batch normalization at the evaluation point.
+const bnBatches = 50
+
+// Evaluate returns the mean loss and the accuracy of the model on set, in
+// eval mode, without recording gradients, at the optimizer's evaluation
+// point (see AtEvalPoint). The model is left in eval mode.
+func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
+	err = tr.AtEvalPoint(func() (err error) {
+		meanLoss, accuracy, err = tr.evaluate(set)
+		return err
+	})
+	return meanLoss, accuracy, err
+}
+
+// AtEvalPoint calls fn with the model's parameters at the optimizer's
+// evaluation point (Schedule-Free's x; for other optimizers the
+// parameters as they are), or the average of the weights if the run keeps
+// one (Config.Average; once it has averaged a step), and puts the training point back afterwards,
+// exactly: parameters, buffers and the random source. Batch
+// normalization's running statistics are recomputed for x first, as the
+// Schedule-Free reference recommends: the mean of the batch statistics
+// of up to 50 training batches, in train mode without steps (as
+// torch.optim.swa_utils.update_bn, with momentum None).
+func (tr *Trainer[T]) AtEvalPoint(fn func() error) error {
+	swap := tr.avg != nil && tr.avg.Count() > 0 && !tr.avg.Swapped()
+	eval := tr.opt.HasEvalPoint() && !tr.opt.Evaluating() && tr.opt.Steps() > 0 // before the first step x = y
+	if !swap && !eval {
+		return fn()
+	}
+	restore, err := tr.saveTrainState()
+	if err != nil {
+		return err
+	}
+	if eval {
+		tr.opt.Eval()
+	}
+	if swap {
+		tr.avg.Swap()
+	}
+	err = tr.recomputeBN()
+	if err == nil {
+		err = fn()
+	}
+	if swap {
+		tr.avg.Swap()
+	}
+	if eval {
+		tr.opt.Train()
+	}
+	if rerr := restore(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// saveTrainState copies what evaluating at x changes besides the
+// parameters: the buffers and the dropout random source.
+func (tr *Trainer[T]) saveTrainState() (restore func() error, err error) {
+	bufs := tr.model.Buffers()
+	vals := make([][]T, len(bufs))
+	ints := make([][]int64, len(bufs))
+	for i, b := range bufs {
+		vals[i] = append([]T(nil), b.Value...)
+		ints[i] = append([]int64(nil), b.Int...)
+	}
+	var rng []byte
+	if tr.cfg.RNG != nil {
+		if rng, err = tr.cfg.RNG.MarshalBinary(); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
+	return func() error {
+		for i, b := range bufs {
+			copy(b.Value, vals[i])
+			copy(b.Int, ints[i])
+		}
+		if tr.cfg.RNG != nil {
+			return tr.cfg.RNG.UnmarshalBinary(rng)
+		}
+		return nil
+	}, nil
+}
+
+// recomputeBN sets the running statistics of the model's batch
+// normalization layers to the mean of their batch statistics over up to
+// bnBatches training batches, in order, run forward in train mode.
+func (tr *Trainer[T]) recomputeBN() error {
+	bns := batchNorms[T](tr.model)
+	if len(bns) == 0 {
+		return nil
+	}
+	defer tr.model.SetMode(nn.Train)
+	type stat struct {
+		bn         *nn.BatchNorm[T]
+		mom        float64
+		mean, vr   []T
+		bufM, bufV []T
+	}
+	stats := make([]stat, len(bns))
+	for i, bn := range bns {
+		s := stat{bn: bn, mom: bn.Momentum}
+		for _, b := range bn.Buffers() {
+			switch b.Name {
+			case "running_mean":
+				s.bufM, s.mean = b.Value, make([]T, len(b.Value))
+			case "running_var":
+				s.bufV, s.vr = b.Value, make([]T, len(b.Value))
+			}
+		}
+		bn.Momentum = 1 // the running statistics become the batch's
+		stats[i] = s
+	}
+	defer func() {
+		for _, s := range stats {
+			s.bn.Momentum = s.mom
+		}
+	}()
+	n, bs := tr.sets.Train.Len(), tr.x.Dim(0)
+	if tr.cfg.DropLast {
+		n -= n % bs
+	}
+	idx := make([]int, 0, bs)
+	for b, lo := 0, 0; b < bnBatches && lo < n; b, lo = b+1, lo+bs {
+		idx = idx[:0]
+		for i := lo; i < min(lo+bs, n); i++ {
+			idx = append(idx, i)
+		}
+		if len(idx) < 2 {
+			break // one example has no variance
+		}
+		_, _, err := tr.forward(tr.sets.Train, idx, true)
+		tr.tape.Reset()
+		if err != nil {
+			return fmt.Errorf("train: recomputing batch-norm statistics: %w", err)
+		}
+		k := T(b + 1)
+		for _, s := range stats {
+			for j := range s.mean {
+				s.mean[j] += (s.bufM[j] - s.mean[j]) / k
+				s.vr[j] += (s.bufV[j] - s.vr[j]) / k
+			}
+		}
+	}
+	for _, s := range stats {
+		copy(s.bufM, s.mean)
+		copy(s.bufV, s.vr)
+	}
+	return nil
+}
+
+// batchNorms returns the batch normalization layers of m, a Sequential (or
+// a module holding layers) or one layer.
+func batchNorms[T tensor.Float](m any) []*nn.BatchNorm[T] {
+	switch m := m.(type) {
+	case *nn.BatchNorm[T]:
+		return []*nn.BatchNorm[T]{m}
+	case interface{ Layers() []nn.Module[T] }:
+		var out []*nn.BatchNorm[T]
+		for _, l := range m.Layers() {
+			out = append(out, batchNorms[T](l)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// hasEvalPoint reports whether the model evaluated and saved may differ
+// from the one trained: the checkpoint then keeps both.
+func (tr *Trainer[T]) hasEvalPoint() bool { return tr.opt.HasEvalPoint() || tr.avg != nil }
+
+// newAverager makes the averager of Config.Average, over the optimizer's
+// parameters.
+func (tr *Trainer[T]) newAverager() error {
+	if tr.cfg.Average == nil {
+		return nil
+	}
+	if tr.opt.HasEvalPoint() {
+		return errors.New("train: averaging the weights of a Schedule-Free run: Schedule-Free's x is already an average of its iterates")
+	}
+	var ps []optim.Param[T]
+	for g := range tr.opt.Groups() {
+		ps = append(ps, tr.opt.Params(g)...)
+	}
+	var err error
+	if tr.avg, err = optim.NewAverager(ps, *tr.cfg.Average); err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	return nil
+}
