@@ -11,6 +11,7 @@ import (
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/train"
 )
 
@@ -413,3 +414,26 @@ func (r Recipe) seqArgs() []string {
 
 // IsText reports whether the flags' dataset is a text corpus.
 func (f *Flags) IsText() bool { return IsText(*f.data) }
+
+// RouteSeq is Route for a language model over a vocabulary of vocab
+// tokens: Muon's routing made explicit in the recipe.
+func (r Recipe) RouteSeq(vocab int) (Recipe, error) {
+	if _, ok := r.Optimizer.Method.(spec.Muon); !ok || r.Routing != nil {
+		return r, nil
+	}
+	model, _, err := r.Model.BuildSeq(vocab, r.Seed)
+	if err != nil {
+		return r, err
+	}
+	var names []string
+	var shapes [][]int
+	for _, p := range model.Params() {
+		names, shapes = append(names, p.Name), append(shapes, p.Shape)
+	}
+	routing, err := spec.RouteMuon(names, shapes, r.ToAdamW, r.ToMuon)
+	if err != nil {
+		return r, fmt.Errorf("recipe: model %s: %w", r.Model, err)
+	}
+	r.Routing = &routing
+	return r, nil
+}

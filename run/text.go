@@ -78,6 +78,9 @@ func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
 		return nil, err
 	}
 	r = r.ResolveSeq()
+	if r, err = r.RouteSeq(text.Vocab.Len()); err != nil {
+		return nil, err
+	}
 	if err := checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory); err != nil {
 		return nil, err
 	}
