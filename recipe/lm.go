@@ -425,15 +425,5 @@ func (r Recipe) RouteSeq(vocab int) (Recipe, error) {
 	if err != nil {
 		return r, err
 	}
-	var names []string
-	var shapes [][]int
-	for _, p := range model.Params() {
-		names, shapes = append(names, p.Name), append(shapes, p.Shape)
-	}
-	routing, err := spec.RouteMuon(names, shapes, r.ToAdamW, r.ToMuon)
-	if err != nil {
-		return r, fmt.Errorf("recipe: model %s: %w", r.Model, err)
-	}
-	r.Routing = &routing
-	return r, nil
+	return r.routeModel(model)
 }

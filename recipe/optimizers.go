@@ -32,6 +32,11 @@ func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
 	if err != nil {
 		return r, err
 	}
+	return r.routeModel(model)
+}
+
+// routeModel sets the recipe's Muon routing of model's parameters.
+func (r Recipe) routeModel(model nn.Module[float32]) (Recipe, error) {
 	var names []string
 	var shapes [][]int
 	for _, p := range model.Params() {
