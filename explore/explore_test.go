@@ -418,7 +418,7 @@ func TestApply(t *testing.T) {
 		`adamw has no hyperparameter "momentum"`: {"momentum": tune.Num(0.9)},
 		"batch=0.5: want a whole number":         {"batch": tune.Num(0.5)},
 		"dropout=1":                              {"dropout": tune.Num(1)},
-		`unknown model "rnn"`:                    {"model": tune.Word("rnn")},
+		`unknown model "resnet"`:                 {"model": tune.Word("resnet")},
 		`unknown optimizer "shampoo"`:            {"opt": tune.Word("shampoo")},
 		"Beta1 = 2":                              {"beta1": tune.Num(2)},
 	} {
@@ -442,7 +442,7 @@ func TestCheckSpace(t *testing.T) {
 		"momentum=uniform(0,1)":                          `adamw has no hyperparameter "momentum"`,
 		"opt=choice(adam,adamz)":                         `unknown optimizer "adamz"`,
 		"opt=uniform(0,1)":                               "want opt=choice(name,…)",
-		"model=choice(mlp-64,rnn)":                       `unknown model "rnn"`,
+		"model=choice(mlp-64,resnet)":                    `unknown model "resnet"`,
 		"opt=choice(sgd,adam) rho=uniform(0,1)":          `sgd or adam has no hyperparameter "rho"`,
 		"beta1=uniform(0.8,1.5)":                         "just below the high bound: optim: AdamW.Beta1 = 1.4999",
 		"batch=choice(0,64)":                             "batch=0: want a whole number ≥ 1",

@@ -29,6 +29,7 @@ type Flags struct {
 	decayWeightsOnly        *bool
 	epochs, batch, patience *int
 	seed                    *uint64
+	text                    textFlags
 	optimizer               spec.Optimizer // without the optimizer's flags
 	extra                   *optimizerFlags
 }
@@ -55,14 +56,14 @@ func (h *hyperFlag) IsBoolFlag() bool { return h.isBool }
 // out (compare takes whole specs) and the recipe keeps def's optimizer.
 func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f := &Flags{optimizer: def.Optimizer}
-	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH")
+	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH; text (embedded), text:PATH or kjv for a language model")
 	f.dataDir = fs.String("data-dir", def.DataDir, "directory holding the IDX files of mnist and fashion-mnist (default: $DESCENT_DATA, then the usual places)")
 	f.label = fs.String("label", def.Label, "csv: the label column, by name or 0-based index (default: the last column)")
 	f.valFraction = fs.Float64("val-fraction", def.ValFraction, "fraction of the training examples held out for validation (0: none)")
 	f.maxCSV = fs.Int64("max-csv-bytes", def.MaxCSVBytes, fmt.Sprintf("csv: the most `bytes` a CSV file may hold, decompressed (0: %d, -1: no limit)", data.DefaultMaxCSVBytes))
 	f.maxCSVLine = fs.Int64("max-csv-line-bytes", def.MaxCSVLineBytes, fmt.Sprintf("csv: the most `bytes` one line of a CSV file may hold (0: %d, -1: no limit)", data.DefaultMaxCSVLineBytes))
 	f.maxText = fs.Int64("max-text-bytes", def.MaxTextBytes, fmt.Sprintf("text: the most `bytes` a text file may hold (0: %d, -1: no limit)", data.DefaultMaxTextBytes))
-	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic")
+	f.model = fs.String("model", def.Model.String(), "model: mlp:W1,W2,… (hidden widths), cnn, linear, logistic; language models gpt:layers=2,d=128,heads=4,ctx=128 (the default on text), lstm:256, gru:256, rnn:256 (x2 stacks two)")
 	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
 	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
 	if optimizer {
@@ -127,6 +128,9 @@ func (f *Flags) Recipe() (Recipe, error) {
 	if *f.unit != "step" {
 		r.Schedule.Unit = *f.unit
 	}
+	if err := f.text.apply(&r); err != nil {
+		return r, err
+	}
 	return r, r.Validate()
 }
 
@@ -177,7 +181,11 @@ func (r Recipe) Args() []string {
 	if r.DecayWeightsOnly {
 		args = append(args, "--decay-weights-only")
 	}
-	args = append(args, "--epochs", strconv.Itoa(r.Epochs), "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
+	if !r.IsText() {
+		args = append(args, "--epochs", strconv.Itoa(r.Epochs))
+	}
+	args = append(args, "--batch", strconv.Itoa(r.Batch), "--seed", strconv.FormatUint(r.Seed, 10))
+	args = append(args, r.seqArgs()...)
 	if r.Patience != 0 {
 		args = append(args, "--patience", strconv.Itoa(r.Patience))
 	}

@@ -9,7 +9,13 @@ package recipe
 // within a factor of about two, to refuse a model that cannot fit (an
 // MLP of a million units a layer) before it is made. The dataset is not
 // counted. It is computed in floating point, so that no size overflows.
+//
+// For a language model classes is the vocabulary's size, and a batch is
+// Batch windows of the model's context (seqMemory).
 func (r Recipe) Memory(shape []int, classes int) float64 {
+	if r.Model.IsSeq() {
+		return r.seqMemory(classes)
+	}
 	in := 1.0
 	for _, d := range shape {
 		in *= float64(d)

@@ -29,16 +29,20 @@ type Model struct {
 	Hidden    []int   `json:"hidden,omitempty"`
 	BatchNorm bool    `json:"batchnorm,omitempty"`
 	Dropout   float64 `json:"dropout,omitempty"`
+	Seq       *Seq    `json:"seq,omitempty"` // a language model's settings (see lm.go)
 }
 
 // ModelKinds lists the architectures.
 var ModelKinds = []string{"mlp", "cnn", "linear", "logistic"}
 
-// ParseModel reads "mlp:256,256", "mlp", "cnn", "linear" or "logistic".
+// ParseModel reads "mlp:256,256", "mlp", "cnn", "linear" or "logistic", or
+// a language model's spec ([Seq]).
 func ParseModel(spec string) (Model, error) {
 	kind, arg, hasArg := strings.Cut(strings.ToLower(strings.TrimSpace(spec)), ":")
 	m := Model{Kind: kind}
 	switch kind {
+	case "gpt", "lstm", "gru", "rnn":
+		return parseSeq(spec, kind, arg)
 	case "mlp":
 		m.Hidden = []int{256, 256}
 		if hasArg {
@@ -56,13 +60,16 @@ func ParseModel(spec string) (Model, error) {
 			return Model{}, fmt.Errorf("recipe: model %q: %s takes no settings", spec, kind)
 		}
 	default:
-		return Model{}, fmt.Errorf("recipe: unknown model %q (valid: mlp:W1,W2,…, cnn, linear, logistic)", spec)
+		return Model{}, fmt.Errorf("recipe: unknown model %q (valid: mlp:W1,W2,…, cnn, linear, logistic; language models gpt:…, lstm:W, gru:W, rnn:W)", spec)
 	}
 	return m, nil
 }
 
 // String returns the spec ParseModel reads back.
 func (m Model) String() string {
+	if m.Seq != nil {
+		return m.seqString()
+	}
 	if m.Kind != "mlp" {
 		return m.Kind
 	}

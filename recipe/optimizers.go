@@ -32,6 +32,11 @@ func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
 	if err != nil {
 		return r, err
 	}
+	return r.routeModel(model)
+}
+
+// routeModel sets the recipe's Muon routing of model's parameters.
+func (r Recipe) routeModel(model nn.Module[float32]) (Recipe, error) {
 	var names []string
 	var shapes [][]int
 	for _, p := range model.Params() {
@@ -69,7 +74,7 @@ func (r Recipe) validateOptimizer() error {
 }
 
 // newOptimizer makes the optimizer of model: one group, or muon's two.
-func (r Recipe) newOptimizer(model *nn.Sequential[float32], oc optim.Config, lr schedule.Schedule) (*optim.Optimizer[float32], error) {
+func (r Recipe) newOptimizer(model nn.Module[float32], oc optim.Config, lr schedule.Schedule) (*optim.Optimizer[float32], error) {
 	params := train.Params[float32](model)
 	m, ok := r.Optimizer.Method.(spec.Muon)
 	if !ok {

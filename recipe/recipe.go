@@ -8,6 +8,7 @@ import (
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/optim/spec"
+	"github.com/descentml/descent/schedule"
 	"github.com/descentml/descent/train"
 )
 
@@ -54,6 +55,13 @@ type Recipe struct {
 	Batch    int    `json:"batch"`
 	Seed     uint64 `json:"seed"`               // weights, data order and dropout
 	Patience int    `json:"patience,omitempty"` // early stopping on validation loss after this many epochs without improvement; 0: off
+
+	// A language model on text (lm.go) trains for Steps steps (Epochs is
+	// 0), evaluating every EvalEvery (0: a tenth of the run); Bytes makes
+	// its vocabulary byte-level.
+	Steps     int  `json:"steps,omitempty"`
+	EvalEvery int  `json:"eval_every,omitempty"`
+	Bytes     bool `json:"bytes,omitempty"`
 }
 
 // Default is what `descent train` runs with no flags: an MLP with batch
@@ -75,7 +83,8 @@ func Default() Recipe {
 // Validate checks everything that can be checked without the data.
 func (r Recipe) Validate() error {
 	var errs []error
-	if r.Epochs <= 0 {
+	errs = append(errs, r.validateText()...)
+	if r.Epochs <= 0 && !r.IsText() {
 		errs = append(errs, fmt.Errorf("recipe: epochs %d: must be positive", r.Epochs))
 	}
 	if r.Batch <= 0 {
@@ -176,6 +185,28 @@ func (r Recipe) StepsPerEpoch(trainExamples int) int {
 	return n / max(r.Accumulate, 1)
 }
 
+// buildOptimizer makes the recipe's optimizer over model's parameters
+// (newOptimizer), its schedule built for epochs epochs of stepsPerEpoch
+// steps, and returns it with the learning-rate schedule.
+func (r Recipe) buildOptimizer(model nn.Module[float32], epochs, stepsPerEpoch int) (*optim.Optimizer[float32], schedule.Schedule, error) {
+	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, epochs, stepsPerEpoch)
+	if err != nil {
+		return nil, nil, err
+	}
+	oc := optim.Config{
+		Method: r.Optimizer.Build(spec.Rate{Schedule: lr, Base: r.Optimizer.LR}),
+		LR:     lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue,
+	}
+	if mom != nil && r.Optimizer.HasMomentum() {
+		oc.Momentum = mom
+	}
+	if r.DecayWeightsOnly {
+		oc.DecayMask = optim.WeightsOnly
+	}
+	opt, err := r.newOptimizer(model, oc, lr)
+	return opt, lr, err
+}
+
 // Run is a recipe built: the model, its optimizer and the trainer.
 type Run struct {
 	Model     *nn.Sequential[float32]
@@ -205,21 +236,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, r.Epochs, r.StepsPerEpoch(n))
-	if err != nil {
-		return nil, err
-	}
-	oc := optim.Config{
-		Method: r.Optimizer.Build(spec.Rate{Schedule: lr, Base: r.Optimizer.LR}),
-		LR:     lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue,
-	}
-	if mom != nil && r.Optimizer.HasMomentum() {
-		oc.Momentum = mom
-	}
-	if r.DecayWeightsOnly {
-		oc.DecayMask = optim.WeightsOnly
-	}
-	opt, err := r.newOptimizer(model, oc, lr)
+	opt, lr, err := r.buildOptimizer(model, r.Epochs, r.StepsPerEpoch(n))
 	if err != nil {
 		return nil, err
 	}

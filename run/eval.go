@@ -26,12 +26,20 @@ type Evaluation struct {
 	Examples int     `json:"examples"`
 	Loss     float64 `json:"loss"`
 	Split    string  `json:"split"`
+	// A language model's bits per character and perplexity (its Loss is
+	// the mean next-token cross-entropy, Accuracy the fraction of next
+	// tokens it ranks first, Examples the tokens predicted).
+	BitsPerChar *float64 `json:"bits_per_char,omitempty"`
+	Perplexity  *float64 `json:"perplexity,omitempty"`
 }
 
 // Evaluate measures the model of the finished run in dir on a split of a
 // dataset, standardised with the run's statistics, its classes numbered
 // as the run's were.
 func Evaluate(dir string, e Eval) (Evaluation, error) {
+	if IsTextRun(dir) {
+		return evaluateText(dir, e)
+	}
 	r, info, err := Read(dir)
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("%s is not a training run: %w", dir, err)

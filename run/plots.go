@@ -27,10 +27,7 @@ func Plot(dir string, hist []train.Epoch) error {
 	for i, e := range hist {
 		x[i] = float64(e.Epoch)
 	}
-	figs := []struct {
-		file string
-		spec plot.LinesSpec
-	}{
+	figs := []figure{
 		{"loss.png", plot.LinesSpec{Title: "loss", YLabel: "cross-entropy", LogY: true, Series: []plot.Series{
 			{Name: "train", Y: col(func(e train.Epoch) float64 { return e.TrainLoss })},
 			{Name: "validation", Y: col(func(e train.Epoch) float64 { return e.ValLoss })},
@@ -44,15 +41,23 @@ func Plot(dir string, hist []train.Epoch) error {
 		}}},
 	}
 	if hist[len(hist)-1].ProdigyD > 0 {
-		figs = append(figs, struct {
-			file string
-			spec plot.LinesSpec
-		}{"prodigy_d.png", plot.LinesSpec{Title: "Prodigy's step-size estimate d (end of each epoch)", YLabel: "d", LogY: true, Series: []plot.Series{
+		figs = append(figs, figure{"prodigy_d.png", plot.LinesSpec{Title: "Prodigy's step-size estimate d (end of each epoch)", YLabel: "d", LogY: true, Series: []plot.Series{
 			{Name: "d", Y: col(func(e train.Epoch) float64 { return e.ProdigyD })},
 		}}})
 	}
+	return writeFigures(dir, x, "epoch", figs)
+}
+
+// figure is a file of a run's plots and what it draws.
+type figure struct {
+	file string
+	spec plot.LinesSpec
+}
+
+// writeFigures draws figs into dir, each against x.
+func writeFigures(dir string, x []float64, xLabel string, figs []figure) error {
 	for _, f := range figs {
-		f.spec.X, f.spec.XLabel = x, "epoch"
+		f.spec.X, f.spec.XLabel = x, xLabel
 		f.spec.Series = dropEmpty(f.spec.Series)
 		var b bytes.Buffer
 		if err := plot.Lines(&b, f.spec); err != nil {

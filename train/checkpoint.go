@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -225,21 +226,49 @@ func (tr *Trainer[T]) ResumeLatest(path string) (from string, skipped, err error
 	return prev, latest, nil
 }
 
-// loadState restores the run from the checkpoint b, read from path.
-func (tr *Trainer[T]) loadState(b []byte, path string) error {
+// openCheckpoint reads the tensors and metadata of the checkpoint file b,
+// read from path, and whether its checksum was there (and matched).
+func openCheckpoint(b []byte, path string) (safetensors.SafeTensors, map[string]string, bool, error) {
 	st, err := safetensors.Deserialize(b)
 	if err != nil {
-		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
+		return safetensors.SafeTensors{}, nil, false, fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
 	}
 	_, md, err := safetensors.ReadMetadata(b)
 	if err != nil {
-		return fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
+		return safetensors.SafeTensors{}, nil, false, fmt.Errorf("train: %s is not a checkpoint (corrupt or truncated): %v", path, err)
 	}
 	checked, err := nn.VerifyChecksum(b)
 	if err != nil {
-		return fmt.Errorf("train: %s: %w", path, err)
+		return safetensors.SafeTensors{}, nil, false, fmt.Errorf("train: %s: %w", path, err)
 	}
-	meta := md.Metadata()
+	return st, md.Metadata(), checked, nil
+}
+
+// restoreRNG sets rng (nil if the model draws nothing) to the state the
+// checkpoint's metadata holds.
+func restoreRNG(rng *rand.PCG, meta map[string]string, path string) error {
+	enc, hasRNG := meta["rng"]
+	switch {
+	case hasRNG && rng != nil:
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			return fmt.Errorf("train: %s: corrupt random state", path)
+		}
+		if err := rng.UnmarshalBinary(raw); err != nil {
+			return fmt.Errorf("train: %s: %w", path, err)
+		}
+	case hasRNG != (rng != nil):
+		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the model draws random numbers (dropout)", path)
+	}
+	return nil
+}
+
+// loadState restores the run from the checkpoint b, read from path.
+func (tr *Trainer[T]) loadState(b []byte, path string) error {
+	st, meta, checked, err := openCheckpoint(b, path)
+	if err != nil {
+		return err
+	}
 	if meta["format"] != checkpointFormat {
 		return fmt.Errorf("train: %s is not a checkpoint (format %q)", path, meta["format"])
 	}
@@ -284,18 +313,8 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 			return fmt.Errorf("train: %s: %w", path, err)
 		}
 	}
-	enc, hasRNG := meta["rng"]
-	switch {
-	case hasRNG && tr.cfg.RNG != nil:
-		raw, err := base64.StdEncoding.DecodeString(enc)
-		if err != nil {
-			return fmt.Errorf("train: %s: corrupt random state", path)
-		}
-		if err := tr.cfg.RNG.UnmarshalBinary(raw); err != nil {
-			return fmt.Errorf("train: %s: %w", path, err)
-		}
-	case hasRNG != (tr.cfg.RNG != nil):
-		return fmt.Errorf("train: %s: the checkpoint and the trainer disagree on whether the model draws random numbers (dropout)", path)
+	if err := restoreRNG(tr.cfg.RNG, meta, path); err != nil {
+		return err
 	}
 	if tr.dist != nil && tr.cfg.RNG != nil {
 		if err := tr.dist.rankRNG(tr.cfg.RNG, meta["rng_ranks"]); err != nil {

@@ -2,7 +2,6 @@ package train
 
 import (
 	"encoding/json"
-	"math"
 )
 
 // epochJSON is Epoch with a metric that is not a number (NaN, as the
@@ -21,12 +20,6 @@ type epochJSON struct {
 
 // MarshalJSON writes the metrics as one JSON object, NaN as null.
 func (e Epoch) MarshalJSON() ([]byte, error) {
-	num := func(v float64) *float64 {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil
-		}
-		return &v
-	}
 	return json.Marshal(epochJSON{e.Epoch, e.Step, num(e.LR), num(e.TrainLoss), num(e.TrainAccuracy), num(e.ValLoss), num(e.ValAccuracy), num(e.Seconds), e.ProdigyD})
 }
 
@@ -35,12 +28,6 @@ func (e *Epoch) UnmarshalJSON(b []byte) error {
 	var j epochJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
-	}
-	val := func(p *float64) float64 {
-		if p == nil {
-			return math.NaN()
-		}
-		return *p
 	}
 	*e = Epoch{j.Epoch, j.Step, val(j.LR), val(j.TrainLoss), val(j.TrainAccuracy), val(j.ValLoss), val(j.ValAccuracy), val(j.Seconds), j.ProdigyD}
 	return nil

@@ -154,7 +154,8 @@ func TestCompareErrors(t *testing.T) {
 		{"want finite values ≥ 0 in ascending order", []string{"compare", "--preset", "adamw-vs-l2", "--data", "digits", "--lrs", "1e-2,1e-3", "--out", dir}},
 		{"--seeds does not apply", []string{"compare", "--preset", "adamw-vs-l2", "--seeds", "3"}},
 		{"-lr", []string{"compare", "--lr", "0.1"}}, // the optimizer's flags are in --opt
-		{`unknown model "rnn"`, []string{"compare", "--model", "rnn"}},
+		{`unknown model "resnet"`, []string{"compare", "--model", "resnet"}},
+		{"is a language model: it trains on text", []string{"compare", "--model", "rnn"}},
 	} {
 		commandFailsWith(t, tc.want, tc.args...)
 	}

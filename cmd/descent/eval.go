@@ -17,7 +17,7 @@ numbering. Prints the loss and accuracy (as JSON with --json).`
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", "--model DIR [flags]", aboutEval)
 	dir := fs.String("model", "", "the run directory of a trained model (required)")
-	dataSpec := fs.String("data", "", "dataset to evaluate on (default: the one it was trained on): digits, mnist, fashion-mnist, csv:PATH")
+	dataSpec := fs.String("data", "", "dataset to evaluate on (default: the one it was trained on): digits, mnist, fashion-mnist, csv:PATH; for a language model text, text:PATH or kjv")
 	dataDir := fs.String("data-dir", "", "directory holding IDX files (default: the run's, then $DESCENT_DATA)")
 	label := fs.String("label", "", "csv: the label column (default: the run's)")
 	split := fs.String("split", "test", "split to evaluate: test, val or train")
@@ -41,6 +41,11 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(ev)
+	}
+	if ev.BitsPerChar != nil {
+		fmt.Fprintf(stdout, "%s %s (%d tokens): loss %.4f, %.3f bits/char, perplexity %.2f, next-token accuracy %s\n",
+			ev.Data, ev.Split, ev.Examples, ev.Loss, *ev.BitsPerChar, *ev.Perplexity, pct(ev.Accuracy))
+		return nil
 	}
 	fmt.Fprintf(stdout, "%s %s (%d examples): loss %.4f, accuracy %s\n", ev.Data, ev.Split, ev.Examples, ev.Loss, pct(ev.Accuracy))
 	return nil

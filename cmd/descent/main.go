@@ -3,6 +3,7 @@
 //
 //	descent train        train a model (default: an MLP with batch norm, AdamW, the embedded digits)
 //	descent eval         evaluate a trained model on a dataset
+//	descent sample       generate text from a trained language model
 //	descent compare      train several optimizers side by side
 //	descent landscape    run optimizers on 2-D test functions and draw their paths
 //	descent lr-find      find a learning rate with a range test
@@ -35,8 +36,9 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"train": {"train a model", runTrain},
-	"eval":  {"evaluate a trained model on a dataset", runEval},
+	"train":  {"train a model", runTrain},
+	"eval":   {"evaluate a trained model on a dataset", runEval},
+	"sample": {"generate text from a trained language model", runSample},
 
 	"compare":   {"train several optimizers on the same model, data and seeds", runCompare},
 	"landscape": {"run optimizers on 2-D test functions and draw their paths", runLandscape},

@@ -28,11 +28,18 @@ optimizer's PyTorch defaults (SGD, which has no default rate there, takes lr
 does not have is an error.
 Ctrl-C stops at the next batch and saves a checkpoint; --resume DIR continues
 the run in DIR (with its saved configuration) up to --epochs in all, and the
-final model is byte-identical to a run that was never stopped.`
+final model is byte-identical to a run that was never stopped.
+
+With --data text (embedded), text:PATH or kjv it trains a language model
+(--model gpt:…, lstm:256, gru:256, rnn:256) for --steps steps of random
+windows, evaluating every --eval-every steps: metrics.jsonl then holds bits
+per character and perplexity, vocab.json the vocabulary, and --resume DIR
+[--steps N] continues it as exactly.`
 
 func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
+	f.AddTextFlags(fs, recipe.Default())
 	threads := threadsFlag(fs)
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
@@ -60,6 +67,9 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 			return fmt.Errorf("--max-memory: %w", err)
 		}
 	}
+	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
+		return trainText(fs, f, *resume, *out, *quiet, limit, stdout, stderr)
+	}
 	hooks := run.Options{
 		OnBatch: func(b train.Batch) {
 			prog.batch(b)
@@ -74,7 +84,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	var rn *run.Run
 	if *resume != "" {
-		if err := onlyResumeFlags(fs); err != nil {
+		if err := onlyResumeFlags(fs, "epochs"); err != nil {
 			return err
 		}
 		epochs := 0
@@ -114,18 +124,19 @@ func given(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// onlyResumeFlags refuses flags that would change a resumed run.
-func onlyResumeFlags(fs *flag.FlagSet) error {
+// onlyResumeFlags refuses flags that would change a resumed run: all but
+// its length (--epochs, or --steps for a language model) and how it runs.
+func onlyResumeFlags(fs *flag.FlagSet, length string) error {
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "resume", "epochs", "threads", "quiet", "max-memory", "tensorboard":
+		case "resume", length, "threads", "quiet", "max-memory", "tensorboard":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
 	})
 	if len(bad) > 0 {
-		return fmt.Errorf("--resume continues the run with its saved configuration; only --epochs and --threads may be given with it, not %s", strings.Join(bad, ", "))
+		return fmt.Errorf("--resume continues the run with its saved configuration; only --%s and --threads may be given with it, not %s", length, strings.Join(bad, ", "))
 	}
 	return nil
 }

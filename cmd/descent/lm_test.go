@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/run"
+	"github.com/descentml/descent/train"
+)
+
+// tinyGPT is a transformer small enough to train in a fraction of a
+// second, with dropout so that resuming must restore its random source.
+var tinyGPT = []string{"--data", "text", "--model", "gpt:layers=1,d=16,heads=2,ctx=16,dropout=0.1", "--batch", "4", "--quiet"}
+
+func TestTrainTextRun(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "gpt")
+	out, e, code := descent(t, append([]string{"train", "--out", dir, "--steps", "30", "--eval-every", "10", "--schedule", "cosine", "--warmup", "5", "--clip-norm", "1"}, tinyGPT...)...)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, e)
+	}
+	if !strings.Contains(out, "bits/char") {
+		t.Errorf("train printed %q; want bits/char", out)
+	}
+	for _, f := range []string{run.ConfigFile, run.VocabFile, run.MetricsFile, run.SummaryFile, run.ModelFile, run.CheckpointFile, "loss.png", "bpc.png", "lr.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("the run wrote no %s: %v", f, err)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(dir, run.MetricsFile)))), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("metrics.jsonl has %d lines; want 3 (every 10 of 30 steps)", len(lines))
+	}
+	var m train.SeqMetrics
+	if err := json.Unmarshal([]byte(lines[2]), &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Step != 30 || m.Tokens != 30*4*16 || !(m.ValBPC > 0 && m.ValBPC < 7) || m.ValPerplexity <= 1 {
+		t.Errorf("last metrics %+v; want step 30, %d tokens, bits/char in (0, 7)", m, 30*4*16)
+	}
+
+	// The vocabulary saved is the corpus's.
+	f, err := os.Open(filepath.Join(dir, run.VocabFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := data.ReadVocab(f)
+	f.Close()
+	want, _ := data.CharVocab(data.DefaultCorpus())
+	if err != nil || v.Len() != want.Len() {
+		t.Fatalf("vocab.json holds %v (%v); want the corpus's %d characters", v, err, want.Len())
+	}
+	ids, _ := want.Encode(nil, "Opticks")
+	if s, err := v.Decode(ids); s != "Opticks" || err != nil {
+		t.Errorf("vocab.json decodes the corpus's ids of %q as %q, %v", "Opticks", s, err)
+	}
+
+	out, e, code = descent(t, "eval", "--model", dir, "--json")
+	var ev run.Evaluation
+	if code != 0 || json.Unmarshal([]byte(out), &ev) != nil || ev.BitsPerChar == nil || ev.Split != "test" {
+		t.Fatalf("eval: exit %d, %q, %s; want the test split's bits/char", code, out, e)
+	}
+	var s run.TextSummary
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, run.SummaryFile)), &s); err != nil || s.TestBPC == nil || math.Abs(*s.TestBPC-*ev.BitsPerChar) > 1e-5 {
+		t.Errorf("summary.json's test bits/char %v; eval says %v", *s.TestBPC, *ev.BitsPerChar)
+	}
+
+	sample := func(seed string) string {
+		out, e, code := descent(t, "sample", "--model", dir, "--prompt", "Light ", "--tokens", "40", "--temperature", "0.8", "--top-k", "10", "--seed", seed)
+		if code != 0 || !strings.HasPrefix(out, "Light ") {
+			t.Fatalf("sample --seed %s: exit %d, %q, %s", seed, code, out, e)
+		}
+		return out
+	}
+	if a, b, c := sample("1"), sample("1"), sample("2"); a != b || a == c {
+		t.Errorf("samples with seeds 1, 1, 2: %q, %q, %q; want the first two equal, the third not", a, b, c)
+	}
+	if _, e, code := descent(t, "sample", "--model", dir, "--prompt", "Ω"); code == 0 || !strings.Contains(e, "not in the vocabulary") {
+		t.Errorf("sample with a character out of the vocabulary: exit %d, %q", code, e)
+	}
+}
+
+func TestTrainRecurrentText(t *testing.T) {
+	for _, model := range []string{"lstm:16,ctx=8", "gru:8x2,ctx=8", "rnn:8,ctx=8,tied"} {
+		dir := filepath.Join(t.TempDir(), "run")
+		_, e, code := descent(t, "train", "--data", "text", "--model", model, "--steps", "6", "--batch", "2", "--bytes", "--out", dir, "--quiet")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", model, code, e)
+		}
+		if b := readFile(t, filepath.Join(dir, run.VocabFile)); !bytes.Contains(b, []byte(`"byte"`)) {
+			t.Errorf("%s --bytes: vocab.json %s; want a byte-level vocabulary", model, b)
+		}
+		if out, e, code := descent(t, "sample", "--model", dir, "--tokens", "5"); code != 0 || out == "" {
+			t.Errorf("%s: sample: exit %d, %q, %s", model, code, out, e)
+		}
+	}
+}
+
+// TestTextResumeExact interrupts language models' runs (SIGKILL, and
+// SIGINT between evaluations), resumes them, and checks that the final
+// models are byte-identical to an uninterrupted run's; and that a run
+// continued with more --steps matches one made that long (constant rate).
+func TestTextResumeExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains four runs")
+	}
+	base := t.TempDir()
+	args := func(dir string, steps int) []string {
+		return append([]string{"train", "--out", dir, "--steps", strconv.Itoa(steps), "--eval-every", "10", "--schedule", "cosine", "--warmup", "5"}, tinyGPT...)
+	}
+	whole := filepath.Join(base, "whole")
+	if _, e, code := descent(t, args(whole, 40)...); code != 0 {
+		t.Fatalf("uninterrupted run: exit %d: %s", code, e)
+	}
+	want := readFile(t, filepath.Join(whole, run.ModelFile))
+	for _, sig := range []string{"KILL:25", "INT:17"} {
+		dir := filepath.Join(base, strings.Split(sig, ":")[0])
+		stderr, err := subprocess(t, sig, args(dir, 40)...)
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			t.Fatalf("%s: the run was not stopped: %v\n%s", sig, err, stderr)
+		}
+		if sig == "INT:17" && (ee.ExitCode() != 130 || !strings.Contains(stderr, "descent train --resume "+dir)) {
+			t.Errorf("interrupted run: exit %d, stderr %q; want 130 and how to resume", ee.ExitCode(), stderr)
+		}
+		if _, e, code := descent(t, "train", "--resume", dir, "--quiet"); code != 0 {
+			t.Fatalf("%s: resume: exit %d: %s", sig, code, e)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(dir, run.ModelFile)), want) {
+			t.Errorf("%s: the resumed run's model differs from the uninterrupted run's", sig)
+		}
+		if n := bytes.Count(readFile(t, filepath.Join(dir, run.MetricsFile)), []byte("\n")); n != 4 {
+			t.Errorf("%s: metrics.jsonl has %d lines; want 4", sig, n)
+		}
+	}
+
+	short, long := filepath.Join(base, "short"), filepath.Join(base, "long")
+	constant := func(dir string, steps int) []string {
+		return append([]string{"train", "--out", dir, "--steps", strconv.Itoa(steps), "--eval-every", "10"}, tinyGPT...)
+	}
+	for _, a := range [][]string{constant(short, 20), {"train", "--resume", short, "--steps", "30", "--quiet"}, constant(long, 30)} {
+		if _, e, code := descent(t, a...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", a, code, e)
+		}
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(short, run.ModelFile)), readFile(t, filepath.Join(long, run.ModelFile))) {
+		t.Error("20 steps continued to 30 differ from 30 steps (constant learning rate)")
+	}
+}
+
+func TestTextBadInput(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short.txt")
+	empty := filepath.Join(dir, "empty.txt")
+	os.WriteFile(short, []byte("a short text, shorter than one window of the context"), 0o644)
+	os.WriteFile(empty, nil, 0o644)
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{"3 heads do not divide d = 16", []string{"--model", "gpt:d=16,heads=3"}},
+		{`unknown key "depth"`, []string{"--model", "gpt:depth=2"}},
+		{`unknown key "heads"`, []string{"--model", "lstm:64,heads=2"}},
+		{"want a positive whole number", []string{"--model", "lstm:-4"}},
+		{"fewer than one window of ctx = 128", []string{"--data", "text:" + short, "--model", "lstm:8"}},
+		{"text is empty", []string{"--data", "text:" + empty}},
+		{"counts steps: give --steps", []string{"--epochs", "3"}},
+		{"it needs a language model", []string{"--model", "mlp:32"}},
+		{"no such file", []string{"--data", "text:" + filepath.Join(dir, "missing.txt")}},
+	} {
+		args := append([]string{"train", "--data", "text", "--steps", "2", "--out", filepath.Join(dir, "run")}, tc.args...)
+		commandFailsWith(t, tc.want, args...)
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/run"
+	"github.com/descentml/descent/train"
+)
+
+// testStepHook, when set by a test, runs after every step of a language
+// model's run.
+var testStepHook func(train.SeqStep)
+
+// trainText trains a language model: a new run of the flags' recipe in
+// out, or the run in resume continued (to --steps in all, if given).
+func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool, limit int64, stdout, stderr io.Writer) error {
+	var prevTokens int64 // at the last evaluation
+	opts := run.TextOptions{
+		OnStep: func(s train.SeqStep) {
+			if testStepHook != nil {
+				testStepHook(s)
+			}
+		},
+		OnEval: func(m train.SeqMetrics) {
+			if !quiet {
+				fmt.Fprintf(stderr, "step %d: train %.4f (%.3f bits/char), val %s (%s bits/char), %.0f tokens/s\n",
+					m.Step, m.TrainLoss, m.TrainBPC, num(m.ValLoss), num(m.ValBPC), float64(m.Tokens-prevTokens)/m.Seconds)
+			}
+			prevTokens = m.Tokens
+		},
+		MaxMemory: limit,
+	}
+	var rn *run.TextRun
+	var err error
+	if resume != "" {
+		if err := onlyResumeFlags(fs, "steps"); err != nil {
+			return err
+		}
+		steps := 0
+		if given(fs, "steps") {
+			r, _ := f.Recipe()
+			if steps = r.Steps; steps <= 0 {
+				return fmt.Errorf("--steps %d: must be positive", steps)
+			}
+		}
+		if rn, err = run.ResumeText(resume, steps, opts); err != nil {
+			return err
+		}
+	} else {
+		r, err := f.Recipe()
+		if err != nil {
+			return err
+		}
+		if rn, err = run.NewText(r, out, opts); err != nil {
+			return err
+		}
+	}
+	defer rn.Close()
+	r, tr := rn.Recipe, rn.Trainer()
+	switch rn.State {
+	case run.Done:
+		fmt.Fprintf(stderr, "the run in %s has done %d steps already; nothing to do (give --steps more than %d to continue it)\n", rn.Dir, tr.Step(), tr.Step())
+		return nil
+	case run.Unfinished:
+		return finishText(rn, stdout)
+	}
+	if rn.Resumed {
+		fmt.Fprintf(stderr, "resuming %s at step %d, up to step %d\n", rn.Dir, tr.Step(), r.Steps)
+	} else if !quiet {
+		fmt.Fprintf(stderr, "training %s on %s (%d train, %d validation tokens, vocabulary of %d) with %s, %d steps of %d windows; writing %s\n",
+			r.Model, r.Data, len(rn.Text.Train), len(rn.Text.Val), rn.Text.Vocab.Len(), r.Optimizer, r.Steps, r.Batch, rn.Dir)
+	}
+	ctx, stop := interruptible()
+	defer stop()
+	if h := tr.History(); len(h) > 0 {
+		prevTokens = h[len(h)-1].Tokens
+	}
+	err = rn.Train(ctx)
+	switch {
+	case errors.Is(err, context.Canceled) && err != context.Canceled:
+		return &exitError{130, fmt.Errorf("interrupted, but the checkpoint could not be written: %w", err)}
+	case errors.Is(err, context.Canceled):
+		return &exitError{130, fmt.Errorf("interrupted after %d steps; the checkpoint is saved: continue with\n  descent train --resume %s", tr.Step(), rn.Dir)}
+	case err != nil && rn.HasCheckpoint():
+		return fmt.Errorf("%w\n(the last good checkpoint, after step %d, is in %s)", err, lastStep(tr.History()), rn.Dir)
+	case err != nil:
+		return err
+	}
+	return finishText(rn, stdout)
+}
+
+func lastStep(h []train.SeqMetrics) int {
+	if len(h) == 0 {
+		return 0
+	}
+	return h[len(h)-1].Step
+}
+
+// finishText writes the files of a finished language model's run and
+// prints its summary.
+func finishText(rn *run.TextRun, stdout io.Writer) error {
+	s, err := rn.Finish()
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s, %s, %d parameters, vocabulary of %d: %d steps, %d tokens in %.1fs (%.0f tokens/s)\n",
+		rn.Recipe.Model, rn.Recipe.Optimizer, s.Params, s.Vocab, s.Steps, s.Tokens, s.Seconds, s.TokensPerSecond)
+	if s.FinalValBPC != nil {
+		fmt.Fprintf(&b, "validation loss %.4f, %.3f bits/char\n", *s.FinalValLoss, *s.FinalValBPC)
+	}
+	if s.TestBPC != nil {
+		fmt.Fprintf(&b, "test loss %.4f, %.3f bits/char, perplexity %.2f\n", *s.TestLoss, *s.TestBPC, *s.TestPerplexity)
+	}
+	fmt.Fprintf(&b, "wrote %s\n", rn.Dir)
+	_, err = io.WriteString(stdout, b.String())
+	return err
+}

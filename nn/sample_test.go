@@ -1,0 +1,60 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func TestSampleIsDeterministic(t *testing.T) {
+	m, err := NewTransformer[float32](TransformerConfig{Vocab: 7, Dim: 8, Context: 4, Heads: 2, Layers: 1}, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	draw := func(seed uint64, cfg SampleConfig) []int {
+		out, err := Sample[float32](m, []int{1, 2}, cfg, rand.New(rand.NewPCG(seed, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != cfg.Tokens {
+			t.Fatalf("Sample(%+v) gave %d tokens; want %d", cfg, len(out), cfg.Tokens)
+		}
+		return out
+	}
+	cfg := DefaultSampleConfig(4)
+	cfg.Tokens = 30 // longer than the context: the window slides
+	if a, b := draw(1, cfg), draw(1, cfg); !slices.Equal(a, b) {
+		t.Errorf("Sample with seed 1 twice = %v, %v; want equal", a, b)
+	}
+	if a, b := draw(1, cfg), draw(2, cfg); slices.Equal(a, b) {
+		t.Errorf("Sample with seeds 1 and 2 = %v twice; want different draws", a)
+	}
+	greedy := cfg
+	greedy.Temperature = 0
+	if a, b := draw(1, greedy), draw(2, greedy); !slices.Equal(a, b) {
+		t.Errorf("greedy Sample with seeds 1 and 2 = %v, %v; want equal (no draw)", a, b)
+	}
+	top1 := cfg
+	top1.TopK = 1
+	if a, b := draw(3, top1), draw(1, greedy); !slices.Equal(a, b) {
+		t.Errorf("Sample with top-k 1 = %v; want the greedy %v", a, b)
+	}
+}
+
+func TestSampleBadInput(t *testing.T) {
+	m, _ := NewRecurrentLM[float32](RecurrentLMConfig{Cell: CellGRU, Vocab: 5, Embed: 3, Hidden: 4}, rand.New(rand.NewPCG(1, 2)))
+	rng := rand.New(rand.NewPCG(1, 0))
+	for _, tc := range []struct {
+		prompt []int
+		cfg    SampleConfig
+	}{
+		{nil, DefaultSampleConfig(4)},
+		{[]int{1}, SampleConfig{Tokens: 3, Context: 0, Temperature: 1}},
+		{[]int{1}, SampleConfig{Tokens: 3, Context: 4, Temperature: -1}},
+		{[]int{9}, DefaultSampleConfig(4)}, // out of the vocabulary
+	} {
+		if _, err := Sample[float32](m, tc.prompt, tc.cfg, rng); err == nil {
+			t.Errorf("Sample(%v, %+v) = nil error; want one", tc.prompt, tc.cfg)
+		}
+	}
+}

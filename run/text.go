@@ -1,0 +1,432 @@
+package run
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/atomicfile"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/plot"
+	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/train"
+)
+
+// VocabFile is a language model's run's vocabulary (data.Vocab as JSON),
+// written in place of data.json: evaluation and sampling encode text with
+// it.
+const VocabFile = "vocab.json"
+
+// TextOptions are what a language model's run needs besides its recipe.
+type TextOptions struct {
+	OnStep    func(train.SeqStep)
+	OnEval    func(train.SeqMetrics)
+	MaxMemory int64 // as Options.MaxMemory
+}
+
+// TextRun is a run directory of a language model opened to train.
+type TextRun struct {
+	Dir    string
+	Recipe recipe.Recipe // what config.json holds
+	Text   *data.Text
+	Built  *recipe.SeqRun
+	State  State // Ready, Unfinished or Done
+	// Resumed says the run was opened by ResumeText; Extended that it was
+	// asked for another number of steps than it was made for.
+	Resumed, Extended bool
+
+	lock *Lock
+}
+
+// TextSummary is summary.json of a language model's run.
+type TextSummary struct {
+	TestLoss        *float64 `json:"test_loss,omitempty"`
+	TestBPC         *float64 `json:"test_bits_per_char,omitempty"`
+	TestPerplexity  *float64 `json:"test_perplexity,omitempty"`
+	FinalValLoss    *float64 `json:"final_val_loss,omitempty"`
+	FinalValBPC     *float64 `json:"final_val_bits_per_char,omitempty"`
+	Steps           int      `json:"steps"`
+	Tokens          int64    `json:"tokens"`
+	Seconds         float64  `json:"seconds"`
+	TokensPerSecond float64  `json:"tokens_per_second"`
+	Params          int      `json:"params"`
+	Vocab           int      `json:"vocab"`
+}
+
+// IsTextRun reports whether dir holds a language model's run (its
+// config.json trains on text).
+func IsTextRun(dir string) bool {
+	var r recipe.Recipe
+	return readJSON(filepath.Join(dir, ConfigFile), &r) == nil && r.IsText()
+}
+
+// NewText starts a new language model's run of r in dir (DefaultDir("")
+// if ""), as New does for other runs: it loads the text, writes
+// config.json and vocab.json and builds the model, optimizer and trainer.
+func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	text, err := r.LoadText(nil)
+	if err != nil {
+		return nil, err
+	}
+	r = r.ResolveSeq()
+	if r, err = r.RouteSeq(text.Vocab.Len()); err != nil {
+		return nil, err
+	}
+	if err := checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory); err != nil {
+		return nil, err
+	}
+	dir, lock, err := claimDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	run := &TextRun{Dir: dir, Recipe: r, Text: text, lock: lock}
+	var vocab bytes.Buffer
+	if _, err := text.Vocab.WriteTo(&vocab); err != nil {
+		run.abandon()
+		return nil, err
+	}
+	err = errors.Join(atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), r),
+		atomicfile.WriteFile(filepath.Join(dir, VocabFile), vocab.Bytes()))
+	if err == nil {
+		err = run.build(opts)
+	}
+	if err != nil {
+		run.abandon()
+		return nil, err
+	}
+	return run, nil
+}
+
+// claimDir makes and locks the directory of a new language model's run
+// (New does the same for other runs; the two belong together): dir, or
+// DefaultDir("") if "". A directory that holds a run, or other files, is
+// refused, saying what to do.
+func claimDir(dir string) (string, *Lock, error) {
+	if dir == "" {
+		dir = DefaultDir("")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return dir, nil, err
+	}
+	lock, err := LockDir(dir, "descent train")
+	if err != nil {
+		return dir, nil, err
+	}
+	if exists(filepath.Join(dir, ConfigFile)) {
+		lock.Unlock()
+		if !exists(filepath.Join(dir, CheckpointFile)) {
+			return dir, nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
+		}
+		return dir, nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+	}
+	if names := contents(dir); len(names) > 0 {
+		lock.Unlock()
+		return dir, nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
+	}
+	return dir, lock, nil
+}
+
+// ReadText reads the recipe and the vocabulary of the language model's
+// run in dir.
+func ReadText(dir string) (recipe.Recipe, *data.Vocab, error) {
+	var r recipe.Recipe
+	if err := readJSON(filepath.Join(dir, ConfigFile), &r); err != nil {
+		return r, nil, err
+	}
+	if !r.IsText() {
+		return r, nil, fmt.Errorf("%s holds a run on %s, not a language model", dir, r.Data)
+	}
+	f, err := os.Open(filepath.Join(dir, VocabFile))
+	if err != nil {
+		return r, nil, err
+	}
+	defer f.Close()
+	v, err := data.ReadVocab(f)
+	if err != nil {
+		return r, nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	return r, v, nil
+}
+
+// ResumeText opens the language model's run in dir to continue it up to
+// steps steps in all (0: as many as it was made for) from its checkpoint,
+// with the vocabulary it saved. Its State says what is left, as Resume's.
+func ResumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
+	if steps < 0 {
+		return nil, fmt.Errorf("run: steps %d: must be positive", steps)
+	}
+	lock, err := LockDir(dir, "descent train --resume")
+	if err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	run, err := resumeText(dir, steps, opts)
+	if err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	run.lock = lock
+	return run, nil
+}
+
+func resumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
+	r, vocab, err := ReadText(dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %s: %w", dir, ConfigFile, err)
+	}
+	if !exists(filepath.Join(dir, CheckpointFile)) {
+		return nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed before its first evaluation); remove the directory to start the run again there", dir)
+	}
+	text, err := r.LoadText(vocab)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	run := &TextRun{Dir: dir, Recipe: r, Text: text, Resumed: true}
+	if steps > 0 && steps != r.Steps {
+		run.Recipe.Steps, run.Extended = steps, true
+	}
+	if err := run.build(opts); err != nil {
+		return nil, err
+	}
+	tr := run.Trainer()
+	if err := tr.Resume(filepath.Join(dir, CheckpointFile)); err != nil {
+		return nil, err
+	}
+	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
+		return nil, err
+	}
+	done := tr.Step() >= run.Recipe.Steps
+	switch {
+	case done && !exists(filepath.Join(dir, ModelFile)):
+		run.State = Unfinished
+	case done:
+		run.State = Done
+	default:
+		if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
+			return nil, err
+		}
+		if run.Extended {
+			if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), run.Recipe); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return run, nil
+}
+
+func (r *TextRun) build(opts TextOptions) error {
+	metrics := filepath.Join(r.Dir, MetricsFile)
+	cfg := train.SeqConfig{
+		Checkpoint: filepath.Join(r.Dir, CheckpointFile),
+		OnStep:     opts.OnStep,
+		OnEval: func(m train.SeqMetrics) error {
+			if opts.OnEval != nil {
+				opts.OnEval(m)
+			}
+			return appendJSONLine(metrics, m)
+		},
+	}
+	built, err := r.Recipe.BuildSeq(r.Text, cfg)
+	if err != nil {
+		return err
+	}
+	r.Built = built
+	return nil
+}
+
+// Trainer returns the run's trainer.
+func (r *TextRun) Trainer() *train.SeqTrainer[float32] { return r.Built.Trainer }
+
+// Close releases the run's directory.
+func (r *TextRun) Close() error { return r.lock.Unlock() }
+
+// HasCheckpoint reports whether the run has written a checkpoint.
+func (r *TextRun) HasCheckpoint() bool { return exists(filepath.Join(r.Dir, CheckpointFile)) }
+
+// Train trains the run to its last step, or until ctx is cancelled (a
+// checkpoint is then written). A new run that fails before its first
+// checkpoint has its files removed.
+func (r *TextRun) Train(ctx context.Context) error {
+	err := r.Trainer().Run(ctx)
+	if err != nil && !errors.Is(err, context.Canceled) && !r.Resumed && !r.HasCheckpoint() {
+		r.abandon()
+	}
+	return err
+}
+
+func (r *TextRun) abandon() {
+	removeFiles(r.Dir, ConfigFile, VocabFile, MetricsFile, LockFile)
+	r.lock.Unlock()
+}
+
+// Finish writes the model (at the optimizer's evaluation point), the
+// summary with the loss on the whole test text, and the plots.
+func (r *TextRun) Finish() (TextSummary, error) {
+	tr, opt := r.Trainer(), r.Built.Optimizer
+	opt.Eval()
+	defer opt.Train()
+	var model strings.Builder
+	if err := nn.Save(&model, r.Built.Model); err != nil {
+		return TextSummary{}, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
+		return TextSummary{}, err
+	}
+	hist := tr.History()
+	s := TextSummary{Steps: tr.Step(), Vocab: r.Text.Vocab.Len()}
+	for _, m := range hist {
+		s.Seconds += m.Seconds
+	}
+	if n := len(hist); n > 0 {
+		s.Tokens = hist[n-1].Tokens
+		if v := hist[n-1].ValLoss; !math.IsNaN(v) {
+			s.FinalValLoss, s.FinalValBPC = ptr(v), ptr(train.BitsPerChar(v))
+		}
+	}
+	if s.Seconds > 0 {
+		s.TokensPerSecond = float64(s.Tokens) / s.Seconds
+	}
+	for _, p := range r.Built.Model.Params() {
+		s.Params += len(p.Value)
+	}
+	if tl, _, err := tr.Evaluate(r.Text.Test); err != nil {
+		return TextSummary{}, err
+	} else if !math.IsNaN(tl) {
+		s.TestLoss, s.TestBPC, s.TestPerplexity = ptr(tl), ptr(train.BitsPerChar(tl)), ptr(math.Exp(tl))
+	}
+	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
+		return TextSummary{}, err
+	}
+	return s, PlotSeq(r.Dir, hist)
+}
+
+// PlotSeq draws loss.png, bpc.png and lr.png into dir: the metrics of each
+// evaluation of a language model's run, against the step.
+func PlotSeq(dir string, hist []train.SeqMetrics) error {
+	if len(hist) == 0 {
+		return nil
+	}
+	x := make([]float64, len(hist))
+	for i, m := range hist {
+		x[i] = float64(m.Step)
+	}
+	col := func(f func(train.SeqMetrics) float64) []float64 {
+		y := make([]float64, len(hist))
+		for i, m := range hist {
+			y[i] = f(m)
+		}
+		return y
+	}
+	figs := []figure{
+		{"loss.png", plot.LinesSpec{Title: "loss", YLabel: "next-token cross-entropy (nats)", LogY: true, Series: []plot.Series{
+			{Name: "train", Y: col(func(m train.SeqMetrics) float64 { return m.TrainLoss })},
+			{Name: "validation", Y: col(func(m train.SeqMetrics) float64 { return m.ValLoss })},
+		}}},
+		{"bpc.png", plot.LinesSpec{Title: "bits per character", YLabel: "bits per character", Series: []plot.Series{
+			{Name: "train", Y: col(func(m train.SeqMetrics) float64 { return m.TrainBPC })},
+			{Name: "validation", Y: col(func(m train.SeqMetrics) float64 { return m.ValBPC })},
+		}}},
+		{"lr.png", plot.LinesSpec{Title: "learning rate (at each evaluation)", YLabel: "learning rate", Series: []plot.Series{
+			{Name: "lr", Y: col(func(m train.SeqMetrics) float64 { return m.LR })},
+		}}},
+	}
+	return writeFigures(dir, x, "step", figs)
+}
+
+// LoadSeq returns the trained language model of the finished run in dir,
+// its recipe and its vocabulary, for sampling.
+func LoadSeq(dir string) (nn.Module[float32], recipe.Recipe, *data.Vocab, error) {
+	r, vocab, err := ReadText(dir)
+	if err != nil {
+		return nil, r, nil, err
+	}
+	path := filepath.Join(dir, ModelFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, r, nil, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
+	}
+	m, _, err := r.Model.BuildSeq(vocab.Len(), r.Seed)
+	if err != nil {
+		return nil, r, nil, err
+	}
+	if err := nn.Load(m, b); err != nil {
+		return nil, r, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, r, vocab, nil
+}
+
+// evaluateText is Evaluate for a language model's run: the mean
+// next-token loss on a split of its text (or of e.Data's, encoded with the
+// run's vocabulary), in consecutive windows of its context.
+func evaluateText(dir string, e Eval) (Evaluation, error) {
+	r, vocab, err := ReadText(dir)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	if e.Data != "" {
+		r.Data = e.Data
+	}
+	if e.DataDir != "" {
+		r.DataDir = e.DataDir
+	}
+	text, err := r.LoadText(vocab)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	var tokens []int
+	switch e.Split {
+	case "test", "":
+		e.Split, tokens = "test", text.Test
+	case "val":
+		tokens = text.Val
+	case "train":
+		tokens = text.Train
+	default:
+		return Evaluation{}, fmt.Errorf("split %q: want test, val or train", e.Split)
+	}
+	r.Batch = e.Batch
+	if r.Batch == 0 {
+		r.Batch = 256 / max(r.Model.Seq.Ctx/16, 1)
+	}
+	r.Batch = max(r.Batch, 1)
+	if err := checkNeed(r, r.Memory(nil, vocab.Len()), e.MaxMemory); err != nil {
+		return Evaluation{}, err
+	}
+	ctx := r.Model.Seq.Ctx
+	if len(tokens) <= ctx {
+		return Evaluation{}, fmt.Errorf("the %s split of %s holds %d tokens: fewer than one window of ctx = %d and its next token", e.Split, r.Data, len(tokens), ctx)
+	}
+	built, err := r.BuildSeq(text, train.SeqConfig{})
+	if err != nil {
+		return Evaluation{}, err
+	}
+	path := filepath.Join(dir, ModelFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Evaluation{}, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
+	}
+	if err := nn.Load(built.Model, b); err != nil {
+		return Evaluation{}, fmt.Errorf("%s: %w", path, err)
+	}
+	l, acc, err := built.Trainer.Evaluate(tokens)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	bpc, ppl := train.BitsPerChar(l), math.Exp(l)
+	return Evaluation{Accuracy: acc, Data: r.Data, Examples: (len(tokens) - 1) / ctx * ctx, Loss: l, Split: e.Split,
+		BitsPerChar: &bpc, Perplexity: &ppl}, nil
+}

@@ -1,0 +1,450 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/atomicfile"
+	"github.com/descentml/descent/loss"
+	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/tensor"
+)
+
+// SeqConfig sets up a steps-based run of a language model: a number of
+// optimizer steps, each on a batch of random windows of the training text,
+// with an evaluation on the validation text every EvalEvery steps. A text
+// epoch is not a natural unit, so the run counts steps.
+type SeqConfig struct {
+	Steps     int    // optimizer steps in all, counting those of a resumed run; required
+	BatchSize int    // windows per step; required
+	Ctx       int    // tokens per window: the model's context; required
+	Seed      uint64 // the windows drawn are data.NewWindows(train, Ctx, Seed)'s
+	// EvalEvery is the number of steps between evaluations (and
+	// checkpoints); 0 means Steps/10, at least 1. The last step is always
+	// evaluated.
+	EvalEvery int
+	// EvalTokens caps the validation tokens an evaluation reads (the first
+	// ones, in consecutive windows); 0 means all of them.
+	EvalTokens int
+	// Checkpoint is the file a checkpoint is written to after every
+	// evaluation and when the run is interrupted; "" writes none.
+	Checkpoint string
+	// RNG is the random source of the model's dropout, saved in
+	// checkpoints; nil if the model draws nothing.
+	RNG *rand.PCG
+	// OnStep, if set, is called after every step.
+	OnStep func(SeqStep)
+	// OnEval, if set, is called after every evaluation; an error stops the
+	// run and is returned.
+	OnEval func(SeqMetrics) error
+}
+
+// SeqStep describes one step, for progress reporting.
+type SeqStep struct {
+	Step, Steps int     // steps done, steps in all
+	Tokens      int     // tokens in the step's batch
+	Loss        float64 // the batch's mean next-token loss (nats)
+	LR          float64 // the learning rate the step used (group 0)
+}
+
+// SeqMetrics is one evaluation of a steps-based run, as metrics.jsonl holds
+// it. Losses are mean next-token cross-entropies in nats; bits per
+// character are the same in bits (loss/ln 2: per character for a
+// character-level vocabulary, per byte for a byte-level one), perplexity is
+// e^loss. Validation fields are NaN without validation text.
+type SeqMetrics struct {
+	Step          int
+	Tokens        int64 // training tokens seen so far
+	LR            float64
+	TrainLoss     float64 // mean over the steps since the last evaluation
+	TrainBPC      float64
+	ValLoss       float64
+	ValBPC        float64
+	ValPerplexity float64
+	Seconds       float64 // wall time since the last evaluation, this one included
+}
+
+type seqMetricsJSON struct {
+	Step          int      `json:"step"`
+	Tokens        int64    `json:"tokens"`
+	LR            *float64 `json:"lr"`
+	TrainLoss     *float64 `json:"train_loss"`
+	TrainBPC      *float64 `json:"train_bits_per_char"`
+	ValLoss       *float64 `json:"val_loss"`
+	ValBPC        *float64 `json:"val_bits_per_char"`
+	ValPerplexity *float64 `json:"val_perplexity"`
+	Seconds       *float64 `json:"seconds"`
+}
+
+// MarshalJSON writes the metrics as one JSON object, NaN as null.
+func (m SeqMetrics) MarshalJSON() ([]byte, error) {
+	return json.Marshal(seqMetricsJSON{m.Step, m.Tokens, num(m.LR), num(m.TrainLoss), num(m.TrainBPC),
+		num(m.ValLoss), num(m.ValBPC), num(m.ValPerplexity), num(m.Seconds)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
+func (m *SeqMetrics) UnmarshalJSON(b []byte) error {
+	var j seqMetricsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*m = SeqMetrics{j.Step, j.Tokens, val(j.LR), val(j.TrainLoss), val(j.TrainBPC), val(j.ValLoss), val(j.ValBPC), val(j.ValPerplexity), val(j.Seconds)}
+	return nil
+}
+
+func num(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func val(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// BitsPerChar converts a mean cross-entropy in nats to bits.
+func BitsPerChar(nats float64) float64 { return nats / math.Ln2 }
+
+// SeqTrainer trains a language model for a number of steps on random
+// windows of a text. It is not safe for concurrent use.
+type SeqTrainer[T tensor.Float] struct {
+	model   nn.Module[T]
+	opt     *optim.Optimizer[T]
+	params  []nn.Param[T]
+	cfg     SeqConfig
+	windows *data.Windows
+	tokens  int // training tokens
+	val     []int
+
+	tape   *autograd.Tape[T]
+	x      *tensor.Tensor[T] // [B, Ctx] ids as values
+	xs, ys []int
+
+	pos     seqPosition
+	history []SeqMetrics
+}
+
+// seqPosition is what a checkpoint restores besides the model and the
+// optimizer.
+type seqPosition struct {
+	Step       int     `json:"step"`
+	Windows    uint64  `json:"windows"` // windows drawn: data.Windows.Position
+	LossSum    float64 `json:"loss_sum"`
+	LossSteps  int     `json:"loss_steps"`
+	ElapsedSec float64 `json:"elapsed_sec"` // since the last evaluation, before an interruption
+}
+
+// seqFingerprint is what a resumed run must share with the one that wrote
+// its checkpoint.
+type seqFingerprint struct {
+	BatchSize   int `json:"batch_size"`
+	Ctx         int `json:"ctx"`
+	TrainTokens int `json:"train_tokens"`
+}
+
+const seqCheckpointFormat = "descent.seq-checkpoint"
+
+// NewSeq returns a trainer of model (whose parameters opt updates) on
+// random windows of the training tokens, evaluated on the validation
+// tokens val (nil: none) cut into consecutive windows of the same length.
+// A text too short for one window is an error naming both lengths.
+func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, val []int, cfg SeqConfig) (*SeqTrainer[T], error) {
+	switch {
+	case cfg.Steps <= 0:
+		return nil, fmt.Errorf("train: Steps = %d: must be positive", cfg.Steps)
+	case cfg.BatchSize <= 0:
+		return nil, fmt.Errorf("train: BatchSize = %d: must be positive", cfg.BatchSize)
+	case cfg.EvalEvery < 0 || cfg.EvalTokens < 0:
+		return nil, fmt.Errorf("train: EvalEvery = %d, EvalTokens = %d: must not be negative", cfg.EvalEvery, cfg.EvalTokens)
+	}
+	windows, err := data.NewWindows(train, cfg.Ctx, cfg.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("train: training %w", err)
+	}
+	if cfg.EvalEvery == 0 {
+		cfg.EvalEvery = max(cfg.Steps/10, 1)
+	}
+	if cfg.EvalTokens > 0 && len(val) > cfg.EvalTokens {
+		val = val[:cfg.EvalTokens]
+	}
+	if len(val) <= windows.Ctx() {
+		val = nil // too short for one window: no validation
+	}
+	n := cfg.BatchSize * windows.Ctx()
+	tr := &SeqTrainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, windows: windows, tokens: len(train), val: val,
+		tape: autograd.NewTape[T](), x: tensor.New[T](cfg.BatchSize, windows.Ctx()), xs: make([]int, n), ys: make([]int, n)}
+	return tr, nil
+}
+
+// History returns the evaluations so far.
+func (tr *SeqTrainer[T]) History() []SeqMetrics { return tr.history }
+
+// Step returns the number of steps done.
+func (tr *SeqTrainer[T]) Step() int { return tr.pos.Step }
+
+// Steps returns the number of steps the run is for.
+func (tr *SeqTrainer[T]) Steps() int { return tr.cfg.Steps }
+
+// Optimizer returns the trainer's optimizer.
+func (tr *SeqTrainer[T]) Optimizer() *optim.Optimizer[T] { return tr.opt }
+
+// Run trains until Steps steps are done or ctx is cancelled: then a
+// checkpoint of the exact position is written (if Checkpoint is set) and
+// ctx.Err() is returned. A NaN or infinite loss returns an error and
+// writes no checkpoint, so the last good one is kept.
+func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
+	start := time.Now()
+	for tr.pos.Step < tr.cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			tr.pos.ElapsedSec += time.Since(start).Seconds()
+			if cerr := tr.checkpoint(); cerr != nil {
+				return errors.Join(err, cerr)
+			}
+			return err
+		}
+		lr := tr.opt.LR(0)
+		l, err := tr.step()
+		if err != nil {
+			return fmt.Errorf("train: step %d of %d (learning rate %g): %w", tr.pos.Step+1, tr.cfg.Steps, lr, err)
+		}
+		tr.pos.Step++
+		tr.pos.LossSum += l
+		tr.pos.LossSteps++
+		if tr.cfg.OnStep != nil {
+			tr.cfg.OnStep(SeqStep{Step: tr.pos.Step, Steps: tr.cfg.Steps, Tokens: len(tr.xs), Loss: l, LR: lr})
+		}
+		if tr.pos.Step%tr.cfg.EvalEvery == 0 || tr.pos.Step == tr.cfg.Steps {
+			m, err := tr.evaluate(tr.pos.ElapsedSec + time.Since(start).Seconds())
+			if err != nil {
+				return err
+			}
+			start = time.Now()
+			if err := tr.checkpoint(); err != nil {
+				return err
+			}
+			if tr.cfg.OnEval != nil {
+				if err := tr.cfg.OnEval(m); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// step trains on the next batch of windows and returns its mean loss.
+func (tr *SeqTrainer[T]) step() (float64, error) {
+	defer tr.tape.Reset()
+	tr.windows.Next(tr.xs, tr.ys)
+	data.Tokens(tr.x.Data(), tr.xs)
+	setMode(tr.model, nn.Train)
+	logits, err := tr.model.Forward(tr.tape, tr.tape.Const(tr.x))
+	if err != nil {
+		return 0, err
+	}
+	l, err := loss.CrossEntropy(tr.tape, logits, tr.ys)
+	if err != nil {
+		return 0, err
+	}
+	v := float64(l.Value().Item())
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("loss is %v", v)
+	}
+	if err := tr.tape.Backward(l); err != nil {
+		return 0, err
+	}
+	if err := tr.opt.Step(); err != nil {
+		return 0, err
+	}
+	nn.ZeroGrad(tr.params)
+	return v, nil
+}
+
+func setMode(m any, mode nn.Mode) {
+	if ms, ok := m.(nn.ModeSetter); ok {
+		ms.SetMode(mode)
+	}
+}
+
+// evaluate records the metrics of the steps since the last evaluation and
+// the validation loss.
+func (tr *SeqTrainer[T]) evaluate(seconds float64) (SeqMetrics, error) {
+	vl, _, err := tr.Evaluate(tr.val)
+	if err != nil {
+		return SeqMetrics{}, fmt.Errorf("train: validation after step %d: %w", tr.pos.Step, err)
+	}
+	p := &tr.pos
+	tl := math.NaN()
+	if p.LossSteps > 0 {
+		tl = p.LossSum / float64(p.LossSteps)
+	}
+	m := SeqMetrics{Step: p.Step, Tokens: int64(tr.windows.Position()) * int64(tr.windows.Ctx()), LR: lastLR(tr.opt),
+		TrainLoss: tl, TrainBPC: BitsPerChar(tl), ValLoss: vl, ValBPC: BitsPerChar(vl), ValPerplexity: math.Exp(vl), Seconds: seconds}
+	tr.history = append(tr.history, m)
+	p.LossSum, p.LossSteps, p.ElapsedSec = 0, 0, 0
+	return m, nil
+}
+
+// Evaluate returns the mean next-token cross-entropy (nats) of the model
+// over tokens cut into consecutive windows of the training context,
+// BatchSize windows at a time, in eval mode and at the optimizer's
+// evaluation point, and the fraction of the next tokens it ranks first;
+// NaNs if tokens hold no window.
+func (tr *SeqTrainer[T]) Evaluate(tokens []int) (meanLoss, accuracy float64, err error) {
+	ctx := tr.windows.Ctx()
+	if len(tokens) <= ctx {
+		return math.NaN(), math.NaN(), nil
+	}
+	w, err := data.NewWindows(tokens, ctx, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	tr.opt.Eval()
+	defer tr.opt.Train()
+	setMode(tr.model, nn.Eval)
+	tr.tape.SetNoGrad(true)
+	defer tr.tape.SetNoGrad(false)
+	var sum float64
+	correct := 0
+	chunks := w.Chunks()
+	for lo := 0; lo < chunks; lo += tr.cfg.BatchSize {
+		b := min(tr.cfg.BatchSize, chunks-lo)
+		for k := range b {
+			w.Chunk(lo+k, tr.xs[k*ctx:], tr.ys[k*ctx:])
+		}
+		x := tr.x
+		if b < tr.cfg.BatchSize {
+			x = tr.x.Slice(0, b)
+		}
+		data.Tokens(x.Data(), tr.xs[:b*ctx])
+		logits, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
+		if err != nil {
+			tr.tape.Reset()
+			return 0, 0, err
+		}
+		l, err := loss.CrossEntropy(tr.tape, logits, tr.ys[:b*ctx])
+		if err != nil {
+			tr.tape.Reset()
+			return 0, 0, err
+		}
+		sum += float64(l.Value().Item()) * float64(b)
+		correct += countCorrect(logits.Value(), tr.ys[:b*ctx], CrossEntropy)
+		tr.tape.Reset()
+	}
+	return sum / float64(chunks), float64(correct) / float64(chunks*ctx), nil
+}
+
+// checkpoint writes a checkpoint if the configuration asks for one.
+func (tr *SeqTrainer[T]) checkpoint() error {
+	if tr.cfg.Checkpoint == "" {
+		return nil
+	}
+	return tr.SaveCheckpoint(tr.cfg.Checkpoint)
+}
+
+func (tr *SeqTrainer[T]) fingerprint() seqFingerprint {
+	return seqFingerprint{tr.cfg.BatchSize, tr.windows.Ctx(), tr.tokens}
+}
+
+// SaveCheckpoint writes the run's state to path atomically: a safetensors
+// file of two byte tensors, "model" (the model file nn.Save writes) and
+// "optimizer" (optim.Optimizer.Save), with metadata "format"
+// (descent.seq-checkpoint), "version" (1), "position" (JSON: the step, the
+// windows drawn, the running loss), "history" (JSON: the evaluations),
+// "run" (JSON: batch size, context and training tokens, which must not
+// change) and "rng" (base64: the dropout source's state, if any).
+func (tr *SeqTrainer[T]) SaveCheckpoint(path string) error {
+	tr.pos.Windows = tr.windows.Position()
+	var model, opt, file bytes.Buffer
+	if err := nn.Save(&model, tr.model); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := tr.opt.Save(&opt); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	pos, err1 := json.Marshal(tr.pos)
+	hist, err2 := json.Marshal(tr.history)
+	run, err3 := json.Marshal(tr.fingerprint())
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	meta := map[string]string{"format": seqCheckpointFormat, "version": "1", "position": string(pos), "history": string(hist), "run": string(run)}
+	if tr.cfg.RNG != nil {
+		b, err := tr.cfg.RNG.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("train: checkpoint: %w", err)
+		}
+		meta["rng"] = base64.StdEncoding.EncodeToString(b)
+	}
+	if err := nn.WriteSafetensors(&file, map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}, meta); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return atomicfile.WriteFile(path, file.Bytes())
+}
+
+// Resume restores the run from a checkpoint that SaveCheckpoint wrote for
+// a trainer built the same way (Steps may differ). A corrupt checkpoint,
+// or one of another run, is an error saying what is wrong.
+func (tr *SeqTrainer[T]) Resume(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	st, meta, checked, err := openCheckpoint(b, path)
+	if err != nil {
+		return err
+	}
+	switch {
+	case meta["format"] != seqCheckpointFormat:
+		return fmt.Errorf("train: %s is not a language-model checkpoint (format %q)", path, meta["format"])
+	case meta["version"] != "1":
+		return fmt.Errorf("train: %s: checkpoint version %q; this build reads version 1", path, meta["version"])
+	case !checked:
+		return fmt.Errorf("train: %s: corrupt checkpoint: its checksum (%s) is missing", path, nn.ChecksumKey)
+	}
+	var run seqFingerprint
+	var pos seqPosition
+	var hist []SeqMetrics
+	if json.Unmarshal([]byte(meta["run"]), &run) != nil || json.Unmarshal([]byte(meta["position"]), &pos) != nil || json.Unmarshal([]byte(meta["history"]), &hist) != nil {
+		return fmt.Errorf("train: %s: corrupt checkpoint metadata", path)
+	}
+	if want := tr.fingerprint(); run != want {
+		return fmt.Errorf("train: %s was written for a different run: batch %d, context %d, %d training tokens; now %d, %d, %d",
+			path, run.BatchSize, run.Ctx, run.TrainTokens, want.BatchSize, want.Ctx, want.TrainTokens)
+	}
+	if pos.Step < 0 || pos.LossSteps < 0 || pos.LossSteps > pos.Step || pos.Windows != uint64(pos.Step)*uint64(tr.cfg.BatchSize) {
+		return fmt.Errorf("train: %s: corrupt checkpoint position %+v", path, pos)
+	}
+	model, ok1 := st.Tensor("model")
+	opt, ok2 := st.Tensor("optimizer")
+	if !ok1 || !ok2 {
+		return fmt.Errorf("train: %s: checkpoint lacks the model or the optimizer state", path)
+	}
+	if err := nn.Load(tr.model, model.Data()); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := tr.opt.Load(bytes.NewReader(opt.Data())); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	if err := restoreRNG(tr.cfg.RNG, meta, path); err != nil {
+		return err
+	}
+	tr.windows.Seek(pos.Windows)
+	tr.pos, tr.history = pos, hist
+	return nil
+}
