@@ -234,6 +234,9 @@ func (r Recipe) validateText() []error {
 	if r.EvalEvery < 0 {
 		errs = append(errs, fmt.Errorf("recipe: eval-every %d: must not be negative", r.EvalEvery))
 	}
+	if r.Average != "" || r.Accumulate > 1 {
+		errs = append(errs, errors.New("recipe: weight averaging (--average) and gradient accumulation (--accumulate) are not built into a language model's steps loop yet"))
+	}
 	if r.Patience != 0 || r.Schedule.Name == "plateau" || r.Schedule.Unit == "epoch" {
 		errs = append(errs, errors.New("recipe: a language model's run counts steps, not epochs: early stopping (--patience), the plateau schedule and --schedule-unit epoch do not apply"))
 	}

@@ -176,6 +176,9 @@ func TestTextBadInput(t *testing.T) {
 		{"counts steps: give --steps", []string{"--epochs", "3"}},
 		{"it needs a language model", []string{"--model", "mlp:32"}},
 		{"no such file", []string{"--data", "text:" + filepath.Join(dir, "missing.txt")}},
+		{"not built into a language model's steps loop", []string{"--average", "ema decay=0.9"}},
+		{"not built into a language model's steps loop", []string{"--accumulate", "2"}},
+		{"does not write them yet", []string{"--tensorboard"}},
 	} {
 		args := append([]string{"train", "--data", "text", "--steps", "2", "--out", filepath.Join(dir, "run")}, tc.args...)
 		commandFailsWith(t, tc.want, args...)
