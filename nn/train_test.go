@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/descentml/descent/autograd"
-	"github.com/descentml/descent/internal/benchmodels"
+	"github.com/descentml/descent/bench/benchmodels"
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/loss"
 	"github.com/descentml/descent/nn"

@@ -10,7 +10,7 @@ import (
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
-	"github.com/descentml/descent/internal/benchmodels"
+	"github.com/descentml/descent/bench/benchmodels"
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/descentml/descent/autograd"
-	"github.com/descentml/descent/internal/benchmodels"
+	"github.com/descentml/descent/bench/benchmodels"
 	"github.com/descentml/descent/loss"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
