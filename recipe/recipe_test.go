@@ -123,6 +123,16 @@ func TestValidateNaNClip(t *testing.T) {
 	}
 }
 
+// TestValidateNaNDropout checks that a NaN dropout is refused, naming the
+// flag, before anything is written (config.json cannot hold a NaN).
+func TestValidateNaNDropout(t *testing.T) {
+	r := recipe.Default()
+	r.Model.Dropout = math.NaN()
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "dropout NaN") {
+		t.Errorf("Validate() with Dropout NaN = %v; want an error naming dropout", err)
+	}
+}
+
 // TestDataLimitFlags checks that the flags of data's limits reach the
 // loader, that an error for data beyond a limit names the flag that raises
 // it, and that Args gives the flags back.

@@ -357,6 +357,17 @@ func TestUserErrors(t *testing.T) {
 			t.Errorf("descent %s panicked:\n%s", strings.Join(tc.args, " "), stderr)
 		}
 	}
+	// A NaN setting is refused naming its flag, and leaves no directory.
+	for _, flag := range []string{"--dropout", "--clip-norm"} {
+		out := filepath.Join(dir, "nan"+flag)
+		_, stderr, code := descent(t, "train", flag, "NaN", "--out", out)
+		if code == 0 || !strings.Contains(stderr, strings.TrimPrefix(flag, "--")+" NaN") {
+			t.Errorf("descent train %s NaN: exit %d, stderr %q; want a failure naming the flag", flag, code, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("descent train %s NaN left %s behind (stat: %v)", flag, out, err)
+		}
+	}
 	out, _, code := descent(t, "train", "--help")
 	if code != 0 || !strings.Contains(out, "-clip-norm") || !strings.Contains(out, "--resume DIR") {
 		t.Errorf("train --help: exit %d\n%s", code, out)
