@@ -431,3 +431,21 @@ func TestResumeAfterCorruptCheckpoint(t *testing.T) {
 		t.Error("the run resumed from the previous checkpoint differs from the run that never stopped")
 	}
 }
+
+// TestOptSpecEverywhere checks that train, tune and lr-find take --opt as
+// a whole spec, as compare and landscape do, and refuse a hyperparameter
+// given both in the spec and as a flag.
+func TestOptSpecEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"train", "--epochs", "1", "--model", "mlp:16", "--out", filepath.Join(dir, "train")},
+		{"tune", "--trials", "2", "--epochs", "1", "--model", "mlp:16", "--space", "beta1=uniform(0.8,0.95)", "--quiet", "--out", filepath.Join(dir, "tune")},
+		{"lr-find", "--model", "mlp:16", "--steps", "20", "--out", filepath.Join(dir, "lr-find")},
+	} {
+		args = append(args, "--opt", "adam lr=1e-3 beta2=0.99")
+		if _, stderr, code := descent(t, args...); code != 0 {
+			t.Errorf("descent %s: exit %d, %s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	commandFailsWith(t, `--opt "adam lr=1e-3" sets lr and --lr sets it again`, "train", "--opt", "adam lr=1e-3", "--lr", "1e-2", "--out", filepath.Join(dir, "both"))
+}
