@@ -134,6 +134,9 @@ func (r Recipe) LoadData(norm *data.Normalizer, classes []string) (*data.Splits,
 	opts.ValFraction = r.ValFraction
 	opts.MaxCSVBytes, opts.MaxCSVLineBytes = r.MaxCSVBytes, r.MaxCSVLineBytes
 	s, err := data.Load(r.Data, opts)
+	if errors.Is(err, data.ErrNoDataDir) {
+		return nil, fmt.Errorf("--data %s: %w: give --data-dir or set $DESCENT_DATA", r.Data, data.ErrNoDataDir)
+	}
 	return s, LimitFlag(err)
 }
 

@@ -449,3 +449,13 @@ func TestOptSpecEverywhere(t *testing.T) {
 	}
 	commandFailsWith(t, `--opt "adam lr=1e-3" sets lr and --lr sets it again`, "train", "--opt", "adam lr=1e-3", "--lr", "1e-2", "--out", filepath.Join(dir, "both"))
 }
+
+// TestNoDataDir checks that --data mnist with no data directory names the
+// command's flag, not the library's field.
+func TestNoDataDir(t *testing.T) {
+	t.Setenv("DESCENT_DATA", "")
+	_, stderr, code := descent(t, "train", "--data", "mnist", "--out", filepath.Join(t.TempDir(), "run"))
+	if code == 0 || !strings.Contains(stderr, "--data mnist: no data directory to look in: give --data-dir or set $DESCENT_DATA") || strings.Contains(stderr, "Options.Dir") {
+		t.Errorf("train --data mnist with no data directory: exit %d, stderr %q; want it to name --data-dir and not Options.Dir", code, stderr)
+	}
+}
