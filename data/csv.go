@@ -42,7 +42,8 @@ func loadCSV(path, label string, lim csvLimits) (*Set, error) {
 //
 // Labels may be any strings, integers or not: each distinct value is a class,
 // and classes are numbered in sorted order of their values (numeric order if
-// every value is a number, else byte order), which ClassNames keeps.
+// every value is a number, else byte order), which ClassNames keeps. More
+// than [MaxCSVClasses] distinct labels is an error naming the column.
 //
 // A row with the wrong number of cells, a cell that is not a finite number,
 // or an empty label is an error naming its line and column (counted from 1).
@@ -261,6 +262,10 @@ func readCSVLimited(r io.Reader, name, label string, lim csvLimits) (*Set, error
 	if len(y) == 0 {
 		return fail("no data rows")
 	}
+	if len(labels) > MaxCSVClasses {
+		return fail("label column %d%s has %d distinct values: more than %d classes, so it looks continuous (descent classifies; --label chooses another column)",
+			col+1, columnName(first, col, header), len(labels), MaxCSVClasses)
+	}
 
 	classNames, remap := sortClasses(labels)
 	for i, k := range y {
@@ -273,6 +278,11 @@ func readCSVLimited(r io.Reader, name, label string, lim csvLimits) (*Set, error
 	s.ClassNames, s.FeatureNames = classNames, names
 	return s, nil
 }
+
+// MaxCSVClasses is the most distinct labels a CSV file's label column may
+// hold: each is a class, and a column with more is most likely a
+// continuous value, which classification cannot learn.
+const MaxCSVClasses = 100
 
 // parseCell parses one feature value.
 func parseCell(c string) (float32, error) {

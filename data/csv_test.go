@@ -1,6 +1,7 @@
 package data
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,5 +112,24 @@ func TestLoadCSV(t *testing.T) {
 	bad := writeFile(t, filepath.Join(dir, "bad.csv"), []byte("1,2,3\n4,5\n"))
 	if _, err := LoadCSV(bad, ""); err == nil || !strings.Contains(err.Error(), bad+": line 2: 2 columns") {
 		t.Errorf("LoadCSV(bad) error = %v; want it to name %s and line 2", err, bad)
+	}
+}
+
+// TestReadCSVContinuousLabel checks that a label column with more distinct
+// values than MaxCSVClasses is refused, naming the column and the count,
+// instead of becoming hundreds of classes.
+func TestReadCSVContinuousLabel(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a,price,b\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "%d,%g,%d\n", i%7, float64(i)*1.5, i%3)
+	}
+	_, err := ReadCSV(strings.NewReader(b.String()), "price")
+	want := `label column 2 ("price") has 300 distinct values: more than 100 classes`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf(`ReadCSV(…, "price") error = %v; want it to say %q`, err, want)
+	}
+	if _, err := ReadCSV(strings.NewReader(b.String()), "b"); err != nil {
+		t.Errorf(`ReadCSV(…, "b") = %v; want 3 classes`, err)
 	}
 }

@@ -133,7 +133,23 @@ func openMaybeGzip(path string) (*source, error) {
 		f.Close()
 		return nil, fmt.Errorf("data: %s: corrupt gzip file: %w", path, err)
 	}
-	return &source{zr, f, true, satMul(size, maxDeflateRatio), false}, nil
+	return &source{&gzipStream{r: zr}, f, true, satMul(size, maxDeflateRatio), false}, nil
+}
+
+// gzipStream reads a gzip stream and records whether the compressed data
+// ended early, which io.ReadFull would otherwise confuse with IDX data
+// shorter than its header declares.
+type gzipStream struct {
+	r         io.Reader
+	truncated bool
+}
+
+func (g *gzipStream) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err == io.ErrUnexpectedEOF {
+		g.truncated = true
+	}
+	return n, err
 }
 
 // satMul returns a·b, or math.MaxInt64 if that overflows (a, b ≥ 0).
@@ -332,6 +348,9 @@ func (f *idxFile) expectEOF() error {
 // data is reported as truncated (with the message short), a gzip error (such
 // as a checksum mismatch) as corrupt.
 func (src *source) readError(err error, short string) error {
+	if g, ok := src.Reader.(*gzipStream); ok && g.truncated {
+		return errors.New("corrupt gzip data: the compressed stream ends early (the file is cut short)")
+	}
 	switch {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		if short == "" {

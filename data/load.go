@@ -264,14 +264,19 @@ func idxDirs(name, dir string) []string {
 func findIDX(name string, dirs []string) ([4]string, error) {
 	var paths [4]string
 	if len(dirs) == 0 {
-		return paths, fmt.Errorf("data: %s: no directory to look in: set Options.Dir (--data-dir) or $DESCENT_DATA: %w", name, fs.ErrNotExist)
+		return paths, fmt.Errorf("data: %s: %w: Options.Dir is empty and $DESCENT_DATA unset", name, ErrNoDataDir)
 	}
 	for _, dir := range dirs {
-		if paths[0] = findFile(dir, idxFiles[0]); paths[0] == "" {
+		var err error
+		if paths[0], err = findFile(dir, idxFiles[0]); err != nil {
+			return paths, err
+		} else if paths[0] == "" {
 			continue
 		}
 		for i, f := range idxFiles[1:] {
-			if paths[i+1] = findFile(dir, f); paths[i+1] == "" {
+			if paths[i+1], err = findFile(dir, f); err != nil {
+				return paths, err
+			} else if paths[i+1] == "" {
 				return paths, fmt.Errorf("data: %s: %s(.gz) not found in %s, which holds %s: %w", name, f, dir, filepath.Base(paths[0]), fs.ErrNotExist)
 			}
 		}
@@ -280,15 +285,25 @@ func findIDX(name string, dirs []string) ([4]string, error) {
 	return paths, fmt.Errorf("data: %s: %s(.gz) not found; looked in %s: %w", name, idxFiles[0], strings.Join(dirs, ", "), fs.ErrNotExist)
 }
 
+// ErrNoDataDir is the error of loading an IDX dataset with no directory
+// to look in: Options.Dir empty, $DESCENT_DATA unset and no system
+// directory for the dataset. A command says which of its flags sets one.
+var ErrNoDataDir = errors.New("no data directory to look in")
+
 // findFile returns dir/base, or else dir/base.gz, if it is a regular file,
-// or else "".
-func findFile(dir, base string) string {
+// or else "". A directory where the file should be is an error, not a
+// missing file.
+func findFile(dir, base string) (string, error) {
 	for _, p := range []string{filepath.Join(dir, base), filepath.Join(dir, base+".gz")} {
-		if info, err := os.Stat(p); err == nil && info.Mode().IsRegular() {
-			return p
+		info, err := os.Stat(p)
+		switch {
+		case err == nil && info.Mode().IsRegular():
+			return p, nil
+		case err == nil && info.IsDir():
+			return "", fmt.Errorf("data: %s is a directory, not an IDX file", p)
 		}
 	}
-	return ""
+	return "", nil
 }
 
 // loadIDXDataset loads the IDX dataset name (mnist or fashion-mnist): it

@@ -164,7 +164,7 @@ func TestLoadErrors(t *testing.T) {
 		{"digits", Options{Classes: []string{"0"}}, []string{`class "1" is not one of ["0"]`}},
 		{"csv:", DefaultOptions(), []string{"needs a path"}},
 		{"csv:/nonexistent/x.csv", DefaultOptions(), []string{"/nonexistent/x.csv", "no such file"}},
-		{"mnist", DefaultOptions(), []string{"mnist: no directory to look in", "DESCENT_DATA"}},
+		{"mnist", DefaultOptions(), []string{"mnist: no data directory to look in", "DESCENT_DATA"}},
 	} {
 		_, err := Load(c.spec, c.opts)
 		if err == nil {
@@ -388,5 +388,23 @@ func TestLoadCSVSplits(t *testing.T) {
 	}
 	if _, err := Load("csv:"+plain, Options{Label: "nope"}); err == nil || !strings.Contains(err.Error(), plain) {
 		t.Errorf("Load(csv) with a bad label: error %v; want it to name %s", err, plain)
+	}
+}
+
+// TestLoadIDXDirectoryForFile checks that a directory where an IDX file
+// should be is reported as such, not as a missing file.
+func TestLoadIDXDirectoryForFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range idxFiles {
+		if err := os.Mkdir(filepath.Join(dir, f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := DefaultOptions()
+	opts.Dir = dir
+	_, err := Load("mnist", opts)
+	want := filepath.Join(dir, idxFiles[0]) + " is a directory, not an IDX file"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Load(mnist) with directories for files: error %v; want it to say %q", err, want)
 	}
 }

@@ -184,6 +184,19 @@ func Compare(ctx context.Context, splits *data.Splits, cfg CompareConfig) (*Comp
 	return c, nil
 }
 
+// Failures returns how many of the comparison's runs failed, of how many.
+func (c *Comparison) Failures() (failed, runs int) {
+	for _, k := range c.Optimizers {
+		for _, o := range k.Runs {
+			if o.Failed() {
+				failed++
+			}
+			runs++
+		}
+	}
+	return failed, runs
+}
+
 // WriteTable writes the final metrics as an aligned text table, one row
 // per optimizer: each metric's mean ± standard deviation over the seeds,
 // and how many runs failed, if any did.

@@ -349,5 +349,20 @@ func (g *DecayGrid) WriteTable(w io.Writer) error {
 	return tw.Flush()
 }
 
+// Failures returns how many of the grid's cells failed, of how many.
+func (g *DecayGrid) Failures() (failed, cells int) {
+	for _, p := range g.Panels {
+		for _, row := range p.Cells {
+			for _, c := range row {
+				if c.Failed() {
+					failed++
+				}
+				cells++
+			}
+		}
+	}
+	return failed, cells
+}
+
 // Failed reports whether the cell's run failed.
 func (c Cell) Failed() bool { return c.Outcome.Failed() }

@@ -67,7 +67,7 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.batchnorm = fs.Bool("batchnorm", def.Model.BatchNorm, "batch normalization after each hidden layer")
 	f.dropout = fs.Float64("dropout", def.Model.Dropout, "dropout probability before each layer that follows a hidden one")
 	if optimizer {
-		f.opt = fs.String("opt", def.Optimizer.Name, "optimizer: "+strings.Join(spec.OptimizerNames(), ", "))
+		f.opt = fs.String("opt", def.Optimizer.Name, `optimizer, a name or a spec as "adam lr=1e-3" (its hyperparameters may also be flags, but not both ways): `+strings.Join(spec.OptimizerNames(), ", "))
 		for _, k := range spec.Flags() {
 			hf := &hyperFlag{key: k.Name, isBool: k.Kind == spec.Bool}
 			fs.Var(hf, k.Name, k.Help)
@@ -105,13 +105,26 @@ func (f *Flags) Recipe() (Recipe, error) {
 	}
 	r.Model.BatchNorm, r.Model.Dropout = *f.batchnorm, *f.dropout
 	if f.opt != nil {
-		set := map[string]string{}
-		for _, h := range f.hyper {
-			if h.set {
-				set[h.key] = h.val
-			}
+		// --opt is a name or a whole spec ("adam lr=1e-3"), as compare's;
+		// the hyperparameters' flags add to the spec's, never restate them.
+		name, set, err := spec.SplitOptimizer(*f.opt)
+		if err != nil {
+			return r, err
 		}
-		if r.Optimizer, err = spec.NewOptimizer(*f.opt, set); err != nil {
+		inSpec := map[string]string{} // canonical key → the key as given
+		for k := range set {
+			inSpec[spec.CanonicalKey(k)] = k
+		}
+		for _, h := range f.hyper {
+			if !h.set {
+				continue
+			}
+			if k, ok := inSpec[spec.CanonicalKey(h.key)]; ok {
+				return r, fmt.Errorf("--opt %q sets %s and --%s sets it again: give it one way", *f.opt, k, h.key)
+			}
+			set[h.key] = h.val
+		}
+		if r.Optimizer, err = spec.NewOptimizer(name, set); err != nil {
 			return r, err
 		}
 		f.extra.set(&r)

@@ -93,6 +93,9 @@ func (r Recipe) Validate() error {
 	if !(r.ClipNorm >= 0 && r.ClipValue >= 0) { // NaN too
 		errs = append(errs, fmt.Errorf("recipe: clip-norm %v and clip-value %v must not be negative", r.ClipNorm, r.ClipValue))
 	}
+	if !(r.Model.Dropout >= 0 && r.Model.Dropout < 1) { // NaN too
+		errs = append(errs, fmt.Errorf("recipe: dropout %v: must be in [0, 1)", r.Model.Dropout))
+	}
 	if !(r.ValFraction >= 0 && r.ValFraction < 1) {
 		errs = append(errs, fmt.Errorf("recipe: validation fraction %v: must be in [0, 1)", r.ValFraction))
 	}
@@ -131,6 +134,9 @@ func (r Recipe) LoadData(norm *data.Normalizer, classes []string) (*data.Splits,
 	opts.ValFraction = r.ValFraction
 	opts.MaxCSVBytes, opts.MaxCSVLineBytes = r.MaxCSVBytes, r.MaxCSVLineBytes
 	s, err := data.Load(r.Data, opts)
+	if errors.Is(err, data.ErrNoDataDir) {
+		return nil, fmt.Errorf("--data %s: %w: give --data-dir or set $DESCENT_DATA", r.Data, data.ErrNoDataDir)
+	}
 	return s, LimitFlag(err)
 }
 

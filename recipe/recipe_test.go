@@ -11,6 +11,7 @@ import (
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
@@ -123,6 +124,16 @@ func TestValidateNaNClip(t *testing.T) {
 	}
 }
 
+// TestValidateNaNDropout checks that a NaN dropout is refused, naming the
+// flag, before anything is written (config.json cannot hold a NaN).
+func TestValidateNaNDropout(t *testing.T) {
+	r := recipe.Default()
+	r.Model.Dropout = math.NaN()
+	if err := r.Validate(); err == nil || !strings.Contains(err.Error(), "dropout NaN") {
+		t.Errorf("Validate() with Dropout NaN = %v; want an error naming dropout", err)
+	}
+}
+
 // TestDataLimitFlags checks that the flags of data's limits reach the
 // loader, that an error for data beyond a limit names the flag that raises
 // it, and that Args gives the flags back.
@@ -158,5 +169,40 @@ func TestDataLimitFlags(t *testing.T) {
 		if args := strings.Join(r.Args(), " "); !strings.Contains(args, strings.Join(c.args, " ")) {
 			t.Errorf("Args() = %s; want it to hold %v", args, c.args)
 		}
+	}
+}
+
+// TestOptSpecFlag checks that --opt takes a whole spec, as compare's does,
+// that the hyperparameters' flags add to it, and that a hyperparameter
+// given both ways is refused, naming both.
+func TestOptSpecFlag(t *testing.T) {
+	parse := func(args ...string) (recipe.Recipe, error) {
+		fs := flag.NewFlagSet("train", flag.ContinueOnError)
+		f := recipe.AddFlags(fs, recipe.Default(), true)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f.Recipe()
+	}
+	r, err := parse("--opt", "adam lr=1e-3", "--beta1", "0.8")
+	if err != nil {
+		t.Fatalf(`--opt "adam lr=1e-3" --beta1 0.8: %v`, err)
+	}
+	if a, ok := r.Optimizer.Method.(optim.Adam); r.Optimizer.Name != "adam" || r.Optimizer.LR != 1e-3 || !ok || a.Beta1 != 0.8 {
+		t.Errorf(`--opt "adam lr=1e-3" --beta1 0.8 = %s; want adam lr=0.001 beta1=0.8`, r.Optimizer)
+	}
+	want, err := spec.ParseOptimizer("adam lr=1e-3 beta1=0.8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Optimizer.String() != want.String() {
+		t.Errorf("--opt spec and flags = %s; want %s", r.Optimizer, want)
+	}
+	_, err = parse("--opt", "adam lr=1e-3", "--lr", "1e-2")
+	if err == nil || !strings.Contains(err.Error(), `--opt "adam lr=1e-3" sets lr and --lr sets it again`) {
+		t.Errorf(`--opt "adam lr=1e-3" --lr 1e-2: %v; want an error naming both`, err)
+	}
+	if _, err := parse("--opt", "adam lr"); err == nil || !strings.Contains(err.Error(), `"lr" is not key=value`) {
+		t.Errorf(`--opt "adam lr": %v; want an error about the spec`, err)
 	}
 }

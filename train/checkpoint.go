@@ -74,10 +74,17 @@ func (tr *Trainer[T]) checkpoint() error {
 	switch {
 	case tr.cfg.Checkpoint == "":
 		return nil
-	case tr.dist != nil:
-		return tr.dist.checkpoint(tr)
 	}
-	return tr.SaveCheckpoint(tr.cfg.Checkpoint)
+	var err error
+	if tr.dist != nil {
+		err = tr.dist.checkpoint(tr)
+	} else {
+		err = tr.SaveCheckpoint(tr.cfg.Checkpoint)
+	}
+	if err == nil {
+		tr.checkpointed = tr.pos.Epoch
+	}
+	return err
 }
 
 // SaveCheckpoint writes the run's state to path atomically: into a
@@ -321,7 +328,7 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 			return fmt.Errorf("train: %s: %w", path, err)
 		}
 	}
-	tr.pos, tr.history = pos, hist
+	tr.pos, tr.history, tr.checkpointed = pos, hist, pos.Epoch
 	return nil
 }
 

@@ -151,3 +151,35 @@ func TestResumeChecksumVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointEpochsAfterAFailedWrite checks that when the checkpoint of
+// epoch 2 cannot be written, the trainer says the one on disk holds epoch
+// 1, though it has done 2.
+func TestCheckpointEpochsAfterAFailedWrite(t *testing.T) {
+	ckpt := filepath.Join(t.TempDir(), "checkpoint.safetensors")
+	x := []float32{0, 1, 1, 0, 1, 1, 0, 0, 2, 1, 1, 2, 2, 2, 0, 2}
+	set, err := data.NewSet(x, []int{0, 1, 1, 0, 1, 0, 0, 1}, []int{2}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := nn.NewSequential(nn.NewLinear[float32](2, 2, rand.New(rand.NewPCG(1, 2))))
+	opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onEpoch := func(train.Epoch) error {
+		// A non-empty directory where the previous checkpoint goes makes
+		// the next write fail, as a full disk would.
+		return os.MkdirAll(filepath.Join(train.PrevCheckpoint(ckpt), "x"), 0o755)
+	}
+	tr, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 3, BatchSize: 4, Checkpoint: ckpt, OnEpoch: onEpoch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err == nil {
+		t.Fatal("Run() = nil; want the failed write of the second checkpoint")
+	}
+	if tr.Epochs() != 2 || tr.CheckpointEpochs() != 1 {
+		t.Errorf("after a failed second checkpoint: Epochs() = %d, CheckpointEpochs() = %d; want 2 and 1", tr.Epochs(), tr.CheckpointEpochs())
+	}
+}

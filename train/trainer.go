@@ -139,11 +139,14 @@ type Trainer[T tensor.Float] struct {
 	tPart    *tensor.Tensor[T]
 	order    []int
 
-	pos     position
-	history []Epoch
-	dist    *replicas[T] // nil in a single process
-	avg     *optim.Averager[T]
-	acc     *optim.Accumulator[T] // nil: every batch is a step
+	pos position
+	// checkpointed is pos.Epoch in the checkpoint last written or
+	// resumed from.
+	checkpointed int
+	history      []Epoch
+	dist         *replicas[T] // nil in a single process
+	avg          *optim.Averager[T]
+	acc          *optim.Accumulator[T] // nil: every batch is a step
 }
 
 // position is where a run is: what a checkpoint must restore besides the
@@ -232,6 +235,11 @@ func (tr *Trainer[T]) History() []Epoch { return tr.history }
 
 // Epochs returns the number of epochs done.
 func (tr *Trainer[T]) Epochs() int { return len(tr.history) }
+
+// CheckpointEpochs returns the number of epochs done in the checkpoint
+// last written (or resumed from), which is behind Epochs when writing the
+// latest failed.
+func (tr *Trainer[T]) CheckpointEpochs() int { return tr.checkpointed }
 
 // Position returns where the run is: the epoch under way or next (from 0)
 // and the batches of it done. A run between epochs has batch 0.

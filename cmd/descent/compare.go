@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -256,6 +257,9 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%d runs in %.1fs; wrote %s\n", len(opts)*seeds, time.Since(start).Seconds(), dir)
+	if failed, runs := c.Failures(); failed == runs {
+		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, explore.CompareFile))
+	}
 	return nil
 }
 
@@ -344,5 +348,8 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%d runs in %s; wrote %s\n", cells, time.Since(start).Round(time.Second), dir)
+	if failed, runs := g.Failures(); failed == runs {
+		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, explore.DecayGridFile))
+	}
 	return nil
 }

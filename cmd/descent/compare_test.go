@@ -165,6 +165,17 @@ func TestCompareErrors(t *testing.T) {
 	}
 }
 
+// TestCompareAllFailed checks that a comparison in which every run failed
+// exits non-zero, naming the file that holds the errors.
+func TestCompareAllFailed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	commandFailsWith(t, "every run failed (2 of 2)", "compare", "--out", dir, "--epochs", "1", "--seeds", "2",
+		"--model", "mlp:16", "--quiet", "--opt", "sgd lr=1e30")
+	if _, err := os.Stat(filepath.Join(dir, "compare.json")); err != nil {
+		t.Errorf("the failed runs were not saved: %v", err)
+	}
+}
+
 // The adamw-vs-l2 preset on a small grid.
 func TestCompareAdamWvsL2(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "grid")

@@ -357,6 +357,17 @@ func TestUserErrors(t *testing.T) {
 			t.Errorf("descent %s panicked:\n%s", strings.Join(tc.args, " "), stderr)
 		}
 	}
+	// A NaN setting is refused naming its flag, and leaves no directory.
+	for _, flag := range []string{"--dropout", "--clip-norm"} {
+		out := filepath.Join(dir, "nan"+flag)
+		_, stderr, code := descent(t, "train", flag, "NaN", "--out", out)
+		if code == 0 || !strings.Contains(stderr, strings.TrimPrefix(flag, "--")+" NaN") {
+			t.Errorf("descent train %s NaN: exit %d, stderr %q; want a failure naming the flag", flag, code, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("descent train %s NaN left %s behind (stat: %v)", flag, out, err)
+		}
+	}
 	out, _, code := descent(t, "train", "--help")
 	if code != 0 || !strings.Contains(out, "-clip-norm") || !strings.Contains(out, "--resume DIR") {
 		t.Errorf("train --help: exit %d\n%s", code, out)
@@ -418,5 +429,33 @@ func TestResumeAfterCorruptCheckpoint(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, filepath.Join(whole, run.ModelFile)), readFile(t, filepath.Join(part, run.ModelFile))) {
 		t.Error("the run resumed from the previous checkpoint differs from the run that never stopped")
+	}
+}
+
+// TestOptSpecEverywhere checks that train, tune and lr-find take --opt as
+// a whole spec, as compare and landscape do, and refuse a hyperparameter
+// given both in the spec and as a flag.
+func TestOptSpecEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"train", "--epochs", "1", "--model", "mlp:16", "--out", filepath.Join(dir, "train")},
+		{"tune", "--trials", "2", "--epochs", "1", "--model", "mlp:16", "--space", "beta1=uniform(0.8,0.95)", "--quiet", "--out", filepath.Join(dir, "tune")},
+		{"lr-find", "--model", "mlp:16", "--steps", "20", "--out", filepath.Join(dir, "lr-find")},
+	} {
+		args = append(args, "--opt", "adam lr=1e-3 beta2=0.99")
+		if _, stderr, code := descent(t, args...); code != 0 {
+			t.Errorf("descent %s: exit %d, %s", strings.Join(args, " "), code, stderr)
+		}
+	}
+	commandFailsWith(t, `--opt "adam lr=1e-3" sets lr and --lr sets it again`, "train", "--opt", "adam lr=1e-3", "--lr", "1e-2", "--out", filepath.Join(dir, "both"))
+}
+
+// TestNoDataDir checks that --data mnist with no data directory names the
+// command's flag, not the library's field.
+func TestNoDataDir(t *testing.T) {
+	t.Setenv("DESCENT_DATA", "")
+	_, stderr, code := descent(t, "train", "--data", "mnist", "--out", filepath.Join(t.TempDir(), "run"))
+	if code == 0 || !strings.Contains(stderr, "--data mnist: no data directory to look in: give --data-dir or set $DESCENT_DATA") || strings.Contains(stderr, "Options.Dir") {
+		t.Errorf("train --data mnist with no data directory: exit %d, stderr %q; want it to name --data-dir and not Options.Dir", code, stderr)
 	}
 }

@@ -196,7 +196,7 @@ func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer)
 	case errors.Is(err, context.Canceled):
 		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  %s --epochs %d", tr.Epochs(), tr.Step(), resumeCommand(rn), r.Epochs)}
 	case err != nil && !stopped && rn.HasCheckpoint():
-		return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.Epochs(), rn.Checkpoint())
+		return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.CheckpointEpochs(), rn.Checkpoint())
 	case err != nil && !stopped:
 		return fmt.Errorf("%w\n(no epoch finished, so there is no checkpoint; %s can be used again)", err, dir)
 	}

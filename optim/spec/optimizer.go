@@ -230,11 +230,22 @@ type Optimizer struct {
 // Hyperparameters not given take the method's PyTorch defaults; SGD, which
 // has no default rate in PyTorch, takes lr 0.01 (FallbackLR).
 func ParseOptimizer(s string) (Optimizer, error) {
-	name, kv, err := split(s)
+	name, kv, err := SplitOptimizer(s)
 	if err != nil {
-		return Optimizer{}, fmt.Errorf("spec: optimizer %q: %w (want a name and key=value pairs, as \"adamw lr=1e-3 wd=0.01\")", s, err)
+		return Optimizer{}, err
 	}
 	return NewOptimizer(name, kv)
+}
+
+// SplitOptimizer splits an optimizer spec, "adamw lr=1e-3 wd=0.01", into
+// its name and its hyperparameters (by key as given, lowercased), for a
+// caller that merges them with settings of its own before NewOptimizer.
+func SplitOptimizer(s string) (name string, set map[string]string, err error) {
+	name, set, err = split(s)
+	if err != nil {
+		return "", nil, fmt.Errorf("spec: optimizer %q: %w (want a name and key=value pairs, as \"adamw lr=1e-3 wd=0.01\")", s, err)
+	}
+	return name, set, nil
 }
 
 // NewOptimizer resolves optimizer name with the hyperparameters set (by
