@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/bench/benchmodels"
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
-	"github.com/descentml/descent/bench/benchmodels"
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
