@@ -206,28 +206,10 @@ func load(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Splits, error) {
 // create makes and locks the directory of a new run and writes its
 // config.json and data.json.
 func (run *Run) create() error {
-	dir := run.Dir
-	if dir == "" {
-		dir = DefaultDir("")
-		run.Dir = dir
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	lock, err := LockDir(dir, "descent train")
+	dir, lock, err := claimDir(run.Dir)
+	run.Dir = dir
 	if err != nil {
 		return err
-	}
-	if exists(filepath.Join(dir, ConfigFile)) {
-		lock.Unlock()
-		if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-			return fmt.Errorf("%s holds a run with no checkpoint yet (it was killed in its first epoch); choose another --out, or remove the directory", dir)
-		}
-		return fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
-	}
-	if names := contents(dir); len(names) > 0 {
-		lock.Unlock()
-		return fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
 	}
 	run.lock = lock
 	if err := writeConfig(dir, run.Recipe, run.comm); err != nil {

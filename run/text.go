@@ -106,9 +106,8 @@ func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
 	return run, nil
 }
 
-// claimDir makes and locks the directory of a new language model's run
-// (New does the same for other runs; the two belong together): dir, or
-// DefaultDir("") if "". A directory that holds a run, or other files, is
+// claimDir makes and locks the directory of a new run, of any kind: dir,
+// or DefaultDir("") if "". A directory that holds a run, or other files, is
 // refused, saying what to do.
 func claimDir(dir string) (string, *Lock, error) {
 	if dir == "" {
@@ -123,7 +122,7 @@ func claimDir(dir string) (string, *Lock, error) {
 	}
 	if exists(filepath.Join(dir, ConfigFile)) {
 		lock.Unlock()
-		if !exists(filepath.Join(dir, CheckpointFile)) {
+		if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
 			return dir, nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
 		}
 		return dir, nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
