@@ -50,6 +50,9 @@ type Recipe struct {
 	// DecayWeightsOnly leaves biases and normalization parameters out of
 	// weight decay.
 	DecayWeightsOnly bool `json:"decay_weights_only,omitempty"`
+	// SyncBatchNorm synchronises batch norm's statistics over the ranks of
+	// a data-parallel run (train.Config.SyncBatchNorm).
+	SyncBatchNorm bool `json:"sync_batchnorm,omitempty"`
 
 	Epochs   int    `json:"epochs"`
 	Batch    int    `json:"batch"`
@@ -249,6 +252,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Loss, cfg.RNG = r.Epochs, r.Batch, r.Seed, lossKind, src
 	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
 	cfg.DropLast = r.dropLast(n)
+	cfg.SyncBatchNorm = r.SyncBatchNorm
 	if r.Average != "" {
 		a, _ := ParseAverage(r.Average) // validated
 		cfg.Average = &a
