@@ -27,6 +27,7 @@ type Flags struct {
 	warmup                  *int
 	clipNorm, clipValue     *float64
 	decayWeightsOnly        *bool
+	noDecay                 *string
 	epochs, batch, patience *int
 	seed                    *uint64
 	text                    textFlags
@@ -80,7 +81,8 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.unit = fs.String("schedule-unit", "step", "what the schedule's lengths count and when it moves: step (every batch) or epoch")
 	f.clipNorm = fs.Float64("clip-norm", def.ClipNorm, "clip the gradients' global 2-norm to this (0: off)")
 	f.clipValue = fs.Float64("clip-value", def.ClipValue, "clip each gradient element to ±this (0: off)")
-	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave biases and normalization parameters out of weight decay")
+	f.noDecay = fs.String("no-decay", strings.Join(def.NoDecay, ","), spec.NoDecayHelp())
+	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave parameters of fewer than two dimensions (biases, norms) out of weight decay: the older spelling of --no-decay 1d")
 	f.epochs = fs.Int("epochs", def.Epochs, "epochs to train (in all, with --resume)")
 	f.batch = fs.Int("batch", def.Batch, "batch size")
 	f.seed = fs.Uint64("seed", def.Seed, "seed of the initial weights, the data order and dropout")
@@ -96,7 +98,7 @@ func (f *Flags) Recipe() (Recipe, error) {
 	r := Recipe{
 		Data: *f.data, DataDir: *f.dataDir, Label: *f.label, ValFraction: *f.valFraction,
 		MaxCSVBytes: *f.maxCSV, MaxCSVLineBytes: *f.maxCSVLine, MaxTextBytes: *f.maxText,
-		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly,
+		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly, NoDecay: names(*f.noDecay),
 		Epochs: *f.epochs, Batch: *f.batch, Seed: *f.seed, Patience: *f.patience, Optimizer: f.optimizer,
 	}
 	var err error
@@ -190,6 +192,9 @@ func (r Recipe) Args() []string {
 	}
 	if r.ClipValue != 0 {
 		args = append(args, "--clip-value", num(r.ClipValue))
+	}
+	if len(r.NoDecay) > 0 {
+		args = append(args, "--no-decay", strings.Join(r.NoDecay, ","))
 	}
 	if r.DecayWeightsOnly {
 		args = append(args, "--decay-weights-only")
