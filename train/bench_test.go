@@ -80,9 +80,31 @@ var benchModels = []struct {
 	{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
 }
 
+// BenchmarkTrainStepDiagnostics measures BenchmarkTrainStep's MLP with
+// the optimizer's diagnostics (train.Diagnostics) gathered, as always, and
+// without: their cost is the ratio of the two. Without clipping the
+// gradient norm takes a pass a step; with clip-norm it is clipping's.
+func BenchmarkTrainStepDiagnostics(b *testing.B) {
+	model := func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }
+	for _, clip := range []float64{0, 1} {
+		for _, on := range []bool{true, false} {
+			b.Run(fmt.Sprintf("clip%g/diagnostics=%v", clip, on), func(b *testing.B) {
+				oc := optim.Config{Method: optim.DefaultAdamW(), ClipNorm: clip}
+				benchmarkTrainStepWith(b, model, []int{784}, 128, nil, oc, on)
+			})
+		}
+	}
+}
+
 // benchmarkTrainStep measures steps of a global batch of batch examples,
 // data-parallel over c if it is not nil.
 func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int, c *comm.Comm) {
+	benchmarkTrainStepWith(b, model, shape, batch, c, optim.Config{Method: optim.DefaultAdamW()}, true)
+}
+
+// benchmarkTrainStepWith is benchmarkTrainStep with the optimizer of oc,
+// and the diagnostics gathered or not.
+func benchmarkTrainStepWith(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int, c *comm.Comm, oc optim.Config, diagnostics bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 4096
 	x := make([]float32, n*784)
@@ -99,7 +121,7 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 	}
 	m := model(rng)
 	flops := stepFlops(b, m, append([]int{batch}, shape...))
-	opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultAdamW()})
+	opt, err := optim.New(train.Params[float32](m), oc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -122,6 +144,9 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 	tr, err := train.New[float32](m, opt, train.Data{Train: set}, cfg)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if !diagnostics {
+		train.DisableDiagnostics(tr)
 	}
 	b.ReportAllocs()
 	if err := tr.Run(ctx); err != nil && ctx.Err() == nil {
