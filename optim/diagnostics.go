@@ -67,9 +67,11 @@ type GradStats struct {
 
 // LastGradStats returns the statistics of the gradients the last Step
 // used. Call it after Step and before the gradients change (Step leaves
-// them as they were). With clipping by the 2-norm alone it costs nothing:
-// it is the norm clipping measured. Otherwise it takes a pass over the
-// gradients, two with ClipValue. Before the first step it returns NaN.
+// them as they were). With clipping by the 2-norm alone, or without
+// clipping after MeasureGradNorm(true), it costs nothing: it is the norm
+// clipping or the finiteness check measured. Otherwise it takes a pass
+// over the gradients, two with ClipValue. Before the first step it
+// returns NaN.
 func (o *Optimizer[T]) LastGradStats() GradStats {
 	if o.t == 0 {
 		return GradStats{Norm: math.NaN()}
@@ -77,9 +79,12 @@ func (o *Optimizer[T]) LastGradStats() GradStats {
 	var s GradStats
 	maxNorm := o.clipMax()
 	s.Clips = maxNorm > 0 || o.clipValue > 0
-	if maxNorm > 0 && o.clipP == 2 && o.clipValue == 0 {
+	switch {
+	case maxNorm > 0 && o.clipP == 2 && o.clipValue == 0:
 		s.Norm = o.clipNorm
-	} else {
+	case o.normOK && o.normP == 2 && o.normClamp == 0:
+		s.Norm = o.normVal // measured by the step's finiteness check (MeasureGradNorm)
+	default:
 		s.Norm = o.GradNorm()
 	}
 	s.Clipped = maxNorm > 0 && o.clipNorm > maxNorm
@@ -89,6 +94,13 @@ func (o *Optimizer[T]) LastGradStats() GradStats {
 	}
 	return s
 }
+
+// MeasureGradNorm makes each Step check that the gradients are finite by
+// measuring their 2-norm (finite exactly when they are) instead of by a
+// pass of its own, so that LastGradStats has it at no cost: a loop that
+// logs the norm every step calls it once. The pass costs the same; only a
+// float64 norm that overflows over finite gradients is looked at twice.
+func (o *Optimizer[T]) MeasureGradNorm(on bool) { o.measureNorm = on }
 
 // clipMax returns Config.ClipNorm, as the clipping transform at the head
 // of the chains holds it; 0 without clipping by norm.

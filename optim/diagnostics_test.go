@@ -2,6 +2,7 @@ package optim_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/descentml/descent/optim"
@@ -37,20 +38,43 @@ func TestLastGradStats(t *testing.T) {
 		{"clip-value 3.5, clip-norm 6", optim.Config{ClipValue: 3.5, ClipNorm: 6}, true, true},
 		{"maximize", optim.Config{Maximize: true, ClipNorm: 4}, true, true},
 	} {
-		p := newProblem(1, 2, 2)
-		c.cfg.Method, c.cfg.LR = optim.DefaultAdamW(), schedule.Constant(0.01)
-		o := mustNew(t, p.params, c.cfg)
-		if s := o.LastGradStats(); !math.IsNaN(s.Norm) {
-			t.Errorf("%s: LastGradStats() before a step = %+v; want a NaN norm", c.name, s)
+		for _, measure := range []bool{false, true} {
+			p := newProblem(1, 2, 2)
+			c.cfg.Method, c.cfg.LR = optim.DefaultAdamW(), schedule.Constant(0.01)
+			o := mustNew(t, p.params, c.cfg)
+			o.MeasureGradNorm(measure)
+			if s := o.LastGradStats(); !math.IsNaN(s.Norm) {
+				t.Errorf("%s: LastGradStats() before a step = %+v; want a NaN norm", c.name, s)
+			}
+			setGrads(p, grads...)
+			if err := o.Step(); err != nil {
+				t.Fatal(err)
+			}
+			s := o.LastGradStats()
+			if math.Abs(s.Norm-5) > 1e-12 || s.Clips != c.clips || s.Clipped != c.clipped {
+				t.Errorf("%s (MeasureGradNorm(%v)): LastGradStats() = %+v; want norm 5, clips %v, clipped %v", c.name, measure, s, c.clips, c.clipped)
+			}
 		}
-		setGrads(p, grads...)
-		if err := o.Step(); err != nil {
-			t.Fatal(err)
-		}
-		s := o.LastGradStats()
-		if math.Abs(s.Norm-5) > 1e-12 || s.Clips != c.clips || s.Clipped != c.clipped {
-			t.Errorf("%s: LastGradStats() = %+v; want norm 5, clips %v, clipped %v", c.name, s, c.clips, c.clipped)
-		}
+	}
+}
+
+// With MeasureGradNorm the norm is the finiteness check: a NaN gradient
+// is still refused, naming the parameter, and finite gradients whose norm
+// overflows are not.
+func TestMeasureGradNormChecksFinite(t *testing.T) {
+	p := newProblem(1, 2, 2)
+	o := mustNew(t, p.params, optim.Config{Method: optim.SGD{}, LR: schedule.Constant(1e-300)})
+	o.MeasureGradNorm(true)
+	setGrads(p, 1, 2, math.NaN(), 4)
+	if err := o.Step(); err == nil || !strings.Contains(err.Error(), `"fc1.bias"`) {
+		t.Errorf("Step with a NaN gradient = %v; want an error naming fc1.bias", err)
+	}
+	setGrads(p, 1e200, 1e200, 0, 0)
+	if err := o.Step(); err != nil {
+		t.Errorf("Step with finite gradients of norm beyond float64: %v; want none", err)
+	}
+	if s := o.LastGradStats(); !math.IsInf(s.Norm, 1) {
+		t.Errorf("LastGradStats() = %+v; want the overflowing norm, +Inf", s)
 	}
 }
 

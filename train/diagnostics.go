@@ -75,12 +75,17 @@ type gradSums struct {
 
 // noteStep adds the last step of o to the sums, if o took a step since it
 // had taken stepsBefore (a step skipped for a non-finite gradient is not
-// one). Call it after the step, before the gradients are zeroed.
+// one). Call it after the step, before the gradients are zeroed. The
+// optimizer measures the norm in its finiteness check
+// (optim.MeasureGradNorm), so that without clipping it costs no pass.
 func noteStep[T tensor.Float](s *gradSums, o *optim.Optimizer[T], stepsBefore int) {
 	if o.Steps() == stepsBefore {
 		return
 	}
 	st := o.LastGradStats()
+	if math.IsInf(st.Norm, 0) || math.IsNaN(st.Norm) {
+		return // a float64 norm beyond the range, of finite gradients: left out
+	}
 	s.GradNormSum += st.Norm
 	s.GradNormMax = max(s.GradNormMax, st.Norm)
 	s.GradSteps++

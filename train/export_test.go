@@ -2,6 +2,9 @@ package train
 
 import "github.com/descentml/descent/tensor"
 
-// DisableDiagnostics stops tr gathering Diagnostics, for the benchmark
-// that measures their cost.
-func DisableDiagnostics[T tensor.Float](tr *Trainer[T]) { tr.noDiagnostics = true }
+// SetDiagnostics makes tr gather Diagnostics or not from its next step,
+// for the benchmark that measures their cost.
+func SetDiagnostics[T tensor.Float](tr *Trainer[T], on bool) {
+	tr.noDiagnostics = !on
+	tr.opt.MeasureGradNorm(on)
+}

@@ -194,6 +194,7 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 	tr := &SeqTrainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, windows: windows, tokens: len(train), val: val,
 		tape: autograd.NewTape[T](), x: tensor.New[T](cfg.BatchSize, windows.Ctx()), xs: make([]int, n), ys: make([]int, n)}
 	tr.watch.init(tr.params)
+	opt.MeasureGradNorm(true)
 	return tr, nil
 }
 

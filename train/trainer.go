@@ -230,6 +230,7 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 	}
 	tr.tape.Reset()
 	tr.watch.init(tr.params)
+	opt.MeasureGradNorm(true)
 	if err := tr.newAverager(); err != nil {
 		return nil, err
 	}
