@@ -10,10 +10,10 @@ import (
 // NoDecayClasses are the words a --no-decay pattern may be besides a glob
 // over names, with what each matches (see [NoDecay]).
 var NoDecayClasses = []struct{ Name, Doc string }{
-	{"bias", "biases: a name whose last part holds \"bias\" (1.bias, lstm.bias_ih_l0)"},
-	{"norm", "the gains and shifts of normalization layers (BatchNorm, LayerNorm): the parameters of a layer whose weight is 1-D (2.weight and 2.bias after mlp's first Linear, blocks.0.ln1.*)"},
-	{"embed", "embedding tables: a name with a part holding \"emb\", \"wte\" or \"wpe\" (tok_emb.weight, emb.weight)"},
-	{"1d", "every parameter of fewer than two dimensions (biases and norms: --decay-weights-only)"},
+	{"bias", `biases: a name whose last part holds "bias"`},
+	{"norm", "batch and layer norm's gains and shifts: the layers whose weight is 1-D (2.weight, 2.bias in an mlp)"},
+	{"embed", "embeddings: a name with a part holding emb, wte or wpe"},
+	{"1d", "every parameter of fewer than 2 dimensions, as --decay-weights-only"},
 }
 
 // NoDecay returns the names of the parameters (named, with their shapes,
@@ -40,7 +40,11 @@ func NoDecay(patterns []string, names []string, shapes [][]int) ([]string, error
 			}
 		}
 		if !matched {
-			return nil, fmt.Errorf("spec: --no-decay %q matches no parameter (the model has %s)", pat, describe(names, shapes))
+			hint := ""
+			if !slices.Contains(noDecayWords(), pat) {
+				hint = "; the classes are " + strings.Join(noDecayWords(), ", ")
+			}
+			return nil, fmt.Errorf("spec: --no-decay %q matches no parameter (the model has %s%s)", pat, describe(names, shapes), hint)
 		}
 	}
 	out := []string{} // not nil: config.json says [] when nothing is excluded
@@ -125,13 +129,10 @@ func noDecayWords() []string {
 // NoDecayHelp is the help of the --no-decay flag.
 func NoDecayHelp() string {
 	var b strings.Builder
-	b.WriteString("parameters to leave out of weight decay, comma-separated: classes ")
-	for i, c := range NoDecayClasses {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		b.WriteString(c.Name + " (" + c.Doc + ")")
+	b.WriteString("parameters to leave out of weight decay, comma-separated: ")
+	for _, c := range NoDecayClasses {
+		b.WriteString(c.Name + " (" + c.Doc + "), ")
 	}
-	b.WriteString("; or globs over names (4.weight, *.bias, blocks.*.attn.*). A pattern that matches no parameter is an error")
+	b.WriteString("or a glob over names as 4.weight or blocks.*.attn.*; a pattern that matches no parameter is an error")
 	return b.String()
 }
