@@ -61,13 +61,23 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 	if beta != nil {
 		j.beta = beta.value.Data()
 	}
-	if inner == 1 {
+	t.syncedCount = 0
+	var m float64 // the whole batch's count per channel, under a BatchReducer
+	switch {
+	case op == opBatchNorm && t.reducer != nil:
+		var err error
+		if m, err = t.syncBatchNorm(j, c); err != nil {
+			return t.Fail(err)
+		}
+		t.syncedCount = int(m)
+	case inner == 1:
 		t.batchNormRows(j, c)
-	} else {
+	default:
 		t.spreadItems(j, c)
 	}
 	if n := t.push(op, out, x, gamma, beta); n != nil {
 		n.saved = stats
+		n.scalar = m
 	}
 	return out
 }
@@ -175,6 +185,10 @@ func (t *Tape[T]) batchNormBackward(n *node[T]) {
 	j.dx, j.add = t.gradOut(n.a)
 	if j.add { // ∂x is computed aside and added
 		j.tmp = t.arena.Get(max(inner, c)).Data()
+	}
+	if n.scalar > 0 {
+		t.syncBatchNormBackward(j, c, n.scalar)
+		return
 	}
 	if inner == 1 {
 		t.batchNormRowsBackward(j, c)

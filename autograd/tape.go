@@ -43,6 +43,10 @@ type Tape[T tensor.Float] struct {
 	exps  []float64      // scratch for the exponentials of a row of logits
 	job   job[T]         // the work being spread over the pool
 	jobFn func(w, i int) // t.runItem, bound once so that spreading allocates nothing
+
+	reducer     BatchReducer // SetBatchReducer: synchronised batch norm
+	syncedCount int          // SyncedCount
+	syncScratch []float64    // the sums a BatchReducer combines
 }
 
 // NewTape returns an empty Tape.
@@ -112,7 +116,7 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 	}
 	g[0]++
 	t.backward()
-	return nil
+	return t.err
 }
 
 // BackwardWith is Backward from a Var y of any shape with the upstream
@@ -133,7 +137,7 @@ func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
 	}
 	kernel.Axpy(1, dy.Data(), g)
 	t.backward()
-	return nil
+	return t.err
 }
 
 func (t *Tape[T]) backward() {

@@ -21,6 +21,9 @@ import (
 //
 // with the unbiased variance (m values per channel), and num_batches_tracked
 // counts the updates. In eval mode μ and σ² are the running statistics.
+// Under a tape's BatchReducer (synchronised batch norm across processes,
+// PyTorch's SyncBatchNorm) the batch is the union of every process's, and m
+// counts its values.
 //
 // The parameters are "weight" (γ, initially 1) and "bias" (β, initially 0);
 // the buffers are "running_mean" (initially 0), "running_var" (initially 1)
@@ -111,12 +114,20 @@ func (b *BatchNorm[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autogr
 		return t.BatchNormEval(x, b.weight, b.bias, b.runningMean, b.runningVar, b.Eps), t.Err()
 	}
 	m := x.Value().Len() / b.features
-	if m < 2 {
+	tooFew := func() (*autograd.Var[T], error) {
 		return fail(t, fmt.Errorf("nn: %v: input of shape %v: training needs more than one value per channel", b, s))
+	}
+	if m < 2 && t.BatchReducer() == nil {
+		return tooFew()
 	}
 	y := t.BatchNorm(x, b.weight, b.bias, b.Eps, b.batchMean, b.batchVar)
 	if t.Err() != nil {
 		return y, t.Err()
+	}
+	if n := t.SyncedCount(); n > 0 { // synchronised: the count over all processes
+		if m = n; m < 2 {
+			return tooFew()
+		}
 	}
 	mom, unbias := b.Momentum, float64(m)/float64(m-1)
 	for c := range b.runningMean {

@@ -28,6 +28,7 @@ type Flags struct {
 	clipNorm, clipValue     *float64
 	decayWeightsOnly        *bool
 	noDecay                 *string
+	syncBN                  *bool
 	epochs, batch, patience *int
 	seed                    *uint64
 	text                    textFlags
@@ -83,6 +84,7 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.clipValue = fs.Float64("clip-value", def.ClipValue, "clip each gradient element to ±this (0: off)")
 	f.noDecay = fs.String("no-decay", strings.Join(def.NoDecay, ","), spec.NoDecayHelp())
 	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave parameters of fewer than two dimensions (biases, norms) out of weight decay: the older spelling of --no-decay 1d")
+	f.syncBN = fs.Bool("sync-bn", def.SyncBatchNorm, "under mpirun: normalize batch norm's input with the statistics of the whole global batch, summed over the ranks (PyTorch's SyncBatchNorm), not each rank's share")
 	f.epochs = fs.Int("epochs", def.Epochs, "epochs to train (in all, with --resume)")
 	f.batch = fs.Int("batch", def.Batch, "batch size")
 	f.seed = fs.Uint64("seed", def.Seed, "seed of the initial weights, the data order and dropout")
@@ -98,7 +100,7 @@ func (f *Flags) Recipe() (Recipe, error) {
 	r := Recipe{
 		Data: *f.data, DataDir: *f.dataDir, Label: *f.label, ValFraction: *f.valFraction,
 		MaxCSVBytes: *f.maxCSV, MaxCSVLineBytes: *f.maxCSVLine, MaxTextBytes: *f.maxText,
-		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly, NoDecay: names(*f.noDecay),
+		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly, NoDecay: names(*f.noDecay), SyncBatchNorm: *f.syncBN,
 		Epochs: *f.epochs, Batch: *f.batch, Seed: *f.seed, Patience: *f.patience, Optimizer: f.optimizer,
 	}
 	var err error
@@ -198,6 +200,9 @@ func (r Recipe) Args() []string {
 	}
 	if r.DecayWeightsOnly {
 		args = append(args, "--decay-weights-only")
+	}
+	if r.SyncBatchNorm {
+		args = append(args, "--sync-bn")
 	}
 	if !r.IsText() {
 		args = append(args, "--epochs", strconv.Itoa(r.Epochs))

@@ -60,6 +60,9 @@ type Recipe struct {
 	// nil, in a config.json from before it was recorded, resolves the
 	// patterns again.
 	NoDecayParams []string `json:"no_decay_params,omitempty"`
+	// SyncBatchNorm synchronises batch norm's statistics over the ranks of
+	// a data-parallel run (train.Config.SyncBatchNorm).
+	SyncBatchNorm bool `json:"sync_batchnorm,omitempty"`
 
 	Epochs   int    `json:"epochs"`
 	Batch    int    `json:"batch"`
@@ -262,6 +265,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	cfg.Epochs, cfg.BatchSize, cfg.Seed, cfg.Loss, cfg.RNG = r.Epochs, r.Batch, r.Seed, lossKind, src
 	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
 	cfg.DropLast = r.dropLast(n)
+	cfg.SyncBatchNorm = r.SyncBatchNorm
 	if r.Average != "" {
 		a, _ := ParseAverage(r.Average) // validated
 		cfg.Average = &a

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 
+	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
@@ -42,9 +43,14 @@ import (
 // stops after that step, at the same place, and rank 0 writes the
 // checkpoint).
 //
-// Batch norm keeps per-replica statistics: each replica normalizes its
-// shard with the shard's mean and variance, as PyTorch's DDP does without
-// SyncBatchNorm. Only rank 0's running statistics (and other buffers) count:
+// Batch norm keeps per-replica statistics by default: each replica
+// normalizes its shard with the shard's mean and variance, as PyTorch's DDP
+// does without SyncBatchNorm. With Config.SyncBatchNorm, every batch-norm
+// layer sums its statistics over the ranks in the forward pass and its
+// gradient sums in the backward pass (autograd.BatchReducer), so that it
+// normalizes with the global batch's mean and variance, as one process
+// would, and the running statistics are the same on every rank. Only rank
+// 0's running statistics (and other buffers) count:
 // they are copied to every rank before each evaluation and checkpoint, so
 // that validation, early stopping and reduce-on-plateau decide the same
 // everywhere.
@@ -66,6 +72,9 @@ type replicas[T tensor.Float] struct {
 	fbuf []T // the model's floating-point buffers, then
 	ibuf []int64
 	stop bool // a rank was interrupted: stop before the next step
+	// syncBN is set for synchronised batch norm: the batch-norm layers'
+	// sums go through it while a step computes its gradient.
+	syncBN autograd.BatchReducer
 	// rngRanks is, on rank 0 while it writes a checkpoint, the random
 	// states of every rank (the checkpoint's rng_ranks).
 	rngRanks string
@@ -134,8 +143,8 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 	run, err := json.Marshal(struct {
 		Run             fingerprint
 		Params, Buffers []shape
-		RNG             bool
-	}{tr.fingerprint(), params, bufs, tr.cfg.RNG != nil})
+		RNG, SyncBN     bool
+	}{tr.fingerprint(), params, bufs, tr.cfg.RNG != nil, tr.cfg.SyncBatchNorm})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -144,6 +153,14 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 	}
 	if tr.cfg.BatchSize < c.Size() {
 		return nil, fmt.Errorf("train: BatchSize = %d: a global batch must hold at least one example for each of the %d ranks", tr.cfg.BatchSize, c.Size())
+	}
+	if tr.cfg.SyncBatchNorm {
+		// Every rank must take part in every layer's sums: none may have
+		// an empty shard, which the epoch's last batch could leave.
+		if n, b := tr.sets.Train.Len(), tr.cfg.BatchSize; !tr.cfg.DropLast && n%b != 0 && n%b < c.Size() {
+			return nil, fmt.Errorf("train: synchronised batch norm: the training set's %d examples leave a last batch of %d in each epoch (batch size %d), fewer than the %d ranks, so a rank would have no example to normalize; choose another batch size", n, n%b, b, c.Size())
+		}
+		d.syncBN = batchReducer{c}
 	}
 	var state []byte
 	if c.Rank() == 0 {
@@ -213,7 +230,9 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 	var l float64
 	var correct int
 	if hi > lo {
+		tr.tape.SetBatchReducer(d.syncBN)
 		l, correct, local = tr.gradient(idx[lo:hi])
+		tr.tape.SetBatchReducer(nil)
 	}
 	w := T(float64(hi-lo) / float64(len(idx)))
 	flat := d.flat
@@ -262,6 +281,11 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 	nn.ZeroGrad(tr.params)
 	return float64(tail[tailLoss]) / float64(len(idx)), int(tail[tailCorrect]), nil
 }
+
+// batchReducer sums synchronised batch norm's statistics over the ranks.
+type batchReducer struct{ c *comm.Comm }
+
+func (r batchReducer) AllReduceSum(x []float64) error { return comm.AllReduceSum(r.c, x) }
 
 // interrupted reports whether a rank was interrupted during the last step:
 // ctx's error on the ranks whose context was cancelled, ErrOtherRank on the

@@ -68,6 +68,12 @@ type Config struct {
 	// In a data-parallel run the hooks run on every rank; rank 0 alone
 	// writes the checkpoint.
 	Comm *comm.Comm
+	// SyncBatchNorm, in a data-parallel run, normalizes each batch-norm
+	// layer's input with the statistics of the whole global batch, summed
+	// over the ranks (PyTorch's SyncBatchNorm; see distributed.go), instead
+	// of each rank's shard's. Every shard then needs at least one example,
+	// also in an epoch's last batch. One process ignores it.
+	SyncBatchNorm bool
 	// Average, if set, keeps an average of the weights (EMA or SWA) that
 	// evaluation, the checkpoint's "model" and the saved model use; the
 	// run trains the weights themselves (see averaging.go).

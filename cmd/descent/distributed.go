@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,17 +21,6 @@ import (
 // see to it), so each rank ends with MPI_Finalize, and the error is printed
 // once: by rank 0, and by another rank only if it differs from rank 0's
 // (that rank's own failure).
-
-// syncBNFlag defines --sync-bn and returns the check of its value.
-func syncBNFlag(fs *flag.FlagSet) func() error {
-	on := fs.Bool("sync-bn", false, "synchronise batch norm's statistics across the ranks of mpirun (not implemented yet)")
-	return func() error {
-		if *on {
-			return errors.New("--sync-bn: synchronised batch norm is not implemented yet; under mpirun each rank's batch norm normalizes its share of the batch with that share's statistics (rank 0's running statistics are the model's)")
-		}
-		return nil
-	}
-}
 
 // joinRanks starts the processes of the run (comm.Init) and returns the
 // writers this rank's output goes to: the command's for rank 0 and a single

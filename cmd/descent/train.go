@@ -46,7 +46,6 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
 	tb := fs.Bool("tensorboard", false, "also write each epoch's metrics as TensorBoard event files in the run directory")
 	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
-	syncBN := syncBNFlag(fs)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -55,9 +54,6 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer func() { err = leaveRanks(c, err) }()
-	if err := syncBN(); err != nil {
-		return err
-	}
 	tensor.SetThreads(*threads)
 	var prog *progress
 	var limit int64
