@@ -54,7 +54,7 @@ func Plot(dir string, hist []train.Epoch) error {
 	for i, e := range hist {
 		ds[i] = e.Diagnostics
 	}
-	figs = append(figs, diagnosticFigures(ds, "each epoch")...)
+	figs = append(figs, diagnosticFigures(ds)...)
 	return writeFigures(dir, x, "epoch", figs)
 }
 
@@ -62,7 +62,7 @@ func Plot(dir string, hist []train.Epoch) error {
 const topRatios = 8
 
 // diagnosticFigures returns the figures of the optimizer's diagnostics at
-// each evaluation (per is "each epoch" or "each evaluation"): grad_norm.png,
+// each evaluation: grad_norm.png,
 // the gradient norm before clipping (mean and max); clip_fraction.png, the
 // fraction of steps clipped, when the run clips; update_ratio.png,
 // ‖Δθ‖/‖θ‖ at the last step before each evaluation for the topRatios
@@ -70,7 +70,7 @@ const topRatios = 8
 // and NAME.png for each of the optimizer's own signals (sf_c.png,
 // muon_update_rms.png). A figure with nothing to draw (an old run's
 // metrics) is left out.
-func diagnosticFigures(ds []train.Diagnostics, per string) []figure {
+func diagnosticFigures(ds []train.Diagnostics) []figure {
 	col := func(f func(train.Diagnostics) float64) []float64 {
 		y := make([]float64, len(ds))
 		for i, d := range ds {
@@ -84,11 +84,11 @@ func diagnosticFigures(ds []train.Diagnostics, per string) []figure {
 			figs = append(figs, figure{file, spec})
 		}
 	}
-	add("grad_norm.png", plot.LinesSpec{Title: "gradient norm before clipping (over the steps of " + per + ")", YLabel: "global 2-norm", LogY: true, Series: []plot.Series{
+	add("grad_norm.png", plot.LinesSpec{Title: "gradient norm before clipping (over the steps between points)", YLabel: "global 2-norm", Series: []plot.Series{
 		{Name: "mean", Y: col(func(d train.Diagnostics) float64 { return d.GradNormMean })},
 		{Name: "max", Y: col(func(d train.Diagnostics) float64 { return d.GradNormMax })},
 	}})
-	add("clip_fraction.png", plot.LinesSpec{Title: "fraction of steps clipped (" + per + ")", YLabel: "fraction", Series: []plot.Series{
+	add("clip_fraction.png", plot.LinesSpec{Title: "fraction of steps clipped", YLabel: "fraction", Series: []plot.Series{
 		{Name: "clipped", Y: col(func(d train.Diagnostics) float64 { return d.ClipFraction })},
 	}})
 	var last map[string]float64
@@ -107,9 +107,9 @@ func diagnosticFigures(ds []train.Diagnostics, per string) []figure {
 			return math.NaN()
 		})})
 	}
-	title := "update ratio ‖Δθ‖/‖θ‖ (last step of " + per + ")"
+	title := "update ratio ‖Δθ‖/‖θ‖ at the last step"
 	if len(names) > topRatios {
-		title = fmt.Sprintf("update ratio ‖Δθ‖/‖θ‖ (last step of %s; the %d largest of %d tensors)", per, topRatios, len(names))
+		title = fmt.Sprintf("update ratio ‖Δθ‖/‖θ‖ at the last step (%d of %d tensors)", topRatios, len(names))
 	}
 	add("update_ratio.png", plot.LinesSpec{Title: title, YLabel: "‖Δθ‖/‖θ‖", LogY: true, Series: ratios})
 	signals := map[string]bool{}
@@ -119,7 +119,7 @@ func diagnosticFigures(ds []train.Diagnostics, per string) []figure {
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(signals)) {
-		add(k+".png", plot.LinesSpec{Title: "the optimizer's " + k + " (" + per + ")", YLabel: k, Series: []plot.Series{
+		add(k+".png", plot.LinesSpec{Title: "the optimizer's " + k, YLabel: k, Series: []plot.Series{
 			{Name: k, Y: col(func(d train.Diagnostics) float64 {
 				if v, ok := d.Optimizer[k]; ok {
 					return v

@@ -348,7 +348,7 @@ func PlotSeq(dir string, hist []train.SeqMetrics) error {
 	for i, m := range hist {
 		ds[i] = m.Diagnostics
 	}
-	figs = append(figs, diagnosticFigures(ds, "each evaluation")...)
+	figs = append(figs, diagnosticFigures(ds)...)
 	return writeFigures(dir, x, "step", figs)
 }
 
