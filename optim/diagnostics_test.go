@@ -1,6 +1,7 @@
 package optim_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -114,4 +115,26 @@ func TestDiagnostics(t *testing.T) {
 	if d := oa.Diagnostics(); d != nil {
 		t.Errorf("AdamW: Diagnostics() = %v; want nil", d)
 	}
+}
+
+// A loop logs what each step saw of the gradients, and the optimizer's own
+// signals, here Schedule-Free's averaging weight c = 1/t.
+func ExampleOptimizer_LastGradStats() {
+	w, g := []float64{1, 2}, []float64{0, 0}
+	o, err := optim.New([]optim.Param[float64]{{Name: "w", Shape: []int{2}, Value: w, Grad: g}},
+		optim.Config{Method: optim.DefaultScheduleFreeAdamW(), ClipNorm: 1})
+	if err != nil {
+		panic(err)
+	}
+	for _, grad := range [][]float64{{3, 4}, {0.3, 0.4}} {
+		copy(g, grad)
+		if err := o.Step(); err != nil {
+			panic(err)
+		}
+		s := o.LastGradStats()
+		fmt.Printf("norm %.1f, clipped %v, sf_c %.2f\n", s.Norm, s.Clipped, o.Diagnostics()["sf_c"])
+	}
+	// Output:
+	// norm 5.0, clipped true, sf_c 1.00
+	// norm 0.5, clipped false, sf_c 0.50
 }
