@@ -153,6 +153,10 @@ type Orthogonalize[T Float] struct {
 	scale  []T
 	x, s   []T // scratch: the next iterate, and the Gram matrix and its polynomial
 	g      []T
+	// sumSq and count are Σ(s·X)² and the elements of the last step's
+	// update, for Diagnostics (diagnostics.go).
+	sumSq float64
+	count int
 }
 
 func (o *Orthogonalize[T]) Name() string { return "orthogonalize" }
@@ -184,8 +188,12 @@ func (o *Orthogonalize[T]) Sums() int { return 0 }
 func (o *Orthogonalize[T]) Gather(int, int, []T, []T, []float64) {}
 
 func (o *Orthogonalize[T]) Reduce(_ [][]float64, u, _ [][]T) {
+	o.sumSq, o.count = 0, 0
 	for k, sh := range o.shapes {
 		o.newtonSchulz(u[k], sh[0], sh[1])
+		sc := float64(o.scale[k])
+		o.sumSq += sc * sc * kernel.SumSquares(u[k])
+		o.count += len(u[k])
 	}
 }
 

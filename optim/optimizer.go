@@ -117,6 +117,9 @@ type Optimizer[T Float] struct {
 	normVal   float64
 	normOK    bool
 	clipNorm  float64 // the norm clipping by norm saw at the last step
+	// measureNorm makes the finiteness check measure the 2-norm, for
+	// LastGradStats (diagnostics.go).
+	measureNorm bool
 	// evaluating is set between Eval and Train; trainPoint then holds the
 	// training point of the groups with an evaluation point.
 	evaluating bool
@@ -405,6 +408,17 @@ func (o *Optimizer[T]) checkFinite(t int) error {
 		e := o.findNonFinite(t)
 		e.Norm = n
 		return e
+	}
+	if o.measureNorm && o.normClamp == 0 {
+		// The same pass: a finite norm means finite gradients. A norm
+		// that overflows over finite gradients (float64) is no refusal.
+		if n := o.gradNorm(2); !math.IsNaN(n) && !math.IsInf(n, 0) {
+			return nil
+		}
+		if e := o.findNonFinite(t); e.Param != "" {
+			return e
+		}
+		return nil
 	}
 	o.parallel(o.finFn)
 	for _, ok := range o.partial {

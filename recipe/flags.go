@@ -27,6 +27,7 @@ type Flags struct {
 	warmup                  *int
 	clipNorm, clipValue     *float64
 	decayWeightsOnly        *bool
+	noDecay                 *string
 	syncBN                  *bool
 	epochs, batch, patience *int
 	seed                    *uint64
@@ -81,7 +82,8 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.unit = fs.String("schedule-unit", "step", "what the schedule's lengths count and when it moves: step (every batch) or epoch")
 	f.clipNorm = fs.Float64("clip-norm", def.ClipNorm, "clip the gradients' global 2-norm to this (0: off)")
 	f.clipValue = fs.Float64("clip-value", def.ClipValue, "clip each gradient element to ±this (0: off)")
-	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave biases and normalization parameters out of weight decay")
+	f.noDecay = fs.String("no-decay", strings.Join(def.NoDecay, ","), spec.NoDecayHelp())
+	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave parameters of fewer than two dimensions (biases, norms) out of weight decay: the older spelling of --no-decay 1d")
 	f.syncBN = fs.Bool("sync-bn", def.SyncBatchNorm, "under mpirun: normalize batch norm's input with the statistics of the whole global batch, summed over the ranks (PyTorch's SyncBatchNorm), not each rank's share")
 	f.epochs = fs.Int("epochs", def.Epochs, "epochs to train (in all, with --resume)")
 	f.batch = fs.Int("batch", def.Batch, "batch size")
@@ -98,7 +100,7 @@ func (f *Flags) Recipe() (Recipe, error) {
 	r := Recipe{
 		Data: *f.data, DataDir: *f.dataDir, Label: *f.label, ValFraction: *f.valFraction,
 		MaxCSVBytes: *f.maxCSV, MaxCSVLineBytes: *f.maxCSVLine, MaxTextBytes: *f.maxText,
-		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly, SyncBatchNorm: *f.syncBN,
+		ClipNorm: *f.clipNorm, ClipValue: *f.clipValue, DecayWeightsOnly: *f.decayWeightsOnly, NoDecay: names(*f.noDecay), SyncBatchNorm: *f.syncBN,
 		Epochs: *f.epochs, Batch: *f.batch, Seed: *f.seed, Patience: *f.patience, Optimizer: f.optimizer,
 	}
 	var err error
@@ -192,6 +194,9 @@ func (r Recipe) Args() []string {
 	}
 	if r.ClipValue != 0 {
 		args = append(args, "--clip-value", num(r.ClipValue))
+	}
+	if len(r.NoDecay) > 0 {
+		args = append(args, "--no-decay", strings.Join(r.NoDecay, ","))
 	}
 	if r.DecayWeightsOnly {
 		args = append(args, "--decay-weights-only")

@@ -11,7 +11,6 @@ import (
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
-	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/train"
 )
 
@@ -419,9 +418,10 @@ func (r Recipe) seqArgs() []string {
 func (f *Flags) IsText() bool { return IsText(*f.data) }
 
 // RouteSeq is Route for a language model over a vocabulary of vocab
-// tokens: Muon's routing made explicit in the recipe.
+// tokens: Muon's routing and the parameters left out of weight decay made
+// explicit in the recipe.
 func (r Recipe) RouteSeq(vocab int) (Recipe, error) {
-	if _, ok := r.Optimizer.Method.(spec.Muon); !ok || r.Routing != nil {
+	if !r.unrouted() {
 		return r, nil
 	}
 	model, _, err := r.Model.BuildSeq(vocab, r.Seed)

@@ -18,14 +18,15 @@ import (
 // one method over every parameter: Muon's routing of parameters between
 // Muon and AdamW, and the average of the weights (EMA or SWA).
 
-// Route returns the recipe with Muon's routing made explicit (Routing),
-// for the model the recipe builds on examples of shape and classes, so
-// that config.json says which parameter goes to Muon and which to AdamW
-// and a resumed run routes them alike. A recipe whose Routing is already
-// set, or whose optimizer is not muon, is returned as it is. A model with
-// no hidden weight matrix is an error.
+// Route returns the recipe with its parameter groups made explicit for
+// the model the recipe builds on examples of shape and classes: Muon's
+// routing (Routing) and the parameters left out of weight decay
+// (NoDecayParams), so that config.json says which parameter goes where
+// and a resumed run treats them alike. What is already resolved, or not
+// asked for, is left as it is. A model with no hidden weight matrix for
+// Muon, or a --no-decay pattern that matches no parameter, is an error.
 func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
-	if _, ok := r.Optimizer.Method.(spec.Muon); !ok || r.Routing != nil {
+	if !r.unrouted() {
 		return r, nil
 	}
 	model, _, _, err := r.Model.Build(shape, classes, r.Seed)
@@ -35,13 +36,23 @@ func (r Recipe) Route(shape []int, classes int) (Recipe, error) {
 	return r.routeModel(model)
 }
 
-// routeModel sets the recipe's Muon routing of model's parameters.
+// unrouted reports whether Route has something to resolve.
+func (r Recipe) unrouted() bool {
+	_, muon := r.Optimizer.Method.(spec.Muon)
+	return muon && r.Routing == nil || len(r.noDecayPatterns()) > 0 && r.NoDecayParams == nil
+}
+
+// routeModel sets the recipe's Muon routing of model's parameters and the
+// parameters it leaves out of weight decay.
 func (r Recipe) routeModel(model nn.Module[float32]) (Recipe, error) {
-	var names []string
-	var shapes [][]int
-	for _, p := range model.Params() {
-		names, shapes = append(names, p.Name), append(shapes, p.Shape)
+	r, err := r.resolveNoDecay(model)
+	if err != nil {
+		return r, err
 	}
+	if _, ok := r.Optimizer.Method.(spec.Muon); !ok || r.Routing != nil {
+		return r, nil
+	}
+	names, shapes := namesShapes(model)
 	routing, err := spec.RouteMuon(names, shapes, r.ToAdamW, r.ToMuon)
 	if err != nil {
 		return r, fmt.Errorf("recipe: model %s: %w", r.Model, err)

@@ -47,9 +47,19 @@ type Recipe struct {
 
 	ClipNorm  float64 `json:"clip_norm,omitempty"`  // clip gradients to this global 2-norm; 0: off
 	ClipValue float64 `json:"clip_value,omitempty"` // clip each gradient element to ±this; 0: off
-	// DecayWeightsOnly leaves biases and normalization parameters out of
-	// weight decay.
-	DecayWeightsOnly bool `json:"decay_weights_only,omitempty"`
+	// NoDecay leaves the parameters these patterns match out of weight
+	// decay: the classes bias, norm, embed and 1d, or globs over
+	// parameter names (spec.NoDecay); nil decays every parameter.
+	// DecayWeightsOnly, the older spelling, is NoDecay with 1d: every
+	// parameter of fewer than two dimensions.
+	NoDecay          []string `json:"no_decay,omitempty"`
+	DecayWeightsOnly bool     `json:"decay_weights_only,omitempty"`
+	// NoDecayParams is NoDecay (and DecayWeightsOnly) resolved for the
+	// model by Route: the parameters weight decay leaves alone, by name,
+	// so that config.json shows them and a resumed run decays the same.
+	// nil, in a config.json from before it was recorded, resolves the
+	// patterns again.
+	NoDecayParams []string `json:"no_decay_params,omitempty"`
 	// SyncBatchNorm synchronises batch norm's statistics over the ranks of
 	// a data-parallel run (train.Config.SyncBatchNorm).
 	SyncBatchNorm bool `json:"sync_batchnorm,omitempty"`
@@ -112,6 +122,9 @@ func (r Recipe) Validate() error {
 		errs = append(errs, errors.New("recipe: the plateau schedule watches the validation loss: it needs a validation fraction above 0"))
 	}
 	if err := r.Optimizer.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("recipe: %w", err))
+	}
+	if err := spec.CheckNoDecay(r.NoDecay); err != nil {
 		errs = append(errs, fmt.Errorf("recipe: %w", err))
 	}
 	if err := r.validateOptimizer(); err != nil {
@@ -209,8 +222,8 @@ func (r Recipe) buildOptimizer(model nn.Module[float32], epochs, stepsPerEpoch i
 	if mom != nil && r.Optimizer.HasMomentum() {
 		oc.Momentum = mom
 	}
-	if r.DecayWeightsOnly {
-		oc.DecayMask = optim.WeightsOnly
+	if oc.DecayMask, err = r.decayMask(model); err != nil {
+		return nil, nil, err
 	}
 	opt, err := r.newOptimizer(model, oc, lr)
 	return opt, lr, err

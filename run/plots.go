@@ -2,8 +2,12 @@ package run
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"maps"
+	"math"
 	"path/filepath"
+	"slices"
 
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/plot"
@@ -11,7 +15,8 @@ import (
 )
 
 // Plot draws loss.png, accuracy.png and lr.png into dir: the metrics per
-// epoch of hist; and prodigy_d.png for a run of Prodigy, its estimate d.
+// epoch of hist; prodigy_d.png for a run of Prodigy, its estimate d; and
+// the optimizer's diagnostics (diagnosticFigures).
 func Plot(dir string, hist []train.Epoch) error {
 	if len(hist) == 0 {
 		return nil
@@ -45,7 +50,85 @@ func Plot(dir string, hist []train.Epoch) error {
 			{Name: "d", Y: col(func(e train.Epoch) float64 { return e.ProdigyD })},
 		}}})
 	}
+	ds := make([]train.Diagnostics, len(hist))
+	for i, e := range hist {
+		ds[i] = e.Diagnostics
+	}
+	figs = append(figs, diagnosticFigures(ds)...)
 	return writeFigures(dir, x, "epoch", figs)
+}
+
+// topRatios is the number of tensors update_ratio.png draws.
+const topRatios = 8
+
+// diagnosticFigures returns the figures of the optimizer's diagnostics at
+// each evaluation: grad_norm.png,
+// the gradient norm before clipping (mean and max); clip_fraction.png, the
+// fraction of steps clipped, when the run clips; update_ratio.png,
+// ‖Δθ‖/‖θ‖ at the last step before each evaluation for the topRatios
+// tensors with the largest ratio at the last evaluation that has them;
+// and NAME.png for each of the optimizer's own signals (sf_c.png,
+// muon_update_rms.png). A figure with nothing to draw (an old run's
+// metrics) is left out.
+func diagnosticFigures(ds []train.Diagnostics) []figure {
+	col := func(f func(train.Diagnostics) float64) []float64 {
+		y := make([]float64, len(ds))
+		for i, d := range ds {
+			y[i] = f(d)
+		}
+		return y
+	}
+	var figs []figure
+	add := func(file string, spec plot.LinesSpec) {
+		if len(dropEmpty(spec.Series)) > 0 {
+			figs = append(figs, figure{file, spec})
+		}
+	}
+	add("grad_norm.png", plot.LinesSpec{Title: "gradient norm before clipping (over the steps between points)", YLabel: "global 2-norm", Series: []plot.Series{
+		{Name: "mean", Y: col(func(d train.Diagnostics) float64 { return d.GradNormMean })},
+		{Name: "max", Y: col(func(d train.Diagnostics) float64 { return d.GradNormMax })},
+	}})
+	add("clip_fraction.png", plot.LinesSpec{Title: "fraction of steps clipped", YLabel: "fraction", Series: []plot.Series{
+		{Name: "clipped", Y: col(func(d train.Diagnostics) float64 { return d.ClipFraction })},
+	}})
+	var last map[string]float64
+	for _, d := range ds {
+		if len(d.UpdateRatio) > 0 {
+			last = d.UpdateRatio
+		}
+	}
+	names := slices.SortedFunc(maps.Keys(last), func(a, b string) int { return cmp.Compare(last[b], last[a]) })
+	var ratios []plot.Series
+	for _, n := range names[:min(len(names), topRatios)] {
+		ratios = append(ratios, plot.Series{Name: n, Y: col(func(d train.Diagnostics) float64 {
+			if r, ok := d.UpdateRatio[n]; ok {
+				return r
+			}
+			return math.NaN()
+		})})
+	}
+	title := "update ratio ‖Δθ‖/‖θ‖ at the last step"
+	if len(names) > topRatios {
+		title = fmt.Sprintf("update ratio ‖Δθ‖/‖θ‖ at the last step (%d of %d tensors)", topRatios, len(names))
+	}
+	add("update_ratio.png", plot.LinesSpec{Title: title, YLabel: "‖Δθ‖/‖θ‖", LogY: true, Series: ratios})
+	signals := map[string]bool{}
+	for _, d := range ds {
+		for k := range d.Optimizer {
+			signals[k] = true
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(signals)) {
+		add(k+".png", plot.LinesSpec{Title: "the optimizer's " + k, YLabel: k, Series: []plot.Series{
+			{Name: k, Y: col(func(d train.Diagnostics) float64 {
+				if v, ok := d.Optimizer[k]; ok {
+					return v
+				}
+				return math.NaN()
+			})},
+		}})
+	}
+	return figs
 }
 
 // figure is a file of a run's plots and what it draws.

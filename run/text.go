@@ -314,7 +314,8 @@ func (r *TextRun) Finish() (TextSummary, error) {
 }
 
 // PlotSeq draws loss.png, bpc.png and lr.png into dir: the metrics of each
-// evaluation of a language model's run, against the step.
+// evaluation of a language model's run, against the step; and the
+// optimizer's diagnostics (diagnosticFigures).
 func PlotSeq(dir string, hist []train.SeqMetrics) error {
 	if len(hist) == 0 {
 		return nil
@@ -343,6 +344,11 @@ func PlotSeq(dir string, hist []train.SeqMetrics) error {
 			{Name: "lr", Y: col(func(m train.SeqMetrics) float64 { return m.LR })},
 		}}},
 	}
+	ds := make([]train.Diagnostics, len(hist))
+	for i, m := range hist {
+		ds[i] = m.Diagnostics
+	}
+	figs = append(figs, diagnosticFigures(ds)...)
 	return writeFigures(dir, x, "step", figs)
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/bench/benchmodels"
@@ -78,6 +80,81 @@ var benchModels = []struct {
 	{"mlp-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(false, r) }},
 	{"mlpbn-784-256-256-10", []int{784}, func(r *rand.Rand) *nn.Sequential[float32] { return benchmodels.MLP(true, r) }},
 	{"cnn-28x28-c16-c32-10", []int{1, 28, 28}, benchmodels.CNN},
+}
+
+// BenchmarkTrainStepDiagnostics measures the cost of the optimizer's
+// diagnostics (train.Diagnostics) on BenchmarkTrainStep's MLP at batch 128:
+// one run of 2·b.N epochs of 32 steps that gathers them in every other
+// epoch, so that the two kinds of epoch share the machine's load. It
+// reports the median over the b.N pairs of the ratio of an epoch's time
+// with them to the next epoch's without ("on/off"), and the median epoch
+// times. Without clipping the gradient norm takes a pass a step; with
+// clip-norm it is clipping's, and only the once-an-epoch copy of the
+// weights remains.
+func BenchmarkTrainStepDiagnostics(b *testing.B) {
+	for _, clip := range []float64{0, 1} {
+		b.Run(fmt.Sprintf("clip%g", clip), func(b *testing.B) {
+			benchmarkDiagnostics(b, optim.Config{Method: optim.DefaultAdamW(), ClipNorm: clip})
+		})
+	}
+}
+
+func benchmarkDiagnostics(b *testing.B, oc optim.Config) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n, batch = 4096, 128
+	x := make([]float32, n*784)
+	y := make([]int, n)
+	for i := range x {
+		x[i] = rng.Float32()
+	}
+	for i := range y {
+		y[i] = rng.IntN(10)
+	}
+	set, err := data.NewSet(x, y, []int{784}, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := benchmodels.MLP(false, rng)
+	opt, err := optim.New(train.Params[float32](m), oc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var tr *train.Trainer[float32]
+	var on, off []float64 // seconds per epoch
+	last := time.Now()
+	cfg := train.Config{Epochs: 2*b.N + 1, BatchSize: batch, DropLast: true, OnEpoch: func(e train.Epoch) error {
+		d := time.Since(last).Seconds()
+		switch {
+		case e.Epoch == 1: // warm-up: buffers allocated
+		case e.Epoch%2 == 0:
+			on = append(on, d)
+		default:
+			off = append(off, d)
+		}
+		train.SetDiagnostics(tr, e.Epoch%2 == 1) // the next epoch's
+		last = time.Now()
+		return nil
+	}}
+	if tr, err = train.New[float32](m, opt, train.Data{Train: set}, cfg); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	last = time.Now()
+	if err := tr.Run(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	ratios := make([]float64, len(on))
+	for i := range on {
+		ratios[i] = on[i] / off[i]
+	}
+	median := func(v []float64) float64 {
+		v = slices.Clone(v)
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	b.ReportMetric(median(ratios), "on/off")
+	b.ReportMetric(median(on)*1e3, "ms/epoch-on")
+	b.ReportMetric(median(off)*1e3, "ms/epoch-off")
 }
 
 // benchmarkTrainStep measures steps of a global batch of batch examples,

@@ -343,7 +343,7 @@ func (tr *Trainer[T]) checkPosition(pos position, epochsDone int) error {
 		return fmt.Errorf("batch %d of an epoch of %d", pos.Batch, nb)
 	case pos.Seen < 0 || pos.Correct < 0 || pos.Correct > pos.Seen || pos.Seen > tr.sets.Train.Len():
 		return fmt.Errorf("%d correct of %d examples seen", pos.Correct, pos.Seen)
-	case pos.BadEpoch < 0 || pos.ElapsedSec < 0 || math.IsNaN(pos.LossSum) || math.IsInf(pos.LossSum, 0):
+	case pos.BadEpoch < 0 || pos.ElapsedSec < 0 || math.IsNaN(pos.LossSum) || math.IsInf(pos.LossSum, 0) || !pos.gradSums.valid():
 		return fmt.Errorf("running sums %+v", pos)
 	}
 	return nil

@@ -273,9 +273,11 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 		copy(p.Grad, flat[off:off+len(p.Grad)])
 		off += len(p.Grad)
 	}
+	steps := tr.opt.Steps()
 	if err := tr.opt.Step(); err != nil {
 		return 0, 0, err
 	}
+	noteStep(&tr.pos.gradSums, tr.opt, steps) // the global gradient: rank-equal
 	nn.ZeroGrad(tr.params)
 	return float64(tail[tailLoss]) / float64(len(idx)), int(tail[tailCorrect]), nil
 }

@@ -149,6 +149,11 @@ func TestDistributedEqualsSingleProcess(t *testing.T) {
 			if dh[1].Step != sh[1].Step || math.Abs(dh[1].TrainLoss-sh[1].TrainLoss) > 1e-9 || dh[1].TrainAccuracy != sh[1].TrainAccuracy {
 				t.Errorf("%d ranks: last epoch %+v; single process %+v", world.Size(), dh[1], sh[1])
 			}
+			// The gradient norm is the global one: that of the single
+			// process's whole batch, up to the order of the additions.
+			if g, w := dh[1].GradNormMean, sh[1].GradNormMean; !(math.Abs(g-w) <= 1e-9*w) || dh[1].ClipFraction != sh[1].ClipFraction && m.clip > 0 {
+				t.Errorf("%d ranks: last epoch's diagnostics %+v; single process %+v", world.Size(), dh[1].Diagnostics, sh[1].Diagnostics)
+			}
 		})
 	}
 }
@@ -179,6 +184,8 @@ func TestDistributedReplicasAreIdentical(t *testing.T) {
 		agree(t, state.Bytes(), "the optimizer state")
 		h := tr.History()
 		agree(t, fmt.Appendf(nil, "%v %v %v", h[1].TrainLoss, h[1].ValLoss, h[1].ValAccuracy), "the metrics")
+		d := h[1].Diagnostics
+		agree(t, fmt.Appendf(nil, "%v %v %v %v", d.GradNormMean, d.GradNormMax, d.ClipFraction, d.UpdateRatio), "the diagnostics")
 		if run == 0 {
 			first = model
 		} else if !bytes.Equal(model, first) {

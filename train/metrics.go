@@ -16,11 +16,12 @@ type epochJSON struct {
 	ValAccuracy   *float64 `json:"val_accuracy"`
 	Seconds       *float64 `json:"seconds"`
 	ProdigyD      float64  `json:"prodigy_d,omitempty"`
+	diagJSON
 }
 
 // MarshalJSON writes the metrics as one JSON object, NaN as null.
 func (e Epoch) MarshalJSON() ([]byte, error) {
-	return json.Marshal(epochJSON{e.Epoch, e.Step, num(e.LR), num(e.TrainLoss), num(e.TrainAccuracy), num(e.ValLoss), num(e.ValAccuracy), num(e.Seconds), e.ProdigyD})
+	return json.Marshal(epochJSON{e.Epoch, e.Step, num(e.LR), num(e.TrainLoss), num(e.TrainAccuracy), num(e.ValLoss), num(e.ValAccuracy), num(e.Seconds), e.ProdigyD, e.Diagnostics.json()})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
@@ -29,6 +30,6 @@ func (e *Epoch) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*e = Epoch{j.Epoch, j.Step, val(j.LR), val(j.TrainLoss), val(j.TrainAccuracy), val(j.ValLoss), val(j.ValAccuracy), val(j.Seconds), j.ProdigyD}
+	*e = Epoch{j.Epoch, j.Step, val(j.LR), val(j.TrainLoss), val(j.TrainAccuracy), val(j.ValLoss), val(j.ValAccuracy), val(j.Seconds), j.ProdigyD, j.diagnostics()}
 	return nil
 }

@@ -73,6 +73,8 @@ type SeqMetrics struct {
 	ValBPC        float64
 	ValPerplexity float64
 	Seconds       float64 // wall time since the last evaluation, this one included
+	// Diagnostics is what the optimizer did since the last evaluation.
+	Diagnostics
 }
 
 type seqMetricsJSON struct {
@@ -85,12 +87,13 @@ type seqMetricsJSON struct {
 	ValBPC        *float64 `json:"val_bits_per_char"`
 	ValPerplexity *float64 `json:"val_perplexity"`
 	Seconds       *float64 `json:"seconds"`
+	diagJSON
 }
 
 // MarshalJSON writes the metrics as one JSON object, NaN as null.
 func (m SeqMetrics) MarshalJSON() ([]byte, error) {
 	return json.Marshal(seqMetricsJSON{m.Step, m.Tokens, num(m.LR), num(m.TrainLoss), num(m.TrainBPC),
-		num(m.ValLoss), num(m.ValBPC), num(m.ValPerplexity), num(m.Seconds)})
+		num(m.ValLoss), num(m.ValBPC), num(m.ValPerplexity), num(m.Seconds), m.Diagnostics.json()})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
@@ -99,7 +102,7 @@ func (m *SeqMetrics) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*m = SeqMetrics{j.Step, j.Tokens, val(j.LR), val(j.TrainLoss), val(j.TrainBPC), val(j.ValLoss), val(j.ValBPC), val(j.ValPerplexity), val(j.Seconds)}
+	*m = SeqMetrics{j.Step, j.Tokens, val(j.LR), val(j.TrainLoss), val(j.TrainBPC), val(j.ValLoss), val(j.ValBPC), val(j.ValPerplexity), val(j.Seconds), j.diagnostics()}
 	return nil
 }
 
@@ -137,6 +140,7 @@ type SeqTrainer[T tensor.Float] struct {
 
 	pos     seqPosition
 	history []SeqMetrics
+	watch   updateWatch[T] // the update ratios of the step before an evaluation
 }
 
 // seqPosition is what a checkpoint restores besides the model and the
@@ -147,6 +151,7 @@ type seqPosition struct {
 	LossSum    float64 `json:"loss_sum"`
 	LossSteps  int     `json:"loss_steps"`
 	ElapsedSec float64 `json:"elapsed_sec"` // since the last evaluation, before an interruption
+	gradSums           // the gradients' statistics since the last evaluation (diagnostics.go)
 }
 
 // seqFingerprint is what a resumed run must share with the one that wrote
@@ -188,6 +193,8 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 	n := cfg.BatchSize * windows.Ctx()
 	tr := &SeqTrainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, windows: windows, tokens: len(train), val: val,
 		tape: autograd.NewTape[T](), x: tensor.New[T](cfg.BatchSize, windows.Ctx()), xs: make([]int, n), ys: make([]int, n)}
+	tr.watch.init(tr.params)
+	opt.MeasureGradNorm(true)
 	return tr, nil
 }
 
@@ -218,9 +225,16 @@ func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 			return err
 		}
 		lr := tr.opt.LR(0)
+		evalNext := (tr.pos.Step+1)%tr.cfg.EvalEvery == 0 || tr.pos.Step+1 == tr.cfg.Steps
+		if evalNext {
+			tr.watch.arm(tr.params)
+		}
 		l, err := tr.step()
 		if err != nil {
 			return fmt.Errorf("train: step %d of %d (learning rate %g): %w", tr.pos.Step+1, tr.cfg.Steps, lr, err)
+		}
+		if evalNext {
+			tr.watch.measure(tr.params)
 		}
 		tr.pos.Step++
 		tr.pos.LossSum += l
@@ -268,9 +282,11 @@ func (tr *SeqTrainer[T]) step() (float64, error) {
 	if err := tr.tape.Backward(l); err != nil {
 		return 0, err
 	}
+	steps := tr.opt.Steps()
 	if err := tr.opt.Step(); err != nil {
 		return 0, err
 	}
+	noteStep(&tr.pos.gradSums, tr.opt, steps)
 	nn.ZeroGrad(tr.params)
 	return v, nil
 }
@@ -294,7 +310,8 @@ func (tr *SeqTrainer[T]) evaluate(seconds float64) (SeqMetrics, error) {
 		tl = p.LossSum / float64(p.LossSteps)
 	}
 	m := SeqMetrics{Step: p.Step, Tokens: int64(tr.windows.Position()) * int64(tr.windows.Ctx()), LR: lastLR(tr.opt),
-		TrainLoss: tl, TrainBPC: BitsPerChar(tl), ValLoss: vl, ValBPC: BitsPerChar(vl), ValPerplexity: math.Exp(vl), Seconds: seconds}
+		TrainLoss: tl, TrainBPC: BitsPerChar(tl), ValLoss: vl, ValBPC: BitsPerChar(vl), ValPerplexity: math.Exp(vl), Seconds: seconds,
+		Diagnostics: diagnostics(&p.gradSums, &tr.watch, tr.opt)}
 	tr.history = append(tr.history, m)
 	p.LossSum, p.LossSteps, p.ElapsedSec = 0, 0, 0
 	return m, nil
@@ -427,7 +444,7 @@ func (tr *SeqTrainer[T]) Resume(path string) error {
 		return fmt.Errorf("train: %s was written for a different run: batch %d, context %d, %d training tokens; now %d, %d, %d",
 			path, run.BatchSize, run.Ctx, run.TrainTokens, want.BatchSize, want.Ctx, want.TrainTokens)
 	}
-	if pos.Step < 0 || pos.LossSteps < 0 || pos.LossSteps > pos.Step || pos.Windows != uint64(pos.Step)*uint64(tr.cfg.BatchSize) {
+	if pos.Step < 0 || pos.LossSteps < 0 || pos.LossSteps > pos.Step || pos.Windows != uint64(pos.Step)*uint64(tr.cfg.BatchSize) || !pos.gradSums.valid() {
 		return fmt.Errorf("train: %s: corrupt checkpoint position %+v", path, pos)
 	}
 	model, ok1 := st.Tensor("model")

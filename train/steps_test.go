@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
@@ -87,6 +88,11 @@ func TestSeqResume(t *testing.T) {
 	}
 	if got, want := resumed.History()[2].ValLoss, whole.History()[2].ValLoss; got != want {
 		t.Errorf("resumed validation loss %v; want %v", got, want)
+	}
+	got, want := resumed.History()[2].Diagnostics, whole.History()[2].Diagnostics
+	if !(want.GradNormMean > 0) || len(want.UpdateRatio) == 0 ||
+		got.GradNormMean != want.GradNormMean || got.GradNormMax != want.GradNormMax || !maps.Equal(got.UpdateRatio, want.UpdateRatio) {
+		t.Errorf("resumed diagnostics %+v; uninterrupted %+v", got, want)
 	}
 
 	other := cfg

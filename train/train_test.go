@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -28,6 +29,7 @@ type setup struct {
 	cfg      train.Config
 	splits   *data.Splits
 	modelOut func(*nn.Sequential[float32])
+	clipNorm float64
 }
 
 func digits(t testing.TB) *data.Splits {
@@ -54,7 +56,7 @@ func (s setup) build(t testing.TB) (*train.Trainer[float32], *nn.Sequential[floa
 		cfg.RNG = src
 	}
 	steps := (s.splits.Train.Len() + cfg.BatchSize - 1) / cfg.BatchSize
-	oc := optim.Config{Method: s.method}
+	oc := optim.Config{Method: s.method, ClipNorm: s.clipNorm}
 	if s.lr != nil {
 		oc.LR = s.lr(steps)
 		if o, ok := oc.LR.(train.ValLossObserver); ok {
@@ -149,6 +151,11 @@ func TestResumeIsExact(t *testing.T) {
 			w := whole.History()[i]
 			if e.TrainLoss != w.TrainLoss || e.ValLoss != w.ValLoss || e.LR != w.LR || e.Step != w.Step {
 				t.Errorf("%s: epoch %d metrics %+v; uninterrupted %+v", name, i+1, e, w)
+			}
+			// The gradients' sums of the interrupted epoch are in the
+			// checkpoint: its diagnostics are those of all its steps.
+			if e.GradNormMean != w.GradNormMean || e.GradNormMax != w.GradNormMax || !maps.Equal(e.UpdateRatio, w.UpdateRatio) {
+				t.Errorf("%s: epoch %d diagnostics %+v; uninterrupted %+v", name, i+1, e.Diagnostics, w.Diagnostics)
 			}
 		}
 	}

@@ -123,6 +123,8 @@ type Epoch struct {
 	// ProdigyD is Prodigy's step-size estimate d after the epoch (group
 	// 0's; optim.ProdigyD), absent for other optimizers.
 	ProdigyD float64 `json:"prodigy_d,omitempty"`
+	// Diagnostics is what the optimizer did during the epoch.
+	Diagnostics
 }
 
 // Data holds the sets a trainer uses; Val and Test may be nil.
@@ -153,6 +155,10 @@ type Trainer[T tensor.Float] struct {
 	dist         *replicas[T] // nil in a single process
 	avg          *optim.Averager[T]
 	acc          *optim.Accumulator[T] // nil: every batch is a step
+	watch        updateWatch[T]        // the update ratios of an epoch's last step
+	// noDiagnostics leaves the diagnostics out, only for the benchmark of
+	// their cost (export_test.go).
+	noDiagnostics bool
 }
 
 // position is where a run is: what a checkpoint must restore besides the
@@ -170,6 +176,8 @@ type position struct {
 	Best     float64
 	BadEpoch int
 	Stopped  bool
+	// The gradients' statistics of the epoch under way (diagnostics.go).
+	gradSums
 }
 
 // ErrStopped is returned by Run when early stopping ended training before
@@ -227,6 +235,8 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
 	}
 	tr.tape.Reset()
+	tr.watch.init(tr.params)
+	opt.MeasureGradNorm(true)
 	if err := tr.newAverager(); err != nil {
 		return nil, err
 	}
@@ -281,10 +291,17 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 			}
 			idx := batches.Batch(tr.pos.Batch)
 			lr := tr.opt.LR(0)
+			last := tr.pos.Batch == nb-1 && !tr.noDiagnostics // with accumulation, a step's last batch too
+			if last {
+				tr.watch.arm(tr.params)
+			}
 			l, correct, err := tr.step(ctx, idx)
 			if err != nil {
 				return fmt.Errorf("train: epoch %d, batch %d of %d (step %d, learning rate %g): %w",
 					tr.pos.Epoch+1, tr.pos.Batch+1, nb, tr.opt.Steps()+1, lr, err)
+			}
+			if last {
+				tr.watch.measure(tr.params)
 			}
 			tr.pos.Batch++
 			tr.pos.LossSum += l * float64(len(idx))
@@ -332,9 +349,13 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
+	steps := tr.opt.Steps()
 	stepped, err := tr.optimizerStep()
 	if err != nil {
 		return 0, 0, err
+	}
+	if !tr.noDiagnostics {
+		noteStep(&tr.pos.gradSums, tr.opt, steps)
 	}
 	if stepped && tr.avg != nil {
 		if err := tr.avg.Update(tr.opt.Steps()); err != nil {
@@ -480,6 +501,8 @@ func (tr *Trainer[T]) endEpoch(seconds float64) (Epoch, error) {
 		ValLoss: vl, ValAccuracy: va, Seconds: seconds,
 	}
 	ep.ProdigyD, _ = optim.ProdigyD(tr.opt, 0)
+	ep.Diagnostics = diagnostics(&p.gradSums, &tr.watch, tr.opt)
+	ep.Optimizer = withoutProdigyD(ep.Optimizer)
 	tr.history = append(tr.history, ep)
 	if tr.cfg.ValLoss != nil && !math.IsNaN(vl) {
 		tr.cfg.ValLoss.Observe(vl)
