@@ -234,9 +234,6 @@ func (r Recipe) validateText() []error {
 	if r.EvalEvery < 0 {
 		errs = append(errs, fmt.Errorf("recipe: eval-every %d: must not be negative", r.EvalEvery))
 	}
-	if r.Average != "" || r.Accumulate > 1 {
-		errs = append(errs, errors.New("recipe: weight averaging (--average) and gradient accumulation (--accumulate) are not built into a language model's steps loop yet"))
-	}
 	if r.Patience != 0 || r.Schedule.Name == "plateau" || r.Schedule.Unit == "epoch" {
 		errs = append(errs, errors.New("recipe: a language model's run counts steps, not epochs: early stopping (--patience), the plateau schedule and --schedule-unit epoch do not apply"))
 	}
@@ -303,6 +300,11 @@ func (r Recipe) BuildSeq(text *data.Text, cfg train.SeqConfig) (*SeqRun, error) 
 	}
 	cfg.Steps, cfg.BatchSize, cfg.Ctx, cfg.Seed, cfg.RNG = r.Steps, r.Batch, r.Model.Seq.Ctx, r.Seed, src
 	cfg.EvalEvery, cfg.EvalTokens = r.EvalEvery, ValTokens
+	cfg.Accumulate = r.Accumulate
+	if r.Average != "" {
+		a, _ := ParseAverage(r.Average) // validated
+		cfg.Average = &a
+	}
 	tr, err := train.NewSeq[float32](model, opt, text.Train, text.Val, cfg)
 	if err != nil {
 		return nil, err
@@ -387,6 +389,10 @@ func (t textFlags) apply(r *Recipe) error {
 		return errors.New("--epochs: a language model's run counts steps: give --steps")
 	}
 	r.Epochs = 0
+	if given["batchnorm"] && r.Model.BatchNorm {
+		return errors.New("--batchnorm: a language model has no batch normalization")
+	}
+	r.Model.BatchNorm = false
 	if !given["steps"] && r.Steps == 0 {
 		r.Steps = 1000
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/recipe"
-	"github.com/descentml/descent/tensorboard"
 	"github.com/descentml/descent/train"
 )
 
@@ -72,11 +71,16 @@ const (
 	StoppedEarly
 )
 
-// Options are what a run needs besides its recipe.
+// Options are what a run needs besides its recipe, for runs of every
+// kind.
 type Options struct {
-	// OnBatch and OnEpoch, if set, report the run's progress.
+	// OnBatch and OnEpoch, if set, report the progress of a run that counts
+	// epochs; OnStep and OnEval that of a language model's run (text.go),
+	// which counts steps.
 	OnBatch func(train.Batch)
 	OnEpoch func(train.Epoch)
+	OnStep  func(train.SeqStep)
+	OnEval  func(train.SeqMetrics)
 	// MaxMemory is the most memory, in bytes, the run's model, optimizer
 	// and batch may need (recipe.Recipe.Memory): a run that needs more is
 	// refused before anything is allocated or written. 0 means the memory
@@ -85,12 +89,12 @@ type Options struct {
 	// Comm, if it has several processes, makes the run data-parallel
 	// (distributed.go): every rank calls New or Resume, Train, and Close;
 	// rank 0 alone touches the directory, and calls Finish. nil: one
-	// process.
+	// process. A language model's run does not train data-parallel yet.
 	Comm *comm.Comm
-	// TensorBoard, if set, also writes each epoch's metrics as TensorBoard
-	// scalars, into an event file in the run directory (package
-	// tensorboard; a resumed run starts a new file), at the epoch's
-	// optimizer step.
+	// TensorBoard, if set, also writes the metrics of each epoch (or
+	// evaluation of a language model's run) as TensorBoard scalars, into
+	// an event file in the run directory (package tensorboard; a resumed
+	// run starts a new file), at the optimizer step.
 	TensorBoard bool
 }
 
@@ -112,19 +116,13 @@ type Run struct {
 
 	lock *Lock
 	comm *comm.Comm
-	tb   *tensorboard.Writer // with Options.TensorBoard, once an epoch ends
+	tb   events // with Options.TensorBoard
 }
 
 // Close releases the run's directory (see LockDir). The lock dies with the
 // process too, and may be dropped once the Run is no longer reachable:
 // keep it until the run is done.
-func (r *Run) Close() error {
-	var err error
-	if r.tb != nil {
-		err = r.tb.Close()
-	}
-	return errors.Join(err, r.lock.Unlock())
-}
+func (r *Run) Close() error { return errors.Join(r.tb.close(), r.lock.Unlock()) }
 
 // Trainer returns the run's trainer.
 func (r *Run) Trainer() *train.Trainer[float32] { return r.Built.Trainer }
@@ -248,17 +246,8 @@ func Resume(dir string, epochs int, opts Options) (*Run, error) {
 	if epochs < 0 {
 		return nil, fmt.Errorf("run: epochs %d: must be positive", epochs)
 	}
-	c := opts.Comm
-	var lock *Lock
-	var err error
-	if leader(c) {
-		if _, err = os.Stat(dir); err != nil {
-			err = fmt.Errorf("cannot resume %s: %w", dir, err)
-		} else if lock, err = LockDir(dir, "descent train --resume"); err != nil {
-			err = fmt.Errorf("cannot resume %s: %w", dir, err)
-		}
-	}
-	if err := together(c, err, "rank 0 could not open "+dir); err != nil {
+	lock, err := lockToResume(dir, opts.Comm)
+	if err != nil {
 		return nil, err
 	}
 	run, err := resume(dir, epochs, opts)
@@ -268,6 +257,22 @@ func Resume(dir string, epochs int, opts Options) (*Run, error) {
 	}
 	run.lock = lock
 	return run, nil
+}
+
+// lockToResume locks the directory of the run to resume, dir, on rank 0
+// (on the one process of a run that is not data-parallel); every rank
+// fails if it cannot.
+func lockToResume(dir string, c *comm.Comm) (*Lock, error) {
+	var lock *Lock
+	var err error
+	if leader(c) {
+		if _, err = os.Stat(dir); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		} else if lock, err = LockDir(dir, "descent train --resume"); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		}
+	}
+	return lock, together(c, err, "rank 0 could not open "+dir)
 }
 
 // saved is what rank 0 reads of a run directory to resume it.
@@ -388,6 +393,7 @@ func (run *Run) reopen() error {
 // trainer's checkpoint and metrics log.
 func (r *Run) build(opts Options) error {
 	metrics := filepath.Join(r.Dir, MetricsFile)
+	r.tb = events{dir: r.Dir, on: opts.TensorBoard}
 	cfg := train.Config{
 		Checkpoint: r.Checkpoint(),
 		OnBatch:    opts.OnBatch,
@@ -398,10 +404,8 @@ func (r *Run) build(opts Options) error {
 			if !leader(opts.Comm) {
 				return nil
 			}
-			if opts.TensorBoard {
-				if err := r.writeScalars(e); err != nil {
-					return err
-				}
+			if err := r.tb.epoch(e); err != nil {
+				return err
 			}
 			return appendJSONLine(metrics, e)
 		},
@@ -425,27 +429,6 @@ func (r *Run) Rates() (lo, hi float64) {
 		lo, hi = min(lo, lr.At(t)), max(hi, lr.At(t))
 	}
 	return lo, hi
-}
-
-// writeScalars writes an epoch's metrics to the run's TensorBoard event
-// file, which it creates at the first epoch.
-func (r *Run) writeScalars(e train.Epoch) error {
-	now := time.Now()
-	if r.tb == nil {
-		w, err := tensorboard.Create(r.Dir, now)
-		if err != nil {
-			return err
-		}
-		r.tb = w
-	}
-	return r.tb.Scalars(int64(e.Step), now,
-		tensorboard.Scalar{Tag: "train/loss", Value: float32(e.TrainLoss)},
-		tensorboard.Scalar{Tag: "train/accuracy", Value: float32(e.TrainAccuracy)},
-		tensorboard.Scalar{Tag: "val/loss", Value: float32(e.ValLoss)},
-		tensorboard.Scalar{Tag: "val/accuracy", Value: float32(e.ValAccuracy)},
-		tensorboard.Scalar{Tag: "lr", Value: float32(e.LR)},
-		tensorboard.Scalar{Tag: "epoch", Value: float32(e.Epoch)},
-	)
 }
 
 // Train trains the run to its end, or until ctx is cancelled (a
@@ -527,11 +510,7 @@ func (r *Run) abandon() {
 	if r.lock == nil {
 		return // not this rank's directory, or never created
 	}
-	if r.tb != nil {
-		r.tb.Close()
-		os.Remove(r.tb.Name())
-		r.tb = nil
-	}
+	r.tb.remove()
 	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
 	r.lock.Unlock()
 }

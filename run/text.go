@@ -23,13 +23,6 @@ import (
 // it.
 const VocabFile = "vocab.json"
 
-// TextOptions are what a language model's run needs besides its recipe.
-type TextOptions struct {
-	OnStep    func(train.SeqStep)
-	OnEval    func(train.SeqMetrics)
-	MaxMemory int64 // as Options.MaxMemory
-}
-
 // TextRun is a run directory of a language model opened to train.
 type TextRun struct {
 	Dir    string
@@ -42,6 +35,7 @@ type TextRun struct {
 	Resumed, Extended bool
 
 	lock *Lock
+	tb   events // with Options.TensorBoard
 }
 
 // TextSummary is summary.json of a language model's run.
@@ -69,7 +63,12 @@ func IsTextRun(dir string) bool {
 // NewText starts a new language model's run of r in dir (DefaultDir("")
 // if ""), as New does for other runs: it loads the text, writes
 // config.json and vocab.json and builds the model, optimizer and trainer.
-func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
+// Of opts it takes OnStep, OnEval, MaxMemory and TensorBoard; a Comm of
+// several processes is refused.
+func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
+	if err := singleProcess(opts); err != nil {
+		return nil, err
+	}
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -159,13 +158,16 @@ func ReadText(dir string) (recipe.Recipe, *data.Vocab, error) {
 // ResumeText opens the language model's run in dir to continue it up to
 // steps steps in all (0: as many as it was made for) from its checkpoint,
 // with the vocabulary it saved. Its State says what is left, as Resume's.
-func ResumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
+func ResumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if steps < 0 {
 		return nil, fmt.Errorf("run: steps %d: must be positive", steps)
 	}
-	lock, err := LockDir(dir, "descent train --resume")
+	if err := singleProcess(opts); err != nil {
+		return nil, err
+	}
+	lock, err := lockToResume(dir, nil)
 	if err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+		return nil, err
 	}
 	run, err := resumeText(dir, steps, opts)
 	if err != nil {
@@ -176,7 +178,15 @@ func ResumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
 	return run, nil
 }
 
-func resumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
+// singleProcess refuses a language model's run under mpirun.
+func singleProcess(opts Options) error {
+	if opts.Comm.Distributed() {
+		return errors.New("a language model's run does not train data-parallel yet: start it without mpirun")
+	}
+	return nil
+}
+
+func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	r, vocab, err := ReadText(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
@@ -227,14 +237,18 @@ func resumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
 	return run, nil
 }
 
-func (r *TextRun) build(opts TextOptions) error {
+func (r *TextRun) build(opts Options) error {
 	metrics := filepath.Join(r.Dir, MetricsFile)
+	r.tb = events{dir: r.Dir, on: opts.TensorBoard}
 	cfg := train.SeqConfig{
 		Checkpoint: filepath.Join(r.Dir, CheckpointFile),
 		OnStep:     opts.OnStep,
 		OnEval: func(m train.SeqMetrics) error {
 			if opts.OnEval != nil {
 				opts.OnEval(m)
+			}
+			if err := r.tb.eval(m); err != nil {
+				return err
 			}
 			return appendJSONLine(metrics, m)
 		},
@@ -251,7 +265,7 @@ func (r *TextRun) build(opts TextOptions) error {
 func (r *TextRun) Trainer() *train.SeqTrainer[float32] { return r.Built.Trainer }
 
 // Close releases the run's directory.
-func (r *TextRun) Close() error { return r.lock.Unlock() }
+func (r *TextRun) Close() error { return errors.Join(r.tb.close(), r.lock.Unlock()) }
 
 // HasCheckpoint reports whether the run has written a checkpoint.
 func (r *TextRun) HasCheckpoint() bool { return exists(filepath.Join(r.Dir, CheckpointFile)) }
@@ -268,18 +282,18 @@ func (r *TextRun) Train(ctx context.Context) error {
 }
 
 func (r *TextRun) abandon() {
+	r.tb.remove()
 	removeFiles(r.Dir, ConfigFile, VocabFile, MetricsFile, LockFile)
 	r.lock.Unlock()
 }
 
-// Finish writes the model (at the optimizer's evaluation point), the
-// summary with the loss on the whole test text, and the plots.
+// Finish writes the model (at the evaluation point: Schedule-Free's x, or
+// the average of the weights), the summary with the loss on the whole test
+// text, and the plots.
 func (r *TextRun) Finish() (TextSummary, error) {
-	tr, opt := r.Trainer(), r.Built.Optimizer
-	opt.Eval()
-	defer opt.Train()
+	tr := r.Trainer()
 	var model strings.Builder
-	if err := nn.Save(&model, r.Built.Model); err != nil {
+	if err := tr.AtEvalPoint(func() error { return nn.Save(&model, r.Built.Model) }); err != nil {
 		return TextSummary{}, err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {

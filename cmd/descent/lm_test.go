@@ -176,11 +176,43 @@ func TestTextBadInput(t *testing.T) {
 		{"counts steps: give --steps", []string{"--epochs", "3"}},
 		{"it needs a language model", []string{"--model", "mlp:32"}},
 		{"no such file", []string{"--data", "text:" + filepath.Join(dir, "missing.txt")}},
-		{"not built into a language model's steps loop", []string{"--average", "ema decay=0.9"}},
-		{"not built into a language model's steps loop", []string{"--accumulate", "2"}},
-		{"does not write them yet", []string{"--tensorboard"}},
+		{"a language model has no batch normalization", []string{"--batchnorm=true"}},
 	} {
 		args := append([]string{"train", "--data", "text", "--steps", "2", "--out", filepath.Join(dir, "run")}, tc.args...)
 		commandFailsWith(t, tc.want, args...)
+	}
+}
+
+// TestTextAverageAccumulateTensorBoard trains a language model that
+// accumulates 2 batches a step and keeps an EMA of its weights, with
+// TensorBoard events: 12 steps, and 6 continued to 12 with --resume, end
+// with byte-identical models (a constant rate); config.json records no
+// batch normalization.
+func TestTextAverageAccumulateTensorBoard(t *testing.T) {
+	base := t.TempDir()
+	args := func(dir string, steps int) []string {
+		return append([]string{"train", "--out", dir, "--steps", strconv.Itoa(steps), "--eval-every", "3",
+			"--average", "ema decay=0.9", "--accumulate", "2", "--tensorboard"}, tinyGPT...)
+	}
+	whole, part := filepath.Join(base, "whole"), filepath.Join(base, "part")
+	for _, a := range [][]string{args(whole, 12), args(part, 6), {"train", "--resume", part, "--steps", "12", "--quiet", "--tensorboard"}} {
+		if _, e, code := descent(t, a...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", a, code, e)
+		}
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(whole, run.ModelFile)), readFile(t, filepath.Join(part, run.ModelFile))) {
+		t.Error("6 steps continued to 12 differ from 12 steps, with --average and --accumulate")
+	}
+	var m train.SeqMetrics
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(whole, run.MetricsFile)))), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil || m.Tokens != 12*2*4*16 {
+		t.Errorf("last metrics %+v (%v); want %d tokens (12 steps of 2×4 windows of 16)", m, err, 12*2*4*16)
+	}
+	events, _ := filepath.Glob(filepath.Join(part, "events.out.tfevents.*"))
+	if len(events) != 2 {
+		t.Errorf("the resumed run has %d event files; want 2 (one a part)", len(events))
+	}
+	if cfg := string(readFile(t, filepath.Join(whole, run.ConfigFile))); strings.Contains(cfg, "batchnorm") || !strings.Contains(cfg, `"accumulate": 2`) {
+		t.Errorf("config.json of a language model records batch norm, or not the accumulation:\n%s", cfg)
 	}
 }

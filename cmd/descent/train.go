@@ -71,10 +71,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		if c.Distributed() {
 			return errors.New("a language model's run does not train data-parallel yet: start it without mpirun")
 		}
-		if *tb {
-			return errors.New("--tensorboard writes per-epoch events; a language model's run counts steps and does not write them yet")
-		}
-		return trainText(fs, f, *resume, *out, *quiet, limit, stdout, stderr)
+		return trainText(fs, f, *resume, *out, *quiet, *tb, limit, stdout, stderr)
 	}
 	hooks := run.Options{
 		OnBatch: func(b train.Batch) {

@@ -19,9 +19,10 @@ var testStepHook func(train.SeqStep)
 
 // trainText trains a language model: a new run of the flags' recipe in
 // out, or the run in resume continued (to --steps in all, if given).
-func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool, limit int64, stdout, stderr io.Writer) error {
+func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet, tb bool, limit int64, stdout, stderr io.Writer) error {
 	var prevTokens int64 // at the last evaluation
-	opts := run.TextOptions{
+	opts := run.Options{
+		TensorBoard: tb,
 		OnStep: func(s train.SeqStep) {
 			if testStepHook != nil {
 				testStepHook(s)
