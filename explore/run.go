@@ -201,9 +201,9 @@ func Length(r recipe.Recipe) int {
 	return r.Epochs
 }
 
-// withLength returns r set to train for n steps (a language model) or
+// WithLength returns r set to train for n steps (a language model) or
 // epochs.
-func withLength(r recipe.Recipe, n int) recipe.Recipe {
+func WithLength(r recipe.Recipe, n int) recipe.Recipe {
 	if r.IsText() {
 		r.Steps = n
 	} else {

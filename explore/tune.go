@@ -438,7 +438,7 @@ func trialRecipe(base recipe.Recipe, t tune.Trial) (recipe.Recipe, error) {
 	_, epochs := t.Config["epochs"]
 	_, steps := t.Config["steps"]
 	if !epochs && !steps {
-		r = withLength(r, t.Budget)
+		r = WithLength(r, t.Budget)
 	}
 	return r, err
 }

@@ -357,15 +357,20 @@ type textFlags struct {
 }
 
 // AddTextFlags defines on fs the flags of a language model's run, with
-// def's values as defaults: --steps, --eval-every and --bytes. Only train
-// takes them (lr-find has a --steps of its own); without them a text
-// recipe has no steps, and Recipe says so.
-func (f *Flags) AddTextFlags(fs *flag.FlagSet, def Recipe) {
+// def's values as defaults: --steps (unless steps is false: lr-find has a
+// --steps of its own, and sets a text recipe's steps itself),
+// --eval-every and --bytes. With them, a recipe on text takes the default
+// language model if --model is not given and trains for 1000 steps if
+// --steps is not; without them a text recipe has no steps, and Recipe
+// says so.
+func (f *Flags) AddTextFlags(fs *flag.FlagSet, def Recipe, steps bool) {
 	f.text = textFlags{
 		fs:        fs,
-		steps:     fs.Int("steps", def.Steps, "language models: optimizer steps to train (in all, with --resume); a text run counts steps, not epochs (default 1000)"),
 		evalEvery: fs.Int("eval-every", def.EvalEvery, "language models: evaluate on the validation text and checkpoint every this many steps (0: a tenth of the run)"),
 		bytes:     fs.Bool("bytes", def.Bytes, "language models: a byte-level vocabulary (256 tokens, any file) instead of the text's characters"),
+	}
+	if steps {
+		f.text.steps = fs.Int("steps", def.Steps, "language models: optimizer steps to train (in all, with --resume); a text run counts steps, not epochs (default 1000)")
 	}
 }
 
@@ -379,7 +384,10 @@ func (t textFlags) apply(r *Recipe) error {
 	if t.fs == nil {
 		return nil
 	}
-	r.Steps, r.EvalEvery, r.Bytes = *t.steps, *t.evalEvery, *t.bytes
+	r.EvalEvery, r.Bytes = *t.evalEvery, *t.bytes
+	if t.steps != nil {
+		r.Steps = *t.steps
+	}
 	if !r.IsText() {
 		return nil
 	}

@@ -99,42 +99,23 @@ type Options struct {
 }
 
 // Run is a run directory opened to train: its recipe built on its data.
+// Its Dir, Recipe, State, Resumed and Extended, Close, Checkpoint and
+// HasCheckpoint are those of runs of every kind (dir.go).
 type Run struct {
-	Dir    string
-	Recipe recipe.Recipe // resolved for the data: what config.json holds
+	runDir
 	Data   Data
 	Splits *data.Splits
 	Built  *recipe.Run // the model, optimizer and trainer
-	State  State
-	// Resumed says the run was opened by Resume; Extended that Resume was
-	// asked for another number of epochs than the run was made for.
-	Resumed, Extended bool
 	// SkippedCheckpoint, after Resume, says why the latest checkpoint could
 	// not be used and the run went on from the previous one
 	// (PrevCheckpointFile); nil when it went on from the latest.
 	SkippedCheckpoint error
 
-	lock *Lock
 	comm *comm.Comm
-	tb   events // with Options.TensorBoard
 }
-
-// Close releases the run's directory (see LockDir). The lock dies with the
-// process too, and may be dropped once the Run is no longer reachable:
-// keep it until the run is done.
-func (r *Run) Close() error { return errors.Join(r.tb.close(), r.lock.Unlock()) }
 
 // Trainer returns the run's trainer.
 func (r *Run) Trainer() *train.Trainer[float32] { return r.Built.Trainer }
-
-// Checkpoint returns the path of the run's checkpoint file.
-func (r *Run) Checkpoint() string { return filepath.Join(r.Dir, CheckpointFile) }
-
-// HasCheckpoint reports whether the run has written a checkpoint.
-func (r *Run) HasCheckpoint() bool {
-	_, err := os.Stat(r.Checkpoint())
-	return err == nil
-}
 
 // DefaultDir returns a directory under runs/ that does not exist yet,
 // named by prefix and the time: runs/<prefix>-<date>-<time>, or
@@ -170,7 +151,7 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	if err := agreeRecipe(c, r); err != nil {
 		return nil, err
 	}
-	run := &Run{Dir: dir, Recipe: r, Splits: splits, comm: c,
+	run := &Run{runDir: runDir{Dir: dir, Recipe: r}, Splits: splits, comm: c,
 		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
 	if leader(c) {
 		err = run.create()
@@ -326,7 +307,7 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err := together(c, err, "another rank could not load the data"); err != nil {
 		return nil, err
 	}
-	run := &Run{Dir: dir, Recipe: r, Data: d, Splits: splits, Resumed: true, comm: c}
+	run := &Run{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Data: d, Splits: splits, comm: c}
 	if epochs > 0 && epochs != r.Epochs {
 		run.Recipe.Epochs, run.Extended = epochs, true
 	}
@@ -432,16 +413,23 @@ func (r *Run) Rates() (lo, hi float64) {
 }
 
 // Train trains the run to its end, or until ctx is cancelled (a
-// checkpoint is then written) or early stopping ends it (its error
-// matches train.ErrStopped). A new run that fails before its first
-// checkpoint has its files removed, so that its directory can be used
-// again.
+// checkpoint is then written, and the error, an *Interrupted, says how to
+// continue) or early stopping ends it (its error matches
+// train.ErrStopped). A failure's error names the last good checkpoint; a
+// new run that fails before its first checkpoint has its files removed,
+// so that its directory can be used again.
 func (r *Run) Train(ctx context.Context) error {
 	err := r.Trainer().Run(ctx)
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, train.ErrStopped) && !r.Resumed && !r.HasCheckpoint() {
+	if errors.Is(err, train.ErrStopped) {
+		return err
+	}
+	if err != nil && !errors.Is(err, context.Canceled) && !r.Resumed && !r.HasCheckpoint() {
 		r.abandon()
 	}
-	return err
+	tr := r.Trainer()
+	return r.explain(err, fmt.Sprintf("%s --epochs %d", r.ResumeCommand(), r.Recipe.Epochs),
+		fmt.Sprintf("%d epochs and %d steps", tr.Epochs(), tr.Step()),
+		fmt.Sprintf("after epoch %d", tr.CheckpointEpochs()), "no epoch finished")
 }
 
 // Finish writes the model, the summary and the plots of a run that has
@@ -503,17 +491,7 @@ func (r *Run) finish(stopped bool) (Summary, error) {
 	return s, nil
 }
 
-// abandon removes the files of a new run that ended before its first
-// checkpoint, and releases its directory: nothing of it can be continued,
-// and the directory can then be used again.
-func (r *Run) abandon() {
-	if r.lock == nil {
-		return // not this rank's directory, or never created
-	}
-	r.tb.remove()
-	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
-	r.lock.Unlock()
-}
+func (r *Run) abandon() { r.runDir.abandon(DataFile) }
 
 // removeFiles removes the named files of dir; one that is not there is
 // no error.

@@ -24,18 +24,13 @@ import (
 const VocabFile = "vocab.json"
 
 // TextRun is a run directory of a language model opened to train.
+// Its Dir, Recipe, State (Ready, Unfinished or Done), Resumed and
+// Extended, Close, Checkpoint and HasCheckpoint are those of runs of every
+// kind (dir.go).
 type TextRun struct {
-	Dir    string
-	Recipe recipe.Recipe // what config.json holds
-	Text   *data.Text
-	Built  *recipe.SeqRun
-	State  State // Ready, Unfinished or Done
-	// Resumed says the run was opened by ResumeText; Extended that it was
-	// asked for another number of steps than it was made for.
-	Resumed, Extended bool
-
-	lock *Lock
-	tb   events // with Options.TensorBoard
+	runDir
+	Text  *data.Text
+	Built *recipe.SeqRun
 }
 
 // TextSummary is summary.json of a language model's run.
@@ -87,7 +82,7 @@ func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &TextRun{Dir: dir, Recipe: r, Text: text, lock: lock}
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, lock: lock}, Text: text}
 	var vocab bytes.Buffer
 	if _, err := text.Vocab.WriteTo(&vocab); err != nil {
 		run.abandon()
@@ -204,7 +199,7 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory); err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
-	run := &TextRun{Dir: dir, Recipe: r, Text: text, Resumed: true}
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Text: text}
 	if steps > 0 && steps != r.Steps {
 		run.Recipe.Steps, run.Extended = steps, true
 	}
@@ -264,28 +259,25 @@ func (r *TextRun) build(opts Options) error {
 // Trainer returns the run's trainer.
 func (r *TextRun) Trainer() *train.SeqTrainer[float32] { return r.Built.Trainer }
 
-// Close releases the run's directory.
-func (r *TextRun) Close() error { return errors.Join(r.tb.close(), r.lock.Unlock()) }
-
-// HasCheckpoint reports whether the run has written a checkpoint.
-func (r *TextRun) HasCheckpoint() bool { return exists(filepath.Join(r.Dir, CheckpointFile)) }
-
 // Train trains the run to its last step, or until ctx is cancelled (a
-// checkpoint is then written). A new run that fails before its first
-// checkpoint has its files removed.
+// checkpoint is then written, and the error, an *Interrupted, says how to
+// continue). A failure's error names the last good checkpoint; a new run
+// that fails before its first checkpoint has its files removed.
 func (r *TextRun) Train(ctx context.Context) error {
 	err := r.Trainer().Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) && !r.Resumed && !r.HasCheckpoint() {
 		r.abandon()
 	}
-	return err
+	tr := r.Trainer()
+	last := 0
+	if h := tr.History(); len(h) > 0 {
+		last = h[len(h)-1].Step
+	}
+	return r.explain(err, r.ResumeCommand(), fmt.Sprintf("%d steps", tr.Step()),
+		fmt.Sprintf("after step %d", last), "no evaluation finished")
 }
 
-func (r *TextRun) abandon() {
-	r.tb.remove()
-	removeFiles(r.Dir, ConfigFile, VocabFile, MetricsFile, LockFile)
-	r.lock.Unlock()
-}
+func (r *TextRun) abandon() { r.runDir.abandon(VocabFile) }
 
 // Finish writes the model (at the evaluation point: Schedule-Free's x, or
 // the average of the weights), the summary with the loss on the whole test

@@ -39,12 +39,12 @@ per character and perplexity, vocab.json the vocabulary, and --resume DIR
 func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
-	f.AddTextFlags(fs, recipe.Default())
+	f.AddTextFlags(fs, recipe.Default(), true)
 	threads := threadsFlag(fs)
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
-	tb := fs.Bool("tensorboard", false, "also write each epoch's metrics as TensorBoard event files in the run directory")
+	tb := fs.Bool("tensorboard", false, "also write each epoch's (a language model's: evaluation's) metrics as TensorBoard event files in the run directory")
 	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
 	syncBN := syncBNFlag(fs)
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
@@ -60,20 +60,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	tensor.SetThreads(*threads)
 	var prog *progress
-	var limit int64
-	if *maxMemory != "" {
-		var err error
-		if limit, err = run.ParseSize(*maxMemory); err != nil {
-			return fmt.Errorf("--max-memory: %w", err)
-		}
-	}
-	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
-		if c.Distributed() {
-			return errors.New("a language model's run does not train data-parallel yet: start it without mpirun")
-		}
-		return trainText(fs, f, *resume, *out, *quiet, *tb, limit, stdout, stderr)
-	}
-	hooks := run.Options{
+	opts := run.Options{
 		OnBatch: func(b train.Batch) {
 			prog.batch(b)
 			if testBatchHook != nil {
@@ -81,23 +68,24 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 			}
 		},
 		OnEpoch:     func(e train.Epoch) { prog.epoch(e) },
-		MaxMemory:   limit,
 		Comm:        c,
 		TensorBoard: *tb,
 	}
+	if *maxMemory != "" {
+		if opts.MaxMemory, err = run.ParseSize(*maxMemory); err != nil {
+			return fmt.Errorf("--max-memory: %w", err)
+		}
+	}
+	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
+		return trainText(fs, f, *resume, *out, *quiet, opts, stdout, stderr)
+	}
 	var rn *run.Run
 	if *resume != "" {
-		if err := onlyResumeFlags(fs, "epochs"); err != nil {
+		epochs, err := resumeLength(fs, "epochs", f.Epochs)
+		if err != nil {
 			return err
 		}
-		epochs := 0
-		if given(fs, "epochs") {
-			if epochs = f.Epochs(); epochs <= 0 {
-				return fmt.Errorf("--epochs %d: must be positive", epochs)
-			}
-		}
-		var err error
-		if rn, err = run.Resume(*resume, epochs, hooks); err != nil {
+		if rn, err = run.Resume(*resume, epochs, opts); err != nil {
 			return err
 		}
 		if rn.SkippedCheckpoint != nil {
@@ -108,7 +96,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
-		if rn, err = run.New(r, *out, hooks); err != nil {
+		if rn, err = run.New(r, *out, opts); err != nil {
 			return err
 		}
 	}
@@ -127,9 +115,11 @@ func given(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// onlyResumeFlags refuses flags that would change a resumed run: all but
-// its length (--epochs, or --steps for a language model) and how it runs.
-func onlyResumeFlags(fs *flag.FlagSet, length string) error {
+// resumeLength returns the length, --epochs or --steps (flag length, whose
+// value is value()), to resume a run to: 0 (as long as it was made) if not
+// given. It refuses flags that would change a resumed run: all but its
+// length and how it runs.
+func resumeLength(fs *flag.FlagSet, length string, value func() int) (int, error) {
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
@@ -139,9 +129,24 @@ func onlyResumeFlags(fs *flag.FlagSet, length string) error {
 		}
 	})
 	if len(bad) > 0 {
-		return fmt.Errorf("--resume continues the run with its saved configuration; only --%s and --threads may be given with it, not %s", length, strings.Join(bad, ", "))
+		return 0, fmt.Errorf("--resume continues the run with its saved configuration; only --%s and --threads may be given with it, not %s", length, strings.Join(bad, ", "))
 	}
-	return nil
+	if !given(fs, length) {
+		return 0, nil
+	}
+	if n := value(); n > 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("--%s %d: must be positive", length, value())
+}
+
+// trained turns the error of training a run (run.Run.Train, which says
+// what it leaves behind) into the command's: exit status 130 after Ctrl-C.
+func trained(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return &exitError{130, err}
+	}
+	return err
 }
 
 // testBatchHook, when set by a test, runs after every batch.
@@ -186,16 +191,8 @@ func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer)
 	err := rn.Train(ctx)
 	prog.done()
 	stopped := errors.Is(err, train.ErrStopped)
-	switch {
-	case errors.Is(err, context.Canceled) && err != context.Canceled:
-		// Run joins a failed checkpoint write to the cancellation.
-		return &exitError{130, fmt.Errorf("interrupted, but the checkpoint could not be written: %w\n(the last one written, if any, is in %s)", err, rn.Checkpoint())}
-	case errors.Is(err, context.Canceled):
-		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  %s --epochs %d", tr.Epochs(), tr.Step(), resumeCommand(rn), r.Epochs)}
-	case err != nil && !stopped && rn.HasCheckpoint():
-		return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.CheckpointEpochs(), rn.Checkpoint())
-	case err != nil && !stopped:
-		return fmt.Errorf("%w\n(no epoch finished, so there is no checkpoint; %s can be used again)", err, dir)
+	if err != nil && !stopped {
+		return trained(err)
 	}
 	return finish(rn, stopped, time.Since(start), stdout)
 }
