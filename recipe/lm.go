@@ -401,7 +401,7 @@ func (t textFlags) apply(r *Recipe) error {
 		return errors.New("--batchnorm: a language model has no batch normalization")
 	}
 	r.Model.BatchNorm = false
-	if !given["steps"] && r.Steps == 0 {
+	if (t.steps == nil || !given["steps"]) && r.Steps == 0 {
 		r.Steps = 1000
 	}
 	if !given["model"] && !r.Model.IsSeq() {

@@ -216,3 +216,42 @@ func TestTextAverageAccumulateTensorBoard(t *testing.T) {
 		t.Errorf("config.json of a language model records batch norm, or not the accumulation:\n%s", cfg)
 	}
 }
+
+// TestTextCompareTuneLRFind runs compare, tune and lr-find on a language
+// model: compare's table gives bits per character and its figures are
+// drawn against the steps, tune's best trial trains for the steps, and
+// the range test runs.
+func TestTextCompareTuneLRFind(t *testing.T) {
+	base := t.TempDir()
+	model := []string{"--data", "text", "--model", "gpt:layers=1,d=16,heads=2,ctx=16", "--batch", "8", "--quiet"}
+	dir := filepath.Join(base, "compare")
+	out, e, code := descent(t, append([]string{"compare", "--out", dir, "--steps", "6", "--eval-every", "3", "--seeds", "1",
+		"--opt", "adamw lr=3e-3", "--opt", "lion lr=3e-4"}, model...)...)
+	if code != 0 {
+		t.Fatalf("compare: exit %d: %s", code, e)
+	}
+	if !strings.Contains(out, "val bits/char") || !strings.Contains(out, "6 steps") || strings.Contains(out, "acc") {
+		t.Errorf("compare printed:\n%s\nwant bits per character over 6 steps, no accuracy", out)
+	}
+	checkPNG(t, filepath.Join(dir, "val-loss.png"))
+	if _, err := os.Stat(filepath.Join(dir, "val-accuracy.png")); err == nil {
+		t.Error("compare drew the validation accuracy of language models")
+	}
+
+	dir = filepath.Join(base, "tune")
+	out, e, code = descent(t, append([]string{"tune", "--out", dir, "--steps", "6", "--eval-every", "3", "--trials", "2",
+		"--space", "lr=log(1e-3,1e-2)"}, model...)...)
+	if code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, e)
+	}
+	if !strings.Contains(out, "--data text") || !strings.Contains(out, "--steps 6") {
+		t.Errorf("tune printed:\n%s\nwant the best as a train command of 6 steps on text", out)
+	}
+	commandFailsWith(t, "validation loss (val_loss), not an accuracy", append([]string{"tune", "--out", filepath.Join(base, "acc"),
+		"--steps", "6", "--metric", "val_accuracy"}, model...)...)
+
+	out, e, code = descent(t, append([]string{"lr-find", "--out", filepath.Join(base, "lr"), "--steps", "20"}, model[:len(model)-1]...)...)
+	if code != 0 || !strings.Contains(out, "range test of gpt:") {
+		t.Errorf("lr-find: exit %d: %s\n%s", code, e, out)
+	}
+}
