@@ -220,19 +220,36 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			}
 		},
 	})
-	if err := interrupted(err, "the comparison was not finished and nothing was written"); err != nil {
+	return report(c, err, "comparison", fmt.Sprintf("%s on %s, %s, mean ± std over %d seeds", r.Model, r.Data, length(r), seeds),
+		dir, explore.CompareFile, start, stdout)
+}
+
+// experiment is what compare runs: a comparison, or the grid of
+// --preset adamw-vs-l2.
+type experiment interface {
+	Save(dir string) error
+	WriteTable(w io.Writer) error
+	Failures() (failed, runs int)
+}
+
+// report saves the experiment x, what its run returned with err, into
+// dir, and prints its table under the heading; it fails if every run did,
+// naming file, which holds their errors.
+func report(x experiment, err error, what, heading, dir, file string, start time.Time, stdout io.Writer) error {
+	if err := interrupted(err, "the "+what+" was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := c.Save(dir); err != nil {
+	if err := x.Save(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s on %s, %s, mean ± std over %d seeds:\n\n", r.Model, r.Data, length(r), seeds)
-	if err := c.WriteTable(stdout); err != nil {
+	fmt.Fprintf(stdout, "%s:\n\n", heading)
+	if err := x.WriteTable(stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\n%d runs in %.1fs; wrote %s\n", len(opts)*seeds, time.Since(start).Seconds(), dir)
-	if failed, runs := c.Failures(); failed == runs {
-		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, explore.CompareFile))
+	failed, runs := x.Failures()
+	fmt.Fprintf(stdout, "\n%d runs in %s; wrote %s\n", runs, time.Since(start).Round(100*time.Millisecond), dir)
+	if failed == runs {
+		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, file))
 	}
 	return nil
 }
@@ -327,19 +344,6 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 			}
 		},
 	})
-	if err := interrupted(err, "the grid was not finished and nothing was written"); err != nil {
-		return err
-	}
-	if err := g.Save(dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d:\n\n", r.Model, r.Data, d.TrainLen(), r.Epochs, r.Batch, r.Schedule, r.Seed)
-	if err := g.WriteTable(stdout); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\n%d runs in %s; wrote %s\n", cells, time.Since(start).Round(time.Second), dir)
-	if failed, runs := g.Failures(); failed == runs {
-		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, explore.DecayGridFile))
-	}
-	return nil
+	return report(g, err, "grid", fmt.Sprintf("%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d",
+		r.Model, r.Data, d.TrainLen(), r.Epochs, r.Batch, r.Schedule, r.Seed), dir, explore.DecayGridFile, start, stdout)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/progress"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
@@ -59,15 +60,22 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	tensor.SetThreads(*threads)
-	var prog *progress
+	prog := progress.New(stderr, 0, *quiet) // of the run's length, once it is opened
 	opts := run.Options{
 		OnBatch: func(b train.Batch) {
-			prog.batch(b)
+			prog.Batch(b)
 			if testBatchHook != nil {
 				testBatchHook(b)
 			}
 		},
-		OnEpoch:     func(e train.Epoch) { prog.epoch(e) },
+		OnEpoch: prog.Epoch,
+		OnStep: func(s train.SeqStep) {
+			prog.Step(s)
+			if testStepHook != nil {
+				testStepHook(s)
+			}
+		},
+		OnEval:      prog.Eval,
 		Comm:        c,
 		TensorBoard: *tb,
 	}
@@ -77,7 +85,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		}
 	}
 	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
-		return trainText(fs, f, *resume, *out, *quiet, opts, stdout, stderr)
+		return trainText(fs, f, *resume, *out, *quiet, opts, prog, stdout, stderr)
 	}
 	var rn *run.Run
 	if *resume != "" {
@@ -101,7 +109,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		}
 	}
 	defer rn.Close()
-	prog = newProgress(stderr, rn.Recipe.Epochs, *quiet)
+	prog.SetLength(rn.Recipe.Epochs)
 	return trainRun(rn, prog, *quiet, stdout, stderr)
 }
 
@@ -153,7 +161,7 @@ func trained(err error) error {
 var testBatchHook func(train.Batch)
 
 // trainRun trains an opened run and says how it went.
-func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer) error {
+func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr io.Writer) error {
 	r, dir, tr := rn.Recipe, rn.Dir, rn.Trainer()
 	switch rn.State {
 	case run.Unfinished:
@@ -184,12 +192,12 @@ func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "training %s on %s (%d train, %d validation examples) with %s, %d epochs of batch %d; writing %s\n",
 			r.Model, r.Data, rn.Splits.Train.Len(), lenOf(rn.Splits.Val), r.Optimizer, r.Epochs, r.Batch, dir)
 	}
-	prog.startAt(tr.Epochs())
+	prog.StartAt(tr.Epochs(), 0)
 	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
 	err := rn.Train(ctx)
-	prog.done()
+	prog.Done()
 	stopped := errors.Is(err, train.ErrStopped)
 	if err != nil && !stopped {
 		return trained(err)
@@ -203,7 +211,7 @@ func finish(rn *run.Run, stopped bool, elapsed time.Duration, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	printSummary(stdout, rn.Recipe, rn.Trainer().History(), s, rn.Dir, elapsed)
+	printSummary(stdout, rn.Recipe, rn.Trainer().History(), s, rn.Dir)
 	return nil
 }
 

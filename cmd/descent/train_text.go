@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/descentml/descent/internal/progress"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/train"
@@ -17,20 +18,7 @@ var testStepHook func(train.SeqStep)
 
 // trainText trains a language model: a new run of the flags' recipe in
 // out, or the run in resume continued (to --steps in all, if given).
-func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool, opts run.Options, stdout, stderr io.Writer) error {
-	var prevTokens int64 // at the last evaluation
-	opts.OnStep = func(s train.SeqStep) {
-		if testStepHook != nil {
-			testStepHook(s)
-		}
-	}
-	opts.OnEval = func(m train.SeqMetrics) {
-		if !quiet {
-			fmt.Fprintf(stderr, "step %d: train %.4f (%.3f bits/char), val %s (%s bits/char), %.0f tokens/s\n",
-				m.Step, m.TrainLoss, m.TrainBPC, num(m.ValLoss), num(m.ValBPC), float64(m.Tokens-prevTokens)/m.Seconds)
-		}
-		prevTokens = m.Tokens
-	}
+func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool, opts run.Options, prog *progress.Reporter, stdout, stderr io.Writer) error {
 	var rn *run.TextRun
 	if resume != "" {
 		steps, err := resumeLength(fs, "steps", func() int { r, _ := f.Recipe(); return r.Steps })
@@ -66,10 +54,14 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 	}
 	ctx, stop := interruptible()
 	defer stop()
+	var tokens int64
 	if h := tr.History(); len(h) > 0 {
-		prevTokens = h[len(h)-1].Tokens
+		tokens = h[len(h)-1].Tokens
 	}
-	if err := rn.Train(ctx); err != nil {
+	prog.StartAt(tr.Step(), tokens)
+	err := rn.Train(ctx)
+	prog.Done()
+	if err != nil {
 		return trained(err)
 	}
 	return finishText(rn, stdout)
