@@ -32,7 +32,8 @@ type Outcome struct {
 func (o Outcome) Failed() bool { return o.Error != "" }
 
 // String says in a few words how the run ended: its final losses and
-// validation accuracy and its time, or why it failed.
+// validation accuracy (a language model's, which has no accuracy: its
+// validation bits per character) and its time, or why it failed.
 func (o Outcome) String() string {
 	if o.Failed() {
 		return "failed: " + o.Error
@@ -42,6 +43,9 @@ func (o Outcome) String() string {
 		secs += e.Seconds
 	}
 	f := o.Final
+	if math.IsNaN(f.TrainAccuracy) && !math.IsNaN(f.ValLoss) { // a language model
+		return fmt.Sprintf("train loss %.4f, val loss %.4f, %.3f bits/char (%.1fs)", f.TrainLoss, f.ValLoss, f.ValLoss/math.Ln2, secs)
+	}
 	val, acc := "—", "—"
 	if !math.IsNaN(f.ValLoss) {
 		val = fmt.Sprintf("%.4f", f.ValLoss)

@@ -49,6 +49,9 @@ func TestCompareText(t *testing.T) {
 			}
 		}
 	}
+	if s := c.Optimizers[0].Runs[0].String(); !strings.Contains(s, "bits/char") || strings.Contains(s, "acc") {
+		t.Errorf("Outcome.String() = %q; want bits per character, no accuracy", s)
+	}
 	if a, b := c.Optimizers[0].Runs[0].Final.ValLoss, c.Optimizers[1].Runs[0].Final.ValLoss; a == b {
 		t.Errorf("adamw and sgd end at the same validation loss %v", a)
 	}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/progress"
@@ -165,7 +164,7 @@ func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr i
 	r, dir, tr := rn.Recipe, rn.Dir, rn.Trainer()
 	switch rn.State {
 	case run.Unfinished:
-		return finish(rn, false, 0, stdout)
+		return finish(rn, false, stdout)
 	case run.StoppedEarly:
 		fmt.Fprintf(stderr, "the run in %s stopped early after %d epochs (no better validation loss for %s); nothing to do\n", dir, tr.Epochs(), plural(r.Patience, "epoch"))
 		return nil
@@ -195,18 +194,17 @@ func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr i
 	prog.StartAt(tr.Epochs(), 0)
 	ctx, stop := interruptible()
 	defer stop()
-	start := time.Now()
 	err := rn.Train(ctx)
 	prog.Done()
 	stopped := errors.Is(err, train.ErrStopped)
 	if err != nil && !stopped {
 		return trained(err)
 	}
-	return finish(rn, stopped, time.Since(start), stdout)
+	return finish(rn, stopped, stdout)
 }
 
 // finish writes the files of a finished run and prints its table.
-func finish(rn *run.Run, stopped bool, elapsed time.Duration, stdout io.Writer) error {
+func finish(rn *run.Run, stopped bool, stdout io.Writer) error {
 	s, err := rn.Finish(stopped)
 	if err != nil {
 		return err
