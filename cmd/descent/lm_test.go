@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -246,6 +247,21 @@ func TestTextCompareTuneLRFind(t *testing.T) {
 	}
 	if !strings.Contains(out, "--data text") || !strings.Contains(out, "--steps 6") {
 		t.Errorf("tune printed:\n%s\nwant the best as a train command of 6 steps on text", out)
+	}
+	// The best trial's command trains it again, to the same validation loss.
+	_, after, _ := strings.Cut(out, "train it with\n  ")
+	line, _, _ := strings.Cut(after, "\n")
+	var value float64
+	if _, err := fmt.Sscanf(out[strings.Index(out, "\nbest: "):], "\nbest: trial %d, val_loss %g", new(int), &value); err != nil {
+		t.Fatalf("tune printed:\n%s\n(%v)", out, err)
+	}
+	words := shellSplit(t, line)
+	again, e, code := descent(t, append(words[1:], "--out", filepath.Join(base, "again"), "--quiet")...)
+	var got float64
+	if i := strings.Index(again, "validation loss "); code != 0 || i < 0 {
+		t.Errorf("the best trial's command %q: exit %d: %s\n%s", line, code, e, again)
+	} else if fmt.Sscanf(again[i:], "validation loss %g", &got); math.Abs(got-value) > 5e-4 { // tune prints 4 digits
+		t.Errorf("the best trial's command %q trains to validation loss %v; the trial's was %v", line, got, value)
 	}
 	commandFailsWith(t, "validation loss (val_loss), not an accuracy", append([]string{"tune", "--out", filepath.Join(base, "acc"),
 		"--steps", "6", "--metric", "val_accuracy"}, model...)...)
