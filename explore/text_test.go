@@ -91,6 +91,9 @@ func TestTuneText(t *testing.T) {
 	if !ok || res.Best == nil || res.Best.Steps != 12 || best.Budget != 12 || res.Best.Epochs != 0 {
 		t.Fatalf("best %+v, recipe %+v; want a trial of the full 12 steps", best, res.Best)
 	}
+	if v := best.Metrics["val_bits_per_char"]; math.Abs(v-best.Value/math.Ln2) > 1e-12 {
+		t.Errorf("the best trial's val_bits_per_char %v; want its val_loss over ln 2, %v", v, best.Value/math.Ln2)
+	}
 	if p := res.Plot(); len(p.Series) != 2 || p.Series[0].Name != "4 steps" {
 		t.Errorf("plot series %v; want one a round, named by its steps", p.Series)
 	}

@@ -411,6 +411,11 @@ func Tune(ctx context.Context, d Data, cfg TuneConfig) (*Tuning, error) {
 		if metric == ValAccuracy {
 			value = o.Final.ValAccuracy
 		}
+		if cfg.Recipe.IsText() {
+			return tune.Outcome{Value: value, Metrics: map[string]float64{
+				"train_loss": o.Final.TrainLoss, "val_loss": o.Final.ValLoss, "val_bits_per_char": o.Final.ValLoss / math.Ln2,
+			}}, nil
+		}
 		return tune.Outcome{Value: value, Metrics: map[string]float64{
 			"train_loss": o.Final.TrainLoss, "val_loss": o.Final.ValLoss, "val_accuracy": o.Final.ValAccuracy,
 			"epochs_done": float64(len(o.History)), // fewer than asked when early stopping ends a trial
