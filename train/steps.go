@@ -399,12 +399,14 @@ func (tr *SeqTrainer[T]) fingerprint() seqFingerprint {
 }
 
 // SaveCheckpoint writes the run's state to path atomically: a safetensors
-// file of two byte tensors, "model" (the model file nn.Save writes) and
-// "optimizer" (optim.Optimizer.Save), with metadata "format"
+// file of byte tensors, "model" (the model file nn.Save writes),
+// "optimizer" (optim.Optimizer.Save) and, for a run that keeps an average
+// of its weights, "average" (optim.Averager.Save), with metadata "format"
 // (descent.seq-checkpoint), "version" (1), "position" (JSON: the step, the
 // windows drawn, the running loss), "history" (JSON: the evaluations),
-// "run" (JSON: batch size, context and training tokens, which must not
-// change) and "rng" (base64: the dropout source's state, if any).
+// "run" (JSON: batch size, context, training tokens and accumulation,
+// which must not change) and "rng" (base64: the dropout source's state, if
+// any).
 func (tr *SeqTrainer[T]) SaveCheckpoint(path string) error {
 	tr.pos.Windows = tr.windows.Position()
 	var model, opt, file bytes.Buffer
