@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/recipe"
 )
 
@@ -49,6 +50,29 @@ func (d *runDir) abandon(files ...string) {
 	d.tb.remove()
 	removeFiles(d.Dir, append(files, ConfigFile, MetricsFile, LockFile)...)
 	d.lock.Unlock()
+}
+
+// reopen brings the files of a resumed run, d, up to date with its
+// checkpoint, whose history is hist: metrics.jsonl may hold a record the
+// checkpoint does not (a kill between the two writes), and the
+// checkpoint's history is the truth. A run with more to train has its
+// model and summary from an earlier end removed, so that they do not look
+// current if it is killed, and an extended run's config.json records its
+// new length.
+func reopen[E any](d *runDir, hist []E, c *comm.Comm) error {
+	if err := writeJSONLines(filepath.Join(d.Dir, MetricsFile), hist); err != nil {
+		return err
+	}
+	if d.State != Ready {
+		return nil
+	}
+	if err := removeFiles(d.Dir, ModelFile, SummaryFile); err != nil {
+		return err
+	}
+	if d.Extended {
+		return writeConfig(d.Dir, d.Recipe, c)
+	}
+	return nil
 }
 
 // Interrupted is the error of a run that its context stopped after

@@ -351,24 +351,7 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 }
 
 // reopen brings the files of a resumed run up to date with its checkpoint.
-func (run *Run) reopen() error {
-	dir, tr := run.Dir, run.Trainer()
-	// metrics.jsonl may hold an epoch the checkpoint does not (a kill
-	// between the two writes): the checkpoint's history is the truth.
-	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
-		return err
-	}
-	if run.State != Ready {
-		return nil
-	}
-	if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
-		return err
-	}
-	if run.Extended {
-		return writeConfig(dir, run.Recipe, run.comm)
-	}
-	return nil
-}
+func (run *Run) reopen() error { return reopen(&run.runDir, run.Trainer().History(), run.comm) }
 
 // build builds the recipe on the data, with the run's files as the
 // trainer's checkpoint and metrics log.

@@ -88,7 +88,7 @@ func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 		run.abandon()
 		return nil, err
 	}
-	err = errors.Join(atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), r),
+	err = errors.Join(writeConfig(dir, r, nil),
 		atomicfile.WriteFile(filepath.Join(dir, VocabFile), vocab.Bytes()))
 	if err == nil {
 		err = run.build(opts)
@@ -210,24 +210,14 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if err := tr.Resume(filepath.Join(dir, CheckpointFile)); err != nil {
 		return nil, err
 	}
-	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
-		return nil, err
-	}
-	done := tr.Step() >= run.Recipe.Steps
-	switch {
+	switch done := tr.Step() >= run.Recipe.Steps; {
 	case done && !exists(filepath.Join(dir, ModelFile)):
 		run.State = Unfinished
 	case done:
 		run.State = Done
-	default:
-		if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
-			return nil, err
-		}
-		if run.Extended {
-			if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), run.Recipe); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if err := reopen(&run.runDir, tr.History(), nil); err != nil {
+		return nil, err
 	}
 	return run, nil
 }
