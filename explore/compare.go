@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
@@ -145,7 +144,7 @@ func summarize(runs []Outcome) Summary {
 // (a loss that becomes NaN) is recorded with its error and left out of the
 // means; the error returned is for a comparison that cannot run (a recipe
 // the data does not fit) or that ctx cancelled.
-func Compare(ctx context.Context, splits *data.Splits, cfg CompareConfig) (*Comparison, error) {
+func Compare(ctx context.Context, d Data, cfg CompareConfig) (*Comparison, error) {
 	if len(cfg.Optimizers) == 0 {
 		return nil, errors.New("explore: nothing to compare: give at least one optimizer")
 	}
@@ -171,11 +170,11 @@ func Compare(ctx context.Context, splits *data.Splits, cfg CompareConfig) (*Comp
 	if cfg.OnRun != nil {
 		done = func(i int, o Outcome) { cfg.OnRun(recipes[i].Optimizer.String(), o) }
 	}
-	outs, err := trainAll(ctx, splits, recipes, cfg.Workers, false, done)
+	outs, err := trainAll(ctx, d, recipes, cfg.Workers, false, done)
 	if err != nil {
 		return nil, err
 	}
-	c := &Comparison{Recipe: cfg.Recipe, TrainExamples: splits.Train.Len(), Seeds: seeds}
+	c := &Comparison{Recipe: cfg.Recipe, TrainExamples: d.TrainLen(), Seeds: seeds}
 	c.Recipe.Optimizer = cfg.Optimizers[0]
 	for k, o := range cfg.Optimizers {
 		runs := outs[k*len(seeds) : (k+1)*len(seeds)]
@@ -200,9 +199,17 @@ func (c *Comparison) Failures() (failed, runs int) {
 // WriteTable writes the final metrics as an aligned text table, one row
 // per optimizer: each metric's mean ± standard deviation over the seeds,
 // and how many runs failed, if any did.
+//
+// A language model's table has bits per character where the accuracies
+// would be: the validation and test losses over ln 2.
 func (c *Comparison) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "optimizer\ttrain loss\ttrain acc\tval loss\tval acc\ttest loss\ttest acc\tseeds\n")
+	text := c.Recipe.IsText()
+	if text {
+		fmt.Fprintf(tw, "optimizer\ttrain loss\tval loss\tval bits/char\ttest loss\ttest bits/char\tseeds\n")
+	} else {
+		fmt.Fprintf(tw, "optimizer\ttrain loss\ttrain acc\tval loss\tval acc\ttest loss\ttest acc\tseeds\n")
+	}
 	for _, k := range c.Optimizers {
 		f := k.Final
 		failed := 0
@@ -215,6 +222,11 @@ func (c *Comparison) WriteTable(w io.Writer) error {
 		if failed > 0 {
 			runs = fmt.Sprintf("%d (%d failed)", len(k.Runs), failed)
 		}
+		if text {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Spec, f.TrainLoss.loss(), f.ValLoss.loss(), f.ValLoss.bits(),
+				f.TestLoss.loss(), f.TestLoss.bits(), runs)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Spec, f.TrainLoss.loss(), f.TrainAccuracy.percent(),
 			f.ValLoss.loss(), f.ValAccuracy.percent(), f.TestLoss.loss(), f.TestAccuracy.percent(), runs)
 	}
@@ -226,6 +238,15 @@ func (s Stat) loss() string {
 		return "—"
 	}
 	return fmt.Sprintf("%.4f ± %.4f", s.Mean, s.Std)
+}
+
+// bits writes a loss in nats as bits (per character, for a language
+// model).
+func (s Stat) bits() string {
+	if s.N == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f ± %.3f", s.Mean/math.Ln2, s.Std/math.Ln2)
 }
 
 func (s Stat) percent() string {
@@ -269,8 +290,17 @@ func (m Metric) Of(e train.Epoch) float64 {
 	return math.NaN()
 }
 
-// title is how a figure names the metric.
-func (m Metric) title() (title, ylabel string, logY bool) {
+// title is how a figure names the metric; text for a language model's
+// runs, whose records are evaluations every few steps.
+func (m Metric) title(text bool) (title, ylabel string, logY bool) {
+	switch {
+	case text && m == TrainLoss:
+		return "training loss (mean over the steps since the previous evaluation)", "next-token cross-entropy (nats)", true
+	case text && m == ValLoss:
+		return "validation loss", "next-token cross-entropy (nats)", true
+	case text && m == LR:
+		return "learning rate (at each evaluation)", "learning rate", true
+	}
 	switch m {
 	case TrainLoss:
 		return "training loss (mean over each epoch)", "loss", true
@@ -293,21 +323,32 @@ type Figure struct {
 	Spec plot.LinesSpec
 }
 
-// Curves returns the chart of metric m per epoch: one line per optimizer,
-// its mean over the seeds with a band of ± one standard deviation. An
+// Curves returns the chart of metric m per epoch (against the step of
+// each evaluation, for a language model): one line per optimizer, its
+// mean over the seeds with a band of ± one standard deviation. An
 // optimizer none of whose runs has a value of m is left out; false means
-// none has (validation metrics without a validation set).
+// none has (validation metrics without a validation set, accuracies of a
+// language model).
 func (c *Comparison) Curves(m Metric) (plot.LinesSpec, bool) {
-	epochs := 0
+	var longest []train.Epoch
 	for _, k := range c.Optimizers {
 		for _, o := range k.Runs {
-			epochs = max(epochs, len(o.History))
+			if len(o.History) > len(longest) {
+				longest = o.History
+			}
 		}
 	}
-	title, ylabel, logY := m.title()
+	epochs, text := len(longest), c.Recipe.IsText()
+	title, ylabel, logY := m.title(text)
 	spec := plot.LinesSpec{Title: title, XLabel: "epoch", YLabel: ylabel, LogY: logY, X: make([]float64, epochs)}
-	for i := range spec.X {
+	for i, e := range longest {
 		spec.X[i] = float64(i + 1)
+		if text { // every run of a comparison evaluates at the same steps
+			spec.X[i] = float64(e.Step)
+		}
+	}
+	if text {
+		spec.XLabel = "step"
 	}
 	for _, k := range c.Optimizers {
 		runs := make([][]float64, len(k.Runs))

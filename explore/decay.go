@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
@@ -101,11 +100,17 @@ func (c Cell) ValError() float64 { return 1 - c.Outcome.Final.ValAccuracy }
 // becomes NaN at a large learning rate) is recorded with its error and a
 // NaN score; the error returned is for a grid that cannot run or that ctx
 // cancelled.
-func RunDecayGrid(ctx context.Context, splits *data.Splits, cfg DecayGridConfig) (*DecayGrid, error) {
+func RunDecayGrid(ctx context.Context, d Data, cfg DecayGridConfig) (*DecayGrid, error) {
 	if len(cfg.LRs) == 0 || len(cfg.WDs) == 0 {
 		return nil, errors.New("explore: the grid needs learning rates and weight decays")
 	}
-	if splits.Val == nil {
+	if cfg.Recipe.IsText() {
+		return nil, errors.New("explore: the grid is scored by the validation error of a classifier; for a language model compare optimizers (Compare) or search (Tune) on its validation loss")
+	}
+	if err := d.check(cfg.Recipe); err != nil {
+		return nil, err
+	}
+	if !d.hasVal() {
 		return nil, errors.New("explore: the grid is scored on the validation set, and the data has none")
 	}
 	for _, axis := range []struct {
@@ -122,7 +127,7 @@ func RunDecayGrid(ctx context.Context, splits *data.Splits, cfg DecayGridConfig)
 	if opts == nil {
 		opts = DecayOptimizers()
 	}
-	g := &DecayGrid{Recipe: cfg.Recipe, TrainExamples: splits.Train.Len(), LRs: cfg.LRs, WDs: cfg.WDs}
+	g := &DecayGrid{Recipe: cfg.Recipe, TrainExamples: d.TrainLen(), LRs: cfg.LRs, WDs: cfg.WDs}
 	var recipes []recipe.Recipe
 	var cells []*Cell
 	for _, o := range opts {
@@ -157,7 +162,7 @@ func RunDecayGrid(ctx context.Context, splits *data.Splits, cfg DecayGridConfig)
 		}
 	}
 	g.Recipe.Optimizer = recipes[0].Optimizer
-	outs, err := trainAll(ctx, splits, recipes, cfg.Workers, true, func(i int, o Outcome) {
+	outs, err := trainAll(ctx, d, recipes, cfg.Workers, true, func(i int, o Outcome) {
 		if cfg.OnRun != nil {
 			c := *cells[i]
 			c.Outcome = o

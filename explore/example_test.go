@@ -68,7 +68,7 @@ func ExampleCompare() {
 		}
 		opts = append(opts, o)
 	}
-	c, err := explore.Compare(context.Background(), splits, explore.CompareConfig{Recipe: r, Optimizers: opts, Seeds: 3})
+	c, err := explore.Compare(context.Background(), explore.Data{Splits: splits}, explore.CompareConfig{Recipe: r, Optimizers: opts, Seeds: 3})
 	if err != nil {
 		fmt.Println(err)
 		return

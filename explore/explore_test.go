@@ -84,14 +84,14 @@ func withoutTime(t *testing.T, c *Comparison) string {
 func TestCompareDoesNotDependOnWorkers(t *testing.T) {
 	splits := digits(t)
 	cfg := CompareConfig{Recipe: small(2), Optimizers: opts(t, "sgd lr=0.1", "adam lr=3e-3", "adamw lr=3e-3 wd=0.1"), Seeds: 2, Workers: 1}
-	one, err := Compare(context.Background(), splits, cfg)
+	one, err := Compare(context.Background(), Data{Splits: splits}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Workers = 3
 	var order []string
 	cfg.OnRun = func(spec string, o Outcome) { order = append(order, spec) }
-	three, err := Compare(context.Background(), splits, cfg)
+	three, err := Compare(context.Background(), Data{Splits: splits}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestCompareDoesNotDependOnWorkers(t *testing.T) {
 	// Seed 2 of adam is the run the recipe makes on its own.
 	r := small(2)
 	r.Optimizer, r.Seed = cfg.Optimizers[1], 2
-	alone, err := trainOne(context.Background(), r, splits, false)
+	alone, err := trainOne(context.Background(), r, Data{Splits: splits}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestCompareDoesNotDependOnWorkers(t *testing.T) {
 
 func TestCompareOutputs(t *testing.T) {
 	splits := digits(t)
-	c, err := Compare(context.Background(), splits, CompareConfig{Recipe: small(2),
+	c, err := Compare(context.Background(), Data{Splits: splits}, CompareConfig{Recipe: small(2),
 		Optimizers: opts(t, "momentum lr=0.05 beta=0.9", "sgd lr=1e30"), Seeds: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestCompareOutputs(t *testing.T) {
 
 	// Without a validation set there are no validation curves.
 	noVal := &data.Splits{Train: splits.Train, Test: splits.Test}
-	c, err = Compare(context.Background(), noVal, CompareConfig{Recipe: small(1), Optimizers: opts(t, "adam")})
+	c, err = Compare(context.Background(), Data{Splits: noVal}, CompareConfig{Recipe: small(1), Optimizers: opts(t, "adam")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,12 +176,12 @@ func TestCompareOutputs(t *testing.T) {
 			t.Errorf("a figure %s without a validation set", f.File)
 		}
 	}
-	if _, err := Compare(context.Background(), splits, CompareConfig{Recipe: small(1)}); err == nil {
+	if _, err := Compare(context.Background(), Data{Splits: splits}, CompareConfig{Recipe: small(1)}); err == nil {
 		t.Error("Compare with no optimizer succeeded")
 	}
 	cnn := small(1)
 	cnn.Model = recipe.Model{Kind: "logistic"}
-	if _, err := Compare(context.Background(), splits, CompareConfig{Recipe: cnn, Optimizers: opts(t, "adam")}); err == nil || !strings.Contains(err.Error(), "2 classes") {
+	if _, err := Compare(context.Background(), Data{Splits: splits}, CompareConfig{Recipe: cnn, Optimizers: opts(t, "adam")}); err == nil || !strings.Contains(err.Error(), "2 classes") {
 		t.Errorf("Compare of a model the data does not fit = %v", err)
 	}
 }
@@ -189,7 +189,7 @@ func TestCompareOutputs(t *testing.T) {
 func TestCompareCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	_, err := Compare(ctx, digits(t), CompareConfig{Recipe: small(2), Optimizers: opts(t, "adam", "sgd", "rmsprop"), Seeds: 2, Workers: 1,
+	_, err := Compare(ctx, Data{Splits: digits(t)}, CompareConfig{Recipe: small(2), Optimizers: opts(t, "adam", "sgd", "rmsprop"), Seeds: 2, Workers: 1,
 		OnRun: func(string, Outcome) {
 			if n++; n == 2 {
 				cancel()
@@ -234,7 +234,7 @@ func TestDecayGrid(t *testing.T) {
 		}
 		seen++
 	}
-	g, err := RunDecayGrid(context.Background(), splits, cfg)
+	g, err := RunDecayGrid(context.Background(), Data{Splits: splits}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestDecayGrid(t *testing.T) {
 		{Recipe: small(1), LRs: []float64{1e-3}},
 		{Recipe: small(1), LRs: []float64{1e-3}, WDs: []float64{math.Inf(1)}},
 	} {
-		if _, err := RunDecayGrid(context.Background(), splits, bad); err == nil {
+		if _, err := RunDecayGrid(context.Background(), Data{Splits: splits}, bad); err == nil {
 			t.Errorf("RunDecayGrid(%v, %v) succeeded", bad.LRs, bad.WDs)
 		}
 	}
@@ -310,7 +310,7 @@ func TestTick(t *testing.T) {
 func TestFindLR(t *testing.T) {
 	splits := digits(t)
 	r := recipe.Default()
-	f, err := FindLR(context.Background(), r, splits, DefaultFindLR())
+	f, err := FindLR(context.Background(), r, Data{Splits: splits}, DefaultFindLR())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestFindLRNonFinite(t *testing.T) {
 	r.Optimizer, _ = spec.ParseOptimizer("sgd")
 	cfg := DefaultFindLR()
 	cfg.MaxLR, cfg.Explode, cfg.Steps = 1e30, math.MaxFloat64, 60
-	f, err := FindLR(context.Background(), r, digits(t), cfg)
+	f, err := FindLR(context.Background(), r, Data{Splits: digits(t)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +377,7 @@ func TestFindLRNonFinite(t *testing.T) {
 	}
 	for _, bad := range []FindLRConfig{{MinLR: 0, MaxLR: 1, Steps: 10, Explode: 4}, {MinLR: 1, MaxLR: 0.1, Steps: 10, Explode: 4},
 		{MinLR: 1e-5, MaxLR: 1, Steps: 1, Explode: 4}, {MinLR: 1e-5, MaxLR: 1, Steps: 10, Smoothing: 1, Explode: 4}, {MinLR: 1e-5, MaxLR: 1, Steps: 10}} {
-		if _, err := FindLR(context.Background(), r, digits(t), bad); err == nil {
+		if _, err := FindLR(context.Background(), r, Data{Splits: digits(t)}, bad); err == nil {
 			t.Errorf("FindLR(%+v) succeeded", bad)
 		}
 	}
@@ -466,7 +466,7 @@ func TestCheckSpace(t *testing.T) {
 func TestTuneResumes(t *testing.T) {
 	splits := digits(t)
 	cfg := TuneConfig{Recipe: small(2), Space: space(t, "lr=log(1e-3,1e-1) batch=choice(32,64)"), Method: tune.Random{Trials: 6}, Seed: 7, Workers: 2}
-	whole, err := Tune(context.Background(), splits, cfg)
+	whole, err := Tune(context.Background(), Data{Splits: splits}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,14 +478,14 @@ func TestTuneResumes(t *testing.T) {
 			cancel()
 		}
 	}
-	part, err := Tune(ctx, splits, cfg)
+	part, err := Tune(ctx, Data{Splits: splits}, cfg)
 	if err != context.Canceled || part == nil || len(part.Report.Trials) < 3 || len(part.Report.Trials) >= 6 {
 		t.Fatalf("interrupted search: %v with %v", err, part)
 	}
 	var second []int
 	cfg.OnTrial = func(tr tune.Trial, o Outcome, err error) { second = append(second, tr.ID) }
 	cfg.Workers = 1
-	rest, err := Tune(context.Background(), splits, cfg)
+	rest, err := Tune(context.Background(), Data{Splits: splits}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +514,7 @@ func TestTuneResumes(t *testing.T) {
 	}
 	// The same journal with another base recipe is refused.
 	cfg.Recipe.Seed = 9
-	if _, err := Tune(context.Background(), splits, cfg); err == nil || !strings.Contains(err.Error(), "another recipe") {
+	if _, err := Tune(context.Background(), Data{Splits: splits}, cfg); err == nil || !strings.Contains(err.Error(), "another recipe") {
 		t.Errorf("Tune with another recipe = %v", err)
 	}
 	if err := plot.Lines(&bytes.Buffer{}, whole.Plot()); err != nil {
@@ -532,7 +532,7 @@ func TestTuneHalvingAndMetric(t *testing.T) {
 		}
 		budgets = append(budgets, tr.Budget)
 	}
-	res, err := Tune(context.Background(), digits(t), cfg)
+	res, err := Tune(context.Background(), Data{Splits: digits(t)}, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,7 +548,7 @@ func TestTuneHalvingAndMetric(t *testing.T) {
 		t.Errorf("value %v; want the validation accuracy %v", best.Value, best.Metrics["val_accuracy"])
 	}
 	cfg.Metric = "test_accuracy"
-	if _, err := Tune(context.Background(), digits(t), cfg); err == nil {
+	if _, err := Tune(context.Background(), Data{Splits: digits(t)}, cfg); err == nil {
 		t.Error("Tune on test accuracy succeeded")
 	}
 }

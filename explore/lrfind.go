@@ -89,14 +89,22 @@ type LRFind struct {
 // which is expected near the top of the range and not an error — and
 // suggests a rate (see LRFind). r's own rate and schedule are replaced;
 // the rest (optimizer hyperparameters, batch size, seed, clipping) is
-// used as is. The error returned is for a test that cannot run, or that
-// ctx cancelled.
-func FindLR(ctx context.Context, r recipe.Recipe, splits *data.Splits, cfg FindLRConfig) (*LRFind, error) {
+// used as is. A language model's test (d.Text) trains on batches of
+// random windows of its training text, one optimizer step each. The error
+// returned is for a test that cannot run, or that ctx cancelled.
+func FindLR(ctx context.Context, r recipe.Recipe, d Data, cfg FindLRConfig) (*LRFind, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	steps := r.StepsPerEpoch(splits.Train.Len())
-	r.Epochs = (cfg.Steps + steps - 1) / max(steps, 1)
+	if err := d.check(r); err != nil {
+		return nil, err
+	}
+	if r.IsText() {
+		r.Steps = cfg.Steps
+	} else {
+		steps := r.StepsPerEpoch(d.Splits.Train.Len())
+		r.Epochs = (cfg.Steps + steps - 1) / max(steps, 1)
+	}
 	r.Patience = 0
 	r.Optimizer.LR = cfg.MinLR
 	r.Schedule = spec.Schedule{Name: "exponential", Gamma: new(math.Pow(cfg.MaxLR/cfg.MinLR, 1/float64(cfg.Steps-1)))}
@@ -104,33 +112,47 @@ func FindLR(ctx context.Context, r recipe.Recipe, splits *data.Splits, cfg FindL
 	stop, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var avg, best float64
-	onBatch := func(b train.Batch) {
+	record := func(loss, lr float64) {
 		if len(f.LRs) == cfg.Steps || f.Stopped != "" {
 			return
 		}
 		t := len(f.LRs)
-		avg = cfg.Smoothing*avg + (1-cfg.Smoothing)*b.Loss
+		avg = cfg.Smoothing*avg + (1-cfg.Smoothing)*loss
 		s := avg / (1 - math.Pow(cfg.Smoothing, float64(t+1)))
-		f.LRs = append(f.LRs, b.LR)
-		f.Losses = append(f.Losses, jsonFloat(b.Loss))
+		f.LRs = append(f.LRs, lr)
+		f.Losses = append(f.Losses, jsonFloat(loss))
 		f.Smoothed = append(f.Smoothed, jsonFloat(s))
 		switch {
 		case math.IsNaN(s) || math.IsInf(s, 0):
-			f.Stopped = fmt.Sprintf("the loss became %v at rate %.3g", b.Loss, b.LR)
+			f.Stopped = fmt.Sprintf("the loss became %v at rate %.3g", loss, lr)
 		case t == 0 || s < best:
 			best = s
 		case s > cfg.Explode*best:
-			f.Stopped = fmt.Sprintf("the smoothed loss %.4g exceeded %g× its lowest, %.4g, at rate %.3g", s, cfg.Explode, best, b.LR)
+			f.Stopped = fmt.Sprintf("the smoothed loss %.4g exceeded %g× its lowest, %.4g, at rate %.3g", s, cfg.Explode, best, lr)
 		}
 		if len(f.LRs) == cfg.Steps || f.Stopped != "" {
 			cancel()
 		}
 	}
-	run, err := r.Build(&data.Splits{Train: splits.Train}, train.Config{OnBatch: onBatch})
-	if err != nil {
-		return nil, err
+	var opt interface{ LR(group int) float64 }
+	var err error
+	if r.IsText() {
+		// No validation text: the test evaluates nothing.
+		text := &data.Text{Name: d.Text.Name, Vocab: d.Text.Vocab, Train: d.Text.Train}
+		var run *recipe.SeqRun
+		if run, err = r.BuildSeq(text, train.SeqConfig{OnStep: func(s train.SeqStep) { record(s.Loss, s.LR) }}); err != nil {
+			return nil, err
+		}
+		opt = run.Optimizer
+		err = run.Trainer.Run(stop)
+	} else {
+		var run *recipe.Run
+		if run, err = r.Build(&data.Splits{Train: d.Splits.Train}, train.Config{OnBatch: func(b train.Batch) { record(b.Loss, b.LR) }}); err != nil {
+			return nil, err
+		}
+		opt = run.Optimizer
+		err = run.Trainer.Run(stop)
 	}
-	err = run.Trainer.Run(stop)
 	switch {
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
@@ -138,10 +160,10 @@ func FindLR(ctx context.Context, r recipe.Recipe, splits *data.Splits, cfg FindL
 	default:
 		// A step that failed: the loss (or a gradient) stopped being
 		// finite. That ends the test like an explosion does.
-		f.LRs = append(f.LRs, run.Optimizer.LR(0))
+		f.LRs = append(f.LRs, opt.LR(0))
 		f.Losses = append(f.Losses, jsonFloat(math.NaN()))
 		f.Smoothed = append(f.Smoothed, jsonFloat(math.NaN()))
-		f.Stopped = fmt.Sprintf("the step at rate %.3g failed: %v", run.Optimizer.LR(0), err)
+		f.Stopped = fmt.Sprintf("the step at rate %.3g failed: %v", opt.LR(0), err)
 	}
 	f.suggest()
 	return f, nil

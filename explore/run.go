@@ -32,7 +32,8 @@ type Outcome struct {
 func (o Outcome) Failed() bool { return o.Error != "" }
 
 // String says in a few words how the run ended: its final losses and
-// validation accuracy and its time, or why it failed.
+// validation accuracy (a language model's, which has no accuracy: its
+// validation bits per character) and its time, or why it failed.
 func (o Outcome) String() string {
 	if o.Failed() {
 		return "failed: " + o.Error
@@ -42,6 +43,9 @@ func (o Outcome) String() string {
 		secs += e.Seconds
 	}
 	f := o.Final
+	if math.IsNaN(f.TrainAccuracy) && !math.IsNaN(f.ValLoss) { // a language model
+		return fmt.Sprintf("train loss %.4f, val loss %.4f, %.3f bits/char (%.1fs)", f.TrainLoss, f.ValLoss, f.ValLoss/math.Ln2, secs)
+	}
 	val, acc := "—", "—"
 	if !math.IsNaN(f.ValLoss) {
 		val = fmt.Sprintf("%.4f", f.ValLoss)
@@ -137,14 +141,96 @@ func Parallelism(workers, jobs int) (goroutines, threads int) {
 	return goroutines, max(1, cores/goroutines)
 }
 
-// trainOne trains r on splits and evaluates the final model on the test
-// set. With finalOnly the validation set too is evaluated once, after the
+// Data is what an exploration's runs train on: a dataset's splits, or the
+// text of a language model's recipe (recipe.Recipe.IsText), one of the two.
+type Data struct {
+	Splits *data.Splits
+	Text   *data.Text
+}
+
+// Load loads the data of r: its text for a language model, else its
+// dataset with about trainSize training examples (Subsample; 0: all).
+func Load(r recipe.Recipe, trainSize int) (Data, error) {
+	if r.IsText() {
+		if trainSize != 0 {
+			return Data{}, errors.New("explore: a subsample of the training examples is for datasets of examples, not a language model's text")
+		}
+		t, err := r.LoadText(nil)
+		return Data{Text: t}, err
+	}
+	splits, err := r.LoadData(nil, nil)
+	if err != nil {
+		return Data{}, err
+	}
+	if splits.Train, err = Subsample(splits.Train, trainSize, r.Seed); err != nil {
+		return Data{}, err
+	}
+	return Data{Splits: splits}, nil
+}
+
+// TrainLen returns the number of training examples, or of training tokens
+// of a text.
+func (d Data) TrainLen() int {
+	if d.Text != nil {
+		return len(d.Text.Train)
+	}
+	return d.Splits.Train.Len()
+}
+
+// hasVal reports whether the data has a validation split.
+func (d Data) hasVal() bool {
+	if d.Text != nil {
+		return len(d.Text.Val) > 0
+	}
+	return d.Splits.Val != nil
+}
+
+// check returns an error if the data is not of the recipe's kind.
+func (d Data) check(r recipe.Recipe) error {
+	switch {
+	case r.IsText() && d.Text == nil:
+		return fmt.Errorf("explore: %s is a language model's text, and the data given holds no text (explore.Load loads it)", r.Data)
+	case !r.IsText() && d.Splits == nil:
+		return fmt.Errorf("explore: %s is a dataset of examples, and the data given holds none (explore.Load loads it)", r.Data)
+	}
+	return nil
+}
+
+// Length returns the length of a run of r: its steps for a language model,
+// its epochs otherwise (the budget of a search).
+func Length(r recipe.Recipe) int {
+	if r.IsText() {
+		return r.Steps
+	}
+	return r.Epochs
+}
+
+// WithLength returns r set to train for n steps (a language model) or
+// epochs.
+func WithLength(r recipe.Recipe, n int) recipe.Recipe {
+	if r.IsText() {
+		r.Steps = n
+	} else {
+		r.Epochs = n
+	}
+	return r
+}
+
+// trainOne trains r on d and evaluates the final model on the test set.
+// With finalOnly the validation set too is evaluated once, after the
 // last epoch, instead of after every epoch (unless early stopping needs
 // it): the history then has no validation metrics. A run that fails while
 // training (a loss that becomes NaN) is an Outcome with its Error; the
 // error returned is for a run that cannot start (a recipe the data does
 // not fit) or that ctx cancelled.
-func trainOne(ctx context.Context, r recipe.Recipe, splits *data.Splits, finalOnly bool) (Outcome, error) {
+func trainOne(ctx context.Context, r recipe.Recipe, d Data, finalOnly bool) (Outcome, error) {
+	if err := d.check(r); err != nil {
+		return Outcome{}, err
+	}
+	if r.IsText() {
+		return trainText(ctx, r, d.Text)
+	}
+	splits := d.Splits
 	finalOnly = finalOnly && r.Patience == 0
 	trainOn := &data.Splits{Train: splits.Train, Val: splits.Val, Norm: splits.Norm}
 	if finalOnly {
@@ -190,7 +276,7 @@ func trainOne(ctx context.Context, r recipe.Recipe, splits *data.Splits, finalOn
 // each run has its own model, optimizer and random streams. The first run
 // that cannot start, or ctx's cancellation, stops the others and is
 // returned.
-func trainAll(ctx context.Context, splits *data.Splits, recipes []recipe.Recipe, workers int, finalOnly bool, done func(i int, o Outcome)) ([]Outcome, error) {
+func trainAll(ctx context.Context, d Data, recipes []recipe.Recipe, workers int, finalOnly bool, done func(i int, o Outcome)) ([]Outcome, error) {
 	type result struct {
 		o   Outcome
 		err error
@@ -198,7 +284,7 @@ func trainAll(ctx context.Context, splits *data.Splits, recipes []recipe.Recipe,
 	goroutines, _ := Parallelism(workers, len(recipes))
 	outs := make([]Outcome, len(recipes))
 	err := pool.Run(ctx, len(recipes), goroutines, func(ctx context.Context, i int) result {
-		o, err := trainOne(ctx, recipes[i], splits, finalOnly)
+		o, err := trainOne(ctx, recipes[i], d, finalOnly)
 		return result{o, err}
 	}, func(i int, res result) error {
 		if res.err != nil {

@@ -28,6 +28,7 @@ var recipeNames = map[string]string{
 	"model":   "the model: model=choice(linear,mlp-128,mlp-256-256,cnn) (mlp-W1-W2 is mlp:W1,W2)",
 	"batch":   "the batch size",
 	"epochs":  "the epochs to train (not with halving, whose budget is the epochs)",
+	"steps":   "a language model's steps to train (not with halving, whose budget is the steps)",
 	"dropout": "the dropout probability",
 }
 
@@ -104,9 +105,12 @@ func CheckSpace(r recipe.Recipe, space tune.Space, m tune.Method) error {
 						return fmt.Errorf("explore: %s: %w", d, err)
 					}
 				}
-			case d.Name == "epochs":
+			case d.Name == "epochs" || d.Name == "steps":
 				if _, halving := m.(tune.Halving); halving {
-					return errors.New("explore: halving spends epochs as its budget: epochs cannot be searched with it")
+					return fmt.Errorf("explore: halving spends %s as its budget: %s cannot be searched with it", d.Name, d.Name)
+				}
+				if (d.Name == "steps") != r.IsText() {
+					return fmt.Errorf("explore: %s=%s: a language model trains for steps, other models for epochs", d.Name, d)
 				}
 			}
 			continue
@@ -246,7 +250,7 @@ func Apply(r recipe.Recipe, config tune.Config) (recipe.Recipe, error) {
 			}
 			m.BatchNorm, m.Dropout = r.Model.BatchNorm, r.Model.Dropout
 			r.Model = m
-		case "batch", "epochs":
+		case "batch", "epochs", "steps":
 			x, err := num(name)
 			if err != nil {
 				return r, err
@@ -254,10 +258,13 @@ func Apply(r recipe.Recipe, config tune.Config) (recipe.Recipe, error) {
 			if x != math.Round(x) || x < 1 {
 				return r, fmt.Errorf("explore: %s=%s: want a whole number ≥ 1", name, v)
 			}
-			if name == "batch" {
+			switch name {
+			case "batch":
 				r.Batch = int(x)
-			} else {
+			case "epochs":
 				r.Epochs = int(x)
+			default:
+				r.Steps = int(x)
 			}
 		case "dropout":
 			x, err := num(name)
@@ -292,19 +299,22 @@ func Apply(r recipe.Recipe, config tune.Config) (recipe.Recipe, error) {
 // TuneConfig sets up a hyperparameter search over a recipe.
 type TuneConfig struct {
 	// Recipe is the base of every trial: what the space does not set.
-	// Its Epochs is every Random and Grid trial's budget.
+	// Its Epochs (Steps, for a language model) is every Random and Grid
+	// trial's budget.
 	Recipe recipe.Recipe
 	// Space names recipe values, as CheckSpace allows.
 	Space tune.Space
 	// Method is tune.Random, tune.Grid or tune.Halving, whose budgets
-	// are epochs (MaxBudget is usually Recipe.Epochs).
+	// are epochs, or steps for a language model (MaxBudget is usually
+	// Length(Recipe)).
 	Method tune.Method
 	// Seed fixes the configs Random and Halving draw. Every trial trains
 	// with Recipe.Seed: the same initial weights and data order.
 	Seed uint64
 	// Metric is the objective, measured on the validation set after the
 	// last epoch: ValLoss (lower is better; "" means ValLoss) or
-	// ValAccuracy (higher is better).
+	// ValAccuracy (higher is better). A language model is scored by its
+	// validation loss (bits per character are the loss over ln 2).
 	Metric Metric
 	// Workers is the number of trials that run at once; 0 means one per
 	// core (see Parallelism). Each holds one model: memory grows with it.
@@ -342,7 +352,7 @@ type Tuning struct {
 // report, depends neither on Workers nor on interruptions: when ctx is
 // cancelled Tune returns what finished with ctx's error, and with a
 // journal, running it again finishes the rest.
-func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, error) {
+func Tune(ctx context.Context, d Data, cfg TuneConfig) (*Tuning, error) {
 	metric := cfg.Metric
 	if metric == "" {
 		metric = ValLoss
@@ -350,7 +360,13 @@ func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, er
 	if metric != ValLoss && metric != ValAccuracy {
 		return nil, fmt.Errorf("explore: metric %q: want val_loss or val_accuracy", metric)
 	}
-	if splits.Val == nil {
+	if metric == ValAccuracy && cfg.Recipe.IsText() {
+		return nil, errors.New("explore: a language model's search is scored by its validation loss (val_loss), not an accuracy")
+	}
+	if err := d.check(cfg.Recipe); err != nil {
+		return nil, err
+	}
+	if !d.hasVal() {
 		return nil, errors.New("explore: a search is scored on the validation set, and the data has none")
 	}
 	if err := cfg.Recipe.Validate(); err != nil {
@@ -372,9 +388,14 @@ func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, er
 		}
 	}
 	s := tune.Search{Space: cfg.Space, Method: cfg.Method, Seed: cfg.Seed, Maximize: metric == ValAccuracy,
-		Budget: cfg.Recipe.Epochs, Workers: cfg.Workers, Journal: cfg.Journal, Comm: cfg.Comm}
+		Budget: Length(cfg.Recipe), Workers: cfg.Workers, Journal: cfg.Journal, Comm: cfg.Comm}
 	s.Workers, _ = Parallelism(cfg.Workers, math.MaxInt)
-	trainOn := &data.Splits{Train: splits.Train, Val: splits.Val, Norm: splits.Norm}
+	trainOn := d
+	if d.Splits != nil { // the test split is not the search's to see
+		trainOn.Splits = &data.Splits{Train: d.Splits.Train, Val: d.Splits.Val, Norm: d.Splits.Norm}
+	} else {
+		trainOn.Text = &data.Text{Name: d.Text.Name, Vocab: d.Text.Vocab, Train: d.Text.Train, Val: d.Text.Val}
+	}
 	var mu sync.Mutex
 	obj := func(ctx context.Context, t tune.Trial) (tune.Outcome, error) {
 		o, err := trial(ctx, cfg.Recipe, trainOn, t)
@@ -389,6 +410,11 @@ func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, er
 		value := o.Final.ValLoss
 		if metric == ValAccuracy {
 			value = o.Final.ValAccuracy
+		}
+		if cfg.Recipe.IsText() {
+			return tune.Outcome{Value: value, Metrics: map[string]float64{
+				"train_loss": o.Final.TrainLoss, "val_loss": o.Final.ValLoss, "val_bits_per_char": o.Final.ValLoss / math.Ln2,
+			}}, nil
 		}
 		return tune.Outcome{Value: value, Metrics: map[string]float64{
 			"train_loss": o.Final.TrainLoss, "val_loss": o.Final.ValLoss, "val_accuracy": o.Final.ValAccuracy,
@@ -411,23 +437,25 @@ func Tune(ctx context.Context, splits *data.Splits, cfg TuneConfig) (*Tuning, er
 }
 
 // trialRecipe returns the recipe of trial t: base with its config, for its
-// budget in epochs unless it searches epochs.
+// budget in epochs (steps) unless it searches them.
 func trialRecipe(base recipe.Recipe, t tune.Trial) (recipe.Recipe, error) {
 	r, err := Apply(base, t.Config)
-	if _, ok := t.Config["epochs"]; !ok {
-		r.Epochs = t.Budget
+	_, epochs := t.Config["epochs"]
+	_, steps := t.Config["steps"]
+	if !epochs && !steps {
+		r = WithLength(r, t.Budget)
 	}
 	return r, err
 }
 
 // trial trains one trial. A run whose loss became NaN is an error: the
 // trial failed.
-func trial(ctx context.Context, base recipe.Recipe, splits *data.Splits, t tune.Trial) (Outcome, error) {
+func trial(ctx context.Context, base recipe.Recipe, d Data, t tune.Trial) (Outcome, error) {
 	r, err := trialRecipe(base, t)
 	if err != nil {
 		return Outcome{}, err
 	}
-	o, err := trainOne(ctx, r, splits, false)
+	o, err := trainOne(ctx, r, d, false)
 	switch {
 	case err != nil:
 		return o, err
@@ -487,10 +515,14 @@ func (t *Tuning) Plot() plot.LinesSpec {
 	}
 	var ss []plot.Series
 	if len(rungs) > 1 {
+		unit := "epoch"
+		if t.Recipe.IsText() {
+			unit = "step"
+		}
 		for r := range len(rungs) {
-			name := fmt.Sprintf("%d epochs", rungs[r])
+			name := fmt.Sprintf("%d %ss", rungs[r], unit)
 			if rungs[r] == 1 {
-				name = "1 epoch"
+				name = "1 " + unit
 			}
 			ss = append(ss, series(name, func(tr tune.TrialResult) bool { return tr.Rung == r }))
 		}
@@ -506,7 +538,7 @@ func (t *Tuning) Plot() plot.LinesSpec {
 		}
 		ss = append(ss, plot.Series{Name: "best so far", Y: best})
 	}
-	title, ylabel, logY := t.Metric.title()
+	title, ylabel, logY := t.Metric.title(t.Recipe.IsText())
 	method, _, _ := strings.Cut(t.Report.Method, "(")
 	return plot.LinesSpec{Title: fmt.Sprintf("%s of each trial (%s search)", title, method), XLabel: "trial, in the order run",
 		YLabel: ylabel, LogY: logY, X: x, Series: ss}

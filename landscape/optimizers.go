@@ -79,8 +79,8 @@ func ParseOptimizer(s string) (Optimizer, error) {
 	if err != nil {
 		return Optimizer{}, err
 	}
-	lr := schedule.Constant(o.LR)
+	lr := spec.ConstantRate(o.LR)
 	fields := strings.Fields(s)
 	s = strings.Join(append([]string{strings.ToLower(fields[0])}, fields[1:]...), " ")
-	return Optimizer{Name: s, Spec: s, Config: optim.Config{Method: o.Build(spec.Rate{Schedule: lr, Base: o.LR}), LR: lr}}, nil
+	return Optimizer{Name: s, Spec: s, Config: optim.Config{Method: o.Build(lr), LR: lr.Schedule}}, nil
 }

@@ -233,9 +233,6 @@ func (r Recipe) validateText() []error {
 	if r.EvalEvery < 0 {
 		errs = append(errs, fmt.Errorf("recipe: eval-every %d: must not be negative", r.EvalEvery))
 	}
-	if r.Average != "" || r.Accumulate > 1 {
-		errs = append(errs, errors.New("recipe: weight averaging (--average) and gradient accumulation (--accumulate) are not built into a language model's steps loop yet"))
-	}
 	if r.Patience != 0 || r.Schedule.Name == "plateau" || r.Schedule.Unit == "epoch" {
 		errs = append(errs, errors.New("recipe: a language model's run counts steps, not epochs: early stopping (--patience), the plateau schedule and --schedule-unit epoch do not apply"))
 	}
@@ -302,6 +299,11 @@ func (r Recipe) BuildSeq(text *data.Text, cfg train.SeqConfig) (*SeqRun, error) 
 	}
 	cfg.Steps, cfg.BatchSize, cfg.Ctx, cfg.Seed, cfg.RNG = r.Steps, r.Batch, r.Model.Seq.Ctx, r.Seed, src
 	cfg.EvalEvery, cfg.EvalTokens = r.EvalEvery, ValTokens
+	cfg.Accumulate = r.Accumulate
+	if r.Average != "" {
+		a, _ := ParseAverage(r.Average) // validated
+		cfg.Average = &a
+	}
 	tr, err := train.NewSeq[float32](model, opt, text.Train, text.Val, cfg)
 	if err != nil {
 		return nil, err
@@ -354,15 +356,20 @@ type textFlags struct {
 }
 
 // AddTextFlags defines on fs the flags of a language model's run, with
-// def's values as defaults: --steps, --eval-every and --bytes. Only train
-// takes them (lr-find has a --steps of its own); without them a text
-// recipe has no steps, and Recipe says so.
-func (f *Flags) AddTextFlags(fs *flag.FlagSet, def Recipe) {
+// def's values as defaults: --steps (unless steps is false: lr-find has a
+// --steps of its own, and sets a text recipe's steps itself),
+// --eval-every and --bytes. With them, a recipe on text takes the default
+// language model if --model is not given and trains for 1000 steps if
+// --steps is not; without them a text recipe has no steps, and Recipe
+// says so.
+func (f *Flags) AddTextFlags(fs *flag.FlagSet, def Recipe, steps bool) {
 	f.text = textFlags{
 		fs:        fs,
-		steps:     fs.Int("steps", def.Steps, "language models: optimizer steps to train (in all, with --resume); a text run counts steps, not epochs (default 1000)"),
 		evalEvery: fs.Int("eval-every", def.EvalEvery, "language models: evaluate on the validation text and checkpoint every this many steps (0: a tenth of the run)"),
 		bytes:     fs.Bool("bytes", def.Bytes, "language models: a byte-level vocabulary (256 tokens, any file) instead of the text's characters"),
+	}
+	if steps {
+		f.text.steps = fs.Int("steps", def.Steps, "language models: optimizer steps to train (in all, with --resume); a text run counts steps, not epochs (default 1000)")
 	}
 }
 
@@ -376,7 +383,10 @@ func (t textFlags) apply(r *Recipe) error {
 	if t.fs == nil {
 		return nil
 	}
-	r.Steps, r.EvalEvery, r.Bytes = *t.steps, *t.evalEvery, *t.bytes
+	r.EvalEvery, r.Bytes = *t.evalEvery, *t.bytes
+	if t.steps != nil {
+		r.Steps = *t.steps
+	}
 	if !r.IsText() {
 		return nil
 	}
@@ -386,7 +396,11 @@ func (t textFlags) apply(r *Recipe) error {
 		return errors.New("--epochs: a language model's run counts steps: give --steps")
 	}
 	r.Epochs = 0
-	if !given["steps"] && r.Steps == 0 {
+	if given["batchnorm"] && r.Model.BatchNorm {
+		return errors.New("--batchnorm: a language model has no batch normalization")
+	}
+	r.Model.BatchNorm = false
+	if (t.steps == nil || !given["steps"]) && r.Steps == 0 {
 		r.Steps = 1000
 	}
 	if !given["model"] && !r.Model.IsSeq() {

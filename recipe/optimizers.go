@@ -10,7 +10,6 @@ import (
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/optim/spec"
-	"github.com/descentml/descent/schedule"
 	"github.com/descentml/descent/train"
 )
 
@@ -85,7 +84,7 @@ func (r Recipe) validateOptimizer() error {
 }
 
 // newOptimizer makes the optimizer of model: one group, or muon's two.
-func (r Recipe) newOptimizer(model nn.Module[float32], oc optim.Config, lr schedule.Schedule) (*optim.Optimizer[float32], error) {
+func (r Recipe) newOptimizer(model nn.Module[float32], oc optim.Config, lr spec.Rate) (*optim.Optimizer[float32], error) {
 	params := train.Params[float32](model)
 	m, ok := r.Optimizer.Method.(spec.Muon)
 	if !ok {
@@ -94,7 +93,7 @@ func (r Recipe) newOptimizer(model nn.Module[float32], oc optim.Config, lr sched
 	if r.Routing == nil {
 		return nil, errors.New("recipe: muon's routing is not resolved (Recipe.Route)")
 	}
-	groups, err := spec.MuonGroups(m, params, *r.Routing, spec.Rate{Schedule: lr, Base: r.Optimizer.LR})
+	groups, err := spec.MuonGroups(m, params, *r.Routing, lr)
 	if err != nil {
 		return nil, fmt.Errorf("recipe: %w", err)
 	}

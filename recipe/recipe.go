@@ -211,12 +211,13 @@ func (r Recipe) StepsPerEpoch(trainExamples int) int {
 // (newOptimizer), its schedule built for epochs epochs of stepsPerEpoch
 // steps, and returns it with the learning-rate schedule.
 func (r Recipe) buildOptimizer(model nn.Module[float32], epochs, stepsPerEpoch int) (*optim.Optimizer[float32], schedule.Schedule, error) {
-	lr, mom, err := r.Schedule.Build(r.Optimizer.LR, epochs, stepsPerEpoch)
+	rate, mom, err := r.Schedule.BuildRate(r.Optimizer.LR, epochs, stepsPerEpoch)
 	if err != nil {
 		return nil, nil, err
 	}
+	lr := rate.Schedule
 	oc := optim.Config{
-		Method: r.Optimizer.Build(spec.Rate{Schedule: lr, Base: r.Optimizer.LR}),
+		Method: r.Optimizer.Build(rate),
 		LR:     lr, ClipNorm: r.ClipNorm, ClipValue: r.ClipValue,
 	}
 	if mom != nil && r.Optimizer.HasMomentum() {
@@ -225,7 +226,7 @@ func (r Recipe) buildOptimizer(model nn.Module[float32], epochs, stepsPerEpoch i
 	if oc.DecayMask, err = r.decayMask(model); err != nil {
 		return nil, nil, err
 	}
-	opt, err := r.newOptimizer(model, oc, lr)
+	opt, err := r.newOptimizer(model, oc, rate)
 	return opt, lr, err
 }
 

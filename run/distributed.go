@@ -95,3 +95,12 @@ func writeConfig(dir string, r recipe.Recipe, c *comm.Comm) error {
 // Ranks returns the number of processes training the run: 1, or the size
 // of Options.Comm.
 func (r *Run) Ranks() int { return ranks(r.comm) }
+
+// ResumeCommand returns the command that continues the run: under
+// mpirun with as many processes, for a data-parallel run.
+func (r *Run) ResumeCommand() string {
+	if n := r.Ranks(); n > 1 {
+		return fmt.Sprintf("mpirun -np %d %s", n, r.runDir.ResumeCommand())
+	}
+	return r.runDir.ResumeCommand()
+}

@@ -16,7 +16,6 @@ import (
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/recipe"
-	"github.com/descentml/descent/tensorboard"
 	"github.com/descentml/descent/train"
 )
 
@@ -72,11 +71,16 @@ const (
 	StoppedEarly
 )
 
-// Options are what a run needs besides its recipe.
+// Options are what a run needs besides its recipe, for runs of every
+// kind.
 type Options struct {
-	// OnBatch and OnEpoch, if set, report the run's progress.
+	// OnBatch and OnEpoch, if set, report the progress of a run that counts
+	// epochs; OnStep and OnEval that of a language model's run (text.go),
+	// which counts steps.
 	OnBatch func(train.Batch)
 	OnEpoch func(train.Epoch)
+	OnStep  func(train.SeqStep)
+	OnEval  func(train.SeqMetrics)
 	// MaxMemory is the most memory, in bytes, the run's model, optimizer
 	// and batch may need (recipe.Recipe.Memory): a run that needs more is
 	// refused before anything is allocated or written. 0 means the memory
@@ -85,58 +89,33 @@ type Options struct {
 	// Comm, if it has several processes, makes the run data-parallel
 	// (distributed.go): every rank calls New or Resume, Train, and Close;
 	// rank 0 alone touches the directory, and calls Finish. nil: one
-	// process.
+	// process. A language model's run does not train data-parallel yet.
 	Comm *comm.Comm
-	// TensorBoard, if set, also writes each epoch's metrics as TensorBoard
-	// scalars, into an event file in the run directory (package
-	// tensorboard; a resumed run starts a new file), at the epoch's
-	// optimizer step.
+	// TensorBoard, if set, also writes the metrics of each epoch (or
+	// evaluation of a language model's run) as TensorBoard scalars, into
+	// an event file in the run directory (package tensorboard; a resumed
+	// run starts a new file), at the optimizer step.
 	TensorBoard bool
 }
 
 // Run is a run directory opened to train: its recipe built on its data.
+// Its Dir, Recipe, State, Resumed and Extended, Close, Checkpoint and
+// HasCheckpoint are those of runs of every kind (dir.go).
 type Run struct {
-	Dir    string
-	Recipe recipe.Recipe // resolved for the data: what config.json holds
+	runDir
 	Data   Data
 	Splits *data.Splits
 	Built  *recipe.Run // the model, optimizer and trainer
-	State  State
-	// Resumed says the run was opened by Resume; Extended that Resume was
-	// asked for another number of epochs than the run was made for.
-	Resumed, Extended bool
 	// SkippedCheckpoint, after Resume, says why the latest checkpoint could
 	// not be used and the run went on from the previous one
 	// (PrevCheckpointFile); nil when it went on from the latest.
 	SkippedCheckpoint error
 
-	lock *Lock
 	comm *comm.Comm
-	tb   *tensorboard.Writer // with Options.TensorBoard, once an epoch ends
-}
-
-// Close releases the run's directory (see LockDir). The lock dies with the
-// process too, and may be dropped once the Run is no longer reachable:
-// keep it until the run is done.
-func (r *Run) Close() error {
-	var err error
-	if r.tb != nil {
-		err = r.tb.Close()
-	}
-	return errors.Join(err, r.lock.Unlock())
 }
 
 // Trainer returns the run's trainer.
 func (r *Run) Trainer() *train.Trainer[float32] { return r.Built.Trainer }
-
-// Checkpoint returns the path of the run's checkpoint file.
-func (r *Run) Checkpoint() string { return filepath.Join(r.Dir, CheckpointFile) }
-
-// HasCheckpoint reports whether the run has written a checkpoint.
-func (r *Run) HasCheckpoint() bool {
-	_, err := os.Stat(r.Checkpoint())
-	return err == nil
-}
 
 // DefaultDir returns a directory under runs/ that does not exist yet,
 // named by prefix and the time: runs/<prefix>-<date>-<time>, or
@@ -172,7 +151,7 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	if err := agreeRecipe(c, r); err != nil {
 		return nil, err
 	}
-	run := &Run{Dir: dir, Recipe: r, Splits: splits, comm: c,
+	run := &Run{runDir: runDir{Dir: dir, Recipe: r}, Splits: splits, comm: c,
 		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
 	if leader(c) {
 		err = run.create()
@@ -248,17 +227,8 @@ func Resume(dir string, epochs int, opts Options) (*Run, error) {
 	if epochs < 0 {
 		return nil, fmt.Errorf("run: epochs %d: must be positive", epochs)
 	}
-	c := opts.Comm
-	var lock *Lock
-	var err error
-	if leader(c) {
-		if _, err = os.Stat(dir); err != nil {
-			err = fmt.Errorf("cannot resume %s: %w", dir, err)
-		} else if lock, err = LockDir(dir, "descent train --resume"); err != nil {
-			err = fmt.Errorf("cannot resume %s: %w", dir, err)
-		}
-	}
-	if err := together(c, err, "rank 0 could not open "+dir); err != nil {
+	lock, err := lockToResume(dir, opts.Comm)
+	if err != nil {
 		return nil, err
 	}
 	run, err := resume(dir, epochs, opts)
@@ -268,6 +238,22 @@ func Resume(dir string, epochs int, opts Options) (*Run, error) {
 	}
 	run.lock = lock
 	return run, nil
+}
+
+// lockToResume locks the directory of the run to resume, dir, on rank 0
+// (on the one process of a run that is not data-parallel); every rank
+// fails if it cannot.
+func lockToResume(dir string, c *comm.Comm) (*Lock, error) {
+	var lock *Lock
+	var err error
+	if leader(c) {
+		if _, err = os.Stat(dir); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		} else if lock, err = LockDir(dir, "descent train --resume"); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		}
+	}
+	return lock, together(c, err, "rank 0 could not open "+dir)
 }
 
 // saved is what rank 0 reads of a run directory to resume it.
@@ -321,7 +307,7 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err := together(c, err, "another rank could not load the data"); err != nil {
 		return nil, err
 	}
-	run := &Run{Dir: dir, Recipe: r, Data: d, Splits: splits, Resumed: true, comm: c}
+	run := &Run{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Data: d, Splits: splits, comm: c}
 	if epochs > 0 && epochs != r.Epochs {
 		run.Recipe.Epochs, run.Extended = epochs, true
 	}
@@ -365,29 +351,13 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 }
 
 // reopen brings the files of a resumed run up to date with its checkpoint.
-func (run *Run) reopen() error {
-	dir, tr := run.Dir, run.Trainer()
-	// metrics.jsonl may hold an epoch the checkpoint does not (a kill
-	// between the two writes): the checkpoint's history is the truth.
-	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
-		return err
-	}
-	if run.State != Ready {
-		return nil
-	}
-	if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
-		return err
-	}
-	if run.Extended {
-		return writeConfig(dir, run.Recipe, run.comm)
-	}
-	return nil
-}
+func (run *Run) reopen() error { return reopen(&run.runDir, run.Trainer().History(), run.comm) }
 
 // build builds the recipe on the data, with the run's files as the
 // trainer's checkpoint and metrics log.
 func (r *Run) build(opts Options) error {
 	metrics := filepath.Join(r.Dir, MetricsFile)
+	r.tb = events{dir: r.Dir, on: opts.TensorBoard}
 	cfg := train.Config{
 		Checkpoint: r.Checkpoint(),
 		OnBatch:    opts.OnBatch,
@@ -398,10 +368,8 @@ func (r *Run) build(opts Options) error {
 			if !leader(opts.Comm) {
 				return nil
 			}
-			if opts.TensorBoard {
-				if err := r.writeScalars(e); err != nil {
-					return err
-				}
+			if err := r.tb.epoch(e); err != nil {
+				return err
 			}
 			return appendJSONLine(metrics, e)
 		},
@@ -427,38 +395,24 @@ func (r *Run) Rates() (lo, hi float64) {
 	return lo, hi
 }
 
-// writeScalars writes an epoch's metrics to the run's TensorBoard event
-// file, which it creates at the first epoch.
-func (r *Run) writeScalars(e train.Epoch) error {
-	now := time.Now()
-	if r.tb == nil {
-		w, err := tensorboard.Create(r.Dir, now)
-		if err != nil {
-			return err
-		}
-		r.tb = w
-	}
-	return r.tb.Scalars(int64(e.Step), now,
-		tensorboard.Scalar{Tag: "train/loss", Value: float32(e.TrainLoss)},
-		tensorboard.Scalar{Tag: "train/accuracy", Value: float32(e.TrainAccuracy)},
-		tensorboard.Scalar{Tag: "val/loss", Value: float32(e.ValLoss)},
-		tensorboard.Scalar{Tag: "val/accuracy", Value: float32(e.ValAccuracy)},
-		tensorboard.Scalar{Tag: "lr", Value: float32(e.LR)},
-		tensorboard.Scalar{Tag: "epoch", Value: float32(e.Epoch)},
-	)
-}
-
 // Train trains the run to its end, or until ctx is cancelled (a
-// checkpoint is then written) or early stopping ends it (its error
-// matches train.ErrStopped). A new run that fails before its first
-// checkpoint has its files removed, so that its directory can be used
-// again.
+// checkpoint is then written, and the error, an *Interrupted, says how to
+// continue) or early stopping ends it (its error matches
+// train.ErrStopped). A failure's error names the last good checkpoint; a
+// new run that fails before its first checkpoint has its files removed,
+// so that its directory can be used again.
 func (r *Run) Train(ctx context.Context) error {
 	err := r.Trainer().Run(ctx)
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, train.ErrStopped) && !r.Resumed && !r.HasCheckpoint() {
+	if errors.Is(err, train.ErrStopped) {
+		return err
+	}
+	if err != nil && !errors.Is(err, context.Canceled) && !r.Resumed && !r.HasCheckpoint() {
 		r.abandon()
 	}
-	return err
+	tr := r.Trainer()
+	return r.explain(err, fmt.Sprintf("%s --epochs %d", r.ResumeCommand(), r.Recipe.Epochs),
+		fmt.Sprintf("%d epochs and %d steps", tr.Epochs(), tr.Step()),
+		fmt.Sprintf("after epoch %d", tr.CheckpointEpochs()), "no epoch finished")
 }
 
 // Finish writes the model, the summary and the plots of a run that has
@@ -520,21 +474,7 @@ func (r *Run) finish(stopped bool) (Summary, error) {
 	return s, nil
 }
 
-// abandon removes the files of a new run that ended before its first
-// checkpoint, and releases its directory: nothing of it can be continued,
-// and the directory can then be used again.
-func (r *Run) abandon() {
-	if r.lock == nil {
-		return // not this rank's directory, or never created
-	}
-	if r.tb != nil {
-		r.tb.Close()
-		os.Remove(r.tb.Name())
-		r.tb = nil
-	}
-	removeFiles(r.Dir, ConfigFile, DataFile, MetricsFile, LockFile)
-	r.lock.Unlock()
-}
+func (r *Run) abandon() { r.runDir.abandon(DataFile) }
 
 // removeFiles removes the named files of dir; one that is not there is
 // no error.

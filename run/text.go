@@ -23,25 +23,14 @@ import (
 // it.
 const VocabFile = "vocab.json"
 
-// TextOptions are what a language model's run needs besides its recipe.
-type TextOptions struct {
-	OnStep    func(train.SeqStep)
-	OnEval    func(train.SeqMetrics)
-	MaxMemory int64 // as Options.MaxMemory
-}
-
 // TextRun is a run directory of a language model opened to train.
+// Its Dir, Recipe, State (Ready, Unfinished or Done), Resumed and
+// Extended, Close, Checkpoint and HasCheckpoint are those of runs of every
+// kind (dir.go).
 type TextRun struct {
-	Dir    string
-	Recipe recipe.Recipe // what config.json holds
-	Text   *data.Text
-	Built  *recipe.SeqRun
-	State  State // Ready, Unfinished or Done
-	// Resumed says the run was opened by ResumeText; Extended that it was
-	// asked for another number of steps than it was made for.
-	Resumed, Extended bool
-
-	lock *Lock
+	runDir
+	Text  *data.Text
+	Built *recipe.SeqRun
 }
 
 // TextSummary is summary.json of a language model's run.
@@ -69,7 +58,12 @@ func IsTextRun(dir string) bool {
 // NewText starts a new language model's run of r in dir (DefaultDir("")
 // if ""), as New does for other runs: it loads the text, writes
 // config.json and vocab.json and builds the model, optimizer and trainer.
-func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
+// Of opts it takes OnStep, OnEval, MaxMemory and TensorBoard; a Comm of
+// several processes is refused.
+func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
+	if err := singleProcess(opts); err != nil {
+		return nil, err
+	}
 	if err := r.Validate(); err != nil {
 		return nil, err
 	}
@@ -88,13 +82,13 @@ func NewText(r recipe.Recipe, dir string, opts TextOptions) (*TextRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	run := &TextRun{Dir: dir, Recipe: r, Text: text, lock: lock}
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, lock: lock}, Text: text}
 	var vocab bytes.Buffer
 	if _, err := text.Vocab.WriteTo(&vocab); err != nil {
 		run.abandon()
 		return nil, err
 	}
-	err = errors.Join(atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), r),
+	err = errors.Join(writeConfig(dir, r, nil),
 		atomicfile.WriteFile(filepath.Join(dir, VocabFile), vocab.Bytes()))
 	if err == nil {
 		err = run.build(opts)
@@ -159,13 +153,16 @@ func ReadText(dir string) (recipe.Recipe, *data.Vocab, error) {
 // ResumeText opens the language model's run in dir to continue it up to
 // steps steps in all (0: as many as it was made for) from its checkpoint,
 // with the vocabulary it saved. Its State says what is left, as Resume's.
-func ResumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
+func ResumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if steps < 0 {
 		return nil, fmt.Errorf("run: steps %d: must be positive", steps)
 	}
-	lock, err := LockDir(dir, "descent train --resume")
+	if err := singleProcess(opts); err != nil {
+		return nil, err
+	}
+	lock, err := lockToResume(dir, nil)
 	if err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+		return nil, err
 	}
 	run, err := resumeText(dir, steps, opts)
 	if err != nil {
@@ -176,7 +173,15 @@ func ResumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
 	return run, nil
 }
 
-func resumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
+// singleProcess refuses a language model's run under mpirun.
+func singleProcess(opts Options) error {
+	if opts.Comm.Distributed() {
+		return errors.New("a language model's run does not train data-parallel yet: start it without mpirun")
+	}
+	return nil
+}
+
+func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	r, vocab, err := ReadText(dir)
 	if err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
@@ -194,7 +199,7 @@ func resumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
 	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory); err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
-	run := &TextRun{Dir: dir, Recipe: r, Text: text, Resumed: true}
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Text: text}
 	if steps > 0 && steps != r.Steps {
 		run.Recipe.Steps, run.Extended = steps, true
 	}
@@ -205,36 +210,30 @@ func resumeText(dir string, steps int, opts TextOptions) (*TextRun, error) {
 	if err := tr.Resume(filepath.Join(dir, CheckpointFile)); err != nil {
 		return nil, err
 	}
-	if err := writeJSONLines(filepath.Join(dir, MetricsFile), tr.History()); err != nil {
-		return nil, err
-	}
-	done := tr.Step() >= run.Recipe.Steps
-	switch {
+	switch done := tr.Step() >= run.Recipe.Steps; {
 	case done && !exists(filepath.Join(dir, ModelFile)):
 		run.State = Unfinished
 	case done:
 		run.State = Done
-	default:
-		if err := removeFiles(dir, ModelFile, SummaryFile); err != nil {
-			return nil, err
-		}
-		if run.Extended {
-			if err := atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), run.Recipe); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if err := reopen(&run.runDir, tr.History(), nil); err != nil {
+		return nil, err
 	}
 	return run, nil
 }
 
-func (r *TextRun) build(opts TextOptions) error {
+func (r *TextRun) build(opts Options) error {
 	metrics := filepath.Join(r.Dir, MetricsFile)
+	r.tb = events{dir: r.Dir, on: opts.TensorBoard}
 	cfg := train.SeqConfig{
 		Checkpoint: filepath.Join(r.Dir, CheckpointFile),
 		OnStep:     opts.OnStep,
 		OnEval: func(m train.SeqMetrics) error {
 			if opts.OnEval != nil {
 				opts.OnEval(m)
+			}
+			if err := r.tb.eval(m); err != nil {
+				return err
 			}
 			return appendJSONLine(metrics, m)
 		},
@@ -250,36 +249,33 @@ func (r *TextRun) build(opts TextOptions) error {
 // Trainer returns the run's trainer.
 func (r *TextRun) Trainer() *train.SeqTrainer[float32] { return r.Built.Trainer }
 
-// Close releases the run's directory.
-func (r *TextRun) Close() error { return r.lock.Unlock() }
-
-// HasCheckpoint reports whether the run has written a checkpoint.
-func (r *TextRun) HasCheckpoint() bool { return exists(filepath.Join(r.Dir, CheckpointFile)) }
-
 // Train trains the run to its last step, or until ctx is cancelled (a
-// checkpoint is then written). A new run that fails before its first
-// checkpoint has its files removed.
+// checkpoint is then written, and the error, an *Interrupted, says how to
+// continue). A failure's error names the last good checkpoint; a new run
+// that fails before its first checkpoint has its files removed.
 func (r *TextRun) Train(ctx context.Context) error {
 	err := r.Trainer().Run(ctx)
 	if err != nil && !errors.Is(err, context.Canceled) && !r.Resumed && !r.HasCheckpoint() {
 		r.abandon()
 	}
-	return err
+	tr := r.Trainer()
+	last := 0
+	if h := tr.History(); len(h) > 0 {
+		last = h[len(h)-1].Step
+	}
+	return r.explain(err, r.ResumeCommand(), fmt.Sprintf("%d steps", tr.Step()),
+		fmt.Sprintf("after step %d", last), "no evaluation finished")
 }
 
-func (r *TextRun) abandon() {
-	removeFiles(r.Dir, ConfigFile, VocabFile, MetricsFile, LockFile)
-	r.lock.Unlock()
-}
+func (r *TextRun) abandon() { r.runDir.abandon(VocabFile) }
 
-// Finish writes the model (at the optimizer's evaluation point), the
-// summary with the loss on the whole test text, and the plots.
+// Finish writes the model (at the evaluation point: Schedule-Free's x, or
+// the average of the weights), the summary with the loss on the whole test
+// text, and the plots.
 func (r *TextRun) Finish() (TextSummary, error) {
-	tr, opt := r.Trainer(), r.Built.Optimizer
-	opt.Eval()
-	defer opt.Train()
+	tr := r.Trainer()
 	var model strings.Builder
-	if err := nn.Save(&model, r.Built.Model); err != nil {
+	if err := tr.AtEvalPoint(func() error { return nn.Save(&model, r.Built.Model) }); err != nil {
 		return TextSummary{}, err
 	}
 	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {

@@ -189,20 +189,27 @@ func (tr *Trainer[T]) hasEvalPoint() bool { return tr.opt.HasEvalPoint() || tr.a
 
 // newAverager makes the averager of Config.Average, over the optimizer's
 // parameters.
-func (tr *Trainer[T]) newAverager() error {
-	if tr.cfg.Average == nil {
-		return nil
+func (tr *Trainer[T]) newAverager() (err error) {
+	tr.avg, err = newAverager(tr.opt, tr.cfg.Average)
+	return err
+}
+
+// newAverager makes an averager of c over opt's parameters: nil if c is.
+// Schedule-Free, which evaluates an average of its own, is refused.
+func newAverager[T tensor.Float](opt *optim.Optimizer[T], c *optim.Averaging) (*optim.Averager[T], error) {
+	if c == nil {
+		return nil, nil
 	}
-	if tr.opt.HasEvalPoint() {
-		return errors.New("train: averaging the weights of a Schedule-Free run: Schedule-Free's x is already an average of its iterates")
+	if opt.HasEvalPoint() {
+		return nil, errors.New("train: averaging the weights of a Schedule-Free run: Schedule-Free's x is already an average of its iterates")
 	}
 	var ps []optim.Param[T]
-	for g := range tr.opt.Groups() {
-		ps = append(ps, tr.opt.Params(g)...)
+	for g := range opt.Groups() {
+		ps = append(ps, opt.Params(g)...)
 	}
-	var err error
-	if tr.avg, err = optim.NewAverager(ps, *tr.cfg.Average); err != nil {
-		return fmt.Errorf("train: %w", err)
+	a, err := optim.NewAverager(ps, *c)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
 	}
-	return nil
+	return a, nil
 }

@@ -48,6 +48,12 @@ type SeqConfig struct {
 	// OnEval, if set, is called after every evaluation; an error stops the
 	// run and is returned.
 	OnEval func(SeqMetrics) error
+	// Accumulate, if above 1, makes that many batches of windows one
+	// optimizer step, their gradients averaged (steps_extras.go).
+	Accumulate int
+	// Average, if set, keeps an average of the weights (EMA or SWA), which
+	// evaluations and the saved model use.
+	Average *optim.Averaging
 }
 
 // SeqStep describes one step, for progress reporting.
@@ -140,7 +146,9 @@ type SeqTrainer[T tensor.Float] struct {
 
 	pos     seqPosition
 	history []SeqMetrics
-	watch   updateWatch[T] // the update ratios of the step before an evaluation
+	watch   updateWatch[T]        // the update ratios of the step before an evaluation
+	acc     *optim.Accumulator[T] // nil: every batch is a step
+	avg     *optim.Averager[T]
 }
 
 // seqPosition is what a checkpoint restores besides the model and the
@@ -160,6 +168,7 @@ type seqFingerprint struct {
 	BatchSize   int `json:"batch_size"`
 	Ctx         int `json:"ctx"`
 	TrainTokens int `json:"train_tokens"`
+	Accumulate  int `json:"accumulate,omitempty"` // 0 for 1
 }
 
 const seqCheckpointFormat = "descent.seq-checkpoint"
@@ -195,6 +204,9 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 		tape: autograd.NewTape[T](), x: tensor.New[T](cfg.BatchSize, windows.Ctx()), xs: make([]int, n), ys: make([]int, n)}
 	tr.watch.init(tr.params)
 	opt.MeasureGradNorm(true)
+	if err := tr.newSeqExtras(); err != nil {
+		return nil, err
+	}
 	return tr, nil
 }
 
@@ -240,7 +252,7 @@ func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 		tr.pos.LossSum += l
 		tr.pos.LossSteps++
 		if tr.cfg.OnStep != nil {
-			tr.cfg.OnStep(SeqStep{Step: tr.pos.Step, Steps: tr.cfg.Steps, Tokens: len(tr.xs), Loss: l, LR: lr})
+			tr.cfg.OnStep(SeqStep{Step: tr.pos.Step, Steps: tr.cfg.Steps, Tokens: len(tr.xs) * tr.microBatches(), Loss: l, LR: lr})
 		}
 		if tr.pos.Step%tr.cfg.EvalEvery == 0 || tr.pos.Step == tr.cfg.Steps {
 			m, err := tr.evaluate(tr.pos.ElapsedSec + time.Since(start).Seconds())
@@ -261,8 +273,23 @@ func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 	return nil
 }
 
-// step trains on the next batch of windows and returns its mean loss.
+// step trains on the next batches of windows, one optimizer step, and
+// returns their mean loss.
 func (tr *SeqTrainer[T]) step() (float64, error) {
+	k := tr.microBatches()
+	var sum float64
+	for range k {
+		v, err := tr.microStep()
+		if err != nil {
+			return 0, err
+		}
+		sum += v
+	}
+	return sum / float64(k), nil
+}
+
+// microStep trains on the next batch of windows and returns its mean loss.
+func (tr *SeqTrainer[T]) microStep() (float64, error) {
 	defer tr.tape.Reset()
 	tr.windows.Next(tr.xs, tr.ys)
 	data.Tokens(tr.x.Data(), tr.xs)
@@ -283,7 +310,7 @@ func (tr *SeqTrainer[T]) step() (float64, error) {
 		return 0, err
 	}
 	steps := tr.opt.Steps()
-	if err := tr.opt.Step(); err != nil {
+	if err := tr.optimizerStep(); err != nil {
 		return 0, err
 	}
 	noteStep(&tr.pos.gradSums, tr.opt, steps)
@@ -319,20 +346,26 @@ func (tr *SeqTrainer[T]) evaluate(seconds float64) (SeqMetrics, error) {
 
 // Evaluate returns the mean next-token cross-entropy (nats) of the model
 // over tokens cut into consecutive windows of the training context,
-// BatchSize windows at a time, in eval mode and at the optimizer's
-// evaluation point, and the fraction of the next tokens it ranks first;
-// NaNs if tokens hold no window.
+// BatchSize windows at a time, in eval mode and at the evaluation point
+// (AtEvalPoint), and the fraction of the next tokens it ranks first; NaNs
+// if tokens hold no window.
 func (tr *SeqTrainer[T]) Evaluate(tokens []int) (meanLoss, accuracy float64, err error) {
-	ctx := tr.windows.Ctx()
-	if len(tokens) <= ctx {
+	if len(tokens) <= tr.windows.Ctx() {
 		return math.NaN(), math.NaN(), nil
 	}
+	err = tr.AtEvalPoint(func() (err error) {
+		meanLoss, accuracy, err = tr.evaluateTokens(tokens)
+		return err
+	})
+	return meanLoss, accuracy, err
+}
+
+func (tr *SeqTrainer[T]) evaluateTokens(tokens []int) (meanLoss, accuracy float64, err error) {
+	ctx := tr.windows.Ctx()
 	w, err := data.NewWindows(tokens, ctx, 0)
 	if err != nil {
 		return 0, 0, err
 	}
-	tr.opt.Eval()
-	defer tr.opt.Train()
 	setMode(tr.model, nn.Eval)
 	tr.tape.SetNoGrad(true)
 	defer tr.tape.SetNoGrad(false)
@@ -375,16 +408,22 @@ func (tr *SeqTrainer[T]) checkpoint() error {
 }
 
 func (tr *SeqTrainer[T]) fingerprint() seqFingerprint {
-	return seqFingerprint{tr.cfg.BatchSize, tr.windows.Ctx(), tr.tokens}
+	acc := tr.cfg.Accumulate
+	if acc <= 1 {
+		acc = 0
+	}
+	return seqFingerprint{tr.cfg.BatchSize, tr.windows.Ctx(), tr.tokens, acc}
 }
 
 // SaveCheckpoint writes the run's state to path atomically: a safetensors
-// file of two byte tensors, "model" (the model file nn.Save writes) and
-// "optimizer" (optim.Optimizer.Save), with metadata "format"
+// file of byte tensors, "model" (the model file nn.Save writes),
+// "optimizer" (optim.Optimizer.Save) and, for a run that keeps an average
+// of its weights, "average" (optim.Averager.Save), with metadata "format"
 // (descent.seq-checkpoint), "version" (1), "position" (JSON: the step, the
 // windows drawn, the running loss), "history" (JSON: the evaluations),
-// "run" (JSON: batch size, context and training tokens, which must not
-// change) and "rng" (base64: the dropout source's state, if any).
+// "run" (JSON: batch size, context, training tokens and accumulation,
+// which must not change) and "rng" (base64: the dropout source's state, if
+// any).
 func (tr *SeqTrainer[T]) SaveCheckpoint(path string) error {
 	tr.pos.Windows = tr.windows.Position()
 	var model, opt, file bytes.Buffer
@@ -408,7 +447,11 @@ func (tr *SeqTrainer[T]) SaveCheckpoint(path string) error {
 		}
 		meta["rng"] = base64.StdEncoding.EncodeToString(b)
 	}
-	if err := nn.WriteSafetensors(&file, map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}, meta); err != nil {
+	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
+	if err := tr.saveAverage(blobs); err != nil {
+		return err
+	}
+	if err := nn.WriteSafetensors(&file, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	return atomicfile.WriteFile(path, file.Bytes())
@@ -441,10 +484,10 @@ func (tr *SeqTrainer[T]) Resume(path string) error {
 		return fmt.Errorf("train: %s: corrupt checkpoint metadata", path)
 	}
 	if want := tr.fingerprint(); run != want {
-		return fmt.Errorf("train: %s was written for a different run: batch %d, context %d, %d training tokens; now %d, %d, %d",
-			path, run.BatchSize, run.Ctx, run.TrainTokens, want.BatchSize, want.Ctx, want.TrainTokens)
+		return fmt.Errorf("train: %s was written for a different run: batch %d, context %d, %d training tokens, accumulating %d; now %d, %d, %d, %d",
+			path, run.BatchSize, run.Ctx, run.TrainTokens, max(run.Accumulate, 1), want.BatchSize, want.Ctx, want.TrainTokens, max(want.Accumulate, 1))
 	}
-	if pos.Step < 0 || pos.LossSteps < 0 || pos.LossSteps > pos.Step || pos.Windows != uint64(pos.Step)*uint64(tr.cfg.BatchSize) || !pos.gradSums.valid() {
+	if pos.Step < 0 || pos.LossSteps < 0 || pos.LossSteps > pos.Step || pos.Windows != uint64(pos.Step)*uint64(tr.cfg.BatchSize*tr.microBatches()) || !pos.gradSums.valid() {
 		return fmt.Errorf("train: %s: corrupt checkpoint position %+v", path, pos)
 	}
 	model, ok1 := st.Tensor("model")
@@ -457,6 +500,14 @@ func (tr *SeqTrainer[T]) Resume(path string) error {
 	}
 	if err := tr.opt.Load(bytes.NewReader(opt.Data())); err != nil {
 		return fmt.Errorf("train: %s: %w", path, err)
+	}
+	avg, ok := st.Tensor("average")
+	var avgData []byte
+	if ok {
+		avgData = avg.Data()
+	}
+	if err := tr.loadAverage(avgData, ok, path); err != nil {
+		return err
 	}
 	if err := restoreRNG(tr.cfg.RNG, meta, path); err != nil {
 		return err

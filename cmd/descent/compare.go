@@ -14,12 +14,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
-	"github.com/descentml/descent/tensor"
 )
 
 var aboutCompare = `Trains one model on the same data with several optimizers, each with the
@@ -141,31 +139,6 @@ func interrupted(err error, what string) error {
 	return err
 }
 
-// setThreads sets the kernel threads for workers concurrent trainings out
-// of jobs: --threads if given, else the cores shared between them. It
-// returns the number of trainings to run at once.
-func setThreads(threads, workers, jobs int) int {
-	w, t := explore.Parallelism(workers, jobs)
-	if threads > 0 {
-		t = threads
-	}
-	tensor.SetThreads(t)
-	return w
-}
-
-// loadSplits loads the recipe's data, keeping about trainSize training
-// examples (0: all).
-func loadSplits(r recipe.Recipe, trainSize int) (*data.Splits, error) {
-	splits, err := r.LoadData(nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	if splits.Train, err = explore.Subsample(splits.Train, trainSize, r.Seed); err != nil {
-		return nil, err
-	}
-	return splits, nil
-}
-
 // compareFlags are compare's flags.
 type compareFlags struct {
 	*recipe.Flags
@@ -183,6 +156,7 @@ type compareFlags struct {
 func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", "[--opt SPEC]... [flags]", aboutCompare)
 	f := &compareFlags{Flags: recipe.AddFlags(fs, compareDefaults(), false), fs: fs, threads: threadsFlag(fs)}
+	f.AddTextFlags(fs, compareDefaults(), true)
 	fs.Var(&f.specs, "opt", `an optimizer and its hyperparameters, as "adamw lr=1e-3 wd=0.05"; repeat for each (default: `+strings.Join(defaultCompareOpts, "; ")+`)`)
 	f.seeds = fs.Int("seeds", 3, "runs of each optimizer, with seeds --seed, --seed+1, …")
 	f.workers = fs.Int("workers", 0, "trainings at once (0: one per core)")
@@ -220,7 +194,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	splits, err := loadSplits(r, *f.trainSize)
+	d, err := explore.Load(r, *f.trainSize)
 	if err != nil {
 		return err
 	}
@@ -230,15 +204,15 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	}
 	defer o.Close()
 	dir := o.Dir
-	w := setThreads(*f.threads, *f.workers, len(opts)*seeds)
+	w := explore.UseCores(*f.threads, *f.workers, len(opts)*seeds)
 	if !quiet {
-		fmt.Fprintf(stderr, "comparing %d optimizers × %d seeds: %s on %s (%d training examples), %d epochs of batch %d, %d at a time; writing %s\n",
-			len(opts), seeds, r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, w, dir)
+		fmt.Fprintf(stderr, "comparing %d optimizers × %d seeds: %s on %s (%s), %s of batch %d, %d at a time; writing %s\n",
+			len(opts), seeds, r.Model, r.Data, trainSize(r, d), length(r), r.Batch, w, dir)
 	}
 	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
-	c, err := explore.Compare(ctx, splits, explore.CompareConfig{
+	c, err := explore.Compare(ctx, d, explore.CompareConfig{
 		Recipe: r, Optimizers: opts, Seeds: seeds, Workers: w,
 		OnRun: func(spec string, o explore.Outcome) {
 			if !quiet {
@@ -246,21 +220,54 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			}
 		},
 	})
-	if err := interrupted(err, "the comparison was not finished and nothing was written"); err != nil {
+	return report(c, err, "comparison", fmt.Sprintf("%s on %s, %s, mean ± std over %d seeds", r.Model, r.Data, length(r), seeds),
+		dir, explore.CompareFile, start, stdout)
+}
+
+// experiment is what compare runs: a comparison, or the grid of
+// --preset adamw-vs-l2.
+type experiment interface {
+	Save(dir string) error
+	WriteTable(w io.Writer) error
+	Failures() (failed, runs int)
+}
+
+// report saves the experiment x, what its run returned with err, into
+// dir, and prints its table under the heading; it fails if every run did,
+// naming file, which holds their errors.
+func report(x experiment, err error, what, heading, dir, file string, start time.Time, stdout io.Writer) error {
+	if err := interrupted(err, "the "+what+" was not finished and nothing was written"); err != nil {
 		return err
 	}
-	if err := c.Save(dir); err != nil {
+	if err := x.Save(dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s on %s, %d epochs, mean ± std over %d seeds:\n\n", r.Model, r.Data, r.Epochs, seeds)
-	if err := c.WriteTable(stdout); err != nil {
+	fmt.Fprintf(stdout, "%s:\n\n", heading)
+	if err := x.WriteTable(stdout); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\n%d runs in %.1fs; wrote %s\n", len(opts)*seeds, time.Since(start).Seconds(), dir)
-	if failed, runs := c.Failures(); failed == runs {
-		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, explore.CompareFile))
+	failed, runs := x.Failures()
+	fmt.Fprintf(stdout, "\n%d runs in %s; wrote %s\n", runs, time.Since(start).Round(100*time.Millisecond), dir)
+	if failed == runs {
+		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, file))
 	}
 	return nil
+}
+
+// trainSize says what the runs of r train on: examples or tokens.
+func trainSize(r recipe.Recipe, d explore.Data) string {
+	if r.IsText() {
+		return fmt.Sprintf("%d training tokens", d.TrainLen())
+	}
+	return fmt.Sprintf("%d training examples", d.TrainLen())
+}
+
+// length says how long the runs of r train: epochs or steps.
+func length(r recipe.Recipe) string {
+	if r.IsText() {
+		return plural(r.Steps, "step")
+	}
+	return plural(r.Epochs, "epoch")
 }
 
 // parseSpecs reads --opt specs.
@@ -300,13 +307,13 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	splits, err := loadSplits(r, *f.trainSize)
+	d, err := explore.Load(r, *f.trainSize)
 	if err != nil && !given(fs, "data") {
 		if !quiet {
 			fmt.Fprintf(stderr, "Fashion-MNIST not found (%v); running on digits\n", err)
 		}
 		r.Data = "digits"
-		splits, err = loadSplits(r, *f.trainSize)
+		d, err = explore.Load(r, *f.trainSize)
 	}
 	if err != nil {
 		return err
@@ -319,16 +326,16 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 	dir := o.Dir
 	lrs, wds := f.lrs, f.wds
 	cells := len(opts) * len(lrs) * len(wds)
-	w := setThreads(*f.threads, *f.workers, cells)
+	w := explore.UseCores(*f.threads, *f.workers, cells)
 	if !quiet {
 		fmt.Fprintf(stderr, "%d cells (%d optimizers × %d learning rates × %d weight decays): %s on %s (%d training examples), %d epochs of batch %d, schedule %s, %d at a time; writing %s\n",
-			cells, len(opts), len(lrs), len(wds), r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, r.Schedule, w, dir)
+			cells, len(opts), len(lrs), len(wds), r.Model, r.Data, d.TrainLen(), r.Epochs, r.Batch, r.Schedule, w, dir)
 	}
 	ctx, stop := interruptible()
 	defer stop()
 	start := time.Now()
 	done := 0
-	g, err := explore.RunDecayGrid(ctx, splits, explore.DecayGridConfig{
+	g, err := explore.RunDecayGrid(ctx, d, explore.DecayGridConfig{
 		Recipe: r, Optimizers: opts, LRs: lrs, WDs: wds, Workers: w,
 		OnRun: func(c explore.Cell) {
 			done++
@@ -337,19 +344,6 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 			}
 		},
 	})
-	if err := interrupted(err, "the grid was not finished and nothing was written"); err != nil {
-		return err
-	}
-	if err := g.Save(dir); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d:\n\n", r.Model, r.Data, splits.Train.Len(), r.Epochs, r.Batch, r.Schedule, r.Seed)
-	if err := g.WriteTable(stdout); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\n%d runs in %s; wrote %s\n", cells, time.Since(start).Round(time.Second), dir)
-	if failed, runs := g.Failures(); failed == runs {
-		return fmt.Errorf("every run failed (%d of %d); their errors are in %s", failed, runs, filepath.Join(dir, explore.DecayGridFile))
-	}
-	return nil
+	return report(g, err, "grid", fmt.Sprintf("%s on %s (%d training examples), %d epochs of batch %d, schedule %s, seed %d",
+		r.Model, r.Data, d.TrainLen(), r.Epochs, r.Batch, r.Schedule, r.Seed), dir, explore.DecayGridFile, start, stdout)
 }

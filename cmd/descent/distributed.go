@@ -9,8 +9,6 @@ import (
 	"strings"
 
 	"github.com/descentml/descent/comm"
-	"github.com/descentml/descent/explore"
-	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/train"
 )
 
@@ -86,50 +84,3 @@ func exitCode(err error) int {
 type silentExit int
 
 func (e silentExit) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
-// resumeCommand is the command that continues the run in rn.
-func resumeCommand(rn *run.Run) string {
-	if n := rn.Ranks(); n > 1 {
-		return fmt.Sprintf("mpirun -np %d descent train --resume %s", n, rn.Dir)
-	}
-	return "descent train --resume " + rn.Dir
-}
-
-// shared returns err on the ranks that have one and an error on the others
-// if any has one (comm.Together); a single process's err as it is.
-func shared(c *comm.Comm, err error, what string) error {
-	if !c.Distributed() {
-		return err
-	}
-	return comm.Together(c, err, what)
-}
-
-// fromRank0 gives every rank rank 0's *s, or its error; rank 0 passes the
-// error it met making s, the others nil.
-func fromRank0(c *comm.Comm, s *string, err error, what string) error {
-	if err := shared(c, err, what); err != nil || !c.Distributed() {
-		return err
-	}
-	b, err := comm.BroadcastBytes(c, []byte(*s), 0)
-	if err != nil {
-		return err
-	}
-	*s = string(b)
-	return nil
-}
-
-// tuneDir makes and locks the output directory of descent tune: dir, or a
-// new one under runs/ if "".
-func tuneDir(dir string) (string, *run.Lock, error) {
-	if dir == "" {
-		var err error
-		if dir, err = run.OutputDir("tune", "", explore.TuneFile); err != nil {
-			return "", nil, err
-		}
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", nil, err
-	}
-	lock, err := run.LockDir(dir, "descent tune")
-	return dir, lock, err
-}

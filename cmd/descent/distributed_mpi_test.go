@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/run"
 )
@@ -364,7 +365,7 @@ func TestDistributedTune(t *testing.T) {
 		if err := json.Unmarshal(readFile(t, filepath.Join(dir, "tune.json")), &reports[i]); err != nil {
 			t.Fatal(err)
 		}
-		if lines := bytes.Count(readFile(t, filepath.Join(dir, tuneJournal)), []byte("\n")); lines != 8 {
+		if lines := bytes.Count(readFile(t, filepath.Join(dir, explore.TuneJournal)), []byte("\n")); lines != 8 {
 			t.Errorf("%d ranks: the journal has %d lines; want the header and 7 trials", np, lines)
 		}
 	}

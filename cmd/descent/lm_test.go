@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -176,11 +177,97 @@ func TestTextBadInput(t *testing.T) {
 		{"counts steps: give --steps", []string{"--epochs", "3"}},
 		{"it needs a language model", []string{"--model", "mlp:32"}},
 		{"no such file", []string{"--data", "text:" + filepath.Join(dir, "missing.txt")}},
-		{"not built into a language model's steps loop", []string{"--average", "ema decay=0.9"}},
-		{"not built into a language model's steps loop", []string{"--accumulate", "2"}},
-		{"does not write them yet", []string{"--tensorboard"}},
+		{"a language model has no batch normalization", []string{"--batchnorm=true"}},
 	} {
 		args := append([]string{"train", "--data", "text", "--steps", "2", "--out", filepath.Join(dir, "run")}, tc.args...)
 		commandFailsWith(t, tc.want, args...)
+	}
+}
+
+// TestTextAverageAccumulateTensorBoard trains a language model that
+// accumulates 2 batches a step and keeps an EMA of its weights, with
+// TensorBoard events: 12 steps, and 6 continued to 12 with --resume, end
+// with byte-identical models (a constant rate); config.json records no
+// batch normalization.
+func TestTextAverageAccumulateTensorBoard(t *testing.T) {
+	base := t.TempDir()
+	args := func(dir string, steps int) []string {
+		return append([]string{"train", "--out", dir, "--steps", strconv.Itoa(steps), "--eval-every", "3",
+			"--average", "ema decay=0.9", "--accumulate", "2", "--tensorboard"}, tinyGPT...)
+	}
+	whole, part := filepath.Join(base, "whole"), filepath.Join(base, "part")
+	for _, a := range [][]string{args(whole, 12), args(part, 6), {"train", "--resume", part, "--steps", "12", "--quiet", "--tensorboard"}} {
+		if _, e, code := descent(t, a...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", a, code, e)
+		}
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(whole, run.ModelFile)), readFile(t, filepath.Join(part, run.ModelFile))) {
+		t.Error("6 steps continued to 12 differ from 12 steps, with --average and --accumulate")
+	}
+	var m train.SeqMetrics
+	lines := strings.Split(strings.TrimSpace(string(readFile(t, filepath.Join(whole, run.MetricsFile)))), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil || m.Tokens != 12*2*4*16 {
+		t.Errorf("last metrics %+v (%v); want %d tokens (12 steps of 2×4 windows of 16)", m, err, 12*2*4*16)
+	}
+	events, _ := filepath.Glob(filepath.Join(part, "events.out.tfevents.*"))
+	if len(events) != 2 {
+		t.Errorf("the resumed run has %d event files; want 2 (one a part)", len(events))
+	}
+	if cfg := string(readFile(t, filepath.Join(whole, run.ConfigFile))); strings.Contains(cfg, "batchnorm") || !strings.Contains(cfg, `"accumulate": 2`) {
+		t.Errorf("config.json of a language model records batch norm, or not the accumulation:\n%s", cfg)
+	}
+}
+
+// TestTextCompareTuneLRFind runs compare, tune and lr-find on a language
+// model: compare's table gives bits per character and its figures are
+// drawn against the steps, tune's best trial trains for the steps, and
+// the range test runs.
+func TestTextCompareTuneLRFind(t *testing.T) {
+	base := t.TempDir()
+	model := []string{"--data", "text", "--model", "gpt:layers=1,d=16,heads=2,ctx=16", "--batch", "8", "--quiet"}
+	dir := filepath.Join(base, "compare")
+	out, e, code := descent(t, append([]string{"compare", "--out", dir, "--steps", "6", "--eval-every", "3", "--seeds", "1",
+		"--opt", "adamw lr=3e-3", "--opt", "lion lr=3e-4"}, model...)...)
+	if code != 0 {
+		t.Fatalf("compare: exit %d: %s", code, e)
+	}
+	if !strings.Contains(out, "val bits/char") || !strings.Contains(out, "6 steps") || strings.Contains(out, "acc") {
+		t.Errorf("compare printed:\n%s\nwant bits per character over 6 steps, no accuracy", out)
+	}
+	checkPNG(t, filepath.Join(dir, "val-loss.png"))
+	if _, err := os.Stat(filepath.Join(dir, "val-accuracy.png")); err == nil {
+		t.Error("compare drew the validation accuracy of language models")
+	}
+
+	dir = filepath.Join(base, "tune")
+	out, e, code = descent(t, append([]string{"tune", "--out", dir, "--steps", "6", "--eval-every", "3", "--trials", "2",
+		"--space", "lr=log(1e-3,1e-2)"}, model...)...)
+	if code != 0 {
+		t.Fatalf("tune: exit %d: %s", code, e)
+	}
+	if !strings.Contains(out, "--data text") || !strings.Contains(out, "--steps 6") {
+		t.Errorf("tune printed:\n%s\nwant the best as a train command of 6 steps on text", out)
+	}
+	// The best trial's command trains it again, to the same validation loss.
+	_, after, _ := strings.Cut(out, "train it with\n  ")
+	line, _, _ := strings.Cut(after, "\n")
+	var value float64
+	if _, err := fmt.Sscanf(out[strings.Index(out, "\nbest: "):], "\nbest: trial %d, val_loss %g", new(int), &value); err != nil {
+		t.Fatalf("tune printed:\n%s\n(%v)", out, err)
+	}
+	words := shellSplit(t, line)
+	again, e, code := descent(t, append(words[1:], "--out", filepath.Join(base, "again"), "--quiet")...)
+	var got float64
+	if i := strings.Index(again, "validation loss "); code != 0 || i < 0 {
+		t.Errorf("the best trial's command %q: exit %d: %s\n%s", line, code, e, again)
+	} else if fmt.Sscanf(again[i:], "validation loss %g", &got); math.Abs(got-value) > 5e-4 { // tune prints 4 digits
+		t.Errorf("the best trial's command %q trains to validation loss %v; the trial's was %v", line, got, value)
+	}
+	commandFailsWith(t, "validation loss (val_loss), not an accuracy", append([]string{"tune", "--out", filepath.Join(base, "acc"),
+		"--steps", "6", "--metric", "val_accuracy"}, model...)...)
+
+	out, e, code = descent(t, append([]string{"lr-find", "--out", filepath.Join(base, "lr"), "--steps", "20"}, model[:len(model)-1]...)...)
+	if code != 0 || !strings.Contains(out, "range test of gpt:") {
+		t.Errorf("lr-find: exit %d: %s\n%s", code, e, out)
 	}
 }

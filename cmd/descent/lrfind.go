@@ -22,11 +22,14 @@ x, the suggestions marked) into the output directory.
 
 The other flags are those of "descent train": the optimizer (--opt and its
 hyperparameters, except --lr, which the test sweeps), model, data, batch
-size and seed. With no flags it tests descent train's default recipe.`
+size and seed. With no flags it tests descent train's default recipe. A
+language model (--data text, text:PATH or kjv) takes one step a batch of
+random windows.`
 
 func runLRFind(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lr-find", "[flags]", aboutLRFind)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
+	f.AddTextFlags(fs, recipe.Default(), false)
 	threads := threadsFlag(fs)
 	def := explore.DefaultFindLR()
 	minLR := fs.Float64("min-lr", def.MinLR, "the first learning rate")
@@ -52,7 +55,7 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	splits, err := r.LoadData(nil, nil)
+	d, err := explore.Load(r, 0)
 	if err != nil {
 		return err
 	}
@@ -64,7 +67,7 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	dir := o.Dir
 	ctx, stop := interruptible()
 	defer stop()
-	res, err := explore.FindLR(ctx, r, splits, cfg)
+	res, err := explore.FindLR(ctx, r, d, cfg)
 	if err := interrupted(err, "the range test was not finished and nothing was written"); err != nil {
 		return err
 	}

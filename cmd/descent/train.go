@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/progress"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
@@ -39,12 +39,12 @@ per character and perplexity, vocab.json the vocabulary, and --resume DIR
 func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
-	f.AddTextFlags(fs, recipe.Default())
+	f.AddTextFlags(fs, recipe.Default(), true)
 	threads := threadsFlag(fs)
 	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
 	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
-	tb := fs.Bool("tensorboard", false, "also write each epoch's metrics as TensorBoard event files in the run directory")
+	tb := fs.Bool("tensorboard", false, "also write each epoch's (a language model's: evaluation's) metrics as TensorBoard event files in the run directory")
 	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
@@ -55,48 +55,40 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	defer func() { err = leaveRanks(c, err) }()
 	tensor.SetThreads(*threads)
-	var prog *progress
-	var limit int64
-	if *maxMemory != "" {
-		var err error
-		if limit, err = run.ParseSize(*maxMemory); err != nil {
-			return fmt.Errorf("--max-memory: %w", err)
-		}
-	}
-	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
-		if c.Distributed() {
-			return errors.New("a language model's run does not train data-parallel yet: start it without mpirun")
-		}
-		if *tb {
-			return errors.New("--tensorboard writes per-epoch events; a language model's run counts steps and does not write them yet")
-		}
-		return trainText(fs, f, *resume, *out, *quiet, limit, stdout, stderr)
-	}
-	hooks := run.Options{
+	prog := progress.New(stderr, 0, *quiet) // of the run's length, once it is opened
+	opts := run.Options{
 		OnBatch: func(b train.Batch) {
-			prog.batch(b)
+			prog.Batch(b)
 			if testBatchHook != nil {
 				testBatchHook(b)
 			}
 		},
-		OnEpoch:     func(e train.Epoch) { prog.epoch(e) },
-		MaxMemory:   limit,
+		OnEpoch: prog.Epoch,
+		OnStep: func(s train.SeqStep) {
+			prog.Step(s)
+			if testStepHook != nil {
+				testStepHook(s)
+			}
+		},
+		OnEval:      prog.Eval,
 		Comm:        c,
 		TensorBoard: *tb,
 	}
+	if *maxMemory != "" {
+		if opts.MaxMemory, err = run.ParseSize(*maxMemory); err != nil {
+			return fmt.Errorf("--max-memory: %w", err)
+		}
+	}
+	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
+		return trainText(fs, f, *resume, *out, *quiet, opts, prog, stdout, stderr)
+	}
 	var rn *run.Run
 	if *resume != "" {
-		if err := onlyResumeFlags(fs, "epochs"); err != nil {
+		epochs, err := resumeLength(fs, "epochs", f.Epochs)
+		if err != nil {
 			return err
 		}
-		epochs := 0
-		if given(fs, "epochs") {
-			if epochs = f.Epochs(); epochs <= 0 {
-				return fmt.Errorf("--epochs %d: must be positive", epochs)
-			}
-		}
-		var err error
-		if rn, err = run.Resume(*resume, epochs, hooks); err != nil {
+		if rn, err = run.Resume(*resume, epochs, opts); err != nil {
 			return err
 		}
 		if rn.SkippedCheckpoint != nil {
@@ -107,12 +99,12 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
-		if rn, err = run.New(r, *out, hooks); err != nil {
+		if rn, err = run.New(r, *out, opts); err != nil {
 			return err
 		}
 	}
 	defer rn.Close()
-	prog = newProgress(stderr, rn.Recipe.Epochs, *quiet)
+	prog.SetLength(rn.Recipe.Epochs)
 	return trainRun(rn, prog, *quiet, stdout, stderr)
 }
 
@@ -126,9 +118,11 @@ func given(fs *flag.FlagSet, name string) bool {
 	return found
 }
 
-// onlyResumeFlags refuses flags that would change a resumed run: all but
-// its length (--epochs, or --steps for a language model) and how it runs.
-func onlyResumeFlags(fs *flag.FlagSet, length string) error {
+// resumeLength returns the length, --epochs or --steps (flag length, whose
+// value is value()), to resume a run to: 0 (as long as it was made) if not
+// given. It refuses flags that would change a resumed run: all but its
+// length and how it runs.
+func resumeLength(fs *flag.FlagSet, length string, value func() int) (int, error) {
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
@@ -138,20 +132,35 @@ func onlyResumeFlags(fs *flag.FlagSet, length string) error {
 		}
 	})
 	if len(bad) > 0 {
-		return fmt.Errorf("--resume continues the run with its saved configuration; only --%s and --threads may be given with it, not %s", length, strings.Join(bad, ", "))
+		return 0, fmt.Errorf("--resume continues the run with its saved configuration; only --%s and --threads may be given with it, not %s", length, strings.Join(bad, ", "))
 	}
-	return nil
+	if !given(fs, length) {
+		return 0, nil
+	}
+	if n := value(); n > 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("--%s %d: must be positive", length, value())
+}
+
+// trained turns the error of training a run (run.Run.Train, which says
+// what it leaves behind) into the command's: exit status 130 after Ctrl-C.
+func trained(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return &exitError{130, err}
+	}
+	return err
 }
 
 // testBatchHook, when set by a test, runs after every batch.
 var testBatchHook func(train.Batch)
 
 // trainRun trains an opened run and says how it went.
-func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer) error {
+func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr io.Writer) error {
 	r, dir, tr := rn.Recipe, rn.Dir, rn.Trainer()
 	switch rn.State {
 	case run.Unfinished:
-		return finish(rn, false, 0, stdout)
+		return finish(rn, false, stdout)
 	case run.StoppedEarly:
 		fmt.Fprintf(stderr, "the run in %s stopped early after %d epochs (no better validation loss for %s); nothing to do\n", dir, tr.Epochs(), plural(r.Patience, "epoch"))
 		return nil
@@ -178,34 +187,25 @@ func trainRun(rn *run.Run, prog *progress, quiet bool, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "training %s on %s (%d train, %d validation examples) with %s, %d epochs of batch %d; writing %s\n",
 			r.Model, r.Data, rn.Splits.Train.Len(), lenOf(rn.Splits.Val), r.Optimizer, r.Epochs, r.Batch, dir)
 	}
-	prog.startAt(tr.Epochs())
+	prog.StartAt(tr.Epochs(), 0)
 	ctx, stop := interruptible()
 	defer stop()
-	start := time.Now()
 	err := rn.Train(ctx)
-	prog.done()
+	prog.Done()
 	stopped := errors.Is(err, train.ErrStopped)
-	switch {
-	case errors.Is(err, context.Canceled) && err != context.Canceled:
-		// Run joins a failed checkpoint write to the cancellation.
-		return &exitError{130, fmt.Errorf("interrupted, but the checkpoint could not be written: %w\n(the last one written, if any, is in %s)", err, rn.Checkpoint())}
-	case errors.Is(err, context.Canceled):
-		return &exitError{130, fmt.Errorf("interrupted after %d epochs and %d steps; the checkpoint is saved: continue with\n  %s --epochs %d", tr.Epochs(), tr.Step(), resumeCommand(rn), r.Epochs)}
-	case err != nil && !stopped && rn.HasCheckpoint():
-		return fmt.Errorf("%w\n(the last good checkpoint, after epoch %d, is in %s)", err, tr.CheckpointEpochs(), rn.Checkpoint())
-	case err != nil && !stopped:
-		return fmt.Errorf("%w\n(no epoch finished, so there is no checkpoint; %s can be used again)", err, dir)
+	if err != nil && !stopped {
+		return trained(err)
 	}
-	return finish(rn, stopped, time.Since(start), stdout)
+	return finish(rn, stopped, stdout)
 }
 
 // finish writes the files of a finished run and prints its table.
-func finish(rn *run.Run, stopped bool, elapsed time.Duration, stdout io.Writer) error {
+func finish(rn *run.Run, stopped bool, stdout io.Writer) error {
 	s, err := rn.Finish(stopped)
 	if err != nil {
 		return err
 	}
-	printSummary(stdout, rn.Recipe, rn.Trainer().History(), s, rn.Dir, elapsed)
+	printSummary(stdout, rn.Recipe, rn.Trainer().History(), s, rn.Dir)
 	return nil
 }
 

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/descentml/descent/internal/progress"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/train"
@@ -19,35 +18,12 @@ var testStepHook func(train.SeqStep)
 
 // trainText trains a language model: a new run of the flags' recipe in
 // out, or the run in resume continued (to --steps in all, if given).
-func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool, limit int64, stdout, stderr io.Writer) error {
-	var prevTokens int64 // at the last evaluation
-	opts := run.TextOptions{
-		OnStep: func(s train.SeqStep) {
-			if testStepHook != nil {
-				testStepHook(s)
-			}
-		},
-		OnEval: func(m train.SeqMetrics) {
-			if !quiet {
-				fmt.Fprintf(stderr, "step %d: train %.4f (%.3f bits/char), val %s (%s bits/char), %.0f tokens/s\n",
-					m.Step, m.TrainLoss, m.TrainBPC, num(m.ValLoss), num(m.ValBPC), float64(m.Tokens-prevTokens)/m.Seconds)
-			}
-			prevTokens = m.Tokens
-		},
-		MaxMemory: limit,
-	}
+func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool, opts run.Options, prog *progress.Reporter, stdout, stderr io.Writer) error {
 	var rn *run.TextRun
-	var err error
 	if resume != "" {
-		if err := onlyResumeFlags(fs, "steps"); err != nil {
+		steps, err := resumeLength(fs, "steps", func() int { r, _ := f.Recipe(); return r.Steps })
+		if err != nil {
 			return err
-		}
-		steps := 0
-		if given(fs, "steps") {
-			r, _ := f.Recipe()
-			if steps = r.Steps; steps <= 0 {
-				return fmt.Errorf("--steps %d: must be positive", steps)
-			}
 		}
 		if rn, err = run.ResumeText(resume, steps, opts); err != nil {
 			return err
@@ -78,28 +54,17 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 	}
 	ctx, stop := interruptible()
 	defer stop()
+	var tokens int64
 	if h := tr.History(); len(h) > 0 {
-		prevTokens = h[len(h)-1].Tokens
+		tokens = h[len(h)-1].Tokens
 	}
-	err = rn.Train(ctx)
-	switch {
-	case errors.Is(err, context.Canceled) && err != context.Canceled:
-		return &exitError{130, fmt.Errorf("interrupted, but the checkpoint could not be written: %w", err)}
-	case errors.Is(err, context.Canceled):
-		return &exitError{130, fmt.Errorf("interrupted after %d steps; the checkpoint is saved: continue with\n  descent train --resume %s", tr.Step(), rn.Dir)}
-	case err != nil && rn.HasCheckpoint():
-		return fmt.Errorf("%w\n(the last good checkpoint, after step %d, is in %s)", err, lastStep(tr.History()), rn.Dir)
-	case err != nil:
-		return err
+	prog.StartAt(tr.Step(), tokens)
+	err := rn.Train(ctx)
+	prog.Done()
+	if err != nil {
+		return trained(err)
 	}
 	return finishText(rn, stdout)
-}
-
-func lastStep(h []train.SeqMetrics) int {
-	if len(h) == 0 {
-		return 0
-	}
-	return h[len(h)-1].Step
 }
 
 // finishText writes the files of a finished language model's run and

@@ -8,7 +8,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/recipe"
-	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tune"
 )
 
@@ -45,8 +43,6 @@ a crash runs only the trials not recorded. At the end it writes tune.json
 (every trial, the best recipe) and tune.png, prints the trials best first,
 and the best as a complete "descent train" command.`
 
-const tuneJournal = "tune-journal.jsonl"
-
 // tuneDefaults is tune's recipe with no flags: descent train's, for three
 // epochs.
 func tuneDefaults() recipe.Recipe {
@@ -62,12 +58,13 @@ var testTuneStop func(done int) bool
 func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlagSet("tune", "[--space SPACE] [flags]", aboutTune)
 	f := recipe.AddFlags(fs, tuneDefaults(), true)
+	f.AddTextFlags(fs, tuneDefaults(), true)
 	threads := threadsFlag(fs)
 	spaceText := fs.String("space", "lr=log(1e-4,1e-1) wd=log(1e-5,1e-1)", "the search space")
 	method := fs.String("method", "random", "random, grid or halving")
 	trials := fs.Int("trials", 8, "random: trials; halving: configs in the first round")
 	points := fs.Int("points", 3, "grid: values along each axis")
-	minEpochs := fs.Int("min-epochs", 1, "halving: the epochs of the first round")
+	minEpochs := fs.Int("min-epochs", 1, "halving: the epochs of the first round (a language model's: steps)")
 	eta := fs.Int("eta", 3, "halving: keep the best 1/eta at eta times the epochs")
 	metric := fs.String("metric", string(explore.ValLoss), "the objective: val_loss (lowest) or val_accuracy (highest)")
 	workers := fs.Int("workers", 0, "trials at once (0: one per core)")
@@ -85,6 +82,10 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	if err != nil {
 		return fmt.Errorf("--space: %w", err)
 	}
+	r, err := f.Recipe()
+	if err != nil {
+		return err
+	}
 	var m tune.Method
 	switch *method {
 	case "random":
@@ -92,16 +93,12 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	case "grid":
 		m = tune.Grid{Points: *points}
 	case "halving":
-		m = tune.Halving{Configs: *trials, MinBudget: *minEpochs, MaxBudget: f.Epochs(), Eta: *eta}
+		m = tune.Halving{Configs: *trials, MinBudget: *minEpochs, MaxBudget: explore.Length(r), Eta: *eta}
 	default:
 		return fmt.Errorf("--method %q: want random, grid or halving", *method)
 	}
 	if err := tune.CheckMethod(m); err != nil {
 		return fmt.Errorf("--method %s: %w", *method, err)
-	}
-	r, err := f.Recipe()
-	if err != nil {
-		return err
 	}
 	if err := explore.CheckSpace(r, space, m); err != nil {
 		return fmt.Errorf("--space: %w", err)
@@ -109,21 +106,17 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	if *metric != string(explore.ValLoss) && *metric != string(explore.ValAccuracy) {
 		return fmt.Errorf("--metric %q: want val_loss or val_accuracy", *metric)
 	}
-	splits, err := r.LoadData(nil, nil)
-	if err := shared(c, err, "another rank could not load the data"); err != nil {
+	d, err := explore.Load(r, 0)
+	if err := comm.Together(c, err, "another rank could not load the data"); err != nil {
 		return err
 	}
-	dir := *out
-	var lock *run.Lock
-	if c.Rank() == 0 {
-		dir, lock, err = tuneDir(dir)
-	}
-	if err := fromRank0(c, &dir, err, "rank 0 could not open the output directory"); err != nil {
+	dir, lock, err := explore.OpenTuneDir(*out, c)
+	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	journal := filepath.Join(dir, tuneJournal)
-	w := setThreads(*threads, *workers, 1<<30)
+	journal := filepath.Join(dir, explore.TuneJournal)
+	w := explore.UseCores(*threads, *workers, 1<<30)
 	if c.Distributed() {
 		w = c.Size() // one trial per rank
 	}
@@ -132,15 +125,15 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 		if _, err := os.Stat(journal); err == nil {
 			verb = "continuing the search recorded in " + journal + ":"
 		}
-		fmt.Fprintf(stderr, "%s %s over %s with %s, %s on %s, %d epochs of batch %d, %d trials at a time; writing %s\n",
-			verb, *spaceText, m, r.Optimizer, r.Model, r.Data, r.Epochs, r.Batch, w, dir)
+		fmt.Fprintf(stderr, "%s %s over %s with %s, %s on %s, %s of batch %d, %d trials at a time; writing %s\n",
+			verb, *spaceText, m, r.Optimizer, r.Model, r.Data, length(r), r.Batch, w, dir)
 	}
 	ctx, stop := interruptible()
 	defer stop()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := 0
-	res, err := explore.Tune(ctx, splits, explore.TuneConfig{
+	res, err := explore.Tune(ctx, d, explore.TuneConfig{
 		Recipe: r, Space: space, Method: m, Seed: r.Seed, Metric: explore.Metric(*metric), Workers: w, Journal: journal, Comm: c,
 		OnTrial: func(t tune.Trial, o explore.Outcome, err error) {
 			done++
@@ -149,7 +142,7 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 				if err != nil {
 					what = "failed: " + err.Error()
 				}
-				fmt.Fprintf(stderr, "  trial %d (%d epochs) %s: %s\n", t.ID, t.Budget, configString(t.Config), what)
+				fmt.Fprintf(stderr, "  trial %d (%s) %s: %s\n", t.ID, length(explore.WithLength(r, t.Budget)), configString(t.Config), what)
 			}
 			if testTuneStop != nil && testTuneStop(done) {
 				cancel()
@@ -170,12 +163,12 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	}
 	cmd := ""
 	if res.Best != nil {
-		cmd = trainCommand(*res.Best)
+		cmd = res.Best.Command()
 	}
 	if c.Rank() == 0 {
 		err = res.Save(dir, cmd)
 	}
-	if err := shared(c, err, "rank 0 could not save the results"); err != nil {
+	if err := comm.Together(c, err, "rank 0 could not save the results"); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "%s over %s from %s, %s on %s; value: %s\n\n", m, space, r.Optimizer, r.Model, r.Data, res.Metric)
@@ -203,23 +196,4 @@ func configString(c tune.Config) string {
 		}
 	}
 	return strings.Join(names, " ")
-}
-
-// trainCommand returns the "descent train" command line that trains r.
-func trainCommand(r recipe.Recipe) string {
-	args := append([]string{"descent", "train"}, r.Args()...)
-	for i, a := range args {
-		args[i] = shellQuote(a)
-	}
-	return strings.Join(args, " ")
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_./:,=+@%-]+$`)
-
-// shellQuote quotes s for a POSIX shell where it needs it.
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -87,13 +87,13 @@ func TestTrainCommand(t *testing.T) {
 	} {
 		r := base
 		edit(&r)
-		line := trainCommand(r)
+		line := r.Command()
 		words := shellSplit(t, line)
 		if len(words) < 3 || words[0] != "descent" || words[1] != "train" {
-			t.Fatalf("trainCommand = %s", line)
+			t.Fatalf("Command() = %s", line)
 		}
 		if got := trainRecipe(t, words[2:]); !reflect.DeepEqual(got, r) {
-			t.Errorf("trainCommand = %s\nwhich trains %+v\nnot %+v", line, got, r)
+			t.Errorf("Command() = %s\nwhich trains %+v\nnot %+v", line, got, r)
 		}
 	}
 }
@@ -164,7 +164,7 @@ func TestTuneResumes(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "tune.json")); err == nil {
 		t.Error("an interrupted search wrote tune.json")
 	}
-	recorded := strings.Count(string(readFile(t, filepath.Join(dir, tuneJournal))), "\n") - 1
+	recorded := strings.Count(string(readFile(t, filepath.Join(dir, explore.TuneJournal))), "\n") - 1
 	if recorded < 2 || recorded >= 6 {
 		t.Fatalf("the journal records %d trials; want 2 to 5", recorded)
 	}

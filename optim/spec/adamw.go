@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/descentml/descent/optim"
-	"github.com/descentml/descent/schedule"
 )
 
 // AdamW is the vocabulary's "adamw": optim.AdamW, and the key
@@ -16,7 +15,8 @@ import (
 //
 //	θ ← θ − α_t·m̂/(√v̂ + ε) − η_t·λ·θ
 //
-// Build sets optim.AdamW.DecaySchedule to η_t.
+// Build sets optim.AdamW.DecaySchedule to η_t, the run's multiplier
+// (Rate.Multiplier: the schedule built at base 1, not α_t divided by α).
 type AdamW struct {
 	optim.AdamW
 	ScheduleDecay bool `key:"schedule-decay" help:"weight decay follows the schedule's multiplier lr_t/lr, not the learning rate (the AdamW paper's form)"`
@@ -25,11 +25,16 @@ type AdamW struct {
 var _ Builder = AdamW{}
 
 // Build returns the optim.AdamW for the run's learning rate: with
-// ScheduleDecay, its DecaySchedule is η_t = lr.Schedule.At(t)/lr.Base.
+// ScheduleDecay, its DecaySchedule is lr.Multiplier. A rate without a
+// multiplier is a programmer's error (Validate refuses lr ≤ 0 with
+// schedule-decay; Schedule.BuildRate makes it for every positive lr).
 func (m AdamW) Build(lr Rate) optim.Method {
 	w := m.AdamW
 	if m.ScheduleDecay {
-		w.DecaySchedule = schedule.Scale{S: lr.Schedule, Factor: 1 / lr.Base}
+		if lr.Multiplier == nil {
+			panic("spec: AdamW.Build: schedule-decay needs the rate's multiplier (Schedule.BuildRate)")
+		}
+		w.DecaySchedule = lr.Multiplier
 	}
 	return w
 }

@@ -404,10 +404,14 @@ type Builder interface {
 	Build(lr Rate) optim.Method
 }
 
-// Rate is a run's learning rate: its schedule and its base value.
+// Rate is a run's learning rate: its schedule α_t, its base value α, and
+// the schedule's multiplier η_t = α_t/α as a schedule of its own, built at
+// base 1 (rate.go): what the paper's AdamW decays by. Schedule.BuildRate
+// makes all three; Multiplier is nil when α is not positive.
 type Rate struct {
-	Schedule schedule.Schedule
-	Base     float64
+	Schedule   schedule.Schedule
+	Base       float64
+	Multiplier schedule.Schedule
 }
 
 // Build returns the method optim.New takes for a run whose learning rate

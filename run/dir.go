@@ -1,0 +1,110 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/recipe"
+)
+
+// runDir is what an opened run directory is, whatever it trains: a
+// classifier by epochs (Run) or a language model by steps (TextRun).
+type runDir struct {
+	Dir    string
+	Recipe recipe.Recipe // resolved for the data: what config.json holds
+	State  State
+	// Resumed says the run was opened to resume it; Extended that it was
+	// asked for another length (epochs or steps) than it was made for.
+	Resumed, Extended bool
+
+	lock *Lock
+	tb   events // with Options.TensorBoard
+}
+
+// Close releases the run's directory (see LockDir) and closes its
+// TensorBoard event file. The lock dies with the process too, and may be
+// dropped once the run is no longer reachable: keep it until the run is
+// done.
+func (d *runDir) Close() error { return errors.Join(d.tb.close(), d.lock.Unlock()) }
+
+// Checkpoint returns the path of the run's checkpoint file.
+func (d *runDir) Checkpoint() string { return filepath.Join(d.Dir, CheckpointFile) }
+
+// HasCheckpoint reports whether the run has written a checkpoint.
+func (d *runDir) HasCheckpoint() bool {
+	_, err := os.Stat(d.Checkpoint())
+	return err == nil
+}
+
+// abandon removes the files of a new run that ended before its first
+// checkpoint, and releases its directory: nothing of it can be continued,
+// and the directory can then be used again.
+func (d *runDir) abandon(files ...string) {
+	if d.lock == nil {
+		return // not this rank's directory, or never created
+	}
+	d.tb.remove()
+	removeFiles(d.Dir, append(files, ConfigFile, MetricsFile, LockFile)...)
+	d.lock.Unlock()
+}
+
+// reopen brings the files of a resumed run, d, up to date with its
+// checkpoint, whose history is hist: metrics.jsonl may hold a record the
+// checkpoint does not (a kill between the two writes), and the
+// checkpoint's history is the truth. A run with more to train has its
+// model and summary from an earlier end removed, so that they do not look
+// current if it is killed, and an extended run's config.json records its
+// new length.
+func reopen[E any](d *runDir, hist []E, c *comm.Comm) error {
+	if err := writeJSONLines(filepath.Join(d.Dir, MetricsFile), hist); err != nil {
+		return err
+	}
+	if d.State != Ready {
+		return nil
+	}
+	if err := removeFiles(d.Dir, ModelFile, SummaryFile); err != nil {
+		return err
+	}
+	if d.Extended {
+		return writeConfig(d.Dir, d.Recipe, c)
+	}
+	return nil
+}
+
+// Interrupted is the error of a run that its context stopped after
+// writing a checkpoint: it says how far the run got and how to continue
+// it, and it matches context.Canceled.
+type Interrupted struct{ msg string }
+
+func (e *Interrupted) Error() string { return e.msg }
+func (e *Interrupted) Unwrap() error { return context.Canceled }
+
+// ResumeCommand returns the command that continues the run.
+func (d *runDir) ResumeCommand() string { return "descent train --resume " + d.Dir }
+
+// explain returns the error of training the run, err, saying what it
+// leaves behind: how to continue an interrupted run (Interrupted, with
+// resume, the command that continues it), the checkpoint a failed run can
+// go on from, or why there is none. done says how far the run got ("3
+// epochs and 200 steps"), last when its last good checkpoint was written
+// ("after epoch 3"), none why a new run has no checkpoint.
+func (d *runDir) explain(err error, resume, done, last, none string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.Canceled) && err != context.Canceled:
+		// Train joins a failed checkpoint write to the cancellation.
+		return fmt.Errorf("interrupted, but the checkpoint could not be written: %w\n(the last one written, if any, is in %s)", err, d.Checkpoint())
+	case errors.Is(err, context.Canceled):
+		return &Interrupted{fmt.Sprintf("interrupted after %s; the checkpoint is saved: continue with\n  %s", done, resume)}
+	case d.HasCheckpoint():
+		return fmt.Errorf("%w\n(the last good checkpoint, %s, is in %s)", err, last, d.Checkpoint())
+	case d.Resumed:
+		return err
+	}
+	return fmt.Errorf("%w\n(%s, so there is no checkpoint; %s can be used again)", err, none, d.Dir)
+}
