@@ -293,6 +293,11 @@ func (r Recipe) BuildSeq(text *data.Text, cfg train.SeqConfig) (*SeqRun, error) 
 	if err != nil {
 		return nil, err
 	}
+	if r.unrouted() { // as Build does: compare, tune and lr-find pass recipes not yet routed
+		if r, err = r.routeModel(model); err != nil {
+			return nil, err
+		}
+	}
 	opt, _, err := r.buildOptimizer(model, 1, r.Steps)
 	if err != nil {
 		return nil, err

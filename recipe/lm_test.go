@@ -3,6 +3,9 @@ package recipe
 import (
 	"strings"
 	"testing"
+
+	"github.com/descentml/descent/optim/spec"
+	"github.com/descentml/descent/train"
 )
 
 func TestParseSeqModel(t *testing.T) {
@@ -59,5 +62,36 @@ func TestSeqMemory(t *testing.T) {
 	r.Model, _ = ParseModel("lstm:1024x4")
 	if m := r.Memory(nil, 91); m <= small {
 		t.Errorf("Memory of %s = %.3g; want more than the small GPT's %.3g", r.Model, m, small)
+	}
+}
+
+// TestBuildSeqRoutes checks that BuildSeq resolves Muon's routing and the
+// --no-decay patterns of a recipe that has not been routed, as compare,
+// tune and lr-find pass it (they failed with "routing is not resolved").
+func TestBuildSeqRoutes(t *testing.T) {
+	r := Default()
+	r.Data, r.Steps, r.Batch = "text", 2, 2
+	m, err := ParseModel("gpt:layers=1,d=16,heads=2,ctx=8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Model = m
+	if r.Optimizer, err = spec.ParseOptimizer("muon lr=0.02"); err != nil {
+		t.Fatal(err)
+	}
+	r.NoDecay = []string{"bias"}
+	text, err := r.LoadText(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := r.BuildSeq(text, train.SeqConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := run.Optimizer.Groups(); g < 2 {
+		t.Errorf("muon on a gpt: %d parameter groups; want Muon's and AdamW's at least", g)
+	}
+	if err := run.Trainer.Run(t.Context()); err != nil {
+		t.Fatal(err)
 	}
 }
