@@ -137,7 +137,7 @@ func axisRange(s span, log bool) (lo, hi float64) {
 // logRange widens [lo, hi], 0 < lo < hi, to the labelled ticks of a log
 // axis (logTicks) just outside it, so that both ends of the axis are
 // labelled: to 1, 2 or 5 times a power of ten while the axis spans less
-// than two decades, else to powers of ten.
+// than three decades, else to powers of ten.
 func logRange(lo, hi float64) (float64, float64) {
 	if !(lo > 0) || !(hi > lo) || math.IsInf(hi, 0) {
 		return lo, hi
@@ -177,16 +177,17 @@ func roundLog(v float64, ms []float64, up bool) float64 {
 
 // logLabels returns which multiples m of each power of ten logTicks labels
 // on an axis from lo to hi: 1 always; 2 and 5 too when the axis spans less
-// than two decades, so that a short log axis is never left without labels.
+// than three decades (at most 9 labels), so that a short log axis is never
+// left with few labels, nor widened by a decade to end on a power of ten.
 func logLabels(lo, hi float64) map[int]bool {
 	labelled := map[int]bool{1: true}
-	if math.Log10(hi)-math.Log10(lo) < 2-1e-9 {
+	if math.Log10(hi)-math.Log10(lo) < 3-1e-9 {
 		labelled[2], labelled[5] = true, true
 	}
 	return labelled
 }
 
-// logTicks labels powers of ten and, when the axis spans less than two
+// logTicks labels powers of ten and, when the axis spans less than three
 // decades, the 2× and 5× multiples too (logLabels).
 type logTicks struct{}
 
