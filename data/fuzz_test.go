@@ -1,8 +1,12 @@
 package data
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +26,10 @@ func FuzzReadIDX(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "idx") // each fuzzing process has its own
 	f.Fuzz(func(t *testing.T, b []byte) {
 		writeFile(t, path, b)
-		x, dims, err := readIDX(path)
+		var x []float32
+		var dims []int
+		var err error
+		checkAllocated(t, b, func() { x, dims, err = readIDX(path) })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "data: "+path+": ") {
 				t.Fatalf("error %q does not start with data: and the file's name", err)
@@ -36,6 +43,27 @@ func FuzzReadIDX(f *testing.F) {
 			t.Fatalf("readIDX of a plain %d-byte file = %d values; want the file to be 16 bytes of header and the values", len(b), len(x))
 		}
 	})
+}
+
+// checkAllocated runs read, which reads files whose contents are in, and
+// fails if it allocated more than their declared sizes can justify: 16
+// bytes a byte of data (a float32 or an int label, and the bytes read),
+// and 4 MiB of buffers. A header claiming more than the file holds must
+// not be believed before the data arrives (issue 13, item 4).
+func checkAllocated(t *testing.T, in []byte, read func()) {
+	t.Helper()
+	size := int64(len(in))
+	if zr, err := gzip.NewReader(bytes.NewReader(in)); err == nil { // the most it can yield
+		n, _ := io.Copy(io.Discard, zr)
+		size = max(size, n)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	read()
+	runtime.ReadMemStats(&after)
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(16*size+4<<20); got > limit {
+		t.Fatalf("reading %d bytes (%d decompressed) allocated %d bytes; want at most %d", len(in), size, got, limit)
+	}
 }
 
 // readIDX reads the images file at path as LoadIDX does, without the
@@ -61,7 +89,9 @@ func FuzzLoadIDX(f *testing.F) {
 	f.Fuzz(func(t *testing.T, img, lbl []byte) {
 		writeFile(t, images, img)
 		writeFile(t, labels, lbl)
-		s, err := LoadIDX(images, labels)
+		var s *Set
+		var err error
+		checkAllocated(t, append(img, lbl...), func() { s, err = LoadIDX(images, labels) })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "data: ") || !strings.Contains(err.Error(), dir) {
 				t.Fatalf("error %q does not start with data: and name a file", err)
