@@ -1,8 +1,13 @@
 package data
 
 import (
+	"bytes"
+	"compress/gzip"
 	"errors"
+	"io"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,7 +26,10 @@ func FuzzReadIDX(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "idx") // each fuzzing process has its own
 	f.Fuzz(func(t *testing.T, b []byte) {
 		writeFile(t, path, b)
-		x, dims, err := readIDX(path)
+		var x []float32
+		var dims []int
+		var err error
+		checkAllocated(t, b, func() { x, dims, err = readIDX(path) })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "data: "+path+": ") {
 				t.Fatalf("error %q does not start with data: and the file's name", err)
@@ -35,6 +43,27 @@ func FuzzReadIDX(f *testing.F) {
 			t.Fatalf("readIDX of a plain %d-byte file = %d values; want the file to be 16 bytes of header and the values", len(b), len(x))
 		}
 	})
+}
+
+// checkAllocated runs read, which reads files whose contents are in, and
+// fails if it allocated more than their declared sizes can justify: 16
+// bytes a byte of data (a float32 or an int label, and the bytes read),
+// and 4 MiB of buffers. A header claiming more than the file holds must
+// not be believed before the data arrives (issue 13, item 4).
+func checkAllocated(t *testing.T, in []byte, read func()) {
+	t.Helper()
+	size := int64(len(in))
+	if zr, err := gzip.NewReader(bytes.NewReader(in)); err == nil { // the most it can yield
+		n, _ := io.Copy(io.Discard, zr)
+		size = max(size, n)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	read()
+	runtime.ReadMemStats(&after)
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(16*size+4<<20); got > limit {
+		t.Fatalf("reading %d bytes (%d decompressed) allocated %d bytes; want at most %d", len(in), size, got, limit)
+	}
 }
 
 // readIDX reads the images file at path as LoadIDX does, without the
@@ -60,7 +89,9 @@ func FuzzLoadIDX(f *testing.F) {
 	f.Fuzz(func(t *testing.T, img, lbl []byte) {
 		writeFile(t, images, img)
 		writeFile(t, labels, lbl)
-		s, err := LoadIDX(images, labels)
+		var s *Set
+		var err error
+		checkAllocated(t, append(img, lbl...), func() { s, err = LoadIDX(images, labels) })
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "data: ") || !strings.Contains(err.Error(), dir) {
 				t.Fatalf("error %q does not start with data: and name a file", err)
@@ -118,6 +149,93 @@ func FuzzReadCSVLimits(f *testing.F) {
 			t.Fatalf("readCSV of %d bytes, lines of at most %d, within limits %+v: %v", len(in), longest, lim, err)
 		case err == nil && beyond:
 			t.Fatalf("readCSV of %d bytes, lines of at most %d, beyond limits %+v: no error", len(in), longest, lim)
+		}
+	})
+}
+
+// FuzzLoadText checks that no file makes LoadText panic, and that a text
+// it loads decodes, through its vocabulary, back to the file: the three
+// splits in order, nothing lost or changed. A small MaxBytes checks the
+// limit: a file beyond it is refused, one within it is not refused for
+// its size. bytes chooses the byte-level vocabulary.
+func FuzzLoadText(f *testing.F) {
+	f.Add([]byte(DefaultCorpus()[:2000]), false, uint16(4096))
+	f.Add([]byte("héllo, wörld — ∑ 😀\n"), false, uint16(100))
+	f.Add([]byte("ab\x00cd"), false, uint16(100))
+	f.Add([]byte("ab\x00cd\xff"), true, uint16(100))
+	f.Add([]byte("abc\xe2\x82"), false, uint16(100)) // a character cut short
+	f.Add([]byte("abcdefgh"), false, uint16(3))
+	path := filepath.Join(f.TempDir(), "text")
+	f.Fuzz(func(t *testing.T, b []byte, bytes bool, maxBytes uint16) {
+		writeFile(t, path, b)
+		opts := DefaultTextOptions()
+		opts.Bytes, opts.MaxBytes = bytes, int64(maxBytes)+1
+		txt, err := LoadText("text:"+path, opts)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "data: ") {
+				t.Fatalf("error %q lacks the data: prefix", err)
+			}
+			if errors.Is(err, ErrTextTooLarge) != (int64(len(b)) > opts.MaxBytes) {
+				t.Fatalf("LoadText of %d bytes, limit %d: %v", len(b), opts.MaxBytes, err)
+			}
+			return
+		}
+		if int64(len(b)) > opts.MaxBytes {
+			t.Fatalf("LoadText of %d bytes accepted beyond the limit %d", len(b), opts.MaxBytes)
+		}
+		ids := append(append(append([]int(nil), txt.Train...), txt.Val...), txt.Test...)
+		got, err := txt.Vocab.Decode(ids)
+		if err != nil || got != string(b) {
+			t.Fatalf("LoadText of %q decodes to %q, %v", b, got, err)
+		}
+	})
+}
+
+// FuzzReadVocab checks that no vocab.json makes ReadVocab panic, and that
+// a vocabulary it reads is written by WriteTo as a file that reads back
+// the same, and encodes and decodes each of its tokens to itself.
+func FuzzReadVocab(f *testing.F) {
+	v, err := CharVocab(DefaultCorpus())
+	if err != nil {
+		f.Fatal(err)
+	}
+	var b strings.Builder
+	v.WriteTo(&b)
+	f.Add([]byte(b.String()))
+	f.Add([]byte(`{"kind":"byte"}`))
+	f.Add([]byte(`{"kind":"char","chars":"aba"}`))
+	f.Add([]byte(`{"kind":"char","chars":""}`))
+	f.Add([]byte(`{"kind":"char","chars":"\ud800x"}`))
+	f.Add([]byte(`{"kind":"word"}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		v, err := ReadVocab(strings.NewReader(string(in)))
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "data: ") {
+				t.Fatalf("error %q lacks the data: prefix", err)
+			}
+			return
+		}
+		var out strings.Builder
+		if _, err := v.WriteTo(&out); err != nil {
+			t.Fatalf("vocabulary read from %q cannot be written: %v", in, err)
+		}
+		v2, err := ReadVocab(strings.NewReader(out.String()))
+		if err != nil || v2.Len() != v.Len() || v2.Bytes() != v.Bytes() {
+			t.Fatalf("vocabulary read from %q, written as %q, reads back as %v, %v", in, out.String(), v2, err)
+		}
+		ids := make([]int, v.Len())
+		for i := range ids {
+			ids[i] = i
+		}
+		text, err := v.Decode(ids)
+		if err != nil {
+			t.Fatalf("vocabulary read from %q does not decode its own tokens: %v", in, err)
+		}
+		for _, w := range []*Vocab{v, v2} {
+			back, err := w.Encode(nil, text)
+			if err != nil || !slices.Equal(back, ids) {
+				t.Fatalf("vocabulary read from %q: its tokens decode to %q, which encodes to %v, %v", in, text, back, err)
+			}
 		}
 	})
 }

@@ -186,6 +186,7 @@ func linesPlot(spec LinesSpec) (*gplot.Plot, *gplot.Legend, error) {
 	p.Y.Label.Text = spec.YLabel
 	p.X.Min, p.X.Max = axisRange(xs, spec.LogX)
 	p.Y.Min, p.Y.Max = axisRange(ys, spec.LogY)
+	p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks{}, linearTicks{}
 	if spec.LogX {
 		setLog(&p.X)
 	}

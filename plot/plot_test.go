@@ -3,11 +3,15 @@ package plot
 import (
 	"bytes"
 	"errors"
+	"image/color"
 	"image/gif"
 	"image/png"
 	"math"
 	"strings"
 	"testing"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 var nan, inf = math.NaN(), math.Inf(1)
@@ -373,6 +377,100 @@ func TestDeterministic(t *testing.T) {
 		}
 		if !bytes.Equal(a.Bytes(), b.Bytes()) {
 			t.Errorf("%s drew different bytes for the same input", name)
+		}
+	}
+}
+
+// TestLogAxisEndsLabelled checks that both ends of a log axis carry a
+// labelled tick (a loss plot's top was an unlabelled 0.9), and that the
+// axis still holds the data.
+func TestLogAxisEndsLabelled(t *testing.T) {
+	for _, r := range [][2]float64{{0.073, 0.91}, {0.0099, 0.5}, {1e-5, 3}, {2.1, 2.3}, {0.05, 2}, {7, 7}, {3e-300, 1e300}} {
+		p, _, err := linesPlot(LinesSpec{LogY: true, X: []float64{1, 2}, Series: []Series{{Name: "loss", Y: r[:]}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lo, hi := p.Y.Min, p.Y.Max
+		if !(lo <= r[0] && hi >= r[1]) {
+			t.Errorf("log axis of data in %v = [%v, %v]; want it to hold the data", r, lo, hi)
+		}
+		ticks := p.Y.Tick.Marker.Ticks(lo, hi)
+		if len(ticks) == 0 {
+			t.Fatalf("log axis [%v, %v]: no ticks", lo, hi)
+		}
+		for _, end := range []gplot.Tick{ticks[0], ticks[len(ticks)-1]} {
+			if end.Label == "" || !(math.Abs(end.Value-lo) <= 1e-9*lo || math.Abs(end.Value-hi) <= 1e-9*hi) {
+				t.Errorf("log axis of data in %v = [%v, %v]: end tick %+v; want a labelled tick at each end", r, lo, hi, end)
+			}
+		}
+	}
+}
+
+// TestLinearTicksRound checks that a linear axis is labelled at a round
+// step, 1, 2 or 5 times a power of ten: an accuracy axis from 0.81 to 0.99
+// was labelled 0.81, 0.9, 0.99, which reads as a log-of-error axis.
+func TestLinearTicksRound(t *testing.T) {
+	for _, r := range [][2]float64{{0.806, 0.994}, {0.1, 0.98}, {1, 4}, {0.62, 20.38}, {-3.5, 2}, {1e-4, 1.2e-4}, {42, 4200}} {
+		p, _, err := linesPlot(LinesSpec{X: []float64{1, 2}, Series: []Series{{Name: "accuracy", Y: r[:]}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var labelled []float64
+		for _, tk := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
+			if tk.Label != "" {
+				labelled = append(labelled, tk.Value)
+			}
+		}
+		if len(labelled) < 2 || len(labelled) > 6 {
+			t.Fatalf("axis [%v, %v]: labels at %v; want 2 to 6", p.Y.Min, p.Y.Max, labelled)
+		}
+		step := labelled[1] - labelled[0]
+		m := step / math.Pow(10, math.Floor(math.Log10(step)+1e-9))
+		if !(same1(m, 1) || same1(m, 2) || same1(m, 5)) {
+			t.Errorf("axis [%v, %v]: labels at %v, a step of %v; want 1, 2 or 5 times a power of ten", p.Y.Min, p.Y.Max, labelled, step)
+		}
+		for i := 1; i < len(labelled); i++ {
+			if !same1(labelled[i]-labelled[i-1], step) {
+				t.Errorf("axis [%v, %v]: labels at %v are not evenly spaced", p.Y.Min, p.Y.Max, labelled)
+			}
+		}
+	}
+}
+
+// same1 reports whether a and b agree to 1e-6 relative.
+func same1(a, b float64) bool { return math.Abs(a-b) <= 1e-6*math.Max(math.Abs(a), math.Abs(b)) }
+
+// TestLegendFits checks that a legend lies inside its part of the figure,
+// and that long names (optimizer specs, as compare and tune name series)
+// do not squeeze the plot: its part of the width stays above 1 −
+// maxLegendShare.
+func TestLegendFits(t *testing.T) {
+	for _, names := range [][]string{
+		{"trial", "best so far"},
+		{"1 epoch", "3 epochs", "9 epochs", "27 epochs"},
+		{"adamw lr=0.001 wd=0.05 beta2=0.95 eps=1e-6", "sgd lr=0.1 momentum=0.9 nesterov=true wd=5e-4"},
+	} {
+		spec := LinesSpec{X: []float64{1, 2, 3}}
+		for _, n := range names {
+			spec.Series = append(spec.Series, Series{Name: n, Y: []float64{3, 2, 1}})
+		}
+		_, l, err := linesPlot(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := draw.New(newCanvas(DefaultWidth, DefaultHeight, color.White))
+		pc, lc := legendLayout(l, c)
+		r := l.Rectangle(lc)
+		w := c.Max.X - c.Min.X
+		// Entries are drawn from the left of lc (newLegend sets Left).
+		if right := lc.Min.X + r.Max.X - r.Min.X; right > lc.Max.X || lc.Min.X < c.Min.X || lc.Max.X > c.Max.X {
+			t.Errorf("legend of %q: %.0f points wide from %.0f, in its part %v of the figure %v; want it inside", names, r.Max.X-r.Min.X, lc.Min.X, lc.Rectangle, c.Rectangle)
+		}
+		if pw := pc.Max.X - pc.Min.X; pw < (1-maxLegendShare)*w {
+			t.Errorf("legend of %q leaves the plot %.0f of %.0f points of width; want at least %.0f", names, pw, w, (1-maxLegendShare)*w)
+		}
+		if lh, ph := r.Max.Y-r.Min.Y, lc.Max.Y-lc.Min.Y; lh > ph {
+			t.Errorf("legend of %q is %.0f points high in a part %.0f high", names, lh, ph)
 		}
 	}
 }

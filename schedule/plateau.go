@@ -147,7 +147,8 @@ func (p *Plateau) UnmarshalBinary(b []byte) error {
 	}
 	lr, err1 := strconv.ParseFloat(s.LR, 64)
 	best, err2 := strconv.ParseFloat(s.Best, 64)
-	if err1 != nil || err2 != nil || s.Bad < 0 || s.Cooldown < 0 || s.Seen < 0 {
+	// A rate must be one a run can use; best may be +Inf (nothing seen yet).
+	if err1 != nil || err2 != nil || checkNonNegative("lr", lr) != nil || math.IsNaN(best) || s.Bad < 0 || s.Cooldown < 0 || s.Seen < 0 {
 		return fmt.Errorf("schedule: plateau state is corrupt: %s", b)
 	}
 	p.lr, p.best, p.bad, p.cool, p.seen = lr, best, s.Bad, s.Cooldown, s.Seen

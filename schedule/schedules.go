@@ -84,12 +84,13 @@ func (s Cosine) At(t int) float64 {
 	return s.Min + (s.Base-s.Min)*(1+math.Cos(math.Pi*float64(t)/float64(s.TMax)))/2
 }
 
-// Validate reports a non-positive TMax.
+// Validate reports a non-positive TMax, or a Min that is negative or not
+// finite.
 func (s Cosine) Validate() error {
 	if s.TMax <= 0 {
 		return fmt.Errorf("schedule: Cosine.TMax = %d: must be positive", s.TMax)
 	}
-	return nil
+	return checkNonNegative("Cosine.Min", s.Min)
 }
 
 // CosineRestarts is cosine annealing with warm restarts (PyTorch's
@@ -113,12 +114,17 @@ func (s CosineRestarts) At(t int) float64 {
 	ti, tcur := s.T0, t
 	for tcur >= ti {
 		tcur -= ti
-		ti *= max(s.Mult, 1)
+		if m := max(s.Mult, 1); ti > math.MaxInt/m {
+			ti = math.MaxInt // a cycle longer than any run, not an overflow
+		} else {
+			ti *= m
+		}
 	}
 	return s.Min + (s.Base-s.Min)*(1+math.Cos(math.Pi*float64(tcur)/float64(ti)))/2
 }
 
-// Validate reports a non-positive T0 or a negative Mult.
+// Validate reports a non-positive T0, a negative Mult, or a Min that is
+// negative or not finite.
 func (s CosineRestarts) Validate() error {
 	if s.T0 <= 0 {
 		return fmt.Errorf("schedule: CosineRestarts.T0 = %d: must be positive", s.T0)
@@ -126,7 +132,7 @@ func (s CosineRestarts) Validate() error {
 	if s.Mult < 0 {
 		return fmt.Errorf("schedule: CosineRestarts.Mult = %d: must not be negative", s.Mult)
 	}
-	return nil
+	return checkNonNegative("CosineRestarts.Min", s.Min)
 }
 
 // Linear moves the rate's factor linearly from Start to End over Steps steps,

@@ -42,7 +42,7 @@ func tinyTrainer(t testing.TB, ckpt string) *train.Trainer[float32] {
 // rewriteCheckpoint returns the checkpoint b with its metadata edited by
 // edit (which sees it without the checksum), written with a new checksum
 // if sum, else with none.
-func rewriteCheckpoint(t *testing.T, b []byte, sum bool, edit func(map[string]string)) []byte {
+func rewriteCheckpoint(t testing.TB, b []byte, sum bool, edit func(map[string]string)) []byte {
 	t.Helper()
 	st, err := safetensors.Deserialize(b)
 	if err != nil {

@@ -190,8 +190,8 @@ func setValue(f reflect.Value, v string) error {
 		f.SetInt(int64(x))
 	case reflect.Float64:
 		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			return fmt.Errorf("want a number")
+		if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("want a finite number")
 		}
 		f.SetFloat(x)
 	case reflect.Slice:
