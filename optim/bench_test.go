@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/schedule"
 )
@@ -47,12 +48,43 @@ func BenchmarkStep(b *testing.B) {
 		{"10M", 10_000_000, 1},
 		{"10Mx100", 10_000_000, 100},
 	}
+	for _, s := range sizes {
+		if s.parts == 1 {
+			b.Run("Triad/"+s.name, func(b *testing.B) { benchmarkTriad(b, s.n) })
+		}
+	}
 	for _, m := range methods {
 		for _, s := range sizes {
 			b.Run(fmt.Sprintf("%s/%s", m.name, s.name), func(b *testing.B) {
 				benchmarkStep(b, m.m, s.n, s.parts, m.bytes)
 			})
 		}
+	}
+}
+
+// benchmarkTriad is the reference for BenchmarkStep's bandwidths, measured
+// in the same run: the stream triad in the in-place form the optimizers'
+// steps have, y ← y + s·x over n float32 elements (two streams read, one
+// written back: 12 B/element, as STREAM counts its triad), spread over the
+// cores in the optimizer's chunks of 2¹⁸ elements.
+func benchmarkTriad(b *testing.B, n int) {
+	const chunk = 1 << 18
+	rng := rand.New(rand.NewPCG(1, 1))
+	x, y := make([]float32, n), make([]float32, n)
+	for i := range x {
+		x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	triad := func(_, i int) {
+		lo, hi := i*chunk, min(n, (i+1)*chunk)
+		kernel.Axpy(1e-3, x[lo:hi], y[lo:hi])
+	}
+	chunks := (n + chunk - 1) / chunk
+	kernel.Parallel(chunks, triad)
+	b.SetBytes(12 * int64(n))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		kernel.Parallel(chunks, triad)
 	}
 }
 
