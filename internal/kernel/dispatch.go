@@ -43,6 +43,12 @@ type kernels[T Float] struct {
 	momentumStep func(p, g, b []T, gs, wc, mu, damp, nlr T, nesterov bool)
 	rmspropStep  func(p, g, v, ga, buf []T, gs, wc, a, eps, mu, nlr T, epsInSqrt bool)
 
+	lionStep         func(p, g, m []T, gs, wc, b1, b2, wd, nlr T)
+	lionCautiousStep func(p, g, m []T, gs, wc, b1, b2, s, wd, nlr T)
+	adoptStep        func(p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, first bool)
+	ademamixStep     func(p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr T)
+	scheduleFreeStep func(p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T, near bool)
+
 	sum        func(x []T) float64
 	sumSqDiff  func(x []T, c float64) float64
 	dotDiff    func(x, y []T, c float64) float64
@@ -87,6 +93,12 @@ func reference[T Float]() kernels[T] {
 		adamStep:     adamStepRef[T],
 		momentumStep: momentumStepRef[T],
 		rmspropStep:  rmspropStepRef[T],
+
+		lionStep:         lionStepRef[T],
+		lionCautiousStep: lionCautiousStepRef[T],
+		adoptStep:        adoptStepRef[T],
+		ademamixStep:     ademamixStepRef[T],
+		scheduleFreeStep: scheduleFreeStepRef[T],
 
 		sum:        sumRef[T],
 		sumSqDiff:  sumSquaredDiffRef[T],

@@ -22,6 +22,11 @@ func accelerateUpdate(l level) {
 		k32.adamStep = adamStep32AVX512
 		k32.momentumStep = momentumStep32AVX512
 		k32.rmspropStep = rmspropStep32AVX512
+		k32.lionStep = lionStep32AVX512
+		k32.lionCautiousStep = lionCautiousStep32AVX512
+		k32.adoptStep = adoptStep32AVX512
+		k32.ademamixStep = ademamixStep32AVX512
+		k32.scheduleFreeStep = scheduleFreeStep32AVX512
 		k32.sumSquares = sumSquares32AVX512
 		k32.sum = sum32AVX512
 		k32.sumSqDiff = sumSqDiff32AVX512
@@ -43,6 +48,11 @@ func accelerateUpdate(l level) {
 		k64.adamStep = adamStep64AVX512
 		k64.momentumStep = momentumStep64AVX512
 		k64.rmspropStep = rmspropStep64AVX512
+		k64.lionStep = lionStep64AVX512
+		k64.lionCautiousStep = lionCautiousStep64AVX512
+		k64.adoptStep = adoptStep64AVX512
+		k64.ademamixStep = ademamixStep64AVX512
+		k64.scheduleFreeStep = scheduleFreeStep64AVX512
 		k64.sumSquares = sumSquares64AVX512
 		k64.sum = sum64AVX512
 		k64.sumSqDiff = sumSqDiff64AVX512
@@ -65,6 +75,11 @@ func accelerateUpdate(l level) {
 		k32.adamStep = adamStep32AVX2
 		k32.momentumStep = momentumStep32AVX2
 		k32.rmspropStep = rmspropStep32AVX2
+		k32.lionStep = lionStep32AVX2
+		k32.lionCautiousStep = lionCautiousStep32AVX2
+		k32.adoptStep = adoptStep32AVX2
+		k32.ademamixStep = ademamixStep32AVX2
+		k32.scheduleFreeStep = scheduleFreeStep32AVX2
 		k32.sumSquares = sumSquares32AVX2
 		k32.sum = sum32AVX2
 		k32.sumSqDiff = sumSqDiff32AVX2
@@ -86,6 +101,11 @@ func accelerateUpdate(l level) {
 		k64.adamStep = adamStep64AVX2
 		k64.momentumStep = momentumStep64AVX2
 		k64.rmspropStep = rmspropStep64AVX2
+		k64.lionStep = lionStep64AVX2
+		k64.lionCautiousStep = lionCautiousStep64AVX2
+		k64.adoptStep = adoptStep64AVX2
+		k64.ademamixStep = ademamixStep64AVX2
+		k64.scheduleFreeStep = scheduleFreeStep64AVX2
 		k64.sumSquares = sumSquares64AVX2
 		k64.sum = sum64AVX2
 		k64.sumSqDiff = sumSqDiff64AVX2
