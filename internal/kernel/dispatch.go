@@ -43,6 +43,7 @@ type kernels[T Float] struct {
 	momentumStep func(p, g, b []T, gs, wc, mu, damp, nlr T, nesterov bool)
 	rmspropStep  func(p, g, v, ga, buf []T, gs, wc, a, eps, mu, nlr T, epsInSqrt bool)
 
+	adamCautiousStep func(p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T)
 	lionStep         func(p, g, m []T, gs, wc, b1, b2, wd, nlr T)
 	lionCautiousStep func(p, g, m []T, gs, wc, b1, b2, s, wd, nlr T)
 	adoptStep        func(p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, first bool)
@@ -94,6 +95,7 @@ func reference[T Float]() kernels[T] {
 		momentumStep: momentumStepRef[T],
 		rmspropStep:  rmspropStepRef[T],
 
+		adamCautiousStep: adamCautiousStepRef[T],
 		lionStep:         lionStepRef[T],
 		lionCautiousStep: lionCautiousStepRef[T],
 		adoptStep:        adoptStepRef[T],

@@ -78,6 +78,29 @@ func stepCases[T Float]() []stepCase[T] {
 					},
 				})
 				for _, sc := range []T{1, 2.5, 0} {
+					const c1, c2, eps = 10, 31.6, 1e-8
+					cases = append(cases, stepCase[T]{
+						name: fmt.Sprintf("AdamCautiousStep/%s/wd=%g/s=%g", coef, wd64, sc), slices: 5, nonneg: []int{3, 4}, optional: []int{4},
+						fused: func(s [][]T) {
+							AdamCautiousStep(s[0], s[1], s[2], s[3], s[4], gs, wc, b1, b2, c1, c2, eps, sc, wd, nlr)
+						},
+						chain: func(u []T, s [][]T) {
+							head(u, s[0], gs, wc)
+							CautiousAdam(u, s[2], s[3], s[4], b1, b2, c1, c2, eps, sc)
+							decay(u, s[0])
+							Axpy(nlr, u, s[0])
+						},
+					})
+					const a, de = 0.7, 1e-7
+					cases = append(cases, stepCase[T]{
+						name: fmt.Sprintf("ProdigyStep/%s/aw=%g/a=%g", coef, wd64, sc), slices: 4, nonneg: []int{3}, optional: []int{2},
+						fused: func(s [][]T) { ProdigyStep(s[0], s[1], s[2], s[3], gs, wc, a*sc, de, wd, nlr) },
+						chain: func(u []T, s [][]T) {
+							head(u, s[0], gs, wc)
+							ProdigyUpdate(u, s[2], s[3], s[0], a*sc, de, wd)
+							Axpy(nlr, u, s[0])
+						},
+					})
 					cases = append(cases, stepCase[T]{
 						name: fmt.Sprintf("LionCautiousStep/%s/wd=%g/s=%g", coef, wd64, sc), slices: 3,
 						fused: func(s [][]T) { LionCautiousStep(s[0], s[1], s[2], gs, wc, b1, b2, sc, wd, nlr) },

@@ -41,6 +41,9 @@ func radam32AVX512(u []float32, m []float32, v []float32, b1 float32, b2 float32
 func adamStep32AVX512(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func adamCautiousStep32AVX512(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, s float32, wd float32, nlr float32)
+
+//go:noescape
 func momentumStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
@@ -117,6 +120,9 @@ func radam64AVX512(u []float64, m []float64, v []float64, b1 float64, b2 float64
 
 //go:noescape
 func adamStep64AVX512(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func adamCautiousStep64AVX512(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, s float64, wd float64, nlr float64)
 
 //go:noescape
 func momentumStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, mu float64, damp float64, nlr float64, nesterov bool)
@@ -197,6 +203,9 @@ func radam32AVX2(u []float32, m []float32, v []float32, b1 float32, b2 float32, 
 func adamStep32AVX2(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func adamCautiousStep32AVX2(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, s float32, wd float32, nlr float32)
+
+//go:noescape
 func momentumStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
@@ -273,6 +282,9 @@ func radam64AVX2(u []float64, m []float64, v []float64, b1 float64, b2 float64, 
 
 //go:noescape
 func adamStep64AVX2(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func adamCautiousStep64AVX2(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, s float64, wd float64, nlr float64)
 
 //go:noescape
 func momentumStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, mu float64, damp float64, nlr float64, nesterov bool)

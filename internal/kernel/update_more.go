@@ -35,16 +35,7 @@ func Lion[T Float](u, m []T, b1, b2, s T, cautious bool) {
 
 // LionAgree returns how many i Lion's cautious mask keeps, changing
 // nothing: the count of sign(b1*m[i] + (1-b1)*u[i])·u[i] > 0.
-func LionAgree[T Float](u, m []T, b1 T) float64 {
-	m = m[:len(u)]
-	n := 0
-	for i, g := range u {
-		if sign(T(b1*m[i])+T((1-b1)*g))*g > 0 {
-			n++
-		}
-	}
-	return float64(n)
-}
+func LionAgree[T Float](u, m []T, b1 T) float64 { return LionAgreeStep(u, u, m, 1, 0, b1) }
 
 // sign is branch-free but for zero and NaN, which are rare: gradients and
 // moments are signed at random, which a branch would mispredict half the
@@ -88,16 +79,7 @@ func CautiousAdam[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps, s T) {
 
 // AdamAgree returns how many i CautiousAdam's mask keeps, changing
 // nothing: the count of (b1*m[i] + (1-b1)*u[i])·u[i] > 0.
-func AdamAgree[T Float](u, m []T, b1 T) float64 {
-	m = m[:len(u)]
-	n := 0
-	for i, g := range u {
-		if T((T(b1*m[i])+T((1-b1)*g))*g) > 0 {
-			n++
-		}
-	}
-	return float64(n)
-}
+func AdamAgree[T Float](u, m []T, b1 T) float64 { return AdamAgreeStep(u, u, m, 1, 0, b1) }
 
 // ADOPT replaces u by ADOPT's momentum of the clipped, normalised update,
 // then moves v (Taniguchi et al. 2024):
@@ -374,4 +356,72 @@ func scheduleFreeStepRef[T Float](p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a
 		z[i] = zi - T(lr*u)
 		p[i] = y + T(nlr*(y-y2))
 	}
+}
+
+// AdamCautiousStep is one fused step of cautious Adam on a block (see
+// step.go), bit for bit the chain's copy, CautiousAdam (scale s),
+// decoupled decay and subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	a := Adam's u[i], with m[i] (and v[i], vmax[i]) updated
+//	a = a*s where m[i]*u > 0, else 0
+//	a += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*a
+func AdamCautiousStep[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T) {
+	n := len(p)
+	table[T]().adamCautiousStep(p, g[:n], m[:n], v[:n], fit(vmax, n), gs, wc, b1, b2, c1, c2, eps, s, wd, nlr)
+}
+
+func adamCautiousStepRef[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T) {
+	n := len(p)
+	g, m, v, vmax = g[:n], m[:n], v[:n], fit(vmax, n)
+	for i, x := range p {
+		var vm *T
+		if vmax != nil {
+			vm = &vmax[i]
+		}
+		u := coupled(g[i], x, gs, wc)
+		a := adam(u, &m[i], &v[i], vm, b1, b2, c1, c2, eps)
+		if T(m[i]*u) > 0 {
+			a *= s
+		} else {
+			a = 0
+		}
+		if wd != 0 {
+			a += T(wd * x)
+		}
+		p[i] = x + T(nlr*a)
+	}
+}
+
+// AdamAgreeStep is AdamAgree on the update a fused step starts from,
+// u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the count of
+// (b1*m[i] + (1-b1)*u)·u > 0. It changes nothing.
+func AdamAgreeStep[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	k := 0
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		if T((T(b1*m[i])+T((1-b1)*u))*u) > 0 {
+			k++
+		}
+	}
+	return float64(k)
+}
+
+// LionAgreeStep is LionAgree on the update a fused step starts from,
+// u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the count of
+// sign(b1*m[i] + (1-b1)*u)·u > 0. It changes nothing.
+func LionAgreeStep[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	k := 0
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		if sign(T(b1*m[i])+T((1-b1)*u))*u > 0 {
+			k++
+		}
+	}
+	return float64(k)
 }

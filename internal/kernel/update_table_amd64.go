@@ -20,6 +20,7 @@ func accelerateUpdate(l level) {
 		k32.nadam = nadam32AVX512
 		k32.radam = radam32AVX512
 		k32.adamStep = adamStep32AVX512
+		k32.adamCautiousStep = adamCautiousStep32AVX512
 		k32.momentumStep = momentumStep32AVX512
 		k32.rmspropStep = rmspropStep32AVX512
 		k32.lionStep = lionStep32AVX512
@@ -46,6 +47,7 @@ func accelerateUpdate(l level) {
 		k64.nadam = nadam64AVX512
 		k64.radam = radam64AVX512
 		k64.adamStep = adamStep64AVX512
+		k64.adamCautiousStep = adamCautiousStep64AVX512
 		k64.momentumStep = momentumStep64AVX512
 		k64.rmspropStep = rmspropStep64AVX512
 		k64.lionStep = lionStep64AVX512
@@ -73,6 +75,7 @@ func accelerateUpdate(l level) {
 		k32.nadam = nadam32AVX2
 		k32.radam = radam32AVX2
 		k32.adamStep = adamStep32AVX2
+		k32.adamCautiousStep = adamCautiousStep32AVX2
 		k32.momentumStep = momentumStep32AVX2
 		k32.rmspropStep = rmspropStep32AVX2
 		k32.lionStep = lionStep32AVX2
@@ -99,6 +102,7 @@ func accelerateUpdate(l level) {
 		k64.nadam = nadam64AVX2
 		k64.radam = radam64AVX2
 		k64.adamStep = adamStep64AVX2
+		k64.adamCautiousStep = adamCautiousStep64AVX2
 		k64.momentumStep = momentumStep64AVX2
 		k64.rmspropStep = rmspropStep64AVX2
 		k64.lionStep = lionStep64AVX2

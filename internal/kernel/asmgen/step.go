@@ -31,36 +31,8 @@ func apply(e *step, p, u reg.VecVirtual) {
 var wcChoice = choice{name: "wc", nonzero: true}
 
 var steps = []stream{
-	{
-		name: "adamStep", params: "p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, wd, nlr T",
-		slices:  []string{"p", "g", "m", "v", "vmax"},
-		scalars: []string{"gs", "wc", "b1", "b2", "c1", "c2", "eps", "wd", "nlr"},
-		lazy:    []string{"gs", "wc", "c1", "c2", "eps", "wd", "nlr"},
-		flags:   []choice{{name: "vmax", slice: true}, wcChoice, {name: "wd", nonzero: true}}, unroll: 2,
-		prep: oneMinus("b1", "b2"),
-		body: func(e *step, on map[string]bool) {
-			p, u := couple(e, on)
-			m, v := e.ld("m"), e.ld("v")
-			var vmax reg.VecVirtual
-			if on["vmax"] {
-				vmax = e.ld("vmax")
-			}
-			m = ema(e, "b1", m, u)
-			v = emaSq(e, "b2", v, u)
-			e.st("m", m)
-			e.st("v", v)
-			if on["vmax"] {
-				v = e.maxNaN(vmax, v)
-				e.st("vmax", v)
-			}
-			d := e.add(e.mul(e.sqrt(v), e.c("c2")), e.c("eps"))
-			a := e.div(e.mul(m, e.c("c1")), d)
-			if on["wd"] {
-				a = e.add(a, e.mul(e.c("wd"), p))
-			}
-			apply(e, p, a)
-		},
-	},
+	adamStep(false),
+	adamStep(true),
 	{
 		name: "momentumStep", params: "p, g, b []T, gs, wc, mu, damp, nlr T, nesterov bool",
 		slices: []string{"p", "g", "b"}, scalars: []string{"gs", "wc", "mu", "damp", "nlr"},
@@ -247,6 +219,48 @@ func lionStep(cautious bool) stream {
 	if cautious {
 		k.name, k.params = "lionCautiousStep", "p, g, m []T, gs, wc, b1, b2, s, wd, nlr T"
 		k.scalars = []string{"gs", "wc", "b1", "b2", "s", "wd", "nlr"}
+	}
+	return k
+}
+
+// adamStep returns Adam's fused step, or with cautious its cautious form
+// (the Adam term scaled by s where m·u > 0, else 0; the decay is never
+// masked).
+func adamStep(cautious bool) stream {
+	k := stream{
+		name: "adamStep", params: "p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, wd, nlr T",
+		slices:  []string{"p", "g", "m", "v", "vmax"},
+		scalars: []string{"gs", "wc", "b1", "b2", "c1", "c2", "eps", "wd", "nlr"},
+		lazy:    []string{"gs", "wc", "c1", "c2", "eps", "s", "wd", "nlr"},
+		flags:   []choice{{name: "vmax", slice: true}, wcChoice, wdChoice}, unroll: 2,
+		prep: oneMinus("b1", "b2"),
+		body: func(e *step, on map[string]bool) {
+			p, u := couple(e, on)
+			m, v := e.ld("m"), e.ld("v")
+			var vmax reg.VecVirtual
+			if on["vmax"] {
+				vmax = e.ld("vmax")
+			}
+			m = ema(e, "b1", m, u)
+			v = emaSq(e, "b2", v, u)
+			e.st("m", m)
+			e.st("v", v)
+			if on["vmax"] {
+				v = e.maxNaN(vmax, v)
+				e.st("vmax", v)
+			}
+			d := e.add(e.mul(e.sqrt(v), e.c("c2")), e.c("eps"))
+			a := e.div(e.mul(m, e.c("c1")), d)
+			if cautious {
+				zero := e.zero()
+				a = e.sel(e.cmp(cmpGT, e.mul(m, u), zero), e.mul(a, e.c("s")), zero)
+			}
+			apply(e, p, decayed(e, on, a, p))
+		},
+	}
+	if cautious {
+		k.name, k.params = "adamCautiousStep", "p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T"
+		k.scalars = []string{"gs", "wc", "b1", "b2", "c1", "c2", "eps", "s", "wd", "nlr"}
 	}
 	return k
 }
