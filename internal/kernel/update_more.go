@@ -373,25 +373,7 @@ func AdamCautiousStep[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps
 }
 
 func adamCautiousStepRef[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T) {
-	n := len(p)
-	g, m, v, vmax = g[:n], m[:n], v[:n], fit(vmax, n)
-	for i, x := range p {
-		var vm *T
-		if vmax != nil {
-			vm = &vmax[i]
-		}
-		u := coupled(g[i], x, gs, wc)
-		a := adam(u, &m[i], &v[i], vm, b1, b2, c1, c2, eps)
-		if T(m[i]*u) > 0 {
-			a *= s
-		} else {
-			a = 0
-		}
-		if wd != 0 {
-			a += T(wd * x)
-		}
-		p[i] = x + T(nlr*a)
-	}
+	adamSteps(p, g, m, v, vmax, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr, true)
 }
 
 // AdamAgreeStep is AdamAgree on the update a fused step starts from,
