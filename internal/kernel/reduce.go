@@ -110,6 +110,11 @@ func DecayAfter[T Float](u, p []T, wd, lr T) {
 //	p[i] += nlr*r
 func ProdigyStep[T Float](p, g, m, v []T, gs, wc, a, de, aw, nlr T) {
 	n := len(p)
+	table[T]().prodigyStep(p, g[:n], fit(m, n), v[:n], gs, wc, a, de, aw, nlr)
+}
+
+func prodigyStepRef[T Float](p, g, m, v []T, gs, wc, a, de, aw, nlr T) {
+	n := len(p)
 	g, m, v = g[:n], fit(m, n), v[:n]
 	for i, x := range p {
 		var mi T

@@ -269,3 +269,36 @@ func TestStepsPanicOnShortSlices(t *testing.T) {
 		}()
 	}
 }
+
+// TestAgreeCounts checks the cautious masks' counts of every level against
+// the reference loops, exactly, with special values and each gs that
+// switches the scaling off or on.
+func TestAgreeCounts(t *testing.T) {
+	forEachType(t, testAgreeCounts[float32], testAgreeCounts[float64])
+}
+
+func testAgreeCounts[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 9))
+		for _, gs := range []T{1, 0.37, 0, -1} {
+			forEachShape(func(n, j int, specials bool) {
+				g, m := newGuarded[T](n, offsets[j]), newGuarded[T](n, offsets[(j+1)%len(offsets)])
+				fill(rng, g.s, false, specials)
+				fill(rng, m.s, false, specials)
+				for _, k := range []struct {
+					name     string
+					got, ref float64
+				}{
+					{"AdamAgreeStep", AdamAgreeStep(g.s, g.s, m.s, gs, 0, 0.9), adamAgreeStepRef(g.s, g.s, m.s, gs, 0, 0.9)},
+					{"LionAgreeStep", LionAgreeStep(g.s, g.s, m.s, gs, 0, 0.9), lionAgreeStepRef(g.s, g.s, m.s, gs, 0, 0.9)},
+				} {
+					if k.got != k.ref {
+						t.Fatalf("%s(n=%d, gs=%v, specials %v) = %v; want %v", k.name, n, gs, specials, k.got, k.ref)
+					}
+				}
+				g.check(t, "g")
+				m.check(t, "m")
+			})
+		}
+	})
+}

@@ -9433,6 +9433,705 @@ loop_wc_wd_done:
 	VZEROUPPER
 	RET
 
+// func prodigyStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
+// Requires: AVX, AVX512F
+TEXT ·prodigyStep32AVX512(SB), NOSPLIT, $0-120
+	MOVQ         m_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVL         wc+100(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS a+104(FP), Z1
+	VBROADCASTSS de+108(FP), Z2
+	VBROADCASTSS nlr+116(FP), Z3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z2, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMOVUPS 64(DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z2, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z2, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z4
+	VMOVUPS.Z (CX)(SI*1), K1, Z5
+	VMULPS    Z0, Z5, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z5
+	VSQRTPS   Z5, Z5
+	VADDPS    Z2, Z5, Z2
+	VDIVPS    Z2, Z0, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z3, Z0
+	VADDPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_aw:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS a+104(FP), Z1
+	VBROADCASTSS de+108(FP), Z2
+	VBROADCASTSS aw+112(FP), Z3
+	VBROADCASTSS nlr+116(FP), Z4
+
+loop_aw_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_aw_single
+	VMOVUPS (AX)(SI*1), Z5
+	VMOVUPS (CX)(SI*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMOVUPS (DX)(SI*1), Z7
+	VSQRTPS Z7, Z7
+	VADDPS  Z2, Z7, Z7
+	VDIVPS  Z7, Z6, Z6
+	VMULPS  Z6, Z1, Z6
+	VMULPS  Z5, Z3, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z5
+	VMOVUPS 64(CX)(SI*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMOVUPS 64(DX)(SI*1), Z7
+	VSQRTPS Z7, Z7
+	VADDPS  Z2, Z7, Z7
+	VDIVPS  Z7, Z6, Z6
+	VMULPS  Z6, Z1, Z6
+	VMULPS  Z5, Z3, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_aw_unrolled
+
+loop_aw_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_aw_tail
+	VMOVUPS (AX)(SI*1), Z5
+	VMOVUPS (CX)(SI*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMOVUPS (DX)(SI*1), Z7
+	VSQRTPS Z7, Z7
+	VADDPS  Z2, Z7, Z7
+	VDIVPS  Z7, Z6, Z6
+	VMULPS  Z6, Z1, Z6
+	VMULPS  Z5, Z3, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_aw_single
+
+loop_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z5
+	VMOVUPS.Z (CX)(SI*1), K1, Z6
+	VMULPS    Z0, Z6, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z6
+	VSQRTPS   Z6, Z6
+	VADDPS    Z2, Z6, Z2
+	VDIVPS    Z2, Z0, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z5, Z3, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z5, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS wc+100(FP), Z1
+	VBROADCASTSS a+104(FP), Z2
+	VBROADCASTSS de+108(FP), Z3
+	VBROADCASTSS nlr+116(FP), Z4
+
+loop_wc_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_wc_single
+	VMOVUPS (AX)(SI*1), Z5
+	VMOVUPS (CX)(SI*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS (DX)(SI*1), Z7
+	VSQRTPS Z7, Z7
+	VADDPS  Z3, Z7, Z7
+	VDIVPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z5
+	VMOVUPS 64(CX)(SI*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS 64(DX)(SI*1), Z7
+	VSQRTPS Z7, Z7
+	VADDPS  Z3, Z7, Z7
+	VDIVPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_wc_tail
+	VMOVUPS (AX)(SI*1), Z5
+	VMOVUPS (CX)(SI*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS (DX)(SI*1), Z7
+	VSQRTPS Z7, Z7
+	VADDPS  Z3, Z7, Z7
+	VDIVPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_wc_single
+
+loop_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z5
+	VMOVUPS.Z (CX)(SI*1), K1, Z6
+	VMULPS    Z0, Z6, Z0
+	VMULPS    Z5, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VSQRTPS   Z1, Z1
+	VADDPS    Z3, Z1, Z1
+	VDIVPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z5, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS wc+100(FP), Z1
+	VBROADCASTSS a+104(FP), Z2
+	VBROADCASTSS de+108(FP), Z3
+	VBROADCASTSS aw+112(FP), Z4
+	VBROADCASTSS nlr+116(FP), Z5
+
+loop_wc_aw_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_wc_aw_single
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z6, Z1, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VSQRTPS Z8, Z8
+	VADDPS  Z3, Z8, Z8
+	VDIVPS  Z8, Z7, Z7
+	VMULPS  Z7, Z2, Z7
+	VMULPS  Z6, Z4, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z6
+	VMOVUPS 64(CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z6, Z1, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS 64(DX)(SI*1), Z8
+	VSQRTPS Z8, Z8
+	VADDPS  Z3, Z8, Z8
+	VDIVPS  Z8, Z7, Z7
+	VMULPS  Z7, Z2, Z7
+	VMULPS  Z6, Z4, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_wc_aw_unrolled
+
+loop_wc_aw_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_wc_aw_tail
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z6, Z1, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VSQRTPS Z8, Z8
+	VADDPS  Z3, Z8, Z8
+	VDIVPS  Z8, Z7, Z7
+	VMULPS  Z7, Z2, Z7
+	VMULPS  Z6, Z4, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_wc_aw_single
+
+loop_wc_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_wc_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMULPS    Z0, Z7, Z0
+	VMULPS    Z6, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VSQRTPS   Z1, Z1
+	VADDPS    Z3, Z1, Z1
+	VDIVPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z6, Z4, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z5, Z0
+	VADDPS    Z0, Z6, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_wc_aw_done:
+	VZEROUPPER
+	RET
+
+with_m:
+	MOVL         wc+100(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_m
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS a+104(FP), Z0
+	VBROADCASTSS de+108(FP), Z1
+	VBROADCASTSS nlr+116(FP), Z2
+
+loop_m_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_m_single
+	VMOVUPS (AX)(SI*1), Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMOVUPS (DX)(SI*1), Z5
+	VSQRTPS Z5, Z5
+	VADDPS  Z1, Z5, Z5
+	VDIVPS  Z5, Z4, Z4
+	VMULPS  Z4, Z0, Z4
+	VMULPS  Z4, Z2, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z3
+	VMOVUPS 64(CX)(SI*1), Z4
+	VMOVUPS 64(DX)(SI*1), Z5
+	VSQRTPS Z5, Z5
+	VADDPS  Z1, Z5, Z5
+	VDIVPS  Z5, Z4, Z4
+	VMULPS  Z4, Z0, Z4
+	VMULPS  Z4, Z2, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_m_unrolled
+
+loop_m_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_tail
+	VMOVUPS (AX)(SI*1), Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMOVUPS (DX)(SI*1), Z5
+	VSQRTPS Z5, Z5
+	VADDPS  Z1, Z5, Z5
+	VDIVPS  Z5, Z4, Z4
+	VMULPS  Z4, Z0, Z4
+	VMULPS  Z4, Z2, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_single
+
+loop_m_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z3
+	VMOVUPS.Z (CX)(SI*1), K1, Z4
+	VMOVUPS.Z (DX)(SI*1), K1, Z5
+	VSQRTPS   Z5, Z5
+	VADDPS    Z1, Z5, Z1
+	VDIVPS    Z1, Z4, Z1
+	VMULPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VADDPS    Z0, Z3, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_m_done:
+	VZEROUPPER
+	RET
+
+with_aw_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS a+104(FP), Z0
+	VBROADCASTSS de+108(FP), Z1
+	VBROADCASTSS aw+112(FP), Z2
+	VBROADCASTSS nlr+116(FP), Z3
+
+loop_m_aw_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_m_aw_single
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z1, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z0, Z5
+	VMULPS  Z4, Z2, Z6
+	VADDPS  Z6, Z5, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VMOVUPS 64(DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z1, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z0, Z5
+	VMULPS  Z4, Z2, Z6
+	VADDPS  Z6, Z5, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_m_aw_unrolled
+
+loop_m_aw_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_aw_tail
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z1, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z0, Z5
+	VMULPS  Z4, Z2, Z6
+	VADDPS  Z6, Z5, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_aw_single
+
+loop_m_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z4
+	VMOVUPS.Z (CX)(SI*1), K1, Z5
+	VMOVUPS.Z (DX)(SI*1), K1, Z6
+	VSQRTPS   Z6, Z6
+	VADDPS    Z1, Z6, Z1
+	VDIVPS    Z1, Z5, Z1
+	VMULPS    Z1, Z0, Z0
+	VMULPS    Z4, Z2, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z3, Z0
+	VADDPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_m_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc_m:
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw_m_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS wc+100(FP), Z0
+	VBROADCASTSS a+104(FP), Z0
+	VBROADCASTSS de+108(FP), Z1
+	VBROADCASTSS nlr+116(FP), Z2
+
+loop_m_wc_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_m_wc_single
+	VMOVUPS (AX)(SI*1), Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMOVUPS (DX)(SI*1), Z5
+	VSQRTPS Z5, Z5
+	VADDPS  Z1, Z5, Z5
+	VDIVPS  Z5, Z4, Z4
+	VMULPS  Z4, Z0, Z4
+	VMULPS  Z4, Z2, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z3
+	VMOVUPS 64(CX)(SI*1), Z4
+	VMOVUPS 64(DX)(SI*1), Z5
+	VSQRTPS Z5, Z5
+	VADDPS  Z1, Z5, Z5
+	VDIVPS  Z5, Z4, Z4
+	VMULPS  Z4, Z0, Z4
+	VMULPS  Z4, Z2, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_wc_tail
+	VMOVUPS (AX)(SI*1), Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMOVUPS (DX)(SI*1), Z5
+	VSQRTPS Z5, Z5
+	VADDPS  Z1, Z5, Z5
+	VDIVPS  Z5, Z4, Z4
+	VMULPS  Z4, Z0, Z4
+	VMULPS  Z4, Z2, Z4
+	VADDPS  Z4, Z3, Z3
+	VMOVUPS Z3, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z3
+	VMOVUPS.Z (CX)(SI*1), K1, Z4
+	VMOVUPS.Z (DX)(SI*1), K1, Z5
+	VSQRTPS   Z5, Z5
+	VADDPS    Z1, Z5, Z1
+	VDIVPS    Z1, Z4, Z1
+	VMULPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VADDPS    Z0, Z3, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_m_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_m_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+96(FP), Z0
+	VBROADCASTSS wc+100(FP), Z0
+	VBROADCASTSS a+104(FP), Z0
+	VBROADCASTSS de+108(FP), Z1
+	VBROADCASTSS aw+112(FP), Z2
+	VBROADCASTSS nlr+116(FP), Z3
+
+loop_m_wc_aw_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_m_wc_aw_single
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z1, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z0, Z5
+	VMULPS  Z4, Z2, Z6
+	VADDPS  Z6, Z5, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VMOVUPS 64(DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z1, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z0, Z5
+	VMULPS  Z4, Z2, Z6
+	VADDPS  Z6, Z5, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_m_wc_aw_unrolled
+
+loop_m_wc_aw_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_wc_aw_tail
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VSQRTPS Z6, Z6
+	VADDPS  Z1, Z6, Z6
+	VDIVPS  Z6, Z5, Z5
+	VMULPS  Z5, Z0, Z5
+	VMULPS  Z4, Z2, Z6
+	VADDPS  Z6, Z5, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_wc_aw_single
+
+loop_m_wc_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_wc_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z4
+	VMOVUPS.Z (CX)(SI*1), K1, Z5
+	VMOVUPS.Z (DX)(SI*1), K1, Z6
+	VSQRTPS   Z6, Z6
+	VADDPS    Z1, Z6, Z1
+	VDIVPS    Z1, Z5, Z1
+	VMULPS    Z1, Z0, Z0
+	VMULPS    Z4, Z2, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z3, Z0
+	VADDPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_m_wc_aw_done:
+	VZEROUPPER
+	RET
+
 // func scheduleFreeStep32AVX512(p []float32, g []float32, z []float32, v []float32, gs float32, wc float32, b2 float32, bc2 float32, eps float32, wd float32, c float32, a float32, lr float32, nlr float32, near bool)
 // Requires: AVX, AVX512F
 TEXT ·scheduleFreeStep32AVX512(SB), NOSPLIT, $0-137
@@ -11646,6 +12345,264 @@ loop_v_wc_wd_near_tail:
 
 loop_v_wc_wd_near_done:
 	VZEROUPPER
+	RET
+
+// func adamAgree32AVX512(g []float32, m []float32, gs float32, b1 float32) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·adamAgree32AVX512(SB), NOSPLIT, $0-64
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Z0
+	VBROADCASTSS b1+52(FP), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VXORPS       Z3, Z3, Z3
+	VSUBPS       Z1, Z2, Z4
+	VBROADCASTSS signbit32<>+0(SB), Z5
+	VXORPS       Z5, Z5, Z5
+	VXORPS       Z12, Z12, Z12
+
+unrolled:
+	CMPQ      DX, $0x00000040
+	JB        single
+	VMOVUPS   (AX)(BX*1), Z13
+	VMOVUPS   (CX)(BX*1), Z14
+	VMULPS    Z0, Z13, Z13
+	VMULPS    Z14, Z1, Z14
+	VMULPS    Z13, Z4, Z15
+	VADDPS    Z15, Z14, Z14
+	VMULPS    Z13, Z14, Z13
+	VCMPPS    $0x1e, Z3, Z13, K1
+	VBLENDMPS Z2, Z3, K1, Z6
+	VADDPS    Z6, Z5, Z5
+	VMOVUPS   64(AX)(BX*1), Z13
+	VMOVUPS   64(CX)(BX*1), Z14
+	VMULPS    Z0, Z13, Z13
+	VMULPS    Z14, Z1, Z14
+	VMULPS    Z13, Z4, Z15
+	VADDPS    Z15, Z14, Z14
+	VMULPS    Z13, Z14, Z13
+	VCMPPS    $0x1e, Z3, Z13, K1
+	VBLENDMPS Z2, Z3, K1, Z7
+	VADDPS    Z7, Z12, Z12
+	VMOVUPS   128(AX)(BX*1), Z13
+	VMOVUPS   128(CX)(BX*1), Z14
+	VMULPS    Z0, Z13, Z13
+	VMULPS    Z14, Z1, Z14
+	VMULPS    Z13, Z4, Z15
+	VADDPS    Z15, Z14, Z14
+	VMULPS    Z13, Z14, Z13
+	VCMPPS    $0x1e, Z3, Z13, K1
+	VBLENDMPS Z2, Z3, K1, Z8
+	VADDPS    Z8, Z5, Z5
+	VMOVUPS   192(AX)(BX*1), Z13
+	VMOVUPS   192(CX)(BX*1), Z14
+	VMULPS    Z0, Z13, Z13
+	VMULPS    Z14, Z1, Z14
+	VMULPS    Z13, Z4, Z15
+	VADDPS    Z15, Z14, Z14
+	VMULPS    Z13, Z14, Z13
+	VCMPPS    $0x1e, Z3, Z13, K1
+	VBLENDMPS Z2, Z3, K1, Z9
+	VADDPS    Z9, Z12, Z12
+	ADDQ      $0x00000100, BX
+	SUBQ      $0x00000040, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (AX)(BX*1), Z6
+	VMOVUPS   (CX)(BX*1), Z7
+	VMULPS    Z0, Z6, Z6
+	VMULPS    Z7, Z1, Z7
+	VMULPS    Z6, Z4, Z8
+	VADDPS    Z8, Z7, Z7
+	VMULPS    Z6, Z7, Z6
+	VCMPPS    $0x1e, Z3, Z6, K1
+	VBLENDMPS Z2, Z3, K1, Z10
+	VADDPS    Z10, Z5, Z5
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000010, DX
+	JMP       single
+
+tail:
+	TESTQ     DX, DX
+	JZ        fold
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z6
+	VMOVUPS.Z (CX)(BX*1), K1, Z7
+	VMULPS    Z0, Z6, Z0
+	VMULPS    Z7, Z1, Z1
+	VMULPS    Z0, Z4, Z4
+	VADDPS    Z4, Z1, Z1
+	VMULPS    Z0, Z1, Z0
+	VCMPPS    $0x1e, Z3, Z0, K1
+	VBLENDMPS Z2, Z3, K1, Z11
+	VADDPS    Z11, Z5, Z5
+
+fold:
+	VADDPS        Z12, Z5, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPSHUFD       $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	VCVTSS2SD     X0, X0, X0
+	MOVSD         X0, ret+56(FP)
+	RET
+
+// func lionAgree32AVX512(g []float32, m []float32, gs float32, b1 float32) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·lionAgree32AVX512(SB), NOSPLIT, $0-64
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Z0
+	VBROADCASTSS b1+52(FP), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VXORPS       Z3, Z3, Z3
+	VSUBPS       Z1, Z2, Z4
+	VBROADCASTSS signbit32<>+0(SB), Z5
+	VXORPS       Z6, Z6, Z6
+	VXORPS       Z7, Z7, Z7
+
+unrolled:
+	CMPQ      DX, $0x00000040
+	JB        single
+	VMOVUPS   (AX)(BX*1), Z8
+	VMOVUPS   (CX)(BX*1), Z9
+	VMULPS    Z0, Z8, Z8
+	VMULPS    Z9, Z1, Z9
+	VMULPS    Z8, Z4, Z28
+	VADDPS    Z28, Z9, Z9
+	VPANDD    Z5, Z9, Z28
+	VPORD     Z2, Z28, Z28
+	VCMPPS    $0x00, Z3, Z9, K1
+	VBLENDMPS Z3, Z28, K1, Z10
+	VCMPPS    $0x03, Z9, Z9, K1
+	VBLENDMPS Z9, Z10, K1, Z11
+	VMULPS    Z8, Z11, Z8
+	VCMPPS    $0x1e, Z3, Z8, K1
+	VBLENDMPS Z2, Z3, K1, Z12
+	VADDPS    Z12, Z6, Z6
+	VMOVUPS   64(AX)(BX*1), Z8
+	VMOVUPS   64(CX)(BX*1), Z9
+	VMULPS    Z0, Z8, Z8
+	VMULPS    Z9, Z1, Z9
+	VMULPS    Z8, Z4, Z28
+	VADDPS    Z28, Z9, Z9
+	VPANDD    Z5, Z9, Z28
+	VPORD     Z2, Z28, Z28
+	VCMPPS    $0x00, Z3, Z9, K1
+	VBLENDMPS Z3, Z28, K1, Z13
+	VCMPPS    $0x03, Z9, Z9, K1
+	VBLENDMPS Z9, Z13, K1, Z14
+	VMULPS    Z8, Z14, Z8
+	VCMPPS    $0x1e, Z3, Z8, K1
+	VBLENDMPS Z2, Z3, K1, Z15
+	VADDPS    Z15, Z7, Z7
+	VMOVUPS   128(AX)(BX*1), Z8
+	VMOVUPS   128(CX)(BX*1), Z9
+	VMULPS    Z0, Z8, Z8
+	VMULPS    Z9, Z1, Z9
+	VMULPS    Z8, Z4, Z28
+	VADDPS    Z28, Z9, Z9
+	VPANDD    Z5, Z9, Z28
+	VPORD     Z2, Z28, Z28
+	VCMPPS    $0x00, Z3, Z9, K1
+	VBLENDMPS Z3, Z28, K1, Z16
+	VCMPPS    $0x03, Z9, Z9, K1
+	VBLENDMPS Z9, Z16, K1, Z17
+	VMULPS    Z8, Z17, Z8
+	VCMPPS    $0x1e, Z3, Z8, K1
+	VBLENDMPS Z2, Z3, K1, Z18
+	VADDPS    Z18, Z6, Z6
+	VMOVUPS   192(AX)(BX*1), Z8
+	VMOVUPS   192(CX)(BX*1), Z9
+	VMULPS    Z0, Z8, Z8
+	VMULPS    Z9, Z1, Z9
+	VMULPS    Z8, Z4, Z28
+	VADDPS    Z28, Z9, Z9
+	VPANDD    Z5, Z9, Z28
+	VPORD     Z2, Z28, Z28
+	VCMPPS    $0x00, Z3, Z9, K1
+	VBLENDMPS Z3, Z28, K1, Z19
+	VCMPPS    $0x03, Z9, Z9, K1
+	VBLENDMPS Z9, Z19, K1, Z20
+	VMULPS    Z8, Z20, Z8
+	VCMPPS    $0x1e, Z3, Z8, K1
+	VBLENDMPS Z2, Z3, K1, Z21
+	VADDPS    Z21, Z7, Z7
+	ADDQ      $0x00000100, BX
+	SUBQ      $0x00000040, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000010
+	JB        tail
+	VMOVUPS   (AX)(BX*1), Z8
+	VMOVUPS   (CX)(BX*1), Z9
+	VMULPS    Z0, Z8, Z8
+	VMULPS    Z9, Z1, Z9
+	VMULPS    Z8, Z4, Z10
+	VADDPS    Z10, Z9, Z9
+	VPANDD    Z5, Z9, Z10
+	VPORD     Z2, Z10, Z10
+	VCMPPS    $0x00, Z3, Z9, K1
+	VBLENDMPS Z3, Z10, K1, Z22
+	VCMPPS    $0x03, Z9, Z9, K1
+	VBLENDMPS Z9, Z22, K1, Z23
+	VMULPS    Z8, Z23, Z8
+	VCMPPS    $0x1e, Z3, Z8, K1
+	VBLENDMPS Z2, Z3, K1, Z24
+	VADDPS    Z24, Z6, Z6
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000010, DX
+	JMP       single
+
+tail:
+	TESTQ     DX, DX
+	JZ        fold
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z8
+	VMOVUPS.Z (CX)(BX*1), K1, Z9
+	VMULPS    Z0, Z8, Z0
+	VMULPS    Z9, Z1, Z1
+	VMULPS    Z0, Z4, Z4
+	VADDPS    Z4, Z1, Z1
+	VPANDD    Z5, Z1, Z4
+	VPORD     Z2, Z4, Z4
+	VCMPPS    $0x00, Z3, Z1, K1
+	VBLENDMPS Z3, Z4, K1, Z25
+	VCMPPS    $0x03, Z1, Z1, K1
+	VBLENDMPS Z1, Z25, K1, Z26
+	VMULPS    Z0, Z26, Z0
+	VCMPPS    $0x1e, Z3, Z0, K1
+	VBLENDMPS Z2, Z3, K1, Z27
+	VADDPS    Z27, Z6, Z6
+
+fold:
+	VADDPS        Z7, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPS        X1, X0, X0
+	VPSHUFD       $0xb1, X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	VCVTSS2SD     X0, X0, X0
+	MOVSD         X0, ret+56(FP)
 	RET
 
 // func sumSquares32AVX512(x []float32) float64
@@ -21564,6 +22521,705 @@ loop_wc_wd_done:
 	VZEROUPPER
 	RET
 
+// func prodigyStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
+// Requires: AVX, AVX512F
+TEXT ·prodigyStep64AVX512(SB), NOSPLIT, $0-144
+	MOVQ         m_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVQ         wc+104(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD a+112(FP), Z1
+	VBROADCASTSD de+120(FP), Z2
+	VBROADCASTSD nlr+136(FP), Z3
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMOVUPD (DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z2, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z4
+	VMOVUPD 64(CX)(SI*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMOVUPD 64(DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z2, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMOVUPD (DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z2, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z4
+	VMOVUPD.Z (CX)(SI*1), K1, Z5
+	VMULPD    Z0, Z5, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z5
+	VSQRTPD   Z5, Z5
+	VADDPD    Z2, Z5, Z2
+	VDIVPD    Z2, Z0, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z3, Z0
+	VADDPD    Z0, Z4, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_aw:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD a+112(FP), Z1
+	VBROADCASTSD de+120(FP), Z2
+	VBROADCASTSD aw+128(FP), Z3
+	VBROADCASTSD nlr+136(FP), Z4
+
+loop_aw_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_aw_single
+	VMOVUPD (AX)(SI*1), Z5
+	VMOVUPD (CX)(SI*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMOVUPD (DX)(SI*1), Z7
+	VSQRTPD Z7, Z7
+	VADDPD  Z2, Z7, Z7
+	VDIVPD  Z7, Z6, Z6
+	VMULPD  Z6, Z1, Z6
+	VMULPD  Z5, Z3, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z5
+	VMOVUPD 64(CX)(SI*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMOVUPD 64(DX)(SI*1), Z7
+	VSQRTPD Z7, Z7
+	VADDPD  Z2, Z7, Z7
+	VDIVPD  Z7, Z6, Z6
+	VMULPD  Z6, Z1, Z6
+	VMULPD  Z5, Z3, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_aw_unrolled
+
+loop_aw_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_aw_tail
+	VMOVUPD (AX)(SI*1), Z5
+	VMOVUPD (CX)(SI*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMOVUPD (DX)(SI*1), Z7
+	VSQRTPD Z7, Z7
+	VADDPD  Z2, Z7, Z7
+	VDIVPD  Z7, Z6, Z6
+	VMULPD  Z6, Z1, Z6
+	VMULPD  Z5, Z3, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_aw_single
+
+loop_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z5
+	VMOVUPD.Z (CX)(SI*1), K1, Z6
+	VMULPD    Z0, Z6, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z6
+	VSQRTPD   Z6, Z6
+	VADDPD    Z2, Z6, Z2
+	VDIVPD    Z2, Z0, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z5, Z3, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z5, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD wc+104(FP), Z1
+	VBROADCASTSD a+112(FP), Z2
+	VBROADCASTSD de+120(FP), Z3
+	VBROADCASTSD nlr+136(FP), Z4
+
+loop_wc_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_wc_single
+	VMOVUPD (AX)(SI*1), Z5
+	VMOVUPD (CX)(SI*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD (DX)(SI*1), Z7
+	VSQRTPD Z7, Z7
+	VADDPD  Z3, Z7, Z7
+	VDIVPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z5
+	VMOVUPD 64(CX)(SI*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD 64(DX)(SI*1), Z7
+	VSQRTPD Z7, Z7
+	VADDPD  Z3, Z7, Z7
+	VDIVPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_wc_tail
+	VMOVUPD (AX)(SI*1), Z5
+	VMOVUPD (CX)(SI*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD (DX)(SI*1), Z7
+	VSQRTPD Z7, Z7
+	VADDPD  Z3, Z7, Z7
+	VDIVPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_wc_single
+
+loop_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z5
+	VMOVUPD.Z (CX)(SI*1), K1, Z6
+	VMULPD    Z0, Z6, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VSQRTPD   Z1, Z1
+	VADDPD    Z3, Z1, Z1
+	VDIVPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z5, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD wc+104(FP), Z1
+	VBROADCASTSD a+112(FP), Z2
+	VBROADCASTSD de+120(FP), Z3
+	VBROADCASTSD aw+128(FP), Z4
+	VBROADCASTSD nlr+136(FP), Z5
+
+loop_wc_aw_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_wc_aw_single
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z6, Z1, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VSQRTPD Z8, Z8
+	VADDPD  Z3, Z8, Z8
+	VDIVPD  Z8, Z7, Z7
+	VMULPD  Z7, Z2, Z7
+	VMULPD  Z6, Z4, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z6
+	VMOVUPD 64(CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z6, Z1, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD 64(DX)(SI*1), Z8
+	VSQRTPD Z8, Z8
+	VADDPD  Z3, Z8, Z8
+	VDIVPD  Z8, Z7, Z7
+	VMULPD  Z7, Z2, Z7
+	VMULPD  Z6, Z4, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_wc_aw_unrolled
+
+loop_wc_aw_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_wc_aw_tail
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z6, Z1, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VSQRTPD Z8, Z8
+	VADDPD  Z3, Z8, Z8
+	VDIVPD  Z8, Z7, Z7
+	VMULPD  Z7, Z2, Z7
+	VMULPD  Z6, Z4, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_wc_aw_single
+
+loop_wc_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_wc_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMULPD    Z0, Z7, Z0
+	VMULPD    Z6, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VSQRTPD   Z1, Z1
+	VADDPD    Z3, Z1, Z1
+	VDIVPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z6, Z4, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z5, Z0
+	VADDPD    Z0, Z6, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_wc_aw_done:
+	VZEROUPPER
+	RET
+
+with_m:
+	MOVQ         wc+104(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_m
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD a+112(FP), Z0
+	VBROADCASTSD de+120(FP), Z1
+	VBROADCASTSD nlr+136(FP), Z2
+
+loop_m_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_single
+	VMOVUPD (AX)(SI*1), Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMOVUPD (DX)(SI*1), Z5
+	VSQRTPD Z5, Z5
+	VADDPD  Z1, Z5, Z5
+	VDIVPD  Z5, Z4, Z4
+	VMULPD  Z4, Z0, Z4
+	VMULPD  Z4, Z2, Z4
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z3
+	VMOVUPD 64(CX)(SI*1), Z4
+	VMOVUPD 64(DX)(SI*1), Z5
+	VSQRTPD Z5, Z5
+	VADDPD  Z1, Z5, Z5
+	VDIVPD  Z5, Z4, Z4
+	VMULPD  Z4, Z0, Z4
+	VMULPD  Z4, Z2, Z4
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_unrolled
+
+loop_m_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_m_tail
+	VMOVUPD (AX)(SI*1), Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMOVUPD (DX)(SI*1), Z5
+	VSQRTPD Z5, Z5
+	VADDPD  Z1, Z5, Z5
+	VDIVPD  Z5, Z4, Z4
+	VMULPD  Z4, Z0, Z4
+	VMULPD  Z4, Z2, Z4
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_m_single
+
+loop_m_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z3
+	VMOVUPD.Z (CX)(SI*1), K1, Z4
+	VMOVUPD.Z (DX)(SI*1), K1, Z5
+	VSQRTPD   Z5, Z5
+	VADDPD    Z1, Z5, Z1
+	VDIVPD    Z1, Z4, Z1
+	VMULPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VADDPD    Z0, Z3, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_m_done:
+	VZEROUPPER
+	RET
+
+with_aw_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD a+112(FP), Z0
+	VBROADCASTSD de+120(FP), Z1
+	VBROADCASTSD aw+128(FP), Z2
+	VBROADCASTSD nlr+136(FP), Z3
+
+loop_m_aw_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_aw_single
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VMOVUPD (DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z1, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z0, Z5
+	VMULPD  Z4, Z2, Z6
+	VADDPD  Z6, Z5, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z4
+	VMOVUPD 64(CX)(SI*1), Z5
+	VMOVUPD 64(DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z1, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z0, Z5
+	VMULPD  Z4, Z2, Z6
+	VADDPD  Z6, Z5, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_aw_unrolled
+
+loop_m_aw_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_m_aw_tail
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VMOVUPD (DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z1, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z0, Z5
+	VMULPD  Z4, Z2, Z6
+	VADDPD  Z6, Z5, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_m_aw_single
+
+loop_m_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z4
+	VMOVUPD.Z (CX)(SI*1), K1, Z5
+	VMOVUPD.Z (DX)(SI*1), K1, Z6
+	VSQRTPD   Z6, Z6
+	VADDPD    Z1, Z6, Z1
+	VDIVPD    Z1, Z5, Z1
+	VMULPD    Z1, Z0, Z0
+	VMULPD    Z4, Z2, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z3, Z0
+	VADDPD    Z0, Z4, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_m_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc_m:
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw_m_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD wc+104(FP), Z0
+	VBROADCASTSD a+112(FP), Z0
+	VBROADCASTSD de+120(FP), Z1
+	VBROADCASTSD nlr+136(FP), Z2
+
+loop_m_wc_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_wc_single
+	VMOVUPD (AX)(SI*1), Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMOVUPD (DX)(SI*1), Z5
+	VSQRTPD Z5, Z5
+	VADDPD  Z1, Z5, Z5
+	VDIVPD  Z5, Z4, Z4
+	VMULPD  Z4, Z0, Z4
+	VMULPD  Z4, Z2, Z4
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z3
+	VMOVUPD 64(CX)(SI*1), Z4
+	VMOVUPD 64(DX)(SI*1), Z5
+	VSQRTPD Z5, Z5
+	VADDPD  Z1, Z5, Z5
+	VDIVPD  Z5, Z4, Z4
+	VMULPD  Z4, Z0, Z4
+	VMULPD  Z4, Z2, Z4
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_m_wc_tail
+	VMOVUPD (AX)(SI*1), Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMOVUPD (DX)(SI*1), Z5
+	VSQRTPD Z5, Z5
+	VADDPD  Z1, Z5, Z5
+	VDIVPD  Z5, Z4, Z4
+	VMULPD  Z4, Z0, Z4
+	VMULPD  Z4, Z2, Z4
+	VADDPD  Z4, Z3, Z3
+	VMOVUPD Z3, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z3
+	VMOVUPD.Z (CX)(SI*1), K1, Z4
+	VMOVUPD.Z (DX)(SI*1), K1, Z5
+	VSQRTPD   Z5, Z5
+	VADDPD    Z1, Z5, Z1
+	VDIVPD    Z1, Z4, Z1
+	VMULPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VADDPD    Z0, Z3, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_m_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_m_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+96(FP), Z0
+	VBROADCASTSD wc+104(FP), Z0
+	VBROADCASTSD a+112(FP), Z0
+	VBROADCASTSD de+120(FP), Z1
+	VBROADCASTSD aw+128(FP), Z2
+	VBROADCASTSD nlr+136(FP), Z3
+
+loop_m_wc_aw_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_m_wc_aw_single
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VMOVUPD (DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z1, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z0, Z5
+	VMULPD  Z4, Z2, Z6
+	VADDPD  Z6, Z5, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z4
+	VMOVUPD 64(CX)(SI*1), Z5
+	VMOVUPD 64(DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z1, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z0, Z5
+	VMULPD  Z4, Z2, Z6
+	VADDPD  Z6, Z5, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_m_wc_aw_unrolled
+
+loop_m_wc_aw_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_m_wc_aw_tail
+	VMOVUPD (AX)(SI*1), Z4
+	VMOVUPD (CX)(SI*1), Z5
+	VMOVUPD (DX)(SI*1), Z6
+	VSQRTPD Z6, Z6
+	VADDPD  Z1, Z6, Z6
+	VDIVPD  Z6, Z5, Z5
+	VMULPD  Z5, Z0, Z5
+	VMULPD  Z4, Z2, Z6
+	VADDPD  Z6, Z5, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_m_wc_aw_single
+
+loop_m_wc_aw_tail:
+	TESTQ     BX, BX
+	JZ        loop_m_wc_aw_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z4
+	VMOVUPD.Z (CX)(SI*1), K1, Z5
+	VMOVUPD.Z (DX)(SI*1), K1, Z6
+	VSQRTPD   Z6, Z6
+	VADDPD    Z1, Z6, Z1
+	VDIVPD    Z1, Z5, Z1
+	VMULPD    Z1, Z0, Z0
+	VMULPD    Z4, Z2, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z3, Z0
+	VADDPD    Z0, Z4, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_m_wc_aw_done:
+	VZEROUPPER
+	RET
+
 // func scheduleFreeStep64AVX512(p []float64, g []float64, z []float64, v []float64, gs float64, wc float64, b2 float64, bc2 float64, eps float64, wd float64, c float64, a float64, lr float64, nlr float64, near bool)
 // Requires: AVX, AVX512F
 TEXT ·scheduleFreeStep64AVX512(SB), NOSPLIT, $0-177
@@ -23777,6 +25433,258 @@ loop_v_wc_wd_near_tail:
 
 loop_v_wc_wd_near_done:
 	VZEROUPPER
+	RET
+
+// func adamAgree64AVX512(g []float64, m []float64, gs float64, b1 float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·adamAgree64AVX512(SB), NOSPLIT, $0-72
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Z0
+	VBROADCASTSD b1+56(FP), Z1
+	VBROADCASTSD one64<>+0(SB), Z2
+	VXORPD       Z3, Z3, Z3
+	VSUBPD       Z1, Z2, Z4
+	VBROADCASTSD signbit64<>+0(SB), Z5
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z12, Z12, Z12
+
+unrolled:
+	CMPQ      DX, $0x00000020
+	JB        single
+	VMOVUPD   (AX)(BX*1), Z13
+	VMOVUPD   (CX)(BX*1), Z14
+	VMULPD    Z0, Z13, Z13
+	VMULPD    Z14, Z1, Z14
+	VMULPD    Z13, Z4, Z15
+	VADDPD    Z15, Z14, Z14
+	VMULPD    Z13, Z14, Z13
+	VCMPPD    $0x1e, Z3, Z13, K1
+	VBLENDMPD Z2, Z3, K1, Z6
+	VADDPD    Z6, Z5, Z5
+	VMOVUPD   64(AX)(BX*1), Z13
+	VMOVUPD   64(CX)(BX*1), Z14
+	VMULPD    Z0, Z13, Z13
+	VMULPD    Z14, Z1, Z14
+	VMULPD    Z13, Z4, Z15
+	VADDPD    Z15, Z14, Z14
+	VMULPD    Z13, Z14, Z13
+	VCMPPD    $0x1e, Z3, Z13, K1
+	VBLENDMPD Z2, Z3, K1, Z7
+	VADDPD    Z7, Z12, Z12
+	VMOVUPD   128(AX)(BX*1), Z13
+	VMOVUPD   128(CX)(BX*1), Z14
+	VMULPD    Z0, Z13, Z13
+	VMULPD    Z14, Z1, Z14
+	VMULPD    Z13, Z4, Z15
+	VADDPD    Z15, Z14, Z14
+	VMULPD    Z13, Z14, Z13
+	VCMPPD    $0x1e, Z3, Z13, K1
+	VBLENDMPD Z2, Z3, K1, Z8
+	VADDPD    Z8, Z5, Z5
+	VMOVUPD   192(AX)(BX*1), Z13
+	VMOVUPD   192(CX)(BX*1), Z14
+	VMULPD    Z0, Z13, Z13
+	VMULPD    Z14, Z1, Z14
+	VMULPD    Z13, Z4, Z15
+	VADDPD    Z15, Z14, Z14
+	VMULPD    Z13, Z14, Z13
+	VCMPPD    $0x1e, Z3, Z13, K1
+	VBLENDMPD Z2, Z3, K1, Z9
+	VADDPD    Z9, Z12, Z12
+	ADDQ      $0x00000100, BX
+	SUBQ      $0x00000020, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000008
+	JB        tail
+	VMOVUPD   (AX)(BX*1), Z6
+	VMOVUPD   (CX)(BX*1), Z7
+	VMULPD    Z0, Z6, Z6
+	VMULPD    Z7, Z1, Z7
+	VMULPD    Z6, Z4, Z8
+	VADDPD    Z8, Z7, Z7
+	VMULPD    Z6, Z7, Z6
+	VCMPPD    $0x1e, Z3, Z6, K1
+	VBLENDMPD Z2, Z3, K1, Z10
+	VADDPD    Z10, Z5, Z5
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000008, DX
+	JMP       single
+
+tail:
+	TESTQ     DX, DX
+	JZ        fold
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z6
+	VMOVUPD.Z (CX)(BX*1), K1, Z7
+	VMULPD    Z0, Z6, Z0
+	VMULPD    Z7, Z1, Z1
+	VMULPD    Z0, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	VMULPD    Z0, Z1, Z0
+	VCMPPD    $0x1e, Z3, Z0, K1
+	VBLENDMPD Z2, Z3, K1, Z11
+	VADDPD    Z11, Z5, Z5
+
+fold:
+	VADDPD        Z12, Z5, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+64(FP)
+	RET
+
+// func lionAgree64AVX512(g []float64, m []float64, gs float64, b1 float64) float64
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·lionAgree64AVX512(SB), NOSPLIT, $0-72
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Z0
+	VBROADCASTSD b1+56(FP), Z1
+	VBROADCASTSD one64<>+0(SB), Z2
+	VXORPD       Z3, Z3, Z3
+	VSUBPD       Z1, Z2, Z4
+	VBROADCASTSD signbit64<>+0(SB), Z5
+	VXORPD       Z6, Z6, Z6
+	VXORPD       Z7, Z7, Z7
+
+unrolled:
+	CMPQ      DX, $0x00000020
+	JB        single
+	VMOVUPD   (AX)(BX*1), Z8
+	VMOVUPD   (CX)(BX*1), Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z9, Z1, Z9
+	VMULPD    Z8, Z4, Z28
+	VADDPD    Z28, Z9, Z9
+	VPANDQ    Z5, Z9, Z28
+	VPORQ     Z2, Z28, Z28
+	VCMPPD    $0x00, Z3, Z9, K1
+	VBLENDMPD Z3, Z28, K1, Z10
+	VCMPPD    $0x03, Z9, Z9, K1
+	VBLENDMPD Z9, Z10, K1, Z11
+	VMULPD    Z8, Z11, Z8
+	VCMPPD    $0x1e, Z3, Z8, K1
+	VBLENDMPD Z2, Z3, K1, Z12
+	VADDPD    Z12, Z6, Z6
+	VMOVUPD   64(AX)(BX*1), Z8
+	VMOVUPD   64(CX)(BX*1), Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z9, Z1, Z9
+	VMULPD    Z8, Z4, Z28
+	VADDPD    Z28, Z9, Z9
+	VPANDQ    Z5, Z9, Z28
+	VPORQ     Z2, Z28, Z28
+	VCMPPD    $0x00, Z3, Z9, K1
+	VBLENDMPD Z3, Z28, K1, Z13
+	VCMPPD    $0x03, Z9, Z9, K1
+	VBLENDMPD Z9, Z13, K1, Z14
+	VMULPD    Z8, Z14, Z8
+	VCMPPD    $0x1e, Z3, Z8, K1
+	VBLENDMPD Z2, Z3, K1, Z15
+	VADDPD    Z15, Z7, Z7
+	VMOVUPD   128(AX)(BX*1), Z8
+	VMOVUPD   128(CX)(BX*1), Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z9, Z1, Z9
+	VMULPD    Z8, Z4, Z28
+	VADDPD    Z28, Z9, Z9
+	VPANDQ    Z5, Z9, Z28
+	VPORQ     Z2, Z28, Z28
+	VCMPPD    $0x00, Z3, Z9, K1
+	VBLENDMPD Z3, Z28, K1, Z16
+	VCMPPD    $0x03, Z9, Z9, K1
+	VBLENDMPD Z9, Z16, K1, Z17
+	VMULPD    Z8, Z17, Z8
+	VCMPPD    $0x1e, Z3, Z8, K1
+	VBLENDMPD Z2, Z3, K1, Z18
+	VADDPD    Z18, Z6, Z6
+	VMOVUPD   192(AX)(BX*1), Z8
+	VMOVUPD   192(CX)(BX*1), Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z9, Z1, Z9
+	VMULPD    Z8, Z4, Z28
+	VADDPD    Z28, Z9, Z9
+	VPANDQ    Z5, Z9, Z28
+	VPORQ     Z2, Z28, Z28
+	VCMPPD    $0x00, Z3, Z9, K1
+	VBLENDMPD Z3, Z28, K1, Z19
+	VCMPPD    $0x03, Z9, Z9, K1
+	VBLENDMPD Z9, Z19, K1, Z20
+	VMULPD    Z8, Z20, Z8
+	VCMPPD    $0x1e, Z3, Z8, K1
+	VBLENDMPD Z2, Z3, K1, Z21
+	VADDPD    Z21, Z7, Z7
+	ADDQ      $0x00000100, BX
+	SUBQ      $0x00000020, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000008
+	JB        tail
+	VMOVUPD   (AX)(BX*1), Z8
+	VMOVUPD   (CX)(BX*1), Z9
+	VMULPD    Z0, Z8, Z8
+	VMULPD    Z9, Z1, Z9
+	VMULPD    Z8, Z4, Z10
+	VADDPD    Z10, Z9, Z9
+	VPANDQ    Z5, Z9, Z10
+	VPORQ     Z2, Z10, Z10
+	VCMPPD    $0x00, Z3, Z9, K1
+	VBLENDMPD Z3, Z10, K1, Z22
+	VCMPPD    $0x03, Z9, Z9, K1
+	VBLENDMPD Z9, Z22, K1, Z23
+	VMULPD    Z8, Z23, Z8
+	VCMPPD    $0x1e, Z3, Z8, K1
+	VBLENDMPD Z2, Z3, K1, Z24
+	VADDPD    Z24, Z6, Z6
+	ADDQ      $0x00000040, BX
+	SUBQ      $0x00000008, DX
+	JMP       single
+
+tail:
+	TESTQ     DX, DX
+	JZ        fold
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z8
+	VMOVUPD.Z (CX)(BX*1), K1, Z9
+	VMULPD    Z0, Z8, Z0
+	VMULPD    Z9, Z1, Z1
+	VMULPD    Z0, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	VPANDQ    Z5, Z1, Z4
+	VPORQ     Z2, Z4, Z4
+	VCMPPD    $0x00, Z3, Z1, K1
+	VBLENDMPD Z3, Z4, K1, Z25
+	VCMPPD    $0x03, Z1, Z1, K1
+	VBLENDMPD Z1, Z25, K1, Z26
+	VMULPD    Z0, Z26, Z0
+	VCMPPD    $0x1e, Z3, Z0, K1
+	VBLENDMPD Z2, Z3, K1, Z27
+	VADDPD    Z27, Z6, Z6
+
+fold:
+	VADDPD        Z7, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VZEROUPPER
+	MOVSD         X0, ret+64(FP)
 	RET
 
 // func sumSquares64AVX512(x []float64) float64
@@ -34532,6 +36440,761 @@ loop_wc_wd_done:
 	VZEROUPPER
 	RET
 
+// func prodigyStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
+// Requires: AVX
+TEXT ·prodigyStep32AVX2(SB), NOSPLIT, $0-120
+	MOVQ         m_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVL         wc+100(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        BX, BX
+	JZ           loop_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VBROADCASTSS gs+96(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_aw:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_aw_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_aw_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_aw_unrolled
+
+loop_aw_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_aw_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_aw_single
+
+loop_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VBROADCASTSS gs+96(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS aw+112(FP), Y1
+	VMULPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_wc_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_wc_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+100(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+100(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+100(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VBROADCASTSS gs+96(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+100(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_wc_aw_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_wc_aw_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+100(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+100(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_wc_aw_unrolled
+
+loop_wc_aw_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_wc_aw_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VBROADCASTSS gs+96(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+100(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_wc_aw_single
+
+loop_wc_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_wc_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VBROADCASTSS gs+96(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+100(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS aw+112(FP), Y1
+	VMULPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_wc_aw_done:
+	VZEROUPPER
+	RET
+
+with_m:
+	MOVL         wc+100(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_m
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_m_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_m_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_m_unrolled
+
+loop_m_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_single
+
+loop_m_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_m_done:
+	VZEROUPPER
+	RET
+
+with_aw_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_m_aw_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_m_aw_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_m_aw_unrolled
+
+loop_m_aw_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_aw_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_aw_single
+
+loop_m_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS aw+112(FP), Y1
+	VMULPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_m_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc_m:
+	MOVL         aw+112(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_aw_m_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_m_wc_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_m_wc_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_wc_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_m_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_m_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS a+104(FP), Y0
+	VBROADCASTSS de+108(FP), Y1
+
+loop_m_wc_aw_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_m_wc_aw_single
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y2
+	VMOVUPS      32(CX)(SI*1), Y3
+	VMOVUPS      32(DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_m_wc_aw_unrolled
+
+loop_m_wc_aw_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_wc_aw_tail
+	VMOVUPS      (AX)(SI*1), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (DX)(SI*1), Y4
+	VSQRTPS      Y4, Y4
+	VADDPS       Y1, Y4, Y4
+	VDIVPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VBROADCASTSS aw+112(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VBROADCASTSS nlr+116(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_wc_aw_single
+
+loop_m_wc_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_wc_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y2
+	VMASKMOVPS   (AX)(SI*1), Y2, Y3
+	VMASKMOVPS   (CX)(SI*1), Y2, Y4
+	VMASKMOVPS   (DX)(SI*1), Y2, Y5
+	VSQRTPS      Y5, Y5
+	VADDPS       Y1, Y5, Y1
+	VDIVPS       Y1, Y4, Y1
+	VMULPS       Y1, Y0, Y0
+	VBROADCASTSS aw+112(FP), Y1
+	VMULPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+116(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(SI*1)
+
+loop_m_wc_aw_done:
+	VZEROUPPER
+	RET
+
 // func scheduleFreeStep32AVX2(p []float32, g []float32, z []float32, v []float32, gs float32, wc float32, b2 float32, bc2 float32, eps float32, wd float32, c float32, a float32, lr float32, nlr float32, near bool)
 // Requires: AVX
 TEXT ·scheduleFreeStep32AVX2(SB), NOSPLIT, $0-137
@@ -37033,6 +39696,262 @@ loop_v_wc_wd_near_tail:
 
 loop_v_wc_wd_near_done:
 	VZEROUPPER
+	RET
+
+// func adamAgree32AVX2(g []float32, m []float32, gs float32, b1 float32) float64
+// Requires: AVX, SSE2
+TEXT ·adamAgree32AVX2(SB), NOSPLIT, $0-64
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Y0
+	VBROADCASTSS b1+52(FP), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VXORPS       Y3, Y3, Y3
+	VSUBPS       Y1, Y2, Y4
+	VBROADCASTSS signbit32<>+0(SB), Y5
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+
+unrolled:
+	CMPQ      DX, $0x00000020
+	JB        single
+	VMOVUPS   (AX)(BX*1), Y7
+	VMOVUPS   (CX)(BX*1), Y8
+	VMULPS    Y0, Y7, Y7
+	VMULPS    Y8, Y1, Y8
+	VMULPS    Y7, Y4, Y9
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y7
+	VCMPPS    $0x1e, Y3, Y7, Y7
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VADDPS    Y7, Y5, Y5
+	VMOVUPS   32(AX)(BX*1), Y7
+	VMOVUPS   32(CX)(BX*1), Y8
+	VMULPS    Y0, Y7, Y7
+	VMULPS    Y8, Y1, Y8
+	VMULPS    Y7, Y4, Y9
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y7
+	VCMPPS    $0x1e, Y3, Y7, Y7
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VADDPS    Y7, Y6, Y6
+	VMOVUPS   64(AX)(BX*1), Y7
+	VMOVUPS   64(CX)(BX*1), Y8
+	VMULPS    Y0, Y7, Y7
+	VMULPS    Y8, Y1, Y8
+	VMULPS    Y7, Y4, Y9
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y7
+	VCMPPS    $0x1e, Y3, Y7, Y7
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VADDPS    Y7, Y5, Y5
+	VMOVUPS   96(AX)(BX*1), Y7
+	VMOVUPS   96(CX)(BX*1), Y8
+	VMULPS    Y0, Y7, Y7
+	VMULPS    Y8, Y1, Y8
+	VMULPS    Y7, Y4, Y9
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y7
+	VCMPPS    $0x1e, Y3, Y7, Y7
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VADDPS    Y7, Y6, Y6
+	ADDQ      $0x00000080, BX
+	SUBQ      $0x00000020, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000008
+	JB        tail
+	VMOVUPS   (AX)(BX*1), Y7
+	VMOVUPS   (CX)(BX*1), Y8
+	VMULPS    Y0, Y7, Y7
+	VMULPS    Y8, Y1, Y8
+	VMULPS    Y7, Y4, Y9
+	VADDPS    Y9, Y8, Y8
+	VMULPS    Y7, Y8, Y7
+	VCMPPS    $0x1e, Y3, Y7, Y7
+	VBLENDVPS Y7, Y2, Y3, Y7
+	VADDPS    Y7, Y5, Y5
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x00000008, DX
+	JMP       single
+
+tail:
+	TESTQ      DX, DX
+	JZ         fold
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*4), Y7
+	VMASKMOVPS (AX)(BX*1), Y7, Y8
+	VMASKMOVPS (CX)(BX*1), Y7, Y7
+	VMULPS     Y0, Y8, Y0
+	VMULPS     Y7, Y1, Y1
+	VMULPS     Y0, Y4, Y4
+	VADDPS     Y4, Y1, Y1
+	VMULPS     Y0, Y1, Y0
+	VCMPPS     $0x1e, Y3, Y0, Y0
+	VBLENDVPS  Y0, Y2, Y3, Y0
+	VADDPS     Y0, Y5, Y5
+
+fold:
+	VADDPS       Y6, Y5, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VZEROUPPER
+	VCVTSS2SD    X0, X0, X0
+	MOVSD        X0, ret+56(FP)
+	RET
+
+// func lionAgree32AVX2(g []float32, m []float32, gs float32, b1 float32) float64
+// Requires: AVX, SSE2
+TEXT ·lionAgree32AVX2(SB), NOSPLIT, $0-64
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Y0
+	VBROADCASTSS b1+52(FP), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VXORPS       Y3, Y3, Y3
+	VSUBPS       Y1, Y2, Y4
+	VBROADCASTSS signbit32<>+0(SB), Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+
+unrolled:
+	CMPQ      DX, $0x00000020
+	JB        single
+	VMOVUPS   (AX)(BX*1), Y8
+	VMOVUPS   (CX)(BX*1), Y9
+	VMULPS    Y0, Y8, Y8
+	VMULPS    Y9, Y1, Y9
+	VMULPS    Y8, Y4, Y10
+	VADDPS    Y10, Y9, Y9
+	VANDPS    Y5, Y9, Y10
+	VORPS     Y2, Y10, Y10
+	VCMPPS    $0x00, Y3, Y9, Y11
+	VBLENDVPS Y11, Y3, Y10, Y10
+	VCMPPS    $0x03, Y9, Y9, Y11
+	VBLENDVPS Y11, Y9, Y10, Y9
+	VMULPS    Y8, Y9, Y8
+	VCMPPS    $0x1e, Y3, Y8, Y8
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VADDPS    Y8, Y6, Y6
+	VMOVUPS   32(AX)(BX*1), Y8
+	VMOVUPS   32(CX)(BX*1), Y9
+	VMULPS    Y0, Y8, Y8
+	VMULPS    Y9, Y1, Y9
+	VMULPS    Y8, Y4, Y10
+	VADDPS    Y10, Y9, Y9
+	VANDPS    Y5, Y9, Y10
+	VORPS     Y2, Y10, Y10
+	VCMPPS    $0x00, Y3, Y9, Y11
+	VBLENDVPS Y11, Y3, Y10, Y10
+	VCMPPS    $0x03, Y9, Y9, Y11
+	VBLENDVPS Y11, Y9, Y10, Y9
+	VMULPS    Y8, Y9, Y8
+	VCMPPS    $0x1e, Y3, Y8, Y8
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VADDPS    Y8, Y7, Y7
+	VMOVUPS   64(AX)(BX*1), Y8
+	VMOVUPS   64(CX)(BX*1), Y9
+	VMULPS    Y0, Y8, Y8
+	VMULPS    Y9, Y1, Y9
+	VMULPS    Y8, Y4, Y10
+	VADDPS    Y10, Y9, Y9
+	VANDPS    Y5, Y9, Y10
+	VORPS     Y2, Y10, Y10
+	VCMPPS    $0x00, Y3, Y9, Y11
+	VBLENDVPS Y11, Y3, Y10, Y10
+	VCMPPS    $0x03, Y9, Y9, Y11
+	VBLENDVPS Y11, Y9, Y10, Y9
+	VMULPS    Y8, Y9, Y8
+	VCMPPS    $0x1e, Y3, Y8, Y8
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VADDPS    Y8, Y6, Y6
+	VMOVUPS   96(AX)(BX*1), Y8
+	VMOVUPS   96(CX)(BX*1), Y9
+	VMULPS    Y0, Y8, Y8
+	VMULPS    Y9, Y1, Y9
+	VMULPS    Y8, Y4, Y10
+	VADDPS    Y10, Y9, Y9
+	VANDPS    Y5, Y9, Y10
+	VORPS     Y2, Y10, Y10
+	VCMPPS    $0x00, Y3, Y9, Y11
+	VBLENDVPS Y11, Y3, Y10, Y10
+	VCMPPS    $0x03, Y9, Y9, Y11
+	VBLENDVPS Y11, Y9, Y10, Y9
+	VMULPS    Y8, Y9, Y8
+	VCMPPS    $0x1e, Y3, Y8, Y8
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VADDPS    Y8, Y7, Y7
+	ADDQ      $0x00000080, BX
+	SUBQ      $0x00000020, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000008
+	JB        tail
+	VMOVUPS   (AX)(BX*1), Y8
+	VMOVUPS   (CX)(BX*1), Y9
+	VMULPS    Y0, Y8, Y8
+	VMULPS    Y9, Y1, Y9
+	VMULPS    Y8, Y4, Y10
+	VADDPS    Y10, Y9, Y9
+	VANDPS    Y5, Y9, Y10
+	VORPS     Y2, Y10, Y10
+	VCMPPS    $0x00, Y3, Y9, Y11
+	VBLENDVPS Y11, Y3, Y10, Y10
+	VCMPPS    $0x03, Y9, Y9, Y11
+	VBLENDVPS Y11, Y9, Y10, Y9
+	VMULPS    Y8, Y9, Y8
+	VCMPPS    $0x1e, Y3, Y8, Y8
+	VBLENDVPS Y8, Y2, Y3, Y8
+	VADDPS    Y8, Y6, Y6
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x00000008, DX
+	JMP       single
+
+tail:
+	TESTQ      DX, DX
+	JZ         fold
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*4), Y8
+	VMASKMOVPS (AX)(BX*1), Y8, Y9
+	VMASKMOVPS (CX)(BX*1), Y8, Y8
+	VMULPS     Y0, Y9, Y0
+	VMULPS     Y8, Y1, Y1
+	VMULPS     Y0, Y4, Y4
+	VADDPS     Y4, Y1, Y1
+	VANDPS     Y5, Y1, Y4
+	VORPS      Y2, Y4, Y4
+	VCMPPS     $0x00, Y3, Y1, Y5
+	VBLENDVPS  Y5, Y3, Y4, Y4
+	VCMPPS     $0x03, Y1, Y1, Y5
+	VBLENDVPS  Y5, Y1, Y4, Y1
+	VMULPS     Y0, Y1, Y0
+	VCMPPS     $0x1e, Y3, Y0, Y0
+	VBLENDVPS  Y0, Y2, Y3, Y0
+	VADDPS     Y0, Y6, Y6
+
+fold:
+	VADDPS       Y7, Y6, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VADDPS       X1, X0, X0
+	VZEROUPPER
+	VCVTSS2SD    X0, X0, X0
+	MOVSD        X0, ret+56(FP)
 	RET
 
 // func sumSquares32AVX2(x []float32) float64
@@ -47779,6 +50698,761 @@ loop_wc_wd_done:
 	VZEROUPPER
 	RET
 
+// func prodigyStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
+// Requires: AVX
+TEXT ·prodigyStep64AVX2(SB), NOSPLIT, $0-144
+	MOVQ         m_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVQ         wc+104(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        BX, BX
+	JZ           loop_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VBROADCASTSD gs+96(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_aw:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_aw_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_aw_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_aw_unrolled
+
+loop_aw_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_aw_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_aw_single
+
+loop_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VBROADCASTSD gs+96(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD aw+128(FP), Y1
+	VMULPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_wc_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_wc_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+104(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+104(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_wc_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+104(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VBROADCASTSD gs+96(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+104(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_wc_aw_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_wc_aw_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+104(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+104(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_wc_aw_unrolled
+
+loop_wc_aw_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_wc_aw_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VBROADCASTSD gs+96(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+104(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_wc_aw_single
+
+loop_wc_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_wc_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VBROADCASTSD gs+96(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+104(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD aw+128(FP), Y1
+	VMULPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_wc_aw_done:
+	VZEROUPPER
+	RET
+
+with_m:
+	MOVQ         wc+104(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_m
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_m_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_unrolled
+
+loop_m_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_m_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_m_single
+
+loop_m_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_m_done:
+	VZEROUPPER
+	RET
+
+with_aw_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_m_aw_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_aw_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_aw_unrolled
+
+loop_m_aw_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_m_aw_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_m_aw_single
+
+loop_m_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD aw+128(FP), Y1
+	VMULPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_m_aw_done:
+	VZEROUPPER
+	RET
+
+with_wc_m:
+	MOVQ         aw+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_aw_m_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_m_wc_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_wc_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_m_wc_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_m_wc_done:
+	VZEROUPPER
+	RET
+
+with_aw_m_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), CX
+	MOVQ         v_base+72(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD a+112(FP), Y0
+	VBROADCASTSD de+120(FP), Y1
+
+loop_m_wc_aw_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_m_wc_aw_single
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y2
+	VMOVUPD      32(CX)(SI*1), Y3
+	VMOVUPD      32(DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_m_wc_aw_unrolled
+
+loop_m_wc_aw_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_m_wc_aw_tail
+	VMOVUPD      (AX)(SI*1), Y2
+	VMOVUPD      (CX)(SI*1), Y3
+	VMOVUPD      (DX)(SI*1), Y4
+	VSQRTPD      Y4, Y4
+	VADDPD       Y1, Y4, Y4
+	VDIVPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VBROADCASTSD aw+128(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VBROADCASTSD nlr+136(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_m_wc_aw_single
+
+loop_m_wc_aw_tail:
+	TESTQ        BX, BX
+	JZ           loop_m_wc_aw_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y2
+	VMASKMOVPD   (AX)(SI*1), Y2, Y3
+	VMASKMOVPD   (CX)(SI*1), Y2, Y4
+	VMASKMOVPD   (DX)(SI*1), Y2, Y5
+	VSQRTPD      Y5, Y5
+	VADDPD       Y1, Y5, Y1
+	VDIVPD       Y1, Y4, Y1
+	VMULPD       Y1, Y0, Y0
+	VBROADCASTSD aw+128(FP), Y1
+	VMULPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+136(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(SI*1)
+
+loop_m_wc_aw_done:
+	VZEROUPPER
+	RET
+
 // func scheduleFreeStep64AVX2(p []float64, g []float64, z []float64, v []float64, gs float64, wc float64, b2 float64, bc2 float64, eps float64, wd float64, c float64, a float64, lr float64, nlr float64, near bool)
 // Requires: AVX
 TEXT ·scheduleFreeStep64AVX2(SB), NOSPLIT, $0-177
@@ -50280,6 +53954,256 @@ loop_v_wc_wd_near_tail:
 
 loop_v_wc_wd_near_done:
 	VZEROUPPER
+	RET
+
+// func adamAgree64AVX2(g []float64, m []float64, gs float64, b1 float64) float64
+// Requires: AVX, SSE2
+TEXT ·adamAgree64AVX2(SB), NOSPLIT, $0-72
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Y0
+	VBROADCASTSD b1+56(FP), Y1
+	VBROADCASTSD one64<>+0(SB), Y2
+	VXORPD       Y3, Y3, Y3
+	VSUBPD       Y1, Y2, Y4
+	VBROADCASTSD signbit64<>+0(SB), Y5
+	VXORPD       Y5, Y5, Y5
+	VXORPD       Y6, Y6, Y6
+
+unrolled:
+	CMPQ      DX, $0x00000010
+	JB        single
+	VMOVUPD   (AX)(BX*1), Y7
+	VMOVUPD   (CX)(BX*1), Y8
+	VMULPD    Y0, Y7, Y7
+	VMULPD    Y8, Y1, Y8
+	VMULPD    Y7, Y4, Y9
+	VADDPD    Y9, Y8, Y8
+	VMULPD    Y7, Y8, Y7
+	VCMPPD    $0x1e, Y3, Y7, Y7
+	VBLENDVPD Y7, Y2, Y3, Y7
+	VADDPD    Y7, Y5, Y5
+	VMOVUPD   32(AX)(BX*1), Y7
+	VMOVUPD   32(CX)(BX*1), Y8
+	VMULPD    Y0, Y7, Y7
+	VMULPD    Y8, Y1, Y8
+	VMULPD    Y7, Y4, Y9
+	VADDPD    Y9, Y8, Y8
+	VMULPD    Y7, Y8, Y7
+	VCMPPD    $0x1e, Y3, Y7, Y7
+	VBLENDVPD Y7, Y2, Y3, Y7
+	VADDPD    Y7, Y6, Y6
+	VMOVUPD   64(AX)(BX*1), Y7
+	VMOVUPD   64(CX)(BX*1), Y8
+	VMULPD    Y0, Y7, Y7
+	VMULPD    Y8, Y1, Y8
+	VMULPD    Y7, Y4, Y9
+	VADDPD    Y9, Y8, Y8
+	VMULPD    Y7, Y8, Y7
+	VCMPPD    $0x1e, Y3, Y7, Y7
+	VBLENDVPD Y7, Y2, Y3, Y7
+	VADDPD    Y7, Y5, Y5
+	VMOVUPD   96(AX)(BX*1), Y7
+	VMOVUPD   96(CX)(BX*1), Y8
+	VMULPD    Y0, Y7, Y7
+	VMULPD    Y8, Y1, Y8
+	VMULPD    Y7, Y4, Y9
+	VADDPD    Y9, Y8, Y8
+	VMULPD    Y7, Y8, Y7
+	VCMPPD    $0x1e, Y3, Y7, Y7
+	VBLENDVPD Y7, Y2, Y3, Y7
+	VADDPD    Y7, Y6, Y6
+	ADDQ      $0x00000080, BX
+	SUBQ      $0x00000010, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000004
+	JB        tail
+	VMOVUPD   (AX)(BX*1), Y7
+	VMOVUPD   (CX)(BX*1), Y8
+	VMULPD    Y0, Y7, Y7
+	VMULPD    Y8, Y1, Y8
+	VMULPD    Y7, Y4, Y9
+	VADDPD    Y9, Y8, Y8
+	VMULPD    Y7, Y8, Y7
+	VCMPPD    $0x1e, Y3, Y7, Y7
+	VBLENDVPD Y7, Y2, Y3, Y7
+	VADDPD    Y7, Y5, Y5
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x00000004, DX
+	JMP       single
+
+tail:
+	TESTQ      DX, DX
+	JZ         fold
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*8), Y7
+	VMASKMOVPD (AX)(BX*1), Y7, Y8
+	VMASKMOVPD (CX)(BX*1), Y7, Y7
+	VMULPD     Y0, Y8, Y0
+	VMULPD     Y7, Y1, Y1
+	VMULPD     Y0, Y4, Y4
+	VADDPD     Y4, Y1, Y1
+	VMULPD     Y0, Y1, Y0
+	VCMPPD     $0x1e, Y3, Y0, Y0
+	VBLENDVPD  Y0, Y2, Y3, Y0
+	VADDPD     Y0, Y5, Y5
+
+fold:
+	VADDPD       Y6, Y5, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+64(FP)
+	RET
+
+// func lionAgree64AVX2(g []float64, m []float64, gs float64, b1 float64) float64
+// Requires: AVX, SSE2
+TEXT ·lionAgree64AVX2(SB), NOSPLIT, $0-72
+	MOVQ         g_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         g_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Y0
+	VBROADCASTSD b1+56(FP), Y1
+	VBROADCASTSD one64<>+0(SB), Y2
+	VXORPD       Y3, Y3, Y3
+	VSUBPD       Y1, Y2, Y4
+	VBROADCASTSD signbit64<>+0(SB), Y5
+	VXORPD       Y6, Y6, Y6
+	VXORPD       Y7, Y7, Y7
+
+unrolled:
+	CMPQ      DX, $0x00000010
+	JB        single
+	VMOVUPD   (AX)(BX*1), Y8
+	VMOVUPD   (CX)(BX*1), Y9
+	VMULPD    Y0, Y8, Y8
+	VMULPD    Y9, Y1, Y9
+	VMULPD    Y8, Y4, Y10
+	VADDPD    Y10, Y9, Y9
+	VANDPD    Y5, Y9, Y10
+	VORPD     Y2, Y10, Y10
+	VCMPPD    $0x00, Y3, Y9, Y11
+	VBLENDVPD Y11, Y3, Y10, Y10
+	VCMPPD    $0x03, Y9, Y9, Y11
+	VBLENDVPD Y11, Y9, Y10, Y9
+	VMULPD    Y8, Y9, Y8
+	VCMPPD    $0x1e, Y3, Y8, Y8
+	VBLENDVPD Y8, Y2, Y3, Y8
+	VADDPD    Y8, Y6, Y6
+	VMOVUPD   32(AX)(BX*1), Y8
+	VMOVUPD   32(CX)(BX*1), Y9
+	VMULPD    Y0, Y8, Y8
+	VMULPD    Y9, Y1, Y9
+	VMULPD    Y8, Y4, Y10
+	VADDPD    Y10, Y9, Y9
+	VANDPD    Y5, Y9, Y10
+	VORPD     Y2, Y10, Y10
+	VCMPPD    $0x00, Y3, Y9, Y11
+	VBLENDVPD Y11, Y3, Y10, Y10
+	VCMPPD    $0x03, Y9, Y9, Y11
+	VBLENDVPD Y11, Y9, Y10, Y9
+	VMULPD    Y8, Y9, Y8
+	VCMPPD    $0x1e, Y3, Y8, Y8
+	VBLENDVPD Y8, Y2, Y3, Y8
+	VADDPD    Y8, Y7, Y7
+	VMOVUPD   64(AX)(BX*1), Y8
+	VMOVUPD   64(CX)(BX*1), Y9
+	VMULPD    Y0, Y8, Y8
+	VMULPD    Y9, Y1, Y9
+	VMULPD    Y8, Y4, Y10
+	VADDPD    Y10, Y9, Y9
+	VANDPD    Y5, Y9, Y10
+	VORPD     Y2, Y10, Y10
+	VCMPPD    $0x00, Y3, Y9, Y11
+	VBLENDVPD Y11, Y3, Y10, Y10
+	VCMPPD    $0x03, Y9, Y9, Y11
+	VBLENDVPD Y11, Y9, Y10, Y9
+	VMULPD    Y8, Y9, Y8
+	VCMPPD    $0x1e, Y3, Y8, Y8
+	VBLENDVPD Y8, Y2, Y3, Y8
+	VADDPD    Y8, Y6, Y6
+	VMOVUPD   96(AX)(BX*1), Y8
+	VMOVUPD   96(CX)(BX*1), Y9
+	VMULPD    Y0, Y8, Y8
+	VMULPD    Y9, Y1, Y9
+	VMULPD    Y8, Y4, Y10
+	VADDPD    Y10, Y9, Y9
+	VANDPD    Y5, Y9, Y10
+	VORPD     Y2, Y10, Y10
+	VCMPPD    $0x00, Y3, Y9, Y11
+	VBLENDVPD Y11, Y3, Y10, Y10
+	VCMPPD    $0x03, Y9, Y9, Y11
+	VBLENDVPD Y11, Y9, Y10, Y9
+	VMULPD    Y8, Y9, Y8
+	VCMPPD    $0x1e, Y3, Y8, Y8
+	VBLENDVPD Y8, Y2, Y3, Y8
+	VADDPD    Y8, Y7, Y7
+	ADDQ      $0x00000080, BX
+	SUBQ      $0x00000010, DX
+	JMP       unrolled
+
+single:
+	CMPQ      DX, $0x00000004
+	JB        tail
+	VMOVUPD   (AX)(BX*1), Y8
+	VMOVUPD   (CX)(BX*1), Y9
+	VMULPD    Y0, Y8, Y8
+	VMULPD    Y9, Y1, Y9
+	VMULPD    Y8, Y4, Y10
+	VADDPD    Y10, Y9, Y9
+	VANDPD    Y5, Y9, Y10
+	VORPD     Y2, Y10, Y10
+	VCMPPD    $0x00, Y3, Y9, Y11
+	VBLENDVPD Y11, Y3, Y10, Y10
+	VCMPPD    $0x03, Y9, Y9, Y11
+	VBLENDVPD Y11, Y9, Y10, Y9
+	VMULPD    Y8, Y9, Y8
+	VCMPPD    $0x1e, Y3, Y8, Y8
+	VBLENDVPD Y8, Y2, Y3, Y8
+	VADDPD    Y8, Y6, Y6
+	ADDQ      $0x00000020, BX
+	SUBQ      $0x00000004, DX
+	JMP       single
+
+tail:
+	TESTQ      DX, DX
+	JZ         fold
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*8), Y8
+	VMASKMOVPD (AX)(BX*1), Y8, Y9
+	VMASKMOVPD (CX)(BX*1), Y8, Y8
+	VMULPD     Y0, Y9, Y0
+	VMULPD     Y8, Y1, Y1
+	VMULPD     Y0, Y4, Y4
+	VADDPD     Y4, Y1, Y1
+	VANDPD     Y5, Y1, Y4
+	VORPD      Y2, Y4, Y4
+	VCMPPD     $0x00, Y3, Y1, Y5
+	VBLENDVPD  Y5, Y3, Y4, Y4
+	VCMPPD     $0x03, Y1, Y1, Y5
+	VBLENDVPD  Y5, Y1, Y4, Y1
+	VMULPD     Y0, Y1, Y0
+	VCMPPD     $0x1e, Y3, Y0, Y0
+	VBLENDVPD  Y0, Y2, Y3, Y0
+	VADDPD     Y0, Y6, Y6
+
+fold:
+	VADDPD       Y7, Y6, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VZEROUPPER
+	MOVSD        X0, ret+64(FP)
 	RET
 
 // func sumSquares64AVX2(x []float64) float64

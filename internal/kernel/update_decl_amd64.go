@@ -62,7 +62,16 @@ func adoptStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs fl
 func ademamixStep32AVX512(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func prodigyStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
+
+//go:noescape
 func scheduleFreeStep32AVX512(p []float32, g []float32, z []float32, v []float32, gs float32, wc float32, b2 float32, bc2 float32, eps float32, wd float32, c float32, a float32, lr float32, nlr float32, near bool)
+
+//go:noescape
+func adamAgree32AVX512(g []float32, m []float32, gs float32, b1 float32) float64
+
+//go:noescape
+func lionAgree32AVX512(g []float32, m []float32, gs float32, b1 float32) float64
 
 //go:noescape
 func sumSquares32AVX512(x []float32) float64
@@ -143,7 +152,16 @@ func adoptStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs fl
 func ademamixStep64AVX512(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
 
 //go:noescape
+func prodigyStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
+
+//go:noescape
 func scheduleFreeStep64AVX512(p []float64, g []float64, z []float64, v []float64, gs float64, wc float64, b2 float64, bc2 float64, eps float64, wd float64, c float64, a float64, lr float64, nlr float64, near bool)
+
+//go:noescape
+func adamAgree64AVX512(g []float64, m []float64, gs float64, b1 float64) float64
+
+//go:noescape
+func lionAgree64AVX512(g []float64, m []float64, gs float64, b1 float64) float64
 
 //go:noescape
 func sumSquares64AVX512(x []float64) float64
@@ -224,7 +242,16 @@ func adoptStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs floa
 func ademamixStep32AVX2(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func prodigyStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
+
+//go:noescape
 func scheduleFreeStep32AVX2(p []float32, g []float32, z []float32, v []float32, gs float32, wc float32, b2 float32, bc2 float32, eps float32, wd float32, c float32, a float32, lr float32, nlr float32, near bool)
+
+//go:noescape
+func adamAgree32AVX2(g []float32, m []float32, gs float32, b1 float32) float64
+
+//go:noescape
+func lionAgree32AVX2(g []float32, m []float32, gs float32, b1 float32) float64
 
 //go:noescape
 func sumSquares32AVX2(x []float32) float64
@@ -305,7 +332,16 @@ func adoptStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs floa
 func ademamixStep64AVX2(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
 
 //go:noescape
+func prodigyStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
+
+//go:noescape
 func scheduleFreeStep64AVX2(p []float64, g []float64, z []float64, v []float64, gs float64, wc float64, b2 float64, bc2 float64, eps float64, wd float64, c float64, a float64, lr float64, nlr float64, near bool)
+
+//go:noescape
+func adamAgree64AVX2(g []float64, m []float64, gs float64, b1 float64) float64
+
+//go:noescape
+func lionAgree64AVX2(g []float64, m []float64, gs float64, b1 float64) float64
 
 //go:noescape
 func sumSquares64AVX2(x []float64) float64

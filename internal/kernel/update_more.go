@@ -378,8 +378,36 @@ func adamCautiousStepRef[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, 
 
 // AdamAgreeStep is AdamAgree on the update a fused step starts from,
 // u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the count of
-// (b1*m[i] + (1-b1)*u)·u > 0. It changes nothing.
+// (b1*m[i] + (1-b1)*u)·u > 0. It changes nothing. The count is exact: the
+// vector versions count in lanes of T, in pieces small enough for that.
 func AdamAgreeStep[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	if wc == 0 {
+		return agreeBy(table[T]().adamAgree, g[:len(p)], m[:len(p)], gs, b1)
+	}
+	return adamAgreeStepRef(p, g, m, gs, wc, b1)
+}
+
+// agreeBy runs a count kernel f over pieces of at most 2²⁰ elements, which
+// float32 lanes count exactly, and adds the counts.
+func agreeBy[T Float](f func(g, m []T, gs, b1 T) float64, g, m []T, gs, b1 T) float64 {
+	const piece = 1 << 20
+	var k float64
+	for lo := 0; lo < len(g); lo += piece {
+		hi := min(len(g), lo+piece)
+		k += f(g[lo:hi], m[lo:hi], gs, b1)
+	}
+	return k
+}
+
+func adamAgreeRef[T Float](g, m []T, gs, b1 T) float64 {
+	return adamAgreeStepRef(g, g, m, gs, 0, b1)
+}
+
+func lionAgreeRef[T Float](g, m []T, gs, b1 T) float64 {
+	return lionAgreeStepRef(g, g, m, gs, 0, b1)
+}
+
+func adamAgreeStepRef[T Float](p, g, m []T, gs, wc, b1 T) float64 {
 	n := len(p)
 	g, m = g[:n], m[:n]
 	k := 0
@@ -396,6 +424,13 @@ func AdamAgreeStep[T Float](p, g, m []T, gs, wc, b1 T) float64 {
 // u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the count of
 // sign(b1*m[i] + (1-b1)*u)·u > 0. It changes nothing.
 func LionAgreeStep[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	if wc == 0 {
+		return agreeBy(table[T]().lionAgree, g[:len(p)], m[:len(p)], gs, b1)
+	}
+	return lionAgreeStepRef(p, g, m, gs, wc, b1)
+}
+
+func lionAgreeStepRef[T Float](p, g, m []T, gs, wc, b1 T) float64 {
 	n := len(p)
 	g, m = g[:n], m[:n]
 	k := 0

@@ -27,7 +27,10 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX512
 		k32.adoptStep = adoptStep32AVX512
 		k32.ademamixStep = ademamixStep32AVX512
+		k32.prodigyStep = prodigyStep32AVX512
 		k32.scheduleFreeStep = scheduleFreeStep32AVX512
+		k32.adamAgree = adamAgree32AVX512
+		k32.lionAgree = lionAgree32AVX512
 		k32.sumSquares = sumSquares32AVX512
 		k32.sum = sum32AVX512
 		k32.sumSqDiff = sumSqDiff32AVX512
@@ -54,7 +57,10 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX512
 		k64.adoptStep = adoptStep64AVX512
 		k64.ademamixStep = ademamixStep64AVX512
+		k64.prodigyStep = prodigyStep64AVX512
 		k64.scheduleFreeStep = scheduleFreeStep64AVX512
+		k64.adamAgree = adamAgree64AVX512
+		k64.lionAgree = lionAgree64AVX512
 		k64.sumSquares = sumSquares64AVX512
 		k64.sum = sum64AVX512
 		k64.sumSqDiff = sumSqDiff64AVX512
@@ -82,7 +88,10 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX2
 		k32.adoptStep = adoptStep32AVX2
 		k32.ademamixStep = ademamixStep32AVX2
+		k32.prodigyStep = prodigyStep32AVX2
 		k32.scheduleFreeStep = scheduleFreeStep32AVX2
+		k32.adamAgree = adamAgree32AVX2
+		k32.lionAgree = lionAgree32AVX2
 		k32.sumSquares = sumSquares32AVX2
 		k32.sum = sum32AVX2
 		k32.sumSqDiff = sumSqDiff32AVX2
@@ -109,7 +118,10 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX2
 		k64.adoptStep = adoptStep64AVX2
 		k64.ademamixStep = ademamixStep64AVX2
+		k64.prodigyStep = prodigyStep64AVX2
 		k64.scheduleFreeStep = scheduleFreeStep64AVX2
+		k64.adamAgree = adamAgree64AVX2
+		k64.lionAgree = lionAgree64AVX2
 		k64.sumSquares = sumSquares64AVX2
 		k64.sum = sum64AVX2
 		k64.sumSqDiff = sumSqDiff64AVX2

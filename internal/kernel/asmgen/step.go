@@ -164,6 +164,26 @@ var moreSteps = []stream{
 		},
 	},
 	{
+		// Prodigy's update pass: the gradient is read only when m is nil.
+		name: "prodigyStep", params: "p, g, m, v []T, gs, wc, a, de, aw, nlr T",
+		slices: []string{"p", "g", "m", "v"}, scalars: []string{"gs", "wc", "a", "de", "aw", "nlr"},
+		lazy:  []string{"gs", "wc", "aw", "nlr"},
+		flags: []choice{{name: "m", slice: true}, wcChoice, {name: "aw", nonzero: true}}, unroll: 2,
+		body: func(e *step, on map[string]bool) {
+			var p, mi reg.VecVirtual
+			if on["m"] {
+				p, mi = e.ld("p"), e.ld("m")
+			} else {
+				p, mi = couple(e, on)
+			}
+			r := e.mul(e.c("a"), e.div(mi, e.add(e.sqrt(e.ld("v")), e.c("de"))))
+			if on["aw"] {
+				r = e.add(r, e.mul(e.c("aw"), p))
+			}
+			apply(e, p, r)
+		},
+	},
+	{
 		name: "scheduleFreeStep", params: "p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T, near bool",
 		slices:  []string{"p", "g", "z", "v"},
 		scalars: []string{"gs", "wc", "b2", "bc2", "eps", "wd", "c", "a", "lr", "nlr"},
