@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/schedule"
 )
@@ -170,5 +171,24 @@ func TestFusedStepsAllocateNothing(t *testing.T) {
 		if a := testing.AllocsPerRun(3, func() { o.Step() }); a != 0 {
 			t.Errorf("%s: Step allocates %v times; want 0", name, a)
 		}
+	}
+}
+
+// TestFusedStepsIndependentOfThreads checks that the fused methods with a
+// gather pass (whose sums are floating-point for Prodigy) give the same
+// bits on one thread and on three.
+func TestFusedStepsIndependentOfThreads(t *testing.T) {
+	defer kernel.SetThreads(0)
+	for _, name := range []string{"Prodigy", "Prodigy-coupled", "AdamW-cautious", "Lion-cautious"} {
+		m := fusedMethods()[name]
+		var results []*fusedProblem[float32]
+		for _, threads := range []int{1, 3} {
+			kernel.SetThreads(threads)
+			p := newFusedProblem[float32](8)
+			o := p.optimizer(t, optim.Config{Method: m, LR: schedule.Constant(0.5), ClipNorm: 10}, true)
+			p.run(t, o, 4)
+			results = append(results, p)
+		}
+		results[1].same(t, name+": 3 threads vs 1", results[0])
 	}
 }
