@@ -42,8 +42,8 @@ import "github.com/descentml/descent/schedule"
 //
 // The chain: [ScaleByAdam] → [AddDecayedWeights] → [ScaleByLR] (the decay
 // after the learning rate with DecaySchedule), run as one fused kernel;
-// with Cautious, [Cautious] wraps ScaleByAdam, and the chain runs as
-// transforms.
+// with Cautious, [Cautious] wraps ScaleByAdam, and the chain runs as two
+// fused passes: one that counts the mask from the gradient, then the step.
 type AdamW struct {
 	Beta1         float64           `key:"beta1" help:"decay β₁ of the first moment"`  // default 0.9
 	Beta2         float64           `key:"beta2" help:"decay β₂ of the second moment"` // default 0.999

@@ -35,7 +35,7 @@ import (
 // grows linearly in half-life from β₁'s to β₃'s.
 //
 // The chain: [ScaleByAdEMAMix] → [AddDecayedWeights] → [ScaleByLR], run
-// as one fused loop.
+// as one fused kernel.
 type AdEMAMix struct {
 	Beta1       float64 `key:"beta1" help:"decay β₁ of the fast moment"`                       // default 0.9
 	Beta2       float64 `key:"beta2" help:"decay β₂ of the second moment"`                     // default 0.999

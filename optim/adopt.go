@@ -32,7 +32,7 @@ import (
 //
 // The chain: [AddDecayedWeights] → [ScaleByADOPT] → [ScaleByLR], or
 // ScaleByADOPT → AddDecayedWeights (from step 2) → ScaleByLR when
-// Decouple, run as one fused loop.
+// Decouple, run as one fused kernel.
 type ADOPT struct {
 	Beta1        float64 `key:"beta1" help:"decay β₁ of the first moment"`                             // default 0.9
 	Beta2        float64 `key:"beta2" help:"decay β₂ of the second moment"`                            // default 0.9999

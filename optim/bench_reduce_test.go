@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/schedule"
 )
@@ -11,9 +12,10 @@ import (
 // BenchmarkStepMatrix measures a step of the optimizers that work on whole
 // matrices, on one float32 weight matrix. For Muon the GFLOP/s column
 // counts the Newton–Schulz products (5 iterations of 4r²c + 2r³ flops for
-// an r×c matrix, r ≤ c), to be read beside the GEMM's own
-// (go test -bench BenchmarkMatMul ./internal/kernel).
+// an r×c matrix, r ≤ c), to be read beside Sgemm/1024, the float32 GEMM's
+// own rate on 1024³ (C = A·B, 2·1024³ flops) measured in the same run.
 func BenchmarkStepMatrix(b *testing.B) {
+	b.Run("Sgemm/1024", func(b *testing.B) { benchmarkSgemm(b, 1024) })
 	soap := optim.DefaultSOAP()
 	soap.PreconditionFrequency = 10
 	for _, tc := range []struct {
@@ -27,6 +29,21 @@ func BenchmarkStepMatrix(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) { benchmarkStepMatrix(b, tc.m, tc.shape[0], tc.shape[1]) })
 	}
+}
+
+func benchmarkSgemm(b *testing.B, n int) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	x, y, z := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range x {
+		x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	kernel.Gemm(false, false, n, n, n, 1, x, n, y, n, 0, z, n) // warm-up
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		kernel.Gemm(false, false, n, n, n, 1, x, n, y, n, 0, z, n)
+	}
+	b.ReportMetric(2*float64(n)*float64(n)*float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 func benchmarkStepMatrix(b *testing.B, m optim.Method, rows, cols int) {

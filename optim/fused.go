@@ -14,8 +14,10 @@ var fusion = true
 //
 // where the core and what may follow it are the core's business: Adam,
 // Lion, ADOPT and AdEMAMix (each then AddDecayedWeights: decoupled decay),
-// Momentum, RMSprop (then Momentum). The
-// fused step reads the chain through three small interfaces, so that no
+// Cautious over Adam or Lion (the same), Momentum, RMSprop (then
+// Momentum), Schedule-Free and Prodigy (nothing). A chain that does not end
+// with ScaleByLR is fused as well, with nlr = −1 (θ + (−1)·u is θ − u). The
+// fused step reads the chain through small interfaces, so that no
 // transform reaches into another's fields:
 //
 //   - a gradScaler multiplies the whole gradient by one factor (maximize's
@@ -27,10 +29,34 @@ var fusion = true
 //
 // The kernels compute exactly what the transforms do, in the same order, so
 // the result is bit for bit that of the chain.
+//
+// A core that needs sums over each whole parameter before it can move any
+// element (cautious's count of its mask, Prodigy's sums for d) is a
+// fusedReducer: the step is then two passes, a gather straight from the
+// gradient and the fused update, with the sums added in the order the
+// staged chain adds them (see reduce.go), so the result is still that of
+// the chain, bit for bit, and independent of the number of threads.
 type fused[T Float] struct {
 	scales  []gradScaler[T]
 	coupled weightDecayer[T]
 	core    fusedStep[T]
+
+	red  fusedReducer[T] // core, when it needs a gather pass
+	acc  [][]float64     // per chunk of the optimizer: the gather's partial sums
+	sums [][]float64     // per parameter: the sums added up
+}
+
+// A fusedReducer is a fusedStep that needs sums over each whole parameter
+// first. gather adds the contributions of block [off, off+len(p)) of
+// parameter k, whose gradient is g, to acc (length sums()), from the
+// update u = gs·g (+ wc·θ) that step starts from; it may update state that
+// step does not read. It is called concurrently for disjoint blocks.
+// reduce is called once, with sums[k] the sums of parameter k.
+type fusedReducer[T Float] interface {
+	fusedStep[T]
+	sums() int
+	gather(k, off int, p, g []T, gs, wc T, acc []float64)
+	reduce(sums [][]float64)
 }
 
 type gradScaler[T Float] interface {
@@ -87,21 +113,92 @@ func fuse[T Float](body Chain[T]) *fused[T] {
 	if f.core = c.fuse(body[i+1:]); f.core == nil {
 		return nil
 	}
+	f.red, _ = f.core.(fusedReducer[T])
 	return f
+}
+
+// coefficients returns gs and wc of parameter k at this step.
+func (f *fused[T]) coefficients(k int) (gs, wc T) {
+	gs = 1
+	for _, s := range f.scales {
+		gs *= s.gradScale()
+	}
+	if f.coupled != nil {
+		wc = f.coupled.decayRate(k)
+	}
+	return gs, wc
 }
 
 // step updates elements [off, off+len(p)) of parameter k, whose gradient is
 // g, subtracting lr·update (nlr = −lr).
 func (f *fused[T]) step(k, off int, p, g []T, nlr T) {
-	gs := T(1)
-	for _, s := range f.scales {
-		gs *= s.gradScale()
-	}
-	var wc T
-	if f.coupled != nil {
-		wc = f.coupled.decayRate(k)
-	}
+	gs, wc := f.coefficients(k)
 	f.core.step(k, off, p, g, gs, wc, nlr)
+}
+
+// gather runs the reducer's gather over chunk i, elements [lo, hi) of
+// parameter k, block by block as the staged chain does.
+func (f *fused[T]) gather(i, k, lo, hi int, p, g []T) {
+	gs, wc := f.coefficients(k)
+	acc := f.acc[i]
+	clear(acc)
+	for off := lo; off < hi; off += blockLen {
+		n := min(blockLen, hi-off)
+		f.red.gather(k, off, p[off:off+n], g[off:off+n], gs, wc, acc)
+	}
+}
+
+// gatherChunk is the gather pass's work on chunk i (none for the chunks of
+// groups without a fused reducer).
+func (o *Optimizer[T]) gatherChunk(_, i int) {
+	c := o.chunks[i]
+	g := o.groups[c.g]
+	if f := g.fused; f != nil && f.red != nil {
+		p := &g.params[c.k]
+		f.gather(i, c.k, c.lo, c.hi, p.Value, p.Grad)
+	}
+}
+
+// runGathers runs the gather pass of every fused reducer and reduces the
+// sums, adding each parameter's in the order of its chunks.
+func (o *Optimizer[T]) runGathers() {
+	if !o.gathers {
+		return
+	}
+	o.parallel(o.gatherFn)
+	for gi, g := range o.groups {
+		f := g.fused
+		if f == nil || f.red == nil {
+			continue
+		}
+		for _, row := range f.sums {
+			clear(row)
+		}
+		for i, c := range o.chunks {
+			if c.g == gi {
+				for j, v := range f.acc[i] {
+					f.sums[c.k][j] += v
+				}
+			}
+		}
+		f.red.reduce(f.sums)
+	}
+}
+
+// allocate sets up the gather's sums of a fused reducer in group g (of
+// nparams parameters), for an optimizer of nchunks chunks.
+func (f *fused[T]) allocate(nparams, nchunks int) {
+	if f.red == nil {
+		return
+	}
+	w := f.red.sums()
+	f.acc, f.sums = make([][]float64, nchunks), make([][]float64, nparams)
+	for i := range f.acc {
+		f.acc[i] = make([]float64, w)
+	}
+	for k := range f.sums {
+		f.sums[k] = make([]float64, w)
+	}
 }
 
 // decayAfter returns the decoupled decay a core's fused kernel may take as
@@ -211,4 +308,78 @@ func (s *rmsStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
 		buf, mu = s.mom.heavyBallState(k, off, n)
 	}
 	kernel.RMSpropStep(p, g, r.v[k][off:off+n], ga, buf, gs, wc, T(r.Alpha), T(r.Eps), mu, nlr, r.EpsInSqrt)
+}
+
+// cautiousStep is Cautious's fused form: a gather pass counts the mask
+// from the gradient, Cautious's Reduce turns the counts into scales, and
+// the base's masked kernel, with an optional decoupled decay, steps.
+type cautiousStep[T Float] struct {
+	c     *Cautious[T]
+	base  maskedFuser[T]
+	decay weightDecayer[T]
+}
+
+// A maskedFuser is a CautiousBase with fused kernels for its masked form.
+type maskedFuser[T Float] interface {
+	// agreeStep is Agree on the update u = gs·g (+ wc·θ).
+	agreeStep(k, off int, p, g []T, gs, wc T) float64
+	// maskedStep is the fused step of UpdateMasked with scale s, then
+	// θ ← θ + nlr·(u + wd·θ) (wd·θ left out when wd = 0).
+	maskedStep(k, off int, p, g []T, gs, wc, s, wd, nlr T)
+}
+
+var (
+	_ fuser[float32]        = (*Cautious[float32])(nil)
+	_ fusedReducer[float32] = (*cautiousStep[float32])(nil)
+	_ maskedFuser[float32]  = (*ScaleByAdam[float32])(nil)
+	_ maskedFuser[float32]  = (*ScaleByLion[float32])(nil)
+)
+
+func (c *Cautious[T]) fuse(tail Chain[T]) fusedStep[T] {
+	base, ok := c.Base.(maskedFuser[T])
+	if !ok {
+		return nil
+	}
+	d, ok := decayAfter(tail)
+	if !ok {
+		return nil
+	}
+	return &cautiousStep[T]{c, base, d}
+}
+
+func (s *cautiousStep[T]) sums() int { return s.c.Sums() }
+
+func (s *cautiousStep[T]) gather(k, off int, p, g []T, gs, wc T, acc []float64) {
+	acc[0] += s.base.agreeStep(k, off, p, g, gs, wc)
+}
+
+func (s *cautiousStep[T]) reduce(sums [][]float64) { s.c.Reduce(sums, nil, nil) }
+
+func (s *cautiousStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
+	var wd T
+	if s.decay != nil {
+		wd = s.decay.decayRate(k)
+	}
+	s.base.maskedStep(k, off, p, g, gs, wc, s.c.s[k], wd, nlr)
+}
+
+func (a *ScaleByAdam[T]) agreeStep(k, off int, p, g []T, gs, wc T) float64 {
+	return kernel.AdamAgreeStep(p, g, a.m[k][off:off+len(p)], gs, wc, a.b1)
+}
+
+func (a *ScaleByAdam[T]) maskedStep(k, off int, p, g []T, gs, wc, s, wd, nlr T) {
+	n := len(p)
+	var vmax []T
+	if a.AMSGrad {
+		vmax = a.vmax[k][off : off+n]
+	}
+	kernel.AdamCautiousStep(p, g, a.m[k][off:off+n], a.v[k][off:off+n], vmax, gs, wc, a.b1, a.b2, a.c1, a.c2, T(a.Eps), s, wd, nlr)
+}
+
+func (l *ScaleByLion[T]) agreeStep(k, off int, p, g []T, gs, wc T) float64 {
+	return kernel.LionAgreeStep(p, g, l.m[k][off:off+len(p)], gs, wc, l.b1)
+}
+
+func (l *ScaleByLion[T]) maskedStep(k, off int, p, g []T, gs, wc, s, wd, nlr T) {
+	kernel.LionCautiousStep(p, g, l.m[k][off:off+len(p)], gs, wc, l.b1, l.b2, s, wd, nlr)
 }

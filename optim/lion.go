@@ -29,7 +29,8 @@ import "github.com/descentml/descent/internal/kernel"
 //	φ = [sign(c)·g > 0],  θ ← θ·(1 − α_t·λ) − α_t·sign(c)·φ·n/(Σφ + 1)
 //
 // The chain: [ScaleByLion] (in [Cautious] when cautious) →
-// [AddDecayedWeights] → [ScaleByLR], run as one fused loop unless cautious.
+// [AddDecayedWeights] → [ScaleByLR], run as one fused kernel; cautious, as
+// two: a pass that counts the mask from the gradient, then the step.
 type Lion struct {
 	Beta1         float64       `key:"beta1" help:"interpolation β₁ of momentum and gradient for the sign"` // default 0.9
 	Beta2         float64       `key:"beta2" help:"decay β₂ of the momentum"`                               // default 0.99

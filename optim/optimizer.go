@@ -124,6 +124,8 @@ type Optimizer[T Float] struct {
 	// training point of the groups with an evaluation point.
 	evaluating bool
 	trainPoint [][][]T
+	gathers    bool // some group's fused step needs a gather pass
+	gatherFn   func(w, i int)
 	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
 	normFn     func(w, i int)
 	finFn      func(w, i int)
@@ -238,10 +240,10 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		if n := len(g.chain); n > 0 {
 			if _, ok := g.chain[n-1].(*ScaleByLR[T]); ok {
 				g.body = g.chain[:n-1]
-				if fusion {
-					g.fused = fuse(g.body)
-				}
 			}
+		}
+		if fusion {
+			g.fused = fuse(g.body) // with no ScaleByLR to fold, apply = −1: exactly θ − u
 		}
 		g.eval = evalPointOf(g.chain)
 		for k := range g.params {
@@ -272,7 +274,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			}
 		}
 		o.state.params, o.state.avoid, o.state.group = infos, avoid, gi
-		g.staged = newStaged(g, o.chunksOf(gi))
+		if g.fused == nil {
+			g.staged = newStaged(g, o.chunksOf(gi))
+		}
 		for ti, tr := range g.chain {
 			o.state.prefix = fmt.Sprintf("%d.", ti)
 			if err := tr.Init(&o.state, infos); err != nil {
@@ -282,7 +286,13 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	}
 	o.state.allocate()
 	o.partial = make([]float64, len(o.chunks))
-	o.runFn, o.normFn, o.finFn, o.normOf = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm
+	for _, g := range o.groups {
+		if g.fused != nil && g.fused.red != nil {
+			g.fused.allocate(len(g.params), len(o.chunks))
+			o.gathers = true
+		}
+	}
+	o.runFn, o.normFn, o.finFn, o.normOf, o.gatherFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.gatherChunk
 	o.ensureScratch()
 	return o, nil
 }
@@ -354,6 +364,7 @@ func (o *Optimizer[T]) Step() error {
 		o.clipNorm = o.gradNorm(o.clipP) // computed already: by the check or the clipping
 	}
 	o.ensureScratch()
+	o.runGathers()
 	o.parallel(o.runFn)
 	o.runStaged()
 	o.t = t

@@ -8,8 +8,10 @@ import (
 )
 
 var (
-	_ Method           = Prodigy{}
-	_ Reducer[float32] = (*ScaleByProdigy[float32])(nil)
+	_ Method                = Prodigy{}
+	_ Reducer[float32]      = (*ScaleByProdigy[float32])(nil)
+	_ fuser[float32]        = (*ScaleByProdigy[float32])(nil)
+	_ fusedReducer[float32] = (*prodigyStep[float32])(nil)
 )
 
 // Prodigy is Adam whose step size d is estimated from the run itself, so
@@ -120,7 +122,9 @@ func ProdigyD[T Float](o *Optimizer[T], group int) (float64, bool) {
 // ScaleByProdigy replaces the update by Prodigy's step (see [Prodigy]) divided
 // by the learning rate, which ScaleByLR then applies: u ← dĉ·m/(√v + d·ε),
 // plus dĉ·λ·θ when WeightDecay (decoupled) is set. It is a [Reducer]: d
-// needs sums over every parameter of the group.
+// needs sums over every parameter of the group. Its chain runs fused, as
+// two passes: one that reads the gradient, moves the moments and sums, and
+// one that steps.
 type ScaleByProdigy[T Float] struct {
 	B1, B2, B3, Eps float64
 	WeightDecay     float64 // decoupled; masked by Config.DecayMask
@@ -202,7 +206,13 @@ func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
 func (p *ScaleByProdigy[T]) Sums() int { return 2 }
 
 func (p *ScaleByProdigy[T]) Gather(k, off int, u, val []T, acc []float64) {
-	n := len(u)
+	p.gather(k, off, val, u, 1, 0, acc)
+}
+
+// gather is Gather on the update gs·g (+ wc·θ) (see fusedReducer); the
+// chain's Gather is it with gs = 1 and wc = 0.
+func (p *ScaleByProdigy[T]) gather(k, off int, val, g []T, gs, wc T, acc []float64) {
+	n := len(val)
 	p0 := p.p0[k][off : off+n]
 	if p.first {
 		copy(p0, val)
@@ -210,13 +220,26 @@ func (p *ScaleByProdigy[T]) Gather(k, off int, u, val []T, acc []float64) {
 	if p.lr == 0 {
 		return // the reference skips a group with rate 0
 	}
-	var m []T
-	if p.m != nil {
-		m = p.m[k][off : off+n]
-	}
-	dot, abs := kernel.ProdigyGather(u, val, p0, m, p.v[k][off:off+n], p.s[k][off:off+n], p.b1, p.c1, p.b2, p.c2, p.b3, p.w)
+	dot, abs := kernel.ProdigyGatherStep(val, g, p0, p.mBlock(k, off, n), p.v[k][off:off+n], p.s[k][off:off+n], gs, wc, p.b1, p.c1, p.b2, p.c2, p.b3, p.w)
 	acc[0] += dot
 	acc[1] += abs
+}
+
+// mBlock returns block [off, off+n) of parameter k's first moment, or nil
+// when β₁ = 0.
+func (p *ScaleByProdigy[T]) mBlock(k, off, n int) []T {
+	if p.m == nil {
+		return nil
+	}
+	return p.m[k][off : off+n]
+}
+
+// decoupledRate returns aw for parameter k: dĉ·λ, or 0 where decay is masked.
+func (p *ScaleByProdigy[T]) decoupledRate(k int) T {
+	if !p.decay[k] {
+		return 0
+	}
+	return p.aw
 }
 
 func (p *ScaleByProdigy[T]) Reduce(sums [][]float64, _, _ [][]T) {
@@ -258,13 +281,34 @@ func (p *ScaleByProdigy[T]) Update(k, off int, u, val []T) {
 		clear(u)
 		return
 	}
-	var m []T
-	if p.m != nil {
-		m = p.m[k][off : off+len(u)]
+	n := len(u)
+	kernel.ProdigyUpdate(u, p.mBlock(k, off, n), p.v[k][off:off+n], val, p.a, p.de, p.decoupledRate(k))
+}
+
+// prodigyStep is ScaleByProdigy's fused form: the gather pass reads the
+// gradient itself, and the update pass is one kernel. A skipped step (Σ|s|
+// = 0) leaves the parameters as they are, as the chain's θ − α·0 does.
+type prodigyStep[T Float] struct{ p *ScaleByProdigy[T] }
+
+func (p *ScaleByProdigy[T]) fuse(tail Chain[T]) fusedStep[T] {
+	if len(tail) != 0 {
+		return nil
 	}
-	aw := p.aw
-	if !p.decay[k] {
-		aw = 0
+	return prodigyStep[T]{p}
+}
+
+func (s prodigyStep[T]) sums() int { return s.p.Sums() }
+
+func (s prodigyStep[T]) gather(k, off int, val, g []T, gs, wc T, acc []float64) {
+	s.p.gather(k, off, val, g, gs, wc, acc)
+}
+
+func (s prodigyStep[T]) reduce(sums [][]float64) { s.p.Reduce(sums, nil, nil) }
+
+func (s prodigyStep[T]) step(k, off int, val, g []T, gs, wc, nlr T) {
+	p, n := s.p, len(val)
+	if p.skip {
+		return
 	}
-	kernel.ProdigyUpdate(u, m, p.v[k][off:off+len(u)], val, p.a, p.de, aw)
+	kernel.ProdigyStep(val, g, p.mBlock(k, off, n), p.v[k][off:off+n], gs, wc, p.a, p.de, p.decoupledRate(k), nlr)
 }

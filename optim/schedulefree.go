@@ -8,8 +8,8 @@ import (
 
 // ScheduleFree is the Schedule-Free step (Defazio et al. 2024, "The Road
 // Less Scheduled"; facebookresearch/schedule_free) of [ScheduleFreeAdamW]
-// and [ScheduleFreeSGD]. It keeps the base sequence z and moves the
-// parameters, which hold the training point y; the evaluation point x is a
+// and [ScheduleFreeSGD], run as one fused kernel. It keeps the base
+// sequence z and moves the parameters, which hold the training point y; the evaluation point x is a
 // mix of the two that the optimizer puts in the parameters with
 // [Optimizer.Eval]. With t = 1, 2, …, k = t − 1, the group's rate α:
 //
@@ -88,16 +88,40 @@ func (s *ScheduleFree[T]) Begin(c *StepInfo) {
 }
 
 func (s *ScheduleFree[T]) Update(k, off int, u, p []T) {
-	n := len(u)
-	z := s.z[k][off : off+n]
+	z, v := s.block(k, off, p)
+	kernel.ScheduleFree(u, p, z, v, s.b2, s.bc2, T(s.Eps), s.wd[k], s.c, s.a, s.lr)
+}
+
+// block returns z and v (nil for SGD) of the block [off, off+len(p)) of
+// parameter k, whose values are p; at the first step it sets z₀ = y₀.
+func (s *ScheduleFree[T]) block(k, off int, p []T) (z, v []T) {
+	n := len(p)
+	z = s.z[k][off : off+n]
 	if s.first {
 		copy(z, p)
 	}
-	var v []T
 	if s.Adam {
 		v = s.v[k][off : off+n]
 	}
-	kernel.ScheduleFree(u, p, z, v, s.b2, s.bc2, T(s.Eps), s.wd[k], s.c, s.a, s.lr)
+	return z, v
+}
+
+// scheduleFreeStep is ScheduleFree's fused kernel; it takes no tail.
+type scheduleFreeStep[T Float] struct{ s *ScheduleFree[T] }
+
+var _ fuser[float32] = (*ScheduleFree[float32])(nil)
+
+func (s *ScheduleFree[T]) fuse(tail Chain[T]) fusedStep[T] {
+	if len(tail) != 0 {
+		return nil
+	}
+	return scheduleFreeStep[T]{s}
+}
+
+func (f scheduleFreeStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
+	s := f.s
+	z, v := s.block(k, off, p)
+	kernel.ScheduleFreeStep(p, g, z, v, gs, wc, s.b2, s.bc2, T(s.Eps), s.wd[k], s.c, s.a, s.lr, nlr)
 }
 
 // evalPoint writes the evaluation point x = y + (1 − 1/β)·(z − y) of

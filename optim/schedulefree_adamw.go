@@ -34,7 +34,8 @@ package optim
 // few training batches in train mode after Eval. Config.LR should be a
 // constant rate (the warm-up is Warmup); a momentum schedule is ignored.
 //
-// The chain: [ScheduleFree] alone (it applies the rate itself).
+// The chain: [ScheduleFree] alone (it applies the rate itself), run as one
+// fused kernel.
 type ScheduleFreeAdamW struct {
 	Beta1         float64 `key:"beta1" help:"interpolation β₁ between the average x and z"`             // default 0.9
 	Beta2         float64 `key:"beta2" help:"decay β₂ of the second moment"`                            // default 0.999

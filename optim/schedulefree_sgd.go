@@ -26,7 +26,8 @@ package optim
 // parameters for evaluating and saving and [Optimizer.Train] puts y back,
 // bit for bit.
 //
-// The chain: [ScheduleFree] alone (it applies the rate itself).
+// The chain: [ScheduleFree] alone (it applies the rate itself), run as one
+// fused kernel.
 type ScheduleFreeSGD struct {
 	Momentum      float64 `key:"momentum" help:"interpolation β between the average x and z"`           // default 0.9
 	WeightDecay   float64 `key:"wd" help:"weight decay λ: gradient += λy"`                              // default 0

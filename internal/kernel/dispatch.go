@@ -43,6 +43,14 @@ type kernels[T Float] struct {
 	momentumStep func(p, g, b []T, gs, wc, mu, damp, nlr T, nesterov bool)
 	rmspropStep  func(p, g, v, ga, buf []T, gs, wc, a, eps, mu, nlr T, epsInSqrt bool)
 
+	adamCautiousStep func(p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T)
+	lionStep         func(p, g, m []T, gs, wc, b1, b2, wd, nlr T)
+	lionCautiousStep func(p, g, m []T, gs, wc, b1, b2, s, wd, nlr T)
+	adoptStep        func(p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, first bool)
+	ademamixStep     func(p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr T)
+	scheduleFreeStep func(p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T, near bool)
+	prodigyStep      func(p, g, m, v []T, gs, wc, a, de, aw, nlr T)
+
 	sum        func(x []T) float64
 	sumSqDiff  func(x []T, c float64) float64
 	dotDiff    func(x, y []T, c float64) float64
@@ -50,6 +58,8 @@ type kernels[T Float] struct {
 	sumAbs     func(x []T) float64
 	maxAbs     func(x []T) float64
 	allFinite  func(x []T) bool
+	adamAgree  func(g, m []T, gs, b1 T) float64
+	lionAgree  func(g, m []T, gs, b1 T) float64
 
 	relu           func(x, y []T)
 	addConst       func(c T, x, y []T)
@@ -88,6 +98,14 @@ func reference[T Float]() kernels[T] {
 		momentumStep: momentumStepRef[T],
 		rmspropStep:  rmspropStepRef[T],
 
+		adamCautiousStep: adamCautiousStepRef[T],
+		lionStep:         lionStepRef[T],
+		lionCautiousStep: lionCautiousStepRef[T],
+		adoptStep:        adoptStepRef[T],
+		ademamixStep:     ademamixStepRef[T],
+		scheduleFreeStep: scheduleFreeStepRef[T],
+		prodigyStep:      prodigyStepRef[T],
+
 		sum:        sumRef[T],
 		sumSqDiff:  sumSquaredDiffRef[T],
 		dotDiff:    dotDiffRef[T],
@@ -95,6 +113,8 @@ func reference[T Float]() kernels[T] {
 		sumAbs:     sumAbsRef[T],
 		maxAbs:     maxAbsRef[T],
 		allFinite:  allFiniteRef[T],
+		adamAgree:  adamAgreeRef[T],
+		lionAgree:  lionAgreeRef[T],
 
 		relu:           reluRef[T],
 		addConst:       addConstRef[T],

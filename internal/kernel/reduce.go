@@ -25,16 +25,21 @@ func Lerp[T Float](x, y []T, w T) {
 //	v[i] = b2*v[i] + c2*g[i]*g[i]
 //	s[i] = b3*s[i] + w*g[i]
 func ProdigyGather[T Float](g, p, p0, m, v, s []T, b1, c1, b2, c2, b3, w T) (dot, abs float64) {
-	n := len(g)
-	p, p0, v, s = p[:n], p0[:n], v[:n], s[:n]
-	if m != nil {
-		m = m[:n]
-		for i, gi := range g {
+	return ProdigyGatherStep(p[:len(g)], g, p0, m, v, s, 1, 0, b1, c1, b2, c2, b3, w)
+}
+
+// ProdigyGatherStep is ProdigyGather on the update a fused step starts
+// from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0), in place of g; the sums are
+// accumulated in the same order.
+func ProdigyGatherStep[T Float](p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64) {
+	n := len(p)
+	g, p0, v, s, m = g[:n], p0[:n], v[:n], s[:n], fit(m, n)
+	for i, x := range p {
+		gi := coupled(g[i], x, gs, wc)
+		if m != nil {
 			m[i] = T(b1*m[i]) + T(c1*gi)
 		}
-	}
-	for i, gi := range g {
-		dot += float64(gi) * float64(p0[i]-p[i])
+		dot += float64(gi) * float64(p0[i]-x)
 		v[i] = T(b2*v[i]) + T(c2*gi*gi)
 		si := T(b3*s[i]) + T(w*gi)
 		s[i] = si
@@ -93,5 +98,35 @@ func DecayAfter[T Float](u, p []T, wd, lr T) {
 	p = p[:len(u)]
 	for i, x := range u {
 		u[i] = x + T(wd*(p[i]-T(lr*x)))
+	}
+}
+
+// ProdigyStep is Prodigy's update pass as one fused step on a block (see
+// step.go), bit for bit ProdigyUpdate on the chain's update and the
+// subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0; read only when m is nil)
+//	r := a*(m[i]/(sqrt(v[i]) + de)) + aw*p[i]   (m nil: u in place of m[i]; aw*p[i] skipped when aw == 0)
+//	p[i] += nlr*r
+func ProdigyStep[T Float](p, g, m, v []T, gs, wc, a, de, aw, nlr T) {
+	n := len(p)
+	table[T]().prodigyStep(p, g[:n], fit(m, n), v[:n], gs, wc, a, de, aw, nlr)
+}
+
+func prodigyStepRef[T Float](p, g, m, v []T, gs, wc, a, de, aw, nlr T) {
+	n := len(p)
+	g, m, v = g[:n], fit(m, n), v[:n]
+	for i, x := range p {
+		var mi T
+		if m != nil {
+			mi = m[i]
+		} else {
+			mi = coupled(g[i], x, gs, wc)
+		}
+		r := a * (mi / (T(math.Sqrt(float64(v[i]))) + de))
+		if aw != 0 {
+			r = T(r) + T(aw*x)
+		}
+		p[i] = x + T(nlr*r)
 	}
 }

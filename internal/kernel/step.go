@@ -35,6 +35,12 @@ func AdamStep[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, wd, nl
 }
 
 func adamStepRef[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, wd, nlr T) {
+	adamSteps(p, g, m, v, vmax, gs, wc, b1, b2, c1, c2, eps, 1, wd, nlr, false)
+}
+
+// adamSteps is the loop of AdamStep and, with cautious set,
+// AdamCautiousStep.
+func adamSteps[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T, cautious bool) {
 	n := len(p)
 	g, m, v, vmax = g[:n], m[:n], v[:n], fit(vmax, n)
 	for i, x := range p {
@@ -42,7 +48,15 @@ func adamStepRef[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, wd,
 		if vmax != nil {
 			vm = &vmax[i]
 		}
-		a := adam(coupled(g[i], x, gs, wc), &m[i], &v[i], vm, b1, b2, c1, c2, eps)
+		u := coupled(g[i], x, gs, wc)
+		a := adam(u, &m[i], &v[i], vm, b1, b2, c1, c2, eps)
+		if cautious {
+			if T(m[i]*u) > 0 {
+				a *= s
+			} else {
+				a = 0
+			}
+		}
 		if wd != 0 {
 			a += T(wd * x)
 		}

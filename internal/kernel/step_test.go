@@ -59,6 +59,104 @@ func stepCases[T Float]() []stepCase[T] {
 					},
 				})
 			}
+			for _, wd64 := range decayValues {
+				wd := T(wd64)
+				decay := func(u, p []T) {
+					if wd != 0 {
+						Axpy(wd, p, u)
+					}
+				}
+				const b1, b2, b3, nlr = 0.9, 0.99, 0.9999, -1e-3
+				cases = append(cases, stepCase[T]{
+					name: fmt.Sprintf("LionStep/%s/wd=%g", coef, wd64), slices: 3,
+					fused: func(s [][]T) { LionStep(s[0], s[1], s[2], gs, wc, b1, b2, wd, nlr) },
+					chain: func(u []T, s [][]T) {
+						head(u, s[0], gs, wc)
+						Lion(u, s[2], b1, b2, 1, false)
+						decay(u, s[0])
+						Axpy(nlr, u, s[0])
+					},
+				})
+				for _, sc := range []T{1, 2.5, 0} {
+					const c1, c2, eps = 10, 31.6, 1e-8
+					cases = append(cases, stepCase[T]{
+						name: fmt.Sprintf("AdamCautiousStep/%s/wd=%g/s=%g", coef, wd64, sc), slices: 5, nonneg: []int{3, 4}, optional: []int{4},
+						fused: func(s [][]T) {
+							AdamCautiousStep(s[0], s[1], s[2], s[3], s[4], gs, wc, b1, b2, c1, c2, eps, sc, wd, nlr)
+						},
+						chain: func(u []T, s [][]T) {
+							head(u, s[0], gs, wc)
+							CautiousAdam(u, s[2], s[3], s[4], b1, b2, c1, c2, eps, sc)
+							decay(u, s[0])
+							Axpy(nlr, u, s[0])
+						},
+					})
+					const a, de = 0.7, 1e-7
+					cases = append(cases, stepCase[T]{
+						name: fmt.Sprintf("ProdigyStep/%s/aw=%g/a=%g", coef, wd64, sc), slices: 4, nonneg: []int{3}, optional: []int{2},
+						fused: func(s [][]T) { ProdigyStep(s[0], s[1], s[2], s[3], gs, wc, a*sc, de, wd, nlr) },
+						chain: func(u []T, s [][]T) {
+							head(u, s[0], gs, wc)
+							ProdigyUpdate(u, s[2], s[3], s[0], a*sc, de, wd)
+							Axpy(nlr, u, s[0])
+						},
+					})
+					cases = append(cases, stepCase[T]{
+						name: fmt.Sprintf("LionCautiousStep/%s/wd=%g/s=%g", coef, wd64, sc), slices: 3,
+						fused: func(s [][]T) { LionCautiousStep(s[0], s[1], s[2], gs, wc, b1, b2, sc, wd, nlr) },
+						chain: func(u []T, s [][]T) {
+							head(u, s[0], gs, wc)
+							Lion(u, s[2], b1, b2, sc, true)
+							decay(u, s[0])
+							Axpy(nlr, u, s[0])
+						},
+					})
+				}
+				for _, first := range []bool{false, true} {
+					for _, clip := range []T{T(math.Inf(1)), 1.5, 0} {
+						const eps = 1e-6
+						cases = append(cases, stepCase[T]{
+							name: fmt.Sprintf("ADOPTStep/%s/wd=%g/first=%v/clip=%g", coef, wd64, first, clip), slices: 4, nonneg: []int{3},
+							fused: func(s [][]T) { ADOPTStep(s[0], s[1], s[2], s[3], gs, wc, b1, b2, eps, clip, wd, nlr, first) },
+							chain: func(u []T, s [][]T) {
+								head(u, s[0], gs, wc)
+								if first {
+									ADOPTFirst(u, s[3])
+								} else {
+									ADOPT(u, s[2], s[3], b1, b2, eps, clip)
+								}
+								decay(u, s[0])
+								Axpy(nlr, u, s[0])
+							},
+						})
+					}
+				}
+				const c1, c2, alpha, eps = 10, 31.6, 5, 1e-8
+				cases = append(cases, stepCase[T]{
+					name: fmt.Sprintf("AdEMAMixStep/%s/wd=%g", coef, wd64), slices: 5, nonneg: []int{4},
+					fused: func(s [][]T) {
+						AdEMAMixStep(s[0], s[1], s[2], s[3], s[4], gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr)
+					},
+					chain: func(u []T, s [][]T) {
+						head(u, s[0], gs, wc)
+						AdEMAMix(u, s[2], s[3], s[4], b1, b2, b3, c1, c2, alpha, eps)
+						decay(u, s[0])
+						Axpy(nlr, u, s[0])
+					},
+				})
+				for _, c := range []T{0.3, 0.5, 0.9, 0, 1} {
+					const bc2, a, lr = 0.02, -0.0009, 1e-3
+					cases = append(cases, stepCase[T]{
+						name: fmt.Sprintf("ScheduleFreeStep/%s/wd=%g/c=%g", coef, wd64, c), slices: 4, nonneg: []int{3}, optional: []int{3},
+						fused: func(s [][]T) { ScheduleFreeStep(s[0], s[1], s[2], s[3], gs, wc, b2, bc2, eps, wd, c, a, lr, -1) },
+						chain: func(u []T, s [][]T) {
+							head(u, s[0], gs, wc)
+							ScheduleFree(u, s[0], s[2], s[3], b2, bc2, eps, wd, c, a, lr)
+							Axpy(-1, u, s[0])
+						},
+					})
+				}
+			}
 			for _, nesterov := range []bool{false, true} {
 				const mu, damp, nlr = 0.9, 0.8, -0.1
 				cases = append(cases, stepCase[T]{
@@ -149,11 +247,17 @@ func testSteps[T Float](t *testing.T) {
 func TestStepsPanicOnShortSlices(t *testing.T) {
 	u, short := make([]float32, 33), make([]float32, 32)
 	for name, f := range map[string]func(){
-		"AdamStep/g":      func() { AdamStep(u, short, u, u, nil, 1, 0, 0.9, 0.99, 1, 1, 1e-8, 0, -1) },
-		"AdamStep/vmax":   func() { AdamStep(u, u, u, u, short, 1, 0, 0.9, 0.99, 1, 1, 1e-8, 0, -1) },
-		"MomentumStep/b":  func() { MomentumStep(u, u, short, 1, 0, 0.9, 1, -1, false) },
-		"RMSpropStep/v":   func() { RMSpropStep(u, u, short, nil, nil, 1, 0, 0.9, 1e-8, 0, -1, false) },
-		"RMSpropStep/buf": func() { RMSpropStep(u, u, u, u, short, 1, 0, 0.9, 1e-8, 0, -1, false) },
+		"AdamStep/g":         func() { AdamStep(u, short, u, u, nil, 1, 0, 0.9, 0.99, 1, 1, 1e-8, 0, -1) },
+		"AdamStep/vmax":      func() { AdamStep(u, u, u, u, short, 1, 0, 0.9, 0.99, 1, 1, 1e-8, 0, -1) },
+		"MomentumStep/b":     func() { MomentumStep(u, u, short, 1, 0, 0.9, 1, -1, false) },
+		"RMSpropStep/v":      func() { RMSpropStep(u, u, short, nil, nil, 1, 0, 0.9, 1e-8, 0, -1, false) },
+		"RMSpropStep/buf":    func() { RMSpropStep(u, u, u, u, short, 1, 0, 0.9, 1e-8, 0, -1, false) },
+		"LionStep/m":         func() { LionStep(u, u, short, 1, 0, 0.9, 0.99, 0, -1) },
+		"LionCautiousStep/g": func() { LionCautiousStep(u, short, u, 1, 0, 0.9, 0.99, 1, 0, -1) },
+		"ADOPTStep/v":        func() { ADOPTStep(u, u, u, short, 1, 0, 0.9, 0.99, 1e-6, 1, 0, -1, false) },
+		"AdEMAMixStep/m2":    func() { AdEMAMixStep(u, u, u, short, u, 1, 0, 0.9, 0.99, 0.999, 1, 1, 2, 1e-8, 0, -1) },
+		"ScheduleFreeStep/z": func() { ScheduleFreeStep(u, u, short, nil, 1, 0, 0.9, 1, 1e-8, 0, 0.5, -1, 1, -1) },
+		"ScheduleFreeStep/v": func() { ScheduleFreeStep(u, u, u, short, 1, 0, 0.9, 1, 1e-8, 0, 0.5, -1, 1, -1) },
 	} {
 		func() {
 			defer func() {
@@ -164,4 +268,37 @@ func TestStepsPanicOnShortSlices(t *testing.T) {
 			f()
 		}()
 	}
+}
+
+// TestAgreeCounts checks the cautious masks' counts of every level against
+// the reference loops, exactly, with special values and each gs that
+// switches the scaling off or on.
+func TestAgreeCounts(t *testing.T) {
+	forEachType(t, testAgreeCounts[float32], testAgreeCounts[float64])
+}
+
+func testAgreeCounts[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(5, 9))
+		for _, gs := range []T{1, 0.37, 0, -1} {
+			forEachShape(func(n, j int, specials bool) {
+				g, m := newGuarded[T](n, offsets[j]), newGuarded[T](n, offsets[(j+1)%len(offsets)])
+				fill(rng, g.s, false, specials)
+				fill(rng, m.s, false, specials)
+				for _, k := range []struct {
+					name     string
+					got, ref float64
+				}{
+					{"AdamAgreeStep", AdamAgreeStep(g.s, g.s, m.s, gs, 0, 0.9), adamAgreeStepRef(g.s, g.s, m.s, gs, 0, 0.9)},
+					{"LionAgreeStep", LionAgreeStep(g.s, g.s, m.s, gs, 0, 0.9), lionAgreeStepRef(g.s, g.s, m.s, gs, 0, 0.9)},
+				} {
+					if k.got != k.ref {
+						t.Fatalf("%s(n=%d, gs=%v, specials %v) = %v; want %v", k.name, n, gs, specials, k.got, k.ref)
+					}
+				}
+				g.check(t, "g")
+				m.check(t, "m")
+			})
+		}
+	})
 }

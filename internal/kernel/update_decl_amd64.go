@@ -41,10 +41,37 @@ func radam32AVX512(u []float32, m []float32, v []float32, b1 float32, b2 float32
 func adamStep32AVX512(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func adamCautiousStep32AVX512(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, s float32, wd float32, nlr float32)
+
+//go:noescape
 func momentumStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
 func rmspropStep32AVX512(p []float32, g []float32, v []float32, ga []float32, buf []float32, gs float32, wc float32, a float32, eps float32, mu float32, nlr float32, epsInSqrt bool)
+
+//go:noescape
+func lionStep32AVX512(p []float32, g []float32, m []float32, gs float32, wc float32, b1 float32, b2 float32, wd float32, nlr float32)
+
+//go:noescape
+func lionCautiousStep32AVX512(p []float32, g []float32, m []float32, gs float32, wc float32, b1 float32, b2 float32, s float32, wd float32, nlr float32)
+
+//go:noescape
+func adoptStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, eps float32, clip float32, wd float32, nlr float32, first bool)
+
+//go:noescape
+func ademamixStep32AVX512(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
+
+//go:noescape
+func prodigyStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
+
+//go:noescape
+func scheduleFreeStep32AVX512(p []float32, g []float32, z []float32, v []float32, gs float32, wc float32, b2 float32, bc2 float32, eps float32, wd float32, c float32, a float32, lr float32, nlr float32, near bool)
+
+//go:noescape
+func adamAgree32AVX512(g []float32, m []float32, gs float32, b1 float32) float64
+
+//go:noescape
+func lionAgree32AVX512(g []float32, m []float32, gs float32, b1 float32) float64
 
 //go:noescape
 func sumSquares32AVX512(x []float32) float64
@@ -104,10 +131,37 @@ func radam64AVX512(u []float64, m []float64, v []float64, b1 float64, b2 float64
 func adamStep64AVX512(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64, nlr float64)
 
 //go:noescape
+func adamCautiousStep64AVX512(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, s float64, wd float64, nlr float64)
+
+//go:noescape
 func momentumStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, mu float64, damp float64, nlr float64, nesterov bool)
 
 //go:noescape
 func rmspropStep64AVX512(p []float64, g []float64, v []float64, ga []float64, buf []float64, gs float64, wc float64, a float64, eps float64, mu float64, nlr float64, epsInSqrt bool)
+
+//go:noescape
+func lionStep64AVX512(p []float64, g []float64, m []float64, gs float64, wc float64, b1 float64, b2 float64, wd float64, nlr float64)
+
+//go:noescape
+func lionCautiousStep64AVX512(p []float64, g []float64, m []float64, gs float64, wc float64, b1 float64, b2 float64, s float64, wd float64, nlr float64)
+
+//go:noescape
+func adoptStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, eps float64, clip float64, wd float64, nlr float64, first bool)
+
+//go:noescape
+func ademamixStep64AVX512(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func prodigyStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
+
+//go:noescape
+func scheduleFreeStep64AVX512(p []float64, g []float64, z []float64, v []float64, gs float64, wc float64, b2 float64, bc2 float64, eps float64, wd float64, c float64, a float64, lr float64, nlr float64, near bool)
+
+//go:noescape
+func adamAgree64AVX512(g []float64, m []float64, gs float64, b1 float64) float64
+
+//go:noescape
+func lionAgree64AVX512(g []float64, m []float64, gs float64, b1 float64) float64
 
 //go:noescape
 func sumSquares64AVX512(x []float64) float64
@@ -167,10 +221,37 @@ func radam32AVX2(u []float32, m []float32, v []float32, b1 float32, b2 float32, 
 func adamStep32AVX2(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func adamCautiousStep32AVX2(p []float32, g []float32, m []float32, v []float32, vmax []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, s float32, wd float32, nlr float32)
+
+//go:noescape
 func momentumStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
 func rmspropStep32AVX2(p []float32, g []float32, v []float32, ga []float32, buf []float32, gs float32, wc float32, a float32, eps float32, mu float32, nlr float32, epsInSqrt bool)
+
+//go:noescape
+func lionStep32AVX2(p []float32, g []float32, m []float32, gs float32, wc float32, b1 float32, b2 float32, wd float32, nlr float32)
+
+//go:noescape
+func lionCautiousStep32AVX2(p []float32, g []float32, m []float32, gs float32, wc float32, b1 float32, b2 float32, s float32, wd float32, nlr float32)
+
+//go:noescape
+func adoptStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, eps float32, clip float32, wd float32, nlr float32, first bool)
+
+//go:noescape
+func ademamixStep32AVX2(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
+
+//go:noescape
+func prodigyStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
+
+//go:noescape
+func scheduleFreeStep32AVX2(p []float32, g []float32, z []float32, v []float32, gs float32, wc float32, b2 float32, bc2 float32, eps float32, wd float32, c float32, a float32, lr float32, nlr float32, near bool)
+
+//go:noescape
+func adamAgree32AVX2(g []float32, m []float32, gs float32, b1 float32) float64
+
+//go:noescape
+func lionAgree32AVX2(g []float32, m []float32, gs float32, b1 float32) float64
 
 //go:noescape
 func sumSquares32AVX2(x []float32) float64
@@ -230,10 +311,37 @@ func radam64AVX2(u []float64, m []float64, v []float64, b1 float64, b2 float64, 
 func adamStep64AVX2(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64, nlr float64)
 
 //go:noescape
+func adamCautiousStep64AVX2(p []float64, g []float64, m []float64, v []float64, vmax []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, s float64, wd float64, nlr float64)
+
+//go:noescape
 func momentumStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, mu float64, damp float64, nlr float64, nesterov bool)
 
 //go:noescape
 func rmspropStep64AVX2(p []float64, g []float64, v []float64, ga []float64, buf []float64, gs float64, wc float64, a float64, eps float64, mu float64, nlr float64, epsInSqrt bool)
+
+//go:noescape
+func lionStep64AVX2(p []float64, g []float64, m []float64, gs float64, wc float64, b1 float64, b2 float64, wd float64, nlr float64)
+
+//go:noescape
+func lionCautiousStep64AVX2(p []float64, g []float64, m []float64, gs float64, wc float64, b1 float64, b2 float64, s float64, wd float64, nlr float64)
+
+//go:noescape
+func adoptStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, eps float64, clip float64, wd float64, nlr float64, first bool)
+
+//go:noescape
+func ademamixStep64AVX2(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func prodigyStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
+
+//go:noescape
+func scheduleFreeStep64AVX2(p []float64, g []float64, z []float64, v []float64, gs float64, wc float64, b2 float64, bc2 float64, eps float64, wd float64, c float64, a float64, lr float64, nlr float64, near bool)
+
+//go:noescape
+func adamAgree64AVX2(g []float64, m []float64, gs float64, b1 float64) float64
+
+//go:noescape
+func lionAgree64AVX2(g []float64, m []float64, gs float64, b1 float64) float64
 
 //go:noescape
 func sumSquares64AVX2(x []float64) float64

@@ -13,7 +13,7 @@ import "math"
 //
 //	c := b1*m[i] + (1-b1)*u[i]
 //	m[i] = b2*m[i] + (1-b2)*u[i]
-//	u[i] = sign(c)                      (sign(0) = 0)
+//	u[i] = sign(c)                      (sign(±0) = 0, sign(NaN) = NaN)
 //
 // With cautious set, u[i] = sign(c)*s where sign(c)*u[i] > 0 (the update
 // agrees with the gradient), else 0.
@@ -35,23 +35,19 @@ func Lion[T Float](u, m []T, b1, b2, s T, cautious bool) {
 
 // LionAgree returns how many i Lion's cautious mask keeps, changing
 // nothing: the count of sign(b1*m[i] + (1-b1)*u[i])·u[i] > 0.
-func LionAgree[T Float](u, m []T, b1 T) float64 {
-	m = m[:len(u)]
-	n := 0
-	for i, g := range u {
-		if sign(T(b1*m[i])+T((1-b1)*g))*g > 0 {
-			n++
-		}
-	}
-	return float64(n)
-}
+func LionAgree[T Float](u, m []T, b1 T) float64 { return LionAgreeStep(u, u, m, 1, 0, b1) }
 
-// sign is branch-free but for zero, which is rare: gradients and moments
-// are signed at random, which a branch would mispredict half the time.
+// sign is branch-free but for zero and NaN, which are rare: gradients and
+// moments are signed at random, which a branch would mispredict half the
+// time. sign(NaN) is NaN, as torch.sign's: the sign bit of a NaN made by
+// arithmetic depends on the order of the operands, which compilers may
+// swap, so it must not decide the step.
 func sign[T Float](x T) T {
 	s := T(math.Copysign(1, float64(x)))
 	if x == 0 {
 		s = 0
+	} else if x != x {
+		s = x
 	}
 	return s
 }
@@ -83,16 +79,7 @@ func CautiousAdam[T Float](u, m, v, vmax []T, b1, b2, c1, c2, eps, s T) {
 
 // AdamAgree returns how many i CautiousAdam's mask keeps, changing
 // nothing: the count of (b1*m[i] + (1-b1)*u[i])·u[i] > 0.
-func AdamAgree[T Float](u, m []T, b1 T) float64 {
-	m = m[:len(u)]
-	n := 0
-	for i, g := range u {
-		if T((T(b1*m[i])+T((1-b1)*g))*g) > 0 {
-			n++
-		}
-	}
-	return float64(n)
-}
+func AdamAgree[T Float](u, m []T, b1 T) float64 { return AdamAgreeStep(u, u, m, 1, 0, b1) }
 
 // ADOPT replaces u by ADOPT's momentum of the clipped, normalised update,
 // then moves v (Taniguchi et al. 2024):
@@ -209,16 +196,11 @@ func LerpScalar[T Float](x, y, w T) T {
 //	p[i] += nlr*c
 func LionStep[T Float](p, g, m []T, gs, wc, b1, b2, wd, nlr T) {
 	n := len(p)
-	g, m = g[:n], m[:n]
-	for i, x := range p {
-		u := coupled(g[i], x, gs, wc)
-		c := sign(T(b1*m[i]) + T((1-b1)*u))
-		m[i] = T(b2*m[i]) + T((1-b2)*u)
-		if wd != 0 {
-			c += T(wd * x)
-		}
-		p[i] = x + T(nlr*c)
-	}
+	table[T]().lionStep(p, g[:n], m[:n], gs, wc, b1, b2, wd, nlr)
+}
+
+func lionStepRef[T Float](p, g, m []T, gs, wc, b1, b2, wd, nlr T) {
+	lionSteps(p, g, m, gs, wc, b1, b2, 1, wd, nlr, false)
 }
 
 // ADOPTStep is one fused ADOPT step on a block (see step.go), bit for bit
@@ -230,6 +212,11 @@ func LionStep[T Float](p, g, m []T, gs, wc, b1, b2, wd, nlr T) {
 //	a += wd*p[i]                  (skipped when wd == 0)
 //	p[i] += nlr*a
 func ADOPTStep[T Float](p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, first bool) {
+	n := len(p)
+	table[T]().adoptStep(p, g[:n], m[:n], v[:n], gs, wc, b1, b2, eps, clip, wd, nlr, first)
+}
+
+func adoptStepRef[T Float](p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, first bool) {
 	n := len(p)
 	g, m, v = g[:n], m[:n], v[:n]
 	for i, x := range p {
@@ -268,6 +255,11 @@ func ADOPTStep[T Float](p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T, fi
 //	p[i] += nlr*a
 func AdEMAMixStep[T Float](p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr T) {
 	n := len(p)
+	table[T]().ademamixStep(p, g[:n], m1[:n], m2[:n], v[:n], gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr)
+}
+
+func ademamixStepRef[T Float](p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr T) {
+	n := len(p)
 	g, m1, m2, v = g[:n], m1[:n], m2[:n], v[:n]
 	for i, x := range p {
 		u := coupled(g[i], x, gs, wc)
@@ -281,4 +273,172 @@ func AdEMAMixStep[T Float](p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alph
 		}
 		p[i] = x + T(nlr*r)
 	}
+}
+
+// LionCautiousStep is one fused step of cautious Lion on a block (see
+// step.go), bit for bit the chain's copy, Lion with the mask (scale s),
+// decoupled decay and subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	c := sign(b1*m[i] + (1-b1)*u)
+//	m[i] = b2*m[i] + (1-b2)*u
+//	c = c*s where c*u > 0, else 0
+//	c += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*c
+func LionCautiousStep[T Float](p, g, m []T, gs, wc, b1, b2, s, wd, nlr T) {
+	n := len(p)
+	table[T]().lionCautiousStep(p, g[:n], m[:n], gs, wc, b1, b2, s, wd, nlr)
+}
+
+func lionCautiousStepRef[T Float](p, g, m []T, gs, wc, b1, b2, s, wd, nlr T) {
+	lionSteps(p, g, m, gs, wc, b1, b2, s, wd, nlr, true)
+}
+
+// lionSteps is the loop of LionStep and, with cautious set,
+// LionCautiousStep.
+func lionSteps[T Float](p, g, m []T, gs, wc, b1, b2, s, wd, nlr T, cautious bool) {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		c := sign(T(b1*m[i]) + T((1-b1)*u))
+		m[i] = T(b2*m[i]) + T((1-b2)*u)
+		if cautious {
+			if c*u > 0 {
+				c *= s
+			} else {
+				c = 0
+			}
+		}
+		if wd != 0 {
+			c += T(wd * x)
+		}
+		p[i] = x + T(nlr*c)
+	}
+}
+
+// ScheduleFreeStep is one fused Schedule-Free step on a block (see
+// step.go), bit for bit the chain's copy, ScheduleFree and subtraction; p
+// holds the training point y:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	d := ScheduleFree's u[i] = y[i] − y'   (v, z updated; see ScheduleFree)
+//	p[i] += nlr*d
+//
+// The first step's z[i] = y[i] is the caller's.
+func ScheduleFreeStep[T Float](p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T) {
+	n := len(p)
+	near := c < 0.5 && c > -0.5 // LerpScalar's choice of form
+	table[T]().scheduleFreeStep(p, g[:n], z[:n], fit(v, n), gs, wc, b2, bc2, eps, wd, c, a, lr, nlr, near)
+}
+
+func scheduleFreeStepRef[T Float](p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T, near bool) {
+	n := len(p)
+	g, z, v = g[:n], z[:n], fit(v, n)
+	for i, y := range p {
+		u := coupled(g[i], y, gs, wc)
+		if v != nil {
+			w := T(b2*v[i]) + T((1-b2)*u*u)
+			v[i] = w
+			u = u / (T(math.Sqrt(float64(w/bc2))) + eps)
+		}
+		if wd != 0 {
+			u += T(wd * y)
+		}
+		zi := z[i]
+		var l T
+		if near {
+			l = y + T(c*(zi-y))
+		} else {
+			l = zi - T((zi-y)*(1-c))
+		}
+		y2 := l + T(a*u)
+		z[i] = zi - T(lr*u)
+		p[i] = y + T(nlr*(y-y2))
+	}
+}
+
+// AdamCautiousStep is one fused step of cautious Adam on a block (see
+// step.go), bit for bit the chain's copy, CautiousAdam (scale s),
+// decoupled decay and subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	a := Adam's u[i], with m[i] (and v[i], vmax[i]) updated
+//	a = a*s where m[i]*u > 0, else 0
+//	a += wd*p[i]                  (skipped when wd == 0)
+//	p[i] += nlr*a
+func AdamCautiousStep[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T) {
+	n := len(p)
+	table[T]().adamCautiousStep(p, g[:n], m[:n], v[:n], fit(vmax, n), gs, wc, b1, b2, c1, c2, eps, s, wd, nlr)
+}
+
+func adamCautiousStepRef[T Float](p, g, m, v, vmax []T, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr T) {
+	adamSteps(p, g, m, v, vmax, gs, wc, b1, b2, c1, c2, eps, s, wd, nlr, true)
+}
+
+// AdamAgreeStep is AdamAgree on the update a fused step starts from,
+// u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the count of
+// (b1*m[i] + (1-b1)*u)·u > 0. It changes nothing. The count is exact: the
+// vector versions count in lanes of T, in pieces small enough for that.
+func AdamAgreeStep[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	if wc == 0 {
+		return agreeBy(table[T]().adamAgree, g[:len(p)], m[:len(p)], gs, b1)
+	}
+	return adamAgreeStepRef(p, g, m, gs, wc, b1)
+}
+
+// agreeBy runs a count kernel f over pieces of at most 2²⁰ elements, which
+// float32 lanes count exactly, and adds the counts.
+func agreeBy[T Float](f func(g, m []T, gs, b1 T) float64, g, m []T, gs, b1 T) float64 {
+	const piece = 1 << 20
+	var k float64
+	for lo := 0; lo < len(g); lo += piece {
+		hi := min(len(g), lo+piece)
+		k += f(g[lo:hi], m[lo:hi], gs, b1)
+	}
+	return k
+}
+
+func adamAgreeRef[T Float](g, m []T, gs, b1 T) float64 {
+	return adamAgreeStepRef(g, g, m, gs, 0, b1)
+}
+
+func lionAgreeRef[T Float](g, m []T, gs, b1 T) float64 {
+	return lionAgreeStepRef(g, g, m, gs, 0, b1)
+}
+
+func adamAgreeStepRef[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	k := 0
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		if T((T(b1*m[i])+T((1-b1)*u))*u) > 0 {
+			k++
+		}
+	}
+	return float64(k)
+}
+
+// LionAgreeStep is LionAgree on the update a fused step starts from,
+// u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the count of
+// sign(b1*m[i] + (1-b1)*u)·u > 0. It changes nothing.
+func LionAgreeStep[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	if wc == 0 {
+		return agreeBy(table[T]().lionAgree, g[:len(p)], m[:len(p)], gs, b1)
+	}
+	return lionAgreeStepRef(p, g, m, gs, wc, b1)
+}
+
+func lionAgreeStepRef[T Float](p, g, m []T, gs, wc, b1 T) float64 {
+	n := len(p)
+	g, m = g[:n], m[:n]
+	k := 0
+	for i, x := range p {
+		u := coupled(g[i], x, gs, wc)
+		if sign(T(b1*m[i])+T((1-b1)*u))*u > 0 {
+			k++
+		}
+	}
+	return float64(k)
 }

@@ -36,7 +36,7 @@ func (rd reduction) emit(v vm) {
 	}
 	sig := strings.Join(inputs, ", ") + " []" + v.goType
 	if rd.params != "" {
-		sig += ", " + rd.params
+		sig += ", " + strings.ReplaceAll(rd.params, " T", " "+v.goType)
 	}
 	text(v.fn(rd.name), "func("+sig+") "+rd.result)
 	w := v // the lanes the work is done in
@@ -206,7 +206,51 @@ func (v *vm) umax(a, b, dst reg.Register) {
 	}
 }
 
+// agree returns the count reduction of a cautious mask over the update
+// u = gs·g: the lanes where keep(c, u) holds, c = b1·m + (1−b1)·u, are
+// counted in the element type (exact while a call counts fewer than 2²⁴
+// elements, which the Go wrappers see to), then converted to float64.
+func agree(name string, keep func(w *vm, k map[string]reg.VecVirtual, c, u reg.VecVirtual) reg.Register) reduction {
+	return reduction{
+		name: name, inputs: []string{"g", "m"}, params: "gs, b1 T", result: "float64", unroll: 4, accs: 2,
+		prep: func(w *vm, k map[string]reg.VecVirtual) {
+			k["gs"], k["b1"] = w.broadcast(w.param("gs")), w.broadcast(w.param("b1"))
+			k["one"], k["zero"] = w.one(), w.zero()
+			k["1-b1"] = w.sub(k["one"], k["b1"])
+			if w.single() {
+				k["signbit"] = w.splat("signbit", 0x80000000)
+			} else {
+				k["signbit"] = w.splat("signbit", 0x8000000000000000)
+			}
+		},
+		step: func(w *vm, k map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {
+			u := w.mul(in[0], k["gs"])
+			c := w.add(w.mul(k["b1"], in[1]), w.mul(k["1-b1"], u))
+			w.ps(asm.VADDPS, asm.VADDPD)(w.sel(keep(w, k, c, u), k["one"], k["zero"]), acc, acc)
+		},
+		merge: addMerge,
+		finish: func(w *vm, r reg.Register) {
+			x := r.(reg.VecVirtual).AsX()
+			if w.single() {
+				d := asm.XMM()
+				asm.VCVTSS2SD(x, x, d)
+				x = d
+			}
+			asm.Store(x, asm.ReturnIndex(0))
+		},
+	}
+}
+
 var reductions = []reduction{
+	agree("adamAgree", func(w *vm, k map[string]reg.VecVirtual, c, u reg.VecVirtual) reg.Register {
+		return w.cmp(cmpGT, w.mul(c, u), k["zero"]) // c·u > 0
+	}),
+	agree("lionAgree", func(w *vm, k map[string]reg.VecVirtual, c, u reg.VecVirtual) reg.Register {
+		s := w.or(w.and(c, k["signbit"]), k["one"]) // sign(c) as the reference's sign
+		s = w.sel(w.cmp(cmpEQ, c, k["zero"]), k["zero"], s)
+		s = w.sel(w.cmp(cmpUNORD, c, c), c, s)
+		return w.cmp(cmpGT, w.mul(s, u), k["zero"]) // sign(c)·u > 0
+	}),
 	{
 		name: "sumSquares", result: "float64", widen: true, unroll: 8, accs: 4,
 		step: func(w *vm, _ map[string]reg.VecVirtual, acc reg.VecVirtual, in []reg.VecVirtual) {

@@ -89,6 +89,14 @@ func (v *vm) and(a, b op.Op) reg.VecVirtual {
 	return v.op3(asm.VANDPS, asm.VANDPD, a, b)
 }
 
+// xor is the bitwise exclusive or (VPXORD on zmm, which needs no AVX512DQ).
+func (v *vm) xor(a, b op.Op) reg.VecVirtual {
+	if v.is512() {
+		return v.op3(asm.VPXORD, asm.VPXORQ, a, b)
+	}
+	return v.op3(asm.VXORPS, asm.VXORPD, a, b)
+}
+
 // Comparison predicates (quiet: NaN compares false, raises nothing).
 const (
 	cmpEQ    = 0x00
