@@ -119,7 +119,7 @@ func describe(names []string, shapes [][]int) string {
 }
 
 // MuonGroups splits params into the groups of routing r: Muon's, at the
-// run's rate, and AdamW's, at the run's schedule scaled to m.AdamWLR. A
+// run's rate, and AdamW's, at the run's multiplier times m.AdamWLR. A
 // parameter r does not name, or a name r has that params lack, is an
 // error (a config.json written for another model).
 func MuonGroups[T optim.Float](m Muon, params []optim.Param[T], r Routing, lr Rate) ([]optim.Group[T], error) {
@@ -128,8 +128,14 @@ func MuonGroups[T optim.Float](m Muon, params []optim.Param[T], r Routing, lr Ra
 	}
 	muon := optim.Route{Name: "muon", Method: m.Muon,
 		Match: func(name string, _ []int) bool { return slices.Contains(r.Muon, name) }}
-	adamw := optim.Route{Name: "adamw", Method: m.adamW(),
-		LR:    schedule.Scale{S: lr.Schedule, Factor: m.AdamWLR / lr.Base},
+	// AdamW's rate is the run's multiplier η_t (its schedule built at base
+	// 1) times AdamWLR; a rate without one (a caller's own schedule) is
+	// scaled from the run's rate instead.
+	var adamwLR schedule.Schedule = schedule.Scale{S: lr.Multiplier, Factor: m.AdamWLR}
+	if lr.Multiplier == nil {
+		adamwLR = schedule.Scale{S: lr.Schedule, Factor: m.AdamWLR / lr.Base}
+	}
+	adamw := optim.Route{Name: "adamw", Method: m.adamW(), LR: adamwLR,
 		Match: func(name string, _ []int) bool { return slices.Contains(r.AdamW, name) }}
 	return optim.Split(params, muon, adamw)
 }
