@@ -47,11 +47,10 @@ import resource
 import sys
 import time
 
-import numpy as np
-
 if __name__ == "__main__":
-    # OpenBLAS (Debian's torch calls it through libblas.so.3) starts its own
-    # threads: give it as many as torch has, before torch loads it.
+    # OpenBLAS (Debian's numpy and torch call it through libblas.so.3)
+    # starts its own threads when it is loaded, and they spin: give it as
+    # many as torch has, before numpy or torch loads it.
     for i, a in enumerate(sys.argv):
         if a.startswith("--threads"):
             n = a.split("=", 1)[1] if "=" in a else sys.argv[i + 1]
@@ -59,6 +58,7 @@ if __name__ == "__main__":
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
