@@ -81,6 +81,12 @@ func main() {
 	if len(series) == 0 {
 		log.Fatal("lmcurves: no files given (-gpt-descent, -gpt-pytorch, -lstm-descent, -lstm-pytorch)")
 	}
+	for i := range series { // a run cut short is drawn as far as it went
+		for len(series[i].Y) < len(steps) {
+			series[i].Y = append(series[i].Y, math.NaN())
+			series[i].Std = append(series[i].Std, math.NaN())
+		}
+	}
 	var b bytes.Buffer
 	if err := plot.Lines(&b, plot.LinesSpec{Title: *title, XLabel: "step", YLabel: "validation bits/char", X: steps, Series: series}); err != nil {
 		log.Fatal(err)
