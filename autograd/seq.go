@@ -113,28 +113,7 @@ func (t *Tape[T]) layerNorm(op opKind, x, w, b *Var[T], eps float64) *Var[T] {
 	if b != nil {
 		bd = b.value.Data()
 	}
-	for r := range rows {
-		row, yr := xd[r*d:(r+1)*d], y[r*d:(r+1)*d]
-		var m, v float64
-		if op == opLayerNorm {
-			m = kernel.Sum(row) / float64(d)
-			v = kernel.SumSquaredDiff(row, m) / float64(d)
-		} else {
-			v = kernel.SumSquares(row) / float64(d)
-		}
-		s := 1 / math.Sqrt(v+eps)
-		mu[r], rs[r] = T(m), T(s)
-		for j, u := range row {
-			h := (float64(u) - m) * s
-			if wd != nil {
-				h *= float64(wd[j])
-			}
-			if bd != nil {
-				h += float64(bd[j])
-			}
-			yr[j] = T(h)
-		}
-	}
+	t.spreadNorm(job[T]{kind: jobLayerNorm, op: op, x: xd, y: y, gamma: wd, beta: bd, mean: mu, variance: rs, eps: eps, p: d}, rows)
 	if n := t.push(op, out, x, w, b); n != nil {
 		n.saved = stats
 	}
@@ -167,44 +146,20 @@ func (t *Tape[T]) layerNormBackward(n *node[T]) {
 		clear(gb)
 	}
 	gx, addX := t.gradOut(n.a)
-	for r := range rows {
-		row, gr := xd[r*d:(r+1)*d], g[r*d:(r+1)*d]
-		m, s := float64(mu[r]), float64(rs[r])
-		var sg, sgx float64 // Σĝ and Σĝ·x̂
-		for j, u := range row {
-			h := (float64(u) - m) * s
-			gj := float64(gr[j])
-			if gw != nil {
-				gw[j] += T(gj * h)
-			}
-			if gb != nil {
-				gb[j] += gr[j]
-			}
-			if wd != nil {
-				gj *= float64(wd[j])
-			}
-			sg += gj
-			sgx += gj * h
-		}
-		if gx == nil {
-			continue
-		}
-		mg, mgx := sg/float64(d), sgx/float64(d)
-		if n.op == opRMSNorm {
-			mg = 0
-		}
-		gxr := gx[r*d : (r+1)*d]
-		for j, u := range row {
-			h := (float64(u) - m) * s
-			gj := float64(gr[j])
-			if wd != nil {
-				gj *= float64(wd[j])
-			}
-			v := T(s * (gj - mg - h*mgx))
-			if addX {
-				v += gxr[j]
-			}
-			gxr[j] = v
+	j := job[T]{op: n.op, x: xd, z: g, gamma: wd, mean: mu, variance: rs, p: d,
+		dx: gx, add: addX, dgamma: gw, dbeta: gb}
+	if gx != nil {
+		j.kind = jobLayerNormGrad
+		t.spreadNorm(j, rows)
+	}
+	if gw != nil || gb != nil {
+		// The parameters' gradients sum over the rows: spread over blocks
+		// of columns, each summed over the rows in order, as one loop would.
+		j.kind, j.n = jobLayerNormParamGrad, rows
+		if rows*d < spreadAt {
+			j.lnParamGradCols(0, d)
+		} else {
+			t.spreadItems(j, (d+lnCols-1)/lnCols)
 		}
 	}
 }
@@ -246,5 +201,118 @@ func (t *Tape[T]) narrowBackward(n *node[T]) {
 	g := n.out.grad.Data()
 	for o := range outer {
 		kernel.Axpy(1, g[o*length*inner:(o+1)*length*inner], gx[(o*s[dim]+start)*inner:])
+	}
+}
+
+// lnRows is the number of rows of one item of a spread layer norm, and
+// lnCols the number of columns of one item of its parameters' gradients.
+const lnRows, lnCols = 32, 16
+
+// spreadNorm runs the layer-norm job j (jobLayerNorm or jobLayerNormGrad)
+// over its rows, in items of lnRows rows on the pool when there are many
+// elements. Each row is computed alone, so results do not depend on the
+// threads.
+func (t *Tape[T]) spreadNorm(j job[T], rows int) {
+	if rows*j.p < spreadAt {
+		j.lnRows(0, rows)
+		return
+	}
+	t.spreadItems(j, (rows+lnRows-1)/lnRows)
+}
+
+// lnRows runs rows lo…hi−1 of a layer-norm job: for jobLayerNorm, with
+// x the input, y the output, gamma and beta the weight and bias (or nil),
+// mean and variance the saved mean and 1/√(var + eps) of each row, p the
+// row length; for jobLayerNormGrad, dx (added to if add) from the output
+// gradient z.
+func (j *job[T]) lnRows(lo, hi int) {
+	d := j.p
+	for r := lo; r < hi; r++ {
+		row := j.x[r*d : (r+1)*d]
+		if j.kind == jobLayerNorm {
+			j.lnForwardRow(r, row, j.y[r*d:(r+1)*d])
+		} else {
+			j.lnGradRow(r, row, j.z[r*d:(r+1)*d], j.dx[r*d:(r+1)*d])
+		}
+	}
+}
+
+// lnForwardRow normalizes row r (see layerNorm).
+func (j *job[T]) lnForwardRow(r int, row, yr []T) {
+	d := len(row)
+	var m, v float64
+	if j.op == opLayerNorm {
+		m = kernel.Sum(row) / float64(d)
+		v = kernel.SumSquaredDiff(row, m) / float64(d)
+	} else {
+		v = kernel.SumSquares(row) / float64(d)
+	}
+	s := 1 / math.Sqrt(v+j.eps)
+	j.mean[r], j.variance[r] = T(m), T(s)
+	for k, u := range row {
+		h := (float64(u) - m) * s
+		if j.gamma != nil {
+			h *= float64(j.gamma[k])
+		}
+		if j.beta != nil {
+			h += float64(j.beta[k])
+		}
+		yr[k] = T(h)
+	}
+}
+
+// lnGradRow writes (or adds) row r of the input's gradient gxr from the
+// output's gr (see layerNormBackward).
+func (j *job[T]) lnGradRow(r int, row, gr, gxr []T) {
+	d := len(row)
+	m, s := float64(j.mean[r]), float64(j.variance[r])
+	var sg, sgx float64 // Σĝ and Σĝ·x̂
+	for k, u := range row {
+		h := (float64(u) - m) * s
+		gk := float64(gr[k])
+		if j.gamma != nil {
+			gk *= float64(j.gamma[k])
+		}
+		sg += gk
+		sgx += gk * h
+	}
+	mg, mgx := sg/float64(d), sgx/float64(d)
+	if j.op == opRMSNorm {
+		mg = 0
+	}
+	for k, u := range row {
+		h := (float64(u) - m) * s
+		gk := float64(gr[k])
+		if j.gamma != nil {
+			gk *= float64(j.gamma[k])
+		}
+		v := T(s * (gk - mg - h*mgx))
+		if j.add {
+			v += gxr[k]
+		}
+		gxr[k] = v
+	}
+}
+
+// lnParamGradCols adds columns lo…hi−1 of the weight's and bias's
+// gradients (dgamma, dbeta; either may be nil) over the j.n rows, in row
+// order.
+func (j *job[T]) lnParamGradCols(lo, hi int) {
+	d := j.p
+	for r := range j.n {
+		row, gr := j.x[r*d+lo:r*d+hi], j.z[r*d+lo:r*d+hi]
+		m, s := float64(j.mean[r]), float64(j.variance[r])
+		if j.dgamma != nil {
+			gw := j.dgamma[lo:hi]
+			for k, u := range row {
+				gw[k] += T(float64(gr[k]) * ((float64(u) - m) * s))
+			}
+		}
+		if j.dbeta != nil {
+			gb := j.dbeta[lo:hi]
+			for k, g := range gr {
+				gb[k] += g
+			}
+		}
 	}
 }

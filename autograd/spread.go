@@ -23,20 +23,23 @@ const chunkLen = 1 << 14
 type jobKind uint8
 
 const (
-	jobReLU      jobKind = iota + 1 // y = relu(x)
-	jobReLUGrad                     // z = y > 0 ? x : 0, y the output of the ReLU
-	jobConvFwd                      // images of chunk i of z from x, the filters b and the bias beta (convForward)
-	jobConvBwd                      // a convolution's gradients from chunk i of its output gradient x (convBackward)
-	jobPool2                        // 2×2 max-pool of plane i of x into y, argmax codes into codes
-	jobPool2Grad                    // plane i of z from the pooled gradient x and codes
-	jobNorm                         // batch norm of channel i of x into y (normChannel)
-	jobNormGrad                     // batch norm's gradients of channel i (normGradChannel)
-	jobAttn                         // attention of sequence and head i (attnForward)
-	jobAttnGrad                     // attention's gradients of sequence and head i (attnBackward)
-	jobRecur                        // the gates of batch row i of a recurrent step (forwardRows)
-	jobRecurGrad                    // the gates' gradients of batch row i of a recurrent step (backwardRows)
-	jobUnary                        // y = op(x), and GELUTanh's tanh into z (unaryRange)
-	jobUnaryGrad                    // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange)
+	jobReLU               jobKind = iota + 1 // y = relu(x)
+	jobReLUGrad                              // z = y > 0 ? x : 0, y the output of the ReLU
+	jobConvFwd                               // images of chunk i of z from x, the filters b and the bias beta (convForward)
+	jobConvBwd                               // a convolution's gradients from chunk i of its output gradient x (convBackward)
+	jobPool2                                 // 2×2 max-pool of plane i of x into y, argmax codes into codes
+	jobPool2Grad                             // plane i of z from the pooled gradient x and codes
+	jobNorm                                  // batch norm of channel i of x into y (normChannel)
+	jobNormGrad                              // batch norm's gradients of channel i (normGradChannel)
+	jobAttn                                  // attention of sequence and head i (attnForward)
+	jobAttnGrad                              // attention's gradients of sequence and head i (attnBackward)
+	jobRecur                                 // the gates of batch row i of a recurrent step (forwardRows)
+	jobRecurGrad                             // the gates' gradients of batch row i of a recurrent step (backwardRows)
+	jobUnary                                 // y = op(x), and GELUTanh's tanh into z (unaryRange)
+	jobUnaryGrad                             // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange)
+	jobLayerNorm                             // layer norm of rows lnRows·i… of x into y (lnRows)
+	jobLayerNormGrad                         // the input gradient of rows lnRows·i… of a layer norm (lnRows)
+	jobLayerNormParamGrad                    // columns lnCols·i… of a layer norm's parameter gradients (lnParamGradCols)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -135,6 +138,11 @@ func (t *Tape[T]) runItem(w, i int) {
 		j.rec.forwardRows(i, i+1)
 	case jobRecurGrad:
 		j.rec.backwardRows(i, i+1)
+	case jobLayerNorm, jobLayerNormGrad:
+		rows := len(j.x) / j.p
+		j.lnRows(i*lnRows, min(rows, (i+1)*lnRows))
+	case jobLayerNormParamGrad:
+		j.lnParamGradCols(i*lnCols, min(j.p, (i+1)*lnCols))
 	}
 }
 

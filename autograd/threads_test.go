@@ -3,6 +3,7 @@ package autograd
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/descentml/descent/tensor"
@@ -67,6 +68,55 @@ func TestResultsIndependentOfThreads(t *testing.T) {
 			for j := range g[i] {
 				if math.Float32bits(g[i][j]) != math.Float32bits(g1[i][j]) {
 					t.Fatalf("gradient %d [%d] with %d threads = %v; with 1 thread %v", i, j, threads, g[i][j], g1[i][j])
+				}
+			}
+		}
+	}
+}
+
+// TestNormIndependentOfThreads checks that LayerNorm and RMSNorm, spread
+// over the pool by rows and their parameters' gradients by columns, give
+// the same bits whatever the number of threads.
+func TestNormIndependentOfThreads(t *testing.T) {
+	defer tensor.SetThreads(0)
+	rng := rand.New(rand.NewPCG(5, 6))
+	fill := func(shape ...int) *tensor.Tensor[float32] {
+		x := tensor.New[float32](shape...)
+		for i := range x.Data() {
+			x.Data()[i] = float32(rng.NormFloat64()*0.5 + 0.1)
+		}
+		return x
+	}
+	const rows, d = 1000, 130 // more than spreadAt elements; d not a multiple of lnCols
+	x, w, b, g := NewVar(fill(rows, d), true), NewVar(fill(d), true), NewVar(fill(d), true), fill(rows, d)
+	for _, rms := range []bool{false, true} {
+		run := func(threads int) [][]float32 {
+			tensor.SetThreads(threads)
+			for _, v := range []*Var[float32]{x, w, b} {
+				v.ZeroGrad()
+			}
+			tape := NewTape[float32]()
+			var y *Var[float32]
+			if rms {
+				y = tape.RMSNorm(x, w, 1e-5)
+			} else {
+				y = tape.LayerNorm(x, w, b, 1e-5)
+			}
+			// Twice, so that the gradients are added to as well as written.
+			y = tape.Add(y, tape.LayerNorm(y, w, b, 1e-5))
+			if err := tape.BackwardWith(y, g); err != nil {
+				t.Fatal(err)
+			}
+			return [][]float32{slices.Clone(y.Value().Data()), slices.Clone(x.Grad().Data()), slices.Clone(w.Grad().Data()), slices.Clone(b.Grad().Data())}
+		}
+		want := run(1)
+		for _, threads := range []int{2, 3} {
+			got := run(threads)
+			for i := range got {
+				for k := range got[i] {
+					if math.Float32bits(got[i][k]) != math.Float32bits(want[i][k]) {
+						t.Fatalf("rms %v: output/gradient %d [%d] with %d threads = %v; with 1 thread %v", rms, i, k, threads, got[i][k], want[i][k])
+					}
 				}
 			}
 		}

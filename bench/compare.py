@@ -3,7 +3,7 @@
 python3-torch), OpenBLAS and a fused C loop at memory bandwidth, in one session,
 and prints them side by side as a Markdown table.
 
-    /usr/bin/python3 bench/compare.py [--rounds 3] [--only matmul,optim,train,fractions]
+    /usr/bin/python3 bench/compare.py [--rounds 3] [--only matmul,optim,train,fractions,lm]
 
 With train (or fractions, which runs descent alone), it also prints each training benchmark's GFLOP/s as a fraction of
 descent's 2-core sgemm 512³ rate, measured just before it in the same round.
@@ -116,6 +116,54 @@ print(N / dt)
 '''
 
 
+TORCH_LM = r'''
+import resource, sys, time, torch, torch.nn.functional as F
+sys.path.insert(0, sys.argv[3])
+from kjv_gpt import GPT, LSTMLM, init_gpt2
+model_name, threads = sys.argv[1], int(sys.argv[2])
+torch.set_num_threads(threads); torch.manual_seed(0)
+vocab, batch, ctx = 63, 32, 128
+if model_name == "gpt":
+    model = GPT(vocab, 128, 4, 2, ctx); init_gpt2(model, 2)
+else:
+    model = LSTMLM(vocab, 256)
+decay = [p for p in model.parameters() if p.dim() >= 2]
+rest = [p for p in model.parameters() if p.dim() < 2]
+opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}], lr=3e-3)
+def step():
+    x, y = torch.randint(0, vocab, (batch, ctx)), torch.randint(0, vocab, (batch, ctx))
+    loss = F.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
+    opt.zero_grad(set_to_none=True); loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step()
+for _ in range(5):
+    step()
+n = 20
+t0 = time.perf_counter()
+for _ in range(n):
+    step()
+dt = time.perf_counter() - t0
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(n * batch * ctx / dt)
+'''
+
+
+def lmbench(model, threads=0):
+    """descent's language-model training step (bench/lmbench): tokens/s and peak RSS (MB)."""
+    out = sh(f"{TMP}/lmbench -model {model} -threads {threads} -steps 20")
+    m = re.search(r"([\d.]+) tokens/s.*peak RSS (\d+) MB", out)
+    return float(m.group(1)), float(m.group(2))
+
+
+def torch_lm(model, threads):
+    """PyTorch's: tokens/s and peak RSS (MB)."""
+    path = os.path.join(TMP, "lm.py")
+    with open(path, "w") as f:
+        f.write(TORCH_LM)
+    out = sh(f"/usr/bin/python3 {path} {model} {threads} {os.path.join(ROOT, 'bench')}",
+             env={"OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}).split()
+    return float(out[-1]), float(out[-2])
+
+
 def torch_run(script, args, env):
     path = os.path.join(TMP, "t.py")
     with open(path, "w") as f:
@@ -156,7 +204,7 @@ def med(xs):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--only", default="matmul,optim,train")
+    ap.add_argument("--only", default="matmul,optim,train,lm")
     a = ap.parse_args()
     parts = a.only.split(",")
     have_blas = build_c() if {"matmul", "optim"} & set(parts) else False
@@ -225,12 +273,33 @@ def main():
                 frac.append(gflops[-1] / peak)
             fractions.append((f"forward and backward, {name}", med(gflops), med(frac)))
 
+    if "lm" in parts:
+        # The language models of issue 17 (bench/kjv_gpt.py's recipe):
+        # descent on both cores beside PyTorch at its better thread setting
+        # (1 or 2), each round alternating; tokens/s of the whole training
+        # step, and the peak RSS of each process.
+        sh(f"go build -o {TMP}/lmbench ./bench/lmbench")
+        for m, spec in [("gpt", "gpt:layers=2,d=128,heads=4,ctx=128"), ("lstm", "lstm:256,ctx=128")]:
+            ours, theirs, rss, trss = [], [], [], []
+            for _ in range(a.rounds):
+                tps, mb = lmbench(spec)
+                ours.append(tps)
+                rss.append(mb)
+                best = max(torch_lm(m, th) for th in (1, 2))
+                theirs.append(best[0])
+                trss.append(best[1])
+            rows.append((f"train {spec}, batch 32, AdamW, clip 1 (tokens/s)", med(ours), med(theirs), "PyTorch 1.13 (best of 1, 2 threads)"))
+            rows.append((f"train {spec}: peak RSS (MB)", med(rss), med(trss), "PyTorch 1.13, same run"))
+
     if rows:
         print(f"\n| work | descent | reference | descent is | reference is |")
         print("|---|---|---|---|---|")
     for work, ours, ref, what in rows:
         # Times (ms) are better lower, rates better higher: say how many
         # times faster descent is either way.
+        if "(MB)" in work:
+            print(f"| {work} | {ours:.4g} | {ref:.4g} | {ours / ref:.2f}× the memory | {what} |")
+            continue
         speedup = ref / ours if "(ms)" in work else ours / ref
         print(f"| {work} | {ours:.4g} | {ref:.4g} | {speedup:.2f}× as fast | {what} |")
     if fractions:

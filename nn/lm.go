@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 
@@ -34,6 +35,16 @@ type TransformerConfig struct {
 	// Dropout is the probability of dropping after the embeddings, the
 	// attention and the MLP in training mode; 0 means none.
 	Dropout float64
+	// PyTorchInit draws the weights as PyTorch's layers do by default:
+	// embeddings from N(0, 1), Linear weights and biases from
+	// U(±1/√fan_in), the attention's in_proj from Xavier's uniform.
+	// False (the zero value) uses GPT-2's initialisation, as nanoGPT,
+	// minGPT and Hugging Face's GPT2Model do: every matrix and embedding
+	// from N(0, 0.02²), the two projections back into the residual stream
+	// (attn.out_proj.weight, fc2.weight) from N(0, (0.02/√(2·Layers))²),
+	// biases 0, LayerNorms 1 and 0. With PyTorch's N(0, 1) embeddings an
+	// Adam step of 3e-3 barely moves them, and the model learns slowly.
+	PyTorchInit bool
 }
 
 // Validate returns an error naming the first size of c that is not
@@ -212,8 +223,9 @@ var (
 )
 
 // NewTransformer returns a decoder-only language model initialised as
-// PyTorch's layers are by default, drawn from rng in the order of the
-// parameters. It returns an error naming the problem if cfg is invalid.
+// GPT-2 (or, with cfg.PyTorchInit, as PyTorch's layers are by default),
+// drawn from rng in the order of the parameters. It returns an error
+// naming the problem if cfg is invalid.
 func NewTransformer[T tensor.Float](cfg TransformerConfig, rng *rand.Rand) (*Transformer[T], error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -239,10 +251,37 @@ func NewTransformer[T tensor.Float](cfg TransformerConfig, rng *rand.Rand) (*Tra
 	m.lnF.Eps = cfg.Eps
 	m.params = prefixed(m.params, "ln_f.", m.lnF.Params())
 	m.headW, m.headB, m.params = newHead(m.params, cfg.Dim, cfg.Vocab, m.tokEmb, cfg.Tied, rng)
+	if !cfg.PyTorchInit {
+		initGPT2(m.params, cfg.Layers, rng)
+	}
 	if cfg.Dropout > 0 {
 		m.drop = NewDropout[T](cfg.Dropout, rng)
 	}
 	return m, nil
+}
+
+// initGPT2 redraws params, a Transformer's, as GPT-2 initialises them (see
+// TransformerConfig.PyTorchInit), in order. The layers' constructors have
+// drawn PyTorch's defaults first; those draws are discarded.
+func initGPT2[T tensor.Float](params []Param[T], layers int, rng *rand.Rand) {
+	resid := 0.02 / math.Sqrt(2*float64(layers))
+	for _, p := range params {
+		w := p.Value
+		switch {
+		case strings.HasSuffix(p.Name, "attn.out_proj.weight") || strings.HasSuffix(p.Name, "fc2.weight"):
+			for i := range w {
+				w[i] = T(rng.NormFloat64() * resid)
+			}
+		case len(p.Shape) >= 2:
+			for i := range w {
+				w[i] = T(rng.NormFloat64() * 0.02)
+			}
+		case strings.HasPrefix(p.Name, "ln") || strings.Contains(p.Name, ".ln"):
+			// LayerNorm: weight 1, bias 0, as constructed
+		default:
+			clear(w) // biases
+		}
+	}
 }
 
 // Forward returns the logits [B, T, Vocab] for the token ids x [B, T]. A

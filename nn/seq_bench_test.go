@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/bench/benchmodels"
 	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -40,7 +42,7 @@ func BenchmarkSeqStep(b *testing.B) {
 		}
 		tokens := float64(batch * ctx)
 		perToken := 2*(2*float64(d*3*d+d*d+2*d*4*d)+2*float64((ctx+1)*d)) + 2*float64(d*vocab)
-		benchmarkLM(b, m, batch, ctx, vocab, 3*tokens*perToken, rng)
+		benchmarkLM(b, m, batch, ctx, vocab, 3*tokens*perToken, rng, nil)
 	})
 }
 
@@ -74,8 +76,8 @@ func benchmarkForwardBackward(b *testing.B, m nn.Module[float32], shape []int, t
 }
 
 // benchmarkLM times a language model's forward pass, cross-entropy over
-// every position and backward pass.
-func benchmarkLM(b *testing.B, m nn.Module[float32], batch, ctx, vocab int, flops float64, rng *rand.Rand) {
+// every position and backward pass, and opt's step unless opt is nil.
+func benchmarkLM(b *testing.B, m nn.Module[float32], batch, ctx, vocab int, flops float64, rng *rand.Rand, opt *optim.Optimizer[float32]) {
 	x := tensor.New[float32](batch, ctx)
 	labels := make([]int, batch*ctx)
 	for i := range labels {
@@ -91,8 +93,53 @@ func benchmarkLM(b *testing.B, m nn.Module[float32], batch, ctx, vocab int, flop
 		if err := tape.Backward(tape.CrossEntropy(tape.Reshape(logits, -1, vocab), labels)); err != nil {
 			b.Fatal(err)
 		}
+		if opt != nil {
+			if err := opt.Step(); err != nil {
+				b.Fatal(err)
+			}
+		}
 		nn.ZeroGrad(m.Params())
 		tape.Reset()
 	}
 	benchmarkStep(b, step, batch*ctx, "tokens/s", flops)
+}
+
+// BenchmarkLMTrainStep times a whole training step of the language models
+// of bench/kjv_gpt.py as `descent train --data kjv` runs them: forward,
+// cross-entropy over every position, backward, the gradients clipped to
+// global norm 1 and AdamW (weight decay on the matrices only), on batches
+// of 32 windows of 128 tokens from a vocabulary of 63. It reports
+// tokens/s, GFLOP/s of the matrix products and the allocations of a step
+// after the first.
+func BenchmarkLMTrainStep(b *testing.B) {
+	const batch, ctx, vocab = benchmodels.LMBatch, benchmodels.LMCtx, benchmodels.LMVocab
+	b.Run("gpt-2x128-h4/batch32-ctx128", func(b *testing.B) {
+		const d = 128
+		rng := rand.New(rand.NewPCG(1, 2))
+		m, err := nn.NewTransformer[float32](nn.TransformerConfig{Vocab: vocab, Dim: d, Context: ctx, Heads: 4, Layers: 2}, rng)
+		if err != nil {
+			b.Fatal(err)
+		}
+		perToken := 2*(2*float64(d*3*d+d*d+2*d*4*d)+2*float64((ctx+1)*d)) + 2*float64(d*vocab)
+		benchmarkLM(b, m, batch, ctx, vocab, 3*batch*ctx*perToken, rng, lmOptimizer(b, m))
+	})
+	b.Run("lstm-256/batch32-ctx128", func(b *testing.B) {
+		const h = 256
+		rng := rand.New(rand.NewPCG(1, 2))
+		m, err := nn.NewRecurrentLM[float32](nn.RecurrentLMConfig{Cell: nn.CellLSTM, Vocab: vocab, Embed: h, Hidden: h}, rng)
+		if err != nil {
+			b.Fatal(err)
+		}
+		perToken := 2*float64(h*4*h+h*4*h) + 2*float64(h*vocab)
+		benchmarkLM(b, m, batch, ctx, vocab, 3*batch*ctx*perToken, rng, lmOptimizer(b, m))
+	})
+}
+
+// lmOptimizer returns bench/kjv_gpt.py's optimizer for m.
+func lmOptimizer(b *testing.B, m nn.Module[float32]) *optim.Optimizer[float32] {
+	opt, err := benchmodels.LMOptimizer(m)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return opt
 }

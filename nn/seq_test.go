@@ -199,3 +199,57 @@ func TestTransformerConfigNaN(t *testing.T) {
 		}
 	}
 }
+
+// TestTransformerInit checks GPT-2's initialisation, the default, and
+// PyTorch's, the option: the spread of each parameter's values.
+func TestTransformerInit(t *testing.T) {
+	std := func(w []float32) (mean, sd float64) {
+		for _, v := range w {
+			mean += float64(v)
+		}
+		mean /= float64(len(w))
+		for _, v := range w {
+			sd += (float64(v) - mean) * (float64(v) - mean)
+		}
+		return mean, math.Sqrt(sd / float64(len(w)))
+	}
+	cfg := TransformerConfig{Vocab: 65, Dim: 64, Context: 64, Heads: 4, Layers: 2}
+	m := must(NewTransformer[float32](cfg, rand.New(rand.NewPCG(1, 2))))
+	resid := 0.02 / math.Sqrt(4)
+	want := map[string]float64{"tok_emb.weight": 0.02, "pos_emb.weight": 0.02, "blocks.0.attn.in_proj_weight": 0.02,
+		"blocks.1.attn.out_proj.weight": resid, "blocks.0.fc1.weight": 0.02, "blocks.1.fc2.weight": resid, "head.weight": 0.02}
+	for _, p := range m.Params() {
+		mean, sd := std(p.Value)
+		switch w, ok := want[p.Name]; {
+		case ok:
+			if math.Abs(sd-w) > 0.1*w || math.Abs(mean) > 0.1*w {
+				t.Errorf("GPT-2 init: %s has mean %.4g, std %.4g; want 0, %.4g", p.Name, mean, sd, w)
+			}
+		case strings.HasSuffix(p.Name, "ln1.weight") || strings.HasSuffix(p.Name, "ln_f.weight"):
+			if mean != 1 || sd != 0 {
+				t.Errorf("GPT-2 init: %s has mean %v, std %v; want all 1", p.Name, mean, sd)
+			}
+		case strings.HasSuffix(p.Name, "bias"):
+			if mean != 0 || sd != 0 {
+				t.Errorf("GPT-2 init: %s has mean %v, std %v; want all 0", p.Name, mean, sd)
+			}
+		}
+	}
+	cfg.PyTorchInit = true
+	m = must(NewTransformer[float32](cfg, rand.New(rand.NewPCG(1, 2))))
+	for _, p := range m.Params() {
+		_, sd := std(p.Value)
+		var w float64
+		switch p.Name {
+		case "tok_emb.weight":
+			w = 1 // N(0, 1)
+		case "blocks.0.fc1.weight", "blocks.0.fc1.bias":
+			w = 1 / math.Sqrt(3*64) // U(±1/√fan_in)
+		default:
+			continue
+		}
+		if math.Abs(sd-w) > 0.15*w {
+			t.Errorf("PyTorch init: %s has std %.4g; want %.4g", p.Name, sd, w)
+		}
+	}
+}

@@ -17,8 +17,9 @@ import (
 // Seq holds the settings of a language model (a Model of kind gpt, lstm,
 // gru or rnn), as its spec gives them:
 //
-//	gpt:layers=2,d=128,heads=4,ctx=128   a pre-LN decoder (GPT-2's layout)
-//	                                     with learned positions; keys ff
+//	gpt:layers=2,d=128,heads=4,ctx=128   a pre-LN decoder (GPT-2's layout
+//	                                     and initialisation) with learned
+//	                                     positions; keys ff
 //	                                     (MLP width, default 4·d), tied (the
 //	                                     head shares the token embedding),
 //	                                     dropout; "gpt" alone is the above

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/descentml/descent/nn"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/schedule"
 )
 
 // MLP returns the MLP 784-256-256-10 with ReLU after each hidden layer and,
@@ -42,4 +44,26 @@ func CNN(rng *rand.Rand) *nn.Sequential[float32] {
 		nn.NewFlatten[float32](),
 		nn.NewLinear[float32](32*5*5, 10, rng),
 	)
+}
+
+// LM settings of bench/kjv_gpt.py's speed measurement (TORCH_LM in
+// bench/compare.py): batches of LMBatch windows of LMCtx tokens from a
+// vocabulary of LMVocab, the KJV's characters.
+const (
+	LMBatch = 32
+	LMCtx   = 128
+	LMVocab = 63
+)
+
+// LMOptimizer returns the optimizer of that recipe for m's parameters:
+// AdamW (lr 3e-3, weight decay 0.1 on the matrices only) after clipping
+// the gradients' global norm to 1.
+func LMOptimizer(m nn.Module[float32]) (*optim.Optimizer[float32], error) {
+	var params []optim.Param[float32]
+	for _, p := range m.Params() {
+		params = append(params, optim.Param[float32]{Name: p.Name, Shape: p.Shape, Value: p.Value, Grad: p.Grad})
+	}
+	adamw := optim.DefaultAdamW()
+	adamw.WeightDecay = 0.1
+	return optim.New(params, optim.Config{Method: adamw, LR: schedule.Constant(3e-3), ClipNorm: 1, DecayMask: optim.WeightsOnly})
 }
