@@ -12,12 +12,15 @@ import (
 )
 
 // TestResumeDecayWeightsOnly continues a run written before --no-decay
-// (testdata/v1-decay-weights-only: two epochs of mlp:16 with batch norm,
-// "adamw lr=0.01 wd=0.5", cosine, whose config.json says
+// (testdata/v1-decay-weights-only: two epochs of mlp:16 without batch
+// norm, "adamw lr=0.01 wd=0.5", cosine, whose config.json says
 // decay_weights_only) to a third epoch. Its weights must be bit for bit
 // those that version wrote when it extended the same run
 // (testdata/v1-decay-weights-only-epoch3.safetensors): decaying the biases
-// and batch norm's parameters too would shrink them by a tenth.
+// too moves them by 0.0059. (Without batch norm: with it, the bias before
+// it has a gradient that is rounding noise, which AdamW turns into steps of
+// the learning rate, so that the run's result hangs on the last bit of
+// every sum; CI saw it 0.0086 away.)
 func TestResumeDecayWeightsOnly(t *testing.T) {
 	dir := copyDir(t, "testdata/v1-decay-weights-only")
 	r, _, err := run.Read(dir)
@@ -34,7 +37,7 @@ func TestResumeDecayWeightsOnly(t *testing.T) {
 	defer rn.Close()
 	// Bit for bit with the kernels that wrote it (AVX-512); others sum in
 	// another order, hence the tolerance, far below the decay's effect.
-	trainAndCompare(t, rn, "testdata/v1-decay-weights-only-epoch3.safetensors", 1e-3)
+	trainAndCompare(t, rn, "testdata/v1-decay-weights-only-epoch3.safetensors", 1e-4)
 }
 
 // trainAndCompare trains and finishes rn, and compares its weights with
