@@ -52,15 +52,23 @@ type Writer struct {
 }
 
 // Create creates a new event file in dir, named as TensorBoard looks for
-// it (events.out.tfevents.<seconds>.<host>), and writes its first event at
-// time now.
+// it (events.out.tfevents.<seconds>.<host>, then .1, .2, … if a file of
+// the same second exists), and writes its first event at time now.
 func Create(dir string, now time.Time) (*Writer, error) {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "localhost"
 	}
-	name := filepath.Join(dir, "events.out.tfevents."+strconv.FormatInt(now.Unix(), 10)+"."+host)
+	base := filepath.Join(dir, "events.out.tfevents."+strconv.FormatInt(now.Unix(), 10)+"."+host)
+	name := base
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	// A file of the same second exists (a run resumed within the second it
+	// stopped): a counter after the host, as tensorboardX names its files,
+	// which TensorBoard reads too.
+	for n := 1; errors.Is(err, os.ErrExist) && n < 1000; n++ {
+		name = base + "." + strconv.Itoa(n)
+		f, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("tensorboard: %w", err)
 	}

@@ -64,3 +64,25 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("Read of a cut file = %v; want ErrCorrupt", err)
 	}
 }
+
+// TestCreateSameSecond creates two event files in one directory within one
+// second, as a run resumed right after it stopped does: the second gets a
+// name of its own instead of failing with "file exists".
+func TestCreateSameSecond(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Unix(1700000000, 0)
+	var names []string
+	for range 3 {
+		w, err := Create(dir, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, w.Name())
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names[0] == names[1] || names[1] == names[2] || !strings.HasPrefix(names[1], names[0]+".") {
+		t.Errorf("event files %q; want three names, the later ones the first's with a counter", names)
+	}
+}
