@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/schedule"
 )
 
 // AdamW is the vocabulary's "adamw": optim.AdamW, and the key
@@ -25,16 +26,17 @@ type AdamW struct {
 var _ Builder = AdamW{}
 
 // Build returns the optim.AdamW for the run's learning rate: with
-// ScheduleDecay, its DecaySchedule is lr.Multiplier. A rate without a
-// multiplier is a programmer's error (Validate refuses lr ≤ 0 with
-// schedule-decay; Schedule.BuildRate makes it for every positive lr).
+// ScheduleDecay, its DecaySchedule is lr.Multiplier (Schedule.BuildRate
+// makes it for every positive lr; Validate refuses lr ≤ 0 with
+// schedule-decay); a rate without one, built by a caller, gets its
+// schedule divided by its base.
 func (m AdamW) Build(lr Rate) optim.Method {
 	w := m.AdamW
 	if m.ScheduleDecay {
-		if lr.Multiplier == nil {
-			panic("spec: AdamW.Build: schedule-decay needs the rate's multiplier (Schedule.BuildRate)")
-		}
 		w.DecaySchedule = lr.Multiplier
+		if lr.Multiplier == nil && lr.Base > 0 { // a caller's own schedule: its rate over its base
+			w.DecaySchedule = schedule.Scale{S: lr.Schedule, Factor: 1 / lr.Base}
+		}
 	}
 	return w
 }

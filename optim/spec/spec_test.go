@@ -9,6 +9,7 @@ import (
 
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/optim/spec"
+	"github.com/descentml/descent/schedule"
 )
 
 func TestOptimizerSpecs(t *testing.T) {
@@ -215,5 +216,23 @@ func TestFlags(t *testing.T) {
 		if f.Name == "schedule-decay" && (f.Kind != spec.Bool || !strings.Contains(f.Help, "(adamw)")) {
 			t.Errorf("schedule-decay: %+v", f)
 		}
+	}
+}
+
+// TestAdamWScheduleDecayWithoutMultiplier builds AdamW's schedule-decay
+// from a rate a caller made without Schedule.BuildRate: its decay schedule
+// is the rate over the base, not a panic.
+func TestAdamWScheduleDecayWithoutMultiplier(t *testing.T) {
+	o, err := spec.ParseOptimizer("adamw lr=0.01 schedule-decay=true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cos := schedule.Cosine{Base: 0.01, TMax: 10}
+	m, ok := o.Build(spec.Rate{Schedule: cos, Base: 0.01}).(optim.AdamW)
+	if !ok || m.DecaySchedule == nil {
+		t.Fatalf("built %#v; want an optim.AdamW with a decay schedule", m)
+	}
+	if got, want := m.DecaySchedule.At(5), cos.At(5)/0.01; math.Abs(got-want) > 1e-15 {
+		t.Errorf("decay multiplier half-way down a cosine: %v; want %v", got, want)
 	}
 }
