@@ -92,20 +92,26 @@ func AdamAgree[T Float](u, m []T, b1 T) float64 { return AdamAgreeStep(u, u, m, 
 func ADOPT[T Float](u, m, v []T, b1, b2, eps, clip T) {
 	m, v = m[:len(u)], v[:len(u)]
 	for i, g := range u {
-		d := T(math.Sqrt(float64(v[i])))
-		if d < eps {
-			d = eps
-		}
-		n := g / d
-		if n > clip {
-			n = clip
-		} else if n < -clip {
-			n = -clip
-		}
-		m[i] = T(b1*m[i]) + T((1-b1)*n)
-		v[i] = T(b2*v[i]) + T((1-b2)*g*g)
+		m[i], v[i] = adoptMoments(g, m[i], v[i], b1, b2, eps, clip)
 		u[i] = m[i]
 	}
+}
+
+// adoptMoments returns ADOPT's moments after gradient g: the first moves
+// toward g normalized by the previous second moment's root (at least eps)
+// and clipped to ±clip, the second toward g².
+func adoptMoments[T Float](g, m, v, b1, b2, eps, clip T) (T, T) {
+	d := T(math.Sqrt(float64(v)))
+	if d < eps {
+		d = eps
+	}
+	n := g / d
+	if n > clip {
+		n = clip
+	} else if n < -clip {
+		n = -clip
+	}
+	return T(b1*m) + T((1-b1)*n), T(b2*v) + T((1-b2)*g*g)
 }
 
 // ADOPTFirst is ADOPT's first step, which only sets v:
@@ -225,18 +231,7 @@ func adoptStepRef[T Float](p, g, m, v []T, gs, wc, b1, b2, eps, clip, wd, nlr T,
 		if first {
 			v[i] = u * u
 		} else {
-			d := T(math.Sqrt(float64(v[i])))
-			if d < eps {
-				d = eps
-			}
-			q := u / d
-			if q > clip {
-				q = clip
-			} else if q < -clip {
-				q = -clip
-			}
-			m[i] = T(b1*m[i]) + T((1-b1)*q)
-			v[i] = T(b2*v[i]) + T((1-b2)*u*u)
+			m[i], v[i] = adoptMoments(u, m[i], v[i], b1, b2, eps, clip)
 			a = m[i]
 		}
 		if wd != 0 {
