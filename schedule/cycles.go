@@ -198,8 +198,10 @@ func (s Cyclic) Validate() error {
 		return fmt.Errorf("schedule: Cyclic.Down = %d: must not be negative", s.Down)
 	case s.Mode < Triangular || s.Mode > ExpRange:
 		return fmt.Errorf("schedule: Cyclic.Mode = %d: unknown mode", s.Mode)
-	case s.Mode == ExpRange && !(s.Gamma > 0):
-		return fmt.Errorf("schedule: Cyclic.Gamma = %v: must be positive for exp_range", s.Gamma)
+	case s.Mode == ExpRange && !(s.Gamma > 0 && s.Gamma <= 1):
+		// Above 1 the cycle's amplitude grows without bound, and the
+		// momentum, cycled against it, goes below zero.
+		return fmt.Errorf("schedule: Cyclic.Gamma = %v: must be in (0, 1] for exp_range", s.Gamma)
 	}
 	if err := checkNonNegative("Cyclic.Base", s.Base); err != nil {
 		return err
