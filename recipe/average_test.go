@@ -38,7 +38,7 @@ func TestSWALRInARun(t *testing.T) {
 	n := splits.Train.Len()
 	for _, tc := range []struct {
 		average, unit, resolved string
-		start, anneal          int
+		start, anneal           int
 	}{
 		{"swa start=30 lr=0.01 anneal=5 strategy=linear", "step", "swa start=30 lr=0.01 anneal=5 strategy=linear", 30, 5},
 		{"swa start=1 lr=0.01", "epoch", "swa start=1 lr=0.01 anneal=10 strategy=cos", 1, 10},
