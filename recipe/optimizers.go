@@ -115,7 +115,7 @@ func addOptimizerFlags(fs *flag.FlagSet, def Recipe) *optimizerFlags {
 	return &optimizerFlags{
 		toAdamW:    fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
 		toMuon:     fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
-		accumulate: fs.Int("accumulate", def.Accumulate, "make this many batches one optimizer step, their gradients averaged (the batches of an epoch must be a multiple); 0 or 1: every batch"),
+		accumulate: fs.Int("accumulate", def.Accumulate, "make this many batches one optimizer step, their gradients averaged (an epoch's last step averages the batches left); 0 or 1: every batch"),
 		average:    fs.String("average", def.Average, averageHelp()),
 	}
 }

@@ -210,14 +210,16 @@ func (r Recipe) dropLast(trainExamples int) bool {
 
 // StepsPerEpoch returns the optimizer steps in an epoch over trainExamples
 // examples: the batches, less a last batch of one example that a model with
-// 1-d batch normalization leaves out, divided by Accumulate.
+// 1-d batch normalization leaves out, divided by Accumulate and rounded up
+// (an epoch's last step is on the batches left, train.Config.Accumulate).
 func (r Recipe) StepsPerEpoch(trainExamples int) int {
 	b := max(r.Batch, 1) // a recipe not yet validated may have none
 	n := (trainExamples + b - 1) / b
 	if r.dropLast(trainExamples) {
 		n = trainExamples / b
 	}
-	return n / max(r.Accumulate, 1)
+	k := max(r.Accumulate, 1)
+	return (n + k - 1) / k
 }
 
 // buildOptimizer makes the recipe's optimizer over model's parameters

@@ -79,7 +79,8 @@ type Config struct {
 	// run trains the weights themselves (see averaging.go).
 	Average *optim.Averaging
 	// Accumulate, if above 1, makes that many consecutive batches one
-	// optimizer step, their gradients averaged (see accumulate.go).
+	// optimizer step, their gradients averaged; an epoch's last step
+	// averages the batches left (see accumulate.go).
 	Accumulate int
 }
 
