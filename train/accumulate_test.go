@@ -5,9 +5,12 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/schedule"
 	"github.com/descentml/descent/train"
@@ -74,5 +77,42 @@ func TestAccumulateResumeMidStep(t *testing.T) {
 				t.Errorf("stopped after batch %d: epoch %d %+v; uninterrupted %+v", stop, i+1, e, w)
 			}
 		}
+	}
+}
+
+// TestAccumulateOldCheckpoint resumes a checkpoint written before the
+// accumulation's sums were saved (testdata/v2-accumulate-2-epoch2-batch10:
+// Flatten and Linear(64, 10) on the digits, AdamW with a cosine over 42
+// steps, batches of 50 accumulated by 2, stopped after batch 10 of epoch
+// 2 at step 19, by descent at 1f6d915), and checks that it continues to
+// the model that run reached uninterrupted (testdata/v2-accumulate-2-end),
+// bit for bit.
+func TestAccumulateOldCheckpoint(t *testing.T) {
+	splits := digits(t)
+	init := rand.New(rand.NewPCG(1, 2))
+	model := nn.NewSequential[float32](nn.NewFlatten[float32](), nn.NewLinear[float32](64, 10, init))
+	opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdamW(), LR: schedule.Cosine{Base: 3e-3, TMax: 3 * 14}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := train.New[float32](model, opt, train.Data{Train: splits.Train, Val: splits.Val}, train.Config{Epochs: 3, BatchSize: 50, Seed: 7, Accumulate: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Resume(filepath.Join("testdata", "v2-accumulate-2-epoch2-batch10.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	if epoch, batch := tr.Position(); epoch != 1 || batch != 10 || tr.Step() != 19 {
+		t.Fatalf("resumed at epoch %d, batch %d, step %d; want epoch 2, batch 10, step 19", epoch+1, batch, tr.Step())
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join("testdata", "v2-accumulate-2-end.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same := bytes.Equal(modelBytes(t, model), want); tr.Step() != 42 || !same {
+		t.Errorf("resumed run: %d steps, its model the old run's: %v; want 42 steps, the same model", tr.Step(), same)
 	}
 }
