@@ -2,7 +2,6 @@ package train
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 
 	"github.com/nlpodyssey/safetensors"
@@ -68,10 +67,6 @@ func (tr *Trainer[T]) optimizerStep() (bool, error) {
 func (tr *Trainer[T]) batchesPerEpoch() int {
 	return data.Batches{Order: tr.order, Size: tr.cfg.BatchSize, DropLast: tr.cfg.DropLast}.Len()
 }
-
-// stopNow returns ctx's error if the run must stop before the next batch,
-// in the middle of an accumulation or not.
-func (tr *Trainer[T]) stopNow(ctx context.Context) error { return tr.interrupted(ctx) }
 
 // saveAccumulation adds the accumulation's pending sums to a checkpoint's
 // blobs, if any micro-batch is pending.

@@ -283,7 +283,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 		start := time.Now()
 		data.Permute(tr.order, tr.cfg.Seed, tr.pos.Epoch)
 		for tr.pos.Batch < nb {
-			if err := tr.stopNow(ctx); err != nil {
+			if err := tr.interrupted(ctx); err != nil {
 				tr.pos.ElapsedSec += time.Since(start).Seconds()
 				if cerr := errors.Join(tr.syncBuffers(), tr.checkpoint()); cerr != nil {
 					return errors.Join(err, cerr)
