@@ -32,11 +32,11 @@ import (
 // with swa_start + 1 = Start. Without lr= the schedule goes on.
 type Average struct {
 	Name     string   // "ema" or "swa"
-	Decay    *float64 `key:"decay" help:"ema: d of A ← d·A + (1 − d)·θ, in [0, 1) (0.999)"`
+	Decay    *float64 `key:"decay" help:"d of A ← d·A + (1 − d)·θ, in [0, 1) (0.999)"`
 	Start    int      `key:"start" help:"units of the schedule (steps or epochs) before the first update (0)"`
-	LR       *float64 `key:"lr" help:"swa: the rate SWALR anneals to once SWA starts (swa_lr); none: the schedule goes on"`
-	Anneal   *int     `key:"anneal" help:"swa: units from the schedule's rate to lr (10, SWALR's anneal_epochs; 0: at once)"`
-	Strategy string   `key:"strategy" help:"swa: cos (default) or linear, SWALR's anneal_strategy"`
+	LR       *float64 `key:"lr" help:"the rate SWALR anneals to once SWA starts (swa_lr); none: the schedule goes on"`
+	Anneal   *int     `key:"anneal" help:"units from the schedule's rate to lr (10, SWALR's anneal_epochs; 0: at once)"`
+	Strategy string   `key:"strategy" help:"cos (default) or linear, SWALR's anneal_strategy"`
 }
 
 // averages is the name → averaging table: a one-line doc and the
