@@ -118,6 +118,9 @@ func TestEvalPointSaved(t *testing.T) {
 		"sf-adamw": {"--opt", "sf-adamw"},
 		"ema":      {"--average", "ema decay=0.99"},
 		"swa":      {"--average", "swa start=30"},
+		// SWALR's rate from step 50: KILL resumes from the end of
+		// epoch 1 (step 43) across the start, INT after it.
+		"swalr": {"--average", "swa start=50 lr=0.0003 anneal=8 strategy=linear"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			base := t.TempDir()
