@@ -16,10 +16,13 @@ import (
 // optimizer steps.
 //
 // An accumulation never spans two epochs: when an epoch's batches are not
-// a multiple of K, its last step is on the mean of the m < K batches left
+// a multiple of K, its last step is on the m < K batches left
 // (optim.Accumulator.Flush), as PyTorch loops that step
 // `if (i+1) % K == 0 or i+1 == len(loader)` do (Hugging Face's Trainer and
-// Accelerate among them). Carrying them into the next epoch instead would
+// Accelerate also step at the end of the data loader). That step's
+// gradient is the mean of the m, as one step on their batches together
+// would have; a loop that divides every loss by K scales it by m/K
+// instead. Carrying them into the next epoch instead would
 // make the steps of an epoch vary, so that a schedule in epochs (which
 // holds each value for a fixed number of steps) would drift from the
 // epochs, the metrics of an epoch would mix in gradients of the next, and
