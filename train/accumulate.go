@@ -22,7 +22,7 @@ import (
 // Accelerate also step at the end of the data loader). That step's
 // gradient is the mean of the m, as one step on their batches together
 // would have; a loop that divides every loss by K scales it by m/K
-// instead. Carrying them into the next epoch instead would
+// instead. Carrying them into the next epoch would
 // make the steps of an epoch vary, so that a schedule in epochs (which
 // holds each value for a fixed number of steps) would drift from the
 // epochs, the metrics of an epoch would mix in gradients of the next, and
