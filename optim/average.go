@@ -5,8 +5,6 @@ import (
 	"io"
 	"math"
 	"strconv"
-
-	"github.com/nlpodyssey/safetensors"
 )
 
 // Averaging configures a running average of the weights, as PyTorch's
@@ -62,17 +60,12 @@ func NewAverager[T Float](params []Param[T], c Averaging) (*Averager[T], error) 
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	a := &Averager[T]{c: c, params: append([]Param[T](nil), params...), avg: make([][]T, len(params))}
-	names := map[string]bool{}
-	for i := range a.params {
-		p := &a.params[i]
-		if p.Name == "" {
-			p.Name = strconv.Itoa(i)
-		}
-		if names[p.Name] {
-			return nil, fmt.Errorf("optim: two parameters are named %q: names key the saved average and must be unique", p.Name)
-		}
-		names[p.Name] = true
+	ps, err := named(params)
+	if err != nil {
+		return nil, err
+	}
+	a := &Averager[T]{c: c, params: ps, avg: make([][]T, len(ps))}
+	for i, p := range ps {
 		a.avg[i] = append([]T(nil), p.Value...)
 	}
 	return a, nil
@@ -143,22 +136,14 @@ func (a *Averager[T]) Save(w io.Writer) error {
 	if a.swapped {
 		return fmt.Errorf("optim: Averager.Save while the parameters hold the average: Swap back first")
 	}
-	views := make(map[string]tensorView[T], len(a.params))
-	for i, p := range a.params {
-		views[p.Name] = tensorView[T]{data: a.avg[i], shape: p.Shape}
-	}
 	meta := map[string]string{
 		"format":     averageFormat,
-		"dtype":      dtypeOf[T]().String(),
 		"n_averaged": strconv.Itoa(a.n),
 		"ema":        strconv.FormatBool(a.c.EMA),
 		"decay":      strconv.FormatFloat(a.c.Decay, 'g', -1, 64),
 		"start":      strconv.Itoa(a.c.Start),
 	}
-	if err := safetensors.SerializeToWriter(views, meta, w); err != nil {
-		return fmt.Errorf("optim: saving the average: %w", err)
-	}
-	return nil
+	return saveBuffers(w, a.params, a.avg, meta, "the average")
 }
 
 // Load restores an average written by Save into an averager made with the
@@ -184,22 +169,10 @@ func (a *Averager[T]) Load(r io.Reader) error {
 		(a.c.EMA && math.Float64bits(decay) != math.Float64bits(a.c.Decay)) {
 		return fmt.Errorf("optim: the average was kept with ema=%s decay=%s start=%s, the averager has %+v", meta["ema"], meta["decay"], meta["start"], a.c)
 	}
-	if len(st.Names()) != len(a.params) {
-		return fmt.Errorf("optim: the average has %d tensors, the averager %d parameters", len(st.Names()), len(a.params))
+	if err := checkBuffers(st, a.params, "the average"); err != nil {
+		return err
 	}
-	for _, p := range a.params {
-		tv, ok := st.Tensor(p.Name)
-		if !ok {
-			return fmt.Errorf("optim: the average has no tensor %q", p.Name)
-		}
-		if tv.DType() != dtypeOf[T]() || !sameShape(tv.Shape(), p.Shape) {
-			return fmt.Errorf("optim: average tensor %q is %v %v, want %v %v", p.Name, tv.DType(), tv.Shape(), dtypeOf[T](), p.Shape)
-		}
-	}
-	for i, p := range a.params {
-		tv, _ := st.Tensor(p.Name)
-		setFromLittleEndian(a.avg[i], tv.Data())
-	}
+	loadBuffers(st, a.params, a.avg)
 	a.n = n
 	return nil
 }

@@ -68,7 +68,9 @@
 // parameters, exactly, between the point a method trains and the point to
 // evaluate and save (Schedule-Free's y and x; the same for other methods);
 // an [Averager] keeps an SWA or EMA average of the weights and swaps it in
-// for evaluation; an [Accumulator] makes several micro-batches one step.
+// for evaluation (SWA's learning rate is schedule.SWALR); an [Accumulator]
+// makes several micro-batches one step. Both save their state for a
+// checkpoint.
 //
 // # Conventions
 //

@@ -51,7 +51,7 @@ func FuzzParseModel(f *testing.F) {
 // FuzzParseAverage checks that no --average spec makes ParseAverage panic,
 // and that what it accepts validates.
 func FuzzParseAverage(f *testing.F) {
-	for _, s := range []string{"ema", "ema decay=0.999", "swa start=100", "ema decay=0.99 start=10", "ema decay=1", "swa decay=0.9", "swa start=-1", "ema decay"} {
+	for _, s := range []string{"ema", "ema decay=0.999", "swa start=100", "ema decay=0.99 start=10", "ema decay=1", "swa decay=0.9", "swa start=-1", "ema decay", "swa start=3 lr=0.05 anneal=2 strategy=linear", "swa lr=0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -62,11 +62,15 @@ func FuzzParseAverage(f *testing.F) {
 			}
 			return
 		}
-		if err := a.Validate(); err != nil {
+		c := a.Averaging(1)
+		if err := c.Validate(); err != nil {
 			t.Fatalf("ParseAverage(%q) = %+v, which does not validate: %v", s, a, err)
 		}
-		if a.EMA && !(a.Decay >= 0 && a.Decay < 1) || a.Start < 0 {
+		if c.EMA && !(c.Decay >= 0 && c.Decay < 1) || c.Start < 0 {
 			t.Fatalf("ParseAverage(%q) = %+v: decay outside [0, 1) or a negative start", s, a)
+		}
+		if back, err := recipe.ParseAverage(a.Resolve().String()); err != nil || back.Resolve().String() != a.Resolve().String() {
+			t.Fatalf("ParseAverage(%q) = %v, which does not read back: %v, %v", s, a.Resolve(), back, err)
 		}
 	})
 }

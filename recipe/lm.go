@@ -306,10 +306,7 @@ func (r Recipe) BuildSeq(text *data.Text, cfg train.SeqConfig) (*SeqRun, error) 
 	cfg.Steps, cfg.BatchSize, cfg.Ctx, cfg.Seed, cfg.RNG = r.Steps, r.Batch, r.Model.Seq.Ctx, r.Seed, src
 	cfg.EvalEvery, cfg.EvalTokens = r.EvalEvery, ValTokens
 	cfg.Accumulate = r.Accumulate
-	if r.Average != "" {
-		a, _ := ParseAverage(r.Average) // validated
-		cfg.Average = &a
-	}
+	cfg.Average = r.averaging(1) // a language model's schedule counts steps
 	tr, err := train.NewSeq[float32](model, opt, text.Train, text.Val, cfg)
 	if err != nil {
 		return nil, err
@@ -321,7 +318,7 @@ func (r Recipe) BuildSeq(text *data.Text, cfg train.SeqConfig) (*SeqRun, error) 
 // made explicit for its steps, as a run saves it.
 func (r Recipe) ResolveSeq() Recipe {
 	r.Schedule = r.Schedule.Resolve(r.Optimizer.LR, 1, r.Steps)
-	return r
+	return r.resolveAverage()
 }
 
 // seqMemory estimates, as Memory does, the bytes of a language model with

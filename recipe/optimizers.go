@@ -67,8 +67,12 @@ func (r Recipe) validateOptimizer() error {
 		return fmt.Errorf("recipe: accumulate %d: must not be negative", r.Accumulate)
 	}
 	if r.Average != "" {
-		if _, err := ParseAverage(r.Average); err != nil {
+		a, err := ParseAverage(r.Average)
+		if err != nil {
 			return err
+		}
+		if a.SetsRate() && r.Schedule.Name == "plateau" {
+			return fmt.Errorf("recipe: --average %q switches the rate to SWALR's at start, and the plateau schedule's rate there depends on the validation loss: use another schedule, or no lr=", r.Average)
 		}
 		if strings.HasPrefix(r.Optimizer.Name, "sf-") {
 			return fmt.Errorf("recipe: --average %q with %s: Schedule-Free already evaluates an average of its iterates (x)", r.Average, r.Optimizer.Name)
@@ -111,9 +115,22 @@ func addOptimizerFlags(fs *flag.FlagSet, def Recipe) *optimizerFlags {
 	return &optimizerFlags{
 		toAdamW:    fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
 		toMuon:     fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
-		accumulate: fs.Int("accumulate", def.Accumulate, "make this many batches one optimizer step, their gradients averaged (the batches of an epoch must be a multiple); 0 or 1: every batch"),
-		average:    fs.String("average", def.Average, `evaluate and save an average of the weights: "ema decay=0.999" (exponential moving average) or "swa start=N" (the mean of the weights after step N, as torch.optim.swa_utils); "" none`),
+		accumulate: fs.Int("accumulate", def.Accumulate, "make this many batches one optimizer step, their gradients averaged (an epoch's last step averages the batches left); 0 or 1: every batch"),
+		average:    fs.String("average", def.Average, averageHelp()),
 	}
+}
+
+// averageHelp is --average's help, from the vocabulary.
+func averageHelp() string {
+	var b strings.Builder
+	b.WriteString(`evaluate and save an average of the weights (torch.optim.swa_utils), "" none: "ema decay=0.999" or "swa start=N lr=0.05"; start and anneal count the schedule's unit (steps or epochs)`)
+	for _, n := range spec.AverageNames() {
+		fmt.Fprintf(&b, "\n  %s: %s", n, spec.AverageDoc(n))
+		for _, k := range spec.AverageKeys(n) {
+			fmt.Fprintf(&b, "\n    %s: %s", k.Name, k.Help)
+		}
+	}
+	return b.String()
 }
 
 func (f *optimizerFlags) set(r *Recipe) {
@@ -148,39 +165,33 @@ func (r Recipe) optimizerArgs() []string {
 	return args
 }
 
-// ParseAverage reads an averaging of the weights: "ema decay=D" (D in
-// [0, 1); 0.999 if not given) or "swa start=N" (0 if not given), with
-// start= on either (the optimizer steps before the first update).
-func ParseAverage(s string) (optim.Averaging, error) {
-	fields := strings.Fields(s)
-	if len(fields) == 0 {
-		return optim.Averaging{}, errors.New(`recipe: --average: empty (want "ema decay=0.999" or "swa start=N")`)
-	}
-	var a optim.Averaging
-	switch fields[0] {
-	case "ema":
-		a = optim.Averaging{EMA: true, Decay: 0.999}
-	case "swa":
-	default:
-		return a, fmt.Errorf(`recipe: --average %q: want "ema decay=0.999" or "swa start=N"`, s)
-	}
-	for _, f := range fields[1:] {
-		k, v, _ := strings.Cut(f, "=")
-		var err error
-		switch {
-		case k == "decay" && a.EMA:
-			a.Decay, err = strconv.ParseFloat(v, 64)
-		case k == "start":
-			a.Start, err = strconv.Atoi(v)
-		default:
-			return a, fmt.Errorf("recipe: --average %q: %s has no setting %q (%s)", s, fields[0], k, map[bool]string{true: "decay, start", false: "start"}[a.EMA])
-		}
-		if err != nil {
-			return a, fmt.Errorf("recipe: --average %q: %s=%s: not a number", s, k, v)
-		}
-	}
-	if err := a.Validate(); err != nil {
+// ParseAverage reads --average: an average of the weights in the
+// vocabulary's words (spec.ParseAverage), "ema decay=0.999" or
+// "swa start=N lr=0.05 anneal=10 strategy=cos".
+func ParseAverage(s string) (spec.Average, error) {
+	a, err := spec.ParseAverage(s)
+	if err != nil {
 		return a, fmt.Errorf("recipe: --average %q: %w", s, err)
 	}
 	return a, nil
+}
+
+// averaging returns the run's averaging of the weights, nil if none, its
+// start counted in the schedule's unit of unitSteps optimizer steps.
+func (r Recipe) averaging(unitSteps int) *optim.Averaging {
+	if r.Average == "" {
+		return nil
+	}
+	a, _ := ParseAverage(r.Average) // validated
+	c := a.Averaging(unitSteps)
+	return &c
+}
+
+// unitSteps returns the optimizer steps of one unit of the schedule: 1,
+// or stepsPerEpoch for a schedule in epochs.
+func (r Recipe) unitSteps(stepsPerEpoch int) int {
+	if r.Schedule.Unit == "epoch" {
+		return stepsPerEpoch
+	}
+	return 1
 }

@@ -39,7 +39,10 @@ type Recipe struct {
 	ToAdamW []string      `json:"to_adamw,omitempty"`
 	ToMuon  []string      `json:"to_muon,omitempty"`
 	// Average, if not "", is the average of the weights evaluated and
-	// saved: "ema decay=0.999" or "swa start=N" (ParseAverage).
+	// saved, as spec.ParseAverage reads it: "ema decay=0.999", "swa
+	// start=N", or "swa start=N lr=0.05 anneal=10 strategy=cos", whose
+	// rate is SWALR's from start on. start and anneal count the
+	// schedule's unit. Resolve writes its defaults out.
 	Average string `json:"average,omitempty"`
 	// Accumulate, if above 1, makes that many batches one optimizer step
 	// (gradient accumulation); schedules count optimizer steps.
@@ -181,6 +184,16 @@ func LimitFlag(err error) error {
 // schedule it began with instead of stretching it.
 func (r Recipe) Resolve(trainExamples int) Recipe {
 	r.Schedule = r.Schedule.Resolve(r.Optimizer.LR, r.Epochs, r.StepsPerEpoch(trainExamples))
+	return r.resolveAverage()
+}
+
+// resolveAverage writes the defaults of the average of the weights out
+// (spec.Average.Resolve), so that config.json shows SWALR's anneal and
+// strategy; a spec that does not parse is left for Validate to report.
+func (r Recipe) resolveAverage() Recipe {
+	if a, err := ParseAverage(r.Average); err == nil {
+		r.Average = a.Resolve().String()
+	}
 	return r
 }
 
@@ -197,14 +210,16 @@ func (r Recipe) dropLast(trainExamples int) bool {
 
 // StepsPerEpoch returns the optimizer steps in an epoch over trainExamples
 // examples: the batches, less a last batch of one example that a model with
-// 1-d batch normalization leaves out, divided by Accumulate.
+// 1-d batch normalization leaves out, divided by Accumulate and rounded up
+// (an epoch's last step is on the batches left, train.Config.Accumulate).
 func (r Recipe) StepsPerEpoch(trainExamples int) int {
 	b := max(r.Batch, 1) // a recipe not yet validated may have none
 	n := (trainExamples + b - 1) / b
 	if r.dropLast(trainExamples) {
 		n = trainExamples / b
 	}
-	return n / max(r.Accumulate, 1)
+	k := max(r.Accumulate, 1)
+	return (n + k - 1) / k
 }
 
 // buildOptimizer makes the recipe's optimizer over model's parameters
@@ -214,6 +229,12 @@ func (r Recipe) buildOptimizer(model nn.Module[float32], epochs, stepsPerEpoch i
 	rate, mom, err := r.Schedule.BuildRate(r.Optimizer.LR, epochs, stepsPerEpoch)
 	if err != nil {
 		return nil, nil, err
+	}
+	if r.Average != "" {
+		a, _ := ParseAverage(r.Average) // validated
+		if rate, err = a.Rate(rate, r.unitSteps(stepsPerEpoch)); err != nil {
+			return nil, nil, fmt.Errorf("recipe: --average %q: %w", r.Average, err)
+		}
 	}
 	lr := rate.Schedule
 	oc := optim.Config{
@@ -267,10 +288,7 @@ func (r Recipe) Build(splits *data.Splits, cfg train.Config) (*Run, error) {
 	cfg.EarlyStop = train.EarlyStop{Patience: r.Patience}
 	cfg.DropLast = r.dropLast(n)
 	cfg.SyncBatchNorm = r.SyncBatchNorm
-	if r.Average != "" {
-		a, _ := ParseAverage(r.Average) // validated
-		cfg.Average = &a
-	}
+	cfg.Average = r.averaging(r.unitSteps(r.StepsPerEpoch(n)))
 	cfg.Accumulate = r.Accumulate
 	if o, ok := lr.(train.ValLossObserver); ok {
 		cfg.ValLoss = o // reduce-on-plateau

@@ -16,7 +16,8 @@
 // schedules are built from simple ones: [Join] runs one schedule after another
 // (warmup then cosine is a Join of a Linear and a Cosine), as SequentialLR
 // does. [Every] holds each value for N steps, for schedules written in
-// epochs.
+// epochs. [SWALR] (torch.optim.swa_utils.SWALR) is the rate of stochastic
+// weight averaging, joined after a base schedule where SWA begins.
 //
 // [Plateau] (ReduceLROnPlateau) is the one stateful schedule: it lowers the
 // rate when a metric stops improving, so its value depends on the metrics it

@@ -136,3 +136,17 @@ func ExampleEvery() {
 	// Output:
 	// 0:0.1 199:0.1 200:0.05 399:0.05 400:0.025
 }
+
+// SWA's rate: a cosine until step 6, then SWALR from the cosine's rate
+// there to 0.01 over 4 steps, as a PyTorch user steps swa_scheduler
+// instead of scheduler once SWA has begun.
+func ExampleSWALR() {
+	base := schedule.Cosine{Base: 0.1, TMax: 20}
+	s := schedule.Join{
+		Schedules:  []schedule.Schedule{base, schedule.SWALR{From: base.At(6), To: 0.01, Anneal: 4}},
+		Boundaries: []int{6},
+	}
+	show(s, 0, 5, 6, 7, 8, 10, 30)
+	// Output:
+	// 0:0.1 5:0.08536 6:0.07939 7:0.06923 8:0.04469 10:0.01 30:0.01
+}

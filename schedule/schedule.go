@@ -27,5 +27,6 @@ var (
 	_ Schedule = Join{}
 	_ Schedule = Every{}
 	_ Schedule = Scale{}
+	_ Schedule = SWALR{}
 	_ Schedule = (*Plateau)(nil)
 )

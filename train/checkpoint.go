@@ -16,7 +16,6 @@ import (
 
 	"github.com/nlpodyssey/safetensors"
 
-	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
 )
@@ -42,7 +41,10 @@ import (
 // model at the point it trains (y), from which a run resumes. A run that
 // averages its weights (Config.Average) has the averaged model as "model",
 // the trained one as "train_model", and the average's state as "average"
-// (optim.Averager.Save).
+// (optim.Averager.Save). A run that accumulates gradients
+// (Config.Accumulate), stopped between the micro-batches of a step, has
+// their sums as "accumulation" (optim.Accumulator.Save); a checkpoint
+// without it has none pending.
 const (
 	checkpointFormat  = "descent.checkpoint"
 	checkpointVersion = 2
@@ -180,6 +182,9 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 			return fmt.Errorf("train: checkpoint: %w", err)
 		}
 		blobs["average"] = avg.Bytes()
+	}
+	if err := tr.saveAccumulation(blobs); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
 	}
 	if err := nn.WriteSafetensors(w, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
@@ -320,6 +325,9 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 			return fmt.Errorf("train: %s: %w", path, err)
 		}
 	}
+	if err := tr.loadAccumulation(st, pos); err != nil {
+		return fmt.Errorf("train: %s: %w", path, err)
+	}
 	if err := restoreRNG(tr.cfg.RNG, meta, path); err != nil {
 		return err
 	}
@@ -335,7 +343,7 @@ func (tr *Trainer[T]) loadState(b []byte, path string) error {
 // checkPosition checks a checkpoint's position against the run: a
 // position no run of this trainer could reach is corruption.
 func (tr *Trainer[T]) checkPosition(pos position, epochsDone int) error {
-	nb := data.Batches{Order: tr.order, Size: tr.cfg.BatchSize, DropLast: tr.cfg.DropLast}.Len()
+	nb := tr.batchesPerEpoch()
 	switch {
 	case pos.Epoch != epochsDone:
 		return fmt.Errorf("epoch %d with %d epochs of history", pos.Epoch, epochsDone)

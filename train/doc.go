@@ -36,6 +36,10 @@
 // batches; the checkpoint keeps the trained model and the average too, and
 // the training state is put back exactly after each switch.
 //
+// With Config.Accumulate, several batches make one optimizer step; the
+// last step of an epoch averages the batches left, and a checkpoint taken
+// between the batches of a step keeps their gradients' sum (accumulate.go).
+//
 // # Data-parallel training
 //
 // With Config.Comm set to the processes of an MPI job (package comm; run

@@ -79,7 +79,8 @@ type Config struct {
 	// run trains the weights themselves (see averaging.go).
 	Average *optim.Averaging
 	// Accumulate, if above 1, makes that many consecutive batches one
-	// optimizer step, their gradients averaged (see accumulate.go).
+	// optimizer step, their gradients averaged; an epoch's last step
+	// averages the batches left (see accumulate.go).
 	Accumulate int
 }
 
@@ -282,7 +283,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 		start := time.Now()
 		data.Permute(tr.order, tr.cfg.Seed, tr.pos.Epoch)
 		for tr.pos.Batch < nb {
-			if err := tr.stopNow(ctx); err != nil {
+			if err := tr.interrupted(ctx); err != nil {
 				tr.pos.ElapsedSec += time.Since(start).Seconds()
 				if cerr := errors.Join(tr.syncBuffers(), tr.checkpoint()); cerr != nil {
 					return errors.Join(err, cerr)

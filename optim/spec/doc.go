@@ -1,10 +1,11 @@
-// Package spec is descent's vocabulary: the names of its optimizers and
-// schedules, their keys, defaults and one-line docs, and the text form that
+// Package spec is descent's vocabulary: the names of its optimizers,
+// schedules and averages of the weights (ema, swa), their keys, defaults and one-line docs, and the text form that
 // names them, a name followed by key=value pairs:
 //
 //	adamw lr=1e-3 wd=0.01
 //	momentum lr=0.05 beta=0.9
 //	cosine min=1e-5 warmup=100
+//	swa start=30 lr=0.05 anneal=10
 //
 // `descent train`'s flags and their help, the --opt strings of compare,
 // landscape and tune, a search space's names and config.json all derive from

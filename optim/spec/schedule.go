@@ -50,10 +50,7 @@ type Schedule struct {
 // schedules is the name → schedule table: a one-line doc and the settings
 // each takes besides unit and warmup (which every one takes but plateau
 // and onecycle refuse a warmup).
-var schedules = []struct {
-	name, doc string
-	keys      []string
-}{
+var schedules = names{
 	{"constant", "the rate lr throughout", nil},
 	{"step", "lr·gammaᵏ after k·size units (StepLR)", []string{"size", "gamma"}},
 	{"multistep", "lr·gammaᵏ after k milestones (MultiStepLR)", []string{"milestones", "gamma"}},
@@ -89,10 +86,19 @@ func ScheduleNames() []string {
 }
 
 // ScheduleDoc returns the one-line description of schedule name, or "".
-func ScheduleDoc(name string) string {
-	for _, s := range schedules {
-		if s.name == name {
-			return s.doc
+func ScheduleDoc(name string) string { return schedules.doc(name) }
+
+// names is a table of names: a one-line doc and the settings each takes.
+type names []struct {
+	name, doc string
+	keys      []string
+}
+
+// doc returns the one-line description of name, or "".
+func (t names) doc(name string) string {
+	for _, e := range t {
+		if e.name == name {
+			return e.doc
 		}
 	}
 	return ""
@@ -115,7 +121,11 @@ func ScheduleKeys(name string) []Key {
 
 // scheduleField returns the field of Schedule that setting k sets.
 func scheduleField(k string) (reflect.StructField, bool) {
-	t := reflect.TypeFor[Schedule]()
+	return taggedField(reflect.TypeFor[Schedule](), k)
+}
+
+// taggedField returns the field of struct type t tagged key:"k".
+func taggedField(t reflect.Type, k string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		if f := t.Field(i); f.Tag.Get("key") == k {
 			return f, true
@@ -151,22 +161,23 @@ func ParseSchedule(spec string) (Schedule, error) {
 		if !slices.Contains(valid, k) {
 			return Schedule{}, fmt.Errorf("spec: schedule %s has no setting %q (valid: %s)", name, k, strings.Join(valid, ", "))
 		}
-		if err := s.set(k, kv[k]); err != nil {
+		if err := setTagged(&s, k, kv[k]); err != nil {
 			return Schedule{}, fmt.Errorf("spec: schedule %s: %s=%s: %w", name, k, kv[k], err)
 		}
 	}
 	return s, s.check()
 }
 
-// set sets setting k, by reflection over the key tags of Schedule: a
-// whole number ≥ 0, a number (nil pointers are "unset"), a word, or
-// comma-separated whole numbers.
-func (s *Schedule) set(k, v string) error {
-	sf, ok := scheduleField(k)
+// setTagged sets the field of the struct *p tagged key:"k" (a Schedule's
+// or an Average's setting) from v: a whole number ≥ 0, a number (nil
+// pointers are "unset"), a word, or comma-separated whole numbers.
+func setTagged(p any, k, v string) error {
+	s := reflect.ValueOf(p).Elem()
+	sf, ok := taggedField(s.Type(), k)
 	if !ok {
 		return fmt.Errorf("no such setting")
 	}
-	f := reflect.ValueOf(s).Elem().FieldByIndex(sf.Index)
+	f := s.FieldByIndex(sf.Index)
 	if f.Kind() == reflect.Pointer {
 		p := reflect.New(f.Type().Elem())
 		if err := setValue(p.Elem(), v); err != nil {
@@ -205,7 +216,7 @@ func setValue(f reflect.Value, v string) error {
 		}
 		f.Set(reflect.ValueOf(xs))
 	default:
-		panic("spec: Schedule setting of unexpected type " + f.Type().String())
+		panic("spec: setting of unexpected type " + f.Type().String())
 	}
 	return nil
 }
