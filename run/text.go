@@ -357,16 +357,6 @@ func (r *TextRun) Finish() (TextSummary, error) {
 
 func (r *TextRun) finish() (TextSummary, error) {
 	tr := r.Trainer()
-	write := leader(r.comm)
-	if write {
-		var model strings.Builder
-		if err := tr.AtEvalPoint(func() error { return nn.Save(&model, r.Built.Model) }); err != nil {
-			return TextSummary{}, err
-		}
-		if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
-			return TextSummary{}, err
-		}
-	}
 	hist := tr.History()
 	s := TextSummary{Steps: tr.Step(), Vocab: r.Text.Vocab.Len()}
 	if n := ranks(r.comm); n > 1 {
@@ -387,13 +377,22 @@ func (r *TextRun) finish() (TextSummary, error) {
 	for _, p := range r.Built.Model.Params() {
 		s.Params += len(p.Value)
 	}
+	// Every rank evaluates its share of the test text (a data-parallel
+	// evaluation is collective), before rank 0 alone writes.
 	if tl, _, err := tr.Evaluate(r.Text.Test); err != nil {
 		return TextSummary{}, err
 	} else if !math.IsNaN(tl) {
 		s.TestLoss, s.TestBPC, s.TestPerplexity = ptr(tl), ptr(train.BitsPerChar(tl)), ptr(math.Exp(tl))
 	}
-	if !write {
+	if !leader(r.comm) {
 		return s, nil
+	}
+	var model strings.Builder
+	if err := tr.AtEvalPoint(func() error { return nn.Save(&model, r.Built.Model) }); err != nil {
+		return TextSummary{}, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
+		return TextSummary{}, err
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return TextSummary{}, err

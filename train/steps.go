@@ -383,13 +383,32 @@ func (tr *SeqTrainer[T]) evaluateTokens(tokens []int) (meanLoss, accuracy float6
 	if err != nil {
 		return 0, 0, err
 	}
+	first, stride := 0, 1 // the batches this process evaluates
+	if tr.dist != nil {
+		first, stride = tr.dist.c.Rank(), tr.dist.c.Size()
+	}
+	sum, correct, err := tr.evaluateBatches(w, first, stride)
+	if tr.dist != nil {
+		sum, correct, err = tr.dist.evalSums(sum, correct, err)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	chunks := w.Chunks()
+	return sum / float64(chunks), float64(correct) / float64(chunks*ctx), nil
+}
+
+// evaluateBatches evaluates the batches first, first+stride, … of BatchSize
+// consecutive windows of w and returns the sum of their windows' mean
+// losses and the number of next tokens ranked first.
+func (tr *SeqTrainer[T]) evaluateBatches(w *data.Windows, first, stride int) (sum float64, correct int, err error) {
+	ctx := w.Ctx()
 	setMode(tr.model, nn.Eval)
 	tr.tape.SetNoGrad(true)
 	defer tr.tape.SetNoGrad(false)
-	var sum float64
-	correct := 0
+	defer tr.tape.Reset()
 	chunks := w.Chunks()
-	for lo := 0; lo < chunks; lo += tr.cfg.BatchSize {
+	for lo := first * tr.cfg.BatchSize; lo < chunks; lo += stride * tr.cfg.BatchSize {
 		b := min(tr.cfg.BatchSize, chunks-lo)
 		for k := range b {
 			w.Chunk(lo+k, tr.xs[k*ctx:], tr.ys[k*ctx:])
@@ -401,19 +420,17 @@ func (tr *SeqTrainer[T]) evaluateTokens(tokens []int) (meanLoss, accuracy float6
 		data.Tokens(x.Data(), tr.xs[:b*ctx])
 		logits, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
 		if err != nil {
-			tr.tape.Reset()
 			return 0, 0, err
 		}
 		l, err := loss.CrossEntropy(tr.tape, logits, tr.ys[:b*ctx])
 		if err != nil {
-			tr.tape.Reset()
 			return 0, 0, err
 		}
 		sum += float64(l.Value().Item()) * float64(b)
 		correct += countCorrect(logits.Value(), tr.ys[:b*ctx], CrossEntropy)
 		tr.tape.Reset()
 	}
-	return sum / float64(chunks), float64(correct) / float64(chunks*ctx), nil
+	return sum, correct, nil
 }
 
 // checkpoint writes a checkpoint if the configuration asks for one; in a

@@ -42,8 +42,10 @@ import (
 //
 // At the start, rank 0's model, optimizer state and random source are
 // copied to every rank, after checking that every rank built the same run.
-// Evaluations run on every rank, on identical replicas: they give the same
-// numbers everywhere (sharding them is left to do).
+// An evaluation is sharded too: rank r evaluates the batches r, r + N, …
+// of the consecutive windows, and the sums of their losses and correct
+// tokens are all-reduced, so every rank gets the same numbers (one
+// process's, up to the order of the additions).
 
 // seqReplicas is the data-parallel state of a SeqTrainer: the classifiers'
 // replicas (the flat gradient, the random states of the ranks) and this
@@ -156,6 +158,26 @@ func (d *seqReplicas[T]) gradient(tr *SeqTrainer[T], xs, ys []int) (float64, err
 		return v, nil
 	}
 	return v, tr.tape.Backward(l)
+}
+
+// evalSums adds up the ranks' sums of an evaluation, the losses' and the
+// correct tokens'; a rank's error, local, is returned there, and
+// ErrOtherRank on the others.
+func (d *seqReplicas[T]) evalSums(sum float64, correct int, local error) (float64, int, error) {
+	buf := []float64{sum, float64(correct), 0}
+	if local != nil {
+		buf = []float64{0, 0, 1}
+	}
+	if err := comm.AllReduceSum(d.c, buf); err != nil {
+		return 0, 0, errors.Join(local, err)
+	}
+	switch {
+	case local != nil:
+		return 0, 0, local
+	case buf[2] != 0:
+		return 0, 0, fmt.Errorf("%w: %v of %d ranks failed in the evaluation", ErrOtherRank, buf[2], d.c.Size())
+	}
+	return buf[0], int(buf[1]), nil
 }
 
 // stopNow returns ctx's error if the run must stop before the next step;

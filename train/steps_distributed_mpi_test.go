@@ -85,8 +85,9 @@ func saved(t *testing.T, m nn.Module[float64]) []byte {
 // language model data-parallel and alone with the same global batch of 7
 // windows (a multiple of neither 2 nor 3), with AdamW and clipping, also
 // accumulating 2 batches per step and averaging the weights, and checks
-// that the parameters agree within float64 rounding, that every rank holds
-// the same bytes and metrics, and that a second run gives the same bytes.
+// that the parameters and the (sharded) validation loss agree within
+// float64 rounding, that every rank holds the same bytes and metrics, and
+// that a second run gives the same bytes.
 // Each rank starts from its own weights: the trainer must copy rank 0's.
 func TestDistributedSeqEqualsSingleProcess(t *testing.T) {
 	for _, c := range []struct {
@@ -142,6 +143,10 @@ func TestDistributedSeqEqualsSingleProcess(t *testing.T) {
 				}
 				if d := math.Abs(h[1].TrainLoss - sh[1].TrainLoss); !(d <= 1e-12) {
 					t.Errorf("%v: train loss %v; one process %v", world, h[1].TrainLoss, sh[1].TrainLoss)
+				}
+				// The validation is sharded over the ranks (36 batches).
+				if d := math.Abs(h[1].ValLoss - sh[1].ValLoss); !(d <= 1e-12) {
+					t.Errorf("%v: validation loss %v; one process %v", world, h[1].ValLoss, sh[1].ValLoss)
 				}
 			}
 		})
