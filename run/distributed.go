@@ -98,9 +98,19 @@ func (r *Run) Ranks() int { return ranks(r.comm) }
 
 // ResumeCommand returns the command that continues the run: under
 // mpirun with as many processes, for a data-parallel run.
-func (r *Run) ResumeCommand() string {
-	if n := r.Ranks(); n > 1 {
-		return fmt.Sprintf("mpirun -np %d %s", n, r.runDir.ResumeCommand())
+func (r *Run) ResumeCommand() string { return resumeCommand(&r.runDir, r.comm) }
+
+// Ranks returns the number of processes training the run: 1, or the size
+// of Options.Comm.
+func (r *TextRun) Ranks() int { return ranks(r.comm) }
+
+// ResumeCommand returns the command that continues the run: under
+// mpirun with as many processes, for a data-parallel run.
+func (r *TextRun) ResumeCommand() string { return resumeCommand(&r.runDir, r.comm) }
+
+func resumeCommand(d *runDir, c *comm.Comm) string {
+	if n := ranks(c); n > 1 {
+		return fmt.Sprintf("mpirun -np %d %s", n, d.ResumeCommand())
 	}
-	return r.runDir.ResumeCommand()
+	return d.ResumeCommand()
 }

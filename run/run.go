@@ -89,7 +89,7 @@ type Options struct {
 	// Comm, if it has several processes, makes the run data-parallel
 	// (distributed.go): every rank calls New or Resume, Train, and Close;
 	// rank 0 alone touches the directory, and calls Finish. nil: one
-	// process. A language model's run does not train data-parallel yet.
+	// process.
 	Comm *comm.Comm
 	// TensorBoard, if set, also writes the metrics of each epoch (or
 	// evaluation of a language model's run) as TensorBoard scalars, into

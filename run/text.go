@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/nn"
@@ -31,6 +32,8 @@ type TextRun struct {
 	runDir
 	Text  *data.Text
 	Built *recipe.SeqRun
+
+	comm *comm.Comm
 }
 
 // TextSummary is summary.json of a language model's run.
@@ -46,6 +49,7 @@ type TextSummary struct {
 	TokensPerSecond float64  `json:"tokens_per_second"`
 	Params          int      `json:"params"`
 	Vocab           int      `json:"vocab"`
+	Ranks           int      `json:"ranks,omitempty"` // processes of a data-parallel run (its last part, if resumed with another number)
 }
 
 // IsTextRun reports whether dir holds a language model's run (its
@@ -58,46 +62,73 @@ func IsTextRun(dir string) bool {
 // NewText starts a new language model's run of r in dir (DefaultDir("")
 // if ""), as New does for other runs: it loads the text, writes
 // config.json and vocab.json and builds the model, optimizer and trainer.
-// Of opts it takes OnStep, OnEval, MaxMemory and TensorBoard; a Comm of
-// several processes is refused.
+// Of opts it takes OnStep, OnEval, MaxMemory, TensorBoard and Comm: with
+// several processes, every rank calls NewText (Resume), Train, Finish and
+// Close, and rank 0 alone touches the directory (distributed.go).
 func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
-	if err := singleProcess(opts); err != nil {
+	c := opts.Comm
+	r, text, err := loadText(r, opts)
+	if err := together(c, err, "another rank could not load the text"); err != nil {
 		return nil, err
 	}
-	if err := r.Validate(); err != nil {
+	if err := agreeRecipe(c, r); err != nil {
 		return nil, err
 	}
-	text, err := r.LoadText(nil)
-	if err != nil {
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r}, Text: text, comm: c}
+	if leader(c) {
+		err = run.create()
+	}
+	if err := fromLeader(c, &run.Dir, err, "rank 0 could not create the run directory"); err != nil {
 		return nil, err
 	}
-	r = r.ResolveSeq()
-	if r, err = r.RouteSeq(text.Vocab.Len()); err != nil {
-		return nil, err
-	}
-	if err := checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory); err != nil {
-		return nil, err
-	}
-	dir, lock, err := claimDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, lock: lock}, Text: text}
-	var vocab bytes.Buffer
-	if _, err := text.Vocab.WriteTo(&vocab); err != nil {
-		run.abandon()
-		return nil, err
-	}
-	err = errors.Join(writeConfig(dir, r, nil),
-		atomicfile.WriteFile(filepath.Join(dir, VocabFile), vocab.Bytes()))
-	if err == nil {
-		err = run.build(opts)
-	}
-	if err != nil {
+	if err := run.build(opts); err != nil {
 		run.abandon()
 		return nil, err
 	}
 	return run, nil
+}
+
+// loadText validates r, loads its text and resolves r for it. A global
+// batch that cannot give every rank a window is refused here, before the
+// directory is made.
+func loadText(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Text, error) {
+	if err := r.Validate(); err != nil {
+		return r, nil, err
+	}
+	if n := ranks(opts.Comm); r.Batch < n {
+		return r, nil, fmt.Errorf("--batch %d: a global batch must hold at least one window for each of the %d ranks", r.Batch, n)
+	}
+	text, err := r.LoadText(nil)
+	if err != nil {
+		return r, nil, err
+	}
+	r = r.ResolveSeq()
+	if r, err = r.RouteSeq(text.Vocab.Len()); err != nil {
+		return r, nil, err
+	}
+	return r, text, checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory)
+}
+
+// create makes and locks the directory of a new run and writes its
+// config.json and vocab.json.
+func (run *TextRun) create() error {
+	dir, lock, err := claimDir(run.Dir)
+	run.Dir = dir
+	if err != nil {
+		return err
+	}
+	run.lock = lock
+	var vocab bytes.Buffer
+	if _, err := run.Text.Vocab.WriteTo(&vocab); err != nil {
+		run.abandon()
+		return err
+	}
+	err = errors.Join(writeConfig(dir, run.Recipe, run.comm),
+		atomicfile.WriteFile(filepath.Join(dir, VocabFile), vocab.Bytes()))
+	if err != nil {
+		run.abandon()
+	}
+	return err
 }
 
 // claimDir makes and locks the directory of a new run, of any kind: dir,
@@ -131,36 +162,58 @@ func claimDir(dir string) (string, *Lock, error) {
 // ReadText reads the recipe and the vocabulary of the language model's
 // run in dir.
 func ReadText(dir string) (recipe.Recipe, *data.Vocab, error) {
-	var r recipe.Recipe
-	if err := readJSON(filepath.Join(dir, ConfigFile), &r); err != nil {
-		return r, nil, err
-	}
-	if !r.IsText() {
-		return r, nil, fmt.Errorf("%s holds a run on %s, not a language model", dir, r.Data)
-	}
-	f, err := os.Open(filepath.Join(dir, VocabFile))
+	sv, err := readText(dir)
 	if err != nil {
-		return r, nil, err
+		return sv.Recipe, nil, err
 	}
-	defer f.Close()
-	v, err := data.ReadVocab(f)
+	v, err := sv.vocab(dir)
+	return sv.Recipe, v, err
+}
+
+// savedText is what rank 0 reads of a language model's run directory, for
+// every rank.
+type savedText struct {
+	Recipe   recipe.Recipe
+	Vocab    []byte // vocab.json
+	HasModel bool   // model.safetensors: the run was finished
+}
+
+// readText reads the recipe and vocab.json of the language model's run in
+// dir.
+func readText(dir string) (savedText, error) {
+	var sv savedText
+	if err := readJSON(filepath.Join(dir, ConfigFile), &sv.Recipe); err != nil {
+		return sv, err
+	}
+	if !sv.Recipe.IsText() {
+		return sv, fmt.Errorf("%s holds a run on %s, not a language model", dir, sv.Recipe.Data)
+	}
+	var err error
+	sv.Vocab, err = os.ReadFile(filepath.Join(dir, VocabFile))
+	sv.HasModel = exists(filepath.Join(dir, ModelFile))
+	return sv, err
+}
+
+// vocab parses the vocabulary of the run in dir.
+func (sv savedText) vocab(dir string) (*data.Vocab, error) {
+	v, err := data.ReadVocab(bytes.NewReader(sv.Vocab))
 	if err != nil {
-		return r, nil, fmt.Errorf("%s: %w", f.Name(), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, VocabFile), err)
 	}
-	return r, v, nil
+	return v, nil
 }
 
 // ResumeText opens the language model's run in dir to continue it up to
 // steps steps in all (0: as many as it was made for) from its checkpoint,
 // with the vocabulary it saved. Its State says what is left, as Resume's.
+// With opts.Comm of several processes, every rank calls it, and rank 0
+// reads the directory; the number of ranks may differ from the run's
+// before.
 func ResumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if steps < 0 {
 		return nil, fmt.Errorf("run: steps %d: must be positive", steps)
 	}
-	if err := singleProcess(opts); err != nil {
-		return nil, err
-	}
-	lock, err := lockToResume(dir, nil)
+	lock, err := lockToResume(dir, opts.Comm)
 	if err != nil {
 		return nil, err
 	}
@@ -173,33 +226,26 @@ func ResumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	return run, nil
 }
 
-// singleProcess refuses a language model's run under mpirun.
-func singleProcess(opts Options) error {
-	if opts.Comm.Distributed() {
-		return errors.New("a language model's run does not train data-parallel yet: start it without mpirun")
-	}
-	return nil
-}
-
 func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
-	r, vocab, err := ReadText(dir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	c := opts.Comm
+	var sv savedText
+	var err error
+	if leader(c) {
+		if sv, err = readText(dir); err != nil {
+			err = fmt.Errorf("cannot resume %s: %w", dir, err)
+		} else if !exists(filepath.Join(dir, CheckpointFile)) {
+			err = fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed before its first evaluation); remove the directory to start the run again there", dir)
+		}
 	}
-	if err := r.Validate(); err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %s: %w", dir, ConfigFile, err)
-	}
-	if !exists(filepath.Join(dir, CheckpointFile)) {
-		return nil, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed before its first evaluation); remove the directory to start the run again there", dir)
-	}
-	text, err := r.LoadText(vocab)
-	if err != nil {
+	if err := fromLeader(c, &sv, err, "rank 0 could not read "+dir); err != nil {
 		return nil, err
 	}
-	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory); err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	r := sv.Recipe
+	text, err := loadSaved(dir, sv, opts)
+	if err := together(c, err, "another rank could not load the text"); err != nil {
+		return nil, err
 	}
-	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Text: text}
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Text: text, comm: c}
 	if steps > 0 && steps != r.Steps {
 		run.Recipe.Steps, run.Extended = steps, true
 	}
@@ -211,15 +257,42 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 		return nil, err
 	}
 	switch done := tr.Step() >= run.Recipe.Steps; {
-	case done && !exists(filepath.Join(dir, ModelFile)):
+	case done && !sv.HasModel:
 		run.State = Unfinished
 	case done:
 		run.State = Done
 	}
-	if err := reopen(&run.runDir, tr.History(), nil); err != nil {
+	if leader(c) {
+		err = reopen(&run.runDir, tr.History(), c)
+	}
+	if err := together(c, err, "rank 0 could not write to "+dir); err != nil {
 		return nil, err
 	}
 	return run, nil
+}
+
+// loadSaved loads the text of the saved run in dir, encoded with its
+// vocabulary, and checks the memory it needs.
+func loadSaved(dir string, sv savedText, opts Options) (*data.Text, error) {
+	r := sv.Recipe
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %s: %w", dir, ConfigFile, err)
+	}
+	if n := ranks(opts.Comm); r.Batch < n {
+		return nil, fmt.Errorf("cannot resume %s on %d ranks: its global batch of %d windows must hold at least one window for each", dir, n, r.Batch)
+	}
+	vocab, err := sv.vocab(dir)
+	if err != nil {
+		return nil, err
+	}
+	text, err := r.LoadText(vocab)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory); err != nil {
+		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	return text, nil
 }
 
 func (r *TextRun) build(opts Options) error {
@@ -232,11 +305,15 @@ func (r *TextRun) build(opts Options) error {
 			if opts.OnEval != nil {
 				opts.OnEval(m)
 			}
+			if !leader(opts.Comm) {
+				return nil
+			}
 			if err := r.tb.eval(m); err != nil {
 				return err
 			}
 			return appendJSONLine(metrics, m)
 		},
+		Comm: opts.Comm,
 	}
 	built, err := r.Recipe.BuildSeq(r.Text, cfg)
 	if err != nil {
@@ -271,18 +348,20 @@ func (r *TextRun) abandon() { r.runDir.abandon(VocabFile) }
 
 // Finish writes the model (at the evaluation point: Schedule-Free's x, or
 // the average of the weights), the summary with the loss on the whole test
-// text, and the plots.
+// text, and the plots. In a data-parallel run every rank calls it; rank 0
+// writes the files.
 func (r *TextRun) Finish() (TextSummary, error) {
+	s, err := r.finish()
+	return s, together(r.comm, err, "rank 0 could not write the run's files")
+}
+
+func (r *TextRun) finish() (TextSummary, error) {
 	tr := r.Trainer()
-	var model strings.Builder
-	if err := tr.AtEvalPoint(func() error { return nn.Save(&model, r.Built.Model) }); err != nil {
-		return TextSummary{}, err
-	}
-	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
-		return TextSummary{}, err
-	}
 	hist := tr.History()
 	s := TextSummary{Steps: tr.Step(), Vocab: r.Text.Vocab.Len()}
+	if n := ranks(r.comm); n > 1 {
+		s.Ranks = n
+	}
 	for _, m := range hist {
 		s.Seconds += m.Seconds
 	}
@@ -298,10 +377,22 @@ func (r *TextRun) Finish() (TextSummary, error) {
 	for _, p := range r.Built.Model.Params() {
 		s.Params += len(p.Value)
 	}
+	// Every rank evaluates its share of the test text (a data-parallel
+	// evaluation is collective), before rank 0 alone writes.
 	if tl, _, err := tr.Evaluate(r.Text.Test); err != nil {
 		return TextSummary{}, err
 	} else if !math.IsNaN(tl) {
 		s.TestLoss, s.TestBPC, s.TestPerplexity = ptr(tl), ptr(train.BitsPerChar(tl)), ptr(math.Exp(tl))
+	}
+	if !leader(r.comm) {
+		return s, nil
+	}
+	var model strings.Builder
+	if err := tr.AtEvalPoint(func() error { return nn.Save(&model, r.Built.Model) }); err != nil {
+		return TextSummary{}, err
+	}
+	if err := atomicfile.WriteFile(filepath.Join(r.Dir, ModelFile), []byte(model.String())); err != nil {
+		return TextSummary{}, err
 	}
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return TextSummary{}, err

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 
@@ -162,34 +163,36 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 		}
 		d.syncBN = batchReducer{c}
 	}
-	var state []byte
-	if c.Rank() == 0 {
-		state, err = tr.saveState()
-	}
-	if err := d.agreeOn(err, "rank 0 could not save its state"); err != nil {
-		return nil, err
-	}
-	if state, err = comm.BroadcastBytes(c, state, 0); err != nil {
-		return nil, fmt.Errorf("train: copying rank 0's model: %w", err)
-	}
-	if c.Rank() != 0 {
+	err = d.copyState(tr.writeCheckpoint, func(state []byte) error {
 		tr.dist = d // for loadState to give this rank its own random source
-		err = tr.loadState(state, "rank 0's state")
-	}
-	if err := d.agreeOn(err, "a rank could not load rank 0's state"); err != nil {
+		return tr.loadState(state, "rank 0's state")
+	})
+	if err != nil {
 		return nil, err
 	}
 	return d, nil
 }
 
-// saveState returns the model, the optimizer state and the random source
-// as a checkpoint in memory.
-func (tr *Trainer[T]) saveState() ([]byte, error) {
-	var b bytes.Buffer
-	if err := tr.writeCheckpoint(&b); err != nil {
-		return nil, err
+// copyState copies rank 0's state to every other rank: save writes it on
+// rank 0 (a checkpoint), load reads it on the others. An error on one rank
+// is returned on every rank.
+func (d *replicas[T]) copyState(save func(io.Writer) error, load func([]byte) error) error {
+	var state bytes.Buffer
+	var err error
+	if d.c.Rank() == 0 {
+		err = save(&state)
 	}
-	return b.Bytes(), nil
+	if err := d.agreeOn(err, "rank 0 could not save its state"); err != nil {
+		return err
+	}
+	b, err := comm.BroadcastBytes(d.c, state.Bytes(), 0)
+	if err != nil {
+		return fmt.Errorf("train: copying rank 0's model: %w", err)
+	}
+	if d.c.Rank() != 0 {
+		err = load(b)
+	}
+	return d.agreeOn(err, "a rank could not load rank 0's state")
 }
 
 // agreeOn returns err on the ranks that have one, and on the others, if
@@ -234,10 +237,38 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 		l, correct, local = tr.gradient(idx[lo:hi])
 		tr.tape.SetBatchReducer(nil)
 	}
-	w := T(float64(hi-lo) / float64(len(idx)))
+	red, err := d.allReduce(ctx, tr.params, float64(hi-lo)/float64(len(idx)), l*float64(hi-lo), correct, local)
+	if err != nil {
+		return 0, 0, err
+	}
+	d.stop = red.stop
+	steps := tr.opt.Steps()
+	if err := tr.opt.Step(); err != nil {
+		return 0, 0, err
+	}
+	noteStep(&tr.pos.gradSums, tr.opt, steps) // the global gradient: rank-equal
+	nn.ZeroGrad(tr.params)
+	return red.loss / float64(len(idx)), red.correct, nil
+}
+
+// reduced is what the all-reduce of a step brings besides the gradient.
+type reduced struct {
+	loss    float64 // Σ_r of the ranks' loss
+	correct int     // Σ_r of the ranks' correct predictions
+	stop    bool    // a rank's context was cancelled
+}
+
+// allReduce replaces every parameter's gradient by the global one,
+// Σ_r share_r·g_r added in rank order, where this rank's share is share
+// (its part of the batch) and its g_r is zero if local, its error, is set.
+// The loss and correct count are summed with it, and two flags: that a rank
+// failed and that one was interrupted. A failed rank gets its error back,
+// the others ErrOtherRank.
+func (d *replicas[T]) allReduce(ctx context.Context, params []nn.Param[T], share, loss float64, correct int, local error) (reduced, error) {
+	w := T(share)
 	flat := d.flat
 	off := 0
-	for _, p := range tr.params {
+	for _, p := range params {
 		dst := flat[off : off+len(p.Grad)]
 		if local != nil {
 			clear(dst)
@@ -253,33 +284,26 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 	if local != nil {
 		tail[tailFailed] = 1
 	} else {
-		tail[tailLoss], tail[tailCorrect] = T(l*float64(hi-lo)), T(correct)
+		tail[tailLoss], tail[tailCorrect] = T(loss), T(correct)
 	}
 	if ctx.Err() != nil {
 		tail[tailStop] = 1
 	}
 	if err := comm.AllReduceSum(d.c, flat); err != nil {
-		return 0, 0, errors.Join(local, err)
+		return reduced{}, errors.Join(local, err)
 	}
 	switch {
 	case local != nil:
-		return 0, 0, local
+		return reduced{}, local
 	case tail[tailFailed] != 0:
-		return 0, 0, fmt.Errorf("%w: %v of %d ranks failed on this batch", ErrOtherRank, tail[tailFailed], d.c.Size())
+		return reduced{}, fmt.Errorf("%w: %v of %d ranks failed on this batch", ErrOtherRank, tail[tailFailed], d.c.Size())
 	}
-	d.stop = tail[tailStop] != 0
 	off = 0
-	for _, p := range tr.params {
+	for _, p := range params {
 		copy(p.Grad, flat[off:off+len(p.Grad)])
 		off += len(p.Grad)
 	}
-	steps := tr.opt.Steps()
-	if err := tr.opt.Step(); err != nil {
-		return 0, 0, err
-	}
-	noteStep(&tr.pos.gradSums, tr.opt, steps) // the global gradient: rank-equal
-	nn.ZeroGrad(tr.params)
-	return float64(tail[tailLoss]) / float64(len(idx)), int(tail[tailCorrect]), nil
+	return reduced{float64(tail[tailLoss]), int(tail[tailCorrect]), tail[tailStop] != 0}, nil
 }
 
 // batchReducer sums synchronised batch norm's statistics over the ranks.
@@ -327,9 +351,15 @@ func (d *replicas[T]) syncBuffers(tr *Trainer[T]) error {
 // checkpoint writes the checkpoint on rank 0 and returns its error, if any,
 // on every rank.
 func (d *replicas[T]) checkpoint(tr *Trainer[T]) error {
-	err := d.gatherRNG(tr.cfg.RNG)
+	return d.write(tr.cfg.RNG, func() error { return tr.SaveCheckpoint(tr.cfg.Checkpoint) })
+}
+
+// write collects every rank's random state, rng's, into rngRanks, calls
+// save on rank 0, and returns its error, if any, on every rank.
+func (d *replicas[T]) write(rng *rand.PCG, save func() error) error {
+	err := d.gatherRNG(rng)
 	if d.c.Rank() == 0 && err == nil {
-		err = tr.SaveCheckpoint(tr.cfg.Checkpoint)
+		err = save()
 	}
 	d.rngRanks = ""
 	return d.agreeOn(err, "the checkpoint could not be written")

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"time"
 
 	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/loss"
@@ -54,6 +56,11 @@ type SeqConfig struct {
 	// Average, if set, keeps an average of the weights (EMA or SWA), which
 	// evaluations and the saved model use.
 	Average *optim.Averaging
+	// Comm, if it has several processes, makes the run data-parallel
+	// (steps_distributed.go): every rank draws the same global batch of
+	// BatchSize windows and trains on its share of it, and rank 0 alone
+	// writes the checkpoint. nil: one process.
+	Comm *comm.Comm
 }
 
 // SeqStep describes one step, for progress reporting.
@@ -149,6 +156,7 @@ type SeqTrainer[T tensor.Float] struct {
 	watch   updateWatch[T]        // the update ratios of the step before an evaluation
 	acc     *optim.Accumulator[T] // nil: every batch is a step
 	avg     *optim.Averager[T]
+	dist    *seqReplicas[T] // nil in a single process
 }
 
 // seqPosition is what a checkpoint restores besides the model and the
@@ -178,6 +186,9 @@ const seqCheckpointFormat = "descent.seq-checkpoint"
 // tokens val (nil: none) cut into consecutive windows of the same length.
 // A text too short for one window is an error naming both lengths.
 func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, val []int, cfg SeqConfig) (*SeqTrainer[T], error) {
+	if cfg.Comm.Distributed() {
+		return newSeqDistributed(model, opt, train, val, cfg)
+	}
 	switch {
 	case cfg.Steps <= 0:
 		return nil, fmt.Errorf("train: Steps = %d: must be positive", cfg.Steps)
@@ -229,7 +240,7 @@ func (tr *SeqTrainer[T]) Optimizer() *optim.Optimizer[T] { return tr.opt }
 func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 	start := time.Now()
 	for tr.pos.Step < tr.cfg.Steps {
-		if err := ctx.Err(); err != nil {
+		if err := tr.stopNow(ctx); err != nil {
 			tr.pos.ElapsedSec += time.Since(start).Seconds()
 			if cerr := tr.checkpoint(); cerr != nil {
 				return errors.Join(err, cerr)
@@ -241,7 +252,7 @@ func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 		if evalNext {
 			tr.watch.arm(tr.params)
 		}
-		l, err := tr.step()
+		l, err := tr.step(ctx)
 		if err != nil {
 			return fmt.Errorf("train: step %d of %d (learning rate %g): %w", tr.pos.Step+1, tr.cfg.Steps, lr, err)
 		}
@@ -264,7 +275,7 @@ func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 				return err
 			}
 			if tr.cfg.OnEval != nil {
-				if err := tr.cfg.OnEval(m); err != nil {
+				if err := tr.together(tr.cfg.OnEval(m), "OnEval failed on another rank"); err != nil {
 					return err
 				}
 			}
@@ -275,11 +286,17 @@ func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 
 // step trains on the next batches of windows, one optimizer step, and
 // returns their mean loss.
-func (tr *SeqTrainer[T]) step() (float64, error) {
+func (tr *SeqTrainer[T]) step(ctx context.Context) (float64, error) {
 	k := tr.microBatches()
 	var sum float64
 	for range k {
-		v, err := tr.microStep()
+		var v float64
+		var err error
+		if tr.dist != nil {
+			v, err = tr.dist.microStep(ctx, tr)
+		} else {
+			v, err = tr.microStep()
+		}
 		if err != nil {
 			return 0, err
 		}
@@ -366,13 +383,32 @@ func (tr *SeqTrainer[T]) evaluateTokens(tokens []int) (meanLoss, accuracy float6
 	if err != nil {
 		return 0, 0, err
 	}
+	first, stride := 0, 1 // the batches this process evaluates
+	if tr.dist != nil {
+		first, stride = tr.dist.c.Rank(), tr.dist.c.Size()
+	}
+	sum, correct, err := tr.evaluateBatches(w, first, stride)
+	if tr.dist != nil {
+		sum, correct, err = tr.dist.evalSums(sum, correct, err)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	chunks := w.Chunks()
+	return sum / float64(chunks), float64(correct) / float64(chunks*ctx), nil
+}
+
+// evaluateBatches evaluates the batches first, first+stride, … of BatchSize
+// consecutive windows of w and returns the sum of their windows' mean
+// losses and the number of next tokens ranked first.
+func (tr *SeqTrainer[T]) evaluateBatches(w *data.Windows, first, stride int) (sum float64, correct int, err error) {
+	ctx := w.Ctx()
 	setMode(tr.model, nn.Eval)
 	tr.tape.SetNoGrad(true)
 	defer tr.tape.SetNoGrad(false)
-	var sum float64
-	correct := 0
+	defer tr.tape.Reset()
 	chunks := w.Chunks()
-	for lo := 0; lo < chunks; lo += tr.cfg.BatchSize {
+	for lo := first * tr.cfg.BatchSize; lo < chunks; lo += stride * tr.cfg.BatchSize {
 		b := min(tr.cfg.BatchSize, chunks-lo)
 		for k := range b {
 			w.Chunk(lo+k, tr.xs[k*ctx:], tr.ys[k*ctx:])
@@ -384,25 +420,27 @@ func (tr *SeqTrainer[T]) evaluateTokens(tokens []int) (meanLoss, accuracy float6
 		data.Tokens(x.Data(), tr.xs[:b*ctx])
 		logits, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
 		if err != nil {
-			tr.tape.Reset()
 			return 0, 0, err
 		}
 		l, err := loss.CrossEntropy(tr.tape, logits, tr.ys[:b*ctx])
 		if err != nil {
-			tr.tape.Reset()
 			return 0, 0, err
 		}
 		sum += float64(l.Value().Item()) * float64(b)
 		correct += countCorrect(logits.Value(), tr.ys[:b*ctx], CrossEntropy)
 		tr.tape.Reset()
 	}
-	return sum / float64(chunks), float64(correct) / float64(chunks*ctx), nil
+	return sum, correct, nil
 }
 
-// checkpoint writes a checkpoint if the configuration asks for one.
+// checkpoint writes a checkpoint if the configuration asks for one; in a
+// data-parallel run, rank 0 writes it and every rank returns its error.
 func (tr *SeqTrainer[T]) checkpoint() error {
-	if tr.cfg.Checkpoint == "" {
+	switch {
+	case tr.cfg.Checkpoint == "":
 		return nil
+	case tr.dist != nil:
+		return tr.dist.write(tr.cfg.RNG, func() error { return tr.SaveCheckpoint(tr.cfg.Checkpoint) })
 	}
 	return tr.SaveCheckpoint(tr.cfg.Checkpoint)
 }
@@ -423,10 +461,19 @@ func (tr *SeqTrainer[T]) fingerprint() seqFingerprint {
 // windows drawn, the running loss), "history" (JSON: the evaluations),
 // "run" (JSON: batch size, context, training tokens and accumulation,
 // which must not change) and "rng" (base64: the dropout source's state, if
-// any).
+// any); in a data-parallel run, "rng_ranks" (JSON: every rank's source).
 func (tr *SeqTrainer[T]) SaveCheckpoint(path string) error {
+	var file bytes.Buffer
+	if err := tr.writeCheckpoint(&file); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(path, file.Bytes())
+}
+
+// writeCheckpoint writes what SaveCheckpoint saves to file.
+func (tr *SeqTrainer[T]) writeCheckpoint(file io.Writer) error {
 	tr.pos.Windows = tr.windows.Position()
-	var model, opt, file bytes.Buffer
+	var model, opt bytes.Buffer
 	if err := nn.Save(&model, tr.model); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
@@ -447,24 +494,40 @@ func (tr *SeqTrainer[T]) SaveCheckpoint(path string) error {
 		}
 		meta["rng"] = base64.StdEncoding.EncodeToString(b)
 	}
+	if tr.dist != nil && tr.dist.rngRanks != "" {
+		meta["rng_ranks"] = tr.dist.rngRanks
+	}
 	blobs := map[string]blob{"model": model.Bytes(), "optimizer": opt.Bytes()}
 	if err := tr.saveAverage(blobs); err != nil {
 		return err
 	}
-	if err := nn.WriteSafetensors(&file, blobs, meta); err != nil {
+	if err := nn.WriteSafetensors(file, blobs, meta); err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	return atomicfile.WriteFile(path, file.Bytes())
+	return nil
 }
 
 // Resume restores the run from a checkpoint that SaveCheckpoint wrote for
 // a trainer built the same way (Steps may differ). A corrupt checkpoint,
 // or one of another run, is an error saying what is wrong.
+//
+// In a data-parallel run, rank 0 reads the file and sends it to the others.
 func (tr *SeqTrainer[T]) Resume(path string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
+	var b []byte
+	var err error
+	if tr.dist != nil {
+		b, err = tr.dist.readFile(path)
+	} else if b, err = os.ReadFile(path); err != nil {
+		err = fmt.Errorf("train: %w", err)
 	}
+	if err != nil {
+		return err
+	}
+	return tr.loadState(b, path)
+}
+
+// loadState restores the run from the checkpoint b, read from path.
+func (tr *SeqTrainer[T]) loadState(b []byte, path string) error {
 	st, meta, checked, err := openCheckpoint(b, path)
 	if err != nil {
 		return err
@@ -511,6 +574,11 @@ func (tr *SeqTrainer[T]) Resume(path string) error {
 	}
 	if err := restoreRNG(tr.cfg.RNG, meta, path); err != nil {
 		return err
+	}
+	if tr.dist != nil && tr.cfg.RNG != nil {
+		if err := tr.dist.rankRNG(tr.cfg.RNG, meta["rng_ranks"]); err != nil {
+			return fmt.Errorf("train: %s: %w", path, err)
+		}
 	}
 	tr.windows.Seek(pos.Windows)
 	tr.pos, tr.history = pos, hist
