@@ -22,6 +22,12 @@ import (
 // The images' gradient is the filters' transpose times the output gradient,
 // raised back by col2im, a chunk at a time.
 func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
+	return t.conv2D(x, w, b, stride, padding, false)
+}
+
+// conv2D is Conv2D, followed with pool by ReLU and a 2×2 max-pool
+// (Conv2DReLUPool).
+func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Var[T] {
 	if t.err != nil {
 		return t.dead
 	}
@@ -42,7 +48,14 @@ func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	batch, outC := xs[0], ws[0]
 	oh, ow := s.Out()
 	p, k := oh*ow, s.C*s.KH*s.KW
-	t.shape = append(t.shape[:0], batch, outC, oh, ow)
+	if pool && (oh < 2 || ow < 2) {
+		return t.Fail(fmt.Errorf("autograd: conv2d: input %v gives outputs of %d×%d, smaller than the 2×2 pooling window", xs, oh, ow))
+	}
+	if pool {
+		t.shape = append(t.shape[:0], batch, outC, oh/2, ow/2)
+	} else {
+		t.shape = append(t.shape[:0], batch, outC, oh, ow)
+	}
 	out := t.result(t.shape, x, w, b)
 	// A chunk of images at a time, lowered, multiplied and reshaped from
 	// [O, chunk·P] to [chunk, O, P] plus the bias in one task, so that the
@@ -55,10 +68,17 @@ func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 	if b != nil {
 		j.beta = b.value.Data()
 	}
-	t.spreadItems(j, (batch+chunk-1)/chunk)
-	if n := t.push(opConv2D, out, x, w, b); n != nil {
+	n := t.push(opConv2D, out, x, w, b)
+	if n != nil {
 		n.conv = s
 	}
+	if pool {
+		j.codes = t.poolCodes(n, out.value.Len())
+		if n != nil {
+			n.scalar = convReLUPool
+		}
+	}
+	t.spreadItems(j, (batch+chunk-1)/chunk)
 	return out
 }
 
@@ -78,6 +98,9 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	chunk := convChunkImages(k, outC, p)
 	chunks := (batch + chunk - 1) / chunk
 	j := job[T]{kind: jobConvBwd, x: n.out.grad.Data(), b: n.b.value.Data(), conv: s, p: p, n: batch, chunk: chunk}
+	if n.scalar == convReLUPool {
+		j.codes, j.pooled = n.codes, n.out.value.Data()
+	}
 	j.tmp = t.arena.Get(kernel.Threads(), (2*k+outC)*chunk*p).Data()
 	j.gamma, j.addGamma = t.gradOut(n.b)
 	j.beta, j.addBeta = t.gradOut(n.c)
@@ -158,14 +181,7 @@ func (t *Tape[T]) MaxPool2D(x *Var[T], kernelSize, stride, padding [2]int) *Var[
 	}
 	planes := xs[0] * xs[1]
 	if pool2(s) {
-		var codes []uint8
-		if n != nil {
-			n.codes = growBytes(n.codes, len(y))
-			codes = n.codes
-		} else {
-			t.codes = growBytes(t.codes, len(y))
-			codes = t.codes
-		}
+		codes := t.poolCodes(n, len(y))
 		t.spreadItems(job[T]{kind: jobPool2, x: x.value.Data(), y: y, codes: codes, conv: s, p: oh * ow}, planes)
 		return out
 	}

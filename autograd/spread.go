@@ -51,6 +51,7 @@ type job[T tensor.Float] struct {
 	x, y, z, b []T
 	codes      []uint8
 	conv       kernel.ConvShape
+	pooled     []T  // the output of a convolution fused with ReLU and max-pool
 	p, ld      int  // positions per image and row stride
 	chunk      int  // images per item
 	add        bool // add to z instead of overwriting it
@@ -162,6 +163,10 @@ func (j *job[T]) convForward(w, i int) {
 	}
 	prod := j.tmp[w*outC*j.chunk*j.p:][:outC*cols]
 	kernel.Gemm(false, false, outC, cols, k, 1, j.b, k, lowered, cols, 0, prod, cols)
+	if j.codes != nil {
+		j.reluPoolOut(prod, i0, i1)
+		return
+	}
 	for img := i0; img < i1; img++ {
 		for o := 0; o < outC; o++ {
 			src, dst := prod[o*cols+(img-i0)*j.p:][:j.p], j.z[(img*outC+o)*j.p:][:j.p]
@@ -188,7 +193,10 @@ func (j *job[T]) convBackward(w, i int) {
 	cols := (i1 - i0) * j.p
 	scratch := j.tmp[w*(2*k+outC)*j.chunk*j.p:]
 	g, lowered, dcols := scratch[:outC*cols], scratch[outC*cols:][:k*cols], scratch[(outC+k)*cols:][:k*cols]
-	for img := i0; img < i1; img++ {
+	if j.codes != nil {
+		j.reluPoolGrad(g, dcols, i0, i1)
+	}
+	for img := i0; img < i1 && j.codes == nil; img++ {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
 	}
 	gw, gb, add := j.gamma, j.beta, [2]bool{j.addGamma, j.addBeta}

@@ -68,6 +68,16 @@ func (c *Conv2D[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.
 	return t.Conv2D(x, c.weight, c.bias, st, p), t.Err()
 }
 
+// outSize returns the height and width of the output for an input of shape
+// s, and whether s is one that Forward takes.
+func (c *Conv2D[T]) outSize(s []int) (oh, ow int, ok bool) {
+	p, k, st := c.cfg.Padding, c.cfg.Kernel, c.cfg.Stride
+	if len(s) != 4 || s[1] != c.cfg.In || s[2]+2*p < k || s[3]+2*p < k {
+		return 0, 0, false
+	}
+	return (s[2]+2*p-k)/st + 1, (s[3]+2*p-k)/st + 1, true
+}
+
 // Weight returns the filters [Out, In, Kernel, Kernel].
 func (c *Conv2D[T]) Weight() *autograd.Var[T] { return c.weight }
 

@@ -163,12 +163,20 @@ func NewSequential[T tensor.Float](layers ...Module[T]) *Sequential[T] {
 	return s
 }
 
-// Forward applies the layers in order. An error names the index of the
-// layer that failed.
+// Forward applies the layers in order; a block of layers that has a fused
+// operation with the same results (forwardFused) runs as one. An error
+// names the index of the layer that failed.
 func (s *Sequential[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
-	for i, l := range s.layers {
+	for i := 0; i < len(s.layers); i++ {
 		var err error
-		if x, err = l.Forward(t, x); err != nil {
+		if y, n, err := forwardFused(t, s.layers[i:], x); n > 0 {
+			if err != nil {
+				return y, fmt.Errorf("%w (layers %d–%d)", err, i, i+n-1)
+			}
+			x, i = y, i+n-1
+			continue
+		}
+		if x, err = s.layers[i].Forward(t, x); err != nil {
 			return x, fmt.Errorf("%w (layer %d)", err, i)
 		}
 	}

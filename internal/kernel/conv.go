@@ -52,6 +52,21 @@ func Im2colAt[T Float](s ConvShape, x, cols []T, ldc int) {
 	if len(x) < s.C*s.H*s.W || len(cols) < need(s.C*s.KH*s.KW, oh*ow, ldc) {
 		panic("kernel: im2col slice too short")
 	}
+	if s.PH == 0 && s.PW == 0 && s.SW == 1 {
+		// Every window inside the image: a CopyRows per row of cols,
+		// without the spans, clears and slicing of the general loop.
+		r, sh := 0, s.SH*s.W
+		for c := 0; c < s.C; c++ {
+			for ki := 0; ki < s.KH; ki++ {
+				src := x[c*s.H*s.W+ki*s.W:]
+				for kj := 0; kj < s.KW; kj++ {
+					CopyRows(oh, ow, src[kj:], sh, cols[r*ldc:], ow)
+					r++
+				}
+			}
+		}
+		return
+	}
 	sp := s.spans()
 	r := 0
 	for c := 0; c < s.C; c++ {

@@ -141,11 +141,13 @@ func BenchmarkIm2col(b *testing.B) {
 		{C: 1, H: 28, W: 28, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1},
 		{C: 16, H: 14, W: 14, KH: 3, KW: 3, SH: 1, SW: 1, PH: 1, PW: 1},
 		{C: 32, H: 14, W: 14, KH: 5, KW: 5, SH: 2, SW: 2, PH: 2, PW: 2},
+		{C: 1, H: 28, W: 28, KH: 3, KW: 3, SH: 1, SW: 1}, // the small CNN's
+		{C: 16, H: 13, W: 13, KH: 3, KW: 3, SH: 1, SW: 1},
 	} {
 		oh, ow := s.Out()
 		x := make([]float32, s.C*s.H*s.W)
 		cols := make([]float32, s.C*s.KH*s.KW*oh*ow)
-		name := fmt.Sprintf("%dx%dx%d/k%dx%d/s%d", s.C, s.H, s.W, s.KH, s.KW, s.SH)
+		name := fmt.Sprintf("%dx%dx%d/k%dx%d/s%d/p%d", s.C, s.H, s.W, s.KH, s.KW, s.SH, s.PH)
 		b.Run("Im2col/"+name, func(b *testing.B) {
 			b.SetBytes(int64(4 * len(cols)))
 			b.ReportAllocs()

@@ -1,0 +1,33 @@
+package nn
+
+import (
+	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/tensor"
+)
+
+// forwardFused runs the first layers of layers as one fused operation when
+// they form a block that has one: Conv2D, ReLU and a 2×2 MaxPool2D of
+// stride 2 without padding run as autograd's Conv2DReLUPool, whose results
+// are those of the three layers bit for bit. It returns the number of
+// layers run, 0 (and nothing run) if they form no such block or the input
+// does not fit it, so that the layers report the error one by one.
+func forwardFused[T tensor.Float](t *autograd.Tape[T], layers []Module[T], x *autograd.Var[T]) (*autograd.Var[T], int, error) {
+	if len(layers) < 3 {
+		return nil, 0, nil
+	}
+	c, ok := layers[0].(*Conv2D[T])
+	if !ok {
+		return nil, 0, nil
+	}
+	if _, ok := layers[1].(*ReLU[T]); !ok {
+		return nil, 0, nil
+	}
+	if p, ok := layers[2].(*MaxPool2D[T]); !ok || p.Kernel != 2 || p.stride() != 2 || p.Padding != 0 {
+		return nil, 0, nil
+	}
+	if oh, ow, ok := c.outSize(x.Shape()); !ok || oh < 2 || ow < 2 {
+		return nil, 0, nil
+	}
+	st, p := [2]int{c.cfg.Stride, c.cfg.Stride}, [2]int{c.cfg.Padding, c.cfg.Padding}
+	return t.Conv2DReLUPool(x, c.weight, c.bias, st, p), 3, t.Err()
+}
