@@ -37,6 +37,16 @@ import (
 // and the optimizer's state therefore see the single-process gradient, up
 // to the order of the additions, and every rank takes the same step.
 //
+// With Config.Accumulate, each batch is one such all-reduce and the
+// accumulator adds up the global gradients (one all-reduce per batch, not
+// per optimizer step: the pending sums are then the same on every rank,
+// so rank 0's checkpoint between two micro-batches resumes on any number
+// of ranks). With Config.Average, every rank folds the same weights into
+// its average after each optimizer step, so the averages are identical;
+// the evaluation point (the average, or Schedule-Free's x) and its batch
+// norm statistics, recomputed from whole training batches, are computed
+// on every rank as one process computes them.
+//
 // The loss and correct counts travel with the gradients (one all-reduce per
 // step), and so do two flags: a rank that failed (its error is returned on
 // it, and every other rank returns an error too, instead of waiting for it
@@ -108,9 +118,6 @@ func newDistributed[T tensor.Float](model Model[T], opt *optim.Optimizer[T], set
 	if tr.dist, err = newReplicas(tr); err != nil {
 		return nil, err
 	}
-	if tr.dist != nil && (tr.avg != nil || tr.acc != nil) {
-		return nil, errors.New("train: averaging the weights (Average) and accumulating batches (Accumulate) are not supported in a data-parallel run yet")
-	}
 	return tr, nil
 }
 
@@ -145,7 +152,8 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 		Run             fingerprint
 		Params, Buffers []shape
 		RNG, SyncBN     bool
-	}{tr.fingerprint(), params, bufs, tr.cfg.RNG != nil, tr.cfg.SyncBatchNorm})
+		Average         *optim.Averaging
+	}{tr.fingerprint(), params, bufs, tr.cfg.RNG != nil, tr.cfg.SyncBatchNorm, tr.cfg.Average})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -242,12 +250,9 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 		return 0, 0, err
 	}
 	d.stop = red.stop
-	steps := tr.opt.Steps()
-	if err := tr.opt.Step(); err != nil {
+	if err := tr.update(); err != nil {
 		return 0, 0, err
 	}
-	noteStep(&tr.pos.gradSums, tr.opt, steps) // the global gradient: rank-equal
-	nn.ZeroGrad(tr.params)
 	return red.loss / float64(len(idx)), red.correct, nil
 }
 

@@ -350,21 +350,33 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
+	if err := tr.update(); err != nil {
+		return 0, 0, err
+	}
+	return v, correct, nil
+}
+
+// update steps the optimizer on the parameters' gradients (or adds them
+// to the accumulation), notes the step in the diagnostics, folds the new
+// weights into the average after an optimizer step and zeroes the
+// gradients. In a data-parallel run the gradients are the global ones, so
+// every rank updates the same way.
+func (tr *Trainer[T]) update() error {
 	steps := tr.opt.Steps()
 	stepped, err := tr.optimizerStep()
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	if !tr.noDiagnostics {
 		noteStep(&tr.pos.gradSums, tr.opt, steps)
 	}
 	if stepped && tr.avg != nil {
 		if err := tr.avg.Update(tr.opt.Steps()); err != nil {
-			return 0, 0, err
+			return err
 		}
 	}
 	nn.ZeroGrad(tr.params)
-	return v, correct, nil
+	return nil
 }
 
 // gradient adds the gradient of the mean loss over the training examples
