@@ -66,6 +66,12 @@ import (
 // that validation, early stopping and reduce-on-plateau decide the same
 // everywhere.
 //
+// An evaluation (the validation set after each epoch, Evaluate) is sharded
+// as a language model's: rank r evaluates the batches r, r + N, … of the
+// set, and the sums of the losses and correct counts are all-reduced, so
+// every rank gets the same numbers, one process's up to the order of the
+// additions. It is collective: every rank must take it.
+//
 // At the start, rank 0's parameters, buffers, optimizer state and random
 // source are copied to every rank, after checking that every rank built the
 // same run (batch size, seed, data, parameter names and shapes). Resume reads
@@ -309,6 +315,39 @@ func (d *replicas[T]) allReduce(ctx context.Context, params []nn.Param[T], share
 		off += len(p.Grad)
 	}
 	return reduced{float64(tail[tailLoss]), int(tail[tailCorrect]), tail[tailStop] != 0}, nil
+}
+
+// evalShare calls eval on this process's share of an evaluation's batches,
+// the batches first, first + stride, …: all of them in one process (d nil),
+// the batches r, r + N, … on rank r of N, and returns the sums of the
+// losses and correct predictions over all the ranks, every rank the same.
+func evalShare[T tensor.Float](d *replicas[T], eval func(first, stride int) (float64, int, error)) (float64, int, error) {
+	if d == nil {
+		return eval(0, 1)
+	}
+	sum, correct, err := eval(d.c.Rank(), d.c.Size())
+	return d.evalSums(sum, correct, err)
+}
+
+// evalSums adds up the ranks' sums of an evaluation, the losses' and the
+// correct predictions' (tokens, for a language model), in rank order, so
+// every rank gets the same numbers; a rank's error, local, is returned there, and
+// ErrOtherRank on the others.
+func (d *replicas[T]) evalSums(sum float64, correct int, local error) (float64, int, error) {
+	buf := []float64{sum, float64(correct), 0}
+	if local != nil {
+		buf = []float64{0, 0, 1}
+	}
+	if err := comm.AllReduceSum(d.c, buf); err != nil {
+		return 0, 0, errors.Join(local, err)
+	}
+	switch {
+	case local != nil:
+		return 0, 0, local
+	case buf[2] != 0:
+		return 0, 0, fmt.Errorf("%w: %v of %d ranks failed in the evaluation", ErrOtherRank, buf[2], d.c.Size())
+	}
+	return buf[0], int(buf[1]), nil
 }
 
 // batchReducer sums synchronised batch norm's statistics over the ranks.

@@ -178,7 +178,7 @@ func TestDistributedEqualsSingleProcess(t *testing.T) {
 			}
 			t.Logf("%d ranks: largest relative difference from the single-process run %.3g at %s", world.Size(), worst, at)
 			dh, sh := dist.History(), single.History()
-			if dh[1].Step != sh[1].Step || math.Abs(dh[1].TrainLoss-sh[1].TrainLoss) > 1e-9 || dh[1].TrainAccuracy != sh[1].TrainAccuracy {
+			if dh[1].Step != sh[1].Step || math.Abs(dh[1].TrainLoss-sh[1].TrainLoss) > 1e-9 || dh[1].TrainAccuracy != sh[1].TrainAccuracy || !(math.Abs(dh[1].ValLoss-sh[1].ValLoss) <= bound) {
 				t.Errorf("%d ranks: last epoch %+v; single process %+v", world.Size(), dh[1], sh[1])
 			}
 			// The gradient norm is the global one: that of the single
@@ -556,4 +556,57 @@ func bufferDiff(a, b *nn.Sequential[float64]) (float64, string) {
 		}
 	}
 	return worst, at
+}
+
+// counted is a dataset that counts the examples read from it.
+type counted struct {
+	data.Dataset
+	n    int // the examples of Dataset it has: its first n
+	read int
+}
+
+func (c *counted) Len() int { return c.n }
+
+func (c *counted) Example(i int, x []float32) int {
+	c.read++
+	return c.Dataset.Example(i, x)
+}
+
+// TestDistributedEvaluateSharded checks that an evaluation is shared among
+// the ranks — rank r reads the batches r, r + N, … — and that every rank
+// gets one process's loss within rounding and its accuracy exactly, also
+// for a set of one batch, which leaves the ranks but the first none, and
+// at the evaluation point of an average of the weights.
+func TestDistributedEvaluateSharded(t *testing.T) {
+	splits := digits(t)
+	for _, avg := range []*optim.Averaging{nil, {EMA: true, Decay: 0.5}} {
+		r := replicaRun{init: 3, batchNorm: true, cfg: train.Config{Epochs: 1, BatchSize: 31, Seed: 5, SyncBatchNorm: true, Average: avg}}
+		single, _, _ := r.trainOn(t, comm.Single(), splits)
+		dist, _, _ := r.trainOn(t, world, splits)
+		for _, n := range []int{splits.Val.Len(), 5} {
+			wl, wa, err := single.Evaluate(&counted{Dataset: splits.Val, n: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			set := &counted{Dataset: splits.Val, n: n}
+			gl, ga, err := dist.Evaluate(set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0 // the examples of this rank's batches
+			for lo := world.Rank() * 31; lo < n; lo += world.Size() * 31 {
+				want += min(31, n-lo)
+			}
+			if set.read != want {
+				t.Errorf("%v: Evaluate read %d of %d examples; want %d, its batches'", world, set.read, n, want)
+			}
+			// The parameters differ by 1e-8 at most (synchronised batch
+			// norm, TestDistributedEqualsSingleProcess).
+			if !(math.Abs(gl-wl) <= 1e-8*math.Max(1, wl)) || math.Abs(ga-wa) > 1.5/float64(n) {
+				t.Errorf("%v: Evaluate(%d examples, average %v) = %v, %v; one process %v, %v", world, n, avg != nil, gl, ga, wl, wa)
+			}
+			t.Logf("%d ranks: Evaluate(%d examples, average %v): loss %.3g from one process's, accuracy %v (one process %v)", world.Size(), n, avg != nil, math.Abs(gl-wl), ga, wa)
+			agree(t, fmt.Appendf(nil, "%v %v", gl, ga), "the evaluation")
+		}
+	}
 }

@@ -469,32 +469,47 @@ func countCorrect[T tensor.Float](logits *tensor.Tensor[T], labels []int, kind L
 	return correct
 }
 
-// evaluate is Evaluate at the parameters as they are.
+// evaluate is Evaluate at the parameters as they are. In a data-parallel
+// run it is sharded: rank r evaluates the batches r, r + N, … and the sums
+// of the losses and correct counts are all-reduced, so every rank gets the
+// same numbers (one process's, up to the order of the additions), and
+// every rank must call it.
 func (tr *Trainer[T]) evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
 	if set == nil || set.Len() == 0 {
 		return math.NaN(), math.NaN(), nil
 	}
+	sum, correct, err := evalShare(tr.dist, func(first, stride int) (float64, int, error) {
+		return tr.evaluateBatches(set, first, stride)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	n := float64(set.Len())
+	return sum / n, float64(correct) / n, nil
+}
+
+// evaluateBatches evaluates the batches first, first+stride, … of set, cut
+// into batches of the batch buffer's rows, and returns the sum of the
+// examples' losses and the number of correct predictions.
+func (tr *Trainer[T]) evaluateBatches(set data.Dataset, first, stride int) (sum float64, correct int, err error) {
 	defer tr.tape.SetNoGrad(false)
-	var sum float64
-	correct := 0
+	defer tr.tape.Reset()
 	bs := tr.x.Dim(0) // the batch buffer's rows
 	idx := make([]int, 0, bs)
-	for lo := 0; lo < set.Len(); lo += bs {
+	for lo := first * bs; lo < set.Len(); lo += stride * bs {
 		idx = idx[:0]
 		for i := lo; i < min(lo+bs, set.Len()); i++ {
 			idx = append(idx, i)
 		}
 		l, c, err := tr.forward(set, idx, false)
 		if err != nil {
-			tr.tape.Reset()
 			return 0, 0, err
 		}
 		sum += float64(l.Value().Item()) * float64(len(idx))
 		correct += c
 		tr.tape.Reset()
 	}
-	n := float64(set.Len())
-	return sum / n, float64(correct) / n, nil
+	return sum, correct, nil
 }
 
 // endEpoch evaluates on the validation set, records the epoch's metrics,
