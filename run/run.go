@@ -425,6 +425,15 @@ func (r *Run) Finish(stopped bool) (Summary, error) {
 
 func (r *Run) finish(stopped bool) (Summary, error) {
 	tr := r.Trainer()
+	// Every rank evaluates its share of the test set (a data-parallel
+	// evaluation is collective), before rank 0 alone writes.
+	var testLoss, testAcc float64
+	if r.Splits.Test != nil {
+		var err error
+		if testLoss, testAcc, err = tr.Evaluate(r.Splits.Test); err != nil {
+			return Summary{}, err
+		}
+	}
 	write := leader(r.comm)
 	if write {
 		var model strings.Builder
@@ -456,11 +465,7 @@ func (r *Run) finish(stopped bool) (Summary, error) {
 		s.Params += len(p.Value)
 	}
 	if r.Splits.Test != nil {
-		tl, ta, err := tr.Evaluate(r.Splits.Test)
-		if err != nil {
-			return Summary{}, err
-		}
-		s.TestLoss, s.TestAccuracy = ptr(tl), ptr(ta)
+		s.TestLoss, s.TestAccuracy = ptr(testLoss), ptr(testAcc)
 	}
 	if !write {
 		return s, nil

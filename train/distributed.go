@@ -37,6 +37,16 @@ import (
 // and the optimizer's state therefore see the single-process gradient, up
 // to the order of the additions, and every rank takes the same step.
 //
+// With Config.Accumulate, each batch is one such all-reduce and the
+// accumulator adds up the global gradients (one all-reduce per batch, not
+// per optimizer step: the pending sums are then the same on every rank,
+// so rank 0's checkpoint between two micro-batches resumes on any number
+// of ranks). With Config.Average, every rank folds the same weights into
+// its average after each optimizer step, so the averages are identical;
+// the evaluation point (the average, or Schedule-Free's x) and its batch
+// norm statistics, recomputed from whole training batches, are computed
+// on every rank as one process computes them.
+//
 // The loss and correct counts travel with the gradients (one all-reduce per
 // step), and so do two flags: a rank that failed (its error is returned on
 // it, and every other rank returns an error too, instead of waiting for it
@@ -55,6 +65,12 @@ import (
 // they are copied to every rank before each evaluation and checkpoint, so
 // that validation, early stopping and reduce-on-plateau decide the same
 // everywhere.
+//
+// An evaluation (the validation set after each epoch, Evaluate) is sharded
+// as a language model's: rank r evaluates the batches r, r + N, … of the
+// set, and the sums of the losses and correct counts are all-reduced, so
+// every rank gets the same numbers, one process's up to the order of the
+// additions. It is collective: every rank must take it.
 //
 // At the start, rank 0's parameters, buffers, optimizer state and random
 // source are copied to every rank, after checking that every rank built the
@@ -108,9 +124,6 @@ func newDistributed[T tensor.Float](model Model[T], opt *optim.Optimizer[T], set
 	if tr.dist, err = newReplicas(tr); err != nil {
 		return nil, err
 	}
-	if tr.dist != nil && (tr.avg != nil || tr.acc != nil) {
-		return nil, errors.New("train: averaging the weights (Average) and accumulating batches (Accumulate) are not supported in a data-parallel run yet")
-	}
 	return tr, nil
 }
 
@@ -145,7 +158,8 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 		Run             fingerprint
 		Params, Buffers []shape
 		RNG, SyncBN     bool
-	}{tr.fingerprint(), params, bufs, tr.cfg.RNG != nil, tr.cfg.SyncBatchNorm})
+		Average         *optim.Averaging
+	}{tr.fingerprint(), params, bufs, tr.cfg.RNG != nil, tr.cfg.SyncBatchNorm, tr.cfg.Average})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -242,12 +256,9 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 		return 0, 0, err
 	}
 	d.stop = red.stop
-	steps := tr.opt.Steps()
-	if err := tr.opt.Step(); err != nil {
+	if err := tr.update(); err != nil {
 		return 0, 0, err
 	}
-	noteStep(&tr.pos.gradSums, tr.opt, steps) // the global gradient: rank-equal
-	nn.ZeroGrad(tr.params)
 	return red.loss / float64(len(idx)), red.correct, nil
 }
 
@@ -304,6 +315,39 @@ func (d *replicas[T]) allReduce(ctx context.Context, params []nn.Param[T], share
 		off += len(p.Grad)
 	}
 	return reduced{float64(tail[tailLoss]), int(tail[tailCorrect]), tail[tailStop] != 0}, nil
+}
+
+// evalShare calls eval on this process's share of an evaluation's batches,
+// the batches first, first + stride, …: all of them in one process (d nil),
+// the batches r, r + N, … on rank r of N, and returns the sums of the
+// losses and correct predictions over all the ranks, every rank the same.
+func evalShare[T tensor.Float](d *replicas[T], eval func(first, stride int) (float64, int, error)) (float64, int, error) {
+	if d == nil {
+		return eval(0, 1)
+	}
+	sum, correct, err := eval(d.c.Rank(), d.c.Size())
+	return d.evalSums(sum, correct, err)
+}
+
+// evalSums adds up the ranks' sums of an evaluation, the losses' and the
+// correct predictions' (tokens, for a language model), in rank order, so
+// every rank gets the same numbers; a rank's error, local, is returned there, and
+// ErrOtherRank on the others.
+func (d *replicas[T]) evalSums(sum float64, correct int, local error) (float64, int, error) {
+	buf := []float64{sum, float64(correct), 0}
+	if local != nil {
+		buf = []float64{0, 0, 1}
+	}
+	if err := comm.AllReduceSum(d.c, buf); err != nil {
+		return 0, 0, errors.Join(local, err)
+	}
+	switch {
+	case local != nil:
+		return 0, 0, local
+	case buf[2] != 0:
+		return 0, 0, fmt.Errorf("%w: %v of %d ranks failed in the evaluation", ErrOtherRank, buf[2], d.c.Size())
+	}
+	return buf[0], int(buf[1]), nil
 }
 
 // batchReducer sums synchronised batch norm's statistics over the ranks.

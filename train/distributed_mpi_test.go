@@ -71,6 +71,24 @@ func largestDiff(a, b *nn.Sequential[float64]) (float64, string) {
 	return worst, at
 }
 
+// trainOn builds the run on c and runs it; it returns the trainer, the
+// model and the optimizer's state.
+func (r replicaRun) trainOn(t *testing.T, c *comm.Comm, splits *data.Splits) (*train.Trainer[float64], *nn.Sequential[float64], []byte) {
+	t.Helper()
+	tr, m, opt, err := r.build(t, c, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var state bytes.Buffer
+	if err := opt.Save(&state); err != nil {
+		t.Fatal(err)
+	}
+	return tr, m, state.Bytes()
+}
+
 // resume builds the run on c, resumes it from its checkpoint, runs it to
 // the end and returns the model.
 func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.Sequential[float64] {
@@ -88,6 +106,40 @@ func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.
 	return m
 }
 
+// equivalence is a run of the digits, 2 epochs of batches of 31, that
+// one process and the ranks train alike.
+type equivalence struct {
+	name   string
+	method optim.Method
+	lr     float64 // 0: the method's default
+	clip   float64
+	syncBN bool // batch norm, synchronised over the ranks
+	avg    *optim.Averaging
+	acc    int // Config.Accumulate
+}
+
+func (m equivalence) replicaRun() replicaRun {
+	return replicaRun{method: m.method, lr: m.lr, clip: m.clip, batchNorm: m.syncBN,
+		cfg: train.Config{Epochs: 2, BatchSize: 31, Seed: 5, SyncBatchNorm: m.syncBN, Average: m.avg, Accumulate: m.acc}}
+}
+
+// bound is how far the parameters of one process and of the ranks may be
+// apart (relative, or absolute below 1). The gradients differ by the order
+// of the additions over the batch, an ulp or so, and 2 epochs (90 steps,
+// the last of 10 examples) of momentum or AdamW leave the parameters at
+// most 6e-16 apart with 2 and 3 ranks; the bound leaves a factor of 1000
+// for other machines and kernels. With synchronised batch norm, the
+// statistics are float64 sums in another order than one process's, and the
+// bias before it, whose gradient is zero but for rounding, moves with
+// AdamW's normalized noise: seen 1.5e-11 (2 ranks) and 1.7e-11 (3 ranks);
+// without synchronisation the runs differ by 0.02.
+func (m equivalence) bound() float64 {
+	if m.syncBN {
+		return 1e-8
+	}
+	return 1e-12
+}
+
 // TestDistributedEqualsSingleProcess trains the same run on every rank as
 // one replica of a data-parallel run and alone with the same global batch,
 // and checks that the parameters agree within float64 rounding. The batch
@@ -98,20 +150,13 @@ func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.
 // the runs differ).
 func TestDistributedEqualsSingleProcess(t *testing.T) {
 	splits := digits(t)
-	for _, m := range []struct {
-		name   string
-		method optim.Method
-		lr     float64
-		clip   float64
-		syncBN bool // batch norm, synchronised over the ranks
-	}{
-		{"sgd-momentum", optim.SGD{Momentum: 0.9}, 0.05, 0, false},
-		{"adamw-clip", optim.DefaultAdamW(), 0, 0.5, false},
-		{"adamw-sync-batchnorm", optim.DefaultAdamW(), 0, 0.5, true},
+	for _, m := range []equivalence{
+		{name: "sgd-momentum", method: optim.SGD{Momentum: 0.9}, lr: 0.05},
+		{name: "adamw-clip", method: optim.DefaultAdamW(), clip: 0.5},
+		{name: "adamw-sync-batchnorm", method: optim.DefaultAdamW(), clip: 0.5, syncBN: true},
 	} {
 		t.Run(m.name, func(t *testing.T) {
-			r := replicaRun{method: m.method, lr: m.lr, clip: m.clip, batchNorm: m.syncBN,
-				cfg: train.Config{Epochs: 2, BatchSize: 31, Seed: 5, SyncBatchNorm: m.syncBN}}
+			r := m.replicaRun()
 			single, sm, _, err := r.build(t, comm.Single(), splits)
 			if err != nil {
 				t.Fatal(err)
@@ -126,27 +171,14 @@ func TestDistributedEqualsSingleProcess(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// The bound: the gradients differ by the order of the additions
-			// over the batch, an ulp or so, and 2 epochs (90 steps, the last of 10 examples) of
-			// momentum or AdamW leave the parameters at most 6e-16 apart
-			// (relative, or absolute below 1) with 2 and 3 ranks; the bound
-			// leaves a factor of 1000 for other machines and kernels.
-			bound := 1e-12
-			if m.syncBN {
-				// Batch norm's statistics are float64 sums in another order
-				// than one process's, and the bias before it, whose gradient
-				// is zero but for rounding, moves with AdamW's normalized
-				// noise: seen 1.5e-11 (2 ranks) and 1.7e-11 (3 ranks); without
-				// synchronisation the runs differ by 0.02.
-				bound = 1e-8
-			}
+			bound := m.bound()
 			worst, at := largestDiff(sm, dm)
 			if !(worst <= bound) {
 				t.Errorf("%d ranks: parameter %s differs from the single-process run's by %.3g (relative); want at most %g", world.Size(), at, worst, bound)
 			}
 			t.Logf("%d ranks: largest relative difference from the single-process run %.3g at %s", world.Size(), worst, at)
 			dh, sh := dist.History(), single.History()
-			if dh[1].Step != sh[1].Step || math.Abs(dh[1].TrainLoss-sh[1].TrainLoss) > 1e-9 || dh[1].TrainAccuracy != sh[1].TrainAccuracy {
+			if dh[1].Step != sh[1].Step || math.Abs(dh[1].TrainLoss-sh[1].TrainLoss) > 1e-9 || dh[1].TrainAccuracy != sh[1].TrainAccuracy || !(math.Abs(dh[1].ValLoss-sh[1].ValLoss) <= bound) {
 				t.Errorf("%d ranks: last epoch %+v; single process %+v", world.Size(), dh[1], sh[1])
 			}
 			// The gradient norm is the global one: that of the single
@@ -168,20 +200,10 @@ func TestDistributedReplicasAreIdentical(t *testing.T) {
 	for run := range 2 {
 		r := replicaRun{init: uint64(world.Rank()), batchNorm: true, dropout: true, clip: 1,
 			cfg: train.Config{Epochs: 2, BatchSize: 40, Seed: 9}}
-		tr, m, opt, err := r.build(t, world, splits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := tr.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		var state bytes.Buffer
-		if err := opt.Save(&state); err != nil {
-			t.Fatal(err)
-		}
+		tr, m, state := r.trainOn(t, world, splits)
 		model := modelBytes(t, m)
 		agree(t, model, "the model (parameters and batch norm's buffers)")
-		agree(t, state.Bytes(), "the optimizer state")
+		agree(t, state, "the optimizer state")
 		h := tr.History()
 		agree(t, fmt.Appendf(nil, "%v %v %v", h[1].TrainLoss, h[1].ValLoss, h[1].ValAccuracy), "the metrics")
 		d := h[1].Diagnostics
@@ -395,4 +417,196 @@ func TestDistributedFailureStopsEveryRank(t *testing.T) {
 		t.Errorf("%v: no rank reported the NaN (%v)", world, err)
 	}
 	agree(t, fmt.Append(nil, tr.Step()), "the step at which the run stopped")
+}
+
+// evalPoint returns the parameters and buffers of tr's model m at its
+// evaluation point (the average of the weights, or Schedule-Free's x, with
+// batch norm's statistics recomputed there), as a model of its own.
+func evalPoint(t *testing.T, tr *train.Trainer[float64], m *nn.Sequential[float64], like replicaRun, splits *data.Splits) *nn.Sequential[float64] {
+	t.Helper()
+	var b []byte
+	if err := tr.AtEvalPoint(func() error { b = modelBytes(t, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	like.cfg, like.method = train.Config{Epochs: 1, BatchSize: 1}, nil
+	_, out, _, err := like.build(t, comm.Single(), splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.Load[float64](out, b); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestDistributedAverageAccumulate trains data-parallel runs that average
+// their weights (EMA, SWA) or evaluate at Schedule-Free's x, and accumulate
+// batches, against one process with the same global batch: the trained
+// weights, the averaged ones (batch norm's statistics recomputed for
+// them) and the validation loss agree within float64 rounding, every rank
+// holds the same bytes, a second run repeats them, and a run stopped on the
+// last rank between the micro-batches of a step resumes to the same bytes
+// on the same number of ranks and within rounding in one process.
+func TestDistributedAverageAccumulate(t *testing.T) {
+	splits := digits(t)
+	for _, m := range []equivalence{
+		{name: "adamw-clip-ema-accumulate3", method: optim.DefaultAdamW(), clip: 0.5, avg: &optim.Averaging{EMA: true, Decay: 0.9}, acc: 3},
+		{name: "sgd-swa-sync-batchnorm-accumulate2", method: optim.SGD{Momentum: 0.9}, lr: 0.05, clip: 0.5, syncBN: true, avg: &optim.Averaging{Start: 20}, acc: 2},
+		{name: "schedulefree-sync-batchnorm-accumulate2", method: optim.DefaultScheduleFreeAdamW(), clip: 0.5, syncBN: true, acc: 2},
+	} {
+		t.Run(m.name, func(t *testing.T) {
+			dir := t.TempDir() // rank 0's is the one written
+			r, bound := m.replicaRun(), m.bound()
+			single, sm, _, err := r.build(t, comm.Single(), splits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := single.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var first []byte
+			var dist *train.Trainer[float64]
+			var dm *nn.Sequential[float64]
+			for run := range 2 {
+				r.init = uint64(world.Rank()) // rank 0's weights are copied to all
+				tr, model, state := r.trainOn(t, world, splits)
+				b := append(modelBytes(t, model), modelBytes(t, evalPoint(t, tr, model, r, splits))...)
+				agree(t, b, "the trained and the averaged model")
+				agree(t, state, "the optimizer state")
+				h := tr.History()
+				agree(t, fmt.Appendf(nil, "%v %v %v %v", h[1].TrainLoss, h[1].ValLoss, h[1].ValAccuracy, h[1].Step), "the metrics")
+				if run == 0 {
+					first, dist, dm = b, tr, model
+				} else if !bytes.Equal(b, first) {
+					t.Errorf("%v: a second run with the same seed gave another model", world)
+				}
+			}
+			if d, at := largestDiff(sm, dm); !(d <= bound) {
+				t.Errorf("%d ranks: trained parameter %s differs from the single-process run's by %.3g (relative); want at most %g", world.Size(), at, d, bound)
+			}
+			se, de := evalPoint(t, single, sm, r, splits), evalPoint(t, dist, dm, r, splits)
+			d, at := largestDiff(se, de)
+			if !(d <= bound) {
+				t.Errorf("%d ranks: averaged parameter %s differs from the single-process run's by %.3g (relative); want at most %g", world.Size(), at, d, bound)
+			}
+			if db, sb := bufferDiff(se, de); !(db <= bound) {
+				t.Errorf("%d ranks: batch norm's statistics at the evaluation point differ from the single process's by %.3g; want at most %g (%v)", world.Size(), db, bound, sb)
+			}
+			t.Logf("%d ranks: largest relative difference from the single-process run at the evaluation point %.3g at %s", world.Size(), d, at)
+			dh, sh := dist.History(), single.History()
+			for e := range sh {
+				if dh[e].Step != sh[e].Step || !(math.Abs(dh[e].ValLoss-sh[e].ValLoss) <= bound) || math.Abs(dh[e].TrainLoss-sh[e].TrainLoss) > 1e-9 {
+					t.Errorf("%d ranks: epoch %d %+v; single process %+v", world.Size(), e+1, dh[e], sh[e])
+				}
+			}
+
+			// Stopped on the last rank after the 5th batch of epoch 2, with
+			// micro-batches pending (several ranks learn of it with the next
+			// step's gradients: the 4th batch's cancellation stops them
+			// after the 5th).
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			last := world.Rank() == world.Size()-1
+			cancelAt := 5
+			if world.Distributed() {
+				cancelAt = 4
+			}
+			r.cfg.Checkpoint = filepath.Join(dir, "ckpt")
+			r.cfg.OnBatch = func(b train.Batch) {
+				if last && b.Epoch == 2 && b.Index == cancelAt {
+					cancel()
+				}
+			}
+			stopped, _, _, err := r.build(t, world, splits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := stopped.Run(ctx); !errors.Is(err, context.Canceled) && !errors.Is(err, train.ErrOtherRank) {
+				t.Fatalf("%v: interrupted Run = %v", world, err)
+			}
+			if e, b := stopped.Position(); e != 1 || b != 5 {
+				t.Fatalf("%v: stopped at epoch %d, batch %d; want epoch 1, batch 5", world, e, b)
+			}
+			r.cfg.OnBatch = nil
+			r.init = 42 // overwritten by the checkpoint
+			rm := r.resume(t, world, splits)
+			if !bytes.Equal(modelBytes(t, rm), modelBytes(t, dm)) {
+				t.Errorf("%v: the resumed model differs from the uninterrupted one", world)
+			}
+			if world.Rank() == 0 {
+				one := r.resume(t, comm.Single(), splits)
+				if d, at := largestDiff(sm, one); !(d <= bound) {
+					t.Errorf("%d ranks, resumed in one process: %s differs from the single-process run by %.3g (relative); want at most %g", world.Size(), at, d, bound)
+				}
+			}
+		})
+	}
+}
+
+// bufferDiff returns the largest difference between the floating-point
+// buffers of a and b, relative (absolute below 1), and which it is.
+func bufferDiff(a, b *nn.Sequential[float64]) (float64, string) {
+	ab, bb := a.Buffers(), b.Buffers()
+	worst, at := 0.0, ""
+	for i := range ab {
+		for j, v := range ab[i].Value {
+			if d := math.Abs(bb[i].Value[j]-v) / math.Max(1, math.Abs(v)); d > worst || math.IsNaN(d) {
+				worst, at = d, fmt.Sprintf("%s[%d]", ab[i].Name, j)
+			}
+		}
+	}
+	return worst, at
+}
+
+// counted is a dataset that counts the examples read from it.
+type counted struct {
+	data.Dataset
+	n    int // the examples of Dataset it has: its first n
+	read int
+}
+
+func (c *counted) Len() int { return c.n }
+
+func (c *counted) Example(i int, x []float32) int {
+	c.read++
+	return c.Dataset.Example(i, x)
+}
+
+// TestDistributedEvaluateSharded checks that an evaluation is shared among
+// the ranks — rank r reads the batches r, r + N, … — and that every rank
+// gets one process's loss within rounding and its accuracy exactly, also
+// for a set of one batch, which leaves the ranks but the first none, and
+// at the evaluation point of an average of the weights.
+func TestDistributedEvaluateSharded(t *testing.T) {
+	splits := digits(t)
+	for _, avg := range []*optim.Averaging{nil, {EMA: true, Decay: 0.5}} {
+		r := replicaRun{init: 3, batchNorm: true, cfg: train.Config{Epochs: 1, BatchSize: 31, Seed: 5, SyncBatchNorm: true, Average: avg}}
+		single, _, _ := r.trainOn(t, comm.Single(), splits)
+		dist, _, _ := r.trainOn(t, world, splits)
+		for _, n := range []int{splits.Val.Len(), 5} {
+			wl, wa, err := single.Evaluate(&counted{Dataset: splits.Val, n: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			set := &counted{Dataset: splits.Val, n: n}
+			gl, ga, err := dist.Evaluate(set)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0 // the examples of this rank's batches
+			for lo := world.Rank() * 31; lo < n; lo += world.Size() * 31 {
+				want += min(31, n-lo)
+			}
+			if set.read != want {
+				t.Errorf("%v: Evaluate read %d of %d examples; want %d, its batches'", world, set.read, n, want)
+			}
+			// The parameters differ by 1e-8 at most (synchronised batch
+			// norm, TestDistributedEqualsSingleProcess).
+			if !(math.Abs(gl-wl) <= 1e-8*math.Max(1, wl)) || math.Abs(ga-wa) > 1.5/float64(n) {
+				t.Errorf("%v: Evaluate(%d examples, average %v) = %v, %v; one process %v, %v", world, n, avg != nil, gl, ga, wl, wa)
+			}
+			t.Logf("%d ranks: Evaluate(%d examples, average %v): loss %.3g from one process's, accuracy %v (one process %v)", world.Size(), n, avg != nil, math.Abs(gl-wl), ga, wa)
+			agree(t, fmt.Appendf(nil, "%v %v", gl, ga), "the evaluation")
+		}
+	}
 }

@@ -22,7 +22,9 @@ const bnBatches = 50
 
 // Evaluate returns the mean loss and the accuracy of the model on set, in
 // eval mode, without recording gradients, at the optimizer's evaluation
-// point (see AtEvalPoint). The model is left in eval mode.
+// point (see AtEvalPoint). The model is left in eval mode. In a
+// data-parallel run each rank evaluates its share of the batches and the
+// ranks add up their sums: every rank must call it.
 func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
 	err = tr.AtEvalPoint(func() (err error) {
 		meanLoss, accuracy, err = tr.evaluate(set)

@@ -383,14 +383,9 @@ func (tr *SeqTrainer[T]) evaluateTokens(tokens []int) (meanLoss, accuracy float6
 	if err != nil {
 		return 0, 0, err
 	}
-	first, stride := 0, 1 // the batches this process evaluates
-	if tr.dist != nil {
-		first, stride = tr.dist.c.Rank(), tr.dist.c.Size()
-	}
-	sum, correct, err := tr.evaluateBatches(w, first, stride)
-	if tr.dist != nil {
-		sum, correct, err = tr.dist.evalSums(sum, correct, err)
-	}
+	sum, correct, err := evalShare(tr.dist.base(), func(first, stride int) (float64, int, error) {
+		return tr.evaluateBatches(w, first, stride)
+	})
 	if err != nil {
 		return 0, 0, err
 	}

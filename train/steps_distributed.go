@@ -56,6 +56,14 @@ type seqReplicas[T tensor.Float] struct {
 	x      *tensor.Tensor[T] // [hi−lo, Ctx]: the shard's ids as values
 }
 
+// base returns the classifiers' replicas of d: nil in a single process.
+func (d *seqReplicas[T]) base() *replicas[T] {
+	if d == nil {
+		return nil
+	}
+	return d.replicas
+}
+
 // newSeqDistributed is NewSeq for a Comm of several ranks: the checks of a
 // single process on every rank, with their errors shared, then the checks
 // that every rank built the same run and rank 0's state copied to all.
@@ -158,26 +166,6 @@ func (d *seqReplicas[T]) gradient(tr *SeqTrainer[T], xs, ys []int) (float64, err
 		return v, nil
 	}
 	return v, tr.tape.Backward(l)
-}
-
-// evalSums adds up the ranks' sums of an evaluation, the losses' and the
-// correct tokens'; a rank's error, local, is returned there, and
-// ErrOtherRank on the others.
-func (d *seqReplicas[T]) evalSums(sum float64, correct int, local error) (float64, int, error) {
-	buf := []float64{sum, float64(correct), 0}
-	if local != nil {
-		buf = []float64{0, 0, 1}
-	}
-	if err := comm.AllReduceSum(d.c, buf); err != nil {
-		return 0, 0, errors.Join(local, err)
-	}
-	switch {
-	case local != nil:
-		return 0, 0, local
-	case buf[2] != 0:
-		return 0, 0, fmt.Errorf("%w: %v of %d ranks failed in the evaluation", ErrOtherRank, buf[2], d.c.Size())
-	}
-	return buf[0], int(buf[1]), nil
 }
 
 // stopNow returns ctx's error if the run must stop before the next step;

@@ -350,21 +350,33 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 	if err != nil {
 		return 0, 0, err
 	}
+	if err := tr.update(); err != nil {
+		return 0, 0, err
+	}
+	return v, correct, nil
+}
+
+// update steps the optimizer on the parameters' gradients (or adds them
+// to the accumulation), notes the step in the diagnostics, folds the new
+// weights into the average after an optimizer step and zeroes the
+// gradients. In a data-parallel run the gradients are the global ones, so
+// every rank updates the same way.
+func (tr *Trainer[T]) update() error {
 	steps := tr.opt.Steps()
 	stepped, err := tr.optimizerStep()
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	if !tr.noDiagnostics {
 		noteStep(&tr.pos.gradSums, tr.opt, steps)
 	}
 	if stepped && tr.avg != nil {
 		if err := tr.avg.Update(tr.opt.Steps()); err != nil {
-			return 0, 0, err
+			return err
 		}
 	}
 	nn.ZeroGrad(tr.params)
-	return v, correct, nil
+	return nil
 }
 
 // gradient adds the gradient of the mean loss over the training examples
@@ -457,32 +469,47 @@ func countCorrect[T tensor.Float](logits *tensor.Tensor[T], labels []int, kind L
 	return correct
 }
 
-// evaluate is Evaluate at the parameters as they are.
+// evaluate is Evaluate at the parameters as they are. In a data-parallel
+// run it is sharded: rank r evaluates the batches r, r + N, … and the sums
+// of the losses and correct counts are all-reduced, so every rank gets the
+// same numbers (one process's, up to the order of the additions), and
+// every rank must call it.
 func (tr *Trainer[T]) evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
 	if set == nil || set.Len() == 0 {
 		return math.NaN(), math.NaN(), nil
 	}
+	sum, correct, err := evalShare(tr.dist, func(first, stride int) (float64, int, error) {
+		return tr.evaluateBatches(set, first, stride)
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	n := float64(set.Len())
+	return sum / n, float64(correct) / n, nil
+}
+
+// evaluateBatches evaluates the batches first, first+stride, … of set, cut
+// into batches of the batch buffer's rows, and returns the sum of the
+// examples' losses and the number of correct predictions.
+func (tr *Trainer[T]) evaluateBatches(set data.Dataset, first, stride int) (sum float64, correct int, err error) {
 	defer tr.tape.SetNoGrad(false)
-	var sum float64
-	correct := 0
+	defer tr.tape.Reset()
 	bs := tr.x.Dim(0) // the batch buffer's rows
 	idx := make([]int, 0, bs)
-	for lo := 0; lo < set.Len(); lo += bs {
+	for lo := first * bs; lo < set.Len(); lo += stride * bs {
 		idx = idx[:0]
 		for i := lo; i < min(lo+bs, set.Len()); i++ {
 			idx = append(idx, i)
 		}
 		l, c, err := tr.forward(set, idx, false)
 		if err != nil {
-			tr.tape.Reset()
 			return 0, 0, err
 		}
 		sum += float64(l.Value().Item()) * float64(len(idx))
 		correct += c
 		tr.tape.Reset()
 	}
-	n := float64(set.Len())
-	return sum / n, float64(correct) / n, nil
+	return sum, correct, nil
 }
 
 // endEpoch evaluates on the validation set, records the epoch's metrics,

@@ -4,21 +4,25 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/descentml/descent/comm"
 )
 
 // A search on several ranks (Search.Comm, under mpirun) runs the same
-// trials as on one: every rank generates the same list, and trial k of
-// each list of trials still to run goes to rank k mod N, one at a time per
-// rank. The ranks go in waves of N trials: after each, every rank sends
-// its result to all (so that every rank knows every result, and successive
-// halving's promotions, a pure function of them, are the same everywhere),
-// and rank 0 appends them to the journal, which only it opens. A search
-// stopped on any rank stops every rank after the wave; a trial interrupted
-// in it is not recorded and runs again when the search is resumed, and the
-// finished ones of the wave are recorded first. (A rank killed loses the
-// finished trials of its wave that rank 0 has not yet recorded.)
+// trials as on one: every rank generates the same list, and each trial
+// still to run goes to the next free rank, one at a time per rank, so that
+// a fast rank does not wait for a slow one's trial. The ranks exchange
+// their news every tick: every rank sends its finished result to all (so
+// that every rank knows every result, and successive halving's promotions,
+// a pure function of them, are the same everywhere; a rung is still a
+// barrier), and rank 0 appends each to the journal, which only it opens,
+// as it arrives. A search stopped on any rank stops handing out trials;
+// the trials under way on the other ranks finish and are recorded, and
+// one interrupted is not recorded and runs again when the search is
+// resumed. (A rank killed loses only its trial under way.) Which rank runs
+// which trial depends on timing; the report does not.
 
 // openShared opens the journal on rank 0 and sends every rank the trials
 // it records.
@@ -51,31 +55,83 @@ func (r *runner) openShared() error {
 	return nil
 }
 
-// runRanks runs todo over the ranks, in waves of one trial per rank.
+// tick is how long the ranks run their trials between two exchanges of
+// news: the most a finished trial waits before its rank gets the next.
+var tick = 50 * time.Millisecond
+
+// The flags a rank sends at an exchange, before its result.
+const (
+	sentFinished byte = 1 << iota // its trial ended (interrupted, without a result)
+	sentResult                    // … with a result, which follows
+	sentStop                      // its context was cancelled, or rank 0's journal failed
+)
+
+// runRanks runs todo over the ranks: the next trial goes to the next free
+// rank. Every tick the ranks exchange what finished (each rank broadcasts
+// its news in turn) and every rank then assigns the trials still to run to
+// the free ranks, in rank order: a pure function of what they all know,
+// so no rank decides for the others. Each rank runs its trial in a
+// goroutine while its main one takes part in the exchanges.
 func (r *runner) runRanks(ctx context.Context, todo []Trial) error {
 	c := r.s.Comm
-	n := c.Size()
-	for lo := 0; lo < len(todo); lo += n {
-		var mine []byte
-		if i := lo + c.Rank(); i < len(todo) && ctx.Err() == nil {
-			if res, ok := r.runOne(ctx, todo[i]); ok {
-				var err error
-				if mine, err = json.Marshal(res); err != nil {
-					return fmt.Errorf("tune: %w", err)
-				}
+	busy := make([]int, c.Size()) // the trial each rank runs; -1: free
+	for k := range busy {
+		busy[k] = -1
+	}
+	ended := make(chan []byte, 1) // this rank's trial's result; empty if interrupted
+	next, stopping := 0, false
+	var jerr error
+	for {
+		for k := range busy {
+			if busy[k] >= 0 || next == len(todo) || stopping {
+				continue
+			}
+			busy[k], next = next, next+1
+			if k == c.Rank() {
+				go func(t Trial) {
+					var b []byte
+					if res, ok := r.runOne(ctx, t); ok {
+						b, _ = json.Marshal(res) // a TrialResult always marshals
+					}
+					ended <- b
+				}(todo[busy[k]])
 			}
 		}
-		var jerr error
-		for k := 0; k < n && lo+k < len(todo); k++ {
-			b, err := comm.BroadcastBytes(c, mine, k)
+		if !slices.ContainsFunc(busy, func(i int) bool { return i >= 0 }) {
+			break
+		}
+		time.Sleep(tick)
+		msg := []byte{0}
+		select {
+		case b := <-ended:
+			msg[0] |= sentFinished
+			if len(b) > 0 {
+				msg[0] |= sentResult
+				msg = append(msg, b...)
+			}
+		default:
+		}
+		if ctx.Err() != nil || jerr != nil {
+			msg[0] |= sentStop
+		}
+		for k := range busy {
+			b, err := comm.BroadcastBytes(c, msg, k)
 			if err != nil {
 				return fmt.Errorf("tune: %w", err)
 			}
 			if len(b) == 0 {
-				continue // interrupted
+				return fmt.Errorf("tune: rank %d sent nothing", k)
+			}
+			stopping = stopping || b[0]&sentStop != 0
+			if b[0]&sentFinished == 0 {
+				continue
+			}
+			busy[k] = -1
+			if b[0]&sentResult == 0 {
+				continue // interrupted: it runs again on resume
 			}
 			var res TrialResult
-			if err := json.Unmarshal(b, &res); err != nil {
+			if err := json.Unmarshal(b[1:], &res); err != nil {
 				return fmt.Errorf("tune: the result of rank %d: %w", k, err)
 			}
 			if r.journal != nil && jerr == nil {
@@ -83,17 +139,14 @@ func (r *runner) runRanks(ctx context.Context, todo []Trial) error {
 			}
 			r.done[res.key()] = res
 		}
-		stop, err := comm.AnyOf(c, ctx.Err() != nil || jerr != nil)
-		switch {
-		case err != nil:
-			return fmt.Errorf("tune: %w", err)
-		case jerr != nil:
-			return jerr
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case stop:
-			return fmt.Errorf("%w: the search was stopped there", comm.ErrOtherRank)
-		}
+	}
+	switch {
+	case jerr != nil:
+		return jerr
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case stopping:
+		return fmt.Errorf("%w: the search was stopped there", comm.ErrOtherRank)
 	}
 	return nil
 }

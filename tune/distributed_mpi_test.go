@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/internal/commtest"
@@ -72,4 +73,54 @@ func TestDistributedSearch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDistributedSlowTrial gives the first trial of a random search a long
+// objective and the others a short one, and checks that the ranks that do
+// not run it take the other trials meanwhile (in waves of N trials, the
+// rank running it would take every N-th trial as well), and that every
+// rank still returns the single process's report.
+func TestDistributedSlowTrial(t *testing.T) {
+	if !world.Distributed() {
+		t.Skip("needs several ranks")
+	}
+	m := Random{Trials: 12}
+	single := Search{Space: bowlSpace(t), Method: m, Seed: 3, Workers: 1, Budget: 5}
+	want, err := single.Run(context.Background(), bowl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := single
+	s.Comm = world
+	ran := 0 // trials on this rank
+	slow := false
+	got, err := s.Run(context.Background(), func(ctx context.Context, tr Trial) (Outcome, error) {
+		ran++
+		d := 10 * time.Millisecond
+		if tr.ID == 0 {
+			slow, d = true, 3*time.Second // long enough for the other trials on a loaded machine
+		}
+		time.Sleep(d)
+		return bowl(ctx, tr)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := reportJSON(t, got), reportJSON(t, want); g != w {
+		t.Errorf("%v: report\n%s\nwant the single process's\n%s", world, g, w)
+	}
+	counts := make([]float64, world.Size())
+	counts[world.Rank()] = float64(ran)
+	if slow {
+		counts[world.Rank()] += 1000
+	}
+	if err := comm.AllReduceSum(world, counts); err != nil {
+		t.Fatal(err)
+	}
+	for k, n := range counts {
+		if n >= 1000 && n != 1001 {
+			t.Errorf("rank %d ran the slow trial and %v others; want none: the other ranks take them meanwhile (trials per rank %v)", k, n-1001, counts)
+		}
+	}
+	t.Logf("trials per rank (1000 + those of the rank with the slow trial): %v", counts)
 }

@@ -316,6 +316,64 @@ func TestDistributedSyncBatchNorm(t *testing.T) {
 	}
 }
 
+// TestDistributedAverageAccumulate trains with an average of the weights
+// (SWA from epoch 1, with its learning rate) and 3 batches a step on 2
+// ranks, twice, and on one process: the 2-rank runs give the same bytes and
+// end within distBound of one process, and so do their validation and
+// test losses, evaluated on shards of the sets. Stopped by SIGINT after
+// step 10, in epoch 2 (the ranks stop one batch later, with a micro-batch
+// pending), the run resumes on 2 ranks to the same bytes and on 3 within
+// the bound.
+func TestDistributedAverageAccumulate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains several runs on several ranks")
+	}
+	base := t.TempDir()
+	dir := func(name string) string { return filepath.Join(base, name) }
+	args := func(dir string) []string {
+		return []string{"train", "--out", dir, "--model", "mlp:32", "--batchnorm=false", "--epochs", "3", "--batch", "62",
+			"--clip-norm", "1", "--average", "swa start=1 lr=0.01", "--accumulate", "3", "--quiet"}
+	}
+	for _, c := range []struct {
+		name string
+		np   int
+	}{{"two", 2}, {"two-again", 2}, {"one", 1}} {
+		if e, err := mpirun(t, c.np, "", args(dir(c.name))...); err != nil {
+			t.Fatalf("%s on %d ranks: %v\n%s", c.name, c.np, err, e)
+		}
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir("two"), run.ModelFile)), readFile(t, filepath.Join(dir("two-again"), run.ModelFile))) {
+		t.Errorf("two runs on 2 ranks with the same seed gave different models")
+	}
+	worst, at := largestDiff(t, dir("one"), dir("two"))
+	t.Logf("2 ranks against 1 process: largest difference %.3g at %s", worst, at)
+	if !(worst <= distBound) {
+		t.Errorf("2 ranks: parameter %s of the average differs from the one-process run's by %.3g; want at most %g", at, worst, distBound)
+	}
+	var one, two run.Summary
+	if err := errors.Join(json.Unmarshal(readFile(t, filepath.Join(dir("one"), run.SummaryFile)), &one),
+		json.Unmarshal(readFile(t, filepath.Join(dir("two"), run.SummaryFile)), &two)); err != nil {
+		t.Fatal(err)
+	}
+	if one.FinalValLoss == nil || one.TestLoss == nil || two.FinalValLoss == nil || two.TestLoss == nil ||
+		!(math.Abs(*one.FinalValLoss-*two.FinalValLoss) <= distBound) || !(math.Abs(*one.TestLoss-*two.TestLoss) <= distBound) || one.Steps != two.Steps {
+		t.Errorf("summary on 2 ranks: validation loss %v, test loss %v, %d steps; one process %v, %v, %d",
+			ptrVal(two.FinalValLoss), ptrVal(two.TestLoss), two.Steps, ptrVal(one.FinalValLoss), ptrVal(one.TestLoss), one.Steps)
+	}
+	for _, np := range []int{2, 3} {
+		name := "int-np" + strconv.Itoa(np)
+		stopAndResume(t, "INT:10", np, args(dir(name)), dir(name), dir("two"), distBound)
+	}
+}
+
+// ptrVal is *p, or NaN for nil.
+func ptrVal(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
 // TestDistributedBadInput checks the errors every rank must give before
 // anything is written.
 func TestDistributedBadInput(t *testing.T) {
