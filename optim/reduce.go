@@ -46,28 +46,165 @@ type Reducer[T Float] interface {
 	Reduce(sums [][]float64, u, p [][]T)
 }
 
-// staged runs a group whose chain holds reducers, pass by pass.
-type staged[T Float] struct {
-	g      *group[T]
-	cuts   []int       // positions in g.body of the reducers
-	chunks []chunk     // the group's units of parallel work
-	acc    [][]float64 // per chunk: the current reducer's partial sums
-	sums   [][]float64 // per parameter: the partial sums added up
-	u, p   [][]T       // per parameter: the whole update and the values
-	pass   int
-	serial bool
-	fn     func(w, i int)
+// A SharedReducer is a Reducer whose reduction runs over the parameters of
+// several groups, not its own group's alone: Prodigy's estimate d is one
+// for the whole model, as in the authors' implementation, whatever groups
+// --no-decay or Muon's routing cut the model into.
+//
+// When the optimizer is made, each SharedReducer of a later group is
+// offered, through Share, the first reducer (the lead) of every link so far,
+// in order; it joins the first that it accepts, or leads a new link. Each
+// group joins a link at most once, and in the order of the links, so that
+// no two groups wait on each other. The groups of a link then run in step:
+// each runs its passes up to the link's reducer (its gather), and once
+// every group of the link has gathered, the link reduces:
+//
+//	tot ← 0;  for each member, in group order: Contribute(its sums, tot)
+//	for each member, in group order:           ReduceShared(tot, its u, its θ)
+//
+// and the groups go on with their next passes. Every member sees the same
+// tot, added in a fixed order, so the result does not depend on the number
+// of threads. A link whose groups can all run fused reduces between the
+// fused gather pass and the fused step; otherwise all its groups run
+// staged (the two are bit for bit the same). A reducer that leads a link
+// of one is an ordinary Reducer.
+type SharedReducer[T Float] interface {
+	Reducer[T]
+	// Share reports whether the reducer, of a later group, reduces together
+	// with lead, the first reducer of a link (of an earlier group). If it
+	// returns true it has joined: it keeps whatever state it shares with
+	// lead in step with lead's.
+	Share(lead SharedReducer[T]) bool
+	// Contribute adds to tot (length Sums()) what its group's sums, as
+	// Reduce would receive them, contribute to the link's reduction.
+	Contribute(sums [][]float64, tot []float64)
+	// ReduceShared is Reduce given the link's total; u and p are its own
+	// group's, as for Reduce (nil when the group runs fused).
+	ReduceShared(tot []float64, u, p [][]T)
 }
 
-// newStaged returns the staged runner of g, or nil when g's body holds no
-// reducer.
-func newStaged[T Float](g *group[T], chunks []chunk) *staged[T] {
+// link is the reducers of one SharedReducer link, one per group.
+type link[T Float] struct {
+	members []member[T]
+	tot     []float64
+	fused   bool // every member's group runs fused
+}
+
+type member[T Float] struct {
+	r      SharedReducer[T]
+	g      int
+	sums   *[][]float64 // the group's per-parameter sums, allocated later
+	u, p   *[][]T       // staged: the group's whole updates and values
+	staged *staged[T]
+}
+
+// reduce adds the members' contributions in group order and hands every
+// member the total.
+func (l *link[T]) reduce() {
+	clear(l.tot)
+	for _, m := range l.members {
+		m.r.Contribute(*m.sums, l.tot)
+	}
+	for _, m := range l.members {
+		var u, p [][]T
+		if m.u != nil {
+			u, p = *m.u, *m.p
+		}
+		m.r.ReduceShared(l.tot, u, p)
+	}
+}
+
+// link finds the SharedReducers of every group's body and links them
+// (see SharedReducer). It runs before the staged runners are made: a link
+// with a group that cannot run fused makes all its groups run staged.
+func (o *Optimizer[T]) link() {
+	var links []*link[T]
+	for gi, g := range o.groups {
+		last := -1 // the group joins links in their order
+		for _, tr := range g.body {
+			r, ok := tr.(SharedReducer[T])
+			if !ok {
+				continue
+			}
+			joined := false
+			for li := last + 1; li < len(links); li++ {
+				if l := links[li]; l.members[len(l.members)-1].g != gi && r.Share(l.members[0].r) {
+					l.members = append(l.members, member[T]{r: r, g: gi})
+					last, joined = li, true
+					break
+				}
+			}
+			if !joined {
+				links = append(links, &link[T]{members: []member[T]{{r: r, g: gi}}})
+				last = len(links) - 1
+			}
+		}
+	}
+	for _, l := range links {
+		if len(l.members) < 2 {
+			continue
+		}
+		l.fused = true
+		for _, m := range l.members {
+			l.fused = l.fused && o.groups[m.g].fused != nil
+		}
+		for i := range l.members {
+			g := o.groups[l.members[i].g]
+			if l.fused {
+				g.fused.shared = true
+				l.members[i].sums = &g.fused.sums
+			} else {
+				g.fused = nil
+			}
+		}
+		l.tot = make([]float64, l.members[0].r.Sums())
+		o.links = append(o.links, l)
+	}
+}
+
+// linkOf returns the link r belongs to, and its member, if r shares.
+func (o *Optimizer[T]) linkOf(r Transform[T]) (*link[T], *member[T]) {
+	for _, l := range o.links {
+		for i := range l.members {
+			if Transform[T](l.members[i].r) == r {
+				return l, &l.members[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// staged runs a group whose chain holds reducers, pass by pass.
+type staged[T Float] struct {
+	g       *group[T]
+	cuts    []int       // positions in g.body of the reducers
+	links   []*link[T]  // per cut: its link, or nil when it reduces alone
+	chunks  []chunk     // the group's units of parallel work
+	acc     [][]float64 // per chunk: the current reducer's partial sums
+	sums    [][]float64 // per parameter: the partial sums added up
+	u, p    [][]T       // per parameter: the whole update and the values
+	pass    int
+	waiting bool // at a shared reducer, for the other groups of its link
+	done    bool
+	serial  bool
+	fn      func(w, i int)
+}
+
+// newStaged returns the staged runner of group gi, or nil when its body
+// holds no reducer.
+func (o *Optimizer[T]) newStaged(gi int) *staged[T] {
+	g, chunks := o.groups[gi], o.chunksOf(gi)
 	s := &staged[T]{g: g}
 	width := 0
 	for i, tr := range g.body {
 		if r, ok := tr.(Reducer[T]); ok {
 			s.cuts = append(s.cuts, i)
 			width = max(width, r.Sums())
+			l, m := o.linkOf(tr)
+			s.links = append(s.links, l)
+			if m != nil {
+				m.sums, m.u, m.p, m.staged = &s.sums, &s.u, &s.p, s
+			}
 		}
 	}
 	if len(s.cuts) == 0 {
@@ -90,9 +227,11 @@ func newStaged[T Float](g *group[T], chunks []chunk) *staged[T] {
 	return s
 }
 
-// step runs every pass of one step; g.apply is set.
-func (s *staged[T]) step() {
-	for s.pass = 0; s.pass <= len(s.cuts); s.pass++ {
+// advance runs the passes of one step from s.pass on, until the last is
+// done or the reducer that ends a pass is shared: the group then waits for
+// the other groups of the reducer's link. g.apply is set.
+func (s *staged[T]) advance() {
+	for ; ; s.pass++ {
 		if s.serial {
 			for i := range s.chunks {
 				s.fn(0, i)
@@ -101,7 +240,8 @@ func (s *staged[T]) step() {
 			kernel.Parallel(len(s.chunks), s.fn)
 		}
 		if s.pass == len(s.cuts) {
-			break
+			s.done = true
+			return
 		}
 		for _, row := range s.sums {
 			clear(row)
@@ -110,6 +250,10 @@ func (s *staged[T]) step() {
 			for j, v := range s.acc[i] {
 				s.sums[c.k][j] += v
 			}
+		}
+		if s.links[s.pass] != nil {
+			s.waiting = true
+			return
 		}
 		s.g.body[s.cuts[s.pass]].(Reducer[T]).Reduce(s.sums, s.u, s.p)
 	}
@@ -147,13 +291,55 @@ func (s *staged[T]) runChunk(_, i int) {
 }
 
 // runStaged runs the groups whose chains hold reducers; Step has run the
-// others.
+// others. The groups of a link run in step: each runs up to the link's
+// reducer, the link reduces, and each goes on. Since every group joins
+// links in their order, the lowest link that a group waits on has all its
+// groups waiting, and the loop ends with every group done.
 func (o *Optimizer[T]) runStaged() {
 	for _, g := range o.groups {
-		if g.staged != nil {
-			g.staged.step()
+		if s := g.staged; s != nil {
+			s.pass, s.waiting, s.done = 0, false, false
 		}
 	}
+	for {
+		for _, g := range o.groups {
+			if s := g.staged; s != nil && !s.done && !s.waiting {
+				s.advance()
+			}
+		}
+		progress := false
+		for _, l := range o.links {
+			if l.fused || !l.ready() {
+				continue
+			}
+			l.reduce()
+			for _, m := range l.members {
+				m.staged.waiting = false
+				m.staged.pass++
+			}
+			progress = true
+			break // the lowest ready link first; then every group advances again
+		}
+		if !progress {
+			for _, g := range o.groups {
+				if s := g.staged; s != nil && !s.done {
+					panic("optim: shared reducers wait on each other") // link's order forbids it
+				}
+			}
+			return
+		}
+	}
+}
+
+// ready reports whether every group of a staged link waits at it.
+func (l *link[T]) ready() bool {
+	for _, m := range l.members {
+		s := m.staged
+		if !s.waiting || s.links[s.pass] != l {
+			return false
+		}
+	}
+	return true
 }
 
 // chunksOf returns the chunks of group gi.
