@@ -3,7 +3,8 @@ package kernel
 import "math"
 
 // Kernels of the optimizers whose chains hold reductions (Muon, Prodigy,
-// LAMB). They are pure Go: each is its own reference loop, and like the
+// LAMB). Most are pure Go, each its own reference loop; those with
+// assembly (ProdigyStep, ProdigyGatherStep) go through the table. Like the
 // update kernels they round every product that is added to something.
 
 // Lerp moves x towards y by w, as torch.lerp computes it:
@@ -29,9 +30,16 @@ func ProdigyGather[T Float](g, p, p0, m, v, s []T, b1, c1, b2, c2, b3, w T) (dot
 }
 
 // ProdigyGatherStep is ProdigyGather on the update a fused step starts
-// from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0), in place of g; the sums are
-// accumulated in the same order.
+// from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0), in place of g. The state moves
+// as the reference loop moves it, bit for bit; the vector versions keep
+// the sums as Sum does (partial sums in float64 lanes, added in a fixed
+// order), so they differ from the loop's by rounding only.
 func ProdigyGatherStep[T Float](p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64) {
+	n := len(p)
+	return table[T]().prodigyGather(p, g[:n], p0[:n], fit(m, n), v[:n], s[:n], gs, wc, b1, c1, b2, c2, b3, w)
+}
+
+func prodigyGatherRef[T Float](p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64) {
 	n := len(p)
 	g, p0, v, s, m = g[:n], p0[:n], v[:n], s[:n], fit(m, n)
 	for i, x := range p {
