@@ -51,6 +51,7 @@ type kernels[T Float] struct {
 	scheduleFreeStep func(p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T, near bool)
 	prodigyStep      func(p, g, m, v []T, gs, wc, a, de, aw, nlr T)
 	prodigyGather    func(p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64)
+	adamDirection    func(u, m, v []T, c1, c2, eps T)
 
 	sum        func(x []T) float64
 	sumSqDiff  func(x []T, c float64) float64
@@ -107,6 +108,7 @@ func reference[T Float]() kernels[T] {
 		scheduleFreeStep: scheduleFreeStepRef[T],
 		prodigyStep:      prodigyStepRef[T],
 		prodigyGather:    prodigyGatherRef[T],
+		adamDirection:    adamDirectionRef[T],
 
 		sum:        sumRef[T],
 		sumSqDiff:  sumSquaredDiffRef[T],

@@ -9433,6 +9433,74 @@ loop_wc_wd_done:
 	VZEROUPPER
 	RET
 
+// func adamDirection32AVX512(u []float32, m []float32, v []float32, c1 float32, c2 float32, eps float32)
+// Requires: AVX, AVX512F
+TEXT ·adamDirection32AVX512(SB), NOSPLIT, $0-84
+	MOVQ         u_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         u_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS c1+72(FP), Z0
+	VBROADCASTSS c2+76(FP), Z1
+	VBROADCASTSS eps+80(FP), Z2
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (DX)(SI*1), Z3
+	VSQRTPS Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VADDPS  Z2, Z3, Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMULPS  Z0, Z4, Z4
+	VDIVPS  Z3, Z4, Z3
+	VMOVUPS Z3, (AX)(SI*1)
+	VMOVUPS 64(DX)(SI*1), Z3
+	VSQRTPS Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VADDPS  Z2, Z3, Z3
+	VMOVUPS 64(CX)(SI*1), Z4
+	VMULPS  Z0, Z4, Z4
+	VDIVPS  Z3, Z4, Z3
+	VMOVUPS Z3, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (DX)(SI*1), Z3
+	VSQRTPS Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VADDPS  Z2, Z3, Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMULPS  Z0, Z4, Z4
+	VDIVPS  Z3, Z4, Z3
+	VMOVUPS Z3, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (DX)(SI*1), K1, Z3
+	VSQRTPS   Z3, Z3
+	VMULPS    Z1, Z3, Z1
+	VADDPS    Z2, Z1, Z1
+	VMOVUPS.Z (CX)(SI*1), K1, Z2
+	VMULPS    Z0, Z2, Z0
+	VDIVPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func prodigyGather32AVX512(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
 // Requires: AVX, AVX512DQ, AVX512F, SSE2
 TEXT ·prodigyGather32AVX512(SB), NOSPLIT, $0-192
@@ -23341,6 +23409,74 @@ loop_wc_wd_tail:
 	VMOVUPD   Z0, K1, (AX)(R8*1)
 
 loop_wc_wd_done:
+	VZEROUPPER
+	RET
+
+// func adamDirection64AVX512(u []float64, m []float64, v []float64, c1 float64, c2 float64, eps float64)
+// Requires: AVX, AVX512F
+TEXT ·adamDirection64AVX512(SB), NOSPLIT, $0-96
+	MOVQ         u_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         u_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD c1+72(FP), Z0
+	VBROADCASTSD c2+80(FP), Z1
+	VBROADCASTSD eps+88(FP), Z2
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (DX)(SI*1), Z3
+	VSQRTPD Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VADDPD  Z2, Z3, Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMULPD  Z0, Z4, Z4
+	VDIVPD  Z3, Z4, Z3
+	VMOVUPD Z3, (AX)(SI*1)
+	VMOVUPD 64(DX)(SI*1), Z3
+	VSQRTPD Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VADDPD  Z2, Z3, Z3
+	VMOVUPD 64(CX)(SI*1), Z4
+	VMULPD  Z0, Z4, Z4
+	VDIVPD  Z3, Z4, Z3
+	VMOVUPD Z3, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (DX)(SI*1), Z3
+	VSQRTPD Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VADDPD  Z2, Z3, Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMULPD  Z0, Z4, Z4
+	VDIVPD  Z3, Z4, Z3
+	VMOVUPD Z3, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (DX)(SI*1), K1, Z3
+	VSQRTPD   Z3, Z3
+	VMULPD    Z1, Z3, Z1
+	VADDPD    Z2, Z1, Z1
+	VMOVUPD.Z (CX)(SI*1), K1, Z2
+	VMULPD    Z0, Z2, Z0
+	VDIVPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_done:
 	VZEROUPPER
 	RET
 
@@ -37875,6 +38011,75 @@ loop_wc_wd_tail:
 	VMASKMOVPS   Y0, Y6, (AX)(R8*1)
 
 loop_wc_wd_done:
+	VZEROUPPER
+	RET
+
+// func adamDirection32AVX2(u []float32, m []float32, v []float32, c1 float32, c2 float32, eps float32)
+// Requires: AVX
+TEXT ·adamDirection32AVX2(SB), NOSPLIT, $0-84
+	MOVQ         u_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         u_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS c1+72(FP), Y0
+	VBROADCASTSS c2+76(FP), Y1
+	VBROADCASTSS eps+80(FP), Y2
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPS (DX)(SI*1), Y3
+	VSQRTPS Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS (CX)(SI*1), Y4
+	VMULPS  Y0, Y4, Y4
+	VDIVPS  Y3, Y4, Y3
+	VMOVUPS Y3, (AX)(SI*1)
+	VMOVUPS 32(DX)(SI*1), Y3
+	VSQRTPS Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS 32(CX)(SI*1), Y4
+	VMULPS  Y0, Y4, Y4
+	VDIVPS  Y3, Y4, Y3
+	VMOVUPS Y3, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (DX)(SI*1), Y3
+	VSQRTPS Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VADDPS  Y2, Y3, Y3
+	VMOVUPS (CX)(SI*1), Y4
+	VMULPS  Y0, Y4, Y4
+	VDIVPS  Y3, Y4, Y3
+	VMOVUPS Y3, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*4), Y3
+	VMASKMOVPS (DX)(SI*1), Y3, Y4
+	VSQRTPS    Y4, Y4
+	VMULPS     Y1, Y4, Y1
+	VADDPS     Y2, Y1, Y1
+	VMASKMOVPS (CX)(SI*1), Y3, Y2
+	VMULPS     Y0, Y2, Y0
+	VDIVPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y3, (AX)(SI*1)
+
+loop_done:
 	VZEROUPPER
 	RET
 
@@ -52990,6 +53195,75 @@ loop_wc_wd_tail:
 	VMASKMOVPD   Y0, Y6, (AX)(R8*1)
 
 loop_wc_wd_done:
+	VZEROUPPER
+	RET
+
+// func adamDirection64AVX2(u []float64, m []float64, v []float64, c1 float64, c2 float64, eps float64)
+// Requires: AVX
+TEXT ·adamDirection64AVX2(SB), NOSPLIT, $0-96
+	MOVQ         u_base+0(FP), AX
+	MOVQ         m_base+24(FP), CX
+	MOVQ         v_base+48(FP), DX
+	MOVQ         u_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD c1+72(FP), Y0
+	VBROADCASTSD c2+80(FP), Y1
+	VBROADCASTSD eps+88(FP), Y2
+
+loop_unrolled:
+	CMPQ    BX, $0x00000008
+	JB      loop_single
+	VMOVUPD (DX)(SI*1), Y3
+	VSQRTPD Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VADDPD  Y2, Y3, Y3
+	VMOVUPD (CX)(SI*1), Y4
+	VMULPD  Y0, Y4, Y4
+	VDIVPD  Y3, Y4, Y3
+	VMOVUPD Y3, (AX)(SI*1)
+	VMOVUPD 32(DX)(SI*1), Y3
+	VSQRTPD Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VADDPD  Y2, Y3, Y3
+	VMOVUPD 32(CX)(SI*1), Y4
+	VMULPD  Y0, Y4, Y4
+	VDIVPD  Y3, Y4, Y3
+	VMOVUPD Y3, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (DX)(SI*1), Y3
+	VSQRTPD Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VADDPD  Y2, Y3, Y3
+	VMOVUPD (CX)(SI*1), Y4
+	VMULPD  Y0, Y4, Y4
+	VDIVPD  Y3, Y4, Y3
+	VMOVUPD Y3, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*8), Y3
+	VMASKMOVPD (DX)(SI*1), Y3, Y4
+	VSQRTPD    Y4, Y4
+	VMULPD     Y1, Y4, Y1
+	VADDPD     Y2, Y1, Y1
+	VMASKMOVPD (CX)(SI*1), Y3, Y2
+	VMULPD     Y0, Y2, Y0
+	VDIVPD     Y1, Y0, Y0
+	VMASKMOVPD Y0, Y3, (AX)(SI*1)
+
+loop_done:
 	VZEROUPPER
 	RET
 

@@ -62,6 +62,9 @@ func adoptStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs fl
 func ademamixStep32AVX512(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func adamDirection32AVX512(u []float32, m []float32, v []float32, c1 float32, c2 float32, eps float32)
+
+//go:noescape
 func prodigyGather32AVX512(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
 
 //go:noescape
@@ -153,6 +156,9 @@ func adoptStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs fl
 
 //go:noescape
 func ademamixStep64AVX512(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func adamDirection64AVX512(u []float64, m []float64, v []float64, c1 float64, c2 float64, eps float64)
 
 //go:noescape
 func prodigyGather64AVX512(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)
@@ -248,6 +254,9 @@ func adoptStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs floa
 func ademamixStep32AVX2(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func adamDirection32AVX2(u []float32, m []float32, v []float32, c1 float32, c2 float32, eps float32)
+
+//go:noescape
 func prodigyGather32AVX2(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
 
 //go:noescape
@@ -339,6 +348,9 @@ func adoptStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs floa
 
 //go:noescape
 func ademamixStep64AVX2(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func adamDirection64AVX2(u []float64, m []float64, v []float64, c1 float64, c2 float64, eps float64)
 
 //go:noescape
 func prodigyGather64AVX2(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)

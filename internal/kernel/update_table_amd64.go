@@ -27,6 +27,7 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX512
 		k32.adoptStep = adoptStep32AVX512
 		k32.ademamixStep = ademamixStep32AVX512
+		k32.adamDirection = adamDirection32AVX512
 		k32.prodigyGather = prodigyGather32AVX512
 		k32.prodigyStep = prodigyStep32AVX512
 		k32.scheduleFreeStep = scheduleFreeStep32AVX512
@@ -58,6 +59,7 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX512
 		k64.adoptStep = adoptStep64AVX512
 		k64.ademamixStep = ademamixStep64AVX512
+		k64.adamDirection = adamDirection64AVX512
 		k64.prodigyGather = prodigyGather64AVX512
 		k64.prodigyStep = prodigyStep64AVX512
 		k64.scheduleFreeStep = scheduleFreeStep64AVX512
@@ -90,6 +92,7 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX2
 		k32.adoptStep = adoptStep32AVX2
 		k32.ademamixStep = ademamixStep32AVX2
+		k32.adamDirection = adamDirection32AVX2
 		k32.prodigyGather = prodigyGather32AVX2
 		k32.prodigyStep = prodigyStep32AVX2
 		k32.scheduleFreeStep = scheduleFreeStep32AVX2
@@ -121,6 +124,7 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX2
 		k64.adoptStep = adoptStep64AVX2
 		k64.ademamixStep = ademamixStep64AVX2
+		k64.adamDirection = adamDirection64AVX2
 		k64.prodigyGather = prodigyGather64AVX2
 		k64.prodigyStep = prodigyStep64AVX2
 		k64.scheduleFreeStep = scheduleFreeStep64AVX2
