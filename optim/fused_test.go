@@ -192,3 +192,41 @@ func TestFusedStepsIndependentOfThreads(t *testing.T) {
 		results[1].same(t, name+": 3 threads vs 1", results[0])
 	}
 }
+
+// TestReplayedPassEqualsStoredUpdate checks that the staged chains whose
+// last pass forms the update again from the gradient (LAMB, LARS, Prodigy
+// beside clipping by value) step bit for bit as the chain that keeps the
+// whole update between its passes, over several threads' worth of chunks.
+func TestReplayedPassEqualsStoredUpdate(t *testing.T) {
+	lamb, lars := optim.DefaultLAMB(), optim.DefaultLARS()
+	lamb.WeightDecay, lamb.DecayMask = 0.01, optim.WeightsOnly
+	lars.WeightDecay, lars.Nesterov, lars.TrustMask = 0.01, true, optim.WeightsOnly
+	prodigy := optim.DefaultProdigy()
+	prodigy.Beta1 = 0 // steps along the update itself
+	for name, c := range map[string]struct {
+		m      optim.Method
+		config optim.Config
+	}{
+		"LAMB":          {lamb, optim.Config{LR: schedule.Constant(0.01), ClipNorm: 1}},
+		"LARS":          {lars, optim.Config{LR: schedule.Constant(0.5), Maximize: true}},
+		"Prodigy-clip":  {prodigy, optim.Config{ClipValue: 0.5}},
+		"LAMB-plain":    {optim.DefaultLAMB(), optim.Config{LR: schedule.Constant(0.01)}},
+		"LARS-momentum": {optim.DefaultLARS(), optim.Config{LR: schedule.Constant(0.5)}},
+	} {
+		var got [2][][]float64
+		for i, replay := range []bool{true, false} {
+			p := newProblem(3, 1<<17+5, 300, 1<<18+77, 10)
+			optim.SetReplay(replay)
+			cfg := c.config
+			cfg.Method = c.m
+			o := mustNew(t, p.params, cfg)
+			optim.SetReplay(true)
+			if o.Replayed(0) != replay {
+				t.Fatalf("%s: Replayed = %v; want %v", name, o.Replayed(0), replay)
+			}
+			run(t, p, o, 4)
+			got[i] = p.values()
+		}
+		sameBits(t, name+": replayed", got[0], got[1])
+	}
+}

@@ -234,6 +234,8 @@ func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
 
 func (p *ScaleByProdigy[T]) Sums() int { return 2 }
 
+func (p *ScaleByProdigy[T]) sumsOnly() {}
+
 func (p *ScaleByProdigy[T]) Gather(k, off int, u, val []T, acc []float64) {
 	p.gather(k, off, val, u, 1, 0, acc)
 }

@@ -174,15 +174,81 @@ func (o *Optimizer[T]) linkOf(r Transform[T]) (*link[T], *member[T]) {
 	return nil, nil
 }
 
+// A replayer is a transform that can form its block of the update once
+// more in a later pass of the same step, exactly as its Update formed it,
+// without moving its state again: a transform with no state (decay,
+// clipping, negation) by running Update again, Adam from the moments its
+// Update left.
+//
+// When every transform before a chain's only reducer replays, and the
+// reducer reads only its sums (a sumsReducer), the staged runner keeps no
+// whole update in memory: its last pass forms each block again from the
+// gradient, in a buffer that stays in the cache. The result is that of
+// the chain, bit for bit; the step saves writing and reading back the
+// update (LAMB, LARS, Prodigy beside clipping by value).
+type replayer[T Float] interface {
+	replays() bool // whether it can, as configured
+	replay(k, off int, u, p []T)
+}
+
+// A sumsReducer is a Reducer whose Reduce reads only the sums, never the
+// whole updates or values: a staged runner may pass it nil for both.
+type sumsReducer interface{ sumsOnly() }
+
+var (
+	_ replayer[float32] = (*AddDecayedWeights[float32])(nil)
+	_ replayer[float32] = (*maskedDecay[float32])(nil)
+	_ replayer[float32] = (*Negate[float32])(nil)
+	_ replayer[float32] = (*ClipByGlobalNorm[float32])(nil)
+	_ replayer[float32] = (*ClipByValue[float32])(nil)
+	_ replayer[float32] = (*ScaleByLR[float32])(nil)
+	_ sumsReducer       = (*ScaleByTrustRatio[float32])(nil)
+	_ sumsReducer       = (*ScaleByProdigy[float32])(nil)
+)
+
+// The transforms with no state replay by updating again.
+
+func (d *AddDecayedWeights[T]) replays() bool               { return true }
+func (d *AddDecayedWeights[T]) replay(k, off int, u, p []T) { d.Update(k, off, u, p) }
+func (n *Negate[T]) replays() bool                          { return true }
+func (n *Negate[T]) replay(k, off int, u, p []T)            { n.Update(k, off, u, p) }
+func (c *ClipByGlobalNorm[T]) replays() bool                { return true }
+func (c *ClipByGlobalNorm[T]) replay(k, off int, u, p []T)  { c.Update(k, off, u, p) }
+func (c *ClipByValue[T]) replays() bool                     { return true }
+func (c *ClipByValue[T]) replay(k, off int, u, p []T)       { c.Update(k, off, u, p) }
+func (s *ScaleByLR[T]) replays() bool                       { return true }
+func (s *ScaleByLR[T]) replay(k, off int, u, p []T)         { s.Update(k, off, u, p) }
+
+// replaying turns replayed last passes on; tests turn it off to compare.
+var replaying = true
+
+// replayable reports whether the chain body, whose only reducer is at cut,
+// can run its last pass from the gradient (see replayer).
+func replayable[T Float](body Chain[T], cut int) bool {
+	if _, ok := body[cut].(sumsReducer); !ok {
+		return false
+	}
+	for _, tr := range body[:cut] {
+		if r, ok := tr.(replayer[T]); !ok || !r.replays() {
+			return false
+		}
+	}
+	return true
+}
+
 // staged runs a group whose chain holds reducers, pass by pass.
 type staged[T Float] struct {
-	g       *group[T]
-	cuts    []int       // positions in g.body of the reducers
-	links   []*link[T]  // per cut: its link, or nil when it reduces alone
-	chunks  []chunk     // the group's units of parallel work
-	acc     [][]float64 // per chunk: the current reducer's partial sums
-	sums    [][]float64 // per parameter: the partial sums added up
-	u, p    [][]T       // per parameter: the whole update and the values
+	g      *group[T]
+	cuts   []int       // positions in g.body of the reducers
+	links  []*link[T]  // per cut: its link, or nil when it reduces alone
+	chunks []chunk     // the group's units of parallel work
+	acc    [][]float64 // per chunk: the current reducer's partial sums
+	sums   [][]float64 // per parameter: the partial sums added up
+	u, p   [][]T       // per parameter: the whole update (nil when replayed) and the values
+	// replay: the last pass forms each block of the update again from the
+	// gradient, in the optimizer's per-worker scratch, and u is not kept.
+	replay  bool
+	scratch *[][]T
 	pass    int
 	waiting bool // at a shared reducer, for the other groups of its link
 	done    bool
@@ -211,8 +277,12 @@ func (o *Optimizer[T]) newStaged(gi int) *staged[T] {
 		return nil
 	}
 	size := 0
+	s.replay = replaying && len(s.cuts) == 1 && replayable(g.body, s.cuts[0])
+	s.scratch = &o.scratch
 	for _, p := range g.params {
-		s.u = append(s.u, make([]T, len(p.Value)))
+		if !s.replay {
+			s.u = append(s.u, make([]T, len(p.Value)))
+		}
 		s.p = append(s.p, p.Value)
 		s.sums = append(s.sums, make([]float64, width))
 		size += len(p.Value)
@@ -259,7 +329,7 @@ func (s *staged[T]) advance() {
 	}
 }
 
-func (s *staged[T]) runChunk(_, i int) {
+func (s *staged[T]) runChunk(w, i int) {
 	c := s.chunks[i]
 	g := s.g
 	lo, hi := 0, len(g.body)
@@ -272,12 +342,24 @@ func (s *staged[T]) runChunk(_, i int) {
 		next = g.body[hi].(Reducer[T])
 		clear(s.acc[i])
 	}
-	p, u := g.params[c.k], s.u[c.k]
+	p := g.params[c.k]
 	for off := c.lo; off < c.hi; off += blockLen {
 		n := min(blockLen, c.hi-off)
-		ub, val := u[off:off+n], p.Value[off:off+n]
-		if s.pass == 0 {
+		var ub []T
+		val := p.Value[off : off+n]
+		if s.replay {
+			ub = (*s.scratch)[w][:n]
 			copy(ub, p.Grad[off:off+n])
+			if s.pass > 0 {
+				for _, tr := range g.body[:lo] {
+					tr.(replayer[T]).replay(c.k, off, ub, val)
+				}
+			}
+		} else {
+			ub = s.u[c.k][off : off+n]
+			if s.pass == 0 {
+				copy(ub, p.Grad[off:off+n])
+			}
 		}
 		for _, tr := range g.body[lo:hi] {
 			tr.Update(c.k, off, ub, val)

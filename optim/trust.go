@@ -41,6 +41,8 @@ func (s *ScaleByTrustRatio[T]) Init(_ *State[T], params []ParamInfo) error {
 
 func (s *ScaleByTrustRatio[T]) Begin(*StepInfo) {}
 
+func (s *ScaleByTrustRatio[T]) sumsOnly() {}
+
 func (s *ScaleByTrustRatio[T]) Sums() int { return 2 }
 
 func (s *ScaleByTrustRatio[T]) Gather(k, _ int, u, p []T, acc []float64) {
