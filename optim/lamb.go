@@ -107,6 +107,8 @@ func (a *scaleByAdamRoot[T]) Update(k, off int, u, p []T) {
 // the moments its Update left.
 func (a *scaleByAdamRoot[T]) replays() bool { return a.EpsRoot == 0 }
 
+func (a *scaleByAdamRoot[T]) overwrites() {}
+
 func (a *scaleByAdamRoot[T]) replay(k, off int, u, _ []T) {
 	n := len(u)
 	v := a.adam.v[k]

@@ -191,6 +191,10 @@ type replayer[T Float] interface {
 	replay(k, off int, u, p []T)
 }
 
+// An overwriter is a replayer whose replay sets u without reading it
+// (Adam's, from its moments): the gradient need not be copied in first.
+type overwriter interface{ overwrites() }
+
 // A sumsReducer is a Reducer whose Reduce reads only the sums, never the
 // whole updates or values: a staged runner may pass it nil for both.
 type sumsReducer interface{ sumsOnly() }
@@ -248,6 +252,7 @@ type staged[T Float] struct {
 	// replay: the last pass forms each block of the update again from the
 	// gradient, in the optimizer's per-worker scratch, and u is not kept.
 	replay  bool
+	fresh   bool // replay: body[0] is an overwriter
 	scratch *[][]T
 	pass    int
 	waiting bool // at a shared reducer, for the other groups of its link
@@ -279,6 +284,7 @@ func (o *Optimizer[T]) newStaged(gi int) *staged[T] {
 	size := 0
 	s.replay = replaying && len(s.cuts) == 1 && replayable(g.body, s.cuts[0])
 	s.scratch = &o.scratch
+	_, s.fresh = g.body[0].(overwriter)
 	for _, p := range g.params {
 		if !s.replay {
 			s.u = append(s.u, make([]T, len(p.Value)))
@@ -349,7 +355,9 @@ func (s *staged[T]) runChunk(w, i int) {
 		val := p.Value[off : off+n]
 		if s.replay {
 			ub = (*s.scratch)[w][:n]
-			copy(ub, p.Grad[off:off+n])
+			if s.pass == 0 || !s.fresh {
+				copy(ub, p.Grad[off:off+n])
+			}
 			if s.pass > 0 {
 				for _, tr := range g.body[:lo] {
 					tr.(replayer[T]).replay(c.k, off, ub, val)
