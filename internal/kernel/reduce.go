@@ -157,3 +157,47 @@ func adamDirectionRef[T Float](u, m, v []T, c1, c2, eps T) {
 		u[i] = (m[i] * c1) / (T(T(math.Sqrt(float64(v[i])))*c2) + eps)
 	}
 }
+
+// NormsStep returns Σ u[i]² and Σ p[i]² in float64, for the update a fused
+// step starts from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the norms of the
+// trust ratio (LAMB, LARS). The chain's gather calls it with gs = 1 and
+// wc = 0 on its update, so both add in the same order. The vector
+// versions keep the sums as ProdigyGatherStep does.
+func NormsStep[T Float](p, g []T, gs, wc T) (uu, pp float64) {
+	return table[T]().normsStep(p, g[:len(p)], gs, wc)
+}
+
+func normsStepRef[T Float](p, g []T, gs, wc T) (uu, pp float64) {
+	g = g[:len(p)]
+	for i, x := range p {
+		u := float64(coupled(g[i], x, gs, wc))
+		uu += u * u
+		pp += float64(x) * float64(x)
+	}
+	return uu, pp
+}
+
+// TrustStep is LARS's step on a block as one fused kernel, bit for bit the
+// chain's Scale(r), Scale(lr), Momentum (when b is not nil) and the
+// subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	u = lr*(r*u)
+//	b[i] = mu*b[i] + damp*u; u = b[i] (nesterov: u += mu*b[i])   (b not nil)
+//	p[i] += nlr*u
+func TrustStep[T Float](p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool) {
+	n := len(p)
+	table[T]().trustStep(p, g[:n], fit(b, n), gs, wc, r, lr, mu, damp, nlr, nesterov)
+}
+
+func trustStepRef[T Float](p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool) {
+	n := len(p)
+	g, b = g[:n], fit(b, n)
+	for i, x := range p {
+		u := lr * T(r*coupled(g[i], x, gs, wc))
+		if b != nil {
+			u = heavyBall(u, &b[i], mu, damp, nesterov)
+		}
+		p[i] = x + T(nlr*u)
+	}
+}

@@ -66,11 +66,15 @@ func TestProdigyGatherMatchesReference(t *testing.T) {
 	forEachType(t, testProdigyGather[float32], testProdigyGather[float64])
 }
 
+// gatherCoefficients are the gs and wc the gather kernels are checked with:
+// the values that switch a part off (gs = 1, wc = ±0) and others.
+var gatherCoefficients = []struct{ gs, wc float64 }{{1, 0}, {0.37, 0}, {1, math.Copysign(0, -1)}, {0.5, 0.01}}
+
 func testProdigyGather[T Float](t *testing.T) {
 	forEachLevel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 4))
 		forEachShape(func(n, j int, specials bool) {
-			for _, c := range []struct{ gs, wc float64 }{{1, 0}, {0.37, 0}, {1, math.Copysign(0, -1)}, {0.5, 0.01}} {
+			for _, c := range gatherCoefficients {
 				for _, withM := range []bool{true, false} {
 					var got, want [6]guarded[T] // p, g, p0, m, v, s
 					for i := range got {
@@ -149,6 +153,44 @@ func testAdamDirection[T Float](t *testing.T) {
 					if !sameBits(r.s[i], u.s[i]) {
 						t.Fatalf("%s[%d] = %v; want Adam's %v", name, i, r.s[i], u.s[i])
 					}
+				}
+			}
+		})
+	})
+}
+
+// TestNormsStepMatchesReference checks NormsStep of every level against its
+// reference loop (to 1e-13 of the sums), and that the fused form (from g
+// with gs and wc) adds exactly as the chain's (from the update it formed,
+// with gs = 1 and wc = 0).
+func TestNormsStepMatchesReference(t *testing.T) {
+	forEachType(t, testNormsStep[float32], testNormsStep[float64])
+}
+
+func testNormsStep[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 9))
+		forEachShape(func(n, j int, specials bool) {
+			for _, c := range gatherCoefficients {
+				p, g := newGuarded[T](n, offsets[j]), newGuarded[T](n, offsets[(j+1)%len(offsets)])
+				fill(rng, p.s, false, specials)
+				fill(rng, g.s, false, specials)
+				gs, wc := T(c.gs), T(c.wc)
+				uu, pp := NormsStep(p.s, g.s, gs, wc)
+				wuu, wpp := normsStepRef(p.s, g.s, gs, wc)
+				name := fmt.Sprintf("NormsStep(n=%d, off=%d, gs=%g, wc=%g, specials=%v)", n, offsets[j], c.gs, c.wc, specials)
+				p.check(t, name)
+				g.check(t, name)
+				if !near(uu, wuu, 1e-13*wuu) || !near(pp, wpp, 1e-13*wpp) {
+					t.Fatalf("%s = %v, %v; want %v, %v", name, uu, pp, wuu, wpp)
+				}
+				u := make([]T, n)
+				for i := range u {
+					u[i] = coupled(g.s[i], p.s[i], gs, wc)
+				}
+				cu, cp := NormsStep(p.s, u, 1, 0)
+				if !sameBits(cu, uu) || !sameBits(cp, pp) {
+					t.Fatalf("%s = %v, %v; the chain's form gives %v, %v", name, uu, pp, cu, cp)
 				}
 			}
 		})

@@ -9433,6 +9433,969 @@ loop_wc_wd_done:
 	VZEROUPPER
 	RET
 
+// func normsStep32AVX512(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·normsStep32AVX512(SB), NOSPLIT, $0-72
+	MOVL         wc+52(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+
+loop_unrolled:
+	CMPQ          DX, $0x00000020
+	JB            loop_single
+	VMOVUPS       (AX)(BX*1), Z3
+	VMOVUPS       (CX)(BX*1), Z4
+	VMULPS        Z0, Z4, Z4
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z1
+	VFMADD231PD   Z4, Z6, Z1
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z6, Z4, Z2
+	VFMADD231PD   Z3, Z5, Z2
+	VMOVUPS       64(AX)(BX*1), Z3
+	VMOVUPS       64(CX)(BX*1), Z4
+	VMULPS        Z0, Z4, Z4
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z1
+	VFMADD231PD   Z4, Z6, Z1
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z6, Z4, Z2
+	VFMADD231PD   Z3, Z5, Z2
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x00000020, DX
+	JMP           loop_unrolled
+
+loop_single:
+	CMPQ          DX, $0x00000010
+	JB            loop_tail
+	VMOVUPS       (AX)(BX*1), Z3
+	VMOVUPS       (CX)(BX*1), Z4
+	VMULPS        Z0, Z4, Z4
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z1
+	VFMADD231PD   Z4, Z6, Z1
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z6, Z4, Z2
+	VFMADD231PD   Z3, Z5, Z2
+	ADDQ          $0x00000040, BX
+	SUBQ          $0x00000010, DX
+	JMP           loop_single
+
+loop_tail:
+	TESTQ         DX, DX
+	JZ            loop_done
+	LEAQ          tailmask16<>+0(SB), SI
+	KMOVW         (SI)(DX*2), K1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z3
+	VMOVUPS.Z     (CX)(BX*1), K1, Z4
+	VMULPS        Z0, Z4, Z0
+	VCVTPS2PD     Y0, Z4
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y0, Z6
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z6, Z4, Z1
+	VFMADD231PD   Z0, Z5, Z1
+	VCVTPS2PD     Y3, Z0
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z5
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z5, Z0, Z2
+	VFMADD231PD   Z3, Z4, Z2
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+56(FP)
+	MOVSD         X1, pp+64(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Z0
+	VBROADCASTSS wc+52(FP), Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+
+loop_wc_unrolled:
+	CMPQ          DX, $0x00000020
+	JB            loop_wc_single
+	VMOVUPS       (AX)(BX*1), Z4
+	VMOVUPS       (CX)(BX*1), Z5
+	VMULPS        Z0, Z5, Z5
+	VMULPS        Z4, Z1, Z6
+	VADDPS        Z6, Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VFMADD231PD   Z8, Z6, Z2
+	VFMADD231PD   Z5, Z7, Z2
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z3
+	VFMADD231PD   Z4, Z6, Z3
+	VMOVUPS       64(AX)(BX*1), Z4
+	VMOVUPS       64(CX)(BX*1), Z5
+	VMULPS        Z0, Z5, Z5
+	VMULPS        Z4, Z1, Z6
+	VADDPS        Z6, Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VFMADD231PD   Z8, Z6, Z2
+	VFMADD231PD   Z5, Z7, Z2
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z3
+	VFMADD231PD   Z4, Z6, Z3
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x00000020, DX
+	JMP           loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ          DX, $0x00000010
+	JB            loop_wc_tail
+	VMOVUPS       (AX)(BX*1), Z4
+	VMOVUPS       (CX)(BX*1), Z5
+	VMULPS        Z0, Z5, Z5
+	VMULPS        Z4, Z1, Z6
+	VADDPS        Z6, Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VFMADD231PD   Z8, Z6, Z2
+	VFMADD231PD   Z5, Z7, Z2
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z3
+	VFMADD231PD   Z4, Z6, Z3
+	ADDQ          $0x00000040, BX
+	SUBQ          $0x00000010, DX
+	JMP           loop_wc_single
+
+loop_wc_tail:
+	TESTQ         DX, DX
+	JZ            loop_wc_done
+	LEAQ          tailmask16<>+0(SB), SI
+	KMOVW         (SI)(DX*2), K1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z4
+	VMOVUPS.Z     (CX)(BX*1), K1, Z5
+	VMULPS        Z0, Z5, Z0
+	VMULPS        Z4, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y0, Z6
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z6, Z1, Z2
+	VFMADD231PD   Z0, Z5, Z2
+	VCVTPS2PD     Y4, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z5, Z0, Z3
+	VFMADD231PD   Z4, Z1, Z3
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VADDPD        Y1, Y3, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+56(FP)
+	MOVSD         X1, pp+64(FP)
+	RET
+
+// func trustStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
+// Requires: AVX, AVX512F
+TEXT ·trustStep32AVX512(SB), NOSPLIT, $0-101
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z3
+	VBROADCASTSS nlr+96(FP), Z3
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z4
+	VMOVUPS 64(CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z4
+	VMOVUPS.Z (CX)(BX*1), K1, Z5
+	VMULPS    Z0, Z5, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VADDPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z3
+	VBROADCASTSS nlr+96(FP), Z3
+
+loop_nesterov_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_nesterov_single
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z4
+	VMOVUPS 64(CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_nesterov_tail
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z4
+	VMOVUPS.Z (CX)(BX*1), K1, Z5
+	VMULPS    Z0, Z5, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VADDPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z4
+
+loop_wc_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_wc_single
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z5
+	VMOVUPS 64(CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_tail
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_single
+
+loop_wc_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z5
+	VMOVUPS.Z (CX)(BX*1), K1, Z6
+	VMULPS    Z0, Z6, Z0
+	VMULPS    Z5, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z5, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z4
+
+loop_wc_nesterov_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_wc_nesterov_single
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z5
+	VMOVUPS 64(CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_nesterov_tail
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z5
+	VMOVUPS.Z (CX)(BX*1), K1, Z6
+	VMULPS    Z0, Z6, Z0
+	VMULPS    Z5, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z5, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z5
+
+loop_b_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_single
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z7
+	VADDPS  Z7, Z8, Z7
+	VMOVUPS Z7, (DX)(SI*1)
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z6
+	VMOVUPS 64(CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS 64(DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z7
+	VADDPS  Z7, Z8, Z7
+	VMOVUPS Z7, 64(DX)(SI*1)
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_unrolled
+
+loop_b_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_tail
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z7
+	VADDPS  Z7, Z8, Z7
+	VMOVUPS Z7, (DX)(SI*1)
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_single
+
+loop_b_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMULPS    Z0, Z7, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z3, Z1
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+	VMULPS    Z0, Z5, Z0
+	VADDPS    Z0, Z6, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z5
+
+loop_b_nesterov_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_nesterov_single
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z3, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z6
+	VMOVUPS 64(CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS 64(DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, 64(DX)(SI*1)
+	VMULPS  Z8, Z3, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_nesterov_tail
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z3, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMULPS    Z0, Z7, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z3, Z1
+	VMULPS    Z0, Z4, Z2
+	VADDPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (DX)(SI*1)
+	VMULPS    Z1, Z3, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z5, Z0
+	VADDPS    Z0, Z6, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z5
+	VBROADCASTSS nlr+96(FP), Z6
+
+loop_b_wc_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_wc_single
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z8
+	VADDPS  Z8, Z9, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z7
+	VMOVUPS 64(CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS 64(DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z8
+	VADDPS  Z8, Z9, Z8
+	VMOVUPS Z8, 64(DX)(SI*1)
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_tail
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z8
+	VADDPS  Z8, Z9, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z7
+	VMOVUPS.Z (CX)(SI*1), K1, Z8
+	VMULPS    Z0, Z8, Z0
+	VMULPS    Z7, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z4, Z1
+	VMULPS    Z0, Z5, Z0
+	VADDPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+	VMULPS    Z0, Z6, Z0
+	VADDPS    Z0, Z7, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z5
+	VBROADCASTSS nlr+96(FP), Z6
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_wc_nesterov_single
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (DX)(SI*1)
+	VMULPS  Z9, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z7
+	VMOVUPS 64(CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS 64(DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, 64(DX)(SI*1)
+	VMULPS  Z9, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_nesterov_tail
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (DX)(SI*1)
+	VMULPS  Z9, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z7
+	VMOVUPS.Z (CX)(SI*1), K1, Z8
+	VMULPS    Z0, Z8, Z0
+	VMULPS    Z7, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z4, Z1
+	VMULPS    Z0, Z5, Z2
+	VADDPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (DX)(SI*1)
+	VMULPS    Z1, Z4, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z6, Z0
+	VADDPS    Z0, Z7, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
 // func adamDirection32AVX512(u []float32, m []float32, v []float32, c1 float32, c2 float32, eps float32)
 // Requires: AVX, AVX512F
 TEXT ·adamDirection32AVX512(SB), NOSPLIT, $0-84
@@ -23409,6 +24372,857 @@ loop_wc_wd_tail:
 	VMOVUPD   Z0, K1, (AX)(R8*1)
 
 loop_wc_wd_done:
+	VZEROUPPER
+	RET
+
+// func normsStep64AVX512(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·normsStep64AVX512(SB), NOSPLIT, $0-80
+	MOVQ         wc+56(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+
+loop_unrolled:
+	CMPQ        DX, $0x00000010
+	JB          loop_single
+	VMOVUPD     (AX)(BX*1), Z3
+	VMOVUPD     (CX)(BX*1), Z4
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z4, Z4, Z1
+	VFMADD231PD Z3, Z3, Z2
+	VMOVUPD     64(AX)(BX*1), Z3
+	VMOVUPD     64(CX)(BX*1), Z4
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z4, Z4, Z1
+	VFMADD231PD Z3, Z3, Z2
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000010, DX
+	JMP         loop_unrolled
+
+loop_single:
+	CMPQ        DX, $0x00000008
+	JB          loop_tail
+	VMOVUPD     (AX)(BX*1), Z3
+	VMOVUPD     (CX)(BX*1), Z4
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z4, Z4, Z1
+	VFMADD231PD Z3, Z3, Z2
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_single
+
+loop_tail:
+	TESTQ       DX, DX
+	JZ          loop_done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*1), K1, Z4
+	VMULPD      Z0, Z4, Z0
+	VFMADD231PD Z0, Z0, Z1
+	VFMADD231PD Z3, Z3, Z2
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+64(FP)
+	MOVSD         X1, pp+72(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Z0
+	VBROADCASTSD wc+56(FP), Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+
+loop_wc_unrolled:
+	CMPQ        DX, $0x00000010
+	JB          loop_wc_single
+	VMOVUPD     (AX)(BX*1), Z4
+	VMOVUPD     (CX)(BX*1), Z5
+	VMULPD      Z0, Z5, Z5
+	VMULPD      Z4, Z1, Z6
+	VADDPD      Z6, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VFMADD231PD Z4, Z4, Z3
+	VMOVUPD     64(AX)(BX*1), Z4
+	VMOVUPD     64(CX)(BX*1), Z5
+	VMULPD      Z0, Z5, Z5
+	VMULPD      Z4, Z1, Z6
+	VADDPD      Z6, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000010, DX
+	JMP         loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ        DX, $0x00000008
+	JB          loop_wc_tail
+	VMOVUPD     (AX)(BX*1), Z4
+	VMOVUPD     (CX)(BX*1), Z5
+	VMULPD      Z0, Z5, Z5
+	VMULPD      Z4, Z1, Z6
+	VADDPD      Z6, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_wc_single
+
+loop_wc_tail:
+	TESTQ       DX, DX
+	JZ          loop_wc_done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z4
+	VMOVUPD.Z   (CX)(BX*1), K1, Z5
+	VMULPD      Z0, Z5, Z0
+	VMULPD      Z4, Z1, Z1
+	VADDPD      Z1, Z0, Z0
+	VFMADD231PD Z0, Z0, Z2
+	VFMADD231PD Z4, Z4, Z3
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VADDPD        Y1, Y3, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+64(FP)
+	MOVSD         X1, pp+72(FP)
+	RET
+
+// func trustStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
+// Requires: AVX, AVX512F
+TEXT ·trustStep64AVX512(SB), NOSPLIT, $0-129
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z3
+	VBROADCASTSD nlr+120(FP), Z3
+
+loop_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z4
+	VMOVUPD 64(CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z4
+	VMOVUPD.Z (CX)(BX*1), K1, Z5
+	VMULPD    Z0, Z5, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VADDPD    Z0, Z4, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z3
+	VBROADCASTSD nlr+120(FP), Z3
+
+loop_nesterov_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_nesterov_single
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z4
+	VMOVUPD 64(CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_nesterov_tail
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z4
+	VMOVUPD.Z (CX)(BX*1), K1, Z5
+	VMULPD    Z0, Z5, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VADDPD    Z0, Z4, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z4
+
+loop_wc_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_single
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z5
+	VMOVUPD 64(CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_wc_tail
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_wc_single
+
+loop_wc_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z5
+	VMOVUPD.Z (CX)(BX*1), K1, Z6
+	VMULPD    Z0, Z6, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z5, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z4
+
+loop_wc_nesterov_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_nesterov_single
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z5
+	VMOVUPD 64(CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_wc_nesterov_tail
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z5
+	VMOVUPD.Z (CX)(BX*1), K1, Z6
+	VMULPD    Z0, Z6, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z5, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z5
+
+loop_b_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_single
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z7
+	VADDPD  Z7, Z8, Z7
+	VMOVUPD Z7, (DX)(SI*1)
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z6
+	VMOVUPD 64(CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD 64(DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z7
+	VADDPD  Z7, Z8, Z7
+	VMOVUPD Z7, 64(DX)(SI*1)
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_unrolled
+
+loop_b_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_tail
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z7
+	VADDPD  Z7, Z8, Z7
+	VMOVUPD Z7, (DX)(SI*1)
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_single
+
+loop_b_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMULPD    Z0, Z7, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z3, Z1
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+	VMULPD    Z0, Z5, Z0
+	VADDPD    Z0, Z6, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z5
+
+loop_b_nesterov_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_nesterov_single
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z3, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z6
+	VMOVUPD 64(CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD 64(DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMOVUPD Z8, 64(DX)(SI*1)
+	VMULPD  Z8, Z3, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_nesterov_tail
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z3, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMULPD    Z0, Z7, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z3, Z1
+	VMULPD    Z0, Z4, Z2
+	VADDPD    Z2, Z1, Z1
+	VMOVUPD   Z1, K1, (DX)(SI*1)
+	VMULPD    Z1, Z3, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z5, Z0
+	VADDPD    Z0, Z6, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z5
+	VBROADCASTSD nlr+120(FP), Z6
+
+loop_b_wc_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_single
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z8
+	VADDPD  Z8, Z9, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z7
+	VMOVUPD 64(CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD 64(DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z8
+	VADDPD  Z8, Z9, Z8
+	VMOVUPD Z8, 64(DX)(SI*1)
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_wc_tail
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z8
+	VADDPD  Z8, Z9, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z7
+	VMOVUPD.Z (CX)(SI*1), K1, Z8
+	VMULPD    Z0, Z8, Z0
+	VMULPD    Z7, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z4, Z1
+	VMULPD    Z0, Z5, Z0
+	VADDPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+	VMULPD    Z0, Z6, Z0
+	VADDPD    Z0, Z7, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z5
+	VBROADCASTSD nlr+120(FP), Z6
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_nesterov_single
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z10
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, (DX)(SI*1)
+	VMULPD  Z9, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z7
+	VMOVUPD 64(CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD 64(DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z10
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, 64(DX)(SI*1)
+	VMULPD  Z9, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_wc_nesterov_tail
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z10
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, (DX)(SI*1)
+	VMULPD  Z9, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z7
+	VMOVUPD.Z (CX)(SI*1), K1, Z8
+	VMULPD    Z0, Z8, Z0
+	VMULPD    Z7, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z4, Z1
+	VMULPD    Z0, Z5, Z2
+	VADDPD    Z2, Z1, Z1
+	VMOVUPD   Z1, K1, (DX)(SI*1)
+	VMULPD    Z1, Z4, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z6, Z0
+	VADDPD    Z0, Z7, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
 	VZEROUPPER
 	RET
 
@@ -38011,6 +39825,1039 @@ loop_wc_wd_tail:
 	VMASKMOVPS   Y0, Y6, (AX)(R8*1)
 
 loop_wc_wd_done:
+	VZEROUPPER
+	RET
+
+// func normsStep32AVX2(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·normsStep32AVX2(SB), NOSPLIT, $0-72
+	MOVL         wc+52(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+
+loop_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(BX*1), Y3
+	VMOVUPS      (CX)(BX*1), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y1
+	VFMADD231PD  Y4, Y6, Y1
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y6, Y4, Y2
+	VFMADD231PD  Y3, Y5, Y2
+	VMOVUPS      32(AX)(BX*1), Y3
+	VMOVUPS      32(CX)(BX*1), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y1
+	VFMADD231PD  Y4, Y6, Y1
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y6, Y4, Y2
+	VFMADD231PD  Y3, Y5, Y2
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(BX*1), Y3
+	VMOVUPS      (CX)(BX*1), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y1
+	VFMADD231PD  Y4, Y6, Y1
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y6, Y4, Y2
+	VFMADD231PD  Y3, Y5, Y2
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DX, DX
+	JZ           loop_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y3
+	VMASKMOVPS   (AX)(BX*1), Y3, Y4
+	VMASKMOVPS   (CX)(BX*1), Y3, Y3
+	VMULPS       Y0, Y3, Y0
+	VCVTPS2PD    X0, Y3
+	VEXTRACTF128 $0x01, Y0, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X0, Y6
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y6, Y3, Y1
+	VFMADD231PD  Y0, Y5, Y1
+	VCVTPS2PD    X4, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y5, Y0, Y2
+	VFMADD231PD  Y4, Y3, Y2
+
+loop_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+56(FP)
+	MOVSD        X1, pp+64(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Y0
+	VBROADCASTSS wc+52(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_wc_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_wc_single
+	VMOVUPS      (AX)(BX*1), Y4
+	VMOVUPS      (CX)(BX*1), Y5
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y4, Y1, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y8
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y5, Y7, Y2
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y3
+	VFMADD231PD  Y4, Y6, Y3
+	VMOVUPS      32(AX)(BX*1), Y4
+	VMOVUPS      32(CX)(BX*1), Y5
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y4, Y1, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y8
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y5, Y7, Y2
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y3
+	VFMADD231PD  Y4, Y6, Y3
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPS      (AX)(BX*1), Y4
+	VMOVUPS      (CX)(BX*1), Y5
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y4, Y1, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y8
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y5, Y7, Y2
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y3
+	VFMADD231PD  Y4, Y6, Y3
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y4
+	VMASKMOVPS   (AX)(BX*1), Y4, Y5
+	VMASKMOVPS   (CX)(BX*1), Y4, Y4
+	VMULPS       Y0, Y4, Y0
+	VMULPS       Y5, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X0, Y6
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y6, Y1, Y2
+	VFMADD231PD  Y0, Y4, Y2
+	VCVTPS2PD    X5, Y0
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X5, Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y4, Y0, Y3
+	VFMADD231PD  Y5, Y1, Y3
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+56(FP)
+	MOVSD        X1, pp+64(FP)
+	RET
+
+// func trustStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
+// Requires: AVX
+TEXT ·trustStep32AVX2(SB), NOSPLIT, $0-101
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DX, DX
+	JZ           loop_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_nesterov_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_nesterov_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_nesterov_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_wc_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_wc_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_wc_nesterov_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_wc_nesterov_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_nesterov_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, 32(DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_unrolled
+
+loop_b_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_single
+
+loop_b_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y2
+	VMULPS       Y0, Y2, Y0
+	VADDPS       Y0, Y1, Y0
+	VMASKMOVPS   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_nesterov_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_nesterov_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_nesterov_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VMASKMOVPS   Y1, Y3, (DX)(SI*1)
+	VMULPS       Y1, Y2, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_wc_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_wc_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, 32(DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS wc+76(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y2
+	VMULPS       Y0, Y2, Y0
+	VADDPS       Y0, Y1, Y0
+	VMASKMOVPS   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_wc_nesterov_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_nesterov_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS wc+76(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VMASKMOVPS   Y1, Y3, (DX)(SI*1)
+	VMULPS       Y1, Y2, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
 	VZEROUPPER
 	RET
 
@@ -53195,6 +56042,927 @@ loop_wc_wd_tail:
 	VMASKMOVPD   Y0, Y6, (AX)(R8*1)
 
 loop_wc_wd_done:
+	VZEROUPPER
+	RET
+
+// func normsStep64AVX2(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·normsStep64AVX2(SB), NOSPLIT, $0-80
+	MOVQ         wc+56(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+
+loop_unrolled:
+	CMPQ        DX, $0x00000008
+	JB          loop_single
+	VMOVUPD     (AX)(BX*1), Y3
+	VMOVUPD     (CX)(BX*1), Y4
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y4, Y4, Y1
+	VFMADD231PD Y3, Y3, Y2
+	VMOVUPD     32(AX)(BX*1), Y3
+	VMOVUPD     32(CX)(BX*1), Y4
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y4, Y4, Y1
+	VFMADD231PD Y3, Y3, Y2
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_unrolled
+
+loop_single:
+	CMPQ        DX, $0x00000004
+	JB          loop_tail
+	VMOVUPD     (AX)(BX*1), Y3
+	VMOVUPD     (CX)(BX*1), Y4
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y4, Y4, Y1
+	VFMADD231PD Y3, Y3, Y2
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000004, DX
+	JMP         loop_single
+
+loop_tail:
+	TESTQ       DX, DX
+	JZ          loop_done
+	NEGQ        DX
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     32(SI)(DX*8), Y3
+	VMASKMOVPD  (AX)(BX*1), Y3, Y4
+	VMASKMOVPD  (CX)(BX*1), Y3, Y3
+	VMULPD      Y0, Y3, Y0
+	VFMADD231PD Y0, Y0, Y1
+	VFMADD231PD Y4, Y4, Y2
+
+loop_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+64(FP)
+	MOVSD        X1, pp+72(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Y0
+	VBROADCASTSD wc+56(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_wc_unrolled:
+	CMPQ        DX, $0x00000008
+	JB          loop_wc_single
+	VMOVUPD     (AX)(BX*1), Y4
+	VMOVUPD     (CX)(BX*1), Y5
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y4, Y1, Y6
+	VADDPD      Y6, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VFMADD231PD Y4, Y4, Y3
+	VMOVUPD     32(AX)(BX*1), Y4
+	VMOVUPD     32(CX)(BX*1), Y5
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y4, Y1, Y6
+	VADDPD      Y6, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VFMADD231PD Y4, Y4, Y3
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ        DX, $0x00000004
+	JB          loop_wc_tail
+	VMOVUPD     (AX)(BX*1), Y4
+	VMOVUPD     (CX)(BX*1), Y5
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y4, Y1, Y6
+	VADDPD      Y6, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VFMADD231PD Y4, Y4, Y3
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000004, DX
+	JMP         loop_wc_single
+
+loop_wc_tail:
+	TESTQ       DX, DX
+	JZ          loop_wc_done
+	NEGQ        DX
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     32(SI)(DX*8), Y4
+	VMASKMOVPD  (AX)(BX*1), Y4, Y5
+	VMASKMOVPD  (CX)(BX*1), Y4, Y4
+	VMULPD      Y0, Y4, Y0
+	VMULPD      Y5, Y1, Y1
+	VADDPD      Y1, Y0, Y0
+	VFMADD231PD Y0, Y0, Y2
+	VFMADD231PD Y5, Y5, Y3
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+64(FP)
+	MOVSD        X1, pp+72(FP)
+	RET
+
+// func trustStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
+// Requires: AVX
+TEXT ·trustStep64AVX2(SB), NOSPLIT, $0-129
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DX, DX
+	JZ           loop_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_nesterov_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_nesterov_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_nesterov_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_wc_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_wc_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_wc_nesterov_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_nesterov_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_wc_nesterov_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, 32(DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_unrolled
+
+loop_b_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_single
+
+loop_b_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y2
+	VMULPD       Y0, Y2, Y0
+	VADDPD       Y0, Y1, Y0
+	VMASKMOVPD   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_nesterov_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_nesterov_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, 32(DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_nesterov_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y5
+	VMULPD       Y0, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMASKMOVPD   Y1, Y3, (DX)(SI*1)
+	VMULPD       Y1, Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_wc_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, 32(DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_wc_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VBROADCASTSD wc+80(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y2
+	VMULPD       Y0, Y2, Y0
+	VADDPD       Y0, Y1, Y0
+	VMASKMOVPD   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_nesterov_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, 32(DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_wc_nesterov_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VBROADCASTSD wc+80(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y5
+	VMULPD       Y0, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMASKMOVPD   Y1, Y3, (DX)(SI*1)
+	VMULPD       Y1, Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
 	VZEROUPPER
 	RET
 

@@ -27,6 +27,8 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX512
 		k32.adoptStep = adoptStep32AVX512
 		k32.ademamixStep = ademamixStep32AVX512
+		k32.normsStep = normsStep32AVX512
+		k32.trustStep = trustStep32AVX512
 		k32.adamDirection = adamDirection32AVX512
 		k32.prodigyGather = prodigyGather32AVX512
 		k32.prodigyStep = prodigyStep32AVX512
@@ -59,6 +61,8 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX512
 		k64.adoptStep = adoptStep64AVX512
 		k64.ademamixStep = ademamixStep64AVX512
+		k64.normsStep = normsStep64AVX512
+		k64.trustStep = trustStep64AVX512
 		k64.adamDirection = adamDirection64AVX512
 		k64.prodigyGather = prodigyGather64AVX512
 		k64.prodigyStep = prodigyStep64AVX512
@@ -92,6 +96,8 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX2
 		k32.adoptStep = adoptStep32AVX2
 		k32.ademamixStep = ademamixStep32AVX2
+		k32.normsStep = normsStep32AVX2
+		k32.trustStep = trustStep32AVX2
 		k32.adamDirection = adamDirection32AVX2
 		k32.prodigyGather = prodigyGather32AVX2
 		k32.prodigyStep = prodigyStep32AVX2
@@ -124,6 +130,8 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX2
 		k64.adoptStep = adoptStep64AVX2
 		k64.ademamixStep = ademamixStep64AVX2
+		k64.normsStep = normsStep64AVX2
+		k64.trustStep = trustStep64AVX2
 		k64.adamDirection = adamDirection64AVX2
 		k64.prodigyGather = prodigyGather64AVX2
 		k64.prodigyStep = prodigyStep64AVX2

@@ -164,6 +164,41 @@ var moreSteps = []stream{
 		},
 	},
 	{
+		// The trust ratio's norms: Σ u² and Σ p² of the update a fused
+		// step starts from (u = g for the chain's gather).
+		name: "normsStep", params: "p, g []T, gs, wc T",
+		slices: []string{"p", "g"}, scalars: []string{"gs", "wc"},
+		flags: []choice{wcChoice}, unroll: 2,
+		results: []string{"uu", "pp"},
+		body: func(e *step, on map[string]bool) {
+			p, u := couple(e, on)
+			e.dot(0, u, u)
+			e.dot(1, p, p)
+		},
+	},
+	{
+		// LARS's step: the trust ratio r, the rate lr, then momentum
+		// (when b is not nil) and the subtraction.
+		name: "trustStep", params: "p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool",
+		slices: []string{"p", "g", "b"}, scalars: []string{"gs", "wc", "r", "lr", "mu", "damp", "nlr"},
+		lazy:  []string{"gs", "wc", "damp", "nlr"},
+		flags: []choice{{name: "b", slice: true}, wcChoice, {name: "nesterov"}}, unroll: 2,
+		body: func(e *step, on map[string]bool) {
+			p, u := couple(e, on)
+			u = e.mul(e.c("lr"), e.mul(e.c("r"), u))
+			if on["b"] {
+				b := e.add(e.mul(e.c("mu"), e.ld("b")), e.mul(e.c("damp"), u))
+				e.st("b", b)
+				if on["nesterov"] {
+					u = e.add(u, e.mul(e.c("mu"), b))
+				} else {
+					u = b
+				}
+			}
+			apply(e, p, u)
+		},
+	},
+	{
 		// Adam's step direction from moments already moved: what adam
 		// returns, replayed in a later pass (LAMB's second pass).
 		name: "adamDirection", params: "u, m, v []T, c1, c2, eps T",
