@@ -36,6 +36,10 @@ func fusedMethods() map[string]optim.Method {
 	prodigy.WeightDecay, prodigy.UseBiasCorrection = 0.01, true
 	prodigyCoupled.WeightDecay, prodigyCoupled.Decouple, prodigyCoupled.SafeguardWarmup = 0.01, false, true
 	prodigyB0.Beta1, prodigyB0.GrowthRate = 0, 1.5
+	lars, larsNesterov, larsPlain := optim.DefaultLARS(), optim.DefaultLARS(), optim.DefaultLARS()
+	lars.WeightDecay = 0.01
+	larsNesterov.Nesterov, larsNesterov.WeightDecay, larsNesterov.TrustMask = true, 0.01, optim.WeightsOnly
+	larsPlain.Momentum = 0
 	return map[string]optim.Method{
 		"Lion": lion, "Lion-cautious": clion, "Lion-cautious-none": clionNone,
 		"AdamW-cautious": cadamw, "AMSGrad-cautious": camsgrad,
@@ -43,6 +47,7 @@ func fusedMethods() map[string]optim.Method {
 		"AdEMAMix":          mix,
 		"ScheduleFreeAdamW": sfa, "ScheduleFreeSGD": sfs,
 		"Prodigy": prodigy, "Prodigy-coupled": prodigyCoupled, "Prodigy-beta1=0": prodigyB0,
+		"LARS": lars, "LARS-nesterov": larsNesterov, "LARS-no-momentum": larsPlain,
 	}
 }
 
@@ -217,10 +222,12 @@ func TestReplayedPassEqualsStoredUpdate(t *testing.T) {
 		for i, replay := range []bool{true, false} {
 			p := newProblem(3, 1<<17+5, 300, 1<<18+77, 10)
 			optim.SetReplay(replay)
+			optim.SetFusion(false) // LARS's chain runs fused otherwise
 			cfg := c.config
 			cfg.Method = c.m
 			o := mustNew(t, p.params, cfg)
 			optim.SetReplay(true)
+			optim.SetFusion(true)
 			if o.Replayed(0) != replay {
 				t.Fatalf("%s: Replayed = %v; want %v", name, o.Replayed(0), replay)
 			}
