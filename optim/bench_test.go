@@ -20,11 +20,9 @@ import (
 // it take two passes, and their bytes count both: the cautious forms read
 // g and m once more to count the mask (AdamW 36, Lion 28); Prodigy's
 // gather reads θ, g, θ₀, m, v, s and writes m, v, s, and its step reads
-// θ, m, v and writes θ (52); LAMB's first pass is Adam's reading θ for
-// its norm (24 B) and its second forms Adam's update again from m and v
-// and steps θ (16; 40 in all); LARS's first reads g and θ for the norms
-// and its second is SGD's (28). Neither keeps its update in memory
-// between the passes (see replayer in reduce.go).
+// θ, m, v and writes θ (52); LAMB's first pass is Adam's with u written
+// (28 B) and its second reads u and θ and writes θ (40 in all); LARS's
+// first reads g and θ for the norms and its second is SGD's (28).
 func BenchmarkStep(b *testing.B) {
 	methods := []struct {
 		name  string

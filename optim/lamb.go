@@ -102,18 +102,3 @@ func (a *scaleByAdamRoot[T]) Update(k, off int, u, p []T) {
 	n := len(u)
 	kernel.AdamEpsRoot(u, a.adam.m[k][off:off+n], a.adam.v[k][off:off+n], a.adam.b1, a.adam.b2, a.adam.c1, a.c2, T(a.EpsRoot), T(a.Eps))
 }
-
-// scaleByAdamRoot replays (see replayer) with ε_root = 0: the update from
-// the moments its Update left.
-func (a *scaleByAdamRoot[T]) replays() bool { return a.EpsRoot == 0 }
-
-func (a *scaleByAdamRoot[T]) overwrites() {}
-
-func (a *scaleByAdamRoot[T]) replay(k, off int, u, _ []T) {
-	n := len(u)
-	v := a.adam.v[k]
-	if a.adam.AMSGrad {
-		v = a.adam.vmax[k]
-	}
-	kernel.AdamDirection(u, a.adam.m[k][off:off+n], v[off:off+n], a.adam.c1, a.adam.c2, T(a.adam.Eps))
-}

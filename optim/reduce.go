@@ -177,23 +177,22 @@ func (o *Optimizer[T]) linkOf(r Transform[T]) (*link[T], *member[T]) {
 // A replayer is a transform that can form its block of the update once
 // more in a later pass of the same step, exactly as its Update formed it,
 // without moving its state again: a transform with no state (decay,
-// clipping, negation) by running Update again, Adam from the moments its
-// Update left.
+// clipping, negation) by running Update again. (Adam could, from the
+// moments its Update left, but a square root and a division per element
+// cost LAMB more than the two streams they save: BenchmarkStep/LAMB/10M
+// ran about a quarter slower on one core.)
 //
 // When every transform before a chain's only reducer replays, and the
 // reducer reads only its sums (a sumsReducer), the staged runner keeps no
 // whole update in memory: its last pass forms each block again from the
 // gradient, in a buffer that stays in the cache. The result is that of
 // the chain, bit for bit; the step saves writing and reading back the
-// update (LAMB, LARS, Prodigy beside clipping by value).
+// update (LARS and Prodigy beside clipping by value, when they cannot run
+// fused).
 type replayer[T Float] interface {
 	replays() bool // whether it can, as configured
 	replay(k, off int, u, p []T)
 }
-
-// An overwriter is a replayer whose replay sets u without reading it
-// (Adam's, from its moments): the gradient need not be copied in first.
-type overwriter interface{ overwrites() }
 
 // A sumsReducer is a Reducer whose Reduce reads only the sums, never the
 // whole updates or values: a staged runner may pass it nil for both.
@@ -252,7 +251,6 @@ type staged[T Float] struct {
 	// replay: the last pass forms each block of the update again from the
 	// gradient, in the optimizer's per-worker scratch, and u is not kept.
 	replay  bool
-	fresh   bool // replay: body[0] is an overwriter
 	scratch *[][]T
 	pass    int
 	waiting bool // at a shared reducer, for the other groups of its link
@@ -284,7 +282,6 @@ func (o *Optimizer[T]) newStaged(gi int) *staged[T] {
 	size := 0
 	s.replay = replaying && len(s.cuts) == 1 && replayable(g.body, s.cuts[0])
 	s.scratch = &o.scratch
-	_, s.fresh = g.body[0].(overwriter)
 	for _, p := range g.params {
 		if !s.replay {
 			s.u = append(s.u, make([]T, len(p.Value)))
@@ -355,9 +352,7 @@ func (s *staged[T]) runChunk(w, i int) {
 		val := p.Value[off : off+n]
 		if s.replay {
 			ub = (*s.scratch)[w][:n]
-			if s.pass == 0 || !s.fresh {
-				copy(ub, p.Grad[off:off+n])
-			}
+			copy(ub, p.Grad[off:off+n])
 			if s.pass > 0 {
 				for _, tr := range g.body[:lo] {
 					tr.(replayer[T]).replay(c.k, off, ub, val)

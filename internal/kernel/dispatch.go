@@ -51,7 +51,6 @@ type kernels[T Float] struct {
 	scheduleFreeStep func(p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T, near bool)
 	prodigyStep      func(p, g, m, v []T, gs, wc, a, de, aw, nlr T)
 	prodigyGather    func(p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64)
-	adamDirection    func(u, m, v []T, c1, c2, eps T)
 	normsStep        func(p, g []T, gs, wc T) (uu, pp float64)
 	trustStep        func(p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool)
 
@@ -110,7 +109,6 @@ func reference[T Float]() kernels[T] {
 		scheduleFreeStep: scheduleFreeStepRef[T],
 		prodigyStep:      prodigyStepRef[T],
 		prodigyGather:    prodigyGatherRef[T],
-		adamDirection:    adamDirectionRef[T],
 		normsStep:        normsStepRef[T],
 		trustStep:        trustStepRef[T],
 

@@ -139,25 +139,6 @@ func prodigyStepRef[T Float](p, g, m, v []T, gs, wc, a, de, aw, nlr T) {
 	}
 }
 
-// AdamDirection sets u to Adam's step direction from moments that Adam
-// has already moved this step, bit for bit what Adam returned for them:
-//
-//	u[i] = (m[i]*c1) / (sqrt(v[i])*c2 + eps)
-//
-// (with AMSGrad, pass the running maximum as v). A pass after a reduction
-// uses it to form the update again rather than keep it in memory.
-func AdamDirection[T Float](u, m, v []T, c1, c2, eps T) {
-	n := len(u)
-	table[T]().adamDirection(u, m[:n], v[:n], c1, c2, eps)
-}
-
-func adamDirectionRef[T Float](u, m, v []T, c1, c2, eps T) {
-	m, v = m[:len(u)], v[:len(u)]
-	for i := range u {
-		u[i] = (m[i] * c1) / (T(T(math.Sqrt(float64(v[i])))*c2) + eps)
-	}
-}
-
 // NormsStep returns Σ u[i]² and Σ p[i]² in float64, for the update a fused
 // step starts from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the norms of the
 // trust ratio (LAMB, LARS). The chain's gather calls it with gs = 1 and

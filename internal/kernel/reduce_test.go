@@ -118,47 +118,6 @@ func near(got, want, tol float64) bool {
 	return got == want || math.Abs(got-want) <= tol || math.IsNaN(got) && math.IsNaN(want)
 }
 
-// TestAdamDirectionReplaysAdam checks, on every level, that AdamDirection on
-// the moments Adam left gives Adam's update bit for bit (AMSGrad: with the
-// running maximum as v), touching nothing outside u.
-func TestAdamDirectionReplaysAdam(t *testing.T) {
-	forEachType(t, testAdamDirection[float32], testAdamDirection[float64])
-}
-
-func testAdamDirection[T Float](t *testing.T) {
-	forEachLevel(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(5, 6))
-		forEachShape(func(n, j int, specials bool) {
-			for _, ams := range []bool{false, true} {
-				off := func(i int) int { return offsets[(j+i)%len(offsets)] }
-				u, m, v, vmax, r := newGuarded[T](n, off(0)), newGuarded[T](n, off(1)), newGuarded[T](n, off(2)), newGuarded[T](n, off(3)), newGuarded[T](n, off(4))
-				fill(rng, u.s, false, specials)
-				fill(rng, m.s, false, false)
-				fill(rng, v.s, true, false)
-				fill(rng, vmax.s, true, false)
-				var vm []T
-				if ams {
-					vm = vmax.s
-				}
-				const b1, b2, c1, c2, eps = 0.9, 0.999, 10, 31.6, 1e-8
-				Adam(u.s, m.s, v.s, vm, b1, b2, c1, c2, eps)
-				den := v.s
-				if ams {
-					den = vmax.s
-				}
-				AdamDirection(r.s, m.s, den, c1, c2, eps)
-				name := fmt.Sprintf("AdamDirection(n=%d, off=%d, amsgrad=%v, specials=%v)", n, offsets[j], ams, specials)
-				r.check(t, name)
-				for i := range u.s {
-					if !sameBits(r.s[i], u.s[i]) {
-						t.Fatalf("%s[%d] = %v; want Adam's %v", name, i, r.s[i], u.s[i])
-					}
-				}
-			}
-		})
-	})
-}
-
 // TestNormsStepMatchesReference checks NormsStep of every level against its
 // reference loop (to 1e-13 of the sums), and that the fused form (from g
 // with gs and wc) adds exactly as the chain's (from the update it formed,

@@ -68,9 +68,6 @@ func normsStep32AVX512(p []float32, g []float32, gs float32, wc float32) (uu flo
 func trustStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
-func adamDirection32AVX512(u []float32, m []float32, v []float32, c1 float32, c2 float32, eps float32)
-
-//go:noescape
 func prodigyGather32AVX512(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
 
 //go:noescape
@@ -168,9 +165,6 @@ func normsStep64AVX512(p []float64, g []float64, gs float64, wc float64) (uu flo
 
 //go:noescape
 func trustStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
-
-//go:noescape
-func adamDirection64AVX512(u []float64, m []float64, v []float64, c1 float64, c2 float64, eps float64)
 
 //go:noescape
 func prodigyGather64AVX512(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)
@@ -272,9 +266,6 @@ func normsStep32AVX2(p []float32, g []float32, gs float32, wc float32) (uu float
 func trustStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
-func adamDirection32AVX2(u []float32, m []float32, v []float32, c1 float32, c2 float32, eps float32)
-
-//go:noescape
 func prodigyGather32AVX2(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
 
 //go:noescape
@@ -372,9 +363,6 @@ func normsStep64AVX2(p []float64, g []float64, gs float64, wc float64) (uu float
 
 //go:noescape
 func trustStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
-
-//go:noescape
-func adamDirection64AVX2(u []float64, m []float64, v []float64, c1 float64, c2 float64, eps float64)
 
 //go:noescape
 func prodigyGather64AVX2(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)

@@ -29,7 +29,6 @@ func accelerateUpdate(l level) {
 		k32.ademamixStep = ademamixStep32AVX512
 		k32.normsStep = normsStep32AVX512
 		k32.trustStep = trustStep32AVX512
-		k32.adamDirection = adamDirection32AVX512
 		k32.prodigyGather = prodigyGather32AVX512
 		k32.prodigyStep = prodigyStep32AVX512
 		k32.scheduleFreeStep = scheduleFreeStep32AVX512
@@ -63,7 +62,6 @@ func accelerateUpdate(l level) {
 		k64.ademamixStep = ademamixStep64AVX512
 		k64.normsStep = normsStep64AVX512
 		k64.trustStep = trustStep64AVX512
-		k64.adamDirection = adamDirection64AVX512
 		k64.prodigyGather = prodigyGather64AVX512
 		k64.prodigyStep = prodigyStep64AVX512
 		k64.scheduleFreeStep = scheduleFreeStep64AVX512
@@ -98,7 +96,6 @@ func accelerateUpdate(l level) {
 		k32.ademamixStep = ademamixStep32AVX2
 		k32.normsStep = normsStep32AVX2
 		k32.trustStep = trustStep32AVX2
-		k32.adamDirection = adamDirection32AVX2
 		k32.prodigyGather = prodigyGather32AVX2
 		k32.prodigyStep = prodigyStep32AVX2
 		k32.scheduleFreeStep = scheduleFreeStep32AVX2
@@ -132,7 +129,6 @@ func accelerateUpdate(l level) {
 		k64.ademamixStep = ademamixStep64AVX2
 		k64.normsStep = normsStep64AVX2
 		k64.trustStep = trustStep64AVX2
-		k64.adamDirection = adamDirection64AVX2
 		k64.prodigyGather = prodigyGather64AVX2
 		k64.prodigyStep = prodigyStep64AVX2
 		k64.scheduleFreeStep = scheduleFreeStep64AVX2

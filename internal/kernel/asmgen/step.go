@@ -199,16 +199,6 @@ var moreSteps = []stream{
 		},
 	},
 	{
-		// Adam's step direction from moments already moved: what adam
-		// returns, replayed in a later pass (LAMB's second pass).
-		name: "adamDirection", params: "u, m, v []T, c1, c2, eps T",
-		slices: []string{"u", "m", "v"}, scalars: []string{"c1", "c2", "eps"}, unroll: 2,
-		body: func(e *step, _ map[string]bool) {
-			d := e.add(e.mul(e.sqrt(e.ld("v")), e.c("c2")), e.c("eps"))
-			e.st("u", e.div(e.mul(e.ld("m"), e.c("c1")), d))
-		},
-	},
-	{
 		// Prodigy's gather pass: the moments and s move, and the sums
 		// Σ u·(p0 − p) and Σ |s| are returned.
 		name: "prodigyGather", params: "p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T",
