@@ -41,9 +41,10 @@ type fused[T Float] struct {
 	coupled weightDecayer[T]
 	core    fusedStep[T]
 
-	red  fusedReducer[T] // core, when it needs a gather pass
-	acc  [][]float64     // per chunk of the optimizer: the gather's partial sums
-	sums [][]float64     // per parameter: the sums added up
+	red    fusedReducer[T] // core, when it needs a gather pass
+	acc    [][]float64     // per chunk of the optimizer: the gather's partial sums
+	sums   [][]float64     // per parameter: the sums added up
+	shared bool            // the core is a SharedReducer of a link: the link reduces
 }
 
 // A fusedReducer is a fusedStep that needs sums over each whole parameter
@@ -181,7 +182,14 @@ func (o *Optimizer[T]) runGathers() {
 				}
 			}
 		}
-		f.red.reduce(f.sums)
+		if !f.shared {
+			f.red.reduce(f.sums)
+		}
+	}
+	for _, l := range o.links {
+		if l.fused {
+			l.reduce()
+		}
 	}
 }
 

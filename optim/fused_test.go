@@ -36,6 +36,10 @@ func fusedMethods() map[string]optim.Method {
 	prodigy.WeightDecay, prodigy.UseBiasCorrection = 0.01, true
 	prodigyCoupled.WeightDecay, prodigyCoupled.Decouple, prodigyCoupled.SafeguardWarmup = 0.01, false, true
 	prodigyB0.Beta1, prodigyB0.GrowthRate = 0, 1.5
+	lars, larsNesterov, larsPlain := optim.DefaultLARS(), optim.DefaultLARS(), optim.DefaultLARS()
+	lars.WeightDecay = 0.01
+	larsNesterov.Nesterov, larsNesterov.WeightDecay, larsNesterov.TrustMask = true, 0.01, optim.WeightsOnly
+	larsPlain.Momentum = 0
 	return map[string]optim.Method{
 		"Lion": lion, "Lion-cautious": clion, "Lion-cautious-none": clionNone,
 		"AdamW-cautious": cadamw, "AMSGrad-cautious": camsgrad,
@@ -43,6 +47,7 @@ func fusedMethods() map[string]optim.Method {
 		"AdEMAMix":          mix,
 		"ScheduleFreeAdamW": sfa, "ScheduleFreeSGD": sfs,
 		"Prodigy": prodigy, "Prodigy-coupled": prodigyCoupled, "Prodigy-beta1=0": prodigyB0,
+		"LARS": lars, "LARS-nesterov": larsNesterov, "LARS-no-momentum": larsPlain,
 	}
 }
 
@@ -190,5 +195,43 @@ func TestFusedStepsIndependentOfThreads(t *testing.T) {
 			results = append(results, p)
 		}
 		results[1].same(t, name+": 3 threads vs 1", results[0])
+	}
+}
+
+// TestReplayedPassEqualsStoredUpdate checks that the staged chains whose
+// last pass forms the update again from the gradient (LARS and Prodigy
+// beside clipping by value, run as chains) step bit for bit as the chain
+// that keeps the whole update between its passes, over several threads'
+// worth of chunks.
+func TestReplayedPassEqualsStoredUpdate(t *testing.T) {
+	lars := optim.DefaultLARS()
+	lars.WeightDecay, lars.Nesterov, lars.TrustMask = 0.01, true, optim.WeightsOnly
+	prodigy := optim.DefaultProdigy()
+	prodigy.Beta1 = 0 // steps along the update itself
+	for name, c := range map[string]struct {
+		m      optim.Method
+		config optim.Config
+	}{
+		"LARS":          {lars, optim.Config{LR: schedule.Constant(0.5), Maximize: true, ClipNorm: 1}},
+		"Prodigy-clip":  {prodigy, optim.Config{ClipValue: 0.5}},
+		"LARS-momentum": {optim.DefaultLARS(), optim.Config{LR: schedule.Constant(0.5)}},
+	} {
+		var got [2][][]float64
+		for i, replay := range []bool{true, false} {
+			p := newProblem(3, 1<<17+5, 300, 1<<18+77, 10)
+			optim.SetReplay(replay)
+			optim.SetFusion(false) // LARS's chain runs fused otherwise
+			cfg := c.config
+			cfg.Method = c.m
+			o := mustNew(t, p.params, cfg)
+			optim.SetReplay(true)
+			optim.SetFusion(true)
+			if o.Replayed(0) != replay {
+				t.Fatalf("%s: Replayed = %v; want %v", name, o.Replayed(0), replay)
+			}
+			run(t, p, o, 4)
+			got[i] = p.values()
+		}
+		sameBits(t, name+": replayed", got[0], got[1])
 	}
 }

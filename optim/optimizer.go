@@ -124,7 +124,8 @@ type Optimizer[T Float] struct {
 	// training point of the groups with an evaluation point.
 	evaluating bool
 	trainPoint [][][]T
-	gathers    bool // some group's fused step needs a gather pass
+	links      []*link[T] // the SharedReducers that reduce across groups (reduce.go)
+	gathers    bool       // some group's fused step needs a gather pass
 	gatherFn   func(w, i int)
 	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
 	normFn     func(w, i int)
@@ -261,6 +262,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		}
 		o.groups = append(o.groups, g)
 	}
+	o.link()
 	for gi, g := range o.groups {
 		infos := make([]ParamInfo, len(g.params))
 		avoid := make([][2]uintptr, len(g.params))
@@ -275,7 +277,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		}
 		o.state.params, o.state.avoid, o.state.group = infos, avoid, gi
 		if g.fused == nil {
-			g.staged = newStaged(g, o.chunksOf(gi))
+			g.staged = o.newStaged(gi)
 		}
 		for ti, tr := range g.chain {
 			o.state.prefix = fmt.Sprintf("%d.", ti)

@@ -8,10 +8,10 @@ import (
 )
 
 var (
-	_ Method                = Prodigy{}
-	_ Reducer[float32]      = (*ScaleByProdigy[float32])(nil)
-	_ fuser[float32]        = (*ScaleByProdigy[float32])(nil)
-	_ fusedReducer[float32] = (*prodigyStep[float32])(nil)
+	_ Method                 = Prodigy{}
+	_ SharedReducer[float32] = (*ScaleByProdigy[float32])(nil)
+	_ fuser[float32]         = (*ScaleByProdigy[float32])(nil)
+	_ fusedReducer[float32]  = (*prodigyStep[float32])(nil)
 )
 
 // Prodigy is Adam whose step size d is estimated from the run itself, so
@@ -40,10 +40,20 @@ var (
 // the moments but not the parameters, and is not counted, as in the
 // reference.
 //
-// The estimate d is kept per parameter group (the reference shares one
-// over all groups, which must then have the same rate); [ProdigyD] reads
-// it, for logging once an epoch. Weight decay is decoupled by default, as
-// in AdamW but scaled by dα.
+// One estimate d serves every parameter group, as in the reference: the
+// sums r and Σ|s| run over the parameters of all the groups whose method
+// is Prodigy with the same β₁, β₂, β₃, d₀, d_coef, growth rate and bias
+// correction, and each group steps with the shared d and its own rate α,
+// ε, λ and safeguard (groups that differ in those hyperparameters keep an
+// estimate of their own). Each group's term of r and of s uses its own
+// dα, so two groups with the rate α, or one with 0 (which takes no step and
+// adds nothing to the sums), are exactly the reference's groups; the
+// reference refuses any other mix of rates. The reference's decoupled decay
+// of a group with rate 0 (by the others' dα) is not reproduced: a group
+// with rate 0 does not move. The shared scalars are saved with every group,
+// and the first group's are the ones read back, as the reference reads
+// param_groups[0]. [ProdigyD] reads d, for logging once an epoch. Weight
+// decay is decoupled by default, as in AdamW but scaled by dα.
 //
 // Reference: K. Mishchenko, A. Defazio, "Prodigy: An Expeditiously
 // Adaptive Parameter-Free Learner", ICML 2024 (arXiv:2306.06101);
@@ -121,10 +131,10 @@ func ProdigyD[T Float](o *Optimizer[T], group int) (float64, bool) {
 
 // ScaleByProdigy replaces the update by Prodigy's step (see [Prodigy]) divided
 // by the learning rate, which ScaleByLR then applies: u ← dĉ·m/(√v + d·ε),
-// plus dĉ·λ·θ when WeightDecay (decoupled) is set. It is a [Reducer]: d
-// needs sums over every parameter of the group. Its chain runs fused, as
-// two passes: one that reads the gradient, moves the moments and sums, and
-// one that steps.
+// plus dĉ·λ·θ when WeightDecay (decoupled) is set. It is a [SharedReducer]:
+// d needs sums over every parameter of every group it shares d with. Its
+// chain runs fused, as two passes: one that reads the gradient, moves the
+// moments and sums, and one that steps.
 type ScaleByProdigy[T Float] struct {
 	B1, B2, B3, Eps float64
 	WeightDecay     float64 // decoupled; masked by Config.DecayMask
@@ -138,6 +148,9 @@ type ScaleByProdigy[T Float] struct {
 	// Saved scalars: the estimate, its running maximum, the numerator r,
 	// and the count of steps taken (not counting those with Σ|s| = 0).
 	d, dMax, num, k float64
+
+	lead *ScaleByProdigy[T] // the first group's, when d is shared with it
+	tot  [2]float64         // Reduce's total, when d is not shared
 
 	lr, dbc, r0, fnum float64 // this step's
 	first, skip       bool
@@ -181,7 +194,23 @@ func (p *ScaleByProdigy[T]) beta3() float64 {
 	return p.B3
 }
 
+// Share joins lead's estimate when lead is Prodigy with the same
+// hyperparameters for d (see [Prodigy]).
+func (p *ScaleByProdigy[T]) Share(lead SharedReducer[T]) bool {
+	l, ok := lead.(*ScaleByProdigy[T])
+	if !ok || l.B1 != p.B1 || l.B2 != p.B2 || l.beta3() != p.beta3() || l.D0 != p.D0 || l.DCoef != p.DCoef ||
+		l.GrowthRate != p.GrowthRate || l.BiasCorrection != p.BiasCorrection {
+		return false
+	}
+	p.lead = l
+	return true
+}
+
 func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
+	if l := p.lead; l != nil {
+		// The lead's group comes first, and its Begin leaves these be.
+		p.d, p.dMax, p.num, p.k = l.d, l.dMax, l.num, l.k
+	}
 	p.first = c.T == 1
 	p.lr = c.LR
 	bc := 1.0
@@ -204,6 +233,8 @@ func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
 }
 
 func (p *ScaleByProdigy[T]) Sums() int { return 2 }
+
+func (p *ScaleByProdigy[T]) sumsOnly() {}
 
 func (p *ScaleByProdigy[T]) Gather(k, off int, u, val []T, acc []float64) {
 	p.gather(k, off, val, u, 1, 0, acc)
@@ -242,29 +273,42 @@ func (p *ScaleByProdigy[T]) decoupledRate(k int) T {
 	return p.aw
 }
 
-func (p *ScaleByProdigy[T]) Reduce(sums [][]float64, _, _ [][]T) {
-	delta, den := 0.0, 0.0
+// Reduce is ReduceShared on its own group's contribution.
+func (p *ScaleByProdigy[T]) Reduce(sums [][]float64, u, val [][]T) {
+	p.tot = [2]float64{}
+	p.Contribute(sums, p.tot[:])
+	p.ReduceShared(p.tot[:], u, val)
+}
+
+// Contribute adds the group's terms of r (each times this group's (d/d₀)·dα)
+// and of Σ|s| to tot.
+func (p *ScaleByProdigy[T]) Contribute(sums [][]float64, tot []float64) {
 	for _, s := range sums {
-		delta += p.fnum * s[0]
-		den += s[1]
+		tot[0] += p.fnum * s[0]
+		tot[1] += s[1]
 	}
-	num := p.r0 + delta
+}
+
+// ReduceShared moves d from the sums over every sharing group; each such
+// group computes the same d from the same total.
+func (p *ScaleByProdigy[T]) ReduceShared(tot []float64, _, _ [][]T) {
+	num, den := p.r0+tot[0], tot[1]
 	p.skip = den == 0
 	if p.skip {
 		return
 	}
-	if p.lr > 0 {
-		dHat := p.DCoef * num / den
-		if p.d == p.D0 {
-			p.d = math.Max(p.d, dHat)
-		}
-		p.dMax = math.Max(p.dMax, dHat)
-		g := p.GrowthRate
-		if g == 0 {
-			g = math.Inf(1)
-		}
-		p.d = math.Min(p.dMax, p.d*g)
+	// Σ|s| > 0: some sharing group has a rate > 0 (one with rate 0 adds
+	// nothing), which is the reference's condition for moving d.
+	dHat := p.DCoef * num / den
+	if p.d == p.D0 {
+		p.d = math.Max(p.d, dHat)
 	}
+	p.dMax = math.Max(p.dMax, dHat)
+	g := p.GrowthRate
+	if g == 0 {
+		g = math.Inf(1)
+	}
+	p.d = math.Min(p.dMax, p.d*g)
 	p.num = num
 	p.k++
 	// θ ← θ − α·u with u = dĉ·(m/(√v + dε) + λθ): dα = dOld·α·ĉ.

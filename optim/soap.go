@@ -7,6 +7,7 @@ import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
 	"gonum.org/v1/gonum/lapack"
+	"gonum.org/v1/gonum/lapack/gonum"
 	"gonum.org/v1/gonum/lapack/lapack64"
 
 	"github.com/descentml/descent/internal/kernel"
@@ -368,9 +369,13 @@ func (s *ScaleBySOAP[T]) refresh(x *soapParam[T], i, n int) {
 			p[r*n+j] = lo[r*n+from]
 		}
 	}
-	a := blas64.General{Rows: n, Cols: n, Data: p, Stride: n}
-	lapack64.Geqrf(a, s.tau[:n], s.wk, len(s.wk))
-	lapack64.Orgqr(a, s.tau[:n], s.wk, len(s.wk))
+	// The unblocked QR (Householder reflections applied by matrix-vector
+	// products): the blocked Geqrf and Orgqr hand their panels to gonum's
+	// parallel Dgemm, which allocates at each call, and a step should not.
+	// For n below LAPACK's crossover (128) the blocked routines run these.
+	var qr gonum.Implementation
+	qr.Dgeqr2(n, n, p, n, s.tau[:n], s.wk[:n])
+	qr.Dorg2r(n, n, n, p, n, s.tau[:n], s.wk[:n])
 	for j, v := range p {
 		q[j] = T(v)
 	}

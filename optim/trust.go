@@ -6,7 +6,11 @@ import (
 	"github.com/descentml/descent/internal/kernel"
 )
 
-var _ Reducer[float32] = (*ScaleByTrustRatio[float32])(nil)
+var (
+	_ Reducer[float32]      = (*ScaleByTrustRatio[float32])(nil)
+	_ fuser[float32]        = (*ScaleByTrustRatio[float32])(nil)
+	_ fusedReducer[float32] = (*trustStep[float32])(nil)
+)
 
 // ScaleByTrustRatio scales each parameter's update by the ratio of the
 // parameter's norm to the update's (You et al. 2017, 2020; optax's
@@ -18,7 +22,10 @@ var _ Reducer[float32] = (*ScaleByTrustRatio[float32])(nil)
 // with η = Coefficient and ε = Eps. Parameters that Mask excludes keep
 // their update (r = 1). The norms are over the whole tensor, so the
 // transform is a [Reducer]: the norms are summed while the update is
-// formed, and the scaling is applied in the next pass.
+// formed, and the scaling is applied in the next pass. As LARS has it
+// (after a coupled decay, then the rate and momentum), its chain runs
+// fused: a gather pass that reads g and θ for the norms, and one kernel
+// that steps.
 type ScaleByTrustRatio[T Float] struct {
 	Coefficient float64                             // η; LAMB's is 1, LARS's 0.001
 	Eps         float64                             // ε added to ‖u‖
@@ -41,12 +48,15 @@ func (s *ScaleByTrustRatio[T]) Init(_ *State[T], params []ParamInfo) error {
 
 func (s *ScaleByTrustRatio[T]) Begin(*StepInfo) {}
 
+func (s *ScaleByTrustRatio[T]) sumsOnly() {}
+
 func (s *ScaleByTrustRatio[T]) Sums() int { return 2 }
 
 func (s *ScaleByTrustRatio[T]) Gather(k, _ int, u, p []T, acc []float64) {
 	if s.on[k] {
-		acc[0] += kernel.SumSquares(u)
-		acc[1] += kernel.SumSquares(p)
+		uu, pp := kernel.NormsStep(p, u, 1, 0) // as the fused gather adds them
+		acc[0] += uu
+		acc[1] += pp
 	}
 }
 
@@ -92,4 +102,57 @@ func (d *maskedDecay[T]) Init(s *State[T], params []ParamInfo) error {
 		ps[k].Decay = p.Decay && d.mask(p.Name, p.Shape)
 	}
 	return d.AddDecayedWeights.Init(s, ps)
+}
+
+// trustStep is ScaleByTrustRatio's fused form, with the rate and an
+// optional momentum after it (LARS): the gather reads the gradient and θ
+// for the norms, and TrustStep takes the step.
+type trustStep[T Float] struct {
+	s   *ScaleByTrustRatio[T]
+	lr  *ScaleByLR[T] // nil when the rate is folded into the subtraction
+	mom *Momentum[T]  // nil: no momentum
+}
+
+func (s *ScaleByTrustRatio[T]) fuse(tail Chain[T]) fusedStep[T] {
+	f := &trustStep[T]{s: s}
+	if len(tail) == 0 {
+		return f
+	}
+	lr, ok := tail[0].(*ScaleByLR[T])
+	if !ok || len(tail) > 2 {
+		return nil
+	}
+	f.lr = lr
+	if len(tail) == 2 {
+		if f.mom, ok = tail[1].(*Momentum[T]); !ok {
+			return nil
+		}
+	}
+	return f
+}
+
+func (f *trustStep[T]) sums() int { return f.s.Sums() }
+
+func (f *trustStep[T]) gather(k, _ int, p, g []T, gs, wc T, acc []float64) {
+	if f.s.on[k] {
+		uu, pp := kernel.NormsStep(p, g, gs, wc)
+		acc[0] += uu
+		acc[1] += pp
+	}
+}
+
+func (f *trustStep[T]) reduce(sums [][]float64) { f.s.Reduce(sums, nil, nil) }
+
+func (f *trustStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
+	lr := T(1) // 1·u is u: the rate is in nlr
+	if f.lr != nil {
+		lr = f.lr.lr
+	}
+	var b []T
+	var mu, damp T
+	nesterov := false
+	if m := f.mom; m != nil {
+		b, mu, damp, nesterov = m.b[k][off:off+len(p)], m.mu, m.damp, m.Nesterov
+	}
+	kernel.TrustStep(p, g, b, gs, wc, f.s.ratio[k], lr, mu, damp, nlr, nesterov)
 }

@@ -50,6 +50,9 @@ type kernels[T Float] struct {
 	ademamixStep     func(p, g, m1, m2, v []T, gs, wc, b1, b2, b3, c1, c2, alpha, eps, wd, nlr T)
 	scheduleFreeStep func(p, g, z, v []T, gs, wc, b2, bc2, eps, wd, c, a, lr, nlr T, near bool)
 	prodigyStep      func(p, g, m, v []T, gs, wc, a, de, aw, nlr T)
+	prodigyGather    func(p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64)
+	normsStep        func(p, g []T, gs, wc T) (uu, pp float64)
+	trustStep        func(p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool)
 
 	sum        func(x []T) float64
 	sumSqDiff  func(x []T, c float64) float64
@@ -105,6 +108,9 @@ func reference[T Float]() kernels[T] {
 		ademamixStep:     ademamixStepRef[T],
 		scheduleFreeStep: scheduleFreeStepRef[T],
 		prodigyStep:      prodigyStepRef[T],
+		prodigyGather:    prodigyGatherRef[T],
+		normsStep:        normsStepRef[T],
+		trustStep:        trustStepRef[T],
 
 		sum:        sumRef[T],
 		sumSqDiff:  sumSquaredDiffRef[T],

@@ -3,7 +3,8 @@ package kernel
 import "math"
 
 // Kernels of the optimizers whose chains hold reductions (Muon, Prodigy,
-// LAMB). They are pure Go: each is its own reference loop, and like the
+// LAMB). Most are pure Go, each its own reference loop; those with
+// assembly (ProdigyStep, ProdigyGatherStep) go through the table. Like the
 // update kernels they round every product that is added to something.
 
 // Lerp moves x towards y by w, as torch.lerp computes it:
@@ -29,9 +30,16 @@ func ProdigyGather[T Float](g, p, p0, m, v, s []T, b1, c1, b2, c2, b3, w T) (dot
 }
 
 // ProdigyGatherStep is ProdigyGather on the update a fused step starts
-// from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0), in place of g; the sums are
-// accumulated in the same order.
+// from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0), in place of g. The state moves
+// as the reference loop moves it, bit for bit; the vector versions keep
+// the sums as Sum does (partial sums in float64 lanes, added in a fixed
+// order), so they differ from the loop's by rounding only.
 func ProdigyGatherStep[T Float](p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64) {
+	n := len(p)
+	return table[T]().prodigyGather(p, g[:n], p0[:n], fit(m, n), v[:n], s[:n], gs, wc, b1, c1, b2, c2, b3, w)
+}
+
+func prodigyGatherRef[T Float](p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64) {
 	n := len(p)
 	g, p0, v, s, m = g[:n], p0[:n], v[:n], s[:n], fit(m, n)
 	for i, x := range p {
@@ -128,5 +136,49 @@ func prodigyStepRef[T Float](p, g, m, v []T, gs, wc, a, de, aw, nlr T) {
 			r = T(r) + T(aw*x)
 		}
 		p[i] = x + T(nlr*r)
+	}
+}
+
+// NormsStep returns Σ u[i]² and Σ p[i]² in float64, for the update a fused
+// step starts from, u = gs*g[i] (+ wc*p[i] when wc ≠ 0): the norms of the
+// trust ratio (LAMB, LARS). The chain's gather calls it with gs = 1 and
+// wc = 0 on its update, so both add in the same order. The vector
+// versions keep the sums as ProdigyGatherStep does.
+func NormsStep[T Float](p, g []T, gs, wc T) (uu, pp float64) {
+	return table[T]().normsStep(p, g[:len(p)], gs, wc)
+}
+
+func normsStepRef[T Float](p, g []T, gs, wc T) (uu, pp float64) {
+	g = g[:len(p)]
+	for i, x := range p {
+		u := float64(coupled(g[i], x, gs, wc))
+		uu += u * u
+		pp += float64(x) * float64(x)
+	}
+	return uu, pp
+}
+
+// TrustStep is LARS's step on a block as one fused kernel, bit for bit the
+// chain's Scale(r), Scale(lr), Momentum (when b is not nil) and the
+// subtraction:
+//
+//	u := gs*g[i]; u += wc*p[i] (skipped when wc == 0)
+//	u = lr*(r*u)
+//	b[i] = mu*b[i] + damp*u; u = b[i] (nesterov: u += mu*b[i])   (b not nil)
+//	p[i] += nlr*u
+func TrustStep[T Float](p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool) {
+	n := len(p)
+	table[T]().trustStep(p, g[:n], fit(b, n), gs, wc, r, lr, mu, damp, nlr, nesterov)
+}
+
+func trustStepRef[T Float](p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool) {
+	n := len(p)
+	g, b = g[:n], fit(b, n)
+	for i, x := range p {
+		u := lr * T(r*coupled(g[i], x, gs, wc))
+		if b != nil {
+			u = heavyBall(u, &b[i], mu, damp, nesterov)
+		}
+		p[i] = x + T(nlr*u)
 	}
 }

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -55,4 +56,102 @@ func TestProdigyGatherSums(t *testing.T) {
 	if math.Abs(dot-wantDot) > 1e-12*math.Abs(wantDot) || math.Abs(abs-wantAbs) > 1e-12*wantAbs {
 		t.Errorf("ProdigyGather sums = %v, %v; want %v, %v", dot, abs, wantDot, wantAbs)
 	}
+}
+
+// TestProdigyGatherMatchesReference checks ProdigyGatherStep of every level
+// against its reference loop: the state bit for bit, with guard bands
+// around every slice, and the sums to 1e-13 of the sum of their terms'
+// magnitudes (the vector versions add in another order).
+func TestProdigyGatherMatchesReference(t *testing.T) {
+	forEachType(t, testProdigyGather[float32], testProdigyGather[float64])
+}
+
+// gatherCoefficients are the gs and wc the gather kernels are checked with:
+// the values that switch a part off (gs = 1, wc = ±0) and others.
+var gatherCoefficients = []struct{ gs, wc float64 }{{1, 0}, {0.37, 0}, {1, math.Copysign(0, -1)}, {0.5, 0.01}}
+
+func testProdigyGather[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(3, 4))
+		forEachShape(func(n, j int, specials bool) {
+			for _, c := range gatherCoefficients {
+				for _, withM := range []bool{true, false} {
+					var got, want [6]guarded[T] // p, g, p0, m, v, s
+					for i := range got {
+						off := offsets[(j+i)%len(offsets)]
+						got[i], want[i] = newGuarded[T](n, off), newGuarded[T](n, off)
+						fill(rng, got[i].s, i == 4, specials && i == 1)
+						copy(want[i].s, got[i].s)
+					}
+					var gm, wm []T
+					if withM {
+						gm, wm = got[3].s, want[3].s
+					}
+					const b1, c1, b2, c2, b3, w = 0.9, 1e-7, 0.999, 1e-15, 0.95, 3e-4
+					gs, wc := T(c.gs), T(c.wc)
+					dot, abs := ProdigyGatherStep(got[0].s, got[1].s, got[2].s, gm, got[4].s, got[5].s, gs, wc, b1, c1, b2, c2, b3, w)
+					wdot, wabs := prodigyGatherRef(want[0].s, want[1].s, want[2].s, wm, want[4].s, want[5].s, gs, wc, b1, c1, b2, c2, b3, w)
+					name := fmt.Sprintf("ProdigyGatherStep(n=%d, off=%d, gs=%g, wc=%g, m=%v, specials=%v)", n, offsets[j], c.gs, c.wc, withM, specials)
+					for i := range got {
+						got[i].check(t, name)
+						for k := range got[i].s {
+							if !sameBits(got[i].s[k], want[i].s[k]) {
+								t.Fatalf("%s: slice %d [%d] = %v; want %v", name, i, k, got[i].s[k], want[i].s[k])
+							}
+						}
+					}
+					var magDot float64
+					for k, x := range want[0].s {
+						u := coupled(want[1].s[k], x, gs, wc)
+						magDot += math.Abs(float64(u) * float64(want[2].s[k]-x))
+					}
+					if !near(dot, wdot, 1e-13*magDot) || !near(abs, wabs, 1e-13*wabs) {
+						t.Fatalf("%s = %v, %v; want %v, %v", name, dot, abs, wdot, wabs)
+					}
+				}
+			}
+		})
+	})
+}
+
+func near(got, want, tol float64) bool {
+	return got == want || math.Abs(got-want) <= tol || math.IsNaN(got) && math.IsNaN(want)
+}
+
+// TestNormsStepMatchesReference checks NormsStep of every level against its
+// reference loop (to 1e-13 of the sums), and that the fused form (from g
+// with gs and wc) adds exactly as the chain's (from the update it formed,
+// with gs = 1 and wc = 0).
+func TestNormsStepMatchesReference(t *testing.T) {
+	forEachType(t, testNormsStep[float32], testNormsStep[float64])
+}
+
+func testNormsStep[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(7, 9))
+		forEachShape(func(n, j int, specials bool) {
+			for _, c := range gatherCoefficients {
+				p, g := newGuarded[T](n, offsets[j]), newGuarded[T](n, offsets[(j+1)%len(offsets)])
+				fill(rng, p.s, false, specials)
+				fill(rng, g.s, false, specials)
+				gs, wc := T(c.gs), T(c.wc)
+				uu, pp := NormsStep(p.s, g.s, gs, wc)
+				wuu, wpp := normsStepRef(p.s, g.s, gs, wc)
+				name := fmt.Sprintf("NormsStep(n=%d, off=%d, gs=%g, wc=%g, specials=%v)", n, offsets[j], c.gs, c.wc, specials)
+				p.check(t, name)
+				g.check(t, name)
+				if !near(uu, wuu, 1e-13*wuu) || !near(pp, wpp, 1e-13*wpp) {
+					t.Fatalf("%s = %v, %v; want %v, %v", name, uu, pp, wuu, wpp)
+				}
+				u := make([]T, n)
+				for i := range u {
+					u[i] = coupled(g.s[i], p.s[i], gs, wc)
+				}
+				cu, cp := NormsStep(p.s, u, 1, 0)
+				if !sameBits(cu, uu) || !sameBits(cp, pp) {
+					t.Fatalf("%s = %v, %v; the chain's form gives %v, %v", name, uu, pp, cu, cp)
+				}
+			}
+		})
+	})
 }

@@ -100,16 +100,19 @@ func momentumStepRef[T Float](p, g, b []T, gs, wc, mu, damp, nlr T, nesterov boo
 	n := len(p)
 	g, b = g[:n], b[:n]
 	for i, x := range p {
-		u := coupled(g[i], x, gs, wc)
-		bi := T(mu*b[i]) + T(damp*u)
-		b[i] = bi
-		if nesterov {
-			u += T(mu * bi)
-		} else {
-			u = bi
-		}
-		p[i] = x + T(nlr*u)
+		p[i] = x + T(nlr*heavyBall(coupled(g[i], x, gs, wc), &b[i], mu, damp, nesterov))
 	}
+}
+
+// heavyBall is one element of Momentum: it moves the buffer *b by u and
+// returns the step to take.
+func heavyBall[T Float](u T, b *T, mu, damp T, nesterov bool) T {
+	bi := T(mu**b) + T(damp*u)
+	*b = bi
+	if nesterov {
+		return u + T(mu*bi)
+	}
+	return bi
 }
 
 // RMSpropStep is one fused RMSprop step:

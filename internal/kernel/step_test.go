@@ -186,6 +186,32 @@ func stepCases[T Float]() []stepCase[T] {
 			}
 		}
 	}
+	for _, gs64 := range gsValues {
+		for _, wc64 := range decayValues {
+			for _, r64 := range []float64{1, 0.03} {
+				for _, nesterov := range []bool{false, true} {
+					gs, wc, r := T(gs64), T(wc64), T(r64)
+					const lr, mu, damp, nlr = 0.1, 0.9, 1, -1
+					cases = append(cases, stepCase[T]{
+						name:   fmt.Sprintf("TrustStep/gs=%g/wc=%g/r=%g/nesterov=%v", gs64, wc64, r64, nesterov),
+						slices: 3, optional: []int{2},
+						fused: func(s [][]T) { TrustStep(s[0], s[1], s[2], gs, wc, r, lr, mu, damp, nlr, nesterov) },
+						chain: func(u []T, s [][]T) {
+							head(u, s[0], gs, wc)
+							if r != 1 {
+								Scale(r, u)
+							}
+							Scale(lr, u)
+							if s[2] != nil {
+								Momentum(u, s[2], mu, damp, nesterov)
+							}
+							Axpy(nlr, u, s[0])
+						},
+					})
+				}
+			}
+		}
+	}
 	return cases
 }
 

@@ -9433,6 +9433,1795 @@ loop_wc_wd_done:
 	VZEROUPPER
 	RET
 
+// func normsStep32AVX512(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·normsStep32AVX512(SB), NOSPLIT, $0-72
+	MOVL         wc+52(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+
+loop_unrolled:
+	CMPQ          DX, $0x00000020
+	JB            loop_single
+	VMOVUPS       (AX)(BX*1), Z3
+	VMOVUPS       (CX)(BX*1), Z4
+	VMULPS        Z0, Z4, Z4
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z1
+	VFMADD231PD   Z4, Z6, Z1
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z6, Z4, Z2
+	VFMADD231PD   Z3, Z5, Z2
+	VMOVUPS       64(AX)(BX*1), Z3
+	VMOVUPS       64(CX)(BX*1), Z4
+	VMULPS        Z0, Z4, Z4
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z1
+	VFMADD231PD   Z4, Z6, Z1
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z6, Z4, Z2
+	VFMADD231PD   Z3, Z5, Z2
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x00000020, DX
+	JMP           loop_unrolled
+
+loop_single:
+	CMPQ          DX, $0x00000010
+	JB            loop_tail
+	VMOVUPS       (AX)(BX*1), Z3
+	VMOVUPS       (CX)(BX*1), Z4
+	VMULPS        Z0, Z4, Z4
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z1
+	VFMADD231PD   Z4, Z6, Z1
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y3, Z6
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z6, Z4, Z2
+	VFMADD231PD   Z3, Z5, Z2
+	ADDQ          $0x00000040, BX
+	SUBQ          $0x00000010, DX
+	JMP           loop_single
+
+loop_tail:
+	TESTQ         DX, DX
+	JZ            loop_done
+	LEAQ          tailmask16<>+0(SB), SI
+	KMOVW         (SI)(DX*2), K1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z3
+	VMOVUPS.Z     (CX)(BX*1), K1, Z4
+	VMULPS        Z0, Z4, Z0
+	VCVTPS2PD     Y0, Z4
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y0, Z6
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z6, Z4, Z1
+	VFMADD231PD   Z0, Z5, Z1
+	VCVTPS2PD     Y3, Z0
+	VEXTRACTF64X4 $0x01, Z3, Y4
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z5
+	VEXTRACTF64X4 $0x01, Z3, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z5, Z0, Z2
+	VFMADD231PD   Z3, Z4, Z2
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+56(FP)
+	MOVSD         X1, pp+64(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Z0
+	VBROADCASTSS wc+52(FP), Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+
+loop_wc_unrolled:
+	CMPQ          DX, $0x00000020
+	JB            loop_wc_single
+	VMOVUPS       (AX)(BX*1), Z4
+	VMOVUPS       (CX)(BX*1), Z5
+	VMULPS        Z0, Z5, Z5
+	VMULPS        Z4, Z1, Z6
+	VADDPS        Z6, Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VFMADD231PD   Z8, Z6, Z2
+	VFMADD231PD   Z5, Z7, Z2
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z3
+	VFMADD231PD   Z4, Z6, Z3
+	VMOVUPS       64(AX)(BX*1), Z4
+	VMOVUPS       64(CX)(BX*1), Z5
+	VMULPS        Z0, Z5, Z5
+	VMULPS        Z4, Z1, Z6
+	VADDPS        Z6, Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VFMADD231PD   Z8, Z6, Z2
+	VFMADD231PD   Z5, Z7, Z2
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z3
+	VFMADD231PD   Z4, Z6, Z3
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x00000020, DX
+	JMP           loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ          DX, $0x00000010
+	JB            loop_wc_tail
+	VMOVUPS       (AX)(BX*1), Z4
+	VMOVUPS       (CX)(BX*1), Z5
+	VMULPS        Z0, Z5, Z5
+	VMULPS        Z4, Z1, Z6
+	VADDPS        Z6, Z5, Z5
+	VCVTPS2PD     Y5, Z6
+	VEXTRACTF64X4 $0x01, Z5, Y7
+	VCVTPS2PD     Y7, Z7
+	VCVTPS2PD     Y5, Z8
+	VEXTRACTF64X4 $0x01, Z5, Y5
+	VCVTPS2PD     Y5, Z5
+	VFMADD231PD   Z8, Z6, Z2
+	VFMADD231PD   Z5, Z7, Z2
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y6
+	VCVTPS2PD     Y6, Z6
+	VCVTPS2PD     Y4, Z7
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z7, Z5, Z3
+	VFMADD231PD   Z4, Z6, Z3
+	ADDQ          $0x00000040, BX
+	SUBQ          $0x00000010, DX
+	JMP           loop_wc_single
+
+loop_wc_tail:
+	TESTQ         DX, DX
+	JZ            loop_wc_done
+	LEAQ          tailmask16<>+0(SB), SI
+	KMOVW         (SI)(DX*2), K1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z4
+	VMOVUPS.Z     (CX)(BX*1), K1, Z5
+	VMULPS        Z0, Z5, Z0
+	VMULPS        Z4, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y5
+	VCVTPS2PD     Y5, Z5
+	VCVTPS2PD     Y0, Z6
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z6, Z1, Z2
+	VFMADD231PD   Z0, Z5, Z2
+	VCVTPS2PD     Y4, Z0
+	VEXTRACTF64X4 $0x01, Z4, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y4, Z5
+	VEXTRACTF64X4 $0x01, Z4, Y4
+	VCVTPS2PD     Y4, Z4
+	VFMADD231PD   Z5, Z0, Z3
+	VFMADD231PD   Z4, Z1, Z3
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VADDPD        Y1, Y3, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+56(FP)
+	MOVSD         X1, pp+64(FP)
+	RET
+
+// func trustStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
+// Requires: AVX, AVX512F
+TEXT ·trustStep32AVX512(SB), NOSPLIT, $0-101
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z3
+	VBROADCASTSS nlr+96(FP), Z3
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z4
+	VMOVUPS 64(CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z4
+	VMOVUPS.Z (CX)(BX*1), K1, Z5
+	VMULPS    Z0, Z5, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VADDPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z3
+	VBROADCASTSS nlr+96(FP), Z3
+
+loop_nesterov_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_nesterov_single
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z4
+	VMOVUPS 64(CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_nesterov_tail
+	VMOVUPS (AX)(BX*1), Z4
+	VMOVUPS (CX)(BX*1), Z5
+	VMULPS  Z0, Z5, Z5
+	VMULPS  Z5, Z1, Z5
+	VMULPS  Z5, Z2, Z5
+	VMULPS  Z5, Z3, Z5
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z4
+	VMOVUPS.Z (CX)(BX*1), K1, Z5
+	VMULPS    Z0, Z5, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VADDPS    Z0, Z4, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z4
+
+loop_wc_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_wc_single
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z5
+	VMOVUPS 64(CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_tail
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_single
+
+loop_wc_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z5
+	VMOVUPS.Z (CX)(BX*1), K1, Z6
+	VMULPS    Z0, Z6, Z0
+	VMULPS    Z5, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z5, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z4
+
+loop_wc_nesterov_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_wc_nesterov_single
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z5
+	VMOVUPS 64(CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_nesterov_tail
+	VMOVUPS (AX)(BX*1), Z5
+	VMOVUPS (CX)(BX*1), Z6
+	VMULPS  Z0, Z6, Z6
+	VMULPS  Z5, Z1, Z7
+	VADDPS  Z7, Z6, Z6
+	VMULPS  Z6, Z2, Z6
+	VMULPS  Z6, Z3, Z6
+	VMULPS  Z6, Z4, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z5
+	VMOVUPS.Z (CX)(BX*1), K1, Z6
+	VMULPS    Z0, Z6, Z0
+	VMULPS    Z5, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z5, Z0
+	VMOVUPS   Z0, K1, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z5
+
+loop_b_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_single
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z7
+	VADDPS  Z7, Z8, Z7
+	VMOVUPS Z7, (DX)(SI*1)
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z6
+	VMOVUPS 64(CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS 64(DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z7
+	VADDPS  Z7, Z8, Z7
+	VMOVUPS Z7, 64(DX)(SI*1)
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_unrolled
+
+loop_b_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_tail
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z7
+	VADDPS  Z7, Z8, Z7
+	VMOVUPS Z7, (DX)(SI*1)
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_single
+
+loop_b_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMULPS    Z0, Z7, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z3, Z1
+	VMULPS    Z0, Z4, Z0
+	VADDPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+	VMULPS    Z0, Z5, Z0
+	VADDPS    Z0, Z6, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS r+80(FP), Z1
+	VBROADCASTSS lr+84(FP), Z2
+	VBROADCASTSS mu+88(FP), Z3
+	VBROADCASTSS damp+92(FP), Z4
+	VBROADCASTSS nlr+96(FP), Z5
+
+loop_b_nesterov_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_nesterov_single
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z3, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z6
+	VMOVUPS 64(CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS 64(DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, 64(DX)(SI*1)
+	VMULPS  Z8, Z3, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_nesterov_tail
+	VMOVUPS (AX)(SI*1), Z6
+	VMOVUPS (CX)(SI*1), Z7
+	VMULPS  Z0, Z7, Z7
+	VMULPS  Z7, Z1, Z7
+	VMULPS  Z7, Z2, Z7
+	VMOVUPS (DX)(SI*1), Z8
+	VMULPS  Z8, Z3, Z8
+	VMULPS  Z7, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z3, Z8
+	VADDPS  Z8, Z7, Z7
+	VMULPS  Z7, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z6
+	VMOVUPS.Z (CX)(SI*1), K1, Z7
+	VMULPS    Z0, Z7, Z0
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z0, Z2, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z3, Z1
+	VMULPS    Z0, Z4, Z2
+	VADDPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (DX)(SI*1)
+	VMULPS    Z1, Z3, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z5, Z0
+	VADDPS    Z0, Z6, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z5
+	VBROADCASTSS nlr+96(FP), Z6
+
+loop_b_wc_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_wc_single
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z8
+	VADDPS  Z8, Z9, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z7
+	VMOVUPS 64(CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS 64(DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z8
+	VADDPS  Z8, Z9, Z8
+	VMOVUPS Z8, 64(DX)(SI*1)
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_tail
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z8
+	VADDPS  Z8, Z9, Z8
+	VMOVUPS Z8, (DX)(SI*1)
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z7
+	VMOVUPS.Z (CX)(SI*1), K1, Z8
+	VMULPS    Z0, Z8, Z0
+	VMULPS    Z7, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z4, Z1
+	VMULPS    Z0, Z5, Z0
+	VADDPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+	VMULPS    Z0, Z6, Z0
+	VADDPS    Z0, Z7, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS gs+72(FP), Z0
+	VBROADCASTSS wc+76(FP), Z1
+	VBROADCASTSS r+80(FP), Z2
+	VBROADCASTSS lr+84(FP), Z3
+	VBROADCASTSS mu+88(FP), Z4
+	VBROADCASTSS damp+92(FP), Z5
+	VBROADCASTSS nlr+96(FP), Z6
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_b_wc_nesterov_single
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (DX)(SI*1)
+	VMULPS  Z9, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z7
+	VMOVUPS 64(CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS 64(DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, 64(DX)(SI*1)
+	VMULPS  Z9, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_nesterov_tail
+	VMOVUPS (AX)(SI*1), Z7
+	VMOVUPS (CX)(SI*1), Z8
+	VMULPS  Z0, Z8, Z8
+	VMULPS  Z7, Z1, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z2, Z8
+	VMULPS  Z8, Z3, Z8
+	VMOVUPS (DX)(SI*1), Z9
+	VMULPS  Z9, Z4, Z9
+	VMULPS  Z8, Z5, Z10
+	VADDPS  Z10, Z9, Z9
+	VMOVUPS Z9, (DX)(SI*1)
+	VMULPS  Z9, Z4, Z9
+	VADDPS  Z9, Z8, Z8
+	VMULPS  Z8, Z6, Z8
+	VADDPS  Z8, Z7, Z7
+	VMOVUPS Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z7
+	VMOVUPS.Z (CX)(SI*1), K1, Z8
+	VMULPS    Z0, Z8, Z0
+	VMULPS    Z7, Z1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z2, Z0
+	VMULPS    Z0, Z3, Z0
+	VMOVUPS.Z (DX)(SI*1), K1, Z1
+	VMULPS    Z1, Z4, Z1
+	VMULPS    Z0, Z5, Z2
+	VADDPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (DX)(SI*1)
+	VMULPS    Z1, Z4, Z1
+	VADDPS    Z1, Z0, Z0
+	VMULPS    Z0, Z6, Z0
+	VADDPS    Z0, Z7, Z0
+	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+// func prodigyGather32AVX512(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·prodigyGather32AVX512(SB), NOSPLIT, $0-192
+	MOVQ         m_base+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVL         wc+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS gs+144(FP), Z0
+	VBROADCASTSS b1+152(FP), Z1
+	VBROADCASTSS c1+156(FP), Z1
+	VBROADCASTSS b2+160(FP), Z1
+	VBROADCASTSS c2+164(FP), Z2
+	VBROADCASTSS b3+168(FP), Z3
+	VBROADCASTSS w+172(FP), Z4
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z6, Z6, Z6
+
+loop_unrolled:
+	CMPQ          DI, $0x00000020
+	JB            loop_single
+	VMOVUPS       (AX)(R8*1), Z7
+	VMOVUPS       (CX)(R8*1), Z8
+	VMULPS        Z0, Z8, Z8
+	VMOVUPS       (DX)(R8*1), Z9
+	VSUBPS        Z7, Z9, Z7
+	VCVTPS2PD     Y8, Z9
+	VEXTRACTF64X4 $0x01, Z8, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y7, Z11
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VFMADD231PD   Z11, Z9, Z5
+	VFMADD231PD   Z7, Z10, Z5
+	VMOVUPS       (BX)(R8*1), Z7
+	VMULPS        Z7, Z1, Z7
+	VMULPS        Z8, Z2, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z7, Z7
+	VMOVUPS       Z7, (BX)(R8*1)
+	VMOVUPS       (SI)(R8*1), Z7
+	VMULPS        Z7, Z3, Z7
+	VMULPS        Z8, Z4, Z8
+	VADDPS        Z8, Z7, Z7
+	VMOVUPS       Z7, (SI)(R8*1)
+	VCVTPS2PD     Y7, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VBROADCASTSD  absmask64<>+0(SB), Z9
+	VPANDQ        Z9, Z8, Z8
+	VADDPD        Z8, Z6, Z6
+	VBROADCASTSD  absmask64<>+0(SB), Z8
+	VPANDQ        Z8, Z7, Z7
+	VADDPD        Z7, Z6, Z6
+	VMOVUPS       64(AX)(R8*1), Z7
+	VMOVUPS       64(CX)(R8*1), Z8
+	VMULPS        Z0, Z8, Z8
+	VMOVUPS       64(DX)(R8*1), Z9
+	VSUBPS        Z7, Z9, Z7
+	VCVTPS2PD     Y8, Z9
+	VEXTRACTF64X4 $0x01, Z8, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y7, Z11
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VFMADD231PD   Z11, Z9, Z5
+	VFMADD231PD   Z7, Z10, Z5
+	VMOVUPS       64(BX)(R8*1), Z7
+	VMULPS        Z7, Z1, Z7
+	VMULPS        Z8, Z2, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z7, Z7
+	VMOVUPS       Z7, 64(BX)(R8*1)
+	VMOVUPS       64(SI)(R8*1), Z7
+	VMULPS        Z7, Z3, Z7
+	VMULPS        Z8, Z4, Z8
+	VADDPS        Z8, Z7, Z7
+	VMOVUPS       Z7, 64(SI)(R8*1)
+	VCVTPS2PD     Y7, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VBROADCASTSD  absmask64<>+0(SB), Z9
+	VPANDQ        Z9, Z8, Z8
+	VADDPD        Z8, Z6, Z6
+	VBROADCASTSD  absmask64<>+0(SB), Z8
+	VPANDQ        Z8, Z7, Z7
+	VADDPD        Z7, Z6, Z6
+	ADDQ          $0x00000080, R8
+	SUBQ          $0x00000020, DI
+	JMP           loop_unrolled
+
+loop_single:
+	CMPQ          DI, $0x00000010
+	JB            loop_tail
+	VMOVUPS       (AX)(R8*1), Z7
+	VMOVUPS       (CX)(R8*1), Z8
+	VMULPS        Z0, Z8, Z8
+	VMOVUPS       (DX)(R8*1), Z9
+	VSUBPS        Z7, Z9, Z7
+	VCVTPS2PD     Y8, Z9
+	VEXTRACTF64X4 $0x01, Z8, Y10
+	VCVTPS2PD     Y10, Z10
+	VCVTPS2PD     Y7, Z11
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VFMADD231PD   Z11, Z9, Z5
+	VFMADD231PD   Z7, Z10, Z5
+	VMOVUPS       (BX)(R8*1), Z7
+	VMULPS        Z7, Z1, Z7
+	VMULPS        Z8, Z2, Z9
+	VMULPS        Z8, Z9, Z9
+	VADDPS        Z9, Z7, Z7
+	VMOVUPS       Z7, (BX)(R8*1)
+	VMOVUPS       (SI)(R8*1), Z7
+	VMULPS        Z7, Z3, Z7
+	VMULPS        Z8, Z4, Z8
+	VADDPS        Z8, Z7, Z7
+	VMOVUPS       Z7, (SI)(R8*1)
+	VCVTPS2PD     Y7, Z8
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VBROADCASTSD  absmask64<>+0(SB), Z9
+	VPANDQ        Z9, Z8, Z8
+	VADDPD        Z8, Z6, Z6
+	VBROADCASTSD  absmask64<>+0(SB), Z8
+	VPANDQ        Z8, Z7, Z7
+	VADDPD        Z7, Z6, Z6
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           loop_single
+
+loop_tail:
+	TESTQ         DI, DI
+	JZ            loop_done
+	LEAQ          tailmask16<>+0(SB), R9
+	KMOVW         (R9)(DI*2), K1
+	VMOVUPS.Z     (AX)(R8*1), K1, Z7
+	VMOVUPS.Z     (CX)(R8*1), K1, Z8
+	VMULPS        Z0, Z8, Z0
+	VMOVUPS.Z     (DX)(R8*1), K1, Z8
+	VSUBPS        Z7, Z8, Z7
+	VCVTPS2PD     Y0, Z8
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y7, Z10
+	VEXTRACTF64X4 $0x01, Z7, Y7
+	VCVTPS2PD     Y7, Z7
+	VFMADD231PD   Z10, Z8, Z5
+	VFMADD231PD   Z7, Z9, Z5
+	VMOVUPS.Z     (BX)(R8*1), K1, Z7
+	VMULPS        Z7, Z1, Z1
+	VMULPS        Z0, Z2, Z2
+	VMULPS        Z0, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VMOVUPS       Z1, K1, (BX)(R8*1)
+	VMOVUPS.Z     (SI)(R8*1), K1, Z1
+	VMULPS        Z1, Z3, Z1
+	VMULPS        Z0, Z4, Z0
+	VADDPS        Z0, Z1, Z0
+	VMOVUPS       Z0, K1, (SI)(R8*1)
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VBROADCASTSD  absmask64<>+0(SB), Z2
+	VPANDQ        Z2, Z1, Z1
+	VADDPD        Z1, Z6, Z6
+	VBROADCASTSD  absmask64<>+0(SB), Z1
+	VPANDQ        Z1, Z0, Z0
+	VADDPD        Z0, Z6, Z6
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPD        Y0, Y5, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z6, Y1
+	VADDPD        Y1, Y6, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+176(FP)
+	MOVSD         X1, abs+184(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS gs+144(FP), Z0
+	VBROADCASTSS wc+148(FP), Z1
+	VBROADCASTSS b1+152(FP), Z2
+	VBROADCASTSS c1+156(FP), Z2
+	VBROADCASTSS b2+160(FP), Z2
+	VBROADCASTSS c2+164(FP), Z3
+	VBROADCASTSS b3+168(FP), Z4
+	VBROADCASTSS w+172(FP), Z5
+	VXORPD       Z6, Z6, Z6
+	VXORPD       Z7, Z7, Z7
+
+loop_wc_unrolled:
+	CMPQ          DI, $0x00000020
+	JB            loop_wc_single
+	VMOVUPS       (AX)(R8*1), Z8
+	VMOVUPS       (CX)(R8*1), Z9
+	VMULPS        Z0, Z9, Z9
+	VMULPS        Z8, Z1, Z10
+	VADDPS        Z10, Z9, Z9
+	VMOVUPS       (DX)(R8*1), Z10
+	VSUBPS        Z8, Z10, Z8
+	VCVTPS2PD     Y9, Z10
+	VEXTRACTF64X4 $0x01, Z9, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y8, Z12
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VFMADD231PD   Z12, Z10, Z6
+	VFMADD231PD   Z8, Z11, Z6
+	VMOVUPS       (BX)(R8*1), Z8
+	VMULPS        Z8, Z2, Z8
+	VMULPS        Z9, Z3, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VMOVUPS       Z8, (BX)(R8*1)
+	VMOVUPS       (SI)(R8*1), Z8
+	VMULPS        Z8, Z4, Z8
+	VMULPS        Z9, Z5, Z9
+	VADDPS        Z9, Z8, Z8
+	VMOVUPS       Z8, (SI)(R8*1)
+	VCVTPS2PD     Y8, Z9
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VBROADCASTSD  absmask64<>+0(SB), Z10
+	VPANDQ        Z10, Z9, Z9
+	VADDPD        Z9, Z7, Z7
+	VBROADCASTSD  absmask64<>+0(SB), Z9
+	VPANDQ        Z9, Z8, Z8
+	VADDPD        Z8, Z7, Z7
+	VMOVUPS       64(AX)(R8*1), Z8
+	VMOVUPS       64(CX)(R8*1), Z9
+	VMULPS        Z0, Z9, Z9
+	VMULPS        Z8, Z1, Z10
+	VADDPS        Z10, Z9, Z9
+	VMOVUPS       64(DX)(R8*1), Z10
+	VSUBPS        Z8, Z10, Z8
+	VCVTPS2PD     Y9, Z10
+	VEXTRACTF64X4 $0x01, Z9, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y8, Z12
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VFMADD231PD   Z12, Z10, Z6
+	VFMADD231PD   Z8, Z11, Z6
+	VMOVUPS       64(BX)(R8*1), Z8
+	VMULPS        Z8, Z2, Z8
+	VMULPS        Z9, Z3, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VMOVUPS       Z8, 64(BX)(R8*1)
+	VMOVUPS       64(SI)(R8*1), Z8
+	VMULPS        Z8, Z4, Z8
+	VMULPS        Z9, Z5, Z9
+	VADDPS        Z9, Z8, Z8
+	VMOVUPS       Z8, 64(SI)(R8*1)
+	VCVTPS2PD     Y8, Z9
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VBROADCASTSD  absmask64<>+0(SB), Z10
+	VPANDQ        Z10, Z9, Z9
+	VADDPD        Z9, Z7, Z7
+	VBROADCASTSD  absmask64<>+0(SB), Z9
+	VPANDQ        Z9, Z8, Z8
+	VADDPD        Z8, Z7, Z7
+	ADDQ          $0x00000080, R8
+	SUBQ          $0x00000020, DI
+	JMP           loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ          DI, $0x00000010
+	JB            loop_wc_tail
+	VMOVUPS       (AX)(R8*1), Z8
+	VMOVUPS       (CX)(R8*1), Z9
+	VMULPS        Z0, Z9, Z9
+	VMULPS        Z8, Z1, Z10
+	VADDPS        Z10, Z9, Z9
+	VMOVUPS       (DX)(R8*1), Z10
+	VSUBPS        Z8, Z10, Z8
+	VCVTPS2PD     Y9, Z10
+	VEXTRACTF64X4 $0x01, Z9, Y11
+	VCVTPS2PD     Y11, Z11
+	VCVTPS2PD     Y8, Z12
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VFMADD231PD   Z12, Z10, Z6
+	VFMADD231PD   Z8, Z11, Z6
+	VMOVUPS       (BX)(R8*1), Z8
+	VMULPS        Z8, Z2, Z8
+	VMULPS        Z9, Z3, Z10
+	VMULPS        Z9, Z10, Z10
+	VADDPS        Z10, Z8, Z8
+	VMOVUPS       Z8, (BX)(R8*1)
+	VMOVUPS       (SI)(R8*1), Z8
+	VMULPS        Z8, Z4, Z8
+	VMULPS        Z9, Z5, Z9
+	VADDPS        Z9, Z8, Z8
+	VMOVUPS       Z8, (SI)(R8*1)
+	VCVTPS2PD     Y8, Z9
+	VEXTRACTF64X4 $0x01, Z8, Y8
+	VCVTPS2PD     Y8, Z8
+	VBROADCASTSD  absmask64<>+0(SB), Z10
+	VPANDQ        Z10, Z9, Z9
+	VADDPD        Z9, Z7, Z7
+	VBROADCASTSD  absmask64<>+0(SB), Z9
+	VPANDQ        Z9, Z8, Z8
+	VADDPD        Z8, Z7, Z7
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           loop_wc_single
+
+loop_wc_tail:
+	TESTQ         DI, DI
+	JZ            loop_wc_done
+	LEAQ          tailmask16<>+0(SB), R9
+	KMOVW         (R9)(DI*2), K1
+	VMOVUPS.Z     (AX)(R8*1), K1, Z8
+	VMOVUPS.Z     (CX)(R8*1), K1, Z9
+	VMULPS        Z0, Z9, Z0
+	VMULPS        Z8, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VMOVUPS.Z     (DX)(R8*1), K1, Z1
+	VSUBPS        Z8, Z1, Z1
+	VCVTPS2PD     Y0, Z8
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y1, Z10
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VFMADD231PD   Z10, Z8, Z6
+	VFMADD231PD   Z1, Z9, Z6
+	VMOVUPS.Z     (BX)(R8*1), K1, Z1
+	VMULPS        Z1, Z2, Z1
+	VMULPS        Z0, Z3, Z2
+	VMULPS        Z0, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VMOVUPS       Z1, K1, (BX)(R8*1)
+	VMOVUPS.Z     (SI)(R8*1), K1, Z1
+	VMULPS        Z1, Z4, Z1
+	VMULPS        Z0, Z5, Z0
+	VADDPS        Z0, Z1, Z0
+	VMOVUPS       Z0, K1, (SI)(R8*1)
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VBROADCASTSD  absmask64<>+0(SB), Z2
+	VPANDQ        Z2, Z1, Z1
+	VADDPD        Z1, Z7, Z7
+	VBROADCASTSD  absmask64<>+0(SB), Z1
+	VPANDQ        Z1, Z0, Z0
+	VADDPD        Z0, Z7, Z7
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPD        Y0, Y6, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z7, Y1
+	VADDPD        Y1, Y7, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+176(FP)
+	MOVSD         X1, abs+184(FP)
+	RET
+
+with_m:
+	MOVL         wc+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSS gs+144(FP), Z0
+	VBROADCASTSS b1+152(FP), Z1
+	VBROADCASTSS c1+156(FP), Z2
+	VBROADCASTSS b2+160(FP), Z3
+	VBROADCASTSS c2+164(FP), Z4
+	VBROADCASTSS b3+168(FP), Z5
+	VBROADCASTSS w+172(FP), Z6
+	VXORPD       Z7, Z7, Z7
+	VXORPD       Z8, Z8, Z8
+
+loop_m_unrolled:
+	CMPQ          R8, $0x00000020
+	JB            loop_m_single
+	VMOVUPS       (AX)(R9*1), Z9
+	VMOVUPS       (CX)(R9*1), Z10
+	VMULPS        Z0, Z10, Z10
+	VMOVUPS       (BX)(R9*1), Z11
+	VMULPS        Z11, Z1, Z11
+	VMULPS        Z10, Z2, Z12
+	VADDPS        Z12, Z11, Z11
+	VMOVUPS       Z11, (BX)(R9*1)
+	VMOVUPS       (DX)(R9*1), Z11
+	VSUBPS        Z9, Z11, Z9
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y9, Z13
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VFMADD231PD   Z13, Z11, Z7
+	VFMADD231PD   Z9, Z12, Z7
+	VMOVUPS       (SI)(R9*1), Z9
+	VMULPS        Z9, Z3, Z9
+	VMULPS        Z10, Z4, Z11
+	VMULPS        Z10, Z11, Z11
+	VADDPS        Z11, Z9, Z9
+	VMOVUPS       Z9, (SI)(R9*1)
+	VMOVUPS       (DI)(R9*1), Z9
+	VMULPS        Z9, Z5, Z9
+	VMULPS        Z10, Z6, Z10
+	VADDPS        Z10, Z9, Z9
+	VMOVUPS       Z9, (DI)(R9*1)
+	VCVTPS2PD     Y9, Z10
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VBROADCASTSD  absmask64<>+0(SB), Z11
+	VPANDQ        Z11, Z10, Z10
+	VADDPD        Z10, Z8, Z8
+	VBROADCASTSD  absmask64<>+0(SB), Z10
+	VPANDQ        Z10, Z9, Z9
+	VADDPD        Z9, Z8, Z8
+	VMOVUPS       64(AX)(R9*1), Z9
+	VMOVUPS       64(CX)(R9*1), Z10
+	VMULPS        Z0, Z10, Z10
+	VMOVUPS       64(BX)(R9*1), Z11
+	VMULPS        Z11, Z1, Z11
+	VMULPS        Z10, Z2, Z12
+	VADDPS        Z12, Z11, Z11
+	VMOVUPS       Z11, 64(BX)(R9*1)
+	VMOVUPS       64(DX)(R9*1), Z11
+	VSUBPS        Z9, Z11, Z9
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y9, Z13
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VFMADD231PD   Z13, Z11, Z7
+	VFMADD231PD   Z9, Z12, Z7
+	VMOVUPS       64(SI)(R9*1), Z9
+	VMULPS        Z9, Z3, Z9
+	VMULPS        Z10, Z4, Z11
+	VMULPS        Z10, Z11, Z11
+	VADDPS        Z11, Z9, Z9
+	VMOVUPS       Z9, 64(SI)(R9*1)
+	VMOVUPS       64(DI)(R9*1), Z9
+	VMULPS        Z9, Z5, Z9
+	VMULPS        Z10, Z6, Z10
+	VADDPS        Z10, Z9, Z9
+	VMOVUPS       Z9, 64(DI)(R9*1)
+	VCVTPS2PD     Y9, Z10
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VBROADCASTSD  absmask64<>+0(SB), Z11
+	VPANDQ        Z11, Z10, Z10
+	VADDPD        Z10, Z8, Z8
+	VBROADCASTSD  absmask64<>+0(SB), Z10
+	VPANDQ        Z10, Z9, Z9
+	VADDPD        Z9, Z8, Z8
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, R8
+	JMP           loop_m_unrolled
+
+loop_m_single:
+	CMPQ          R8, $0x00000010
+	JB            loop_m_tail
+	VMOVUPS       (AX)(R9*1), Z9
+	VMOVUPS       (CX)(R9*1), Z10
+	VMULPS        Z0, Z10, Z10
+	VMOVUPS       (BX)(R9*1), Z11
+	VMULPS        Z11, Z1, Z11
+	VMULPS        Z10, Z2, Z12
+	VADDPS        Z12, Z11, Z11
+	VMOVUPS       Z11, (BX)(R9*1)
+	VMOVUPS       (DX)(R9*1), Z11
+	VSUBPS        Z9, Z11, Z9
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y9, Z13
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VFMADD231PD   Z13, Z11, Z7
+	VFMADD231PD   Z9, Z12, Z7
+	VMOVUPS       (SI)(R9*1), Z9
+	VMULPS        Z9, Z3, Z9
+	VMULPS        Z10, Z4, Z11
+	VMULPS        Z10, Z11, Z11
+	VADDPS        Z11, Z9, Z9
+	VMOVUPS       Z9, (SI)(R9*1)
+	VMOVUPS       (DI)(R9*1), Z9
+	VMULPS        Z9, Z5, Z9
+	VMULPS        Z10, Z6, Z10
+	VADDPS        Z10, Z9, Z9
+	VMOVUPS       Z9, (DI)(R9*1)
+	VCVTPS2PD     Y9, Z10
+	VEXTRACTF64X4 $0x01, Z9, Y9
+	VCVTPS2PD     Y9, Z9
+	VBROADCASTSD  absmask64<>+0(SB), Z11
+	VPANDQ        Z11, Z10, Z10
+	VADDPD        Z10, Z8, Z8
+	VBROADCASTSD  absmask64<>+0(SB), Z10
+	VPANDQ        Z10, Z9, Z9
+	VADDPD        Z9, Z8, Z8
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R8
+	JMP           loop_m_single
+
+loop_m_tail:
+	TESTQ         R8, R8
+	JZ            loop_m_done
+	LEAQ          tailmask16<>+0(SB), R10
+	KMOVW         (R10)(R8*2), K1
+	VMOVUPS.Z     (AX)(R9*1), K1, Z9
+	VMOVUPS.Z     (CX)(R9*1), K1, Z10
+	VMULPS        Z0, Z10, Z0
+	VMOVUPS.Z     (BX)(R9*1), K1, Z10
+	VMULPS        Z10, Z1, Z1
+	VMULPS        Z0, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VMOVUPS       Z1, K1, (BX)(R9*1)
+	VMOVUPS.Z     (DX)(R9*1), K1, Z1
+	VSUBPS        Z9, Z1, Z1
+	VCVTPS2PD     Y0, Z2
+	VEXTRACTF64X4 $0x01, Z0, Y9
+	VCVTPS2PD     Y9, Z9
+	VCVTPS2PD     Y1, Z10
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VFMADD231PD   Z10, Z2, Z7
+	VFMADD231PD   Z1, Z9, Z7
+	VMOVUPS.Z     (SI)(R9*1), K1, Z1
+	VMULPS        Z1, Z3, Z1
+	VMULPS        Z0, Z4, Z2
+	VMULPS        Z0, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VMOVUPS       Z1, K1, (SI)(R9*1)
+	VMOVUPS.Z     (DI)(R9*1), K1, Z1
+	VMULPS        Z1, Z5, Z1
+	VMULPS        Z0, Z6, Z0
+	VADDPS        Z0, Z1, Z0
+	VMOVUPS       Z0, K1, (DI)(R9*1)
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VBROADCASTSD  absmask64<>+0(SB), Z2
+	VPANDQ        Z2, Z1, Z1
+	VADDPD        Z1, Z8, Z8
+	VBROADCASTSD  absmask64<>+0(SB), Z1
+	VPANDQ        Z1, Z0, Z0
+	VADDPD        Z0, Z8, Z8
+
+loop_m_done:
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPD        Y0, Y7, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z8, Y1
+	VADDPD        Y1, Y8, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+176(FP)
+	MOVSD         X1, abs+184(FP)
+	RET
+
+with_wc_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSS gs+144(FP), Z0
+	VBROADCASTSS wc+148(FP), Z1
+	VBROADCASTSS b1+152(FP), Z2
+	VBROADCASTSS c1+156(FP), Z3
+	VBROADCASTSS b2+160(FP), Z4
+	VBROADCASTSS c2+164(FP), Z5
+	VBROADCASTSS b3+168(FP), Z6
+	VBROADCASTSS w+172(FP), Z7
+	VXORPD       Z8, Z8, Z8
+	VXORPD       Z9, Z9, Z9
+
+loop_m_wc_unrolled:
+	CMPQ          R8, $0x00000020
+	JB            loop_m_wc_single
+	VMOVUPS       (AX)(R9*1), Z10
+	VMOVUPS       (CX)(R9*1), Z11
+	VMULPS        Z0, Z11, Z11
+	VMULPS        Z10, Z1, Z12
+	VADDPS        Z12, Z11, Z11
+	VMOVUPS       (BX)(R9*1), Z12
+	VMULPS        Z12, Z2, Z12
+	VMULPS        Z11, Z3, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       Z12, (BX)(R9*1)
+	VMOVUPS       (DX)(R9*1), Z12
+	VSUBPS        Z10, Z12, Z10
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y10, Z14
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VFMADD231PD   Z14, Z12, Z8
+	VFMADD231PD   Z10, Z13, Z8
+	VMOVUPS       (SI)(R9*1), Z10
+	VMULPS        Z10, Z4, Z10
+	VMULPS        Z11, Z5, Z12
+	VMULPS        Z11, Z12, Z12
+	VADDPS        Z12, Z10, Z10
+	VMOVUPS       Z10, (SI)(R9*1)
+	VMOVUPS       (DI)(R9*1), Z10
+	VMULPS        Z10, Z6, Z10
+	VMULPS        Z11, Z7, Z11
+	VADDPS        Z11, Z10, Z10
+	VMOVUPS       Z10, (DI)(R9*1)
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VBROADCASTSD  absmask64<>+0(SB), Z12
+	VPANDQ        Z12, Z11, Z11
+	VADDPD        Z11, Z9, Z9
+	VBROADCASTSD  absmask64<>+0(SB), Z11
+	VPANDQ        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	VMOVUPS       64(AX)(R9*1), Z10
+	VMOVUPS       64(CX)(R9*1), Z11
+	VMULPS        Z0, Z11, Z11
+	VMULPS        Z10, Z1, Z12
+	VADDPS        Z12, Z11, Z11
+	VMOVUPS       64(BX)(R9*1), Z12
+	VMULPS        Z12, Z2, Z12
+	VMULPS        Z11, Z3, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       Z12, 64(BX)(R9*1)
+	VMOVUPS       64(DX)(R9*1), Z12
+	VSUBPS        Z10, Z12, Z10
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y10, Z14
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VFMADD231PD   Z14, Z12, Z8
+	VFMADD231PD   Z10, Z13, Z8
+	VMOVUPS       64(SI)(R9*1), Z10
+	VMULPS        Z10, Z4, Z10
+	VMULPS        Z11, Z5, Z12
+	VMULPS        Z11, Z12, Z12
+	VADDPS        Z12, Z10, Z10
+	VMOVUPS       Z10, 64(SI)(R9*1)
+	VMOVUPS       64(DI)(R9*1), Z10
+	VMULPS        Z10, Z6, Z10
+	VMULPS        Z11, Z7, Z11
+	VADDPS        Z11, Z10, Z10
+	VMOVUPS       Z10, 64(DI)(R9*1)
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VBROADCASTSD  absmask64<>+0(SB), Z12
+	VPANDQ        Z12, Z11, Z11
+	VADDPD        Z11, Z9, Z9
+	VBROADCASTSD  absmask64<>+0(SB), Z11
+	VPANDQ        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	ADDQ          $0x00000080, R9
+	SUBQ          $0x00000020, R8
+	JMP           loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ          R8, $0x00000010
+	JB            loop_m_wc_tail
+	VMOVUPS       (AX)(R9*1), Z10
+	VMOVUPS       (CX)(R9*1), Z11
+	VMULPS        Z0, Z11, Z11
+	VMULPS        Z10, Z1, Z12
+	VADDPS        Z12, Z11, Z11
+	VMOVUPS       (BX)(R9*1), Z12
+	VMULPS        Z12, Z2, Z12
+	VMULPS        Z11, Z3, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       Z12, (BX)(R9*1)
+	VMOVUPS       (DX)(R9*1), Z12
+	VSUBPS        Z10, Z12, Z10
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y10, Z14
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VFMADD231PD   Z14, Z12, Z8
+	VFMADD231PD   Z10, Z13, Z8
+	VMOVUPS       (SI)(R9*1), Z10
+	VMULPS        Z10, Z4, Z10
+	VMULPS        Z11, Z5, Z12
+	VMULPS        Z11, Z12, Z12
+	VADDPS        Z12, Z10, Z10
+	VMOVUPS       Z10, (SI)(R9*1)
+	VMOVUPS       (DI)(R9*1), Z10
+	VMULPS        Z10, Z6, Z10
+	VMULPS        Z11, Z7, Z11
+	VADDPS        Z11, Z10, Z10
+	VMOVUPS       Z10, (DI)(R9*1)
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VBROADCASTSD  absmask64<>+0(SB), Z12
+	VPANDQ        Z12, Z11, Z11
+	VADDPD        Z11, Z9, Z9
+	VBROADCASTSD  absmask64<>+0(SB), Z11
+	VPANDQ        Z11, Z10, Z10
+	VADDPD        Z10, Z9, Z9
+	ADDQ          $0x00000040, R9
+	SUBQ          $0x00000010, R8
+	JMP           loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ         R8, R8
+	JZ            loop_m_wc_done
+	LEAQ          tailmask16<>+0(SB), R10
+	KMOVW         (R10)(R8*2), K1
+	VMOVUPS.Z     (AX)(R9*1), K1, Z10
+	VMOVUPS.Z     (CX)(R9*1), K1, Z11
+	VMULPS        Z0, Z11, Z0
+	VMULPS        Z10, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VMOVUPS.Z     (BX)(R9*1), K1, Z1
+	VMULPS        Z1, Z2, Z1
+	VMULPS        Z0, Z3, Z2
+	VADDPS        Z2, Z1, Z1
+	VMOVUPS       Z1, K1, (BX)(R9*1)
+	VMOVUPS.Z     (DX)(R9*1), K1, Z1
+	VSUBPS        Z10, Z1, Z1
+	VCVTPS2PD     Y0, Z2
+	VEXTRACTF64X4 $0x01, Z0, Y3
+	VCVTPS2PD     Y3, Z3
+	VCVTPS2PD     Y1, Z10
+	VEXTRACTF64X4 $0x01, Z1, Y1
+	VCVTPS2PD     Y1, Z1
+	VFMADD231PD   Z10, Z2, Z8
+	VFMADD231PD   Z1, Z3, Z8
+	VMOVUPS.Z     (SI)(R9*1), K1, Z1
+	VMULPS        Z1, Z4, Z1
+	VMULPS        Z0, Z5, Z2
+	VMULPS        Z0, Z2, Z2
+	VADDPS        Z2, Z1, Z1
+	VMOVUPS       Z1, K1, (SI)(R9*1)
+	VMOVUPS.Z     (DI)(R9*1), K1, Z1
+	VMULPS        Z1, Z6, Z1
+	VMULPS        Z0, Z7, Z0
+	VADDPS        Z0, Z1, Z0
+	VMOVUPS       Z0, K1, (DI)(R9*1)
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VBROADCASTSD  absmask64<>+0(SB), Z2
+	VPANDQ        Z2, Z1, Z1
+	VADDPD        Z1, Z9, Z9
+	VBROADCASTSD  absmask64<>+0(SB), Z1
+	VPANDQ        Z1, Z0, Z0
+	VADDPD        Z0, Z9, Z9
+
+loop_m_wc_done:
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPD        Y0, Y8, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z9, Y1
+	VADDPD        Y1, Y9, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+176(FP)
+	MOVSD         X1, abs+184(FP)
+	RET
+
+DATA absmask64<>+0(SB)/8, $0x7fffffffffffffff
+GLOBL absmask64<>(SB), RODATA|NOPTR, $8
+
 // func prodigyStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
 // Requires: AVX, AVX512F
 TEXT ·prodigyStep32AVX512(SB), NOSPLIT, $0-120
@@ -12975,9 +14764,6 @@ fold:
 	VZEROUPPER
 	MOVSD         X0, ret+24(FP)
 	RET
-
-DATA absmask64<>+0(SB)/8, $0x7fffffffffffffff
-GLOBL absmask64<>(SB), RODATA|NOPTR, $8
 
 // func maxAbs32AVX512(x []float32) float64
 // Requires: AVX, AVX2, AVX512DQ, AVX512F, SSE2
@@ -22519,6 +24305,1472 @@ loop_wc_wd_tail:
 
 loop_wc_wd_done:
 	VZEROUPPER
+	RET
+
+// func normsStep64AVX512(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·normsStep64AVX512(SB), NOSPLIT, $0-80
+	MOVQ         wc+56(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Z0
+	VXORPD       Z1, Z1, Z1
+	VXORPD       Z2, Z2, Z2
+
+loop_unrolled:
+	CMPQ        DX, $0x00000010
+	JB          loop_single
+	VMOVUPD     (AX)(BX*1), Z3
+	VMOVUPD     (CX)(BX*1), Z4
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z4, Z4, Z1
+	VFMADD231PD Z3, Z3, Z2
+	VMOVUPD     64(AX)(BX*1), Z3
+	VMOVUPD     64(CX)(BX*1), Z4
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z4, Z4, Z1
+	VFMADD231PD Z3, Z3, Z2
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000010, DX
+	JMP         loop_unrolled
+
+loop_single:
+	CMPQ        DX, $0x00000008
+	JB          loop_tail
+	VMOVUPD     (AX)(BX*1), Z3
+	VMOVUPD     (CX)(BX*1), Z4
+	VMULPD      Z0, Z4, Z4
+	VFMADD231PD Z4, Z4, Z1
+	VFMADD231PD Z3, Z3, Z2
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_single
+
+loop_tail:
+	TESTQ       DX, DX
+	JZ          loop_done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z3
+	VMOVUPD.Z   (CX)(BX*1), K1, Z4
+	VMULPD      Z0, Z4, Z0
+	VFMADD231PD Z0, Z0, Z1
+	VFMADD231PD Z3, Z3, Z2
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPD        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z2, Y1
+	VADDPD        Y1, Y2, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+64(FP)
+	MOVSD         X1, pp+72(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Z0
+	VBROADCASTSD wc+56(FP), Z1
+	VXORPD       Z2, Z2, Z2
+	VXORPD       Z3, Z3, Z3
+
+loop_wc_unrolled:
+	CMPQ        DX, $0x00000010
+	JB          loop_wc_single
+	VMOVUPD     (AX)(BX*1), Z4
+	VMOVUPD     (CX)(BX*1), Z5
+	VMULPD      Z0, Z5, Z5
+	VMULPD      Z4, Z1, Z6
+	VADDPD      Z6, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VFMADD231PD Z4, Z4, Z3
+	VMOVUPD     64(AX)(BX*1), Z4
+	VMOVUPD     64(CX)(BX*1), Z5
+	VMULPD      Z0, Z5, Z5
+	VMULPD      Z4, Z1, Z6
+	VADDPD      Z6, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000010, DX
+	JMP         loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ        DX, $0x00000008
+	JB          loop_wc_tail
+	VMOVUPD     (AX)(BX*1), Z4
+	VMOVUPD     (CX)(BX*1), Z5
+	VMULPD      Z0, Z5, Z5
+	VMULPD      Z4, Z1, Z6
+	VADDPD      Z6, Z5, Z5
+	VFMADD231PD Z5, Z5, Z2
+	VFMADD231PD Z4, Z4, Z3
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_wc_single
+
+loop_wc_tail:
+	TESTQ       DX, DX
+	JZ          loop_wc_done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPD.Z   (AX)(BX*1), K1, Z4
+	VMOVUPD.Z   (CX)(BX*1), K1, Z5
+	VMULPD      Z0, Z5, Z0
+	VMULPD      Z4, Z1, Z1
+	VADDPD      Z1, Z0, Z0
+	VFMADD231PD Z0, Z0, Z2
+	VFMADD231PD Z4, Z4, Z3
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPD        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z3, Y1
+	VADDPD        Y1, Y3, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+64(FP)
+	MOVSD         X1, pp+72(FP)
+	RET
+
+// func trustStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
+// Requires: AVX, AVX512F
+TEXT ·trustStep64AVX512(SB), NOSPLIT, $0-129
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z3
+	VBROADCASTSD nlr+120(FP), Z3
+
+loop_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z4
+	VMOVUPD 64(CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z4
+	VMOVUPD.Z (CX)(BX*1), K1, Z5
+	VMULPD    Z0, Z5, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VADDPD    Z0, Z4, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z3
+	VBROADCASTSD nlr+120(FP), Z3
+
+loop_nesterov_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_nesterov_single
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z4
+	VMOVUPD 64(CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_nesterov_tail
+	VMOVUPD (AX)(BX*1), Z4
+	VMOVUPD (CX)(BX*1), Z5
+	VMULPD  Z0, Z5, Z5
+	VMULPD  Z5, Z1, Z5
+	VMULPD  Z5, Z2, Z5
+	VMULPD  Z5, Z3, Z5
+	VADDPD  Z5, Z4, Z4
+	VMOVUPD Z4, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z4
+	VMOVUPD.Z (CX)(BX*1), K1, Z5
+	VMULPD    Z0, Z5, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VADDPD    Z0, Z4, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z4
+
+loop_wc_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_single
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z5
+	VMOVUPD 64(CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_wc_tail
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_wc_single
+
+loop_wc_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z5
+	VMOVUPD.Z (CX)(BX*1), K1, Z6
+	VMULPD    Z0, Z6, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z5, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z4
+
+loop_wc_nesterov_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_wc_nesterov_single
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z5
+	VMOVUPD 64(CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, 64(AX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_wc_nesterov_tail
+	VMOVUPD (AX)(BX*1), Z5
+	VMOVUPD (CX)(BX*1), Z6
+	VMULPD  Z0, Z6, Z6
+	VMULPD  Z5, Z1, Z7
+	VADDPD  Z7, Z6, Z6
+	VMULPD  Z6, Z2, Z6
+	VMULPD  Z6, Z3, Z6
+	VMULPD  Z6, Z4, Z6
+	VADDPD  Z6, Z5, Z5
+	VMOVUPD Z5, (AX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ     DX, DX
+	JZ        loop_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z5
+	VMOVUPD.Z (CX)(BX*1), K1, Z6
+	VMULPD    Z0, Z6, Z0
+	VMULPD    Z5, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z5, Z0
+	VMOVUPD   Z0, K1, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z5
+
+loop_b_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_single
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z7
+	VADDPD  Z7, Z8, Z7
+	VMOVUPD Z7, (DX)(SI*1)
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z6
+	VMOVUPD 64(CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD 64(DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z7
+	VADDPD  Z7, Z8, Z7
+	VMOVUPD Z7, 64(DX)(SI*1)
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_unrolled
+
+loop_b_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_tail
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z7
+	VADDPD  Z7, Z8, Z7
+	VMOVUPD Z7, (DX)(SI*1)
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_single
+
+loop_b_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMULPD    Z0, Z7, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z3, Z1
+	VMULPD    Z0, Z4, Z0
+	VADDPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+	VMULPD    Z0, Z5, Z0
+	VADDPD    Z0, Z6, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD r+88(FP), Z1
+	VBROADCASTSD lr+96(FP), Z2
+	VBROADCASTSD mu+104(FP), Z3
+	VBROADCASTSD damp+112(FP), Z4
+	VBROADCASTSD nlr+120(FP), Z5
+
+loop_b_nesterov_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_nesterov_single
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z3, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z6
+	VMOVUPD 64(CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD 64(DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMOVUPD Z8, 64(DX)(SI*1)
+	VMULPD  Z8, Z3, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_nesterov_tail
+	VMOVUPD (AX)(SI*1), Z6
+	VMOVUPD (CX)(SI*1), Z7
+	VMULPD  Z0, Z7, Z7
+	VMULPD  Z7, Z1, Z7
+	VMULPD  Z7, Z2, Z7
+	VMOVUPD (DX)(SI*1), Z8
+	VMULPD  Z8, Z3, Z8
+	VMULPD  Z7, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z3, Z8
+	VADDPD  Z8, Z7, Z7
+	VMULPD  Z7, Z5, Z7
+	VADDPD  Z7, Z6, Z6
+	VMOVUPD Z6, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z6
+	VMOVUPD.Z (CX)(SI*1), K1, Z7
+	VMULPD    Z0, Z7, Z0
+	VMULPD    Z0, Z1, Z0
+	VMULPD    Z0, Z2, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z3, Z1
+	VMULPD    Z0, Z4, Z2
+	VADDPD    Z2, Z1, Z1
+	VMOVUPD   Z1, K1, (DX)(SI*1)
+	VMULPD    Z1, Z3, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z5, Z0
+	VADDPD    Z0, Z6, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z5
+	VBROADCASTSD nlr+120(FP), Z6
+
+loop_b_wc_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_single
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z8
+	VADDPD  Z8, Z9, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z7
+	VMOVUPD 64(CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD 64(DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z8
+	VADDPD  Z8, Z9, Z8
+	VMOVUPD Z8, 64(DX)(SI*1)
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_wc_tail
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z8
+	VADDPD  Z8, Z9, Z8
+	VMOVUPD Z8, (DX)(SI*1)
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z7
+	VMOVUPD.Z (CX)(SI*1), K1, Z8
+	VMULPD    Z0, Z8, Z0
+	VMULPD    Z7, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z4, Z1
+	VMULPD    Z0, Z5, Z0
+	VADDPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+	VMULPD    Z0, Z6, Z0
+	VADDPD    Z0, Z7, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD gs+72(FP), Z0
+	VBROADCASTSD wc+80(FP), Z1
+	VBROADCASTSD r+88(FP), Z2
+	VBROADCASTSD lr+96(FP), Z3
+	VBROADCASTSD mu+104(FP), Z4
+	VBROADCASTSD damp+112(FP), Z5
+	VBROADCASTSD nlr+120(FP), Z6
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_b_wc_nesterov_single
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z10
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, (DX)(SI*1)
+	VMULPD  Z9, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z7
+	VMOVUPD 64(CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD 64(DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z10
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, 64(DX)(SI*1)
+	VMULPD  Z9, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_b_wc_nesterov_tail
+	VMOVUPD (AX)(SI*1), Z7
+	VMOVUPD (CX)(SI*1), Z8
+	VMULPD  Z0, Z8, Z8
+	VMULPD  Z7, Z1, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z2, Z8
+	VMULPD  Z8, Z3, Z8
+	VMOVUPD (DX)(SI*1), Z9
+	VMULPD  Z9, Z4, Z9
+	VMULPD  Z8, Z5, Z10
+	VADDPD  Z10, Z9, Z9
+	VMOVUPD Z9, (DX)(SI*1)
+	VMULPD  Z9, Z4, Z9
+	VADDPD  Z9, Z8, Z8
+	VMULPD  Z8, Z6, Z8
+	VADDPD  Z8, Z7, Z7
+	VMOVUPD Z7, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ     BX, BX
+	JZ        loop_b_wc_nesterov_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z7
+	VMOVUPD.Z (CX)(SI*1), K1, Z8
+	VMULPD    Z0, Z8, Z0
+	VMULPD    Z7, Z1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z2, Z0
+	VMULPD    Z0, Z3, Z0
+	VMOVUPD.Z (DX)(SI*1), K1, Z1
+	VMULPD    Z1, Z4, Z1
+	VMULPD    Z0, Z5, Z2
+	VADDPD    Z2, Z1, Z1
+	VMOVUPD   Z1, K1, (DX)(SI*1)
+	VMULPD    Z1, Z4, Z1
+	VADDPD    Z1, Z0, Z0
+	VMULPD    Z0, Z6, Z0
+	VADDPD    Z0, Z7, Z0
+	VMOVUPD   Z0, K1, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+// func prodigyGather64AVX512(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·prodigyGather64AVX512(SB), NOSPLIT, $0-224
+	MOVQ         m_base+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVQ         wc+152(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD gs+144(FP), Z0
+	VBROADCASTSD b1+160(FP), Z1
+	VBROADCASTSD c1+168(FP), Z1
+	VBROADCASTSD b2+176(FP), Z1
+	VBROADCASTSD c2+184(FP), Z2
+	VBROADCASTSD b3+192(FP), Z3
+	VBROADCASTSD w+200(FP), Z4
+	VXORPD       Z5, Z5, Z5
+	VXORPD       Z6, Z6, Z6
+
+loop_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_single
+	VMOVUPD      (AX)(R8*1), Z7
+	VMOVUPD      (CX)(R8*1), Z8
+	VMULPD       Z0, Z8, Z8
+	VMOVUPD      (DX)(R8*1), Z9
+	VSUBPD       Z7, Z9, Z7
+	VFMADD231PD  Z7, Z8, Z5
+	VMOVUPD      (BX)(R8*1), Z7
+	VMULPD       Z7, Z1, Z7
+	VMULPD       Z8, Z2, Z9
+	VMULPD       Z8, Z9, Z9
+	VADDPD       Z9, Z7, Z7
+	VMOVUPD      Z7, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Z7
+	VMULPD       Z7, Z3, Z7
+	VMULPD       Z8, Z4, Z8
+	VADDPD       Z8, Z7, Z7
+	VMOVUPD      Z7, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z8
+	VPANDQ       Z8, Z7, Z7
+	VADDPD       Z7, Z6, Z6
+	VMOVUPD      64(AX)(R8*1), Z7
+	VMOVUPD      64(CX)(R8*1), Z8
+	VMULPD       Z0, Z8, Z8
+	VMOVUPD      64(DX)(R8*1), Z9
+	VSUBPD       Z7, Z9, Z7
+	VFMADD231PD  Z7, Z8, Z5
+	VMOVUPD      64(BX)(R8*1), Z7
+	VMULPD       Z7, Z1, Z7
+	VMULPD       Z8, Z2, Z9
+	VMULPD       Z8, Z9, Z9
+	VADDPD       Z9, Z7, Z7
+	VMOVUPD      Z7, 64(BX)(R8*1)
+	VMOVUPD      64(SI)(R8*1), Z7
+	VMULPD       Z7, Z3, Z7
+	VMULPD       Z8, Z4, Z8
+	VADDPD       Z8, Z7, Z7
+	VMOVUPD      Z7, 64(SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z8
+	VPANDQ       Z8, Z7, Z7
+	VADDPD       Z7, Z6, Z6
+	ADDQ         $0x00000080, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_tail
+	VMOVUPD      (AX)(R8*1), Z7
+	VMOVUPD      (CX)(R8*1), Z8
+	VMULPD       Z0, Z8, Z8
+	VMOVUPD      (DX)(R8*1), Z9
+	VSUBPD       Z7, Z9, Z7
+	VFMADD231PD  Z7, Z8, Z5
+	VMOVUPD      (BX)(R8*1), Z7
+	VMULPD       Z7, Z1, Z7
+	VMULPD       Z8, Z2, Z9
+	VMULPD       Z8, Z9, Z9
+	VADDPD       Z9, Z7, Z7
+	VMOVUPD      Z7, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Z7
+	VMULPD       Z7, Z3, Z7
+	VMULPD       Z8, Z4, Z8
+	VADDPD       Z8, Z7, Z7
+	VMOVUPD      Z7, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z8
+	VPANDQ       Z8, Z7, Z7
+	VADDPD       Z7, Z6, Z6
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DI, DI
+	JZ           loop_done
+	LEAQ         tailmask16<>+0(SB), R9
+	KMOVW        (R9)(DI*2), K1
+	VMOVUPD.Z    (AX)(R8*1), K1, Z7
+	VMOVUPD.Z    (CX)(R8*1), K1, Z8
+	VMULPD       Z0, Z8, Z0
+	VMOVUPD.Z    (DX)(R8*1), K1, Z8
+	VSUBPD       Z7, Z8, Z7
+	VFMADD231PD  Z7, Z0, Z5
+	VMOVUPD.Z    (BX)(R8*1), K1, Z7
+	VMULPD       Z7, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VMULPD       Z0, Z2, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (BX)(R8*1)
+	VMOVUPD.Z    (SI)(R8*1), K1, Z1
+	VMULPD       Z1, Z3, Z1
+	VMULPD       Z0, Z4, Z0
+	VADDPD       Z0, Z1, Z0
+	VMOVUPD      Z0, K1, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z1
+	VPANDQ       Z1, Z0, Z0
+	VADDPD       Z0, Z6, Z6
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPD        Y0, Y5, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z6, Y1
+	VADDPD        Y1, Y6, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+208(FP)
+	MOVSD         X1, abs+216(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD gs+144(FP), Z0
+	VBROADCASTSD wc+152(FP), Z1
+	VBROADCASTSD b1+160(FP), Z2
+	VBROADCASTSD c1+168(FP), Z2
+	VBROADCASTSD b2+176(FP), Z2
+	VBROADCASTSD c2+184(FP), Z3
+	VBROADCASTSD b3+192(FP), Z4
+	VBROADCASTSD w+200(FP), Z5
+	VXORPD       Z6, Z6, Z6
+	VXORPD       Z7, Z7, Z7
+
+loop_wc_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_wc_single
+	VMOVUPD      (AX)(R8*1), Z8
+	VMOVUPD      (CX)(R8*1), Z9
+	VMULPD       Z0, Z9, Z9
+	VMULPD       Z8, Z1, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      (DX)(R8*1), Z10
+	VSUBPD       Z8, Z10, Z8
+	VFMADD231PD  Z8, Z9, Z6
+	VMOVUPD      (BX)(R8*1), Z8
+	VMULPD       Z8, Z2, Z8
+	VMULPD       Z9, Z3, Z10
+	VMULPD       Z9, Z10, Z10
+	VADDPD       Z10, Z8, Z8
+	VMOVUPD      Z8, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Z8
+	VMULPD       Z8, Z4, Z8
+	VMULPD       Z9, Z5, Z9
+	VADDPD       Z9, Z8, Z8
+	VMOVUPD      Z8, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z9
+	VPANDQ       Z9, Z8, Z8
+	VADDPD       Z8, Z7, Z7
+	VMOVUPD      64(AX)(R8*1), Z8
+	VMOVUPD      64(CX)(R8*1), Z9
+	VMULPD       Z0, Z9, Z9
+	VMULPD       Z8, Z1, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      64(DX)(R8*1), Z10
+	VSUBPD       Z8, Z10, Z8
+	VFMADD231PD  Z8, Z9, Z6
+	VMOVUPD      64(BX)(R8*1), Z8
+	VMULPD       Z8, Z2, Z8
+	VMULPD       Z9, Z3, Z10
+	VMULPD       Z9, Z10, Z10
+	VADDPD       Z10, Z8, Z8
+	VMOVUPD      Z8, 64(BX)(R8*1)
+	VMOVUPD      64(SI)(R8*1), Z8
+	VMULPD       Z8, Z4, Z8
+	VMULPD       Z9, Z5, Z9
+	VADDPD       Z9, Z8, Z8
+	VMOVUPD      Z8, 64(SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z9
+	VPANDQ       Z9, Z8, Z8
+	VADDPD       Z8, Z7, Z7
+	ADDQ         $0x00000080, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPD      (AX)(R8*1), Z8
+	VMOVUPD      (CX)(R8*1), Z9
+	VMULPD       Z0, Z9, Z9
+	VMULPD       Z8, Z1, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      (DX)(R8*1), Z10
+	VSUBPD       Z8, Z10, Z8
+	VFMADD231PD  Z8, Z9, Z6
+	VMOVUPD      (BX)(R8*1), Z8
+	VMULPD       Z8, Z2, Z8
+	VMULPD       Z9, Z3, Z10
+	VMULPD       Z9, Z10, Z10
+	VADDPD       Z10, Z8, Z8
+	VMOVUPD      Z8, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Z8
+	VMULPD       Z8, Z4, Z8
+	VMULPD       Z9, Z5, Z9
+	VADDPD       Z9, Z8, Z8
+	VMOVUPD      Z8, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z9
+	VPANDQ       Z9, Z8, Z8
+	VADDPD       Z8, Z7, Z7
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DI, DI
+	JZ           loop_wc_done
+	LEAQ         tailmask16<>+0(SB), R9
+	KMOVW        (R9)(DI*2), K1
+	VMOVUPD.Z    (AX)(R8*1), K1, Z8
+	VMOVUPD.Z    (CX)(R8*1), K1, Z9
+	VMULPD       Z0, Z9, Z0
+	VMULPD       Z8, Z1, Z1
+	VADDPD       Z1, Z0, Z0
+	VMOVUPD.Z    (DX)(R8*1), K1, Z1
+	VSUBPD       Z8, Z1, Z1
+	VFMADD231PD  Z1, Z0, Z6
+	VMOVUPD.Z    (BX)(R8*1), K1, Z1
+	VMULPD       Z1, Z2, Z1
+	VMULPD       Z0, Z3, Z2
+	VMULPD       Z0, Z2, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (BX)(R8*1)
+	VMOVUPD.Z    (SI)(R8*1), K1, Z1
+	VMULPD       Z1, Z4, Z1
+	VMULPD       Z0, Z5, Z0
+	VADDPD       Z0, Z1, Z0
+	VMOVUPD      Z0, K1, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Z1
+	VPANDQ       Z1, Z0, Z0
+	VADDPD       Z0, Z7, Z7
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z6, Y0
+	VADDPD        Y0, Y6, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z7, Y1
+	VADDPD        Y1, Y7, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+208(FP)
+	MOVSD         X1, abs+216(FP)
+	RET
+
+with_m:
+	MOVQ         wc+152(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSD gs+144(FP), Z0
+	VBROADCASTSD b1+160(FP), Z1
+	VBROADCASTSD c1+168(FP), Z2
+	VBROADCASTSD b2+176(FP), Z3
+	VBROADCASTSD c2+184(FP), Z4
+	VBROADCASTSD b3+192(FP), Z5
+	VBROADCASTSD w+200(FP), Z6
+	VXORPD       Z7, Z7, Z7
+	VXORPD       Z8, Z8, Z8
+
+loop_m_unrolled:
+	CMPQ         R8, $0x00000010
+	JB           loop_m_single
+	VMOVUPD      (AX)(R9*1), Z9
+	VMOVUPD      (CX)(R9*1), Z10
+	VMULPD       Z0, Z10, Z10
+	VMOVUPD      (BX)(R9*1), Z11
+	VMULPD       Z11, Z1, Z11
+	VMULPD       Z10, Z2, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      Z11, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Z11
+	VSUBPD       Z9, Z11, Z9
+	VFMADD231PD  Z9, Z10, Z7
+	VMOVUPD      (SI)(R9*1), Z9
+	VMULPD       Z9, Z3, Z9
+	VMULPD       Z10, Z4, Z11
+	VMULPD       Z10, Z11, Z11
+	VADDPD       Z11, Z9, Z9
+	VMOVUPD      Z9, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Z9
+	VMULPD       Z9, Z5, Z9
+	VMULPD       Z10, Z6, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      Z9, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z10
+	VPANDQ       Z10, Z9, Z9
+	VADDPD       Z9, Z8, Z8
+	VMOVUPD      64(AX)(R9*1), Z9
+	VMOVUPD      64(CX)(R9*1), Z10
+	VMULPD       Z0, Z10, Z10
+	VMOVUPD      64(BX)(R9*1), Z11
+	VMULPD       Z11, Z1, Z11
+	VMULPD       Z10, Z2, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      Z11, 64(BX)(R9*1)
+	VMOVUPD      64(DX)(R9*1), Z11
+	VSUBPD       Z9, Z11, Z9
+	VFMADD231PD  Z9, Z10, Z7
+	VMOVUPD      64(SI)(R9*1), Z9
+	VMULPD       Z9, Z3, Z9
+	VMULPD       Z10, Z4, Z11
+	VMULPD       Z10, Z11, Z11
+	VADDPD       Z11, Z9, Z9
+	VMOVUPD      Z9, 64(SI)(R9*1)
+	VMOVUPD      64(DI)(R9*1), Z9
+	VMULPD       Z9, Z5, Z9
+	VMULPD       Z10, Z6, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      Z9, 64(DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z10
+	VPANDQ       Z10, Z9, Z9
+	VADDPD       Z9, Z8, Z8
+	ADDQ         $0x00000080, R9
+	SUBQ         $0x00000010, R8
+	JMP          loop_m_unrolled
+
+loop_m_single:
+	CMPQ         R8, $0x00000008
+	JB           loop_m_tail
+	VMOVUPD      (AX)(R9*1), Z9
+	VMOVUPD      (CX)(R9*1), Z10
+	VMULPD       Z0, Z10, Z10
+	VMOVUPD      (BX)(R9*1), Z11
+	VMULPD       Z11, Z1, Z11
+	VMULPD       Z10, Z2, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      Z11, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Z11
+	VSUBPD       Z9, Z11, Z9
+	VFMADD231PD  Z9, Z10, Z7
+	VMOVUPD      (SI)(R9*1), Z9
+	VMULPD       Z9, Z3, Z9
+	VMULPD       Z10, Z4, Z11
+	VMULPD       Z10, Z11, Z11
+	VADDPD       Z11, Z9, Z9
+	VMOVUPD      Z9, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Z9
+	VMULPD       Z9, Z5, Z9
+	VMULPD       Z10, Z6, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      Z9, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z10
+	VPANDQ       Z10, Z9, Z9
+	VADDPD       Z9, Z8, Z8
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000008, R8
+	JMP          loop_m_single
+
+loop_m_tail:
+	TESTQ        R8, R8
+	JZ           loop_m_done
+	LEAQ         tailmask16<>+0(SB), R10
+	KMOVW        (R10)(R8*2), K1
+	VMOVUPD.Z    (AX)(R9*1), K1, Z9
+	VMOVUPD.Z    (CX)(R9*1), K1, Z10
+	VMULPD       Z0, Z10, Z0
+	VMOVUPD.Z    (BX)(R9*1), K1, Z10
+	VMULPD       Z10, Z1, Z1
+	VMULPD       Z0, Z2, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (BX)(R9*1)
+	VMOVUPD.Z    (DX)(R9*1), K1, Z1
+	VSUBPD       Z9, Z1, Z1
+	VFMADD231PD  Z1, Z0, Z7
+	VMOVUPD.Z    (SI)(R9*1), K1, Z1
+	VMULPD       Z1, Z3, Z1
+	VMULPD       Z0, Z4, Z2
+	VMULPD       Z0, Z2, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (SI)(R9*1)
+	VMOVUPD.Z    (DI)(R9*1), K1, Z1
+	VMULPD       Z1, Z5, Z1
+	VMULPD       Z0, Z6, Z0
+	VADDPD       Z0, Z1, Z0
+	VMOVUPD      Z0, K1, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z1
+	VPANDQ       Z1, Z0, Z0
+	VADDPD       Z0, Z8, Z8
+
+loop_m_done:
+	VEXTRACTF64X4 $0x01, Z7, Y0
+	VADDPD        Y0, Y7, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z8, Y1
+	VADDPD        Y1, Y8, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+208(FP)
+	MOVSD         X1, abs+216(FP)
+	RET
+
+with_wc_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSD gs+144(FP), Z0
+	VBROADCASTSD wc+152(FP), Z1
+	VBROADCASTSD b1+160(FP), Z2
+	VBROADCASTSD c1+168(FP), Z3
+	VBROADCASTSD b2+176(FP), Z4
+	VBROADCASTSD c2+184(FP), Z5
+	VBROADCASTSD b3+192(FP), Z6
+	VBROADCASTSD w+200(FP), Z7
+	VXORPD       Z8, Z8, Z8
+	VXORPD       Z9, Z9, Z9
+
+loop_m_wc_unrolled:
+	CMPQ         R8, $0x00000010
+	JB           loop_m_wc_single
+	VMOVUPD      (AX)(R9*1), Z10
+	VMOVUPD      (CX)(R9*1), Z11
+	VMULPD       Z0, Z11, Z11
+	VMULPD       Z10, Z1, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      (BX)(R9*1), Z12
+	VMULPD       Z12, Z2, Z12
+	VMULPD       Z11, Z3, Z13
+	VADDPD       Z13, Z12, Z12
+	VMOVUPD      Z12, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Z12
+	VSUBPD       Z10, Z12, Z10
+	VFMADD231PD  Z10, Z11, Z8
+	VMOVUPD      (SI)(R9*1), Z10
+	VMULPD       Z10, Z4, Z10
+	VMULPD       Z11, Z5, Z12
+	VMULPD       Z11, Z12, Z12
+	VADDPD       Z12, Z10, Z10
+	VMOVUPD      Z10, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Z10
+	VMULPD       Z10, Z6, Z10
+	VMULPD       Z11, Z7, Z11
+	VADDPD       Z11, Z10, Z10
+	VMOVUPD      Z10, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z11
+	VPANDQ       Z11, Z10, Z10
+	VADDPD       Z10, Z9, Z9
+	VMOVUPD      64(AX)(R9*1), Z10
+	VMOVUPD      64(CX)(R9*1), Z11
+	VMULPD       Z0, Z11, Z11
+	VMULPD       Z10, Z1, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      64(BX)(R9*1), Z12
+	VMULPD       Z12, Z2, Z12
+	VMULPD       Z11, Z3, Z13
+	VADDPD       Z13, Z12, Z12
+	VMOVUPD      Z12, 64(BX)(R9*1)
+	VMOVUPD      64(DX)(R9*1), Z12
+	VSUBPD       Z10, Z12, Z10
+	VFMADD231PD  Z10, Z11, Z8
+	VMOVUPD      64(SI)(R9*1), Z10
+	VMULPD       Z10, Z4, Z10
+	VMULPD       Z11, Z5, Z12
+	VMULPD       Z11, Z12, Z12
+	VADDPD       Z12, Z10, Z10
+	VMOVUPD      Z10, 64(SI)(R9*1)
+	VMOVUPD      64(DI)(R9*1), Z10
+	VMULPD       Z10, Z6, Z10
+	VMULPD       Z11, Z7, Z11
+	VADDPD       Z11, Z10, Z10
+	VMOVUPD      Z10, 64(DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z11
+	VPANDQ       Z11, Z10, Z10
+	VADDPD       Z10, Z9, Z9
+	ADDQ         $0x00000080, R9
+	SUBQ         $0x00000010, R8
+	JMP          loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ         R8, $0x00000008
+	JB           loop_m_wc_tail
+	VMOVUPD      (AX)(R9*1), Z10
+	VMOVUPD      (CX)(R9*1), Z11
+	VMULPD       Z0, Z11, Z11
+	VMULPD       Z10, Z1, Z12
+	VADDPD       Z12, Z11, Z11
+	VMOVUPD      (BX)(R9*1), Z12
+	VMULPD       Z12, Z2, Z12
+	VMULPD       Z11, Z3, Z13
+	VADDPD       Z13, Z12, Z12
+	VMOVUPD      Z12, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Z12
+	VSUBPD       Z10, Z12, Z10
+	VFMADD231PD  Z10, Z11, Z8
+	VMOVUPD      (SI)(R9*1), Z10
+	VMULPD       Z10, Z4, Z10
+	VMULPD       Z11, Z5, Z12
+	VMULPD       Z11, Z12, Z12
+	VADDPD       Z12, Z10, Z10
+	VMOVUPD      Z10, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Z10
+	VMULPD       Z10, Z6, Z10
+	VMULPD       Z11, Z7, Z11
+	VADDPD       Z11, Z10, Z10
+	VMOVUPD      Z10, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z11
+	VPANDQ       Z11, Z10, Z10
+	VADDPD       Z10, Z9, Z9
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000008, R8
+	JMP          loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ        R8, R8
+	JZ           loop_m_wc_done
+	LEAQ         tailmask16<>+0(SB), R10
+	KMOVW        (R10)(R8*2), K1
+	VMOVUPD.Z    (AX)(R9*1), K1, Z10
+	VMOVUPD.Z    (CX)(R9*1), K1, Z11
+	VMULPD       Z0, Z11, Z0
+	VMULPD       Z10, Z1, Z1
+	VADDPD       Z1, Z0, Z0
+	VMOVUPD.Z    (BX)(R9*1), K1, Z1
+	VMULPD       Z1, Z2, Z1
+	VMULPD       Z0, Z3, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (BX)(R9*1)
+	VMOVUPD.Z    (DX)(R9*1), K1, Z1
+	VSUBPD       Z10, Z1, Z1
+	VFMADD231PD  Z1, Z0, Z8
+	VMOVUPD.Z    (SI)(R9*1), K1, Z1
+	VMULPD       Z1, Z4, Z1
+	VMULPD       Z0, Z5, Z2
+	VMULPD       Z0, Z2, Z2
+	VADDPD       Z2, Z1, Z1
+	VMOVUPD      Z1, K1, (SI)(R9*1)
+	VMOVUPD.Z    (DI)(R9*1), K1, Z1
+	VMULPD       Z1, Z6, Z1
+	VMULPD       Z0, Z7, Z0
+	VADDPD       Z0, Z1, Z0
+	VMOVUPD      Z0, K1, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Z1
+	VPANDQ       Z1, Z0, Z0
+	VADDPD       Z0, Z9, Z9
+
+loop_m_wc_done:
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPD        Y0, Y8, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z9, Y1
+	VADDPD        Y1, Y9, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, dot+208(FP)
+	MOVSD         X1, abs+216(FP)
 	RET
 
 // func prodigyStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
@@ -36438,6 +39690,1896 @@ loop_wc_wd_tail:
 
 loop_wc_wd_done:
 	VZEROUPPER
+	RET
+
+// func normsStep32AVX2(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·normsStep32AVX2(SB), NOSPLIT, $0-72
+	MOVL         wc+52(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+
+loop_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(BX*1), Y3
+	VMOVUPS      (CX)(BX*1), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y1
+	VFMADD231PD  Y4, Y6, Y1
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y6, Y4, Y2
+	VFMADD231PD  Y3, Y5, Y2
+	VMOVUPS      32(AX)(BX*1), Y3
+	VMOVUPS      32(CX)(BX*1), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y1
+	VFMADD231PD  Y4, Y6, Y1
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y6, Y4, Y2
+	VFMADD231PD  Y3, Y5, Y2
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(BX*1), Y3
+	VMOVUPS      (CX)(BX*1), Y4
+	VMULPS       Y0, Y4, Y4
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y1
+	VFMADD231PD  Y4, Y6, Y1
+	VCVTPS2PD    X3, Y4
+	VEXTRACTF128 $0x01, Y3, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X3, Y6
+	VEXTRACTF128 $0x01, Y3, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y6, Y4, Y2
+	VFMADD231PD  Y3, Y5, Y2
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DX, DX
+	JZ           loop_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y3
+	VMASKMOVPS   (AX)(BX*1), Y3, Y4
+	VMASKMOVPS   (CX)(BX*1), Y3, Y3
+	VMULPS       Y0, Y3, Y0
+	VCVTPS2PD    X0, Y3
+	VEXTRACTF128 $0x01, Y0, X5
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X0, Y6
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y6, Y3, Y1
+	VFMADD231PD  Y0, Y5, Y1
+	VCVTPS2PD    X4, Y0
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X3, Y3
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y5, Y0, Y2
+	VFMADD231PD  Y4, Y3, Y2
+
+loop_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+56(FP)
+	MOVSD        X1, pp+64(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS gs+48(FP), Y0
+	VBROADCASTSS wc+52(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_wc_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_wc_single
+	VMOVUPS      (AX)(BX*1), Y4
+	VMOVUPS      (CX)(BX*1), Y5
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y4, Y1, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y8
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y5, Y7, Y2
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y3
+	VFMADD231PD  Y4, Y6, Y3
+	VMOVUPS      32(AX)(BX*1), Y4
+	VMOVUPS      32(CX)(BX*1), Y5
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y4, Y1, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y8
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y5, Y7, Y2
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y3
+	VFMADD231PD  Y4, Y6, Y3
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPS      (AX)(BX*1), Y4
+	VMOVUPS      (CX)(BX*1), Y5
+	VMULPS       Y0, Y5, Y5
+	VMULPS       Y4, Y1, Y6
+	VADDPS       Y6, Y5, Y5
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X5, Y8
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y5, Y7, Y2
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X6
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y7, Y5, Y3
+	VFMADD231PD  Y4, Y6, Y3
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y4
+	VMASKMOVPS   (AX)(BX*1), Y4, Y5
+	VMASKMOVPS   (CX)(BX*1), Y4, Y4
+	VMULPS       Y0, Y4, Y0
+	VMULPS       Y5, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X4
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X0, Y6
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y6, Y1, Y2
+	VFMADD231PD  Y0, Y4, Y2
+	VCVTPS2PD    X5, Y0
+	VEXTRACTF128 $0x01, Y5, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X5, Y4
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y4, Y0, Y3
+	VFMADD231PD  Y5, Y1, Y3
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+56(FP)
+	MOVSD        X1, pp+64(FP)
+	RET
+
+// func trustStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
+// Requires: AVX
+TEXT ·trustStep32AVX2(SB), NOSPLIT, $0-101
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DX, DX
+	JZ           loop_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_nesterov_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_nesterov_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_nesterov_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_wc_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_wc_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_wc_nesterov_unrolled:
+	CMPQ         DX, $0x00000010
+	JB           loop_wc_nesterov_single
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	VMOVUPS      32(AX)(BX*1), Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_nesterov_tail
+	VMOVUPS      (AX)(BX*1), Y2
+	VMOVUPS      (CX)(BX*1), Y3
+	VBROADCASTSS gs+72(FP), Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS wc+76(FP), Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       Y4, Y3, Y3
+	VMULPS       Y3, Y0, Y3
+	VMULPS       Y3, Y1, Y3
+	VBROADCASTSS nlr+96(FP), Y4
+	VMULPS       Y3, Y4, Y3
+	VADDPS       Y3, Y2, Y2
+	VMOVUPS      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*4), Y2
+	VMASKMOVPS   (AX)(BX*1), Y2, Y3
+	VMASKMOVPS   (CX)(BX*1), Y2, Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMASKMOVPS   Y0, Y2, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVL         wc+76(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, 32(DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_unrolled
+
+loop_b_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_single
+
+loop_b_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y2
+	VMULPS       Y0, Y2, Y0
+	VADDPS       Y0, Y1, Y0
+	VMASKMOVPS   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_nesterov_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_nesterov_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_nesterov_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VMASKMOVPS   Y1, Y3, (DX)(SI*1)
+	VMULPS       Y1, Y2, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+100(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_wc_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_wc_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, 32(DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y4
+	VADDPS       Y4, Y5, Y4
+	VMOVUPS      Y4, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS wc+76(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y2
+	VMULPS       Y0, Y2, Y0
+	VADDPS       Y0, Y1, Y0
+	VMASKMOVPS   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS r+80(FP), Y0
+	VBROADCASTSS lr+84(FP), Y1
+	VBROADCASTSS mu+88(FP), Y2
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ         BX, $0x00000010
+	JB           loop_b_wc_nesterov_single
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	VMOVUPS      32(AX)(SI*1), Y3
+	VMOVUPS      32(CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      32(DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_nesterov_tail
+	VMOVUPS      (AX)(SI*1), Y3
+	VMOVUPS      (CX)(SI*1), Y4
+	VBROADCASTSS gs+72(FP), Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS wc+76(FP), Y5
+	VMULPS       Y3, Y5, Y5
+	VADDPS       Y5, Y4, Y4
+	VMULPS       Y4, Y0, Y4
+	VMULPS       Y4, Y1, Y4
+	VMOVUPS      (DX)(SI*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS damp+92(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DX)(SI*1)
+	VMULPS       Y5, Y2, Y5
+	VADDPS       Y5, Y4, Y4
+	VBROADCASTSS nlr+96(FP), Y5
+	VMULPS       Y4, Y5, Y4
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y3
+	VMASKMOVPS   (AX)(SI*1), Y3, Y4
+	VMASKMOVPS   (CX)(SI*1), Y3, Y5
+	VBROADCASTSS gs+72(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS wc+76(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y5, Y0, Y0
+	VMULPS       Y0, Y1, Y0
+	VMASKMOVPS   (DX)(SI*1), Y3, Y1
+	VMULPS       Y1, Y2, Y1
+	VBROADCASTSS damp+92(FP), Y5
+	VMULPS       Y0, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VMASKMOVPS   Y1, Y3, (DX)(SI*1)
+	VMULPS       Y1, Y2, Y1
+	VADDPS       Y1, Y0, Y0
+	VBROADCASTSS nlr+96(FP), Y1
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y4, Y0
+	VMASKMOVPS   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+// func prodigyGather32AVX2(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·prodigyGather32AVX2(SB), NOSPLIT, $0-192
+	MOVQ         m_base+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVL         wc+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS b1+152(FP), Y0
+	VBROADCASTSS b2+160(FP), Y0
+	VBROADCASTSS b3+168(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(R8*1), Y4
+	VMOVUPS      (CX)(R8*1), Y5
+	VBROADCASTSS gs+144(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VMOVUPS      (DX)(R8*1), Y6
+	VSUBPS       Y4, Y6, Y4
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y4, Y7, Y2
+	VMOVUPS      (BX)(R8*1), Y4
+	VMULPS       Y4, Y0, Y4
+	VBROADCASTSS c2+164(FP), Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VMOVUPS      Y4, (BX)(R8*1)
+	VMOVUPS      (SI)(R8*1), Y4
+	VMULPS       Y4, Y1, Y4
+	VBROADCASTSS w+172(FP), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (SI)(R8*1)
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      32(AX)(R8*1), Y4
+	VMOVUPS      32(CX)(R8*1), Y5
+	VBROADCASTSS gs+144(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VMOVUPS      32(DX)(R8*1), Y6
+	VSUBPS       Y4, Y6, Y4
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y4, Y7, Y2
+	VMOVUPS      32(BX)(R8*1), Y4
+	VMULPS       Y4, Y0, Y4
+	VBROADCASTSS c2+164(FP), Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VMOVUPS      Y4, 32(BX)(R8*1)
+	VMOVUPS      32(SI)(R8*1), Y4
+	VMULPS       Y4, Y1, Y4
+	VBROADCASTSS w+172(FP), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 32(SI)(R8*1)
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(R8*1), Y4
+	VMOVUPS      (CX)(R8*1), Y5
+	VBROADCASTSS gs+144(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VMOVUPS      (DX)(R8*1), Y6
+	VSUBPS       Y4, Y6, Y4
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y4, Y7, Y2
+	VMOVUPS      (BX)(R8*1), Y4
+	VMULPS       Y4, Y0, Y4
+	VBROADCASTSS c2+164(FP), Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VMOVUPS      Y4, (BX)(R8*1)
+	VMOVUPS      (SI)(R8*1), Y4
+	VMULPS       Y4, Y1, Y4
+	VBROADCASTSS w+172(FP), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (SI)(R8*1)
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DI, DI
+	JZ           loop_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*4), Y4
+	VMASKMOVPS   (AX)(R8*1), Y4, Y5
+	VMASKMOVPS   (CX)(R8*1), Y4, Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VMASKMOVPS   (DX)(R8*1), Y4, Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y2
+	VFMADD231PD  Y5, Y8, Y2
+	VMASKMOVPS   (BX)(R8*1), Y4, Y5
+	VMULPS       Y5, Y0, Y0
+	VBROADCASTSS c2+164(FP), Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y6, Y5, Y5
+	VADDPS       Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y4, (BX)(R8*1)
+	VMASKMOVPS   (SI)(R8*1), Y4, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS w+172(FP), Y1
+	VMULPS       Y6, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y4, (SI)(R8*1)
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VBROADCASTSD absmask64<>+0(SB), Y4
+	VANDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y3, Y3
+
+loop_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+176(FP)
+	MOVSD        X1, abs+184(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS b1+152(FP), Y0
+	VBROADCASTSS b2+160(FP), Y0
+	VBROADCASTSS b3+168(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_wc_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_wc_single
+	VMOVUPS      (AX)(R8*1), Y4
+	VMOVUPS      (CX)(R8*1), Y5
+	VBROADCASTSS gs+144(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS wc+148(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      (DX)(R8*1), Y6
+	VSUBPS       Y4, Y6, Y4
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y4, Y7, Y2
+	VMOVUPS      (BX)(R8*1), Y4
+	VMULPS       Y4, Y0, Y4
+	VBROADCASTSS c2+164(FP), Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VMOVUPS      Y4, (BX)(R8*1)
+	VMOVUPS      (SI)(R8*1), Y4
+	VMULPS       Y4, Y1, Y4
+	VBROADCASTSS w+172(FP), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (SI)(R8*1)
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPS      32(AX)(R8*1), Y4
+	VMOVUPS      32(CX)(R8*1), Y5
+	VBROADCASTSS gs+144(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS wc+148(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      32(DX)(R8*1), Y6
+	VSUBPS       Y4, Y6, Y4
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y4, Y7, Y2
+	VMOVUPS      32(BX)(R8*1), Y4
+	VMULPS       Y4, Y0, Y4
+	VBROADCASTSS c2+164(FP), Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VMOVUPS      Y4, 32(BX)(R8*1)
+	VMOVUPS      32(SI)(R8*1), Y4
+	VMULPS       Y4, Y1, Y4
+	VBROADCASTSS w+172(FP), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 32(SI)(R8*1)
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPS      (AX)(R8*1), Y4
+	VMOVUPS      (CX)(R8*1), Y5
+	VBROADCASTSS gs+144(FP), Y6
+	VMULPS       Y6, Y5, Y5
+	VBROADCASTSS wc+148(FP), Y6
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      (DX)(R8*1), Y6
+	VSUBPS       Y4, Y6, Y4
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X7
+	VCVTPS2PD    X7, Y7
+	VCVTPS2PD    X4, Y8
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VFMADD231PD  Y8, Y6, Y2
+	VFMADD231PD  Y4, Y7, Y2
+	VMOVUPS      (BX)(R8*1), Y4
+	VMULPS       Y4, Y0, Y4
+	VBROADCASTSS c2+164(FP), Y6
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VADDPS       Y6, Y4, Y4
+	VMOVUPS      Y4, (BX)(R8*1)
+	VMOVUPS      (SI)(R8*1), Y4
+	VMULPS       Y4, Y1, Y4
+	VBROADCASTSS w+172(FP), Y6
+	VMULPS       Y5, Y6, Y5
+	VADDPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (SI)(R8*1)
+	VCVTPS2PD    X4, Y5
+	VEXTRACTF128 $0x01, Y4, X4
+	VCVTPS2PD    X4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DI, DI
+	JZ           loop_wc_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*4), Y4
+	VMASKMOVPS   (AX)(R8*1), Y4, Y5
+	VMASKMOVPS   (CX)(R8*1), Y4, Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS wc+148(FP), Y7
+	VMULPS       Y5, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VMASKMOVPS   (DX)(R8*1), Y4, Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y2
+	VFMADD231PD  Y5, Y8, Y2
+	VMASKMOVPS   (BX)(R8*1), Y4, Y5
+	VMULPS       Y5, Y0, Y0
+	VBROADCASTSS c2+164(FP), Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y6, Y5, Y5
+	VADDPS       Y5, Y0, Y0
+	VMASKMOVPS   Y0, Y4, (BX)(R8*1)
+	VMASKMOVPS   (SI)(R8*1), Y4, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS w+172(FP), Y1
+	VMULPS       Y6, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y4, (SI)(R8*1)
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VBROADCASTSD absmask64<>+0(SB), Y4
+	VANDPD       Y4, Y1, Y1
+	VADDPD       Y1, Y3, Y3
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y3, Y3
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+176(FP)
+	MOVSD        X1, abs+184(FP)
+	RET
+
+with_m:
+	MOVL         wc+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSS b1+152(FP), Y0
+	VBROADCASTSS b2+160(FP), Y1
+	VBROADCASTSS b3+168(FP), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+loop_m_unrolled:
+	CMPQ         R8, $0x00000010
+	JB           loop_m_single
+	VMOVUPS      (AX)(R9*1), Y5
+	VMOVUPS      (CX)(R9*1), Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      (BX)(R9*1), Y7
+	VMULPS       Y7, Y0, Y7
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (BX)(R9*1)
+	VMOVUPS      (DX)(R9*1), Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y3
+	VFMADD231PD  Y5, Y8, Y3
+	VMOVUPS      (SI)(R9*1), Y5
+	VMULPS       Y5, Y1, Y5
+	VBROADCASTSS c2+164(FP), Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      Y5, (SI)(R9*1)
+	VMOVUPS      (DI)(R9*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS w+172(FP), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DI)(R9*1)
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VBROADCASTSD absmask64<>+0(SB), Y7
+	VANDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      32(AX)(R9*1), Y5
+	VMOVUPS      32(CX)(R9*1), Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      32(BX)(R9*1), Y7
+	VMULPS       Y7, Y0, Y7
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(BX)(R9*1)
+	VMOVUPS      32(DX)(R9*1), Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y3
+	VFMADD231PD  Y5, Y8, Y3
+	VMOVUPS      32(SI)(R9*1), Y5
+	VMULPS       Y5, Y1, Y5
+	VBROADCASTSS c2+164(FP), Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      Y5, 32(SI)(R9*1)
+	VMOVUPS      32(DI)(R9*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS w+172(FP), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(DI)(R9*1)
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VBROADCASTSD absmask64<>+0(SB), Y7
+	VANDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          loop_m_unrolled
+
+loop_m_single:
+	CMPQ         R8, $0x00000008
+	JB           loop_m_tail
+	VMOVUPS      (AX)(R9*1), Y5
+	VMOVUPS      (CX)(R9*1), Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      (BX)(R9*1), Y7
+	VMULPS       Y7, Y0, Y7
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (BX)(R9*1)
+	VMOVUPS      (DX)(R9*1), Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y3
+	VFMADD231PD  Y5, Y8, Y3
+	VMOVUPS      (SI)(R9*1), Y5
+	VMULPS       Y5, Y1, Y5
+	VBROADCASTSS c2+164(FP), Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      Y5, (SI)(R9*1)
+	VMOVUPS      (DI)(R9*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS w+172(FP), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DI)(R9*1)
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VBROADCASTSD absmask64<>+0(SB), Y7
+	VANDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          loop_m_single
+
+loop_m_tail:
+	TESTQ        R8, R8
+	JZ           loop_m_done
+	NEGQ         R8
+	LEAQ         tailmask8<>+0(SB), R10
+	VMOVDQU      32(R10)(R8*4), Y5
+	VMASKMOVPS   (AX)(R9*1), Y5, Y6
+	VMASKMOVPS   (CX)(R9*1), Y5, Y7
+	VBROADCASTSS gs+144(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VMASKMOVPS   (BX)(R9*1), Y5, Y8
+	VMULPS       Y8, Y0, Y0
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y5, (BX)(R9*1)
+	VMASKMOVPS   (DX)(R9*1), Y5, Y0
+	VSUBPS       Y6, Y0, Y0
+	VCVTPS2PD    X7, Y6
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X0, Y9
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y9, Y6, Y3
+	VFMADD231PD  Y0, Y8, Y3
+	VMASKMOVPS   (SI)(R9*1), Y5, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS c2+164(FP), Y1
+	VMULPS       Y7, Y1, Y1
+	VMULPS       Y7, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y5, (SI)(R9*1)
+	VMASKMOVPS   (DI)(R9*1), Y5, Y0
+	VMULPS       Y0, Y2, Y0
+	VBROADCASTSS w+172(FP), Y1
+	VMULPS       Y7, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y5, (DI)(R9*1)
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VBROADCASTSD absmask64<>+0(SB), Y2
+	VANDPD       Y2, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y4, Y4
+
+loop_m_done:
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+176(FP)
+	MOVSD        X1, abs+184(FP)
+	RET
+
+with_wc_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSS b1+152(FP), Y0
+	VBROADCASTSS b2+160(FP), Y1
+	VBROADCASTSS b3+168(FP), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+loop_m_wc_unrolled:
+	CMPQ         R8, $0x00000010
+	JB           loop_m_wc_single
+	VMOVUPS      (AX)(R9*1), Y5
+	VMOVUPS      (CX)(R9*1), Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS wc+148(FP), Y7
+	VMULPS       Y5, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VMOVUPS      (BX)(R9*1), Y7
+	VMULPS       Y7, Y0, Y7
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (BX)(R9*1)
+	VMOVUPS      (DX)(R9*1), Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y3
+	VFMADD231PD  Y5, Y8, Y3
+	VMOVUPS      (SI)(R9*1), Y5
+	VMULPS       Y5, Y1, Y5
+	VBROADCASTSS c2+164(FP), Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      Y5, (SI)(R9*1)
+	VMOVUPS      (DI)(R9*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS w+172(FP), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DI)(R9*1)
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VBROADCASTSD absmask64<>+0(SB), Y7
+	VANDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPS      32(AX)(R9*1), Y5
+	VMOVUPS      32(CX)(R9*1), Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS wc+148(FP), Y7
+	VMULPS       Y5, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VMOVUPS      32(BX)(R9*1), Y7
+	VMULPS       Y7, Y0, Y7
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(BX)(R9*1)
+	VMOVUPS      32(DX)(R9*1), Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y3
+	VFMADD231PD  Y5, Y8, Y3
+	VMOVUPS      32(SI)(R9*1), Y5
+	VMULPS       Y5, Y1, Y5
+	VBROADCASTSS c2+164(FP), Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      Y5, 32(SI)(R9*1)
+	VMOVUPS      32(DI)(R9*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS w+172(FP), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, 32(DI)(R9*1)
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VBROADCASTSD absmask64<>+0(SB), Y7
+	VANDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000010, R8
+	JMP          loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ         R8, $0x00000008
+	JB           loop_m_wc_tail
+	VMOVUPS      (AX)(R9*1), Y5
+	VMOVUPS      (CX)(R9*1), Y6
+	VBROADCASTSS gs+144(FP), Y7
+	VMULPS       Y7, Y6, Y6
+	VBROADCASTSS wc+148(FP), Y7
+	VMULPS       Y5, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VMOVUPS      (BX)(R9*1), Y7
+	VMULPS       Y7, Y0, Y7
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (BX)(R9*1)
+	VMOVUPS      (DX)(R9*1), Y7
+	VSUBPS       Y5, Y7, Y5
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X5, Y9
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y9, Y7, Y3
+	VFMADD231PD  Y5, Y8, Y3
+	VMOVUPS      (SI)(R9*1), Y5
+	VMULPS       Y5, Y1, Y5
+	VBROADCASTSS c2+164(FP), Y7
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y7, Y5, Y5
+	VMOVUPS      Y5, (SI)(R9*1)
+	VMOVUPS      (DI)(R9*1), Y5
+	VMULPS       Y5, Y2, Y5
+	VBROADCASTSS w+172(FP), Y7
+	VMULPS       Y6, Y7, Y6
+	VADDPS       Y6, Y5, Y5
+	VMOVUPS      Y5, (DI)(R9*1)
+	VCVTPS2PD    X5, Y6
+	VEXTRACTF128 $0x01, Y5, X5
+	VCVTPS2PD    X5, Y5
+	VBROADCASTSD absmask64<>+0(SB), Y7
+	VANDPD       Y7, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000008, R8
+	JMP          loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ        R8, R8
+	JZ           loop_m_wc_done
+	NEGQ         R8
+	LEAQ         tailmask8<>+0(SB), R10
+	VMOVDQU      32(R10)(R8*4), Y5
+	VMASKMOVPS   (AX)(R9*1), Y5, Y6
+	VMASKMOVPS   (CX)(R9*1), Y5, Y7
+	VBROADCASTSS gs+144(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VBROADCASTSS wc+148(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMASKMOVPS   (BX)(R9*1), Y5, Y8
+	VMULPS       Y8, Y0, Y0
+	VBROADCASTSS c1+156(FP), Y8
+	VMULPS       Y7, Y8, Y8
+	VADDPS       Y8, Y0, Y0
+	VMASKMOVPS   Y0, Y5, (BX)(R9*1)
+	VMASKMOVPS   (DX)(R9*1), Y5, Y0
+	VSUBPS       Y6, Y0, Y0
+	VCVTPS2PD    X7, Y6
+	VEXTRACTF128 $0x01, Y7, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X0, Y9
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y9, Y6, Y3
+	VFMADD231PD  Y0, Y8, Y3
+	VMASKMOVPS   (SI)(R9*1), Y5, Y0
+	VMULPS       Y0, Y1, Y0
+	VBROADCASTSS c2+164(FP), Y1
+	VMULPS       Y7, Y1, Y1
+	VMULPS       Y7, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y5, (SI)(R9*1)
+	VMASKMOVPS   (DI)(R9*1), Y5, Y0
+	VMULPS       Y0, Y2, Y0
+	VBROADCASTSS w+172(FP), Y1
+	VMULPS       Y7, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y5, (DI)(R9*1)
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VBROADCASTSD absmask64<>+0(SB), Y2
+	VANDPD       Y2, Y1, Y1
+	VADDPD       Y1, Y4, Y4
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y4, Y4
+
+loop_m_wc_done:
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+176(FP)
+	MOVSD        X1, abs+184(FP)
 	RET
 
 // func prodigyStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
@@ -50696,6 +55838,1576 @@ loop_wc_wd_tail:
 
 loop_wc_wd_done:
 	VZEROUPPER
+	RET
+
+// func normsStep64AVX2(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·normsStep64AVX2(SB), NOSPLIT, $0-80
+	MOVQ         wc+56(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+
+loop_unrolled:
+	CMPQ        DX, $0x00000008
+	JB          loop_single
+	VMOVUPD     (AX)(BX*1), Y3
+	VMOVUPD     (CX)(BX*1), Y4
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y4, Y4, Y1
+	VFMADD231PD Y3, Y3, Y2
+	VMOVUPD     32(AX)(BX*1), Y3
+	VMOVUPD     32(CX)(BX*1), Y4
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y4, Y4, Y1
+	VFMADD231PD Y3, Y3, Y2
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_unrolled
+
+loop_single:
+	CMPQ        DX, $0x00000004
+	JB          loop_tail
+	VMOVUPD     (AX)(BX*1), Y3
+	VMOVUPD     (CX)(BX*1), Y4
+	VMULPD      Y0, Y4, Y4
+	VFMADD231PD Y4, Y4, Y1
+	VFMADD231PD Y3, Y3, Y2
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000004, DX
+	JMP         loop_single
+
+loop_tail:
+	TESTQ       DX, DX
+	JZ          loop_done
+	NEGQ        DX
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     32(SI)(DX*8), Y3
+	VMASKMOVPD  (AX)(BX*1), Y3, Y4
+	VMASKMOVPD  (CX)(BX*1), Y3, Y3
+	VMULPD      Y0, Y3, Y0
+	VFMADD231PD Y0, Y0, Y1
+	VFMADD231PD Y4, Y4, Y2
+
+loop_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y2, X1
+	VADDPD       X1, X2, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+64(FP)
+	MOVSD        X1, pp+72(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD gs+48(FP), Y0
+	VBROADCASTSD wc+56(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_wc_unrolled:
+	CMPQ        DX, $0x00000008
+	JB          loop_wc_single
+	VMOVUPD     (AX)(BX*1), Y4
+	VMOVUPD     (CX)(BX*1), Y5
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y4, Y1, Y6
+	VADDPD      Y6, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VFMADD231PD Y4, Y4, Y3
+	VMOVUPD     32(AX)(BX*1), Y4
+	VMOVUPD     32(CX)(BX*1), Y5
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y4, Y1, Y6
+	VADDPD      Y6, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VFMADD231PD Y4, Y4, Y3
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000008, DX
+	JMP         loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ        DX, $0x00000004
+	JB          loop_wc_tail
+	VMOVUPD     (AX)(BX*1), Y4
+	VMOVUPD     (CX)(BX*1), Y5
+	VMULPD      Y0, Y5, Y5
+	VMULPD      Y4, Y1, Y6
+	VADDPD      Y6, Y5, Y5
+	VFMADD231PD Y5, Y5, Y2
+	VFMADD231PD Y4, Y4, Y3
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000004, DX
+	JMP         loop_wc_single
+
+loop_wc_tail:
+	TESTQ       DX, DX
+	JZ          loop_wc_done
+	NEGQ        DX
+	LEAQ        tailmask8<>+0(SB), SI
+	VMOVDQU     32(SI)(DX*8), Y4
+	VMASKMOVPD  (AX)(BX*1), Y4, Y5
+	VMASKMOVPD  (CX)(BX*1), Y4, Y4
+	VMULPD      Y0, Y4, Y0
+	VMULPD      Y5, Y1, Y1
+	VADDPD      Y1, Y0, Y0
+	VFMADD231PD Y0, Y0, Y2
+	VFMADD231PD Y5, Y5, Y3
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+64(FP)
+	MOVSD        X1, pp+72(FP)
+	RET
+
+// func trustStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
+// Requires: AVX
+TEXT ·trustStep64AVX2(SB), NOSPLIT, $0-129
+	MOVQ         b_base+48(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_b
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DX, DX
+	JZ           loop_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_nesterov:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_nesterov_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_nesterov_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_nesterov_unrolled
+
+loop_nesterov_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_nesterov_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_nesterov_single
+
+loop_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_wc_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_wc_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_wc_nesterov_unrolled:
+	CMPQ         DX, $0x00000008
+	JB           loop_wc_nesterov_single
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	VMOVUPD      32(AX)(BX*1), Y2
+	VMOVUPD      32(CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000008, DX
+	JMP          loop_wc_nesterov_unrolled
+
+loop_wc_nesterov_single:
+	CMPQ         DX, $0x00000004
+	JB           loop_wc_nesterov_tail
+	VMOVUPD      (AX)(BX*1), Y2
+	VMOVUPD      (CX)(BX*1), Y3
+	VBROADCASTSD gs+72(FP), Y4
+	VMULPD       Y4, Y3, Y3
+	VBROADCASTSD wc+80(FP), Y4
+	VMULPD       Y2, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMULPD       Y3, Y0, Y3
+	VMULPD       Y3, Y1, Y3
+	VBROADCASTSD nlr+120(FP), Y4
+	VMULPD       Y3, Y4, Y3
+	VADDPD       Y3, Y2, Y2
+	VMOVUPD      Y2, (AX)(BX*1)
+	ADDQ         $0x00000020, BX
+	SUBQ         $0x00000004, DX
+	JMP          loop_wc_nesterov_single
+
+loop_wc_nesterov_tail:
+	TESTQ        DX, DX
+	JZ           loop_wc_nesterov_done
+	NEGQ         DX
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      32(SI)(DX*8), Y2
+	VMASKMOVPD   (AX)(BX*1), Y2, Y3
+	VMASKMOVPD   (CX)(BX*1), Y2, Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y3, Y0
+	VMASKMOVPD   Y0, Y2, (AX)(BX*1)
+
+loop_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_b:
+	MOVQ         wc+80(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_b
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, 32(DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_unrolled
+
+loop_b_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_single
+
+loop_b_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y2
+	VMULPD       Y0, Y2, Y0
+	VADDPD       Y0, Y1, Y0
+	VMASKMOVPD   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_nesterov_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_nesterov_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, 32(DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_nesterov_unrolled
+
+loop_b_nesterov_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_nesterov_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_nesterov_single
+
+loop_b_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y5
+	VMULPD       Y0, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMASKMOVPD   Y1, Y3, (DX)(SI*1)
+	VMULPD       Y1, Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_nesterov_done:
+	VZEROUPPER
+	RET
+
+with_wc_b:
+	MOVBQZX      nesterov+128(FP), AX
+	TESTB        AL, AL
+	JNZ          with_nesterov_b_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_wc_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, 32(DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_unrolled
+
+loop_b_wc_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_wc_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y4
+	VADDPD       Y4, Y5, Y4
+	VMOVUPD      Y4, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_wc_single
+
+loop_b_wc_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VBROADCASTSD wc+80(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y2
+	VMULPD       Y0, Y2, Y0
+	VADDPD       Y0, Y1, Y0
+	VMASKMOVPD   Y0, Y3, (DX)(SI*1)
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_done:
+	VZEROUPPER
+	RET
+
+with_nesterov_b_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         p_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD r+88(FP), Y0
+	VBROADCASTSD lr+96(FP), Y1
+	VBROADCASTSD mu+104(FP), Y2
+
+loop_b_wc_nesterov_unrolled:
+	CMPQ         BX, $0x00000008
+	JB           loop_b_wc_nesterov_single
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	VMOVUPD      32(AX)(SI*1), Y3
+	VMOVUPD      32(CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      32(DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, 32(DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_b_wc_nesterov_unrolled
+
+loop_b_wc_nesterov_single:
+	CMPQ         BX, $0x00000004
+	JB           loop_b_wc_nesterov_tail
+	VMOVUPD      (AX)(SI*1), Y3
+	VMOVUPD      (CX)(SI*1), Y4
+	VBROADCASTSD gs+72(FP), Y5
+	VMULPD       Y5, Y4, Y4
+	VBROADCASTSD wc+80(FP), Y5
+	VMULPD       Y3, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMULPD       Y4, Y0, Y4
+	VMULPD       Y4, Y1, Y4
+	VMOVUPD      (DX)(SI*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD damp+112(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DX)(SI*1)
+	VMULPD       Y5, Y2, Y5
+	VADDPD       Y5, Y4, Y4
+	VBROADCASTSD nlr+120(FP), Y5
+	VMULPD       Y4, Y5, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      Y3, (AX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000004, BX
+	JMP          loop_b_wc_nesterov_single
+
+loop_b_wc_nesterov_tail:
+	TESTQ        BX, BX
+	JZ           loop_b_wc_nesterov_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*8), Y3
+	VMASKMOVPD   (AX)(SI*1), Y3, Y4
+	VMASKMOVPD   (CX)(SI*1), Y3, Y5
+	VBROADCASTSD gs+72(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VBROADCASTSD wc+80(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMULPD       Y5, Y0, Y0
+	VMULPD       Y0, Y1, Y0
+	VMASKMOVPD   (DX)(SI*1), Y3, Y1
+	VMULPD       Y1, Y2, Y1
+	VBROADCASTSD damp+112(FP), Y5
+	VMULPD       Y0, Y5, Y5
+	VADDPD       Y5, Y1, Y1
+	VMASKMOVPD   Y1, Y3, (DX)(SI*1)
+	VMULPD       Y1, Y2, Y1
+	VADDPD       Y1, Y0, Y0
+	VBROADCASTSD nlr+120(FP), Y1
+	VMULPD       Y0, Y1, Y0
+	VADDPD       Y0, Y4, Y0
+	VMASKMOVPD   Y0, Y3, (AX)(SI*1)
+
+loop_b_wc_nesterov_done:
+	VZEROUPPER
+	RET
+
+// func prodigyGather64AVX2(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·prodigyGather64AVX2(SB), NOSPLIT, $0-224
+	MOVQ         m_base+72(FP), AX
+	TESTQ        AX, AX
+	JNZ          with_m
+	MOVQ         wc+152(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD b1+160(FP), Y0
+	VBROADCASTSD b2+176(FP), Y0
+	VBROADCASTSD b3+192(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_unrolled:
+	CMPQ         DI, $0x00000008
+	JB           loop_single
+	VMOVUPD      (AX)(R8*1), Y4
+	VMOVUPD      (CX)(R8*1), Y5
+	VBROADCASTSD gs+144(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VMOVUPD      (DX)(R8*1), Y6
+	VSUBPD       Y4, Y6, Y4
+	VFMADD231PD  Y4, Y5, Y2
+	VMOVUPD      (BX)(R8*1), Y4
+	VMULPD       Y4, Y0, Y4
+	VBROADCASTSD c2+184(FP), Y6
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPD      Y4, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Y4
+	VMULPD       Y4, Y1, Y4
+	VBROADCASTSD w+200(FP), Y6
+	VMULPD       Y5, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      Y4, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      32(AX)(R8*1), Y4
+	VMOVUPD      32(CX)(R8*1), Y5
+	VBROADCASTSD gs+144(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VMOVUPD      32(DX)(R8*1), Y6
+	VSUBPD       Y4, Y6, Y4
+	VFMADD231PD  Y4, Y5, Y2
+	VMOVUPD      32(BX)(R8*1), Y4
+	VMULPD       Y4, Y0, Y4
+	VBROADCASTSD c2+184(FP), Y6
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPD      Y4, 32(BX)(R8*1)
+	VMOVUPD      32(SI)(R8*1), Y4
+	VMULPD       Y4, Y1, Y4
+	VBROADCASTSD w+200(FP), Y6
+	VMULPD       Y5, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      Y4, 32(SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DI, $0x00000004
+	JB           loop_tail
+	VMOVUPD      (AX)(R8*1), Y4
+	VMOVUPD      (CX)(R8*1), Y5
+	VBROADCASTSD gs+144(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VMOVUPD      (DX)(R8*1), Y6
+	VSUBPD       Y4, Y6, Y4
+	VFMADD231PD  Y4, Y5, Y2
+	VMOVUPD      (BX)(R8*1), Y4
+	VMULPD       Y4, Y0, Y4
+	VBROADCASTSD c2+184(FP), Y6
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPD      Y4, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Y4
+	VMULPD       Y4, Y1, Y4
+	VBROADCASTSD w+200(FP), Y6
+	VMULPD       Y5, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      Y4, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, DI
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DI, DI
+	JZ           loop_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*8), Y4
+	VMASKMOVPD   (AX)(R8*1), Y4, Y5
+	VMASKMOVPD   (CX)(R8*1), Y4, Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VMASKMOVPD   (DX)(R8*1), Y4, Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y2
+	VMASKMOVPD   (BX)(R8*1), Y4, Y5
+	VMULPD       Y5, Y0, Y0
+	VBROADCASTSD c2+184(FP), Y5
+	VMULPD       Y6, Y5, Y5
+	VMULPD       Y6, Y5, Y5
+	VADDPD       Y5, Y0, Y0
+	VMASKMOVPD   Y0, Y4, (BX)(R8*1)
+	VMASKMOVPD   (SI)(R8*1), Y4, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD w+200(FP), Y1
+	VMULPD       Y6, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y4, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y3, Y3
+
+loop_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+208(FP)
+	MOVSD        X1, abs+216(FP)
+	RET
+
+with_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         v_base+96(FP), BX
+	MOVQ         s_base+120(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD b1+160(FP), Y0
+	VBROADCASTSD b2+176(FP), Y0
+	VBROADCASTSD b3+192(FP), Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+
+loop_wc_unrolled:
+	CMPQ         DI, $0x00000008
+	JB           loop_wc_single
+	VMOVUPD      (AX)(R8*1), Y4
+	VMOVUPD      (CX)(R8*1), Y5
+	VBROADCASTSD gs+144(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VBROADCASTSD wc+152(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      (DX)(R8*1), Y6
+	VSUBPD       Y4, Y6, Y4
+	VFMADD231PD  Y4, Y5, Y2
+	VMOVUPD      (BX)(R8*1), Y4
+	VMULPD       Y4, Y0, Y4
+	VBROADCASTSD c2+184(FP), Y6
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPD      Y4, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Y4
+	VMULPD       Y4, Y1, Y4
+	VBROADCASTSD w+200(FP), Y6
+	VMULPD       Y5, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      Y4, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	VMOVUPD      32(AX)(R8*1), Y4
+	VMOVUPD      32(CX)(R8*1), Y5
+	VBROADCASTSD gs+144(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VBROADCASTSD wc+152(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      32(DX)(R8*1), Y6
+	VSUBPD       Y4, Y6, Y4
+	VFMADD231PD  Y4, Y5, Y2
+	VMOVUPD      32(BX)(R8*1), Y4
+	VMULPD       Y4, Y0, Y4
+	VBROADCASTSD c2+184(FP), Y6
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPD      Y4, 32(BX)(R8*1)
+	VMOVUPD      32(SI)(R8*1), Y4
+	VMULPD       Y4, Y1, Y4
+	VBROADCASTSD w+200(FP), Y6
+	VMULPD       Y5, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      Y4, 32(SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DI, $0x00000004
+	JB           loop_wc_tail
+	VMOVUPD      (AX)(R8*1), Y4
+	VMOVUPD      (CX)(R8*1), Y5
+	VBROADCASTSD gs+144(FP), Y6
+	VMULPD       Y6, Y5, Y5
+	VBROADCASTSD wc+152(FP), Y6
+	VMULPD       Y4, Y6, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      (DX)(R8*1), Y6
+	VSUBPD       Y4, Y6, Y4
+	VFMADD231PD  Y4, Y5, Y2
+	VMOVUPD      (BX)(R8*1), Y4
+	VMULPD       Y4, Y0, Y4
+	VBROADCASTSD c2+184(FP), Y6
+	VMULPD       Y5, Y6, Y6
+	VMULPD       Y5, Y6, Y6
+	VADDPD       Y6, Y4, Y4
+	VMOVUPD      Y4, (BX)(R8*1)
+	VMOVUPD      (SI)(R8*1), Y4
+	VMULPD       Y4, Y1, Y4
+	VBROADCASTSD w+200(FP), Y6
+	VMULPD       Y5, Y6, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      Y4, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y5
+	VANDPD       Y5, Y4, Y4
+	VADDPD       Y4, Y3, Y3
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, DI
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DI, DI
+	JZ           loop_wc_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*8), Y4
+	VMASKMOVPD   (AX)(R8*1), Y4, Y5
+	VMASKMOVPD   (CX)(R8*1), Y4, Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VBROADCASTSD wc+152(FP), Y7
+	VMULPD       Y5, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMASKMOVPD   (DX)(R8*1), Y4, Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y2
+	VMASKMOVPD   (BX)(R8*1), Y4, Y5
+	VMULPD       Y5, Y0, Y0
+	VBROADCASTSD c2+184(FP), Y5
+	VMULPD       Y6, Y5, Y5
+	VMULPD       Y6, Y5, Y5
+	VADDPD       Y5, Y0, Y0
+	VMASKMOVPD   Y0, Y4, (BX)(R8*1)
+	VMASKMOVPD   (SI)(R8*1), Y4, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD w+200(FP), Y1
+	VMULPD       Y6, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y4, (SI)(R8*1)
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y3, Y3
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPD       X0, X2, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y3, X1
+	VADDPD       X1, X3, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+208(FP)
+	MOVSD        X1, abs+216(FP)
+	RET
+
+with_m:
+	MOVQ         wc+152(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc_m
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSD b1+160(FP), Y0
+	VBROADCASTSD b2+176(FP), Y1
+	VBROADCASTSD b3+192(FP), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+loop_m_unrolled:
+	CMPQ         R8, $0x00000008
+	JB           loop_m_single
+	VMOVUPD      (AX)(R9*1), Y5
+	VMOVUPD      (CX)(R9*1), Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VMOVUPD      (BX)(R9*1), Y7
+	VMULPD       Y7, Y0, Y7
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y3
+	VMOVUPD      (SI)(R9*1), Y5
+	VMULPD       Y5, Y1, Y5
+	VBROADCASTSD c2+184(FP), Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      Y5, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD w+200(FP), Y7
+	VMULPD       Y6, Y7, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      32(AX)(R9*1), Y5
+	VMOVUPD      32(CX)(R9*1), Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VMOVUPD      32(BX)(R9*1), Y7
+	VMULPD       Y7, Y0, Y7
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, 32(BX)(R9*1)
+	VMOVUPD      32(DX)(R9*1), Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y3
+	VMOVUPD      32(SI)(R9*1), Y5
+	VMULPD       Y5, Y1, Y5
+	VBROADCASTSD c2+184(FP), Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      Y5, 32(SI)(R9*1)
+	VMOVUPD      32(DI)(R9*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD w+200(FP), Y7
+	VMULPD       Y6, Y7, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, 32(DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000008, R8
+	JMP          loop_m_unrolled
+
+loop_m_single:
+	CMPQ         R8, $0x00000004
+	JB           loop_m_tail
+	VMOVUPD      (AX)(R9*1), Y5
+	VMOVUPD      (CX)(R9*1), Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VMOVUPD      (BX)(R9*1), Y7
+	VMULPD       Y7, Y0, Y7
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y3
+	VMOVUPD      (SI)(R9*1), Y5
+	VMULPD       Y5, Y1, Y5
+	VBROADCASTSD c2+184(FP), Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      Y5, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD w+200(FP), Y7
+	VMULPD       Y6, Y7, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000004, R8
+	JMP          loop_m_single
+
+loop_m_tail:
+	TESTQ        R8, R8
+	JZ           loop_m_done
+	NEGQ         R8
+	LEAQ         tailmask8<>+0(SB), R10
+	VMOVDQU      32(R10)(R8*8), Y5
+	VMASKMOVPD   (AX)(R9*1), Y5, Y6
+	VMASKMOVPD   (CX)(R9*1), Y5, Y7
+	VBROADCASTSD gs+144(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VMASKMOVPD   (BX)(R9*1), Y5, Y8
+	VMULPD       Y8, Y0, Y0
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y7, Y8, Y8
+	VADDPD       Y8, Y0, Y0
+	VMASKMOVPD   Y0, Y5, (BX)(R9*1)
+	VMASKMOVPD   (DX)(R9*1), Y5, Y0
+	VSUBPD       Y6, Y0, Y0
+	VFMADD231PD  Y0, Y7, Y3
+	VMASKMOVPD   (SI)(R9*1), Y5, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD c2+184(FP), Y1
+	VMULPD       Y7, Y1, Y1
+	VMULPD       Y7, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y5, (SI)(R9*1)
+	VMASKMOVPD   (DI)(R9*1), Y5, Y0
+	VMULPD       Y0, Y2, Y0
+	VBROADCASTSD w+200(FP), Y1
+	VMULPD       Y7, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y5, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y4, Y4
+
+loop_m_done:
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+208(FP)
+	MOVSD        X1, abs+216(FP)
+	RET
+
+with_wc_m:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         p0_base+48(FP), DX
+	MOVQ         m_base+72(FP), BX
+	MOVQ         v_base+96(FP), SI
+	MOVQ         s_base+120(FP), DI
+	MOVQ         p_len+8(FP), R8
+	XORQ         R9, R9
+	VBROADCASTSD b1+160(FP), Y0
+	VBROADCASTSD b2+176(FP), Y1
+	VBROADCASTSD b3+192(FP), Y2
+	VXORPD       Y3, Y3, Y3
+	VXORPD       Y4, Y4, Y4
+
+loop_m_wc_unrolled:
+	CMPQ         R8, $0x00000008
+	JB           loop_m_wc_single
+	VMOVUPD      (AX)(R9*1), Y5
+	VMOVUPD      (CX)(R9*1), Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VBROADCASTSD wc+152(FP), Y7
+	VMULPD       Y5, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMOVUPD      (BX)(R9*1), Y7
+	VMULPD       Y7, Y0, Y7
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y3
+	VMOVUPD      (SI)(R9*1), Y5
+	VMULPD       Y5, Y1, Y5
+	VBROADCASTSD c2+184(FP), Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      Y5, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD w+200(FP), Y7
+	VMULPD       Y6, Y7, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	VMOVUPD      32(AX)(R9*1), Y5
+	VMOVUPD      32(CX)(R9*1), Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VBROADCASTSD wc+152(FP), Y7
+	VMULPD       Y5, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMOVUPD      32(BX)(R9*1), Y7
+	VMULPD       Y7, Y0, Y7
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, 32(BX)(R9*1)
+	VMOVUPD      32(DX)(R9*1), Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y3
+	VMOVUPD      32(SI)(R9*1), Y5
+	VMULPD       Y5, Y1, Y5
+	VBROADCASTSD c2+184(FP), Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      Y5, 32(SI)(R9*1)
+	VMOVUPD      32(DI)(R9*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD w+200(FP), Y7
+	VMULPD       Y6, Y7, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, 32(DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000040, R9
+	SUBQ         $0x00000008, R8
+	JMP          loop_m_wc_unrolled
+
+loop_m_wc_single:
+	CMPQ         R8, $0x00000004
+	JB           loop_m_wc_tail
+	VMOVUPD      (AX)(R9*1), Y5
+	VMOVUPD      (CX)(R9*1), Y6
+	VBROADCASTSD gs+144(FP), Y7
+	VMULPD       Y7, Y6, Y6
+	VBROADCASTSD wc+152(FP), Y7
+	VMULPD       Y5, Y7, Y7
+	VADDPD       Y7, Y6, Y6
+	VMOVUPD      (BX)(R9*1), Y7
+	VMULPD       Y7, Y0, Y7
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (BX)(R9*1)
+	VMOVUPD      (DX)(R9*1), Y7
+	VSUBPD       Y5, Y7, Y5
+	VFMADD231PD  Y5, Y6, Y3
+	VMOVUPD      (SI)(R9*1), Y5
+	VMULPD       Y5, Y1, Y5
+	VBROADCASTSD c2+184(FP), Y7
+	VMULPD       Y6, Y7, Y7
+	VMULPD       Y6, Y7, Y7
+	VADDPD       Y7, Y5, Y5
+	VMOVUPD      Y5, (SI)(R9*1)
+	VMOVUPD      (DI)(R9*1), Y5
+	VMULPD       Y5, Y2, Y5
+	VBROADCASTSD w+200(FP), Y7
+	VMULPD       Y6, Y7, Y6
+	VADDPD       Y6, Y5, Y5
+	VMOVUPD      Y5, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y6
+	VANDPD       Y6, Y5, Y5
+	VADDPD       Y5, Y4, Y4
+	ADDQ         $0x00000020, R9
+	SUBQ         $0x00000004, R8
+	JMP          loop_m_wc_single
+
+loop_m_wc_tail:
+	TESTQ        R8, R8
+	JZ           loop_m_wc_done
+	NEGQ         R8
+	LEAQ         tailmask8<>+0(SB), R10
+	VMOVDQU      32(R10)(R8*8), Y5
+	VMASKMOVPD   (AX)(R9*1), Y5, Y6
+	VMASKMOVPD   (CX)(R9*1), Y5, Y7
+	VBROADCASTSD gs+144(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VBROADCASTSD wc+152(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMASKMOVPD   (BX)(R9*1), Y5, Y8
+	VMULPD       Y8, Y0, Y0
+	VBROADCASTSD c1+168(FP), Y8
+	VMULPD       Y7, Y8, Y8
+	VADDPD       Y8, Y0, Y0
+	VMASKMOVPD   Y0, Y5, (BX)(R9*1)
+	VMASKMOVPD   (DX)(R9*1), Y5, Y0
+	VSUBPD       Y6, Y0, Y0
+	VFMADD231PD  Y0, Y7, Y3
+	VMASKMOVPD   (SI)(R9*1), Y5, Y0
+	VMULPD       Y0, Y1, Y0
+	VBROADCASTSD c2+184(FP), Y1
+	VMULPD       Y7, Y1, Y1
+	VMULPD       Y7, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y5, (SI)(R9*1)
+	VMASKMOVPD   (DI)(R9*1), Y5, Y0
+	VMULPD       Y0, Y2, Y0
+	VBROADCASTSD w+200(FP), Y1
+	VMULPD       Y7, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y5, (DI)(R9*1)
+	VBROADCASTSD absmask64<>+0(SB), Y1
+	VANDPD       Y1, Y0, Y0
+	VADDPD       Y0, Y4, Y4
+
+loop_m_wc_done:
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPD       X0, X3, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y4, X1
+	VADDPD       X1, X4, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, dot+208(FP)
+	MOVSD        X1, abs+216(FP)
 	RET
 
 // func prodigyStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)

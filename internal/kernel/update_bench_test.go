@@ -72,8 +72,15 @@ func updateBenches[T Float]() map[string]updateBench[T] {
 		"AMSGrad":    update(4, 8, func(s [][]T) { Adam(s[0], s[1], s[2], s[3], 0.9, 0.999, 1.1, 1.2, 1e-8) }),
 		"RMSprop":    update(3, 6, func(s [][]T) { RMSprop(s[0], s[1], s[2], 0.99, 1e-8, false) }),
 		"SumSquares": reduce(func(x []T) { SumSquares(x) }),
-		"MaxAbs":     reduce(func(x []T) { MaxAbs(x) }),
-		"AllFinite":  reduce(func(x []T) { AllFinite(x) }),
+		// Prodigy's gather: reads p, g, p0, m, v, s; writes m, v, s.
+		"ProdigyGather": update(6, 9, func(s [][]T) {
+			ProdigyGatherStep(s[0], s[1], s[2], s[3], s[4], s[5], 1, 0, 0.9, 1e-7, 0.999, 1e-15, 0.95, 3e-4)
+		}),
+		"ProdigyGatherGo": update(6, 9, func(s [][]T) {
+			prodigyGatherRef(s[0], s[1], s[2], s[3], s[4], s[5], 1, 0, 0.9, 1e-7, 0.999, 1e-15, 0.95, 3e-4)
+		}),
+		"MaxAbs":    reduce(func(x []T) { MaxAbs(x) }),
+		"AllFinite": reduce(func(x []T) { AllFinite(x) }),
 	}
 }
 
@@ -96,8 +103,14 @@ func BenchmarkAdam(b *testing.B)       { benchUpdate(b, "Adam") }
 func BenchmarkAMSGrad(b *testing.B)    { benchUpdate(b, "AMSGrad") }
 func BenchmarkRMSprop(b *testing.B)    { benchUpdate(b, "RMSprop") }
 func BenchmarkSumSquares(b *testing.B) { benchUpdate(b, "SumSquares") }
-func BenchmarkMaxAbs(b *testing.B)     { benchUpdate(b, "MaxAbs") }
-func BenchmarkAllFinite(b *testing.B)  { benchUpdate(b, "AllFinite") }
+
+// BenchmarkProdigyGather measures Prodigy's gather pass, and its Go
+// reference loop beside it (ProdigyGatherGo).
+func BenchmarkProdigyGather(b *testing.B)   { benchUpdate(b, "ProdigyGather") }
+func BenchmarkProdigyGatherGo(b *testing.B) { benchUpdate(b, "ProdigyGatherGo") }
+
+func BenchmarkMaxAbs(b *testing.B)    { benchUpdate(b, "MaxAbs") }
+func BenchmarkAllFinite(b *testing.B) { benchUpdate(b, "AllFinite") }
 
 // BenchmarkAllFiniteParallel checks float32 on all cores, chunked as the
 // optimizer does before each step.

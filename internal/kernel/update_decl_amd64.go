@@ -62,6 +62,15 @@ func adoptStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs fl
 func ademamixStep32AVX512(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func normsStep32AVX512(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
+
+//go:noescape
+func trustStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
+
+//go:noescape
+func prodigyGather32AVX512(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
+
+//go:noescape
 func prodigyStep32AVX512(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
 
 //go:noescape
@@ -150,6 +159,15 @@ func adoptStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs fl
 
 //go:noescape
 func ademamixStep64AVX512(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func normsStep64AVX512(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+
+//go:noescape
+func trustStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
+
+//go:noescape
+func prodigyGather64AVX512(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)
 
 //go:noescape
 func prodigyStep64AVX512(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)
@@ -242,6 +260,15 @@ func adoptStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs floa
 func ademamixStep32AVX2(p []float32, g []float32, m1 []float32, m2 []float32, v []float32, gs float32, wc float32, b1 float32, b2 float32, b3 float32, c1 float32, c2 float32, alpha float32, eps float32, wd float32, nlr float32)
 
 //go:noescape
+func normsStep32AVX2(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
+
+//go:noescape
+func trustStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
+
+//go:noescape
+func prodigyGather32AVX2(p []float32, g []float32, p0 []float32, m []float32, v []float32, s []float32, gs float32, wc float32, b1 float32, c1 float32, b2 float32, c2 float32, b3 float32, w float32) (dot float64, abs float64)
+
+//go:noescape
 func prodigyStep32AVX2(p []float32, g []float32, m []float32, v []float32, gs float32, wc float32, a float32, de float32, aw float32, nlr float32)
 
 //go:noescape
@@ -330,6 +357,15 @@ func adoptStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs floa
 
 //go:noescape
 func ademamixStep64AVX2(p []float64, g []float64, m1 []float64, m2 []float64, v []float64, gs float64, wc float64, b1 float64, b2 float64, b3 float64, c1 float64, c2 float64, alpha float64, eps float64, wd float64, nlr float64)
+
+//go:noescape
+func normsStep64AVX2(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+
+//go:noescape
+func trustStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
+
+//go:noescape
+func prodigyGather64AVX2(p []float64, g []float64, p0 []float64, m []float64, v []float64, s []float64, gs float64, wc float64, b1 float64, c1 float64, b2 float64, c2 float64, b3 float64, w float64) (dot float64, abs float64)
 
 //go:noescape
 func prodigyStep64AVX2(p []float64, g []float64, m []float64, v []float64, gs float64, wc float64, a float64, de float64, aw float64, nlr float64)

@@ -27,6 +27,9 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX512
 		k32.adoptStep = adoptStep32AVX512
 		k32.ademamixStep = ademamixStep32AVX512
+		k32.normsStep = normsStep32AVX512
+		k32.trustStep = trustStep32AVX512
+		k32.prodigyGather = prodigyGather32AVX512
 		k32.prodigyStep = prodigyStep32AVX512
 		k32.scheduleFreeStep = scheduleFreeStep32AVX512
 		k32.adamAgree = adamAgree32AVX512
@@ -57,6 +60,9 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX512
 		k64.adoptStep = adoptStep64AVX512
 		k64.ademamixStep = ademamixStep64AVX512
+		k64.normsStep = normsStep64AVX512
+		k64.trustStep = trustStep64AVX512
+		k64.prodigyGather = prodigyGather64AVX512
 		k64.prodigyStep = prodigyStep64AVX512
 		k64.scheduleFreeStep = scheduleFreeStep64AVX512
 		k64.adamAgree = adamAgree64AVX512
@@ -88,6 +94,9 @@ func accelerateUpdate(l level) {
 		k32.lionCautiousStep = lionCautiousStep32AVX2
 		k32.adoptStep = adoptStep32AVX2
 		k32.ademamixStep = ademamixStep32AVX2
+		k32.normsStep = normsStep32AVX2
+		k32.trustStep = trustStep32AVX2
+		k32.prodigyGather = prodigyGather32AVX2
 		k32.prodigyStep = prodigyStep32AVX2
 		k32.scheduleFreeStep = scheduleFreeStep32AVX2
 		k32.adamAgree = adamAgree32AVX2
@@ -118,6 +127,9 @@ func accelerateUpdate(l level) {
 		k64.lionCautiousStep = lionCautiousStep64AVX2
 		k64.adoptStep = adoptStep64AVX2
 		k64.ademamixStep = ademamixStep64AVX2
+		k64.normsStep = normsStep64AVX2
+		k64.trustStep = trustStep64AVX2
+		k64.prodigyGather = prodigyGather64AVX2
 		k64.prodigyStep = prodigyStep64AVX2
 		k64.scheduleFreeStep = scheduleFreeStep64AVX2
 		k64.adamAgree = adamAgree64AVX2

@@ -164,6 +164,61 @@ var moreSteps = []stream{
 		},
 	},
 	{
+		// The trust ratio's norms: Σ u² and Σ p² of the update a fused
+		// step starts from (u = g for the chain's gather).
+		name: "normsStep", params: "p, g []T, gs, wc T",
+		slices: []string{"p", "g"}, scalars: []string{"gs", "wc"},
+		flags: []choice{wcChoice}, unroll: 2,
+		results: []string{"uu", "pp"},
+		body: func(e *step, on map[string]bool) {
+			p, u := couple(e, on)
+			e.dot(0, u, u)
+			e.dot(1, p, p)
+		},
+	},
+	{
+		// LARS's step: the trust ratio r, the rate lr, then momentum
+		// (when b is not nil) and the subtraction.
+		name: "trustStep", params: "p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool",
+		slices: []string{"p", "g", "b"}, scalars: []string{"gs", "wc", "r", "lr", "mu", "damp", "nlr"},
+		lazy:  []string{"gs", "wc", "damp", "nlr"},
+		flags: []choice{{name: "b", slice: true}, wcChoice, {name: "nesterov"}}, unroll: 2,
+		body: func(e *step, on map[string]bool) {
+			p, u := couple(e, on)
+			u = e.mul(e.c("lr"), e.mul(e.c("r"), u))
+			if on["b"] {
+				b := e.add(e.mul(e.c("mu"), e.ld("b")), e.mul(e.c("damp"), u))
+				e.st("b", b)
+				if on["nesterov"] {
+					u = e.add(u, e.mul(e.c("mu"), b))
+				} else {
+					u = b
+				}
+			}
+			apply(e, p, u)
+		},
+	},
+	{
+		// Prodigy's gather pass: the moments and s move, and the sums
+		// Σ u·(p0 − p) and Σ |s| are returned.
+		name: "prodigyGather", params: "p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T",
+		slices: []string{"p", "g", "p0", "m", "v", "s"}, scalars: []string{"gs", "wc", "b1", "c1", "b2", "c2", "b3", "w"},
+		lazy:  []string{"gs", "wc", "c1", "c2", "w"},
+		flags: []choice{{name: "m", slice: true}, wcChoice}, unroll: 2,
+		results: []string{"dot", "abs"},
+		body: func(e *step, on map[string]bool) {
+			p, u := couple(e, on)
+			if on["m"] {
+				e.st("m", e.add(e.mul(e.c("b1"), e.ld("m")), e.mul(e.c("c1"), u)))
+			}
+			e.dot(0, u, e.sub(e.ld("p0"), p))
+			e.st("v", e.add(e.mul(e.c("b2"), e.ld("v")), e.mul(e.mul(e.c("c2"), u), u)))
+			si := e.add(e.mul(e.c("b3"), e.ld("s")), e.mul(e.c("w"), u))
+			e.st("s", si)
+			e.sum(1, si, true)
+		},
+	},
+	{
 		// Prodigy's update pass: the gradient is read only when m is nil.
 		name: "prodigyStep", params: "p, g, m, v []T, gs, wc, a, de, aw, nlr T",
 		slices: []string{"p", "g", "m", "v"}, scalars: []string{"gs", "wc", "a", "de", "aw", "nlr"},

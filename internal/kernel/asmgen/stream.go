@@ -26,8 +26,13 @@ type stream struct {
 	// float32Only kernels have no float64 version: the float64 table
 	// keeps the reference loop.
 	float32Only bool
-	prep        func(e *step)
-	body        func(e *step, on map[string]bool)
+	// results names float64 sums the kernel returns: the body adds to
+	// them with e.sum and e.dot, in float64 lanes (float32 vectors are
+	// widened in two halves, low then high). Each sum is folded at the end
+	// in a fixed order, so it depends only on the input and its length.
+	results []string
+	prep    func(e *step)
+	body    func(e *step, on map[string]bool)
 }
 
 // A choice is a bool parameter, or (slice) whether a slice parameter is
@@ -49,6 +54,47 @@ type step struct {
 	off  int           // byte offset of this vector within the iteration
 	k    map[string]reg.VecVirtual
 	lazy map[string]op.Mem // scalars broadcast at each use
+	acc  []reg.VecVirtual  // the float64 accumulators of results
+}
+
+// wide returns x as float64 vectors: x itself, or for float32 its low and
+// high halves converted.
+func (e *step) wide(x reg.VecVirtual) []reg.VecVirtual {
+	if !e.single() {
+		return []reg.VecVirtual{x}
+	}
+	lo, hi := e.vec(), e.vec()
+	if e.is512() {
+		h := asm.YMM()
+		asm.VCVTPS2PD(x.AsY(), lo)
+		asm.VEXTRACTF64X4(op.U8(1), x, h)
+		asm.VCVTPS2PD(h, hi)
+	} else {
+		h := asm.XMM()
+		asm.VCVTPS2PD(x.AsX(), lo)
+		asm.VEXTRACTF128(op.U8(1), x, h)
+		asm.VCVTPS2PD(h, hi)
+	}
+	return []reg.VecVirtual{lo, hi}
+}
+
+// sum adds x, in float64, to result i; with abs, |x|.
+func (e *step) sum(i int, x reg.VecVirtual, abs bool) {
+	f := vm{isa: e.isa, elem: f64}
+	for _, w := range e.wide(x) {
+		if abs {
+			w = f.and(w, f.absMask())
+		}
+		asm.VADDPD(w, e.acc[i], e.acc[i])
+	}
+}
+
+// dot adds x·y, in float64, to result i.
+func (e *step) dot(i int, x, y reg.VecVirtual) {
+	xs, ys := e.wide(x), e.wide(y)
+	for j := range xs {
+		asm.VFMADD231PD(ys[j], xs[j], e.acc[i])
+	}
 }
 
 func (e *step) at(s string) op.Mem {
@@ -76,7 +122,11 @@ func (e *step) c(name string) reg.VecVirtual {
 func (s stream) hasElem(t elem) bool { return !s.float32Only || t.size == 4 }
 
 func (s stream) emit(v vm) {
-	text(v.fn(s.name), "func("+strings.ReplaceAll(s.params, "T", v.goType)+")")
+	sig := "func(" + strings.ReplaceAll(s.params, "T", v.goType) + ")"
+	if len(s.results) > 0 {
+		sig += " (" + strings.Join(s.results, ", ") + " float64)"
+	}
+	text(v.fn(s.name), sig)
 	s.choose(v, 0, map[string]bool{})
 }
 
@@ -157,6 +207,10 @@ func (s stream) loop(v vm, on map[string]bool) {
 	if s.prep != nil {
 		s.prep(e)
 	}
+	f := vm{isa: v.isa, elem: f64}
+	for range s.results {
+		e.acc = append(e.acc, f.zero())
+	}
 	l := "loop" + s.variant(on)
 	lanes := v.lanes()
 	body := func(vectors int) {
@@ -189,6 +243,13 @@ func (s stream) loop(v vm, on map[string]bool) {
 	body(1)
 	v.tail = nil
 	asm.Label(l + "_done")
-	asm.VZEROUPPER()
+	var out []reg.Register
+	for _, a := range e.acc {
+		out = append(out, f.fold(a, addMerge))
+	}
+	asm.VZEROUPPER() // before the legacy-SSE stores of the results
+	for i, r := range out {
+		asm.Store(r.(reg.VecVirtual).AsX(), asm.ReturnIndex(i))
+	}
 	asm.RET()
 }
