@@ -380,3 +380,69 @@ func rowMax[T Float](x []T) float64 {
 	}
 	return top
 }
+
+// Mul sets z to the elementwise product of x and y. z may be x or y.
+//
+//	z[i] = x[i]·y[i]
+func Mul[T Float](x, y, z []T) {
+	n := len(x)
+	table[T]().mul(x, y[:n], z[:n])
+}
+
+func mulRef[T Float](x, y, z []T) {
+	y, z = y[:len(x)], z[:len(x)]
+	for i, v := range x {
+		z[i] = v * y[i]
+	}
+}
+
+// LayerNormRow sets y to the row x normalized with mean m and inverse
+// standard deviation s, scaled by w and shifted by b, a layer norm's
+// output. y may be x.
+//
+//	y[i] = ((x[i] − m)·s)·w[i] + b[i]
+func LayerNormRow[T Float](x, w, b, y []T, m, s T) {
+	n := len(x)
+	table[T]().layerNorm(x, w[:n], b[:n], y[:n], m, s)
+}
+
+func layerNormRef[T Float](x, w, b, y []T, m, s T) {
+	n := len(x)
+	w, b, y = w[:n], b[:n], y[:n]
+	for i, v := range x {
+		y[i] = T(T(T(v-m)*s)*w[i]) + b[i]
+	}
+}
+
+// AddNormProduct adds to acc the products of dy with the row x normalized
+// with mean m and inverse standard deviation s, a row's share of a layer
+// norm's weight gradient.
+//
+//	acc[i] += ((x[i] − m)·s)·dy[i]
+func AddNormProduct[T Float](x, dy, acc []T, m, s T) {
+	n := len(x)
+	table[T]().addNormProduct(x, dy[:n], acc[:n], m, s)
+}
+
+func addNormProductRef[T Float](x, dy, acc []T, m, s T) {
+	n := len(x)
+	dy, acc = dy[:n], acc[:n]
+	for i, v := range x {
+		acc[i] += T(T(T(v-m)*s) * dy[i])
+	}
+}
+
+// SoftmaxGrad sets dp to the gradient of a softmax's input from its
+// output p and its output's gradient dp, c = Σ p·dp over the row:
+//
+//	dp[i] = p[i]·(dp[i] − c)
+func SoftmaxGrad[T Float](p, dp []T, c T) {
+	table[T]().softmaxGrad(p, dp[:len(p)], c)
+}
+
+func softmaxGradRef[T Float](p, dp []T, c T) {
+	dp = dp[:len(p)]
+	for i, v := range p {
+		dp[i] = v * (dp[i] - c)
+	}
+}
