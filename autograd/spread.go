@@ -40,6 +40,8 @@ const (
 	jobLayerNorm                             // layer norm of rows lnRows·i… of x into y (lnRows)
 	jobLayerNormGrad                         // the input gradient of rows lnRows·i… of a layer norm (lnRows)
 	jobLayerNormParamGrad                    // columns lnCols·i… of a layer norm's parameter gradients (lnParamGradCols)
+	jobAdd                                   // y = x + b
+	jobAccum                                 // z = x, or z += x when add
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -109,7 +111,7 @@ func (t *Tape[T]) runTask(w, k int) {
 func (t *Tape[T]) runItem(w, i int) {
 	j := &t.job
 	switch j.kind {
-	case jobReLU, jobReLUGrad, jobUnary, jobUnaryGrad:
+	case jobReLU, jobReLUGrad, jobUnary, jobUnaryGrad, jobAdd, jobAccum:
 		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
 	case jobConvFwd:
 		j.convForward(w, i)
@@ -140,7 +142,7 @@ func (t *Tape[T]) runItem(w, i int) {
 		j.rec.backwardRows(i, i+1)
 	case jobLayerNorm, jobLayerNormGrad:
 		rows := len(j.x) / j.p
-		j.lnRows(i*lnRows, min(rows, (i+1)*lnRows))
+		j.lnRows(w, i*lnRows, min(rows, (i+1)*lnRows))
 	case jobLayerNormParamGrad:
 		j.lnParamGradCols(i*lnCols, min(j.p, (i+1)*lnCols))
 	}
@@ -236,6 +238,14 @@ func (t *Tape[T]) runChunk(lo, hi int) {
 	switch j.kind {
 	case jobReLU:
 		kernel.ReLU(j.x[lo:hi], j.y[lo:hi])
+	case jobAdd:
+		kernel.Add(j.x[lo:hi], j.b[lo:hi], j.y[lo:hi])
+	case jobAccum:
+		if j.add {
+			kernel.Axpy(1, j.x[lo:hi], j.z[lo:hi])
+		} else {
+			copy(j.z[lo:hi], j.x[lo:hi])
+		}
 	case jobUnary:
 		var s []T
 		if j.z != nil {

@@ -82,6 +82,7 @@ type kernels[T Float] struct {
 	// the sequence layers': GELU-tanh, layer norm, softmax
 	geluTanh       func(x, y, th []T)
 	geluTanhGrad   func(x, th, dy, dx []T)
+	add            func(x, y, z []T)
 	mul            func(x, y, z []T)
 	layerNorm      func(x, w, b, y []T, m, s T)
 	addNormProduct func(x, dy, acc []T, m, s T)
@@ -144,6 +145,7 @@ func reference[T Float]() kernels[T] {
 
 		geluTanh:       geluTanhRef[T],
 		geluTanhGrad:   geluTanhGradRef[T],
+		add:            addRef[T],
 		mul:            mulRef[T],
 		layerNorm:      layerNormRef[T],
 		addNormProduct: addNormProductRef[T],

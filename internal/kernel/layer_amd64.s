@@ -575,6 +575,63 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func add32AVX512(x []float32, y []float32, z []float32)
+// Requires: AVX, AVX512F
+TEXT ·add32AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Z0
+	VMOVUPS (CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z0
+	VMOVUPS 64(CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(DX)(SI*1)
+	VMOVUPS 128(AX)(SI*1), Z0
+	VMOVUPS 128(CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 128(DX)(SI*1)
+	VMOVUPS 192(AX)(SI*1), Z0
+	VMOVUPS 192(CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000040, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Z0
+	VMOVUPS (CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z0
+	VMOVUPS.Z (CX)(SI*1), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func mul32AVX512(x []float32, y []float32, z []float32)
 // Requires: AVX, AVX512F
 TEXT ·mul32AVX512(SB), NOSPLIT, $0-72
@@ -3043,6 +3100,63 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func add64AVX512(x []float64, y []float64, z []float64)
+// Requires: AVX, AVX512F
+TEXT ·add64AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Z0
+	VMOVUPD (CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z0
+	VMOVUPD 64(CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 64(DX)(SI*1)
+	VMOVUPD 128(AX)(SI*1), Z0
+	VMOVUPD 128(CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 128(DX)(SI*1)
+	VMOVUPD 192(AX)(SI*1), Z0
+	VMOVUPD 192(CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Z0
+	VMOVUPD (CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z0
+	VMOVUPD.Z (CX)(SI*1), K1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func mul64AVX512(x []float64, y []float64, z []float64)
 // Requires: AVX, AVX512F
 TEXT ·mul64AVX512(SB), NOSPLIT, $0-72
@@ -4422,6 +4536,64 @@ loop_tail:
 	VSUBPS     Y1, Y2, Y1
 	VMULPS     Y6, Y1, Y1
 	VMASKMOVPS Y1, Y0, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func add32AVX2(x []float32, y []float32, z []float32)
+// Requires: AVX
+TEXT ·add32AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Y0
+	VMOVUPS (CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y0
+	VMOVUPS 32(CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Y0
+	VMOVUPS 64(CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(DX)(SI*1)
+	VMOVUPS 96(AX)(SI*1), Y0
+	VMOVUPS 96(CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Y0
+	VMOVUPS (CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*4), Y0
+	VMASKMOVPS (AX)(SI*1), Y0, Y1
+	VMASKMOVPS (CX)(SI*1), Y0, Y2
+	VADDPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y0, (DX)(SI*1)
 
 loop_done:
 	VZEROUPPER
@@ -6461,6 +6633,64 @@ loop_tail:
 	VSUBPD     Y1, Y2, Y1
 	VMULPD     Y6, Y1, Y1
 	VMASKMOVPD Y1, Y0, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func add64AVX2(x []float64, y []float64, z []float64)
+// Requires: AVX
+TEXT ·add64AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Y0
+	VMOVUPD (CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (DX)(SI*1)
+	VMOVUPD 32(AX)(SI*1), Y0
+	VMOVUPD 32(CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 32(DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Y0
+	VMOVUPD 64(CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 64(DX)(SI*1)
+	VMOVUPD 96(AX)(SI*1), Y0
+	VMOVUPD 96(CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Y0
+	VMOVUPD (CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*8), Y0
+	VMASKMOVPD (AX)(SI*1), Y0, Y1
+	VMASKMOVPD (CX)(SI*1), Y0, Y2
+	VADDPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (DX)(SI*1)
 
 loop_done:
 	VZEROUPPER

@@ -29,6 +29,9 @@ func addDiffProduct32AVX512(x []float32, mean []float32, dy []float32, s []float
 func normGrad32AVX512(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
 
 //go:noescape
+func add32AVX512(x []float32, y []float32, z []float32)
+
+//go:noescape
 func mul32AVX512(x []float32, y []float32, z []float32)
 
 //go:noescape
@@ -98,6 +101,9 @@ func addDiffProduct64AVX512(x []float64, mean []float64, dy []float64, s []float
 func normGrad64AVX512(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
 
 //go:noescape
+func add64AVX512(x []float64, y []float64, z []float64)
+
+//go:noescape
 func mul64AVX512(x []float64, y []float64, z []float64)
 
 //go:noescape
@@ -150,6 +156,9 @@ func addDiffProduct32AVX2(x []float32, mean []float32, dy []float32, s []float32
 
 //go:noescape
 func normGrad32AVX2(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+
+//go:noescape
+func add32AVX2(x []float32, y []float32, z []float32)
 
 //go:noescape
 func mul32AVX2(x []float32, y []float32, z []float32)
@@ -210,6 +219,9 @@ func addDiffProduct64AVX2(x []float64, mean []float64, dy []float64, s []float64
 
 //go:noescape
 func normGrad64AVX2(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+
+//go:noescape
+func add64AVX2(x []float64, y []float64, z []float64)
 
 //go:noescape
 func mul64AVX2(x []float64, y []float64, z []float64)

@@ -16,6 +16,7 @@ func accelerateLayer(l level) {
 		k32.normGradRun = normGradRun32AVX512
 		k32.addDiffProduct = addDiffProduct32AVX512
 		k32.normGrad = normGrad32AVX512
+		k32.add = add32AVX512
 		k32.mul = mul32AVX512
 		k32.layerNorm = layerNorm32AVX512
 		k32.addNormProduct = addNormProduct32AVX512
@@ -39,6 +40,7 @@ func accelerateLayer(l level) {
 		k64.normGradRun = normGradRun64AVX512
 		k64.addDiffProduct = addDiffProduct64AVX512
 		k64.normGrad = normGrad64AVX512
+		k64.add = add64AVX512
 		k64.mul = mul64AVX512
 		k64.layerNorm = layerNorm64AVX512
 		k64.addNormProduct = addNormProduct64AVX512
@@ -58,6 +60,7 @@ func accelerateLayer(l level) {
 		k32.normGradRun = normGradRun32AVX2
 		k32.addDiffProduct = addDiffProduct32AVX2
 		k32.normGrad = normGrad32AVX2
+		k32.add = add32AVX2
 		k32.mul = mul32AVX2
 		k32.layerNorm = layerNorm32AVX2
 		k32.addNormProduct = addNormProduct32AVX2
@@ -78,6 +81,7 @@ func accelerateLayer(l level) {
 		k64.normGradRun = normGradRun64AVX2
 		k64.addDiffProduct = addDiffProduct64AVX2
 		k64.normGrad = normGrad64AVX2
+		k64.add = add64AVX2
 		k64.mul = mul64AVX2
 		k64.layerNorm = layerNorm64AVX2
 		k64.addNormProduct = addNormProduct64AVX2

@@ -8,7 +8,7 @@ import (
 )
 
 // TestSeqKernelsMatchReference checks every level's GELUTanh,
-// GELUTanhGrad, Mul, LayerNormRow, AddNormProduct and SoftmaxGrad against
+// GELUTanhGrad, Add, Mul, LayerNormRow, AddNormProduct and SoftmaxGrad against
 // their reference loops bit for bit, over lengths, unaligned starts and
 // special values, with guard bands around every slice.
 func TestSeqKernelsMatchReference(t *testing.T) {
@@ -60,6 +60,7 @@ func testSeqKernels[T Float](t *testing.T) {
 			th := newGuarded[T](n, 0)
 			GELUTanh(x.s, b.s, th.s)
 			compare("GELUTanhGrad", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.geluTanhGrad(x.s, th.s, a.s, o[0]) })
+			compare("Add", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.add(x.s, a.s, o[0]) })
 			compare("Mul", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.mul(x.s, a.s, o[0]) })
 			compare("LayerNormRow", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.layerNorm(x.s, a.s, b.s, o[0], m, s) })
 			compare("AddNormProduct", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.addNormProduct(x.s, a.s, o[0], m, s) })

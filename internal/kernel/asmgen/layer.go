@@ -70,6 +70,13 @@ var layers = []stream{
 		},
 	},
 	{
+		// z = x + y
+		name: "add", params: "x, y, z []T", slices: []string{"x", "y", "z"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("z", e.add(e.ld("x"), e.ld("y")))
+		},
+	},
+	{
 		// z = x·y
 		name: "mul", params: "x, y, z []T", slices: []string{"x", "y", "z"}, unroll: 4,
 		body: func(e *step, _ map[string]bool) {
