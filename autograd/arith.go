@@ -394,11 +394,17 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 		}
 		return
 	}
-	gx := t.grad(n.a)
+	var gx []T
+	add := true
+	if n.op == opGELUTanh {
+		gx, add = t.gradOut(n.a) // its kernel sets or adds
+	} else {
+		gx = t.grad(n.a)
+	}
 	if gx == nil {
 		return
 	}
-	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data()}
+	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data(), add: add}
 	if n.saved != nil {
 		j.tmp = n.saved.Data()
 	}
@@ -406,8 +412,8 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 }
 
 // unaryGradRange adds g·op′(x) to gx elementwise, where y = op(x) and s
-// is GELUTanh's saved tanh.
-func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T) {
+// is GELUTanh's saved tanh; for GELUTanh it sets gx instead unless add.
+func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T, add bool) {
 	switch op {
 	case opSquare:
 		for i, v := range x {
@@ -438,7 +444,7 @@ func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T) {
 		}
 	case opGELUTanh:
 		// With u = k(x + c·x³): ½(1 + tanh u) + ½x(1 − tanh²u)·k(1 + 3c·x²).
-		kernel.GELUTanhGrad(x, s, g, gx)
+		kernel.GELUTanhGrad(x, s, g, gx, add)
 	case opSiLU:
 		// σ(x)·(1 + x·(1 − σ(x))).
 		if unsafe.Sizeof(T(0)) == 4 {

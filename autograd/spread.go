@@ -36,7 +36,7 @@ const (
 	jobRecur                                 // the gates of batch row i of a recurrent step (forwardRows)
 	jobRecurGrad                             // the gates' gradients of batch row i of a recurrent step (backwardRows)
 	jobUnary                                 // y = op(x), and GELUTanh's tanh into z (unaryRange)
-	jobUnaryGrad                             // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange)
+	jobUnaryGrad                             // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange; GELUTanh sets z unless add)
 	jobLayerNorm                             // layer norm of rows lnRows·i… of x into y (lnRows)
 	jobLayerNormGrad                         // the input gradient of rows lnRows·i… of a layer norm (lnRows)
 	jobLayerNormParamGrad                    // columns lnCols·i… of a layer norm's parameter gradients (lnParamGradCols)
@@ -257,7 +257,7 @@ func (t *Tape[T]) runChunk(lo, hi int) {
 		if j.tmp != nil {
 			s = j.tmp[lo:hi]
 		}
-		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi])
+		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi], j.add)
 	case jobReLUGrad:
 		if j.add {
 			var tmp [256]T

@@ -81,7 +81,7 @@ type kernels[T Float] struct {
 
 	// the sequence layers': GELU-tanh, layer norm, softmax
 	geluTanh       func(x, y, th []T)
-	geluTanhGrad   func(x, th, dy, dx []T)
+	geluTanhGrad   func(x, th, dy, dx []T, add bool)
 	add            func(x, y, z []T)
 	mul            func(x, y, z []T)
 	layerNorm      func(x, w, b, y []T, m, s T)

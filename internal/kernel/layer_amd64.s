@@ -2415,15 +2415,18 @@ GLOBL c_3f4c422a32<>(SB), RODATA|NOPTR, $4
 DATA c_3d37271332<>+0(SB)/4, $0x3d372713
 GLOBL c_3d37271332<>(SB), RODATA|NOPTR, $4
 
-// func geluTanhGrad32AVX512(x []float32, th []float32, dy []float32, dx []float32)
+// func geluTanhGrad32AVX512(x []float32, th []float32, dy []float32, dx []float32, add bool)
 // Requires: AVX, AVX512F
-TEXT ·geluTanhGrad32AVX512(SB), NOSPLIT, $0-96
-	MOVQ x_base+0(FP), AX
-	MOVQ th_base+24(FP), CX
-	MOVQ dy_base+48(FP), DX
-	MOVQ dx_base+72(FP), BX
-	MOVQ x_len+8(FP), SI
-	XORQ DI, DI
+TEXT ·geluTanhGrad32AVX512(SB), NOSPLIT, $0-97
+	MOVBQZX add+96(FP), AX
+	TESTB   AL, AL
+	JNZ     with_add
+	MOVQ    x_base+0(FP), AX
+	MOVQ    th_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    dx_base+72(FP), BX
+	MOVQ    x_len+8(FP), SI
+	XORQ    DI, DI
 
 loop_unrolled:
 	CMPQ         SI, $0x00000020
@@ -2445,12 +2448,10 @@ loop_unrolled:
 	VMULPS       Z0, Z5, Z0
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z0, Z4, Z0
-	VMOVUPS      (BX)(DI*1), Z2
-	VMOVUPS      (DX)(DI*1), Z4
+	VMOVUPS      (DX)(DI*1), Z2
 	VMULPS       Z0, Z1, Z0
 	VADDPS       Z0, Z3, Z0
-	VMULPS       Z0, Z4, Z0
-	VADDPS       Z0, Z2, Z0
+	VMULPS       Z0, Z2, Z0
 	VMOVUPS      Z0, (BX)(DI*1)
 	VMOVUPS      64(AX)(DI*1), Z0
 	VMOVUPS      64(CX)(DI*1), Z1
@@ -2469,12 +2470,10 @@ loop_unrolled:
 	VMULPS       Z0, Z5, Z0
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z0, Z4, Z0
-	VMOVUPS      64(BX)(DI*1), Z2
-	VMOVUPS      64(DX)(DI*1), Z4
+	VMOVUPS      64(DX)(DI*1), Z2
 	VMULPS       Z0, Z1, Z0
 	VADDPS       Z0, Z3, Z0
-	VMULPS       Z0, Z4, Z0
-	VADDPS       Z0, Z2, Z0
+	VMULPS       Z0, Z2, Z0
 	VMOVUPS      Z0, 64(BX)(DI*1)
 	ADDQ         $0x00000080, DI
 	SUBQ         $0x00000020, SI
@@ -2500,12 +2499,10 @@ loop_single:
 	VMULPS       Z0, Z5, Z0
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z0, Z4, Z0
-	VMOVUPS      (BX)(DI*1), Z2
-	VMOVUPS      (DX)(DI*1), Z4
+	VMOVUPS      (DX)(DI*1), Z2
 	VMULPS       Z0, Z1, Z0
 	VADDPS       Z0, Z3, Z0
-	VMULPS       Z0, Z4, Z0
-	VADDPS       Z0, Z2, Z0
+	VMULPS       Z0, Z2, Z0
 	VMOVUPS      Z0, (BX)(DI*1)
 	ADDQ         $0x00000040, DI
 	SUBQ         $0x00000010, SI
@@ -2533,15 +2530,141 @@ loop_tail:
 	VMULPS       Z0, Z5, Z0
 	VADDPS       Z2, Z0, Z0
 	VMULPS       Z0, Z4, Z0
-	VMOVUPS.Z    (BX)(DI*1), K1, Z2
-	VMOVUPS.Z    (DX)(DI*1), K1, Z4
+	VMOVUPS.Z    (DX)(DI*1), K1, Z2
 	VMULPS       Z0, Z1, Z0
 	VADDPS       Z0, Z3, Z0
-	VMULPS       Z0, Z4, Z0
-	VADDPS       Z0, Z2, Z0
+	VMULPS       Z0, Z2, Z0
 	VMOVUPS      Z0, K1, (BX)(DI*1)
 
 loop_done:
+	VZEROUPPER
+	RET
+
+with_add:
+	MOVQ x_base+0(FP), AX
+	MOVQ th_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ dx_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_add_unrolled:
+	CMPQ         SI, $0x00000020
+	JB           loop_add_single
+	VMOVUPS      (AX)(DI*1), Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      (DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      (BX)(DI*1), Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (BX)(DI*1)
+	VMOVUPS      64(AX)(DI*1), Z0
+	VMOVUPS      64(CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      64(DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      64(BX)(DI*1), Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, 64(BX)(DI*1)
+	ADDQ         $0x00000080, DI
+	SUBQ         $0x00000020, SI
+	JMP          loop_add_unrolled
+
+loop_add_single:
+	CMPQ         SI, $0x00000010
+	JB           loop_add_tail
+	VMOVUPS      (AX)(DI*1), Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      (DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      (BX)(DI*1), Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (BX)(DI*1)
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000010, SI
+	JMP          loop_add_single
+
+loop_add_tail:
+	TESTQ        SI, SI
+	JZ           loop_add_done
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(SI*2), K1
+	VMOVUPS.Z    (AX)(DI*1), K1, Z0
+	VMOVUPS.Z    (CX)(DI*1), K1, Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS.Z    (DX)(DI*1), K1, Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS.Z    (BX)(DI*1), K1, Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, K1, (BX)(DI*1)
+
+loop_add_done:
 	VZEROUPPER
 	RET
 
@@ -5947,15 +6070,18 @@ loop_done:
 	VZEROUPPER
 	RET
 
-// func geluTanhGrad32AVX2(x []float32, th []float32, dy []float32, dx []float32)
+// func geluTanhGrad32AVX2(x []float32, th []float32, dy []float32, dx []float32, add bool)
 // Requires: AVX
-TEXT ·geluTanhGrad32AVX2(SB), NOSPLIT, $0-96
-	MOVQ x_base+0(FP), AX
-	MOVQ th_base+24(FP), CX
-	MOVQ dy_base+48(FP), DX
-	MOVQ dx_base+72(FP), BX
-	MOVQ x_len+8(FP), SI
-	XORQ DI, DI
+TEXT ·geluTanhGrad32AVX2(SB), NOSPLIT, $0-97
+	MOVBQZX add+96(FP), AX
+	TESTB   AL, AL
+	JNZ     with_add
+	MOVQ    x_base+0(FP), AX
+	MOVQ    th_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    dx_base+72(FP), BX
+	MOVQ    x_len+8(FP), SI
+	XORQ    DI, DI
 
 loop_unrolled:
 	CMPQ         SI, $0x00000010
@@ -5977,12 +6103,10 @@ loop_unrolled:
 	VMULPS       Y0, Y5, Y0
 	VADDPS       Y2, Y0, Y0
 	VMULPS       Y0, Y4, Y0
-	VMOVUPS      (BX)(DI*1), Y2
-	VMOVUPS      (DX)(DI*1), Y4
+	VMOVUPS      (DX)(DI*1), Y2
 	VMULPS       Y0, Y1, Y0
 	VADDPS       Y0, Y3, Y0
-	VMULPS       Y0, Y4, Y0
-	VADDPS       Y0, Y2, Y0
+	VMULPS       Y0, Y2, Y0
 	VMOVUPS      Y0, (BX)(DI*1)
 	VMOVUPS      32(AX)(DI*1), Y0
 	VMOVUPS      32(CX)(DI*1), Y1
@@ -6001,12 +6125,10 @@ loop_unrolled:
 	VMULPS       Y0, Y5, Y0
 	VADDPS       Y2, Y0, Y0
 	VMULPS       Y0, Y4, Y0
-	VMOVUPS      32(BX)(DI*1), Y2
-	VMOVUPS      32(DX)(DI*1), Y4
+	VMOVUPS      32(DX)(DI*1), Y2
 	VMULPS       Y0, Y1, Y0
 	VADDPS       Y0, Y3, Y0
-	VMULPS       Y0, Y4, Y0
-	VADDPS       Y0, Y2, Y0
+	VMULPS       Y0, Y2, Y0
 	VMOVUPS      Y0, 32(BX)(DI*1)
 	ADDQ         $0x00000040, DI
 	SUBQ         $0x00000010, SI
@@ -6032,12 +6154,10 @@ loop_single:
 	VMULPS       Y0, Y5, Y0
 	VADDPS       Y2, Y0, Y0
 	VMULPS       Y0, Y4, Y0
-	VMOVUPS      (BX)(DI*1), Y2
-	VMOVUPS      (DX)(DI*1), Y4
+	VMOVUPS      (DX)(DI*1), Y2
 	VMULPS       Y0, Y1, Y0
 	VADDPS       Y0, Y3, Y0
-	VMULPS       Y0, Y4, Y0
-	VADDPS       Y0, Y2, Y0
+	VMULPS       Y0, Y2, Y0
 	VMOVUPS      Y0, (BX)(DI*1)
 	ADDQ         $0x00000020, DI
 	SUBQ         $0x00000008, SI
@@ -6066,15 +6186,142 @@ loop_tail:
 	VMULPS       Y1, Y6, Y1
 	VADDPS       Y3, Y1, Y1
 	VMULPS       Y1, Y5, Y1
-	VMASKMOVPS   (BX)(DI*1), Y0, Y3
-	VMASKMOVPS   (DX)(DI*1), Y0, Y5
+	VMASKMOVPS   (DX)(DI*1), Y0, Y3
 	VMULPS       Y1, Y2, Y1
 	VADDPS       Y1, Y4, Y1
-	VMULPS       Y1, Y5, Y1
-	VADDPS       Y1, Y3, Y1
+	VMULPS       Y1, Y3, Y1
 	VMASKMOVPS   Y1, Y0, (BX)(DI*1)
 
 loop_done:
+	VZEROUPPER
+	RET
+
+with_add:
+	MOVQ x_base+0(FP), AX
+	MOVQ th_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ dx_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_add_unrolled:
+	CMPQ         SI, $0x00000010
+	JB           loop_add_single
+	VMOVUPS      (AX)(DI*1), Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      (DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      (BX)(DI*1), Y1
+	VADDPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (BX)(DI*1)
+	VMOVUPS      32(AX)(DI*1), Y0
+	VMOVUPS      32(CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      32(BX)(DI*1), Y1
+	VADDPS       Y0, Y1, Y0
+	VMOVUPS      Y0, 32(BX)(DI*1)
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000010, SI
+	JMP          loop_add_unrolled
+
+loop_add_single:
+	CMPQ         SI, $0x00000008
+	JB           loop_add_tail
+	VMOVUPS      (AX)(DI*1), Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      (DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      (BX)(DI*1), Y1
+	VADDPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (BX)(DI*1)
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, SI
+	JMP          loop_add_single
+
+loop_add_tail:
+	TESTQ        SI, SI
+	JZ           loop_add_done
+	NEGQ         SI
+	LEAQ         tailmask8<>+0(SB), R8
+	VMOVDQU      32(R8)(SI*4), Y0
+	VMASKMOVPS   (AX)(DI*1), Y0, Y1
+	VMASKMOVPS   (CX)(DI*1), Y0, Y2
+	VBROADCASTSS one32<>+0(SB), Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VADDPS       Y3, Y2, Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS c_3f00000032<>+0(SB), Y5
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y2, Y2, Y2
+	VSUBPS       Y2, Y3, Y2
+	VMULPS       Y2, Y5, Y2
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y5
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y6
+	VMULPS       Y1, Y1, Y1
+	VMULPS       Y1, Y6, Y1
+	VADDPS       Y3, Y1, Y1
+	VMULPS       Y1, Y5, Y1
+	VMASKMOVPS   (DX)(DI*1), Y0, Y3
+	VMULPS       Y1, Y2, Y1
+	VADDPS       Y1, Y4, Y1
+	VMULPS       Y1, Y3, Y1
+	VMASKMOVPS   (BX)(DI*1), Y0, Y2
+	VADDPS       Y1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (BX)(DI*1)
+
+loop_add_done:
 	VZEROUPPER
 	RET
 

@@ -74,7 +74,7 @@ func tanh32AVX512(x []float32, y []float32)
 func geluTanh32AVX512(x []float32, y []float32, th []float32)
 
 //go:noescape
-func geluTanhGrad32AVX512(x []float32, th []float32, dy []float32, dx []float32)
+func geluTanhGrad32AVX512(x []float32, th []float32, dy []float32, dx []float32, add bool)
 
 //go:noescape
 func relu64AVX512(x []float64, y []float64)
@@ -194,7 +194,7 @@ func tanh32AVX2(x []float32, y []float32)
 func geluTanh32AVX2(x []float32, y []float32, th []float32)
 
 //go:noescape
-func geluTanhGrad32AVX2(x []float32, th []float32, dy []float32, dx []float32)
+func geluTanhGrad32AVX2(x []float32, th []float32, dy []float32, dx []float32, add bool)
 
 //go:noescape
 func relu64AVX2(x []float64, y []float64)

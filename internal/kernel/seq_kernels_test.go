@@ -59,7 +59,9 @@ func testSeqKernels[T Float](t *testing.T) {
 			compare("GELUTanh", []guarded[T]{b, c}, func(k kernels[T], o [][]T) { k.geluTanh(x.s, o[0], o[1]) })
 			th := newGuarded[T](n, 0)
 			GELUTanh(x.s, b.s, th.s)
-			compare("GELUTanhGrad", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.geluTanhGrad(x.s, th.s, a.s, o[0]) })
+			for _, add := range []bool{false, true} {
+				compare(fmt.Sprintf("GELUTanhGrad(add=%v)", add), []guarded[T]{c}, func(k kernels[T], o [][]T) { k.geluTanhGrad(x.s, th.s, a.s, o[0], add) })
+			}
 			compare("Add", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.add(x.s, a.s, o[0]) })
 			compare("Mul", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.mul(x.s, a.s, o[0]) })
 			compare("LayerNormRow", []guarded[T]{c}, func(k kernels[T], o [][]T) { k.layerNorm(x.s, a.s, b.s, o[0], m, s) })
@@ -86,7 +88,7 @@ func TestGELUTanhAccuracy(t *testing.T) {
 			ones[i] = 1
 		}
 		GELUTanh(xs, y, th)
-		GELUTanhGrad(xs, th, ones, dx)
+		GELUTanhGrad(xs, th, ones, dx, false)
 		for i, x := range xs {
 			u := float64(x)
 			tw := math.Tanh(k * (u + c*u*u*u))

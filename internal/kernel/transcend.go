@@ -203,19 +203,20 @@ func geluTanhRef[T Float](x, y, th []T) {
 	}
 }
 
-// GELUTanhGrad adds to dx the gradient dy let through by GELUTanh at x,
-// th the tanh it saved. dx may be dy. Every operation is rounded to T:
+// GELUTanhGrad sets dx, or adds to it if add, the gradient dy let through
+// by GELUTanh at x, th the tanh it saved. dx may be dy. Every operation is
+// rounded to T:
 //
 //	a := ½(1 + th[i])
 //	b := (½x)·(1 − th[i]·th[i])
 //	d := k·(1 + 3c·(x·x))
-//	dx[i] += dy[i]·(a + b·d)
-func GELUTanhGrad[T Float](x, th, dy, dx []T) {
+//	dx[i] = dy[i]·(a + b·d)  (dx[i] += … if add)
+func GELUTanhGrad[T Float](x, th, dy, dx []T, add bool) {
 	n := len(x)
-	table[T]().geluTanhGrad(x, th[:n], dy[:n], dx[:n])
+	table[T]().geluTanhGrad(x, th[:n], dy[:n], dx[:n], add)
 }
 
-func geluTanhGradRef[T Float](x, th, dy, dx []T) {
+func geluTanhGradRef[T Float](x, th, dy, dx []T, add bool) {
 	n := len(x)
 	th, dy, dx = th[:n], dy[:n], dx[:n]
 	k, c3 := T(0.7978845608028654), T(3*0.044715)
@@ -227,6 +228,10 @@ func geluTanhGradRef[T Float](x, th, dy, dx []T) {
 		a := T(0.5 * (1 + t))
 		b := T(T(0.5*v) * (1 - T(t*t)))
 		d := T(k * (1 + T(c3*T(v*v))))
-		dx[i] += T(dy[i] * (a + T(b*d)))
+		g := T(dy[i] * (a + T(b*d)))
+		if add {
+			g += dx[i]
+		}
+		dx[i] = g
 	}
 }

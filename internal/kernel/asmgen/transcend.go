@@ -49,15 +49,20 @@ var transcendentals = []stream{
 		},
 	},
 	{
-		// dx += dy·(½(1 + th) + ((½x)·(1 − th·th))·(k·(1 + 3c·(x·x))))
-		name: "geluTanhGrad", params: "x, th, dy, dx []T", slices: []string{"x", "th", "dy", "dx"}, unroll: 2, float32Only: true,
-		body: func(e *step, _ map[string]bool) {
+		// dx (+)= dy·(½(1 + th) + ((½x)·(1 − th·th))·(k·(1 + 3c·(x·x))))
+		name: "geluTanhGrad", params: "x, th, dy, dx []T, add bool", slices: []string{"x", "th", "dy", "dx"},
+		flags: []choice{{name: "add"}}, unroll: 2, float32Only: true,
+		body: func(e *step, on map[string]bool) {
 			x, th := e.ld("x"), e.ld("th")
 			one := e.f32("one", 0x3f800000)
 			a := e.mul(e.c32(0.5), e.add(th, one))
 			b := e.mul(e.mul(e.c32(0.5), x), e.sub(one, e.mul(th, th)))
 			c := e.mul(e.c32(geluK), e.add(e.mul(e.c32(geluC3), e.mul(x, x)), one))
-			e.st("dx", e.add(e.ld("dx"), e.mul(e.ld("dy"), e.add(a, e.mul(b, c)))))
+			g := e.mul(e.ld("dy"), e.add(a, e.mul(b, c)))
+			if on["add"] {
+				g = e.add(e.ld("dx"), g)
+			}
+			e.st("dx", g)
 		},
 	},
 }
