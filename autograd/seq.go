@@ -157,13 +157,28 @@ func (t *Tape[T]) layerNormBackward(n *node[T]) {
 		j.tmp = nil
 	}
 	if gw != nil || gb != nil {
-		// The parameters' gradients sum over the rows: spread over blocks
-		// of columns, each summed over the rows in order, as one loop would.
-		j.kind, j.n = jobLayerNormParamGrad, rows
+		// The parameters' gradients sum over the rows: each of up to
+		// lnParts blocks of rows into partial sums of its own (spread over
+		// the pool), which are then added to them in order. The blocks
+		// depend on the rows only, so results do not depend on the threads.
+		parts := min(lnParts, rows)
+		j.kind, j.n, j.chunk = jobLayerNormParamGrad, rows, (rows+parts-1)/parts
+		j.tmp = t.arena.Get(parts, 2*d).Data()
 		if rows*d < spreadAt {
-			j.lnParamGradCols(0, d)
+			for i := range parts {
+				j.lnParamGradPart(i)
+			}
 		} else {
-			t.spreadItems(j, (d+lnCols-1)/lnCols)
+			t.spreadItems(j, parts)
+		}
+		for i := range parts {
+			part := j.tmp[2*i*d : 2*(i+1)*d]
+			if gw != nil {
+				kernel.Axpy(1, part[:d], gw)
+			}
+			if gb != nil {
+				kernel.Axpy(1, part[d:], gb)
+			}
 		}
 	}
 }
@@ -209,8 +224,9 @@ func (t *Tape[T]) narrowBackward(n *node[T]) {
 }
 
 // lnRows is the number of rows of one item of a spread layer norm, and
-// lnCols the number of columns of one item of its parameters' gradients.
-const lnRows, lnCols = 32, 32
+// lnParts the number of blocks of rows its parameters' gradients are
+// summed over, each alone.
+const lnRows, lnParts = 32, 8
 
 // spreadNorm runs the layer-norm job j (jobLayerNorm or jobLayerNormGrad)
 // over its rows, in items of lnRows rows on the pool when there are many
@@ -324,18 +340,21 @@ func (j *job[T]) lnGradRow(w, r int, row, gr, gxr []T) {
 	}
 }
 
-// lnParamGradCols adds columns lo…hi−1 of the weight's and bias's
-// gradients (dgamma, dbeta; either may be nil) over the j.n rows, in row
-// order.
-func (j *job[T]) lnParamGradCols(lo, hi int) {
+// lnParamGradPart sets part i of tmp (2·p long) to the sums, over rows
+// chunk·i … chunk·(i+1)−1 of the j.n, of their shares of the weight's
+// gradient (if dgamma is not nil) and of the bias's (if dbeta is not nil).
+func (j *job[T]) lnParamGradPart(i int) {
 	d := j.p
-	for r := range j.n {
-		row, gr := j.x[r*d+lo:r*d+hi], j.z[r*d+lo:r*d+hi]
+	part := j.tmp[2*i*d : 2*(i+1)*d]
+	clear(part)
+	pw, pb := part[:d], part[d:]
+	for r := i * j.chunk; r < min(j.n, (i+1)*j.chunk); r++ {
+		row, gr := j.x[r*d:(r+1)*d], j.z[r*d:(r+1)*d]
 		if j.dgamma != nil {
-			kernel.AddNormProduct(row, gr, j.dgamma[lo:hi], j.mean[r], j.variance[r])
+			kernel.AddNormProduct(row, gr, pw, j.mean[r], j.variance[r])
 		}
 		if j.dbeta != nil {
-			kernel.Axpy(1, gr, j.dbeta[lo:hi])
+			kernel.Axpy(1, gr, pb)
 		}
 	}
 }

@@ -39,7 +39,7 @@ const (
 	jobUnaryGrad                             // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange; GELUTanh sets z unless add)
 	jobLayerNorm                             // layer norm of rows lnRows·i… of x into y (lnRows)
 	jobLayerNormGrad                         // the input gradient of rows lnRows·i… of a layer norm (lnRows)
-	jobLayerNormParamGrad                    // columns lnCols·i… of a layer norm's parameter gradients (lnParamGradCols)
+	jobLayerNormParamGrad                    // part i of a layer norm's parameter gradients, into tmp (lnParamGradPart)
 	jobAdd                                   // y = x + b
 	jobAccum                                 // z = x, or z += x when add
 )
@@ -144,7 +144,7 @@ func (t *Tape[T]) runItem(w, i int) {
 		rows := len(j.x) / j.p
 		j.lnRows(w, i*lnRows, min(rows, (i+1)*lnRows))
 	case jobLayerNormParamGrad:
-		j.lnParamGradCols(i*lnCols, min(j.p, (i+1)*lnCols))
+		j.lnParamGradPart(i)
 	}
 }
 
