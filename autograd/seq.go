@@ -156,7 +156,7 @@ func (t *Tape[T]) layerNormBackward(n *node[T]) {
 		t.spreadNorm(j, rows)
 		j.tmp = nil
 	}
-	if gw != nil || gb != nil {
+	if (gw != nil || gb != nil) && rows > 0 {
 		// The parameters' gradients sum over the rows: each of up to
 		// lnParts blocks of rows into partial sums of its own (spread over
 		// the pool), which are then added to them in order. The blocks

@@ -9,8 +9,9 @@ import (
 )
 
 // The transcendental kernels, float32 only (float64 keeps the math
-// package's functions): eˣ, tanh and the logistic sigmoid. Each repeats
-// exp32 and tanh32 of internal/kernel/transcend.go operation for operation,
+// package's functions): eˣ, tanh, the logistic sigmoid, and GELU's tanh
+// approximation with its gradient. Each repeats exp32, tanh32 and the
+// reference loops of internal/kernel/transcend.go operation for operation,
 // every product rounded before the sum it feeds, so results match the
 // reference loops bit for bit.
 var transcendentals = []stream{
