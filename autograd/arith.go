@@ -34,7 +34,9 @@ func (t *Tape[T]) binary(op opKind, name string, a, b *Var[T]) *Var[T] {
 	t.shape = shape
 	out := t.result(shape, a, b)
 	z, x, y := out.value.Data(), a.value.Data(), b.value.Data()
-	if tensor.SameShape(a.Shape(), b.Shape()) {
+	if op == opAdd && tensor.SameShape(a.Shape(), b.Shape()) {
+		t.spreadElems(job[T]{kind: jobAdd, n: len(z), x: x, b: y, y: z})
+	} else if tensor.SameShape(a.Shape(), b.Shape()) {
 		binaryRow(op, z, x, 1, y, 1)
 	} else {
 		t.sa = tensor.BroadcastStrides(t.sa, a.Shape(), shape)
@@ -68,8 +70,18 @@ func binaryRow[T tensor.Float](op opKind, z, x []T, dx int, y []T, dy int) {
 
 func (t *Tape[T]) binaryBackward(n *node[T]) {
 	a, b := n.a, n.b
-	ga, gb := t.grad(a), t.grad(b)
 	g, x, y := n.out.grad.Data(), a.value.Data(), b.value.Data()
+	if n.op == opAdd && tensor.SameShape(a.Shape(), b.Shape()) {
+		// A residual connection: each operand's gradient is g, copied
+		// into a new buffer or added to one that holds gradient already.
+		for _, v := range []*Var[T]{a, b} {
+			if gv, add := t.gradOut(v); gv != nil {
+				t.spreadElems(job[T]{kind: jobAccum, n: len(g), x: g, z: gv, add: add})
+			}
+		}
+		return
+	}
+	ga, gb := t.grad(a), t.grad(b)
 	if tensor.SameShape(a.Shape(), b.Shape()) {
 		binaryBackwardRow(n.op, g, x, ga, 1, y, gb, 1)
 		return
@@ -302,8 +314,9 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 
 // unaryRange sets y = op(x) elementwise; for GELUTanh it also sets s, if
 // not nil, to the tanh that its gradient needs. For float32, eˣ, tanh and
-// σ (also inside GELUTanh and SiLU) come from the vector kernels, in
-// float32; otherwise each element is computed in float64 and rounded once.
+// σ (also inside SiLU) come from the vector kernels, in float32; GELUTanh
+// is kernel.GELUTanh for both types; otherwise each element is computed in
+// float64 and rounded once.
 func unaryRange[T tensor.Float](op opKind, x, y, s []T) {
 	y = y[:len(x)]
 	if unsafe.Sizeof(T(0)) == 4 {
@@ -323,29 +336,17 @@ func unaryRange[T tensor.Float](op opKind, x, y, s []T) {
 				y[i] *= v
 			}
 			return
-		case opGELUTanh:
-			th := s
-			if th == nil {
-				th = y
-			}
-			for i, v := range x {
-				th[i] = geluK * (v + geluC*v*v*v)
-			}
-			kernel.Tanh(th, th)
-			for i, v := range x {
-				y[i] = 0.5 * v * (1 + th[i])
-			}
-			return
 		}
 	}
 	if op == opGELUTanh {
-		for i, v := range x {
-			u := float64(v)
-			th := math.Tanh(geluK * (u + geluC*u*u*u))
-			y[i] = T(0.5 * u * (1 + th))
-			if s != nil {
-				s[i] = T(th)
-			}
+		if s != nil {
+			kernel.GELUTanh(x, y, s)
+			return
+		}
+		var th [256]T
+		for a := 0; a < len(x); a += len(th) {
+			b := min(len(x), a+len(th))
+			kernel.GELUTanh(x[a:b], y[a:b], th[:b-a])
 		}
 		return
 	}
@@ -366,8 +367,6 @@ func unaryFunc(op opKind, x float64) float64 {
 		return sigmoid(x)
 	case opGELU:
 		return x * normalCDF(x)
-	case opGELUTanh:
-		return 0.5 * x * (1 + math.Tanh(geluK*(x+geluC*x*x*x)))
 	case opSiLU:
 		return x * sigmoid(x)
 	}
@@ -383,13 +382,6 @@ func sigmoid(x float64) float64 {
 	return e / (1 + e)
 }
 
-// geluK and geluC are the constants of GELU's tanh approximation: √(2/π)
-// and 0.044715.
-const (
-	geluK = 0.7978845608028654
-	geluC = 0.044715
-)
-
 // normalCDF is Φ(x) = (1 + erf(x/√2))/2.
 func normalCDF(x float64) float64 {
 	return 0.5 * (1 + math.Erf(x/math.Sqrt2))
@@ -402,11 +394,17 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 		}
 		return
 	}
-	gx := t.grad(n.a)
+	var gx []T
+	add := true
+	if n.op == opGELUTanh {
+		gx, add = t.gradOut(n.a) // its kernel sets or adds
+	} else {
+		gx = t.grad(n.a)
+	}
 	if gx == nil {
 		return
 	}
-	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data()}
+	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data(), add: add}
 	if n.saved != nil {
 		j.tmp = n.saved.Data()
 	}
@@ -414,8 +412,8 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 }
 
 // unaryGradRange adds g·op′(x) to gx elementwise, where y = op(x) and s
-// is GELUTanh's saved tanh.
-func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T) {
+// is GELUTanh's saved tanh; for GELUTanh it sets gx instead unless add.
+func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T, add bool) {
 	switch op {
 	case opSquare:
 		for i, v := range x {
@@ -446,12 +444,7 @@ func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T) {
 		}
 	case opGELUTanh:
 		// With u = k(x + c·x³): ½(1 + tanh u) + ½x(1 − tanh²u)·k(1 + 3c·x²).
-		for i, v := range x {
-			u := float64(v)
-			th := float64(s[i])
-			d := 0.5*(1+th) + 0.5*u*(1-th*th)*geluK*(1+3*geluC*u*u)
-			gx[i] += g[i] * T(d)
-		}
+		kernel.GELUTanhGrad(x, s, g, gx, add)
 	case opSiLU:
 		// σ(x)·(1 + x·(1 − σ(x))).
 		if unsafe.Sizeof(T(0)) == 4 {

@@ -150,13 +150,10 @@ func (j *job[T]) attnBackward(w, i int) {
 // softmaxGradRows sets the first c columns of m rows of ∂p (row stride ld)
 // to the gradient of the softmax scores, p ⊙ (∂p − rowsum(∂p ⊙ p)), p the
 // probabilities with the same stride; the row sums are accumulated in
-// float64 by the vector kernel.DotDiff.
+// float64 by the vector kernel.DotDiff, the rest is kernel.SoftmaxGrad.
 func softmaxGradRows[T tensor.Float](m, c, ld int, p, dp []T) {
 	for r := range m {
 		pr, dr := p[r*ld:r*ld+c], dp[r*ld:r*ld+c]
-		dot := T(kernel.DotDiff(pr, dr, 0))
-		for c, pv := range pr {
-			dr[c] = pv * (dr[c] - dot)
-		}
+		kernel.SoftmaxGrad(pr, dr, T(kernel.DotDiff(pr, dr, 0)))
 	}
 }

@@ -150,16 +150,35 @@ func (t *Tape[T]) layerNormBackward(n *node[T]) {
 		dx: gx, add: addX, dgamma: gw, dbeta: gb}
 	if gx != nil {
 		j.kind = jobLayerNormGrad
+		if wd != nil {
+			j.tmp = t.arena.Get(kernel.Threads(), d).Data() // each worker's ĝ
+		}
 		t.spreadNorm(j, rows)
+		j.tmp = nil
 	}
-	if gw != nil || gb != nil {
-		// The parameters' gradients sum over the rows: spread over blocks
-		// of columns, each summed over the rows in order, as one loop would.
-		j.kind, j.n = jobLayerNormParamGrad, rows
+	if (gw != nil || gb != nil) && rows > 0 {
+		// The parameters' gradients sum over the rows: each of up to
+		// lnParts blocks of rows into partial sums of its own (spread over
+		// the pool), which are then added to them in order. The blocks
+		// depend on the rows only, so results do not depend on the threads.
+		parts := min(lnParts, rows)
+		j.kind, j.n, j.chunk = jobLayerNormParamGrad, rows, (rows+parts-1)/parts
+		j.tmp = t.arena.Get(parts, 2*d).Data()
 		if rows*d < spreadAt {
-			j.lnParamGradCols(0, d)
+			for i := range parts {
+				j.lnParamGradPart(i)
+			}
 		} else {
-			t.spreadItems(j, (d+lnCols-1)/lnCols)
+			t.spreadItems(j, parts)
+		}
+		for i := range parts {
+			part := j.tmp[2*i*d : 2*(i+1)*d]
+			if gw != nil {
+				kernel.Axpy(1, part[:d], gw)
+			}
+			if gb != nil {
+				kernel.Axpy(1, part[d:], gb)
+			}
 		}
 	}
 }
@@ -205,8 +224,9 @@ func (t *Tape[T]) narrowBackward(n *node[T]) {
 }
 
 // lnRows is the number of rows of one item of a spread layer norm, and
-// lnCols the number of columns of one item of its parameters' gradients.
-const lnRows, lnCols = 32, 16
+// lnParts the number of blocks of rows its parameters' gradients are
+// summed over, each alone.
+const lnRows, lnParts = 32, 8
 
 // spreadNorm runs the layer-norm job j (jobLayerNorm or jobLayerNormGrad)
 // over its rows, in items of lnRows rows on the pool when there are many
@@ -214,7 +234,7 @@ const lnRows, lnCols = 32, 16
 // threads.
 func (t *Tape[T]) spreadNorm(j job[T], rows int) {
 	if rows*j.p < spreadAt {
-		j.lnRows(0, rows)
+		j.lnRows(0, 0, rows)
 		return
 	}
 	t.spreadItems(j, (rows+lnRows-1)/lnRows)
@@ -224,15 +244,15 @@ func (t *Tape[T]) spreadNorm(j job[T], rows int) {
 // x the input, y the output, gamma and beta the weight and bias (or nil),
 // mean and variance the saved mean and 1/√(var + eps) of each row, p the
 // row length; for jobLayerNormGrad, dx (added to if add) from the output
-// gradient z.
-func (j *job[T]) lnRows(lo, hi int) {
+// gradient z, on worker w.
+func (j *job[T]) lnRows(w, lo, hi int) {
 	d := j.p
 	for r := lo; r < hi; r++ {
 		row := j.x[r*d : (r+1)*d]
 		if j.kind == jobLayerNorm {
 			j.lnForwardRow(r, row, j.y[r*d:(r+1)*d])
 		} else {
-			j.lnGradRow(r, row, j.z[r*d:(r+1)*d], j.dx[r*d:(r+1)*d])
+			j.lnGradRow(w, r, row, j.z[r*d:(r+1)*d], j.dx[r*d:(r+1)*d])
 		}
 	}
 }
@@ -249,6 +269,10 @@ func (j *job[T]) lnForwardRow(r int, row, yr []T) {
 	}
 	s := 1 / math.Sqrt(v+j.eps)
 	j.mean[r], j.variance[r] = T(m), T(s)
+	if j.gamma != nil && j.beta != nil {
+		kernel.LayerNormRow(row, j.gamma, j.beta, yr, T(m), T(s))
+		return
+	}
 	for k, u := range row {
 		h := (float64(u) - m) * s
 		if j.gamma != nil {
@@ -262,9 +286,31 @@ func (j *job[T]) lnForwardRow(r int, row, yr []T) {
 }
 
 // lnGradRow writes (or adds) row r of the input's gradient gxr from the
-// output's gr (see layerNormBackward).
-func (j *job[T]) lnGradRow(r int, row, gr, gxr []T) {
+// output's gr (see layerNormBackward), on worker w, whose row of tmp (if
+// not nil) is its scratch.
+func (j *job[T]) lnGradRow(w, r int, row, gr, gxr []T) {
 	d := len(row)
+	if j.gamma != nil && j.tmp != nil {
+		// ĝ = ∂y·w, then ∂x = ((ĝ − mean(ĝ)) − (x − mean)·(s·mean(ĝ·x̂)))·s
+		// by the vector kernels, in T, with the sums in float64.
+		m, s := j.mean[r], j.variance[r]
+		gh := j.tmp[w*d : (w+1)*d]
+		kernel.Mul(gr, j.gamma, gh)
+		var mg float64
+		if j.op == opLayerNorm {
+			mg = kernel.Sum(gh) / float64(d)
+		}
+		mgx := kernel.DotDiff(row, gh, float64(m)) * float64(s) / float64(d)
+		out := gxr
+		if j.add {
+			out = gh
+		}
+		kernel.BatchNormGrad(row, gh, out, m, T(mg), T(float64(s)*mgx), s)
+		if j.add {
+			kernel.Axpy(1, gh, gxr)
+		}
+		return
+	}
 	m, s := float64(j.mean[r]), float64(j.variance[r])
 	var sg, sgx float64 // Σĝ and Σĝ·x̂
 	for k, u := range row {
@@ -294,25 +340,21 @@ func (j *job[T]) lnGradRow(r int, row, gr, gxr []T) {
 	}
 }
 
-// lnParamGradCols adds columns lo…hi−1 of the weight's and bias's
-// gradients (dgamma, dbeta; either may be nil) over the j.n rows, in row
-// order.
-func (j *job[T]) lnParamGradCols(lo, hi int) {
+// lnParamGradPart sets part i of tmp (2·p long) to the sums, over rows
+// chunk·i … chunk·(i+1)−1 of the j.n, of their shares of the weight's
+// gradient (if dgamma is not nil) and of the bias's (if dbeta is not nil).
+func (j *job[T]) lnParamGradPart(i int) {
 	d := j.p
-	for r := range j.n {
-		row, gr := j.x[r*d+lo:r*d+hi], j.z[r*d+lo:r*d+hi]
-		m, s := float64(j.mean[r]), float64(j.variance[r])
+	part := j.tmp[2*i*d : 2*(i+1)*d]
+	clear(part)
+	pw, pb := part[:d], part[d:]
+	for r := i * j.chunk; r < min(j.n, (i+1)*j.chunk); r++ {
+		row, gr := j.x[r*d:(r+1)*d], j.z[r*d:(r+1)*d]
 		if j.dgamma != nil {
-			gw := j.dgamma[lo:hi]
-			for k, u := range row {
-				gw[k] += T(float64(gr[k]) * ((float64(u) - m) * s))
-			}
+			kernel.AddNormProduct(row, gr, pw, j.mean[r], j.variance[r])
 		}
 		if j.dbeta != nil {
-			gb := j.dbeta[lo:hi]
-			for k, g := range gr {
-				gb[k] += g
-			}
+			kernel.Axpy(1, gr, pb)
 		}
 	}
 }

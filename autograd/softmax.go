@@ -37,25 +37,6 @@ func (t *Tape[T]) softmax(op opKind, x *Var[T]) *Var[T] {
 	return out
 }
 
-// sumExp returns the maximum m of row and s = Σ e^(rowⱼ − m), setting
-// exps[j] to e^(rowⱼ − m): the row's log-sum-exp is m + log s, and no
-// exponential overflows.
-func sumExp[T tensor.Float](row []T, exps []float64) (m, s float64) {
-	m = math.Inf(-1)
-	for _, v := range row {
-		m = max(m, float64(v))
-	}
-	if math.IsInf(m, 0) {
-		m = 0 // all −∞ (or a +∞): let the arithmetic give NaN or −∞ as it will
-	}
-	for j, v := range row {
-		e := math.Exp(float64(v) - m)
-		exps[j] = e
-		s += e
-	}
-	return m, s
-}
-
 // softmaxBackward: for y = softmax(x), ∂x = y ⊙ (∂y − Σ ∂y⊙y) by row; for
 // y = log-softmax(x), ∂x = ∂y − e^y · Σ ∂y.
 func (t *Tape[T]) softmaxBackward(n *node[T]) {
@@ -136,10 +117,10 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 		n.ints = append(n.ints, ignore, boolInt(skip))
 	}
 	x := logits.value.Data()
-	if cap(t.exps) < c {
-		t.exps = make([]float64, c)
+	var scratch []T // the probabilities of a row when they are not saved
+	if probs == nil {
+		scratch = t.arena.Get(c).Data()
 	}
-	exps := t.exps[:c]
 	var sum float64
 	count := 0
 	for i, l := range labels {
@@ -150,14 +131,12 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 			continue
 		}
 		count++
-		row := x[i*c : (i+1)*c]
-		m, s := sumExp(row, exps)
-		sum += m + math.Log(s) - float64(row[l])
+		row, p := x[i*c:(i+1)*c], scratch
 		if probs != nil {
-			for j, e := range exps {
-				probs[i*c+j] = T(e / s)
-			}
+			p = probs[i*c : (i+1)*c]
 		}
+		m, s := kernel.SoftmaxRow(row, p)
+		sum += m + math.Log(s) - float64(row[l])
 	}
 	out.value.Data()[0] = T(sum / float64(count))
 	if n != nil {
@@ -175,7 +154,7 @@ func boolInt(b bool) int {
 
 // crossEntropyBackward: ∂logits = (softmax(logits) − onehot(label))·∂loss/N.
 func (t *Tape[T]) crossEntropyBackward(n *node[T]) {
-	gx := t.grad(n.a)
+	gx, add := t.gradOut(n.a)
 	if gx == nil {
 		return
 	}
@@ -185,12 +164,17 @@ func (t *Tape[T]) crossEntropyBackward(n *node[T]) {
 	g := n.out.grad.Data()[0] / T(n.scalar)
 	p := n.saved.Data()
 	for i, l := range labels {
-		if skip && l == ignore {
-			continue
-		}
 		row, pr := gx[i*c:(i+1)*c], p[i*c:(i+1)*c]
-		for j, v := range pr {
-			row[j] += g * v
+		switch {
+		case skip && l == ignore:
+			if !add {
+				clear(row)
+			}
+			continue
+		case add:
+			kernel.Axpy(g, pr, row)
+		default:
+			kernel.Affine(g, 0, pr, row)
 		}
 		row[l] -= g
 	}

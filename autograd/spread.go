@@ -36,10 +36,12 @@ const (
 	jobRecur                                 // the gates of batch row i of a recurrent step (forwardRows)
 	jobRecurGrad                             // the gates' gradients of batch row i of a recurrent step (backwardRows)
 	jobUnary                                 // y = op(x), and GELUTanh's tanh into z (unaryRange)
-	jobUnaryGrad                             // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange)
+	jobUnaryGrad                             // z += b·op′(x), y = op(x), tmp GELUTanh's tanh (unaryGradRange; GELUTanh sets z unless add)
 	jobLayerNorm                             // layer norm of rows lnRows·i… of x into y (lnRows)
 	jobLayerNormGrad                         // the input gradient of rows lnRows·i… of a layer norm (lnRows)
-	jobLayerNormParamGrad                    // columns lnCols·i… of a layer norm's parameter gradients (lnParamGradCols)
+	jobLayerNormParamGrad                    // part i of a layer norm's parameter gradients, into tmp (lnParamGradPart)
+	jobAdd                                   // y = x + b
+	jobAccum                                 // z = x, or z += x when add
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -110,7 +112,7 @@ func (t *Tape[T]) runTask(w, k int) {
 func (t *Tape[T]) runItem(w, i int) {
 	j := &t.job
 	switch j.kind {
-	case jobReLU, jobReLUGrad, jobUnary, jobUnaryGrad:
+	case jobReLU, jobReLUGrad, jobUnary, jobUnaryGrad, jobAdd, jobAccum:
 		t.runChunk(i*chunkLen, min(j.n, (i+1)*chunkLen))
 	case jobConvFwd:
 		j.convForward(w, i)
@@ -141,9 +143,9 @@ func (t *Tape[T]) runItem(w, i int) {
 		j.rec.backwardRows(i, i+1)
 	case jobLayerNorm, jobLayerNormGrad:
 		rows := len(j.x) / j.p
-		j.lnRows(i*lnRows, min(rows, (i+1)*lnRows))
+		j.lnRows(w, i*lnRows, min(rows, (i+1)*lnRows))
 	case jobLayerNormParamGrad:
-		j.lnParamGradCols(i*lnCols, min(j.p, (i+1)*lnCols))
+		j.lnParamGradPart(i)
 	}
 }
 
@@ -244,6 +246,14 @@ func (t *Tape[T]) runChunk(lo, hi int) {
 	switch j.kind {
 	case jobReLU:
 		kernel.ReLU(j.x[lo:hi], j.y[lo:hi])
+	case jobAdd:
+		kernel.Add(j.x[lo:hi], j.b[lo:hi], j.y[lo:hi])
+	case jobAccum:
+		if j.add {
+			kernel.Axpy(1, j.x[lo:hi], j.z[lo:hi])
+		} else {
+			copy(j.z[lo:hi], j.x[lo:hi])
+		}
 	case jobUnary:
 		var s []T
 		if j.z != nil {
@@ -255,7 +265,7 @@ func (t *Tape[T]) runChunk(lo, hi int) {
 		if j.tmp != nil {
 			s = j.tmp[lo:hi]
 		}
-		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi])
+		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi], j.add)
 	case jobReLUGrad:
 		if j.add {
 			var tmp [256]T

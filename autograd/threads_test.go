@@ -75,8 +75,8 @@ func TestResultsIndependentOfThreads(t *testing.T) {
 }
 
 // TestNormIndependentOfThreads checks that LayerNorm and RMSNorm, spread
-// over the pool by rows and their parameters' gradients by columns, give
-// the same bits whatever the number of threads.
+// over the pool by rows and their parameters' gradients by blocks of rows,
+// give the same bits whatever the number of threads.
 func TestNormIndependentOfThreads(t *testing.T) {
 	defer tensor.SetThreads(0)
 	rng := rand.New(rand.NewPCG(5, 6))
@@ -87,7 +87,7 @@ func TestNormIndependentOfThreads(t *testing.T) {
 		}
 		return x
 	}
-	const rows, d = 1000, 130 // more than spreadAt elements; d not a multiple of lnCols
+	const rows, d = 1000, 130 // more than spreadAt elements; rows not a multiple of lnParts, d of a vector
 	x, w, b, g := NewVar(fill(rows, d), true), NewVar(fill(d), true), NewVar(fill(d), true), fill(rows, d)
 	for _, rms := range []bool{false, true} {
 		run := func(threads int) [][]float32 {

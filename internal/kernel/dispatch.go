@@ -81,6 +81,15 @@ type kernels[T Float] struct {
 	exp            func(x, y []T)
 	tanh           func(x, y []T)
 	sigmoid        func(x, y []T)
+
+	// the sequence layers': GELU-tanh, layer norm, softmax
+	geluTanh       func(x, y, th []T)
+	geluTanhGrad   func(x, th, dy, dx []T, add bool)
+	add            func(x, y, z []T)
+	mul            func(x, y, z []T)
+	layerNorm      func(x, w, b, y []T, m, s T)
+	addNormProduct func(x, dy, acc []T, m, s T)
+	softmaxGrad    func(p, dp []T, c T)
 }
 
 func reference[T Float]() kernels[T] {
@@ -139,6 +148,14 @@ func reference[T Float]() kernels[T] {
 		exp:            expRef[T],
 		tanh:           tanhRef[T],
 		sigmoid:        sigmoidRef[T],
+
+		geluTanh:       geluTanhRef[T],
+		geluTanhGrad:   geluTanhGradRef[T],
+		add:            addRef[T],
+		mul:            mulRef[T],
+		layerNorm:      layerNormRef[T],
+		addNormProduct: addNormProductRef[T],
+		softmaxGrad:    softmaxGradRef[T],
 	}
 }
 

@@ -294,53 +294,55 @@ func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
 	}
 }
 
-// SoftmaxRows sets each row of y to the softmax of the same row of x:
-//
-//	y[i][j] = exp(x[i][j] - max_i) / Σₖ exp(x[i][k] - max_i)
-//
-// with max_i the largest entry of row i, subtracted so that no exp
-// overflows. For float64, exp runs in float64 (math.Exp); for float32, the
-// differences are rounded to float32 and raised by Exp (relative error
-// below 3·2⁻²⁴). Either way the sum is accumulated in float64 and each
-// entry rounded once to T. y may be x (with ldy = ldx). A row holding NaN
-// or +Inf, or only −Inf, gives NaN.
+// SoftmaxRows sets each row of y to the softmax of the same row of x,
+// SoftmaxRow of each row. y may be x (with ldy = ldx).
 func SoftmaxRows[T Float](m, n int, x []T, ldx int, y []T, ldy int) {
 	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(y), ldy) {
 		return
 	}
+	for i := 0; i < m; i++ {
+		SoftmaxRow(x[i*ldx:i*ldx+n], y[i*ldy:i*ldy+n])
+	}
+}
+
+// SoftmaxRow sets y to the softmax of x and returns the largest entry top
+// of x and sum = Σₖ exp(x[k] − top), so that the log-sum-exp of x is
+// top + log(sum):
+//
+//	y[j] = exp(x[j] − top) / sum
+//
+// top is subtracted so that no exp overflows. For float64, exp is math.Exp
+// and each entry is rounded once to T; for float32, the differences are
+// rounded to float32 and raised by Exp (relative error below 3·2⁻²⁴), the
+// sum is accumulated in float64 (Sum) and the entries scaled by its
+// reciprocal rounded to float32 (Scale). y may be x. A row holding NaN or
+// +Inf, or only −Inf, gives NaN.
+func SoftmaxRow[T Float](x, y []T) (top, sum float64) {
+	y = y[:len(x)]
+	top = rowMax(x)
 	if unsafe.Sizeof(T(0)) == 4 {
-		for i := 0; i < m; i++ {
-			xi, yi := x[i*ldx:i*ldx+n], y[i*ldy:i*ldy+n]
-			top := rowMax(xi)
-			AddConst(-T(top), xi, yi)
-			Exp(yi, yi)
-			sum := Sum(yi)
-			for j, e := range yi {
-				yi[j] = T(float64(e) / sum)
-			}
-		}
-		return
+		AddConst(-T(top), x, y)
+		Exp(y, y)
+		sum = Sum(y)
+		Scale(T(1/sum), y)
+		return top, sum
 	}
 	var buf [64]float64 // the exps of a short row, so as not to compute them twice
-	for i := 0; i < m; i++ {
-		xi, yi := x[i*ldx:i*ldx+n], y[i*ldy:i*ldy+n]
-		top := rowMax(xi)
-		var sum float64
-		for j, v := range xi {
-			e := math.Exp(float64(v) - top)
-			if j < len(buf) {
-				buf[j] = e
-			}
-			sum += e
+	for j, v := range x {
+		e := math.Exp(float64(v) - top)
+		if j < len(buf) {
+			buf[j] = e
 		}
-		for j, v := range xi {
-			e := buf[min(j, len(buf)-1)]
-			if j >= len(buf) {
-				e = math.Exp(float64(v) - top)
-			}
-			yi[j] = T(e / sum)
-		}
+		sum += e
 	}
+	for j, v := range x {
+		e := buf[min(j, len(buf)-1)]
+		if j >= len(buf) {
+			e = math.Exp(float64(v) - top)
+		}
+		y[j] = T(e / sum)
+	}
+	return top, sum
 }
 
 // LogSoftmaxRows sets each row of y to the log-softmax of the same row of x:
@@ -366,17 +368,113 @@ func LogSoftmaxRows[T Float](m, n int, x []T, ldx int, y []T, ldy int) {
 	}
 }
 
-// rowMax returns the largest entry of x as float64, NaN if x holds one, −Inf
-// for an empty x.
+// rowMax returns the largest entry of x as float64, −Inf for an empty x.
+// NaN entries are skipped (the exps of a softmax make them NaN anyway).
+// Four running maxima let the comparisons of neighbours overlap.
 func rowMax[T Float](x []T) float64 {
-	top := math.Inf(-1)
-	for _, v := range x {
-		if f := float64(v); f > top || f != f {
-			top = f
-			if f != f {
-				break
-			}
+	m := [4]T{T(math.Inf(-1)), T(math.Inf(-1)), T(math.Inf(-1)), T(math.Inf(-1))}
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		if v[0] > m[0] {
+			m[0] = v[0]
+		}
+		if v[1] > m[1] {
+			m[1] = v[1]
+		}
+		if v[2] > m[2] {
+			m[2] = v[2]
+		}
+		if v[3] > m[3] {
+			m[3] = v[3]
 		}
 	}
-	return top
+	for ; i < len(x); i++ {
+		if x[i] > m[0] {
+			m[0] = x[i]
+		}
+	}
+	return float64(max(m[0], m[1], m[2], m[3]))
+}
+
+// Add sets z to the elementwise sum of x and y, a residual connection.
+// z may be x or y.
+//
+//	z[i] = x[i] + y[i]
+func Add[T Float](x, y, z []T) {
+	n := len(x)
+	table[T]().add(x, y[:n], z[:n])
+}
+
+func addRef[T Float](x, y, z []T) {
+	y, z = y[:len(x)], z[:len(x)]
+	for i, v := range x {
+		z[i] = v + y[i]
+	}
+}
+
+// Mul sets z to the elementwise product of x and y. z may be x or y.
+//
+//	z[i] = x[i]·y[i]
+func Mul[T Float](x, y, z []T) {
+	n := len(x)
+	table[T]().mul(x, y[:n], z[:n])
+}
+
+func mulRef[T Float](x, y, z []T) {
+	y, z = y[:len(x)], z[:len(x)]
+	for i, v := range x {
+		z[i] = v * y[i]
+	}
+}
+
+// LayerNormRow sets y to the row x normalized with mean m and inverse
+// standard deviation s, scaled by w and shifted by b, a layer norm's
+// output. y may be x.
+//
+//	y[i] = ((x[i] − m)·s)·w[i] + b[i]
+func LayerNormRow[T Float](x, w, b, y []T, m, s T) {
+	n := len(x)
+	table[T]().layerNorm(x, w[:n], b[:n], y[:n], m, s)
+}
+
+func layerNormRef[T Float](x, w, b, y []T, m, s T) {
+	n := len(x)
+	w, b, y = w[:n], b[:n], y[:n]
+	for i, v := range x {
+		y[i] = T(T(T(v-m)*s)*w[i]) + b[i]
+	}
+}
+
+// AddNormProduct adds to acc the products of dy with the row x normalized
+// with mean m and inverse standard deviation s, a row's share of a layer
+// norm's weight gradient.
+//
+//	acc[i] += ((x[i] − m)·s)·dy[i]
+func AddNormProduct[T Float](x, dy, acc []T, m, s T) {
+	n := len(x)
+	table[T]().addNormProduct(x, dy[:n], acc[:n], m, s)
+}
+
+func addNormProductRef[T Float](x, dy, acc []T, m, s T) {
+	n := len(x)
+	dy, acc = dy[:n], acc[:n]
+	for i, v := range x {
+		acc[i] += T(T(T(v-m)*s) * dy[i])
+	}
+}
+
+// SoftmaxGrad sets dp to the gradient of a softmax's input from its
+// output p and its output's gradient dp, c = Σ p·dp over the row:
+//
+//	dp[i] = p[i]·(dp[i] − c)
+func SoftmaxGrad[T Float](p, dp []T, c T) {
+	table[T]().softmaxGrad(p, dp[:len(p)], c)
+}
+
+func softmaxGradRef[T Float](p, dp []T, c T) {
+	dp = dp[:len(p)]
+	for i, v := range p {
+		dp[i] = v * (dp[i] - c)
+	}
 }

@@ -575,6 +575,350 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func add32AVX512(x []float32, y []float32, z []float32)
+// Requires: AVX, AVX512F
+TEXT ·add32AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Z0
+	VMOVUPS (CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z0
+	VMOVUPS 64(CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(DX)(SI*1)
+	VMOVUPS 128(AX)(SI*1), Z0
+	VMOVUPS 128(CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 128(DX)(SI*1)
+	VMOVUPS 192(AX)(SI*1), Z0
+	VMOVUPS 192(CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000040, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Z0
+	VMOVUPS (CX)(SI*1), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z0
+	VMOVUPS.Z (CX)(SI*1), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mul32AVX512(x []float32, y []float32, z []float32)
+// Requires: AVX, AVX512F
+TEXT ·mul32AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Z0
+	VMOVUPS (CX)(SI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z0
+	VMOVUPS 64(CX)(SI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, 64(DX)(SI*1)
+	VMOVUPS 128(AX)(SI*1), Z0
+	VMOVUPS 128(CX)(SI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, 128(DX)(SI*1)
+	VMOVUPS 192(AX)(SI*1), Z0
+	VMOVUPS 192(CX)(SI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000040, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Z0
+	VMOVUPS (CX)(SI*1), Z1
+	VMULPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z0
+	VMOVUPS.Z (CX)(SI*1), K1, Z1
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func layerNorm32AVX512(x []float32, w []float32, b []float32, y []float32, m float32, s float32)
+// Requires: AVX, AVX512F
+TEXT ·layerNorm32AVX512(SB), NOSPLIT, $0-104
+	MOVQ         x_base+0(FP), AX
+	MOVQ         w_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         y_base+72(FP), BX
+	MOVQ         x_len+8(FP), SI
+	XORQ         DI, DI
+	VBROADCASTSS m+96(FP), Z0
+	VBROADCASTSS s+100(FP), Z1
+
+loop_unrolled:
+	CMPQ    SI, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(DI*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z1, Z2, Z2
+	VMOVUPS (CX)(DI*1), Z3
+	VMULPS  Z3, Z2, Z2
+	VMOVUPS (DX)(DI*1), Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, (BX)(DI*1)
+	VMOVUPS 64(AX)(DI*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z1, Z2, Z2
+	VMOVUPS 64(CX)(DI*1), Z3
+	VMULPS  Z3, Z2, Z2
+	VMOVUPS 64(DX)(DI*1), Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 64(BX)(DI*1)
+	VMOVUPS 128(AX)(DI*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z1, Z2, Z2
+	VMOVUPS 128(CX)(DI*1), Z3
+	VMULPS  Z3, Z2, Z2
+	VMOVUPS 128(DX)(DI*1), Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 128(BX)(DI*1)
+	VMOVUPS 192(AX)(DI*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z1, Z2, Z2
+	VMOVUPS 192(CX)(DI*1), Z3
+	VMULPS  Z3, Z2, Z2
+	VMOVUPS 192(DX)(DI*1), Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 192(BX)(DI*1)
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000040, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(DI*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z1, Z2, Z2
+	VMOVUPS (CX)(DI*1), Z3
+	VMULPS  Z3, Z2, Z2
+	VMOVUPS (DX)(DI*1), Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, (BX)(DI*1)
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000010, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPS.Z (AX)(DI*1), K1, Z2
+	VSUBPS    Z0, Z2, Z0
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS.Z (CX)(DI*1), K1, Z1
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS.Z (DX)(DI*1), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addNormProduct32AVX512(x []float32, dy []float32, acc []float32, m float32, s float32)
+// Requires: AVX, AVX512F
+TEXT ·addNormProduct32AVX512(SB), NOSPLIT, $0-80
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         acc_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS m+72(FP), Z0
+	VBROADCASTSS s+76(FP), Z1
+
+loop_unrolled:
+	CMPQ    BX, $0x00000040
+	JB      loop_single
+	VMOVUPS (DX)(SI*1), Z2
+	VMOVUPS (AX)(SI*1), Z3
+	VSUBPS  Z0, Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMULPS  Z4, Z3, Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, (DX)(SI*1)
+	VMOVUPS 64(DX)(SI*1), Z2
+	VMOVUPS 64(AX)(SI*1), Z3
+	VSUBPS  Z0, Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VMOVUPS 64(CX)(SI*1), Z4
+	VMULPS  Z4, Z3, Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 64(DX)(SI*1)
+	VMOVUPS 128(DX)(SI*1), Z2
+	VMOVUPS 128(AX)(SI*1), Z3
+	VSUBPS  Z0, Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VMOVUPS 128(CX)(SI*1), Z4
+	VMULPS  Z4, Z3, Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 128(DX)(SI*1)
+	VMOVUPS 192(DX)(SI*1), Z2
+	VMOVUPS 192(AX)(SI*1), Z3
+	VSUBPS  Z0, Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VMOVUPS 192(CX)(SI*1), Z4
+	VMULPS  Z4, Z3, Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000040, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (DX)(SI*1), Z2
+	VMOVUPS (AX)(SI*1), Z3
+	VSUBPS  Z0, Z3, Z3
+	VMULPS  Z1, Z3, Z3
+	VMOVUPS (CX)(SI*1), Z4
+	VMULPS  Z4, Z3, Z3
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (DX)(SI*1), K1, Z2
+	VMOVUPS.Z (AX)(SI*1), K1, Z3
+	VSUBPS    Z0, Z3, Z0
+	VMULPS    Z1, Z0, Z0
+	VMOVUPS.Z (CX)(SI*1), K1, Z1
+	VMULPS    Z1, Z0, Z0
+	VADDPS    Z0, Z2, Z0
+	VMOVUPS   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func softmaxGrad32AVX512(p []float32, dp []float32, c float32)
+// Requires: AVX, AVX512F
+TEXT ·softmaxGrad32AVX512(SB), NOSPLIT, $0-52
+	MOVQ         p_base+0(FP), AX
+	MOVQ         dp_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS c+48(FP), Z0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000040
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Z1
+	VMOVUPS (CX)(BX*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, (CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Z1
+	VMOVUPS 64(CX)(BX*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, 64(CX)(BX*1)
+	VMOVUPS 128(AX)(BX*1), Z1
+	VMOVUPS 128(CX)(BX*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, 128(CX)(BX*1)
+	VMOVUPS 192(AX)(BX*1), Z1
+	VMOVUPS 192(CX)(BX*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000040, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000010
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Z1
+	VMOVUPS (CX)(BX*1), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPS.Z (AX)(BX*1), K1, Z1
+	VMOVUPS.Z (CX)(BX*1), K1, Z2
+	VSUBPS    Z0, Z2, Z0
+	VMULPS    Z0, Z1, Z0
+	VMOVUPS   Z0, K1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addSquaredDiff32AVX512(x []float32, mean []float32, s []float32)
 // Requires: AVX, AVX512F
 TEXT ·addSquaredDiff32AVX512(SB), NOSPLIT, $0-72
@@ -1855,6 +2199,478 @@ GLOBL c_beaaaa9932<>(SB), RODATA|NOPTR, $4
 DATA c_3f20000032<>+0(SB)/4, $0x3f200000
 GLOBL c_3f20000032<>(SB), RODATA|NOPTR, $4
 
+// func geluTanh32AVX512(x []float32, y []float32, th []float32)
+// Requires: AVX, AVX512F
+TEXT ·geluTanh32AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ th_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_single:
+	CMPQ         BX, $0x00000010
+	JB           loop_tail
+	VMOVUPS      (AX)(SI*1), Z0
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z1
+	VBROADCASTSS c_3d37271332<>+0(SB), Z2
+	VMULPS       Z0, Z2, Z2
+	VMULPS       Z0, Z2, Z2
+	VMULPS       Z0, Z2, Z2
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z2, Z1, Z1
+	VBROADCASTSS absmask32<>+0(SB), Z2
+	VPANDD       Z2, Z1, Z2
+	VADDPS       Z2, Z2, Z5
+	VBROADCASTSS c_c2d0000032<>+0(SB), Z6
+	VMAXPS       Z5, Z6, Z5
+	VBROADCASTSS c_42b2000032<>+0(SB), Z6
+	VMINPS       Z5, Z6, Z5
+	VBROADCASTSS c_3fb8aa3b32<>+0(SB), Z6
+	VMULPS       Z6, Z5, Z6
+	VCVTPS2DQ    Z6, Z6
+	VCVTDQ2PS    Z6, Z7
+	VBROADCASTSS c_3f31800032<>+0(SB), Z8
+	VMULPS       Z8, Z7, Z8
+	VSUBPS       Z8, Z5, Z5
+	VBROADCASTSS c_b95e808332<>+0(SB), Z8
+	VMULPS       Z8, Z7, Z7
+	VSUBPS       Z7, Z5, Z5
+	VBROADCASTSS c_3950696732<>+0(SB), Z7
+	VMULPS       Z5, Z7, Z7
+	VBROADCASTSS c_3ab743ce32<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VBROADCASTSS c_3c08890832<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VBROADCASTSS c_3d2aa9c132<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VBROADCASTSS c_3e2aaaaa32<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z5, Z7, Z7
+	VBROADCASTSS c_3f00000032<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z5, Z5, Z8
+	VMULPS       Z8, Z7, Z7
+	VADDPS       Z5, Z7, Z5
+	VBROADCASTSS one32<>+0(SB), Z7
+	VADDPS       Z7, Z5, Z5
+	VPSRAD       $0x01, Z6, Z7
+	VPSUBD       Z7, Z6, Z6
+	VBROADCASTSS bias12732<>+0(SB), Z8
+	VPADDD       Z8, Z7, Z7
+	VPSLLD       $0x17, Z7, Z7
+	VBROADCASTSS bias12732<>+0(SB), Z8
+	VPADDD       Z8, Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z7, Z5, Z5
+	VMULPS       Z6, Z5, Z5
+	VBROADCASTSS one32<>+0(SB), Z6
+	VBROADCASTSS two32<>+0(SB), Z7
+	VBROADCASTSS one32<>+0(SB), Z8
+	VADDPS       Z8, Z5, Z5
+	VDIVPS       Z5, Z7, Z5
+	VSUBPS       Z5, Z6, Z5
+	VBROADCASTSS signbit32<>+0(SB), Z6
+	VPANDD       Z6, Z1, Z6
+	VPORD        Z6, Z5, Z5
+	VMULPS       Z1, Z1, Z6
+	VBROADCASTSS c_bbbaf0ea32<>+0(SB), Z7
+	VMULPS       Z6, Z7, Z7
+	VBROADCASTSS c_3ca9134e32<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VBROADCASTSS c_bd5c1e2d32<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VBROADCASTSS c_3e08839332<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z6, Z7, Z7
+	VBROADCASTSS c_beaaaa9932<>+0(SB), Z8
+	VADDPS       Z8, Z7, Z7
+	VMULPS       Z6, Z7, Z6
+	VMULPS       Z1, Z6, Z6
+	VADDPS       Z1, Z6, Z1
+	VBROADCASTSS c_3f20000032<>+0(SB), Z6
+	VCMPPS       $0x11, Z6, Z2, K1
+	VBLENDMPS    Z1, Z5, K1, Z3
+	VMOVUPS      Z3, (DX)(SI*1)
+	VBROADCASTSS c_3f00000032<>+0(SB), Z1
+	VMULPS       Z0, Z1, Z0
+	VBROADCASTSS one32<>+0(SB), Z1
+	VADDPS       Z1, Z3, Z1
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, (CX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        BX, BX
+	JZ           loop_done
+	LEAQ         tailmask16<>+0(SB), DI
+	KMOVW        (DI)(BX*2), K1
+	VMOVUPS.Z    (AX)(SI*1), K1, Z0
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z1
+	VBROADCASTSS c_3d37271332<>+0(SB), Z2
+	VMULPS       Z0, Z2, Z2
+	VMULPS       Z0, Z2, Z2
+	VMULPS       Z0, Z2, Z2
+	VADDPS       Z2, Z0, Z2
+	VMULPS       Z2, Z1, Z1
+	VBROADCASTSS absmask32<>+0(SB), Z2
+	VPANDD       Z2, Z1, Z2
+	VADDPS       Z2, Z2, Z3
+	VBROADCASTSS c_c2d0000032<>+0(SB), Z5
+	VMAXPS       Z3, Z5, Z3
+	VBROADCASTSS c_42b2000032<>+0(SB), Z5
+	VMINPS       Z3, Z5, Z3
+	VBROADCASTSS c_3fb8aa3b32<>+0(SB), Z5
+	VMULPS       Z5, Z3, Z5
+	VCVTPS2DQ    Z5, Z5
+	VCVTDQ2PS    Z5, Z6
+	VBROADCASTSS c_3f31800032<>+0(SB), Z7
+	VMULPS       Z7, Z6, Z7
+	VSUBPS       Z7, Z3, Z3
+	VBROADCASTSS c_b95e808332<>+0(SB), Z7
+	VMULPS       Z7, Z6, Z6
+	VSUBPS       Z6, Z3, Z3
+	VBROADCASTSS c_3950696732<>+0(SB), Z6
+	VMULPS       Z3, Z6, Z6
+	VBROADCASTSS c_3ab743ce32<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z3, Z6, Z6
+	VBROADCASTSS c_3c08890832<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z3, Z6, Z6
+	VBROADCASTSS c_3d2aa9c132<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z3, Z6, Z6
+	VBROADCASTSS c_3e2aaaaa32<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z3, Z6, Z6
+	VBROADCASTSS c_3f00000032<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z3, Z3, Z7
+	VMULPS       Z7, Z6, Z6
+	VADDPS       Z3, Z6, Z3
+	VBROADCASTSS one32<>+0(SB), Z6
+	VADDPS       Z6, Z3, Z3
+	VPSRAD       $0x01, Z5, Z6
+	VPSUBD       Z6, Z5, Z5
+	VBROADCASTSS bias12732<>+0(SB), Z7
+	VPADDD       Z7, Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VBROADCASTSS bias12732<>+0(SB), Z7
+	VPADDD       Z7, Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z6, Z3, Z3
+	VMULPS       Z5, Z3, Z3
+	VBROADCASTSS one32<>+0(SB), Z5
+	VBROADCASTSS two32<>+0(SB), Z6
+	VBROADCASTSS one32<>+0(SB), Z7
+	VADDPS       Z7, Z3, Z3
+	VDIVPS       Z3, Z6, Z3
+	VSUBPS       Z3, Z5, Z3
+	VBROADCASTSS signbit32<>+0(SB), Z5
+	VPANDD       Z5, Z1, Z5
+	VPORD        Z5, Z3, Z3
+	VMULPS       Z1, Z1, Z5
+	VBROADCASTSS c_bbbaf0ea32<>+0(SB), Z6
+	VMULPS       Z5, Z6, Z6
+	VBROADCASTSS c_3ca9134e32<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VBROADCASTSS c_bd5c1e2d32<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VBROADCASTSS c_3e08839332<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z5, Z6, Z6
+	VBROADCASTSS c_beaaaa9932<>+0(SB), Z7
+	VADDPS       Z7, Z6, Z6
+	VMULPS       Z5, Z6, Z5
+	VMULPS       Z1, Z5, Z5
+	VADDPS       Z1, Z5, Z1
+	VBROADCASTSS c_3f20000032<>+0(SB), Z5
+	VCMPPS       $0x11, Z5, Z2, K2
+	VBLENDMPS    Z1, Z3, K2, Z4
+	VMOVUPS      Z4, K1, (DX)(SI*1)
+	VBROADCASTSS c_3f00000032<>+0(SB), Z1
+	VMULPS       Z0, Z1, Z0
+	VBROADCASTSS one32<>+0(SB), Z1
+	VADDPS       Z1, Z4, Z1
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, K1, (CX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+DATA c_3f4c422a32<>+0(SB)/4, $0x3f4c422a
+GLOBL c_3f4c422a32<>(SB), RODATA|NOPTR, $4
+
+DATA c_3d37271332<>+0(SB)/4, $0x3d372713
+GLOBL c_3d37271332<>(SB), RODATA|NOPTR, $4
+
+// func geluTanhGrad32AVX512(x []float32, th []float32, dy []float32, dx []float32, add bool)
+// Requires: AVX, AVX512F
+TEXT ·geluTanhGrad32AVX512(SB), NOSPLIT, $0-97
+	MOVBQZX add+96(FP), AX
+	TESTB   AL, AL
+	JNZ     with_add
+	MOVQ    x_base+0(FP), AX
+	MOVQ    th_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    dx_base+72(FP), BX
+	MOVQ    x_len+8(FP), SI
+	XORQ    DI, DI
+
+loop_unrolled:
+	CMPQ         SI, $0x00000020
+	JB           loop_single
+	VMOVUPS      (AX)(DI*1), Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      (DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      Z0, (BX)(DI*1)
+	VMOVUPS      64(AX)(DI*1), Z0
+	VMOVUPS      64(CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      64(DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      Z0, 64(BX)(DI*1)
+	ADDQ         $0x00000080, DI
+	SUBQ         $0x00000020, SI
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         SI, $0x00000010
+	JB           loop_tail
+	VMOVUPS      (AX)(DI*1), Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      (DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      Z0, (BX)(DI*1)
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000010, SI
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        SI, SI
+	JZ           loop_done
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(SI*2), K1
+	VMOVUPS.Z    (AX)(DI*1), K1, Z0
+	VMOVUPS.Z    (CX)(DI*1), K1, Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS.Z    (DX)(DI*1), K1, Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      Z0, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_add:
+	MOVQ x_base+0(FP), AX
+	MOVQ th_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ dx_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_add_unrolled:
+	CMPQ         SI, $0x00000020
+	JB           loop_add_single
+	VMOVUPS      (AX)(DI*1), Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      (DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      (BX)(DI*1), Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (BX)(DI*1)
+	VMOVUPS      64(AX)(DI*1), Z0
+	VMOVUPS      64(CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      64(DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      64(BX)(DI*1), Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, 64(BX)(DI*1)
+	ADDQ         $0x00000080, DI
+	SUBQ         $0x00000020, SI
+	JMP          loop_add_unrolled
+
+loop_add_single:
+	CMPQ         SI, $0x00000010
+	JB           loop_add_tail
+	VMOVUPS      (AX)(DI*1), Z0
+	VMOVUPS      (CX)(DI*1), Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS      (DX)(DI*1), Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS      (BX)(DI*1), Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, (BX)(DI*1)
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000010, SI
+	JMP          loop_add_single
+
+loop_add_tail:
+	TESTQ        SI, SI
+	JZ           loop_add_done
+	LEAQ         tailmask16<>+0(SB), R8
+	KMOVW        (R8)(SI*2), K1
+	VMOVUPS.Z    (AX)(DI*1), K1, Z0
+	VMOVUPS.Z    (CX)(DI*1), K1, Z1
+	VBROADCASTSS one32<>+0(SB), Z2
+	VBROADCASTSS c_3f00000032<>+0(SB), Z3
+	VADDPS       Z2, Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VBROADCASTSS c_3f00000032<>+0(SB), Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z1, Z1
+	VSUBPS       Z1, Z2, Z1
+	VMULPS       Z1, Z4, Z1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Z4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Z5
+	VMULPS       Z0, Z0, Z0
+	VMULPS       Z0, Z5, Z0
+	VADDPS       Z2, Z0, Z0
+	VMULPS       Z0, Z4, Z0
+	VMOVUPS.Z    (DX)(DI*1), K1, Z2
+	VMULPS       Z0, Z1, Z0
+	VADDPS       Z0, Z3, Z0
+	VMULPS       Z0, Z2, Z0
+	VMOVUPS.Z    (BX)(DI*1), K1, Z1
+	VADDPS       Z0, Z1, Z0
+	VMOVUPS      Z0, K1, (BX)(DI*1)
+
+loop_add_done:
+	VZEROUPPER
+	RET
+
+DATA c_3e095d4f32<>+0(SB)/4, $0x3e095d4f
+GLOBL c_3e095d4f32<>(SB), RODATA|NOPTR, $4
+
 // func relu64AVX512(x []float64, y []float64)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·relu64AVX512(SB), NOSPLIT, $0-48
@@ -2402,6 +3218,350 @@ loop_tail:
 	VSUBPD    Z0, Z1, Z0
 	VMULPD    Z5, Z0, Z0
 	VMOVUPD   Z0, K1, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func add64AVX512(x []float64, y []float64, z []float64)
+// Requires: AVX, AVX512F
+TEXT ·add64AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Z0
+	VMOVUPD (CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z0
+	VMOVUPD 64(CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 64(DX)(SI*1)
+	VMOVUPD 128(AX)(SI*1), Z0
+	VMOVUPD 128(CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 128(DX)(SI*1)
+	VMOVUPD 192(AX)(SI*1), Z0
+	VMOVUPD 192(CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Z0
+	VMOVUPD (CX)(SI*1), Z1
+	VADDPD  Z1, Z0, Z0
+	VMOVUPD Z0, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z0
+	VMOVUPD.Z (CX)(SI*1), K1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mul64AVX512(x []float64, y []float64, z []float64)
+// Requires: AVX, AVX512F
+TEXT ·mul64AVX512(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Z0
+	VMOVUPD (CX)(SI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, (DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Z0
+	VMOVUPD 64(CX)(SI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, 64(DX)(SI*1)
+	VMOVUPD 128(AX)(SI*1), Z0
+	VMOVUPD 128(CX)(SI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, 128(DX)(SI*1)
+	VMOVUPD 192(AX)(SI*1), Z0
+	VMOVUPD 192(CX)(SI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Z0
+	VMOVUPD (CX)(SI*1), Z1
+	VMULPD  Z1, Z0, Z0
+	VMOVUPD Z0, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (AX)(SI*1), K1, Z0
+	VMOVUPD.Z (CX)(SI*1), K1, Z1
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func layerNorm64AVX512(x []float64, w []float64, b []float64, y []float64, m float64, s float64)
+// Requires: AVX, AVX512F
+TEXT ·layerNorm64AVX512(SB), NOSPLIT, $0-112
+	MOVQ         x_base+0(FP), AX
+	MOVQ         w_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         y_base+72(FP), BX
+	MOVQ         x_len+8(FP), SI
+	XORQ         DI, DI
+	VBROADCASTSD m+96(FP), Z0
+	VBROADCASTSD s+104(FP), Z1
+
+loop_unrolled:
+	CMPQ    SI, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(DI*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD (CX)(DI*1), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD (DX)(DI*1), Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, (BX)(DI*1)
+	VMOVUPD 64(AX)(DI*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD 64(CX)(DI*1), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD 64(DX)(DI*1), Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, 64(BX)(DI*1)
+	VMOVUPD 128(AX)(DI*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD 128(CX)(DI*1), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD 128(DX)(DI*1), Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, 128(BX)(DI*1)
+	VMOVUPD 192(AX)(DI*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD 192(CX)(DI*1), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD 192(DX)(DI*1), Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, 192(BX)(DI*1)
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000020, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(DI*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z1, Z2, Z2
+	VMOVUPD (CX)(DI*1), Z3
+	VMULPD  Z3, Z2, Z2
+	VMOVUPD (DX)(DI*1), Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, (BX)(DI*1)
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000008, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPD.Z (AX)(DI*1), K1, Z2
+	VSUBPD    Z0, Z2, Z0
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD.Z (CX)(DI*1), K1, Z1
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD.Z (DX)(DI*1), K1, Z1
+	VADDPD    Z1, Z0, Z0
+	VMOVUPD   Z0, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addNormProduct64AVX512(x []float64, dy []float64, acc []float64, m float64, s float64)
+// Requires: AVX, AVX512F
+TEXT ·addNormProduct64AVX512(SB), NOSPLIT, $0-88
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         acc_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD m+72(FP), Z0
+	VBROADCASTSD s+80(FP), Z1
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPD (DX)(SI*1), Z2
+	VMOVUPD (AX)(SI*1), Z3
+	VSUBPD  Z0, Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMULPD  Z4, Z3, Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, (DX)(SI*1)
+	VMOVUPD 64(DX)(SI*1), Z2
+	VMOVUPD 64(AX)(SI*1), Z3
+	VSUBPD  Z0, Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VMOVUPD 64(CX)(SI*1), Z4
+	VMULPD  Z4, Z3, Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, 64(DX)(SI*1)
+	VMOVUPD 128(DX)(SI*1), Z2
+	VMOVUPD 128(AX)(SI*1), Z3
+	VSUBPD  Z0, Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VMOVUPD 128(CX)(SI*1), Z4
+	VMULPD  Z4, Z3, Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, 128(DX)(SI*1)
+	VMOVUPD 192(DX)(SI*1), Z2
+	VMOVUPD 192(AX)(SI*1), Z3
+	VSUBPD  Z0, Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VMOVUPD 192(CX)(SI*1), Z4
+	VMULPD  Z4, Z3, Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, 192(DX)(SI*1)
+	ADDQ    $0x00000100, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (DX)(SI*1), Z2
+	VMOVUPD (AX)(SI*1), Z3
+	VSUBPD  Z0, Z3, Z3
+	VMULPD  Z1, Z3, Z3
+	VMOVUPD (CX)(SI*1), Z4
+	VMULPD  Z4, Z3, Z3
+	VADDPD  Z3, Z2, Z2
+	VMOVUPD Z2, (DX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     BX, BX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPD.Z (DX)(SI*1), K1, Z2
+	VMOVUPD.Z (AX)(SI*1), K1, Z3
+	VSUBPD    Z0, Z3, Z0
+	VMULPD    Z1, Z0, Z0
+	VMOVUPD.Z (CX)(SI*1), K1, Z1
+	VMULPD    Z1, Z0, Z0
+	VADDPD    Z0, Z2, Z0
+	VMOVUPD   Z0, K1, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func softmaxGrad64AVX512(p []float64, dp []float64, c float64)
+// Requires: AVX, AVX512F
+TEXT ·softmaxGrad64AVX512(SB), NOSPLIT, $0-56
+	MOVQ         p_base+0(FP), AX
+	MOVQ         dp_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+48(FP), Z0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Z1
+	VMOVUPD (CX)(BX*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z2, Z1, Z1
+	VMOVUPD Z1, (CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Z1
+	VMOVUPD 64(CX)(BX*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z2, Z1, Z1
+	VMOVUPD Z1, 64(CX)(BX*1)
+	VMOVUPD 128(AX)(BX*1), Z1
+	VMOVUPD 128(CX)(BX*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z2, Z1, Z1
+	VMOVUPD Z1, 128(CX)(BX*1)
+	VMOVUPD 192(AX)(BX*1), Z1
+	VMOVUPD 192(CX)(BX*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z2, Z1, Z1
+	VMOVUPD Z1, 192(CX)(BX*1)
+	ADDQ    $0x00000100, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Z1
+	VMOVUPD (CX)(BX*1), Z2
+	VSUBPD  Z0, Z2, Z2
+	VMULPD  Z2, Z1, Z1
+	VMOVUPD Z1, (CX)(BX*1)
+	ADDQ    $0x00000040, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ     DX, DX
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), SI
+	KMOVW     (SI)(DX*2), K1
+	VMOVUPD.Z (AX)(BX*1), K1, Z1
+	VMOVUPD.Z (CX)(BX*1), K1, Z2
+	VSUBPD    Z0, Z2, Z0
+	VMULPD    Z0, Z1, Z0
+	VMOVUPD   Z0, K1, (CX)(BX*1)
 
 loop_done:
 	VZEROUPPER
@@ -3504,6 +4664,355 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func add32AVX2(x []float32, y []float32, z []float32)
+// Requires: AVX
+TEXT ·add32AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Y0
+	VMOVUPS (CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y0
+	VMOVUPS 32(CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Y0
+	VMOVUPS 64(CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(DX)(SI*1)
+	VMOVUPS 96(AX)(SI*1), Y0
+	VMOVUPS 96(CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Y0
+	VMOVUPS (CX)(SI*1), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*4), Y0
+	VMASKMOVPS (AX)(SI*1), Y0, Y1
+	VMASKMOVPS (CX)(SI*1), Y0, Y2
+	VADDPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y0, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mul32AVX2(x []float32, y []float32, z []float32)
+// Requires: AVX
+TEXT ·mul32AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(SI*1), Y0
+	VMOVUPS (CX)(SI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y0
+	VMOVUPS 32(CX)(SI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, 32(DX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Y0
+	VMOVUPS 64(CX)(SI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, 64(DX)(SI*1)
+	VMOVUPS 96(AX)(SI*1), Y0
+	VMOVUPS 96(CX)(SI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(SI*1), Y0
+	VMOVUPS (CX)(SI*1), Y1
+	VMULPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*4), Y0
+	VMASKMOVPS (AX)(SI*1), Y0, Y1
+	VMASKMOVPS (CX)(SI*1), Y0, Y2
+	VMULPS     Y2, Y1, Y1
+	VMASKMOVPS Y1, Y0, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func layerNorm32AVX2(x []float32, w []float32, b []float32, y []float32, m float32, s float32)
+// Requires: AVX
+TEXT ·layerNorm32AVX2(SB), NOSPLIT, $0-104
+	MOVQ         x_base+0(FP), AX
+	MOVQ         w_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         y_base+72(FP), BX
+	MOVQ         x_len+8(FP), SI
+	XORQ         DI, DI
+	VBROADCASTSS m+96(FP), Y0
+	VBROADCASTSS s+100(FP), Y1
+
+loop_unrolled:
+	CMPQ    SI, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(DI*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS (CX)(DI*1), Y3
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS (DX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (BX)(DI*1)
+	VMOVUPS 32(AX)(DI*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS 32(CX)(DI*1), Y3
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS 32(DX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 32(BX)(DI*1)
+	VMOVUPS 64(AX)(DI*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS 64(CX)(DI*1), Y3
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS 64(DX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 64(BX)(DI*1)
+	VMOVUPS 96(AX)(DI*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS 96(CX)(DI*1), Y3
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS 96(DX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 96(BX)(DI*1)
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(DI*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMOVUPS (CX)(DI*1), Y3
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS (DX)(DI*1), Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (BX)(DI*1)
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*4), Y2
+	VMASKMOVPS (AX)(DI*1), Y2, Y3
+	VSUBPS     Y0, Y3, Y0
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS (CX)(DI*1), Y2, Y1
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS (DX)(DI*1), Y2, Y1
+	VADDPS     Y1, Y0, Y0
+	VMASKMOVPS Y0, Y2, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addNormProduct32AVX2(x []float32, dy []float32, acc []float32, m float32, s float32)
+// Requires: AVX
+TEXT ·addNormProduct32AVX2(SB), NOSPLIT, $0-80
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         acc_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSS m+72(FP), Y0
+	VBROADCASTSS s+76(FP), Y1
+
+loop_unrolled:
+	CMPQ    BX, $0x00000020
+	JB      loop_single
+	VMOVUPS (DX)(SI*1), Y2
+	VMOVUPS (AX)(SI*1), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VMOVUPS (CX)(SI*1), Y4
+	VMULPS  Y4, Y3, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(SI*1)
+	VMOVUPS 32(DX)(SI*1), Y2
+	VMOVUPS 32(AX)(SI*1), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VMOVUPS 32(CX)(SI*1), Y4
+	VMULPS  Y4, Y3, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 32(DX)(SI*1)
+	VMOVUPS 64(DX)(SI*1), Y2
+	VMOVUPS 64(AX)(SI*1), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VMOVUPS 64(CX)(SI*1), Y4
+	VMULPS  Y4, Y3, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 64(DX)(SI*1)
+	VMOVUPS 96(DX)(SI*1), Y2
+	VMOVUPS 96(AX)(SI*1), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VMOVUPS 96(CX)(SI*1), Y4
+	VMULPS  Y4, Y3, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (DX)(SI*1), Y2
+	VMOVUPS (AX)(SI*1), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y1, Y3, Y3
+	VMOVUPS (CX)(SI*1), Y4
+	VMULPS  Y4, Y3, Y3
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*4), Y2
+	VMASKMOVPS (DX)(SI*1), Y2, Y3
+	VMASKMOVPS (AX)(SI*1), Y2, Y4
+	VSUBPS     Y0, Y4, Y0
+	VMULPS     Y1, Y0, Y0
+	VMASKMOVPS (CX)(SI*1), Y2, Y1
+	VMULPS     Y1, Y0, Y0
+	VADDPS     Y0, Y3, Y0
+	VMASKMOVPS Y0, Y2, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func softmaxGrad32AVX2(p []float32, dp []float32, c float32)
+// Requires: AVX
+TEXT ·softmaxGrad32AVX2(SB), NOSPLIT, $0-52
+	MOVQ         p_base+0(FP), AX
+	MOVQ         dp_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSS c+48(FP), Y0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000020
+	JB      loop_single
+	VMOVUPS (AX)(BX*1), Y1
+	VMOVUPS (CX)(BX*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (CX)(BX*1)
+	VMOVUPS 32(AX)(BX*1), Y1
+	VMOVUPS 32(CX)(BX*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, 32(CX)(BX*1)
+	VMOVUPS 64(AX)(BX*1), Y1
+	VMOVUPS 64(CX)(BX*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, 64(CX)(BX*1)
+	VMOVUPS 96(AX)(BX*1), Y1
+	VMOVUPS 96(CX)(BX*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000020, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000008
+	JB      loop_tail
+	VMOVUPS (AX)(BX*1), Y1
+	VMOVUPS (CX)(BX*1), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000008, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*4), Y1
+	VMASKMOVPS (AX)(BX*1), Y1, Y2
+	VMASKMOVPS (CX)(BX*1), Y1, Y3
+	VSUBPS     Y0, Y3, Y0
+	VMULPS     Y0, Y2, Y0
+	VMASKMOVPS Y0, Y1, (CX)(BX*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func addSquaredDiff32AVX2(x []float32, mean []float32, s []float32)
 // Requires: AVX
 TEXT ·addSquaredDiff32AVX2(SB), NOSPLIT, $0-72
@@ -4350,6 +5859,472 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func geluTanh32AVX2(x []float32, y []float32, th []float32)
+// Requires: AVX, AVX2
+TEXT ·geluTanh32AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ th_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_single:
+	CMPQ         BX, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(SI*1), Y0
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y1
+	VBROADCASTSS c_3d37271332<>+0(SB), Y2
+	VMULPS       Y0, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VMULPS       Y0, Y2, Y2
+	VADDPS       Y2, Y0, Y2
+	VMULPS       Y2, Y1, Y1
+	VBROADCASTSS absmask32<>+0(SB), Y2
+	VANDPS       Y2, Y1, Y2
+	VADDPS       Y2, Y2, Y3
+	VBROADCASTSS c_c2d0000032<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VBROADCASTSS c_42b2000032<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VBROADCASTSS c_3fb8aa3b32<>+0(SB), Y4
+	VMULPS       Y4, Y3, Y4
+	VCVTPS2DQ    Y4, Y4
+	VCVTDQ2PS    Y4, Y5
+	VBROADCASTSS c_3f31800032<>+0(SB), Y6
+	VMULPS       Y6, Y5, Y6
+	VSUBPS       Y6, Y3, Y3
+	VBROADCASTSS c_b95e808332<>+0(SB), Y6
+	VMULPS       Y6, Y5, Y5
+	VSUBPS       Y5, Y3, Y3
+	VBROADCASTSS c_3950696732<>+0(SB), Y5
+	VMULPS       Y3, Y5, Y5
+	VBROADCASTSS c_3ab743ce32<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VBROADCASTSS c_3c08890832<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VBROADCASTSS c_3d2aa9c132<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VBROADCASTSS c_3e2aaaaa32<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y3, Y5, Y5
+	VBROADCASTSS c_3f00000032<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y3, Y3, Y6
+	VMULPS       Y6, Y5, Y5
+	VADDPS       Y3, Y5, Y3
+	VBROADCASTSS one32<>+0(SB), Y5
+	VADDPS       Y5, Y3, Y3
+	VPSRAD       $0x01, Y4, Y5
+	VPSUBD       Y5, Y4, Y4
+	VBROADCASTSS bias12732<>+0(SB), Y6
+	VPADDD       Y6, Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VBROADCASTSS bias12732<>+0(SB), Y6
+	VPADDD       Y6, Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y5, Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS one32<>+0(SB), Y4
+	VBROADCASTSS two32<>+0(SB), Y5
+	VBROADCASTSS one32<>+0(SB), Y6
+	VADDPS       Y6, Y3, Y3
+	VDIVPS       Y3, Y5, Y3
+	VSUBPS       Y3, Y4, Y3
+	VBROADCASTSS signbit32<>+0(SB), Y4
+	VANDPS       Y4, Y1, Y4
+	VORPS        Y4, Y3, Y3
+	VMULPS       Y1, Y1, Y4
+	VBROADCASTSS c_bbbaf0ea32<>+0(SB), Y5
+	VMULPS       Y4, Y5, Y5
+	VBROADCASTSS c_3ca9134e32<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VBROADCASTSS c_bd5c1e2d32<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VBROADCASTSS c_3e08839332<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VBROADCASTSS c_beaaaa9932<>+0(SB), Y6
+	VADDPS       Y6, Y5, Y5
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y1, Y4, Y4
+	VADDPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f20000032<>+0(SB), Y4
+	VCMPPS       $0x11, Y4, Y2, Y2
+	VBLENDVPS    Y2, Y1, Y3, Y1
+	VMOVUPS      Y1, (DX)(SI*1)
+	VBROADCASTSS c_3f00000032<>+0(SB), Y2
+	VMULPS       Y0, Y2, Y0
+	VBROADCASTSS one32<>+0(SB), Y2
+	VADDPS       Y2, Y1, Y1
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (CX)(SI*1)
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, BX
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        BX, BX
+	JZ           loop_done
+	NEGQ         BX
+	LEAQ         tailmask8<>+0(SB), DI
+	VMOVDQU      32(DI)(BX*4), Y0
+	VMASKMOVPS   (AX)(SI*1), Y0, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y2
+	VBROADCASTSS c_3d37271332<>+0(SB), Y3
+	VMULPS       Y1, Y3, Y3
+	VMULPS       Y1, Y3, Y3
+	VMULPS       Y1, Y3, Y3
+	VADDPS       Y3, Y1, Y3
+	VMULPS       Y3, Y2, Y2
+	VBROADCASTSS absmask32<>+0(SB), Y3
+	VANDPS       Y3, Y2, Y3
+	VADDPS       Y3, Y3, Y4
+	VBROADCASTSS c_c2d0000032<>+0(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VBROADCASTSS c_42b2000032<>+0(SB), Y5
+	VMINPS       Y4, Y5, Y4
+	VBROADCASTSS c_3fb8aa3b32<>+0(SB), Y5
+	VMULPS       Y5, Y4, Y5
+	VCVTPS2DQ    Y5, Y5
+	VCVTDQ2PS    Y5, Y6
+	VBROADCASTSS c_3f31800032<>+0(SB), Y7
+	VMULPS       Y7, Y6, Y7
+	VSUBPS       Y7, Y4, Y4
+	VBROADCASTSS c_b95e808332<>+0(SB), Y7
+	VMULPS       Y7, Y6, Y6
+	VSUBPS       Y6, Y4, Y4
+	VBROADCASTSS c_3950696732<>+0(SB), Y6
+	VMULPS       Y4, Y6, Y6
+	VBROADCASTSS c_3ab743ce32<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VBROADCASTSS c_3c08890832<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VBROADCASTSS c_3d2aa9c132<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VBROADCASTSS c_3e2aaaaa32<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y4, Y6, Y6
+	VBROADCASTSS c_3f00000032<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y4, Y4, Y7
+	VMULPS       Y7, Y6, Y6
+	VADDPS       Y4, Y6, Y4
+	VBROADCASTSS one32<>+0(SB), Y6
+	VADDPS       Y6, Y4, Y4
+	VPSRAD       $0x01, Y5, Y6
+	VPSUBD       Y6, Y5, Y5
+	VBROADCASTSS bias12732<>+0(SB), Y7
+	VPADDD       Y7, Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VBROADCASTSS bias12732<>+0(SB), Y7
+	VPADDD       Y7, Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y6, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS one32<>+0(SB), Y5
+	VBROADCASTSS two32<>+0(SB), Y6
+	VBROADCASTSS one32<>+0(SB), Y7
+	VADDPS       Y7, Y4, Y4
+	VDIVPS       Y4, Y6, Y4
+	VSUBPS       Y4, Y5, Y4
+	VBROADCASTSS signbit32<>+0(SB), Y5
+	VANDPS       Y5, Y2, Y5
+	VORPS        Y5, Y4, Y4
+	VMULPS       Y2, Y2, Y5
+	VBROADCASTSS c_bbbaf0ea32<>+0(SB), Y6
+	VMULPS       Y5, Y6, Y6
+	VBROADCASTSS c_3ca9134e32<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VBROADCASTSS c_bd5c1e2d32<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VBROADCASTSS c_3e08839332<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y5, Y6, Y6
+	VBROADCASTSS c_beaaaa9932<>+0(SB), Y7
+	VADDPS       Y7, Y6, Y6
+	VMULPS       Y5, Y6, Y5
+	VMULPS       Y2, Y5, Y5
+	VADDPS       Y2, Y5, Y2
+	VBROADCASTSS c_3f20000032<>+0(SB), Y5
+	VCMPPS       $0x11, Y5, Y3, Y3
+	VBLENDVPS    Y3, Y2, Y4, Y2
+	VMASKMOVPS   Y2, Y0, (DX)(SI*1)
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VMULPS       Y1, Y3, Y1
+	VBROADCASTSS one32<>+0(SB), Y3
+	VADDPS       Y3, Y2, Y2
+	VMULPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (CX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func geluTanhGrad32AVX2(x []float32, th []float32, dy []float32, dx []float32, add bool)
+// Requires: AVX
+TEXT ·geluTanhGrad32AVX2(SB), NOSPLIT, $0-97
+	MOVBQZX add+96(FP), AX
+	TESTB   AL, AL
+	JNZ     with_add
+	MOVQ    x_base+0(FP), AX
+	MOVQ    th_base+24(FP), CX
+	MOVQ    dy_base+48(FP), DX
+	MOVQ    dx_base+72(FP), BX
+	MOVQ    x_len+8(FP), SI
+	XORQ    DI, DI
+
+loop_unrolled:
+	CMPQ         SI, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(DI*1), Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      (DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      Y0, (BX)(DI*1)
+	VMOVUPS      32(AX)(DI*1), Y0
+	VMOVUPS      32(CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      Y0, 32(BX)(DI*1)
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000010, SI
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         SI, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(DI*1), Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      (DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      Y0, (BX)(DI*1)
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, SI
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        SI, SI
+	JZ           loop_done
+	NEGQ         SI
+	LEAQ         tailmask8<>+0(SB), R8
+	VMOVDQU      32(R8)(SI*4), Y0
+	VMASKMOVPS   (AX)(DI*1), Y0, Y1
+	VMASKMOVPS   (CX)(DI*1), Y0, Y2
+	VBROADCASTSS one32<>+0(SB), Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VADDPS       Y3, Y2, Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS c_3f00000032<>+0(SB), Y5
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y2, Y2, Y2
+	VSUBPS       Y2, Y3, Y2
+	VMULPS       Y2, Y5, Y2
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y5
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y6
+	VMULPS       Y1, Y1, Y1
+	VMULPS       Y1, Y6, Y1
+	VADDPS       Y3, Y1, Y1
+	VMULPS       Y1, Y5, Y1
+	VMASKMOVPS   (DX)(DI*1), Y0, Y3
+	VMULPS       Y1, Y2, Y1
+	VADDPS       Y1, Y4, Y1
+	VMULPS       Y1, Y3, Y1
+	VMASKMOVPS   Y1, Y0, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+with_add:
+	MOVQ x_base+0(FP), AX
+	MOVQ th_base+24(FP), CX
+	MOVQ dy_base+48(FP), DX
+	MOVQ dx_base+72(FP), BX
+	MOVQ x_len+8(FP), SI
+	XORQ DI, DI
+
+loop_add_unrolled:
+	CMPQ         SI, $0x00000010
+	JB           loop_add_single
+	VMOVUPS      (AX)(DI*1), Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      (DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      (BX)(DI*1), Y1
+	VADDPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (BX)(DI*1)
+	VMOVUPS      32(AX)(DI*1), Y0
+	VMOVUPS      32(CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      32(DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      32(BX)(DI*1), Y1
+	VADDPS       Y0, Y1, Y0
+	VMOVUPS      Y0, 32(BX)(DI*1)
+	ADDQ         $0x00000040, DI
+	SUBQ         $0x00000010, SI
+	JMP          loop_add_unrolled
+
+loop_add_single:
+	CMPQ         SI, $0x00000008
+	JB           loop_add_tail
+	VMOVUPS      (AX)(DI*1), Y0
+	VMOVUPS      (CX)(DI*1), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VBROADCASTSS c_3f00000032<>+0(SB), Y3
+	VADDPS       Y2, Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VMULPS       Y0, Y4, Y4
+	VMULPS       Y1, Y1, Y1
+	VSUBPS       Y1, Y2, Y1
+	VMULPS       Y1, Y4, Y1
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y4
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y5
+	VMULPS       Y0, Y0, Y0
+	VMULPS       Y0, Y5, Y0
+	VADDPS       Y2, Y0, Y0
+	VMULPS       Y0, Y4, Y0
+	VMOVUPS      (DX)(DI*1), Y2
+	VMULPS       Y0, Y1, Y0
+	VADDPS       Y0, Y3, Y0
+	VMULPS       Y0, Y2, Y0
+	VMOVUPS      (BX)(DI*1), Y1
+	VADDPS       Y0, Y1, Y0
+	VMOVUPS      Y0, (BX)(DI*1)
+	ADDQ         $0x00000020, DI
+	SUBQ         $0x00000008, SI
+	JMP          loop_add_single
+
+loop_add_tail:
+	TESTQ        SI, SI
+	JZ           loop_add_done
+	NEGQ         SI
+	LEAQ         tailmask8<>+0(SB), R8
+	VMOVDQU      32(R8)(SI*4), Y0
+	VMASKMOVPS   (AX)(DI*1), Y0, Y1
+	VMASKMOVPS   (CX)(DI*1), Y0, Y2
+	VBROADCASTSS one32<>+0(SB), Y3
+	VBROADCASTSS c_3f00000032<>+0(SB), Y4
+	VADDPS       Y3, Y2, Y5
+	VMULPS       Y5, Y4, Y4
+	VBROADCASTSS c_3f00000032<>+0(SB), Y5
+	VMULPS       Y1, Y5, Y5
+	VMULPS       Y2, Y2, Y2
+	VSUBPS       Y2, Y3, Y2
+	VMULPS       Y2, Y5, Y2
+	VBROADCASTSS c_3f4c422a32<>+0(SB), Y5
+	VBROADCASTSS c_3e095d4f32<>+0(SB), Y6
+	VMULPS       Y1, Y1, Y1
+	VMULPS       Y1, Y6, Y1
+	VADDPS       Y3, Y1, Y1
+	VMULPS       Y1, Y5, Y1
+	VMASKMOVPS   (DX)(DI*1), Y0, Y3
+	VMULPS       Y1, Y2, Y1
+	VADDPS       Y1, Y4, Y1
+	VMULPS       Y1, Y3, Y1
+	VMASKMOVPS   (BX)(DI*1), Y0, Y2
+	VADDPS       Y1, Y2, Y1
+	VMASKMOVPS   Y1, Y0, (BX)(DI*1)
+
+loop_add_done:
+	VZEROUPPER
+	RET
+
 // func relu64AVX2(x []float64, y []float64)
 // Requires: AVX
 TEXT ·relu64AVX2(SB), NOSPLIT, $0-48
@@ -4905,6 +6880,355 @@ loop_tail:
 	VSUBPD     Y1, Y2, Y1
 	VMULPD     Y6, Y1, Y1
 	VMASKMOVPD Y1, Y0, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func add64AVX2(x []float64, y []float64, z []float64)
+// Requires: AVX
+TEXT ·add64AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Y0
+	VMOVUPD (CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (DX)(SI*1)
+	VMOVUPD 32(AX)(SI*1), Y0
+	VMOVUPD 32(CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 32(DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Y0
+	VMOVUPD 64(CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 64(DX)(SI*1)
+	VMOVUPD 96(AX)(SI*1), Y0
+	VMOVUPD 96(CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Y0
+	VMOVUPD (CX)(SI*1), Y1
+	VADDPD  Y1, Y0, Y0
+	VMOVUPD Y0, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*8), Y0
+	VMASKMOVPD (AX)(SI*1), Y0, Y1
+	VMASKMOVPD (CX)(SI*1), Y0, Y2
+	VADDPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func mul64AVX2(x []float64, y []float64, z []float64)
+// Requires: AVX
+TEXT ·mul64AVX2(SB), NOSPLIT, $0-72
+	MOVQ x_base+0(FP), AX
+	MOVQ y_base+24(FP), CX
+	MOVQ z_base+48(FP), DX
+	MOVQ x_len+8(FP), BX
+	XORQ SI, SI
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(SI*1), Y0
+	VMOVUPD (CX)(SI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, (DX)(SI*1)
+	VMOVUPD 32(AX)(SI*1), Y0
+	VMOVUPD 32(CX)(SI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, 32(DX)(SI*1)
+	VMOVUPD 64(AX)(SI*1), Y0
+	VMOVUPD 64(CX)(SI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, 64(DX)(SI*1)
+	VMOVUPD 96(AX)(SI*1), Y0
+	VMOVUPD 96(CX)(SI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(SI*1), Y0
+	VMOVUPD (CX)(SI*1), Y1
+	VMULPD  Y1, Y0, Y0
+	VMOVUPD Y0, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*8), Y0
+	VMASKMOVPD (AX)(SI*1), Y0, Y1
+	VMASKMOVPD (CX)(SI*1), Y0, Y2
+	VMULPD     Y2, Y1, Y1
+	VMASKMOVPD Y1, Y0, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func layerNorm64AVX2(x []float64, w []float64, b []float64, y []float64, m float64, s float64)
+// Requires: AVX
+TEXT ·layerNorm64AVX2(SB), NOSPLIT, $0-112
+	MOVQ         x_base+0(FP), AX
+	MOVQ         w_base+24(FP), CX
+	MOVQ         b_base+48(FP), DX
+	MOVQ         y_base+72(FP), BX
+	MOVQ         x_len+8(FP), SI
+	XORQ         DI, DI
+	VBROADCASTSD m+96(FP), Y0
+	VBROADCASTSD s+104(FP), Y1
+
+loop_unrolled:
+	CMPQ    SI, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(DI*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD (CX)(DI*1), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD (DX)(DI*1), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (BX)(DI*1)
+	VMOVUPD 32(AX)(DI*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 32(CX)(DI*1), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD 32(DX)(DI*1), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(BX)(DI*1)
+	VMOVUPD 64(AX)(DI*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 64(CX)(DI*1), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD 64(DX)(DI*1), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 64(BX)(DI*1)
+	VMOVUPD 96(AX)(DI*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD 96(CX)(DI*1), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD 96(DX)(DI*1), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 96(BX)(DI*1)
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000010, SI
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    SI, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(DI*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y1, Y2, Y2
+	VMOVUPD (CX)(DI*1), Y3
+	VMULPD  Y3, Y2, Y2
+	VMOVUPD (DX)(DI*1), Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (BX)(DI*1)
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000004, SI
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*8), Y2
+	VMASKMOVPD (AX)(DI*1), Y2, Y3
+	VSUBPD     Y0, Y3, Y0
+	VMULPD     Y1, Y0, Y0
+	VMASKMOVPD (CX)(DI*1), Y2, Y1
+	VMULPD     Y1, Y0, Y0
+	VMASKMOVPD (DX)(DI*1), Y2, Y1
+	VADDPD     Y1, Y0, Y0
+	VMASKMOVPD Y0, Y2, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func addNormProduct64AVX2(x []float64, dy []float64, acc []float64, m float64, s float64)
+// Requires: AVX
+TEXT ·addNormProduct64AVX2(SB), NOSPLIT, $0-88
+	MOVQ         x_base+0(FP), AX
+	MOVQ         dy_base+24(FP), CX
+	MOVQ         acc_base+48(FP), DX
+	MOVQ         x_len+8(FP), BX
+	XORQ         SI, SI
+	VBROADCASTSD m+72(FP), Y0
+	VBROADCASTSD s+80(FP), Y1
+
+loop_unrolled:
+	CMPQ    BX, $0x00000010
+	JB      loop_single
+	VMOVUPD (DX)(SI*1), Y2
+	VMOVUPD (AX)(SI*1), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VMOVUPD (CX)(SI*1), Y4
+	VMULPD  Y4, Y3, Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (DX)(SI*1)
+	VMOVUPD 32(DX)(SI*1), Y2
+	VMOVUPD 32(AX)(SI*1), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VMOVUPD 32(CX)(SI*1), Y4
+	VMULPD  Y4, Y3, Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 32(DX)(SI*1)
+	VMOVUPD 64(DX)(SI*1), Y2
+	VMOVUPD 64(AX)(SI*1), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VMOVUPD 64(CX)(SI*1), Y4
+	VMULPD  Y4, Y3, Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 64(DX)(SI*1)
+	VMOVUPD 96(DX)(SI*1), Y2
+	VMOVUPD 96(AX)(SI*1), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VMOVUPD 96(CX)(SI*1), Y4
+	VMULPD  Y4, Y3, Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, 96(DX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    BX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (DX)(SI*1), Y2
+	VMOVUPD (AX)(SI*1), Y3
+	VSUBPD  Y0, Y3, Y3
+	VMULPD  Y1, Y3, Y3
+	VMOVUPD (CX)(SI*1), Y4
+	VMULPD  Y4, Y3, Y3
+	VADDPD  Y3, Y2, Y2
+	VMOVUPD Y2, (DX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000004, BX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      BX, BX
+	JZ         loop_done
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    32(DI)(BX*8), Y2
+	VMASKMOVPD (DX)(SI*1), Y2, Y3
+	VMASKMOVPD (AX)(SI*1), Y2, Y4
+	VSUBPD     Y0, Y4, Y0
+	VMULPD     Y1, Y0, Y0
+	VMASKMOVPD (CX)(SI*1), Y2, Y1
+	VMULPD     Y1, Y0, Y0
+	VADDPD     Y0, Y3, Y0
+	VMASKMOVPD Y0, Y2, (DX)(SI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func softmaxGrad64AVX2(p []float64, dp []float64, c float64)
+// Requires: AVX
+TEXT ·softmaxGrad64AVX2(SB), NOSPLIT, $0-56
+	MOVQ         p_base+0(FP), AX
+	MOVQ         dp_base+24(FP), CX
+	MOVQ         p_len+8(FP), DX
+	XORQ         BX, BX
+	VBROADCASTSD c+48(FP), Y0
+
+loop_unrolled:
+	CMPQ    DX, $0x00000010
+	JB      loop_single
+	VMOVUPD (AX)(BX*1), Y1
+	VMOVUPD (CX)(BX*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y2, Y1, Y1
+	VMOVUPD Y1, (CX)(BX*1)
+	VMOVUPD 32(AX)(BX*1), Y1
+	VMOVUPD 32(CX)(BX*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y2, Y1, Y1
+	VMOVUPD Y1, 32(CX)(BX*1)
+	VMOVUPD 64(AX)(BX*1), Y1
+	VMOVUPD 64(CX)(BX*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y2, Y1, Y1
+	VMOVUPD Y1, 64(CX)(BX*1)
+	VMOVUPD 96(AX)(BX*1), Y1
+	VMOVUPD 96(CX)(BX*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y2, Y1, Y1
+	VMOVUPD Y1, 96(CX)(BX*1)
+	ADDQ    $0x00000080, BX
+	SUBQ    $0x00000010, DX
+	JMP     loop_unrolled
+
+loop_single:
+	CMPQ    DX, $0x00000004
+	JB      loop_tail
+	VMOVUPD (AX)(BX*1), Y1
+	VMOVUPD (CX)(BX*1), Y2
+	VSUBPD  Y0, Y2, Y2
+	VMULPD  Y2, Y1, Y1
+	VMOVUPD Y1, (CX)(BX*1)
+	ADDQ    $0x00000020, BX
+	SUBQ    $0x00000004, DX
+	JMP     loop_single
+
+loop_tail:
+	TESTQ      DX, DX
+	JZ         loop_done
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(DX*8), Y1
+	VMASKMOVPD (AX)(BX*1), Y1, Y2
+	VMASKMOVPD (CX)(BX*1), Y1, Y3
+	VSUBPD     Y0, Y3, Y0
+	VMULPD     Y0, Y2, Y0
+	VMASKMOVPD Y0, Y1, (CX)(BX*1)
 
 loop_done:
 	VZEROUPPER

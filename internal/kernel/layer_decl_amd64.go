@@ -29,6 +29,21 @@ func addDiffProduct32AVX512(x []float32, mean []float32, dy []float32, s []float
 func normGrad32AVX512(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
 
 //go:noescape
+func add32AVX512(x []float32, y []float32, z []float32)
+
+//go:noescape
+func mul32AVX512(x []float32, y []float32, z []float32)
+
+//go:noescape
+func layerNorm32AVX512(x []float32, w []float32, b []float32, y []float32, m float32, s float32)
+
+//go:noescape
+func addNormProduct32AVX512(x []float32, dy []float32, acc []float32, m float32, s float32)
+
+//go:noescape
+func softmaxGrad32AVX512(p []float32, dp []float32, c float32)
+
+//go:noescape
 func addSquaredDiff32AVX512(x []float32, mean []float32, s []float32)
 
 //go:noescape
@@ -56,6 +71,12 @@ func sigmoid32AVX512(x []float32, y []float32)
 func tanh32AVX512(x []float32, y []float32)
 
 //go:noescape
+func geluTanh32AVX512(x []float32, y []float32, th []float32)
+
+//go:noescape
+func geluTanhGrad32AVX512(x []float32, th []float32, dy []float32, dx []float32, add bool)
+
+//go:noescape
 func relu64AVX512(x []float64, y []float64)
 
 //go:noescape
@@ -78,6 +99,21 @@ func addDiffProduct64AVX512(x []float64, mean []float64, dy []float64, s []float
 
 //go:noescape
 func normGrad64AVX512(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+
+//go:noescape
+func add64AVX512(x []float64, y []float64, z []float64)
+
+//go:noescape
+func mul64AVX512(x []float64, y []float64, z []float64)
+
+//go:noescape
+func layerNorm64AVX512(x []float64, w []float64, b []float64, y []float64, m float64, s float64)
+
+//go:noescape
+func addNormProduct64AVX512(x []float64, dy []float64, acc []float64, m float64, s float64)
+
+//go:noescape
+func softmaxGrad64AVX512(p []float64, dp []float64, c float64)
 
 //go:noescape
 func addSquaredDiff64AVX512(x []float64, mean []float64, s []float64)
@@ -122,6 +158,21 @@ func addDiffProduct32AVX2(x []float32, mean []float32, dy []float32, s []float32
 func normGrad32AVX2(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
 
 //go:noescape
+func add32AVX2(x []float32, y []float32, z []float32)
+
+//go:noescape
+func mul32AVX2(x []float32, y []float32, z []float32)
+
+//go:noescape
+func layerNorm32AVX2(x []float32, w []float32, b []float32, y []float32, m float32, s float32)
+
+//go:noescape
+func addNormProduct32AVX2(x []float32, dy []float32, acc []float32, m float32, s float32)
+
+//go:noescape
+func softmaxGrad32AVX2(p []float32, dp []float32, c float32)
+
+//go:noescape
 func addSquaredDiff32AVX2(x []float32, mean []float32, s []float32)
 
 //go:noescape
@@ -138,6 +189,12 @@ func sigmoid32AVX2(x []float32, y []float32)
 
 //go:noescape
 func tanh32AVX2(x []float32, y []float32)
+
+//go:noescape
+func geluTanh32AVX2(x []float32, y []float32, th []float32)
+
+//go:noescape
+func geluTanhGrad32AVX2(x []float32, th []float32, dy []float32, dx []float32, add bool)
 
 //go:noescape
 func relu64AVX2(x []float64, y []float64)
@@ -162,6 +219,21 @@ func addDiffProduct64AVX2(x []float64, mean []float64, dy []float64, s []float64
 
 //go:noescape
 func normGrad64AVX2(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+
+//go:noescape
+func add64AVX2(x []float64, y []float64, z []float64)
+
+//go:noescape
+func mul64AVX2(x []float64, y []float64, z []float64)
+
+//go:noescape
+func layerNorm64AVX2(x []float64, w []float64, b []float64, y []float64, m float64, s float64)
+
+//go:noescape
+func addNormProduct64AVX2(x []float64, dy []float64, acc []float64, m float64, s float64)
+
+//go:noescape
+func softmaxGrad64AVX2(p []float64, dp []float64, c float64)
 
 //go:noescape
 func addSquaredDiff64AVX2(x []float64, mean []float64, s []float64)

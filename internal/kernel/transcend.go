@@ -162,3 +162,76 @@ func tanh32(x float32) float32 {
 	t := 1 - 2/(exp32(a+a)+1)
 	return math.Float32frombits(math.Float32bits(t) | math.Float32bits(x)&(1<<31))
 }
+
+// The constants of GELU's tanh approximation, √(2/π) and 0.044715, and 3
+// times the latter, rounded once to float32.
+const (
+	geluK32  = float32(0.7978845608028654)
+	geluC32  = float32(0.044715)
+	geluC332 = float32(3 * 0.044715)
+)
+
+// GELUTanh sets y to the tanh approximation of GELU (GPT-2's, PyTorch's
+// approximate='tanh') and th to the tanh inside it, which its gradient
+// needs. y may be x. For float64 the constants are float64 and tanh is
+// math.Tanh; for float32 tanh is Tanh's, and every operation is rounded to
+// float32:
+//
+//	u := k·(x + ((c·x)·x)·x)       k = √(2/π), c = 0.044715
+//	th[i] = tanh u
+//	y[i] = (½x)·(1 + th[i])
+func GELUTanh[T Float](x, y, th []T) {
+	table[T]().geluTanh(x, y[:len(x)], th[:len(x)])
+}
+
+func geluTanhRef[T Float](x, y, th []T) {
+	y, th = y[:len(x)], th[:len(x)]
+	k, c := T(0.7978845608028654), T(0.044715)
+	if unsafe.Sizeof(T(0)) == 4 {
+		k, c = T(geluK32), T(geluC32)
+	}
+	for i, v := range x {
+		u := T(k * (v + T(T(T(c*v)*v)*v)))
+		var t T
+		if unsafe.Sizeof(T(0)) == 4 {
+			t = T(tanh32(float32(u)))
+		} else {
+			t = T(math.Tanh(float64(u)))
+		}
+		th[i] = t
+		y[i] = T(T(0.5*v) * (1 + t))
+	}
+}
+
+// GELUTanhGrad sets dx, or adds to it if add, the gradient dy let through
+// by GELUTanh at x, th the tanh it saved. dx may be dy. Every operation is
+// rounded to T:
+//
+//	a := ½(1 + th[i])
+//	b := (½x)·(1 − th[i]·th[i])
+//	d := k·(1 + 3c·(x·x))
+//	dx[i] = dy[i]·(a + b·d)  (dx[i] += … if add)
+func GELUTanhGrad[T Float](x, th, dy, dx []T, add bool) {
+	n := len(x)
+	table[T]().geluTanhGrad(x, th[:n], dy[:n], dx[:n], add)
+}
+
+func geluTanhGradRef[T Float](x, th, dy, dx []T, add bool) {
+	n := len(x)
+	th, dy, dx = th[:n], dy[:n], dx[:n]
+	k, c3 := T(0.7978845608028654), T(3*0.044715)
+	if unsafe.Sizeof(T(0)) == 4 {
+		k, c3 = T(geluK32), T(geluC332)
+	}
+	for i, v := range x {
+		t := th[i]
+		a := T(0.5 * (1 + t))
+		b := T(T(0.5*v) * (1 - T(t*t)))
+		d := T(k * (1 + T(c3*T(v*v))))
+		g := T(dy[i] * (a + T(b*d)))
+		if add {
+			g += dx[i]
+		}
+		dx[i] = g
+	}
+}

@@ -70,6 +70,41 @@ var layers = []stream{
 		},
 	},
 	{
+		// z = x + y
+		name: "add", params: "x, y, z []T", slices: []string{"x", "y", "z"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("z", e.add(e.ld("x"), e.ld("y")))
+		},
+	},
+	{
+		// z = x·y
+		name: "mul", params: "x, y, z []T", slices: []string{"x", "y", "z"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("z", e.mul(e.ld("x"), e.ld("y")))
+		},
+	},
+	{
+		// y = ((x − m)·s)·w + b, a layer norm's row
+		name: "layerNorm", params: "x, w, b, y []T, m, s T", slices: []string{"x", "w", "b", "y"}, scalars: []string{"m", "s"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("y", e.add(e.mul(e.mul(e.sub(e.ld("x"), e.c("m")), e.c("s")), e.ld("w")), e.ld("b")))
+		},
+	},
+	{
+		// acc += ((x − m)·s)·dy, a layer norm's weight gradient
+		name: "addNormProduct", params: "x, dy, acc []T, m, s T", slices: []string{"x", "dy", "acc"}, scalars: []string{"m", "s"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("acc", e.add(e.ld("acc"), e.mul(e.mul(e.sub(e.ld("x"), e.c("m")), e.c("s")), e.ld("dy"))))
+		},
+	},
+	{
+		// dp = p·(dp − c), a softmax's input gradient with c = Σ p·dp
+		name: "softmaxGrad", params: "p, dp []T, c T", slices: []string{"p", "dp"}, scalars: []string{"c"}, unroll: 4,
+		body: func(e *step, _ map[string]bool) {
+			e.st("dp", e.mul(e.ld("p"), e.sub(e.ld("dp"), e.c("c"))))
+		},
+	},
+	{
 		// s += (x − mean)·(x − mean)
 		name: "addSquaredDiff", params: "x, mean, s []T", slices: []string{"x", "mean", "s"}, unroll: 4,
 		body: func(e *step, _ map[string]bool) {

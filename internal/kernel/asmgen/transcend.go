@@ -9,8 +9,9 @@ import (
 )
 
 // The transcendental kernels, float32 only (float64 keeps the math
-// package's functions): eˣ, tanh and the logistic sigmoid. Each repeats
-// exp32 and tanh32 of internal/kernel/transcend.go operation for operation,
+// package's functions): eˣ, tanh, the logistic sigmoid, and GELU's tanh
+// approximation with its gradient. Each repeats exp32, tanh32 and the
+// reference loops of internal/kernel/transcend.go operation for operation,
 // every product rounded before the sum it feeds, so results match the
 // reference loops bit for bit.
 var transcendentals = []stream{
@@ -34,20 +35,62 @@ var transcendentals = []stream{
 		// |x| < 0.625: odd polynomial; else ±(1 − 2/(exp(2|x|) + 1))
 		name: "tanh", params: "x, y []T", slices: []string{"x", "y"}, unroll: 1, float32Only: true,
 		body: func(e *step, _ map[string]bool) {
-			x := e.ld("x")
-			a := e.and(x, e.f32("absmask", 0x7fffffff))
-			ex := e.exp32(e.add(a, a))
-			big := e.sub(e.f32("one", 0x3f800000), e.div(e.f32("two", 0x40000000), e.add(ex, e.f32("one", 0x3f800000))))
-			big = e.or(big, e.and(x, e.f32("signbit", 0x80000000)))
-			z := e.mul(x, x)
-			p := e.add(e.mul(e.c32(-5.70498872745e-3), z), e.c32(2.06390887954e-2))
-			p = e.add(e.mul(p, z), e.c32(-5.37397155531e-2))
-			p = e.add(e.mul(p, z), e.c32(1.33314422036e-1))
-			p = e.add(e.mul(p, z), e.c32(-3.33332819422e-1))
-			small := e.add(e.mul(e.mul(p, z), x), x)
-			e.st("y", e.sel(e.cmp(cmpLT, a, e.c32(0.625)), small, big))
+			e.st("y", e.tanh32(e.ld("x")))
 		},
 	},
+	{
+		// u = k·(x + ((c·x)·x)·x); th = tanh u; y = (½x)·(1 + th)
+		name: "geluTanh", params: "x, y, th []T", slices: []string{"x", "y", "th"}, unroll: 1, float32Only: true,
+		body: func(e *step, _ map[string]bool) {
+			x := e.ld("x")
+			u := e.mul(e.c32(geluK), e.add(x, e.mul(e.mul(e.mul(e.c32(geluC), x), x), x)))
+			th := e.tanh32(u)
+			e.st("th", th)
+			e.st("y", e.mul(e.mul(e.c32(0.5), x), e.add(th, e.f32("one", 0x3f800000))))
+		},
+	},
+	{
+		// dx (+)= dy·(½(1 + th) + ((½x)·(1 − th·th))·(k·(1 + 3c·(x·x))))
+		name: "geluTanhGrad", params: "x, th, dy, dx []T, add bool", slices: []string{"x", "th", "dy", "dx"},
+		flags: []choice{{name: "add"}}, unroll: 2, float32Only: true,
+		body: func(e *step, on map[string]bool) {
+			x, th := e.ld("x"), e.ld("th")
+			one := e.f32("one", 0x3f800000)
+			a := e.mul(e.c32(0.5), e.add(th, one))
+			b := e.mul(e.mul(e.c32(0.5), x), e.sub(one, e.mul(th, th)))
+			c := e.mul(e.c32(geluK), e.add(e.mul(e.c32(geluC3), e.mul(x, x)), one))
+			g := e.mul(e.ld("dy"), e.add(a, e.mul(b, c)))
+			if on["add"] {
+				g = e.add(e.ld("dx"), g)
+			}
+			e.st("dx", g)
+		},
+	},
+}
+
+// geluK, geluC and geluC3 are the constants of GELU's tanh approximation,
+// √(2/π), c = 0.044715 and 3c, each rounded once to float32, as
+// internal/kernel's geluK32, geluC32 and geluC332.
+const (
+	geluK  = float32(0.7978845608028654)
+	geluC  = float32(0.044715)
+	geluC3 = float32(3 * 0.044715)
+)
+
+// tanh32 returns tanh of the float32 lanes of x, as tanh32 in transcend.go:
+// |x| < 0.625: odd polynomial; else ±(1 − 2/(exp(2|x|) + 1)).
+func (v *vm) tanh32(x reg.VecVirtual) reg.VecVirtual {
+	a := v.and(x, v.f32("absmask", 0x7fffffff))
+	ex := v.exp32(v.add(a, a))
+	big := v.sub(v.f32("one", 0x3f800000), v.div(v.f32("two", 0x40000000), v.add(ex, v.f32("one", 0x3f800000))))
+	big = v.or(big, v.and(x, v.f32("signbit", 0x80000000)))
+	z := v.mul(x, x)
+	p := v.add(v.mul(v.c32(-5.70498872745e-3), z), v.c32(2.06390887954e-2))
+	p = v.add(v.mul(p, z), v.c32(-5.37397155531e-2))
+	p = v.add(v.mul(p, z), v.c32(1.33314422036e-1))
+	p = v.add(v.mul(p, z), v.c32(-3.33332819422e-1))
+	small := v.add(v.mul(v.mul(p, z), x), x)
+	return v.sel(v.cmp(cmpLT, a, v.c32(0.625)), small, big)
 }
 
 // f32 fills a vector with the float32 whose bits are b (read from memory at
