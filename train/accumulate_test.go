@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -112,7 +113,23 @@ func TestAccumulateOldCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if same := bytes.Equal(modelBytes(t, model), want); tr.Step() != 42 || !same {
-		t.Errorf("resumed run: %d steps, its model the old run's: %v; want 42 steps, the same model", tr.Step(), same)
+	// The kernels' rounding may change between versions (the old run's
+	// end was bit-identical when written), so the model is held to a
+	// tolerance far below what a wrongly restored state would give.
+	old := nn.NewSequential[float32](nn.NewFlatten[float32](), nn.NewLinear[float32](64, 10, init))
+	if err := nn.Load[float32](old, want); err != nil {
+		t.Fatal(err)
 	}
+	var worst float64
+	for i, p := range model.Params() {
+		q := old.Params()[i]
+		for j, v := range p.Value {
+			w := q.Value[j]
+			worst = max(worst, math.Abs(float64(v-w))/max(math.Abs(float64(w)), 1e-2))
+		}
+	}
+	if tr.Step() != 42 || worst > 1e-4 {
+		t.Errorf("resumed run: %d steps, its model %.3g from the old run's (relative); want 42 steps, ≤ 1e-4", tr.Step(), worst)
+	}
+	t.Logf("the resumed model is %.3g from the old run's (relative)", worst)
 }
