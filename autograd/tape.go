@@ -40,7 +40,6 @@ type Tape[T tensor.Float] struct {
 	shape, sa, sb, idx []int
 
 	codes []uint8        // scratch for the argmax codes of an unrecorded max-pool
-	exps  []float64      // scratch for the exponentials of a row of logits
 	job   job[T]         // the work being spread over the pool
 	jobFn func(w, i int) // t.runItem, bound once so that spreading allocates nothing
 

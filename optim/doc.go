@@ -36,7 +36,9 @@
 // reduces them once, and the chain continues in a second pass; it is a
 // transform like the others, composable and saved by name. [Split] routes
 // parameters to groups by rule: Muon for the hidden weight matrices
-// ([HiddenMatrix]), AdamW for the rest.
+// ([HiddenMatrix]), AdamW for the rest. A [SharedReducer] reduces across
+// groups: [Prodigy]'s sums run over every group with the same settings,
+// so that all of them step with one estimate d, as the authors' code does.
 //
 // # Use
 //
