@@ -202,13 +202,7 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 //
 // In a data-parallel run, rank 0 reads the file and sends it to the others.
 func (tr *Trainer[T]) Resume(path string) error {
-	var b []byte
-	var err error
-	if tr.dist != nil {
-		b, err = tr.dist.readFile(path)
-	} else if b, err = os.ReadFile(path); err != nil {
-		err = fmt.Errorf("train: %w", err)
-	}
+	b, err := tr.dist.readFile(path)
 	if err != nil {
 		return err
 	}

@@ -410,14 +410,18 @@ func (d *replicas[T]) write(rng *rand.PCG, save func() error) error {
 }
 
 // readFile reads a checkpoint on rank 0 and sends it to every rank; an
-// error reading it is returned on every rank.
+// error reading it is returned on every rank. On nil (a single process) it
+// reads the file.
 func (d *replicas[T]) readFile(path string) ([]byte, error) {
 	var b []byte
 	var err error
-	if d.c.Rank() == 0 {
+	if d == nil || d.c.Rank() == 0 {
 		if b, err = os.ReadFile(path); err != nil {
 			err = fmt.Errorf("train: %w", err)
 		}
+	}
+	if d == nil {
+		return b, err
 	}
 	if err := d.agreeOn(err, "rank 0 could not read "+path); err != nil {
 		return nil, err

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"time"
 
 	"github.com/descentml/descent/autograd"
@@ -508,13 +507,7 @@ func (tr *SeqTrainer[T]) writeCheckpoint(file io.Writer) error {
 //
 // In a data-parallel run, rank 0 reads the file and sends it to the others.
 func (tr *SeqTrainer[T]) Resume(path string) error {
-	var b []byte
-	var err error
-	if tr.dist != nil {
-		b, err = tr.dist.readFile(path)
-	} else if b, err = os.ReadFile(path); err != nil {
-		err = fmt.Errorf("train: %w", err)
-	}
+	b, err := tr.dist.base().readFile(path)
 	if err != nil {
 		return err
 	}

@@ -20,17 +20,24 @@ import "math"
 func Lion[T Float](u, m []T, b1, b2, s T, cautious bool) {
 	m = m[:len(u)]
 	for i, g := range u {
-		c := sign(T(b1*m[i]) + T((1-b1)*g))
-		m[i] = T(b2*m[i]) + T((1-b2)*g)
-		if cautious {
-			if c*g > 0 {
-				c *= s
-			} else {
-				c = 0
-			}
-		}
-		u[i] = c
+		u[i] = lion(g, &m[i], b1, b2, s, cautious)
 	}
+}
+
+// lion is one element of Lion: it updates the momentum *m with g and
+// returns the sign of the interpolation, masked and scaled by s if
+// cautious.
+func lion[T Float](g T, m *T, b1, b2, s T, cautious bool) T {
+	c := sign(T(b1**m) + T((1-b1)*g))
+	*m = T(b2**m) + T((1-b2)*g)
+	if cautious {
+		if c*g > 0 {
+			c *= s
+		} else {
+			c = 0
+		}
+	}
+	return c
 }
 
 // LionAgree returns how many i Lion's cautious mask keeps, changing
@@ -295,16 +302,7 @@ func lionSteps[T Float](p, g, m []T, gs, wc, b1, b2, s, wd, nlr T, cautious bool
 	n := len(p)
 	g, m = g[:n], m[:n]
 	for i, x := range p {
-		u := coupled(g[i], x, gs, wc)
-		c := sign(T(b1*m[i]) + T((1-b1)*u))
-		m[i] = T(b2*m[i]) + T((1-b2)*u)
-		if cautious {
-			if c*u > 0 {
-				c *= s
-			} else {
-				c = 0
-			}
-		}
+		c := lion(coupled(g[i], x, gs, wc), &m[i], b1, b2, s, cautious)
 		if wd != 0 {
 			c += T(wd * x)
 		}
