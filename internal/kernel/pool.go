@@ -42,6 +42,8 @@ type slot struct {
 type job struct {
 	fn      func(worker, i int)
 	n       int64
+	static  bool                 // Spread's job: worker w runs spread(w, n), and only it
+	spread  func(w, workers int) // Spread's function
 	next    atomic.Int64
 	pending atomic.Int32  // helpers that have not finished (or been withdrawn from)
 	waiting atomic.Bool   // the caller is parked on done, or about to be
@@ -161,6 +163,10 @@ func (j *job) finish() {
 }
 
 func (j *job) run(w int) {
+	if j.static {
+		j.spread(w, int(j.n))
+		return
+	}
 	for {
 		i := j.next.Add(1) - 1
 		if i >= j.n {
@@ -202,7 +208,7 @@ func Parallel(n int, fn func(worker, i int)) {
 	pool.mu.Unlock()
 	helpers := min(len(slots), n) - 1
 	j := &pool.job
-	j.fn, j.n = fn, int64(n)
+	j.fn, j.n, j.static = fn, int64(n), false
 	j.next.Store(0)
 	j.pending.Store(int32(helpers))
 	for _, s := range slots[1 : helpers+1] {
@@ -211,6 +217,40 @@ func Parallel(n int, fn func(worker, i int)) {
 	}
 	defer release(j, slots[1:helpers+1]) // also when fn panics: the helpers still hold j
 	j.run(0)
+}
+
+// Spread runs fn(w, workers) once for each worker w < workers =
+// Threads(), at the same time: w = 0 on the calling goroutine and w on the
+// pool's worker w, the same goroutine in every call. A pass that cuts its
+// data into static parts by w (rows of a batch, ranges of a tensor) and
+// follows another that cut it the same way finds its part in the cache of
+// the core that last wrote it, instead of pulling half of it across from
+// the other core's: on two cores that transfer costs about three times a
+// read from the core's own cache.
+//
+// When the pool cannot be used (threads 1, or a call from inside a
+// Parallel or Spread task) fn(0, 1) runs alone on the caller: fn must then
+// do the whole pass. Results must not depend on workers. Like Parallel,
+// Spread allocates nothing.
+func Spread(fn func(w, workers int)) {
+	threads := Threads()
+	if threads == 1 || !pool.busy.CompareAndSwap(false, true) {
+		fn(0, 1)
+		return
+	}
+	pool.mu.Lock()
+	slots := pool.slots
+	pool.mu.Unlock()
+	j := &pool.job
+	j.spread, j.n, j.static = fn, int64(len(slots)), true
+	j.next.Store(0)
+	j.pending.Store(int32(len(slots) - 1))
+	for _, s := range slots[1:] {
+		s.job.Store(j)
+		s.notify()
+	}
+	defer release(j, nil) // every worker must run its own part: none is withdrawn
+	fn(0, len(slots))
 }
 
 // poolAwake reports whether the pool's workers are polling for work rather
@@ -256,6 +296,6 @@ func release(j *job, helpers []*slot) {
 			break
 		}
 	}
-	j.fn = nil
+	j.fn, j.spread = nil, nil
 	pool.busy.Store(false)
 }

@@ -124,3 +124,74 @@ func BenchmarkParallel(b *testing.B) {
 		Parallel(2, fn)
 	}
 }
+
+// TestSpread checks that Spread runs its function once for every worker,
+// each on its own goroutine (worker w is the same one in every call, and a
+// worker parked between calls is woken), that a call from inside a task,
+// or with one thread, runs the whole pass as fn(0, 1), and that calls from
+// several goroutines at once each run completely.
+func TestSpread(t *testing.T) {
+	defer SetThreads(0)
+	for _, threads := range []int{1, 2, 3} {
+		SetThreads(threads)
+		for r := range 50 {
+			if r%10 == 9 {
+				time.Sleep(2 * spinTime) // let the workers park
+			}
+			hits := make([]atomic.Int32, threads)
+			var nested atomic.Int32
+			Spread(func(w, workers int) {
+				if workers != threads {
+					t.Errorf("threads=%d: workers=%d", threads, workers)
+					return
+				}
+				hits[w].Add(1)
+				Spread(func(w2, n2 int) {
+					if w2 != 0 || n2 != 1 {
+						t.Errorf("nested Spread ran (%d, %d); want (0, 1)", w2, n2)
+					}
+					nested.Add(1)
+				})
+			})
+			for w := range hits {
+				if h := hits[w].Load(); h != 1 {
+					t.Fatalf("threads=%d round %d: worker %d ran %d times", threads, r, w, h)
+				}
+			}
+			if n := nested.Load(); int(n) != threads {
+				t.Fatalf("threads=%d: nested calls ran %d times; want %d", threads, n, threads)
+			}
+		}
+	}
+	SetThreads(2)
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 200 {
+				var parts atomic.Int64
+				Spread(func(w, workers int) {
+					// Each call's parts together cover 0..5 once, whatever
+					// the number of workers it got.
+					for i := w; i < 6; i += workers {
+						parts.Add(1)
+					}
+				})
+				if p := parts.Load(); p != 6 {
+					t.Errorf("a call ran %d of 6 parts", p)
+					return
+				}
+				total.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if total.Load() != 800 {
+		t.Fatalf("%d of 800 calls completed", total.Load())
+	}
+	if a := testing.AllocsPerRun(100, func() { Spread(func(w, workers int) {}) }); a != 0 {
+		t.Errorf("Spread allocates %v times a call", a)
+	}
+}
