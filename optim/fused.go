@@ -15,10 +15,12 @@ var fusion = true
 // where the core and what may follow it are the core's business: Adam,
 // Lion, ADOPT and AdEMAMix (each then AddDecayedWeights: decoupled decay),
 // Cautious over Adam or Lion (the same), Momentum, RMSprop (then
-// Momentum), Schedule-Free and Prodigy (nothing). A chain that does not end
-// with ScaleByLR is fused as well, with nlr = −1 (θ + (−1)·u is θ − u). The
-// fused step reads the chain through small interfaces, so that no
-// transform reaches into another's fields:
+// Momentum), Schedule-Free and Prodigy (nothing), the trust ratio (the rate
+// and momentum: LARS), and LAMB's Adam (decoupled decay, then the trust
+// ratio and its tail). A chain that does not end with ScaleByLR is fused as
+// well, with nlr = −1 (θ + (−1)·u is θ − u). The fused step reads the chain
+// through small interfaces, so that no transform reaches into another's
+// fields:
 //
 //   - a gradScaler multiplies the whole gradient by one factor (maximize's
 //     −1, clipping's scale); the factors multiply into the kernel's gs;
@@ -31,11 +33,13 @@ var fusion = true
 // the result is bit for bit that of the chain.
 //
 // A core that needs sums over each whole parameter before it can move any
-// element (cautious's count of its mask, Prodigy's sums for d) is a
-// fusedReducer: the step is then two passes, a gather straight from the
-// gradient and the fused update, with the sums added in the order the
-// staged chain adds them (see reduce.go), so the result is still that of
-// the chain, bit for bit, and independent of the number of threads.
+// element (cautious's count of its mask, Prodigy's sums for d, the trust
+// ratio's norms) is a fusedReducer: the step is then two passes, a gather
+// straight from the gradient and the fused update (LAMB's gather writes its
+// update to a buffer that the step reads: a bufferedStep), with the sums
+// added in the order the staged chain adds them (see reduce.go), so the
+// result is still that of the chain, bit for bit, and independent of the
+// number of threads.
 type fused[T Float] struct {
 	scales  []gradScaler[T]
 	coupled weightDecayer[T]
@@ -193,14 +197,24 @@ func (o *Optimizer[T]) runGathers() {
 	}
 }
 
+// A bufferedStep is a fusedReducer that keeps a buffer per parameter from
+// its gather to its step (LAMB's update), outside the saved state.
+type bufferedStep[T Float] interface {
+	allocate(params []Param[T]) // after the state's
+}
+
 // allocate sets up the gather's sums of a fused reducer in group g (of
-// nparams parameters), for an optimizer of nchunks chunks.
-func (f *fused[T]) allocate(nparams, nchunks int) {
+// the given parameters), and its buffers, for an optimizer of nchunks
+// chunks.
+func (f *fused[T]) allocate(params []Param[T], nchunks int) {
 	if f.red == nil {
 		return
 	}
+	if b, ok := f.red.(bufferedStep[T]); ok {
+		b.allocate(params)
+	}
 	w := f.red.sums()
-	f.acc, f.sums = make([][]float64, nchunks), make([][]float64, nparams)
+	f.acc, f.sums = make([][]float64, nchunks), make([][]float64, len(params))
 	for i := range f.acc {
 		f.acc[i] = make([]float64, w)
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 // fusedMethods are the methods whose chains run as fused kernels since
-// issue 14 (Lion, ADOPT, AdEMAMix, Schedule-Free, Prodigy, the cautious
-// forms), in the variants that switch parts of their kernels on and off.
+// issue 14 (Lion, ADOPT, AdEMAMix, Schedule-Free, Prodigy, LARS, LAMB, the
+// cautious forms), in the variants that switch parts of their kernels on and off.
 func fusedMethods() map[string]optim.Method {
 	lion, clion, clionNone := optim.DefaultLion(), optim.DefaultLion(), optim.DefaultLion()
 	lion.WeightDecay = 0.1
@@ -40,6 +40,9 @@ func fusedMethods() map[string]optim.Method {
 	lars.WeightDecay = 0.01
 	larsNesterov.Nesterov, larsNesterov.WeightDecay, larsNesterov.TrustMask = true, 0.01, optim.WeightsOnly
 	larsPlain.Momentum = 0
+	lamb, lambMasked := optim.DefaultLAMB(), optim.DefaultLAMB()
+	lamb.WeightDecay = 0.01
+	lambMasked.WeightDecay, lambMasked.DecayMask = 0.01, optim.WeightsOnly
 	return map[string]optim.Method{
 		"Lion": lion, "Lion-cautious": clion, "Lion-cautious-none": clionNone,
 		"AdamW-cautious": cadamw, "AMSGrad-cautious": camsgrad,
@@ -48,6 +51,7 @@ func fusedMethods() map[string]optim.Method {
 		"ScheduleFreeAdamW": sfa, "ScheduleFreeSGD": sfs,
 		"Prodigy": prodigy, "Prodigy-coupled": prodigyCoupled, "Prodigy-beta1=0": prodigyB0,
 		"LARS": lars, "LARS-nesterov": larsNesterov, "LARS-no-momentum": larsPlain,
+		"LAMB": lamb, "LAMB-masked": lambMasked, "LAMB-no-decay": optim.DefaultLAMB(),
 	}
 }
 
@@ -180,11 +184,11 @@ func TestFusedStepsAllocateNothing(t *testing.T) {
 }
 
 // TestFusedStepsIndependentOfThreads checks that the fused methods with a
-// gather pass (whose sums are floating-point for Prodigy) give the same
-// bits on one thread and on three.
+// gather pass (whose sums are floating-point for Prodigy, LARS and LAMB)
+// give the same bits on one thread and on three.
 func TestFusedStepsIndependentOfThreads(t *testing.T) {
 	defer kernel.SetThreads(0)
-	for _, name := range []string{"Prodigy", "Prodigy-coupled", "AdamW-cautious", "Lion-cautious"} {
+	for _, name := range []string{"Prodigy", "Prodigy-coupled", "AdamW-cautious", "Lion-cautious", "LARS", "LAMB", "LAMB-masked"} {
 		m := fusedMethods()[name]
 		var results []*fusedProblem[float32]
 		for _, threads := range []int{1, 3} {

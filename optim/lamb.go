@@ -33,6 +33,12 @@ var _ Method = LAMB{}
 // this is optax's, with no clipping. There is no default learning rate:
 // Config.LR is required.
 //
+// A step makes two passes over memory: one moves the moments, forms u and
+// sums both norms, the other moves θ. The sums are in float64, added in an
+// order that does not depend on the number of threads, and the result is
+// bit for bit that of the chain of transforms named above. With ε_root ≠ 0
+// the step runs as that chain, in more passes.
+//
 // Reference: Y. You et al., "Large Batch Optimization for Deep Learning:
 // Training BERT in 76 minutes", ICLR 2020.
 type LAMB struct {
@@ -101,4 +107,87 @@ func (a *scaleByAdamRoot[T]) Update(k, off int, u, p []T) {
 	}
 	n := len(u)
 	kernel.AdamEpsRoot(u, a.adam.m[k][off:off+n], a.adam.v[k][off:off+n], a.adam.b1, a.adam.b2, a.adam.c1, a.c2, T(a.EpsRoot), T(a.Eps))
+}
+
+var (
+	_ fuser[float32]        = (*scaleByAdamRoot[float32])(nil)
+	_ fusedReducer[float32] = (*lambStep[float32])(nil)
+	_ bufferedStep[float32] = (*lambStep[float32])(nil)
+)
+
+// lambStep is LAMB's fused form: Adam, an optional decoupled decay and
+// the trust ratio with what may follow it in LARS's fused form (the rate,
+// when it is not folded into the subtraction), in two passes. The gather
+// moves the moments and writes the update with its decay to u, a buffer
+// outside the saved state, while it sums ‖u‖² and ‖θ‖²; the step is the
+// trust ratio's (TrustStep), on u. Per parameter the passes move 10 words:
+// g, θ, m, v read and m, v, u written, then θ, u read and θ written.
+type lambStep[T Float] struct {
+	*trustStep[T] // reduces, and steps along u
+	a             *ScaleByAdam[T]
+	decay         weightDecayer[T] // nil: no decay
+	u             [][]T            // per parameter: the update between the passes
+}
+
+// fuse returns LAMB's fused step for a tail of an optional decay and the
+// trust ratio with a tail of its fused form; nil for any other tail, or
+// with ε_root ≠ 0 (which then runs staged).
+func (a *scaleByAdamRoot[T]) fuse(tail Chain[T]) fusedStep[T] {
+	if a.EpsRoot != 0 {
+		return nil
+	}
+	f := &lambStep[T]{a: &a.adam} // Init fills a.adam in place
+	if len(tail) > 0 {
+		if d, ok := tail[0].(weightDecayer[T]); ok {
+			f.decay, tail = d, tail[1:]
+		}
+	}
+	if len(tail) == 0 {
+		return nil
+	}
+	s, ok := tail[0].(*ScaleByTrustRatio[T])
+	if !ok {
+		return nil
+	}
+	if f.trustStep, ok = s.fuse(tail[1:]).(*trustStep[T]); !ok {
+		return nil
+	}
+	return f
+}
+
+// allocate lays u out as the state is (State.allocate): each parameter's
+// away, within a page, from its values, gradient and moments, which the
+// gather walks in lockstep with it.
+func (f *lambStep[T]) allocate(params []Param[T]) {
+	pl := newPlacer[T]()
+	offsets := make([]int, len(params))
+	for k, p := range params {
+		pl.avoid(addr(p.Value), addr(p.Grad), addr(f.a.m[k]), addr(f.a.v[k]))
+		offsets[k] = pl.place(len(p.Value))
+	}
+	slab := pl.slab()
+	f.u = make([][]T, len(params))
+	for k, p := range params {
+		n := len(p.Value)
+		f.u[k] = slab[offsets[k] : offsets[k]+n : offsets[k]+n]
+	}
+}
+
+func (f *lambStep[T]) gather(k, off int, p, g []T, gs, wc T, acc []float64) {
+	a, n := f.a, len(p)
+	var wd T
+	if f.decay != nil {
+		wd = f.decay.decayRate(k)
+	}
+	uu, pp := kernel.LAMBGather(p, g, a.m[k][off:off+n], a.v[k][off:off+n], f.u[k][off:off+n], gs, wc, a.b1, a.b2, a.c1, a.c2, T(a.Eps), wd)
+	if f.s.on[k] { // as the chain's Gather adds them
+		acc[0] += uu
+		acc[1] += pp
+	}
+}
+
+// step steps along u, which holds the update the gather formed, scaled
+// and coupled already: gs = 1, wc = 0.
+func (f *lambStep[T]) step(k, off int, p, _ []T, _, _, nlr T) {
+	f.trustStep.step(k, off, p, f.u[k][off:off+len(p)], 1, 0, nlr)
 }

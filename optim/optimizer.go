@@ -290,7 +290,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	o.partial = make([]float64, len(o.chunks))
 	for _, g := range o.groups {
 		if g.fused != nil && g.fused.red != nil {
-			g.fused.allocate(len(g.params), len(o.chunks))
+			g.fused.allocate(g.params, len(o.chunks))
 			o.gathers = true
 		}
 	}

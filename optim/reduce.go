@@ -28,7 +28,7 @@ import (
 // result does not depend on the number of threads. A chain without
 // reducers runs exactly as before, in one pass (fused where it can be); a
 // chain whose reducer has a fused form (Cautious over Adam or Lion,
-// Prodigy) runs as a fused gather pass and a fused step (see fused.go).
+// Prodigy, the trust ratio of LARS and LAMB) runs as a fused gather pass and a fused step (see fused.go).
 type Reducer[T Float] interface {
 	Transform[T]
 	// Sums returns how many float64 sums per parameter Gather accumulates.

@@ -29,44 +29,15 @@ const (
 // they compete for the same cache sets (four 256 MiB buffers allocated apart
 // have been measured to make an Adam loop 10× slower than a staggered slab).
 func (s *State[T]) allocate() {
-	var zero T
-	size := int(unsafe.Sizeof(zero))
-	lineElems, pageElems := cacheLine/size, pageBytes/size
+	pl := newPlacer[T]()
 	offsets := make([]int, len(s.vecs))
-	cursor := 0
-	var taken []int // page offsets (bytes) used by the current parameter
 	for i, v := range s.vecs {
 		if i == 0 || v.avoid != s.vecs[i-1].avoid {
-			taken = taken[:0]
-			for _, a := range v.avoid {
-				if a != 0 {
-					taken = append(taken, int(a%pageBytes))
-				}
-			}
+			pl.avoid(v.avoid[:]...)
 		}
-		best, bestDist := 0, -1
-		for o := 0; o < pageBytes; o += cacheLine {
-			d := pageBytes
-			for _, u := range taken {
-				dd := (o - u + pageBytes) % pageBytes
-				d = min(d, dd, pageBytes-dd)
-			}
-			if d > bestDist {
-				best, bestDist = o, d
-			}
-		}
-		taken = append(taken, best)
-		// The first position ≥ cursor whose page offset is best.
-		start := cursor + ((best/size-cursor)%pageElems+pageElems)%pageElems
-		offsets[i] = start
-		cursor = start + (v.size+lineElems-1)/lineElems*lineElems
+		offsets[i] = pl.place(v.size)
 	}
-	raw := make([]T, cursor+pageElems)
-	base := 0
-	if len(raw) > 0 {
-		base = int((pageBytes - addr(raw)%pageBytes) % pageBytes / uintptr(size))
-	}
-	s.slab = raw[base : base+cursor]
+	s.slab = pl.slab()
 	for i, v := range s.vecs {
 		b := s.slab[offsets[i] : offsets[i]+v.size : offsets[i]+v.size]
 		if v.init != 0 {
@@ -76,6 +47,62 @@ func (s *State[T]) allocate() {
 		}
 		*v.dst = b
 	}
+}
+
+// A placer lays buffers out in a slab, as State.allocate does: each on a
+// cache line, at the page offset farthest from those it is told to avoid
+// and from those of the buffers placed since.
+type placer[T Float] struct {
+	size   int   // bytes per element
+	cursor int   // elements laid out so far
+	taken  []int // page offsets (bytes) to keep away from
+}
+
+func newPlacer[T Float]() *placer[T] {
+	var zero T
+	return &placer[T]{size: int(unsafe.Sizeof(zero))}
+}
+
+// avoid starts a new set of offsets to keep away from: those of the
+// addresses given (0: none).
+func (p *placer[T]) avoid(addrs ...uintptr) {
+	p.taken = p.taken[:0]
+	for _, a := range addrs {
+		if a != 0 {
+			p.taken = append(p.taken, int(a%pageBytes))
+		}
+	}
+}
+
+// place lays out a buffer of n elements and returns its offset in the slab.
+func (p *placer[T]) place(n int) int {
+	lineElems, pageElems := cacheLine/p.size, pageBytes/p.size
+	best, bestDist := 0, -1
+	for o := 0; o < pageBytes; o += cacheLine {
+		d := pageBytes
+		for _, u := range p.taken {
+			dd := (o - u + pageBytes) % pageBytes
+			d = min(d, dd, pageBytes-dd)
+		}
+		if d > bestDist {
+			best, bestDist = o, d
+		}
+	}
+	p.taken = append(p.taken, best)
+	// The first position ≥ cursor whose page offset is best.
+	start := p.cursor + ((best/p.size-p.cursor)%pageElems+pageElems)%pageElems
+	p.cursor = start + (n+lineElems-1)/lineElems*lineElems
+	return start
+}
+
+// slab returns the slab the buffers placed are cut from, starting on a page.
+func (p *placer[T]) slab() []T {
+	raw := make([]T, p.cursor+pageBytes/p.size)
+	base := 0
+	if len(raw) > 0 {
+		base = int((pageBytes - addr(raw)%pageBytes) % pageBytes / uintptr(p.size))
+	}
+	return raw[base : base+p.cursor]
 }
 
 // The saved state is a safetensors file (a little-endian header length, a

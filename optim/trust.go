@@ -25,7 +25,8 @@ var (
 // formed, and the scaling is applied in the next pass. As LARS has it
 // (after a coupled decay, then the rate and momentum), its chain runs
 // fused: a gather pass that reads g and θ for the norms, and one kernel
-// that steps.
+// that steps. After LAMB's Adam, the gather moves Adam's moments and keeps
+// the update for the step (lamb.go).
 type ScaleByTrustRatio[T Float] struct {
 	Coefficient float64                             // η; LAMB's is 1, LARS's 0.001
 	Eps         float64                             // ε added to ‖u‖

@@ -52,6 +52,7 @@ type kernels[T Float] struct {
 	prodigyStep      func(p, g, m, v []T, gs, wc, a, de, aw, nlr T)
 	prodigyGather    func(p, g, p0, m, v, s []T, gs, wc, b1, c1, b2, c2, b3, w T) (dot, abs float64)
 	normsStep        func(p, g []T, gs, wc T) (uu, pp float64)
+	lambGather       func(p, g, m, v, u []T, gs, wc, b1, b2, c1, c2, eps, wd T) (uu, pp float64)
 	trustStep        func(p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool)
 
 	sum        func(x []T) float64
@@ -119,6 +120,7 @@ func reference[T Float]() kernels[T] {
 		prodigyStep:      prodigyStepRef[T],
 		prodigyGather:    prodigyGatherRef[T],
 		normsStep:        normsStepRef[T],
+		lambGather:       lambGatherRef[T],
 		trustStep:        trustStepRef[T],
 
 		sum:        sumRef[T],

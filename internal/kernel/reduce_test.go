@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -150,6 +151,70 @@ func testNormsStep[T Float](t *testing.T) {
 				cu, cp := NormsStep(p.s, u, 1, 0)
 				if !sameBits(cu, uu) || !sameBits(cp, pp) {
 					t.Fatalf("%s = %v, %v; the chain's form gives %v, %v", name, uu, pp, cu, cp)
+				}
+			}
+		})
+	})
+}
+
+// TestLAMBGatherMatchesChain checks LAMBGather of every level against its
+// reference loop (u and the moments bit for bit, the sums to 1e-13), and
+// that it gives, bit for bit, what the chain's kernels give on the same
+// level: Adam on u = gs·g (+ wc·θ), the decay, and NormsStep on u. eps = 0
+// is among the cases: the tail's masked-off lanes must add nothing.
+func TestLAMBGatherMatchesChain(t *testing.T) {
+	forEachType(t, testLAMBGather[float32], testLAMBGather[float64])
+}
+
+func testLAMBGather[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(11, 12))
+		forEachShape(func(n, j int, specials bool) {
+			for _, c := range gatherCoefficients {
+				for _, k := range []struct{ wd, eps float64 }{{0, 1e-6}, {0.01, 1e-6}, {math.Copysign(0, -1), 0}} {
+					var got, want [5]guarded[T] // p, g, m, v, u
+					for i := range got {
+						off := offsets[(j+i)%len(offsets)]
+						got[i], want[i] = newGuarded[T](n, off), newGuarded[T](n, off)
+						fill(rng, got[i].s, i == 3, specials && i < 2)
+						copy(want[i].s, got[i].s)
+					}
+					// The chain's u, m and v: Adam on u = gs·g (+ wc·θ), then the decay.
+					u, m, v := make([]T, n), slices.Clone(got[2].s), slices.Clone(got[3].s)
+					gs, wc, wd, eps := T(c.gs), T(c.wc), T(k.wd), T(k.eps)
+					const b1, b2, c1, c2 = 0.9, 0.999, 10, 31.6
+					name := fmt.Sprintf("LAMBGather(n=%d, off=%d, gs=%g, wc=%g, wd=%g, eps=%g, specials=%v)", n, offsets[j], c.gs, c.wc, k.wd, k.eps, specials)
+					uu, pp := LAMBGather(got[0].s, got[1].s, got[2].s, got[3].s, got[4].s, gs, wc, b1, b2, c1, c2, eps, wd)
+					wuu, wpp := lambGatherRef(want[0].s, want[1].s, want[2].s, want[3].s, want[4].s, gs, wc, b1, b2, c1, c2, eps, wd)
+					for i := range got {
+						got[i].check(t, name)
+						for e := range got[i].s {
+							if !sameBits(got[i].s[e], want[i].s[e]) {
+								t.Fatalf("%s: slice %d [%d] = %v; want %v", name, i, e, got[i].s[e], want[i].s[e])
+							}
+						}
+					}
+					if !near(uu, wuu, 1e-13*wuu) || !near(pp, wpp, 1e-13*wpp) {
+						t.Fatalf("%s = %v, %v; want %v, %v", name, uu, pp, wuu, wpp)
+					}
+					copy(u, want[1].s)
+					Scale(gs, u)
+					if wc != 0 {
+						Axpy(wc, want[0].s, u)
+					}
+					Adam(u, m, v, nil, b1, b2, c1, c2, eps)
+					if wd != 0 {
+						Axpy(wd, want[0].s, u)
+					}
+					cu, cp := NormsStep(want[0].s, u, 1, 0)
+					for e := range u {
+						if !sameBits(got[4].s[e], u[e]) || !sameBits(got[2].s[e], m[e]) || !sameBits(got[3].s[e], v[e]) {
+							t.Fatalf("%s: u, m, v [%d] = %v, %v, %v; the chain's %v, %v, %v", name, e, got[4].s[e], got[2].s[e], got[3].s[e], u[e], m[e], v[e])
+						}
+					}
+					if !sameBits(cu, uu) || !sameBits(cp, pp) {
+						t.Fatalf("%s = %v, %v; the chain's NormsStep gives %v, %v", name, uu, pp, cu, cp)
+					}
 				}
 			}
 		})

@@ -9693,6 +9693,865 @@ loop_wc_done:
 	MOVSD         X1, pp+64(FP)
 	RET
 
+// func lambGather32AVX512(p []float32, g []float32, m []float32, v []float32, u []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32) (uu float64, pp float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·lambGather32AVX512(SB), NOSPLIT, $0-168
+	MOVL         wc+124(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVL         wd+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wd
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS gs+120(FP), Z0
+	VBROADCASTSS b1+128(FP), Z1
+	VBROADCASTSS b2+132(FP), Z2
+	VBROADCASTSS c1+136(FP), Z3
+	VBROADCASTSS c2+140(FP), Z4
+	VBROADCASTSS eps+144(FP), Z5
+	VBROADCASTSS one32<>+0(SB), Z6
+	VSUBPS       Z1, Z6, Z7
+	VSUBPS       Z2, Z6, Z6
+	VXORPD       Z8, Z8, Z8
+	VXORPD       Z9, Z9, Z9
+
+loop_unrolled:
+	CMPQ          DI, $0x00000020
+	JB            loop_single
+	VMOVUPS       (AX)(R8*1), Z10
+	VMOVUPS       (CX)(R8*1), Z11
+	VMULPS        Z0, Z11, Z11
+	VMOVUPS       (DX)(R8*1), Z12
+	VMOVUPS       (BX)(R8*1), Z13
+	VMULPS        Z12, Z1, Z12
+	VMULPS        Z11, Z7, Z14
+	VADDPS        Z14, Z12, Z12
+	VMULPS        Z13, Z2, Z13
+	VMULPS        Z11, Z6, Z14
+	VMULPS        Z11, Z14, Z11
+	VADDPS        Z11, Z13, Z11
+	VMOVUPS       Z12, (DX)(R8*1)
+	VMOVUPS       Z11, (BX)(R8*1)
+	VSQRTPS       Z11, Z11
+	VMULPS        Z4, Z11, Z11
+	VADDPS        Z5, Z11, Z11
+	VMULPS        Z3, Z12, Z12
+	VDIVPS        Z11, Z12, Z11
+	VMOVUPS       Z11, (SI)(R8*1)
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z8
+	VFMADD231PD   Z11, Z13, Z8
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y10, Z13
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VFMADD231PD   Z13, Z11, Z9
+	VFMADD231PD   Z10, Z12, Z9
+	VMOVUPS       64(AX)(R8*1), Z10
+	VMOVUPS       64(CX)(R8*1), Z11
+	VMULPS        Z0, Z11, Z11
+	VMOVUPS       64(DX)(R8*1), Z12
+	VMOVUPS       64(BX)(R8*1), Z13
+	VMULPS        Z12, Z1, Z12
+	VMULPS        Z11, Z7, Z14
+	VADDPS        Z14, Z12, Z12
+	VMULPS        Z13, Z2, Z13
+	VMULPS        Z11, Z6, Z14
+	VMULPS        Z11, Z14, Z11
+	VADDPS        Z11, Z13, Z11
+	VMOVUPS       Z12, 64(DX)(R8*1)
+	VMOVUPS       Z11, 64(BX)(R8*1)
+	VSQRTPS       Z11, Z11
+	VMULPS        Z4, Z11, Z11
+	VADDPS        Z5, Z11, Z11
+	VMULPS        Z3, Z12, Z12
+	VDIVPS        Z11, Z12, Z11
+	VMOVUPS       Z11, 64(SI)(R8*1)
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z8
+	VFMADD231PD   Z11, Z13, Z8
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y10, Z13
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VFMADD231PD   Z13, Z11, Z9
+	VFMADD231PD   Z10, Z12, Z9
+	ADDQ          $0x00000080, R8
+	SUBQ          $0x00000020, DI
+	JMP           loop_unrolled
+
+loop_single:
+	CMPQ          DI, $0x00000010
+	JB            loop_tail
+	VMOVUPS       (AX)(R8*1), Z10
+	VMOVUPS       (CX)(R8*1), Z11
+	VMULPS        Z0, Z11, Z11
+	VMOVUPS       (DX)(R8*1), Z12
+	VMOVUPS       (BX)(R8*1), Z13
+	VMULPS        Z12, Z1, Z12
+	VMULPS        Z11, Z7, Z14
+	VADDPS        Z14, Z12, Z12
+	VMULPS        Z13, Z2, Z13
+	VMULPS        Z11, Z6, Z14
+	VMULPS        Z11, Z14, Z11
+	VADDPS        Z11, Z13, Z11
+	VMOVUPS       Z12, (DX)(R8*1)
+	VMOVUPS       Z11, (BX)(R8*1)
+	VSQRTPS       Z11, Z11
+	VMULPS        Z4, Z11, Z11
+	VADDPS        Z5, Z11, Z11
+	VMULPS        Z3, Z12, Z12
+	VDIVPS        Z11, Z12, Z11
+	VMOVUPS       Z11, (SI)(R8*1)
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z8
+	VFMADD231PD   Z11, Z13, Z8
+	VCVTPS2PD     Y10, Z11
+	VEXTRACTF64X4 $0x01, Z10, Y12
+	VCVTPS2PD     Y12, Z12
+	VCVTPS2PD     Y10, Z13
+	VEXTRACTF64X4 $0x01, Z10, Y10
+	VCVTPS2PD     Y10, Z10
+	VFMADD231PD   Z13, Z11, Z9
+	VFMADD231PD   Z10, Z12, Z9
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           loop_single
+
+loop_tail:
+	TESTQ         DI, DI
+	JZ            loop_done
+	LEAQ          tailmask16<>+0(SB), R9
+	KMOVW         (R9)(DI*2), K1
+	VMOVUPS.Z     (AX)(R8*1), K1, Z10
+	VMOVUPS.Z     (CX)(R8*1), K1, Z11
+	VMULPS        Z0, Z11, Z0
+	VMOVUPS.Z     (DX)(R8*1), K1, Z11
+	VMOVUPS.Z     (BX)(R8*1), K1, Z12
+	VMULPS        Z11, Z1, Z1
+	VMULPS        Z0, Z7, Z7
+	VADDPS        Z7, Z1, Z1
+	VMULPS        Z12, Z2, Z2
+	VMULPS        Z0, Z6, Z6
+	VMULPS        Z0, Z6, Z0
+	VADDPS        Z0, Z2, Z0
+	VMOVUPS       Z1, K1, (DX)(R8*1)
+	VMOVUPS       Z0, K1, (BX)(R8*1)
+	VSQRTPS       Z0, Z0
+	VMULPS        Z4, Z0, Z0
+	VADDPS        Z5, Z0, Z0
+	VMULPS        Z3, Z1, Z1
+	VDIVPS        Z0, Z1, Z0
+	VMOVUPS       Z0, K1, (SI)(R8*1)
+	VMOVUPS.Z     (SI)(R8*1), K1, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z3
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z3, Z1, Z8
+	VFMADD231PD   Z0, Z2, Z8
+	VCVTPS2PD     Y10, Z0
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y10, Z2
+	VEXTRACTF64X4 $0x01, Z10, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z2, Z0, Z9
+	VFMADD231PD   Z3, Z1, Z9
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPD        Y0, Y8, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z9, Y1
+	VADDPD        Y1, Y9, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+152(FP)
+	MOVSD         X1, pp+160(FP)
+	RET
+
+with_wd:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS gs+120(FP), Z0
+	VBROADCASTSS b1+128(FP), Z1
+	VBROADCASTSS b2+132(FP), Z2
+	VBROADCASTSS c1+136(FP), Z3
+	VBROADCASTSS c2+140(FP), Z4
+	VBROADCASTSS eps+144(FP), Z5
+	VBROADCASTSS wd+148(FP), Z6
+	VBROADCASTSS one32<>+0(SB), Z7
+	VSUBPS       Z1, Z7, Z8
+	VSUBPS       Z2, Z7, Z7
+	VXORPD       Z9, Z9, Z9
+	VXORPD       Z10, Z10, Z10
+
+loop_wd_unrolled:
+	CMPQ          DI, $0x00000020
+	JB            loop_wd_single
+	VMOVUPS       (AX)(R8*1), Z11
+	VMOVUPS       (CX)(R8*1), Z12
+	VMULPS        Z0, Z12, Z12
+	VMOVUPS       (DX)(R8*1), Z13
+	VMOVUPS       (BX)(R8*1), Z14
+	VMULPS        Z13, Z1, Z13
+	VMULPS        Z12, Z8, Z15
+	VADDPS        Z15, Z13, Z13
+	VMULPS        Z14, Z2, Z14
+	VMULPS        Z12, Z7, Z15
+	VMULPS        Z12, Z15, Z12
+	VADDPS        Z12, Z14, Z12
+	VMOVUPS       Z13, (DX)(R8*1)
+	VMOVUPS       Z12, (BX)(R8*1)
+	VSQRTPS       Z12, Z12
+	VMULPS        Z4, Z12, Z12
+	VADDPS        Z5, Z12, Z12
+	VMULPS        Z3, Z13, Z13
+	VDIVPS        Z12, Z13, Z12
+	VMULPS        Z11, Z6, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       Z12, (SI)(R8*1)
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z9
+	VFMADD231PD   Z12, Z14, Z9
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z10
+	VFMADD231PD   Z11, Z13, Z10
+	VMOVUPS       64(AX)(R8*1), Z11
+	VMOVUPS       64(CX)(R8*1), Z12
+	VMULPS        Z0, Z12, Z12
+	VMOVUPS       64(DX)(R8*1), Z13
+	VMOVUPS       64(BX)(R8*1), Z14
+	VMULPS        Z13, Z1, Z13
+	VMULPS        Z12, Z8, Z15
+	VADDPS        Z15, Z13, Z13
+	VMULPS        Z14, Z2, Z14
+	VMULPS        Z12, Z7, Z15
+	VMULPS        Z12, Z15, Z12
+	VADDPS        Z12, Z14, Z12
+	VMOVUPS       Z13, 64(DX)(R8*1)
+	VMOVUPS       Z12, 64(BX)(R8*1)
+	VSQRTPS       Z12, Z12
+	VMULPS        Z4, Z12, Z12
+	VADDPS        Z5, Z12, Z12
+	VMULPS        Z3, Z13, Z13
+	VDIVPS        Z12, Z13, Z12
+	VMULPS        Z11, Z6, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       Z12, 64(SI)(R8*1)
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z9
+	VFMADD231PD   Z12, Z14, Z9
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z10
+	VFMADD231PD   Z11, Z13, Z10
+	ADDQ          $0x00000080, R8
+	SUBQ          $0x00000020, DI
+	JMP           loop_wd_unrolled
+
+loop_wd_single:
+	CMPQ          DI, $0x00000010
+	JB            loop_wd_tail
+	VMOVUPS       (AX)(R8*1), Z11
+	VMOVUPS       (CX)(R8*1), Z12
+	VMULPS        Z0, Z12, Z12
+	VMOVUPS       (DX)(R8*1), Z13
+	VMOVUPS       (BX)(R8*1), Z14
+	VMULPS        Z13, Z1, Z13
+	VMULPS        Z12, Z8, Z15
+	VADDPS        Z15, Z13, Z13
+	VMULPS        Z14, Z2, Z14
+	VMULPS        Z12, Z7, Z15
+	VMULPS        Z12, Z15, Z12
+	VADDPS        Z12, Z14, Z12
+	VMOVUPS       Z13, (DX)(R8*1)
+	VMOVUPS       Z12, (BX)(R8*1)
+	VSQRTPS       Z12, Z12
+	VMULPS        Z4, Z12, Z12
+	VADDPS        Z5, Z12, Z12
+	VMULPS        Z3, Z13, Z13
+	VDIVPS        Z12, Z13, Z12
+	VMULPS        Z11, Z6, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       Z12, (SI)(R8*1)
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z9
+	VFMADD231PD   Z12, Z14, Z9
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z10
+	VFMADD231PD   Z11, Z13, Z10
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           loop_wd_single
+
+loop_wd_tail:
+	TESTQ         DI, DI
+	JZ            loop_wd_done
+	LEAQ          tailmask16<>+0(SB), R9
+	KMOVW         (R9)(DI*2), K1
+	VMOVUPS.Z     (AX)(R8*1), K1, Z11
+	VMOVUPS.Z     (CX)(R8*1), K1, Z12
+	VMULPS        Z0, Z12, Z0
+	VMOVUPS.Z     (DX)(R8*1), K1, Z12
+	VMOVUPS.Z     (BX)(R8*1), K1, Z13
+	VMULPS        Z12, Z1, Z1
+	VMULPS        Z0, Z8, Z8
+	VADDPS        Z8, Z1, Z1
+	VMULPS        Z13, Z2, Z2
+	VMULPS        Z0, Z7, Z7
+	VMULPS        Z0, Z7, Z0
+	VADDPS        Z0, Z2, Z0
+	VMOVUPS       Z1, K1, (DX)(R8*1)
+	VMOVUPS       Z0, K1, (BX)(R8*1)
+	VSQRTPS       Z0, Z0
+	VMULPS        Z4, Z0, Z0
+	VADDPS        Z5, Z0, Z0
+	VMULPS        Z3, Z1, Z1
+	VDIVPS        Z0, Z1, Z0
+	VMULPS        Z11, Z6, Z1
+	VADDPS        Z1, Z0, Z0
+	VMOVUPS       Z0, K1, (SI)(R8*1)
+	VMOVUPS.Z     (SI)(R8*1), K1, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z3
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z3, Z1, Z9
+	VFMADD231PD   Z0, Z2, Z9
+	VCVTPS2PD     Y11, Z0
+	VEXTRACTF64X4 $0x01, Z11, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y11, Z2
+	VEXTRACTF64X4 $0x01, Z11, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z2, Z0, Z10
+	VFMADD231PD   Z3, Z1, Z10
+
+loop_wd_done:
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VADDPD        Y1, Y10, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+152(FP)
+	MOVSD         X1, pp+160(FP)
+	RET
+
+with_wc:
+	MOVL         wd+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wd_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS gs+120(FP), Z0
+	VBROADCASTSS wc+124(FP), Z1
+	VBROADCASTSS b1+128(FP), Z2
+	VBROADCASTSS b2+132(FP), Z3
+	VBROADCASTSS c1+136(FP), Z4
+	VBROADCASTSS c2+140(FP), Z5
+	VBROADCASTSS eps+144(FP), Z6
+	VBROADCASTSS one32<>+0(SB), Z7
+	VSUBPS       Z2, Z7, Z8
+	VSUBPS       Z3, Z7, Z7
+	VXORPD       Z9, Z9, Z9
+	VXORPD       Z10, Z10, Z10
+
+loop_wc_unrolled:
+	CMPQ          DI, $0x00000020
+	JB            loop_wc_single
+	VMOVUPS       (AX)(R8*1), Z11
+	VMOVUPS       (CX)(R8*1), Z12
+	VMULPS        Z0, Z12, Z12
+	VMULPS        Z11, Z1, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       (DX)(R8*1), Z13
+	VMOVUPS       (BX)(R8*1), Z14
+	VMULPS        Z13, Z2, Z13
+	VMULPS        Z12, Z8, Z15
+	VADDPS        Z15, Z13, Z13
+	VMULPS        Z14, Z3, Z14
+	VMULPS        Z12, Z7, Z15
+	VMULPS        Z12, Z15, Z12
+	VADDPS        Z12, Z14, Z12
+	VMOVUPS       Z13, (DX)(R8*1)
+	VMOVUPS       Z12, (BX)(R8*1)
+	VSQRTPS       Z12, Z12
+	VMULPS        Z5, Z12, Z12
+	VADDPS        Z6, Z12, Z12
+	VMULPS        Z4, Z13, Z13
+	VDIVPS        Z12, Z13, Z12
+	VMOVUPS       Z12, (SI)(R8*1)
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z9
+	VFMADD231PD   Z12, Z14, Z9
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z10
+	VFMADD231PD   Z11, Z13, Z10
+	VMOVUPS       64(AX)(R8*1), Z11
+	VMOVUPS       64(CX)(R8*1), Z12
+	VMULPS        Z0, Z12, Z12
+	VMULPS        Z11, Z1, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       64(DX)(R8*1), Z13
+	VMOVUPS       64(BX)(R8*1), Z14
+	VMULPS        Z13, Z2, Z13
+	VMULPS        Z12, Z8, Z15
+	VADDPS        Z15, Z13, Z13
+	VMULPS        Z14, Z3, Z14
+	VMULPS        Z12, Z7, Z15
+	VMULPS        Z12, Z15, Z12
+	VADDPS        Z12, Z14, Z12
+	VMOVUPS       Z13, 64(DX)(R8*1)
+	VMOVUPS       Z12, 64(BX)(R8*1)
+	VSQRTPS       Z12, Z12
+	VMULPS        Z5, Z12, Z12
+	VADDPS        Z6, Z12, Z12
+	VMULPS        Z4, Z13, Z13
+	VDIVPS        Z12, Z13, Z12
+	VMOVUPS       Z12, 64(SI)(R8*1)
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z9
+	VFMADD231PD   Z12, Z14, Z9
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z10
+	VFMADD231PD   Z11, Z13, Z10
+	ADDQ          $0x00000080, R8
+	SUBQ          $0x00000020, DI
+	JMP           loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ          DI, $0x00000010
+	JB            loop_wc_tail
+	VMOVUPS       (AX)(R8*1), Z11
+	VMOVUPS       (CX)(R8*1), Z12
+	VMULPS        Z0, Z12, Z12
+	VMULPS        Z11, Z1, Z13
+	VADDPS        Z13, Z12, Z12
+	VMOVUPS       (DX)(R8*1), Z13
+	VMOVUPS       (BX)(R8*1), Z14
+	VMULPS        Z13, Z2, Z13
+	VMULPS        Z12, Z8, Z15
+	VADDPS        Z15, Z13, Z13
+	VMULPS        Z14, Z3, Z14
+	VMULPS        Z12, Z7, Z15
+	VMULPS        Z12, Z15, Z12
+	VADDPS        Z12, Z14, Z12
+	VMOVUPS       Z13, (DX)(R8*1)
+	VMOVUPS       Z12, (BX)(R8*1)
+	VSQRTPS       Z12, Z12
+	VMULPS        Z5, Z12, Z12
+	VADDPS        Z6, Z12, Z12
+	VMULPS        Z4, Z13, Z13
+	VDIVPS        Z12, Z13, Z12
+	VMOVUPS       Z12, (SI)(R8*1)
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z9
+	VFMADD231PD   Z12, Z14, Z9
+	VCVTPS2PD     Y11, Z12
+	VEXTRACTF64X4 $0x01, Z11, Y13
+	VCVTPS2PD     Y13, Z13
+	VCVTPS2PD     Y11, Z14
+	VEXTRACTF64X4 $0x01, Z11, Y11
+	VCVTPS2PD     Y11, Z11
+	VFMADD231PD   Z14, Z12, Z10
+	VFMADD231PD   Z11, Z13, Z10
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           loop_wc_single
+
+loop_wc_tail:
+	TESTQ         DI, DI
+	JZ            loop_wc_done
+	LEAQ          tailmask16<>+0(SB), R9
+	KMOVW         (R9)(DI*2), K1
+	VMOVUPS.Z     (AX)(R8*1), K1, Z11
+	VMOVUPS.Z     (CX)(R8*1), K1, Z12
+	VMULPS        Z0, Z12, Z0
+	VMULPS        Z11, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VMOVUPS.Z     (DX)(R8*1), K1, Z1
+	VMOVUPS.Z     (BX)(R8*1), K1, Z12
+	VMULPS        Z1, Z2, Z1
+	VMULPS        Z0, Z8, Z2
+	VADDPS        Z2, Z1, Z1
+	VMULPS        Z12, Z3, Z2
+	VMULPS        Z0, Z7, Z3
+	VMULPS        Z0, Z3, Z0
+	VADDPS        Z0, Z2, Z0
+	VMOVUPS       Z1, K1, (DX)(R8*1)
+	VMOVUPS       Z0, K1, (BX)(R8*1)
+	VSQRTPS       Z0, Z0
+	VMULPS        Z5, Z0, Z0
+	VADDPS        Z6, Z0, Z0
+	VMULPS        Z4, Z1, Z1
+	VDIVPS        Z0, Z1, Z0
+	VMOVUPS       Z0, K1, (SI)(R8*1)
+	VMOVUPS.Z     (SI)(R8*1), K1, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z3
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z3, Z1, Z9
+	VFMADD231PD   Z0, Z2, Z9
+	VCVTPS2PD     Y11, Z0
+	VEXTRACTF64X4 $0x01, Z11, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y11, Z2
+	VEXTRACTF64X4 $0x01, Z11, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z2, Z0, Z10
+	VFMADD231PD   Z3, Z1, Z10
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VADDPD        Y1, Y10, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+152(FP)
+	MOVSD         X1, pp+160(FP)
+	RET
+
+with_wd_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS gs+120(FP), Z0
+	VBROADCASTSS wc+124(FP), Z1
+	VBROADCASTSS b1+128(FP), Z2
+	VBROADCASTSS b2+132(FP), Z3
+	VBROADCASTSS c1+136(FP), Z4
+	VBROADCASTSS c2+140(FP), Z5
+	VBROADCASTSS eps+144(FP), Z6
+	VBROADCASTSS wd+148(FP), Z7
+	VBROADCASTSS one32<>+0(SB), Z8
+	VSUBPS       Z2, Z8, Z9
+	VSUBPS       Z3, Z8, Z8
+	VXORPD       Z10, Z10, Z10
+	VXORPD       Z11, Z11, Z11
+
+loop_wc_wd_unrolled:
+	CMPQ          DI, $0x00000020
+	JB            loop_wc_wd_single
+	VMOVUPS       (AX)(R8*1), Z12
+	VMOVUPS       (CX)(R8*1), Z13
+	VMULPS        Z0, Z13, Z13
+	VMULPS        Z12, Z1, Z14
+	VADDPS        Z14, Z13, Z13
+	VMOVUPS       (DX)(R8*1), Z14
+	VMOVUPS       (BX)(R8*1), Z15
+	VMULPS        Z14, Z2, Z14
+	VMULPS        Z13, Z9, Z16
+	VADDPS        Z16, Z14, Z14
+	VMULPS        Z15, Z3, Z15
+	VMULPS        Z13, Z8, Z16
+	VMULPS        Z13, Z16, Z13
+	VADDPS        Z13, Z15, Z13
+	VMOVUPS       Z14, (DX)(R8*1)
+	VMOVUPS       Z13, (BX)(R8*1)
+	VSQRTPS       Z13, Z13
+	VMULPS        Z5, Z13, Z13
+	VADDPS        Z6, Z13, Z13
+	VMULPS        Z4, Z14, Z14
+	VDIVPS        Z13, Z14, Z13
+	VMULPS        Z12, Z7, Z14
+	VADDPS        Z14, Z13, Z13
+	VMOVUPS       Z13, (SI)(R8*1)
+	VCVTPS2PD     Y13, Z14
+	VEXTRACTF64X4 $0x01, Z13, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y13, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD231PD   Z16, Z14, Z10
+	VFMADD231PD   Z13, Z15, Z10
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z11
+	VFMADD231PD   Z12, Z14, Z11
+	VMOVUPS       64(AX)(R8*1), Z12
+	VMOVUPS       64(CX)(R8*1), Z13
+	VMULPS        Z0, Z13, Z13
+	VMULPS        Z12, Z1, Z14
+	VADDPS        Z14, Z13, Z13
+	VMOVUPS       64(DX)(R8*1), Z14
+	VMOVUPS       64(BX)(R8*1), Z15
+	VMULPS        Z14, Z2, Z14
+	VMULPS        Z13, Z9, Z16
+	VADDPS        Z16, Z14, Z14
+	VMULPS        Z15, Z3, Z15
+	VMULPS        Z13, Z8, Z16
+	VMULPS        Z13, Z16, Z13
+	VADDPS        Z13, Z15, Z13
+	VMOVUPS       Z14, 64(DX)(R8*1)
+	VMOVUPS       Z13, 64(BX)(R8*1)
+	VSQRTPS       Z13, Z13
+	VMULPS        Z5, Z13, Z13
+	VADDPS        Z6, Z13, Z13
+	VMULPS        Z4, Z14, Z14
+	VDIVPS        Z13, Z14, Z13
+	VMULPS        Z12, Z7, Z14
+	VADDPS        Z14, Z13, Z13
+	VMOVUPS       Z13, 64(SI)(R8*1)
+	VCVTPS2PD     Y13, Z14
+	VEXTRACTF64X4 $0x01, Z13, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y13, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD231PD   Z16, Z14, Z10
+	VFMADD231PD   Z13, Z15, Z10
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z11
+	VFMADD231PD   Z12, Z14, Z11
+	ADDQ          $0x00000080, R8
+	SUBQ          $0x00000020, DI
+	JMP           loop_wc_wd_unrolled
+
+loop_wc_wd_single:
+	CMPQ          DI, $0x00000010
+	JB            loop_wc_wd_tail
+	VMOVUPS       (AX)(R8*1), Z12
+	VMOVUPS       (CX)(R8*1), Z13
+	VMULPS        Z0, Z13, Z13
+	VMULPS        Z12, Z1, Z14
+	VADDPS        Z14, Z13, Z13
+	VMOVUPS       (DX)(R8*1), Z14
+	VMOVUPS       (BX)(R8*1), Z15
+	VMULPS        Z14, Z2, Z14
+	VMULPS        Z13, Z9, Z16
+	VADDPS        Z16, Z14, Z14
+	VMULPS        Z15, Z3, Z15
+	VMULPS        Z13, Z8, Z16
+	VMULPS        Z13, Z16, Z13
+	VADDPS        Z13, Z15, Z13
+	VMOVUPS       Z14, (DX)(R8*1)
+	VMOVUPS       Z13, (BX)(R8*1)
+	VSQRTPS       Z13, Z13
+	VMULPS        Z5, Z13, Z13
+	VADDPS        Z6, Z13, Z13
+	VMULPS        Z4, Z14, Z14
+	VDIVPS        Z13, Z14, Z13
+	VMULPS        Z12, Z7, Z14
+	VADDPS        Z14, Z13, Z13
+	VMOVUPS       Z13, (SI)(R8*1)
+	VCVTPS2PD     Y13, Z14
+	VEXTRACTF64X4 $0x01, Z13, Y15
+	VCVTPS2PD     Y15, Z15
+	VCVTPS2PD     Y13, Z16
+	VEXTRACTF64X4 $0x01, Z13, Y13
+	VCVTPS2PD     Y13, Z13
+	VFMADD231PD   Z16, Z14, Z10
+	VFMADD231PD   Z13, Z15, Z10
+	VCVTPS2PD     Y12, Z13
+	VEXTRACTF64X4 $0x01, Z12, Y14
+	VCVTPS2PD     Y14, Z14
+	VCVTPS2PD     Y12, Z15
+	VEXTRACTF64X4 $0x01, Z12, Y12
+	VCVTPS2PD     Y12, Z12
+	VFMADD231PD   Z15, Z13, Z11
+	VFMADD231PD   Z12, Z14, Z11
+	ADDQ          $0x00000040, R8
+	SUBQ          $0x00000010, DI
+	JMP           loop_wc_wd_single
+
+loop_wc_wd_tail:
+	TESTQ         DI, DI
+	JZ            loop_wc_wd_done
+	LEAQ          tailmask16<>+0(SB), R9
+	KMOVW         (R9)(DI*2), K1
+	VMOVUPS.Z     (AX)(R8*1), K1, Z12
+	VMOVUPS.Z     (CX)(R8*1), K1, Z13
+	VMULPS        Z0, Z13, Z0
+	VMULPS        Z12, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VMOVUPS.Z     (DX)(R8*1), K1, Z1
+	VMOVUPS.Z     (BX)(R8*1), K1, Z13
+	VMULPS        Z1, Z2, Z1
+	VMULPS        Z0, Z9, Z2
+	VADDPS        Z2, Z1, Z1
+	VMULPS        Z13, Z3, Z2
+	VMULPS        Z0, Z8, Z3
+	VMULPS        Z0, Z3, Z0
+	VADDPS        Z0, Z2, Z0
+	VMOVUPS       Z1, K1, (DX)(R8*1)
+	VMOVUPS       Z0, K1, (BX)(R8*1)
+	VSQRTPS       Z0, Z0
+	VMULPS        Z5, Z0, Z0
+	VADDPS        Z6, Z0, Z0
+	VMULPS        Z4, Z1, Z1
+	VDIVPS        Z0, Z1, Z0
+	VMULPS        Z12, Z7, Z1
+	VADDPS        Z1, Z0, Z0
+	VMOVUPS       Z0, K1, (SI)(R8*1)
+	VMOVUPS.Z     (SI)(R8*1), K1, Z0
+	VCVTPS2PD     Y0, Z1
+	VEXTRACTF64X4 $0x01, Z0, Y2
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y0, Z3
+	VEXTRACTF64X4 $0x01, Z0, Y0
+	VCVTPS2PD     Y0, Z0
+	VFMADD231PD   Z3, Z1, Z10
+	VFMADD231PD   Z0, Z2, Z10
+	VCVTPS2PD     Y12, Z0
+	VEXTRACTF64X4 $0x01, Z12, Y1
+	VCVTPS2PD     Y1, Z1
+	VCVTPS2PD     Y12, Z2
+	VEXTRACTF64X4 $0x01, Z12, Y3
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z2, Z0, Z11
+	VFMADD231PD   Z3, Z1, Z11
+
+loop_wc_wd_done:
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VADDPD        Y0, Y10, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z11, Y1
+	VADDPD        Y1, Y11, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+152(FP)
+	MOVSD         X1, pp+160(FP)
+	RET
+
 // func trustStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
 // Requires: AVX, AVX512F
 TEXT ·trustStep32AVX512(SB), NOSPLIT, $0-101
@@ -24453,6 +25312,641 @@ loop_wc_done:
 	VZEROUPPER
 	MOVSD         X0, uu+64(FP)
 	MOVSD         X1, pp+72(FP)
+	RET
+
+// func lambGather64AVX512(p []float64, g []float64, m []float64, v []float64, u []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64) (uu float64, pp float64)
+// Requires: AVX, AVX512DQ, AVX512F, SSE2
+TEXT ·lambGather64AVX512(SB), NOSPLIT, $0-200
+	MOVQ         wc+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         wd+176(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wd
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD gs+120(FP), Z0
+	VBROADCASTSD b1+136(FP), Z1
+	VBROADCASTSD b2+144(FP), Z2
+	VBROADCASTSD c1+152(FP), Z3
+	VBROADCASTSD c2+160(FP), Z4
+	VBROADCASTSD eps+168(FP), Z5
+	VBROADCASTSD one64<>+0(SB), Z6
+	VSUBPD       Z1, Z6, Z7
+	VSUBPD       Z2, Z6, Z6
+	VXORPD       Z8, Z8, Z8
+	VXORPD       Z9, Z9, Z9
+
+loop_unrolled:
+	CMPQ        DI, $0x00000010
+	JB          loop_single
+	VMOVUPD     (AX)(R8*1), Z10
+	VMOVUPD     (CX)(R8*1), Z11
+	VMULPD      Z0, Z11, Z11
+	VMOVUPD     (DX)(R8*1), Z12
+	VMOVUPD     (BX)(R8*1), Z13
+	VMULPD      Z12, Z1, Z12
+	VMULPD      Z11, Z7, Z14
+	VADDPD      Z14, Z12, Z12
+	VMULPD      Z13, Z2, Z13
+	VMULPD      Z11, Z6, Z14
+	VMULPD      Z11, Z14, Z11
+	VADDPD      Z11, Z13, Z11
+	VMOVUPD     Z12, (DX)(R8*1)
+	VMOVUPD     Z11, (BX)(R8*1)
+	VSQRTPD     Z11, Z11
+	VMULPD      Z4, Z11, Z11
+	VADDPD      Z5, Z11, Z11
+	VMULPD      Z3, Z12, Z12
+	VDIVPD      Z11, Z12, Z11
+	VMOVUPD     Z11, (SI)(R8*1)
+	VFMADD231PD Z11, Z11, Z8
+	VFMADD231PD Z10, Z10, Z9
+	VMOVUPD     64(AX)(R8*1), Z10
+	VMOVUPD     64(CX)(R8*1), Z11
+	VMULPD      Z0, Z11, Z11
+	VMOVUPD     64(DX)(R8*1), Z12
+	VMOVUPD     64(BX)(R8*1), Z13
+	VMULPD      Z12, Z1, Z12
+	VMULPD      Z11, Z7, Z14
+	VADDPD      Z14, Z12, Z12
+	VMULPD      Z13, Z2, Z13
+	VMULPD      Z11, Z6, Z14
+	VMULPD      Z11, Z14, Z11
+	VADDPD      Z11, Z13, Z11
+	VMOVUPD     Z12, 64(DX)(R8*1)
+	VMOVUPD     Z11, 64(BX)(R8*1)
+	VSQRTPD     Z11, Z11
+	VMULPD      Z4, Z11, Z11
+	VADDPD      Z5, Z11, Z11
+	VMULPD      Z3, Z12, Z12
+	VDIVPD      Z11, Z12, Z11
+	VMOVUPD     Z11, 64(SI)(R8*1)
+	VFMADD231PD Z11, Z11, Z8
+	VFMADD231PD Z10, Z10, Z9
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000010, DI
+	JMP         loop_unrolled
+
+loop_single:
+	CMPQ        DI, $0x00000008
+	JB          loop_tail
+	VMOVUPD     (AX)(R8*1), Z10
+	VMOVUPD     (CX)(R8*1), Z11
+	VMULPD      Z0, Z11, Z11
+	VMOVUPD     (DX)(R8*1), Z12
+	VMOVUPD     (BX)(R8*1), Z13
+	VMULPD      Z12, Z1, Z12
+	VMULPD      Z11, Z7, Z14
+	VADDPD      Z14, Z12, Z12
+	VMULPD      Z13, Z2, Z13
+	VMULPD      Z11, Z6, Z14
+	VMULPD      Z11, Z14, Z11
+	VADDPD      Z11, Z13, Z11
+	VMOVUPD     Z12, (DX)(R8*1)
+	VMOVUPD     Z11, (BX)(R8*1)
+	VSQRTPD     Z11, Z11
+	VMULPD      Z4, Z11, Z11
+	VADDPD      Z5, Z11, Z11
+	VMULPD      Z3, Z12, Z12
+	VDIVPD      Z11, Z12, Z11
+	VMOVUPD     Z11, (SI)(R8*1)
+	VFMADD231PD Z11, Z11, Z8
+	VFMADD231PD Z10, Z10, Z9
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000008, DI
+	JMP         loop_single
+
+loop_tail:
+	TESTQ       DI, DI
+	JZ          loop_done
+	LEAQ        tailmask16<>+0(SB), R9
+	KMOVW       (R9)(DI*2), K1
+	VMOVUPD.Z   (AX)(R8*1), K1, Z10
+	VMOVUPD.Z   (CX)(R8*1), K1, Z11
+	VMULPD      Z0, Z11, Z0
+	VMOVUPD.Z   (DX)(R8*1), K1, Z11
+	VMOVUPD.Z   (BX)(R8*1), K1, Z12
+	VMULPD      Z11, Z1, Z1
+	VMULPD      Z0, Z7, Z7
+	VADDPD      Z7, Z1, Z1
+	VMULPD      Z12, Z2, Z2
+	VMULPD      Z0, Z6, Z6
+	VMULPD      Z0, Z6, Z0
+	VADDPD      Z0, Z2, Z0
+	VMOVUPD     Z1, K1, (DX)(R8*1)
+	VMOVUPD     Z0, K1, (BX)(R8*1)
+	VSQRTPD     Z0, Z0
+	VMULPD      Z4, Z0, Z0
+	VADDPD      Z5, Z0, Z0
+	VMULPD      Z3, Z1, Z1
+	VDIVPD      Z0, Z1, Z0
+	VMOVUPD     Z0, K1, (SI)(R8*1)
+	VMOVUPD.Z   (SI)(R8*1), K1, Z0
+	VFMADD231PD Z0, Z0, Z8
+	VFMADD231PD Z10, Z10, Z9
+
+loop_done:
+	VEXTRACTF64X4 $0x01, Z8, Y0
+	VADDPD        Y0, Y8, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z9, Y1
+	VADDPD        Y1, Y9, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+184(FP)
+	MOVSD         X1, pp+192(FP)
+	RET
+
+with_wd:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD gs+120(FP), Z0
+	VBROADCASTSD b1+136(FP), Z1
+	VBROADCASTSD b2+144(FP), Z2
+	VBROADCASTSD c1+152(FP), Z3
+	VBROADCASTSD c2+160(FP), Z4
+	VBROADCASTSD eps+168(FP), Z5
+	VBROADCASTSD wd+176(FP), Z6
+	VBROADCASTSD one64<>+0(SB), Z7
+	VSUBPD       Z1, Z7, Z8
+	VSUBPD       Z2, Z7, Z7
+	VXORPD       Z9, Z9, Z9
+	VXORPD       Z10, Z10, Z10
+
+loop_wd_unrolled:
+	CMPQ        DI, $0x00000010
+	JB          loop_wd_single
+	VMOVUPD     (AX)(R8*1), Z11
+	VMOVUPD     (CX)(R8*1), Z12
+	VMULPD      Z0, Z12, Z12
+	VMOVUPD     (DX)(R8*1), Z13
+	VMOVUPD     (BX)(R8*1), Z14
+	VMULPD      Z13, Z1, Z13
+	VMULPD      Z12, Z8, Z15
+	VADDPD      Z15, Z13, Z13
+	VMULPD      Z14, Z2, Z14
+	VMULPD      Z12, Z7, Z15
+	VMULPD      Z12, Z15, Z12
+	VADDPD      Z12, Z14, Z12
+	VMOVUPD     Z13, (DX)(R8*1)
+	VMOVUPD     Z12, (BX)(R8*1)
+	VSQRTPD     Z12, Z12
+	VMULPD      Z4, Z12, Z12
+	VADDPD      Z5, Z12, Z12
+	VMULPD      Z3, Z13, Z13
+	VDIVPD      Z12, Z13, Z12
+	VMULPD      Z11, Z6, Z13
+	VADDPD      Z13, Z12, Z12
+	VMOVUPD     Z12, (SI)(R8*1)
+	VFMADD231PD Z12, Z12, Z9
+	VFMADD231PD Z11, Z11, Z10
+	VMOVUPD     64(AX)(R8*1), Z11
+	VMOVUPD     64(CX)(R8*1), Z12
+	VMULPD      Z0, Z12, Z12
+	VMOVUPD     64(DX)(R8*1), Z13
+	VMOVUPD     64(BX)(R8*1), Z14
+	VMULPD      Z13, Z1, Z13
+	VMULPD      Z12, Z8, Z15
+	VADDPD      Z15, Z13, Z13
+	VMULPD      Z14, Z2, Z14
+	VMULPD      Z12, Z7, Z15
+	VMULPD      Z12, Z15, Z12
+	VADDPD      Z12, Z14, Z12
+	VMOVUPD     Z13, 64(DX)(R8*1)
+	VMOVUPD     Z12, 64(BX)(R8*1)
+	VSQRTPD     Z12, Z12
+	VMULPD      Z4, Z12, Z12
+	VADDPD      Z5, Z12, Z12
+	VMULPD      Z3, Z13, Z13
+	VDIVPD      Z12, Z13, Z12
+	VMULPD      Z11, Z6, Z13
+	VADDPD      Z13, Z12, Z12
+	VMOVUPD     Z12, 64(SI)(R8*1)
+	VFMADD231PD Z12, Z12, Z9
+	VFMADD231PD Z11, Z11, Z10
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000010, DI
+	JMP         loop_wd_unrolled
+
+loop_wd_single:
+	CMPQ        DI, $0x00000008
+	JB          loop_wd_tail
+	VMOVUPD     (AX)(R8*1), Z11
+	VMOVUPD     (CX)(R8*1), Z12
+	VMULPD      Z0, Z12, Z12
+	VMOVUPD     (DX)(R8*1), Z13
+	VMOVUPD     (BX)(R8*1), Z14
+	VMULPD      Z13, Z1, Z13
+	VMULPD      Z12, Z8, Z15
+	VADDPD      Z15, Z13, Z13
+	VMULPD      Z14, Z2, Z14
+	VMULPD      Z12, Z7, Z15
+	VMULPD      Z12, Z15, Z12
+	VADDPD      Z12, Z14, Z12
+	VMOVUPD     Z13, (DX)(R8*1)
+	VMOVUPD     Z12, (BX)(R8*1)
+	VSQRTPD     Z12, Z12
+	VMULPD      Z4, Z12, Z12
+	VADDPD      Z5, Z12, Z12
+	VMULPD      Z3, Z13, Z13
+	VDIVPD      Z12, Z13, Z12
+	VMULPD      Z11, Z6, Z13
+	VADDPD      Z13, Z12, Z12
+	VMOVUPD     Z12, (SI)(R8*1)
+	VFMADD231PD Z12, Z12, Z9
+	VFMADD231PD Z11, Z11, Z10
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000008, DI
+	JMP         loop_wd_single
+
+loop_wd_tail:
+	TESTQ       DI, DI
+	JZ          loop_wd_done
+	LEAQ        tailmask16<>+0(SB), R9
+	KMOVW       (R9)(DI*2), K1
+	VMOVUPD.Z   (AX)(R8*1), K1, Z11
+	VMOVUPD.Z   (CX)(R8*1), K1, Z12
+	VMULPD      Z0, Z12, Z0
+	VMOVUPD.Z   (DX)(R8*1), K1, Z12
+	VMOVUPD.Z   (BX)(R8*1), K1, Z13
+	VMULPD      Z12, Z1, Z1
+	VMULPD      Z0, Z8, Z8
+	VADDPD      Z8, Z1, Z1
+	VMULPD      Z13, Z2, Z2
+	VMULPD      Z0, Z7, Z7
+	VMULPD      Z0, Z7, Z0
+	VADDPD      Z0, Z2, Z0
+	VMOVUPD     Z1, K1, (DX)(R8*1)
+	VMOVUPD     Z0, K1, (BX)(R8*1)
+	VSQRTPD     Z0, Z0
+	VMULPD      Z4, Z0, Z0
+	VADDPD      Z5, Z0, Z0
+	VMULPD      Z3, Z1, Z1
+	VDIVPD      Z0, Z1, Z0
+	VMULPD      Z11, Z6, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD     Z0, K1, (SI)(R8*1)
+	VMOVUPD.Z   (SI)(R8*1), K1, Z0
+	VFMADD231PD Z0, Z0, Z9
+	VFMADD231PD Z11, Z11, Z10
+
+loop_wd_done:
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VADDPD        Y1, Y10, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+184(FP)
+	MOVSD         X1, pp+192(FP)
+	RET
+
+with_wc:
+	MOVQ         wd+176(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wd_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD gs+120(FP), Z0
+	VBROADCASTSD wc+128(FP), Z1
+	VBROADCASTSD b1+136(FP), Z2
+	VBROADCASTSD b2+144(FP), Z3
+	VBROADCASTSD c1+152(FP), Z4
+	VBROADCASTSD c2+160(FP), Z5
+	VBROADCASTSD eps+168(FP), Z6
+	VBROADCASTSD one64<>+0(SB), Z7
+	VSUBPD       Z2, Z7, Z8
+	VSUBPD       Z3, Z7, Z7
+	VXORPD       Z9, Z9, Z9
+	VXORPD       Z10, Z10, Z10
+
+loop_wc_unrolled:
+	CMPQ        DI, $0x00000010
+	JB          loop_wc_single
+	VMOVUPD     (AX)(R8*1), Z11
+	VMOVUPD     (CX)(R8*1), Z12
+	VMULPD      Z0, Z12, Z12
+	VMULPD      Z11, Z1, Z13
+	VADDPD      Z13, Z12, Z12
+	VMOVUPD     (DX)(R8*1), Z13
+	VMOVUPD     (BX)(R8*1), Z14
+	VMULPD      Z13, Z2, Z13
+	VMULPD      Z12, Z8, Z15
+	VADDPD      Z15, Z13, Z13
+	VMULPD      Z14, Z3, Z14
+	VMULPD      Z12, Z7, Z15
+	VMULPD      Z12, Z15, Z12
+	VADDPD      Z12, Z14, Z12
+	VMOVUPD     Z13, (DX)(R8*1)
+	VMOVUPD     Z12, (BX)(R8*1)
+	VSQRTPD     Z12, Z12
+	VMULPD      Z5, Z12, Z12
+	VADDPD      Z6, Z12, Z12
+	VMULPD      Z4, Z13, Z13
+	VDIVPD      Z12, Z13, Z12
+	VMOVUPD     Z12, (SI)(R8*1)
+	VFMADD231PD Z12, Z12, Z9
+	VFMADD231PD Z11, Z11, Z10
+	VMOVUPD     64(AX)(R8*1), Z11
+	VMOVUPD     64(CX)(R8*1), Z12
+	VMULPD      Z0, Z12, Z12
+	VMULPD      Z11, Z1, Z13
+	VADDPD      Z13, Z12, Z12
+	VMOVUPD     64(DX)(R8*1), Z13
+	VMOVUPD     64(BX)(R8*1), Z14
+	VMULPD      Z13, Z2, Z13
+	VMULPD      Z12, Z8, Z15
+	VADDPD      Z15, Z13, Z13
+	VMULPD      Z14, Z3, Z14
+	VMULPD      Z12, Z7, Z15
+	VMULPD      Z12, Z15, Z12
+	VADDPD      Z12, Z14, Z12
+	VMOVUPD     Z13, 64(DX)(R8*1)
+	VMOVUPD     Z12, 64(BX)(R8*1)
+	VSQRTPD     Z12, Z12
+	VMULPD      Z5, Z12, Z12
+	VADDPD      Z6, Z12, Z12
+	VMULPD      Z4, Z13, Z13
+	VDIVPD      Z12, Z13, Z12
+	VMOVUPD     Z12, 64(SI)(R8*1)
+	VFMADD231PD Z12, Z12, Z9
+	VFMADD231PD Z11, Z11, Z10
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000010, DI
+	JMP         loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ        DI, $0x00000008
+	JB          loop_wc_tail
+	VMOVUPD     (AX)(R8*1), Z11
+	VMOVUPD     (CX)(R8*1), Z12
+	VMULPD      Z0, Z12, Z12
+	VMULPD      Z11, Z1, Z13
+	VADDPD      Z13, Z12, Z12
+	VMOVUPD     (DX)(R8*1), Z13
+	VMOVUPD     (BX)(R8*1), Z14
+	VMULPD      Z13, Z2, Z13
+	VMULPD      Z12, Z8, Z15
+	VADDPD      Z15, Z13, Z13
+	VMULPD      Z14, Z3, Z14
+	VMULPD      Z12, Z7, Z15
+	VMULPD      Z12, Z15, Z12
+	VADDPD      Z12, Z14, Z12
+	VMOVUPD     Z13, (DX)(R8*1)
+	VMOVUPD     Z12, (BX)(R8*1)
+	VSQRTPD     Z12, Z12
+	VMULPD      Z5, Z12, Z12
+	VADDPD      Z6, Z12, Z12
+	VMULPD      Z4, Z13, Z13
+	VDIVPD      Z12, Z13, Z12
+	VMOVUPD     Z12, (SI)(R8*1)
+	VFMADD231PD Z12, Z12, Z9
+	VFMADD231PD Z11, Z11, Z10
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000008, DI
+	JMP         loop_wc_single
+
+loop_wc_tail:
+	TESTQ       DI, DI
+	JZ          loop_wc_done
+	LEAQ        tailmask16<>+0(SB), R9
+	KMOVW       (R9)(DI*2), K1
+	VMOVUPD.Z   (AX)(R8*1), K1, Z11
+	VMOVUPD.Z   (CX)(R8*1), K1, Z12
+	VMULPD      Z0, Z12, Z0
+	VMULPD      Z11, Z1, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD.Z   (DX)(R8*1), K1, Z1
+	VMOVUPD.Z   (BX)(R8*1), K1, Z12
+	VMULPD      Z1, Z2, Z1
+	VMULPD      Z0, Z8, Z2
+	VADDPD      Z2, Z1, Z1
+	VMULPD      Z12, Z3, Z2
+	VMULPD      Z0, Z7, Z3
+	VMULPD      Z0, Z3, Z0
+	VADDPD      Z0, Z2, Z0
+	VMOVUPD     Z1, K1, (DX)(R8*1)
+	VMOVUPD     Z0, K1, (BX)(R8*1)
+	VSQRTPD     Z0, Z0
+	VMULPD      Z5, Z0, Z0
+	VADDPD      Z6, Z0, Z0
+	VMULPD      Z4, Z1, Z1
+	VDIVPD      Z0, Z1, Z0
+	VMOVUPD     Z0, K1, (SI)(R8*1)
+	VMOVUPD.Z   (SI)(R8*1), K1, Z0
+	VFMADD231PD Z0, Z0, Z9
+	VFMADD231PD Z11, Z11, Z10
+
+loop_wc_done:
+	VEXTRACTF64X4 $0x01, Z9, Y0
+	VADDPD        Y0, Y9, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z10, Y1
+	VADDPD        Y1, Y10, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+184(FP)
+	MOVSD         X1, pp+192(FP)
+	RET
+
+with_wd_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD gs+120(FP), Z0
+	VBROADCASTSD wc+128(FP), Z1
+	VBROADCASTSD b1+136(FP), Z2
+	VBROADCASTSD b2+144(FP), Z3
+	VBROADCASTSD c1+152(FP), Z4
+	VBROADCASTSD c2+160(FP), Z5
+	VBROADCASTSD eps+168(FP), Z6
+	VBROADCASTSD wd+176(FP), Z7
+	VBROADCASTSD one64<>+0(SB), Z8
+	VSUBPD       Z2, Z8, Z9
+	VSUBPD       Z3, Z8, Z8
+	VXORPD       Z10, Z10, Z10
+	VXORPD       Z11, Z11, Z11
+
+loop_wc_wd_unrolled:
+	CMPQ        DI, $0x00000010
+	JB          loop_wc_wd_single
+	VMOVUPD     (AX)(R8*1), Z12
+	VMOVUPD     (CX)(R8*1), Z13
+	VMULPD      Z0, Z13, Z13
+	VMULPD      Z12, Z1, Z14
+	VADDPD      Z14, Z13, Z13
+	VMOVUPD     (DX)(R8*1), Z14
+	VMOVUPD     (BX)(R8*1), Z15
+	VMULPD      Z14, Z2, Z14
+	VMULPD      Z13, Z9, Z16
+	VADDPD      Z16, Z14, Z14
+	VMULPD      Z15, Z3, Z15
+	VMULPD      Z13, Z8, Z16
+	VMULPD      Z13, Z16, Z13
+	VADDPD      Z13, Z15, Z13
+	VMOVUPD     Z14, (DX)(R8*1)
+	VMOVUPD     Z13, (BX)(R8*1)
+	VSQRTPD     Z13, Z13
+	VMULPD      Z5, Z13, Z13
+	VADDPD      Z6, Z13, Z13
+	VMULPD      Z4, Z14, Z14
+	VDIVPD      Z13, Z14, Z13
+	VMULPD      Z12, Z7, Z14
+	VADDPD      Z14, Z13, Z13
+	VMOVUPD     Z13, (SI)(R8*1)
+	VFMADD231PD Z13, Z13, Z10
+	VFMADD231PD Z12, Z12, Z11
+	VMOVUPD     64(AX)(R8*1), Z12
+	VMOVUPD     64(CX)(R8*1), Z13
+	VMULPD      Z0, Z13, Z13
+	VMULPD      Z12, Z1, Z14
+	VADDPD      Z14, Z13, Z13
+	VMOVUPD     64(DX)(R8*1), Z14
+	VMOVUPD     64(BX)(R8*1), Z15
+	VMULPD      Z14, Z2, Z14
+	VMULPD      Z13, Z9, Z16
+	VADDPD      Z16, Z14, Z14
+	VMULPD      Z15, Z3, Z15
+	VMULPD      Z13, Z8, Z16
+	VMULPD      Z13, Z16, Z13
+	VADDPD      Z13, Z15, Z13
+	VMOVUPD     Z14, 64(DX)(R8*1)
+	VMOVUPD     Z13, 64(BX)(R8*1)
+	VSQRTPD     Z13, Z13
+	VMULPD      Z5, Z13, Z13
+	VADDPD      Z6, Z13, Z13
+	VMULPD      Z4, Z14, Z14
+	VDIVPD      Z13, Z14, Z13
+	VMULPD      Z12, Z7, Z14
+	VADDPD      Z14, Z13, Z13
+	VMOVUPD     Z13, 64(SI)(R8*1)
+	VFMADD231PD Z13, Z13, Z10
+	VFMADD231PD Z12, Z12, Z11
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000010, DI
+	JMP         loop_wc_wd_unrolled
+
+loop_wc_wd_single:
+	CMPQ        DI, $0x00000008
+	JB          loop_wc_wd_tail
+	VMOVUPD     (AX)(R8*1), Z12
+	VMOVUPD     (CX)(R8*1), Z13
+	VMULPD      Z0, Z13, Z13
+	VMULPD      Z12, Z1, Z14
+	VADDPD      Z14, Z13, Z13
+	VMOVUPD     (DX)(R8*1), Z14
+	VMOVUPD     (BX)(R8*1), Z15
+	VMULPD      Z14, Z2, Z14
+	VMULPD      Z13, Z9, Z16
+	VADDPD      Z16, Z14, Z14
+	VMULPD      Z15, Z3, Z15
+	VMULPD      Z13, Z8, Z16
+	VMULPD      Z13, Z16, Z13
+	VADDPD      Z13, Z15, Z13
+	VMOVUPD     Z14, (DX)(R8*1)
+	VMOVUPD     Z13, (BX)(R8*1)
+	VSQRTPD     Z13, Z13
+	VMULPD      Z5, Z13, Z13
+	VADDPD      Z6, Z13, Z13
+	VMULPD      Z4, Z14, Z14
+	VDIVPD      Z13, Z14, Z13
+	VMULPD      Z12, Z7, Z14
+	VADDPD      Z14, Z13, Z13
+	VMOVUPD     Z13, (SI)(R8*1)
+	VFMADD231PD Z13, Z13, Z10
+	VFMADD231PD Z12, Z12, Z11
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000008, DI
+	JMP         loop_wc_wd_single
+
+loop_wc_wd_tail:
+	TESTQ       DI, DI
+	JZ          loop_wc_wd_done
+	LEAQ        tailmask16<>+0(SB), R9
+	KMOVW       (R9)(DI*2), K1
+	VMOVUPD.Z   (AX)(R8*1), K1, Z12
+	VMOVUPD.Z   (CX)(R8*1), K1, Z13
+	VMULPD      Z0, Z13, Z0
+	VMULPD      Z12, Z1, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD.Z   (DX)(R8*1), K1, Z1
+	VMOVUPD.Z   (BX)(R8*1), K1, Z13
+	VMULPD      Z1, Z2, Z1
+	VMULPD      Z0, Z9, Z2
+	VADDPD      Z2, Z1, Z1
+	VMULPD      Z13, Z3, Z2
+	VMULPD      Z0, Z8, Z3
+	VMULPD      Z0, Z3, Z0
+	VADDPD      Z0, Z2, Z0
+	VMOVUPD     Z1, K1, (DX)(R8*1)
+	VMOVUPD     Z0, K1, (BX)(R8*1)
+	VSQRTPD     Z0, Z0
+	VMULPD      Z5, Z0, Z0
+	VADDPD      Z6, Z0, Z0
+	VMULPD      Z4, Z1, Z1
+	VDIVPD      Z0, Z1, Z0
+	VMULPD      Z12, Z7, Z1
+	VADDPD      Z1, Z0, Z0
+	VMOVUPD     Z0, K1, (SI)(R8*1)
+	VMOVUPD.Z   (SI)(R8*1), K1, Z0
+	VFMADD231PD Z0, Z0, Z10
+	VFMADD231PD Z12, Z12, Z11
+
+loop_wc_wd_done:
+	VEXTRACTF64X4 $0x01, Z10, Y0
+	VADDPD        Y0, Y10, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPD        X1, X0, X0
+	VPSHUFD       $0x4e, X0, X1
+	VADDPD        X1, X0, X0
+	VEXTRACTF64X4 $0x01, Z11, Y1
+	VADDPD        Y1, Y11, Y1
+	VEXTRACTF128  $0x01, Y1, X2
+	VADDPD        X2, X1, X1
+	VPSHUFD       $0x4e, X1, X2
+	VADDPD        X2, X1, X1
+	VZEROUPPER
+	MOVSD         X0, uu+184(FP)
+	MOVSD         X1, pp+192(FP)
 	RET
 
 // func trustStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
@@ -39944,6 +41438,913 @@ loop_wc_done:
 	VZEROUPPER
 	MOVSD        X0, uu+56(FP)
 	MOVSD        X1, pp+64(FP)
+	RET
+
+// func lambGather32AVX2(p []float32, g []float32, m []float32, v []float32, u []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32) (uu float64, pp float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·lambGather32AVX2(SB), NOSPLIT, $0-168
+	MOVL         wc+124(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wc
+	MOVL         wd+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wd
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS b1+128(FP), Y0
+	VBROADCASTSS b2+132(FP), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VSUBPS       Y0, Y2, Y3
+	VSUBPS       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_single
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	VMOVUPS      32(AX)(R8*1), Y6
+	VMOVUPS      32(CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      32(DX)(R8*1), Y8
+	VMOVUPS      32(BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, 32(DX)(R8*1)
+	VMOVUPS      Y7, 32(BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VMOVUPS      Y7, 32(SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_tail
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DI, DI
+	JZ           loop_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*4), Y6
+	VMASKMOVPS   (AX)(R8*1), Y6, Y7
+	VMASKMOVPS   (CX)(R8*1), Y6, Y8
+	VBROADCASTSS gs+120(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VMASKMOVPS   (DX)(R8*1), Y6, Y9
+	VMASKMOVPS   (BX)(R8*1), Y6, Y10
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y8, Y3, Y3
+	VADDPS       Y3, Y0, Y0
+	VMULPS       Y10, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPS   Y1, Y6, (BX)(R8*1)
+	VSQRTPS      Y1, Y1
+	VBROADCASTSS c2+140(FP), Y2
+	VMULPS       Y2, Y1, Y1
+	VBROADCASTSS eps+144(FP), Y2
+	VADDPS       Y2, Y1, Y1
+	VBROADCASTSS c1+136(FP), Y2
+	VMULPS       Y2, Y0, Y0
+	VDIVPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPS   (SI)(R8*1), Y6, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X0, Y3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y3, Y1, Y4
+	VFMADD231PD  Y0, Y2, Y4
+	VCVTPS2PD    X7, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X7, Y2
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y2, Y0, Y5
+	VFMADD231PD  Y3, Y1, Y5
+
+loop_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+152(FP)
+	MOVSD        X1, pp+160(FP)
+	RET
+
+with_wd:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS b1+128(FP), Y0
+	VBROADCASTSS b2+132(FP), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VSUBPS       Y0, Y2, Y3
+	VSUBPS       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_wd_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_wd_single
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VBROADCASTSS wd+148(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	VMOVUPS      32(AX)(R8*1), Y6
+	VMOVUPS      32(CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      32(DX)(R8*1), Y8
+	VMOVUPS      32(BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, 32(DX)(R8*1)
+	VMOVUPS      Y7, 32(BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VBROADCASTSS wd+148(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_wd_unrolled
+
+loop_wd_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_wd_tail
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VBROADCASTSS wd+148(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wd_single
+
+loop_wd_tail:
+	TESTQ        DI, DI
+	JZ           loop_wd_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*4), Y6
+	VMASKMOVPS   (AX)(R8*1), Y6, Y7
+	VMASKMOVPS   (CX)(R8*1), Y6, Y8
+	VBROADCASTSS gs+120(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VMASKMOVPS   (DX)(R8*1), Y6, Y9
+	VMASKMOVPS   (BX)(R8*1), Y6, Y10
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y8, Y3, Y3
+	VADDPS       Y3, Y0, Y0
+	VMULPS       Y10, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPS   Y1, Y6, (BX)(R8*1)
+	VSQRTPS      Y1, Y1
+	VBROADCASTSS c2+140(FP), Y2
+	VMULPS       Y2, Y1, Y1
+	VBROADCASTSS eps+144(FP), Y2
+	VADDPS       Y2, Y1, Y1
+	VBROADCASTSS c1+136(FP), Y2
+	VMULPS       Y2, Y0, Y0
+	VDIVPS       Y1, Y0, Y0
+	VBROADCASTSS wd+148(FP), Y1
+	VMULPS       Y7, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPS   (SI)(R8*1), Y6, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X0, Y3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y3, Y1, Y4
+	VFMADD231PD  Y0, Y2, Y4
+	VCVTPS2PD    X7, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X7, Y2
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y2, Y0, Y5
+	VFMADD231PD  Y3, Y1, Y5
+
+loop_wd_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+152(FP)
+	MOVSD        X1, pp+160(FP)
+	RET
+
+with_wc:
+	MOVL         wd+148(FP), AX
+	SHLL         $0x01, AX
+	JNZ          with_wd_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS b1+128(FP), Y0
+	VBROADCASTSS b2+132(FP), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VSUBPS       Y0, Y2, Y3
+	VSUBPS       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_wc_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_wc_single
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VBROADCASTSS wc+124(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	VMOVUPS      32(AX)(R8*1), Y6
+	VMOVUPS      32(CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VBROADCASTSS wc+124(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      32(DX)(R8*1), Y8
+	VMOVUPS      32(BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, 32(DX)(R8*1)
+	VMOVUPS      Y7, 32(BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VMOVUPS      Y7, 32(SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_wc_tail
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VBROADCASTSS wc+124(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DI, DI
+	JZ           loop_wc_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*4), Y6
+	VMASKMOVPS   (AX)(R8*1), Y6, Y7
+	VMASKMOVPS   (CX)(R8*1), Y6, Y8
+	VBROADCASTSS gs+120(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VBROADCASTSS wc+124(FP), Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VMASKMOVPS   (DX)(R8*1), Y6, Y9
+	VMASKMOVPS   (BX)(R8*1), Y6, Y10
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y8, Y3, Y3
+	VADDPS       Y3, Y0, Y0
+	VMULPS       Y10, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPS   Y1, Y6, (BX)(R8*1)
+	VSQRTPS      Y1, Y1
+	VBROADCASTSS c2+140(FP), Y2
+	VMULPS       Y2, Y1, Y1
+	VBROADCASTSS eps+144(FP), Y2
+	VADDPS       Y2, Y1, Y1
+	VBROADCASTSS c1+136(FP), Y2
+	VMULPS       Y2, Y0, Y0
+	VDIVPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPS   (SI)(R8*1), Y6, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X0, Y3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y3, Y1, Y4
+	VFMADD231PD  Y0, Y2, Y4
+	VCVTPS2PD    X7, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X7, Y2
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y2, Y0, Y5
+	VFMADD231PD  Y3, Y1, Y5
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+152(FP)
+	MOVSD        X1, pp+160(FP)
+	RET
+
+with_wd_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSS b1+128(FP), Y0
+	VBROADCASTSS b2+132(FP), Y1
+	VBROADCASTSS one32<>+0(SB), Y2
+	VSUBPS       Y0, Y2, Y3
+	VSUBPS       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_wc_wd_unrolled:
+	CMPQ         DI, $0x00000010
+	JB           loop_wc_wd_single
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VBROADCASTSS wc+124(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VBROADCASTSS wd+148(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	VMOVUPS      32(AX)(R8*1), Y6
+	VMOVUPS      32(CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VBROADCASTSS wc+124(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      32(DX)(R8*1), Y8
+	VMOVUPS      32(BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, 32(DX)(R8*1)
+	VMOVUPS      Y7, 32(BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VBROADCASTSS wd+148(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, 32(SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000010, DI
+	JMP          loop_wc_wd_unrolled
+
+loop_wc_wd_single:
+	CMPQ         DI, $0x00000008
+	JB           loop_wc_wd_tail
+	VMOVUPS      (AX)(R8*1), Y6
+	VMOVUPS      (CX)(R8*1), Y7
+	VBROADCASTSS gs+120(FP), Y8
+	VMULPS       Y8, Y7, Y7
+	VBROADCASTSS wc+124(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      (DX)(R8*1), Y8
+	VMOVUPS      (BX)(R8*1), Y9
+	VMULPS       Y8, Y0, Y8
+	VMULPS       Y7, Y3, Y10
+	VADDPS       Y10, Y8, Y8
+	VMULPS       Y9, Y1, Y9
+	VMULPS       Y7, Y2, Y10
+	VMULPS       Y7, Y10, Y7
+	VADDPS       Y7, Y9, Y7
+	VMOVUPS      Y8, (DX)(R8*1)
+	VMOVUPS      Y7, (BX)(R8*1)
+	VSQRTPS      Y7, Y7
+	VBROADCASTSS c2+140(FP), Y9
+	VMULPS       Y9, Y7, Y7
+	VBROADCASTSS eps+144(FP), Y9
+	VADDPS       Y9, Y7, Y7
+	VBROADCASTSS c1+136(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VDIVPS       Y7, Y8, Y7
+	VBROADCASTSS wd+148(FP), Y8
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VMOVUPS      Y7, (SI)(R8*1)
+	VCVTPS2PD    X7, Y8
+	VEXTRACTF128 $0x01, Y7, X9
+	VCVTPS2PD    X9, Y9
+	VCVTPS2PD    X7, Y10
+	VEXTRACTF128 $0x01, Y7, X7
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y10, Y8, Y4
+	VFMADD231PD  Y7, Y9, Y4
+	VCVTPS2PD    X6, Y7
+	VEXTRACTF128 $0x01, Y6, X8
+	VCVTPS2PD    X8, Y8
+	VCVTPS2PD    X6, Y9
+	VEXTRACTF128 $0x01, Y6, X6
+	VCVTPS2PD    X6, Y6
+	VFMADD231PD  Y9, Y7, Y5
+	VFMADD231PD  Y6, Y8, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wc_wd_single
+
+loop_wc_wd_tail:
+	TESTQ        DI, DI
+	JZ           loop_wc_wd_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*4), Y6
+	VMASKMOVPS   (AX)(R8*1), Y6, Y7
+	VMASKMOVPS   (CX)(R8*1), Y6, Y8
+	VBROADCASTSS gs+120(FP), Y9
+	VMULPS       Y9, Y8, Y8
+	VBROADCASTSS wc+124(FP), Y9
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VMASKMOVPS   (DX)(R8*1), Y6, Y9
+	VMASKMOVPS   (BX)(R8*1), Y6, Y10
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y8, Y3, Y3
+	VADDPS       Y3, Y0, Y0
+	VMULPS       Y10, Y1, Y1
+	VMULPS       Y8, Y2, Y2
+	VMULPS       Y8, Y2, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPS   Y1, Y6, (BX)(R8*1)
+	VSQRTPS      Y1, Y1
+	VBROADCASTSS c2+140(FP), Y2
+	VMULPS       Y2, Y1, Y1
+	VBROADCASTSS eps+144(FP), Y2
+	VADDPS       Y2, Y1, Y1
+	VBROADCASTSS c1+136(FP), Y2
+	VMULPS       Y2, Y0, Y0
+	VDIVPS       Y1, Y0, Y0
+	VBROADCASTSS wd+148(FP), Y1
+	VMULPS       Y7, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VMASKMOVPS   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPS   (SI)(R8*1), Y6, Y0
+	VCVTPS2PD    X0, Y1
+	VEXTRACTF128 $0x01, Y0, X2
+	VCVTPS2PD    X2, Y2
+	VCVTPS2PD    X0, Y3
+	VEXTRACTF128 $0x01, Y0, X0
+	VCVTPS2PD    X0, Y0
+	VFMADD231PD  Y3, Y1, Y4
+	VFMADD231PD  Y0, Y2, Y4
+	VCVTPS2PD    X7, Y0
+	VEXTRACTF128 $0x01, Y7, X1
+	VCVTPS2PD    X1, Y1
+	VCVTPS2PD    X7, Y2
+	VEXTRACTF128 $0x01, Y7, X3
+	VCVTPS2PD    X3, Y3
+	VFMADD231PD  Y2, Y0, Y5
+	VFMADD231PD  Y3, Y1, Y5
+
+loop_wc_wd_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+152(FP)
+	MOVSD        X1, pp+160(FP)
 	RET
 
 // func trustStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
@@ -55980,6 +58381,689 @@ loop_wc_done:
 	VZEROUPPER
 	MOVSD        X0, uu+64(FP)
 	MOVSD        X1, pp+72(FP)
+	RET
+
+// func lambGather64AVX2(p []float64, g []float64, m []float64, v []float64, u []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64) (uu float64, pp float64)
+// Requires: AVX, FMA3, SSE2
+TEXT ·lambGather64AVX2(SB), NOSPLIT, $0-200
+	MOVQ         wc+128(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wc
+	MOVQ         wd+176(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wd
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD b1+136(FP), Y0
+	VBROADCASTSD b2+144(FP), Y1
+	VBROADCASTSD one64<>+0(SB), Y2
+	VSUBPD       Y0, Y2, Y3
+	VSUBPD       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_unrolled:
+	CMPQ         DI, $0x00000008
+	JB           loop_single
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	VMOVUPD      32(AX)(R8*1), Y6
+	VMOVUPD      32(CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VMOVUPD      32(DX)(R8*1), Y8
+	VMOVUPD      32(BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, 32(DX)(R8*1)
+	VMOVUPD      Y7, 32(BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VMOVUPD      Y7, 32(SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_unrolled
+
+loop_single:
+	CMPQ         DI, $0x00000004
+	JB           loop_tail
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, DI
+	JMP          loop_single
+
+loop_tail:
+	TESTQ        DI, DI
+	JZ           loop_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*8), Y6
+	VMASKMOVPD   (AX)(R8*1), Y6, Y7
+	VMASKMOVPD   (CX)(R8*1), Y6, Y8
+	VBROADCASTSD gs+120(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VMASKMOVPD   (DX)(R8*1), Y6, Y9
+	VMASKMOVPD   (BX)(R8*1), Y6, Y10
+	VMULPD       Y9, Y0, Y0
+	VMULPD       Y8, Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VMULPD       Y10, Y1, Y1
+	VMULPD       Y8, Y2, Y2
+	VMULPD       Y8, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMASKMOVPD   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPD   Y1, Y6, (BX)(R8*1)
+	VSQRTPD      Y1, Y1
+	VBROADCASTSD c2+160(FP), Y2
+	VMULPD       Y2, Y1, Y1
+	VBROADCASTSD eps+168(FP), Y2
+	VADDPD       Y2, Y1, Y1
+	VBROADCASTSD c1+152(FP), Y2
+	VMULPD       Y2, Y0, Y0
+	VDIVPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPD   (SI)(R8*1), Y6, Y0
+	VFMADD231PD  Y0, Y0, Y4
+	VFMADD231PD  Y7, Y7, Y5
+
+loop_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+184(FP)
+	MOVSD        X1, pp+192(FP)
+	RET
+
+with_wd:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD b1+136(FP), Y0
+	VBROADCASTSD b2+144(FP), Y1
+	VBROADCASTSD one64<>+0(SB), Y2
+	VSUBPD       Y0, Y2, Y3
+	VSUBPD       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_wd_unrolled:
+	CMPQ         DI, $0x00000008
+	JB           loop_wd_single
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VBROADCASTSD wd+176(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	VMOVUPD      32(AX)(R8*1), Y6
+	VMOVUPD      32(CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VMOVUPD      32(DX)(R8*1), Y8
+	VMOVUPD      32(BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, 32(DX)(R8*1)
+	VMOVUPD      Y7, 32(BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VBROADCASTSD wd+176(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, 32(SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wd_unrolled
+
+loop_wd_single:
+	CMPQ         DI, $0x00000004
+	JB           loop_wd_tail
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VBROADCASTSD wd+176(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, DI
+	JMP          loop_wd_single
+
+loop_wd_tail:
+	TESTQ        DI, DI
+	JZ           loop_wd_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*8), Y6
+	VMASKMOVPD   (AX)(R8*1), Y6, Y7
+	VMASKMOVPD   (CX)(R8*1), Y6, Y8
+	VBROADCASTSD gs+120(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VMASKMOVPD   (DX)(R8*1), Y6, Y9
+	VMASKMOVPD   (BX)(R8*1), Y6, Y10
+	VMULPD       Y9, Y0, Y0
+	VMULPD       Y8, Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VMULPD       Y10, Y1, Y1
+	VMULPD       Y8, Y2, Y2
+	VMULPD       Y8, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMASKMOVPD   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPD   Y1, Y6, (BX)(R8*1)
+	VSQRTPD      Y1, Y1
+	VBROADCASTSD c2+160(FP), Y2
+	VMULPD       Y2, Y1, Y1
+	VBROADCASTSD eps+168(FP), Y2
+	VADDPD       Y2, Y1, Y1
+	VBROADCASTSD c1+152(FP), Y2
+	VMULPD       Y2, Y0, Y0
+	VDIVPD       Y1, Y0, Y0
+	VBROADCASTSD wd+176(FP), Y1
+	VMULPD       Y7, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPD   (SI)(R8*1), Y6, Y0
+	VFMADD231PD  Y0, Y0, Y4
+	VFMADD231PD  Y7, Y7, Y5
+
+loop_wd_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+184(FP)
+	MOVSD        X1, pp+192(FP)
+	RET
+
+with_wc:
+	MOVQ         wd+176(FP), AX
+	SHLQ         $0x01, AX
+	JNZ          with_wd_wc
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD b1+136(FP), Y0
+	VBROADCASTSD b2+144(FP), Y1
+	VBROADCASTSD one64<>+0(SB), Y2
+	VSUBPD       Y0, Y2, Y3
+	VSUBPD       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_wc_unrolled:
+	CMPQ         DI, $0x00000008
+	JB           loop_wc_single
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VBROADCASTSD wc+128(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	VMOVUPD      32(AX)(R8*1), Y6
+	VMOVUPD      32(CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VBROADCASTSD wc+128(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      32(DX)(R8*1), Y8
+	VMOVUPD      32(BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, 32(DX)(R8*1)
+	VMOVUPD      Y7, 32(BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VMOVUPD      Y7, 32(SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wc_unrolled
+
+loop_wc_single:
+	CMPQ         DI, $0x00000004
+	JB           loop_wc_tail
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VBROADCASTSD wc+128(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, DI
+	JMP          loop_wc_single
+
+loop_wc_tail:
+	TESTQ        DI, DI
+	JZ           loop_wc_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*8), Y6
+	VMASKMOVPD   (AX)(R8*1), Y6, Y7
+	VMASKMOVPD   (CX)(R8*1), Y6, Y8
+	VBROADCASTSD gs+120(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VBROADCASTSD wc+128(FP), Y9
+	VMULPD       Y7, Y9, Y9
+	VADDPD       Y9, Y8, Y8
+	VMASKMOVPD   (DX)(R8*1), Y6, Y9
+	VMASKMOVPD   (BX)(R8*1), Y6, Y10
+	VMULPD       Y9, Y0, Y0
+	VMULPD       Y8, Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VMULPD       Y10, Y1, Y1
+	VMULPD       Y8, Y2, Y2
+	VMULPD       Y8, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMASKMOVPD   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPD   Y1, Y6, (BX)(R8*1)
+	VSQRTPD      Y1, Y1
+	VBROADCASTSD c2+160(FP), Y2
+	VMULPD       Y2, Y1, Y1
+	VBROADCASTSD eps+168(FP), Y2
+	VADDPD       Y2, Y1, Y1
+	VBROADCASTSD c1+152(FP), Y2
+	VMULPD       Y2, Y0, Y0
+	VDIVPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPD   (SI)(R8*1), Y6, Y0
+	VFMADD231PD  Y0, Y0, Y4
+	VFMADD231PD  Y7, Y7, Y5
+
+loop_wc_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+184(FP)
+	MOVSD        X1, pp+192(FP)
+	RET
+
+with_wd_wc:
+	MOVQ         p_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         m_base+48(FP), DX
+	MOVQ         v_base+72(FP), BX
+	MOVQ         u_base+96(FP), SI
+	MOVQ         p_len+8(FP), DI
+	XORQ         R8, R8
+	VBROADCASTSD b1+136(FP), Y0
+	VBROADCASTSD b2+144(FP), Y1
+	VBROADCASTSD one64<>+0(SB), Y2
+	VSUBPD       Y0, Y2, Y3
+	VSUBPD       Y1, Y2, Y2
+	VXORPD       Y4, Y4, Y4
+	VXORPD       Y5, Y5, Y5
+
+loop_wc_wd_unrolled:
+	CMPQ         DI, $0x00000008
+	JB           loop_wc_wd_single
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VBROADCASTSD wc+128(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VBROADCASTSD wd+176(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	VMOVUPD      32(AX)(R8*1), Y6
+	VMOVUPD      32(CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VBROADCASTSD wc+128(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      32(DX)(R8*1), Y8
+	VMOVUPD      32(BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, 32(DX)(R8*1)
+	VMOVUPD      Y7, 32(BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VBROADCASTSD wd+176(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, 32(SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000040, R8
+	SUBQ         $0x00000008, DI
+	JMP          loop_wc_wd_unrolled
+
+loop_wc_wd_single:
+	CMPQ         DI, $0x00000004
+	JB           loop_wc_wd_tail
+	VMOVUPD      (AX)(R8*1), Y6
+	VMOVUPD      (CX)(R8*1), Y7
+	VBROADCASTSD gs+120(FP), Y8
+	VMULPD       Y8, Y7, Y7
+	VBROADCASTSD wc+128(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      (DX)(R8*1), Y8
+	VMOVUPD      (BX)(R8*1), Y9
+	VMULPD       Y8, Y0, Y8
+	VMULPD       Y7, Y3, Y10
+	VADDPD       Y10, Y8, Y8
+	VMULPD       Y9, Y1, Y9
+	VMULPD       Y7, Y2, Y10
+	VMULPD       Y7, Y10, Y7
+	VADDPD       Y7, Y9, Y7
+	VMOVUPD      Y8, (DX)(R8*1)
+	VMOVUPD      Y7, (BX)(R8*1)
+	VSQRTPD      Y7, Y7
+	VBROADCASTSD c2+160(FP), Y9
+	VMULPD       Y9, Y7, Y7
+	VBROADCASTSD eps+168(FP), Y9
+	VADDPD       Y9, Y7, Y7
+	VBROADCASTSD c1+152(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VDIVPD       Y7, Y8, Y7
+	VBROADCASTSD wd+176(FP), Y8
+	VMULPD       Y6, Y8, Y8
+	VADDPD       Y8, Y7, Y7
+	VMOVUPD      Y7, (SI)(R8*1)
+	VFMADD231PD  Y7, Y7, Y4
+	VFMADD231PD  Y6, Y6, Y5
+	ADDQ         $0x00000020, R8
+	SUBQ         $0x00000004, DI
+	JMP          loop_wc_wd_single
+
+loop_wc_wd_tail:
+	TESTQ        DI, DI
+	JZ           loop_wc_wd_done
+	NEGQ         DI
+	LEAQ         tailmask8<>+0(SB), R9
+	VMOVDQU      32(R9)(DI*8), Y6
+	VMASKMOVPD   (AX)(R8*1), Y6, Y7
+	VMASKMOVPD   (CX)(R8*1), Y6, Y8
+	VBROADCASTSD gs+120(FP), Y9
+	VMULPD       Y9, Y8, Y8
+	VBROADCASTSD wc+128(FP), Y9
+	VMULPD       Y7, Y9, Y9
+	VADDPD       Y9, Y8, Y8
+	VMASKMOVPD   (DX)(R8*1), Y6, Y9
+	VMASKMOVPD   (BX)(R8*1), Y6, Y10
+	VMULPD       Y9, Y0, Y0
+	VMULPD       Y8, Y3, Y3
+	VADDPD       Y3, Y0, Y0
+	VMULPD       Y10, Y1, Y1
+	VMULPD       Y8, Y2, Y2
+	VMULPD       Y8, Y2, Y2
+	VADDPD       Y2, Y1, Y1
+	VMASKMOVPD   Y0, Y6, (DX)(R8*1)
+	VMASKMOVPD   Y1, Y6, (BX)(R8*1)
+	VSQRTPD      Y1, Y1
+	VBROADCASTSD c2+160(FP), Y2
+	VMULPD       Y2, Y1, Y1
+	VBROADCASTSD eps+168(FP), Y2
+	VADDPD       Y2, Y1, Y1
+	VBROADCASTSD c1+152(FP), Y2
+	VMULPD       Y2, Y0, Y0
+	VDIVPD       Y1, Y0, Y0
+	VBROADCASTSD wd+176(FP), Y1
+	VMULPD       Y7, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VMASKMOVPD   Y0, Y6, (SI)(R8*1)
+	VMASKMOVPD   (SI)(R8*1), Y6, Y0
+	VFMADD231PD  Y0, Y0, Y4
+	VFMADD231PD  Y7, Y7, Y5
+
+loop_wc_wd_done:
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPD       X0, X4, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPD       X1, X0, X0
+	VEXTRACTF128 $0x01, Y5, X1
+	VADDPD       X1, X5, X1
+	VPSHUFD      $0x4e, X1, X2
+	VADDPD       X2, X1, X1
+	VZEROUPPER
+	MOVSD        X0, uu+184(FP)
+	MOVSD        X1, pp+192(FP)
 	RET
 
 // func trustStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)

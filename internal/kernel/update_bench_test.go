@@ -79,6 +79,10 @@ func updateBenches[T Float]() map[string]updateBench[T] {
 		"ProdigyGatherGo": update(6, 9, func(s [][]T) {
 			prodigyGatherRef(s[0], s[1], s[2], s[3], s[4], s[5], 1, 0, 0.9, 1e-7, 0.999, 1e-15, 0.95, 3e-4)
 		}),
+		// LAMB's gather: reads p, g, m, v; writes m, v, u.
+		"LAMBGather": update(5, 7, func(s [][]T) {
+			LAMBGather(s[1], s[0], s[2], s[3], s[4], 1, 0, 0.9, 0.999, 1.1, 1.2, 1e-6, 0.01)
+		}),
 		"MaxAbs":    reduce(func(x []T) { MaxAbs(x) }),
 		"AllFinite": reduce(func(x []T) { AllFinite(x) }),
 	}
@@ -108,6 +112,9 @@ func BenchmarkSumSquares(b *testing.B) { benchUpdate(b, "SumSquares") }
 // reference loop beside it (ProdigyGatherGo).
 func BenchmarkProdigyGather(b *testing.B)   { benchUpdate(b, "ProdigyGather") }
 func BenchmarkProdigyGatherGo(b *testing.B) { benchUpdate(b, "ProdigyGatherGo") }
+
+// BenchmarkLAMBGather measures LAMB's gather pass (its step is TrustStep).
+func BenchmarkLAMBGather(b *testing.B) { benchUpdate(b, "LAMBGather") }
 
 func BenchmarkMaxAbs(b *testing.B)    { benchUpdate(b, "MaxAbs") }
 func BenchmarkAllFinite(b *testing.B) { benchUpdate(b, "AllFinite") }

@@ -65,6 +65,9 @@ func ademamixStep32AVX512(p []float32, g []float32, m1 []float32, m2 []float32, 
 func normsStep32AVX512(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
 
 //go:noescape
+func lambGather32AVX512(p []float32, g []float32, m []float32, v []float32, u []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32) (uu float64, pp float64)
+
+//go:noescape
 func trustStep32AVX512(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
@@ -162,6 +165,9 @@ func ademamixStep64AVX512(p []float64, g []float64, m1 []float64, m2 []float64, 
 
 //go:noescape
 func normsStep64AVX512(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+
+//go:noescape
+func lambGather64AVX512(p []float64, g []float64, m []float64, v []float64, u []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64) (uu float64, pp float64)
 
 //go:noescape
 func trustStep64AVX512(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)
@@ -263,6 +269,9 @@ func ademamixStep32AVX2(p []float32, g []float32, m1 []float32, m2 []float32, v 
 func normsStep32AVX2(p []float32, g []float32, gs float32, wc float32) (uu float64, pp float64)
 
 //go:noescape
+func lambGather32AVX2(p []float32, g []float32, m []float32, v []float32, u []float32, gs float32, wc float32, b1 float32, b2 float32, c1 float32, c2 float32, eps float32, wd float32) (uu float64, pp float64)
+
+//go:noescape
 func trustStep32AVX2(p []float32, g []float32, b []float32, gs float32, wc float32, r float32, lr float32, mu float32, damp float32, nlr float32, nesterov bool)
 
 //go:noescape
@@ -360,6 +369,9 @@ func ademamixStep64AVX2(p []float64, g []float64, m1 []float64, m2 []float64, v 
 
 //go:noescape
 func normsStep64AVX2(p []float64, g []float64, gs float64, wc float64) (uu float64, pp float64)
+
+//go:noescape
+func lambGather64AVX2(p []float64, g []float64, m []float64, v []float64, u []float64, gs float64, wc float64, b1 float64, b2 float64, c1 float64, c2 float64, eps float64, wd float64) (uu float64, pp float64)
 
 //go:noescape
 func trustStep64AVX2(p []float64, g []float64, b []float64, gs float64, wc float64, r float64, lr float64, mu float64, damp float64, nlr float64, nesterov bool)

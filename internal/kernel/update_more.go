@@ -435,3 +435,38 @@ func lionAgreeStepRef[T Float](p, g, m []T, gs, wc, b1 T) float64 {
 	}
 	return float64(k)
 }
+
+// LAMBGather is LAMB's gather pass on a block as one kernel: Adam's step
+// on the update a fused step starts from, with the decoupled decay, written
+// to u, and the sums of the trust ratio's norms, bit for bit the chain's
+// copy, Scale(gs), Axpy(wc), Adam, Axpy(wd) and NormsStep(p, u, 1, 0):
+//
+//	x := gs*g[i]; x += wc*p[i]    (skipped when wc == 0)
+//	m[i] = b1*m[i] + (1-b1)*x
+//	v[i] = b2*v[i] + (1-b2)*x*x
+//	a := (m[i]*c1) / (sqrt(v[i])*c2 + eps)
+//	a += wd*p[i]                  (skipped when wd == 0)
+//	u[i] = a
+//	uu += a*a; pp += p[i]*p[i]    (in float64, added as NormsStep adds them)
+//
+// The step that follows the reduction is TrustStep on u.
+func LAMBGather[T Float](p, g, m, v, u []T, gs, wc, b1, b2, c1, c2, eps, wd T) (uu, pp float64) {
+	n := len(p)
+	return table[T]().lambGather(p, g[:n], m[:n], v[:n], u[:n], gs, wc, b1, b2, c1, c2, eps, wd)
+}
+
+func lambGatherRef[T Float](p, g, m, v, u []T, gs, wc, b1, b2, c1, c2, eps, wd T) (uu, pp float64) {
+	n := len(p)
+	g, m, v, u = g[:n], m[:n], v[:n], u[:n]
+	for i, x := range p {
+		a := adam(coupled(g[i], x, gs, wc), &m[i], &v[i], nil, b1, b2, c1, c2, eps)
+		if wd != 0 {
+			a += T(wd * x)
+		}
+		u[i] = a
+		w := float64(a)
+		uu += w * w
+		pp += float64(x) * float64(x)
+	}
+	return uu, pp
+}

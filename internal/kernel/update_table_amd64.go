@@ -28,6 +28,7 @@ func accelerateUpdate(l level) {
 		k32.adoptStep = adoptStep32AVX512
 		k32.ademamixStep = ademamixStep32AVX512
 		k32.normsStep = normsStep32AVX512
+		k32.lambGather = lambGather32AVX512
 		k32.trustStep = trustStep32AVX512
 		k32.prodigyGather = prodigyGather32AVX512
 		k32.prodigyStep = prodigyStep32AVX512
@@ -61,6 +62,7 @@ func accelerateUpdate(l level) {
 		k64.adoptStep = adoptStep64AVX512
 		k64.ademamixStep = ademamixStep64AVX512
 		k64.normsStep = normsStep64AVX512
+		k64.lambGather = lambGather64AVX512
 		k64.trustStep = trustStep64AVX512
 		k64.prodigyGather = prodigyGather64AVX512
 		k64.prodigyStep = prodigyStep64AVX512
@@ -95,6 +97,7 @@ func accelerateUpdate(l level) {
 		k32.adoptStep = adoptStep32AVX2
 		k32.ademamixStep = ademamixStep32AVX2
 		k32.normsStep = normsStep32AVX2
+		k32.lambGather = lambGather32AVX2
 		k32.trustStep = trustStep32AVX2
 		k32.prodigyGather = prodigyGather32AVX2
 		k32.prodigyStep = prodigyStep32AVX2
@@ -128,6 +131,7 @@ func accelerateUpdate(l level) {
 		k64.adoptStep = adoptStep64AVX2
 		k64.ademamixStep = ademamixStep64AVX2
 		k64.normsStep = normsStep64AVX2
+		k64.lambGather = lambGather64AVX2
 		k64.trustStep = trustStep64AVX2
 		k64.prodigyGather = prodigyGather64AVX2
 		k64.prodigyStep = prodigyStep64AVX2

@@ -177,6 +177,36 @@ var moreSteps = []stream{
 		},
 	},
 	{
+		// LAMB's gather pass: Adam's moments move, its update with the
+		// decoupled decay is written to u, and Σ u² and Σ p² are returned,
+		// added as normsStep adds them on the stored u. In the tail the
+		// sums read u back, so that its masked-off lanes add 0 even when
+		// eps = 0 makes them 0/0.
+		name: "lambGather", params: "p, g, m, v, u []T, gs, wc, b1, b2, c1, c2, eps, wd T",
+		slices:  []string{"p", "g", "m", "v", "u"},
+		scalars: []string{"gs", "wc", "b1", "b2", "c1", "c2", "eps", "wd"},
+		lazy:    []string{"gs", "wc", "c1", "c2", "eps", "wd"},
+		flags:   []choice{wcChoice, wdChoice}, unroll: 2,
+		results: []string{"uu", "pp"},
+		prep:    oneMinus("b1", "b2"),
+		body: func(e *step, on map[string]bool) {
+			p, x := couple(e, on)
+			m, v := e.ld("m"), e.ld("v")
+			m = ema(e, "b1", m, x)
+			v = emaSq(e, "b2", v, x)
+			e.st("m", m)
+			e.st("v", v)
+			d := e.add(e.mul(e.sqrt(v), e.c("c2")), e.c("eps"))
+			a := decayed(e, on, e.div(e.mul(m, e.c("c1")), d), p)
+			e.st("u", a)
+			if e.tail != nil {
+				a = e.ld("u")
+			}
+			e.dot(0, a, a)
+			e.dot(1, p, p)
+		},
+	},
+	{
 		// LARS's step: the trust ratio r, the rate lr, then momentum
 		// (when b is not nil) and the subtraction.
 		name: "trustStep", params: "p, g, b []T, gs, wc, r, lr, mu, damp, nlr T, nesterov bool",
