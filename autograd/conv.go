@@ -78,7 +78,7 @@ func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Va
 			n.scalar = convReLUPool
 		}
 	}
-	t.spreadItems(j, (batch+chunk-1)/chunk)
+	t.spreadImages(j)
 	return out
 }
 
@@ -123,7 +123,7 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 		j.dx = n.a.value.Data()
 		j.y = t.arena.Get(max(chunks-1, 1), outC*(k+1)).Data() // the other chunks' ∂W and ∂b
 	}
-	t.spreadItems(j, chunks)
+	t.spreadImages(j)
 	for c := 1; c < chunks && j.y != nil; c++ {
 		part := j.y[(c-1)*outC*(k+1):][:outC*(k+1)]
 		if j.gamma != nil {

@@ -99,6 +99,38 @@ func (t *Tape[T]) spreadItems(j job[T], items int) {
 
 const tasksPerThread = 8
 
+// spreadImages runs the chunks of j.chunk images of a batch of j.n images
+// on the pool's workers (kernel.Spread), each worker those that begin in
+// its static share of the images: ⌊N·w/W⌋ … ⌊N·(w+1)/W⌋−1 for worker w of
+// W. Every pass over a batch's images (a convolution's forward and
+// backward, the next convolution's) cuts it the same way, so that a core
+// finds an image's lowered columns, outputs, pooled maps and gradients in
+// its own cache, where the other core wrote none of them. The chunks, and
+// so the order of any sum over them, do not depend on W.
+func (t *Tape[T]) spreadImages(j job[T]) {
+	if t.shareFn == nil {
+		t.shareFn = t.runShare
+	}
+	t.job = j
+	kernel.Spread(t.shareFn)
+	t.job = job[T]{}
+}
+
+// runShare runs worker w's share of the current job's chunks of images
+// (spreadImages).
+func (t *Tape[T]) runShare(w, workers int) {
+	j := &t.job
+	for c := firstChunk(j.n, j.chunk, w, workers); c < firstChunk(j.n, j.chunk, w+1, workers); c++ {
+		t.runItem(w, c)
+	}
+}
+
+// firstChunk returns the first chunk of chunk images that begins in or
+// after the share of worker w of workers in a batch of n images.
+func firstChunk(n, chunk, w, workers int) int {
+	return (n*w/workers + chunk - 1) / chunk
+}
+
 // runTask runs task k of the current job on worker w: its items per·k …
 // per·(k+1)−1.
 func (t *Tape[T]) runTask(w, k int) {
