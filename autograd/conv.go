@@ -101,7 +101,7 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	if n.scalar == convReLUPool {
 		j.codes, j.pooled = n.codes, n.out.value.Data()
 	}
-	j.tmp = t.arena.Get(kernel.Threads(), (2*k+outC)*chunk*p).Data()
+	j.tmp = t.arena.Get(kernel.Threads(), convBwdScratch(k, outC, chunk*p)).Data()
 	j.gamma, j.addGamma = t.gradOut(n.b)
 	j.beta, j.addBeta = t.gradOut(n.c)
 	j.z, j.add = t.gradOut(n.a)
@@ -133,6 +133,16 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 			kernel.Axpy(1, part[outC*k:], j.beta)
 		}
 	}
+}
+
+// convBwdScratch returns the elements of a worker's scratch in
+// conv2DBackward for chunks of cols positions, k rows lowered and O
+// outputs: the output gradient (O rows), the lowered images and the
+// columns' gradient (k rows each), and either the masked pooled gradient
+// (O rows of a quarter of the positions, at most) or, later, the filters'
+// gradient transposed.
+func convBwdScratch(k, o, cols int) int {
+	return (2*k+o)*cols + max(k*o, o*cols)
 }
 
 // convChunkImages returns the images per chunk of a convolution whose

@@ -31,19 +31,22 @@ func (t *Tape[T]) poolCodes(n *node[T], len int) []uint8 {
 
 // reluPoolOut finishes images i0…i1−1 of a convolution fused with ReLU and
 // a 2×2 max-pool from their product prod (O rows of the chunk's positions):
-// each plane gets its bias (beta) and its ReLU in place, then is pooled into
-// z and codes, as AddConst, ReLU and MaxPool2 would do one after another.
+// each row gets its bias (beta) and the whole product its ReLU in place, a
+// call each for the chunk, then each plane is pooled into z and codes, as
+// AddConst, ReLU and MaxPool2 would do one after another.
 func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 	oh, ow := j.conv.Out()
 	outC, cols, q := len(j.b)/(j.conv.C*j.conv.KH*j.conv.KW), (i1-i0)*j.p, (oh/2)*(ow/2)
+	for o := 0; o < outC && j.beta != nil; o++ {
+		row := prod[o*cols : (o+1)*cols]
+		kernel.AddConst(j.beta[o], row, row)
+	}
+	prod = prod[:outC*cols]
+	kernel.ReLU(prod, prod)
 	for img := i0; img < i1; img++ {
 		for o := 0; o < outC; o++ {
-			plane, at := prod[o*cols+(img-i0)*j.p:][:j.p], (img*outC+o)*q
-			if j.beta != nil {
-				kernel.AddConst(j.beta[o], plane, plane)
-			}
-			kernel.ReLU(plane, plane)
-			kernel.MaxPool2(oh, ow, plane, j.z[at:at+q], j.codes[at:at+q])
+			at := (img*outC + o) * q
+			kernel.MaxPool2(oh, ow, prod[o*cols+(img-i0)*j.p:][:j.p], j.z[at:at+q], j.codes[at:at+q])
 		}
 	}
 }
@@ -53,16 +56,17 @@ func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 // chunk's positions) from the pooled gradient x: the pooled gradient where
 // the pooled output (pooled) is positive, at the position of each window's
 // maximum, and 0 elsewhere, as MaxPool2Grad and ReLUGrad would give. It
-// uses the first O·P/4 elements of scratch.
+// uses the first (i1−i0)·O·P/4 elements of scratch.
 func (j *job[T]) reluPoolGrad(g, scratch []T, i0, i1 int) {
 	oh, ow := j.conv.Out()
 	outC, cols, q := len(j.b)/(j.conv.C*j.conv.KH*j.conv.KW), (i1-i0)*j.p, (oh/2)*(ow/2)
-	masked := scratch[:q]
+	lo, hi := i0*outC*q, i1*outC*q
+	masked := scratch[:hi-lo]
+	kernel.ReLUGrad(j.pooled[lo:hi], j.x[lo:hi], masked)
 	for img := i0; img < i1; img++ {
 		for o := 0; o < outC; o++ {
-			at := (img*outC + o) * q
-			kernel.ReLUGrad(j.pooled[at:at+q], j.x[at:at+q], masked)
-			kernel.MaxPool2Grad(oh, ow, masked, j.codes[at:at+q], g[o*cols+(img-i0)*j.p:][:j.p])
+			at := ((img-i0)*outC + o) * q
+			kernel.MaxPool2Grad(oh, ow, masked[at:at+q], j.codes[lo+at:lo+at+q], g[o*cols+(img-i0)*j.p:][:j.p])
 		}
 	}
 }

@@ -19,6 +19,7 @@ func init() {
 	}{
 		{"Conv2DReLUPool", [][]int{{2, 2, 5, 6}, {3, 2, 3, 2}, {3}}},
 		{"Conv2DReLUPool/one-channel", [][]int{{3, 1, 6, 7}, {2, 1, 3, 3}, {2}}},
+		{"Conv2DReLUPool/more-filters-than-taps", [][]int{{3, 1, 6, 7}, {5, 1, 2, 2}, {5}}},
 	} {
 		opCases = append(opCases,
 			opCase{name: c.name + "/fresh", shapes: c.shapes, op: fresh(fused)},

@@ -225,10 +225,10 @@ func (j *job[T]) convBackward(w, i int) {
 	outC := len(j.b) / k
 	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
 	cols := (i1 - i0) * j.p
-	scratch := j.tmp[w*(2*k+outC)*j.chunk*j.p:]
+	scratch := j.tmp[w*convBwdScratch(k, outC, j.chunk*j.p):]
 	g, lowered, dcols := scratch[:outC*cols], scratch[outC*cols:][:k*cols], scratch[(outC+k)*cols:][:k*cols]
 	if j.codes != nil {
-		j.reluPoolGrad(g, dcols, i0, i1)
+		j.reluPoolGrad(g, scratch[(outC+2*k)*cols:], i0, i1)
 	}
 	for img := i0; img < i1 && j.codes == nil; img++ {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
@@ -257,7 +257,24 @@ func (j *job[T]) convBackward(w, i int) {
 		for img := i0; img < i1; img++ {
 			kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
 		}
-		kernel.Gemm(false, true, outC, k, cols, 1, g, cols, lowered, cols, beta[T](add[0]), gw, k)
+		if k >= outC {
+			kernel.Gemm(false, true, outC, k, cols, 1, g, cols, lowered, cols, beta[T](add[0]), gw, k)
+		} else {
+			// Fewer rows of the lowered images than filters (a first layer of
+			// one channel: 9 against 16): the product's tiles fit Xᵀ's shape,
+			// k×O, better than O×k, by nearly twice.
+			gwt := scratch[(outC+2*k)*cols:][:k*outC]
+			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, 0, gwt, outC)
+			for o := range outC {
+				for r := range k {
+					if add[0] {
+						gw[o*k+r] += gwt[r*outC+o]
+					} else {
+						gw[o*k+r] = gwt[r*outC+o]
+					}
+				}
+			}
+		}
 	}
 	if j.z == nil {
 		return
