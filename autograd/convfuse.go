@@ -32,8 +32,9 @@ func (t *Tape[T]) poolCodes(n *node[T], len int) []uint8 {
 // reluPoolOut finishes images i0…i1−1 of a convolution fused with ReLU and
 // a 2×2 max-pool from their product prod (O rows of the chunk's positions):
 // each row gets its bias (beta) and the whole product its ReLU in place, a
-// call each for the chunk, then each plane is pooled into z and codes, as
-// AddConst, ReLU and MaxPool2 would do one after another.
+// call each for the chunk, then each image's planes are pooled into z and
+// codes in one call, as AddConst, ReLU and MaxPool2 would do one after
+// another.
 func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 	oh, ow := j.conv.Out()
 	outC, cols, q := len(j.b)/(j.conv.C*j.conv.KH*j.conv.KW), (i1-i0)*j.p, (oh/2)*(ow/2)
@@ -44,10 +45,8 @@ func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 	prod = prod[:outC*cols]
 	kernel.ReLU(prod, prod)
 	for img := i0; img < i1; img++ {
-		for o := 0; o < outC; o++ {
-			at := (img*outC + o) * q
-			kernel.MaxPool2(oh, ow, prod[o*cols+(img-i0)*j.p:][:j.p], j.z[at:at+q], j.codes[at:at+q])
-		}
+		at := img * outC * q
+		kernel.MaxPool2Planes(oh, ow, outC, prod[(img-i0)*j.p:], cols, j.z[at:at+outC*q], j.codes[at:at+outC*q], q)
 	}
 }
 
@@ -64,9 +63,7 @@ func (j *job[T]) reluPoolGrad(g, scratch []T, i0, i1 int) {
 	masked := scratch[:hi-lo]
 	kernel.ReLUGrad(j.pooled[lo:hi], j.x[lo:hi], masked)
 	for img := i0; img < i1; img++ {
-		for o := 0; o < outC; o++ {
-			at := ((img-i0)*outC + o) * q
-			kernel.MaxPool2Grad(oh, ow, masked[at:at+q], j.codes[lo+at:lo+at+q], g[o*cols+(img-i0)*j.p:][:j.p])
-		}
+		at := (img - i0) * outC * q
+		kernel.MaxPool2GradPlanes(oh, ow, outC, masked[at:at+outC*q], j.codes[lo+at:lo+at+outC*q], q, g[(img-i0)*j.p:], cols)
 	}
 }

@@ -994,15 +994,14 @@ loop_done:
 	VZEROUPPER
 	RET
 
-// func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8)
+// func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-120
 	MOVQ         x_base+0(FP), BX
 	MOVQ         y_base+48(FP), SI
 	MOVQ         codes_base+72(FP), DI
 	MOVQ         w+24(FP), R8
 	SHLQ         $0x02, R8
-	MOVQ         oh+32(FP), R9
 	MOVQ         ow+40(FP), R10
 	VBROADCASTSS code032<>+0(SB), Z0
 	VBROADCASTSS code132<>+0(SB), Z1
@@ -1010,6 +1009,9 @@ TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSS code332<>+0(SB), Z3
 	VMOVUPS      evenfloat32<>+0(SB), Z4
 	VMOVUPS      oddfloat32<>+0(SB), Z5
+
+plane:
+	MOVQ oh+32(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -1090,6 +1092,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x02, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 
@@ -1141,15 +1162,14 @@ DATA oddfloat32<>+56(SB)/4, $0x0000001d
 DATA oddfloat32<>+60(SB)/4, $0x0000001f
 GLOBL oddfloat32<>(SB), RODATA|NOPTR, $64
 
-// func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32)
+// func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-120
 	MOVQ         g_base+0(FP), BX
 	MOVQ         gx_base+72(FP), SI
 	MOVQ         codes_base+24(FP), DI
 	MOVQ         w+48(FP), R8
 	SHLQ         $0x02, R8
-	MOVQ         oh+56(FP), R9
 	MOVQ         ow+64(FP), R10
 	VBROADCASTSS code032<>+0(SB), Z0
 	VBROADCASTSS code132<>+0(SB), Z1
@@ -1157,6 +1177,9 @@ TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSS code332<>+0(SB), Z3
 	VMOVUPS      interlofloat32<>+0(SB), Z4
 	VMOVUPS      interhifloat32<>+0(SB), Z5
+
+plane:
+	MOVQ oh+56(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -1230,6 +1253,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+56(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, SI
+	MOVQ  oh+56(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x02, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 
@@ -3642,15 +3684,14 @@ loop_done:
 	VZEROUPPER
 	RET
 
-// func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8)
+// func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-120
 	MOVQ         x_base+0(FP), BX
 	MOVQ         y_base+48(FP), SI
 	MOVQ         codes_base+72(FP), DI
 	MOVQ         w+24(FP), R8
 	SHLQ         $0x03, R8
-	MOVQ         oh+32(FP), R9
 	MOVQ         ow+40(FP), R10
 	VBROADCASTSD code064<>+0(SB), Z0
 	VBROADCASTSD code164<>+0(SB), Z1
@@ -3658,6 +3699,9 @@ TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD code364<>+0(SB), Z3
 	VMOVUPD      evenfloat64<>+0(SB), Z4
 	VMOVUPD      oddfloat64<>+0(SB), Z5
+
+plane:
+	MOVQ oh+32(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -3738,6 +3782,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x03, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 
@@ -3773,15 +3836,14 @@ DATA oddfloat64<>+48(SB)/8, $0x000000000000000d
 DATA oddfloat64<>+56(SB)/8, $0x000000000000000f
 GLOBL oddfloat64<>(SB), RODATA|NOPTR, $64
 
-// func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64)
+// func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-120
 	MOVQ         g_base+0(FP), BX
 	MOVQ         gx_base+72(FP), SI
 	MOVQ         codes_base+24(FP), DI
 	MOVQ         w+48(FP), R8
 	SHLQ         $0x03, R8
-	MOVQ         oh+56(FP), R9
 	MOVQ         ow+64(FP), R10
 	VBROADCASTSD code064<>+0(SB), Z0
 	VBROADCASTSD code164<>+0(SB), Z1
@@ -3789,6 +3851,9 @@ TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD code364<>+0(SB), Z3
 	VMOVUPD      interlofloat64<>+0(SB), Z4
 	VMOVUPD      interhifloat64<>+0(SB), Z5
+
+plane:
+	MOVQ oh+56(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -3862,6 +3927,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+56(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, SI
+	MOVQ  oh+56(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x03, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 

@@ -47,10 +47,10 @@ func softmaxGrad32AVX512(p []float32, dp []float32, c float32)
 func addSquaredDiff32AVX512(x []float32, mean []float32, s []float32)
 
 //go:noescape
-func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8)
+func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int)
 
 //go:noescape
-func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32)
+func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
 
 //go:noescape
 func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
@@ -119,10 +119,10 @@ func softmaxGrad64AVX512(p []float64, dp []float64, c float64)
 func addSquaredDiff64AVX512(x []float64, mean []float64, s []float64)
 
 //go:noescape
-func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8)
+func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int)
 
 //go:noescape
-func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64)
+func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
 
 //go:noescape
 func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)

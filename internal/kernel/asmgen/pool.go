@@ -6,18 +6,18 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The 2×2 max-pooling kernels of internal/kernel/pool.go, for AVX-512 only:
+// The 2×2 max-pooling kernels of internal/kernel/pool2.go, for AVX-512 only:
 // they need its two-table permutes to split a row into the even and odd
 // columns of its windows (and to merge them back), its opmasks, and its
 // truncating stores of the argmax codes. Elsewhere the reference loops run.
 //
 // A window is a, b (its first row) and c, d (its second); its maximum is
-// the first largest in that order, or the last NaN. Both kernels walk a
-// plane two rows at a time and each pair of rows one vector of windows at a
-// time, the last one under masks; the windows' maximum is found as
-// max(max(a, b), max(c, d)), each max taking its second operand when it is
-// larger or NaN, which picks the same element as the reference's loop over
-// a, b, c, d.
+// the first largest in that order, or the last NaN. Both kernels walk the
+// planes of a call one after another, a plane two rows at a time and each
+// pair of rows one vector of windows at a time, the last one under masks;
+// the windows' maximum is found as max(max(a, b), max(c, d)), each max
+// taking its second operand when it is larger or NaN, which picks the same
+// element as the reference's loop over a, b, c, d.
 type pool struct{ grad bool }
 
 func (p pool) id() string {
@@ -42,10 +42,14 @@ type poolRegs struct {
 	k0, k1    reg.Register  // their 2n image columns, in two vectors
 }
 
-// walk emits the loops over the row pairs and the vectors of windows of a
-// plane; body emits the work on one vector.
+// walk emits the loops over the planes, their row pairs and the vectors of
+// windows of a row pair; body emits the work on one vector. A plane's image
+// rows begin ldx elements after the previous plane's, its pooled outputs
+// (or gradients) and codes ldy after.
 func (v *vm) walk(r *poolRegs, body func()) {
 	lanes := v.lanes()
+	asm.Label("plane")
+	asm.Load(asm.Param("oh"), r.rows)
 	asm.Label("pair")
 	asm.TESTQ(r.rows, r.rows)
 	asm.JZ(op.LabelRef("done"))
@@ -84,6 +88,25 @@ func (v *vm) walk(r *poolRegs, body func()) {
 	asm.DECQ(r.rows)
 	asm.JMP(op.LabelRef("pair"))
 	asm.Label("done")
+	// The row pairs moved img on by oh·2w bytes and out and code on by
+	// oh·ow elements: the next plane starts ldx and ldy elements after
+	// this one.
+	asm.DECQ(v.param("planes"))
+	asm.JZ(op.LabelRef("end"))
+	walked := gp("oh")
+	asm.IMULQ(r.w, walked)
+	asm.SHLQ(op.U8(1), walked)
+	asm.SUBQ(walked, r.img)
+	asm.ADDQ(v.stride("ldx"), r.img)
+	pooled := gp("oh")
+	asm.IMULQ(r.ow, pooled)
+	skip := gp("ldy")
+	asm.SUBQ(pooled, skip)
+	asm.ADDQ(skip, r.code)
+	asm.SHLQ(op.U8(v.log2size()), skip)
+	asm.ADDQ(skip, r.out)
+	asm.JMP(op.LabelRef("plane"))
+	asm.Label("end")
 	asm.VZEROUPPER()
 	asm.RET()
 }
@@ -157,16 +180,16 @@ func (p pool) emit(v vm) {
 	lanes := v.lanes()
 	r := &poolRegs{j: asm.GP64(), j2: asm.GP64(), n: asm.GP64(), img1: asm.GP64()}
 	if !p.grad {
-		text(v.fn(p.id()), "func(x []"+v.goType+", w, oh, ow int, y []"+v.goType+", codes []uint8)")
+		text(v.fn(p.id()), "func(x []"+v.goType+", w, oh, ow int, y []"+v.goType+", codes []uint8, planes, ldx, ldy int)")
 		r.img = asm.Load(asm.Param("x").Base(), asm.GP64()).(reg.GPVirtual)
 		r.out = asm.Load(asm.Param("y").Base(), asm.GP64()).(reg.GPVirtual)
 	} else {
-		text(v.fn(p.id()), "func(g []"+v.goType+", codes []uint8, w, oh, ow int, gx []"+v.goType+")")
+		text(v.fn(p.id()), "func(g []"+v.goType+", codes []uint8, w, oh, ow int, gx []"+v.goType+", planes, ldx, ldy int)")
 		r.out = asm.Load(asm.Param("g").Base(), asm.GP64()).(reg.GPVirtual)
 		r.img = asm.Load(asm.Param("gx").Base(), asm.GP64()).(reg.GPVirtual)
 	}
 	r.code = asm.Load(asm.Param("codes").Base(), asm.GP64()).(reg.GPVirtual)
-	r.w, r.rows, r.ow = v.stride("w"), gp("oh"), gp("ow")
+	r.w, r.rows, r.ow = v.stride("w"), asm.GP64(), gp("ow")
 	codes := make([]reg.VecVirtual, 4)
 	for c := range codes {
 		codes[c] = v.splat("code"+string(rune('0'+c)), uint64(c))
