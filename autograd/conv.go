@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
@@ -124,15 +125,30 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 		j.y = t.arena.Get(max(chunks-1, 1), outC*(k+1)).Data() // the other chunks' ∂W and ∂b
 	}
 	t.spreadImages(j)
-	for c := 1; c < chunks && j.y != nil; c++ {
-		part := j.y[(c-1)*outC*(k+1):][:outC*(k+1)]
-		if j.gamma != nil {
-			kernel.Axpy(1, part[:outC*k], j.gamma)
-		}
-		if j.beta != nil {
-			kernel.Axpy(1, part[outC*k:], j.beta)
+	if j.y != nil && chunks > 1 {
+		j.kind, j.n = jobConvGradSum, chunks
+		t.spreadImages(j)
+	}
+}
+
+// convGradSum adds the other chunks' filter and bias gradients (parts
+// 1…n−1 of y) to chunk 0's (gamma, beta) in order of the chunks, worker w
+// of workers its share of the elements.
+func (j *job[T]) convGradSum(w, workers int) {
+	fk := len(j.b) // filter elements; a part holds them, then the bias's
+	each := fk + fk/(j.conv.C*j.conv.KH*j.conv.KW)
+	lo, hi := each*w/workers&^15, each*(w+1)/workers&^15
+	if w == workers-1 {
+		hi = each
+	}
+	add := func(lo, hi int, dst []T, off int) {
+		for c := 1; c < j.n && dst != nil && lo < hi; c++ {
+			part := j.y[(c-1)*each:]
+			kernel.Axpy(1, part[lo:hi], dst[lo-off:hi-off])
 		}
 	}
+	add(lo, min(hi, fk), j.gamma, 0)
+	add(max(lo, fk), hi, j.beta, fk)
 }
 
 // convBwdScratch returns the elements of a worker's scratch in
@@ -147,8 +163,11 @@ func convBwdScratch(k, o, cols int) int {
 
 // convChunkImages returns the images per chunk of a convolution whose
 // lowered images have k rows, and outputs o rows, of p positions.
+// It is a power of two, so that a batch of a power of two images falls
+// into chunks that the workers of kernel.Spread share evenly.
 func convChunkImages(k, o, p int) int {
-	return max(1, convChunk/max((k+o)*p, 1))
+	n := max(1, convChunk/max((k+o)*p, 1))
+	return 1 << (bits.Len(uint(n)) - 1)
 }
 
 // convChunk is the most elements of a chunk of images lowered (C·KH·KW rows

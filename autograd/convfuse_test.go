@@ -50,6 +50,7 @@ func TestConv2DReLUPoolMatchesUnfused(t *testing.T) {
 		{37, 1, 28, 28, 16, 3, 1, 0, true, false}, // the small CNN's first block, many chunks
 		{127, 1, 28, 28, 16, 3, 1, 0, true, true},
 		{1, 1, 28, 28, 16, 3, 1, 0, true, true},
+		{40, 1, 28, 28, 16, 3, 1, 0, false, true},
 		{9, 16, 13, 13, 32, 3, 1, 0, true, true}, // its second, odd sides
 		{127, 16, 13, 13, 32, 3, 1, 0, true, true},
 		{3, 16, 13, 13, 32, 3, 1, 0, true, true},

@@ -27,6 +27,7 @@ const (
 	jobReLUGrad                              // z = y > 0 ? x : 0, y the output of the ReLU
 	jobConvFwd                               // images of chunk i of z from x, the filters b and the bias beta (convForward)
 	jobConvBwd                               // a convolution's gradients from chunk i of its output gradient x (convBackward)
+	jobConvGradSum                           // a convolution's filter and bias gradients summed over its n chunks (convGradSum)
 	jobPool2                                 // 2×2 max-pool of plane i of x into y, argmax codes into codes
 	jobPool2Grad                             // plane i of z from the pooled gradient x and codes
 	jobNorm                                  // batch norm of channel i of x into y (normChannel)
@@ -120,6 +121,10 @@ func (t *Tape[T]) spreadImages(j job[T]) {
 // (spreadImages).
 func (t *Tape[T]) runShare(w, workers int) {
 	j := &t.job
+	if j.kind == jobConvGradSum {
+		j.convGradSum(w, workers)
+		return
+	}
 	for c := firstChunk(j.n, j.chunk, w, workers); c < firstChunk(j.n, j.chunk, w+1, workers); c++ {
 		t.runItem(w, c)
 	}
