@@ -85,11 +85,10 @@ func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Va
 
 // conv2DBackward: with the output gradient of chunk c as an O×(chunk·P)
 // matrix G_c and its lowered input X_c, ∂W += Σ_c G_c·X_cᵀ, ∂b += Σ_c the
-// row sums of G_c, and ∂x = col2im(Wᵀ·G_c), chunk by chunk in one task
-// each, so that G_c and X_c stay in cache. The chunks do not depend on the
-// number of threads, and their sums are added in order of the chunks: the
-// first chunk's product goes straight into the gradients, the others' into
-// a buffer each, added afterwards.
+// row sums of G_c, and ∂x = col2im(Wᵀ·G_c), chunk by chunk, so that G_c
+// and X_c stay in cache. The chunks do not depend on the number of threads:
+// each chunk's ∂W (transposed) and ∂b go into a buffer of its own, added
+// afterwards in order of the chunks.
 func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	s := n.conv
 	xs := n.a.Shape()
@@ -122,43 +121,56 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	}
 	if j.gamma != nil || j.beta != nil {
 		j.dx = n.a.value.Data()
-		j.y = t.arena.Get(max(chunks-1, 1), outC*(k+1)).Data() // the other chunks' ∂W and ∂b
+		j.y = t.arena.Get(chunks, (k+1)*outC).Data() // each chunk's ∂Wᵀ, then ∂b
 	}
 	t.spreadImages(j)
-	if j.y != nil && chunks > 1 {
+	if j.y != nil {
 		j.kind, j.n = jobConvGradSum, chunks
 		t.spreadImages(j)
 	}
 }
 
-// convGradSum adds the other chunks' filter and bias gradients (parts
-// 1…n−1 of y) to chunk 0's (gamma, beta) in order of the chunks, worker w
-// of workers its share of the elements.
+// convGradSum sums the n chunks' filter and bias gradients (convBackward's
+// parts of y, k+1 rows of O: ∂Wᵀ, then ∂b) in order of the chunks, and
+// sets gamma (O×k) and beta to the sums, or adds the sums to them: worker
+// w of workers sums its share of the rows, in its scratch.
 func (j *job[T]) convGradSum(w, workers int) {
-	fk := len(j.b) // filter elements; a part holds them, then the bias's
-	each := fk + fk/(j.conv.C*j.conv.KH*j.conv.KW)
-	lo, hi := each*w/workers&^15, each*(w+1)/workers&^15
-	if w == workers-1 {
-		hi = each
+	k := j.conv.C * j.conv.KH * j.conv.KW
+	outC := len(j.b) / k
+	each := (k + 1) * outC
+	r0, r1 := (k+1)*w/workers, (k+1)*(w+1)/workers
+	acc := j.tmp[w*convBwdScratch(k, outC, j.chunk*j.p):][:(r1-r0)*outC]
+	copy(acc, j.y[r0*outC:r1*outC])
+	for c := 1; c < j.n; c++ {
+		kernel.Axpy(1, j.y[c*each+r0*outC:c*each+r1*outC], acc)
 	}
-	add := func(lo, hi int, dst []T, off int) {
-		for c := 1; c < j.n && dst != nil && lo < hi; c++ {
-			part := j.y[(c-1)*each:]
-			kernel.Axpy(1, part[lo:hi], dst[lo-off:hi-off])
+	for r := r0; r < r1; r++ {
+		row := acc[(r-r0)*outC:][:outC]
+		switch {
+		case r == k && j.beta != nil && j.addBeta:
+			kernel.Axpy(1, row, j.beta)
+		case r == k && j.beta != nil:
+			copy(j.beta, row)
+		case r < k && j.gamma != nil && j.addGamma:
+			for o, v := range row {
+				j.gamma[o*k+r] += v
+			}
+		case r < k && j.gamma != nil:
+			for o, v := range row {
+				j.gamma[o*k+r] = v
+			}
 		}
 	}
-	add(lo, min(hi, fk), j.gamma, 0)
-	add(max(lo, fk), hi, j.beta, fk)
 }
 
 // convBwdScratch returns the elements of a worker's scratch in
 // conv2DBackward for chunks of cols positions, k rows lowered and O
 // outputs: the output gradient (O rows), the lowered images and the
-// columns' gradient (k rows each), and either the masked pooled gradient
-// (O rows of a quarter of the positions, at most) or, later, the filters'
-// gradient transposed.
+// columns' gradient (k rows each), and the masked pooled gradient (O rows
+// of a quarter of the positions, at most); convGradSum reuses it for its
+// share of the k+1 rows of O it sums.
 func convBwdScratch(k, o, cols int) int {
-	return (2*k+o)*cols + max(k*o, o*cols)
+	return max((2*k+o)*cols+o*max(cols/4, 1), (k+1)*o)
 }
 
 // convChunkImages returns the images per chunk of a convolution whose

@@ -220,10 +220,13 @@ func (j *job[T]) convForward(w, i int) {
 
 // convBackward computes a convolution's gradients from chunk i of its
 // output gradient x ([N, O, P]): it gathers the chunk into worker w's
-// scratch (tmp) as an O×(chunk·P) matrix G; adds its row sums to the bias's
-// gradient beta and G·Xᵀ, X the chunk's images (dx) lowered again, to the
-// filters' gradient gamma (chunk 0 into them, chunk c into part c−1 of y);
+// scratch (tmp) as an O×(chunk·P) matrix G; puts its row sums, the bias's
+// gradient, and X·Gᵀ, X the chunk's images (dx) lowered again, the
+// filters' gradient transposed, into part i of y, for convGradSum to add;
 // and raises Wᵀ·G (W the filters b) into the images' gradient z by col2im.
+// X·Gᵀ (k×O) rather than G·Xᵀ (O×k): the product's tiles fit it better,
+// nearly twice for the one-channel first layer (9×16), a fifth for the
+// second (144×32).
 func (j *job[T]) convBackward(w, i int) {
 	s := j.conv
 	k, chw := s.C*s.KH*s.KW, s.C*s.H*s.W
@@ -238,47 +241,18 @@ func (j *job[T]) convBackward(w, i int) {
 	for img := i0; img < i1 && j.codes == nil; img++ {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
 	}
-	gw, gb, add := j.gamma, j.beta, [2]bool{j.addGamma, j.addBeta}
-	if i > 0 && j.y != nil {
-		part := j.y[(i-1)*outC*(k+1):][:outC*(k+1)]
-		gw, gb, add = part[:outC*k], part[outC*k:], [2]bool{}
-		if j.gamma == nil {
-			gw = nil
-		}
-		if j.beta == nil {
-			gb = nil
-		}
-	}
-	if gb != nil {
-		for o := range outC {
-			sum := T(kernel.Sum(g[o*cols : (o+1)*cols]))
-			if add[1] {
-				sum += gb[o]
-			}
-			gb[o] = sum
-		}
-	}
-	if gw != nil {
-		for img := i0; img < i1; img++ {
-			kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
-		}
-		if k >= outC {
-			kernel.Gemm(false, true, outC, k, cols, 1, g, cols, lowered, cols, beta[T](add[0]), gw, k)
-		} else {
-			// Fewer rows of the lowered images than filters (a first layer of
-			// one channel: 9 against 16): the product's tiles fit Xᵀ's shape,
-			// k×O, better than O×k, by nearly twice.
-			gwt := scratch[(outC+2*k)*cols:][:k*outC]
-			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, 0, gwt, outC)
+	if j.y != nil { // chunk i's filter gradient, transposed, and bias gradient, summed later (convGradSum)
+		part := j.y[i*(k+1)*outC:][:(k+1)*outC]
+		if j.beta != nil {
 			for o := range outC {
-				for r := range k {
-					if add[0] {
-						gw[o*k+r] += gwt[r*outC+o]
-					} else {
-						gw[o*k+r] = gwt[r*outC+o]
-					}
-				}
+				part[k*outC+o] = T(kernel.Sum(g[o*cols : (o+1)*cols]))
 			}
+		}
+		if j.gamma != nil {
+			for img := i0; img < i1; img++ {
+				kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
+			}
+			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, 0, part[:k*outC], outC)
 		}
 	}
 	if j.z == nil {
