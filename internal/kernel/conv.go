@@ -53,17 +53,11 @@ func Im2colAt[T Float](s ConvShape, x, cols []T, ldc int) {
 		panic("kernel: im2col slice too short")
 	}
 	if s.PH == 0 && s.PW == 0 && s.SW == 1 {
-		// Every window inside the image: a CopyRows per row of cols,
+		// Every window inside the image: a channel's taps in one call,
 		// without the spans, clears and slicing of the general loop.
-		r, sh := 0, s.SH*s.W
+		taps, kk := table[T]().im2colTaps, s.KH*s.KW
 		for c := 0; c < s.C; c++ {
-			for ki := 0; ki < s.KH; ki++ {
-				src := x[c*s.H*s.W+ki*s.W:]
-				for kj := 0; kj < s.KW; kj++ {
-					CopyRows(oh, ow, src[kj:], sh, cols[r*ldc:], ow)
-					r++
-				}
-			}
+			taps(s.KH, s.KW, oh, ow, s.W, s.SH*s.W, x[c*s.H*s.W:], cols[c*kk*ldc:], ldc)
 		}
 		return
 	}
@@ -146,6 +140,30 @@ func (sp *spans) cols(kj int) (lo, hi int) {
 		return sp.colSpan[kj][0], sp.colSpan[kj][1]
 	}
 	return sp.s.inside(kj)
+}
+
+// im2colTapsRef lowers one channel x of an image for a convolution with
+// column stride 1 and no padding: each of its kh·kw taps an oh×ow block,
+// image rows lds apart, copied into a row of cols:
+//
+//	for ki < kh, kj < kw, i < oh: cols[(ki*kw+kj)*ldc + i*ow + j] = x[ki*w + kj + i*lds + j]  (j < ow)
+func im2colTapsRef[T Float](kh, kw, oh, ow, w, lds int, x, cols []T, ldc int) {
+	for ki := 0; ki < kh; ki++ {
+		for kj := 0; kj < kw; kj++ {
+			copyRowsRef(oh, ow, x[ki*w+kj:], lds, cols[(ki*kw+kj)*ldc:], ow)
+		}
+	}
+}
+
+// im2colTapsByRows is im2colTapsRef with the level's copyRows, where
+// im2colTaps has no assembly version.
+func im2colTapsByRows[T Float](kh, kw, oh, ow, w, lds int, x, cols []T, ldc int) {
+	copyRows := table[T]().copyRows
+	for ki := 0; ki < kh; ki++ {
+		for kj := 0; kj < kw; kj++ {
+			copyRows(oh, ow, x[ki*w+kj:], lds, cols[(ki*kw+kj)*ldc:], ow)
+		}
+	}
 }
 
 // col2imTapsRef adds the kw taps of one window row of a stride-1

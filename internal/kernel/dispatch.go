@@ -76,6 +76,7 @@ type kernels[T Float] struct {
 	copyRows       func(m, n int, src []T, lds int, dst []T, ldd int)
 	addRows        func(m, n int, src []T, lds int, dst []T, ldd int)
 	col2imTaps     func(m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
+	im2colTaps     func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
 	maxPool        func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int)
 	maxPoolGrad    func(g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
 	exp            func(x, y []T)
@@ -143,6 +144,7 @@ func reference[T Float]() kernels[T] {
 		copyRows:       copyRowsRef[T],
 		addRows:        addRowsRef[T],
 		col2imTaps:     col2imTapsRef[T],
+		im2colTaps:     im2colTapsByRows[T],
 		maxPool:        maxPoolRef[T],
 		maxPoolGrad:    maxPoolGradRef[T],
 		exp:            expRef[T],

@@ -1512,6 +1512,82 @@ done:
 	VZEROUPPER
 	RET
 
+// func im2colTaps32AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float32, cols []float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·im2colTaps32AVX512(SB), NOSPLIT, $8-104
+	MOVQ  ow+24(FP), AX
+	MOVQ  AX, CX
+	SHRQ  $0x04, CX
+	MOVQ  AX, DX
+	ANDQ  $0x0000000f, DX
+	LEAQ  tailmask16<>+0(SB), BX
+	KMOVW (BX)(DX*2), K1
+	SHLQ  $0x02, AX
+	MOVQ  lds+40(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  x_base+48(FP), SI
+	MOVQ  cols_base+72(FP), DI
+
+windowRow:
+	CMPQ kh+0(FP), $0x00000000
+	JLE  done
+	MOVQ SI, R8
+	MOVQ kw+8(FP), R9
+	MOVQ R9, (SP)
+
+tap:
+	CMPQ (SP), $0x00000000
+	JLE  nextWindowRow
+	MOVQ oh+16(FP), R11
+	MOVQ R8, R9
+	MOVQ DI, R10
+
+row:
+	TESTQ R11, R11
+	JZ    nextTap
+	XORQ  R12, R12
+	MOVQ  CX, R13
+
+vector:
+	TESTQ   R13, R13
+	JZ      tail
+	VMOVUPS (R9)(R12*1), Z0
+	VMOVUPS Z0, (R10)(R12*1)
+	ADDQ    $0x00000040, R12
+	DECQ    R13
+	JMP     vector
+
+tail:
+	TESTQ     DX, DX
+	JZ        next
+	VMOVUPS.Z (R9)(R12*1), K1, Z0
+	VMOVUPS   Z0, K1, (R10)(R12*1)
+
+next:
+	ADDQ BX, R9
+	ADDQ AX, R10
+	DECQ R11
+	JMP  row
+
+nextTap:
+	MOVQ ldc+96(FP), R9
+	SHLQ $0x02, R9
+	ADDQ R9, DI
+	ADDQ $0x00000004, R8
+	DECQ (SP)
+	JMP  tap
+
+nextWindowRow:
+	MOVQ w+32(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ kh+0(FP)
+	JMP  windowRow
+
+done:
+	VZEROUPPER
+	RET
+
 // func exp32AVX512(x []float32, y []float32)
 // Requires: AVX, AVX512F
 TEXT ·exp32AVX512(SB), NOSPLIT, $0-48
@@ -4165,6 +4241,82 @@ nextParity:
 next:
 	ADDQ $0x00000008, BX
 	JMP  block
+
+done:
+	VZEROUPPER
+	RET
+
+// func im2colTaps64AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float64, cols []float64, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·im2colTaps64AVX512(SB), NOSPLIT, $8-104
+	MOVQ  ow+24(FP), AX
+	MOVQ  AX, CX
+	SHRQ  $0x03, CX
+	MOVQ  AX, DX
+	ANDQ  $0x00000007, DX
+	LEAQ  tailmask16<>+0(SB), BX
+	KMOVW (BX)(DX*2), K1
+	SHLQ  $0x03, AX
+	MOVQ  lds+40(FP), BX
+	SHLQ  $0x03, BX
+	MOVQ  x_base+48(FP), SI
+	MOVQ  cols_base+72(FP), DI
+
+windowRow:
+	CMPQ kh+0(FP), $0x00000000
+	JLE  done
+	MOVQ SI, R8
+	MOVQ kw+8(FP), R9
+	MOVQ R9, (SP)
+
+tap:
+	CMPQ (SP), $0x00000000
+	JLE  nextWindowRow
+	MOVQ oh+16(FP), R11
+	MOVQ R8, R9
+	MOVQ DI, R10
+
+row:
+	TESTQ R11, R11
+	JZ    nextTap
+	XORQ  R12, R12
+	MOVQ  CX, R13
+
+vector:
+	TESTQ   R13, R13
+	JZ      tail
+	VMOVUPD (R9)(R12*1), Z0
+	VMOVUPD Z0, (R10)(R12*1)
+	ADDQ    $0x00000040, R12
+	DECQ    R13
+	JMP     vector
+
+tail:
+	TESTQ     DX, DX
+	JZ        next
+	VMOVUPD.Z (R9)(R12*1), K1, Z0
+	VMOVUPD   Z0, K1, (R10)(R12*1)
+
+next:
+	ADDQ BX, R9
+	ADDQ AX, R10
+	DECQ R11
+	JMP  row
+
+nextTap:
+	MOVQ ldc+96(FP), R9
+	SHLQ $0x03, R9
+	ADDQ R9, DI
+	ADDQ $0x00000008, R8
+	DECQ (SP)
+	JMP  tap
+
+nextWindowRow:
+	MOVQ w+32(FP), R8
+	SHLQ $0x03, R8
+	ADDQ R8, SI
+	DECQ kh+0(FP)
+	JMP  windowRow
 
 done:
 	VZEROUPPER

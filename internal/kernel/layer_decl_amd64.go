@@ -62,6 +62,9 @@ func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd in
 func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
 
 //go:noescape
+func im2colTaps32AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float32, cols []float32, ldc int)
+
+//go:noescape
 func exp32AVX512(x []float32, y []float32)
 
 //go:noescape
@@ -132,6 +135,9 @@ func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd in
 
 //go:noescape
 func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+
+//go:noescape
+func im2colTaps64AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float64, cols []float64, ldc int)
 
 //go:noescape
 func relu32AVX2(x []float32, y []float32)

@@ -27,6 +27,7 @@ func accelerateLayer(l level) {
 		k32.copyRows = copyRows32AVX512
 		k32.addRows = addRows32AVX512
 		k32.col2imTaps = col2imTaps32AVX512
+		k32.im2colTaps = im2colTaps32AVX512
 		k32.exp = exp32AVX512
 		k32.sigmoid = sigmoid32AVX512
 		k32.tanh = tanh32AVX512
@@ -51,6 +52,7 @@ func accelerateLayer(l level) {
 		k64.copyRows = copyRows64AVX512
 		k64.addRows = addRows64AVX512
 		k64.col2imTaps = col2imTaps64AVX512
+		k64.im2colTaps = im2colTaps64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
 		k32.reluGrad = reluGrad32AVX2
