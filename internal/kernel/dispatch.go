@@ -75,7 +75,7 @@ type kernels[T Float] struct {
 	normGrad       func(x, dy, mean, a, k, c, dx []T)
 	copyRows       func(m, n int, src []T, lds int, dst []T, ldd int)
 	addRows        func(m, n int, src []T, lds int, dst []T, ldd int)
-	col2imTaps     func(m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
+	col2imTaps     func(kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
 	im2colTaps     func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
 	maxPool        func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int)
 	maxPoolGrad    func(g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)

@@ -1411,21 +1411,23 @@ done:
 	VZEROUPPER
 	RET
 
-// func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+// func col2imTaps32AVX512(kh int, m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $0-104
-	MOVQ ldc+56(FP), AX
+TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $0-112
+	MOVQ ldc+64(FP), AX
 	SHLQ $0x02, AX
 	SUBQ $0x00000004, AX
-	MOVQ ldx+96(FP), CX
+	MOVQ ldx+104(FP), CX
 	SHLQ $0x02, CX
-	MOVQ lds+64(FP), DX
+	MOVQ lds+72(FP), DX
 	SHLQ $0x02, DX
-	XORQ BX, BX
 	LEAQ tailmask16<>+0(SB), SI
 
+windowRow:
+	XORQ BX, BX
+
 block:
-	MOVQ    w+8(FP), DI
+	MOVQ    w+16(FP), DI
 	SUBQ    BX, DI
 	JLE     done
 	XORQ    R8, R8
@@ -1440,13 +1442,13 @@ block:
 parity:
 	CMPQ  DI, $0x00000002
 	JGE   next
-	MOVQ  x_base+72(FP), R8
-	MOVQ  cols_base+32(FP), R9
+	MOVQ  x_base+80(FP), R8
+	MOVQ  cols_base+40(FP), R9
 	MOVQ  BX, R10
 	SHLQ  $0x02, R10
 	ADDQ  R10, R8
 	ADDQ  R10, R9
-	MOVQ  m+0(FP), R10
+	MOVQ  m+8(FP), R10
 	SUBQ  DI, R10
 	INCQ  R10
 	SHRQ  $0x01, R10
@@ -1465,7 +1467,7 @@ row:
 	XORQ      R12, R12
 
 tap:
-	CMPQ      R12, kw+24(FP)
+	CMPQ      R12, kw+32(FP)
 	JGE       store
 	MOVQ      R12, R13
 	SUBQ      BX, R13
@@ -1476,7 +1478,7 @@ tap:
 	CMPQ      R13, R14
 	CMOVQGT   R14, R13
 	MOVQ      R12, R14
-	ADDQ      ow+16(FP), R14
+	ADDQ      ow+24(FP), R14
 	SUBQ      BX, R14
 	XORQ      R15, R15
 	CMPQ      R14, R15
@@ -1509,6 +1511,18 @@ next:
 	JMP  block
 
 done:
+	DECQ  kh+0(FP)
+	JLE   end
+	MOVQ  w+16(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  BX, x_base+80(FP)
+	MOVQ  ldc+64(FP), BX
+	SHLQ  $0x02, BX
+	IMULQ kw+32(FP), BX
+	ADDQ  BX, cols_base+40(FP)
+	JMP   windowRow
+
+end:
 	VZEROUPPER
 	RET
 
@@ -4145,21 +4159,23 @@ done:
 	VZEROUPPER
 	RET
 
-// func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+// func col2imTaps64AVX512(kh int, m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $0-104
-	MOVQ ldc+56(FP), AX
+TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $0-112
+	MOVQ ldc+64(FP), AX
 	SHLQ $0x03, AX
 	SUBQ $0x00000008, AX
-	MOVQ ldx+96(FP), CX
+	MOVQ ldx+104(FP), CX
 	SHLQ $0x03, CX
-	MOVQ lds+64(FP), DX
+	MOVQ lds+72(FP), DX
 	SHLQ $0x03, DX
-	XORQ BX, BX
 	LEAQ tailmask16<>+0(SB), SI
 
+windowRow:
+	XORQ BX, BX
+
 block:
-	MOVQ    w+8(FP), DI
+	MOVQ    w+16(FP), DI
 	SUBQ    BX, DI
 	JLE     done
 	XORQ    R8, R8
@@ -4174,13 +4190,13 @@ block:
 parity:
 	CMPQ  DI, $0x00000002
 	JGE   next
-	MOVQ  x_base+72(FP), R8
-	MOVQ  cols_base+32(FP), R9
+	MOVQ  x_base+80(FP), R8
+	MOVQ  cols_base+40(FP), R9
 	MOVQ  BX, R10
 	SHLQ  $0x03, R10
 	ADDQ  R10, R8
 	ADDQ  R10, R9
-	MOVQ  m+0(FP), R10
+	MOVQ  m+8(FP), R10
 	SUBQ  DI, R10
 	INCQ  R10
 	SHRQ  $0x01, R10
@@ -4199,7 +4215,7 @@ row:
 	XORQ      R12, R12
 
 tap:
-	CMPQ      R12, kw+24(FP)
+	CMPQ      R12, kw+32(FP)
 	JGE       store
 	MOVQ      R12, R13
 	SUBQ      BX, R13
@@ -4210,7 +4226,7 @@ tap:
 	CMPQ      R13, R14
 	CMOVQGT   R14, R13
 	MOVQ      R12, R14
-	ADDQ      ow+16(FP), R14
+	ADDQ      ow+24(FP), R14
 	SUBQ      BX, R14
 	XORQ      R15, R15
 	CMPQ      R14, R15
@@ -4243,6 +4259,18 @@ next:
 	JMP  block
 
 done:
+	DECQ  kh+0(FP)
+	JLE   end
+	MOVQ  w+16(FP), BX
+	SHLQ  $0x03, BX
+	ADDQ  BX, x_base+80(FP)
+	MOVQ  ldc+64(FP), BX
+	SHLQ  $0x03, BX
+	IMULQ kw+32(FP), BX
+	ADDQ  BX, cols_base+40(FP)
+	JMP   windowRow
+
+end:
 	VZEROUPPER
 	RET
 

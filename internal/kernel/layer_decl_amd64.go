@@ -59,7 +59,7 @@ func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd i
 func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
 
 //go:noescape
-func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+func col2imTaps32AVX512(kh int, m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
 
 //go:noescape
 func im2colTaps32AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float32, cols []float32, ldc int)
@@ -134,7 +134,7 @@ func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd i
 func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
 
 //go:noescape
-func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+func col2imTaps64AVX512(kh int, m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
 
 //go:noescape
 func im2colTaps64AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float64, cols []float64, ldc int)

@@ -6,11 +6,11 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// col2imTaps adds the kw taps of one window row of a stride-1 convolution
-// without padding back into the image rows they were read from, for the
-// Col2imAt of internal/kernel/conv.go:
+// col2imTaps adds the kw taps of each of kh window rows of a convolution
+// with column stride 1 and no padding across back into the image rows they
+// were read from, for the Col2imAt of internal/kernel/conv.go:
 //
-//	for i < m, for kj < kw: x[i*ldx + kj + j] += cols[kj*ldc + i*lds + j]  (j < ow)
+//	for ki < kh, i < m, kj < kw: x[ki*w + i*ldx + kj + j] += cols[(ki*kw+kj)*ldc + i*lds + j]  (j < ow)
 //
 // The taps of a row overlap in x (each shifted one column from the last), so
 // adding them one after the other, a vector at a time, makes every load of
@@ -26,15 +26,16 @@ func (col2imTaps) supports(i isa) bool { return i == avx512 }
 
 func (c col2imTaps) emit(v vm) {
 	t := v.goType
-	text(v.fn(c.id()), "func(m, w, ow, kw int, cols []"+t+", ldc, lds int, x []"+t+", ldx int)")
+	text(v.fn(c.id()), "func(kh, m, w, ow, kw int, cols []"+t+", ldc, lds int, x []"+t+", ldx int)")
 	lanes := v.lanes()
 	tapStep := v.stride("ldc") // from one tap's element to the next tap's one column left
 	asm.SUBQ(op.U32(v.size), tapStep)
 	ldx, lds := v.stride("ldx"), v.stride("lds")
 	jb := asm.GP64() // the first image column of the vector
-	asm.XORQ(jb, jb)
 	tab := asm.GP64()
 	asm.LEAQ(constantTailMask(), tab)
+	asm.Label("windowRow")
+	asm.XORQ(jb, jb)
 	mask := func(n reg.Register) reg.Register { // the first n lanes
 		k := asm.K()
 		asm.KMOVW(op.Mem{Base: tab, Index: n, Scale: 2}, k)
@@ -124,8 +125,28 @@ func (c col2imTaps) emit(v vm) {
 	asm.ADDQ(op.U32(lanes), jb)
 	asm.JMP(op.LabelRef("block"))
 	asm.Label("done")
+	// The next window row: its taps kw rows of cols on, its image rows one
+	// row of x on.
+	asm.DECQ(v.param("kh"))
+	asm.JLE(op.LabelRef("end"))
+	row := v.stride("w")
+	asm.ADDQ(row, sliceBase("x"))
+	taps := v.stride("ldc")
+	asm.IMULQ(v.param("kw"), taps)
+	asm.ADDQ(taps, sliceBase("cols"))
+	asm.JMP(op.LabelRef("windowRow"))
+	asm.Label("end")
 	asm.VZEROUPPER()
 	asm.RET()
+}
+
+// sliceBase returns the address of the pointer of a slice parameter.
+func sliceBase(name string) op.Mem {
+	b, err := asm.Param(name).Base().Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return b.Addr
 }
 
 // constantTailMask returns the table of setTail's AVX-512 masks.
