@@ -1550,11 +1550,22 @@ windowRow:
 	MOVQ R9, (SP)
 
 tap:
-	CMPQ (SP), $0x00000000
-	JLE  nextWindowRow
-	MOVQ oh+16(FP), R11
-	MOVQ R8, R9
-	MOVQ DI, R10
+	CMPQ  (SP), $0x00000000
+	JLE   nextWindowRow
+	MOVQ  oh+16(FP), R11
+	MOVQ  R8, R9
+	MOVQ  DI, R10
+	TESTQ CX, CX
+	JNZ   row
+
+shortRow:
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      BX, R9
+	ADDQ      AX, R10
+	DECQ      R11
+	JNZ       shortRow
+	JMP       nextTap
 
 row:
 	TESTQ R11, R11
@@ -4298,11 +4309,22 @@ windowRow:
 	MOVQ R9, (SP)
 
 tap:
-	CMPQ (SP), $0x00000000
-	JLE  nextWindowRow
-	MOVQ oh+16(FP), R11
-	MOVQ R8, R9
-	MOVQ DI, R10
+	CMPQ  (SP), $0x00000000
+	JLE   nextWindowRow
+	MOVQ  oh+16(FP), R11
+	MOVQ  R8, R9
+	MOVQ  DI, R10
+	TESTQ CX, CX
+	JNZ   row
+
+shortRow:
+	VMOVUPD.Z (R9), K1, Z0
+	VMOVUPD   Z0, K1, (R10)
+	ADDQ      BX, R9
+	ADDQ      AX, R10
+	DECQ      R11
+	JNZ       shortRow
+	JMP       nextTap
 
 row:
 	TESTQ R11, R11

@@ -13,7 +13,7 @@ import (
 //	for ki < kh, kj < kw, i < oh: cols[(ki*kw+kj)*ldc + i*ow + j] = x[ki*w + kj + i*lds + j]  (j < ow)
 //
 // as one CopyRows per tap would, but in one call: on the small images of a
-// CNN (rows of 11) the calls cost as much as the copies. AVX-512 only, for
+// CNN (rows of 11) the calls cost as much as the copies. It needs oh ≥ 1. AVX-512 only, for
 // its masked tails.
 type im2colTaps struct{}
 
@@ -45,6 +45,19 @@ func (c im2colTaps) emit(v vm) {
 	src, d, i := asm.GP64(), asm.GP64(), gp("oh")
 	asm.MOVQ(xj, src)
 	asm.MOVQ(dst, d)
+	// Rows shorter than a vector (the CNN's 11) take a loop of one masked
+	// copy a row, without the general loop's counting of vectors.
+	asm.TESTQ(full, full)
+	asm.JNZ(op.LabelRef("row"))
+	asm.Label("shortRow")
+	v.tail = mask
+	v.store(v.load(op.Mem{Base: src}), op.Mem{Base: d})
+	v.tail = nil
+	asm.ADDQ(lds, src)
+	asm.ADDQ(owb, d)
+	asm.DECQ(i)
+	asm.JNZ(op.LabelRef("shortRow"))
+	asm.JMP(op.LabelRef("nextTap"))
 	v.blockRows(i, src, lds, d, owb, full, rem, mask, false, "nextTap")
 	asm.Label("nextTap")
 	ldc := v.stride("ldc")
