@@ -174,7 +174,7 @@ func im2colTapsByRows[T Float](kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
 //	for ki < kh, i < m, kj < kw: x[ki*w + i*ldx + kj + j] += cols[(ki*kw+kj)*ldc + i*lds + j]  (j < ow)
 //
 // Its vector version keeps the elements of x in registers while it adds the
-// overlapping taps.
+// overlapping taps; it takes kw ≤ maxWindow.
 func col2imTapsRef[T Float](kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int) {
 	for ki := 0; ki < kh; ki++ {
 		for i := 0; i < m; i++ {
@@ -253,14 +253,14 @@ func Col2imAt[T Float](s ConvShape, cols []T, ldc int, x []T) {
 	r := 0
 	for c := 0; c < s.C; c++ {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
-		if s.SW == 1 && s.PW == 0 && s.PH == 0 { // every window row whole: the channel's taps at once
+		if s.SW == 1 && s.PW == 0 && s.PH == 0 && s.KW <= maxWindow { // every window row whole: the channel's taps at once
 			taps(s.KH, oh, s.W, ow, s.KW, cols[r*ldc:], ldc, ow, img, s.SH*s.W)
 			r += s.KH * s.KW
 			continue
 		}
 		for ki := 0; ki < s.KH; ki++ {
 			i0, i1 := sp.rows(ki)
-			if s.SW == 1 && s.PW == 0 && i1 > i0 { // a window row's taps at once
+			if s.SW == 1 && s.PW == 0 && i1 > i0 && s.KW <= maxWindow { // a window row's taps at once
 				taps(1, i1-i0, s.W, ow, s.KW, cols[r*ldc+i0*ow:], ldc, ow, img[(i0*s.SH+ki-s.PH)*s.W:], s.SH*s.W)
 				r += s.KW
 				continue

@@ -1413,7 +1413,7 @@ done:
 
 // func col2imTaps32AVX512(kh int, m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $0-112
+TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $32-112
 	MOVQ ldc+64(FP), AX
 	SHLQ $0x02, AX
 	SUBQ $0x00000004, AX
@@ -1439,71 +1439,82 @@ block:
 	KMOVW   (SI)(DI*2), K1
 	XORQ    DI, DI
 
+tapMask:
+	CMPQ    DI, kw+32(FP)
+	JGE     tapsMasked
+	MOVQ    DI, R8
+	SUBQ    BX, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	MOVQ    DI, R9
+	ADDQ    ow+24(FP), R9
+	SUBQ    BX, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    $0x00000010, R10
+	CMPQ    R9, R10
+	CMOVQGT R10, R9
+	KMOVW   (SI)(R9*2), K2
+	KMOVW   (SI)(R8*2), K3
+	KANDNW  K2, K3, K2
+	KMOVW   K2, (SP)(DI*2)
+	INCQ    DI
+	JMP     tapMask
+
+tapsMasked:
+	XORQ R8, R8
+
 parity:
-	CMPQ  DI, $0x00000002
+	CMPQ  R8, $0x00000002
 	JGE   next
-	MOVQ  x_base+80(FP), R8
-	MOVQ  cols_base+40(FP), R9
-	MOVQ  BX, R10
-	SHLQ  $0x02, R10
-	ADDQ  R10, R8
-	ADDQ  R10, R9
-	MOVQ  m+8(FP), R10
-	SUBQ  DI, R10
-	INCQ  R10
-	SHRQ  $0x01, R10
-	MOVQ  CX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R8
-	MOVQ  DX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R9
+	MOVQ  x_base+80(FP), R9
+	MOVQ  cols_base+40(FP), R10
+	MOVQ  BX, DI
+	SHLQ  $0x02, DI
+	ADDQ  DI, R9
+	ADDQ  DI, R10
+	MOVQ  m+8(FP), R11
+	SUBQ  R8, R11
+	INCQ  R11
+	SHRQ  $0x01, R11
+	MOVQ  CX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R9
+	MOVQ  DX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R10
 
 row:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JZ        nextParity
-	VMOVUPS.Z (R8), K1, Z0
-	MOVQ      R9, R11
-	XORQ      R12, R12
+	VMOVUPS.Z (R9), K1, Z0
+	MOVQ      R10, R12
+	XORQ      DI, DI
 
 tap:
-	CMPQ      R12, kw+32(FP)
+	CMPQ      DI, kw+32(FP)
 	JGE       store
-	MOVQ      R12, R13
-	SUBQ      BX, R13
-	XORQ      R14, R14
-	CMPQ      R13, R14
-	CMOVQLT   R14, R13
-	MOVQ      $0x00000010, R14
-	CMPQ      R13, R14
-	CMOVQGT   R14, R13
-	MOVQ      R12, R14
-	ADDQ      ow+24(FP), R14
-	SUBQ      BX, R14
-	XORQ      R15, R15
-	CMPQ      R14, R15
-	CMOVQLT   R15, R14
-	MOVQ      $0x00000010, R15
-	CMPQ      R14, R15
-	CMOVQGT   R15, R14
-	KMOVW     (SI)(R14*2), K2
-	KMOVW     (SI)(R13*2), K3
-	KANDNW    K2, K3, K2
-	VMOVUPS.Z (R11), K2, Z1
+	KMOVW     (SP)(DI*2), K2
+	VMOVUPS.Z (R12), K2, Z1
 	VADDPS    Z1, Z0, K2, Z0
-	ADDQ      AX, R11
-	INCQ      R12
+	ADDQ      AX, R12
+	INCQ      DI
 	JMP       tap
 
 store:
-	VMOVUPS Z0, K1, (R8)
-	LEAQ    (R8)(CX*2), R8
-	LEAQ    (R9)(DX*2), R9
-	DECQ    R10
+	VMOVUPS Z0, K1, (R9)
+	LEAQ    (R9)(CX*2), R9
+	LEAQ    (R10)(DX*2), R10
+	DECQ    R11
 	JMP     row
 
 nextParity:
-	INCQ DI
+	INCQ R8
 	JMP  parity
 
 next:
@@ -4172,7 +4183,7 @@ done:
 
 // func col2imTaps64AVX512(kh int, m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $0-112
+TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $32-112
 	MOVQ ldc+64(FP), AX
 	SHLQ $0x03, AX
 	SUBQ $0x00000008, AX
@@ -4198,71 +4209,82 @@ block:
 	KMOVW   (SI)(DI*2), K1
 	XORQ    DI, DI
 
+tapMask:
+	CMPQ    DI, kw+32(FP)
+	JGE     tapsMasked
+	MOVQ    DI, R8
+	SUBQ    BX, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000008, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	MOVQ    DI, R9
+	ADDQ    ow+24(FP), R9
+	SUBQ    BX, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    $0x00000008, R10
+	CMPQ    R9, R10
+	CMOVQGT R10, R9
+	KMOVW   (SI)(R9*2), K2
+	KMOVW   (SI)(R8*2), K3
+	KANDNW  K2, K3, K2
+	KMOVW   K2, (SP)(DI*2)
+	INCQ    DI
+	JMP     tapMask
+
+tapsMasked:
+	XORQ R8, R8
+
 parity:
-	CMPQ  DI, $0x00000002
+	CMPQ  R8, $0x00000002
 	JGE   next
-	MOVQ  x_base+80(FP), R8
-	MOVQ  cols_base+40(FP), R9
-	MOVQ  BX, R10
-	SHLQ  $0x03, R10
-	ADDQ  R10, R8
-	ADDQ  R10, R9
-	MOVQ  m+8(FP), R10
-	SUBQ  DI, R10
-	INCQ  R10
-	SHRQ  $0x01, R10
-	MOVQ  CX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R8
-	MOVQ  DX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R9
+	MOVQ  x_base+80(FP), R9
+	MOVQ  cols_base+40(FP), R10
+	MOVQ  BX, DI
+	SHLQ  $0x03, DI
+	ADDQ  DI, R9
+	ADDQ  DI, R10
+	MOVQ  m+8(FP), R11
+	SUBQ  R8, R11
+	INCQ  R11
+	SHRQ  $0x01, R11
+	MOVQ  CX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R9
+	MOVQ  DX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R10
 
 row:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JZ        nextParity
-	VMOVUPD.Z (R8), K1, Z0
-	MOVQ      R9, R11
-	XORQ      R12, R12
+	VMOVUPD.Z (R9), K1, Z0
+	MOVQ      R10, R12
+	XORQ      DI, DI
 
 tap:
-	CMPQ      R12, kw+32(FP)
+	CMPQ      DI, kw+32(FP)
 	JGE       store
-	MOVQ      R12, R13
-	SUBQ      BX, R13
-	XORQ      R14, R14
-	CMPQ      R13, R14
-	CMOVQLT   R14, R13
-	MOVQ      $0x00000008, R14
-	CMPQ      R13, R14
-	CMOVQGT   R14, R13
-	MOVQ      R12, R14
-	ADDQ      ow+24(FP), R14
-	SUBQ      BX, R14
-	XORQ      R15, R15
-	CMPQ      R14, R15
-	CMOVQLT   R15, R14
-	MOVQ      $0x00000008, R15
-	CMPQ      R14, R15
-	CMOVQGT   R15, R14
-	KMOVW     (SI)(R14*2), K2
-	KMOVW     (SI)(R13*2), K3
-	KANDNW    K2, K3, K2
-	VMOVUPD.Z (R11), K2, Z1
+	KMOVW     (SP)(DI*2), K2
+	VMOVUPD.Z (R12), K2, Z1
 	VADDPD    Z1, Z0, K2, Z0
-	ADDQ      AX, R11
-	INCQ      R12
+	ADDQ      AX, R12
+	INCQ      DI
 	JMP       tap
 
 store:
-	VMOVUPD Z0, K1, (R8)
-	LEAQ    (R8)(CX*2), R8
-	LEAQ    (R9)(DX*2), R9
-	DECQ    R10
+	VMOVUPD Z0, K1, (R9)
+	LEAQ    (R9)(CX*2), R9
+	LEAQ    (R10)(DX*2), R10
+	DECQ    R11
 	JMP     row
 
 nextParity:
-	INCQ DI
+	INCQ R8
 	JMP  parity
 
 next:

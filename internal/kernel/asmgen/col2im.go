@@ -17,10 +17,15 @@ import (
 // x wait for the store before it; this kernel keeps a vector of x in a
 // register while it adds the taps' elements to it, under masks, in the
 // order of the taps, and stores it once. AVX-512 only: the masks of the
-// shifted taps are opmasks.
+// shifted taps are opmasks, computed once for a block of columns and kept
+// on the stack, which holds those of kw ≤ maxTaps taps.
 type col2imTaps struct{}
 
 func (col2imTaps) id() string { return "col2imTaps" }
+
+// maxTaps is the most taps of a window row that col2imTaps takes; the
+// Go code's maxWindow.
+const maxTaps = 16
 
 func (col2imTaps) supports(i isa) bool { return i == avx512 }
 
@@ -32,6 +37,7 @@ func (c col2imTaps) emit(v vm) {
 	asm.SUBQ(op.U32(v.size), tapStep)
 	ldx, lds := v.stride("ldx"), v.stride("lds")
 	jb := asm.GP64() // the first image column of the vector
+	tapMasks := asm.AllocLocal(2 * maxTaps)
 	tab := asm.GP64()
 	asm.LEAQ(constantTailMask(), tab)
 	asm.Label("windowRow")
@@ -58,6 +64,27 @@ func (c col2imTaps) emit(v vm) {
 	asm.JLE(op.LabelRef("done"))
 	clamp(nx)
 	kx := mask(nx)
+	// The lanes of the block that each tap adds to, the same in every row:
+	// lanes kj − jb ≤ l < kj + ow − jb read tap kj at column jb + l − kj.
+	kj := asm.GP64()
+	asm.XORQ(kj, kj)
+	asm.Label("tapMask")
+	asm.CMPQ(kj, v.param("kw"))
+	asm.JGE(op.LabelRef("tapsMasked"))
+	lo, hi := asm.GP64(), asm.GP64()
+	asm.MOVQ(kj, lo)
+	asm.SUBQ(jb, lo)
+	clamp(lo)
+	asm.MOVQ(kj, hi)
+	asm.ADDQ(v.param("ow"), hi)
+	asm.SUBQ(jb, hi)
+	clamp(hi)
+	k := mask(hi)
+	asm.KANDNW(k, mask(lo), k)
+	asm.KMOVW(k, tapMasks.Idx(kj, 2))
+	asm.INCQ(kj)
+	asm.JMP(op.LabelRef("tapMask"))
+	asm.Label("tapsMasked")
 	// The even rows first, then the odd ones: a row's load would otherwise
 	// wait for the masked store of the row before, whose vector it overlaps.
 	parity := asm.GP64()
@@ -90,22 +117,12 @@ func (c col2imTaps) emit(v vm) {
 	v.masked(op.Mem{Base: xp}, kx, acc)
 	tp := asm.GP64()
 	asm.MOVQ(sp, tp)
-	kj := asm.GP64()
 	asm.XORQ(kj, kj)
 	asm.Label("tap")
 	asm.CMPQ(kj, v.param("kw"))
 	asm.JGE(op.LabelRef("store"))
-	// Lanes kj − jb ≤ l < kj + ow − jb read tap kj at column jb + l − kj.
-	lo, hi := asm.GP64(), asm.GP64()
-	asm.MOVQ(kj, lo)
-	asm.SUBQ(jb, lo)
-	clamp(lo)
-	asm.MOVQ(kj, hi)
-	asm.ADDQ(v.param("ow"), hi)
-	asm.SUBQ(jb, hi)
-	clamp(hi)
-	k := mask(hi)
-	asm.KANDNW(k, mask(lo), k)
+	k = asm.K()
+	asm.KMOVW(tapMasks.Idx(kj, 2), k)
 	x := v.vec()
 	v.masked(op.Mem{Base: tp}, k, x)
 	v.ps(asm.VADDPS, asm.VADDPD)(x, acc, k, acc) // other lanes keep acc, −0 too
