@@ -166,11 +166,10 @@ func (j *job[T]) convGradSum(w, workers int) {
 // convBwdScratch returns the elements of a worker's scratch in
 // conv2DBackward for chunks of cols positions, k rows lowered and O
 // outputs: the output gradient (O rows), the lowered images and the
-// columns' gradient (k rows each), and the masked pooled gradient (O rows
-// of a quarter of the positions, at most); convGradSum reuses it for its
-// share of the k+1 rows of O it sums.
+// columns' gradient (k rows each); convGradSum reuses it for its share of
+// the k+1 rows of O it sums.
 func convBwdScratch(k, o, cols int) int {
-	return max((2*k+o)*cols+o*max(cols/4, 1), (k+1)*o)
+	return max((2*k+o)*cols, (k+1)*o)
 }
 
 // convChunkImages returns the images per chunk of a convolution whose

@@ -54,16 +54,13 @@ func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 // convolution fused with ReLU and a 2×2 max-pool into g (O rows of the
 // chunk's positions) from the pooled gradient x: the pooled gradient where
 // the pooled output (pooled) is positive, at the position of each window's
-// maximum, and 0 elsewhere, as MaxPool2Grad and ReLUGrad would give. It
-// uses the first (i1−i0)·O·P/4 elements of scratch.
-func (j *job[T]) reluPoolGrad(g, scratch []T, i0, i1 int) {
+// maximum, and 0 elsewhere, as ReLUGrad and MaxPool2Grad would give, an
+// image's channels in one call.
+func (j *job[T]) reluPoolGrad(g []T, i0, i1 int) {
 	oh, ow := j.conv.Out()
 	outC, cols, q := len(j.b)/(j.conv.C*j.conv.KH*j.conv.KW), (i1-i0)*j.p, (oh/2)*(ow/2)
-	lo, hi := i0*outC*q, i1*outC*q
-	masked := scratch[:hi-lo]
-	kernel.ReLUGrad(j.pooled[lo:hi], j.x[lo:hi], masked)
 	for img := i0; img < i1; img++ {
-		at := (img - i0) * outC * q
-		kernel.MaxPool2GradPlanes(oh, ow, outC, masked[at:at+outC*q], j.codes[lo+at:lo+at+outC*q], q, g[(img-i0)*j.p:], cols)
+		at, n := img*outC*q, outC*q
+		kernel.ReLUMaxPool2GradPlanes(oh, ow, outC, j.pooled[at:at+n], j.x[at:at+n], j.codes[at:at+n], q, g[(img-i0)*j.p:], cols)
 	}
 }

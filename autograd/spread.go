@@ -236,7 +236,7 @@ func (j *job[T]) convBackward(w, i int) {
 	scratch := j.tmp[w*convBwdScratch(k, outC, j.chunk*j.p):]
 	g, lowered, dcols := scratch[:outC*cols], scratch[outC*cols:][:k*cols], scratch[(outC+k)*cols:][:k*cols]
 	if j.codes != nil {
-		j.reluPoolGrad(g, scratch[(outC+2*k)*cols:], i0, i1)
+		j.reluPoolGrad(g, i0, i1)
 	}
 	for img := i0; img < i1 && j.codes == nil; img++ {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)

@@ -1311,6 +1311,126 @@ DATA interhifloat32<>+56(SB)/4, $0x0000000f
 DATA interhifloat32<>+60(SB)/4, $0x0000001f
 GLOBL interhifloat32<>(SB), RODATA|NOPTR, $64
 
+// func reluMaxPoolGrad32AVX512(y []float32, g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·reluMaxPoolGrad32AVX512(SB), NOSPLIT, $0-144
+	MOVQ         g_base+24(FP), BX
+	MOVQ         gx_base+96(FP), SI
+	MOVQ         y_base+0(FP), DI
+	SUBQ         BX, DI
+	MOVQ         codes_base+48(FP), R8
+	MOVQ         w+72(FP), R9
+	SHLQ         $0x02, R9
+	MOVQ         ow+88(FP), R11
+	VBROADCASTSS code032<>+0(SB), Z0
+	VBROADCASTSS code132<>+0(SB), Z1
+	VBROADCASTSS code232<>+0(SB), Z2
+	VBROADCASTSS code332<>+0(SB), Z3
+	VMOVUPS      interlofloat32<>+0(SB), Z4
+	VMOVUPS      interhifloat32<>+0(SB), Z5
+	VXORPS       Z6, Z6, Z6
+
+plane:
+	MOVQ oh+80(FP), R10
+
+pair:
+	TESTQ R10, R10
+	JZ    done
+	MOVQ  SI, DX
+	ADDQ  R9, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ        R11, CX
+	SUBQ        AX, CX
+	JLE         next
+	MOVQ        $0x00000010, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K1
+	LEAQ        (CX)(CX*1), CX
+	MOVQ        CX, R12
+	SUBQ        $0x00000000, R12
+	XORQ        R13, R13
+	CMPQ        R12, R13
+	CMOVQLT     R13, R12
+	MOVQ        $0x00000010, R13
+	CMPQ        R12, R13
+	CMOVQGT     R13, R12
+	LEAQ        tailmask16<>+0(SB), R13
+	KMOVW       (R13)(R12*2), K2
+	SUBQ        $0x00000010, CX
+	XORQ        R12, R12
+	CMPQ        CX, R12
+	CMOVQLT     R12, CX
+	MOVQ        $0x00000010, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K3
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPS.Z   (BX)(AX*4), K1, Z7
+	LEAQ        (BX)(DI*1), R12
+	VMOVUPS.Z   (R12)(AX*4), K1, Z8
+	VCMPPS      $0x12, Z6, Z8, K4
+	VBLENDMPS   Z6, Z7, K4, Z9
+	VPMOVZXBD.Z (R8)(AX*1), K1, Z7
+	VPCMPEQD    Z0, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z8
+	VPCMPEQD    Z1, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z10
+	VPCMPEQD    Z2, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z11
+	VPCMPEQD    Z3, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z7
+	VMOVAPS     Z8, Z12
+	VPERMT2PS   Z10, Z4, Z12
+	VMOVUPS     Z12, K2, (SI)(CX*4)
+	VMOVAPS     Z8, Z8
+	VPERMT2PS   Z10, Z5, Z8
+	VMOVUPS     Z8, K3, 64(SI)(CX*4)
+	VMOVAPS     Z11, Z8
+	VPERMT2PS   Z7, Z4, Z8
+	VMOVUPS     Z8, K2, (DX)(CX*4)
+	VMOVAPS     Z11, Z8
+	VPERMT2PS   Z7, Z5, Z8
+	VMOVUPS     Z8, K3, 64(DX)(CX*4)
+	ADDQ        $0x00000010, AX
+	JMP         vector
+
+next:
+	LEAQ (SI)(R9*2), SI
+	MOVQ R11, R12
+	SHLQ $0x02, R12
+	ADDQ R12, BX
+	ADDQ R11, R8
+	DECQ R10
+	JMP  pair
+
+done:
+	DECQ  planes+120(FP)
+	JZ    end
+	MOVQ  oh+80(FP), AX
+	IMULQ R9, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+128(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, SI
+	MOVQ  oh+80(FP), AX
+	IMULQ R11, AX
+	MOVQ  ldy+136(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, R8
+	SHLQ  $0x02, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
+
 // func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
 // Requires: AVX, AVX512F
 TEXT ·copyRows32AVX512(SB), NOSPLIT, $0-80
@@ -4080,6 +4200,126 @@ DATA interhifloat64<>+40(SB)/8, $0x000000000000000e
 DATA interhifloat64<>+48(SB)/8, $0x0000000000000007
 DATA interhifloat64<>+56(SB)/8, $0x000000000000000f
 GLOBL interhifloat64<>(SB), RODATA|NOPTR, $64
+
+// func reluMaxPoolGrad64AVX512(y []float64, g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·reluMaxPoolGrad64AVX512(SB), NOSPLIT, $0-144
+	MOVQ         g_base+24(FP), BX
+	MOVQ         gx_base+96(FP), SI
+	MOVQ         y_base+0(FP), DI
+	SUBQ         BX, DI
+	MOVQ         codes_base+48(FP), R8
+	MOVQ         w+72(FP), R9
+	SHLQ         $0x03, R9
+	MOVQ         ow+88(FP), R11
+	VBROADCASTSD code064<>+0(SB), Z0
+	VBROADCASTSD code164<>+0(SB), Z1
+	VBROADCASTSD code264<>+0(SB), Z2
+	VBROADCASTSD code364<>+0(SB), Z3
+	VMOVUPD      interlofloat64<>+0(SB), Z4
+	VMOVUPD      interhifloat64<>+0(SB), Z5
+	VXORPD       Z6, Z6, Z6
+
+plane:
+	MOVQ oh+80(FP), R10
+
+pair:
+	TESTQ R10, R10
+	JZ    done
+	MOVQ  SI, DX
+	ADDQ  R9, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ        R11, CX
+	SUBQ        AX, CX
+	JLE         next
+	MOVQ        $0x00000008, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K1
+	LEAQ        (CX)(CX*1), CX
+	MOVQ        CX, R12
+	SUBQ        $0x00000000, R12
+	XORQ        R13, R13
+	CMPQ        R12, R13
+	CMOVQLT     R13, R12
+	MOVQ        $0x00000008, R13
+	CMPQ        R12, R13
+	CMOVQGT     R13, R12
+	LEAQ        tailmask16<>+0(SB), R13
+	KMOVW       (R13)(R12*2), K2
+	SUBQ        $0x00000008, CX
+	XORQ        R12, R12
+	CMPQ        CX, R12
+	CMOVQLT     R12, CX
+	MOVQ        $0x00000008, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K3
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPD.Z   (BX)(AX*8), K1, Z7
+	LEAQ        (BX)(DI*1), R12
+	VMOVUPD.Z   (R12)(AX*8), K1, Z8
+	VCMPPD      $0x12, Z6, Z8, K4
+	VBLENDMPD   Z6, Z7, K4, Z9
+	VPMOVZXBQ.Z (R8)(AX*1), K1, Z7
+	VPCMPEQQ    Z0, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z8
+	VPCMPEQQ    Z1, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z10
+	VPCMPEQQ    Z2, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z11
+	VPCMPEQQ    Z3, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z7
+	VMOVAPD     Z8, Z12
+	VPERMT2PD   Z10, Z4, Z12
+	VMOVUPD     Z12, K2, (SI)(CX*8)
+	VMOVAPD     Z8, Z8
+	VPERMT2PD   Z10, Z5, Z8
+	VMOVUPD     Z8, K3, 64(SI)(CX*8)
+	VMOVAPD     Z11, Z8
+	VPERMT2PD   Z7, Z4, Z8
+	VMOVUPD     Z8, K2, (DX)(CX*8)
+	VMOVAPD     Z11, Z8
+	VPERMT2PD   Z7, Z5, Z8
+	VMOVUPD     Z8, K3, 64(DX)(CX*8)
+	ADDQ        $0x00000008, AX
+	JMP         vector
+
+next:
+	LEAQ (SI)(R9*2), SI
+	MOVQ R11, R12
+	SHLQ $0x03, R12
+	ADDQ R12, BX
+	ADDQ R11, R8
+	DECQ R10
+	JMP  pair
+
+done:
+	DECQ  planes+120(FP)
+	JZ    end
+	MOVQ  oh+80(FP), AX
+	IMULQ R9, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+128(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, SI
+	MOVQ  oh+80(FP), AX
+	IMULQ R11, AX
+	MOVQ  ldy+136(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, R8
+	SHLQ  $0x03, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
 
 // func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
 // Requires: AVX, AVX512F

@@ -53,6 +53,9 @@ func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []ui
 func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
 
 //go:noescape
+func reluMaxPoolGrad32AVX512(y []float32, g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
+
+//go:noescape
 func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
 
 //go:noescape
@@ -126,6 +129,9 @@ func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []ui
 
 //go:noescape
 func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
+
+//go:noescape
+func reluMaxPoolGrad64AVX512(y []float64, g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
 
 //go:noescape
 func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)

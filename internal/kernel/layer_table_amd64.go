@@ -24,6 +24,7 @@ func accelerateLayer(l level) {
 		k32.addSquaredDiff = addSquaredDiff32AVX512
 		k32.maxPool = maxPool32AVX512
 		k32.maxPoolGrad = maxPoolGrad32AVX512
+		k32.reluMaxPoolGrad = reluMaxPoolGrad32AVX512
 		k32.copyRows = copyRows32AVX512
 		k32.addRows = addRows32AVX512
 		k32.col2imTaps = col2imTaps32AVX512
@@ -49,6 +50,7 @@ func accelerateLayer(l level) {
 		k64.addSquaredDiff = addSquaredDiff64AVX512
 		k64.maxPool = maxPool64AVX512
 		k64.maxPoolGrad = maxPoolGrad64AVX512
+		k64.reluMaxPoolGrad = reluMaxPoolGrad64AVX512
 		k64.copyRows = copyRows64AVX512
 		k64.addRows = addRows64AVX512
 		k64.col2imTaps = col2imTaps64AVX512

@@ -43,6 +43,12 @@ func MaxPool2GradPlanes[T Float](h, w, planes int, g []T, codes []uint8, ldg int
 	if oh > 0 && ow > 0 && planes > 0 {
 		table[T]().maxPoolGrad(g, codes, w, oh, ow, gx, planes, ldx, ldg)
 	}
+	clearPool2Rest(h, w, oh, planes, gx, ldx)
+}
+
+// clearPool2Rest clears the odd last row and column of planes planes of gx,
+// ldx elements apart, which the pooling leaves out.
+func clearPool2Rest[T Float](h, w, oh, planes int, gx []T, ldx int) {
 	for p := range planes {
 		x := gx[p*ldx : p*ldx+h*w]
 		if w%2 == 1 {
@@ -52,6 +58,19 @@ func MaxPool2GradPlanes[T Float](h, w, planes int, g []T, codes []uint8, ldg int
 		}
 		clear(x[2*oh*w:])
 	}
+}
+
+// ReLUMaxPool2GradPlanes is MaxPool2GradPlanes of the gradient of a ReLU
+// before the pooling, with y the pooled outputs, laid out as g: each g[o]
+// counts where !(y[o] ≤ 0), and 0 where y[o] ≤ 0, as ReLUGrad(y, g) gives
+// it.
+func ReLUMaxPool2GradPlanes[T Float](h, w, planes int, y, g []T, codes []uint8, ldg int, gx []T, ldx int) {
+	oh, ow := checkPool2(h, w, planes, len(gx), ldx, len(g), len(codes), ldg)
+	checkPool2(h, w, planes, len(gx), ldx, len(y), len(codes), ldg)
+	if oh > 0 && ow > 0 && planes > 0 {
+		table[T]().reluMaxPoolGrad(y, g, codes, w, oh, ow, gx, planes, ldx, ldg)
+	}
+	clearPool2Rest(h, w, oh, planes, gx, ldx)
 }
 
 func checkPool2(h, w, planes, lenX, ldx, lenY, lenCodes, ldy int) (oh, ow int) {
@@ -106,12 +125,21 @@ func maxPoolGradRef[T Float](g []T, codes []uint8, w, oh, ow int, gx []T, planes
 }
 
 func maxPoolGradPlaneRef[T Float](g []T, codes []uint8, w, oh, ow int, gx []T) {
+	maxPoolGradPlaneMaskedRef(nil, g, codes, w, oh, ow, gx)
+}
+
+// maxPoolGradPlaneMaskedRef is maxPoolGradPlaneRef with g[o] taken as 0
+// where y[o] ≤ 0, unless y is nil.
+func maxPoolGradPlaneMaskedRef[T Float](y, g []T, codes []uint8, w, oh, ow int, gx []T) {
 	for i := 0; i < oh; i++ {
 		r0, r1 := gx[2*i*w:2*i*w+2*ow], gx[(2*i+1)*w:(2*i+1)*w+2*ow]
 		gi, ci := g[i*ow:(i+1)*ow], codes[i*ow:(i+1)*ow]
 		clear(r0)
 		clear(r1)
 		for j, v := range gi {
+			if y != nil && y[i*ow+j] <= 0 {
+				v = 0
+			}
 			switch ci[j] {
 			case 0:
 				r0[2*j] = v
@@ -123,5 +151,13 @@ func maxPoolGradPlaneRef[T Float](g []T, codes []uint8, w, oh, ow int, gx []T) {
 				r1[2*j+1] = v
 			}
 		}
+	}
+}
+
+// reluMaxPoolGradRef is maxPoolGradRef of the gradient g zeroed where the
+// pooled outputs y are ≤ 0, one plane at a time.
+func reluMaxPoolGradRef[T Float](y, g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldg int) {
+	for p := range planes {
+		maxPoolGradPlaneMaskedRef(y[p*ldg:], g[p*ldg:], codes[p*ldg:], w, oh, ow, gx[p*ldx:])
 	}
 }

@@ -72,9 +72,9 @@ func testMaxPool2[T Float](t *testing.T) {
 	})
 }
 
-// TestMaxPool2PlanesMatchesReference checks MaxPool2Planes and
-// MaxPool2GradPlanes of every level against MaxPool2 and MaxPool2Grad plane
-// by plane, exactly, on several planes with gaps between them that must not
+// TestMaxPool2PlanesMatchesReference checks MaxPool2Planes,
+// MaxPool2GradPlanes and ReLUMaxPool2GradPlanes of every level against
+// MaxPool2, MaxPool2Grad and ReLUGrad plane by plane, exactly, on several planes with gaps between them that must not
 // change, and guard bands around the whole.
 func TestMaxPool2PlanesMatchesReference(t *testing.T) {
 	forEachType(t, testMaxPool2Planes[float32], testMaxPool2Planes[float64])
@@ -119,6 +119,20 @@ func testMaxPool2Planes[T Float](t *testing.T) {
 			for i := range want {
 				if !sameBits(gx.s[i], want[i]) {
 					t.Fatalf("MaxPool2GradPlanes%s[%d] = %v; want %v", name, i, gx.s[i], want[i])
+				}
+			}
+
+			// With the ReLU's gradient: as ReLUGrad of the pooled outputs first.
+			masked := make([]T, len(g))
+			ReLUGrad(y.s, g, masked)
+			for p := range c.planes {
+				MaxPool2Grad(c.h, c.w, masked[p*ldy:], codes.s[p*ldy:], want[p*ldx:])
+			}
+			ReLUMaxPool2GradPlanes(c.h, c.w, c.planes, y.s, g, codes.s, ldy, gx.s, ldx)
+			gx.check(t, "ReLUMaxPool2GradPlanes"+name)
+			for i := range want {
+				if !sameBits(gx.s[i], want[i]) {
+					t.Fatalf("ReLUMaxPool2GradPlanes%s[%d] = %v; want %v", name, i, gx.s[i], want[i])
 				}
 			}
 		}

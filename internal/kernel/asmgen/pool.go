@@ -18,10 +18,17 @@ import (
 // the windows' maximum is found as max(max(a, b), max(c, d)), each max
 // taking its second operand when it is larger or NaN, which picks the same
 // element as the reference's loop over a, b, c, d.
-type pool struct{ grad bool }
+//
+// With relu, the gradient kernel first zeroes the gradient of each window
+// whose pooled output is ≤ 0, as ReLUGrad would before it (the pooled
+// outputs of a ReLU, y, laid out as the gradients).
+type pool struct{ grad, relu bool }
 
 func (p pool) id() string {
-	if p.grad {
+	switch {
+	case p.relu:
+		return "reluMaxPoolGrad"
+	case p.grad:
 		return "maxPoolGrad"
 	}
 	return "maxPool"
@@ -184,9 +191,18 @@ func (p pool) emit(v vm) {
 		r.img = asm.Load(asm.Param("x").Base(), asm.GP64()).(reg.GPVirtual)
 		r.out = asm.Load(asm.Param("y").Base(), asm.GP64()).(reg.GPVirtual)
 	} else {
-		text(v.fn(p.id()), "func(g []"+v.goType+", codes []uint8, w, oh, ow int, gx []"+v.goType+", planes, ldx, ldy int)")
+		ys := ""
+		if p.relu {
+			ys = "y, "
+		}
+		text(v.fn(p.id()), "func("+ys+"g []"+v.goType+", codes []uint8, w, oh, ow int, gx []"+v.goType+", planes, ldx, ldy int)")
 		r.out = asm.Load(asm.Param("g").Base(), asm.GP64()).(reg.GPVirtual)
 		r.img = asm.Load(asm.Param("gx").Base(), asm.GP64()).(reg.GPVirtual)
+	}
+	var yOff reg.GPVirtual // y's distance from g in bytes, with relu
+	if p.relu {
+		yOff = asm.Load(asm.Param("y").Base(), asm.GP64()).(reg.GPVirtual)
+		asm.SUBQ(r.out, yOff)
 	}
 	r.code = asm.Load(asm.Param("codes").Base(), asm.GP64()).(reg.GPVirtual)
 	r.w, r.rows, r.ow = v.stride("w"), asm.GP64(), gp("ow")
@@ -224,9 +240,20 @@ func (p pool) emit(v vm) {
 		return v.table(name, idx)
 	}
 	lo, hi := inter("interlo", 0), inter("interhi", 1)
+	var zero reg.VecVirtual
+	if p.relu {
+		zero = v.zero()
+	}
 	v.walk(r, func() {
 		g := v.vec()
 		v.masked(at(r.out, r.j, v.size, 0), r.kn, g)
+		if p.relu {
+			ya := asm.GP64()
+			asm.LEAQ(op.Mem{Base: r.out, Index: yOff, Scale: 1}, ya)
+			y := v.vec()
+			v.masked(at(ya, r.j, v.size, 0), r.kn, y)
+			g = v.sel(v.cmp(cmpLE, y, zero), zero, g)
+		}
 		c := v.vec()
 		if v.single() {
 			asm.VPMOVZXBD_Z(at(r.code, r.j, 1, 0), r.kn, c)
