@@ -31,22 +31,23 @@ func (t *Tape[T]) poolCodes(n *node[T], len int) []uint8 {
 
 // reluPoolOut finishes images i0…i1−1 of a convolution fused with ReLU and
 // a 2×2 max-pool from their product prod (O rows of the chunk's positions):
-// each row gets its bias (beta) and the whole product its ReLU in place, a
-// call each for the chunk, then each image's planes are pooled into z and
-// codes in one call, as AddConst, ReLU and MaxPool2 would do one after
-// another.
+// each image's planes get their bias (beta), their ReLU and their pooling
+// into z and codes in one call, as AddConst, ReLU and MaxPool2 would do one
+// after another; without a bias the ReLU is a pass over the product first.
 func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 	oh, ow := j.conv.Out()
 	outC, cols, q := len(j.b)/(j.conv.C*j.conv.KH*j.conv.KW), (i1-i0)*j.p, (oh/2)*(ow/2)
-	for o := 0; o < outC && j.beta != nil; o++ {
-		row := prod[o*cols : (o+1)*cols]
-		kernel.AddConst(j.beta[o], row, row)
+	if j.beta == nil {
+		prod = prod[:outC*cols]
+		kernel.ReLU(prod, prod)
 	}
-	prod = prod[:outC*cols]
-	kernel.ReLU(prod, prod)
 	for img := i0; img < i1; img++ {
-		at := img * outC * q
-		kernel.MaxPool2Planes(oh, ow, outC, prod[(img-i0)*j.p:], cols, j.z[at:at+outC*q], j.codes[at:at+outC*q], q)
+		at, x := img*outC*q, prod[(img-i0)*j.p:]
+		if j.beta != nil {
+			kernel.BiasReLUMaxPool2Planes(oh, ow, outC, j.beta, x, cols, j.z[at:at+outC*q], j.codes[at:at+outC*q], q)
+		} else {
+			kernel.MaxPool2Planes(oh, ow, outC, x, cols, j.z[at:at+outC*q], j.codes[at:at+outC*q], q)
+		}
 	}
 }
 

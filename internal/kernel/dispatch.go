@@ -80,6 +80,7 @@ type kernels[T Float] struct {
 	maxPool         func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int)
 	maxPoolGrad     func(g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
 	reluMaxPoolGrad func(y, g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
+	biasReLUMaxPool func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int, b []T)
 	exp             func(x, y []T)
 	tanh            func(x, y []T)
 	sigmoid         func(x, y []T)
@@ -149,6 +150,7 @@ func reference[T Float]() kernels[T] {
 		maxPool:         maxPoolRef[T],
 		maxPoolGrad:     maxPoolGradRef[T],
 		reluMaxPoolGrad: reluMaxPoolGradRef[T],
+		biasReLUMaxPool: biasReLUMaxPoolRef[T],
 		exp:             expRef[T],
 		tanh:            tanhRef[T],
 		sigmoid:         sigmoidRef[T],

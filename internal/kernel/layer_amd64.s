@@ -1162,6 +1162,148 @@ DATA oddfloat32<>+56(SB)/4, $0x0000001d
 DATA oddfloat32<>+60(SB)/4, $0x0000001f
 GLOBL oddfloat32<>(SB), RODATA|NOPTR, $64
 
+// func biasReLUMaxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int, b []float32)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·biasReLUMaxPool32AVX512(SB), NOSPLIT, $0-144
+	MOVQ         x_base+0(FP), BX
+	MOVQ         y_base+48(FP), SI
+	MOVQ         y_base+48(FP), AX
+	SUBQ         SI, AX
+	MOVQ         codes_base+72(FP), DI
+	MOVQ         w+24(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         ow+40(FP), R10
+	VBROADCASTSS code032<>+0(SB), Z0
+	VBROADCASTSS code132<>+0(SB), Z1
+	VBROADCASTSS code232<>+0(SB), Z2
+	VBROADCASTSS code332<>+0(SB), Z3
+	VMOVUPS      evenfloat32<>+0(SB), Z4
+	VMOVUPS      oddfloat32<>+0(SB), Z5
+	MOVQ         b_base+120(FP), R11
+	VXORPS       Z7, Z7, Z7
+
+plane:
+	MOVQ         oh+32(FP), R9
+	VBROADCASTSS (R11), Z6
+	ADDQ         $0x00000004, R11
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  BX, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ      R10, CX
+	SUBQ      AX, CX
+	JLE       next
+	MOVQ      $0x00000010, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K1
+	LEAQ      (CX)(CX*1), CX
+	MOVQ      CX, R12
+	SUBQ      $0x00000000, R12
+	XORQ      R13, R13
+	CMPQ      R12, R13
+	CMOVQLT   R13, R12
+	MOVQ      $0x00000010, R13
+	CMPQ      R12, R13
+	CMOVQGT   R13, R12
+	LEAQ      tailmask16<>+0(SB), R13
+	KMOVW     (R13)(R12*2), K2
+	SUBQ      $0x00000010, CX
+	XORQ      R12, R12
+	CMPQ      CX, R12
+	CMOVQLT   R12, CX
+	MOVQ      $0x00000010, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K3
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPS.Z (BX)(CX*4), K2, Z8
+	VMOVUPS.Z 64(BX)(CX*4), K3, Z9
+	VADDPS    Z6, Z8, Z8
+	VCMPPS    $0x12, Z7, Z8, K4
+	VBLENDMPS Z7, Z8, K4, Z10
+	VMOVAPS   Z10, Z8
+	VADDPS    Z6, Z9, Z9
+	VCMPPS    $0x12, Z7, Z9, K4
+	VBLENDMPS Z7, Z9, K4, Z11
+	VMOVAPS   Z11, Z9
+	VMOVAPS   Z8, Z12
+	VPERMT2PS Z9, Z4, Z12
+	VMOVAPS   Z8, Z8
+	VPERMT2PS Z9, Z5, Z8
+	VMOVUPS.Z (DX)(CX*4), K2, Z9
+	VMOVUPS.Z 64(DX)(CX*4), K3, Z21
+	VADDPS    Z6, Z9, Z9
+	VCMPPS    $0x12, Z7, Z9, K2
+	VBLENDMPS Z7, Z9, K2, Z13
+	VMOVAPS   Z13, Z9
+	VADDPS    Z6, Z21, Z21
+	VCMPPS    $0x12, Z7, Z21, K2
+	VBLENDMPS Z7, Z21, K2, Z14
+	VMOVAPS   Z14, Z21
+	VMOVAPS   Z9, Z22
+	VPERMT2PS Z21, Z4, Z22
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z21, Z5, Z9
+	VCMPPS    $0x1e, Z12, Z8, K2
+	VCMPPS    $0x03, Z8, Z8, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z8, Z12, K2, Z15
+	VBLENDMPS Z1, Z0, K2, Z16
+	VCMPPS    $0x1e, Z22, Z9, K2
+	VCMPPS    $0x03, Z9, Z9, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z9, Z22, K2, Z17
+	VBLENDMPS Z3, Z2, K2, Z18
+	VCMPPS    $0x1e, Z15, Z17, K2
+	VCMPPS    $0x03, Z17, Z17, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z17, Z15, K2, Z19
+	VMOVUPS   Z19, K1, (SI)(AX*4)
+	VBLENDMPS Z18, Z16, K2, Z20
+	VPMOVDB   Z20, K1, (DI)(AX*1)
+	ADDQ      $0x00000010, AX
+	JMP       vector
+
+next:
+	LEAQ (BX)(R8*2), BX
+	MOVQ R10, R12
+	SHLQ $0x02, R12
+	ADDQ R12, SI
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x02, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
+
 // func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-120
@@ -4067,6 +4209,148 @@ DATA oddfloat64<>+40(SB)/8, $0x000000000000000b
 DATA oddfloat64<>+48(SB)/8, $0x000000000000000d
 DATA oddfloat64<>+56(SB)/8, $0x000000000000000f
 GLOBL oddfloat64<>(SB), RODATA|NOPTR, $64
+
+// func biasReLUMaxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int, b []float64)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·biasReLUMaxPool64AVX512(SB), NOSPLIT, $0-144
+	MOVQ         x_base+0(FP), BX
+	MOVQ         y_base+48(FP), SI
+	MOVQ         y_base+48(FP), AX
+	SUBQ         SI, AX
+	MOVQ         codes_base+72(FP), DI
+	MOVQ         w+24(FP), R8
+	SHLQ         $0x03, R8
+	MOVQ         ow+40(FP), R10
+	VBROADCASTSD code064<>+0(SB), Z0
+	VBROADCASTSD code164<>+0(SB), Z1
+	VBROADCASTSD code264<>+0(SB), Z2
+	VBROADCASTSD code364<>+0(SB), Z3
+	VMOVUPD      evenfloat64<>+0(SB), Z4
+	VMOVUPD      oddfloat64<>+0(SB), Z5
+	MOVQ         b_base+120(FP), R11
+	VXORPD       Z7, Z7, Z7
+
+plane:
+	MOVQ         oh+32(FP), R9
+	VBROADCASTSD (R11), Z6
+	ADDQ         $0x00000008, R11
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  BX, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ      R10, CX
+	SUBQ      AX, CX
+	JLE       next
+	MOVQ      $0x00000008, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K1
+	LEAQ      (CX)(CX*1), CX
+	MOVQ      CX, R12
+	SUBQ      $0x00000000, R12
+	XORQ      R13, R13
+	CMPQ      R12, R13
+	CMOVQLT   R13, R12
+	MOVQ      $0x00000008, R13
+	CMPQ      R12, R13
+	CMOVQGT   R13, R12
+	LEAQ      tailmask16<>+0(SB), R13
+	KMOVW     (R13)(R12*2), K2
+	SUBQ      $0x00000008, CX
+	XORQ      R12, R12
+	CMPQ      CX, R12
+	CMOVQLT   R12, CX
+	MOVQ      $0x00000008, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K3
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPD.Z (BX)(CX*8), K2, Z8
+	VMOVUPD.Z 64(BX)(CX*8), K3, Z9
+	VADDPD    Z6, Z8, Z8
+	VCMPPD    $0x12, Z7, Z8, K4
+	VBLENDMPD Z7, Z8, K4, Z10
+	VMOVAPD   Z10, Z8
+	VADDPD    Z6, Z9, Z9
+	VCMPPD    $0x12, Z7, Z9, K4
+	VBLENDMPD Z7, Z9, K4, Z11
+	VMOVAPD   Z11, Z9
+	VMOVAPD   Z8, Z12
+	VPERMT2PD Z9, Z4, Z12
+	VMOVAPD   Z8, Z8
+	VPERMT2PD Z9, Z5, Z8
+	VMOVUPD.Z (DX)(CX*8), K2, Z9
+	VMOVUPD.Z 64(DX)(CX*8), K3, Z21
+	VADDPD    Z6, Z9, Z9
+	VCMPPD    $0x12, Z7, Z9, K2
+	VBLENDMPD Z7, Z9, K2, Z13
+	VMOVAPD   Z13, Z9
+	VADDPD    Z6, Z21, Z21
+	VCMPPD    $0x12, Z7, Z21, K2
+	VBLENDMPD Z7, Z21, K2, Z14
+	VMOVAPD   Z14, Z21
+	VMOVAPD   Z9, Z22
+	VPERMT2PD Z21, Z4, Z22
+	VMOVAPD   Z9, Z9
+	VPERMT2PD Z21, Z5, Z9
+	VCMPPD    $0x1e, Z12, Z8, K2
+	VCMPPD    $0x03, Z8, Z8, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z8, Z12, K2, Z15
+	VBLENDMPD Z1, Z0, K2, Z16
+	VCMPPD    $0x1e, Z22, Z9, K2
+	VCMPPD    $0x03, Z9, Z9, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z9, Z22, K2, Z17
+	VBLENDMPD Z3, Z2, K2, Z18
+	VCMPPD    $0x1e, Z15, Z17, K2
+	VCMPPD    $0x03, Z17, Z17, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z17, Z15, K2, Z19
+	VMOVUPD   Z19, K1, (SI)(AX*8)
+	VBLENDMPD Z18, Z16, K2, Z20
+	VPMOVQB   Z20, K1, (DI)(AX*1)
+	ADDQ      $0x00000008, AX
+	JMP       vector
+
+next:
+	LEAQ (BX)(R8*2), BX
+	MOVQ R10, R12
+	SHLQ $0x03, R12
+	ADDQ R12, SI
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x03, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
 
 // func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV

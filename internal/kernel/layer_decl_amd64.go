@@ -50,6 +50,9 @@ func addSquaredDiff32AVX512(x []float32, mean []float32, s []float32)
 func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int)
 
 //go:noescape
+func biasReLUMaxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int, b []float32)
+
+//go:noescape
 func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
 
 //go:noescape
@@ -126,6 +129,9 @@ func addSquaredDiff64AVX512(x []float64, mean []float64, s []float64)
 
 //go:noescape
 func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int)
+
+//go:noescape
+func biasReLUMaxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int, b []float64)
 
 //go:noescape
 func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)

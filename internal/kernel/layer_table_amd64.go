@@ -23,6 +23,7 @@ func accelerateLayer(l level) {
 		k32.softmaxGrad = softmaxGrad32AVX512
 		k32.addSquaredDiff = addSquaredDiff32AVX512
 		k32.maxPool = maxPool32AVX512
+		k32.biasReLUMaxPool = biasReLUMaxPool32AVX512
 		k32.maxPoolGrad = maxPoolGrad32AVX512
 		k32.reluMaxPoolGrad = reluMaxPoolGrad32AVX512
 		k32.copyRows = copyRows32AVX512
@@ -49,6 +50,7 @@ func accelerateLayer(l level) {
 		k64.softmaxGrad = softmaxGrad64AVX512
 		k64.addSquaredDiff = addSquaredDiff64AVX512
 		k64.maxPool = maxPool64AVX512
+		k64.biasReLUMaxPool = biasReLUMaxPool64AVX512
 		k64.maxPoolGrad = maxPoolGrad64AVX512
 		k64.reluMaxPoolGrad = reluMaxPoolGrad64AVX512
 		k64.copyRows = copyRows64AVX512

@@ -28,6 +28,19 @@ func MaxPool2Planes[T Float](h, w, planes int, x []T, ldx int, y []T, codes []ui
 	}
 }
 
+// BiasReLUMaxPool2Planes is MaxPool2Planes of ReLU(x + b[p]) for each
+// plane p, as AddConst(b[p]), ReLU and MaxPool2Planes would give it, x left
+// as it is.
+func BiasReLUMaxPool2Planes[T Float](h, w, planes int, b, x []T, ldx int, y []T, codes []uint8, ldy int) {
+	oh, ow := checkPool2(h, w, planes, len(x), ldx, len(y), len(codes), ldy)
+	if len(b) < planes {
+		panic("kernel: pooling slice too short")
+	}
+	if oh > 0 && ow > 0 && planes > 0 {
+		table[T]().biasReLUMaxPool(x, w, oh, ow, y, codes, planes, ldx, ldy, b)
+	}
+}
+
 // MaxPool2Grad sets gx (h rows of w) to the gradient of MaxPool2 from the
 // gradient g of its output: each g[o] at the position codes[o] of its window,
 // and 0 elsewhere (also in an odd last row or column).
@@ -96,18 +109,41 @@ func maxPoolRef[T Float](x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx
 }
 
 func maxPoolPlaneRef[T Float](x []T, w, oh, ow int, y []T, codes []uint8) {
+	maxPoolPlaneBiasRef(x, w, oh, ow, y, codes, false, 0)
+}
+
+// biasReLUMaxPoolRef pools ReLU(x + b[p]) of planes planes, ldx and ldy
+// elements apart, one at a time.
+func biasReLUMaxPoolRef[T Float](x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int, b []T) {
+	for p := range planes {
+		maxPoolPlaneBiasRef(x[p*ldx:], w, oh, ow, y[p*ldy:], codes[p*ldy:], true, b[p])
+	}
+}
+
+// maxPoolPlaneBiasRef is maxPoolPlaneRef of ReLU(x + b) with relu, as the
+// layers' addConst and relu compute them, else of x.
+func maxPoolPlaneBiasRef[T Float](x []T, w, oh, ow int, y []T, codes []uint8, relu bool, b T) {
+	at := func(v T) T {
+		if !relu {
+			return v
+		}
+		if v += b; v <= 0 {
+			return 0
+		}
+		return v
+	}
 	for i := 0; i < oh; i++ {
 		r0, r1 := x[2*i*w:2*i*w+2*ow], x[(2*i+1)*w:(2*i+1)*w+2*ow]
 		yi, ci := y[i*ow:(i+1)*ow], codes[i*ow:(i+1)*ow]
 		for j := range yi {
-			best, code := r0[2*j], uint8(0)
-			if v := r0[2*j+1]; v > best || v != v {
+			best, code := at(r0[2*j]), uint8(0)
+			if v := at(r0[2*j+1]); v > best || v != v {
 				best, code = v, 1
 			}
-			if v := r1[2*j]; v > best || v != v {
+			if v := at(r1[2*j]); v > best || v != v {
 				best, code = v, 2
 			}
-			if v := r1[2*j+1]; v > best || v != v {
+			if v := at(r1[2*j+1]); v > best || v != v {
 				best, code = v, 3
 			}
 			yi[j], ci[j] = best, code

@@ -107,6 +107,30 @@ func testMaxPool2Planes[T Float](t *testing.T) {
 				}
 			}
 
+			// With a bias and a ReLU first: as AddConst and ReLU on a copy.
+			b := make([]T, c.planes)
+			fill(rng, b, false, true)
+			biased := append([]T(nil), x.s...)
+			for p := range c.planes {
+				plane := biased[p*ldx : p*ldx+c.h*c.w]
+				AddConst(b[p], plane, plane)
+				ReLU(plane, plane)
+			}
+			by, bcodes := append([]T(nil), y.s...), append([]uint8(nil), codes.s...)
+			MaxPool2Planes(c.h, c.w, c.planes, biased, ldx, by, bcodes, ldy)
+			gotY := newGuarded[T](len(y.s), rng.IntN(16))
+			gotCodes := guardedBytes(len(codes.s))
+			copy(gotY.s, y.s)
+			copy(gotCodes.s, codes.s)
+			BiasReLUMaxPool2Planes(c.h, c.w, c.planes, b, x.s, ldx, gotY.s, gotCodes.s, ldy)
+			gotY.check(t, "BiasReLUMaxPool2Planes"+name)
+			gotCodes.check(t, "BiasReLUMaxPool2Planes"+name)
+			for i := range by {
+				if !sameBits(gotY.s[i], by[i]) || gotCodes.s[i] != bcodes[i] {
+					t.Fatalf("BiasReLUMaxPool2Planes%s[%d] = %v, code %d; want %v, code %d", name, i, gotY.s[i], gotCodes.s[i], by[i], bcodes[i])
+				}
+			}
+
 			g := make([]T, len(y.s))
 			fill(rng, g, false, true)
 			gx := newGuarded[T](len(x.s), rng.IntN(16))

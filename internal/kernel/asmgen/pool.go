@@ -19,15 +19,19 @@ import (
 // taking its second operand when it is larger or NaN, which picks the same
 // element as the reference's loop over a, b, c, d.
 //
-// With relu, the gradient kernel first zeroes the gradient of each window
-// whose pooled output is ≤ 0, as ReLUGrad would before it (the pooled
-// outputs of a ReLU, y, laid out as the gradients).
+// With relu, the pooling kernel first adds each plane's bias b[p] to its
+// elements and takes their ReLU, as AddConst and ReLU would before it; the
+// gradient kernel first zeroes the gradient of each window whose pooled
+// output is ≤ 0, as ReLUGrad would before it (the pooled outputs of a
+// ReLU, y, laid out as the gradients).
 type pool struct{ grad, relu bool }
 
 func (p pool) id() string {
 	switch {
-	case p.relu:
+	case p.relu && p.grad:
 		return "reluMaxPoolGrad"
+	case p.relu:
+		return "biasReLUMaxPool"
 	case p.grad:
 		return "maxPoolGrad"
 	}
@@ -53,10 +57,13 @@ type poolRegs struct {
 // windows of a row pair; body emits the work on one vector. A plane's image
 // rows begin ldx elements after the previous plane's, its pooled outputs
 // (or gradients) and codes ldy after.
-func (v *vm) walk(r *poolRegs, body func()) {
+func (v *vm) walk(r *poolRegs, plane, body func()) {
 	lanes := v.lanes()
 	asm.Label("plane")
 	asm.Load(asm.Param("oh"), r.rows)
+	if plane != nil {
+		plane()
+	}
 	asm.Label("pair")
 	asm.TESTQ(r.rows, r.rows)
 	asm.JZ(op.LabelRef("done"))
@@ -187,7 +194,11 @@ func (p pool) emit(v vm) {
 	lanes := v.lanes()
 	r := &poolRegs{j: asm.GP64(), j2: asm.GP64(), n: asm.GP64(), img1: asm.GP64()}
 	if !p.grad {
-		text(v.fn(p.id()), "func(x []"+v.goType+", w, oh, ow int, y []"+v.goType+", codes []uint8, planes, ldx, ldy int)")
+		bs := ""
+		if p.relu {
+			bs = ", b []" + v.goType
+		}
+		text(v.fn(p.id()), "func(x []"+v.goType+", w, oh, ow int, y []"+v.goType+", codes []uint8, planes, ldx, ldy int"+bs+")")
 		r.img = asm.Load(asm.Param("x").Base(), asm.GP64()).(reg.GPVirtual)
 		r.out = asm.Load(asm.Param("y").Base(), asm.GP64()).(reg.GPVirtual)
 	} else {
@@ -212,11 +223,27 @@ func (p pool) emit(v vm) {
 	}
 	if !p.grad {
 		even, odd := v.table("even", v.indices(0, 2)), v.table("odd", v.indices(1, 2))
-		v.walk(r, func() {
+		var plane func()
+		var bias, zero reg.VecVirtual
+		if p.relu {
+			bp := asm.Load(asm.Param("b").Base(), asm.GP64()).(reg.GPVirtual)
+			bias, zero = v.vec(), v.zero()
+			plane = func() { // this plane's bias, and the next plane's next
+				v.ps(asm.VBROADCASTSS, asm.VBROADCASTSD)(op.Mem{Base: bp}, bias)
+				asm.ADDQ(op.U32(v.size), bp)
+			}
+		}
+		v.walk(r, plane, func() {
 			split := func(row reg.GPVirtual) (reg.VecVirtual, reg.VecVirtual) {
 				lo, hi := v.vec(), v.vec()
 				v.masked(at(row, r.j2, v.size, 0), r.k0, lo)
 				v.masked(at(row, r.j2, v.size, v.bytes), r.k1, hi)
+				if p.relu { // x + b, then +0 where that is ≤ 0
+					for _, x := range []reg.VecVirtual{lo, hi} {
+						v.ps(asm.VADDPS, asm.VADDPD)(bias, x, x)
+						v.ps(asm.VMOVAPS, asm.VMOVAPD)(v.sel(v.cmp(cmpLE, x, zero), zero, x), x)
+					}
+				}
 				return v.permute(even, lo, hi), v.permute(odd, lo, hi)
 			}
 			a, b := split(r.img)
@@ -244,7 +271,7 @@ func (p pool) emit(v vm) {
 	if p.relu {
 		zero = v.zero()
 	}
-	v.walk(r, func() {
+	v.walk(r, nil, func() {
 		g := v.vec()
 		v.masked(at(r.out, r.j, v.size, 0), r.kn, g)
 		if p.relu {
