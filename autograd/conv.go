@@ -87,8 +87,9 @@ func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Va
 // matrix G_c and its lowered input X_c, ∂W += Σ_c G_c·X_cᵀ, ∂b += Σ_c the
 // row sums of G_c, and ∂x = col2im(Wᵀ·G_c), chunk by chunk, so that G_c
 // and X_c stay in cache. The chunks do not depend on the number of threads:
-// each chunk's ∂W (transposed) and ∂b go into a buffer of its own, added
-// afterwards in order of the chunks.
+// each group of chunks' ∂W (transposed) and ∂b go into a buffer of its own,
+// the group's chunks added in order by one worker, and the groups' added
+// afterwards in order (convGradSum).
 func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	s := n.conv
 	xs := n.a.Shape()
@@ -97,6 +98,7 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	p, k := oh*ow, s.C*s.KH*s.KW
 	chunk := convChunkImages(k, outC, p)
 	chunks := (batch + chunk - 1) / chunk
+	groups := (chunks + convGroupChunks(chunk) - 1) / convGroupChunks(chunk)
 	j := job[T]{kind: jobConvBwd, x: n.out.grad.Data(), b: n.b.value.Data(), conv: s, p: p, n: batch, chunk: chunk}
 	if n.scalar == convReLUPool {
 		j.codes, j.pooled = n.codes, n.out.value.Data()
@@ -121,17 +123,30 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	}
 	if j.gamma != nil || j.beta != nil {
 		j.dx = n.a.value.Data()
-		j.y = t.arena.Get(chunks, (k+1)*outC).Data() // each chunk's ∂Wᵀ, then ∂b
+		j.y = t.arena.Get(groups, (k+1)*outC).Data() // each group's ∂Wᵀ, then ∂b
 	}
 	t.spreadImages(j)
 	if j.y != nil {
-		j.kind, j.n = jobConvGradSum, chunks
+		j.kind, j.n = jobConvGradSum, groups
 		t.spreadImages(j)
 	}
 }
 
-// convGradSum sums the n chunks' filter and bias gradients (convBackward's
-// parts of y, k+1 rows of O: ∂Wᵀ, then ∂b) in order of the chunks, and
+// convGroupChunks returns the chunks of chunk images in a group, the unit
+// of the workers' static shares of a batch (spreadImages) and of the
+// partial sums of a convolution's filter and bias gradients: groups of
+// convGroup images (or one chunk, when larger), so that a worker adds a
+// group's chunks into one partial sum in order and conv2DBackward's final
+// sum reads a quarter as many (chunks of 2 images) whatever the number of
+// workers.
+func convGroupChunks(chunk int) int {
+	return max(convGroup/chunk, 1)
+}
+
+const convGroup = 8
+
+// convGradSum sums the n groups' filter and bias gradients (convBackward's
+// parts of y, k+1 rows of O: ∂Wᵀ, then ∂b) in order of the groups, and
 // sets gamma (O×k) and beta to the sums, or adds the sums to them: worker
 // w of workers sums its share of the rows, in its scratch.
 func (j *job[T]) convGradSum(w, workers int) {

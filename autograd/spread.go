@@ -101,9 +101,9 @@ func (t *Tape[T]) spreadItems(j job[T], items int) {
 const tasksPerThread = 8
 
 // spreadImages runs the chunks of j.chunk images of a batch of j.n images
-// on the pool's workers (kernel.Spread), each worker those that begin in
-// its static share of the images: ⌊N·w/W⌋ … ⌊N·(w+1)/W⌋−1 for worker w of
-// W. Every pass over a batch's images (a convolution's forward and
+// on the pool's workers (kernel.Spread), each worker the groups of chunks
+// (convGroupChunks) that begin in its static share of the images:
+// ⌊N·w/W⌋ … ⌊N·(w+1)/W⌋−1 for worker w of W, a group's chunks in order. Every pass over a batch's images (a convolution's forward and
 // backward, the next convolution's) cuts it the same way, so that a core
 // finds an image's lowered columns, outputs, pooled maps and gradients in
 // its own cache, where the other core wrote none of them. The chunks, and
@@ -125,15 +125,17 @@ func (t *Tape[T]) runShare(w, workers int) {
 		j.convGradSum(w, workers)
 		return
 	}
-	for c := firstChunk(j.n, j.chunk, w, workers); c < firstChunk(j.n, j.chunk, w+1, workers); c++ {
+	per := convGroupChunks(j.chunk)
+	lo, hi := firstGroup(j.n, j.chunk*per, w, workers)*per, firstGroup(j.n, j.chunk*per, w+1, workers)*per
+	for c := lo; c < min(hi, (j.n+j.chunk-1)/j.chunk); c++ {
 		t.runItem(w, c)
 	}
 }
 
-// firstChunk returns the first chunk of chunk images that begins in or
+// firstGroup returns the first group of size images that begins in or
 // after the share of worker w of workers in a batch of n images.
-func firstChunk(n, chunk, w, workers int) int {
-	return (n*w/workers + chunk - 1) / chunk
+func firstGroup(n, size, w, workers int) int {
+	return (n*w/workers + size - 1) / size
 }
 
 // runTask runs task k of the current job on worker w: its items per·k …
@@ -220,9 +222,10 @@ func (j *job[T]) convForward(w, i int) {
 
 // convBackward computes a convolution's gradients from chunk i of its
 // output gradient x ([N, O, P]): it gathers the chunk into worker w's
-// scratch (tmp) as an O×(chunk·P) matrix G; puts its row sums, the bias's
+// scratch (tmp) as an O×(chunk·P) matrix G; adds its row sums, the bias's
 // gradient, and X·Gᵀ, X the chunk's images (dx) lowered again, the
-// filters' gradient transposed, into part i of y, for convGradSum to add;
+// filters' gradient transposed, to its group's part of y (the group's first
+// chunk sets it), for convGradSum to add;
 // and raises Wᵀ·G (W the filters b) into the images' gradient z by col2im.
 // X·Gᵀ (k×O) rather than G·Xᵀ (O×k): the product's tiles fit it better,
 // nearly twice for the one-channel first layer (9×16), a fifth for the
@@ -241,18 +244,23 @@ func (j *job[T]) convBackward(w, i int) {
 	for img := i0; img < i1 && j.codes == nil; img++ {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
 	}
-	if j.y != nil { // chunk i's filter gradient, transposed, and bias gradient, summed later (convGradSum)
-		part := j.y[i*(k+1)*outC:][:(k+1)*outC]
+	if j.y != nil { // the filter gradient, transposed, and bias gradient of chunk i's group, summed later (convGradSum)
+		per := convGroupChunks(j.chunk)
+		part, first := j.y[i/per*(k+1)*outC:][:(k+1)*outC], i%per == 0
 		if j.beta != nil {
 			for o := range outC {
-				part[k*outC+o] = T(kernel.Sum(g[o*cols : (o+1)*cols]))
+				sum := T(kernel.Sum(g[o*cols : (o+1)*cols]))
+				if !first {
+					sum += part[k*outC+o]
+				}
+				part[k*outC+o] = sum
 			}
 		}
 		if j.gamma != nil {
 			for img := i0; img < i1; img++ {
 				kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
 			}
-			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, 0, part[:k*outC], outC)
+			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, beta[T](!first), part[:k*outC], outC)
 		}
 	}
 	if j.z == nil {
