@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
@@ -78,17 +79,17 @@ func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Va
 			n.scalar = convReLUPool
 		}
 	}
-	t.spreadItems(j, (batch+chunk-1)/chunk)
+	t.spreadImages(j)
 	return out
 }
 
 // conv2DBackward: with the output gradient of chunk c as an O×(chunk·P)
 // matrix G_c and its lowered input X_c, ∂W += Σ_c G_c·X_cᵀ, ∂b += Σ_c the
-// row sums of G_c, and ∂x = col2im(Wᵀ·G_c), chunk by chunk in one task
-// each, so that G_c and X_c stay in cache. The chunks do not depend on the
-// number of threads, and their sums are added in order of the chunks: the
-// first chunk's product goes straight into the gradients, the others' into
-// a buffer each, added afterwards.
+// row sums of G_c, and ∂x = col2im(Wᵀ·G_c), chunk by chunk, so that G_c
+// and X_c stay in cache. The chunks do not depend on the number of threads:
+// each group of chunks' ∂W (transposed) and ∂b go into a buffer of its own,
+// the group's chunks added in order by one worker, and the groups' added
+// afterwards in order (convGradSum).
 func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	s := n.conv
 	xs := n.a.Shape()
@@ -97,11 +98,12 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	p, k := oh*ow, s.C*s.KH*s.KW
 	chunk := convChunkImages(k, outC, p)
 	chunks := (batch + chunk - 1) / chunk
+	groups := (chunks + convGroupChunks(chunk) - 1) / convGroupChunks(chunk)
 	j := job[T]{kind: jobConvBwd, x: n.out.grad.Data(), b: n.b.value.Data(), conv: s, p: p, n: batch, chunk: chunk}
 	if n.scalar == convReLUPool {
 		j.codes, j.pooled = n.codes, n.out.value.Data()
 	}
-	j.tmp = t.arena.Get(kernel.Threads(), (2*k+outC)*chunk*p).Data()
+	j.tmp = t.arena.Get(kernel.Threads(), convBwdScratch(k, outC, chunk*p)).Data()
 	j.gamma, j.addGamma = t.gradOut(n.b)
 	j.beta, j.addBeta = t.gradOut(n.c)
 	j.z, j.add = t.gradOut(n.a)
@@ -121,24 +123,77 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	}
 	if j.gamma != nil || j.beta != nil {
 		j.dx = n.a.value.Data()
-		j.y = t.arena.Get(max(chunks-1, 1), outC*(k+1)).Data() // the other chunks' ∂W and ∂b
+		j.y = t.arena.Get(groups, (k+1)*outC).Data() // each group's ∂Wᵀ, then ∂b
 	}
-	t.spreadItems(j, chunks)
-	for c := 1; c < chunks && j.y != nil; c++ {
-		part := j.y[(c-1)*outC*(k+1):][:outC*(k+1)]
-		if j.gamma != nil {
-			kernel.Axpy(1, part[:outC*k], j.gamma)
-		}
-		if j.beta != nil {
-			kernel.Axpy(1, part[outC*k:], j.beta)
+	t.spreadImages(j)
+	if j.y != nil {
+		j.kind, j.n = jobConvGradSum, groups
+		t.spreadImages(j)
+	}
+}
+
+// convGroupChunks returns the chunks of chunk images in a group, the unit
+// of the workers' static shares of a batch (spreadImages) and of the
+// partial sums of a convolution's filter and bias gradients: groups of
+// convGroup images (or one chunk, when larger), so that a worker adds a
+// group's chunks into one partial sum in order and conv2DBackward's final
+// sum reads a quarter as many (chunks of 2 images) whatever the number of
+// workers.
+func convGroupChunks(chunk int) int {
+	return max(convGroup/chunk, 1)
+}
+
+const convGroup = 8
+
+// convGradSum sums the n groups' filter and bias gradients (convBackward's
+// parts of y, k+1 rows of O: ∂Wᵀ, then ∂b) in order of the groups, and
+// sets gamma (O×k) and beta to the sums, or adds the sums to them: worker
+// w of workers sums its share of the rows, in its scratch.
+func (j *job[T]) convGradSum(w, workers int) {
+	k := j.conv.C * j.conv.KH * j.conv.KW
+	outC := len(j.b) / k
+	each := (k + 1) * outC
+	r0, r1 := (k+1)*w/workers, (k+1)*(w+1)/workers
+	acc := j.tmp[w*convBwdScratch(k, outC, j.chunk*j.p):][:(r1-r0)*outC]
+	copy(acc, j.y[r0*outC:r1*outC])
+	for c := 1; c < j.n; c++ {
+		kernel.Axpy(1, j.y[c*each+r0*outC:c*each+r1*outC], acc)
+	}
+	for r := r0; r < r1; r++ {
+		row := acc[(r-r0)*outC:][:outC]
+		switch {
+		case r == k && j.beta != nil && j.addBeta:
+			kernel.Axpy(1, row, j.beta)
+		case r == k && j.beta != nil:
+			copy(j.beta, row)
+		case r < k && j.gamma != nil && j.addGamma:
+			for o, v := range row {
+				j.gamma[o*k+r] += v
+			}
+		case r < k && j.gamma != nil:
+			for o, v := range row {
+				j.gamma[o*k+r] = v
+			}
 		}
 	}
 }
 
+// convBwdScratch returns the elements of a worker's scratch in
+// conv2DBackward for chunks of cols positions, k rows lowered and O
+// outputs: the output gradient (O rows), the lowered images and the
+// columns' gradient (k rows each); convGradSum reuses it for its share of
+// the k+1 rows of O it sums.
+func convBwdScratch(k, o, cols int) int {
+	return max((2*k+o)*cols, (k+1)*o)
+}
+
 // convChunkImages returns the images per chunk of a convolution whose
 // lowered images have k rows, and outputs o rows, of p positions.
+// It is a power of two, so that a batch of a power of two images falls
+// into chunks that the workers of kernel.Spread share evenly.
 func convChunkImages(k, o, p int) int {
-	return max(1, convChunk/max((k+o)*p, 1))
+	n := max(1, convChunk/max((k+o)*p, 1))
+	return 1 << (bits.Len(uint(n)) - 1)
 }
 
 // convChunk is the most elements of a chunk of images lowered (C·KH·KW rows

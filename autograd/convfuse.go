@@ -31,19 +31,22 @@ func (t *Tape[T]) poolCodes(n *node[T], len int) []uint8 {
 
 // reluPoolOut finishes images i0…i1−1 of a convolution fused with ReLU and
 // a 2×2 max-pool from their product prod (O rows of the chunk's positions):
-// each plane gets its bias (beta) and its ReLU in place, then is pooled into
-// z and codes, as AddConst, ReLU and MaxPool2 would do one after another.
+// each image's planes get their bias (beta), their ReLU and their pooling
+// into z and codes in one call, as AddConst, ReLU and MaxPool2 would do one
+// after another; without a bias the ReLU is a pass over the product first.
 func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 	oh, ow := j.conv.Out()
 	outC, cols, q := len(j.b)/(j.conv.C*j.conv.KH*j.conv.KW), (i1-i0)*j.p, (oh/2)*(ow/2)
+	if j.beta == nil {
+		prod = prod[:outC*cols]
+		kernel.ReLU(prod, prod)
+	}
 	for img := i0; img < i1; img++ {
-		for o := 0; o < outC; o++ {
-			plane, at := prod[o*cols+(img-i0)*j.p:][:j.p], (img*outC+o)*q
-			if j.beta != nil {
-				kernel.AddConst(j.beta[o], plane, plane)
-			}
-			kernel.ReLU(plane, plane)
-			kernel.MaxPool2(oh, ow, plane, j.z[at:at+q], j.codes[at:at+q])
+		at, x := img*outC*q, prod[(img-i0)*j.p:]
+		if j.beta != nil {
+			kernel.BiasReLUMaxPool2Planes(oh, ow, outC, j.beta, x, cols, j.z[at:at+outC*q], j.codes[at:at+outC*q], q)
+		} else {
+			kernel.MaxPool2Planes(oh, ow, outC, x, cols, j.z[at:at+outC*q], j.codes[at:at+outC*q], q)
 		}
 	}
 }
@@ -52,17 +55,13 @@ func (j *job[T]) reluPoolOut(prod []T, i0, i1 int) {
 // convolution fused with ReLU and a 2×2 max-pool into g (O rows of the
 // chunk's positions) from the pooled gradient x: the pooled gradient where
 // the pooled output (pooled) is positive, at the position of each window's
-// maximum, and 0 elsewhere, as MaxPool2Grad and ReLUGrad would give. It
-// uses the first O·P/4 elements of scratch.
-func (j *job[T]) reluPoolGrad(g, scratch []T, i0, i1 int) {
+// maximum, and 0 elsewhere, as ReLUGrad and MaxPool2Grad would give, an
+// image's channels in one call.
+func (j *job[T]) reluPoolGrad(g []T, i0, i1 int) {
 	oh, ow := j.conv.Out()
 	outC, cols, q := len(j.b)/(j.conv.C*j.conv.KH*j.conv.KW), (i1-i0)*j.p, (oh/2)*(ow/2)
-	masked := scratch[:q]
 	for img := i0; img < i1; img++ {
-		for o := 0; o < outC; o++ {
-			at := (img*outC + o) * q
-			kernel.ReLUGrad(j.pooled[at:at+q], j.x[at:at+q], masked)
-			kernel.MaxPool2Grad(oh, ow, masked, j.codes[at:at+q], g[o*cols+(img-i0)*j.p:][:j.p])
-		}
+		at, n := img*outC*q, outC*q
+		kernel.ReLUMaxPool2GradPlanes(oh, ow, outC, j.pooled[at:at+n], j.x[at:at+n], j.codes[at:at+n], q, g[(img-i0)*j.p:], cols)
 	}
 }

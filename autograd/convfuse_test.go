@@ -19,6 +19,7 @@ func init() {
 	}{
 		{"Conv2DReLUPool", [][]int{{2, 2, 5, 6}, {3, 2, 3, 2}, {3}}},
 		{"Conv2DReLUPool/one-channel", [][]int{{3, 1, 6, 7}, {2, 1, 3, 3}, {2}}},
+		{"Conv2DReLUPool/more-filters-than-taps", [][]int{{3, 1, 6, 7}, {5, 1, 2, 2}, {5}}},
 	} {
 		opCases = append(opCases,
 			opCase{name: c.name + "/fresh", shapes: c.shapes, op: fresh(fused)},
@@ -27,9 +28,11 @@ func init() {
 }
 
 // TestConv2DReLUPoolMatchesUnfused checks Conv2DReLUPool against Conv2D,
-// ReLU and a 2×2 MaxPool2D one after another, with 1 and 3 threads: the
+// ReLU and a 2×2 MaxPool2D one after another, with 1, 2 and 3 threads: the
 // output and every gradient the same bit for bit, with and without a bias,
-// with the images' gradient wanted or not, and added to another's.
+// with the images' gradient wanted or not, and added to another's. Odd
+// batches (1, 3, 127) leave the workers' static shares of images unequal
+// and cut the last chunk short.
 func TestConv2DReLUPoolMatchesUnfused(t *testing.T) {
 	defer tensor.SetThreads(0)
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -45,7 +48,12 @@ func TestConv2DReLUPoolMatchesUnfused(t *testing.T) {
 		bias, gradX                   bool
 	}{
 		{37, 1, 28, 28, 16, 3, 1, 0, true, false}, // the small CNN's first block, many chunks
-		{9, 16, 13, 13, 32, 3, 1, 0, true, true},  // its second, odd sides
+		{127, 1, 28, 28, 16, 3, 1, 0, true, true},
+		{1, 1, 28, 28, 16, 3, 1, 0, true, true},
+		{40, 1, 28, 28, 16, 3, 1, 0, false, true},
+		{9, 16, 13, 13, 32, 3, 1, 0, true, true}, // its second, odd sides
+		{127, 16, 13, 13, 32, 3, 1, 0, true, true},
+		{3, 16, 13, 13, 32, 3, 1, 0, true, true},
 		{3, 3, 9, 8, 5, 3, 2, 1, false, true},
 		{2, 2, 6, 7, 4, 2, 1, 1, true, true},
 	} {
@@ -84,7 +92,7 @@ func TestConv2DReLUPoolMatchesUnfused(t *testing.T) {
 			return out
 		}
 		want := run(1, false)
-		for _, threads := range []int{1, 3} {
+		for _, threads := range []int{1, 2, 3} {
 			got := run(threads, true)
 			if len(got) != len(want) {
 				t.Fatalf("Conv2DReLUPool %s: %d results; unfused %d", name, len(got), len(want))

@@ -27,6 +27,7 @@ const (
 	jobReLUGrad                              // z = y > 0 ? x : 0, y the output of the ReLU
 	jobConvFwd                               // images of chunk i of z from x, the filters b and the bias beta (convForward)
 	jobConvBwd                               // a convolution's gradients from chunk i of its output gradient x (convBackward)
+	jobConvGradSum                           // a convolution's filter and bias gradients summed over its n chunks (convGradSum)
 	jobPool2                                 // 2×2 max-pool of plane i of x into y, argmax codes into codes
 	jobPool2Grad                             // plane i of z from the pooled gradient x and codes
 	jobNorm                                  // batch norm of channel i of x into y (normChannel)
@@ -98,6 +99,44 @@ func (t *Tape[T]) spreadItems(j job[T], items int) {
 }
 
 const tasksPerThread = 8
+
+// spreadImages runs the chunks of j.chunk images of a batch of j.n images
+// on the pool's workers (kernel.Spread), each worker the groups of chunks
+// (convGroupChunks) that begin in its static share of the images:
+// ⌊N·w/W⌋ … ⌊N·(w+1)/W⌋−1 for worker w of W, a group's chunks in order. Every pass over a batch's images (a convolution's forward and
+// backward, the next convolution's) cuts it the same way, so that a core
+// finds an image's lowered columns, outputs, pooled maps and gradients in
+// its own cache, where the other core wrote none of them. The chunks, and
+// so the order of any sum over them, do not depend on W.
+func (t *Tape[T]) spreadImages(j job[T]) {
+	if t.shareFn == nil {
+		t.shareFn = t.runShare
+	}
+	t.job = j
+	kernel.Spread(t.shareFn)
+	t.job = job[T]{}
+}
+
+// runShare runs worker w's share of the current job's chunks of images
+// (spreadImages).
+func (t *Tape[T]) runShare(w, workers int) {
+	j := &t.job
+	if j.kind == jobConvGradSum {
+		j.convGradSum(w, workers)
+		return
+	}
+	per := convGroupChunks(j.chunk)
+	lo, hi := firstGroup(j.n, j.chunk*per, w, workers)*per, firstGroup(j.n, j.chunk*per, w+1, workers)*per
+	for c := lo; c < min(hi, (j.n+j.chunk-1)/j.chunk); c++ {
+		t.runItem(w, c)
+	}
+}
+
+// firstGroup returns the first group of size images that begins in or
+// after the share of worker w of workers in a batch of n images.
+func firstGroup(n, size, w, workers int) int {
+	return (n*w/workers + size - 1) / size
+}
 
 // runTask runs task k of the current job on worker w: its items per·k …
 // per·(k+1)−1.
@@ -183,49 +222,46 @@ func (j *job[T]) convForward(w, i int) {
 
 // convBackward computes a convolution's gradients from chunk i of its
 // output gradient x ([N, O, P]): it gathers the chunk into worker w's
-// scratch (tmp) as an O×(chunk·P) matrix G; adds its row sums to the bias's
-// gradient beta and G·Xᵀ, X the chunk's images (dx) lowered again, to the
-// filters' gradient gamma (chunk 0 into them, chunk c into part c−1 of y);
+// scratch (tmp) as an O×(chunk·P) matrix G; adds its row sums, the bias's
+// gradient, and X·Gᵀ, X the chunk's images (dx) lowered again, the
+// filters' gradient transposed, to its group's part of y (the group's first
+// chunk sets it), for convGradSum to add;
 // and raises Wᵀ·G (W the filters b) into the images' gradient z by col2im.
+// X·Gᵀ (k×O) rather than G·Xᵀ (O×k): the product's tiles fit it better,
+// nearly twice for the one-channel first layer (9×16), a fifth for the
+// second (144×32).
 func (j *job[T]) convBackward(w, i int) {
 	s := j.conv
 	k, chw := s.C*s.KH*s.KW, s.C*s.H*s.W
 	outC := len(j.b) / k
 	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
 	cols := (i1 - i0) * j.p
-	scratch := j.tmp[w*(2*k+outC)*j.chunk*j.p:]
+	scratch := j.tmp[w*convBwdScratch(k, outC, j.chunk*j.p):]
 	g, lowered, dcols := scratch[:outC*cols], scratch[outC*cols:][:k*cols], scratch[(outC+k)*cols:][:k*cols]
 	if j.codes != nil {
-		j.reluPoolGrad(g, dcols, i0, i1)
+		j.reluPoolGrad(g, i0, i1)
 	}
 	for img := i0; img < i1 && j.codes == nil; img++ {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
 	}
-	gw, gb, add := j.gamma, j.beta, [2]bool{j.addGamma, j.addBeta}
-	if i > 0 && j.y != nil {
-		part := j.y[(i-1)*outC*(k+1):][:outC*(k+1)]
-		gw, gb, add = part[:outC*k], part[outC*k:], [2]bool{}
-		if j.gamma == nil {
-			gw = nil
-		}
-		if j.beta == nil {
-			gb = nil
-		}
-	}
-	if gb != nil {
-		for o := range outC {
-			sum := T(kernel.Sum(g[o*cols : (o+1)*cols]))
-			if add[1] {
-				sum += gb[o]
+	if j.y != nil { // the filter gradient, transposed, and bias gradient of chunk i's group, summed later (convGradSum)
+		per := convGroupChunks(j.chunk)
+		part, first := j.y[i/per*(k+1)*outC:][:(k+1)*outC], i%per == 0
+		if j.beta != nil {
+			for o := range outC {
+				sum := T(kernel.Sum(g[o*cols : (o+1)*cols]))
+				if !first {
+					sum += part[k*outC+o]
+				}
+				part[k*outC+o] = sum
 			}
-			gb[o] = sum
 		}
-	}
-	if gw != nil {
-		for img := i0; img < i1; img++ {
-			kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
+		if j.gamma != nil {
+			for img := i0; img < i1; img++ {
+				kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
+			}
+			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, beta[T](!first), part[:k*outC], outC)
 		}
-		kernel.Gemm(false, true, outC, k, cols, 1, g, cols, lowered, cols, beta[T](add[0]), gw, k)
 	}
 	if j.z == nil {
 		return

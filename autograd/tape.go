@@ -42,6 +42,8 @@ type Tape[T tensor.Float] struct {
 	codes []uint8        // scratch for the argmax codes of an unrecorded max-pool
 	job   job[T]         // the work being spread over the pool
 	jobFn func(w, i int) // t.runItem, bound once so that spreading allocates nothing
+	// t.runShare, bound once likewise
+	shareFn func(w, workers int)
 
 	reducer     BatchReducer // SetBatchReducer: synchronised batch norm
 	syncedCount int          // SyncedCount

@@ -53,17 +53,11 @@ func Im2colAt[T Float](s ConvShape, x, cols []T, ldc int) {
 		panic("kernel: im2col slice too short")
 	}
 	if s.PH == 0 && s.PW == 0 && s.SW == 1 {
-		// Every window inside the image: a CopyRows per row of cols,
+		// Every window inside the image: a channel's taps in one call,
 		// without the spans, clears and slicing of the general loop.
-		r, sh := 0, s.SH*s.W
+		taps, kk := table[T]().im2colTaps, s.KH*s.KW
 		for c := 0; c < s.C; c++ {
-			for ki := 0; ki < s.KH; ki++ {
-				src := x[c*s.H*s.W+ki*s.W:]
-				for kj := 0; kj < s.KW; kj++ {
-					CopyRows(oh, ow, src[kj:], sh, cols[r*ldc:], ow)
-					r++
-				}
-			}
+			taps(s.KH, s.KW, oh, ow, s.W, s.SH*s.W, x[c*s.H*s.W:], cols[c*kk*ldc:], ldc)
 		}
 		return
 	}
@@ -148,21 +142,49 @@ func (sp *spans) cols(kj int) (lo, hi int) {
 	return sp.s.inside(kj)
 }
 
-// col2imTapsRef adds the kw taps of one window row of a stride-1
-// convolution without padding back into the m image rows they were read
-// from, in the order of Col2imAt's loops:
+// im2colTapsRef lowers one channel x of an image for a convolution with
+// column stride 1 and no padding: each of its kh·kw taps an oh×ow block,
+// image rows lds apart, copied into a row of cols:
 //
-//	for i < m, for kj < kw: x[i*ldx + kj + j] += cols[kj*ldc + i*lds + j]  (j < ow)
+//	for ki < kh, kj < kw, i < oh: cols[(ki*kw+kj)*ldc + i*ow + j] = x[ki*w + kj + i*lds + j]  (j < ow)
+func im2colTapsRef[T Float](kh, kw, oh, ow, w, lds int, x, cols []T, ldc int) {
+	for ki := 0; ki < kh; ki++ {
+		for kj := 0; kj < kw; kj++ {
+			copyRowsRef(oh, ow, x[ki*w+kj:], lds, cols[(ki*kw+kj)*ldc:], ow)
+		}
+	}
+}
+
+// im2colTapsByRows is im2colTapsRef with the level's copyRows, where
+// im2colTaps has no assembly version.
+func im2colTapsByRows[T Float](kh, kw, oh, ow, w, lds int, x, cols []T, ldc int) {
+	copyRows := table[T]().copyRows
+	for ki := 0; ki < kh; ki++ {
+		for kj := 0; kj < kw; kj++ {
+			copyRows(oh, ow, x[ki*w+kj:], lds, cols[(ki*kw+kj)*ldc:], ow)
+		}
+	}
+}
+
+// col2imTapsRef adds the kw taps of each of kh window rows of a
+// convolution with column stride 1 and no padding across back into the m
+// image rows (w wide) they were read from, in the order of Col2imAt's
+// loops:
+//
+//	for ki < kh, i < m, kj < kw: x[ki*w + i*ldx + kj + j] += cols[(ki*kw+kj)*ldc + i*lds + j]  (j < ow)
 //
 // Its vector version keeps the elements of x in registers while it adds the
-// overlapping taps.
-func col2imTapsRef[T Float](m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int) {
-	for i := 0; i < m; i++ {
-		xi := x[i*ldx : i*ldx+w]
-		for kj := 0; kj < kw; kj++ {
-			dst, src := xi[kj:kj+ow], cols[kj*ldc+i*lds:kj*ldc+i*lds+ow]
-			for j, v := range src {
-				dst[j] += v
+// overlapping taps; it takes kw ≤ maxWindow.
+func col2imTapsRef[T Float](kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int) {
+	for ki := 0; ki < kh; ki++ {
+		for i := 0; i < m; i++ {
+			xi := x[ki*w+i*ldx : ki*w+i*ldx+w]
+			for kj := 0; kj < kw; kj++ {
+				c := cols[(ki*kw+kj)*ldc+i*lds:]
+				dst, src := xi[kj:kj+ow], c[:ow]
+				for j, v := range src {
+					dst[j] += v
+				}
 			}
 		}
 	}
@@ -231,10 +253,15 @@ func Col2imAt[T Float](s ConvShape, cols []T, ldc int, x []T) {
 	r := 0
 	for c := 0; c < s.C; c++ {
 		img := x[c*s.H*s.W : (c+1)*s.H*s.W]
+		if s.SW == 1 && s.PW == 0 && s.PH == 0 && s.KW <= maxWindow { // every window row whole: the channel's taps at once
+			taps(s.KH, oh, s.W, ow, s.KW, cols[r*ldc:], ldc, ow, img, s.SH*s.W)
+			r += s.KH * s.KW
+			continue
+		}
 		for ki := 0; ki < s.KH; ki++ {
 			i0, i1 := sp.rows(ki)
-			if s.SW == 1 && s.PW == 0 && i1 > i0 { // a window row's taps at once
-				taps(i1-i0, s.W, ow, s.KW, cols[r*ldc+i0*ow:], ldc, ow, img[(i0*s.SH+ki-s.PH)*s.W:], s.SH*s.W)
+			if s.SW == 1 && s.PW == 0 && i1 > i0 && s.KW <= maxWindow { // a window row's taps at once
+				taps(1, i1-i0, s.W, ow, s.KW, cols[r*ldc+i0*ow:], ldc, ow, img[(i0*s.SH+ki-s.PH)*s.W:], s.SH*s.W)
 				r += s.KW
 				continue
 			}

@@ -164,3 +164,35 @@ func BenchmarkIm2col(b *testing.B) {
 		})
 	}
 }
+
+// TestIm2colTapsMatchesReference checks each level's im2colTaps against
+// im2colTapsRef, exactly, on the CNN's channels and ragged rows, with rows
+// of cols wider than a block and guard bands.
+func TestIm2colTapsMatchesReference(t *testing.T) {
+	forEachType(t, testIm2colTaps[float32], testIm2colTaps[float64])
+}
+
+func testIm2colTaps[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(25, 26))
+		for _, c := range []struct{ h, w, k, sh, pad int }{
+			{28, 28, 3, 1, 0}, {13, 13, 3, 1, 3}, {40, 37, 5, 2, 1}, {3, 3, 3, 1, 0}, {9, 70, 2, 1, 5}, {6, 17, 1, 3, 0},
+		} {
+			name := fmt.Sprintf("%+v", c)
+			oh, ow := (c.h-c.k)/c.sh+1, c.w-c.k+1
+			ldc := oh*ow + c.pad
+			x := newGuarded[T](c.h*c.w, 2)
+			fill(rng, x.s, false, true)
+			got := newGuarded[T](need(c.k*c.k, oh*ow, ldc), 1)
+			want := append([]T(nil), got.s...)
+			table[T]().im2colTaps(c.k, c.k, oh, ow, c.w, c.sh*c.w, x.s, got.s, ldc)
+			im2colTapsRef(c.k, c.k, oh, ow, c.w, c.sh*c.w, x.s, want, ldc)
+			got.check(t, "im2colTaps"+name)
+			for i := range want {
+				if !sameBits(got.s[i], want[i]) {
+					t.Fatalf("im2colTaps%s[%d] = %v; want %v", name, i, got.s[i], want[i])
+				}
+			}
+		}
+	})
+}

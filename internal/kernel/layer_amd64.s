@@ -994,15 +994,14 @@ loop_done:
 	VZEROUPPER
 	RET
 
-// func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8)
+// func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-120
 	MOVQ         x_base+0(FP), BX
 	MOVQ         y_base+48(FP), SI
 	MOVQ         codes_base+72(FP), DI
 	MOVQ         w+24(FP), R8
 	SHLQ         $0x02, R8
-	MOVQ         oh+32(FP), R9
 	MOVQ         ow+40(FP), R10
 	VBROADCASTSS code032<>+0(SB), Z0
 	VBROADCASTSS code132<>+0(SB), Z1
@@ -1010,6 +1009,9 @@ TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSS code332<>+0(SB), Z3
 	VMOVUPS      evenfloat32<>+0(SB), Z4
 	VMOVUPS      oddfloat32<>+0(SB), Z5
+
+plane:
+	MOVQ oh+32(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -1090,6 +1092,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x02, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 
@@ -1141,15 +1162,156 @@ DATA oddfloat32<>+56(SB)/4, $0x0000001d
 DATA oddfloat32<>+60(SB)/4, $0x0000001f
 GLOBL oddfloat32<>(SB), RODATA|NOPTR, $64
 
-// func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32)
+// func biasReLUMaxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int, b []float32)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·biasReLUMaxPool32AVX512(SB), NOSPLIT, $0-144
+	MOVQ         x_base+0(FP), BX
+	MOVQ         y_base+48(FP), SI
+	MOVQ         y_base+48(FP), AX
+	SUBQ         SI, AX
+	MOVQ         codes_base+72(FP), DI
+	MOVQ         w+24(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         ow+40(FP), R10
+	VBROADCASTSS code032<>+0(SB), Z0
+	VBROADCASTSS code132<>+0(SB), Z1
+	VBROADCASTSS code232<>+0(SB), Z2
+	VBROADCASTSS code332<>+0(SB), Z3
+	VMOVUPS      evenfloat32<>+0(SB), Z4
+	VMOVUPS      oddfloat32<>+0(SB), Z5
+	MOVQ         b_base+120(FP), R11
+	VXORPS       Z7, Z7, Z7
+
+plane:
+	MOVQ         oh+32(FP), R9
+	VBROADCASTSS (R11), Z6
+	ADDQ         $0x00000004, R11
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  BX, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ      R10, CX
+	SUBQ      AX, CX
+	JLE       next
+	MOVQ      $0x00000010, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K1
+	LEAQ      (CX)(CX*1), CX
+	MOVQ      CX, R12
+	SUBQ      $0x00000000, R12
+	XORQ      R13, R13
+	CMPQ      R12, R13
+	CMOVQLT   R13, R12
+	MOVQ      $0x00000010, R13
+	CMPQ      R12, R13
+	CMOVQGT   R13, R12
+	LEAQ      tailmask16<>+0(SB), R13
+	KMOVW     (R13)(R12*2), K2
+	SUBQ      $0x00000010, CX
+	XORQ      R12, R12
+	CMPQ      CX, R12
+	CMOVQLT   R12, CX
+	MOVQ      $0x00000010, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K3
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPS.Z (BX)(CX*4), K2, Z8
+	VMOVUPS.Z 64(BX)(CX*4), K3, Z9
+	VADDPS    Z6, Z8, Z8
+	VCMPPS    $0x12, Z7, Z8, K4
+	VBLENDMPS Z7, Z8, K4, Z10
+	VMOVAPS   Z10, Z8
+	VADDPS    Z6, Z9, Z9
+	VCMPPS    $0x12, Z7, Z9, K4
+	VBLENDMPS Z7, Z9, K4, Z11
+	VMOVAPS   Z11, Z9
+	VMOVAPS   Z8, Z12
+	VPERMT2PS Z9, Z4, Z12
+	VMOVAPS   Z8, Z8
+	VPERMT2PS Z9, Z5, Z8
+	VMOVUPS.Z (DX)(CX*4), K2, Z9
+	VMOVUPS.Z 64(DX)(CX*4), K3, Z21
+	VADDPS    Z6, Z9, Z9
+	VCMPPS    $0x12, Z7, Z9, K2
+	VBLENDMPS Z7, Z9, K2, Z13
+	VMOVAPS   Z13, Z9
+	VADDPS    Z6, Z21, Z21
+	VCMPPS    $0x12, Z7, Z21, K2
+	VBLENDMPS Z7, Z21, K2, Z14
+	VMOVAPS   Z14, Z21
+	VMOVAPS   Z9, Z22
+	VPERMT2PS Z21, Z4, Z22
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z21, Z5, Z9
+	VCMPPS    $0x1e, Z12, Z8, K2
+	VCMPPS    $0x03, Z8, Z8, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z8, Z12, K2, Z15
+	VBLENDMPS Z1, Z0, K2, Z16
+	VCMPPS    $0x1e, Z22, Z9, K2
+	VCMPPS    $0x03, Z9, Z9, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z9, Z22, K2, Z17
+	VBLENDMPS Z3, Z2, K2, Z18
+	VCMPPS    $0x1e, Z15, Z17, K2
+	VCMPPS    $0x03, Z17, Z17, K3
+	KORW      K3, K2, K2
+	VBLENDMPS Z17, Z15, K2, Z19
+	VMOVUPS   Z19, K1, (SI)(AX*4)
+	VBLENDMPS Z18, Z16, K2, Z20
+	VPMOVDB   Z20, K1, (DI)(AX*1)
+	ADDQ      $0x00000010, AX
+	JMP       vector
+
+next:
+	LEAQ (BX)(R8*2), BX
+	MOVQ R10, R12
+	SHLQ $0x02, R12
+	ADDQ R12, SI
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x02, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-120
 	MOVQ         g_base+0(FP), BX
 	MOVQ         gx_base+72(FP), SI
 	MOVQ         codes_base+24(FP), DI
 	MOVQ         w+48(FP), R8
 	SHLQ         $0x02, R8
-	MOVQ         oh+56(FP), R9
 	MOVQ         ow+64(FP), R10
 	VBROADCASTSS code032<>+0(SB), Z0
 	VBROADCASTSS code132<>+0(SB), Z1
@@ -1157,6 +1319,9 @@ TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSS code332<>+0(SB), Z3
 	VMOVUPS      interlofloat32<>+0(SB), Z4
 	VMOVUPS      interhifloat32<>+0(SB), Z5
+
+plane:
+	MOVQ oh+56(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -1230,6 +1395,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+56(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, SI
+	MOVQ  oh+56(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x02, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 
@@ -1268,6 +1452,126 @@ DATA interhifloat32<>+52(SB)/4, $0x0000001e
 DATA interhifloat32<>+56(SB)/4, $0x0000000f
 DATA interhifloat32<>+60(SB)/4, $0x0000001f
 GLOBL interhifloat32<>(SB), RODATA|NOPTR, $64
+
+// func reluMaxPoolGrad32AVX512(y []float32, g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·reluMaxPoolGrad32AVX512(SB), NOSPLIT, $0-144
+	MOVQ         g_base+24(FP), BX
+	MOVQ         gx_base+96(FP), SI
+	MOVQ         y_base+0(FP), DI
+	SUBQ         BX, DI
+	MOVQ         codes_base+48(FP), R8
+	MOVQ         w+72(FP), R9
+	SHLQ         $0x02, R9
+	MOVQ         ow+88(FP), R11
+	VBROADCASTSS code032<>+0(SB), Z0
+	VBROADCASTSS code132<>+0(SB), Z1
+	VBROADCASTSS code232<>+0(SB), Z2
+	VBROADCASTSS code332<>+0(SB), Z3
+	VMOVUPS      interlofloat32<>+0(SB), Z4
+	VMOVUPS      interhifloat32<>+0(SB), Z5
+	VXORPS       Z6, Z6, Z6
+
+plane:
+	MOVQ oh+80(FP), R10
+
+pair:
+	TESTQ R10, R10
+	JZ    done
+	MOVQ  SI, DX
+	ADDQ  R9, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ        R11, CX
+	SUBQ        AX, CX
+	JLE         next
+	MOVQ        $0x00000010, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K1
+	LEAQ        (CX)(CX*1), CX
+	MOVQ        CX, R12
+	SUBQ        $0x00000000, R12
+	XORQ        R13, R13
+	CMPQ        R12, R13
+	CMOVQLT     R13, R12
+	MOVQ        $0x00000010, R13
+	CMPQ        R12, R13
+	CMOVQGT     R13, R12
+	LEAQ        tailmask16<>+0(SB), R13
+	KMOVW       (R13)(R12*2), K2
+	SUBQ        $0x00000010, CX
+	XORQ        R12, R12
+	CMPQ        CX, R12
+	CMOVQLT     R12, CX
+	MOVQ        $0x00000010, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K3
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPS.Z   (BX)(AX*4), K1, Z7
+	LEAQ        (BX)(DI*1), R12
+	VMOVUPS.Z   (R12)(AX*4), K1, Z8
+	VCMPPS      $0x12, Z6, Z8, K4
+	VBLENDMPS   Z6, Z7, K4, Z9
+	VPMOVZXBD.Z (R8)(AX*1), K1, Z7
+	VPCMPEQD    Z0, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z8
+	VPCMPEQD    Z1, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z10
+	VPCMPEQD    Z2, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z11
+	VPCMPEQD    Z3, Z7, K1
+	VMOVUPS.Z   Z9, K1, Z7
+	VMOVAPS     Z8, Z12
+	VPERMT2PS   Z10, Z4, Z12
+	VMOVUPS     Z12, K2, (SI)(CX*4)
+	VMOVAPS     Z8, Z8
+	VPERMT2PS   Z10, Z5, Z8
+	VMOVUPS     Z8, K3, 64(SI)(CX*4)
+	VMOVAPS     Z11, Z8
+	VPERMT2PS   Z7, Z4, Z8
+	VMOVUPS     Z8, K2, (DX)(CX*4)
+	VMOVAPS     Z11, Z8
+	VPERMT2PS   Z7, Z5, Z8
+	VMOVUPS     Z8, K3, 64(DX)(CX*4)
+	ADDQ        $0x00000010, AX
+	JMP         vector
+
+next:
+	LEAQ (SI)(R9*2), SI
+	MOVQ R11, R12
+	SHLQ $0x02, R12
+	ADDQ R12, BX
+	ADDQ R11, R8
+	DECQ R10
+	JMP  pair
+
+done:
+	DECQ  planes+120(FP)
+	JZ    end
+	MOVQ  oh+80(FP), AX
+	IMULQ R9, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+128(FP), AX
+	SHLQ  $0x02, AX
+	ADDQ  AX, SI
+	MOVQ  oh+80(FP), AX
+	IMULQ R11, AX
+	MOVQ  ldy+136(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, R8
+	SHLQ  $0x02, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
 
 // func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
 // Requires: AVX, AVX512F
@@ -1369,21 +1673,23 @@ done:
 	VZEROUPPER
 	RET
 
-// func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+// func col2imTaps32AVX512(kh int, m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $0-104
-	MOVQ ldc+56(FP), AX
+TEXT ·col2imTaps32AVX512(SB), NOSPLIT, $32-112
+	MOVQ ldc+64(FP), AX
 	SHLQ $0x02, AX
 	SUBQ $0x00000004, AX
-	MOVQ ldx+96(FP), CX
+	MOVQ ldx+104(FP), CX
 	SHLQ $0x02, CX
-	MOVQ lds+64(FP), DX
+	MOVQ lds+72(FP), DX
 	SHLQ $0x02, DX
-	XORQ BX, BX
 	LEAQ tailmask16<>+0(SB), SI
 
+windowRow:
+	XORQ BX, BX
+
 block:
-	MOVQ    w+8(FP), DI
+	MOVQ    w+16(FP), DI
 	SUBQ    BX, DI
 	JLE     done
 	XORQ    R8, R8
@@ -1395,76 +1701,186 @@ block:
 	KMOVW   (SI)(DI*2), K1
 	XORQ    DI, DI
 
+tapMask:
+	CMPQ    DI, kw+32(FP)
+	JGE     tapsMasked
+	MOVQ    DI, R8
+	SUBQ    BX, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000010, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	MOVQ    DI, R9
+	ADDQ    ow+24(FP), R9
+	SUBQ    BX, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    $0x00000010, R10
+	CMPQ    R9, R10
+	CMOVQGT R10, R9
+	KMOVW   (SI)(R9*2), K2
+	KMOVW   (SI)(R8*2), K3
+	KANDNW  K2, K3, K2
+	KMOVW   K2, (SP)(DI*2)
+	INCQ    DI
+	JMP     tapMask
+
+tapsMasked:
+	XORQ R8, R8
+
 parity:
-	CMPQ  DI, $0x00000002
+	CMPQ  R8, $0x00000002
 	JGE   next
-	MOVQ  x_base+72(FP), R8
-	MOVQ  cols_base+32(FP), R9
-	MOVQ  BX, R10
-	SHLQ  $0x02, R10
-	ADDQ  R10, R8
-	ADDQ  R10, R9
-	MOVQ  m+0(FP), R10
-	SUBQ  DI, R10
-	INCQ  R10
-	SHRQ  $0x01, R10
-	MOVQ  CX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R8
-	MOVQ  DX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R9
+	MOVQ  x_base+80(FP), R9
+	MOVQ  cols_base+40(FP), R10
+	MOVQ  BX, DI
+	SHLQ  $0x02, DI
+	ADDQ  DI, R9
+	ADDQ  DI, R10
+	MOVQ  m+8(FP), R11
+	SUBQ  R8, R11
+	INCQ  R11
+	SHRQ  $0x01, R11
+	MOVQ  CX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R9
+	MOVQ  DX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R10
 
 row:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JZ        nextParity
-	VMOVUPS.Z (R8), K1, Z0
-	MOVQ      R9, R11
-	XORQ      R12, R12
+	VMOVUPS.Z (R9), K1, Z0
+	MOVQ      R10, R12
+	XORQ      DI, DI
 
 tap:
-	CMPQ      R12, kw+24(FP)
+	CMPQ      DI, kw+32(FP)
 	JGE       store
-	MOVQ      R12, R13
-	SUBQ      BX, R13
-	XORQ      R14, R14
-	CMPQ      R13, R14
-	CMOVQLT   R14, R13
-	MOVQ      $0x00000010, R14
-	CMPQ      R13, R14
-	CMOVQGT   R14, R13
-	MOVQ      R12, R14
-	ADDQ      ow+16(FP), R14
-	SUBQ      BX, R14
-	XORQ      R15, R15
-	CMPQ      R14, R15
-	CMOVQLT   R15, R14
-	MOVQ      $0x00000010, R15
-	CMPQ      R14, R15
-	CMOVQGT   R15, R14
-	KMOVW     (SI)(R14*2), K2
-	KMOVW     (SI)(R13*2), K3
-	KANDNW    K2, K3, K2
-	VMOVUPS.Z (R11), K2, Z1
+	KMOVW     (SP)(DI*2), K2
+	VMOVUPS.Z (R12), K2, Z1
 	VADDPS    Z1, Z0, K2, Z0
-	ADDQ      AX, R11
-	INCQ      R12
+	ADDQ      AX, R12
+	INCQ      DI
 	JMP       tap
 
 store:
-	VMOVUPS Z0, K1, (R8)
-	LEAQ    (R8)(CX*2), R8
-	LEAQ    (R9)(DX*2), R9
-	DECQ    R10
+	VMOVUPS Z0, K1, (R9)
+	LEAQ    (R9)(CX*2), R9
+	LEAQ    (R10)(DX*2), R10
+	DECQ    R11
 	JMP     row
 
 nextParity:
-	INCQ DI
+	INCQ R8
 	JMP  parity
 
 next:
 	ADDQ $0x00000010, BX
 	JMP  block
+
+done:
+	DECQ  kh+0(FP)
+	JLE   end
+	MOVQ  w+16(FP), BX
+	SHLQ  $0x02, BX
+	ADDQ  BX, x_base+80(FP)
+	MOVQ  ldc+64(FP), BX
+	SHLQ  $0x02, BX
+	IMULQ kw+32(FP), BX
+	ADDQ  BX, cols_base+40(FP)
+	JMP   windowRow
+
+end:
+	VZEROUPPER
+	RET
+
+// func im2colTaps32AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float32, cols []float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·im2colTaps32AVX512(SB), NOSPLIT, $8-104
+	MOVQ  ow+24(FP), AX
+	MOVQ  AX, CX
+	SHRQ  $0x04, CX
+	MOVQ  AX, DX
+	ANDQ  $0x0000000f, DX
+	LEAQ  tailmask16<>+0(SB), BX
+	KMOVW (BX)(DX*2), K1
+	SHLQ  $0x02, AX
+	MOVQ  lds+40(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  x_base+48(FP), SI
+	MOVQ  cols_base+72(FP), DI
+
+windowRow:
+	CMPQ kh+0(FP), $0x00000000
+	JLE  done
+	MOVQ SI, R8
+	MOVQ kw+8(FP), R9
+	MOVQ R9, (SP)
+
+tap:
+	CMPQ  (SP), $0x00000000
+	JLE   nextWindowRow
+	MOVQ  oh+16(FP), R11
+	MOVQ  R8, R9
+	MOVQ  DI, R10
+	TESTQ CX, CX
+	JNZ   row
+
+shortRow:
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS   Z0, K1, (R10)
+	ADDQ      BX, R9
+	ADDQ      AX, R10
+	DECQ      R11
+	JNZ       shortRow
+	JMP       nextTap
+
+row:
+	TESTQ R11, R11
+	JZ    nextTap
+	XORQ  R12, R12
+	MOVQ  CX, R13
+
+vector:
+	TESTQ   R13, R13
+	JZ      tail
+	VMOVUPS (R9)(R12*1), Z0
+	VMOVUPS Z0, (R10)(R12*1)
+	ADDQ    $0x00000040, R12
+	DECQ    R13
+	JMP     vector
+
+tail:
+	TESTQ     DX, DX
+	JZ        next
+	VMOVUPS.Z (R9)(R12*1), K1, Z0
+	VMOVUPS   Z0, K1, (R10)(R12*1)
+
+next:
+	ADDQ BX, R9
+	ADDQ AX, R10
+	DECQ R11
+	JMP  row
+
+nextTap:
+	MOVQ ldc+96(FP), R9
+	SHLQ $0x02, R9
+	ADDQ R9, DI
+	ADDQ $0x00000004, R8
+	DECQ (SP)
+	JMP  tap
+
+nextWindowRow:
+	MOVQ w+32(FP), R8
+	SHLQ $0x02, R8
+	ADDQ R8, SI
+	DECQ kh+0(FP)
+	JMP  windowRow
 
 done:
 	VZEROUPPER
@@ -3642,15 +4058,14 @@ loop_done:
 	VZEROUPPER
 	RET
 
-// func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8)
+// func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-120
 	MOVQ         x_base+0(FP), BX
 	MOVQ         y_base+48(FP), SI
 	MOVQ         codes_base+72(FP), DI
 	MOVQ         w+24(FP), R8
 	SHLQ         $0x03, R8
-	MOVQ         oh+32(FP), R9
 	MOVQ         ow+40(FP), R10
 	VBROADCASTSD code064<>+0(SB), Z0
 	VBROADCASTSD code164<>+0(SB), Z1
@@ -3658,6 +4073,9 @@ TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD code364<>+0(SB), Z3
 	VMOVUPD      evenfloat64<>+0(SB), Z4
 	VMOVUPD      oddfloat64<>+0(SB), Z5
+
+plane:
+	MOVQ oh+32(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -3738,6 +4156,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x03, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 
@@ -3773,15 +4210,156 @@ DATA oddfloat64<>+48(SB)/8, $0x000000000000000d
 DATA oddfloat64<>+56(SB)/8, $0x000000000000000f
 GLOBL oddfloat64<>(SB), RODATA|NOPTR, $64
 
-// func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64)
+// func biasReLUMaxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int, b []float64)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·biasReLUMaxPool64AVX512(SB), NOSPLIT, $0-144
+	MOVQ         x_base+0(FP), BX
+	MOVQ         y_base+48(FP), SI
+	MOVQ         y_base+48(FP), AX
+	SUBQ         SI, AX
+	MOVQ         codes_base+72(FP), DI
+	MOVQ         w+24(FP), R8
+	SHLQ         $0x03, R8
+	MOVQ         ow+40(FP), R10
+	VBROADCASTSD code064<>+0(SB), Z0
+	VBROADCASTSD code164<>+0(SB), Z1
+	VBROADCASTSD code264<>+0(SB), Z2
+	VBROADCASTSD code364<>+0(SB), Z3
+	VMOVUPD      evenfloat64<>+0(SB), Z4
+	VMOVUPD      oddfloat64<>+0(SB), Z5
+	MOVQ         b_base+120(FP), R11
+	VXORPD       Z7, Z7, Z7
+
+plane:
+	MOVQ         oh+32(FP), R9
+	VBROADCASTSD (R11), Z6
+	ADDQ         $0x00000008, R11
+
+pair:
+	TESTQ R9, R9
+	JZ    done
+	MOVQ  BX, DX
+	ADDQ  R8, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ      R10, CX
+	SUBQ      AX, CX
+	JLE       next
+	MOVQ      $0x00000008, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K1
+	LEAQ      (CX)(CX*1), CX
+	MOVQ      CX, R12
+	SUBQ      $0x00000000, R12
+	XORQ      R13, R13
+	CMPQ      R12, R13
+	CMOVQLT   R13, R12
+	MOVQ      $0x00000008, R13
+	CMPQ      R12, R13
+	CMOVQGT   R13, R12
+	LEAQ      tailmask16<>+0(SB), R13
+	KMOVW     (R13)(R12*2), K2
+	SUBQ      $0x00000008, CX
+	XORQ      R12, R12
+	CMPQ      CX, R12
+	CMOVQLT   R12, CX
+	MOVQ      $0x00000008, R12
+	CMPQ      CX, R12
+	CMOVQGT   R12, CX
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(CX*2), K3
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPD.Z (BX)(CX*8), K2, Z8
+	VMOVUPD.Z 64(BX)(CX*8), K3, Z9
+	VADDPD    Z6, Z8, Z8
+	VCMPPD    $0x12, Z7, Z8, K4
+	VBLENDMPD Z7, Z8, K4, Z10
+	VMOVAPD   Z10, Z8
+	VADDPD    Z6, Z9, Z9
+	VCMPPD    $0x12, Z7, Z9, K4
+	VBLENDMPD Z7, Z9, K4, Z11
+	VMOVAPD   Z11, Z9
+	VMOVAPD   Z8, Z12
+	VPERMT2PD Z9, Z4, Z12
+	VMOVAPD   Z8, Z8
+	VPERMT2PD Z9, Z5, Z8
+	VMOVUPD.Z (DX)(CX*8), K2, Z9
+	VMOVUPD.Z 64(DX)(CX*8), K3, Z21
+	VADDPD    Z6, Z9, Z9
+	VCMPPD    $0x12, Z7, Z9, K2
+	VBLENDMPD Z7, Z9, K2, Z13
+	VMOVAPD   Z13, Z9
+	VADDPD    Z6, Z21, Z21
+	VCMPPD    $0x12, Z7, Z21, K2
+	VBLENDMPD Z7, Z21, K2, Z14
+	VMOVAPD   Z14, Z21
+	VMOVAPD   Z9, Z22
+	VPERMT2PD Z21, Z4, Z22
+	VMOVAPD   Z9, Z9
+	VPERMT2PD Z21, Z5, Z9
+	VCMPPD    $0x1e, Z12, Z8, K2
+	VCMPPD    $0x03, Z8, Z8, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z8, Z12, K2, Z15
+	VBLENDMPD Z1, Z0, K2, Z16
+	VCMPPD    $0x1e, Z22, Z9, K2
+	VCMPPD    $0x03, Z9, Z9, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z9, Z22, K2, Z17
+	VBLENDMPD Z3, Z2, K2, Z18
+	VCMPPD    $0x1e, Z15, Z17, K2
+	VCMPPD    $0x03, Z17, Z17, K3
+	KORW      K3, K2, K2
+	VBLENDMPD Z17, Z15, K2, Z19
+	VMOVUPD   Z19, K1, (SI)(AX*8)
+	VBLENDMPD Z18, Z16, K2, Z20
+	VPMOVQB   Z20, K1, (DI)(AX*1)
+	ADDQ      $0x00000008, AX
+	JMP       vector
+
+next:
+	LEAQ (BX)(R8*2), BX
+	MOVQ R10, R12
+	SHLQ $0x03, R12
+	ADDQ R12, SI
+	ADDQ R10, DI
+	DECQ R9
+	JMP  pair
+
+done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+32(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, BX
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, BX
+	MOVQ  oh+32(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x03, CX
+	ADDQ  CX, SI
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
+
+// func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-96
+TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-120
 	MOVQ         g_base+0(FP), BX
 	MOVQ         gx_base+72(FP), SI
 	MOVQ         codes_base+24(FP), DI
 	MOVQ         w+48(FP), R8
 	SHLQ         $0x03, R8
-	MOVQ         oh+56(FP), R9
 	MOVQ         ow+64(FP), R10
 	VBROADCASTSD code064<>+0(SB), Z0
 	VBROADCASTSD code164<>+0(SB), Z1
@@ -3789,6 +4367,9 @@ TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-96
 	VBROADCASTSD code364<>+0(SB), Z3
 	VMOVUPD      interlofloat64<>+0(SB), Z4
 	VMOVUPD      interhifloat64<>+0(SB), Z5
+
+plane:
+	MOVQ oh+56(FP), R9
 
 pair:
 	TESTQ R9, R9
@@ -3862,6 +4443,25 @@ next:
 	JMP  pair
 
 done:
+	DECQ  planes+96(FP)
+	JZ    end
+	MOVQ  oh+56(FP), AX
+	IMULQ R8, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+104(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, SI
+	MOVQ  oh+56(FP), AX
+	IMULQ R10, AX
+	MOVQ  ldy+112(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, DI
+	SHLQ  $0x03, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
 	VZEROUPPER
 	RET
 
@@ -3884,6 +4484,126 @@ DATA interhifloat64<>+40(SB)/8, $0x000000000000000e
 DATA interhifloat64<>+48(SB)/8, $0x0000000000000007
 DATA interhifloat64<>+56(SB)/8, $0x000000000000000f
 GLOBL interhifloat64<>(SB), RODATA|NOPTR, $64
+
+// func reluMaxPoolGrad64AVX512(y []float64, g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
+TEXT ·reluMaxPoolGrad64AVX512(SB), NOSPLIT, $0-144
+	MOVQ         g_base+24(FP), BX
+	MOVQ         gx_base+96(FP), SI
+	MOVQ         y_base+0(FP), DI
+	SUBQ         BX, DI
+	MOVQ         codes_base+48(FP), R8
+	MOVQ         w+72(FP), R9
+	SHLQ         $0x03, R9
+	MOVQ         ow+88(FP), R11
+	VBROADCASTSD code064<>+0(SB), Z0
+	VBROADCASTSD code164<>+0(SB), Z1
+	VBROADCASTSD code264<>+0(SB), Z2
+	VBROADCASTSD code364<>+0(SB), Z3
+	VMOVUPD      interlofloat64<>+0(SB), Z4
+	VMOVUPD      interhifloat64<>+0(SB), Z5
+	VXORPD       Z6, Z6, Z6
+
+plane:
+	MOVQ oh+80(FP), R10
+
+pair:
+	TESTQ R10, R10
+	JZ    done
+	MOVQ  SI, DX
+	ADDQ  R9, DX
+	XORQ  AX, AX
+
+vector:
+	MOVQ        R11, CX
+	SUBQ        AX, CX
+	JLE         next
+	MOVQ        $0x00000008, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K1
+	LEAQ        (CX)(CX*1), CX
+	MOVQ        CX, R12
+	SUBQ        $0x00000000, R12
+	XORQ        R13, R13
+	CMPQ        R12, R13
+	CMOVQLT     R13, R12
+	MOVQ        $0x00000008, R13
+	CMPQ        R12, R13
+	CMOVQGT     R13, R12
+	LEAQ        tailmask16<>+0(SB), R13
+	KMOVW       (R13)(R12*2), K2
+	SUBQ        $0x00000008, CX
+	XORQ        R12, R12
+	CMPQ        CX, R12
+	CMOVQLT     R12, CX
+	MOVQ        $0x00000008, R12
+	CMPQ        CX, R12
+	CMOVQGT     R12, CX
+	LEAQ        tailmask16<>+0(SB), R12
+	KMOVW       (R12)(CX*2), K3
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPD.Z   (BX)(AX*8), K1, Z7
+	LEAQ        (BX)(DI*1), R12
+	VMOVUPD.Z   (R12)(AX*8), K1, Z8
+	VCMPPD      $0x12, Z6, Z8, K4
+	VBLENDMPD   Z6, Z7, K4, Z9
+	VPMOVZXBQ.Z (R8)(AX*1), K1, Z7
+	VPCMPEQQ    Z0, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z8
+	VPCMPEQQ    Z1, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z10
+	VPCMPEQQ    Z2, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z11
+	VPCMPEQQ    Z3, Z7, K1
+	VMOVUPD.Z   Z9, K1, Z7
+	VMOVAPD     Z8, Z12
+	VPERMT2PD   Z10, Z4, Z12
+	VMOVUPD     Z12, K2, (SI)(CX*8)
+	VMOVAPD     Z8, Z8
+	VPERMT2PD   Z10, Z5, Z8
+	VMOVUPD     Z8, K3, 64(SI)(CX*8)
+	VMOVAPD     Z11, Z8
+	VPERMT2PD   Z7, Z4, Z8
+	VMOVUPD     Z8, K2, (DX)(CX*8)
+	VMOVAPD     Z11, Z8
+	VPERMT2PD   Z7, Z5, Z8
+	VMOVUPD     Z8, K3, 64(DX)(CX*8)
+	ADDQ        $0x00000008, AX
+	JMP         vector
+
+next:
+	LEAQ (SI)(R9*2), SI
+	MOVQ R11, R12
+	SHLQ $0x03, R12
+	ADDQ R12, BX
+	ADDQ R11, R8
+	DECQ R10
+	JMP  pair
+
+done:
+	DECQ  planes+120(FP)
+	JZ    end
+	MOVQ  oh+80(FP), AX
+	IMULQ R9, AX
+	SHLQ  $0x01, AX
+	SUBQ  AX, SI
+	MOVQ  ldx+128(FP), AX
+	SHLQ  $0x03, AX
+	ADDQ  AX, SI
+	MOVQ  oh+80(FP), AX
+	IMULQ R11, AX
+	MOVQ  ldy+136(FP), CX
+	SUBQ  AX, CX
+	ADDQ  CX, R8
+	SHLQ  $0x03, CX
+	ADDQ  CX, BX
+	JMP   plane
+
+end:
+	VZEROUPPER
+	RET
 
 // func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
 // Requires: AVX, AVX512F
@@ -3985,21 +4705,23 @@ done:
 	VZEROUPPER
 	RET
 
-// func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+// func col2imTaps64AVX512(kh int, m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
 // Requires: AVX, AVX512F, CMOV
-TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $0-104
-	MOVQ ldc+56(FP), AX
+TEXT ·col2imTaps64AVX512(SB), NOSPLIT, $32-112
+	MOVQ ldc+64(FP), AX
 	SHLQ $0x03, AX
 	SUBQ $0x00000008, AX
-	MOVQ ldx+96(FP), CX
+	MOVQ ldx+104(FP), CX
 	SHLQ $0x03, CX
-	MOVQ lds+64(FP), DX
+	MOVQ lds+72(FP), DX
 	SHLQ $0x03, DX
-	XORQ BX, BX
 	LEAQ tailmask16<>+0(SB), SI
 
+windowRow:
+	XORQ BX, BX
+
 block:
-	MOVQ    w+8(FP), DI
+	MOVQ    w+16(FP), DI
 	SUBQ    BX, DI
 	JLE     done
 	XORQ    R8, R8
@@ -4011,76 +4733,186 @@ block:
 	KMOVW   (SI)(DI*2), K1
 	XORQ    DI, DI
 
+tapMask:
+	CMPQ    DI, kw+32(FP)
+	JGE     tapsMasked
+	MOVQ    DI, R8
+	SUBQ    BX, R8
+	XORQ    R9, R9
+	CMPQ    R8, R9
+	CMOVQLT R9, R8
+	MOVQ    $0x00000008, R9
+	CMPQ    R8, R9
+	CMOVQGT R9, R8
+	MOVQ    DI, R9
+	ADDQ    ow+24(FP), R9
+	SUBQ    BX, R9
+	XORQ    R10, R10
+	CMPQ    R9, R10
+	CMOVQLT R10, R9
+	MOVQ    $0x00000008, R10
+	CMPQ    R9, R10
+	CMOVQGT R10, R9
+	KMOVW   (SI)(R9*2), K2
+	KMOVW   (SI)(R8*2), K3
+	KANDNW  K2, K3, K2
+	KMOVW   K2, (SP)(DI*2)
+	INCQ    DI
+	JMP     tapMask
+
+tapsMasked:
+	XORQ R8, R8
+
 parity:
-	CMPQ  DI, $0x00000002
+	CMPQ  R8, $0x00000002
 	JGE   next
-	MOVQ  x_base+72(FP), R8
-	MOVQ  cols_base+32(FP), R9
-	MOVQ  BX, R10
-	SHLQ  $0x03, R10
-	ADDQ  R10, R8
-	ADDQ  R10, R9
-	MOVQ  m+0(FP), R10
-	SUBQ  DI, R10
-	INCQ  R10
-	SHRQ  $0x01, R10
-	MOVQ  CX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R8
-	MOVQ  DX, R11
-	IMULQ DI, R11
-	ADDQ  R11, R9
+	MOVQ  x_base+80(FP), R9
+	MOVQ  cols_base+40(FP), R10
+	MOVQ  BX, DI
+	SHLQ  $0x03, DI
+	ADDQ  DI, R9
+	ADDQ  DI, R10
+	MOVQ  m+8(FP), R11
+	SUBQ  R8, R11
+	INCQ  R11
+	SHRQ  $0x01, R11
+	MOVQ  CX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R9
+	MOVQ  DX, DI
+	IMULQ R8, DI
+	ADDQ  DI, R10
 
 row:
-	TESTQ     R10, R10
+	TESTQ     R11, R11
 	JZ        nextParity
-	VMOVUPD.Z (R8), K1, Z0
-	MOVQ      R9, R11
-	XORQ      R12, R12
+	VMOVUPD.Z (R9), K1, Z0
+	MOVQ      R10, R12
+	XORQ      DI, DI
 
 tap:
-	CMPQ      R12, kw+24(FP)
+	CMPQ      DI, kw+32(FP)
 	JGE       store
-	MOVQ      R12, R13
-	SUBQ      BX, R13
-	XORQ      R14, R14
-	CMPQ      R13, R14
-	CMOVQLT   R14, R13
-	MOVQ      $0x00000008, R14
-	CMPQ      R13, R14
-	CMOVQGT   R14, R13
-	MOVQ      R12, R14
-	ADDQ      ow+16(FP), R14
-	SUBQ      BX, R14
-	XORQ      R15, R15
-	CMPQ      R14, R15
-	CMOVQLT   R15, R14
-	MOVQ      $0x00000008, R15
-	CMPQ      R14, R15
-	CMOVQGT   R15, R14
-	KMOVW     (SI)(R14*2), K2
-	KMOVW     (SI)(R13*2), K3
-	KANDNW    K2, K3, K2
-	VMOVUPD.Z (R11), K2, Z1
+	KMOVW     (SP)(DI*2), K2
+	VMOVUPD.Z (R12), K2, Z1
 	VADDPD    Z1, Z0, K2, Z0
-	ADDQ      AX, R11
-	INCQ      R12
+	ADDQ      AX, R12
+	INCQ      DI
 	JMP       tap
 
 store:
-	VMOVUPD Z0, K1, (R8)
-	LEAQ    (R8)(CX*2), R8
-	LEAQ    (R9)(DX*2), R9
-	DECQ    R10
+	VMOVUPD Z0, K1, (R9)
+	LEAQ    (R9)(CX*2), R9
+	LEAQ    (R10)(DX*2), R10
+	DECQ    R11
 	JMP     row
 
 nextParity:
-	INCQ DI
+	INCQ R8
 	JMP  parity
 
 next:
 	ADDQ $0x00000008, BX
 	JMP  block
+
+done:
+	DECQ  kh+0(FP)
+	JLE   end
+	MOVQ  w+16(FP), BX
+	SHLQ  $0x03, BX
+	ADDQ  BX, x_base+80(FP)
+	MOVQ  ldc+64(FP), BX
+	SHLQ  $0x03, BX
+	IMULQ kw+32(FP), BX
+	ADDQ  BX, cols_base+40(FP)
+	JMP   windowRow
+
+end:
+	VZEROUPPER
+	RET
+
+// func im2colTaps64AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float64, cols []float64, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·im2colTaps64AVX512(SB), NOSPLIT, $8-104
+	MOVQ  ow+24(FP), AX
+	MOVQ  AX, CX
+	SHRQ  $0x03, CX
+	MOVQ  AX, DX
+	ANDQ  $0x00000007, DX
+	LEAQ  tailmask16<>+0(SB), BX
+	KMOVW (BX)(DX*2), K1
+	SHLQ  $0x03, AX
+	MOVQ  lds+40(FP), BX
+	SHLQ  $0x03, BX
+	MOVQ  x_base+48(FP), SI
+	MOVQ  cols_base+72(FP), DI
+
+windowRow:
+	CMPQ kh+0(FP), $0x00000000
+	JLE  done
+	MOVQ SI, R8
+	MOVQ kw+8(FP), R9
+	MOVQ R9, (SP)
+
+tap:
+	CMPQ  (SP), $0x00000000
+	JLE   nextWindowRow
+	MOVQ  oh+16(FP), R11
+	MOVQ  R8, R9
+	MOVQ  DI, R10
+	TESTQ CX, CX
+	JNZ   row
+
+shortRow:
+	VMOVUPD.Z (R9), K1, Z0
+	VMOVUPD   Z0, K1, (R10)
+	ADDQ      BX, R9
+	ADDQ      AX, R10
+	DECQ      R11
+	JNZ       shortRow
+	JMP       nextTap
+
+row:
+	TESTQ R11, R11
+	JZ    nextTap
+	XORQ  R12, R12
+	MOVQ  CX, R13
+
+vector:
+	TESTQ   R13, R13
+	JZ      tail
+	VMOVUPD (R9)(R12*1), Z0
+	VMOVUPD Z0, (R10)(R12*1)
+	ADDQ    $0x00000040, R12
+	DECQ    R13
+	JMP     vector
+
+tail:
+	TESTQ     DX, DX
+	JZ        next
+	VMOVUPD.Z (R9)(R12*1), K1, Z0
+	VMOVUPD   Z0, K1, (R10)(R12*1)
+
+next:
+	ADDQ BX, R9
+	ADDQ AX, R10
+	DECQ R11
+	JMP  row
+
+nextTap:
+	MOVQ ldc+96(FP), R9
+	SHLQ $0x03, R9
+	ADDQ R9, DI
+	ADDQ $0x00000008, R8
+	DECQ (SP)
+	JMP  tap
+
+nextWindowRow:
+	MOVQ w+32(FP), R8
+	SHLQ $0x03, R8
+	ADDQ R8, SI
+	DECQ kh+0(FP)
+	JMP  windowRow
 
 done:
 	VZEROUPPER

@@ -47,10 +47,16 @@ func softmaxGrad32AVX512(p []float32, dp []float32, c float32)
 func addSquaredDiff32AVX512(x []float32, mean []float32, s []float32)
 
 //go:noescape
-func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8)
+func maxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int)
 
 //go:noescape
-func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32)
+func biasReLUMaxPool32AVX512(x []float32, w int, oh int, ow int, y []float32, codes []uint8, planes int, ldx int, ldy int, b []float32)
+
+//go:noescape
+func maxPoolGrad32AVX512(g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
+
+//go:noescape
+func reluMaxPoolGrad32AVX512(y []float32, g []float32, codes []uint8, w int, oh int, ow int, gx []float32, planes int, ldx int, ldy int)
 
 //go:noescape
 func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
@@ -59,7 +65,10 @@ func copyRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd i
 func addRows32AVX512(m int, n int, src []float32, lds int, dst []float32, ldd int)
 
 //go:noescape
-func col2imTaps32AVX512(m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+func col2imTaps32AVX512(kh int, m int, w int, ow int, kw int, cols []float32, ldc int, lds int, x []float32, ldx int)
+
+//go:noescape
+func im2colTaps32AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float32, cols []float32, ldc int)
 
 //go:noescape
 func exp32AVX512(x []float32, y []float32)
@@ -119,10 +128,16 @@ func softmaxGrad64AVX512(p []float64, dp []float64, c float64)
 func addSquaredDiff64AVX512(x []float64, mean []float64, s []float64)
 
 //go:noescape
-func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8)
+func maxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int)
 
 //go:noescape
-func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64)
+func biasReLUMaxPool64AVX512(x []float64, w int, oh int, ow int, y []float64, codes []uint8, planes int, ldx int, ldy int, b []float64)
+
+//go:noescape
+func maxPoolGrad64AVX512(g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
+
+//go:noescape
+func reluMaxPoolGrad64AVX512(y []float64, g []float64, codes []uint8, w int, oh int, ow int, gx []float64, planes int, ldx int, ldy int)
 
 //go:noescape
 func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
@@ -131,7 +146,10 @@ func copyRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd i
 func addRows64AVX512(m int, n int, src []float64, lds int, dst []float64, ldd int)
 
 //go:noescape
-func col2imTaps64AVX512(m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+func col2imTaps64AVX512(kh int, m int, w int, ow int, kw int, cols []float64, ldc int, lds int, x []float64, ldx int)
+
+//go:noescape
+func im2colTaps64AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float64, cols []float64, ldc int)
 
 //go:noescape
 func relu32AVX2(x []float32, y []float32)

@@ -23,10 +23,13 @@ func accelerateLayer(l level) {
 		k32.softmaxGrad = softmaxGrad32AVX512
 		k32.addSquaredDiff = addSquaredDiff32AVX512
 		k32.maxPool = maxPool32AVX512
+		k32.biasReLUMaxPool = biasReLUMaxPool32AVX512
 		k32.maxPoolGrad = maxPoolGrad32AVX512
+		k32.reluMaxPoolGrad = reluMaxPoolGrad32AVX512
 		k32.copyRows = copyRows32AVX512
 		k32.addRows = addRows32AVX512
 		k32.col2imTaps = col2imTaps32AVX512
+		k32.im2colTaps = im2colTaps32AVX512
 		k32.exp = exp32AVX512
 		k32.sigmoid = sigmoid32AVX512
 		k32.tanh = tanh32AVX512
@@ -47,10 +50,13 @@ func accelerateLayer(l level) {
 		k64.softmaxGrad = softmaxGrad64AVX512
 		k64.addSquaredDiff = addSquaredDiff64AVX512
 		k64.maxPool = maxPool64AVX512
+		k64.biasReLUMaxPool = biasReLUMaxPool64AVX512
 		k64.maxPoolGrad = maxPoolGrad64AVX512
+		k64.reluMaxPoolGrad = reluMaxPoolGrad64AVX512
 		k64.copyRows = copyRows64AVX512
 		k64.addRows = addRows64AVX512
 		k64.col2imTaps = col2imTaps64AVX512
+		k64.im2colTaps = im2colTaps64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
 		k32.reluGrad = reluGrad32AVX2

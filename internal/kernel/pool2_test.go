@@ -40,7 +40,7 @@ func testMaxPool2[T Float](t *testing.T) {
 					codes, wantCodes := guardedBytes(oh*ow), make([]uint8, oh*ow)
 					MaxPool2(h, w, x.s, y.s, codes.s)
 					if oh > 0 && ow > 0 {
-						ref.maxPool(x.s, w, oh, ow, wantY, wantCodes)
+						ref.maxPool(x.s, w, oh, ow, wantY, wantCodes, 1, h*w, oh*ow)
 					}
 					y.check(t, "MaxPool2"+name)
 					codes.check(t, "MaxPool2"+name)
@@ -66,6 +66,97 @@ func testMaxPool2[T Float](t *testing.T) {
 							}
 						}
 					}
+				}
+			}
+		}
+	})
+}
+
+// TestMaxPool2PlanesMatchesReference checks MaxPool2Planes,
+// MaxPool2GradPlanes and ReLUMaxPool2GradPlanes of every level against
+// MaxPool2, MaxPool2Grad and ReLUGrad plane by plane, exactly, on several planes with gaps between them that must not
+// change, and guard bands around the whole.
+func TestMaxPool2PlanesMatchesReference(t *testing.T) {
+	forEachType(t, testMaxPool2Planes[float32], testMaxPool2Planes[float64])
+}
+
+func testMaxPool2Planes[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(43, 44))
+		for _, c := range []struct{ h, w, planes, gapX, gapY int }{
+			{26, 26, 16, 676, 0}, {11, 11, 32, 242, 0}, {11, 11, 3, 0, 7}, {5, 6, 4, 3, 2}, {2, 2, 1, 0, 0}, {1, 3, 2, 1, 1}, {4, 4, 0, 0, 0},
+		} {
+			name := fmt.Sprintf("%+v", c)
+			oh, ow := c.h/2, c.w/2
+			ldx, ldy := c.h*c.w+c.gapX, oh*ow+c.gapY
+			x := newGuarded[T](max(c.planes*ldx, 1), rng.IntN(16))
+			fill(rng, x.s, false, true)
+			y := newGuarded[T](max(c.planes*ldy, 1), rng.IntN(16))
+			codes := guardedBytes(max(c.planes*ldy, 1))
+			wantY := append([]T(nil), y.s...)
+			wantCodes := append([]uint8(nil), codes.s...)
+			for p := range c.planes {
+				MaxPool2(c.h, c.w, x.s[p*ldx:], wantY[p*ldy:], wantCodes[p*ldy:])
+			}
+			MaxPool2Planes(c.h, c.w, c.planes, x.s, ldx, y.s, codes.s, ldy)
+			y.check(t, "MaxPool2Planes"+name)
+			codes.check(t, "MaxPool2Planes"+name)
+			for i := range wantY {
+				if !sameBits(y.s[i], wantY[i]) || codes.s[i] != wantCodes[i] {
+					t.Fatalf("MaxPool2Planes%s[%d] = %v, code %d; want %v, code %d", name, i, y.s[i], codes.s[i], wantY[i], wantCodes[i])
+				}
+			}
+
+			// With a bias and a ReLU first: as AddConst and ReLU on a copy.
+			b := make([]T, c.planes)
+			fill(rng, b, false, true)
+			biased := append([]T(nil), x.s...)
+			for p := range c.planes {
+				plane := biased[p*ldx : p*ldx+c.h*c.w]
+				AddConst(b[p], plane, plane)
+				ReLU(plane, plane)
+			}
+			by, bcodes := append([]T(nil), y.s...), append([]uint8(nil), codes.s...)
+			MaxPool2Planes(c.h, c.w, c.planes, biased, ldx, by, bcodes, ldy)
+			gotY := newGuarded[T](len(y.s), rng.IntN(16))
+			gotCodes := guardedBytes(len(codes.s))
+			copy(gotY.s, y.s)
+			copy(gotCodes.s, codes.s)
+			BiasReLUMaxPool2Planes(c.h, c.w, c.planes, b, x.s, ldx, gotY.s, gotCodes.s, ldy)
+			gotY.check(t, "BiasReLUMaxPool2Planes"+name)
+			gotCodes.check(t, "BiasReLUMaxPool2Planes"+name)
+			for i := range by {
+				if !sameBits(gotY.s[i], by[i]) || gotCodes.s[i] != bcodes[i] {
+					t.Fatalf("BiasReLUMaxPool2Planes%s[%d] = %v, code %d; want %v, code %d", name, i, gotY.s[i], gotCodes.s[i], by[i], bcodes[i])
+				}
+			}
+
+			g := make([]T, len(y.s))
+			fill(rng, g, false, true)
+			gx := newGuarded[T](len(x.s), rng.IntN(16))
+			want := append([]T(nil), gx.s...)
+			for p := range c.planes {
+				MaxPool2Grad(c.h, c.w, g[p*ldy:], codes.s[p*ldy:], want[p*ldx:])
+			}
+			MaxPool2GradPlanes(c.h, c.w, c.planes, g, codes.s, ldy, gx.s, ldx)
+			gx.check(t, "MaxPool2GradPlanes"+name)
+			for i := range want {
+				if !sameBits(gx.s[i], want[i]) {
+					t.Fatalf("MaxPool2GradPlanes%s[%d] = %v; want %v", name, i, gx.s[i], want[i])
+				}
+			}
+
+			// With the ReLU's gradient: as ReLUGrad of the pooled outputs first.
+			masked := make([]T, len(g))
+			ReLUGrad(y.s, g, masked)
+			for p := range c.planes {
+				MaxPool2Grad(c.h, c.w, masked[p*ldy:], codes.s[p*ldy:], want[p*ldx:])
+			}
+			ReLUMaxPool2GradPlanes(c.h, c.w, c.planes, y.s, g, codes.s, ldy, gx.s, ldx)
+			gx.check(t, "ReLUMaxPool2GradPlanes"+name)
+			for i := range want {
+				if !sameBits(gx.s[i], want[i]) {
+					t.Fatalf("ReLUMaxPool2GradPlanes%s[%d] = %v; want %v", name, i, gx.s[i], want[i])
 				}
 			}
 		}

@@ -6,22 +6,33 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// The 2×2 max-pooling kernels of internal/kernel/pool.go, for AVX-512 only:
+// The 2×2 max-pooling kernels of internal/kernel/pool2.go, for AVX-512 only:
 // they need its two-table permutes to split a row into the even and odd
 // columns of its windows (and to merge them back), its opmasks, and its
 // truncating stores of the argmax codes. Elsewhere the reference loops run.
 //
 // A window is a, b (its first row) and c, d (its second); its maximum is
-// the first largest in that order, or the last NaN. Both kernels walk a
-// plane two rows at a time and each pair of rows one vector of windows at a
-// time, the last one under masks; the windows' maximum is found as
-// max(max(a, b), max(c, d)), each max taking its second operand when it is
-// larger or NaN, which picks the same element as the reference's loop over
-// a, b, c, d.
-type pool struct{ grad bool }
+// the first largest in that order, or the last NaN. Both kernels walk the
+// planes of a call one after another, a plane two rows at a time and each
+// pair of rows one vector of windows at a time, the last one under masks;
+// the windows' maximum is found as max(max(a, b), max(c, d)), each max
+// taking its second operand when it is larger or NaN, which picks the same
+// element as the reference's loop over a, b, c, d.
+//
+// With relu, the pooling kernel first adds each plane's bias b[p] to its
+// elements and takes their ReLU, as AddConst and ReLU would before it; the
+// gradient kernel first zeroes the gradient of each window whose pooled
+// output is ≤ 0, as ReLUGrad would before it (the pooled outputs of a
+// ReLU, y, laid out as the gradients).
+type pool struct{ grad, relu bool }
 
 func (p pool) id() string {
-	if p.grad {
+	switch {
+	case p.relu && p.grad:
+		return "reluMaxPoolGrad"
+	case p.relu:
+		return "biasReLUMaxPool"
+	case p.grad:
 		return "maxPoolGrad"
 	}
 	return "maxPool"
@@ -42,10 +53,17 @@ type poolRegs struct {
 	k0, k1    reg.Register  // their 2n image columns, in two vectors
 }
 
-// walk emits the loops over the row pairs and the vectors of windows of a
-// plane; body emits the work on one vector.
-func (v *vm) walk(r *poolRegs, body func()) {
+// walk emits the loops over the planes, their row pairs and the vectors of
+// windows of a row pair; body emits the work on one vector. A plane's image
+// rows begin ldx elements after the previous plane's, its pooled outputs
+// (or gradients) and codes ldy after.
+func (v *vm) walk(r *poolRegs, plane, body func()) {
 	lanes := v.lanes()
+	asm.Label("plane")
+	asm.Load(asm.Param("oh"), r.rows)
+	if plane != nil {
+		plane()
+	}
 	asm.Label("pair")
 	asm.TESTQ(r.rows, r.rows)
 	asm.JZ(op.LabelRef("done"))
@@ -84,6 +102,25 @@ func (v *vm) walk(r *poolRegs, body func()) {
 	asm.DECQ(r.rows)
 	asm.JMP(op.LabelRef("pair"))
 	asm.Label("done")
+	// The row pairs moved img on by oh·2w bytes and out and code on by
+	// oh·ow elements: the next plane starts ldx and ldy elements after
+	// this one.
+	asm.DECQ(v.param("planes"))
+	asm.JZ(op.LabelRef("end"))
+	walked := gp("oh")
+	asm.IMULQ(r.w, walked)
+	asm.SHLQ(op.U8(1), walked)
+	asm.SUBQ(walked, r.img)
+	asm.ADDQ(v.stride("ldx"), r.img)
+	pooled := gp("oh")
+	asm.IMULQ(r.ow, pooled)
+	skip := gp("ldy")
+	asm.SUBQ(pooled, skip)
+	asm.ADDQ(skip, r.code)
+	asm.SHLQ(op.U8(v.log2size()), skip)
+	asm.ADDQ(skip, r.out)
+	asm.JMP(op.LabelRef("plane"))
+	asm.Label("end")
 	asm.VZEROUPPER()
 	asm.RET()
 }
@@ -157,27 +194,56 @@ func (p pool) emit(v vm) {
 	lanes := v.lanes()
 	r := &poolRegs{j: asm.GP64(), j2: asm.GP64(), n: asm.GP64(), img1: asm.GP64()}
 	if !p.grad {
-		text(v.fn(p.id()), "func(x []"+v.goType+", w, oh, ow int, y []"+v.goType+", codes []uint8)")
+		bs := ""
+		if p.relu {
+			bs = ", b []" + v.goType
+		}
+		text(v.fn(p.id()), "func(x []"+v.goType+", w, oh, ow int, y []"+v.goType+", codes []uint8, planes, ldx, ldy int"+bs+")")
 		r.img = asm.Load(asm.Param("x").Base(), asm.GP64()).(reg.GPVirtual)
 		r.out = asm.Load(asm.Param("y").Base(), asm.GP64()).(reg.GPVirtual)
 	} else {
-		text(v.fn(p.id()), "func(g []"+v.goType+", codes []uint8, w, oh, ow int, gx []"+v.goType+")")
+		ys := ""
+		if p.relu {
+			ys = "y, "
+		}
+		text(v.fn(p.id()), "func("+ys+"g []"+v.goType+", codes []uint8, w, oh, ow int, gx []"+v.goType+", planes, ldx, ldy int)")
 		r.out = asm.Load(asm.Param("g").Base(), asm.GP64()).(reg.GPVirtual)
 		r.img = asm.Load(asm.Param("gx").Base(), asm.GP64()).(reg.GPVirtual)
 	}
+	var yOff reg.GPVirtual // y's distance from g in bytes, with relu
+	if p.relu {
+		yOff = asm.Load(asm.Param("y").Base(), asm.GP64()).(reg.GPVirtual)
+		asm.SUBQ(r.out, yOff)
+	}
 	r.code = asm.Load(asm.Param("codes").Base(), asm.GP64()).(reg.GPVirtual)
-	r.w, r.rows, r.ow = v.stride("w"), gp("oh"), gp("ow")
+	r.w, r.rows, r.ow = v.stride("w"), asm.GP64(), gp("ow")
 	codes := make([]reg.VecVirtual, 4)
 	for c := range codes {
 		codes[c] = v.splat("code"+string(rune('0'+c)), uint64(c))
 	}
 	if !p.grad {
 		even, odd := v.table("even", v.indices(0, 2)), v.table("odd", v.indices(1, 2))
-		v.walk(r, func() {
+		var plane func()
+		var bias, zero reg.VecVirtual
+		if p.relu {
+			bp := asm.Load(asm.Param("b").Base(), asm.GP64()).(reg.GPVirtual)
+			bias, zero = v.vec(), v.zero()
+			plane = func() { // this plane's bias, and the next plane's next
+				v.ps(asm.VBROADCASTSS, asm.VBROADCASTSD)(op.Mem{Base: bp}, bias)
+				asm.ADDQ(op.U32(v.size), bp)
+			}
+		}
+		v.walk(r, plane, func() {
 			split := func(row reg.GPVirtual) (reg.VecVirtual, reg.VecVirtual) {
 				lo, hi := v.vec(), v.vec()
 				v.masked(at(row, r.j2, v.size, 0), r.k0, lo)
 				v.masked(at(row, r.j2, v.size, v.bytes), r.k1, hi)
+				if p.relu { // x + b, then +0 where that is ≤ 0
+					for _, x := range []reg.VecVirtual{lo, hi} {
+						v.ps(asm.VADDPS, asm.VADDPD)(bias, x, x)
+						v.ps(asm.VMOVAPS, asm.VMOVAPD)(v.sel(v.cmp(cmpLE, x, zero), zero, x), x)
+					}
+				}
 				return v.permute(even, lo, hi), v.permute(odd, lo, hi)
 			}
 			a, b := split(r.img)
@@ -201,9 +267,20 @@ func (p pool) emit(v vm) {
 		return v.table(name, idx)
 	}
 	lo, hi := inter("interlo", 0), inter("interhi", 1)
-	v.walk(r, func() {
+	var zero reg.VecVirtual
+	if p.relu {
+		zero = v.zero()
+	}
+	v.walk(r, nil, func() {
 		g := v.vec()
 		v.masked(at(r.out, r.j, v.size, 0), r.kn, g)
+		if p.relu {
+			ya := asm.GP64()
+			asm.LEAQ(op.Mem{Base: r.out, Index: yOff, Scale: 1}, ya)
+			y := v.vec()
+			v.masked(at(ya, r.j, v.size, 0), r.kn, y)
+			g = v.sel(v.cmp(cmpLE, y, zero), zero, g)
+		}
 		c := v.vec()
 		if v.single() {
 			asm.VPMOVZXBD_Z(at(r.code, r.j, 1, 0), r.kn, c)

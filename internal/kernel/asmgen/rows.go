@@ -23,26 +23,43 @@ func (r rows) emit(v vm) {
 	src := asm.Load(asm.Param("src").Base(), asm.GP64()).(reg.GPVirtual)
 	dst := asm.Load(asm.Param("dst").Base(), asm.GP64()).(reg.GPVirtual)
 	lds, ldd := v.stride("lds"), v.stride("ldd")
-	full, rem := asm.GP64(), asm.GP64()
+	full, rem, mask := v.rowSplit(n)
+	v.blockRows(m, src, lds, dst, ldd, full, rem, mask, r.add, "done")
+	asm.Label("done")
+	asm.VZEROUPPER()
+	asm.RET()
+}
+
+// rowSplit returns the full vectors of a row of n elements, the elements
+// left, and the mask of those.
+func (v *vm) rowSplit(n reg.GPVirtual) (full, rem reg.GPVirtual, mask reg.Register) {
+	full, rem = asm.GP64(), asm.GP64()
 	asm.MOVQ(n, full)
 	asm.SHRQ(op.U8(log2(v.lanes())), full)
 	asm.MOVQ(n, rem)
 	asm.ANDQ(op.U32(v.lanes()-1), rem)
 	v.setTail(rem)
-	mask := v.tail
-	v.tail = nil
+	mask, v.tail = v.tail, nil
+	return full, rem, mask
+}
+
+// blockRows emits the copy (or, with add, the sum into dst) of the m rows
+// of a block at src, lds bytes apart, to dst, ldd apart: full vectors along
+// each row, then rem elements under mask; src, dst and m move on a row at a
+// time, and it jumps to exit when m is 0.
+func (v *vm) blockRows(m, src, lds, dst, ldd, full, rem reg.GPVirtual, mask reg.Register, add bool, exit string) {
 	off, cnt := asm.GP64(), asm.GP64()
 	move := func() {
 		at := func(base reg.GPVirtual) op.Mem { return op.Mem{Base: base, Index: off, Scale: 1} }
 		x := v.load(at(src))
-		if r.add {
+		if add {
 			x = v.add(v.load(at(dst)), x)
 		}
 		v.store(x, at(dst))
 	}
 	asm.Label("row")
 	asm.TESTQ(m, m)
-	asm.JZ(op.LabelRef("done"))
+	asm.JZ(op.LabelRef(exit))
 	asm.XORQ(off, off)
 	asm.MOVQ(full, cnt)
 	asm.Label("vector")
@@ -63,9 +80,6 @@ func (r rows) emit(v vm) {
 	asm.ADDQ(ldd, dst)
 	asm.DECQ(m)
 	asm.JMP(op.LabelRef("row"))
-	asm.Label("done")
-	asm.VZEROUPPER()
-	asm.RET()
 }
 
 func log2(n int) int {
