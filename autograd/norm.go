@@ -104,28 +104,46 @@ func (j *job[T]) coefficients(ch int, mu, v float64) (a, b float64) {
 // channel and example), row by row with vector kernels: the statistics are
 // sums in the element type over the rows in order, and the normalization
 // is y = x·a + b per channel with a and b rounded once from float64, as
-// PyTorch's CPU kernel computes it.
+// PyTorch's CPU kernel computes it. On the pool the statistics are cut by
+// bands of channels, each summed over all rows in order as on one core,
+// and the normalization by bands of rows (spreadRows), those of the
+// passes before and after.
 func (t *Tape[T]) batchNormRows(j job[T], c int) {
-	batch := j.n
-	mu := j.z[c:]
-	coef := t.arena.Get(2, c).Data()
-	a, b := coef[:c], coef[c:]
+	j.coef = t.arena.Get(2, c).Data()
+	j.kind = jobNormRowsStats
+	t.spreadRows(j, j.n*c)
+	j.kind = jobNormRows
+	t.spreadRows(j, j.n*c)
+}
+
+// normRowsStats computes the statistics and the coefficients a and b (in
+// coef) of channels lo…hi−1 of a batch norm of an input [N, C].
+func (j *job[T]) normRowsStats(lo, hi int) {
+	c := len(j.z) / 2
+	mu := j.z[c+lo : c+hi]
+	a, b := j.coef[lo:hi], j.coef[c+lo:c+hi]
 	v := b // the variance, until b is computed
 	if j.train {
-		kernel.ColumnMeanVar(batch, c, j.x, c, mu, v)
+		kernel.ColumnMeanVar(j.n, hi-lo, j.x[lo:], c, mu, v)
 		if j.mean != nil {
-			copy(j.mean, mu)
-			copy(j.variance, v)
+			copy(j.mean[lo:hi], mu)
+			copy(j.variance[lo:hi], v)
 		}
 	} else {
-		copy(mu, j.mean)
-		copy(v, j.variance)
+		copy(mu, j.mean[lo:hi])
+		copy(v, j.variance[lo:hi])
 	}
-	for ch := range c {
-		ac, bc := j.coefficients(ch, float64(mu[ch]), float64(v[ch]))
-		a[ch], b[ch] = T(ac), T(bc)
+	for i := range hi - lo {
+		ac, bc := j.coefficients(lo+i, float64(mu[i]), float64(v[i]))
+		a[i], b[i] = T(ac), T(bc)
 	}
-	kernel.AffineRows(batch, c, j.x, c, a, b, j.y, c)
+}
+
+// normRows normalizes rows lo…hi−1 of a batch norm of an input [N, C]
+// with the coefficients in coef.
+func (j *job[T]) normRows(lo, hi int) {
+	c := len(j.z) / 2
+	kernel.AffineRows(hi-lo, c, j.x[lo*c:], c, j.coef[:c], j.coef[c:], j.y[lo*c:], c)
 }
 
 // normChannel is batch normalization of channel ch of an input [N, C, ...]
@@ -231,23 +249,50 @@ func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
 }
 
 // batchNormRowsBackward is batchNormBackward for an input [N, C], row by row
-// with vector kernels.
+// with vector kernels. On the pool the sums and the parameters' gradients
+// are cut by bands of channels, and the input gradient by bands of rows,
+// as in batchNormRows.
 func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
-	batch, g, mu := j.n, j.y, j.z[c:]
-	coef := t.arena.Get(5, c).Data()
-	sum, dot, a, k, cc := coef[:c], coef[c:2*c], coef[2*c:3*c], coef[3*c:4*c], coef[4*c:]
-	kernel.ColumnSums(batch, c, g, c, sum)
-	kernel.ColumnDiffDots(batch, c, j.x, c, mu, g, c, dot)
-	for ch := range c {
-		ac, kc, cc64 := j.addParamGrads(ch, float64(sum[ch]), float64(dot[ch]))
-		a[ch], k[ch], cc[ch] = T(ac), T(kc), T(cc64)
+	j.coef = t.arena.Get(5, c).Data()
+	if j.add { // a row of scratch per worker
+		j.tmp = t.arena.Get(kernel.Threads(), c).Data()
 	}
+	j.kind = jobNormRowsGradSums
+	t.spreadRows(j, j.n*c)
 	if j.dx == nil {
 		return
+	}
+	j.kind = jobNormRowsGrad
+	t.spreadRows(j, j.n*c)
+}
+
+// normRowsGradSums computes the sums over the batch, the parameters'
+// gradients and the coefficients of the input gradient (in coef: Σ∂y,
+// Σ(x − μ)·∂y, a, k and c) of channels lo…hi−1 of a batch norm of an
+// input [N, C].
+func (j *job[T]) normRowsGradSums(lo, hi int) {
+	c := len(j.z) / 2
+	g, mu := j.y, j.z[c+lo:c+hi]
+	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
+	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
+	kernel.ColumnSums(j.n, hi-lo, g[lo:], c, sum)
+	kernel.ColumnDiffDots(j.n, hi-lo, j.x[lo:], c, mu, g[lo:], c, dot)
+	for i := range hi - lo {
+		ac, kc, cc64 := j.addParamGrads(lo+i, float64(sum[i]), float64(dot[i]))
+		a[i], k[i], cc[i] = T(ac), T(kc), T(cc64)
 	}
 	if !j.train {
 		clear(a)
 	}
+}
+
+// normRowsGrad sets (or adds to) the input gradient of rows lo…hi−1 of a
+// batch norm of an input [N, C], as worker w (whose row of tmp it uses
+// when it adds).
+func (j *job[T]) normRowsGrad(w, lo, hi int) {
+	c := len(j.z) / 2
+	mu, coef := j.z[c:], j.coef
+	a, k, cc := coef[2*c:3*c], coef[3*c:4*c], coef[4*c:]
 	rows := func(x, g, dx []T, m int) {
 		if j.train {
 			kernel.BatchNormGradRows(m, c, x, c, g, c, mu, a, k, cc, dx, c)
@@ -256,12 +301,13 @@ func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
 		}
 	}
 	if !j.add {
-		rows(j.x, g, j.dx, batch)
+		rows(j.x[lo*c:], j.y[lo*c:], j.dx[lo*c:], hi-lo)
 		return
 	}
-	for i := range batch {
-		rows(j.x[i*c:], g[i*c:], j.tmp[:c], 1)
-		kernel.Axpy(1, j.tmp[:c], j.dx[i*c:(i+1)*c])
+	tmp := j.tmp[w*c : (w+1)*c]
+	for i := lo; i < hi; i++ {
+		rows(j.x[i*c:], j.y[i*c:], tmp, 1)
+		kernel.Axpy(1, tmp, j.dx[i*c:(i+1)*c])
 	}
 }
 

@@ -44,6 +44,10 @@ const (
 	jobAccum                                 // z = x, or z += x when add
 	jobLinear                                // rows of a Linear layer's output (linearRows)
 	jobLinearGrad                            // a Linear layer's gradients by rows (linearGradRows)
+	jobNormRowsStats                         // a batch norm's statistics of an input [N, C] by channels (normRowsStats)
+	jobNormRows                              // a batch norm of an input [N, C] by rows (normRows)
+	jobNormRowsGradSums                      // a batch norm's sums and parameter gradients by channels (normRowsGradSums)
+	jobNormRowsGrad                          // a batch norm's input gradient by rows (normRowsGrad)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -69,6 +73,7 @@ type job[T tensor.Float] struct {
 	eps                         float64
 	train                       bool
 	dx, dgamma, dbeta, tmp      []T
+	coef                        []T // per channel coefficients, of an input [N, C]
 	addGamma, addBeta           bool
 }
 
@@ -126,6 +131,20 @@ func (t *Tape[T]) runBand(w, workers int) {
 		j.linearRows(lo, hi)
 	case jobLinearGrad:
 		j.linearGradRows(w, workers)
+	case jobNormRowsStats, jobNormRowsGradSums: // by channels
+		lo, hi := kernel.Band(len(j.z)/2, w, workers)
+		if j.kind == jobNormRowsStats {
+			j.normRowsStats(lo, hi)
+		} else {
+			j.normRowsGradSums(lo, hi)
+		}
+	case jobNormRows, jobNormRowsGrad: // by rows
+		lo, hi := kernel.Band(j.n, w, workers)
+		if j.kind == jobNormRows {
+			j.normRows(lo, hi)
+		} else {
+			j.normRowsGrad(w, lo, hi)
+		}
 	case jobReLU, jobReLUGrad:
 		per := j.n / max(j.rows, 1)
 		lo, hi := kernel.Band(j.rows, w, workers)
