@@ -129,6 +129,7 @@ type Optimizer[T Float] struct {
 	gathers    bool       // some group's fused step needs a gather pass
 	gatherFn   func(w, i int)
 	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	zeroFn     func(w, i int)
 	bandFn     func(w, workers int)
 	bandJob    func(w, i int) // the chunks' work of the pass that bandFn runs
 	normFn     func(w, i int)
@@ -304,7 +305,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		}
 	}
 	o.runFn, o.normFn, o.finFn, o.normOf, o.gatherFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.gatherChunk
-	o.bandFn = o.runBand
+	o.bandFn, o.zeroFn = o.runBand, o.zeroChunk
 	o.ensureScratch()
 	return o, nil
 }
@@ -433,6 +434,19 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 		}
 		kernel.Axpy(g.apply, u, val) // θ ← θ − u: the one place the sign flips
 	}
+}
+
+// ZeroGrad sets every parameter's gradient to zero, as PyTorch's
+// optimizer.zero_grad(set_to_none=False). Each core clears the bands of
+// the gradients that it updated in Step, and that the next backward pass
+// adds to on the same core (autograd's Linear). It allocates nothing.
+func (o *Optimizer[T]) ZeroGrad() {
+	o.parallel(o.zeroFn)
+}
+
+func (o *Optimizer[T]) zeroChunk(_, i int) {
+	c := o.chunks[i]
+	clear(o.groups[c.g].params[c.k].Grad[c.lo:c.hi])
 }
 
 // checkFinite refuses a step whose gradients hold NaN or ±Inf. When clipping
