@@ -337,19 +337,7 @@ func TestModelMustFitData(t *testing.T) {
 func TestStepsIndependentOfThreads(t *testing.T) {
 	defer tensor.SetThreads(0)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
-	rng := rand.New(rand.NewPCG(5, 6))
-	const n = 4 * 128
-	x, y := make([]float32, n*784), make([]int, n)
-	for i := range x {
-		x[i] = rng.Float32()
-	}
-	for i := range y {
-		y[i] = rng.IntN(10)
-	}
-	set, err := data.NewSet(x, y, []int{784}, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
+	set := randomSet(t, rand.New(rand.NewPCG(5, 6)), 4*128, []int{784})
 	for _, bn := range []bool{false, true} {
 		var want []byte
 		for _, threads := range []int{1, 2, 3} {
