@@ -64,16 +64,36 @@ func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] {
 	return out
 }
 
-// linearRows computes rows lo…hi−1 of a Linear layer's output y = x·bᵀ +
-// beta (beta nil for no bias), x having rows of p elements and y of ld.
-func (j *job[T]) linearRows(lo, hi int) {
+// linearPart computes part w of workers of a Linear layer's output
+// y = x·bᵀ + beta (beta nil for no bias), x having rows of p elements and
+// y of ld. A wide layer is cut by output units (columns of y), the bands
+// of its weight's rows that the optimizer updates and the backward pass
+// writes the gradient of on the same core: a weight is larger than a
+// batch's activations, so it is the activations that cross between the
+// cores. A narrow one (a classifier's output) is cut by rows.
+func (j *job[T]) linearPart(w, workers int) {
 	in, outF := j.p, j.ld
-	y := j.y[lo*outF : hi*outF]
-	kernel.Gemm(false, true, hi-lo, outF, in, 1, j.x[lo*in:], max(in, 1), j.b, max(in, 1), 0, y, max(outF, 1))
+	if outF < unitsAt*workers {
+		lo, hi := kernel.Band(j.n, w, workers)
+		y := j.y[lo*outF : hi*outF]
+		kernel.Gemm(false, true, hi-lo, outF, in, 1, j.x[lo*in:], max(in, 1), j.b, max(in, 1), 0, y, max(outF, 1))
+		if j.beta != nil {
+			kernel.AddRowVector(hi-lo, outF, j.beta, y, max(outF, 1))
+		}
+		return
+	}
+	lo, hi := kernel.Band(outF, w, workers)
+	y := j.y[lo:]
+	kernel.Gemm(false, true, j.n, hi-lo, in, 1, j.x, max(in, 1), j.b[lo*in:], max(in, 1), 0, y, outF)
 	if j.beta != nil {
-		kernel.AddRowVector(hi-lo, outF, j.beta, y, max(outF, 1))
+		kernel.AddRowVector(j.n, hi-lo, j.beta[lo:hi], y, outF)
 	}
 }
+
+// unitsAt is the least number of output units per worker for which a
+// Linear layer's forward pass is cut by units: two panels of the matrix
+// multiply's columns.
+const unitsAt = 64
 
 // linearBackward: for Y = X·Wᵀ + b, ∂X += ∂Y·W, ∂W += ∂Yᵀ·X and ∂b += the
 // column sums of ∂Y. The weight and bias gradients accumulate into the

@@ -42,7 +42,7 @@ const (
 	jobLayerNormParamGrad                    // part i of a layer norm's parameter gradients, into tmp (lnParamGradPart)
 	jobAdd                                   // y = x + b
 	jobAccum                                 // z = x, or z += x when add
-	jobLinear                                // rows of a Linear layer's output (linearRows)
+	jobLinear                                // part of a Linear layer's output (linearPart)
 	jobLinearGrad                            // a Linear layer's gradients by rows (linearGradRows)
 	jobNormRowsStats                         // a batch norm's statistics of an input [N, C] by channels (normRowsStats)
 	jobNormRows                              // a batch norm of an input [N, C] by rows (normRows)
@@ -127,8 +127,7 @@ func (t *Tape[T]) runBand(w, workers int) {
 	j := &t.job
 	switch j.kind {
 	case jobLinear:
-		lo, hi := kernel.Band(j.n, w, workers)
-		j.linearRows(lo, hi)
+		j.linearPart(w, workers)
 	case jobLinearGrad:
 		j.linearGradRows(w, workers)
 	case jobNormRowsStats, jobNormRowsGradSums: // by channels
