@@ -104,21 +104,20 @@ func (j *job[T]) coefficients(ch int, mu, v float64) (a, b float64) {
 // channel and example), row by row with vector kernels: the statistics are
 // sums in the element type over the rows in order, and the normalization
 // is y = x·a + b per channel with a and b rounded once from float64, as
-// PyTorch's CPU kernel computes it. On the pool the statistics are cut by
-// bands of channels, each summed over all rows in order as on one core,
-// and the normalization by bands of rows (spreadRows), those of the
-// passes before and after.
+// PyTorch's CPU kernel computes it. On the pool each worker takes a band
+// of channels (spreadRows): the band of units that the Linear layer before
+// it computed on the same core (linearPart), each channel's sums still
+// over all rows in order, as on one core.
 func (t *Tape[T]) batchNormRows(j job[T], c int) {
 	j.coef = t.arena.Get(2, c).Data()
-	j.kind = jobNormRowsStats
-	t.spreadRows(j, j.n*c)
 	j.kind = jobNormRows
 	t.spreadRows(j, j.n*c)
 }
 
-// normRowsStats computes the statistics and the coefficients a and b (in
-// coef) of channels lo…hi−1 of a batch norm of an input [N, C].
-func (j *job[T]) normRowsStats(lo, hi int) {
+// normRows is batch normalization of channels lo…hi−1 of an input [N, C]:
+// their statistics, their coefficients a and b (in coef), and their
+// columns of y.
+func (j *job[T]) normRows(lo, hi int) {
 	c := len(j.z) / 2
 	mu := j.z[c+lo : c+hi]
 	a, b := j.coef[lo:hi], j.coef[c+lo:c+hi]
@@ -137,13 +136,7 @@ func (j *job[T]) normRowsStats(lo, hi int) {
 		ac, bc := j.coefficients(lo+i, float64(mu[i]), float64(v[i]))
 		a[i], b[i] = T(ac), T(bc)
 	}
-}
-
-// normRows normalizes rows lo…hi−1 of a batch norm of an input [N, C]
-// with the coefficients in coef.
-func (j *job[T]) normRows(lo, hi int) {
-	c := len(j.z) / 2
-	kernel.AffineRows(hi-lo, c, j.x[lo*c:], c, j.coef[:c], j.coef[c:], j.y[lo*c:], c)
+	kernel.AffineRows(j.n, hi-lo, j.x[lo:], c, a, b, j.y[lo:], c)
 }
 
 // normChannel is batch normalization of channel ch of an input [N, C, ...]
@@ -249,65 +242,52 @@ func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
 }
 
 // batchNormRowsBackward is batchNormBackward for an input [N, C], row by row
-// with vector kernels. On the pool the sums and the parameters' gradients
-// are cut by bands of channels, and the input gradient by bands of rows,
-// as in batchNormRows.
+// with vector kernels, on the pool by bands of channels as batchNormRows.
 func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
 	j.coef = t.arena.Get(5, c).Data()
 	if j.add { // a row of scratch per worker
 		j.tmp = t.arena.Get(kernel.Threads(), c).Data()
 	}
-	j.kind = jobNormRowsGradSums
-	t.spreadRows(j, j.n*c)
-	if j.dx == nil {
-		return
-	}
 	j.kind = jobNormRowsGrad
 	t.spreadRows(j, j.n*c)
 }
 
-// normRowsGradSums computes the sums over the batch, the parameters'
-// gradients and the coefficients of the input gradient (in coef: Σ∂y,
-// Σ(x − μ)·∂y, a, k and c) of channels lo…hi−1 of a batch norm of an
-// input [N, C].
-func (j *job[T]) normRowsGradSums(lo, hi int) {
-	c := len(j.z) / 2
+// normRowsGrad is batchNormBackward for channels lo…hi−1 of an input
+// [N, C], as worker w (whose row of tmp it uses when it adds to ∂x): the
+// sums over the batch (in coef: Σ∂y, Σ(x − μ)·∂y), the parameters'
+// gradients, the coefficients of ∂x (a, k and c, in coef) and its columns.
+func (j *job[T]) normRowsGrad(w, lo, hi int) {
+	c, n := len(j.z)/2, hi-lo
 	g, mu := j.y, j.z[c+lo:c+hi]
 	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
 	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
-	kernel.ColumnSums(j.n, hi-lo, g[lo:], c, sum)
-	kernel.ColumnDiffDots(j.n, hi-lo, j.x[lo:], c, mu, g[lo:], c, dot)
-	for i := range hi - lo {
+	kernel.ColumnSums(j.n, n, g[lo:], c, sum)
+	kernel.ColumnDiffDots(j.n, n, j.x[lo:], c, mu, g[lo:], c, dot)
+	for i := range n {
 		ac, kc, cc64 := j.addParamGrads(lo+i, float64(sum[i]), float64(dot[i]))
 		a[i], k[i], cc[i] = T(ac), T(kc), T(cc64)
+	}
+	if j.dx == nil {
+		return
 	}
 	if !j.train {
 		clear(a)
 	}
-}
-
-// normRowsGrad sets (or adds to) the input gradient of rows lo…hi−1 of a
-// batch norm of an input [N, C], as worker w (whose row of tmp it uses
-// when it adds).
-func (j *job[T]) normRowsGrad(w, lo, hi int) {
-	c := len(j.z) / 2
-	mu, coef := j.z[c:], j.coef
-	a, k, cc := coef[2*c:3*c], coef[3*c:4*c], coef[4*c:]
 	rows := func(x, g, dx []T, m int) {
 		if j.train {
-			kernel.BatchNormGradRows(m, c, x, c, g, c, mu, a, k, cc, dx, c)
+			kernel.BatchNormGradRows(m, n, x, c, g, c, mu, a, k, cc, dx, c)
 		} else {
-			kernel.AffineRows(m, c, g, c, cc, a, dx, c)
+			kernel.AffineRows(m, n, g, c, cc, a, dx, c)
 		}
 	}
 	if !j.add {
-		rows(j.x[lo*c:], j.y[lo*c:], j.dx[lo*c:], hi-lo)
+		rows(j.x[lo:], g[lo:], j.dx[lo:], j.n)
 		return
 	}
-	tmp := j.tmp[w*c : (w+1)*c]
-	for i := lo; i < hi; i++ {
-		rows(j.x[i*c:], j.y[i*c:], tmp, 1)
-		kernel.Axpy(1, tmp, j.dx[i*c:(i+1)*c])
+	tmp := j.tmp[w*c : w*c+n]
+	for i := range j.n {
+		rows(j.x[i*c+lo:], g[i*c+lo:], tmp, 1)
+		kernel.Axpy(1, tmp, j.dx[i*c+lo:i*c+hi])
 	}
 }
 

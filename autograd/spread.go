@@ -44,10 +44,8 @@ const (
 	jobAccum                                 // z = x, or z += x when add
 	jobLinear                                // part of a Linear layer's output (linearPart)
 	jobLinearGrad                            // a Linear layer's gradients by rows (linearGradRows)
-	jobNormRowsStats                         // a batch norm's statistics of an input [N, C] by channels (normRowsStats)
-	jobNormRows                              // a batch norm of an input [N, C] by rows (normRows)
-	jobNormRowsGradSums                      // a batch norm's sums and parameter gradients by channels (normRowsGradSums)
-	jobNormRowsGrad                          // a batch norm's input gradient by rows (normRowsGrad)
+	jobNormRows                              // a batch norm of an input [N, C] by channels (normRows)
+	jobNormRowsGrad                          // a batch norm's gradients of an input [N, C] by channels (normRowsGrad)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -130,15 +128,8 @@ func (t *Tape[T]) runBand(w, workers int) {
 		j.linearPart(w, workers)
 	case jobLinearGrad:
 		j.linearGradRows(w, workers)
-	case jobNormRowsStats, jobNormRowsGradSums: // by channels
+	case jobNormRows, jobNormRowsGrad: // by channels
 		lo, hi := kernel.Band(len(j.z)/2, w, workers)
-		if j.kind == jobNormRowsStats {
-			j.normRowsStats(lo, hi)
-		} else {
-			j.normRowsGradSums(lo, hi)
-		}
-	case jobNormRows, jobNormRowsGrad: // by rows
-		lo, hi := kernel.Band(j.n, w, workers)
 		if j.kind == jobNormRows {
 			j.normRows(lo, hi)
 		} else {
