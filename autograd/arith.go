@@ -294,7 +294,7 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 	}
 	switch op {
 	case opReLU:
-		t.spreadElems(job[T]{kind: jobReLU, n: len(y), x: xs, y: y})
+		t.spreadElemRows(job[T]{kind: jobReLU, n: len(y), rows: leadingDim(x.Shape()), x: xs, y: y})
 	case opSquare:
 		for i, v := range xs {
 			y[i] = v * v
@@ -310,6 +310,15 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 		n.saved = saved
 	}
 	return out
+}
+
+// leadingDim is the rows of a tensor of the given shape: its first
+// dimension, 1 for a scalar.
+func leadingDim(shape []int) int {
+	if len(shape) == 0 {
+		return 1
+	}
+	return shape[0]
 }
 
 // unaryRange sets y = op(x) elementwise; for GELUTanh it also sets s, if
@@ -390,7 +399,7 @@ func normalCDF(x float64) float64 {
 func (t *Tape[T]) unaryBackward(n *node[T]) {
 	if n.op == opReLU {
 		if gx, add := t.gradOut(n.a); gx != nil {
-			t.spreadElems(job[T]{kind: jobReLUGrad, n: len(gx), x: n.out.grad.Data(), y: n.out.value.Data(), z: gx, add: add})
+			t.spreadElemRows(job[T]{kind: jobReLUGrad, n: len(gx), rows: leadingDim(n.a.Shape()), x: n.out.grad.Data(), y: n.out.value.Data(), z: gx, add: add})
 		}
 		return
 	}

@@ -55,14 +55,45 @@ func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] {
 	rows := x.value.Len() / max(in, 1)
 	t.shape = append(append(t.shape[:0], xs[:len(xs)-1]...), outF)
 	out := t.result(t.shape, x, w, b)
-	y := out.value.Data()
-	kernel.Gemm(false, true, rows, outF, in, 1, x.value.Data(), max(in, 1), w.value.Data(), max(in, 1), 0, y, max(outF, 1))
+	j := job[T]{kind: jobLinear, n: rows, p: in, ld: outF, x: x.value.Data(), b: w.value.Data(), y: out.value.Data()}
 	if b != nil {
-		kernel.AddRowVector(rows, outF, b.value.Data(), y, max(outF, 1))
+		j.beta = b.value.Data()
 	}
+	t.spreadRows(j, rows*outF*in)
 	t.push(opLinear, out, x, w, b)
 	return out
 }
+
+// linearPart computes part w of workers of a Linear layer's output
+// y = x·bᵀ + beta (beta nil for no bias), x having rows of p elements and
+// y of ld. A wide layer is cut by output units (columns of y), the bands
+// of its weight's rows that the optimizer updates and the backward pass
+// writes the gradient of on the same core: a weight is larger than a
+// batch's activations, so it is the activations that cross between the
+// cores. A narrow one (a classifier's output) is cut by rows.
+func (j *job[T]) linearPart(w, workers int) {
+	in, outF := j.p, j.ld
+	if outF < unitsAt*workers {
+		lo, hi := kernel.Band(j.n, w, workers)
+		y := j.y[lo*outF : hi*outF]
+		kernel.Gemm(false, true, hi-lo, outF, in, 1, j.x[lo*in:], max(in, 1), j.b, max(in, 1), 0, y, max(outF, 1))
+		if j.beta != nil {
+			kernel.AddRowVector(hi-lo, outF, j.beta, y, max(outF, 1))
+		}
+		return
+	}
+	lo, hi := kernel.Band(outF, w, workers)
+	y := j.y[lo:]
+	kernel.Gemm(false, true, j.n, hi-lo, in, 1, j.x, max(in, 1), j.b[lo*in:], max(in, 1), 0, y, outF)
+	if j.beta != nil {
+		kernel.AddRowVector(j.n, hi-lo, j.beta[lo:hi], y, outF)
+	}
+}
+
+// unitsAt is the least number of output units per worker for which a
+// Linear layer's forward pass is cut by units: two panels of the matrix
+// multiply's columns.
+const unitsAt = 64
 
 // linearBackward: for Y = X·Wᵀ + b, ∂X += ∂Y·W, ∂W += ∂Yᵀ·X and ∂b += the
 // column sums of ∂Y. The weight and bias gradients accumulate into the
@@ -71,19 +102,37 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 	ws := n.b.Shape()
 	in, outF := ws[1], ws[0]
 	rows := n.a.value.Len() / max(in, 1)
-	g := n.out.grad.Data()
-	if gx, add := t.gradOut(n.a); gx != nil {
-		kernel.Gemm(false, false, rows, in, outF, 1, g, max(outF, 1), n.b.value.Data(), max(in, 1), beta[T](add), gx, max(in, 1))
+	j := job[T]{kind: jobLinearGrad, n: rows, p: in, ld: outF, x: n.out.grad.Data(), b: n.b.value.Data(), y: n.a.value.Data()}
+	j.z, j.add = t.gradOut(n.a)
+	j.gamma, j.addGamma = t.gradOut(n.b)
+	j.beta, j.addBeta = t.gradOut(n.c)
+	t.spreadRows(j, rows*outF*in)
+}
+
+// linearGradRows computes part w of workers of a Linear layer's gradients
+// from its output gradient x (rows of ld), its weight b and its input y
+// (rows of p): the input gradient z = x·b of its band of the batch's rows,
+// and the weight's gradient gamma = xᵀ·y and the bias's beta (the column
+// sums of x) of its band of output units; each is added to when its add
+// flag is set, and skipped when nil.
+func (j *job[T]) linearGradRows(w, workers int) {
+	in, outF := j.p, j.ld
+	g := j.x
+	if j.z != nil {
+		lo, hi := kernel.Band(j.n, w, workers)
+		kernel.Gemm(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
 	}
-	if gw, add := t.gradOut(n.b); gw != nil {
-		kernel.Gemm(true, false, outF, in, rows, 1, g, max(outF, 1), n.a.value.Data(), max(in, 1), beta[T](add), gw, max(in, 1))
+	lo, hi := kernel.Band(outF, w, workers)
+	if j.gamma != nil && hi > lo {
+		kernel.Gemm(true, false, hi-lo, in, j.n, 1, g[lo:], max(outF, 1), j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
 	}
-	if gb, add := t.gradOut(n.c); gb != nil {
-		if !add {
+	if j.beta != nil {
+		gb := j.beta[lo:hi]
+		if !j.addBeta {
 			clear(gb)
 		}
 		for o := 0; o < len(g); o += outF {
-			kernel.Axpy(1, g[o:o+outF], gb)
+			kernel.Axpy(1, g[o+lo:o+hi], gb)
 		}
 	}
 }

@@ -104,28 +104,39 @@ func (j *job[T]) coefficients(ch int, mu, v float64) (a, b float64) {
 // channel and example), row by row with vector kernels: the statistics are
 // sums in the element type over the rows in order, and the normalization
 // is y = x·a + b per channel with a and b rounded once from float64, as
-// PyTorch's CPU kernel computes it.
+// PyTorch's CPU kernel computes it. On the pool each worker takes a band
+// of channels (spreadRows): the band of units that the Linear layer before
+// it computed on the same core (linearPart), each channel's sums still
+// over all rows in order, as on one core.
 func (t *Tape[T]) batchNormRows(j job[T], c int) {
-	batch := j.n
-	mu := j.z[c:]
-	coef := t.arena.Get(2, c).Data()
-	a, b := coef[:c], coef[c:]
+	j.coef = t.arena.Get(2, c).Data()
+	j.kind = jobNormRows
+	t.spreadRows(j, j.n*c)
+}
+
+// normRows is batch normalization of channels lo…hi−1 of an input [N, C]:
+// their statistics, their coefficients a and b (in coef), and their
+// columns of y.
+func (j *job[T]) normRows(lo, hi int) {
+	c := len(j.z) / 2
+	mu := j.z[c+lo : c+hi]
+	a, b := j.coef[lo:hi], j.coef[c+lo:c+hi]
 	v := b // the variance, until b is computed
 	if j.train {
-		kernel.ColumnMeanVar(batch, c, j.x, c, mu, v)
+		kernel.ColumnMeanVar(j.n, hi-lo, j.x[lo:], c, mu, v)
 		if j.mean != nil {
-			copy(j.mean, mu)
-			copy(j.variance, v)
+			copy(j.mean[lo:hi], mu)
+			copy(j.variance[lo:hi], v)
 		}
 	} else {
-		copy(mu, j.mean)
-		copy(v, j.variance)
+		copy(mu, j.mean[lo:hi])
+		copy(v, j.variance[lo:hi])
 	}
-	for ch := range c {
-		ac, bc := j.coefficients(ch, float64(mu[ch]), float64(v[ch]))
-		a[ch], b[ch] = T(ac), T(bc)
+	for i := range hi - lo {
+		ac, bc := j.coefficients(lo+i, float64(mu[i]), float64(v[i]))
+		a[i], b[i] = T(ac), T(bc)
 	}
-	kernel.AffineRows(batch, c, j.x, c, a, b, j.y, c)
+	kernel.AffineRows(j.n, hi-lo, j.x[lo:], c, a, b, j.y[lo:], c)
 }
 
 // normChannel is batch normalization of channel ch of an input [N, C, ...]
@@ -231,16 +242,30 @@ func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
 }
 
 // batchNormRowsBackward is batchNormBackward for an input [N, C], row by row
-// with vector kernels.
+// with vector kernels, on the pool by bands of channels as batchNormRows.
 func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
-	batch, g, mu := j.n, j.y, j.z[c:]
-	coef := t.arena.Get(5, c).Data()
-	sum, dot, a, k, cc := coef[:c], coef[c:2*c], coef[2*c:3*c], coef[3*c:4*c], coef[4*c:]
-	kernel.ColumnSums(batch, c, g, c, sum)
-	kernel.ColumnDiffDots(batch, c, j.x, c, mu, g, c, dot)
-	for ch := range c {
-		ac, kc, cc64 := j.addParamGrads(ch, float64(sum[ch]), float64(dot[ch]))
-		a[ch], k[ch], cc[ch] = T(ac), T(kc), T(cc64)
+	j.coef = t.arena.Get(5, c).Data()
+	if j.add { // a row of scratch per worker
+		j.tmp = t.arena.Get(kernel.Threads(), c).Data()
+	}
+	j.kind = jobNormRowsGrad
+	t.spreadRows(j, j.n*c)
+}
+
+// normRowsGrad is batchNormBackward for channels lo…hi−1 of an input
+// [N, C], as worker w (whose row of tmp it uses when it adds to ∂x): the
+// sums over the batch (in coef: Σ∂y, Σ(x − μ)·∂y), the parameters'
+// gradients, the coefficients of ∂x (a, k and c, in coef) and its columns.
+func (j *job[T]) normRowsGrad(w, lo, hi int) {
+	c, n := len(j.z)/2, hi-lo
+	g, mu := j.y, j.z[c+lo:c+hi]
+	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
+	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
+	kernel.ColumnSums(j.n, n, g[lo:], c, sum)
+	kernel.ColumnDiffDots(j.n, n, j.x[lo:], c, mu, g[lo:], c, dot)
+	for i := range n {
+		ac, kc, cc64 := j.addParamGrads(lo+i, float64(sum[i]), float64(dot[i]))
+		a[i], k[i], cc[i] = T(ac), T(kc), T(cc64)
 	}
 	if j.dx == nil {
 		return
@@ -250,18 +275,19 @@ func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
 	}
 	rows := func(x, g, dx []T, m int) {
 		if j.train {
-			kernel.BatchNormGradRows(m, c, x, c, g, c, mu, a, k, cc, dx, c)
+			kernel.BatchNormGradRows(m, n, x, c, g, c, mu, a, k, cc, dx, c)
 		} else {
-			kernel.AffineRows(m, c, g, c, cc, a, dx, c)
+			kernel.AffineRows(m, n, g, c, cc, a, dx, c)
 		}
 	}
 	if !j.add {
-		rows(j.x, g, j.dx, batch)
+		rows(j.x[lo:], g[lo:], j.dx[lo:], j.n)
 		return
 	}
-	for i := range batch {
-		rows(j.x[i*c:], g[i*c:], j.tmp[:c], 1)
-		kernel.Axpy(1, j.tmp[:c], j.dx[i*c:(i+1)*c])
+	tmp := j.tmp[w*c : w*c+n]
+	for i := range j.n {
+		rows(j.x[i*c+lo:], g[i*c+lo:], tmp, 1)
+		kernel.Axpy(1, tmp, j.dx[i*c+lo:i*c+hi])
 	}
 }
 

@@ -43,6 +43,10 @@ const (
 	jobLayerNormParamGrad                    // part i of a layer norm's parameter gradients, into tmp (lnParamGradPart)
 	jobAdd                                   // y = x + b
 	jobAccum                                 // z = x, or z += x when add
+	jobLinear                                // part of a Linear layer's output (linearPart)
+	jobLinearGrad                            // a Linear layer's gradients by rows (linearGradRows)
+	jobNormRows                              // a batch norm of an input [N, C] by channels (normRows)
+	jobNormRowsGrad                          // a batch norm's gradients of an input [N, C] by channels (normRowsGrad)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -59,6 +63,7 @@ type job[T tensor.Float] struct {
 	chunk      int  // images per item
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
+	rows       int  // rows of an elementwise job cut by spreadRows
 
 	rec recur[T] // a recurrent operation (a copy, so that the caller's stays on its stack)
 
@@ -67,6 +72,7 @@ type job[T tensor.Float] struct {
 	eps                         float64
 	train                       bool
 	dx, dgamma, dbeta, tmp      []T
+	coef                        []T // per channel coefficients, of an input [N, C]
 	addGamma, addBeta           bool
 }
 
@@ -80,6 +86,61 @@ func (t *Tape[T]) spreadElems(j job[T]) {
 		return
 	}
 	t.spreadItems(j, (j.n+chunkLen-1)/chunkLen)
+}
+
+// bandAt is the least work (elements, or multiply-adds of a product) that
+// spreadRows cuts into bands: below it a Spread call costs more than it
+// saves.
+const bandAt = 1 << 15
+
+// spreadRows runs the job j, whose work is cut by rows (kernel.Band) into
+// one band per worker, over the pool with kernel.Spread when work (its
+// size, in elements or multiply-adds) is at least bandAt, else on the
+// calling goroutine. Passes over a batch cut by the same rows leave each
+// core its rows in its own cache for the next pass.
+func (t *Tape[T]) spreadRows(j job[T], work int) {
+	t.job = j
+	if work < bandAt || kernel.Threads() == 1 {
+		t.runBand(0, 1)
+	} else {
+		if t.bandFn == nil {
+			t.bandFn = t.runBand
+		}
+		kernel.Spread(t.bandFn)
+	}
+	t.job = job[T]{}
+}
+
+// spreadElemRows runs the elementwise job j cut by its rows with
+// spreadRows, or by chunks with spreadElems when it has one row.
+func (t *Tape[T]) spreadElemRows(j job[T]) {
+	if j.rows < 2 {
+		t.spreadElems(j)
+		return
+	}
+	t.spreadRows(j, j.n)
+}
+
+// runBand runs part w of workers of the current job (spreadRows).
+func (t *Tape[T]) runBand(w, workers int) {
+	j := &t.job
+	switch j.kind {
+	case jobLinear:
+		j.linearPart(w, workers)
+	case jobLinearGrad:
+		j.linearGradRows(w, workers)
+	case jobNormRows, jobNormRowsGrad: // by channels
+		lo, hi := kernel.Band(len(j.z)/2, w, workers)
+		if j.kind == jobNormRows {
+			j.normRows(lo, hi)
+		} else {
+			j.normRowsGrad(w, lo, hi)
+		}
+	case jobReLU, jobReLUGrad:
+		per := j.n / max(j.rows, 1)
+		lo, hi := kernel.Band(j.rows, w, workers)
+		t.runChunk(lo*per, hi*per)
+	}
 }
 
 // spreadItems runs items 0…items−1 of j on the pool, in at most

@@ -39,11 +39,11 @@ type Tape[T tensor.Float] struct {
 	// scratch for shape computations
 	shape, sa, sb, idx []int
 
-	codes []uint8        // scratch for the argmax codes of an unrecorded max-pool
-	job   job[T]         // the work being spread over the pool
-	jobFn func(w, i int) // t.runItem, bound once so that spreading allocates nothing
-	// t.runShare, bound once likewise
-	shareFn func(w, workers int)
+	codes   []uint8              // scratch for the argmax codes of an unrecorded max-pool
+	job     job[T]               // the work being spread over the pool
+	jobFn   func(w, i int)       // t.runTask, bound once so that spreading allocates nothing
+	bandFn  func(w, workers int) // t.runBand, bound once likewise
+	shareFn func(w, workers int) // t.runShare, bound once likewise
 
 	reducer     BatchReducer // SetBatchReducer: synchronised batch norm
 	syncedCount int          // SyncedCount

@@ -3,6 +3,7 @@ package autograd
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -116,6 +117,73 @@ func TestNormIndependentOfThreads(t *testing.T) {
 				for k := range got[i] {
 					if math.Float32bits(got[i][k]) != math.Float32bits(want[i][k]) {
 						t.Fatalf("rms %v: output/gradient %d [%d] with %d threads = %v; with 1 thread %v", rms, i, k, threads, got[i][k], want[i][k])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestMLPIndependentOfThreads runs a forward and backward pass of an MLP
+// whose layers are cut into bands of rows (kernel.Band) for the workers,
+// with a batch that no number of workers divides evenly, with and without
+// batch norm, and checks that the loss and every gradient are the same bit
+// for bit with 1, 2 and 3 threads.
+func TestMLPIndependentOfThreads(t *testing.T) {
+	defer tensor.SetThreads(0)
+	rng := rand.New(rand.NewPCG(7, 8))
+	param := func(shape ...int) *Var[float32] {
+		x := tensor.New[float32](shape...)
+		for i := range x.Data() {
+			x.Data()[i] = float32(rng.NormFloat64() * 0.3)
+		}
+		return NewVar(x, true)
+	}
+	const batch, in, hidden = 131, 100, 263 // hidden activations above bandAt
+	x := param(batch, in)
+	w1, b1 := param(hidden, in), param(hidden)
+	g1, s1 := param(hidden), param(hidden)
+	w2, b2 := param(hidden, hidden), param(hidden)
+	w3, b3 := param(10, hidden), param(10)
+	leaves := []*Var[float32]{x, w1, b1, g1, s1, w2, b2, w3, b3}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = rng.IntN(10)
+	}
+	// Spread uses at most GOMAXPROCS workers: allow 3.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
+	for _, bn := range []bool{false, true} {
+		run := func(threads int) (float32, [][]float32) {
+			tensor.SetThreads(threads)
+			for _, v := range leaves {
+				v.ZeroGrad()
+			}
+			tape := NewTape[float32]()
+			h := tape.Linear(x, w1, b1)
+			if bn {
+				h = tape.BatchNorm(h, g1, s1, 1e-5, nil, nil)
+			}
+			h = tape.ReLU(tape.Linear(tape.ReLU(h), w2, b2))
+			loss := tape.CrossEntropy(tape.Linear(h, w3, b3), labels)
+			if err := tape.Backward(loss); err != nil {
+				t.Fatal(err)
+			}
+			var grads [][]float32
+			for _, v := range leaves {
+				grads = append(grads, slices.Clone(v.Grad().Data()))
+			}
+			return loss.Value().Item(), grads
+		}
+		l1, want := run(1)
+		for _, threads := range []int{2, 3} {
+			l, got := run(threads)
+			if math.Float32bits(l) != math.Float32bits(l1) {
+				t.Errorf("bn %v: loss with %d threads = %v; with 1 thread %v", bn, threads, l, l1)
+			}
+			for i := range got {
+				for k := range got[i] {
+					if math.Float32bits(got[i][k]) != math.Float32bits(want[i][k]) {
+						t.Fatalf("bn %v: gradient %d [%d] with %d threads = %v; with 1 thread %v", bn, i, k, threads, got[i][k], want[i][k])
 					}
 				}
 			}

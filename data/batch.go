@@ -4,6 +4,10 @@ import (
 	"iter"
 	"math/bits"
 	"math/rand/v2"
+	"sync"
+	"unsafe"
+
+	"github.com/descentml/descent/internal/kernel"
 )
 
 // Streams separate the random numbers drawn for different purposes from one
@@ -153,14 +157,11 @@ func Gather[T float32 | float64](d Dataset, idx []int, x []T, labels []int) {
 	}
 	x32, is32 := any(x).([]float32)
 	if s, ok := d.(*Set); ok {
-		for k, i := range idx {
-			if is32 {
-				copy(x32[k*dim:(k+1)*dim], s.Row(i))
-			} else {
-				convert(x[k*dim:(k+1)*dim], s.Row(i))
-			}
-			labels[k] = s.Y[i]
+		if len(x) >= spreadAt && kernel.Threads() > 1 {
+			spreadGather(s, idx, x, labels)
+			return
 		}
+		gatherSet(s, idx, x, labels)
 		return
 	}
 	if is32 {
@@ -174,6 +175,69 @@ func Gather[T float32 | float64](d Dataset, idx []int, x []T, labels []int) {
 		labels[k] = d.Example(i, tmp)
 		convert(x[k*dim:(k+1)*dim], tmp)
 	}
+}
+
+// gatherSet is Gather from a Set.
+func gatherSet[T float32 | float64](s *Set, idx []int, x []T, labels []int) {
+	x32, is32 := any(x).([]float32)
+	for k, i := range idx {
+		if is32 {
+			copy(x32[k*s.dim:(k+1)*s.dim], s.Row(i))
+		} else {
+			convert(x[k*s.dim:(k+1)*s.dim], s.Row(i))
+		}
+		labels[k] = s.Y[i]
+	}
+}
+
+// spreadAt is the least number of elements of a batch that Gather spreads
+// over the cores.
+const spreadAt = 1 << 15
+
+// A gatherCall is a Gather from a Set in progress, spread over the cores
+// by rows of the batch (kernel.Band): each core copies the rows that the
+// next pass over the batch (the model's first layer, cut the same way)
+// reads on that core. Calls are kept for reuse in gatherFree, so that a
+// Gather allocates nothing after the first.
+type gatherCall[T float32 | float64] struct {
+	s      *Set
+	idx    []int
+	x      []T
+	labels []int
+	fn     func(w, workers int) // the method value of band, made once
+}
+
+// gatherFree holds the idle calls of each element type.
+var gatherFree [2]struct {
+	sync.Mutex
+	calls []any
+}
+
+func spreadGather[T float32 | float64](s *Set, idx []int, x []T, labels []int) {
+	f := &gatherFree[unsafe.Sizeof(T(0))/8]
+	f.Lock()
+	var gc *gatherCall[T]
+	if n := len(f.calls); n > 0 {
+		gc = f.calls[n-1].(*gatherCall[T])
+		f.calls = f.calls[:n-1]
+	} else {
+		gc = new(gatherCall[T])
+		gc.fn = gc.band
+	}
+	f.Unlock()
+	gc.s, gc.idx, gc.x, gc.labels = s, idx, x, labels
+	kernel.Spread(gc.fn)
+	gc.s, gc.idx, gc.x, gc.labels = nil, nil, nil, nil
+	f.Lock()
+	f.calls = append(f.calls, gc)
+	f.Unlock()
+}
+
+// band gathers part w of workers of the batch's rows.
+func (gc *gatherCall[T]) band(w, workers int) {
+	lo, hi := kernel.Band(len(gc.idx), w, workers)
+	dim := gc.s.dim
+	gatherSet(gc.s, gc.idx[lo:hi], gc.x[lo*dim:hi*dim], gc.labels[lo:hi])
 }
 
 // convert sets dst[j] = T(src[j]) for every j.

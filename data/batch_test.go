@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/descentml/descent/internal/kernel"
 )
 
 func TestPermGolden(t *testing.T) {
@@ -210,6 +212,33 @@ func TestGather(t *testing.T) {
 		clear(labels)
 		Gather(d, idx, x64, labels)
 		check("float64", func(i int) float64 { return x64[i] }, labels)
+	}
+}
+
+// TestGatherSpread checks Gather of a batch large enough to be spread over
+// the cores, cut into bands of rows, with 1, 2 and 3 threads, and that it
+// allocates nothing after the first call.
+func TestGatherSpread(t *testing.T) {
+	defer kernel.SetThreads(0)
+	s := testSet(t, 300, []int{128})
+	idx := make([]int, 257) // spreadAt elements and more, in bands of unequal rows
+	for k := range idx {
+		idx[k] = (k * 7) % s.Len()
+	}
+	x, labels := make([]float32, len(idx)*128), make([]int, len(idx))
+	for _, threads := range []int{1, 2, 3} {
+		kernel.SetThreads(threads)
+		clear(x)
+		clear(labels)
+		Gather(s, idx, x, labels)
+		for k, i := range idx {
+			if labels[k] != s.Y[i] || !slices.Equal(x[k*128:(k+1)*128], s.Row(i)) {
+				t.Fatalf("threads %d: Gather row %d (example %d) = %v, label %d; want %v, %d", threads, k, i, x[k*128:(k+1)*128], labels[k], s.Row(i), s.Y[i])
+			}
+		}
+		if a := testing.AllocsPerRun(20, func() { Gather(s, idx, x, labels) }); a != 0 {
+			t.Errorf("threads %d: Gather made %g allocations; want 0", threads, a)
+		}
 	}
 }
 

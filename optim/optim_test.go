@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -512,8 +513,10 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		t.Skip("large parameters")
 	}
 	defer kernel.SetThreads(0)
+	// Step's passes are spread over at most GOMAXPROCS workers: allow 3.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
 	var results [][][]float64
-	for _, threads := range []int{1, 3} {
+	for _, threads := range []int{1, 2, 3} {
 		kernel.SetThreads(threads)
 		p := newProblem(11, 150_000, 70_001)
 		o := mustNew(t, p.params, optim.Config{Method: optim.DefaultAdamW(), ClipNorm: 10})
@@ -528,7 +531,32 @@ func TestDeterministicAcrossThreads(t *testing.T) {
 		}
 		results = append(results, p.values())
 	}
-	sameBits(t, "3 threads vs 1", results[1], results[0])
+	sameBits(t, "2 threads vs 1", results[1], results[0])
+	sameBits(t, "3 threads vs 1", results[2], results[0])
+}
+
+// TestZeroGrad checks that ZeroGrad clears every gradient, small and
+// large, with 1 to 3 threads, and allocates nothing.
+func TestZeroGrad(t *testing.T) {
+	defer kernel.SetThreads(0)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
+	for _, threads := range []int{1, 2, 3} {
+		kernel.SetThreads(threads)
+		p := newProblem(3, 100_003, 7, 40_000, 1)
+		o := mustNew(t, p.params, optim.Config{Method: optim.DefaultAdamW()})
+		p.grad()
+		o.ZeroGrad()
+		for _, q := range p.params {
+			for j, g := range q.Grad {
+				if g != 0 {
+					t.Fatalf("threads=%d: after ZeroGrad, %s.Grad[%d] = %v; want 0", threads, q.Name, j, g)
+				}
+			}
+		}
+		if a := testing.AllocsPerRun(3, o.ZeroGrad); a != 0 {
+			t.Errorf("threads=%d: ZeroGrad allocates %v times; want 0", threads, a)
+		}
+	}
 }
 
 func TestStepAllocatesNothing(t *testing.T) {

@@ -106,6 +106,7 @@ type Optimizer[T Float] struct {
 	size    int     // elements over all parameters
 
 	chunks  []chunk
+	bands   [][2]int // per parameter, over all groups: its chunks [first, end)
 	scratch [][]T
 	partial []float64 // per chunk: norm contribution or finiteness
 	normP   float64   // the order normOK holds a value for
@@ -128,6 +129,9 @@ type Optimizer[T Float] struct {
 	gathers    bool       // some group's fused step needs a gather pass
 	gatherFn   func(w, i int)
 	runFn      func(w, i int) // o.runChunk, bound once so that Step does not allocate
+	zeroFn     func(w, i int)
+	bandFn     func(w, workers int)
+	bandJob    func(w, i int) // the chunks' work of the pass that bandFn runs
 	normFn     func(w, i int)
 	finFn      func(w, i int)
 	normOf     func(p float64) float64
@@ -157,7 +161,11 @@ type group[T Float] struct {
 type chunk struct{ g, k, lo, hi int }
 
 const (
-	chunkLen = 1 << 18 // elements per unit of parallel work
+	// chunkLen is the elements per unit of parallel work: small enough
+	// that a worker's band of a parameter's chunks (parallel) nearly
+	// matches its band of the rows of the gradient that the backward pass
+	// wrote (autograd's Linear), large enough that its sums are few.
+	chunkLen = 1 << 14
 	blockLen = 4096    // elements per pass of the chain: u stays in L1
 	serialAt = 1 << 16 // below this many elements in all, one goroutine
 )
@@ -271,9 +279,11 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			infos[k] = ParamInfo{Name: p.Name, Shape: append([]int(nil), p.Shape...), Size: len(p.Value), Decay: decay}
 			avoid[k] = [2]uintptr{addr(p.Value), addr(p.Grad)}
 			o.size += len(p.Value)
+			first := len(o.chunks)
 			for lo := 0; lo < len(p.Value); lo += chunkLen {
 				o.chunks = append(o.chunks, chunk{gi, k, lo, min(lo+chunkLen, len(p.Value))})
 			}
+			o.bands = append(o.bands, [2]int{first, len(o.chunks)})
 		}
 		o.state.params, o.state.avoid, o.state.group = infos, avoid, gi
 		if g.fused == nil {
@@ -295,6 +305,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		}
 	}
 	o.runFn, o.normFn, o.finFn, o.normOf, o.gatherFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.gatherChunk
+	o.bandFn, o.zeroFn = o.runBand, o.zeroChunk
 	o.ensureScratch()
 	return o, nil
 }
@@ -374,6 +385,11 @@ func (o *Optimizer[T]) Step() error {
 }
 
 // parallel runs fn over every chunk, on one goroutine for small models.
+// Otherwise each worker of kernel.Spread takes the same band (kernel.Band)
+// of every parameter's chunks in every pass, so that a parameter's rows,
+// their gradient and their state stay in one core's cache from pass to
+// pass and from step to step, and its band of the rows of a weight
+// gradient is about the one the backward pass wrote on that core.
 func (o *Optimizer[T]) parallel(fn func(w, i int)) {
 	if o.size < serialAt {
 		for i := range o.chunks {
@@ -381,7 +397,20 @@ func (o *Optimizer[T]) parallel(fn func(w, i int)) {
 		}
 		return
 	}
-	kernel.Parallel(len(o.chunks), fn)
+	o.bandJob = fn
+	kernel.Spread(o.bandFn)
+	o.bandJob = nil
+}
+
+// runBand runs the current pass over part w of workers of every
+// parameter's chunks.
+func (o *Optimizer[T]) runBand(w, workers int) {
+	for _, b := range o.bands {
+		lo, hi := kernel.Band(b[1]-b[0], w, workers)
+		for i := b[0] + lo; i < b[0]+hi; i++ {
+			o.bandJob(w, i)
+		}
+	}
 }
 
 func (o *Optimizer[T]) runChunk(w, i int) {
@@ -405,6 +434,19 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 		}
 		kernel.Axpy(g.apply, u, val) // θ ← θ − u: the one place the sign flips
 	}
+}
+
+// ZeroGrad sets every parameter's gradient to zero, as PyTorch's
+// optimizer.zero_grad(set_to_none=False). Each core clears the bands of
+// the gradients that it updated in Step, and that the next backward pass
+// adds to on the same core (autograd's Linear). It allocates nothing.
+func (o *Optimizer[T]) ZeroGrad() {
+	o.parallel(o.zeroFn)
+}
+
+func (o *Optimizer[T]) zeroChunk(_, i int) {
+	c := o.chunks[i]
+	clear(o.groups[c.g].params[c.k].Grad[c.lo:c.hi])
 }
 
 // checkFinite refuses a step whose gradients hold NaN or ±Inf. When clipping

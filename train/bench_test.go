@@ -102,18 +102,7 @@ func BenchmarkTrainStepDiagnostics(b *testing.B) {
 func benchmarkDiagnostics(b *testing.B, oc optim.Config) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const n, batch = 4096, 128
-	x := make([]float32, n*784)
-	y := make([]int, n)
-	for i := range x {
-		x[i] = rng.Float32()
-	}
-	for i := range y {
-		y[i] = rng.IntN(10)
-	}
-	set, err := data.NewSet(x, y, []int{784}, 10)
-	if err != nil {
-		b.Fatal(err)
-	}
+	set := randomSet(b, rng, n, []int{784})
 	m := benchmodels.MLP(false, rng)
 	opt, err := optim.New(train.Params[float32](m), oc)
 	if err != nil {
@@ -157,11 +146,11 @@ func benchmarkDiagnostics(b *testing.B, oc optim.Config) {
 	b.ReportMetric(median(off)*1e3, "ms/epoch-off")
 }
 
-// benchmarkTrainStep measures steps of a global batch of batch examples,
-// data-parallel over c if it is not nil.
-func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int, c *comm.Comm) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	const n = 4096
+// randomSet returns n examples of the given shape (784 values) with
+// features uniform in [0, 1) and labels uniform over 10 classes, drawn
+// from rng.
+func randomSet(tb testing.TB, rng *rand.Rand, n int, shape []int) *data.Set {
+	tb.Helper()
 	x := make([]float32, n*784)
 	y := make([]int, n)
 	for i := range x {
@@ -172,8 +161,17 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 	}
 	set, err := data.NewSet(x, y, shape, 10)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
+	return set
+}
+
+// benchmarkTrainStep measures steps of a global batch of batch examples,
+// data-parallel over c if it is not nil.
+func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int, c *comm.Comm) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n = 4096
+	set := randomSet(b, rng, n, shape)
 	m := model(rng)
 	flops := stepFlops(b, m, append([]int{batch}, shape...))
 	opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultAdamW()})

@@ -13,10 +13,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/descentml/descent/bench/benchmodels"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/schedule"
+	"github.com/descentml/descent/tensor"
 	"github.com/descentml/descent/train"
 )
 
@@ -324,5 +326,40 @@ func TestModelMustFitData(t *testing.T) {
 	_, err := train.New[float32](model, opt, train.Data{Train: digits(t).Train}, train.Config{Epochs: 1, BatchSize: 8})
 	if err == nil || !strings.Contains(err.Error(), "[1 8 8]") && !strings.Contains(err.Error(), "64") {
 		t.Errorf("a model for 100 features on 64-feature data: %v", err)
+	}
+}
+
+// TestStepsIndependentOfThreads trains BenchmarkTrainStep's MLPs, with
+// and without batch norm, for an epoch of 128-example batches with 1, 2
+// and 3 threads — the batch, the layers, the optimizer and the zeroing of
+// the gradients each cut into bands of rows per worker — and checks that
+// the weights end the same bit for bit.
+func TestStepsIndependentOfThreads(t *testing.T) {
+	defer tensor.SetThreads(0)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
+	set := randomSet(t, rand.New(rand.NewPCG(5, 6)), 4*128, []int{784})
+	for _, bn := range []bool{false, true} {
+		var want []byte
+		for _, threads := range []int{1, 2, 3} {
+			tensor.SetThreads(threads)
+			m := benchmodels.MLP(bn, rand.New(rand.NewPCG(1, 2)))
+			opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultAdamW()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := train.New[float32](m, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: 128})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := tr.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := modelBytes(t, m)
+			if threads == 1 {
+				want = got
+			} else if !bytes.Equal(got, want) {
+				t.Errorf("batch norm %v: the weights after an epoch with %d threads differ from those with 1", bn, threads)
+			}
+		}
 	}
 }

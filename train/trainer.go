@@ -157,6 +157,7 @@ type Trainer[T tensor.Float] struct {
 	avg          *optim.Averager[T]
 	acc          *optim.Accumulator[T] // nil: every batch is a step
 	watch        updateWatch[T]        // the update ratios of an epoch's last step
+	optZeroes    bool                  // the optimizer holds every gradient: it zeroes them (zeroGrad)
 	// noDiagnostics leaves the diagnostics out, only for the benchmark of
 	// their cost (export_test.go).
 	noDiagnostics bool
@@ -237,6 +238,7 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 	}
 	tr.tape.Reset()
 	tr.watch.init(tr.params)
+	tr.optZeroes = holdsGrads(opt, tr.params)
 	opt.MeasureGradNorm(true)
 	if err := tr.newAverager(); err != nil {
 		return nil, err
@@ -375,8 +377,42 @@ func (tr *Trainer[T]) update() error {
 			return err
 		}
 	}
-	nn.ZeroGrad(tr.params)
+	tr.zeroGrad()
 	return nil
+}
+
+// zeroGrad sets the model's gradients to zero: through the optimizer,
+// which clears each on the core that updated it, when it holds them all.
+func (tr *Trainer[T]) zeroGrad() {
+	if tr.optZeroes {
+		tr.opt.ZeroGrad()
+		return
+	}
+	nn.ZeroGrad(tr.params)
+}
+
+// holdsGrads reports whether the optimizer's parameters have exactly the
+// gradient buffers of params.
+func holdsGrads[T tensor.Float](opt *optim.Optimizer[T], params []nn.Param[T]) bool {
+	held := map[*T]int{}
+	for g := range opt.Groups() {
+		for _, p := range opt.Params(g) {
+			if len(p.Grad) > 0 {
+				held[&p.Grad[0]] = len(p.Grad)
+			}
+		}
+	}
+	n := 0
+	for _, p := range params {
+		if len(p.Grad) == 0 {
+			continue
+		}
+		if held[&p.Grad[0]] != len(p.Grad) {
+			return false
+		}
+		n++
+	}
+	return n == len(held)
 }
 
 // gradient adds the gradient of the mean loss over the training examples

@@ -42,8 +42,9 @@ type slot struct {
 type job struct {
 	fn      func(worker, i int)
 	n       int64
-	static  bool                 // Spread's job: worker w runs spread(w, n), and only it
+	static  bool                 // Spread's job: part w is spread(w, n), worker w's unless another takes it first
 	spread  func(w, workers int) // Spread's function
+	claimed []atomic.Bool        // Spread's parts taken, one per thread (made by startLocked)
 	next    atomic.Int64
 	pending atomic.Int32  // helpers that have not finished (or been withdrawn from)
 	waiting atomic.Bool   // the caller is parked on done, or about to be
@@ -93,6 +94,7 @@ func startLocked(n int) {
 		pool.job.done = make(chan struct{}, 1)
 	}
 	pool.slots = make([]*slot, n)
+	pool.job.claimed = make([]atomic.Bool, n)
 	for w := 1; w < n; w++ {
 		s := &slot{wake: make(chan struct{}, 1)}
 		pool.slots[w] = s
@@ -164,7 +166,17 @@ func (j *job) finish() {
 
 func (j *job) run(w int) {
 	if j.static {
-		j.spread(w, int(j.n))
+		// Its own part first, then any part whose worker has not come
+		// (its thread descheduled, or parked and slow to wake): on a
+		// loaded machine a pass must not wait for a thread that does
+		// not run.
+		n := int(j.n)
+		for i := range n {
+			p := (w + i) % n
+			if !j.claimed[p].Load() && !j.claimed[p].Swap(true) {
+				j.spread(p, n)
+			}
+		}
 		return
 	}
 	for {
@@ -219,38 +231,57 @@ func Parallel(n int, fn func(worker, i int)) {
 	j.run(0)
 }
 
-// Spread runs fn(w, workers) once for each worker w < workers =
-// Threads(), at the same time: w = 0 on the calling goroutine and w on the
-// pool's worker w, the same goroutine in every call. A pass that cuts its
-// data into static parts by w (rows of a batch, ranges of a tensor) and
-// follows another that cut it the same way finds its part in the cache of
-// the core that last wrote it, instead of pulling half of it across from
-// the other core's: on two cores that transfer costs about three times a
-// read from the core's own cache.
+// Spread runs fn(w, workers) once for each part w < workers =
+// min(Threads(), GOMAXPROCS), at the same time: part 0 on the calling
+// goroutine and part w on the pool's worker w, the same goroutine in every
+// call. A pass that cuts its data into static parts by w (rows of a batch,
+// ranges of a tensor) and follows another that cut it the same way finds
+// its part in the cache of the core that last wrote it, instead of pulling
+// half of it across from the other core's: on two cores that transfer
+// costs about three times a read from the core's own cache.
+//
+// A participant done with its own part runs the parts of workers that have
+// not started theirs yet (their thread descheduled by a busy system, or
+// parked and slow to wake), so that a pass never waits for a thread that
+// does not run. Each part runs once, on one goroutine, so w can still
+// index per-part scratch space.
 //
 // When the pool cannot be used (threads 1, or a call from inside a
 // Parallel or Spread task) fn(0, 1) runs alone on the caller: fn must then
 // do the whole pass. Results must not depend on workers. Like Parallel,
 // Spread allocates nothing.
 func Spread(fn func(w, workers int)) {
-	threads := Threads()
+	// Every worker must run its part while the caller waits: with fewer
+	// Ps than threads, one would wait for a goroutine that needs its P.
+	threads := min(Threads(), runtime.GOMAXPROCS(0))
 	if threads == 1 || !pool.busy.CompareAndSwap(false, true) {
 		fn(0, 1)
 		return
 	}
 	pool.mu.Lock()
-	slots := pool.slots
+	slots := pool.slots[:min(threads, len(pool.slots))]
 	pool.mu.Unlock()
 	j := &pool.job
 	j.spread, j.n, j.static = fn, int64(len(slots)), true
-	j.next.Store(0)
+	for i := range slots {
+		j.claimed[i].Store(false)
+	}
 	j.pending.Store(int32(len(slots) - 1))
 	for _, s := range slots[1:] {
 		s.job.Store(j)
 		s.notify()
 	}
-	defer release(j, nil) // every worker must run its own part: none is withdrawn
-	fn(0, len(slots))
+	defer release(j, slots[1:]) // also when fn panics: the helpers still hold j
+	j.run(0)
+}
+
+// Band returns part w of workers of the range [0, n): [lo, hi), the
+// parts in order of w, their lengths differing by at most one. Passes run
+// by Spread cut their rows (of a batch, of a weight matrix) with it, so
+// that consecutive passes over the same data cut it the same way and each
+// core finds its part where it left it.
+func Band(n, w, workers int) (lo, hi int) {
+	return n * w / workers, n * (w + 1) / workers
 }
 
 // poolAwake reports whether the pool's workers are polling for work rather

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,6 +133,8 @@ func BenchmarkParallel(b *testing.B) {
 // several goroutines at once each run completely.
 func TestSpread(t *testing.T) {
 	defer SetThreads(0)
+	// Spread uses at most GOMAXPROCS workers.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
 	for _, threads := range []int{1, 2, 3} {
 		SetThreads(threads)
 		for r := range 50 {
@@ -193,5 +196,32 @@ func TestSpread(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100, func() { Spread(func(w, workers int) {}) }); a != 0 {
 		t.Errorf("Spread allocates %v times a call", a)
+	}
+	// With fewer Ps than threads, the caller runs the whole pass.
+	runtime.GOMAXPROCS(1)
+	Spread(func(w, workers int) {
+		if w != 0 || workers != 1 {
+			t.Errorf("with GOMAXPROCS 1 and 2 threads, Spread ran (%d, %d); want (0, 1)", w, workers)
+		}
+	})
+}
+
+// TestBand checks that Band's parts cover [0, n) in order, once, with
+// lengths that differ by at most one.
+func TestBand(t *testing.T) {
+	for n := range 40 {
+		for workers := 1; workers <= 5; workers++ {
+			next, least, most := 0, n, 0
+			for w := range workers {
+				lo, hi := Band(n, w, workers)
+				if lo != next || hi < lo {
+					t.Fatalf("Band(%d, %d, %d) = %d, %d; want it to start at %d", n, w, workers, lo, hi, next)
+				}
+				next, least, most = hi, min(least, hi-lo), max(most, hi-lo)
+			}
+			if next != n || most-least > 1 {
+				t.Errorf("Band(%d, ·, %d): parts end at %d, lengths %d to %d; want end %d, lengths within 1", n, workers, next, least, most, n)
+			}
+		}
 	}
 }
