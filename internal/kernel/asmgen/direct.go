@@ -20,7 +20,9 @@ import (
 //
 //	dw[t*ldw + c] += Σ_img Σ_{i,j} g[img*ldgi + c*ldg + i*ow + j]·x[img*ldx + (i+ki)*w + kj + j]
 //
-// each sum's lanes added across positions and images, then across lanes.
+// each sum's lanes added across positions and images, then across lanes;
+// a window's vector, loaded once (zero beyond the row, as g), serves both
+// filters.
 // AVX-512 and float32 only.
 type conv3x3 struct{ grad bool }
 
@@ -198,12 +200,13 @@ func (c conv3x3) emitGrad(v vm) {
 			if t/3 > 0 {
 				m.Index, m.Scale = w, byte(t/3)
 			}
-			for c := range g {
-				asm.VFMADD231PS(m, gv[c][0], k0, acc[c][t])
-			}
-			m.Disp += 64
-			for c := range g {
-				asm.VFMADD231PS(m, gv[c][1], k1, acc[c][t])
+			for h, k := range []reg.Register{k0, k1} {
+				xv := asm.ZMM()
+				asm.VMOVUPS_Z(m, k, xv)
+				for c := range g {
+					asm.VFMADD231PS(xv, gv[c][h], acc[c][t])
+				}
+				m.Disp += 64
 			}
 		}
 		asm.ADDQ(w, xr)
