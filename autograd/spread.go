@@ -209,7 +209,7 @@ func (j *job[T]) convForward(w, i int) {
 		for img := i0; img < i1; img++ {
 			kernel.Im2colAt(s, j.x[img*chw:], lowered[(img-i0)*j.p:], cols)
 		}
-		kernel.Gemm(false, false, outC, cols, k, 1, j.b, k, lowered, cols, 0, prod, cols)
+		kernel.GemmSerial(false, false, outC, cols, k, 1, j.b, k, lowered, cols, 0, prod, cols)
 	}
 	if j.codes != nil {
 		j.reluPoolOut(prod, i0, i1)
@@ -274,13 +274,13 @@ func (j *job[T]) convBackward(w, i int) {
 			for img := i0; img < i1; img++ {
 				kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
 			}
-			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, beta[T](!first), part[:k*outC], outC)
+			kernel.GemmSerial(false, true, k, outC, cols, 1, lowered, cols, g, cols, beta[T](!first), part[:k*outC], outC)
 		}
 	}
 	if j.z == nil {
 		return
 	}
-	kernel.Gemm(true, false, k, cols, outC, 1, j.b, k, g, cols, 0, dcols, cols)
+	kernel.GemmSerial(true, false, k, cols, outC, 1, j.b, k, g, cols, 0, dcols, cols)
 	for img := i0; img < i1; img++ {
 		x := j.z[img*chw : (img+1)*chw]
 		if !j.add {
