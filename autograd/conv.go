@@ -62,7 +62,10 @@ func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Va
 	// [O, chunk·P] to [chunk, O, P] plus the bias in one task, so that the
 	// product reads its columns and is reshaped from cache.
 	chunk := convChunkImages(k, outC, p)
-	cols := t.arena.Get(kernel.Threads(), k*chunk*p).Data()
+	var cols []T // the lowered images; a direct convolution has none
+	if !kernel.Direct3x3[T](s) {
+		cols = t.arena.Get(kernel.Threads(), k*chunk*p).Data()
+	}
 	tmp := t.arena.Get(kernel.Threads(), outC*chunk*p).Data()
 	j := job[T]{kind: jobConvFwd, x: x.value.Data(), y: cols, z: out.value.Data(), b: w.value.Data(), tmp: tmp,
 		conv: s, p: p, n: batch, chunk: chunk}

@@ -251,7 +251,8 @@ func (t *Tape[T]) runItem(w, i int) {
 
 // convForward convolves the images of chunk i of a batch: it lowers them
 // into worker w's columns (y), multiplies those by the filters b into worker
-// w's scratch (tmp), and reshapes the product, O rows of the chunk's
+// w's scratch (tmp), or convolves them there directly (kernel.Conv3x3,
+// where kernel.Direct3x3), and reshapes the product, O rows of the chunk's
 // positions, into the images' outputs in z, adding the bias beta.
 func (j *job[T]) convForward(w, i int) {
 	s := j.conv
@@ -259,12 +260,18 @@ func (j *job[T]) convForward(w, i int) {
 	outC := len(j.b) / k
 	i0, i1 := i*j.chunk, min(j.n, (i+1)*j.chunk)
 	cols := (i1 - i0) * j.p
-	lowered := j.y[w*k*j.chunk*j.p:][:k*cols]
-	for img := i0; img < i1; img++ {
-		kernel.Im2colAt(s, j.x[img*chw:], lowered[(img-i0)*j.p:], cols)
-	}
 	prod := j.tmp[w*outC*j.chunk*j.p:][:outC*cols]
-	kernel.Gemm(false, false, outC, cols, k, 1, j.b, k, lowered, cols, 0, prod, cols)
+	if kernel.Direct3x3[T](s) {
+		for img := i0; img < i1; img++ {
+			kernel.Conv3x3(s.H, s.W, j.x[img*chw:], j.b, outC, prod[(img-i0)*j.p:], cols)
+		}
+	} else {
+		lowered := j.y[w*k*j.chunk*j.p:][:k*cols]
+		for img := i0; img < i1; img++ {
+			kernel.Im2colAt(s, j.x[img*chw:], lowered[(img-i0)*j.p:], cols)
+		}
+		kernel.GemmSerial(false, false, outC, cols, k, 1, j.b, k, lowered, cols, 0, prod, cols)
+	}
 	if j.codes != nil {
 		j.reluPoolOut(prod, i0, i1)
 		return
@@ -288,6 +295,8 @@ func (j *job[T]) convForward(w, i int) {
 // filters' gradient transposed, to its group's part of y (the group's first
 // chunk sets it), for convGradSum to add;
 // and raises Wᵀ·G (W the filters b) into the images' gradient z by col2im.
+// Where kernel.Direct3x3, the filters' gradient comes from the images and G
+// directly (kernel.Conv3x3Grad), without lowering.
 // X·Gᵀ (k×O) rather than G·Xᵀ (O×k): the product's tiles fit it better,
 // nearly twice for the one-channel first layer (9×16), a fifth for the
 // second (144×32).
@@ -317,17 +326,22 @@ func (j *job[T]) convBackward(w, i int) {
 				part[k*outC+o] = sum
 			}
 		}
-		if j.gamma != nil {
+		if j.gamma != nil && kernel.Direct3x3[T](s) {
+			if first {
+				clear(part[:k*outC])
+			}
+			kernel.Conv3x3Grad(s.H, s.W, j.dx[i0*chw:], chw, i1-i0, g, cols, j.p, outC, part[:k*outC], outC)
+		} else if j.gamma != nil {
 			for img := i0; img < i1; img++ {
 				kernel.Im2colAt(s, j.dx[img*chw:], lowered[(img-i0)*j.p:], cols)
 			}
-			kernel.Gemm(false, true, k, outC, cols, 1, lowered, cols, g, cols, beta[T](!first), part[:k*outC], outC)
+			kernel.GemmSerial(false, true, k, outC, cols, 1, lowered, cols, g, cols, beta[T](!first), part[:k*outC], outC)
 		}
 	}
 	if j.z == nil {
 		return
 	}
-	kernel.Gemm(true, false, k, cols, outC, 1, j.b, k, g, cols, 0, dcols, cols)
+	kernel.GemmSerial(true, false, k, cols, outC, 1, j.b, k, g, cols, 0, dcols, cols)
 	for img := i0; img < i1; img++ {
 		x := j.z[img*chw : (img+1)*chw]
 		if !j.add {

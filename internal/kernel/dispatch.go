@@ -78,6 +78,8 @@ type kernels[T Float] struct {
 	addRows         func(m, n int, src []T, lds int, dst []T, ldd int)
 	col2imTaps      func(kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
 	im2colTaps      func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
+	conv3x3         func(oh, ow, w int, x, f []T, o int, y []T, ldy int)                             // nil without assembly
+	conv3x3Grad     func(oh, ow, w int, x []T, ldx, n int, g []T, ldg, ldgi, o int, dw []T, ldw int) // nil without assembly
 	maxPool         func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int)
 	maxPoolGrad     func(g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
 	reluMaxPoolGrad func(y, g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)

@@ -71,6 +71,12 @@ func col2imTaps32AVX512(kh int, m int, w int, ow int, kw int, cols []float32, ld
 func im2colTaps32AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float32, cols []float32, ldc int)
 
 //go:noescape
+func conv3x332AVX512(oh int, ow int, w int, x []float32, f []float32, o int, y []float32, ldy int)
+
+//go:noescape
+func conv3x3Grad32AVX512(oh int, ow int, w int, x []float32, ldx int, n int, g []float32, ldg int, ldgi int, o int, dw []float32, ldw int)
+
+//go:noescape
 func exp32AVX512(x []float32, y []float32)
 
 //go:noescape

@@ -30,6 +30,8 @@ func accelerateLayer(l level) {
 		k32.addRows = addRows32AVX512
 		k32.col2imTaps = col2imTaps32AVX512
 		k32.im2colTaps = im2colTaps32AVX512
+		k32.conv3x3 = conv3x332AVX512
+		k32.conv3x3Grad = conv3x3Grad32AVX512
 		k32.exp = exp32AVX512
 		k32.sigmoid = sigmoid32AVX512
 		k32.tanh = tanh32AVX512

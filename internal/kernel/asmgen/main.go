@@ -101,7 +101,7 @@ func (r reduction) id() string { return r.name }
 // tableKernels are the sets of kernels with table entries.
 var tableKernels = map[string][]kernel{
 	"update": append(append(append(kernels(updates), kernels(steps)...), kernels(moreSteps)...), kernels(reductions)...),
-	"layer":  append(append(kernels(layers), pool{}, pool{relu: true}, pool{grad: true}, pool{grad: true, relu: true}, rows{name: "copyRows"}, rows{name: "addRows", add: true}, col2imTaps{}, im2colTaps{}), kernels(transcendentals)...),
+	"layer":  append(append(kernels(layers), pool{}, pool{relu: true}, pool{grad: true}, pool{grad: true, relu: true}, rows{name: "copyRows"}, rows{name: "addRows", add: true}, col2imTaps{}, im2colTaps{}, conv3x3{}, conv3x3{grad: true}), kernels(transcendentals)...),
 }
 
 func kernels[K kernel](ks []K) []kernel {

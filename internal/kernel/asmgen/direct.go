@@ -1,0 +1,257 @@
+package main
+
+import (
+	asm "github.com/mmcloughlin/avo/build"
+	op "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// conv3x3 is the direct 3×3 convolution of one input channel with stride 1
+// and no padding, for the Conv3x3 of internal/kernel/direct.go: o filters
+// f (9 taps each) over an image x of rows w apart, each output row of ow ≤ 32
+// positions two vectors under masks, its 18 windows' vectors loaded once and
+// multiplied by four filters' taps at a time:
+//
+//	y[c*ldy + i*ow + j] = Σ_{ki,kj} f[c*9 + ki*3 + kj]·x[(i+ki)*w + kj + j]
+//
+// summed in tap order with fused multiply-adds. With grad it is the filters'
+// gradient, over n images (ldx apart) and their output gradients g (filter
+// c's plane at c*ldg, images ldgi apart), two filters at a time:
+//
+//	dw[t*ldw + c] += Σ_img Σ_{i,j} g[img*ldgi + c*ldg + i*ow + j]·x[img*ldx + (i+ki)*w + kj + j]
+//
+// each sum's lanes added across positions and images, then across lanes;
+// a window's vector, loaded once (zero beyond the row, as g), serves both
+// filters.
+// AVX-512 and float32 only.
+type conv3x3 struct{ grad bool }
+
+func (c conv3x3) id() string {
+	if c.grad {
+		return "conv3x3Grad"
+	}
+	return "conv3x3"
+}
+
+func (conv3x3) supports(i isa) bool { return i == avx512 }
+func (conv3x3) hasElem(t elem) bool { return t.size == 4 }
+func (c conv3x3) emit(v vm) {
+	if c.grad {
+		c.emitGrad(v)
+		return
+	}
+	text(v.fn(c.id()), "func(oh, ow, w int, x, f []float32, o int, y []float32, ldy int)")
+	k0, k1, owb := rowMasks(&v)
+	w, ldy := v.stride("w"), v.stride("ldy")
+	ld3 := asm.GP64()
+	asm.LEAQ(op.Mem{Base: ldy, Index: ldy, Scale: 2}, ld3)
+	xr := asm.Load(asm.Param("x").Base(), asm.GP64()).(reg.GPVirtual)
+	yr := asm.Load(asm.Param("y").Base(), asm.GP64()).(reg.GPVirtual)
+	fBase, _ := asm.Param("f").Base().Resolve()
+	rows := asm.AllocLocal(8)
+	asm.MOVQ(gp("oh"), rows)
+	fp, yp, cnt := asm.GP64(), asm.GP64(), asm.GP64()
+	asm.Label("row")
+	asm.CMPQ(rows, op.U32(0))
+	asm.JE(op.LabelRef("done"))
+	var xv [9][2]reg.VecVirtual
+	for t := range 9 {
+		m := op.Mem{Base: xr, Disp: 4 * (t % 3)}
+		if t/3 > 0 {
+			m.Index, m.Scale = w, byte(t/3)
+		}
+		xv[t][0], xv[t][1] = asm.ZMM(), asm.ZMM()
+		asm.VMOVUPS_Z(m, k0, xv[t][0])
+		m.Disp += 64
+		asm.VMOVUPS_Z(m, k1, xv[t][1])
+	}
+	asm.MOVQ(fBase.Addr, fp)
+	asm.MOVQ(yr, yp)
+	asm.MOVQ(v.param("o"), cnt)
+	asm.SHRQ(op.U8(2), cnt)
+	group := func(g int) {
+		acc := make([][2]reg.VecVirtual, g)
+		for t := range 9 {
+			for c := range g {
+				for h := range 2 {
+					m := op.Mem{Base: fp, Disp: 4 * (c*9 + t)}
+					if t == 0 {
+						acc[c][h] = asm.ZMM()
+						asm.VMULPS_BCST(m, xv[t][h], acc[c][h])
+					} else {
+						asm.VFMADD231PS_BCST(m, xv[t][h], acc[c][h])
+					}
+				}
+			}
+		}
+		for c := range g {
+			m := op.Mem{Base: yp}
+			switch c {
+			case 1, 2:
+				m.Index, m.Scale = ldy, byte(c)
+			case 3:
+				m.Index, m.Scale = ld3, 1
+			}
+			asm.VMOVUPS(acc[c][0], k0, m)
+			m.Disp = 64
+			asm.VMOVUPS(acc[c][1], k1, m)
+		}
+	}
+	asm.Label("quad")
+	asm.TESTQ(cnt, cnt)
+	asm.JZ(op.LabelRef("singles"))
+	group(4)
+	asm.ADDQ(op.U32(4*9*4), fp)
+	asm.LEAQ(op.Mem{Base: yp, Index: ldy, Scale: 4}, yp)
+	asm.DECQ(cnt)
+	asm.JMP(op.LabelRef("quad"))
+	asm.Label("singles")
+	asm.MOVQ(v.param("o"), cnt)
+	asm.ANDQ(op.U32(3), cnt)
+	asm.Label("single")
+	asm.TESTQ(cnt, cnt)
+	asm.JZ(op.LabelRef("nextRow"))
+	group(1)
+	asm.ADDQ(op.U32(9*4), fp)
+	asm.ADDQ(ldy, yp)
+	asm.DECQ(cnt)
+	asm.JMP(op.LabelRef("single"))
+	asm.Label("nextRow")
+	asm.ADDQ(w, xr)
+	asm.ADDQ(owb, yr)
+	asm.DECQ(rows)
+	asm.JMP(op.LabelRef("row"))
+	asm.Label("done")
+	asm.VZEROUPPER()
+	asm.RET()
+}
+
+// rowMasks returns the masks of a row of ow ≤ 32 elements' two vectors and
+// the row's bytes.
+func rowMasks(v *vm) (k0, k1 reg.Register, owb reg.GPVirtual) {
+	ow := gp("ow")
+	n0 := asm.GP64()
+	asm.MOVQ(op.U32(16), n0)
+	asm.CMPQ(ow, n0)
+	asm.CMOVQLT(ow, n0)
+	v.setTail(n0)
+	k0 = v.tail
+	asm.SUBQ(n0, ow)
+	v.setTail(ow)
+	k1 = v.tail
+	v.tail = nil
+	owb = gp("ow")
+	asm.SHLQ(op.U8(2), owb)
+	return k0, k1, owb
+}
+
+func (c conv3x3) emitGrad(v vm) {
+	text(v.fn(c.id()), "func(oh, ow, w int, x []float32, ldx, n int, g []float32, ldg, ldgi, o int, dw []float32, ldw int)")
+	k0, k1, owb := rowMasks(&v)
+	w, ldg := v.stride("w"), v.stride("ldg")
+	local := func(name string) op.Mem {
+		m := asm.AllocLocal(8)
+		r := v.stride(name)
+		asm.MOVQ(r, m)
+		return m
+	}
+	ldxb, ldgib, ldwb := local("ldx"), local("ldgi"), local("ldw")
+	pairs, imgs, rows := asm.AllocLocal(8), asm.AllocLocal(8), asm.AllocLocal(8)
+	gf := asm.Load(asm.Param("g").Base(), asm.GP64()).(reg.GPVirtual)
+	dwp := asm.Load(asm.Param("dw").Base(), asm.GP64()).(reg.GPVirtual)
+	xBase, _ := asm.Param("x").Base().Resolve()
+	xi, gi, xr, gr := asm.GP64(), asm.GP64(), asm.GP64(), asm.GP64()
+	cnt := gp("o")
+	asm.SHRQ(op.U8(1), cnt)
+	asm.MOVQ(cnt, pairs)
+	group := func(g int, next string) {
+		acc := make([][9]reg.VecVirtual, g)
+		for c := range g {
+			for t := range 9 {
+				acc[c][t] = asm.ZMM()
+				asm.VXORPS(acc[c][t], acc[c][t], acc[c][t])
+			}
+		}
+		asm.MOVQ(xBase.Addr, xi)
+		asm.MOVQ(gf, gi)
+		asm.MOVQ(v.param("n"), cnt)
+		asm.MOVQ(cnt, imgs)
+		asm.Label(next + "Image")
+		asm.CMPQ(imgs, op.U32(0))
+		asm.JE(op.LabelRef(next + "Sum"))
+		asm.MOVQ(xi, xr)
+		asm.MOVQ(gi, gr)
+		asm.MOVQ(v.param("oh"), cnt)
+		asm.MOVQ(cnt, rows)
+		asm.Label(next + "Row")
+		gv := make([][2]reg.VecVirtual, g)
+		for c := range g {
+			m := op.Mem{Base: gr}
+			if c == 1 {
+				m.Index, m.Scale = ldg, 1
+			}
+			gv[c][0], gv[c][1] = asm.ZMM(), asm.ZMM()
+			asm.VMOVUPS_Z(m, k0, gv[c][0])
+			m.Disp = 64
+			asm.VMOVUPS_Z(m, k1, gv[c][1])
+		}
+		for t := range 9 {
+			m := op.Mem{Base: xr, Disp: 4 * (t % 3)}
+			if t/3 > 0 {
+				m.Index, m.Scale = w, byte(t/3)
+			}
+			for h, k := range []reg.Register{k0, k1} {
+				xv := asm.ZMM()
+				asm.VMOVUPS_Z(m, k, xv)
+				for c := range g {
+					asm.VFMADD231PS(xv, gv[c][h], acc[c][t])
+				}
+				m.Disp += 64
+			}
+		}
+		asm.ADDQ(w, xr)
+		asm.ADDQ(owb, gr)
+		asm.DECQ(rows)
+		asm.JNZ(op.LabelRef(next + "Row"))
+		asm.ADDQ(ldxb, xi)
+		asm.ADDQ(ldgib, gi)
+		asm.DECQ(imgs)
+		asm.JMP(op.LabelRef(next + "Image"))
+		asm.Label(next + "Sum")
+		tp := asm.GP64()
+		asm.MOVQ(dwp, tp)
+		for t := range 9 {
+			for c := range g {
+				y, x, s := asm.YMM(), asm.XMM(), asm.XMM()
+				asm.VEXTRACTF64X4(op.U8(1), acc[c][t], y)
+				asm.VADDPS(y, acc[c][t].AsY(), y)
+				asm.VEXTRACTF32X4(op.U8(1), y, x)
+				asm.VADDPS(x, y.AsX(), x)
+				asm.VMOVHLPS(x, x, s)
+				asm.VADDPS(s, x, x)
+				asm.VMOVSHDUP(x, s)
+				asm.VADDSS(s, x, x)
+				m := op.Mem{Base: tp, Disp: 4 * c}
+				asm.VADDSS(m, x, x)
+				asm.VMOVSS(x, m)
+			}
+			asm.ADDQ(ldwb, tp)
+		}
+	}
+	asm.Label("pair")
+	asm.CMPQ(pairs, op.U32(0))
+	asm.JE(op.LabelRef("odd"))
+	group(2, "pair")
+	asm.LEAQ(op.Mem{Base: gf, Index: ldg, Scale: 2}, gf)
+	asm.ADDQ(op.U32(8), dwp)
+	asm.DECQ(pairs)
+	asm.JMP(op.LabelRef("pair"))
+	asm.Label("odd")
+	asm.MOVQ(v.param("o"), cnt)
+	asm.TESTQ(op.U32(1), cnt)
+	asm.JZ(op.LabelRef("done"))
+	group(1, "one")
+	asm.Label("done")
+	asm.VZEROUPPER()
+	asm.RET()
+}
