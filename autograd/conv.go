@@ -101,7 +101,8 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 	p, k := oh*ow, s.C*s.KH*s.KW
 	chunk := convChunkImages(k, outC, p)
 	chunks := (batch + chunk - 1) / chunk
-	groups := (chunks + convGroupChunks(chunk) - 1) / convGroupChunks(chunk)
+	per := convGroupChunks(batch, chunk)
+	groups := (chunks + per - 1) / per
 	j := job[T]{kind: jobConvBwd, x: n.out.grad.Data(), b: n.b.value.Data(), conv: s, p: p, n: batch, chunk: chunk}
 	if n.scalar == convReLUPool {
 		j.codes, j.pooled = n.codes, n.out.value.Data()
@@ -136,15 +137,26 @@ func (t *Tape[T]) conv2DBackward(n *node[T]) {
 }
 
 // convGroupChunks returns the chunks of chunk images in a group, the unit
-// of the workers' static shares of a batch (spreadImages) and of the
-// partial sums of a convolution's filter and bias gradients: groups of
-// convGroup images (or one chunk, when larger), so that a worker adds a
+// of the workers' static shares of a batch of n images (spreadImages) and
+// of the partial sums of a convolution's filter and bias gradients: groups
+// of convGroup images (or one chunk, when larger), so that a worker adds a
 // group's chunks into one partial sum in order and conv2DBackward's final
 // sum reads a quarter as many (chunks of 2 images) whatever the number of
-// workers.
-func convGroupChunks(chunk int) int {
-	return max(convGroup/chunk, 1)
+// workers. A batch of fewer than convGroupsAtLeast such groups is cut into
+// groups of one chunk, so that a small batch of large images still keeps
+// many workers busy. Both depend on n and chunk only, never on the
+// workers, so neither does any sum.
+func convGroupChunks(n, chunk int) int {
+	per := max(convGroup/chunk, 1)
+	if chunks := (n + chunk - 1) / chunk; chunks < per*convGroupsAtLeast {
+		return 1
+	}
+	return per
 }
+
+// convGroup is the images of a group; convGroupsAtLeast the fewest groups
+// a batch is cut into (enough for 8 workers).
+const convGroupsAtLeast = 8
 
 const convGroup = 8
 

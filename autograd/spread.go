@@ -186,7 +186,7 @@ func (t *Tape[T]) runShare(w, workers int) {
 		j.convGradSum(w, workers)
 		return
 	}
-	per := convGroupChunks(j.chunk)
+	per := convGroupChunks(j.n, j.chunk)
 	lo, hi := firstGroup(j.n, j.chunk*per, w, workers)*per, firstGroup(j.n, j.chunk*per, w+1, workers)*per
 	for c := lo; c < min(hi, (j.n+j.chunk-1)/j.chunk); c++ {
 		t.runItem(w, c)
@@ -315,7 +315,7 @@ func (j *job[T]) convBackward(w, i int) {
 		kernel.CopyRows(outC, j.p, j.x[img*outC*j.p:], j.p, g[(img-i0)*j.p:], cols)
 	}
 	if j.y != nil { // the filter gradient, transposed, and bias gradient of chunk i's group, summed later (convGradSum)
-		per := convGroupChunks(j.chunk)
+		per := convGroupChunks(j.n, j.chunk)
 		part, first := j.y[i/per*(k+1)*outC:][:(k+1)*outC], i%per == 0
 		if j.beta != nil {
 			for o := range outC {

@@ -141,7 +141,8 @@ func (b Batches) All() iter.Seq2[int, []int] {
 // len(labels) is not len(idx) or len(x) is not len(idx) times the product of
 // d's shape.
 //
-// Gather allocates nothing when d is a [*Set], or when T is float32; for
+// Gather allocates nothing after its first call when d is a [*Set] (a
+// spread call's state is kept for reuse), or when T is float32; for
 // another Dataset and float64 it allocates one example's worth of scratch
 // per call.
 func Gather[T float32 | float64](d Dataset, idx []int, x []T, labels []int) {
@@ -195,9 +196,10 @@ func gatherSet[T float32 | float64](s *Set, idx []int, x []T, labels []int) {
 const spreadAt = 1 << 15
 
 // A gatherCall is a Gather from a Set in progress, spread over the cores
-// by rows of the batch (kernel.Band): each core copies the rows that the
-// next pass over the batch (the model's first layer, cut the same way)
-// reads on that core. Calls are kept for reuse in gatherFree, so that a
+// by rows of the batch (kernel.Band): each core copies the rows that a
+// first layer cut the same way (a narrow Linear layer, an elementwise
+// pass) reads on that core; a wide Linear layer cuts by output units and
+// reads every row on every core. Calls are kept for reuse in gatherFree, so that a
 // Gather allocates nothing after the first.
 type gatherCall[T float32 | float64] struct {
 	s      *Set

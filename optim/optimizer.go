@@ -403,10 +403,24 @@ func (o *Optimizer[T]) parallel(fn func(w, i int)) {
 }
 
 // runBand runs the current pass over part w of workers of every
-// parameter's chunks.
+// parameter's chunks. A parameter of fewer chunks than workers (a bias, a
+// small filter: one chunk) would leave every part but the last empty, so
+// the chunks of such parameters are dealt out in turn over the workers
+// instead, the same way in every pass.
 func (o *Optimizer[T]) runBand(w, workers int) {
+	small := 0 // chunks of small parameters dealt so far
 	for _, b := range o.bands {
-		lo, hi := kernel.Band(b[1]-b[0], w, workers)
+		n := b[1] - b[0]
+		if n < workers {
+			for i := range n {
+				if (small+i)%workers == w {
+					o.bandJob(w, b[0]+i)
+				}
+			}
+			small += n
+			continue
+		}
+		lo, hi := kernel.Band(n, w, workers)
 		for i := b[0] + lo; i < b[0]+hi; i++ {
 			o.bandJob(w, i)
 		}

@@ -166,7 +166,7 @@ func TestReducerDeterministicAcrossThreads(t *testing.T) {
 		m      optim.Method
 		shapes [][]int
 	}{
-		{optim.DefaultProdigy(), [][]int{{600, 1000}, {400, 150}}}, // 3 chunks and 1
+		{optim.DefaultProdigy(), [][]int{{600, 1000}, {400, 150}}}, // 37 chunks and 4
 		{optim.DefaultLAMB(), [][]int{{600, 1000}, {400, 150}}},
 		{optim.DefaultMuon(), [][]int{{300, 700}, {400, 150}}},
 	} {

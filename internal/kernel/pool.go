@@ -8,9 +8,11 @@ import (
 )
 
 // The pool is a fixed set of worker goroutines, started on first use. One
-// Parallel call at a time owns it: the call hands its job to the caller and to
-// the workers it needs; tasks are taken from a shared counter, so an uneven
-// split balances itself.
+// Parallel or Spread call at a time owns it: the call hands its job to the
+// caller and to the workers it needs. Parallel's tasks are taken from a
+// shared counter, so an uneven split balances itself; Spread's parts are
+// static, one per worker, taken by another participant only when their
+// worker has not started.
 //
 // Workers spin for a short while after their last job before they park, and
 // the caller spins while the workers finish their last tasks: waking a parked
@@ -71,8 +73,8 @@ func Threads() int {
 }
 
 // SetThreads sets the number of goroutines that Parallel uses, including the
-// caller; n < 1 means GOMAXPROCS. It must not be called while a Parallel call
-// is running.
+// caller; n < 1 means GOMAXPROCS. It must not be called while a Parallel or
+// Spread call is running.
 func SetThreads(n int) {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)
@@ -233,8 +235,8 @@ func Parallel(n int, fn func(worker, i int)) {
 
 // Spread runs fn(w, workers) once for each part w < workers =
 // min(Threads(), GOMAXPROCS), at the same time: part 0 on the calling
-// goroutine and part w on the pool's worker w, the same goroutine in every
-// call. A pass that cuts its data into static parts by w (rows of a batch,
+// goroutine and part w on the pool's worker w, normally the same
+// goroutine in every call. A pass that cuts its data into static parts by w (rows of a batch,
 // ranges of a tensor) and follows another that cut it the same way finds
 // its part in the cache of the core that last wrote it, instead of pulling
 // half of it across from the other core's: on two cores that transfer
@@ -244,7 +246,9 @@ func Parallel(n int, fn func(worker, i int)) {
 // not started theirs yet (their thread descheduled by a busy system, or
 // parked and slow to wake), so that a pass never waits for a thread that
 // does not run. Each part runs once, on one goroutine, so w can still
-// index per-part scratch space.
+// index per-part scratch space. Since any part may so run on a worker, a
+// panic in fn is not recovered by the caller of Spread: it ends the
+// program, as a panic in a worker's Parallel task does.
 //
 // When the pool cannot be used (threads 1, or a call from inside a
 // Parallel or Spread task) fn(0, 1) runs alone on the caller: fn must then
@@ -271,7 +275,7 @@ func Spread(fn func(w, workers int)) {
 		s.job.Store(j)
 		s.notify()
 	}
-	defer release(j, slots[1:]) // also when fn panics: the helpers still hold j
+	defer release(j, slots[1:]) // also when part 0 panics on the caller: the helpers still hold j
 	j.run(0)
 }
 
