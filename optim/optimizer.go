@@ -165,9 +165,16 @@ const (
 	// that a worker's band of a parameter's chunks (parallel) nearly
 	// matches its band of the rows of the gradient that the backward pass
 	// wrote (autograd's Linear), large enough that its sums are few.
-	chunkLen = 1 << 14
-	blockLen = 4096    // elements per pass of the chain: u stays in L1
-	serialAt = 1 << 16 // below this many elements in all, one goroutine
+	// Models of bandsBelow elements or more, whose chunks go to whichever
+	// worker is free, take chunkLenLarge: fewer hand-offs and sums.
+	chunkLen      = 1 << 14
+	chunkLenLarge = 1 << 18
+	blockLen      = 4096    // elements per pass of the chain: u stays in L1
+	serialAt      = 1 << 16 // below this many elements in all, one goroutine
+	// bandsBelow is the most elements in all whose chunks go to the
+	// workers in static bands (parallel): 2M float32 parameters have 32 MB
+	// of values, gradients and two moments, the last-level cache here.
+	bandsBelow = 1 << 21
 )
 
 // New returns an optimizer for params with one group.
@@ -271,6 +278,10 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		o.groups = append(o.groups, g)
 	}
 	o.link()
+	step := chunkLen // elements per chunk: the model's size decides, never the threads
+	if total := paramCount(o.groups); total >= bandsBelow {
+		step = chunkLenLarge
+	}
 	for gi, g := range o.groups {
 		infos := make([]ParamInfo, len(g.params))
 		avoid := make([][2]uintptr, len(g.params))
@@ -280,8 +291,8 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			avoid[k] = [2]uintptr{addr(p.Value), addr(p.Grad)}
 			o.size += len(p.Value)
 			first := len(o.chunks)
-			for lo := 0; lo < len(p.Value); lo += chunkLen {
-				o.chunks = append(o.chunks, chunk{gi, k, lo, min(lo+chunkLen, len(p.Value))})
+			for lo := 0; lo < len(p.Value); lo += step {
+				o.chunks = append(o.chunks, chunk{gi, k, lo, min(lo+step, len(p.Value))})
 			}
 			o.bands = append(o.bands, [2]int{first, len(o.chunks)})
 		}
@@ -384,17 +395,36 @@ func (o *Optimizer[T]) Step() error {
 	return nil
 }
 
+// paramCount returns the number of elements of the groups' parameters.
+func paramCount[T Float](groups []*group[T]) int {
+	n := 0
+	for _, g := range groups {
+		for _, p := range g.params {
+			n += len(p.Value)
+		}
+	}
+	return n
+}
+
 // parallel runs fn over every chunk, on one goroutine for small models.
-// Otherwise each worker of kernel.Spread takes the same band (kernel.Band)
-// of every parameter's chunks in every pass, so that a parameter's rows,
-// their gradient and their state stay in one core's cache from pass to
-// pass and from step to step, and its band of the rows of a weight
-// gradient is about the one the backward pass wrote on that core.
+// Up to bandsBelow elements each worker of kernel.Spread takes the same
+// band (kernel.Band) of every parameter's chunks in every pass, so that a
+// parameter's rows, their gradient and their state stay in one core's
+// cache from pass to pass and from step to step, and its band of the rows
+// of a weight gradient is about the one the backward pass wrote on that
+// core. A larger model's state streams from memory whichever core reads
+// it, and its chunks go to whichever worker is free (kernel.Parallel):
+// with static halves a core slowed by anything else on the machine holds
+// up the whole step, and there is no cache to keep.
 func (o *Optimizer[T]) parallel(fn func(w, i int)) {
 	if o.size < serialAt {
 		for i := range o.chunks {
 			fn(0, i)
 		}
+		return
+	}
+	if o.size >= bandsBelow {
+		kernel.Parallel(len(o.chunks), fn)
 		return
 	}
 	o.bandJob = fn
