@@ -35,6 +35,22 @@ import (
 // at once, and from inside a Parallel task, where it runs on the calling
 // goroutine. After warm-up it allocates nothing.
 func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemm(false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// GemmSerial is Gemm on the calling goroutine, each panel of op(B)'s
+// columns packed once: for a product run inside a Parallel or Spread task,
+// where Gemm plans for Threads() threads and would cut the product into
+// bands of rows, packing a narrow B (a convolution's filter gradient, 32
+// columns) once per band for the one thread that runs them all. Results
+// are those of Gemm bit for bit: a panel's elements are computed the same
+// way whatever the band.
+func GemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	gemm(true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemm is Gemm, on the calling goroutine alone when serial.
+func gemm[T Float](serial, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	checkGemm(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
@@ -44,9 +60,9 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		return
 	}
 	if unsafe.Sizeof(T(0)) == 4 {
-		gemmBlocked(gemmTable[float32](), transA, transB, m, n, k, float32(alpha), f32(a), lda, f32(b), ldb, float32(beta), f32(c), ldc)
+		gemmBlocked(gemmTable[float32](), serial, transA, transB, m, n, k, float32(alpha), f32(a), lda, f32(b), ldb, float32(beta), f32(c), ldc)
 	} else {
-		gemmBlocked(gemmTable[float64](), transA, transB, m, n, k, float64(alpha), f64(a), lda, f64(b), ldb, float64(beta), f64(c), ldc)
+		gemmBlocked(gemmTable[float64](), serial, transA, transB, m, n, k, float64(alpha), f64(a), lda, f64(b), ldb, float64(beta), f64(c), ldc)
 	}
 }
 
@@ -241,8 +257,8 @@ func putGemmCall[E float32 | float64](gc *gemmCall[E]) {
 }
 
 // gemmBlocked runs Gemm with the kernels of g, or the reference loop when
-// the level has none.
-func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m, n, k int, alpha E, a []E, lda int, b []E, ldb int, beta E, c []E, ldc int) {
+// the level has none; on one thread when serial.
+func gemmBlocked[E float32 | float64](g *gemmKernels[E], serial, transA, transB bool, m, n, k int, alpha E, a []E, lda int, b []E, ldb int, beta E, c []E, ldc int) {
 	if g.tiles[0][0] == nil {
 		gemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -261,12 +277,16 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], transA, transB bool, m,
 	gc.panels = (n + w - 1) / w
 	tiles := (m + g.rows - 1) / g.rows
 	threads := 1
-	if flops := 2 * float64(m) * float64(n) * float64(k); flops >= gemmParallelFlops || flops >= gemmAwakeFlops && poolAwake() {
+	if flops := 2 * float64(m) * float64(n) * float64(k); !serial && (flops >= gemmParallelFlops || flops >= gemmAwakeFlops && poolAwake()) {
 		threads = Threads()
 	}
 	// Enough tasks for every thread to have two, so that unequal panels (the
-	// last may be narrow) even out.
-	gc.bands = min(tiles, max(1, (2*threads+gc.panels-1)/gc.panels))
+	// last may be narrow) even out; serial, one band, so that each panel of
+	// B is packed once.
+	gc.bands = 1
+	if !serial {
+		gc.bands = min(tiles, max(1, (2*threads+gc.panels-1)/gc.panels))
+	}
 	gc.bandRows = (tiles + gc.bands - 1) / gc.bands * g.rows
 	gc.bands = (m + gc.bandRows - 1) / gc.bandRows
 	// Packing buffers hold the largest panel, whatever this product needs:
