@@ -278,8 +278,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		o.groups = append(o.groups, g)
 	}
 	o.link()
+	o.size = paramCount(o.groups)
 	step := chunkLen // elements per chunk: the model's size decides, never the threads
-	if total := paramCount(o.groups); total >= bandsBelow {
+	if o.size >= bandsBelow {
 		step = chunkLenLarge
 	}
 	for gi, g := range o.groups {
@@ -289,7 +290,6 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			decay := c.DecayMask == nil || c.DecayMask(p.Name, p.Shape)
 			infos[k] = ParamInfo{Name: p.Name, Shape: append([]int(nil), p.Shape...), Size: len(p.Value), Decay: decay}
 			avoid[k] = [2]uintptr{addr(p.Value), addr(p.Grad)}
-			o.size += len(p.Value)
 			first := len(o.chunks)
 			for lo := 0; lo < len(p.Value); lo += step {
 				o.chunks = append(o.chunks, chunk{gi, k, lo, min(lo+step, len(p.Value))})
