@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -34,10 +33,13 @@ func joinRanks(stdout, stderr io.Writer) (*comm.Comm, io.Writer, io.Writer, erro
 	return c, stdout, stderr, nil
 }
 
-// leaveRanks ends MPI on every rank and returns the error this rank should
-// report: err on rank 0, and on the others nothing unless their error is
-// their own and not rank 0's.
-func leaveRanks(c *comm.Comm, err error) error {
+// leaveRanks ends MPI on every rank and prints the error of the command
+// named cmd to stderr, the process's own: rank 0 prints its error, and
+// another rank only an error of its own that is not rank 0's. Every rank
+// has printed before any leaves, since mpirun stops the job, and with it a
+// rank still printing, as soon as one process exits with a non-zero
+// status. The error returned carries only the exit status.
+func leaveRanks(c *comm.Comm, err error, cmd string, stderr io.Writer) error {
 	if !c.Distributed() {
 		return err
 	}
@@ -47,22 +49,30 @@ func leaveRanks(c *comm.Comm, err error) error {
 	}
 	root, cerr := comm.BroadcastBytes(c, fmt.Appendf(nil, "%d %s", code, msg), 0)
 	if cerr != nil {
-		fmt.Fprintf(os.Stderr, "descent: %v: %v\n", c, errors.Join(err, cerr))
+		fmt.Fprintf(stderr, "descent: %v: %v\n", c, errors.Join(err, cerr))
 		c.Abort(1)
-	}
-	if err := c.Close(); err != nil {
-		return err
 	}
 	rootCode, rootMsg, _ := strings.Cut(string(root), " ")
 	switch {
-	case err == nil || c.Rank() == 0:
-		return err
+	case err == nil:
+	case c.Rank() == 0:
+		code = exitWith(stderr, cmd, err)
 	case rootMsg == msg || errors.Is(err, train.ErrOtherRank) || errors.Is(err, comm.ErrOtherRank):
 		// Exit as rank 0 does: mpirun reports the first non-zero status.
 		n, _ := strconv.Atoi(rootCode)
-		return silentExit(max(n, 1))
+		code = max(n, 1)
+	default:
+		code = exitWith(stderr, cmd, fmt.Errorf("%v: %w", c, err))
 	}
-	return fmt.Errorf("%v: %w", c, err)
+	berr := c.Barrier()
+	if err := errors.Join(berr, c.Close()); err != nil {
+		fmt.Fprintf(stderr, "descent %s: %v: %v\n", cmd, c, err)
+		return silentExit(max(code, 1))
+	}
+	if code == 0 {
+		return nil
+	}
+	return silentExit(code)
 }
 
 // exitCode is the status the command exits with after err.

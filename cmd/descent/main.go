@@ -81,7 +81,12 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "descent: unknown command %q (valid: %s)\n", args[0], strings.Join(commandNames(), ", "))
 		return 2
 	}
-	err := cmd.run(args[1:], stdout, stderr)
+	return exitWith(stderr, args[0], cmd.run(args[1:], stdout, stderr))
+}
+
+// exitWith prints what the command named cmd ended with, if anything, and
+// returns its exit status.
+func exitWith(stderr io.Writer, cmd string, err error) int {
 	var ee *exitError
 	var silent silentExit
 	switch {
@@ -94,10 +99,10 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		return 2
 	case errors.As(err, &ee):
-		fmt.Fprintf(stderr, "descent %s: %v\n", args[0], ee.err)
+		fmt.Fprintf(stderr, "descent %s: %v\n", cmd, ee.err)
 		return ee.code
 	default:
-		fmt.Fprintf(stderr, "descent %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "descent %s: %v\n", cmd, err)
 		return 1
 	}
 }

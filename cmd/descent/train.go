@@ -49,11 +49,12 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
+	console := stderr // the process's own, for the error every rank ends with
 	c, stdout, stderr, err := joinRanks(stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer func() { err = leaveRanks(c, err) }()
+	defer func() { err = leaveRanks(c, err, "train", console) }()
 	tensor.SetThreads(*threads)
 	prog := progress.New(stderr, 0, *quiet) // of the run's length, once it is opened
 	opts := run.Options{

@@ -73,11 +73,12 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
+	console := stderr // the process's own, for the error every rank ends with
 	c, stdout, stderr, err := joinRanks(stdout, stderr)
 	if err != nil {
 		return err
 	}
-	defer func() { err = leaveRanks(c, err) }()
+	defer func() { err = leaveRanks(c, err, "tune", console) }()
 	space, err := tune.ParseSpace(*spaceText)
 	if err != nil {
 		return fmt.Errorf("--space: %w", err)
