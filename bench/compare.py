@@ -6,7 +6,8 @@ and prints them side by side as a Markdown table.
     /usr/bin/python3 bench/compare.py [--rounds 3] [--only matmul,optim,train,fractions,lm]
 
 With train (or fractions, which runs descent alone), it also prints each training benchmark's GFLOP/s as a fraction of
-descent's 2-core sgemm 512³ rate, measured just before it in the same round.
+descent's 2-core sgemm 512³ rate, the two measured in turn every few milliseconds in one process
+(BenchmarkTrainFraction, BenchmarkSeqStep's %sgemm).
 
 Never run in CI: it needs python3-torch, libopenblas-dev and gcc, and minutes of
 quiet machine. The machines are shared and noisy, so every measurement is taken
@@ -190,11 +191,6 @@ for M, K, N in [(128, 784, 256), (512, 512, 512), (1024, 1024, 1024)]:
     return {l.split()[0]: float(l.split()[1]) for l in out.splitlines()}
 
 
-def sgemm512():
-    """descent's 2-core sgemm 512³ rate (GFLOP/s), the limit a training step is held to."""
-    return go_bench("./internal/kernel", "^BenchmarkMatMul$/^float32$/^512$", "1s")["BenchmarkMatMul/float32/512"]["GFLOP/s"]
-
-
 # --- the table -------------------------------------------------------------
 
 def med(xs):
@@ -249,16 +245,16 @@ def main():
         for m in ["mlp", "mlpbn", "cnn"]:
             ours, theirs, gflops, frac = [], [], [], []
             for _ in range(a.rounds):
-                # The 2-core sgemm rate is measured right before each
-                # training run, so that the fraction compares rates taken
-                # under the same load.
-                peak = sgemm512()
-                r = go_bench("./train", f"BenchmarkTrainStep/{names[m]}/", "200x" if m != "cnn" else "40x")
-                v = r[f"BenchmarkTrainStep/{names[m]}/batch128"]
-                ours.append(v["samples/s"])
+                # The fraction is BenchmarkTrainFraction's: training steps
+                # and 2-core sgemm 512³ products in turn every few
+                # milliseconds in one process, so that both see the same load.
+                r = go_bench("./train", f"BenchmarkTrainFraction/{names[m]}/", "450x")
+                v = r[f"BenchmarkTrainFraction/{names[m]}/batch128"]
                 gflops.append(v["GFLOP/s"])
-                frac.append(v["GFLOP/s"] / peak)
+                frac.append(v["%sgemm"] / 100)
                 if "train" in parts:
+                    r = go_bench("./train", f"BenchmarkTrainStep/{names[m]}/", "200x" if m != "cnn" else "40x")
+                    ours.append(r[f"BenchmarkTrainStep/{names[m]}/batch128"]["samples/s"])
                     th, blas = settings[m]
                     theirs.append(torch_run(TORCH_TRAIN, f"{m} {th}", {"OPENBLAS_NUM_THREADS": blas}))
             if "train" in parts:
@@ -267,10 +263,11 @@ def main():
         for name, pattern in [("gpt-block-d128-h4/batch32-ctx128", "gpt-block"), ("lstm-256/batch32-ctx128", "lstm-256"), ("gpt-2x128-vocab96/batch32-ctx128", "gpt-2x128")]:
             gflops, frac = [], []
             for _ in range(a.rounds):
-                peak = sgemm512()
-                r = go_bench("./nn", f"BenchmarkSeqStep/{pattern}", "3x")
+                # Each step is paired with sgemm 512³ products timed right
+                # after it in the same process (benchmarkSeqStep).
+                r = go_bench("./nn", f"BenchmarkSeqStep/{pattern}", "5x")
                 gflops.append(r[f"BenchmarkSeqStep/{name}"]["GFLOP/s"])
-                frac.append(gflops[-1] / peak)
+                frac.append(r[f"BenchmarkSeqStep/{name}"]["%sgemm"] / 100)
             fractions.append((f"forward and backward, {name}", med(gflops), med(frac)))
 
     if "lm" in parts:

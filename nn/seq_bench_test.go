@@ -2,10 +2,13 @@ package nn_test
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/bench/benchmodels"
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/tensor"
@@ -16,7 +19,9 @@ import (
 // counts are those of the matrix multiplies, ×3 for forward, input
 // gradient and weight gradient; the causal attention's products count
 // below the diagonal only ((T+1)/2 keys per query on average), the work it
-// has to do. bench/compare.py prints each as a fraction of the sgemm rate.
+// has to do. "%sgemm" is that as a fraction of the sgemm 512³ rate
+// measured beside each step (benchmarkSeqStep), which bench/compare.py
+// prints.
 func BenchmarkSeqStep(b *testing.B) {
 	b.Run("gpt-block-d128-h4/batch32-ctx128", func(b *testing.B) {
 		const batch, ctx, d, ff, heads = 32, 128, 128, 512, 4
@@ -72,7 +77,7 @@ func benchmarkForwardBackward(b *testing.B, m nn.Module[float32], shape []int, t
 		nn.ZeroGrad(m.Params())
 		tape.Reset()
 	}
-	benchmarkStep(b, step, tokens, "tokens/s", flops)
+	benchmarkSeqStep(b, step, tokens, flops)
 }
 
 // benchmarkLM times a language model's forward pass, cross-entropy over
@@ -101,7 +106,7 @@ func benchmarkLM(b *testing.B, m nn.Module[float32], batch, ctx, vocab int, flop
 		nn.ZeroGrad(m.Params())
 		tape.Reset()
 	}
-	benchmarkStep(b, step, batch*ctx, "tokens/s", flops)
+	benchmarkSeqStep(b, step, batch*ctx, flops)
 }
 
 // BenchmarkLMTrainStep times a whole training step of the language models
@@ -142,4 +147,42 @@ func lmOptimizer(b *testing.B, m nn.Module[float32]) *optim.Optimizer[float32] {
 		b.Fatal(err)
 	}
 	return opt
+}
+
+// benchmarkSeqStep is benchmarkStep for steps of many milliseconds, each
+// paired with the sgemm rate on the same threads: after every timed step,
+// with the timer stopped, two sgemm 512³ products are timed, and "%sgemm"
+// reports the median over the steps of the step's GFLOP/s over theirs, so
+// that a machine whose speed drifts moves both alike.
+func benchmarkSeqStep(b *testing.B, step func(), tokens int, flops float64) {
+	const n, burst = 512, 2
+	ga, gb, gc := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range ga {
+		ga[i], gb[i] = float32(i%7)-3, float32(i%5)-2
+	}
+	gemm := func() { kernel.Gemm(false, false, n, n, n, 1, ga, n, gb, n, 0, gc, n) }
+	gemm() // its buffers
+	step() // warm-up: the tape's buffers are allocated here
+	ratios := make([]float64, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var stepped time.Duration
+	for range b.N {
+		t0 := time.Now()
+		step()
+		d := time.Since(t0)
+		stepped += d
+		b.StopTimer()
+		g0 := time.Now()
+		for range burst {
+			gemm()
+		}
+		ratios = append(ratios, flops/d.Seconds()/(2*n*n*n*burst/time.Since(g0).Seconds()))
+		b.StartTimer()
+	}
+	slices.Sort(ratios)
+	sec := stepped.Seconds()
+	b.ReportMetric(float64(tokens*b.N)/sec, "tokens/s")
+	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
+	b.ReportMetric(100*ratios[len(ratios)/2], "%sgemm")
 }

@@ -1,0 +1,95 @@
+package train_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/train"
+)
+
+// BenchmarkTrainFraction measures BenchmarkTrainStep's steps (batch 128) as
+// a fraction of the sgemm 512³ rate on the same threads, the two taken in
+// turn every few milliseconds in one process, so that a machine whose speed
+// drifts (other tenants, clocks) moves both alike. Each block is a burst of
+// sgemmBurst products, one step to bring the model back into cache
+// (untimed), then blockSteps timed steps; "of-sgemm" is the median over the
+// blocks of the step's GFLOP/s over the products', and GFLOP/s and
+// sgemm-GFLOP/s the medians of each (ns/op includes the bursts). Run it with -benchtime of at least
+// 20 blocks' steps (e.g. 400x) and -cpu 2 for the 2-core fraction.
+func BenchmarkTrainFraction(b *testing.B) {
+	for _, bc := range benchModels {
+		b.Run(bc.name+"/batch128", func(b *testing.B) {
+			const batch, blockSteps, sgemmBurst, n = 128, 8, 4, 512
+			rng := rand.New(rand.NewPCG(1, 2))
+			set := randomSet(b, rng, 4096, bc.shape)
+			m := bc.model(rng)
+			flops := stepFlops(b, m, append([]int{batch}, bc.shape...))
+			opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultAdamW()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ga, gb, gc := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+			for i := range ga {
+				ga[i], gb[i] = rng.Float32()-0.5, rng.Float32()-0.5
+			}
+			gemm := func() { kernel.Gemm(false, false, n, n, n, 1, ga, n, gb, n, 0, gc, n) }
+			gemm() // its buffers
+			var ratios, stepRates, gemmRates []float64
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			steps, t0 := 0, time.Now()
+			cfg := train.Config{Epochs: (b.N+1)*batch/set.Len() + 2, BatchSize: batch, DropLast: true, OnBatch: func(train.Batch) {
+				steps++
+				switch {
+				case steps == 1:
+					b.ResetTimer() // after the first step: buffers allocated
+				case steps > b.N:
+					b.StopTimer()
+					cancel()
+					return
+				}
+				switch (steps - 1) % (blockSteps + 1) {
+				case 0: // the step after a burst: untimed
+					t0 = time.Now()
+				case blockSteps:
+					stepRate := flops * blockSteps / time.Since(t0).Seconds() / 1e9
+					g0 := time.Now()
+					for range sgemmBurst {
+						gemm()
+					}
+					gemmRate := 2 * n * n * n * sgemmBurst / time.Since(g0).Seconds() / 1e9
+					ratios, stepRates, gemmRates = append(ratios, stepRate/gemmRate), append(stepRates, stepRate), append(gemmRates, gemmRate)
+				}
+			}}
+			tr, err := train.New[float32](m, opt, train.Data{Train: set}, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := tr.Run(ctx); err != nil && ctx.Err() == nil {
+				b.Fatal(err)
+			}
+			if len(ratios) == 0 {
+				return // b.N too small for a block
+			}
+			b.ReportMetric(100*median(ratios), "%sgemm")
+			b.ReportMetric(median(stepRates), "GFLOP/s")
+			b.ReportMetric(median(gemmRates), "sgemm-GFLOP/s")
+			b.ReportMetric(float64(len(ratios)), "blocks")
+		})
+	}
+}
+
+// median returns the median of v, which it leaves as it was.
+func median(v []float64) float64 {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
+}
