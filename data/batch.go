@@ -178,10 +178,17 @@ func Gather[T float32 | float64](d Dataset, idx []int, x []T, labels []int) {
 	}
 }
 
-// gatherSet is Gather from a Set.
+// gatherSet is Gather from a Set. Before it copies a row it asks for the
+// next (kernel.Prefetch): the rows of a batch drawn at random from a set
+// larger than the cache come from memory, and copied one after another
+// each would wait for its first lines to arrive; so all the lines of the
+// next row are in flight while this one is copied.
 func gatherSet[T float32 | float64](s *Set, idx []int, x []T, labels []int) {
 	x32, is32 := any(x).([]float32)
 	for k, i := range idx {
+		if k+1 < len(idx) {
+			kernel.Prefetch(s.Row(idx[k+1]))
+		}
 		if is32 {
 			copy(x32[k*s.dim:(k+1)*s.dim], s.Row(i))
 		} else {
@@ -247,69 +254,4 @@ func convert[T float32 | float64](dst []T, src []float32) {
 	for j, v := range src {
 		dst[j] = T(v)
 	}
-}
-
-// Prefetch asks the cores' caches for the examples at idx of d, which a
-// [Gather] of idx (the next batch) will copy, and returns without waiting
-// for them: each core asks for the rows that Gather copies on it (the same
-// bands of the batch, kernel.Band), so that the Gather, issued after a
-// stretch of other work, finds them in that core's cache rather than in
-// memory. It changes no result. It does something only for a [*Set] on
-// amd64, and allocates nothing after its first call.
-func Prefetch(d Dataset, idx []int) {
-	s, ok := d.(*Set)
-	if !ok || len(idx) == 0 {
-		return
-	}
-	if len(idx)*s.dim >= spreadAt && kernel.Threads() > 1 {
-		spreadPrefetch(s, idx)
-		return
-	}
-	prefetchSet(s, idx)
-}
-
-// prefetchSet is Prefetch from a Set on the calling core.
-func prefetchSet(s *Set, idx []int) {
-	for _, i := range idx {
-		kernel.Prefetch(s.Row(i))
-	}
-}
-
-// A prefetchCall is a Prefetch in progress, spread over the cores as
-// Gather's gatherCall is; idle ones are kept in prefetchFree.
-type prefetchCall struct {
-	s   *Set
-	idx []int
-	fn  func(w, workers int) // the method value of band, made once
-}
-
-var prefetchFree struct {
-	sync.Mutex
-	calls []*prefetchCall
-}
-
-func spreadPrefetch(s *Set, idx []int) {
-	f := &prefetchFree
-	f.Lock()
-	var pc *prefetchCall
-	if n := len(f.calls); n > 0 {
-		pc = f.calls[n-1]
-		f.calls = f.calls[:n-1]
-	} else {
-		pc = new(prefetchCall)
-		pc.fn = pc.band
-	}
-	f.Unlock()
-	pc.s, pc.idx = s, idx
-	kernel.Spread(pc.fn)
-	pc.s, pc.idx = nil, nil
-	f.Lock()
-	f.calls = append(f.calls, pc)
-	f.Unlock()
-}
-
-// band asks for part w of workers of the rows, those gatherCall.band copies.
-func (pc *prefetchCall) band(w, workers int) {
-	lo, hi := kernel.Band(len(pc.idx), w, workers)
-	prefetchSet(pc.s, pc.idx[lo:hi])
 }

@@ -242,33 +242,6 @@ func TestGatherSpread(t *testing.T) {
 	}
 }
 
-// TestPrefetch checks that Prefetch, spread over the cores or not, leaves
-// the set as it was, does nothing for another Dataset or an empty batch,
-// and allocates nothing after the first call.
-func TestPrefetch(t *testing.T) {
-	defer kernel.SetThreads(0)
-	s := testSet(t, 300, []int{128})
-	want := slices.Clone(s.X)
-	small, large := []int{299, 0, 7}, make([]int, 257) // below and above spreadAt
-	for k := range large {
-		large[k] = (k * 7) % s.Len()
-	}
-	for _, threads := range []int{1, 2, 3} {
-		kernel.SetThreads(threads)
-		for _, idx := range [][]int{nil, small, large} {
-			for _, d := range []Dataset{s, wrapped{s}} {
-				Prefetch(d, idx)
-				if a := testing.AllocsPerRun(20, func() { Prefetch(d, idx) }); a != 0 {
-					t.Errorf("threads %d: Prefetch(%T, %d examples) made %g allocations; want 0", threads, d, len(idx), a)
-				}
-			}
-		}
-	}
-	if !slices.Equal(s.X, want) {
-		t.Errorf("Prefetch changed the set")
-	}
-}
-
 func TestGatherAllocatesNothing(t *testing.T) {
 	s := testSet(t, 100, []int{1, 4, 4})
 	b := Batches{Order: make([]int, s.Len()), Size: 32}

@@ -16,9 +16,8 @@ type prefetcher struct {
 }
 
 // prefetchers are the kernels of the set prefetch. Only T0 (all levels):
-// measured against NTA and T1 in the training step (issue 18), where the
-// rows are asked for before the optimizer step and gathered after it, T0
-// was as fast or faster.
+// T1 and NTA, screened in the training step's gather of a batch's rows
+// (issue 18), were no faster.
 var prefetchers = []prefetcher{
 	{"prefetchT0", asm.PREFETCHT0},
 }
