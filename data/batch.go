@@ -178,10 +178,17 @@ func Gather[T float32 | float64](d Dataset, idx []int, x []T, labels []int) {
 	}
 }
 
-// gatherSet is Gather from a Set.
+// gatherSet is Gather from a Set. Before it copies a row it asks for the
+// next (kernel.Prefetch): the rows of a batch drawn at random from a set
+// larger than the cache come from memory, and copied one after another
+// each would wait for its first lines to arrive; so all the lines of the
+// next row are in flight while this one is copied.
 func gatherSet[T float32 | float64](s *Set, idx []int, x []T, labels []int) {
 	x32, is32 := any(x).([]float32)
 	for k, i := range idx {
+		if k+1 < len(idx) {
+			kernel.Prefetch(s.Row(idx[k+1]))
+		}
 		if is32 {
 			copy(x32[k*s.dim:(k+1)*s.dim], s.Row(i))
 		} else {

@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	set := flag.String("set", "", "the kernels to write: update, layer or gemm")
+	set := flag.String("set", "", "the kernels to write: update, layer, gemm or prefetch")
 	tableFile := flag.String("table", "", "the Go file to write the dispatch table to")
 	flag.Parse()
 	asm.ConstraintExpr("amd64,!noasm")
@@ -56,6 +56,10 @@ func main() {
 					}
 				}
 			}
+		}
+	case "prefetch":
+		for _, f := range prefetchers {
+			f.emit()
 		}
 	default:
 		log.Fatalf("asmgen: unknown set %q", *set)
