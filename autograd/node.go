@@ -37,6 +37,8 @@ const (
 	opDropout
 	opBatchNorm
 	opBatchNormEval
+	opBatchNormReLU     // BatchNormReLU on an input [N, C]
+	opBatchNormEvalReLU // BatchNormEvalReLU on an input [N, C]
 	opCrossEntropy
 	opBCEWithLogits
 	opGELUTanh
@@ -96,7 +98,7 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.maxPool2DBackward(n)
 	case opDropout:
 		t.dropoutBackward(n)
-	case opBatchNorm, opBatchNormEval:
+	case opBatchNorm, opBatchNormEval, opBatchNormReLU, opBatchNormEvalReLU:
 		t.batchNormBackward(n)
 	case opCrossEntropy:
 		t.crossEntropyBackward(n)

@@ -19,7 +19,7 @@ import (
 // 0. If mean and variance are not nil (length C), they receive μ and the
 // biased σ², for a layer to update its running statistics.
 func (t *Tape[T]) BatchNorm(x, gamma, beta *Var[T], eps float64, mean, variance []T) *Var[T] {
-	return t.batchNorm(opBatchNorm, x, gamma, beta, eps, mean, variance)
+	return t.batchNorm(opBatchNorm, x, gamma, beta, eps, mean, variance, false)
 }
 
 // BatchNormEval normalizes x [N, C, ...] per channel with given statistics,
@@ -30,10 +30,14 @@ func (t *Tape[T]) BatchNorm(x, gamma, beta *Var[T], eps float64, mean, variance 
 // mean and variance are [C] (a layer's running statistics); gamma and beta
 // are as in BatchNorm.
 func (t *Tape[T]) BatchNormEval(x, gamma, beta *Var[T], mean, variance []T, eps float64) *Var[T] {
-	return t.batchNorm(opBatchNormEval, x, gamma, beta, eps, mean, variance)
+	return t.batchNorm(opBatchNormEval, x, gamma, beta, eps, mean, variance, false)
 }
 
-func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean, variance []T) *Var[T] {
+// batchNorm is BatchNorm (op opBatchNorm) or BatchNormEval
+// (opBatchNormEval), followed by ReLU when relu is set: in the same pass
+// for an input [N, C] normalized on this process (as opBatchNormReLU or
+// opBatchNormEvalReLU), as the two operations otherwise.
+func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean, variance []T, relu bool) *Var[T] {
 	if t.err != nil {
 		return t.dead
 	}
@@ -51,10 +55,14 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 		return t.Fail(fmt.Errorf("autograd: batch norm: input %v with statistics of lengths %d and %d: want %d", xs, len(mean), len(variance), c))
 	}
 	batch, inner := xs[0], tensor.Size(xs[2:])
+	synced := op == opBatchNorm && t.reducer != nil
+	if relu && (inner != 1 || synced) {
+		return t.ReLU(t.batchNorm(op, x, gamma, beta, eps, mean, variance, false))
+	}
 	out := t.result(xs, x, gamma, beta)
 	stats := t.arena.Get(2, c) // per channel s = 1/√(σ² + eps), then μ
 	j := job[T]{kind: jobNorm, x: x.value.Data(), y: out.value.Data(), z: stats.Data(), p: inner, n: batch,
-		mean: mean, variance: variance, eps: eps, train: op == opBatchNorm}
+		mean: mean, variance: variance, eps: eps, train: op == opBatchNorm, relu: relu}
 	if gamma != nil {
 		j.gamma = gamma.value.Data()
 	}
@@ -64,7 +72,7 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 	t.syncedCount = 0
 	var m float64 // the whole batch's count per channel, under a BatchReducer
 	switch {
-	case op == opBatchNorm && t.reducer != nil:
+	case synced:
 		var err error
 		if m, err = t.syncBatchNorm(j, c); err != nil {
 			return t.Fail(err)
@@ -74,6 +82,12 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 		t.batchNormRows(j, c)
 	default:
 		t.spreadItems(j, c)
+	}
+	switch {
+	case relu && op == opBatchNorm:
+		op = opBatchNormReLU
+	case relu:
+		op = opBatchNormEvalReLU
 	}
 	if n := t.push(op, out, x, gamma, beta); n != nil {
 		n.saved = stats
@@ -101,10 +115,10 @@ func (j *job[T]) coefficients(ch int, mu, v float64) (a, b float64) {
 }
 
 // batchNormRows is batch normalization of an input [N, C] (one value per
-// channel and example), row by row with vector kernels: the statistics are
-// sums in the element type over the rows in order, and the normalization
-// is y = x·a + b per channel with a and b rounded once from float64, as
-// PyTorch's CPU kernel computes it. On the pool each worker takes a band
+// channel and example), rectified when j.relu is set, row by row with
+// vector kernels: the statistics are sums in the element type over the
+// rows in order, and the normalization is y = x·a + b per channel with a
+// and b rounded once from float64, as PyTorch's CPU kernel computes it. On the pool each worker takes a band
 // of channels (spreadRows): for a wide Linear layer before it, the band
 // of units that layer computed on the same core (linearPart); each
 // channel's sums still over all rows in order, as on one core.
@@ -137,6 +151,11 @@ func (j *job[T]) normRows(lo, hi int) {
 		a[i], b[i] = T(ac), T(bc)
 	}
 	kernel.AffineRows(j.n, hi-lo, j.x[lo:], c, a, b, j.y[lo:], c)
+	if j.relu { // each row's band while the band is in cache
+		for o := 0; o < j.n*c; o += c {
+			kernel.ReLU(j.y[o+lo:o+hi], j.y[o+lo:o+hi])
+		}
+	}
 }
 
 // normChannel is batch normalization of channel ch of an input [N, C, ...]
@@ -183,11 +202,17 @@ func (j *job[T]) normChannel(ch int) {
 // The order matters more than it seems: the gradient of a bias just before
 // a batch norm is zero but for rounding, and Adam scales rounding noise up
 // to steps of the learning rate.
+//
+// After BatchNormReLU, ∂y is first the output's gradient where the output
+// is positive (or NaN), else 0, as ReLU's backward pass gives it.
 func (t *Tape[T]) batchNormBackward(n *node[T]) {
 	xs := n.a.Shape()
 	c, batch, inner := xs[1], xs[0], tensor.Size(xs[2:])
 	j := job[T]{kind: jobNormGrad, x: n.a.value.Data(), y: n.out.grad.Data(), z: n.saved.Data(), p: inner, n: batch,
-		train: n.op == opBatchNorm}
+		train: n.op == opBatchNorm || n.op == opBatchNormReLU}
+	if n.op == opBatchNormReLU || n.op == opBatchNormEvalReLU { // [N, C] only
+		j.mask, j.masked = n.out.value.Data(), t.arena.Get(batch, c).Data()
+	}
 	if n.b != nil {
 		j.gamma = n.b.value.Data()
 	}
@@ -254,11 +279,18 @@ func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
 
 // normRowsGrad is batchNormBackward for channels lo…hi−1 of an input
 // [N, C], as worker w (whose row of tmp it uses when it adds to ∂x): the
+// masked gradient when the output was rectified (into masked), the
 // sums over the batch (in coef: Σ∂y, Σ(x − μ)·∂y), the parameters'
 // gradients, the coefficients of ∂x (a, k and c, in coef) and its columns.
 func (j *job[T]) normRowsGrad(w, lo, hi int) {
 	c, n := len(j.z)/2, hi-lo
 	g, mu := j.y, j.z[c+lo:c+hi]
+	if j.mask != nil { // ReLU's gradient, the band's rows while they are at hand
+		for o := 0; o < j.n*c; o += c {
+			kernel.ReLUGrad(j.mask[o+lo:o+hi], g[o+lo:o+hi], j.masked[o+lo:o+hi])
+		}
+		g = j.masked
+	}
 	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
 	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
 	kernel.ColumnSums(j.n, n, g[lo:], c, sum)

@@ -99,6 +99,12 @@ func newBatchNorm[T tensor.Float](name string, features int, ranks [2]int) *Batc
 // statistics, and a batch with a single value per channel is an error, as
 // in PyTorch.
 func (b *BatchNorm[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+	return b.forward(t, x, false)
+}
+
+// forward is Forward, followed by a ReLU (autograd's BatchNormReLU) when
+// relu is set.
+func (b *BatchNorm[T]) forward(t *autograd.Tape[T], x *autograd.Var[T], relu bool) (*autograd.Var[T], error) {
 	s := x.Shape()
 	if len(s) < b.ranks[0] || len(s) > b.ranks[1] || s[1] != b.features {
 		want := fmt.Sprintf("[N, %d]", b.features)
@@ -111,6 +117,9 @@ func (b *BatchNorm[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autogr
 		return fail(t, fmt.Errorf("nn: %v: input of shape %v: want %s", b, s, want))
 	}
 	if b.mode == Eval {
+		if relu {
+			return t.BatchNormEvalReLU(x, b.weight, b.bias, b.runningMean, b.runningVar, b.Eps), t.Err()
+		}
 		return t.BatchNormEval(x, b.weight, b.bias, b.runningMean, b.runningVar, b.Eps), t.Err()
 	}
 	m := x.Value().Len() / b.features
@@ -120,7 +129,11 @@ func (b *BatchNorm[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autogr
 	if m < 2 && t.BatchReducer() == nil {
 		return tooFew()
 	}
-	y := t.BatchNorm(x, b.weight, b.bias, b.Eps, b.batchMean, b.batchVar)
+	norm := t.BatchNorm
+	if relu {
+		norm = t.BatchNormReLU
+	}
+	y := norm(x, b.weight, b.bias, b.Eps, b.batchMean, b.batchVar)
 	if t.Err() != nil {
 		return y, t.Err()
 	}

@@ -1,0 +1,103 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/tensor"
+)
+
+// TestSequentialBatchNormReLUMatchesLayers checks that an MLP with batch
+// norm, whose BatchNorm and ReLU layers run fused (Sequential.Forward),
+// gives the loss, the gradients and the running statistics of the layers
+// run one by one, bit for bit, in training and in eval mode, with 1, 2 and
+// 3 threads.
+func TestSequentialBatchNormReLUMatchesLayers(t *testing.T) {
+	defer tensor.SetThreads(0)
+	// Spread uses at most GOMAXPROCS workers: allow 3.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
+	const batch, in = 129, 50
+	rng := rand.New(rand.NewPCG(17, 18))
+	x := tensor.New[float32](batch, in)
+	for i := range x.Data() {
+		x.Data()[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = rng.IntN(10)
+	}
+	build := func() *Sequential[float32] {
+		r := rand.New(rand.NewPCG(19, 20))
+		return NewSequential(
+			NewLinear[float32](in, 300, r), NewBatchNorm1d[float32](300), NewReLU[float32](),
+			NewLinear[float32](300, 201, r), NewBatchNorm1d[float32](201), NewReLU[float32](),
+			NewLinear[float32](201, 10, r))
+	}
+	run := func(threads int, fused bool, mode Mode) [][]float32 {
+		tensor.SetThreads(threads)
+		m := build()
+		var out [][]float32
+		for step, mode := range []Mode{Train, mode} { // the second after the running statistics moved
+			m.SetMode(mode)
+			ZeroGrad(m.Params())
+			tape := autograd.NewTape[float32]()
+			y := tape.Const(x)
+			var err error
+			if fused {
+				y, err = m.Forward(tape, y)
+			} else {
+				for _, l := range m.Layers() {
+					if y, err = l.Forward(tape, y); err != nil {
+						break
+					}
+				}
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			loss := tape.CrossEntropy(y, labels)
+			if err := tape.Backward(loss); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, []float32{loss.Value().Item(), float32(step)})
+			for _, p := range m.Params() {
+				out = append(out, slices.Clone(p.Var.Grad().Data()))
+			}
+			for _, b := range m.Buffers() {
+				out = append(out, slices.Clone(b.Value))
+			}
+		}
+		return out
+	}
+	for _, mode := range []Mode{Train, Eval} {
+		want := run(1, false, mode)
+		for _, threads := range []int{1, 2, 3} {
+			got := run(threads, true, mode)
+			for i := range want {
+				for j := range want[i] {
+					if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+						t.Fatalf("mode %v, fused with %d threads: result %d [%d] = %v; layers %v", mode, threads, i, j, got[i][j], want[i][j])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSequentialBatchNormReLUErrors checks that a batch norm that rejects
+// its input says so as its own layer when a ReLU follows it.
+func TestSequentialBatchNormReLUErrors(t *testing.T) {
+	m := NewSequential[float32](NewBatchNorm1d[float32](4), NewReLU[float32]())
+	for _, shape := range [][]int{{1, 4}, {3, 5}} {
+		tape := autograd.NewTape[float32]()
+		_, err := m.Forward(tape, tape.Const(tensor.New[float32](shape...)))
+		if err == nil || !strings.Contains(err.Error(), "(layer 0)") {
+			t.Errorf("input %v: error %v; want the batch norm's, as layer 0", shape, err)
+		}
+	}
+}
