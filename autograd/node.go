@@ -29,6 +29,7 @@ const (
 	opLogSoftmax
 	opMatMul
 	opLinear
+	opLinearReLU
 	opReshape
 	opTranspose
 	opSlice
@@ -82,7 +83,7 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.softmaxBackward(n)
 	case opMatMul:
 		t.matMulBackward(n)
-	case opLinear:
+	case opLinear, opLinearReLU:
 		t.linearBackward(n)
 	case opReshape:
 		t.reshapeBackward(n)
