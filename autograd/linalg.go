@@ -144,7 +144,8 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 // sums of x) of its band of output units; each is added to when its add
 // flag is set, and skipped when nil. With a mask (the output of
 // LinearReLU), x is first masked by it (kernel.ReLUGrad): its band of
-// rows into tmp, its band of columns into dx.
+// rows into tmp, its band of columns into dx (or, on one worker, all of
+// it into tmp, read by both products).
 func (j *job[T]) linearGradRows(w, workers int) {
 	in, outF := j.p, j.ld
 	g := j.x
@@ -158,7 +159,11 @@ func (j *job[T]) linearGradRows(w, workers int) {
 		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, gr[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
 	}
 	lo, hi := kernel.Band(outF, w, workers)
-	if j.mask != nil && hi > lo && (j.gamma != nil || j.beta != nil) {
+	switch {
+	case j.mask == nil || hi == lo || j.gamma == nil && j.beta == nil:
+	case j.z != nil && workers == 1:
+		g = j.tmp // masked whole for the input's gradient
+	default:
 		for o := 0; o < j.n*outF; o += outF {
 			kernel.ReLUGrad(j.mask[o+lo:o+hi], g[o+lo:o+hi], j.dx[o+lo:o+hi])
 		}
