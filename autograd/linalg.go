@@ -159,27 +159,31 @@ func (j *job[T]) linearGradRows(w, workers int) {
 		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, gr[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
 	}
 	lo, hi := kernel.Band(outF, w, workers)
+	var gb []T // the bias's gradient, until summed
+	if j.beta != nil {
+		gb = j.beta[lo:hi]
+		if !j.addBeta {
+			clear(gb)
+		}
+	}
 	switch {
-	case j.mask == nil || hi == lo || j.gamma == nil && j.beta == nil:
+	case j.mask == nil || hi == lo || j.gamma == nil && gb == nil:
 	case j.z != nil && workers == 1:
 		g = j.tmp // masked whole for the input's gradient
-	default:
+	default: // mask the band, summing each row into the bias's gradient while it is at hand
 		for o := 0; o < j.n*outF; o += outF {
 			kernel.ReLUGrad(j.mask[o+lo:o+hi], g[o+lo:o+hi], j.dx[o+lo:o+hi])
+			if gb != nil {
+				kernel.Axpy(1, j.dx[o+lo:o+hi], gb)
+			}
 		}
-		g = j.dx
+		g, gb = j.dx, nil
 	}
 	if j.gamma != nil && hi > lo {
 		kernel.GemmSerial(true, false, hi-lo, in, j.n, 1, g[lo:], max(outF, 1), j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
 	}
-	if j.beta != nil {
-		gb := j.beta[lo:hi]
-		if !j.addBeta {
-			clear(gb)
-		}
-		for o := 0; o < len(g); o += outF {
-			kernel.Axpy(1, g[o+lo:o+hi], gb)
-		}
+	for o := 0; gb != nil && o < len(g); o += outF {
+		kernel.Axpy(1, g[o+lo:o+hi], gb)
 	}
 }
 
