@@ -40,11 +40,7 @@ func (t *Tape[T]) matMulBackward(n *node[T]) {
 // [..., in] (any number of leading dimensions, usually one: the batch),
 // the weight w is [out, in], the bias b is [out] or nil for none, and the
 // result is [..., out]. The whole batch is one matrix multiply.
-func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] { return t.linear(x, w, b, false) }
-
-// linear is Linear, followed by ReLU in the same pass when relu is set
-// (LinearReLU).
-func (t *Tape[T]) linear(x, w, b *Var[T], relu bool) *Var[T] {
+func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] {
 	if t.err != nil {
 		return t.dead
 	}
@@ -59,22 +55,18 @@ func (t *Tape[T]) linear(x, w, b *Var[T], relu bool) *Var[T] {
 	rows := x.value.Len() / max(in, 1)
 	t.shape = append(append(t.shape[:0], xs[:len(xs)-1]...), outF)
 	out := t.result(t.shape, x, w, b)
-	j := job[T]{kind: jobLinear, n: rows, p: in, ld: outF, x: x.value.Data(), b: w.value.Data(), y: out.value.Data(), relu: relu}
+	j := job[T]{kind: jobLinear, n: rows, p: in, ld: outF, x: x.value.Data(), b: w.value.Data(), y: out.value.Data()}
 	if b != nil {
 		j.beta = b.value.Data()
 	}
 	t.spreadRows(j, rows*outF*in)
-	op := opLinear
-	if relu {
-		op = opLinearReLU
-	}
-	t.push(op, out, x, w, b)
+	t.push(opLinear, out, x, w, b)
 	return out
 }
 
 // linearPart computes part w of workers of a Linear layer's output
-// y = x·bᵀ + beta (beta nil for no bias), rectified when relu is set, x
-// having rows of p elements and y of ld. A wide layer is cut by output units (columns of y), the bands
+// y = x·bᵀ + beta (beta nil for no bias), x having rows of p elements and
+// y of ld. A wide layer is cut by output units (columns of y), the bands
 // of its weight's rows that the optimizer updates and the backward pass
 // writes the gradient of on the same core: a weight is larger than a
 // batch's activations, so it is the activations that cross between the
@@ -88,9 +80,6 @@ func (j *job[T]) linearPart(w, workers int) {
 		if j.beta != nil {
 			kernel.AddRowVector(hi-lo, outF, j.beta, y, max(outF, 1))
 		}
-		if j.relu {
-			kernel.ReLU(y, y)
-		}
 		return
 	}
 	lo, hi := kernel.Band(outF, w, workers)
@@ -98,11 +87,6 @@ func (j *job[T]) linearPart(w, workers int) {
 	kernel.GemmSerial(false, true, j.n, hi-lo, in, 1, j.x, max(in, 1), j.b[lo*in:], max(in, 1), 0, y, outF)
 	if j.beta != nil {
 		kernel.AddRowVector(j.n, hi-lo, j.beta[lo:hi], y, outF)
-	}
-	if j.relu {
-		for o := 0; o < j.n*outF; o += outF {
-			kernel.ReLU(y[o:o+hi-lo], y[o:o+hi-lo])
-		}
 	}
 }
 
@@ -113,10 +97,7 @@ const unitsAt = 64
 
 // linearBackward: for Y = X·Wᵀ + b, ∂X += ∂Y·W, ∂W += ∂Yᵀ·X and ∂b += the
 // column sums of ∂Y. The weight and bias gradients accumulate into the
-// parameters' buffers directly (β = 1). For LinearReLU, ∂Y is the output's
-// gradient where the output is positive (or NaN), else 0: each band masks
-// the part it reads into scratch of its own, so that the mask needs no pass
-// (and no wait for the other cores) of its own.
+// parameters' buffers directly (β = 1).
 func (t *Tape[T]) linearBackward(n *node[T]) {
 	ws := n.b.Shape()
 	in, outF := ws[1], ws[0]
@@ -125,15 +106,6 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 	j.z, j.add = t.gradOut(n.a)
 	j.gamma, j.addGamma = t.gradOut(n.b)
 	j.beta, j.addBeta = t.gradOut(n.c)
-	if n.op == opLinearReLU {
-		j.mask = n.out.value.Data()
-		if j.z != nil {
-			j.tmp = t.arena.Get(n.out.value.Shape()...).Data()
-		}
-		if j.gamma != nil || j.beta != nil {
-			j.dx = t.arena.Get(n.out.value.Shape()...).Data()
-		}
-	}
 	t.spreadRows(j, rows*outF*in)
 }
 
@@ -142,48 +114,26 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 // (rows of p): the input gradient z = x·b of its band of the batch's rows,
 // and the weight's gradient gamma = xᵀ·y and the bias's beta (the column
 // sums of x) of its band of output units; each is added to when its add
-// flag is set, and skipped when nil. With a mask (the output of
-// LinearReLU), x is first masked by it (kernel.ReLUGrad): its band of
-// rows into tmp, its band of columns into dx (or, on one worker, all of
-// it into tmp, read by both products).
+// flag is set, and skipped when nil.
 func (j *job[T]) linearGradRows(w, workers int) {
 	in, outF := j.p, j.ld
 	g := j.x
 	if j.z != nil {
 		lo, hi := kernel.Band(j.n, w, workers)
-		gr := g
-		if j.mask != nil {
-			gr = j.tmp
-			kernel.ReLUGrad(j.mask[lo*outF:hi*outF], g[lo*outF:hi*outF], gr[lo*outF:hi*outF])
-		}
-		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, gr[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
+		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
 	}
 	lo, hi := kernel.Band(outF, w, workers)
-	var gb []T // the bias's gradient, until summed
-	if j.beta != nil {
-		gb = j.beta[lo:hi]
-		if !j.addBeta {
-			clear(gb)
-		}
-	}
-	switch {
-	case j.mask == nil || hi == lo || j.gamma == nil && gb == nil:
-	case j.z != nil && workers == 1:
-		g = j.tmp // masked whole for the input's gradient
-	default: // mask the band, summing each row into the bias's gradient while it is at hand
-		for o := 0; o < j.n*outF; o += outF {
-			kernel.ReLUGrad(j.mask[o+lo:o+hi], g[o+lo:o+hi], j.dx[o+lo:o+hi])
-			if gb != nil {
-				kernel.Axpy(1, j.dx[o+lo:o+hi], gb)
-			}
-		}
-		g, gb = j.dx, nil
-	}
 	if j.gamma != nil && hi > lo {
 		kernel.GemmSerial(true, false, hi-lo, in, j.n, 1, g[lo:], max(outF, 1), j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
 	}
-	for o := 0; gb != nil && o < len(g); o += outF {
-		kernel.Axpy(1, g[o+lo:o+hi], gb)
+	if j.beta != nil {
+		gb := j.beta[lo:hi]
+		if !j.addBeta {
+			clear(gb)
+		}
+		for o := 0; o < len(g); o += outF {
+			kernel.Axpy(1, g[o+lo:o+hi], gb)
+		}
 	}
 }
 

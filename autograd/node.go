@@ -29,7 +29,6 @@ const (
 	opLogSoftmax
 	opMatMul
 	opLinear
-	opLinearReLU
 	opReshape
 	opTranspose
 	opSlice
@@ -83,7 +82,7 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.softmaxBackward(n)
 	case opMatMul:
 		t.matMulBackward(n)
-	case opLinear, opLinearReLU:
+	case opLinear:
 		t.linearBackward(n)
 	case opReshape:
 		t.reshapeBackward(n)

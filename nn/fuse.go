@@ -7,15 +7,11 @@ import (
 
 // forwardFused runs the first layers of layers as one fused operation when
 // they form a block that has one: Conv2D, ReLU and a 2×2 MaxPool2D of
-// stride 2 without padding run as autograd's Conv2DReLUPool, and Linear
-// and ReLU as its LinearReLU (forwardLinearReLU), whose results are those
-// of the layers bit for bit. It returns the number of layers run, 0 (and
-// nothing run) if they form no such block or the input does not fit it, so
-// that the layers report the error one by one.
+// stride 2 without padding run as autograd's Conv2DReLUPool, whose results
+// are those of the three layers bit for bit. It returns the number of
+// layers run, 0 (and nothing run) if they form no such block or the input
+// does not fit it, so that the layers report the error one by one.
 func forwardFused[T tensor.Float](t *autograd.Tape[T], layers []Module[T], x *autograd.Var[T]) (*autograd.Var[T], int, error) {
-	if y, n, err := forwardLinearReLU(t, layers, x); n > 0 {
-		return y, n, err
-	}
 	if len(layers) < 3 {
 		return nil, 0, nil
 	}
