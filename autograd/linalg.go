@@ -76,7 +76,7 @@ func (j *job[T]) linearPart(w, workers int) {
 	if outF < unitsAt*workers {
 		lo, hi := kernel.Band(j.n, w, workers)
 		y := j.y[lo*outF : hi*outF]
-		kernel.Gemm(false, true, hi-lo, outF, in, 1, j.x[lo*in:], max(in, 1), j.b, max(in, 1), 0, y, max(outF, 1))
+		kernel.GemmSerial(false, true, hi-lo, outF, in, 1, j.x[lo*in:], max(in, 1), j.b, max(in, 1), 0, y, max(outF, 1))
 		if j.beta != nil {
 			kernel.AddRowVector(hi-lo, outF, j.beta, y, max(outF, 1))
 		}
@@ -84,7 +84,7 @@ func (j *job[T]) linearPart(w, workers int) {
 	}
 	lo, hi := kernel.Band(outF, w, workers)
 	y := j.y[lo:]
-	kernel.Gemm(false, true, j.n, hi-lo, in, 1, j.x, max(in, 1), j.b[lo*in:], max(in, 1), 0, y, outF)
+	kernel.GemmSerial(false, true, j.n, hi-lo, in, 1, j.x, max(in, 1), j.b[lo*in:], max(in, 1), 0, y, outF)
 	if j.beta != nil {
 		kernel.AddRowVector(j.n, hi-lo, j.beta[lo:hi], y, outF)
 	}
@@ -120,11 +120,11 @@ func (j *job[T]) linearGradRows(w, workers int) {
 	g := j.x
 	if j.z != nil {
 		lo, hi := kernel.Band(j.n, w, workers)
-		kernel.Gemm(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
+		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
 	}
 	lo, hi := kernel.Band(outF, w, workers)
 	if j.gamma != nil && hi > lo {
-		kernel.Gemm(true, false, hi-lo, in, j.n, 1, g[lo:], max(outF, 1), j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
+		kernel.GemmSerial(true, false, hi-lo, in, j.n, 1, g[lo:], max(outF, 1), j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
 	}
 	if j.beta != nil {
 		gb := j.beta[lo:hi]
