@@ -64,9 +64,9 @@ type job[T tensor.Float] struct {
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
 	rows       int  // rows of an elementwise job cut by spreadRows
-	relu       bool // a Linear layer's output rectified (LinearReLU)
-	mask       []T  // LinearReLU's output, whose zeros mask its gradient
-	masked     []T  // BatchNormReLU's gradient, masked
+	relu       bool // the output rectified (BatchNormReLU)
+	mask       []T  // that output, whose zeros mask its gradient
+	masked     []T  // the gradient, masked
 
 	rec recur[T] // a recurrent operation (a copy, so that the caller's stays on its stack)
 
