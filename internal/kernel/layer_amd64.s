@@ -1009,6 +1009,32 @@ TEXT ·maxPool32AVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSS code332<>+0(SB), Z3
 	VMOVUPS      evenfloat32<>+0(SB), Z4
 	VMOVUPS      oddfloat32<>+0(SB), Z5
+	MOVQ         R10, AX
+	DECQ         AX
+	ANDQ         $0x0000000f, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000010, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000010, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000010, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ oh+32(FP), R9
@@ -1023,32 +1049,45 @@ pair:
 vector:
 	MOVQ      R10, CX
 	SUBQ      AX, CX
-	JLE       next
-	MOVQ      $0x00000010, R11
-	CMPQ      CX, R11
-	CMOVQGT   R11, CX
+	CMPQ      CX, $0x00000010
+	JLE       last
+	MOVQ      $0x00000010, CX
 	LEAQ      tailmask16<>+0(SB), R11
-	KMOVW     (R11)(CX*2), K1
-	LEAQ      (CX)(CX*1), CX
-	MOVQ      CX, R11
-	SUBQ      $0x00000000, R11
-	XORQ      R12, R12
-	CMPQ      R11, R12
-	CMOVQLT   R12, R11
-	MOVQ      $0x00000010, R12
-	CMPQ      R11, R12
-	CMOVQGT   R12, R11
-	LEAQ      tailmask16<>+0(SB), R12
-	KMOVW     (R12)(R11*2), K2
-	SUBQ      $0x00000010, CX
-	XORQ      R11, R11
-	CMPQ      CX, R11
-	CMOVQLT   R11, CX
-	MOVQ      $0x00000010, R11
-	CMPQ      CX, R11
-	CMOVQGT   R11, CX
-	LEAQ      tailmask16<>+0(SB), R11
-	KMOVW     (R11)(CX*2), K3
+	KMOVW     (R11)(CX*2), K4
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPS.Z (BX)(CX*4), K4, Z6
+	VMOVUPS.Z 64(BX)(CX*4), K4, Z7
+	VMOVAPS   Z6, Z8
+	VPERMT2PS Z7, Z4, Z8
+	VMOVAPS   Z6, Z6
+	VPERMT2PS Z7, Z5, Z6
+	VMOVUPS.Z (DX)(CX*4), K4, Z7
+	VMOVUPS.Z 64(DX)(CX*4), K4, Z21
+	VMOVAPS   Z7, Z22
+	VPERMT2PS Z21, Z4, Z22
+	VMOVAPS   Z7, Z7
+	VPERMT2PS Z21, Z5, Z7
+	VCMPPS    $0x1e, Z8, Z6, K5
+	VCMPPS    $0x03, Z6, Z6, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z6, Z8, K5, Z9
+	VBLENDMPS Z1, Z0, K5, Z10
+	VCMPPS    $0x1e, Z22, Z7, K5
+	VCMPPS    $0x03, Z7, Z7, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z7, Z22, K5, Z11
+	VBLENDMPS Z3, Z2, K5, Z12
+	VCMPPS    $0x1e, Z9, Z11, K5
+	VCMPPS    $0x03, Z11, Z11, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z11, Z9, K5, Z13
+	VMOVUPS   Z13, K4, (SI)(AX*4)
+	VBLENDMPS Z12, Z10, K5, Z14
+	VPMOVDB   Z14, K4, (DI)(AX*1)
+	ADDQ      $0x00000010, AX
+	JMP       vector
+
+last:
 	LEAQ      (AX)(AX*1), CX
 	VMOVUPS.Z (BX)(CX*4), K2, Z6
 	VMOVUPS.Z 64(BX)(CX*4), K3, Z7
@@ -1057,39 +1096,35 @@ vector:
 	VMOVAPS   Z6, Z6
 	VPERMT2PS Z7, Z5, Z6
 	VMOVUPS.Z (DX)(CX*4), K2, Z7
-	VMOVUPS.Z 64(DX)(CX*4), K3, Z15
-	VMOVAPS   Z7, Z16
-	VPERMT2PS Z15, Z4, Z16
+	VMOVUPS.Z 64(DX)(CX*4), K3, Z21
+	VMOVAPS   Z7, Z22
+	VPERMT2PS Z21, Z4, Z22
 	VMOVAPS   Z7, Z7
-	VPERMT2PS Z15, Z5, Z7
-	VCMPPS    $0x1e, Z8, Z6, K2
-	VCMPPS    $0x03, Z6, Z6, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z6, Z8, K2, Z9
-	VBLENDMPS Z1, Z0, K2, Z10
-	VCMPPS    $0x1e, Z16, Z7, K2
-	VCMPPS    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z7, Z16, K2, Z11
-	VBLENDMPS Z3, Z2, K2, Z12
-	VCMPPS    $0x1e, Z9, Z11, K2
-	VCMPPS    $0x03, Z11, Z11, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z11, Z9, K2, Z13
-	VMOVUPS   Z13, K1, (SI)(AX*4)
-	VBLENDMPS Z12, Z10, K2, Z14
-	VPMOVDB   Z14, K1, (DI)(AX*1)
-	ADDQ      $0x00000010, AX
-	JMP       vector
-
-next:
-	LEAQ (BX)(R8*2), BX
-	MOVQ R10, R11
-	SHLQ $0x02, R11
-	ADDQ R11, SI
-	ADDQ R10, DI
-	DECQ R9
-	JMP  pair
+	VPERMT2PS Z21, Z5, Z7
+	VCMPPS    $0x1e, Z8, Z6, K4
+	VCMPPS    $0x03, Z6, Z6, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z6, Z8, K4, Z15
+	VBLENDMPS Z1, Z0, K4, Z16
+	VCMPPS    $0x1e, Z22, Z7, K4
+	VCMPPS    $0x03, Z7, Z7, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z7, Z22, K4, Z17
+	VBLENDMPS Z3, Z2, K4, Z18
+	VCMPPS    $0x1e, Z15, Z17, K4
+	VCMPPS    $0x03, Z17, Z17, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z17, Z15, K4, Z19
+	VMOVUPS   Z19, K1, (SI)(AX*4)
+	VBLENDMPS Z18, Z16, K4, Z20
+	VPMOVDB   Z20, K1, (DI)(AX*1)
+	LEAQ      (BX)(R8*2), BX
+	MOVQ      R10, AX
+	SHLQ      $0x02, AX
+	ADDQ      AX, SI
+	ADDQ      R10, DI
+	DECQ      R9
+	JMP       pair
 
 done:
 	DECQ  planes+96(FP)
@@ -1181,6 +1216,32 @@ TEXT ·biasReLUMaxPool32AVX512(SB), NOSPLIT, $0-144
 	VMOVUPS      oddfloat32<>+0(SB), Z5
 	MOVQ         b_base+120(FP), R11
 	VXORPS       Z7, Z7, Z7
+	MOVQ         R10, AX
+	DECQ         AX
+	ANDQ         $0x0000000f, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000010, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000010, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000010, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ         oh+32(FP), R9
@@ -1197,89 +1258,106 @@ pair:
 vector:
 	MOVQ      R10, CX
 	SUBQ      AX, CX
-	JLE       next
-	MOVQ      $0x00000010, R12
-	CMPQ      CX, R12
-	CMOVQGT   R12, CX
+	CMPQ      CX, $0x00000010
+	JLE       last
+	MOVQ      $0x00000010, CX
 	LEAQ      tailmask16<>+0(SB), R12
-	KMOVW     (R12)(CX*2), K1
-	LEAQ      (CX)(CX*1), CX
-	MOVQ      CX, R12
-	SUBQ      $0x00000000, R12
-	XORQ      R13, R13
-	CMPQ      R12, R13
-	CMOVQLT   R13, R12
-	MOVQ      $0x00000010, R13
-	CMPQ      R12, R13
-	CMOVQGT   R13, R12
-	LEAQ      tailmask16<>+0(SB), R13
-	KMOVW     (R13)(R12*2), K2
-	SUBQ      $0x00000010, CX
-	XORQ      R12, R12
-	CMPQ      CX, R12
-	CMOVQLT   R12, CX
-	MOVQ      $0x00000010, R12
-	CMPQ      CX, R12
-	CMOVQGT   R12, CX
-	LEAQ      tailmask16<>+0(SB), R12
-	KMOVW     (R12)(CX*2), K3
+	KMOVW     (R12)(CX*2), K4
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPS.Z (BX)(CX*4), K4, Z8
+	VMOVUPS.Z 64(BX)(CX*4), K4, Z9
+	VADDPS    Z6, Z8, Z8
+	VCMPPS    $0x12, Z7, Z8, K5
+	VMOVAPS   Z7, K5, Z8
+	VADDPS    Z6, Z9, Z9
+	VCMPPS    $0x12, Z7, Z9, K5
+	VMOVAPS   Z7, K5, Z9
+	VMOVAPS   Z8, Z10
+	VPERMT2PS Z9, Z4, Z10
+	VMOVAPS   Z8, Z8
+	VPERMT2PS Z9, Z5, Z8
+	VMOVUPS.Z (DX)(CX*4), K4, Z9
+	VMOVUPS.Z 64(DX)(CX*4), K4, Z23
+	VADDPS    Z6, Z9, Z9
+	VCMPPS    $0x12, Z7, Z9, K5
+	VMOVAPS   Z7, K5, Z9
+	VADDPS    Z6, Z23, Z23
+	VCMPPS    $0x12, Z7, Z23, K5
+	VMOVAPS   Z7, K5, Z23
+	VMOVAPS   Z9, Z24
+	VPERMT2PS Z23, Z4, Z24
+	VMOVAPS   Z9, Z9
+	VPERMT2PS Z23, Z5, Z9
+	VCMPPS    $0x1e, Z10, Z8, K5
+	VCMPPS    $0x03, Z8, Z8, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z8, Z10, K5, Z11
+	VBLENDMPS Z1, Z0, K5, Z12
+	VCMPPS    $0x1e, Z24, Z9, K5
+	VCMPPS    $0x03, Z9, Z9, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z9, Z24, K5, Z13
+	VBLENDMPS Z3, Z2, K5, Z14
+	VCMPPS    $0x1e, Z11, Z13, K5
+	VCMPPS    $0x03, Z13, Z13, K6
+	KORW      K6, K5, K5
+	VBLENDMPS Z13, Z11, K5, Z15
+	VMOVUPS   Z15, K4, (SI)(AX*4)
+	VBLENDMPS Z14, Z12, K5, Z16
+	VPMOVDB   Z16, K4, (DI)(AX*1)
+	ADDQ      $0x00000010, AX
+	JMP       vector
+
+last:
 	LEAQ      (AX)(AX*1), CX
 	VMOVUPS.Z (BX)(CX*4), K2, Z8
 	VMOVUPS.Z 64(BX)(CX*4), K3, Z9
 	VADDPS    Z6, Z8, Z8
 	VCMPPS    $0x12, Z7, Z8, K4
-	VBLENDMPS Z7, Z8, K4, Z10
-	VMOVAPS   Z10, Z8
+	VMOVAPS   Z7, K4, Z8
 	VADDPS    Z6, Z9, Z9
 	VCMPPS    $0x12, Z7, Z9, K4
-	VBLENDMPS Z7, Z9, K4, Z11
-	VMOVAPS   Z11, Z9
-	VMOVAPS   Z8, Z12
-	VPERMT2PS Z9, Z4, Z12
+	VMOVAPS   Z7, K4, Z9
+	VMOVAPS   Z8, Z10
+	VPERMT2PS Z9, Z4, Z10
 	VMOVAPS   Z8, Z8
 	VPERMT2PS Z9, Z5, Z8
 	VMOVUPS.Z (DX)(CX*4), K2, Z9
-	VMOVUPS.Z 64(DX)(CX*4), K3, Z21
+	VMOVUPS.Z 64(DX)(CX*4), K3, Z23
 	VADDPS    Z6, Z9, Z9
-	VCMPPS    $0x12, Z7, Z9, K2
-	VBLENDMPS Z7, Z9, K2, Z13
-	VMOVAPS   Z13, Z9
-	VADDPS    Z6, Z21, Z21
-	VCMPPS    $0x12, Z7, Z21, K2
-	VBLENDMPS Z7, Z21, K2, Z14
-	VMOVAPS   Z14, Z21
-	VMOVAPS   Z9, Z22
-	VPERMT2PS Z21, Z4, Z22
+	VCMPPS    $0x12, Z7, Z9, K4
+	VMOVAPS   Z7, K4, Z9
+	VADDPS    Z6, Z23, Z23
+	VCMPPS    $0x12, Z7, Z23, K4
+	VMOVAPS   Z7, K4, Z23
+	VMOVAPS   Z9, Z24
+	VPERMT2PS Z23, Z4, Z24
 	VMOVAPS   Z9, Z9
-	VPERMT2PS Z21, Z5, Z9
-	VCMPPS    $0x1e, Z12, Z8, K2
-	VCMPPS    $0x03, Z8, Z8, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z8, Z12, K2, Z15
-	VBLENDMPS Z1, Z0, K2, Z16
-	VCMPPS    $0x1e, Z22, Z9, K2
-	VCMPPS    $0x03, Z9, Z9, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z9, Z22, K2, Z17
-	VBLENDMPS Z3, Z2, K2, Z18
-	VCMPPS    $0x1e, Z15, Z17, K2
-	VCMPPS    $0x03, Z17, Z17, K3
-	KORW      K3, K2, K2
-	VBLENDMPS Z17, Z15, K2, Z19
-	VMOVUPS   Z19, K1, (SI)(AX*4)
-	VBLENDMPS Z18, Z16, K2, Z20
-	VPMOVDB   Z20, K1, (DI)(AX*1)
-	ADDQ      $0x00000010, AX
-	JMP       vector
-
-next:
-	LEAQ (BX)(R8*2), BX
-	MOVQ R10, R12
-	SHLQ $0x02, R12
-	ADDQ R12, SI
-	ADDQ R10, DI
-	DECQ R9
-	JMP  pair
+	VPERMT2PS Z23, Z5, Z9
+	VCMPPS    $0x1e, Z10, Z8, K4
+	VCMPPS    $0x03, Z8, Z8, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z8, Z10, K4, Z17
+	VBLENDMPS Z1, Z0, K4, Z18
+	VCMPPS    $0x1e, Z24, Z9, K4
+	VCMPPS    $0x03, Z9, Z9, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z9, Z24, K4, Z19
+	VBLENDMPS Z3, Z2, K4, Z20
+	VCMPPS    $0x1e, Z17, Z19, K4
+	VCMPPS    $0x03, Z19, Z19, K5
+	KORW      K5, K4, K4
+	VBLENDMPS Z19, Z17, K4, Z21
+	VMOVUPS   Z21, K1, (SI)(AX*4)
+	VBLENDMPS Z20, Z18, K4, Z22
+	VPMOVDB   Z22, K1, (DI)(AX*1)
+	LEAQ      (BX)(R8*2), BX
+	MOVQ      R10, AX
+	SHLQ      $0x02, AX
+	ADDQ      AX, SI
+	ADDQ      R10, DI
+	DECQ      R9
+	JMP       pair
 
 done:
 	DECQ  planes+96(FP)
@@ -1319,6 +1397,32 @@ TEXT ·maxPoolGrad32AVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSS code332<>+0(SB), Z3
 	VMOVUPS      interlofloat32<>+0(SB), Z4
 	VMOVUPS      interhifloat32<>+0(SB), Z5
+	MOVQ         R10, AX
+	DECQ         AX
+	ANDQ         $0x0000000f, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000010, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000010, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000010, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ oh+56(FP), R9
@@ -1333,43 +1437,49 @@ pair:
 vector:
 	MOVQ        R10, CX
 	SUBQ        AX, CX
-	JLE         next
-	MOVQ        $0x00000010, R11
-	CMPQ        CX, R11
-	CMOVQGT     R11, CX
+	CMPQ        CX, $0x00000010
+	JLE         last
+	MOVQ        $0x00000010, CX
 	LEAQ        tailmask16<>+0(SB), R11
-	KMOVW       (R11)(CX*2), K1
-	LEAQ        (CX)(CX*1), CX
-	MOVQ        CX, R11
-	SUBQ        $0x00000000, R11
-	XORQ        R12, R12
-	CMPQ        R11, R12
-	CMOVQLT     R12, R11
-	MOVQ        $0x00000010, R12
-	CMPQ        R11, R12
-	CMOVQGT     R12, R11
-	LEAQ        tailmask16<>+0(SB), R12
-	KMOVW       (R12)(R11*2), K2
-	SUBQ        $0x00000010, CX
-	XORQ        R11, R11
-	CMPQ        CX, R11
-	CMOVQLT     R11, CX
-	MOVQ        $0x00000010, R11
-	CMPQ        CX, R11
-	CMOVQGT     R11, CX
-	LEAQ        tailmask16<>+0(SB), R11
-	KMOVW       (R11)(CX*2), K3
+	KMOVW       (R11)(CX*2), K4
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPS.Z   (BX)(AX*4), K4, Z6
+	VPMOVZXBD.Z (DI)(AX*1), K4, Z7
+	VPCMPEQD    Z0, Z7, K5
+	VMOVUPS.Z   Z6, K5, Z8
+	VPCMPEQD    Z1, Z7, K5
+	VMOVUPS.Z   Z6, K5, Z9
+	VPCMPEQD    Z2, Z7, K5
+	VMOVUPS.Z   Z6, K5, Z10
+	VPCMPEQD    Z3, Z7, K5
+	VMOVUPS.Z   Z6, K5, Z6
+	VMOVAPS     Z8, Z7
+	VPERMT2PS   Z9, Z4, Z7
+	VMOVUPS     Z7, K4, (SI)(CX*4)
+	VMOVAPS     Z8, Z7
+	VPERMT2PS   Z9, Z5, Z7
+	VMOVUPS     Z7, K4, 64(SI)(CX*4)
+	VMOVAPS     Z10, Z7
+	VPERMT2PS   Z6, Z4, Z7
+	VMOVUPS     Z7, K4, (DX)(CX*4)
+	VMOVAPS     Z10, Z7
+	VPERMT2PS   Z6, Z5, Z7
+	VMOVUPS     Z7, K4, 64(DX)(CX*4)
+	ADDQ        $0x00000010, AX
+	JMP         vector
+
+last:
 	LEAQ        (AX)(AX*1), CX
 	VMOVUPS.Z   (BX)(AX*4), K1, Z6
 	VPMOVZXBD.Z (DI)(AX*1), K1, Z7
-	VPCMPEQD    Z0, Z7, K1
-	VMOVUPS.Z   Z6, K1, Z8
-	VPCMPEQD    Z1, Z7, K1
-	VMOVUPS.Z   Z6, K1, Z9
-	VPCMPEQD    Z2, Z7, K1
-	VMOVUPS.Z   Z6, K1, Z10
-	VPCMPEQD    Z3, Z7, K1
-	VMOVUPS.Z   Z6, K1, Z6
+	VPCMPEQD    Z0, Z7, K4
+	VMOVUPS.Z   Z6, K4, Z8
+	VPCMPEQD    Z1, Z7, K4
+	VMOVUPS.Z   Z6, K4, Z9
+	VPCMPEQD    Z2, Z7, K4
+	VMOVUPS.Z   Z6, K4, Z10
+	VPCMPEQD    Z3, Z7, K4
+	VMOVUPS.Z   Z6, K4, Z6
 	VMOVAPS     Z8, Z7
 	VPERMT2PS   Z9, Z4, Z7
 	VMOVUPS     Z7, K2, (SI)(CX*4)
@@ -1382,17 +1492,13 @@ vector:
 	VMOVAPS     Z10, Z7
 	VPERMT2PS   Z6, Z5, Z7
 	VMOVUPS     Z7, K3, 64(DX)(CX*4)
-	ADDQ        $0x00000010, AX
-	JMP         vector
-
-next:
-	LEAQ (SI)(R8*2), SI
-	MOVQ R10, R11
-	SHLQ $0x02, R11
-	ADDQ R11, BX
-	ADDQ R10, DI
-	DECQ R9
-	JMP  pair
+	LEAQ        (SI)(R8*2), SI
+	MOVQ        R10, AX
+	SHLQ        $0x02, AX
+	ADDQ        AX, BX
+	ADDQ        R10, DI
+	DECQ        R9
+	JMP         pair
 
 done:
 	DECQ  planes+96(FP)
@@ -1471,6 +1577,32 @@ TEXT ·reluMaxPoolGrad32AVX512(SB), NOSPLIT, $0-144
 	VMOVUPS      interlofloat32<>+0(SB), Z4
 	VMOVUPS      interhifloat32<>+0(SB), Z5
 	VXORPS       Z6, Z6, Z6
+	MOVQ         R11, AX
+	DECQ         AX
+	ANDQ         $0x0000000f, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000010, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000010, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000010, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ oh+80(FP), R10
@@ -1485,70 +1617,76 @@ pair:
 vector:
 	MOVQ        R11, CX
 	SUBQ        AX, CX
-	JLE         next
-	MOVQ        $0x00000010, R12
-	CMPQ        CX, R12
-	CMOVQGT     R12, CX
+	CMPQ        CX, $0x00000010
+	JLE         last
+	MOVQ        $0x00000010, CX
 	LEAQ        tailmask16<>+0(SB), R12
-	KMOVW       (R12)(CX*2), K1
-	LEAQ        (CX)(CX*1), CX
-	MOVQ        CX, R12
-	SUBQ        $0x00000000, R12
-	XORQ        R13, R13
-	CMPQ        R12, R13
-	CMOVQLT     R13, R12
-	MOVQ        $0x00000010, R13
-	CMPQ        R12, R13
-	CMOVQGT     R13, R12
-	LEAQ        tailmask16<>+0(SB), R13
-	KMOVW       (R13)(R12*2), K2
-	SUBQ        $0x00000010, CX
-	XORQ        R12, R12
-	CMPQ        CX, R12
-	CMOVQLT     R12, CX
-	MOVQ        $0x00000010, R12
-	CMPQ        CX, R12
-	CMOVQGT     R12, CX
-	LEAQ        tailmask16<>+0(SB), R12
-	KMOVW       (R12)(CX*2), K3
+	KMOVW       (R12)(CX*2), K4
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPS.Z   (BX)(AX*4), K4, Z7
+	LEAQ        (BX)(DI*1), R12
+	VMOVUPS.Z   (R12)(AX*4), K4, Z8
+	VCMPPS      $0x12, Z6, Z8, K5
+	VBLENDMPS   Z6, Z7, K5, Z9
+	VPMOVZXBD.Z (R8)(AX*1), K4, Z7
+	VPCMPEQD    Z0, Z7, K5
+	VMOVUPS.Z   Z9, K5, Z8
+	VPCMPEQD    Z1, Z7, K5
+	VMOVUPS.Z   Z9, K5, Z11
+	VPCMPEQD    Z2, Z7, K5
+	VMOVUPS.Z   Z9, K5, Z12
+	VPCMPEQD    Z3, Z7, K5
+	VMOVUPS.Z   Z9, K5, Z7
+	VMOVAPS     Z8, Z13
+	VPERMT2PS   Z11, Z4, Z13
+	VMOVUPS     Z13, K4, (SI)(CX*4)
+	VMOVAPS     Z8, Z8
+	VPERMT2PS   Z11, Z5, Z8
+	VMOVUPS     Z8, K4, 64(SI)(CX*4)
+	VMOVAPS     Z12, Z8
+	VPERMT2PS   Z7, Z4, Z8
+	VMOVUPS     Z8, K4, (DX)(CX*4)
+	VMOVAPS     Z12, Z8
+	VPERMT2PS   Z7, Z5, Z8
+	VMOVUPS     Z8, K4, 64(DX)(CX*4)
+	ADDQ        $0x00000010, AX
+	JMP         vector
+
+last:
 	LEAQ        (AX)(AX*1), CX
 	VMOVUPS.Z   (BX)(AX*4), K1, Z7
 	LEAQ        (BX)(DI*1), R12
 	VMOVUPS.Z   (R12)(AX*4), K1, Z8
 	VCMPPS      $0x12, Z6, Z8, K4
-	VBLENDMPS   Z6, Z7, K4, Z9
+	VBLENDMPS   Z6, Z7, K4, Z10
 	VPMOVZXBD.Z (R8)(AX*1), K1, Z7
-	VPCMPEQD    Z0, Z7, K1
-	VMOVUPS.Z   Z9, K1, Z8
-	VPCMPEQD    Z1, Z7, K1
-	VMOVUPS.Z   Z9, K1, Z10
-	VPCMPEQD    Z2, Z7, K1
-	VMOVUPS.Z   Z9, K1, Z11
-	VPCMPEQD    Z3, Z7, K1
-	VMOVUPS.Z   Z9, K1, Z7
-	VMOVAPS     Z8, Z12
-	VPERMT2PS   Z10, Z4, Z12
-	VMOVUPS     Z12, K2, (SI)(CX*4)
+	VPCMPEQD    Z0, Z7, K4
+	VMOVUPS.Z   Z10, K4, Z8
+	VPCMPEQD    Z1, Z7, K4
+	VMOVUPS.Z   Z10, K4, Z11
+	VPCMPEQD    Z2, Z7, K4
+	VMOVUPS.Z   Z10, K4, Z12
+	VPCMPEQD    Z3, Z7, K4
+	VMOVUPS.Z   Z10, K4, Z7
+	VMOVAPS     Z8, Z13
+	VPERMT2PS   Z11, Z4, Z13
+	VMOVUPS     Z13, K2, (SI)(CX*4)
 	VMOVAPS     Z8, Z8
-	VPERMT2PS   Z10, Z5, Z8
+	VPERMT2PS   Z11, Z5, Z8
 	VMOVUPS     Z8, K3, 64(SI)(CX*4)
-	VMOVAPS     Z11, Z8
+	VMOVAPS     Z12, Z8
 	VPERMT2PS   Z7, Z4, Z8
 	VMOVUPS     Z8, K2, (DX)(CX*4)
-	VMOVAPS     Z11, Z8
+	VMOVAPS     Z12, Z8
 	VPERMT2PS   Z7, Z5, Z8
 	VMOVUPS     Z8, K3, 64(DX)(CX*4)
-	ADDQ        $0x00000010, AX
-	JMP         vector
-
-next:
-	LEAQ (SI)(R9*2), SI
-	MOVQ R11, R12
-	SHLQ $0x02, R12
-	ADDQ R12, BX
-	ADDQ R11, R8
-	DECQ R10
-	JMP  pair
+	LEAQ        (SI)(R9*2), SI
+	MOVQ        R11, AX
+	SHLQ        $0x02, AX
+	ADDQ        AX, BX
+	ADDQ        R11, R8
+	DECQ        R10
+	JMP         pair
 
 done:
 	DECQ  planes+120(FP)
@@ -4764,6 +4902,32 @@ TEXT ·maxPool64AVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSD code364<>+0(SB), Z3
 	VMOVUPD      evenfloat64<>+0(SB), Z4
 	VMOVUPD      oddfloat64<>+0(SB), Z5
+	MOVQ         R10, AX
+	DECQ         AX
+	ANDQ         $0x00000007, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000008, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000008, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ oh+32(FP), R9
@@ -4778,32 +4942,45 @@ pair:
 vector:
 	MOVQ      R10, CX
 	SUBQ      AX, CX
-	JLE       next
-	MOVQ      $0x00000008, R11
-	CMPQ      CX, R11
-	CMOVQGT   R11, CX
+	CMPQ      CX, $0x00000008
+	JLE       last
+	MOVQ      $0x00000008, CX
 	LEAQ      tailmask16<>+0(SB), R11
-	KMOVW     (R11)(CX*2), K1
-	LEAQ      (CX)(CX*1), CX
-	MOVQ      CX, R11
-	SUBQ      $0x00000000, R11
-	XORQ      R12, R12
-	CMPQ      R11, R12
-	CMOVQLT   R12, R11
-	MOVQ      $0x00000008, R12
-	CMPQ      R11, R12
-	CMOVQGT   R12, R11
-	LEAQ      tailmask16<>+0(SB), R12
-	KMOVW     (R12)(R11*2), K2
-	SUBQ      $0x00000008, CX
-	XORQ      R11, R11
-	CMPQ      CX, R11
-	CMOVQLT   R11, CX
-	MOVQ      $0x00000008, R11
-	CMPQ      CX, R11
-	CMOVQGT   R11, CX
-	LEAQ      tailmask16<>+0(SB), R11
-	KMOVW     (R11)(CX*2), K3
+	KMOVW     (R11)(CX*2), K4
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPD.Z (BX)(CX*8), K4, Z6
+	VMOVUPD.Z 64(BX)(CX*8), K4, Z7
+	VMOVAPD   Z6, Z8
+	VPERMT2PD Z7, Z4, Z8
+	VMOVAPD   Z6, Z6
+	VPERMT2PD Z7, Z5, Z6
+	VMOVUPD.Z (DX)(CX*8), K4, Z7
+	VMOVUPD.Z 64(DX)(CX*8), K4, Z21
+	VMOVAPD   Z7, Z22
+	VPERMT2PD Z21, Z4, Z22
+	VMOVAPD   Z7, Z7
+	VPERMT2PD Z21, Z5, Z7
+	VCMPPD    $0x1e, Z8, Z6, K5
+	VCMPPD    $0x03, Z6, Z6, K6
+	KORW      K6, K5, K5
+	VBLENDMPD Z6, Z8, K5, Z9
+	VBLENDMPD Z1, Z0, K5, Z10
+	VCMPPD    $0x1e, Z22, Z7, K5
+	VCMPPD    $0x03, Z7, Z7, K6
+	KORW      K6, K5, K5
+	VBLENDMPD Z7, Z22, K5, Z11
+	VBLENDMPD Z3, Z2, K5, Z12
+	VCMPPD    $0x1e, Z9, Z11, K5
+	VCMPPD    $0x03, Z11, Z11, K6
+	KORW      K6, K5, K5
+	VBLENDMPD Z11, Z9, K5, Z13
+	VMOVUPD   Z13, K4, (SI)(AX*8)
+	VBLENDMPD Z12, Z10, K5, Z14
+	VPMOVQB   Z14, K4, (DI)(AX*1)
+	ADDQ      $0x00000008, AX
+	JMP       vector
+
+last:
 	LEAQ      (AX)(AX*1), CX
 	VMOVUPD.Z (BX)(CX*8), K2, Z6
 	VMOVUPD.Z 64(BX)(CX*8), K3, Z7
@@ -4812,39 +4989,35 @@ vector:
 	VMOVAPD   Z6, Z6
 	VPERMT2PD Z7, Z5, Z6
 	VMOVUPD.Z (DX)(CX*8), K2, Z7
-	VMOVUPD.Z 64(DX)(CX*8), K3, Z15
-	VMOVAPD   Z7, Z16
-	VPERMT2PD Z15, Z4, Z16
+	VMOVUPD.Z 64(DX)(CX*8), K3, Z21
+	VMOVAPD   Z7, Z22
+	VPERMT2PD Z21, Z4, Z22
 	VMOVAPD   Z7, Z7
-	VPERMT2PD Z15, Z5, Z7
-	VCMPPD    $0x1e, Z8, Z6, K2
-	VCMPPD    $0x03, Z6, Z6, K3
-	KORW      K3, K2, K2
-	VBLENDMPD Z6, Z8, K2, Z9
-	VBLENDMPD Z1, Z0, K2, Z10
-	VCMPPD    $0x1e, Z16, Z7, K2
-	VCMPPD    $0x03, Z7, Z7, K3
-	KORW      K3, K2, K2
-	VBLENDMPD Z7, Z16, K2, Z11
-	VBLENDMPD Z3, Z2, K2, Z12
-	VCMPPD    $0x1e, Z9, Z11, K2
-	VCMPPD    $0x03, Z11, Z11, K3
-	KORW      K3, K2, K2
-	VBLENDMPD Z11, Z9, K2, Z13
-	VMOVUPD   Z13, K1, (SI)(AX*8)
-	VBLENDMPD Z12, Z10, K2, Z14
-	VPMOVQB   Z14, K1, (DI)(AX*1)
-	ADDQ      $0x00000008, AX
-	JMP       vector
-
-next:
-	LEAQ (BX)(R8*2), BX
-	MOVQ R10, R11
-	SHLQ $0x03, R11
-	ADDQ R11, SI
-	ADDQ R10, DI
-	DECQ R9
-	JMP  pair
+	VPERMT2PD Z21, Z5, Z7
+	VCMPPD    $0x1e, Z8, Z6, K4
+	VCMPPD    $0x03, Z6, Z6, K5
+	KORW      K5, K4, K4
+	VBLENDMPD Z6, Z8, K4, Z15
+	VBLENDMPD Z1, Z0, K4, Z16
+	VCMPPD    $0x1e, Z22, Z7, K4
+	VCMPPD    $0x03, Z7, Z7, K5
+	KORW      K5, K4, K4
+	VBLENDMPD Z7, Z22, K4, Z17
+	VBLENDMPD Z3, Z2, K4, Z18
+	VCMPPD    $0x1e, Z15, Z17, K4
+	VCMPPD    $0x03, Z17, Z17, K5
+	KORW      K5, K4, K4
+	VBLENDMPD Z17, Z15, K4, Z19
+	VMOVUPD   Z19, K1, (SI)(AX*8)
+	VBLENDMPD Z18, Z16, K4, Z20
+	VPMOVQB   Z20, K1, (DI)(AX*1)
+	LEAQ      (BX)(R8*2), BX
+	MOVQ      R10, AX
+	SHLQ      $0x03, AX
+	ADDQ      AX, SI
+	ADDQ      R10, DI
+	DECQ      R9
+	JMP       pair
 
 done:
 	DECQ  planes+96(FP)
@@ -4920,6 +5093,32 @@ TEXT ·biasReLUMaxPool64AVX512(SB), NOSPLIT, $0-144
 	VMOVUPD      oddfloat64<>+0(SB), Z5
 	MOVQ         b_base+120(FP), R11
 	VXORPD       Z7, Z7, Z7
+	MOVQ         R10, AX
+	DECQ         AX
+	ANDQ         $0x00000007, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000008, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000008, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ         oh+32(FP), R9
@@ -4936,89 +5135,106 @@ pair:
 vector:
 	MOVQ      R10, CX
 	SUBQ      AX, CX
-	JLE       next
-	MOVQ      $0x00000008, R12
-	CMPQ      CX, R12
-	CMOVQGT   R12, CX
+	CMPQ      CX, $0x00000008
+	JLE       last
+	MOVQ      $0x00000008, CX
 	LEAQ      tailmask16<>+0(SB), R12
-	KMOVW     (R12)(CX*2), K1
-	LEAQ      (CX)(CX*1), CX
-	MOVQ      CX, R12
-	SUBQ      $0x00000000, R12
-	XORQ      R13, R13
-	CMPQ      R12, R13
-	CMOVQLT   R13, R12
-	MOVQ      $0x00000008, R13
-	CMPQ      R12, R13
-	CMOVQGT   R13, R12
-	LEAQ      tailmask16<>+0(SB), R13
-	KMOVW     (R13)(R12*2), K2
-	SUBQ      $0x00000008, CX
-	XORQ      R12, R12
-	CMPQ      CX, R12
-	CMOVQLT   R12, CX
-	MOVQ      $0x00000008, R12
-	CMPQ      CX, R12
-	CMOVQGT   R12, CX
-	LEAQ      tailmask16<>+0(SB), R12
-	KMOVW     (R12)(CX*2), K3
+	KMOVW     (R12)(CX*2), K4
+	LEAQ      (AX)(AX*1), CX
+	VMOVUPD.Z (BX)(CX*8), K4, Z8
+	VMOVUPD.Z 64(BX)(CX*8), K4, Z9
+	VADDPD    Z6, Z8, Z8
+	VCMPPD    $0x12, Z7, Z8, K5
+	VMOVAPD   Z7, K5, Z8
+	VADDPD    Z6, Z9, Z9
+	VCMPPD    $0x12, Z7, Z9, K5
+	VMOVAPD   Z7, K5, Z9
+	VMOVAPD   Z8, Z10
+	VPERMT2PD Z9, Z4, Z10
+	VMOVAPD   Z8, Z8
+	VPERMT2PD Z9, Z5, Z8
+	VMOVUPD.Z (DX)(CX*8), K4, Z9
+	VMOVUPD.Z 64(DX)(CX*8), K4, Z23
+	VADDPD    Z6, Z9, Z9
+	VCMPPD    $0x12, Z7, Z9, K5
+	VMOVAPD   Z7, K5, Z9
+	VADDPD    Z6, Z23, Z23
+	VCMPPD    $0x12, Z7, Z23, K5
+	VMOVAPD   Z7, K5, Z23
+	VMOVAPD   Z9, Z24
+	VPERMT2PD Z23, Z4, Z24
+	VMOVAPD   Z9, Z9
+	VPERMT2PD Z23, Z5, Z9
+	VCMPPD    $0x1e, Z10, Z8, K5
+	VCMPPD    $0x03, Z8, Z8, K6
+	KORW      K6, K5, K5
+	VBLENDMPD Z8, Z10, K5, Z11
+	VBLENDMPD Z1, Z0, K5, Z12
+	VCMPPD    $0x1e, Z24, Z9, K5
+	VCMPPD    $0x03, Z9, Z9, K6
+	KORW      K6, K5, K5
+	VBLENDMPD Z9, Z24, K5, Z13
+	VBLENDMPD Z3, Z2, K5, Z14
+	VCMPPD    $0x1e, Z11, Z13, K5
+	VCMPPD    $0x03, Z13, Z13, K6
+	KORW      K6, K5, K5
+	VBLENDMPD Z13, Z11, K5, Z15
+	VMOVUPD   Z15, K4, (SI)(AX*8)
+	VBLENDMPD Z14, Z12, K5, Z16
+	VPMOVQB   Z16, K4, (DI)(AX*1)
+	ADDQ      $0x00000008, AX
+	JMP       vector
+
+last:
 	LEAQ      (AX)(AX*1), CX
 	VMOVUPD.Z (BX)(CX*8), K2, Z8
 	VMOVUPD.Z 64(BX)(CX*8), K3, Z9
 	VADDPD    Z6, Z8, Z8
 	VCMPPD    $0x12, Z7, Z8, K4
-	VBLENDMPD Z7, Z8, K4, Z10
-	VMOVAPD   Z10, Z8
+	VMOVAPD   Z7, K4, Z8
 	VADDPD    Z6, Z9, Z9
 	VCMPPD    $0x12, Z7, Z9, K4
-	VBLENDMPD Z7, Z9, K4, Z11
-	VMOVAPD   Z11, Z9
-	VMOVAPD   Z8, Z12
-	VPERMT2PD Z9, Z4, Z12
+	VMOVAPD   Z7, K4, Z9
+	VMOVAPD   Z8, Z10
+	VPERMT2PD Z9, Z4, Z10
 	VMOVAPD   Z8, Z8
 	VPERMT2PD Z9, Z5, Z8
 	VMOVUPD.Z (DX)(CX*8), K2, Z9
-	VMOVUPD.Z 64(DX)(CX*8), K3, Z21
+	VMOVUPD.Z 64(DX)(CX*8), K3, Z23
 	VADDPD    Z6, Z9, Z9
-	VCMPPD    $0x12, Z7, Z9, K2
-	VBLENDMPD Z7, Z9, K2, Z13
-	VMOVAPD   Z13, Z9
-	VADDPD    Z6, Z21, Z21
-	VCMPPD    $0x12, Z7, Z21, K2
-	VBLENDMPD Z7, Z21, K2, Z14
-	VMOVAPD   Z14, Z21
-	VMOVAPD   Z9, Z22
-	VPERMT2PD Z21, Z4, Z22
+	VCMPPD    $0x12, Z7, Z9, K4
+	VMOVAPD   Z7, K4, Z9
+	VADDPD    Z6, Z23, Z23
+	VCMPPD    $0x12, Z7, Z23, K4
+	VMOVAPD   Z7, K4, Z23
+	VMOVAPD   Z9, Z24
+	VPERMT2PD Z23, Z4, Z24
 	VMOVAPD   Z9, Z9
-	VPERMT2PD Z21, Z5, Z9
-	VCMPPD    $0x1e, Z12, Z8, K2
-	VCMPPD    $0x03, Z8, Z8, K3
-	KORW      K3, K2, K2
-	VBLENDMPD Z8, Z12, K2, Z15
-	VBLENDMPD Z1, Z0, K2, Z16
-	VCMPPD    $0x1e, Z22, Z9, K2
-	VCMPPD    $0x03, Z9, Z9, K3
-	KORW      K3, K2, K2
-	VBLENDMPD Z9, Z22, K2, Z17
-	VBLENDMPD Z3, Z2, K2, Z18
-	VCMPPD    $0x1e, Z15, Z17, K2
-	VCMPPD    $0x03, Z17, Z17, K3
-	KORW      K3, K2, K2
-	VBLENDMPD Z17, Z15, K2, Z19
-	VMOVUPD   Z19, K1, (SI)(AX*8)
-	VBLENDMPD Z18, Z16, K2, Z20
-	VPMOVQB   Z20, K1, (DI)(AX*1)
-	ADDQ      $0x00000008, AX
-	JMP       vector
-
-next:
-	LEAQ (BX)(R8*2), BX
-	MOVQ R10, R12
-	SHLQ $0x03, R12
-	ADDQ R12, SI
-	ADDQ R10, DI
-	DECQ R9
-	JMP  pair
+	VPERMT2PD Z23, Z5, Z9
+	VCMPPD    $0x1e, Z10, Z8, K4
+	VCMPPD    $0x03, Z8, Z8, K5
+	KORW      K5, K4, K4
+	VBLENDMPD Z8, Z10, K4, Z17
+	VBLENDMPD Z1, Z0, K4, Z18
+	VCMPPD    $0x1e, Z24, Z9, K4
+	VCMPPD    $0x03, Z9, Z9, K5
+	KORW      K5, K4, K4
+	VBLENDMPD Z9, Z24, K4, Z19
+	VBLENDMPD Z3, Z2, K4, Z20
+	VCMPPD    $0x1e, Z17, Z19, K4
+	VCMPPD    $0x03, Z19, Z19, K5
+	KORW      K5, K4, K4
+	VBLENDMPD Z19, Z17, K4, Z21
+	VMOVUPD   Z21, K1, (SI)(AX*8)
+	VBLENDMPD Z20, Z18, K4, Z22
+	VPMOVQB   Z22, K1, (DI)(AX*1)
+	LEAQ      (BX)(R8*2), BX
+	MOVQ      R10, AX
+	SHLQ      $0x03, AX
+	ADDQ      AX, SI
+	ADDQ      R10, DI
+	DECQ      R9
+	JMP       pair
 
 done:
 	DECQ  planes+96(FP)
@@ -5058,6 +5274,32 @@ TEXT ·maxPoolGrad64AVX512(SB), NOSPLIT, $0-120
 	VBROADCASTSD code364<>+0(SB), Z3
 	VMOVUPD      interlofloat64<>+0(SB), Z4
 	VMOVUPD      interhifloat64<>+0(SB), Z5
+	MOVQ         R10, AX
+	DECQ         AX
+	ANDQ         $0x00000007, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000008, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000008, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ oh+56(FP), R9
@@ -5072,43 +5314,49 @@ pair:
 vector:
 	MOVQ        R10, CX
 	SUBQ        AX, CX
-	JLE         next
-	MOVQ        $0x00000008, R11
-	CMPQ        CX, R11
-	CMOVQGT     R11, CX
+	CMPQ        CX, $0x00000008
+	JLE         last
+	MOVQ        $0x00000008, CX
 	LEAQ        tailmask16<>+0(SB), R11
-	KMOVW       (R11)(CX*2), K1
-	LEAQ        (CX)(CX*1), CX
-	MOVQ        CX, R11
-	SUBQ        $0x00000000, R11
-	XORQ        R12, R12
-	CMPQ        R11, R12
-	CMOVQLT     R12, R11
-	MOVQ        $0x00000008, R12
-	CMPQ        R11, R12
-	CMOVQGT     R12, R11
-	LEAQ        tailmask16<>+0(SB), R12
-	KMOVW       (R12)(R11*2), K2
-	SUBQ        $0x00000008, CX
-	XORQ        R11, R11
-	CMPQ        CX, R11
-	CMOVQLT     R11, CX
-	MOVQ        $0x00000008, R11
-	CMPQ        CX, R11
-	CMOVQGT     R11, CX
-	LEAQ        tailmask16<>+0(SB), R11
-	KMOVW       (R11)(CX*2), K3
+	KMOVW       (R11)(CX*2), K4
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPD.Z   (BX)(AX*8), K4, Z6
+	VPMOVZXBQ.Z (DI)(AX*1), K4, Z7
+	VPCMPEQQ    Z0, Z7, K5
+	VMOVUPD.Z   Z6, K5, Z8
+	VPCMPEQQ    Z1, Z7, K5
+	VMOVUPD.Z   Z6, K5, Z9
+	VPCMPEQQ    Z2, Z7, K5
+	VMOVUPD.Z   Z6, K5, Z10
+	VPCMPEQQ    Z3, Z7, K5
+	VMOVUPD.Z   Z6, K5, Z6
+	VMOVAPD     Z8, Z7
+	VPERMT2PD   Z9, Z4, Z7
+	VMOVUPD     Z7, K4, (SI)(CX*8)
+	VMOVAPD     Z8, Z7
+	VPERMT2PD   Z9, Z5, Z7
+	VMOVUPD     Z7, K4, 64(SI)(CX*8)
+	VMOVAPD     Z10, Z7
+	VPERMT2PD   Z6, Z4, Z7
+	VMOVUPD     Z7, K4, (DX)(CX*8)
+	VMOVAPD     Z10, Z7
+	VPERMT2PD   Z6, Z5, Z7
+	VMOVUPD     Z7, K4, 64(DX)(CX*8)
+	ADDQ        $0x00000008, AX
+	JMP         vector
+
+last:
 	LEAQ        (AX)(AX*1), CX
 	VMOVUPD.Z   (BX)(AX*8), K1, Z6
 	VPMOVZXBQ.Z (DI)(AX*1), K1, Z7
-	VPCMPEQQ    Z0, Z7, K1
-	VMOVUPD.Z   Z6, K1, Z8
-	VPCMPEQQ    Z1, Z7, K1
-	VMOVUPD.Z   Z6, K1, Z9
-	VPCMPEQQ    Z2, Z7, K1
-	VMOVUPD.Z   Z6, K1, Z10
-	VPCMPEQQ    Z3, Z7, K1
-	VMOVUPD.Z   Z6, K1, Z6
+	VPCMPEQQ    Z0, Z7, K4
+	VMOVUPD.Z   Z6, K4, Z8
+	VPCMPEQQ    Z1, Z7, K4
+	VMOVUPD.Z   Z6, K4, Z9
+	VPCMPEQQ    Z2, Z7, K4
+	VMOVUPD.Z   Z6, K4, Z10
+	VPCMPEQQ    Z3, Z7, K4
+	VMOVUPD.Z   Z6, K4, Z6
 	VMOVAPD     Z8, Z7
 	VPERMT2PD   Z9, Z4, Z7
 	VMOVUPD     Z7, K2, (SI)(CX*8)
@@ -5121,17 +5369,13 @@ vector:
 	VMOVAPD     Z10, Z7
 	VPERMT2PD   Z6, Z5, Z7
 	VMOVUPD     Z7, K3, 64(DX)(CX*8)
-	ADDQ        $0x00000008, AX
-	JMP         vector
-
-next:
-	LEAQ (SI)(R8*2), SI
-	MOVQ R10, R11
-	SHLQ $0x03, R11
-	ADDQ R11, BX
-	ADDQ R10, DI
-	DECQ R9
-	JMP  pair
+	LEAQ        (SI)(R8*2), SI
+	MOVQ        R10, AX
+	SHLQ        $0x03, AX
+	ADDQ        AX, BX
+	ADDQ        R10, DI
+	DECQ        R9
+	JMP         pair
 
 done:
 	DECQ  planes+96(FP)
@@ -5194,6 +5438,32 @@ TEXT ·reluMaxPoolGrad64AVX512(SB), NOSPLIT, $0-144
 	VMOVUPD      interlofloat64<>+0(SB), Z4
 	VMOVUPD      interhifloat64<>+0(SB), Z5
 	VXORPD       Z6, Z6, Z6
+	MOVQ         R11, AX
+	DECQ         AX
+	ANDQ         $0x00000007, AX
+	INCQ         AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K1
+	LEAQ         (AX)(AX*1), AX
+	MOVQ         AX, CX
+	SUBQ         $0x00000000, CX
+	XORQ         DX, DX
+	CMPQ         CX, DX
+	CMOVQLT      DX, CX
+	MOVQ         $0x00000008, DX
+	CMPQ         CX, DX
+	CMOVQGT      DX, CX
+	LEAQ         tailmask16<>+0(SB), DX
+	KMOVW        (DX)(CX*2), K2
+	SUBQ         $0x00000008, AX
+	XORQ         CX, CX
+	CMPQ         AX, CX
+	CMOVQLT      CX, AX
+	MOVQ         $0x00000008, CX
+	CMPQ         AX, CX
+	CMOVQGT      CX, AX
+	LEAQ         tailmask16<>+0(SB), CX
+	KMOVW        (CX)(AX*2), K3
 
 plane:
 	MOVQ oh+80(FP), R10
@@ -5208,70 +5478,76 @@ pair:
 vector:
 	MOVQ        R11, CX
 	SUBQ        AX, CX
-	JLE         next
-	MOVQ        $0x00000008, R12
-	CMPQ        CX, R12
-	CMOVQGT     R12, CX
+	CMPQ        CX, $0x00000008
+	JLE         last
+	MOVQ        $0x00000008, CX
 	LEAQ        tailmask16<>+0(SB), R12
-	KMOVW       (R12)(CX*2), K1
-	LEAQ        (CX)(CX*1), CX
-	MOVQ        CX, R12
-	SUBQ        $0x00000000, R12
-	XORQ        R13, R13
-	CMPQ        R12, R13
-	CMOVQLT     R13, R12
-	MOVQ        $0x00000008, R13
-	CMPQ        R12, R13
-	CMOVQGT     R13, R12
-	LEAQ        tailmask16<>+0(SB), R13
-	KMOVW       (R13)(R12*2), K2
-	SUBQ        $0x00000008, CX
-	XORQ        R12, R12
-	CMPQ        CX, R12
-	CMOVQLT     R12, CX
-	MOVQ        $0x00000008, R12
-	CMPQ        CX, R12
-	CMOVQGT     R12, CX
-	LEAQ        tailmask16<>+0(SB), R12
-	KMOVW       (R12)(CX*2), K3
+	KMOVW       (R12)(CX*2), K4
+	LEAQ        (AX)(AX*1), CX
+	VMOVUPD.Z   (BX)(AX*8), K4, Z7
+	LEAQ        (BX)(DI*1), R12
+	VMOVUPD.Z   (R12)(AX*8), K4, Z8
+	VCMPPD      $0x12, Z6, Z8, K5
+	VBLENDMPD   Z6, Z7, K5, Z9
+	VPMOVZXBQ.Z (R8)(AX*1), K4, Z7
+	VPCMPEQQ    Z0, Z7, K5
+	VMOVUPD.Z   Z9, K5, Z8
+	VPCMPEQQ    Z1, Z7, K5
+	VMOVUPD.Z   Z9, K5, Z11
+	VPCMPEQQ    Z2, Z7, K5
+	VMOVUPD.Z   Z9, K5, Z12
+	VPCMPEQQ    Z3, Z7, K5
+	VMOVUPD.Z   Z9, K5, Z7
+	VMOVAPD     Z8, Z13
+	VPERMT2PD   Z11, Z4, Z13
+	VMOVUPD     Z13, K4, (SI)(CX*8)
+	VMOVAPD     Z8, Z8
+	VPERMT2PD   Z11, Z5, Z8
+	VMOVUPD     Z8, K4, 64(SI)(CX*8)
+	VMOVAPD     Z12, Z8
+	VPERMT2PD   Z7, Z4, Z8
+	VMOVUPD     Z8, K4, (DX)(CX*8)
+	VMOVAPD     Z12, Z8
+	VPERMT2PD   Z7, Z5, Z8
+	VMOVUPD     Z8, K4, 64(DX)(CX*8)
+	ADDQ        $0x00000008, AX
+	JMP         vector
+
+last:
 	LEAQ        (AX)(AX*1), CX
 	VMOVUPD.Z   (BX)(AX*8), K1, Z7
 	LEAQ        (BX)(DI*1), R12
 	VMOVUPD.Z   (R12)(AX*8), K1, Z8
 	VCMPPD      $0x12, Z6, Z8, K4
-	VBLENDMPD   Z6, Z7, K4, Z9
+	VBLENDMPD   Z6, Z7, K4, Z10
 	VPMOVZXBQ.Z (R8)(AX*1), K1, Z7
-	VPCMPEQQ    Z0, Z7, K1
-	VMOVUPD.Z   Z9, K1, Z8
-	VPCMPEQQ    Z1, Z7, K1
-	VMOVUPD.Z   Z9, K1, Z10
-	VPCMPEQQ    Z2, Z7, K1
-	VMOVUPD.Z   Z9, K1, Z11
-	VPCMPEQQ    Z3, Z7, K1
-	VMOVUPD.Z   Z9, K1, Z7
-	VMOVAPD     Z8, Z12
-	VPERMT2PD   Z10, Z4, Z12
-	VMOVUPD     Z12, K2, (SI)(CX*8)
+	VPCMPEQQ    Z0, Z7, K4
+	VMOVUPD.Z   Z10, K4, Z8
+	VPCMPEQQ    Z1, Z7, K4
+	VMOVUPD.Z   Z10, K4, Z11
+	VPCMPEQQ    Z2, Z7, K4
+	VMOVUPD.Z   Z10, K4, Z12
+	VPCMPEQQ    Z3, Z7, K4
+	VMOVUPD.Z   Z10, K4, Z7
+	VMOVAPD     Z8, Z13
+	VPERMT2PD   Z11, Z4, Z13
+	VMOVUPD     Z13, K2, (SI)(CX*8)
 	VMOVAPD     Z8, Z8
-	VPERMT2PD   Z10, Z5, Z8
+	VPERMT2PD   Z11, Z5, Z8
 	VMOVUPD     Z8, K3, 64(SI)(CX*8)
-	VMOVAPD     Z11, Z8
+	VMOVAPD     Z12, Z8
 	VPERMT2PD   Z7, Z4, Z8
 	VMOVUPD     Z8, K2, (DX)(CX*8)
-	VMOVAPD     Z11, Z8
+	VMOVAPD     Z12, Z8
 	VPERMT2PD   Z7, Z5, Z8
 	VMOVUPD     Z8, K3, 64(DX)(CX*8)
-	ADDQ        $0x00000008, AX
-	JMP         vector
-
-next:
-	LEAQ (SI)(R9*2), SI
-	MOVQ R11, R12
-	SHLQ $0x03, R12
-	ADDQ R12, BX
-	ADDQ R11, R8
-	DECQ R10
-	JMP  pair
+	LEAQ        (SI)(R9*2), SI
+	MOVQ        R11, AX
+	SHLQ        $0x03, AX
+	ADDQ        AX, BX
+	ADDQ        R11, R8
+	DECQ        R10
+	JMP         pair
 
 done:
 	DECQ  planes+120(FP)
