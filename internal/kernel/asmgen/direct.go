@@ -16,13 +16,18 @@ import (
 //
 // summed in tap order with fused multiply-adds. With grad it is the filters'
 // gradient, over n images (ldx apart) and their output gradients g (filter
-// c's plane at c*ldg, images ldgi apart), two filters at a time:
+// c's plane at c*ldg, images ldgi apart), three filters at a time (then
+// two, or one, for the rest):
 //
 //	dw[t*ldw + c] += Σ_img Σ_{i,j} g[img*ldgi + c*ldg + i*ow + j]·x[img*ldx + (i+ki)*w + kj + j]
 //
 // each sum's lanes added across positions and images, then across lanes;
-// a window's vector, loaded once (zero beyond the row, as g), serves both
-// filters.
+// a window's vector, loaded once (zero beyond the row, as g), serves all
+// three filters. Three filters' 27 sums fit in the registers because a row
+// is done one vector of it at a time (each sum still gets its row's first
+// vector before its second, so the order of the additions is that of any
+// grouping), and a third filter shares the loads of the windows: 18 loads
+// for 54 multiply-adds a row rather than 18 for 36.
 // AVX-512 and float32 only.
 type conv3x3 struct{ grad bool }
 
@@ -156,14 +161,13 @@ func (c conv3x3) emitGrad(v vm) {
 		return m
 	}
 	ldxb, ldgib, ldwb := local("ldx"), local("ldgi"), local("ldw")
-	pairs, imgs, rows := asm.AllocLocal(8), asm.AllocLocal(8), asm.AllocLocal(8)
+	left, imgs, rows := asm.AllocLocal(8), asm.AllocLocal(8), asm.AllocLocal(8) // filters left
 	gf := asm.Load(asm.Param("g").Base(), asm.GP64()).(reg.GPVirtual)
 	dwp := asm.Load(asm.Param("dw").Base(), asm.GP64()).(reg.GPVirtual)
 	xBase, _ := asm.Param("x").Base().Resolve()
 	xi, gi, xr, gr := asm.GP64(), asm.GP64(), asm.GP64(), asm.GP64()
 	cnt := gp("o")
-	asm.SHRQ(op.U8(1), cnt)
-	asm.MOVQ(cnt, pairs)
+	asm.MOVQ(cnt, left)
 	group := func(g int, next string) {
 		acc := make([][9]reg.VecVirtual, g)
 		for c := range g {
@@ -184,29 +188,27 @@ func (c conv3x3) emitGrad(v vm) {
 		asm.MOVQ(v.param("oh"), cnt)
 		asm.MOVQ(cnt, rows)
 		asm.Label(next + "Row")
-		gv := make([][2]reg.VecVirtual, g)
-		for c := range g {
-			m := op.Mem{Base: gr}
-			if c == 1 {
-				m.Index, m.Scale = ldg, 1
+		for h, k := range []reg.Register{k0, k1} {
+			gv := make([]reg.VecVirtual, g)
+			for c := range g {
+				m := op.Mem{Base: gr, Disp: 64 * h}
+				switch c {
+				case 1, 2:
+					m.Index, m.Scale = ldg, byte(c)
+				}
+				gv[c] = asm.ZMM()
+				asm.VMOVUPS_Z(m, k, gv[c])
 			}
-			gv[c][0], gv[c][1] = asm.ZMM(), asm.ZMM()
-			asm.VMOVUPS_Z(m, k0, gv[c][0])
-			m.Disp = 64
-			asm.VMOVUPS_Z(m, k1, gv[c][1])
-		}
-		for t := range 9 {
-			m := op.Mem{Base: xr, Disp: 4 * (t % 3)}
-			if t/3 > 0 {
-				m.Index, m.Scale = w, byte(t/3)
-			}
-			for h, k := range []reg.Register{k0, k1} {
+			for t := range 9 {
+				m := op.Mem{Base: xr, Disp: 4*(t%3) + 64*h}
+				if t/3 > 0 {
+					m.Index, m.Scale = w, byte(t/3)
+				}
 				xv := asm.ZMM()
 				asm.VMOVUPS_Z(m, k, xv)
 				for c := range g {
-					asm.VFMADD231PS(xv, gv[c][h], acc[c][t])
+					asm.VFMADD231PS(xv, gv[c], acc[c][t])
 				}
-				m.Disp += 64
 			}
 		}
 		asm.ADDQ(w, xr)
@@ -238,18 +240,23 @@ func (c conv3x3) emitGrad(v vm) {
 			asm.ADDQ(ldwb, tp)
 		}
 	}
-	asm.Label("pair")
-	asm.CMPQ(pairs, op.U32(0))
-	asm.JE(op.LabelRef("odd"))
-	group(2, "pair")
+	asm.Label("triple")
+	asm.CMPQ(left, op.U32(3))
+	asm.JL(op.LabelRef("pair"))
+	group(3, "triple")
 	asm.LEAQ(op.Mem{Base: gf, Index: ldg, Scale: 2}, gf)
-	asm.ADDQ(op.U32(8), dwp)
-	asm.DECQ(pairs)
-	asm.JMP(op.LabelRef("pair"))
+	asm.ADDQ(ldg, gf)
+	asm.ADDQ(op.U32(12), dwp)
+	asm.SUBQ(op.U32(3), left)
+	asm.JMP(op.LabelRef("triple"))
+	asm.Label("pair")
+	asm.CMPQ(left, op.U32(2))
+	asm.JL(op.LabelRef("odd"))
+	group(2, "pair")
+	asm.JMP(op.LabelRef("done"))
 	asm.Label("odd")
-	asm.MOVQ(v.param("o"), cnt)
-	asm.TESTQ(op.U32(1), cnt)
-	asm.JZ(op.LabelRef("done"))
+	asm.CMPQ(left, op.U32(1))
+	asm.JL(op.LabelRef("done"))
 	group(1, "one")
 	asm.Label("done")
 	asm.VZEROUPPER()
