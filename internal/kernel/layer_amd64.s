@@ -1867,7 +1867,10 @@ tapMask:
 	JMP     tapMask
 
 tapsMasked:
-	XORQ R8, R8
+	KMOVW (SP), K2
+	KMOVW 2(SP), K3
+	KMOVW 4(SP), K4
+	XORQ  R8, R8
 
 parity:
 	CMPQ  R8, $0x00000002
@@ -1894,14 +1897,28 @@ row:
 	JZ        nextParity
 	VMOVUPS.Z (R9), K1, Z0
 	MOVQ      R10, R12
-	XORQ      DI, DI
+	CMPQ      kw+32(FP), $0x00000003
+	JNE       taps
+	VMOVUPS.Z (R12), K2, Z1
+	VADDPS    Z1, Z0, K2, Z0
+	ADDQ      AX, R12
+	VMOVUPS.Z (R12), K3, Z1
+	VADDPS    Z1, Z0, K3, Z0
+	ADDQ      AX, R12
+	VMOVUPS.Z (R12), K4, Z1
+	VADDPS    Z1, Z0, K4, Z0
+	ADDQ      AX, R12
+	JMP       store
+
+taps:
+	XORQ DI, DI
 
 tap:
 	CMPQ      DI, kw+32(FP)
 	JGE       store
-	KMOVW     (SP)(DI*2), K2
-	VMOVUPS.Z (R12), K2, Z1
-	VADDPS    Z1, Z0, K2, Z0
+	KMOVW     (SP)(DI*2), K5
+	VMOVUPS.Z (R12), K5, Z1
+	VADDPS    Z1, Z0, K5, Z0
 	ADDQ      AX, R12
 	INCQ      DI
 	JMP       tap
@@ -6141,7 +6158,10 @@ tapMask:
 	JMP     tapMask
 
 tapsMasked:
-	XORQ R8, R8
+	KMOVW (SP), K2
+	KMOVW 2(SP), K3
+	KMOVW 4(SP), K4
+	XORQ  R8, R8
 
 parity:
 	CMPQ  R8, $0x00000002
@@ -6168,14 +6188,28 @@ row:
 	JZ        nextParity
 	VMOVUPD.Z (R9), K1, Z0
 	MOVQ      R10, R12
-	XORQ      DI, DI
+	CMPQ      kw+32(FP), $0x00000003
+	JNE       taps
+	VMOVUPD.Z (R12), K2, Z1
+	VADDPD    Z1, Z0, K2, Z0
+	ADDQ      AX, R12
+	VMOVUPD.Z (R12), K3, Z1
+	VADDPD    Z1, Z0, K3, Z0
+	ADDQ      AX, R12
+	VMOVUPD.Z (R12), K4, Z1
+	VADDPD    Z1, Z0, K4, Z0
+	ADDQ      AX, R12
+	JMP       store
+
+taps:
+	XORQ DI, DI
 
 tap:
 	CMPQ      DI, kw+32(FP)
 	JGE       store
-	KMOVW     (SP)(DI*2), K2
-	VMOVUPD.Z (R12), K2, Z1
-	VADDPD    Z1, Z0, K2, Z0
+	KMOVW     (SP)(DI*2), K5
+	VMOVUPD.Z (R12), K5, Z1
+	VADDPD    Z1, Z0, K5, Z0
 	ADDQ      AX, R12
 	INCQ      DI
 	JMP       tap
