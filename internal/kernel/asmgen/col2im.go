@@ -18,7 +18,9 @@ import (
 // register while it adds the taps' elements to it, under masks, in the
 // order of the taps, and stores it once. AVX-512 only: the masks of the
 // shifted taps are opmasks, computed once for a block of columns and kept
-// on the stack, which holds those of kw ≤ maxTaps taps.
+// on the stack, which holds those of kw ≤ maxTaps taps; for kw = 3 (a 3×3
+// window's) they are kept in registers too and a row's taps are unrolled,
+// which saves a third of the instructions of a row of the CNN's 11.
 type col2imTaps struct{}
 
 func (col2imTaps) id() string { return "col2imTaps" }
@@ -85,6 +87,13 @@ func (c col2imTaps) emit(v vm) {
 	asm.INCQ(kj)
 	asm.JMP(op.LabelRef("tapMask"))
 	asm.Label("tapsMasked")
+	// A 3×3 window's three masks stay in registers, and its rows take
+	// the three taps unrolled (other widths take the loop over the taps).
+	var k3 [3]reg.Register
+	for i := range k3 {
+		k3[i] = asm.K()
+		asm.KMOVW(tapMasks.Offset(2*i), k3[i])
+	}
 	// The even rows first, then the odd ones: a row's load would otherwise
 	// wait for the masked store of the row before, whose vector it overlaps.
 	parity := asm.GP64()
@@ -117,6 +126,16 @@ func (c col2imTaps) emit(v vm) {
 	v.masked(op.Mem{Base: xp}, kx, acc)
 	tp := asm.GP64()
 	asm.MOVQ(sp, tp)
+	asm.CMPQ(v.param("kw"), op.U32(3))
+	asm.JNE(op.LabelRef("taps"))
+	for _, k := range k3 {
+		x := v.vec()
+		v.masked(op.Mem{Base: tp}, k, x)
+		v.ps(asm.VADDPS, asm.VADDPD)(x, acc, k, acc)
+		asm.ADDQ(tapStep, tp)
+	}
+	asm.JMP(op.LabelRef("store"))
+	asm.Label("taps")
 	asm.XORQ(kj, kj)
 	asm.Label("tap")
 	asm.CMPQ(kj, v.param("kw"))

@@ -56,9 +56,26 @@ type poolRegs struct {
 // walk emits the loops over the planes, their row pairs and the vectors of
 // windows of a row pair; body emits the work on one vector. A plane's image
 // rows begin ldx elements after the previous plane's, its pooled outputs
-// (or gradients) and codes ldy after.
+// (or gradients) and codes ldy after. A row pair's vectors are full but
+// for its last one, of 1…lanes windows (ow ≥ 1): the masks of both kinds
+// are the same for every row pair, so they are set once, and the body is
+// emitted twice, for the full vectors and for the last one.
 func (v *vm) walk(r *poolRegs, plane, body func()) {
 	lanes := v.lanes()
+	last := asm.GP64() // windows in the last vector: (ow − 1) mod lanes + 1
+	asm.MOVQ(r.ow, last)
+	asm.DECQ(last)
+	asm.ANDQ(op.U32(lanes-1), last)
+	asm.INCQ(last)
+	v.setTail(last)
+	kn := v.tail
+	cols := asm.GP64()
+	asm.LEAQ(op.Mem{Base: last, Index: last, Scale: 1}, cols)
+	v.setTail(v.clampCount(cols, 0))
+	k0 := v.tail
+	v.setTail(v.clampCount(cols, lanes))
+	k1 := v.tail
+	v.tail = nil
 	asm.Label("plane")
 	asm.Load(asm.Param("oh"), r.rows)
 	if plane != nil {
@@ -73,31 +90,26 @@ func (v *vm) walk(r *poolRegs, plane, body func()) {
 	asm.Label("vector")
 	asm.MOVQ(r.ow, r.n)
 	asm.SUBQ(r.j, r.n)
-	asm.JLE(op.LabelRef("next"))
+	asm.CMPQ(r.n, op.U32(lanes))
+	asm.JLE(op.LabelRef("last"))
 	full := asm.GP64()
 	asm.MOVQ(op.U32(lanes), full)
-	asm.CMPQ(r.n, full)
-	asm.CMOVQGT(full, r.n)
-	v.setTail(r.n)
-	r.kn = v.tail
-	cols := asm.GP64()
-	asm.LEAQ(op.Mem{Base: r.n, Index: r.n, Scale: 1}, cols)
-	lo := v.clampCount(cols, 0)
-	v.setTail(lo)
-	r.k0 = v.tail
-	hi := v.clampCount(cols, lanes)
-	v.setTail(hi)
-	r.k1 = v.tail
+	v.setTail(full)
+	r.kn, r.k0, r.k1 = v.tail, v.tail, v.tail
 	v.tail = nil
 	asm.LEAQ(op.Mem{Base: r.j, Index: r.j, Scale: 1}, r.j2)
 	body()
 	asm.ADDQ(op.U32(lanes), r.j)
 	asm.JMP(op.LabelRef("vector"))
-	asm.Label("next")
+	asm.Label("last")
+	r.kn, r.k0, r.k1 = kn, k0, k1
+	asm.LEAQ(op.Mem{Base: r.j, Index: r.j, Scale: 1}, r.j2)
+	body()
 	asm.LEAQ(op.Mem{Base: r.img, Index: r.w, Scale: 2}, r.img)
-	asm.MOVQ(r.ow, full)
-	asm.SHLQ(op.U8(v.log2size()), full)
-	asm.ADDQ(full, r.out)
+	step := asm.GP64()
+	asm.MOVQ(r.ow, step)
+	asm.SHLQ(op.U8(v.log2size()), step)
+	asm.ADDQ(step, r.out)
 	asm.ADDQ(r.ow, r.code)
 	asm.DECQ(r.rows)
 	asm.JMP(op.LabelRef("pair"))
@@ -241,7 +253,7 @@ func (p pool) emit(v vm) {
 				if p.relu { // x + b, then +0 where that is ≤ 0
 					for _, x := range []reg.VecVirtual{lo, hi} {
 						v.ps(asm.VADDPS, asm.VADDPD)(bias, x, x)
-						v.ps(asm.VMOVAPS, asm.VMOVAPD)(v.sel(v.cmp(cmpLE, x, zero), zero, x), x)
+						v.ps(asm.VMOVAPS, asm.VMOVAPD)(zero, v.cmp(cmpLE, x, zero), x)
 					}
 				}
 				return v.permute(even, lo, hi), v.permute(odd, lo, hi)
