@@ -118,10 +118,11 @@ func (j *job[T]) coefficients(ch int, mu, v float64) (a, b float64) {
 // channel and example), rectified when j.relu is set, row by row with
 // vector kernels: the statistics are sums in the element type over the
 // rows in order, and the normalization is y = x·a + b per channel with a
-// and b rounded once from float64, as PyTorch's CPU kernel computes it. On the pool each worker takes a band
-// of channels (spreadRows): for a wide Linear layer before it, the band
-// of units that layer computed on the same core (linearPart); each
-// channel's sums still over all rows in order, as on one core.
+// and b rounded once from float64, as PyTorch's CPU kernel computes it.
+// On the pool each worker takes a band of channels (spreadRows): for a
+// wide Linear layer before it, the band of units that layer computed on
+// the same core (linearPart); each channel's sums still over all rows in
+// order, as on one core.
 func (t *Tape[T]) batchNormRows(j job[T], c int) {
 	j.coef = t.arena.Get(2, c).Data()
 	j.kind = jobNormRows

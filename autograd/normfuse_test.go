@@ -103,6 +103,15 @@ func testBatchNormReLU[T tensor.Float](t *testing.T, c normCase) {
 		default:
 			y = tape.ReLU(tape.BatchNorm(x, gamma, beta, 1e-5, bm, bv))
 		}
+		if fused { // one operation for [N, C], the two otherwise
+			ran := false
+			for _, n := range tape.nodes {
+				ran = ran || n.op == opBatchNormReLU || n.op == opBatchNormEvalReLU
+			}
+			if want := len(c.shape) == 2; ran != want {
+				t.Fatalf("BatchNormReLU %T %+v: fused operation on the tape %v; want %v", T(0), c, ran, want)
+			}
+		}
 		loss := tape.Sum(tape.Mul(y, tape.Const(weights)))
 		if c.add {
 			loss = tape.Add(loss, tape.Sum(tape.Scale(x, 0.5)))

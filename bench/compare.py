@@ -248,8 +248,8 @@ def main():
                 # The fraction is BenchmarkTrainFraction's: training steps
                 # and 2-core sgemm 512³ products in turn every few
                 # milliseconds in one process, so that both see the same load.
-                r = go_bench("./train", f"BenchmarkTrainFraction/{names[m]}/", "450x")
-                v = r[f"BenchmarkTrainFraction/{names[m]}/batch128"]
+                r = go_bench("./train", f"BenchmarkTrainFraction/{names[m]}/", "450x", cpu="2")
+                v = r[(f"BenchmarkTrainFraction/{names[m]}/batch128", 2)]
                 gflops.append(v["GFLOP/s"])
                 frac.append(v["%sgemm"] / 100)
                 if "train" in parts:
@@ -265,9 +265,9 @@ def main():
             for _ in range(a.rounds):
                 # Each step is paired with sgemm 512³ products timed right
                 # after it in the same process (benchmarkSeqStep).
-                r = go_bench("./nn", f"BenchmarkSeqStep/{pattern}", "5x")
-                gflops.append(r[f"BenchmarkSeqStep/{name}"]["GFLOP/s"])
-                frac.append(r[f"BenchmarkSeqStep/{name}"]["%sgemm"] / 100)
+                v = go_bench("./nn", f"BenchmarkSeqStep/{pattern}", "5x", cpu="2")[(f"BenchmarkSeqStep/{name}", 2)]
+                gflops.append(v["GFLOP/s"])
+                frac.append(v["%sgemm"] / 100)
             fractions.append((f"forward and backward, {name}", med(gflops), med(frac)))
 
     if "lm" in parts:
@@ -301,8 +301,9 @@ def main():
         print(f"| {work} | {ours:.4g} | {ref:.4g} | {speedup:.2f}× as fast | {what} |")
     if fractions:
         # GFLOP/s counts the products only (see stepFlops in
-        # train/bench_test.go); the fraction is of the 2-core sgemm 512³
-        # rate taken just before each run, median over the rounds.
+        # train/bench_test.go); the fraction is the benchmarks' own, of the
+        # 2-core sgemm 512³ rate measured in turn with the steps in the same
+        # process, median over the rounds.
         print(f"\n| descent, 2 cores | GFLOP/s | fraction of sgemm 512³ |")
         print("|---|---|---|")
         for work, g, f in fractions:

@@ -22,7 +22,9 @@ func forwardBatchNormReLU[T tensor.Float](t *autograd.Tape[T], layers []Module[T
 		return nil, 0, nil
 	}
 	s := x.Shape()
-	if len(s) != 2 || len(s) < b.ranks[0] || s[1] != b.features || b.mode != Eval && s[0] < 2 && t.BatchReducer() == nil {
+	fits := len(s) == 2 && len(s) >= b.ranks[0] && s[1] == b.features
+	tooFew := b.mode != Eval && fits && s[0] < 2 && t.BatchReducer() == nil // an error of the layer's own
+	if !fits || tooFew {
 		return nil, 0, nil
 	}
 	y, err := b.forward(t, x, true)

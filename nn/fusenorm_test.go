@@ -101,3 +101,30 @@ func TestSequentialBatchNormReLUErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardBatchNormReLUFits checks which inputs Sequential runs through
+// BatchNormReLU: [N, C] in training (N ≥ 2) and in eval mode, and none that
+// the batch norm would refuse or that is not [N, C].
+func TestForwardBatchNormReLUFits(t *testing.T) {
+	for _, c := range []struct {
+		bn    *BatchNorm[float32]
+		mode  Mode
+		shape []int
+		want  int
+	}{
+		{NewBatchNorm1d[float32](4), Train, []int{3, 4}, 2},
+		{NewBatchNorm1d[float32](4), Eval, []int{3, 4}, 2},
+		{NewBatchNorm1d[float32](4), Eval, []int{1, 4}, 2},
+		{NewBatchNorm1d[float32](4), Train, []int{1, 4}, 0}, // too few values: the layer's error
+		{NewBatchNorm1d[float32](4), Train, []int{3, 5}, 0},
+		{NewBatchNorm1d[float32](4), Train, []int{3, 4, 2}, 0},
+		{NewBatchNorm2d[float32](4), Train, []int{3, 4}, 0},
+	} {
+		c.bn.SetMode(c.mode)
+		tape := autograd.NewTape[float32]()
+		_, n, err := forwardBatchNormReLU(tape, []Module[float32]{c.bn, NewReLU[float32]()}, tape.Const(tensor.New[float32](c.shape...)))
+		if n != c.want || err != nil {
+			t.Errorf("%v in mode %v on %v: %d layers run, error %v; want %d, none", c.bn, c.mode, c.shape, n, err, c.want)
+		}
+	}
+}

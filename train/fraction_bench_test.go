@@ -17,7 +17,7 @@ import (
 // turn every few milliseconds in one process, so that a machine whose speed
 // drifts (other tenants, clocks) moves both alike. Each block is a burst of
 // sgemmBurst products, one step to bring the model back into cache
-// (untimed), then blockSteps timed steps; "of-sgemm" is the median over the
+// (untimed), then blockSteps timed steps; "%sgemm" is the median over the
 // blocks of the step's GFLOP/s over the products', and GFLOP/s and
 // sgemm-GFLOP/s the medians of each (ns/op includes the bursts). Run it with -benchtime of at least
 // 20 blocks' steps (e.g. 400x) and -cpu 2 for the 2-core fraction.
@@ -70,6 +70,7 @@ func BenchmarkTrainFraction(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			b.ReportAllocs()
 			if err := tr.Run(ctx); err != nil && ctx.Err() == nil {
 				b.Fatal(err)
 			}

@@ -38,7 +38,8 @@ func joinRanks(stdout, stderr io.Writer) (*comm.Comm, io.Writer, io.Writer, erro
 // another rank only an error of its own that is not rank 0's. Every rank
 // has printed before any leaves, since mpirun stops the job, and with it a
 // rank still printing, as soon as one process exits with a non-zero
-// status. The error returned carries only the exit status.
+// status. The error returned carries only the exit status. On a single
+// process it returns err as it is, for the command to print.
 func leaveRanks(c *comm.Comm, err error, cmd string, stderr io.Writer) error {
 	if !c.Distributed() {
 		return err

@@ -9,8 +9,8 @@ import (
 
 // direct3x3Cases are the images of the direct convolution's tests: the
 // CNN's 28×28, outputs of one vector and a bit (18), of exactly two (32),
-// of less than one (3) and of one (1); filter counts with and without
-// groups of four and of two left over.
+// of less than one (3) and of one (1); filter counts that leave 0, 1 and 2
+// of the kernels' groups of three over.
 var direct3x3Cases = []direct3x3Case{
 	{28, 28, 16, 2}, {12, 20, 5, 3}, {18, 34, 3, 1}, {7, 5, 1, 2}, {3, 3, 2, 1}, {9, 18, 8, 1},
 }
