@@ -79,8 +79,14 @@ async function poll() {
 
 // ---- the list of directories
 
+// listSignature sums up what the list shows: it is drawn again only when
+// that changes, since drawing it replaces the element under the pointer.
+function listSignature() {
+  return JSON.stringify(state.entries.map(e => [e.id, e.kind, e.status, e.problem])) + state.open + [...state.ticked].join();
+}
+
 function renderList() {
-  const sig = JSON.stringify(state.entries.map(e => [e.id, e.kind, e.status, e.problem])) + state.open + [...state.ticked].join();
+  const sig = listSignature();
   if (sig === state.listSig) return;
   state.listSig = sig;
   const nav = $("#list");
@@ -100,7 +106,7 @@ function renderList() {
       ? h("input", {type: "checkbox", title: "overlay this run", "aria-label": "overlay " + e.name, checked: state.ticked.has(e.id), onchange: ev => {
           if (ev.target.checked) state.ticked.add(e.id); else state.ticked.delete(e.id);
           saveHash();
-          state.listSig = "";
+          state.listSig = listSignature(); // the box shows it already: no need to draw the list again
           refreshView();
         }})
       : h("span", {class: "spacer"});
