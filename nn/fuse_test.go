@@ -57,17 +57,7 @@ func TestSequentialFusedMatchesLayers(t *testing.T) {
 			}
 			tape := autograd.NewTape[float32]()
 			in := autograd.NewVar(x, true)
-			y := in
-			var err error
-			if fused {
-				y, err = c.model.Forward(tape, in)
-			} else {
-				for _, l := range c.model.Layers() {
-					if y, err = l.Forward(tape, y); err != nil {
-						break
-					}
-				}
-			}
+			y, err := forward(tape, c.model, in, fused)
 			if c.wantErr != "" {
 				if fused && (err == nil || err.Error() != c.wantErr) {
 					t.Errorf("%s: error %v; want %s", c.name, err, c.wantErr)
@@ -123,17 +113,7 @@ func BenchmarkCNNFusion(b *testing.B) {
 		start := time.Now()
 		tape.Reset()
 		ZeroGrad(m.Params())
-		y := tape.Const(x)
-		var err error
-		if fused {
-			y, err = m.Forward(tape, y)
-		} else {
-			for _, l := range m.Layers() {
-				if y, err = l.Forward(tape, y); err != nil {
-					break
-				}
-			}
-		}
+		y, err := forward(tape, m, tape.Const(x), fused)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -159,4 +139,19 @@ func BenchmarkCNNFusion(b *testing.B) {
 	b.ReportMetric(median(fused)*1e3, "ms-fused")
 	b.ReportMetric(median(layers)*1e3, "ms-layers")
 	b.ReportMetric(median(ratio), "fused/layers")
+}
+
+// forward runs m on x: with its blocks fused as Sequential.Forward runs
+// them, or each layer on its own.
+func forward[T tensor.Float](tape *autograd.Tape[T], m *Sequential[T], x *autograd.Var[T], fused bool) (*autograd.Var[T], error) {
+	if fused {
+		return m.Forward(tape, x)
+	}
+	var err error
+	for _, l := range m.Layers() {
+		if x, err = l.Forward(tape, x); err != nil {
+			return x, err
+		}
+	}
+	return x, nil
 }

@@ -46,17 +46,7 @@ func TestSequentialBatchNormReLUMatchesLayers(t *testing.T) {
 			m.SetMode(mode)
 			ZeroGrad(m.Params())
 			tape := autograd.NewTape[float32]()
-			y := tape.Const(x)
-			var err error
-			if fused {
-				y, err = m.Forward(tape, y)
-			} else {
-				for _, l := range m.Layers() {
-					if y, err = l.Forward(tape, y); err != nil {
-						break
-					}
-				}
-			}
+			y, err := forward(tape, m, tape.Const(x), fused)
 			if err != nil {
 				t.Fatal(err)
 			}

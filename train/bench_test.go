@@ -183,6 +183,18 @@ func benchmarkTrainStep(b *testing.B, model func(*rand.Rand) *nn.Sequential[floa
 
 // benchmarkTrainStepSet is benchmarkTrainStep on a set of n examples.
 func benchmarkTrainStepSet(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch, n int, c *comm.Comm) {
+	flops := trainSteps(b, model, shape, batch, n, c, nil)
+	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// trainSteps trains model (AdamW, lr 1e-3, weight decay 0.01) on a random
+// set of n examples of the given shape, in global batches of batch,
+// data-parallel over c if it is not nil, for b.N timed steps after one
+// untimed (in which the buffers are allocated). It calls onStep, if not
+// nil, after each step but the last with the step's number from 1 and the
+// FLOP count of a step (stepFlops), which it returns.
+func trainSteps(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch, n int, c *comm.Comm, onStep func(step int, flops float64)) float64 {
 	rng := rand.New(rand.NewPCG(1, 2))
 	set := randomSet(b, rng, n, shape)
 	m := model(rng)
@@ -199,12 +211,16 @@ func benchmarkTrainStepSet(b *testing.B, model func(*rand.Rand) *nn.Sequential[f
 	epochs := (b.N+1)*batch/n + 2
 	cfg := train.Config{Epochs: epochs, BatchSize: batch, DropLast: true, Comm: c, OnBatch: func(train.Batch) {
 		steps++
-		if steps == 1 {
+		switch {
+		case steps == 1:
 			b.ResetTimer() // after the first step: buffers allocated
-		}
-		if steps == b.N+1 {
+		case steps == b.N+1:
 			b.StopTimer()
 			cancel()
+			return
+		}
+		if onStep != nil {
+			onStep(steps, flops)
 		}
 	}}
 	tr, err := train.New[float32](m, opt, train.Data{Train: set}, cfg)
@@ -215,8 +231,7 @@ func benchmarkTrainStepSet(b *testing.B, model func(*rand.Rand) *nn.Sequential[f
 	if err := tr.Run(ctx); err != nil && ctx.Err() == nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "samples/s")
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	return flops
 }
 
 // stepFlops returns the floating-point operations of the matrix products

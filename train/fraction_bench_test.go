@@ -1,15 +1,12 @@
 package train_test
 
 import (
-	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/descentml/descent/internal/kernel"
-	"github.com/descentml/descent/optim"
-	"github.com/descentml/descent/train"
 )
 
 // BenchmarkTrainFraction measures BenchmarkTrainStep's steps (batch 128) as
@@ -19,41 +16,25 @@ import (
 // sgemmBurst products, one step to bring the model back into cache
 // (untimed), then blockSteps timed steps; "%sgemm" is the median over the
 // blocks of the step's GFLOP/s over the products', and GFLOP/s and
-// sgemm-GFLOP/s the medians of each (ns/op includes the bursts). Run it with -benchtime of at least
-// 20 blocks' steps (e.g. 400x) and -cpu 2 for the 2-core fraction.
+// sgemm-GFLOP/s the medians of each (ns/op includes the bursts). Run it
+// with -benchtime of at least 20 blocks' steps (e.g. 400x) and -cpu 2 for
+// the 2-core fraction.
 func BenchmarkTrainFraction(b *testing.B) {
 	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) {
 			const batch, blockSteps, sgemmBurst, n = 128, 8, 4, 512
-			rng := rand.New(rand.NewPCG(1, 2))
-			set := randomSet(b, rng, 4096, bc.shape)
-			m := bc.model(rng)
-			flops := stepFlops(b, m, append([]int{batch}, bc.shape...))
-			opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultAdamW()})
-			if err != nil {
-				b.Fatal(err)
-			}
+			rng := rand.New(rand.NewPCG(3, 4))
 			ga, gb, gc := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
 			for i := range ga {
 				ga[i], gb[i] = rng.Float32()-0.5, rng.Float32()-0.5
 			}
 			gemm := func() { kernel.Gemm(false, false, n, n, n, 1, ga, n, gb, n, 0, gc, n) }
 			gemm() // its buffers
-			var ratios, stepRates, gemmRates []float64
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			steps, t0 := 0, time.Now()
-			cfg := train.Config{Epochs: (b.N+1)*batch/set.Len() + 2, BatchSize: batch, DropLast: true, OnBatch: func(train.Batch) {
-				steps++
-				switch {
-				case steps == 1:
-					b.ResetTimer() // after the first step: buffers allocated
-				case steps > b.N:
-					b.StopTimer()
-					cancel()
-					return
-				}
-				switch (steps - 1) % (blockSteps + 1) {
+			blocks := b.N/(blockSteps+1) + 1
+			ratios, stepRates, gemmRates := make([]float64, 0, blocks), make([]float64, 0, blocks), make([]float64, 0, blocks)
+			t0 := time.Now()
+			trainSteps(b, bc.model, bc.shape, batch, 4096, nil, func(step int, flops float64) {
+				switch (step - 1) % (blockSteps + 1) {
 				case 0: // the step after a burst: untimed
 					t0 = time.Now()
 				case blockSteps:
@@ -65,15 +46,7 @@ func BenchmarkTrainFraction(b *testing.B) {
 					gemmRate := 2 * n * n * n * sgemmBurst / time.Since(g0).Seconds() / 1e9
 					ratios, stepRates, gemmRates = append(ratios, stepRate/gemmRate), append(stepRates, stepRate), append(gemmRates, gemmRate)
 				}
-			}}
-			tr, err := train.New[float32](m, opt, train.Data{Train: set}, cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			if err := tr.Run(ctx); err != nil && ctx.Err() == nil {
-				b.Fatal(err)
-			}
+			})
 			if len(ratios) == 0 {
 				return // b.N too small for a block
 			}
