@@ -124,6 +124,9 @@ func (j *job[T]) coefficients(ch int, mu, v float64) (a, b float64) {
 // the same core (linearPart); each channel's sums still over all rows in
 // order, as on one core.
 func (t *Tape[T]) batchNormRows(j job[T], c int) {
+	if c == 0 {
+		return // no channels: an empty output, and nothing for the kernels (whose row strides are at least 1)
+	}
 	j.coef = t.arena.Get(2, c).Data()
 	j.kind = jobNormRows
 	t.spreadRows(j, j.n*c)
@@ -270,6 +273,9 @@ func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
 // batchNormRowsBackward is batchNormBackward for an input [N, C], row by row
 // with vector kernels, on the pool by bands of channels as batchNormRows.
 func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
+	if c == 0 {
+		return
+	}
 	j.coef = t.arena.Get(5, c).Data()
 	if j.add { // a row of scratch per worker
 		j.tmp = t.arena.Get(kernel.Threads(), c).Data()

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/descentml/descent/tensor"
@@ -139,6 +140,47 @@ func testBatchNormReLU[T tensor.Float](t *testing.T, c normCase) {
 				if math.Float64bits(float64(got[i][j])) != math.Float64bits(float64(want[i][j])) {
 					t.Fatalf("BatchNormReLU %s with %d threads: result %d [%d] = %v; unfused %v", name, threads, i, j, got[i][j], want[i][j])
 				}
+			}
+		}
+	}
+}
+
+// TestBatchNormEmpty runs every batch norm on inputs with no elements, no
+// channels or no examples: an empty result and gradient, not a kernel's
+// panic over a zero row stride.
+func TestBatchNormEmpty(t *testing.T) {
+	for _, shape := range [][]int{{4, 0}, {0, 3}, {4, 0, 5}, {0, 2, 3}} {
+		c := shape[1]
+		norms := map[string]func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32]{
+			"BatchNorm": func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
+				return tape.BatchNorm(x, g, b, 1e-5, make([]float32, c), make([]float32, c))
+			},
+			"BatchNormReLU": func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
+				return tape.BatchNormReLU(x, g, b, 1e-5, nil, nil)
+			},
+			"BatchNormEval": func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
+				return tape.BatchNormEval(x, g, b, make([]float32, c), make([]float32, c), 1e-5)
+			},
+			"BatchNormEvalReLU": func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
+				return tape.BatchNormEvalReLU(x, g, b, make([]float32, c), make([]float32, c), 1e-5)
+			},
+		}
+		for name, norm := range norms {
+			tape := NewTape[float32]()
+			x := NewVar(tensor.New[float32](shape...), true)
+			g, b := NewVar(tensor.New[float32](c), true), NewVar(tensor.New[float32](c), true)
+			y := norm(tape, x, g, b)
+			if err := tape.Err(); err != nil {
+				t.Fatalf("%s %v: %v", name, shape, err)
+			}
+			if !slices.Equal(y.Shape(), shape) {
+				t.Errorf("%s %v: output %v", name, shape, y.Shape())
+			}
+			if err := tape.Backward(tape.Sum(y)); err != nil {
+				t.Fatalf("%s %v: backward: %v", name, shape, err)
+			}
+			if gx := x.Grad(); gx == nil || !slices.Equal(gx.Shape(), shape) {
+				t.Errorf("%s %v: input gradient %v", name, shape, gx)
 			}
 		}
 	}
