@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"testing"
 	"time"
 
@@ -135,11 +134,6 @@ func benchmarkDiagnostics(b *testing.B, oc optim.Config) {
 	ratios := make([]float64, len(on))
 	for i := range on {
 		ratios[i] = on[i] / off[i]
-	}
-	median := func(v []float64) float64 {
-		v = slices.Clone(v)
-		slices.Sort(v)
-		return v[len(v)/2]
 	}
 	b.ReportMetric(median(ratios), "on/off")
 	b.ReportMetric(median(on)*1e3, "ms/epoch-on")
