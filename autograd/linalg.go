@@ -131,9 +131,7 @@ func (j *job[T]) linearGradRows(w, workers int) {
 		if !j.addBeta {
 			clear(gb)
 		}
-		for o := 0; o < len(g); o += outF {
-			kernel.Axpy(1, g[o+lo:o+hi], gb)
-		}
+		kernel.AddColumnSums(j.n, hi-lo, g[lo:], max(outF, 1), gb)
 	}
 }
 

@@ -87,27 +87,47 @@ func checkMatrix(m, n, lenX, ld int) bool {
 //
 //	x[i*ldx+j] += b[j]
 func AddRowVector[T Float](m, n int, b, x []T, ldx int) {
-	if !checkMatrix(m, n, len(x), ldx) {
-		return
+	if checkMatrix(m, n, len(x), ldx) {
+		table[T]().addRowVector(m, n, b[:n], x, ldx)
 	}
+}
+
+func addRowVectorRef[T Float](m, n int, b, x []T, ldx int) {
 	b = b[:n]
 	for i := 0; i < m; i++ {
-		Axpy(1, b, x[i*ldx:i*ldx+n])
+		r := x[i*ldx : i*ldx+n]
+		for j, v := range b {
+			r[j] += v
+		}
 	}
 }
 
 // ColumnSums sets dst to the sums of the columns of x, the gradient of a
-// bias, adding the rows in order:
+// bias, adding the rows in order: AddColumnSums to zeros.
 //
 //	dst[j] = Σᵢ x[i*ldx+j]
 func ColumnSums[T Float](m, n int, x []T, ldx int, dst []T) {
+	clear(dst[:n])
+	AddColumnSums(m, n, x, ldx, dst)
+}
+
+// AddColumnSums adds the sums of the columns of x to dst, adding the rows
+// to it in order:
+//
+//	dst[j] = ((dst[j] + x[j]) + x[ldx+j]) + … + x[(m−1)*ldx+j]
+func AddColumnSums[T Float](m, n int, x []T, ldx int, dst []T) {
 	dst = dst[:n]
-	clear(dst)
-	if !checkMatrix(m, n, len(x), ldx) {
-		return
+	if checkMatrix(m, n, len(x), ldx) {
+		table[T]().addColumnSums(m, n, x, ldx, dst)
 	}
+}
+
+func addColumnSumsRef[T Float](m, n int, x []T, ldx int, s []T) {
+	s = s[:n]
 	for i := 0; i < m; i++ {
-		Axpy(1, x[i*ldx:i*ldx+n], dst)
+		for j, v := range x[i*ldx : i*ldx+n] {
+			s[j] += v
+		}
 	}
 }
 

@@ -306,3 +306,39 @@ func testCopyAddRows[T Float](t *testing.T) {
 		}
 	})
 }
+
+// TestAddColumnSums checks AddColumnSums of every level against its
+// definition, exactly, on bands of every row length in lengths with row
+// strides longer than a row, guard bands, and NaN, ±0 and ±Inf among the
+// values.
+func TestAddColumnSums(t *testing.T) {
+	forEachType(t, testAddColumnSums[float32], testAddColumnSums[float64])
+}
+
+func testAddColumnSums[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(39, 40))
+		for _, m := range []int{0, 1, 3, 7, 33} {
+			for _, n := range lengths {
+				ld := n + 1 + rng.IntN(5)
+				name := fmt.Sprintf("(m=%d, n=%d, ld=%d)", m, n, ld)
+				x := make([]T, need(m, n, ld))
+				fill(rng, x, false, true)
+				s := newGuarded[T](n, rng.IntN(16))
+				fill(rng, s.s, false, true)
+				s0 := append([]T(nil), s.s...)
+				AddColumnSums(m, n, x, ld, s.s)
+				s.check(t, "AddColumnSums"+name)
+				for j := 0; j < n; j++ {
+					want := s0[j]
+					for i := 0; i < m; i++ {
+						want += x[i*ld+j]
+					}
+					if !sameBits(s.s[j], want) {
+						t.Fatalf("AddColumnSums%s[%d] = %v; want %v", name, j, s.s[j], want)
+					}
+				}
+			}
+		}
+	})
+}
