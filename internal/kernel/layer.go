@@ -102,6 +102,30 @@ func addRowVectorRef[T Float](m, n int, b, x []T, ldx int) {
 	}
 }
 
+// BiasReLU adds b to every row of x and rectifies the sums, AddRowVector
+// then ReLU in one pass (NaN passes through, −0 becomes +0):
+//
+//	x[i*ldx+j] = x[i*ldx+j] + b[j] if !(x[i*ldx+j] + b[j] <= 0), else 0
+func BiasReLU[T Float](m, n int, b, x []T, ldx int) {
+	if checkMatrix(m, n, len(x), ldx) {
+		table[T]().biasReLU(m, n, b[:n], x, ldx)
+	}
+}
+
+func biasReLURef[T Float](m, n int, b, x []T, ldx int) {
+	b = b[:n]
+	for i := 0; i < m; i++ {
+		r := x[i*ldx : i*ldx+n]
+		for j, v := range b {
+			if s := r[j] + v; s <= 0 {
+				r[j] = 0
+			} else {
+				r[j] = s
+			}
+		}
+	}
+}
+
 // ColumnSums sets dst to the sums of the columns of x, the gradient of a
 // bias, adding the rows in order: AddColumnSums to zeros.
 //
@@ -128,6 +152,23 @@ func addColumnSumsRef[T Float](m, n int, x []T, ldx int, s []T) {
 		for j, v := range x[i*ldx : i*ldx+n] {
 			s[j] += v
 		}
+	}
+}
+
+// ReLUGradRows sets the m×n matrix dx to the gradient dy let through by a
+// ReLU whose output (or input) was y, ReLUGrad on each row of matrices
+// with row strides ldy, lddy and lddx. dx may be dy (with lddx = lddy).
+//
+//	dx[i*lddx+j] = dy[i*lddy+j] if !(y[i*ldy+j] <= 0), else 0
+func ReLUGradRows[T Float](m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int) {
+	if checkMatrix(m, n, len(y), ldy) && checkMatrix(m, n, len(dy), lddy) && checkMatrix(m, n, len(dx), lddx) {
+		table[T]().reluGradRows(m, n, y, ldy, dy, lddy, dx, lddx)
+	}
+}
+
+func reluGradRowsRef[T Float](m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int) {
+	for i := 0; i < m; i++ {
+		reluGradRef(y[i*ldy:i*ldy+n], dy[i*lddy:i*lddy+n], dx[i*lddx:i*lddx+n])
 	}
 }
 

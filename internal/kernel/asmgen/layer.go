@@ -146,7 +146,14 @@ var bands = []band{
 		// x[i,j] += b[j], a dense layer's bias
 		name: "addRowVector", params: "b, x []T, ldx int", unroll: 4,
 		block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
-			v.biasRows(m, off, k, label)
+			v.biasRows(m, off, k, label, false)
+		},
+	},
+	{
+		// x[i,j] = relu(x[i,j] + b[j]): the bias, then ReLU's test as in relu
+		name: "biasReLU", params: "b, x []T, ldx int", unroll: 4,
+		block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+			v.biasRows(m, off, k, label, true)
 		},
 	},
 	{
@@ -170,6 +177,20 @@ var bands = []band{
 			for j, a := range acc {
 				v.store(a, op.Mem{Base: s, Disp: j * v.bytes})
 			}
+		},
+	},
+	{
+		// dx[i,j] = dy[i,j] where !(y[i,j] <= 0), else +0, as reluGrad
+		name: "reluGradRows", params: "y []T, ldy int, dy []T, lddy int, dx []T, lddx int", unroll: 4,
+		block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+			zero := v.zero()
+			v.downRows(m, off, []string{"y", "dy", "dx"}, label, func(p []reg.GPVirtual) {
+				for j := 0; j < k; j++ {
+					at := func(r reg.GPVirtual) op.Mem { return op.Mem{Base: r, Disp: j * v.bytes} }
+					y, dy := v.load(at(p[0])), v.load(at(p[1]))
+					v.store(v.sel(v.cmp(cmpLE, y, zero), zero, dy), at(p[2]))
+				}
+			})
 		},
 	},
 }
@@ -240,18 +261,25 @@ func (v *vm) downRows(m, off reg.GPVirtual, mats []string, label string, row fun
 	asm.Label(label + "_end")
 }
 
-// biasRows emits a block of addRowVector: the bias's k vectors held in
-// registers down the rows of x.
-func (v *vm) biasRows(m, off reg.GPVirtual, k int, label string) {
+// biasRows emits a block of addRowVector (or, with relu, biasReLU): the
+// bias's k vectors held in registers down the rows of x.
+func (v *vm) biasRows(m, off reg.GPVirtual, k int, label string, relu bool) {
 	b := offset(asm.Param("b").Base(), off)
 	bias := make([]reg.VecVirtual, k)
 	for j := range bias {
 		bias[j] = v.load(op.Mem{Base: b, Disp: j * v.bytes})
 	}
+	var zero reg.VecVirtual
+	if relu {
+		zero = v.zero()
+	}
 	v.downRows(m, off, []string{"x"}, label, func(p []reg.GPVirtual) {
 		for j := range bias {
 			at := op.Mem{Base: p[0], Disp: j * v.bytes}
 			y := v.add(v.load(at), bias[j]) // x + b, x the first operand as in the reference
+			if relu {
+				y = v.sel(v.cmp(cmpLE, y, zero), zero, y)
+			}
 			v.store(y, at)
 		}
 	})
