@@ -40,7 +40,11 @@ func (t *Tape[T]) matMulBackward(n *node[T]) {
 // [..., in] (any number of leading dimensions, usually one: the batch),
 // the weight w is [out, in], the bias b is [out] or nil for none, and the
 // result is [..., out]. The whole batch is one matrix multiply.
-func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] {
+func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] { return t.linear(x, w, b, false) }
+
+// linear is Linear, followed by ReLU in the same pass when relu is set
+// (LinearReLU).
+func (t *Tape[T]) linear(x, w, b *Var[T], relu bool) *Var[T] {
 	if t.err != nil {
 		return t.dead
 	}
@@ -55,38 +59,52 @@ func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] {
 	rows := x.value.Len() / max(in, 1)
 	t.shape = append(append(t.shape[:0], xs[:len(xs)-1]...), outF)
 	out := t.result(t.shape, x, w, b)
-	j := job[T]{kind: jobLinear, n: rows, p: in, ld: outF, x: x.value.Data(), b: w.value.Data(), y: out.value.Data()}
+	j := job[T]{kind: jobLinear, n: rows, p: in, ld: outF, x: x.value.Data(), b: w.value.Data(), y: out.value.Data(), relu: relu}
 	if b != nil {
 		j.beta = b.value.Data()
 	}
 	t.spreadRows(j, rows*outF*in)
-	t.push(opLinear, out, x, w, b)
+	op := opLinear
+	if relu {
+		op = opLinearReLU
+	}
+	t.push(op, out, x, w, b)
 	return out
 }
 
 // linearPart computes part w of workers of a Linear layer's output
-// y = x·bᵀ + beta (beta nil for no bias), x having rows of p elements and
-// y of ld. A wide layer is cut by output units (columns of y), the bands
-// of its weight's rows that the optimizer updates and the backward pass
-// writes the gradient of on the same core: a weight is larger than a
-// batch's activations, so it is the activations that cross between the
-// cores. A narrow one (a classifier's output) is cut by rows.
+// y = x·bᵀ + beta (beta nil for no bias), rectified when relu is set, x
+// having rows of p elements and y of ld. A wide layer is cut by output
+// units (columns of y), the bands of its weight's rows that the optimizer
+// updates and the backward pass writes the gradient of on the same core: a
+// weight is larger than a batch's activations, so it is the activations
+// that cross between the cores. A narrow one (a classifier's output) is cut by rows.
 func (j *job[T]) linearPart(w, workers int) {
 	in, outF := j.p, j.ld
 	if outF < unitsAt*workers {
 		lo, hi := kernel.Band(j.n, w, workers)
 		y := j.y[lo*outF : hi*outF]
 		kernel.GemmSerial(false, true, hi-lo, outF, in, 1, j.x[lo*in:], max(in, 1), j.b, max(in, 1), 0, y, max(outF, 1))
-		if j.beta != nil {
-			kernel.AddRowVector(hi-lo, outF, j.beta, y, max(outF, 1))
-		}
+		j.linearEpilogue(hi-lo, 0, outF, y, max(outF, 1))
 		return
 	}
 	lo, hi := kernel.Band(outF, w, workers)
 	y := j.y[lo:]
 	kernel.GemmSerial(false, true, j.n, hi-lo, in, 1, j.x, max(in, 1), j.b[lo*in:], max(in, 1), 0, y, outF)
-	if j.beta != nil {
-		kernel.AddRowVector(j.n, hi-lo, j.beta[lo:hi], y, outF)
+	j.linearEpilogue(j.n, lo, hi, y, outF)
+}
+
+// linearEpilogue adds the bias's units lo…hi to the m×(hi−lo) band y of a
+// Linear layer's output (row stride ld) and rectifies it when relu is set,
+// in one kernel call while the band the product just wrote is in cache.
+func (j *job[T]) linearEpilogue(m, lo, hi int, y []T, ld int) {
+	switch {
+	case j.relu && j.beta != nil:
+		kernel.BiasReLU(m, hi-lo, j.beta[lo:hi], y, ld)
+	case j.relu: // y where !(y <= 0), else 0: ReLU in place
+		kernel.ReLUGradRows(m, hi-lo, y, ld, y, ld, y, ld)
+	case j.beta != nil:
+		kernel.AddRowVector(m, hi-lo, j.beta[lo:hi], y, ld)
 	}
 }
 
@@ -97,7 +115,11 @@ const unitsAt = 64
 
 // linearBackward: for Y = X·Wᵀ + b, ∂X += ∂Y·W, ∂W += ∂Yᵀ·X and ∂b += the
 // column sums of ∂Y. The weight and bias gradients accumulate into the
-// parameters' buffers directly (β = 1).
+// parameters' buffers directly (β = 1). For LinearReLU, ∂Y is the output's
+// gradient where the output is positive (or NaN), else 0: each band masks
+// the part it reads into scratch of its own (tmp for its rows, dx for its
+// units), so that the mask needs no pass (and no wait for the other cores)
+// of its own.
 func (t *Tape[T]) linearBackward(n *node[T]) {
 	ws := n.b.Shape()
 	in, outF := ws[1], ws[0]
@@ -106,6 +128,15 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 	j.z, j.add = t.gradOut(n.a)
 	j.gamma, j.addGamma = t.gradOut(n.b)
 	j.beta, j.addBeta = t.gradOut(n.c)
+	if n.op == opLinearReLU {
+		j.mask = n.out.value.Data()
+		if j.z != nil {
+			j.tmp = t.arena.Get(n.out.value.Shape()...).Data()
+		}
+		if j.gamma != nil || j.beta != nil {
+			j.dx = t.arena.Get(n.out.value.Shape()...).Data()
+		}
+	}
 	t.spreadRows(j, rows*outF*in)
 }
 
@@ -114,15 +145,31 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 // (rows of p): the input gradient z = x·b of its band of the batch's rows,
 // and the weight's gradient gamma = xᵀ·y and the bias's beta (the column
 // sums of x) of its band of output units; each is added to when its add
-// flag is set, and skipped when nil.
+// flag is set, and skipped when nil. With a mask (the output of
+// LinearReLU), x is first masked by it: its band of rows into tmp, its
+// band of units into dx (or, on one worker, all of it into tmp, read by
+// every product), one kernel call each.
 func (j *job[T]) linearGradRows(w, workers int) {
 	in, outF := j.p, j.ld
 	g := j.x
 	if j.z != nil {
 		lo, hi := kernel.Band(j.n, w, workers)
+		g := g
+		if j.mask != nil {
+			g = j.tmp
+			kernel.ReLUGrad(j.mask[lo*outF:hi*outF], j.x[lo*outF:hi*outF], g[lo*outF:hi*outF])
+		}
 		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
 	}
 	lo, hi := kernel.Band(outF, w, workers)
+	if j.mask != nil && hi > lo && (j.gamma != nil || j.beta != nil) {
+		if j.z != nil && workers == 1 {
+			g = j.tmp
+		} else {
+			kernel.ReLUGradRows(j.n, hi-lo, j.mask[lo:], outF, g[lo:], outF, j.dx[lo:], outF)
+			g = j.dx
+		}
+	}
 	if j.gamma != nil && hi > lo {
 		kernel.GemmSerial(true, false, hi-lo, in, j.n, 1, g[lo:], max(outF, 1), j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
 	}
@@ -131,9 +178,7 @@ func (j *job[T]) linearGradRows(w, workers int) {
 		if !j.addBeta {
 			clear(gb)
 		}
-		for o := 0; o < len(g); o += outF {
-			kernel.Axpy(1, g[o+lo:o+hi], gb)
-		}
+		kernel.AddColumnSums(j.n, hi-lo, g[lo:], max(outF, 1), gb)
 	}
 }
 

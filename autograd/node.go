@@ -29,6 +29,7 @@ const (
 	opLogSoftmax
 	opMatMul
 	opLinear
+	opLinearReLU // LinearReLU
 	opReshape
 	opTranspose
 	opSlice
@@ -84,7 +85,7 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.softmaxBackward(n)
 	case opMatMul:
 		t.matMulBackward(n)
-	case opLinear:
+	case opLinear, opLinearReLU:
 		t.linearBackward(n)
 	case opReshape:
 		t.reshapeBackward(n)

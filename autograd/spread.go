@@ -64,7 +64,7 @@ type job[T tensor.Float] struct {
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
 	rows       int  // rows of an elementwise job cut by spreadRows
-	relu       bool // the output rectified (BatchNormReLU)
+	relu       bool // the output rectified (BatchNormReLU, LinearReLU)
 	mask       []T  // that output, whose zeros mask its gradient
 	masked     []T  // the gradient, masked
 

@@ -7,12 +7,16 @@ import (
 
 // forwardFused runs the first layers of layers as one fused operation when
 // they form a block that has one: Conv2D, ReLU and a 2×2 MaxPool2D of
-// stride 2 without padding run as autograd's Conv2DReLUPool, and BatchNorm
-// and ReLU as its BatchNormReLU (forwardBatchNormReLU), whose results are
-// those of the layers bit for bit. It returns the number of
-// layers run, 0 (and nothing run) if they form no such block or the input
-// does not fit it, so that the layers report the error one by one.
+// stride 2 without padding run as autograd's Conv2DReLUPool, BatchNorm
+// and ReLU as its BatchNormReLU (forwardBatchNormReLU), and Linear and ReLU
+// as its LinearReLU (forwardLinearReLU), whose results are those of the
+// layers bit for bit. It returns the number of layers run, 0 (and nothing
+// run) if they form no such block or the input does not fit it, so that
+// the layers report the error one by one.
 func forwardFused[T tensor.Float](t *autograd.Tape[T], layers []Module[T], x *autograd.Var[T]) (*autograd.Var[T], int, error) {
+	if y, n, err := forwardLinearReLU(t, layers, x); n > 0 {
+		return y, n, err
+	}
 	if y, n, err := forwardBatchNormReLU(t, layers, x); n > 0 {
 		return y, n, err
 	}
@@ -34,4 +38,25 @@ func forwardFused[T tensor.Float](t *autograd.Tape[T], layers []Module[T], x *au
 	}
 	st, p := [2]int{c.cfg.Stride, c.cfg.Stride}, [2]int{c.cfg.Padding, c.cfg.Padding}
 	return t.Conv2DReLUPool(x, c.weight, c.bias, st, p), 3, t.Err()
+}
+
+// forwardLinearReLU runs the first two layers of layers as autograd's
+// LinearReLU when they are a Linear and a ReLU and the input fits the
+// Linear layer ([..., in]); it returns 2, or 0 (and runs nothing)
+// otherwise, so that a layer that rejects its input says so as itself.
+func forwardLinearReLU[T tensor.Float](t *autograd.Tape[T], layers []Module[T], x *autograd.Var[T]) (*autograd.Var[T], int, error) {
+	if len(layers) < 2 {
+		return nil, 0, nil
+	}
+	l, ok := layers[0].(*Linear[T])
+	if !ok {
+		return nil, 0, nil
+	}
+	if _, ok := layers[1].(*ReLU[T]); !ok {
+		return nil, 0, nil
+	}
+	if s := x.Shape(); len(s) == 0 || s[len(s)-1] != l.in {
+		return nil, 0, nil
+	}
+	return t.LinearReLU(x, l.weight, l.bias), 2, t.Err()
 }

@@ -3,6 +3,7 @@ package nn
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -87,12 +88,95 @@ func TestSequentialFusedMatchesLayers(t *testing.T) {
 	}
 }
 
+// TestSequentialLinearReLUMatchesLayers checks that an MLP whose Linear
+// and ReLU layers run fused (Sequential.Forward) gives the loss and
+// gradients of the layers run one by one, bit for bit, with 1, 2 and 3
+// threads.
+func TestSequentialLinearReLUMatchesLayers(t *testing.T) {
+	defer tensor.SetThreads(0)
+	// Spread uses at most GOMAXPROCS workers: allow 3.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
+	rng := rand.New(rand.NewPCG(15, 16))
+	m := NewSequential(
+		NewLinear[float32](50, 300, rng), NewReLU[float32](),
+		NewLinear[float32](300, 200, rng), NewReLU[float32](),
+		NewLinear[float32](200, 10, rng))
+	const batch = 129
+	x := tensor.New[float32](batch, 50)
+	for i := range x.Data() {
+		x.Data()[i] = float32(rng.NormFloat64())
+	}
+	labels := make([]int, batch)
+	for i := range labels {
+		labels[i] = rng.IntN(10)
+	}
+	run := func(threads int, fused bool) [][]float32 {
+		tensor.SetThreads(threads)
+		ZeroGrad(m.Params())
+		return lossGrads(t, m, x, labels, fused)
+	}
+	want := run(1, false)
+	for _, threads := range []int{1, 2, 3} {
+		got := run(threads, true)
+		for i := range want {
+			for j := range want[i] {
+				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("fused MLP with %d threads: result %d [%d] = %v; layers %v", threads, i, j, got[i][j], want[i][j])
+				}
+			}
+		}
+	}
+}
+
+// lossGrads runs m forward (forward) on x and backward from its cross
+// entropy with labels, and returns the loss and the parameters' gradients.
+func lossGrads(t *testing.T, m *Sequential[float32], x *tensor.Tensor[float32], labels []int, fused bool) [][]float32 {
+	t.Helper()
+	tape := autograd.NewTape[float32]()
+	y, err := forward(tape, m, tape.Const(x), fused)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := tape.CrossEntropy(y, labels)
+	if err := tape.Backward(loss); err != nil {
+		t.Fatal(err)
+	}
+	out := [][]float32{{loss.Value().Item()}}
+	for _, p := range m.Params() {
+		out = append(out, slices.Clone(p.Var.Grad().Data()))
+	}
+	return out
+}
+
+// TestForwardLinearReLUFits checks which blocks Sequential runs through
+// LinearReLU: a Linear and a ReLU on an input [..., in], and none whose
+// input the Linear layer would refuse or whose second layer is not a ReLU.
+func TestForwardLinearReLUFits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	l := NewLinear[float32](4, 3, rng)
+	for _, c := range []struct {
+		layers []Module[float32]
+		shape  []int
+		want   int
+	}{
+		{[]Module[float32]{l, NewReLU[float32]()}, []int{5, 4}, 2},
+		{[]Module[float32]{l, NewReLU[float32]()}, []int{2, 5, 4}, 2},
+		{[]Module[float32]{l, NewReLU[float32]()}, []int{5, 3}, 0}, // the layer's error
+		{[]Module[float32]{l, NewTanh[float32]()}, []int{5, 4}, 0},
+		{[]Module[float32]{l}, []int{5, 4}, 0},
+		{[]Module[float32]{NewReLU[float32](), l}, []int{5, 4}, 0},
+	} {
+		tape := autograd.NewTape[float32]()
+		_, n, err := forwardLinearReLU(tape, c.layers, tape.Const(tensor.New[float32](c.shape...)))
+		if n != c.want || err != nil {
+			t.Errorf("%v on %v: %d layers run, error %v; want %d, none", c.layers, c.shape, n, err, c.want)
+		}
+	}
+}
+
 // BenchmarkCNNFusion measures forward and backward passes of the small
-// CNN of bench/benchmodels at batch 128, with its Conv2D–ReLU–MaxPool2D
-// blocks fused (Sequential.Forward) and run layer by layer, in turn, step
-// by step, so that both share the machine's load: it reports the median
-// time of each and the median ratio of a fused step's time to the next
-// unfused one's.
+// CNN of bench/benchmodels at batch 128 with its Conv2D–ReLU–MaxPool2D
+// blocks fused and run layer by layer (benchmarkFusion).
 func BenchmarkCNNFusion(b *testing.B) {
 	rng := rand.New(rand.NewPCG(13, 14))
 	m := NewSequential(
@@ -100,7 +184,30 @@ func BenchmarkCNNFusion(b *testing.B) {
 		NewConv2D[float32](Conv2DConfig{In: 16, Out: 32, Kernel: 3}, rng), NewReLU[float32](), NewMaxPool2D[float32](2),
 		NewFlatten[float32](), NewLinear[float32](32*5*5, 10, rng),
 	)
-	x := tensor.New[float32](128, 1, 28, 28)
+	benchmarkFusion(b, m, 1, 28, 28)
+}
+
+// BenchmarkMLPFusion measures forward and backward passes of the MLP of
+// bench/benchmodels (784-256-256-10) at batch 128 with its Linear–ReLU
+// blocks fused and run layer by layer (benchmarkFusion).
+func BenchmarkMLPFusion(b *testing.B) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	m := NewSequential(
+		NewLinear[float32](784, 256, rng), NewReLU[float32](),
+		NewLinear[float32](256, 256, rng), NewReLU[float32](),
+		NewLinear[float32](256, 10, rng),
+	)
+	benchmarkFusion(b, m, 784)
+}
+
+// benchmarkFusion measures forward and backward passes of m on a batch of
+// 128 random inputs of the given shape, with its blocks fused
+// (Sequential.Forward) and run layer by layer, in turn, step by step, so
+// that both share the machine's load: it reports the median time of each
+// and the median ratio of a fused step's time to the next unfused one's.
+func benchmarkFusion(b *testing.B, m *Sequential[float32], shape ...int) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	x := tensor.New[float32](append([]int{128}, shape...)...)
 	for i := range x.Data() {
 		x.Data()[i] = rng.Float32()
 	}

@@ -76,6 +76,10 @@ type kernels[T Float] struct {
 	normGrad        func(x, dy, mean, a, k, c, dx []T)
 	copyRows        func(m, n int, src []T, lds int, dst []T, ldd int)
 	addRows         func(m, n int, src []T, lds int, dst []T, ldd int)
+	addRowVector    func(m, n int, b, x []T, ldx int)
+	biasReLU        func(m, n int, b, x []T, ldx int)
+	addColumnSums   func(m, n int, x []T, ldx int, s []T)
+	reluGradRows    func(m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int)
 	col2imTaps      func(kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
 	im2colTaps      func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
 	conv3x3         func(oh, ow, w int, x, f []T, o int, y []T, ldy int)                             // nil without assembly
@@ -149,6 +153,10 @@ func reference[T Float]() kernels[T] {
 		normGrad:        normGradRef[T],
 		copyRows:        copyRowsRef[T],
 		addRows:         addRowsRef[T],
+		addRowVector:    addRowVectorRef[T],
+		biasReLU:        biasReLURef[T],
+		addColumnSums:   addColumnSumsRef[T],
+		reluGradRows:    reluGradRowsRef[T],
 		col2imTaps:      col2imTapsRef[T],
 		im2colTaps:      im2colTapsByRows[T],
 		maxPool:         maxPoolRef[T],

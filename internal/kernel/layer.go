@@ -87,27 +87,88 @@ func checkMatrix(m, n, lenX, ld int) bool {
 //
 //	x[i*ldx+j] += b[j]
 func AddRowVector[T Float](m, n int, b, x []T, ldx int) {
-	if !checkMatrix(m, n, len(x), ldx) {
-		return
+	if checkMatrix(m, n, len(x), ldx) {
+		table[T]().addRowVector(m, n, b[:n], x, ldx)
 	}
+}
+
+func addRowVectorRef[T Float](m, n int, b, x []T, ldx int) {
 	b = b[:n]
 	for i := 0; i < m; i++ {
-		Axpy(1, b, x[i*ldx:i*ldx+n])
+		r := x[i*ldx : i*ldx+n]
+		for j, v := range b {
+			r[j] += v
+		}
+	}
+}
+
+// BiasReLU adds b to every row of x and rectifies the sums, AddRowVector
+// then ReLU in one pass (NaN passes through, −0 becomes +0):
+//
+//	x[i*ldx+j] = x[i*ldx+j] + b[j] if !(x[i*ldx+j] + b[j] <= 0), else 0
+func BiasReLU[T Float](m, n int, b, x []T, ldx int) {
+	if checkMatrix(m, n, len(x), ldx) {
+		table[T]().biasReLU(m, n, b[:n], x, ldx)
+	}
+}
+
+func biasReLURef[T Float](m, n int, b, x []T, ldx int) {
+	b = b[:n]
+	for i := 0; i < m; i++ {
+		r := x[i*ldx : i*ldx+n]
+		for j, v := range b {
+			if s := r[j] + v; s <= 0 {
+				r[j] = 0
+			} else {
+				r[j] = s
+			}
+		}
 	}
 }
 
 // ColumnSums sets dst to the sums of the columns of x, the gradient of a
-// bias, adding the rows in order:
+// bias, adding the rows in order: AddColumnSums to zeros.
 //
 //	dst[j] = Σᵢ x[i*ldx+j]
 func ColumnSums[T Float](m, n int, x []T, ldx int, dst []T) {
+	clear(dst[:n])
+	AddColumnSums(m, n, x, ldx, dst)
+}
+
+// AddColumnSums adds the sums of the columns of x to dst, adding the rows
+// to it in order:
+//
+//	dst[j] = ((dst[j] + x[j]) + x[ldx+j]) + … + x[(m−1)*ldx+j]
+func AddColumnSums[T Float](m, n int, x []T, ldx int, dst []T) {
 	dst = dst[:n]
-	clear(dst)
-	if !checkMatrix(m, n, len(x), ldx) {
-		return
+	if checkMatrix(m, n, len(x), ldx) {
+		table[T]().addColumnSums(m, n, x, ldx, dst)
 	}
+}
+
+func addColumnSumsRef[T Float](m, n int, x []T, ldx int, s []T) {
+	s = s[:n]
 	for i := 0; i < m; i++ {
-		Axpy(1, x[i*ldx:i*ldx+n], dst)
+		for j, v := range x[i*ldx : i*ldx+n] {
+			s[j] += v
+		}
+	}
+}
+
+// ReLUGradRows sets the m×n matrix dx to the gradient dy let through by a
+// ReLU whose output (or input) was y, ReLUGrad on each row of matrices
+// with row strides ldy, lddy and lddx. dx may be dy (with lddx = lddy).
+//
+//	dx[i*lddx+j] = dy[i*lddy+j] if !(y[i*ldy+j] <= 0), else 0
+func ReLUGradRows[T Float](m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int) {
+	if checkMatrix(m, n, len(y), ldy) && checkMatrix(m, n, len(dy), lddy) && checkMatrix(m, n, len(dx), lddx) {
+		table[T]().reluGradRows(m, n, y, ldy, dy, lddy, dx, lddx)
+	}
+}
+
+func reluGradRowsRef[T Float](m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int) {
+	for i := 0; i < m; i++ {
+		reluGradRef(y[i*ldy:i*ldy+n], dy[i*lddy:i*lddy+n], dx[i*lddx:i*lddx+n])
 	}
 }
 

@@ -4469,6 +4469,466 @@ loop_add_done:
 DATA c_3e095d4f32<>+0(SB)/4, $0x3e095d4f
 GLOBL c_3e095d4f32<>(SB), RODATA|NOPTR, $4
 
+// func addRowVector32AVX512(m int, n int, b []float32, x []float32, ldx int)
+// Requires: AVX, AVX512F
+TEXT ·addRowVector32AVX512(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000040
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 128(BX), Z2
+	VMOVUPS 192(BX), Z3
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ   DI, DI
+	JZ      wide_end
+	VMOVUPS (BX), Z4
+	VADDPS  Z0, Z4, Z4
+	VMOVUPS Z4, (BX)
+	VMOVUPS 64(BX), Z4
+	VADDPS  Z1, Z4, Z4
+	VMOVUPS Z4, 64(BX)
+	VMOVUPS 128(BX), Z4
+	VADDPS  Z2, Z4, Z4
+	VMOVUPS Z4, 128(BX)
+	VMOVUPS 192(BX), Z4
+	VADDPS  Z3, Z4, Z4
+	VMOVUPS Z4, 192(BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     wide_row
+
+wide_end:
+	ADDQ $0x00000100, DX
+	SUBQ $0x00000040, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ   DI, DI
+	JZ      narrow_end
+	VMOVUPS (BX), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, (BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     narrow_row
+
+narrow_end:
+	ADDQ $0x00000040, DX
+	SUBQ $0x00000010, CX
+	JMP  narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      b_base+16(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      x_base+40(FP), CX
+	ADDQ      DX, CX
+	MOVQ      ldx+64(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (CX), K1, Z1
+	VADDPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (CX)
+	ADDQ      DX, CX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func biasReLU32AVX512(m int, n int, b []float32, x []float32, ldx int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·biasReLU32AVX512(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000040
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 128(BX), Z2
+	VMOVUPS 192(BX), Z3
+	VXORPS  Z4, Z4, Z4
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ     DI, DI
+	JZ        wide_end
+	VMOVUPS   (BX), Z5
+	VADDPS    Z0, Z5, Z5
+	VCMPPS    $0x12, Z4, Z5, K1
+	VBLENDMPS Z4, Z5, K1, Z6
+	VMOVUPS   Z6, (BX)
+	VMOVUPS   64(BX), Z5
+	VADDPS    Z1, Z5, Z5
+	VCMPPS    $0x12, Z4, Z5, K1
+	VBLENDMPS Z4, Z5, K1, Z7
+	VMOVUPS   Z7, 64(BX)
+	VMOVUPS   128(BX), Z5
+	VADDPS    Z2, Z5, Z5
+	VCMPPS    $0x12, Z4, Z5, K1
+	VBLENDMPS Z4, Z5, K1, Z8
+	VMOVUPS   Z8, 128(BX)
+	VMOVUPS   192(BX), Z5
+	VADDPS    Z3, Z5, Z5
+	VCMPPS    $0x12, Z4, Z5, K1
+	VBLENDMPS Z4, Z5, K1, Z9
+	VMOVUPS   Z9, 192(BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000100, DX
+	SUBQ $0x00000040, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VXORPS  Z1, Z1, Z1
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ     DI, DI
+	JZ        narrow_end
+	VMOVUPS   (BX), Z2
+	VADDPS    Z0, Z2, Z2
+	VCMPPS    $0x12, Z1, Z2, K1
+	VBLENDMPS Z1, Z2, K1, Z10
+	VMOVUPS   Z10, (BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000040, DX
+	SUBQ $0x00000010, CX
+	JMP  narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      b_base+16(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	VXORPS    Z1, Z1, Z1
+	MOVQ      x_base+40(FP), CX
+	ADDQ      DX, CX
+	MOVQ      ldx+64(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (CX), K1, Z2
+	VADDPS    Z0, Z2, Z2
+	VCMPPS    $0x12, Z1, Z2, K2
+	VBLENDMPS Z1, Z2, K2, Z11
+	VMOVUPS   Z11, K1, (CX)
+	ADDQ      DX, CX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSums32AVX512(m int, n int, x []float32, ldx int, s []float32)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSums32AVX512(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000080
+	JB      narrow
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 128(BX), Z2
+	VMOVUPS 192(BX), Z3
+	VMOVUPS 256(BX), Z4
+	VMOVUPS 320(BX), Z5
+	VMOVUPS 384(BX), Z6
+	VMOVUPS 448(BX), Z7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ  R8, R8
+	JZ     wide_end
+	VADDPS (SI), Z0, Z0
+	VADDPS 64(SI), Z1, Z1
+	VADDPS 128(SI), Z2, Z2
+	VADDPS 192(SI), Z3, Z3
+	VADDPS 256(SI), Z4, Z4
+	VADDPS 320(SI), Z5, Z5
+	VADDPS 384(SI), Z6, Z6
+	VADDPS 448(SI), Z7, Z7
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    wide_row
+
+wide_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	ADDQ    $0x00000200, DX
+	SUBQ    $0x00000080, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ  R8, R8
+	JZ     narrow_end
+	VADDPS (SI), Z0, Z0
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    narrow_row
+
+narrow_end:
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+48(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      x_base+16(FP), BX
+	ADDQ      DX, BX
+	MOVQ      ldx+40(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (BX), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	ADDQ      DX, BX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPS Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluGradRows32AVX512(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·reluGradRows32AVX512(SB), NOSPLIT, $0-112
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ   CX, $0x00000040
+	JB     narrow
+	VXORPS Z0, Z0, Z0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   AX, R11
+
+wide_row:
+	TESTQ     R11, R11
+	JZ        wide_end
+	VMOVUPS   (BX), Z1
+	VMOVUPS   (DI), Z2
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z2, K1, Z3
+	VMOVUPS   Z3, (R9)
+	VMOVUPS   64(BX), Z1
+	VMOVUPS   64(DI), Z2
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z2, K1, Z4
+	VMOVUPS   Z4, 64(R9)
+	VMOVUPS   128(BX), Z1
+	VMOVUPS   128(DI), Z2
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z2, K1, Z5
+	VMOVUPS   Z5, 128(R9)
+	VMOVUPS   192(BX), Z1
+	VMOVUPS   192(DI), Z2
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z2, K1, Z6
+	VMOVUPS   Z6, 192(R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000100, DX
+	SUBQ $0x00000040, CX
+	JMP  wide
+
+narrow:
+	CMPQ   CX, $0x00000010
+	JB     last
+	VXORPS Z0, Z0, Z0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   AX, R11
+
+narrow_row:
+	TESTQ     R11, R11
+	JZ        narrow_end
+	VMOVUPS   (BX), Z1
+	VMOVUPS   (DI), Z2
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z2, K1, Z7
+	VMOVUPS   Z7, (R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000040, DX
+	SUBQ $0x00000010, CX
+	JMP  narrow
+
+last:
+	TESTQ  CX, CX
+	JZ     done
+	LEAQ   tailmask16<>+0(SB), BX
+	KMOVW  (BX)(CX*2), K1
+	VXORPS Z0, Z0, Z0
+	MOVQ   y_base+16(FP), CX
+	ADDQ   DX, CX
+	MOVQ   ldy+40(FP), BX
+	SHLQ   $0x02, BX
+	MOVQ   dy_base+48(FP), SI
+	ADDQ   DX, SI
+	MOVQ   lddy+72(FP), DI
+	SHLQ   $0x02, DI
+	MOVQ   dx_base+80(FP), R8
+	ADDQ   DX, R8
+	MOVQ   lddx+104(FP), DX
+	SHLQ   $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (SI), K1, Z2
+	VCMPPS    $0x12, Z0, Z1, K2
+	VBLENDMPS Z0, Z2, K2, Z8
+	VMOVUPS   Z8, K1, (R8)
+	ADDQ      BX, CX
+	ADDQ      DI, SI
+	ADDQ      DX, R8
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
 // func relu64AVX512(x []float64, y []float64)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·relu64AVX512(SB), NOSPLIT, $0-48
@@ -6451,6 +6911,466 @@ nextWindowRow:
 	DECQ kh+0(FP)
 	JMP  windowRow
 
+done:
+	VZEROUPPER
+	RET
+
+// func addRowVector64AVX512(m int, n int, b []float64, x []float64, ldx int)
+// Requires: AVX, AVX512F
+TEXT ·addRowVector64AVX512(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	VMOVUPD 128(BX), Z2
+	VMOVUPD 192(BX), Z3
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ   DI, DI
+	JZ      wide_end
+	VMOVUPD (BX), Z4
+	VADDPD  Z0, Z4, Z4
+	VMOVUPD Z4, (BX)
+	VMOVUPD 64(BX), Z4
+	VADDPD  Z1, Z4, Z4
+	VMOVUPD Z4, 64(BX)
+	VMOVUPD 128(BX), Z4
+	VADDPD  Z2, Z4, Z4
+	VMOVUPD Z4, 128(BX)
+	VMOVUPD 192(BX), Z4
+	VADDPD  Z3, Z4, Z4
+	VMOVUPD Z4, 192(BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     wide_row
+
+wide_end:
+	ADDQ $0x00000100, DX
+	SUBQ $0x00000020, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ   DI, DI
+	JZ      narrow_end
+	VMOVUPD (BX), Z1
+	VADDPD  Z0, Z1, Z1
+	VMOVUPD Z1, (BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     narrow_row
+
+narrow_end:
+	ADDQ $0x00000040, DX
+	SUBQ $0x00000008, CX
+	JMP  narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      b_base+16(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	MOVQ      x_base+40(FP), CX
+	ADDQ      DX, CX
+	MOVQ      ldx+64(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (CX), K1, Z1
+	VADDPD    Z0, Z1, Z1
+	VMOVUPD   Z1, K1, (CX)
+	ADDQ      DX, CX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func biasReLU64AVX512(m int, n int, b []float64, x []float64, ldx int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·biasReLU64AVX512(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	VMOVUPD 128(BX), Z2
+	VMOVUPD 192(BX), Z3
+	VXORPD  Z4, Z4, Z4
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ     DI, DI
+	JZ        wide_end
+	VMOVUPD   (BX), Z5
+	VADDPD    Z0, Z5, Z5
+	VCMPPD    $0x12, Z4, Z5, K1
+	VBLENDMPD Z4, Z5, K1, Z6
+	VMOVUPD   Z6, (BX)
+	VMOVUPD   64(BX), Z5
+	VADDPD    Z1, Z5, Z5
+	VCMPPD    $0x12, Z4, Z5, K1
+	VBLENDMPD Z4, Z5, K1, Z7
+	VMOVUPD   Z7, 64(BX)
+	VMOVUPD   128(BX), Z5
+	VADDPD    Z2, Z5, Z5
+	VCMPPD    $0x12, Z4, Z5, K1
+	VBLENDMPD Z4, Z5, K1, Z8
+	VMOVUPD   Z8, 128(BX)
+	VMOVUPD   192(BX), Z5
+	VADDPD    Z3, Z5, Z5
+	VCMPPD    $0x12, Z4, Z5, K1
+	VBLENDMPD Z4, Z5, K1, Z9
+	VMOVUPD   Z9, 192(BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000100, DX
+	SUBQ $0x00000020, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VXORPD  Z1, Z1, Z1
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ     DI, DI
+	JZ        narrow_end
+	VMOVUPD   (BX), Z2
+	VADDPD    Z0, Z2, Z2
+	VCMPPD    $0x12, Z1, Z2, K1
+	VBLENDMPD Z1, Z2, K1, Z10
+	VMOVUPD   Z10, (BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000040, DX
+	SUBQ $0x00000008, CX
+	JMP  narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      b_base+16(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	VXORPD    Z1, Z1, Z1
+	MOVQ      x_base+40(FP), CX
+	ADDQ      DX, CX
+	MOVQ      ldx+64(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (CX), K1, Z2
+	VADDPD    Z0, Z2, Z2
+	VCMPPD    $0x12, Z1, Z2, K2
+	VBLENDMPD Z1, Z2, K2, Z11
+	VMOVUPD   Z11, K1, (CX)
+	ADDQ      DX, CX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSums64AVX512(m int, n int, x []float64, ldx int, s []float64)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSums64AVX512(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000040
+	JB      narrow
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	VMOVUPD 128(BX), Z2
+	VMOVUPD 192(BX), Z3
+	VMOVUPD 256(BX), Z4
+	VMOVUPD 320(BX), Z5
+	VMOVUPD 384(BX), Z6
+	VMOVUPD 448(BX), Z7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ  R8, R8
+	JZ     wide_end
+	VADDPD (SI), Z0, Z0
+	VADDPD 64(SI), Z1, Z1
+	VADDPD 128(SI), Z2, Z2
+	VADDPD 192(SI), Z3, Z3
+	VADDPD 256(SI), Z4, Z4
+	VADDPD 320(SI), Z5, Z5
+	VADDPD 384(SI), Z6, Z6
+	VADDPD 448(SI), Z7, Z7
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    wide_row
+
+wide_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, 64(BX)
+	VMOVUPD Z2, 128(BX)
+	VMOVUPD Z3, 192(BX)
+	VMOVUPD Z4, 256(BX)
+	VMOVUPD Z5, 320(BX)
+	VMOVUPD Z6, 384(BX)
+	VMOVUPD Z7, 448(BX)
+	ADDQ    $0x00000200, DX
+	SUBQ    $0x00000040, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ  R8, R8
+	JZ     narrow_end
+	VADDPD (SI), Z0, Z0
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    narrow_row
+
+narrow_end:
+	VMOVUPD Z0, (BX)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+48(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	MOVQ      x_base+16(FP), BX
+	ADDQ      DX, BX
+	MOVQ      ldx+40(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (BX), K1, Z1
+	VADDPD    Z1, Z0, Z0
+	ADDQ      DX, BX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPD Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluGradRows64AVX512(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·reluGradRows64AVX512(SB), NOSPLIT, $0-112
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ   CX, $0x00000020
+	JB     narrow
+	VXORPD Z0, Z0, Z0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x03, R10
+	MOVQ   AX, R11
+
+wide_row:
+	TESTQ     R11, R11
+	JZ        wide_end
+	VMOVUPD   (BX), Z1
+	VMOVUPD   (DI), Z2
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z2, K1, Z3
+	VMOVUPD   Z3, (R9)
+	VMOVUPD   64(BX), Z1
+	VMOVUPD   64(DI), Z2
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z2, K1, Z4
+	VMOVUPD   Z4, 64(R9)
+	VMOVUPD   128(BX), Z1
+	VMOVUPD   128(DI), Z2
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z2, K1, Z5
+	VMOVUPD   Z5, 128(R9)
+	VMOVUPD   192(BX), Z1
+	VMOVUPD   192(DI), Z2
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z2, K1, Z6
+	VMOVUPD   Z6, 192(R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000100, DX
+	SUBQ $0x00000020, CX
+	JMP  wide
+
+narrow:
+	CMPQ   CX, $0x00000008
+	JB     last
+	VXORPD Z0, Z0, Z0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x03, R10
+	MOVQ   AX, R11
+
+narrow_row:
+	TESTQ     R11, R11
+	JZ        narrow_end
+	VMOVUPD   (BX), Z1
+	VMOVUPD   (DI), Z2
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z2, K1, Z7
+	VMOVUPD   Z7, (R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000040, DX
+	SUBQ $0x00000008, CX
+	JMP  narrow
+
+last:
+	TESTQ  CX, CX
+	JZ     done
+	LEAQ   tailmask16<>+0(SB), BX
+	KMOVW  (BX)(CX*2), K1
+	VXORPD Z0, Z0, Z0
+	MOVQ   y_base+16(FP), CX
+	ADDQ   DX, CX
+	MOVQ   ldy+40(FP), BX
+	SHLQ   $0x03, BX
+	MOVQ   dy_base+48(FP), SI
+	ADDQ   DX, SI
+	MOVQ   lddy+72(FP), DI
+	SHLQ   $0x03, DI
+	MOVQ   dx_base+80(FP), R8
+	ADDQ   DX, R8
+	MOVQ   lddx+104(FP), DX
+	SHLQ   $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (CX), K1, Z1
+	VMOVUPD.Z (SI), K1, Z2
+	VCMPPD    $0x12, Z0, Z1, K2
+	VBLENDMPD Z0, Z2, K2, Z8
+	VMOVUPD   Z8, K1, (R8)
+	ADDQ      BX, CX
+	ADDQ      DI, SI
+	ADDQ      DX, R8
+	DECQ      AX
+	JMP       last_row
+
+last_end:
 done:
 	VZEROUPPER
 	RET
@@ -8694,6 +9614,470 @@ loop_add_done:
 	VZEROUPPER
 	RET
 
+// func addRowVector32AVX2(m int, n int, b []float32, x []float32, ldx int)
+// Requires: AVX
+TEXT ·addRowVector32AVX2(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VMOVUPS 64(BX), Y2
+	VMOVUPS 96(BX), Y3
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ   DI, DI
+	JZ      wide_end
+	VMOVUPS (BX), Y4
+	VADDPS  Y0, Y4, Y4
+	VMOVUPS Y4, (BX)
+	VMOVUPS 32(BX), Y4
+	VADDPS  Y1, Y4, Y4
+	VMOVUPS Y4, 32(BX)
+	VMOVUPS 64(BX), Y4
+	VADDPS  Y2, Y4, Y4
+	VMOVUPS Y4, 64(BX)
+	VMOVUPS 96(BX), Y4
+	VADDPS  Y3, Y4, Y4
+	VMOVUPS Y4, 96(BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     wide_row
+
+wide_end:
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000020, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ   DI, DI
+	JZ      narrow_end
+	VMOVUPS (BX), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, (BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     narrow_row
+
+narrow_end:
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000008, CX
+	JMP  narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       b_base+16(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       x_base+40(FP), CX
+	ADDQ       DX, CX
+	MOVQ       ldx+64(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (CX), Y0, Y2
+	VADDPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y0, (CX)
+	ADDQ       DX, CX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func biasReLU32AVX2(m int, n int, b []float32, x []float32, ldx int)
+// Requires: AVX
+TEXT ·biasReLU32AVX2(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VMOVUPS 64(BX), Y2
+	VMOVUPS 96(BX), Y3
+	VXORPS  Y4, Y4, Y4
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ     DI, DI
+	JZ        wide_end
+	VMOVUPS   (BX), Y5
+	VADDPS    Y0, Y5, Y5
+	VCMPPS    $0x12, Y4, Y5, Y6
+	VBLENDVPS Y6, Y4, Y5, Y5
+	VMOVUPS   Y5, (BX)
+	VMOVUPS   32(BX), Y5
+	VADDPS    Y1, Y5, Y5
+	VCMPPS    $0x12, Y4, Y5, Y6
+	VBLENDVPS Y6, Y4, Y5, Y5
+	VMOVUPS   Y5, 32(BX)
+	VMOVUPS   64(BX), Y5
+	VADDPS    Y2, Y5, Y5
+	VCMPPS    $0x12, Y4, Y5, Y6
+	VBLENDVPS Y6, Y4, Y5, Y5
+	VMOVUPS   Y5, 64(BX)
+	VMOVUPS   96(BX), Y5
+	VADDPS    Y3, Y5, Y5
+	VCMPPS    $0x12, Y4, Y5, Y6
+	VBLENDVPS Y6, Y4, Y5, Y5
+	VMOVUPS   Y5, 96(BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000020, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x02, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ     DI, DI
+	JZ        narrow_end
+	VMOVUPS   (BX), Y2
+	VADDPS    Y0, Y2, Y2
+	VCMPPS    $0x12, Y1, Y2, Y3
+	VBLENDVPS Y3, Y1, Y2, Y2
+	VMOVUPS   Y2, (BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000008, CX
+	JMP  narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       b_base+16(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	VXORPS     Y2, Y2, Y2
+	MOVQ       x_base+40(FP), CX
+	ADDQ       DX, CX
+	MOVQ       ldx+64(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (CX), Y0, Y3
+	VADDPS     Y1, Y3, Y3
+	VCMPPS     $0x12, Y2, Y3, Y4
+	VBLENDVPS  Y4, Y2, Y3, Y3
+	VMASKMOVPS Y3, Y0, (CX)
+	ADDQ       DX, CX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSums32AVX2(m int, n int, x []float32, ldx int, s []float32)
+// Requires: AVX
+TEXT ·addColumnSums32AVX2(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000040
+	JB      narrow
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VMOVUPS 64(BX), Y2
+	VMOVUPS 96(BX), Y3
+	VMOVUPS 128(BX), Y4
+	VMOVUPS 160(BX), Y5
+	VMOVUPS 192(BX), Y6
+	VMOVUPS 224(BX), Y7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ  R8, R8
+	JZ     wide_end
+	VADDPS (SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	VADDPS 128(SI), Y4, Y4
+	VADDPS 160(SI), Y5, Y5
+	VADDPS 192(SI), Y6, Y6
+	VADDPS 224(SI), Y7, Y7
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    wide_row
+
+wide_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, 64(BX)
+	VMOVUPS Y3, 96(BX)
+	VMOVUPS Y4, 128(BX)
+	VMOVUPS Y5, 160(BX)
+	VMOVUPS Y6, 192(BX)
+	VMOVUPS Y7, 224(BX)
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ  R8, R8
+	JZ     narrow_end
+	VADDPS (SI), Y0, Y0
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    narrow_row
+
+narrow_end:
+	VMOVUPS Y0, (BX)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       s_base+48(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       x_base+16(FP), BX
+	ADDQ       DX, BX
+	MOVQ       ldx+40(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (BX), Y0, Y2
+	VADDPS     Y2, Y1, Y1
+	ADDQ       DX, BX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPS Y1, Y0, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluGradRows32AVX2(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
+// Requires: AVX
+TEXT ·reluGradRows32AVX2(SB), NOSPLIT, $0-112
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ   CX, $0x00000020
+	JB     narrow
+	VXORPS Y0, Y0, Y0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   AX, R11
+
+wide_row:
+	TESTQ     R11, R11
+	JZ        wide_end
+	VMOVUPS   (BX), Y1
+	VMOVUPS   (DI), Y2
+	VCMPPS    $0x12, Y0, Y1, Y1
+	VBLENDVPS Y1, Y0, Y2, Y1
+	VMOVUPS   Y1, (R9)
+	VMOVUPS   32(BX), Y1
+	VMOVUPS   32(DI), Y2
+	VCMPPS    $0x12, Y0, Y1, Y1
+	VBLENDVPS Y1, Y0, Y2, Y1
+	VMOVUPS   Y1, 32(R9)
+	VMOVUPS   64(BX), Y1
+	VMOVUPS   64(DI), Y2
+	VCMPPS    $0x12, Y0, Y1, Y1
+	VBLENDVPS Y1, Y0, Y2, Y1
+	VMOVUPS   Y1, 64(R9)
+	VMOVUPS   96(BX), Y1
+	VMOVUPS   96(DI), Y2
+	VCMPPS    $0x12, Y0, Y1, Y1
+	VBLENDVPS Y1, Y0, Y2, Y1
+	VMOVUPS   Y1, 96(R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000020, CX
+	JMP  wide
+
+narrow:
+	CMPQ   CX, $0x00000008
+	JB     last
+	VXORPS Y0, Y0, Y0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x02, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x02, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x02, R10
+	MOVQ   AX, R11
+
+narrow_row:
+	TESTQ     R11, R11
+	JZ        narrow_end
+	VMOVUPS   (BX), Y1
+	VMOVUPS   (DI), Y2
+	VCMPPS    $0x12, Y0, Y1, Y1
+	VBLENDVPS Y1, Y0, Y2, Y1
+	VMOVUPS   Y1, (R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000008, CX
+	JMP  narrow
+
+last:
+	TESTQ   CX, CX
+	JZ      done
+	NEGQ    CX
+	LEAQ    tailmask8<>+0(SB), BX
+	VMOVDQU 32(BX)(CX*4), Y0
+	VXORPS  Y1, Y1, Y1
+	MOVQ    y_base+16(FP), CX
+	ADDQ    DX, CX
+	MOVQ    ldy+40(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    dy_base+48(FP), SI
+	ADDQ    DX, SI
+	MOVQ    lddy+72(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    dx_base+80(FP), R8
+	ADDQ    DX, R8
+	MOVQ    lddx+104(FP), DX
+	SHLQ    $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (CX), Y0, Y2
+	VMASKMOVPS (SI), Y0, Y3
+	VCMPPS     $0x12, Y1, Y2, Y2
+	VBLENDVPS  Y2, Y1, Y3, Y2
+	VMASKMOVPS Y2, Y0, (R8)
+	ADDQ       BX, CX
+	ADDQ       DI, SI
+	ADDQ       DX, R8
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
 // func relu64AVX2(x []float64, y []float64)
 // Requires: AVX
 TEXT ·relu64AVX2(SB), NOSPLIT, $0-48
@@ -9779,6 +11163,470 @@ next:
 	DECQ AX
 	JMP  row
 
+done:
+	VZEROUPPER
+	RET
+
+// func addRowVector64AVX2(m int, n int, b []float64, x []float64, ldx int)
+// Requires: AVX
+TEXT ·addRowVector64AVX2(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	VMOVUPD 64(BX), Y2
+	VMOVUPD 96(BX), Y3
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ   DI, DI
+	JZ      wide_end
+	VMOVUPD (BX), Y4
+	VADDPD  Y0, Y4, Y4
+	VMOVUPD Y4, (BX)
+	VMOVUPD 32(BX), Y4
+	VADDPD  Y1, Y4, Y4
+	VMOVUPD Y4, 32(BX)
+	VMOVUPD 64(BX), Y4
+	VADDPD  Y2, Y4, Y4
+	VMOVUPD Y4, 64(BX)
+	VMOVUPD 96(BX), Y4
+	VADDPD  Y3, Y4, Y4
+	VMOVUPD Y4, 96(BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     wide_row
+
+wide_end:
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000010, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ   DI, DI
+	JZ      narrow_end
+	VMOVUPD (BX), Y1
+	VADDPD  Y0, Y1, Y1
+	VMOVUPD Y1, (BX)
+	ADDQ    SI, BX
+	DECQ    DI
+	JMP     narrow_row
+
+narrow_end:
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000004, CX
+	JMP  narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       b_base+16(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	MOVQ       x_base+40(FP), CX
+	ADDQ       DX, CX
+	MOVQ       ldx+64(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (CX), Y0, Y2
+	VADDPD     Y1, Y2, Y2
+	VMASKMOVPD Y2, Y0, (CX)
+	ADDQ       DX, CX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func biasReLU64AVX2(m int, n int, b []float64, x []float64, ldx int)
+// Requires: AVX
+TEXT ·biasReLU64AVX2(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	VMOVUPD 64(BX), Y2
+	VMOVUPD 96(BX), Y3
+	VXORPD  Y4, Y4, Y4
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+wide_row:
+	TESTQ     DI, DI
+	JZ        wide_end
+	VMOVUPD   (BX), Y5
+	VADDPD    Y0, Y5, Y5
+	VCMPPD    $0x12, Y4, Y5, Y6
+	VBLENDVPD Y6, Y4, Y5, Y5
+	VMOVUPD   Y5, (BX)
+	VMOVUPD   32(BX), Y5
+	VADDPD    Y1, Y5, Y5
+	VCMPPD    $0x12, Y4, Y5, Y6
+	VBLENDVPD Y6, Y4, Y5, Y5
+	VMOVUPD   Y5, 32(BX)
+	VMOVUPD   64(BX), Y5
+	VADDPD    Y2, Y5, Y5
+	VCMPPD    $0x12, Y4, Y5, Y6
+	VBLENDVPD Y6, Y4, Y5, Y5
+	VMOVUPD   Y5, 64(BX)
+	VMOVUPD   96(BX), Y5
+	VADDPD    Y3, Y5, Y5
+	VCMPPD    $0x12, Y4, Y5, Y6
+	VBLENDVPD Y6, Y4, Y5, Y5
+	VMOVUPD   Y5, 96(BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000010, CX
+	JMP  wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    b_base+16(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VXORPD  Y1, Y1, Y1
+	MOVQ    x_base+40(FP), BX
+	ADDQ    DX, BX
+	MOVQ    ldx+64(FP), SI
+	SHLQ    $0x03, SI
+	MOVQ    AX, DI
+
+narrow_row:
+	TESTQ     DI, DI
+	JZ        narrow_end
+	VMOVUPD   (BX), Y2
+	VADDPD    Y0, Y2, Y2
+	VCMPPD    $0x12, Y1, Y2, Y3
+	VBLENDVPD Y3, Y1, Y2, Y2
+	VMOVUPD   Y2, (BX)
+	ADDQ      SI, BX
+	DECQ      DI
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000004, CX
+	JMP  narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       b_base+16(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	VXORPD     Y2, Y2, Y2
+	MOVQ       x_base+40(FP), CX
+	ADDQ       DX, CX
+	MOVQ       ldx+64(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (CX), Y0, Y3
+	VADDPD     Y1, Y3, Y3
+	VCMPPD     $0x12, Y2, Y3, Y4
+	VBLENDVPD  Y4, Y2, Y3, Y3
+	VMASKMOVPD Y3, Y0, (CX)
+	ADDQ       DX, CX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSums64AVX2(m int, n int, x []float64, ldx int, s []float64)
+// Requires: AVX
+TEXT ·addColumnSums64AVX2(SB), NOSPLIT, $0-72
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	VMOVUPD 64(BX), Y2
+	VMOVUPD 96(BX), Y3
+	VMOVUPD 128(BX), Y4
+	VMOVUPD 160(BX), Y5
+	VMOVUPD 192(BX), Y6
+	VMOVUPD 224(BX), Y7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ  R8, R8
+	JZ     wide_end
+	VADDPD (SI), Y0, Y0
+	VADDPD 32(SI), Y1, Y1
+	VADDPD 64(SI), Y2, Y2
+	VADDPD 96(SI), Y3, Y3
+	VADDPD 128(SI), Y4, Y4
+	VADDPD 160(SI), Y5, Y5
+	VADDPD 192(SI), Y6, Y6
+	VADDPD 224(SI), Y7, Y7
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    wide_row
+
+wide_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, 32(BX)
+	VMOVUPD Y2, 64(BX)
+	VMOVUPD Y3, 96(BX)
+	VMOVUPD Y4, 128(BX)
+	VMOVUPD Y5, 160(BX)
+	VMOVUPD Y6, 192(BX)
+	VMOVUPD Y7, 224(BX)
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000020, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    s_base+48(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ  R8, R8
+	JZ     narrow_end
+	VADDPD (SI), Y0, Y0
+	ADDQ   DI, SI
+	DECQ   R8
+	JMP    narrow_row
+
+narrow_end:
+	VMOVUPD Y0, (BX)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000004, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       s_base+48(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	MOVQ       x_base+16(FP), BX
+	ADDQ       DX, BX
+	MOVQ       ldx+40(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (BX), Y0, Y2
+	VADDPD     Y2, Y1, Y1
+	ADDQ       DX, BX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPD Y1, Y0, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func reluGradRows64AVX2(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)
+// Requires: AVX
+TEXT ·reluGradRows64AVX2(SB), NOSPLIT, $0-112
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ   CX, $0x00000010
+	JB     narrow
+	VXORPD Y0, Y0, Y0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x03, R10
+	MOVQ   AX, R11
+
+wide_row:
+	TESTQ     R11, R11
+	JZ        wide_end
+	VMOVUPD   (BX), Y1
+	VMOVUPD   (DI), Y2
+	VCMPPD    $0x12, Y0, Y1, Y1
+	VBLENDVPD Y1, Y0, Y2, Y1
+	VMOVUPD   Y1, (R9)
+	VMOVUPD   32(BX), Y1
+	VMOVUPD   32(DI), Y2
+	VCMPPD    $0x12, Y0, Y1, Y1
+	VBLENDVPD Y1, Y0, Y2, Y1
+	VMOVUPD   Y1, 32(R9)
+	VMOVUPD   64(BX), Y1
+	VMOVUPD   64(DI), Y2
+	VCMPPD    $0x12, Y0, Y1, Y1
+	VBLENDVPD Y1, Y0, Y2, Y1
+	VMOVUPD   Y1, 64(R9)
+	VMOVUPD   96(BX), Y1
+	VMOVUPD   96(DI), Y2
+	VCMPPD    $0x12, Y0, Y1, Y1
+	VBLENDVPD Y1, Y0, Y2, Y1
+	VMOVUPD   Y1, 96(R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       wide_row
+
+wide_end:
+	ADDQ $0x00000080, DX
+	SUBQ $0x00000010, CX
+	JMP  wide
+
+narrow:
+	CMPQ   CX, $0x00000004
+	JB     last
+	VXORPD Y0, Y0, Y0
+	MOVQ   y_base+16(FP), BX
+	ADDQ   DX, BX
+	MOVQ   ldy+40(FP), SI
+	SHLQ   $0x03, SI
+	MOVQ   dy_base+48(FP), DI
+	ADDQ   DX, DI
+	MOVQ   lddy+72(FP), R8
+	SHLQ   $0x03, R8
+	MOVQ   dx_base+80(FP), R9
+	ADDQ   DX, R9
+	MOVQ   lddx+104(FP), R10
+	SHLQ   $0x03, R10
+	MOVQ   AX, R11
+
+narrow_row:
+	TESTQ     R11, R11
+	JZ        narrow_end
+	VMOVUPD   (BX), Y1
+	VMOVUPD   (DI), Y2
+	VCMPPD    $0x12, Y0, Y1, Y1
+	VBLENDVPD Y1, Y0, Y2, Y1
+	VMOVUPD   Y1, (R9)
+	ADDQ      SI, BX
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	DECQ      R11
+	JMP       narrow_row
+
+narrow_end:
+	ADDQ $0x00000020, DX
+	SUBQ $0x00000004, CX
+	JMP  narrow
+
+last:
+	TESTQ   CX, CX
+	JZ      done
+	NEGQ    CX
+	LEAQ    tailmask8<>+0(SB), BX
+	VMOVDQU 32(BX)(CX*8), Y0
+	VXORPD  Y1, Y1, Y1
+	MOVQ    y_base+16(FP), CX
+	ADDQ    DX, CX
+	MOVQ    ldy+40(FP), BX
+	SHLQ    $0x03, BX
+	MOVQ    dy_base+48(FP), SI
+	ADDQ    DX, SI
+	MOVQ    lddy+72(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    dx_base+80(FP), R8
+	ADDQ    DX, R8
+	MOVQ    lddx+104(FP), DX
+	SHLQ    $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (CX), Y0, Y2
+	VMASKMOVPD (SI), Y0, Y3
+	VCMPPD     $0x12, Y1, Y2, Y2
+	VBLENDVPD  Y2, Y1, Y3, Y2
+	VMASKMOVPD Y2, Y0, (R8)
+	ADDQ       BX, CX
+	ADDQ       DI, SI
+	ADDQ       DX, R8
+	DECQ       AX
+	JMP        last_row
+
+last_end:
 done:
 	VZEROUPPER
 	RET

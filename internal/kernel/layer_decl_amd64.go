@@ -92,6 +92,18 @@ func geluTanh32AVX512(x []float32, y []float32, th []float32)
 func geluTanhGrad32AVX512(x []float32, th []float32, dy []float32, dx []float32, add bool)
 
 //go:noescape
+func addRowVector32AVX512(m int, n int, b []float32, x []float32, ldx int)
+
+//go:noescape
+func biasReLU32AVX512(m int, n int, b []float32, x []float32, ldx int)
+
+//go:noescape
+func addColumnSums32AVX512(m int, n int, x []float32, ldx int, s []float32)
+
+//go:noescape
+func reluGradRows32AVX512(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
+
+//go:noescape
 func relu64AVX512(x []float64, y []float64)
 
 //go:noescape
@@ -158,6 +170,18 @@ func col2imTaps64AVX512(kh int, m int, w int, ow int, kw int, cols []float64, ld
 func im2colTaps64AVX512(kh int, kw int, oh int, ow int, w int, lds int, x []float64, cols []float64, ldc int)
 
 //go:noescape
+func addRowVector64AVX512(m int, n int, b []float64, x []float64, ldx int)
+
+//go:noescape
+func biasReLU64AVX512(m int, n int, b []float64, x []float64, ldx int)
+
+//go:noescape
+func addColumnSums64AVX512(m int, n int, x []float64, ldx int, s []float64)
+
+//go:noescape
+func reluGradRows64AVX512(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)
+
+//go:noescape
 func relu32AVX2(x []float32, y []float32)
 
 //go:noescape
@@ -221,6 +245,18 @@ func geluTanh32AVX2(x []float32, y []float32, th []float32)
 func geluTanhGrad32AVX2(x []float32, th []float32, dy []float32, dx []float32, add bool)
 
 //go:noescape
+func addRowVector32AVX2(m int, n int, b []float32, x []float32, ldx int)
+
+//go:noescape
+func biasReLU32AVX2(m int, n int, b []float32, x []float32, ldx int)
+
+//go:noescape
+func addColumnSums32AVX2(m int, n int, x []float32, ldx int, s []float32)
+
+//go:noescape
+func reluGradRows32AVX2(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
+
+//go:noescape
 func relu64AVX2(x []float64, y []float64)
 
 //go:noescape
@@ -267,3 +303,15 @@ func copyRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int
 
 //go:noescape
 func addRows64AVX2(m int, n int, src []float64, lds int, dst []float64, ldd int)
+
+//go:noescape
+func addRowVector64AVX2(m int, n int, b []float64, x []float64, ldx int)
+
+//go:noescape
+func biasReLU64AVX2(m int, n int, b []float64, x []float64, ldx int)
+
+//go:noescape
+func addColumnSums64AVX2(m int, n int, x []float64, ldx int, s []float64)
+
+//go:noescape
+func reluGradRows64AVX2(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)

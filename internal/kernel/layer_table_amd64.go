@@ -37,6 +37,10 @@ func accelerateLayer(l level) {
 		k32.tanh = tanh32AVX512
 		k32.geluTanh = geluTanh32AVX512
 		k32.geluTanhGrad = geluTanhGrad32AVX512
+		k32.addRowVector = addRowVector32AVX512
+		k32.biasReLU = biasReLU32AVX512
+		k32.addColumnSums = addColumnSums32AVX512
+		k32.reluGradRows = reluGradRows32AVX512
 		k64.relu = relu64AVX512
 		k64.reluGrad = reluGrad64AVX512
 		k64.addConst = addConst64AVX512
@@ -59,6 +63,10 @@ func accelerateLayer(l level) {
 		k64.addRows = addRows64AVX512
 		k64.col2imTaps = col2imTaps64AVX512
 		k64.im2colTaps = im2colTaps64AVX512
+		k64.addRowVector = addRowVector64AVX512
+		k64.biasReLU = biasReLU64AVX512
+		k64.addColumnSums = addColumnSums64AVX512
+		k64.reluGradRows = reluGradRows64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
 		k32.reluGrad = reluGrad32AVX2
@@ -81,6 +89,10 @@ func accelerateLayer(l level) {
 		k32.tanh = tanh32AVX2
 		k32.geluTanh = geluTanh32AVX2
 		k32.geluTanhGrad = geluTanhGrad32AVX2
+		k32.addRowVector = addRowVector32AVX2
+		k32.biasReLU = biasReLU32AVX2
+		k32.addColumnSums = addColumnSums32AVX2
+		k32.reluGradRows = reluGradRows32AVX2
 		k64.relu = relu64AVX2
 		k64.reluGrad = reluGrad64AVX2
 		k64.addConst = addConst64AVX2
@@ -97,5 +109,9 @@ func accelerateLayer(l level) {
 		k64.addSquaredDiff = addSquaredDiff64AVX2
 		k64.copyRows = copyRows64AVX2
 		k64.addRows = addRows64AVX2
+		k64.addRowVector = addRowVector64AVX2
+		k64.biasReLU = biasReLU64AVX2
+		k64.addColumnSums = addColumnSums64AVX2
+		k64.reluGradRows = reluGradRows64AVX2
 	}
 }

@@ -306,3 +306,114 @@ func testCopyAddRows[T Float](t *testing.T) {
 		}
 	})
 }
+
+// TestAddColumnSums checks AddColumnSums of every level against its
+// definition, exactly, on bands of every row length in lengths with row
+// strides longer than a row, guard bands, and NaN, ±0 and ±Inf among the
+// values.
+func TestAddColumnSums(t *testing.T) {
+	forEachType(t, testAddColumnSums[float32], testAddColumnSums[float64])
+}
+
+func testAddColumnSums[T Float](t *testing.T) {
+	forEachBand(t, 39, func(t *testing.T, rng *rand.Rand, m, n, ld int, name string) {
+		x := make([]T, need(m, n, ld))
+		fill(rng, x, false, true)
+		s := newGuarded[T](n, rng.IntN(16))
+		fill(rng, s.s, false, true)
+		s0 := append([]T(nil), s.s...)
+		AddColumnSums(m, n, x, ld, s.s)
+		s.check(t, "AddColumnSums"+name)
+		for j := 0; j < n; j++ {
+			want := s0[j]
+			for i := 0; i < m; i++ {
+				want += x[i*ld+j]
+			}
+			if !sameBits(s.s[j], want) {
+				t.Fatalf("AddColumnSums%s[%d] = %v; want %v", name, j, s.s[j], want)
+			}
+		}
+	})
+}
+
+// forEachBand runs f at every level on bands of m rows for a few m and of
+// n columns for every n in lengths, with a row stride ld longer than a row,
+// and a random source seeded with seed.
+func forEachBand(t *testing.T, seed uint64, f func(t *testing.T, rng *rand.Rand, m, n, ld int, name string)) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(seed, seed+1))
+		for _, m := range []int{0, 1, 3, 7, 33} {
+			for _, n := range lengths {
+				ld := n + 1 + rng.IntN(5)
+				f(t, rng, m, n, ld, fmt.Sprintf("(m=%d, n=%d, ld=%d)", m, n, ld))
+			}
+		}
+	})
+}
+
+// TestBiasReLU checks BiasReLU and ReLUGradRows of every level against
+// their definitions, exactly, on bands of every row length in lengths with
+// row strides longer than a row (whose gaps they must leave alone), guard
+// bands, and NaN, ±0 and ±Inf among the values; and BiasReLU against
+// AddRowVector then ReLU, whose results it stands for.
+func TestBiasReLU(t *testing.T) {
+	forEachType(t, testBiasReLU[float32], testBiasReLU[float64])
+}
+
+func testBiasReLU[T Float](t *testing.T) {
+	forEachBand(t, 41, func(t *testing.T, rng *rand.Rand, m, n, ld int, name string) {
+		x, b := newGuarded[T](need(m, n, ld), rng.IntN(16)), newGuarded[T](n, rng.IntN(16))
+		fill(rng, x.s, false, true)
+		fill(rng, b.s, false, true)
+		x0 := append([]T(nil), x.s...)
+
+		want := append([]T(nil), x.s...)
+		for i := 0; i < m && n > 0; i++ {
+			AddRowVector(1, n, b.s, want[i*ld:], n)
+			ReLU(want[i*ld:i*ld+n], want[i*ld:i*ld+n])
+		}
+		BiasReLU(m, n, b.s, x.s, ld)
+		x.check(t, "BiasReLU"+name)
+		for i, v := range x.s {
+			def := x0[i]
+			if r, j := i/ld, i%ld; r < m && j < n {
+				if def += b.s[j]; def <= 0 {
+					def = 0
+				}
+			}
+			if !sameBits(v, def) || !sameBits(v, want[i]) {
+				t.Fatalf("BiasReLU%s[%d] = %v; want %v (AddRowVector then ReLU: %v)", name, i, v, def, want[i])
+			}
+		}
+
+		lddy, lddx := n+1+rng.IntN(5), n+1+rng.IntN(5)
+		dy, dx := newGuarded[T](need(m, n, lddy), rng.IntN(16)), newGuarded[T](need(m, n, lddx), rng.IntN(16))
+		fill(rng, dy.s, false, true)
+		fill(rng, dx.s, false, true)
+		dx0 := append([]T(nil), dx.s...)
+		ReLUGradRows(m, n, x0, ld, dy.s, lddy, dx.s, lddx)
+		dx.check(t, "ReLUGradRows"+name)
+		for i, v := range dx.s {
+			want := dx0[i]
+			if r, j := i/lddx, i%lddx; r < m && j < n {
+				if want = dy.s[r*lddy+j]; x0[r*ld+j] <= 0 {
+					want = 0
+				}
+			}
+			if !sameBits(v, want) {
+				t.Fatalf("ReLUGradRows%s[%d] = %v; want %v", name, i, v, want)
+			}
+		}
+		dy0 := append([]T(nil), dy.s...)
+		ReLUGradRows(m, n, x0, ld, dy.s, lddy, dy.s, lddy) // in place
+		for i, v := range dy.s {
+			want := dy0[i]
+			if r, j := i/lddy, i%lddy; r < m && j < n && x0[r*ld+j] <= 0 {
+				want = 0
+			}
+			if !sameBits(v, want) {
+				t.Fatalf("ReLUGradRows%s in place [%d] = %v; want %v", name, i, v, want)
+			}
+		}
+	})
+}

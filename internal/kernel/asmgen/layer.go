@@ -1,5 +1,14 @@
 package main
 
+import (
+	"strings"
+
+	asm "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
+	op "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
 // The layers' elementwise kernels. As the optimizers' kernels, each repeats
 // its reference loop in internal/kernel/layer.go in the same order, so
 // results match it bit for bit.
@@ -113,4 +122,169 @@ var layers = []stream{
 			e.st("s", e.add(s, e.mul(d, d)))
 		},
 	},
+}
+
+// A band kernel works on an m×n band of a matrix (rows ld elements apart)
+// column block by column block: a block of a few vectors across, down all
+// m rows, then the next, the last block one partial vector under a mask.
+// What a column needs across the rows (a bias, a sum) stays in registers
+// for the whole block, and each element is computed as in the reference
+// loop in internal/kernel/layer.go, so results match it bit for bit.
+type band struct {
+	name   string
+	params string // the Go parameters after m, n int, with T for the element type
+	unroll int    // vectors per block
+	// block emits the work of a block of k vectors whose first column is off
+	// bytes into the rows, v.tail set for the partial one; label prefixes its
+	// labels.
+	block func(v *vm, m, off reg.GPVirtual, k int, label string)
+}
+
+// bands are the band kernels of the layer set.
+var bands = []band{
+	{
+		// x[i,j] += b[j], a dense layer's bias
+		name: "addRowVector", params: "b, x []T, ldx int", unroll: 4,
+		block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+			v.biasRows(m, off, k, label, false)
+		},
+	},
+	{
+		// x[i,j] = relu(x[i,j] + b[j]): the bias, then ReLU's test as in relu
+		name: "biasReLU", params: "b, x []T, ldx int", unroll: 4,
+		block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+			v.biasRows(m, off, k, label, true)
+		},
+	},
+	{
+		// s[j] += x[0,j] + x[1,j] + …, the rows added in order
+		name: "addColumnSums", params: "x []T, ldx int, s []T", unroll: 8,
+		block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+			s := offset(asm.Param("s").Base(), off)
+			acc := make([]reg.VecVirtual, k)
+			for j := range acc {
+				acc[j] = v.load(op.Mem{Base: s, Disp: j * v.bytes})
+			}
+			v.downRows(m, off, []string{"x"}, label, func(p []reg.GPVirtual) {
+				for j := range acc {
+					x := op.Op(op.Mem{Base: p[0], Disp: j * v.bytes})
+					if v.tail != nil {
+						x = v.load(x.(op.Mem))
+					}
+					v.ps(asm.VADDPS, asm.VADDPD)(x, acc[j], acc[j]) // acc + x, in place down the rows
+				}
+			})
+			for j, a := range acc {
+				v.store(a, op.Mem{Base: s, Disp: j * v.bytes})
+			}
+		},
+	},
+	{
+		// dx[i,j] = dy[i,j] where !(y[i,j] <= 0), else +0, as reluGrad
+		name: "reluGradRows", params: "y []T, ldy int, dy []T, lddy int, dx []T, lddx int", unroll: 4,
+		block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+			zero := v.zero()
+			v.downRows(m, off, []string{"y", "dy", "dx"}, label, func(p []reg.GPVirtual) {
+				for j := 0; j < k; j++ {
+					at := func(r reg.GPVirtual) op.Mem { return op.Mem{Base: r, Disp: j * v.bytes} }
+					y, dy := v.load(at(p[0])), v.load(at(p[1]))
+					v.store(v.sel(v.cmp(cmpLE, y, zero), zero, dy), at(p[2]))
+				}
+			})
+		},
+	},
+}
+
+func (b band) id() string { return b.name }
+
+func (b band) emit(v vm) {
+	text(v.fn(b.name), "func(m, n int, "+strings.ReplaceAll(b.params, "T", v.goType)+")")
+	m, n := gp("m"), gp("n")
+	off, left := asm.GP64(), asm.GP64()
+	asm.XORQ(off, off)
+	asm.MOVQ(n, left)
+	asm.Label("wide")
+	asm.CMPQ(left, op.U32(b.unroll*v.lanes()))
+	asm.JB(op.LabelRef("narrow"))
+	b.block(&v, m, off, b.unroll, "wide")
+	asm.ADDQ(op.U32(b.unroll*v.bytes), off)
+	asm.SUBQ(op.U32(b.unroll*v.lanes()), left)
+	asm.JMP(op.LabelRef("wide"))
+	asm.Label("narrow")
+	asm.CMPQ(left, op.U32(v.lanes()))
+	asm.JB(op.LabelRef("last"))
+	b.block(&v, m, off, 1, "narrow")
+	asm.ADDQ(op.U32(v.bytes), off)
+	asm.SUBQ(op.U32(v.lanes()), left)
+	asm.JMP(op.LabelRef("narrow"))
+	asm.Label("last")
+	asm.TESTQ(left, left)
+	asm.JZ(op.LabelRef("done"))
+	v.setTail(left)
+	b.block(&v, m, off, 1, "last")
+	v.tail = nil
+	asm.Label("done")
+	asm.VZEROUPPER()
+	asm.RET()
+}
+
+// offset returns a register holding the address off bytes into the slice
+// parameter base.
+func offset(base gotypes.Component, off reg.GPVirtual) reg.GPVirtual {
+	p := asm.Load(base, asm.GP64()).(reg.GPVirtual)
+	asm.ADDQ(off, p)
+	return p
+}
+
+// downRows emits the loop over the m rows of a block whose first column is
+// off bytes in: each of the matrices named (slice parameters, with their
+// row strides in the parameters "ld"+name) is walked a row at a time, row
+// gets the registers pointing at the current row's block.
+func (v *vm) downRows(m, off reg.GPVirtual, mats []string, label string, row func(p []reg.GPVirtual)) {
+	p := make([]reg.GPVirtual, len(mats))
+	ld := make([]reg.GPVirtual, len(mats))
+	for i, name := range mats {
+		p[i] = offset(asm.Param(name).Base(), off)
+		ld[i] = v.stride("ld" + name)
+	}
+	cnt := asm.GP64()
+	asm.MOVQ(m, cnt)
+	asm.Label(label + "_row")
+	asm.TESTQ(cnt, cnt)
+	asm.JZ(op.LabelRef(label + "_end"))
+	row(p)
+	for i := range p {
+		asm.ADDQ(ld[i], p[i])
+	}
+	asm.DECQ(cnt)
+	asm.JMP(op.LabelRef(label + "_row"))
+	asm.Label(label + "_end")
+}
+
+// biasRows emits a block of addRowVector (or, with relu, biasReLU): the
+// bias's k vectors held in registers down the rows of x.
+func (v *vm) biasRows(m, off reg.GPVirtual, k int, label string, relu bool) {
+	b := offset(asm.Param("b").Base(), off)
+	bias := make([]reg.VecVirtual, k)
+	for j := range bias {
+		bias[j] = v.load(op.Mem{Base: b, Disp: j * v.bytes})
+	}
+	var zero reg.VecVirtual
+	if relu {
+		zero = v.zero()
+	}
+	v.downRows(m, off, []string{"x"}, label, func(p []reg.GPVirtual) {
+		for j := range bias {
+			at := op.Mem{Base: p[0], Disp: j * v.bytes}
+			y := v.add(v.load(at), bias[j]) // x + b, x the first operand as in the reference
+			if relu {
+				y = v.sel(v.cmp(cmpLE, y, zero), zero, y)
+			}
+			v.store(y, at)
+		}
+	})
+}
+
+func init() {
+	tableKernels["layer"] = append(tableKernels["layer"], kernels(bands)...)
 }

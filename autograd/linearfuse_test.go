@@ -1,0 +1,159 @@
+package autograd
+
+import (
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+
+	"github.com/descentml/descent/tensor"
+)
+
+func init() {
+	fused := func(t *Tape[float64], in []*Var[float64]) *Var[float64] { return t.LinearReLU(in[0], in[1], in[2]) }
+	shapes := [][]int{{3, 4}, {5, 4}, {5}}
+	opCases = append(opCases,
+		opCase{name: "LinearReLU/fresh", shapes: shapes, op: fresh(fused)},
+		opCase{name: "LinearReLU/twice", shapes: shapes, op: twice(fused)})
+}
+
+// TestLinearReLUMatchesUnfused checks LinearReLU against Linear and ReLU
+// one after another, for float32 and float64, with 1, 2 and 3 threads: the
+// output and every gradient the same bit for bit, with and without a bias,
+// with the input's gradient wanted or not, every gradient set (the
+// operands intermediate) or added to (leaves, and an input with another
+// term), and with a NaN and exact zeros among the outputs. The shapes cover
+// layers cut by units (wide) and by rows (narrow, as a classifier's
+// output), odd sizes that leave the bands unequal, and a layer too small
+// to be spread.
+func TestLinearReLUMatchesUnfused(t *testing.T) {
+	defer tensor.SetThreads(0)
+	// Spread uses at most GOMAXPROCS workers: allow 3.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
+	for _, c := range []linearCase{
+		{rows: 128, in: 784, out: 256, bias: true}, // the MLP's first layer
+		{rows: 128, in: 256, out: 256, bias: true, gradX: true},
+		{rows: 128, in: 256, out: 256, bias: true, gradX: true, set: true},
+		{rows: 127, in: 33, out: 200, bias: true, gradX: true, special: true},
+		{rows: 131, in: 256, out: 10, bias: true, gradX: true}, // narrow: cut by rows
+		{rows: 131, in: 256, out: 10, bias: true, gradX: true, set: true, special: true},
+		{rows: 130, in: 100, out: 257, gradX: true},
+		{rows: 130, in: 100, out: 257, gradX: true, set: true, special: true},
+		{rows: 3, in: 300, out: 300, bias: true, gradX: true},
+		{rows: 5, in: 7, out: 10, bias: true, gradX: true, set: true}, // not spread
+	} {
+		testLinearReLU[float32](t, c)
+		testLinearReLU[float64](t, c)
+	}
+}
+
+type linearCase struct {
+	rows, in, out int
+	bias, gradX   bool
+	set           bool // the operands intermediate: their gradients set, not added to
+	special       bool // a NaN in the input and a row of zeros
+}
+
+func testLinearReLU[T tensor.Float](t *testing.T, c linearCase) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(11, 12))
+	param := func(grad bool, shape ...int) *Var[T] {
+		x := tensor.New[T](shape...)
+		for i := range x.Data() {
+			x.Data()[i] = T(rng.NormFloat64())
+		}
+		return NewVar(x, grad)
+	}
+	x, w := param(c.gradX, c.rows, c.in), param(true, c.out, c.in)
+	var b *Var[T]
+	if c.bias {
+		b = param(true, c.out)
+		b.Value().Data()[0] = T(math.Copysign(0, -1))
+	}
+	if c.special {
+		x.Value().Data()[c.in+1] = T(math.NaN()) // row 1 of the output NaN
+		clear(x.Value().Data()[2*c.in : 3*c.in]) // row 2 the bias alone
+	}
+	weights := param(false, c.rows, c.out).Value() // of the outputs in the loss
+	run := func(threads int, fused bool) [][]T {
+		tensor.SetThreads(threads)
+		x.ZeroGrad()
+		w.ZeroGrad()
+		if b != nil {
+			b.ZeroGrad()
+		}
+		tape := NewTape[T]()
+		xi, wi, bi := x, w, b
+		if c.set {
+			xi, wi = tape.Scale(x, 1), tape.Scale(w, 1)
+			if b != nil {
+				bi = tape.Scale(b, 1)
+			}
+		}
+		var y *Var[T]
+		if fused {
+			y = tape.LinearReLU(xi, wi, bi)
+			ran := false
+			for _, n := range tape.nodes {
+				ran = ran || n.op == opLinearReLU
+			}
+			if !ran {
+				t.Fatalf("LinearReLU %T %+v: no fused operation on the tape", T(0), c)
+			}
+		} else {
+			y = tape.ReLU(tape.Linear(xi, wi, bi))
+		}
+		loss := tape.Sum(tape.Mul(y, tape.Const(weights)))
+		if !c.set {
+			// x's gradient also gets a second term, so that the product adds to it.
+			loss = tape.Add(loss, tape.Sum(tape.Scale(x, 0.5)))
+		}
+		if err := tape.Backward(loss); err != nil {
+			t.Fatal(err)
+		}
+		out := [][]T{append([]T(nil), y.Value().Data()...), append([]T(nil), y.Grad().Data()...)}
+		for _, v := range []*Var[T]{x, w, b, xi, wi, bi} {
+			if v != nil && v.Grad() != nil {
+				out = append(out, append([]T(nil), v.Grad().Data()...))
+			}
+		}
+		return out
+	}
+	want := run(1, false)
+	for _, threads := range []int{1, 2, 3} {
+		got := run(threads, true)
+		if i, j := firstDiff(got, want); i >= 0 {
+			t.Fatalf("LinearReLU %T %+v with %d threads: result %d [%d] = %v; unfused %v", T(0), c, threads, i, j, at(got, i, j), at(want, i, j))
+		}
+	}
+}
+
+// firstDiff returns the first place i, j where a[i][j] and b[i][j] differ
+// bit for bit (a float32 converts to float64 exactly, NaN payload and
+// all), j = -1 if only the lengths of a[i] and b[i] do, and i = -1 if a and
+// b are the same.
+func firstDiff[T tensor.Float](a, b [][]T) (i, j int) {
+	for i := range max(len(a), len(b)) {
+		if i >= len(a) || i >= len(b) || len(a[i]) != len(b[i]) {
+			return i, -1
+		}
+		for j := range a[i] {
+			if math.Float64bits(float64(a[i][j])) != math.Float64bits(float64(b[i][j])) {
+				return i, j
+			}
+		}
+	}
+	return -1, -1
+}
+
+// at returns a[i][j], or the length of a[i] (a's length when there is no
+// a[i]) for j = -1.
+func at[T tensor.Float](a [][]T, i, j int) any {
+	switch {
+	case i >= len(a):
+		return len(a)
+	case j < 0:
+		return len(a[i])
+	}
+	return a[i][j]
+}
