@@ -100,3 +100,50 @@ func BenchmarkMatMulLinear(b *testing.B) {
 		b.Run(name+"/dW", func(b *testing.B) { benchmarkMatMul[float32](b, true, false, out, batch, in) })
 	}
 }
+
+// BenchmarkMatMulLinearGrad runs a Linear layer's gradient products as
+// package autograd's backward pass does, on Spread's workers: each worker
+// computes the input gradient of its band of the batch's rows (dx: NN,
+// dY[band]·W) and the weight gradient of its band of output units (dW: TN,
+// dY[:, band]ᵀ·X) with GemmSerial, so that every worker reads all of W and
+// of X. The layers are those of the MLP 784-256-256-10 on batches of 128.
+func BenchmarkMatMulLinearGrad(b *testing.B) {
+	for _, l := range [][2]int{{784, 256}, {256, 256}, {256, 10}} {
+		const batch = 128
+		in, out := l[0], l[1]
+		rng := rand.New(rand.NewPCG(1, 2))
+		g, w, x := make([]float32, batch*out), make([]float32, out*in), make([]float32, batch*in)
+		dx, dw := make([]float32, batch*in), make([]float32, out*in)
+		fill(rng, g, false, false)
+		fill(rng, w, false, false)
+		fill(rng, x, false, false)
+		name := fmt.Sprintf("float32/%d-%d", in, out)
+		b.Run(name+"/dx", func(b *testing.B) {
+			benchmarkSpread(b, 2*batch*in*out, func(p, parts int) {
+				lo, hi := Band(batch, p, parts)
+				GemmSerial(false, false, hi-lo, in, out, 1, g[lo*out:], out, w, in, 0, dx[lo*in:hi*in], in)
+			})
+		})
+		b.Run(name+"/dW", func(b *testing.B) {
+			benchmarkSpread(b, 2*batch*in*out, func(p, parts int) {
+				lo, hi := Band(out, p, parts)
+				if hi > lo {
+					GemmSerial(true, false, hi-lo, in, batch, 1, g[lo:], out, x, in, 1, dw[lo*in:hi*in], in)
+				}
+			})
+		})
+	}
+}
+
+// benchmarkSpread times Spread(fn), a pass of flops floating-point
+// operations, on GOMAXPROCS threads (go test -cpu), and reports GFLOP/s.
+func benchmarkSpread(b *testing.B, flops int, fn func(w, workers int)) {
+	SetThreads(0)
+	Spread(fn) // warm up the buffers
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		Spread(fn)
+	}
+	b.ReportMetric(float64(flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // TestGemmSerialMatchesGemm checks that GemmSerial gives Gemm's results bit
@@ -29,6 +30,44 @@ func TestGemmSerialMatchesGemm(t *testing.T) {
 				for i := range want {
 					if !sameBits(got.s[i], want[i]) {
 						t.Fatalf("GemmSerial%s[%d] = %v; want %v", name, i, got.s[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestGemmInPlaceMatchesPacked checks that a product reading panels of B
+// where they are gives the bits of one that packs them: B is stored once
+// with rows n apart (read in place) and once with rows a multiple of 4 KiB
+// apart (packed).
+func TestGemmInPlaceMatchesPacked(t *testing.T) {
+	forEachType(t, testGemmInPlace[float32], testGemmInPlace[float64])
+}
+
+func testGemmInPlace[T float32 | float64](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(43, 44))
+		page := 4096 / int(unsafe.Sizeof(T(0)))
+		for _, s := range append(gemmShapes, gemmShape{128, 256, 128}, gemmShape{5, 256, 128}, gemmShape{64, 784, 256}, gemmShape{30, 96, 600}) {
+			for _, ta := range []bool{false, true} {
+				ar, ac := stored(ta, s.m, s.k)
+				a, b := make([]T, ar*ac), alignedSlice[T](s.k*s.n) // rows on cache lines when n·size is a multiple of 64
+				fill(rng, a, false, false)
+				fill(rng, b, false, false)
+				ldPacked := max(1, (s.n+page-1)/page) * page
+				bPacked := make([]T, s.k*ldPacked)
+				for p := 0; p < s.k; p++ {
+					copy(bPacked[p*ldPacked:], b[p*s.n:(p+1)*s.n])
+				}
+				got := make([]T, s.m*s.n)
+				fill(rng, got, false, false)
+				want := append([]T(nil), got...)
+				Gemm(ta, false, s.m, s.n, s.k, 1.5, a, max(ac, 1), b, max(s.n, 1), 0.5, got, max(s.n, 1))
+				Gemm(ta, false, s.m, s.n, s.k, 1.5, a, max(ac, 1), bPacked, ldPacked, 0.5, want, max(s.n, 1))
+				for i := range want {
+					if !sameBits(got[i], want[i]) {
+						t.Fatalf("Gemm(%v, %+v) in place [%d] = %v; packed %v", ta, s, i, got[i], want[i])
 					}
 				}
 			}

@@ -10,15 +10,16 @@ import (
 
 // The matrix multiply of internal/kernel/gemm.go is built from the kernels
 // below: micro-kernels that update an mr×(nv vectors) tile of C with the
-// product of mr rows of A and a packed panel of B, and the two routines that
+// product of mr rows of A and a panel of B, and the two routines that
 // pack B into panels.
 //
 // C is row-major and vectors run along its rows. A is not packed: a
 // micro-kernel reads its rows where they are, broadcasting one element per
 // row and step of k, either from rows lda apart (op(A) = A, "N") or from one
-// row of Aᵀ per step (op(A) = Aᵀ, "T"). B is packed into a panel of k rows of
-// w = nv·lanes elements (zero beyond the matrix), so its loads are
-// contiguous.
+// row of Aᵀ per step (op(A) = Aᵀ, "T"). B is read from a panel of k rows
+// of w = nv·lanes elements, ldb apart: packed (zero beyond the matrix, ldb
+// = w, so its loads are contiguous) or, when B is not transposed and the
+// panel has no partial vector, B where it is.
 
 // tileRows is the number of rows of C a micro-kernel handles at most: the
 // accumulators take tileRows·2 of the 32 zmm (16 ymm) registers.
@@ -49,13 +50,16 @@ func (t tile) name() string {
 //
 //	C[i][j] = alpha·Σₚ op(A)[i][p]·B̃[p][j] + beta·C[i][j]   (i < mr, j < nr)
 //
-// where B̃ is a packed panel of k rows of nv vectors. beta = 0 does not read C.
+// where B̃ is a panel of k rows of nv vectors, ldb apart. beta = 0 does not
+// read C.
 func (t tile) emit(v vm) {
-	text(v.fn(t.name()), fmt.Sprintf("func(k int, a *%[1]s, lda int, b *%[1]s, c *%[1]s, ldc int, nr int, alpha, beta %[1]s)", v.goType))
+	text(v.fn(t.name()), fmt.Sprintf("func(k int, a *%[1]s, lda int, b *%[1]s, ldb int, c *%[1]s, ldc int, nr int, alpha, beta %[1]s)", v.goType))
 	k, a, lda := gp("k"), gp("a"), v.stride("lda")
 	lda3 := asm.GP64()
 	asm.LEAQ(op.Mem{Base: lda, Index: lda, Scale: 2}, lda3)
-	b := gp("b")
+	b, ldb := gp("b"), v.stride("ldb")
+	ldb3 := asm.GP64()
+	asm.LEAQ(op.Mem{Base: ldb, Index: ldb, Scale: 2}, ldb3)
 
 	acc := make([][]reg.VecVirtual, t.mr)
 	for r := range acc {
@@ -100,7 +104,7 @@ func (t tile) emit(v vm) {
 	step := func(u int) {
 		bv := make([]reg.VecVirtual, t.nv)
 		for j := range bv {
-			bv[j] = v.load(op.Mem{Base: b, Disp: (u*t.nv + j) * v.bytes})
+			bv[j] = v.load(rowAt(b, ldb, ldb3, u, j*v.bytes))
 		}
 		for r := 0; r < t.mr; r++ {
 			av := v.broadcast(aAt(r, u))
@@ -116,7 +120,7 @@ func (t tile) emit(v vm) {
 		step(u)
 	}
 	advanceA(kUnroll)
-	asm.ADDQ(op.U32(kUnroll*t.nv*v.bytes), b)
+	asm.LEAQ(op.Mem{Base: b, Index: ldb, Scale: kUnroll}, b)
 	asm.SUBQ(op.U32(kUnroll), k)
 	asm.JMP(op.LabelRef("unrolled"))
 	asm.Label("single")
@@ -124,7 +128,7 @@ func (t tile) emit(v vm) {
 	asm.JZ(op.LabelRef("update"))
 	step(0)
 	advanceA(1)
-	asm.ADDQ(op.U32(t.nv*v.bytes), b)
+	asm.ADDQ(ldb, b)
 	asm.DECQ(k)
 	asm.JMP(op.LabelRef("single"))
 
