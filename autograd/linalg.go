@@ -56,7 +56,7 @@ func (t *Tape[T]) linear(x, w, b *Var[T], relu bool) *Var[T] {
 	if b != nil && (len(b.Shape()) != 1 || b.Shape()[0] != outF) {
 		return t.Fail(fmt.Errorf("autograd: linear: weight %v and bias %v: want bias [%d]", ws, b.Shape(), outF))
 	}
-	rows := x.value.Len() / max(in, 1)
+	rows := tensor.Size(xs[:len(xs)-1]) // not Len()/in: a layer of no inputs still has its rows (the bias)
 	t.shape = append(append(t.shape[:0], xs[:len(xs)-1]...), outF)
 	out := t.result(t.shape, x, w, b)
 	j := job[T]{kind: jobLinear, n: rows, p: in, ld: outF, x: x.value.Data(), b: w.value.Data(), y: out.value.Data(), relu: relu}
@@ -123,7 +123,7 @@ const unitsAt = 64
 func (t *Tape[T]) linearBackward(n *node[T]) {
 	ws := n.b.Shape()
 	in, outF := ws[1], ws[0]
-	rows := n.a.value.Len() / max(in, 1)
+	rows := tensor.Size(n.a.Shape()[:len(n.a.Shape())-1])
 	j := job[T]{kind: jobLinearGrad, n: rows, p: in, ld: outF, x: n.out.grad.Data(), b: n.b.value.Data(), y: n.a.value.Data()}
 	j.z, j.add = t.gradOut(n.a)
 	j.gamma, j.addGamma = t.gradOut(n.b)
@@ -147,8 +147,9 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 // sums of x) of its band of output units; each is added to when its add
 // flag is set, and skipped when nil. With a mask (the output of
 // LinearReLU), x is first masked by it: its band of rows into tmp, its
-// band of units into dx (or, on one worker, all of it into tmp, read by
-// every product), one kernel call each.
+// band of units into dx (or, on one worker with the input's gradient
+// wanted, all of it into tmp, read by every product), one kernel call
+// each.
 func (j *job[T]) linearGradRows(w, workers int) {
 	in, outF := j.p, j.ld
 	g := j.x

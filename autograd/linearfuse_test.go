@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/descentml/descent/tensor"
@@ -156,4 +157,37 @@ func at[T tensor.Float](a [][]T, i, j int) any {
 		return len(a[i])
 	}
 	return a[i][j]
+}
+
+// TestLinearNoInputs checks Linear and LinearReLU on an input of no
+// features, [N, 0]: each row of the output is the bias (rectified), and the
+// bias's gradient sums the output's over the N rows.
+func TestLinearNoInputs(t *testing.T) {
+	for _, relu := range []bool{false, true} {
+		tape := NewTape[float64]()
+		x := NewVar(tensor.New[float64](4, 0), true)
+		w := NewVar(tensor.New[float64](3, 0), true)
+		b := NewVar(tensor.FromSlice([]float64{1, -2, 3}, 3), true)
+		var y *Var[float64]
+		if relu {
+			y = tape.LinearReLU(x, w, b)
+		} else {
+			y = tape.Linear(x, w, b)
+		}
+		if err := tape.Backward(tape.Sum(y)); err != nil {
+			t.Fatal(err)
+		}
+		row, grad := []float64{1, -2, 3}, []float64{4, 4, 4}
+		if relu {
+			row, grad = []float64{1, 0, 3}, []float64{4, 0, 4}
+		}
+		for i := range 4 {
+			if got := y.Value().Data()[3*i : 3*i+3]; !slices.Equal(got, row) {
+				t.Errorf("relu %v: row %d = %v; want the bias %v", relu, i, got, row)
+			}
+		}
+		if got := b.Grad().Data(); !slices.Equal(got, grad) {
+			t.Errorf("relu %v: bias gradient %v; want %v", relu, got, grad)
+		}
+	}
 }

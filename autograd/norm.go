@@ -55,7 +55,7 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 		return t.Fail(fmt.Errorf("autograd: batch norm: input %v with statistics of lengths %d and %d: want %d", xs, len(mean), len(variance), c))
 	}
 	batch, inner := xs[0], tensor.Size(xs[2:])
-	synced := op == opBatchNorm && t.reducer != nil
+	synced := op == opBatchNorm && t.reducer != nil && c > 0 // no channels: nothing to reduce, on every process alike
 	if relu && (inner != 1 || synced) {
 		return t.ReLU(t.batchNorm(op, x, gamma, beta, eps, mean, variance, false))
 	}

@@ -145,9 +145,9 @@ func testBatchNormReLU[T tensor.Float](t *testing.T, c normCase) {
 	}
 }
 
-// TestBatchNormEmpty runs every batch norm on inputs with no elements, no
-// channels or no examples: an empty result and gradient, not a kernel's
-// panic over a zero row stride.
+// TestBatchNormEmpty runs every batch norm (synchronised over processes
+// too) on inputs with no elements, no channels or no examples: an empty
+// result and gradient, not a kernel's panic over a zero row stride.
 func TestBatchNormEmpty(t *testing.T) {
 	for _, shape := range [][]int{{4, 0}, {0, 3}, {4, 0, 5}, {0, 2, 3}} {
 		c := shape[1]
@@ -164,6 +164,10 @@ func TestBatchNormEmpty(t *testing.T) {
 			"BatchNormEvalReLU": func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
 				return tape.BatchNormEvalReLU(x, g, b, make([]float32, c), make([]float32, c), 1e-5)
 			},
+		}
+		norms["BatchNorm synchronised"] = func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
+			tape.SetBatchReducer(sumNone{})
+			return tape.BatchNorm(x, g, b, 1e-5, make([]float32, c), make([]float32, c))
 		}
 		for name, norm := range norms {
 			tape := NewTape[float32]()
@@ -185,3 +189,8 @@ func TestBatchNormEmpty(t *testing.T) {
 		}
 	}
 }
+
+// sumNone is a BatchReducer of one process: the sums are its own.
+type sumNone struct{}
+
+func (sumNone) AllReduceSum([]float64) error { return nil }
