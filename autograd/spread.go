@@ -70,7 +70,7 @@ type job[T tensor.Float] struct {
 
 	rec recur[T] // a recurrent operation (a copy, so that the caller's stays on its stack)
 
-	// batch norm
+	// batch norm; gamma, beta, dx and tmp also a Linear layer's (linearGradRows)
 	gamma, beta, mean, variance []T
 	eps                         float64
 	train                       bool

@@ -156,8 +156,10 @@ func gemmRef[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int,
 //     rows of w elements (zero beyond n): the micro-kernel's vector loads run
 //     through it in order, and it stays in L1 (kc·w·size ≤ 32 KiB) while the
 //     micro-kernel walks down the panel's tiles. Bᵀ must be packed, and so
-//     must a panel narrower than its vectors; a panel of B as stored is
-//     otherwise read in place, kc rows ldb apart, which saves the copy: a
+//     must a panel narrower than its vectors or whose rows do not start on
+//     cache lines or are a multiple of 4 KiB apart (inPlace); a panel of B
+//     as stored is otherwise read in place, kc rows ldb apart, which saves
+//     the copy: a
 //     product whose rows of A are few (a Linear layer's weight gradient on
 //     a band of its output units, a convolution's filters) would spend
 //     almost as long copying B as multiplying it.
@@ -169,8 +171,9 @@ func gemmRef[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int,
 //     per 24 FMAs, well within its bandwidth.
 //
 // One task is one panel of columns, or, when there are too few panels to keep
-// every core busy, a panel and a band of rows; each packs its own part of B,
-// so tasks share nothing but A and never wait for each other.
+// every core busy, a panel and a band of rows; each packs its own part of B
+// (or reads it in place), so tasks share nothing but what they read, A and
+// B, and never wait for each other.
 
 // gemmTile is a micro-kernel: C[i][j] = alpha·Σₚ A(i,p)·B̃[p][j] + beta·C[i][j]
 // for i < its rows and j < nr, with A(i,p) at a[i*lda+p] (or a[p*lda+i] for

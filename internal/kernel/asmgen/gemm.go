@@ -18,8 +18,9 @@ import (
 // row and step of k, either from rows lda apart (op(A) = A, "N") or from one
 // row of Aᵀ per step (op(A) = Aᵀ, "T"). B is read from a panel of k rows
 // of w = nv·lanes elements, ldb apart: packed (zero beyond the matrix, ldb
-// = w, so its loads are contiguous) or, when B is not transposed and the
-// panel has no partial vector, B where it is.
+// = w, so its loads are contiguous) or, when B is not transposed, the
+// panel has no partial vector and its rows start on cache lines and are
+// not a multiple of 4 KiB apart (gemmCall.inPlace), B where it is.
 
 // tileRows is the number of rows of C a micro-kernel handles at most: the
 // accumulators take tileRows·2 of the 32 zmm (16 ymm) registers.
