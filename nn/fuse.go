@@ -55,7 +55,7 @@ func forwardLinearReLU[T tensor.Float](t *autograd.Tape[T], layers []Module[T], 
 	if _, ok := layers[1].(*ReLU[T]); !ok {
 		return nil, 0, nil
 	}
-	if s := x.Shape(); len(s) == 0 || s[len(s)-1] != l.in {
+	if !l.fits(x.Shape()) {
 		return nil, 0, nil
 	}
 	return t.LinearReLU(x, l.weight, l.bias), 2, t.Err()

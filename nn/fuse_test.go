@@ -78,12 +78,8 @@ func TestSequentialFusedMatchesLayers(t *testing.T) {
 			return out
 		}
 		got, want := run(true), run(false)
-		for i := range want {
-			for j := range want[i] {
-				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
-					t.Fatalf("%s: result %d [%d] = %v; layer by layer %v", c.name, i, j, got[i][j], want[i][j])
-				}
-			}
+		if i, j := firstBitDiff(got, want); i >= 0 {
+			t.Fatalf("%s: result %d [%d] = %v; layer by layer %v", c.name, i, j, got[i][j], want[i][j])
 		}
 	}
 }
@@ -118,14 +114,23 @@ func TestSequentialLinearReLUMatchesLayers(t *testing.T) {
 	want := run(1, false)
 	for _, threads := range []int{1, 2, 3} {
 		got := run(threads, true)
-		for i := range want {
-			for j := range want[i] {
-				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
-					t.Fatalf("fused MLP with %d threads: result %d [%d] = %v; layers %v", threads, i, j, got[i][j], want[i][j])
-				}
+		if i, j := firstBitDiff(got, want); i >= 0 {
+			t.Fatalf("fused MLP with %d threads: result %d [%d] = %v; layers %v", threads, i, j, got[i][j], want[i][j])
+		}
+	}
+}
+
+// firstBitDiff returns the first place i, j where got[i][j] and
+// want[i][j] differ bit for bit, over want's elements, or -1, -1.
+func firstBitDiff(got, want [][]float32) (i, j int) {
+	for i := range want {
+		for j := range want[i] {
+			if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+				return i, j
 			}
 		}
 	}
+	return -1, -1
 }
 
 // lossGrads runs m forward (forward) on x and backward from its cross

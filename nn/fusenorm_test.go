@@ -1,7 +1,6 @@
 package nn
 
 import (
-	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -57,12 +56,8 @@ func TestSequentialBatchNormReLUMatchesLayers(t *testing.T) {
 		want := run(1, false, mode)
 		for _, threads := range []int{1, 2, 3} {
 			got := run(threads, true, mode)
-			for i := range want {
-				for j := range want[i] {
-					if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
-						t.Fatalf("mode %v, fused with %d threads: result %d [%d] = %v; layers %v", mode, threads, i, j, got[i][j], want[i][j])
-					}
-				}
+			if i, j := firstBitDiff(got, want); i >= 0 {
+				t.Fatalf("mode %v, fused with %d threads: result %d [%d] = %v; layers %v", mode, threads, i, j, got[i][j], want[i][j])
 			}
 		}
 	}

@@ -36,11 +36,14 @@ func NewLinear[T tensor.Float](in, out int, rng *rand.Rand) *Linear[T] {
 // Forward returns x·Wᵀ + b. An input whose last dimension is not In is an
 // error naming both.
 func (l *Linear[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
-	if s := x.Shape(); len(s) == 0 || s[len(s)-1] != l.in {
-		return fail(t, fmt.Errorf("nn: %v: input of shape %v: want [..., %d]", l, s, l.in))
+	if !l.fits(x.Shape()) {
+		return fail(t, fmt.Errorf("nn: %v: input of shape %v: want [..., %d]", l, x.Shape(), l.in))
 	}
 	return t.Linear(x, l.weight, l.bias), t.Err()
 }
+
+// fits reports whether an input of shape s is one Forward takes: [..., In].
+func (l *Linear[T]) fits(s []int) bool { return len(s) > 0 && s[len(s)-1] == l.in }
 
 // Weight returns the weight [Out, In] as a leaf of the autograd graph.
 func (l *Linear[T]) Weight() *autograd.Var[T] { return l.weight }
