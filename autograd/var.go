@@ -10,9 +10,10 @@ import "github.com/descentml/descent/tensor"
 // model's parameters, or an input whose gradient is wanted. Their gradient
 // buffer is allocated once, when the Var is made, and gradients accumulate
 // in it over every Backward until [Var.ZeroGrad] clears it in place (or
-// [Var.DiscardGrad] marks it as zero without clearing it). Every other Var (the results of a Tape's operations, and inputs from
-// [Tape.Const]) belongs to its Tape and is valid until [Tape.Reset], which
-// recycles its buffers for the next step.
+// [Var.DiscardGrad] marks it as zero without clearing it). Every other Var
+// (the results of a Tape's operations, and inputs from [Tape.Const])
+// belongs to its Tape and is valid until [Tape.Reset], which recycles its
+// buffers for the next step.
 type Var[T tensor.Float] struct {
 	value    *tensor.Tensor[T]
 	grad     *tensor.Tensor[T]
