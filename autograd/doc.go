@@ -10,8 +10,10 @@
 // Leaves are the [Var]s made by [NewVar]: a model's parameters (with
 // requiresGrad) and inputs. A parameter's gradient buffer is allocated once
 // and accumulates over Backward calls until [Var.ZeroGrad] clears it in
-// place, so an optimizer can hold on to the value and gradient slices. Every
-// other Var belongs to the Tape, and [Tape.Reset] recycles its buffers:
+// place, so an optimizer can hold on to the value and gradient slices;
+// [Var.DiscardGrad] instead marks it as zero without writing it, and the
+// next backward pass overwrites it rather than adding (PyTorch's
+// zero_grad(set_to_none=True)). Every other Var belongs to the Tape, and [Tape.Reset] recycles its buffers:
 //
 //	tape := autograd.NewTape[float32]()
 //	for step := range steps {

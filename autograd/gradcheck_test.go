@@ -179,35 +179,41 @@ func init() {
 	}
 }
 
+// problem returns the case's inputs, filled as fill says, and the loss
+// L = Σ r ⊙ op(inputs) with fixed random r, drawn at its first call.
+func (tc opCase) problem() ([]*tensor.Tensor[float64], func(*Tape[float64], []*Var[float64]) *Var[float64]) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	inputs := make([]*tensor.Tensor[float64], len(tc.shapes))
+	for i, s := range tc.shapes {
+		inputs[i] = tensor.New[float64](s...)
+		if tc.fill != nil {
+			tc.fill(i, inputs[i].Data(), rng)
+		} else {
+			for j := range inputs[i].Data() {
+				inputs[i].Data()[j] = rng.NormFloat64()
+			}
+		}
+	}
+	var weights *tensor.Tensor[float64]
+	loss := func(tape *Tape[float64], vars []*Var[float64]) *Var[float64] {
+		out := tc.op(tape, vars)
+		if weights == nil {
+			weights = tensor.New[float64](out.Shape()...)
+			for j := range weights.Data() {
+				weights.Data()[j] = rng.NormFloat64()
+			}
+		}
+		return tape.Sum(tape.Mul(out, tape.Const(weights)))
+	}
+	return inputs, loss
+}
+
 // TestGradients checks every operation's gradient against central finite
 // differences, in float64, on L = Σ r ⊙ op(inputs) with fixed random r.
 func TestGradients(t *testing.T) {
 	for _, tc := range opCases {
 		t.Run(tc.name, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(1, 2))
-			inputs := make([]*tensor.Tensor[float64], len(tc.shapes))
-			for i, s := range tc.shapes {
-				inputs[i] = tensor.New[float64](s...)
-				if tc.fill != nil {
-					tc.fill(i, inputs[i].Data(), rng)
-				} else {
-					for j := range inputs[i].Data() {
-						inputs[i].Data()[j] = rng.NormFloat64()
-					}
-				}
-			}
-			var weights *tensor.Tensor[float64]
-			loss := func(tape *Tape[float64], vars []*Var[float64]) *Var[float64] {
-				out := tc.op(tape, vars)
-				if weights == nil {
-					weights = tensor.New[float64](out.Shape()...)
-					for j := range weights.Data() {
-						weights.Data()[j] = rng.NormFloat64()
-					}
-				}
-				return tape.Sum(tape.Mul(out, tape.Const(weights)))
-			}
-
+			inputs, loss := tc.problem()
 			vars := make([]*Var[float64], len(inputs))
 			for i, x := range inputs {
 				vars[i] = NewVar(x, true)

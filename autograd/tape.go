@@ -100,7 +100,8 @@ func (t *Tape[T]) Fail(err error) *Var[T] {
 }
 
 // Backward computes the gradient of loss, a Var holding one value, with
-// respect to every Var it depends on, and adds it to their gradients. It
+// respect to every Var it depends on, and adds it to their gradients (or
+// writes it into a discarded one, see [Var.DiscardGrad]). It
 // returns the tape's error if an operation failed. Backward may run once per
 // Reset.
 func (t *Tape[T]) Backward(loss *Var[T]) error {
@@ -179,8 +180,9 @@ func (t *Tape[T]) result(shape []int, ins ...*Var[T]) *Var[T] {
 	return t.newVar(t.arena.Get(shape...), need)
 }
 
-// grad returns v's gradient buffer, making a zeroed one if v has none yet,
-// or nil if no gradient flows to v.
+// grad returns v's gradient buffer for a backward pass to add to, making a
+// zeroed one if v has none yet (or clearing a discarded one), or nil if no
+// gradient flows to v.
 func (t *Tape[T]) grad(v *Var[T]) []T {
 	if v == nil || !v.needGrad {
 		return nil
@@ -188,20 +190,26 @@ func (t *Tape[T]) grad(v *Var[T]) []T {
 	if v.grad == nil {
 		v.grad = t.arena.Zeros(v.value.Shape()...)
 	}
+	v.ZeroDiscardedGrad()
 	return v.grad.Data()
 }
 
 // gradOut returns v's gradient buffer for a backward pass to write into,
-// or nil if no gradient flows to v. When add is false the buffer is new and
-// its contents unspecified: the caller must set every element. When add is
-// true it holds gradient already (v feeds several operations, or is a leaf,
-// whose gradient accumulates over steps): the caller must add to it.
+// or nil if no gradient flows to v. When add is false the buffer is new, or
+// a leaf's discarded one ([Var.DiscardGrad]), and its contents unspecified:
+// the caller must set every element. When add is true it holds gradient
+// already (v feeds several operations, or is a leaf, whose gradient
+// accumulates over steps): the caller must add to it.
 func (t *Tape[T]) gradOut(v *Var[T]) (g []T, add bool) {
 	if v == nil || !v.needGrad {
 		return nil, false
 	}
 	if v.grad == nil {
 		v.grad = t.arena.Get(v.value.Shape()...)
+		return v.grad.Data(), false
+	}
+	if v.discarded {
+		v.discarded = false
 		return v.grad.Data(), false
 	}
 	return v.grad.Data(), true

@@ -38,11 +38,9 @@ func TestResultsIndependentOfThreads(t *testing.T) {
 	for i := range labels {
 		labels[i] = rng.IntN(10)
 	}
-	run := func(threads int) (float32, [][]float32) {
+	run := func(threads int, discard bool) (float32, [][]float32) {
 		tensor.SetThreads(threads)
-		for _, v := range leaves {
-			v.ZeroGrad()
-		}
+		resetGrads(leaves, discard)
 		tape := NewTape[float32]()
 		pool := func(h *Var[float32]) *Var[float32] { return tape.MaxPool2D(h, [2]int{2, 2}, [2]int{2, 2}, [2]int{}) }
 		h := pool(tape.ReLU(tape.Conv2D(x, w1, b1, [2]int{1, 1}, [2]int{1, 1})))                    // [64 8 14 14]
@@ -59,21 +57,44 @@ func TestResultsIndependentOfThreads(t *testing.T) {
 		}
 		return loss.Value().Item(), grads
 	}
-	l1, g1 := run(1)
-	for _, threads := range []int{3, 2} {
-		l, g := run(threads)
+	l1, g1 := run(1, false)
+	for _, threads := range []int{3, 2, 1} {
+		l, g := run(threads, true)
 		if math.Float32bits(l) != math.Float32bits(l1) {
 			t.Errorf("loss with %d threads = %v; with 1 thread %v", threads, l, l1)
 		}
 		for i := range g {
 			for j := range g[i] {
-				if math.Float32bits(g[i][j]) != math.Float32bits(g1[i][j]) {
-					t.Fatalf("gradient %d [%d] with %d threads = %v; with 1 thread %v", i, j, threads, g[i][j], g1[i][j])
+				if !sameGrad(g[i][j], g1[i][j]) {
+					t.Fatalf("gradient %d [%d] with %d threads, discarded before = %v; with 1 thread, zeroed before %v", i, j, threads, g[i][j], g1[i][j])
 				}
 			}
 		}
 	}
 }
+
+// resetGrads readies the leaves' gradients for a pass: zeroed (ZeroGrad),
+// or discarded (DiscardGrad) over buffers of NaN, which the pass must then
+// overwrite entirely, as it does in a training loop's second step.
+func resetGrads[T tensor.Float](leaves []*Var[T], discard bool) {
+	for _, v := range leaves {
+		if !discard {
+			v.ZeroGrad()
+			continue
+		}
+		g := v.grad.Data()
+		for i := range g {
+			g[i] = T(math.NaN())
+		}
+		v.DiscardGrad()
+	}
+}
+
+// sameGrad reports whether a gradient element computed over a discarded
+// gradient equals the one computed over zeros: the same bits, but for the
+// sign of a zero (an overwrite keeps −0 where 0 + (−0) gave +0), which ==
+// ignores; NaN, what a discarded buffer held, equals nothing.
+func sameGrad[T tensor.Float](got, want T) bool { return got == want }
 
 // TestNormIndependentOfThreads checks that LayerNorm and RMSNorm, spread
 // over the pool by rows and their parameters' gradients by blocks of rows,
@@ -91,11 +112,9 @@ func TestNormIndependentOfThreads(t *testing.T) {
 	const rows, d = 1000, 130 // more than spreadAt elements; rows not a multiple of lnParts, d of a vector
 	x, w, b, g := NewVar(fill(rows, d), true), NewVar(fill(d), true), NewVar(fill(d), true), fill(rows, d)
 	for _, rms := range []bool{false, true} {
-		run := func(threads int) [][]float32 {
+		run := func(threads int, discard bool) [][]float32 {
 			tensor.SetThreads(threads)
-			for _, v := range []*Var[float32]{x, w, b} {
-				v.ZeroGrad()
-			}
+			resetGrads([]*Var[float32]{x, w, b}, discard)
 			tape := NewTape[float32]()
 			var y *Var[float32]
 			if rms {
@@ -110,13 +129,13 @@ func TestNormIndependentOfThreads(t *testing.T) {
 			}
 			return [][]float32{slices.Clone(y.Value().Data()), slices.Clone(x.Grad().Data()), slices.Clone(w.Grad().Data()), slices.Clone(b.Grad().Data())}
 		}
-		want := run(1)
-		for _, threads := range []int{2, 3} {
-			got := run(threads)
+		want := run(1, false)
+		for _, threads := range []int{2, 3, 1} {
+			got := run(threads, true)
 			for i := range got {
 				for k := range got[i] {
-					if math.Float32bits(got[i][k]) != math.Float32bits(want[i][k]) {
-						t.Fatalf("rms %v: output/gradient %d [%d] with %d threads = %v; with 1 thread %v", rms, i, k, threads, got[i][k], want[i][k])
+					if !sameGrad(got[i][k], want[i][k]) {
+						t.Fatalf("rms %v: output/gradient %d [%d] with %d threads, discarded before = %v; with 1 thread, zeroed before %v", rms, i, k, threads, got[i][k], want[i][k])
 					}
 				}
 			}
@@ -153,11 +172,9 @@ func TestMLPIndependentOfThreads(t *testing.T) {
 	// Spread uses at most GOMAXPROCS workers: allow 3.
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
 	for _, bn := range []bool{false, true} {
-		run := func(threads int) (float32, [][]float32) {
+		run := func(threads int, discard bool) (float32, [][]float32) {
 			tensor.SetThreads(threads)
-			for _, v := range leaves {
-				v.ZeroGrad()
-			}
+			resetGrads(leaves, discard)
 			tape := NewTape[float32]()
 			h := tape.Linear(x, w1, b1)
 			if bn {
@@ -174,16 +191,16 @@ func TestMLPIndependentOfThreads(t *testing.T) {
 			}
 			return loss.Value().Item(), grads
 		}
-		l1, want := run(1)
-		for _, threads := range []int{2, 3} {
-			l, got := run(threads)
+		l1, want := run(1, false)
+		for _, threads := range []int{2, 3, 1} {
+			l, got := run(threads, true)
 			if math.Float32bits(l) != math.Float32bits(l1) {
 				t.Errorf("bn %v: loss with %d threads = %v; with 1 thread %v", bn, threads, l, l1)
 			}
 			for i := range got {
 				for k := range got[i] {
-					if math.Float32bits(got[i][k]) != math.Float32bits(want[i][k]) {
-						t.Fatalf("bn %v: gradient %d [%d] with %d threads = %v; with 1 thread %v", bn, i, k, threads, got[i][k], want[i][k])
+					if !sameGrad(got[i][k], want[i][k]) {
+						t.Fatalf("bn %v: gradient %d [%d] with %d threads, discarded before = %v; with 1 thread, zeroed before %v", bn, i, k, threads, got[i][k], want[i][k])
 					}
 				}
 			}

@@ -28,7 +28,9 @@
 // where params := model.Params() is taken once. Each [Param] carries its
 // name, shape and the value and gradient slices, which stay the same slices
 // for the model's life: an optimizer (package optim, which knows nothing of
-// layers) can hold on to them. Buffers, such as BatchNorm's running
+// layers) can hold on to them. [DiscardGrads] in place of ZeroGrad saves
+// the pass that writes zeros: the next Backward overwrites the gradients,
+// and [ZeroDiscardedGrads] after it clears any it did not reach. Buffers, such as BatchNorm's running
 // statistics, are saved with the model but never given to an optimizer.
 //
 // Whether a model trains or evaluates is the model's [Mode], set with

@@ -31,9 +31,10 @@ type Module[T tensor.Float] interface {
 // A Param is a trainable parameter as an optimizer sees it: a name, a shape
 // and the value and gradient slices, which are allocated once when the
 // module is made and never reallocated (zeroing the gradient clears it in
-// place). An optimizer updates Value in place from Grad. Var is the same
-// parameter as a leaf of the autograd graph, for losses over parameters
-// such as [loss.L2].
+// place; discarding it, [DiscardGrads], leaves it as it is). An optimizer
+// updates Value in place from Grad. Var is the same parameter as a leaf of
+// the autograd graph, for losses over parameters such as [loss.L2], and
+// holds Grad as its gradient.
 //
 // [loss.L2]: https://pkg.go.dev/github.com/descentml/descent/loss#L2
 type Param[T tensor.Float] struct {
@@ -87,6 +88,36 @@ type ModeSetter interface {
 func ZeroGrad[T tensor.Float](params []Param[T]) {
 	for _, p := range params {
 		clear(p.Grad)
+	}
+}
+
+// DiscardGrads is ZeroGrad without the pass over the gradients: it marks
+// each parameter's gradient as zero (autograd.Var.DiscardGrad, PyTorch's
+// zero_grad(set_to_none=True) keeping the buffer), and the next backward
+// pass overwrites it rather than adding to it; later passes add, so
+// gradients still accumulate over micro-batches. A Param without a Var is
+// zeroed. Grad holds stale values until then: after the backward pass, call
+// [ZeroDiscardedGrads] before reading Grad.
+func DiscardGrads[T tensor.Float](params []Param[T]) {
+	for _, p := range params {
+		if p.Var != nil {
+			p.Var.DiscardGrad()
+		} else {
+			clear(p.Grad)
+		}
+	}
+}
+
+// ZeroDiscardedGrads zeroes the gradients that DiscardGrads discarded and
+// no backward pass has written since: those of the parameters the loss did
+// not depend on (usually none, and then it writes nothing), or all of them
+// when no backward pass ran. Call it after the backward pass, before
+// anything reads Grad (an optimizer, clipping, an all-reduce).
+func ZeroDiscardedGrads[T tensor.Float](params []Param[T]) {
+	for _, p := range params {
+		if p.Var != nil {
+			p.Var.ZeroDiscardedGrad()
+		}
 	}
 }
 

@@ -139,8 +139,10 @@ func TestShapeErrors(t *testing.T) {
 	}
 }
 
-// TestGradientsAccumulate checks that two backward passes add up and that
-// ZeroGrad clears the gradient in place.
+// TestGradientsAccumulate checks that two backward passes add up, that
+// ZeroGrad clears the gradient in place, that after DiscardGrads the first
+// pass writes the gradient and the second adds to it, and that
+// ZeroDiscardedGrads clears a discarded gradient no pass wrote.
 func TestGradientsAccumulate(t *testing.T) {
 	l := NewLinear[float64](3, 2, rand.New(rand.NewPCG(1, 1)))
 	x := tensor.FromSlice([]float64{1, 2, 3, -1, 0, 2}, 2, 3)
@@ -167,6 +169,25 @@ func TestGradientsAccumulate(t *testing.T) {
 	ZeroGrad(l.Params())
 	if &l.Params()[0].Grad[0] != &g[0] || g[0] != 0 {
 		t.Error("ZeroGrad did not clear the gradient in place")
+	}
+	for _, scale := range []float64{1, 2} { // after DiscardGrads, one pass then two
+		pass()
+		DiscardGrads(l.Params())
+		pass()
+		if scale == 2 {
+			pass()
+		}
+		ZeroDiscardedGrads(l.Params()) // nothing to do: the passes wrote every gradient
+		for i := range g {
+			if g[i] != scale*first[i] {
+				t.Fatalf("grad after DiscardGrads and %v passes [%d] = %v; want %v", scale, i, g[i], scale*first[i])
+			}
+		}
+	}
+	DiscardGrads(l.Params())
+	ZeroDiscardedGrads(l.Params())
+	if g[0] != 0 || l.Params()[1].Grad[0] != 0 {
+		t.Errorf("grads discarded, not written, then ZeroDiscardedGrads: [0] = %v and %v; want 0", g[0], l.Params()[1].Grad[0])
 	}
 }
 

@@ -21,8 +21,9 @@ import (
 
 // BenchmarkTrainStep measures whole training steps as the loop runs them —
 // gather a batch, forward, cross-entropy, backward, an AdamW step (lr 1e-3,
-// weight decay 0.01), zero the gradients — on random MNIST-shaped data, the
-// work of the PyTorch training script in bench/compare.py. It reports
+// weight decay 0.01), discard the gradients (as PyTorch's zero_grad with
+// its default set_to_none) — on random MNIST-shaped data, the work of the
+// PyTorch training script in bench/compare.py. It reports
 // samples/s and GFLOP/s, from the FLOP count of stepFlops (the products
 // only); a step allocates nothing after the first. bench/compare.py prints
 // the GFLOP/s as a fraction of the 2-core sgemm 512³ rate measured in the

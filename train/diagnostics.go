@@ -76,7 +76,7 @@ type gradSums struct {
 
 // noteStep adds the last step of o to the sums, if o took a step since it
 // had taken stepsBefore (a step skipped for a non-finite gradient is not
-// one). Call it after the step, before the gradients are zeroed. The
+// one). Call it after the step, before the gradients are discarded. The
 // optimizer measures the norm in its finiteness check
 // (optim.MeasureGradNorm), so that without clipping it costs no pass.
 func noteStep[T tensor.Float](s *gradSums, o *optim.Optimizer[T], stepsBefore int) {

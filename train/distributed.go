@@ -251,6 +251,7 @@ func (d *replicas[T]) step(ctx context.Context, tr *Trainer[T], idx []int) (floa
 		l, correct, local = tr.gradient(idx[lo:hi])
 		tr.tape.SetBatchReducer(nil)
 	}
+	nn.ZeroDiscardedGrads(tr.params) // what the backward pass did not reach, or all of them without one
 	red, err := d.allReduce(ctx, tr.params, float64(hi-lo)/float64(len(idx)), l*float64(hi-lo), correct, local)
 	if err != nil {
 		return 0, 0, err

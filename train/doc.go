@@ -4,13 +4,18 @@
 //
 // A [Trainer] runs epochs of mini-batch steps over a training set:
 //
-//	batch → model.Forward → loss → Backward → optimizer.Step → zero gradients
+//	batch → model.Forward → loss → Backward → optimizer.Step → discard gradients
 //
 // shuffling the examples in an order that is a pure function of the seed
 // and the epoch, evaluating loss and accuracy on the validation set after
 // each epoch, and showing the validation loss to Config.ValLoss (a
 // reduce-on-plateau schedule). A NaN or infinite loss stops the run with an error that says where;
 // the last good checkpoint stays as it was.
+//
+// The gradients are discarded after a step (nn.DiscardGrads), not zeroed:
+// the next backward pass overwrites them, so no pass writes zeros for it to
+// read back. Between steps (in Config.OnBatch, say) a parameter's Grad holds
+// stale values; its Var's Grad method reads as zero.
 //
 // # Checkpoints
 //

@@ -213,6 +213,7 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 	tr := &SeqTrainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, windows: windows, tokens: len(train), val: val,
 		tape: autograd.NewTape[T](), x: tensor.New[T](cfg.BatchSize, windows.Ctx()), xs: make([]int, n), ys: make([]int, n)}
 	tr.watch.init(tr.params)
+	nn.DiscardGrads(tr.params) // as Trainer's: every step writes the gradients the same way
 	opt.MeasureGradNorm(true)
 	if err := tr.newSeqExtras(); err != nil {
 		return nil, err
@@ -325,12 +326,13 @@ func (tr *SeqTrainer[T]) microStep() (float64, error) {
 	if err := tr.tape.Backward(l); err != nil {
 		return 0, err
 	}
+	nn.ZeroDiscardedGrads(tr.params) // what the backward pass did not reach
 	steps := tr.opt.Steps()
 	if err := tr.optimizerStep(); err != nil {
 		return 0, err
 	}
 	noteStep(&tr.pos.gradSums, tr.opt, steps)
-	nn.ZeroGrad(tr.params)
+	nn.DiscardGrads(tr.params) // as Trainer.update
 	return v, nil
 }
 

@@ -128,6 +128,7 @@ func (d *seqReplicas[T]) microStep(ctx context.Context, tr *SeqTrainer[T]) (floa
 	if d.hi > d.lo {
 		v, local = d.gradient(tr, tr.xs[d.lo*w:d.hi*w], tr.ys[d.lo*w:d.hi*w])
 	}
+	nn.ZeroDiscardedGrads(tr.params) // what the backward pass did not reach, or all of them without one
 	red, err := d.allReduce(ctx, tr.params, float64(d.hi-d.lo)/float64(b), v*float64(d.hi-d.lo), 0, local)
 	if err != nil {
 		return 0, err
@@ -142,7 +143,7 @@ func (d *seqReplicas[T]) microStep(ctx context.Context, tr *SeqTrainer[T]) (floa
 		return 0, err
 	}
 	noteStep(&tr.pos.gradSums, tr.opt, steps) // the global gradient: rank-equal
-	nn.ZeroGrad(tr.params)
+	nn.DiscardGrads(tr.params)
 	return l, nil
 }
 

@@ -157,7 +157,6 @@ type Trainer[T tensor.Float] struct {
 	avg          *optim.Averager[T]
 	acc          *optim.Accumulator[T] // nil: every batch is a step
 	watch        updateWatch[T]        // the update ratios of an epoch's last step
-	optZeroes    bool                  // the optimizer holds every gradient: it zeroes them (zeroGrad)
 	// noDiagnostics leaves the diagnostics out, only for the benchmark of
 	// their cost (export_test.go).
 	noDiagnostics bool
@@ -238,7 +237,10 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 	}
 	tr.tape.Reset()
 	tr.watch.init(tr.params)
-	tr.optZeroes = holdsGrads(opt, tr.params)
+	// Every step starts from discarded gradients, the first too, so that
+	// every backward pass writes them the same way (a resumed run's first
+	// step as the step it resumes at).
+	nn.DiscardGrads(tr.params)
 	opt.MeasureGradNorm(true)
 	if err := tr.newAverager(); err != nil {
 		return nil, err
@@ -349,6 +351,7 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 	}
 	defer tr.tape.Reset()
 	v, correct, err := tr.gradient(idx)
+	nn.ZeroDiscardedGrads(tr.params) // what the backward pass did not reach
 	if err != nil {
 		return 0, 0, err
 	}
@@ -360,9 +363,12 @@ func (tr *Trainer[T]) step(ctx context.Context, idx []int) (float64, int, error)
 
 // update steps the optimizer on the parameters' gradients (or adds them
 // to the accumulation), notes the step in the diagnostics, folds the new
-// weights into the average after an optimizer step and zeroes the
-// gradients. In a data-parallel run the gradients are the global ones, so
-// every rank updates the same way.
+// weights into the average after an optimizer step and discards the
+// gradients (nn.DiscardGrads): the next backward pass overwrites them, so
+// that no pass writes zeros for it to read back, and the caller clears
+// (nn.ZeroDiscardedGrads) those it did not reach before anything reads
+// them. In a data-parallel run the gradients are the global ones, so every
+// rank updates the same way.
 func (tr *Trainer[T]) update() error {
 	steps := tr.opt.Steps()
 	stepped, err := tr.optimizerStep()
@@ -377,42 +383,8 @@ func (tr *Trainer[T]) update() error {
 			return err
 		}
 	}
-	tr.zeroGrad()
+	nn.DiscardGrads(tr.params)
 	return nil
-}
-
-// zeroGrad sets the model's gradients to zero: through the optimizer,
-// which clears each on the core that updated it, when it holds them all.
-func (tr *Trainer[T]) zeroGrad() {
-	if tr.optZeroes {
-		tr.opt.ZeroGrad()
-		return
-	}
-	nn.ZeroGrad(tr.params)
-}
-
-// holdsGrads reports whether the optimizer's parameters have exactly the
-// gradient buffers of params.
-func holdsGrads[T tensor.Float](opt *optim.Optimizer[T], params []nn.Param[T]) bool {
-	held := map[*T]int{}
-	for g := range opt.Groups() {
-		for _, p := range opt.Params(g) {
-			if len(p.Grad) > 0 {
-				held[&p.Grad[0]] = len(p.Grad)
-			}
-		}
-	}
-	n := 0
-	for _, p := range params {
-		if len(p.Grad) == 0 {
-			continue
-		}
-		if held[&p.Grad[0]] != len(p.Grad) {
-			return false
-		}
-		n++
-	}
-	return n == len(held)
 }
 
 // gradient adds the gradient of the mean loss over the training examples
