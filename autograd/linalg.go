@@ -164,14 +164,11 @@ func linearWork(rows, in, outF int) int {
 // multiply-adds, 2 cores): spread, the forward pass took 7.7 µs on the
 // caller and 10.9 µs on the other core, the backward 14.9 and 16.8 µs; on
 // one core 7.3 and 7.9 µs — about 20 µs a step lost for some 8 µs of work
-// to share. Its three products run at ~56 G multiply-adds/s on a core
-// (a tenth of the lanes of a panel are used), so a fixed loss of 20 µs
-// breaks even near 0.75M multiply-adds; the loss grows with the input
-// read, hence 2M. Steps alternating between the two placements (2 cores,
-// a loaded machine) ran as fast or faster with the layer on the caller at
-// batches of 16 to 512 of the MLP and 128 and 256 of the CNN's 800→10,
-// and 2–7% slower for the CNN at 1024 (8M), which stays spread, as do a
-// batch of 1024 of the MLP (2.6M) and a language model's output layer.
+// to share. A fixed loss of 20 µs breaks even near 1M multiply-adds (the
+// pair of passes at ~56 G multiply-adds/s on a core, half of it saved);
+// the loss grows with the input read, hence 2M: a batch of 512 of that
+// layer, or of 256 of the CNN's 800→10, stays on the caller, and a batch
+// of 1024, or a language model's output layer, is spread.
 const narrowAt = 1 << 21
 
 // linearGradRows computes part w of workers of a Linear layer's gradients
