@@ -63,7 +63,7 @@ func (t *Tape[T]) linear(x, w, b *Var[T], relu bool) *Var[T] {
 	if b != nil {
 		j.beta = b.value.Data()
 	}
-	t.spreadRows(j, linearWork(rows, in, outF))
+	t.spreadRows(j, rows*outF*in)
 	op := opLinear
 	if relu {
 		op = opLinearReLU
@@ -137,39 +137,8 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 			j.dx = t.arena.Get(n.out.value.Shape()...).Data()
 		}
 	}
-	t.spreadRows(j, linearWork(rows, in, outF))
+	t.spreadRows(j, rows*outF*in)
 }
-
-// linearWork returns the work by which spreadRows places a Linear layer's
-// forward or backward pass: its multiply-adds, or 0 (the caller alone)
-// for a narrow layer (fewer than unitsAt output units per worker: a
-// classifier's output) of fewer than narrowAt. Where it runs does not
-// change its results: each element is computed the same way whichever
-// core computes it, in parts or whole (TestLinearPartsSameBits).
-func linearWork(rows, in, outF int) int {
-	work := rows * outF * in
-	if outF < unitsAt*kernel.Threads() && work < narrowAt {
-		return 0
-	}
-	return work
-}
-
-// narrowAt is the least number of multiply-adds for which a narrow Linear
-// layer is spread. Cut by rows, such a layer saves less than a wide one
-// and pays more: every core packs all of the weight, and reads its rows of
-// an input that a wide layer before it wrote cut by units, half of it in
-// the other core's cache; its weight's gradient, cut by units, reads all
-// of the input and of the output's gradient on each core for a few units.
-// Measured (issue 18, the MLP 784-256-256-10 at batch 128, 256→10, 327,680
-// multiply-adds, 2 cores): spread, the forward pass took 7.7 µs on the
-// caller and 10.9 µs on the other core, the backward 14.9 and 16.8 µs; on
-// one core 7.3 and 7.9 µs — about 20 µs a step lost for some 8 µs of work
-// to share. A fixed loss of 20 µs breaks even near 1M multiply-adds (the
-// pair of passes at ~56 G multiply-adds/s on a core, half of it saved);
-// the loss grows with the input read, hence 2M: a batch of 512 of that
-// layer, or of 256 of the CNN's 800→10, stays on the caller, and a batch
-// of 1024, or a language model's output layer, is spread.
-const narrowAt = 1 << 21
 
 // linearGradRows computes part w of workers of a Linear layer's gradients
 // from its output gradient x (rows of ld), its weight b and its input y
