@@ -117,26 +117,28 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 		n.ints = append(n.ints, ignore, boolInt(skip))
 	}
 	x := logits.value.Data()
-	var scratch []T // the probabilities of a row when they are not saved
-	if probs == nil {
-		scratch = t.arena.Get(c).Data()
+	if probs == nil { // the probabilities are not saved: scratch for them
+		probs = t.arena.Get(s...).Data()
 	}
 	var sum float64
 	count := 0
-	for i, l := range labels {
-		if skip && l == ignore {
-			if probs != nil {
-				clear(probs[i*c : (i+1)*c])
-			}
+	var top, sums [ceBlock]float64 // SoftmaxRowsStats's, for a run of rows
+	for i := 0; i < rows; {
+		if skip && labels[i] == ignore {
+			clear(probs[i*c : (i+1)*c])
+			i++
 			continue
 		}
-		count++
-		row, p := x[i*c:(i+1)*c], scratch
-		if probs != nil {
-			p = probs[i*c : (i+1)*c]
+		r := i + 1 // the run of rows i…r−1 not ignored, at most ceBlock long
+		for r < rows && r-i < ceBlock && !(skip && labels[r] == ignore) {
+			r++
 		}
-		m, s := kernel.SoftmaxRow(row, p)
-		sum += m + math.Log(s) - float64(row[l])
+		kernel.SoftmaxRowsStats(r-i, c, x[i*c:r*c], c, probs[i*c:r*c], c, top[:r-i], sums[:r-i])
+		for k := i; k < r; k++ {
+			count++
+			sum += top[k-i] + math.Log(sums[k-i]) - float64(x[k*c+labels[k]])
+		}
+		i = r
 	}
 	out.value.Data()[0] = T(sum / float64(count))
 	if n != nil {
@@ -144,6 +146,10 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 	}
 	return out
 }
+
+// ceBlock is the most rows of a cross-entropy that one call of
+// kernel.SoftmaxRowsStats takes: its results live on the stack.
+const ceBlock = 64
 
 func boolInt(b bool) int {
 	if b {
@@ -163,20 +169,27 @@ func (t *Tape[T]) crossEntropyBackward(n *node[T]) {
 	ignore, skip := n.ints[len(n.ints)-2], n.ints[len(n.ints)-1] == 1
 	g := n.out.grad.Data()[0] / T(n.scalar)
 	p := n.saved.Data()
-	for i, l := range labels {
-		row, pr := gx[i*c:(i+1)*c], p[i*c:(i+1)*c]
-		switch {
-		case skip && l == ignore:
+	for i := 0; i < len(labels); {
+		if skip && labels[i] == ignore {
 			if !add {
-				clear(row)
+				clear(gx[i*c : (i+1)*c])
 			}
+			i++
 			continue
-		case add:
-			kernel.Axpy(g, pr, row)
-		default:
-			kernel.Affine(g, 0, pr, row)
 		}
-		row[l] -= g
+		r := i + 1 // the run of rows i…r−1 not ignored: one kernel call
+		for r < len(labels) && !(skip && labels[r] == ignore) {
+			r++
+		}
+		if add {
+			kernel.Axpy(g, p[i*c:r*c], gx[i*c:r*c])
+		} else {
+			kernel.Affine(g, 0, p[i*c:r*c], gx[i*c:r*c])
+		}
+		for k := i; k < r; k++ {
+			gx[k*c+labels[k]] -= g
+		}
+		i = r
 	}
 }
 

@@ -216,6 +216,67 @@ func testSoftmax[T Float](t *testing.T) {
 	}
 }
 
+// TestSoftmaxRowsStats checks that SoftmaxRowsStats gives, at every level,
+// the bits of SoftmaxRow on each row — the entries, top and sum, NaN
+// payloads included — with row strides longer than a row, contiguous
+// outputs (one Exp of a block) and not, in place, with special values
+// (NaN, ±Inf, −0) and with rows of only −Inf, over blocks of rows of every
+// length around softmaxBlock.
+func TestSoftmaxRowsStats(t *testing.T) {
+	forEachType(t, testSoftmaxRowsStats[float32], testSoftmaxRowsStats[float64])
+}
+
+func testSoftmaxRowsStats[T Float](t *testing.T) {
+	forEachLevel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(35, 36))
+		shapes := append([][2]int{{1, 0}, {300, 10}, {205, 10}, {2, 2049}, {130, 16}, {9, 7}}, layerShapes...)
+		for _, s := range shapes {
+			for _, specials := range []bool{false, true} {
+				m, n := s[0], s[1]
+				for _, ldx := range []int{max(n, 1), n + 3} {
+					x := newGuarded[T](need(m, n, ldx), 1)
+					fill(rng, x.s, false, specials)
+					if specials && m > 2 && n > 0 {
+						for j := 0; j < n; j++ {
+							x.s[2*ldx+j] = T(math.Inf(-1)) // a row of only −Inf
+						}
+					}
+					want := make([]T, m*n)
+					wtop, wsum := make([]float64, m), make([]float64, m)
+					for i := 0; i < m; i++ {
+						var row []T // nil for rows of none, which may lie past the end of x
+						if n > 0 {
+							row = x.s[i*ldx : i*ldx+n]
+						}
+						wtop[i], wsum[i] = SoftmaxRow(row, want[i*n:(i+1)*n])
+					}
+					for _, ldy := range []int{max(n, 1), n + 2, -1} { // −1: in place
+						y, top, sum := newGuarded[T](need(m, n, max(ldy, 1)), 2), make([]float64, m), make([]float64, m)
+						out, ld := y.s, ldy
+						if ldy < 0 {
+							out, ld = append([]T(nil), x.s...), ldx
+							SoftmaxRowsStats(m, n, out, ldx, out, ldx, top, sum)
+						} else {
+							SoftmaxRowsStats(m, n, x.s, ldx, y.s, ldy, top, sum)
+							y.check(t, "SoftmaxRowsStats")
+						}
+						for i := 0; i < m; i++ {
+							if math.Float64bits(top[i]) != math.Float64bits(wtop[i]) || math.Float64bits(sum[i]) != math.Float64bits(wsum[i]) {
+								t.Fatalf("%dx%d ldx %d ldy %d row %d: top, sum = %v, %v; SoftmaxRow's %v, %v", m, n, ldx, ldy, i, top[i], sum[i], wtop[i], wsum[i])
+							}
+							for j := 0; j < n; j++ {
+								if got := out[i*ld+j]; bits(got) != bits(want[i*n+j]) {
+									t.Fatalf("%dx%d ldx %d ldy %d: [%d][%d] = %v; SoftmaxRow's %v", m, n, ldx, ldy, i, j, got, want[i*n+j])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func BenchmarkLayer(b *testing.B) {
 	const m, n = 128, 256
 	x := randomSlices[float32](3, m*n)

@@ -1,0 +1,160 @@
+package autograd
+
+import (
+	"fmt"
+	"github.com/descentml/descent/internal/kernel"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/descentml/descent/tensor"
+)
+
+// BenchmarkCrossEntropy measures the cross-entropy of logits [N, 10], the
+// MNIST classifier's, forward and backward.
+func BenchmarkCrossEntropy(b *testing.B) {
+	for _, rows := range []int{16, 128, 1024} {
+		b.Run(fmt.Sprintf("f32/%dx10", rows), func(b *testing.B) { benchCrossEntropy[float32](b, rows, 10) })
+		b.Run(fmt.Sprintf("f64/%dx10", rows), func(b *testing.B) { benchCrossEntropy[float64](b, rows, 10) })
+	}
+}
+
+func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	x := tensor.New[T](rows, c)
+	for i := range x.Data() {
+		x.Data()[i] = T(rng.NormFloat64() * 3)
+	}
+	labels := make([]int, rows)
+	for i := range labels {
+		labels[i] = rng.IntN(c)
+	}
+	logits := NewVar(x, true)
+	tape := NewTape[T]()
+	b.ReportAllocs()
+	for b.Loop() {
+		l := tape.CrossEntropy(logits, labels)
+		if err := tape.Backward(l); err != nil {
+			b.Fatal(err)
+		}
+		tape.Reset()
+	}
+}
+
+// crossEntropyRef is the cross-entropy as it was computed before
+// kernel.SoftmaxRowsStats, one row at a time: the mean loss, the
+// probabilities (ignored rows zero) and their count.
+func crossEntropyRef[T tensor.Float](x []T, c int, labels []int, skip bool, ignore int) (loss T, probs []T, count int) {
+	probs = make([]T, len(x))
+	var sum float64
+	for i, l := range labels {
+		if skip && l == ignore {
+			continue
+		}
+		count++
+		row, p := x[i*c:(i+1)*c], probs[i*c:(i+1)*c]
+		m, s := kernel.SoftmaxRow(row, p)
+		sum += m + math.Log(s) - float64(row[l])
+	}
+	return T(sum / float64(count)), probs, count
+}
+
+// crossEntropyGradRef is the backward pass as it was, row by row, for a
+// loss gradient of 1: gx set, or added to when add.
+func crossEntropyGradRef[T tensor.Float](probs []T, c int, labels []int, skip bool, ignore, count int, gx []T, add bool) {
+	g := 1 / T(count)
+	for i, l := range labels {
+		row, pr := gx[i*c:(i+1)*c], probs[i*c:(i+1)*c]
+		switch {
+		case skip && l == ignore:
+			if !add {
+				clear(row)
+			}
+			continue
+		case add:
+			kernel.Axpy(g, pr, row)
+		default:
+			kernel.Affine(g, 0, pr, row)
+		}
+		row[l] -= g
+	}
+}
+
+// TestCrossEntropySameBits checks that the cross-entropy, computed by
+// blocks of rows (kernel.SoftmaxRowsStats, one Affine or Axpy for each run
+// of rows not ignored), gives the bits of the row-by-row computation it
+// replaced: the loss, and the logits' gradient both set and added to, with
+// and without ignored rows (runs of them, and all of them), with logits
+// holding NaN, ±Inf and −0, on 1, 2 and 3 threads.
+func TestCrossEntropySameBits(t *testing.T) {
+	t.Run("float32", testCrossEntropySameBits[float32])
+	t.Run("float64", testCrossEntropySameBits[float64])
+}
+
+func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
+	defer tensor.SetThreads(0)
+	rng := rand.New(rand.NewPCG(7, 8))
+	same := func(a, b T) bool { // the same bits, NaN payloads included (float32 widens exactly)
+		return math.Float64bits(float64(a)) == math.Float64bits(float64(b))
+	}
+	const ignore = -100
+	for _, threads := range []int{1, 2, 3} {
+		tensor.SetThreads(threads)
+		for _, shape := range [][2]int{{1, 10}, {7, 3}, {64, 10}, {65, 10}, {128, 10}, {300, 33}, {5, 1}} {
+			rows, c := shape[0], shape[1]
+			for variant := range 4 { // plain, specials, ignored rows, all ignored
+				x := tensor.New[T](rows, c)
+				for i := range x.Data() {
+					v := rng.NormFloat64() * 4
+					if variant == 1 && rng.IntN(12) == 0 {
+						v = []float64{math.NaN(), math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 1e30}[rng.IntN(5)]
+					}
+					x.Data()[i] = T(v)
+				}
+				labels := make([]int, rows)
+				skip := variant >= 2
+				for i := range labels {
+					labels[i] = rng.IntN(c)
+					if variant == 3 || (variant == 2 && (rng.IntN(3) == 0 || i%70 < 3)) {
+						labels[i] = ignore
+					}
+				}
+				name := fmt.Sprintf("threads %d %dx%d variant %d", threads, rows, c, variant)
+				wantLoss, probs, count := crossEntropyRef(x.Data(), c, labels, skip, ignore)
+				want := make([]T, rows*c)
+				for i := range want {
+					want[i] = T(rng.NormFloat64()) // overwritten by the set pass
+				}
+				logits := NewVar(x, true)
+				tape := NewTape[T]()
+				for _, add := range []bool{false, true} {
+					crossEntropyGradRef(probs, c, labels, skip, ignore, count, want, add)
+					var l *Var[T]
+					if skip {
+						l = tape.CrossEntropyIgnore(logits, labels, ignore)
+					} else {
+						l = tape.CrossEntropy(logits, labels)
+					}
+					if got := l.Value().Item(); !same(got, wantLoss) {
+						t.Fatalf("%s: loss %v; row by row %v", name, got, wantLoss)
+					}
+					if err := tape.Backward(l); err != nil {
+						t.Fatal(err)
+					}
+					for i, g := range logits.Grad().Data() {
+						if !same(g, want[i]) {
+							t.Fatalf("%s add %v: gradient [%d] = %v; row by row %v", name, add, i, g, want[i])
+						}
+					}
+					tape.Reset()
+				}
+				// no gradient wanted: the probabilities go to scratch
+				l := tape.CrossEntropyIgnore(tape.Const(x), labels, ignore)
+				if got := l.Value().Item(); !same(got, wantLoss) {
+					t.Fatalf("%s: loss without gradient %v; row by row %v", name, got, wantLoss)
+				}
+				tape.Reset()
+			}
+		}
+	}
+}
