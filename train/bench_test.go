@@ -30,7 +30,10 @@ import (
 // same session.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range benchModels {
-		b.Run(bc.name+"/batch128", func(b *testing.B) { benchmarkTrainStep(b, bc.model, bc.shape, 128, nil) })
+		b.Run(bc.name+"/batch128", func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0)) // the pool keeps the size of its first use: -cpu 1,2 would run 2 on one thread
+			benchmarkTrainStep(b, bc.model, bc.shape, 128, nil)
+		})
 	}
 }
 

@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 func BenchmarkTrainFraction(b *testing.B) {
 	for _, bc := range benchModels {
 		b.Run(bc.name+"/batch128", func(b *testing.B) {
+			kernel.SetThreads(runtime.GOMAXPROCS(0)) // as BenchmarkTrainStep
 			const batch, blockSteps, sgemmBurst, n = 128, 8, 4, 512
 			rng := rand.New(rand.NewPCG(3, 4))
 			ga, gb, gc := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
