@@ -121,8 +121,9 @@ func (j *job[T]) linearEpilogue(m, lo, hi int, y []T, ld int) {
 const unitsAt = 64
 
 // linearBackward: for Y = X·Wᵀ + b, ∂X += ∂Y·W, ∂W += ∂Yᵀ·X and ∂b += the
-// column sums of ∂Y. The weight and bias gradients accumulate into the
-// parameters' buffers directly (β = 1). For LinearReLU, ∂Y is the output's
+// column sums of ∂Y. The weight and bias gradients go into the
+// parameters' buffers directly: added (β = 1), or written (β = 0) when
+// gradOut says the buffer is new or discarded. For LinearReLU, ∂Y is the output's
 // gradient where the output is positive (or NaN), else 0: each band masks
 // the part it reads into scratch of its own (tmp for its rows, dx for its
 // units), so that the mask needs no pass (and no wait for the other cores)

@@ -117,15 +117,18 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 		n.ints = append(n.ints, ignore, boolInt(skip))
 	}
 	x := logits.value.Data()
-	if probs == nil { // the probabilities are not saved: scratch for them
-		probs = t.arena.Get(s...).Data()
+	var scratch []T // the probabilities of a run of rows when they are not saved
+	if probs == nil {
+		scratch = t.arena.Get(min(rows, ceBlock) * c).Data()
 	}
 	var sum float64
 	count := 0
 	var top, sums [ceBlock]float64 // SoftmaxRowsStats's, for a run of rows
 	for i := 0; i < rows; {
 		if skip && labels[i] == ignore {
-			clear(probs[i*c : (i+1)*c])
+			if probs != nil {
+				clear(probs[i*c : (i+1)*c])
+			}
 			i++
 			continue
 		}
@@ -133,7 +136,13 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 		for r < rows && r-i < ceBlock && !(skip && labels[r] == ignore) {
 			r++
 		}
-		kernel.SoftmaxRowsStats(r-i, c, x[i*c:r*c], c, probs[i*c:r*c], c, top[:r-i], sums[:r-i])
+		var p []T
+		if probs != nil {
+			p = probs[i*c : r*c]
+		} else {
+			p = scratch[:(r-i)*c]
+		}
+		kernel.SoftmaxRowsStats(r-i, c, x[i*c:r*c], c, p, c, top[:r-i], sums[:r-i])
 		for k := i; k < r; k++ {
 			count++
 			sum += top[k-i] + math.Log(sums[k-i]) - float64(x[k*c+labels[k]])

@@ -365,11 +365,10 @@ func SoftmaxRows[T Float](m, n int, x []T, ldx int, y []T, ldy int) {
 // for row i in top[i] and sum[i] (when they are not nil): the rows'
 // log-sum-exps, a cross-entropy's loss. The rows, their entries and their
 // sums are SoftmaxRow's bit for bit. For float32, SoftmaxRow's steps run
-// over a block of rows at a time, each step on every row of the block
-// before the next: the shift of each row, then one Exp of the whole block
-// where y's rows are contiguous (elementwise, so each entry is the one Exp
-// of its row gives), then the sum (Sum of each row, in its order) and
-// scale. A row of ten classes is shorter than one vector, and SoftmaxRow
+// over a block of rows at a time: the shift of every row of the block,
+// then one Exp of the whole block where y's rows are contiguous
+// (elementwise, so each entry is the one Exp of its row gives), then each
+// row's sum (Sum, in its order) and scale. A row of ten classes is shorter than one vector, and SoftmaxRow
 // on it is a chain of dependent steps with a call for each; by steps, the
 // exps of 128 rows are 80 vectors of independent work instead of 128
 // chains. A block is at most softmaxBlock elements (or one row), so that
