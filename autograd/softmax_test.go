@@ -2,11 +2,11 @@ package autograd
 
 import (
 	"fmt"
-	"github.com/descentml/descent/internal/kernel"
 	"math"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 

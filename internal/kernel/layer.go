@@ -368,10 +368,10 @@ func SoftmaxRows[T Float](m, n int, x []T, ldx int, y []T, ldy int) {
 // over a block of rows at a time: the shift of every row of the block,
 // then one Exp of the whole block where y's rows are contiguous
 // (elementwise, so each entry is the one Exp of its row gives), then each
-// row's sum (Sum, in its order) and scale. A row of ten classes is shorter than one vector, and SoftmaxRow
-// on it is a chain of dependent steps with a call for each; by steps, the
-// exps of 128 rows are 80 vectors of independent work instead of 128
-// chains. A block is at most softmaxBlock elements (or one row), so that
+// row's sum (Sum, in its order) and scale. A row of ten classes is shorter
+// than one vector, and SoftmaxRow on it is a chain of dependent steps with
+// a call for each; by steps, the exps of 128 rows are 80 vectors of
+// independent work instead of 128 chains. A block is at most softmaxBlock elements (or one row), so that
 // its rows stay in the first-level cache between the steps.
 func SoftmaxRowsStats[T Float](m, n int, x []T, ldx int, y []T, ldy int, top, sum []float64) {
 	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(y), ldy) {
