@@ -171,23 +171,28 @@ func (j *job[T]) linearGradRows(w, workers int) {
 		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
 	}
 	lo, hi := kernel.Band(outF, w, workers)
+	g, ldg := g[lo:], max(outF, 1)
 	if j.mask != nil && hi > lo && (j.gamma != nil || j.beta != nil) {
 		if j.z != nil && workers == 1 {
 			g = j.tmp
 		} else {
-			kernel.ReLUGradRows(j.n, hi-lo, j.mask[lo:], outF, g[lo:], outF, j.dx[lo:], outF)
-			g = j.dx
+			// The band of units masked into a block of its own, n×(hi−lo)
+			// with rows of hi−lo, not into its columns of an n×outF
+			// matrix: two cores writing column bands of the same rows
+			// pull each other's lines (kernel.Spread).
+			g, ldg = j.dx[lo*j.n:hi*j.n], hi-lo
+			kernel.ReLUGradRows(j.n, hi-lo, j.mask[lo:], outF, j.x[lo:], outF, g, ldg)
 		}
 	}
 	if j.gamma != nil && hi > lo {
-		kernel.GemmSerial(true, false, hi-lo, in, j.n, 1, g[lo:], max(outF, 1), j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
+		kernel.GemmSerial(true, false, hi-lo, in, j.n, 1, g, ldg, j.y, max(in, 1), beta[T](j.addGamma), j.gamma[lo*in:hi*in], max(in, 1))
 	}
 	if j.beta != nil {
 		gb := j.beta[lo:hi]
 		if !j.addBeta {
 			clear(gb)
 		}
-		kernel.AddColumnSums(j.n, hi-lo, g[lo:], max(outF, 1), gb)
+		kernel.AddColumnSums(j.n, hi-lo, g, ldg, gb)
 	}
 }
 

@@ -240,7 +240,12 @@ func Parallel(n int, fn func(worker, i int)) {
 // ranges of a tensor) and follows another that cut it the same way finds
 // its part in the cache of the core that last wrote it, instead of pulling
 // half of it across from the other core's: on two cores that transfer
-// costs about three times a read from the core's own cache.
+// costs about three times a read from the core's own cache. A pass that
+// writes a row-major matrix must cut it by rows, not by columns: two cores
+// writing column bands of the same rows pull each other's lines (their
+// prefetchers run across the bands), and such a pass has run 9× slower
+// than by rows, slower than on one core (BenchmarkSpreadBands). Passes
+// that only read may cut by columns.
 //
 // A participant done with its own part runs the parts of workers that have
 // not started theirs yet (their thread descheduled by a busy system, or
