@@ -47,6 +47,15 @@ var layers = []stream{
 		},
 	},
 	{
+		// y = x·a + b where !(x·a + b <= 0), else +0: mulAdd, then relu's test
+		name: "mulAddReLU", params: "x, a, b, y []T", slices: []string{"x", "a", "b", "y"}, unroll: 4,
+		prep: func(e *step) { e.def("0", e.zero()) },
+		body: func(e *step, _ map[string]bool) {
+			y := e.add(e.mul(e.ld("x"), e.ld("a")), e.ld("b"))
+			e.st("y", e.sel(e.cmp(cmpLE, y, e.c("0")), e.c("0"), y))
+		},
+	},
+	{
 		// y = x·a + b, a and b scalars
 		name: "affine", params: "a, b T, x, y []T", slices: []string{"x", "y"}, scalars: []string{"a", "b"}, unroll: 4,
 		body: func(e *step, _ map[string]bool) {
@@ -76,6 +85,17 @@ var layers = []stream{
 		body: func(e *step, _ map[string]bool) {
 			x, dy, mean, a, k, c := e.ld("x"), e.ld("dy"), e.ld("mean"), e.ld("a"), e.ld("k"), e.ld("c")
 			e.st("dx", e.mul(e.sub(e.sub(dy, a), e.mul(e.sub(x, mean), k)), c))
+		},
+	},
+	{
+		// dx = ((g − a) − (x − mean)·k)·c, g = dy where !(y <= 0), else +0:
+		// normGrad of the gradient let through by a ReLU whose output was y
+		name: "normGradReLU", params: "x, y, dy, mean, a, k, c, dx []T", slices: []string{"x", "y", "dy", "mean", "a", "k", "c", "dx"}, unroll: 2,
+		prep: func(e *step) { e.def("0", e.zero()) },
+		body: func(e *step, _ map[string]bool) {
+			x, y, dy, mean, a, k, c := e.ld("x"), e.ld("y"), e.ld("dy"), e.ld("mean"), e.ld("a"), e.ld("k"), e.ld("c")
+			g := e.sel(e.cmp(cmpLE, y, e.c("0")), e.c("0"), dy)
+			e.st("dx", e.mul(e.sub(e.sub(g, a), e.mul(e.sub(x, mean), k)), c))
 		},
 	},
 	{
@@ -179,6 +199,15 @@ var bands = []band{
 			}
 		},
 	},
+	// s[j] += g[0,j] + g[1,j] + …, g = dy where !(y <= 0), else +0: the
+	// sums of addColumnSums of the gradient let through by a ReLU
+	columnSums("addReLUColumnSums", reluTerm),
+	// s[j] += (x[0,j] − mean[j])·g[0,j] + …, g as in addReLUColumnSums:
+	// addDiffProduct down the rows, the sums held in registers
+	columnSums("addReLUColumnDiffDots", reluDiffTerm),
+	// s[j] += (x[0,j] − mean[j])² + …: addSquaredDiff down the rows, the
+	// sums held in registers
+	columnSums("addColumnSquaredDiffs", squaredDiffTerm),
 	{
 		// dx[i,j] = dy[i,j] where !(y[i,j] <= 0), else +0, as reluGrad
 		name: "reluGradRows", params: "y []T, ldy int, dy []T, lddy int, dx []T, lddx int", unroll: 4,
@@ -283,6 +312,72 @@ func (v *vm) biasRows(m, off reg.GPVirtual, k int, label string, relu bool) {
 			v.store(y, at)
 		}
 	})
+}
+
+// A sumTerm is what a band kernel of column sums (columnSums) adds down
+// the rows.
+type sumTerm int
+
+const (
+	reluTerm        sumTerm = iota // g = dy where !(y <= 0), else +0, as reluGrad
+	reluDiffTerm                   // (x − mean)·g, as addDiffProduct
+	squaredDiffTerm                // (x − mean)·(x − mean), as addSquaredDiff
+)
+
+// columnSums returns the band kernel named name that adds term down the
+// rows to the sums s, held in registers (and the means) for a block.
+func columnSums(name string, term sumTerm) band {
+	params := map[sumTerm]string{
+		reluTerm:        "y []T, ldy int, dy []T, lddy int, s []T",
+		reluDiffTerm:    "x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s []T",
+		squaredDiffTerm: "x []T, ldx int, mean, s []T",
+	}[term]
+	return band{name: name, params: params, unroll: 4, block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+		v.columnSums(m, off, k, label, term)
+	}}
+}
+
+// columnSums emits a block of a columnSums kernel: the sums' k vectors
+// (and the means') loaded into registers, each row's term added to them in
+// the reference loop's order (acc + term, term computed as it computes
+// it), the sums stored after the last row.
+func (v *vm) columnSums(m, off reg.GPVirtual, k int, label string, term sumTerm) {
+	s := offset(asm.Param("s").Base(), off)
+	acc, mean := make([]reg.VecVirtual, k), make([]reg.VecVirtual, k)
+	for j := range acc {
+		acc[j] = v.load(op.Mem{Base: s, Disp: j * v.bytes})
+	}
+	mats := map[sumTerm][]string{reluTerm: {"y", "dy"}, reluDiffTerm: {"y", "dy", "x"}, squaredDiffTerm: {"x"}}[term]
+	if term != reluTerm {
+		mu := offset(asm.Param("mean").Base(), off)
+		for j := range mean {
+			mean[j] = v.load(op.Mem{Base: mu, Disp: j * v.bytes})
+		}
+	}
+	var zero reg.VecVirtual
+	if term != squaredDiffTerm {
+		zero = v.zero()
+	}
+	v.downRows(m, off, mats, label, func(p []reg.GPVirtual) {
+		for j := range acc {
+			at := func(r reg.GPVirtual) op.Mem { return op.Mem{Base: r, Disp: j * v.bytes} }
+			var t reg.VecVirtual
+			switch term {
+			case reluTerm, reluDiffTerm:
+				t = v.sel(v.cmp(cmpLE, v.load(at(p[0])), zero), zero, v.load(at(p[1])))
+				if term == reluDiffTerm {
+					t = v.mul(v.sub(v.load(at(p[2])), mean[j]), t)
+				}
+			case squaredDiffTerm:
+				d := v.sub(v.load(at(p[0])), mean[j])
+				t = v.mul(d, d)
+			}
+			v.ps(asm.VADDPS, asm.VADDPD)(t, acc[j], acc[j]) // acc + t, in place down the rows
+		}
+	})
+	for j, a := range acc {
+		v.store(a, op.Mem{Base: s, Disp: j * v.bytes})
+	}
 }
 
 func init() {
