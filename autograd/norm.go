@@ -383,8 +383,7 @@ func (j *job[T]) normGradSums(lo, hi int) {
 	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
 	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
 	if mask != nil {
-		kernel.ReLUColumnSums(j.n, n, mask[lo:], c, g[lo:], c, sum)
-		kernel.ReLUColumnDiffDots(j.n, n, j.x[lo:], c, mu, mask[lo:], c, g[lo:], c, dot)
+		kernel.ReLUColumnSumsDots(j.n, n, j.x[lo:], c, mu, mask[lo:], c, g[lo:], c, sum, dot)
 	} else {
 		kernel.ColumnSums(j.n, n, g[lo:], c, sum)
 		kernel.ColumnDiffDots(j.n, n, j.x[lo:], c, mu, g[lo:], c, dot)

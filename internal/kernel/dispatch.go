@@ -82,9 +82,8 @@ type kernels[T Float] struct {
 	biasReLU              func(m, n int, b, x []T, ldx int)
 	addColumnSums         func(m, n int, x []T, ldx int, s []T)
 	reluGradRows          func(m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int)
-	addReLUColumnSums     func(m, n int, y []T, ldy int, dy []T, lddy int, s []T)
-	addReLUColumnDiffDots func(m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s []T)
 	addColumnSquaredDiffs func(m, n int, x []T, ldx int, mean, s []T)
+	addReLUColumnSumsDots func(m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T)
 	col2imTaps            func(kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
 	im2colTaps            func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
 	conv3x3               func(oh, ow, w int, x, f []T, o int, y []T, ldy int)                             // nil without assembly
@@ -164,9 +163,8 @@ func reference[T Float]() kernels[T] {
 		biasReLU:              biasReLURef[T],
 		addColumnSums:         addColumnSumsRef[T],
 		reluGradRows:          reluGradRowsRef[T],
-		addReLUColumnSums:     addReLUColumnSumsRef[T],
-		addReLUColumnDiffDots: addReLUColumnDiffDotsRef[T],
 		addColumnSquaredDiffs: addColumnSquaredDiffsRef[T],
+		addReLUColumnSumsDots: addReLUColumnSumsDotsRef[T],
 		col2imTaps:            col2imTapsRef[T],
 		im2colTaps:            im2colTapsByRows[T],
 		maxPool:               maxPoolRef[T],

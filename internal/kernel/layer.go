@@ -388,54 +388,34 @@ func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
 	}
 }
 
-// ReLUColumnSums sets dst to the sums of the columns of the gradient dy let
-// through by a ReLU whose output (or input) was y, adding the rows in
-// order: ColumnSums of ReLUGradRows(y, dy), without writing the masked
-// gradient.
+// ReLUColumnSumsDots sets sum and dot to the sums of the columns of the
+// gradient g that dy lets through a ReLU whose output (or input) was y,
+// and to the dot products of the centred columns of x with those of g:
+// ColumnSums and ColumnDiffDots of ReLUGradRows(y, dy) in one pass,
+// without writing the masked gradient, the rows added in order.
 //
-//	dst[j] = Σᵢ (dy[i*lddy+j] if !(y[i*ldy+j] <= 0), else 0)
-func ReLUColumnSums[T Float](m, n int, y []T, ldy int, dy []T, lddy int, dst []T) {
-	dst = dst[:n]
-	clear(dst)
-	if checkMatrix(m, n, len(y), ldy) && checkMatrix(m, n, len(dy), lddy) {
-		table[T]().addReLUColumnSums(m, n, y, ldy, dy, lddy, dst)
-	}
-}
-
-func addReLUColumnSumsRef[T Float](m, n int, y []T, ldy int, dy []T, lddy int, s []T) {
-	s = s[:n]
-	for i := 0; i < m; i++ {
-		for j, v := range y[i*ldy : i*ldy+n] {
-			if !(v <= 0) {
-				s[j] += dy[i*lddy+j]
-			} else {
-				s[j] += 0
-			}
-		}
-	}
-}
-
-// ReLUColumnDiffDots is ColumnDiffDots of the gradient dy let through by a
-// ReLU whose output (or input) was y, without writing the masked gradient:
-//
-//	dst[j] = Σᵢ (x[i*ldx+j] - mean[j]) * (dy[i*lddy+j] if !(y[i*ldy+j] <= 0), else 0)
-func ReLUColumnDiffDots[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, dst []T) {
-	dst = dst[:n]
-	clear(dst)
+//	g[i,j] = dy[i*lddy+j] if !(y[i*ldy+j] <= 0), else 0
+//	sum[j] = Σᵢ g[i,j]
+//	dot[j] = Σᵢ (x[i*ldx+j] - mean[j]) * g[i,j]
+func ReLUColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, sum, dot []T) {
+	sum, dot = sum[:n], dot[:n]
+	clear(sum)
+	clear(dot)
 	if checkMatrix(m, n, len(x), ldx) && checkMatrix(m, n, len(y), ldy) && checkMatrix(m, n, len(dy), lddy) {
-		table[T]().addReLUColumnDiffDots(m, n, x, ldx, mean[:n], y, ldy, dy, lddy, dst)
+		table[T]().addReLUColumnSumsDots(m, n, x, ldx, mean[:n], y, ldy, dy, lddy, sum, dot)
 	}
 }
 
-func addReLUColumnDiffDotsRef[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s []T) {
-	mean, s = mean[:n], s[:n]
+func addReLUColumnSumsDotsRef[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T) {
+	mean, s, d = mean[:n], s[:n], d[:n]
 	for i := 0; i < m; i++ {
 		for j, v := range y[i*ldy : i*ldy+n] {
-			var g T
+			var g T // +0 where the ReLU let nothing through, added all the same
 			if !(v <= 0) {
 				g = dy[i*lddy+j]
 			}
-			s[j] += T((x[i*ldx+j] - mean[j]) * g)
+			s[j] += g
+			d[j] += T((x[i*ldx+j] - mean[j]) * g)
 		}
 	}
 }

@@ -4977,327 +4977,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func addReLUColumnSums32AVX512(m int, n int, y []float32, ldy int, dy []float32, lddy int, s []float32)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·addReLUColumnSums32AVX512(SB), NOSPLIT, $0-104
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000040
-	JB      narrow
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Z0
-	VMOVUPS 64(BX), Z1
-	VMOVUPS 128(BX), Z2
-	VMOVUPS 192(BX), Z3
-	VXORPS  Z4, Z4, Z4
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    AX, R10
-
-wide_row:
-	TESTQ     R10, R10
-	JZ        wide_end
-	VMOVUPS   (SI), Z5
-	VCMPPS    $0x12, Z4, Z5, K1
-	VMOVUPS   (R8), Z5
-	VBLENDMPS Z4, Z5, K1, Z6
-	VADDPS    Z6, Z0, Z0
-	VMOVUPS   64(SI), Z5
-	VCMPPS    $0x12, Z4, Z5, K1
-	VMOVUPS   64(R8), Z5
-	VBLENDMPS Z4, Z5, K1, Z7
-	VADDPS    Z7, Z1, Z1
-	VMOVUPS   128(SI), Z5
-	VCMPPS    $0x12, Z4, Z5, K1
-	VMOVUPS   128(R8), Z5
-	VBLENDMPS Z4, Z5, K1, Z8
-	VADDPS    Z8, Z2, Z2
-	VMOVUPS   192(SI), Z5
-	VCMPPS    $0x12, Z4, Z5, K1
-	VMOVUPS   192(R8), Z5
-	VBLENDMPS Z4, Z5, K1, Z9
-	VADDPS    Z9, Z3, Z3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       wide_row
-
-wide_end:
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, 64(BX)
-	VMOVUPS Z2, 128(BX)
-	VMOVUPS Z3, 192(BX)
-	ADDQ    $0x00000100, DX
-	SUBQ    $0x00000040, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000010
-	JB      last
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Z0
-	VXORPS  Z1, Z1, Z1
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    AX, R10
-
-narrow_row:
-	TESTQ     R10, R10
-	JZ        narrow_end
-	VMOVUPS   (SI), Z2
-	VCMPPS    $0x12, Z1, Z2, K1
-	VMOVUPS   (R8), Z2
-	VBLENDMPS Z1, Z2, K1, Z10
-	VADDPS    Z10, Z0, Z0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPS Z0, (BX)
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000010, CX
-	JMP     narrow
-
-last:
-	TESTQ     CX, CX
-	JZ        done
-	LEAQ      tailmask16<>+0(SB), BX
-	KMOVW     (BX)(CX*2), K1
-	MOVQ      s_base+80(FP), CX
-	ADDQ      DX, CX
-	VMOVUPS.Z (CX), K1, Z0
-	VXORPS    Z1, Z1, Z1
-	MOVQ      y_base+16(FP), BX
-	ADDQ      DX, BX
-	MOVQ      ldy+40(FP), SI
-	SHLQ      $0x02, SI
-	MOVQ      dy_base+48(FP), DI
-	ADDQ      DX, DI
-	MOVQ      lddy+72(FP), DX
-	SHLQ      $0x02, DX
-
-last_row:
-	TESTQ     AX, AX
-	JZ        last_end
-	VMOVUPS.Z (BX), K1, Z2
-	VCMPPS    $0x12, Z1, Z2, K2
-	VMOVUPS.Z (DI), K1, Z2
-	VBLENDMPS Z1, Z2, K2, Z11
-	VADDPS    Z11, Z0, Z0
-	ADDQ      SI, BX
-	ADDQ      DX, DI
-	DECQ      AX
-	JMP       last_row
-
-last_end:
-	VMOVUPS Z0, K1, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
-// func addReLUColumnDiffDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·addReLUColumnDiffDots32AVX512(SB), NOSPLIT, $0-160
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000040
-	JB      narrow
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Z0
-	VMOVUPS 64(BX), Z1
-	VMOVUPS 128(BX), Z2
-	VMOVUPS 192(BX), Z3
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPS (SI), Z4
-	VMOVUPS 64(SI), Z5
-	VMOVUPS 128(SI), Z6
-	VMOVUPS 192(SI), Z7
-	VXORPS  Z8, Z8, Z8
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x02, R11
-	MOVQ    AX, R12
-
-wide_row:
-	TESTQ     R12, R12
-	JZ        wide_end
-	VMOVUPS   (SI), Z9
-	VCMPPS    $0x12, Z8, Z9, K1
-	VMOVUPS   (R8), Z9
-	VBLENDMPS Z8, Z9, K1, Z10
-	VMOVUPS   (R10), Z9
-	VSUBPS    Z4, Z9, Z9
-	VMULPS    Z10, Z9, Z9
-	VADDPS    Z9, Z0, Z0
-	VMOVUPS   64(SI), Z9
-	VCMPPS    $0x12, Z8, Z9, K1
-	VMOVUPS   64(R8), Z9
-	VBLENDMPS Z8, Z9, K1, Z11
-	VMOVUPS   64(R10), Z9
-	VSUBPS    Z5, Z9, Z9
-	VMULPS    Z11, Z9, Z9
-	VADDPS    Z9, Z1, Z1
-	VMOVUPS   128(SI), Z9
-	VCMPPS    $0x12, Z8, Z9, K1
-	VMOVUPS   128(R8), Z9
-	VBLENDMPS Z8, Z9, K1, Z12
-	VMOVUPS   128(R10), Z9
-	VSUBPS    Z6, Z9, Z9
-	VMULPS    Z12, Z9, Z9
-	VADDPS    Z9, Z2, Z2
-	VMOVUPS   192(SI), Z9
-	VCMPPS    $0x12, Z8, Z9, K1
-	VMOVUPS   192(R8), Z9
-	VBLENDMPS Z8, Z9, K1, Z13
-	VMOVUPS   192(R10), Z9
-	VSUBPS    Z7, Z9, Z9
-	VMULPS    Z13, Z9, Z9
-	VADDPS    Z9, Z3, Z3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       wide_row
-
-wide_end:
-	VMOVUPS Z0, (BX)
-	VMOVUPS Z1, 64(BX)
-	VMOVUPS Z2, 128(BX)
-	VMOVUPS Z3, 192(BX)
-	ADDQ    $0x00000100, DX
-	SUBQ    $0x00000040, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000010
-	JB      last
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Z0
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPS (SI), Z1
-	VXORPS  Z2, Z2, Z2
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x02, R11
-	MOVQ    AX, R12
-
-narrow_row:
-	TESTQ     R12, R12
-	JZ        narrow_end
-	VMOVUPS   (SI), Z3
-	VCMPPS    $0x12, Z2, Z3, K1
-	VMOVUPS   (R8), Z3
-	VBLENDMPS Z2, Z3, K1, Z14
-	VMOVUPS   (R10), Z3
-	VSUBPS    Z1, Z3, Z3
-	VMULPS    Z14, Z3, Z3
-	VADDPS    Z3, Z0, Z0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPS Z0, (BX)
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000010, CX
-	JMP     narrow
-
-last:
-	TESTQ     CX, CX
-	JZ        done
-	LEAQ      tailmask16<>+0(SB), BX
-	KMOVW     (BX)(CX*2), K1
-	MOVQ      s_base+136(FP), CX
-	ADDQ      DX, CX
-	VMOVUPS.Z (CX), K1, Z0
-	MOVQ      mean_base+48(FP), BX
-	ADDQ      DX, BX
-	VMOVUPS.Z (BX), K1, Z1
-	VXORPS    Z2, Z2, Z2
-	MOVQ      y_base+72(FP), BX
-	ADDQ      DX, BX
-	MOVQ      ldy+96(FP), SI
-	SHLQ      $0x02, SI
-	MOVQ      dy_base+104(FP), DI
-	ADDQ      DX, DI
-	MOVQ      lddy+128(FP), R8
-	SHLQ      $0x02, R8
-	MOVQ      x_base+16(FP), R9
-	ADDQ      DX, R9
-	MOVQ      ldx+40(FP), DX
-	SHLQ      $0x02, DX
-
-last_row:
-	TESTQ     AX, AX
-	JZ        last_end
-	VMOVUPS.Z (BX), K1, Z3
-	VCMPPS    $0x12, Z2, Z3, K2
-	VMOVUPS.Z (DI), K1, Z3
-	VBLENDMPS Z2, Z3, K2, Z15
-	VMOVUPS.Z (R9), K1, Z3
-	VSUBPS    Z1, Z3, Z3
-	VMULPS    Z15, Z3, Z3
-	VADDPS    Z3, Z0, Z0
-	ADDQ      SI, BX
-	ADDQ      R8, DI
-	ADDQ      DX, R9
-	DECQ      AX
-	JMP       last_row
-
-last_end:
-	VMOVUPS Z0, K1, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
 // func addColumnSquaredDiffs32AVX512(m int, n int, x []float32, ldx int, mean []float32, s []float32)
 // Requires: AVX, AVX512F
 TEXT ·addColumnSquaredDiffs32AVX512(SB), NOSPLIT, $0-96
@@ -5419,6 +5098,185 @@ last_row:
 
 last_end:
 	VMOVUPS Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·addReLUColumnSumsDots32AVX512(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z4
+	VMOVUPS 64(DI), Z5
+	VXORPS  Z6, Z6, Z6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPS   (DI), Z7
+	VSUBPS    Z4, Z7, Z7
+	VMOVUPS   (R9), Z12
+	VCMPPS    $0x12, Z6, Z12, K1
+	VMOVUPS   (R11), Z12
+	VBLENDMPS Z6, Z12, K1, Z8
+	VADDPS    Z8, Z0, Z0
+	VMULPS    Z8, Z7, Z7
+	VADDPS    Z7, Z2, Z2
+	VMOVUPS   64(DI), Z7
+	VSUBPS    Z5, Z7, Z7
+	VMOVUPS   64(R9), Z12
+	VCMPPS    $0x12, Z6, Z12, K1
+	VMOVUPS   64(R11), Z12
+	VBLENDMPS Z6, Z12, K1, Z9
+	VADDPS    Z9, Z1, Z1
+	VMULPS    Z9, Z7, Z7
+	VADDPS    Z7, Z3, Z3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z2
+	VXORPS  Z3, Z3, Z3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPS   (DI), Z4
+	VSUBPS    Z2, Z4, Z4
+	VMOVUPS   (R9), Z5
+	VCMPPS    $0x12, Z3, Z5, K1
+	VMOVUPS   (R11), Z5
+	VBLENDMPS Z3, Z5, K1, Z10
+	VADDPS    Z10, Z0, Z0
+	VMULPS    Z10, Z4, Z4
+	VADDPS    Z4, Z1, Z1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+136(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      d_base+160(FP), BX
+	ADDQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPS.Z (SI), K1, Z2
+	VXORPS    Z3, Z3, Z3
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      y_base+72(FP), R8
+	ADDQ      DX, R8
+	MOVQ      ldy+96(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      dy_base+104(FP), R10
+	ADDQ      DX, R10
+	MOVQ      lddy+128(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (SI), K1, Z4
+	VSUBPS    Z2, Z4, Z4
+	VMOVUPS.Z (R8), K1, Z5
+	VCMPPS    $0x12, Z3, Z5, K2
+	VMOVUPS.Z (R10), K1, Z5
+	VBLENDMPS Z3, Z5, K2, Z11
+	VADDPS    Z11, Z0, Z0
+	VMULPS    Z11, Z4, Z4
+	VADDPS    Z4, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      R9, R8
+	ADDQ      DX, R10
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K1, (BX)
 
 done:
 	VZEROUPPER
@@ -8052,327 +7910,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func addReLUColumnSums64AVX512(m int, n int, y []float64, ldy int, dy []float64, lddy int, s []float64)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·addReLUColumnSums64AVX512(SB), NOSPLIT, $0-104
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000020
-	JB      narrow
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Z0
-	VMOVUPD 64(BX), Z1
-	VMOVUPD 128(BX), Z2
-	VMOVUPD 192(BX), Z3
-	VXORPD  Z4, Z4, Z4
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    AX, R10
-
-wide_row:
-	TESTQ     R10, R10
-	JZ        wide_end
-	VMOVUPD   (SI), Z5
-	VCMPPD    $0x12, Z4, Z5, K1
-	VMOVUPD   (R8), Z5
-	VBLENDMPD Z4, Z5, K1, Z6
-	VADDPD    Z6, Z0, Z0
-	VMOVUPD   64(SI), Z5
-	VCMPPD    $0x12, Z4, Z5, K1
-	VMOVUPD   64(R8), Z5
-	VBLENDMPD Z4, Z5, K1, Z7
-	VADDPD    Z7, Z1, Z1
-	VMOVUPD   128(SI), Z5
-	VCMPPD    $0x12, Z4, Z5, K1
-	VMOVUPD   128(R8), Z5
-	VBLENDMPD Z4, Z5, K1, Z8
-	VADDPD    Z8, Z2, Z2
-	VMOVUPD   192(SI), Z5
-	VCMPPD    $0x12, Z4, Z5, K1
-	VMOVUPD   192(R8), Z5
-	VBLENDMPD Z4, Z5, K1, Z9
-	VADDPD    Z9, Z3, Z3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       wide_row
-
-wide_end:
-	VMOVUPD Z0, (BX)
-	VMOVUPD Z1, 64(BX)
-	VMOVUPD Z2, 128(BX)
-	VMOVUPD Z3, 192(BX)
-	ADDQ    $0x00000100, DX
-	SUBQ    $0x00000020, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000008
-	JB      last
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Z0
-	VXORPD  Z1, Z1, Z1
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    AX, R10
-
-narrow_row:
-	TESTQ     R10, R10
-	JZ        narrow_end
-	VMOVUPD   (SI), Z2
-	VCMPPD    $0x12, Z1, Z2, K1
-	VMOVUPD   (R8), Z2
-	VBLENDMPD Z1, Z2, K1, Z10
-	VADDPD    Z10, Z0, Z0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPD Z0, (BX)
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000008, CX
-	JMP     narrow
-
-last:
-	TESTQ     CX, CX
-	JZ        done
-	LEAQ      tailmask16<>+0(SB), BX
-	KMOVW     (BX)(CX*2), K1
-	MOVQ      s_base+80(FP), CX
-	ADDQ      DX, CX
-	VMOVUPD.Z (CX), K1, Z0
-	VXORPD    Z1, Z1, Z1
-	MOVQ      y_base+16(FP), BX
-	ADDQ      DX, BX
-	MOVQ      ldy+40(FP), SI
-	SHLQ      $0x03, SI
-	MOVQ      dy_base+48(FP), DI
-	ADDQ      DX, DI
-	MOVQ      lddy+72(FP), DX
-	SHLQ      $0x03, DX
-
-last_row:
-	TESTQ     AX, AX
-	JZ        last_end
-	VMOVUPD.Z (BX), K1, Z2
-	VCMPPD    $0x12, Z1, Z2, K2
-	VMOVUPD.Z (DI), K1, Z2
-	VBLENDMPD Z1, Z2, K2, Z11
-	VADDPD    Z11, Z0, Z0
-	ADDQ      SI, BX
-	ADDQ      DX, DI
-	DECQ      AX
-	JMP       last_row
-
-last_end:
-	VMOVUPD Z0, K1, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
-// func addReLUColumnDiffDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·addReLUColumnDiffDots64AVX512(SB), NOSPLIT, $0-160
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000020
-	JB      narrow
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Z0
-	VMOVUPD 64(BX), Z1
-	VMOVUPD 128(BX), Z2
-	VMOVUPD 192(BX), Z3
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPD (SI), Z4
-	VMOVUPD 64(SI), Z5
-	VMOVUPD 128(SI), Z6
-	VMOVUPD 192(SI), Z7
-	VXORPD  Z8, Z8, Z8
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x03, R11
-	MOVQ    AX, R12
-
-wide_row:
-	TESTQ     R12, R12
-	JZ        wide_end
-	VMOVUPD   (SI), Z9
-	VCMPPD    $0x12, Z8, Z9, K1
-	VMOVUPD   (R8), Z9
-	VBLENDMPD Z8, Z9, K1, Z10
-	VMOVUPD   (R10), Z9
-	VSUBPD    Z4, Z9, Z9
-	VMULPD    Z10, Z9, Z9
-	VADDPD    Z9, Z0, Z0
-	VMOVUPD   64(SI), Z9
-	VCMPPD    $0x12, Z8, Z9, K1
-	VMOVUPD   64(R8), Z9
-	VBLENDMPD Z8, Z9, K1, Z11
-	VMOVUPD   64(R10), Z9
-	VSUBPD    Z5, Z9, Z9
-	VMULPD    Z11, Z9, Z9
-	VADDPD    Z9, Z1, Z1
-	VMOVUPD   128(SI), Z9
-	VCMPPD    $0x12, Z8, Z9, K1
-	VMOVUPD   128(R8), Z9
-	VBLENDMPD Z8, Z9, K1, Z12
-	VMOVUPD   128(R10), Z9
-	VSUBPD    Z6, Z9, Z9
-	VMULPD    Z12, Z9, Z9
-	VADDPD    Z9, Z2, Z2
-	VMOVUPD   192(SI), Z9
-	VCMPPD    $0x12, Z8, Z9, K1
-	VMOVUPD   192(R8), Z9
-	VBLENDMPD Z8, Z9, K1, Z13
-	VMOVUPD   192(R10), Z9
-	VSUBPD    Z7, Z9, Z9
-	VMULPD    Z13, Z9, Z9
-	VADDPD    Z9, Z3, Z3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       wide_row
-
-wide_end:
-	VMOVUPD Z0, (BX)
-	VMOVUPD Z1, 64(BX)
-	VMOVUPD Z2, 128(BX)
-	VMOVUPD Z3, 192(BX)
-	ADDQ    $0x00000100, DX
-	SUBQ    $0x00000020, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000008
-	JB      last
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Z0
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPD (SI), Z1
-	VXORPD  Z2, Z2, Z2
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x03, R11
-	MOVQ    AX, R12
-
-narrow_row:
-	TESTQ     R12, R12
-	JZ        narrow_end
-	VMOVUPD   (SI), Z3
-	VCMPPD    $0x12, Z2, Z3, K1
-	VMOVUPD   (R8), Z3
-	VBLENDMPD Z2, Z3, K1, Z14
-	VMOVUPD   (R10), Z3
-	VSUBPD    Z1, Z3, Z3
-	VMULPD    Z14, Z3, Z3
-	VADDPD    Z3, Z0, Z0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPD Z0, (BX)
-	ADDQ    $0x00000040, DX
-	SUBQ    $0x00000008, CX
-	JMP     narrow
-
-last:
-	TESTQ     CX, CX
-	JZ        done
-	LEAQ      tailmask16<>+0(SB), BX
-	KMOVW     (BX)(CX*2), K1
-	MOVQ      s_base+136(FP), CX
-	ADDQ      DX, CX
-	VMOVUPD.Z (CX), K1, Z0
-	MOVQ      mean_base+48(FP), BX
-	ADDQ      DX, BX
-	VMOVUPD.Z (BX), K1, Z1
-	VXORPD    Z2, Z2, Z2
-	MOVQ      y_base+72(FP), BX
-	ADDQ      DX, BX
-	MOVQ      ldy+96(FP), SI
-	SHLQ      $0x03, SI
-	MOVQ      dy_base+104(FP), DI
-	ADDQ      DX, DI
-	MOVQ      lddy+128(FP), R8
-	SHLQ      $0x03, R8
-	MOVQ      x_base+16(FP), R9
-	ADDQ      DX, R9
-	MOVQ      ldx+40(FP), DX
-	SHLQ      $0x03, DX
-
-last_row:
-	TESTQ     AX, AX
-	JZ        last_end
-	VMOVUPD.Z (BX), K1, Z3
-	VCMPPD    $0x12, Z2, Z3, K2
-	VMOVUPD.Z (DI), K1, Z3
-	VBLENDMPD Z2, Z3, K2, Z15
-	VMOVUPD.Z (R9), K1, Z3
-	VSUBPD    Z1, Z3, Z3
-	VMULPD    Z15, Z3, Z3
-	VADDPD    Z3, Z0, Z0
-	ADDQ      SI, BX
-	ADDQ      R8, DI
-	ADDQ      DX, R9
-	DECQ      AX
-	JMP       last_row
-
-last_end:
-	VMOVUPD Z0, K1, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
 // func addColumnSquaredDiffs64AVX512(m int, n int, x []float64, ldx int, mean []float64, s []float64)
 // Requires: AVX, AVX512F
 TEXT ·addColumnSquaredDiffs64AVX512(SB), NOSPLIT, $0-96
@@ -8494,6 +8031,185 @@ last_row:
 
 last_end:
 	VMOVUPD Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·addReLUColumnSumsDots64AVX512(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z2
+	VMOVUPD 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z4
+	VMOVUPD 64(DI), Z5
+	VXORPD  Z6, Z6, Z6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPD   (DI), Z7
+	VSUBPD    Z4, Z7, Z7
+	VMOVUPD   (R9), Z12
+	VCMPPD    $0x12, Z6, Z12, K1
+	VMOVUPD   (R11), Z12
+	VBLENDMPD Z6, Z12, K1, Z8
+	VADDPD    Z8, Z0, Z0
+	VMULPD    Z8, Z7, Z7
+	VADDPD    Z7, Z2, Z2
+	VMOVUPD   64(DI), Z7
+	VSUBPD    Z5, Z7, Z7
+	VMOVUPD   64(R9), Z12
+	VCMPPD    $0x12, Z6, Z12, K1
+	VMOVUPD   64(R11), Z12
+	VBLENDMPD Z6, Z12, K1, Z9
+	VADDPD    Z9, Z1, Z1
+	VMULPD    Z9, Z7, Z7
+	VADDPD    Z7, Z3, Z3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, 64(BX)
+	VMOVUPD Z2, (SI)
+	VMOVUPD Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z2
+	VXORPD  Z3, Z3, Z3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPD   (DI), Z4
+	VSUBPD    Z2, Z4, Z4
+	VMOVUPD   (R9), Z5
+	VCMPPD    $0x12, Z3, Z5, K1
+	VMOVUPD   (R11), Z5
+	VBLENDMPD Z3, Z5, K1, Z10
+	VADDPD    Z10, Z0, Z0
+	VMULPD    Z10, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+136(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	MOVQ      d_base+160(FP), BX
+	ADDQ      DX, BX
+	VMOVUPD.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPD.Z (SI), K1, Z2
+	VXORPD    Z3, Z3, Z3
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x03, DI
+	MOVQ      y_base+72(FP), R8
+	ADDQ      DX, R8
+	MOVQ      ldy+96(FP), R9
+	SHLQ      $0x03, R9
+	MOVQ      dy_base+104(FP), R10
+	ADDQ      DX, R10
+	MOVQ      lddy+128(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (SI), K1, Z4
+	VSUBPD    Z2, Z4, Z4
+	VMOVUPD.Z (R8), K1, Z5
+	VCMPPD    $0x12, Z3, Z5, K2
+	VMOVUPD.Z (R10), K1, Z5
+	VBLENDMPD Z3, Z5, K2, Z11
+	VADDPD    Z11, Z0, Z0
+	VMULPD    Z11, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      R9, R8
+	ADDQ      DX, R10
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPD Z0, K1, (CX)
+	VMOVUPD Z1, K1, (BX)
 
 done:
 	VZEROUPPER
@@ -11385,329 +11101,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func addReLUColumnSums32AVX2(m int, n int, y []float32, ldy int, dy []float32, lddy int, s []float32)
-// Requires: AVX
-TEXT ·addReLUColumnSums32AVX2(SB), NOSPLIT, $0-104
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000020
-	JB      narrow
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Y0
-	VMOVUPS 32(BX), Y1
-	VMOVUPS 64(BX), Y2
-	VMOVUPS 96(BX), Y3
-	VXORPS  Y4, Y4, Y4
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    AX, R10
-
-wide_row:
-	TESTQ     R10, R10
-	JZ        wide_end
-	VMOVUPS   (SI), Y5
-	VCMPPS    $0x12, Y4, Y5, Y5
-	VMOVUPS   (R8), Y6
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VADDPS    Y5, Y0, Y0
-	VMOVUPS   32(SI), Y5
-	VCMPPS    $0x12, Y4, Y5, Y5
-	VMOVUPS   32(R8), Y6
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VADDPS    Y5, Y1, Y1
-	VMOVUPS   64(SI), Y5
-	VCMPPS    $0x12, Y4, Y5, Y5
-	VMOVUPS   64(R8), Y6
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VADDPS    Y5, Y2, Y2
-	VMOVUPS   96(SI), Y5
-	VCMPPS    $0x12, Y4, Y5, Y5
-	VMOVUPS   96(R8), Y6
-	VBLENDVPS Y5, Y4, Y6, Y5
-	VADDPS    Y5, Y3, Y3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       wide_row
-
-wide_end:
-	VMOVUPS Y0, (BX)
-	VMOVUPS Y1, 32(BX)
-	VMOVUPS Y2, 64(BX)
-	VMOVUPS Y3, 96(BX)
-	ADDQ    $0x00000080, DX
-	SUBQ    $0x00000020, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000008
-	JB      last
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Y0
-	VXORPS  Y1, Y1, Y1
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    AX, R10
-
-narrow_row:
-	TESTQ     R10, R10
-	JZ        narrow_end
-	VMOVUPS   (SI), Y2
-	VCMPPS    $0x12, Y1, Y2, Y2
-	VMOVUPS   (R8), Y3
-	VBLENDVPS Y2, Y1, Y3, Y2
-	VADDPS    Y2, Y0, Y0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPS Y0, (BX)
-	ADDQ    $0x00000020, DX
-	SUBQ    $0x00000008, CX
-	JMP     narrow
-
-last:
-	TESTQ      CX, CX
-	JZ         done
-	NEGQ       CX
-	LEAQ       tailmask8<>+0(SB), BX
-	VMOVDQU    32(BX)(CX*4), Y0
-	MOVQ       s_base+80(FP), CX
-	ADDQ       DX, CX
-	VMASKMOVPS (CX), Y0, Y1
-	VXORPS     Y2, Y2, Y2
-	MOVQ       y_base+16(FP), BX
-	ADDQ       DX, BX
-	MOVQ       ldy+40(FP), SI
-	SHLQ       $0x02, SI
-	MOVQ       dy_base+48(FP), DI
-	ADDQ       DX, DI
-	MOVQ       lddy+72(FP), DX
-	SHLQ       $0x02, DX
-
-last_row:
-	TESTQ      AX, AX
-	JZ         last_end
-	VMASKMOVPS (BX), Y0, Y3
-	VCMPPS     $0x12, Y2, Y3, Y3
-	VMASKMOVPS (DI), Y0, Y4
-	VBLENDVPS  Y3, Y2, Y4, Y3
-	VADDPS     Y3, Y1, Y1
-	ADDQ       SI, BX
-	ADDQ       DX, DI
-	DECQ       AX
-	JMP        last_row
-
-last_end:
-	VMASKMOVPS Y1, Y0, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
-// func addReLUColumnDiffDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32)
-// Requires: AVX
-TEXT ·addReLUColumnDiffDots32AVX2(SB), NOSPLIT, $0-160
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000020
-	JB      narrow
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Y0
-	VMOVUPS 32(BX), Y1
-	VMOVUPS 64(BX), Y2
-	VMOVUPS 96(BX), Y3
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPS (SI), Y4
-	VMOVUPS 32(SI), Y5
-	VMOVUPS 64(SI), Y6
-	VMOVUPS 96(SI), Y7
-	VXORPS  Y8, Y8, Y8
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x02, R11
-	MOVQ    AX, R12
-
-wide_row:
-	TESTQ     R12, R12
-	JZ        wide_end
-	VMOVUPS   (SI), Y9
-	VCMPPS    $0x12, Y8, Y9, Y9
-	VMOVUPS   (R8), Y10
-	VBLENDVPS Y9, Y8, Y10, Y9
-	VMOVUPS   (R10), Y10
-	VSUBPS    Y4, Y10, Y10
-	VMULPS    Y9, Y10, Y9
-	VADDPS    Y9, Y0, Y0
-	VMOVUPS   32(SI), Y9
-	VCMPPS    $0x12, Y8, Y9, Y9
-	VMOVUPS   32(R8), Y10
-	VBLENDVPS Y9, Y8, Y10, Y9
-	VMOVUPS   32(R10), Y10
-	VSUBPS    Y5, Y10, Y10
-	VMULPS    Y9, Y10, Y9
-	VADDPS    Y9, Y1, Y1
-	VMOVUPS   64(SI), Y9
-	VCMPPS    $0x12, Y8, Y9, Y9
-	VMOVUPS   64(R8), Y10
-	VBLENDVPS Y9, Y8, Y10, Y9
-	VMOVUPS   64(R10), Y10
-	VSUBPS    Y6, Y10, Y10
-	VMULPS    Y9, Y10, Y9
-	VADDPS    Y9, Y2, Y2
-	VMOVUPS   96(SI), Y9
-	VCMPPS    $0x12, Y8, Y9, Y9
-	VMOVUPS   96(R8), Y10
-	VBLENDVPS Y9, Y8, Y10, Y9
-	VMOVUPS   96(R10), Y10
-	VSUBPS    Y7, Y10, Y10
-	VMULPS    Y9, Y10, Y9
-	VADDPS    Y9, Y3, Y3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       wide_row
-
-wide_end:
-	VMOVUPS Y0, (BX)
-	VMOVUPS Y1, 32(BX)
-	VMOVUPS Y2, 64(BX)
-	VMOVUPS Y3, 96(BX)
-	ADDQ    $0x00000080, DX
-	SUBQ    $0x00000020, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000008
-	JB      last
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPS (BX), Y0
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPS (SI), Y1
-	VXORPS  Y2, Y2, Y2
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x02, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x02, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x02, R11
-	MOVQ    AX, R12
-
-narrow_row:
-	TESTQ     R12, R12
-	JZ        narrow_end
-	VMOVUPS   (SI), Y3
-	VCMPPS    $0x12, Y2, Y3, Y3
-	VMOVUPS   (R8), Y4
-	VBLENDVPS Y3, Y2, Y4, Y3
-	VMOVUPS   (R10), Y4
-	VSUBPS    Y1, Y4, Y4
-	VMULPS    Y3, Y4, Y3
-	VADDPS    Y3, Y0, Y0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPS Y0, (BX)
-	ADDQ    $0x00000020, DX
-	SUBQ    $0x00000008, CX
-	JMP     narrow
-
-last:
-	TESTQ      CX, CX
-	JZ         done
-	NEGQ       CX
-	LEAQ       tailmask8<>+0(SB), BX
-	VMOVDQU    32(BX)(CX*4), Y0
-	MOVQ       s_base+136(FP), CX
-	ADDQ       DX, CX
-	VMASKMOVPS (CX), Y0, Y1
-	MOVQ       mean_base+48(FP), BX
-	ADDQ       DX, BX
-	VMASKMOVPS (BX), Y0, Y2
-	VXORPS     Y3, Y3, Y3
-	MOVQ       y_base+72(FP), BX
-	ADDQ       DX, BX
-	MOVQ       ldy+96(FP), SI
-	SHLQ       $0x02, SI
-	MOVQ       dy_base+104(FP), DI
-	ADDQ       DX, DI
-	MOVQ       lddy+128(FP), R8
-	SHLQ       $0x02, R8
-	MOVQ       x_base+16(FP), R9
-	ADDQ       DX, R9
-	MOVQ       ldx+40(FP), DX
-	SHLQ       $0x02, DX
-
-last_row:
-	TESTQ      AX, AX
-	JZ         last_end
-	VMASKMOVPS (BX), Y0, Y4
-	VCMPPS     $0x12, Y3, Y4, Y4
-	VMASKMOVPS (DI), Y0, Y5
-	VBLENDVPS  Y4, Y3, Y5, Y4
-	VMASKMOVPS (R9), Y0, Y5
-	VSUBPS     Y2, Y5, Y5
-	VMULPS     Y4, Y5, Y4
-	VADDPS     Y4, Y1, Y1
-	ADDQ       SI, BX
-	ADDQ       R8, DI
-	ADDQ       DX, R9
-	DECQ       AX
-	JMP        last_row
-
-last_end:
-	VMASKMOVPS Y1, Y0, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
 // func addColumnSquaredDiffs32AVX2(m int, n int, x []float32, ldx int, mean []float32, s []float32)
 // Requires: AVX
 TEXT ·addColumnSquaredDiffs32AVX2(SB), NOSPLIT, $0-96
@@ -11830,6 +11223,186 @@ last_row:
 
 last_end:
 	VMASKMOVPS Y1, Y0, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX
+TEXT ·addReLUColumnSumsDots32AVX2(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y5
+	VXORPS  Y6, Y6, Y6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPS   (DI), Y7
+	VSUBPS    Y4, Y7, Y7
+	VMOVUPS   (R9), Y8
+	VCMPPS    $0x12, Y6, Y8, Y8
+	VMOVUPS   (R11), Y9
+	VBLENDVPS Y8, Y6, Y9, Y8
+	VADDPS    Y8, Y0, Y0
+	VMULPS    Y8, Y7, Y7
+	VADDPS    Y7, Y2, Y2
+	VMOVUPS   32(DI), Y7
+	VSUBPS    Y5, Y7, Y7
+	VMOVUPS   32(R9), Y8
+	VCMPPS    $0x12, Y6, Y8, Y8
+	VMOVUPS   32(R11), Y9
+	VBLENDVPS Y8, Y6, Y9, Y8
+	VADDPS    Y8, Y1, Y1
+	VMULPS    Y8, Y7, Y7
+	VADDPS    Y7, Y3, Y3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y2
+	VXORPS  Y3, Y3, Y3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPS   (DI), Y4
+	VSUBPS    Y2, Y4, Y4
+	VMOVUPS   (R9), Y5
+	VCMPPS    $0x12, Y3, Y5, Y5
+	VMOVUPS   (R11), Y6
+	VBLENDVPS Y5, Y3, Y6, Y5
+	VADDPS    Y5, Y0, Y0
+	VMULPS    Y5, Y4, Y4
+	VADDPS    Y4, Y1, Y1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       s_base+136(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       d_base+160(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPS (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPS (SI), Y0, Y3
+	VXORPS     Y4, Y4, Y4
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       y_base+72(FP), R8
+	ADDQ       DX, R8
+	MOVQ       ldy+96(FP), R9
+	SHLQ       $0x02, R9
+	MOVQ       dy_base+104(FP), R10
+	ADDQ       DX, R10
+	MOVQ       lddy+128(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (SI), Y0, Y5
+	VSUBPS     Y3, Y5, Y5
+	VMASKMOVPS (R8), Y0, Y6
+	VCMPPS     $0x12, Y4, Y6, Y6
+	VMASKMOVPS (R10), Y0, Y7
+	VBLENDVPS  Y6, Y4, Y7, Y6
+	VADDPS     Y6, Y1, Y1
+	VMULPS     Y6, Y5, Y5
+	VADDPS     Y5, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       R9, R8
+	ADDQ       DX, R10
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y0, (BX)
 
 done:
 	VZEROUPPER
@@ -13572,329 +13145,6 @@ done:
 	VZEROUPPER
 	RET
 
-// func addReLUColumnSums64AVX2(m int, n int, y []float64, ldy int, dy []float64, lddy int, s []float64)
-// Requires: AVX
-TEXT ·addReLUColumnSums64AVX2(SB), NOSPLIT, $0-104
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000010
-	JB      narrow
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Y0
-	VMOVUPD 32(BX), Y1
-	VMOVUPD 64(BX), Y2
-	VMOVUPD 96(BX), Y3
-	VXORPD  Y4, Y4, Y4
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    AX, R10
-
-wide_row:
-	TESTQ     R10, R10
-	JZ        wide_end
-	VMOVUPD   (SI), Y5
-	VCMPPD    $0x12, Y4, Y5, Y5
-	VMOVUPD   (R8), Y6
-	VBLENDVPD Y5, Y4, Y6, Y5
-	VADDPD    Y5, Y0, Y0
-	VMOVUPD   32(SI), Y5
-	VCMPPD    $0x12, Y4, Y5, Y5
-	VMOVUPD   32(R8), Y6
-	VBLENDVPD Y5, Y4, Y6, Y5
-	VADDPD    Y5, Y1, Y1
-	VMOVUPD   64(SI), Y5
-	VCMPPD    $0x12, Y4, Y5, Y5
-	VMOVUPD   64(R8), Y6
-	VBLENDVPD Y5, Y4, Y6, Y5
-	VADDPD    Y5, Y2, Y2
-	VMOVUPD   96(SI), Y5
-	VCMPPD    $0x12, Y4, Y5, Y5
-	VMOVUPD   96(R8), Y6
-	VBLENDVPD Y5, Y4, Y6, Y5
-	VADDPD    Y5, Y3, Y3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       wide_row
-
-wide_end:
-	VMOVUPD Y0, (BX)
-	VMOVUPD Y1, 32(BX)
-	VMOVUPD Y2, 64(BX)
-	VMOVUPD Y3, 96(BX)
-	ADDQ    $0x00000080, DX
-	SUBQ    $0x00000010, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000004
-	JB      last
-	MOVQ    s_base+80(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Y0
-	VXORPD  Y1, Y1, Y1
-	MOVQ    y_base+16(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+40(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+48(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+72(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    AX, R10
-
-narrow_row:
-	TESTQ     R10, R10
-	JZ        narrow_end
-	VMOVUPD   (SI), Y2
-	VCMPPD    $0x12, Y1, Y2, Y2
-	VMOVUPD   (R8), Y3
-	VBLENDVPD Y2, Y1, Y3, Y2
-	VADDPD    Y2, Y0, Y0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	DECQ      R10
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPD Y0, (BX)
-	ADDQ    $0x00000020, DX
-	SUBQ    $0x00000004, CX
-	JMP     narrow
-
-last:
-	TESTQ      CX, CX
-	JZ         done
-	NEGQ       CX
-	LEAQ       tailmask8<>+0(SB), BX
-	VMOVDQU    32(BX)(CX*8), Y0
-	MOVQ       s_base+80(FP), CX
-	ADDQ       DX, CX
-	VMASKMOVPD (CX), Y0, Y1
-	VXORPD     Y2, Y2, Y2
-	MOVQ       y_base+16(FP), BX
-	ADDQ       DX, BX
-	MOVQ       ldy+40(FP), SI
-	SHLQ       $0x03, SI
-	MOVQ       dy_base+48(FP), DI
-	ADDQ       DX, DI
-	MOVQ       lddy+72(FP), DX
-	SHLQ       $0x03, DX
-
-last_row:
-	TESTQ      AX, AX
-	JZ         last_end
-	VMASKMOVPD (BX), Y0, Y3
-	VCMPPD     $0x12, Y2, Y3, Y3
-	VMASKMOVPD (DI), Y0, Y4
-	VBLENDVPD  Y3, Y2, Y4, Y3
-	VADDPD     Y3, Y1, Y1
-	ADDQ       SI, BX
-	ADDQ       DX, DI
-	DECQ       AX
-	JMP        last_row
-
-last_end:
-	VMASKMOVPD Y1, Y0, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
-// func addReLUColumnDiffDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64)
-// Requires: AVX
-TEXT ·addReLUColumnDiffDots64AVX2(SB), NOSPLIT, $0-160
-	MOVQ m+0(FP), AX
-	MOVQ n+8(FP), CX
-	XORQ DX, DX
-
-wide:
-	CMPQ    CX, $0x00000010
-	JB      narrow
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Y0
-	VMOVUPD 32(BX), Y1
-	VMOVUPD 64(BX), Y2
-	VMOVUPD 96(BX), Y3
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPD (SI), Y4
-	VMOVUPD 32(SI), Y5
-	VMOVUPD 64(SI), Y6
-	VMOVUPD 96(SI), Y7
-	VXORPD  Y8, Y8, Y8
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x03, R11
-	MOVQ    AX, R12
-
-wide_row:
-	TESTQ     R12, R12
-	JZ        wide_end
-	VMOVUPD   (SI), Y9
-	VCMPPD    $0x12, Y8, Y9, Y9
-	VMOVUPD   (R8), Y10
-	VBLENDVPD Y9, Y8, Y10, Y9
-	VMOVUPD   (R10), Y10
-	VSUBPD    Y4, Y10, Y10
-	VMULPD    Y9, Y10, Y9
-	VADDPD    Y9, Y0, Y0
-	VMOVUPD   32(SI), Y9
-	VCMPPD    $0x12, Y8, Y9, Y9
-	VMOVUPD   32(R8), Y10
-	VBLENDVPD Y9, Y8, Y10, Y9
-	VMOVUPD   32(R10), Y10
-	VSUBPD    Y5, Y10, Y10
-	VMULPD    Y9, Y10, Y9
-	VADDPD    Y9, Y1, Y1
-	VMOVUPD   64(SI), Y9
-	VCMPPD    $0x12, Y8, Y9, Y9
-	VMOVUPD   64(R8), Y10
-	VBLENDVPD Y9, Y8, Y10, Y9
-	VMOVUPD   64(R10), Y10
-	VSUBPD    Y6, Y10, Y10
-	VMULPD    Y9, Y10, Y9
-	VADDPD    Y9, Y2, Y2
-	VMOVUPD   96(SI), Y9
-	VCMPPD    $0x12, Y8, Y9, Y9
-	VMOVUPD   96(R8), Y10
-	VBLENDVPD Y9, Y8, Y10, Y9
-	VMOVUPD   96(R10), Y10
-	VSUBPD    Y7, Y10, Y10
-	VMULPD    Y9, Y10, Y9
-	VADDPD    Y9, Y3, Y3
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       wide_row
-
-wide_end:
-	VMOVUPD Y0, (BX)
-	VMOVUPD Y1, 32(BX)
-	VMOVUPD Y2, 64(BX)
-	VMOVUPD Y3, 96(BX)
-	ADDQ    $0x00000080, DX
-	SUBQ    $0x00000010, CX
-	JMP     wide
-
-narrow:
-	CMPQ    CX, $0x00000004
-	JB      last
-	MOVQ    s_base+136(FP), BX
-	ADDQ    DX, BX
-	VMOVUPD (BX), Y0
-	MOVQ    mean_base+48(FP), SI
-	ADDQ    DX, SI
-	VMOVUPD (SI), Y1
-	VXORPD  Y2, Y2, Y2
-	MOVQ    y_base+72(FP), SI
-	ADDQ    DX, SI
-	MOVQ    ldy+96(FP), DI
-	SHLQ    $0x03, DI
-	MOVQ    dy_base+104(FP), R8
-	ADDQ    DX, R8
-	MOVQ    lddy+128(FP), R9
-	SHLQ    $0x03, R9
-	MOVQ    x_base+16(FP), R10
-	ADDQ    DX, R10
-	MOVQ    ldx+40(FP), R11
-	SHLQ    $0x03, R11
-	MOVQ    AX, R12
-
-narrow_row:
-	TESTQ     R12, R12
-	JZ        narrow_end
-	VMOVUPD   (SI), Y3
-	VCMPPD    $0x12, Y2, Y3, Y3
-	VMOVUPD   (R8), Y4
-	VBLENDVPD Y3, Y2, Y4, Y3
-	VMOVUPD   (R10), Y4
-	VSUBPD    Y1, Y4, Y4
-	VMULPD    Y3, Y4, Y3
-	VADDPD    Y3, Y0, Y0
-	ADDQ      DI, SI
-	ADDQ      R9, R8
-	ADDQ      R11, R10
-	DECQ      R12
-	JMP       narrow_row
-
-narrow_end:
-	VMOVUPD Y0, (BX)
-	ADDQ    $0x00000020, DX
-	SUBQ    $0x00000004, CX
-	JMP     narrow
-
-last:
-	TESTQ      CX, CX
-	JZ         done
-	NEGQ       CX
-	LEAQ       tailmask8<>+0(SB), BX
-	VMOVDQU    32(BX)(CX*8), Y0
-	MOVQ       s_base+136(FP), CX
-	ADDQ       DX, CX
-	VMASKMOVPD (CX), Y0, Y1
-	MOVQ       mean_base+48(FP), BX
-	ADDQ       DX, BX
-	VMASKMOVPD (BX), Y0, Y2
-	VXORPD     Y3, Y3, Y3
-	MOVQ       y_base+72(FP), BX
-	ADDQ       DX, BX
-	MOVQ       ldy+96(FP), SI
-	SHLQ       $0x03, SI
-	MOVQ       dy_base+104(FP), DI
-	ADDQ       DX, DI
-	MOVQ       lddy+128(FP), R8
-	SHLQ       $0x03, R8
-	MOVQ       x_base+16(FP), R9
-	ADDQ       DX, R9
-	MOVQ       ldx+40(FP), DX
-	SHLQ       $0x03, DX
-
-last_row:
-	TESTQ      AX, AX
-	JZ         last_end
-	VMASKMOVPD (BX), Y0, Y4
-	VCMPPD     $0x12, Y3, Y4, Y4
-	VMASKMOVPD (DI), Y0, Y5
-	VBLENDVPD  Y4, Y3, Y5, Y4
-	VMASKMOVPD (R9), Y0, Y5
-	VSUBPD     Y2, Y5, Y5
-	VMULPD     Y4, Y5, Y4
-	VADDPD     Y4, Y1, Y1
-	ADDQ       SI, BX
-	ADDQ       R8, DI
-	ADDQ       DX, R9
-	DECQ       AX
-	JMP        last_row
-
-last_end:
-	VMASKMOVPD Y1, Y0, (CX)
-
-done:
-	VZEROUPPER
-	RET
-
 // func addColumnSquaredDiffs64AVX2(m int, n int, x []float64, ldx int, mean []float64, s []float64)
 // Requires: AVX
 TEXT ·addColumnSquaredDiffs64AVX2(SB), NOSPLIT, $0-96
@@ -14017,6 +13267,186 @@ last_row:
 
 last_end:
 	VMASKMOVPD Y1, Y0, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX
+TEXT ·addReLUColumnSumsDots64AVX2(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000008
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y2
+	VMOVUPD 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y4
+	VMOVUPD 32(DI), Y5
+	VXORPD  Y6, Y6, Y6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPD   (DI), Y7
+	VSUBPD    Y4, Y7, Y7
+	VMOVUPD   (R9), Y8
+	VCMPPD    $0x12, Y6, Y8, Y8
+	VMOVUPD   (R11), Y9
+	VBLENDVPD Y8, Y6, Y9, Y8
+	VADDPD    Y8, Y0, Y0
+	VMULPD    Y8, Y7, Y7
+	VADDPD    Y7, Y2, Y2
+	VMOVUPD   32(DI), Y7
+	VSUBPD    Y5, Y7, Y7
+	VMOVUPD   32(R9), Y8
+	VCMPPD    $0x12, Y6, Y8, Y8
+	VMOVUPD   32(R11), Y9
+	VBLENDVPD Y8, Y6, Y9, Y8
+	VADDPD    Y8, Y1, Y1
+	VMULPD    Y8, Y7, Y7
+	VADDPD    Y7, Y3, Y3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, 32(BX)
+	VMOVUPD Y2, (SI)
+	VMOVUPD Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y2
+	VXORPD  Y3, Y3, Y3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    y_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    ldy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    dy_base+104(FP), R11
+	ADDQ    DX, R11
+	MOVQ    lddy+128(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPD   (DI), Y4
+	VSUBPD    Y2, Y4, Y4
+	VMOVUPD   (R9), Y5
+	VCMPPD    $0x12, Y3, Y5, Y5
+	VMOVUPD   (R11), Y6
+	VBLENDVPD Y5, Y3, Y6, Y5
+	VADDPD    Y5, Y0, Y0
+	VMULPD    Y5, Y4, Y4
+	VADDPD    Y4, Y1, Y1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000004, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       s_base+136(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	MOVQ       d_base+160(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPD (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPD (SI), Y0, Y3
+	VXORPD     Y4, Y4, Y4
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x03, DI
+	MOVQ       y_base+72(FP), R8
+	ADDQ       DX, R8
+	MOVQ       ldy+96(FP), R9
+	SHLQ       $0x03, R9
+	MOVQ       dy_base+104(FP), R10
+	ADDQ       DX, R10
+	MOVQ       lddy+128(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (SI), Y0, Y5
+	VSUBPD     Y3, Y5, Y5
+	VMASKMOVPD (R8), Y0, Y6
+	VCMPPD     $0x12, Y4, Y6, Y6
+	VMASKMOVPD (R10), Y0, Y7
+	VBLENDVPD  Y6, Y4, Y7, Y6
+	VADDPD     Y6, Y1, Y1
+	VMULPD     Y6, Y5, Y5
+	VADDPD     Y5, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       R9, R8
+	ADDQ       DX, R10
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPD Y1, Y0, (CX)
+	VMASKMOVPD Y2, Y0, (BX)
 
 done:
 	VZEROUPPER

@@ -107,13 +107,10 @@ func biasReLU32AVX512(m int, n int, b []float32, x []float32, ldx int)
 func addColumnSums32AVX512(m int, n int, x []float32, ldx int, s []float32)
 
 //go:noescape
-func addReLUColumnSums32AVX512(m int, n int, y []float32, ldy int, dy []float32, lddy int, s []float32)
-
-//go:noescape
-func addReLUColumnDiffDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32)
-
-//go:noescape
 func addColumnSquaredDiffs32AVX512(m int, n int, x []float32, ldx int, mean []float32, s []float32)
+
+//go:noescape
+func addReLUColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
 
 //go:noescape
 func reluGradRows32AVX512(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
@@ -200,13 +197,10 @@ func biasReLU64AVX512(m int, n int, b []float64, x []float64, ldx int)
 func addColumnSums64AVX512(m int, n int, x []float64, ldx int, s []float64)
 
 //go:noescape
-func addReLUColumnSums64AVX512(m int, n int, y []float64, ldy int, dy []float64, lddy int, s []float64)
-
-//go:noescape
-func addReLUColumnDiffDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64)
-
-//go:noescape
 func addColumnSquaredDiffs64AVX512(m int, n int, x []float64, ldx int, mean []float64, s []float64)
+
+//go:noescape
+func addReLUColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
 
 //go:noescape
 func reluGradRows64AVX512(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)
@@ -290,13 +284,10 @@ func biasReLU32AVX2(m int, n int, b []float32, x []float32, ldx int)
 func addColumnSums32AVX2(m int, n int, x []float32, ldx int, s []float32)
 
 //go:noescape
-func addReLUColumnSums32AVX2(m int, n int, y []float32, ldy int, dy []float32, lddy int, s []float32)
-
-//go:noescape
-func addReLUColumnDiffDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32)
-
-//go:noescape
 func addColumnSquaredDiffs32AVX2(m int, n int, x []float32, ldx int, mean []float32, s []float32)
+
+//go:noescape
+func addReLUColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
 
 //go:noescape
 func reluGradRows32AVX2(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
@@ -365,13 +356,10 @@ func biasReLU64AVX2(m int, n int, b []float64, x []float64, ldx int)
 func addColumnSums64AVX2(m int, n int, x []float64, ldx int, s []float64)
 
 //go:noescape
-func addReLUColumnSums64AVX2(m int, n int, y []float64, ldy int, dy []float64, lddy int, s []float64)
-
-//go:noescape
-func addReLUColumnDiffDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64)
-
-//go:noescape
 func addColumnSquaredDiffs64AVX2(m int, n int, x []float64, ldx int, mean []float64, s []float64)
+
+//go:noescape
+func addReLUColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
 
 //go:noescape
 func reluGradRows64AVX2(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)

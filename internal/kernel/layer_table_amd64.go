@@ -42,9 +42,8 @@ func accelerateLayer(l level) {
 		k32.addRowVector = addRowVector32AVX512
 		k32.biasReLU = biasReLU32AVX512
 		k32.addColumnSums = addColumnSums32AVX512
-		k32.addReLUColumnSums = addReLUColumnSums32AVX512
-		k32.addReLUColumnDiffDots = addReLUColumnDiffDots32AVX512
 		k32.addColumnSquaredDiffs = addColumnSquaredDiffs32AVX512
+		k32.addReLUColumnSumsDots = addReLUColumnSumsDots32AVX512
 		k32.reluGradRows = reluGradRows32AVX512
 		k64.relu = relu64AVX512
 		k64.reluGrad = reluGrad64AVX512
@@ -73,9 +72,8 @@ func accelerateLayer(l level) {
 		k64.addRowVector = addRowVector64AVX512
 		k64.biasReLU = biasReLU64AVX512
 		k64.addColumnSums = addColumnSums64AVX512
-		k64.addReLUColumnSums = addReLUColumnSums64AVX512
-		k64.addReLUColumnDiffDots = addReLUColumnDiffDots64AVX512
 		k64.addColumnSquaredDiffs = addColumnSquaredDiffs64AVX512
+		k64.addReLUColumnSumsDots = addReLUColumnSumsDots64AVX512
 		k64.reluGradRows = reluGradRows64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
@@ -104,9 +102,8 @@ func accelerateLayer(l level) {
 		k32.addRowVector = addRowVector32AVX2
 		k32.biasReLU = biasReLU32AVX2
 		k32.addColumnSums = addColumnSums32AVX2
-		k32.addReLUColumnSums = addReLUColumnSums32AVX2
-		k32.addReLUColumnDiffDots = addReLUColumnDiffDots32AVX2
 		k32.addColumnSquaredDiffs = addColumnSquaredDiffs32AVX2
+		k32.addReLUColumnSumsDots = addReLUColumnSumsDots32AVX2
 		k32.reluGradRows = reluGradRows32AVX2
 		k64.relu = relu64AVX2
 		k64.reluGrad = reluGrad64AVX2
@@ -129,9 +126,8 @@ func accelerateLayer(l level) {
 		k64.addRowVector = addRowVector64AVX2
 		k64.biasReLU = biasReLU64AVX2
 		k64.addColumnSums = addColumnSums64AVX2
-		k64.addReLUColumnSums = addReLUColumnSums64AVX2
-		k64.addReLUColumnDiffDots = addReLUColumnDiffDots64AVX2
 		k64.addColumnSquaredDiffs = addColumnSquaredDiffs64AVX2
+		k64.addReLUColumnSumsDots = addReLUColumnSumsDots64AVX2
 		k64.reluGradRows = reluGradRows64AVX2
 	}
 }

@@ -94,8 +94,8 @@ func testRowKernels[T Float](t *testing.T) {
 // TestBatchNormRowKernels checks AffineRows, AffineReLURows, ColumnDiffDots
 // and BatchNormGradRows against their definitions, exactly (the order of
 // operations is the same), with row strides longer than a row and guard
-// bands; ReLUColumnSums, ReLUColumnDiffDots and ReLUBatchNormGradRows
-// against ReLUGradRows followed by ColumnSums, ColumnDiffDots and
+// bands; ReLUColumnSumsDots and ReLUBatchNormGradRows against
+// ReLUGradRows followed by ColumnSums and ColumnDiffDots, and
 // BatchNormGradRows, and ColumnMeanVar's variance against AddSquaredDiff
 // row by row, bit for bit.
 func TestBatchNormRowKernels(t *testing.T) {
@@ -155,20 +155,16 @@ func testBatchNormRowKernels[T Float](t *testing.T) {
 			fill(rng, ys.s, false, true)
 			g := make([]T, need(m, n, ldy))
 			ReLUGradRows(m, n, ys.s, ldr, dy.s, ldy, g, ldy)
-			rs, ws := newGuarded[T](n, rng.IntN(16)), make([]T, n)
-			ReLUColumnSums(m, n, ys.s, ldr, dy.s, ldy, rs.s)
-			rs.check(t, "ReLUColumnSums"+name)
+			ws, wd := make([]T, n), make([]T, n)
 			ColumnSums(m, n, g, ldy, ws)
-			rd, wd := newGuarded[T](n, rng.IntN(16)), make([]T, n)
-			ReLUColumnDiffDots(m, n, x.s, ldx, mean, ys.s, ldr, dy.s, ldy, rd.s)
-			rd.check(t, "ReLUColumnDiffDots"+name)
 			ColumnDiffDots(m, n, x.s, ldx, mean, g, ldy, wd)
+			bs, bd := newGuarded[T](n, rng.IntN(16)), newGuarded[T](n, rng.IntN(16))
+			ReLUColumnSumsDots(m, n, x.s, ldx, mean, ys.s, ldr, dy.s, ldy, bs.s, bd.s)
+			bs.check(t, "ReLUColumnSumsDots"+name)
+			bd.check(t, "ReLUColumnSumsDots"+name)
 			for j := 0; j < n; j++ {
-				if !sameBits(rs.s[j], ws[j]) {
-					t.Fatalf("ReLUColumnSums%s[%d] = %v; want %v", name, j, rs.s[j], ws[j])
-				}
-				if !sameBits(rd.s[j], wd[j]) {
-					t.Fatalf("ReLUColumnDiffDots%s[%d] = %v; want %v", name, j, rd.s[j], wd[j])
+				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
+					t.Fatalf("ReLUColumnSumsDots%s[%d] = %v, %v; want %v, %v", name, j, bs.s[j], bd.s[j], ws[j], wd[j])
 				}
 			}
 			rx, wx := newGuarded[T](need(m, n, ldd), rng.IntN(16)), make([]T, need(m, n, ldd))

@@ -199,15 +199,13 @@ var bands = []band{
 			}
 		},
 	},
-	// s[j] += g[0,j] + g[1,j] + …, g = dy where !(y <= 0), else +0: the
-	// sums of addColumnSums of the gradient let through by a ReLU
-	columnSums("addReLUColumnSums", reluTerm),
-	// s[j] += (x[0,j] − mean[j])·g[0,j] + …, g as in addReLUColumnSums:
-	// addDiffProduct down the rows, the sums held in registers
-	columnSums("addReLUColumnDiffDots", reluDiffTerm),
 	// s[j] += (x[0,j] − mean[j])² + …: addSquaredDiff down the rows, the
 	// sums held in registers
-	columnSums("addColumnSquaredDiffs", squaredDiffTerm),
+	columnSums("addColumnSquaredDiffs", false),
+	// s[j] += g[0,j] + g[1,j] + … and d[j] += (x[0,j] − mean[j])·g[0,j] + …,
+	// g = dy where !(y <= 0), else +0: the column sums (addColumnSums) and
+	// addDiffProduct of the gradient let through by a ReLU, in one pass
+	columnSums("addReLUColumnSumsDots", true),
 	{
 		// dx[i,j] = dy[i,j] where !(y[i,j] <= 0), else +0, as reluGrad
 		name: "reluGradRows", params: "y []T, ldy int, dy []T, lddy int, dx []T, lddx int", unroll: 4,
@@ -314,69 +312,63 @@ func (v *vm) biasRows(m, off reg.GPVirtual, k int, label string, relu bool) {
 	})
 }
 
-// A sumTerm is what a band kernel of column sums (columnSums) adds down
-// the rows.
-type sumTerm int
-
-const (
-	reluTerm        sumTerm = iota // g = dy where !(y <= 0), else +0, as reluGrad
-	reluDiffTerm                   // (x − mean)·g, as addDiffProduct
-	squaredDiffTerm                // (x − mean)·(x − mean), as addSquaredDiff
-)
-
-// columnSums returns the band kernel named name that adds term down the
-// rows to the sums s, held in registers (and the means) for a block.
-func columnSums(name string, term sumTerm) band {
-	params := map[sumTerm]string{
-		reluTerm:        "y []T, ldy int, dy []T, lddy int, s []T",
-		reluDiffTerm:    "x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s []T",
-		squaredDiffTerm: "x []T, ldx int, mean, s []T",
-	}[term]
-	return band{name: name, params: params, unroll: 4, block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
-		v.columnSums(m, off, k, label, term)
+// columnSums returns the band kernel named name that adds the squared
+// differences of x and mean down the rows to the sums s, or with relu the
+// gradient g let through by a ReLU to s and (x − mean)·g to d, the sums
+// (and the means) held in registers for a block.
+func columnSums(name string, relu bool) band {
+	params, unroll := "x []T, ldx int, mean, s []T", 4
+	if relu { // two sums, the means and the mask: 16 ymm registers hold two vectors across
+		params, unroll = "x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T", 2
+	}
+	return band{name: name, params: params, unroll: unroll, block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+		v.columnSums(m, off, k, label, relu)
 	}}
 }
 
-// columnSums emits a block of a columnSums kernel: the sums' k vectors
-// (and the means') loaded into registers, each row's term added to them in
-// the reference loop's order (acc + term, term computed as it computes
+// columnSums emits a block of a columnSums kernel: the sums' k vectors and
+// the means' loaded into registers, each row's terms added to them in the
+// reference loop's order (acc + term, the term computed as it computes
 // it), the sums stored after the last row.
-func (v *vm) columnSums(m, off reg.GPVirtual, k int, label string, term sumTerm) {
-	s := offset(asm.Param("s").Base(), off)
-	acc, mean := make([]reg.VecVirtual, k), make([]reg.VecVirtual, k)
-	for j := range acc {
-		acc[j] = v.load(op.Mem{Base: s, Disp: j * v.bytes})
+func (v *vm) columnSums(m, off reg.GPVirtual, k int, label string, relu bool) {
+	sums := []string{"s"}
+	mats := []string{"x"}
+	if relu {
+		sums, mats = append(sums, "d"), append(mats, "y", "dy")
 	}
-	mats := map[sumTerm][]string{reluTerm: {"y", "dy"}, reluDiffTerm: {"y", "dy", "x"}, squaredDiffTerm: {"x"}}[term]
-	if term != reluTerm {
-		mu := offset(asm.Param("mean").Base(), off)
-		for j := range mean {
-			mean[j] = v.load(op.Mem{Base: mu, Disp: j * v.bytes})
+	at := func(r reg.GPVirtual, j int) op.Mem { return op.Mem{Base: r, Disp: j * v.bytes} }
+	ptr, acc := make([]reg.GPVirtual, len(sums)), make([][]reg.VecVirtual, len(sums))
+	for i, name := range sums {
+		ptr[i], acc[i] = offset(asm.Param(name).Base(), off), make([]reg.VecVirtual, k)
+		for j := range k {
+			acc[i][j] = v.load(at(ptr[i], j))
 		}
+	}
+	mu, mean := offset(asm.Param("mean").Base(), off), make([]reg.VecVirtual, k)
+	for j := range mean {
+		mean[j] = v.load(at(mu, j))
 	}
 	var zero reg.VecVirtual
-	if term != squaredDiffTerm {
+	if relu {
 		zero = v.zero()
 	}
+	addTo := func(a reg.VecVirtual, t reg.VecVirtual) { v.ps(asm.VADDPS, asm.VADDPD)(t, a, a) } // a + t, in place down the rows
 	v.downRows(m, off, mats, label, func(p []reg.GPVirtual) {
-		for j := range acc {
-			at := func(r reg.GPVirtual) op.Mem { return op.Mem{Base: r, Disp: j * v.bytes} }
-			var t reg.VecVirtual
-			switch term {
-			case reluTerm, reluDiffTerm:
-				t = v.sel(v.cmp(cmpLE, v.load(at(p[0])), zero), zero, v.load(at(p[1])))
-				if term == reluDiffTerm {
-					t = v.mul(v.sub(v.load(at(p[2])), mean[j]), t)
-				}
-			case squaredDiffTerm:
-				d := v.sub(v.load(at(p[0])), mean[j])
-				t = v.mul(d, d)
+		for j := range k {
+			d := v.sub(v.load(at(p[0], j)), mean[j])
+			if !relu {
+				addTo(acc[0][j], v.mul(d, d))
+				continue
 			}
-			v.ps(asm.VADDPS, asm.VADDPD)(t, acc[j], acc[j]) // acc + t, in place down the rows
+			g := v.sel(v.cmp(cmpLE, v.load(at(p[1], j)), zero), zero, v.load(at(p[2], j)))
+			addTo(acc[0][j], g)
+			addTo(acc[1][j], v.mul(d, g))
 		}
 	})
-	for j, a := range acc {
-		v.store(a, op.Mem{Base: s, Disp: j * v.bytes})
+	for i := range sums {
+		for j := range k {
+			v.store(acc[i][j], at(ptr[i], j))
+		}
 	}
 }
 
