@@ -385,8 +385,7 @@ func (j *job[T]) normGradSums(lo, hi int) {
 	if mask != nil {
 		kernel.ReLUColumnSumsDots(j.n, n, j.x[lo:], c, mu, mask[lo:], c, g[lo:], c, sum, dot)
 	} else {
-		kernel.ColumnSums(j.n, n, g[lo:], c, sum)
-		kernel.ColumnDiffDots(j.n, n, j.x[lo:], c, mu, g[lo:], c, dot)
+		kernel.ColumnSumsDots(j.n, n, j.x[lo:], c, mu, g[lo:], c, sum, dot)
 	}
 	for i := range n {
 		ac, kc, cc64 := j.addParamGrads(lo+i, float64(sum[i]), float64(dot[i]))

@@ -13,17 +13,18 @@ import (
 )
 
 // BenchmarkBatchNormRows measures BatchNormReLU of an input [N, C], the
-// MLP's batch norm after a Linear layer, forward and backward, the
-// gradients discarded and overwritten as in a training step, on
-// GOMAXPROCS threads.
+// MLP's batch norm after a Linear layer, and BatchNorm alone, forward and
+// backward, the gradients discarded and overwritten as in a training step,
+// on GOMAXPROCS threads.
 func BenchmarkBatchNormRows(b *testing.B) {
 	kernel.SetThreads(runtime.GOMAXPROCS(0))
 	for _, s := range [][2]int{{128, 256}, {512, 256}} {
-		b.Run(fmt.Sprintf("f32/%dx%d", s[0], s[1]), func(b *testing.B) { benchBatchNormRows[float32](b, s[0], s[1]) })
+		b.Run(fmt.Sprintf("f32/%dx%d", s[0], s[1]), func(b *testing.B) { benchBatchNormRows[float32](b, s[0], s[1], true) })
 	}
+	b.Run("f32/128x256/norelu", func(b *testing.B) { benchBatchNormRows[float32](b, 128, 256, false) })
 }
 
-func benchBatchNormRows[T tensor.Float](b *testing.B, n, c int) {
+func benchBatchNormRows[T tensor.Float](b *testing.B, n, c int, relu bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	param := func(lo float64, shape ...int) *Var[T] {
 		v := tensor.New[T](shape...)
@@ -41,7 +42,12 @@ func benchBatchNormRows[T tensor.Float](b *testing.B, n, c int) {
 		for _, v := range []*Var[T]{x, gamma, beta} {
 			v.DiscardGrad()
 		}
-		y := tape.BatchNormReLU(x, gamma, beta, 1e-5, mean, variance)
+		var y *Var[T]
+		if relu {
+			y = tape.BatchNormReLU(x, gamma, beta, 1e-5, mean, variance)
+		} else {
+			y = tape.BatchNorm(x, gamma, beta, 1e-5, mean, variance)
+		}
 		if err := tape.BackwardWith(y, dy.Value()); err != nil {
 			b.Fatal(err)
 		}

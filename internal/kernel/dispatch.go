@@ -83,6 +83,7 @@ type kernels[T Float] struct {
 	addColumnSums         func(m, n int, x []T, ldx int, s []T)
 	reluGradRows          func(m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int)
 	addColumnSquaredDiffs func(m, n int, x []T, ldx int, mean, s []T)
+	addColumnSumsDots     func(m, n int, x []T, ldx int, mean, dy []T, lddy int, s, d []T)
 	addReLUColumnSumsDots func(m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T)
 	col2imTaps            func(kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
 	im2colTaps            func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
@@ -164,6 +165,7 @@ func reference[T Float]() kernels[T] {
 		addColumnSums:         addColumnSumsRef[T],
 		reluGradRows:          reluGradRowsRef[T],
 		addColumnSquaredDiffs: addColumnSquaredDiffsRef[T],
+		addColumnSumsDots:     addColumnSumsDotsRef[T],
 		addReLUColumnSumsDots: addReLUColumnSumsDotsRef[T],
 		col2imTaps:            col2imTapsRef[T],
 		im2colTaps:            im2colTapsByRows[T],

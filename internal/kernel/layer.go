@@ -388,6 +388,27 @@ func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
 	}
 }
 
+// ColumnSumsDots sets sum and dot as ColumnSums and ColumnDiffDots do, in
+// one pass over x and dy, the rows added in order:
+//
+//	sum[j] = Σᵢ dy[i*lddy+j]
+//	dot[j] = Σᵢ (x[i*ldx+j] - mean[j]) * dy[i*lddy+j]
+func ColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, sum, dot []T) {
+	sum, dot = sum[:n], dot[:n]
+	clear(sum)
+	clear(dot)
+	if checkMatrix(m, n, len(x), ldx) && checkMatrix(m, n, len(dy), lddy) {
+		table[T]().addColumnSumsDots(m, n, x, ldx, mean[:n], dy, lddy, sum, dot)
+	}
+}
+
+func addColumnSumsDotsRef[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, s, d []T) {
+	for i := 0; i < m; i++ {
+		addColumnSumsRef(1, n, dy[i*lddy:], lddy, s)
+		addDiffProductRef(x[i*ldx:i*ldx+n], mean[:n], dy[i*lddy:i*lddy+n], d[:n])
+	}
+}
+
 // ReLUColumnSumsDots sets sum and dot to the sums of the columns of the
 // gradient g that dy lets through a ReLU whose output (or input) was y,
 // and to the dot products of the centred columns of x with those of g:

@@ -5103,6 +5103,155 @@ done:
 	VZEROUPPER
 	RET
 
+// func addColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSumsDots32AVX512(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z4
+	VMOVUPS 64(DI), Z5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPS (DI), Z6
+	VSUBPS  Z4, Z6, Z6
+	VMOVUPS (R9), Z7
+	VADDPS  Z7, Z0, Z0
+	VMULPS  Z7, Z6, Z6
+	VADDPS  Z6, Z2, Z2
+	VMOVUPS 64(DI), Z6
+	VSUBPS  Z5, Z6, Z6
+	VMOVUPS 64(R9), Z7
+	VADDPS  Z7, Z1, Z1
+	VMULPS  Z7, Z6, Z6
+	VADDPS  Z6, Z3, Z3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPS (DI), Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS (R9), Z4
+	VADDPS  Z4, Z0, Z0
+	VMULPS  Z4, Z3, Z3
+	VADDPS  Z3, Z1, Z1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+104(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      d_base+128(FP), BX
+	ADDQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPS.Z (SI), K1, Z2
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      dy_base+72(FP), R8
+	ADDQ      DX, R8
+	MOVQ      lddy+96(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (SI), K1, Z3
+	VSUBPS    Z2, Z3, Z3
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z4, Z0, Z0
+	VMULPS    Z4, Z3, Z3
+	VADDPS    Z3, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      DX, R8
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K1, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func addReLUColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·addReLUColumnSumsDots32AVX512(SB), NOSPLIT, $0-184
@@ -5130,13 +5279,13 @@ wide:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x02, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x02, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x02, R12
 	MOVQ    AX, R13
 
@@ -5146,8 +5295,8 @@ wide_row:
 	VMOVUPS   (DI), Z7
 	VSUBPS    Z4, Z7, Z7
 	VMOVUPS   (R9), Z12
-	VCMPPS    $0x12, Z6, Z12, K1
-	VMOVUPS   (R11), Z12
+	VMOVUPS   (R11), Z13
+	VCMPPS    $0x12, Z6, Z13, K1
 	VBLENDMPS Z6, Z12, K1, Z8
 	VADDPS    Z8, Z0, Z0
 	VMULPS    Z8, Z7, Z7
@@ -5155,8 +5304,8 @@ wide_row:
 	VMOVUPS   64(DI), Z7
 	VSUBPS    Z5, Z7, Z7
 	VMOVUPS   64(R9), Z12
-	VCMPPS    $0x12, Z6, Z12, K1
-	VMOVUPS   64(R11), Z12
+	VMOVUPS   64(R11), Z13
+	VCMPPS    $0x12, Z6, Z13, K1
 	VBLENDMPS Z6, Z12, K1, Z9
 	VADDPS    Z9, Z1, Z1
 	VMULPS    Z9, Z7, Z7
@@ -5193,13 +5342,13 @@ narrow:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x02, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x02, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x02, R12
 	MOVQ    AX, R13
 
@@ -5209,8 +5358,8 @@ narrow_row:
 	VMOVUPS   (DI), Z4
 	VSUBPS    Z2, Z4, Z4
 	VMOVUPS   (R9), Z5
-	VCMPPS    $0x12, Z3, Z5, K1
-	VMOVUPS   (R11), Z5
+	VMOVUPS   (R11), Z6
+	VCMPPS    $0x12, Z3, Z6, K1
 	VBLENDMPS Z3, Z5, K1, Z10
 	VADDPS    Z10, Z0, Z0
 	VMULPS    Z10, Z4, Z4
@@ -5247,13 +5396,13 @@ last:
 	ADDQ      DX, SI
 	MOVQ      ldx+40(FP), DI
 	SHLQ      $0x02, DI
-	MOVQ      y_base+72(FP), R8
+	MOVQ      dy_base+104(FP), R8
 	ADDQ      DX, R8
-	MOVQ      ldy+96(FP), R9
+	MOVQ      lddy+128(FP), R9
 	SHLQ      $0x02, R9
-	MOVQ      dy_base+104(FP), R10
+	MOVQ      y_base+72(FP), R10
 	ADDQ      DX, R10
-	MOVQ      lddy+128(FP), DX
+	MOVQ      ldy+96(FP), DX
 	SHLQ      $0x02, DX
 
 last_row:
@@ -5262,8 +5411,8 @@ last_row:
 	VMOVUPS.Z (SI), K1, Z4
 	VSUBPS    Z2, Z4, Z4
 	VMOVUPS.Z (R8), K1, Z5
-	VCMPPS    $0x12, Z3, Z5, K2
-	VMOVUPS.Z (R10), K1, Z5
+	VMOVUPS.Z (R10), K1, Z6
+	VCMPPS    $0x12, Z3, Z6, K2
 	VBLENDMPS Z3, Z5, K2, Z11
 	VADDPS    Z11, Z0, Z0
 	VMULPS    Z11, Z4, Z4
@@ -8036,6 +8185,155 @@ done:
 	VZEROUPPER
 	RET
 
+// func addColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSumsDots64AVX512(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z2
+	VMOVUPD 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z4
+	VMOVUPD 64(DI), Z5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPD (DI), Z6
+	VSUBPD  Z4, Z6, Z6
+	VMOVUPD (R9), Z7
+	VADDPD  Z7, Z0, Z0
+	VMULPD  Z7, Z6, Z6
+	VADDPD  Z6, Z2, Z2
+	VMOVUPD 64(DI), Z6
+	VSUBPD  Z5, Z6, Z6
+	VMOVUPD 64(R9), Z7
+	VADDPD  Z7, Z1, Z1
+	VMULPD  Z7, Z6, Z6
+	VADDPD  Z6, Z3, Z3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, 64(BX)
+	VMOVUPD Z2, (SI)
+	VMOVUPD Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPD (DI), Z3
+	VSUBPD  Z2, Z3, Z3
+	VMOVUPD (R9), Z4
+	VADDPD  Z4, Z0, Z0
+	VMULPD  Z4, Z3, Z3
+	VADDPD  Z3, Z1, Z1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+104(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	MOVQ      d_base+128(FP), BX
+	ADDQ      DX, BX
+	VMOVUPD.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPD.Z (SI), K1, Z2
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x03, DI
+	MOVQ      dy_base+72(FP), R8
+	ADDQ      DX, R8
+	MOVQ      lddy+96(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (SI), K1, Z3
+	VSUBPD    Z2, Z3, Z3
+	VMOVUPD.Z (R8), K1, Z4
+	VADDPD    Z4, Z0, Z0
+	VMULPD    Z4, Z3, Z3
+	VADDPD    Z3, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      DX, R8
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPD Z0, K1, (CX)
+	VMOVUPD Z1, K1, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func addReLUColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·addReLUColumnSumsDots64AVX512(SB), NOSPLIT, $0-184
@@ -8063,13 +8361,13 @@ wide:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x03, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x03, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x03, R12
 	MOVQ    AX, R13
 
@@ -8079,8 +8377,8 @@ wide_row:
 	VMOVUPD   (DI), Z7
 	VSUBPD    Z4, Z7, Z7
 	VMOVUPD   (R9), Z12
-	VCMPPD    $0x12, Z6, Z12, K1
-	VMOVUPD   (R11), Z12
+	VMOVUPD   (R11), Z13
+	VCMPPD    $0x12, Z6, Z13, K1
 	VBLENDMPD Z6, Z12, K1, Z8
 	VADDPD    Z8, Z0, Z0
 	VMULPD    Z8, Z7, Z7
@@ -8088,8 +8386,8 @@ wide_row:
 	VMOVUPD   64(DI), Z7
 	VSUBPD    Z5, Z7, Z7
 	VMOVUPD   64(R9), Z12
-	VCMPPD    $0x12, Z6, Z12, K1
-	VMOVUPD   64(R11), Z12
+	VMOVUPD   64(R11), Z13
+	VCMPPD    $0x12, Z6, Z13, K1
 	VBLENDMPD Z6, Z12, K1, Z9
 	VADDPD    Z9, Z1, Z1
 	VMULPD    Z9, Z7, Z7
@@ -8126,13 +8424,13 @@ narrow:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x03, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x03, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x03, R12
 	MOVQ    AX, R13
 
@@ -8142,8 +8440,8 @@ narrow_row:
 	VMOVUPD   (DI), Z4
 	VSUBPD    Z2, Z4, Z4
 	VMOVUPD   (R9), Z5
-	VCMPPD    $0x12, Z3, Z5, K1
-	VMOVUPD   (R11), Z5
+	VMOVUPD   (R11), Z6
+	VCMPPD    $0x12, Z3, Z6, K1
 	VBLENDMPD Z3, Z5, K1, Z10
 	VADDPD    Z10, Z0, Z0
 	VMULPD    Z10, Z4, Z4
@@ -8180,13 +8478,13 @@ last:
 	ADDQ      DX, SI
 	MOVQ      ldx+40(FP), DI
 	SHLQ      $0x03, DI
-	MOVQ      y_base+72(FP), R8
+	MOVQ      dy_base+104(FP), R8
 	ADDQ      DX, R8
-	MOVQ      ldy+96(FP), R9
+	MOVQ      lddy+128(FP), R9
 	SHLQ      $0x03, R9
-	MOVQ      dy_base+104(FP), R10
+	MOVQ      y_base+72(FP), R10
 	ADDQ      DX, R10
-	MOVQ      lddy+128(FP), DX
+	MOVQ      ldy+96(FP), DX
 	SHLQ      $0x03, DX
 
 last_row:
@@ -8195,8 +8493,8 @@ last_row:
 	VMOVUPD.Z (SI), K1, Z4
 	VSUBPD    Z2, Z4, Z4
 	VMOVUPD.Z (R8), K1, Z5
-	VCMPPD    $0x12, Z3, Z5, K2
-	VMOVUPD.Z (R10), K1, Z5
+	VMOVUPD.Z (R10), K1, Z6
+	VCMPPD    $0x12, Z3, Z6, K2
 	VBLENDMPD Z3, Z5, K2, Z11
 	VADDPD    Z11, Z0, Z0
 	VMULPD    Z11, Z4, Z4
@@ -11228,6 +11526,156 @@ done:
 	VZEROUPPER
 	RET
 
+// func addColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX
+TEXT ·addColumnSumsDots32AVX2(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPS (DI), Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS (R9), Y7
+	VADDPS  Y7, Y0, Y0
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS 32(DI), Y6
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS 32(R9), Y7
+	VADDPS  Y7, Y1, Y1
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y3, Y3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPS (DI), Y3
+	VSUBPS  Y2, Y3, Y3
+	VMOVUPS (R9), Y4
+	VADDPS  Y4, Y0, Y0
+	VMULPS  Y4, Y3, Y3
+	VADDPS  Y3, Y1, Y1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       s_base+104(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       d_base+128(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPS (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPS (SI), Y0, Y3
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       dy_base+72(FP), R8
+	ADDQ       DX, R8
+	MOVQ       lddy+96(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (SI), Y0, Y4
+	VSUBPS     Y3, Y4, Y4
+	VMASKMOVPS (R8), Y0, Y5
+	VADDPS     Y5, Y1, Y1
+	VMULPS     Y5, Y4, Y4
+	VADDPS     Y4, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       DX, R8
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y0, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func addReLUColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
 // Requires: AVX
 TEXT ·addReLUColumnSumsDots32AVX2(SB), NOSPLIT, $0-184
@@ -11255,13 +11703,13 @@ wide:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x02, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x02, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x02, R12
 	MOVQ    AX, R13
 
@@ -11271,18 +11719,18 @@ wide_row:
 	VMOVUPS   (DI), Y7
 	VSUBPS    Y4, Y7, Y7
 	VMOVUPS   (R9), Y8
-	VCMPPS    $0x12, Y6, Y8, Y8
 	VMOVUPS   (R11), Y9
-	VBLENDVPS Y8, Y6, Y9, Y8
+	VCMPPS    $0x12, Y6, Y9, Y9
+	VBLENDVPS Y9, Y6, Y8, Y8
 	VADDPS    Y8, Y0, Y0
 	VMULPS    Y8, Y7, Y7
 	VADDPS    Y7, Y2, Y2
 	VMOVUPS   32(DI), Y7
 	VSUBPS    Y5, Y7, Y7
 	VMOVUPS   32(R9), Y8
-	VCMPPS    $0x12, Y6, Y8, Y8
 	VMOVUPS   32(R11), Y9
-	VBLENDVPS Y8, Y6, Y9, Y8
+	VCMPPS    $0x12, Y6, Y9, Y9
+	VBLENDVPS Y9, Y6, Y8, Y8
 	VADDPS    Y8, Y1, Y1
 	VMULPS    Y8, Y7, Y7
 	VADDPS    Y7, Y3, Y3
@@ -11318,13 +11766,13 @@ narrow:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x02, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x02, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x02, R12
 	MOVQ    AX, R13
 
@@ -11334,9 +11782,9 @@ narrow_row:
 	VMOVUPS   (DI), Y4
 	VSUBPS    Y2, Y4, Y4
 	VMOVUPS   (R9), Y5
-	VCMPPS    $0x12, Y3, Y5, Y5
 	VMOVUPS   (R11), Y6
-	VBLENDVPS Y5, Y3, Y6, Y5
+	VCMPPS    $0x12, Y3, Y6, Y6
+	VBLENDVPS Y6, Y3, Y5, Y5
 	VADDPS    Y5, Y0, Y0
 	VMULPS    Y5, Y4, Y4
 	VADDPS    Y4, Y1, Y1
@@ -11373,13 +11821,13 @@ last:
 	ADDQ       DX, SI
 	MOVQ       ldx+40(FP), DI
 	SHLQ       $0x02, DI
-	MOVQ       y_base+72(FP), R8
+	MOVQ       dy_base+104(FP), R8
 	ADDQ       DX, R8
-	MOVQ       ldy+96(FP), R9
+	MOVQ       lddy+128(FP), R9
 	SHLQ       $0x02, R9
-	MOVQ       dy_base+104(FP), R10
+	MOVQ       y_base+72(FP), R10
 	ADDQ       DX, R10
-	MOVQ       lddy+128(FP), DX
+	MOVQ       ldy+96(FP), DX
 	SHLQ       $0x02, DX
 
 last_row:
@@ -11388,9 +11836,9 @@ last_row:
 	VMASKMOVPS (SI), Y0, Y5
 	VSUBPS     Y3, Y5, Y5
 	VMASKMOVPS (R8), Y0, Y6
-	VCMPPS     $0x12, Y4, Y6, Y6
 	VMASKMOVPS (R10), Y0, Y7
-	VBLENDVPS  Y6, Y4, Y7, Y6
+	VCMPPS     $0x12, Y4, Y7, Y7
+	VBLENDVPS  Y7, Y4, Y6, Y6
 	VADDPS     Y6, Y1, Y1
 	VMULPS     Y6, Y5, Y5
 	VADDPS     Y5, Y2, Y2
@@ -13272,6 +13720,156 @@ done:
 	VZEROUPPER
 	RET
 
+// func addColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX
+TEXT ·addColumnSumsDots64AVX2(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000008
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y2
+	VMOVUPD 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y4
+	VMOVUPD 32(DI), Y5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPD (DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD (R9), Y7
+	VADDPD  Y7, Y0, Y0
+	VMULPD  Y7, Y6, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD 32(DI), Y6
+	VSUBPD  Y5, Y6, Y6
+	VMOVUPD 32(R9), Y7
+	VADDPD  Y7, Y1, Y1
+	VMULPD  Y7, Y6, Y6
+	VADDPD  Y6, Y3, Y3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, 32(BX)
+	VMOVUPD Y2, (SI)
+	VMOVUPD Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPD (DI), Y3
+	VSUBPD  Y2, Y3, Y3
+	VMOVUPD (R9), Y4
+	VADDPD  Y4, Y0, Y0
+	VMULPD  Y4, Y3, Y3
+	VADDPD  Y3, Y1, Y1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000004, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       s_base+104(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	MOVQ       d_base+128(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPD (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPD (SI), Y0, Y3
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x03, DI
+	MOVQ       dy_base+72(FP), R8
+	ADDQ       DX, R8
+	MOVQ       lddy+96(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (SI), Y0, Y4
+	VSUBPD     Y3, Y4, Y4
+	VMASKMOVPD (R8), Y0, Y5
+	VADDPD     Y5, Y1, Y1
+	VMULPD     Y5, Y4, Y4
+	VADDPD     Y4, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       DX, R8
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPD Y1, Y0, (CX)
+	VMASKMOVPD Y2, Y0, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func addReLUColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
 // Requires: AVX
 TEXT ·addReLUColumnSumsDots64AVX2(SB), NOSPLIT, $0-184
@@ -13299,13 +13897,13 @@ wide:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x03, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x03, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x03, R12
 	MOVQ    AX, R13
 
@@ -13315,18 +13913,18 @@ wide_row:
 	VMOVUPD   (DI), Y7
 	VSUBPD    Y4, Y7, Y7
 	VMOVUPD   (R9), Y8
-	VCMPPD    $0x12, Y6, Y8, Y8
 	VMOVUPD   (R11), Y9
-	VBLENDVPD Y8, Y6, Y9, Y8
+	VCMPPD    $0x12, Y6, Y9, Y9
+	VBLENDVPD Y9, Y6, Y8, Y8
 	VADDPD    Y8, Y0, Y0
 	VMULPD    Y8, Y7, Y7
 	VADDPD    Y7, Y2, Y2
 	VMOVUPD   32(DI), Y7
 	VSUBPD    Y5, Y7, Y7
 	VMOVUPD   32(R9), Y8
-	VCMPPD    $0x12, Y6, Y8, Y8
 	VMOVUPD   32(R11), Y9
-	VBLENDVPD Y8, Y6, Y9, Y8
+	VCMPPD    $0x12, Y6, Y9, Y9
+	VBLENDVPD Y9, Y6, Y8, Y8
 	VADDPD    Y8, Y1, Y1
 	VMULPD    Y8, Y7, Y7
 	VADDPD    Y7, Y3, Y3
@@ -13362,13 +13960,13 @@ narrow:
 	ADDQ    DX, DI
 	MOVQ    ldx+40(FP), R8
 	SHLQ    $0x03, R8
-	MOVQ    y_base+72(FP), R9
+	MOVQ    dy_base+104(FP), R9
 	ADDQ    DX, R9
-	MOVQ    ldy+96(FP), R10
+	MOVQ    lddy+128(FP), R10
 	SHLQ    $0x03, R10
-	MOVQ    dy_base+104(FP), R11
+	MOVQ    y_base+72(FP), R11
 	ADDQ    DX, R11
-	MOVQ    lddy+128(FP), R12
+	MOVQ    ldy+96(FP), R12
 	SHLQ    $0x03, R12
 	MOVQ    AX, R13
 
@@ -13378,9 +13976,9 @@ narrow_row:
 	VMOVUPD   (DI), Y4
 	VSUBPD    Y2, Y4, Y4
 	VMOVUPD   (R9), Y5
-	VCMPPD    $0x12, Y3, Y5, Y5
 	VMOVUPD   (R11), Y6
-	VBLENDVPD Y5, Y3, Y6, Y5
+	VCMPPD    $0x12, Y3, Y6, Y6
+	VBLENDVPD Y6, Y3, Y5, Y5
 	VADDPD    Y5, Y0, Y0
 	VMULPD    Y5, Y4, Y4
 	VADDPD    Y4, Y1, Y1
@@ -13417,13 +14015,13 @@ last:
 	ADDQ       DX, SI
 	MOVQ       ldx+40(FP), DI
 	SHLQ       $0x03, DI
-	MOVQ       y_base+72(FP), R8
+	MOVQ       dy_base+104(FP), R8
 	ADDQ       DX, R8
-	MOVQ       ldy+96(FP), R9
+	MOVQ       lddy+128(FP), R9
 	SHLQ       $0x03, R9
-	MOVQ       dy_base+104(FP), R10
+	MOVQ       y_base+72(FP), R10
 	ADDQ       DX, R10
-	MOVQ       lddy+128(FP), DX
+	MOVQ       ldy+96(FP), DX
 	SHLQ       $0x03, DX
 
 last_row:
@@ -13432,9 +14030,9 @@ last_row:
 	VMASKMOVPD (SI), Y0, Y5
 	VSUBPD     Y3, Y5, Y5
 	VMASKMOVPD (R8), Y0, Y6
-	VCMPPD     $0x12, Y4, Y6, Y6
 	VMASKMOVPD (R10), Y0, Y7
-	VBLENDVPD  Y6, Y4, Y7, Y6
+	VCMPPD     $0x12, Y4, Y7, Y7
+	VBLENDVPD  Y7, Y4, Y6, Y6
 	VADDPD     Y6, Y1, Y1
 	VMULPD     Y6, Y5, Y5
 	VADDPD     Y5, Y2, Y2

@@ -110,6 +110,9 @@ func addColumnSums32AVX512(m int, n int, x []float32, ldx int, s []float32)
 func addColumnSquaredDiffs32AVX512(m int, n int, x []float32, ldx int, mean []float32, s []float32)
 
 //go:noescape
+func addColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+
+//go:noescape
 func addReLUColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
 
 //go:noescape
@@ -200,6 +203,9 @@ func addColumnSums64AVX512(m int, n int, x []float64, ldx int, s []float64)
 func addColumnSquaredDiffs64AVX512(m int, n int, x []float64, ldx int, mean []float64, s []float64)
 
 //go:noescape
+func addColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
+
+//go:noescape
 func addReLUColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
 
 //go:noescape
@@ -287,6 +293,9 @@ func addColumnSums32AVX2(m int, n int, x []float32, ldx int, s []float32)
 func addColumnSquaredDiffs32AVX2(m int, n int, x []float32, ldx int, mean []float32, s []float32)
 
 //go:noescape
+func addColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+
+//go:noescape
 func addReLUColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
 
 //go:noescape
@@ -357,6 +366,9 @@ func addColumnSums64AVX2(m int, n int, x []float64, ldx int, s []float64)
 
 //go:noescape
 func addColumnSquaredDiffs64AVX2(m int, n int, x []float64, ldx int, mean []float64, s []float64)
+
+//go:noescape
+func addColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
 
 //go:noescape
 func addReLUColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)

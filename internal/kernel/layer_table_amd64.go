@@ -43,6 +43,7 @@ func accelerateLayer(l level) {
 		k32.biasReLU = biasReLU32AVX512
 		k32.addColumnSums = addColumnSums32AVX512
 		k32.addColumnSquaredDiffs = addColumnSquaredDiffs32AVX512
+		k32.addColumnSumsDots = addColumnSumsDots32AVX512
 		k32.addReLUColumnSumsDots = addReLUColumnSumsDots32AVX512
 		k32.reluGradRows = reluGradRows32AVX512
 		k64.relu = relu64AVX512
@@ -73,6 +74,7 @@ func accelerateLayer(l level) {
 		k64.biasReLU = biasReLU64AVX512
 		k64.addColumnSums = addColumnSums64AVX512
 		k64.addColumnSquaredDiffs = addColumnSquaredDiffs64AVX512
+		k64.addColumnSumsDots = addColumnSumsDots64AVX512
 		k64.addReLUColumnSumsDots = addReLUColumnSumsDots64AVX512
 		k64.reluGradRows = reluGradRows64AVX512
 	case avx2:
@@ -103,6 +105,7 @@ func accelerateLayer(l level) {
 		k32.biasReLU = biasReLU32AVX2
 		k32.addColumnSums = addColumnSums32AVX2
 		k32.addColumnSquaredDiffs = addColumnSquaredDiffs32AVX2
+		k32.addColumnSumsDots = addColumnSumsDots32AVX2
 		k32.addReLUColumnSumsDots = addReLUColumnSumsDots32AVX2
 		k32.reluGradRows = reluGradRows32AVX2
 		k64.relu = relu64AVX2
@@ -127,6 +130,7 @@ func accelerateLayer(l level) {
 		k64.biasReLU = biasReLU64AVX2
 		k64.addColumnSums = addColumnSums64AVX2
 		k64.addColumnSquaredDiffs = addColumnSquaredDiffs64AVX2
+		k64.addColumnSumsDots = addColumnSumsDots64AVX2
 		k64.addReLUColumnSumsDots = addReLUColumnSumsDots64AVX2
 		k64.reluGradRows = reluGradRows64AVX2
 	}

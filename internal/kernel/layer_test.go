@@ -94,9 +94,9 @@ func testRowKernels[T Float](t *testing.T) {
 // TestBatchNormRowKernels checks AffineRows, AffineReLURows, ColumnDiffDots
 // and BatchNormGradRows against their definitions, exactly (the order of
 // operations is the same), with row strides longer than a row and guard
-// bands; ReLUColumnSumsDots and ReLUBatchNormGradRows against
-// ReLUGradRows followed by ColumnSums and ColumnDiffDots, and
-// BatchNormGradRows, and ColumnMeanVar's variance against AddSquaredDiff
+// bands; ColumnSumsDots against ColumnSums and ColumnDiffDots;
+// ReLUColumnSumsDots and ReLUBatchNormGradRows against ReLUGradRows
+// followed by ColumnSums and ColumnDiffDots, and BatchNormGradRows, and ColumnMeanVar's variance against AddSquaredDiff
 // row by row, bit for bit.
 func TestBatchNormRowKernels(t *testing.T) {
 	forEachType(t, testBatchNormRowKernels[float32], testBatchNormRowKernels[float64])
@@ -165,6 +165,16 @@ func testBatchNormRowKernels[T Float](t *testing.T) {
 			for j := 0; j < n; j++ {
 				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
 					t.Fatalf("ReLUColumnSumsDots%s[%d] = %v, %v; want %v, %v", name, j, bs.s[j], bd.s[j], ws[j], wd[j])
+				}
+			}
+			ColumnSums(m, n, dy.s, ldy, ws)
+			ColumnDiffDots(m, n, x.s, ldx, mean, dy.s, ldy, wd)
+			ColumnSumsDots(m, n, x.s, ldx, mean, dy.s, ldy, bs.s, bd.s)
+			bs.check(t, "ColumnSumsDots"+name)
+			bd.check(t, "ColumnSumsDots"+name)
+			for j := 0; j < n; j++ {
+				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
+					t.Fatalf("ColumnSumsDots%s[%d] = %v, %v; want %v, %v", name, j, bs.s[j], bd.s[j], ws[j], wd[j])
 				}
 			}
 			rx, wx := newGuarded[T](need(m, n, ldd), rng.IntN(16)), make([]T, need(m, n, ldd))

@@ -201,11 +201,13 @@ var bands = []band{
 	},
 	// s[j] += (x[0,j] − mean[j])² + …: addSquaredDiff down the rows, the
 	// sums held in registers
-	columnSums("addColumnSquaredDiffs", false),
-	// s[j] += g[0,j] + g[1,j] + … and d[j] += (x[0,j] − mean[j])·g[0,j] + …,
-	// g = dy where !(y <= 0), else +0: the column sums (addColumnSums) and
-	// addDiffProduct of the gradient let through by a ReLU, in one pass
-	columnSums("addReLUColumnSumsDots", true),
+	columnSums("addColumnSquaredDiffs", squaredDiffs),
+	// s[j] += dy[0,j] + dy[1,j] + … and d[j] += (x[0,j] − mean[j])·dy[0,j] + …:
+	// addColumnSums and addDiffProduct down the rows in one pass
+	columnSums("addColumnSumsDots", sumsDots),
+	// addColumnSumsDots of g = dy where !(y <= 0), else +0, the gradient let
+	// through by a ReLU
+	columnSums("addReLUColumnSumsDots", reluSumsDots),
 	{
 		// dx[i,j] = dy[i,j] where !(y[i,j] <= 0), else +0, as reluGrad
 		name: "reluGradRows", params: "y []T, ldy int, dy []T, lddy int, dx []T, lddx int", unroll: 4,
@@ -312,17 +314,30 @@ func (v *vm) biasRows(m, off reg.GPVirtual, k int, label string, relu bool) {
 	})
 }
 
-// columnSums returns the band kernel named name that adds the squared
-// differences of x and mean down the rows to the sums s, or with relu the
-// gradient g let through by a ReLU to s and (x − mean)·g to d, the sums
-// (and the means) held in registers for a block.
-func columnSums(name string, relu bool) band {
-	params, unroll := "x []T, ldx int, mean, s []T", 4
-	if relu { // two sums, the means and the mask: 16 ymm registers hold two vectors across
-		params, unroll = "x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T", 2
+// A sumsKind is what a columnSums kernel adds down the rows.
+type sumsKind int
+
+const (
+	squaredDiffs sumsKind = iota // (x − mean)² to s
+	sumsDots                     // g = dy to s and (x − mean)·g to d
+	reluSumsDots                 // the same with g = dy where !(y <= 0), else +0
+)
+
+// columnSums returns the band kernel named name that adds the terms of
+// kind down the rows to its sums, held in registers (and the means) for a
+// block.
+func columnSums(name string, kind sumsKind) band {
+	params := map[sumsKind]string{
+		squaredDiffs: "x []T, ldx int, mean, s []T",
+		sumsDots:     "x []T, ldx int, mean, dy []T, lddy int, s, d []T",
+		reluSumsDots: "x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T",
+	}[kind]
+	unroll := 4
+	if kind != squaredDiffs { // two sums, the means (and the mask): 16 ymm registers hold two vectors across
+		unroll = 2
 	}
 	return band{name: name, params: params, unroll: unroll, block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
-		v.columnSums(m, off, k, label, relu)
+		v.columnSums(m, off, k, label, kind)
 	}}
 }
 
@@ -330,11 +345,13 @@ func columnSums(name string, relu bool) band {
 // the means' loaded into registers, each row's terms added to them in the
 // reference loop's order (acc + term, the term computed as it computes
 // it), the sums stored after the last row.
-func (v *vm) columnSums(m, off reg.GPVirtual, k int, label string, relu bool) {
-	sums := []string{"s"}
-	mats := []string{"x"}
-	if relu {
-		sums, mats = append(sums, "d"), append(mats, "y", "dy")
+func (v *vm) columnSums(m, off reg.GPVirtual, k int, label string, kind sumsKind) {
+	sums, mats := []string{"s"}, []string{"x"}
+	switch kind {
+	case sumsDots:
+		sums, mats = append(sums, "d"), append(mats, "dy")
+	case reluSumsDots:
+		sums, mats = append(sums, "d"), append(mats, "dy", "y")
 	}
 	at := func(r reg.GPVirtual, j int) op.Mem { return op.Mem{Base: r, Disp: j * v.bytes} }
 	ptr, acc := make([]reg.GPVirtual, len(sums)), make([][]reg.VecVirtual, len(sums))
@@ -349,18 +366,21 @@ func (v *vm) columnSums(m, off reg.GPVirtual, k int, label string, relu bool) {
 		mean[j] = v.load(at(mu, j))
 	}
 	var zero reg.VecVirtual
-	if relu {
+	if kind == reluSumsDots {
 		zero = v.zero()
 	}
 	addTo := func(a reg.VecVirtual, t reg.VecVirtual) { v.ps(asm.VADDPS, asm.VADDPD)(t, a, a) } // a + t, in place down the rows
 	v.downRows(m, off, mats, label, func(p []reg.GPVirtual) {
 		for j := range k {
 			d := v.sub(v.load(at(p[0], j)), mean[j])
-			if !relu {
+			if kind == squaredDiffs {
 				addTo(acc[0][j], v.mul(d, d))
 				continue
 			}
-			g := v.sel(v.cmp(cmpLE, v.load(at(p[1], j)), zero), zero, v.load(at(p[2], j)))
+			g := v.load(at(p[1], j))
+			if kind == reluSumsDots {
+				g = v.sel(v.cmp(cmpLE, v.load(at(p[2], j)), zero), zero, g)
+			}
 			addTo(acc[0][j], g)
 			addTo(acc[1][j], v.mul(d, g))
 		}
