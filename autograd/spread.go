@@ -45,8 +45,8 @@ const (
 	jobAccum                                 // z = x, or z += x when add
 	jobLinear                                // part of a Linear layer's output (linearPart)
 	jobLinearGrad                            // a Linear layer's gradients by rows (linearGradRows)
-	jobNormRows                              // a batch norm of an input [N, C] by channels (normRows)
-	jobNormRowsGrad                          // a batch norm's gradients of an input [N, C] by channels (normRowsGrad)
+	jobNormRows                              // a batch norm of an input [N, C] in phases (normRows)
+	jobNormRowsGrad                          // a batch norm's gradients of an input [N, C] in phases (normRowsGrad)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -64,6 +64,8 @@ type job[T tensor.Float] struct {
 	add        bool // add to z instead of overwriting it
 	items, per int  // items, and items per task
 	rows       int  // rows of an elementwise job cut by spreadRows
+	phase      int  // the phase running of a job in phases (spreadRows)
+	phases     int  // the phases of such a job; 0 for one
 	relu       bool // the output rectified (BatchNormReLU, LinearReLU)
 	mask       []T  // that output, whose zeros mask its gradient
 	masked     []T  // the gradient, masked
@@ -100,7 +102,11 @@ const bandAt = 1 << 15
 // one band per worker, over the pool with kernel.Spread when work (its
 // size, in elements or multiply-adds) is at least bandAt, else on the
 // calling goroutine. Passes over a batch cut by the same rows leave each
-// core its rows in its own cache for the next pass.
+// core its rows in its own cache for the next pass. A job in phases
+// (j.phases > 0) gets one Spread call for each of its phases from
+// j.phase on, so that every worker finishes a phase before any begins the
+// next; a job run by one worker (on the caller, or by Spread on a busy
+// pool) runs the phases left in one call and leaves j.phase at the last.
 func (t *Tape[T]) spreadRows(j job[T], work int) {
 	t.job = j
 	if work < bandAt || kernel.Threads() == 1 {
@@ -109,7 +115,12 @@ func (t *Tape[T]) spreadRows(j job[T], work int) {
 		if t.bandFn == nil {
 			t.bandFn = t.runBand
 		}
-		kernel.Spread(t.bandFn)
+		for {
+			kernel.Spread(t.bandFn)
+			if t.job.phase++; t.job.phase >= t.job.phases {
+				break
+			}
+		}
 	}
 	t.job = job[T]{}
 }
@@ -132,13 +143,10 @@ func (t *Tape[T]) runBand(w, workers int) {
 		j.linearPart(w, workers)
 	case jobLinearGrad:
 		j.linearGradRows(w, workers)
-	case jobNormRows, jobNormRowsGrad: // by channels
-		lo, hi := kernel.Band(len(j.z)/2, w, workers)
-		if j.kind == jobNormRows {
-			j.normRows(lo, hi)
-		} else {
-			j.normRowsGrad(w, lo, hi)
-		}
+	case jobNormRows:
+		j.normRows(w, workers)
+	case jobNormRowsGrad:
+		j.normRowsGrad(w, workers)
 	case jobReLU, jobReLUGrad:
 		per := j.n / max(j.rows, 1)
 		lo, hi := kernel.Band(j.rows, w, workers)

@@ -65,32 +65,37 @@ type kernels[T Float] struct {
 	adamAgree  func(g, m []T, gs, b1 T) float64
 	lionAgree  func(g, m []T, gs, b1 T) float64
 
-	relu            func(x, y []T)
-	addConst        func(c T, x, y []T)
-	reluGrad        func(x, dy, dx []T)
-	addSquaredDiff  func(x, mean, s []T)
-	mulAdd          func(x, a, b, y []T)
-	affine          func(a, b T, x, y []T)
-	normGradRun     func(x, dy, dx []T, mean, a, k, c T)
-	addDiffProduct  func(x, mean, dy, s []T)
-	normGrad        func(x, dy, mean, a, k, c, dx []T)
-	copyRows        func(m, n int, src []T, lds int, dst []T, ldd int)
-	addRows         func(m, n int, src []T, lds int, dst []T, ldd int)
-	addRowVector    func(m, n int, b, x []T, ldx int)
-	biasReLU        func(m, n int, b, x []T, ldx int)
-	addColumnSums   func(m, n int, x []T, ldx int, s []T)
-	reluGradRows    func(m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int)
-	col2imTaps      func(kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
-	im2colTaps      func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
-	conv3x3         func(oh, ow, w int, x, f []T, o int, y []T, ldy int)                             // nil without assembly
-	conv3x3Grad     func(oh, ow, w int, x []T, ldx, n int, g []T, ldg, ldgi, o int, dw []T, ldw int) // nil without assembly
-	maxPool         func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int)
-	maxPoolGrad     func(g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
-	reluMaxPoolGrad func(y, g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
-	biasReLUMaxPool func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int, b []T)
-	exp             func(x, y []T)
-	tanh            func(x, y []T)
-	sigmoid         func(x, y []T)
+	relu                  func(x, y []T)
+	addConst              func(c T, x, y []T)
+	reluGrad              func(x, dy, dx []T)
+	addSquaredDiff        func(x, mean, s []T)
+	mulAdd                func(x, a, b, y []T)
+	mulAddReLU            func(x, a, b, y []T)
+	affine                func(a, b T, x, y []T)
+	normGradRun           func(x, dy, dx []T, mean, a, k, c T)
+	addDiffProduct        func(x, mean, dy, s []T)
+	normGrad              func(x, dy, mean, a, k, c, dx []T)
+	normGradReLU          func(x, y, dy, mean, a, k, c, dx []T)
+	copyRows              func(m, n int, src []T, lds int, dst []T, ldd int)
+	addRows               func(m, n int, src []T, lds int, dst []T, ldd int)
+	addRowVector          func(m, n int, b, x []T, ldx int)
+	biasReLU              func(m, n int, b, x []T, ldx int)
+	addColumnSums         func(m, n int, x []T, ldx int, s []T)
+	reluGradRows          func(m, n int, y []T, ldy int, dy []T, lddy int, dx []T, lddx int)
+	addColumnSquaredDiffs func(m, n int, x []T, ldx int, mean, s []T)
+	addColumnSumsDots     func(m, n int, x []T, ldx int, mean, dy []T, lddy int, s, d []T)
+	addReLUColumnSumsDots func(m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T)
+	col2imTaps            func(kh, m, w, ow, kw int, cols []T, ldc, lds int, x []T, ldx int)
+	im2colTaps            func(kh, kw, oh, ow, w, lds int, x, cols []T, ldc int)
+	conv3x3               func(oh, ow, w int, x, f []T, o int, y []T, ldy int)                             // nil without assembly
+	conv3x3Grad           func(oh, ow, w int, x []T, ldx, n int, g []T, ldg, ldgi, o int, dw []T, ldw int) // nil without assembly
+	maxPool               func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int)
+	maxPoolGrad           func(g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
+	reluMaxPoolGrad       func(y, g []T, codes []uint8, w, oh, ow int, gx []T, planes, ldx, ldy int)
+	biasReLUMaxPool       func(x []T, w, oh, ow int, y []T, codes []uint8, planes, ldx, ldy int, b []T)
+	exp                   func(x, y []T)
+	tanh                  func(x, y []T)
+	sigmoid               func(x, y []T)
 
 	// the sequence layers': GELU-tanh, layer norm, softmax
 	geluTanh       func(x, y, th []T)
@@ -142,30 +147,35 @@ func reference[T Float]() kernels[T] {
 		adamAgree:  adamAgreeRef[T],
 		lionAgree:  lionAgreeRef[T],
 
-		relu:            reluRef[T],
-		addConst:        addConstRef[T],
-		reluGrad:        reluGradRef[T],
-		addSquaredDiff:  addSquaredDiffRef[T],
-		mulAdd:          mulAddRef[T],
-		affine:          affineRef[T],
-		normGradRun:     normGradRunRef[T],
-		addDiffProduct:  addDiffProductRef[T],
-		normGrad:        normGradRef[T],
-		copyRows:        copyRowsRef[T],
-		addRows:         addRowsRef[T],
-		addRowVector:    addRowVectorRef[T],
-		biasReLU:        biasReLURef[T],
-		addColumnSums:   addColumnSumsRef[T],
-		reluGradRows:    reluGradRowsRef[T],
-		col2imTaps:      col2imTapsRef[T],
-		im2colTaps:      im2colTapsByRows[T],
-		maxPool:         maxPoolRef[T],
-		maxPoolGrad:     maxPoolGradRef[T],
-		reluMaxPoolGrad: reluMaxPoolGradRef[T],
-		biasReLUMaxPool: biasReLUMaxPoolRef[T],
-		exp:             expRef[T],
-		tanh:            tanhRef[T],
-		sigmoid:         sigmoidRef[T],
+		relu:                  reluRef[T],
+		addConst:              addConstRef[T],
+		reluGrad:              reluGradRef[T],
+		addSquaredDiff:        addSquaredDiffRef[T],
+		mulAdd:                mulAddRef[T],
+		mulAddReLU:            mulAddReLURef[T],
+		affine:                affineRef[T],
+		normGradRun:           normGradRunRef[T],
+		addDiffProduct:        addDiffProductRef[T],
+		normGrad:              normGradRef[T],
+		normGradReLU:          normGradReLURef[T],
+		copyRows:              copyRowsRef[T],
+		addRows:               addRowsRef[T],
+		addRowVector:          addRowVectorRef[T],
+		biasReLU:              biasReLURef[T],
+		addColumnSums:         addColumnSumsRef[T],
+		reluGradRows:          reluGradRowsRef[T],
+		addColumnSquaredDiffs: addColumnSquaredDiffsRef[T],
+		addColumnSumsDots:     addColumnSumsDotsRef[T],
+		addReLUColumnSumsDots: addReLUColumnSumsDotsRef[T],
+		col2imTaps:            col2imTapsRef[T],
+		im2colTaps:            im2colTapsByRows[T],
+		maxPool:               maxPoolRef[T],
+		maxPoolGrad:           maxPoolGradRef[T],
+		reluMaxPoolGrad:       reluMaxPoolGradRef[T],
+		biasReLUMaxPool:       biasReLUMaxPoolRef[T],
+		exp:                   expRef[T],
+		tanh:                  tanhRef[T],
+		sigmoid:               sigmoidRef[T],
 
 		geluTanh:       geluTanhRef[T],
 		geluTanhGrad:   geluTanhGradRef[T],

@@ -240,11 +240,19 @@ func ColumnMeanVar[T Float](m, n int, x []T, ldx int, mean, variance []T) {
 		mean[j] /= T(m)
 	}
 	clear(variance)
-	for i := 0; i < m && n > 0; i++ {
-		AddSquaredDiff(x[i*ldx:i*ldx+n], mean, variance)
+	if checkMatrix(m, n, len(x), ldx) {
+		table[T]().addColumnSquaredDiffs(m, n, x, ldx, mean, variance)
 	}
 	for j := range variance {
 		variance[j] /= T(m)
+	}
+}
+
+// addColumnSquaredDiffsRef adds the squared differences of the rows of x
+// and mean to s, AddSquaredDiff on each row in order.
+func addColumnSquaredDiffsRef[T Float](m, n int, x []T, ldx int, mean, s []T) {
+	for i := 0; i < m; i++ {
+		addSquaredDiffRef(x[i*ldx:i*ldx+n], mean[:n], s[:n])
 	}
 }
 
@@ -254,13 +262,18 @@ func ColumnMeanVar[T Float](m, n int, x []T, ldx int, mean, variance []T) {
 //
 //	y[i*ldy+j] = x[i*ldx+j]*a[j] + b[j]
 func AffineRows[T Float](m, n int, x []T, ldx int, a, b, y []T, ldy int) {
+	affineRows(table[T]().mulAdd, m, n, x, ldx, a, b, y, ldy)
+}
+
+// affineRows runs the row kernel row (mulAdd or mulAddReLU) on each row of
+// x and y, with a and b.
+func affineRows[T Float](row func(x, a, b, y []T), m, n int, x []T, ldx int, a, b, y []T, ldy int) {
 	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(y), ldy) {
 		return
 	}
 	a, b = a[:n], b[:n]
-	k := table[T]()
 	for i := 0; i < m; i++ {
-		k.mulAdd(x[i*ldx:i*ldx+n], a, b, y[i*ldy:i*ldy+n])
+		row(x[i*ldx:i*ldx+n], a, b, y[i*ldy:i*ldy+n])
 	}
 }
 
@@ -268,6 +281,26 @@ func mulAddRef[T Float](x, a, b, y []T) {
 	a, b, y = a[:len(x)], b[:len(x)], y[:len(x)]
 	for i, v := range x {
 		y[i] = T(v*a[i]) + b[i]
+	}
+}
+
+// AffineReLURows is AffineRows followed by ReLU in one pass, a batch norm
+// and its rectification (NaN passes through, −0 becomes +0). y may be x
+// (with ldy = ldx).
+//
+//	y[i*ldy+j] = x[i*ldx+j]*a[j] + b[j] if !(x[i*ldx+j]*a[j] + b[j] <= 0), else 0
+func AffineReLURows[T Float](m, n int, x []T, ldx int, a, b, y []T, ldy int) {
+	affineRows(table[T]().mulAddReLU, m, n, x, ldx, a, b, y, ldy)
+}
+
+func mulAddReLURef[T Float](x, a, b, y []T) {
+	a, b, y = a[:len(x)], b[:len(x)], y[:len(x)]
+	for i, v := range x {
+		if s := T(v*a[i]) + b[i]; s <= 0 {
+			y[i] = 0
+		} else {
+			y[i] = s
+		}
 	}
 }
 
@@ -352,6 +385,88 @@ func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
 	dy, mean, a, k, c, dx = dy[:n], mean[:n], a[:n], k[:n], c[:n], dx[:n]
 	for i, v := range x {
 		dx[i] = ((dy[i] - a[i]) - T((v-mean[i])*k[i])) * c[i]
+	}
+}
+
+// ColumnSumsDots sets sum and dot as ColumnSums and ColumnDiffDots do, in
+// one pass over x and dy, the rows added in order:
+//
+//	sum[j] = Σᵢ dy[i*lddy+j]
+//	dot[j] = Σᵢ (x[i*ldx+j] - mean[j]) * dy[i*lddy+j]
+func ColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, sum, dot []T) {
+	sum, dot = sum[:n], dot[:n]
+	clear(sum)
+	clear(dot)
+	if checkMatrix(m, n, len(x), ldx) && checkMatrix(m, n, len(dy), lddy) {
+		table[T]().addColumnSumsDots(m, n, x, ldx, mean[:n], dy, lddy, sum, dot)
+	}
+}
+
+func addColumnSumsDotsRef[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, s, d []T) {
+	for i := 0; i < m; i++ {
+		addColumnSumsRef(1, n, dy[i*lddy:], lddy, s)
+		addDiffProductRef(x[i*ldx:i*ldx+n], mean[:n], dy[i*lddy:i*lddy+n], d[:n])
+	}
+}
+
+// ReLUColumnSumsDots sets sum and dot to the sums of the columns of the
+// gradient g that dy lets through a ReLU whose output (or input) was y,
+// and to the dot products of the centred columns of x with those of g:
+// ColumnSums and ColumnDiffDots of ReLUGradRows(y, dy) in one pass,
+// without writing the masked gradient, the rows added in order.
+//
+//	g[i,j] = dy[i*lddy+j] if !(y[i*ldy+j] <= 0), else 0
+//	sum[j] = Σᵢ g[i,j]
+//	dot[j] = Σᵢ (x[i*ldx+j] - mean[j]) * g[i,j]
+func ReLUColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, sum, dot []T) {
+	sum, dot = sum[:n], dot[:n]
+	clear(sum)
+	clear(dot)
+	if checkMatrix(m, n, len(x), ldx) && checkMatrix(m, n, len(y), ldy) && checkMatrix(m, n, len(dy), lddy) {
+		table[T]().addReLUColumnSumsDots(m, n, x, ldx, mean[:n], y, ldy, dy, lddy, sum, dot)
+	}
+}
+
+func addReLUColumnSumsDotsRef[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T) {
+	mean, s, d = mean[:n], s[:n], d[:n]
+	for i := 0; i < m; i++ {
+		for j, v := range y[i*ldy : i*ldy+n] {
+			var g T // +0 where the ReLU let nothing through, added all the same
+			if !(v <= 0) {
+				g = dy[i*lddy+j]
+			}
+			s[j] += g
+			d[j] += T((x[i*ldx+j] - mean[j]) * g)
+		}
+	}
+}
+
+// ReLUBatchNormGradRows is BatchNormGradRows of the gradient dy let through
+// by a ReLU whose output (or input) was y, without writing the masked
+// gradient. dx may be dy (with lddx = lddy).
+//
+//	g = dy[i*lddy+j] if !(y[i*ldy+j] <= 0), else 0
+//	dx[i*lddx+j] = ((g - a[j]) - (x[i*ldx+j] - mean[j])*k[j]) * c[j]
+func ReLUBatchNormGradRows[T Float](m, n int, x []T, ldx int, y []T, ldy int, dy []T, lddy int, mean, a, k, c, dx []T, lddx int) {
+	if !checkMatrix(m, n, len(x), ldx) || !checkMatrix(m, n, len(y), ldy) || !checkMatrix(m, n, len(dy), lddy) || !checkMatrix(m, n, len(dx), lddx) {
+		return
+	}
+	mean, a, k, c = mean[:n], a[:n], k[:n], c[:n]
+	t := table[T]()
+	for i := 0; i < m; i++ {
+		t.normGradReLU(x[i*ldx:i*ldx+n], y[i*ldy:i*ldy+n], dy[i*lddy:i*lddy+n], mean, a, k, c, dx[i*lddx:i*lddx+n])
+	}
+}
+
+func normGradReLURef[T Float](x, y, dy, mean, a, k, c, dx []T) {
+	n := len(x)
+	y, dy, mean, a, k, c, dx = y[:n], dy[:n], mean[:n], a[:n], k[:n], c[:n], dx[:n]
+	for i, v := range x {
+		var g T
+		if !(y[i] <= 0) {
+			g = dy[i]
+		}
+		dx[i] = ((g - a[i]) - T((v-mean[i])*k[i])) * c[i]
 	}
 }
 

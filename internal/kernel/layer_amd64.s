@@ -265,6 +265,89 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func mulAddReLU32AVX512(x []float32, a []float32, b []float32, y []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·mulAddReLU32AVX512(SB), NOSPLIT, $0-96
+	MOVQ   x_base+0(FP), AX
+	MOVQ   a_base+24(FP), CX
+	MOVQ   b_base+48(FP), DX
+	MOVQ   y_base+72(FP), BX
+	MOVQ   x_len+8(FP), SI
+	XORQ   DI, DI
+	VXORPS Z0, Z0, Z0
+
+loop_unrolled:
+	CMPQ      SI, $0x00000040
+	JB        loop_single
+	VMOVUPS   (AX)(DI*1), Z1
+	VMOVUPS   (CX)(DI*1), Z2
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   (DX)(DI*1), Z2
+	VADDPS    Z2, Z1, Z1
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z1, K1, Z3
+	VMOVUPS   Z3, (BX)(DI*1)
+	VMOVUPS   64(AX)(DI*1), Z1
+	VMOVUPS   64(CX)(DI*1), Z2
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   64(DX)(DI*1), Z2
+	VADDPS    Z2, Z1, Z1
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z1, K1, Z4
+	VMOVUPS   Z4, 64(BX)(DI*1)
+	VMOVUPS   128(AX)(DI*1), Z1
+	VMOVUPS   128(CX)(DI*1), Z2
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   128(DX)(DI*1), Z2
+	VADDPS    Z2, Z1, Z1
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z1, K1, Z5
+	VMOVUPS   Z5, 128(BX)(DI*1)
+	VMOVUPS   192(AX)(DI*1), Z1
+	VMOVUPS   192(CX)(DI*1), Z2
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   192(DX)(DI*1), Z2
+	VADDPS    Z2, Z1, Z1
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z1, K1, Z6
+	VMOVUPS   Z6, 192(BX)(DI*1)
+	ADDQ      $0x00000100, DI
+	SUBQ      $0x00000040, SI
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      SI, $0x00000010
+	JB        loop_tail
+	VMOVUPS   (AX)(DI*1), Z1
+	VMOVUPS   (CX)(DI*1), Z2
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   (DX)(DI*1), Z2
+	VADDPS    Z2, Z1, Z1
+	VCMPPS    $0x12, Z0, Z1, K1
+	VBLENDMPS Z0, Z1, K1, Z7
+	VMOVUPS   Z7, (BX)(DI*1)
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000010, SI
+	JMP       loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPS.Z (AX)(DI*1), K1, Z1
+	VMOVUPS.Z (CX)(DI*1), K1, Z2
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS.Z (DX)(DI*1), K1, Z2
+	VADDPS    Z2, Z1, Z1
+	VCMPPS    $0x12, Z0, Z1, K2
+	VBLENDMPS Z0, Z1, K2, Z8
+	VMOVUPS   Z8, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func affine32AVX512(a float32, b float32, x []float32, y []float32)
 // Requires: AVX, AVX512F
 TEXT ·affine32AVX512(SB), NOSPLIT, $0-56
@@ -570,6 +653,105 @@ loop_tail:
 	VSUBPS    Z0, Z1, Z0
 	VMULPS    Z5, Z0, Z0
 	VMOVUPS   Z0, K1, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradReLU32AVX512(x []float32, y []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·normGradReLU32AVX512(SB), NOSPLIT, $0-192
+	MOVQ   x_base+0(FP), AX
+	MOVQ   y_base+24(FP), CX
+	MOVQ   dy_base+48(FP), DX
+	MOVQ   mean_base+72(FP), BX
+	MOVQ   a_base+96(FP), SI
+	MOVQ   k_base+120(FP), DI
+	MOVQ   c_base+144(FP), R8
+	MOVQ   dx_base+168(FP), R9
+	MOVQ   x_len+8(FP), R10
+	XORQ   R11, R11
+	VXORPS Z0, Z0, Z0
+
+loop_unrolled:
+	CMPQ      R10, $0x00000020
+	JB        loop_single
+	VMOVUPS   (AX)(R11*1), Z1
+	VMOVUPS   (CX)(R11*1), Z2
+	VMOVUPS   (DX)(R11*1), Z3
+	VMOVUPS   (BX)(R11*1), Z4
+	VMOVUPS   (SI)(R11*1), Z5
+	VMOVUPS   (DI)(R11*1), Z6
+	VMOVUPS   (R8)(R11*1), Z7
+	VCMPPS    $0x12, Z0, Z2, K1
+	VBLENDMPS Z0, Z3, K1, Z8
+	VSUBPS    Z5, Z8, Z2
+	VSUBPS    Z4, Z1, Z1
+	VMULPS    Z6, Z1, Z1
+	VSUBPS    Z1, Z2, Z1
+	VMULPS    Z7, Z1, Z1
+	VMOVUPS   Z1, (R9)(R11*1)
+	VMOVUPS   64(AX)(R11*1), Z1
+	VMOVUPS   64(CX)(R11*1), Z2
+	VMOVUPS   64(DX)(R11*1), Z3
+	VMOVUPS   64(BX)(R11*1), Z4
+	VMOVUPS   64(SI)(R11*1), Z5
+	VMOVUPS   64(DI)(R11*1), Z6
+	VMOVUPS   64(R8)(R11*1), Z7
+	VCMPPS    $0x12, Z0, Z2, K1
+	VBLENDMPS Z0, Z3, K1, Z9
+	VSUBPS    Z5, Z9, Z2
+	VSUBPS    Z4, Z1, Z1
+	VMULPS    Z6, Z1, Z1
+	VSUBPS    Z1, Z2, Z1
+	VMULPS    Z7, Z1, Z1
+	VMOVUPS   Z1, 64(R9)(R11*1)
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000020, R10
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      R10, $0x00000010
+	JB        loop_tail
+	VMOVUPS   (AX)(R11*1), Z1
+	VMOVUPS   (CX)(R11*1), Z2
+	VMOVUPS   (DX)(R11*1), Z3
+	VMOVUPS   (BX)(R11*1), Z4
+	VMOVUPS   (SI)(R11*1), Z5
+	VMOVUPS   (DI)(R11*1), Z6
+	VMOVUPS   (R8)(R11*1), Z7
+	VCMPPS    $0x12, Z0, Z2, K1
+	VBLENDMPS Z0, Z3, K1, Z10
+	VSUBPS    Z5, Z10, Z2
+	VSUBPS    Z4, Z1, Z1
+	VMULPS    Z6, Z1, Z1
+	VSUBPS    Z1, Z2, Z1
+	VMULPS    Z7, Z1, Z1
+	VMOVUPS   Z1, (R9)(R11*1)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R10
+	JMP       loop_single
+
+loop_tail:
+	TESTQ     R10, R10
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(R10*2), K1
+	VMOVUPS.Z (AX)(R11*1), K1, Z1
+	VMOVUPS.Z (CX)(R11*1), K1, Z2
+	VMOVUPS.Z (DX)(R11*1), K1, Z3
+	VMOVUPS.Z (BX)(R11*1), K1, Z4
+	VMOVUPS.Z (SI)(R11*1), K1, Z5
+	VMOVUPS.Z (DI)(R11*1), K1, Z6
+	VMOVUPS.Z (R8)(R11*1), K1, Z7
+	VCMPPS    $0x12, Z0, Z2, K2
+	VBLENDMPS Z0, Z3, K2, Z11
+	VSUBPS    Z5, Z11, Z0
+	VSUBPS    Z4, Z1, Z1
+	VMULPS    Z6, Z1, Z1
+	VSUBPS    Z1, Z0, Z0
+	VMULPS    Z7, Z0, Z0
+	VMOVUPS   Z0, K1, (R9)(R11*1)
 
 loop_done:
 	VZEROUPPER
@@ -4795,6 +4977,460 @@ done:
 	VZEROUPPER
 	RET
 
+// func addColumnSquaredDiffs32AVX512(m int, n int, x []float32, ldx int, mean []float32, s []float32)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSquaredDiffs32AVX512(SB), NOSPLIT, $0-96
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000040
+	JB      narrow
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	VMOVUPS 128(BX), Z2
+	VMOVUPS 192(BX), Z3
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z4
+	VMOVUPS 64(SI), Z5
+	VMOVUPS 128(SI), Z6
+	VMOVUPS 192(SI), Z7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ   R8, R8
+	JZ      wide_end
+	VMOVUPS (SI), Z8
+	VSUBPS  Z4, Z8, Z8
+	VMULPS  Z8, Z8, Z8
+	VADDPS  Z8, Z0, Z0
+	VMOVUPS 64(SI), Z8
+	VSUBPS  Z5, Z8, Z8
+	VMULPS  Z8, Z8, Z8
+	VADDPS  Z8, Z1, Z1
+	VMOVUPS 128(SI), Z8
+	VSUBPS  Z6, Z8, Z8
+	VMULPS  Z8, Z8, Z8
+	VADDPS  Z8, Z2, Z2
+	VMOVUPS 192(SI), Z8
+	VSUBPS  Z7, Z8, Z8
+	VMULPS  Z8, Z8, Z8
+	VADDPS  Z8, Z3, Z3
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     wide_row
+
+wide_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000040, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z1
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ   R8, R8
+	JZ      narrow_end
+	VMOVUPS (SI), Z2
+	VSUBPS  Z1, Z2, Z2
+	VMULPS  Z2, Z2, Z2
+	VADDPS  Z2, Z0, Z0
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+72(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      mean_base+48(FP), BX
+	ADDQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z1
+	MOVQ      x_base+16(FP), BX
+	ADDQ      DX, BX
+	MOVQ      ldx+40(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (BX), K1, Z2
+	VSUBPS    Z1, Z2, Z2
+	VMULPS    Z2, Z2, Z2
+	VADDPS    Z2, Z0, Z0
+	ADDQ      DX, BX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPS Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSumsDots32AVX512(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z4
+	VMOVUPS 64(DI), Z5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPS (DI), Z6
+	VSUBPS  Z4, Z6, Z6
+	VMOVUPS (R9), Z7
+	VADDPS  Z7, Z0, Z0
+	VMULPS  Z7, Z6, Z6
+	VADDPS  Z6, Z2, Z2
+	VMOVUPS 64(DI), Z6
+	VSUBPS  Z5, Z6, Z6
+	VMOVUPS 64(R9), Z7
+	VADDPS  Z7, Z1, Z1
+	VMULPS  Z7, Z6, Z6
+	VADDPS  Z6, Z3, Z3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPS (DI), Z3
+	VSUBPS  Z2, Z3, Z3
+	VMOVUPS (R9), Z4
+	VADDPS  Z4, Z0, Z0
+	VMULPS  Z4, Z3, Z3
+	VADDPS  Z3, Z1, Z1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+104(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      d_base+128(FP), BX
+	ADDQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPS.Z (SI), K1, Z2
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      dy_base+72(FP), R8
+	ADDQ      DX, R8
+	MOVQ      lddy+96(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (SI), K1, Z3
+	VSUBPS    Z2, Z3, Z3
+	VMOVUPS.Z (R8), K1, Z4
+	VADDPS    Z4, Z0, Z0
+	VMULPS    Z4, Z3, Z3
+	VADDPS    Z3, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      DX, R8
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K1, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·addReLUColumnSumsDots32AVX512(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	VMOVUPS 64(BX), Z1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z2
+	VMOVUPS 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z4
+	VMOVUPS 64(DI), Z5
+	VXORPS  Z6, Z6, Z6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPS   (DI), Z7
+	VSUBPS    Z4, Z7, Z7
+	VMOVUPS   (R9), Z12
+	VMOVUPS   (R11), Z13
+	VCMPPS    $0x12, Z6, Z13, K1
+	VBLENDMPS Z6, Z12, K1, Z8
+	VADDPS    Z8, Z0, Z0
+	VMULPS    Z8, Z7, Z7
+	VADDPS    Z7, Z2, Z2
+	VMOVUPS   64(DI), Z7
+	VSUBPS    Z5, Z7, Z7
+	VMOVUPS   64(R9), Z12
+	VMOVUPS   64(R11), Z13
+	VCMPPS    $0x12, Z6, Z13, K1
+	VBLENDMPS Z6, Z12, K1, Z9
+	VADDPS    Z9, Z1, Z1
+	VMULPS    Z9, Z7, Z7
+	VADDPS    Z7, Z3, Z3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000010
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Z0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Z2
+	VXORPS  Z3, Z3, Z3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPS   (DI), Z4
+	VSUBPS    Z2, Z4, Z4
+	VMOVUPS   (R9), Z5
+	VMOVUPS   (R11), Z6
+	VCMPPS    $0x12, Z3, Z6, K1
+	VBLENDMPS Z3, Z5, K1, Z10
+	VADDPS    Z10, Z0, Z0
+	VMULPS    Z10, Z4, Z4
+	VADDPS    Z4, Z1, Z1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+136(FP), CX
+	ADDQ      DX, CX
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      d_base+160(FP), BX
+	ADDQ      DX, BX
+	VMOVUPS.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPS.Z (SI), K1, Z2
+	VXORPS    Z3, Z3, Z3
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x02, DI
+	MOVQ      dy_base+104(FP), R8
+	ADDQ      DX, R8
+	MOVQ      lddy+128(FP), R9
+	SHLQ      $0x02, R9
+	MOVQ      y_base+72(FP), R10
+	ADDQ      DX, R10
+	MOVQ      ldy+96(FP), DX
+	SHLQ      $0x02, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPS.Z (SI), K1, Z4
+	VSUBPS    Z2, Z4, Z4
+	VMOVUPS.Z (R8), K1, Z5
+	VMOVUPS.Z (R10), K1, Z6
+	VCMPPS    $0x12, Z3, Z6, K2
+	VBLENDMPS Z3, Z5, K2, Z11
+	VADDPS    Z11, Z0, Z0
+	VMULPS    Z11, Z4, Z4
+	VADDPS    Z4, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      R9, R8
+	ADDQ      DX, R10
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPS Z0, K1, (CX)
+	VMOVUPS Z1, K1, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func reluGradRows32AVX512(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·reluGradRows32AVX512(SB), NOSPLIT, $0-112
@@ -5171,6 +5807,89 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func mulAddReLU64AVX512(x []float64, a []float64, b []float64, y []float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·mulAddReLU64AVX512(SB), NOSPLIT, $0-96
+	MOVQ   x_base+0(FP), AX
+	MOVQ   a_base+24(FP), CX
+	MOVQ   b_base+48(FP), DX
+	MOVQ   y_base+72(FP), BX
+	MOVQ   x_len+8(FP), SI
+	XORQ   DI, DI
+	VXORPD Z0, Z0, Z0
+
+loop_unrolled:
+	CMPQ      SI, $0x00000020
+	JB        loop_single
+	VMOVUPD   (AX)(DI*1), Z1
+	VMOVUPD   (CX)(DI*1), Z2
+	VMULPD    Z2, Z1, Z1
+	VMOVUPD   (DX)(DI*1), Z2
+	VADDPD    Z2, Z1, Z1
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z1, K1, Z3
+	VMOVUPD   Z3, (BX)(DI*1)
+	VMOVUPD   64(AX)(DI*1), Z1
+	VMOVUPD   64(CX)(DI*1), Z2
+	VMULPD    Z2, Z1, Z1
+	VMOVUPD   64(DX)(DI*1), Z2
+	VADDPD    Z2, Z1, Z1
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z1, K1, Z4
+	VMOVUPD   Z4, 64(BX)(DI*1)
+	VMOVUPD   128(AX)(DI*1), Z1
+	VMOVUPD   128(CX)(DI*1), Z2
+	VMULPD    Z2, Z1, Z1
+	VMOVUPD   128(DX)(DI*1), Z2
+	VADDPD    Z2, Z1, Z1
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z1, K1, Z5
+	VMOVUPD   Z5, 128(BX)(DI*1)
+	VMOVUPD   192(AX)(DI*1), Z1
+	VMOVUPD   192(CX)(DI*1), Z2
+	VMULPD    Z2, Z1, Z1
+	VMOVUPD   192(DX)(DI*1), Z2
+	VADDPD    Z2, Z1, Z1
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z1, K1, Z6
+	VMOVUPD   Z6, 192(BX)(DI*1)
+	ADDQ      $0x00000100, DI
+	SUBQ      $0x00000020, SI
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      SI, $0x00000008
+	JB        loop_tail
+	VMOVUPD   (AX)(DI*1), Z1
+	VMOVUPD   (CX)(DI*1), Z2
+	VMULPD    Z2, Z1, Z1
+	VMOVUPD   (DX)(DI*1), Z2
+	VADDPD    Z2, Z1, Z1
+	VCMPPD    $0x12, Z0, Z1, K1
+	VBLENDMPD Z0, Z1, K1, Z7
+	VMOVUPD   Z7, (BX)(DI*1)
+	ADDQ      $0x00000040, DI
+	SUBQ      $0x00000008, SI
+	JMP       loop_single
+
+loop_tail:
+	TESTQ     SI, SI
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R8
+	KMOVW     (R8)(SI*2), K1
+	VMOVUPD.Z (AX)(DI*1), K1, Z1
+	VMOVUPD.Z (CX)(DI*1), K1, Z2
+	VMULPD    Z2, Z1, Z1
+	VMOVUPD.Z (DX)(DI*1), K1, Z2
+	VADDPD    Z2, Z1, Z1
+	VCMPPD    $0x12, Z0, Z1, K2
+	VBLENDMPD Z0, Z1, K2, Z8
+	VMOVUPD   Z8, K1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func affine64AVX512(a float64, b float64, x []float64, y []float64)
 // Requires: AVX, AVX512F
 TEXT ·affine64AVX512(SB), NOSPLIT, $0-64
@@ -5476,6 +6195,105 @@ loop_tail:
 	VSUBPD    Z0, Z1, Z0
 	VMULPD    Z5, Z0, Z0
 	VMOVUPD   Z0, K1, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradReLU64AVX512(x []float64, y []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·normGradReLU64AVX512(SB), NOSPLIT, $0-192
+	MOVQ   x_base+0(FP), AX
+	MOVQ   y_base+24(FP), CX
+	MOVQ   dy_base+48(FP), DX
+	MOVQ   mean_base+72(FP), BX
+	MOVQ   a_base+96(FP), SI
+	MOVQ   k_base+120(FP), DI
+	MOVQ   c_base+144(FP), R8
+	MOVQ   dx_base+168(FP), R9
+	MOVQ   x_len+8(FP), R10
+	XORQ   R11, R11
+	VXORPD Z0, Z0, Z0
+
+loop_unrolled:
+	CMPQ      R10, $0x00000010
+	JB        loop_single
+	VMOVUPD   (AX)(R11*1), Z1
+	VMOVUPD   (CX)(R11*1), Z2
+	VMOVUPD   (DX)(R11*1), Z3
+	VMOVUPD   (BX)(R11*1), Z4
+	VMOVUPD   (SI)(R11*1), Z5
+	VMOVUPD   (DI)(R11*1), Z6
+	VMOVUPD   (R8)(R11*1), Z7
+	VCMPPD    $0x12, Z0, Z2, K1
+	VBLENDMPD Z0, Z3, K1, Z8
+	VSUBPD    Z5, Z8, Z2
+	VSUBPD    Z4, Z1, Z1
+	VMULPD    Z6, Z1, Z1
+	VSUBPD    Z1, Z2, Z1
+	VMULPD    Z7, Z1, Z1
+	VMOVUPD   Z1, (R9)(R11*1)
+	VMOVUPD   64(AX)(R11*1), Z1
+	VMOVUPD   64(CX)(R11*1), Z2
+	VMOVUPD   64(DX)(R11*1), Z3
+	VMOVUPD   64(BX)(R11*1), Z4
+	VMOVUPD   64(SI)(R11*1), Z5
+	VMOVUPD   64(DI)(R11*1), Z6
+	VMOVUPD   64(R8)(R11*1), Z7
+	VCMPPD    $0x12, Z0, Z2, K1
+	VBLENDMPD Z0, Z3, K1, Z9
+	VSUBPD    Z5, Z9, Z2
+	VSUBPD    Z4, Z1, Z1
+	VMULPD    Z6, Z1, Z1
+	VSUBPD    Z1, Z2, Z1
+	VMULPD    Z7, Z1, Z1
+	VMOVUPD   Z1, 64(R9)(R11*1)
+	ADDQ      $0x00000080, R11
+	SUBQ      $0x00000010, R10
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      R10, $0x00000008
+	JB        loop_tail
+	VMOVUPD   (AX)(R11*1), Z1
+	VMOVUPD   (CX)(R11*1), Z2
+	VMOVUPD   (DX)(R11*1), Z3
+	VMOVUPD   (BX)(R11*1), Z4
+	VMOVUPD   (SI)(R11*1), Z5
+	VMOVUPD   (DI)(R11*1), Z6
+	VMOVUPD   (R8)(R11*1), Z7
+	VCMPPD    $0x12, Z0, Z2, K1
+	VBLENDMPD Z0, Z3, K1, Z10
+	VSUBPD    Z5, Z10, Z2
+	VSUBPD    Z4, Z1, Z1
+	VMULPD    Z6, Z1, Z1
+	VSUBPD    Z1, Z2, Z1
+	VMULPD    Z7, Z1, Z1
+	VMOVUPD   Z1, (R9)(R11*1)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000008, R10
+	JMP       loop_single
+
+loop_tail:
+	TESTQ     R10, R10
+	JZ        loop_done
+	LEAQ      tailmask16<>+0(SB), R12
+	KMOVW     (R12)(R10*2), K1
+	VMOVUPD.Z (AX)(R11*1), K1, Z1
+	VMOVUPD.Z (CX)(R11*1), K1, Z2
+	VMOVUPD.Z (DX)(R11*1), K1, Z3
+	VMOVUPD.Z (BX)(R11*1), K1, Z4
+	VMOVUPD.Z (SI)(R11*1), K1, Z5
+	VMOVUPD.Z (DI)(R11*1), K1, Z6
+	VMOVUPD.Z (R8)(R11*1), K1, Z7
+	VCMPPD    $0x12, Z0, Z2, K2
+	VBLENDMPD Z0, Z3, K2, Z11
+	VSUBPD    Z5, Z11, Z0
+	VSUBPD    Z4, Z1, Z1
+	VMULPD    Z6, Z1, Z1
+	VSUBPD    Z1, Z0, Z0
+	VMULPD    Z7, Z0, Z0
+	VMOVUPD   Z0, K1, (R9)(R11*1)
 
 loop_done:
 	VZEROUPPER
@@ -7241,6 +8059,460 @@ done:
 	VZEROUPPER
 	RET
 
+// func addColumnSquaredDiffs64AVX512(m int, n int, x []float64, ldx int, mean []float64, s []float64)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSquaredDiffs64AVX512(SB), NOSPLIT, $0-96
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	VMOVUPD 128(BX), Z2
+	VMOVUPD 192(BX), Z3
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z4
+	VMOVUPD 64(SI), Z5
+	VMOVUPD 128(SI), Z6
+	VMOVUPD 192(SI), Z7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ   R8, R8
+	JZ      wide_end
+	VMOVUPD (SI), Z8
+	VSUBPD  Z4, Z8, Z8
+	VMULPD  Z8, Z8, Z8
+	VADDPD  Z8, Z0, Z0
+	VMOVUPD 64(SI), Z8
+	VSUBPD  Z5, Z8, Z8
+	VMULPD  Z8, Z8, Z8
+	VADDPD  Z8, Z1, Z1
+	VMOVUPD 128(SI), Z8
+	VSUBPD  Z6, Z8, Z8
+	VMULPD  Z8, Z8, Z8
+	VADDPD  Z8, Z2, Z2
+	VMOVUPD 192(SI), Z8
+	VSUBPD  Z7, Z8, Z8
+	VMULPD  Z8, Z8, Z8
+	VADDPD  Z8, Z3, Z3
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     wide_row
+
+wide_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, 64(BX)
+	VMOVUPD Z2, 128(BX)
+	VMOVUPD Z3, 192(BX)
+	ADDQ    $0x00000100, DX
+	SUBQ    $0x00000020, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z1
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ   R8, R8
+	JZ      narrow_end
+	VMOVUPD (SI), Z2
+	VSUBPD  Z1, Z2, Z2
+	VMULPD  Z2, Z2, Z2
+	VADDPD  Z2, Z0, Z0
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPD Z0, (BX)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+72(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	MOVQ      mean_base+48(FP), BX
+	ADDQ      DX, BX
+	VMOVUPD.Z (BX), K1, Z1
+	MOVQ      x_base+16(FP), BX
+	ADDQ      DX, BX
+	MOVQ      ldx+40(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (BX), K1, Z2
+	VSUBPD    Z1, Z2, Z2
+	VMULPD    Z2, Z2, Z2
+	VADDPD    Z2, Z0, Z0
+	ADDQ      DX, BX
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPD Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX, AVX512F
+TEXT ·addColumnSumsDots64AVX512(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z2
+	VMOVUPD 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z4
+	VMOVUPD 64(DI), Z5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPD (DI), Z6
+	VSUBPD  Z4, Z6, Z6
+	VMOVUPD (R9), Z7
+	VADDPD  Z7, Z0, Z0
+	VMULPD  Z7, Z6, Z6
+	VADDPD  Z6, Z2, Z2
+	VMOVUPD 64(DI), Z6
+	VSUBPD  Z5, Z6, Z6
+	VMOVUPD 64(R9), Z7
+	VADDPD  Z7, Z1, Z1
+	VMULPD  Z7, Z6, Z6
+	VADDPD  Z6, Z3, Z3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, 64(BX)
+	VMOVUPD Z2, (SI)
+	VMOVUPD Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPD (DI), Z3
+	VSUBPD  Z2, Z3, Z3
+	VMOVUPD (R9), Z4
+	VADDPD  Z4, Z0, Z0
+	VMULPD  Z4, Z3, Z3
+	VADDPD  Z3, Z1, Z1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+104(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	MOVQ      d_base+128(FP), BX
+	ADDQ      DX, BX
+	VMOVUPD.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPD.Z (SI), K1, Z2
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x03, DI
+	MOVQ      dy_base+72(FP), R8
+	ADDQ      DX, R8
+	MOVQ      lddy+96(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (SI), K1, Z3
+	VSUBPD    Z2, Z3, Z3
+	VMOVUPD.Z (R8), K1, Z4
+	VADDPD    Z4, Z0, Z0
+	VMULPD    Z4, Z3, Z3
+	VADDPD    Z3, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      DX, R8
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPD Z0, K1, (CX)
+	VMOVUPD Z1, K1, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·addReLUColumnSumsDots64AVX512(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	VMOVUPD 64(BX), Z1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z2
+	VMOVUPD 64(SI), Z3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z4
+	VMOVUPD 64(DI), Z5
+	VXORPD  Z6, Z6, Z6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPD   (DI), Z7
+	VSUBPD    Z4, Z7, Z7
+	VMOVUPD   (R9), Z12
+	VMOVUPD   (R11), Z13
+	VCMPPD    $0x12, Z6, Z13, K1
+	VBLENDMPD Z6, Z12, K1, Z8
+	VADDPD    Z8, Z0, Z0
+	VMULPD    Z8, Z7, Z7
+	VADDPD    Z7, Z2, Z2
+	VMOVUPD   64(DI), Z7
+	VSUBPD    Z5, Z7, Z7
+	VMOVUPD   64(R9), Z12
+	VMOVUPD   64(R11), Z13
+	VCMPPD    $0x12, Z6, Z13, K1
+	VBLENDMPD Z6, Z12, K1, Z9
+	VADDPD    Z9, Z1, Z1
+	VMULPD    Z9, Z7, Z7
+	VADDPD    Z7, Z3, Z3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, 64(BX)
+	VMOVUPD Z2, (SI)
+	VMOVUPD Z3, 64(SI)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Z0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Z1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Z2
+	VXORPD  Z3, Z3, Z3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPD   (DI), Z4
+	VSUBPD    Z2, Z4, Z4
+	VMOVUPD   (R9), Z5
+	VMOVUPD   (R11), Z6
+	VCMPPD    $0x12, Z3, Z6, K1
+	VBLENDMPD Z3, Z5, K1, Z10
+	VADDPD    Z10, Z0, Z0
+	VMULPD    Z10, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPD Z0, (BX)
+	VMOVUPD Z1, (SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ     CX, CX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), BX
+	KMOVW     (BX)(CX*2), K1
+	MOVQ      s_base+136(FP), CX
+	ADDQ      DX, CX
+	VMOVUPD.Z (CX), K1, Z0
+	MOVQ      d_base+160(FP), BX
+	ADDQ      DX, BX
+	VMOVUPD.Z (BX), K1, Z1
+	MOVQ      mean_base+48(FP), SI
+	ADDQ      DX, SI
+	VMOVUPD.Z (SI), K1, Z2
+	VXORPD    Z3, Z3, Z3
+	MOVQ      x_base+16(FP), SI
+	ADDQ      DX, SI
+	MOVQ      ldx+40(FP), DI
+	SHLQ      $0x03, DI
+	MOVQ      dy_base+104(FP), R8
+	ADDQ      DX, R8
+	MOVQ      lddy+128(FP), R9
+	SHLQ      $0x03, R9
+	MOVQ      y_base+72(FP), R10
+	ADDQ      DX, R10
+	MOVQ      ldy+96(FP), DX
+	SHLQ      $0x03, DX
+
+last_row:
+	TESTQ     AX, AX
+	JZ        last_end
+	VMOVUPD.Z (SI), K1, Z4
+	VSUBPD    Z2, Z4, Z4
+	VMOVUPD.Z (R8), K1, Z5
+	VMOVUPD.Z (R10), K1, Z6
+	VCMPPD    $0x12, Z3, Z6, K2
+	VBLENDMPD Z3, Z5, K2, Z11
+	VADDPD    Z11, Z0, Z0
+	VMULPD    Z11, Z4, Z4
+	VADDPD    Z4, Z1, Z1
+	ADDQ      DI, SI
+	ADDQ      R9, R8
+	ADDQ      DX, R10
+	DECQ      AX
+	JMP       last_row
+
+last_end:
+	VMOVUPD Z0, K1, (CX)
+	VMOVUPD Z1, K1, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func reluGradRows64AVX512(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·reluGradRows64AVX512(SB), NOSPLIT, $0-112
@@ -7639,6 +8911,90 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func mulAddReLU32AVX2(x []float32, a []float32, b []float32, y []float32)
+// Requires: AVX
+TEXT ·mulAddReLU32AVX2(SB), NOSPLIT, $0-96
+	MOVQ   x_base+0(FP), AX
+	MOVQ   a_base+24(FP), CX
+	MOVQ   b_base+48(FP), DX
+	MOVQ   y_base+72(FP), BX
+	MOVQ   x_len+8(FP), SI
+	XORQ   DI, DI
+	VXORPS Y0, Y0, Y0
+
+loop_unrolled:
+	CMPQ      SI, $0x00000020
+	JB        loop_single
+	VMOVUPS   (AX)(DI*1), Y1
+	VMOVUPS   (CX)(DI*1), Y2
+	VMULPS    Y2, Y1, Y1
+	VMOVUPS   (DX)(DI*1), Y2
+	VADDPS    Y2, Y1, Y1
+	VCMPPS    $0x12, Y0, Y1, Y2
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VMOVUPS   Y1, (BX)(DI*1)
+	VMOVUPS   32(AX)(DI*1), Y1
+	VMOVUPS   32(CX)(DI*1), Y2
+	VMULPS    Y2, Y1, Y1
+	VMOVUPS   32(DX)(DI*1), Y2
+	VADDPS    Y2, Y1, Y1
+	VCMPPS    $0x12, Y0, Y1, Y2
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VMOVUPS   Y1, 32(BX)(DI*1)
+	VMOVUPS   64(AX)(DI*1), Y1
+	VMOVUPS   64(CX)(DI*1), Y2
+	VMULPS    Y2, Y1, Y1
+	VMOVUPS   64(DX)(DI*1), Y2
+	VADDPS    Y2, Y1, Y1
+	VCMPPS    $0x12, Y0, Y1, Y2
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VMOVUPS   Y1, 64(BX)(DI*1)
+	VMOVUPS   96(AX)(DI*1), Y1
+	VMOVUPS   96(CX)(DI*1), Y2
+	VMULPS    Y2, Y1, Y1
+	VMOVUPS   96(DX)(DI*1), Y2
+	VADDPS    Y2, Y1, Y1
+	VCMPPS    $0x12, Y0, Y1, Y2
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VMOVUPS   Y1, 96(BX)(DI*1)
+	ADDQ      $0x00000080, DI
+	SUBQ      $0x00000020, SI
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      SI, $0x00000008
+	JB        loop_tail
+	VMOVUPS   (AX)(DI*1), Y1
+	VMOVUPS   (CX)(DI*1), Y2
+	VMULPS    Y2, Y1, Y1
+	VMOVUPS   (DX)(DI*1), Y2
+	VADDPS    Y2, Y1, Y1
+	VCMPPS    $0x12, Y0, Y1, Y2
+	VBLENDVPS Y2, Y0, Y1, Y1
+	VMOVUPS   Y1, (BX)(DI*1)
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000008, SI
+	JMP       loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*4), Y1
+	VMASKMOVPS (AX)(DI*1), Y1, Y2
+	VMASKMOVPS (CX)(DI*1), Y1, Y3
+	VMULPS     Y3, Y2, Y2
+	VMASKMOVPS (DX)(DI*1), Y1, Y3
+	VADDPS     Y3, Y2, Y2
+	VCMPPS     $0x12, Y0, Y2, Y3
+	VBLENDVPS  Y3, Y0, Y2, Y0
+	VMASKMOVPS Y0, Y1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func affine32AVX2(a float32, b float32, x []float32, y []float32)
 // Requires: AVX
 TEXT ·affine32AVX2(SB), NOSPLIT, $0-56
@@ -7948,6 +9304,106 @@ loop_tail:
 	VSUBPS     Y1, Y2, Y1
 	VMULPS     Y6, Y1, Y1
 	VMASKMOVPS Y1, Y0, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradReLU32AVX2(x []float32, y []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+// Requires: AVX
+TEXT ·normGradReLU32AVX2(SB), NOSPLIT, $0-192
+	MOVQ   x_base+0(FP), AX
+	MOVQ   y_base+24(FP), CX
+	MOVQ   dy_base+48(FP), DX
+	MOVQ   mean_base+72(FP), BX
+	MOVQ   a_base+96(FP), SI
+	MOVQ   k_base+120(FP), DI
+	MOVQ   c_base+144(FP), R8
+	MOVQ   dx_base+168(FP), R9
+	MOVQ   x_len+8(FP), R10
+	XORQ   R11, R11
+	VXORPS Y0, Y0, Y0
+
+loop_unrolled:
+	CMPQ      R10, $0x00000010
+	JB        loop_single
+	VMOVUPS   (AX)(R11*1), Y1
+	VMOVUPS   (CX)(R11*1), Y2
+	VMOVUPS   (DX)(R11*1), Y3
+	VMOVUPS   (BX)(R11*1), Y4
+	VMOVUPS   (SI)(R11*1), Y5
+	VMOVUPS   (DI)(R11*1), Y6
+	VMOVUPS   (R8)(R11*1), Y7
+	VCMPPS    $0x12, Y0, Y2, Y2
+	VBLENDVPS Y2, Y0, Y3, Y2
+	VSUBPS    Y5, Y2, Y2
+	VSUBPS    Y4, Y1, Y1
+	VMULPS    Y6, Y1, Y1
+	VSUBPS    Y1, Y2, Y1
+	VMULPS    Y7, Y1, Y1
+	VMOVUPS   Y1, (R9)(R11*1)
+	VMOVUPS   32(AX)(R11*1), Y1
+	VMOVUPS   32(CX)(R11*1), Y2
+	VMOVUPS   32(DX)(R11*1), Y3
+	VMOVUPS   32(BX)(R11*1), Y4
+	VMOVUPS   32(SI)(R11*1), Y5
+	VMOVUPS   32(DI)(R11*1), Y6
+	VMOVUPS   32(R8)(R11*1), Y7
+	VCMPPS    $0x12, Y0, Y2, Y2
+	VBLENDVPS Y2, Y0, Y3, Y2
+	VSUBPS    Y5, Y2, Y2
+	VSUBPS    Y4, Y1, Y1
+	VMULPS    Y6, Y1, Y1
+	VSUBPS    Y1, Y2, Y1
+	VMULPS    Y7, Y1, Y1
+	VMOVUPS   Y1, 32(R9)(R11*1)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000010, R10
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      R10, $0x00000008
+	JB        loop_tail
+	VMOVUPS   (AX)(R11*1), Y1
+	VMOVUPS   (CX)(R11*1), Y2
+	VMOVUPS   (DX)(R11*1), Y3
+	VMOVUPS   (BX)(R11*1), Y4
+	VMOVUPS   (SI)(R11*1), Y5
+	VMOVUPS   (DI)(R11*1), Y6
+	VMOVUPS   (R8)(R11*1), Y7
+	VCMPPS    $0x12, Y0, Y2, Y2
+	VBLENDVPS Y2, Y0, Y3, Y2
+	VSUBPS    Y5, Y2, Y2
+	VSUBPS    Y4, Y1, Y1
+	VMULPS    Y6, Y1, Y1
+	VSUBPS    Y1, Y2, Y1
+	VMULPS    Y7, Y1, Y1
+	VMOVUPS   Y1, (R9)(R11*1)
+	ADDQ      $0x00000020, R11
+	SUBQ      $0x00000008, R10
+	JMP       loop_single
+
+loop_tail:
+	TESTQ      R10, R10
+	JZ         loop_done
+	NEGQ       R10
+	LEAQ       tailmask8<>+0(SB), R12
+	VMOVDQU    32(R12)(R10*4), Y1
+	VMASKMOVPS (AX)(R11*1), Y1, Y2
+	VMASKMOVPS (CX)(R11*1), Y1, Y3
+	VMASKMOVPS (DX)(R11*1), Y1, Y4
+	VMASKMOVPS (BX)(R11*1), Y1, Y5
+	VMASKMOVPS (SI)(R11*1), Y1, Y6
+	VMASKMOVPS (DI)(R11*1), Y1, Y7
+	VMASKMOVPS (R8)(R11*1), Y1, Y8
+	VCMPPS     $0x12, Y0, Y3, Y3
+	VBLENDVPS  Y3, Y0, Y4, Y0
+	VSUBPS     Y6, Y0, Y0
+	VSUBPS     Y5, Y2, Y2
+	VMULPS     Y7, Y2, Y2
+	VSUBPS     Y2, Y0, Y0
+	VMULPS     Y8, Y0, Y0
+	VMASKMOVPS Y0, Y1, (R9)(R11*1)
 
 loop_done:
 	VZEROUPPER
@@ -9943,6 +11399,463 @@ done:
 	VZEROUPPER
 	RET
 
+// func addColumnSquaredDiffs32AVX2(m int, n int, x []float32, ldx int, mean []float32, s []float32)
+// Requires: AVX
+TEXT ·addColumnSquaredDiffs32AVX2(SB), NOSPLIT, $0-96
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000020
+	JB      narrow
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	VMOVUPS 64(BX), Y2
+	VMOVUPS 96(BX), Y3
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ   R8, R8
+	JZ      wide_end
+	VMOVUPS (SI), Y8
+	VSUBPS  Y4, Y8, Y8
+	VMULPS  Y8, Y8, Y8
+	VADDPS  Y8, Y0, Y0
+	VMOVUPS 32(SI), Y8
+	VSUBPS  Y5, Y8, Y8
+	VMULPS  Y8, Y8, Y8
+	VADDPS  Y8, Y1, Y1
+	VMOVUPS 64(SI), Y8
+	VSUBPS  Y6, Y8, Y8
+	VMULPS  Y8, Y8, Y8
+	VADDPS  Y8, Y2, Y2
+	VMOVUPS 96(SI), Y8
+	VSUBPS  Y7, Y8, Y8
+	VMULPS  Y8, Y8, Y8
+	VADDPS  Y8, Y3, Y3
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     wide_row
+
+wide_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, 64(BX)
+	VMOVUPS Y3, 96(BX)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000020, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y1
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ   R8, R8
+	JZ      narrow_end
+	VMOVUPS (SI), Y2
+	VSUBPS  Y1, Y2, Y2
+	VMULPS  Y2, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPS Y0, (BX)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       s_base+72(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       mean_base+48(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPS (BX), Y0, Y2
+	MOVQ       x_base+16(FP), BX
+	ADDQ       DX, BX
+	MOVQ       ldx+40(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (BX), Y0, Y3
+	VSUBPS     Y2, Y3, Y3
+	VMULPS     Y3, Y3, Y3
+	VADDPS     Y3, Y1, Y1
+	ADDQ       DX, BX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPS Y1, Y0, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX
+TEXT ·addColumnSumsDots32AVX2(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPS (DI), Y6
+	VSUBPS  Y4, Y6, Y6
+	VMOVUPS (R9), Y7
+	VADDPS  Y7, Y0, Y0
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y2, Y2
+	VMOVUPS 32(DI), Y6
+	VSUBPS  Y5, Y6, Y6
+	VMOVUPS 32(R9), Y7
+	VADDPS  Y7, Y1, Y1
+	VMULPS  Y7, Y6, Y6
+	VADDPS  Y6, Y3, Y3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPS (DI), Y3
+	VSUBPS  Y2, Y3, Y3
+	VMOVUPS (R9), Y4
+	VADDPS  Y4, Y0, Y0
+	VMULPS  Y4, Y3, Y3
+	VADDPS  Y3, Y1, Y1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       s_base+104(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       d_base+128(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPS (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPS (SI), Y0, Y3
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       dy_base+72(FP), R8
+	ADDQ       DX, R8
+	MOVQ       lddy+96(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (SI), Y0, Y4
+	VSUBPS     Y3, Y4, Y4
+	VMASKMOVPS (R8), Y0, Y5
+	VADDPS     Y5, Y1, Y1
+	VMULPS     Y5, Y4, Y4
+	VADDPS     Y4, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       DX, R8
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y0, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
+// Requires: AVX
+TEXT ·addReLUColumnSumsDots32AVX2(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	VMOVUPS 32(BX), Y1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y2
+	VMOVUPS 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y4
+	VMOVUPS 32(DI), Y5
+	VXORPS  Y6, Y6, Y6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPS   (DI), Y7
+	VSUBPS    Y4, Y7, Y7
+	VMOVUPS   (R9), Y8
+	VMOVUPS   (R11), Y9
+	VCMPPS    $0x12, Y6, Y9, Y9
+	VBLENDVPS Y9, Y6, Y8, Y8
+	VADDPS    Y8, Y0, Y0
+	VMULPS    Y8, Y7, Y7
+	VADDPS    Y7, Y2, Y2
+	VMOVUPS   32(DI), Y7
+	VSUBPS    Y5, Y7, Y7
+	VMOVUPS   32(R9), Y8
+	VMOVUPS   32(R11), Y9
+	VCMPPS    $0x12, Y6, Y9, Y9
+	VBLENDVPS Y9, Y6, Y8, Y8
+	VADDPS    Y8, Y1, Y1
+	VMULPS    Y8, Y7, Y7
+	VADDPS    Y7, Y3, Y3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, (SI)
+	VMOVUPS Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000008
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPS (BX), Y0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPS (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPS (DI), Y2
+	VXORPS  Y3, Y3, Y3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x02, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x02, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x02, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPS   (DI), Y4
+	VSUBPS    Y2, Y4, Y4
+	VMOVUPS   (R9), Y5
+	VMOVUPS   (R11), Y6
+	VCMPPS    $0x12, Y3, Y6, Y6
+	VBLENDVPS Y6, Y3, Y5, Y5
+	VADDPS    Y5, Y0, Y0
+	VMULPS    Y5, Y4, Y4
+	VADDPS    Y4, Y1, Y1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*4), Y0
+	MOVQ       s_base+136(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       d_base+160(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPS (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPS (SI), Y0, Y3
+	VXORPS     Y4, Y4, Y4
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x02, DI
+	MOVQ       dy_base+104(FP), R8
+	ADDQ       DX, R8
+	MOVQ       lddy+128(FP), R9
+	SHLQ       $0x02, R9
+	MOVQ       y_base+72(FP), R10
+	ADDQ       DX, R10
+	MOVQ       ldy+96(FP), DX
+	SHLQ       $0x02, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPS (SI), Y0, Y5
+	VSUBPS     Y3, Y5, Y5
+	VMASKMOVPS (R8), Y0, Y6
+	VMASKMOVPS (R10), Y0, Y7
+	VCMPPS     $0x12, Y4, Y7, Y7
+	VBLENDVPS  Y7, Y4, Y6, Y6
+	VADDPS     Y6, Y1, Y1
+	VMULPS     Y6, Y5, Y5
+	VADDPS     Y5, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       R9, R8
+	ADDQ       DX, R10
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPS Y1, Y0, (CX)
+	VMASKMOVPS Y2, Y0, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
 // func reluGradRows32AVX2(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
 // Requires: AVX
 TEXT ·reluGradRows32AVX2(SB), NOSPLIT, $0-112
@@ -10324,6 +12237,90 @@ loop_done:
 	VZEROUPPER
 	RET
 
+// func mulAddReLU64AVX2(x []float64, a []float64, b []float64, y []float64)
+// Requires: AVX
+TEXT ·mulAddReLU64AVX2(SB), NOSPLIT, $0-96
+	MOVQ   x_base+0(FP), AX
+	MOVQ   a_base+24(FP), CX
+	MOVQ   b_base+48(FP), DX
+	MOVQ   y_base+72(FP), BX
+	MOVQ   x_len+8(FP), SI
+	XORQ   DI, DI
+	VXORPD Y0, Y0, Y0
+
+loop_unrolled:
+	CMPQ      SI, $0x00000010
+	JB        loop_single
+	VMOVUPD   (AX)(DI*1), Y1
+	VMOVUPD   (CX)(DI*1), Y2
+	VMULPD    Y2, Y1, Y1
+	VMOVUPD   (DX)(DI*1), Y2
+	VADDPD    Y2, Y1, Y1
+	VCMPPD    $0x12, Y0, Y1, Y2
+	VBLENDVPD Y2, Y0, Y1, Y1
+	VMOVUPD   Y1, (BX)(DI*1)
+	VMOVUPD   32(AX)(DI*1), Y1
+	VMOVUPD   32(CX)(DI*1), Y2
+	VMULPD    Y2, Y1, Y1
+	VMOVUPD   32(DX)(DI*1), Y2
+	VADDPD    Y2, Y1, Y1
+	VCMPPD    $0x12, Y0, Y1, Y2
+	VBLENDVPD Y2, Y0, Y1, Y1
+	VMOVUPD   Y1, 32(BX)(DI*1)
+	VMOVUPD   64(AX)(DI*1), Y1
+	VMOVUPD   64(CX)(DI*1), Y2
+	VMULPD    Y2, Y1, Y1
+	VMOVUPD   64(DX)(DI*1), Y2
+	VADDPD    Y2, Y1, Y1
+	VCMPPD    $0x12, Y0, Y1, Y2
+	VBLENDVPD Y2, Y0, Y1, Y1
+	VMOVUPD   Y1, 64(BX)(DI*1)
+	VMOVUPD   96(AX)(DI*1), Y1
+	VMOVUPD   96(CX)(DI*1), Y2
+	VMULPD    Y2, Y1, Y1
+	VMOVUPD   96(DX)(DI*1), Y2
+	VADDPD    Y2, Y1, Y1
+	VCMPPD    $0x12, Y0, Y1, Y2
+	VBLENDVPD Y2, Y0, Y1, Y1
+	VMOVUPD   Y1, 96(BX)(DI*1)
+	ADDQ      $0x00000080, DI
+	SUBQ      $0x00000010, SI
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      SI, $0x00000004
+	JB        loop_tail
+	VMOVUPD   (AX)(DI*1), Y1
+	VMOVUPD   (CX)(DI*1), Y2
+	VMULPD    Y2, Y1, Y1
+	VMOVUPD   (DX)(DI*1), Y2
+	VADDPD    Y2, Y1, Y1
+	VCMPPD    $0x12, Y0, Y1, Y2
+	VBLENDVPD Y2, Y0, Y1, Y1
+	VMOVUPD   Y1, (BX)(DI*1)
+	ADDQ      $0x00000020, DI
+	SUBQ      $0x00000004, SI
+	JMP       loop_single
+
+loop_tail:
+	TESTQ      SI, SI
+	JZ         loop_done
+	NEGQ       SI
+	LEAQ       tailmask8<>+0(SB), R8
+	VMOVDQU    32(R8)(SI*8), Y1
+	VMASKMOVPD (AX)(DI*1), Y1, Y2
+	VMASKMOVPD (CX)(DI*1), Y1, Y3
+	VMULPD     Y3, Y2, Y2
+	VMASKMOVPD (DX)(DI*1), Y1, Y3
+	VADDPD     Y3, Y2, Y2
+	VCMPPD     $0x12, Y0, Y2, Y3
+	VBLENDVPD  Y3, Y0, Y2, Y0
+	VMASKMOVPD Y0, Y1, (BX)(DI*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
 // func affine64AVX2(a float64, b float64, x []float64, y []float64)
 // Requires: AVX
 TEXT ·affine64AVX2(SB), NOSPLIT, $0-64
@@ -10633,6 +12630,106 @@ loop_tail:
 	VSUBPD     Y1, Y2, Y1
 	VMULPD     Y6, Y1, Y1
 	VMASKMOVPD Y1, Y0, (R8)(R10*1)
+
+loop_done:
+	VZEROUPPER
+	RET
+
+// func normGradReLU64AVX2(x []float64, y []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+// Requires: AVX
+TEXT ·normGradReLU64AVX2(SB), NOSPLIT, $0-192
+	MOVQ   x_base+0(FP), AX
+	MOVQ   y_base+24(FP), CX
+	MOVQ   dy_base+48(FP), DX
+	MOVQ   mean_base+72(FP), BX
+	MOVQ   a_base+96(FP), SI
+	MOVQ   k_base+120(FP), DI
+	MOVQ   c_base+144(FP), R8
+	MOVQ   dx_base+168(FP), R9
+	MOVQ   x_len+8(FP), R10
+	XORQ   R11, R11
+	VXORPD Y0, Y0, Y0
+
+loop_unrolled:
+	CMPQ      R10, $0x00000008
+	JB        loop_single
+	VMOVUPD   (AX)(R11*1), Y1
+	VMOVUPD   (CX)(R11*1), Y2
+	VMOVUPD   (DX)(R11*1), Y3
+	VMOVUPD   (BX)(R11*1), Y4
+	VMOVUPD   (SI)(R11*1), Y5
+	VMOVUPD   (DI)(R11*1), Y6
+	VMOVUPD   (R8)(R11*1), Y7
+	VCMPPD    $0x12, Y0, Y2, Y2
+	VBLENDVPD Y2, Y0, Y3, Y2
+	VSUBPD    Y5, Y2, Y2
+	VSUBPD    Y4, Y1, Y1
+	VMULPD    Y6, Y1, Y1
+	VSUBPD    Y1, Y2, Y1
+	VMULPD    Y7, Y1, Y1
+	VMOVUPD   Y1, (R9)(R11*1)
+	VMOVUPD   32(AX)(R11*1), Y1
+	VMOVUPD   32(CX)(R11*1), Y2
+	VMOVUPD   32(DX)(R11*1), Y3
+	VMOVUPD   32(BX)(R11*1), Y4
+	VMOVUPD   32(SI)(R11*1), Y5
+	VMOVUPD   32(DI)(R11*1), Y6
+	VMOVUPD   32(R8)(R11*1), Y7
+	VCMPPD    $0x12, Y0, Y2, Y2
+	VBLENDVPD Y2, Y0, Y3, Y2
+	VSUBPD    Y5, Y2, Y2
+	VSUBPD    Y4, Y1, Y1
+	VMULPD    Y6, Y1, Y1
+	VSUBPD    Y1, Y2, Y1
+	VMULPD    Y7, Y1, Y1
+	VMOVUPD   Y1, 32(R9)(R11*1)
+	ADDQ      $0x00000040, R11
+	SUBQ      $0x00000008, R10
+	JMP       loop_unrolled
+
+loop_single:
+	CMPQ      R10, $0x00000004
+	JB        loop_tail
+	VMOVUPD   (AX)(R11*1), Y1
+	VMOVUPD   (CX)(R11*1), Y2
+	VMOVUPD   (DX)(R11*1), Y3
+	VMOVUPD   (BX)(R11*1), Y4
+	VMOVUPD   (SI)(R11*1), Y5
+	VMOVUPD   (DI)(R11*1), Y6
+	VMOVUPD   (R8)(R11*1), Y7
+	VCMPPD    $0x12, Y0, Y2, Y2
+	VBLENDVPD Y2, Y0, Y3, Y2
+	VSUBPD    Y5, Y2, Y2
+	VSUBPD    Y4, Y1, Y1
+	VMULPD    Y6, Y1, Y1
+	VSUBPD    Y1, Y2, Y1
+	VMULPD    Y7, Y1, Y1
+	VMOVUPD   Y1, (R9)(R11*1)
+	ADDQ      $0x00000020, R11
+	SUBQ      $0x00000004, R10
+	JMP       loop_single
+
+loop_tail:
+	TESTQ      R10, R10
+	JZ         loop_done
+	NEGQ       R10
+	LEAQ       tailmask8<>+0(SB), R12
+	VMOVDQU    32(R12)(R10*8), Y1
+	VMASKMOVPD (AX)(R11*1), Y1, Y2
+	VMASKMOVPD (CX)(R11*1), Y1, Y3
+	VMASKMOVPD (DX)(R11*1), Y1, Y4
+	VMASKMOVPD (BX)(R11*1), Y1, Y5
+	VMASKMOVPD (SI)(R11*1), Y1, Y6
+	VMASKMOVPD (DI)(R11*1), Y1, Y7
+	VMASKMOVPD (R8)(R11*1), Y1, Y8
+	VCMPPD     $0x12, Y0, Y3, Y3
+	VBLENDVPD  Y3, Y0, Y4, Y0
+	VSUBPD     Y6, Y0, Y0
+	VSUBPD     Y5, Y2, Y2
+	VMULPD     Y7, Y2, Y2
+	VSUBPD     Y2, Y0, Y0
+	VMULPD     Y8, Y0, Y0
+	VMASKMOVPD Y0, Y1, (R9)(R11*1)
 
 loop_done:
 	VZEROUPPER
@@ -11491,6 +13588,463 @@ last_row:
 
 last_end:
 	VMASKMOVPD Y1, Y0, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSquaredDiffs64AVX2(m int, n int, x []float64, ldx int, mean []float64, s []float64)
+// Requires: AVX
+TEXT ·addColumnSquaredDiffs64AVX2(SB), NOSPLIT, $0-96
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000010
+	JB      narrow
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	VMOVUPD 64(BX), Y2
+	VMOVUPD 96(BX), Y3
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y4
+	VMOVUPD 32(SI), Y5
+	VMOVUPD 64(SI), Y6
+	VMOVUPD 96(SI), Y7
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+wide_row:
+	TESTQ   R8, R8
+	JZ      wide_end
+	VMOVUPD (SI), Y8
+	VSUBPD  Y4, Y8, Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y0, Y0
+	VMOVUPD 32(SI), Y8
+	VSUBPD  Y5, Y8, Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y1, Y1
+	VMOVUPD 64(SI), Y8
+	VSUBPD  Y6, Y8, Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y2, Y2
+	VMOVUPD 96(SI), Y8
+	VSUBPD  Y7, Y8, Y8
+	VMULPD  Y8, Y8, Y8
+	VADDPD  Y8, Y3, Y3
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     wide_row
+
+wide_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, 32(BX)
+	VMOVUPD Y2, 64(BX)
+	VMOVUPD Y3, 96(BX)
+	ADDQ    $0x00000080, DX
+	SUBQ    $0x00000010, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    s_base+72(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	MOVQ    mean_base+48(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y1
+	MOVQ    x_base+16(FP), SI
+	ADDQ    DX, SI
+	MOVQ    ldx+40(FP), DI
+	SHLQ    $0x03, DI
+	MOVQ    AX, R8
+
+narrow_row:
+	TESTQ   R8, R8
+	JZ      narrow_end
+	VMOVUPD (SI), Y2
+	VSUBPD  Y1, Y2, Y2
+	VMULPD  Y2, Y2, Y2
+	VADDPD  Y2, Y0, Y0
+	ADDQ    DI, SI
+	DECQ    R8
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPD Y0, (BX)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000004, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       s_base+72(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	MOVQ       mean_base+48(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPD (BX), Y0, Y2
+	MOVQ       x_base+16(FP), BX
+	ADDQ       DX, BX
+	MOVQ       ldx+40(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (BX), Y0, Y3
+	VSUBPD     Y2, Y3, Y3
+	VMULPD     Y3, Y3, Y3
+	VADDPD     Y3, Y1, Y1
+	ADDQ       DX, BX
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPD Y1, Y0, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX
+TEXT ·addColumnSumsDots64AVX2(SB), NOSPLIT, $0-152
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000008
+	JB      narrow
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y2
+	VMOVUPD 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y4
+	VMOVUPD 32(DI), Y5
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+wide_row:
+	TESTQ   R11, R11
+	JZ      wide_end
+	VMOVUPD (DI), Y6
+	VSUBPD  Y4, Y6, Y6
+	VMOVUPD (R9), Y7
+	VADDPD  Y7, Y0, Y0
+	VMULPD  Y7, Y6, Y6
+	VADDPD  Y6, Y2, Y2
+	VMOVUPD 32(DI), Y6
+	VSUBPD  Y5, Y6, Y6
+	VMOVUPD 32(R9), Y7
+	VADDPD  Y7, Y1, Y1
+	VMULPD  Y7, Y6, Y6
+	VADDPD  Y6, Y3, Y3
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     wide_row
+
+wide_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, 32(BX)
+	VMOVUPD Y2, (SI)
+	VMOVUPD Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    s_base+104(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	MOVQ    d_base+128(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y2
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+72(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+96(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    AX, R11
+
+narrow_row:
+	TESTQ   R11, R11
+	JZ      narrow_end
+	VMOVUPD (DI), Y3
+	VSUBPD  Y2, Y3, Y3
+	VMOVUPD (R9), Y4
+	VADDPD  Y4, Y0, Y0
+	VMULPD  Y4, Y3, Y3
+	VADDPD  Y3, Y1, Y1
+	ADDQ    R8, DI
+	ADDQ    R10, R9
+	DECQ    R11
+	JMP     narrow_row
+
+narrow_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000004, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       s_base+104(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	MOVQ       d_base+128(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPD (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPD (SI), Y0, Y3
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x03, DI
+	MOVQ       dy_base+72(FP), R8
+	ADDQ       DX, R8
+	MOVQ       lddy+96(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (SI), Y0, Y4
+	VSUBPD     Y3, Y4, Y4
+	VMASKMOVPD (R8), Y0, Y5
+	VADDPD     Y5, Y1, Y1
+	VMULPD     Y5, Y4, Y4
+	VADDPD     Y4, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       DX, R8
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPD Y1, Y0, (CX)
+	VMASKMOVPD Y2, Y0, (BX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func addReLUColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
+// Requires: AVX
+TEXT ·addReLUColumnSumsDots64AVX2(SB), NOSPLIT, $0-184
+	MOVQ m+0(FP), AX
+	MOVQ n+8(FP), CX
+	XORQ DX, DX
+
+wide:
+	CMPQ    CX, $0x00000008
+	JB      narrow
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	VMOVUPD 32(BX), Y1
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y2
+	VMOVUPD 32(SI), Y3
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y4
+	VMOVUPD 32(DI), Y5
+	VXORPD  Y6, Y6, Y6
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+wide_row:
+	TESTQ     R13, R13
+	JZ        wide_end
+	VMOVUPD   (DI), Y7
+	VSUBPD    Y4, Y7, Y7
+	VMOVUPD   (R9), Y8
+	VMOVUPD   (R11), Y9
+	VCMPPD    $0x12, Y6, Y9, Y9
+	VBLENDVPD Y9, Y6, Y8, Y8
+	VADDPD    Y8, Y0, Y0
+	VMULPD    Y8, Y7, Y7
+	VADDPD    Y7, Y2, Y2
+	VMOVUPD   32(DI), Y7
+	VSUBPD    Y5, Y7, Y7
+	VMOVUPD   32(R9), Y8
+	VMOVUPD   32(R11), Y9
+	VCMPPD    $0x12, Y6, Y9, Y9
+	VBLENDVPD Y9, Y6, Y8, Y8
+	VADDPD    Y8, Y1, Y1
+	VMULPD    Y8, Y7, Y7
+	VADDPD    Y7, Y3, Y3
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       wide_row
+
+wide_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, 32(BX)
+	VMOVUPD Y2, (SI)
+	VMOVUPD Y3, 32(SI)
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000008, CX
+	JMP     wide
+
+narrow:
+	CMPQ    CX, $0x00000004
+	JB      last
+	MOVQ    s_base+136(FP), BX
+	ADDQ    DX, BX
+	VMOVUPD (BX), Y0
+	MOVQ    d_base+160(FP), SI
+	ADDQ    DX, SI
+	VMOVUPD (SI), Y1
+	MOVQ    mean_base+48(FP), DI
+	ADDQ    DX, DI
+	VMOVUPD (DI), Y2
+	VXORPD  Y3, Y3, Y3
+	MOVQ    x_base+16(FP), DI
+	ADDQ    DX, DI
+	MOVQ    ldx+40(FP), R8
+	SHLQ    $0x03, R8
+	MOVQ    dy_base+104(FP), R9
+	ADDQ    DX, R9
+	MOVQ    lddy+128(FP), R10
+	SHLQ    $0x03, R10
+	MOVQ    y_base+72(FP), R11
+	ADDQ    DX, R11
+	MOVQ    ldy+96(FP), R12
+	SHLQ    $0x03, R12
+	MOVQ    AX, R13
+
+narrow_row:
+	TESTQ     R13, R13
+	JZ        narrow_end
+	VMOVUPD   (DI), Y4
+	VSUBPD    Y2, Y4, Y4
+	VMOVUPD   (R9), Y5
+	VMOVUPD   (R11), Y6
+	VCMPPD    $0x12, Y3, Y6, Y6
+	VBLENDVPD Y6, Y3, Y5, Y5
+	VADDPD    Y5, Y0, Y0
+	VMULPD    Y5, Y4, Y4
+	VADDPD    Y4, Y1, Y1
+	ADDQ      R8, DI
+	ADDQ      R10, R9
+	ADDQ      R12, R11
+	DECQ      R13
+	JMP       narrow_row
+
+narrow_end:
+	VMOVUPD Y0, (BX)
+	VMOVUPD Y1, (SI)
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000004, CX
+	JMP     narrow
+
+last:
+	TESTQ      CX, CX
+	JZ         done
+	NEGQ       CX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(CX*8), Y0
+	MOVQ       s_base+136(FP), CX
+	ADDQ       DX, CX
+	VMASKMOVPD (CX), Y0, Y1
+	MOVQ       d_base+160(FP), BX
+	ADDQ       DX, BX
+	VMASKMOVPD (BX), Y0, Y2
+	MOVQ       mean_base+48(FP), SI
+	ADDQ       DX, SI
+	VMASKMOVPD (SI), Y0, Y3
+	VXORPD     Y4, Y4, Y4
+	MOVQ       x_base+16(FP), SI
+	ADDQ       DX, SI
+	MOVQ       ldx+40(FP), DI
+	SHLQ       $0x03, DI
+	MOVQ       dy_base+104(FP), R8
+	ADDQ       DX, R8
+	MOVQ       lddy+128(FP), R9
+	SHLQ       $0x03, R9
+	MOVQ       y_base+72(FP), R10
+	ADDQ       DX, R10
+	MOVQ       ldy+96(FP), DX
+	SHLQ       $0x03, DX
+
+last_row:
+	TESTQ      AX, AX
+	JZ         last_end
+	VMASKMOVPD (SI), Y0, Y5
+	VSUBPD     Y3, Y5, Y5
+	VMASKMOVPD (R8), Y0, Y6
+	VMASKMOVPD (R10), Y0, Y7
+	VCMPPD     $0x12, Y4, Y7, Y7
+	VBLENDVPD  Y7, Y4, Y6, Y6
+	VADDPD     Y6, Y1, Y1
+	VMULPD     Y6, Y5, Y5
+	VADDPD     Y5, Y2, Y2
+	ADDQ       DI, SI
+	ADDQ       R9, R8
+	ADDQ       DX, R10
+	DECQ       AX
+	JMP        last_row
+
+last_end:
+	VMASKMOVPD Y1, Y0, (CX)
+	VMASKMOVPD Y2, Y0, (BX)
 
 done:
 	VZEROUPPER

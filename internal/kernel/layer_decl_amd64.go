@@ -17,6 +17,9 @@ func addConst32AVX512(c float32, x []float32, y []float32)
 func mulAdd32AVX512(x []float32, a []float32, b []float32, y []float32)
 
 //go:noescape
+func mulAddReLU32AVX512(x []float32, a []float32, b []float32, y []float32)
+
+//go:noescape
 func affine32AVX512(a float32, b float32, x []float32, y []float32)
 
 //go:noescape
@@ -27,6 +30,9 @@ func addDiffProduct32AVX512(x []float32, mean []float32, dy []float32, s []float
 
 //go:noescape
 func normGrad32AVX512(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+
+//go:noescape
+func normGradReLU32AVX512(x []float32, y []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
 
 //go:noescape
 func add32AVX512(x []float32, y []float32, z []float32)
@@ -101,6 +107,15 @@ func biasReLU32AVX512(m int, n int, b []float32, x []float32, ldx int)
 func addColumnSums32AVX512(m int, n int, x []float32, ldx int, s []float32)
 
 //go:noescape
+func addColumnSquaredDiffs32AVX512(m int, n int, x []float32, ldx int, mean []float32, s []float32)
+
+//go:noescape
+func addColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+
+//go:noescape
+func addReLUColumnSumsDots32AVX512(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
+
+//go:noescape
 func reluGradRows32AVX512(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
 
 //go:noescape
@@ -116,6 +131,9 @@ func addConst64AVX512(c float64, x []float64, y []float64)
 func mulAdd64AVX512(x []float64, a []float64, b []float64, y []float64)
 
 //go:noescape
+func mulAddReLU64AVX512(x []float64, a []float64, b []float64, y []float64)
+
+//go:noescape
 func affine64AVX512(a float64, b float64, x []float64, y []float64)
 
 //go:noescape
@@ -126,6 +144,9 @@ func addDiffProduct64AVX512(x []float64, mean []float64, dy []float64, s []float
 
 //go:noescape
 func normGrad64AVX512(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+
+//go:noescape
+func normGradReLU64AVX512(x []float64, y []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
 
 //go:noescape
 func add64AVX512(x []float64, y []float64, z []float64)
@@ -179,6 +200,15 @@ func biasReLU64AVX512(m int, n int, b []float64, x []float64, ldx int)
 func addColumnSums64AVX512(m int, n int, x []float64, ldx int, s []float64)
 
 //go:noescape
+func addColumnSquaredDiffs64AVX512(m int, n int, x []float64, ldx int, mean []float64, s []float64)
+
+//go:noescape
+func addColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
+
+//go:noescape
+func addReLUColumnSumsDots64AVX512(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
+
+//go:noescape
 func reluGradRows64AVX512(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)
 
 //go:noescape
@@ -194,6 +224,9 @@ func addConst32AVX2(c float32, x []float32, y []float32)
 func mulAdd32AVX2(x []float32, a []float32, b []float32, y []float32)
 
 //go:noescape
+func mulAddReLU32AVX2(x []float32, a []float32, b []float32, y []float32)
+
+//go:noescape
 func affine32AVX2(a float32, b float32, x []float32, y []float32)
 
 //go:noescape
@@ -204,6 +237,9 @@ func addDiffProduct32AVX2(x []float32, mean []float32, dy []float32, s []float32
 
 //go:noescape
 func normGrad32AVX2(x []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
+
+//go:noescape
+func normGradReLU32AVX2(x []float32, y []float32, dy []float32, mean []float32, a []float32, k []float32, c []float32, dx []float32)
 
 //go:noescape
 func add32AVX2(x []float32, y []float32, z []float32)
@@ -254,6 +290,15 @@ func biasReLU32AVX2(m int, n int, b []float32, x []float32, ldx int)
 func addColumnSums32AVX2(m int, n int, x []float32, ldx int, s []float32)
 
 //go:noescape
+func addColumnSquaredDiffs32AVX2(m int, n int, x []float32, ldx int, mean []float32, s []float32)
+
+//go:noescape
+func addColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, dy []float32, lddy int, s []float32, d []float32)
+
+//go:noescape
+func addReLUColumnSumsDots32AVX2(m int, n int, x []float32, ldx int, mean []float32, y []float32, ldy int, dy []float32, lddy int, s []float32, d []float32)
+
+//go:noescape
 func reluGradRows32AVX2(m int, n int, y []float32, ldy int, dy []float32, lddy int, dx []float32, lddx int)
 
 //go:noescape
@@ -269,6 +314,9 @@ func addConst64AVX2(c float64, x []float64, y []float64)
 func mulAdd64AVX2(x []float64, a []float64, b []float64, y []float64)
 
 //go:noescape
+func mulAddReLU64AVX2(x []float64, a []float64, b []float64, y []float64)
+
+//go:noescape
 func affine64AVX2(a float64, b float64, x []float64, y []float64)
 
 //go:noescape
@@ -279,6 +327,9 @@ func addDiffProduct64AVX2(x []float64, mean []float64, dy []float64, s []float64
 
 //go:noescape
 func normGrad64AVX2(x []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
+
+//go:noescape
+func normGradReLU64AVX2(x []float64, y []float64, dy []float64, mean []float64, a []float64, k []float64, c []float64, dx []float64)
 
 //go:noescape
 func add64AVX2(x []float64, y []float64, z []float64)
@@ -312,6 +363,15 @@ func biasReLU64AVX2(m int, n int, b []float64, x []float64, ldx int)
 
 //go:noescape
 func addColumnSums64AVX2(m int, n int, x []float64, ldx int, s []float64)
+
+//go:noescape
+func addColumnSquaredDiffs64AVX2(m int, n int, x []float64, ldx int, mean []float64, s []float64)
+
+//go:noescape
+func addColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, dy []float64, lddy int, s []float64, d []float64)
+
+//go:noescape
+func addReLUColumnSumsDots64AVX2(m int, n int, x []float64, ldx int, mean []float64, y []float64, ldy int, dy []float64, lddy int, s []float64, d []float64)
 
 //go:noescape
 func reluGradRows64AVX2(m int, n int, y []float64, ldy int, dy []float64, lddy int, dx []float64, lddx int)

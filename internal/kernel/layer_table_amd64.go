@@ -12,10 +12,12 @@ func accelerateLayer(l level) {
 		k32.reluGrad = reluGrad32AVX512
 		k32.addConst = addConst32AVX512
 		k32.mulAdd = mulAdd32AVX512
+		k32.mulAddReLU = mulAddReLU32AVX512
 		k32.affine = affine32AVX512
 		k32.normGradRun = normGradRun32AVX512
 		k32.addDiffProduct = addDiffProduct32AVX512
 		k32.normGrad = normGrad32AVX512
+		k32.normGradReLU = normGradReLU32AVX512
 		k32.add = add32AVX512
 		k32.mul = mul32AVX512
 		k32.layerNorm = layerNorm32AVX512
@@ -40,15 +42,20 @@ func accelerateLayer(l level) {
 		k32.addRowVector = addRowVector32AVX512
 		k32.biasReLU = biasReLU32AVX512
 		k32.addColumnSums = addColumnSums32AVX512
+		k32.addColumnSquaredDiffs = addColumnSquaredDiffs32AVX512
+		k32.addColumnSumsDots = addColumnSumsDots32AVX512
+		k32.addReLUColumnSumsDots = addReLUColumnSumsDots32AVX512
 		k32.reluGradRows = reluGradRows32AVX512
 		k64.relu = relu64AVX512
 		k64.reluGrad = reluGrad64AVX512
 		k64.addConst = addConst64AVX512
 		k64.mulAdd = mulAdd64AVX512
+		k64.mulAddReLU = mulAddReLU64AVX512
 		k64.affine = affine64AVX512
 		k64.normGradRun = normGradRun64AVX512
 		k64.addDiffProduct = addDiffProduct64AVX512
 		k64.normGrad = normGrad64AVX512
+		k64.normGradReLU = normGradReLU64AVX512
 		k64.add = add64AVX512
 		k64.mul = mul64AVX512
 		k64.layerNorm = layerNorm64AVX512
@@ -66,16 +73,21 @@ func accelerateLayer(l level) {
 		k64.addRowVector = addRowVector64AVX512
 		k64.biasReLU = biasReLU64AVX512
 		k64.addColumnSums = addColumnSums64AVX512
+		k64.addColumnSquaredDiffs = addColumnSquaredDiffs64AVX512
+		k64.addColumnSumsDots = addColumnSumsDots64AVX512
+		k64.addReLUColumnSumsDots = addReLUColumnSumsDots64AVX512
 		k64.reluGradRows = reluGradRows64AVX512
 	case avx2:
 		k32.relu = relu32AVX2
 		k32.reluGrad = reluGrad32AVX2
 		k32.addConst = addConst32AVX2
 		k32.mulAdd = mulAdd32AVX2
+		k32.mulAddReLU = mulAddReLU32AVX2
 		k32.affine = affine32AVX2
 		k32.normGradRun = normGradRun32AVX2
 		k32.addDiffProduct = addDiffProduct32AVX2
 		k32.normGrad = normGrad32AVX2
+		k32.normGradReLU = normGradReLU32AVX2
 		k32.add = add32AVX2
 		k32.mul = mul32AVX2
 		k32.layerNorm = layerNorm32AVX2
@@ -92,15 +104,20 @@ func accelerateLayer(l level) {
 		k32.addRowVector = addRowVector32AVX2
 		k32.biasReLU = biasReLU32AVX2
 		k32.addColumnSums = addColumnSums32AVX2
+		k32.addColumnSquaredDiffs = addColumnSquaredDiffs32AVX2
+		k32.addColumnSumsDots = addColumnSumsDots32AVX2
+		k32.addReLUColumnSumsDots = addReLUColumnSumsDots32AVX2
 		k32.reluGradRows = reluGradRows32AVX2
 		k64.relu = relu64AVX2
 		k64.reluGrad = reluGrad64AVX2
 		k64.addConst = addConst64AVX2
 		k64.mulAdd = mulAdd64AVX2
+		k64.mulAddReLU = mulAddReLU64AVX2
 		k64.affine = affine64AVX2
 		k64.normGradRun = normGradRun64AVX2
 		k64.addDiffProduct = addDiffProduct64AVX2
 		k64.normGrad = normGrad64AVX2
+		k64.normGradReLU = normGradReLU64AVX2
 		k64.add = add64AVX2
 		k64.mul = mul64AVX2
 		k64.layerNorm = layerNorm64AVX2
@@ -112,6 +129,9 @@ func accelerateLayer(l level) {
 		k64.addRowVector = addRowVector64AVX2
 		k64.biasReLU = biasReLU64AVX2
 		k64.addColumnSums = addColumnSums64AVX2
+		k64.addColumnSquaredDiffs = addColumnSquaredDiffs64AVX2
+		k64.addColumnSumsDots = addColumnSumsDots64AVX2
+		k64.addReLUColumnSumsDots = addReLUColumnSumsDots64AVX2
 		k64.reluGradRows = reluGradRows64AVX2
 	}
 }

@@ -91,10 +91,13 @@ func testRowKernels[T Float](t *testing.T) {
 	})
 }
 
-// TestBatchNormRowKernels checks AffineRows, ColumnDiffDots and
-// BatchNormGradRows against their definitions, exactly (the order of
+// TestBatchNormRowKernels checks AffineRows, AffineReLURows, ColumnDiffDots
+// and BatchNormGradRows against their definitions, exactly (the order of
 // operations is the same), with row strides longer than a row and guard
-// bands.
+// bands; ColumnSumsDots against ColumnSums and ColumnDiffDots;
+// ReLUColumnSumsDots and ReLUBatchNormGradRows against ReLUGradRows
+// followed by ColumnSums and ColumnDiffDots, and BatchNormGradRows, and ColumnMeanVar's variance against AddSquaredDiff
+// row by row, bit for bit.
 func TestBatchNormRowKernels(t *testing.T) {
 	forEachType(t, testBatchNormRowKernels[float32], testBatchNormRowKernels[float64])
 }
@@ -123,6 +126,82 @@ func testBatchNormRowKernels[T Float](t *testing.T) {
 				for j := 0; j < n; j++ {
 					if want := T(x.s[i*ldx+j]*a[j]) + b[j]; !sameBits(y.s[i*ldd+j], want) {
 						t.Fatalf("AffineRows%s[%d][%d] = %v; want %v", name, i, j, y.s[i*ldd+j], want)
+					}
+				}
+			}
+
+			xs := newGuarded[T](need(m, n, ldx), rng.IntN(16)) // NaN, ±0 and ±Inf among the values
+			fill(rng, xs.s, false, true)
+			r := newGuarded[T](need(m, n, ldd), rng.IntN(16))
+			AffineReLURows(m, n, xs.s, ldx, a, b, r.s, ldd)
+			r.check(t, "AffineReLURows"+name)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					want := T(xs.s[i*ldx+j]*a[j]) + b[j]
+					if want <= 0 {
+						want = 0
+					}
+					if !sameBits(r.s[i*ldd+j], want) {
+						t.Fatalf("AffineReLURows%s[%d][%d] = %v; want %v", name, i, j, r.s[i*ldd+j], want)
+					}
+				}
+			}
+
+			// The ReLU-masked kernels against the masked gradient written out
+			// (ReLUGradRows) and the kernels above; ys, the ReLU's output,
+			// holds NaN, ±0 and ±Inf.
+			ldr := n + 1 + rng.IntN(4)
+			ys := newGuarded[T](need(m, n, ldr), rng.IntN(16))
+			fill(rng, ys.s, false, true)
+			g := make([]T, need(m, n, ldy))
+			ReLUGradRows(m, n, ys.s, ldr, dy.s, ldy, g, ldy)
+			ws, wd := make([]T, n), make([]T, n)
+			ColumnSums(m, n, g, ldy, ws)
+			ColumnDiffDots(m, n, x.s, ldx, mean, g, ldy, wd)
+			bs, bd := newGuarded[T](n, rng.IntN(16)), newGuarded[T](n, rng.IntN(16))
+			ReLUColumnSumsDots(m, n, x.s, ldx, mean, ys.s, ldr, dy.s, ldy, bs.s, bd.s)
+			bs.check(t, "ReLUColumnSumsDots"+name)
+			bd.check(t, "ReLUColumnSumsDots"+name)
+			for j := 0; j < n; j++ {
+				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
+					t.Fatalf("ReLUColumnSumsDots%s[%d] = %v, %v; want %v, %v", name, j, bs.s[j], bd.s[j], ws[j], wd[j])
+				}
+			}
+			ColumnSums(m, n, dy.s, ldy, ws)
+			ColumnDiffDots(m, n, x.s, ldx, mean, dy.s, ldy, wd)
+			ColumnSumsDots(m, n, x.s, ldx, mean, dy.s, ldy, bs.s, bd.s)
+			bs.check(t, "ColumnSumsDots"+name)
+			bd.check(t, "ColumnSumsDots"+name)
+			for j := 0; j < n; j++ {
+				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
+					t.Fatalf("ColumnSumsDots%s[%d] = %v, %v; want %v, %v", name, j, bs.s[j], bd.s[j], ws[j], wd[j])
+				}
+			}
+			rx, wx := newGuarded[T](need(m, n, ldd), rng.IntN(16)), make([]T, need(m, n, ldd))
+			ReLUBatchNormGradRows(m, n, x.s, ldx, ys.s, ldr, dy.s, ldy, mean, a, k, c, rx.s, ldd)
+			rx.check(t, "ReLUBatchNormGradRows"+name)
+			BatchNormGradRows(m, n, x.s, ldx, g, ldy, mean, a, k, c, wx, ldd)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					if !sameBits(rx.s[i*ldd+j], wx[i*ldd+j]) {
+						t.Fatalf("ReLUBatchNormGradRows%s[%d][%d] = %v; want %v", name, i, j, rx.s[i*ldd+j], wx[i*ldd+j])
+					}
+				}
+			}
+
+			// ColumnMeanVar's variance against AddSquaredDiff on each row.
+			for _, in := range []guarded[T]{x, xs} {
+				mu, v := newGuarded[T](n, rng.IntN(16)), newGuarded[T](n, rng.IntN(16))
+				ColumnMeanVar(m, n, in.s, ldx, mu.s, v.s)
+				mu.check(t, "ColumnMeanVar"+name)
+				v.check(t, "ColumnMeanVar"+name)
+				want := make([]T, n)
+				for i := 0; i < m && n > 0; i++ {
+					AddSquaredDiff(in.s[i*ldx:i*ldx+n], mu.s, want)
+				}
+				for j := range want {
+					if want[j] /= T(m); !sameBits(v.s[j], want[j]) {
+						t.Fatalf("ColumnMeanVar%s variance[%d] = %v; want %v", name, j, v.s[j], want[j])
 					}
 				}
 			}

@@ -47,6 +47,15 @@ var layers = []stream{
 		},
 	},
 	{
+		// y = x·a + b where !(x·a + b <= 0), else +0: mulAdd, then relu's test
+		name: "mulAddReLU", params: "x, a, b, y []T", slices: []string{"x", "a", "b", "y"}, unroll: 4,
+		prep: func(e *step) { e.def("0", e.zero()) },
+		body: func(e *step, _ map[string]bool) {
+			y := e.add(e.mul(e.ld("x"), e.ld("a")), e.ld("b"))
+			e.st("y", e.sel(e.cmp(cmpLE, y, e.c("0")), e.c("0"), y))
+		},
+	},
+	{
 		// y = x·a + b, a and b scalars
 		name: "affine", params: "a, b T, x, y []T", slices: []string{"x", "y"}, scalars: []string{"a", "b"}, unroll: 4,
 		body: func(e *step, _ map[string]bool) {
@@ -76,6 +85,17 @@ var layers = []stream{
 		body: func(e *step, _ map[string]bool) {
 			x, dy, mean, a, k, c := e.ld("x"), e.ld("dy"), e.ld("mean"), e.ld("a"), e.ld("k"), e.ld("c")
 			e.st("dx", e.mul(e.sub(e.sub(dy, a), e.mul(e.sub(x, mean), k)), c))
+		},
+	},
+	{
+		// dx = ((g − a) − (x − mean)·k)·c, g = dy where !(y <= 0), else +0:
+		// normGrad of the gradient let through by a ReLU whose output was y
+		name: "normGradReLU", params: "x, y, dy, mean, a, k, c, dx []T", slices: []string{"x", "y", "dy", "mean", "a", "k", "c", "dx"}, unroll: 2,
+		prep: func(e *step) { e.def("0", e.zero()) },
+		body: func(e *step, _ map[string]bool) {
+			x, y, dy, mean, a, k, c := e.ld("x"), e.ld("y"), e.ld("dy"), e.ld("mean"), e.ld("a"), e.ld("k"), e.ld("c")
+			g := e.sel(e.cmp(cmpLE, y, e.c("0")), e.c("0"), dy)
+			e.st("dx", e.mul(e.sub(e.sub(g, a), e.mul(e.sub(x, mean), k)), c))
 		},
 	},
 	{
@@ -179,6 +199,15 @@ var bands = []band{
 			}
 		},
 	},
+	// s[j] += (x[0,j] − mean[j])² + …: addSquaredDiff down the rows, the
+	// sums held in registers
+	columnSums("addColumnSquaredDiffs", squaredDiffs),
+	// s[j] += dy[0,j] + dy[1,j] + … and d[j] += (x[0,j] − mean[j])·dy[0,j] + …:
+	// addColumnSums and addDiffProduct down the rows in one pass
+	columnSums("addColumnSumsDots", sumsDots),
+	// addColumnSumsDots of g = dy where !(y <= 0), else +0, the gradient let
+	// through by a ReLU
+	columnSums("addReLUColumnSumsDots", reluSumsDots),
 	{
 		// dx[i,j] = dy[i,j] where !(y[i,j] <= 0), else +0, as reluGrad
 		name: "reluGradRows", params: "y []T, ldy int, dy []T, lddy int, dx []T, lddx int", unroll: 4,
@@ -283,6 +312,84 @@ func (v *vm) biasRows(m, off reg.GPVirtual, k int, label string, relu bool) {
 			v.store(y, at)
 		}
 	})
+}
+
+// A sumsKind is what a columnSums kernel adds down the rows.
+type sumsKind int
+
+const (
+	squaredDiffs sumsKind = iota // (x − mean)² to s
+	sumsDots                     // g = dy to s and (x − mean)·g to d
+	reluSumsDots                 // the same with g = dy where !(y <= 0), else +0
+)
+
+// columnSums returns the band kernel named name that adds the terms of
+// kind down the rows to its sums, held in registers (and the means) for a
+// block.
+func columnSums(name string, kind sumsKind) band {
+	params := map[sumsKind]string{
+		squaredDiffs: "x []T, ldx int, mean, s []T",
+		sumsDots:     "x []T, ldx int, mean, dy []T, lddy int, s, d []T",
+		reluSumsDots: "x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, s, d []T",
+	}[kind]
+	unroll := 4
+	if kind != squaredDiffs { // two sums, the means (and the mask): 16 ymm registers hold two vectors across
+		unroll = 2
+	}
+	return band{name: name, params: params, unroll: unroll, block: func(v *vm, m, off reg.GPVirtual, k int, label string) {
+		v.columnSums(m, off, k, label, kind)
+	}}
+}
+
+// columnSums emits a block of a columnSums kernel: the sums' k vectors and
+// the means' loaded into registers, each row's terms added to them in the
+// reference loop's order (acc + term, the term computed as it computes
+// it), the sums stored after the last row.
+func (v *vm) columnSums(m, off reg.GPVirtual, k int, label string, kind sumsKind) {
+	sums, mats := []string{"s"}, []string{"x"}
+	switch kind {
+	case sumsDots:
+		sums, mats = append(sums, "d"), append(mats, "dy")
+	case reluSumsDots:
+		sums, mats = append(sums, "d"), append(mats, "dy", "y")
+	}
+	at := func(r reg.GPVirtual, j int) op.Mem { return op.Mem{Base: r, Disp: j * v.bytes} }
+	ptr, acc := make([]reg.GPVirtual, len(sums)), make([][]reg.VecVirtual, len(sums))
+	for i, name := range sums {
+		ptr[i], acc[i] = offset(asm.Param(name).Base(), off), make([]reg.VecVirtual, k)
+		for j := range k {
+			acc[i][j] = v.load(at(ptr[i], j))
+		}
+	}
+	mu, mean := offset(asm.Param("mean").Base(), off), make([]reg.VecVirtual, k)
+	for j := range mean {
+		mean[j] = v.load(at(mu, j))
+	}
+	var zero reg.VecVirtual
+	if kind == reluSumsDots {
+		zero = v.zero()
+	}
+	addTo := func(a reg.VecVirtual, t reg.VecVirtual) { v.ps(asm.VADDPS, asm.VADDPD)(t, a, a) } // a + t, in place down the rows
+	v.downRows(m, off, mats, label, func(p []reg.GPVirtual) {
+		for j := range k {
+			d := v.sub(v.load(at(p[0], j)), mean[j])
+			if kind == squaredDiffs {
+				addTo(acc[0][j], v.mul(d, d))
+				continue
+			}
+			g := v.load(at(p[1], j))
+			if kind == reluSumsDots {
+				g = v.sel(v.cmp(cmpLE, v.load(at(p[2], j)), zero), zero, g)
+			}
+			addTo(acc[0][j], g)
+			addTo(acc[1][j], v.mul(d, g))
+		}
+	})
+	for i := range sums {
+		for j := range k {
+			v.store(acc[i][j], at(ptr[i], j))
+		}
+	}
 }
 
 func init() {

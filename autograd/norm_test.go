@@ -1,0 +1,262 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+	"unsafe"
+
+	"github.com/descentml/descent/internal/kernel"
+	"github.com/descentml/descent/tensor"
+)
+
+// BenchmarkBatchNormRows measures BatchNormReLU of an input [N, C], the
+// MLP's batch norm after a Linear layer, and BatchNorm alone, forward and
+// backward, the gradients discarded and overwritten as in a training step,
+// on GOMAXPROCS threads.
+func BenchmarkBatchNormRows(b *testing.B) {
+	kernel.SetThreads(runtime.GOMAXPROCS(0))
+	for _, s := range [][2]int{{128, 256}, {512, 256}} {
+		b.Run(fmt.Sprintf("f32/%dx%d", s[0], s[1]), func(b *testing.B) { benchBatchNormRows[float32](b, s[0], s[1], true) })
+	}
+	b.Run("f32/128x256/norelu", func(b *testing.B) { benchBatchNormRows[float32](b, 128, 256, false) })
+}
+
+func benchBatchNormRows[T tensor.Float](b *testing.B, n, c int, relu bool) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	param := func(lo float64, shape ...int) *Var[T] {
+		v := tensor.New[T](shape...)
+		for i := range v.Data() {
+			v.Data()[i] = T(lo + rng.NormFloat64())
+		}
+		return NewVar(v, true)
+	}
+	x, gamma, beta, dy := param(0.3, n, c), param(1, c), param(0, c), param(0, n, c)
+	mean, variance := make([]T, c), make([]T, c)
+	tape := NewTape[T]()
+	b.SetBytes(int64(n * c * int(unsafe.Sizeof(T(0)))))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, v := range []*Var[T]{x, gamma, beta} {
+			v.DiscardGrad()
+		}
+		var y *Var[T]
+		if relu {
+			y = tape.BatchNormReLU(x, gamma, beta, 1e-5, mean, variance)
+		} else {
+			y = tape.BatchNorm(x, gamma, beta, 1e-5, mean, variance)
+		}
+		if err := tape.BackwardWith(y, dy.Value()); err != nil {
+			b.Fatal(err)
+		}
+		tape.Reset()
+	}
+}
+
+// TestBatchNormRowsMatchesColumnBands checks the batch norm of an input
+// [N, C] (BatchNorm, BatchNormEval, BatchNormReLU, BatchNormEvalReLU),
+// whose passes that write [N, C] arrays run by bands of rows, bit for bit
+// against the code that ran every pass by bands of channels (kept below as
+// oldNormRows and oldNormRowsGrad, on all the channels at once, which gave
+// the same bits on any number of threads): the output, the batch
+// statistics, and the gradients of the input, γ and β, added to gradients
+// already there or overwriting discarded ones, for float32 and float64 on
+// 1, 2 and 3 threads. The shapes include one row, one channel, odd sizes,
+// channels not divisible by the workers, and sizes under bandAt (run on
+// the caller) and over it (spread).
+func TestBatchNormRowsMatchesColumnBands(t *testing.T) {
+	defer tensor.SetThreads(0)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
+	shapes := [][2]int{{1, 1}, {1, 5}, {7, 1}, {5, 7}, {33, 17}, {1, 40000}, {40000, 1}, {128, 256}, {127, 301}, {333, 101}}
+	for _, s := range shapes {
+		for _, m := range []rowsMode{{}, {relu: true}, {eval: true}, {eval: true, relu: true}, {relu: true, noAffine: true}} {
+			for _, discard := range []bool{false, true} {
+				m.discard = discard
+				testBatchNormRows[float32](t, s[0], s[1], m)
+				if s[0]*s[1] < 1<<16 {
+					testBatchNormRows[float64](t, s[0], s[1], m)
+				}
+			}
+		}
+	}
+}
+
+type rowsMode struct {
+	eval, relu, noAffine bool
+	discard              bool // the gradients discarded and overwritten, else added to
+}
+
+func testBatchNormRows[T tensor.Float](t *testing.T, n, c int, m rowsMode) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(n), uint64(c)))
+	vec := func(k int, lo float64) []T {
+		v := make([]T, k)
+		for i := range v {
+			v[i] = T(lo + rng.NormFloat64())
+		}
+		return v
+	}
+	xd, gy := vec(n*c, 0.3), vec(n*c, 0)
+	var gd, bd []T
+	if !m.noAffine {
+		gd, bd = vec(c, 1), vec(c, 0)
+	}
+	runMean, runVar := vec(c, 0), vec(c, 0)
+	for i := range runVar {
+		runVar[i] = T(math.Abs(float64(runVar[i])) + 0.1)
+	}
+	before := [3][]T{vec(n*c, 0), vec(c, 0), vec(c, 0)} // the gradients already there, to add to
+	const eps = 1e-5
+
+	// The reference: the code before, on one worker.
+	j := job[T]{x: xd, y: make([]T, n*c), z: make([]T, 2*c), coef: make([]T, 2*c), n: n, p: 1,
+		eps: eps, train: !m.eval, relu: m.relu, gamma: gd, beta: bd}
+	if m.eval {
+		j.mean, j.variance = runMean, runVar
+	} else {
+		j.mean, j.variance = make([]T, c), make([]T, c)
+	}
+	oldNormRows(&j)
+	want := [][]T{j.y, j.mean, j.variance}
+	g := job[T]{x: xd, y: gy, z: j.z, coef: make([]T, 5*c), n: n, p: 1, train: !m.eval, gamma: gd,
+		tmp: make([]T, c), add: !m.discard, addGamma: !m.discard, addBeta: !m.discard}
+	if m.relu {
+		g.mask, g.masked = j.y, make([]T, n*c)
+	}
+	g.dx = append([]T(nil), before[0]...)
+	if !m.noAffine {
+		g.dgamma, g.dbeta = append([]T(nil), before[1]...), append([]T(nil), before[2]...)
+	}
+	oldNormRowsGrad(&g)
+	want = append(want, g.dx, g.dgamma, g.dbeta)
+
+	name := fmt.Sprintf("%T [%d, %d] %+v", T(0), n, c, m)
+	for _, threads := range []int{1, 2, 3} {
+		tensor.SetThreads(threads)
+		leaf := func(d []T, shape ...int) *Var[T] {
+			if d == nil {
+				return nil
+			}
+			v := NewVar(tensor.FromSlice(append([]T(nil), d...), shape...), true)
+			v.ZeroGrad()
+			return v
+		}
+		x, gamma, beta := leaf(xd, n, c), leaf(gd, c), leaf(bd, c)
+		vars := []*Var[T]{x, gamma, beta}
+		for i, v := range vars { // a first pass gives the leaves their gradient buffers
+			if v == nil {
+				continue
+			}
+			tape := NewTape[T]()
+			if err := tape.Backward(tape.Sum(tape.Scale(v, 0))); err != nil {
+				t.Fatal(err)
+			}
+			copy(v.Grad().Data(), before[i])
+			if m.discard {
+				for k := range v.grad.Data() {
+					v.grad.Data()[k] = T(math.NaN())
+				}
+				v.DiscardGrad()
+			}
+		}
+		tape := NewTape[T]()
+		bm, bv := make([]T, c), make([]T, c)
+		var y *Var[T]
+		switch {
+		case m.eval && m.relu:
+			y = tape.BatchNormEvalReLU(x, gamma, beta, runMean, runVar, eps)
+		case m.eval:
+			y = tape.BatchNormEval(x, gamma, beta, runMean, runVar, eps)
+		case m.relu:
+			y = tape.BatchNormReLU(x, gamma, beta, eps, bm, bv)
+		default:
+			y = tape.BatchNorm(x, gamma, beta, eps, bm, bv)
+		}
+		if m.eval {
+			bm, bv = runMean, runVar
+		}
+		got := [][]T{append([]T(nil), y.Value().Data()...), bm, bv}
+		if err := tape.Backward(tape.Sum(tape.Mul(y, tape.Const(tensor.FromSlice(gy, n, c))))); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vars {
+			if v == nil {
+				got = append(got, nil)
+				continue
+			}
+			got = append(got, v.Grad().Data())
+		}
+		for i := range want {
+			if len(got[i]) != len(want[i]) {
+				t.Fatalf("%s with %d threads: result %d of length %d; want %d", name, threads, i, len(got[i]), len(want[i]))
+			}
+			for k := range want[i] {
+				if math.Float64bits(float64(got[i][k])) != math.Float64bits(float64(want[i][k])) {
+					t.Fatalf("%s with %d threads: result %d [%d] = %v; want %v", name, threads, i, k, got[i][k], want[i][k])
+				}
+			}
+		}
+	}
+}
+
+// oldNormRows is normRows as it was, all the channels at once: the
+// statistics and the coefficients (normCoef, unchanged), AffineRows, then
+// ReLU row by row.
+func oldNormRows[T tensor.Float](j *job[T]) {
+	c := len(j.z) / 2
+	lo, hi := 0, c
+	j.normCoef(lo, hi)
+	a, b := j.coef[lo:hi], j.coef[c+lo:c+hi]
+	kernel.AffineRows(j.n, hi-lo, j.x[lo:], c, a, b, j.y[lo:], c)
+	if j.relu {
+		for o := 0; o < j.n*c; o += c {
+			kernel.ReLU(j.y[o+lo:o+hi], j.y[o+lo:o+hi])
+		}
+	}
+}
+
+// oldNormRowsGrad is normRowsGrad as it was, all the channels at once, as
+// worker 0.
+func oldNormRowsGrad[T tensor.Float](j *job[T]) {
+	c := len(j.z) / 2
+	lo, hi, n := 0, c, c
+	g, mu := j.y, j.z[c+lo:c+hi]
+	if j.mask != nil {
+		for o := 0; o < j.n*c; o += c {
+			kernel.ReLUGrad(j.mask[o+lo:o+hi], g[o+lo:o+hi], j.masked[o+lo:o+hi])
+		}
+		g = j.masked
+	}
+	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
+	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
+	kernel.ColumnSums(j.n, n, g[lo:], c, sum)
+	kernel.ColumnDiffDots(j.n, n, j.x[lo:], c, mu, g[lo:], c, dot)
+	for i := range n {
+		ac, kc, cc64 := j.addParamGrads(lo+i, float64(sum[i]), float64(dot[i]))
+		a[i], k[i], cc[i] = T(ac), T(kc), T(cc64)
+	}
+	if j.dx == nil {
+		return
+	}
+	if !j.train {
+		clear(a)
+	}
+	rows := func(x, g, dx []T, m int) {
+		if j.train {
+			kernel.BatchNormGradRows(m, n, x, c, g, c, mu, a, k, cc, dx, c)
+		} else {
+			kernel.AffineRows(m, n, g, c, cc, a, dx, c)
+		}
+	}
+	if !j.add {
+		rows(j.x[lo:], g[lo:], j.dx[lo:], j.n)
+		return
+	}
+	tmp := j.tmp[:n]
+	for i := range j.n {
+		rows(j.x[i*c+lo:], g[i*c+lo:], tmp, 1)
+		kernel.Axpy(1, tmp, j.dx[i*c+lo:i*c+hi])
+	}
+}
