@@ -315,7 +315,7 @@ func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
 // with vector kernels. On the pool it runs in phases as batchNormRows
 // (normRowsGrad): the sums over the batch, which only read, by bands of
 // channels, then ∂x by bands of rows. After BatchNormReLU both read the
-// output's gradient masked as they go (kernel.ReLUColumnSums and the
+// output's gradient masked as they go (kernel.ReLUColumnSumsDots and the
 // like, the same bits), where a pass by rows writing the masked gradient
 // first would add a pass over [N, C] and a wait for the other cores. After
 // BatchNormEvalReLU, rarely differentiated, that pass does run (phase 0).
