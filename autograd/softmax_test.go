@@ -4,18 +4,22 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
 // BenchmarkCrossEntropy measures the cross-entropy of logits [N, 10], the
-// MNIST classifier's, forward and backward.
+// MNIST classifier's, and [4096, 63], the KJV character model's (batches of
+// 32 windows of 128), forward and backward.
 func BenchmarkCrossEntropy(b *testing.B) {
-	for _, rows := range []int{16, 128, 1024} {
-		b.Run(fmt.Sprintf("f32/%dx10", rows), func(b *testing.B) { benchCrossEntropy[float32](b, rows, 10) })
-		b.Run(fmt.Sprintf("f64/%dx10", rows), func(b *testing.B) { benchCrossEntropy[float64](b, rows, 10) })
+	for _, shape := range [][2]int{{16, 10}, {128, 10}, {256, 10}, {512, 10}, {1024, 10}, {4096, 63}} {
+		rows, c := shape[0], shape[1]
+		b.Run(fmt.Sprintf("f32/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float32](b, rows, c) })
+		b.Run(fmt.Sprintf("f64/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float64](b, rows, c) })
 	}
 }
 
@@ -31,6 +35,7 @@ func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int) {
 	}
 	logits := NewVar(x, true)
 	tape := NewTape[T]()
+	b.SetBytes(int64(rows * c * int(unsafe.Sizeof(T(0)))))
 	b.ReportAllocs()
 	for b.Loop() {
 		l := tape.CrossEntropy(logits, labels)
@@ -85,7 +90,9 @@ func crossEntropyGradRef[T tensor.Float](probs []T, c int, labels []int, skip bo
 // of rows not ignored), gives the bits of the row-by-row computation it
 // replaced: the loss, and the logits' gradient both set and added to, with
 // and without ignored rows (runs of them, and all of them), with logits
-// holding NaN, ±Inf and −0, on 1, 2 and 3 threads.
+// holding NaN, ±Inf and −0, on 1, 2 and 3 threads: the shapes include ones
+// that spreadRows cuts into bands of rows, and rows long enough that the
+// probabilities not saved take blocks of fewer rows than ceBlock.
 func TestCrossEntropySameBits(t *testing.T) {
 	t.Run("float32", testCrossEntropySameBits[float32])
 	t.Run("float64", testCrossEntropySameBits[float64])
@@ -93,6 +100,8 @@ func TestCrossEntropySameBits(t *testing.T) {
 
 func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 	defer tensor.SetThreads(0)
+	// Spread uses at most GOMAXPROCS workers: allow 3.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
 	rng := rand.New(rand.NewPCG(7, 8))
 	same := func(a, b T) bool { // the same bits, NaN payloads included (float32 widens exactly)
 		return math.Float64bits(float64(a)) == math.Float64bits(float64(b))
@@ -100,7 +109,7 @@ func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 	const ignore = -100
 	for _, threads := range []int{1, 2, 3} {
 		tensor.SetThreads(threads)
-		for _, shape := range [][2]int{{1, 10}, {7, 3}, {64, 10}, {65, 10}, {128, 10}, {300, 33}, {5, 1}} {
+		for _, shape := range [][2]int{{1, 10}, {7, 3}, {64, 10}, {65, 10}, {128, 10}, {300, 33}, {5, 1}, {1000, 40}, {50, 3000}} {
 			rows, c := shape[0], shape[1]
 			for variant := range 4 { // plain, specials, ignored rows, all ignored
 				x := tensor.New[T](rows, c)
