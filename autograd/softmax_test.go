@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -14,16 +15,20 @@ import (
 
 // BenchmarkCrossEntropy measures the cross-entropy of logits [N, 10], the
 // MNIST classifier's, and [4096, 63], the KJV character model's (batches of
-// 32 windows of 128), forward and backward.
+// 32 windows of 128), forward and backward. In the "bands" cases the pool
+// writes the logits by bands of rows before each step and reads their
+// gradient by bands after it, as a Linear output layer cut by rows does,
+// so that each core holds its rows' lines as in a training step.
 func BenchmarkCrossEntropy(b *testing.B) {
 	for _, shape := range [][2]int{{16, 10}, {128, 10}, {256, 10}, {512, 10}, {1024, 10}, {4096, 63}} {
 		rows, c := shape[0], shape[1]
-		b.Run(fmt.Sprintf("f32/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float32](b, rows, c) })
-		b.Run(fmt.Sprintf("f64/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float64](b, rows, c) })
+		b.Run(fmt.Sprintf("f32/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float32](b, rows, c, false) })
+		b.Run(fmt.Sprintf("f64/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float64](b, rows, c, false) })
+		b.Run(fmt.Sprintf("bands/f32/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float32](b, rows, c, true) })
 	}
 }
 
-func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int) {
+func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int, bands bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := tensor.New[T](rows, c)
 	for i := range x.Data() {
@@ -35,15 +40,34 @@ func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int) {
 	}
 	logits := NewVar(x, true)
 	tape := NewTape[T]()
+	src := slices.Clone(x.Data())
+	var sink T
+	write := func(w, workers int) { // the output layer's forward
+		lo, hi := kernel.Band(rows, w, workers)
+		copy(x.Data()[lo*c:hi*c], src[lo*c:hi*c])
+	}
+	read := func(w, workers int) { // its backward
+		lo, hi := kernel.Band(rows, w, workers)
+		if s := T(kernel.Sum(logits.Grad().Data()[lo*c : hi*c])); w == 0 {
+			sink += s
+		}
+	}
 	b.SetBytes(int64(rows * c * int(unsafe.Sizeof(T(0)))))
 	b.ReportAllocs()
 	for b.Loop() {
+		if bands {
+			kernel.Spread(write)
+		}
 		l := tape.CrossEntropy(logits, labels)
 		if err := tape.Backward(l); err != nil {
 			b.Fatal(err)
 		}
+		if bands {
+			kernel.Spread(read)
+		}
 		tape.Reset()
 	}
+	_ = sink
 }
 
 // crossEntropyRef is the cross-entropy as it was computed before
