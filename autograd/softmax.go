@@ -124,7 +124,11 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 		t.ceTerms = make([]float64, rows)
 	}
 	j.terms = t.ceTerms[:rows]
-	t.spreadRows(j, ceWork(work))
+	if ceWorkers(work) == 1 { // on the caller, without spreadRows's copies of the job
+		j.crossEntropyRows(0, 1)
+	} else {
+		t.spreadRows(j, ceWork(work))
+	}
 	var sum float64
 	count := 0
 	for i, term := range j.terms {
@@ -239,7 +243,11 @@ func (t *Tape[T]) crossEntropyBackward(n *node[T]) {
 	j.ignore, j.skip = n.ints[len(n.ints)-2], n.ints[len(n.ints)-1] == 1
 	j.n = len(j.labels)
 	j.scale = n.out.grad.Data()[0] / T(n.scalar)
-	t.spreadRows(j, ceWork(len(j.y)))
+	if ceWorkers(len(j.y)) == 1 {
+		j.crossEntropyGradRows(0, 1)
+	} else {
+		t.spreadRows(j, ceWork(len(j.y)))
+	}
 }
 
 // crossEntropyGradRows sets (or adds to, when add) the logits' gradient z
