@@ -112,7 +112,8 @@ func crossEntropyGradRef[T tensor.Float](probs []T, c int, labels []int, skip bo
 // TestCrossEntropySameBits checks that the cross-entropy, computed by
 // blocks of rows (kernel.SoftmaxRowsStats, one Affine or Axpy for each run
 // of rows not ignored), gives the bits of the row-by-row computation it
-// replaced: the loss, and the logits' gradient both set and added to, with
+// replaced: the loss, and the logits' gradient set (a new buffer, and one
+// discarded over NaN) and added to, with
 // and without ignored rows (runs of them, and all of them), with logits
 // holding NaN, ±Inf and −0, on 1, 2 and 3 threads: the shapes include ones
 // that spreadRows cuts into bands of rows, and rows long enough that the
@@ -160,8 +161,12 @@ func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 				}
 				logits := NewVar(x, true)
 				tape := NewTape[T]()
-				for _, add := range []bool{false, true} {
+				for pass, mode := range []string{"new", "add", "discarded"} {
+					add := mode == "add"
 					crossEntropyGradRef(probs, c, labels, skip, ignore, count, want, add)
+					if mode == "discarded" { // over NaN, overwritten
+						resetGrads([]*Var[T]{logits}, true)
+					}
 					var l *Var[T]
 					if skip {
 						l = tape.CrossEntropyIgnore(logits, labels, ignore)
@@ -176,7 +181,7 @@ func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 					}
 					for i, g := range logits.Grad().Data() {
 						if !same(g, want[i]) {
-							t.Fatalf("%s add %v: gradient [%d] = %v; row by row %v", name, add, i, g, want[i])
+							t.Fatalf("%s pass %d (%s): gradient [%d] = %v; row by row %v", name, pass, mode, i, g, want[i])
 						}
 					}
 					tape.Reset()
