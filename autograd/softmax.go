@@ -166,9 +166,10 @@ func ceScratchRows(rows, c int) int {
 // output layer cut by rows, each core's rows in its own cache. In the step
 // of BenchmarkTrainFraction/mlp-784-256-256-10 (logits 128×10, 2 cores),
 // the cross-entropy's forward and backward took 12.2 µs on the caller and
-// 7.9 µs by bands (medians, timed inside the step). On logits that one core
-// wrote, BenchmarkCrossEntropy/f32/128x10 loses (6.8 → 8.9 µs) and
-// 256x10 gains (13.8 → 12.2 µs).
+// 7.9 µs by bands (medians, timed inside the step). BenchmarkCrossEntropy,
+// whose logits stay in cache from one step to the next, says otherwise at
+// that size: 128x10 loses by bands (6.7 → 9.9 µs, and 8.8 → 11.8 µs in
+// the "bands" case), 256x10 breaks even and 1024x10 gains (53 → 35 µs).
 func ceWork(elems int) int { return elems * ceWeight }
 
 // ceWeight is the weight of an element of a cross-entropy's pass against
