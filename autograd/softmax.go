@@ -165,11 +165,13 @@ func ceScratchRows(rows, c int) int {
 // an elementwise operation's element, and logits that large come from an
 // output layer cut by rows, each core's rows in its own cache. In the step
 // of BenchmarkTrainFraction/mlp-784-256-256-10 (logits 128×10, 2 cores),
-// the cross-entropy's forward and backward took 12.2 µs on the caller and
-// 7.9 µs by bands (medians, timed inside the step). BenchmarkCrossEntropy,
-// whose logits stay in cache from one step to the next, says otherwise at
-// that size: 128x10 loses by bands (6.7 → 9.9 µs, and 8.8 → 11.8 µs in
-// the "bands" case), 256x10 breaks even and 1024x10 gains (53 → 35 µs).
+// the cross-entropy's forward and backward took 10.7–11.1 µs on the
+// caller and 6.7–7.6 µs by bands (medians over 2000 steps, timed inside
+// the step); in BenchmarkLMTrainStep's (4096×63), 0.87–0.91 and
+// 0.46–0.48 ms. BenchmarkCrossEntropy, whose logits stay in cache from one
+// step to the next, says otherwise at 128×10: 128x10 loses by bands
+// (6.7 → 9.9 µs, and 8.8 → 11.8 µs in the "bands" case), 256x10 breaks
+// even and 1024x10 gains (53 → 35 µs).
 func ceWork(elems int) int { return elems * ceWeight }
 
 // ceWeight is the weight of an element of a cross-entropy's pass against
