@@ -108,46 +108,34 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 		}
 	}
 	out := t.result(nil, logits)
-	var probs []T
+	j := job[T]{kind: jobCrossEntropy, n: rows, p: c, x: logits.value.Data(), labels: labels, skip: skip, ignore: ignore}
 	n := t.push(opCrossEntropy, out, logits, nil, nil)
 	if n != nil {
 		n.saved = t.arena.Get(s...)
-		probs = n.saved.Data()
+		j.y = n.saved.Data()
 		n.ints = append(n.ints, labels...)
 		n.ints = append(n.ints, ignore, boolInt(skip))
 	}
-	x := logits.value.Data()
-	var scratch []T // the probabilities of a run of rows when they are not saved
-	if probs == nil {
-		scratch = t.arena.Get(min(rows, ceBlock) * c).Data()
+	work := rows * c
+	if j.y == nil { // the probabilities of a block of rows for each worker
+		j.tmp = t.arena.Get(ceWorkers(work) * ceScratchRows(rows, c) * c).Data()
+	}
+	if cap(t.ceTerms) < rows {
+		t.ceTerms = make([]float64, rows)
+	}
+	j.terms = t.ceTerms[:rows]
+	if ceWorkers(work) == 1 { // on the caller, without spreadRows's copies of the job
+		j.crossEntropyRows(0, 1)
+	} else {
+		t.spreadRows(j, ceWork(work))
 	}
 	var sum float64
 	count := 0
-	var top, sums [ceBlock]float64 // SoftmaxRowsStats's, for a run of rows
-	for i := 0; i < rows; {
-		if skip && labels[i] == ignore {
-			if probs != nil {
-				clear(probs[i*c : (i+1)*c])
-			}
-			i++
-			continue
-		}
-		r := i + 1 // the run of rows i…r−1 not ignored, at most ceBlock long
-		for r < rows && r-i < ceBlock && !(skip && labels[r] == ignore) {
-			r++
-		}
-		var p []T
-		if probs != nil {
-			p = probs[i*c : r*c]
-		} else {
-			p = scratch[:(r-i)*c]
-		}
-		kernel.SoftmaxRowsStats(r-i, c, x[i*c:r*c], c, p, c, top[:r-i], sums[:r-i])
-		for k := i; k < r; k++ {
+	for i, term := range j.terms {
+		if !(skip && labels[i] == ignore) {
 			count++
-			sum += top[k-i] + math.Log(sums[k-i]) - float64(x[k*c+labels[k]])
+			sum += term
 		}
-		i = r
 	}
 	out.value.Data()[0] = T(sum / float64(count))
 	if n != nil {
@@ -160,6 +148,85 @@ func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore i
 // kernel.SoftmaxRowsStats takes: its results live on the stack.
 const ceBlock = 64
 
+// ceScratch is the most elements of the probabilities of a block of rows
+// that a worker of a cross-entropy keeps when they are not saved (one row
+// if longer).
+const ceScratch = 1 << 14
+
+// ceScratchRows returns the rows of a worker's block of probabilities not
+// saved, for logits [rows, c].
+func ceScratchRows(rows, c int) int {
+	return min(rows, ceBlock, max(1, ceScratch/max(c, 1)))
+}
+
+// ceWork returns the work, for spreadRows, of a cross-entropy's pass over
+// logits of that many elements, so that it is spread from bandAt/ceWeight
+// (1024) logits on: a row's max, exps, sum, scale and log weigh more than
+// an elementwise operation's element, and logits that large come from an
+// output layer cut by rows, each core's rows in its own cache. In the step
+// of BenchmarkTrainFraction/mlp-784-256-256-10 (logits 128×10, 2 cores),
+// the cross-entropy's forward and backward took 10.7–11.1 µs on the
+// caller and 6.7–7.6 µs by bands (medians over 2000 steps, timed inside
+// the step); in BenchmarkLMTrainStep's (4096×63), 0.87–0.91 and
+// 0.46–0.48 ms. BenchmarkCrossEntropy, whose logits stay in cache from one
+// step to the next, says otherwise at 128×10: 128x10 loses by bands
+// (6.7 → 9.9 µs, and 8.8 → 11.8 µs in the "bands" case), 256x10 breaks
+// even and 1024x10 gains (53 → 35 µs).
+func ceWork(elems int) int { return elems * ceWeight }
+
+// ceWeight is the weight of an element of a cross-entropy's pass against
+// bandAt.
+const ceWeight = 32
+
+// ceWorkers returns the number of workers among which spreadRows cuts a
+// cross-entropy's pass over logits of that many elements.
+func ceWorkers(elems int) int {
+	if ceWork(elems) < bandAt {
+		return 1
+	}
+	return kernel.Threads()
+}
+
+// crossEntropyRows computes, for its band of rows (part w of workers), the
+// softmax of the rows of logits x [n, p] not ignored into y (the saved
+// probabilities, whose ignored rows it clears) or into worker w's block of
+// tmp, and each such row's loss term, log-sum-exp − the label's logit,
+// into terms.
+func (j *job[T]) crossEntropyRows(w, workers int) {
+	c := j.p
+	lo, hi := kernel.Band(j.n, w, workers)
+	x, labels, terms := j.x, j.labels, j.terms
+	block := ceBlock
+	var scratch []T
+	if j.y == nil {
+		block = ceScratchRows(j.n, c)
+		scratch = j.tmp[w*block*c:][:block*c]
+	}
+	var top, sums [ceBlock]float64 // SoftmaxRowsStats's, for a run of rows
+	for i := lo; i < hi; {
+		if j.skip && labels[i] == j.ignore {
+			if j.y != nil {
+				clear(j.y[i*c : (i+1)*c])
+			}
+			i++
+			continue
+		}
+		r := i + 1 // the run of rows i…r−1 not ignored, at most block long
+		for r < hi && r-i < block && !(j.skip && labels[r] == j.ignore) {
+			r++
+		}
+		p := scratch
+		if j.y != nil {
+			p = j.y[i*c : r*c]
+		}
+		kernel.SoftmaxRowsStats(r-i, c, x[i*c:r*c], c, p[:(r-i)*c], c, top[:r-i], sums[:r-i])
+		for k := i; k < r; k++ {
+			terms[k] = top[k-i] + math.Log(sums[k-i]) - float64(x[k*c+labels[k]])
+		}
+		i = r
+	}
+}
+
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -167,30 +234,43 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// crossEntropyBackward: ∂logits = (softmax(logits) − onehot(label))·∂loss/N.
+// crossEntropyBackward: ∂logits = (softmax(logits) − onehot(label))·∂loss/N,
+// by bands of rows.
 func (t *Tape[T]) crossEntropyBackward(n *node[T]) {
-	gx, add := t.gradOut(n.a)
-	if gx == nil {
+	j := job[T]{kind: jobCrossEntropyGrad, p: n.a.Shape()[1], y: n.saved.Data()}
+	j.z, j.add = t.gradOut(n.a)
+	if j.z == nil {
 		return
 	}
-	c := n.a.Shape()[1]
-	labels := n.ints[:len(n.ints)-2]
-	ignore, skip := n.ints[len(n.ints)-2], n.ints[len(n.ints)-1] == 1
-	g := n.out.grad.Data()[0] / T(n.scalar)
-	p := n.saved.Data()
-	for i := 0; i < len(labels); {
-		if skip && labels[i] == ignore {
-			if !add {
+	j.labels = n.ints[:len(n.ints)-2]
+	j.ignore, j.skip = n.ints[len(n.ints)-2], n.ints[len(n.ints)-1] == 1
+	j.n = len(j.labels)
+	j.scale = n.out.grad.Data()[0] / T(n.scalar)
+	if ceWorkers(len(j.y)) == 1 {
+		j.crossEntropyGradRows(0, 1)
+	} else {
+		t.spreadRows(j, ceWork(len(j.y)))
+	}
+}
+
+// crossEntropyGradRows sets (or adds to, when add) the logits' gradient z
+// of its band of rows (part w of workers) from the probabilities y.
+func (j *job[T]) crossEntropyGradRows(w, workers int) {
+	c, g, gx, p, labels := j.p, j.scale, j.z, j.y, j.labels
+	lo, hi := kernel.Band(j.n, w, workers)
+	for i := lo; i < hi; {
+		if j.skip && labels[i] == j.ignore {
+			if !j.add {
 				clear(gx[i*c : (i+1)*c])
 			}
 			i++
 			continue
 		}
 		r := i + 1 // the run of rows i…r−1 not ignored: one kernel call
-		for r < len(labels) && !(skip && labels[r] == ignore) {
+		for r < hi && !(j.skip && labels[r] == j.ignore) {
 			r++
 		}
-		if add {
+		if j.add {
 			kernel.Axpy(g, p[i*c:r*c], gx[i*c:r*c])
 		} else {
 			kernel.Affine(g, 0, p[i*c:r*c], gx[i*c:r*c])

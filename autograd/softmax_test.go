@@ -4,22 +4,31 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
 // BenchmarkCrossEntropy measures the cross-entropy of logits [N, 10], the
-// MNIST classifier's, forward and backward.
+// MNIST classifier's, and [4096, 63], the KJV character model's (batches of
+// 32 windows of 128), forward and backward. In the "bands" cases the pool
+// writes the logits by bands of rows before each step and reads their
+// gradient by bands after it, as a Linear output layer cut by rows does,
+// so that each core holds its rows' lines as in a training step.
 func BenchmarkCrossEntropy(b *testing.B) {
-	for _, rows := range []int{16, 128, 1024} {
-		b.Run(fmt.Sprintf("f32/%dx10", rows), func(b *testing.B) { benchCrossEntropy[float32](b, rows, 10) })
-		b.Run(fmt.Sprintf("f64/%dx10", rows), func(b *testing.B) { benchCrossEntropy[float64](b, rows, 10) })
+	for _, shape := range [][2]int{{16, 10}, {128, 10}, {256, 10}, {512, 10}, {1024, 10}, {4096, 63}} {
+		rows, c := shape[0], shape[1]
+		b.Run(fmt.Sprintf("f32/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float32](b, rows, c, false) })
+		b.Run(fmt.Sprintf("f64/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float64](b, rows, c, false) })
+		b.Run(fmt.Sprintf("bands/f32/%dx%d", rows, c), func(b *testing.B) { benchCrossEntropy[float32](b, rows, c, true) })
 	}
 }
 
-func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int) {
+func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int, bands bool) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := tensor.New[T](rows, c)
 	for i := range x.Data() {
@@ -31,14 +40,34 @@ func benchCrossEntropy[T tensor.Float](b *testing.B, rows, c int) {
 	}
 	logits := NewVar(x, true)
 	tape := NewTape[T]()
+	src := slices.Clone(x.Data())
+	var sink T
+	write := func(w, workers int) { // the output layer's forward
+		lo, hi := kernel.Band(rows, w, workers)
+		copy(x.Data()[lo*c:hi*c], src[lo*c:hi*c])
+	}
+	read := func(w, workers int) { // its backward
+		lo, hi := kernel.Band(rows, w, workers)
+		if s := T(kernel.Sum(logits.Grad().Data()[lo*c : hi*c])); w == 0 {
+			sink += s
+		}
+	}
+	b.SetBytes(int64(rows * c * int(unsafe.Sizeof(T(0)))))
 	b.ReportAllocs()
 	for b.Loop() {
+		if bands {
+			kernel.Spread(write)
+		}
 		l := tape.CrossEntropy(logits, labels)
 		if err := tape.Backward(l); err != nil {
 			b.Fatal(err)
 		}
+		if bands {
+			kernel.Spread(read)
+		}
 		tape.Reset()
 	}
+	_ = sink
 }
 
 // crossEntropyRef is the cross-entropy as it was computed before
@@ -83,9 +112,12 @@ func crossEntropyGradRef[T tensor.Float](probs []T, c int, labels []int, skip bo
 // TestCrossEntropySameBits checks that the cross-entropy, computed by
 // blocks of rows (kernel.SoftmaxRowsStats, one Affine or Axpy for each run
 // of rows not ignored), gives the bits of the row-by-row computation it
-// replaced: the loss, and the logits' gradient both set and added to, with
+// replaced: the loss, and the logits' gradient set (a new buffer, and one
+// discarded over NaN) and added to, with
 // and without ignored rows (runs of them, and all of them), with logits
-// holding NaN, ±Inf and −0, on 1, 2 and 3 threads.
+// holding NaN, ±Inf and −0, on 1, 2 and 3 threads: the shapes include ones
+// that spreadRows cuts into bands of rows, and rows long enough that the
+// probabilities not saved take blocks of fewer rows than ceBlock.
 func TestCrossEntropySameBits(t *testing.T) {
 	t.Run("float32", testCrossEntropySameBits[float32])
 	t.Run("float64", testCrossEntropySameBits[float64])
@@ -93,6 +125,8 @@ func TestCrossEntropySameBits(t *testing.T) {
 
 func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 	defer tensor.SetThreads(0)
+	// Spread uses at most GOMAXPROCS workers: allow 3.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
 	rng := rand.New(rand.NewPCG(7, 8))
 	same := func(a, b T) bool { // the same bits, NaN payloads included (float32 widens exactly)
 		return math.Float64bits(float64(a)) == math.Float64bits(float64(b))
@@ -100,7 +134,7 @@ func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 	const ignore = -100
 	for _, threads := range []int{1, 2, 3} {
 		tensor.SetThreads(threads)
-		for _, shape := range [][2]int{{1, 10}, {7, 3}, {64, 10}, {65, 10}, {128, 10}, {300, 33}, {5, 1}} {
+		for _, shape := range [][2]int{{1, 10}, {7, 3}, {64, 10}, {65, 10}, {128, 10}, {300, 33}, {5, 1}, {1000, 40}, {50, 3000}} {
 			rows, c := shape[0], shape[1]
 			for variant := range 4 { // plain, specials, ignored rows, all ignored
 				x := tensor.New[T](rows, c)
@@ -127,8 +161,12 @@ func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 				}
 				logits := NewVar(x, true)
 				tape := NewTape[T]()
-				for _, add := range []bool{false, true} {
+				for pass, mode := range []string{"new", "add", "discarded"} {
+					add := mode == "add"
 					crossEntropyGradRef(probs, c, labels, skip, ignore, count, want, add)
+					if mode == "discarded" { // over NaN, overwritten
+						resetGrads([]*Var[T]{logits}, true)
+					}
 					var l *Var[T]
 					if skip {
 						l = tape.CrossEntropyIgnore(logits, labels, ignore)
@@ -143,7 +181,7 @@ func testCrossEntropySameBits[T tensor.Float](t *testing.T) {
 					}
 					for i, g := range logits.Grad().Data() {
 						if !same(g, want[i]) {
-							t.Fatalf("%s add %v: gradient [%d] = %v; row by row %v", name, add, i, g, want[i])
+							t.Fatalf("%s pass %d (%s): gradient [%d] = %v; row by row %v", name, pass, mode, i, g, want[i])
 						}
 					}
 					tape.Reset()

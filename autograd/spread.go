@@ -47,6 +47,8 @@ const (
 	jobLinearGrad                            // a Linear layer's gradients by rows (linearGradRows)
 	jobNormRows                              // a batch norm of an input [N, C] in phases (normRows)
 	jobNormRowsGrad                          // a batch norm's gradients of an input [N, C] in phases (normRowsGrad)
+	jobCrossEntropy                          // a cross-entropy's probabilities and loss terms by rows (crossEntropyRows)
+	jobCrossEntropyGrad                      // a cross-entropy's logits gradient by rows (crossEntropyGradRows)
 )
 
 // A job is the work of one spread call; which fields a kind reads is said
@@ -79,6 +81,14 @@ type job[T tensor.Float] struct {
 	dx, dgamma, dbeta, tmp      []T
 	coef                        []T // per channel coefficients, of an input [N, C]
 	addGamma, addBeta           bool
+
+	// a cross-entropy of logits x [n, p] (crossEntropyRows,
+	// crossEntropyGradRows)
+	labels []int
+	ignore int       // the label of rows left out, when skip
+	skip   bool      // CrossEntropyIgnore
+	terms  []float64 // the loss's term of each row
+	scale  T         // ∂loss/count, the backward pass's
 }
 
 // spreadElems runs the elementwise job j over its n elements, in chunks on
@@ -147,6 +157,10 @@ func (t *Tape[T]) runBand(w, workers int) {
 		j.normRows(w, workers)
 	case jobNormRowsGrad:
 		j.normRowsGrad(w, workers)
+	case jobCrossEntropy:
+		j.crossEntropyRows(w, workers)
+	case jobCrossEntropyGrad:
+		j.crossEntropyGradRows(w, workers)
 	case jobReLU, jobReLUGrad:
 		per := j.n / max(j.rows, 1)
 		lo, hi := kernel.Band(j.rows, w, workers)

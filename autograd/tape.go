@@ -48,6 +48,8 @@ type Tape[T tensor.Float] struct {
 	reducer     BatchReducer // SetBatchReducer: synchronised batch norm
 	syncedCount int          // SyncedCount
 	syncScratch []float64    // the sums a BatchReducer combines
+
+	ceTerms []float64 // the loss terms of a cross-entropy's rows, summed in order
 }
 
 // NewTape returns an empty Tape.
