@@ -243,7 +243,7 @@ func Parallel(n int, fn func(worker, i int)) {
 // costs about three times a read from the core's own cache. A pass that
 // writes a row-major matrix must cut it by rows, not by columns: two cores
 // writing column bands of the same rows pull each other's lines (their
-// prefetchers run across the bands), and such a pass has run 9× slower
+// prefetchers run across the bands), and such a pass has run 4–10× slower
 // than by rows, slower than on one core (BenchmarkSpreadBands). Passes
 // that only read may cut by columns.
 //

@@ -228,50 +228,66 @@ func TestBand(t *testing.T) {
 }
 
 // BenchmarkSpreadBands measures a pass that writes a 128×256 float32
-// matrix (y = max(x·a + b, 0), a batch norm's output) on Spread's workers,
+// matrix, a batch norm's output y = max(x·a + b, 0), on Spread's workers,
 // each taking a band of its rows ("rows") or of its columns ("cols"), and
-// (at "cols/gapN") columns with N floats of padding between the bands in
-// every row. On two cores whose caches are far apart (a round trip of
-// 450 ns for a cache line, bench/c/pingpong.c), the column bands ran about
-// 9× slower than the rows (35 µs against 3.9 µs), slower than one core
-// doing the whole (4 µs), with or without padding: the cores' prefetchers
-// pull each other's lines of the same pages. Passes that write an [N, C]
-// array therefore cut it by rows; reductions over columns, which only
-// read, may cut it by columns.
+// (at "cols/gap256") columns with 256 floats of padding between the bands
+// in every row; "1pass" is AffineReLURows, "2passes" AffineRows and then
+// ReLU row by row on each band, as batch norm did before. On two cores
+// whose caches are far apart (a round trip of 450–490 ns for a cache
+// line, bench/c/pingpong.c), the column bands ran 4× slower than the
+// rows in one pass (11.5–11.9 µs against 2.6–2.7 µs) and 9–10× in two
+// (36.5–36.9 µs against 3.8–3.9 µs), slower than one core doing the whole
+// (2.3 and 3.6 µs), and with the padding 6.2 and 20–23 µs: the cores'
+// prefetchers pull each other's lines of the same pages. Passes that write an [N, C] array therefore cut it by rows;
+// reductions over columns, which only read, may cut it by columns.
 func BenchmarkSpreadBands(b *testing.B) {
 	const n, c = 128, 256
-	for _, gap := range []int{-1, 0, 256} {
-		name := "rows"
-		if gap >= 0 {
-			name = fmt.Sprintf("cols/gap%d", gap)
-		}
-		b.Run(name, func(b *testing.B) {
-			SetThreads(runtime.GOMAXPROCS(0))
-			ld := c + max(gap, 0)
-			x, y := make([]float32, n*ld), make([]float32, n*ld)
-			for i := range x {
-				x[i] = float32(i%7) - 3
+	for _, passes := range []int{1, 2} {
+		for _, gap := range []int{-1, 0, 256} {
+			prefix := "1pass"
+			if passes == 2 {
+				prefix = "2passes"
 			}
-			a, sh := make([]float32, c), make([]float32, c)
-			for i := range a {
-				a[i], sh[i] = 1.5, 0.25
+			name := prefix + "/rows"
+			if gap >= 0 {
+				name = fmt.Sprintf("%s/cols/gap%d", prefix, gap)
 			}
-			fn := func(w, workers int) {
-				if gap < 0 {
-					lo, hi := Band(n, w, workers)
-					AffineRows(hi-lo, c, x[lo*ld:], ld, a, sh, y[lo*ld:], ld)
-					ReLUGradRows(hi-lo, c, y[lo*ld:], ld, y[lo*ld:], ld, y[lo*ld:], ld)
-					return
+			b.Run(name, func(b *testing.B) {
+				SetThreads(runtime.GOMAXPROCS(0))
+				ld := c + max(gap, 0)
+				x, y := make([]float32, n*ld), make([]float32, n*ld)
+				for i := range x {
+					x[i] = float32(i%7) - 3
 				}
-				lo, hi := Band(c, w, workers)
-				off := lo + min(w, 1)*gap
-				AffineRows(n, hi-lo, x[off:], ld, a[lo:hi], sh[lo:hi], y[off:], ld)
-				ReLUGradRows(n, hi-lo, y[off:], ld, y[off:], ld, y[off:], ld)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				Spread(fn)
-			}
-		})
+				a, sh := make([]float32, c), make([]float32, c)
+				for i := range a {
+					a[i], sh[i] = 1.5, 0.25
+				}
+				// pass writes rows m of columns cols of y, from offset off.
+				pass := func(m, cols, off int, a, sh []float32) {
+					if passes == 1 {
+						AffineReLURows(m, cols, x[off:], ld, a, sh, y[off:], ld)
+						return
+					}
+					AffineRows(m, cols, x[off:], ld, a, sh, y[off:], ld)
+					for o := off; o < off+m*ld; o += ld {
+						ReLU(y[o:o+cols], y[o:o+cols])
+					}
+				}
+				fn := func(w, workers int) {
+					if gap < 0 {
+						lo, hi := Band(n, w, workers)
+						pass(hi-lo, c, lo*ld, a, sh)
+						return
+					}
+					lo, hi := Band(c, w, workers)
+					pass(n, hi-lo, lo+min(w, 1)*gap, a[lo:hi], sh[lo:hi])
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					Spread(fn)
+				}
+			})
+		}
 	}
 }
