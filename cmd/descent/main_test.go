@@ -47,6 +47,7 @@ func TestMain(m *testing.M) {
 			testStepHook = func(s train.SeqStep) { // a language model's run
 				if s.Step == step {
 					syscall.Kill(os.Getpid(), sig)
+					time.Sleep(100 * time.Millisecond) // as testBatchHook: a short run may end first on a loaded machine
 				}
 			}
 		}
