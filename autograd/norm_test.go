@@ -90,6 +90,30 @@ type rowsMode struct {
 
 func testBatchNormRows[T tensor.Float](t *testing.T, n, c int, m rowsMode) {
 	t.Helper()
+	in := newRowsInputs[T](n, c, m)
+	name := fmt.Sprintf("%T [%d, %d] %+v", T(0), n, c, m)
+	want := in.reference()
+	for _, threads := range []int{1, 2, 3} {
+		tensor.SetThreads(threads)
+		sameRows(t, fmt.Sprintf("%s with %d threads", name, threads), in.tape(t), want)
+	}
+}
+
+// rowsInputs are the inputs of a batch norm of an input [N, C] and of its
+// backward pass, for a mode.
+type rowsInputs[T tensor.Float] struct {
+	n, c            int
+	m               rowsMode
+	x, dy           []T    // the input and the output's gradient
+	gamma, beta     []T    // nil when m.noAffine
+	runMean, runVar []T    // the statistics of eval mode
+	before          [3][]T // the gradients already there, to add to
+}
+
+const rowsEps = 1e-5
+
+// newRowsInputs makes random inputs of a batch norm of an input [n, c].
+func newRowsInputs[T tensor.Float](n, c int, m rowsMode) *rowsInputs[T] {
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(c)))
 	vec := func(k int, lo float64) []T {
 		v := make([]T, k)
@@ -98,104 +122,120 @@ func testBatchNormRows[T tensor.Float](t *testing.T, n, c int, m rowsMode) {
 		}
 		return v
 	}
-	xd, gy := vec(n*c, 0.3), vec(n*c, 0)
-	var gd, bd []T
+	in := &rowsInputs[T]{n: n, c: c, m: m, x: vec(n*c, 0.3), dy: vec(n*c, 0)}
 	if !m.noAffine {
-		gd, bd = vec(c, 1), vec(c, 0)
+		in.gamma, in.beta = vec(c, 1), vec(c, 0)
 	}
-	runMean, runVar := vec(c, 0), vec(c, 0)
-	for i := range runVar {
-		runVar[i] = T(math.Abs(float64(runVar[i])) + 0.1)
+	in.runMean, in.runVar = vec(c, 0), vec(c, 0)
+	for i := range in.runVar {
+		in.runVar[i] = T(math.Abs(float64(in.runVar[i])) + 0.1)
 	}
-	before := [3][]T{vec(n*c, 0), vec(c, 0), vec(c, 0)} // the gradients already there, to add to
-	const eps = 1e-5
+	in.before = [3][]T{vec(n*c, 0), vec(c, 0), vec(c, 0)}
+	return in
+}
 
-	// The reference: the code before, on one worker.
-	j := job[T]{x: xd, y: make([]T, n*c), z: make([]T, 2*c), coef: make([]T, 2*c), n: n, p: 1,
-		eps: eps, train: !m.eval, relu: m.relu, gamma: gd, beta: bd}
+// reference returns the output, the statistics, and the gradients of the
+// input, γ and β (nil for none) that the code before computes
+// (oldNormRows, oldNormRowsGrad) on one worker.
+func (in *rowsInputs[T]) reference() [][]T {
+	n, c, m := in.n, in.c, in.m
+	j := job[T]{x: in.x, y: make([]T, n*c), z: make([]T, 2*c), coef: make([]T, 2*c), n: n, p: 1,
+		eps: rowsEps, train: !m.eval, relu: m.relu, gamma: in.gamma, beta: in.beta}
 	if m.eval {
-		j.mean, j.variance = runMean, runVar
+		j.mean, j.variance = in.runMean, in.runVar
 	} else {
 		j.mean, j.variance = make([]T, c), make([]T, c)
 	}
 	oldNormRows(&j)
 	want := [][]T{j.y, j.mean, j.variance}
-	g := job[T]{x: xd, y: gy, z: j.z, coef: make([]T, 5*c), n: n, p: 1, train: !m.eval, gamma: gd,
+	g := job[T]{x: in.x, y: in.dy, z: j.z, coef: make([]T, 5*c), n: n, p: 1, train: !m.eval, gamma: in.gamma,
 		tmp: make([]T, c), add: !m.discard, addGamma: !m.discard, addBeta: !m.discard}
 	if m.relu {
 		g.mask, g.masked = j.y, make([]T, n*c)
 	}
-	g.dx = append([]T(nil), before[0]...)
+	g.dx = append([]T(nil), in.before[0]...)
 	if !m.noAffine {
-		g.dgamma, g.dbeta = append([]T(nil), before[1]...), append([]T(nil), before[2]...)
+		g.dgamma, g.dbeta = append([]T(nil), in.before[1]...), append([]T(nil), in.before[2]...)
 	}
 	oldNormRowsGrad(&g)
-	want = append(want, g.dx, g.dgamma, g.dbeta)
+	return append(want, g.dx, g.dgamma, g.dbeta)
+}
 
-	name := fmt.Sprintf("%T [%d, %d] %+v", T(0), n, c, m)
-	for _, threads := range []int{1, 2, 3} {
-		tensor.SetThreads(threads)
-		leaf := func(d []T, shape ...int) *Var[T] {
-			if d == nil {
-				return nil
-			}
-			v := NewVar(tensor.FromSlice(append([]T(nil), d...), shape...), true)
-			v.ZeroGrad()
-			return v
+// tape returns what reference does, computed by a Tape on the current
+// number of threads: the gradients of leaves that hold in.before,
+// discarded when in.m.discard; the output's gradient in.dy, through
+// Sum(y·dy), which keeps its bits (−0 and NaN payloads included).
+func (in *rowsInputs[T]) tape(t *testing.T) [][]T {
+	t.Helper()
+	n, c, m := in.n, in.c, in.m
+	leaf := func(d []T, shape ...int) *Var[T] {
+		if d == nil {
+			return nil
 		}
-		x, gamma, beta := leaf(xd, n, c), leaf(gd, c), leaf(bd, c)
-		vars := []*Var[T]{x, gamma, beta}
-		for i, v := range vars { // a first pass gives the leaves their gradient buffers
-			if v == nil {
-				continue
-			}
-			tape := NewTape[T]()
-			if err := tape.Backward(tape.Sum(tape.Scale(v, 0))); err != nil {
-				t.Fatal(err)
-			}
-			copy(v.Grad().Data(), before[i])
-			if m.discard {
-				for k := range v.grad.Data() {
-					v.grad.Data()[k] = T(math.NaN())
-				}
-				v.DiscardGrad()
-			}
+		v := NewVar(tensor.FromSlice(append([]T(nil), d...), shape...), true)
+		v.ZeroGrad()
+		return v
+	}
+	x, gamma, beta := leaf(in.x, n, c), leaf(in.gamma, c), leaf(in.beta, c)
+	vars := []*Var[T]{x, gamma, beta}
+	for i, v := range vars { // a first pass gives the leaves their gradient buffers
+		if v == nil {
+			continue
 		}
 		tape := NewTape[T]()
-		bm, bv := make([]T, c), make([]T, c)
-		var y *Var[T]
-		switch {
-		case m.eval && m.relu:
-			y = tape.BatchNormEvalReLU(x, gamma, beta, runMean, runVar, eps)
-		case m.eval:
-			y = tape.BatchNormEval(x, gamma, beta, runMean, runVar, eps)
-		case m.relu:
-			y = tape.BatchNormReLU(x, gamma, beta, eps, bm, bv)
-		default:
-			y = tape.BatchNorm(x, gamma, beta, eps, bm, bv)
-		}
-		if m.eval {
-			bm, bv = runMean, runVar
-		}
-		got := [][]T{append([]T(nil), y.Value().Data()...), bm, bv}
-		if err := tape.Backward(tape.Sum(tape.Mul(y, tape.Const(tensor.FromSlice(gy, n, c))))); err != nil {
+		if err := tape.Backward(tape.Sum(tape.Scale(v, 0))); err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range vars {
-			if v == nil {
-				got = append(got, nil)
-				continue
+		copy(v.Grad().Data(), in.before[i])
+		if m.discard {
+			for k := range v.grad.Data() {
+				v.grad.Data()[k] = T(math.NaN())
 			}
-			got = append(got, v.Grad().Data())
+			v.DiscardGrad()
 		}
-		for i := range want {
-			if len(got[i]) != len(want[i]) {
-				t.Fatalf("%s with %d threads: result %d of length %d; want %d", name, threads, i, len(got[i]), len(want[i]))
-			}
-			for k := range want[i] {
-				if math.Float64bits(float64(got[i][k])) != math.Float64bits(float64(want[i][k])) {
-					t.Fatalf("%s with %d threads: result %d [%d] = %v; want %v", name, threads, i, k, got[i][k], want[i][k])
-				}
+	}
+	tape := NewTape[T]()
+	bm, bv := make([]T, c), make([]T, c)
+	var y *Var[T]
+	switch {
+	case m.eval && m.relu:
+		y = tape.BatchNormEvalReLU(x, gamma, beta, in.runMean, in.runVar, rowsEps)
+	case m.eval:
+		y = tape.BatchNormEval(x, gamma, beta, in.runMean, in.runVar, rowsEps)
+	case m.relu:
+		y = tape.BatchNormReLU(x, gamma, beta, rowsEps, bm, bv)
+	default:
+		y = tape.BatchNorm(x, gamma, beta, rowsEps, bm, bv)
+	}
+	if m.eval {
+		bm, bv = in.runMean, in.runVar
+	}
+	got := [][]T{append([]T(nil), y.Value().Data()...), bm, bv}
+	if err := tape.Backward(tape.Sum(tape.Mul(y, tape.Const(tensor.FromSlice(in.dy, n, c))))); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vars {
+		if v == nil {
+			got = append(got, nil)
+			continue
+		}
+		got = append(got, v.Grad().Data())
+	}
+	return got
+}
+
+// sameRows fails t unless got and want hold the same bits, NaN payloads
+// included.
+func sameRows[T tensor.Float](t *testing.T, what string, got, want [][]T) {
+	t.Helper()
+	for i := range want {
+		if len(got[i]) != len(want[i]) {
+			t.Fatalf("%s: result %d of length %d; want %d", what, i, len(got[i]), len(want[i]))
+		}
+		for k := range want[i] {
+			if math.Float64bits(float64(got[i][k])) != math.Float64bits(float64(want[i][k])) {
+				t.Fatalf("%s: result %d [%d] = %v (%#x); want %v (%#x)", what, i, k, got[i][k],
+					math.Float64bits(float64(got[i][k])), want[i][k], math.Float64bits(float64(want[i][k])))
 			}
 		}
 	}
