@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 var layerShapes = [][2]int{{0, 5}, {3, 0}, {1, 1}, {2, 17}, {7, 10}, {128, 10}, {5, 33}, {33, 256}, {3, 1000}}
@@ -96,8 +97,10 @@ func testRowKernels[T Float](t *testing.T) {
 // operations is the same), with row strides longer than a row and guard
 // bands; ColumnSumsDots against ColumnSums and ColumnDiffDots;
 // ReLUColumnSumsDots and ReLUBatchNormGradRows against ReLUGradRows
-// followed by ColumnSums and ColumnDiffDots, and BatchNormGradRows, and ColumnMeanVar's variance against AddSquaredDiff
-// row by row, bit for bit.
+// followed by ColumnSums and ColumnDiffDots, and BatchNormGradRows, and
+// ColumnMeanVar's variance against AddSquaredDiff row by row, bit for bit;
+// then the same with special values in x and dy too, NaN payloads compared
+// (batchNormRowKernelsSpecials).
 func TestBatchNormRowKernels(t *testing.T) {
 	forEachType(t, testBatchNormRowKernels[float32], testBatchNormRowKernels[float64])
 }
@@ -195,12 +198,9 @@ func testBatchNormRowKernels[T Float](t *testing.T) {
 				ColumnMeanVar(m, n, in.s, ldx, mu.s, v.s)
 				mu.check(t, "ColumnMeanVar"+name)
 				v.check(t, "ColumnMeanVar"+name)
-				want := make([]T, n)
-				for i := 0; i < m && n > 0; i++ {
-					AddSquaredDiff(in.s[i*ldx:i*ldx+n], mu.s, want)
-				}
+				want := rowsVariance(m, n, in.s, ldx, mu.s)
 				for j := range want {
-					if want[j] /= T(m); !sameBits(v.s[j], want[j]) {
+					if !sameBits(v.s[j], want[j]) {
 						t.Fatalf("ColumnMeanVar%s variance[%d] = %v; want %v", name, j, v.s[j], want[j])
 					}
 				}
@@ -230,6 +230,7 @@ func testBatchNormRowKernels[T Float](t *testing.T) {
 					}
 				}
 			}
+			batchNormRowKernelsSpecials(t, rng, m, n, a, b, mean, k, c)
 		}
 	})
 }
@@ -557,3 +558,137 @@ func testBiasReLU[T Float](t *testing.T) {
 		}
 	})
 }
+
+// batchNormRowKernelsSpecials repeats, for TestBatchNormRowKernels, its
+// comparisons of the batch norm's row kernels with special values in x and
+// dy as well as in the ReLU's output (fillPayloads: NaNs of both signs and
+// distinct payloads, ±Inf, ±0, ±1e30, denormals), bit for bit, NaN payloads
+// included (identical), where the kernels compute what they are compared
+// with in the same order: AffineReLURows against its definition;
+// ColumnSumsDots against ColumnSums and ColumnDiffDots;
+// ReLUColumnSumsDots and ReLUBatchNormGradRows against ReLUGradRows
+// followed by those and BatchNormGradRows; and ColumnMeanVar's variance
+// against AddSquaredDiff row by row from its mean. At the generic level
+// (and under noasm) two NaNs count as equal: where two NaNs meet in an
+// addition or a product, which payload the result keeps is the one of
+// the operand the Go compiler puts first, which it picks for each
+// function (ColumnSums's generic sums keep the later NaN of a column,
+// ColumnSumsDots's the earlier); the assembly kernels fix it.
+func batchNormRowKernelsSpecials[T Float](t *testing.T, rng *rand.Rand, m, n int, a, b, mean, k, c []T) {
+	t.Helper()
+	ldx, ldy, ldr, ldd := n+1+rng.IntN(4), n+1+rng.IntN(4), n+1+rng.IntN(4), n+1+rng.IntN(4)
+	x, dy, ys := newGuarded[T](need(m, n, ldx), rng.IntN(16)), newGuarded[T](need(m, n, ldy), rng.IntN(16)), newGuarded[T](need(m, n, ldr), rng.IntN(16))
+	fillPayloads(rng, x.s)
+	fillPayloads(rng, dy.s)
+	fillPayloads(rng, ys.s)
+	name := fmt.Sprintf("(m=%d, n=%d, specials)", m, n)
+	exact := active != generic
+	same := func(what string, got, want []T, ldg, ldw, rows int) {
+		t.Helper()
+		for i := 0; i < rows; i++ {
+			for j := 0; j < n; j++ {
+				if g, w := got[i*ldg+j], want[i*ldw+j]; !identical(g, w) && (exact || !sameBits(g, w)) {
+					t.Fatalf("%s%s[%d][%d] = %v (%#x); want %v (%#x)", what, name, i, j, g, bits(g), w, bits(w))
+				}
+			}
+		}
+	}
+
+	r, wr := newGuarded[T](need(m, n, ldd), rng.IntN(16)), make([]T, need(m, n, ldd))
+	AffineReLURows(m, n, x.s, ldx, a, b, r.s, ldd)
+	r.check(t, "AffineReLURows"+name)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			if wr[i*ldd+j] = T(x.s[i*ldx+j]*a[j]) + b[j]; wr[i*ldd+j] <= 0 {
+				wr[i*ldd+j] = 0
+			}
+		}
+	}
+	same("AffineReLURows", r.s, wr, ldd, ldd, m)
+
+	g := make([]T, need(m, n, ldy))
+	ReLUGradRows(m, n, ys.s, ldr, dy.s, ldy, g, ldy)
+	ws, wd := make([]T, n), make([]T, n)
+	bs, bd := newGuarded[T](n, rng.IntN(16)), newGuarded[T](n, rng.IntN(16))
+	for _, masked := range []bool{false, true} {
+		what, in := "ColumnSumsDots", dy.s
+		if masked {
+			what, in = "ReLUColumnSumsDots", g
+			ReLUColumnSumsDots(m, n, x.s, ldx, mean, ys.s, ldr, dy.s, ldy, bs.s, bd.s)
+		} else {
+			ColumnSumsDots(m, n, x.s, ldx, mean, dy.s, ldy, bs.s, bd.s)
+		}
+		bs.check(t, what+name)
+		bd.check(t, what+name)
+		ColumnSums(m, n, in, ldy, ws)
+		ColumnDiffDots(m, n, x.s, ldx, mean, in, ldy, wd)
+		same(what+" sums", bs.s, ws, n, n, 1)
+		same(what+" dots", bd.s, wd, n, n, 1)
+	}
+
+	rx, wx := newGuarded[T](need(m, n, ldd), rng.IntN(16)), make([]T, need(m, n, ldd))
+	ReLUBatchNormGradRows(m, n, x.s, ldx, ys.s, ldr, dy.s, ldy, mean, a, k, c, rx.s, ldd)
+	rx.check(t, "ReLUBatchNormGradRows"+name)
+	BatchNormGradRows(m, n, x.s, ldx, g, ldy, mean, a, k, c, wx, ldd)
+	same("ReLUBatchNormGradRows", rx.s, wx, ldd, ldd, m)
+
+	mu, v := newGuarded[T](n, rng.IntN(16)), newGuarded[T](n, rng.IntN(16))
+	ColumnMeanVar(m, n, x.s, ldx, mu.s, v.s)
+	mu.check(t, "ColumnMeanVar"+name)
+	v.check(t, "ColumnMeanVar"+name)
+	same("ColumnMeanVar variance", v.s, rowsVariance(m, n, x.s, ldx, mu.s), n, n, 1)
+}
+
+// rowsVariance returns the variance of the columns of x [m, n] about mean
+// by AddSquaredDiff on each row, as ColumnMeanVar computes it.
+func rowsVariance[T Float](m, n int, x []T, ldx int, mean []T) []T {
+	v := make([]T, n)
+	for i := 0; i < m && n > 0; i++ {
+		AddSquaredDiff(x[i*ldx:i*ldx+n], mean, v)
+	}
+	for j := range v {
+		v[j] /= T(m)
+	}
+	return v
+}
+
+// fillPayloads sets s to normal values with, in about one in sixteen, a
+// special value: quiet NaNs of both signs with distinct payloads, ±Inf,
+// ±0, ±1e30 or denormals of both signs.
+func fillPayloads[T Float](rng *rand.Rand, s []T) {
+	var x T
+	wide := unsafe.Sizeof(x) == 8
+	nan := func(neg bool, payload uint64) T {
+		if !wide {
+			b := uint32(0x7fc00000 | payload)
+			if neg {
+				b |= 1 << 31
+			}
+			return T(math.Float32frombits(b))
+		}
+		b := 0x7ff8000000000000 | payload<<29 | payload
+		if neg {
+			b |= 1 << 63
+		}
+		f := math.Float64frombits(b)
+		return *(*T)(unsafe.Pointer(&f))
+	}
+	tiny := 1e-40
+	if wide {
+		tiny = 1e-310
+	}
+	special := []T{0, T(math.Copysign(0, -1)), T(math.Inf(1)), T(math.Inf(-1)), 1e30, -1e30, T(tiny), T(-tiny)}
+	for p := uint64(1); p <= 6; p++ {
+		special = append(special, nan(p%2 == 0, p))
+	}
+	for i := range s {
+		s[i] = T(rng.NormFloat64())
+		if rng.IntN(16) == 0 {
+			s[i] = special[rng.IntN(len(special))]
+		}
+	}
+}
+
+// identical reports whether a and b have the same bits, NaN payloads
+// included (sameBits takes any two NaNs as equal).
+func identical[T Float](a, b T) bool { return bits(a) == bits(b) }
