@@ -147,20 +147,12 @@ func (t *Tape[T]) batchNormRows(j job[T], c int) {
 
 // normRows runs part w of workers of phase j.phase of batchNormRows: the
 // statistics and coefficients of a band of channels (normCoef) in phase 0,
-// y for a band of rows (normOut) in phase 1. One worker runs the phases
-// left one after the other.
+// y for a band of rows (normOut) in phase 1.
 func (j *job[T]) normRows(w, workers int) {
-	c := len(j.z) / 2
-	for {
-		if j.phase == 0 {
-			j.normCoef(kernel.Band(c, w, workers))
-		} else {
-			j.normOut(kernel.Band(j.n, w, workers))
-		}
-		if workers > 1 || j.phase == j.phases-1 {
-			return
-		}
-		j.phase++
+	if j.phase == 0 {
+		j.normCoef(kernel.Band(len(j.z)/2, w, workers))
+	} else {
+		j.normOut(kernel.Band(j.n, w, workers))
 	}
 }
 
@@ -342,24 +334,18 @@ func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
 // batchNormRowsBackward: in phase 0 ReLU's gradient for a band of rows
 // (into masked); in phase 1 the sums over the batch for a band of
 // channels (normGradSums); in phase 2 ∂x for a band of rows
-// (normGradOut). One worker runs the phases left one after the other.
+// (normGradOut).
 func (j *job[T]) normRowsGrad(w, workers int) {
 	c := len(j.z) / 2
-	for {
-		switch j.phase {
-		case 0:
-			lo, hi := kernel.Band(j.n, w, workers)
-			kernel.ReLUGrad(j.mask[lo*c:hi*c], j.y[lo*c:hi*c], j.masked[lo*c:hi*c])
-		case 1:
-			j.normGradSums(kernel.Band(c, w, workers))
-		default:
-			lo, hi := kernel.Band(j.n, w, workers)
-			j.normGradOut(w, lo, hi)
-		}
-		if workers > 1 || j.phase == j.phases-1 {
-			return
-		}
-		j.phase++
+	switch j.phase {
+	case 0:
+		lo, hi := kernel.Band(j.n, w, workers)
+		kernel.ReLUGrad(j.mask[lo*c:hi*c], j.y[lo*c:hi*c], j.masked[lo*c:hi*c])
+	case 1:
+		j.normGradSums(kernel.Band(c, w, workers))
+	default:
+		lo, hi := kernel.Band(j.n, w, workers)
+		j.normGradOut(w, lo, hi)
 	}
 }
 

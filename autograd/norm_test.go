@@ -401,10 +401,10 @@ func oldNormRowsGrad[T tensor.Float](j *job[T]) {
 // backward pass has a phase more) when kernel.Spread runs some of its
 // phases on several workers and then one as fn(0, 1), on a busy pool or
 // from inside a Parallel task: that worker runs every phase left
-// (normRows, normRowsGrad). The jobs are built as batchNormRows and
+// (runBand). The jobs are built as batchNormRows and
 // batchNormRowsBackward build them; for every phase s, the phases before s
-// run as 2 or 3 workers one after the other, then normRows(0, 1) or
-// normRowsGrad(0, 1) at phase s, and the output, the batch statistics and
+// run as 2 or 3 workers one after the other, then runBand(0, 1) at
+// phase s, and the output, the batch statistics and
 // the gradients of the input, γ and β (set, and added to gradients already
 // there) must be the bits of the ordinary path on one thread. s = the
 // first phase is one worker doing everything; a one worker that stopped
@@ -447,7 +447,9 @@ func testMixedPhases[T tensor.Float](t *testing.T, n, c int, m rowsMode) {
 			} else {
 				j.mean, j.variance = make([]T, c), make([]T, c)
 			}
-			runPhases(t, name, first, split, workers, &j.phase, j.phases, j.normRows)
+			tp := NewTape[T]() // its runBand runs the job's phases, as Spread does
+			tp.job = j
+			runPhases(t, name, first, split, workers, &tp.job.phase, j.phases, tp.runBand)
 			what := fmt.Sprintf("%s forward, phases before %d on %d workers", name, split, workers)
 			sameRows(t, what, [][]T{j.y, j.mean, j.variance}, want[:3], true)
 
@@ -476,7 +478,8 @@ func testMixedPhases[T tensor.Float](t *testing.T, n, c int, m rowsMode) {
 				if bwd.masked != nil {
 					g.masked = make([]T, n*c)
 				}
-				runPhases(t, name, gfirst, gsplit, workers, &g.phase, g.phases, g.normRowsGrad)
+				tp.job = g
+				runPhases(t, name, gfirst, gsplit, workers, &tp.job.phase, g.phases, tp.runBand)
 				what := fmt.Sprintf("%s backward after forward split %d, phases before %d on %d workers", name, split, gsplit, workers)
 				sameRows(t, what, [][]T{g.dx, g.dgamma, g.dbeta}, want[3:], true)
 			}

@@ -180,12 +180,7 @@ const ceWeight = 32
 
 // ceWorkers returns the number of workers among which spreadRows cuts a
 // cross-entropy's pass over logits of that many elements.
-func ceWorkers(elems int) int {
-	if ceWork(elems) < bandAt {
-		return 1
-	}
-	return kernel.Threads()
-}
+func ceWorkers(elems int) int { return bandWorkers(ceWork(elems)) }
 
 // crossEntropyRows computes, for its band of rows (part w of workers), the
 // softmax of the rows of logits x [n, p] not ignored into y (the saved

@@ -119,7 +119,7 @@ const bandAt = 1 << 15
 // pool) runs the phases left in one call and leaves j.phase at the last.
 func (t *Tape[T]) spreadRows(j job[T], work int) {
 	t.job = j
-	if work < bandAt || kernel.Threads() == 1 {
+	if bandWorkers(work) == 1 {
 		t.runBand(0, 1)
 	} else {
 		if t.bandFn == nil {
@@ -145,27 +145,44 @@ func (t *Tape[T]) spreadElemRows(j job[T]) {
 	t.spreadRows(j, j.n)
 }
 
-// runBand runs part w of workers of the current job (spreadRows).
+// runBand runs part w of workers of the current job (spreadRows): of its
+// phase j.phase, and when it is the one worker (workers 1) of every phase
+// left after it, leaving j.phase at the last.
 func (t *Tape[T]) runBand(w, workers int) {
 	j := &t.job
-	switch j.kind {
-	case jobLinear:
-		j.linearPart(w, workers)
-	case jobLinearGrad:
-		j.linearGradRows(w, workers)
-	case jobNormRows:
-		j.normRows(w, workers)
-	case jobNormRowsGrad:
-		j.normRowsGrad(w, workers)
-	case jobCrossEntropy:
-		j.crossEntropyRows(w, workers)
-	case jobCrossEntropyGrad:
-		j.crossEntropyGradRows(w, workers)
-	case jobReLU, jobReLUGrad:
-		per := j.n / max(j.rows, 1)
-		lo, hi := kernel.Band(j.rows, w, workers)
-		t.runChunk(lo*per, hi*per)
+	for {
+		switch j.kind {
+		case jobLinear:
+			j.linearPart(w, workers)
+		case jobLinearGrad:
+			j.linearGradRows(w, workers)
+		case jobNormRows:
+			j.normRows(w, workers)
+		case jobNormRowsGrad:
+			j.normRowsGrad(w, workers)
+		case jobCrossEntropy:
+			j.crossEntropyRows(w, workers)
+		case jobCrossEntropyGrad:
+			j.crossEntropyGradRows(w, workers)
+		case jobReLU, jobReLUGrad:
+			per := j.n / max(j.rows, 1)
+			lo, hi := kernel.Band(j.rows, w, workers)
+			t.runChunk(lo*per, hi*per)
+		}
+		if workers > 1 || j.phase >= j.phases-1 {
+			return
+		}
+		j.phase++
 	}
+}
+
+// bandWorkers returns the number of parts into which spreadRows cuts a job
+// of that much work: 1 below bandAt, on the calling goroutine.
+func bandWorkers(work int) int {
+	if work < bandAt {
+		return 1
+	}
+	return kernel.Threads()
 }
 
 // spreadItems runs items 0…items−1 of j on the pool, in at most
