@@ -24,10 +24,7 @@ func CrossEntropy[T tensor.Float](t *autograd.Tape[T], logits *autograd.Var[T], 
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	if err := noNaN("cross-entropy", "logits", logits); err != nil {
-		return fail(t, err)
-	}
-	return t.CrossEntropy(rows(t, logits), labels), t.Err()
+	return crossEntropy(t, logits, labels, false, 0)
 }
 
 // IgnoreIndex is PyTorch's default ignore_index, -100: the label of a
@@ -43,10 +40,75 @@ func CrossEntropyIgnore[T tensor.Float](t *autograd.Tape[T], logits *autograd.Va
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	if err := noNaN("cross-entropy", "logits", logits); err != nil {
-		return fail(t, err)
+	return crossEntropy(t, logits, labels, true, ignore)
+}
+
+// crossEntropy is CrossEntropy, or CrossEntropyIgnore if skip. The logits
+// are scanned for NaN after the loss, and only if it is NaN: a NaN in a row
+// whose label is not ignored always makes the loss NaN (its row's maximum
+// skips it, and the exp, the row's float64 sum, the log and the sum of the
+// rows' terms all keep it: kernel.SoftmaxRowsStats), so a loss that is not
+// NaN proves there is none there. The scan then names the first NaN, as an
+// eager scan would, and a loss that is NaN for another reason (a row
+// holding +Inf, or only −Inf) is returned as it was. Ignored rows do not
+// reach the loss, so they are scanned first; logits or labels the tape
+// would refuse (a label out of range, a count of labels that is not N)
+// are scanned first too, so that a NaN is the error named, as before. The
+// scan over all logits was a serial pass on the caller between the loss's
+// spread passes: up to 51M floats for a language model's logits.
+func crossEntropy[T tensor.Float](t *autograd.Tape[T], logits *autograd.Var[T], labels []int, skip bool, ignore int) (*autograd.Var[T], error) {
+	if !ceAccepts(logits.Shape(), labels, skip, ignore) || (skip && ignoredNaN(logits, labels, ignore)) {
+		if err := noNaN("cross-entropy", "logits", logits); err != nil {
+			return fail(t, err)
+		}
 	}
-	return t.CrossEntropyIgnore(rows(t, logits), labels, ignore), t.Err()
+	var l *autograd.Var[T]
+	if x := rows(t, logits); skip {
+		l = t.CrossEntropyIgnore(x, labels, ignore)
+	} else {
+		l = t.CrossEntropy(x, labels)
+	}
+	return checkNaN(t, l, func() error { return noNaN("cross-entropy", "logits", logits) })
+}
+
+// ceAccepts reports whether the tape's cross-entropy takes logits of that
+// shape (after rows) with those labels: one label per row, at least one
+// row, each label in [0, C) or, if skip, ignore.
+func ceAccepts(shape, labels []int, skip bool, ignore int) bool {
+	if len(shape) < 2 || shape[len(shape)-1] <= 0 {
+		return false
+	}
+	c, n := shape[len(shape)-1], 1
+	for _, d := range shape[:len(shape)-1] {
+		n *= d
+	}
+	if n == 0 || len(labels) != n {
+		return false
+	}
+	for _, l := range labels {
+		if (l < 0 || l >= c) && !(skip && l == ignore) {
+			return false
+		}
+	}
+	return true
+}
+
+// ignoredNaN reports whether a row of logits [..., C] whose label is
+// ignore holds a NaN.
+func ignoredNaN[T tensor.Float](logits *autograd.Var[T], labels []int, ignore int) bool {
+	x := logits.Value().Data()
+	c := len(x) / len(labels)
+	for i, l := range labels {
+		if l != ignore {
+			continue
+		}
+		for _, v := range x[i*c : (i+1)*c] {
+			if v != v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // rows returns logits [..., C] as a matrix [N, C] (a view).
@@ -69,13 +131,11 @@ func MSE[T tensor.Float](t *autograd.Tape[T], pred, target *autograd.Var[T]) (*a
 	if !tensor.SameShape(pred.Shape(), target.Shape()) {
 		return fail(t, fmt.Errorf("loss: mse: prediction %v and target %v: want the same shape", pred.Shape(), target.Shape()))
 	}
-	if err := noNaN("mse", "prediction", pred); err != nil {
-		return fail(t, err)
-	}
-	if err := noNaN("mse", "target", target); err != nil {
-		return fail(t, err)
-	}
-	return t.Mean(t.Square(t.Sub(pred, target))), t.Err()
+	// A NaN in pred or target makes the loss NaN (each step is plain
+	// arithmetic, the mean a float64 sum), so they are scanned only then.
+	return checkNaN(t, t.Mean(t.Square(t.Sub(pred, target))), func() error {
+		return noNaN2("mse", "prediction", pred, "target", target)
+	})
 }
 
 // BCEWithLogits returns the mean binary cross-entropy between σ(logits) and
@@ -87,13 +147,16 @@ func BCEWithLogits[T tensor.Float](t *autograd.Tape[T], logits, targets *autogra
 	if err := t.Err(); err != nil {
 		return nil, err
 	}
-	if err := noNaN("binary cross-entropy", "logits", logits); err != nil {
-		return fail(t, err)
+	// A NaN in logits or targets makes the loss NaN (max(x, 0) and x·z are
+	// NaN, and so their sum), so they are scanned only then, or first if
+	// the tape will refuse their shapes, so that a NaN is the error named.
+	scan := func() error { return noNaN2("binary cross-entropy", "logits", logits, "targets", targets) }
+	if !tensor.SameShape(logits.Shape(), targets.Shape()) {
+		if err := scan(); err != nil {
+			return fail(t, err)
+		}
 	}
-	if err := noNaN("binary cross-entropy", "targets", targets); err != nil {
-		return fail(t, err)
-	}
-	return t.BCEWithLogits(logits, targets), t.Err()
+	return checkNaN(t, t.BCEWithLogits(logits, targets), scan)
 }
 
 // L2 returns the penalty λ·Σ‖θ‖² over the given parameters (usually a
@@ -123,6 +186,29 @@ func L2[T tensor.Float](t *autograd.Tape[T], lambda float64, params ...*autograd
 
 func fail[T tensor.Float](t *autograd.Tape[T], err error) (*autograd.Var[T], error) {
 	return t.Fail(err), err
+}
+
+// checkNaN returns the loss l and the tape's error, except that if l is
+// NaN and scan (of the loss's inputs) returns an error, it returns that
+// error, recorded on the tape: the error an eager scan would have given.
+func checkNaN[T tensor.Float](t *autograd.Tape[T], l *autograd.Var[T], scan func() error) (*autograd.Var[T], error) {
+	if err := t.Err(); err != nil {
+		return l, err
+	}
+	if v := l.Value().Data()[0]; v != v {
+		if err := scan(); err != nil {
+			return fail(t, err)
+		}
+	}
+	return l, nil
+}
+
+// noNaN2 returns noNaN's error for a, or else for b.
+func noNaN2[T tensor.Float](loss, whatA string, a *autograd.Var[T], whatB string, b *autograd.Var[T]) error {
+	if err := noNaN(loss, whatA, a); err != nil {
+		return err
+	}
+	return noNaN(loss, whatB, b)
 }
 
 // noNaN returns an error naming the first NaN in x, if any.
