@@ -7,7 +7,8 @@ and prints them side by side as a Markdown table.
 
 With train (or fractions, which runs descent alone), it also prints each training benchmark's GFLOP/s as a fraction of
 descent's 2-core sgemm 512³ rate, the two measured in turn every few milliseconds in one process
-(BenchmarkTrainFraction, BenchmarkSeqStep's %sgemm).
+(BenchmarkTrainFraction, BenchmarkSeqStep's %sgemm), with the cache line's round trip between
+the two cores in each round: the 2-core fractions follow it.
 
 Never run in CI: it needs python3-torch, libopenblas-dev and gcc, and minutes of
 quiet machine. The machines are shared and noisy, so every measurement is taken
@@ -243,7 +244,7 @@ def main():
         settings = {"mlp": ("1", "2"), "mlpbn": ("1", "2"), "cnn": ("2", "1")}  # torch threads, OpenBLAS threads: the best here
         names = {"mlp": "mlp-784-256-256-10", "mlpbn": "mlpbn-784-256-256-10", "cnn": "cnn-28x28-c16-c32-10"}
         for m in ["mlp", "mlpbn", "cnn"]:
-            ours, theirs, gflops, frac = [], [], [], []
+            ours, theirs, gflops, frac, rts = [], [], [], [], []
             for _ in range(a.rounds):
                 # The fraction is BenchmarkTrainFraction's: training steps
                 # and 2-core sgemm 512³ products in turn every few
@@ -252,6 +253,7 @@ def main():
                 v = r[(f"BenchmarkTrainFraction/{names[m]}/batch128", 2)]
                 gflops.append(v["GFLOP/s"])
                 frac.append(v["%sgemm"] / 100)
+                rts.append(v.get("rt-ns", float("nan")))
                 if "train" in parts:
                     r = go_bench("./train", f"BenchmarkTrainStep/{names[m]}/", "200x" if m != "cnn" else "40x")
                     ours.append(r[f"BenchmarkTrainStep/{names[m]}/batch128"]["samples/s"])
@@ -259,16 +261,17 @@ def main():
                     theirs.append(torch_run(TORCH_TRAIN, f"{m} {th}", {"OPENBLAS_NUM_THREADS": blas}))
             if "train" in parts:
                 rows.append((f"train {m}, batch 128, AdamW (samples/s)", med(ours), med(theirs), "PyTorch 1.13"))
-            fractions.append((f"train {m}, batch 128, AdamW", med(gflops), med(frac)))
+            fractions.append((f"train {m}, batch 128, AdamW", med(gflops), med(frac), rts))
         for name, pattern in [("gpt-block-d128-h4/batch32-ctx128", "gpt-block"), ("lstm-256/batch32-ctx128", "lstm-256"), ("gpt-2x128-vocab96/batch32-ctx128", "gpt-2x128")]:
-            gflops, frac = [], []
+            gflops, frac, rts = [], [], []
             for _ in range(a.rounds):
                 # Each step is paired with sgemm 512³ products timed right
                 # after it in the same process (benchmarkSeqStep).
                 v = go_bench("./nn", f"BenchmarkSeqStep/{pattern}", "5x", cpu="2")[(f"BenchmarkSeqStep/{name}", 2)]
                 gflops.append(v["GFLOP/s"])
                 frac.append(v["%sgemm"] / 100)
-            fractions.append((f"forward and backward, {name}", med(gflops), med(frac)))
+                rts.append(v.get("rt-ns", float("nan")))
+            fractions.append((f"forward and backward, {name}", med(gflops), med(frac), rts))
 
     if "lm" in parts:
         # The language models of issue 17 (bench/kjv_gpt.py's recipe):
@@ -304,10 +307,13 @@ def main():
         # train/bench_test.go); the fraction is the benchmarks' own, of the
         # 2-core sgemm 512³ rate measured in turn with the steps in the same
         # process, median over the rounds.
-        print(f"\n| descent, 2 cores | GFLOP/s | fraction of sgemm 512³ |")
-        print("|---|---|---|")
-        for work, g, f in fractions:
-            print(f"| {work} | {g:.4g} | {100 * f:.0f}% |")
+        # The cores' round trip (kernel.RoundTrip) of each round, in ns:
+        # the 2-core fractions follow it, and on a virtual machine it moves
+        # between about 110 ns (two vCPUs near each other) and 450 ns.
+        print(f"\n| descent, 2 cores | GFLOP/s | fraction of sgemm 512³ | cores' round trip (ns), each round |")
+        print("|---|---|---|---|")
+        for work, g, f, rts in fractions:
+            print(f"| {work} | {g:.4g} | {100 * f:.0f}% | {', '.join(f'{r:.0f}' for r in rts)} |")
 
 
 if __name__ == "__main__":

@@ -153,7 +153,8 @@ func lmOptimizer(b *testing.B, m nn.Module[float32]) *optim.Optimizer[float32] {
 // paired with the sgemm rate on the same threads: after every timed step,
 // with the timer stopped, two sgemm 512³ products are timed, and "%sgemm"
 // reports the median over the steps of the step's GFLOP/s over theirs, so
-// that a machine whose speed drifts moves both alike.
+// that a machine whose speed drifts moves both alike; "rt-ns" is the
+// cores' round trip, as BenchmarkTrainFraction's in ./train.
 func benchmarkSeqStep(b *testing.B, step func(), tokens int, flops float64) {
 	const n, burst = 512, 2
 	ga, gb, gc := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
@@ -163,6 +164,7 @@ func benchmarkSeqStep(b *testing.B, step func(), tokens int, flops float64) {
 	gemm := func() { kernel.Gemm(false, false, n, n, n, 1, ga, n, gb, n, 0, gc, n) }
 	gemm() // its buffers
 	step() // warm-up: the tape's buffers are allocated here
+	rt := kernel.RoundTrip(2000)
 	ratios := make([]float64, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -185,4 +187,5 @@ func benchmarkSeqStep(b *testing.B, step func(), tokens int, flops float64) {
 	b.ReportMetric(float64(tokens*b.N)/sec, "tokens/s")
 	b.ReportMetric(flops*float64(b.N)/sec/1e9, "GFLOP/s")
 	b.ReportMetric(100*ratios[len(ratios)/2], "%sgemm")
+	b.ReportMetric(float64(max(rt, kernel.RoundTrip(2000)).Nanoseconds()), "rt-ns")
 }

@@ -17,7 +17,10 @@ import (
 // sgemmBurst products, one step to bring the model back into cache
 // (untimed), then blockSteps timed steps; "%sgemm" is the median over the
 // blocks of the step's GFLOP/s over the products', and GFLOP/s and
-// sgemm-GFLOP/s the medians of each (ns/op includes the bursts). Run it
+// sgemm-GFLOP/s the medians of each (ns/op includes the bursts). rt-ns is
+// the cache line's round trip between the two cores (kernel.RoundTrip),
+// the larger of one measured before the steps and one after: the 2-core
+// fraction follows it (see the README's Speed section). Run it
 // with -benchtime of at least 20 blocks' steps (e.g. 400x) and -cpu 2 for
 // the 2-core fraction.
 func BenchmarkTrainFraction(b *testing.B) {
@@ -32,6 +35,7 @@ func BenchmarkTrainFraction(b *testing.B) {
 			}
 			gemm := func() { kernel.Gemm(false, false, n, n, n, 1, ga, n, gb, n, 0, gc, n) }
 			gemm() // its buffers
+			rt := kernel.RoundTrip(2000)
 			blocks := b.N/(blockSteps+1) + 1
 			ratios, stepRates, gemmRates := make([]float64, 0, blocks), make([]float64, 0, blocks), make([]float64, 0, blocks)
 			t0 := time.Now()
@@ -56,6 +60,7 @@ func BenchmarkTrainFraction(b *testing.B) {
 			b.ReportMetric(median(stepRates), "GFLOP/s")
 			b.ReportMetric(median(gemmRates), "sgemm-GFLOP/s")
 			b.ReportMetric(float64(len(ratios)), "blocks")
+			b.ReportMetric(float64(max(rt, kernel.RoundTrip(2000)).Nanoseconds()), "rt-ns")
 		})
 	}
 }
