@@ -95,7 +95,13 @@ func (j *job[T]) linearPart(w, workers int) {
 		j.linearEpilogue(hi-lo, 0, outF, y, max(outF, 1))
 		return
 	}
-	lo, hi := kernel.Band(outF, w, workers)
+	j.linearUnits(kernel.Band(outF, w, workers))
+}
+
+// linearUnits computes units lo…hi−1 of a Linear layer's output (columns
+// of y), all rows, as linearPart.
+func (j *job[T]) linearUnits(lo, hi int) {
+	in, outF := j.p, j.ld
 	y := j.y[lo:]
 	kernel.GemmSerial(false, true, j.n, hi-lo, in, 1, j.x, max(in, 1), j.b[lo*in:], max(in, 1), 0, y, outF)
 	j.linearEpilogue(j.n, lo, hi, y, outF)

@@ -1,9 +1,9 @@
 package autograd
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"testing"
 
@@ -28,9 +28,6 @@ func init() {
 // output), odd sizes that leave the bands unequal, and a layer too small
 // to be spread.
 func TestLinearReLUMatchesUnfused(t *testing.T) {
-	defer tensor.SetThreads(0)
-	// Spread uses at most GOMAXPROCS workers: allow 3.
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(3, runtime.GOMAXPROCS(0))))
 	for _, c := range []linearCase{
 		{rows: 128, in: 784, out: 256, bias: true}, // the MLP's first layer
 		{rows: 128, in: 256, out: 256, bias: true, gradX: true},
@@ -58,13 +55,7 @@ type linearCase struct {
 func testLinearReLU[T tensor.Float](t *testing.T, c linearCase) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(11, 12))
-	param := func(grad bool, shape ...int) *Var[T] {
-		x := tensor.New[T](shape...)
-		for i := range x.Data() {
-			x.Data()[i] = T(rng.NormFloat64())
-		}
-		return NewVar(x, grad)
-	}
+	param := func(grad bool, shape ...int) *Var[T] { return normalVar[T](rng, grad, shape...) }
 	x, w := param(c.gradX, c.rows, c.in), param(true, c.out, c.in)
 	var b *Var[T]
 	if c.bias {
@@ -113,20 +104,9 @@ func testLinearReLU[T tensor.Float](t *testing.T, c linearCase) {
 			t.Fatal(err)
 		}
 		out := [][]T{append([]T(nil), y.Value().Data()...), append([]T(nil), y.Grad().Data()...)}
-		for _, v := range []*Var[T]{x, w, b, xi, wi, bi} {
-			if v != nil && v.Grad() != nil {
-				out = append(out, append([]T(nil), v.Grad().Data()...))
-			}
-		}
-		return out
+		return append(out, gradsOf(x, w, b, xi, wi, bi)...)
 	}
-	want := run(1, false)
-	for _, threads := range []int{1, 2, 3} {
-		got := run(threads, true)
-		if i, j := firstDiff(got, want); i >= 0 {
-			t.Fatalf("LinearReLU %T %+v with %d threads: result %d [%d] = %v; unfused %v", T(0), c, threads, i, j, at(got, i, j), at(want, i, j))
-		}
-	}
+	matchOnThreads(t, fmt.Sprintf("LinearReLU %T %+v", T(0), c), run)
 }
 
 // firstDiff returns the first place i, j where a[i][j] and b[i][j] differ

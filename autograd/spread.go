@@ -45,6 +45,7 @@ const (
 	jobAccum                                 // z = x, or z += x when add
 	jobLinear                                // part of a Linear layer's output (linearPart)
 	jobLinearGrad                            // a Linear layer's gradients by rows (linearGradRows)
+	jobLinearNorm                            // a Linear layer and the batch norm after it, in phases (linearNormPart)
 	jobNormRows                              // a batch norm of an input [N, C] in phases (normRows)
 	jobNormRowsGrad                          // a batch norm's gradients of an input [N, C] in phases (normRowsGrad)
 	jobCrossEntropy                          // a cross-entropy's probabilities and loss terms by rows (crossEntropyRows)
@@ -156,6 +157,8 @@ func (t *Tape[T]) runBand(w, workers int) {
 			j.linearPart(w, workers)
 		case jobLinearGrad:
 			j.linearGradRows(w, workers)
+		case jobLinearNorm:
+			t.linearNormPart(w, workers)
 		case jobNormRows:
 			j.normRows(w, workers)
 		case jobNormRowsGrad:

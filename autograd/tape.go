@@ -41,6 +41,7 @@ type Tape[T tensor.Float] struct {
 
 	codes   []uint8              // scratch for the argmax codes of an unrecorded max-pool
 	job     job[T]               // the work being spread over the pool
+	norm    job[T]               // the batch norm of a LinearBatchNormReLU job, run with it
 	jobFn   func(w, i int)       // t.runTask, bound once so that spreading allocates nothing
 	bandFn  func(w, workers int) // t.runBand, bound once likewise
 	shareFn func(w, workers int) // t.runShare, bound once likewise

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/descentml/descent/autograd"
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -205,12 +206,40 @@ func BenchmarkMLPFusion(b *testing.B) {
 	benchmarkFusion(b, m, 784)
 }
 
-// benchmarkFusion measures forward and backward passes of m on a batch of
-// 128 random inputs of the given shape, with its blocks fused
-// (Sequential.Forward) and run layer by layer, in turn, step by step, so
-// that both share the machine's load: it reports the median time of each
-// and the median ratio of a fused step's time to the next unfused one's.
+// BenchmarkMLPBNLinearNormFusion measures forward and backward passes of
+// the MLP with batch norm of bench/benchmodels (784-256-256-10, each
+// hidden Linear followed by BatchNorm1d and ReLU) at batch 128 with its
+// Linear–BatchNorm1d–ReLU blocks run as LinearBatchNormReLU ("fused") and
+// as a Linear and a BatchNormReLU ("layers": each Linear inside a
+// Sequential of its own, which Sequential.Forward does not fuse with the
+// layers after it), by benchmarkModels.
+func BenchmarkMLPBNLinearNormFusion(b *testing.B) {
+	kernel.SetThreads(runtime.GOMAXPROCS(0)) // the pool keeps the size of its first use
+	rng := rand.New(rand.NewPCG(13, 14))
+	l1, l2 := NewLinear[float32](784, 256, rng), NewLinear[float32](256, 256, rng)
+	bn1, bn2 := NewBatchNorm1d[float32](256), NewBatchNorm1d[float32](256)
+	l3, relu := NewLinear[float32](256, 10, rng), NewReLU[float32]()
+	fused := NewSequential(l1, bn1, relu, l2, bn2, relu, l3)
+	layers := NewSequential(NewSequential[float32](l1), bn1, relu, NewSequential[float32](l2), bn2, relu, l3)
+	benchmarkModels(b, fused.Forward, layers.Forward, fused.Params(), 784)
+}
+
+// benchmarkFusion measures forward and backward passes of m with its
+// blocks fused (Sequential.Forward) and run layer by layer, by
+// benchmarkModels.
 func benchmarkFusion(b *testing.B, m *Sequential[float32], shape ...int) {
+	benchmarkModels(b, m.Forward, func(tape *autograd.Tape[float32], x *autograd.Var[float32]) (*autograd.Var[float32], error) {
+		return forward(tape, m, x, false)
+	}, m.Params(), shape...)
+}
+
+// benchmarkModels measures forward and backward passes of two ways of
+// running a model, fused and layers, whose parameters are params, on a
+// batch of 128 random inputs of the given shape, in turn, step by step, so
+// that both share the machine's load: it reports the median time of each
+// and the median ratio of a fused step's time to that of the unfused one
+// run next to it.
+func benchmarkModels(b *testing.B, fusedFwd, layersFwd func(*autograd.Tape[float32], *autograd.Var[float32]) (*autograd.Var[float32], error), params []Param[float32], shape ...int) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	x := tensor.New[float32](append([]int{128}, shape...)...)
 	for i := range x.Data() {
@@ -224,8 +253,12 @@ func benchmarkFusion(b *testing.B, m *Sequential[float32], shape ...int) {
 	step := func(fused bool) float64 {
 		start := time.Now()
 		tape.Reset()
-		ZeroGrad(m.Params())
-		y, err := forward(tape, m, tape.Const(x), fused)
+		ZeroGrad(params)
+		fwd := layersFwd
+		if fused {
+			fwd = fusedFwd
+		}
+		y, err := fwd(tape, tape.Const(x))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -239,10 +272,16 @@ func benchmarkFusion(b *testing.B, m *Sequential[float32], shape ...int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var fused, layers, ratio []float64
-	for range b.N {
-		fused = append(fused, step(true))
-		layers = append(layers, step(false))
-		ratio = append(ratio, fused[len(fused)-1]/layers[len(layers)-1])
+	for i := range b.N {
+		// In turn fused first and layers first: a step may pay for the one
+		// before it.
+		var f, l float64
+		if i%2 == 0 {
+			f, l = step(true), step(false)
+		} else {
+			l, f = step(false), step(true)
+		}
+		fused, layers, ratio = append(fused, f), append(layers, l), append(ratio, f/l)
 	}
 	median := func(v []float64) float64 {
 		slices.Sort(v)

@@ -102,3 +102,68 @@ func TestForwardBatchNormReLUFits(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardLinearBatchNormReLUFits checks which blocks Sequential runs
+// through LinearBatchNormReLU: a Linear, a BatchNorm1d over its outputs in
+// training mode and a ReLU, on an input [N, in] with N ≥ 2; and none in
+// eval mode, under a BatchReducer, on other inputs or other layers.
+func TestForwardLinearBatchNormReLUFits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	l := NewLinear[float32](4, 3, rng)
+	bn := func(mode Mode) *BatchNorm[float32] {
+		b := NewBatchNorm1d[float32](3)
+		b.SetMode(mode)
+		return b
+	}
+	relu := NewReLU[float32]()
+	for _, c := range []struct {
+		layers  []Module[float32]
+		shape   []int
+		reducer bool
+		want    int
+	}{
+		{[]Module[float32]{l, bn(Train), relu}, []int{5, 4}, false, 3},
+		{[]Module[float32]{l, bn(Train), relu}, []int{2, 4}, false, 3},
+		{[]Module[float32]{l, bn(Train), relu}, []int{5, 4}, true, 0},
+		{[]Module[float32]{l, bn(Eval), relu}, []int{5, 4}, false, 0},
+		{[]Module[float32]{l, bn(Train), relu}, []int{1, 4}, false, 0}, // too few values: the batch norm's error
+		{[]Module[float32]{l, bn(Train), relu}, []int{5, 3}, false, 0}, // the Linear layer's error
+		{[]Module[float32]{l, bn(Train), relu}, []int{2, 5, 4}, false, 0},
+		{[]Module[float32]{l, NewBatchNorm1d[float32](4), relu}, []int{5, 4}, false, 0},
+		{[]Module[float32]{l, NewBatchNorm2d[float32](3), relu}, []int{5, 4}, false, 0},
+		{[]Module[float32]{l, bn(Train), NewTanh[float32]()}, []int{5, 4}, false, 0},
+		{[]Module[float32]{l, bn(Train)}, []int{5, 4}, false, 0},
+		{[]Module[float32]{l, relu, bn(Train)}, []int{5, 4}, false, 0},
+	} {
+		tape := autograd.NewTape[float32]()
+		if c.reducer {
+			tape.SetBatchReducer(oneProcess{})
+		}
+		_, n, err := forwardLinearBatchNormReLU(tape, c.layers, tape.Const(tensor.New[float32](c.shape...)))
+		if n != c.want || err != nil {
+			t.Errorf("%v on %v, reducer %v: %d layers run, error %v; want %d, none", c.layers, c.shape, c.reducer, n, err, c.want)
+		}
+	}
+}
+
+// TestSequentialLinearBatchNormReLUErrors checks that a Linear layer or a
+// batch norm after it that rejects its input says so as its own layer.
+func TestSequentialLinearBatchNormReLUErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	m := NewSequential[float32](NewLinear[float32](4, 3, rng), NewBatchNorm1d[float32](3), NewReLU[float32]())
+	for _, c := range []struct {
+		shape []int
+		layer string
+	}{{[]int{1, 4}, "(layer 1)"}, {[]int{3, 5}, "(layer 0)"}} {
+		tape := autograd.NewTape[float32]()
+		_, err := m.Forward(tape, tape.Const(tensor.New[float32](c.shape...)))
+		if err == nil || !strings.Contains(err.Error(), c.layer) {
+			t.Errorf("input %v: error %v; want one %s", c.shape, err, c.layer)
+		}
+	}
+}
+
+// oneProcess is a BatchReducer of one process: the sums are its own.
+type oneProcess struct{}
+
+func (oneProcess) AllReduceSum([]float64) error { return nil }

@@ -142,13 +142,19 @@ func (b *BatchNorm[T]) forward(t *autograd.Tape[T], x *autograd.Var[T], relu boo
 			return tooFew()
 		}
 	}
+	b.track(m)
+	return y, nil
+}
+
+// track moves the running statistics toward the batch's (batchMean and
+// batchVar, m values per channel) and counts the batch.
+func (b *BatchNorm[T]) track(m int) {
 	mom, unbias := b.Momentum, float64(m)/float64(m-1)
 	for c := range b.runningMean {
 		b.runningMean[c] = T((1-mom)*float64(b.runningMean[c]) + mom*float64(b.batchMean[c]))
 		b.runningVar[c] = T((1-mom)*float64(b.runningVar[c]) + mom*float64(b.batchVar[c])*unbias)
 	}
 	b.numBatches[0]++
-	return y, nil
 }
 
 // SetMode sets whether the layer normalizes with batch statistics and
