@@ -12,7 +12,9 @@
 // never an index-out-of-range panic in a loop. A NaN makes the loss NaN, so
 // the inputs are scanned for it only when the loss comes out NaN (the
 // error names the first, as a scan before the loss would), and a loss
-// without NaN costs no pass over its inputs on one core.
+// without NaN costs no pass over its inputs on one core, but for
+// CrossEntropyIgnore's scan of the rows whose label is ignored (which do
+// not reach the loss).
 //
 // Losses compose on the tape: a regularized objective is the sum of a data
 // loss and a penalty,

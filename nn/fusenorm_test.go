@@ -48,6 +48,9 @@ func TestSequentialBatchNormReLUMatchesLayers(t *testing.T) {
 			out = append(out, lossGrads(t, m, x, labels, fused)...)
 			for _, b := range m.Buffers() {
 				out = append(out, slices.Clone(b.Value))
+				for _, n := range b.Int { // num_batches_tracked
+					out = append(out, []float32{float32(n)})
+				}
 			}
 		}
 		return out

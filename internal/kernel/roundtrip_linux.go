@@ -18,16 +18,17 @@ func firstCPUs(n int) []int {
 	return cpus
 }
 
-// pin restricts the calling thread, which must be locked to its
-// goroutine, to cpu, and returns a function that restores its mask.
-func pin(cpu int) (restore func()) {
+// setAffinity restricts the calling thread, which must be locked to its
+// goroutine, to cpu, and returns a function that restores its mask and
+// reports whether it could.
+func setAffinity(cpu int) (restore func() bool) {
 	var old, set unix.CPUSet
 	if unix.SchedGetaffinity(0, &old) != nil {
-		return func() {}
+		return func() bool { return true }
 	}
 	set.Set(cpu)
 	if unix.SchedSetaffinity(0, &set) != nil {
-		return func() {}
+		return func() bool { return true }
 	}
-	return func() { unix.SchedSetaffinity(0, &old) }
+	return func() bool { return unix.SchedSetaffinity(0, &old) == nil }
 }

@@ -14,5 +14,5 @@ func firstCPUs(n int) []int {
 	return cpus
 }
 
-// pin does nothing: the threads run where the system puts them.
-func pin(int) (restore func()) { return func() {} }
+// setAffinity does nothing: the threads run where the system puts them.
+func setAffinity(int) (restore func() bool) { return func() bool { return true } }
