@@ -88,7 +88,7 @@ func (t *Tape[T]) linear(x, w, b *Var[T], relu bool) *Var[T] {
 // that cross between the cores. A narrow one (a classifier's output) is cut by rows.
 func (j *job[T]) linearPart(w, workers int) {
 	in, outF := j.p, j.ld
-	if outF < unitsAt*workers {
+	if !byUnits(outF, workers) {
 		lo, hi := kernel.Band(j.n, w, workers)
 		y := j.y[lo*outF : hi*outF]
 		kernel.GemmSerial(false, true, hi-lo, outF, in, 1, j.x[lo*in:], max(in, 1), j.b, max(in, 1), 0, y, max(outF, 1))
@@ -97,6 +97,10 @@ func (j *job[T]) linearPart(w, workers int) {
 	}
 	j.linearUnits(kernel.Band(outF, w, workers))
 }
+
+// byUnits reports whether linearPart cuts a layer of outF units into
+// bands of units, not of rows, on that many workers.
+func byUnits(outF, workers int) bool { return outF >= unitsAt*workers }
 
 // linearUnits computes units lo…hi−1 of a Linear layer's output (columns
 // of y), all rows, as linearPart.

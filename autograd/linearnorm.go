@@ -1,10 +1,6 @@
 package autograd
 
-import (
-	"runtime"
-
-	"github.com/descentml/descent/internal/kernel"
-)
+import "github.com/descentml/descent/internal/kernel"
 
 // LinearBatchNormReLU returns BatchNormReLU(Linear(x, w, b), gamma, beta,
 // eps, mean, variance), a Linear layer followed by batch norm in training
@@ -32,14 +28,8 @@ func (t *Tape[T]) LinearBatchNormReLU(x, w, b, gamma, beta *Var[T], eps float64,
 	if b != nil {
 		lin.beta = b.value.Data()
 	}
-	norm := job[T]{kind: jobNormRows, x: z.value.Data(), y: out.value.Data(), z: stats.Data(), p: 1, n: rows,
-		mean: mean, variance: variance, eps: eps, train: true, relu: true, coef: t.arena.Get(2, c).Data()}
-	if gamma != nil {
-		norm.gamma = gamma.value.Data()
-	}
-	if beta != nil {
-		norm.beta = beta.value.Data()
-	}
+	norm := normJob(z.value.Data(), out.value.Data(), stats.Data(), gamma, beta, rows, 1, mean, variance, eps, true, true)
+	norm.kind, norm.coef = jobNormRows, t.arena.Get(2, c).Data()
 	t.syncedCount = 0
 	t.norm = norm
 	// The output by rows, a second phase, on the pool where the batch norm
@@ -83,9 +73,9 @@ func (t *Tape[T]) fusesLinearNorm(x, w, b, gamma, beta *Var[T], mean, variance [
 	}
 	workers := bandWorkers(xs[0] * c * xs[1])
 	if workers > 1 {
-		workers = min(workers, runtime.GOMAXPROCS(0)) // kernel.Spread's
+		workers = min(workers, kernel.SpreadWorkers())
 	}
-	return workers == 1 || c >= unitsAt*workers
+	return workers == 1 || byUnits(c, workers)
 }
 
 // linearNormPart runs part w of workers of phase j.phase of

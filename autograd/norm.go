@@ -61,14 +61,7 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 	}
 	out := t.result(xs, x, gamma, beta)
 	stats := t.arena.Get(2, c) // per channel s = 1/√(σ² + eps), then μ
-	j := job[T]{kind: jobNorm, x: x.value.Data(), y: out.value.Data(), z: stats.Data(), p: inner, n: batch,
-		mean: mean, variance: variance, eps: eps, train: op == opBatchNorm, relu: relu}
-	if gamma != nil {
-		j.gamma = gamma.value.Data()
-	}
-	if beta != nil {
-		j.beta = beta.value.Data()
-	}
+	j := normJob(x.value.Data(), out.value.Data(), stats.Data(), gamma, beta, batch, inner, mean, variance, eps, op == opBatchNorm, relu)
 	t.syncedCount = 0
 	var m float64 // the whole batch's count per channel, under a BatchReducer
 	switch {
@@ -94,6 +87,20 @@ func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean
 		n.scalar = m
 	}
 	return out
+}
+
+// normJob returns the job (jobNorm) of a batch norm of x, batch×C×inner,
+// into y, with its statistics into stats.
+func normJob[T tensor.Float](x, y, stats []T, gamma, beta *Var[T], batch, inner int, mean, variance []T, eps float64, train, relu bool) job[T] {
+	j := job[T]{kind: jobNorm, x: x, y: y, z: stats, p: inner, n: batch,
+		mean: mean, variance: variance, eps: eps, train: train, relu: relu}
+	if gamma != nil {
+		j.gamma = gamma.value.Data()
+	}
+	if beta != nil {
+		j.beta = beta.value.Data()
+	}
+	return j
 }
 
 // coefficients returns the scale and shift that normalize channel ch of a

@@ -78,10 +78,7 @@ func ceAccepts(shape, labels []int, skip bool, ignore int) bool {
 	if len(shape) < 2 || shape[len(shape)-1] <= 0 {
 		return false
 	}
-	c, n := shape[len(shape)-1], 1
-	for _, d := range shape[:len(shape)-1] {
-		n *= d
-	}
+	c, n := shape[len(shape)-1], tensor.Size(shape[:len(shape)-1])
 	if n == 0 || len(labels) != n {
 		return false
 	}

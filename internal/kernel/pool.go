@@ -269,9 +269,7 @@ func Parallel(n int, fn func(worker, i int)) {
 // do the whole pass. Results must not depend on workers. Like Parallel,
 // Spread allocates nothing.
 func Spread(fn func(w, workers int)) {
-	// Every worker must run its part while the caller waits: with fewer
-	// Ps than threads, one would wait for a goroutine that needs its P.
-	threads := min(Threads(), runtime.GOMAXPROCS(0))
+	threads := SpreadWorkers()
 	if threads == 1 || !pool.busy.CompareAndSwap(false, true) {
 		fn(0, 1)
 		return
@@ -291,6 +289,15 @@ func Spread(fn func(w, workers int)) {
 	}
 	defer release(j, slots[1:]) // also when part 0 panics on the caller: the helpers still hold j
 	j.run(0)
+}
+
+// SpreadWorkers returns the number of parts Spread cuts a pass into when
+// the pool is free: Threads(), but no more than GOMAXPROCS, since every
+// worker must run its part while the caller waits, and with fewer Ps
+// than threads one would wait for a goroutine that needs its P. (A call
+// that finds the pool busy runs as one part.)
+func SpreadWorkers() int {
+	return min(Threads(), runtime.GOMAXPROCS(0))
 }
 
 // Band returns part w of workers of the range [0, n): [lo, hi), the
