@@ -291,3 +291,29 @@ func BenchmarkSpreadBands(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSpreadHandshake measures what a Spread call costs beyond its
+// parts: each part spins (reading the clock, no memory traffic) until work
+// has passed since it began, so ns/op minus work is the cost of handing
+// the parts out and waiting for them, the later start of a worker's part
+// included. A training step makes a Spread call for each pass, a dozen or
+// more. Run it with -cpu 2.
+func BenchmarkSpreadHandshake(b *testing.B) {
+	for _, work := range []time.Duration{time.Microsecond, 20 * time.Microsecond} {
+		b.Run(fmt.Sprintf("work%v", work), func(b *testing.B) {
+			SetThreads(runtime.GOMAXPROCS(0))
+			defer SetThreads(0)
+			fn := func(w, _ int) {
+				for t0 := time.Now(); time.Since(t0) < work; {
+				}
+			}
+			Spread(fn)
+			b.ResetTimer()
+			t0 := time.Now()
+			for range b.N {
+				Spread(fn)
+			}
+			b.ReportMetric(float64(time.Since(t0).Nanoseconds())/float64(b.N)-float64(work.Nanoseconds()), "overhead-ns")
+		})
+	}
+}
