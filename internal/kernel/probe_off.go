@@ -1,0 +1,22 @@
+//go:build !spreadprobe
+
+package kernel
+
+// ProbeOn reports whether this build times Spread calls: built with the
+// tag spreadprobe, Spread records when each call starts, when each of its
+// parts ends and when it returns, for ProbeReport. Without the tag the
+// hooks below are empty and compiled away.
+const ProbeOn = false
+
+func probeStart()     {}
+func probePart(p int) {}
+func probeEnd()       {}
+
+// ProbeMark starts a new sequence of Spread calls (a training step), so
+// that ProbeReport lines up the calls of every sequence by their place in
+// it.
+func ProbeMark() {}
+
+// ProbeReport returns the timings of the Spread calls since the last
+// ProbeReport, by place in their sequence (ProbeMark), and starts again.
+func ProbeReport() []ProbeCall { return nil }
