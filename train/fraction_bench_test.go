@@ -71,21 +71,22 @@ func BenchmarkTrainFraction(b *testing.B) {
 // their place in it, when the test binary is built with the tag
 // spreadprobe (kernel.ProbeOn): go test -tags spreadprobe -run '^$'
 // -bench BenchmarkTrainFraction -benchtime 900x -cpu 2 -v ./train. A
-// call's part w ended at end w after its start; the caller returned at
-// total, and the gap is the serial stretch before the call.
+// call's part w ran from start w to end w after the call's start; the
+// caller returned at total, and the gap is the serial stretch before the
+// call.
 func logProbe(b *testing.B) {
 	if !kernel.ProbeOn {
 		return
 	}
 	calls := kernel.ProbeReport()
-	b.Logf("Spread calls of a step (µs, medians): place, steps, gap, total, part ends")
+	b.Logf("Spread calls of a step (µs, medians): place, steps, gap, total, parts' starts and ends")
 	var gap, total time.Duration
 	for i, c := range calls {
 		if c.N < len(calls[0:1])*calls[0].N/2 {
 			break // a place most steps do not reach (the sgemm burst between blocks)
 		}
 		gap, total = gap+c.Gap, total+c.Total
-		b.Logf("%3d %5d %7.2f %7.2f   %7.2f %7.2f", i, c.N, us(c.Gap), us(c.Total), us(c.Ends[0]), us(c.Ends[1]))
+		b.Logf("%3d %5d %7.2f %7.2f   %5.2f-%7.2f %5.2f-%7.2f", i, c.N, us(c.Gap), us(c.Total), us(c.Starts[0]), us(c.Ends[0]), us(c.Starts[1]), us(c.Ends[1]))
 	}
 	b.Logf("sum: gaps %.1f µs, calls %.1f µs", us(gap), us(total))
 }

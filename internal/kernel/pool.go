@@ -176,6 +176,7 @@ func (j *job) run(w int) {
 		for i := range n {
 			p := (w + i) % n
 			if !j.claimed[p].Load() && !j.claimed[p].Swap(true) {
+				probePartStart(p)
 				j.spread(p, n)
 				probePart(p)
 			}

@@ -5,11 +5,13 @@ import "time"
 // A ProbeCall is the timing of the Spread calls at one place of a
 // sequence (ProbeMark), medians over the sequences: Gap, from the return
 // of the call before (or the mark) to its start; Total, from its start to
-// its return; Ends[w], from its start to the end of part w; N, the sequences
+// its return; Starts[w] and Ends[w], from its start to the start and the
+// end of part w; N, the sequences
 // that reached it.
 type ProbeCall struct {
 	N          int
 	Gap, Total time.Duration
+	Starts     [probeParts]time.Duration
 	Ends       [probeParts]time.Duration
 }
 

@@ -8,9 +8,10 @@ package kernel
 // hooks below are empty and compiled away.
 const ProbeOn = false
 
-func probeStart()     {}
-func probePart(p int) {}
-func probeEnd()       {}
+func probeStart()          {}
+func probePartStart(p int) {}
+func probePart(p int)      {}
+func probeEnd()            {}
 
 // ProbeMark starts a new sequence of Spread calls (a training step), so
 // that ProbeReport lines up the calls of every sequence by their place in

@@ -20,20 +20,29 @@ const probeCalls, probeSeqs = 64, 8192
 
 var probe struct {
 	t0, last int64             // the current call's start, the last call's return
-	ends     [probeParts]int64 // the current call's parts' ends (written by their participants)
+	starts   [probeParts]int64 // the current call's parts' starts (written by their participants)
+	ends     [probeParts]int64 // and ends
 	idx      int               // the current call's place in its sequence
 	samples  [][probeCalls]probeSample
 }
 
 type probeSample struct {
 	gap, total int32
+	starts     [probeParts]int32
 	ends       [probeParts]int32
 	set        bool
 }
 
 func probeStart() {
 	probe.t0 = nanotime()
-	probe.ends = [probeParts]int64{}
+	probe.starts, probe.ends = [probeParts]int64{}, [probeParts]int64{}
+}
+
+// probePartStart records the start of part p.
+func probePartStart(p int) {
+	if p < probeParts {
+		probe.starts[p] = nanotime()
+	}
 }
 
 // probePart records the end of part p.
@@ -50,7 +59,7 @@ func probeEnd() {
 		s.gap, s.total, s.set = int32(probe.t0-probe.last), int32(now-probe.t0), true
 		for p, e := range probe.ends {
 			if e != 0 {
-				s.ends[p] = int32(e - probe.t0)
+				s.starts[p], s.ends[p] = int32(probe.starts[p]-probe.t0), int32(e-probe.t0)
 			}
 		}
 	}
@@ -74,7 +83,7 @@ func ProbeReport() []ProbeCall {
 	var out []ProbeCall
 	for i := range probeCalls {
 		var gap, total []int32
-		var ends [probeParts][]int32
+		var starts, ends [probeParts][]int32
 		for s := range probe.samples {
 			x := probe.samples[s][i]
 			if !x.set {
@@ -83,7 +92,7 @@ func ProbeReport() []ProbeCall {
 			gap, total = append(gap, x.gap), append(total, x.total)
 			for p, e := range x.ends {
 				if e != 0 {
-					ends[p] = append(ends[p], e)
+					starts[p], ends[p] = append(starts[p], x.starts[p]), append(ends[p], e)
 				}
 			}
 		}
@@ -92,7 +101,7 @@ func ProbeReport() []ProbeCall {
 		}
 		c := ProbeCall{N: len(total), Gap: median32(gap), Total: median32(total)}
 		for p := range ends {
-			c.Ends[p] = median32(ends[p])
+			c.Starts[p], c.Ends[p] = median32(starts[p]), median32(ends[p])
 		}
 		out = append(out, c)
 	}
