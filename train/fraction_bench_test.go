@@ -1,6 +1,7 @@
 package train_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -79,14 +80,14 @@ func logProbe(b *testing.B) {
 		return
 	}
 	calls := kernel.ProbeReport()
-	b.Logf("Spread calls of a step (µs, medians): place, steps, gap, total, parts' starts and ends")
+	b.Logf("Spread calls of a step (µs, medians): place, pass/phase, steps, gap, total, parts' starts and ends")
 	var gap, total time.Duration
 	for i, c := range calls {
 		if c.N < len(calls[0:1])*calls[0].N/2 {
 			break // a place most steps do not reach (the sgemm burst between blocks)
 		}
 		gap, total = gap+c.Gap, total+c.Total
-		b.Logf("%3d %5d %7.2f %7.2f   %5.2f-%7.2f %5.2f-%7.2f", i, c.N, us(c.Gap), us(c.Total), us(c.Starts[0]), us(c.Ends[0]), us(c.Starts[1]), us(c.Ends[1]))
+		b.Logf("%3d %-22s %5d %7.2f %7.2f   %5.2f-%7.2f %5.2f-%7.2f", i, fmt.Sprintf("%s/%d", c.Name, c.Phase), c.N, us(c.Gap), us(c.Total), us(c.Starts[0]), us(c.Ends[0]), us(c.Starts[1]), us(c.Ends[1]))
 	}
 	b.Logf("sum: gaps %.1f µs, calls %.1f µs", us(gap), us(total))
 }

@@ -13,6 +13,10 @@ func probePartStart(p int) {}
 func probePart(p int)      {}
 func probeEnd()            {}
 
+// ProbeLabel names the next Spread call on the probe's record: the pass
+// (a constant string) and its phase. Without the tag it does nothing.
+func ProbeLabel(name string, phase int) {}
+
 // ProbeMark starts a new sequence of Spread calls (a training step), so
 // that ProbeReport lines up the calls of every sequence by their place in
 // it.

@@ -23,6 +23,10 @@ var probe struct {
 	starts   [probeParts]int64 // the current call's parts' starts (written by their participants)
 	ends     [probeParts]int64 // and ends
 	idx      int               // the current call's place in its sequence
+	name     string            // the next call's label (ProbeLabel)
+	phase    int
+	names    [probeCalls]string // each place's label, from the first call recorded there
+	phases   [probeCalls]int
 	samples  [][probeCalls]probeSample
 }
 
@@ -52,8 +56,14 @@ func probePart(p int) {
 	}
 }
 
+func ProbeLabel(name string, phase int) { probe.name, probe.phase = name, phase }
+
 func probeEnd() {
 	now := nanotime()
+	if len(probe.samples) > 0 && probe.idx < probeCalls && probe.names[probe.idx] == "" {
+		probe.names[probe.idx], probe.phases[probe.idx] = probe.name, probe.phase
+	}
+	probe.name, probe.phase = "", 0
 	if n := len(probe.samples); n > 0 && probe.idx < probeCalls {
 		s := &probe.samples[n-1][probe.idx]
 		s.gap, s.total, s.set = int32(probe.t0-probe.last), int32(now-probe.t0), true
@@ -99,13 +109,14 @@ func ProbeReport() []ProbeCall {
 		if len(total) == 0 {
 			break
 		}
-		c := ProbeCall{N: len(total), Gap: median32(gap), Total: median32(total)}
+		c := ProbeCall{Name: probe.names[i], Phase: probe.phases[i], N: len(total), Gap: median32(gap), Total: median32(total)}
 		for p := range ends {
 			c.Starts[p], c.Ends[p] = median32(starts[p]), median32(ends[p])
 		}
 		out = append(out, c)
 	}
 	probe.samples = probe.samples[:0]
+	probe.names, probe.phases = [probeCalls]string{}, [probeCalls]int{}
 	return out
 }
 
