@@ -52,6 +52,18 @@ const (
 	jobCrossEntropyGrad                      // a cross-entropy's logits gradient by rows (crossEntropyGradRows)
 )
 
+// jobNames name the jobs on kernel's timing probe (kernel.ProbeLabel).
+var jobNames = [...]string{
+	jobReLU: "relu", jobReLUGrad: "relu grad", jobConvFwd: "conv", jobConvBwd: "conv grad",
+	jobConvGradSum: "conv grad sum", jobPool2: "pool", jobPool2Grad: "pool grad", jobNorm: "norm",
+	jobNormGrad: "norm grad", jobAttn: "attention", jobAttnGrad: "attention grad", jobRecur: "recurrent",
+	jobRecurGrad: "recurrent grad", jobUnary: "unary", jobUnaryGrad: "unary grad", jobLayerNorm: "layer norm",
+	jobLayerNormGrad: "layer norm grad", jobLayerNormParamGrad: "layer norm param grad", jobAdd: "add",
+	jobAccum: "accumulate", jobLinear: "linear", jobLinearGrad: "linear grad", jobLinearNorm: "linear+norm",
+	jobNormRows: "norm rows", jobNormRowsGrad: "norm rows grad", jobCrossEntropy: "cross-entropy",
+	jobCrossEntropyGrad: "cross-entropy grad",
+}
+
 // A job is the work of one spread call; which fields a kind reads is said
 // where it is made.
 type job[T tensor.Float] struct {
@@ -127,6 +139,7 @@ func (t *Tape[T]) spreadRows(j job[T], work int) {
 			t.bandFn = t.runBand
 		}
 		for {
+			kernel.ProbeLabel(jobNames[t.job.kind], t.job.phase)
 			kernel.Spread(t.bandFn)
 			if t.job.phase++; t.job.phase >= t.job.phases {
 				break
@@ -219,6 +232,7 @@ func (t *Tape[T]) spreadImages(j job[T]) {
 		t.shareFn = t.runShare
 	}
 	t.job = j
+	kernel.ProbeLabel(jobNames[j.kind], 0)
 	kernel.Spread(t.shareFn)
 	t.job = job[T]{}
 }

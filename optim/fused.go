@@ -170,7 +170,7 @@ func (o *Optimizer[T]) runGathers() {
 	if !o.gathers {
 		return
 	}
-	o.parallel(o.gatherFn)
+	o.parallel("optimizer gather", o.gatherFn)
 	for gi, g := range o.groups {
 		f := g.fused
 		if f == nil || f.red == nil {

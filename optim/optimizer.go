@@ -389,7 +389,7 @@ func (o *Optimizer[T]) Step() error {
 	}
 	o.ensureScratch()
 	o.runGathers()
-	o.parallel(o.runFn)
+	o.parallel("optimizer step", o.runFn)
 	o.runStaged()
 	o.t = t
 	return nil
@@ -406,7 +406,8 @@ func paramCount[T Float](groups []*group[T]) int {
 	return n
 }
 
-// parallel runs fn over every chunk, on one goroutine for small models.
+// parallel runs fn over every chunk, on one goroutine for small models;
+// pass names it on kernel's timing probe.
 // Up to bandsBelow elements each worker of kernel.Spread takes the same
 // band (kernel.Band) of every parameter's chunks in every pass, so that a
 // parameter's rows, their gradient and their state stay in one core's
@@ -416,7 +417,7 @@ func paramCount[T Float](groups []*group[T]) int {
 // it, and its chunks go to whichever worker is free (kernel.Parallel):
 // with static halves a core slowed by anything else on the machine holds
 // up the whole step, and there is no cache to keep.
-func (o *Optimizer[T]) parallel(fn func(w, i int)) {
+func (o *Optimizer[T]) parallel(pass string, fn func(w, i int)) {
 	if o.size < serialAt {
 		for i := range o.chunks {
 			fn(0, i)
@@ -428,6 +429,7 @@ func (o *Optimizer[T]) parallel(fn func(w, i int)) {
 		return
 	}
 	o.bandJob = fn
+	kernel.ProbeLabel(pass, 0)
 	kernel.Spread(o.bandFn)
 	o.bandJob = nil
 }
@@ -485,7 +487,7 @@ func (o *Optimizer[T]) runChunk(w, i int) {
 // the gradients that it updated in Step, and that the next backward pass
 // adds to on the same core (autograd's Linear). It allocates nothing.
 func (o *Optimizer[T]) ZeroGrad() {
-	o.parallel(o.zeroFn)
+	o.parallel("zero grads", o.zeroFn)
 }
 
 func (o *Optimizer[T]) zeroChunk(_, i int) {
@@ -519,7 +521,7 @@ func (o *Optimizer[T]) checkFinite(t int) error {
 		}
 		return nil
 	}
-	o.parallel(o.finFn)
+	o.parallel("finite grads", o.finFn)
 	for _, ok := range o.partial {
 		if ok == 0 {
 			return o.findNonFinite(t)
@@ -556,7 +558,7 @@ func (o *Optimizer[T]) gradNorm(p float64) float64 {
 		return o.normVal
 	}
 	o.normP = p
-	o.parallel(o.normFn)
+	o.parallel("grad norm", o.normFn)
 	s := 0.0
 	for _, v := range o.partial {
 		s = combineNorm(s, v, p)

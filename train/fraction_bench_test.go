@@ -1,6 +1,7 @@
 package train_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -40,6 +41,7 @@ func BenchmarkTrainFraction(b *testing.B) {
 			ratios, stepRates, gemmRates := make([]float64, 0, blocks), make([]float64, 0, blocks), make([]float64, 0, blocks)
 			t0 := time.Now()
 			trainSteps(b, bc.model, bc.shape, batch, 4096, nil, func(step int, flops float64) {
+				kernel.ProbeMark()
 				switch (step - 1) % (blockSteps + 1) {
 				case 0: // the step after a burst: untimed
 					t0 = time.Now()
@@ -56,6 +58,7 @@ func BenchmarkTrainFraction(b *testing.B) {
 			if len(ratios) == 0 {
 				return // b.N too small for a block
 			}
+			logProbe(b)
 			b.ReportMetric(100*median(ratios), "%sgemm")
 			b.ReportMetric(median(stepRates), "GFLOP/s")
 			b.ReportMetric(median(gemmRates), "sgemm-GFLOP/s")
@@ -64,6 +67,32 @@ func BenchmarkTrainFraction(b *testing.B) {
 		})
 	}
 }
+
+// logProbe logs the medians of the Spread calls' timings in a step, by
+// their place in it, when the test binary is built with the tag
+// spreadprobe (kernel.ProbeOn): go test -tags spreadprobe -run '^$'
+// -bench BenchmarkTrainFraction -benchtime 900x -cpu 2 -v ./train. A
+// call's part w ran from start w to end w after the call's start; the
+// caller returned at total, and the gap is the serial stretch before the
+// call.
+func logProbe(b *testing.B) {
+	if !kernel.ProbeOn {
+		return
+	}
+	calls := kernel.ProbeReport()
+	b.Logf("Spread calls of a step (µs, medians): place, pass/phase, steps, gap, total, parts' starts and ends")
+	var gap, total time.Duration
+	for i, c := range calls {
+		if c.N < len(calls[0:1])*calls[0].N/2 {
+			break // a place most steps do not reach (the sgemm burst between blocks)
+		}
+		gap, total = gap+c.Gap, total+c.Total
+		b.Logf("%3d %-22s %5d %7.2f %7.2f   %5.2f-%7.2f %5.2f-%7.2f", i, fmt.Sprintf("%s/%d", c.Name, c.Phase), c.N, us(c.Gap), us(c.Total), us(c.Starts[0]), us(c.Ends[0]), us(c.Starts[1]), us(c.Ends[1]))
+	}
+	b.Logf("sum: gaps %.1f µs, calls %.1f µs", us(gap), us(total))
+}
+
+func us(d time.Duration) float64 { return float64(d) / 1e3 }
 
 // median returns the median of v, which it leaves as it was.
 func median(v []float64) float64 {

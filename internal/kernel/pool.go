@@ -176,7 +176,9 @@ func (j *job) run(w int) {
 		for i := range n {
 			p := (w + i) % n
 			if !j.claimed[p].Load() && !j.claimed[p].Swap(true) {
+				probePartStart(p)
 				j.spread(p, n)
+				probePart(p)
 			}
 		}
 		return
@@ -277,6 +279,7 @@ func Spread(fn func(w, workers int)) {
 	pool.mu.Lock()
 	slots := pool.slots[:min(threads, len(pool.slots))]
 	pool.mu.Unlock()
+	probeStart()
 	j := &pool.job
 	j.spread, j.n, j.static = fn, int64(len(slots)), true
 	for i := range slots {
@@ -351,6 +354,9 @@ func release(j *job, helpers []*slot) {
 			}
 			break
 		}
+	}
+	if j.static {
+		probeEnd()
 	}
 	j.fn, j.spread = nil, nil
 	pool.busy.Store(false)
