@@ -50,10 +50,11 @@ const (
 	jobNormRowsGrad                          // a batch norm's gradients of an input [N, C] in phases (normRowsGrad)
 	jobCrossEntropy                          // a cross-entropy's probabilities and loss terms by rows (crossEntropyRows)
 	jobCrossEntropyGrad                      // a cross-entropy's logits gradient by rows (crossEntropyGradRows)
+	jobKinds                                 // the number of kinds, 0 (none) included
 )
 
 // jobNames name the jobs on kernel's timing probe (kernel.ProbeLabel).
-var jobNames = [...]string{
+var jobNames = [jobKinds]string{
 	jobReLU: "relu", jobReLUGrad: "relu grad", jobConvFwd: "conv", jobConvBwd: "conv grad",
 	jobConvGradSum: "conv grad sum", jobPool2: "pool", jobPool2Grad: "pool grad", jobNorm: "norm",
 	jobNormGrad: "norm grad", jobAttn: "attention", jobAttnGrad: "attention grad", jobRecur: "recurrent",
@@ -139,7 +140,9 @@ func (t *Tape[T]) spreadRows(j job[T], work int) {
 			t.bandFn = t.runBand
 		}
 		for {
-			kernel.ProbeLabel(jobNames[t.job.kind], t.job.phase)
+			if kernel.ProbeOn {
+				kernel.ProbeLabel(jobNames[t.job.kind], t.job.phase)
+			}
 			kernel.Spread(t.bandFn)
 			if t.job.phase++; t.job.phase >= t.job.phases {
 				break
@@ -232,7 +235,9 @@ func (t *Tape[T]) spreadImages(j job[T]) {
 		t.shareFn = t.runShare
 	}
 	t.job = j
-	kernel.ProbeLabel(jobNames[j.kind], 0)
+	if kernel.ProbeOn {
+		kernel.ProbeLabel(jobNames[j.kind], 0)
+	}
 	kernel.Spread(t.shareFn)
 	t.job = job[T]{}
 }

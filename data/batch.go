@@ -235,7 +235,9 @@ func spreadGather[T float32 | float64](s *Set, idx []int, x []T, labels []int) {
 	}
 	f.Unlock()
 	gc.s, gc.idx, gc.x, gc.labels = s, idx, x, labels
-	kernel.ProbeLabel("gather", 0)
+	if kernel.ProbeOn {
+		kernel.ProbeLabel("gather", 0)
+	}
 	kernel.Spread(gc.fn)
 	gc.s, gc.idx, gc.x, gc.labels = nil, nil, nil, nil
 	f.Lock()

@@ -429,7 +429,9 @@ func (o *Optimizer[T]) parallel(pass string, fn func(w, i int)) {
 		return
 	}
 	o.bandJob = fn
-	kernel.ProbeLabel(pass, 0)
+	if kernel.ProbeOn {
+		kernel.ProbeLabel(pass, 0)
+	}
 	kernel.Spread(o.bandFn)
 	o.bandJob = nil
 }

@@ -300,9 +300,13 @@ func BenchmarkSpreadBands(b *testing.B) {
 // more. Run it with -cpu 2.
 func BenchmarkSpreadHandshake(b *testing.B) {
 	for _, work := range []time.Duration{time.Microsecond, 20 * time.Microsecond} {
-		b.Run(fmt.Sprintf("work%v", work), func(b *testing.B) {
+		b.Run(fmt.Sprintf("work%dns", work.Nanoseconds()), func(b *testing.B) {
+			defer SetThreads(Threads())
 			SetThreads(runtime.GOMAXPROCS(0))
-			defer SetThreads(0)
+			if SpreadWorkers() < 2 {
+				b.Skip("one worker: Spread runs its pass on the caller")
+			}
+			b.ReportAllocs()
 			fn := func(w, _ int) {
 				for t0 := time.Now(); time.Since(t0) < work; {
 				}

@@ -3,93 +3,101 @@
 package kernel
 
 import (
+	"math"
 	"slices"
 	"time"
 	_ "unsafe" // go:linkname
 )
 
-// ProbeOn reports whether this build times Spread calls (see probe_off.go).
+// ProbeOn reports whether this build has the probe of Spread calls (the
+// tag spreadprobe; see ProbeReport).
 const ProbeOn = true
 
 //go:linkname nanotime runtime.nanotime
 func nanotime() int64
 
-// probeCalls is the most calls a sequence records, probeSeqs the most
-// sequences.
-const probeCalls, probeSeqs = 64, 8192
+// probeCalls is the most calls of a sequence the probe records, probeSeqs
+// the most sequences between two reports.
+const probeCalls, probeSeqs = 64, 4096
 
+// probe is the caller's record; each part's times are in a slot of their
+// own (probeSlots), written by the participant that runs the part, so
+// that recording a part's end does not take a line the caller holds.
 var probe struct {
-	t0, last int64             // the current call's start, the last call's return
-	starts   [probeParts]int64 // the current call's parts' starts (written by their participants)
-	ends     [probeParts]int64 // and ends
-	idx      int               // the current call's place in its sequence
-	name     string            // the next call's label (ProbeLabel)
+	t0, last int64  // the current call's start, the last call's return
+	idx      int    // the current call's place in its sequence
+	name     string // the next call's label (ProbeLabel)
 	phase    int
 	names    [probeCalls]string // each place's label, from the first call recorded there
 	phases   [probeCalls]int
-	samples  [][probeCalls]probeSample
+	samples  [][probeCalls]probeSample // nil until a report, full at probeSeqs
+}
+
+// probeSlots holds each part's start and end, 128 bytes apart so that no
+// two parts' times share a cache line. The caller never clears them: a
+// slot whose end is before the call's start is another call's.
+var probeSlots [probeParts]struct {
+	_          [56]byte
+	start, end int64
+	_          [56]byte
 }
 
 type probeSample struct {
-	gap, total int32
+	gap, total int32 // ns, saturated
 	starts     [probeParts]int32
-	ends       [probeParts]int32
+	ends       [probeParts]int32 // 0: the part was not recorded
 	set        bool
 }
 
-func probeStart() {
-	probe.t0 = nanotime()
-	probe.starts, probe.ends = [probeParts]int64{}, [probeParts]int64{}
-}
+func probeStart() { probe.t0 = nanotime() }
 
-// probePartStart records the start of part p.
 func probePartStart(p int) {
 	if p < probeParts {
-		probe.starts[p] = nanotime()
+		probeSlots[p].start = nanotime()
 	}
 }
 
-// probePart records the end of part p.
 func probePart(p int) {
 	if p < probeParts {
-		probe.ends[p] = nanotime()
+		probeSlots[p].end = nanotime()
 	}
 }
 
-func ProbeLabel(name string, phase int) { probe.name, probe.phase = name, phase }
+func probeLabel(name string, phase int) { probe.name, probe.phase = name, phase }
 
 func probeEnd() {
 	now := nanotime()
-	if len(probe.samples) > 0 && probe.idx < probeCalls && probe.names[probe.idx] == "" {
-		probe.names[probe.idx], probe.phases[probe.idx] = probe.name, probe.phase
-	}
-	probe.name, probe.phase = "", 0
-	if n := len(probe.samples); n > 0 && probe.idx < probeCalls {
-		s := &probe.samples[n-1][probe.idx]
-		s.gap, s.total, s.set = int32(probe.t0-probe.last), int32(now-probe.t0), true
-		for p, e := range probe.ends {
-			if e != 0 {
-				s.starts[p], s.ends[p] = int32(probe.starts[p]-probe.t0), int32(e-probe.t0)
+	if len(probe.samples) > 0 && probe.idx < probeCalls {
+		if probe.names[probe.idx] == "" {
+			probe.names[probe.idx], probe.phases[probe.idx] = probe.name, probe.phase
+		}
+		s := &probe.samples[len(probe.samples)-1][probe.idx]
+		s.gap, s.total, s.set = ns32(probe.t0-probe.last), ns32(now-probe.t0), true
+		for p := range probeSlots {
+			if sl := &probeSlots[p]; sl.end >= probe.t0 && sl.start >= probe.t0 {
+				s.starts[p], s.ends[p] = ns32(sl.start-probe.t0), max(ns32(sl.end-probe.t0), 1)
 			}
 		}
 	}
+	probe.name, probe.phase = "", 0
 	probe.idx++
 	probe.last = now
 }
 
-func ProbeMark() {
-	if probe.samples == nil {
-		probe.samples = make([][probeCalls]probeSample, 0, probeSeqs)
-	}
-	if len(probe.samples) < probeSeqs {
+// ns32 returns d nanoseconds as an int32, saturated.
+func ns32(d int64) int32 { return int32(min(max(d, 0), math.MaxInt32)) }
+
+func probeMark() {
+	probe.idx = probeCalls // not recording unless a sequence starts below
+	if probe.samples != nil && len(probe.samples) < probeSeqs {
 		probe.samples = probe.samples[:len(probe.samples)+1]
 		probe.samples[len(probe.samples)-1] = [probeCalls]probeSample{}
+		probe.idx = 0
 	}
-	probe.idx = 0
 	probe.last = nanotime()
 }
 
-func ProbeReport() []ProbeCall {
+func probeReport() []ProbeCall {
 	var out []ProbeCall
 	for i := range probeCalls {
 		var gap, total []int32
@@ -115,8 +123,12 @@ func ProbeReport() []ProbeCall {
 		}
 		out = append(out, c)
 	}
+	if probe.samples == nil {
+		probe.samples = make([][probeCalls]probeSample, 0, probeSeqs)
+	}
 	probe.samples = probe.samples[:0]
 	probe.names, probe.phases = [probeCalls]string{}, [probeCalls]int{}
+	probe.idx = probeCalls
 	return out
 }
 
