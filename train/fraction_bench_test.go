@@ -72,7 +72,8 @@ func BenchmarkTrainFraction(b *testing.B) {
 // logProbe logs the medians of the Spread calls' timings in a step, by
 // their place in it, when the test binary is built with the tag
 // spreadprobe (kernel.ProbeOn): go test -tags spreadprobe -run '^$'
-// -bench BenchmarkTrainFraction -benchtime 900x -cpu 2 ./train. A
+// -bench BenchmarkTrainFraction -benchtime 900x -cpu 2 -v ./train (-v, or
+// the testing package cuts a benchmark's log at ten lines). A
 // call's part w ran from start w to end w after the call's start; the
 // caller returned at total, and the gap is the serial stretch before the
 // call.
