@@ -24,7 +24,8 @@ type Float interface{ ~float32 | ~float64 }
 // same collective calls in the same order.
 type Comm struct {
 	rank, size int
-	mpi        bool // MPI was initialized (a build with the tag, under mpirun)
+	mpi        bool   // MPI was initialized (a build with the tag, under mpirun)
+	local      *group // the ranks are goroutines of this process (Local)
 
 	mu      sync.Mutex
 	scratch []byte // the chunks a reduction receives
@@ -152,6 +153,10 @@ func (c *Comm) Barrier() error {
 	if err := c.usable(); err != nil {
 		return err
 	}
+	if c.local != nil {
+		c.local.wait()
+		return nil
+	}
 	return mpiBarrier()
 }
 
@@ -183,6 +188,10 @@ func AllReduceSum[T Float](c *Comm, buf []T) error {
 	defer c.mu.Unlock()
 	if err := c.usable(); err != nil {
 		return err
+	}
+	if c.local != nil {
+		localAllReduceSum(c, buf)
+		return nil
 	}
 	n, size := len(buf), c.size
 	if n > math.MaxInt32 {
@@ -262,6 +271,10 @@ func Broadcast[T Float | ~byte | ~int64](c *Comm, buf []T, root int) error {
 	}
 	var zero T
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(buf))), len(buf)*int(unsafe.Sizeof(zero)))
+	if c.local != nil {
+		localBroadcast(c, b, root)
+		return nil
+	}
 	const piece = 1 << 30 // MPI counts are C ints
 	for lo := 0; lo < len(b); lo += piece {
 		p := b[lo:min(lo+piece, len(b))]
