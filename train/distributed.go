@@ -15,6 +15,7 @@ import (
 
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/tensor"
@@ -285,9 +286,8 @@ func (d *replicas[T]) allReduce(ctx context.Context, params []nn.Param[T], share
 		if local != nil {
 			clear(dst)
 		} else {
-			for i, g := range p.Grad {
-				dst[i] = g * w
-			}
+			copy(dst, p.Grad)
+			kernel.Scale(w, dst)
 		}
 		off += len(p.Grad)
 	}
