@@ -117,6 +117,10 @@ func (c *Comm) Size() int { return c.size }
 // is one.
 func (c *Comm) Distributed() bool { return c != nil && c.size > 1 }
 
+// InProcess reports whether the ranks are goroutines of this process
+// (Local) rather than processes under mpirun.
+func (c *Comm) InProcess() bool { return c != nil && c.local != nil }
+
 // String returns "rank r of n".
 func (c *Comm) String() string { return fmt.Sprintf("rank %d of %d", c.rank, c.size) }
 
