@@ -62,6 +62,12 @@ func (t *Tape[T]) syncBatchNorm(j job[T], c int) (float64, error) {
 	buf := t.syncBuf(2*c + 1)
 	sum, sq := buf[:c+1], buf[c+1:]
 	for i := range batch {
+		if p == 1 { // a run of one: the element itself, without a call
+			for ch, v := range j.x[i*c : (i+1)*c] {
+				sum[ch] += float64(v)
+			}
+			continue
+		}
 		for ch := range c {
 			sum[ch] += kernel.Sum(run(j.x, i, ch))
 		}
@@ -76,6 +82,13 @@ func (t *Tape[T]) syncBatchNorm(j job[T], c int) (float64, error) {
 		mu[ch] /= m
 	}
 	for i := range batch {
+		if p == 1 {
+			for ch, v := range j.x[i*c : (i+1)*c] {
+				d := float64(v) - mu[ch]
+				sq[ch] += float64(d * d) // rounded before the sum, as SumSquaredDiff's run of one
+			}
+			continue
+		}
 		for ch := range c {
 			sq[ch] += kernel.SumSquaredDiff(run(j.x, i, ch), mu[ch])
 		}
@@ -115,6 +128,15 @@ func (t *Tape[T]) syncBatchNormBackward(j job[T], c int, m float64) {
 	buf := t.syncBuf(2 * c)
 	sum, dot := buf[:c], buf[c:]
 	for i := range batch {
+		if p == 1 { // runs of one, as in syncBatchNorm
+			x, y, mu := j.x[i*c:(i+1)*c], j.y[i*c:(i+1)*c], j.z[c:2*c]
+			for ch, v := range y {
+				g := float64(v)
+				sum[ch] += g
+				dot[ch] += float64((float64(x[ch]) - float64(mu[ch])) * g)
+			}
+			continue
+		}
 		for ch := range c {
 			mu := float64(j.z[c+ch])
 			sum[ch] += kernel.Sum(run(j.y, i, ch))
