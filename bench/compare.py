@@ -7,8 +7,9 @@ and prints them side by side as a Markdown table.
 
 With train (or fractions, which runs descent alone), it also prints each training benchmark's GFLOP/s as a fraction of
 descent's 2-core sgemm 512³ rate, the two measured in turn every few milliseconds in one process
-(BenchmarkTrainFraction, BenchmarkSeqStep's %sgemm), with the cache line's round trip between
-the two cores in each round: the 2-core fractions follow it.
+(BenchmarkTrainFraction, BenchmarkSeqStep's %sgemm; BenchmarkTrainFractionLocal for the same
+steps on 2 in-process replicas, descent train --replicas 2), with the cache line's round trip
+between the two cores in each round: the 2-core fractions follow it.
 
 Never run in CI: it needs python3-torch, libopenblas-dev and gcc, and minutes of
 quiet machine. The machines are shared and noisy, so every measurement is taken
@@ -46,6 +47,14 @@ def go_bench(pkg, pattern, benchtime, cpu=None):
                 pass
         res[(m.group(1), int(m.group(2) or 1)) if cpu else m.group(1)] = vals
     return res
+
+
+def train_fraction(bench, name):
+    """Runs one model of package train's fraction benchmark bench (2 cores,
+    batch 128) and returns its GFLOP/s, fraction of the sgemm rate and the
+    cores' round trip in ns."""
+    v = go_bench("./train", f"^{bench}$/{name}/", "450x", cpu="2")[(f"{bench}/{name}/batch128", 2)]
+    return v["GFLOP/s"], v["%sgemm"] / 100, v.get("rt-ns", float("nan"))
 
 
 # --- the reference programs -------------------------------------------------
@@ -249,19 +258,24 @@ def main():
                 # The fraction is BenchmarkTrainFraction's: training steps
                 # and 2-core sgemm 512³ products in turn every few
                 # milliseconds in one process, so that both see the same load.
-                r = go_bench("./train", f"BenchmarkTrainFraction/{names[m]}/", "450x", cpu="2")
-                v = r[(f"BenchmarkTrainFraction/{names[m]}/batch128", 2)]
-                gflops.append(v["GFLOP/s"])
-                frac.append(v["%sgemm"] / 100)
-                rts.append(v.get("rt-ns", float("nan")))
+                for out, val in zip((gflops, frac, rts), train_fraction("BenchmarkTrainFraction", names[m])):
+                    out.append(val)
                 if "train" in parts:
-                    r = go_bench("./train", f"BenchmarkTrainStep/{names[m]}/", "200x" if m != "cnn" else "40x")
+                    r = go_bench("./train", f"^BenchmarkTrainStep$/{names[m]}/", "200x" if m != "cnn" else "40x")
                     ours.append(r[f"BenchmarkTrainStep/{names[m]}/batch128"]["samples/s"])
                     th, blas = settings[m]
                     theirs.append(torch_run(TORCH_TRAIN, f"{m} {th}", {"OPENBLAS_NUM_THREADS": blas}))
             if "train" in parts:
                 rows.append((f"train {m}, batch 128, AdamW (samples/s)", med(ours), med(theirs), "PyTorch 1.13"))
             fractions.append((f"train {m}, batch 128, AdamW", med(gflops), med(frac), rts))
+        for m in ["mlp", "mlpbn", "cnn"]:
+            gflops, frac, rts = [], [], []
+            for _ in range(a.rounds):
+                # The same steps data-parallel over 2 in-process ranks
+                # (comm.Local, descent train --replicas 2), each on one core.
+                for out, val in zip((gflops, frac, rts), train_fraction("BenchmarkTrainFractionLocal", names[m])):
+                    out.append(val)
+            fractions.append((f"train {m}, batch 128, AdamW, 2 replicas", med(gflops), med(frac), rts))
         for name, pattern in [("gpt-block-d128-h4/batch32-ctx128", "gpt-block"), ("lstm-256/batch32-ctx128", "lstm-256"), ("gpt-2x128-vocab96/batch32-ctx128", "gpt-2x128")]:
             gflops, frac, rts = [], [], []
             for _ in range(a.rounds):

@@ -29,44 +29,82 @@ func BenchmarkTrainFraction(b *testing.B) {
 		b.Run(bc.name+"/batch128", func(b *testing.B) {
 			kernel.SetThreads(runtime.GOMAXPROCS(0)) // as BenchmarkTrainStep
 			kernel.ProbeReport()                     // the probe's record starts here (tag spreadprobe)
-			const batch, blockSteps, sgemmBurst, n = 128, 8, 4, 512
-			rng := rand.New(rand.NewPCG(3, 4))
-			ga, gb, gc := make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
-			for i := range ga {
-				ga[i], gb[i] = rng.Float32()-0.5, rng.Float32()-0.5
-			}
-			gemm := func() { kernel.Gemm(false, false, n, n, n, 1, ga, n, gb, n, 0, gc, n) }
-			gemm() // its buffers
-			rt := kernel.RoundTrip(2000)
-			blocks := b.N/(blockSteps+1) + 1
-			ratios, stepRates, gemmRates := make([]float64, 0, blocks), make([]float64, 0, blocks), make([]float64, 0, blocks)
-			t0 := time.Now()
-			trainSteps(b, bc.model, bc.shape, batch, 4096, nil, func(step int, flops float64) {
+			fm := newFractionMeter(b.N)
+			trainSteps(b, bc.model, bc.shape, fm.batch, 4096, nil, func(step int, flops float64) {
 				kernel.ProbeMark()
-				switch (step - 1) % (blockSteps + 1) {
-				case 0: // the step after a burst: untimed
-					t0 = time.Now()
-				case blockSteps:
-					stepRate := flops * blockSteps / time.Since(t0).Seconds() / 1e9
-					g0 := time.Now()
-					for range sgemmBurst {
-						gemm()
-					}
-					gemmRate := 2 * n * n * n * sgemmBurst / time.Since(g0).Seconds() / 1e9
-					ratios, stepRates, gemmRates = append(ratios, stepRate/gemmRate), append(stepRates, stepRate), append(gemmRates, gemmRate)
-				}
+				fm.step(step, flops, fm.burst)
 			})
-			if len(ratios) == 0 {
-				return // b.N too small for a block
-			}
 			logProbe(b)
-			b.ReportMetric(100*median(ratios), "%sgemm")
-			b.ReportMetric(median(stepRates), "GFLOP/s")
-			b.ReportMetric(median(gemmRates), "sgemm-GFLOP/s")
-			b.ReportMetric(float64(len(ratios)), "blocks")
-			b.ReportMetric(float64(max(rt, kernel.RoundTrip(2000)).Nanoseconds()), "rt-ns")
+			fm.report(b)
 		})
 	}
+}
+
+// A fractionMeter times BenchmarkTrainFraction's blocks of steps and
+// bursts of products.
+type fractionMeter struct {
+	batch, blockSteps, sgemmBurst, n int
+	ga, gb, gc                       []float32
+	rt                               time.Duration
+	t0                               time.Time
+	ratios, stepRates, gemmRates     []float64
+}
+
+func newFractionMeter(steps int) *fractionMeter {
+	fm := &fractionMeter{batch: 128, blockSteps: 8, sgemmBurst: 4, n: 512}
+	rng := rand.New(rand.NewPCG(3, 4))
+	n := fm.n
+	fm.ga, fm.gb, fm.gc = make([]float32, n*n), make([]float32, n*n), make([]float32, n*n)
+	for i := range fm.ga {
+		fm.ga[i], fm.gb[i] = rng.Float32()-0.5, rng.Float32()-0.5
+	}
+	fm.gemm() // its buffers
+	fm.rt = kernel.RoundTrip(2000)
+	blocks := steps/(fm.blockSteps+1) + 1
+	fm.ratios, fm.stepRates, fm.gemmRates = make([]float64, 0, blocks), make([]float64, 0, blocks), make([]float64, 0, blocks)
+	fm.t0 = time.Now()
+	return fm
+}
+
+func (fm *fractionMeter) gemm() {
+	kernel.Gemm(false, false, fm.n, fm.n, fm.n, 1, fm.ga, fm.n, fm.gb, fm.n, 0, fm.gc, fm.n)
+}
+
+// blockEnd reports whether step (from 1) ends a block of timed steps.
+func (fm *fractionMeter) blockEnd(step int) bool { return (step-1)%(fm.blockSteps+1) == fm.blockSteps }
+
+// burst runs the products of a block and returns their GFLOP/s.
+func (fm *fractionMeter) burst() float64 {
+	g0 := time.Now()
+	for range fm.sgemmBurst {
+		fm.gemm()
+	}
+	return 2 * float64(fm.n*fm.n*fm.n*fm.sgemmBurst) / time.Since(g0).Seconds() / 1e9
+}
+
+// step is called after each step but the first and the last (trainSteps'
+// onStep): it starts the clock after a burst and, at the end of a block,
+// takes the block's rate and runs burst for the products'.
+func (fm *fractionMeter) step(step int, flops float64, burst func() float64) {
+	switch {
+	case (step-1)%(fm.blockSteps+1) == 0: // the step after a burst: untimed
+		fm.t0 = time.Now()
+	case fm.blockEnd(step):
+		stepRate := flops * float64(fm.blockSteps) / time.Since(fm.t0).Seconds() / 1e9
+		gemmRate := burst()
+		fm.ratios, fm.stepRates, fm.gemmRates = append(fm.ratios, stepRate/gemmRate), append(fm.stepRates, stepRate), append(fm.gemmRates, gemmRate)
+	}
+}
+
+func (fm *fractionMeter) report(b *testing.B) {
+	if len(fm.ratios) == 0 {
+		return // b.N too small for a block
+	}
+	b.ReportMetric(100*median(fm.ratios), "%sgemm")
+	b.ReportMetric(median(fm.stepRates), "GFLOP/s")
+	b.ReportMetric(median(fm.gemmRates), "sgemm-GFLOP/s")
+	b.ReportMetric(float64(len(fm.ratios)), "blocks")
+	b.ReportMetric(float64(max(fm.rt, kernel.RoundTrip(2000)).Nanoseconds()), "rt-ns")
 }
 
 // logProbe logs the medians of the Spread calls' timings in a step, by
