@@ -51,7 +51,7 @@ func onRanks(cmd string, replicas, threads int, stdout, stderr io.Writer, body f
 		return leaveRanks(c, err, cmd, console)
 	}
 	if p := runtime.GOMAXPROCS(0); replicas > p {
-		fmt.Fprintf(stderr, "warning: --replicas %d on %s (GOMAXPROCS): the replicas take turns on them; the results do not change\n", replicas, plural(p, "core"))
+		fmt.Fprintf(stderr, "warning: --replicas %d on %s (GOMAXPROCS): the replicas will take turns; the results do not change\n", replicas, plural(p, "core"))
 	}
 	tensor.SetThreads(1)
 	return inProcess(comm.Local(replicas), cmd, stdout, stderr, body)
