@@ -28,7 +28,7 @@ import (
 // what it trains (config.json records the ranks, but a run may be resumed
 // with another number).
 func replicasFlag(fs *flag.FlagSet) *int {
-	return fs.Int("replicas", 1, "train data-parallel on this many replicas of the model in this process, one core each, as `mpirun -np N` would (the same bits)")
+	return fs.Int("replicas", 1, "train data-parallel on `N` replicas of the model in this process, one core each, as mpirun -np N does (to the same bits)")
 }
 
 // onRanks runs body, the command cmd, on every rank of the run and returns
@@ -36,7 +36,7 @@ func replicasFlag(fs *flag.FlagSet) *int {
 // leaveRanks), or, with replicas above 1, on as many goroutines of this
 // process (inProcess). It sets the kernels' threads first: threads, or one
 // per replica. body gets its rank's Comm and the writers of its output.
-func onRanks(cmd string, replicas, threads int, stdout, stderr io.Writer, body func(c *comm.Comm, stdout, stderr io.Writer) error) (err error) {
+func onRanks(cmd string, replicas, threads int, stdout, stderr io.Writer, body func(c *comm.Comm, stdout, stderr io.Writer) error) error {
 	console := stderr // the process's own, for the error every rank ends with
 	c, stdout, stderr, err := joinRanks(stdout, stderr)
 	if err != nil {
