@@ -10,7 +10,8 @@ import (
 	"github.com/descentml/descent/recipe"
 )
 
-// A data-parallel run (Options.Comm of several ranks, under mpirun) lives in
+// A data-parallel run (Options.Comm of several ranks: processes under
+// mpirun, or goroutines of one process, comm.Local) lives in
 // rank 0's directory: rank 0 alone creates and locks it, reads and writes
 // its files; the other ranks build the same run from what rank 0 sends them
 // (the recipe and data.json on --resume) and from their own copy of the
@@ -68,7 +69,7 @@ func agreeRecipe(c *comm.Comm, r recipe.Recipe) error {
 	return nil
 }
 
-// ranks returns the number of processes of a run with c.
+// ranks returns the number of ranks of a run with c.
 func ranks(c *comm.Comm) int {
 	if c == nil {
 		return 1
@@ -76,8 +77,10 @@ func ranks(c *comm.Comm) int {
 	return c.Size()
 }
 
-// config is config.json: the recipe, and the number of processes that
-// trained it when it was written (mpirun -np; absent for one).
+// config is config.json: the recipe, and the number of ranks that trained
+// it when it was written (mpirun -np, or descent train --replicas; absent
+// for one). It is not part of the recipe: a run may be resumed on another
+// number.
 type config struct {
 	recipe.Recipe
 	Ranks int `json:"ranks,omitempty"`
@@ -92,25 +95,33 @@ func writeConfig(dir string, r recipe.Recipe, c *comm.Comm) error {
 	return atomicfile.WriteJSON(filepath.Join(dir, ConfigFile), cf)
 }
 
-// Ranks returns the number of processes training the run: 1, or the size
-// of Options.Comm.
+// Ranks returns the number of ranks training the run: 1, or the size of
+// Options.Comm.
 func (r *Run) Ranks() int { return ranks(r.comm) }
 
-// ResumeCommand returns the command that continues the run: under
-// mpirun with as many processes, for a data-parallel run.
+// ResumeCommand returns the command that continues the run: for a
+// data-parallel run, on as many ranks (resumeCommand).
 func (r *Run) ResumeCommand() string { return resumeCommand(&r.runDir, r.comm) }
 
-// Ranks returns the number of processes training the run: 1, or the size
-// of Options.Comm.
+// Ranks returns the number of ranks training the run: 1, or the size of
+// Options.Comm.
 func (r *TextRun) Ranks() int { return ranks(r.comm) }
 
-// ResumeCommand returns the command that continues the run: under
-// mpirun with as many processes, for a data-parallel run.
+// ResumeCommand returns the command that continues the run: for a
+// data-parallel run, on as many ranks (resumeCommand).
 func (r *TextRun) ResumeCommand() string { return resumeCommand(&r.runDir, r.comm) }
 
+// resumeCommand returns the command that continues the run in d on as
+// many ranks as c has: under mpirun with as many processes, or with as
+// many replicas in one process (descent train --replicas) if c's ranks
+// are goroutines. Either may continue the other's run.
 func resumeCommand(d *runDir, c *comm.Comm) string {
-	if n := ranks(c); n > 1 {
+	switch n := ranks(c); {
+	case n == 1:
+		return d.ResumeCommand()
+	case c.InProcess():
+		return fmt.Sprintf("descent train --replicas %d --resume %s", n, d.Dir)
+	default:
 		return fmt.Sprintf("mpirun -np %d %s", n, d.ResumeCommand())
 	}
-	return d.ResumeCommand()
 }

@@ -532,3 +532,58 @@ func TestDistributedTune(t *testing.T) {
 		}
 	}
 }
+
+// TestDistributedReplicas checks that --replicas 2 is mpirun -np 2 to the
+// byte: a classifier with (per-rank) batch norm and a language model end
+// with the same model either way, and a run stopped under mpirun resumes
+// with --replicas 2 to the model of the run that never stopped. Under
+// mpirun, --replicas 2 is refused, once.
+func TestDistributedReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains several runs on 2 ranks")
+	}
+	base := t.TempDir()
+	dir := func(name string) string { return filepath.Join(base, name) }
+	mlp := func(more ...string) []string {
+		return append([]string{"train", "--model", "mlp:32", "--epochs", "3", "--batch", "62", "--clip-norm", "1", "--quiet"}, more...)
+	}
+	gpt := func(more ...string) []string {
+		return append([]string{"train", "--data", "text", "--model", "gpt:layers=1,d=16,heads=2,ctx=16", "--steps", "12", "--batch", "7",
+			"--eval-every", "6", "--clip-norm", "1", "--quiet"}, more...)
+	}
+	for _, c := range []struct {
+		name string
+		args func(more ...string) []string
+	}{{"mlp", mlp}, {"gpt", gpt}} {
+		if e, err := mpirun(t, 2, "", c.args("--out", dir(c.name+"-mpirun"))...); err != nil {
+			t.Fatalf("%s on 2 ranks: %v\n%s", c.name, err, e)
+		}
+		if _, e, code := descent(t, c.args("--out", dir(c.name+"-replicas"), "--replicas", "2")...); code != 0 {
+			t.Fatalf("%s on 2 replicas: exit %d: %s", c.name, code, e)
+		}
+		if !bytes.Equal(readFile(t, filepath.Join(dir(c.name+"-mpirun"), run.ModelFile)), readFile(t, filepath.Join(dir(c.name+"-replicas"), run.ModelFile))) {
+			t.Errorf("%s: --replicas 2 and mpirun -np 2 gave different models", c.name)
+		}
+	}
+
+	stopped := dir("stopped")
+	e, err := mpirun(t, 2, "INT:30", mlp("--out", stopped)...)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("stopped on 2 ranks: %v; want exit 130\n%s", err, e)
+	}
+	if _, e, code := descent(t, "train", "--replicas", "2", "--resume", stopped, "--quiet"); code != 0 {
+		t.Fatalf("resumed with --replicas 2: exit %d: %s", code, e)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(stopped, run.ModelFile)), readFile(t, filepath.Join(dir("mlp-mpirun"), run.ModelFile))) {
+		t.Errorf("stopped under mpirun -np 2 and resumed with --replicas 2, the model differs from the uninterrupted run's")
+	}
+
+	e, err = mpirun(t, 2, "", mlp("--out", dir("both"), "--replicas", "2")...)
+	if want := "--replicas 2 under mpirun (2 ranks): run either N processes under mpirun or N replicas in one process, not both"; err == nil || !strings.Contains(e, want) {
+		t.Errorf("--replicas 2 on 2 ranks: %v, stderr %q; want an error with %q", err, e, want)
+	}
+	if n := strings.Count(e, "descent train:"); n != 1 {
+		t.Errorf("--replicas 2 on 2 ranks: %d errors printed; want 1:\n%s", n, e)
+	}
+}

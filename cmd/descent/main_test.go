@@ -340,7 +340,7 @@ func TestUserErrors(t *testing.T) {
 		{[]string{"train", "--data", "csv:" + filepath.Join(dir, "none.csv")}, "none.csv"},
 		{[]string{"train", "--data", "mnist", "--data-dir", dir}, "train-images-idx3-ubyte"},
 		{[]string{"train", "--resume", dir}, "cannot resume"},
-		{[]string{"train", "--resume", dir, "--lr", "0.1"}, "only --epochs and --threads"},
+		{[]string{"train", "--resume", dir, "--lr", "0.1"}, "only --epochs, --threads and --replicas"},
 		{[]string{"eval", "--model", dir}, "not a training run"},
 		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
 		{[]string{"train", "--epochs", "many"}, `invalid value "many"`},

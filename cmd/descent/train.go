@@ -8,11 +8,11 @@ import (
 	"io"
 	"strings"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/internal/progress"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
-	"github.com/descentml/descent/tensor"
 	"github.com/descentml/descent/train"
 )
 
@@ -30,33 +30,48 @@ Ctrl-C stops at the next batch and saves a checkpoint; --resume DIR continues
 the run in DIR (with its saved configuration) up to --epochs in all, and the
 final model is byte-identical to a run that was never stopped.
 
+--replicas N trains data-parallel on N replicas of the model in this
+process, one core each, splitting every batch as "mpirun -np N descent
+train" does, with the same results to the bit; a run may be resumed with
+another --replicas, or under mpirun.
+
 With --data text (embedded), text:PATH or kjv it trains a language model
 (--model gpt:…, lstm:256, gru:256, rnn:256) for --steps steps of random
 windows, evaluating every --eval-every steps: metrics.jsonl then holds bits
 per character and perplexity, vocab.json the vocabulary, and --resume DIR
 [--steps N] continues it as exactly.`
 
-func runTrain(args []string, stdout, stderr io.Writer) (err error) {
+func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", "[flags]", aboutTrain)
 	f := recipe.AddFlags(fs, recipe.Default(), true)
 	f.AddTextFlags(fs, recipe.Default(), true)
-	threads := threadsFlag(fs)
-	out := fs.String("out", "", "output directory (default: runs/<date>-<time>)")
-	resume := fs.String("resume", "", "continue the run in this directory, with its saved configuration")
-	quiet := fs.Bool("quiet", false, "no progress output, only the summary")
-	tb := fs.Bool("tensorboard", false, "also write each epoch's (a language model's: evaluation's) metrics as TensorBoard event files in the run directory")
-	maxMemory := fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
+	threads, replicas := threadsFlag(fs), replicasFlag(fs)
+	tf := trainFlags{fs: fs, recipe: f}
+	tf.out = fs.String("out", "", "output directory (default: runs/<date>-<time>)")
+	tf.resume = fs.String("resume", "", "continue the run in this directory, with its saved configuration")
+	tf.quiet = fs.Bool("quiet", false, "no progress output, only the summary")
+	tf.tensorBoard = fs.Bool("tensorboard", false, "also write each epoch's (a language model's: evaluation's) metrics as TensorBoard event files in the run directory")
+	tf.maxMemory = fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	console := stderr // the process's own, for the error every rank ends with
-	c, stdout, stderr, err := joinRanks(stdout, stderr)
-	if err != nil {
-		return err
-	}
-	defer func() { err = leaveRanks(c, err, "train", console) }()
-	tensor.SetThreads(*threads)
-	prog := progress.New(stderr, 0, *quiet) // of the run's length, once it is opened
+	return onRanks("train", *replicas, *threads, stdout, stderr, tf.train)
+}
+
+// trainFlags are train's flags, but for those of how it uses the cores.
+type trainFlags struct {
+	fs          *flag.FlagSet
+	recipe      *recipe.Flags
+	out, resume *string
+	quiet       *bool
+	tensorBoard *bool
+	maxMemory   *string
+}
+
+// train runs descent train on the rank c, writing to stdout and stderr.
+func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
+	fs, f, resume := tf.fs, tf.recipe, *tf.resume
+	prog := progress.New(stderr, 0, *tf.quiet) // of the run's length, once it is opened
 	opts := run.Options{
 		OnBatch: func(b train.Batch) {
 			prog.Batch(b)
@@ -73,23 +88,23 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		},
 		OnEval:      prog.Eval,
 		Comm:        c,
-		TensorBoard: *tb,
+		TensorBoard: *tf.tensorBoard,
 	}
-	if *maxMemory != "" {
-		if opts.MaxMemory, err = run.ParseSize(*maxMemory); err != nil {
+	if *tf.maxMemory != "" {
+		if opts.MaxMemory, err = run.ParseSize(*tf.maxMemory); err != nil {
 			return fmt.Errorf("--max-memory: %w", err)
 		}
 	}
-	if f.IsText() || (*resume != "" && run.IsTextRun(*resume)) {
-		return trainText(fs, f, *resume, *out, *quiet, opts, prog, stdout, stderr)
+	if f.IsText() || (resume != "" && run.IsTextRun(resume)) {
+		return trainText(fs, f, resume, *tf.out, *tf.quiet, opts, prog, stdout, stderr)
 	}
 	var rn *run.Run
-	if *resume != "" {
+	if resume != "" {
 		epochs, err := resumeLength(fs, "epochs", f.Epochs)
 		if err != nil {
 			return err
 		}
-		if rn, err = run.Resume(*resume, epochs, opts); err != nil {
+		if rn, err = run.Resume(resume, epochs, opts); err != nil {
 			return err
 		}
 		if rn.SkippedCheckpoint != nil {
@@ -100,13 +115,13 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
-		if rn, err = run.New(r, *out, opts); err != nil {
+		if rn, err = run.New(r, *tf.out, opts); err != nil {
 			return err
 		}
 	}
 	defer rn.Close()
 	prog.SetLength(rn.Recipe.Epochs)
-	return trainRun(rn, prog, *quiet, stdout, stderr)
+	return trainRun(rn, prog, *tf.quiet, stdout, stderr)
 }
 
 // threadsFlag defines --threads.
@@ -127,13 +142,13 @@ func resumeLength(fs *flag.FlagSet, length string, value func() int) (int, error
 	var bad []string
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
-		case "resume", length, "threads", "quiet", "max-memory", "tensorboard":
+		case "resume", length, "threads", "replicas", "quiet", "max-memory", "tensorboard":
 		default:
 			bad = append(bad, "--"+fl.Name)
 		}
 	})
 	if len(bad) > 0 {
-		return 0, fmt.Errorf("--resume continues the run with its saved configuration; only --%s and --threads may be given with it, not %s", length, strings.Join(bad, ", "))
+		return 0, fmt.Errorf("--resume continues the run with its saved configuration; only --%s, --threads and --replicas may be given with it, not %s", length, strings.Join(bad, ", "))
 	}
 	if !given(fs, length) {
 		return 0, nil
