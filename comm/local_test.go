@@ -380,3 +380,36 @@ func TestLocalFewerThreadsThanRanks(t *testing.T) {
 		checkAllReduce[float32](t, Local(size), 4099)
 	}
 }
+
+// TestLocalMismatchPanics checks that ranks that make different collective
+// calls, or pass buffers of different lengths or types, or name different
+// roots, panic on every rank instead of reading past another rank's buffer
+// or returning wrong bytes.
+func TestLocalMismatchPanics(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		call func(c *Comm) error
+	}{
+		{"lengths", func(c *Comm) error { return AllReduceSum(c, make([]float32, 4+4*c.Rank())) }},
+		{"types", func(c *Comm) error {
+			if c.Rank() == 0 {
+				return AllReduceSum(c, make([]float32, 8))
+			}
+			return AllReduceSum(c, make([]float64, 8))
+		}},
+		{"broadcast lengths", func(c *Comm) error { return Broadcast(c, make([]byte, 3+c.Rank()), 0) }},
+		{"roots", func(c *Comm) error { return Broadcast(c, make([]byte, 8), c.Rank()) }},
+		{"calls", func(c *Comm) error {
+			if c.Rank() == 0 {
+				return Broadcast(c, make([]float32, 8), 0)
+			}
+			return AllReduceSum(c, make([]float32, 8))
+		}},
+	} {
+		for r, err := range onRanks(t, 2, c.call) {
+			if !errors.Is(err, errPanic) || !strings.Contains(err.Error(), "comm: ") {
+				t.Errorf("%s differ between the ranks: rank %d of 2: %v; want a panic", c.name, r, err)
+			}
+		}
+	}
+}
