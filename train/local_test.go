@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -303,5 +304,122 @@ func TestLocalResume(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLocalFailureStopsEveryRank is TestDistributedFailureStopsEveryRank
+// on 3 local ranks: the rank whose shard holds a NaN example returns the
+// NaN, the others train.ErrOtherRank, all after the same step, instead of
+// waiting for it.
+func TestLocalFailureStopsEveryRank(t *testing.T) {
+	kernelThreads(t, 1)
+	splits := digits(t)
+	r := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: 32, Seed: 1}, trainSet: poisoned{splits.Train, 500}}
+	lr, errs := onReplicas(t, 3, func(int) replicaRun { return r }, func(_ int, tr *train.Trainer[float64]) error {
+		return tr.Run(context.Background())
+	})
+	nan := 0
+	for rank, err := range errs {
+		switch {
+		case err != nil && !errors.Is(err, train.ErrOtherRank) && strings.Contains(err.Error(), "NaN"):
+			nan++
+		case !errors.Is(err, train.ErrOtherRank):
+			t.Errorf("rank %d of 3: Run with a NaN example = %v; want the NaN or train.ErrOtherRank", rank, err)
+		}
+		if lr.trainers[rank] != nil && lr.trainers[rank].Step() != lr.trainers[0].Step() {
+			t.Errorf("rank %d of 3 stopped after step %d, rank 0 after %d", rank, lr.trainers[rank].Step(), lr.trainers[0].Step())
+		}
+	}
+	if nan != 1 {
+		t.Errorf("%d ranks of 3 reported the NaN; want 1", nan)
+	}
+}
+
+// TestLocalBadConfigOnOneRank is TestDistributedBadConfigOnOneRank on 3
+// local ranks: a configuration train.New refuses on the last rank alone
+// is its error there and train.ErrOtherRank on the others, which do not
+// wait for it.
+func TestLocalBadConfigOnOneRank(t *testing.T) {
+	_, errs := onReplicas(t, 3, func(rank int) replicaRun {
+		r := replicaRun{cfg: train.Config{Epochs: 1, BatchSize: 32, Seed: 1}}
+		if rank == 2 {
+			r.cfg.Epochs = 0
+		}
+		return r
+	}, func(int, *train.Trainer[float64]) error { return nil })
+	for rank, err := range errs {
+		switch {
+		case rank == 2 && (err == nil || !strings.Contains(err.Error(), "Epochs = 0")):
+			t.Errorf("rank 2 of 3: Epochs 0: %v; want its error", err)
+		case rank != 2 && !errors.Is(err, train.ErrOtherRank):
+			t.Errorf("rank %d of 3: Epochs 0 on rank 2: %v; want train.ErrOtherRank", rank, err)
+		}
+	}
+}
+
+// TestLocalSeqEqualsSingleProcess is TestDistributedSeqEqualsSingleProcess
+// on 2 and 3 local ranks: a transformer and an LSTM language model, with
+// AdamW and clipping, also accumulating 2 batches a step and averaging the
+// weights, train data-parallel on a global batch of 7 windows the
+// parameters of one process within float64 rounding, with its training
+// and (sharded) validation losses, and every rank holds the same bytes.
+// Each rank starts from its own weights: the trainer must copy rank 0's.
+func TestLocalSeqEqualsSingleProcess(t *testing.T) {
+	kernelThreads(t, 1)
+	for _, c := range []struct {
+		name string
+		gpt  bool
+		acc  int
+		avg  *optim.Averaging
+	}{
+		{"gpt", true, 0, nil},
+		{"lstm", false, 0, nil},
+		{"gpt-accumulate-ema", true, 2, &optim.Averaging{EMA: true, Decay: 0.9}},
+	} {
+		r := seqRun{gpt: c.gpt, init: 7, clip: 0.5, cfg: train.SeqConfig{Steps: 12, BatchSize: 7, Ctx: 8, Seed: 5, EvalEvery: 6, Accumulate: c.acc, Average: c.avg}}
+		single, sm, err := r.build(t, comm.Single())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := single.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sh := single.History()
+		for _, n := range []int{2, 3} {
+			t.Run(fmt.Sprintf("%s/%d", c.name, n), func(t *testing.T) {
+				trainers, models := make([]*train.SeqTrainer[float64], n), make([]nn.Module[float64], n)
+				noRankFailed(t, onLocal(t, n, func(cm *comm.Comm) error {
+					rank, r := cm.Rank(), r
+					r.init = uint64(rank) + 7
+					tr, m, err := r.build(t, cm)
+					if err != nil {
+						return err
+					}
+					trainers[rank], models[rank] = tr, m
+					return tr.Run(context.Background())
+				}))
+				b, metrics := make([][]byte, n), make([][]byte, n)
+				for rank, tr := range trainers {
+					b[rank] = saved(t, models[rank])
+					h := tr.History()
+					metrics[rank] = fmt.Appendf(nil, "%v %v %v", h[1].TrainLoss, h[1].ValLoss, h[1].Diagnostics.GradNormMean)
+				}
+				sameOnEveryRank(t, b, "model")
+				sameOnEveryRank(t, metrics, "metrics")
+				// The bound of TestDistributedSeqEqualsSingleProcess.
+				worst, at := largestDiff(sm, models[0])
+				h := trainers[0].History()
+				t.Logf("largest difference from one process %.3g at %s; train loss %v and %v, validation %v and %v", worst, at, h[1].TrainLoss, sh[1].TrainLoss, h[1].ValLoss, sh[1].ValLoss)
+				if !(worst <= 1e-12) {
+					t.Errorf("parameter %s differs from the one-process run's by %.3g; want at most 1e-12", at, worst)
+				}
+				if d := math.Abs(h[1].TrainLoss - sh[1].TrainLoss); !(d <= 1e-12) {
+					t.Errorf("train loss %v; one process %v", h[1].TrainLoss, sh[1].TrainLoss)
+				}
+				if d := math.Abs(h[1].ValLoss - sh[1].ValLoss); !(d <= 1e-12) {
+					t.Errorf("validation loss %v; one process %v", h[1].ValLoss, sh[1].ValLoss)
+				}
+			})
+		}
 	}
 }
