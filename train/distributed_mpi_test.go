@@ -51,24 +51,6 @@ func BenchmarkDistributedTrainStep(b *testing.B) {
 	}
 }
 
-// trainOn builds the run on c and runs it; it returns the trainer, the
-// model and the optimizer's state.
-func (r replicaRun) trainOn(t *testing.T, c *comm.Comm, splits *data.Splits) (*train.Trainer[float64], *nn.Sequential[float64], []byte) {
-	t.Helper()
-	tr, m, opt, err := r.build(t, c, splits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var state bytes.Buffer
-	if err := opt.Save(&state); err != nil {
-		t.Fatal(err)
-	}
-	return tr, m, state.Bytes()
-}
-
 // resume builds the run on c, resumes it from its checkpoint, runs it to
 // the end and returns the model.
 func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.Sequential[float64] {

@@ -66,6 +66,24 @@ func (r replicaRun) build(t testing.TB, c *comm.Comm, splits *data.Splits) (*tra
 	return tr, model, opt, err
 }
 
+// trainOn builds the run on c and runs it; it returns the trainer, the
+// model and the optimizer's state.
+func (r replicaRun) trainOn(t *testing.T, c *comm.Comm, splits *data.Splits) (*train.Trainer[float64], *nn.Sequential[float64], []byte) {
+	t.Helper()
+	tr, m, opt, err := r.build(t, c, splits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var state bytes.Buffer
+	if err := opt.Save(&state); err != nil {
+		t.Fatal(err)
+	}
+	return tr, m, state.Bytes()
+}
+
 // TestSingleCommIsSingleProcess checks that a Comm of one process changes
 // nothing: the model is byte-identical to that of a run without one.
 func TestSingleCommIsSingleProcess(t *testing.T) {

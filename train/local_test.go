@@ -163,13 +163,7 @@ func TestLocalEqualsSingleProcess(t *testing.T) {
 		{name: "adamw-sync-batchnorm", method: optim.DefaultAdamW(), clip: 0.5, syncBN: true},
 	} {
 		r := m.replicaRun()
-		single, sm, _, err := r.build(t, comm.Single(), splits)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := single.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		single, sm, _ := r.trainOn(t, comm.Single(), splits)
 		sh := single.History()
 		for _, n := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s/%d", m.name, n), func(t *testing.T) {
@@ -366,30 +360,14 @@ func TestLocalBadConfigOnOneRank(t *testing.T) {
 // Each rank starts from its own weights: the trainer must copy rank 0's.
 func TestLocalSeqEqualsSingleProcess(t *testing.T) {
 	kernelThreads(t, 1)
-	for _, c := range []struct {
-		name string
-		gpt  bool
-		acc  int
-		avg  *optim.Averaging
-	}{
-		{"gpt", true, 0, nil},
-		{"lstm", false, 0, nil},
-		{"gpt-accumulate-ema", true, 2, &optim.Averaging{EMA: true, Decay: 0.9}},
-	} {
-		r := seqRun{gpt: c.gpt, init: 7, clip: 0.5, cfg: train.SeqConfig{Steps: 12, BatchSize: 7, Ctx: 8, Seed: 5, EvalEvery: 6, Accumulate: c.acc, Average: c.avg}}
-		single, sm, err := r.build(t, comm.Single())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := single.Run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range seqEquivalences {
+		single, sm := c.seqRun().trainOn(t, comm.Single())
 		sh := single.History()
 		for _, n := range []int{2, 3} {
 			t.Run(fmt.Sprintf("%s/%d", c.name, n), func(t *testing.T) {
 				trainers, models := make([]*train.SeqTrainer[float64], n), make([]nn.Module[float64], n)
 				noRankFailed(t, onLocal(t, n, func(cm *comm.Comm) error {
-					rank, r := cm.Rank(), r
+					rank, r := cm.Rank(), c.seqRun()
 					r.init = uint64(rank) + 7
 					tr, m, err := r.build(t, cm)
 					if err != nil {

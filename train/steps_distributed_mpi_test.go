@@ -32,25 +32,10 @@ import (
 // that a second run gives the same bytes.
 // Each rank starts from its own weights: the trainer must copy rank 0's.
 func TestDistributedSeqEqualsSingleProcess(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		gpt  bool
-		acc  int
-		avg  *optim.Averaging
-	}{
-		{"gpt", true, 0, nil},
-		{"lstm", false, 0, nil},
-		{"gpt-accumulate-ema", true, 2, &optim.Averaging{EMA: true, Decay: 0.9}},
-	} {
+	for _, c := range seqEquivalences {
 		t.Run(c.name, func(t *testing.T) {
-			r := seqRun{gpt: c.gpt, init: 7, clip: 0.5, cfg: train.SeqConfig{Steps: 12, BatchSize: 7, Ctx: 8, Seed: 5, EvalEvery: 6, Accumulate: c.acc, Average: c.avg}}
-			single, sm, err := r.build(t, comm.Single())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := single.Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			r := c.seqRun()
+			single, sm := r.trainOn(t, comm.Single())
 			var first []byte
 			for run := range 2 {
 				r.init = uint64(world.Rank()) + 7

@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -49,6 +50,20 @@ func (r seqRun) build(t *testing.T, c *comm.Comm) (*train.SeqTrainer[float64], n
 	return tr, model, err
 }
 
+// trainOn builds the run on c and runs it; it returns the trainer and the
+// model.
+func (r seqRun) trainOn(t *testing.T, c *comm.Comm) (*train.SeqTrainer[float64], nn.Module[float64]) {
+	t.Helper()
+	tr, m, err := r.build(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return tr, m
+}
+
 func saved(t *testing.T, m nn.Module[float64]) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -56,4 +71,24 @@ func saved(t *testing.T, m nn.Module[float64]) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// seqEquivalence is a language model's run, 12 steps of global batches of
+// 7 windows (a multiple of neither 2 nor 3) with AdamW and clipping, that
+// one process and the ranks train alike.
+type seqEquivalence struct {
+	name string
+	gpt  bool // a transformer, else an LSTM
+	acc  int  // SeqConfig.Accumulate
+	avg  *optim.Averaging
+}
+
+var seqEquivalences = []seqEquivalence{
+	{"gpt", true, 0, nil},
+	{"lstm", false, 0, nil},
+	{"gpt-accumulate-ema", true, 2, &optim.Averaging{EMA: true, Decay: 0.9}},
+}
+
+func (c seqEquivalence) seqRun() seqRun {
+	return seqRun{gpt: c.gpt, init: 7, clip: 0.5, cfg: train.SeqConfig{Steps: 12, BatchSize: 7, Ctx: 8, Seed: 5, EvalEvery: 6, Accumulate: c.acc, Average: c.avg}}
 }
