@@ -161,6 +161,8 @@ func TestLocalEqualsSingleProcess(t *testing.T) {
 		{name: "sgd-momentum", method: optim.SGD{Momentum: 0.9}, lr: 0.05},
 		{name: "adamw-clip", method: optim.DefaultAdamW(), clip: 0.5},
 		{name: "adamw-sync-batchnorm", method: optim.DefaultAdamW(), clip: 0.5, syncBN: true},
+		{name: "cnn-sgd-momentum", method: optim.SGD{Momentum: 0.9}, lr: 0.05, conv: true},
+		{name: "cnn-adamw-sync-batchnorm", method: optim.DefaultAdamW(), clip: 0.5, syncBN: true, conv: true},
 	} {
 		r := m.replicaRun()
 		single, sm, _ := r.trainOn(t, comm.Single(), splits)
