@@ -16,7 +16,10 @@ import (
 // chunks in rank order, as the package doc says). Each goroutine must use
 // its own Comm, and every rank must make the same collective calls in the
 // same order; a rank that stops making them leaves the others waiting, as
-// over MPI. Close does nothing and Abort exits the process.
+// over MPI. Ranks that make different calls at once (an all-reduce
+// against a broadcast, buffers of different lengths or element types,
+// different roots) panic, where MPI's behaviour is undefined. Close does
+// nothing and Abort exits the process.
 //
 // A data-parallel run on n goroutines (package train, Config.Comm) is one
 // way to use several cores: each rank runs its replica on one core, with
