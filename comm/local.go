@@ -16,7 +16,10 @@ import (
 // chunks in rank order, as the package doc says). Each goroutine must use
 // its own Comm, and every rank must make the same collective calls in the
 // same order; a rank that stops making them leaves the others waiting, as
-// over MPI. Close does nothing and Abort exits the process.
+// over MPI. Ranks that make different calls at once (an all-reduce
+// against a broadcast, buffers of different lengths or element types,
+// different roots) panic, where MPI's behaviour is undefined. Close does
+// nothing and Abort exits the process.
 //
 // A data-parallel run on n goroutines (package train, Config.Comm) is one
 // way to use several cores: each rank runs its replica on one core, with
@@ -27,7 +30,7 @@ func Local(n int) []*Comm {
 	if n < 1 {
 		panic("comm: Local needs at least one rank")
 	}
-	g := &group{size: n, bufs: make([]unsafe.Pointer, n)}
+	g := &group{size: n, posts: make([]post, n)}
 	g.cond = sync.NewCond(&g.mu)
 	cs := make([]*Comm, n)
 	for r := range cs {
@@ -39,8 +42,8 @@ func Local(n int) []*Comm {
 // A group is the shared state of the ranks of Local: the buffers posted
 // for the collective call in progress, and a barrier.
 type group struct {
-	size int
-	bufs []unsafe.Pointer // rank r's buffer in the call in progress
+	size  int
+	posts []post // rank r's buffer and call in progress
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -89,16 +92,48 @@ func (g *group) wait() {
 	g.mu.Unlock()
 }
 
-// post publishes rank's buffer and waits for every rank's.
-func (g *group) post(rank int, p unsafe.Pointer) {
-	g.bufs[rank] = p
+// A post is what a rank brings to a collective call: its buffer, and the
+// call, which must be the same on every rank.
+type post struct {
+	buf  unsafe.Pointer
+	call call
+}
+
+// A call is a collective call as the ranks must agree on it.
+type call struct {
+	op    op
+	bytes int // the buffer's length in bytes
+	root  int // Broadcast's root
+}
+
+// An op is a kind of collective call; the zero op is none.
+type op uint8
+
+const (
+	noOp op = iota
+	allReduce32
+	allReduce64
+	broadcast
+)
+
+// post publishes rank's buffer p for the call cl and waits for every
+// rank's. It panics on every rank if the ranks posted different calls
+// (say, buffers of different lengths): a rank would read past another's
+// buffer. MPI leaves such a program undefined.
+func (g *group) post(rank int, p unsafe.Pointer, cl call) {
+	g.posts[rank] = post{p, cl}
 	g.wait()
+	for r := range g.size {
+		if g.posts[r].call != cl {
+			panic("comm: the ranks of Local made different collective calls, or passed buffers of different lengths or types, or different roots")
+		}
+	}
 }
 
 // done waits until no rank reads the posted buffers any more.
 func (g *group) done(rank int) {
 	g.wait()
-	g.bufs[rank] = nil
+	g.posts[rank] = post{}
 }
 
 // localAllReduceSum is AllReduceSum on the ranks of Local: every rank sums
@@ -108,12 +143,17 @@ func (g *group) done(rank int) {
 // between the barriers.
 func localAllReduceSum[T Float](c *Comm, buf []T) {
 	g, n := c.local, len(buf)
-	g.post(c.rank, unsafe.Pointer(unsafe.SliceData(buf)))
+	var zero T
+	cl := call{op: allReduce32, bytes: n * int(unsafe.Sizeof(zero))}
+	if unsafe.Sizeof(zero) == 8 {
+		cl.op = allReduce64
+	}
+	g.post(c.rank, unsafe.Pointer(unsafe.SliceData(buf)), cl)
 	peer := func(r int) []T {
 		if r == c.rank {
 			return buf
 		}
-		return unsafe.Slice((*T)(g.bufs[r]), n)
+		return unsafe.Slice((*T)(g.posts[r].buf), n)
 	}
 	lo, hi := chunk(n, c.rank, c.size)
 	if c.rank == 0 { // its own chunk comes first: add the others to it
@@ -124,7 +164,6 @@ func localAllReduceSum[T Float](c *Comm, buf []T) {
 		return
 	}
 	const block = 1 << 10
-	var zero T
 	if need := block * int(unsafe.Sizeof(zero)); cap(c.scratch) < need {
 		c.scratch = make([]byte, need)
 	}
@@ -158,9 +197,9 @@ func finishAllReduce[T Float](c *Comm, buf []T, peer func(int) []T) {
 // localBroadcast is Broadcast on the ranks of Local, of b's bytes.
 func localBroadcast(c *Comm, b []byte, root int) {
 	g := c.local
-	g.post(c.rank, unsafe.Pointer(unsafe.SliceData(b)))
+	g.post(c.rank, unsafe.Pointer(unsafe.SliceData(b)), call{broadcast, len(b), root})
 	if c.rank != root {
-		copy(b, unsafe.Slice((*byte)(g.bufs[root]), len(b)))
+		copy(b, unsafe.Slice((*byte)(g.posts[root].buf), len(b)))
 	}
 	g.done(c.rank)
 }

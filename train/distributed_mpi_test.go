@@ -51,44 +51,6 @@ func BenchmarkDistributedTrainStep(b *testing.B) {
 	}
 }
 
-// largestDiff returns the largest difference between the parameters of a
-// and b, relative (absolute for values below 1), and which it is; NaN if
-// one is NaN.
-func largestDiff(a, b *nn.Sequential[float64]) (float64, string) {
-	ap, bp := a.Params(), b.Params()
-	worst, at := 0.0, ""
-	for i := range ap {
-		for j, v := range ap[i].Value {
-			d := math.Abs(bp[i].Value[j]-v) / math.Max(1, math.Abs(v))
-			if d > worst || math.IsNaN(d) {
-				worst, at = d, fmt.Sprintf("%s[%d]", ap[i].Name, j)
-			}
-			if math.IsNaN(d) {
-				return d, at
-			}
-		}
-	}
-	return worst, at
-}
-
-// trainOn builds the run on c and runs it; it returns the trainer, the
-// model and the optimizer's state.
-func (r replicaRun) trainOn(t *testing.T, c *comm.Comm, splits *data.Splits) (*train.Trainer[float64], *nn.Sequential[float64], []byte) {
-	t.Helper()
-	tr, m, opt, err := r.build(t, c, splits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tr.Run(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	var state bytes.Buffer
-	if err := opt.Save(&state); err != nil {
-		t.Fatal(err)
-	}
-	return tr, m, state.Bytes()
-}
-
 // resume builds the run on c, resumes it from its checkpoint, runs it to
 // the end and returns the model.
 func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.Sequential[float64] {
@@ -104,40 +66,6 @@ func (r replicaRun) resume(t *testing.T, c *comm.Comm, splits *data.Splits) *nn.
 		t.Fatal(err)
 	}
 	return m
-}
-
-// equivalence is a run of the digits, 2 epochs of batches of 31, that
-// one process and the ranks train alike.
-type equivalence struct {
-	name   string
-	method optim.Method
-	lr     float64 // 0: the method's default
-	clip   float64
-	syncBN bool // batch norm, synchronised over the ranks
-	avg    *optim.Averaging
-	acc    int // Config.Accumulate
-}
-
-func (m equivalence) replicaRun() replicaRun {
-	return replicaRun{method: m.method, lr: m.lr, clip: m.clip, batchNorm: m.syncBN,
-		cfg: train.Config{Epochs: 2, BatchSize: 31, Seed: 5, SyncBatchNorm: m.syncBN, Average: m.avg, Accumulate: m.acc}}
-}
-
-// bound is how far the parameters of one process and of the ranks may be
-// apart (relative, or absolute below 1). The gradients differ by the order
-// of the additions over the batch, an ulp or so, and 2 epochs (90 steps,
-// the last of 10 examples) of momentum or AdamW leave the parameters at
-// most 6e-16 apart with 2 and 3 ranks; the bound leaves a factor of 1000
-// for other machines and kernels. With synchronised batch norm, the
-// statistics are float64 sums in another order than one process's, and the
-// bias before it, whose gradient is zero but for rounding, moves with
-// AdamW's normalized noise: seen 1.5e-11 (2 ranks) and 1.7e-11 (3 ranks);
-// without synchronisation the runs differ by 0.02.
-func (m equivalence) bound() float64 {
-	if m.syncBN {
-		return 1e-8
-	}
-	return 1e-12
 }
 
 // TestDistributedEqualsSingleProcess trains the same run on every rank as
@@ -382,20 +310,6 @@ func TestDistributedResumeMissingFile(t *testing.T) {
 	if err == nil || (world.Rank() == 0) != errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%v: Resume(missing file) = %v; want the file's error on rank 0 and train.ErrOtherRank elsewhere", world, err)
 	}
-}
-
-// poisoned is a dataset whose example at has a NaN feature.
-type poisoned struct {
-	data.Dataset
-	at int
-}
-
-func (p poisoned) Example(i int, x []float32) int {
-	y := p.Dataset.Example(i, x)
-	if i == p.at {
-		x[0] = float32(math.NaN())
-	}
-	return y
 }
 
 // TestDistributedFailureStopsEveryRank gives one rank NaN logits and checks

@@ -23,66 +23,6 @@ import (
 	"github.com/descentml/descent/train"
 )
 
-// seqRun builds a language model's run of tiny float64 models on the
-// embedded corpus's first 20,000 characters.
-type seqRun struct {
-	gpt  bool   // a transformer, else an LSTM
-	init uint64 // the seed of the initial weights
-	clip float64
-	cfg  train.SeqConfig
-}
-
-func (r seqRun) build(t *testing.T, c *comm.Comm) (*train.SeqTrainer[float64], nn.Module[float64], error) {
-	t.Helper()
-	text, err := data.NewText(data.DefaultCorpus()[:20000], data.DefaultTextOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(r.init, 3))
-	var model nn.Module[float64]
-	if r.gpt {
-		model, err = nn.NewTransformer[float64](nn.TransformerConfig{Vocab: text.Vocab.Len(), Dim: 8, Context: r.cfg.Ctx, Heads: 2, Layers: 1}, rng)
-	} else {
-		model, err = nn.NewRecurrentLM[float64](nn.RecurrentLMConfig{Cell: nn.CellLSTM, Vocab: text.Vocab.Len(), Embed: 8, Hidden: 8}, rng)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt, err := optim.New(train.Params[float64](model), optim.Config{Method: optim.DefaultAdamW(), ClipNorm: r.clip})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := r.cfg
-	cfg.Comm = c
-	tr, err := train.NewSeq[float64](model, opt, text.Train, text.Val, cfg)
-	return tr, model, err
-}
-
-// seqDiff returns the largest difference between the parameters of a and b,
-// relative (absolute below 1), and which it is; NaN if one is NaN.
-func seqDiff(a, b nn.Module[float64]) (float64, string) {
-	ap, bp := a.Params(), b.Params()
-	worst, at := 0.0, ""
-	for i := range ap {
-		for j, v := range ap[i].Value {
-			d := math.Abs(bp[i].Value[j]-v) / math.Max(1, math.Abs(v))
-			if !(d <= worst) {
-				worst, at = d, fmt.Sprintf("%s[%d]", ap[i].Name, j)
-			}
-		}
-	}
-	return worst, at
-}
-
-func saved(t *testing.T, m nn.Module[float64]) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := nn.Save(&b, m); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
 // TestDistributedSeqEqualsSingleProcess trains a transformer and an LSTM
 // language model data-parallel and alone with the same global batch of 7
 // windows (a multiple of neither 2 nor 3), with AdamW and clipping, also
@@ -92,25 +32,10 @@ func saved(t *testing.T, m nn.Module[float64]) []byte {
 // that a second run gives the same bytes.
 // Each rank starts from its own weights: the trainer must copy rank 0's.
 func TestDistributedSeqEqualsSingleProcess(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		gpt  bool
-		acc  int
-		avg  *optim.Averaging
-	}{
-		{"gpt", true, 0, nil},
-		{"lstm", false, 0, nil},
-		{"gpt-accumulate-ema", true, 2, &optim.Averaging{EMA: true, Decay: 0.9}},
-	} {
+	for _, c := range seqEquivalences {
 		t.Run(c.name, func(t *testing.T) {
-			r := seqRun{gpt: c.gpt, init: 7, clip: 0.5, cfg: train.SeqConfig{Steps: 12, BatchSize: 7, Ctx: 8, Seed: 5, EvalEvery: 6, Accumulate: c.acc, Average: c.avg}}
-			single, sm, err := r.build(t, comm.Single())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := single.Run(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			r := c.seqRun()
+			single, sm := r.trainOn(t, comm.Single())
 			var first []byte
 			for run := range 2 {
 				r.init = uint64(world.Rank()) + 7
@@ -137,7 +62,7 @@ func TestDistributedSeqEqualsSingleProcess(t *testing.T) {
 				// the parameters at most 2.3e-16 apart (relative, or
 				// absolute below 1) with 2 and 3 ranks; the bound leaves
 				// a factor of over 1000.
-				worst, at := seqDiff(sm, dm)
+				worst, at := largestDiff(sm, dm)
 				t.Logf("%v: largest difference from one process %.3g at %s; train loss %v and %v, validation %v and %v",
 					world, worst, at, h[1].TrainLoss, sh[1].TrainLoss, h[1].ValLoss, sh[1].ValLoss)
 				if !(worst <= 1e-12) {
@@ -245,7 +170,7 @@ func TestDistributedSeqResume(t *testing.T) {
 		if err := alone.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		worst, at := seqDiff(wm, am)
+		worst, at := largestDiff(wm, am)
 		t.Logf("resumed on one process: largest difference %.3g at %s", worst, at)
 		if !(worst <= 1e-12) {
 			t.Errorf("resumed on one process: parameter %s differs from the %d-rank run's by %.3g; want at most 1e-12", at, world.Size(), worst)
