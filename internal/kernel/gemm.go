@@ -178,8 +178,11 @@ func gemmRef[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int,
 // gemmTile is a micro-kernel: C[i][j] = alpha·Σₚ A(i,p)·B̃[p][j] + beta·C[i][j]
 // for i < its rows and j < nr, with A(i,p) at a[i*lda+p] (or a[p*lda+i] for
 // the transposed kernels) and B̃[p][j] at b[p*ldb+j]: a panel of k rows,
-// packed (ldb its width) or B itself.
-type gemmTile[E float32 | float64] func(k int, a *E, lda int, b *E, ldb int, c *E, ldc int, nr int, alpha, beta E)
+// packed (ldb its width) or B itself. With claim non-zero, beta 0 and a
+// long enough panel, it first writes zeros over its tile of C, so that the
+// lines of C that another core holds are taken while it computes (see
+// gemmCall.claim).
+type gemmTile[E float32 | float64] func(k int, a *E, lda int, b *E, ldb int, c *E, ldc int, nr int, claim int, alpha, beta E)
 
 // gemmKernels holds the matrix multiply's assembly for one element type; its
 // tiles are nil when the level has none.
@@ -231,9 +234,14 @@ type gemmCall[E float32 | float64] struct {
 	kc               int // steps of k per packed panel
 	panels, bandRows int // panels of columns; rows per task
 	bands            int // tasks per panel
-	group            int // tasks per call of task
-	buf              [][]E
-	task             func(w, g int) // the method value of runGroup, made once
+	// claim is 1 when the kernels run on several threads: a tile of C may
+	// then hold lines that another core read (the activation a layer on
+	// the other core took as input, say), and the micro-kernels take them
+	// before they compute (gemmTile). With one thread there are none.
+	claim int
+	group int // tasks per call of task
+	buf   [][]E
+	task  func(w, g int) // the method value of runGroup, made once
 }
 
 // gemmFree holds the idle calls of each element type (*gemmCall[float32],
@@ -278,6 +286,9 @@ func gemmBlocked[E float32 | float64](g *gemmKernels[E], serial, transA, transB 
 		g: g, transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc,
 		buf: gc.buf, task: gc.task,
+	}
+	if Threads() > 1 {
+		gc.claim = 1
 	}
 	// Steps of k per panel: at most gemmKC, in equal blocks.
 	blocks := (k + gemmKC - 1) / gemmKC
@@ -387,7 +398,7 @@ func (gc *gemmCall[E]) run(w, t int) {
 			} else {
 				a = &gc.a[i*gc.lda+p0]
 			}
-			tiles[mr-1](kc, a, gc.lda, b, ldb, &gc.c[i*gc.ldc+j0], gc.ldc, nr, gc.alpha, beta)
+			tiles[mr-1](kc, a, gc.lda, b, ldb, &gc.c[i*gc.ldc+j0], gc.ldc, nr, gc.claim, gc.alpha, beta)
 		}
 	}
 }

@@ -4,10 +4,28 @@
 
 #include "textflag.h"
 
-// func gemmN1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN1x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000000, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -57,9 +75,9 @@ update:
 	SUBQ         $0x00000000, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSS alpha+64(FP), Z1
-	VBROADCASTSS beta+68(FP), Z2
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Z1
+	VBROADCASTSS beta+76(FP), Z2
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Z1, Z0, Z0
@@ -94,10 +112,30 @@ DATA tailmask16<>+30(SB)/2, $0x7fff
 DATA tailmask16<>+32(SB)/2, $0xffff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $34
 
-// func gemmN2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN2x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -158,9 +196,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z2
-	VBROADCASTSS beta+68(FP), Z3
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z2
+	VBROADCASTSS beta+76(FP), Z3
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z2, Z0, Z0
@@ -184,10 +222,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN3x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -259,9 +319,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z3
-	VBROADCASTSS beta+68(FP), Z4
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z3
+	VBROADCASTSS beta+76(FP), Z4
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z3, Z0, Z0
@@ -293,10 +353,34 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN4x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -382,9 +466,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z4
-	VBROADCASTSS beta+68(FP), Z5
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z4
+	VBROADCASTSS beta+76(FP), Z5
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z4, Z0, Z0
@@ -424,10 +508,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN5x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -524,9 +634,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z5
-	VBROADCASTSS beta+68(FP), Z6
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z5
+	VBROADCASTSS beta+76(FP), Z6
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z5, Z0, Z0
@@ -574,10 +684,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN6x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -685,9 +823,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z6
-	VBROADCASTSS beta+68(FP), Z7
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z6
+	VBROADCASTSS beta+76(FP), Z7
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z6, Z0, Z0
@@ -743,10 +881,40 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN7x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN7x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -868,9 +1036,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z7
-	VBROADCASTSS beta+68(FP), Z8
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z7
+	VBROADCASTSS beta+76(FP), Z8
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z7, Z0, Z0
@@ -934,10 +1102,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN8x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN8x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -1070,9 +1270,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z8
-	VBROADCASTSS beta+68(FP), Z9
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z8
+	VBROADCASTSS beta+76(FP), Z9
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z8, Z0, Z0
@@ -1144,10 +1344,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN9x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN9x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -1291,9 +1525,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z9
-	VBROADCASTSS beta+68(FP), Z10
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z9
+	VBROADCASTSS beta+76(FP), Z10
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z9, Z0, Z0
@@ -1373,10 +1607,46 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN10x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN10x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -1534,9 +1804,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z10
-	VBROADCASTSS beta+68(FP), Z11
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z10
+	VBROADCASTSS beta+76(FP), Z11
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z10, Z0, Z0
@@ -1624,10 +1894,48 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN11x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN11x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -1796,9 +2104,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z11
-	VBROADCASTSS beta+68(FP), Z12
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z11
+	VBROADCASTSS beta+76(FP), Z12
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z11, Z0, Z0
@@ -1894,10 +2202,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN12x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN12x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -2077,9 +2425,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z12
-	VBROADCASTSS beta+68(FP), Z13
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z12
+	VBROADCASTSS beta+76(FP), Z13
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z12, Z0, Z0
@@ -2183,10 +2531,29 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN1x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000010, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -2247,9 +2614,9 @@ update:
 	SUBQ         $0x00000010, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSS alpha+64(FP), Z2
-	VBROADCASTSS beta+68(FP), Z3
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Z2
+	VBROADCASTSS beta+76(FP), Z3
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Z2, Z0, Z0
@@ -2271,10 +2638,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN2x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -2352,9 +2741,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z4
-	VBROADCASTSS beta+68(FP), Z5
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z4
+	VBROADCASTSS beta+76(FP), Z5
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z4, Z0, Z0
@@ -2390,10 +2779,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN3x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -2488,9 +2902,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z6
-	VBROADCASTSS beta+68(FP), Z7
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z6
+	VBROADCASTSS beta+76(FP), Z7
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z6, Z0, Z0
@@ -2540,10 +2954,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN4x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -2658,9 +3100,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z8
-	VBROADCASTSS beta+68(FP), Z9
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z8
+	VBROADCASTSS beta+76(FP), Z9
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z8, Z0, Z0
@@ -2724,10 +3166,41 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN5x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -2859,9 +3332,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z10
-	VBROADCASTSS beta+68(FP), Z11
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z10
+	VBROADCASTSS beta+76(FP), Z11
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z10, Z0, Z0
@@ -2939,10 +3412,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN6x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -3091,9 +3598,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z12
-	VBROADCASTSS beta+68(FP), Z13
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z12
+	VBROADCASTSS beta+76(FP), Z13
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z12, Z0, Z0
@@ -3185,10 +3692,47 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN7x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN7x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -3357,9 +3901,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z14
-	VBROADCASTSS beta+68(FP), Z15
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z14
+	VBROADCASTSS beta+76(FP), Z15
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z14, Z0, Z0
@@ -3465,10 +4009,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN8x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN8x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -3654,9 +4238,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z16
-	VBROADCASTSS beta+68(FP), Z17
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z16
+	VBROADCASTSS beta+76(FP), Z17
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z16, Z0, Z0
@@ -3776,10 +4360,53 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN9x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN9x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -3982,9 +4609,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z18
-	VBROADCASTSS beta+68(FP), Z19
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z18
+	VBROADCASTSS beta+76(FP), Z19
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z18, Z0, Z0
@@ -4118,10 +4745,56 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN10x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN10x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -4344,9 +5017,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z20
-	VBROADCASTSS beta+68(FP), Z21
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z20
+	VBROADCASTSS beta+76(FP), Z21
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z20, Z0, Z0
@@ -4494,10 +5167,59 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN11x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN11x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -4737,9 +5459,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z22
-	VBROADCASTSS beta+68(FP), Z23
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z22
+	VBROADCASTSS beta+76(FP), Z23
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z22, Z0, Z0
@@ -4901,10 +5623,62 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN12x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN12x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -5161,9 +5935,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z24
-	VBROADCASTSS beta+68(FP), Z25
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z24
+	VBROADCASTSS beta+76(FP), Z25
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z24, Z0, Z0
@@ -5339,10 +6113,28 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT1x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000000, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -5392,9 +6184,9 @@ update:
 	SUBQ         $0x00000000, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSS alpha+64(FP), Z1
-	VBROADCASTSS beta+68(FP), Z2
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Z1
+	VBROADCASTSS beta+76(FP), Z2
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Z1, Z0, Z0
@@ -5410,10 +6202,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT2x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -5474,9 +6286,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z2
-	VBROADCASTSS beta+68(FP), Z3
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z2
+	VBROADCASTSS beta+76(FP), Z3
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z2, Z0, Z0
@@ -5500,10 +6312,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT3x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -5575,9 +6409,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z3
-	VBROADCASTSS beta+68(FP), Z4
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z3
+	VBROADCASTSS beta+76(FP), Z4
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z3, Z0, Z0
@@ -5609,10 +6443,34 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT4x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -5695,9 +6553,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z4
-	VBROADCASTSS beta+68(FP), Z5
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z4
+	VBROADCASTSS beta+76(FP), Z5
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z4, Z0, Z0
@@ -5737,10 +6595,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT5x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -5834,9 +6718,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z5
-	VBROADCASTSS beta+68(FP), Z6
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z5
+	VBROADCASTSS beta+76(FP), Z6
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z5, Z0, Z0
@@ -5884,10 +6768,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT6x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -5992,9 +6904,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z6
-	VBROADCASTSS beta+68(FP), Z7
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z6
+	VBROADCASTSS beta+76(FP), Z7
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z6, Z0, Z0
@@ -6050,10 +6962,40 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT7x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT7x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -6169,9 +7111,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z7
-	VBROADCASTSS beta+68(FP), Z8
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z7
+	VBROADCASTSS beta+76(FP), Z8
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z7, Z0, Z0
@@ -6235,10 +7177,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT8x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT8x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -6365,9 +7339,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z8
-	VBROADCASTSS beta+68(FP), Z9
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z8
+	VBROADCASTSS beta+76(FP), Z9
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z8, Z0, Z0
@@ -6439,10 +7413,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT9x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT9x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -6580,9 +7588,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z9
-	VBROADCASTSS beta+68(FP), Z10
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z9
+	VBROADCASTSS beta+76(FP), Z10
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z9, Z0, Z0
@@ -6662,10 +7670,46 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT10x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT10x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -6814,9 +7858,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z10
-	VBROADCASTSS beta+68(FP), Z11
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z10
+	VBROADCASTSS beta+76(FP), Z11
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z10, Z0, Z0
@@ -6904,10 +7948,48 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT11x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT11x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -7067,9 +8149,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z11
-	VBROADCASTSS beta+68(FP), Z12
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z11
+	VBROADCASTSS beta+76(FP), Z12
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z11, Z0, Z0
@@ -7165,10 +8247,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT12x1_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT12x1_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -7339,9 +8461,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z12
-	VBROADCASTSS beta+68(FP), Z13
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z12
+	VBROADCASTSS beta+76(FP), Z13
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z12, Z0, Z0
@@ -7445,10 +8567,29 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT1x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000010, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -7509,9 +8650,9 @@ update:
 	SUBQ         $0x00000010, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSS alpha+64(FP), Z2
-	VBROADCASTSS beta+68(FP), Z3
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Z2
+	VBROADCASTSS beta+76(FP), Z3
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Z2, Z0, Z0
@@ -7533,10 +8674,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT2x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -7614,9 +8777,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z4
-	VBROADCASTSS beta+68(FP), Z5
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z4
+	VBROADCASTSS beta+76(FP), Z5
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z4, Z0, Z0
@@ -7652,10 +8815,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT3x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -7750,9 +8938,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z6
-	VBROADCASTSS beta+68(FP), Z7
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z6
+	VBROADCASTSS beta+76(FP), Z7
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z6, Z0, Z0
@@ -7802,10 +8990,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT4x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -7917,9 +9133,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z8
-	VBROADCASTSS beta+68(FP), Z9
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z8
+	VBROADCASTSS beta+76(FP), Z9
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z8, Z0, Z0
@@ -7983,10 +9199,41 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT5x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -8115,9 +9362,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z10
-	VBROADCASTSS beta+68(FP), Z11
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z10
+	VBROADCASTSS beta+76(FP), Z11
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z10, Z0, Z0
@@ -8195,10 +9442,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT6x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -8344,9 +9625,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z12
-	VBROADCASTSS beta+68(FP), Z13
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z12
+	VBROADCASTSS beta+76(FP), Z13
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z12, Z0, Z0
@@ -8438,10 +9719,47 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT7x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT7x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -8604,9 +9922,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z14
-	VBROADCASTSS beta+68(FP), Z15
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z14
+	VBROADCASTSS beta+76(FP), Z15
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z14, Z0, Z0
@@ -8712,10 +10030,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT8x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT8x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -8895,9 +10253,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z16
-	VBROADCASTSS beta+68(FP), Z17
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z16
+	VBROADCASTSS beta+76(FP), Z17
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z16, Z0, Z0
@@ -9017,10 +10375,53 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT9x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT9x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -9217,9 +10618,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z18
-	VBROADCASTSS beta+68(FP), Z19
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z18
+	VBROADCASTSS beta+76(FP), Z19
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z18, Z0, Z0
@@ -9353,10 +10754,56 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT10x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT10x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -9570,9 +11017,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z20
-	VBROADCASTSS beta+68(FP), Z21
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z20
+	VBROADCASTSS beta+76(FP), Z21
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z20, Z0, Z0
@@ -9720,10 +11167,59 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT11x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT11x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -9954,9 +11450,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z22
-	VBROADCASTSS beta+68(FP), Z23
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z22
+	VBROADCASTSS beta+76(FP), Z23
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z22, Z0, Z0
@@ -10118,10 +11614,62 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT12x2_32AVX512(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT12x2_32AVX512(SB), NOSPLIT, $0-80
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVL    beta+76(FP), CX
+	SHLL    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000010, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPS  Z0, Z0, Z0
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPS Z0, (CX)
+	VMOVUPS Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -10369,9 +11917,9 @@ update:
 	SUBQ         $0x00000010, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSS alpha+64(FP), Z24
-	VBROADCASTSS beta+68(FP), Z25
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Z24
+	VBROADCASTSS beta+76(FP), Z25
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Z24, Z0, Z0
@@ -11475,10 +13023,28 @@ done:
 	VZEROUPPER
 	RET
 
-// func gemmN1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN1x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000000, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -11528,9 +13094,9 @@ update:
 	SUBQ         $0x00000000, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSD alpha+64(FP), Z1
-	VBROADCASTSD beta+72(FP), Z2
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Z1
+	VBROADCASTSD beta+80(FP), Z2
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Z1, Z0, Z0
@@ -11546,10 +13112,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN2x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -11610,9 +13196,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z2
-	VBROADCASTSD beta+72(FP), Z3
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z2
+	VBROADCASTSD beta+80(FP), Z3
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z2, Z0, Z0
@@ -11636,10 +13222,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN3x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -11711,9 +13319,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z3
-	VBROADCASTSD beta+72(FP), Z4
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z3
+	VBROADCASTSD beta+80(FP), Z4
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z3, Z0, Z0
@@ -11745,10 +13353,34 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN4x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -11834,9 +13466,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z4
-	VBROADCASTSD beta+72(FP), Z5
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z4
+	VBROADCASTSD beta+80(FP), Z5
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z4, Z0, Z0
@@ -11876,10 +13508,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN5x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -11976,9 +13634,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z5
-	VBROADCASTSD beta+72(FP), Z6
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z5
+	VBROADCASTSD beta+80(FP), Z6
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z5, Z0, Z0
@@ -12026,10 +13684,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN6x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -12137,9 +13823,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z6
-	VBROADCASTSD beta+72(FP), Z7
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z6
+	VBROADCASTSD beta+80(FP), Z7
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z6, Z0, Z0
@@ -12195,10 +13881,40 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN7x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN7x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -12320,9 +14036,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z7
-	VBROADCASTSD beta+72(FP), Z8
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z7
+	VBROADCASTSD beta+80(FP), Z8
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z7, Z0, Z0
@@ -12386,10 +14102,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN8x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN8x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -12522,9 +14270,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z8
-	VBROADCASTSD beta+72(FP), Z9
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z8
+	VBROADCASTSD beta+80(FP), Z9
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z8, Z0, Z0
@@ -12596,10 +14344,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN9x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN9x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -12743,9 +14525,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z9
-	VBROADCASTSD beta+72(FP), Z10
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z9
+	VBROADCASTSD beta+80(FP), Z10
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z9, Z0, Z0
@@ -12825,10 +14607,46 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN10x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN10x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -12986,9 +14804,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z10
-	VBROADCASTSD beta+72(FP), Z11
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z10
+	VBROADCASTSD beta+80(FP), Z11
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z10, Z0, Z0
@@ -13076,10 +14894,48 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN11x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN11x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -13248,9 +15104,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z11
-	VBROADCASTSD beta+72(FP), Z12
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z11
+	VBROADCASTSD beta+80(FP), Z12
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z11, Z0, Z0
@@ -13346,10 +15202,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN12x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN12x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -13529,9 +15425,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z12
-	VBROADCASTSD beta+72(FP), Z13
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z12
+	VBROADCASTSD beta+80(FP), Z13
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z12, Z0, Z0
@@ -13635,10 +15531,29 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN1x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000008, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -13699,9 +15614,9 @@ update:
 	SUBQ         $0x00000008, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSD alpha+64(FP), Z2
-	VBROADCASTSD beta+72(FP), Z3
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Z2
+	VBROADCASTSD beta+80(FP), Z3
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Z2, Z0, Z0
@@ -13723,10 +15638,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN2x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -13804,9 +15741,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z4
-	VBROADCASTSD beta+72(FP), Z5
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z4
+	VBROADCASTSD beta+80(FP), Z5
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z4, Z0, Z0
@@ -13842,10 +15779,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN3x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -13940,9 +15902,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z6
-	VBROADCASTSD beta+72(FP), Z7
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z6
+	VBROADCASTSD beta+80(FP), Z7
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z6, Z0, Z0
@@ -13992,10 +15954,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN4x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -14110,9 +16100,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z8
-	VBROADCASTSD beta+72(FP), Z9
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z8
+	VBROADCASTSD beta+80(FP), Z9
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z8, Z0, Z0
@@ -14176,10 +16166,41 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN5x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -14311,9 +16332,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z10
-	VBROADCASTSD beta+72(FP), Z11
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z10
+	VBROADCASTSD beta+80(FP), Z11
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z10, Z0, Z0
@@ -14391,10 +16412,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN6x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -14543,9 +16598,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z12
-	VBROADCASTSD beta+72(FP), Z13
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z12
+	VBROADCASTSD beta+80(FP), Z13
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z12, Z0, Z0
@@ -14637,10 +16692,47 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN7x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN7x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -14809,9 +16901,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z14
-	VBROADCASTSD beta+72(FP), Z15
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z14
+	VBROADCASTSD beta+80(FP), Z15
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z14, Z0, Z0
@@ -14917,10 +17009,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN8x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN8x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -15106,9 +17238,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z16
-	VBROADCASTSD beta+72(FP), Z17
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z16
+	VBROADCASTSD beta+80(FP), Z17
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z16, Z0, Z0
@@ -15228,10 +17360,53 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN9x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN9x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -15434,9 +17609,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z18
-	VBROADCASTSD beta+72(FP), Z19
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z18
+	VBROADCASTSD beta+80(FP), Z19
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z18, Z0, Z0
@@ -15570,10 +17745,56 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN10x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN10x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -15796,9 +18017,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z20
-	VBROADCASTSD beta+72(FP), Z21
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z20
+	VBROADCASTSD beta+80(FP), Z21
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z20, Z0, Z0
@@ -15946,10 +18167,59 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN11x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN11x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -16189,9 +18459,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z22
-	VBROADCASTSD beta+72(FP), Z23
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z22
+	VBROADCASTSD beta+80(FP), Z23
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z22, Z0, Z0
@@ -16353,10 +18623,62 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmN12x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN12x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -16613,9 +18935,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z24
-	VBROADCASTSD beta+72(FP), Z25
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z24
+	VBROADCASTSD beta+80(FP), Z25
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z24, Z0, Z0
@@ -16791,10 +19113,28 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT1x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000000, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -16844,9 +19184,9 @@ update:
 	SUBQ         $0x00000000, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSD alpha+64(FP), Z1
-	VBROADCASTSD beta+72(FP), Z2
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Z1
+	VBROADCASTSD beta+80(FP), Z2
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Z1, Z0, Z0
@@ -16862,10 +19202,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT2x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -16926,9 +19286,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z2
-	VBROADCASTSD beta+72(FP), Z3
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z2
+	VBROADCASTSD beta+80(FP), Z3
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z2, Z0, Z0
@@ -16952,10 +19312,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT3x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -17027,9 +19409,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z3
-	VBROADCASTSD beta+72(FP), Z4
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z3
+	VBROADCASTSD beta+80(FP), Z4
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z3, Z0, Z0
@@ -17061,10 +19443,34 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT4x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -17147,9 +19553,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z4
-	VBROADCASTSD beta+72(FP), Z5
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z4
+	VBROADCASTSD beta+80(FP), Z5
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z4, Z0, Z0
@@ -17189,10 +19595,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT5x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -17286,9 +19718,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z5
-	VBROADCASTSD beta+72(FP), Z6
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z5
+	VBROADCASTSD beta+80(FP), Z6
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z5, Z0, Z0
@@ -17336,10 +19768,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT6x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -17444,9 +19904,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z6
-	VBROADCASTSD beta+72(FP), Z7
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z6
+	VBROADCASTSD beta+80(FP), Z7
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z6, Z0, Z0
@@ -17502,10 +19962,40 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT7x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT7x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -17621,9 +20111,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z7
-	VBROADCASTSD beta+72(FP), Z8
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z7
+	VBROADCASTSD beta+80(FP), Z8
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z7, Z0, Z0
@@ -17687,10 +20177,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT8x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT8x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -17817,9 +20339,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z8
-	VBROADCASTSD beta+72(FP), Z9
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z8
+	VBROADCASTSD beta+80(FP), Z9
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z8, Z0, Z0
@@ -17891,10 +20413,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT9x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT9x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -18032,9 +20588,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z9
-	VBROADCASTSD beta+72(FP), Z10
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z9
+	VBROADCASTSD beta+80(FP), Z10
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z9, Z0, Z0
@@ -18114,10 +20670,46 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT10x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT10x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -18266,9 +20858,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z10
-	VBROADCASTSD beta+72(FP), Z11
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z10
+	VBROADCASTSD beta+80(FP), Z11
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z10, Z0, Z0
@@ -18356,10 +20948,48 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT11x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT11x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -18519,9 +21149,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z11
-	VBROADCASTSD beta+72(FP), Z12
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z11
+	VBROADCASTSD beta+80(FP), Z12
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z11, Z0, Z0
@@ -18617,10 +21247,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT12x1_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT12x1_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000000, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, K1, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -18791,9 +21461,9 @@ update:
 	SUBQ         $0x00000000, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z12
-	VBROADCASTSD beta+72(FP), Z13
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z12
+	VBROADCASTSD beta+80(FP), Z13
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z12, Z0, Z0
@@ -18897,10 +21567,29 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT1x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), DX
+	SUBQ    $0x00000008, DX
+	LEAQ    tailmask16<>+0(SB), BX
+	KMOVW   (BX)(DX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -18961,9 +21650,9 @@ update:
 	SUBQ         $0x00000008, CX
 	LEAQ         tailmask16<>+0(SB), DX
 	KMOVW        (DX)(CX*2), K1
-	VBROADCASTSD alpha+64(FP), Z2
-	VBROADCASTSD beta+72(FP), Z3
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Z2
+	VBROADCASTSD beta+80(FP), Z3
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Z2, Z0, Z0
@@ -18985,10 +21674,32 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT2x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -19066,9 +21777,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z4
-	VBROADCASTSD beta+72(FP), Z5
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z4
+	VBROADCASTSD beta+80(FP), Z5
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z4, Z0, Z0
@@ -19104,10 +21815,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT3x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -19202,9 +21938,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z6
-	VBROADCASTSD beta+72(FP), Z7
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z6
+	VBROADCASTSD beta+80(FP), Z7
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z6, Z0, Z0
@@ -19254,10 +21990,38 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT4x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -19369,9 +22133,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z8
-	VBROADCASTSD beta+72(FP), Z9
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z8
+	VBROADCASTSD beta+80(FP), Z9
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z8, Z0, Z0
@@ -19435,10 +22199,41 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT5x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -19567,9 +22362,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z10
-	VBROADCASTSD beta+72(FP), Z11
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z10
+	VBROADCASTSD beta+80(FP), Z11
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z10, Z0, Z0
@@ -19647,10 +22442,44 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT6x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -19796,9 +22625,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z12
-	VBROADCASTSD beta+72(FP), Z13
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z12
+	VBROADCASTSD beta+80(FP), Z13
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z12, Z0, Z0
@@ -19890,10 +22719,47 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT7x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT7x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -20056,9 +22922,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z14
-	VBROADCASTSD beta+72(FP), Z15
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z14
+	VBROADCASTSD beta+80(FP), Z15
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z14, Z0, Z0
@@ -20164,10 +23030,50 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT8x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT8x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -20347,9 +23253,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z16
-	VBROADCASTSD beta+72(FP), Z17
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z16
+	VBROADCASTSD beta+80(FP), Z17
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z16, Z0, Z0
@@ -20469,10 +23375,53 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT9x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT9x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -20669,9 +23618,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z18
-	VBROADCASTSD beta+72(FP), Z19
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z18
+	VBROADCASTSD beta+80(FP), Z19
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z18, Z0, Z0
@@ -20805,10 +23754,56 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT10x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT10x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -21022,9 +24017,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z20
-	VBROADCASTSD beta+72(FP), Z21
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z20
+	VBROADCASTSD beta+80(FP), Z21
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z20, Z0, Z0
@@ -21172,10 +24167,59 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT11x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT11x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -21406,9 +24450,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z22
-	VBROADCASTSD beta+72(FP), Z23
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z22
+	VBROADCASTSD beta+80(FP), Z23
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z22, Z0, Z0
@@ -21570,10 +24614,62 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, AVX512DQ, AVX512F
-TEXT ·gemmT12x2_64AVX512(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT12x2_64AVX512(SB), NOSPLIT, $0-88
+	MOVQ    k+0(FP), AX
+	CMPQ    AX, $0x00000020
+	JB      claimed
+	CMPQ    claim+64(FP), $0x00000000
+	JE      claimed
+	MOVQ    beta+80(FP), CX
+	SHLQ    $0x01, CX
+	JNZ     claimed
+	MOVQ    c+40(FP), CX
+	MOVQ    ldc+48(FP), DX
+	SHLQ    $0x03, DX
+	MOVQ    nr+56(FP), BX
+	SUBQ    $0x00000008, BX
+	LEAQ    tailmask16<>+0(SB), SI
+	KMOVW   (SI)(BX*2), K1
+	VXORPD  Z0, Z0, Z0
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+	ADDQ    DX, CX
+	VMOVUPD Z0, (CX)
+	VMOVUPD Z0, K1, 64(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -21821,9 +24917,9 @@ update:
 	SUBQ         $0x00000008, DX
 	LEAQ         tailmask16<>+0(SB), BX
 	KMOVW        (BX)(DX*2), K1
-	VBROADCASTSD alpha+64(FP), Z24
-	VBROADCASTSD beta+72(FP), Z25
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Z24
+	VBROADCASTSD beta+80(FP), Z25
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Z24, Z0, Z0
@@ -22543,10 +25639,29 @@ done:
 	VZEROUPPER
 	RET
 
-// func gemmN1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN1x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000000, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -22597,9 +25712,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*4), Y1
-	VBROADCASTSS alpha+64(FP), Y2
-	VBROADCASTSS beta+68(FP), Y3
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Y2
+	VBROADCASTSS beta+76(FP), Y3
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Y2, Y0, Y0
@@ -22633,10 +25748,31 @@ DATA tailmask8<>+56(SB)/4, $0x00000000
 DATA tailmask8<>+60(SB)/4, $0x00000000
 GLOBL tailmask8<>(SB), RODATA|NOPTR, $64
 
-// func gemmN2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN2x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -22698,9 +25834,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y2
-	VBROADCASTSS alpha+64(FP), Y3
-	VBROADCASTSS beta+68(FP), Y4
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y3
+	VBROADCASTSS beta+76(FP), Y4
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y3, Y0, Y0
@@ -22724,10 +25860,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN3x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -22800,9 +25959,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y3
-	VBROADCASTSS alpha+64(FP), Y4
-	VBROADCASTSS beta+68(FP), Y5
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y4
+	VBROADCASTSS beta+76(FP), Y5
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y4, Y0, Y0
@@ -22834,10 +25993,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN4x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -22924,9 +26108,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y4
-	VBROADCASTSS alpha+64(FP), Y5
-	VBROADCASTSS beta+68(FP), Y6
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y5
+	VBROADCASTSS beta+76(FP), Y6
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y5, Y0, Y0
@@ -22966,10 +26150,37 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN5x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -23067,9 +26278,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y5
-	VBROADCASTSS alpha+64(FP), Y6
-	VBROADCASTSS beta+68(FP), Y7
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y6
+	VBROADCASTSS beta+76(FP), Y7
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y6, Y0, Y0
@@ -23117,10 +26328,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN6x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -23229,9 +26469,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y6
-	VBROADCASTSS alpha+64(FP), Y7
-	VBROADCASTSS beta+68(FP), Y8
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y7
+	VBROADCASTSS beta+76(FP), Y8
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y7, Y0, Y0
@@ -23287,10 +26527,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN1x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000008, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -23352,9 +26612,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*4), Y2
-	VBROADCASTSS alpha+64(FP), Y3
-	VBROADCASTSS beta+68(FP), Y4
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Y3
+	VBROADCASTSS beta+76(FP), Y4
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Y3, Y0, Y0
@@ -23376,10 +26636,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN2x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -23458,9 +26741,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y4
-	VBROADCASTSS alpha+64(FP), Y5
-	VBROADCASTSS beta+68(FP), Y6
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y5
+	VBROADCASTSS beta+76(FP), Y6
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y5, Y0, Y0
@@ -23496,10 +26779,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN3x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -23595,9 +26904,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y6
-	VBROADCASTSS alpha+64(FP), Y7
-	VBROADCASTSS beta+68(FP), Y8
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y7
+	VBROADCASTSS beta+76(FP), Y8
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y7, Y0, Y0
@@ -23647,10 +26956,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN4x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -23766,9 +27104,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y8
-	VBROADCASTSS alpha+64(FP), Y9
-	VBROADCASTSS beta+68(FP), Y10
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y9
+	VBROADCASTSS beta+76(FP), Y10
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y9, Y0, Y0
@@ -23832,10 +27170,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN5x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -23968,9 +27338,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y10
-	VBROADCASTSS alpha+64(FP), Y11
-	VBROADCASTSS beta+68(FP), Y12
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y11
+	VBROADCASTSS beta+76(FP), Y12
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y11, Y0, Y0
@@ -24048,10 +27418,45 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmN6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmN6x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -24201,9 +27606,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y12
-	VBROADCASTSS alpha+64(FP), Y13
-	VBROADCASTSS beta+68(FP), Y14
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y13
+	VBROADCASTSS beta+76(FP), Y14
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y13, Y0, Y0
@@ -24295,10 +27700,29 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT1x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000000, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -24349,9 +27773,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*4), Y1
-	VBROADCASTSS alpha+64(FP), Y2
-	VBROADCASTSS beta+68(FP), Y3
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Y2
+	VBROADCASTSS beta+76(FP), Y3
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Y2, Y0, Y0
@@ -24367,10 +27791,31 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT2x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -24432,9 +27877,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y2
-	VBROADCASTSS alpha+64(FP), Y3
-	VBROADCASTSS beta+68(FP), Y4
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y3
+	VBROADCASTSS beta+76(FP), Y4
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y3, Y0, Y0
@@ -24458,10 +27903,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT3x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -24534,9 +28002,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y3
-	VBROADCASTSS alpha+64(FP), Y4
-	VBROADCASTSS beta+68(FP), Y5
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y4
+	VBROADCASTSS beta+76(FP), Y5
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y4, Y0, Y0
@@ -24568,10 +28036,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT4x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -24655,9 +28148,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y4
-	VBROADCASTSS alpha+64(FP), Y5
-	VBROADCASTSS beta+68(FP), Y6
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y5
+	VBROADCASTSS beta+76(FP), Y6
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y5, Y0, Y0
@@ -24697,10 +28190,37 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT5x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -24795,9 +28315,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y5
-	VBROADCASTSS alpha+64(FP), Y6
-	VBROADCASTSS beta+68(FP), Y7
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y6
+	VBROADCASTSS beta+76(FP), Y7
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y6, Y0, Y0
@@ -24845,10 +28365,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT6x1_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x1_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPS Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -24954,9 +28503,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y6
-	VBROADCASTSS alpha+64(FP), Y7
-	VBROADCASTSS beta+68(FP), Y8
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y7
+	VBROADCASTSS beta+76(FP), Y8
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y7, Y0, Y0
@@ -25012,10 +28561,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT1x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000008, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -25077,9 +28646,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*4), Y2
-	VBROADCASTSS alpha+64(FP), Y3
-	VBROADCASTSS beta+68(FP), Y4
-	MOVL         beta+68(FP), CX
+	VBROADCASTSS alpha+72(FP), Y3
+	VBROADCASTSS beta+76(FP), Y4
+	MOVL         beta+76(FP), CX
 	SHLL         $0x01, CX
 	JZ           overwrite
 	VMULPS       Y3, Y0, Y0
@@ -25101,10 +28670,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT2x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -25183,9 +28775,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y4
-	VBROADCASTSS alpha+64(FP), Y5
-	VBROADCASTSS beta+68(FP), Y6
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y5
+	VBROADCASTSS beta+76(FP), Y6
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y5, Y0, Y0
@@ -25221,10 +28813,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT3x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -25320,9 +28938,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y6
-	VBROADCASTSS alpha+64(FP), Y7
-	VBROADCASTSS beta+68(FP), Y8
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y7
+	VBROADCASTSS beta+76(FP), Y8
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y7, Y0, Y0
@@ -25372,10 +28990,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT4x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -25488,9 +29135,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y8
-	VBROADCASTSS alpha+64(FP), Y9
-	VBROADCASTSS beta+68(FP), Y10
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y9
+	VBROADCASTSS beta+76(FP), Y10
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y9, Y0, Y0
@@ -25554,10 +29201,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT5x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -25687,9 +29366,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y10
-	VBROADCASTSS alpha+64(FP), Y11
-	VBROADCASTSS beta+68(FP), Y12
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y11
+	VBROADCASTSS beta+76(FP), Y12
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y11, Y0, Y0
@@ -25767,10 +29446,45 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+// func gemmT6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 // Requires: AVX, FMA3
-TEXT ·gemmT6x2_32AVX2(SB), NOSPLIT, $0-72
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x2_32AVX2(SB), NOSPLIT, $0-80
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVL       beta+76(FP), CX
+	SHLL       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x02, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000008, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*4), Y0
+	VXORPS     Y1, Y1, Y1
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPS    Y1, (CX)
+	VMASKMOVPS Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x02, DX
@@ -25917,9 +29631,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*4), Y12
-	VBROADCASTSS alpha+64(FP), Y13
-	VBROADCASTSS beta+68(FP), Y14
-	MOVL         beta+68(FP), DX
+	VBROADCASTSS alpha+72(FP), Y13
+	VBROADCASTSS beta+76(FP), Y14
+	MOVL         beta+76(FP), DX
 	SHLL         $0x01, DX
 	JZ           overwrite
 	VMULPS       Y13, Y0, Y0
@@ -26560,10 +30274,29 @@ done:
 	VZEROUPPER
 	RET
 
-// func gemmN1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN1x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000000, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -26614,9 +30347,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*8), Y1
-	VBROADCASTSD alpha+64(FP), Y2
-	VBROADCASTSD beta+72(FP), Y3
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Y2
+	VBROADCASTSD beta+80(FP), Y3
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Y2, Y0, Y0
@@ -26632,10 +30365,31 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN2x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -26697,9 +30451,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y2
-	VBROADCASTSD alpha+64(FP), Y3
-	VBROADCASTSD beta+72(FP), Y4
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y3
+	VBROADCASTSD beta+80(FP), Y4
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y3, Y0, Y0
@@ -26723,10 +30477,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN3x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -26799,9 +30576,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y3
-	VBROADCASTSD alpha+64(FP), Y4
-	VBROADCASTSD beta+72(FP), Y5
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y4
+	VBROADCASTSD beta+80(FP), Y5
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y4, Y0, Y0
@@ -26833,10 +30610,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN4x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -26923,9 +30725,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y4
-	VBROADCASTSD alpha+64(FP), Y5
-	VBROADCASTSD beta+72(FP), Y6
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y5
+	VBROADCASTSD beta+80(FP), Y6
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y5, Y0, Y0
@@ -26965,10 +30767,37 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN5x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -27066,9 +30895,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y5
-	VBROADCASTSD alpha+64(FP), Y6
-	VBROADCASTSD beta+72(FP), Y7
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y6
+	VBROADCASTSD beta+80(FP), Y7
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y6, Y0, Y0
@@ -27116,10 +30945,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN6x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -27228,9 +31086,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y6
-	VBROADCASTSD alpha+64(FP), Y7
-	VBROADCASTSD beta+72(FP), Y8
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y7
+	VBROADCASTSD beta+80(FP), Y8
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y7, Y0, Y0
@@ -27286,10 +31144,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN1x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN1x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000004, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -27351,9 +31229,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*8), Y2
-	VBROADCASTSD alpha+64(FP), Y3
-	VBROADCASTSD beta+72(FP), Y4
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Y3
+	VBROADCASTSD beta+80(FP), Y4
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Y3, Y0, Y0
@@ -27375,10 +31253,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN2x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN2x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -27457,9 +31358,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y4
-	VBROADCASTSD alpha+64(FP), Y5
-	VBROADCASTSD beta+72(FP), Y6
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y5
+	VBROADCASTSD beta+80(FP), Y6
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y5, Y0, Y0
@@ -27495,10 +31396,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN3x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN3x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -27594,9 +31521,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y6
-	VBROADCASTSD alpha+64(FP), Y7
-	VBROADCASTSD beta+72(FP), Y8
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y7
+	VBROADCASTSD beta+80(FP), Y8
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y7, Y0, Y0
@@ -27646,10 +31573,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN4x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN4x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -27765,9 +31721,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y8
-	VBROADCASTSD alpha+64(FP), Y9
-	VBROADCASTSD beta+72(FP), Y10
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y9
+	VBROADCASTSD beta+80(FP), Y10
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y9, Y0, Y0
@@ -27831,10 +31787,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN5x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN5x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -27967,9 +31955,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y10
-	VBROADCASTSD alpha+64(FP), Y11
-	VBROADCASTSD beta+72(FP), Y12
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y11
+	VBROADCASTSD beta+80(FP), Y12
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y11, Y0, Y0
@@ -28047,10 +32035,45 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmN6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmN6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmN6x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmN6x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -28200,9 +32223,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y12
-	VBROADCASTSD alpha+64(FP), Y13
-	VBROADCASTSD beta+72(FP), Y14
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y13
+	VBROADCASTSD beta+80(FP), Y14
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y13, Y0, Y0
@@ -28294,10 +32317,29 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT1x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000000, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -28348,9 +32390,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*8), Y1
-	VBROADCASTSD alpha+64(FP), Y2
-	VBROADCASTSD beta+72(FP), Y3
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Y2
+	VBROADCASTSD beta+80(FP), Y3
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Y2, Y0, Y0
@@ -28366,10 +32408,31 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT2x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -28431,9 +32494,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y2
-	VBROADCASTSD alpha+64(FP), Y3
-	VBROADCASTSD beta+72(FP), Y4
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y3
+	VBROADCASTSD beta+80(FP), Y4
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y3, Y0, Y0
@@ -28457,10 +32520,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT3x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -28533,9 +32619,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y3
-	VBROADCASTSD alpha+64(FP), Y4
-	VBROADCASTSD beta+72(FP), Y5
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y4
+	VBROADCASTSD beta+80(FP), Y5
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y4, Y0, Y0
@@ -28567,10 +32653,35 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT4x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -28654,9 +32765,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y4
-	VBROADCASTSD alpha+64(FP), Y5
-	VBROADCASTSD beta+72(FP), Y6
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y5
+	VBROADCASTSD beta+80(FP), Y6
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y5, Y0, Y0
@@ -28696,10 +32807,37 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT5x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -28794,9 +32932,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y5
-	VBROADCASTSD alpha+64(FP), Y6
-	VBROADCASTSD beta+72(FP), Y7
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y6
+	VBROADCASTSD beta+80(FP), Y7
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y6, Y0, Y0
@@ -28844,10 +32982,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT6x1_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x1_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000000, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+	ADDQ       DX, CX
+	VMASKMOVPD Y1, Y0, (CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -28953,9 +33120,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y6
-	VBROADCASTSD alpha+64(FP), Y7
-	VBROADCASTSD beta+72(FP), Y8
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y7
+	VBROADCASTSD beta+80(FP), Y8
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y7, Y0, Y0
@@ -29011,10 +33178,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT1x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT1x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), DX
+	SUBQ       $0x00000004, DX
+	NEGQ       DX
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    32(BX)(DX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -29076,9 +33263,9 @@ update:
 	NEGQ         CX
 	LEAQ         tailmask8<>+0(SB), DX
 	VMOVDQU      32(DX)(CX*8), Y2
-	VBROADCASTSD alpha+64(FP), Y3
-	VBROADCASTSD beta+72(FP), Y4
-	MOVQ         beta+72(FP), CX
+	VBROADCASTSD alpha+72(FP), Y3
+	VBROADCASTSD beta+80(FP), Y4
+	MOVQ         beta+80(FP), CX
 	SHLQ         $0x01, CX
 	JZ           overwrite
 	VMULPD       Y3, Y0, Y0
@@ -29100,10 +33287,33 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT2x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT2x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -29182,9 +33392,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y4
-	VBROADCASTSD alpha+64(FP), Y5
-	VBROADCASTSD beta+72(FP), Y6
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y5
+	VBROADCASTSD beta+80(FP), Y6
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y5, Y0, Y0
@@ -29220,10 +33430,36 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT3x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT3x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -29319,9 +33555,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y6
-	VBROADCASTSD alpha+64(FP), Y7
-	VBROADCASTSD beta+72(FP), Y8
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y7
+	VBROADCASTSD beta+80(FP), Y8
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y7, Y0, Y0
@@ -29371,10 +33607,39 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT4x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT4x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -29487,9 +33752,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y8
-	VBROADCASTSD alpha+64(FP), Y9
-	VBROADCASTSD beta+72(FP), Y10
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y9
+	VBROADCASTSD beta+80(FP), Y10
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y9, Y0, Y0
@@ -29553,10 +33818,42 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT5x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT5x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -29686,9 +33983,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y10
-	VBROADCASTSD alpha+64(FP), Y11
-	VBROADCASTSD beta+72(FP), Y12
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y11
+	VBROADCASTSD beta+80(FP), Y12
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y11, Y0, Y0
@@ -29766,10 +34063,45 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gemmT6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+// func gemmT6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 // Requires: AVX, FMA3
-TEXT ·gemmT6x2_64AVX2(SB), NOSPLIT, $0-80
-	MOVQ   k+0(FP), AX
+TEXT ·gemmT6x2_64AVX2(SB), NOSPLIT, $0-88
+	MOVQ       k+0(FP), AX
+	CMPQ       AX, $0x00000020
+	JB         claimed
+	CMPQ       claim+64(FP), $0x00000000
+	JE         claimed
+	MOVQ       beta+80(FP), CX
+	SHLQ       $0x01, CX
+	JNZ        claimed
+	MOVQ       c+40(FP), CX
+	MOVQ       ldc+48(FP), DX
+	SHLQ       $0x03, DX
+	MOVQ       nr+56(FP), BX
+	SUBQ       $0x00000004, BX
+	NEGQ       BX
+	LEAQ       tailmask8<>+0(SB), SI
+	VMOVDQU    32(SI)(BX*8), Y0
+	VXORPD     Y1, Y1, Y1
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+	ADDQ       DX, CX
+	VMOVUPD    Y1, (CX)
+	VMASKMOVPD Y1, Y0, 32(CX)
+
+claimed:
 	MOVQ   a+8(FP), CX
 	MOVQ   lda+16(FP), DX
 	SHLQ   $0x03, DX
@@ -29916,9 +34248,9 @@ update:
 	NEGQ         DX
 	LEAQ         tailmask8<>+0(SB), BX
 	VMOVDQU      32(BX)(DX*8), Y12
-	VBROADCASTSD alpha+64(FP), Y13
-	VBROADCASTSD beta+72(FP), Y14
-	MOVQ         beta+72(FP), DX
+	VBROADCASTSD alpha+72(FP), Y13
+	VBROADCASTSD beta+80(FP), Y14
+	MOVQ         beta+80(FP), DX
 	SHLQ         $0x01, DX
 	JZ           overwrite
 	VMULPD       Y13, Y0, Y0

@@ -5,148 +5,148 @@
 package kernel
 
 //go:noescape
-func gemmN1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT1x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT2x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT3x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT4x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT5x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT6x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT7x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT8x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT9x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT10x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT11x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT12x1_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT1x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT2x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT3x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT4x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT5x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT6x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT7x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT8x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT9x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT10x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT11x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT12x2_32AVX512(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
 func packN1_32AVX512(dst *float32, src *float32, lds int, k int, n int)
@@ -161,148 +161,148 @@ func packT1_32AVX512(dst *float32, src *float32, lds int, k int, n int)
 func packT2_32AVX512(dst *float32, src *float32, lds int, k int, n int)
 
 //go:noescape
-func gemmN1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT1x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT2x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT3x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT4x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT5x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT6x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT7x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT8x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT9x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT10x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT11x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT12x1_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT1x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT2x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT3x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT4x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT5x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT6x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT7x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT8x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT9x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT10x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT11x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT12x2_64AVX512(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
 func packN1_64AVX512(dst *float64, src *float64, lds int, k int, n int)
@@ -317,76 +317,76 @@ func packT1_64AVX512(dst *float64, src *float64, lds int, k int, n int)
 func packT2_64AVX512(dst *float64, src *float64, lds int, k int, n int)
 
 //go:noescape
-func gemmN1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmN6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmN6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT1x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT2x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT3x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT4x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT5x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT6x1_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT1x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT2x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT3x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT4x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT5x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
-func gemmT6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, alpha float32, beta float32)
+func gemmT6x2_32AVX2(k int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, nr int, claim int, alpha float32, beta float32)
 
 //go:noescape
 func packN1_32AVX2(dst *float32, src *float32, lds int, k int, n int)
@@ -401,76 +401,76 @@ func packT1_32AVX2(dst *float32, src *float32, lds int, k int, n int)
 func packT2_32AVX2(dst *float32, src *float32, lds int, k int, n int)
 
 //go:noescape
-func gemmN1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmN6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmN6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT1x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT2x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT3x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT4x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT5x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT6x1_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT1x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT2x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT3x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT4x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT5x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
-func gemmT6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, alpha float64, beta float64)
+func gemmT6x2_64AVX2(k int, a *float64, lda int, b *float64, ldb int, c *float64, ldc int, nr int, claim int, alpha float64, beta float64)
 
 //go:noescape
 func packN1_64AVX2(dst *float64, src *float64, lds int, k int, n int)

@@ -54,8 +54,10 @@ func (t tile) name() string {
 // where B̃ is a panel of k rows of nv vectors, ldb apart. beta = 0 does not
 // read C.
 func (t tile) emit(v vm) {
-	text(v.fn(t.name()), fmt.Sprintf("func(k int, a *%[1]s, lda int, b *%[1]s, ldb int, c *%[1]s, ldc int, nr int, alpha, beta %[1]s)", v.goType))
-	k, a, lda := gp("k"), gp("a"), v.stride("lda")
+	text(v.fn(t.name()), fmt.Sprintf("func(k int, a *%[1]s, lda int, b *%[1]s, ldb int, c *%[1]s, ldc int, nr int, claim int, alpha, beta %[1]s)", v.goType))
+	k := gp("k")
+	t.claim(v, k)
+	a, lda := gp("a"), v.stride("lda")
 	lda3 := asm.GP64()
 	asm.LEAQ(op.Mem{Base: lda, Index: lda, Scale: 2}, lda3)
 	b, ldb := gp("b"), v.stride("ldb")
@@ -418,4 +420,52 @@ func (v *vm) transpose(x []reg.VecVirtual) []reg.VecVirtual {
 		}
 	}
 	return y
+}
+
+// claimSteps is the fewest steps of k for which a tile claims its lines.
+const claimSteps = 32
+
+// claim writes zeros over the tile of c before the products when claim is
+// set, beta is 0 (c is overwritten) and there are at least claimSteps
+// steps of k: the stores wait in the store buffer for their lines while
+// the loop over k runs, so that a line another core holds (an activation
+// it read, a partial gradient it summed) is this core's by the time the
+// results are written, instead of each store waiting for it then. A
+// shorter loop would not hide the wait, and the tile's stores would
+// double. On one core, with no other core's lines to take, the early
+// stores cost about 2% of a training step, so the caller asks for them
+// only when the kernels run on several threads.
+func (t tile) claim(v vm, k reg.GPVirtual) {
+	asm.CMPQ(k, op.U32(claimSteps))
+	asm.JB(op.LabelRef("claimed"))
+	asm.CMPQ(v.param("claim"), op.U32(0))
+	asm.JE(op.LabelRef("claimed"))
+	betaBits := asm.GP64()
+	if v.single() {
+		asm.MOVL(v.param("beta"), betaBits.As32())
+		asm.SHLL(op.U8(1), betaBits.As32())
+	} else {
+		asm.MOVQ(v.param("beta"), betaBits)
+		asm.SHLQ(op.U8(1), betaBits)
+	}
+	asm.JNZ(op.LabelRef("claimed"))
+	c, ldc, last := gp("c"), v.stride("ldc"), gp("nr")
+	asm.SUBQ(op.U32((t.nv-1)*v.lanes()), last)
+	v.setTail(last)
+	mask := v.tail
+	v.tail = nil
+	z := v.zero()
+	for r := 0; r < t.mr; r++ {
+		for j := 0; j < t.nv; j++ {
+			if j == t.nv-1 {
+				v.tail = mask
+			}
+			v.store(z, op.Mem{Base: c, Disp: j * v.bytes})
+			v.tail = nil
+		}
+		if r < t.mr-1 {
+			asm.ADDQ(ldc, c)
+		}
+	}
+	asm.Label("claimed")
 }
