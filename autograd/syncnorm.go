@@ -62,7 +62,7 @@ func (t *Tape[T]) syncBatchNorm(j job[T], c int) (float64, error) {
 	buf := t.syncBuf(2*c + 1)
 	sum, sq := buf[:c+1], buf[c+1:]
 	for i := range batch {
-		if p == 1 { // a run of one: the element itself, without a call
+		if p == 1 { // a run of one: the element itself, without a call (kernel's TestRunsOfOne)
 			for ch, v := range j.x[i*c : (i+1)*c] {
 				sum[ch] += float64(v)
 			}

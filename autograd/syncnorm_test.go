@@ -6,7 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
 )
 
@@ -158,33 +157,6 @@ func TestSyncBatchNorm(t *testing.T) {
 				near("Σw·∂γ", dgamma[ch], whole.dgamma[ch])
 				near("Σw·∂β", dbeta[ch], whole.dbeta[ch])
 			}
-		}
-	}
-}
-
-// TestSyncNormRunsOfOne checks what synchronised batch norm's loops over
-// an input [N, C] rely on: that the kernels' sums over a run of one
-// element are the element's own terms, rounded as the loops round them,
-// so that the loops give the bits of the kernel calls they replace.
-func TestSyncNormRunsOfOne(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for range 10000 {
-		x, y := float32(rng.NormFloat64()*3), float32(rng.NormFloat64())
-		mu := rng.NormFloat64()
-		if got, want := kernel.Sum([]float32{x}), float64(x); got != want {
-			t.Fatalf("Sum(%v) = %v; want %v", x, got, want)
-		}
-		d := float64(x) - mu
-		if got, want := kernel.SumSquaredDiff([]float32{x}, mu), float64(d*d); got != want {
-			t.Fatalf("SumSquaredDiff(%v, %v) = %v; want %v", x, mu, got, want)
-		}
-		mu32 := float64(float32(mu))
-		if got, want := kernel.DotDiff([]float32{x}, []float32{y}, mu32), float64((float64(x)-mu32)*float64(y)); got != want {
-			t.Fatalf("DotDiff(%v, %v, %v) = %v; want %v", x, y, mu32, got, want)
-		}
-		x64 := rng.NormFloat64()
-		if got, want := kernel.SumSquaredDiff([]float64{x64}, mu), float64((x64-mu)*(x64-mu)); got != want {
-			t.Fatalf("SumSquaredDiff(%v, %v) = %v; want %v", x64, mu, got, want)
 		}
 	}
 }

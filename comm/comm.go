@@ -158,7 +158,7 @@ func (c *Comm) Barrier() error {
 		return err
 	}
 	if c.local != nil {
-		c.local.wait()
+		c.local.barrier(c.rank)
 		return nil
 	}
 	return mpiBarrier()
@@ -185,7 +185,7 @@ func chunk(n, r, size int) (lo, hi int) {
 // algorithm). Every rank must pass a buffer of the same length; a
 // mismatch is an error on some ranks and may leave the others waiting.
 func AllReduceSum[T Float](c *Comm, buf []T) error {
-	if c.size == 1 || len(buf) == 0 {
+	if c.size == 1 || len(buf) == 0 && c.local == nil { // Local's ranks check each other's calls, empty or not
 		return nil
 	}
 	c.mu.Lock()
@@ -262,7 +262,7 @@ func AllReduceMean[T Float](c *Comm, buf []T) error {
 // Broadcast copies root's buf into buf on every other rank. Every rank must
 // pass a buffer of the same length.
 func Broadcast[T Float | ~byte | ~int64](c *Comm, buf []T, root int) error {
-	if c.size == 1 || len(buf) == 0 {
+	if c.size == 1 || len(buf) == 0 && c.local == nil {
 		return nil
 	}
 	if root < 0 || root >= c.size {

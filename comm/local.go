@@ -74,6 +74,7 @@ func (g *group) wait() {
 	}
 	g.mu.Unlock()
 	var start time.Time
+	yield := runtime.GOMAXPROCS(0) < g.size // fewer threads than ranks: let the others run
 	for i := 0; ; i++ {
 		if g.gen.Load() != gen {
 			return
@@ -84,8 +85,8 @@ func (g *group) wait() {
 			} else if time.Since(start) > barrierSpin {
 				break
 			}
-			if runtime.GOMAXPROCS(0) < g.size {
-				runtime.Gosched() // fewer threads than ranks: let the others run
+			if yield {
+				runtime.Gosched()
 			}
 		}
 	}
@@ -118,6 +119,7 @@ const (
 	allReduce32
 	allReduce64
 	broadcast
+	barrier
 )
 
 // post publishes rank's buffer p for the call cl and waits for every
@@ -132,6 +134,13 @@ func (g *group) post(rank int, p unsafe.Pointer, cl call) {
 			panic("comm: the ranks of Local made different collective calls, or passed buffers of different lengths or types, or different roots")
 		}
 	}
+}
+
+// barrier is Barrier on the ranks of Local: a call with no buffer, which
+// the others' calls must match as any other.
+func (g *group) barrier(rank int) {
+	g.post(rank, nil, call{op: barrier})
+	g.done(rank)
 }
 
 // done waits until no rank reads the posted buffers any more.

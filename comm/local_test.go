@@ -393,10 +393,18 @@ func TestLocalMismatchPanics(t *testing.T) {
 		{"lengths", func(c *Comm) error { return AllReduceSum(c, make([]float32, 4+4*c.Rank())) }},
 		{"types", func(c *Comm) error {
 			if c.Rank() == 0 {
-				return AllReduceSum(c, make([]float32, 8))
+				return AllReduceSum(c, make([]float32, 16)) // 64 bytes, as rank 1's
 			}
 			return AllReduceSum(c, make([]float64, 8))
 		}},
+		{"barrier", func(c *Comm) error {
+			if c.Rank() == 0 {
+				return c.Barrier()
+			}
+			return AllReduceSum(c, make([]float32, 8))
+		}},
+		{"empty", func(c *Comm) error { return AllReduceSum(c, make([]float64, c.Rank())) }},
+		{"empty broadcast", func(c *Comm) error { return Broadcast(c, make([]byte, c.Rank()), 0) }},
 		{"broadcast lengths", func(c *Comm) error { return Broadcast(c, make([]byte, 3+c.Rank()), 0) }},
 		{"roots", func(c *Comm) error { return Broadcast(c, make([]byte, 8), c.Rank()) }},
 		{"calls", func(c *Comm) error {

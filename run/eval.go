@@ -60,7 +60,7 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 	if r.Batch == 0 {
 		r.Batch = 256
 	}
-	if err := checkMemory(r, splits, e.MaxMemory); err != nil {
+	if err := checkMemory(r, splits, e.MaxMemory, 1); err != nil {
 		return Evaluation{}, err
 	}
 	ds := splits.Test

@@ -13,17 +13,21 @@ import (
 
 // checkMemory refuses a recipe whose model, optimizer and batch need more
 // than limit bytes (0: what the machine has available; negative: no
-// check), with the estimate in the error.
-func checkMemory(r recipe.Recipe, splits *data.Splits, limit int64) error {
+// check), with the estimate in the error; copies is the number of
+// replicas this process holds (descent train --replicas), each with its
+// own model and optimizer state.
+func checkMemory(r recipe.Recipe, splits *data.Splits, limit int64, copies int) error {
 	if limit < 0 {
 		return nil
 	}
-	return checkNeed(r, r.Memory(splits.Train.Shape(), splits.Train.Classes()), limit)
+	return checkNeed(r, r.Memory(splits.Train.Shape(), splits.Train.Classes()), limit, copies)
 }
 
-// checkNeed refuses a recipe that needs need bytes if that is more than
-// limit (0: what the machine has available; negative: no check).
-func checkNeed(r recipe.Recipe, need float64, limit int64) error {
+// checkNeed refuses a recipe that needs need bytes a replica, and copies
+// replicas in this process, if that is more than limit (0: what the
+// machine has available; negative: no check).
+func checkNeed(r recipe.Recipe, need float64, limit int64, copies int) error {
+	need *= float64(copies)
 	if limit < 0 {
 		return nil
 	}
@@ -36,8 +40,12 @@ func checkNeed(r recipe.Recipe, need float64, limit int64) error {
 		limit, what = avail, "the memory available"
 	}
 	if need > float64(limit) {
-		return fmt.Errorf("%s with batch %d needs about %s for its weights, optimizer state and batch; %s is %s (--max-memory SIZE overrides the check)",
-			r.Model, r.Batch, FormatSize(need), what, FormatSize(float64(limit)))
+		of := ""
+		if copies > 1 {
+			of = fmt.Sprintf(" (%d replicas)", copies)
+		}
+		return fmt.Errorf("%s with batch %d needs about %s for its weights, optimizer state and batch%s; %s is %s (--max-memory SIZE overrides the check)",
+			r.Model, r.Batch, FormatSize(need), of, what, FormatSize(float64(limit)))
 	}
 	return nil
 }
@@ -92,4 +100,13 @@ func FormatSize(b float64) string {
 		}
 	}
 	return strconv.FormatFloat(b, 'f', 0, 64) + " B"
+}
+
+// copies returns the replicas of the model this process holds: the ranks
+// of an in-process Comm (comm.Local), or one.
+func (o Options) copies() int {
+	if o.Comm.InProcess() {
+		return o.Comm.Size()
+	}
+	return 1
 }

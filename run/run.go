@@ -179,7 +179,7 @@ func load(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Splits, error) {
 	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
 		return r, nil, err
 	}
-	return r, splits, checkMemory(r, splits, opts.MaxMemory)
+	return r, splits, checkMemory(r, splits, opts.MaxMemory, opts.copies())
 }
 
 // create makes and locks the directory of a new run and writes its
@@ -300,7 +300,7 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 		// recipes were saved so is resolved here for the epochs it ran,
 		// before epochs.
 		r = r.Resolve(splits.Train.Len())
-		if err = checkMemory(r, splits, opts.MaxMemory); err != nil {
+		if err = checkMemory(r, splits, opts.MaxMemory, opts.copies()); err != nil {
 			err = fmt.Errorf("cannot resume %s: %w", dir, err)
 		}
 	}

@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
@@ -184,6 +186,23 @@ func TestMemory(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); err == nil {
 		t.Errorf("a run that never started made %s", dir)
+	}
+	// Two replicas in one process hold two models: 241 GB each (481 in all), within
+	// 300 GB alone, refused together.
+	cs := comm.Local(2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for rank := range 2 {
+		wg.Go(func() {
+			_, errs[rank] = run.New(r, filepath.Join(t.TempDir(), "replicas"), run.Options{MaxMemory: 300e9, Comm: cs[rank]})
+		})
+	}
+	wg.Wait()
+	if err := errs[0]; err == nil || !strings.Contains(err.Error(), "needs about 481 GB") || !strings.Contains(err.Error(), "(2 replicas)") {
+		t.Errorf("New of mlp:100000,100000 on 2 replicas within 300 GB: %v", err)
+	}
+	if errs[1] == nil {
+		t.Error("New on replica 1 of 2 succeeded where replica 0 was refused")
 	}
 	small := recipe.Default()
 	if a, b := small.Memory([]int{1, 8, 8}, 10), r.Memory([]int{1, 8, 8}, 10); !(a > 0 && a < 1e8 && b > 1e11) {

@@ -106,7 +106,7 @@ func loadText(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Text, error) 
 	if r, err = r.RouteSeq(text.Vocab.Len()); err != nil {
 		return r, nil, err
 	}
-	return r, text, checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory)
+	return r, text, checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory, opts.copies())
 }
 
 // create makes and locks the directory of a new run and writes its
@@ -289,7 +289,7 @@ func loadSaved(dir string, sv savedText, opts Options) (*data.Text, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory); err != nil {
+	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory, opts.copies()); err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
 	return text, nil
@@ -495,7 +495,7 @@ func evaluateText(dir string, e Eval) (Evaluation, error) {
 		r.Batch = 256 / max(r.Model.Seq.Ctx/16, 1)
 	}
 	r.Batch = max(r.Batch, 1)
-	if err := checkNeed(r, r.Memory(nil, vocab.Len()), e.MaxMemory); err != nil {
+	if err := checkNeed(r, r.Memory(nil, vocab.Len()), e.MaxMemory, 1); err != nil {
 		return Evaluation{}, err
 	}
 	ctx := r.Model.Seq.Ctx

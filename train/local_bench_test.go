@@ -79,9 +79,10 @@ func BenchmarkTrainFractionLocal(b *testing.B) {
 func localSteps(b *testing.B, model func(*rand.Rand) *nn.Sequential[float32], shape []int, batch int, onStep func(rank, step int, flops float64)) float64 {
 	const n = 4096
 	ranks := runtime.GOMAXPROCS(0)
+	defer kernel.SetThreads(kernel.Threads())
 	kernel.SetThreads(1)
-	defer kernel.SetThreads(ranks)
 	comms := comm.Local(ranks)
+	b.ReportAllocs()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var wg sync.WaitGroup

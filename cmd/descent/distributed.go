@@ -20,9 +20,10 @@ import (
 // one process (comm.Local), each on one core. Every rank parses the same
 // flags and opens the run with run.Options.Comm; rank 0 alone writes the
 // run's files and the output. Every error of the run is shared by the
-// ranks (packages run and train see to it), so each rank ends with
-// MPI_Finalize, and the error is printed once: by rank 0, and by another
-// rank only if it differs from rank 0's (that rank's own failure).
+// ranks (packages run and train see to it), so each rank ends (under
+// mpirun, with MPI_Finalize), and the error is printed once: by rank 0,
+// and by another rank only if it differs from rank 0's (that rank's own
+// failure).
 
 // replicasFlag defines --replicas: how a run runs, like --threads, not
 // what it trains (config.json records the ranks, but a run may be resumed

@@ -234,7 +234,8 @@ type gemmCall[E float32 | float64] struct {
 	kc               int // steps of k per packed panel
 	panels, bandRows int // panels of columns; rows per task
 	bands            int // tasks per panel
-	// claim is 1 when the kernels run on several threads: a tile of C may
+	// claim is 1 when the kernels are set to several threads (Threads()
+	// > 1), even for a product that runs on one of them: a tile of C may
 	// then hold lines that another core read (the activation a layer on
 	// the other core took as input, say), and the micro-kernels take them
 	// before they compute (gemmTile). With one thread there are none.

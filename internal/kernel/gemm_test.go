@@ -264,27 +264,38 @@ func testPack[E float32 | float64](t *testing.T) {
 
 // TestGemmClaim checks the micro-kernels' claim of their tiles of C (on
 // several threads, beta 0, k of claimSteps and more: zeros written over the
-// tile before the products) with guard bands around C, on two threads
-// whatever the machine's cores, and on one, where nothing is claimed.
+// tile before the products) on every level, with guard bands around C,
+// on two threads whatever the machine's cores, and on one, where nothing
+// is claimed; beta −0 is a beta of 0.
 func TestGemmClaim(t *testing.T) {
 	prev := Threads()
 	defer SetThreads(prev)
+	shapes := []gemmShape{{1, 1, 32}, {12, 32, 32}, {13, 33, 64}, {25, 17, 257}, {40, 70, 300}}
+	betas := []float64{0, math.Copysign(0, -1), 1}
 	for _, threads := range []int{2, 1} {
 		SetThreads(threads)
-		forEachType(t, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(13, 14))
-			for _, s := range []gemmShape{{1, 1, 32}, {12, 32, 32}, {13, 33, 64}, {25, 17, 257}, {40, 70, 300}} {
-				for _, ta := range []bool{false, true} {
-					for _, beta := range []float32{0, 1} {
-						checkGemmCase[float32](t, rng, s, ta, false, 1, beta, 3, 5)
+		forEachLevel(t, func(t *testing.T) {
+			forEachType(t, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(13, 14))
+				for _, s := range shapes {
+					for _, ta := range []bool{false, true} {
+						for _, beta := range betas {
+							checkGemmCase[float32](t, rng, s, ta, false, 1, float32(beta), 3, 5)
+						}
 					}
 				}
-			}
-		}, func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(15, 16))
-			for _, s := range []gemmShape{{1, 1, 32}, {12, 16, 40}, {13, 17, 64}} {
-				checkGemmCase[float64](t, rng, s, false, true, 1, 0, 2, 3)
-			}
+			}, func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(15, 16))
+				for _, s := range shapes {
+					for _, ta := range []bool{false, true} {
+						for _, tb := range []bool{false, true} {
+							for _, beta := range betas {
+								checkGemmCase[float64](t, rng, s, ta, tb, 1, beta, 2, 3)
+							}
+						}
+					}
+				}
+			})
 		})
 	}
 }
