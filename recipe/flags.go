@@ -84,7 +84,7 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f.clipValue = fs.Float64("clip-value", def.ClipValue, "clip each gradient element to ±this (0: off)")
 	f.noDecay = fs.String("no-decay", strings.Join(def.NoDecay, ","), spec.NoDecayHelp())
 	f.decayWeightsOnly = fs.Bool("decay-weights-only", def.DecayWeightsOnly, "leave parameters of fewer than two dimensions (biases, norms) out of weight decay: the older spelling of --no-decay 1d")
-	f.syncBN = fs.Bool("sync-bn", def.SyncBatchNorm, "under mpirun: normalize batch norm's input with the statistics of the whole global batch, summed over the ranks (PyTorch's SyncBatchNorm), not each rank's share")
+	f.syncBN = fs.Bool("sync-bn", def.SyncBatchNorm, "on several ranks (mpirun, --replicas): normalize batch norm's input with the statistics of the whole global batch, summed over the ranks (PyTorch's SyncBatchNorm), not each rank's share")
 	f.epochs = fs.Int("epochs", def.Epochs, "epochs to train (in all, with --resume)")
 	f.batch = fs.Int("batch", def.Batch, "batch size")
 	f.seed = fs.Uint64("seed", def.Seed, "seed of the initial weights, the data order and dropout")
