@@ -1,6 +1,7 @@
 package comm
 
 import (
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,9 @@ import (
 // over MPI. Ranks that make different calls at once (an all-reduce
 // against a broadcast, buffers of different lengths or element types,
 // different roots) panic, where MPI's behaviour is undefined. Close does
-// nothing and Abort exits the process.
+// nothing and Abort exits the process. One call is theirs alone,
+// ShareLocal: a value, such as a pointer to data they all read, passed
+// from one rank to the others without a copy.
 //
 // A data-parallel run on n goroutines (package train, Config.Comm) is one
 // way to use several cores: each rank runs its replica on one core, with
@@ -37,6 +40,36 @@ func Local(n int) []*Comm {
 		cs[r] = &Comm{rank: r, size: n, local: g}
 	}
 	return cs
+}
+
+// ShareLocal returns root's v on every rank of c, one of the ranks of
+// Local: the value itself, not a copy of what it refers to, so that a
+// pointer, slice or map that root passes is the same memory on every
+// rank, which the ranks must then only read (or guard themselves). It is
+// how the ranks of one process hold one copy of what they all read, such
+// as a run's data. The other ranks' v is ignored. Every rank must call it
+// with the same root and the same type V, as any collective call: ranks
+// that differ panic. On a single process it returns v; it panics on the
+// processes of an MPI run, which share no memory.
+func ShareLocal[V any](c *Comm, v V, root int) V {
+	if c.size == 1 {
+		return v
+	}
+	if c.local == nil {
+		panic("comm: ShareLocal between processes: only the ranks of Local share memory")
+	}
+	if root < 0 || root >= c.size {
+		panic("comm: ShareLocal root out of range")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g := c.local
+	g.post(c.rank, unsafe.Pointer(&v), call{op: share, root: root, typ: reflect.TypeFor[V]()})
+	if c.rank != root {
+		v = *(*V)(g.posts[root].buf)
+	}
+	g.done(c.rank)
+	return v
 }
 
 // A group is the shared state of the ranks of Local: the buffers posted
@@ -107,8 +140,9 @@ type post struct {
 // A call is a collective call as the ranks must agree on it.
 type call struct {
 	op    op
-	bytes int // the buffer's length in bytes
-	root  int // Broadcast's root
+	bytes int          // the buffer's length in bytes
+	root  int          // Broadcast's and ShareLocal's root
+	typ   reflect.Type // ShareLocal's type of value
 }
 
 // An op is a kind of collective call; the zero op is none.
@@ -120,6 +154,7 @@ const (
 	allReduce64
 	broadcast
 	barrier
+	share
 )
 
 // post publishes rank's buffer p for the call cl and waits for every
@@ -210,7 +245,7 @@ func finishAllReduce[T Float](c *Comm, buf []T, peer func(int) []T) {
 // localBroadcast is Broadcast on the ranks of Local, of b's bytes.
 func localBroadcast(c *Comm, b []byte, root int) {
 	g := c.local
-	g.post(c.rank, unsafe.Pointer(unsafe.SliceData(b)), call{broadcast, len(b), root})
+	g.post(c.rank, unsafe.Pointer(unsafe.SliceData(b)), call{op: broadcast, bytes: len(b), root: root})
 	if c.rank != root {
 		copy(b, unsafe.Slice((*byte)(g.posts[root].buf), len(b)))
 	}

@@ -14,11 +14,12 @@ import (
 // mpirun, or goroutines of one process, comm.Local) lives in
 // rank 0's directory: rank 0 alone creates and locks it, reads and writes
 // its files; the other ranks build the same run from what rank 0 sends them
-// (the recipe and data.json on --resume) and from their own copy of the
-// data. Every step that may fail on one rank alone (loading the data, the
-// memory check, creating the directory) shares its error, so that every
-// rank fails together and nothing is left waiting; the ranks must agree on
-// the resolved recipe before anything is written.
+// (the recipe and data.json on --resume) and from the data: their own copy
+// under mpirun, rank 0's own under comm.Local (loadOnce). Every step that
+// may fail on one rank alone (loading the data, the memory check, creating
+// the directory) shares its error, so that every rank fails together and
+// nothing is left waiting; the ranks must agree on the resolved recipe
+// before anything is written.
 
 // leader reports whether this process reads and writes the run's files:
 // rank 0, or a single process.
@@ -51,6 +52,30 @@ func fromLeader[V any](c *comm.Comm, v *V, err error, what string) error {
 		err = json.Unmarshal(b, v)
 	}
 	return together(c, err, what)
+}
+
+// loadOnce returns the data load gives, or an error on every rank if any
+// rank's load failed (together; what names the failure on the others).
+// Processes under mpirun each call load; the ranks of one process
+// (comm.Local) hold one copy: rank 0 calls load, and the others receive
+// its value (comm.ShareLocal). They may, as nothing writes the data once
+// loaded: training, evaluation and resuming only read it (data.Gather,
+// data.Windows), and each rank shuffles its own order of the examples.
+// Every rank must call it.
+func loadOnce[V any](c *comm.Comm, load func() (V, error), what string) (V, error) {
+	var v V
+	var err error
+	if !c.InProcess() || c.Rank() == 0 {
+		v, err = load()
+	}
+	if err := together(c, err, what); err != nil {
+		var zero V
+		return zero, err
+	}
+	if c.InProcess() {
+		v = comm.ShareLocal(c, v, 0)
+	}
+	return v, nil
 }
 
 // agreeRecipe checks that every rank resolved the same recipe: ranks

@@ -144,8 +144,17 @@ func DefaultDir(prefix string) string {
 // be used again.
 func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	c := opts.Comm
-	r, splits, err := load(r, opts)
-	if err := together(c, err, "another rank could not load the data"); err != nil {
+	splits, err := loadOnce(c, func() (*data.Splits, error) {
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		return r.LoadData(nil, nil)
+	}, "another rank could not load the data")
+	if err != nil {
+		return nil, err
+	}
+	r, err = resolve(r, splits, opts)
+	if err := together(c, err, "another rank could not fit the recipe to the data"); err != nil {
 		return nil, err
 	}
 	if err := agreeRecipe(c, r); err != nil {
@@ -166,20 +175,15 @@ func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	return run, nil
 }
 
-// load validates r, loads its data and resolves r for it.
-func load(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Splits, error) {
-	if err := r.Validate(); err != nil {
-		return r, nil, err
-	}
-	splits, err := r.LoadData(nil, nil)
-	if err != nil {
-		return r, nil, err
-	}
+// resolve resolves r for its data, splits, and checks the memory it
+// needs.
+func resolve(r recipe.Recipe, splits *data.Splits, opts Options) (recipe.Recipe, error) {
 	r = r.Resolve(splits.Train.Len())
-	if r, err = r.Route(splits.Train.Shape(), splits.Train.Classes()); err != nil {
-		return r, nil, err
+	r, err := r.Route(splits.Train.Shape(), splits.Train.Classes())
+	if err != nil {
+		return r, err
 	}
-	return r, splits, checkMemory(r, splits, opts.MaxMemory, opts.copies())
+	return r, checkMemory(r, splits, opts.MaxMemory, opts.copies())
 }
 
 // create makes and locks the directory of a new run and writes its
@@ -293,18 +297,19 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot resume %s: %s: %w", dir, ConfigFile, err)
 	}
-	splits, err := r.LoadData(d.Norm, d.Classes)
-	if err == nil {
-		// Saved resolved, a recipe keeps its schedule's lengths when the
-		// run is continued for more epochs; a config.json from before
-		// recipes were saved so is resolved here for the epochs it ran,
-		// before epochs.
-		r = r.Resolve(splits.Train.Len())
-		if err = checkMemory(r, splits, opts.MaxMemory, opts.copies()); err != nil {
-			err = fmt.Errorf("cannot resume %s: %w", dir, err)
-		}
+	splits, err := loadOnce(c, func() (*data.Splits, error) { return r.LoadData(d.Norm, d.Classes) },
+		"another rank could not load the data")
+	if err != nil {
+		return nil, err
 	}
-	if err := together(c, err, "another rank could not load the data"); err != nil {
+	// Saved resolved, a recipe keeps its schedule's lengths when the run
+	// is continued for more epochs; a config.json from before recipes were
+	// saved so is resolved here for the epochs it ran, before epochs.
+	r = r.Resolve(splits.Train.Len())
+	if err = checkMemory(r, splits, opts.MaxMemory, opts.copies()); err != nil {
+		err = fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	if err := together(c, err, "another rank refused the memory the run needs"); err != nil {
 		return nil, err
 	}
 	run := &Run{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Data: d, Splits: splits, comm: c}

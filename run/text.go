@@ -67,8 +67,12 @@ func IsTextRun(dir string) bool {
 // Close, and rank 0 alone touches the directory (distributed.go).
 func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	c := opts.Comm
-	r, text, err := loadText(r, opts)
-	if err := together(c, err, "another rank could not load the text"); err != nil {
+	text, err := loadOnce(c, func() (*data.Text, error) { return loadText(r, opts) }, "another rank could not load the text")
+	if err != nil {
+		return nil, err
+	}
+	r, err = resolveText(r, text, opts)
+	if err := together(c, err, "another rank could not fit the recipe to the text"); err != nil {
 		return nil, err
 	}
 	if err := agreeRecipe(c, r); err != nil {
@@ -88,25 +92,25 @@ func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	return run, nil
 }
 
-// loadText validates r, loads its text and resolves r for it. A global
-// batch that cannot give every rank a window is refused here, before the
-// directory is made.
-func loadText(r recipe.Recipe, opts Options) (recipe.Recipe, *data.Text, error) {
+// loadText validates r and loads its text. A global batch that cannot
+// give every rank a window is refused here, before the directory is made.
+func loadText(r recipe.Recipe, opts Options) (*data.Text, error) {
 	if err := r.Validate(); err != nil {
-		return r, nil, err
+		return nil, err
 	}
 	if n := ranks(opts.Comm); r.Batch < n {
-		return r, nil, fmt.Errorf("--batch %d: a global batch must hold at least one window for each of the %d ranks", r.Batch, n)
+		return nil, fmt.Errorf("--batch %d: a global batch must hold at least one window for each of the %d ranks", r.Batch, n)
 	}
-	text, err := r.LoadText(nil)
+	return r.LoadText(nil)
+}
+
+// resolveText resolves r for its text and checks the memory it needs.
+func resolveText(r recipe.Recipe, text *data.Text, opts Options) (recipe.Recipe, error) {
+	r, err := r.ResolveSeq().RouteSeq(text.Vocab.Len())
 	if err != nil {
-		return r, nil, err
+		return r, err
 	}
-	r = r.ResolveSeq()
-	if r, err = r.RouteSeq(text.Vocab.Len()); err != nil {
-		return r, nil, err
-	}
-	return r, text, checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory, opts.copies())
+	return r, checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory, opts.copies())
 }
 
 // create makes and locks the directory of a new run and writes its
@@ -241,8 +245,15 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 		return nil, err
 	}
 	r := sv.Recipe
-	text, err := loadSaved(dir, sv, opts)
-	if err := together(c, err, "another rank could not load the text"); err != nil {
+	text, err := loadOnce(c, func() (*data.Text, error) { return loadSaved(dir, sv, opts) }, "another rank could not load the text")
+	if err != nil {
+		return nil, err
+	}
+	err = checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory, opts.copies())
+	if err != nil {
+		err = fmt.Errorf("cannot resume %s: %w", dir, err)
+	}
+	if err := together(c, err, "another rank refused the memory the run needs"); err != nil {
 		return nil, err
 	}
 	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Text: text, comm: c}
@@ -272,7 +283,7 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 }
 
 // loadSaved loads the text of the saved run in dir, encoded with its
-// vocabulary, and checks the memory it needs.
+// vocabulary.
 func loadSaved(dir string, sv savedText, opts Options) (*data.Text, error) {
 	r := sv.Recipe
 	if err := r.Validate(); err != nil {
@@ -285,14 +296,7 @@ func loadSaved(dir string, sv savedText, opts Options) (*data.Text, error) {
 	if err != nil {
 		return nil, err
 	}
-	text, err := r.LoadText(vocab)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkNeed(r, r.Memory(nil, vocab.Len()), opts.MaxMemory, opts.copies()); err != nil {
-		return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
-	}
-	return text, nil
+	return r.LoadText(vocab)
 }
 
 func (r *TextRun) build(opts Options) error {
