@@ -1,7 +1,8 @@
 // Package comm moves buffers between the processes of a distributed run:
-// rank, size, all-reduce, broadcast and barrier over MPI, and nothing else.
-// It knows no model and no optimizer; package train builds data-parallel
-// training on it.
+// rank, size, all-reduce, broadcast and barrier over MPI, or between the
+// goroutines of one process that stand for them ([Local]; there, also
+// [ShareLocal], one value read by every rank). It knows no model and no
+// optimizer; package train builds data-parallel training on it.
 //
 // # Builds
 //
