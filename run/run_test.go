@@ -6,10 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/internal/commtest"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
@@ -189,15 +189,10 @@ func TestMemory(t *testing.T) {
 	}
 	// Two replicas in one process hold two models: 241 GB each (481 in all), within
 	// 300 GB alone, refused together.
-	cs := comm.Local(2)
-	errs := make([]error, 2)
-	var wg sync.WaitGroup
-	for rank := range 2 {
-		wg.Go(func() {
-			_, errs[rank] = run.New(r, filepath.Join(t.TempDir(), "replicas"), run.Options{MaxMemory: 300e9, Comm: cs[rank]})
-		})
-	}
-	wg.Wait()
+	replicasDir := filepath.Join(t.TempDir(), "replicas")
+	_, errs := commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.Run, error) {
+		return run.New(r, replicasDir, run.Options{MaxMemory: 300e9, Comm: c})
+	})
 	if err := errs[0]; err == nil || !strings.Contains(err.Error(), "needs about 481 GB") || !strings.Contains(err.Error(), "(2 replicas)") {
 		t.Errorf("New of mlp:100000,100000 on 2 replicas within 300 GB: %v", err)
 	}

@@ -8,37 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/commtest"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 )
-
-// onReplicas calls f on every rank of comm.Local(n), each in its
-// goroutine, and returns what each returned; it fails the test, without
-// waiting for them, if they have not all returned within a minute.
-func onReplicas[V any](t *testing.T, n int, f func(c *comm.Comm) (V, error)) ([]V, []error) {
-	t.Helper()
-	vs, errs := make([]V, n), make([]error, n)
-	left := make(chan struct{}, n)
-	for r, c := range comm.Local(n) {
-		go func() {
-			defer func() { left <- struct{}{} }()
-			vs[r], errs[r] = f(c)
-		}()
-	}
-	timeout := time.After(time.Minute)
-	for range n {
-		select {
-		case <-left:
-		case <-timeout:
-			t.Fatalf("%d replicas: not all returned within a minute (deadlock?)", n)
-		}
-	}
-	return vs, errs
-}
 
 // replicaErrors fails the test for every rank's error.
 func replicaErrors(t *testing.T, errs []error, what string) {
@@ -56,7 +32,7 @@ func trainAll[R interface {
 	Close() error
 }](t *testing.T, runs []R, finish func(R) error) {
 	t.Helper()
-	_, errs := onReplicas(t, len(runs), func(c *comm.Comm) (struct{}, error) {
+	_, errs := commtest.OnLocal(t, len(runs), func(c *comm.Comm) (struct{}, error) {
 		rn := runs[c.Rank()]
 		err := rn.Train(context.Background())
 		if err == nil {
@@ -74,22 +50,22 @@ func trainAll[R interface {
 func TestReplicasShareData(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "images")
 	r := small()
-	runs, errs := onReplicas(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.New(r, dir, run.Options{Comm: c}) })
+	runs, errs := commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.New(r, dir, run.Options{Comm: c}) })
 	replicaErrors(t, errs, "New")
 	sameSplits(t, "New", runs)
 	trainAll(t, runs, func(rn *run.Run) error { _, err := rn.Finish(false); return err })
-	runs, errs = onReplicas(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.Resume(dir, 2, run.Options{Comm: c}) })
+	runs, errs = commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.Resume(dir, 2, run.Options{Comm: c}) })
 	replicaErrors(t, errs, "Resume")
 	sameSplits(t, "Resume", runs)
 	trainAll(t, runs, func(rn *run.Run) error { _, err := rn.Finish(false); return err })
 
 	dir = filepath.Join(t.TempDir(), "text")
 	tr := smallText(t)
-	texts, errs := onReplicas(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.NewText(tr, dir, run.Options{Comm: c}) })
+	texts, errs := commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.NewText(tr, dir, run.Options{Comm: c}) })
 	replicaErrors(t, errs, "NewText")
 	sameText(t, "NewText", texts)
 	trainAll(t, texts, func(rn *run.TextRun) error { _, err := rn.Finish(); return err })
-	texts, errs = onReplicas(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.ResumeText(dir, 6, run.Options{Comm: c}) })
+	texts, errs = commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.ResumeText(dir, 6, run.Options{Comm: c}) })
 	replicaErrors(t, errs, "ResumeText")
 	sameText(t, "ResumeText", texts)
 	trainAll(t, texts, func(rn *run.TextRun) error { _, err := rn.Finish(); return err })
@@ -154,11 +130,11 @@ func TestReplicasLoadError(t *testing.T) {
 	r := small()
 	r.Data = "csv:" + missing
 	dir := filepath.Join(base, "new")
-	_, errs := onReplicas(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.New(r, dir, run.Options{Comm: c}) })
+	_, errs := commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.New(r, dir, run.Options{Comm: c}) })
 	check("New of a missing file", errs, "missing.csv")
 	tr := smallText(t)
 	tr.Data = "text:" + missing
-	_, errs = onReplicas(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.NewText(tr, dir, run.Options{Comm: c}) })
+	_, errs = commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.NewText(tr, dir, run.Options{Comm: c}) })
 	check("NewText of a missing file", errs, "missing.csv")
 	if _, err := os.Stat(dir); err == nil {
 		t.Errorf("runs whose data could not be loaded made %s", dir)
@@ -189,7 +165,7 @@ func TestReplicasLoadError(t *testing.T) {
 	if err := os.WriteFile(csv, []byte("x,y,label\n0.1,oops,a\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, errs = onReplicas(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.Resume(dir, 2, run.Options{Comm: c}) })
+	_, errs = commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.Run, error) { return run.Resume(dir, 2, run.Options{Comm: c}) })
 	check("Resume on damaged data", errs, "oops")
 	if after := listDir(t, dir); after != before {
 		t.Errorf("Resume on damaged data changed %s:\n%s\nwant\n%s", dir, after, before)

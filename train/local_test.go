@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/internal/commtest"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
 	"github.com/descentml/descent/tensor"
@@ -25,10 +25,6 @@ import (
 // on the processes of mpirun. Their names do not match Distributed, which
 // CI runs under mpirun.
 
-// rankTimeout bounds a test's ranks: ranks that deadlock fail the test
-// instead of hanging it.
-const rankTimeout = 2 * time.Minute
-
 // kernelThreads sets the kernels' threads to n until the end of the test.
 func kernelThreads(t *testing.T, n int) {
 	old := tensor.Threads()
@@ -36,34 +32,11 @@ func kernelThreads(t *testing.T, n int) {
 	t.Cleanup(func() { tensor.SetThreads(old) })
 }
 
-// onLocal runs f on every rank of comm.Local(n), each in its goroutine,
-// and returns their errors; a rank that panics returns the panic. f must
-// not fail the test (only the test's goroutine may). onLocal fails the
-// test, without waiting for the ranks, if they have not all returned
-// within rankTimeout.
+// onLocal runs f on every rank of comm.Local(n) (commtest.OnLocal) and
+// returns their errors.
 func onLocal(t *testing.T, n int, f func(c *comm.Comm) error) []error {
 	t.Helper()
-	errs := make([]error, n)
-	left := make(chan struct{}, n)
-	for r, c := range comm.Local(n) {
-		go func() {
-			defer func() { left <- struct{}{} }()
-			defer func() {
-				if p := recover(); p != nil {
-					errs[r] = fmt.Errorf("panic: %v", p)
-				}
-			}()
-			errs[r] = f(c)
-		}()
-	}
-	deadline := time.After(rankTimeout)
-	for range n {
-		select {
-		case <-left:
-		case <-deadline:
-			t.Fatalf("%d local ranks: not all returned within %v (deadlock?)", n, rankTimeout)
-		}
-	}
+	_, errs := commtest.OnLocal(t, n, func(c *comm.Comm) (struct{}, error) { return struct{}{}, f(c) })
 	return errs
 }
 

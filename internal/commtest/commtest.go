@@ -3,7 +3,8 @@
 //	go test -tags mpi -c -o pkg.test ./pkg
 //	mpirun --oversubscribe -np 3 ./pkg.test -test.run Distributed
 //
-// and on one process under plain go test -tags mpi.
+// and on one process under plain go test -tags mpi; and (OnLocal) runs a
+// function on the ranks of comm.Local, goroutines of the test's process.
 package commtest
 
 import (
