@@ -155,7 +155,7 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 			j.dx = t.arena.Get(n.out.value.Shape()...).Data()
 		}
 	}
-	t.takeNormSums(&j, t.normBefore(n))
+	t.takeNormSums(&j, n, t.normBefore(n))
 	t.spreadRows(j, rows*outF*in)
 }
 
@@ -173,17 +173,23 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 // (normSums), and every part but the first computes its weight gradient
 // first.
 func (j *job[T]) linearGradRows(w, workers int) {
-	if j.sums != nil && w > 0 {
+	if j.sums == nil {
+		j.linearInputGrad(w, workers)
+		j.linearWeightGrad(w, workers)
+		return
+	}
+	done := false
+	defer j.sums.abandon(&done)
+	if w > 0 {
 		j.linearWeightGrad(w, workers)
 		j.linearInputGrad(w, workers)
 		j.sums.add(w, workers)
-		return
-	}
-	j.linearInputGrad(w, workers)
-	if j.sums != nil {
+	} else {
+		j.linearInputGrad(w, workers)
 		j.sums.add(w, workers)
+		j.linearWeightGrad(w, workers)
 	}
-	j.linearWeightGrad(w, workers)
+	done = true
 }
 
 // linearInputGrad computes part w of workers of a Linear layer's input

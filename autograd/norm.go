@@ -309,7 +309,11 @@ func (t *Tape[T]) normGradJob(n *node[T]) job[T] {
 // addParamGrads adds (or sets) the gradients of β and γ of channel ch from
 // Σ∂y and Σ(x − μ)·∂y, and returns the coefficients of ∂x: a, k and c.
 func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
-	nc := len(j.z) / 2
+	return j.paramGrads(ch, sum, dot, float64(len(j.x)/(len(j.z)/2)))
+}
+
+// paramGrads is addParamGrads given m, the number of values per channel.
+func (j *job[T]) paramGrads(ch int, sum, dot, m float64) (a, k, c float64) {
 	s := float64(j.z[ch])
 	if j.dbeta != nil {
 		d := T(sum)
@@ -329,7 +333,6 @@ func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
 	if j.gamma != nil {
 		w = float64(j.gamma[ch])
 	}
-	m := float64(len(j.x) / nc)
 	return sum / m, dot * s * s / m, s * w
 }
 
@@ -393,12 +396,19 @@ type normSums[T tensor.Float] struct {
 }
 
 // takeNormSums sets up the backward pass of node p, the batch norm whose
-// output the Linear layer of job lin reads, for lin to take its sums,
+// output the Linear layer n (job lin) reads, for lin to take its sums,
 // when p's sums can be so taken (normBefore): lin's input gradient, the
-// batch norm's output gradient, is written by lin alone.
-func (t *Tape[T]) takeNormSums(lin *job[T], p *node[T]) {
+// batch norm's output gradient, is written by lin alone, and the batch
+// norm's γ and β are none of n's operands, whose gradients lin writes in
+// the same Spread call as the last part writes theirs.
+func (t *Tape[T]) takeNormSums(lin *job[T], n, p *node[T]) {
 	if p == nil || lin.z == nil || lin.add {
 		return
+	}
+	for _, v := range []*Var[T]{p.b, p.c} {
+		if v != nil && (v == n.a || v == n.b || v == n.c) {
+			return
+		}
 	}
 	c := p.a.Shape()[1]
 	j := t.rowsGradJob(t.normGradJob(p), c)
@@ -424,14 +434,23 @@ func (t *Tape[T]) normBefore(n *node[T]) *node[T] {
 
 // add adds part w of workers of the batch's rows to the sums (the rows
 // the part computed ∂y of), after the parts before it, and in the last
-// part computes the coefficients.
+// part computes the coefficients. When a part before it has panicked
+// (abandon), it returns at once, so that the panic reaches Spread's caller
+// instead of the parts after it waiting forever.
 func (s *normSums[T]) add(w, workers int) {
 	j := &s.job
 	c := len(j.z) / 2
-	for i := 0; s.seq.Load() != int32(w); i++ {
-		if i%1024 == 1023 {
-			runtime.Gosched()
+	for i := 0; ; i++ {
+		switch seq := s.seq.Load(); {
+		case seq < 0:
+			return
+		case seq != int32(w):
+			if i%1024 == 1023 {
+				runtime.Gosched()
+			}
+			continue
 		}
+		break
 	}
 	lo, hi := kernel.Band(j.n, w, workers)
 	sum, dot := j.coef[:c], j.coef[c:2*c]
@@ -450,6 +469,14 @@ func (s *normSums[T]) add(w, workers int) {
 		j.normGradCoef(0, c)
 	}
 	s.seq.Store(int32(w + 1))
+}
+
+// abandon, deferred by a part that adds to the sums, tells the parts after
+// it to give up when the part did not finish (it panicked): done is false.
+func (s *normSums[T]) abandon(done *bool) {
+	if !*done {
+		s.seq.Store(-1)
+	}
 }
 
 // normRowsGrad runs part w of workers of phase j.phase of
@@ -500,46 +527,17 @@ func (j *job[T]) normGradSums(lo, hi int) {
 
 // normGradCoef sets, for channels lo…hi−1 of an input [N, C] whose sums
 // over the batch are in coef, the parameters' gradients and the
-// coefficients of ∂x. It is addParamGrads for each channel, in one loop without a call or an
-// integer division per channel (the sums taken by a Linear layer,
-// normSums, leave all of them to one core).
+// coefficients of ∂x (paramGrads, with the count of values per channel
+// divided out once, not per channel: the sums taken by a Linear layer,
+// normSums, leave every channel to one core).
 func (j *job[T]) normGradCoef(lo, hi int) {
 	c := len(j.z) / 2
 	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
 	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
-	s := j.z[lo:hi]
 	m := float64(len(j.x) / c)
-	var dbeta, dgamma, gamma []T
-	if j.dbeta != nil {
-		dbeta = j.dbeta[lo:hi]
-	}
-	if j.dgamma != nil {
-		dgamma = j.dgamma[lo:hi]
-	}
-	if j.gamma != nil {
-		gamma = j.gamma[lo:hi]
-	}
 	for i := range sum {
-		sv, su, do := float64(s[i]), float64(sum[i]), float64(dot[i])
-		if dbeta != nil {
-			d := T(su)
-			if j.addBeta {
-				d += dbeta[i]
-			}
-			dbeta[i] = d
-		}
-		if dgamma != nil {
-			d := T(do * sv)
-			if j.addGamma {
-				d += dgamma[i]
-			}
-			dgamma[i] = d
-		}
-		w := 1.0
-		if gamma != nil {
-			w = float64(gamma[i])
-		}
-		a[i], k[i], cc[i] = T(su/m), T(do*sv*sv/m), T(sv*w)
+		ac, kc, cc64 := j.paramGrads(lo+i, float64(sum[i]), float64(dot[i]), m)
+		a[i], k[i], cc[i] = T(ac), T(kc), T(cc64)
 	}
 	if !j.train {
 		clear(a)
