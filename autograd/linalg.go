@@ -155,6 +155,7 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 			j.dx = t.arena.Get(n.out.value.Shape()...).Data()
 		}
 	}
+	t.takeNormSums(&j, n, t.normBefore(n))
 	t.spreadRows(j, rows*outF*in)
 }
 
@@ -167,21 +168,53 @@ func (t *Tape[T]) linearBackward(n *node[T]) {
 // LinearReLU), x is first masked by it: its band of rows into tmp, its
 // band of units into dx (or, on one worker with the input's gradient
 // wanted, all of it into tmp, read by every product), one kernel call
-// each.
+// each. When the input is a batch norm's output (j.sums), each part also
+// adds its rows of the input gradient to the batch norm's sums
+// (normSums), and every part but the first computes its weight gradient
+// first.
 func (j *job[T]) linearGradRows(w, workers int) {
-	in, outF := j.p, j.ld
-	g := j.x
-	if j.z != nil {
-		lo, hi := kernel.Band(j.n, w, workers)
-		g := g
-		if j.mask != nil {
-			g = j.tmp
-			kernel.ReLUGrad(j.mask[lo*outF:hi*outF], j.x[lo*outF:hi*outF], g[lo*outF:hi*outF])
-		}
-		kernel.GemmSerial(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
+	if j.sums == nil {
+		j.linearInputGrad(w, workers)
+		j.linearWeightGrad(w, workers)
+		return
 	}
+	done := false
+	defer j.sums.abandon(&done)
+	if w > 0 {
+		j.linearWeightGrad(w, workers)
+		j.linearInputGrad(w, workers)
+		j.sums.add(w, workers)
+	} else {
+		j.linearInputGrad(w, workers)
+		j.sums.add(w, workers)
+		j.linearWeightGrad(w, workers)
+	}
+	done = true
+}
+
+// linearInputGrad computes part w of workers of a Linear layer's input
+// gradient, as linearGradRows.
+func (j *job[T]) linearInputGrad(w, workers int) {
+	if j.z == nil {
+		return
+	}
+	in, outF := j.p, j.ld
+	lo, hi := kernel.Band(j.n, w, workers)
+	g := j.x
+	if j.mask != nil {
+		g = j.tmp
+		kernel.ReLUGrad(j.mask[lo*outF:hi*outF], j.x[lo*outF:hi*outF], g[lo*outF:hi*outF])
+	}
+	kernel.GemmSerial(false, false, hi-lo, in, outF, 1, g[lo*outF:], max(outF, 1), j.b, max(in, 1), beta[T](j.add), j.z[lo*in:hi*in], max(in, 1))
+}
+
+// linearWeightGrad computes part w of workers of a Linear layer's weight
+// and bias gradients, as linearGradRows; on one worker after
+// linearInputGrad, whose masked gradient it then reads.
+func (j *job[T]) linearWeightGrad(w, workers int) {
+	in, outF := j.p, j.ld
 	lo, hi := kernel.Band(outF, w, workers)
-	g, ldg := g[lo:], max(outF, 1)
+	g, ldg := j.x[lo:], max(outF, 1)
 	if j.mask != nil && hi > lo && (j.gamma != nil || j.beta != nil) {
 		if j.z != nil && workers == 1 {
 			g = j.tmp

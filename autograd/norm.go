@@ -3,6 +3,8 @@ package autograd
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync/atomic"
 
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/tensor"
@@ -246,7 +248,42 @@ func (j *job[T]) normChannel(ch int) {
 //
 // After BatchNormReLU, ∂y is first the output's gradient where the output
 // is positive (or NaN), else 0, as ReLU's backward pass gives it.
+//
+// When the Linear layer that read the output has taken the sums over the
+// batch in its own backward pass (normSums), only ∂x is left.
 func (t *Tape[T]) batchNormBackward(n *node[T]) {
+	if t.sums.node == n { // the sums taken (normSums): ∂x is left
+		j := t.sums.job
+		t.sums.node, t.sums.job = nil, job[T]{}
+		if j.dx != nil {
+			j.phase = 2
+			t.spreadRows(j, j.n*len(j.z)/2)
+		}
+		return
+	}
+	j := t.normGradJob(n)
+	xs := n.a.Shape()
+	c, inner := xs[1], tensor.Size(xs[2:])
+	if n.scalar > 0 {
+		t.syncBatchNormBackward(j, c, n.scalar)
+		return
+	}
+	if inner == 1 {
+		t.batchNormRowsBackward(j, c)
+		return
+	}
+	if j.add { // one scratch run: one channel at a time
+		for ch := range c {
+			j.normGradChannel(ch)
+		}
+		return
+	}
+	t.spreadItems(j, c)
+}
+
+// normGradJob returns the job of batch norm node n's backward pass, its
+// gradients' buffers taken (gradOut).
+func (t *Tape[T]) normGradJob(n *node[T]) job[T] {
 	xs := n.a.Shape()
 	c, batch, inner := xs[1], xs[0], tensor.Size(xs[2:])
 	j := job[T]{kind: jobNormGrad, x: n.a.value.Data(), y: n.out.grad.Data(), z: n.saved.Data(), p: inner, n: batch,
@@ -266,27 +303,17 @@ func (t *Tape[T]) batchNormBackward(n *node[T]) {
 	if j.add { // ∂x is computed aside and added
 		j.tmp = t.arena.Get(max(inner, c)).Data()
 	}
-	if n.scalar > 0 {
-		t.syncBatchNormBackward(j, c, n.scalar)
-		return
-	}
-	if inner == 1 {
-		t.batchNormRowsBackward(j, c)
-		return
-	}
-	if j.add { // one scratch run: one channel at a time
-		for ch := range c {
-			j.normGradChannel(ch)
-		}
-		return
-	}
-	t.spreadItems(j, c)
+	return j
 }
 
 // addParamGrads adds (or sets) the gradients of β and γ of channel ch from
 // Σ∂y and Σ(x − μ)·∂y, and returns the coefficients of ∂x: a, k and c.
 func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
-	nc := len(j.z) / 2
+	return j.paramGrads(ch, sum, dot, float64(len(j.x)/(len(j.z)/2)))
+}
+
+// paramGrads is addParamGrads given m, the number of values per channel.
+func (j *job[T]) paramGrads(ch int, sum, dot, m float64) (a, k, c float64) {
 	s := float64(j.z[ch])
 	if j.dbeta != nil {
 		d := T(sum)
@@ -306,7 +333,6 @@ func (j *job[T]) addParamGrads(ch int, sum, dot float64) (a, k, c float64) {
 	if j.gamma != nil {
 		w = float64(j.gamma[ch])
 	}
-	m := float64(len(j.x) / nc)
 	return sum / m, dot * s * s / m, s * w
 }
 
@@ -322,6 +348,12 @@ func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
 	if c == 0 {
 		return
 	}
+	t.spreadRows(t.rowsGradJob(j, c), j.n*c)
+}
+
+// rowsGradJob returns j, a batch norm's backward job of an input [N, C],
+// made a job in phases (normRowsGrad) from the first that it needs.
+func (t *Tape[T]) rowsGradJob(j job[T], c int) job[T] {
 	j.coef = t.arena.Get(5, c).Data()
 	if j.add { // a row of scratch per worker
 		j.tmp = t.arena.Get(kernel.Threads(), c).Data()
@@ -334,7 +366,117 @@ func (t *Tape[T]) batchNormRowsBackward(j job[T], c int) {
 	if j.masked == nil {
 		j.phase = 1
 	}
-	t.spreadRows(j, j.n*c)
+	return j
+}
+
+// fuseNormSums is whether a Linear layer's backward pass takes the sums of
+// the batch norm before it (normSums); tests turn it off to compare.
+var fuseNormSums = true
+
+// normSums is the backward pass of a batch norm of an input [N, C] whose
+// output only a Linear layer read, begun by that layer's backward pass:
+// each of its parts adds the rows of ∂y it has just computed, its band of
+// the batch's rows, to the batch norm's sums over the batch (Σ∂y and
+// Σ(x − μ)·∂y of every channel) while they are in its cache, so that the
+// batch norm needs no pass of its own over the batch for them, nor a wait
+// for the other cores. The rows are added in order, part after part,
+// bit for bit the batch norm's own sums: part 0 computes ∂y first and
+// then its sums; every other part first its share of the Linear layer's
+// weight gradient, then ∂y, then waits for the part before it to be
+// done with the sums (seq), which it by then has usually been. The last
+// part computes the parameters' gradients and the coefficients of ∂x,
+// which the batch norm's node then computes from (batchNormBackward).
+//
+// A part waits only for parts before it, and the caller of kernel.Spread
+// runs part 0 before any other, so the parts never wait in a circle.
+type normSums[T tensor.Float] struct {
+	node *node[T] // the batch norm's node; nil for none
+	job  job[T]   // its backward job (rowsGradJob), at the phase of ∂x
+	seq  atomic.Int32
+}
+
+// takeNormSums sets up the backward pass of node p, the batch norm whose
+// output the Linear layer n (job lin) reads, for lin to take its sums,
+// when p's sums can be so taken (normBefore): lin's input gradient, the
+// batch norm's output gradient, is written by lin alone, and the batch
+// norm's γ and β are none of n's operands, whose gradients lin writes in
+// the same Spread call as the last part writes theirs.
+func (t *Tape[T]) takeNormSums(lin *job[T], n, p *node[T]) {
+	if p == nil || lin.z == nil || lin.add {
+		return
+	}
+	for _, v := range []*Var[T]{p.b, p.c} {
+		if v != nil && (v == n.a || v == n.b || v == n.c) {
+			return
+		}
+	}
+	c := p.a.Shape()[1]
+	j := t.rowsGradJob(t.normGradJob(p), c)
+	j.phase = 2 // the sums (phase 1) are lin's
+	t.sums.node, t.sums.job = p, j
+	t.sums.seq.Store(0)
+	lin.sums = &t.sums
+}
+
+// normBefore returns the node before n, whose backward pass runs next, when
+// it is a batch norm in training mode of an input [N, C] on this process
+// whose output is n's input a; else nil.
+func (t *Tape[T]) normBefore(n *node[T]) *node[T] {
+	if !fuseNormSums || t.bwd == 0 || t.bwd >= len(t.nodes) || &t.nodes[t.bwd] != n {
+		return nil
+	}
+	p := &t.nodes[t.bwd-1]
+	if p.out != n.a || (p.op != opBatchNorm && p.op != opBatchNormReLU) || p.scalar > 0 || len(p.a.Shape()) != 2 || p.a.Shape()[1] == 0 {
+		return nil
+	}
+	return p
+}
+
+// add adds part w of workers of the batch's rows to the sums (the rows
+// the part computed ∂y of), after the parts before it, and in the last
+// part computes the coefficients. When a part before it has panicked
+// (abandon), it returns at once, so that the panic reaches Spread's caller
+// instead of the parts after it waiting forever.
+func (s *normSums[T]) add(w, workers int) {
+	j := &s.job
+	c := len(j.z) / 2
+	for i := 0; ; i++ {
+		switch seq := s.seq.Load(); {
+		case seq < 0:
+			return
+		case seq != int32(w):
+			if i%1024 == 1023 {
+				runtime.Gosched()
+			}
+			continue
+		}
+		break
+	}
+	lo, hi := kernel.Band(j.n, w, workers)
+	sum, dot := j.coef[:c], j.coef[c:2*c]
+	if w == 0 {
+		clear(sum)
+		clear(dot)
+	}
+	g, mask := j.gradIn()
+	mu := j.z[c:]
+	if mask != nil {
+		kernel.AddReLUColumnSumsDots(hi-lo, c, j.x[lo*c:], c, mu, mask[lo*c:], c, g[lo*c:], c, sum, dot)
+	} else {
+		kernel.AddColumnSumsDots(hi-lo, c, j.x[lo*c:], c, mu, g[lo*c:], c, sum, dot)
+	}
+	if w == workers-1 {
+		j.normGradCoef(0, c)
+	}
+	s.seq.Store(int32(w + 1))
+}
+
+// abandon, deferred by a part that adds to the sums, tells the parts after
+// it to give up when the part did not finish (it panicked): done is false.
+func (s *normSums[T]) abandon(done *bool) {
+	if !*done {
+		s.seq.Store(-1)
+	}
 }
 
 // normRowsGrad runs part w of workers of phase j.phase of
@@ -374,14 +516,27 @@ func (j *job[T]) normGradSums(lo, hi int) {
 	g, mask := j.gradIn()
 	mu := j.z[c+lo : c+hi]
 	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
-	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
+	sum, dot := band(0), band(1)
 	if mask != nil {
 		kernel.ReLUColumnSumsDots(j.n, n, j.x[lo:], c, mu, mask[lo:], c, g[lo:], c, sum, dot)
 	} else {
 		kernel.ColumnSumsDots(j.n, n, j.x[lo:], c, mu, g[lo:], c, sum, dot)
 	}
-	for i := range n {
-		ac, kc, cc64 := j.addParamGrads(lo+i, float64(sum[i]), float64(dot[i]))
+	j.normGradCoef(lo, hi)
+}
+
+// normGradCoef sets, for channels lo…hi−1 of an input [N, C] whose sums
+// over the batch are in coef, the parameters' gradients and the
+// coefficients of ∂x (paramGrads, with the count of values per channel
+// divided out once, not per channel: the sums taken by a Linear layer,
+// normSums, leave every channel to one core).
+func (j *job[T]) normGradCoef(lo, hi int) {
+	c := len(j.z) / 2
+	band := func(i int) []T { return j.coef[i*c+lo : i*c+hi] }
+	sum, dot, a, k, cc := band(0), band(1), band(2), band(3), band(4)
+	m := float64(len(j.x) / c)
+	for i := range sum {
+		ac, kc, cc64 := j.paramGrads(lo+i, float64(sum[i]), float64(dot[i]), m)
 		a[i], k[i], cc[i] = T(ac), T(kc), T(cc64)
 	}
 	if !j.train {

@@ -103,6 +103,10 @@ type job[T tensor.Float] struct {
 	skip   bool      // CrossEntropyIgnore
 	terms  []float64 // the loss's term of each row
 	scale  T         // ∂loss/count, the backward pass's
+
+	// the batch norm whose sums over the batch a Linear layer's backward
+	// pass takes from the input gradient it computes (linearGradRows)
+	sums *normSums[T]
 }
 
 // spreadElems runs the elementwise job j over its n elements, in chunks on

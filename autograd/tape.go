@@ -51,6 +51,9 @@ type Tape[T tensor.Float] struct {
 	syncScratch []float64    // the sums a BatchReducer combines
 
 	ceTerms []float64 // the loss terms of a cross-entropy's rows, summed in order
+
+	bwd  int         // the index of the node whose backward pass is running
+	sums normSums[T] // a batch norm's sums taken by the Linear layer after it
 }
 
 // NewTape returns an empty Tape.
@@ -74,6 +77,7 @@ func (t *Tape[T]) Reset() {
 	t.nodes = t.nodes[:0]
 	t.err = nil
 	t.done = false
+	t.sums.node, t.sums.job = nil, job[T]{}
 }
 
 // SetNoGrad turns gradient tracking off (on = true) or back on for the
@@ -155,6 +159,7 @@ func (t *Tape[T]) backward() {
 		if n.out.grad == nil {
 			continue // no gradient reached this node
 		}
+		t.bwd = i
 		t.backwardNode(n)
 	}
 }

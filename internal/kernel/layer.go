@@ -394,9 +394,16 @@ func normGradRef[T Float](x, dy, mean, a, k, c, dx []T) {
 //	sum[j] = Σᵢ dy[i*lddy+j]
 //	dot[j] = Σᵢ (x[i*ldx+j] - mean[j]) * dy[i*lddy+j]
 func ColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, sum, dot []T) {
+	clear(sum[:n])
+	clear(dot[:n])
+	AddColumnSumsDots(m, n, x, ldx, mean, dy, lddy, sum, dot)
+}
+
+// AddColumnSumsDots is ColumnSumsDots that goes on from the sums already in
+// sum and dot, adding m more rows in order: over the rows of a matrix cut
+// into bands, one call per band in order gives ColumnSumsDots's bits.
+func AddColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy int, sum, dot []T) {
 	sum, dot = sum[:n], dot[:n]
-	clear(sum)
-	clear(dot)
 	if checkMatrix(m, n, len(x), ldx) && checkMatrix(m, n, len(dy), lddy) {
 		table[T]().addColumnSumsDots(m, n, x, ldx, mean[:n], dy, lddy, sum, dot)
 	}
@@ -419,9 +426,15 @@ func addColumnSumsDotsRef[T Float](m, n int, x []T, ldx int, mean, dy []T, lddy 
 //	sum[j] = Σᵢ g[i,j]
 //	dot[j] = Σᵢ (x[i*ldx+j] - mean[j]) * g[i,j]
 func ReLUColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, sum, dot []T) {
+	clear(sum[:n])
+	clear(dot[:n])
+	AddReLUColumnSumsDots(m, n, x, ldx, mean, y, ldy, dy, lddy, sum, dot)
+}
+
+// AddReLUColumnSumsDots is ReLUColumnSumsDots that goes on from the sums
+// already in sum and dot, adding m more rows in order, as AddColumnSumsDots.
+func AddReLUColumnSumsDots[T Float](m, n int, x []T, ldx int, mean, y []T, ldy int, dy []T, lddy int, sum, dot []T) {
 	sum, dot = sum[:n], dot[:n]
-	clear(sum)
-	clear(dot)
 	if checkMatrix(m, n, len(x), ldx) && checkMatrix(m, n, len(y), ldy) && checkMatrix(m, n, len(dy), lddy) {
 		table[T]().addReLUColumnSumsDots(m, n, x, ldx, mean[:n], y, ldy, dy, lddy, sum, dot)
 	}

@@ -96,6 +96,7 @@ func testRowKernels[T Float](t *testing.T) {
 // and BatchNormGradRows against their definitions, exactly (the order of
 // operations is the same), with row strides longer than a row and guard
 // bands; ColumnSumsDots against ColumnSums and ColumnDiffDots;
+// the Add forms over two bands of rows against one pass;
 // ReLUColumnSumsDots and ReLUBatchNormGradRows against ReLUGradRows
 // followed by ColumnSums and ColumnDiffDots, and BatchNormGradRows, and
 // ColumnMeanVar's variance against AddSquaredDiff row by row, bit for bit;
@@ -178,6 +179,31 @@ func testBatchNormRowKernels[T Float](t *testing.T) {
 			for j := 0; j < n; j++ {
 				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
 					t.Fatalf("ColumnSumsDots%s[%d] = %v, %v; want %v, %v", name, j, bs.s[j], bd.s[j], ws[j], wd[j])
+				}
+			}
+			// The Add forms over two bands of rows cut anywhere, in order,
+			// give the one-pass bits.
+			cut := rng.IntN(m + 1)
+			ReLUColumnSumsDots(m, n, x.s, ldx, mean, ys.s, ldr, dy.s, ldy, ws, wd)
+			ReLUColumnSumsDots(cut, n, x.s, ldx, mean, ys.s, ldr, dy.s, ldy, bs.s, bd.s)
+			if m > cut && n > 0 {
+				AddReLUColumnSumsDots(m-cut, n, x.s[cut*ldx:], ldx, mean, ys.s[cut*ldr:], ldr, dy.s[cut*ldy:], ldy, bs.s, bd.s)
+			}
+			bs.check(t, "AddReLUColumnSumsDots"+name)
+			bd.check(t, "AddReLUColumnSumsDots"+name)
+			for j := 0; j < n; j++ {
+				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
+					t.Fatalf("AddReLUColumnSumsDots%s cut at row %d [%d] = %v, %v; want %v, %v", name, cut, j, bs.s[j], bd.s[j], ws[j], wd[j])
+				}
+			}
+			ColumnSumsDots(m, n, x.s, ldx, mean, dy.s, ldy, ws, wd)
+			ColumnSumsDots(cut, n, x.s, ldx, mean, dy.s, ldy, bs.s, bd.s)
+			if m > cut && n > 0 {
+				AddColumnSumsDots(m-cut, n, x.s[cut*ldx:], ldx, mean, dy.s[cut*ldy:], ldy, bs.s, bd.s)
+			}
+			for j := 0; j < n; j++ {
+				if !sameBits(bs.s[j], ws[j]) || !sameBits(bd.s[j], wd[j]) {
+					t.Fatalf("AddColumnSumsDots%s cut at row %d [%d] = %v, %v; want %v, %v", name, cut, j, bs.s[j], bd.s[j], ws[j], wd[j])
 				}
 			}
 			rx, wx := newGuarded[T](need(m, n, ldd), rng.IntN(16)), make([]T, need(m, n, ldd))
@@ -566,6 +592,7 @@ func testBiasReLU[T Float](t *testing.T) {
 // included (identical), where the kernels compute what they are compared
 // with in the same order: AffineReLURows against its definition;
 // ColumnSumsDots against ColumnSums and ColumnDiffDots;
+// the Add forms over two bands of rows against one pass;
 // ReLUColumnSumsDots and ReLUBatchNormGradRows against ReLUGradRows
 // followed by those and BatchNormGradRows; and ColumnMeanVar's variance
 // against AddSquaredDiff row by row from its mean. At the generic level

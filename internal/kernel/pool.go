@@ -258,6 +258,14 @@ func Parallel(n int, fn func(worker, i int)) {
 // cost 6–8 µs by column bands and 4–5 µs by rows on two cores (12 rounds,
 // medians and minima), against about 2 µs on one core.
 //
+// The caller runs part 0 first, then any part not yet started in
+// ascending order; worker w runs part w first, then any not yet started
+// among w+1, …, then 0, …, w−1. So a part may wait for a part numbered
+// below it to reach some point (as autograd's Linear layer does, to add
+// its rows to a batch norm's sums in row order): the lowest unfinished
+// part is then running, every part below it done, and does not wait. A
+// part must not wait for one numbered above it.
+//
 // A participant done with its own part runs the parts of workers that have
 // not started theirs yet (their thread descheduled by a busy system, or
 // parked and slow to wake), so that a pass never waits for a thread that
