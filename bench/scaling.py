@@ -9,8 +9,8 @@ sgemm 512³ rate on as many cores, measured in the same session.
 It runs `go test -bench BenchmarkTrainScaling -cpu 1,2 ./train` --rounds
 times, each round after the sgemm benchmarks, and prints medians. It needs a
 quiet machine: it prints the load average before and after, and a warning if
-the load was above a quarter of the cores, in which case the table says
-nothing about the cost of the sizes. A batch slower per sample than a smaller
+the load before was above a quarter of the cores, in which case the table says
+nothing about the cost of the sizes (the load after is mostly its own runs). A batch slower per sample than a smaller
 one, or a width at fewer GFLOP/s than a narrower one, by more than the
 rounds' spread, is marked with ⚠ and needs a sentence in the README saying
 why.
@@ -39,7 +39,10 @@ def main():
 
     print(f"load average {load0:.1f} before, {load1:.1f} after, on {cores} cores; "
           f"sgemm 512³: {statistics.median(peaks[1]):.0f} GFLOP/s on 1 core, {statistics.median(peaks[2]):.0f} on 2")
-    if max(load0, load1) > cores / 4:
+    # The load after is mostly the script's own 2-thread runs (about 1.5 on
+    # 2 cores after three rounds), so only the load before says whether
+    # something else was running.
+    if load0 > cores / 4:
         print("WARNING: the machine was busy; these numbers do not show the cost of the sizes", file=sys.stderr)
     print()
     print("| model | batch | cores | samples/s | µs per sample | GFLOP/s | of sgemm |")
