@@ -441,16 +441,16 @@ func (s *normSums[T]) add(w, workers int) {
 	j := &s.job
 	c := len(j.z) / 2
 	for i := 0; ; i++ {
-		switch seq := s.seq.Load(); {
-		case seq < 0:
+		seq := s.seq.Load()
+		if seq < 0 {
 			return
-		case seq != int32(w):
-			if i%1024 == 1023 {
-				runtime.Gosched()
-			}
-			continue
 		}
-		break
+		if seq == int32(w) {
+			break
+		}
+		if i%1024 == 1023 {
+			runtime.Gosched()
+		}
 	}
 	lo, hi := kernel.Band(j.n, w, workers)
 	sum, dot := j.coef[:c], j.coef[c:2*c]
