@@ -378,6 +378,26 @@ func TestUserErrors(t *testing.T) {
 	}
 }
 
+// TestHelpCommand checks that "descent help COMMAND" prints that
+// command's help, as "descent COMMAND -h" does, and that an unknown
+// command is an error naming the commands.
+func TestHelpCommand(t *testing.T) {
+	for _, name := range commandNames() {
+		out, errOut, code := descent(t, "help", name)
+		want, _, _ := descent(t, name, "-h")
+		if code != 0 || !strings.HasPrefix(out, "Usage: descent "+name+" ") || out != want {
+			t.Errorf("descent help %s: exit %d, stdout %.80q, stderr %q; want exit 0 and %.80q", name, code, out, errOut, want)
+		}
+	}
+	out, errOut, code := descent(t, "help", "nosuch")
+	if code != 2 || out != "" || !strings.Contains(errOut, `unknown command "nosuch"`) || !strings.Contains(errOut, strings.Join(commandNames(), ", ")) {
+		t.Errorf("descent help nosuch: exit %d, stdout %q, stderr %q; want exit 2 and an error naming the commands", code, out, errOut)
+	}
+	if out, _, code := descent(t, "help"); code != 0 || !strings.Contains(out, "Commands:") {
+		t.Errorf("descent help: exit %d, %q; want the list of commands", code, out)
+	}
+}
+
 // TestLockedRunDir checks that a run directory in use is refused, naming
 // who uses it, by train, --resume and tune.
 func TestLockedRunDir(t *testing.T) {
