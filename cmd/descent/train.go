@@ -51,7 +51,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	tf.resume = fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	tf.quiet = fs.Bool("quiet", false, "no progress output, only the summary")
 	tf.tensorBoard = fs.Bool("tensorboard", false, "also write each epoch's (a language model's: evaluation's) metrics as TensorBoard event files in the run directory")
-	tf.maxMemory = fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
+	tf.maxMemory = maxMemoryFlag(fs, "the model, optimizer and batch")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -90,10 +90,8 @@ func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
 		Comm:        c,
 		TensorBoard: *tf.tensorBoard,
 	}
-	if *tf.maxMemory != "" {
-		if opts.MaxMemory, err = run.ParseSize(*tf.maxMemory); err != nil {
-			return fmt.Errorf("--max-memory: %w", err)
-		}
+	if opts.MaxMemory, err = maxMemory(*tf.maxMemory); err != nil {
+		return err
 	}
 	if f.IsText() || (resume != "" && run.IsTextRun(resume)) {
 		return trainText(fs, f, resume, *tf.out, *tf.quiet, opts, prog, stdout, stderr)
@@ -122,6 +120,24 @@ func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
 	defer rn.Close()
 	prog.SetLength(rn.Recipe.Epochs)
 	return trainRun(rn, prog, *tf.quiet, stdout, stderr)
+}
+
+// maxMemoryFlag defines --max-memory, the most memory what may need.
+func maxMemoryFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("max-memory", "", "the most memory "+what+" may need, as 8GB (default: what the machine has available)")
+}
+
+// maxMemory reads --max-memory: bytes, 0 if not given (what the machine
+// has available).
+func maxMemory(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := run.ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--max-memory: %w", err)
+	}
+	return n, nil
 }
 
 // threadsFlag defines --threads.
