@@ -19,7 +19,12 @@ import (
 const aboutTrain = `Trains a model and writes, into the output directory: config.json (the
 run's recipe), data.json (how the data was standardised), metrics.jsonl (one
 line per epoch), summary.json, model.safetensors (the trained weights),
-checkpoint.safetensors (to resume), and loss.png, accuracy.png and lr.png.
+checkpoint.safetensors (to resume) and checkpoint.prev.safetensors (the one
+before, resumed from if the latest is damaged), the plots loss.png,
+accuracy.png, lr.png, grad_norm.png, update_ratio.png, clip_fraction.png
+(with clipping) and prodigy_d.png, sf_c.png or muon_update_rms.png (for
+those optimizers), an events.out.tfevents.… file with --tensorboard, and
+.lock, which a process using the directory holds locked.
 
 With no flags it trains an MLP with batch normalization and AdamW on the
 embedded digits dataset. Optimizer hyperparameters not given take the
