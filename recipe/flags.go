@@ -53,9 +53,13 @@ func (h *hyperFlag) IsBoolFlag() bool { return h.isBool }
 
 // AddFlags defines on fs the flags that make a recipe, with def's values as
 // defaults: the data, the model, the optimizer (--opt and a flag for every
-// key of package spec's optimizers), the schedule, clipping, epochs, batch,
-// seed and patience. With optimizer false the optimizer's flags are left
-// out (compare takes whole specs) and the recipe keeps def's optimizer.
+// key of package spec's optimizers, and Muon's --to-adamw and --to-muon),
+// gradient accumulation, the average of the weights, the schedule,
+// clipping, epochs, batch, seed and patience. With optimizer false the
+// optimizer's flags are left out (compare takes whole specs, several of
+// which Muon's routing would not fit) and the recipe keeps def's
+// optimizer; --accumulate and --average, which apply to any optimizer,
+// stay.
 func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 	f := &Flags{optimizer: def.Optimizer}
 	f.data = fs.String("data", def.Data, "dataset: digits (embedded), mnist, fashion-mnist, or csv:PATH; text (embedded), text:PATH or kjv for a language model")
@@ -75,8 +79,8 @@ func AddFlags(fs *flag.FlagSet, def Recipe, optimizer bool) *Flags {
 			fs.Var(hf, k.Name, k.Help)
 			f.hyper = append(f.hyper, hf)
 		}
-		f.extra = addOptimizerFlags(fs, def)
 	}
+	f.extra = addOptimizerFlags(fs, def, optimizer)
 	f.sched = fs.String("schedule", def.Schedule.String(), "learning-rate schedule: "+strings.Join(spec.ScheduleNames(), ", ")+`, with settings as "cosine min=1e-5" or "step size=10 gamma=0.5"`)
 	f.warmup = fs.Int("warmup", def.Schedule.Warmup, "linear warmup over this many steps (or epochs, with --schedule-unit epoch) before the schedule")
 	f.unit = fs.String("schedule-unit", "step", "what the schedule's lengths count and when it moves: step (every batch) or epoch")
@@ -131,8 +135,8 @@ func (f *Flags) Recipe() (Recipe, error) {
 		if r.Optimizer, err = spec.NewOptimizer(name, set); err != nil {
 			return r, err
 		}
-		f.extra.set(&r)
 	}
+	f.extra.set(&r)
 	if r.Schedule, err = spec.ParseSchedule(*f.sched); err != nil {
 		return r, err
 	}

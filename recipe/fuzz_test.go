@@ -9,21 +9,26 @@ import (
 	"github.com/descentml/descent/recipe"
 )
 
-// FuzzParseModel checks that no --model spec makes ParseModel panic, and
-// that a spec it accepts is written by String as a spec that reads back to
-// the same model, in a recipe that validates, whose memory estimate is a
-// finite number ≥ 0 (the estimate is what refuses a model too large to build, so
+// FuzzParseModel checks that no --model spec makes ParseModel panic, that
+// it refuses a spec with nothing after its colon, and that a spec it
+// accepts is written by String as a spec that reads back to the same
+// model, in a recipe that validates, whose memory estimate is a finite
+// number ≥ 0 (the estimate is what refuses a model too large to build, so
 // it must not overflow or come out NaN).
 func FuzzParseModel(f *testing.F) {
 	for _, s := range []string{
 		"mlp", "mlp:256,256", "MLP: 64 , 32", "cnn", "linear", "logistic", "mlp:1099511627776", "mlp:100000,100000",
 		"gpt", "gpt:layers=2,d=128,heads=4,ctx=128", "gpt:d=64,heads=4,ff=128,dropout=0.1,tied", "lstm:256x2,ctx=64", "gru:128,embed=32",
 		"rnn:64,tied=true", "lstm:hidden=32,layers=3", "gpt:d=10,heads=3", "mlp:0", "cnn:3", "lstm:256x", "gpt:dropout=1",
+		"gpt:layers=2,layers=3", "lstm:256,d=128", "gru:64x2,layers=3", "gpt:tied,tied", "lstm", "lstm:", "mlp:", "gpt:", "gpt:layers=,d=64",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := recipe.ParseModel(s)
+		if err == nil && strings.HasSuffix(strings.TrimSpace(s), ":") {
+			t.Fatalf("ParseModel(%q) = %+v; want an error: nothing after the colon", s, m)
+		}
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "recipe: ") {
 				t.Fatalf("ParseModel(%q): error %q lacks the recipe: prefix", s, err)

@@ -27,7 +27,10 @@ import (
 //	                                     linear; 256x2 or layers=2 stacks
 //	                                     two; keys ctx (the length trained
 //	                                     on, default 128), embed (default
-//	                                     the hidden width), tied
+//	                                     the hidden width), tied; "lstm"
+//	                                     alone is lstm:256
+//
+// The rules every model spec follows are ParseModel's.
 type Seq struct {
 	Layers  int     `json:"layers"`
 	Dim     int     `json:"d"` // gpt: the width; lstm/gru/rnn: the hidden width
@@ -45,45 +48,37 @@ var SeqKinds = []string{"gpt", "lstm", "gru", "rnn"}
 // IsSeq reports whether the model is a language model.
 func (m Model) IsSeq() bool { return m.Seq != nil }
 
-// parseSeq reads the spec of a language model of kind (one of SeqKinds)
-// with settings arg ("" for the defaults).
-func parseSeq(spec, kind, arg string) (Model, error) {
+// parseSeq reads the settings of a language model of kind (one of
+// SeqKinds), split by splitModel (nil for the defaults). A recurrent
+// model's first setting may be its width alone (256, or 256x2 for two
+// layers); tied alone is tied=true. A setting given twice, under any of
+// its spellings, is an error, as package spec's keys are.
+func parseSeq(kind string, settings []modelSetting) (*Seq, error) {
 	s := &Seq{Layers: 2, Dim: 128, Heads: 4, Ctx: 128}
 	if kind != "gpt" {
 		s = &Seq{Layers: 1, Dim: 256, Ctx: 128}
 	}
-	bad := func(format string, a ...any) (Model, error) {
-		keys := "layers, d, heads, ctx, ff, tied, dropout (as gpt:layers=2,d=128,heads=4,ctx=128)"
-		if kind != "gpt" {
-			keys = fmt.Sprintf("a hidden width, layers, ctx, embed, tied (as %s:256x2,ctx=128)", kind)
-		}
-		return Model{}, fmt.Errorf("recipe: model %q: %s; %s takes %s", spec, fmt.Sprintf(format, a...), kind, keys)
-	}
-	for i, f := range strings.Split(arg, ",") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			if arg == "" {
-				break
-			}
-			return bad("an empty setting")
-		}
-		k, v, hasV := strings.Cut(f, "=")
-		if kind != "gpt" && i == 0 && !hasV && k != "tied" { // lstm:256 or lstm:256x2
+	given := map[string]string{} // key → the setting that gave it
+	for i, f := range settings {
+		k, v := f.key, f.value
+		switch {
+		case kind != "gpt" && i == 0 && !f.hasValue && k != "tied": // lstm:256 or lstm:256x2
 			w, l, stacked := strings.Cut(k, "x")
-			k, v, hasV = "d", w, true
 			if stacked {
 				n, err := strconv.Atoi(l)
 				if err != nil || n <= 0 {
-					return bad("layers %q: want a positive whole number", l)
+					return nil, fmt.Errorf("layers %q: want a positive whole number", l)
 				}
-				s.Layers = n
+				s.Layers, given["layers"] = n, f.text
 			}
+			k, v = "d", w
+		case k == "tied" && !f.hasValue:
+			v = "true"
+		case !f.hasValue:
+			return nil, fmt.Errorf("%q is not key=value", f.text)
 		}
-		if k == "tied" && !hasV {
-			v, hasV = "true", true
-		}
-		if !hasV {
-			return bad("setting %q has no value", f)
+		if k == "hidden" && kind != "gpt" {
+			k = "d"
 		}
 		var err error
 		atoi := func(p *int) {
@@ -96,7 +91,7 @@ func parseSeq(spec, kind, arg string) (Model, error) {
 		switch {
 		case k == "layers":
 			atoi(&s.Layers)
-		case k == "d" || (kind != "gpt" && k == "hidden"):
+		case k == "d":
 			atoi(&s.Dim)
 		case k == "ctx":
 			atoi(&s.Ctx)
@@ -114,17 +109,17 @@ func parseSeq(spec, kind, arg string) (Model, error) {
 		case k == "tied":
 			s.Tied, err = strconv.ParseBool(v)
 		default:
-			return bad("unknown key %q", k)
+			return nil, fmt.Errorf("unknown key %q", k)
 		}
+		if prev, dup := given[k]; dup {
+			return nil, fmt.Errorf("%s given twice (%s and %s)", k, prev, f.text)
+		}
+		given[k] = f.text
 		if err != nil {
-			return bad("%s=%s: want a positive whole number (dropout a probability, tied true or false)", k, v)
+			return nil, fmt.Errorf("%s=%s: want a positive whole number (dropout a probability, tied true or false)", k, v)
 		}
 	}
-	m := Model{Kind: kind, Seq: s}
-	if err := m.checkSeq(); err != nil {
-		return Model{}, fmt.Errorf("recipe: model %q: %w", spec, err)
-	}
-	return m, nil
+	return s, nil
 }
 
 // checkSeq checks the sizes of a language model that do not depend on the

@@ -1,8 +1,10 @@
 package recipe
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,32 +39,107 @@ var ModelKinds = []string{"mlp", "cnn", "linear", "logistic"}
 
 // ParseModel reads "mlp:256,256", "mlp", "cnn", "linear" or "logistic", or
 // a language model's spec ([Seq]).
+//
+// Every kind follows the rules of the optimizer and schedule specs
+// (package spec): after the colon come comma-separated settings, values
+// alone (mlp's widths, a recurrent model's width) and then key=value
+// pairs; no setting, key or value is empty, and a key given twice (under
+// any of its spellings: lstm's width is its d, as is hidden=) is an error.
+// A kind alone takes its defaults; a colon with nothing after it is an
+// error.
 func ParseModel(spec string) (Model, error) {
+	kind, settings, err := splitModel(spec)
+	if !slices.Contains(ModelKinds, kind) && !slices.Contains(SeqKinds, kind) {
+		return Model{}, fmt.Errorf("recipe: unknown model %q (valid: mlp:W1,W2,…, cnn, linear, logistic; language models gpt:…, lstm:W, gru:W, rnn:W)", spec)
+	}
+	if err == nil {
+		var m Model
+		if m, err = parseModel(kind, settings); err == nil {
+			if m.IsSeq() {
+				if err := m.checkSeq(); err != nil {
+					return Model{}, fmt.Errorf("recipe: model %q: %w", spec, err)
+				}
+			}
+			return m, nil
+		}
+	}
+	return Model{}, fmt.Errorf("recipe: model %q: %w; %s", spec, err, modelUsage(kind))
+}
+
+// modelSetting is one comma-separated setting of a model spec: key=value,
+// or (hasValue false) a word alone: mlp's widths, a recurrent model's
+// width, or a boolean key (tied).
+type modelSetting struct {
+	text, key, value string // text is the setting as given
+	hasValue         bool
+}
+
+// splitModel splits a model spec, "kind" or "kind:s1,s2,…", into its
+// kind, lowercased, and its settings (nil for a kind alone). A colon with
+// nothing after it, an empty setting, and a key=value without its key or
+// its value are errors, whatever the kind.
+func splitModel(spec string) (string, []modelSetting, error) {
 	kind, arg, hasArg := strings.Cut(strings.ToLower(strings.TrimSpace(spec)), ":")
+	if !hasArg {
+		return kind, nil, nil
+	}
+	if strings.TrimSpace(arg) == "" {
+		return kind, nil, errors.New("nothing after the colon")
+	}
+	var settings []modelSetting
+	for _, f := range strings.Split(arg, ",") {
+		f = strings.TrimSpace(f)
+		k, v, hasValue := strings.Cut(f, "=")
+		switch {
+		case f == "":
+			return kind, nil, errors.New("an empty setting")
+		case hasValue && (k == "" || v == ""):
+			return kind, nil, fmt.Errorf("%q is not key=value", f)
+		}
+		settings = append(settings, modelSetting{f, k, v, hasValue})
+	}
+	return kind, settings, nil
+}
+
+// parseModel makes the model of kind with settings (nil: the defaults).
+func parseModel(kind string, settings []modelSetting) (Model, error) {
 	m := Model{Kind: kind}
 	switch kind {
 	case "gpt", "lstm", "gru", "rnn":
-		return parseSeq(spec, kind, arg)
+		s, err := parseSeq(kind, settings)
+		m.Seq = s
+		return m, err
 	case "mlp":
 		m.Hidden = []int{256, 256}
-		if hasArg {
+		if settings != nil {
 			m.Hidden = nil
-			for _, f := range strings.Split(arg, ",") {
-				n, err := strconv.Atoi(strings.TrimSpace(f))
-				if err != nil || n <= 0 {
-					return Model{}, fmt.Errorf("recipe: model %q: hidden widths must be positive whole numbers, as mlp:256,256", spec)
-				}
-				m.Hidden = append(m.Hidden, n)
-			}
 		}
-	case "cnn", "linear", "logistic":
-		if hasArg {
-			return Model{}, fmt.Errorf("recipe: model %q: %s takes no settings", spec, kind)
+		for _, s := range settings {
+			n, err := strconv.Atoi(s.key)
+			if s.hasValue || err != nil || n <= 0 {
+				return m, fmt.Errorf("%q is not a positive whole number", s.text)
+			}
+			m.Hidden = append(m.Hidden, n)
 		}
 	default:
-		return Model{}, fmt.Errorf("recipe: unknown model %q (valid: mlp:W1,W2,…, cnn, linear, logistic; language models gpt:…, lstm:W, gru:W, rnn:W)", spec)
+		if settings != nil {
+			return m, fmt.Errorf("unexpected setting %q", settings[0].text)
+		}
 	}
 	return m, nil
+}
+
+// modelUsage says what a kind of model takes after its colon.
+func modelUsage(kind string) string {
+	switch kind {
+	case "mlp":
+		return "mlp takes hidden widths (mlp alone is mlp:256,256)"
+	case "gpt":
+		return "gpt takes layers, d, heads, ctx, ff, tied, dropout (gpt alone is gpt:layers=2,d=128,heads=4,ctx=128)"
+	case "lstm", "gru", "rnn":
+		return fmt.Sprintf("%s takes a hidden width, layers, ctx, embed, tied (as %s:256x2,ctx=64; %s alone is %s:256)", kind, kind, kind, kind)
+	}
+	return kind + " takes no settings"
 }
 
 // String returns the spec ParseModel reads back.

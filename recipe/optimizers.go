@@ -105,19 +105,24 @@ func (r Recipe) newOptimizer(model nn.Module[float32], oc optim.Config, lr spec.
 }
 
 // optimizerFlags are the flags of the optimizer settings that are not
-// keys of the vocabulary.
+// keys of the vocabulary: gradient accumulation and the average of the
+// weights, which apply to every optimizer, and Muon's routing (toAdamW and
+// toMuon; nil where the optimizer's flags are left out).
 type optimizerFlags struct {
 	toAdamW, toMuon, average *string
 	accumulate               *int
 }
 
-func addOptimizerFlags(fs *flag.FlagSet, def Recipe) *optimizerFlags {
-	return &optimizerFlags{
-		toAdamW:    fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated"),
-		toMuon:     fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated"),
+func addOptimizerFlags(fs *flag.FlagSet, def Recipe, routing bool) *optimizerFlags {
+	f := &optimizerFlags{
 		accumulate: fs.Int("accumulate", def.Accumulate, "make this many batches one optimizer step, their gradients averaged (an epoch's last step averages the batches left); 0 or 1: every batch"),
 		average:    fs.String("average", def.Average, averageHelp()),
 	}
+	if routing {
+		f.toAdamW = fs.String("to-adamw", strings.Join(def.ToAdamW, ","), "muon: parameters, by name (as 0.weight), to give AdamW although they are hidden matrices; comma-separated")
+		f.toMuon = fs.String("to-muon", strings.Join(def.ToMuon, ","), "muon: 2-D parameters, by name (as 4.weight), to give Muon although the rule gives them AdamW; comma-separated")
+	}
+	return f
 }
 
 // averageHelp is --average's help, from the vocabulary.
@@ -134,7 +139,10 @@ func averageHelp() string {
 }
 
 func (f *optimizerFlags) set(r *Recipe) {
-	r.ToAdamW, r.ToMuon, r.Average, r.Accumulate = names(*f.toAdamW), names(*f.toMuon), *f.average, *f.accumulate
+	r.Average, r.Accumulate = *f.average, *f.accumulate
+	if f.toAdamW != nil {
+		r.ToAdamW, r.ToMuon = names(*f.toAdamW), names(*f.toMuon)
+	}
 }
 
 func names(s string) []string {

@@ -44,6 +44,51 @@ func TestModelSpecs(t *testing.T) {
 	}
 }
 
+// TestModelSpecRules checks that every kind of model spec follows the
+// rules of the optimizer and schedule specs: a setting given twice, under
+// any of its spellings, is refused, as are an empty setting, a key or a
+// value left empty, and a colon with nothing after it; a name alone takes
+// the kind's defaults.
+func TestModelSpecRules(t *testing.T) {
+	for _, tc := range []struct{ spec, want string }{
+		{"mlp", "mlp:256,256"},
+		{"gpt", "gpt:layers=2,d=128,heads=4,ctx=128"},
+		{"lstm", "lstm:256,layers=1,ctx=128"},
+		{"GRU", "gru:256,layers=1,ctx=128"},
+		{"rnn:64,tied", "rnn:64,layers=1,ctx=128,tied"},
+		{"cnn", "cnn"},
+	} {
+		m, err := recipe.ParseModel(tc.spec)
+		if err != nil || m.String() != tc.want {
+			t.Errorf("ParseModel(%q) = %v, %v; want %s", tc.spec, m, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ spec, want string }{
+		{"gpt:layers=2,layers=3", "layers given twice"},
+		{"gpt:d=64,heads=4,D=32", "d given twice"},
+		{"gpt:tied,tied=false", "tied given twice"},
+		{"lstm:256,d=128", "d given twice"},
+		{"lstm:hidden=32,d=64", "d given twice"},
+		{"gru:64x2,layers=3", "layers given twice"},
+		{"mlp:", "nothing after the colon"},
+		{"cnn:", "nothing after the colon"},
+		{"gpt:", "nothing after the colon"},
+		{"lstm:", "nothing after the colon"},
+		{"lstm: ", "nothing after the colon"},
+		{"gpt:layers=", `"layers=" is not key=value`},
+		{"gpt:=2", `"=2" is not key=value`},
+		{"lstm:=", `"=" is not key=value`},
+		{"gpt:layers=2,,d=64", "an empty setting"},
+		{"mlp:64,,32", "an empty setting"},
+		{"mlp:64,d=32", "hidden widths"},
+		{"lstm:256,512", `"512" is not key=value`},
+	} {
+		if _, err := recipe.ParseModel(tc.spec); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseModel(%q) = %v; want an error mentioning %q", tc.spec, err, tc.want)
+		}
+	}
+}
+
 // TestScheduleDecay checks the paper's AdamW: with a constant schedule the
 // decay is λ per step, not lr·λ.
 func TestScheduleDecay(t *testing.T) {

@@ -32,9 +32,11 @@ final metrics, mean ± std over the seeds.
 Each --opt is an optimizer as "descent train" names it, in one string: the
 name, then key=value hyperparameters, the others taking PyTorch's defaults:
   --opt "adam lr=1e-3" --opt "adamw lr=1e-3 wd=0.05" --opt "momentum lr=0.05 beta=0.9"
-The other flags are those of "descent train". With no --opt it compares
-sgd, momentum, adam, adamw and rmsprop. Runs train in parallel, --workers at
-a time; the numbers do not depend on how many.
+With no --opt it compares sgd, momentum, adam, adamw and rmsprop. Runs
+train in parallel, --workers at a time; the numbers do not depend on how
+many. --max-memory bounds the memory of the runs that train at once.
+
+` + notInCompareDoc() + `
 
 --preset adamw-vs-l2 runs the experiment of Loshchilov & Hutter (2019,
 "Decoupled weight decay regularization") instead: a learning rate × weight
@@ -46,6 +48,28 @@ scale) and prints both grids. Its defaults, each overridden by its flag:
 ` + presetDoc + `
 --lrs and --wds set the grid; --opt replaces adam and adamw, one panel an
 optimizer (each cell sets its lr and wd).`
+
+// notInCompare are the flags of "descent train" that compare does not
+// take, and why. It takes every other, with train's meaning, but for the
+// optimizer's hyperparameters, which go in each --opt
+// (TestCompareTakesTrainFlags).
+var notInCompare = []struct{ flags, why string }{
+	{"--to-adamw, --to-muon", "Muon's routing, which the other optimizers would refuse"},
+	{"--resume", "a comparison is not resumed: run it again"},
+	{"--replicas", "compare trains whole runs in parallel instead (--workers)"},
+	{"--tensorboard", "compare writes no run directories, only compare.json and its figures"},
+}
+
+// notInCompareDoc says which flags of "descent train" compare takes.
+func notInCompareDoc() string {
+	var b strings.Builder
+	b.WriteString(`The other flags are those of "descent train", with its meanings, but for:
+  the optimizer's hyperparameters (--lr, --wd, …): give them in each --opt`)
+	for _, n := range notInCompare {
+		fmt.Fprintf(&b, "\n  %s: %s", n.flags, n.why)
+	}
+	return b.String()
+}
 
 // defaultCompareOpts are the optimizers compared when no --opt is given.
 var defaultCompareOpts = []string{
@@ -144,6 +168,7 @@ type compareFlags struct {
 	*recipe.Flags
 	fs             *flag.FlagSet
 	threads        *int
+	maxMemory      *string
 	specs          specsFlag
 	seeds, workers *int
 	trainSize      *int
@@ -166,7 +191,12 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&f.wds, "wds", "adamw-vs-l2: the weight decays, comma-separated, ascending")
 	f.out = fs.String("out", "", "output directory (default: runs/compare-<date>-<time>, runs/adamw-vs-l2-… for the preset)")
 	f.quiet = fs.Bool("quiet", false, "no progress output, only the table")
+	f.maxMemory = maxMemoryFlag(fs, "the runs that train at once (each its model, optimizer and batch)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	limit, err := maxMemory(*f.maxMemory)
+	if err != nil {
 		return err
 	}
 	switch *f.preset {
@@ -175,7 +205,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 			return errors.New("--lrs and --wds set the grid of --preset adamw-vs-l2")
 		}
 	case "adamw-vs-l2":
-		return runGrid(f, stdout, stderr)
+		return runGrid(f, limit, stdout, stderr)
 	default:
 		return fmt.Errorf("unknown preset %q (valid: adamw-vs-l2)", *f.preset)
 	}
@@ -198,13 +228,16 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	w := explore.UseCores(*f.threads, *f.workers, len(opts)*seeds)
+	if err := checkMemory(r, d, limit, w); err != nil {
+		return err
+	}
 	o, err := run.OpenOutput("compare", *f.out, explore.CompareFile)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
 	dir := o.Dir
-	w := explore.UseCores(*f.threads, *f.workers, len(opts)*seeds)
 	if !quiet {
 		fmt.Fprintf(stderr, "comparing %d optimizers × %d seeds: %s on %s (%s), %s of batch %d, %d at a time; writing %s\n",
 			len(opts), seeds, r.Model, r.Data, trainSize(r, d), length(r), r.Batch, w, dir)
@@ -283,8 +316,35 @@ func parseSpecs(specs []string) ([]spec.Optimizer, error) {
 	return opts, nil
 }
 
-// runGrid runs --preset adamw-vs-l2.
-func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
+// checkMemory refuses to train runs trainings of r on d at once if they
+// would need more than limit bytes (0: what the machine has available),
+// as descent train refuses one run.
+func checkMemory(r recipe.Recipe, d explore.Data, limit int64, runs int) error {
+	var need float64
+	if d.Text != nil {
+		need = r.Memory(nil, d.Text.Vocab.Len())
+	} else {
+		need = r.Memory(d.Splits.Train.Shape(), d.Splits.Train.Classes())
+	}
+	need *= float64(runs)
+	what := "--max-memory"
+	if limit == 0 {
+		avail, ok := run.Available()
+		if !ok {
+			return nil
+		}
+		limit, what = avail, "the memory available"
+	}
+	if need <= float64(limit) {
+		return nil
+	}
+	return fmt.Errorf("%s with batch %d, %s at once, needs about %s for the weights, optimizer states and batches; %s is %s (fewer --workers need less; --max-memory SIZE overrides the check)",
+		r.Model, r.Batch, plural(runs, "run"), run.FormatSize(need), what, run.FormatSize(float64(limit)))
+}
+
+// runGrid runs --preset adamw-vs-l2, its runs at once needing at most
+// limit bytes (0: what the machine has available).
+func runGrid(f *compareFlags, limit int64, stdout, stderr io.Writer) error {
 	fs, quiet := f.fs, *f.quiet
 	if given(fs, "seeds") {
 		return errors.New("--preset adamw-vs-l2 trains each cell once, with --seed: --seeds does not apply")
@@ -318,15 +378,18 @@ func runGrid(f *compareFlags, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	lrs, wds := f.lrs, f.wds
+	cells := len(opts) * len(lrs) * len(wds)
+	w := explore.UseCores(*f.threads, *f.workers, cells)
+	if err := checkMemory(r, d, limit, w); err != nil {
+		return err
+	}
 	o, err := run.OpenOutput("adamw-vs-l2", *f.out, explore.DecayGridFile)
 	if err != nil {
 		return err
 	}
 	defer o.Close()
 	dir := o.Dir
-	lrs, wds := f.lrs, f.wds
-	cells := len(opts) * len(lrs) * len(wds)
-	w := explore.UseCores(*f.threads, *f.workers, cells)
 	if !quiet {
 		fmt.Fprintf(stderr, "%d cells (%d optimizers × %d learning rates × %d weight decays): %s on %s (%d training examples), %d epochs of batch %d, schedule %s, %d at a time; writing %s\n",
 			cells, len(opts), len(lrs), len(wds), r.Model, r.Data, d.TrainLen(), r.Epochs, r.Batch, r.Schedule, w, dir)

@@ -5,10 +5,12 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/optim/spec"
 )
 
 // commandFailsWith runs descent with args and checks that it fails with a
@@ -204,4 +206,84 @@ func TestCompareAdamWvsL2(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// helpFlags returns the flags that "descent ARGS -h" lists.
+func helpFlags(t *testing.T, args ...string) (help string, flags []string) {
+	t.Helper()
+	out, _, code := descent(t, append(args, "-h")...)
+	if code != 0 {
+		t.Fatalf("descent %s -h: exit %d", strings.Join(args, " "), code)
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok && rest != "" && rest[0] != '-' {
+			flags = append(flags, strings.Fields(rest)[0])
+		}
+	}
+	return out, flags
+}
+
+// TestCompareTakesTrainFlags checks that compare takes every flag of
+// descent train, or says in its help and in the README that it does not
+// (the optimizer's hyperparameters, which go in each --opt, as one group).
+// Compare's help said it took every one, and refused --accumulate.
+func TestCompareTakesTrainFlags(t *testing.T) {
+	_, trainFlags := helpFlags(t, "train")
+	help, compareFlags := helpFlags(t, "compare")
+	_, notTaken, _ := strings.Cut(help, notInCompareDoc())
+	notTaken = notInCompareDoc() + notTaken
+	readme := string(readFile(t, filepath.Join("..", "..", "README.md")))
+	_, readme, _ = strings.Cut(readme, "- `compare` takes")
+	readme, _, _ = strings.Cut(readme, "\n- `landscape`")
+	hyper := map[string]bool{}
+	for _, k := range spec.Flags() {
+		hyper[k.Name] = true
+	}
+	if len(trainFlags) < 40 || len(compareFlags) < 20 {
+		t.Fatalf("train -h lists %d flags, compare -h %d: the help's format changed?", len(trainFlags), len(compareFlags))
+	}
+	for _, f := range trainFlags {
+		switch {
+		case slices.Contains(compareFlags, f):
+		case hyper[f]:
+			if !strings.Contains(notTaken, "hyperparameters (--lr, --wd, …)") || !strings.Contains(readme, "hyperparameters") {
+				t.Errorf("compare does not take --%s, an optimizer's hyperparameter, and its help or the README's compare does not say they go in --opt", f)
+			}
+		default:
+			for where, text := range map[string]string{"compare -h": notTaken, "the README's compare": readme} {
+				if !strings.Contains(text, "--"+f) {
+					t.Errorf("compare does not take train's --%s, and %s does not say so", f, where)
+				}
+			}
+		}
+	}
+	for _, f := range []string{"accumulate", "average", "max-memory"} {
+		if !slices.Contains(compareFlags, f) {
+			t.Errorf("compare does not take --%s", f)
+		}
+	}
+}
+
+// TestCompareRunFlags checks that compare's --accumulate and --average
+// reach every run, as train's do, and that --max-memory refuses a
+// comparison whose runs at once need more.
+func TestCompareRunFlags(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	args := []string{"compare", "--epochs", "1", "--seeds", "1", "--model", "mlp:32", "--quiet", "--workers", "2",
+		"--opt", "sgd lr=0.1", "--opt", "adam", "--accumulate", "3", "--average", "ema decay=0.9", "--max-memory", "1GB"}
+	if _, errOut, code := descent(t, append(args, "--out", dir)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	c := readComparison(t, dir)
+	if c.Recipe.Accumulate != 3 || c.Recipe.Average != "ema decay=0.9" {
+		t.Errorf("compare.json's recipe: accumulate %d, average %q; want 3 and ema decay=0.9", c.Recipe.Accumulate, c.Recipe.Average)
+	}
+	// 1 epoch of 1437 examples in batches of 64: 23 batches, 8 steps of 3.
+	for _, k := range c.Optimizers {
+		if h := k.Runs[0].History; len(h) != 1 || h[0].Step != 8 {
+			t.Errorf("%s: history %+v; want 1 epoch of 8 optimizer steps", k.Spec, h)
+		}
+	}
+	commandFailsWith(t, "--max-memory is 1 kB", append(args[:len(args)-1], "1kB", "--out", filepath.Join(t.TempDir(), "small"))...)
+	commandFailsWith(t, "--max-memory", append(args[:len(args)-1], "lots", "--out", filepath.Join(t.TempDir(), "bad"))...)
 }

@@ -23,8 +23,19 @@ across the steep axis and how many times it turned there.
 --fn is one of ` + strings.Join(landscape.Names(), ", ") + `. Each --opt is
 an optimizer as "descent train" names it, in one string, its rate held
 constant: --opt "sgd lr=0.02" --opt "momentum lr=0.02 beta=0.9". With no
---opt, the function's defaults: sgd, momentum and nesterov at a rate that
-suits it, rmsprop and adam at an adaptive one.`
+--opt, the function's ` + strconv.Itoa(len(landscapeDefaults())) + ` defaults, each at a rate that suits the function:
+  ` + strings.Join(landscapeDefaults(), ", ")
+
+// landscapeDefaults names the optimizers that run with no --opt
+// (landscape.DefaultOptimizers; their rates depend on the function, not
+// which they are).
+func landscapeDefaults() []string {
+	var names []string
+	for _, o := range landscape.DefaultOptimizers(landscape.Ravine()) {
+		names = append(names, o.Name)
+	}
+	return names
+}
 
 // pointFlag is a flag of a point "x,y".
 type pointFlag struct {
@@ -54,7 +65,7 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("landscape", "[--fn NAME] [--opt SPEC]... [flags]", aboutLandscape)
 	fn := fs.String("fn", "ravine", "the function: "+strings.Join(landscape.Names(), ", "))
 	var specs specsFlag
-	fs.Var(&specs, "opt", `an optimizer and its hyperparameters, as "momentum lr=0.02 beta=0.9"; repeat for each (default: the function's five)`)
+	fs.Var(&specs, "opt", `an optimizer and its hyperparameters, as "momentum lr=0.02 beta=0.9"; repeat for each (default: the function's `+strconv.Itoa(len(landscapeDefaults()))+`: `+strings.Join(landscapeDefaults(), ", ")+`)`)
 	steps := fs.Int("steps", landscape.DefaultSteps, "steps each optimizer takes")
 	var start pointFlag
 	fs.Var(&start, "start", "the start point x,y (default: the function's)")

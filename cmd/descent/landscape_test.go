@@ -41,6 +41,25 @@ func TestLandscapeNoFlags(t *testing.T) {
 	}
 }
 
+// TestLandscapeHelp checks that -h names the optimizers that run with no
+// --opt, as many as run (it said five while six ran).
+func TestLandscapeHelp(t *testing.T) {
+	out, _, code := descent(t, "landscape", "-h")
+	defaults := landscape.DefaultOptimizers(landscape.Ravine())
+	var names []string
+	for _, o := range defaults {
+		names = append(names, o.Name)
+	}
+	if want := strings.Join(names, ", "); code != 0 || !strings.Contains(strings.Join(strings.Fields(out), " "), want) {
+		t.Errorf("landscape -h: exit %d; want the %d defaults named (%s):\n%s", code, len(defaults), want, out)
+	}
+	for _, wrong := range []string{"five", "seven"} {
+		if strings.Contains(out, "function's "+wrong) {
+			t.Errorf("landscape -h counts the defaults as %s; %d run", wrong, len(defaults))
+		}
+	}
+}
+
 // The example of the issue: the table shows momentum reaching the minimum
 // of the ravine, where gradient descent at the same rate bounces across it.
 func TestLandscapeRavine(t *testing.T) {

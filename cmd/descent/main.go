@@ -9,7 +9,7 @@
 //	descent lr-find      find a learning rate with a range test
 //	descent tune         search hyperparameters
 //
-// Run "descent COMMAND -h" for a command's flags. The command is a thin
+// Run "descent help COMMAND" or "descent COMMAND -h" for a command's flags. The command is a thin
 // layer over the library: everything it does, a Go program can do with the
 // packages run, recipe, optim/spec, explore, landscape, tune, train, optim,
 // schedule, data, nn and plot.
@@ -69,7 +69,18 @@ func dispatch(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	case "help":
+		if len(args) > 1 { // descent help COMMAND: the command's own help
+			cmd, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(stderr, "descent help: unknown command %q (valid: %s)\n", args[1], strings.Join(commandNames(), ", "))
+				return 2
+			}
+			return exitWith(stderr, args[1], cmd.run([]string{"-h"}, stdout, stderr))
+		}
+		usage(stdout)
+		return 0
+	case "-h", "-help", "--help":
 		usage(stdout)
 		return 0
 	case "-version", "--version", "version":
@@ -121,7 +132,7 @@ func usage(w io.Writer) {
 	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprint(w, "\nRun \"descent COMMAND -h\" for a command's flags, \"descent --version\" for the version.\n")
+	fmt.Fprint(w, "\nRun \"descent help COMMAND\" or \"descent COMMAND -h\" for a command's flags, \"descent --version\" for the version.\n")
 }
 
 func versionString() string {

@@ -378,6 +378,55 @@ func TestUserErrors(t *testing.T) {
 	}
 }
 
+// TestRunDirDocumented checks that the README's list of a run directory's
+// files, and train's help, name every file a run writes (they left out
+// data.json and checkpoint.prev.safetensors).
+func TestRunDirDocumented(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	if _, errOut, code := descent(t, "train", "--out", dir, "--epochs", "2", "--clip-norm", "1", "--tensorboard", "--quiet"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, readme, _ := strings.Cut(string(readFile(t, filepath.Join("..", "..", "README.md"))), "\n- A run directory holds")
+	readme, _, _ = strings.Cut(readme, "\n- ")
+	help, _, _ := descent(t, "train", "-h")
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) < 10 {
+		t.Fatalf("the run directory holds %d files (%v)", len(entries), err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, "events.out.tfevents.") {
+			name = "events.out.tfevents." // then the time and host
+		}
+		if !strings.Contains(readme, "`"+name) {
+			t.Errorf("the README's list of a run directory's files lacks %s", name)
+		}
+		if !strings.Contains(help, name) {
+			t.Errorf("descent train -h lacks the run directory's %s", name)
+		}
+	}
+}
+
+// TestHelpCommand checks that "descent help COMMAND" prints that
+// command's help, as "descent COMMAND -h" does, and that an unknown
+// command is an error naming the commands.
+func TestHelpCommand(t *testing.T) {
+	for _, name := range commandNames() {
+		out, errOut, code := descent(t, "help", name)
+		want, _, _ := descent(t, name, "-h")
+		if code != 0 || !strings.HasPrefix(out, "Usage: descent "+name+" ") || out != want {
+			t.Errorf("descent help %s: exit %d, stdout %.80q, stderr %q; want exit 0 and %.80q", name, code, out, errOut, want)
+		}
+	}
+	out, errOut, code := descent(t, "help", "nosuch")
+	if code != 2 || out != "" || !strings.Contains(errOut, `unknown command "nosuch"`) || !strings.Contains(errOut, strings.Join(commandNames(), ", ")) {
+		t.Errorf("descent help nosuch: exit %d, stdout %q, stderr %q; want exit 2 and an error naming the commands", code, out, errOut)
+	}
+	if out, _, code := descent(t, "help"); code != 0 || !strings.Contains(out, "Commands:") {
+		t.Errorf("descent help: exit %d, %q; want the list of commands", code, out)
+	}
+}
+
 // TestLockedRunDir checks that a run directory in use is refused, naming
 // who uses it, by train, --resume and tune.
 func TestLockedRunDir(t *testing.T) {

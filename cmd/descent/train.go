@@ -19,7 +19,12 @@ import (
 const aboutTrain = `Trains a model and writes, into the output directory: config.json (the
 run's recipe), data.json (how the data was standardised), metrics.jsonl (one
 line per epoch), summary.json, model.safetensors (the trained weights),
-checkpoint.safetensors (to resume), and loss.png, accuracy.png and lr.png.
+checkpoint.safetensors (to resume) and checkpoint.prev.safetensors (the one
+before, resumed from if the latest is damaged), the plots loss.png,
+accuracy.png, lr.png, grad_norm.png, update_ratio.png, clip_fraction.png
+(with clipping) and prodigy_d.png, sf_c.png or muon_update_rms.png (for
+those optimizers), an events.out.tfevents.… file with --tensorboard, and
+.lock, which a process using the directory holds locked.
 
 With no flags it trains an MLP with batch normalization and AdamW on the
 embedded digits dataset. Optimizer hyperparameters not given take the
@@ -51,7 +56,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	tf.resume = fs.String("resume", "", "continue the run in this directory, with its saved configuration")
 	tf.quiet = fs.Bool("quiet", false, "no progress output, only the summary")
 	tf.tensorBoard = fs.Bool("tensorboard", false, "also write each epoch's (a language model's: evaluation's) metrics as TensorBoard event files in the run directory")
-	tf.maxMemory = fs.String("max-memory", "", "the most memory the model, optimizer and batch may need, as 8GB (default: what the machine has available)")
+	tf.maxMemory = maxMemoryFlag(fs, "the model, optimizer and batch")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
@@ -90,10 +95,8 @@ func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
 		Comm:        c,
 		TensorBoard: *tf.tensorBoard,
 	}
-	if *tf.maxMemory != "" {
-		if opts.MaxMemory, err = run.ParseSize(*tf.maxMemory); err != nil {
-			return fmt.Errorf("--max-memory: %w", err)
-		}
+	if opts.MaxMemory, err = maxMemory(*tf.maxMemory); err != nil {
+		return err
 	}
 	if f.IsText() || (resume != "" && run.IsTextRun(resume)) {
 		return trainText(fs, f, resume, *tf.out, *tf.quiet, opts, prog, stdout, stderr)
@@ -122,6 +125,24 @@ func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
 	defer rn.Close()
 	prog.SetLength(rn.Recipe.Epochs)
 	return trainRun(rn, prog, *tf.quiet, stdout, stderr)
+}
+
+// maxMemoryFlag defines --max-memory, the most memory what may need.
+func maxMemoryFlag(fs *flag.FlagSet, what string) *string {
+	return fs.String("max-memory", "", "the most memory "+what+" may need, as 8GB (default: what the machine has available)")
+}
+
+// maxMemory reads --max-memory: bytes, 0 if not given (what the machine
+// has available).
+func maxMemory(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := run.ParseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--max-memory: %w", err)
+	}
+	return n, nil
 }
 
 // threadsFlag defines --threads.
