@@ -20,6 +20,10 @@ type runDir struct {
 	// Resumed says the run was opened to resume it; Extended that it was
 	// asked for another length (epochs or steps) than it was made for.
 	Resumed, Extended bool
+	// SkippedFigures, after Finish, says which figures were left out and
+	// why: their numbers could not be drawn (Plot). The run's other files
+	// are written, and Finish returns no error for them: a warning.
+	SkippedFigures []error
 
 	lock *Lock
 	tb   events // with Options.TensorBoard

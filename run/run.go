@@ -478,9 +478,11 @@ func (r *Run) finish(stopped bool) (Summary, error) {
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return Summary{}, err
 	}
-	if err := Plot(r.Dir, hist); err != nil {
+	skipped, err := Plot(r.Dir, hist)
+	if err != nil {
 		return Summary{}, err
 	}
+	r.SkippedFigures = skipped
 	return s, nil
 }
 
