@@ -136,11 +136,14 @@ func (run *TextRun) create() error {
 }
 
 // claimDir makes and locks the directory of a new run, of any kind: dir,
-// or DefaultDir("") if "". A directory that holds a run, or other files, is
-// refused, saying what to do.
+// or DefaultDir("") if "". A directory that holds a run, another command's
+// results (CheckOutput) or other files is refused, saying what to do.
 func claimDir(dir string) (string, *Lock, error) {
 	if dir == "" {
 		dir = DefaultDir("")
+	}
+	if err := CheckOutput("train", dir); err != nil {
+		return dir, nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return dir, nil, err
