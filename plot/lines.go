@@ -129,6 +129,20 @@ func (s *LinesSpec) drawable(x, y float64) bool {
 	return finite(x) && finite(y) && (!s.LogX || x > 0) && (!s.LogY || y > 0)
 }
 
+// Drawable reports whether series has a point the chart's axes can show:
+// x and y finite and, on a log axis, positive. Lines refuses a chart with
+// a series that has none, naming it; a caller whose data may have such
+// series (a metric that was not recorded, a curve of zeros on a log axis)
+// leaves them out with Drawable first.
+func (s *LinesSpec) Drawable(series Series) bool {
+	for i, y := range series.Y {
+		if i < len(s.X) && s.drawable(s.X[i], y) {
+			return true
+		}
+	}
+	return false
+}
+
 // band holds one series' drawable points and its spread.
 type band struct {
 	pts    plotter.XYs

@@ -75,6 +75,11 @@ func TestLines(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			for _, s := range c.spec.Series {
+				if !c.spec.Drawable(s) {
+					t.Errorf("Drawable(%q) = false for a series Lines draws", s.Name)
+				}
+			}
 			var buf bytes.Buffer
 			if err := Lines(&buf, c.spec); err != nil {
 				t.Fatalf("Lines = %v; want no error", err)
@@ -104,6 +109,13 @@ func TestLinesErrors(t *testing.T) {
 		{"empty x", LinesSpec{Series: []Series{{Name: "empty"}}}, `series "empty": no drawable values`},
 	}
 	for _, c := range cases {
+		if strings.Contains(c.want, "no drawable") {
+			for _, s := range c.spec.Series {
+				if got, want := c.spec.Drawable(s), s.Name == "ok"; got != want {
+					t.Errorf("%s: Drawable(%q) = %v; want %v", c.name, s.Name, got, want)
+				}
+			}
+		}
 		var buf bytes.Buffer
 		err := Lines(&buf, c.spec)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/recipe"
+	"github.com/descentml/descent/train"
 )
 
 // runDir is what an opened run directory is, whatever it trains: a
@@ -20,6 +21,10 @@ type runDir struct {
 	// Resumed says the run was opened to resume it; Extended that it was
 	// asked for another length (epochs or steps) than it was made for.
 	Resumed, Extended bool
+	// SkippedFigures, after Finish, says which figures were left out and
+	// why: their numbers could not be drawn (Plot). The run's other files
+	// are written, and Finish returns no error for them: a warning.
+	SkippedFigures []error
 
 	lock *Lock
 	tb   events // with Options.TensorBoard
@@ -91,7 +96,8 @@ func (d *runDir) ResumeCommand() string { return "descent train --resume " + d.D
 // resume, the command that continues it), the checkpoint a failed run can
 // go on from, or why there is none. done says how far the run got ("3
 // epochs and 200 steps"), last when its last good checkpoint was written
-// ("after epoch 3"), none why a new run has no checkpoint.
+// ("after epoch 3"), none why a new run has no checkpoint when none was
+// due yet ("no epoch finished").
 func (d *runDir) explain(err error, resume, done, last, none string) error {
 	switch {
 	case err == nil:
@@ -105,6 +111,8 @@ func (d *runDir) explain(err error, resume, done, last, none string) error {
 		return fmt.Errorf("%w\n(the last good checkpoint, %s, is in %s)", err, last, d.Checkpoint())
 	case d.Resumed:
 		return err
+	case errors.Is(err, train.ErrCheckpoint):
+		return fmt.Errorf("%w\n(it was the run's first checkpoint, so there is none to resume from; %s can be used again)", err, d.Dir)
 	}
 	return fmt.Errorf("%w\n(%s, so there is no checkpoint; %s can be used again)", err, none, d.Dir)
 }

@@ -8,7 +8,8 @@
 //	checkpoint.prev.safetensors  the one before, resumed from when the
 //	                        latest is damaged (Run.SkippedCheckpoint says so)
 //	model.safetensors       the trained model, when the run is finished
-//	summary.json            its final numbers (Summary)
+//	summary.json            its final numbers (Summary; a number that is
+//	                        not finite, as an overflowing perplexity, null)
 //	loss.png, accuracy.png, lr.png
 //
 // [New] creates a run and [Resume] opens one to continue it, for as many
@@ -16,5 +17,11 @@
 // [Run.Finish] writes the model, the summary and the plots. A run
 // interrupted at any point — Ctrl-C, a crash, kill -9 — resumes to a model
 // byte-identical to that of a run that never stopped, and a new run that
-// fails before its first checkpoint leaves its directory usable again.
+// fails before its first checkpoint leaves its directory usable again. A
+// figure that the run's numbers cannot draw is left out, and
+// Run.SkippedFigures says why: it does not fail the run.
+//
+// The other commands' results go to a directory of their own
+// ([OpenOutput]): one that holds a run, or another command's results, is
+// refused ([CheckOutput]), as [New] refuses one for a run.
 package run

@@ -72,7 +72,8 @@ type Output struct {
 
 // OpenOutput returns the output directory of command name, which writes
 // file: OutputDir(name, dir, file), made if need be and locked (LockDir)
-// until Close, so that two commands never write the same results.
+// until Close, so that two commands never write the same results. A
+// directory that holds results, of name or of another command, is refused.
 func OpenOutput(name, dir, file string) (*Output, error) {
 	dir, err := OutputDir(name, dir, file)
 	if err != nil {
@@ -87,9 +88,9 @@ func OpenOutput(name, dir, file string) (*Output, error) {
 		o.Close()
 		return nil, err
 	}
-	if exists(filepath.Join(dir, file)) { // written while we were not holding it
+	if err := checkOutput(name, dir, file); err != nil { // written while we were not holding it
 		o.Close()
-		return nil, fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
+		return nil, err
 	}
 	return o, nil
 }

@@ -16,10 +16,12 @@ import (
 
 // Plot draws loss.png, accuracy.png and lr.png into dir: the metrics per
 // epoch of hist; prodigy_d.png for a run of Prodigy, its estimate d; and
-// the optimizer's diagnostics (diagnosticFigures).
-func Plot(dir string, hist []train.Epoch) error {
+// the optimizer's diagnostics (diagnosticFigures). A figure that cannot be
+// drawn from hist's numbers is left out, and why is in skipped
+// (writeFigures); err is an error writing a file.
+func Plot(dir string, hist []train.Epoch) (skipped []error, err error) {
 	if len(hist) == 0 {
-		return nil
+		return nil, nil
 	}
 	x := make([]float64, len(hist))
 	col := func(f func(train.Epoch) float64) []float64 {
@@ -68,8 +70,8 @@ const topRatios = 8
 // ‖Δθ‖/‖θ‖ at the last step before each evaluation for the topRatios
 // tensors with the largest ratio at the last evaluation that has them;
 // and NAME.png for each of the optimizer's own signals (sf_c.png,
-// muon_update_rms.png). A figure with nothing to draw (an old run's
-// metrics) is left out.
+// muon_update_rms.png). writeFigures leaves out a figure with nothing
+// recorded (an old run's metrics).
 func diagnosticFigures(ds []train.Diagnostics) []figure {
 	col := func(f func(train.Diagnostics) float64) []float64 {
 		y := make([]float64, len(ds))
@@ -79,11 +81,7 @@ func diagnosticFigures(ds []train.Diagnostics) []figure {
 		return y
 	}
 	var figs []figure
-	add := func(file string, spec plot.LinesSpec) {
-		if len(dropEmpty(spec.Series)) > 0 {
-			figs = append(figs, figure{file, spec})
-		}
-	}
+	add := func(file string, spec plot.LinesSpec) { figs = append(figs, figure{file, spec}) }
 	add("grad_norm.png", plot.LinesSpec{Title: "gradient norm before clipping (over the steps between points)", YLabel: "global 2-norm", Series: []plot.Series{
 		{Name: "mean", Y: col(func(d train.Diagnostics) float64 { return d.GradNormMean })},
 		{Name: "max", Y: col(func(d train.Diagnostics) float64 { return d.GradNormMax })},
@@ -137,33 +135,55 @@ type figure struct {
 	spec plot.LinesSpec
 }
 
-// writeFigures draws figs into dir, each against x.
-func writeFigures(dir string, x []float64, xLabel string, figs []figure) error {
+// writeFigures draws figs into dir, each against x, and returns why the
+// figures it left out could not be drawn. A series with no point its
+// figure's axes can show is left out of it: a metric not recorded (NaN
+// throughout, as the validation loss of a run without a validation set),
+// or, on a log axis, one with no positive value (the update ratio of a
+// tensor that lr 0 never moves, the loss of a one-class dataset). A figure
+// left with no series is not drawn: silently if nothing in it was
+// recorded (an old run's metrics, without diagnostics), else with the
+// reason in skipped. A figure that plot cannot draw is left out as well,
+// plot's error in skipped: its numbers are at fault, not the run, whose
+// model and summary are written. err is an error writing a file.
+func writeFigures(dir string, x []float64, xLabel string, figs []figure) (skipped []error, err error) {
 	for _, f := range figs {
 		f.spec.X, f.spec.XLabel = x, xLabel
-		f.spec.Series = dropEmpty(f.spec.Series)
+		all := f.spec.Series
+		f.spec.Series = slices.DeleteFunc(slices.Clone(all), func(s plot.Series) bool { return !f.spec.Drawable(s) })
+		if len(f.spec.Series) == 0 {
+			if recorded(all) {
+				skipped = append(skipped, fmt.Errorf("%s left out: %s", f.file, undrawable(f.spec)))
+			}
+			continue
+		}
 		var b bytes.Buffer
 		if err := plot.Lines(&b, f.spec); err != nil {
-			return fmt.Errorf("%s: %w", f.file, err)
+			skipped = append(skipped, fmt.Errorf("%s left out: %w", f.file, err))
+			continue
 		}
 		if err := atomicfile.WriteFile(filepath.Join(dir, f.file), b.Bytes()); err != nil {
-			return err
+			return skipped, err
 		}
 	}
-	return nil
+	return skipped, nil
 }
 
-// dropEmpty leaves out series with no number at all (validation metrics of a
-// run without a validation set).
-func dropEmpty(ss []plot.Series) []plot.Series {
-	var out []plot.Series
+// recorded reports whether any of ss holds a value that is not NaN.
+func recorded(ss []plot.Series) bool {
 	for _, s := range ss {
-		for _, v := range s.Y {
-			if v == v {
-				out = append(out, s)
-				break
-			}
+		if slices.ContainsFunc(s.Y, func(v float64) bool { return !math.IsNaN(v) }) {
+			return true
 		}
 	}
-	return out
+	return false
+}
+
+// undrawable says why a figure of spec has nothing to draw, when some of
+// its values were recorded.
+func undrawable(spec plot.LinesSpec) string {
+	if spec.LogY {
+		return "none of its values is positive and finite, as its log y axis needs"
+	}
+	return "none of its values is finite"
 }

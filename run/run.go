@@ -478,9 +478,11 @@ func (r *Run) finish(stopped bool) (Summary, error) {
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return Summary{}, err
 	}
-	if err := Plot(r.Dir, hist); err != nil {
+	skipped, err := Plot(r.Dir, hist)
+	if err != nil {
 		return Summary{}, err
 	}
+	r.SkippedFigures = skipped
 	return s, nil
 }
 
@@ -562,15 +564,53 @@ func writeJSONLines[E any](path string, lines []E) error {
 
 // OutputDir returns the output directory of a command that writes file
 // (compare, lr-find, tune, landscape): dir, or DefaultDir(name) if dir is
-// "". It refuses a directory that already holds such results, so that
-// nothing is overwritten. It makes no directory: the command makes it when
-// it writes its results, so that one that fails leaves none behind.
+// "". It refuses a directory that already holds such results, or those of
+// another command (CheckOutput), so that nothing is overwritten. It makes
+// no directory: the command makes it when it writes its results, so that
+// one that fails leaves none behind.
 func OutputDir(name, dir, file string) (string, error) {
 	if dir == "" {
 		dir = DefaultDir(name)
 	}
-	if exists(filepath.Join(dir, file)) {
-		return "", fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
+	if err := checkOutput(name, dir, file); err != nil {
+		return "", err
 	}
 	return dir, nil
+}
+
+// results are the files by which a directory is known to hold what a
+// descent command wrote, each with the name that command gives OutputDir
+// and what the file says the directory holds. explore and landscape name
+// the files of their results; a test checks that this list agrees.
+var results = []struct{ file, command, what string }{
+	{ConfigFile, "train", "a training run"},
+	{"compare.json", "compare", "the results of a compare"},
+	{"adamw-vs-l2.json", "adamw-vs-l2", "the results of a compare --preset adamw-vs-l2"},
+	{"lr-find.json", "lr-find", "the results of an lr-find"},
+	{"landscape.json", "landscape", "the results of a landscape"},
+	{"tune.json", "tune", "the results of a tune"},
+	{"tune-journal.jsonl", "tune", "the journal of a tune"},
+}
+
+// CheckOutput returns an error if dir holds what a descent command other
+// than name wrote (results: a training run, a comparison, ...), naming
+// it: a command's files would overwrite the other's, or be taken for
+// them. A command that continues its own results in dir (tune, from its
+// journal) calls it to refuse only the others'.
+func CheckOutput(name, dir string) error {
+	for _, r := range results {
+		if r.command != name && exists(filepath.Join(dir, r.file)) {
+			return fmt.Errorf("%s already holds %s (%s): give another --out", dir, r.what, r.file)
+		}
+	}
+	return nil
+}
+
+// checkOutput returns an error if dir holds the results of a command: of
+// name, which writes file, or of another.
+func checkOutput(name, dir, file string) error {
+	if exists(filepath.Join(dir, file)) {
+		return fmt.Errorf("%s already holds the results of a %s (%s): give another --out", dir, name, file)
+	}
+	return CheckOutput(name, dir)
 }

@@ -331,3 +331,39 @@ func TestTensorBoard(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstCheckpointFails checks what a new run's error says when its
+// first checkpoint cannot be written (its directory is gone, as a full
+// disk would fail the write): that the checkpoint could not be written
+// and there is none before it, not that no epoch finished.
+func TestFirstCheckpointFails(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		train func(dir string) error
+	}{
+		{"epochs", func(dir string) error {
+			rn, err := run.New(small(), dir, run.Options{})
+			if err != nil {
+				return err
+			}
+			defer rn.Close()
+			os.RemoveAll(dir)
+			return rn.Train(context.Background())
+		}},
+		{"steps", func(dir string) error {
+			rn, err := run.NewText(smallText(t), dir, run.Options{})
+			if err != nil {
+				return err
+			}
+			defer rn.Close()
+			os.RemoveAll(dir)
+			return rn.Train(context.Background())
+		}},
+	} {
+		dir := filepath.Join(t.TempDir(), c.name)
+		err := c.train(dir)
+		if !errors.Is(err, train.ErrCheckpoint) || !strings.Contains(err.Error(), "it was the run's first checkpoint, so there is none to resume from") {
+			t.Errorf("%s: Train whose first checkpoint cannot be written = %v; want the failed write, and that there is no earlier checkpoint", c.name, err)
+		}
+	}
+}

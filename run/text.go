@@ -136,11 +136,14 @@ func (run *TextRun) create() error {
 }
 
 // claimDir makes and locks the directory of a new run, of any kind: dir,
-// or DefaultDir("") if "". A directory that holds a run, or other files, is
-// refused, saying what to do.
+// or DefaultDir("") if "". A directory that holds a run, another command's
+// results (CheckOutput) or other files is refused, saying what to do.
 func claimDir(dir string) (string, *Lock, error) {
 	if dir == "" {
 		dir = DefaultDir("")
+	}
+	if err := CheckOutput("train", dir); err != nil {
+		return dir, nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return dir, nil, err
@@ -401,15 +404,19 @@ func (r *TextRun) finish() (TextSummary, error) {
 	if err := atomicfile.WriteJSON(filepath.Join(r.Dir, SummaryFile), s); err != nil {
 		return TextSummary{}, err
 	}
-	return s, PlotSeq(r.Dir, hist)
+	skipped, err := PlotSeq(r.Dir, hist)
+	r.SkippedFigures = skipped
+	return s, err
 }
 
 // PlotSeq draws loss.png, bpc.png and lr.png into dir: the metrics of each
 // evaluation of a language model's run, against the step; and the
-// optimizer's diagnostics (diagnosticFigures).
-func PlotSeq(dir string, hist []train.SeqMetrics) error {
+// optimizer's diagnostics (diagnosticFigures). A figure that cannot be
+// drawn from hist's numbers is left out, and why is in skipped
+// (writeFigures); err is an error writing a file.
+func PlotSeq(dir string, hist []train.SeqMetrics) (skipped []error, err error) {
 	if len(hist) == 0 {
-		return nil
+		return nil, nil
 	}
 	x := make([]float64, len(hist))
 	for i, m := range hist {

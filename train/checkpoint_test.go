@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -181,5 +182,37 @@ func TestCheckpointEpochsAfterAFailedWrite(t *testing.T) {
 	}
 	if tr.Epochs() != 2 || tr.CheckpointEpochs() != 1 {
 		t.Errorf("after a failed second checkpoint: Epochs() = %d, CheckpointEpochs() = %d; want 2 and 1", tr.Epochs(), tr.CheckpointEpochs())
+	}
+}
+
+// TestCheckpointWriteFails checks that a checkpoint that cannot be written
+// after an epoch (an evaluation) that trained well, as on a full disk, is
+// an error matching ErrCheckpoint that says which, with the epoch in the
+// history: a caller can tell it from a run that failed before it.
+func TestCheckpointWriteFails(t *testing.T) {
+	missing := func(t *testing.T) string { return filepath.Join(t.TempDir(), "missing", "checkpoint.safetensors") }
+	for _, c := range []struct {
+		name    string
+		run     func(t *testing.T) (done int, err error) // the epochs or evaluations done
+		wantErr string
+	}{
+		{"epochs", func(t *testing.T) (int, error) {
+			tr := tinyTrainer(t, missing(t))
+			err := tr.Run(context.Background())
+			return tr.Epochs(), err
+		}, "train: the checkpoint could not be written after epoch 1: "},
+		{"steps", func(t *testing.T) (int, error) {
+			tr := newSeq(t, train.SeqConfig{Steps: 4, BatchSize: 2, Ctx: 8, Seed: 1, EvalEvery: 2, Checkpoint: missing(t)})
+			err := tr.Run(context.Background())
+			return len(tr.History()), err
+		}, "train: the checkpoint could not be written after step 2: "},
+	} {
+		done, err := c.run(t)
+		if !errors.Is(err, train.ErrCheckpoint) || !strings.HasPrefix(err.Error(), c.wantErr) || !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: Run with a checkpoint in a missing directory = %v; want %q and why", c.name, err, c.wantErr)
+		}
+		if done != 1 {
+			t.Errorf("%s: %d done when the first checkpoint failed; want 1", c.name, done)
+		}
 	}
 }

@@ -236,7 +236,8 @@ func (tr *SeqTrainer[T]) Optimizer() *optim.Optimizer[T] { return tr.opt }
 // Run trains until Steps steps are done or ctx is cancelled: then a
 // checkpoint of the exact position is written (if Checkpoint is set) and
 // ctx.Err() is returned. A NaN or infinite loss returns an error and
-// writes no checkpoint, so the last good one is kept.
+// writes no checkpoint, so the last good one is kept; a checkpoint that
+// cannot be written returns an error matching ErrCheckpoint.
 func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 	start := time.Now()
 	for tr.pos.Step < tr.cfg.Steps {
@@ -272,7 +273,7 @@ func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
 			}
 			start = time.Now()
 			if err := tr.checkpoint(); err != nil {
-				return err
+				return fmt.Errorf("%w after step %d: %w", ErrCheckpoint, tr.pos.Step, err)
 			}
 			if tr.cfg.OnEval != nil {
 				if err := tr.together(tr.cfg.OnEval(m), "OnEval failed on another rank"); err != nil {

@@ -185,6 +185,12 @@ type position struct {
 // Config.Epochs: the run is complete, and Epochs reports how far it got.
 var ErrStopped = errors.New("train: stopped early")
 
+// ErrCheckpoint is matched by errors.Is for the error of Run when the
+// checkpoint of an epoch that trained well (of an evaluation, for a
+// SeqTrainer) could not be written, as on a full disk: the epoch is in the
+// history, and the checkpoint written before, if any, is kept.
+var ErrCheckpoint = errors.New("train: the checkpoint could not be written")
+
 // Params returns the model's parameters as the optimizer sees them: the same
 // value and gradient slices, so the optimizer updates the model in place.
 func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
@@ -276,7 +282,8 @@ func (tr *Trainer[T]) Step() int { return tr.opt.Steps() }
 // run (ErrStopped), or ctx is cancelled: then a checkpoint of the exact
 // position is written (if Config.Checkpoint is set) and ctx.Err() is
 // returned. A NaN or infinite loss or gradient returns an error and writes
-// no checkpoint, so the last good one is kept.
+// no checkpoint, so the last good one is kept; a checkpoint that cannot be
+// written returns an error matching ErrCheckpoint.
 func (tr *Trainer[T]) Run(ctx context.Context) error {
 	if tr.pos.Stopped {
 		return ErrStopped
@@ -321,7 +328,7 @@ func (tr *Trainer[T]) Run(ctx context.Context) error {
 			return err
 		}
 		if err := tr.checkpoint(); err != nil {
-			return err
+			return fmt.Errorf("%w after epoch %d: %w", ErrCheckpoint, ep.Epoch, err)
 		}
 		if tr.cfg.OnEpoch != nil {
 			if err := tr.together(tr.cfg.OnEpoch(ep), "OnEpoch failed on another rank"); err != nil {
