@@ -107,11 +107,21 @@ func launchedRanks() (n, rank int) {
 	return -1, rank
 }
 
-// Rank returns this process's number, from 0.
-func (c *Comm) Rank() int { return c.rank }
+// Rank returns this process's number, from 0 (0 for a nil Comm).
+func (c *Comm) Rank() int {
+	if c == nil {
+		return 0
+	}
+	return c.rank
+}
 
-// Size returns the number of processes.
-func (c *Comm) Size() int { return c.size }
+// Size returns the number of processes (1 for a nil Comm).
+func (c *Comm) Size() int {
+	if c == nil {
+		return 1
+	}
+	return c.size
+}
 
 // Distributed reports whether there is more than one process; a nil Comm
 // is one.
@@ -122,12 +132,15 @@ func (c *Comm) Distributed() bool { return c != nil && c.size > 1 }
 func (c *Comm) InProcess() bool { return c != nil && c.local != nil }
 
 // String returns "rank r of n".
-func (c *Comm) String() string { return fmt.Sprintf("rank %d of %d", c.rank, c.size) }
+func (c *Comm) String() string { return fmt.Sprintf("rank %d of %d", c.Rank(), c.Size()) }
 
 // Close ends MPI (MPI_Finalize). Every rank must call it, after its last
 // collective call; nothing can be sent afterwards, and MPI cannot start
 // again in the same process. It does nothing on a single process.
 func (c *Comm) Close() error {
+	if c == nil {
+		return nil
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.mpi || c.closed {
@@ -149,7 +162,7 @@ func (c *Comm) Abort(code int) {
 
 // Barrier returns when every rank has called it.
 func (c *Comm) Barrier() error {
-	if c.size == 1 {
+	if !c.Distributed() {
 		return nil
 	}
 	c.mu.Lock()
@@ -185,7 +198,7 @@ func chunk(n, r, size int) (lo, hi int) {
 // algorithm). Every rank must pass a buffer of the same length; a
 // mismatch is an error on some ranks and may leave the others waiting.
 func AllReduceSum[T Float](c *Comm, buf []T) error {
-	if c.size == 1 || len(buf) == 0 && c.local == nil { // Local's ranks check each other's calls, empty or not
+	if !c.Distributed() || len(buf) == 0 && c.local == nil { // Local's ranks check each other's calls, empty or not
 		return nil
 	}
 	c.mu.Lock()
@@ -249,7 +262,7 @@ func sumChunks[T Float](dst, src []T, k int) {
 // every rank's buf: AllReduceSum, then division by Size (exact when Size
 // is a power of two).
 func AllReduceMean[T Float](c *Comm, buf []T) error {
-	if err := AllReduceSum(c, buf); err != nil || c.size == 1 {
+	if err := AllReduceSum(c, buf); err != nil || !c.Distributed() {
 		return err
 	}
 	n := T(c.size)
@@ -262,7 +275,7 @@ func AllReduceMean[T Float](c *Comm, buf []T) error {
 // Broadcast copies root's buf into buf on every other rank. Every rank must
 // pass a buffer of the same length.
 func Broadcast[T Float | ~byte | ~int64](c *Comm, buf []T, root int) error {
-	if c.size == 1 || len(buf) == 0 && c.local == nil {
+	if !c.Distributed() || len(buf) == 0 && c.local == nil {
 		return nil
 	}
 	if root < 0 || root >= c.size {
@@ -293,7 +306,7 @@ func Broadcast[T Float | ~byte | ~int64](c *Comm, buf []T, root int) error {
 // ignored (pass nil). Its length travels first, so the ranks need not
 // know it.
 func BroadcastBytes(c *Comm, b []byte, root int) ([]byte, error) {
-	if c.size == 1 {
+	if !c.Distributed() {
 		return b, nil
 	}
 	n := []int64{int64(len(b))}
@@ -314,7 +327,7 @@ func BroadcastBytes(c *Comm, b []byte, root int) ([]byte, error) {
 // an error naming those that differ from rank 0 if not. what names the
 // bytes in the error.
 func Agree(c *Comm, b []byte, what string) error {
-	if c.size == 1 {
+	if !c.Distributed() {
 		return nil
 	}
 	sum := sha256.Sum256(b)
@@ -347,7 +360,7 @@ func Agree(c *Comm, b []byte, what string) error {
 // AnyOf reports on every rank whether any rank passed true, for decisions
 // all ranks must take together (stop, skip, fail).
 func AnyOf(c *Comm, v bool) (bool, error) {
-	if c.size == 1 {
+	if !c.Distributed() {
 		return v, nil
 	}
 	f := []float64{0}

@@ -6,29 +6,44 @@ import (
 	"testing"
 )
 
+// TestSingleIsNoOp checks that on one process, Single's or a nil *Comm,
+// every collective call returns at once with what it was given.
 func TestSingleIsNoOp(t *testing.T) {
-	c := Single()
-	if c.Rank() != 0 || c.Size() != 1 || c.Distributed() {
-		t.Fatalf("Single() = %v; want rank 0 of 1", c)
-	}
-	buf := []float64{1, 2, 3}
-	if err := AllReduceSum(c, buf); err != nil || buf[0] != 1 || buf[2] != 3 {
-		t.Errorf("AllReduceSum on one process = %v, %v; want [1 2 3], nil", buf, err)
-	}
-	if err := AllReduceMean(c, buf); err != nil || buf[1] != 2 {
-		t.Errorf("AllReduceMean on one process = %v, %v; want [1 2 3], nil", buf, err)
-	}
-	if b, err := BroadcastBytes(c, []byte("x"), 0); err != nil || string(b) != "x" {
-		t.Errorf("BroadcastBytes on one process = %q, %v; want \"x\", nil", b, err)
-	}
-	if err := Agree(c, []byte("x"), "config"); err != nil {
-		t.Errorf("Agree on one process = %v; want nil", err)
-	}
-	if err := c.Barrier(); err != nil {
-		t.Errorf("Barrier on one process = %v", err)
-	}
-	if err := c.Close(); err != nil {
-		t.Errorf("Close on one process = %v", err)
+	for _, c := range []*Comm{Single(), nil} {
+		if c.Rank() != 0 || c.Size() != 1 || c.Distributed() || c.String() != "rank 0 of 1" {
+			t.Fatalf("%v: want rank 0 of 1", c)
+		}
+		buf := []float64{1, 2, 3}
+		if err := AllReduceSum(c, buf); err != nil || buf[0] != 1 || buf[2] != 3 {
+			t.Errorf("AllReduceSum on one process = %v, %v; want [1 2 3], nil", buf, err)
+		}
+		if err := AllReduceMean(c, buf); err != nil || buf[1] != 2 {
+			t.Errorf("AllReduceMean on one process = %v, %v; want [1 2 3], nil", buf, err)
+		}
+		if err := Broadcast(c, buf, 0); err != nil || buf[1] != 2 {
+			t.Errorf("Broadcast on one process = %v, %v; want [1 2 3], nil", buf, err)
+		}
+		if b, err := BroadcastBytes(c, []byte("x"), 0); err != nil || string(b) != "x" {
+			t.Errorf("BroadcastBytes on one process = %q, %v; want \"x\", nil", b, err)
+		}
+		if err := Agree(c, []byte("x"), "config"); err != nil {
+			t.Errorf("Agree on one process = %v; want nil", err)
+		}
+		if any, err := AnyOf(c, true); err != nil || !any {
+			t.Errorf("AnyOf(true) on one process = %v, %v; want true, nil", any, err)
+		}
+		if err := Together(c, os.ErrNotExist, "x"); err != os.ErrNotExist {
+			t.Errorf("Together on one process = %v; want its error", err)
+		}
+		if v := ShareLocal(c, 7, 0); v != 7 {
+			t.Errorf("ShareLocal on one process = %v; want 7", v)
+		}
+		if err := c.Barrier(); err != nil {
+			t.Errorf("Barrier on one process = %v", err)
+		}
+		if err := c.Close(); err != nil {
+			t.Errorf("Close on one process = %v", err)
+		}
 	}
 }
 

@@ -13,7 +13,8 @@
 //	mpirun -np 4 descent train …
 //
 // Without the tag, descent stays pure Go and [Init] returns the single
-// process communicator, in which every operation is a no-op. A build with
+// process communicator, in which every operation is a no-op; a nil *Comm
+// is that single process too, for every method and function. A build with
 // the tag that is not started by mpirun (no OMPI_COMM_WORLD_SIZE or
 // PMIX_RANK in the environment) is a single process too and never calls
 // MPI. A build without the tag that finds itself started as one of several

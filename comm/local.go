@@ -52,7 +52,7 @@ func Local(n int) []*Comm {
 // that differ panic. On a single process it returns v; it panics on the
 // processes of an MPI run, which share no memory.
 func ShareLocal[V any](c *Comm, v V, root int) V {
-	if c.size == 1 {
+	if !c.Distributed() {
 		return v
 	}
 	if c.local == nil {

@@ -16,7 +16,8 @@ const TuneJournal = "tune-journal.jsonl"
 // OpenTuneDir opens the directory of a search for every process of c
 // (nil: one): dir, or a new one under runs/ if "" (run.OutputDir). Rank 0
 // makes and locks it (run.LockDir) and every rank gets its path; a
-// directory that holds a search's journal (TuneJournal) continues it. The
+// directory that holds a search's journal (TuneJournal) continues it; one
+// that holds another command's results (run.CheckOutput) is refused. The
 // lock, nil on the other ranks, is held until the search ends.
 func OpenTuneDir(dir string, c *comm.Comm) (string, *run.Lock, error) {
 	var lock *run.Lock
@@ -42,10 +43,19 @@ func tuneDir(dir string) (string, *run.Lock, error) {
 			return "", nil, err
 		}
 	}
+	if err := run.CheckOutput("tune", dir); err != nil { // another command's results
+		return "", nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
 	lock, err := run.LockDir(dir, "descent tune")
+	if err == nil {
+		if err = run.CheckOutput("tune", dir); err != nil { // written while we were not holding it
+			lock.Unlock()
+			lock = nil
+		}
+	}
 	return dir, lock, err
 }
 

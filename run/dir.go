@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/descentml/descent/comm"
+	"github.com/descentml/descent/internal/atomicfile"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
 )
@@ -25,6 +26,10 @@ type runDir struct {
 	// why: their numbers could not be drawn (Plot). The run's other files
 	// are written, and Finish returns no error for them: a warning.
 	SkippedFigures []error
+	// SkippedCheckpoint, after resuming, says why the latest checkpoint
+	// could not be used and the run went on from the previous one
+	// (PrevCheckpointFile); nil when it went on from the latest.
+	SkippedCheckpoint error
 
 	lock *Lock
 	tb   events // with Options.TensorBoard
@@ -115,4 +120,23 @@ func (d *runDir) explain(err error, resume, done, last, none string) error {
 		return fmt.Errorf("%w\n(it was the run's first checkpoint, so there is none to resume from; %s can be used again)", err, d.Dir)
 	}
 	return fmt.Errorf("%w\n(%s, so there is no checkpoint; %s can be used again)", err, none, d.Dir)
+}
+
+// resumedFrom notes that the run resumed from the checkpoint at from,
+// passing over the latest for the reason skipped (nil if from is the
+// latest). The damaged latest would become the previous checkpoint at the
+// next save, so the one resumed from takes its place (on rank 0 of c).
+func (d *runDir) resumedFrom(from string, skipped error, c *comm.Comm) error {
+	d.SkippedCheckpoint = skipped
+	if skipped == nil || !leader(c) {
+		return nil
+	}
+	b, err := os.ReadFile(from)
+	if err == nil {
+		err = atomicfile.WriteFile(d.Checkpoint(), b)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot resume %s: %w", d.Dir, err)
+	}
+	return nil
 }

@@ -5,8 +5,9 @@
 //	data.json               how the data was standardised (Data)
 //	metrics.jsonl           one line per epoch (train.Epoch)
 //	checkpoint.safetensors  the state to resume from, after every epoch
+//	                        (a language model's: every evaluation)
 //	checkpoint.prev.safetensors  the one before, resumed from when the
-//	                        latest is damaged (Run.SkippedCheckpoint says so)
+//	                        latest is damaged (SkippedCheckpoint says so)
 //	model.safetensors       the trained model, when the run is finished
 //	summary.json            its final numbers (Summary; a number that is
 //	                        not finite, as an overflowing perplexity, null)

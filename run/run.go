@@ -106,10 +106,6 @@ type Run struct {
 	Data   Data
 	Splits *data.Splits
 	Built  *recipe.Run // the model, optimizer and trainer
-	// SkippedCheckpoint, after Resume, says why the latest checkpoint could
-	// not be used and the run went on from the previous one
-	// (PrevCheckpointFile); nil when it went on from the latest.
-	SkippedCheckpoint error
 
 	comm *comm.Comm
 }
@@ -324,17 +320,8 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	run.SkippedCheckpoint = skipped
-	if skipped != nil && leader(c) {
-		// The damaged latest would become the previous one at the next
-		// save: the checkpoint resumed from takes its place.
-		b, err := os.ReadFile(from)
-		if err == nil {
-			err = atomicfile.WriteFile(run.Checkpoint(), b)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cannot resume %s: %w", dir, err)
-		}
+	if err := run.resumedFrom(from, skipped, c); err != nil {
+		return nil, err
 	}
 	epoch, batch := tr.Position()
 	done := epoch >= run.Recipe.Epochs || tr.StoppedEarly()

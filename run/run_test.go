@@ -367,3 +367,74 @@ func TestFirstCheckpointFails(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeTextAfterCorruptCheckpoint is TestResumeAfterCorruptCheckpoint
+// for a language model: stopped after its second evaluation, its latest
+// checkpoint damaged, it goes on from the previous one, says so, and ends
+// with the model of a run that never stopped, byte for byte.
+func TestResumeTextAfterCorruptCheckpoint(t *testing.T) {
+	r := smallText(t)
+	r.Steps, r.EvalEvery = 6, 2
+	whole := filepath.Join(t.TempDir(), "whole")
+	rn, err := run.NewText(r, whole, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rn.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	rn.Close()
+
+	dir := filepath.Join(t.TempDir(), "stopped")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := run.Options{OnEval: func(m train.SeqMetrics) {
+		if m.Step == 4 {
+			cancel()
+		}
+	}}
+	if rn, err = run.NewText(r, dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Train with a cancel after step 4 = %v; want context.Canceled", err)
+	}
+	rn.Close()
+	latest := filepath.Join(dir, run.CheckpointFile)
+	if _, err := os.Stat(filepath.Join(dir, run.PrevCheckpointFile)); err != nil {
+		t.Fatalf("no previous checkpoint after two evaluations: %v", err)
+	}
+	b, err := os.ReadFile(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-100] ^= 1
+	if err := os.WriteFile(latest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	if rn, err = run.ResumeText(dir, 0, run.Options{}); err != nil {
+		t.Fatalf("ResumeText after a flipped byte in the latest checkpoint: %v", err)
+	}
+	defer rn.Close()
+	if err := rn.SkippedCheckpoint; err == nil || !strings.Contains(err.Error(), latest) {
+		t.Errorf("ResumeText: SkippedCheckpoint = %v; want why %s was passed over", err, latest)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rn.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	got, err1 := os.ReadFile(filepath.Join(dir, run.ModelFile))
+	want, err2 := os.ReadFile(filepath.Join(whole, run.ModelFile))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
+	}
+}

@@ -267,7 +267,11 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 		return nil, err
 	}
 	tr := run.Trainer()
-	if err := tr.Resume(filepath.Join(dir, CheckpointFile)); err != nil {
+	from, skipped, err := tr.ResumeLatest(run.Checkpoint())
+	if err != nil {
+		return nil, err
+	}
+	if err := run.resumedFrom(from, skipped, c); err != nil {
 		return nil, err
 	}
 	switch done := tr.Step() >= run.Recipe.Steps; {

@@ -219,12 +219,17 @@ func (tr *Trainer[T]) Resume(path string) error {
 // is refused before the run's state is touched, or else the previous one,
 // loaded whole, replaces all of it.
 func (tr *Trainer[T]) ResumeLatest(path string) (from string, skipped, err error) {
-	latest := tr.Resume(path)
+	return resumeLatest(tr.Resume, path)
+}
+
+// resumeLatest is ResumeLatest of a trainer whose Resume is resume.
+func resumeLatest(resume func(path string) error, path string) (from string, skipped, err error) {
+	latest := resume(path)
 	if latest == nil {
 		return path, nil, nil
 	}
 	prev := PrevCheckpoint(path)
-	if err := tr.Resume(prev); errors.Is(err, os.ErrNotExist) {
+	if err := resume(prev); errors.Is(err, os.ErrNotExist) {
 		return "", nil, latest // no previous checkpoint to fall back on
 	} else if err != nil {
 		return "", nil, fmt.Errorf("%w; the previous checkpoint cannot be used either: %w", latest, err)

@@ -46,21 +46,46 @@ type Diagnostics struct {
 var noDiagnostics = Diagnostics{GradNormMean: math.NaN(), GradNormMax: math.NaN(), ClipFraction: math.NaN()}
 
 // diagJSON is Diagnostics as metrics.jsonl holds it, inside an epoch's or
-// an evaluation's object; a field not recorded is left out.
+// an evaluation's object; a field not recorded is left out, and a number
+// that is not finite (a ratio or a signal beyond float64's range) is null.
 type diagJSON struct {
-	GradNormMean *float64           `json:"grad_norm_mean,omitempty"`
-	GradNormMax  *float64           `json:"grad_norm_max,omitempty"`
-	ClipFraction *float64           `json:"clip_fraction,omitempty"`
-	UpdateRatio  map[string]float64 `json:"update_ratio,omitempty"`
-	Optimizer    map[string]float64 `json:"optimizer,omitempty"`
+	GradNormMean *float64            `json:"grad_norm_mean,omitempty"`
+	GradNormMax  *float64            `json:"grad_norm_max,omitempty"`
+	ClipFraction *float64            `json:"clip_fraction,omitempty"`
+	UpdateRatio  map[string]*float64 `json:"update_ratio,omitempty"`
+	Optimizer    map[string]*float64 `json:"optimizer,omitempty"`
 }
 
 func (d Diagnostics) json() diagJSON {
-	return diagJSON{num(d.GradNormMean), num(d.GradNormMax), num(d.ClipFraction), d.UpdateRatio, d.Optimizer}
+	return diagJSON{num(d.GradNormMean), num(d.GradNormMax), num(d.ClipFraction), nums(d.UpdateRatio), nums(d.Optimizer)}
 }
 
 func (j diagJSON) diagnostics() Diagnostics {
-	return Diagnostics{val(j.GradNormMean), val(j.GradNormMax), val(j.ClipFraction), j.UpdateRatio, j.Optimizer}
+	return Diagnostics{val(j.GradNormMean), val(j.GradNormMax), val(j.ClipFraction), vals(j.UpdateRatio), vals(j.Optimizer)}
+}
+
+// nums is num of every value of m (nil for nil).
+func nums(m map[string]float64) map[string]*float64 {
+	if m == nil {
+		return nil
+	}
+	j := make(map[string]*float64, len(m))
+	for k, v := range m {
+		j[k] = num(v)
+	}
+	return j
+}
+
+// vals is val of every value of j (nil for nil).
+func vals(j map[string]*float64) map[string]float64 {
+	if j == nil {
+		return nil
+	}
+	m := make(map[string]float64, len(j))
+	for k, p := range j {
+		m[k] = val(p)
+	}
+	return m
 }
 
 // gradSums are the running sums of the gradients' statistics since the

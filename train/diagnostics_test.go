@@ -135,3 +135,49 @@ func TestDiagnosticsJSON(t *testing.T) {
 		t.Errorf("an old line reads as %+v; want NaNs and nil", old.Diagnostics)
 	}
 }
+
+// A ratio, an optimizer's signal or Prodigy's d beyond float64's range
+// goes into metrics.jsonl as null (left out, for d), not as an error that
+// would stop the run, and reads back as NaN (0 for d); as SeqMetrics.
+func TestDiagnosticsJSONNotFinite(t *testing.T) {
+	inf := math.Inf(1)
+	d := train.Diagnostics{GradNormMean: inf, GradNormMax: inf, ClipFraction: math.NaN(),
+		UpdateRatio: map[string]float64{"1.weight": inf, "1.bias": 0.5}, Optimizer: map[string]float64{"prodigy_d": math.NaN()}}
+	for _, v := range []any{
+		train.Epoch{Epoch: 1, Step: 10, LR: 1e-3, TrainLoss: 1, ValLoss: math.NaN(), ProdigyD: inf, Diagnostics: d},
+		train.SeqMetrics{Step: 10, Diagnostics: d},
+	} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("json.Marshal(%T with infinite diagnostics): %v", v, err)
+		}
+		for _, k := range []string{`"update_ratio":{"1.bias":0.5,"1.weight":null}`, `"optimizer":{"prodigy_d":null}`} {
+			if !strings.Contains(string(b), k) {
+				t.Errorf("json.Marshal(%T) = %s; want %s in it", v, b, k)
+			}
+		}
+		if strings.Contains(string(b), `"prodigy_d":+`) || strings.Contains(string(b), `"grad_norm_mean"`) {
+			t.Errorf("json.Marshal(%T) = %s; want no infinite d and no norm", v, b)
+		}
+		var back train.Diagnostics
+		switch v.(type) {
+		case train.Epoch:
+			var e train.Epoch
+			err = json.Unmarshal(b, &e)
+			back = e.Diagnostics
+			if e.ProdigyD != 0 {
+				t.Errorf("ProdigyD read back as %v; want 0 (left out)", e.ProdigyD)
+			}
+		case train.SeqMetrics:
+			var m train.SeqMetrics
+			err = json.Unmarshal(b, &m)
+			back = m.Diagnostics
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !math.IsNaN(back.UpdateRatio["1.weight"]) || back.UpdateRatio["1.bias"] != 0.5 || !math.IsNaN(back.Optimizer["prodigy_d"]) {
+			t.Errorf("%T read back: %+v; want NaN for null", v, back)
+		}
+	}
+}

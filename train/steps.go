@@ -459,12 +459,25 @@ func (tr *SeqTrainer[T]) fingerprint() seqFingerprint {
 // "run" (JSON: batch size, context, training tokens and accumulation,
 // which must not change) and "rng" (base64: the dropout source's state, if
 // any); in a data-parallel run, "rng_ranks" (JSON: every rank's source).
+// The checkpoint path held before is kept as [PrevCheckpoint](path), for
+// [SeqTrainer.ResumeLatest] to fall back on when the latest is damaged.
 func (tr *SeqTrainer[T]) SaveCheckpoint(path string) error {
 	var file bytes.Buffer
 	if err := tr.writeCheckpoint(&file); err != nil {
 		return err
 	}
+	if err := keepPrevious(path); err != nil {
+		return fmt.Errorf("train: keeping the previous checkpoint: %w", err)
+	}
 	return atomicfile.WriteFile(path, file.Bytes())
+}
+
+// ResumeLatest restores the run as Resume does, from the checkpoint at
+// path or, if that one cannot be used (missing, corrupt, or not this
+// run's), from the one before it that SaveCheckpoint kept
+// ([PrevCheckpoint]), as [Trainer.ResumeLatest] does.
+func (tr *SeqTrainer[T]) ResumeLatest(path string) (from string, skipped, err error) {
+	return resumeLatest(tr.Resume, path)
 }
 
 // writeCheckpoint writes what SaveCheckpoint saves to file.
