@@ -294,32 +294,6 @@ func parseSpecs(specs []string) ([]spec.Optimizer, error) {
 	return opts, nil
 }
 
-// checkMemory refuses to train runs trainings of r on d at once if they
-// would need more than limit bytes (0: what the machine has available),
-// as descent train refuses one run.
-func checkMemory(r recipe.Recipe, d explore.Data, limit int64, runs int) error {
-	var need float64
-	if d.Text != nil {
-		need = r.Memory(nil, d.Text.Vocab.Len())
-	} else {
-		need = r.Memory(d.Splits.Train.Shape(), d.Splits.Train.Classes())
-	}
-	need *= float64(runs)
-	what := "--max-memory"
-	if limit == 0 {
-		avail, ok := run.Available()
-		if !ok {
-			return nil
-		}
-		limit, what = avail, "the memory available"
-	}
-	if need <= float64(limit) {
-		return nil
-	}
-	return fmt.Errorf("%s with batch %d, %s at once, needs about %s for the weights, optimizer states and batches; %s is %s (fewer --workers need less; --max-memory SIZE overrides the check)",
-		r.Model, r.Batch, plural(runs, "run"), run.FormatSize(need), what, run.FormatSize(float64(limit)))
-}
-
 // runGrid runs --preset adamw-vs-l2, its runs at once needing at most
 // limit bytes (0: what the machine has available).
 func runGrid(f *compareFlags, limit int64, stdout, stderr io.Writer) error {

@@ -30,6 +30,14 @@ var notTaken = map[string][]untaken{
 		{flags: []string{"replicas"}, why: "compare trains whole runs in parallel instead (--workers)"},
 		{flags: []string{"tensorboard"}, why: "compare writes no run directories, only compare.json and its figures"},
 	},
+	"lr-find": {
+		{flags: []string{"lr", "epochs", "schedule", "warmup", "schedule-unit"}, why: "the test sets the rate, from --min-lr to --max-lr over --steps batches"},
+		{flags: []string{"patience", "eval-every", "average"}, why: "the test evaluates and saves no model: it records the training loss of every batch"},
+		{flags: []string{"quiet"}, why: "the test prints no progress, only its result"},
+		{flags: []string{"resume"}, why: "a range test is not resumed: run it again"},
+		{flags: []string{"replicas"}, why: "the test trains one model, in this process"},
+		{flags: []string{"tensorboard"}, why: "the test writes no run directory, only lr-find.json and lr-find.png"},
+	},
 }
 
 // names writes the flags as a help names them.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -88,6 +89,26 @@ func TestTakesTrainFlags(t *testing.T) {
 					t.Errorf("descent %s --%s=1: exit %d, %s; want it refused", cmd, f, code, errOut)
 				}
 			}
+		})
+	}
+}
+
+// TestMaxMemory checks that every command that trains refuses to with
+// --max-memory 1kB, before it makes its output directory, and refuses a
+// --max-memory that is no size.
+func TestMaxMemory(t *testing.T) {
+	for _, args := range [][]string{
+		{"train", "--epochs", "1"},
+		{"compare", "--epochs", "1", "--seeds", "1"},
+		{"lr-find"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			commandFailsWith(t, "--max-memory is 1 kB", append(args, "--max-memory", "1kB", "--out", dir)...)
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("descent %s --max-memory 1kB made %s", args[0], dir)
+			}
+			commandFailsWith(t, "--max-memory", append(args, "--max-memory", "lots", "--out", dir)...)
 		})
 	}
 }
