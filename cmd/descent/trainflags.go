@@ -38,6 +38,11 @@ var notTaken = map[string][]untaken{
 		{flags: []string{"replicas"}, why: "the test trains one model, in this process"},
 		{flags: []string{"tensorboard"}, why: "the test writes no run directory, only lr-find.json and lr-find.png"},
 	},
+	"tune": {
+		{flags: []string{"resume"}, why: "a search continues with the same command and --out DIR"},
+		{flags: []string{"replicas"}, why: "tune trains whole trials in parallel instead (--workers; one a rank under mpirun)"},
+		{flags: []string{"tensorboard"}, why: "the trials write no run directories, only the search's tune-journal.jsonl, tune.json and tune.png"},
+	},
 }
 
 // names writes the flags as a help names them.

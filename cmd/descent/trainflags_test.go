@@ -49,6 +49,13 @@ func TestTakesTrainFlags(t *testing.T) {
 	if len(trainFlags) < 40 {
 		t.Fatalf("train -h lists %d flags: the help's format changed?", len(trainFlags))
 	}
+	for _, cmd := range commandNames() {
+		if _, ok := notTaken[cmd]; !ok && cmd != "train" {
+			if help, _ := helpFlags(t, cmd); strings.Contains(help, `those of "descent train"`) {
+				t.Errorf("%s -h says it takes the flags of train, and notTaken does not say which it does not", cmd)
+			}
+		}
+	}
 	for _, cmd := range slices.Sorted(maps.Keys(notTaken)) {
 		t.Run(cmd, func(t *testing.T) {
 			help, flags := helpFlags(t, cmd)
@@ -101,6 +108,7 @@ func TestMaxMemory(t *testing.T) {
 		{"train", "--epochs", "1"},
 		{"compare", "--epochs", "1", "--seeds", "1"},
 		{"lr-find"},
+		{"tune", "--epochs", "1", "--trials", "2"},
 	} {
 		t.Run(args[0], func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "out")
@@ -110,5 +118,19 @@ func TestMaxMemory(t *testing.T) {
 			}
 			commandFailsWith(t, "--max-memory", append(args, "--max-memory", "lots", "--out", dir)...)
 		})
+	}
+}
+
+// TestTuneMaxMemory checks that tune counts each trial that trains at once
+// as the largest the space may make.
+func TestTuneMaxMemory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	commandFailsWith(t, "the largest trial of --space: mlp:4096,4096 with batch 512, 2 runs at once",
+		"tune", "--space", "lr=log(1e-3,1e-1) model=choice(linear,mlp-4096-4096) batch=choice(32,512)", "--workers", "2",
+		"--max-memory", "100MB", "--out", dir)
+	commandFailsWith(t, "mlp:32 with batch 1000, 3 runs at once",
+		"tune", "--space", "lr=log(1e-3,1e-1) batch=int(10,1000)", "--model", "mlp:32", "--workers", "3", "--max-memory", "1MB", "--out", dir)
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("tune refused for its memory made %s", dir)
 	}
 }
