@@ -21,7 +21,9 @@ lr-find.json (every rate and loss) and lr-find.png (loss against rate, log
 x, the suggestions marked) into the output directory.
 
 With no flags it tests descent train's default recipe. A language model
-(--data text, text:PATH or kjv) takes one step a batch of random windows.
+(--data text, text:PATH or kjv) takes one step a batch of random windows;
+only its test takes --accumulate (a classifier's moves the rate every
+batch).
 
 ` + notTakenDoc("lr-find")
 
@@ -49,6 +51,12 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	r, err := f.Recipe()
 	if err != nil {
 		return err
+	}
+	if r.Accumulate > 1 && !r.IsText() {
+		// explore.FindLR records, and counts to --steps, every batch of a
+		// classifier, while the rate grows once an optimizer step: it would
+		// stop a factor of --accumulate short of --max-lr.
+		return fmt.Errorf("--accumulate %d: the range test of a classifier moves the rate every batch, not every accumulated step (a language model's takes --accumulate)", r.Accumulate)
 	}
 	cfg := explore.FindLRConfig{MinLR: *minLR, MaxLR: *maxLR, Steps: *steps, Smoothing: *smoothing, Explode: *explode}
 	if err := cfg.Validate(); err != nil {
