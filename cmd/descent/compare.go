@@ -36,7 +36,7 @@ With no --opt it compares sgd, momentum, adam, adamw and rmsprop. Runs
 train in parallel, --workers at a time; the numbers do not depend on how
 many. --max-memory bounds the memory of the runs that train at once.
 
-` + notInCompareDoc() + `
+` + notTakenDoc("compare") + `
 
 --preset adamw-vs-l2 runs the experiment of Loshchilov & Hutter (2019,
 "Decoupled weight decay regularization") instead: a learning rate × weight
@@ -48,28 +48,6 @@ scale) and prints both grids. Its defaults, each overridden by its flag:
 ` + presetDoc + `
 --lrs and --wds set the grid; --opt replaces adam and adamw, one panel an
 optimizer (each cell sets its lr and wd).`
-
-// notInCompare are the flags of "descent train" that compare does not
-// take, and why. It takes every other, with train's meaning, but for the
-// optimizer's hyperparameters, which go in each --opt
-// (TestCompareTakesTrainFlags).
-var notInCompare = []struct{ flags, why string }{
-	{"--to-adamw, --to-muon", "Muon's routing, which the other optimizers would refuse"},
-	{"--resume", "a comparison is not resumed: run it again"},
-	{"--replicas", "compare trains whole runs in parallel instead (--workers)"},
-	{"--tensorboard", "compare writes no run directories, only compare.json and its figures"},
-}
-
-// notInCompareDoc says which flags of "descent train" compare takes.
-func notInCompareDoc() string {
-	var b strings.Builder
-	b.WriteString(`The other flags are those of "descent train", with its meanings, but for:
-  the optimizer's hyperparameters (--lr, --wd, …): give them in each --opt`)
-	for _, n := range notInCompare {
-		fmt.Fprintf(&b, "\n  %s: %s", n.flags, n.why)
-	}
-	return b.String()
-}
 
 // defaultCompareOpts are the optimizers compared when no --opt is given.
 var defaultCompareOpts = []string{
@@ -314,32 +292,6 @@ func parseSpecs(specs []string) ([]spec.Optimizer, error) {
 		opts[i] = o
 	}
 	return opts, nil
-}
-
-// checkMemory refuses to train runs trainings of r on d at once if they
-// would need more than limit bytes (0: what the machine has available),
-// as descent train refuses one run.
-func checkMemory(r recipe.Recipe, d explore.Data, limit int64, runs int) error {
-	var need float64
-	if d.Text != nil {
-		need = r.Memory(nil, d.Text.Vocab.Len())
-	} else {
-		need = r.Memory(d.Splits.Train.Shape(), d.Splits.Train.Classes())
-	}
-	need *= float64(runs)
-	what := "--max-memory"
-	if limit == 0 {
-		avail, ok := run.Available()
-		if !ok {
-			return nil
-		}
-		limit, what = avail, "the memory available"
-	}
-	if need <= float64(limit) {
-		return nil
-	}
-	return fmt.Errorf("%s with batch %d, %s at once, needs about %s for the weights, optimizer states and batches; %s is %s (fewer --workers need less; --max-memory SIZE overrides the check)",
-		r.Model, r.Batch, plural(runs, "run"), run.FormatSize(need), what, run.FormatSize(float64(limit)))
 }
 
 // runGrid runs --preset adamw-vs-l2, its runs at once needing at most

@@ -5,12 +5,10 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/descentml/descent/explore"
-	"github.com/descentml/descent/optim/spec"
 )
 
 // commandFailsWith runs descent with args and checks that it fails with a
@@ -204,62 +202,6 @@ func TestCompareAdamWvsL2(t *testing.T) {
 	for _, want := range []string{"Adam + L2", "AdamW (decoupled", "best val error", "cosine"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-}
-
-// helpFlags returns the flags that "descent ARGS -h" lists.
-func helpFlags(t *testing.T, args ...string) (help string, flags []string) {
-	t.Helper()
-	out, _, code := descent(t, append(args, "-h")...)
-	if code != 0 {
-		t.Fatalf("descent %s -h: exit %d", strings.Join(args, " "), code)
-	}
-	for _, line := range strings.Split(out, "\n") {
-		if rest, ok := strings.CutPrefix(line, "  -"); ok && rest != "" && rest[0] != '-' {
-			flags = append(flags, strings.Fields(rest)[0])
-		}
-	}
-	return out, flags
-}
-
-// TestCompareTakesTrainFlags checks that compare takes every flag of
-// descent train, or says in its help and in the README that it does not
-// (the optimizer's hyperparameters, which go in each --opt, as one group).
-// Compare's help said it took every one, and refused --accumulate.
-func TestCompareTakesTrainFlags(t *testing.T) {
-	_, trainFlags := helpFlags(t, "train")
-	help, compareFlags := helpFlags(t, "compare")
-	_, notTaken, _ := strings.Cut(help, notInCompareDoc())
-	notTaken = notInCompareDoc() + notTaken
-	readme := string(readFile(t, filepath.Join("..", "..", "README.md")))
-	_, readme, _ = strings.Cut(readme, "- `compare` takes")
-	readme, _, _ = strings.Cut(readme, "\n- `landscape`")
-	hyper := map[string]bool{}
-	for _, k := range spec.Flags() {
-		hyper[k.Name] = true
-	}
-	if len(trainFlags) < 40 || len(compareFlags) < 20 {
-		t.Fatalf("train -h lists %d flags, compare -h %d: the help's format changed?", len(trainFlags), len(compareFlags))
-	}
-	for _, f := range trainFlags {
-		switch {
-		case slices.Contains(compareFlags, f):
-		case hyper[f]:
-			if !strings.Contains(notTaken, "hyperparameters (--lr, --wd, …)") || !strings.Contains(readme, "hyperparameters") {
-				t.Errorf("compare does not take --%s, an optimizer's hyperparameter, and its help or the README's compare does not say they go in --opt", f)
-			}
-		default:
-			for where, text := range map[string]string{"compare -h": notTaken, "the README's compare": readme} {
-				if !strings.Contains(text, "--"+f) {
-					t.Errorf("compare does not take train's --%s, and %s does not say so", f, where)
-				}
-			}
-		}
-	}
-	for _, f := range []string{"accumulate", "average", "max-memory"} {
-		if !slices.Contains(compareFlags, f) {
-			t.Errorf("compare does not take --%s", f)
 		}
 	}
 }

@@ -266,7 +266,7 @@ func TestTextCompareTuneLRFind(t *testing.T) {
 	commandFailsWith(t, "validation loss (val_loss), not an accuracy", append([]string{"tune", "--out", filepath.Join(base, "acc"),
 		"--steps", "6", "--metric", "val_accuracy"}, model...)...)
 
-	out, e, code = descent(t, append([]string{"lr-find", "--out", filepath.Join(base, "lr"), "--steps", "20"}, model[:len(model)-1]...)...)
+	out, e, code = descent(t, append([]string{"lr-find", "--out", filepath.Join(base, "lr"), "--steps", "20", "--accumulate", "2"}, model[:len(model)-1]...)...)
 	if code != 0 || !strings.Contains(out, "range test of gpt:") {
 		t.Errorf("lr-find: exit %d: %s\n%s", code, e, out)
 	}

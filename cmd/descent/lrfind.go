@@ -10,7 +10,7 @@ import (
 	"github.com/descentml/descent/tensor"
 )
 
-const aboutLRFind = `Runs the learning-rate range test (Smith 2017, fast.ai's lr_find): trains
+var aboutLRFind = `Runs the learning-rate range test (Smith 2017, fast.ai's lr_find): trains
 the model from a fresh start for --steps batches while the learning rate
 grows exponentially from --min-lr to --max-lr, recording the loss of every
 batch, and stops early once the smoothed loss exceeds --explode times its
@@ -20,11 +20,12 @@ of the lowest loss divided by 10, the other common choice; writes
 lr-find.json (every rate and loss) and lr-find.png (loss against rate, log
 x, the suggestions marked) into the output directory.
 
-The other flags are those of "descent train": the optimizer (--opt and its
-hyperparameters, except --lr, which the test sweeps), model, data, batch
-size and seed. With no flags it tests descent train's default recipe. A
-language model (--data text, text:PATH or kjv) takes one step a batch of
-random windows.`
+With no flags it tests descent train's default recipe. A language model
+(--data text, text:PATH or kjv) takes one step a batch of random windows;
+only its test takes --accumulate (a classifier's moves the rate every
+batch).
+
+` + notTakenDoc("lr-find")
 
 func runLRFind(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("lr-find", "[flags]", aboutLRFind)
@@ -38,18 +39,24 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	smoothing := fs.Float64("smoothing", def.Smoothing, "β of the moving average of the loss (0: none)")
 	explode := fs.Float64("explode", def.Explode, "stop once the smoothed loss exceeds this many times its lowest")
 	out := fs.String("out", "", "output directory (default: runs/lr-find-<date>-<time>)")
+	maxMem := maxMemoryFlag(fs, "the model, optimizer and batch")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
-	for _, name := range []string{"lr", "epochs", "schedule", "warmup", "schedule-unit", "patience"} {
-		if given(fs, name) {
-			return fmt.Errorf("--%s does not apply: the test sets the rate from --min-lr to --max-lr over --steps batches", name)
-		}
+	limit, err := maxMemory(*maxMem)
+	if err != nil {
+		return err
 	}
 	tensor.SetThreads(*threads)
 	r, err := f.Recipe()
 	if err != nil {
 		return err
+	}
+	if r.Accumulate > 1 && !r.IsText() {
+		// explore.FindLR records, and counts to --steps, every batch of a
+		// classifier, while the rate grows once an optimizer step: it would
+		// stop a factor of --accumulate short of --max-lr.
+		return fmt.Errorf("--accumulate %d: the range test of a classifier moves the rate every batch, not every accumulated step (a language model's takes --accumulate)", r.Accumulate)
 	}
 	cfg := explore.FindLRConfig{MinLR: *minLR, MaxLR: *maxLR, Steps: *steps, Smoothing: *smoothing, Explode: *explode}
 	if err := cfg.Validate(); err != nil {
@@ -57,6 +64,9 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	}
 	d, err := explore.Load(r, 0)
 	if err != nil {
+		return err
+	}
+	if err := checkMemory(r, d, limit, 1); err != nil {
 		return err
 	}
 	o, err := run.OpenOutput("lr-find", *out, explore.LRFindFile)

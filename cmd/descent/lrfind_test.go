@@ -60,6 +60,7 @@ func TestLRFindErrors(t *testing.T) {
 		{"--epochs does not apply", []string{"lr-find", "--epochs", "3"}},
 		{`unknown optimizer "shampoo"`, []string{"lr-find", "--opt", "shampoo"}},
 		{"explode factor 1: want more than 1", []string{"lr-find", "--explode", "1"}},
+		{"--accumulate 3: the range test of a classifier", []string{"lr-find", "--accumulate", "3"}},
 	} {
 		commandFailsWith(t, tc.want, tc.args...)
 	}

@@ -152,18 +152,21 @@ func versionString() string {
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
+// Its help lists its flags but for those of "descent train" that the
+// command does not take (notTaken).
 func newFlagSet(name, synopsis, about string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: descent %s %s\n\n%s\n\nFlags:\n\n", name, synopsis, about)
-		fs.PrintDefaults()
+		printTakenDefaults(fs)
 	}
 	return fs
 }
 
 // parseFlags parses args, turning a flag error into errUsage (the flag
 // package has already printed it with the usage, to stderr). Help asked for
-// with -h goes to stdout.
+// with -h goes to stdout. A flag of "descent train" that the command does
+// not take (notTaken) is an error that says why.
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	for _, a := range args {
@@ -184,5 +187,5 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(fs.Output(), "descent %s: unexpected argument %q (flags start with -)\n", fs.Name(), fs.Arg(0))
 		return errUsage
 	}
-	return nil
+	return refuseUntaken(fs)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/descentml/descent/comm"
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/explore"
 	"github.com/descentml/descent/internal/progress"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
@@ -143,6 +144,39 @@ func maxMemory(s string) (int64, error) {
 		return 0, fmt.Errorf("--max-memory: %w", err)
 	}
 	return n, nil
+}
+
+// memoryNeed estimates the bytes a training of r on d needs for its
+// model, optimizer and batch (recipe.Recipe.Memory).
+func memoryNeed(r recipe.Recipe, d explore.Data) float64 {
+	if d.Text != nil {
+		return r.Memory(nil, d.Text.Vocab.Len())
+	}
+	return r.Memory(d.Splits.Train.Shape(), d.Splits.Train.Classes())
+}
+
+// checkMemory refuses to train runs trainings of r on d at once if they
+// would need more than limit bytes (0: what the machine has available),
+// as descent train refuses one run.
+func checkMemory(r recipe.Recipe, d explore.Data, limit int64, runs int) error {
+	need := memoryNeed(r, d) * float64(runs)
+	what := "--max-memory"
+	if limit == 0 {
+		avail, ok := run.Available()
+		if !ok {
+			return nil
+		}
+		limit, what = avail, "the memory available"
+	}
+	if need <= float64(limit) {
+		return nil
+	}
+	if runs == 1 {
+		return fmt.Errorf("%s with batch %d needs about %s for its weights, optimizer state and batch; %s is %s (--max-memory SIZE overrides the check)",
+			r.Model, r.Batch, run.FormatSize(need), what, run.FormatSize(float64(limit)))
+	}
+	return fmt.Errorf("%s with batch %d, %s at once, needs about %s for the weights, optimizer states and batches; %s is %s (fewer --workers need less; --max-memory SIZE overrides the check)",
+		r.Model, r.Batch, plural(runs, "run"), run.FormatSize(need), what, run.FormatSize(float64(limit)))
 }
 
 // threadsFlag defines --threads.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,7 +23,9 @@ var aboutTune = `Searches hyperparameters: trains the recipe the flags describe 
 "descent train") once per trial, with the values of --space set, and ranks
 the trials by their validation loss (or --metric val_accuracy) after the
 last epoch. Trials run in parallel, --workers at a time (one model each);
-which trials run does not depend on how many.
+which trials run does not depend on how many. --max-memory bounds the
+memory of the trials that train at once, each counted as the largest the
+space may make (its largest batch and model).
 
 --space names what is searched, as
   lr=log(1e-4,1e-1) wd=log(1e-5,1e-1) beta1=uniform(0.8,0.99) batch=choice(64,128) epochs=int(2,5) opt=choice(adam,adamw)
@@ -41,7 +44,9 @@ trial's initial weights) and resumable: every finished trial is recorded in
 DIR/tune-journal.jsonl, and the same command with --out DIR after Ctrl-C or
 a crash runs only the trials not recorded. At the end it writes tune.json
 (every trial, the best recipe) and tune.png, prints the trials best first,
-and the best as a complete "descent train" command.`
+and the best as a complete "descent train" command.
+
+` + notTakenDoc("tune")
 
 // tuneDefaults is tune's recipe with no flags: descent train's, for three
 // epochs.
@@ -70,7 +75,12 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	workers := fs.Int("workers", 0, "trials at once (0: one per core)")
 	out := fs.String("out", "", "output directory; an existing one continues its search (default: runs/tune-<date>-<time>)")
 	quiet := fs.Bool("quiet", false, "no progress output, only the table")
+	maxMem := maxMemoryFlag(fs, "the trials that train at once (each the largest model and batch of the space)")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	limit, err := maxMemory(*maxMem)
+	if err != nil {
 		return err
 	}
 	console := stderr // the process's own, for the error every rank ends with
@@ -111,16 +121,24 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	if err := comm.Together(c, err, "another rank could not load the data"); err != nil {
 		return err
 	}
+	w := explore.UseCores(*threads, *workers, 1<<30)
+	here := w // the trials this process trains at once
+	if c.Distributed() {
+		w, here = c.Size(), 1 // one trial per rank
+	}
+	err = checkMemory(largestTrial(r, space, d), d, limit, here)
+	if err != nil && searchesSize(space) {
+		err = fmt.Errorf("the largest trial of --space: %w", err)
+	}
+	if err := comm.Together(c, err, "another rank has too little memory for its trial"); err != nil {
+		return err
+	}
 	dir, lock, err := explore.OpenTuneDir(*out, c)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
 	journal := filepath.Join(dir, explore.TuneJournal)
-	w := explore.UseCores(*threads, *workers, 1<<30)
-	if c.Distributed() {
-		w = c.Size() // one trial per rank
-	}
 	if !*quiet {
 		verb := "searching"
 		if _, err := os.Stat(journal); err == nil {
@@ -197,4 +215,42 @@ func configString(c tune.Config) string {
 		}
 	}
 	return strings.Join(names, " ")
+}
+
+// searchesSize reports whether space sets the model or the batch, which
+// the memory of a trial depends on.
+func searchesSize(space tune.Space) bool {
+	return slices.ContainsFunc(space.Dims, func(d tune.Dim) bool { return d.Name == "model" || d.Name == "batch" })
+}
+
+// largestTrial returns the recipe of the trial of space on r that needs
+// the most memory on d: of every model the space may choose, with its
+// largest batch.
+func largestTrial(r recipe.Recipe, space tune.Space, d explore.Data) recipe.Recipe {
+	configs := []tune.Config{{}}
+	for _, dim := range space.Dims {
+		if dim.Name != "model" && dim.Name != "batch" {
+			continue
+		}
+		values := dim.Values // of a choice, or the fixed value
+		if dim.Kind == tune.Log || dim.Kind == tune.Uniform || dim.Kind == tune.Int {
+			values = []tune.Value{tune.Num(math.Floor(dim.Hi))}
+		}
+		var next []tune.Config
+		for _, c := range configs {
+			for _, v := range values {
+				c := maps.Clone(c)
+				c[dim.Name] = v
+				next = append(next, c)
+			}
+		}
+		configs = next
+	}
+	largest, need := r, -1.0
+	for _, c := range configs {
+		if t, err := explore.Apply(r, c); err == nil && memoryNeed(t, d) > need {
+			largest, need = t, memoryNeed(t, d)
+		}
+	}
+	return largest
 }
