@@ -509,3 +509,29 @@ func TestNoDataDir(t *testing.T) {
 		t.Errorf("train --data mnist with no data directory: exit %d, stderr %q; want it to name --data-dir and not Options.Dir", code, stderr)
 	}
 }
+
+// TestWarnings checks what the command says on stderr, exiting 0, when a
+// run finishes with a figure it could not draw (lr 0: every update ratio
+// is 0, and its figure's y axis is logarithmic) and when a language
+// model's run resumes past its damaged latest checkpoint.
+func TestWarnings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lr0")
+	if _, e, code := descent(t, "train", "--out", dir, "--epochs", "1", "--lr", "0", "--quiet"); code != 0 || !strings.Contains(e, "warning: update_ratio.png left out") {
+		t.Errorf("train --lr 0: exit %d, stderr %q; want a warning that update_ratio.png was left out", code, e)
+	}
+	lm := filepath.Join(t.TempDir(), "lm")
+	args := []string{"train", "--data", "text", "--model", "gpt:layers=1,d=16,heads=2,ctx=16", "--batch", "4", "--eval-every", "2", "--quiet", "--out", lm}
+	if _, e, code := descent(t, append(args, "--steps", "4")...); code != 0 {
+		t.Fatal(e)
+	}
+	latest := filepath.Join(lm, run.CheckpointFile)
+	b := readFile(t, latest)
+	b[len(b)-100] ^= 1
+	if err := os.WriteFile(latest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, e, code := descent(t, "train", "--resume", lm, "--steps", "6", "--quiet")
+	if code != 0 || !strings.Contains(e, "warning: train: "+latest) || !strings.Contains(e, "continuing from the previous checkpoint, at step 2") {
+		t.Errorf("resume of a language model after a flipped byte: exit %d, stderr %q; want a warning and step 2", code, e)
+	}
+}

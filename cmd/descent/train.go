@@ -231,7 +231,7 @@ func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr i
 	r, dir, tr := rn.Recipe, rn.Dir, rn.Trainer()
 	switch rn.State {
 	case run.Unfinished:
-		return finish(rn, false, stdout)
+		return finish(rn, false, stdout, stderr)
 	case run.StoppedEarly:
 		fmt.Fprintf(stderr, "the run in %s stopped early after %d epochs (no better validation loss for %s); nothing to do\n", dir, tr.Epochs(), plural(r.Patience, "epoch"))
 		return nil
@@ -267,17 +267,26 @@ func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr i
 	if err != nil && !stopped {
 		return trained(err)
 	}
-	return finish(rn, stopped, stdout)
+	return finish(rn, stopped, stdout, stderr)
 }
 
-// finish writes the files of a finished run and prints its table.
-func finish(rn *run.Run, stopped bool, stdout io.Writer) error {
+// finish writes the files of a finished run and prints its table, and a
+// warning for each figure it left out.
+func finish(rn *run.Run, stopped bool, stdout, stderr io.Writer) error {
 	s, err := rn.Finish(stopped)
 	if err != nil {
 		return err
 	}
+	warnFigures(stderr, rn.SkippedFigures)
 	printSummary(stdout, rn.Recipe, rn.Trainer().History(), s, rn.Dir)
 	return nil
+}
+
+// warnFigures prints why each figure of skipped was left out.
+func warnFigures(stderr io.Writer, skipped []error) {
+	for _, err := range skipped {
+		fmt.Fprintf(stderr, "warning: %v\n", err)
+	}
 }
 
 func lenOf(s *data.Set) int {

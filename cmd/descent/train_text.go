@@ -28,6 +28,9 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 		if rn, err = run.ResumeText(resume, steps, opts); err != nil {
 			return err
 		}
+		if rn.SkippedCheckpoint != nil {
+			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, at step %d\n", rn.SkippedCheckpoint, rn.Trainer().Step())
+		}
 	} else {
 		r, err := f.Recipe()
 		if err != nil {
@@ -44,7 +47,7 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 		fmt.Fprintf(stderr, "the run in %s has done %d steps already; nothing to do (give --steps more than %d to continue it)\n", rn.Dir, tr.Step(), tr.Step())
 		return nil
 	case run.Unfinished:
-		return finishText(rn, stdout)
+		return finishText(rn, stdout, stderr)
 	}
 	if rn.Resumed {
 		fmt.Fprintf(stderr, "resuming %s at step %d, up to step %d\n", rn.Dir, tr.Step(), r.Steps)
@@ -64,16 +67,17 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 	if err != nil {
 		return trained(err)
 	}
-	return finishText(rn, stdout)
+	return finishText(rn, stdout, stderr)
 }
 
 // finishText writes the files of a finished language model's run and
-// prints its summary.
-func finishText(rn *run.TextRun, stdout io.Writer) error {
+// prints its summary, and a warning for each figure it left out.
+func finishText(rn *run.TextRun, stdout, stderr io.Writer) error {
 	s, err := rn.Finish()
 	if err != nil {
 		return err
 	}
+	warnFigures(stderr, rn.SkippedFigures)
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s, %s, %d parameters, vocabulary of %d: %d steps, %d tokens in %.1fs (%.0f tokens/s)\n",
 		rn.Recipe.Model, rn.Recipe.Optimizer, s.Params, s.Vocab, s.Steps, s.Tokens, s.Seconds, s.TokensPerSecond)
