@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// nonBlock is the flag that keeps an open from waiting (see dirFS).
+const nonBlock = syscall.O_NONBLOCK
+
 // holder reports whether process pid, which a lock file written at
 // lockedAt names, still holds the lock. A process that does not exist, or
 // that has exited and not been reaped, holds nothing; nor does one that
