@@ -314,13 +314,13 @@ func TestFindLR(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d steps, suggested %.3g, min loss at %.3g, stopped: %s", len(f.LRs), f.Suggested, f.MinLoss, f.Stopped)
+	t.Logf("%d steps, suggested %.3g, min loss at %.3g, stopped: %s", len(f.LRs), f.Suggested, f.MinLossLR, f.Stopped)
 	if f.Stopped == "" || len(f.LRs) >= 100 || len(f.LRs) < 50 {
 		t.Errorf("the test ran %d of 100 steps (stopped %q); want it to stop when the loss explodes", len(f.LRs), f.Stopped)
 	}
 	// AdamW on digits trains well from 1e-3 to 1e-2.
-	if !(f.Suggested >= 3e-4 && f.Suggested <= 3e-2) || !(f.MinLoss/10 >= 1e-3 && f.MinLoss/10 <= 0.1) {
-		t.Errorf("suggested %v, min loss at %v; want about 1e-3 to 1e-2", f.Suggested, f.MinLoss)
+	if !(f.Suggested >= 3e-4 && f.Suggested <= 3e-2) || !(f.MinLossLR/10 >= 1e-3 && f.MinLossLR/10 <= 0.1) {
+		t.Errorf("suggested %v, min loss at %v; want about 1e-3 to 1e-2", f.Suggested, f.MinLossLR)
 	}
 	ratio := math.Pow(1e8, 1.0/99)
 	for i := 1; i < len(f.LRs); i++ {
@@ -350,6 +350,27 @@ func TestFindLR(t *testing.T) {
 	var back LRFind
 	if err := json.Unmarshal(b, &back); err != nil || back.Suggested != f.Suggested || len(back.Smoothed) != len(f.Smoothed) {
 		t.Errorf("JSON round trip: %v", err)
+	}
+}
+
+// TestLRFindJSON checks the names lr-find.json gives what the test found:
+// the rate of the lowest loss is named as a rate.
+func TestLRFindJSON(t *testing.T) {
+	f := LRFind{Recipe: recipe.Default(), LRs: []float64{1e-3, 1e-2, 1e-1}, Losses: []jsonFloat{2, 1, 3}, Smoothed: []jsonFloat{2, 1.5, 2.5}}
+	f.suggest()
+	b, err := json.Marshal(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(m["min_loss_lr"]); got != "0.01" {
+		t.Errorf("lr-find.json's min_loss_lr = %q; want 0.01, the rate of the lowest smoothed loss", got)
+	}
+	if got, ok := m["min_loss"]; ok {
+		t.Errorf("lr-find.json has min_loss = %s: a rate named as a loss", got)
 	}
 }
 

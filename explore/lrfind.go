@@ -76,9 +76,10 @@ type LRFind struct {
 	// log(rate), before its minimum: the steepest descent, fast.ai's
 	// "steep" suggestion.
 	Suggested float64 `json:"suggested"`
-	// MinLoss is the rate of the lowest smoothed loss; MinLoss/10 is the
-	// other common choice.
-	MinLoss float64 `json:"min_loss"`
+	// MinLossLR is the rate of the lowest smoothed loss (a rate, not a
+	// loss); MinLossLR/10 is the other common choice. Files written before
+	// it was named so call it "min_loss".
+	MinLossLR float64 `json:"min_loss_lr"`
 }
 
 // FindLR runs the learning-rate range test of Smith (2017), as fast.ai's
@@ -169,9 +170,9 @@ func FindLR(ctx context.Context, r recipe.Recipe, d Data, cfg FindLRConfig) (*LR
 	return f, nil
 }
 
-// suggest sets Suggested and MinLoss from the smoothed losses.
+// suggest sets Suggested and MinLossLR from the smoothed losses.
 func (f *LRFind) suggest() {
-	f.Suggested, f.MinLoss = math.NaN(), math.NaN()
+	f.Suggested, f.MinLossLR = math.NaN(), math.NaN()
 	lo := -1
 	for i, s := range f.Smoothed {
 		if v := float64(s); !math.IsNaN(v) && !math.IsInf(v, 0) && (lo < 0 || v < float64(f.Smoothed[lo])) {
@@ -181,7 +182,7 @@ func (f *LRFind) suggest() {
 	if lo < 0 {
 		return
 	}
-	f.MinLoss = f.LRs[lo]
+	f.MinLossLR = f.LRs[lo]
 	// The slope against log(rate), by differences over a window of a few
 	// points on each side, which the smoothing alone leaves noisy. The
 	// first points are skipped: the moving average is still settling.
@@ -207,10 +208,10 @@ func (f *LRFind) suggest() {
 func (f *LRFind) Plot() plot.LinesSpec {
 	raw, smooth := make([]float64, len(f.Losses)), make([]float64, len(f.Smoothed))
 	top := math.Inf(1)
-	if !math.IsNaN(f.MinLoss) {
+	if !math.IsNaN(f.MinLossLR) {
 		top = 0
 		for i, s := range f.Smoothed {
-			if f.LRs[i] > f.MinLoss {
+			if f.LRs[i] > f.MinLossLR {
 				break
 			}
 			top = max(top, 2*float64(s))
@@ -231,8 +232,8 @@ func (f *LRFind) Plot() plot.LinesSpec {
 	if !math.IsNaN(f.Suggested) {
 		spec.Markers = append(spec.Markers, plot.Marker{Label: fmt.Sprintf("steepest: %.2g", f.Suggested), X: f.Suggested, Y: f.at(f.Suggested)})
 	}
-	if !math.IsNaN(f.MinLoss) {
-		spec.Markers = append(spec.Markers, plot.Marker{Label: fmt.Sprintf("min/10: %.2g", f.MinLoss/10), X: f.MinLoss / 10, Y: math.NaN()})
+	if !math.IsNaN(f.MinLossLR) {
+		spec.Markers = append(spec.Markers, plot.Marker{Label: fmt.Sprintf("min/10: %.2g", f.MinLossLR/10), X: f.MinLossLR / 10, Y: math.NaN()})
 	}
 	return spec
 }
@@ -262,7 +263,7 @@ func (f *LRFind) WriteSummary(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(w, "suggested learning rate: %.3g (steepest descent of the smoothed loss)\n", f.Suggested)
-	_, err = fmt.Fprintf(w, "lowest smoothed loss %.4g at %.3g; a tenth of that: %.3g\n", f.at(f.MinLoss), f.MinLoss, f.MinLoss/10)
+	_, err = fmt.Fprintf(w, "lowest smoothed loss %.4g at %.3g; a tenth of that: %.3g\n", f.at(f.MinLossLR), f.MinLossLR, f.MinLossLR/10)
 	return err
 }
 

@@ -214,6 +214,12 @@ func TestBrowser(t *testing.T) {
 	dir := fixture(t)
 	writeRun(t, filepath.Join(dir, "broken"), "adam", 1e-3, 2, true)
 	writeFile(t, filepath.Join(dir, "broken", "summary.json"), []byte("{half"))
+	// An lr-find.json written before min_loss_lr was named so.
+	lrJSON, err := os.ReadFile(filepath.Join(dir, "lr-find", "lr-find.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "lr-find-old", "lr-find.json"), []byte(strings.Replace(string(lrJSON), `"min_loss_lr"`, `"min_loss"`, 1)))
 	_, ts := newServer(t, dir)
 	var list entriesReply
 	getJSON(t, ts.URL+"/api/entries", &list)
@@ -323,9 +329,22 @@ func TestBrowser(t *testing.T) {
 	}
 	p.screenshot("landscape")
 
-	// lr-find: the loss against the rate, one point per rate tried.
-	var lr struct{ LRs []float64 }
+	// lr-find: the loss against the rate, one point per rate tried, the
+	// suggested rate and the rate of the lowest loss, also from a file
+	// that calls it by its old name.
+	var lr struct {
+		LRs       []float64
+		MinLossLR float64 `json:"min_loss_lr"`
+	}
 	readFixture(t, "lr-find/lr-find.json", &lr)
+	wantSuggest := "lowest loss at rate " + eval[string](p, fmt.Sprintf("fmt(%v)", lr.MinLossLR))
+	for _, id := range []string{"0/lr-find", "0/lr-find-old"} {
+		p.run("open "+id, open(id), visible(chartSel("lr-find", len(lr.LRs), 2)),
+			poll(fmt.Sprintf(`state.viewKey.endsWith(":%s") && document.querySelector("#suggest") !== null`, id)))
+		if got := get(p, "read the suggestion", chromedp.Text(chromedp.CSS(`#suggest`))); !strings.Contains(got, wantSuggest) {
+			t.Errorf("%s suggests %q; want %q in it", id, got, wantSuggest)
+		}
+	}
 	p.run("open lr-find", open("0/lr-find"), visible(chartSel("lr-find", len(lr.LRs), 2)))
 	p.screenshot("lr-find")
 

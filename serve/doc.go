@@ -19,7 +19,11 @@
 // Every file is read through an os.Root opened on one of the given
 // directories: a path with "..", an absolute path, or a symbolic link that
 // leads outside the directory is refused, whatever its encoding in the URL.
-// Only GET and HEAD are answered; nothing is ever written.
+// Only regular files and directories are read: a symbolic link, a FIFO, a
+// device or a socket is neither listed nor opened (a FIFO opened to read
+// would hold the request until something wrote to it). Only GET and HEAD
+// are answered; nothing is ever written, and the locks that descent's
+// commands hold on their directories are read without being taken.
 //
 // The command "descent serve" binds the handler to 127.0.0.1:6006 unless
 // told otherwise.

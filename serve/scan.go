@@ -31,9 +31,13 @@ const (
 type Status string
 
 // The statuses. A run's is derived from its files (see runStatus): a
-// summary means it finished; otherwise a file written within the idle time
-// means it is running; otherwise a checkpoint means it stopped and can be
-// resumed, and no checkpoint means it failed.
+// summary means it finished; otherwise the lock a training process holds
+// on the directory means it is running (see probeLock), and so, where no
+// lock tells, does a file written within the idle time; otherwise a
+// checkpoint means it stopped and can be resumed, and no checkpoint means
+// it failed. The other kinds that are written over time, tunes and the
+// directories of commands that have not written their results yet, are
+// running by the same rule.
 const (
 	Running   Status = "running"
 	Finished  Status = "finished"
@@ -186,7 +190,7 @@ func (s *Server) classify(root int, fsys fs.FS, dir string, depth int, files map
 		if info, err := fs.Stat(fsys, dir); err == nil {
 			e.Modified = info.ModTime()
 		}
-		if now.Sub(e.Modified) < s.idle {
+		if probeLock(fsys, dir).live(now.Sub(e.Modified) < s.idle) {
 			e.Status, e.Problem = Running, "nothing written yet"
 		} else {
 			e.Status, e.Problem = Failed, "an empty directory"
@@ -217,21 +221,6 @@ func kindByName(name string) Kind {
 	return KindUnknown
 }
 
-// lockState is what a run's lock file says: nothing yet. Issue 13 adds an
-// exclusive lock that a training process holds on a file in its run
-// directory; when it lands, probeLock tries to take that lock shared and
-// without blocking (the view only reads): lockHeld means a process is
-// training the run, whatever the times of its files; lockFree means none
-// is, so a run without a summary is stopped or failed at once rather than
-// after the idle time.
-type lockState int
-
-const (
-	lockUnknown lockState = iota // no lock file: decide by the files' times
-	lockHeld
-	lockFree
-)
-
 // runFacts is what a run directory holds, all that its status depends on.
 type runFacts struct {
 	summary, checkpoint bool
@@ -241,15 +230,16 @@ type runFacts struct {
 }
 
 // status derives a run's status. A run without a summary is running while
-// its lock is held, or, without a lock, while its files were written within
-// the idle time or three of its longest epochs, whichever is longer.
+// its lock is held, or, with no lock to tell, while its files were written
+// within the idle time or three of its longest epochs, whichever is
+// longer.
 func (f runFacts) status(now time.Time, idle time.Duration) (Status, string) {
 	if f.summary {
 		return Finished, ""
 	}
-	running := now.Sub(f.lastWrite) < max(idle, time.Duration(3*f.longestEpoch*float64(time.Second)))
+	fresh := now.Sub(f.lastWrite) < max(idle, time.Duration(3*f.longestEpoch*float64(time.Second)))
 	switch {
-	case f.lock == lockHeld || f.lock == lockUnknown && running:
+	case f.lock.live(fresh):
 		return Running, ""
 	case f.checkpoint:
 		return Stopped, "no summary and no longer written to; resume it with descent train --resume"
@@ -257,9 +247,6 @@ func (f runFacts) status(now time.Time, idle time.Duration) (Status, string) {
 		return Failed, "no summary, no checkpoint, and no longer written to"
 	}
 }
-
-// probeLock reports the state of a run's lock; see lockState.
-func probeLock(fs.FS, string) lockState { return lockUnknown }
 
 func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo, e *Entry, now time.Time) (Status, string) {
 	var problems []string
@@ -272,7 +259,7 @@ func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo,
 	} else {
 		problems = append(problems, "no config.json")
 	}
-	f := runFacts{lastWrite: e.Modified, lock: probeLock(fsys, dir)}
+	f := runFacts{lastWrite: e.Modified}
 	_, latest := files["checkpoint.safetensors"]
 	_, prev := files["checkpoint.prev.safetensors"]
 	f.checkpoint = latest || prev
@@ -282,6 +269,9 @@ func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo,
 		} else {
 			e.Summary, f.summary = b, true
 		}
+	}
+	if !f.summary {
+		f.lock = probeLock(fsys, dir)
 	}
 	if info, ok := files["metrics.jsonl"]; ok {
 		m, _ := s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info, false)
@@ -308,7 +298,7 @@ func (s *Server) tuneStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo
 	if j.Problem != "" {
 		return Malformed, j.Problem
 	}
-	if now.Sub(modified) < s.idle {
+	if probeLock(fsys, dir).live(now.Sub(modified) < s.idle) {
 		return Running, ""
 	}
 	return Stopped, "no tune.json and no longer written to; the same descent tune command with the same --out runs the trials that did not finish"

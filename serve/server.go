@@ -55,7 +55,7 @@ type Server struct {
 type root struct {
 	name string // as given, for display
 	r    *os.Root
-	fsys fs.FS
+	fsys *dirFS // every file is read through it
 }
 
 var _ http.Handler = (*Server)(nil)
@@ -87,7 +87,7 @@ func New(cfg Config) (*Server, error) {
 			r, err = os.OpenRoot(d)
 		}
 		if err == nil {
-			_, err = fs.ReadDir(r.FS(), ".")
+			_, err = fs.ReadDir(&dirFS{r}, ".")
 		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -99,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 			s.Close()
 			return nil, err
 		}
-		s.roots = append(s.roots, root{name: filepath.ToSlash(filepath.Clean(d)), r: r, fsys: r.FS()})
+		s.roots = append(s.roots, root{name: filepath.ToSlash(filepath.Clean(d)), r: r, fsys: &dirFS{r}})
 	}
 	s.page = template.Must(template.ParseFS(static, "static/index.html"))
 	sub, _ := fs.Sub(static, "static")
@@ -294,7 +294,8 @@ func (s *Server) file(w http.ResponseWriter, r *http.Request) {
 	}
 	// os.Root refuses "..", absolute paths and symbolic links that lead
 	// outside the directory; fs.ValidPath above has refused them already.
-	f, err := s.roots[ri].r.Open(filepath.FromSlash(name))
+	// dirFS opens nothing but files and directories.
+	f, err := s.roots[ri].fsys.open(name)
 	if err != nil {
 		notFound(w, "no such file")
 		return

@@ -558,7 +558,10 @@ function viewLRFind(el, [r]) {
   section(el, "head", () => h("div")).replaceChildren(header(r.entry));
   const f = r.result;
   if (!f) return;
-  section(el, "suggest", () => h("p", {}, h("b", {}, "suggested rate: " + fmt(f.suggested)), `; lowest loss ${fmt(f.min_loss)}`, f.stopped ? `; ${f.stopped}` : ""));
+  // The rate of the lowest smoothed loss; files written before it was
+  // named min_loss_lr call it min_loss.
+  const minLossLR = f.min_loss_lr ?? f.min_loss;
+  section(el, "suggest", () => h("p", {}, h("b", {}, "suggested rate: " + fmt(f.suggested)), `; lowest loss at rate ${fmt(minLossLR)}`, f.stopped ? `; ${f.stopped}` : ""));
   const charts = section(el, "charts", () => h("div", {class: "charts"}));
   plot(charts, "lr-find", "loss against learning rate", [
     {label: "loss", xs: f.lrs, ys: f.losses, color: COLORS[0]},

@@ -1,0 +1,239 @@
+//go:build unix
+
+package serve
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/descentml/descent/run"
+)
+
+// TestLockFileName keeps the name serve probes the same as the run
+// package's.
+func TestLockFileName(t *testing.T) {
+	if lockFile != run.LockFile {
+		t.Errorf("serve probes %q; the run package locks %q", lockFile, run.LockFile)
+	}
+}
+
+// unfinished writes a run without a summary into dir, with a checkpoint if
+// checkpoint is set, last written long ago.
+func unfinished(t *testing.T, dir string, checkpoint bool) {
+	t.Helper()
+	writeRun(t, dir, "adam", 1e-3, 2, false)
+	if checkpoint {
+		writeFile(t, filepath.Join(dir, "checkpoint.safetensors"), []byte("stand-in"))
+	}
+	age(t, dir, time.Hour)
+}
+
+// TestLockHeld checks that a run whose lock a process holds is running
+// however long ago it last wrote, and that once the lock is released it is
+// stopped or failed at once, however recently it wrote.
+func TestLockHeld(t *testing.T) {
+	dir := t.TempDir()
+	unfinished(t, filepath.Join(dir, "ckpt"), true)
+	unfinished(t, filepath.Join(dir, "nockpt"), false)
+	writeRun(t, filepath.Join(dir, "fresh"), "adam", 1e-3, 2, false)
+	var locks []*run.Lock
+	for _, d := range []string{"ckpt", "nockpt", "fresh"} {
+		l, err := run.LockDir(filepath.Join(dir, d), "descent train")
+		if err != nil {
+			t.Fatal(err)
+		}
+		locks = append(locks, l)
+	}
+	age(t, filepath.Join(dir, "ckpt"), time.Hour) // the lock file too
+	_, ts := newServer(t, dir)
+	wantStatus(t, ts.URL, "held", map[string]Status{"ckpt": Running, "nockpt": Running, "fresh": Running})
+	for _, l := range locks {
+		if err := l.Unlock(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantStatus(t, ts.URL, "released", map[string]Status{"ckpt": Stopped, "nockpt": Failed, "fresh": Failed})
+}
+
+func wantStatus(t *testing.T, url, when string, want map[string]Status) {
+	t.Helper()
+	got := entriesByPath(t, url)
+	for p, w := range want {
+		if e := got[p]; e.Status != w {
+			t.Errorf("%s: %s is %s (%s); want %s", when, p, e.Status, e.Problem, w)
+		}
+	}
+}
+
+// TestLockOfAnotherProcess has another process take a run's lock as descent
+// train does: the run is running while it lives, and stopped or failed
+// once it is killed, which leaves its lock file behind, naming it.
+func TestLockOfAnotherProcess(t *testing.T) {
+	dir := t.TempDir()
+	unfinished(t, filepath.Join(dir, "ckpt"), true)
+	unfinished(t, filepath.Join(dir, "nockpt"), false)
+	holder := holdLocks(t, filepath.Join(dir, "ckpt"), filepath.Join(dir, "nockpt"))
+	_, ts := newServer(t, dir)
+	wantStatus(t, ts.URL, "held by a live process", map[string]Status{"ckpt": Running, "nockpt": Running})
+	if err := holder.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	holder.Wait()
+	if b, err := os.ReadFile(filepath.Join(dir, "ckpt", lockFile)); err != nil || len(b) == 0 {
+		t.Fatalf("the killed process's lock file: %q, %v; want its line left behind", b, err)
+	}
+	wantStatus(t, ts.URL, "held by a dead process", map[string]Status{"ckpt": Stopped, "nockpt": Failed})
+}
+
+// holdLocks starts this test binary as a process that locks dirs and
+// waits, and returns once they are locked.
+func holdLocks(t *testing.T, dirs ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldLocks$")
+	cmd.Env = append(os.Environ(), "SERVE_TEST_HOLD="+strings.Join(dirs, string(filepath.ListSeparator)))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "locked\n" {
+		t.Fatalf("the process holding the locks said %q, %v", line, err)
+	}
+	return cmd
+}
+
+// TestHoldLocks is the process holdLocks starts; run on its own it does
+// nothing.
+func TestHoldLocks(t *testing.T) {
+	dirs := filepath.SplitList(os.Getenv("SERVE_TEST_HOLD"))
+	if len(dirs) == 0 {
+		t.Skip("only as the process of holdLocks")
+	}
+	for _, d := range dirs {
+		if _, err := run.LockDir(d, "descent train"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Stdout.WriteString("locked\n")
+	bufio.NewReader(os.Stdin).ReadString('\n') // until killed or told
+}
+
+// TestProbeLeavesLockAlone checks that the probe neither makes a lock file
+// nor ever holds the lock: descent train, which does not wait for a lock,
+// must never find its directory locked because a page is open.
+func TestProbeLeavesLockAlone(t *testing.T) {
+	dir := t.TempDir()
+	writeRun(t, filepath.Join(dir, "r"), "adam", 1e-3, 2, false)
+	s, err := New(Config{Dirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := probeLock(s.roots[0].fsys, "r"); got != lockUnknown {
+		t.Errorf("probeLock of a run without a lock file = %v; want lockUnknown", got)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "r", lockFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("after a probe, the lock file: %v; want none", err)
+	}
+	// Lock and unlock over and over while the probe runs: a probe that
+	// took the lock, even shared and for an instant, would make some
+	// LockDir fail (one that did failed within 2000 tries 7 times in 8).
+	l, err := run.LockDir(filepath.Join(dir, "r"), "descent train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Unlock()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				probeLock(s.roots[0].fsys, "r")
+			}
+		}
+	}()
+	for i := 0; i < 10000; i++ {
+		l, err := run.LockDir(filepath.Join(dir, "r"), "descent train")
+		if err != nil {
+			t.Errorf("LockDir while the probe runs, try %d: %v", i, err)
+			break
+		}
+		l.Unlock()
+	}
+	close(stop)
+	wg.Wait()
+}
+
+// TestHolder checks how a lock file's pid is judged: this process holds a
+// lock taken after it started, but not, on Linux, one taken long before
+// (its pid then was another process's); a process that has ended holds
+// none.
+func TestHolder(t *testing.T) {
+	now := time.Now()
+	reused := lockHeld
+	if runtime.GOOS == "linux" {
+		reused = lockFree
+	}
+	ended := exec.Command(os.Args[0], "-test.run=^$")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name     string
+		pid      int
+		lockedAt time.Time
+		want     lockState
+	}{
+		{"this process", os.Getpid(), now, lockHeld},
+		{"this process, a lock from before it started", os.Getpid(), now.Add(-2 * reuseSlack), reused},
+		{"a process that ended", ended.Process.Pid, now, lockFree},
+		{"pid 0", 0, now, lockUnknown},
+	} {
+		if got := holder(c.pid, c.lockedAt); got != c.want {
+			t.Errorf("%s: holder(%d, %v) = %v; want %v", c.name, c.pid, c.lockedAt, got, c.want)
+		}
+	}
+}
+
+func TestLockPID(t *testing.T) {
+	for line, want := range map[string]int{
+		"descent train (pid 1234, since 2026-01-02 03:04:05)": 1234,
+		"descent tune (pid 7)":                                7,
+		"descent train":                                       0,
+		"descent train (pid -3, since 2026-01-02 03:04:05)":   0,
+		"descent train (pid x, since 2026-01-02 03:04:05)":    0,
+	} {
+		got, ok := lockPID(line)
+		if !ok {
+			got = 0
+		}
+		if got != want {
+			t.Errorf("lockPID(%q) = %d, %v; want %d", line, got, ok, want)
+		}
+	}
+}

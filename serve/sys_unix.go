@@ -1,0 +1,104 @@
+//go:build unix
+
+package serve
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// nonBlock is the flag that keeps an open from waiting (see dirFS).
+const nonBlock = syscall.O_NONBLOCK
+
+// holder reports whether process pid, which a lock file written at
+// lockedAt names, still holds the lock. A process that does not exist, or
+// that has exited and not been reaped, holds nothing; nor does one that
+// started after the lock was taken, a process given the same pid after the
+// holder died. The process is asked without touching its files: listing
+// them in /proc/PID/fd would hold each open file for an instant, and a
+// lock file's lock with it, past the holder's own close.
+func holder(pid int, lockedAt time.Time) lockState {
+	if pid <= 0 {
+		return lockUnknown
+	}
+	switch err := syscall.Kill(pid, 0); err { // signal 0: only asks
+	case nil, syscall.EPERM:
+	case syscall.ESRCH:
+		return lockFree
+	default:
+		return lockUnknown
+	}
+	if runtime.GOOS != "linux" {
+		return lockHeld
+	}
+	start, zombie, ok := procStat(pid)
+	switch {
+	case !ok:
+		return lockHeld
+	case zombie:
+		return lockFree
+	case start.After(lockedAt.Add(reuseSlack)):
+		return lockFree
+	}
+	return lockHeld
+}
+
+// reuseSlack is how much later than its lock file a process may seem to
+// have started and still be taken for the process that wrote it: the two
+// times come from the wall clock read years apart, at boot and at the
+// lock, and a clock set forward in between (by NTP, or a virtual machine
+// resumed) makes the start seem later. A pid reused sooner after the lock
+// was taken goes unnoticed.
+const reuseSlack = time.Hour
+
+// procStat returns when process pid started and whether it is a zombie,
+// from Linux's /proc/PID/stat: its start in clock ticks since boot
+// (USER_HZ, 100 a second) after /proc/stat's boot time.
+func procStat(pid int) (start time.Time, zombie, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return time.Time{}, false, false
+	}
+	// "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return time.Time{}, false, false
+	}
+	f := bytes.Fields(b[i+1:]) // f[0] is field 3, STATE; field 22 is STARTTIME
+	if len(f) < 20 {
+		return time.Time{}, false, false
+	}
+	ticks, err := strconv.ParseInt(string(f[19]), 10, 64)
+	if err != nil {
+		return time.Time{}, false, false
+	}
+	boot, err := bootTime()
+	if err != nil {
+		return time.Time{}, false, false
+	}
+	state := string(f[0])
+	return boot.Add(time.Duration(ticks) * (time.Second / 100)), state == "Z" || state == "X", true
+}
+
+// bootTime returns when the machine booted, from /proc/stat's btime, read
+// once.
+var bootTime = sync.OnceValues(func() (time.Time, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return time.Time{}, err
+	}
+	for line := range bytes.Lines(b) {
+		if v, ok := bytes.CutPrefix(line, []byte("btime ")); ok {
+			s, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
+			return time.Unix(s, 0), err
+		}
+	}
+	return time.Time{}, errors.New("/proc/stat: no btime")
+})
