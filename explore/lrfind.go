@@ -2,6 +2,7 @@ package explore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -59,8 +60,9 @@ func (c FindLRConfig) Validate() error {
 	return nil
 }
 
-// LRFind is the record of a range test. It encodes to JSON as is (NaN and
-// infinite losses as null).
+// LRFind is the record of a range test. It encodes to JSON as is, a loss
+// or a suggested rate that is NaN or infinite as null, which reads back as
+// NaN.
 type LRFind struct {
 	// Recipe is the run that was tested: its optimizer, model, data and
 	// batch size. Its rate and schedule are the test's.
@@ -77,12 +79,42 @@ type LRFind struct {
 	Stopped string `json:"stopped,omitempty"`
 	// Suggested is the rate where the smoothed loss falls fastest against
 	// log(rate), before its minimum: the steepest descent, fast.ai's
-	// "steep" suggestion.
+	// "steep" suggestion. NaN (null in JSON) if no smoothed loss is
+	// finite: there is no rate to suggest.
 	Suggested float64 `json:"suggested"`
 	// MinLossLR is the rate of the lowest smoothed loss (a rate, not a
-	// loss); MinLossLR/10 is the other common choice. Files written before
-	// it was named so call it "min_loss".
+	// loss); MinLossLR/10 is the other common choice. NaN, as Suggested,
+	// if there is none. Files written before it was named so call it
+	// "min_loss".
 	MinLossLR float64 `json:"min_loss_lr"`
+}
+
+// lrFindPlain is LRFind without its JSON methods.
+type lrFindPlain LRFind
+
+// MarshalJSON writes the record, Suggested and MinLossLR as null when
+// they are NaN (as Losses and Smoothed): the fields of the same name at
+// the top level replace the embedded ones.
+func (f LRFind) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		lrFindPlain
+		Suggested jsonFloat `json:"suggested"`
+		MinLossLR jsonFloat `json:"min_loss_lr"`
+	}{lrFindPlain(f), jsonFloat(f.Suggested), jsonFloat(f.MinLossLR)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
+func (f *LRFind) UnmarshalJSON(b []byte) error {
+	j := struct {
+		*lrFindPlain
+		Suggested jsonFloat `json:"suggested"`
+		MinLossLR jsonFloat `json:"min_loss_lr"`
+	}{lrFindPlain: (*lrFindPlain)(f)}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	f.Suggested, f.MinLossLR = float64(j.Suggested), float64(j.MinLossLR)
+	return nil
 }
 
 // FindLR runs the learning-rate range test of Smith (2017), as fast.ai's
@@ -274,14 +306,18 @@ func (f *LRFind) WriteSummary(w io.Writer) error {
 		fmt.Fprintf(w, " (stopped: %s)", f.Stopped)
 	}
 	fmt.Fprintln(w)
-	if math.IsNaN(f.Suggested) {
-		_, err = fmt.Fprintln(w, "no rate to suggest: the loss never fell")
+	if !f.finite() {
+		_, err = fmt.Fprintln(w, "no learning rate suggested: no loss was a finite number")
 		return err
 	}
 	fmt.Fprintf(w, "suggested learning rate: %.3g (steepest descent of the smoothed loss)\n", f.Suggested)
 	_, err = fmt.Fprintf(w, "lowest smoothed loss %.4g at %.3g; a tenth of that: %.3g\n", f.at(f.MinLossLR), f.MinLossLR, f.MinLossLR/10)
 	return err
 }
+
+// finite reports whether any loss was finite: whether the test has a curve
+// to draw and rates to suggest.
+func (f *LRFind) finite() bool { return !math.IsNaN(f.MinLossLR) }
 
 func (f *LRFind) lastLR() float64 {
 	if len(f.LRs) == 0 {
