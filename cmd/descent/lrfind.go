@@ -19,7 +19,10 @@ number (expected at the top of the range). Prints the suggested rate —
 where the smoothed loss falls fastest — and the rate of the lowest loss
 divided by 10, the other common choice; writes lr-find.json (every rate and
 loss) and lr-find.png (loss against rate, log x, the suggestions marked)
-into the output directory.
+into the output directory. A test in which no loss was a finite number
+(the first already NaN) has no rate to suggest: it says so, writes
+lr-find.json with the suggested rates null (and no lr-find.png), and
+exits with status 0.
 
 With no flags it tests descent train's default recipe. A language model
 (--data text, text:PATH or kjv) trains on batches of random windows.
