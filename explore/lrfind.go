@@ -2,6 +2,7 @@ package explore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,13 +20,15 @@ import (
 type FindLRConfig struct {
 	// MinLR and MaxLR are the first and the last rate; 0 < MinLR < MaxLR.
 	MinLR, MaxLR float64
-	// Steps is the number of batches, the rate growing by the same factor
-	// at each, (MaxLR/MinLR)^(1/(Steps−1)); at least 2.
+	// Steps is the number of optimizer steps (a batch each, or the
+	// recipe's Accumulate batches), the rate growing by the same factor at
+	// each, (MaxLR/MinLR)^(1/(Steps−1)), to reach MaxLR at the last; at
+	// least 2.
 	Steps int
 	// Smoothing is β of the exponential moving average of the loss, with
 	// bias correction (as fast.ai's): smoothed_t = avg_t/(1 − βᵗ⁺¹), avg_t
 	// = β·avg_{t−1} + (1 − β)·loss_t. In [0, 1); 0 does not smooth. The
-	// average lags about β/(1 − β) batches behind the loss.
+	// average lags about β/(1 − β) steps behind the loss.
 	Smoothing float64
 	// Explode stops the test once the smoothed loss exceeds Explode times
 	// its lowest value; it must be > 1. A loss that is not finite stops
@@ -34,10 +37,10 @@ type FindLRConfig struct {
 }
 
 // DefaultFindLR returns fast.ai's settings — rates from 1e-7 to 10 over
-// 100 batches, stopping at four times the lowest loss — but a smoothing β
-// of 0.9 where fast.ai has 0.98: over 100 batches fast.ai's average lags
-// some 50 batches, three and a half decades of rate, which moves its
-// minimum far to the right of the loss's; 0.9 lags 9 batches.
+// 100 steps, stopping at four times the lowest loss — but a smoothing β
+// of 0.9 where fast.ai has 0.98: over 100 steps fast.ai's average lags
+// some 50 steps, three and a half decades of rate, which moves its
+// minimum far to the right of the loss's; 0.9 lags 9 steps.
 func DefaultFindLR() FindLRConfig {
 	return FindLRConfig{MinLR: 1e-7, MaxLR: 10, Steps: 100, Smoothing: 0.9, Explode: 4}
 }
@@ -57,42 +60,75 @@ func (c FindLRConfig) Validate() error {
 	return nil
 }
 
-// LRFind is the record of a range test. It encodes to JSON as is (NaN and
-// infinite losses as null).
+// LRFind is the record of a range test. It encodes to JSON as is, a loss
+// or a suggested rate that is NaN or infinite as null, which reads back as
+// NaN.
 type LRFind struct {
 	// Recipe is the run that was tested: its optimizer, model, data and
 	// batch size. Its rate and schedule are the test's.
 	Recipe recipe.Recipe `json:"recipe"`
 	Config FindLRConfig  `json:"config"`
-	// LRs, Losses and Smoothed hold, for each batch trained, the rate it
-	// used, its loss and the smoothed loss.
+	// LRs, Losses and Smoothed hold, for each optimizer step, the rate it
+	// used, its loss (the mean of its batches', with accumulation) and the
+	// smoothed loss.
 	LRs      []float64   `json:"lrs"`
 	Losses   []jsonFloat `json:"losses"`
 	Smoothed []jsonFloat `json:"smoothed"`
-	// Stopped says why the test ended before Steps batches: the loss
+	// Stopped says why the test ended before Steps steps: the loss
 	// exploded, or became NaN; "" if it ran them all.
 	Stopped string `json:"stopped,omitempty"`
 	// Suggested is the rate where the smoothed loss falls fastest against
 	// log(rate), before its minimum: the steepest descent, fast.ai's
-	// "steep" suggestion.
+	// "steep" suggestion. NaN (null in JSON) if no smoothed loss is
+	// finite: there is no rate to suggest.
 	Suggested float64 `json:"suggested"`
 	// MinLossLR is the rate of the lowest smoothed loss (a rate, not a
-	// loss); MinLossLR/10 is the other common choice. Files written before
-	// it was named so call it "min_loss".
+	// loss); MinLossLR/10 is the other common choice. NaN, as Suggested,
+	// if there is none. Files written before it was named so call it
+	// "min_loss".
 	MinLossLR float64 `json:"min_loss_lr"`
+}
+
+// lrFindPlain is LRFind without its JSON methods.
+type lrFindPlain LRFind
+
+// MarshalJSON writes the record, Suggested and MinLossLR as null when
+// they are NaN (as Losses and Smoothed): the fields of the same name at
+// the top level replace the embedded ones.
+func (f LRFind) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		lrFindPlain
+		Suggested jsonFloat `json:"suggested"`
+		MinLossLR jsonFloat `json:"min_loss_lr"`
+	}{lrFindPlain(f), jsonFloat(f.Suggested), jsonFloat(f.MinLossLR)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
+func (f *LRFind) UnmarshalJSON(b []byte) error {
+	j := struct {
+		*lrFindPlain
+		Suggested jsonFloat `json:"suggested"`
+		MinLossLR jsonFloat `json:"min_loss_lr"`
+	}{lrFindPlain: (*lrFindPlain)(f)}
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	f.Suggested, f.MinLossLR = float64(j.Suggested), float64(j.MinLossLR)
+	return nil
 }
 
 // FindLR runs the learning-rate range test of Smith (2017), as fast.ai's
 // lr_find does: it trains r's model with r's optimizer on the training
-// split for cfg.Steps batches from a fresh start, the rate growing
-// exponentially from MinLR to MaxLR, and records the loss of every batch.
-// It stops early when the smoothed loss explodes or the loss becomes NaN —
-// which is expected near the top of the range and not an error — and
-// suggests a rate (see LRFind). r's own rate and schedule are replaced;
-// the rest (optimizer hyperparameters, batch size, seed, clipping) is
+// split for cfg.Steps optimizer steps from a fresh start, the rate
+// growing exponentially from MinLR to MaxLR, and records the loss of every
+// step (with r.Accumulate, the mean loss of the step's batches). It stops
+// early when the smoothed loss explodes or the loss becomes NaN — which is
+// expected near the top of the range and not an error — and suggests a
+// rate (see LRFind). r's own rate and schedule are replaced; the rest
+// (optimizer hyperparameters, batch size, accumulation, seed, clipping) is
 // used as is. A language model's test (d.Text) trains on batches of
-// random windows of its training text, one optimizer step each. The error
-// returned is for a test that cannot run, or that ctx cancelled.
+// random windows of its training text. The error returned is for a test
+// that cannot run, or that ctx cancelled.
 func FindLR(ctx context.Context, r recipe.Recipe, d Data, cfg FindLRConfig) (*LRFind, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -147,8 +183,20 @@ func FindLR(ctx context.Context, r recipe.Recipe, d Data, cfg FindLRConfig) (*LR
 		opt = run.Optimizer
 		err = run.Trainer.Run(stop)
 	} else {
+		// With accumulation, the batches of an optimizer step (the rate
+		// moves once a step) make one point, their mean loss, as a
+		// language model's step is the mean of its batches of windows.
+		var sum float64
+		var batches, steps int
+		onBatch := func(b train.Batch) {
+			sum, batches = sum+b.Loss, batches+1
+			if b.Step > steps {
+				record(sum/float64(batches), b.LR)
+				sum, batches, steps = 0, 0, b.Step
+			}
+		}
 		var run *recipe.Run
-		if run, err = r.Build(&data.Splits{Train: d.Splits.Train}, train.Config{OnBatch: func(b train.Batch) { record(b.Loss, b.LR) }}); err != nil {
+		if run, err = r.Build(&data.Splits{Train: d.Splits.Train}, train.Config{OnBatch: onBatch}); err != nil {
 			return nil, err
 		}
 		opt = run.Optimizer
@@ -250,7 +298,7 @@ func (f *LRFind) at(lr float64) float64 {
 
 // WriteSummary writes what the test found in a few lines.
 func (f *LRFind) WriteSummary(w io.Writer) error {
-	_, err := fmt.Fprintf(w, "%d batches, rates %.3g to %.3g", len(f.LRs), f.Config.MinLR, f.lastLR())
+	_, err := fmt.Fprintf(w, "%d steps, rates %.3g to %.3g", len(f.LRs), f.Config.MinLR, f.lastLR())
 	if err != nil {
 		return err
 	}
@@ -258,14 +306,18 @@ func (f *LRFind) WriteSummary(w io.Writer) error {
 		fmt.Fprintf(w, " (stopped: %s)", f.Stopped)
 	}
 	fmt.Fprintln(w)
-	if math.IsNaN(f.Suggested) {
-		_, err = fmt.Fprintln(w, "no rate to suggest: the loss never fell")
+	if !f.finite() {
+		_, err = fmt.Fprintln(w, "no learning rate suggested: no loss was a finite number")
 		return err
 	}
 	fmt.Fprintf(w, "suggested learning rate: %.3g (steepest descent of the smoothed loss)\n", f.Suggested)
 	_, err = fmt.Fprintf(w, "lowest smoothed loss %.4g at %.3g; a tenth of that: %.3g\n", f.at(f.MinLossLR), f.MinLossLR, f.MinLossLR/10)
 	return err
 }
+
+// finite reports whether any loss was finite: whether the test has a curve
+// to draw and rates to suggest.
+func (f *LRFind) finite() bool { return !math.IsNaN(f.MinLossLR) }
 
 func (f *LRFind) lastLR() float64 {
 	if len(f.LRs) == 0 {

@@ -46,12 +46,12 @@ func (g *DecayGrid) Save(dir string) error {
 }
 
 // Save writes the range test into dir (made if need be): lr-find.json and,
-// if it measured any rate, lr-find.png.
+// if any loss was finite, lr-find.png.
 func (f *LRFind) Save(dir string) error {
 	if err := saveJSON(dir, LRFindFile, f); err != nil {
 		return err
 	}
-	if len(f.LRs) == 0 {
+	if !f.finite() {
 		return nil
 	}
 	return saveLines(dir, "lr-find.png", f.Plot())

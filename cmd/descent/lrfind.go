@@ -11,19 +11,21 @@ import (
 )
 
 var aboutLRFind = `Runs the learning-rate range test (Smith 2017, fast.ai's lr_find): trains
-the model from a fresh start for --steps batches while the learning rate
-grows exponentially from --min-lr to --max-lr, recording the loss of every
-batch, and stops early once the smoothed loss exceeds --explode times its
-lowest or stops being a number (expected at the top of the range). Prints
-the suggested rate — where the smoothed loss falls fastest — and the rate
-of the lowest loss divided by 10, the other common choice; writes
-lr-find.json (every rate and loss) and lr-find.png (loss against rate, log
-x, the suggestions marked) into the output directory.
+the model from a fresh start for --steps optimizer steps while the learning
+rate grows exponentially from --min-lr to --max-lr, recording the loss of
+every step (with --accumulate, the mean of its batches'), and stops early
+once the smoothed loss exceeds --explode times its lowest or stops being a
+number (expected at the top of the range). Prints the suggested rate —
+where the smoothed loss falls fastest — and the rate of the lowest loss
+divided by 10, the other common choice; writes lr-find.json (every rate and
+loss) and lr-find.png (loss against rate, log x, the suggestions marked)
+into the output directory. A test in which no loss was a finite number
+(the first already NaN) has no rate to suggest: it says so, writes
+lr-find.json with the suggested rates null (and no lr-find.png), and
+exits with status 0.
 
 With no flags it tests descent train's default recipe. A language model
-(--data text, text:PATH or kjv) takes one step a batch of random windows;
-only its test takes --accumulate (a classifier's moves the rate every
-batch).
+(--data text, text:PATH or kjv) trains on batches of random windows.
 
 ` + notTakenDoc("lr-find")
 
@@ -35,7 +37,7 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	def := explore.DefaultFindLR()
 	minLR := fs.Float64("min-lr", def.MinLR, "the first learning rate")
 	maxLR := fs.Float64("max-lr", def.MaxLR, "the last learning rate")
-	steps := fs.Int("steps", def.Steps, "batches to train, the rate growing by the same factor at each")
+	steps := fs.Int("steps", def.Steps, "optimizer steps to train (a batch each, or --accumulate batches), the rate growing by the same factor at each")
 	smoothing := fs.Float64("smoothing", def.Smoothing, "β of the moving average of the loss (0: none)")
 	explode := fs.Float64("explode", def.Explode, "stop once the smoothed loss exceeds this many times its lowest")
 	out := fs.String("out", "", "output directory (default: runs/lr-find-<date>-<time>)")
@@ -51,12 +53,6 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	r, err := f.Recipe()
 	if err != nil {
 		return err
-	}
-	if r.Accumulate > 1 && !r.IsText() {
-		// explore.FindLR records, and counts to --steps, every batch of a
-		// classifier, while the rate grows once an optimizer step: it would
-		// stop a factor of --accumulate short of --max-lr.
-		return fmt.Errorf("--accumulate %d: the range test of a classifier moves the rate every batch, not every accumulated step (a language model's takes --accumulate)", r.Accumulate)
 	}
 	cfg := explore.FindLRConfig{MinLR: *minLR, MaxLR: *maxLR, Steps: *steps, Smoothing: *smoothing, Explode: *explode}
 	if err := cfg.Validate(); err != nil {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,12 +43,64 @@ func TestLRFindNoFlags(t *testing.T) {
 	}
 }
 
+// With --accumulate, --steps counts optimizer steps, the rate moving once
+// a step: the test sweeps from --min-lr to --max-lr in --steps points.
+func TestLRFindAccumulate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "acc")
+	out, errOut, code := descent(t, "lr-find", "--accumulate", "3", "--max-lr", "1e-2", "--steps", "20", "--explode", "1e300", "--out", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var f explore.LRFind
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "lr-find.json")), &f); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.LRs); n != 20 || f.LRs[0] != 1e-7 || math.Abs(f.LRs[n-1]-1e-2) > 1e-12 {
+		t.Errorf("%d rates, %v to %v; want 20, 1e-7 to 1e-2", n, f.LRs[0], f.LRs[n-1])
+	}
+	if !strings.Contains(out, "20 steps, rates 1e-07 to 0.01") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
 // A loss that becomes NaN ends the test; it is no error.
 func TestLRFindNaN(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "nan")
 	out, errOut, code := descent(t, "lr-find", "--opt", "sgd", "--batchnorm=false", "--model", "mlp:32", "--max-lr", "1e30", "--explode", "1e300", "--steps", "60", "--out", dir)
 	if code != 0 || !strings.Contains(out, "NaN") {
 		t.Errorf("exit %d, %s\n%s", code, errOut, out)
+	}
+}
+
+// A test whose first loss is not finite has no rate to suggest: that is a
+// result, written (the rates as null) and printed, and the command exits 0.
+// Here the data's standardised feature overflows float32 to −Inf in a third
+// of the examples, though not in the first, the one train's check of the
+// model reads.
+func TestLRFindNoFiniteLoss(t *testing.T) {
+	dir := t.TempDir()
+	lines := []string{"a,label", "0,0"}
+	for i := 1; i < 30; i++ {
+		v := "3.4e38"
+		if i%3 == 0 {
+			v = "-3.4e38"
+		}
+		lines = append(lines, fmt.Sprintf("%s,%d", v, i%2))
+	}
+	csv := filepath.Join(dir, "huge.csv")
+	if err := os.WriteFile(csv, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := descent(t, "lr-find", "--data", "csv:"+csv, "--val-fraction", "0", "--out", filepath.Join(dir, "lr"))
+	if code != 0 || !strings.Contains(out, "no learning rate suggested") {
+		t.Fatalf("exit %d; want 0 and no rate suggested: %s\n%s", code, errOut, out)
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(readFile(t, filepath.Join(dir, "lr", "lr-find.json")), &m); err != nil {
+		t.Fatal(err)
+	}
+	if string(m["suggested"]) != "null" || string(m["min_loss_lr"]) != "null" {
+		t.Errorf("lr-find.json: suggested %s, min_loss_lr %s; want null", m["suggested"], m["min_loss_lr"])
 	}
 }
 
@@ -60,7 +115,6 @@ func TestLRFindErrors(t *testing.T) {
 		{"--epochs does not apply", []string{"lr-find", "--epochs", "3"}},
 		{`unknown optimizer "shampoo"`, []string{"lr-find", "--opt", "shampoo"}},
 		{"explode factor 1: want more than 1", []string{"lr-find", "--explode", "1"}},
-		{"--accumulate 3: the range test of a classifier", []string{"lr-find", "--accumulate", "3"}},
 	} {
 		commandFailsWith(t, tc.want, tc.args...)
 	}
