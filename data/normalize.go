@@ -67,27 +67,37 @@ func meanStd(x []float32, stride, n int) (mean, std float32) {
 
 // Apply standardises the features of s in place. It returns an error, and
 // changes nothing, if the Normalizer does not fit s: Mean and Std must have
-// the same length, 1 or s.Dim(), and no Std may be zero or NaN.
+// the same length, 1 or s.Dim(), and no Std may be zero or NaN; or if a
+// standardised value would not be a finite float32 (a feature near
+// float32's limits, ±3.4e38, far from the mean).
 func (nz *Normalizer) Apply(s *Set) error {
 	if err := nz.check(s.Dim()); err != nil {
 		return err
 	}
-	d := len(nz.Mean)
+	mean, inv := nz.Mean, make([]float32, len(nz.Std))
+	for j, sd := range nz.Std {
+		inv[j] = 1 / sd
+	}
+	d, dim := len(mean), s.Dim()
+	for i := 0; i < len(s.X); i += d { // first only check, so that an error changes nothing
+		for j, v := range s.X[i : i+d] {
+			if y := (v - mean[j]) * inv[j]; math.IsInf(float64(y), 0) || math.IsNaN(float64(y)) {
+				k := i + j
+				return fmt.Errorf("data: example %d, feature %d: %g standardised (mean %g, std %g) is %g, beyond float32's range", k/dim, k%dim, v, mean[j], nz.Std[j], y)
+			}
+		}
+	}
 	if d == 1 {
-		m, inv := nz.Mean[0], 1/nz.Std[0]
+		m, inv := mean[0], inv[0]
 		for i, v := range s.X {
 			s.X[i] = (v - m) * inv
 		}
 		return nil
 	}
-	inv := make([]float32, d)
-	for j, sd := range nz.Std {
-		inv[j] = 1 / sd
-	}
 	for i := 0; i < len(s.X); i += d {
 		row := s.X[i : i+d]
 		for j, v := range row {
-			row[j] = (v - nz.Mean[j]) * inv[j]
+			row[j] = (v - mean[j]) * inv[j]
 		}
 	}
 	return nil

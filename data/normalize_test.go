@@ -59,6 +59,8 @@ func TestNormalizerApplyErrors(t *testing.T) {
 		{Normalizer{Mean: []float32{0}, Std: []float32{0}}, "feature 0 has mean 0 and std 0"},
 		{Normalizer{Mean: []float32{0, 1, float32(math.NaN())}, Std: []float32{1, 1, 1}}, "feature 2 has mean NaN"},
 		{Normalizer{Mean: []float32{0}, Std: []float32{float32(math.Inf(1))}}, "std +Inf"},
+		// A value so far from a tiny std that it leaves float32's range.
+		{Normalizer{Mean: []float32{-3e38, 0, 0}, Std: []float32{1e-3, 1, 1}}, "example 0, feature 0: "},
 	} {
 		err := c.nz.Apply(s)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
