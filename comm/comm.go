@@ -154,7 +154,7 @@ func (c *Comm) Close() error {
 // error that other ranks may not have seen: they could be waiting in a
 // collective call forever. On a single process it exits the process.
 func (c *Comm) Abort(code int) {
-	if c.mpi {
+	if c != nil && c.mpi {
 		mpiAbort(code)
 	}
 	os.Exit(code)

@@ -126,17 +126,18 @@ func (d *runDir) explain(err error, resume, done, last, none string) error {
 // passing over the latest for the reason skipped (nil if from is the
 // latest). The damaged latest would become the previous checkpoint at the
 // next save, so the one resumed from takes its place (on rank 0 of c).
+// Every rank calls it, and every rank returns an error if rank 0 failed.
 func (d *runDir) resumedFrom(from string, skipped error, c *comm.Comm) error {
 	d.SkippedCheckpoint = skipped
-	if skipped == nil || !leader(c) {
-		return nil
+	var err error
+	if skipped != nil && leader(c) {
+		b, rerr := os.ReadFile(from)
+		if rerr == nil {
+			rerr = atomicfile.WriteFile(d.Checkpoint(), b)
+		}
+		if rerr != nil {
+			err = fmt.Errorf("cannot resume %s: %w", d.Dir, rerr)
+		}
 	}
-	b, err := os.ReadFile(from)
-	if err == nil {
-		err = atomicfile.WriteFile(d.Checkpoint(), b)
-	}
-	if err != nil {
-		return fmt.Errorf("cannot resume %s: %w", d.Dir, err)
-	}
-	return nil
+	return together(c, err, "rank 0 could not put the previous checkpoint in place of the damaged one")
 }

@@ -438,3 +438,56 @@ func TestResumeTextAfterCorruptCheckpoint(t *testing.T) {
 		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
 	}
 }
+
+// TestResumeTextPrevOnly resumes a language model's run whose latest
+// checkpoint was removed (as a user might, told it is damaged): it goes on
+// from the previous one, as a classifier's run does.
+func TestResumeTextPrevOnly(t *testing.T) {
+	r := smallText(t)
+	r.Steps, r.EvalEvery = 4, 2
+	dir := filepath.Join(t.TempDir(), "lm")
+	rn, err := run.NewText(r, dir, run.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rn.Train(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rn.Close()
+	if err := os.Remove(filepath.Join(dir, run.CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	if rn, err = run.ResumeText(dir, 6, run.Options{}); err != nil {
+		t.Fatalf("ResumeText with only the previous checkpoint: %v", err)
+	}
+	defer rn.Close()
+	if rn.SkippedCheckpoint == nil || rn.Trainer().Step() != 2 {
+		t.Errorf("resumed at step %d, skipped %v; want step 2 and why the latest was passed over", rn.Trainer().Step(), rn.SkippedCheckpoint)
+	}
+}
+
+// TestTextCheckpointFailsNamesLast makes a language model's second
+// checkpoint fail (a directory stands where the previous one is kept):
+// the error names the step of the last good one, 2, not that of the
+// evaluation whose checkpoint failed.
+func TestTextCheckpointFailsNamesLast(t *testing.T) {
+	r := smallText(t)
+	r.Steps, r.EvalEvery = 6, 2
+	dir := filepath.Join(t.TempDir(), "lm")
+	block := func(m train.SeqMetrics) {
+		if m.Step == 2 {
+			if err := os.MkdirAll(filepath.Join(dir, run.PrevCheckpointFile, "x"), 0o755); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	rn, err := run.NewText(r, dir, run.Options{OnEval: block})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rn.Close()
+	err = rn.Train(context.Background())
+	if !errors.Is(err, train.ErrCheckpoint) || !strings.Contains(err.Error(), "the last good checkpoint, after step 2,") {
+		t.Errorf("Train with its second checkpoint failing = %v; want ErrCheckpoint and the last good one after step 2", err)
+	}
+}

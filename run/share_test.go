@@ -198,3 +198,29 @@ func listDir(t *testing.T, dir string) string {
 	}
 	return b.String()
 }
+
+// TestReplicasResumeCopyFails resumes a language model's run on 2
+// in-process replicas whose latest checkpoint cannot be read (a directory
+// stands in its place), so that they go on from the previous one, and
+// rank 0 then cannot put it in the latest's place: both ranks return an
+// error instead of one going on to a collective call the other never makes.
+func TestReplicasResumeCopyFails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "text")
+	tr := smallText(t)
+	texts, errs := commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.NewText(tr, dir, run.Options{Comm: c}) })
+	replicaErrors(t, errs, "NewText")
+	trainAll(t, texts, func(rn *run.TextRun) error { _, err := rn.Finish(); return err })
+	latest := filepath.Join(dir, run.CheckpointFile)
+	if err := os.Remove(latest); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(latest, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, errs = commtest.OnLocal(t, 2, func(c *comm.Comm) (*run.TextRun, error) { return run.ResumeText(dir, 6, run.Options{Comm: c}) })
+	for rank, err := range errs {
+		if err == nil {
+			t.Errorf("ResumeText on rank %d of 2, the previous checkpoint not put in place: no error", rank)
+		}
+	}
+}

@@ -240,7 +240,7 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if leader(c) {
 		if sv, err = readText(dir); err != nil {
 			err = fmt.Errorf("cannot resume %s: %w", dir, err)
-		} else if !exists(filepath.Join(dir, CheckpointFile)) {
+		} else if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
 			err = fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed before its first evaluation); remove the directory to start the run again there", dir)
 		}
 	}
@@ -347,12 +347,8 @@ func (r *TextRun) Train(ctx context.Context) error {
 		r.abandon()
 	}
 	tr := r.Trainer()
-	last := 0
-	if h := tr.History(); len(h) > 0 {
-		last = h[len(h)-1].Step
-	}
 	return r.explain(err, r.ResumeCommand(), fmt.Sprintf("%d steps", tr.Step()),
-		fmt.Sprintf("after step %d", last), "no evaluation finished")
+		fmt.Sprintf("after step %d", tr.CheckpointStep()), "no evaluation finished")
 }
 
 func (r *TextRun) abandon() { r.runDir.abandon(VocabFile) }

@@ -21,7 +21,8 @@ const nonBlock = syscall.O_NONBLOCK
 // lockedAt names, still holds the lock. A process that does not exist, or
 // that has exited and not been reaped, holds nothing; nor does one that
 // started after the lock was taken, a process given the same pid after the
-// holder died. The process is asked without touching its files: listing
+// holder died, or on a machine booted since the lock was written. The
+// process is asked without touching its files: listing
 // them in /proc/PID/fd would hold each open file for an instant, and a
 // lock file's lock with it, past the holder's own close.
 func holder(pid int, lockedAt time.Time) lockState {
@@ -37,6 +38,9 @@ func holder(pid int, lockedAt time.Time) lockState {
 	}
 	if runtime.GOOS != "linux" {
 		return lockHeld
+	}
+	if boot, err := bootTime(); err == nil && boot.After(lockedAt) {
+		return lockFree // the machine restarted since: pid is another process
 	}
 	start, zombie, ok := procStat(pid)
 	switch {

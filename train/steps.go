@@ -152,10 +152,13 @@ type SeqTrainer[T tensor.Float] struct {
 
 	pos     seqPosition
 	history []SeqMetrics
-	watch   updateWatch[T]        // the update ratios of the step before an evaluation
-	acc     *optim.Accumulator[T] // nil: every batch is a step
-	avg     *optim.Averager[T]
-	dist    *seqReplicas[T] // nil in a single process
+	// checkpointed is pos.Step in the checkpoint last written or resumed
+	// from (CheckpointStep).
+	checkpointed int
+	watch        updateWatch[T]        // the update ratios of the step before an evaluation
+	acc          *optim.Accumulator[T] // nil: every batch is a step
+	avg          *optim.Averager[T]
+	dist         *seqReplicas[T] // nil in a single process
 }
 
 // seqPosition is what a checkpoint restores besides the model and the
@@ -223,6 +226,10 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 
 // History returns the evaluations so far.
 func (tr *SeqTrainer[T]) History() []SeqMetrics { return tr.history }
+
+// CheckpointStep returns the steps done in the checkpoint last written
+// (or resumed from), which is behind Step when writing the latest failed.
+func (tr *SeqTrainer[T]) CheckpointStep() int { return tr.checkpointed }
 
 // Step returns the number of steps done.
 func (tr *SeqTrainer[T]) Step() int { return tr.pos.Step }
@@ -433,13 +440,19 @@ func (tr *SeqTrainer[T]) evaluateBatches(w *data.Windows, first, stride int) (su
 // checkpoint writes a checkpoint if the configuration asks for one; in a
 // data-parallel run, rank 0 writes it and every rank returns its error.
 func (tr *SeqTrainer[T]) checkpoint() error {
+	var err error
 	switch {
 	case tr.cfg.Checkpoint == "":
 		return nil
 	case tr.dist != nil:
-		return tr.dist.write(tr.cfg.RNG, func() error { return tr.SaveCheckpoint(tr.cfg.Checkpoint) })
+		err = tr.dist.write(tr.cfg.RNG, func() error { return tr.SaveCheckpoint(tr.cfg.Checkpoint) })
+	default:
+		err = tr.SaveCheckpoint(tr.cfg.Checkpoint)
 	}
-	return tr.SaveCheckpoint(tr.cfg.Checkpoint)
+	if err == nil {
+		tr.checkpointed = tr.pos.Step
+	}
+	return err
 }
 
 func (tr *SeqTrainer[T]) fingerprint() seqFingerprint {
@@ -585,6 +598,6 @@ func (tr *SeqTrainer[T]) loadState(b []byte, path string) error {
 		}
 	}
 	tr.windows.Seek(pos.Windows)
-	tr.pos, tr.history = pos, hist
+	tr.pos, tr.history, tr.checkpointed = pos, hist, pos.Step
 	return nil
 }

@@ -177,6 +177,9 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error
 			break
 		}
 	}
+	if err := refuseUndefined(fs, args); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

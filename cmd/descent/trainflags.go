@@ -32,7 +32,7 @@ var notTaken = map[string][]untaken{
 	},
 	"lr-find": {
 		{flags: []string{"lr", "epochs", "schedule", "warmup", "schedule-unit"}, why: "the test sets the rate, from --min-lr to --max-lr over --steps batches"},
-		{flags: []string{"patience", "eval-every", "average"}, why: "the test evaluates and saves no model: it records the training loss of every batch"},
+		{flags: []string{"patience", "eval-every", "average"}, why: "the test evaluates and saves no model: it records the training loss of every step"},
 		{flags: []string{"quiet"}, why: "the test prints no progress, only its result"},
 		{flags: []string{"resume"}, why: "a range test is not resumed: run it again"},
 		{flags: []string{"replicas"}, why: "the test trains one model, in this process"},
@@ -108,4 +108,25 @@ func refuseUntaken(fs *flag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+// refuseUndefined returns, for the first flag in args that fs does not
+// define but that "descent train" has and fs's command does not take, the
+// error refuseUntaken gives one it defines, with the reason: not the flag
+// package's "flag provided but not defined".
+func refuseUndefined(fs *flag.FlagSet, args []string) error {
+	skip := untakenFlags(fs.Name())
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if why, ok := skip[name]; ok && fs.Lookup(name) == nil {
+			return fmt.Errorf("--%s does not apply: %s", name, why)
+		}
+	}
+	return nil
 }
