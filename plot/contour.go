@@ -62,6 +62,9 @@ type ContourSpec struct {
 
 // Contour draws a contour plot with paths as a PNG image to w.
 func Contour(w io.Writer, spec ContourSpec) error {
+	if w == nil {
+		return errNilWriter
+	}
 	width, height, err := size(spec.Width, spec.Height)
 	if err != nil {
 		return err

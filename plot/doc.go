@@ -17,7 +17,8 @@
 // The package knows nothing of models or optimizers. Non-finite values are
 // skipped (and on a log axis, values ≤ 0 too); a series or path with
 // nothing left to draw is an error that names it. A figure never panics:
-// where gonum/plot would, the drawing function returns an error.
+// where gonum/plot would, the drawing function returns an error, as it
+// does for a nil writer.
 //
 // The same input always gives the same bytes: figures use gonum/plot's
 // built-in fonts and a fixed palette, and a GIF's palette is built in a

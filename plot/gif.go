@@ -39,6 +39,9 @@ const maxFrames = 600
 // before, which keeps a 60-frame 640×480 animation to a few hundred
 // kilobytes.
 func PathsGIF(w io.Writer, spec ContourSpec, anim Animation) error {
+	if w == nil {
+		return errNilWriter
+	}
 	width, height, err := size(spec.Width, spec.Height)
 	if err != nil {
 		return err

@@ -56,6 +56,9 @@ type Panel struct {
 
 // Heatmap draws the heatmaps of spec side by side as one PNG image to w.
 func Heatmap(w io.Writer, spec HeatmapSpec) error {
+	if w == nil {
+		return errNilWriter
+	}
 	if len(spec.Panels) == 0 {
 		return fmt.Errorf("plot: heatmap %q has no panels", spec.Title)
 	}

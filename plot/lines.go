@@ -102,6 +102,9 @@ func MeanStd(runs [][]float64) (mean, std []float64) {
 
 // Lines draws a line chart as a PNG image to w.
 func Lines(w io.Writer, spec LinesSpec) error {
+	if w == nil {
+		return errNilWriter
+	}
 	width, height, err := size(spec.Width, spec.Height)
 	if err != nil {
 		return err

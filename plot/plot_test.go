@@ -486,3 +486,19 @@ func TestLegendFits(t *testing.T) {
 		}
 	}
 }
+
+// TestNilWriter checks that every drawing function given a nil writer
+// returns an error, as the package doc promises, rather than panicking.
+func TestNilWriter(t *testing.T) {
+	lines := LinesSpec{X: []float64{1, 2}, Series: []Series{{Name: "a", Y: []float64{1, 2}}}}
+	for name, draw := range map[string]func() error{
+		"Lines":    func() error { return Lines(nil, lines) },
+		"Heatmap":  func() error { return Heatmap(nil, HeatmapSpec{}) },
+		"Contour":  func() error { return Contour(nil, ContourSpec{}) },
+		"PathsGIF": func() error { return PathsGIF(nil, ContourSpec{}, Animation{}) },
+	} {
+		if err := draw(); !errors.Is(err, errNilWriter) {
+			t.Errorf("%s(nil, …) = %v; want %v", name, err, errNilWriter)
+		}
+	}
+}

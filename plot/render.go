@@ -84,6 +84,10 @@ func writePNG(w io.Writer, img image.Image) error {
 
 // safely runs a drawing function, turning a panic inside gonum/plot (which
 // panics on some degenerate input, such as a non-positive value on a log
+
+// errNilWriter is what a drawing function given a nil writer returns.
+var errNilWriter = errors.New("plot: nil writer")
+
 // axis) into an error: a figure is never worth crashing a training run for.
 func safely(what string, fn func() error) (err error) {
 	defer func() {

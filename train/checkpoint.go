@@ -195,9 +195,15 @@ func (tr *Trainer[T]) writeCheckpoint(w io.Writer) error {
 // Resume restores the run from a checkpoint written by a trainer built the
 // same way (same model, optimizer, data and batch settings; Epochs may be
 // larger, to continue a finished run). A checkpoint that is corrupt (its
-// checksum does not match), or that was written for a different model,
-// optimizer or data, is an error that says what differs; after an error
-// the trainer must not be used. Checkpoints of version 1, written before
+// checksum does not match), or whose tensors, optimizer chain (its
+// transforms and their state) or run (the batch size, seed, DropLast,
+// loss, accumulation, and the number and shape of the training examples)
+// do not fit this trainer, is an error that says what
+// differs; after an error the trainer must not be used. What a checkpoint
+// cannot tell is not checked: hyperparameters and schedules (the
+// optimizer's own, as built, are used: the same as the checkpoint's for
+// an exact resume, other ones to continue differently on purpose) and the
+// training examples' values. Checkpoints of version 1, written before
 // checksums, load unchecked.
 //
 // In a data-parallel run, rank 0 reads the file and sends it to the others.

@@ -26,6 +26,7 @@ const bnBatches = 50
 // data-parallel run each rank evaluates its share of the batches and the
 // ranks add up their sums: every rank must call it.
 func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
+	set = orNil(set)
 	err = tr.AtEvalPoint(func() (err error) {
 		meanLoss, accuracy, err = tr.evaluate(set)
 		return err

@@ -41,8 +41,10 @@ type SeqConfig struct {
 	// Checkpoint is the file a checkpoint is written to after every
 	// evaluation and when the run is interrupted; "" writes none.
 	Checkpoint string
-	// RNG is the random source of the model's dropout, saved in
-	// checkpoints; nil if the model draws nothing.
+	// RNG is the random source of the model's dropout (the *rand.PCG under
+	// the *rand.Rand given to it), saved in checkpoints; nil if the model
+	// draws nothing. Left nil with dropout, a resumed run draws other masks
+	// than one that never stopped.
 	RNG *rand.PCG
 	// OnStep, if set, is called after every step.
 	OnStep func(SeqStep)
@@ -188,6 +190,9 @@ const seqCheckpointFormat = "descent.seq-checkpoint"
 // tokens val (nil: none) cut into consecutive windows of the same length.
 // A text too short for one window is an error naming both lengths.
 func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, val []int, cfg SeqConfig) (*SeqTrainer[T], error) {
+	if err := checkOptimizer(model.Params(), opt); err != nil {
+		return nil, err
+	}
 	if cfg.Comm.Distributed() {
 		return newSeqDistributed(model, opt, train, val, cfg)
 	}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"time"
+	"unsafe"
 
 	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/comm"
@@ -49,9 +51,11 @@ type Config struct {
 	// Checkpoint is the file a checkpoint is written to at the end of each
 	// epoch and when the run is interrupted; "" writes none.
 	Checkpoint string
-	// RNG is the random source the model's dropout layers draw from, saved
-	// in checkpoints so that a resumed run draws the same masks; nil if the
-	// model has no randomness.
+	// RNG is the random source the model's dropout layers draw from (the
+	// *rand.PCG under the *rand.Rand given to them), saved in checkpoints
+	// so that a resumed run draws the same masks; nil if the model has no
+	// randomness. Left nil with dropout, a resumed run draws other masks
+	// than one that never stopped, and is not its bits.
 	RNG *rand.PCG
 	// OnBatch, if set, is called after every step (for progress bars). It
 	// must not keep the Batch.
@@ -205,6 +209,10 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 // Params(model)). It checks the configuration and that the model accepts
 // the data's examples.
 func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
+	sets = Data{Train: orNil(sets.Train), Val: orNil(sets.Val), Test: orNil(sets.Test)}
+	if err := checkOptimizer(model.Params(), opt); err != nil {
+		return nil, err
+	}
 	if cfg.Comm.Distributed() {
 		return newDistributed(model, opt, sets, cfg)
 	}
@@ -255,6 +263,42 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 		return nil, err
 	}
 	return tr, nil
+}
+
+// orNil returns d, or nil if d holds a nil pointer: a *data.Set that
+// data.Split leaves nil for a fraction of 0, which in an interface is not
+// nil.
+func orNil(d data.Dataset) data.Dataset {
+	if v := reflect.ValueOf(d); d == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	return d
+}
+
+// checkOptimizer returns an error unless every parameter opt updates is
+// one of the model's, ps (Params(model), or some of them, the others
+// frozen): an optimizer made over another model's would train nothing,
+// silently.
+func checkOptimizer[T tensor.Float](ps []nn.Param[T], opt *optim.Optimizer[T]) error {
+	if opt == nil {
+		return errors.New("train: no optimizer (nil)")
+	}
+	type key struct {
+		p *T
+		n int
+	}
+	model := make(map[key]string, len(ps))
+	for _, p := range ps {
+		model[key{unsafe.SliceData(p.Value), len(p.Value)}] = p.Name
+	}
+	for g := range opt.Groups() {
+		for _, p := range opt.Params(g) {
+			if _, ok := model[key{unsafe.SliceData(p.Value), len(p.Value)}]; !ok {
+				return fmt.Errorf("train: the optimizer's parameter %q is not one of the model's: make the optimizer over train.Params(model)", p.Name)
+			}
+		}
+	}
+	return nil
 }
 
 // History returns the metrics of the epochs done so far.
