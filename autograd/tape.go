@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/descentml/descent/internal/kernel"
@@ -112,7 +113,7 @@ func (t *Tape[T]) Fail(err error) *Var[T] {
 // returns the tape's error if an operation failed. Backward may run once per
 // Reset.
 func (t *Tape[T]) Backward(loss *Var[T]) error {
-	if t.err != nil {
+	if t.foreign(loss) || t.err != nil {
 		return t.err
 	}
 	if loss.value.Len() != 1 {
@@ -133,7 +134,7 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 // every Var v that y depends on. It returns the tape's error if an operation
 // failed, or an error naming both shapes if dy's does not match y's.
 func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
-	if t.err != nil {
+	if t.foreign(y) || t.err != nil {
 		return t.err
 	}
 	if !tensor.SameShape(y.Shape(), dy.Shape()) {
@@ -171,8 +172,19 @@ func (t *Tape[T]) newVar(value *tensor.Tensor[T], needGrad bool) *Var[T] {
 	}
 	v := t.vars[t.nvar]
 	t.nvar++
-	*v = Var[T]{value: value, needGrad: needGrad}
+	*v = Var[T]{value: value, needGrad: needGrad, tape: t}
 	return v
+}
+
+// foreign fails the tape, once, if v was made by another Tape: its buffers
+// are that Tape's, recycled at its Reset, and no gradient would flow back
+// through it. It reports whether it did.
+func (t *Tape[T]) foreign(v *Var[T]) bool {
+	if v == nil || v.tape == nil || v.tape == t {
+		return false
+	}
+	t.Fail(errors.New("autograd: a Var made by another Tape: an operation's operands must be leaves (NewVar) or this Tape's"))
+	return true
 }
 
 // result returns a new Var of the given shape for an operation's result,
@@ -180,8 +192,8 @@ func (t *Tape[T]) newVar(value *tensor.Tensor[T], needGrad bool) *Var[T] {
 func (t *Tape[T]) result(shape []int, ins ...*Var[T]) *Var[T] {
 	need := false
 	for _, v := range ins {
-		if t.noGrad {
-			break
+		if t.foreign(v) || t.noGrad {
+			continue
 		}
 		need = need || (v != nil && v.needGrad)
 	}

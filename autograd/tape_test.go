@@ -106,3 +106,23 @@ func TestCNNStepAllocatesNothing(t *testing.T) {
 		t.Errorf("a CNN step after the first allocates %v times; want 0", allocs)
 	}
 }
+
+// TestForeignVar checks that a Var made by another Tape, as an operand or
+// as the loss, is the tape's error, not a silent zero gradient, while a
+// leaf (NewVar) may be used on any Tape.
+func TestForeignVar(t *testing.T) {
+	t1, t2 := NewTape[float32](), NewTape[float32]()
+	w := NewVar(tensor.FromSlice([]float32{1, 2, 3}, 3), true)
+	h := t1.Mul(w, w)
+	if s := t2.Sum(t2.Mul(w, w)); t2.Backward(s) != nil || w.Grad().Data()[2] != 6 {
+		t.Fatalf("a leaf on a second tape: gradient %v, error %v; want 2w", w.Grad().Data(), t2.Err())
+	}
+	t2.Reset()
+	if err := t2.Backward(t2.Sum(h)); err == nil || !strings.Contains(err.Error(), "another Tape") {
+		t.Errorf("Backward of t2.Sum(t1's Var) = %v; want an error naming another Tape", err)
+	}
+	t2.Reset()
+	if err := t2.Backward(t1.Sum(h)); err == nil || !strings.Contains(err.Error(), "another Tape") {
+		t.Errorf("t2.Backward(t1's loss) = %v; want an error naming another Tape", err)
+	}
+}

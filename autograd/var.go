@@ -13,7 +13,9 @@ import "github.com/descentml/descent/tensor"
 // [Var.DiscardGrad] marks it as zero without clearing it). Every other Var
 // (the results of a Tape's operations, and inputs from [Tape.Const])
 // belongs to its Tape and is valid until [Tape.Reset], which recycles its
-// buffers for the next step.
+// buffers, and the Var itself, for the next step: a Var kept past Reset
+// is another Var of the next step. Given to another Tape's operation, it
+// is that Tape's error.
 type Var[T tensor.Float] struct {
 	value    *tensor.Tensor[T]
 	grad     *tensor.Tensor[T]
@@ -22,6 +24,7 @@ type Var[T tensor.Float] struct {
 	// discarded: DiscardGrad was called and no backward operation has
 	// written grad since; its contents are stale and count as zero.
 	discarded bool
+	tape      *Tape[T] // the Tape that made it; nil for a leaf
 }
 
 // NewVar returns a leaf Var holding value (not a copy). With requiresGrad,
