@@ -28,26 +28,38 @@ func checkMemory(r recipe.Recipe, splits *data.Splits, limit int64, copies int) 
 // machine has available; negative: no check).
 func checkNeed(r recipe.Recipe, need float64, limit int64, copies int) error {
 	need *= float64(copies)
-	if limit < 0 {
+	limit, what, ok := MemoryLimit(limit)
+	if !ok || need <= float64(limit) {
 		return nil
 	}
-	what := "--max-memory"
-	if limit == 0 {
-		avail, ok := Available()
-		if !ok {
-			return nil
-		}
-		limit, what = avail, "the memory available"
+	of := ""
+	if copies > 1 {
+		of = fmt.Sprintf(" (%d replicas)", copies)
 	}
-	if need > float64(limit) {
-		of := ""
-		if copies > 1 {
-			of = fmt.Sprintf(" (%d replicas)", copies)
-		}
-		return fmt.Errorf("%s with batch %d needs about %s for its weights, optimizer state and batch%s; %s is %s (--max-memory SIZE overrides the check)",
-			r.Model, r.Batch, FormatSize(need), of, what, FormatSize(float64(limit)))
+	return fmt.Errorf("%s with batch %d needs about %s for its weights, optimizer state and batch%s; %s is %s (--max-memory SIZE overrides the check)",
+		r.Model, r.Batch, FormatSize(need), of, what, FormatSize(float64(limit)))
+}
+
+// CheckNeed refuses the recipe r, whose model, optimizer and batch need
+// need bytes, if that is more than limit (0: what the machine has
+// available; negative: no check), with the estimate in the error, as
+// descent train refuses a run.
+func CheckNeed(r recipe.Recipe, need float64, limit int64) error { return checkNeed(r, need, limit, 1) }
+
+// MemoryLimit returns the bytes a --max-memory of limit allows and what
+// set them, for an error to name: limit itself ("--max-memory"), or for 0
+// the memory the machine has available; ok is false when nothing is to be
+// checked (a negative limit, or 0 where the available memory cannot be
+// read).
+func MemoryLimit(limit int64) (bytes int64, what string, ok bool) {
+	switch {
+	case limit < 0:
+		return 0, "", false
+	case limit > 0:
+		return limit, "--max-memory", true
 	}
-	return nil
+	avail, ok := Available()
+	return avail, "the memory available", ok
 }
 
 // Available returns the memory the machine has available, in bytes

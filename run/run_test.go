@@ -250,18 +250,7 @@ func TestResumeAfterCorruptCheckpoint(t *testing.T) {
 		t.Fatalf("Train with a cancel after epoch 2 = %v; want context.Canceled", err)
 	}
 	rn.Close()
-	latest := filepath.Join(dir, run.CheckpointFile)
-	if _, err := os.Stat(filepath.Join(dir, run.PrevCheckpointFile)); err != nil {
-		t.Fatalf("no previous checkpoint after two epochs: %v", err)
-	}
-	b, err := os.ReadFile(latest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)-100] ^= 1 // in the optimizer's state, the last tensor
-	if err := os.WriteFile(latest, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	latest := damageLatest(t, dir)
 
 	if rn, err = run.Resume(dir, 0, run.Options{}); err != nil {
 		t.Fatalf("Resume after a flipped byte in the latest checkpoint: %v", err)
@@ -277,14 +266,7 @@ func TestResumeAfterCorruptCheckpoint(t *testing.T) {
 	if _, err := rn.Finish(false); err != nil {
 		t.Fatal(err)
 	}
-	got, err1 := os.ReadFile(filepath.Join(dir, run.ModelFile))
-	want, err2 := os.ReadFile(filepath.Join(whole, run.ModelFile))
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
-	}
+	sameModel(t, dir, whole)
 }
 
 // TestTensorBoard trains a run that also writes TensorBoard event files
@@ -403,18 +385,7 @@ func TestResumeTextAfterCorruptCheckpoint(t *testing.T) {
 		t.Fatalf("Train with a cancel after step 4 = %v; want context.Canceled", err)
 	}
 	rn.Close()
-	latest := filepath.Join(dir, run.CheckpointFile)
-	if _, err := os.Stat(filepath.Join(dir, run.PrevCheckpointFile)); err != nil {
-		t.Fatalf("no previous checkpoint after two evaluations: %v", err)
-	}
-	b, err := os.ReadFile(latest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)-100] ^= 1
-	if err := os.WriteFile(latest, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	latest := damageLatest(t, dir)
 
 	if rn, err = run.ResumeText(dir, 0, run.Options{}); err != nil {
 		t.Fatalf("ResumeText after a flipped byte in the latest checkpoint: %v", err)
@@ -429,14 +400,7 @@ func TestResumeTextAfterCorruptCheckpoint(t *testing.T) {
 	if _, err := rn.Finish(); err != nil {
 		t.Fatal(err)
 	}
-	got, err1 := os.ReadFile(filepath.Join(dir, run.ModelFile))
-	want, err2 := os.ReadFile(filepath.Join(whole, run.ModelFile))
-	if err := errors.Join(err1, err2); err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
-	}
+	sameModel(t, dir, whole)
 }
 
 // TestResumeTextPrevOnly resumes a language model's run whose latest
@@ -489,5 +453,38 @@ func TestTextCheckpointFailsNamesLast(t *testing.T) {
 	err = rn.Train(context.Background())
 	if !errors.Is(err, train.ErrCheckpoint) || !strings.Contains(err.Error(), "the last good checkpoint, after step 2,") {
 		t.Errorf("Train with its second checkpoint failing = %v; want ErrCheckpoint and the last good one after step 2", err)
+	}
+}
+
+// damageLatest flips a byte of the latest checkpoint in dir, in its last
+// tensor, and returns its path; the run must have kept a previous one.
+func damageLatest(t *testing.T, dir string) string {
+	t.Helper()
+	latest := filepath.Join(dir, run.CheckpointFile)
+	if _, err := os.Stat(filepath.Join(dir, run.PrevCheckpointFile)); err != nil {
+		t.Fatalf("no previous checkpoint: %v", err)
+	}
+	b, err := os.ReadFile(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-100] ^= 1
+	if err := os.WriteFile(latest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return latest
+}
+
+// sameModel fails the test unless the runs in dir and whole wrote the same
+// model file, byte for byte.
+func sameModel(t *testing.T, dir, whole string) {
+	t.Helper()
+	got, err1 := os.ReadFile(filepath.Join(dir, run.ModelFile))
+	want, err2 := os.ReadFile(filepath.Join(whole, run.ModelFile))
+	if err := errors.Join(err1, err2); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("the model resumed from the previous checkpoint differs from the model of a run that never stopped")
 	}
 }

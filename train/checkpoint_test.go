@@ -23,6 +23,18 @@ import (
 // enough that its checkpoint (about 3 KB) can be damaged a byte at a time.
 func tinyTrainer(t testing.TB, ckpt string) *train.Trainer[float32] {
 	t.Helper()
+	set, model, opt := tinyParts(t)
+	tr, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: 4, Checkpoint: ckpt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// tinyParts returns what tinyTrainer trains: 8 examples of 2 features in
+// 2 classes, a Linear layer 2→2 and Adam over its parameters.
+func tinyParts(t testing.TB) (*data.Set, *nn.Sequential[float32], *optim.Optimizer[float32]) {
+	t.Helper()
 	x := []float32{0, 1, 1, 0, 1, 1, 0, 0, 2, 1, 1, 2, 2, 2, 0, 2}
 	set, err := data.NewSet(x, []int{0, 1, 1, 0, 1, 0, 0, 1}, []int{2}, 2)
 	if err != nil {
@@ -33,11 +45,7 @@ func tinyTrainer(t testing.TB, ckpt string) *train.Trainer[float32] {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: 4, Checkpoint: ckpt})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
+	return set, model, opt
 }
 
 // rewriteCheckpoint returns the checkpoint b with its metadata edited by

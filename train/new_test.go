@@ -17,16 +17,7 @@ import (
 // of 0): a nil *data.Set for Val and Test, which an interface does not see
 // as nil, is no set, and evaluating it gives NaN, as for a nil Dataset.
 func TestNewNilSets(t *testing.T) {
-	x := []float32{0, 1, 1, 0, 1, 1, 0, 0, 2, 1, 1, 2, 2, 2, 0, 2}
-	set, err := data.NewSet(x, []int{0, 1, 1, 0, 1, 0, 0, 1}, []int{2}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	model := nn.NewSequential(nn.NewLinear[float32](2, 2, rand.New(rand.NewPCG(1, 2))))
-	opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	set, model, opt := tinyParts(t)
 	var none *data.Set
 	tr, err := train.New[float32](model, opt, train.Data{Train: set, Val: none, Test: none}, train.Config{Epochs: 2, BatchSize: 4})
 	if err != nil {
@@ -44,14 +35,8 @@ func TestNewNilSets(t *testing.T) {
 // parameters (which would train nothing) and a nil one, and takes one
 // over some of the model's parameters (the others frozen).
 func TestNewChecksOptimizer(t *testing.T) {
-	x := []float32{0, 1, 1, 0, 1, 1, 0, 0}
-	set, err := data.NewSet(x, []int{0, 1, 1, 0}, []int{2}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	model := nn.NewSequential(nn.NewLinear[float32](2, 2, rng))
-	other := nn.NewSequential(nn.NewLinear[float32](2, 2, rng))
+	set, model, _ := tinyParts(t)
+	other := nn.NewSequential(nn.NewLinear[float32](2, 2, rand.New(rand.NewPCG(3, 4))))
 	newOpt := func(ps []optim.Param[float32]) *optim.Optimizer[float32] {
 		opt, err := optim.New(ps, optim.Config{Method: optim.DefaultAdam()})
 		if err != nil {

@@ -467,12 +467,7 @@ func TestResumeAfterCorruptCheckpoint(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(part, "events.out.tfevents.*")); len(files) != 1 {
 		t.Errorf("--tensorboard wrote the event files %v; want one", files)
 	}
-	latest := filepath.Join(part, run.CheckpointFile)
-	b := readFile(t, latest)
-	b[len(b)-100] ^= 1
-	if err := os.WriteFile(latest, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	latest := flipLatest(t, part)
 	_, e, code := descent(t, "train", "--resume", part, "--epochs", "3", "--quiet")
 	if code != 0 || !strings.Contains(e, "warning: train: "+latest+": corrupt file") || !strings.Contains(e, "continuing from the previous checkpoint, after epoch 1") {
 		t.Fatalf("resume after a flipped byte: exit %d, stderr %q; want a warning and epoch 1", code, e)
@@ -524,14 +519,22 @@ func TestWarnings(t *testing.T) {
 	if _, e, code := descent(t, append(args, "--steps", "4")...); code != 0 {
 		t.Fatal(e)
 	}
-	latest := filepath.Join(lm, run.CheckpointFile)
+	latest := flipLatest(t, lm)
+	_, e, code := descent(t, "train", "--resume", lm, "--steps", "6", "--quiet")
+	if code != 0 || !strings.Contains(e, "warning: train: "+latest) || !strings.Contains(e, "continuing from the previous checkpoint, at step 2") {
+		t.Errorf("resume of a language model after a flipped byte: exit %d, stderr %q; want a warning and step 2", code, e)
+	}
+}
+
+// flipLatest flips a byte of the latest checkpoint in the run directory
+// dir, in its last tensor, and returns its path.
+func flipLatest(t *testing.T, dir string) string {
+	t.Helper()
+	latest := filepath.Join(dir, run.CheckpointFile)
 	b := readFile(t, latest)
 	b[len(b)-100] ^= 1
 	if err := os.WriteFile(latest, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, e, code := descent(t, "train", "--resume", lm, "--steps", "6", "--quiet")
-	if code != 0 || !strings.Contains(e, "warning: train: "+latest) || !strings.Contains(e, "continuing from the previous checkpoint, at step 2") {
-		t.Errorf("resume of a language model after a flipped byte: exit %d, stderr %q; want a warning and step 2", code, e)
-	}
+	return latest
 }

@@ -159,21 +159,13 @@ func memoryNeed(r recipe.Recipe, d explore.Data) float64 {
 // would need more than limit bytes (0: what the machine has available),
 // as descent train refuses one run.
 func checkMemory(r recipe.Recipe, d explore.Data, limit int64, runs int) error {
-	need := memoryNeed(r, d) * float64(runs)
-	what := "--max-memory"
-	if limit == 0 {
-		avail, ok := run.Available()
-		if !ok {
-			return nil
-		}
-		limit, what = avail, "the memory available"
-	}
-	if need <= float64(limit) {
-		return nil
-	}
 	if runs == 1 {
-		return fmt.Errorf("%s with batch %d needs about %s for its weights, optimizer state and batch; %s is %s (--max-memory SIZE overrides the check)",
-			r.Model, r.Batch, run.FormatSize(need), what, run.FormatSize(float64(limit)))
+		return run.CheckNeed(r, memoryNeed(r, d), limit)
+	}
+	need := memoryNeed(r, d) * float64(runs)
+	limit, what, ok := run.MemoryLimit(limit)
+	if !ok || need <= float64(limit) {
+		return nil
 	}
 	return fmt.Errorf("%s with batch %d, %s at once, needs about %s for the weights, optimizer states and batches; %s is %s (fewer --workers need less; --max-memory SIZE overrides the check)",
 		r.Model, r.Batch, plural(runs, "run"), run.FormatSize(need), what, run.FormatSize(float64(limit)))
