@@ -44,8 +44,16 @@
 // the wrong channels or too small an image for a Conv2D) is a returned error
 // naming the layer and both shapes, and a Sequential adds the index of the
 // layer; the error is also recorded on the tape, so a Backward after an
-// ignored error fails as well. Mistakes only a program can make (a nil
-// random source, a dropout probability outside [0, 1]) panic.
+// ignored error fails as well.
+//
+// A layer's constructor (NewLinear, NewConv2D, NewRecurrent, NewBlock, …)
+// panics on settings only a program can get wrong, as make does on a
+// negative length: an impossible size, a nil random source, a
+// dropout probability outside [0, 1], a config that its Validate method
+// refuses. A whole model built from a config ([NewTransformer],
+// [NewRecurrentLM]) returns those as errors instead, since its config is
+// what a user's flags or files fill in; so does package recipe, which
+// validates every setting before it calls a constructor.
 //
 // # Model files
 //
