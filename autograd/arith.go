@@ -24,7 +24,7 @@ func (t *Tape[T]) Mul(a, b *Var[T]) *Var[T] { return t.binary(opMul, "mul", a, b
 func (t *Tape[T]) Div(a, b *Var[T]) *Var[T] { return t.binary(opDiv, "div", a, b) }
 
 func (t *Tape[T]) binary(op opKind, name string, a, b *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip(name, a, b) {
 		return t.dead
 	}
 	shape, err := tensor.Broadcast(t.shape, name, a.Shape(), b.Shape())
@@ -165,7 +165,7 @@ func growBytes(s []uint8, n int) []uint8 {
 
 // Scale returns c·x.
 func (t *Tape[T]) Scale(x *Var[T], c float64) *Var[T] {
-	if t.err != nil {
+	if t.skip("scale", x) {
 		return t.dead
 	}
 	out := t.result(x.Shape(), x)
@@ -199,7 +199,7 @@ func (t *Tape[T]) Mean(x *Var[T]) *Var[T] { return t.reduce(opMean, x) }
 func (t *Tape[T]) SumSquares(x *Var[T]) *Var[T] { return t.reduce(opSumSquares, x) }
 
 func (t *Tape[T]) reduce(op opKind, x *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip(opNames[op], x) {
 		return t.dead
 	}
 	out := t.result(nil, x)
@@ -282,7 +282,7 @@ func (t *Tape[T]) GELUTanh(x *Var[T]) *Var[T] { return t.unary(opGELUTanh, x) }
 func (t *Tape[T]) SiLU(x *Var[T]) *Var[T] { return t.unary(opSiLU, x) }
 
 func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip(opNames[op], x) {
 		return t.dead
 	}
 	out := t.result(x.Shape(), x)

@@ -54,6 +54,22 @@ const (
 	opRNN
 )
 
+// opNames name the operations in errors.
+var opNames = [...]string{
+	opAdd: "add", opSub: "sub", opMul: "mul", opDiv: "div", opScale: "scale",
+	opSum: "sum", opMean: "mean", opSumSquares: "sum of squares",
+	opExp: "exp", opLog: "log", opSquare: "square", opReLU: "relu", opTanh: "tanh",
+	opSigmoid: "sigmoid", opGELU: "gelu", opSoftmax: "softmax", opLogSoftmax: "log-softmax",
+	opMatMul: "matmul", opLinear: "linear", opLinearReLU: "linear", opReshape: "reshape",
+	opTranspose: "transpose", opSlice: "slice", opConv2D: "conv2d", opMaxPool2D: "maxpool2d",
+	opDropout: "dropout", opBatchNorm: "batch norm", opBatchNormEval: "batch norm",
+	opBatchNormReLU: "batch norm", opBatchNormEvalReLU: "batch norm",
+	opCrossEntropy: "cross-entropy", opBCEWithLogits: "binary cross-entropy",
+	opGELUTanh: "gelu", opSiLU: "silu", opEmbedding: "embedding", opLayerNorm: "layer norm",
+	opRMSNorm: "rms norm", opNarrow: "narrow", opAttention: "attention",
+	opLSTM: "lstm", opGRU: "gru", opRNN: "rnn",
+}
+
 // A node is one recorded operation: its result, up to three operands, and
 // what its backward pass needs. Which fields an operation uses is said where
 // it is recorded.

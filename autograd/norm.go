@@ -40,7 +40,7 @@ func (t *Tape[T]) BatchNormEval(x, gamma, beta *Var[T], eps float64, mean, varia
 // for an input [N, C] normalized on this process (as opBatchNormReLU or
 // opBatchNormEvalReLU), as the two operations otherwise.
 func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean, variance []T, relu bool) *Var[T] {
-	if t.err != nil {
+	if t.skip("batch norm", x) {
 		return t.dead
 	}
 	xs := x.Shape()

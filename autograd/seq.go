@@ -17,7 +17,7 @@ import (
 // padding_idx rule); padding < 0 means none. An index out of range, or ids
 // that do not fill shape, is an error on the tape naming it. ids is copied.
 func (t *Tape[T]) Embedding(w *Var[T], ids []int, shape []int, padding int) *Var[T] {
-	if t.err != nil {
+	if t.skip("embedding", w) {
 		return t.dead
 	}
 	ws := w.Shape()
@@ -88,7 +88,7 @@ func (t *Tape[T]) RMSNorm(x, w *Var[T], eps float64) *Var[T] {
 }
 
 func (t *Tape[T]) layerNorm(op opKind, x, w, b *Var[T], eps float64) *Var[T] {
-	if t.err != nil {
+	if t.skip(opNames[op], x) {
 		return t.dead
 	}
 	xs := x.Shape()
@@ -187,7 +187,7 @@ func (t *Tape[T]) layerNormBackward(n *node[T]) {
 // dimension dim (a copy), as PyTorch's torch.narrow: the last time step
 // of a batch of sequences [B, T, H] is Narrow(x, 1, T−1, 1).
 func (t *Tape[T]) Narrow(x *Var[T], dim, start, length int) *Var[T] {
-	if t.err != nil {
+	if t.skip("narrow", x) {
 		return t.dead
 	}
 	s := x.Shape()

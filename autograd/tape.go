@@ -21,7 +21,8 @@ import (
 // # Errors
 //
 // An operation whose operands do not fit (shapes that do not broadcast, a
-// label out of range) records an error on the tape and returns a
+// label out of range, a nil operand where its doc does not allow nil, a
+// Var of another Tape) records an error on the tape and returns a
 // placeholder; every later operation does nothing until Reset, and [Tape.Err]
 // and [Tape.Backward] return the first error. Code that builds a model can
 // therefore chain operations and check once, as with bufio.Scanner. The
@@ -113,7 +114,7 @@ func (t *Tape[T]) Fail(err error) *Var[T] {
 // returns the tape's error if an operation failed. Backward may run once per
 // Reset.
 func (t *Tape[T]) Backward(loss *Var[T]) error {
-	if t.foreign(loss) || t.err != nil {
+	if t.skip("backward", loss) {
 		return t.err
 	}
 	if loss.value.Len() != 1 {
@@ -134,8 +135,11 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 // every Var v that y depends on. It returns the tape's error if an operation
 // failed, or an error naming both shapes if dy's does not match y's.
 func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
-	if t.foreign(y) || t.err != nil {
+	if t.skip("backward", y) {
 		return t.err
+	}
+	if dy == nil {
+		return errors.New("autograd: backward with a nil gradient")
 	}
 	if !tensor.SameShape(y.Shape(), dy.Shape()) {
 		return fmt.Errorf("autograd: backward from a value of shape %v with a gradient of shape %v", y.Shape(), dy.Shape())
@@ -185,6 +189,42 @@ func (t *Tape[T]) foreign(v *Var[T]) bool {
 	}
 	t.Fail(errors.New("autograd: a Var made by another Tape: an operation's operands must be leaves (NewVar) or this Tape's"))
 	return true
+}
+
+// skip reports whether an operation must do nothing and return t.dead:
+// the tape has an error already, or one of vs, the operands of the
+// operation called name that may not be nil, is nil or was made by another
+// Tape, which it records as the tape's error. Operands that may be nil
+// (a bias, an initial state) are not among vs; result checks that they
+// are not foreign.
+func (t *Tape[T]) skip(name string, vs ...*Var[T]) bool {
+	if t.err != nil {
+		return true
+	}
+	for _, v := range vs {
+		if v == nil || v.tape != nil && v.tape != t {
+			t.badOperand(name, vs)
+			return true
+		}
+	}
+	return false
+}
+
+// badOperand records the error of skip's first bad operand among vs.
+func (t *Tape[T]) badOperand(name string, vs []*Var[T]) {
+	for i, v := range vs {
+		if v == nil {
+			if len(vs) == 1 {
+				t.Fail(fmt.Errorf("autograd: %s: nil operand", name))
+			} else {
+				t.Fail(fmt.Errorf("autograd: %s: operand %d of %d is nil", name, i+1, len(vs)))
+			}
+			return
+		}
+		if t.foreign(v) {
+			return
+		}
+	}
 }
 
 // result returns a new Var of the given shape for an operation's result,
