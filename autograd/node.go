@@ -52,6 +52,13 @@ const (
 	opLSTM
 	opGRU
 	opRNN
+	opSqrt
+	opAbs
+	opPow
+	opClamp
+	opSumDim
+	opMeanDim
+	opConcat
 )
 
 // opNames name the operations in errors.
@@ -67,7 +74,8 @@ var opNames = [...]string{
 	opCrossEntropy: "cross-entropy", opBCEWithLogits: "binary cross-entropy",
 	opGELUTanh: "gelu", opSiLU: "silu", opEmbedding: "embedding", opLayerNorm: "layer norm",
 	opRMSNorm: "rms norm", opNarrow: "narrow", opAttention: "attention",
-	opLSTM: "lstm", opGRU: "gru", opRNN: "rnn",
+	opLSTM: "lstm", opGRU: "gru", opRNN: "rnn", opSqrt: "sqrt", opAbs: "abs", opPow: "pow",
+	opClamp: "clamp", opSumDim: "sum", opMeanDim: "mean", opConcat: "concat",
 }
 
 // A node is one recorded operation: its result, up to three operands, and
@@ -82,6 +90,8 @@ type node[T tensor.Float] struct {
 	ints    []int             // integer data (labels, argmax positions); capacity reused
 	codes   []uint8           // small integer data (2×2 argmax positions); capacity reused
 	scalar  float64
+	hi      float64          // Clamp's upper bound (scalar its lower)
+	vars    []*Var[T]        // the operands of a Concat; capacity reused
 	conv    kernel.ConvShape // the window of a convolution or pooling
 }
 
@@ -93,9 +103,13 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.scaleBackward(n)
 	case opSum, opMean:
 		t.sumBackward(n)
+	case opSumDim, opMeanDim:
+		t.sumDimBackward(n)
+	case opConcat:
+		t.concatBackward(n)
 	case opSumSquares:
 		t.sumSquaresBackward(n)
-	case opExp, opLog, opSquare, opReLU, opTanh, opSigmoid, opGELU, opGELUTanh, opSiLU:
+	case opExp, opLog, opSquare, opReLU, opTanh, opSigmoid, opGELU, opGELUTanh, opSiLU, opSqrt, opAbs, opPow, opClamp:
 		t.unaryBackward(n)
 	case opSoftmax, opLogSoftmax:
 		t.softmaxBackward(n)

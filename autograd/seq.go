@@ -185,15 +185,18 @@ func (t *Tape[T]) layerNormBackward(n *node[T]) {
 
 // Narrow returns the part of x from start through start+length−1 along
 // dimension dim (a copy), as PyTorch's torch.narrow: the last time step
-// of a batch of sequences [B, T, H] is Narrow(x, 1, T−1, 1).
+// of a batch of sequences [B, T, H] is Narrow(x, 1, T−1, 1). A negative
+// dim counts from the end, as PyTorch's (−1 is the last dimension).
 func (t *Tape[T]) Narrow(x *Var[T], dim, start, length int) *Var[T] {
 	if t.skip("narrow", x) {
 		return t.dead
 	}
 	s := x.Shape()
-	if dim < 0 || dim >= len(s) || start < 0 || length < 0 || start+length > s[dim] {
+	d, ok := axis(dim, len(s))
+	if !ok || start < 0 || length < 0 || start+length > s[d] {
 		return t.Fail(fmt.Errorf("autograd: narrow %v along dimension %d from %d for %d: out of range", s, dim, start, length))
 	}
+	dim = d
 	t.shape = append(t.shape[:0], s...)
 	t.shape[dim] = length
 	out := t.result(t.shape, x)

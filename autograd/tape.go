@@ -75,6 +75,7 @@ func (t *Tape[T]) Reset() {
 		n := &t.nodes[i]
 		n.out, n.a, n.b, n.c, n.d, n.e = nil, nil, nil, nil, nil, nil
 		n.saved = nil
+		clear(n.vars)
 	}
 	t.nodes = t.nodes[:0]
 	t.err = nil
@@ -297,7 +298,7 @@ func (t *Tape[T]) push(op opKind, out, a, b, c *Var[T]) *node[T] {
 		t.nodes = append(t.nodes, node[T]{})
 	}
 	n := &t.nodes[len(t.nodes)-1]
-	ints, codes := n.ints[:0], n.codes[:0]
-	*n = node[T]{op: op, out: out, a: a, b: b, c: c, ints: ints, codes: codes}
+	ints, codes, vars := n.ints[:0], n.codes[:0], n.vars[:0]
+	*n = node[T]{op: op, out: out, a: a, b: b, c: c, ints: ints, codes: codes, vars: vars}
 	return n
 }

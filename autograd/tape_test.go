@@ -90,21 +90,29 @@ func TestCNNStepAllocatesNothing(t *testing.T) {
 	labels := []int{0, 1, 2, 3, 4, 5, 6, 7}
 	mean, variance := make([]float32, 4), make([]float32, 4)
 	drop := rand.New(rand.NewPCG(3, 4))
-	tape := NewTape[float32]()
-	step := func() {
+	checkStepAllocs(t, "a CNN step", func(tape *Tape[float32]) *Var[float32] {
 		h := tape.Conv2D(tape.Const(x), w1, b1, [2]int{1, 1}, [2]int{1, 1})
 		h = tape.BatchNorm(h, g, beta, 1e-5, mean, variance)
 		h = tape.MaxPool2D(tape.ReLU(h), [2]int{2, 2}, [2]int{2, 2}, [2]int{0, 0})
 		h = tape.Dropout(tape.Flatten(h), 0.25, drop)
-		l := tape.CrossEntropy(tape.Linear(h, w2, b2), labels)
-		if err := tape.Backward(l); err != nil {
+		return tape.CrossEntropy(tape.Linear(h, w2, b2), labels)
+	})
+}
+
+// checkStepAllocs runs steps of loss, Backward and Reset on one Tape and
+// checks that every step after the first allocates nothing.
+func checkStepAllocs(t *testing.T, name string, loss func(*Tape[float32]) *Var[float32]) {
+	t.Helper()
+	tape := NewTape[float32]()
+	step := func() {
+		if err := tape.Backward(loss(tape)); err != nil {
 			t.Fatal(err)
 		}
 		tape.Reset()
 	}
 	step()
 	if allocs := testing.AllocsPerRun(10, step); allocs != 0 {
-		t.Errorf("a CNN step after the first allocates %v times; want 0", allocs)
+		t.Errorf("%s after the first allocates %v times; want 0", name, allocs)
 	}
 }
 
@@ -186,6 +194,13 @@ func TestNilOperands(t *testing.T) {
 		{"cross-entropy", func() []*Var[float32] { return []*Var[float32]{v(2, 3)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] {
 			return t.CrossEntropyIgnore(in[0], []int{0, 1}, -1)
 		}},
+		{"sqrt", func() []*Var[float32] { return []*Var[float32]{v(2)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.Sqrt(in[0]) }},
+		{"abs", func() []*Var[float32] { return []*Var[float32]{v(2)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.Abs(in[0]) }},
+		{"pow", func() []*Var[float32] { return []*Var[float32]{v(2)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.Pow(in[0], 2) }},
+		{"clamp", func() []*Var[float32] { return []*Var[float32]{v(2)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.Clamp(in[0], 0, 1) }},
+		{"sum", func() []*Var[float32] { return []*Var[float32]{v(2, 3)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.SumDim(in[0], 1) }},
+		{"mean", func() []*Var[float32] { return []*Var[float32]{v(2, 3)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.MeanDim(in[0], -1) }},
+		{"concat", func() []*Var[float32] { return []*Var[float32]{v(2, 3), v(2, 1), v(2, 2)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.Concat(1, in...) }},
 		{"binary cross-entropy", func() []*Var[float32] { return []*Var[float32]{v(2), v(2)} }, func(t *Tape[float32], in []*Var[float32]) *Var[float32] { return t.BCEWithLogits(in[0], in[1]) }},
 	} {
 		tape := NewTape[float32]()
