@@ -24,7 +24,7 @@ func (t *Tape[T]) Mul(a, b *Var[T]) *Var[T] { return t.binary(opMul, "mul", a, b
 func (t *Tape[T]) Div(a, b *Var[T]) *Var[T] { return t.binary(opDiv, "div", a, b) }
 
 func (t *Tape[T]) binary(op opKind, name string, a, b *Var[T]) *Var[T] {
-	if t.skip(name, a, b) {
+	if t.skip2(name, a, b) {
 		return t.dead
 	}
 	shape, err := tensor.Broadcast(t.shape, name, a.Shape(), b.Shape())

@@ -29,7 +29,7 @@ func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 // conv2D is Conv2D, followed with pool by ReLU and a 2×2 max-pool
 // (Conv2DReLUPool).
 func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Var[T] {
-	if t.skip("conv2d", x, w) {
+	if t.skip2("conv2d", x, w) {
 		return t.dead
 	}
 	xs, ws := x.Shape(), w.Shape()

@@ -104,7 +104,7 @@ func (t *Tape[T]) sumDimBackward(n *node[T]) {
 // accepts, and skips, empty operands of shape [0] among others of any
 // rank; Concat does not.)
 func (t *Tape[T]) Concat(dim int, xs ...*Var[T]) *Var[T] {
-	if t.skip("concat", xs...) {
+	if t.skipAll("concat", xs...) {
 		return t.dead
 	}
 	if len(xs) == 0 {
@@ -142,8 +142,8 @@ func (t *Tape[T]) Concat(dim int, xs ...*Var[T]) *Var[T] {
 		at += m
 	}
 	if n := t.push(opConcat, out, nil, nil, nil); n != nil {
-		n.vars = append(n.vars, xs...)
-		n.ints = append(n.ints, d)
+		n.ints = append(n.ints, d, len(t.operands), len(t.operands)+len(xs))
+		t.operands = append(t.operands, xs...)
 	}
 	return out
 }
@@ -155,7 +155,7 @@ func (t *Tape[T]) concatBackward(n *node[T]) {
 	outer, size, inner := tensor.Size(s[:d]), s[d], tensor.Size(s[d+1:])
 	g := n.out.grad.Data()
 	at := 0
-	for _, x := range n.vars {
+	for _, x := range t.operands[n.ints[1]:n.ints[2]] {
 		m := x.Shape()[d]
 		if gx, add := t.gradOut(x); gx != nil {
 			for o := range outer {

@@ -91,7 +91,6 @@ type node[T tensor.Float] struct {
 	codes   []uint8           // small integer data (2×2 argmax positions); capacity reused
 	scalar  float64
 	hi      float64          // Clamp's upper bound (scalar its lower)
-	vars    []*Var[T]        // the operands of a Concat; capacity reused
 	conv    kernel.ConvShape // the window of a convolution or pooling
 }
 

@@ -11,7 +11,7 @@ import (
 // one dimension may be -1, inferred from the others. The result shares x's
 // data (no copy).
 func (t *Tape[T]) Reshape(x *Var[T], shape ...int) *Var[T] {
-	if t.skip("reshape", x) {
+	if t.skip("reshape", x) || t.foreign(x) { // shares x: no result
 		return t.dead
 	}
 	s, err := tensor.ReshapeShape(t.shape, x.Shape(), shape)
@@ -82,7 +82,7 @@ func (t *Tape[T]) transposeBackward(n *node[T]) {
 // Slice returns rows from through to−1 of x along its first dimension (a
 // part of a batch), sharing x's data.
 func (t *Tape[T]) Slice(x *Var[T], from, to int) *Var[T] {
-	if t.skip("slice", x) {
+	if t.skip("slice", x) || t.foreign(x) { // shares x: no result
 		return t.dead
 	}
 	s := x.Shape()

@@ -283,7 +283,7 @@ func (j *job[T]) crossEntropyGradRows(w, workers int) {
 // stable form max(x, 0) − x·z + log(1 + e^(−|x|)). logits and targets must
 // have the same shape.
 func (t *Tape[T]) BCEWithLogits(logits, targets *Var[T]) *Var[T] {
-	if t.skip("binary cross-entropy", logits, targets) {
+	if t.skip2("binary cross-entropy", logits, targets) {
 		return t.dead
 	}
 	if !tensor.SameShape(logits.Shape(), targets.Shape()) {

@@ -54,6 +54,10 @@ type Tape[T tensor.Float] struct {
 
 	ceTerms []float64 // the loss terms of a cross-entropy's rows, summed in order
 
+	// the operands of the Concats recorded, node.ints[1:3] of each a range
+	// of them; kept here, not on the node, which every operation writes
+	operands []*Var[T]
+
 	bwd  int         // the index of the node whose backward pass is running
 	sums normSums[T] // a batch norm's sums taken by the Linear layer after it
 }
@@ -75,8 +79,9 @@ func (t *Tape[T]) Reset() {
 		n := &t.nodes[i]
 		n.out, n.a, n.b, n.c, n.d, n.e = nil, nil, nil, nil, nil, nil
 		n.saved = nil
-		clear(n.vars)
 	}
+	clear(t.operands)
+	t.operands = t.operands[:0]
 	t.nodes = t.nodes[:0]
 	t.err = nil
 	t.done = false
@@ -115,7 +120,7 @@ func (t *Tape[T]) Fail(err error) *Var[T] {
 // returns the tape's error if an operation failed. Backward may run once per
 // Reset.
 func (t *Tape[T]) Backward(loss *Var[T]) error {
-	if t.skip("backward", loss) {
+	if t.skip("backward", loss) || t.foreign(loss) {
 		return t.err
 	}
 	if loss.value.Len() != 1 {
@@ -136,7 +141,7 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 // every Var v that y depends on. It returns the tape's error if an operation
 // failed, or an error naming both shapes if dy's does not match y's.
 func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
-	if t.skip("backward", y) {
+	if t.skip("backward", y) || t.foreign(y) {
 		return t.err
 	}
 	if dy == nil {
@@ -193,39 +198,53 @@ func (t *Tape[T]) foreign(v *Var[T]) bool {
 }
 
 // skip reports whether an operation must do nothing and return t.dead:
-// the tape has an error already, or one of vs, the operands of the
-// operation called name that may not be nil, is nil or was made by another
-// Tape, which it records as the tape's error. Operands that may be nil
-// (a bias, an initial state) are not among vs; result checks that they
-// are not foreign.
-func (t *Tape[T]) skip(name string, vs ...*Var[T]) bool {
-	if t.err != nil {
-		return true
+// the tape has an error already, or x, an operand of the operation called
+// name that may not be nil, is nil, which it records as the tape's error.
+// Operands that may be nil (a bias, an initial state) are not checked.
+// (result checks that no operand is foreign.) skip and skip2 are small
+// enough to be inlined: an operation pays a comparison per operand.
+func (t *Tape[T]) skip(name string, x *Var[T]) bool {
+	if x == nil {
+		return t.nilOperand(name, 1, 1)
 	}
-	for _, v := range vs {
-		if v == nil || v.tape != nil && v.tape != t {
-			t.badOperand(name, vs)
-			return true
-		}
-	}
-	return false
+	return t.err != nil
 }
 
-// badOperand records the error of skip's first bad operand among vs.
-func (t *Tape[T]) badOperand(name string, vs []*Var[T]) {
+// skip2 is skip for two operands.
+func (t *Tape[T]) skip2(name string, a, b *Var[T]) bool {
+	if a == nil || b == nil {
+		return t.nilOperand2(name, a)
+	}
+	return t.err != nil
+}
+
+// nilOperand2 is nilOperand for skip2: a is the first operand.
+func (t *Tape[T]) nilOperand2(name string, a *Var[T]) bool {
+	if a == nil {
+		return t.nilOperand(name, 1, 2)
+	}
+	return t.nilOperand(name, 2, 2)
+}
+
+// skipAll is skip for any number of operands.
+func (t *Tape[T]) skipAll(name string, vs ...*Var[T]) bool {
 	for i, v := range vs {
 		if v == nil {
-			if len(vs) == 1 {
-				t.Fail(fmt.Errorf("autograd: %s: nil operand", name))
-			} else {
-				t.Fail(fmt.Errorf("autograd: %s: operand %d of %d is nil", name, i+1, len(vs)))
-			}
-			return
-		}
-		if t.foreign(v) {
-			return
+			return t.nilOperand(name, i+1, len(vs))
 		}
 	}
+	return t.err != nil
+}
+
+// nilOperand records that operand i of n of the operation called name is
+// nil, unless the tape has an error already, and returns true.
+func (t *Tape[T]) nilOperand(name string, i, n int) bool {
+	if n == 1 {
+		t.Fail(fmt.Errorf("autograd: %s: nil operand", name))
+	} else {
+		t.Fail(fmt.Errorf("autograd: %s: operand %d of %d is nil", name, i, n))
+	}
+	return true
 }
 
 // result returns a new Var of the given shape for an operation's result,
@@ -298,7 +317,7 @@ func (t *Tape[T]) push(op opKind, out, a, b, c *Var[T]) *node[T] {
 		t.nodes = append(t.nodes, node[T]{})
 	}
 	n := &t.nodes[len(t.nodes)-1]
-	ints, codes, vars := n.ints[:0], n.codes[:0], n.vars[:0]
-	*n = node[T]{op: op, out: out, a: a, b: b, c: c, ints: ints, codes: codes, vars: vars}
+	ints, codes := n.ints[:0], n.codes[:0]
+	*n = node[T]{op: op, out: out, a: a, b: b, c: c, ints: ints, codes: codes}
 	return n
 }
