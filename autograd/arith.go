@@ -24,7 +24,7 @@ func (t *Tape[T]) Mul(a, b *Var[T]) *Var[T] { return t.binary(opMul, "mul", a, b
 func (t *Tape[T]) Div(a, b *Var[T]) *Var[T] { return t.binary(opDiv, "div", a, b) }
 
 func (t *Tape[T]) binary(op opKind, name string, a, b *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip2(name, a, b) {
 		return t.dead
 	}
 	shape, err := tensor.Broadcast(t.shape, name, a.Shape(), b.Shape())
@@ -165,7 +165,7 @@ func growBytes(s []uint8, n int) []uint8 {
 
 // Scale returns c·x.
 func (t *Tape[T]) Scale(x *Var[T], c float64) *Var[T] {
-	if t.err != nil {
+	if t.skip("scale", x) {
 		return t.dead
 	}
 	out := t.result(x.Shape(), x)
@@ -199,7 +199,7 @@ func (t *Tape[T]) Mean(x *Var[T]) *Var[T] { return t.reduce(opMean, x) }
 func (t *Tape[T]) SumSquares(x *Var[T]) *Var[T] { return t.reduce(opSumSquares, x) }
 
 func (t *Tape[T]) reduce(op opKind, x *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip(opNames[op], x) {
 		return t.dead
 	}
 	out := t.result(nil, x)
@@ -281,8 +281,46 @@ func (t *Tape[T]) GELUTanh(x *Var[T]) *Var[T] { return t.unary(opGELUTanh, x) }
 // nn.SiLU).
 func (t *Tape[T]) SiLU(x *Var[T]) *Var[T] { return t.unary(opSiLU, x) }
 
-func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
-	if t.err != nil {
+// Sqrt returns √x, elementwise (NaN for x < 0). Its gradient is
+// ∂y/(2√x), as PyTorch's: +Inf at x = 0 for a positive upstream gradient,
+// NaN for a zero one.
+func (t *Tape[T]) Sqrt(x *Var[T]) *Var[T] { return t.unary(opSqrt, x) }
+
+// Abs returns |x|, elementwise. Its gradient is sign(x)·∂y, with sign(0) =
+// 0 as PyTorch's (and sign(NaN) = 0 too, as PyTorch 1.13's).
+func (t *Tape[T]) Abs(x *Var[T]) *Var[T] { return t.unary(opAbs, x) }
+
+// Pow returns xᵖ, elementwise, for a constant exponent p, as PyTorch's
+// torch.pow(x, p) with a scalar exponent, including its special cases:
+// p = 0 gives 1 (even for NaN) and p = 1 x itself; p = ½, −½ and −1 are
+// computed as √x, 1/√x and 1/x (so (−∞)^½ is NaN, not the +∞ of
+// math.Pow), and p = 2, 3 and −2 as x·x, x·x·x and 1/(x·x) in T; other
+// exponents by math.Pow in float64, rounded once. The gradient is
+//
+//	∂x = ∂y·(p·x^(p−1))
+//
+// with x^(p−1) computed as above, so that at x = 0 it is 0 for p > 1, ∂y
+// for p = 1 and ±Inf (or NaN) for p < 1, as PyTorch's; for p = 0 it is 0
+// everywhere.
+func (t *Tape[T]) Pow(x *Var[T], p float64) *Var[T] { return t.unaryArgs(opPow, x, [2]float64{p}) }
+
+// Clamp returns x limited to [lo, hi], elementwise, as PyTorch's
+// torch.clamp(x, lo, hi): lo where x < lo, hi where x > hi, x otherwise
+// (−0 stays −0, NaN stays NaN). Either bound may be infinite, for a
+// one-sided clamp. If lo > hi every element is hi, and if either bound is
+// NaN every element is NaN, as PyTorch's. The gradient passes where
+// lo ≤ x ≤ hi, bounds included, and is 0 elsewhere (everywhere when
+// lo > hi, and at NaN).
+func (t *Tape[T]) Clamp(x *Var[T], lo, hi float64) *Var[T] {
+	return t.unaryArgs(opClamp, x, [2]float64{lo, hi})
+}
+
+func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] { return t.unaryArgs(op, x, [2]float64{}) }
+
+// unaryArgs is an elementwise operation with up to two scalars (Pow's
+// exponent, Clamp's bounds), kept on its node as scalar and hi.
+func (t *Tape[T]) unaryArgs(op opKind, x *Var[T], args [2]float64) *Var[T] {
+	if t.skip(opNames[op], x) {
 		return t.dead
 	}
 	out := t.result(x.Shape(), x)
@@ -300,7 +338,7 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 			y[i] = v * v
 		}
 	default:
-		j := job[T]{kind: jobUnary, op: op, n: len(y), x: xs, y: y}
+		j := job[T]{kind: jobUnary, op: op, n: len(y), x: xs, y: y, args: args}
 		if saved != nil {
 			j.z = saved.Data()
 		}
@@ -308,6 +346,7 @@ func (t *Tape[T]) unary(op opKind, x *Var[T]) *Var[T] {
 	}
 	if n := t.push(op, out, x, nil, nil); n != nil {
 		n.saved = saved
+		n.scalar, n.hi = args[0], args[1]
 	}
 	return out
 }
@@ -326,8 +365,41 @@ func leadingDim(shape []int) int {
 // σ (also inside SiLU) come from the vector kernels, in float32; GELUTanh
 // is kernel.GELUTanh for both types; otherwise each element is computed in
 // float64 and rounded once.
-func unaryRange[T tensor.Float](op opKind, x, y, s []T) {
+func unaryRange[T tensor.Float](op opKind, x, y, s []T, args [2]float64) {
 	y = y[:len(x)]
+	switch op {
+	case opAbs:
+		for i, v := range x {
+			y[i] = T(math.Abs(float64(v)))
+		}
+		return
+	case opPow:
+		p := args[0]
+		for i, v := range x {
+			y[i] = pow(v, p)
+		}
+		return
+	case opClamp:
+		lo, hi := T(args[0]), T(args[1])
+		if lo != lo || hi != hi {
+			for i := range y {
+				y[i] = T(math.NaN())
+			}
+			return
+		}
+		for i, v := range x {
+			// Compared, not min and max: −0 stays −0 at a bound 0, as
+			// PyTorch's std::min(std::max(x, lo), hi).
+			if v < lo {
+				v = lo
+			}
+			if v > hi {
+				v = hi
+			}
+			y[i] = v
+		}
+		return
+	}
 	if unsafe.Sizeof(T(0)) == 4 {
 		switch op {
 		case opExp:
@@ -378,8 +450,33 @@ func unaryFunc(op opKind, x float64) float64 {
 		return x * normalCDF(x)
 	case opSiLU:
 		return x * sigmoid(x)
+	case opSqrt:
+		return math.Sqrt(x)
 	}
 	panic("autograd: not a unary operation")
+}
+
+// pow is xᵖ as PyTorch's torch.pow(x, p) for a scalar p (see Tape.Pow).
+func pow[T tensor.Float](x T, p float64) T {
+	switch p {
+	case 0:
+		return 1
+	case 1:
+		return x
+	case 0.5:
+		return T(math.Sqrt(float64(x)))
+	case -0.5:
+		return T(1 / math.Sqrt(float64(x)))
+	case -1:
+		return 1 / x
+	case 2:
+		return x * x
+	case 3:
+		return x * x * x
+	case -2:
+		return 1 / (x * x)
+	}
+	return T(math.Pow(float64(x), p))
 }
 
 // sigmoid is 1/(1 + e⁻ˣ), computed without overflow for large |x|.
@@ -413,7 +510,11 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 	if gx == nil {
 		return
 	}
-	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data(), add: add}
+	if n.op == opPow && n.scalar == 0 {
+		return // a constant: PyTorch's zero gradient, even where ∂y is NaN
+	}
+	j := job[T]{kind: jobUnaryGrad, op: n.op, n: len(gx), x: n.a.value.Data(), y: n.out.value.Data(), z: gx, b: n.out.grad.Data(), add: add,
+		args: [2]float64{n.scalar, n.hi}}
 	if n.saved != nil {
 		j.tmp = n.saved.Data()
 	}
@@ -422,8 +523,36 @@ func (t *Tape[T]) unaryBackward(n *node[T]) {
 
 // unaryGradRange adds g·op′(x) to gx elementwise, where y = op(x) and s
 // is GELUTanh's saved tanh; for GELUTanh it sets gx instead unless add.
-func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T, add bool) {
+func unaryGradRange[T tensor.Float](op opKind, g, x, y, s, gx []T, add bool, args [2]float64) {
 	switch op {
+	case opSqrt:
+		for i, v := range y {
+			gx[i] += g[i] / (2 * v)
+		}
+	case opAbs:
+		for i, v := range x {
+			switch { // sign(x)·∂y, computed as PyTorch's; 0 at 0 and NaN
+			case v > 0:
+				gx[i] += g[i]
+			case v < 0:
+				gx[i] += -g[i]
+			default:
+				gx[i] += 0 * g[i]
+			}
+		}
+	case opPow:
+		p := args[0]
+		c := T(p)
+		for i, v := range x {
+			gx[i] += g[i] * (c * pow(v, p-1))
+		}
+	case opClamp:
+		lo, hi := T(args[0]), T(args[1])
+		for i, v := range x {
+			if v >= lo && v <= hi {
+				gx[i] += g[i]
+			}
+		}
 	case opSquare:
 		for i, v := range x {
 			gx[i] += 2 * v * g[i]

@@ -24,7 +24,7 @@ import (
 // and heads are spread over the kernel pool. A shape whose last dimension is
 // not a multiple of 3·heads is an error on the tape.
 func (t *Tape[T]) Attention(qkv *Var[T], heads int, causal bool) *Var[T] {
-	if t.err != nil {
+	if t.skip("attention", qkv) {
 		return t.dead
 	}
 	s := qkv.Shape()

@@ -29,7 +29,7 @@ func (t *Tape[T]) Conv2D(x, w, b *Var[T], stride, padding [2]int) *Var[T] {
 // conv2D is Conv2D, followed with pool by ReLU and a 2×2 max-pool
 // (Conv2DReLUPool).
 func (t *Tape[T]) conv2D(x, w, b *Var[T], stride, padding [2]int, pool bool) *Var[T] {
-	if t.err != nil {
+	if t.skip2("conv2d", x, w) {
 		return t.dead
 	}
 	xs, ws := x.Shape(), w.Shape()
@@ -226,7 +226,7 @@ const convChunk = 1 << 16
 // kernel[0])/stride[0] + 1. The gradient flows to the first maximum of each
 // window (a NaN counts as the maximum).
 func (t *Tape[T]) MaxPool2D(x *Var[T], kernelSize, stride, padding [2]int) *Var[T] {
-	if t.err != nil {
+	if t.skip("maxpool2d", x) {
 		return t.dead
 	}
 	xs := x.Shape()

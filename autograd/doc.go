@@ -1,9 +1,9 @@
 // Package autograd computes exact gradients by reverse-mode automatic
 // differentiation on a tape.
 //
-// A forward pass is a sequence of calls on a [Tape]: each operation (MatMul,
-// Linear, Add, ReLU, Conv2D, CrossEntropy, …) computes its result at once
-// and records what its backward pass needs. [Tape.Backward] then walks the
+// A forward pass is a sequence of calls on a [Tape]: each operation
+// (MatMul, Linear, Add, ReLU, Conv2D, CrossEntropy, SumDim, Concat, …)
+// computes its result at once and records what its backward pass needs. [Tape.Backward] then walks the
 // records in reverse and adds each operation's contribution to the gradients
 // of its operands, down to the leaves.
 //
@@ -34,6 +34,15 @@
 // (package loss) build on these operations and return the errors from their
 // own calls. Nothing here is global: dropout takes its random source as an
 // argument, and whether a model is training is the model's business.
+//
+// Elementwise, Sqrt, Abs, Pow (a constant exponent) and Clamp follow
+// PyTorch 1.13 forward and backward at their edges (zeros, bounds,
+// infinities, NaN), so that a custom loss or layer built from them
+// trains as its PyTorch twin; SumDim and MeanDim reduce along one
+// dimension and Concat joins along one (torch.cat), a negative dimension
+// counting from the end as in PyTorch. The elementwise ones spread over
+// the kernel threads as the activations do; SumDim, MeanDim and Concat
+// run on the calling goroutine.
 //
 // Sequence models have operations of their own: Embedding, LayerNorm,
 // RMSNorm, Narrow, multi-head Attention over the packed q/k/v of PyTorch's

@@ -11,7 +11,7 @@ import (
 // element in order, so a seeded rng gives a reproducible mask. p must be in
 // [0, 1]; p = 1 zeroes everything.
 func (t *Tape[T]) Dropout(x *Var[T], p float64, rng *rand.Rand) *Var[T] {
-	if t.err != nil {
+	if t.skip("dropout", x) {
 		return t.dead
 	}
 	if !(p >= 0 && p <= 1) {

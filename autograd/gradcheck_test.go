@@ -100,7 +100,7 @@ var opCases = []opCase{
 		return t.BatchNorm(in[0], nil, nil, 1e-5, nil, nil)
 	}},
 	{name: "BatchNormEval", shapes: [][]int{{4, 3, 2}, {3}, {3}}, op: func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
-		return t.BatchNormEval(in[0], in[1], in[2], []float64{0.1, -0.2, 0.3}, []float64{0.5, 1.5, 2}, 1e-5)
+		return t.BatchNormEval(in[0], in[1], in[2], 1e-5, []float64{0.1, -0.2, 0.3}, []float64{0.5, 1.5, 2})
 	}},
 	{name: "CrossEntropy", shapes: [][]int{{5, 4}}, op: func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
 		return t.CrossEntropy(in[0], labels)
@@ -155,7 +155,7 @@ func init() {
 		return t.BatchNorm(in[0], in[1], in[2], 1e-5, nil, nil)
 	}
 	bnEval := func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
-		return t.BatchNormEval(in[0], in[1], in[2], []float64{0.1, -0.2, 0.3}, []float64{0.5, 1.5, 2}, 1e-5)
+		return t.BatchNormEval(in[0], in[1], in[2], 1e-5, []float64{0.1, -0.2, 0.3}, []float64{0.5, 1.5, 2})
 	}
 	for _, c := range []struct {
 		name   string

@@ -9,7 +9,7 @@ import (
 
 // MatMul returns the matrix product a·b of an m×k and a k×n matrix.
 func (t *Tape[T]) MatMul(a, b *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip2("matmul", a, b) {
 		return t.dead
 	}
 	m, n, k, err := tensor.MatMulShape(a.Shape(), b.Shape(), false, false)
@@ -45,7 +45,7 @@ func (t *Tape[T]) Linear(x, w, b *Var[T]) *Var[T] { return t.linear(x, w, b, fal
 // linear is Linear, followed by ReLU in the same pass when relu is set
 // (LinearReLU).
 func (t *Tape[T]) linear(x, w, b *Var[T], relu bool) *Var[T] {
-	if t.err != nil {
+	if t.skip2("linear", x, w) {
 		return t.dead
 	}
 	xs, ws := x.Shape(), w.Shape()

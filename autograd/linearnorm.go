@@ -15,6 +15,9 @@ import "github.com/descentml/descent/internal/kernel"
 // rows, a batch norm synchronised across processes, an operand of the
 // wrong shape) run as the two operations.
 func (t *Tape[T]) LinearBatchNormReLU(x, w, b, gamma, beta *Var[T], eps float64, mean, variance []T) *Var[T] {
+	if t.skip2("linear", x, w) {
+		return t.dead
+	}
 	if !t.fusesLinearNorm(x, w, b, gamma, beta, mean, variance) {
 		return t.BatchNormReLU(t.Linear(x, w, b), gamma, beta, eps, mean, variance)
 	}

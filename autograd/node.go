@@ -52,7 +52,31 @@ const (
 	opLSTM
 	opGRU
 	opRNN
+	opSqrt
+	opAbs
+	opPow
+	opClamp
+	opSumDim
+	opMeanDim
+	opConcat
 )
+
+// opNames name the operations in errors.
+var opNames = [...]string{
+	opAdd: "add", opSub: "sub", opMul: "mul", opDiv: "div", opScale: "scale",
+	opSum: "sum", opMean: "mean", opSumSquares: "sum of squares",
+	opExp: "exp", opLog: "log", opSquare: "square", opReLU: "relu", opTanh: "tanh",
+	opSigmoid: "sigmoid", opGELU: "gelu", opSoftmax: "softmax", opLogSoftmax: "log-softmax",
+	opMatMul: "matmul", opLinear: "linear", opLinearReLU: "linear", opReshape: "reshape",
+	opTranspose: "transpose", opSlice: "slice", opConv2D: "conv2d", opMaxPool2D: "maxpool2d",
+	opDropout: "dropout", opBatchNorm: "batch norm", opBatchNormEval: "batch norm",
+	opBatchNormReLU: "batch norm", opBatchNormEvalReLU: "batch norm",
+	opCrossEntropy: "cross-entropy", opBCEWithLogits: "binary cross-entropy",
+	opGELUTanh: "gelu", opSiLU: "silu", opEmbedding: "embedding", opLayerNorm: "layer norm",
+	opRMSNorm: "rms norm", opNarrow: "narrow", opAttention: "attention",
+	opLSTM: "lstm", opGRU: "gru", opRNN: "rnn", opSqrt: "sqrt", opAbs: "abs", opPow: "pow",
+	opClamp: "clamp", opSumDim: "sum", opMeanDim: "mean", opConcat: "concat",
+}
 
 // A node is one recorded operation: its result, up to three operands, and
 // what its backward pass needs. Which fields an operation uses is said where
@@ -66,6 +90,7 @@ type node[T tensor.Float] struct {
 	ints    []int             // integer data (labels, argmax positions); capacity reused
 	codes   []uint8           // small integer data (2×2 argmax positions); capacity reused
 	scalar  float64
+	hi      float64          // Clamp's upper bound (scalar its lower)
 	conv    kernel.ConvShape // the window of a convolution or pooling
 }
 
@@ -77,9 +102,13 @@ func (t *Tape[T]) backwardNode(n *node[T]) {
 		t.scaleBackward(n)
 	case opSum, opMean:
 		t.sumBackward(n)
+	case opSumDim, opMeanDim:
+		t.sumDimBackward(n)
+	case opConcat:
+		t.concatBackward(n)
 	case opSumSquares:
 		t.sumSquaresBackward(n)
-	case opExp, opLog, opSquare, opReLU, opTanh, opSigmoid, opGELU, opGELUTanh, opSiLU:
+	case opExp, opLog, opSquare, opReLU, opTanh, opSigmoid, opGELU, opGELUTanh, opSiLU, opSqrt, opAbs, opPow, opClamp:
 		t.unaryBackward(n)
 	case opSoftmax, opLogSoftmax:
 		t.softmaxBackward(n)

@@ -30,8 +30,8 @@ func (t *Tape[T]) BatchNorm(x, gamma, beta *Var[T], eps float64, mean, variance 
 //	y = γ·(x − mean)/√(variance + eps) + β
 //
 // mean and variance are [C] (a layer's running statistics); gamma and beta
-// are as in BatchNorm.
-func (t *Tape[T]) BatchNormEval(x, gamma, beta *Var[T], mean, variance []T, eps float64) *Var[T] {
+// are as in BatchNorm, and the arguments come in BatchNorm's order.
+func (t *Tape[T]) BatchNormEval(x, gamma, beta *Var[T], eps float64, mean, variance []T) *Var[T] {
 	return t.batchNorm(opBatchNormEval, x, gamma, beta, eps, mean, variance, false)
 }
 
@@ -40,7 +40,7 @@ func (t *Tape[T]) BatchNormEval(x, gamma, beta *Var[T], mean, variance []T, eps 
 // for an input [N, C] normalized on this process (as opBatchNormReLU or
 // opBatchNormEvalReLU), as the two operations otherwise.
 func (t *Tape[T]) batchNorm(op opKind, x, gamma, beta *Var[T], eps float64, mean, variance []T, relu bool) *Var[T] {
-	if t.err != nil {
+	if t.skip("batch norm", x) {
 		return t.dead
 	}
 	xs := x.Shape()

@@ -293,9 +293,9 @@ func (in *rowsInputs[T]) tape(t *testing.T) [][]T {
 	var y *Var[T]
 	switch {
 	case m.eval && m.relu:
-		y = tape.BatchNormEvalReLU(x, gamma, beta, in.runMean, in.runVar, rowsEps)
+		y = tape.BatchNormEvalReLU(x, gamma, beta, rowsEps, in.runMean, in.runVar)
 	case m.eval:
-		y = tape.BatchNormEval(x, gamma, beta, in.runMean, in.runVar, rowsEps)
+		y = tape.BatchNormEval(x, gamma, beta, rowsEps, in.runMean, in.runVar)
 	case m.relu:
 		y = tape.BatchNormReLU(x, gamma, beta, rowsEps, bm, bv)
 	default:

@@ -14,8 +14,8 @@ func (t *Tape[T]) BatchNormReLU(x, gamma, beta *Var[T], eps float64, mean, varia
 	return t.batchNorm(opBatchNorm, x, gamma, beta, eps, mean, variance, true)
 }
 
-// BatchNormEvalReLU is ReLU(BatchNormEval(x, gamma, beta, mean, variance,
-// eps)) as one operation, as BatchNormReLU.
-func (t *Tape[T]) BatchNormEvalReLU(x, gamma, beta *Var[T], mean, variance []T, eps float64) *Var[T] {
+// BatchNormEvalReLU is ReLU(BatchNormEval(x, gamma, beta, eps, mean,
+// variance)) as one operation, as BatchNormReLU.
+func (t *Tape[T]) BatchNormEvalReLU(x, gamma, beta *Var[T], eps float64, mean, variance []T) *Var[T] {
 	return t.batchNorm(opBatchNormEval, x, gamma, beta, eps, mean, variance, true)
 }

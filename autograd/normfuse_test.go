@@ -16,7 +16,7 @@ func init() {
 		return t.BatchNormReLU(in[0], in[1], in[2], 1e-5, nil, nil)
 	}
 	bnEval := func(t *Tape[float64], in []*Var[float64]) *Var[float64] {
-		return t.BatchNormEvalReLU(in[0], in[1], in[2], []float64{0.1, -0.2, 0.3}, []float64{0.5, 1.5, 2}, 1e-5)
+		return t.BatchNormEvalReLU(in[0], in[1], in[2], 1e-5, []float64{0.1, -0.2, 0.3}, []float64{0.5, 1.5, 2})
 	}
 	opCases = append(opCases,
 		opCase{name: "BatchNormReLU/1d", shapes: [][]int{{6, 3}, {3}, {3}}, op: fresh(bn)},
@@ -96,9 +96,9 @@ func testBatchNormReLU[T tensor.Float](t *testing.T, c normCase) {
 		var y *Var[T]
 		switch {
 		case c.eval && fused:
-			y = tape.BatchNormEvalReLU(x, gamma, beta, mean, variance, 1e-5)
+			y = tape.BatchNormEvalReLU(x, gamma, beta, 1e-5, mean, variance)
 		case c.eval:
-			y = tape.ReLU(tape.BatchNormEval(x, gamma, beta, mean, variance, 1e-5))
+			y = tape.ReLU(tape.BatchNormEval(x, gamma, beta, 1e-5, mean, variance))
 		case fused:
 			y = tape.BatchNormReLU(x, gamma, beta, 1e-5, bm, bv)
 		default:
@@ -159,10 +159,10 @@ func TestBatchNormEmpty(t *testing.T) {
 				return tape.BatchNormReLU(x, g, b, 1e-5, nil, nil)
 			},
 			"BatchNormEval": func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
-				return tape.BatchNormEval(x, g, b, make([]float32, c), make([]float32, c), 1e-5)
+				return tape.BatchNormEval(x, g, b, 1e-5, make([]float32, c), make([]float32, c))
 			},
 			"BatchNormEvalReLU": func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {
-				return tape.BatchNormEvalReLU(x, g, b, make([]float32, c), make([]float32, c), 1e-5)
+				return tape.BatchNormEvalReLU(x, g, b, 1e-5, make([]float32, c), make([]float32, c))
 			},
 		}
 		norms["BatchNorm synchronised"] = func(tape *Tape[float32], x, g, b *Var[float32]) *Var[float32] {

@@ -62,7 +62,7 @@ func gates(op opKind) int {
 }
 
 func (t *Tape[T]) recurrent(op opKind, gi, h0, c0, whh, bhh *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip2(opNames[op], gi, whh) {
 		return t.dead
 	}
 	g := gates(op)

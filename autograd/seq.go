@@ -17,7 +17,7 @@ import (
 // padding_idx rule); padding < 0 means none. An index out of range, or ids
 // that do not fill shape, is an error on the tape naming it. ids is copied.
 func (t *Tape[T]) Embedding(w *Var[T], ids []int, shape []int, padding int) *Var[T] {
-	if t.err != nil {
+	if t.skip("embedding", w) {
 		return t.dead
 	}
 	ws := w.Shape()
@@ -88,7 +88,7 @@ func (t *Tape[T]) RMSNorm(x, w *Var[T], eps float64) *Var[T] {
 }
 
 func (t *Tape[T]) layerNorm(op opKind, x, w, b *Var[T], eps float64) *Var[T] {
-	if t.err != nil {
+	if t.skip(opNames[op], x) {
 		return t.dead
 	}
 	xs := x.Shape()
@@ -185,15 +185,18 @@ func (t *Tape[T]) layerNormBackward(n *node[T]) {
 
 // Narrow returns the part of x from start through start+length−1 along
 // dimension dim (a copy), as PyTorch's torch.narrow: the last time step
-// of a batch of sequences [B, T, H] is Narrow(x, 1, T−1, 1).
+// of a batch of sequences [B, T, H] is Narrow(x, 1, T−1, 1). A negative
+// dim counts from the end, as PyTorch's (−1 is the last dimension).
 func (t *Tape[T]) Narrow(x *Var[T], dim, start, length int) *Var[T] {
-	if t.err != nil {
+	if t.skip("narrow", x) {
 		return t.dead
 	}
 	s := x.Shape()
-	if dim < 0 || dim >= len(s) || start < 0 || length < 0 || start+length > s[dim] {
+	d, ok := axis(dim, len(s))
+	if !ok || start < 0 || length < 0 || start+length > s[d] {
 		return t.Fail(fmt.Errorf("autograd: narrow %v along dimension %d from %d for %d: out of range", s, dim, start, length))
 	}
+	dim = d
 	t.shape = append(t.shape[:0], s...)
 	t.shape[dim] = length
 	out := t.result(t.shape, x)

@@ -11,7 +11,7 @@ import (
 // one dimension may be -1, inferred from the others. The result shares x's
 // data (no copy).
 func (t *Tape[T]) Reshape(x *Var[T], shape ...int) *Var[T] {
-	if t.err != nil {
+	if t.skip("reshape", x) || t.foreign(x) { // shares x: no result
 		return t.dead
 	}
 	s, err := tensor.ReshapeShape(t.shape, x.Shape(), shape)
@@ -28,7 +28,7 @@ func (t *Tape[T]) Reshape(x *Var[T], shape ...int) *Var[T] {
 // kept, the others flattened into one, as PyTorch's nn.Flatten. A rank-1 x
 // becomes [N, 1].
 func (t *Tape[T]) Flatten(x *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip("flatten", x) {
 		return t.dead
 	}
 	s := x.Shape()
@@ -50,7 +50,7 @@ func (t *Tape[T]) reshapeBackward(n *node[T]) {
 
 // Transpose returns the transpose of a matrix (a copy).
 func (t *Tape[T]) Transpose(x *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip("transpose", x) {
 		return t.dead
 	}
 	s := x.Shape()
@@ -82,7 +82,7 @@ func (t *Tape[T]) transposeBackward(n *node[T]) {
 // Slice returns rows from through to−1 of x along its first dimension (a
 // part of a batch), sharing x's data.
 func (t *Tape[T]) Slice(x *Var[T], from, to int) *Var[T] {
-	if t.err != nil {
+	if t.skip("slice", x) || t.foreign(x) { // shares x: no result
 		return t.dead
 	}
 	s := x.Shape()

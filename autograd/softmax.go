@@ -18,7 +18,7 @@ func (t *Tape[T]) Softmax(x *Var[T]) *Var[T] { return t.softmax(opSoftmax, x) }
 func (t *Tape[T]) LogSoftmax(x *Var[T]) *Var[T] { return t.softmax(opLogSoftmax, x) }
 
 func (t *Tape[T]) softmax(op opKind, x *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip(opNames[op], x) {
 		return t.dead
 	}
 	s := x.Shape()
@@ -88,7 +88,7 @@ func (t *Tape[T]) CrossEntropyIgnore(logits *Var[T], labels []int, ignore int) *
 }
 
 func (t *Tape[T]) crossEntropy(logits *Var[T], labels []int, skip bool, ignore int) *Var[T] {
-	if t.err != nil {
+	if t.skip("cross-entropy", logits) {
 		return t.dead
 	}
 	s := logits.Shape()
@@ -283,7 +283,7 @@ func (j *job[T]) crossEntropyGradRows(w, workers int) {
 // stable form max(x, 0) − x·z + log(1 + e^(−|x|)). logits and targets must
 // have the same shape.
 func (t *Tape[T]) BCEWithLogits(logits, targets *Var[T]) *Var[T] {
-	if t.err != nil {
+	if t.skip2("binary cross-entropy", logits, targets) {
 		return t.dead
 	}
 	if !tensor.SameShape(logits.Shape(), targets.Shape()) {

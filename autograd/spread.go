@@ -69,8 +69,9 @@ var jobNames = [jobKinds]string{
 // where it is made.
 type job[T tensor.Float] struct {
 	kind       jobKind
-	op         opKind // the operation of an elementwise job
-	n          int    // elements of an elementwise job; examples of a batch norm
+	op         opKind     // the operation of an elementwise job
+	args       [2]float64 // its scalars: Pow's exponent, Clamp's bounds
+	n          int        // elements of an elementwise job; examples of a batch norm
 	x, y, z, b []T
 	codes      []uint8
 	conv       kernel.ConvShape
@@ -438,13 +439,13 @@ func (t *Tape[T]) runChunk(lo, hi int) {
 		if j.z != nil {
 			s = j.z[lo:hi]
 		}
-		unaryRange(j.op, j.x[lo:hi], j.y[lo:hi], s)
+		unaryRange(j.op, j.x[lo:hi], j.y[lo:hi], s, j.args)
 	case jobUnaryGrad:
 		var s []T
 		if j.tmp != nil {
 			s = j.tmp[lo:hi]
 		}
-		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi], j.add)
+		unaryGradRange(j.op, j.b[lo:hi], j.x[lo:hi], j.y[lo:hi], s, j.z[lo:hi], j.add, j.args)
 	case jobReLUGrad:
 		if j.add {
 			var tmp [256]T

@@ -21,7 +21,8 @@ import (
 // # Errors
 //
 // An operation whose operands do not fit (shapes that do not broadcast, a
-// label out of range) records an error on the tape and returns a
+// label out of range, a nil operand where its doc does not allow nil, a
+// Var of another Tape) records an error on the tape and returns a
 // placeholder; every later operation does nothing until Reset, and [Tape.Err]
 // and [Tape.Backward] return the first error. Code that builds a model can
 // therefore chain operations and check once, as with bufio.Scanner. The
@@ -53,6 +54,10 @@ type Tape[T tensor.Float] struct {
 
 	ceTerms []float64 // the loss terms of a cross-entropy's rows, summed in order
 
+	// the operands of the Concats recorded, node.ints[1:3] of each a range
+	// of them; kept here, not on the node, which every operation writes
+	operands []*Var[T]
+
 	bwd  int         // the index of the node whose backward pass is running
 	sums normSums[T] // a batch norm's sums taken by the Linear layer after it
 }
@@ -75,6 +80,8 @@ func (t *Tape[T]) Reset() {
 		n.out, n.a, n.b, n.c, n.d, n.e = nil, nil, nil, nil, nil, nil
 		n.saved = nil
 	}
+	clear(t.operands)
+	t.operands = t.operands[:0]
 	t.nodes = t.nodes[:0]
 	t.err = nil
 	t.done = false
@@ -113,7 +120,7 @@ func (t *Tape[T]) Fail(err error) *Var[T] {
 // returns the tape's error if an operation failed. Backward may run once per
 // Reset.
 func (t *Tape[T]) Backward(loss *Var[T]) error {
-	if t.foreign(loss) || t.err != nil {
+	if t.skip("backward", loss) || t.foreign(loss) {
 		return t.err
 	}
 	if loss.value.Len() != 1 {
@@ -134,8 +141,11 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 // every Var v that y depends on. It returns the tape's error if an operation
 // failed, or an error naming both shapes if dy's does not match y's.
 func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
-	if t.foreign(y) || t.err != nil {
+	if t.skip("backward", y) || t.foreign(y) {
 		return t.err
+	}
+	if dy == nil {
+		return errors.New("autograd: backward with a nil gradient")
 	}
 	if !tensor.SameShape(y.Shape(), dy.Shape()) {
 		return fmt.Errorf("autograd: backward from a value of shape %v with a gradient of shape %v", y.Shape(), dy.Shape())
@@ -184,6 +194,56 @@ func (t *Tape[T]) foreign(v *Var[T]) bool {
 		return false
 	}
 	t.Fail(errors.New("autograd: a Var made by another Tape: an operation's operands must be leaves (NewVar) or this Tape's"))
+	return true
+}
+
+// skip reports whether an operation must do nothing and return t.dead:
+// the tape has an error already, or x, an operand of the operation called
+// name that may not be nil, is nil, which it records as the tape's error.
+// Operands that may be nil (a bias, an initial state) are not checked.
+// (result checks that no operand is foreign.) skip and skip2 are small
+// enough to be inlined: an operation pays a comparison per operand.
+func (t *Tape[T]) skip(name string, x *Var[T]) bool {
+	if x == nil {
+		return t.nilOperand(name, 1, 1)
+	}
+	return t.err != nil
+}
+
+// skip2 is skip for two operands.
+func (t *Tape[T]) skip2(name string, a, b *Var[T]) bool {
+	if a == nil || b == nil {
+		return t.nilOperand2(name, a)
+	}
+	return t.err != nil
+}
+
+// nilOperand2 is nilOperand for skip2: a is the first operand.
+func (t *Tape[T]) nilOperand2(name string, a *Var[T]) bool {
+	if a == nil {
+		return t.nilOperand(name, 1, 2)
+	}
+	return t.nilOperand(name, 2, 2)
+}
+
+// skipAll is skip for any number of operands.
+func (t *Tape[T]) skipAll(name string, vs ...*Var[T]) bool {
+	for i, v := range vs {
+		if v == nil {
+			return t.nilOperand(name, i+1, len(vs))
+		}
+	}
+	return t.err != nil
+}
+
+// nilOperand records that operand i of n of the operation called name is
+// nil, unless the tape has an error already, and returns true.
+func (t *Tape[T]) nilOperand(name string, i, n int) bool {
+	if n == 1 {
+		t.Fail(fmt.Errorf("autograd: %s: nil operand", name))
+	} else {
+		t.Fail(fmt.Errorf("autograd: %s: operand %d of %d is nil", name, i, n))
+	}
 	return true
 }
 

@@ -118,9 +118,9 @@ func (b *BatchNorm[T]) forward(t *autograd.Tape[T], x *autograd.Var[T], relu boo
 	}
 	if b.mode == Eval {
 		if relu {
-			return t.BatchNormEvalReLU(x, b.weight, b.bias, b.runningMean, b.runningVar, b.Eps), t.Err()
+			return t.BatchNormEvalReLU(x, b.weight, b.bias, b.Eps, b.runningMean, b.runningVar), t.Err()
 		}
-		return t.BatchNormEval(x, b.weight, b.bias, b.runningMean, b.runningVar, b.Eps), t.Err()
+		return t.BatchNormEval(x, b.weight, b.bias, b.Eps, b.runningMean, b.runningVar), t.Err()
 	}
 	m := x.Value().Len() / b.features
 	tooFew := func() (*autograd.Var[T], error) {
