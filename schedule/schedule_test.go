@@ -225,7 +225,17 @@ func TestValidateRefusesNonFinite(t *testing.T) {
 			t.Errorf("Validate(%#v) = %v; want an error containing %q", tc.s, err, tc.want)
 		}
 	}
-	if _, err := schedule.NewPlateau(schedule.PlateauConfig{Base: nan, Factor: 0.1}); err == nil || !strings.Contains(err.Error(), "Plateau.Base = NaN") {
-		t.Errorf("NewPlateau with a NaN Base: %v", err)
+	for _, c := range []struct {
+		field string
+		c     schedule.PlateauConfig
+	}{
+		{"Base", schedule.PlateauConfig{Base: nan, Factor: 0.1}},
+		{"Eps", schedule.PlateauConfig{Base: 1, Factor: 0.1, Eps: nan}},
+		{"Threshold", schedule.PlateauConfig{Base: 1, Factor: 0.1, Threshold: nan}},
+		{"Min", schedule.PlateauConfig{Base: 1, Factor: 0.1, Min: inf}},
+	} {
+		if _, err := schedule.NewPlateau(c.c); err == nil || !strings.Contains(err.Error(), "Plateau."+c.field+" = ") {
+			t.Errorf("NewPlateau with a bad %s: %v; want an error naming it", c.field, err)
+		}
 	}
 }
