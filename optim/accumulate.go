@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -28,10 +29,14 @@ type Accumulator[T Float] struct {
 	ps  []Param[T]
 }
 
-// NewAccumulator returns an accumulator of k ≥ 1 micro-batches for o.
+// NewAccumulator returns an accumulator of k ≥ 1 micro-batches for o,
+// which must not be nil.
 func NewAccumulator[T Float](o *Optimizer[T], k int) (*Accumulator[T], error) {
 	if k < 1 {
 		return nil, fmt.Errorf("optim: accumulating %d micro-batches: must be ≥ 1", k)
+	}
+	if o == nil {
+		return nil, errors.New("optim: accumulating for no optimizer (nil)")
 	}
 	var ps []Param[T]
 	for g := range o.Groups() {

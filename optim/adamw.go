@@ -66,6 +66,7 @@ func (m AdamW) Validate() error {
 		positive("AdamW.Eps", m.Eps),
 		nonNegative("AdamW.WeightDecay", m.WeightDecay),
 		m.CautiousScale.validate("AdamW.CautiousScale"),
+		optionalSchedule("AdamW.DecaySchedule", m.DecaySchedule),
 	)
 }
 

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -55,14 +56,24 @@ type Averager[T Float] struct {
 
 // NewAverager returns an averager of params, whose average starts as a copy
 // of their values (PyTorch's AveragedModel deep-copies the model). params
-// are the optimizer's parameters, for example from Optimizer.Params.
+// are the optimizer's parameters, for example from Optimizer.Params; their
+// Grad is not used. No parameters, or a Value that is not of its shape's
+// length, is an error.
 func NewAverager[T Float](params []Param[T], c Averaging) (*Averager[T], error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if len(params) == 0 {
+		return nil, errors.New("optim: an average of no parameters")
+	}
 	ps, err := named(params)
 	if err != nil {
 		return nil, err
+	}
+	for i := range ps {
+		if err := checkParam(&ps[i], false); err != nil {
+			return nil, err
+		}
 	}
 	a := &Averager[T]{c: c, params: ps, avg: make([][]T, len(ps))}
 	for i, p := range ps {

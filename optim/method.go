@@ -3,6 +3,8 @@ package optim
 import (
 	"fmt"
 	"math"
+
+	"github.com/descentml/descent/schedule"
 )
 
 // A Method is an update rule: one of the named optimizers (each in its own
@@ -82,6 +84,17 @@ func firstErr(errs ...error) error {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// optionalSchedule validates s, a schedule that may be nil, naming field.
+func optionalSchedule(field string, s schedule.Schedule) error {
+	if s == nil {
+		return nil
+	}
+	if err := schedule.Validate(s); err != nil {
+		return fmt.Errorf("optim: %s: %w", field, err)
 	}
 	return nil
 }

@@ -183,14 +183,19 @@ func New[T Float](params []Param[T], c Config) (*Optimizer[T], error) {
 }
 
 // NewGroups returns an optimizer for parameter groups that may each have
-// their own learning rate and method.
+// their own learning rate and method. It refuses, naming the field, what
+// would fail or do nothing at a step: no parameters at all (a group may be
+// empty), a parameter whose Value or Grad is not of its shape's length, a
+// hyperparameter, clipping bound or schedule that is NaN, infinite or out
+// of range, and a first learning rate or momentum (At(0)) that a step
+// could not use.
 func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	if c.NonFinite != ErrorOnNonFinite && c.NonFinite != SkipNonFinite {
 		return nil, fmt.Errorf("optim: Config.NonFinite = %d: unknown policy", c.NonFinite)
 	}
 	o := &Optimizer[T]{policy: c.NonFinite, clipNorm: math.NaN()}
-	if c.ClipNorm < 0 || c.ClipValue < 0 {
-		return nil, fmt.Errorf("optim: Config.ClipNorm = %v, ClipValue = %v: must not be negative", c.ClipNorm, c.ClipValue)
+	if err := firstErr(nonNegative("Config.ClipNorm", c.ClipNorm), nonNegative("Config.ClipValue", c.ClipValue)); err != nil {
+		return nil, err
 	}
 	o.clipValue = c.ClipValue
 	if c.ClipNorm > 0 {
@@ -230,6 +235,11 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			if err := schedule.Validate(g.mom); err != nil {
 				return nil, err
 			}
+		}
+		// The first step's rates, as Step checks them: a schedule with no
+		// Validate of its own (a user's) is refused here, not at step 1.
+		if _, _, err := g.rates(0, gi); err != nil {
+			return nil, err
 		}
 		chain, err := chainOf[T](m)
 		if err != nil {
@@ -271,11 +281,14 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 				return nil, fmt.Errorf("optim: two parameters are named %q: names key the saved state and must be unique", p.Name)
 			}
 			names[p.Name] = true
-			if err := checkParam(p); err != nil {
+			if err := checkParam(p, true); err != nil {
 				return nil, err
 			}
 		}
 		o.groups = append(o.groups, g)
+	}
+	if len(names) == 0 {
+		return nil, errors.New("optim: no parameters to update")
 	}
 	o.link()
 	o.size = paramCount(o.groups)
@@ -354,16 +367,9 @@ func (o *Optimizer[T]) Step() error {
 	}
 	t := o.t + 1
 	for gi, g := range o.groups {
-		lr := g.lr.At(o.t)
-		if !(lr >= 0) || math.IsInf(lr, 1) {
-			return fmt.Errorf("optim: step %d: learning rate of group %d is %v: must be finite and ≥ 0", t, gi, lr)
-		}
-		mom := math.NaN()
-		if g.mom != nil {
-			mom = g.mom.At(o.t)
-			if !(mom >= 0 && mom < 1) {
-				return fmt.Errorf("optim: step %d: scheduled momentum of group %d is %v: must be in [0, 1)", t, gi, mom)
-			}
+		lr, mom, err := g.rates(o.t, gi)
+		if err != nil {
+			return err
 		}
 		g.info = StepInfo{T: t, LR: lr, Momentum: mom, norm: o.normOf}
 	}
@@ -393,6 +399,24 @@ func (o *Optimizer[T]) Step() error {
 	o.runStaged()
 	o.t = t
 	return nil
+}
+
+// rates returns the learning rate and the scheduled momentum (NaN if
+// none) of g, group gi, for the step that follows step earlier ones, or an
+// error if either is not one a step can use.
+func (g *group[T]) rates(step, gi int) (lr, mom float64, err error) {
+	lr = g.lr.At(step)
+	if !(lr >= 0) || math.IsInf(lr, 1) {
+		return 0, 0, fmt.Errorf("optim: step %d: learning rate of group %d is %v: must be finite and ≥ 0", step+1, gi, lr)
+	}
+	mom = math.NaN()
+	if g.mom != nil {
+		mom = g.mom.At(step)
+		if !(mom >= 0 && mom < 1) {
+			return 0, 0, fmt.Errorf("optim: step %d: scheduled momentum of group %d is %v: must be in [0, 1)", step+1, gi, mom)
+		}
+	}
+	return lr, mom, nil
 }
 
 // paramCount returns the number of elements of the groups' parameters.

@@ -34,7 +34,9 @@ type ParamInfo struct {
 // and normalization scales and shifts alone, the usual practice for AdamW.
 func WeightsOnly(name string, shape []int) bool { return len(shape) >= 2 }
 
-func checkParam[T Float](p *Param[T]) error {
+// checkParam returns an error unless p's Value and, if grad, its Grad
+// have the elements of its shape (a nil slice has none).
+func checkParam[T Float](p *Param[T], grad bool) error {
 	n := 1
 	for _, d := range p.Shape {
 		if d < 0 {
@@ -45,7 +47,7 @@ func checkParam[T Float](p *Param[T]) error {
 	if len(p.Value) != n {
 		return fmt.Errorf("optim: parameter %q: shape %v has %d elements, Value has %d", p.Name, p.Shape, n, len(p.Value))
 	}
-	if len(p.Grad) != n {
+	if grad && len(p.Grad) != n {
 		return fmt.Errorf("optim: parameter %q: shape %v has %d elements, Grad has %d", p.Name, p.Shape, n, len(p.Grad))
 	}
 	return nil

@@ -80,8 +80,8 @@ func (m SOAP) Validate() error {
 	); err != nil {
 		return err
 	}
-	if m.ShampooBeta >= 1 || math.IsNaN(m.ShampooBeta) {
-		return fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative for β₂", m.ShampooBeta)
+	if !(m.ShampooBeta < 1) || math.IsInf(m.ShampooBeta, -1) {
+		return fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative and finite for β₂", m.ShampooBeta)
 	}
 	if m.PreconditionFrequency < 1 {
 		return fmt.Errorf("optim: SOAP.PreconditionFrequency = %d: must be at least 1", m.PreconditionFrequency)

@@ -40,8 +40,8 @@ type phase struct {
 }
 
 func (s OneCycle) phases() [3]phase {
-	initial := s.Max / s.Div
-	final := initial / s.FinalDiv
+	initial := s.Max / divisor(s.Div)
+	final := initial / divisor(s.FinalDiv)
 	up := s.PctStart*float64(s.Steps) - 1
 	last := float64(s.Steps - 1)
 	if s.ThreePhase {
@@ -57,11 +57,22 @@ func (s OneCycle) phases() [3]phase {
 	}
 }
 
+// divisor returns d, or 1 if d is not positive: the Div and FinalDiv
+// that At uses for values Validate refuses.
+func divisor(d float64) float64 {
+	if !(d > 0) {
+		return 1
+	}
+	return d
+}
+
 // at returns the rate and momentum at step t. Past the cycle both hold
 // their final values (PyTorch raises an error there; holding lets a finished
-// run be continued).
+// run be continued). A phase of no length, which a warmup of one step
+// makes (PctStart·Steps = 1), is at its end value: PyTorch divides zero by
+// zero there.
 func (s OneCycle) at(t int) (lr, mom float64) {
-	t = min(t, s.Steps-1)
+	t = min(t, length(s.Steps)-1)
 	ph := s.phases()
 	n := 2
 	if s.ThreePhase {
@@ -71,7 +82,10 @@ func (s OneCycle) at(t int) (lr, mom float64) {
 	for i := 0; i < n; i++ {
 		p := ph[i]
 		if float64(t) <= p.end || i == n-1 {
-			pct := (float64(t) - start) / (p.end - start)
+			pct := 1.0
+			if p.end != start {
+				pct = (float64(t) - start) / (p.end - start)
+			}
 			return s.anneal(p.lr0, p.lr1, pct), s.anneal(p.mom0, p.m1, pct)
 		}
 		start = p.end
@@ -86,7 +100,8 @@ func (s OneCycle) anneal(from, to, pct float64) float64 {
 	return to + (from-to)/2*(1+math.Cos(math.Pi*pct))
 }
 
-// At returns the rate at step t; past Steps, the final rate.
+// At returns the rate at step t; past Steps, the final rate. A Steps
+// below 1 counts as 1, and a Div or FinalDiv that is not positive as 1.
 func (s OneCycle) At(t int) float64 { lr, _ := s.at(t); return lr }
 
 // Momentum returns the cycle's momentum schedule: give it to the optimizer
@@ -96,6 +111,11 @@ func (s OneCycle) Momentum() Schedule { return oneCycleMomentum{s} }
 type oneCycleMomentum struct{ s OneCycle }
 
 func (m oneCycleMomentum) At(t int) float64 { _, mom := m.s.at(t); return mom }
+
+// Validate validates the cycle and reports momentum bounds outside [0, 1).
+func (m oneCycleMomentum) Validate() error {
+	return firstErr(m.s.Validate(), checkMomentum("OneCycle.BaseMomentum", m.s.BaseMomentum), checkMomentum("OneCycle.MaxMomentum", m.s.MaxMomentum))
+}
 
 // Validate reports settings PyTorch rejects.
 func (s OneCycle) Validate() error {
@@ -147,12 +167,12 @@ func DefaultCyclic(base, max float64) Cyclic {
 
 // at returns the height factor in [0, 1] and the amplitude scale at step t.
 func (s Cyclic) at(t int) (height, scale float64) {
-	down := s.Down
-	if down == 0 {
-		down = s.Up
+	up, down := length(s.Up), s.Down
+	if down <= 0 {
+		down = up
 	}
-	total := float64(s.Up + down)
-	ratio := float64(s.Up) / total
+	total := float64(up + down)
+	ratio := float64(up) / total
 	cycle := math.Floor(1 + float64(t)/total)
 	x := 1 + float64(t)/total - cycle
 	if x <= ratio {
@@ -171,7 +191,8 @@ func (s Cyclic) at(t int) (height, scale float64) {
 	return height, scale
 }
 
-// At returns the rate at step t.
+// At returns the rate at step t. An Up below 1 counts as 1, and a Down
+// below 0 as Up, as 0 does.
 func (s Cyclic) At(t int) float64 {
 	h, sc := s.at(t)
 	return s.Base + (s.Max-s.Base)*h*sc
@@ -185,6 +206,19 @@ type cyclicMomentum struct{ s Cyclic }
 func (m cyclicMomentum) At(t int) float64 {
 	h, sc := m.s.at(t)
 	return m.s.MaxMomentum - (m.s.MaxMomentum-m.s.BaseMomentum)*h*sc
+}
+
+// Validate validates the cycle and reports momentum bounds outside [0, 1).
+func (m cyclicMomentum) Validate() error {
+	return firstErr(m.s.Validate(), checkMomentum("Cyclic.BaseMomentum", m.s.BaseMomentum), checkMomentum("Cyclic.MaxMomentum", m.s.MaxMomentum))
+}
+
+// checkMomentum reports a momentum (or β₁) outside [0, 1).
+func checkMomentum(field string, v float64) error {
+	if !(v >= 0 && v < 1) {
+		return fmt.Errorf("schedule: %s = %v: must be in [0, 1)", field, v)
+	}
+	return nil
 }
 
 // Validate reports non-positive cycle lengths, an unknown mode, a negative

@@ -19,6 +19,14 @@
 // epochs. [SWALR] (torch.optim.swa_utils.SWALR) is the rate of stochastic
 // weight averaging, joined after a base schedule where SWA begins.
 //
+// Each schedule's Validate refuses what would make a value that no run can
+// use: a rate that is negative or not finite (NaN, ±Inf), a period or
+// length below 1. The optimizer validates its schedules when it is made.
+// At is defined without it: a length below 1 counts as 1, so At never
+// divides by zero or loops, and the zero value of every schedule is 0 at
+// every step; a NaN or infinite field still gives what the formula makes
+// of it.
+//
 // [Plateau] (ReduceLROnPlateau) is the one stateful schedule: it lowers the
 // rate when a metric stops improving, so its value depends on the metrics it
 // was shown through [Plateau.Observe], and its state is saved with the

@@ -32,7 +32,9 @@ func DefaultPlateau(base float64) PlateauConfig {
 	return PlateauConfig{Base: base, Factor: 0.1, Patience: 10, Threshold: 1e-4, Eps: 1e-8}
 }
 
-// Validate reports settings PyTorch rejects.
+// Validate reports settings PyTorch rejects, and a Threshold, Min, Eps or
+// Base that is negative or not finite (a NaN Eps would never let the rate
+// drop).
 func (c PlateauConfig) Validate() error {
 	switch {
 	case !(c.Factor > 0 && c.Factor < 1):
@@ -45,10 +47,7 @@ func (c PlateauConfig) Validate() error {
 	if err := checkNonNegative("Plateau.Threshold", c.Threshold); err != nil {
 		return err
 	}
-	if err := checkNonNegative("Plateau.Min", c.Min); err != nil {
-		return err
-	}
-	return checkNonNegative("Plateau.Base", c.Base)
+	return firstErr(checkNonNegative("Plateau.Min", c.Min), checkNonNegative("Plateau.Eps", c.Eps), checkNonNegative("Plateau.Base", c.Base))
 }
 
 // Plateau lowers the rate when a metric has stopped improving (PyTorch's

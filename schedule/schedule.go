@@ -13,6 +13,9 @@ type Constant float64
 // At returns c.
 func (c Constant) At(int) float64 { return float64(c) }
 
+// Validate reports a value that is negative or not finite.
+func (c Constant) Validate() error { return checkNonNegative("Constant", float64(c)) }
+
 var (
 	_ Schedule = Constant(0)
 	_ Schedule = Step{}

@@ -137,3 +137,105 @@ func TestPlateauStateRoundTrips(t *testing.T) {
 		t.Error("corrupt state accepted")
 	}
 }
+
+// TestZeroValuesAreDefined evaluates the zero value of every schedule, and
+// each with a length of zero or less (a period, a warmup, a total), which
+// Validate refuses: At must return a finite number, never divide by zero
+// or loop, so that a schedule used without Validate gives no NaN rate.
+func TestZeroValuesAreDefined(t *testing.T) {
+	one := schedule.DefaultOneCycle(1, 10)
+	for _, s := range []schedule.Schedule{
+		schedule.Constant(0), schedule.Step{}, schedule.MultiStep{}, schedule.Exponential{},
+		schedule.Cosine{}, schedule.CosineRestarts{}, schedule.Linear{}, schedule.Polynomial{},
+		schedule.OneCycle{}, schedule.OneCycle{}.Momentum(), schedule.Cyclic{}, schedule.Cyclic{}.Momentum(),
+		schedule.Join{}, schedule.Every{}, schedule.Scale{}, schedule.SWALR{}, &schedule.Plateau{},
+		schedule.Step{Base: 1, Size: -1, Gamma: 0.5}, schedule.Cosine{Base: 1, TMax: -2},
+		schedule.CosineRestarts{Base: 1, T0: -1, Mult: -1}, schedule.Linear{Base: 1, Start: 0.1, End: 1, Steps: -1},
+		schedule.Polynomial{Base: 1, Steps: -3, Power: 1}, schedule.OneCycle{Max: 1, Steps: -1, PctStart: 0.3},
+		schedule.Cyclic{Base: 0.1, Max: 1, Up: -1, Down: -5}, schedule.Every{S: schedule.Constant(1), N: -1},
+		schedule.Join{Schedules: []schedule.Schedule{schedule.Constant(1)}, Boundaries: []int{2, 4}},
+		schedule.Join{Schedules: []schedule.Schedule{nil}}, schedule.SWALR{From: 1, To: 0.1, Anneal: -1},
+		one.Momentum(),
+	} {
+		for _, step := range []int{0, 1, 2, 3, 10, 1000} {
+			if v := s.At(step); math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Errorf("%#v.At(%d) = %v; want a finite number", s, step, v)
+			}
+		}
+	}
+}
+
+// TestOneCycleOneStepPhases: a warmup of one step (PctStart·Steps = 1)
+// is a phase of no length, where PyTorch divides zero by zero; its step
+// is at the phase's end, the peak.
+func TestOneCycleOneStepPhases(t *testing.T) {
+	two := schedule.DefaultOneCycle(1, 10)
+	two.PctStart = 0.1
+	three := schedule.DefaultOneCycle(1, 2)
+	three.PctStart, three.ThreePhase = 0.5, true
+	for _, s := range []schedule.OneCycle{two, three} {
+		if got := s.At(0); got != 1 {
+			t.Errorf("%+v.At(0) = %v; want 1 (the peak)", s, got)
+		}
+		for step := range 12 {
+			if v, m := s.At(step), s.Momentum().At(step); math.IsNaN(v) || math.IsNaN(m) {
+				t.Errorf("%+v at %d: rate %v, momentum %v; want numbers", s, step, v, m)
+			}
+		}
+	}
+}
+
+// TestValidateRefusesNonFinite: every rate a schedule starts from or
+// scales by is refused when NaN, infinite or negative, naming the field.
+func TestValidateRefusesNonFinite(t *testing.T) {
+	nan, inf := math.NaN(), math.Inf(1)
+	cyc := schedule.DefaultCyclic(0.1, 1)
+	cyc.MaxMomentum = nan
+	one := schedule.DefaultOneCycle(1, 10)
+	one.BaseMomentum = 1
+	for _, tc := range []struct {
+		s    schedule.Schedule
+		want string
+	}{
+		{schedule.Constant(nan), "Constant = NaN"},
+		{schedule.Constant(inf), "Constant = +Inf"},
+		{schedule.Constant(-1), "Constant = -1"},
+		{schedule.Step{Base: nan, Size: 1, Gamma: 0.1}, "Step.Base = NaN"},
+		{schedule.MultiStep{Base: inf, Gamma: 0.1}, "MultiStep.Base = +Inf"},
+		{schedule.Exponential{Base: -1, Gamma: 0.1}, "Exponential.Base = -1"},
+		{schedule.Cosine{Base: nan, TMax: 1}, "Cosine.Base = NaN"},
+		{schedule.CosineRestarts{Base: nan, T0: 1}, "CosineRestarts.Base = NaN"},
+		{schedule.Linear{Base: nan, Start: 0.1, End: 1, Steps: 1}, "Linear.Base = NaN"},
+		{schedule.Linear{Base: 1, Start: nan, End: 1, Steps: 1}, "Linear.Start = NaN"},
+		{schedule.Polynomial{Base: inf, Steps: 1, Power: 1}, "Polynomial.Base = +Inf"},
+		{schedule.Polynomial{Base: 1, Steps: 1, Power: nan}, "Polynomial.Power = NaN"},
+		{schedule.OneCycle{Max: nan, Steps: 1, Div: 1, FinalDiv: 1}, "OneCycle.Max = NaN"},
+		{schedule.OneCycle{Max: 1, Steps: 1, PctStart: nan, Div: 1, FinalDiv: 1}, "OneCycle.PctStart = NaN"},
+		{schedule.OneCycle{Max: 1, Steps: 1, Div: nan, FinalDiv: 1}, "OneCycle.Div = NaN"},
+		{one.Momentum(), "OneCycle.BaseMomentum = 1"},
+		{cyc.Momentum(), "Cyclic.MaxMomentum = NaN"},
+		{schedule.Cyclic{Base: nan, Max: 1, Up: 1}, "Cyclic.Base = NaN"},
+		{schedule.Scale{S: schedule.Constant(1), Factor: nan}, "Scale.Factor = NaN"},
+		{schedule.Scale{S: schedule.Constant(nan), Factor: 1}, "Constant = NaN"},
+		{schedule.Every{S: schedule.Constant(inf), N: 1}, "Constant = +Inf"},
+		{schedule.Join{Schedules: []schedule.Schedule{schedule.Constant(1), schedule.Constant(nan)}, Boundaries: []int{2}}, "Constant = NaN"},
+		{schedule.SWALR{From: nan, To: 0.1}, "SWALR.From = NaN"},
+	} {
+		if err := schedule.Validate(tc.s); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate(%#v) = %v; want an error containing %q", tc.s, err, tc.want)
+		}
+	}
+	for _, c := range []struct {
+		field string
+		c     schedule.PlateauConfig
+	}{
+		{"Base", schedule.PlateauConfig{Base: nan, Factor: 0.1}},
+		{"Eps", schedule.PlateauConfig{Base: 1, Factor: 0.1, Eps: nan}},
+		{"Threshold", schedule.PlateauConfig{Base: 1, Factor: 0.1, Threshold: nan}},
+		{"Min", schedule.PlateauConfig{Base: 1, Factor: 0.1, Min: inf}},
+	} {
+		if _, err := schedule.NewPlateau(c.c); err == nil || !strings.Contains(err.Error(), "Plateau."+c.field+" = ") {
+			t.Errorf("NewPlateau with a bad %s: %v; want an error naming it", c.field, err)
+		}
+	}
+}

@@ -16,15 +16,16 @@ type Step struct {
 	Gamma float64 // factor applied at each decay; PyTorch's default is 0.1
 }
 
-// At returns the rate at step t.
-func (s Step) At(t int) float64 { return s.Base * math.Pow(s.Gamma, float64(t/s.Size)) }
+// At returns the rate at step t; a Size below 1 counts as 1.
+func (s Step) At(t int) float64 { return s.Base * math.Pow(s.Gamma, float64(t/length(s.Size))) }
 
-// Validate reports a non-positive Size or a negative Gamma.
+// Validate reports a non-positive Size, and a Base or Gamma that is
+// negative or not finite.
 func (s Step) Validate() error {
 	if s.Size <= 0 {
 		return fmt.Errorf("schedule: Step.Size = %d: must be positive", s.Size)
 	}
-	return checkNonNegative("Step.Gamma", s.Gamma)
+	return firstErr(checkNonNegative("Step.Base", s.Base), checkNonNegative("Step.Gamma", s.Gamma))
 }
 
 // MultiStep decays the rate by Gamma at each milestone (PyTorch's
@@ -43,12 +44,13 @@ func (s MultiStep) At(t int) float64 {
 	return s.Base * math.Pow(s.Gamma, float64(n))
 }
 
-// Validate reports milestones out of order and a negative Gamma.
+// Validate reports milestones out of order, and a Base or Gamma that is
+// negative or not finite.
 func (s MultiStep) Validate() error {
 	if !sort.IntsAreSorted(s.Milestones) {
 		return fmt.Errorf("schedule: MultiStep.Milestones = %v: must be increasing", s.Milestones)
 	}
-	return checkNonNegative("MultiStep.Gamma", s.Gamma)
+	return firstErr(checkNonNegative("MultiStep.Base", s.Base), checkNonNegative("MultiStep.Gamma", s.Gamma))
 }
 
 // Exponential decays the rate by Gamma every step (PyTorch's ExponentialLR):
@@ -62,9 +64,11 @@ type Exponential struct {
 // At returns the rate at step t.
 func (s Exponential) At(t int) float64 { return s.Base * math.Pow(s.Gamma, float64(t)) }
 
-// Validate reports a negative Gamma, which would make every other rate
-// negative.
-func (s Exponential) Validate() error { return checkNonNegative("Exponential.Gamma", s.Gamma) }
+// Validate reports a Base or Gamma that is negative (a negative Gamma
+// would make every other rate negative) or not finite.
+func (s Exponential) Validate() error {
+	return firstErr(checkNonNegative("Exponential.Base", s.Base), checkNonNegative("Exponential.Gamma", s.Gamma))
+}
 
 // Cosine anneals the rate from Base to Min over TMax steps along half a
 // cosine (PyTorch's CosineAnnealingLR, Loshchilov & Hutter 2017):
@@ -79,18 +83,18 @@ type Cosine struct {
 	Min  float64
 }
 
-// At returns the rate at step t.
+// At returns the rate at step t; a TMax below 1 counts as 1.
 func (s Cosine) At(t int) float64 {
-	return s.Min + (s.Base-s.Min)*(1+math.Cos(math.Pi*float64(t)/float64(s.TMax)))/2
+	return s.Min + (s.Base-s.Min)*(1+math.Cos(math.Pi*float64(t)/float64(length(s.TMax))))/2
 }
 
-// Validate reports a non-positive TMax, or a Min that is negative or not
-// finite.
+// Validate reports a non-positive TMax, or a Base or Min that is negative
+// or not finite.
 func (s Cosine) Validate() error {
 	if s.TMax <= 0 {
 		return fmt.Errorf("schedule: Cosine.TMax = %d: must be positive", s.TMax)
 	}
-	return checkNonNegative("Cosine.Min", s.Min)
+	return firstErr(checkNonNegative("Cosine.Base", s.Base), checkNonNegative("Cosine.Min", s.Min))
 }
 
 // CosineRestarts is cosine annealing with warm restarts (PyTorch's
@@ -109,9 +113,9 @@ type CosineRestarts struct {
 	Min  float64
 }
 
-// At returns the rate at step t.
+// At returns the rate at step t; a T0 below 1 counts as 1.
 func (s CosineRestarts) At(t int) float64 {
-	ti, tcur := s.T0, t
+	ti, tcur := length(s.T0), t
 	for tcur >= ti {
 		tcur -= ti
 		if m := max(s.Mult, 1); ti > math.MaxInt/m {
@@ -123,8 +127,8 @@ func (s CosineRestarts) At(t int) float64 {
 	return s.Min + (s.Base-s.Min)*(1+math.Cos(math.Pi*float64(tcur)/float64(ti)))/2
 }
 
-// Validate reports a non-positive T0, a negative Mult, or a Min that is
-// negative or not finite.
+// Validate reports a non-positive T0, a negative Mult, or a Base or Min
+// that is negative or not finite.
 func (s CosineRestarts) Validate() error {
 	if s.T0 <= 0 {
 		return fmt.Errorf("schedule: CosineRestarts.T0 = %d: must be positive", s.T0)
@@ -132,7 +136,7 @@ func (s CosineRestarts) Validate() error {
 	if s.Mult < 0 {
 		return fmt.Errorf("schedule: CosineRestarts.Mult = %d: must not be negative", s.Mult)
 	}
-	return checkNonNegative("CosineRestarts.Min", s.Min)
+	return firstErr(checkNonNegative("CosineRestarts.Base", s.Base), checkNonNegative("CosineRestarts.Min", s.Min))
 }
 
 // Linear moves the rate's factor linearly from Start to End over Steps steps,
@@ -145,21 +149,20 @@ type Linear struct {
 	Steps      int     // must be positive
 }
 
-// At returns the rate at step t.
+// At returns the rate at step t; a Steps below 1 counts as 1.
 func (s Linear) At(t int) float64 {
-	f := float64(min(t, s.Steps)) / float64(s.Steps)
+	n := length(s.Steps)
+	f := float64(min(t, n)) / float64(n)
 	return s.Base * (s.Start + (s.End-s.Start)*f)
 }
 
-// Validate reports a non-positive Steps and negative factors.
+// Validate reports a non-positive Steps, and a Base or factor that is
+// negative or not finite.
 func (s Linear) Validate() error {
 	if s.Steps <= 0 {
 		return fmt.Errorf("schedule: Linear.Steps = %d: must be positive", s.Steps)
 	}
-	if err := checkNonNegative("Linear.Start", s.Start); err != nil {
-		return err
-	}
-	return checkNonNegative("Linear.End", s.End)
+	return firstErr(checkNonNegative("Linear.Base", s.Base), checkNonNegative("Linear.Start", s.Start), checkNonNegative("Linear.End", s.End))
 }
 
 // Polynomial decays the rate to zero over Steps steps (PyTorch's
@@ -172,17 +175,19 @@ type Polynomial struct {
 	Power float64 // PyTorch's default is 1: linear decay
 }
 
-// At returns the rate at step t.
+// At returns the rate at step t; a Steps below 1 counts as 1.
 func (s Polynomial) At(t int) float64 {
-	return s.Base * math.Pow(1-float64(min(t, s.Steps))/float64(s.Steps), s.Power)
+	n := length(s.Steps)
+	return s.Base * math.Pow(1-float64(min(t, n))/float64(n), s.Power)
 }
 
-// Validate reports a non-positive Steps.
+// Validate reports a non-positive Steps, and a Base or Power that is
+// negative or not finite.
 func (s Polynomial) Validate() error {
 	if s.Steps <= 0 {
 		return fmt.Errorf("schedule: Polynomial.Steps = %d: must be positive", s.Steps)
 	}
-	return checkNonNegative("Polynomial.Power", s.Power)
+	return firstErr(checkNonNegative("Polynomial.Base", s.Base), checkNonNegative("Polynomial.Power", s.Power))
 }
 
 // Join runs schedules one after another, as PyTorch's SequentialLR and optax's
@@ -197,9 +202,15 @@ type Join struct {
 }
 
 // At returns the value of the schedule in force at step t, at its own step
-// t − (the boundary where it took over).
+// t − (the boundary where it took over). Past the last schedule (more
+// boundaries than Validate accepts) the last one holds on; a Join of no
+// schedules, or whose schedule in force is nil, is 0.
 func (j Join) At(t int) float64 {
 	i := sort.SearchInts(j.Boundaries, t+1) // boundaries ≤ t
+	i = min(i, len(j.Schedules)-1)
+	if i < 0 || j.Schedules[i] == nil {
+		return 0
+	}
 	start := 0
 	if i > 0 {
 		start = j.Boundaries[i-1]
@@ -230,13 +241,27 @@ func (j Join) Validate() error {
 }
 
 // Validate validates s if it has a Validate method; a nil schedule is an
-// error.
+// error. A schedule without one (a user's own) is taken as it is.
 func Validate(s Schedule) error {
 	if s == nil {
 		return errors.New("schedule: nil schedule")
 	}
 	if v, ok := s.(interface{ Validate() error }); ok {
 		return v.Validate()
+	}
+	return nil
+}
+
+// length returns n, or 1 if n is below 1: the length in steps that At
+// uses for a period, a warmup or a total that Validate refuses, so that
+// At never divides by zero or loops for ever.
+func length(n int) int { return max(n, 1) }
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -256,8 +281,14 @@ type Every struct {
 	N int // steps per unit of S; must be positive
 }
 
-// At returns S's value at unit ⌊t/N⌋.
-func (e Every) At(t int) float64 { return e.S.At(t / e.N) }
+// At returns S's value at unit ⌊t/N⌋; an N below 1 counts as 1, and a
+// nil S is 0.
+func (e Every) At(t int) float64 {
+	if e.S == nil {
+		return 0
+	}
+	return e.S.At(t / length(e.N))
+}
 
 // Validate reports a non-positive N and validates S.
 func (e Every) Validate() error {
@@ -275,8 +306,15 @@ type Scale struct {
 	Factor float64
 }
 
-// At returns Factor·S.At(t).
-func (s Scale) At(t int) float64 { return s.Factor * s.S.At(t) }
+// At returns Factor·S.At(t); a nil S is 0.
+func (s Scale) At(t int) float64 {
+	if s.S == nil {
+		return 0
+	}
+	return s.Factor * s.S.At(t)
+}
 
-// Validate validates S.
-func (s Scale) Validate() error { return Validate(s.S) }
+// Validate reports a Factor that is negative or not finite and validates S.
+func (s Scale) Validate() error {
+	return firstErr(checkNonNegative("Scale.Factor", s.Factor), Validate(s.S))
+}

@@ -114,7 +114,7 @@ const (
 func newDistributed[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
 	c := cfg.Comm
 	cfg.Comm = nil
-	tr, err := New(model, opt, sets, cfg)
+	tr, err := newLocal(model, opt, sets, cfg)
 	if err := comm.Together(c, err, ""); err != nil {
 		if errors.Is(err, comm.ErrOtherRank) {
 			return nil, fmt.Errorf("%w: another rank could not build the run", ErrOtherRank)
@@ -177,6 +177,9 @@ func newReplicas[T tensor.Float](tr *Trainer[T]) (*replicas[T], error) {
 			return nil, fmt.Errorf("train: synchronised batch norm: the training set's %d examples leave a last batch of %d in each epoch (batch size %d), fewer than the %d ranks, so a rank would have no example to normalize; choose another batch size", n, n%b, b, c.Size())
 		}
 		d.syncBN = batchReducer{c}
+	}
+	if err := tr.checkOneExample(c.Size(), tr.cfg.SyncBatchNorm); err != nil { // the ranks' shards
+		return nil, err
 	}
 	err = d.copyState(tr.writeCheckpoint, func(state []byte) error {
 		tr.dist = d // for loadState to give this rank its own random source

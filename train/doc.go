@@ -6,7 +6,12 @@
 //
 //	batch → model.Forward → loss → Backward → optimizer.Step → discard gradients
 //
-// shuffling the examples in an order that is a pure function of the seed
+// [New] checks the run before it starts: the configuration, the optimizer
+// (made over the model's parameters), and, from one example run forward in
+// eval mode, that the model takes the data's examples, gives one output
+// per class, and that its batch norm never meets a batch of one example.
+//
+// The loop shuffles the examples in an order that is a pure function of the seed
 // and the epoch, evaluating loss and accuracy on the validation set after
 // each epoch, and showing the validation loss to Config.ValLoss (a
 // reduce-on-plateau schedule). A NaN or infinite loss stops the run with an error that says where;

@@ -1,6 +1,7 @@
 package train_test
 
 import (
+	"bytes"
 	"context"
 	"math"
 	"math/rand/v2"
@@ -62,5 +63,221 @@ func TestNewChecksOptimizer(t *testing.T) {
 		if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("NewSeq with %s optimizer: %v; want %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestNewChecksOutputWidth refuses a model whose output does not have one
+// entry per class (one logit for binary cross-entropy), naming both
+// numbers, in New rather than at the first step that meets a label the
+// output lacks.
+func TestNewChecksOutputWidth(t *testing.T) {
+	set, _, _ := tinyParts(t) // 2 classes
+	for _, c := range []struct {
+		out  int
+		loss train.Loss
+		want string
+	}{
+		{3, train.CrossEntropy, "gives 3 outputs per example (shape [1 3]) and the data has 2 classes"},
+		{1, train.CrossEntropy, "gives 1 outputs per example (shape [1 1]) and the data has 2 classes"},
+		{2, train.BinaryCrossEntropy, "gives 2 outputs per example (shape [1 2]); binary cross-entropy takes one logit"},
+		{2, train.CrossEntropy, ""},
+		{1, train.BinaryCrossEntropy, ""},
+	} {
+		model := nn.NewSequential(nn.NewLinear[float32](2, c.out, rand.New(rand.NewPCG(1, 2))))
+		opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: 4, Loss: c.loss})
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("New with %d outputs, loss %d: %v; want %q", c.out, c.loss, err, c.want)
+		}
+	}
+}
+
+// TestNewNilModel: a nil model, as an interface or a pointer, is an error.
+func TestNewNilModel(t *testing.T) {
+	set, _, opt := tinyParts(t)
+	var none *nn.Sequential[float32]
+	for _, m := range []train.Model[float32]{nil, none} {
+		if _, err := train.New(m, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: 2}); err == nil || !strings.Contains(err.Error(), "no model") {
+			t.Errorf("New(%#v): %v; want an error saying there is no model", m, err)
+		}
+	}
+	for _, m := range []nn.Module[float32]{nil, none} {
+		if _, err := train.NewSeq(m, opt, []int{0, 1, 0, 1}, nil, train.SeqConfig{Steps: 1, BatchSize: 1, Ctx: 2}); err == nil || !strings.Contains(err.Error(), "no model") {
+			t.Errorf("NewSeq(%#v): %v; want an error saying there is no model", m, err)
+		}
+	}
+}
+
+// bnParts returns a set of n examples of shape, 2 classes, and a model
+// of batch norm over its channels (1-d for [C], 2-d for [C, H, W]), a
+// dropout drawing from rng and a linear layer.
+func bnParts(t *testing.T, n int, shape []int, rng *rand.PCG) (*data.Set, *nn.Sequential[float32], *optim.Optimizer[float32]) {
+	t.Helper()
+	size := 1
+	for _, d := range shape {
+		size *= d
+	}
+	src := rand.New(rand.NewPCG(5, 6))
+	x, y := make([]float32, n*size), make([]int, n)
+	for i := range x {
+		x[i] = float32(src.NormFloat64())
+	}
+	for i := range y {
+		y[i] = i % 2
+	}
+	set, err := data.NewSet(x, y, shape, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bn := nn.NewBatchNorm1d[float32](shape[0])
+	if len(shape) == 3 {
+		bn = nn.NewBatchNorm2d[float32](shape[0])
+	}
+	model := nn.NewSequential(bn, nn.NewFlatten[float32](), nn.NewDropout[float32](0.5, rand.New(rng)),
+		nn.NewLinear[float32](size, 2, rand.New(rand.NewPCG(1, 2))))
+	opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return set, model, opt
+}
+
+// TestNewBatchNormLastBatchOfOne: 1-d batch norm in training mode cannot
+// take a batch of one example, which an epoch's last batch is when the
+// batch size leaves one over; New refuses it, saying what to do, instead
+// of the first epoch's end. DropLast, another batch size, or batch norm
+// over more than one value per channel (2-d, or [N, C, L]) is accepted,
+// and New changes nothing the run depends on: the running statistics,
+// the parameters and the random source are as they were.
+func TestNewBatchNormLastBatchOfOne(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		shape    []int
+		batch    int
+		dropLast bool
+		want     string
+	}{
+		{"last batch of one", []int{3}, 4, false, "leave a last batch of one example in each epoch (batch size 4), and batch norm cannot train on one: nn: BatchNorm1d(3)"},
+		{"batch size 1", []int{3}, 1, false, "batches of one example (batch size 1, 9 training examples)"},
+		{"DropLast", []int{3}, 4, true, ""},
+		{"no batch of one", []int{3}, 3, false, ""},
+		{"2-d batch norm", []int{2, 2, 2}, 4, false, ""},
+	} {
+		rng := rand.NewPCG(7, 8)
+		set, model, opt := bnParts(t, 9, c.shape, rng)
+		before := modelBytes(t, model)
+		state, _ := rng.MarshalBinary()
+		_, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: c.batch, DropLast: c.dropLast, RNG: rng})
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%s: New: %v; want %q", c.name, err, c.want)
+		}
+		if c.want != "" && err != nil && !strings.Contains(err.Error(), "set DropLast, or choose another batch size") && c.batch > 1 {
+			t.Errorf("%s: New: %v; want it to say what to do", c.name, err)
+		}
+		after, _ := rng.MarshalBinary()
+		if !bytes.Equal(modelBytes(t, model), before) || !bytes.Equal(after, state) {
+			t.Errorf("%s: New changed the model's parameters or buffers, or drew random numbers", c.name)
+		}
+	}
+}
+
+// TestNewBatchNormShardOfOne: in a data-parallel run without synchronised
+// batch norm, a rank whose share of a batch is one example cannot train
+// its batch norm; every rank refuses the run in New.
+func TestNewBatchNormShardOfOne(t *testing.T) {
+	_, errs := onReplicas(t, 2, func(int) replicaRun {
+		return replicaRun{batchNorm: true, cfg: train.Config{Epochs: 1, BatchSize: 3, DropLast: true}}
+	}, func(int, *train.Trainer[float64]) error { return nil })
+	for r, err := range errs {
+		if err == nil || !strings.Contains(err.Error(), "a batch of 3 examples leaves rank 0 of 2 one example") {
+			t.Errorf("rank %d: %v; want an error naming the batch and the rank", r, err)
+		}
+	}
+}
+
+// TestNewSeqChecksVocabulary refuses, in NewSeq, a text whose token ids
+// the model's output does not cover (its vocabulary is smaller than the
+// text's) or whose embedding does not take, and a negative id, naming the
+// numbers, instead of failing at the first step that meets such an id.
+func TestNewSeqChecksVocabulary(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	lm := func(vocab int) nn.Module[float32] {
+		model, err := nn.NewRecurrentLM[float32](nn.RecurrentLMConfig{Cell: nn.CellGRU, Vocab: vocab, Embed: 4, Hidden: 4}, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return model
+	}
+	// A model embedding 8 ids and predicting 5: its output lacks ids 5 to 7.
+	narrow := nn.NewSequential(nn.NewEmbedding[float32](8, 4, rng), nn.NewLinear[float32](4, 5, rng))
+	text := []int{0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3}
+	for _, c := range []struct {
+		name   string
+		model  nn.Module[float32]
+		tokens []int
+		want   string
+	}{
+		{"vocabulary 8", lm(8), text, ""},
+		{"vocabulary 6", lm(6), text, "does not accept a window of 4 tokens of id 7, the text's largest"},
+		{"output of 5", narrow, text, "gives 5 outputs per position (shape [1 4 5]) and the text has token ids up to 7: its vocabulary must have at least 8 entries"},
+		{"negative id", lm(8), []int{0, 1, 2, -3, 4, 5}, "the training text's token 3 has id -3"},
+	} {
+		opt, err := optim.New(train.Params(c.model), optim.Config{Method: optim.DefaultAdam()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = train.NewSeq(c.model, opt, c.tokens, nil, train.SeqConfig{Steps: 1, BatchSize: 2, Ctx: 4})
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("NewSeq with %s: %v; want %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestLateErrorsComeEarly: what used to fail late or panic on a user's
+// input is an error at once: a NaN EarlyStop.MinDelta (no epoch would
+// improve, so the run would stop after Patience epochs whatever it
+// learnt), evaluating a set of another shape (a panic in data.Gather),
+// and train.Params of a nil model (a nil dereference).
+func TestLateErrorsComeEarly(t *testing.T) {
+	set, model, opt := tinyParts(t)
+	cfg := train.Config{Epochs: 3, BatchSize: 4, EarlyStop: train.EarlyStop{Patience: 1, MinDelta: math.NaN()}}
+	if _, err := train.New[float32](model, opt, train.Data{Train: set, Val: set}, cfg); err == nil || !strings.Contains(err.Error(), "EarlyStop.MinDelta = NaN") {
+		t.Errorf("New with MinDelta NaN: %v; want an error naming it", err)
+	}
+	tr, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := data.NewSet(make([]float32, 6), []int{0, 1}, []int{3}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tr.Evaluate(other); err == nil || !strings.Contains(err.Error(), "shape [3] with a model trained on [2]") {
+		t.Errorf("Evaluate of examples of shape [3]: %v; want an error naming both shapes", err)
+	}
+	var none *nn.Sequential[float32]
+	if ps := train.Params[float32](none); ps != nil {
+		t.Errorf("Params(nil) = %v; want none", ps)
+	}
+}
+
+// TestNewChecksValidationClasses refuses a validation or test set of more
+// classes than the training set, whose labels past the model's outputs
+// would fail the validation at the end of the first epoch.
+func TestNewChecksValidationClasses(t *testing.T) {
+	set, model, opt := tinyParts(t) // 2 classes
+	more, err := data.NewSet([]float32{0, 1, 1, 0, 2, 2}, []int{0, 1, 2}, []int{2}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := train.Config{Epochs: 1, BatchSize: 4}
+	if _, err := train.New[float32](model, opt, train.Data{Train: set, Val: more}, cfg); err == nil || !strings.Contains(err.Error(), "the validation set has 3 classes, more than the training set's 2") {
+		t.Errorf("New with a validation set of 3 classes: %v; want an error naming both", err)
+	}
+	if _, err := train.New[float32](model, opt, train.Data{Train: set, Test: more}, cfg); err == nil || !strings.Contains(err.Error(), "the test set has 3 classes") {
+		t.Errorf("New with a test set of 3 classes: %v; want an error naming it", err)
 	}
 }

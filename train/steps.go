@@ -188,8 +188,17 @@ const seqCheckpointFormat = "descent.seq-checkpoint"
 // NewSeq returns a trainer of model (whose parameters opt updates) on
 // random windows of the training tokens, evaluated on the validation
 // tokens val (nil: none) cut into consecutive windows of the same length.
-// A text too short for one window is an error naming both lengths.
+// A text too short for one window is an error naming both lengths, and a
+// negative token id is an error. The model is run forward once, in eval
+// mode (if it has one: nn.ModeSetter) on a tape that records nothing, on a
+// window of the largest token id, and refused if it does not accept it or
+// gives fewer outputs per position than the ids need (the text's
+// vocabulary is larger than the model's). That pass changes nothing the
+// run depends on; SeqConfig.RNG is put back after it.
 func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, val []int, cfg SeqConfig) (*SeqTrainer[T], error) {
+	if isNil(model) {
+		return nil, errors.New("train: no model (nil)")
+	}
 	if err := checkOptimizer(model.Params(), opt); err != nil {
 		return nil, err
 	}
@@ -220,6 +229,9 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 	n := cfg.BatchSize * windows.Ctx()
 	tr := &SeqTrainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, windows: windows, tokens: len(train), val: val,
 		tape: autograd.NewTape[T](), x: tensor.New[T](cfg.BatchSize, windows.Ctx()), xs: make([]int, n), ys: make([]int, n)}
+	if err := tr.checkVocabulary(train, val); err != nil {
+		return nil, err
+	}
 	tr.watch.init(tr.params)
 	nn.DiscardGrads(tr.params) // as Trainer's: every step writes the gradients the same way
 	opt.MeasureGradNorm(true)
@@ -227,6 +239,49 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 		return nil, err
 	}
 	return tr, nil
+}
+
+// checkVocabulary returns an error if a token id of train or val is
+// negative, or if the model does not accept a window of the largest id or
+// gives too few outputs per position for it.
+func (tr *SeqTrainer[T]) checkVocabulary(train, val []int) error {
+	top := 0
+	for _, text := range []struct {
+		name   string
+		tokens []int
+	}{{"training", train}, {"validation", val}} {
+		for i, id := range text.tokens {
+			if id < 0 {
+				return fmt.Errorf("train: the %s text's token %d has id %d: ids must not be negative", text.name, i, id)
+			}
+			top = max(top, id)
+		}
+	}
+	if rng := tr.cfg.RNG; rng != nil { // for a model without eval mode
+		state, err := rng.MarshalBinary()
+		if err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		defer rng.UnmarshalBinary(state)
+	}
+	ctx := tr.windows.Ctx()
+	x := tr.x.Slice(0, 1)
+	for i := range ctx {
+		tr.xs[i] = top
+	}
+	data.Tokens(x.Data(), tr.xs[:ctx])
+	setMode(tr.model, nn.Eval)
+	tr.tape.SetNoGrad(true)
+	defer tr.tape.SetNoGrad(false)
+	defer tr.tape.Reset()
+	logits, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
+	if err != nil {
+		return fmt.Errorf("train: the model does not accept a window of %d tokens of id %d, the text's largest: %w", ctx, top, err)
+	}
+	if s := logits.Shape(); len(s) > 0 && s[len(s)-1] <= top {
+		return fmt.Errorf("train: the model gives %d outputs per position (shape %v) and the text has token ids up to %d: its vocabulary must have at least %d entries", s[len(s)-1], s, top, top+1)
+	}
+	return nil
 }
 
 // History returns the evaluations so far.

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -197,7 +198,11 @@ var ErrCheckpoint = errors.New("train: the checkpoint could not be written")
 
 // Params returns the model's parameters as the optimizer sees them: the same
 // value and gradient slices, so the optimizer updates the model in place.
+// A nil model has none (which optim.New refuses).
 func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
+	if isNil(m) {
+		return nil
+	}
 	var ps []optim.Param[T]
 	for _, p := range m.Params() {
 		ps = append(ps, optim.Param[T]{Name: p.Name, Shape: p.Shape, Value: p.Value, Grad: p.Grad})
@@ -206,16 +211,40 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 }
 
 // New returns a trainer for model, whose parameters opt updates (made over
-// Params(model)). It checks the configuration and that the model accepts
-// the data's examples.
+// Params(model)). It checks the configuration and, with one example on a
+// tape that records nothing, in eval mode, that the model accepts the
+// data's examples and gives one output per class (one logit for
+// BinaryCrossEntropy). A model with batch normalization (in a Sequential)
+// is refused if a batch of the run, or a rank's share of one, would hold
+// a single example, as an epoch's last batch does when Config.BatchSize
+// leaves one example over: batch norm cannot train on one value per
+// channel. Nothing the run depends on changes: not the parameters, the
+// running statistics, nor any random source.
 func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
 	sets = Data{Train: orNil(sets.Train), Val: orNil(sets.Val), Test: orNil(sets.Test)}
+	if isNil(model) {
+		return nil, errors.New("train: no model (nil)")
+	}
 	if err := checkOptimizer(model.Params(), opt); err != nil {
 		return nil, err
 	}
 	if cfg.Comm.Distributed() {
 		return newDistributed(model, opt, sets, cfg)
 	}
+	tr, err := newLocal(model, opt, sets, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := tr.checkOneExample(1, false); err != nil {
+		return nil, err
+	}
+	return tr, nil
+}
+
+// newLocal is New for one process, or for one rank before the ranks meet
+// (newDistributed), but for the check of batch norm's batches
+// (checkOneExample), which depends on the ranks.
+func newLocal[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
 	switch {
 	case cfg.Epochs <= 0:
 		return nil, fmt.Errorf("train: Epochs = %d: must be positive", cfg.Epochs)
@@ -225,6 +254,10 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 		return nil, fmt.Errorf("train: unknown loss %d", cfg.Loss)
 	case cfg.EarlyStop.Patience < 0:
 		return nil, fmt.Errorf("train: EarlyStop.Patience = %d: must not be negative", cfg.EarlyStop.Patience)
+	case math.IsNaN(cfg.EarlyStop.MinDelta) || math.IsInf(cfg.EarlyStop.MinDelta, 0):
+		// No epoch would count as an improvement: the run would stop
+		// after Patience epochs whatever it learnt.
+		return nil, fmt.Errorf("train: EarlyStop.MinDelta = %v: must be finite", cfg.EarlyStop.MinDelta)
 	case sets.Train == nil || sets.Train.Len() == 0:
 		return nil, errors.New("train: no training examples")
 	case cfg.Loss == BinaryCrossEntropy && sets.Train.Classes() != 2:
@@ -233,9 +266,18 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 	if cfg.DropLast && sets.Train.Len() < cfg.BatchSize {
 		return nil, fmt.Errorf("train: %d training examples make no full batch of %d (DropLast)", sets.Train.Len(), cfg.BatchSize)
 	}
-	for _, s := range []data.Dataset{sets.Val, sets.Test} {
-		if s != nil && !tensor.SameShape(s.Shape(), sets.Train.Shape()) {
-			return nil, fmt.Errorf("train: examples of shape %v and %v in one run", sets.Train.Shape(), s.Shape())
+	for _, s := range []struct {
+		name string
+		set  data.Dataset
+	}{{"validation", sets.Val}, {"test", sets.Test}} {
+		switch {
+		case s.set == nil:
+		case !tensor.SameShape(s.set.Shape(), sets.Train.Shape()):
+			return nil, fmt.Errorf("train: examples of shape %v and %v in one run", sets.Train.Shape(), s.set.Shape())
+		case s.set.Classes() > sets.Train.Classes():
+			// Its labels past the model's outputs would fail the
+			// validation after the first epoch.
+			return nil, fmt.Errorf("train: the %s set has %d classes, more than the training set's %d that the model predicts", s.name, s.set.Classes(), sets.Train.Classes())
 		}
 	}
 	tr := &Trainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, sets: sets, tape: autograd.NewTape[T]()}
@@ -246,10 +288,18 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 	tr.order = make([]int, sets.Train.Len())
 	// One forward pass on a single example checks that the model accepts
 	// the data, before any time is spent.
-	if _, _, err := tr.forward(sets.Train, []int{0}, false); err != nil {
-		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
+	logits, labels, err := tr.logits(sets.Train, []int{0}, false)
+	if err == nil {
+		if err = checkWidth(logits.Shape(), sets.Train.Classes(), cfg.Loss); err != nil {
+			return nil, err
+		}
+		_, err = tr.loss(logits, labels)
 	}
 	tr.tape.Reset()
+	tr.tape.SetNoGrad(false)
+	if err != nil {
+		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
+	}
 	tr.watch.init(tr.params)
 	// Every step starts from discarded gradients, the first too, so that
 	// every backward pass writes them the same way (a resumed run's first
@@ -269,10 +319,33 @@ func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg
 // data.Split leaves nil for a fraction of 0, which in an interface is not
 // nil.
 func orNil(d data.Dataset) data.Dataset {
-	if v := reflect.ValueOf(d); d == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+	if isNil(d) {
 		return nil
 	}
 	return d
+}
+
+// isNil reports whether v is nil or holds a nil pointer.
+func isNil(v any) bool {
+	r := reflect.ValueOf(v)
+	return v == nil || r.Kind() == reflect.Pointer && r.IsNil()
+}
+
+// checkWidth returns an error unless logits, the model's output for one
+// example, has one entry per class of the data (one logit for binary
+// cross-entropy) in its last dimension.
+func checkWidth(logits []int, classes int, kind Loss) error {
+	if len(logits) == 0 {
+		return nil // a scalar: the loss says what is wrong
+	}
+	w := logits[len(logits)-1]
+	switch {
+	case kind == BinaryCrossEntropy && w != 1:
+		return fmt.Errorf("train: the model gives %d outputs per example (shape %v); binary cross-entropy takes one logit", w, logits)
+	case kind == CrossEntropy && w != classes:
+		return fmt.Errorf("train: the model gives %d outputs per example (shape %v) and the data has %d classes: its last layer must have %d outputs", w, logits, classes, classes)
+	}
+	return nil
 }
 
 // checkOptimizer returns an error unless every parameter opt updates is
@@ -460,10 +533,24 @@ func (tr *Trainer[T]) gradient(idx []int) (float64, int, error) {
 // and returns the mean loss (on the tape) and the number of correct
 // predictions. The caller resets the tape.
 func (tr *Trainer[T]) forward(set data.Dataset, idx []int, training bool) (*autograd.Var[T], int, error) {
+	logits, labels, err := tr.logits(set, idx, training)
+	if err != nil {
+		return nil, 0, err
+	}
+	l, err := tr.loss(logits, labels)
+	if err != nil {
+		return nil, 0, err
+	}
+	return l, countCorrect(logits.Value(), labels, tr.cfg.Loss), nil
+}
+
+// logits runs the model on the examples idx of set, in train or eval mode
+// (on a tape that records nothing), and returns its output and the
+// examples' labels.
+func (tr *Trainer[T]) logits(set data.Dataset, idx []int, training bool) (*autograd.Var[T], []int, error) {
 	n := len(idx)
 	x := view(tr.x, &tr.xPart, n)
 	data.Gather(set, idx, x.Data(), tr.labels[:n])
-	labels := tr.labels[:n]
 	mode := nn.Eval
 	if training {
 		mode = nn.Train
@@ -471,23 +558,19 @@ func (tr *Trainer[T]) forward(set data.Dataset, idx []int, training bool) (*auto
 	tr.model.SetMode(mode)
 	tr.tape.SetNoGrad(!training)
 	logits, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
-	if err != nil {
-		return nil, 0, err
-	}
-	var l *autograd.Var[T]
+	return logits, tr.labels[:n], err
+}
+
+// loss returns the mean loss of logits against labels, on the tape.
+func (tr *Trainer[T]) loss(logits *autograd.Var[T], labels []int) (*autograd.Var[T], error) {
 	if tr.cfg.Loss == BinaryCrossEntropy {
-		tgt := view(tr.target, &tr.tPart, n)
+		tgt := view(tr.target, &tr.tPart, len(labels))
 		for i, y := range labels {
 			tgt.Data()[i] = T(y)
 		}
-		l, err = loss.BCEWithLogits(tr.tape, logits, tr.tape.Const(tgt))
-	} else {
-		l, err = loss.CrossEntropy(tr.tape, logits, labels)
+		return loss.BCEWithLogits(tr.tape, logits, tr.tape.Const(tgt))
 	}
-	if err != nil {
-		return nil, 0, err
-	}
-	return l, countCorrect(logits.Value(), labels, tr.cfg.Loss), nil
+	return loss.CrossEntropy(tr.tape, logits, labels)
 }
 
 // view returns the first n rows of full: full itself, or *part, made once
@@ -655,4 +738,83 @@ func lastLR[T tensor.Float](o *optim.Optimizer[T]) float64 {
 		return o.LR(0)
 	}
 	return o.Schedule(0).At(o.Steps() - 1)
+}
+
+// checkOneExample returns an error if a batch-norm layer of the model (in
+// a Sequential: batchNorms) would train on a single example, which it
+// refuses: a batch of one, as an epoch's last batch is when the batch size
+// leaves one example over, or, in a data-parallel run of ranks processes
+// without synchronised batch norm, a rank's share of one example. That
+// error would come at the first such step, in the first epoch's last
+// batch at worst; here it comes before the run starts, from one example
+// run forward with the batch-norm layers in training mode and everything
+// else in eval mode, on a tape that records nothing. The layers' running
+// statistics are put back exactly, and no random number is drawn.
+func (tr *Trainer[T]) checkOneExample(ranks int, syncBN bool) error {
+	bns := batchNorms[T](tr.model)
+	if len(bns) == 0 || ranks > 1 && syncBN { // synchronised: a rank's statistics are the global batch's
+		return nil
+	}
+	n, b := tr.sets.Train.Len(), tr.cfg.BatchSize
+	sizes := []int{min(b, n)}
+	if last := n % b; n > b && last != 0 && !tr.cfg.DropLast {
+		sizes = append(sizes, last)
+	}
+	one, rank := 0, 0 // a batch of one that leaves rank one example
+	for _, s := range sizes {
+		for r := range ranks {
+			if lo, hi := shard(s, r, ranks); hi-lo == 1 {
+				one, rank = s, r
+			}
+		}
+	}
+	if one == 0 {
+		return nil
+	}
+	err := tr.trainBatchNormOn1(bns)
+	switch {
+	case err == nil:
+		return nil
+	case ranks > 1:
+		return fmt.Errorf("train: a batch of %d examples leaves rank %d of %d one example, and batch norm cannot train on one: %w; set SyncBatchNorm, or choose another batch size (or DropLast, for an epoch's last batch)", one, rank, ranks, err)
+	case one == n%b && n > b:
+		return fmt.Errorf("train: the training set's %d examples leave a last batch of one example in each epoch (batch size %d), and batch norm cannot train on one: %w; set DropLast, or choose another batch size", n, b, err)
+	}
+	return fmt.Errorf("train: batches of one example (batch size %d, %d training examples), and batch norm cannot train on one: %w", b, n, err)
+}
+
+// trainBatchNormOn1 runs the first training example forward with the
+// layers bns in training mode and the rest of the model in eval mode, on a
+// tape that records nothing, and returns the error. It leaves the model in
+// eval mode, with the running statistics of bns as they were.
+func (tr *Trainer[T]) trainBatchNormOn1(bns []*nn.BatchNorm[T]) error {
+	var vals [][]T
+	var ints [][]int64
+	for _, bn := range bns {
+		for _, b := range bn.Buffers() {
+			vals, ints = append(vals, slices.Clone(b.Value)), append(ints, slices.Clone(b.Int))
+		}
+	}
+	defer func() {
+		i := 0
+		for _, bn := range bns {
+			for _, b := range bn.Buffers() {
+				copy(b.Value, vals[i])
+				copy(b.Int, ints[i])
+				i++
+			}
+		}
+	}()
+	x := view(tr.x, &tr.xPart, 1)
+	data.Gather(tr.sets.Train, []int{0}, x.Data(), tr.labels[:1])
+	tr.model.SetMode(nn.Eval)
+	defer tr.model.SetMode(nn.Eval)
+	for _, bn := range bns {
+		bn.SetMode(nn.Train)
+	}
+	tr.tape.SetNoGrad(true)
+	defer tr.tape.SetNoGrad(false)
+	defer tr.tape.Reset()
+	_, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
+	return err
 }
