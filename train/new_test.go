@@ -77,8 +77,8 @@ func TestNewChecksOutputWidth(t *testing.T) {
 		loss train.Loss
 		want string
 	}{
-		{3, train.CrossEntropy, "gives 3 outputs per example (shape [1 3]) and the data has 2 classes"},
-		{1, train.CrossEntropy, "gives 1 outputs per example (shape [1 1]) and the data has 2 classes"},
+		{3, train.CrossEntropy, ""}, // more outputs than classes, as PyTorch takes them
+		{1, train.CrossEntropy, "gives 1 outputs per example (shape [1 1]) and the training set has 2 classes: its last layer must have at least 2 outputs"},
 		{2, train.BinaryCrossEntropy, "gives 2 outputs per example (shape [1 2]); binary cross-entropy takes one logit"},
 		{2, train.CrossEntropy, ""},
 		{1, train.BinaryCrossEntropy, ""},
@@ -265,19 +265,27 @@ func TestLateErrorsComeEarly(t *testing.T) {
 }
 
 // TestNewChecksValidationClasses refuses a validation or test set of more
-// classes than the training set, whose labels past the model's outputs
-// would fail the validation at the end of the first epoch.
+// classes than the model has outputs, whose labels past them would fail
+// the validation at the end of the first epoch, and takes one that a
+// model wider than the training set's classes covers.
 func TestNewChecksValidationClasses(t *testing.T) {
-	set, model, opt := tinyParts(t) // 2 classes
+	set, model, opt := tinyParts(t) // 2 classes, 2 outputs
 	more, err := data.NewSet([]float32{0, 1, 1, 0, 2, 2}, []int{0, 1, 2}, []int{2}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := train.Config{Epochs: 1, BatchSize: 4}
-	if _, err := train.New[float32](model, opt, train.Data{Train: set, Val: more}, cfg); err == nil || !strings.Contains(err.Error(), "the validation set has 3 classes, more than the training set's 2") {
+	if _, err := train.New[float32](model, opt, train.Data{Train: set, Val: more}, cfg); err == nil || !strings.Contains(err.Error(), "gives 2 outputs per example (shape [1 2]) and the validation set has 3 classes") {
 		t.Errorf("New with a validation set of 3 classes: %v; want an error naming both", err)
 	}
 	if _, err := train.New[float32](model, opt, train.Data{Train: set, Test: more}, cfg); err == nil || !strings.Contains(err.Error(), "the test set has 3 classes") {
 		t.Errorf("New with a test set of 3 classes: %v; want an error naming it", err)
+	}
+	wide := nn.NewSequential(nn.NewLinear[float32](2, 3, rand.New(rand.NewPCG(1, 2))))
+	if opt, err = optim.New(train.Params[float32](wide), optim.Config{Method: optim.DefaultAdam()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.New[float32](wide, opt, train.Data{Train: set, Val: more, Test: more}, cfg); err != nil {
+		t.Errorf("New with 3 outputs, 2 training and 3 validation classes: %v; want none", err)
 	}
 }

@@ -213,8 +213,9 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 // New returns a trainer for model, whose parameters opt updates (made over
 // Params(model)). It checks the configuration and, with one example on a
 // tape that records nothing, in eval mode, that the model accepts the
-// data's examples and gives one output per class (one logit for
-// BinaryCrossEntropy). A model with batch normalization (in a Sequential)
+// data's examples and gives an output for every class of every set (one
+// logit for BinaryCrossEntropy; more outputs than classes are taken, as
+// PyTorch takes them). A model with batch normalization (in a Sequential)
 // is refused if a batch of the run, or a rank's share of one, would hold
 // a single example, as an epoch's last batch does when Config.BatchSize
 // leaves one example over: batch norm cannot train on one value per
@@ -274,10 +275,6 @@ func newLocal[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data
 		case s.set == nil:
 		case !tensor.SameShape(s.set.Shape(), sets.Train.Shape()):
 			return nil, fmt.Errorf("train: examples of shape %v and %v in one run", sets.Train.Shape(), s.set.Shape())
-		case s.set.Classes() > sets.Train.Classes():
-			// Its labels past the model's outputs would fail the
-			// validation after the first epoch.
-			return nil, fmt.Errorf("train: the %s set has %d classes, more than the training set's %d that the model predicts", s.name, s.set.Classes(), sets.Train.Classes())
 		}
 	}
 	tr := &Trainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, sets: sets, tape: autograd.NewTape[T]()}
@@ -290,7 +287,7 @@ func newLocal[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data
 	// the data, before any time is spent.
 	logits, labels, err := tr.logits(sets.Train, []int{0}, false)
 	if err == nil {
-		if err = checkWidth(logits.Shape(), sets.Train.Classes(), cfg.Loss); err != nil {
+		if err = checkWidth(logits.Shape(), sets, cfg.Loss); err != nil {
 			return nil, err
 		}
 		_, err = tr.loss(logits, labels)
@@ -332,18 +329,28 @@ func isNil(v any) bool {
 }
 
 // checkWidth returns an error unless logits, the model's output for one
-// example, has one entry per class of the data (one logit for binary
-// cross-entropy) in its last dimension.
-func checkWidth(logits []int, classes int, kind Loss) error {
+// example, has an entry for every class of every set in its last dimension
+// (one logit for binary cross-entropy). More outputs than classes are
+// taken, as PyTorch's cross-entropy takes them: a model made for ten
+// classes may train on data that holds nine.
+func checkWidth(logits []int, sets Data, kind Loss) error {
 	if len(logits) == 0 {
 		return nil // a scalar: the loss says what is wrong
 	}
 	w := logits[len(logits)-1]
-	switch {
-	case kind == BinaryCrossEntropy && w != 1:
-		return fmt.Errorf("train: the model gives %d outputs per example (shape %v); binary cross-entropy takes one logit", w, logits)
-	case kind == CrossEntropy && w != classes:
-		return fmt.Errorf("train: the model gives %d outputs per example (shape %v) and the data has %d classes: its last layer must have %d outputs", w, logits, classes, classes)
+	if kind == BinaryCrossEntropy {
+		if w != 1 {
+			return fmt.Errorf("train: the model gives %d outputs per example (shape %v); binary cross-entropy takes one logit", w, logits)
+		}
+		return nil
+	}
+	for _, s := range []struct {
+		name string
+		set  data.Dataset
+	}{{"training", sets.Train}, {"validation", sets.Val}, {"test", sets.Test}} {
+		if s.set != nil && w < s.set.Classes() {
+			return fmt.Errorf("train: the model gives %d outputs per example (shape %v) and the %s set has %d classes: its last layer must have at least %d outputs", w, logits, s.name, s.set.Classes(), s.set.Classes())
+		}
 	}
 	return nil
 }
