@@ -294,8 +294,10 @@ func (t *Tape[T]) Abs(x *Var[T]) *Var[T] { return t.unary(opAbs, x) }
 // torch.pow(x, p) with a scalar exponent, including its special cases:
 // p = 0 gives 1 (even for NaN) and p = 1 x itself; p = ½, −½ and −1 are
 // computed as √x, 1/√x and 1/x (so (−∞)^½ is NaN, not the +∞ of
-// math.Pow), and p = 2, 3 and −2 as x·x, x·x·x and 1/(x·x) in T; other
-// exponents by math.Pow in float64, rounded once. The gradient is
+// math.Pow), and p = 2, 3 and −2 as x·x, x·x·x and 1/(x·x) in T, so that
+// these give PyTorch's bits; other exponents by math.Pow in float64,
+// rounded once, where PyTorch's float32 pow (SLEEF's, within 1 ulp) may
+// differ from it in the last bit. The gradient is
 //
 //	∂x = ∂y·(p·x^(p−1))
 //
@@ -466,7 +468,7 @@ func pow[T tensor.Float](x T, p float64) T {
 	case 0.5:
 		return T(math.Sqrt(float64(x)))
 	case -0.5:
-		return T(1 / math.Sqrt(float64(x)))
+		return 1 / T(math.Sqrt(float64(x))) // PyTorch's rsqrt: 1/√x, both rounded to T
 	case -1:
 		return 1 / x
 	case 2:

@@ -25,7 +25,8 @@ func axis(dim, rank int) (int, bool) {
 // [B, T, H] batch summed over dim 1 (or −2) is [B, H]; Reshape restores a
 // dimension of 1 where keepdim=True is wanted. Each sum is taken in
 // float64 in order along dim and rounded once, as Sum's; the sum over a
-// dimension of size 0 is 0. The gradient of every element is the
+// dimension of size 0 is 0. A scalar, as in PyTorch, has one dimension,
+// 0 or −1, along which its sum is itself. The gradient of every element is the
 // gradient of its sum.
 func (t *Tape[T]) SumDim(x *Var[T], dim int) *Var[T] { return t.reduceDim(opSumDim, x, dim) }
 
@@ -41,20 +42,33 @@ func (t *Tape[T]) reduceDim(op opKind, x *Var[T], dim int) *Var[T] {
 		return t.dead
 	}
 	s := x.Shape()
-	d, ok := axis(dim, len(s))
+	d, ok := axis(dim, max(len(s), 1)) // a scalar has dimension 0 (or −1), of size 1, as in PyTorch
 	if !ok {
 		return t.Fail(fmt.Errorf("autograd: %s: dimension %d of shape %v: out of range", opNames[op], dim, s))
 	}
-	t.shape = append(append(t.shape[:0], s[:d]...), s[d+1:]...)
+	outer, n, inner := splitAt(s, d)
+	if len(s) > 0 {
+		t.shape = append(append(t.shape[:0], s[:d]...), s[d+1:]...)
+	} else {
+		t.shape = t.shape[:0]
+	}
 	out := t.result(t.shape, x)
-	outer, n, inner := tensor.Size(s[:d]), s[d], tensor.Size(s[d+1:])
 	xd, y := x.value.Data(), out.value.Data()
+	// The sums of a row of outputs are taken together, in float64, going
+	// along dim row by row of x, so that x is read in order; each sum still
+	// adds its terms in order along dim.
+	if cap(t.dimSums) < inner {
+		t.dimSums = make([]float64, inner)
+	}
+	sums := t.dimSums[:inner]
 	for o := range outer {
-		for i := range inner {
-			var sum float64
-			for k := range n {
-				sum += float64(xd[(o*n+k)*inner+i])
+		clear(sums)
+		for k := range n {
+			for i, v := range xd[(o*n+k)*inner : (o*n+k+1)*inner] {
+				sums[i] += float64(v)
 			}
+		}
+		for i, sum := range sums {
 			if op == opMeanDim {
 				sum /= float64(n)
 			}
@@ -67,6 +81,15 @@ func (t *Tape[T]) reduceDim(op opKind, x *Var[T], dim int) *Var[T] {
 	return out
 }
 
+// splitAt returns the sizes of a shape before dimension d, at it and after
+// it; a scalar (rank 0) is one element along its dimension 0.
+func splitAt(s []int, d int) (outer, n, inner int) {
+	if len(s) == 0 {
+		return 1, 1, 1
+	}
+	return tensor.Size(s[:d]), s[d], tensor.Size(s[d+1:])
+}
+
 // sumDimBackward spreads each element of the output gradient back along
 // the summed dimension: ∂x[o, k, i] = ∂y[o, i] (÷ its size for a mean).
 func (t *Tape[T]) sumDimBackward(n *node[T]) {
@@ -74,15 +97,14 @@ func (t *Tape[T]) sumDimBackward(n *node[T]) {
 	if gx == nil {
 		return
 	}
-	s, d := n.a.Shape(), n.ints[0]
-	outer, m, inner := tensor.Size(s[:d]), s[d], tensor.Size(s[d+1:])
-	g := n.out.grad.Data()
+	outer, m, inner := splitAt(n.a.Shape(), n.ints[0])
+	g, mean := n.out.grad.Data(), n.op == opMeanDim
 	for o := range outer {
 		row := g[o*inner : (o+1)*inner]
 		for k := range m {
 			dst := gx[(o*m+k)*inner : (o*m+k+1)*inner]
 			for i, v := range row {
-				if n.op == opMeanDim {
+				if mean {
 					v /= T(m)
 				}
 				if add {

@@ -174,6 +174,29 @@ func TestConcatGolden(t *testing.T) {
 	}
 }
 
+// TestDimOfScalar: a scalar has one dimension, 0 or −1, as in PyTorch
+// (torch.tensor(3.).sum(0) is 3, its gradient 1), for SumDim and MeanDim.
+func TestDimOfScalar(t *testing.T) {
+	for _, dim := range []int{0, -1} {
+		for _, mean := range []bool{false, true} {
+			x := NewVar(tensor.FromSlice([]float32{3}), true)
+			tape := NewTape[float32]()
+			var y *Var[float32]
+			if mean {
+				y = tape.MeanDim(x, dim)
+			} else {
+				y = tape.SumDim(x, dim)
+			}
+			if err := tape.Backward(tape.Scale(y, 2)); err != nil {
+				t.Fatalf("dim %d, mean %v: %v", dim, mean, err)
+			}
+			if len(y.Shape()) != 0 || y.Value().Item() != 3 || x.Grad().Item() != 2 {
+				t.Errorf("dim %d, mean %v of the scalar 3: %v of shape %v, gradient %v; want 3 of shape [], gradient 2", dim, mean, y.Value().Item(), y.Shape(), x.Grad().Item())
+			}
+		}
+	}
+}
+
 // TestDimErrors checks that a dimension out of range, and operands that
 // do not fit, are the tape's error.
 func TestDimErrors(t *testing.T) {
@@ -184,7 +207,8 @@ func TestDimErrors(t *testing.T) {
 	}{
 		{func(t *Tape[float32]) *Var[float32] { return t.SumDim(v(2, 3), 2) }, "autograd: sum: dimension 2 of shape [2 3]: out of range"},
 		{func(t *Tape[float32]) *Var[float32] { return t.MeanDim(v(2, 3), -3) }, "autograd: mean: dimension -3 of shape [2 3]: out of range"},
-		{func(t *Tape[float32]) *Var[float32] { return t.SumDim(v(), 0) }, "autograd: sum: dimension 0 of shape []: out of range"},
+		{func(t *Tape[float32]) *Var[float32] { return t.SumDim(v(), 1) }, "autograd: sum: dimension 1 of shape []: out of range"},
+		{func(t *Tape[float32]) *Var[float32] { return t.MeanDim(v(), -2) }, "autograd: mean: dimension -2 of shape []: out of range"},
 		{func(t *Tape[float32]) *Var[float32] { return t.Narrow(v(2, 3), -3, 0, 1) }, "autograd: narrow [2 3] along dimension -3 from 0 for 1: out of range"},
 		{func(t *Tape[float32]) *Var[float32] { return t.Concat(0) }, "autograd: concat: no operands"},
 		{func(t *Tape[float32]) *Var[float32] { return t.Concat(2, v(2, 3), v(2, 3)) }, "autograd: concat: dimension 2 of shape [2 3]: out of range"},

@@ -53,6 +53,7 @@ type Tape[T tensor.Float] struct {
 	syncScratch []float64    // the sums a BatchReducer combines
 
 	ceTerms []float64 // the loss terms of a cross-entropy's rows, summed in order
+	dimSums []float64 // SumDim's and MeanDim's sums of a row of outputs
 
 	// the operands of the Concats recorded, node.ints[1:3] of each a range
 	// of them; kept here, not on the node, which every operation writes

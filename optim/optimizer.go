@@ -28,15 +28,17 @@ type Config struct {
 	// gradient is negated before anything else sees it (clipping, coupled
 	// decay, the method), PyTorch's maximize=True, for every method.
 	Maximize bool
-	// ClipNorm, if positive, clips the gradients of all groups together to
-	// this global norm before each step (PyTorch's clip_grad_norm_; the
-	// ClipByGlobalNorm transform at the head of each chain).
+	// ClipNorm, if positive and finite, clips the gradients of all groups
+	// together to this global norm before each step (PyTorch's
+	// clip_grad_norm_; the ClipByGlobalNorm transform at the head of each
+	// chain). 0 and +Inf clip nothing.
 	ClipNorm float64
 	// ClipNormType is the order of ClipNorm's norm: 0 means 2; 1, any p > 0,
 	// or math.Inf(1).
 	ClipNormType float64
-	// ClipValue, if positive, clips each gradient element to
-	// [−ClipValue, ClipValue] before each step (clip_grad_value_).
+	// ClipValue, if positive and finite, clips each gradient element to
+	// [−ClipValue, ClipValue] before each step (clip_grad_value_). 0 and
+	// +Inf clip nothing.
 	ClipValue float64
 	// DecayMask says which parameters weight decay applies to; nil means all.
 	// WeightsOnly excludes biases and normalization parameters.
@@ -194,6 +196,13 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		return nil, fmt.Errorf("optim: Config.NonFinite = %d: unknown policy", c.NonFinite)
 	}
 	o := &Optimizer[T]{policy: c.NonFinite, clipNorm: math.NaN()}
+	// +Inf clips nothing, as in PyTorch: the same as 0.
+	if math.IsInf(c.ClipNorm, 1) {
+		c.ClipNorm = 0
+	}
+	if math.IsInf(c.ClipValue, 1) {
+		c.ClipValue = 0
+	}
 	if err := firstErr(nonNegative("Config.ClipNorm", c.ClipNorm), nonNegative("Config.ClipValue", c.ClipValue)); err != nil {
 		return nil, err
 	}

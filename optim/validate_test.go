@@ -3,6 +3,7 @@ package optim_test
 import (
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,7 +63,7 @@ func TestNewRefusesNonFinite(t *testing.T) {
 		{optim.Config{Method: optim.DefaultSGD(), LR: schedule.Constant(0.1), Momentum: schedule.Constant(nan)}, "Constant = NaN"},
 		{optim.Config{Method: optim.DefaultAdam(), ClipNorm: nan}, "Config.ClipNorm = NaN"},
 		{optim.Config{Method: optim.DefaultAdam(), ClipValue: nan}, "Config.ClipValue = NaN"},
-		{optim.Config{Method: optim.DefaultAdam(), ClipValue: inf}, "Config.ClipValue = +Inf"},
+		{optim.Config{Method: optim.DefaultAdam(), ClipValue: -inf}, "Config.ClipValue = -Inf"},
 		{optim.Config{Method: optim.DefaultAdam(), ClipNorm: 1, ClipNormType: nan}, "norm order NaN"},
 		{optim.Config{Method: adamw}, "AdamW.DecaySchedule: schedule: Cosine.Base = NaN"},
 	} {
@@ -112,5 +113,46 @@ func TestNilArguments(t *testing.T) {
 	// An average of parameters without gradients is fine: it reads values only.
 	if _, err := optim.NewAverager([]optim.Param[float32]{{Name: "w", Shape: []int{2}, Value: make([]float32, 2)}}, optim.Averaging{}); err != nil {
 		t.Errorf("NewAverager of a parameter without Grad: %v", err)
+	}
+}
+
+// TestInfiniteClipClipsNothing: ClipNorm or ClipValue of +Inf takes the
+// same steps as no clipping, as PyTorch's clip_grad_norm_ and
+// clip_grad_value_ with inf do, and is not counted as clipping.
+func TestInfiniteClipClipsNothing(t *testing.T) {
+	run := func(c optim.Config) []float64 {
+		p := newProblem(3, 8, 3)
+		o, err := optim.New(p.params, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 5 {
+			p.grad()
+			for i := range p.params[0].Grad {
+				p.params[0].Grad[i] *= 1e3 // large enough that any finite bound here would clip
+			}
+			if err := o.Step(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return append(append([]float64(nil), p.params[0].Value...), p.params[1].Value...)
+	}
+	inf := math.Inf(1)
+	want := run(optim.Config{Method: optim.DefaultAdam()})
+	for _, c := range []optim.Config{
+		{Method: optim.DefaultAdam(), ClipNorm: inf},
+		{Method: optim.DefaultAdam(), ClipValue: inf},
+		{Method: optim.DefaultAdam(), ClipNorm: inf, ClipValue: inf},
+	} {
+		got := run(c)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("ClipNorm %v, ClipValue %v: parameter %d = %v; want %v, as without clipping", c.ClipNorm, c.ClipValue, i, got[i], want[i])
+				break
+			}
+		}
+	}
+	if slices.Equal(run(optim.Config{Method: optim.DefaultAdam(), ClipValue: 1}), want) {
+		t.Error("ClipValue 1 changes nothing: the test cannot tell clipping from none")
 	}
 }

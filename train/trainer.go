@@ -216,10 +216,11 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 // data's examples and gives an output for every class of every set (one
 // logit for BinaryCrossEntropy; more outputs than classes are taken, as
 // PyTorch takes them). A model with batch normalization (in a Sequential)
-// is refused if a batch of the run, or a rank's share of one, would hold
-// a single example, as an epoch's last batch does when Config.BatchSize
-// leaves one example over: batch norm cannot train on one value per
-// channel. Nothing the run depends on changes: not the parameters, the
+// is refused if a batch of the run, or a rank's share of one, that holds
+// a single example would leave its batch norm one value per channel to
+// train on, as an epoch's last batch does when Config.BatchSize leaves
+// one example over (a 1-d batch norm over [N, C]; one over images, or
+// over [N, C, L], has more values per channel and is taken). Nothing the run depends on changes: not the parameters, the
 // running statistics, nor any random source.
 func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
 	sets = Data{Train: orNil(sets.Train), Val: orNil(sets.Val), Test: orNil(sets.Test)}
