@@ -27,7 +27,8 @@ const (
 )
 
 // live reports whether the work in a directory goes on: while its lock is
-// held or, with no lock to tell, while its files are fresh.
+// held or, with no lock to tell (or one taken on another machine), while
+// its files are fresh.
 func (l lockState) live(fresh bool) bool {
 	return l == lockHeld || (l == lockUnknown || l == lockElsewhere) && fresh
 }
