@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/descentml/descent/internal/jsonfloat"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
@@ -82,14 +83,14 @@ type Stat struct {
 }
 
 type statJSON struct {
-	Mean jsonFloat `json:"mean"`
-	Std  jsonFloat `json:"std"`
-	N    int       `json:"n"`
+	Mean jsonfloat.Float `json:"mean"`
+	Std  jsonfloat.Float `json:"std"`
+	N    int             `json:"n"`
 }
 
 // MarshalJSON writes {"mean": …, "std": …, "n": …}, NaN as null.
 func (s Stat) MarshalJSON() ([]byte, error) {
-	return json.Marshal(statJSON{jsonFloat(s.Mean), jsonFloat(s.Std), s.N})
+	return json.Marshal(statJSON{jsonfloat.Float(s.Mean), jsonfloat.Float(s.Std), s.N})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.

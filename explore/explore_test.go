@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/jsonfloat"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
@@ -356,7 +357,7 @@ func TestFindLR(t *testing.T) {
 // TestLRFindJSON checks the names lr-find.json gives what the test found:
 // the rate of the lowest loss is named as a rate.
 func TestLRFindJSON(t *testing.T) {
-	f := LRFind{Recipe: recipe.Default(), LRs: []float64{1e-3, 1e-2, 1e-1}, Losses: []jsonFloat{2, 1, 3}, Smoothed: []jsonFloat{2, 1.5, 2.5}}
+	f := LRFind{Recipe: recipe.Default(), LRs: []float64{1e-3, 1e-2, 1e-1}, Losses: []jsonfloat.Float{2, 1, 3}, Smoothed: []jsonfloat.Float{2, 1.5, 2.5}}
 	f.suggest()
 	b, err := json.Marshal(&f)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"math"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/jsonfloat"
 	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/plot"
 	"github.com/descentml/descent/recipe"
@@ -71,9 +72,9 @@ type LRFind struct {
 	// LRs, Losses and Smoothed hold, for each optimizer step, the rate it
 	// used, its loss (the mean of its batches', with accumulation) and the
 	// smoothed loss.
-	LRs      []float64   `json:"lrs"`
-	Losses   []jsonFloat `json:"losses"`
-	Smoothed []jsonFloat `json:"smoothed"`
+	LRs      []float64         `json:"lrs"`
+	Losses   []jsonfloat.Float `json:"losses"`
+	Smoothed []jsonfloat.Float `json:"smoothed"`
 	// Stopped says why the test ended before Steps steps: the loss
 	// exploded, or became NaN; "" if it ran them all.
 	Stopped string `json:"stopped,omitempty"`
@@ -98,17 +99,17 @@ type lrFindPlain LRFind
 func (f LRFind) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		lrFindPlain
-		Suggested jsonFloat `json:"suggested"`
-		MinLossLR jsonFloat `json:"min_loss_lr"`
-	}{lrFindPlain(f), jsonFloat(f.Suggested), jsonFloat(f.MinLossLR)})
+		Suggested jsonfloat.Float `json:"suggested"`
+		MinLossLR jsonfloat.Float `json:"min_loss_lr"`
+	}{lrFindPlain(f), jsonfloat.Float(f.Suggested), jsonfloat.Float(f.MinLossLR)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
 func (f *LRFind) UnmarshalJSON(b []byte) error {
 	j := struct {
 		*lrFindPlain
-		Suggested jsonFloat `json:"suggested"`
-		MinLossLR jsonFloat `json:"min_loss_lr"`
+		Suggested jsonfloat.Float `json:"suggested"`
+		MinLossLR jsonfloat.Float `json:"min_loss_lr"`
 	}{lrFindPlain: (*lrFindPlain)(f)}
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
@@ -157,8 +158,8 @@ func FindLR(ctx context.Context, r recipe.Recipe, d Data, cfg FindLRConfig) (*LR
 		avg = cfg.Smoothing*avg + (1-cfg.Smoothing)*loss
 		s := avg / (1 - math.Pow(cfg.Smoothing, float64(t+1)))
 		f.LRs = append(f.LRs, lr)
-		f.Losses = append(f.Losses, jsonFloat(loss))
-		f.Smoothed = append(f.Smoothed, jsonFloat(s))
+		f.Losses = append(f.Losses, jsonfloat.Float(loss))
+		f.Smoothed = append(f.Smoothed, jsonfloat.Float(s))
 		switch {
 		case math.IsNaN(s) || math.IsInf(s, 0):
 			f.Stopped = fmt.Sprintf("the loss became %v at rate %.3g", loss, lr)
@@ -210,8 +211,8 @@ func FindLR(ctx context.Context, r recipe.Recipe, d Data, cfg FindLRConfig) (*LR
 		// A step that failed: the loss (or a gradient) stopped being
 		// finite. That ends the test like an explosion does.
 		f.LRs = append(f.LRs, opt.LR(0))
-		f.Losses = append(f.Losses, jsonFloat(math.NaN()))
-		f.Smoothed = append(f.Smoothed, jsonFloat(math.NaN()))
+		f.Losses = append(f.Losses, jsonfloat.Float(math.NaN()))
+		f.Smoothed = append(f.Smoothed, jsonfloat.Float(math.NaN()))
 		f.Stopped = fmt.Sprintf("the step at rate %.3g failed: %v", opt.LR(0), err)
 	}
 	f.suggest()

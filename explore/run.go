@@ -9,6 +9,7 @@ import (
 	"runtime"
 
 	"github.com/descentml/descent/data"
+	"github.com/descentml/descent/internal/jsonfloat"
 	"github.com/descentml/descent/internal/pool"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/train"
@@ -72,17 +73,17 @@ type Final struct {
 
 // finalJSON is Final as JSON writes it: NaN as null.
 type finalJSON struct {
-	TrainLoss     jsonFloat `json:"train_loss"`
-	TrainAccuracy jsonFloat `json:"train_accuracy"`
-	ValLoss       jsonFloat `json:"val_loss"`
-	ValAccuracy   jsonFloat `json:"val_accuracy"`
-	TestLoss      jsonFloat `json:"test_loss"`
-	TestAccuracy  jsonFloat `json:"test_accuracy"`
+	TrainLoss     jsonfloat.Float `json:"train_loss"`
+	TrainAccuracy jsonfloat.Float `json:"train_accuracy"`
+	ValLoss       jsonfloat.Float `json:"val_loss"`
+	ValAccuracy   jsonfloat.Float `json:"val_accuracy"`
+	TestLoss      jsonfloat.Float `json:"test_loss"`
+	TestAccuracy  jsonfloat.Float `json:"test_accuracy"`
 }
 
 // MarshalJSON writes the metrics as one object, NaN as null.
 func (f Final) MarshalJSON() ([]byte, error) {
-	return json.Marshal(finalJSON{jsonFloat(f.TrainLoss), jsonFloat(f.TrainAccuracy), jsonFloat(f.ValLoss), jsonFloat(f.ValAccuracy), jsonFloat(f.TestLoss), jsonFloat(f.TestAccuracy)})
+	return json.Marshal(finalJSON{jsonfloat.Float(f.TrainLoss), jsonfloat.Float(f.TrainAccuracy), jsonfloat.Float(f.ValLoss), jsonfloat.Float(f.ValAccuracy), jsonfloat.Float(f.TestLoss), jsonfloat.Float(f.TestAccuracy)})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -99,31 +100,6 @@ func (f *Final) UnmarshalJSON(b []byte) error {
 func noFinal() Final {
 	n := math.NaN()
 	return Final{n, n, n, n, n, n}
-}
-
-// jsonFloat is a float64 that JSON writes as null when it is NaN or
-// infinite, which JSON cannot hold, and reads null as NaN.
-type jsonFloat float64
-
-// MarshalJSON writes the number, or null.
-func (f jsonFloat) MarshalJSON() ([]byte, error) {
-	if v := float64(f); math.IsNaN(v) || math.IsInf(v, 0) {
-		return []byte("null"), nil
-	}
-	return json.Marshal(float64(f))
-}
-
-// UnmarshalJSON reads a number, null as NaN.
-func (f *jsonFloat) UnmarshalJSON(b []byte) error {
-	var p *float64
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*f = jsonFloat(math.NaN())
-	if p != nil {
-		*f = jsonFloat(*p)
-	}
-	return nil
 }
 
 // Parallelism splits the cores between concurrent trainings: for jobs

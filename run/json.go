@@ -2,131 +2,106 @@ package run
 
 import (
 	"encoding/json"
-	"math"
-	"reflect"
-	"strings"
+
+	"github.com/descentml/descent/internal/jsonfloat"
 )
 
 // The files and results of a run (summary.json, descent eval --json) hold
 // numbers that need not be finite: a perplexity e^loss overflows for a
 // loss above 709 nats, and a loss may be NaN. encoding/json refuses NaN
 // and ±Inf, so these types write them as null, as metrics.jsonl does
-// (train.Epoch), and read null back as NaN.
+// (train.Epoch), and read null back as NaN (package jsonfloat). Each goes
+// through a struct of the same keys whose numbers are jsonfloat's; a test
+// holds the two to the same fields (TestJSONFields).
+
+type summaryJSON struct {
+	TestLoss        jsonfloat.Optional `json:"test_loss,omitzero"`
+	TestAccuracy    jsonfloat.Optional `json:"test_accuracy,omitzero"`
+	BestValAccuracy jsonfloat.Optional `json:"best_val_accuracy,omitzero"`
+	FinalValLoss    jsonfloat.Optional `json:"final_val_loss,omitzero"`
+	Epochs          int                `json:"epochs"`
+	Steps           int                `json:"steps"`
+	Seconds         jsonfloat.Float    `json:"seconds"`
+	Params          int                `json:"params"`
+	StoppedEarly    bool               `json:"stopped_early,omitempty"`
+	Ranks           int                `json:"ranks,omitempty"`
+}
 
 // MarshalJSON writes the summary as a JSON object, a number that is not
 // finite as null.
-func (s Summary) MarshalJSON() ([]byte, error) { return marshalFinite(s) }
+func (s Summary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(summaryJSON{jsonfloat.FromPtr(s.TestLoss), jsonfloat.FromPtr(s.TestAccuracy), jsonfloat.FromPtr(s.BestValAccuracy),
+		jsonfloat.FromPtr(s.FinalValLoss), s.Epochs, s.Steps, jsonfloat.Float(s.Seconds), s.Params, s.StoppedEarly, s.Ranks})
+}
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
 func (s *Summary) UnmarshalJSON(b []byte) error {
-	type plain Summary
-	return unmarshalFinite(b, (*plain)(s))
+	var j summaryJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*s = Summary{j.TestLoss.Ptr(), j.TestAccuracy.Ptr(), j.BestValAccuracy.Ptr(), j.FinalValLoss.Ptr(),
+		j.Epochs, j.Steps, float64(j.Seconds), j.Params, j.StoppedEarly, j.Ranks}
+	return nil
+}
+
+type textSummaryJSON struct {
+	TestLoss        jsonfloat.Optional `json:"test_loss,omitzero"`
+	TestBPC         jsonfloat.Optional `json:"test_bits_per_char,omitzero"`
+	TestPerplexity  jsonfloat.Optional `json:"test_perplexity,omitzero"`
+	FinalValLoss    jsonfloat.Optional `json:"final_val_loss,omitzero"`
+	FinalValBPC     jsonfloat.Optional `json:"final_val_bits_per_char,omitzero"`
+	Steps           int                `json:"steps"`
+	Tokens          int64              `json:"tokens"`
+	Seconds         jsonfloat.Float    `json:"seconds"`
+	TokensPerSecond jsonfloat.Float    `json:"tokens_per_second"`
+	Params          int                `json:"params"`
+	Vocab           int                `json:"vocab"`
+	Ranks           int                `json:"ranks,omitempty"`
 }
 
 // MarshalJSON writes the summary as a JSON object, a number that is not
 // finite (a perplexity beyond 1.8e308) as null.
-func (s TextSummary) MarshalJSON() ([]byte, error) { return marshalFinite(s) }
+func (s TextSummary) MarshalJSON() ([]byte, error) {
+	return json.Marshal(textSummaryJSON{jsonfloat.FromPtr(s.TestLoss), jsonfloat.FromPtr(s.TestBPC), jsonfloat.FromPtr(s.TestPerplexity),
+		jsonfloat.FromPtr(s.FinalValLoss), jsonfloat.FromPtr(s.FinalValBPC), s.Steps, s.Tokens, jsonfloat.Float(s.Seconds),
+		jsonfloat.Float(s.TokensPerSecond), s.Params, s.Vocab, s.Ranks})
+}
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
 func (s *TextSummary) UnmarshalJSON(b []byte) error {
-	type plain TextSummary
-	return unmarshalFinite(b, (*plain)(s))
+	var j textSummaryJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*s = TextSummary{j.TestLoss.Ptr(), j.TestBPC.Ptr(), j.TestPerplexity.Ptr(), j.FinalValLoss.Ptr(), j.FinalValBPC.Ptr(),
+		j.Steps, j.Tokens, float64(j.Seconds), float64(j.TokensPerSecond), j.Params, j.Vocab, j.Ranks}
+	return nil
+}
+
+type evaluationJSON struct {
+	Accuracy    jsonfloat.Float    `json:"accuracy"`
+	Data        string             `json:"data"`
+	Examples    int                `json:"examples"`
+	Loss        jsonfloat.Float    `json:"loss"`
+	Split       string             `json:"split"`
+	BitsPerChar jsonfloat.Optional `json:"bits_per_char,omitzero"`
+	Perplexity  jsonfloat.Optional `json:"perplexity,omitzero"`
 }
 
 // MarshalJSON writes the evaluation as a JSON object, a number that is
 // not finite as null.
-func (e Evaluation) MarshalJSON() ([]byte, error) { return marshalFinite(e) }
+func (e Evaluation) MarshalJSON() ([]byte, error) {
+	return json.Marshal(evaluationJSON{jsonfloat.Float(e.Accuracy), e.Data, e.Examples, jsonfloat.Float(e.Loss), e.Split,
+		jsonfloat.FromPtr(e.BitsPerChar), jsonfloat.FromPtr(e.Perplexity)})
+}
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
 func (e *Evaluation) UnmarshalJSON(b []byte) error {
-	type plain Evaluation
-	return unmarshalFinite(b, (*plain)(e))
-}
-
-// marshalFinite writes the struct v as encoding/json does, field by field
-// in order, but a float64 field, or the float64 a *float64 field points
-// to, that is not a finite number as null. Its fields are flat (numbers,
-// strings, booleans, pointers to them) with json tags. It reads the
-// fields by reflection so that a field added later is written safely
-// with no other change.
-func marshalFinite(v any) ([]byte, error) {
-	rv := reflect.ValueOf(v)
-	b := []byte{'{'}
-	for i := range rv.NumField() {
-		name, omitEmpty := jsonName(rv.Type().Field(i))
-		f := rv.Field(i)
-		if name == "" || omitEmpty && (f.IsZero() || f.Kind() == reflect.Float64 && f.Float() == 0) {
-			continue
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		key, err := json.Marshal(name)
-		if err != nil {
-			return nil, err
-		}
-		b = append(append(b, key...), ':')
-		if x, ok := floatOf(f); ok && (math.IsNaN(x) || math.IsInf(x, 0)) {
-			b = append(b, "null"...)
-			continue
-		}
-		val, err := json.Marshal(f.Interface())
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, val...)
-	}
-	return append(b, '}'), nil
-}
-
-// unmarshalFinite reads into v, a pointer to a struct without methods,
-// what marshalFinite writes: a float64 field, or a *float64 one, that is
-// null reads as NaN.
-func unmarshalFinite(b []byte, v any) error {
-	if err := json.Unmarshal(b, v); err != nil {
+	var j evaluationJSON
+	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return err
-	}
-	rv := reflect.ValueOf(v).Elem()
-	for i := range rv.NumField() {
-		name, _ := jsonName(rv.Type().Field(i))
-		if string(raw[name]) != "null" {
-			continue
-		}
-		switch f := rv.Field(i); {
-		case f.Kind() == reflect.Float64:
-			f.SetFloat(math.NaN())
-		case f.Type() == reflect.TypeFor[*float64]():
-			f.Set(reflect.ValueOf(ptr(math.NaN())))
-		}
-	}
+	*e = Evaluation{float64(j.Accuracy), j.Data, j.Examples, float64(j.Loss), j.Split, j.BitsPerChar.Ptr(), j.Perplexity.Ptr()}
 	return nil
-}
-
-// jsonName returns the key encoding/json writes field f under ("" for
-// none) and whether its tag says omitempty.
-func jsonName(f reflect.StructField) (name string, omitEmpty bool) {
-	tag := f.Tag.Get("json")
-	if !f.IsExported() || tag == "-" {
-		return "", false
-	}
-	name, opts, _ := strings.Cut(tag, ",")
-	if name == "" {
-		name = f.Name
-	}
-	return name, strings.Contains(","+opts+",", ",omitempty,")
-}
-
-// floatOf returns the float64 that f is, or points to.
-func floatOf(f reflect.Value) (float64, bool) {
-	switch {
-	case f.Kind() == reflect.Float64:
-		return f.Float(), true
-	case f.Type() == reflect.TypeFor[*float64]() && !f.IsNil():
-		return f.Elem().Float(), true
-	}
-	return 0, false
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/descentml/descent/internal/lockline"
 )
 
 // LockFile is the file in a directory whose OS lock says a process is
@@ -28,6 +30,10 @@ var ErrLocked = errors.New("run: directory in use")
 // LockDir takes the lock on dir, which must exist, for what (a few words
 // that a refused process shows: "descent train"). A directory another
 // process holds is an error matching ErrLocked that says who holds it.
+// The lock file holds who this process is while it holds the lock, as
+// "descent train (pid 1234, host gpu1, since 2006-01-02 15:04:05)": the
+// host tells a process on another machine that shares the directory from
+// one on this one (package lockline); Unlock empties it.
 func LockDir(dir, what string) (*Lock, error) {
 	path := filepath.Join(dir, LockFile)
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
@@ -47,7 +53,7 @@ func LockDir(dir, what string) (*Lock, error) {
 		return nil, fmt.Errorf("run: locking %s: %w", dir, err)
 	}
 	f.Truncate(0)
-	fmt.Fprintf(f, "%s (pid %d, since %s)\n", what, os.Getpid(), time.Now().Format(time.DateTime))
+	fmt.Fprintln(f, lockline.Line(what, os.Getpid(), lockline.Host(), time.Now()))
 	return &Lock{f: f, path: path}, nil
 }
 

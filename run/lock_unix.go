@@ -1,4 +1,4 @@
-//go:build unix
+//go:build unix && !aix && !(solaris && !illumos)
 
 package run
 
@@ -11,7 +11,8 @@ var errWouldBlock error = syscall.EWOULDBLOCK
 
 // lockFile takes an exclusive flock on f without waiting. flock locks
 // belong to the open file, so a second open of the same file, in this
-// process or another, is refused.
+// process or another, is refused. AIX and Solaris have no flock
+// (lock_fcntl.go).
 func lockFile(f *os.File) error {
 	for {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)

@@ -1,3 +1,5 @@
+//go:build !plan9 && !js && !wasip1
+
 package serve
 
 import (

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestFIFO checks that a FIFO in a served directory, where a file or a
@@ -25,7 +27,7 @@ func TestFIFO(t *testing.T) {
 	for _, name := range []string{"fifo/metrics.jsonl", "fifo/" + lockFile, "done/summary.json", "done/pipe.json", "pipe", "tune/tune.json"} {
 		p := filepath.Join(dir, name)
 		os.Remove(p)
-		if err := syscall.Mkfifo(p, 0o644); err != nil {
+		if err := unix.Mkfifo(p, 0o644); err != nil { // x/sys: syscall has none on AIX
 			t.Skipf("no FIFOs here: %v", err)
 		}
 		fifos = append(fifos, p)

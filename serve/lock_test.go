@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/descentml/descent/internal/lockline"
 	"github.com/descentml/descent/run"
 )
 
@@ -149,7 +150,7 @@ func TestProbeLeavesLockAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if got := probeLock(s.roots[0].fsys, "r"); got != lockUnknown {
+	if got, _ := probeLock(s.roots[0].fsys, "r"); got != lockUnknown {
 		t.Errorf("probeLock of a run without a lock file = %v; want lockUnknown", got)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "r", lockFile)); !errors.Is(err, os.ErrNotExist) {
@@ -220,20 +221,103 @@ func TestHolder(t *testing.T) {
 	}
 }
 
-func TestLockPID(t *testing.T) {
-	for line, want := range map[string]int{
-		"descent train (pid 1234, since 2026-01-02 03:04:05)": 1234,
-		"descent tune (pid 7)":                                7,
-		"descent train":                                       0,
-		"descent train (pid -3, since 2026-01-02 03:04:05)":   0,
-		"descent train (pid x, since 2026-01-02 03:04:05)":    0,
-	} {
-		got, ok := lockPID(line)
-		if !ok {
-			got = 0
+// TestLockElsewhere checks the runs, tunes and empty output directories
+// whose lock file names a process on another machine: its pid means
+// nothing here, so they are running while their files are fresh and of
+// unknown status after, never stopped or failed. A lock line of this
+// machine, or of none (written before the host was), naming a process
+// that has ended, still makes them stopped or failed at once.
+func TestLockElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	ended := exec.Command(os.Args[0], "-test.run=^$")
+	if err := ended.Run(); err != nil {
+		t.Fatal(err)
+	}
+	other := "not-" + lockline.Host()
+	since := time.Now().Add(-2 * time.Hour)
+	lines := map[string]string{
+		"elsewhere":     lockline.Line("descent train", ended.Process.Pid, other, since),
+		"here":          lockline.Line("descent train", ended.Process.Pid, lockline.Host(), since),
+		"no host":       lockline.Line("descent train", ended.Process.Pid, "", since),
+		"fresh":         lockline.Line("descent train", ended.Process.Pid, other, since),
+		"tune":          lockline.Line("descent tune", ended.Process.Pid, other, since),
+		"compare-empty": lockline.Line("descent compare", ended.Process.Pid, other, since),
+	}
+	for _, d := range []string{"elsewhere", "here", "no host"} {
+		unfinished(t, filepath.Join(dir, d), true)
+	}
+	writeRun(t, filepath.Join(dir, "fresh"), "adam", 1e-3, 2, false)
+	writeFile(t, filepath.Join(dir, "tune", "tune-journal.jsonl"), []byte(`{"header":{}}`+"\n"))
+	if err := os.MkdirAll(filepath.Join(dir, "compare-empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for d, line := range lines {
+		writeFile(t, filepath.Join(dir, d, lockFile), []byte(line+"\n"))
+		if d != "fresh" {
+			age(t, filepath.Join(dir, d), time.Hour)
 		}
-		if got != want {
-			t.Errorf("lockPID(%q) = %d, %v; want %d", line, got, ok, want)
+	}
+	_, ts := newServer(t, dir)
+	wantStatus(t, ts.URL, "locked", map[string]Status{
+		"elsewhere": Unknown, "fresh": Running, "tune": Unknown, "compare-empty": Unknown,
+		"here": Stopped, "no host": Stopped,
+	})
+	if e := entriesByPath(t, ts.URL)["elsewhere"]; !strings.Contains(e.Problem, "host "+other) {
+		t.Errorf("the problem of a run locked elsewhere is %q; want it to name the host", e.Problem)
+	}
+}
+
+// TestLockLineHost checks that the line run.LockDir writes names this
+// machine, which the probe then asks about its process.
+func TestLockLineHost(t *testing.T) {
+	dir := t.TempDir()
+	l, err := run.LockDir(dir, "descent train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	b, err := os.ReadFile(filepath.Join(dir, lockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, host, ok := lockline.Parse(string(b))
+	if !ok || pid != os.Getpid() || host != lockline.Host() || host == "" {
+		t.Errorf("lockline.Parse(%q) = %d, %q, %v; want %d, %q, true", b, pid, host, ok, os.Getpid(), lockline.Host())
+	}
+	if got, _ := probeLock(os.DirFS(dir), "."); got != lockHeld {
+		t.Errorf("probeLock of a directory this process locked = %v; want lockHeld", got)
+	}
+}
+
+// TestHolderBoot checks the probe's judgement of a lock's pid on Linux
+// against a machine it is told of: a lock taken before the machine last
+// booted is free whenever the process of that pid started (it cannot be
+// the holder), as is one whose process started long after the lock, or
+// is a zombie; a process that started before its lock holds it.
+func TestHolderBoot(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("holder reads the boot time and process starts on Linux only")
+	}
+	oldBoot, oldProc := bootTime, procStat
+	t.Cleanup(func() { bootTime, procStat = oldBoot, oldProc })
+	lockedAt := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		name      string
+		boot      time.Time
+		sinceBoot time.Duration // when the process of the pid started
+		zombie    bool
+		want      lockState
+	}{
+		{"booted after the lock, process started after boot", lockedAt.Add(time.Minute), time.Second, false, lockFree},
+		{"booted before, process started before the lock", lockedAt.Add(-time.Hour), time.Minute, false, lockHeld},
+		{"booted before, process started just after the lock", lockedAt.Add(-time.Hour), time.Hour + time.Minute, false, lockHeld},
+		{"booted before, process started long after the lock", lockedAt.Add(-time.Hour), time.Hour + 2*reuseSlack, false, lockFree},
+		{"booted before, zombie", lockedAt.Add(-time.Hour), time.Minute, true, lockFree},
+	} {
+		bootTime = func() (time.Time, error) { return c.boot, nil }
+		procStat = func(int) (time.Duration, bool, bool) { return c.sinceBoot, c.zombie, true }
+		if got := holder(os.Getpid(), lockedAt); got != c.want { // this process: alive
+			t.Errorf("%s: holder = %v; want %v", c.name, got, c.want)
 		}
 	}
 }

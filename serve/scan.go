@@ -33,7 +33,9 @@ type Status string
 // The statuses. A run's is derived from its files (see runStatus): a
 // summary means it finished; otherwise the lock a training process holds
 // on the directory means it is running (see probeLock), and so, where no
-// lock tells, does a file written within the idle time; otherwise a
+// lock tells, does a file written within the idle time; a lock taken on
+// another machine (a shared directory) tells nothing here, and a run
+// whose files are not fresh is then of unknown status; otherwise a
 // checkpoint means it stopped and can be resumed, and no checkpoint means
 // it failed. The other kinds that are written over time, tunes and the
 // directories of commands that have not written their results yet, are
@@ -44,6 +46,7 @@ const (
 	Stopped   Status = "stopped"   // no longer written to, can be resumed
 	Failed    Status = "failed"    // no longer written to, nothing to resume from
 	Malformed Status = "malformed" // a file that should parse does not
+	Unknown   Status = "unknown"   // locked on another machine and not written to lately: running there, or not
 )
 
 // Files descent writes, by the kind of directory they mark. The first
@@ -190,9 +193,12 @@ func (s *Server) classify(root int, fsys fs.FS, dir string, depth int, files map
 		if info, err := fs.Stat(fsys, dir); err == nil {
 			e.Modified = info.ModTime()
 		}
-		if probeLock(fsys, dir).live(now.Sub(e.Modified) < s.idle) {
+		switch lock, holder := probeLock(fsys, dir); {
+		case lock.live(now.Sub(e.Modified) < s.idle):
 			e.Status, e.Problem = Running, "nothing written yet"
-		} else {
+		case lock == lockElsewhere:
+			e.Status, e.Problem = elsewhere(holder)
+		default:
 			e.Status, e.Problem = Failed, "an empty directory"
 		}
 	case KindRun:
@@ -227,6 +233,7 @@ type runFacts struct {
 	lastWrite           time.Time // the newest modification time of its files
 	longestEpoch        float64   // seconds, the longest epoch in metrics.jsonl
 	lock                lockState
+	holder              string // the lock file's line
 }
 
 // status derives a run's status. A run without a summary is running while
@@ -241,6 +248,8 @@ func (f runFacts) status(now time.Time, idle time.Duration) (Status, string) {
 	switch {
 	case f.lock.live(fresh):
 		return Running, ""
+	case f.lock == lockElsewhere:
+		return elsewhere(f.holder)
 	case f.checkpoint:
 		return Stopped, "no summary and no longer written to; resume it with descent train --resume"
 	default:
@@ -271,7 +280,7 @@ func (s *Server) runStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo,
 		}
 	}
 	if !f.summary {
-		f.lock = probeLock(fsys, dir)
+		f.lock, f.holder = probeLock(fsys, dir)
 	}
 	if info, ok := files["metrics.jsonl"]; ok {
 		m, _ := s.readMetrics(fsys, path.Join(dir, "metrics.jsonl"), info, false)
@@ -298,8 +307,11 @@ func (s *Server) tuneStatus(fsys fs.FS, dir string, files map[string]fs.FileInfo
 	if j.Problem != "" {
 		return Malformed, j.Problem
 	}
-	if probeLock(fsys, dir).live(now.Sub(modified) < s.idle) {
+	switch lock, holder := probeLock(fsys, dir); {
+	case lock.live(now.Sub(modified) < s.idle):
 		return Running, ""
+	case lock == lockElsewhere:
+		return elsewhere(holder)
 	}
 	return Stopped, "no tune.json and no longer written to; the same descent tune command with the same --out runs the trials that did not finish"
 }

@@ -158,6 +158,9 @@ func TestRunStatus(t *testing.T) {
 		{"long epochs", runFacts{checkpoint: true, lastWrite: now.Add(-5 * time.Minute), longestEpoch: 200}, Running},
 		{"lock held, idle", runFacts{lastWrite: now.Add(-time.Hour), lock: lockHeld}, Running},
 		{"lock free, fresh", runFacts{checkpoint: true, lastWrite: now, lock: lockFree}, Stopped},
+		{"lock elsewhere, fresh", runFacts{checkpoint: true, lastWrite: now, lock: lockElsewhere}, Running},
+		{"lock elsewhere, idle, checkpoint", runFacts{checkpoint: true, lastWrite: now.Add(-time.Hour), lock: lockElsewhere}, Unknown},
+		{"lock elsewhere, idle, nothing", runFacts{lastWrite: now.Add(-time.Hour), lock: lockElsewhere}, Unknown},
 	} {
 		if got, _ := c.f.status(now, idle); got != c.want {
 			t.Errorf("%s: status() = %s; want %s", c.name, got, c.want)

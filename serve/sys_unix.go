@@ -39,16 +39,20 @@ func holder(pid int, lockedAt time.Time) lockState {
 	if runtime.GOOS != "linux" {
 		return lockHeld
 	}
-	if boot, err := bootTime(); err == nil && boot.After(lockedAt) {
+	boot, err := bootTime()
+	if err != nil {
+		return lockHeld
+	}
+	if boot.After(lockedAt) {
 		return lockFree // the machine restarted since: pid is another process
 	}
-	start, zombie, ok := procStat(pid)
+	sinceBoot, zombie, ok := procStat(pid)
 	switch {
 	case !ok:
 		return lockHeld
 	case zombie:
 		return lockFree
-	case start.After(lockedAt.Add(reuseSlack)):
+	case boot.Add(sinceBoot).After(lockedAt.Add(reuseSlack)):
 		return lockFree
 	}
 	return lockHeld
@@ -62,38 +66,40 @@ func holder(pid int, lockedAt time.Time) lockState {
 // was taken goes unnoticed.
 const reuseSlack = time.Hour
 
-// procStat returns when process pid started and whether it is a zombie,
-// from Linux's /proc/PID/stat: its start in clock ticks since boot
-// (USER_HZ, 100 a second) after /proc/stat's boot time.
-func procStat(pid int) (start time.Time, zombie, ok bool) {
+// What holder asks of the machine, variables so that tests can stand in
+// for it.
+var (
+	bootTime = sync.OnceValues(readBootTime)
+	procStat = readProcStat
+)
+
+// readProcStat returns how long after the machine booted process pid
+// started and whether it is a zombie, from Linux's /proc/PID/stat: its
+// start in clock ticks since boot (USER_HZ, 100 a second).
+func readProcStat(pid int) (sinceBoot time.Duration, zombie, ok bool) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return time.Time{}, false, false
+		return 0, false, false
 	}
 	// "PID (COMM) STATE PPID ...": COMM may hold spaces and parentheses.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return time.Time{}, false, false
+		return 0, false, false
 	}
 	f := bytes.Fields(b[i+1:]) // f[0] is field 3, STATE; field 22 is STARTTIME
 	if len(f) < 20 {
-		return time.Time{}, false, false
+		return 0, false, false
 	}
 	ticks, err := strconv.ParseInt(string(f[19]), 10, 64)
 	if err != nil {
-		return time.Time{}, false, false
-	}
-	boot, err := bootTime()
-	if err != nil {
-		return time.Time{}, false, false
+		return 0, false, false
 	}
 	state := string(f[0])
-	return boot.Add(time.Duration(ticks) * (time.Second / 100)), state == "Z" || state == "X", true
+	return time.Duration(ticks) * (time.Second / 100), state == "Z" || state == "X", true
 }
 
-// bootTime returns when the machine booted, from /proc/stat's btime, read
-// once.
-var bootTime = sync.OnceValues(func() (time.Time, error) {
+// readBootTime returns when the machine booted, from /proc/stat's btime.
+func readBootTime() (time.Time, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return time.Time{}, err
@@ -105,4 +111,4 @@ var bootTime = sync.OnceValues(func() (time.Time, error) {
 		}
 	}
 	return time.Time{}, errors.New("/proc/stat: no btime")
-})
+}

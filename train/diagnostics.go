@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 
+	"github.com/descentml/descent/internal/jsonfloat"
 	"github.com/descentml/descent/internal/kernel"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
@@ -46,46 +47,38 @@ type Diagnostics struct {
 var noDiagnostics = Diagnostics{GradNormMean: math.NaN(), GradNormMax: math.NaN(), ClipFraction: math.NaN()}
 
 // diagJSON is Diagnostics as metrics.jsonl holds it, inside an epoch's or
-// an evaluation's object; a field not recorded is left out, and a number
-// that is not finite (a ratio or a signal beyond float64's range) is null.
+// an evaluation's object; a field not recorded (NaN) is left out, and a
+// number of a map that is not finite (a ratio or a signal beyond
+// float64's range) is null.
 type diagJSON struct {
-	GradNormMean *float64            `json:"grad_norm_mean,omitempty"`
-	GradNormMax  *float64            `json:"grad_norm_max,omitempty"`
-	ClipFraction *float64            `json:"clip_fraction,omitempty"`
-	UpdateRatio  map[string]*float64 `json:"update_ratio,omitempty"`
-	Optimizer    map[string]*float64 `json:"optimizer,omitempty"`
+	GradNormMean jsonfloat.Optional         `json:"grad_norm_mean,omitzero"`
+	GradNormMax  jsonfloat.Optional         `json:"grad_norm_max,omitzero"`
+	ClipFraction jsonfloat.Optional         `json:"clip_fraction,omitzero"`
+	UpdateRatio  map[string]jsonfloat.Float `json:"update_ratio,omitempty"`
+	Optimizer    map[string]jsonfloat.Float `json:"optimizer,omitempty"`
 }
 
 func (d Diagnostics) json() diagJSON {
-	return diagJSON{num(d.GradNormMean), num(d.GradNormMax), num(d.ClipFraction), nums(d.UpdateRatio), nums(d.Optimizer)}
+	return diagJSON{jsonfloat.Finite(d.GradNormMean), jsonfloat.Finite(d.GradNormMax), jsonfloat.Finite(d.ClipFraction),
+		floatMap[jsonfloat.Float](d.UpdateRatio), floatMap[jsonfloat.Float](d.Optimizer)}
 }
 
 func (j diagJSON) diagnostics() Diagnostics {
-	return Diagnostics{val(j.GradNormMean), val(j.GradNormMax), val(j.ClipFraction), vals(j.UpdateRatio), vals(j.Optimizer)}
+	nan := math.NaN()
+	return Diagnostics{j.GradNormMean.Or(nan), j.GradNormMax.Or(nan), j.ClipFraction.Or(nan),
+		floatMap[float64](j.UpdateRatio), floatMap[float64](j.Optimizer)}
 }
 
-// nums is num of every value of m (nil for nil).
-func nums(m map[string]float64) map[string]*float64 {
+// floatMap converts the values of m to To (nil for nil).
+func floatMap[To, From ~float64](m map[string]From) map[string]To {
 	if m == nil {
 		return nil
 	}
-	j := make(map[string]*float64, len(m))
+	c := make(map[string]To, len(m))
 	for k, v := range m {
-		j[k] = num(v)
+		c[k] = To(v)
 	}
-	return j
-}
-
-// vals is val of every value of j (nil for nil).
-func vals(j map[string]*float64) map[string]float64 {
-	if j == nil {
-		return nil
-	}
-	m := make(map[string]float64, len(j))
-	for k, p := range j {
-		m[k] = val(p)
-	}
-	return m
+	return c
 }
 
 // gradSums are the running sums of the gradients' statistics since the

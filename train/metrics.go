@@ -2,26 +2,34 @@ package train
 
 import (
 	"encoding/json"
+	"math"
+
+	"github.com/descentml/descent/internal/jsonfloat"
 )
 
-// epochJSON is Epoch with a metric that is not a number (NaN, as the
-// validation metrics of a run without a validation set) written as null.
+// This file is how metrics.jsonl holds an epoch (Epoch) or an evaluation
+// of a steps-based run (SeqMetrics): one JSON object a line. A metric that
+// is not a number (NaN, as the validation metrics of a run without a
+// validation set, or ±Inf) is null, and reads back as NaN, as a metric
+// whose key is missing does (package jsonfloat).
+
 type epochJSON struct {
-	Epoch         int      `json:"epoch"`
-	Step          int      `json:"step"`
-	LR            *float64 `json:"lr"`
-	TrainLoss     *float64 `json:"train_loss"`
-	TrainAccuracy *float64 `json:"train_accuracy"`
-	ValLoss       *float64 `json:"val_loss"`
-	ValAccuracy   *float64 `json:"val_accuracy"`
-	Seconds       *float64 `json:"seconds"`
-	ProdigyD      *float64 `json:"prodigy_d,omitempty"` // left out when 0 (not Prodigy) or not finite
+	Epoch         int                `json:"epoch"`
+	Step          int                `json:"step"`
+	LR            jsonfloat.Optional `json:"lr"`
+	TrainLoss     jsonfloat.Optional `json:"train_loss"`
+	TrainAccuracy jsonfloat.Optional `json:"train_accuracy"`
+	ValLoss       jsonfloat.Optional `json:"val_loss"`
+	ValAccuracy   jsonfloat.Optional `json:"val_accuracy"`
+	Seconds       jsonfloat.Optional `json:"seconds"`
+	ProdigyD      jsonfloat.Optional `json:"prodigy_d,omitzero"` // left out when 0 (not Prodigy) or not finite
 	diagJSON
 }
 
 // MarshalJSON writes the metrics as one JSON object, NaN as null.
 func (e Epoch) MarshalJSON() ([]byte, error) {
-	return json.Marshal(epochJSON{e.Epoch, e.Step, num(e.LR), num(e.TrainLoss), num(e.TrainAccuracy), num(e.ValLoss), num(e.ValAccuracy), num(e.Seconds), prodigyD(e.ProdigyD), e.Diagnostics.json()})
+	return json.Marshal(epochJSON{e.Epoch, e.Step, jsonfloat.Of(e.LR), jsonfloat.Of(e.TrainLoss), jsonfloat.Of(e.TrainAccuracy),
+		jsonfloat.Of(e.ValLoss), jsonfloat.Of(e.ValAccuracy), jsonfloat.Of(e.Seconds), prodigyD(e.ProdigyD), e.Diagnostics.json()})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
@@ -30,23 +38,48 @@ func (e *Epoch) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*e = Epoch{j.Epoch, j.Step, val(j.LR), val(j.TrainLoss), val(j.TrainAccuracy), val(j.ValLoss), val(j.ValAccuracy), val(j.Seconds), val0(j.ProdigyD), j.diagnostics()}
+	nan := math.NaN()
+	*e = Epoch{j.Epoch, j.Step, j.LR.Or(nan), j.TrainLoss.Or(nan), j.TrainAccuracy.Or(nan), j.ValLoss.Or(nan), j.ValAccuracy.Or(nan),
+		j.Seconds.Or(nan), j.ProdigyD.Or(0), j.diagnostics()}
 	return nil
 }
 
-// prodigyD is Epoch.ProdigyD as metrics.jsonl holds it: nil (left out)
-// when 0, as for every optimizer but Prodigy, or not finite.
-func prodigyD(d float64) *float64 {
+// prodigyD is Epoch.ProdigyD as metrics.jsonl holds it: left out when 0,
+// as for every optimizer but Prodigy, or not finite.
+func prodigyD(d float64) jsonfloat.Optional {
 	if d == 0 {
-		return nil
+		return jsonfloat.Optional{}
 	}
-	return num(d)
+	return jsonfloat.Finite(d)
 }
 
-// val0 is val, but 0 for nil.
-func val0(p *float64) float64 {
-	if p == nil {
-		return 0
+type seqMetricsJSON struct {
+	Step          int                `json:"step"`
+	Tokens        int64              `json:"tokens"`
+	LR            jsonfloat.Optional `json:"lr"`
+	TrainLoss     jsonfloat.Optional `json:"train_loss"`
+	TrainBPC      jsonfloat.Optional `json:"train_bits_per_char"`
+	ValLoss       jsonfloat.Optional `json:"val_loss"`
+	ValBPC        jsonfloat.Optional `json:"val_bits_per_char"`
+	ValPerplexity jsonfloat.Optional `json:"val_perplexity"`
+	Seconds       jsonfloat.Optional `json:"seconds"`
+	diagJSON
+}
+
+// MarshalJSON writes the metrics as one JSON object, NaN as null.
+func (m SeqMetrics) MarshalJSON() ([]byte, error) {
+	return json.Marshal(seqMetricsJSON{m.Step, m.Tokens, jsonfloat.Of(m.LR), jsonfloat.Of(m.TrainLoss), jsonfloat.Of(m.TrainBPC),
+		jsonfloat.Of(m.ValLoss), jsonfloat.Of(m.ValBPC), jsonfloat.Of(m.ValPerplexity), jsonfloat.Of(m.Seconds), m.Diagnostics.json()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
+func (m *SeqMetrics) UnmarshalJSON(b []byte) error {
+	var j seqMetricsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
 	}
-	return *p
+	nan := math.NaN()
+	*m = SeqMetrics{j.Step, j.Tokens, j.LR.Or(nan), j.TrainLoss.Or(nan), j.TrainBPC.Or(nan), j.ValLoss.Or(nan), j.ValBPC.Or(nan),
+		j.ValPerplexity.Or(nan), j.Seconds.Or(nan), j.diagnostics()}
+	return nil
 }

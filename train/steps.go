@@ -91,49 +91,6 @@ type SeqMetrics struct {
 	Diagnostics
 }
 
-type seqMetricsJSON struct {
-	Step          int      `json:"step"`
-	Tokens        int64    `json:"tokens"`
-	LR            *float64 `json:"lr"`
-	TrainLoss     *float64 `json:"train_loss"`
-	TrainBPC      *float64 `json:"train_bits_per_char"`
-	ValLoss       *float64 `json:"val_loss"`
-	ValBPC        *float64 `json:"val_bits_per_char"`
-	ValPerplexity *float64 `json:"val_perplexity"`
-	Seconds       *float64 `json:"seconds"`
-	diagJSON
-}
-
-// MarshalJSON writes the metrics as one JSON object, NaN as null.
-func (m SeqMetrics) MarshalJSON() ([]byte, error) {
-	return json.Marshal(seqMetricsJSON{m.Step, m.Tokens, num(m.LR), num(m.TrainLoss), num(m.TrainBPC),
-		num(m.ValLoss), num(m.ValBPC), num(m.ValPerplexity), num(m.Seconds), m.Diagnostics.json()})
-}
-
-// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
-func (m *SeqMetrics) UnmarshalJSON(b []byte) error {
-	var j seqMetricsJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
-	}
-	*m = SeqMetrics{j.Step, j.Tokens, val(j.LR), val(j.TrainLoss), val(j.TrainBPC), val(j.ValLoss), val(j.ValBPC), val(j.ValPerplexity), val(j.Seconds), j.diagnostics()}
-	return nil
-}
-
-func num(v float64) *float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
-func val(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
-}
-
 // BitsPerChar converts a mean cross-entropy in nats to bits.
 func BitsPerChar(nats float64) float64 { return nats / math.Ln2 }
 

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,19 +33,20 @@ func TestMain(m *testing.M) {
 			name, at, _ := strings.Cut(spec, ":")
 			at, _, _ = strings.Cut(at, ":")
 			step, _ := strconv.Atoi(at)
-			sig := syscall.SIGINT
+			sig := os.Interrupt // os's signals, not syscall's: this file builds on every system
 			if name == "KILL" {
-				sig = syscall.SIGKILL
+				sig = os.Kill
 			}
+			self, _ := os.FindProcess(os.Getpid())
 			testBatchHook = func(b train.Batch) {
 				if b.Step == step {
-					syscall.Kill(os.Getpid(), sig)
+					self.Signal(sig)
 					time.Sleep(100 * time.Millisecond) // for the signal to arrive before the next step
 				}
 			}
 			testStepHook = func(s train.SeqStep) { // a language model's run
 				if s.Step == step {
-					syscall.Kill(os.Getpid(), sig)
+					self.Signal(sig)
 					time.Sleep(100 * time.Millisecond) // as testBatchHook: a short run may end first on a loaded machine
 				}
 			}

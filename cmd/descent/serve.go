@@ -18,9 +18,10 @@ import (
 const aboutServe = `Serves a live web view of the run, compare, AdamW-vs-L2, landscape, lr-find
 and tune directories under each DIR (default runs/), up to two levels down,
 also those that appear while it serves: configurations, summaries, status
-(running, finished, stopped, failed), curves that grow while a run trains,
-overlays of ticked runs, compare's mean ± std bands, heatmaps, paths, and
-tune's trials. The page and its chart library are embedded: it works
+(running, finished, stopped, failed, or unknown: locked on another machine
+that shares the directory, and not written to lately), curves that grow
+while a run trains, overlays of ticked runs, compare's mean ± std bands,
+heatmaps, paths, and tune's trials. The page and its chart library are embedded: it works
 offline.
 
 It listens on 127.0.0.1:6006, reachable from this machine only, unless

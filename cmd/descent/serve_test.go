@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -87,7 +86,7 @@ func TestServeServes(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), filepath.ToSlash(dir)) {
 		t.Errorf("GET %s: %s; want 200 and a page naming %s", url, resp.Status, dir)
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)

@@ -28,6 +28,7 @@ var notTaken = map[string][]untaken{
 		{flags: []string{"to-adamw", "to-muon"}, why: "Muon's routing, which the other optimizers would refuse"},
 		{flags: []string{"resume"}, why: "a comparison is not resumed: run it again"},
 		{flags: []string{"replicas"}, why: "compare trains whole runs in parallel instead (--workers)"},
+		{flags: []string{"sync-bn"}, why: "each run trains in one process, on one replica: there are no ranks whose batch norm to synchronise"},
 		{flags: []string{"tensorboard"}, why: "compare writes no run directories, only compare.json and its figures"},
 	},
 	"lr-find": {
@@ -36,11 +37,13 @@ var notTaken = map[string][]untaken{
 		{flags: []string{"quiet"}, why: "the test prints no progress, only its result"},
 		{flags: []string{"resume"}, why: "a range test is not resumed: run it again"},
 		{flags: []string{"replicas"}, why: "the test trains one model, in this process"},
+		{flags: []string{"sync-bn"}, why: "the test trains one model, in this process: there are no ranks whose batch norm to synchronise"},
 		{flags: []string{"tensorboard"}, why: "the test writes no run directory, only lr-find.json and lr-find.png"},
 	},
 	"tune": {
 		{flags: []string{"resume"}, why: "a search continues with the same command and --out DIR"},
 		{flags: []string{"replicas"}, why: "tune trains whole trials in parallel instead (--workers; one a rank under mpirun)"},
+		{flags: []string{"sync-bn"}, why: "each trial trains in one process, on one replica: there are no ranks whose batch norm to synchronise"},
 		{flags: []string{"tensorboard"}, why: "the trials write no run directories, only the search's tune-journal.jsonl, tune.json and tune.png"},
 	},
 }

@@ -100,6 +100,36 @@ func TestTakesTrainFlags(t *testing.T) {
 	}
 }
 
+// TestRankFlagsNotTaken checks that the commands that take train's flags
+// and train each run in one process refuse every flag of train that is
+// about several ranks (its help names mpirun): compare, lr-find and tune
+// took --sync-bn, which did nothing there.
+func TestRankFlagsNotTaken(t *testing.T) {
+	help, _ := helpFlags(t, "train")
+	var rankFlags []string
+	name := ""
+	for _, line := range strings.Split(help, "\n") {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok && rest != "" {
+			name = strings.Fields(rest)[0]
+		} else if name != "" && strings.Contains(line, "mpirun") && !slices.Contains(rankFlags, name) {
+			rankFlags = append(rankFlags, name)
+		}
+	}
+	for _, want := range []string{"replicas", "sync-bn"} {
+		if !slices.Contains(rankFlags, want) {
+			t.Fatalf("train -h names mpirun for %v, not for --%s: the help changed?", rankFlags, want)
+		}
+	}
+	for _, cmd := range []string{"compare", "lr-find", "tune"} {
+		why := untakenFlags(cmd)
+		for _, f := range rankFlags {
+			if _, ok := why[f]; !ok {
+				t.Errorf("%s takes train's --%s, about several ranks, though it trains each run in one process", cmd, f)
+			}
+		}
+	}
+}
+
 // TestMaxMemory checks that every command that trains refuses to with
 // --max-memory 1kB, before it makes its output directory, and refuses a
 // --max-memory that is no size.
