@@ -265,6 +265,10 @@ func TestMetricsJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil || !math.IsNaN(back.FinalDist) || back.FinalF != -2 || back.SteepFlips != 1 {
 		t.Errorf("json.Unmarshal = %+v, %v; want the metrics back", back, err)
 	}
+	var old Metrics // a file without the distances reads them as NaN, as null
+	if err := json.Unmarshal([]byte(`{"steps":3}`), &old); err != nil || !math.IsNaN(old.FinalDist) || !math.IsNaN(old.FinalF) {
+		t.Errorf(`json.Unmarshal({"steps":3}) = %+v, %v; want NaN distances`, old, err)
+	}
 }
 
 func TestParseOptimizer(t *testing.T) {

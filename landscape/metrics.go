@@ -3,6 +3,8 @@ package landscape
 import (
 	"encoding/json"
 	"math"
+
+	"github.com/descentml/descent/internal/jsonfloat"
 )
 
 // Metrics summarise a run.
@@ -95,37 +97,25 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 	type plain Metrics
 	return json.Marshal(struct {
 		plain
-		FinalDist *float64 `json:"final_dist"`
-		FinalF    *float64 `json:"final_f"`
-	}{plain(m), orNull(m.FinalDist), orNull(m.FinalF)})
+		FinalDist jsonfloat.Float `json:"final_dist"`
+		FinalF    jsonfloat.Float `json:"final_f"`
+	}{plain(m), jsonfloat.Float(m.FinalDist), jsonfloat.Float(m.FinalF)})
 }
 
-// UnmarshalJSON reads what MarshalJSON writes, null as NaN.
+// UnmarshalJSON reads what MarshalJSON writes, null (or a missing key) as
+// NaN.
 func (m *Metrics) UnmarshalJSON(b []byte) error {
 	type plain Metrics
-	var v struct {
+	nan := jsonfloat.Float(math.NaN())
+	v := struct {
 		plain
-		FinalDist *float64 `json:"final_dist"`
-		FinalF    *float64 `json:"final_f"`
-	}
+		FinalDist jsonfloat.Float `json:"final_dist"`
+		FinalF    jsonfloat.Float `json:"final_f"`
+	}{FinalDist: nan, FinalF: nan}
 	if err := json.Unmarshal(b, &v); err != nil {
 		return err
 	}
 	*m = Metrics(v.plain)
-	m.FinalDist, m.FinalF = fromNull(v.FinalDist), fromNull(v.FinalF)
+	m.FinalDist, m.FinalF = float64(v.FinalDist), float64(v.FinalF)
 	return nil
-}
-
-func orNull(v float64) *float64 {
-	if !finite(v) {
-		return nil
-	}
-	return &v
-}
-
-func fromNull(p *float64) float64 {
-	if p == nil {
-		return math.NaN()
-	}
-	return *p
 }
