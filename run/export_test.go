@@ -9,3 +9,7 @@ var ResultFiles = func() map[string]string {
 	}
 	return m
 }()
+
+// LocksInProcess says whether a second lock of a directory in this process
+// is refused on this system.
+const LocksInProcess = locksInProcess

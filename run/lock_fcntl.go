@@ -11,6 +11,10 @@ import (
 
 var errWouldBlock = errors.New("run: locked")
 
+// locksInProcess says whether a second lock of a directory in this process
+// is refused: an fcntl lock is the process's, so it is not.
+const locksInProcess = false
+
 // lockFile takes an exclusive fcntl (POSIX) lock on all of f without
 // waiting, where there is no flock (AIX, Solaris). Another process is
 // refused as with flock, but the lock is weaker within this process: it

@@ -9,6 +9,10 @@ import (
 
 var errWouldBlock error = syscall.EWOULDBLOCK
 
+// locksInProcess says whether a second lock of a directory in this process
+// is refused: flock's is, as another process's.
+const locksInProcess = true
+
 // lockFile takes an exclusive flock on f without waiting. flock locks
 // belong to the open file, so a second open of the same file, in this
 // process or another, is refused. AIX and Solaris have no flock

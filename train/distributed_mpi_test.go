@@ -342,7 +342,7 @@ func evalPoint(t *testing.T, tr *train.Trainer[float64], m *nn.Sequential[float6
 	if err := tr.AtEvalPoint(func() error { b = modelBytes(t, m); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	like.cfg, like.method = train.Config{Epochs: 1, BatchSize: 1}, nil
+	like.cfg, like.method = train.Config{Epochs: 1, BatchSize: 2}, nil // a model to load into: the batch only must not be one example, which batch norm refuses
 	_, out, _, err := like.build(t, comm.Single(), splits)
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,10 @@ import (
 // of a steps-based run (SeqMetrics): one JSON object a line. A metric that
 // is not a number (NaN, as the validation metrics of a run without a
 // validation set, or ±Inf) is null, and reads back as NaN, as a metric
-// whose key is missing does (package jsonfloat).
+// whose key is missing does (package jsonfloat). Prodigy's d and the
+// optimizer's diagnostics are different: they are left out when they are
+// not finite (or, for d, 0), and a missing one reads back as 0 (d) or as
+// not measured (the diagnostics).
 
 type epochJSON struct {
 	Epoch         int                `json:"epoch"`

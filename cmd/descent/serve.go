@@ -21,8 +21,8 @@ also those that appear while it serves: configurations, summaries, status
 (running, finished, stopped, failed, or unknown: locked on another machine
 that shares the directory, and not written to lately), curves that grow
 while a run trains, overlays of ticked runs, compare's mean ± std bands,
-heatmaps, paths, and tune's trials. The page and its chart library are embedded: it works
-offline.
+heatmaps, paths, and tune's trials. The page and its chart library are
+embedded: it works offline.
 
 It listens on 127.0.0.1:6006, reachable from this machine only, unless
 --addr says otherwise (--addr :6006 listens on every interface: anyone who

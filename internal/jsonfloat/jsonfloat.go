@@ -1,8 +1,8 @@
 // Package jsonfloat carries float64 values through encoding/json where
 // they need not be finite. JSON has no literal for NaN or ±Inf, and
 // encoding/json refuses them; descent's files (metrics.jsonl,
-// summary.json, compare.json, lr-find.json, descent eval --json) write
-// them as null instead, and read null back as NaN. A loss may be NaN, a
+// summary.json, compare.json, lr-find.json, landscape.json, descent eval
+// --json) write them as null instead, and read null back as NaN. A loss may be NaN, a
 // perplexity e^loss overflows above 709 nats, and a metric a run did not
 // measure (validation without a validation set) is NaN.
 //
