@@ -20,7 +20,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/descentml/descent/autograd"
@@ -89,12 +88,10 @@ func main() {
 	dt := time.Since(start)
 	pprof.StopCPUProfile()
 	runtime.ReadMemStats(&after)
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	n := float64(*steps)
 	fmt.Printf("model=%s threads=%d params=%d: %.0f tokens/s  (%.1f ms/step, of which clip+opt.Step %.1f ms)  allocs/step %.1f  bytes/step %.0f  peak RSS %d MB\n",
 		m, tensor.Threads(), paramCount(model), n*batch*float64(ctx)/dt.Seconds(), dt.Seconds()/n*1e3, inOpt.Seconds()/n*1e3,
-		float64(after.Mallocs-before.Mallocs)/n, float64(after.TotalAlloc-before.TotalAlloc)/n, ru.Maxrss/1024)
+		float64(after.Mallocs-before.Mallocs)/n, float64(after.TotalAlloc-before.TotalAlloc)/n, benchmodels.PeakRSSMB())
 }
 
 // run is the state of the training loop.

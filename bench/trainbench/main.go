@@ -18,7 +18,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"syscall"
 	"time"
 
 	"github.com/descentml/descent/autograd"
@@ -87,13 +86,11 @@ func main() {
 	dt := time.Since(start)
 	pprof.StopCPUProfile()
 	runtime.ReadMemStats(&after)
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	batches := float64(seen) / batch
 	fmt.Printf("model=%s threads=%d tensors=%d: %.0f samples/s  epoch %.2f s  (%.3f ms/batch, of which opt.Step %.3f ms)  allocs/batch %.2f  peak RSS %d MB\n",
 		*model, tensor.Threads(), len(params), float64(seen)/dt.Seconds(), dt.Seconds(),
 		dt.Seconds()/batches*1e3, inOpt.Seconds()/batches*1e3,
-		float64(after.Mallocs-before.Mallocs)/batches, ru.Maxrss/1024)
+		float64(after.Mallocs-before.Mallocs)/batches, benchmodels.PeakRSSMB())
 }
 
 // run is the state of the training loop.
