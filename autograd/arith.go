@@ -12,18 +12,19 @@ import (
 // [C] adds to every row of a [N, C] batch, a scalar (shape []) to every
 // element. The gradient of a broadcast operand is summed over the
 // dimensions it was broadcast along.
-func (t *Tape[T]) Add(a, b *Var[T]) *Var[T] { return t.binary(opAdd, "add", a, b) }
+func (t *Tape[T]) Add(a, b *Var[T]) *Var[T] { return t.binary(opAdd, a, b) }
 
 // Sub returns a − b, elementwise, with broadcasting as in Add.
-func (t *Tape[T]) Sub(a, b *Var[T]) *Var[T] { return t.binary(opSub, "sub", a, b) }
+func (t *Tape[T]) Sub(a, b *Var[T]) *Var[T] { return t.binary(opSub, a, b) }
 
 // Mul returns a ⊙ b, elementwise, with broadcasting as in Add.
-func (t *Tape[T]) Mul(a, b *Var[T]) *Var[T] { return t.binary(opMul, "mul", a, b) }
+func (t *Tape[T]) Mul(a, b *Var[T]) *Var[T] { return t.binary(opMul, a, b) }
 
 // Div returns a / b, elementwise, with broadcasting as in Add.
-func (t *Tape[T]) Div(a, b *Var[T]) *Var[T] { return t.binary(opDiv, "div", a, b) }
+func (t *Tape[T]) Div(a, b *Var[T]) *Var[T] { return t.binary(opDiv, a, b) }
 
-func (t *Tape[T]) binary(op opKind, name string, a, b *Var[T]) *Var[T] {
+func (t *Tape[T]) binary(op opKind, a, b *Var[T]) *Var[T] {
+	name := opNames[op]
 	if t.skip2(name, a, b) {
 		return t.dead
 	}
