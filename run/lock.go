@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/descentml/descent/internal/lockline"
 )
@@ -31,8 +30,9 @@ var ErrLocked = errors.New("run: directory in use")
 // that a refused process shows: "descent train"). A directory another
 // process holds is an error matching ErrLocked that says who holds it.
 // The lock file holds who this process is while it holds the lock, as
-// "descent train (pid 1234, host gpu1, since 2006-01-02 15:04:05)": the
-// host tells a process on another machine that shares the directory from
+// "descent train (pid 1234, host gpu1, boot 6e5a0b1c-…, since 2006-01-02
+// 15:04:05)": the host and the boot tell a process on another machine
+// that shares the directory, or on this one before it last booted, from
 // one on this one (package lockline); Unlock empties it.
 func LockDir(dir, what string) (*Lock, error) {
 	path := filepath.Join(dir, LockFile)
@@ -53,7 +53,7 @@ func LockDir(dir, what string) (*Lock, error) {
 		return nil, fmt.Errorf("run: locking %s: %w", dir, err)
 	}
 	f.Truncate(0)
-	fmt.Fprintln(f, lockline.Line(what, os.Getpid(), lockline.Host(), time.Now()))
+	fmt.Fprintln(f, lockline.This(what))
 	return &Lock{f: f, path: path}, nil
 }
 

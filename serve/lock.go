@@ -72,12 +72,12 @@ func probeLock(fsys fs.FS, dir string) (lockState, string) {
 	if line == "" {
 		return lockFree, ""
 	}
-	pid, host, ok := lockline.Parse(line)
+	h, ok := lockline.Parse(line)
 	switch {
 	case !ok:
 		return lockUnknown, line
-	case host != "" && lockline.Host() != "" && host != lockline.Host():
+	case h.Host != "" && lockline.Host() != "" && h.Host != lockline.Host():
 		return lockElsewhere, line
 	}
-	return holder(pid, info.ModTime()), line
+	return holder(h.PID, info.ModTime()), line
 }

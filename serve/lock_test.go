@@ -280,9 +280,9 @@ func TestLockLineHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid, host, ok := lockline.Parse(string(b))
-	if !ok || pid != os.Getpid() || host != lockline.Host() || host == "" {
-		t.Errorf("lockline.Parse(%q) = %d, %q, %v; want %d, %q, true", b, pid, host, ok, os.Getpid(), lockline.Host())
+	h, ok := lockline.Parse(string(b))
+	if !ok || h.PID != os.Getpid() || h.Host != lockline.Host() || h.Host == "" || h.Boot != lockline.Boot() {
+		t.Errorf("lockline.Parse(%q) = %+v, %v; want pid %d, host %q, boot %q", b, h, ok, os.Getpid(), lockline.Host(), lockline.Boot())
 	}
 	if got, _ := probeLock(os.DirFS(dir), "."); got != lockHeld {
 		t.Errorf("probeLock of a directory this process locked = %v; want lockHeld", got)
