@@ -90,7 +90,10 @@ func locate(h lockline.Holder, host, boot, pidns string) place {
 // instant would make a descent train that starts in that instant fail,
 // since run.LockDir does not wait: the probe only reads the lock file (it
 // never creates one) and asks whether the process it names lives (see
-// holder). A lock file that is empty was released.
+// holder). A lock file that is empty was released. A lock this process
+// holds (a Go program that trains and serves) is known without opening
+// its file (lockline.Held), since, where the lock is fcntl's (AIX,
+// Solaris), closing any descriptor of the file releases it.
 //
 // Where the line's process ran decides (locate): on another machine, or
 // in another PID namespace, it is lockElsewhere, since its pid means
@@ -101,11 +104,19 @@ func locate(h lockline.Holder, host, boot, pidns string) place {
 // this one's host name, by a descent that wrote neither, reads as not
 // held.
 func probeLock(fsys fs.FS, dir string) (lockState, string) {
-	f, err := fsys.Open(path.Join(dir, lockFile))
+	name := path.Join(dir, lockFile)
+	info, err := fs.Stat(fsys, name)
+	if err != nil || !info.Mode().IsRegular() {
+		return lockUnknown, ""
+	}
+	if line, ok := lockline.Held(info); ok {
+		return lockHeld, line
+	}
+	f, err := fsys.Open(name)
 	if err != nil {
 		return lockUnknown, ""
 	}
-	info, err := f.Stat()
+	info, err = f.Stat()
 	if err != nil || !info.Mode().IsRegular() {
 		f.Close()
 		return lockUnknown, ""
