@@ -17,7 +17,10 @@ const LockFile = ".lock"
 
 // Lock is an exclusive lock on a directory, held by this process until
 // Unlock or its exit (kill -9 included: the operating system drops it, so
-// no stale lock is ever left).
+// no stale lock is ever left). It is flock's (lock_unix.go), fcntl's
+// where there is no flock (AIX, Solaris: lock_fcntl.go), LockFileEx's on
+// Windows (lock_windows.go, untested on a real Windows), and none on
+// Plan 9 and WebAssembly (lock_other.go).
 type Lock struct {
 	f       *os.File
 	path    string
@@ -142,8 +145,13 @@ func OpenOutput(name, dir, file string) (*Output, error) {
 // a command that fails leaves none behind.
 func (o *Output) Close() error {
 	if o.lock != nil {
-		os.Remove(o.lock.path)
+		if openFilesRemovable {
+			os.Remove(o.lock.path) // before the release: no other process locks a file about to go
+		}
 		o.lock.Unlock()
+		if !openFilesRemovable {
+			os.Remove(o.lock.path) // not if another process has opened it since, which Windows refuses
+		}
 		o.lock = nil
 	}
 	if o.created {

@@ -40,3 +40,6 @@ func unlockFile(f *os.File) error {
 	lk := unix.Flock_t{Type: unix.F_UNLCK}
 	return unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk)
 }
+
+// openFilesRemovable says whether a file can be removed while it is open.
+const openFilesRemovable = true

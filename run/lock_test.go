@@ -1,9 +1,13 @@
 package run_test
 
 import (
+	"bufio"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -53,4 +57,62 @@ func TestLockKnownInProcess(t *testing.T) {
 		t.Fatalf("LockDir once unlocked: %v", err)
 	}
 	l.Unlock()
+}
+
+// TestLockOtherProcess has another process lock a directory: while it
+// lives, LockDir here is refused, naming it from the line of its lock
+// file (which the lock must leave readable: Windows locks are mandatory);
+// once it is killed, which releases its lock, LockDir takes the
+// directory.
+func TestLockOtherProcess(t *testing.T) {
+	switch runtime.GOOS {
+	case "plan9", "js", "wasip1":
+		t.Skip("no lock against other processes on " + runtime.GOOS)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldLock$")
+	cmd.Env = append(os.Environ(), "RUN_TEST_HOLD="+dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "locked\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the process holding the lock said %q, %v", line, err)
+	}
+	want := fmt.Sprintf("descent train (pid %d, ", cmd.Process.Pid)
+	if l, err := run.LockDir(dir, "descent tune"); !errors.Is(err, run.ErrLocked) || !strings.Contains(err.Error(), want) {
+		l.Unlock()
+		t.Errorf("LockDir while another process holds the directory: %v; want ErrLocked naming %q", err, want)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	l, err := run.LockDir(dir, "descent tune")
+	if err != nil {
+		t.Fatalf("LockDir once the holder is killed: %v", err)
+	}
+	l.Unlock()
+}
+
+// TestHoldLock is the process of TestLockOtherProcess; run on its own it
+// does nothing.
+func TestHoldLock(t *testing.T) {
+	dir := os.Getenv("RUN_TEST_HOLD")
+	if dir == "" {
+		t.Skip("only as the process of TestLockOtherProcess")
+	}
+	if _, err := run.LockDir(dir, "descent train"); err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("locked\n")
+	bufio.NewReader(os.Stdin).ReadString('\n') // until killed or told
 }

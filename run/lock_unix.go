@@ -24,3 +24,6 @@ func lockFile(f *os.File) error {
 
 // unlockFile releases the lock of f, which closing f would also do.
 func unlockFile(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// openFilesRemovable says whether a file can be removed while it is open.
+const openFilesRemovable = true
