@@ -9,7 +9,3 @@ var ResultFiles = func() map[string]string {
 	}
 	return m
 }()
-
-// LocksInProcess says whether a second lock of a directory in this process
-// is refused on this system.
-const LocksInProcess = locksInProcess

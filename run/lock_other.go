@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package run
 
@@ -9,10 +9,14 @@ import (
 
 var errWouldBlock = errors.New("run: locked")
 
-// locksInProcess says whether a second lock of a directory in this process
-// is refused: nothing is locked here.
-const locksInProcess = false
-
-// lockFile does nothing where flock is not available: directories are not
-// locked there.
+// lockFile does nothing where there is neither flock, fcntl nor
+// LockFileEx (Plan 9, WebAssembly): directories are not locked against
+// other processes there, only, by LockDir's record, against a second
+// LockDir in this one.
 func lockFile(*os.File) error { return nil }
+
+// unlockFile does nothing: nothing was locked.
+func unlockFile(*os.File) error { return nil }
+
+// openFilesRemovable says whether a file can be removed while it is open.
+const openFilesRemovable = true

@@ -9,10 +9,6 @@ import (
 
 var errWouldBlock error = syscall.EWOULDBLOCK
 
-// locksInProcess says whether a second lock of a directory in this process
-// is refused: flock's is, as another process's.
-const locksInProcess = true
-
 // lockFile takes an exclusive flock on f without waiting. flock locks
 // belong to the open file, so a second open of the same file, in this
 // process or another, is refused. AIX and Solaris have no flock
@@ -25,3 +21,9 @@ func lockFile(f *os.File) error {
 		}
 	}
 }
+
+// unlockFile releases the lock of f, which closing f would also do.
+func unlockFile(f *os.File) error { return syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }
+
+// openFilesRemovable says whether a file can be removed while it is open.
+const openFilesRemovable = true

@@ -5,6 +5,7 @@ package serve
 import (
 	"bufio"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,9 +281,9 @@ func TestLockLineHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pid, host, ok := lockline.Parse(string(b))
-	if !ok || pid != os.Getpid() || host != lockline.Host() || host == "" {
-		t.Errorf("lockline.Parse(%q) = %d, %q, %v; want %d, %q, true", b, pid, host, ok, os.Getpid(), lockline.Host())
+	h, ok := lockline.Parse(string(b))
+	if !ok || h.PID != os.Getpid() || h.Host != lockline.Host() || h.Host == "" || h.Boot != lockline.Boot() {
+		t.Errorf("lockline.Parse(%q) = %+v, %v; want pid %d, host %q, boot %q", b, h, ok, os.Getpid(), lockline.Host(), lockline.Boot())
 	}
 	if got, _ := probeLock(os.DirFS(dir), "."); got != lockHeld {
 		t.Errorf("probeLock of a directory this process locked = %v; want lockHeld", got)
@@ -321,3 +322,38 @@ func TestHolderBoot(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeOwnLock checks that the probe of a directory this process has
+// locked tells it held without opening its lock file: where the lock is
+// fcntl's (AIX, Solaris), closing the file would release it.
+func TestProbeOwnLock(t *testing.T) {
+	dir := t.TempDir()
+	l, err := run.LockDir(dir, "descent train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys := &openSpy{FS: os.DirFS(dir)}
+	if got, line := probeLock(fsys, "."); got != lockHeld || !strings.HasPrefix(line, "descent train (pid ") {
+		t.Errorf("probeLock of a directory this process locked = %v, %q; want lockHeld and its line", got, line)
+	}
+	if len(fsys.opened) != 0 {
+		t.Errorf("probeLock of a directory this process locked opened %q; want nothing", fsys.opened)
+	}
+	l.Unlock()
+	if got, _ := probeLock(fsys, "."); got != lockFree || len(fsys.opened) != 1 {
+		t.Errorf("probeLock once unlocked = %v, opening %q; want lockFree, opening the lock file", got, fsys.opened)
+	}
+}
+
+// openSpy is an fs.FS that records what it opens.
+type openSpy struct {
+	fs.FS
+	opened []string
+}
+
+func (s *openSpy) Open(name string) (fs.File, error) {
+	s.opened = append(s.opened, name)
+	return s.FS.Open(name)
+}
+
+func (s *openSpy) Stat(name string) (fs.FileInfo, error) { return fs.Stat(s.FS, name) }

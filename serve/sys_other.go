@@ -8,6 +8,8 @@ import "time"
 // here, where no FIFO lies in a directory.
 const nonBlock = 0
 
-// holder cannot tell whether a process holds a lock here: the run package
-// takes no lock where there is no flock.
+// holder cannot tell whether a process holds a lock here: on Plan 9 and
+// WebAssembly the run package takes no lock, and on Windows, where it
+// does, nothing here asks after a process (a lock of this process is
+// known without: lockline.Held).
 func holder(int, time.Time) lockState { return lockUnknown }
