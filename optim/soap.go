@@ -83,13 +83,10 @@ func (m SOAP) Validate() error {
 	if !(m.ShampooBeta < 1) || math.IsInf(m.ShampooBeta, -1) {
 		return fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative and finite for β₂", m.ShampooBeta)
 	}
-	if m.PreconditionFrequency < 1 {
-		return fmt.Errorf("optim: SOAP.PreconditionFrequency = %d: must be at least 1", m.PreconditionFrequency)
-	}
-	if m.MaxPrecondDim < 0 {
-		return fmt.Errorf("optim: SOAP.MaxPrecondDim = %d: must be ≥ 0", m.MaxPrecondDim)
-	}
-	return nil
+	return firstErr(
+		atLeast("SOAP.PreconditionFrequency", m.PreconditionFrequency, 1),
+		atLeast("SOAP.MaxPrecondDim", m.MaxPrecondDim, 0),
+	)
 }
 
 func (SOAP) defaultLR() float64 { return 3e-3 }
