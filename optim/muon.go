@@ -152,6 +152,15 @@ type Orthogonalize[T Float] struct {
 
 func (o *Orthogonalize[T]) Name() string { return "orthogonalize" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (o *Orthogonalize[T]) Validate() error {
+	return firstErr(
+		atLeast("Orthogonalize.Steps", o.Steps, 1),
+		allFinite("Orthogonalize.Coefficients", o.Coefficients[:]),
+		positive("Orthogonalize.Eps", o.Eps),
+	)
+}
+
 func (o *Orthogonalize[T]) Init(_ *State[T], params []ParamInfo) error {
 	o.shapes, o.scale = make([][2]int, len(params)), make([]T, len(params))
 	var nx, ns int

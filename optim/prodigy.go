@@ -164,6 +164,20 @@ type ScaleByProdigy[T Float] struct {
 
 func (p *ScaleByProdigy[T]) Name() string { return "scale_by_prodigy" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (p *ScaleByProdigy[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByProdigy.B1", p.B1),
+		unitInterval("ScaleByProdigy.B2", p.B2),
+		unitInterval("ScaleByProdigy.B3", p.B3),
+		positive("ScaleByProdigy.Eps", p.Eps),
+		nonNegative("ScaleByProdigy.WeightDecay", p.WeightDecay),
+		positive("ScaleByProdigy.D0", p.D0),
+		positive("ScaleByProdigy.DCoef", p.DCoef),
+		growthRate("ScaleByProdigy.GrowthRate", p.GrowthRate),
+	)
+}
+
 func (p *ScaleByProdigy[T]) Init(s *State[T], params []ParamInfo) error {
 	n := len(params)
 	p.v, p.s, p.p0, p.decay = make([][]T, n), make([][]T, n), make([][]T, n), make([]bool, n)

@@ -146,6 +146,21 @@ type soapParam[T Float] struct {
 
 func (s *ScaleBySOAP[T]) Name() string { return "scale_by_soap" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+// ShampooBeta is the preconditioner's decay itself, in [0, 1): SOAP's
+// negative "use β₂" is resolved before the transform is made.
+func (s *ScaleBySOAP[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleBySOAP.B1", s.B1),
+		unitInterval("ScaleBySOAP.B2", s.B2),
+		unitInterval("ScaleBySOAP.ShampooBeta", s.ShampooBeta),
+		positive("ScaleBySOAP.Eps", s.Eps),
+		nonNegative("ScaleBySOAP.WeightDecay", s.WeightDecay),
+		atLeast("ScaleBySOAP.Frequency", s.Frequency, 1),
+		atLeast("ScaleBySOAP.MaxDim", s.MaxDim, 0),
+	)
+}
+
 func (s *ScaleBySOAP[T]) Init(st *State[T], params []ParamInfo) error {
 	s.params, s.decay = make([]soapParam[T], len(params)), make([]bool, len(params))
 	var size, nn int
