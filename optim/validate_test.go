@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -293,5 +294,46 @@ func TestChainRefusesOutOfRange(t *testing.T) {
 	// Schedule-Free has no β₂ or ε to check.
 	if err := newWithChain(&userTransform{}, &optim.ScheduleFree[float64]{Beta: 0.9}); err != nil {
 		t.Errorf("New with a user's valid transform and Schedule-Free SGD: %v", err)
+	}
+}
+
+// TestMethodsPassTheirTransformsChecks: whatever a named method accepts,
+// the transforms it is built from accept too, so that the two sets of
+// checks, both made of the same range functions, cannot drift apart. Each
+// float field is set in turn to values at and beyond the usual bounds, and
+// each bool field turned on.
+func TestMethodsPassTheirTransformsChecks(t *testing.T) {
+	for _, m := range append(namedMethods(), optim.SGD{Momentum: 0.9, Nesterov: true}, optim.SGD{Momentum: 0.9, EMA: true}) {
+		typ := reflect.TypeOf(m)
+		try := func(what string, m optim.Method) {
+			if m.Validate() != nil {
+				return
+			}
+			p := newProblem(1, 8)
+			if _, err := optim.New(p.params, optim.Config{Method: m, LR: schedule.Constant(0.1)}); err != nil {
+				t.Errorf("%s %s: Validate accepts it, New refuses it: %v", typ.Name(), what, err)
+			}
+		}
+		try("as given", m)
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			switch f.Type.Kind() {
+			case reflect.Float64:
+				for _, x := range []float64{0, 1e-9, 0.5, 1, 2, -1} {
+					v := reflect.New(typ).Elem()
+					v.Set(reflect.ValueOf(m))
+					v.Field(i).SetFloat(x)
+					try(f.Name+" = "+strconv.FormatFloat(x, 'g', -1, 64), v.Interface().(optim.Method))
+				}
+			case reflect.Bool:
+				v := reflect.New(typ).Elem()
+				v.Set(reflect.ValueOf(m))
+				v.Field(i).SetBool(!v.Field(i).Bool())
+				try(f.Name+" flipped", v.Interface().(optim.Method))
+			}
+		}
 	}
 }
