@@ -118,14 +118,16 @@ func (t *Tape[T]) Fail(err error) *Var[T] {
 // Backward computes the gradient of loss, a Var holding one value, with
 // respect to every Var it depends on, and adds it to their gradients (or
 // writes it into a discarded one, see [Var.DiscardGrad]). It
-// returns the tape's error if an operation failed. Backward may run once per
-// Reset.
+// returns the tape's error if an operation failed. A nil loss, or one of
+// more than one value, is an error that Backward records as the tape's, as
+// an operation would. Backward may run once per Reset.
 func (t *Tape[T]) Backward(loss *Var[T]) error {
 	if t.skip("backward", loss) || t.foreign(loss) {
 		return t.err
 	}
 	if loss.value.Len() != 1 {
-		return fmt.Errorf("autograd: backward from a value of shape %v: want a single value (use BackwardWith for an upstream gradient)", loss.Shape())
+		t.Fail(fmt.Errorf("autograd: backward from a value of shape %v: want a single value (use BackwardWith for an upstream gradient)", loss.Shape()))
+		return t.err
 	}
 	g := t.grad(loss)
 	if g == nil {
@@ -140,16 +142,20 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 // BackwardWith is Backward from a Var y of any shape with the upstream
 // gradient dy (∂loss/∂y, y's shape): it adds dy·∂y/∂v to the gradient of
 // every Var v that y depends on. It returns the tape's error if an operation
-// failed, or an error naming both shapes if dy's does not match y's.
+// failed. A nil y or dy, or a dy whose shape is not y's (the error names
+// both), is an error that BackwardWith records as the tape's, as an
+// operation would.
 func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
 	if t.skip("backward", y) || t.foreign(y) {
 		return t.err
 	}
 	if dy == nil {
-		return errors.New("autograd: backward with a nil gradient")
+		t.Fail(errors.New("autograd: backward with a nil gradient"))
+		return t.err
 	}
 	if !tensor.SameShape(y.Shape(), dy.Shape()) {
-		return fmt.Errorf("autograd: backward from a value of shape %v with a gradient of shape %v", y.Shape(), dy.Shape())
+		t.Fail(fmt.Errorf("autograd: backward from a value of shape %v with a gradient of shape %v", y.Shape(), dy.Shape()))
+		return t.err
 	}
 	g := t.grad(y)
 	if g == nil {

@@ -30,17 +30,11 @@ func TestErrorsAreSticky(t *testing.T) {
 	}
 }
 
-func TestBackwardChecks(t *testing.T) {
+// TestBackwardTwice checks that a second Backward without Reset panics.
+func TestBackwardTwice(t *testing.T) {
 	tape := NewTape[float64]()
 	w := NewVar(tensor.FromSlice([]float64{1, 2, 3, 4}, 2, 2), true)
 	y := tape.Tanh(w)
-	if err := tape.Backward(y); err == nil || !strings.Contains(err.Error(), "want a single value") {
-		t.Errorf("Backward of a [2 2] value = %v; want an error asking for a single value", err)
-	}
-	if err := tape.BackwardWith(y, tensor.New[float64](4)); err == nil ||
-		err.Error() != "autograd: backward from a value of shape [2 2] with a gradient of shape [4]" {
-		t.Errorf("BackwardWith of a mismatched gradient = %v", err)
-	}
 	if err := tape.Backward(tape.Sum(y)); err != nil {
 		t.Fatal(err)
 	}
@@ -227,21 +221,43 @@ func TestNilOperands(t *testing.T) {
 	}
 }
 
-// TestNilBackward checks that Backward and BackwardWith from a nil Var, or
-// with a nil gradient, return an error.
-func TestNilBackward(t *testing.T) {
-	tape := NewTape[float32]()
-	if err := tape.Backward(nil); err == nil || err.Error() != "autograd: backward: nil operand" {
-		t.Errorf("Backward(nil) = %v; want autograd: backward: nil operand", err)
-	}
-	tape.Reset()
-	if err := tape.BackwardWith(nil, tensor.New[float32](1)); err == nil || err.Error() != "autograd: backward: nil operand" {
-		t.Errorf("BackwardWith(nil, dy) = %v; want autograd: backward: nil operand", err)
-	}
-	tape.Reset()
-	y := tape.Tanh(NewVar(tensor.New[float32](2), true))
-	if err := tape.BackwardWith(y, nil); err == nil || err.Error() != "autograd: backward with a nil gradient" {
-		t.Errorf("BackwardWith(y, nil) = %v; want autograd: backward with a nil gradient", err)
+// TestBackwardErrorsAreRecorded checks that Backward and BackwardWith
+// record what they refuse — a nil Var, a Var of more than one value, a nil
+// or mismatched gradient — as the tape's error, as every operation does:
+// Err returns it, and it is kept over a later error.
+func TestBackwardErrorsAreRecorded(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		call func(tape *Tape[float32], y *Var[float32]) error
+		want string
+	}{
+		{"Backward(nil)", func(tape *Tape[float32], _ *Var[float32]) error { return tape.Backward(nil) },
+			"autograd: backward: nil operand"},
+		{"Backward(y [2 3])", func(tape *Tape[float32], y *Var[float32]) error { return tape.Backward(y) },
+			"autograd: backward from a value of shape [2 3]: want a single value (use BackwardWith for an upstream gradient)"},
+		{"BackwardWith(nil, dy)", func(tape *Tape[float32], _ *Var[float32]) error {
+			return tape.BackwardWith(nil, tensor.New[float32](2, 3))
+		}, "autograd: backward: nil operand"},
+		{"BackwardWith(y, nil)", func(tape *Tape[float32], y *Var[float32]) error { return tape.BackwardWith(y, nil) },
+			"autograd: backward with a nil gradient"},
+		{"BackwardWith(y, dy [6])", func(tape *Tape[float32], y *Var[float32]) error {
+			return tape.BackwardWith(y, tensor.New[float32](6))
+		}, "autograd: backward from a value of shape [2 3] with a gradient of shape [6]"},
+	} {
+		tape := NewTape[float32]()
+		y := tape.Tanh(NewVar(tensor.New[float32](2, 3), true))
+		err := tc.call(tape, y)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%s = %v; want %s", tc.name, err, tc.want)
+			continue
+		}
+		if got := tape.Err(); got != err {
+			t.Errorf("%s: Err() = %v; want the error returned, %v", tc.name, got, err)
+		}
+		tape.Reshape(y, 5) // a later error does not replace the first
+		if got := tape.Err(); got != err {
+			t.Errorf("%s, then a bad Reshape: Err() = %v; want the first error, %v", tc.name, got, err)
+		}
 	}
 }
 

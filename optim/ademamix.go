@@ -100,6 +100,19 @@ var _ Transform[float32] = (*ScaleByAdEMAMix[float32])(nil)
 
 func (a *ScaleByAdEMAMix[T]) Name() string { return "scale_by_ademamix" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByAdEMAMix[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByAdEMAMix.B1", a.B1),
+		unitInterval("ScaleByAdEMAMix.B2", a.B2),
+		unitInterval("ScaleByAdEMAMix.B3", a.B3),
+		nonNegative("ScaleByAdEMAMix.Alpha", a.Alpha),
+		nonNegative("ScaleByAdEMAMix.AlphaWarmup", float64(a.AlphaWarmup)),
+		nonNegative("ScaleByAdEMAMix.Beta3Warmup", float64(a.Beta3Warmup)),
+		positive("ScaleByAdEMAMix.Eps", a.Eps),
+	)
+}
+
 func (a *ScaleByAdEMAMix[T]) Init(s *State[T], params []ParamInfo) error {
 	a.m1, a.m2, a.v = make([][]T, len(params)), make([][]T, len(params)), make([][]T, len(params))
 	for k := range params {

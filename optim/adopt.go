@@ -98,6 +98,16 @@ var _ Transform[float32] = (*ScaleByADOPT[float32])(nil)
 
 func (a *ScaleByADOPT[T]) Name() string { return "scale_by_adopt" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByADOPT[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByADOPT.B1", a.B1),
+		unitInterval("ScaleByADOPT.B2", a.B2),
+		positive("ScaleByADOPT.Eps", a.Eps),
+		nonNegative("ScaleByADOPT.ClipExponent", a.ClipExponent),
+	)
+}
+
 func (a *ScaleByADOPT[T]) Init(s *State[T], params []ParamInfo) error {
 	a.m, a.v = make([][]T, len(params)), make([][]T, len(params))
 	for k := range params {

@@ -12,7 +12,11 @@ type builder interface {
 	build(dst any) error
 }
 
-// buildChain returns b's chain for parameters of type T.
+// buildChain returns b's chain for parameters of type T, validated. Its
+// transforms check their own fields with the same range functions as b's
+// Validate, so this refuses nothing that b accepts (a test tries each
+// method's fields at their bounds); it catches a method whose checks miss
+// what one of its transforms needs.
 func buildChain[T Float](b builder) (Chain[T], error) {
 	var c Chain[T]
 	if err := b.build(&c); err != nil {
@@ -21,6 +25,9 @@ func buildChain[T Float](b builder) (Chain[T], error) {
 	if c == nil {
 		var zero T
 		return nil, fmt.Errorf("optim: method %T cannot update %T parameters", b, zero)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -89,13 +90,22 @@ func (c CautiousScale) factor(sum, n float64) float64 {
 
 func (c *Cautious[T]) Name() string { return "cautious(" + Name[T](c.Base) + ")" }
 
-func (c *Cautious[T]) Init(s *State[T], params []ParamInfo) error {
+// Validate checks that there is a Base, the Scale, and Base's own
+// hyperparameters if it has a Validate method (see [Transform]).
+func (c *Cautious[T]) Validate() error {
 	if c.Base == nil {
-		return fmt.Errorf("optim: Cautious.Base is nil")
+		return errors.New("optim: Cautious.Base is nil")
 	}
 	if err := c.Scale.validate("Cautious.Scale"); err != nil {
 		return err
 	}
+	if v, ok := c.Base.(validator); ok {
+		return v.Validate()
+	}
+	return nil
+}
+
+func (c *Cautious[T]) Init(s *State[T], params []ParamInfo) error {
 	c.s, c.n = make([]T, len(params)), make([]float64, len(params))
 	for k, p := range params {
 		c.n[k] = float64(p.Size)

@@ -42,12 +42,12 @@ func (c *ClipByGlobalNorm[T]) order() float64 {
 	return c.P
 }
 
-func (c *ClipByGlobalNorm[T]) Init(*State[T], []ParamInfo) error {
-	if err := checkClipNorm(c.Max, c.order()); err != nil {
-		return err
-	}
-	return nil
+// Validate checks the bound and the order, naming the first bad one.
+func (c *ClipByGlobalNorm[T]) Validate() error {
+	return checkClipNorm("ClipByGlobalNorm.Max", c.Max, "ClipByGlobalNorm.P", c.order())
 }
+
+func (c *ClipByGlobalNorm[T]) Init(*State[T], []ParamInfo) error { return nil }
 
 func (c *ClipByGlobalNorm[T]) Begin(s *StepInfo) {
 	c.norm = s.GradNorm(c.order())
@@ -69,12 +69,10 @@ type ClipByValue[T Float] struct {
 
 func (c *ClipByValue[T]) Name() string { return "clip_by_value" }
 
-func (c *ClipByValue[T]) Init(*State[T], []ParamInfo) error {
-	if !(c.Max > 0) || math.IsInf(c.Max, 0) {
-		return fmt.Errorf("optim: ClipByValue.Max = %v: must be positive and finite", c.Max)
-	}
-	return nil
-}
+// Validate checks the bound.
+func (c *ClipByValue[T]) Validate() error { return positive("ClipByValue.Max", c.Max) }
+
+func (c *ClipByValue[T]) Init(*State[T], []ParamInfo) error { return nil }
 
 func (c *ClipByValue[T]) Begin(*StepInfo) {}
 
@@ -85,7 +83,7 @@ func (c *ClipByValue[T]) Update(_, _ int, u, _ []T) { kernel.Clamp(T(-c.Max), T(
 // clipping. p is 1, 2, any p > 0, or math.Inf(1). A non-finite norm is an
 // error and leaves grads unchanged.
 func ClipGradNorm[T Float](grads [][]T, maxNorm, p float64) (float64, error) {
-	if err := checkClipNorm(maxNorm, p); err != nil {
+	if err := checkClipNorm("ClipGradNorm maxNorm", maxNorm, "ClipGradNorm p", p); err != nil {
 		return 0, err
 	}
 	total := 0.0
@@ -108,7 +106,7 @@ func ClipGradNorm[T Float](grads [][]T, maxNorm, p float64) (float64, error) {
 // PyTorch's clip_grad_value_ does.
 func ClipGradValue[T Float](grads [][]T, max float64) error {
 	c := ClipByValue[T]{Max: max}
-	if err := c.Init(nil, nil); err != nil {
+	if err := c.Validate(); err != nil {
 		return err
 	}
 	for _, g := range grads {
@@ -117,12 +115,14 @@ func ClipGradValue[T Float](grads [][]T, max float64) error {
 	return nil
 }
 
-func checkClipNorm(max, p float64) error {
-	if !(max >= 0) || math.IsInf(max, 0) {
-		return fmt.Errorf("optim: maximum norm %v: must be finite and ≥ 0", max)
+// checkClipNorm checks a bound on a norm and the norm's order, naming
+// them maxField and pField.
+func checkClipNorm(maxField string, max float64, pField string, p float64) error {
+	if err := nonNegative(maxField, max); err != nil {
+		return err
 	}
 	if !(p > 0) {
-		return fmt.Errorf("optim: norm order %v: must be positive (2 for the Euclidean norm, +Inf for the max norm)", p)
+		return fmt.Errorf("optim: %s = %v: must be positive (2 for the Euclidean norm, +Inf for the max norm)", pField, p)
 	}
 	return nil
 }

@@ -88,6 +88,14 @@ var _ Transform[float32] = (*ScaleByLion[float32])(nil)
 
 func (l *ScaleByLion[T]) Name() string { return "scale_by_lion" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (l *ScaleByLion[T]) Validate() error {
+	return firstErr(
+		closedUnit("ScaleByLion.B1", l.B1),
+		unitInterval("ScaleByLion.B2", l.B2),
+	)
+}
+
 func (l *ScaleByLion[T]) Init(s *State[T], params []ParamInfo) error {
 	l.m = make([][]T, len(params))
 	for k := range params {

@@ -133,3 +133,22 @@ func nonNegative(field string, v float64) error {
 	}
 	return nil
 }
+
+// allFinite checks a list of coefficients, naming the first bad one by its
+// index.
+func allFinite(field string, vs []float64) error {
+	for i, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("optim: %s[%d] = %v: must be finite", field, i, v)
+		}
+	}
+	return nil
+}
+
+// atLeast checks an integer setting (a count of steps, a period).
+func atLeast(field string, n, lo int) error {
+	if n < lo {
+		return fmt.Errorf("optim: %s = %d: must be at least %d", field, n, lo)
+	}
+	return nil
+}

@@ -71,22 +71,13 @@ func DefaultMuon() Muon {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Muon) Validate() error {
-	if err := firstErr(
+	return firstErr(
 		unitInterval("Muon.Momentum", m.Momentum),
 		nonNegative("Muon.WeightDecay", m.WeightDecay),
 		positive("Muon.Eps", m.Eps),
-	); err != nil {
-		return err
-	}
-	if m.NSSteps < 1 {
-		return fmt.Errorf("optim: Muon.NSSteps = %d: must be at least 1", m.NSSteps)
-	}
-	for i, c := range m.NSCoefficients {
-		if math.IsNaN(c) || math.IsInf(c, 0) {
-			return fmt.Errorf("optim: Muon.NSCoefficients[%d] = %v: must be finite", i, c)
-		}
-	}
-	return nil
+		atLeast("Muon.NSSteps", m.NSSteps, 1),
+		allFinite("Muon.NSCoefficients", m.NSCoefficients[:]),
+	)
 }
 
 func (Muon) defaultLR() float64 { return 1e-3 }
@@ -160,6 +151,15 @@ type Orthogonalize[T Float] struct {
 }
 
 func (o *Orthogonalize[T]) Name() string { return "orthogonalize" }
+
+// Validate checks the hyperparameters, naming the first bad one.
+func (o *Orthogonalize[T]) Validate() error {
+	return firstErr(
+		atLeast("Orthogonalize.Steps", o.Steps, 1),
+		allFinite("Orthogonalize.Coefficients", o.Coefficients[:]),
+		positive("Orthogonalize.Eps", o.Eps),
+	)
+}
 
 func (o *Orthogonalize[T]) Init(_ *State[T], params []ParamInfo) error {
 	o.shapes, o.scale = make([][2]int, len(params)), make([]T, len(params))

@@ -188,7 +188,8 @@ func New[T Float](params []Param[T], c Config) (*Optimizer[T], error) {
 // their own learning rate and method. It refuses, naming the field, what
 // would fail or do nothing at a step: no parameters at all (a group may be
 // empty), a parameter whose Value or Grad is not of its shape's length, a
-// hyperparameter, clipping bound or schedule that is NaN, infinite or out
+// hyperparameter (a named method's, or one of a custom [Chain]'s
+// transforms'), clipping bound or schedule that is NaN, infinite or out
 // of range, and a first learning rate or momentum (At(0)) that a step
 // could not use.
 func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
@@ -212,7 +213,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 		if o.clipP == 0 {
 			o.clipP = 2
 		}
-		if err := checkClipNorm(c.ClipNorm, o.clipP); err != nil {
+		if err := checkClipNorm("Config.ClipNorm", c.ClipNorm, "Config.ClipNormType", o.clipP); err != nil {
 			return nil, err
 		}
 	}

@@ -80,7 +80,7 @@ func DefaultProdigy() Prodigy {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Prodigy) Validate() error {
-	if err := firstErr(
+	return firstErr(
 		unitInterval("Prodigy.Beta1", m.Beta1),
 		unitInterval("Prodigy.Beta2", m.Beta2),
 		unitInterval("Prodigy.Beta3", m.Beta3),
@@ -88,11 +88,14 @@ func (m Prodigy) Validate() error {
 		nonNegative("Prodigy.WeightDecay", m.WeightDecay),
 		positive("Prodigy.D0", m.D0),
 		positive("Prodigy.DCoef", m.DCoef),
-	); err != nil {
-		return err
-	}
-	if m.GrowthRate != 0 && !(m.GrowthRate >= 1) {
-		return fmt.Errorf("optim: Prodigy.GrowthRate = %v: must be ≥ 1, or 0 for no limit", m.GrowthRate)
+		growthRate("Prodigy.GrowthRate", m.GrowthRate),
+	)
+}
+
+// growthRate checks a bound on the growth of d per step.
+func growthRate(field string, v float64) error {
+	if v != 0 && !(v >= 1) {
+		return fmt.Errorf("optim: %s = %v: must be ≥ 1, or 0 for no limit", field, v)
 	}
 	return nil
 }
@@ -160,6 +163,20 @@ type ScaleByProdigy[T Float] struct {
 }
 
 func (p *ScaleByProdigy[T]) Name() string { return "scale_by_prodigy" }
+
+// Validate checks the hyperparameters, naming the first bad one.
+func (p *ScaleByProdigy[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByProdigy.B1", p.B1),
+		unitInterval("ScaleByProdigy.B2", p.B2),
+		unitInterval("ScaleByProdigy.B3", p.B3),
+		positive("ScaleByProdigy.Eps", p.Eps),
+		nonNegative("ScaleByProdigy.WeightDecay", p.WeightDecay),
+		positive("ScaleByProdigy.D0", p.D0),
+		positive("ScaleByProdigy.DCoef", p.DCoef),
+		growthRate("ScaleByProdigy.GrowthRate", p.GrowthRate),
+	)
+}
 
 func (p *ScaleByProdigy[T]) Init(s *State[T], params []ParamInfo) error {
 	n := len(params)

@@ -47,6 +47,24 @@ func (s *ScheduleFree[T]) Name() string {
 	return "schedule_free_sgd"
 }
 
+// Validate checks the hyperparameters, naming the first bad one; Beta2
+// and Eps only when Adam is set, as SGD has no use for them.
+func (s *ScheduleFree[T]) Validate() error {
+	if err := firstErr(
+		openUnit("ScheduleFree.Beta", s.Beta),
+		nonNegative("ScheduleFree.WeightDecay", s.WeightDecay),
+		nonNegative("ScheduleFree.Warmup", float64(s.Warmup)),
+		nonNegative("ScheduleFree.R", s.R),
+		nonNegative("ScheduleFree.WeightLRPower", s.WeightLRPower),
+	); err != nil || !s.Adam {
+		return err
+	}
+	return firstErr(
+		unitInterval("ScheduleFree.Beta2", s.Beta2),
+		positive("ScheduleFree.Eps", s.Eps),
+	)
+}
+
 func (s *ScheduleFree[T]) Init(st *State[T], params []ParamInfo) error {
 	s.z, s.wd, s.on = make([][]T, len(params)), make([]T, len(params)), make([]bool, len(params))
 	if s.Adam {

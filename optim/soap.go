@@ -83,13 +83,10 @@ func (m SOAP) Validate() error {
 	if !(m.ShampooBeta < 1) || math.IsInf(m.ShampooBeta, -1) {
 		return fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative and finite for β₂", m.ShampooBeta)
 	}
-	if m.PreconditionFrequency < 1 {
-		return fmt.Errorf("optim: SOAP.PreconditionFrequency = %d: must be at least 1", m.PreconditionFrequency)
-	}
-	if m.MaxPrecondDim < 0 {
-		return fmt.Errorf("optim: SOAP.MaxPrecondDim = %d: must be ≥ 0", m.MaxPrecondDim)
-	}
-	return nil
+	return firstErr(
+		atLeast("SOAP.PreconditionFrequency", m.PreconditionFrequency, 1),
+		atLeast("SOAP.MaxPrecondDim", m.MaxPrecondDim, 0),
+	)
 }
 
 func (SOAP) defaultLR() float64 { return 3e-3 }
@@ -148,6 +145,21 @@ type soapParam[T Float] struct {
 }
 
 func (s *ScaleBySOAP[T]) Name() string { return "scale_by_soap" }
+
+// Validate checks the hyperparameters, naming the first bad one.
+// ShampooBeta is the preconditioner's decay itself, in [0, 1): SOAP's
+// negative "use β₂" is resolved before the transform is made.
+func (s *ScaleBySOAP[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleBySOAP.B1", s.B1),
+		unitInterval("ScaleBySOAP.B2", s.B2),
+		unitInterval("ScaleBySOAP.ShampooBeta", s.ShampooBeta),
+		positive("ScaleBySOAP.Eps", s.Eps),
+		nonNegative("ScaleBySOAP.WeightDecay", s.WeightDecay),
+		atLeast("ScaleBySOAP.Frequency", s.Frequency, 1),
+		atLeast("ScaleBySOAP.MaxDim", s.MaxDim, 0),
+	)
+}
 
 func (s *ScaleBySOAP[T]) Init(st *State[T], params []ParamInfo) error {
 	s.params, s.decay = make([]soapParam[T], len(params)), make([]bool, len(params))

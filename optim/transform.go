@@ -15,6 +15,12 @@ import (
 // A transform owns its state (moments, accumulators), which it registers with
 // the State at Init so that it is allocated in one slab and saved with the
 // optimizer.
+//
+// A transform may also have a method Validate() error that reports a
+// hyperparameter it cannot work with, naming it, as every built-in
+// transform's does ("optim: ScaleByAdam.B1 = 1.5: must be in [0, 1)"):
+// [Chain.Validate], and so New, call it before any Init and return its
+// error as it is.
 type Transform[T Float] interface {
 	// Init registers the transform's state for params. It is called once,
 	// when the optimizer is made.
@@ -60,17 +66,28 @@ func (c *StepInfo) GradNorm(p float64) float64 { return c.norm(p) }
 // Config.Method. The chain is used as given: include a learning-rate stage
 // ([ScaleByLR]) if the rule should follow Config.LR. Each Chain value may
 // serve one optimizer only, since its transforms hold that optimizer's state.
+// Its transforms' hyperparameters are held to the ranges the named methods
+// hold theirs to when the optimizer is made (see [Chain.Validate]).
 type Chain[T Float] []Transform[T]
 
-// Validate reports a nil transform.
+// Validate reports a nil transform, or the first error of a transform's
+// Validate method (see [Transform]).
 func (c Chain[T]) Validate() error {
 	for i, t := range c {
 		if t == nil {
 			return fmt.Errorf("optim: Chain[%d] is nil", i)
 		}
+		if v, ok := t.(validator); ok {
+			if err := v.Validate(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
+
+// A validator is a transform that checks its hyperparameters.
+type validator interface{ Validate() error }
 
 func (Chain[T]) defaultLR() float64 { return 0 }
 

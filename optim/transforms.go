@@ -8,8 +8,10 @@ import (
 )
 
 // The gradient transforms. Each is a pointer to a struct whose exported
-// fields are its hyperparameters; its state is registered at Init. The
-// named optimizers (SGD, Adam, AdamW, …) are chains of these.
+// fields are its hyperparameters, which its Validate checks with the same
+// range functions (method.go) as the named methods; its state is
+// registered at Init. The named optimizers (SGD, Adam, AdamW, …) are
+// chains of these.
 
 var (
 	_ Transform[float32] = (*AddDecayedWeights[float32])(nil)
@@ -68,6 +70,15 @@ type AddDecayedWeights[T Float] struct {
 
 func (d *AddDecayedWeights[T]) Name() string { return "add_decayed_weights" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (d *AddDecayedWeights[T]) Validate() error {
+	return firstErr(
+		nonNegative("AddDecayedWeights.Rate", d.Rate),
+		optionalSchedule("AddDecayedWeights.Schedule", d.Schedule),
+		atLeast("AddDecayedWeights.From", d.From, 0),
+	)
+}
+
 func (d *AddDecayedWeights[T]) Init(_ *State[T], params []ParamInfo) error {
 	d.rate = make([]T, len(params))
 	d.on = make([]bool, len(params))
@@ -116,6 +127,14 @@ type Momentum[T Float] struct {
 
 func (m *Momentum[T]) Name() string { return "momentum" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (m *Momentum[T]) Validate() error {
+	return firstErr(
+		unitInterval("Momentum.Decay", m.Decay),
+		nonNegative("Momentum.Dampening", m.Dampening),
+	)
+}
+
 func (m *Momentum[T]) Init(s *State[T], params []ParamInfo) error {
 	m.b = make([][]T, len(params))
 	for k := range params {
@@ -151,6 +170,9 @@ type EMA[T Float] struct {
 }
 
 func (e *EMA[T]) Name() string { return "ema" }
+
+// Validate checks the hyperparameter.
+func (e *EMA[T]) Validate() error { return unitInterval("EMA.Decay", e.Decay) }
 
 func (e *EMA[T]) Init(s *State[T], params []ParamInfo) error {
 	e.v = make([][]T, len(params))
@@ -188,6 +210,15 @@ type ScaleByAdam[T Float] struct {
 }
 
 func (a *ScaleByAdam[T]) Name() string { return "scale_by_adam" }
+
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByAdam[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByAdam.B1", a.B1),
+		unitInterval("ScaleByAdam.B2", a.B2),
+		positive("ScaleByAdam.Eps", a.Eps),
+	)
+}
 
 func (a *ScaleByAdam[T]) Init(s *State[T], params []ParamInfo) error {
 	a.m, a.v = make([][]T, len(params)), make([][]T, len(params))
@@ -239,6 +270,14 @@ type ScaleByRMS[T Float] struct {
 
 func (r *ScaleByRMS[T]) Name() string { return "scale_by_rms" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (r *ScaleByRMS[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByRMS.Alpha", r.Alpha),
+		positive("ScaleByRMS.Eps", r.Eps),
+	)
+}
+
 func (r *ScaleByRMS[T]) Init(s *State[T], params []ParamInfo) error {
 	r.v = make([][]T, len(params))
 	if r.Centered {
@@ -278,6 +317,15 @@ type ScaleByAdagrad[T Float] struct {
 
 func (a *ScaleByAdagrad[T]) Name() string { return "scale_by_adagrad" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByAdagrad[T]) Validate() error {
+	return firstErr(
+		positive("ScaleByAdagrad.Eps", a.Eps),
+		nonNegative("ScaleByAdagrad.InitialAccumulator", a.InitialAccumulator),
+		nonNegative("ScaleByAdagrad.LRDecay", a.LRDecay),
+	)
+}
+
 func (a *ScaleByAdagrad[T]) Init(s *State[T], params []ParamInfo) error {
 	a.s = make([][]T, len(params))
 	for k := range params {
@@ -312,6 +360,14 @@ type ScaleByAdadelta[T Float] struct {
 
 func (a *ScaleByAdadelta[T]) Name() string { return "scale_by_adadelta" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByAdadelta[T]) Validate() error {
+	return firstErr(
+		closedUnit("ScaleByAdadelta.Rho", a.Rho),
+		positive("ScaleByAdadelta.Eps", a.Eps),
+	)
+}
+
 func (a *ScaleByAdadelta[T]) Init(s *State[T], params []ParamInfo) error {
 	a.v, a.d = make([][]T, len(params)), make([][]T, len(params))
 	for k := range params {
@@ -342,6 +398,15 @@ type ScaleByAdamax[T Float] struct {
 }
 
 func (a *ScaleByAdamax[T]) Name() string { return "scale_by_adamax" }
+
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByAdamax[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByAdamax.B1", a.B1),
+		unitInterval("ScaleByAdamax.B2", a.B2),
+		positive("ScaleByAdamax.Eps", a.Eps),
+	)
+}
 
 func (a *ScaleByAdamax[T]) Init(s *State[T], params []ParamInfo) error {
 	a.m, a.n = make([][]T, len(params)), make([][]T, len(params))
@@ -383,6 +448,16 @@ type ScaleByNAdam[T Float] struct {
 }
 
 func (a *ScaleByNAdam[T]) Name() string { return "scale_by_nadam" }
+
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByNAdam[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByNAdam.B1", a.B1),
+		unitInterval("ScaleByNAdam.B2", a.B2),
+		positive("ScaleByNAdam.Eps", a.Eps),
+		nonNegative("ScaleByNAdam.MomentumDecay", a.MomentumDecay),
+	)
+}
 
 func (a *ScaleByNAdam[T]) Init(s *State[T], params []ParamInfo) error {
 	a.m, a.v = make([][]T, len(params)), make([][]T, len(params))
@@ -436,6 +511,15 @@ type ScaleByRAdam[T Float] struct {
 }
 
 func (a *ScaleByRAdam[T]) Name() string { return "scale_by_radam" }
+
+// Validate checks the hyperparameters, naming the first bad one.
+func (a *ScaleByRAdam[T]) Validate() error {
+	return firstErr(
+		unitInterval("ScaleByRAdam.B1", a.B1),
+		unitInterval("ScaleByRAdam.B2", a.B2),
+		positive("ScaleByRAdam.Eps", a.Eps),
+	)
+}
 
 func (a *ScaleByRAdam[T]) Init(s *State[T], params []ParamInfo) error {
 	a.m, a.v = make([][]T, len(params)), make([][]T, len(params))

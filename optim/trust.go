@@ -39,6 +39,14 @@ type ScaleByTrustRatio[T Float] struct {
 
 func (s *ScaleByTrustRatio[T]) Name() string { return "scale_by_trust_ratio" }
 
+// Validate checks the hyperparameters, naming the first bad one.
+func (s *ScaleByTrustRatio[T]) Validate() error {
+	return firstErr(
+		positive("ScaleByTrustRatio.Coefficient", s.Coefficient),
+		nonNegative("ScaleByTrustRatio.Eps", s.Eps),
+	)
+}
+
 func (s *ScaleByTrustRatio[T]) Init(_ *State[T], params []ParamInfo) error {
 	s.on, s.ratio, s.r64 = make([]bool, len(params)), make([]T, len(params)), make([]float64, len(params))
 	for k, p := range params {

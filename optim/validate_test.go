@@ -1,9 +1,11 @@
 package optim_test
 
 import (
+	"errors"
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,17 +13,22 @@ import (
 	"github.com/descentml/descent/schedule"
 )
 
-// TestValidateRefusesNaN sets each float hyperparameter of every named
-// method to NaN and to −Inf in turn: Validate must refuse it, naming the
-// field, since a comparison such as v < 0 is false for NaN.
-func TestValidateRefusesNaN(t *testing.T) {
-	for _, m := range []optim.Method{
+// namedMethods returns every named method with its defaults.
+func namedMethods() []optim.Method {
+	return []optim.Method{
 		optim.DefaultSGD(), optim.DefaultRMSprop(), optim.DefaultAdam(), optim.DefaultAdamW(),
 		optim.DefaultAdagrad(), optim.DefaultAdadelta(), optim.DefaultAdamax(), optim.DefaultNAdam(),
 		optim.DefaultRAdam(), optim.DefaultLion(), optim.DefaultADOPT(), optim.DefaultAdEMAMix(),
 		optim.DefaultLAMB(), optim.DefaultLARS(), optim.DefaultMuon(), optim.DefaultProdigy(),
 		optim.DefaultScheduleFreeAdamW(), optim.DefaultScheduleFreeSGD(), optim.DefaultSOAP(),
-	} {
+	}
+}
+
+// TestValidateRefusesNaN sets each float hyperparameter of every named
+// method to NaN and to −Inf in turn: Validate must refuse it, naming the
+// field, since a comparison such as v < 0 is false for NaN.
+func TestValidateRefusesNaN(t *testing.T) {
+	for _, m := range namedMethods() {
 		if err := m.Validate(); err != nil {
 			t.Fatalf("%T default: %v", m, err)
 		}
@@ -64,7 +71,7 @@ func TestNewRefusesNonFinite(t *testing.T) {
 		{optim.Config{Method: optim.DefaultAdam(), ClipNorm: nan}, "Config.ClipNorm = NaN"},
 		{optim.Config{Method: optim.DefaultAdam(), ClipValue: nan}, "Config.ClipValue = NaN"},
 		{optim.Config{Method: optim.DefaultAdam(), ClipValue: -inf}, "Config.ClipValue = -Inf"},
-		{optim.Config{Method: optim.DefaultAdam(), ClipNorm: 1, ClipNormType: nan}, "norm order NaN"},
+		{optim.Config{Method: optim.DefaultAdam(), ClipNorm: 1, ClipNormType: nan}, "Config.ClipNormType = NaN"},
 		{optim.Config{Method: adamw}, "AdamW.DecaySchedule: schedule: Cosine.Base = NaN"},
 	} {
 		p := newProblem(1, 4)
@@ -154,5 +161,179 @@ func TestInfiniteClipClipsNothing(t *testing.T) {
 	}
 	if slices.Equal(run(optim.Config{Method: optim.DefaultAdam(), ClipValue: 1}), want) {
 		t.Error("ClipValue 1 changes nothing: the test cannot tell clipping from none")
+	}
+}
+
+// builtinTransforms returns one of each exported transform, with valid
+// hyperparameters, for parameters of shape [4 2] (Orthogonalize's must be
+// matrices).
+func builtinTransforms() []optim.Transform[float64] {
+	return []optim.Transform[float64]{
+		&optim.Negate[float64]{},
+		&optim.AddDecayedWeights[float64]{Rate: 0.01, Schedule: schedule.Constant(1), From: 2},
+		&optim.Momentum[float64]{Decay: 0.9, Dampening: 0.1},
+		&optim.EMA[float64]{Decay: 0.9},
+		&optim.ScaleByAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8},
+		&optim.ScaleByRMS[float64]{Alpha: 0.99, Eps: 1e-8},
+		&optim.ScaleByAdagrad[float64]{Eps: 1e-10, InitialAccumulator: 0.1, LRDecay: 0.01},
+		&optim.ScaleByAdadelta[float64]{Rho: 0.9, Eps: 1e-6},
+		&optim.ScaleByAdamax[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8},
+		&optim.ScaleByNAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8, MomentumDecay: 4e-3},
+		&optim.ScaleByRAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8},
+		&optim.ScaleByLR[float64]{},
+		&optim.ClipByGlobalNorm[float64]{Max: 1, P: 2},
+		&optim.ClipByValue[float64]{Max: 1},
+		&optim.ScaleByLion[float64]{B1: 0.9, B2: 0.99},
+		&optim.ScaleByADOPT[float64]{B1: 0.9, B2: 0.9999, Eps: 1e-6, ClipExponent: 0.25},
+		&optim.ScaleByAdEMAMix[float64]{B1: 0.9, B2: 0.999, B3: 0.9999, Alpha: 5, Eps: 1e-8, AlphaWarmup: 10, Beta3Warmup: 10},
+		&optim.Cautious[float64]{Base: &optim.ScaleByAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8}},
+		&optim.ScaleByTrustRatio[float64]{Coefficient: 1, Eps: 1e-8},
+		&optim.Orthogonalize[float64]{Steps: 5, Coefficients: optim.DefaultNSCoefficients, Eps: 1e-7},
+		&optim.ScaleByProdigy[float64]{B1: 0.9, B2: 0.999, B3: 0.99, Eps: 1e-8, WeightDecay: 0.01, D0: 1e-6, DCoef: 1, GrowthRate: 2},
+		&optim.ScheduleFree[float64]{Beta: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Adam: true, Warmup: 10, R: 1, WeightLRPower: 2},
+		&optim.ScaleBySOAP[float64]{B1: 0.95, B2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, WeightDecay: 0.01, Frequency: 10, MaxDim: 100},
+	}
+}
+
+// newWithChain returns New's error for a custom Chain of tr alone.
+func newWithChain(tr ...optim.Transform[float64]) error {
+	p := newProblem(1, 8)
+	_, err := optim.New(p.params, optim.Config{Method: optim.Chain[float64](tr), LR: schedule.Constant(0.1)})
+	return err
+}
+
+// TestChainRefusesNaN is TestValidateRefusesNaN for a custom Chain: each
+// float hyperparameter of every built-in transform, set to NaN and to
+// −Inf in turn, is refused by New, naming the transform and the field, as
+// the named methods' are.
+func TestChainRefusesNaN(t *testing.T) {
+	for _, tr := range builtinTransforms() {
+		if err := newWithChain(tr); err != nil {
+			t.Fatalf("New with a Chain of %T: %v", tr, err)
+		}
+	}
+	for i, tr := range builtinTransforms() {
+		typ := reflect.TypeOf(tr).Elem()
+		name, _, _ := strings.Cut(typ.Name(), "[")
+		for j := range typ.NumField() {
+			f := typ.Field(j)
+			if !f.IsExported() || f.Type.Kind() != reflect.Float64 {
+				continue
+			}
+			for _, bad := range []float64{math.NaN(), math.Inf(-1)} {
+				tr := builtinTransforms()[i]
+				reflect.ValueOf(tr).Elem().Field(j).SetFloat(bad)
+				err := newWithChain(tr)
+				if want := name + "." + f.Name; err == nil || !strings.Contains(err.Error(), want) {
+					t.Errorf("New with a Chain of %s = %v: %v; want an error naming %s", want, bad, err, want)
+				}
+			}
+		}
+	}
+}
+
+// userTransform is a transform of a user's, with a Validate of its own.
+type userTransform struct {
+	optim.ScaleByLR[float64]
+	err error
+}
+
+func (u *userTransform) Validate() error { return u.err }
+
+// TestChainRefusesOutOfRange: a custom Chain's transforms are held to the
+// ranges the named methods hold their hyperparameters to — out-of-range
+// betas, negative decay, bad integer settings, a schedule that is not
+// valid — and a user's transform's Validate is called too.
+func TestChainRefusesOutOfRange(t *testing.T) {
+	adam := func(b1, b2, eps float64) *optim.ScaleByAdam[float64] {
+		return &optim.ScaleByAdam[float64]{B1: b1, B2: b2, Eps: eps}
+	}
+	for _, tc := range []struct {
+		tr   optim.Transform[float64]
+		want string
+	}{
+		{adam(1.5, 0.999, 1e-8), "optim: ScaleByAdam.B1 = 1.5: must be in [0, 1)"},
+		{adam(0.9, 1, 1e-8), "optim: ScaleByAdam.B2 = 1: must be in [0, 1)"},
+		{adam(0.9, 0.999, math.NaN()), "optim: ScaleByAdam.Eps = NaN: must be positive and finite"},
+		{adam(0.9, 0.999, 0), "optim: ScaleByAdam.Eps = 0: must be positive and finite"},
+		{&optim.AddDecayedWeights[float64]{Rate: -0.01}, "optim: AddDecayedWeights.Rate = -0.01: must be finite and ≥ 0"},
+		{&optim.AddDecayedWeights[float64]{Rate: 0.01, Schedule: schedule.Cosine{Base: math.NaN(), TMax: 10}},
+			"optim: AddDecayedWeights.Schedule: schedule: Cosine.Base = NaN"},
+		{&optim.AddDecayedWeights[float64]{Rate: 0.01, From: -1}, "optim: AddDecayedWeights.From = -1"},
+		{&optim.Momentum[float64]{Decay: 1}, "optim: Momentum.Decay = 1: must be in [0, 1)"},
+		{&optim.Momentum[float64]{Decay: 0.9, Dampening: -1}, "optim: Momentum.Dampening = -1"},
+		{&optim.EMA[float64]{Decay: -0.5}, "optim: EMA.Decay = -0.5"},
+		{&optim.ScaleByAdadelta[float64]{Rho: 1.5, Eps: 1e-6}, "optim: ScaleByAdadelta.Rho = 1.5: must be in [0, 1]"},
+		{&optim.ScaleByLion[float64]{B1: 1.1, B2: 0.99}, "optim: ScaleByLion.B1 = 1.1: must be in [0, 1]"},
+		{&optim.ClipByValue[float64]{}, "optim: ClipByValue.Max = 0: must be positive and finite"},
+		{&optim.ClipByGlobalNorm[float64]{Max: -1}, "optim: ClipByGlobalNorm.Max = -1: must be finite and ≥ 0"},
+		{&optim.ClipByGlobalNorm[float64]{Max: 1, P: -2}, "optim: ClipByGlobalNorm.P = -2: must be positive"},
+		{&optim.Cautious[float64]{}, "optim: Cautious.Base is nil"},
+		{&optim.Cautious[float64]{Base: adam(0.9, 0.999, 1e-8), Scale: 7}, "optim: Cautious.Scale = 7: unknown mask normalisation"},
+		{&optim.Cautious[float64]{Base: adam(2, 0.999, 1e-8)}, "optim: ScaleByAdam.B1 = 2"},
+		{&optim.ScaleByAdEMAMix[float64]{B1: 0.9, B2: 0.999, B3: 0.9999, Eps: 1e-8, AlphaWarmup: -1}, "optim: ScaleByAdEMAMix.AlphaWarmup = -1"},
+		{&optim.ScaleByTrustRatio[float64]{}, "optim: ScaleByTrustRatio.Coefficient = 0: must be positive and finite"},
+		{&optim.Orthogonalize[float64]{Coefficients: optim.DefaultNSCoefficients, Eps: 1e-7}, "optim: Orthogonalize.Steps = 0: must be at least 1"},
+		{&optim.Orthogonalize[float64]{Steps: 5, Coefficients: [3]float64{1, math.Inf(1), 1}, Eps: 1e-7}, "optim: Orthogonalize.Coefficients[1] = +Inf: must be finite"},
+		{&optim.ScaleByProdigy[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8, D0: 1e-6, DCoef: 1, GrowthRate: 0.5}, "optim: ScaleByProdigy.GrowthRate = 0.5: must be ≥ 1, or 0 for no limit"},
+		{&optim.ScheduleFree[float64]{Beta: 0, Beta2: 0.999, Eps: 1e-8, Adam: true}, "optim: ScheduleFree.Beta = 0: must be in (0, 1)"},
+		{&optim.ScheduleFree[float64]{Beta: 0.9, Warmup: -1}, "optim: ScheduleFree.Warmup = -1"},
+		{&optim.ScaleBySOAP[float64]{B1: 0.95, B2: 0.95, ShampooBeta: 0.95, Eps: 1e-8}, "optim: ScaleBySOAP.Frequency = 0: must be at least 1"},
+		{&optim.ScaleBySOAP[float64]{B1: 0.95, B2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, Frequency: 1, MaxDim: -1}, "optim: ScaleBySOAP.MaxDim = -1: must be at least 0"},
+		{&userTransform{err: errors.New("mine: Rate = -1: must be ≥ 0")}, "mine: Rate = -1: must be ≥ 0"},
+	} {
+		err := newWithChain(&optim.ScaleByLR[float64]{}, tc.tr)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New with a Chain of %T = %v; want an error containing %q", tc.tr, err, tc.want)
+		}
+		if err := (optim.Chain[float64]{tc.tr}).Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Chain{%T}.Validate() = %v; want an error containing %q", tc.tr, err, tc.want)
+		}
+	}
+	// A Validate that accepts lets the chain through; SGD-mode
+	// Schedule-Free has no β₂ or ε to check.
+	if err := newWithChain(&userTransform{}, &optim.ScheduleFree[float64]{Beta: 0.9}); err != nil {
+		t.Errorf("New with a user's valid transform and Schedule-Free SGD: %v", err)
+	}
+}
+
+// TestMethodsPassTheirTransformsChecks: whatever a named method accepts,
+// the transforms it is built from accept too, so that the two sets of
+// checks, both made of the same range functions, cannot drift apart. Each
+// float field is set in turn to values at and beyond the usual bounds, and
+// each bool field turned on.
+func TestMethodsPassTheirTransformsChecks(t *testing.T) {
+	for _, m := range append(namedMethods(), optim.SGD{Momentum: 0.9, Nesterov: true}, optim.SGD{Momentum: 0.9, EMA: true}) {
+		typ := reflect.TypeOf(m)
+		try := func(what string, m optim.Method) {
+			if m.Validate() != nil {
+				return
+			}
+			p := newProblem(1, 8)
+			if _, err := optim.New(p.params, optim.Config{Method: m, LR: schedule.Constant(0.1)}); err != nil {
+				t.Errorf("%s %s: Validate accepts it, New refuses it: %v", typ.Name(), what, err)
+			}
+		}
+		try("as given", m)
+		for i := range typ.NumField() {
+			f := typ.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			switch f.Type.Kind() {
+			case reflect.Float64:
+				for _, x := range []float64{0, 1e-9, 0.5, 1, 2, -1} {
+					v := reflect.New(typ).Elem()
+					v.Set(reflect.ValueOf(m))
+					v.Field(i).SetFloat(x)
+					try(f.Name+" = "+strconv.FormatFloat(x, 'g', -1, 64), v.Interface().(optim.Method))
+				}
+			case reflect.Bool:
+				v := reflect.New(typ).Elem()
+				v.Set(reflect.ValueOf(m))
+				v.Field(i).SetBool(!v.Field(i).Bool())
+				try(f.Name+" flipped", v.Interface().(optim.Method))
+			}
+		}
 	}
 }
