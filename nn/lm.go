@@ -435,6 +435,61 @@ func (m *RecurrentLM[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*auto
 	return t.Linear(h, m.headW, m.headB), t.Err()
 }
 
+// recurrentState is the state a [RecurrentLM] carries from one call of
+// feed to the next: each layer's final h and, for an LSTM, c, [1, 1,
+// Hidden]; nil (zeros) before the first call.
+type recurrentState[T tensor.Float] struct {
+	h, c []*tensor.Tensor[T]
+}
+
+// feed runs the token ids, one sequence, through the model from the states
+// st holds, stores the final states in st and returns the logits of the
+// next token after the last id, [Vocab], valid until t is reset. Feeding a
+// text in parts gives the logits of feeding it whole, bit for bit. feed
+// reads nothing of the model but its parameters, so goroutines may feed
+// one model at once, each with its own tape and state.
+func (m *RecurrentLM[T]) feed(t *autograd.Tape[T], ids []int, st *recurrentState[T]) ([]T, error) {
+	h, err := m.emb.Lookup(t, ids, []int{1, len(ids)})
+	if err != nil {
+		return nil, err
+	}
+	if st.h == nil {
+		st.h = make([]*tensor.Tensor[T], len(m.layers))
+		st.c = make([]*tensor.Tensor[T], len(m.layers))
+	}
+	for i, l := range m.layers {
+		var h0, c0, hn, cn *autograd.Var[T]
+		if st.h[i] != nil {
+			h0 = t.Const(st.h[i])
+		}
+		if st.c[i] != nil {
+			c0 = t.Const(st.c[i])
+		}
+		if h, hn, cn, err = l.ForwardState(t, h, h0, c0); err != nil {
+			return nil, err
+		}
+		st.h[i] = keep(st.h[i], hn)
+		if cn != nil {
+			st.c[i] = keep(st.c[i], cn)
+		}
+	}
+	y := t.Linear(t.Narrow(h, 1, len(ids)-1, 1), m.headW, m.headB)
+	if err := t.Err(); err != nil {
+		return nil, err
+	}
+	return y.Value().Data(), nil
+}
+
+// keep copies the value of v, which the tape owns, into dst, allocated on
+// the first call, and returns dst.
+func keep[T tensor.Float](dst *tensor.Tensor[T], v *autograd.Var[T]) *tensor.Tensor[T] {
+	if dst == nil {
+		dst = tensor.New[T](v.Shape()...)
+	}
+	copy(dst.Data(), v.Value().Data())
+	return dst
+}
+
 // Config returns the model's configuration.
 func (m *RecurrentLM[T]) Config() RecurrentLMConfig { return m.cfg }
 

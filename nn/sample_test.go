@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/descentml/descent/tensor"
 )
 
 func TestSampleIsDeterministic(t *testing.T) {
@@ -55,6 +57,59 @@ func TestSampleBadInput(t *testing.T) {
 	} {
 		if _, err := Sample[float32](m, tc.prompt, tc.cfg, rng); err == nil {
 			t.Errorf("Sample(%v, %+v) = nil error; want one", tc.prompt, tc.cfg)
+		}
+	}
+}
+
+// TestSampleRecurrentCarriesState checks that sampling from a recurrent
+// model, which reads each token once and carries the states, draws the
+// tokens of rerunning the model over the whole text at each step (the
+// window of Sample's other models, as wide as the text), bit for bit:
+// every cell, one and two layers, float32 and float64, one and two
+// threads, several seeds, prompts of one token and of several, sampled and
+// greedy.
+func TestSampleRecurrentCarriesState(t *testing.T) {
+	testSampleRecurrentCarriesState[float32](t)
+	testSampleRecurrentCarriesState[float64](t)
+}
+
+func testSampleRecurrentCarriesState[T tensor.Float](t *testing.T) {
+	defer tensor.SetThreads(0)
+	for _, mc := range []RecurrentLMConfig{
+		{Cell: CellLSTM, Vocab: 40, Embed: 24, Hidden: 80, Layers: 2},
+		{Cell: CellGRU, Vocab: 40, Embed: 24, Hidden: 48},
+		{Cell: CellRNN, Vocab: 40, Embed: 32, Hidden: 32, Tied: true},
+		{Cell: CellLSTM, Vocab: 64, Embed: 64, Hidden: 256}, // large enough to spread over threads
+	} {
+		m, err := NewRecurrentLM[T](mc, rand.New(rand.NewPCG(5, 6)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, threads := range []int{1, 2} {
+			tensor.SetThreads(threads)
+			for seed := range uint64(3) {
+				for _, prompt := range [][]int{{3}, {1, 7, 2, 39, 0, 5}} {
+					cfg := DefaultSampleConfig(4) // narrower than the text: Sample ignores it
+					cfg.Tokens = 24
+					if seed == 2 {
+						cfg.Temperature = 0
+					}
+					got, err := Sample[T](m, prompt, cfg, rand.New(rand.NewPCG(seed, 1)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := sample(window(forwardIDs[T](m), len(prompt)+cfg.Tokens), prompt, cfg, rand.New(rand.NewPCG(seed, 1)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("%T %v, %d threads, seed %d: Sample(%v)[%d] = %d; want %d (rerun over the whole text): got %v, want %v",
+								T(0), m, threads, seed, prompt, i, got[i], want[i], got, want)
+						}
+					}
+				}
+			}
 		}
 	}
 }
