@@ -40,9 +40,15 @@ func DefaultSampleConfig(ctx int) SampleConfig {
 // [B, T] in, logits [B, T, V] out, as [Transformer] and [RecurrentLM])
 // after the prompt's ids, drawing each from the softmax of the last
 // position's logits with rng, and returns the new tokens. The same model,
-// prompt, configuration and rng state give the same tokens. The model is
-// run in eval mode and left in it. An empty prompt, a bad configuration
-// or an id out of the vocabulary is an error.
+// prompt, configuration and rng state give the same tokens. An empty
+// prompt, a bad configuration or an id out of the vocabulary is an error.
+//
+// A [Transformer] or a [RecurrentLM] is run as in eval mode (no dropout)
+// without being changed: its mode stays as it was, and goroutines may
+// sample from one model at once, each with its own rng (as long as nothing
+// trains or loads it meanwhile). Any other model is set to eval mode
+// (SetMode, if it has one) and left in it; it must not be shared between
+// goroutines during Sample.
 //
 // A [RecurrentLM] reads the prompt once and then each new token once,
 // carrying its layers' states from one to the next, as char-rnn and
@@ -66,6 +72,8 @@ func Sample[T tensor.Float](m Module[T], prompt []int, cfg SampleConfig, rng *ra
 	switch m := m.(type) {
 	case *RecurrentLM[T]:
 		return sample(carried(m), prompt, cfg, rng)
+	case *Transformer[T]:
+		return sample(window(m.evaluate, cfg.Context), prompt, cfg, rng)
 	}
 	if ms, ok := m.(ModeSetter); ok {
 		ms.SetMode(Eval)
