@@ -141,8 +141,12 @@ func VerifyChecksum(file []byte) (bool, error) {
 // Load sets the parameters and buffers of m from data, a safetensors file
 // (as Save or PyTorch's safetensors.torch.save_file writes it). Every tensor
 // of the model must be in the file with the same shape, and the file must
-// hold no other; floating-point tensors may be F32 or F64 whatever the
-// model's element type, integer buffers must be I64. Otherwise Load returns
+// hold no other; floating-point tensors may be F16, BF16, F32 or F64
+// whatever the model's element type, integer buffers must be I64. A value
+// converts exactly, as PyTorch's .float() or .double() would, except F64
+// into a float32 model, which rounds to nearest: every F16 and BF16 value
+// (subnormals, infinities and NaNs included) is a float32 (an F16 NaN
+// comes out quiet with its payload, as in PyTorch). Otherwise Load returns
 // an error that names each missing, extra or mismatched tensor (with both
 // shapes) and leaves m unchanged. A file with a checksum ([ChecksumKey])
 // that does not match is an error too; a file without one loads unchecked.
@@ -184,8 +188,8 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 			continue
 		}
 		switch dt := tv.DType(); {
-		case tgt.value != nil && dt != safetensors.F32 && dt != safetensors.F64:
-			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want F32 or F64", name, dt))
+		case tgt.value != nil && dt != safetensors.F16 && dt != safetensors.BF16 && dt != safetensors.F32 && dt != safetensors.F64:
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want F16, BF16, F32 or F64", name, dt))
 			continue
 		case tgt.value == nil && dt != safetensors.I64:
 			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want I64", name, dt))
@@ -208,6 +212,14 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	for name, tv := range found {
 		tgt, raw := want[name], tv.Data()
 		switch tv.DType() {
+		case safetensors.F16:
+			for i := range tgt.value {
+				tgt.value[i] = T(halfToFloat32(binary.LittleEndian.Uint16(raw[2*i:])))
+			}
+		case safetensors.BF16:
+			for i := range tgt.value {
+				tgt.value[i] = T(bfloat16ToFloat32(binary.LittleEndian.Uint16(raw[2*i:])))
+			}
 		case safetensors.F32:
 			for i := range tgt.value {
 				tgt.value[i] = T(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
@@ -224,6 +236,28 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	}
 	return nil
 }
+
+// halfToFloat32 returns the IEEE 754 binary16 value whose bits are h, as
+// PyTorch's float16 → float32 conversion does: exactly, since every
+// binary16 value is a float32, and a NaN quiet with its payload (a
+// signalling NaN gets the quiet bit, as a hardware conversion sets it).
+func halfToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp, mant := uint32(h>>10)&0x1f, uint32(h)&0x3ff
+	switch {
+	case exp == 0x1f && mant != 0: // NaN
+		return math.Float32frombits(sign | 0x7fc00000 | mant<<13)
+	case exp == 0x1f: // ±Inf
+		return math.Float32frombits(sign | 0x7f800000)
+	case exp == 0: // ±0 and subnormals, mant·2⁻²⁴: normal in float32, exact
+		return math.Float32frombits(sign | math.Float32bits(float32(mant)*0x1p-24))
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+}
+
+// bfloat16ToFloat32 returns the bfloat16 value whose bits are b: the upper
+// half of a float32's bits, as PyTorch converts it (NaNs as they are).
+func bfloat16ToFloat32(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
 
 func sameShape(file []uint64, model []int) bool {
 	if len(file) != len(model) {
