@@ -11,6 +11,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -142,15 +143,29 @@ func VerifyChecksum(file []byte) (bool, error) {
 // (as Save or PyTorch's safetensors.torch.save_file writes it). Every tensor
 // of the model must be in the file with the same shape, and the file must
 // hold no other; floating-point tensors may be F16, BF16, F32 or F64
-// whatever the model's element type, integer buffers must be I64. A value
-// converts exactly, as PyTorch's .float() or .double() would, except F64
-// into a float32 model, which rounds to nearest: every F16 and BF16 value
-// (subnormals, infinities and NaNs included) is a float32 (an F16 NaN
-// comes out quiet with its payload, as in PyTorch). Otherwise Load returns
-// an error that names each missing, extra or mismatched tensor (with both
-// shapes) and leaves m unchanged. A file with a checksum ([ChecksumKey])
-// that does not match is an error too; a file without one loads unchecked.
-func Load[T tensor.Float](m Module[T], data []byte) error {
+// whatever the model's element type, integer buffers must be I64. Otherwise
+// Load returns an error that names each missing, extra or mismatched
+// tensor (with both shapes) and leaves m unchanged. A file with a checksum
+// ([ChecksumKey]) that does not match is an error too; a file without one
+// loads unchecked.
+//
+// Values convert exactly, as PyTorch's .float() or .double() would, except
+// F64 into a float32 model, which rounds to nearest: every F16 and BF16
+// value (subnormals, infinities and NaNs included) is a float32, and an F16
+// NaN comes out quiet with its payload, as in PyTorch.
+func Load[T tensor.Float](m Module[T], data []byte) error { return LoadPrefix(m, data, "") }
+
+// LoadPrefix is [Load] of the tensors in data whose names begin with prefix,
+// read without it, as PyTorch's
+//
+//	m.load_state_dict({k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)})
+//
+// for a checkpoint that wraps the model (every name under "model.", as
+// PyTorch Lightning saves it, or "_orig_mod." from torch.compile) or holds
+// a larger model (the "encoder." of one). Tensors without the prefix are
+// left alone; those with it must be the model's, as for Load, and errors
+// give their names in the file.
+func LoadPrefix[T tensor.Float](m Module[T], data []byte, prefix string) error {
 	st, err := safetensors.Deserialize(data)
 	if err != nil {
 		return fmt.Errorf("nn: load: not a safetensors file: %w", err)
@@ -178,21 +193,21 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	found := make(map[string]safetensors.TensorView)
 	for _, name := range names {
 		tgt := want[name]
-		tv, ok := st.Tensor(name)
+		tv, ok := st.Tensor(prefix + name)
 		if !ok {
-			problems = append(problems, fmt.Errorf("nn: load: missing tensor %q (shape %v)", name, tgt.shape))
+			problems = append(problems, fmt.Errorf("nn: load: missing tensor %q (shape %v)", prefix+name, tgt.shape))
 			continue
 		}
 		if !sameShape(tv.Shape(), tgt.shape) {
-			problems = append(problems, fmt.Errorf("nn: load: tensor %q has shape %v in the file; the model's is %v", name, tv.Shape(), tgt.shape))
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q has shape %v in the file; the model's is %v", prefix+name, tv.Shape(), tgt.shape))
 			continue
 		}
 		switch dt := tv.DType(); {
 		case tgt.value != nil && dt != safetensors.F16 && dt != safetensors.BF16 && dt != safetensors.F32 && dt != safetensors.F64:
-			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want F16, BF16, F32 or F64", name, dt))
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want F16, BF16, F32 or F64", prefix+name, dt))
 			continue
 		case tgt.value == nil && dt != safetensors.I64:
-			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want I64", name, dt))
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want I64", prefix+name, dt))
 			continue
 		}
 		found[name] = tv
@@ -200,7 +215,7 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	extra := st.Names()
 	sort.Strings(extra)
 	for _, name := range extra {
-		if _, ok := want[name]; !ok {
+		if _, ok := want[strings.TrimPrefix(name, prefix)]; strings.HasPrefix(name, prefix) && !ok {
 			tv, _ := st.Tensor(name)
 			problems = append(problems, fmt.Errorf("nn: load: unexpected tensor %q (shape %v) in the file", name, tv.Shape()))
 		}

@@ -1,8 +1,10 @@
 package nn
 
 import (
+	"bytes"
 	"math"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/nlpodyssey/safetensors"
@@ -113,5 +115,53 @@ func TestLoadRejectsOtherTypes(t *testing.T) {
 	err := Load[float32](m, file)
 	if want := `nn: load: tensor "w" is I32 in the file; want F16, BF16, F32 or F64`; err == nil || err.Error() != want {
 		t.Errorf("Load(I32 tensor) = %v; want %s", err, want)
+	}
+}
+
+// TestLoadPrefix loads a model from a file that holds it under "model."
+// beside other tensors, and checks what LoadPrefix reports of missing and
+// extra tensors under a prefix.
+func TestLoadPrefix(t *testing.T) {
+	src := smallModel[float32](1)
+	views := map[string]view{"step": intView(nil, []int64{7}), "head.weight": floatView([]int{2}, []float32{1, 2})}
+	for _, p := range src.Params() {
+		views["model."+p.Name] = floatView(p.Shape, p.Value)
+	}
+	for _, b := range src.Buffers() {
+		if b.Value != nil {
+			views["model."+b.Name] = floatView(b.Shape, b.Value)
+		} else {
+			views["model."+b.Name] = intView(b.Shape, b.Int)
+		}
+	}
+	write := func() []byte {
+		var buf bytes.Buffer
+		if err := WriteSafetensors(&buf, views, nil); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	file := write()
+	dst := smallModel[float32](2)
+	if err := LoadPrefix(dst, file, "model."); err != nil {
+		t.Fatal(err)
+	}
+	if !sameState(src, dst) {
+		t.Error(`LoadPrefix(file, "model.") did not give the saved model`)
+	}
+	if err := Load(dst, file); err == nil || !strings.Contains(err.Error(), `missing tensor "0.weight"`) {
+		t.Errorf("Load of a file under model. = %v; want an error naming 0.weight", err)
+	}
+
+	views["model.9.weight"] = floatView([]int{1}, []float32{0})
+	delete(views, "model.0.bias")
+	err := LoadPrefix(dst, write(), "model.")
+	for _, want := range []string{`missing tensor "model.0.bias" (shape [2])`, `unexpected tensor "model.9.weight" (shape [1])`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf(`LoadPrefix(file, "model.") = %v; want an error with %s`, err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "head.weight") {
+		t.Errorf(`LoadPrefix(file, "model.") = %v; want head.weight, outside the prefix, left alone`, err)
 	}
 }
