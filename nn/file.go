@@ -11,6 +11,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/nlpodyssey/safetensors"
 
@@ -141,12 +142,30 @@ func VerifyChecksum(file []byte) (bool, error) {
 // Load sets the parameters and buffers of m from data, a safetensors file
 // (as Save or PyTorch's safetensors.torch.save_file writes it). Every tensor
 // of the model must be in the file with the same shape, and the file must
-// hold no other; floating-point tensors may be F32 or F64 whatever the
-// model's element type, integer buffers must be I64. Otherwise Load returns
-// an error that names each missing, extra or mismatched tensor (with both
-// shapes) and leaves m unchanged. A file with a checksum ([ChecksumKey])
-// that does not match is an error too; a file without one loads unchecked.
-func Load[T tensor.Float](m Module[T], data []byte) error {
+// hold no other; floating-point tensors may be F16, BF16, F32 or F64
+// whatever the model's element type, integer buffers must be I64. Otherwise
+// Load returns an error that names each missing, extra or mismatched
+// tensor (with both shapes) and leaves m unchanged. A file with a checksum
+// ([ChecksumKey]) that does not match is an error too; a file without one
+// loads unchecked.
+//
+// Values convert exactly, as PyTorch's .float() or .double() would, except
+// F64 into a float32 model, which rounds to nearest: every F16 and BF16
+// value (subnormals, infinities and NaNs included) is a float32, and an F16
+// NaN comes out quiet with its payload, as in PyTorch.
+func Load[T tensor.Float](m Module[T], data []byte) error { return LoadPrefix(m, data, "") }
+
+// LoadPrefix is [Load] of the tensors in data whose names begin with prefix,
+// read without it, as PyTorch's
+//
+//	m.load_state_dict({k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)})
+//
+// for a checkpoint that wraps the model (every name under "model.", as
+// PyTorch Lightning saves it, or "_orig_mod." from torch.compile) or holds
+// a larger model (the "encoder." of one). Tensors without the prefix are
+// left alone; those with it must be the model's, as for Load, and errors
+// give their names in the file.
+func LoadPrefix[T tensor.Float](m Module[T], data []byte, prefix string) error {
 	st, err := safetensors.Deserialize(data)
 	if err != nil {
 		return fmt.Errorf("nn: load: not a safetensors file: %w", err)
@@ -174,21 +193,21 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	found := make(map[string]safetensors.TensorView)
 	for _, name := range names {
 		tgt := want[name]
-		tv, ok := st.Tensor(name)
+		tv, ok := st.Tensor(prefix + name)
 		if !ok {
-			problems = append(problems, fmt.Errorf("nn: load: missing tensor %q (shape %v)", name, tgt.shape))
+			problems = append(problems, fmt.Errorf("nn: load: missing tensor %q (shape %v)", prefix+name, tgt.shape))
 			continue
 		}
 		if !sameShape(tv.Shape(), tgt.shape) {
-			problems = append(problems, fmt.Errorf("nn: load: tensor %q has shape %v in the file; the model's is %v", name, tv.Shape(), tgt.shape))
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q has shape %v in the file; the model's is %v", prefix+name, tv.Shape(), tgt.shape))
 			continue
 		}
 		switch dt := tv.DType(); {
-		case tgt.value != nil && dt != safetensors.F32 && dt != safetensors.F64:
-			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want F32 or F64", name, dt))
+		case tgt.value != nil && dt != safetensors.F16 && dt != safetensors.BF16 && dt != safetensors.F32 && dt != safetensors.F64:
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want F16, BF16, F32 or F64", prefix+name, dt))
 			continue
 		case tgt.value == nil && dt != safetensors.I64:
-			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want I64", name, dt))
+			problems = append(problems, fmt.Errorf("nn: load: tensor %q is %v in the file; want I64", prefix+name, dt))
 			continue
 		}
 		found[name] = tv
@@ -196,7 +215,7 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	extra := st.Names()
 	sort.Strings(extra)
 	for _, name := range extra {
-		if _, ok := want[name]; !ok {
+		if _, ok := want[strings.TrimPrefix(name, prefix)]; strings.HasPrefix(name, prefix) && !ok {
 			tv, _ := st.Tensor(name)
 			problems = append(problems, fmt.Errorf("nn: load: unexpected tensor %q (shape %v) in the file", name, tv.Shape()))
 		}
@@ -208,6 +227,14 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	for name, tv := range found {
 		tgt, raw := want[name], tv.Data()
 		switch tv.DType() {
+		case safetensors.F16:
+			for i := range tgt.value {
+				tgt.value[i] = T(halfToFloat32(binary.LittleEndian.Uint16(raw[2*i:])))
+			}
+		case safetensors.BF16:
+			for i := range tgt.value {
+				tgt.value[i] = T(bfloat16ToFloat32(binary.LittleEndian.Uint16(raw[2*i:])))
+			}
 		case safetensors.F32:
 			for i := range tgt.value {
 				tgt.value[i] = T(math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
@@ -224,6 +251,28 @@ func Load[T tensor.Float](m Module[T], data []byte) error {
 	}
 	return nil
 }
+
+// halfToFloat32 returns the IEEE 754 binary16 value whose bits are h, as
+// PyTorch's float16 → float32 conversion does: exactly, since every
+// binary16 value is a float32, and a NaN quiet with its payload (a
+// signalling NaN gets the quiet bit, as a hardware conversion sets it).
+func halfToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp, mant := uint32(h>>10)&0x1f, uint32(h)&0x3ff
+	switch {
+	case exp == 0x1f && mant != 0: // NaN
+		return math.Float32frombits(sign | 0x7fc00000 | mant<<13)
+	case exp == 0x1f: // ±Inf
+		return math.Float32frombits(sign | 0x7f800000)
+	case exp == 0: // ±0 and subnormals, mant·2⁻²⁴: normal in float32, exact
+		return math.Float32frombits(sign | math.Float32bits(float32(mant)*0x1p-24))
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
+}
+
+// bfloat16ToFloat32 returns the bfloat16 value whose bits are b: the upper
+// half of a float32's bits, as PyTorch converts it (NaNs as they are).
+func bfloat16ToFloat32(b uint16) float32 { return math.Float32frombits(uint32(b) << 16) }
 
 func sameShape(file []uint64, model []int) bool {
 	if len(file) != len(model) {

@@ -115,6 +115,12 @@ func NewBlock[T tensor.Float](cfg TransformerConfig, rng *rand.Rand) *Block[T] {
 
 // Forward applies the block to x [B, T, Dim].
 func (b *Block[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+	return b.forward(t, x, true)
+}
+
+// forward is Forward, dropping as the mode says if dropout is set and
+// never otherwise (an evaluation that reads no mode).
+func (b *Block[T]) forward(t *autograd.Tape[T], x *autograd.Var[T], dropout bool) (*autograd.Var[T], error) {
 	a, err := b.ln1.Forward(t, x)
 	if err != nil {
 		return a, err
@@ -122,7 +128,7 @@ func (b *Block[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.V
 	if a, err = b.attn.Forward(t, a); err != nil {
 		return a, err
 	}
-	x = t.Add(x, b.dropout(t, a))
+	x = t.Add(x, b.dropout(t, a, dropout))
 	m, err := b.ln2.Forward(t, x)
 	if err != nil {
 		return m, err
@@ -132,11 +138,11 @@ func (b *Block[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.V
 		return m, err
 	}
 	m = t.Linear(m, b.fc2.weight, b.fc2.bias)
-	return t.Add(x, b.dropout(t, m)), t.Err()
+	return t.Add(x, b.dropout(t, m, dropout)), t.Err()
 }
 
-func (b *Block[T]) dropout(t *autograd.Tape[T], x *autograd.Var[T]) *autograd.Var[T] {
-	if b.drop == nil {
+func (b *Block[T]) dropout(t *autograd.Tape[T], x *autograd.Var[T], on bool) *autograd.Var[T] {
+	if b.drop == nil || !on {
 		return x
 	}
 	y, _ := b.drop.Forward(t, x)
@@ -288,24 +294,55 @@ func initGPT2[T tensor.Float](params []Param[T], layers int, rng *rand.Rand) {
 // sequence longer than Context, or an id out of the vocabulary, is an
 // error naming it.
 func (m *Transformer[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
-	s := x.Shape()
-	if len(s) != 2 || s[1] == 0 || s[1] > m.cfg.Context {
-		return fail(t, fmt.Errorf("nn: transformer: input of shape %v: want token ids [B, T] with 0 < T ≤ %d (the context)", s, m.cfg.Context))
+	if err := m.checkInput(x.Shape()); err != nil {
+		return fail(t, err)
 	}
 	h, err := m.tokEmb.Forward(t, x)
 	if err != nil {
 		return h, err
 	}
-	pos, err := m.posEmb.Lookup(t, m.pos[:s[1]], s[1:2])
+	return m.forward(t, h, true)
+}
+
+// checkInput returns an error if s is not the shape of token ids [B, T]
+// the model reads.
+func (m *Transformer[T]) checkInput(s []int) error {
+	if len(s) != 2 || s[1] == 0 || s[1] > m.cfg.Context {
+		return fmt.Errorf("nn: transformer: input of shape %v: want token ids [B, T] with 0 < T ≤ %d (the context)", s, m.cfg.Context)
+	}
+	return nil
+}
+
+// evaluate returns the logits [1, T, Vocab] for one sequence of token ids
+// as Forward in eval mode does, reading nothing of the model but its
+// parameters (not its mode, nor the embedding's scratch), so goroutines
+// may evaluate one model at once, each on its own tape.
+func (m *Transformer[T]) evaluate(t *autograd.Tape[T], ids []int) (*autograd.Var[T], error) {
+	shape := []int{1, len(ids)}
+	if err := m.checkInput(shape); err != nil {
+		return fail(t, err)
+	}
+	h, err := m.tokEmb.Lookup(t, ids, shape)
+	if err != nil {
+		return h, err
+	}
+	return m.forward(t, h, false)
+}
+
+// forward runs the model from the token embeddings h [B, T, Dim], with
+// dropout as the mode says if dropout is set and none otherwise.
+func (m *Transformer[T]) forward(t *autograd.Tape[T], h *autograd.Var[T], dropout bool) (*autograd.Var[T], error) {
+	n := h.Shape()[1:2] // T
+	pos, err := m.posEmb.Lookup(t, m.pos[:n[0]], n)
 	if err != nil {
 		return pos, err
 	}
 	h = t.Add(h, pos)
-	if m.drop != nil {
+	if m.drop != nil && dropout {
 		h, _ = m.drop.Forward(t, h)
 	}
 	for i, b := range m.blocks {
-		if h, err = b.Forward(t, h); err != nil {
+		if h, err = b.forward(t, h, dropout); err != nil {
 			return h, fmt.Errorf("%w (block %d)", err, i)
 		}
 	}
@@ -433,6 +470,61 @@ func (m *RecurrentLM[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*auto
 		}
 	}
 	return t.Linear(h, m.headW, m.headB), t.Err()
+}
+
+// recurrentState is the state a [RecurrentLM] carries from one call of
+// feed to the next: each layer's final h and, for an LSTM, c, [1, 1,
+// Hidden]; nil (zeros) before the first call.
+type recurrentState[T tensor.Float] struct {
+	h, c []*tensor.Tensor[T]
+}
+
+// feed runs the token ids, one sequence, through the model from the states
+// st holds, stores the final states in st and returns the logits of the
+// next token after the last id, [Vocab], valid until t is reset. Feeding a
+// text in parts gives the logits of feeding it whole, bit for bit. feed
+// reads nothing of the model but its parameters, so goroutines may feed
+// one model at once, each with its own tape and state.
+func (m *RecurrentLM[T]) feed(t *autograd.Tape[T], ids []int, st *recurrentState[T]) ([]T, error) {
+	h, err := m.emb.Lookup(t, ids, []int{1, len(ids)})
+	if err != nil {
+		return nil, err
+	}
+	if st.h == nil {
+		st.h = make([]*tensor.Tensor[T], len(m.layers))
+		st.c = make([]*tensor.Tensor[T], len(m.layers))
+	}
+	for i, l := range m.layers {
+		var h0, c0, hn, cn *autograd.Var[T]
+		if st.h[i] != nil {
+			h0 = t.Const(st.h[i])
+		}
+		if st.c[i] != nil {
+			c0 = t.Const(st.c[i])
+		}
+		if h, hn, cn, err = l.ForwardState(t, h, h0, c0); err != nil {
+			return nil, err
+		}
+		st.h[i] = keep(st.h[i], hn)
+		if cn != nil {
+			st.c[i] = keep(st.c[i], cn)
+		}
+	}
+	y := t.Linear(t.Narrow(h, 1, len(ids)-1, 1), m.headW, m.headB)
+	if err := t.Err(); err != nil {
+		return nil, err
+	}
+	return y.Value().Data(), nil
+}
+
+// keep copies the value of v, which the tape owns, into dst, allocated on
+// the first call, and returns dst.
+func keep[T tensor.Float](dst *tensor.Tensor[T], v *autograd.Var[T]) *tensor.Tensor[T] {
+	if dst == nil {
+		dst = tensor.New[T](v.Shape()...)
+	}
+	copy(dst.Data(), v.Value().Data())
+	return dst
 }
 
 // Config returns the model's configuration.

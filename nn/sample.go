@@ -16,9 +16,10 @@ import (
 type SampleConfig struct {
 	// Tokens is the number of tokens to generate; must not be negative.
 	Tokens int
-	// Context is the most tokens fed to the model at once (a
-	// transformer's positions, the length a recurrent model was trained
-	// on): each step reads the last Context tokens. Must be positive.
+	// Context is the most tokens a transformer reads at once (its
+	// positions): each step reads the last Context tokens afresh. Must be
+	// positive. A [RecurrentLM] has no such limit and ignores it (see
+	// [Sample]).
 	Context int
 	// Temperature divides the logits before the softmax: below 1 sharper,
 	// above 1 flatter. 0 means greedy decoding (always the most likely
@@ -39,9 +40,25 @@ func DefaultSampleConfig(ctx int) SampleConfig {
 // [B, T] in, logits [B, T, V] out, as [Transformer] and [RecurrentLM])
 // after the prompt's ids, drawing each from the softmax of the last
 // position's logits with rng, and returns the new tokens. The same model,
-// prompt, configuration and rng state give the same tokens. The model is
-// run in eval mode and left in it. An empty prompt, a bad configuration
-// or an id out of the vocabulary is an error.
+// prompt, configuration and rng state give the same tokens. An empty
+// prompt, a bad configuration or an id out of the vocabulary is an error.
+//
+// A [Transformer] or a [RecurrentLM] is run as in eval mode (no dropout)
+// without being changed: its mode stays as it was, and goroutines may
+// sample from one model at once, each with its own rng (as long as nothing
+// trains or loads it meanwhile). Any other model is set to eval mode
+// (SetMode, if it has one) and left in it; it must not be shared between
+// goroutines during Sample.
+//
+// A [RecurrentLM] reads the prompt once and then each new token once,
+// carrying its layers' states from one to the next, as char-rnn and
+// PyTorch sampling loops do: a token costs the same however long the text,
+// and every token conditions all that follow, with no window of
+// cfg.Context. Where the text fits in cfg.Context tokens this gives the
+// tokens of rerunning the model over the whole text at each step, bit for
+// bit; beyond, a window would forget the start of the text (restarting
+// from zero states), which the carried states do not. Any other model reads
+// the last cfg.Context tokens afresh for each token.
 func Sample[T tensor.Float](m Module[T], prompt []int, cfg SampleConfig, rng *rand.Rand) ([]int, error) {
 	switch {
 	case len(prompt) == 0:
@@ -52,32 +69,78 @@ func Sample[T tensor.Float](m Module[T], prompt []int, cfg SampleConfig, rng *ra
 	case rng == nil:
 		panic("nn: nil rng for sampling")
 	}
+	switch m := m.(type) {
+	case *RecurrentLM[T]:
+		return sample(carried(m), prompt, cfg, rng)
+	case *Transformer[T]:
+		return sample(window(m.evaluate, cfg.Context), prompt, cfg, rng)
+	}
 	if ms, ok := m.(ModeSetter); ok {
 		ms.SetMode(Eval)
 	}
+	return sample(window(forwardIDs(m), cfg.Context), prompt, cfg, rng)
+}
+
+// A nextFunc returns the logits of the token after seq, valid until t is
+// reset. seq only grows from one call to the next.
+type nextFunc[T tensor.Float] func(t *autograd.Tape[T], seq []int) ([]T, error)
+
+// sample draws cfg.Tokens tokens after prompt, each from the logits next
+// gives for the text so far.
+func sample[T tensor.Float](next nextFunc[T], prompt []int, cfg SampleConfig, rng *rand.Rand) ([]int, error) {
 	t := autograd.NewTape[T]()
 	t.SetNoGrad(true)
 	seq := slices.Clone(prompt)
 	var probs []float64
 	var order []int
 	for range cfg.Tokens {
-		in := seq[max(len(seq)-cfg.Context, 0):]
-		x := tensor.New[T](1, len(in))
-		for i, id := range in {
-			x.Data()[i] = T(id)
-		}
-		logits, err := m.Forward(t, t.Const(x))
+		logits, err := next(t, seq)
 		if err != nil {
 			return nil, fmt.Errorf("nn: sample: %w", err)
 		}
-		out := logits.Value().Data()
-		v := logits.Shape()[len(logits.Shape())-1]
-		last := out[len(out)-v:]
-		next := pick(last, cfg, rng, &probs, &order)
+		seq = append(seq, pick(logits, cfg, rng, &probs, &order))
 		t.Reset()
-		seq = append(seq, next)
 	}
 	return seq[len(prompt):], nil
+}
+
+// A logitsFunc returns a language model's logits [1, T, V] for one
+// sequence of token ids.
+type logitsFunc[T tensor.Float] func(t *autograd.Tape[T], ids []int) (*autograd.Var[T], error)
+
+// window runs a model over the last ctx tokens of the text, from scratch.
+func window[T tensor.Float](run logitsFunc[T], ctx int) nextFunc[T] {
+	return func(t *autograd.Tape[T], seq []int) ([]T, error) {
+		logits, err := run(t, seq[max(len(seq)-ctx, 0):])
+		if err != nil {
+			return nil, err
+		}
+		out := logits.Value().Data()
+		return out[len(out)-logits.Shape()[len(logits.Shape())-1]:], nil
+	}
+}
+
+// forwardIDs runs m's Forward on the ids as values [1, T].
+func forwardIDs[T tensor.Float](m Module[T]) logitsFunc[T] {
+	return func(t *autograd.Tape[T], ids []int) (*autograd.Var[T], error) {
+		x := tensor.New[T](1, len(ids))
+		for i, id := range ids {
+			x.Data()[i] = T(id)
+		}
+		return m.Forward(t, t.Const(x))
+	}
+}
+
+// carried feeds m the tokens of the text it has not read yet, carrying its
+// states from call to call.
+func carried[T tensor.Float](m *RecurrentLM[T]) nextFunc[T] {
+	var st recurrentState[T]
+	read := 0
+	return func(t *autograd.Tape[T], seq []int) ([]T, error) {
+		logits, err := m.feed(t, seq[read:], &st)
+		read = len(seq)
+		return logits, err
+	}
 }
 
 // pick draws a token from logits as cfg says.
