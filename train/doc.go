@@ -45,7 +45,10 @@
 // after each epoch and the checkpoint's model use the evaluated model, with
 // batch normalization's running statistics recomputed for it from training
 // batches; the checkpoint keeps the trained model and the average too, and
-// the training state is put back exactly after each switch.
+// the training state is put back exactly after each switch. The trainer
+// finds the batch-norm layers through nn.Container: a model of one's own
+// that holds batch norm must list its layers for such a run, or New
+// refuses it.
 //
 // With Config.Accumulate, several batches make one optimizer step; the
 // last step of an epoch averages the batches left, and a checkpoint taken

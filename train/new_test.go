@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/tensor"
 	"github.com/descentml/descent/train"
 )
 
@@ -287,5 +289,122 @@ func TestNewChecksValidationClasses(t *testing.T) {
 	}
 	if _, err := train.New[float32](wide, opt, train.Data{Train: set, Val: more, Test: more}, cfg); err != nil {
 		t.Errorf("New with 3 outputs, 2 training and 3 validation classes: %v; want none", err)
+	}
+}
+
+// wrapped is a model of one's own as a user writes it: a struct holding
+// layers (here a Sequential's) whose Module and ModeSetter methods pass
+// on to them, and that does not list its layers (nn.Container).
+type wrapped[T tensor.Float] struct{ s *nn.Sequential[T] }
+
+func (w wrapped[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+	return w.s.Forward(t, x)
+}
+func (w wrapped[T]) Params() []nn.Param[T]   { return w.s.Params() }
+func (w wrapped[T]) Buffers() []nn.Buffer[T] { return w.s.Buffers() }
+func (w wrapped[T]) SetMode(m nn.Mode)       { w.s.SetMode(m) }
+
+// container is wrapped that lists its layers.
+type container[T tensor.Float] struct{ wrapped[T] }
+
+func (c container[T]) Layers() []nn.Module[T] { return c.s.Layers() }
+
+var _ nn.Container[float32] = container[float32]{}
+
+// TestEvalPointNeedsLayers: a run that evaluates another point than the
+// one it trains (Schedule-Free's x, an average of the weights) recomputes
+// batch norm's running statistics for it, which it can do only for the
+// batch-norm layers it reaches through nn.Container. New refuses a model
+// whose buffers hold batch-norm statistics that it cannot reach, saying
+// what to implement, instead of evaluating it with the statistics of the
+// trained point; a model that lists its layers trains and evaluates bit
+// for bit as the Sequential it wraps, and a run that needs no
+// recomputation, or a model without batch norm, is taken as it is.
+func TestEvalPointNeedsLayers(t *testing.T) {
+	splits := digits(t)
+	sub := splits.Train.Subset(firstN(300))
+	model := func(bn bool) *nn.Sequential[float32] {
+		rng := rand.New(rand.NewPCG(1, 2))
+		layers := []nn.Module[float32]{nn.NewFlatten[float32](), nn.NewLinear[float32](64, 16, rng)}
+		if bn {
+			layers = append(layers, nn.NewBatchNorm1d[float32](16))
+		}
+		return nn.NewSequential(append(layers, nn.NewReLU[float32](), nn.NewLinear[float32](16, 10, rng))...)
+	}
+	ema := &optim.Averaging{EMA: true, Decay: 0.9}
+	for _, c := range []struct {
+		name   string
+		method optim.Method
+		avg    *optim.Averaging
+		bn     bool
+		want   string // New's error for wrapped
+	}{
+		{"Schedule-Free", optim.DefaultScheduleFreeAdamW(), nil, true, `the model's buffer "2.running_mean" is batch-norm state that train cannot reach to recompute it at Schedule-Free's x`},
+		{"EMA", optim.DefaultAdamW(), ema, true, "at the average of the weights"},
+		{"AdamW", optim.DefaultAdamW(), nil, true, ""},
+		{"Schedule-Free without batch norm", optim.DefaultScheduleFreeAdamW(), nil, false, ""},
+	} {
+		var loss [3]float64
+		var saved [3][]byte
+		for i, wrap := range []func(*nn.Sequential[float32]) train.Model[float32]{
+			func(s *nn.Sequential[float32]) train.Model[float32] { return s },
+			func(s *nn.Sequential[float32]) train.Model[float32] { return container[float32]{wrapped[float32]{s}} },
+			func(s *nn.Sequential[float32]) train.Model[float32] { return wrapped[float32]{s} },
+		} {
+			s := model(c.bn)
+			m := wrap(s)
+			opt, err := optim.New(train.Params[float32](m), optim.Config{Method: c.method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := train.New[float32](m, opt, train.Data{Train: sub, Val: splits.Val}, train.Config{Epochs: 2, BatchSize: 50, Average: c.avg})
+			if i == 2 && c.want != "" {
+				if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "nn.Container") {
+					t.Errorf("%s: New of a model that does not list its layers: %v; want %q and what to implement", c.name, err, c.want)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s, model %d: New: %v", c.name, i, err)
+			}
+			if err := tr.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if loss[i], _, err = tr.Evaluate(splits.Test); err != nil {
+				t.Fatal(err)
+			}
+			saved[i] = modelBytes(t, s)
+		}
+		for i := 1; i < len(loss); i++ {
+			if saved[i] != nil && (math.Float64bits(loss[i]) != math.Float64bits(loss[0]) || !bytes.Equal(saved[i], saved[0])) {
+				t.Errorf("%s: model %d: test loss %v, model bytes equal %v; want the Sequential's %v and its bytes", c.name, i, loss[i], bytes.Equal(saved[i], saved[0]), loss[0])
+			}
+		}
+	}
+}
+
+// firstN returns 0, 1, …, n−1.
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// TestEvalPointReachesResidual: batch norm inside a Residual is reached
+// through its Inner, so a Schedule-Free run recomputes its statistics and
+// New takes the model.
+func TestEvalPointReachesResidual(t *testing.T) {
+	splits := digits(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	inner := nn.NewSequential(nn.NewBatchNorm1d[float32](16), nn.NewReLU[float32]())
+	m := nn.NewSequential(nn.NewFlatten[float32](), nn.NewLinear[float32](64, 16, rng), nn.NewResidual[float32](inner), nn.NewLinear[float32](16, 10, rng))
+	opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultScheduleFreeAdamW()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.New[float32](m, opt, train.Data{Train: splits.Train}, train.Config{Epochs: 1, BatchSize: 50}); err != nil {
+		t.Errorf("New of a Schedule-Free run with batch norm in a Residual: %v; want none", err)
 	}
 }

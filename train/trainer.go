@@ -220,8 +220,14 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 // a single example would leave its batch norm one value per channel to
 // train on, as an epoch's last batch does when Config.BatchSize leaves
 // one example over (a 1-d batch norm over [N, C]; one over images, or
-// over [N, C, L], has more values per channel and is taken). Nothing the run depends on changes: not the parameters, the
-// running statistics, nor any random source.
+// over [N, C, L], has more values per channel and is taken). Nothing the
+// run depends on changes: not the parameters, the running statistics, nor
+// any random source.
+//
+// A run that evaluates another point than the one it trains
+// (Schedule-Free, Config.Average) recomputes batch normalization's running
+// statistics for it, and is refused for a model whose buffers hold
+// batch-norm statistics of a layer it does not list (nn.Container).
 func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
 	sets = Data{Train: orNil(sets.Train), Val: orNil(sets.Val), Test: orNil(sets.Test)}
 	if isNil(model) {
@@ -305,6 +311,9 @@ func newLocal[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data
 	nn.DiscardGrads(tr.params)
 	opt.MeasureGradNorm(true)
 	if err := tr.newAverager(); err != nil {
+		return nil, err
+	}
+	if err := tr.checkEvalPointBN(); err != nil {
 		return nil, err
 	}
 	if err := tr.newAccumulator(); err != nil {
@@ -759,7 +768,7 @@ func lastLR[T tensor.Float](o *optim.Optimizer[T]) float64 {
 // else in eval mode, on a tape that records nothing. The layers' running
 // statistics are put back exactly, and no random number is drawn.
 func (tr *Trainer[T]) checkOneExample(ranks int, syncBN bool) error {
-	bns := batchNorms[T](tr.model)
+	bns := batchNorms(tr.model)
 	if len(bns) == 0 || ranks > 1 && syncBN { // synchronised: a rank's statistics are the global batch's
 		return nil
 	}
