@@ -8,9 +8,10 @@
 //
 // [New] checks the run before it starts: the configuration, the optimizer
 // (made over the model's parameters), and, from one example run forward in
-// eval mode, that the model takes the data's examples, gives an output
-// for every class, and that its batch norm never trains on one value per channel
-// (a batch of one example through a 1-d batch norm).
+// eval mode, that the model takes the data's examples and gives an output
+// for every class, and, if the run has batches of one example, that the
+// model can train on one in training mode (1-d batch norm cannot: one
+// value per channel).
 //
 // The loop shuffles the examples in an order that is a pure function of the seed
 // and the epoch, evaluating loss and accuracy on the validation set after

@@ -83,8 +83,10 @@ func (tr *Trainer[T]) AtEvalPoint(fn func() error) error {
 	return err
 }
 
-// saveTrainState copies what evaluating at x changes besides the
-// parameters: the buffers and the dropout random source.
+// saveTrainState copies what a forward pass in training mode changes
+// besides the parameters, evaluating at x's recomputation of batch norm's
+// statistics among them: the model's buffers and the dropout random source
+// (Config.RNG). restore puts them back.
 func (tr *Trainer[T]) saveTrainState() (restore func() error, err error) {
 	bufs := tr.model.Buffers()
 	vals := make([][]T, len(bufs))

@@ -150,10 +150,11 @@ func bnParts(t *testing.T, n int, shape []int, rng *rand.PCG) (*data.Set, *nn.Se
 // TestNewBatchNormLastBatchOfOne: 1-d batch norm in training mode cannot
 // take a batch of one example, which an epoch's last batch is when the
 // batch size leaves one over; New refuses it, saying what to do, instead
-// of the first epoch's end. DropLast, another batch size, or batch norm
-// over more than one value per channel (2-d, or [N, C, L]) is accepted,
-// and New changes nothing the run depends on: the running statistics,
-// the parameters and the random source are as they were.
+// of the first epoch's end, for a Sequential and for a model of one's own
+// that does not list its layers alike. DropLast, another batch size, or
+// batch norm over more than one value per channel (2-d, or [N, C, L]) is
+// accepted, and New changes nothing the run depends on: the running
+// statistics, the parameters and the random source are as they were.
 func TestNewBatchNormLastBatchOfOne(t *testing.T) {
 	for _, c := range []struct {
 		name     string
@@ -162,40 +163,50 @@ func TestNewBatchNormLastBatchOfOne(t *testing.T) {
 		dropLast bool
 		want     string
 	}{
-		{"last batch of one", []int{3}, 4, false, "leave a last batch of one example in each epoch (batch size 4), and batch norm cannot train on one: nn: BatchNorm1d(3)"},
+		{"last batch of one", []int{3}, 4, false, "leave a last batch of one example in each epoch (batch size 4), and the model cannot train on one: nn: BatchNorm1d(3)"},
 		{"batch size 1", []int{3}, 1, false, "batches of one example (batch size 1, 9 training examples)"},
 		{"DropLast", []int{3}, 4, true, ""},
 		{"no batch of one", []int{3}, 3, false, ""},
 		{"2-d batch norm", []int{2, 2, 2}, 4, false, ""},
 	} {
-		rng := rand.NewPCG(7, 8)
-		set, model, opt := bnParts(t, 9, c.shape, rng)
-		before := modelBytes(t, model)
-		state, _ := rng.MarshalBinary()
-		_, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: c.batch, DropLast: c.dropLast, RNG: rng})
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("%s: New: %v; want %q", c.name, err, c.want)
-		}
-		if c.want != "" && err != nil && !strings.Contains(err.Error(), "set DropLast, or choose another batch size") && c.batch > 1 {
-			t.Errorf("%s: New: %v; want it to say what to do", c.name, err)
-		}
-		after, _ := rng.MarshalBinary()
-		if !bytes.Equal(modelBytes(t, model), before) || !bytes.Equal(after, state) {
-			t.Errorf("%s: New changed the model's parameters or buffers, or drew random numbers", c.name)
+		for _, wrap := range []bool{false, true} {
+			name := c.name
+			rng := rand.NewPCG(7, 8)
+			set, s, opt := bnParts(t, 9, c.shape, rng)
+			var model train.Model[float32] = s
+			if wrap {
+				name, model = name+", wrapped", wrapped[float32]{s}
+			}
+			before := modelBytes(t, s)
+			state, _ := rng.MarshalBinary()
+			_, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: c.batch, DropLast: c.dropLast, RNG: rng})
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("%s: New: %v; want %q", name, err, c.want)
+			}
+			if c.want != "" && err != nil && !strings.Contains(err.Error(), "set DropLast, or choose another batch size") && c.batch > 1 {
+				t.Errorf("%s: New: %v; want it to say what to do", name, err)
+			}
+			after, _ := rng.MarshalBinary()
+			if !bytes.Equal(modelBytes(t, s), before) || !bytes.Equal(after, state) {
+				t.Errorf("%s: New changed the model's parameters or buffers, or drew random numbers", name)
+			}
 		}
 	}
 }
 
 // TestNewBatchNormShardOfOne: in a data-parallel run without synchronised
 // batch norm, a rank whose share of a batch is one example cannot train
-// its batch norm; every rank refuses the run in New.
+// its batch norm; every rank refuses the run in New, also for a model of
+// one's own that does not list its layers.
 func TestNewBatchNormShardOfOne(t *testing.T) {
-	_, errs := onReplicas(t, 2, func(int) replicaRun {
-		return replicaRun{batchNorm: true, cfg: train.Config{Epochs: 1, BatchSize: 3, DropLast: true}}
-	}, func(int, *train.Trainer[float64]) error { return nil })
-	for r, err := range errs {
-		if err == nil || !strings.Contains(err.Error(), "a batch of 3 examples leaves rank 0 of 2 one example") {
-			t.Errorf("rank %d: %v; want an error naming the batch and the rank", r, err)
+	for _, wrap := range []bool{false, true} {
+		_, errs := onReplicas(t, 2, func(int) replicaRun {
+			return replicaRun{batchNorm: true, wrap: wrap, cfg: train.Config{Epochs: 1, BatchSize: 3, DropLast: true}}
+		}, func(int, *train.Trainer[float64]) error { return nil })
+		for r, err := range errs {
+			if err == nil || !strings.Contains(err.Error(), "a batch of 3 examples leaves rank 0 of 2 one example") {
+				t.Errorf("wrapped %v, rank %d: %v; want an error naming the batch and the rank", wrap, r, err)
+			}
 		}
 	}
 }
