@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"unsafe"
 
@@ -24,13 +25,17 @@ const bnBatches = 50
 
 // Evaluate returns the mean loss and the accuracy of the model on set, in
 // eval mode, without recording gradients, at the optimizer's evaluation
-// point (see AtEvalPoint). The model is left in eval mode. A set whose
-// examples are not of the training set's shape is an error. In a
-// data-parallel run each rank evaluates its share of the batches and the
-// ranks add up their sums: every rank must call it.
+// point (see AtEvalPoint); NaNs for no set (nil, or empty). The model is
+// left in eval mode. A set whose examples are not of the training set's
+// shape is an error. In a data-parallel run each rank evaluates its share
+// of the batches and the ranks add up their sums: every rank must call it.
 func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
 	set = orNil(set)
-	if set != nil && !tensor.SameShape(set.Shape(), tr.sets.Train.Shape()) {
+	switch {
+	case set == nil || set.Len() == 0: // as evaluate, without the switch to the evaluation point
+		tr.model.SetMode(nn.Eval)
+		return math.NaN(), math.NaN(), nil
+	case !tensor.SameShape(set.Shape(), tr.sets.Train.Shape()):
 		return 0, 0, fmt.Errorf("train: evaluating examples of shape %v with a model trained on %v", set.Shape(), tr.sets.Train.Shape())
 	}
 	err = tr.AtEvalPoint(func() (err error) {

@@ -3,6 +3,7 @@ package train_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -417,5 +418,64 @@ func TestEvalPointReachesResidual(t *testing.T) {
 	}
 	if _, err := train.New[float32](m, opt, train.Data{Train: splits.Train}, train.Config{Epochs: 1, BatchSize: 50}); err != nil {
 		t.Errorf("New of a Schedule-Free run with batch norm in a Residual: %v; want none", err)
+	}
+}
+
+// TestModes: New and NewSeq leave the model in training mode, as a new
+// module is, though they run it in eval mode; Run leaves it in eval mode,
+// ready to predict, with a validation set or text or without, and when it
+// is interrupted.
+func TestModes(t *testing.T) {
+	check := func(what string, m *nn.Sequential[float32], want nn.Mode) {
+		t.Helper()
+		if got := m.Mode(); got != want {
+			t.Errorf("%s: the model is in %v mode; want %v", what, got, want)
+		}
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name  string
+		val   bool
+		batch int // 3 leaves a batch of one: New also runs the model in training mode
+		ctx   context.Context
+	}{
+		{"with validation", true, 4, context.Background()},
+		{"without validation", false, 4, context.Background()},
+		{"a batch of one", false, 3, context.Background()},
+		{"interrupted", true, 4, cancelled},
+	} {
+		set, model, opt := tinyParts(t)
+		model.SetMode(nn.Eval)
+		sets := train.Data{Train: set.Subset(firstN(7))}
+		if c.val {
+			sets.Val = set
+		}
+		tr, err := train.New[float32](model, opt, sets, train.Config{Epochs: 1, BatchSize: c.batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(c.name+": after New", model, nn.Train)
+		if err := tr.Run(c.ctx); err != nil && c.ctx.Err() == nil {
+			t.Fatal(err)
+		}
+		check(c.name+": after Run", model, nn.Eval)
+	}
+	for _, val := range [][]int{nil, {1, 0, 1, 1, 0}} {
+		model := nn.NewSequential(nn.NewEmbedding[float32](2, 3, rand.New(rand.NewPCG(1, 2))), nn.NewLinear[float32](3, 2, rand.New(rand.NewPCG(3, 4))))
+		model.SetMode(nn.Eval)
+		opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := train.NewSeq[float32](model, opt, []int{0, 1, 1, 0, 1, 0, 0, 1}, val, train.SeqConfig{Steps: 2, BatchSize: 2, Ctx: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("validation text %v: after NewSeq", val), model, nn.Train)
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("validation text %v: after Run", val), model, nn.Eval)
 	}
 }

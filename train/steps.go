@@ -151,7 +151,8 @@ const seqCheckpointFormat = "descent.seq-checkpoint"
 // window of the largest token id, and refused if it does not accept it or
 // gives fewer outputs per position than the ids need (the text's
 // vocabulary is larger than the model's). That pass changes nothing the
-// run depends on; SeqConfig.RNG is put back after it.
+// run depends on; SeqConfig.RNG is put back after it, and the model is
+// left in training mode, as a new module is.
 func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, val []int, cfg SeqConfig) (*SeqTrainer[T], error) {
 	if isNil(model) {
 		return nil, errors.New("train: no model (nil)")
@@ -228,6 +229,7 @@ func (tr *SeqTrainer[T]) checkVocabulary(train, val []int) error {
 	}
 	data.Tokens(x.Data(), tr.xs[:ctx])
 	setMode(tr.model, nn.Eval)
+	defer setMode(tr.model, nn.Train) // as it came, new
 	tr.tape.SetNoGrad(true)
 	defer tr.tape.SetNoGrad(false)
 	defer tr.tape.Reset()
@@ -261,8 +263,11 @@ func (tr *SeqTrainer[T]) Optimizer() *optim.Optimizer[T] { return tr.opt }
 // checkpoint of the exact position is written (if Checkpoint is set) and
 // ctx.Err() is returned. A NaN or infinite loss returns an error and
 // writes no checkpoint, so the last good one is kept; a checkpoint that
-// cannot be written returns an error matching ErrCheckpoint.
+// cannot be written returns an error matching ErrCheckpoint. Run leaves
+// the model in eval mode (if it has one), however it returns, as
+// Trainer.Run does.
 func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
+	defer setMode(tr.model, nn.Eval)
 	start := time.Now()
 	for tr.pos.Step < tr.cfg.Steps {
 		if err := tr.stopNow(ctx); err != nil {

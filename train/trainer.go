@@ -223,7 +223,8 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 // Nothing the run depends on changes: not the parameters, the buffers
 // (batch norm's running statistics), nor Config.RNG, which are put back
 // exactly (a random source of the model's that is not Config.RNG would
-// advance in that pass).
+// advance in that pass). New leaves the model in training mode, as a new
+// module is.
 //
 // A run that evaluates another point than the one it trains
 // (Schedule-Free, Config.Average) recomputes batch normalization's running
@@ -302,6 +303,7 @@ func newLocal[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data
 	}
 	tr.tape.Reset()
 	tr.tape.SetNoGrad(false)
+	model.SetMode(nn.Train) // as it came, new
 	if err != nil {
 		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
 	}
@@ -419,7 +421,13 @@ func (tr *Trainer[T]) Step() int { return tr.opt.Steps() }
 // returned. A NaN or infinite loss or gradient returns an error and writes
 // no checkpoint, so the last good one is kept; a checkpoint that cannot be
 // written returns an error matching ErrCheckpoint.
+//
+// Run leaves the model in eval mode, however it returns, ready to predict
+// (as Evaluate leaves it), with the parameters it trains: AtEvalPoint
+// gives the ones it evaluates. A later Run, Evaluate or checkpoint sets
+// the modes it needs itself.
 func (tr *Trainer[T]) Run(ctx context.Context) error {
+	defer tr.model.SetMode(nn.Eval)
 	if tr.pos.Stopped {
 		return ErrStopped
 	}
