@@ -479,3 +479,34 @@ func TestModes(t *testing.T) {
 		check(fmt.Sprintf("validation text %v: after Run", val), model, nn.Eval)
 	}
 }
+
+// TestNewSeqShortValidation: NewSeq refuses validation text shorter than
+// one window and its next token, as it refuses such training text, naming
+// the split, its length and the window, also when EvalTokens cuts it that
+// short; every evaluation of it was NaN, silently. No validation text (nil
+// or empty) is taken, and so is one window's worth.
+func TestNewSeqShortValidation(t *testing.T) {
+	text := []int{0, 1, 1, 0, 1, 0, 0, 1, 1, 1}
+	for _, c := range []struct {
+		name       string
+		val        []int
+		evalTokens int
+		want       string
+	}{
+		{"shorter than a window", text[:3], 0, "train: validation data: text of 3 tokens is shorter than one window of 3 tokens and its next token"},
+		{"cut by EvalTokens", text, 2, "train: validation data: text of 2 tokens is shorter than one window of 3 tokens and its next token (EvalTokens = 2 cuts it to that)"},
+		{"one window", text[:4], 0, ""},
+		{"none", nil, 0, ""},
+		{"empty", []int{}, 0, ""},
+	} {
+		model := nn.NewSequential(nn.NewEmbedding[float32](2, 3, rand.New(rand.NewPCG(1, 2))), nn.NewLinear[float32](3, 2, rand.New(rand.NewPCG(3, 4))))
+		opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = train.NewSeq[float32](model, opt, text, c.val, train.SeqConfig{Steps: 2, BatchSize: 2, Ctx: 3, EvalTokens: c.evalTokens})
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("NewSeq with validation text %s: %v; want %q", c.name, err, c.want)
+		}
+	}
+}
