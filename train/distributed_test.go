@@ -150,11 +150,12 @@ type equivalence struct {
 	syncBN bool // batch norm, synchronised over the ranks
 	conv   bool // replicaRun.conv
 	avg    *optim.Averaging
-	acc    int // Config.Accumulate
+	acc    int  // Config.Accumulate
+	wrap   bool // replicaRun.wrap
 }
 
 func (m equivalence) replicaRun() replicaRun {
-	return replicaRun{method: m.method, lr: m.lr, clip: m.clip, batchNorm: m.syncBN, conv: m.conv,
+	return replicaRun{method: m.method, lr: m.lr, clip: m.clip, batchNorm: m.syncBN, conv: m.conv, wrap: m.wrap,
 		cfg: train.Config{Epochs: 2, BatchSize: 31, Seed: 5, SyncBatchNorm: m.syncBN, Average: m.avg, Accumulate: m.acc}}
 }
 
