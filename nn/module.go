@@ -22,6 +22,11 @@ import (
 // with the model but not trained (BatchNorm's running statistics), both in a
 // fixed order under PyTorch's names. Modules build these lists once; the
 // returned slices must not be modified, and calling them allocates nothing.
+//
+// A model of your own is any type with these methods, and a [ModeSetter]
+// if a layer it holds has a mode. One that holds layers should also be a
+// [Container], listing them, as [Sequential] is: code that looks for
+// layers of one kind inside a model finds them only that way.
 type Module[T tensor.Float] interface {
 	Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error)
 	Params() []Param[T]
@@ -82,6 +87,24 @@ func (m Mode) String() string {
 // such as [Sequential] pass SetMode on to the modules they hold.
 type ModeSetter interface {
 	SetMode(Mode)
+}
+
+// A Container is a module made of other modules, its layers, as
+// [Sequential] is. Layers returns them in order, each layer once; a layer
+// may be a Container too. The returned slice must not be modified.
+//
+// A model of your own that holds layers (a struct with a Linear layer, a
+// BatchNorm and another Linear layer, say) should implement Container:
+// Params, Buffers and SetMode say nothing of which layer holds what, and
+// code that needs the layers of one kind inside a model reaches them
+// through Layers alone. Package train does, to recompute batch
+// normalization's running statistics at an evaluation point
+// (Schedule-Free's x, an average of the weights); it refuses such a run
+// for a model whose buffers hold batch-norm statistics that no Layers
+// reaches.
+type Container[T tensor.Float] interface {
+	Module[T]
+	Layers() []Module[T]
 }
 
 // ZeroGrad sets every parameter's gradient to zero, in place.
@@ -173,8 +196,8 @@ type Sequential[T tensor.Float] struct {
 }
 
 var (
-	_ Module[float32] = (*Sequential[float32])(nil)
-	_ ModeSetter      = (*Sequential[float32])(nil)
+	_ Container[float32] = (*Sequential[float32])(nil)
+	_ ModeSetter         = (*Sequential[float32])(nil)
 )
 
 // NewSequential returns a model that applies layers in order, in training
@@ -220,7 +243,7 @@ func (s *Sequential[T]) Params() []Param[T] { return s.params }
 // Buffers returns the layers' buffers in order, named "index.name".
 func (s *Sequential[T]) Buffers() []Buffer[T] { return s.buffers }
 
-// Layers returns the layers.
+// Layers returns the layers, in order ([Container]).
 func (s *Sequential[T]) Layers() []Module[T] { return s.layers }
 
 // Mode returns the model's mode.

@@ -22,6 +22,7 @@ import (
 type replicaRun struct {
 	init      uint64 // the seed of the initial weights
 	batchNorm bool
+	wrap      bool // train the Sequential inside a model of one's own (wrapped)
 	dropout   bool
 	conv      bool // a 3×3 convolution to 4 channels (and batch norm), ReLU and 2×2 max pooling first
 	method    optim.Method
@@ -72,7 +73,11 @@ func (r replicaRun) build(t testing.TB, c *comm.Comm, splits *data.Splits) (*tra
 	if r.trainSet == nil {
 		sets.Train = splits.Train
 	}
-	tr, err := train.New[float64](model, opt, sets, cfg)
+	var m train.Model[float64] = model
+	if r.wrap {
+		m = wrapped[float64]{model}
+	}
+	tr, err := train.New(m, opt, sets, cfg)
 	return tr, model, opt, err
 }
 
@@ -145,11 +150,12 @@ type equivalence struct {
 	syncBN bool // batch norm, synchronised over the ranks
 	conv   bool // replicaRun.conv
 	avg    *optim.Averaging
-	acc    int // Config.Accumulate
+	acc    int  // Config.Accumulate
+	wrap   bool // replicaRun.wrap
 }
 
 func (m equivalence) replicaRun() replicaRun {
-	return replicaRun{method: m.method, lr: m.lr, clip: m.clip, batchNorm: m.syncBN, conv: m.conv,
+	return replicaRun{method: m.method, lr: m.lr, clip: m.clip, batchNorm: m.syncBN, conv: m.conv, wrap: m.wrap,
 		cfg: train.Config{Epochs: 2, BatchSize: 31, Seed: 5, SyncBatchNorm: m.syncBN, Average: m.avg, Accumulate: m.acc}}
 }
 

@@ -8,9 +8,10 @@
 //
 // [New] checks the run before it starts: the configuration, the optimizer
 // (made over the model's parameters), and, from one example run forward in
-// eval mode, that the model takes the data's examples, gives an output
-// for every class, and that its batch norm never trains on one value per channel
-// (a batch of one example through a 1-d batch norm).
+// eval mode, that the model takes the data's examples and gives an output
+// for every class, and, if the run has batches of one example, that the
+// model can train on one in training mode (1-d batch norm cannot: one
+// value per channel).
 //
 // The loop shuffles the examples in an order that is a pure function of the seed
 // and the epoch, evaluating loss and accuracy on the validation set after
@@ -45,7 +46,10 @@
 // after each epoch and the checkpoint's model use the evaluated model, with
 // batch normalization's running statistics recomputed for it from training
 // batches; the checkpoint keeps the trained model and the average too, and
-// the training state is put back exactly after each switch.
+// the training state is put back exactly after each switch. The trainer
+// finds the batch-norm layers through nn.Container: a model of one's own
+// that holds batch norm must list its layers for such a run, or New
+// refuses it.
 //
 // With Config.Accumulate, several batches make one optimizer step; the
 // last step of an epoch averages the batches left, and a checkpoint taken

@@ -3,6 +3,9 @@ package train
 import (
 	"errors"
 	"fmt"
+	"math"
+	"strings"
+	"unsafe"
 
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
@@ -22,13 +25,17 @@ const bnBatches = 50
 
 // Evaluate returns the mean loss and the accuracy of the model on set, in
 // eval mode, without recording gradients, at the optimizer's evaluation
-// point (see AtEvalPoint). The model is left in eval mode. A set whose
-// examples are not of the training set's shape is an error. In a
-// data-parallel run each rank evaluates its share of the batches and the
-// ranks add up their sums: every rank must call it.
+// point (see AtEvalPoint); NaNs for no set (nil, or empty). The model is
+// left in eval mode. A set whose examples are not of the training set's
+// shape is an error. In a data-parallel run each rank evaluates its share
+// of the batches and the ranks add up their sums: every rank must call it.
 func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, err error) {
 	set = orNil(set)
-	if set != nil && !tensor.SameShape(set.Shape(), tr.sets.Train.Shape()) {
+	switch {
+	case set == nil || set.Len() == 0: // as evaluate, without the switch to the evaluation point
+		tr.model.SetMode(nn.Eval)
+		return math.NaN(), math.NaN(), nil
+	case !tensor.SameShape(set.Shape(), tr.sets.Train.Shape()):
 		return 0, 0, fmt.Errorf("train: evaluating examples of shape %v with a model trained on %v", set.Shape(), tr.sets.Train.Shape())
 	}
 	err = tr.AtEvalPoint(func() (err error) {
@@ -46,7 +53,9 @@ func (tr *Trainer[T]) Evaluate(set data.Dataset) (meanLoss, accuracy float64, er
 // normalization's running statistics are recomputed for x first, as the
 // Schedule-Free reference recommends: the mean of the batch statistics
 // of up to 50 training batches, in train mode without steps (as
-// torch.optim.swa_utils.update_bn, with momentum None).
+// torch.optim.swa_utils.update_bn, with momentum None), for the batch
+// normalization layers the model lists (nn.Container; New refuses a model
+// whose buffers hold batch-norm statistics of other layers).
 func (tr *Trainer[T]) AtEvalPoint(fn func() error) error {
 	swap := tr.avg != nil && tr.avg.Count() > 0 && !tr.avg.Swapped()
 	eval := tr.opt.HasEvalPoint() && !tr.opt.Evaluating() && tr.opt.Steps() > 0 // before the first step x = y
@@ -79,8 +88,10 @@ func (tr *Trainer[T]) AtEvalPoint(fn func() error) error {
 	return err
 }
 
-// saveTrainState copies what evaluating at x changes besides the
-// parameters: the buffers and the dropout random source.
+// saveTrainState copies what a forward pass in training mode changes
+// besides the parameters, evaluating at x's recomputation of batch norm's
+// statistics among them: the model's buffers and the dropout random source
+// (Config.RNG). restore puts them back.
 func (tr *Trainer[T]) saveTrainState() (restore func() error, err error) {
 	bufs := tr.model.Buffers()
 	vals := make([][]T, len(bufs))
@@ -111,7 +122,7 @@ func (tr *Trainer[T]) saveTrainState() (restore func() error, err error) {
 // normalization layers to the mean of their batch statistics over up to
 // bnBatches training batches, in order, run forward in train mode.
 func (tr *Trainer[T]) recomputeBN() error {
-	bns := batchNorms[T](tr.model)
+	bns := batchNorms(tr.model)
 	if len(bns) == 0 {
 		return nil
 	}
@@ -174,20 +185,75 @@ func (tr *Trainer[T]) recomputeBN() error {
 	return nil
 }
 
-// batchNorms returns the batch normalization layers of m, a Sequential (or
-// a module holding layers) or one layer.
-func batchNorms[T tensor.Float](m any) []*nn.BatchNorm[T] {
+// batchNorms returns the batch normalization layers of m: m itself, or
+// those of the layers it holds, found through nn.Container (and a
+// Residual's Inner), in order.
+func batchNorms[T tensor.Float](m nn.Module[T]) []*nn.BatchNorm[T] {
 	switch m := m.(type) {
 	case *nn.BatchNorm[T]:
 		return []*nn.BatchNorm[T]{m}
-	case interface{ Layers() []nn.Module[T] }:
+	case nn.Container[T]:
 		var out []*nn.BatchNorm[T]
 		for _, l := range m.Layers() {
-			out = append(out, batchNorms[T](l)...)
+			out = append(out, batchNorms(l)...)
 		}
 		return out
+	case *nn.Residual[T]:
+		return batchNorms(m.Inner)
 	}
 	return nil
+}
+
+// unreachedBatchNorm returns the name of a buffer of m that holds batch
+// norm's state, by its name's last part (PyTorch's running_mean,
+// running_var, num_batches_tracked), but is not the storage of any layer
+// of bns, which batchNorms(m) found; "" if there is none.
+func unreachedBatchNorm[T tensor.Float](m nn.Module[T], bns []*nn.BatchNorm[T]) string {
+	reached := make(map[unsafe.Pointer]bool)
+	for _, bn := range bns {
+		for _, b := range bn.Buffers() {
+			reached[bufferData(b)] = true
+		}
+	}
+	for _, b := range m.Buffers() {
+		switch b.Name[strings.LastIndexByte(b.Name, '.')+1:] {
+		case "running_mean", "running_var", "num_batches_tracked":
+			if !reached[bufferData(b)] {
+				return b.Name
+			}
+		}
+	}
+	return ""
+}
+
+// bufferData returns the address of b's storage, which a buffer listed
+// under another name (a container's prefix) shares.
+func bufferData[T tensor.Float](b nn.Buffer[T]) unsafe.Pointer {
+	if b.Value != nil {
+		return unsafe.Pointer(unsafe.SliceData(b.Value))
+	}
+	return unsafe.Pointer(unsafe.SliceData(b.Int))
+}
+
+// checkEvalPointBN returns an error if the run evaluates another point
+// than the one it trains (hasEvalPoint), whose batch-norm statistics
+// recomputeBN recomputes, and the model's buffers hold batch-norm
+// statistics of a layer that batchNorms cannot reach: they would be the
+// trained point's, silently.
+func (tr *Trainer[T]) checkEvalPointBN() error {
+	if !tr.hasEvalPoint() {
+		return nil
+	}
+	name := unreachedBatchNorm(tr.model, batchNorms(tr.model))
+	if name == "" {
+		return nil
+	}
+	point := "Schedule-Free's x"
+	if tr.avg != nil {
+		point = "the average of the weights"
+	}
+	return fmt.Errorf("train: the model's buffer %q is batch-norm state that train cannot reach to recompute it at %s, the point it evaluates: "+
+		"give %T a method Layers() listing its layers (nn.Container), as nn.Sequential has", name, point, tr.model)
 }
 
 // hasEvalPoint reports whether the model evaluated and saved may differ

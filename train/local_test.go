@@ -126,7 +126,8 @@ func (lr localReplicas) bytes(t *testing.T) (models, states, metrics [][]byte) {
 // and 3 local ranks: a data-parallel run with the global batch of 31 (a
 // multiple of neither) trains the parameters of one process within float64
 // rounding, also with synchronised batch norm, with the same last epoch's
-// metrics and global gradient norm, and every rank holds the same bytes.
+// metrics and global gradient norm, and every rank holds the same bytes;
+// also for a model of one's own around the Sequential.
 func TestLocalEqualsSingleProcess(t *testing.T) {
 	kernelThreads(t, 1)
 	splits := digits(t)
@@ -134,6 +135,9 @@ func TestLocalEqualsSingleProcess(t *testing.T) {
 		{name: "sgd-momentum", method: optim.SGD{Momentum: 0.9}, lr: 0.05},
 		{name: "adamw-clip", method: optim.DefaultAdamW(), clip: 0.5},
 		{name: "adamw-sync-batchnorm", method: optim.DefaultAdamW(), clip: 0.5, syncBN: true},
+		// Synchronised batch norm goes through the tape, not the layers:
+		// a model of one's own that does not list them (wrapped) takes it.
+		{name: "wrapped-adamw-sync-batchnorm", method: optim.DefaultAdamW(), clip: 0.5, syncBN: true, wrap: true},
 		{name: "cnn-sgd-momentum", method: optim.SGD{Momentum: 0.9}, lr: 0.05, conv: true},
 		{name: "cnn-adamw-sync-batchnorm", method: optim.DefaultAdamW(), clip: 0.5, syncBN: true, conv: true},
 	} {

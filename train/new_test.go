@@ -3,14 +3,17 @@ package train_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
 
+	"github.com/descentml/descent/autograd"
 	"github.com/descentml/descent/data"
 	"github.com/descentml/descent/nn"
 	"github.com/descentml/descent/optim"
+	"github.com/descentml/descent/tensor"
 	"github.com/descentml/descent/train"
 )
 
@@ -148,10 +151,11 @@ func bnParts(t *testing.T, n int, shape []int, rng *rand.PCG) (*data.Set, *nn.Se
 // TestNewBatchNormLastBatchOfOne: 1-d batch norm in training mode cannot
 // take a batch of one example, which an epoch's last batch is when the
 // batch size leaves one over; New refuses it, saying what to do, instead
-// of the first epoch's end. DropLast, another batch size, or batch norm
-// over more than one value per channel (2-d, or [N, C, L]) is accepted,
-// and New changes nothing the run depends on: the running statistics,
-// the parameters and the random source are as they were.
+// of the first epoch's end, for a Sequential and for a model of one's own
+// that does not list its layers alike. DropLast, another batch size, or
+// batch norm over more than one value per channel (2-d, or [N, C, L]) is
+// accepted, and New changes nothing the run depends on: the running
+// statistics, the parameters and the random source are as they were.
 func TestNewBatchNormLastBatchOfOne(t *testing.T) {
 	for _, c := range []struct {
 		name     string
@@ -160,40 +164,50 @@ func TestNewBatchNormLastBatchOfOne(t *testing.T) {
 		dropLast bool
 		want     string
 	}{
-		{"last batch of one", []int{3}, 4, false, "leave a last batch of one example in each epoch (batch size 4), and batch norm cannot train on one: nn: BatchNorm1d(3)"},
+		{"last batch of one", []int{3}, 4, false, "leave a last batch of one example in each epoch (batch size 4), and the model cannot train on one: nn: BatchNorm1d(3)"},
 		{"batch size 1", []int{3}, 1, false, "batches of one example (batch size 1, 9 training examples)"},
 		{"DropLast", []int{3}, 4, true, ""},
 		{"no batch of one", []int{3}, 3, false, ""},
 		{"2-d batch norm", []int{2, 2, 2}, 4, false, ""},
 	} {
-		rng := rand.NewPCG(7, 8)
-		set, model, opt := bnParts(t, 9, c.shape, rng)
-		before := modelBytes(t, model)
-		state, _ := rng.MarshalBinary()
-		_, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: c.batch, DropLast: c.dropLast, RNG: rng})
-		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-			t.Errorf("%s: New: %v; want %q", c.name, err, c.want)
-		}
-		if c.want != "" && err != nil && !strings.Contains(err.Error(), "set DropLast, or choose another batch size") && c.batch > 1 {
-			t.Errorf("%s: New: %v; want it to say what to do", c.name, err)
-		}
-		after, _ := rng.MarshalBinary()
-		if !bytes.Equal(modelBytes(t, model), before) || !bytes.Equal(after, state) {
-			t.Errorf("%s: New changed the model's parameters or buffers, or drew random numbers", c.name)
+		for _, wrap := range []bool{false, true} {
+			name := c.name
+			rng := rand.NewPCG(7, 8)
+			set, s, opt := bnParts(t, 9, c.shape, rng)
+			var model train.Model[float32] = s
+			if wrap {
+				name, model = name+", wrapped", wrapped[float32]{s}
+			}
+			before := modelBytes(t, s)
+			state, _ := rng.MarshalBinary()
+			_, err := train.New[float32](model, opt, train.Data{Train: set}, train.Config{Epochs: 1, BatchSize: c.batch, DropLast: c.dropLast, RNG: rng})
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Errorf("%s: New: %v; want %q", name, err, c.want)
+			}
+			if c.want != "" && err != nil && !strings.Contains(err.Error(), "set DropLast, or choose another batch size") && c.batch > 1 {
+				t.Errorf("%s: New: %v; want it to say what to do", name, err)
+			}
+			after, _ := rng.MarshalBinary()
+			if !bytes.Equal(modelBytes(t, s), before) || !bytes.Equal(after, state) {
+				t.Errorf("%s: New changed the model's parameters or buffers, or drew random numbers", name)
+			}
 		}
 	}
 }
 
 // TestNewBatchNormShardOfOne: in a data-parallel run without synchronised
 // batch norm, a rank whose share of a batch is one example cannot train
-// its batch norm; every rank refuses the run in New.
+// its batch norm; every rank refuses the run in New, also for a model of
+// one's own that does not list its layers.
 func TestNewBatchNormShardOfOne(t *testing.T) {
-	_, errs := onReplicas(t, 2, func(int) replicaRun {
-		return replicaRun{batchNorm: true, cfg: train.Config{Epochs: 1, BatchSize: 3, DropLast: true}}
-	}, func(int, *train.Trainer[float64]) error { return nil })
-	for r, err := range errs {
-		if err == nil || !strings.Contains(err.Error(), "a batch of 3 examples leaves rank 0 of 2 one example") {
-			t.Errorf("rank %d: %v; want an error naming the batch and the rank", r, err)
+	for _, wrap := range []bool{false, true} {
+		_, errs := onReplicas(t, 2, func(int) replicaRun {
+			return replicaRun{batchNorm: true, wrap: wrap, cfg: train.Config{Epochs: 1, BatchSize: 3, DropLast: true}}
+		}, func(int, *train.Trainer[float64]) error { return nil })
+		for r, err := range errs {
+			if err == nil || !strings.Contains(err.Error(), "a batch of 3 examples leaves rank 0 of 2 one example") {
+				t.Errorf("wrapped %v, rank %d: %v; want an error naming the batch and the rank", wrap, r, err)
+			}
 		}
 	}
 }
@@ -287,5 +301,212 @@ func TestNewChecksValidationClasses(t *testing.T) {
 	}
 	if _, err := train.New[float32](wide, opt, train.Data{Train: set, Val: more, Test: more}, cfg); err != nil {
 		t.Errorf("New with 3 outputs, 2 training and 3 validation classes: %v; want none", err)
+	}
+}
+
+// wrapped is a model of one's own as a user writes it: a struct holding
+// layers (here a Sequential's) whose Module and ModeSetter methods pass
+// on to them, and that does not list its layers (nn.Container).
+type wrapped[T tensor.Float] struct{ s *nn.Sequential[T] }
+
+func (w wrapped[T]) Forward(t *autograd.Tape[T], x *autograd.Var[T]) (*autograd.Var[T], error) {
+	return w.s.Forward(t, x)
+}
+func (w wrapped[T]) Params() []nn.Param[T]   { return w.s.Params() }
+func (w wrapped[T]) Buffers() []nn.Buffer[T] { return w.s.Buffers() }
+func (w wrapped[T]) SetMode(m nn.Mode)       { w.s.SetMode(m) }
+
+// container is wrapped that lists its layers.
+type container[T tensor.Float] struct{ wrapped[T] }
+
+func (c container[T]) Layers() []nn.Module[T] { return c.s.Layers() }
+
+var _ nn.Container[float32] = container[float32]{}
+
+// TestEvalPointNeedsLayers: a run that evaluates another point than the
+// one it trains (Schedule-Free's x, an average of the weights) recomputes
+// batch norm's running statistics for it, which it can do only for the
+// batch-norm layers it reaches through nn.Container. New refuses a model
+// whose buffers hold batch-norm statistics that it cannot reach, saying
+// what to implement, instead of evaluating it with the statistics of the
+// trained point; a model that lists its layers trains and evaluates bit
+// for bit as the Sequential it wraps, and a run that needs no
+// recomputation, or a model without batch norm, is taken as it is.
+func TestEvalPointNeedsLayers(t *testing.T) {
+	splits := digits(t)
+	sub := splits.Train.Subset(firstN(300))
+	model := func(bn bool) *nn.Sequential[float32] {
+		rng := rand.New(rand.NewPCG(1, 2))
+		layers := []nn.Module[float32]{nn.NewFlatten[float32](), nn.NewLinear[float32](64, 16, rng)}
+		if bn {
+			layers = append(layers, nn.NewBatchNorm1d[float32](16))
+		}
+		return nn.NewSequential(append(layers, nn.NewReLU[float32](), nn.NewLinear[float32](16, 10, rng))...)
+	}
+	ema := &optim.Averaging{EMA: true, Decay: 0.9}
+	for _, c := range []struct {
+		name   string
+		method optim.Method
+		avg    *optim.Averaging
+		bn     bool
+		want   string // New's error for wrapped
+	}{
+		{"Schedule-Free", optim.DefaultScheduleFreeAdamW(), nil, true, `the model's buffer "2.running_mean" is batch-norm state that train cannot reach to recompute it at Schedule-Free's x`},
+		{"EMA", optim.DefaultAdamW(), ema, true, "at the average of the weights"},
+		{"AdamW", optim.DefaultAdamW(), nil, true, ""},
+		{"Schedule-Free without batch norm", optim.DefaultScheduleFreeAdamW(), nil, false, ""},
+	} {
+		var loss [3]float64
+		var saved [3][]byte
+		for i, wrap := range []func(*nn.Sequential[float32]) train.Model[float32]{
+			func(s *nn.Sequential[float32]) train.Model[float32] { return s },
+			func(s *nn.Sequential[float32]) train.Model[float32] { return container[float32]{wrapped[float32]{s}} },
+			func(s *nn.Sequential[float32]) train.Model[float32] { return wrapped[float32]{s} },
+		} {
+			s := model(c.bn)
+			m := wrap(s)
+			opt, err := optim.New(train.Params[float32](m), optim.Config{Method: c.method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr, err := train.New[float32](m, opt, train.Data{Train: sub, Val: splits.Val}, train.Config{Epochs: 2, BatchSize: 50, Average: c.avg})
+			if i == 2 && c.want != "" {
+				if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "nn.Container") {
+					t.Errorf("%s: New of a model that does not list its layers: %v; want %q and what to implement", c.name, err, c.want)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s, model %d: New: %v", c.name, i, err)
+			}
+			if err := tr.Run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if loss[i], _, err = tr.Evaluate(splits.Test); err != nil {
+				t.Fatal(err)
+			}
+			saved[i] = modelBytes(t, s)
+		}
+		for i := 1; i < len(loss); i++ {
+			if saved[i] != nil && (math.Float64bits(loss[i]) != math.Float64bits(loss[0]) || !bytes.Equal(saved[i], saved[0])) {
+				t.Errorf("%s: model %d: test loss %v, model bytes equal %v; want the Sequential's %v and its bytes", c.name, i, loss[i], bytes.Equal(saved[i], saved[0]), loss[0])
+			}
+		}
+	}
+}
+
+// firstN returns 0, 1, …, n−1.
+func firstN(n int) []int {
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return idx
+}
+
+// TestEvalPointReachesResidual: batch norm inside a Residual is reached
+// through its Inner, so a Schedule-Free run recomputes its statistics and
+// New takes the model.
+func TestEvalPointReachesResidual(t *testing.T) {
+	splits := digits(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	inner := nn.NewSequential(nn.NewBatchNorm1d[float32](16), nn.NewReLU[float32]())
+	m := nn.NewSequential(nn.NewFlatten[float32](), nn.NewLinear[float32](64, 16, rng), nn.NewResidual[float32](inner), nn.NewLinear[float32](16, 10, rng))
+	opt, err := optim.New(train.Params[float32](m), optim.Config{Method: optim.DefaultScheduleFreeAdamW()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.New[float32](m, opt, train.Data{Train: splits.Train}, train.Config{Epochs: 1, BatchSize: 50}); err != nil {
+		t.Errorf("New of a Schedule-Free run with batch norm in a Residual: %v; want none", err)
+	}
+}
+
+// TestModes: New and NewSeq leave the model in training mode, as a new
+// module is, though they run it in eval mode; Run leaves it in eval mode,
+// ready to predict, with a validation set or text or without, and when it
+// is interrupted.
+func TestModes(t *testing.T) {
+	check := func(what string, m *nn.Sequential[float32], want nn.Mode) {
+		t.Helper()
+		if got := m.Mode(); got != want {
+			t.Errorf("%s: the model is in %v mode; want %v", what, got, want)
+		}
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name  string
+		val   bool
+		batch int // 3 leaves a batch of one: New also runs the model in training mode
+		ctx   context.Context
+	}{
+		{"with validation", true, 4, context.Background()},
+		{"without validation", false, 4, context.Background()},
+		{"a batch of one", false, 3, context.Background()},
+		{"interrupted", true, 4, cancelled},
+	} {
+		set, model, opt := tinyParts(t)
+		model.SetMode(nn.Eval)
+		sets := train.Data{Train: set.Subset(firstN(7))}
+		if c.val {
+			sets.Val = set
+		}
+		tr, err := train.New[float32](model, opt, sets, train.Config{Epochs: 1, BatchSize: c.batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(c.name+": after New", model, nn.Train)
+		if err := tr.Run(c.ctx); err != nil && c.ctx.Err() == nil {
+			t.Fatal(err)
+		}
+		check(c.name+": after Run", model, nn.Eval)
+	}
+	for _, val := range [][]int{nil, {1, 0, 1, 1, 0}} {
+		model := nn.NewSequential(nn.NewEmbedding[float32](2, 3, rand.New(rand.NewPCG(1, 2))), nn.NewLinear[float32](3, 2, rand.New(rand.NewPCG(3, 4))))
+		model.SetMode(nn.Eval)
+		opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := train.NewSeq[float32](model, opt, []int{0, 1, 1, 0, 1, 0, 0, 1}, val, train.SeqConfig{Steps: 2, BatchSize: 2, Ctx: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("validation text %v: after NewSeq", val), model, nn.Train)
+		if err := tr.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("validation text %v: after Run", val), model, nn.Eval)
+	}
+}
+
+// TestNewSeqShortValidation: NewSeq refuses validation text shorter than
+// one window and its next token, as it refuses such training text, naming
+// the split, its length and the window, also when EvalTokens cuts it that
+// short; every evaluation of it was NaN, silently. No validation text (nil
+// or empty) is taken, and so is one window's worth.
+func TestNewSeqShortValidation(t *testing.T) {
+	text := []int{0, 1, 1, 0, 1, 0, 0, 1, 1, 1}
+	for _, c := range []struct {
+		name       string
+		val        []int
+		evalTokens int
+		want       string
+	}{
+		{"shorter than a window", text[:3], 0, "train: validation data: text of 3 tokens is shorter than one window of 3 tokens and its next token"},
+		{"cut by EvalTokens", text, 2, "train: validation data: text of 2 tokens is shorter than one window of 3 tokens and its next token (EvalTokens = 2 cuts it to that)"},
+		{"one window", text[:4], 0, ""},
+		{"none", nil, 0, ""},
+		{"empty", []int{}, 0, ""},
+	} {
+		model := nn.NewSequential(nn.NewEmbedding[float32](2, 3, rand.New(rand.NewPCG(1, 2))), nn.NewLinear[float32](3, 2, rand.New(rand.NewPCG(3, 4))))
+		opt, err := optim.New(train.Params[float32](model), optim.Config{Method: optim.DefaultAdam()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = train.NewSeq[float32](model, opt, text, c.val, train.SeqConfig{Steps: 2, BatchSize: 2, Ctx: 3, EvalTokens: c.evalTokens})
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("NewSeq with validation text %s: %v; want %q", c.name, err, c.want)
+		}
 	}
 }

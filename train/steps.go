@@ -36,7 +36,8 @@ type SeqConfig struct {
 	// evaluated.
 	EvalEvery int
 	// EvalTokens caps the validation tokens an evaluation reads (the first
-	// ones, in consecutive windows); 0 means all of them.
+	// ones, in consecutive windows); 0 means all of them. A cap that leaves
+	// less than one window and its next token is an error.
 	EvalTokens int
 	// Checkpoint is the file a checkpoint is written to after every
 	// evaluation and when the run is interrupted; "" writes none.
@@ -144,14 +145,16 @@ const seqCheckpointFormat = "descent.seq-checkpoint"
 
 // NewSeq returns a trainer of model (whose parameters opt updates) on
 // random windows of the training tokens, evaluated on the validation
-// tokens val (nil: none) cut into consecutive windows of the same length.
-// A text too short for one window is an error naming both lengths, and a
-// negative token id is an error. The model is run forward once, in eval
+// tokens val (nil or empty: none) cut into consecutive windows of the same
+// length. A text too short for one window and its next token, training or
+// validation (after SeqConfig.EvalTokens cuts it), is an error naming both
+// lengths, and a negative token id is an error. The model is run forward once, in eval
 // mode (if it has one: nn.ModeSetter) on a tape that records nothing, on a
 // window of the largest token id, and refused if it does not accept it or
 // gives fewer outputs per position than the ids need (the text's
 // vocabulary is larger than the model's). That pass changes nothing the
-// run depends on; SeqConfig.RNG is put back after it.
+// run depends on; SeqConfig.RNG is put back after it, and the model is
+// left in training mode, as a new module is.
 func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, val []int, cfg SeqConfig) (*SeqTrainer[T], error) {
 	if isNil(model) {
 		return nil, errors.New("train: no model (nil)")
@@ -177,11 +180,10 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 	if cfg.EvalEvery == 0 {
 		cfg.EvalEvery = max(cfg.Steps/10, 1)
 	}
-	if cfg.EvalTokens > 0 && len(val) > cfg.EvalTokens {
-		val = val[:cfg.EvalTokens]
-	}
-	if len(val) <= windows.Ctx() {
-		val = nil // too short for one window: no validation
+	if len(val) == 0 {
+		val = nil // none
+	} else if err := checkValText(&val, cfg.EvalTokens, windows.Ctx()); err != nil {
+		return nil, err
 	}
 	n := cfg.BatchSize * windows.Ctx()
 	tr := &SeqTrainer[T]{model: model, opt: opt, params: model.Params(), cfg: cfg, windows: windows, tokens: len(train), val: val,
@@ -196,6 +198,24 @@ func NewSeq[T tensor.Float](model nn.Module[T], opt *optim.Optimizer[T], train, 
 		return nil, err
 	}
 	return tr, nil
+}
+
+// checkValText cuts the validation text *val to its first evalTokens
+// tokens (0: all) and returns an error if that leaves it shorter than one
+// window of ctx tokens and its next token: every evaluation would be NaN.
+func checkValText(val *[]int, evalTokens, ctx int) error {
+	cut := evalTokens > 0 && len(*val) > evalTokens
+	if cut {
+		*val = (*val)[:evalTokens]
+	}
+	_, err := data.NewWindows(*val, ctx, 0)
+	switch {
+	case err == nil:
+		return nil
+	case cut:
+		return fmt.Errorf("train: validation %w (EvalTokens = %d cuts it to that)", err, evalTokens)
+	}
+	return fmt.Errorf("train: validation %w", err)
 }
 
 // checkVocabulary returns an error if a token id of train or val is
@@ -228,6 +248,7 @@ func (tr *SeqTrainer[T]) checkVocabulary(train, val []int) error {
 	}
 	data.Tokens(x.Data(), tr.xs[:ctx])
 	setMode(tr.model, nn.Eval)
+	defer setMode(tr.model, nn.Train) // as it came, new
 	tr.tape.SetNoGrad(true)
 	defer tr.tape.SetNoGrad(false)
 	defer tr.tape.Reset()
@@ -261,8 +282,11 @@ func (tr *SeqTrainer[T]) Optimizer() *optim.Optimizer[T] { return tr.opt }
 // checkpoint of the exact position is written (if Checkpoint is set) and
 // ctx.Err() is returned. A NaN or infinite loss returns an error and
 // writes no checkpoint, so the last good one is kept; a checkpoint that
-// cannot be written returns an error matching ErrCheckpoint.
+// cannot be written returns an error matching ErrCheckpoint. Run leaves
+// the model in eval mode (if it has one), however it returns, as
+// Trainer.Run does.
 func (tr *SeqTrainer[T]) Run(ctx context.Context) error {
+	defer setMode(tr.model, nn.Eval)
 	start := time.Now()
 	for tr.pos.Step < tr.cfg.Steps {
 		if err := tr.stopNow(ctx); err != nil {

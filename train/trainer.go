@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
-	"slices"
 	"time"
 	"unsafe"
 
@@ -215,13 +214,22 @@ func Params[T tensor.Float](m nn.Module[T]) []optim.Param[T] {
 // tape that records nothing, in eval mode, that the model accepts the
 // data's examples and gives an output for every class of every set (one
 // logit for BinaryCrossEntropy; more outputs than classes are taken, as
-// PyTorch takes them). A model with batch normalization (in a Sequential)
-// is refused if a batch of the run, or a rank's share of one, that holds
-// a single example would leave its batch norm one value per channel to
-// train on, as an epoch's last batch does when Config.BatchSize leaves
-// one example over (a 1-d batch norm over [N, C]; one over images, or
-// over [N, C, L], has more values per channel and is taken). Nothing the run depends on changes: not the parameters, the
-// running statistics, nor any random source.
+// PyTorch takes them). If a batch of the run, or a rank's share of one,
+// holds a single example, as an epoch's last batch does when
+// Config.BatchSize leaves one example over, that example is also run
+// forward in training mode, and the model is refused if it cannot train
+// on it: 1-d batch norm over [N, C] cannot, with one value per channel
+// (batch norm over images, or over [N, C, L], has more and is taken).
+// Nothing the run depends on changes: not the parameters, the buffers
+// (batch norm's running statistics), nor Config.RNG, which are put back
+// exactly (a random source of the model's that is not Config.RNG would
+// advance in that pass). New leaves the model in training mode, as a new
+// module is.
+//
+// A run that evaluates another point than the one it trains
+// (Schedule-Free, Config.Average) recomputes batch normalization's running
+// statistics for it, and is refused for a model whose buffers hold
+// batch-norm statistics of a layer it does not list (nn.Container).
 func New[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data, cfg Config) (*Trainer[T], error) {
 	sets = Data{Train: orNil(sets.Train), Val: orNil(sets.Val), Test: orNil(sets.Test)}
 	if isNil(model) {
@@ -295,6 +303,7 @@ func newLocal[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data
 	}
 	tr.tape.Reset()
 	tr.tape.SetNoGrad(false)
+	model.SetMode(nn.Train) // as it came, new
 	if err != nil {
 		return nil, fmt.Errorf("train: the model does not accept the data's examples of shape %v: %w", sets.Train.Shape(), err)
 	}
@@ -305,6 +314,9 @@ func newLocal[T tensor.Float](model Model[T], opt *optim.Optimizer[T], sets Data
 	nn.DiscardGrads(tr.params)
 	opt.MeasureGradNorm(true)
 	if err := tr.newAverager(); err != nil {
+		return nil, err
+	}
+	if err := tr.checkEvalPointBN(); err != nil {
 		return nil, err
 	}
 	if err := tr.newAccumulator(); err != nil {
@@ -409,7 +421,13 @@ func (tr *Trainer[T]) Step() int { return tr.opt.Steps() }
 // returned. A NaN or infinite loss or gradient returns an error and writes
 // no checkpoint, so the last good one is kept; a checkpoint that cannot be
 // written returns an error matching ErrCheckpoint.
+//
+// Run leaves the model in eval mode, however it returns, ready to predict
+// (as Evaluate leaves it), with the parameters it trains: AtEvalPoint
+// gives the ones it evaluates. A later Run, Evaluate or checkpoint sets
+// the modes it needs itself.
 func (tr *Trainer[T]) Run(ctx context.Context) error {
+	defer tr.model.SetMode(nn.Eval)
 	if tr.pos.Stopped {
 		return ErrStopped
 	}
@@ -748,19 +766,17 @@ func lastLR[T tensor.Float](o *optim.Optimizer[T]) float64 {
 	return o.Schedule(0).At(o.Steps() - 1)
 }
 
-// checkOneExample returns an error if a batch-norm layer of the model (in
-// a Sequential: batchNorms) would train on a single example, which it
-// refuses: a batch of one, as an epoch's last batch is when the batch size
-// leaves one example over, or, in a data-parallel run of ranks processes
-// without synchronised batch norm, a rank's share of one example. That
-// error would come at the first such step, in the first epoch's last
-// batch at worst; here it comes before the run starts, from one example
-// run forward with the batch-norm layers in training mode and everything
-// else in eval mode, on a tape that records nothing. The layers' running
-// statistics are put back exactly, and no random number is drawn.
+// checkOneExample returns an error if the model cannot train on a single
+// example, as batch norm over [N, C] cannot (one value per channel), and
+// the run has batches of one: a batch of one, as an epoch's last batch is
+// when the batch size leaves one example over, or, in a data-parallel run
+// of ranks processes without synchronised batch norm, a rank's share of
+// one example. That error would come at the first such step, in the first
+// epoch's last batch at worst; here it comes before the run starts, from
+// one example run forward in training mode (trainOn1), which changes
+// nothing.
 func (tr *Trainer[T]) checkOneExample(ranks int, syncBN bool) error {
-	bns := batchNorms[T](tr.model)
-	if len(bns) == 0 || ranks > 1 && syncBN { // synchronised: a rank's statistics are the global batch's
+	if ranks > 1 && syncBN { // synchronised: a rank's statistics are the global batch's
 		return nil
 	}
 	n, b := tr.sets.Train.Len(), tr.cfg.BatchSize
@@ -779,50 +795,36 @@ func (tr *Trainer[T]) checkOneExample(ranks int, syncBN bool) error {
 	if one == 0 {
 		return nil
 	}
-	err := tr.trainBatchNormOn1(bns)
+	err := tr.trainOn1()
 	switch {
 	case err == nil:
 		return nil
 	case ranks > 1:
-		return fmt.Errorf("train: a batch of %d examples leaves rank %d of %d one example, and batch norm cannot train on one: %w; set SyncBatchNorm, or choose another batch size (or DropLast, for an epoch's last batch)", one, rank, ranks, err)
+		return fmt.Errorf("train: a batch of %d examples leaves rank %d of %d one example, and the model cannot train on one: %w; set SyncBatchNorm, or choose another batch size (or DropLast, for an epoch's last batch)", one, rank, ranks, err)
 	case one == n%b && n > b:
-		return fmt.Errorf("train: the training set's %d examples leave a last batch of one example in each epoch (batch size %d), and batch norm cannot train on one: %w; set DropLast, or choose another batch size", n, b, err)
+		return fmt.Errorf("train: the training set's %d examples leave a last batch of one example in each epoch (batch size %d), and the model cannot train on one: %w; set DropLast, or choose another batch size", n, b, err)
 	}
-	return fmt.Errorf("train: batches of one example (batch size %d, %d training examples), and batch norm cannot train on one: %w", b, n, err)
+	return fmt.Errorf("train: batches of one example (batch size %d, %d training examples), and the model cannot train on one: %w", b, n, err)
 }
 
-// trainBatchNormOn1 runs the first training example forward with the
-// layers bns in training mode and the rest of the model in eval mode, on a
-// tape that records nothing, and returns the error. It leaves the model in
-// eval mode, with the running statistics of bns as they were.
-func (tr *Trainer[T]) trainBatchNormOn1(bns []*nn.BatchNorm[T]) error {
-	var vals [][]T
-	var ints [][]int64
-	for _, bn := range bns {
-		for _, b := range bn.Buffers() {
-			vals, ints = append(vals, slices.Clone(b.Value)), append(ints, slices.Clone(b.Int))
-		}
+// trainOn1 runs the first training example forward in training mode, on a
+// tape that records nothing, and returns the error. It puts back every
+// buffer of the model (batch norm's running statistics) and Config.RNG
+// exactly (saveTrainState), and leaves the model in training mode.
+func (tr *Trainer[T]) trainOn1() error {
+	restore, err := tr.saveTrainState()
+	if err != nil {
+		return err
 	}
-	defer func() {
-		i := 0
-		for _, bn := range bns {
-			for _, b := range bn.Buffers() {
-				copy(b.Value, vals[i])
-				copy(b.Int, ints[i])
-				i++
-			}
-		}
-	}()
 	x := view(tr.x, &tr.xPart, 1)
 	data.Gather(tr.sets.Train, []int{0}, x.Data(), tr.labels[:1])
-	tr.model.SetMode(nn.Eval)
-	defer tr.model.SetMode(nn.Eval)
-	for _, bn := range bns {
-		bn.SetMode(nn.Train)
-	}
+	tr.model.SetMode(nn.Train)
 	tr.tape.SetNoGrad(true)
-	defer tr.tape.SetNoGrad(false)
-	defer tr.tape.Reset()
-	_, err := tr.model.Forward(tr.tape, tr.tape.Const(x))
+	_, err = tr.model.Forward(tr.tape, tr.tape.Const(x))
+	tr.tape.Reset()
+	tr.tape.SetNoGrad(false)
+	if rerr := restore(); rerr != nil {
+		return rerr
+	}
 	return err
 }
