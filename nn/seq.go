@@ -225,8 +225,8 @@ type Residual[T tensor.Float] struct {
 }
 
 var (
-	_ Module[float32] = (*Residual[float32])(nil)
-	_ ModeSetter      = (*Residual[float32])(nil)
+	_ Container[float32] = (*Residual[float32])(nil)
+	_ ModeSetter         = (*Residual[float32])(nil)
 )
 
 // NewResidual returns x + inner(x).
@@ -250,6 +250,9 @@ func (r *Residual[T]) Params() []Param[T] { return r.Inner.Params() }
 
 // Buffers returns Inner's buffers.
 func (r *Residual[T]) Buffers() []Buffer[T] { return r.Inner.Buffers() }
+
+// Layers returns Inner, its one layer ([Container]).
+func (r *Residual[T]) Layers() []Module[T] { return []Module[T]{r.Inner} }
 
 // SetMode passes m on to Inner.
 func (r *Residual[T]) SetMode(m Mode) {

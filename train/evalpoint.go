@@ -186,8 +186,7 @@ func (tr *Trainer[T]) recomputeBN() error {
 }
 
 // batchNorms returns the batch normalization layers of m: m itself, or
-// those of the layers it holds, found through nn.Container (and a
-// Residual's Inner), in order.
+// those of the layers it holds, found through nn.Container, in order.
 func batchNorms[T tensor.Float](m nn.Module[T]) []*nn.BatchNorm[T] {
 	switch m := m.(type) {
 	case *nn.BatchNorm[T]:
@@ -198,8 +197,6 @@ func batchNorms[T tensor.Float](m nn.Module[T]) []*nn.BatchNorm[T] {
 			out = append(out, batchNorms(l)...)
 		}
 		return out
-	case *nn.Residual[T]:
-		return batchNorms(m.Inner)
 	}
 	return nil
 }
