@@ -94,6 +94,7 @@ type ScaleByAdEMAMix[T Float] struct {
 
 	m1, m2, v                 [][]T
 	b1, b2, b3, c1, c2, alpha T
+	claim
 }
 
 var _ Transform[float32] = (*ScaleByAdEMAMix[float32])(nil)

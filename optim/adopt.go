@@ -92,6 +92,7 @@ type ScaleByADOPT[T Float] struct {
 	m, v         [][]T
 	b1, b2, clip T
 	first        bool
+	claim
 }
 
 var _ Transform[float32] = (*ScaleByADOPT[float32])(nil)

@@ -24,6 +24,7 @@ type Cautious[T Float] struct {
 
 	s []T       // per parameter: this step's s
 	n []float64 // per parameter: its element count
+	claim
 }
 
 // A CautiousBase is a transform that [Cautious] can mask: [ScaleByAdam]
@@ -86,6 +87,15 @@ func (c CautiousScale) factor(sum, n float64) float64 {
 		return 1
 	}
 	return 1 / math.Max(sum/n, 1e-3)
+}
+
+// claims returns Cautious's claim and its Base's: Base's state is Cautious's.
+func (c *Cautious[T]) claims() []*claim {
+	all := c.claim.claims()
+	if b, ok := c.Base.(claimer); ok {
+		all = append(all, b.claims()...)
+	}
+	return all
 }
 
 func (c *Cautious[T]) Name() string { return "cautious(" + Name[T](c.Base) + ")" }

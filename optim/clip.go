@@ -31,6 +31,7 @@ type ClipByGlobalNorm[T Float] struct {
 	scale T
 	clip  bool
 	norm  float64
+	claim
 }
 
 func (c *ClipByGlobalNorm[T]) Name() string { return "clip_by_global_norm" }
@@ -65,6 +66,8 @@ func (c *ClipByGlobalNorm[T]) Update(_, _ int, u, _ []T) {
 // clip_grad_value_).
 type ClipByValue[T Float] struct {
 	Max float64
+
+	claim
 }
 
 func (c *ClipByValue[T]) Name() string { return "clip_by_value" }

@@ -86,6 +86,7 @@ type scaleByAdamRoot[T Float] struct {
 
 	adam ScaleByAdam[T]
 	c2   T
+	claim
 }
 
 func (a *scaleByAdamRoot[T]) Name() string { return "scale_by_adam" }

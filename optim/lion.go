@@ -82,6 +82,7 @@ type ScaleByLion[T Float] struct {
 
 	m      [][]T
 	b1, b2 T
+	claim
 }
 
 var _ Transform[float32] = (*ScaleByLion[float32])(nil)

@@ -107,6 +107,7 @@ type muonMomentum[T Float] struct {
 
 	b  [][]T
 	mu T
+	claim
 }
 
 func (m *muonMomentum[T]) Name() string { return "muon_momentum" }
@@ -148,6 +149,7 @@ type Orthogonalize[T Float] struct {
 	// update, for Diagnostics (diagnostics.go).
 	sumSq float64
 	count int
+	claim
 }
 
 func (o *Orthogonalize[T]) Name() string { return "orthogonalize" }

@@ -160,6 +160,7 @@ type ScaleByProdigy[T Float] struct {
 	b1, c1, b2, c2    T
 	b3, w             T
 	a, de, aw         T
+	claim
 }
 
 func (p *ScaleByProdigy[T]) Name() string { return "scale_by_prodigy" }

@@ -36,6 +36,7 @@ type ScheduleFree[T Float] struct {
 	lrMax, weightSum  float64
 	b2, bc2, c, a, lr T
 	first             bool
+	claim
 }
 
 var _ Transform[float32] = (*ScheduleFree[float32])(nil)

@@ -133,6 +133,7 @@ type ScaleBySOAP[T Float] struct {
 	tau   []float64
 	est   []float64
 	idx   []int
+	claim
 }
 
 // soapParam is one parameter's state: its moments, and per dimension the

@@ -38,7 +38,7 @@ var (
 // Config.Maximize puts it at the very head of every chain, so that all
 // that follows — clipping, coupled decay, moments — sees −g, exactly as
 // PyTorch's maximize does.
-type Negate[T Float] struct{}
+type Negate[T Float] struct{ claim }
 
 func (*Negate[T]) Name() string                      { return "negate" }
 func (*Negate[T]) Init(*State[T], []ParamInfo) error { return nil }
@@ -66,6 +66,7 @@ type AddDecayedWeights[T Float] struct {
 
 	rate []T // per parameter: Rate·η_t, or 0 where masked
 	on   []bool
+	claim
 }
 
 func (d *AddDecayedWeights[T]) Name() string { return "add_decayed_weights" }
@@ -123,6 +124,7 @@ type Momentum[T Float] struct {
 
 	b        [][]T
 	mu, damp T
+	claim
 }
 
 func (m *Momentum[T]) Name() string { return "momentum" }
@@ -167,6 +169,7 @@ type EMA[T Float] struct {
 
 	v       [][]T
 	beta, d T
+	claim
 }
 
 func (e *EMA[T]) Name() string { return "ema" }
@@ -207,6 +210,7 @@ type ScaleByAdam[T Float] struct {
 
 	m, v, vmax     [][]T
 	b1, b2, c1, c2 T
+	claim
 }
 
 func (a *ScaleByAdam[T]) Name() string { return "scale_by_adam" }
@@ -266,6 +270,7 @@ type ScaleByRMS[T Float] struct {
 	EpsInSqrt  bool
 
 	v, g [][]T
+	claim
 }
 
 func (r *ScaleByRMS[T]) Name() string { return "scale_by_rms" }
@@ -313,6 +318,7 @@ type ScaleByAdagrad[T Float] struct {
 
 	s     [][]T
 	decay T
+	claim
 }
 
 func (a *ScaleByAdagrad[T]) Name() string { return "scale_by_adagrad" }
@@ -356,6 +362,7 @@ type ScaleByAdadelta[T Float] struct {
 	Rho, Eps float64
 
 	v, d [][]T
+	claim
 }
 
 func (a *ScaleByAdadelta[T]) Name() string { return "scale_by_adadelta" }
@@ -395,6 +402,7 @@ type ScaleByAdamax[T Float] struct {
 
 	m, n   [][]T
 	b1, c1 T
+	claim
 }
 
 func (a *ScaleByAdamax[T]) Name() string { return "scale_by_adamax" }
@@ -445,6 +453,7 @@ type ScaleByNAdam[T Float] struct {
 	muProduct      float64
 	b1, b2, c2, cg T
 	cm             T
+	claim
 }
 
 func (a *ScaleByNAdam[T]) Name() string { return "scale_by_nadam" }
@@ -508,6 +517,7 @@ type ScaleByRAdam[T Float] struct {
 	m, v          [][]T
 	b1, b2, c1, r T
 	rect          bool
+	claim
 }
 
 func (a *ScaleByRAdam[T]) Name() string { return "scale_by_radam" }
@@ -555,6 +565,8 @@ func (a *ScaleByRAdam[T]) Update(k, off int, u, _ []T) {
 //	u ← α_t·u
 type ScaleByLR[T Float] struct {
 	lr T
+
+	claim
 }
 
 func (s *ScaleByLR[T]) Name() string                      { return "scale_by_lr" }

@@ -35,6 +35,7 @@ type ScaleByTrustRatio[T Float] struct {
 	on    []bool
 	ratio []T
 	r64   []float64
+	claim
 }
 
 func (s *ScaleByTrustRatio[T]) Name() string { return "scale_by_trust_ratio" }
