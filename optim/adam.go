@@ -55,6 +55,6 @@ func (Adam) defaultLR() float64 { return 1e-3 }
 func (m Adam) build(dst any) error { return fill(dst, m, adamChain[float32], adamChain[float64]) }
 
 func adamChain[T Float](m Adam) Chain[T] {
-	adam := &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
+	adam := &ScaleByAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
 	return append(coupled[T](m.WeightDecay, m.L2), adam, &ScaleByLR[T]{})
 }

@@ -43,6 +43,6 @@ func (Adamax) defaultLR() float64 { return 2e-3 }
 func (m Adamax) build(dst any) error { return fill(dst, m, adamaxChain[float32], adamaxChain[float64]) }
 
 func adamaxChain[T Float](m Adamax) Chain[T] {
-	a := &ScaleByAdamax[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps}
+	a := &ScaleByAdamax[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}
 	return append(coupled[T](m.WeightDecay, m.L2), a, &ScaleByLR[T]{})
 }

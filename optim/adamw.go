@@ -75,15 +75,15 @@ func (AdamW) defaultLR() float64 { return 1e-3 }
 func (m AdamW) build(dst any) error { return fill(dst, m, adamWChain[float32], adamWChain[float64]) }
 
 func adamWChain[T Float](m AdamW) Chain[T] {
-	var adam Transform[T] = &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
+	var adam Transform[T] = &ScaleByAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
 	if m.Cautious {
-		adam = &Cautious[T]{Base: adam.(*ScaleByAdam[T]), Scale: m.CautiousScale.or(CautiousMean)}
+		adam = &Cautious[T]{Base: adam.(*ScaleByAdam[T]), CautiousScale: m.CautiousScale.or(CautiousMean)}
 	}
 	lr := &ScaleByLR[T]{}
 	if m.WeightDecay == 0 {
 		return Chain[T]{adam, lr}
 	}
-	decay := &AddDecayedWeights[T]{Rate: m.WeightDecay, Schedule: m.DecaySchedule}
+	decay := &AddDecayedWeights[T]{WeightDecay: m.WeightDecay, DecaySchedule: m.DecaySchedule}
 	if m.DecaySchedule != nil {
 		return Chain[T]{adam, lr, decay} // η_t·λ·θ, independent of α
 	}

@@ -65,15 +65,15 @@ func (ADOPT) defaultLR() float64 { return 1e-3 }
 func (m ADOPT) build(dst any) error { return fill(dst, m, adoptChain[float32], adoptChain[float64]) }
 
 func adoptChain[T Float](m ADOPT) Chain[T] {
-	a := &ScaleByADOPT[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, ClipExponent: m.ClipExponent, NoClip: m.NoClip}
+	a := &ScaleByADOPT[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, ClipExponent: m.ClipExponent, NoClip: m.NoClip}
 	lr := &ScaleByLR[T]{}
 	switch {
 	case m.WeightDecay == 0:
 		return Chain[T]{a, lr}
 	case m.Decouple:
-		return Chain[T]{a, &AddDecayedWeights[T]{Rate: m.WeightDecay, From: 2}, lr}
+		return Chain[T]{a, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay, From: 2}, lr}
 	}
-	return Chain[T]{&AddDecayedWeights[T]{Rate: m.WeightDecay}, a, lr}
+	return Chain[T]{&AddDecayedWeights[T]{WeightDecay: m.WeightDecay}, a, lr}
 }
 
 // ScaleByADOPT replaces the update by ADOPT's momentum of the clipped,
@@ -86,8 +86,8 @@ func adoptChain[T Float](m ADOPT) Chain[T] {
 //
 // β₁ is replaced by the scheduled momentum when there is one.
 type ScaleByADOPT[T Float] struct {
-	B1, B2, Eps, ClipExponent float64
-	NoClip                    bool
+	Beta1, Beta2, Eps, ClipExponent float64
+	NoClip                          bool
 
 	m, v         [][]T
 	b1, b2, clip T
@@ -102,8 +102,8 @@ func (a *ScaleByADOPT[T]) Name() string { return "scale_by_adopt" }
 // Validate checks the hyperparameters, naming the first bad one.
 func (a *ScaleByADOPT[T]) Validate() error {
 	return firstErr(
-		unitInterval("ScaleByADOPT.B1", a.B1),
-		unitInterval("ScaleByADOPT.B2", a.B2),
+		unitInterval("ScaleByADOPT.Beta1", a.Beta1),
+		unitInterval("ScaleByADOPT.Beta2", a.Beta2),
 		positive("ScaleByADOPT.Eps", a.Eps),
 		nonNegative("ScaleByADOPT.ClipExponent", a.ClipExponent),
 	)
@@ -120,7 +120,7 @@ func (a *ScaleByADOPT[T]) Init(s *State[T], params []ParamInfo) error {
 
 func (a *ScaleByADOPT[T]) Begin(c *StepInfo) {
 	a.first = c.T == 1
-	a.b1, a.b2 = T(c.MomentumOr(a.B1)), T(a.B2)
+	a.b1, a.b2 = T(c.MomentumOr(a.Beta1)), T(a.Beta2)
 	a.clip = T(math.Inf(1))
 	if !a.NoClip {
 		a.clip = T(math.Pow(float64(c.T-1), a.ClipExponent))

@@ -25,7 +25,7 @@ func TestChainServesOneOptimizer(t *testing.T) {
 	}
 
 	adam := func() *optim.ScaleByAdam[float64] {
-		return &optim.ScaleByAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8}
+		return &optim.ScaleByAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 	}
 	// The audit's case: one Chain value for two models of different sizes.
 	chain := optim.Chain[float64]{adam(), &optim.ScaleByLR[float64]{}}
@@ -79,7 +79,7 @@ func TestChainServesOneOptimizer(t *testing.T) {
 
 	// A New that fails after initializing the transforms (Orthogonalize
 	// refuses a vector) leaves them free for the next.
-	orth := &optim.Orthogonalize[float64]{Steps: 5, Coefficients: optim.DefaultNSCoefficients, Eps: 1e-7}
+	orth := &optim.Orthogonalize[float64]{NSSteps: 5, NSCoefficients: optim.DefaultNSCoefficients, Eps: 1e-7}
 	c := optim.Chain[float64]{orth, &optim.ScaleByLR[float64]{}}
 	if _, err := optim.New(newProblem(1, 8, 3).params, optim.Config{Method: c, LR: schedule.Constant(0.1)}); err == nil {
 		t.Fatal("Orthogonalize of a vector: New succeeded")

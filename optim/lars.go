@@ -62,9 +62,9 @@ func larsChain[T Float](m LARS) Chain[T] {
 	if m.WeightDecay != 0 {
 		c = append(c, maskDecay[T](m.WeightDecay, m.DecayMask))
 	}
-	c = append(c, &ScaleByTrustRatio[T]{Coefficient: m.TrustCoefficient, Eps: m.Eps, Mask: m.TrustMask}, &ScaleByLR[T]{})
+	c = append(c, &ScaleByTrustRatio[T]{TrustCoefficient: m.TrustCoefficient, Eps: m.Eps, TrustMask: m.TrustMask}, &ScaleByLR[T]{})
 	if m.Momentum != 0 || m.Nesterov {
-		c = append(c, &Momentum[T]{Decay: m.Momentum, Nesterov: m.Nesterov})
+		c = append(c, &Momentum[T]{Momentum: m.Momentum, Nesterov: m.Nesterov})
 	}
 	return c
 }

@@ -58,13 +58,13 @@ func (Lion) defaultLR() float64 { return 1e-4 }
 func (m Lion) build(dst any) error { return fill(dst, m, lionChain[float32], lionChain[float64]) }
 
 func lionChain[T Float](m Lion) Chain[T] {
-	lion := &ScaleByLion[T]{B1: m.Beta1, B2: m.Beta2}
+	lion := &ScaleByLion[T]{Beta1: m.Beta1, Beta2: m.Beta2}
 	c := Chain[T]{lion}
 	if m.Cautious {
-		c[0] = &Cautious[T]{Base: lion, Scale: m.CautiousScale.or(CautiousCountPlusOne)}
+		c[0] = &Cautious[T]{Base: lion, CautiousScale: m.CautiousScale.or(CautiousCountPlusOne)}
 	}
 	if m.WeightDecay != 0 {
-		c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+		c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 	}
 	return append(c, &ScaleByLR[T]{})
 }
@@ -78,7 +78,7 @@ func lionChain[T Float](m Lion) Chain[T] {
 //
 // β₁ is replaced by the scheduled momentum when there is one.
 type ScaleByLion[T Float] struct {
-	B1, B2 float64
+	Beta1, Beta2 float64
 
 	m      [][]T
 	b1, b2 T
@@ -92,8 +92,8 @@ func (l *ScaleByLion[T]) Name() string { return "scale_by_lion" }
 // Validate checks the hyperparameters, naming the first bad one.
 func (l *ScaleByLion[T]) Validate() error {
 	return firstErr(
-		closedUnit("ScaleByLion.B1", l.B1),
-		unitInterval("ScaleByLion.B2", l.B2),
+		closedUnit("ScaleByLion.Beta1", l.Beta1),
+		unitInterval("ScaleByLion.Beta2", l.Beta2),
 	)
 }
 
@@ -106,7 +106,7 @@ func (l *ScaleByLion[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (l *ScaleByLion[T]) Begin(c *StepInfo) {
-	l.b1, l.b2 = T(c.MomentumOr(l.B1)), T(l.B2)
+	l.b1, l.b2 = T(c.MomentumOr(l.Beta1)), T(l.Beta2)
 }
 
 func (l *ScaleByLion[T]) Update(k, off int, u, _ []T) {

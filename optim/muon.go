@@ -90,11 +90,11 @@ func muonChain[T Float](m Muon) Chain[T] {
 		coef = DefaultNSCoefficients
 	}
 	c := Chain[T]{
-		&muonMomentum[T]{Decay: m.Momentum, Nesterov: m.Nesterov},
-		&Orthogonalize[T]{Steps: m.NSSteps, Coefficients: coef, Eps: m.Eps, MatchRMSAdamW: m.MatchRMSAdamW},
+		&muonMomentum[T]{Momentum: m.Momentum, Nesterov: m.Nesterov},
+		&Orthogonalize[T]{NSSteps: m.NSSteps, NSCoefficients: coef, Eps: m.Eps, MatchRMSAdamW: m.MatchRMSAdamW},
 	}
 	if m.WeightDecay != 0 {
-		c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+		c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 	}
 	return append(c, &ScaleByLR[T]{})
 }
@@ -102,7 +102,7 @@ func muonChain[T Float](m Muon) Chain[T] {
 // muonMomentum is Muon's momentum, written as torch.optim.Muon writes it:
 // b.lerp_(u, 1 − μ), then u.lerp_(b, μ) with Nesterov, else u ← b.
 type muonMomentum[T Float] struct {
-	Decay    float64
+	Momentum float64
 	Nesterov bool
 
 	b  [][]T
@@ -120,7 +120,7 @@ func (m *muonMomentum[T]) Init(s *State[T], params []ParamInfo) error {
 	return nil
 }
 
-func (m *muonMomentum[T]) Begin(c *StepInfo) { m.mu = T(c.MomentumOr(m.Decay)) }
+func (m *muonMomentum[T]) Begin(c *StepInfo) { m.mu = T(c.MomentumOr(m.Momentum)) }
 
 func (m *muonMomentum[T]) Update(k, off int, u, _ []T) {
 	b := m.b[k][off : off+len(u)]
@@ -136,10 +136,10 @@ func (m *muonMomentum[T]) Update(k, off int, u, _ []T) {
 // of Newton–Schulz iterations on it, scaled for its shape (Muon's core;
 // see [Muon] for the iteration). Every parameter must be 2-D.
 type Orthogonalize[T Float] struct {
-	Steps         int
-	Coefficients  [3]float64
-	Eps           float64
-	MatchRMSAdamW bool // scale by 0.2·√max(A, B) instead of √max(1, A/B)
+	NSSteps        int
+	NSCoefficients [3]float64
+	Eps            float64
+	MatchRMSAdamW  bool // scale by 0.2·√max(A, B) instead of √max(1, A/B)
 
 	shapes [][2]int
 	scale  []T
@@ -157,8 +157,8 @@ func (o *Orthogonalize[T]) Name() string { return "orthogonalize" }
 // Validate checks the hyperparameters, naming the first bad one.
 func (o *Orthogonalize[T]) Validate() error {
 	return firstErr(
-		atLeast("Orthogonalize.Steps", o.Steps, 1),
-		allFinite("Orthogonalize.Coefficients", o.Coefficients[:]),
+		atLeast("Orthogonalize.NSSteps", o.NSSteps, 1),
+		allFinite("Orthogonalize.NSCoefficients", o.NSCoefficients[:]),
 		positive("Orthogonalize.Eps", o.Eps),
 	)
 }
@@ -213,8 +213,8 @@ func (o *Orthogonalize[T]) newtonSchulz(x []T, a, b int) {
 	tall := a > b
 	r := min(a, b)
 	s, p, y := o.s[:r*r], o.g[:r*r], o.x[:a*b]
-	ca, cb, cc := T(o.Coefficients[0]), T(o.Coefficients[1]), T(o.Coefficients[2])
-	for range o.Steps {
+	ca, cb, cc := T(o.NSCoefficients[0]), T(o.NSCoefficients[1]), T(o.NSCoefficients[2])
+	for range o.NSSteps {
 		if tall {
 			kernel.Gemm(true, false, r, r, a, 1, x, b, x, b, 0, s, r) // S = XᵀX
 		} else {

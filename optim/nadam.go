@@ -51,6 +51,6 @@ func (NAdam) defaultLR() float64 { return 2e-3 }
 func (m NAdam) build(dst any) error { return fill(dst, m, nadamChain[float32], nadamChain[float64]) }
 
 func nadamChain[T Float](m NAdam) Chain[T] {
-	a := &ScaleByNAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, MomentumDecay: m.MomentumDecay, Torch113: m.Torch113}
+	a := &ScaleByNAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, MomentumDecay: m.MomentumDecay, Torch113: m.Torch113}
 	return append(coupled[T](m.WeightDecay, m.L2), a, &ScaleByLR[T]{})
 }

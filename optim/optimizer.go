@@ -273,10 +273,10 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			head = append(head, &Negate[T]{})
 		}
 		if c.ClipValue > 0 {
-			head = append(head, &ClipByValue[T]{Max: c.ClipValue})
+			head = append(head, &ClipByValue[T]{ClipValue: c.ClipValue})
 		}
 		if c.ClipNorm > 0 {
-			head = append(head, &ClipByGlobalNorm[T]{Max: c.ClipNorm, P: o.clipP})
+			head = append(head, &ClipByGlobalNorm[T]{ClipNorm: c.ClipNorm, ClipNormType: o.clipP})
 		}
 		g.chain = append(head, chain...)
 		g.body = g.chain

@@ -108,13 +108,13 @@ func (m Prodigy) build(dst any) error {
 
 func prodigyChain[T Float](m Prodigy) Chain[T] {
 	var c Chain[T]
-	p := &ScaleByProdigy[T]{B1: m.Beta1, B2: m.Beta2, B3: m.Beta3, Eps: m.Eps, D0: m.D0, DCoef: m.DCoef,
-		GrowthRate: m.GrowthRate, BiasCorrection: m.UseBiasCorrection, SafeguardWarmup: m.SafeguardWarmup}
+	p := &ScaleByProdigy[T]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Eps: m.Eps, D0: m.D0, DCoef: m.DCoef,
+		GrowthRate: m.GrowthRate, UseBiasCorrection: m.UseBiasCorrection, SafeguardWarmup: m.SafeguardWarmup}
 	if m.WeightDecay != 0 {
 		if m.Decouple {
 			p.WeightDecay = m.WeightDecay
 		} else {
-			c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+			c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 		}
 	}
 	return append(c, p, &ScaleByLR[T]{})
@@ -139,12 +139,12 @@ func ProdigyD[T Float](o *Optimizer[T], group int) (float64, bool) {
 // chain runs fused, as two passes: one that reads the gradient, moves the
 // moments and sums, and one that steps.
 type ScaleByProdigy[T Float] struct {
-	B1, B2, B3, Eps float64
-	WeightDecay     float64 // decoupled; masked by Config.DecayMask
-	D0, DCoef       float64
-	GrowthRate      float64 // 0: no limit
-	BiasCorrection  bool
-	SafeguardWarmup bool
+	Beta1, Beta2, Beta3, Eps float64
+	WeightDecay              float64 // decoupled; masked by Config.DecayMask
+	D0, DCoef                float64
+	GrowthRate               float64 // 0: no limit
+	UseBiasCorrection        bool
+	SafeguardWarmup          bool
 
 	m, v, s, p0 [][]T
 	decay       []bool
@@ -168,9 +168,9 @@ func (p *ScaleByProdigy[T]) Name() string { return "scale_by_prodigy" }
 // Validate checks the hyperparameters, naming the first bad one.
 func (p *ScaleByProdigy[T]) Validate() error {
 	return firstErr(
-		unitInterval("ScaleByProdigy.B1", p.B1),
-		unitInterval("ScaleByProdigy.B2", p.B2),
-		unitInterval("ScaleByProdigy.B3", p.B3),
+		unitInterval("ScaleByProdigy.Beta1", p.Beta1),
+		unitInterval("ScaleByProdigy.Beta2", p.Beta2),
+		unitInterval("ScaleByProdigy.Beta3", p.Beta3),
 		positive("ScaleByProdigy.Eps", p.Eps),
 		nonNegative("ScaleByProdigy.WeightDecay", p.WeightDecay),
 		positive("ScaleByProdigy.D0", p.D0),
@@ -182,7 +182,7 @@ func (p *ScaleByProdigy[T]) Validate() error {
 func (p *ScaleByProdigy[T]) Init(s *State[T], params []ParamInfo) error {
 	n := len(params)
 	p.v, p.s, p.p0, p.decay = make([][]T, n), make([][]T, n), make([][]T, n), make([]bool, n)
-	if p.B1 > 0 {
+	if p.Beta1 > 0 {
 		p.m = make([][]T, n)
 	}
 	for k, q := range params {
@@ -206,18 +206,18 @@ func (p *ScaleByProdigy[T]) Init(s *State[T], params []ParamInfo) error {
 func (p *ScaleByProdigy[T]) D() float64 { return p.d }
 
 func (p *ScaleByProdigy[T]) beta3() float64 {
-	if p.B3 == 0 {
-		return math.Sqrt(p.B2)
+	if p.Beta3 == 0 {
+		return math.Sqrt(p.Beta2)
 	}
-	return p.B3
+	return p.Beta3
 }
 
 // Share joins lead's estimate when lead is Prodigy with the same
 // hyperparameters for d (see [Prodigy]).
 func (p *ScaleByProdigy[T]) Share(lead SharedReducer[T]) bool {
 	l, ok := lead.(*ScaleByProdigy[T])
-	if !ok || l.B1 != p.B1 || l.B2 != p.B2 || l.beta3() != p.beta3() || l.D0 != p.D0 || l.DCoef != p.DCoef ||
-		l.GrowthRate != p.GrowthRate || l.BiasCorrection != p.BiasCorrection {
+	if !ok || l.Beta1 != p.Beta1 || l.Beta2 != p.Beta2 || l.beta3() != p.beta3() || l.D0 != p.D0 || l.DCoef != p.DCoef ||
+		l.GrowthRate != p.GrowthRate || l.UseBiasCorrection != p.UseBiasCorrection {
 		return false
 	}
 	p.lead = l
@@ -232,8 +232,8 @@ func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
 	p.first = c.T == 1
 	p.lr = c.LR
 	bc := 1.0
-	if p.BiasCorrection {
-		bc = math.Sqrt(1-math.Pow(p.B2, p.k+1)) / (1 - math.Pow(p.B1, p.k+1))
+	if p.UseBiasCorrection {
+		bc = math.Sqrt(1-math.Pow(p.Beta2, p.k+1)) / (1 - math.Pow(p.Beta1, p.k+1))
 	}
 	d := p.d
 	dlr := d * p.lr * bc
@@ -241,8 +241,8 @@ func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
 	b3 := p.beta3()
 	p.r0 = p.num * b3
 	p.fnum = d / p.D0 * dlr
-	p.b1, p.c1 = T(p.B1), T(d*(1-p.B1))
-	p.b2, p.c2 = T(p.B2), T(d*d*(1-p.B2))
+	p.b1, p.c1 = T(p.Beta1), T(d*(1-p.Beta1))
+	p.b2, p.c2 = T(p.Beta2), T(d*d*(1-p.Beta2))
 	w := dlr
 	if p.SafeguardWarmup {
 		w = d

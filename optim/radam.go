@@ -47,6 +47,6 @@ func (RAdam) defaultLR() float64 { return 1e-3 }
 func (m RAdam) build(dst any) error { return fill(dst, m, radamChain[float32], radamChain[float64]) }
 
 func radamChain[T Float](m RAdam) Chain[T] {
-	a := &ScaleByRAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps}
+	a := &ScaleByRAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}
 	return append(coupled[T](m.WeightDecay, m.L2), a, &ScaleByLR[T]{})
 }

@@ -54,7 +54,7 @@ func (m RMSprop) build(dst any) error {
 func rmspropChain[T Float](m RMSprop) Chain[T] {
 	c := append(coupled[T](m.WeightDecay, m.L2), &ScaleByRMS[T]{Alpha: m.Alpha, Eps: m.Eps, Centered: m.Centered, EpsInSqrt: m.EpsInSqrt})
 	if m.Momentum > 0 {
-		c = append(c, &Momentum[T]{Decay: m.Momentum})
+		c = append(c, &Momentum[T]{Momentum: m.Momentum})
 	}
 	return append(c, &ScaleByLR[T]{})
 }

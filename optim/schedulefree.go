@@ -23,12 +23,14 @@ import (
 //
 // and it writes y_old − y_new into u, which the optimizer subtracts. γmax
 // and W are saved scalars; z (and v) saved buffers. The chain must not hold
-// ScaleByLR: the rate is applied here. x = y + (1 − 1/β)·(z − y).
+// ScaleByLR: the rate is applied here. x = y + (1 − 1/β)·(z − y). β = Beta1
+// (ScheduleFreeAdamW's Beta1, ScheduleFreeSGD's Momentum), β₂ = Beta2,
+// λ = WeightDecay.
 type ScheduleFree[T Float] struct {
-	Beta, Beta2, Eps, WeightDecay float64
-	Adam                          bool // normalise by the second moment (AdamW); false: SGD
-	Warmup                        int
-	R, WeightLRPower              float64
+	Beta1, Beta2, Eps, WeightDecay float64
+	Adam                           bool // normalise by the second moment (AdamW); false: SGD
+	Warmup                         int
+	R, WeightLRPower               float64
 
 	z, v              [][]T
 	wd                []T // per parameter: WeightDecay, or 0 where masked
@@ -52,7 +54,7 @@ func (s *ScheduleFree[T]) Name() string {
 // and Eps only when Adam is set, as SGD has no use for them.
 func (s *ScheduleFree[T]) Validate() error {
 	if err := firstErr(
-		openUnit("ScheduleFree.Beta", s.Beta),
+		openUnit("ScheduleFree.Beta1", s.Beta1),
 		nonNegative("ScheduleFree.WeightDecay", s.WeightDecay),
 		nonNegative("ScheduleFree.Warmup", float64(s.Warmup)),
 		nonNegative("ScheduleFree.R", s.R),
@@ -98,7 +100,7 @@ func (s *ScheduleFree[T]) Begin(c *StepInfo) {
 	}
 	s.first = c.T == 1
 	s.b2, s.bc2 = T(s.Beta2), T(1-math.Pow(s.Beta2, t))
-	s.c, s.a, s.lr = T(ckp1), T(lr*(s.Beta*(1-ckp1)-1)), T(lr)
+	s.c, s.a, s.lr = T(ckp1), T(lr*(s.Beta1*(1-ckp1)-1)), T(lr)
 	for k, on := range s.on {
 		if on {
 			s.wd[k] = T(s.WeightDecay)
@@ -146,7 +148,7 @@ func (f scheduleFreeStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
 // evalPoint writes the evaluation point x = y + (1 − 1/β)·(z − y) of
 // parameter k, whose training point is y, into x.
 func (s *ScheduleFree[T]) evalPoint(k int, y, x []T) {
-	w := T(1 - 1/s.Beta)
+	w := T(1 - 1/s.Beta1)
 	for i, z := range s.z[k] {
 		x[i] = kernel.LerpScalar(y[i], z, w)
 	}

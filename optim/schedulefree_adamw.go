@@ -72,5 +72,5 @@ func (m ScheduleFreeAdamW) build(dst any) error {
 }
 
 func sfAdamWChain[T Float](m ScheduleFreeAdamW) Chain[T] {
-	return Chain[T]{&ScheduleFree[T]{Beta: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, WeightDecay: m.WeightDecay, Adam: true, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
+	return Chain[T]{&ScheduleFree[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, WeightDecay: m.WeightDecay, Adam: true, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
 }

@@ -60,5 +60,5 @@ func (m ScheduleFreeSGD) build(dst any) error {
 }
 
 func sfSGDChain[T Float](m ScheduleFreeSGD) Chain[T] {
-	return Chain[T]{&ScheduleFree[T]{Beta: m.Momentum, WeightDecay: m.WeightDecay, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
+	return Chain[T]{&ScheduleFree[T]{Beta1: m.Momentum, WeightDecay: m.WeightDecay, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
 }

@@ -71,9 +71,9 @@ func sgdChain[T Float](m SGD) Chain[T] {
 	c := coupled[T](m.WeightDecay, m.L2)
 	switch {
 	case m.Momentum > 0 && m.EMA:
-		c = append(c, &EMA[T]{Decay: m.Momentum})
+		c = append(c, &EMA[T]{Momentum: m.Momentum})
 	case m.Momentum > 0:
-		c = append(c, &Momentum[T]{Decay: m.Momentum, Dampening: m.Dampening, Nesterov: m.Nesterov})
+		c = append(c, &Momentum[T]{Momentum: m.Momentum, Dampening: m.Dampening, Nesterov: m.Nesterov})
 	}
 	return append(c, &ScaleByLR[T]{})
 }

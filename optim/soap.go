@@ -99,8 +99,8 @@ func soapChain[T Float](m SOAP) Chain[T] {
 		bs = m.Beta2
 	}
 	return Chain[T]{
-		&ScaleBySOAP[T]{B1: m.Beta1, B2: m.Beta2, ShampooBeta: bs, Eps: m.Eps, WeightDecay: m.WeightDecay,
-			Frequency: m.PreconditionFrequency, MaxDim: m.MaxPrecondDim, CorrectBias: m.CorrectBias},
+		&ScaleBySOAP[T]{Beta1: m.Beta1, Beta2: m.Beta2, ShampooBeta: bs, Eps: m.Eps, WeightDecay: m.WeightDecay,
+			PreconditionFrequency: m.PreconditionFrequency, MaxPrecondDim: m.MaxPrecondDim, CorrectBias: m.CorrectBias},
 		&ScaleByLR[T]{},
 	}
 }
@@ -110,10 +110,10 @@ func soapChain[T Float](m SOAP) Chain[T] {
 // after the step, is folded in as u ← u + λ·(θ − α_t·u). It is a [Reducer]:
 // the rotations need each tensor whole.
 type ScaleBySOAP[T Float] struct {
-	B1, B2, ShampooBeta, Eps float64
-	WeightDecay              float64 // masked by Config.DecayMask
-	Frequency, MaxDim        int
-	CorrectBias              bool
+	Beta1, Beta2, ShampooBeta, Eps       float64
+	WeightDecay                          float64 // masked by Config.DecayMask
+	PreconditionFrequency, MaxPrecondDim int
+	CorrectBias                          bool
 
 	params []soapParam[T]
 	decay  []bool
@@ -152,13 +152,13 @@ func (s *ScaleBySOAP[T]) Name() string { return "scale_by_soap" }
 // negative "use β₂" is resolved before the transform is made.
 func (s *ScaleBySOAP[T]) Validate() error {
 	return firstErr(
-		unitInterval("ScaleBySOAP.B1", s.B1),
-		unitInterval("ScaleBySOAP.B2", s.B2),
+		unitInterval("ScaleBySOAP.Beta1", s.Beta1),
+		unitInterval("ScaleBySOAP.Beta2", s.Beta2),
 		unitInterval("ScaleBySOAP.ShampooBeta", s.ShampooBeta),
 		positive("ScaleBySOAP.Eps", s.Eps),
 		nonNegative("ScaleBySOAP.WeightDecay", s.WeightDecay),
-		atLeast("ScaleBySOAP.Frequency", s.Frequency, 1),
-		atLeast("ScaleBySOAP.MaxDim", s.MaxDim, 0),
+		atLeast("ScaleBySOAP.PreconditionFrequency", s.PreconditionFrequency, 1),
+		atLeast("ScaleBySOAP.MaxPrecondDim", s.MaxPrecondDim, 0),
 	)
 }
 
@@ -176,7 +176,7 @@ func (s *ScaleBySOAP[T]) Init(st *State[T], params []ParamInfo) error {
 		x.dims = append([]int(nil), p.Shape...)
 		x.gg, x.q = make([][]T, len(x.dims)), make([][]T, len(x.dims))
 		for i, d := range x.dims {
-			if d > s.MaxDim {
+			if d > s.MaxPrecondDim {
 				continue
 			}
 			st.Buffer(&x.gg[i], k, fmt.Sprintf("GG.%d", i), []int{d, d}, 0)
@@ -199,9 +199,9 @@ func (s *ScaleBySOAP[T]) Begin(c *StepInfo) {
 	t := float64(s.t)
 	s.scale = 1
 	if s.CorrectBias && !s.first {
-		s.scale = T(math.Sqrt(1-math.Pow(s.B2, t)) / (1 - math.Pow(s.B1, t)))
+		s.scale = T(math.Sqrt(1-math.Pow(s.Beta2, t)) / (1 - math.Pow(s.Beta1, t)))
 	}
-	s.b1, s.b2 = T(s.B1), T(s.B2)
+	s.b1, s.b2 = T(s.Beta1), T(s.Beta2)
 }
 
 func (s *ScaleBySOAP[T]) Sums() int { return 0 }
@@ -240,7 +240,7 @@ func (s *ScaleBySOAP[T]) step(x *soapParam[T], g []T) {
 	gp := s.gp[:n]
 	s.rotate(gp, g, x, false)
 	kernel.Adam(gp, x.m, x.v, nil, s.b1, s.b2, 1, 1, T(s.Eps)) // gp ← m/(√v + ε)
-	refresh := s.t%s.Frequency == 0
+	refresh := s.t%s.PreconditionFrequency == 0
 	if refresh {
 		s.rotate(s.a[:n], x.m, x, true) // m into the parameter's basis
 		copy(x.m, s.a[:n])

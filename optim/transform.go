@@ -23,7 +23,7 @@ import (
 //
 // A transform may also have a method Validate() error that reports a
 // hyperparameter it cannot work with, naming it, as every built-in
-// transform's does ("optim: ScaleByAdam.B1 = 1.5: must be in [0, 1)"):
+// transform's does ("optim: ScaleByAdam.Beta1 = 1.5: must be in [0, 1)"):
 // [Chain.Validate], and so New, call it before any Init and return its
 // error as it is.
 type Transform[T Float] interface {
