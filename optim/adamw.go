@@ -61,12 +61,9 @@ func DefaultAdamW() AdamW { return AdamW{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, We
 // Validate checks the hyperparameters, naming the first bad one.
 func (m AdamW) Validate() error {
 	return firstErr(
-		unitInterval("AdamW.Beta1", m.Beta1),
-		unitInterval("AdamW.Beta2", m.Beta2),
-		positive("AdamW.Eps", m.Eps),
-		nonNegative("AdamW.WeightDecay", m.WeightDecay),
+		(&ScaleByAdam[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}).check("AdamW"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay, DecaySchedule: m.DecaySchedule}).check("AdamW"),
 		m.CautiousScale.validate("AdamW.CautiousScale"),
-		optionalSchedule("AdamW.DecaySchedule", m.DecaySchedule),
 	)
 }
 

@@ -56,14 +56,8 @@ func DefaultAdEMAMix() AdEMAMix {
 // Validate checks the hyperparameters, naming the first bad one.
 func (m AdEMAMix) Validate() error {
 	return firstErr(
-		unitInterval("AdEMAMix.Beta1", m.Beta1),
-		unitInterval("AdEMAMix.Beta2", m.Beta2),
-		unitInterval("AdEMAMix.Beta3", m.Beta3),
-		nonNegative("AdEMAMix.Alpha", m.Alpha),
-		nonNegative("AdEMAMix.AlphaWarmup", float64(m.AlphaWarmup)),
-		nonNegative("AdEMAMix.Beta3Warmup", float64(m.Beta3Warmup)),
-		positive("AdEMAMix.Eps", m.Eps),
-		nonNegative("AdEMAMix.WeightDecay", m.WeightDecay),
+		ademamixScale[float64](m).check("AdEMAMix"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("AdEMAMix"),
 	)
 }
 
@@ -73,8 +67,13 @@ func (m AdEMAMix) build(dst any) error {
 	return fill(dst, m, ademamixChain[float32], ademamixChain[float64])
 }
 
+// ademamixScale returns the AdEMAMix transform of m.
+func ademamixScale[T Float](m AdEMAMix) *ScaleByAdEMAMix[T] {
+	return &ScaleByAdEMAMix[T]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Alpha: m.Alpha, AlphaWarmup: m.AlphaWarmup, Beta3Warmup: m.Beta3Warmup, Eps: m.Eps}
+}
+
 func ademamixChain[T Float](m AdEMAMix) Chain[T] {
-	c := Chain[T]{&ScaleByAdEMAMix[T]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Alpha: m.Alpha, AlphaWarmup: m.AlphaWarmup, Beta3Warmup: m.Beta3Warmup, Eps: m.Eps}}
+	c := Chain[T]{ademamixScale[T](m)}
 	if m.WeightDecay != 0 {
 		c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 	}
@@ -102,15 +101,17 @@ var _ Transform[float32] = (*ScaleByAdEMAMix[float32])(nil)
 func (a *ScaleByAdEMAMix[T]) Name() string { return "scale_by_ademamix" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdEMAMix[T]) Validate() error {
+func (a *ScaleByAdEMAMix[T]) Validate() error { return a.check("ScaleByAdEMAMix") }
+
+func (a *ScaleByAdEMAMix[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByAdEMAMix.Beta1", a.Beta1),
-		unitInterval("ScaleByAdEMAMix.Beta2", a.Beta2),
-		unitInterval("ScaleByAdEMAMix.Beta3", a.Beta3),
-		nonNegative("ScaleByAdEMAMix.Alpha", a.Alpha),
-		nonNegative("ScaleByAdEMAMix.AlphaWarmup", float64(a.AlphaWarmup)),
-		nonNegative("ScaleByAdEMAMix.Beta3Warmup", float64(a.Beta3Warmup)),
-		positive("ScaleByAdEMAMix.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		unitInterval(owner+".Beta3", a.Beta3),
+		nonNegative(owner+".Alpha", a.Alpha),
+		nonNegative(owner+".AlphaWarmup", float64(a.AlphaWarmup)),
+		nonNegative(owner+".Beta3Warmup", float64(a.Beta3Warmup)),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 

@@ -52,11 +52,8 @@ func DefaultADOPT() ADOPT {
 // Validate checks the hyperparameters, naming the first bad one.
 func (m ADOPT) Validate() error {
 	return firstErr(
-		unitInterval("ADOPT.Beta1", m.Beta1),
-		unitInterval("ADOPT.Beta2", m.Beta2),
-		positive("ADOPT.Eps", m.Eps),
-		nonNegative("ADOPT.ClipExponent", m.ClipExponent),
-		nonNegative("ADOPT.WeightDecay", m.WeightDecay),
+		adoptScale[float64](m).check("ADOPT"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("ADOPT"),
 	)
 }
 
@@ -64,8 +61,13 @@ func (ADOPT) defaultLR() float64 { return 1e-3 }
 
 func (m ADOPT) build(dst any) error { return fill(dst, m, adoptChain[float32], adoptChain[float64]) }
 
+// adoptScale returns the ADOPT transform of m.
+func adoptScale[T Float](m ADOPT) *ScaleByADOPT[T] {
+	return &ScaleByADOPT[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, ClipExponent: m.ClipExponent, NoClip: m.NoClip}
+}
+
 func adoptChain[T Float](m ADOPT) Chain[T] {
-	a := &ScaleByADOPT[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, ClipExponent: m.ClipExponent, NoClip: m.NoClip}
+	a := adoptScale[T](m)
 	lr := &ScaleByLR[T]{}
 	switch {
 	case m.WeightDecay == 0:
@@ -100,12 +102,14 @@ var _ Transform[float32] = (*ScaleByADOPT[float32])(nil)
 func (a *ScaleByADOPT[T]) Name() string { return "scale_by_adopt" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByADOPT[T]) Validate() error {
+func (a *ScaleByADOPT[T]) Validate() error { return a.check("ScaleByADOPT") }
+
+func (a *ScaleByADOPT[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByADOPT.Beta1", a.Beta1),
-		unitInterval("ScaleByADOPT.Beta2", a.Beta2),
-		positive("ScaleByADOPT.Eps", a.Eps),
-		nonNegative("ScaleByADOPT.ClipExponent", a.ClipExponent),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
+		nonNegative(owner+".ClipExponent", a.ClipExponent),
 	)
 }
 

@@ -46,10 +46,9 @@ func DefaultLARS() LARS { return LARS{TrustCoefficient: 0.001, Momentum: 0.9} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m LARS) Validate() error {
 	return firstErr(
-		nonNegative("LARS.WeightDecay", m.WeightDecay),
-		positive("LARS.TrustCoefficient", m.TrustCoefficient),
-		nonNegative("LARS.Eps", m.Eps),
-		unitInterval("LARS.Momentum", m.Momentum),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("LARS"),
+		(&ScaleByTrustRatio[float64]{TrustCoefficient: m.TrustCoefficient, Eps: m.Eps}).check("LARS"),
+		(&Momentum[float64]{Momentum: m.Momentum}).check("LARS"),
 	)
 }
 

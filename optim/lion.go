@@ -46,9 +46,8 @@ func DefaultLion() Lion { return Lion{Beta1: 0.9, Beta2: 0.99} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Lion) Validate() error {
 	return firstErr(
-		closedUnit("Lion.Beta1", m.Beta1),
-		unitInterval("Lion.Beta2", m.Beta2),
-		nonNegative("Lion.WeightDecay", m.WeightDecay),
+		(&ScaleByLion[float64]{Beta1: m.Beta1, Beta2: m.Beta2}).check("Lion"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("Lion"),
 		m.CautiousScale.validate("Lion.CautiousScale"),
 	)
 }
@@ -90,10 +89,12 @@ var _ Transform[float32] = (*ScaleByLion[float32])(nil)
 func (l *ScaleByLion[T]) Name() string { return "scale_by_lion" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (l *ScaleByLion[T]) Validate() error {
+func (l *ScaleByLion[T]) Validate() error { return l.check("ScaleByLion") }
+
+func (l *ScaleByLion[T]) check(owner string) error {
 	return firstErr(
-		closedUnit("ScaleByLion.Beta1", l.Beta1),
-		unitInterval("ScaleByLion.Beta2", l.Beta2),
+		closedUnit(owner+".Beta1", l.Beta1),
+		unitInterval(owner+".Beta2", l.Beta2),
 	)
 }
 

@@ -73,10 +73,8 @@ func DefaultMuon() Muon {
 func (m Muon) Validate() error {
 	return firstErr(
 		unitInterval("Muon.Momentum", m.Momentum),
-		nonNegative("Muon.WeightDecay", m.WeightDecay),
-		positive("Muon.Eps", m.Eps),
-		atLeast("Muon.NSSteps", m.NSSteps, 1),
-		allFinite("Muon.NSCoefficients", m.NSCoefficients[:]),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("Muon"),
+		orthogonalize[float64](m).check("Muon"),
 	)
 }
 
@@ -84,14 +82,20 @@ func (Muon) defaultLR() float64 { return 1e-3 }
 
 func (m Muon) build(dst any) error { return fill(dst, m, muonChain[float32], muonChain[float64]) }
 
-func muonChain[T Float](m Muon) Chain[T] {
+// orthogonalize returns Muon's Orthogonalize transform of m: zero
+// coefficients are the default.
+func orthogonalize[T Float](m Muon) *Orthogonalize[T] {
 	coef := m.NSCoefficients
 	if coef == [3]float64{} {
 		coef = DefaultNSCoefficients
 	}
+	return &Orthogonalize[T]{NSSteps: m.NSSteps, NSCoefficients: coef, Eps: m.Eps, MatchRMSAdamW: m.MatchRMSAdamW}
+}
+
+func muonChain[T Float](m Muon) Chain[T] {
 	c := Chain[T]{
 		&muonMomentum[T]{Momentum: m.Momentum, Nesterov: m.Nesterov},
-		&Orthogonalize[T]{NSSteps: m.NSSteps, NSCoefficients: coef, Eps: m.Eps, MatchRMSAdamW: m.MatchRMSAdamW},
+		orthogonalize[T](m),
 	}
 	if m.WeightDecay != 0 {
 		c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
@@ -155,11 +159,13 @@ type Orthogonalize[T Float] struct {
 func (o *Orthogonalize[T]) Name() string { return "orthogonalize" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (o *Orthogonalize[T]) Validate() error {
+func (o *Orthogonalize[T]) Validate() error { return o.check("Orthogonalize") }
+
+func (o *Orthogonalize[T]) check(owner string) error {
 	return firstErr(
-		atLeast("Orthogonalize.NSSteps", o.NSSteps, 1),
-		allFinite("Orthogonalize.NSCoefficients", o.NSCoefficients[:]),
-		positive("Orthogonalize.Eps", o.Eps),
+		atLeast(owner+".NSSteps", o.NSSteps, 1),
+		allFinite(owner+".NSCoefficients", o.NSCoefficients[:]),
+		positive(owner+".Eps", o.Eps),
 	)
 }
 

@@ -37,10 +37,7 @@ func DefaultNAdam() NAdam { return NAdam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Mo
 // Validate checks the hyperparameters, naming the first bad one.
 func (m NAdam) Validate() error {
 	return firstErr(
-		unitInterval("NAdam.Beta1", m.Beta1),
-		unitInterval("NAdam.Beta2", m.Beta2),
-		positive("NAdam.Eps", m.Eps),
-		nonNegative("NAdam.MomentumDecay", m.MomentumDecay),
+		(&ScaleByNAdam[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, MomentumDecay: m.MomentumDecay}).check("NAdam"),
 		nonNegative("NAdam.WeightDecay", m.WeightDecay),
 		nonNegative("NAdam.L2", m.L2),
 	)

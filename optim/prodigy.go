@@ -80,16 +80,9 @@ func DefaultProdigy() Prodigy {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Prodigy) Validate() error {
-	return firstErr(
-		unitInterval("Prodigy.Beta1", m.Beta1),
-		unitInterval("Prodigy.Beta2", m.Beta2),
-		unitInterval("Prodigy.Beta3", m.Beta3),
-		positive("Prodigy.Eps", m.Eps),
-		nonNegative("Prodigy.WeightDecay", m.WeightDecay),
-		positive("Prodigy.D0", m.D0),
-		positive("Prodigy.DCoef", m.DCoef),
-		growthRate("Prodigy.GrowthRate", m.GrowthRate),
-	)
+	p := prodigyScale[float64](m)
+	p.WeightDecay = m.WeightDecay // coupled or not, held to one rule
+	return p.check("Prodigy")
 }
 
 // growthRate checks a bound on the growth of d per step.
@@ -106,10 +99,15 @@ func (m Prodigy) build(dst any) error {
 	return fill(dst, m, prodigyChain[float32], prodigyChain[float64])
 }
 
+// prodigyScale returns the Prodigy transform of m, without weight decay.
+func prodigyScale[T Float](m Prodigy) *ScaleByProdigy[T] {
+	return &ScaleByProdigy[T]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Eps: m.Eps, D0: m.D0, DCoef: m.DCoef,
+		GrowthRate: m.GrowthRate, UseBiasCorrection: m.UseBiasCorrection, SafeguardWarmup: m.SafeguardWarmup}
+}
+
 func prodigyChain[T Float](m Prodigy) Chain[T] {
 	var c Chain[T]
-	p := &ScaleByProdigy[T]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Eps: m.Eps, D0: m.D0, DCoef: m.DCoef,
-		GrowthRate: m.GrowthRate, UseBiasCorrection: m.UseBiasCorrection, SafeguardWarmup: m.SafeguardWarmup}
+	p := prodigyScale[T](m)
 	if m.WeightDecay != 0 {
 		if m.Decouple {
 			p.WeightDecay = m.WeightDecay
@@ -166,16 +164,18 @@ type ScaleByProdigy[T Float] struct {
 func (p *ScaleByProdigy[T]) Name() string { return "scale_by_prodigy" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (p *ScaleByProdigy[T]) Validate() error {
+func (p *ScaleByProdigy[T]) Validate() error { return p.check("ScaleByProdigy") }
+
+func (p *ScaleByProdigy[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByProdigy.Beta1", p.Beta1),
-		unitInterval("ScaleByProdigy.Beta2", p.Beta2),
-		unitInterval("ScaleByProdigy.Beta3", p.Beta3),
-		positive("ScaleByProdigy.Eps", p.Eps),
-		nonNegative("ScaleByProdigy.WeightDecay", p.WeightDecay),
-		positive("ScaleByProdigy.D0", p.D0),
-		positive("ScaleByProdigy.DCoef", p.DCoef),
-		growthRate("ScaleByProdigy.GrowthRate", p.GrowthRate),
+		unitInterval(owner+".Beta1", p.Beta1),
+		unitInterval(owner+".Beta2", p.Beta2),
+		unitInterval(owner+".Beta3", p.Beta3),
+		positive(owner+".Eps", p.Eps),
+		nonNegative(owner+".WeightDecay", p.WeightDecay),
+		positive(owner+".D0", p.D0),
+		positive(owner+".DCoef", p.DCoef),
+		growthRate(owner+".GrowthRate", p.GrowthRate),
 	)
 }
 

@@ -37,9 +37,8 @@ func DefaultRMSprop() RMSprop { return RMSprop{Alpha: 0.99, Eps: 1e-8} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m RMSprop) Validate() error {
 	return firstErr(
-		unitInterval("RMSprop.Alpha", m.Alpha),
-		positive("RMSprop.Eps", m.Eps),
-		unitInterval("RMSprop.Momentum", m.Momentum),
+		(&ScaleByRMS[float64]{Alpha: m.Alpha, Eps: m.Eps}).check("RMSprop"),
+		(&Momentum[float64]{Momentum: m.Momentum}).check("RMSprop"),
 		nonNegative("RMSprop.WeightDecay", m.WeightDecay),
 		nonNegative("RMSprop.L2", m.L2),
 	)

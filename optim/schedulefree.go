@@ -52,19 +52,22 @@ func (s *ScheduleFree[T]) Name() string {
 
 // Validate checks the hyperparameters, naming the first bad one; Beta2
 // and Eps only when Adam is set, as SGD has no use for them.
-func (s *ScheduleFree[T]) Validate() error {
+func (s *ScheduleFree[T]) Validate() error { return s.check("ScheduleFree", "Beta1") }
+
+// check names Beta1 beta1, as ScheduleFreeSGD calls it Momentum.
+func (s *ScheduleFree[T]) check(owner, beta1 string) error {
 	if err := firstErr(
-		openUnit("ScheduleFree.Beta1", s.Beta1),
-		nonNegative("ScheduleFree.WeightDecay", s.WeightDecay),
-		nonNegative("ScheduleFree.Warmup", float64(s.Warmup)),
-		nonNegative("ScheduleFree.R", s.R),
-		nonNegative("ScheduleFree.WeightLRPower", s.WeightLRPower),
+		openUnit(owner+"."+beta1, s.Beta1),
+		nonNegative(owner+".WeightDecay", s.WeightDecay),
+		nonNegative(owner+".Warmup", float64(s.Warmup)),
+		nonNegative(owner+".R", s.R),
+		nonNegative(owner+".WeightLRPower", s.WeightLRPower),
 	); err != nil || !s.Adam {
 		return err
 	}
 	return firstErr(
-		unitInterval("ScheduleFree.Beta2", s.Beta2),
-		positive("ScheduleFree.Eps", s.Eps),
+		unitInterval(owner+".Beta2", s.Beta2),
+		positive(owner+".Eps", s.Eps),
 	)
 }
 

@@ -54,15 +54,7 @@ func DefaultScheduleFreeAdamW() ScheduleFreeAdamW {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m ScheduleFreeAdamW) Validate() error {
-	return firstErr(
-		openUnit("ScheduleFreeAdamW.Beta1", m.Beta1),
-		unitInterval("ScheduleFreeAdamW.Beta2", m.Beta2),
-		positive("ScheduleFreeAdamW.Eps", m.Eps),
-		nonNegative("ScheduleFreeAdamW.WeightDecay", m.WeightDecay),
-		nonNegative("ScheduleFreeAdamW.Warmup", float64(m.Warmup)),
-		nonNegative("ScheduleFreeAdamW.R", m.R),
-		nonNegative("ScheduleFreeAdamW.WeightLRPower", m.WeightLRPower),
-	)
+	return sfAdamWChain[float64](m)[0].(*ScheduleFree[float64]).check("ScheduleFreeAdamW", "Beta1")
 }
 
 func (ScheduleFreeAdamW) defaultLR() float64 { return 0.0025 }

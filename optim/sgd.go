@@ -47,8 +47,7 @@ func DefaultSGD() SGD { return SGD{} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m SGD) Validate() error {
 	if err := firstErr(
-		unitInterval("SGD.Momentum", m.Momentum),
-		nonNegative("SGD.Dampening", m.Dampening),
+		(&Momentum[float64]{Momentum: m.Momentum, Dampening: m.Dampening}).check("SGD"),
 		nonNegative("SGD.WeightDecay", m.WeightDecay),
 		nonNegative("SGD.L2", m.L2),
 	); err != nil {

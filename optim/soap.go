@@ -72,38 +72,28 @@ func DefaultSOAP() SOAP {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m SOAP) Validate() error {
-	if err := firstErr(
-		unitInterval("SOAP.Beta1", m.Beta1),
-		unitInterval("SOAP.Beta2", m.Beta2),
-		positive("SOAP.Eps", m.Eps),
-		nonNegative("SOAP.WeightDecay", m.WeightDecay),
-	); err != nil {
-		return err
-	}
 	if !(m.ShampooBeta < 1) || math.IsInf(m.ShampooBeta, -1) {
 		return fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative and finite for β₂", m.ShampooBeta)
 	}
-	return firstErr(
-		atLeast("SOAP.PreconditionFrequency", m.PreconditionFrequency, 1),
-		atLeast("SOAP.MaxPrecondDim", m.MaxPrecondDim, 0),
-	)
+	return soapScale[float64](m).check("SOAP")
 }
 
 func (SOAP) defaultLR() float64 { return 3e-3 }
 
 func (m SOAP) build(dst any) error { return fill(dst, m, soapChain[float32], soapChain[float64]) }
 
-func soapChain[T Float](m SOAP) Chain[T] {
+// soapScale returns the SOAP transform of m, whose negative ShampooBeta is
+// β₂.
+func soapScale[T Float](m SOAP) *ScaleBySOAP[T] {
 	bs := m.ShampooBeta
 	if bs < 0 {
 		bs = m.Beta2
 	}
-	return Chain[T]{
-		&ScaleBySOAP[T]{Beta1: m.Beta1, Beta2: m.Beta2, ShampooBeta: bs, Eps: m.Eps, WeightDecay: m.WeightDecay,
-			PreconditionFrequency: m.PreconditionFrequency, MaxPrecondDim: m.MaxPrecondDim, CorrectBias: m.CorrectBias},
-		&ScaleByLR[T]{},
-	}
+	return &ScaleBySOAP[T]{Beta1: m.Beta1, Beta2: m.Beta2, ShampooBeta: bs, Eps: m.Eps, WeightDecay: m.WeightDecay,
+		PreconditionFrequency: m.PreconditionFrequency, MaxPrecondDim: m.MaxPrecondDim, CorrectBias: m.CorrectBias}
 }
+
+func soapChain[T Float](m SOAP) Chain[T] { return Chain[T]{soapScale[T](m), &ScaleByLR[T]{}} }
 
 // ScaleBySOAP replaces the update by SOAP's (see [SOAP]) divided by the
 // learning rate, which ScaleByLR then applies. Its weight decay, applied
@@ -150,15 +140,17 @@ func (s *ScaleBySOAP[T]) Name() string { return "scale_by_soap" }
 // Validate checks the hyperparameters, naming the first bad one.
 // ShampooBeta is the preconditioner's decay itself, in [0, 1): SOAP's
 // negative "use β₂" is resolved before the transform is made.
-func (s *ScaleBySOAP[T]) Validate() error {
+func (s *ScaleBySOAP[T]) Validate() error { return s.check("ScaleBySOAP") }
+
+func (s *ScaleBySOAP[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleBySOAP.Beta1", s.Beta1),
-		unitInterval("ScaleBySOAP.Beta2", s.Beta2),
-		unitInterval("ScaleBySOAP.ShampooBeta", s.ShampooBeta),
-		positive("ScaleBySOAP.Eps", s.Eps),
-		nonNegative("ScaleBySOAP.WeightDecay", s.WeightDecay),
-		atLeast("ScaleBySOAP.PreconditionFrequency", s.PreconditionFrequency, 1),
-		atLeast("ScaleBySOAP.MaxPrecondDim", s.MaxPrecondDim, 0),
+		unitInterval(owner+".Beta1", s.Beta1),
+		unitInterval(owner+".Beta2", s.Beta2),
+		unitInterval(owner+".ShampooBeta", s.ShampooBeta),
+		positive(owner+".Eps", s.Eps),
+		nonNegative(owner+".WeightDecay", s.WeightDecay),
+		atLeast(owner+".PreconditionFrequency", s.PreconditionFrequency, 1),
+		atLeast(owner+".MaxPrecondDim", s.MaxPrecondDim, 0),
 	)
 }
 

@@ -97,6 +97,13 @@ func (c Chain[T]) Validate() error {
 // A validator is a transform that checks its hyperparameters.
 type validator interface{ Validate() error }
 
+// A built-in transform's Validate is check(its type's name), where
+// check(owner) holds each field to its rule and names it owner.Field. The
+// named methods built on a transform call its check with their own name
+// for the fields they pass on as they are, which bear the same names, so
+// that a field's rule is written once (build.go checks the chain again, as
+// built).
+
 func (Chain[T]) defaultLR() float64 { return 0 }
 
 // A claim is embedded in every built-in transform: it records that the

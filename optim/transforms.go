@@ -73,11 +73,13 @@ type AddDecayedWeights[T Float] struct {
 func (d *AddDecayedWeights[T]) Name() string { return "add_decayed_weights" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (d *AddDecayedWeights[T]) Validate() error {
+func (d *AddDecayedWeights[T]) Validate() error { return d.check("AddDecayedWeights") }
+
+func (d *AddDecayedWeights[T]) check(owner string) error {
 	return firstErr(
-		nonNegative("AddDecayedWeights.WeightDecay", d.WeightDecay),
-		optionalSchedule("AddDecayedWeights.DecaySchedule", d.DecaySchedule),
-		atLeast("AddDecayedWeights.From", d.From, 0),
+		nonNegative(owner+".WeightDecay", d.WeightDecay),
+		optionalSchedule(owner+".DecaySchedule", d.DecaySchedule),
+		atLeast(owner+".From", d.From, 0),
 	)
 }
 
@@ -131,10 +133,12 @@ type Momentum[T Float] struct {
 func (m *Momentum[T]) Name() string { return "momentum" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (m *Momentum[T]) Validate() error {
+func (m *Momentum[T]) Validate() error { return m.check("Momentum") }
+
+func (m *Momentum[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("Momentum.Momentum", m.Momentum),
-		nonNegative("Momentum.Dampening", m.Dampening),
+		unitInterval(owner+".Momentum", m.Momentum),
+		nonNegative(owner+".Dampening", m.Dampening),
 	)
 }
 
@@ -217,11 +221,13 @@ type ScaleByAdam[T Float] struct {
 func (a *ScaleByAdam[T]) Name() string { return "scale_by_adam" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdam[T]) Validate() error {
+func (a *ScaleByAdam[T]) Validate() error { return a.check("ScaleByAdam") }
+
+func (a *ScaleByAdam[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByAdam.Beta1", a.Beta1),
-		unitInterval("ScaleByAdam.Beta2", a.Beta2),
-		positive("ScaleByAdam.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -277,10 +283,12 @@ type ScaleByRMS[T Float] struct {
 func (r *ScaleByRMS[T]) Name() string { return "scale_by_rms" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (r *ScaleByRMS[T]) Validate() error {
+func (r *ScaleByRMS[T]) Validate() error { return r.check("ScaleByRMS") }
+
+func (r *ScaleByRMS[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByRMS.Alpha", r.Alpha),
-		positive("ScaleByRMS.Eps", r.Eps),
+		unitInterval(owner+".Alpha", r.Alpha),
+		positive(owner+".Eps", r.Eps),
 	)
 }
 
@@ -325,11 +333,13 @@ type ScaleByAdagrad[T Float] struct {
 func (a *ScaleByAdagrad[T]) Name() string { return "scale_by_adagrad" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdagrad[T]) Validate() error {
+func (a *ScaleByAdagrad[T]) Validate() error { return a.check("ScaleByAdagrad") }
+
+func (a *ScaleByAdagrad[T]) check(owner string) error {
 	return firstErr(
-		positive("ScaleByAdagrad.Eps", a.Eps),
-		nonNegative("ScaleByAdagrad.InitialAccumulator", a.InitialAccumulator),
-		nonNegative("ScaleByAdagrad.LRDecay", a.LRDecay),
+		positive(owner+".Eps", a.Eps),
+		nonNegative(owner+".InitialAccumulator", a.InitialAccumulator),
+		nonNegative(owner+".LRDecay", a.LRDecay),
 	)
 }
 
@@ -369,10 +379,12 @@ type ScaleByAdadelta[T Float] struct {
 func (a *ScaleByAdadelta[T]) Name() string { return "scale_by_adadelta" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdadelta[T]) Validate() error {
+func (a *ScaleByAdadelta[T]) Validate() error { return a.check("ScaleByAdadelta") }
+
+func (a *ScaleByAdadelta[T]) check(owner string) error {
 	return firstErr(
-		closedUnit("ScaleByAdadelta.Rho", a.Rho),
-		positive("ScaleByAdadelta.Eps", a.Eps),
+		closedUnit(owner+".Rho", a.Rho),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -409,11 +421,13 @@ type ScaleByAdamax[T Float] struct {
 func (a *ScaleByAdamax[T]) Name() string { return "scale_by_adamax" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdamax[T]) Validate() error {
+func (a *ScaleByAdamax[T]) Validate() error { return a.check("ScaleByAdamax") }
+
+func (a *ScaleByAdamax[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByAdamax.Beta1", a.Beta1),
-		unitInterval("ScaleByAdamax.Beta2", a.Beta2),
-		positive("ScaleByAdamax.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -460,12 +474,14 @@ type ScaleByNAdam[T Float] struct {
 func (a *ScaleByNAdam[T]) Name() string { return "scale_by_nadam" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByNAdam[T]) Validate() error {
+func (a *ScaleByNAdam[T]) Validate() error { return a.check("ScaleByNAdam") }
+
+func (a *ScaleByNAdam[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByNAdam.Beta1", a.Beta1),
-		unitInterval("ScaleByNAdam.Beta2", a.Beta2),
-		positive("ScaleByNAdam.Eps", a.Eps),
-		nonNegative("ScaleByNAdam.MomentumDecay", a.MomentumDecay),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
+		nonNegative(owner+".MomentumDecay", a.MomentumDecay),
 	)
 }
 
@@ -524,11 +540,13 @@ type ScaleByRAdam[T Float] struct {
 func (a *ScaleByRAdam[T]) Name() string { return "scale_by_radam" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByRAdam[T]) Validate() error {
+func (a *ScaleByRAdam[T]) Validate() error { return a.check("ScaleByRAdam") }
+
+func (a *ScaleByRAdam[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByRAdam.Beta1", a.Beta1),
-		unitInterval("ScaleByRAdam.Beta2", a.Beta2),
-		positive("ScaleByRAdam.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 

@@ -41,10 +41,12 @@ type ScaleByTrustRatio[T Float] struct {
 func (s *ScaleByTrustRatio[T]) Name() string { return "scale_by_trust_ratio" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (s *ScaleByTrustRatio[T]) Validate() error {
+func (s *ScaleByTrustRatio[T]) Validate() error { return s.check("ScaleByTrustRatio") }
+
+func (s *ScaleByTrustRatio[T]) check(owner string) error {
 	return firstErr(
-		positive("ScaleByTrustRatio.TrustCoefficient", s.TrustCoefficient),
-		nonNegative("ScaleByTrustRatio.Eps", s.Eps),
+		positive(owner+".TrustCoefficient", s.TrustCoefficient),
+		nonNegative(owner+".Eps", s.Eps),
 	)
 }
 
