@@ -120,9 +120,10 @@ func (t *Tape[T]) Fail(err error) *Var[T] {
 // writes it into a discarded one, see [Var.DiscardGrad]). It
 // returns the tape's error if an operation failed. A nil loss, or one of
 // more than one value, is an error that Backward records as the tape's, as
-// an operation would. Backward may run once per Reset.
+// an operation would. Backward (or BackwardWith) may run once per Reset: a
+// second is an error recorded the same way, and changes no gradient.
 func (t *Tape[T]) Backward(loss *Var[T]) error {
-	if t.skip("backward", loss) || t.foreign(loss) {
+	if t.skip("backward", loss) || t.foreign(loss) || t.again() {
 		return t.err
 	}
 	if loss.value.Len() != 1 {
@@ -144,9 +145,9 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 // every Var v that y depends on. It returns the tape's error if an operation
 // failed. A nil y or dy, or a dy whose shape is not y's (the error names
 // both), is an error that BackwardWith records as the tape's, as an
-// operation would.
+// operation would; so is a second backward pass before Reset.
 func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
-	if t.skip("backward", y) || t.foreign(y) {
+	if t.skip("backward", y) || t.foreign(y) || t.again() {
 		return t.err
 	}
 	if dy == nil {
@@ -167,10 +168,21 @@ func (t *Tape[T]) BackwardWith(y *Var[T], dy *tensor.Tensor[T]) error {
 	return t.err
 }
 
-func (t *Tape[T]) backward() {
-	if t.done {
-		panic("autograd: Backward called twice on one tape without Reset")
+// errBackwardTwice is the error of a second backward pass before Reset.
+var errBackwardTwice = errors.New("autograd: backward twice on one tape without Reset")
+
+// again fails the tape if a backward pass has run since the last Reset (a
+// second would add the gradients again, through buffers the first may have
+// recycled), and reports whether it did.
+func (t *Tape[T]) again() bool {
+	if !t.done {
+		return false
 	}
+	t.Fail(errBackwardTwice)
+	return true
+}
+
+func (t *Tape[T]) backward() {
 	t.done = true
 	for i := len(t.nodes) - 1; i >= 0; i-- {
 		n := &t.nodes[i]

@@ -3,6 +3,7 @@ package autograd
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,9 @@ func TestErrorsAreSticky(t *testing.T) {
 	}
 }
 
-// TestBackwardTwice checks that a second Backward without Reset panics.
+// TestBackwardTwice checks that a second Backward or BackwardWith without
+// Reset is the tape's error and changes no gradient, and that Reset clears
+// it.
 func TestBackwardTwice(t *testing.T) {
 	tape := NewTape[float64]()
 	w := NewVar(tensor.FromSlice([]float64{1, 2, 3, 4}, 2, 2), true)
@@ -38,12 +41,24 @@ func TestBackwardTwice(t *testing.T) {
 	if err := tape.Backward(tape.Sum(y)); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if r := recover(); r != "autograd: Backward called twice on one tape without Reset" {
-			t.Errorf("second Backward: panic %v", r)
-		}
-	}()
-	tape.Backward(tape.Sum(y))
+	want := append([]float64(nil), w.Grad().Data()...)
+	if err := tape.Backward(tape.Sum(y)); err != errBackwardTwice {
+		t.Errorf("second Backward = %v; want %v", err, errBackwardTwice)
+	}
+	if err := tape.Err(); err != errBackwardTwice {
+		t.Errorf("Err() after a second Backward = %v; want %v", err, errBackwardTwice)
+	}
+	if got := w.Grad().Data(); !slices.Equal(got, want) {
+		t.Errorf("gradient after a second Backward = %v; want %v", got, want)
+	}
+	tape.Reset()
+	y = tape.Tanh(w)
+	if err := tape.BackwardWith(y, tensor.New[float64](2, 2)); err != nil {
+		t.Fatalf("Backward after Reset: %v", err)
+	}
+	if err := tape.BackwardWith(y, tensor.New[float64](2, 2)); err != errBackwardTwice {
+		t.Errorf("second BackwardWith = %v; want %v", err, errBackwardTwice)
+	}
 }
 
 // TestNoGrad checks that with gradient tracking off nothing is recorded

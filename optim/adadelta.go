@@ -29,8 +29,7 @@ func DefaultAdadelta() Adadelta { return Adadelta{Rho: 0.9, Eps: 1e-6} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Adadelta) Validate() error {
 	return firstErr(
-		closedUnit("Adadelta.Rho", m.Rho),
-		positive("Adadelta.Eps", m.Eps),
+		(&ScaleByAdadelta[float64]{Rho: m.Rho, Eps: m.Eps}).check("Adadelta"),
 		nonNegative("Adadelta.WeightDecay", m.WeightDecay),
 		nonNegative("Adadelta.L2", m.L2),
 	)

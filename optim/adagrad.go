@@ -28,9 +28,7 @@ func DefaultAdagrad() Adagrad { return Adagrad{Eps: 1e-10} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Adagrad) Validate() error {
 	return firstErr(
-		nonNegative("Adagrad.LRDecay", m.LRDecay),
-		nonNegative("Adagrad.InitialAccumulator", m.InitialAccumulator),
-		positive("Adagrad.Eps", m.Eps),
+		(&ScaleByAdagrad[float64]{Eps: m.Eps, InitialAccumulator: m.InitialAccumulator, LRDecay: m.LRDecay}).check("Adagrad"),
 		nonNegative("Adagrad.WeightDecay", m.WeightDecay),
 		nonNegative("Adagrad.L2", m.L2),
 	)

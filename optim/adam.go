@@ -42,9 +42,7 @@ func DefaultAdam() Adam { return Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Adam) Validate() error {
 	return firstErr(
-		unitInterval("Adam.Beta1", m.Beta1),
-		unitInterval("Adam.Beta2", m.Beta2),
-		positive("Adam.Eps", m.Eps),
+		(&ScaleByAdam[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}).check("Adam"),
 		nonNegative("Adam.WeightDecay", m.WeightDecay),
 		nonNegative("Adam.L2", m.L2),
 	)
@@ -55,6 +53,6 @@ func (Adam) defaultLR() float64 { return 1e-3 }
 func (m Adam) build(dst any) error { return fill(dst, m, adamChain[float32], adamChain[float64]) }
 
 func adamChain[T Float](m Adam) Chain[T] {
-	adam := &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
+	adam := &ScaleByAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
 	return append(coupled[T](m.WeightDecay, m.L2), adam, &ScaleByLR[T]{})
 }

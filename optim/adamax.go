@@ -30,9 +30,7 @@ func DefaultAdamax() Adamax { return Adamax{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Adamax) Validate() error {
 	return firstErr(
-		unitInterval("Adamax.Beta1", m.Beta1),
-		unitInterval("Adamax.Beta2", m.Beta2),
-		positive("Adamax.Eps", m.Eps),
+		(&ScaleByAdamax[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}).check("Adamax"),
 		nonNegative("Adamax.WeightDecay", m.WeightDecay),
 		nonNegative("Adamax.L2", m.L2),
 	)
@@ -43,6 +41,6 @@ func (Adamax) defaultLR() float64 { return 2e-3 }
 func (m Adamax) build(dst any) error { return fill(dst, m, adamaxChain[float32], adamaxChain[float64]) }
 
 func adamaxChain[T Float](m Adamax) Chain[T] {
-	a := &ScaleByAdamax[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps}
+	a := &ScaleByAdamax[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}
 	return append(coupled[T](m.WeightDecay, m.L2), a, &ScaleByLR[T]{})
 }

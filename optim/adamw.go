@@ -61,12 +61,9 @@ func DefaultAdamW() AdamW { return AdamW{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, We
 // Validate checks the hyperparameters, naming the first bad one.
 func (m AdamW) Validate() error {
 	return firstErr(
-		unitInterval("AdamW.Beta1", m.Beta1),
-		unitInterval("AdamW.Beta2", m.Beta2),
-		positive("AdamW.Eps", m.Eps),
-		nonNegative("AdamW.WeightDecay", m.WeightDecay),
+		(&ScaleByAdam[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}).check("AdamW"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay, DecaySchedule: m.DecaySchedule}).check("AdamW"),
 		m.CautiousScale.validate("AdamW.CautiousScale"),
-		optionalSchedule("AdamW.DecaySchedule", m.DecaySchedule),
 	)
 }
 
@@ -75,15 +72,15 @@ func (AdamW) defaultLR() float64 { return 1e-3 }
 func (m AdamW) build(dst any) error { return fill(dst, m, adamWChain[float32], adamWChain[float64]) }
 
 func adamWChain[T Float](m AdamW) Chain[T] {
-	var adam Transform[T] = &ScaleByAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
+	var adam Transform[T] = &ScaleByAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, AMSGrad: m.AMSGrad}
 	if m.Cautious {
-		adam = &Cautious[T]{Base: adam.(*ScaleByAdam[T]), Scale: m.CautiousScale.or(CautiousMean)}
+		adam = &Cautious[T]{Base: adam.(*ScaleByAdam[T]), CautiousScale: m.CautiousScale.or(CautiousMean)}
 	}
 	lr := &ScaleByLR[T]{}
 	if m.WeightDecay == 0 {
 		return Chain[T]{adam, lr}
 	}
-	decay := &AddDecayedWeights[T]{Rate: m.WeightDecay, Schedule: m.DecaySchedule}
+	decay := &AddDecayedWeights[T]{WeightDecay: m.WeightDecay, DecaySchedule: m.DecaySchedule}
 	if m.DecaySchedule != nil {
 		return Chain[T]{adam, lr, decay} // η_t·λ·θ, independent of α
 	}

@@ -56,14 +56,8 @@ func DefaultAdEMAMix() AdEMAMix {
 // Validate checks the hyperparameters, naming the first bad one.
 func (m AdEMAMix) Validate() error {
 	return firstErr(
-		unitInterval("AdEMAMix.Beta1", m.Beta1),
-		unitInterval("AdEMAMix.Beta2", m.Beta2),
-		unitInterval("AdEMAMix.Beta3", m.Beta3),
-		nonNegative("AdEMAMix.Alpha", m.Alpha),
-		nonNegative("AdEMAMix.AlphaWarmup", float64(m.AlphaWarmup)),
-		nonNegative("AdEMAMix.Beta3Warmup", float64(m.Beta3Warmup)),
-		positive("AdEMAMix.Eps", m.Eps),
-		nonNegative("AdEMAMix.WeightDecay", m.WeightDecay),
+		ademamixScale[float64](m).check("AdEMAMix"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("AdEMAMix"),
 	)
 }
 
@@ -73,10 +67,15 @@ func (m AdEMAMix) build(dst any) error {
 	return fill(dst, m, ademamixChain[float32], ademamixChain[float64])
 }
 
+// ademamixScale returns the AdEMAMix transform of m.
+func ademamixScale[T Float](m AdEMAMix) *ScaleByAdEMAMix[T] {
+	return &ScaleByAdEMAMix[T]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Alpha: m.Alpha, AlphaWarmup: m.AlphaWarmup, Beta3Warmup: m.Beta3Warmup, Eps: m.Eps}
+}
+
 func ademamixChain[T Float](m AdEMAMix) Chain[T] {
-	c := Chain[T]{&ScaleByAdEMAMix[T]{B1: m.Beta1, B2: m.Beta2, B3: m.Beta3, Alpha: m.Alpha, AlphaWarmup: m.AlphaWarmup, Beta3Warmup: m.Beta3Warmup, Eps: m.Eps}}
+	c := Chain[T]{ademamixScale[T](m)}
 	if m.WeightDecay != 0 {
-		c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+		c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 	}
 	return append(c, &ScaleByLR[T]{})
 }
@@ -89,11 +88,12 @@ func ademamixChain[T Float](m AdEMAMix) Chain[T] {
 //
 // β₁ is replaced by the scheduled momentum when there is one.
 type ScaleByAdEMAMix[T Float] struct {
-	B1, B2, B3, Alpha, Eps   float64
-	AlphaWarmup, Beta3Warmup int
+	Beta1, Beta2, Beta3, Alpha, Eps float64
+	AlphaWarmup, Beta3Warmup        int
 
 	m1, m2, v                 [][]T
 	b1, b2, b3, c1, c2, alpha T
+	claim
 }
 
 var _ Transform[float32] = (*ScaleByAdEMAMix[float32])(nil)
@@ -101,15 +101,17 @@ var _ Transform[float32] = (*ScaleByAdEMAMix[float32])(nil)
 func (a *ScaleByAdEMAMix[T]) Name() string { return "scale_by_ademamix" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdEMAMix[T]) Validate() error {
+func (a *ScaleByAdEMAMix[T]) Validate() error { return a.check("ScaleByAdEMAMix") }
+
+func (a *ScaleByAdEMAMix[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByAdEMAMix.B1", a.B1),
-		unitInterval("ScaleByAdEMAMix.B2", a.B2),
-		unitInterval("ScaleByAdEMAMix.B3", a.B3),
-		nonNegative("ScaleByAdEMAMix.Alpha", a.Alpha),
-		nonNegative("ScaleByAdEMAMix.AlphaWarmup", float64(a.AlphaWarmup)),
-		nonNegative("ScaleByAdEMAMix.Beta3Warmup", float64(a.Beta3Warmup)),
-		positive("ScaleByAdEMAMix.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		unitInterval(owner+".Beta3", a.Beta3),
+		nonNegative(owner+".Alpha", a.Alpha),
+		nonNegative(owner+".AlphaWarmup", float64(a.AlphaWarmup)),
+		nonNegative(owner+".Beta3Warmup", float64(a.Beta3Warmup)),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -125,19 +127,19 @@ func (a *ScaleByAdEMAMix[T]) Init(s *State[T], params []ParamInfo) error {
 
 func (a *ScaleByAdEMAMix[T]) Begin(c *StepInfo) {
 	t := float64(c.T)
-	b1 := c.MomentumOr(a.B1)
-	alpha, b3 := a.Alpha, a.B3
+	b1 := c.MomentumOr(a.Beta1)
+	alpha, b3 := a.Alpha, a.Beta3
 	if c.T < a.AlphaWarmup {
 		alpha = t / float64(a.AlphaWarmup) * a.Alpha
 	}
 	if c.T < a.Beta3Warmup {
 		halfLife := func(b float64) float64 { return math.Log(0.5)/math.Log(b+1e-8) - 1 }
 		f := t / float64(a.Beta3Warmup)
-		b3 = math.Pow(0.5, 1/((1-f)*halfLife(b1)+f*halfLife(a.B3)+1))
+		b3 = math.Pow(0.5, 1/((1-f)*halfLife(b1)+f*halfLife(a.Beta3)+1))
 	}
-	a.b1, a.b2, a.b3, a.alpha = T(b1), T(a.B2), T(b3), T(alpha)
+	a.b1, a.b2, a.b3, a.alpha = T(b1), T(a.Beta2), T(b3), T(alpha)
 	a.c1 = T(1 / (1 - math.Pow(b1, t)))
-	a.c2 = T(1 / math.Sqrt(1-math.Pow(a.B2, t)))
+	a.c2 = T(1 / math.Sqrt(1-math.Pow(a.Beta2, t)))
 }
 
 func (a *ScaleByAdEMAMix[T]) Update(k, off int, u, _ []T) {

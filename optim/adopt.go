@@ -52,11 +52,8 @@ func DefaultADOPT() ADOPT {
 // Validate checks the hyperparameters, naming the first bad one.
 func (m ADOPT) Validate() error {
 	return firstErr(
-		unitInterval("ADOPT.Beta1", m.Beta1),
-		unitInterval("ADOPT.Beta2", m.Beta2),
-		positive("ADOPT.Eps", m.Eps),
-		nonNegative("ADOPT.ClipExponent", m.ClipExponent),
-		nonNegative("ADOPT.WeightDecay", m.WeightDecay),
+		adoptScale[float64](m).check("ADOPT"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("ADOPT"),
 	)
 }
 
@@ -64,16 +61,21 @@ func (ADOPT) defaultLR() float64 { return 1e-3 }
 
 func (m ADOPT) build(dst any) error { return fill(dst, m, adoptChain[float32], adoptChain[float64]) }
 
+// adoptScale returns the ADOPT transform of m.
+func adoptScale[T Float](m ADOPT) *ScaleByADOPT[T] {
+	return &ScaleByADOPT[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, ClipExponent: m.ClipExponent, NoClip: m.NoClip}
+}
+
 func adoptChain[T Float](m ADOPT) Chain[T] {
-	a := &ScaleByADOPT[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, ClipExponent: m.ClipExponent, NoClip: m.NoClip}
+	a := adoptScale[T](m)
 	lr := &ScaleByLR[T]{}
 	switch {
 	case m.WeightDecay == 0:
 		return Chain[T]{a, lr}
 	case m.Decouple:
-		return Chain[T]{a, &AddDecayedWeights[T]{Rate: m.WeightDecay, From: 2}, lr}
+		return Chain[T]{a, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay, From: 2}, lr}
 	}
-	return Chain[T]{&AddDecayedWeights[T]{Rate: m.WeightDecay}, a, lr}
+	return Chain[T]{&AddDecayedWeights[T]{WeightDecay: m.WeightDecay}, a, lr}
 }
 
 // ScaleByADOPT replaces the update by ADOPT's momentum of the clipped,
@@ -86,12 +88,13 @@ func adoptChain[T Float](m ADOPT) Chain[T] {
 //
 // β₁ is replaced by the scheduled momentum when there is one.
 type ScaleByADOPT[T Float] struct {
-	B1, B2, Eps, ClipExponent float64
-	NoClip                    bool
+	Beta1, Beta2, Eps, ClipExponent float64
+	NoClip                          bool
 
 	m, v         [][]T
 	b1, b2, clip T
 	first        bool
+	claim
 }
 
 var _ Transform[float32] = (*ScaleByADOPT[float32])(nil)
@@ -99,12 +102,14 @@ var _ Transform[float32] = (*ScaleByADOPT[float32])(nil)
 func (a *ScaleByADOPT[T]) Name() string { return "scale_by_adopt" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByADOPT[T]) Validate() error {
+func (a *ScaleByADOPT[T]) Validate() error { return a.check("ScaleByADOPT") }
+
+func (a *ScaleByADOPT[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByADOPT.B1", a.B1),
-		unitInterval("ScaleByADOPT.B2", a.B2),
-		positive("ScaleByADOPT.Eps", a.Eps),
-		nonNegative("ScaleByADOPT.ClipExponent", a.ClipExponent),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
+		nonNegative(owner+".ClipExponent", a.ClipExponent),
 	)
 }
 
@@ -119,7 +124,7 @@ func (a *ScaleByADOPT[T]) Init(s *State[T], params []ParamInfo) error {
 
 func (a *ScaleByADOPT[T]) Begin(c *StepInfo) {
 	a.first = c.T == 1
-	a.b1, a.b2 = T(c.MomentumOr(a.B1)), T(a.B2)
+	a.b1, a.b2 = T(c.MomentumOr(a.Beta1)), T(a.Beta2)
 	a.clip = T(math.Inf(1))
 	if !a.NoClip {
 		a.clip = T(math.Pow(float64(c.T-1), a.ClipExponent))

@@ -13,17 +13,18 @@ import (
 // parameter tensor so that the step keeps its size:
 //
 //	φ = [Base's update · g > 0]           1 where they agree, else 0
-//	u ← Base's update · φ · s(Σφ, n)      s from Scale, per tensor of n elements
+//	u ← Base's update · φ · s(Σφ, n)      s from CautiousScale, per tensor of n elements
 //
 // A g of exactly 0 gives φ = 0. Base's state moves as it would without the
 // mask. The sum Σφ over each whole tensor makes Cautious a [Reducer]; put
 // decay after it, so that the decay is never masked.
 type Cautious[T Float] struct {
-	Base  CautiousBase[T]
-	Scale CautiousScale // the normalisation s; zero: CautiousMean
+	Base          CautiousBase[T]
+	CautiousScale CautiousScale // the normalisation s; zero: CautiousMean
 
 	s []T       // per parameter: this step's s
 	n []float64 // per parameter: its element count
+	claim
 }
 
 // A CautiousBase is a transform that [Cautious] can mask: [ScaleByAdam]
@@ -88,15 +89,24 @@ func (c CautiousScale) factor(sum, n float64) float64 {
 	return 1 / math.Max(sum/n, 1e-3)
 }
 
+// claims returns Cautious's claim and its Base's: Base's state is Cautious's.
+func (c *Cautious[T]) claims() []*claim {
+	all := c.claim.claims()
+	if b, ok := c.Base.(claimer); ok {
+		all = append(all, b.claims()...)
+	}
+	return all
+}
+
 func (c *Cautious[T]) Name() string { return "cautious(" + Name[T](c.Base) + ")" }
 
-// Validate checks that there is a Base, the Scale, and Base's own
+// Validate checks that there is a Base, the CautiousScale, and Base's own
 // hyperparameters if it has a Validate method (see [Transform]).
 func (c *Cautious[T]) Validate() error {
 	if c.Base == nil {
 		return errors.New("optim: Cautious.Base is nil")
 	}
-	if err := c.Scale.validate("Cautious.Scale"); err != nil {
+	if err := c.CautiousScale.validate("Cautious.CautiousScale"); err != nil {
 		return err
 	}
 	if v, ok := c.Base.(validator); ok {
@@ -123,7 +133,7 @@ func (c *Cautious[T]) Gather(k, off int, u, _ []T, acc []float64) {
 }
 
 func (c *Cautious[T]) Reduce(sums [][]float64, _, _ [][]T) {
-	scale := c.Scale.or(CautiousMean)
+	scale := c.CautiousScale.or(CautiousMean)
 	for k, s := range sums {
 		c.s[k] = T(scale.factor(s[0], c.n[k]))
 	}

@@ -12,46 +12,47 @@ import (
 const clipEps = 1e-6
 
 // ClipByGlobalNorm rescales the update so that the p-norm of all the
-// optimizer's gradients taken together is at most Max (Pascanu et al. 2013;
+// optimizer's gradients taken together is at most ClipNorm (Pascanu et al. 2013;
 // PyTorch's clip_grad_norm_):
 //
-//	u ← u · min(1, Max / (‖g‖_p + 10⁻⁶))
+//	u ← u · min(1, ClipNorm / (‖g‖_p + 10⁻⁶))
 //
 // The norm is that of the gradients of every parameter group as
 // [StepInfo.GradNorm] gives it — the raw gradients, or with
 // Config.ClipValue those clipped by value, as PyTorch users who call
 // clip_grad_value_ then clip_grad_norm_ get — so the transform belongs at
 // the head of the chain (Config.ClipNorm puts it there, after the clipping
-// by value). P is the norm's order: 2 when zero; 1, any p > 0, or
-// math.Inf(1).
+// by value), from its fields, named as Config's. ClipNormType is the
+// norm's order: 2 when zero; 1, any p > 0, or math.Inf(1).
 type ClipByGlobalNorm[T Float] struct {
-	Max float64
-	P   float64
+	ClipNorm     float64
+	ClipNormType float64
 
 	scale T
 	clip  bool
 	norm  float64
+	claim
 }
 
 func (c *ClipByGlobalNorm[T]) Name() string { return "clip_by_global_norm" }
 
 func (c *ClipByGlobalNorm[T]) order() float64 {
-	if c.P == 0 {
+	if c.ClipNormType == 0 {
 		return 2
 	}
-	return c.P
+	return c.ClipNormType
 }
 
 // Validate checks the bound and the order, naming the first bad one.
 func (c *ClipByGlobalNorm[T]) Validate() error {
-	return checkClipNorm("ClipByGlobalNorm.Max", c.Max, "ClipByGlobalNorm.P", c.order())
+	return checkClipNorm("ClipByGlobalNorm.ClipNorm", c.ClipNorm, "ClipByGlobalNorm.ClipNormType", c.order())
 }
 
 func (c *ClipByGlobalNorm[T]) Init(*State[T], []ParamInfo) error { return nil }
 
 func (c *ClipByGlobalNorm[T]) Begin(s *StepInfo) {
 	c.norm = s.GradNorm(c.order())
-	f := clipFactor(c.Max, c.norm)
+	f := clipFactor(c.ClipNorm, c.norm)
 	c.clip, c.scale = f < 1, T(f)
 }
 
@@ -61,22 +62,25 @@ func (c *ClipByGlobalNorm[T]) Update(_, _ int, u, _ []T) {
 	}
 }
 
-// ClipByValue limits every element of the update to [−Max, Max] (PyTorch's
-// clip_grad_value_).
+// ClipByValue limits every element of the update to [−ClipValue,
+// ClipValue] (PyTorch's clip_grad_value_; Config.ClipValue puts it at the
+// head of the chain).
 type ClipByValue[T Float] struct {
-	Max float64
+	ClipValue float64
+
+	claim
 }
 
 func (c *ClipByValue[T]) Name() string { return "clip_by_value" }
 
 // Validate checks the bound.
-func (c *ClipByValue[T]) Validate() error { return positive("ClipByValue.Max", c.Max) }
+func (c *ClipByValue[T]) Validate() error { return positive("ClipByValue.ClipValue", c.ClipValue) }
 
 func (c *ClipByValue[T]) Init(*State[T], []ParamInfo) error { return nil }
 
 func (c *ClipByValue[T]) Begin(*StepInfo) {}
 
-func (c *ClipByValue[T]) Update(_, _ int, u, _ []T) { kernel.Clamp(T(-c.Max), T(c.Max), u) }
+func (c *ClipByValue[T]) Update(_, _ int, u, _ []T) { kernel.Clamp(T(-c.ClipValue), T(c.ClipValue), u) }
 
 // ClipGradNorm scales grads in place so that their global p-norm is at most
 // maxNorm, as PyTorch's clip_grad_norm_ does, and returns the norm before
@@ -105,7 +109,7 @@ func ClipGradNorm[T Float](grads [][]T, maxNorm, p float64) (float64, error) {
 // ClipGradValue limits every gradient element to [−max, max] in place, as
 // PyTorch's clip_grad_value_ does.
 func ClipGradValue[T Float](grads [][]T, max float64) error {
-	c := ClipByValue[T]{Max: max}
+	c := ClipByValue[T]{ClipValue: max}
 	if err := c.Validate(); err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func (o *Optimizer[T]) clipMax() float64 {
 	}
 	for _, tr := range o.groups[0].chain {
 		if c, ok := tr.(*ClipByGlobalNorm[T]); ok {
-			return c.Max
+			return c.ClipNorm
 		}
 	}
 	return 0

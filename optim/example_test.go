@@ -185,7 +185,7 @@ func ExampleAdEMAMix() {
 // without its interpolation), written as a chain. The order is the math.
 func ExampleChain() {
 	minimize(optim.Chain[float64]{
-		&optim.Momentum[float64]{Decay: 0.9},
+		&optim.Momentum[float64]{Momentum: 0.9},
 		&signOf{},
 		&optim.ScaleByLR[float64]{},
 	}, 0.05)

@@ -6,3 +6,7 @@ func SetFusion(on bool) { fusion = on }
 
 // Fused reports whether group's chain runs as a fused kernel.
 func (o *Optimizer[T]) Fused(group int) bool { return o.groups[group].fused != nil }
+
+// Claims reports whether tr is a built-in transform, which New refuses to
+// give a second optimizer.
+func Claims[T Float](tr Transform[T]) bool { _, ok := tr.(claimer); return ok }

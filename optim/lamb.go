@@ -71,33 +71,34 @@ func (LAMB) defaultLR() float64 { return 0 }
 func (m LAMB) build(dst any) error { return fill(dst, m, lambChain[float32], lambChain[float64]) }
 
 func lambChain[T Float](m LAMB) Chain[T] {
-	c := Chain[T]{&scaleByAdamRoot[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, EpsRoot: m.EpsRoot}}
+	c := Chain[T]{&scaleByAdamRoot[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, EpsRoot: m.EpsRoot}}
 	if m.WeightDecay != 0 {
 		c = append(c, maskDecay[T](m.WeightDecay, m.DecayMask))
 	}
-	return append(c, &ScaleByTrustRatio[T]{Coefficient: 1}, &ScaleByLR[T]{})
+	return append(c, &ScaleByTrustRatio[T]{TrustCoefficient: 1}, &ScaleByLR[T]{})
 }
 
 // scaleByAdamRoot is optax's scale_by_adam: ScaleByAdam with ε_root inside
 // the square root; with ε_root = 0 it is ScaleByAdam (the same state and
 // kernel).
 type scaleByAdamRoot[T Float] struct {
-	B1, B2, Eps, EpsRoot float64
+	Beta1, Beta2, Eps, EpsRoot float64
 
 	adam ScaleByAdam[T]
 	c2   T
+	claim
 }
 
 func (a *scaleByAdamRoot[T]) Name() string { return "scale_by_adam" }
 
 func (a *scaleByAdamRoot[T]) Init(s *State[T], params []ParamInfo) error {
-	a.adam = ScaleByAdam[T]{B1: a.B1, B2: a.B2, Eps: a.Eps}
+	a.adam = ScaleByAdam[T]{Beta1: a.Beta1, Beta2: a.Beta2, Eps: a.Eps}
 	return a.adam.Init(s, params)
 }
 
 func (a *scaleByAdamRoot[T]) Begin(c *StepInfo) {
 	a.adam.Begin(c)
-	a.c2 = T(1 / (1 - math.Pow(a.B2, float64(c.T))))
+	a.c2 = T(1 / (1 - math.Pow(a.Beta2, float64(c.T))))
 }
 
 func (a *scaleByAdamRoot[T]) Update(k, off int, u, p []T) {

@@ -46,10 +46,9 @@ func DefaultLARS() LARS { return LARS{TrustCoefficient: 0.001, Momentum: 0.9} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m LARS) Validate() error {
 	return firstErr(
-		nonNegative("LARS.WeightDecay", m.WeightDecay),
-		positive("LARS.TrustCoefficient", m.TrustCoefficient),
-		nonNegative("LARS.Eps", m.Eps),
-		unitInterval("LARS.Momentum", m.Momentum),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("LARS"),
+		(&ScaleByTrustRatio[float64]{TrustCoefficient: m.TrustCoefficient, Eps: m.Eps}).check("LARS"),
+		(&Momentum[float64]{Momentum: m.Momentum}).check("LARS"),
 	)
 }
 
@@ -62,9 +61,9 @@ func larsChain[T Float](m LARS) Chain[T] {
 	if m.WeightDecay != 0 {
 		c = append(c, maskDecay[T](m.WeightDecay, m.DecayMask))
 	}
-	c = append(c, &ScaleByTrustRatio[T]{Coefficient: m.TrustCoefficient, Eps: m.Eps, Mask: m.TrustMask}, &ScaleByLR[T]{})
+	c = append(c, &ScaleByTrustRatio[T]{TrustCoefficient: m.TrustCoefficient, Eps: m.Eps, TrustMask: m.TrustMask}, &ScaleByLR[T]{})
 	if m.Momentum != 0 || m.Nesterov {
-		c = append(c, &Momentum[T]{Decay: m.Momentum, Nesterov: m.Nesterov})
+		c = append(c, &Momentum[T]{Momentum: m.Momentum, Nesterov: m.Nesterov})
 	}
 	return c
 }

@@ -46,9 +46,8 @@ func DefaultLion() Lion { return Lion{Beta1: 0.9, Beta2: 0.99} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Lion) Validate() error {
 	return firstErr(
-		closedUnit("Lion.Beta1", m.Beta1),
-		unitInterval("Lion.Beta2", m.Beta2),
-		nonNegative("Lion.WeightDecay", m.WeightDecay),
+		(&ScaleByLion[float64]{Beta1: m.Beta1, Beta2: m.Beta2}).check("Lion"),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("Lion"),
 		m.CautiousScale.validate("Lion.CautiousScale"),
 	)
 }
@@ -58,13 +57,13 @@ func (Lion) defaultLR() float64 { return 1e-4 }
 func (m Lion) build(dst any) error { return fill(dst, m, lionChain[float32], lionChain[float64]) }
 
 func lionChain[T Float](m Lion) Chain[T] {
-	lion := &ScaleByLion[T]{B1: m.Beta1, B2: m.Beta2}
+	lion := &ScaleByLion[T]{Beta1: m.Beta1, Beta2: m.Beta2}
 	c := Chain[T]{lion}
 	if m.Cautious {
-		c[0] = &Cautious[T]{Base: lion, Scale: m.CautiousScale.or(CautiousCountPlusOne)}
+		c[0] = &Cautious[T]{Base: lion, CautiousScale: m.CautiousScale.or(CautiousCountPlusOne)}
 	}
 	if m.WeightDecay != 0 {
-		c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+		c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 	}
 	return append(c, &ScaleByLR[T]{})
 }
@@ -78,10 +77,11 @@ func lionChain[T Float](m Lion) Chain[T] {
 //
 // β₁ is replaced by the scheduled momentum when there is one.
 type ScaleByLion[T Float] struct {
-	B1, B2 float64
+	Beta1, Beta2 float64
 
 	m      [][]T
 	b1, b2 T
+	claim
 }
 
 var _ Transform[float32] = (*ScaleByLion[float32])(nil)
@@ -89,10 +89,12 @@ var _ Transform[float32] = (*ScaleByLion[float32])(nil)
 func (l *ScaleByLion[T]) Name() string { return "scale_by_lion" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (l *ScaleByLion[T]) Validate() error {
+func (l *ScaleByLion[T]) Validate() error { return l.check("ScaleByLion") }
+
+func (l *ScaleByLion[T]) check(owner string) error {
 	return firstErr(
-		closedUnit("ScaleByLion.B1", l.B1),
-		unitInterval("ScaleByLion.B2", l.B2),
+		closedUnit(owner+".Beta1", l.Beta1),
+		unitInterval(owner+".Beta2", l.Beta2),
 	)
 }
 
@@ -105,7 +107,7 @@ func (l *ScaleByLion[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (l *ScaleByLion[T]) Begin(c *StepInfo) {
-	l.b1, l.b2 = T(c.MomentumOr(l.B1)), T(l.B2)
+	l.b1, l.b2 = T(c.MomentumOr(l.Beta1)), T(l.Beta2)
 }
 
 func (l *ScaleByLion[T]) Update(k, off int, u, _ []T) {

@@ -74,7 +74,7 @@ func chainOf[T Float](m Method) (Chain[T], error) {
 // gradient: wd·θ for PyTorch's weight_decay plus 2λ·θ for a penalty λ‖θ‖².
 func coupled[T Float](wd, l2 float64) Chain[T] {
 	if r := wd + 2*l2; r != 0 {
-		return Chain[T]{&AddDecayedWeights[T]{Rate: r}}
+		return Chain[T]{&AddDecayedWeights[T]{WeightDecay: r}}
 	}
 	return nil
 }

@@ -73,10 +73,8 @@ func DefaultMuon() Muon {
 func (m Muon) Validate() error {
 	return firstErr(
 		unitInterval("Muon.Momentum", m.Momentum),
-		nonNegative("Muon.WeightDecay", m.WeightDecay),
-		positive("Muon.Eps", m.Eps),
-		atLeast("Muon.NSSteps", m.NSSteps, 1),
-		allFinite("Muon.NSCoefficients", m.NSCoefficients[:]),
+		(&AddDecayedWeights[float64]{WeightDecay: m.WeightDecay}).check("Muon"),
+		orthogonalize[float64](m).check("Muon"),
 	)
 }
 
@@ -84,17 +82,23 @@ func (Muon) defaultLR() float64 { return 1e-3 }
 
 func (m Muon) build(dst any) error { return fill(dst, m, muonChain[float32], muonChain[float64]) }
 
-func muonChain[T Float](m Muon) Chain[T] {
+// orthogonalize returns Muon's Orthogonalize transform of m: zero
+// coefficients are the default.
+func orthogonalize[T Float](m Muon) *Orthogonalize[T] {
 	coef := m.NSCoefficients
 	if coef == [3]float64{} {
 		coef = DefaultNSCoefficients
 	}
+	return &Orthogonalize[T]{NSSteps: m.NSSteps, NSCoefficients: coef, Eps: m.Eps, MatchRMSAdamW: m.MatchRMSAdamW}
+}
+
+func muonChain[T Float](m Muon) Chain[T] {
 	c := Chain[T]{
-		&muonMomentum[T]{Decay: m.Momentum, Nesterov: m.Nesterov},
-		&Orthogonalize[T]{Steps: m.NSSteps, Coefficients: coef, Eps: m.Eps, MatchRMSAdamW: m.MatchRMSAdamW},
+		&muonMomentum[T]{Momentum: m.Momentum, Nesterov: m.Nesterov},
+		orthogonalize[T](m),
 	}
 	if m.WeightDecay != 0 {
-		c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+		c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 	}
 	return append(c, &ScaleByLR[T]{})
 }
@@ -102,11 +106,12 @@ func muonChain[T Float](m Muon) Chain[T] {
 // muonMomentum is Muon's momentum, written as torch.optim.Muon writes it:
 // b.lerp_(u, 1 − μ), then u.lerp_(b, μ) with Nesterov, else u ← b.
 type muonMomentum[T Float] struct {
-	Decay    float64
+	Momentum float64
 	Nesterov bool
 
 	b  [][]T
 	mu T
+	claim
 }
 
 func (m *muonMomentum[T]) Name() string { return "muon_momentum" }
@@ -119,7 +124,7 @@ func (m *muonMomentum[T]) Init(s *State[T], params []ParamInfo) error {
 	return nil
 }
 
-func (m *muonMomentum[T]) Begin(c *StepInfo) { m.mu = T(c.MomentumOr(m.Decay)) }
+func (m *muonMomentum[T]) Begin(c *StepInfo) { m.mu = T(c.MomentumOr(m.Momentum)) }
 
 func (m *muonMomentum[T]) Update(k, off int, u, _ []T) {
 	b := m.b[k][off : off+len(u)]
@@ -135,10 +140,10 @@ func (m *muonMomentum[T]) Update(k, off int, u, _ []T) {
 // of Newton–Schulz iterations on it, scaled for its shape (Muon's core;
 // see [Muon] for the iteration). Every parameter must be 2-D.
 type Orthogonalize[T Float] struct {
-	Steps         int
-	Coefficients  [3]float64
-	Eps           float64
-	MatchRMSAdamW bool // scale by 0.2·√max(A, B) instead of √max(1, A/B)
+	NSSteps        int
+	NSCoefficients [3]float64
+	Eps            float64
+	MatchRMSAdamW  bool // scale by 0.2·√max(A, B) instead of √max(1, A/B)
 
 	shapes [][2]int
 	scale  []T
@@ -148,16 +153,19 @@ type Orthogonalize[T Float] struct {
 	// update, for Diagnostics (diagnostics.go).
 	sumSq float64
 	count int
+	claim
 }
 
 func (o *Orthogonalize[T]) Name() string { return "orthogonalize" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (o *Orthogonalize[T]) Validate() error {
+func (o *Orthogonalize[T]) Validate() error { return o.check("Orthogonalize") }
+
+func (o *Orthogonalize[T]) check(owner string) error {
 	return firstErr(
-		atLeast("Orthogonalize.Steps", o.Steps, 1),
-		allFinite("Orthogonalize.Coefficients", o.Coefficients[:]),
-		positive("Orthogonalize.Eps", o.Eps),
+		atLeast(owner+".NSSteps", o.NSSteps, 1),
+		allFinite(owner+".NSCoefficients", o.NSCoefficients[:]),
+		positive(owner+".Eps", o.Eps),
 	)
 }
 
@@ -211,8 +219,8 @@ func (o *Orthogonalize[T]) newtonSchulz(x []T, a, b int) {
 	tall := a > b
 	r := min(a, b)
 	s, p, y := o.s[:r*r], o.g[:r*r], o.x[:a*b]
-	ca, cb, cc := T(o.Coefficients[0]), T(o.Coefficients[1]), T(o.Coefficients[2])
-	for range o.Steps {
+	ca, cb, cc := T(o.NSCoefficients[0]), T(o.NSCoefficients[1]), T(o.NSCoefficients[2])
+	for range o.NSSteps {
 		if tall {
 			kernel.Gemm(true, false, r, r, a, 1, x, b, x, b, 0, s, r) // S = XᵀX
 		} else {

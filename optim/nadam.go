@@ -37,10 +37,7 @@ func DefaultNAdam() NAdam { return NAdam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Mo
 // Validate checks the hyperparameters, naming the first bad one.
 func (m NAdam) Validate() error {
 	return firstErr(
-		unitInterval("NAdam.Beta1", m.Beta1),
-		unitInterval("NAdam.Beta2", m.Beta2),
-		positive("NAdam.Eps", m.Eps),
-		nonNegative("NAdam.MomentumDecay", m.MomentumDecay),
+		(&ScaleByNAdam[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, MomentumDecay: m.MomentumDecay}).check("NAdam"),
 		nonNegative("NAdam.WeightDecay", m.WeightDecay),
 		nonNegative("NAdam.L2", m.L2),
 	)
@@ -51,6 +48,6 @@ func (NAdam) defaultLR() float64 { return 2e-3 }
 func (m NAdam) build(dst any) error { return fill(dst, m, nadamChain[float32], nadamChain[float64]) }
 
 func nadamChain[T Float](m NAdam) Chain[T] {
-	a := &ScaleByNAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps, MomentumDecay: m.MomentumDecay, Torch113: m.Torch113}
+	a := &ScaleByNAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, MomentumDecay: m.MomentumDecay, Torch113: m.Torch113}
 	return append(coupled[T](m.WeightDecay, m.L2), a, &ScaleByLR[T]{})
 }

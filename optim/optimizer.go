@@ -219,6 +219,8 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	}
 	names := map[string]bool{}
 	seenChain := map[*Transform[T]]bool{}
+	seenClaim := map[*claim]bool{}
+	var claims []*claim
 	for gi, gc := range groups {
 		g := &group[T]{params: append([]Param[T](nil), gc.Params...), lr: gc.LR, mom: c.Momentum}
 		m := gc.Method
@@ -261,15 +263,20 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			}
 			seenChain[&chain[0]] = true
 		}
+		cl, err := claimAll(chain, gi, seenClaim)
+		if err != nil {
+			return nil, err
+		}
+		claims = append(claims, cl...)
 		var head Chain[T]
 		if c.Maximize {
 			head = append(head, &Negate[T]{})
 		}
 		if c.ClipValue > 0 {
-			head = append(head, &ClipByValue[T]{Max: c.ClipValue})
+			head = append(head, &ClipByValue[T]{ClipValue: c.ClipValue})
 		}
 		if c.ClipNorm > 0 {
-			head = append(head, &ClipByGlobalNorm[T]{Max: c.ClipNorm, P: o.clipP})
+			head = append(head, &ClipByGlobalNorm[T]{ClipNorm: c.ClipNorm, ClipNormType: o.clipP})
 		}
 		g.chain = append(head, chain...)
 		g.body = g.chain
@@ -341,6 +348,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	o.runFn, o.normFn, o.finFn, o.normOf, o.gatherFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.gatherChunk
 	o.bandFn, o.zeroFn = o.runBand, o.zeroChunk
 	o.ensureScratch()
+	for _, cl := range claims {
+		cl.serves = true
+	}
 	return o, nil
 }
 

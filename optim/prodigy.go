@@ -80,16 +80,9 @@ func DefaultProdigy() Prodigy {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Prodigy) Validate() error {
-	return firstErr(
-		unitInterval("Prodigy.Beta1", m.Beta1),
-		unitInterval("Prodigy.Beta2", m.Beta2),
-		unitInterval("Prodigy.Beta3", m.Beta3),
-		positive("Prodigy.Eps", m.Eps),
-		nonNegative("Prodigy.WeightDecay", m.WeightDecay),
-		positive("Prodigy.D0", m.D0),
-		positive("Prodigy.DCoef", m.DCoef),
-		growthRate("Prodigy.GrowthRate", m.GrowthRate),
-	)
+	p := prodigyScale[float64](m)
+	p.WeightDecay = m.WeightDecay // coupled or not, held to one rule
+	return p.check("Prodigy")
 }
 
 // growthRate checks a bound on the growth of d per step.
@@ -106,15 +99,20 @@ func (m Prodigy) build(dst any) error {
 	return fill(dst, m, prodigyChain[float32], prodigyChain[float64])
 }
 
+// prodigyScale returns the Prodigy transform of m, without weight decay.
+func prodigyScale[T Float](m Prodigy) *ScaleByProdigy[T] {
+	return &ScaleByProdigy[T]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Eps: m.Eps, D0: m.D0, DCoef: m.DCoef,
+		GrowthRate: m.GrowthRate, UseBiasCorrection: m.UseBiasCorrection, SafeguardWarmup: m.SafeguardWarmup}
+}
+
 func prodigyChain[T Float](m Prodigy) Chain[T] {
 	var c Chain[T]
-	p := &ScaleByProdigy[T]{B1: m.Beta1, B2: m.Beta2, B3: m.Beta3, Eps: m.Eps, D0: m.D0, DCoef: m.DCoef,
-		GrowthRate: m.GrowthRate, BiasCorrection: m.UseBiasCorrection, SafeguardWarmup: m.SafeguardWarmup}
+	p := prodigyScale[T](m)
 	if m.WeightDecay != 0 {
 		if m.Decouple {
 			p.WeightDecay = m.WeightDecay
 		} else {
-			c = append(c, &AddDecayedWeights[T]{Rate: m.WeightDecay})
+			c = append(c, &AddDecayedWeights[T]{WeightDecay: m.WeightDecay})
 		}
 	}
 	return append(c, p, &ScaleByLR[T]{})
@@ -139,12 +137,12 @@ func ProdigyD[T Float](o *Optimizer[T], group int) (float64, bool) {
 // chain runs fused, as two passes: one that reads the gradient, moves the
 // moments and sums, and one that steps.
 type ScaleByProdigy[T Float] struct {
-	B1, B2, B3, Eps float64
-	WeightDecay     float64 // decoupled; masked by Config.DecayMask
-	D0, DCoef       float64
-	GrowthRate      float64 // 0: no limit
-	BiasCorrection  bool
-	SafeguardWarmup bool
+	Beta1, Beta2, Beta3, Eps float64
+	WeightDecay              float64 // decoupled; masked by Config.DecayMask
+	D0, DCoef                float64
+	GrowthRate               float64 // 0: no limit
+	UseBiasCorrection        bool
+	SafeguardWarmup          bool
 
 	m, v, s, p0 [][]T
 	decay       []bool
@@ -160,28 +158,31 @@ type ScaleByProdigy[T Float] struct {
 	b1, c1, b2, c2    T
 	b3, w             T
 	a, de, aw         T
+	claim
 }
 
 func (p *ScaleByProdigy[T]) Name() string { return "scale_by_prodigy" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (p *ScaleByProdigy[T]) Validate() error {
+func (p *ScaleByProdigy[T]) Validate() error { return p.check("ScaleByProdigy") }
+
+func (p *ScaleByProdigy[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByProdigy.B1", p.B1),
-		unitInterval("ScaleByProdigy.B2", p.B2),
-		unitInterval("ScaleByProdigy.B3", p.B3),
-		positive("ScaleByProdigy.Eps", p.Eps),
-		nonNegative("ScaleByProdigy.WeightDecay", p.WeightDecay),
-		positive("ScaleByProdigy.D0", p.D0),
-		positive("ScaleByProdigy.DCoef", p.DCoef),
-		growthRate("ScaleByProdigy.GrowthRate", p.GrowthRate),
+		unitInterval(owner+".Beta1", p.Beta1),
+		unitInterval(owner+".Beta2", p.Beta2),
+		unitInterval(owner+".Beta3", p.Beta3),
+		positive(owner+".Eps", p.Eps),
+		nonNegative(owner+".WeightDecay", p.WeightDecay),
+		positive(owner+".D0", p.D0),
+		positive(owner+".DCoef", p.DCoef),
+		growthRate(owner+".GrowthRate", p.GrowthRate),
 	)
 }
 
 func (p *ScaleByProdigy[T]) Init(s *State[T], params []ParamInfo) error {
 	n := len(params)
 	p.v, p.s, p.p0, p.decay = make([][]T, n), make([][]T, n), make([][]T, n), make([]bool, n)
-	if p.B1 > 0 {
+	if p.Beta1 > 0 {
 		p.m = make([][]T, n)
 	}
 	for k, q := range params {
@@ -205,18 +206,18 @@ func (p *ScaleByProdigy[T]) Init(s *State[T], params []ParamInfo) error {
 func (p *ScaleByProdigy[T]) D() float64 { return p.d }
 
 func (p *ScaleByProdigy[T]) beta3() float64 {
-	if p.B3 == 0 {
-		return math.Sqrt(p.B2)
+	if p.Beta3 == 0 {
+		return math.Sqrt(p.Beta2)
 	}
-	return p.B3
+	return p.Beta3
 }
 
 // Share joins lead's estimate when lead is Prodigy with the same
 // hyperparameters for d (see [Prodigy]).
 func (p *ScaleByProdigy[T]) Share(lead SharedReducer[T]) bool {
 	l, ok := lead.(*ScaleByProdigy[T])
-	if !ok || l.B1 != p.B1 || l.B2 != p.B2 || l.beta3() != p.beta3() || l.D0 != p.D0 || l.DCoef != p.DCoef ||
-		l.GrowthRate != p.GrowthRate || l.BiasCorrection != p.BiasCorrection {
+	if !ok || l.Beta1 != p.Beta1 || l.Beta2 != p.Beta2 || l.beta3() != p.beta3() || l.D0 != p.D0 || l.DCoef != p.DCoef ||
+		l.GrowthRate != p.GrowthRate || l.UseBiasCorrection != p.UseBiasCorrection {
 		return false
 	}
 	p.lead = l
@@ -231,8 +232,8 @@ func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
 	p.first = c.T == 1
 	p.lr = c.LR
 	bc := 1.0
-	if p.BiasCorrection {
-		bc = math.Sqrt(1-math.Pow(p.B2, p.k+1)) / (1 - math.Pow(p.B1, p.k+1))
+	if p.UseBiasCorrection {
+		bc = math.Sqrt(1-math.Pow(p.Beta2, p.k+1)) / (1 - math.Pow(p.Beta1, p.k+1))
 	}
 	d := p.d
 	dlr := d * p.lr * bc
@@ -240,8 +241,8 @@ func (p *ScaleByProdigy[T]) Begin(c *StepInfo) {
 	b3 := p.beta3()
 	p.r0 = p.num * b3
 	p.fnum = d / p.D0 * dlr
-	p.b1, p.c1 = T(p.B1), T(d*(1-p.B1))
-	p.b2, p.c2 = T(p.B2), T(d*d*(1-p.B2))
+	p.b1, p.c1 = T(p.Beta1), T(d*(1-p.Beta1))
+	p.b2, p.c2 = T(p.Beta2), T(d*d*(1-p.Beta2))
 	w := dlr
 	if p.SafeguardWarmup {
 		w = d

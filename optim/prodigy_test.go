@@ -152,8 +152,8 @@ func TestProdigySharesDAcrossGroups(t *testing.T) {
 				// The same Prodigy, then two sign flips that cancel: a tail
 				// that no fused kernel takes.
 				last = optim.Chain[float64]{
-					&optim.ScaleByProdigy[float64]{B1: 0.9, B2: 0.999, Eps: 1e-6, D0: 1e-4, DCoef: 1, GrowthRate: 2,
-						BiasCorrection: true, SafeguardWarmup: v.safeguard},
+					&optim.ScaleByProdigy[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-6, D0: 1e-4, DCoef: 1, GrowthRate: 2,
+						UseBiasCorrection: true, SafeguardWarmup: v.safeguard},
 					&optim.Negate[float64]{}, &optim.Negate[float64]{}, &optim.ScaleByLR[float64]{},
 				}
 			}

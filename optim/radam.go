@@ -34,9 +34,7 @@ func DefaultRAdam() RAdam { return RAdam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m RAdam) Validate() error {
 	return firstErr(
-		unitInterval("RAdam.Beta1", m.Beta1),
-		unitInterval("RAdam.Beta2", m.Beta2),
-		positive("RAdam.Eps", m.Eps),
+		(&ScaleByRAdam[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}).check("RAdam"),
 		nonNegative("RAdam.WeightDecay", m.WeightDecay),
 		nonNegative("RAdam.L2", m.L2),
 	)
@@ -47,6 +45,6 @@ func (RAdam) defaultLR() float64 { return 1e-3 }
 func (m RAdam) build(dst any) error { return fill(dst, m, radamChain[float32], radamChain[float64]) }
 
 func radamChain[T Float](m RAdam) Chain[T] {
-	a := &ScaleByRAdam[T]{B1: m.Beta1, B2: m.Beta2, Eps: m.Eps}
+	a := &ScaleByRAdam[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps}
 	return append(coupled[T](m.WeightDecay, m.L2), a, &ScaleByLR[T]{})
 }

@@ -37,9 +37,8 @@ func DefaultRMSprop() RMSprop { return RMSprop{Alpha: 0.99, Eps: 1e-8} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m RMSprop) Validate() error {
 	return firstErr(
-		unitInterval("RMSprop.Alpha", m.Alpha),
-		positive("RMSprop.Eps", m.Eps),
-		unitInterval("RMSprop.Momentum", m.Momentum),
+		(&ScaleByRMS[float64]{Alpha: m.Alpha, Eps: m.Eps}).check("RMSprop"),
+		(&Momentum[float64]{Momentum: m.Momentum}).check("RMSprop"),
 		nonNegative("RMSprop.WeightDecay", m.WeightDecay),
 		nonNegative("RMSprop.L2", m.L2),
 	)
@@ -54,7 +53,7 @@ func (m RMSprop) build(dst any) error {
 func rmspropChain[T Float](m RMSprop) Chain[T] {
 	c := append(coupled[T](m.WeightDecay, m.L2), &ScaleByRMS[T]{Alpha: m.Alpha, Eps: m.Eps, Centered: m.Centered, EpsInSqrt: m.EpsInSqrt})
 	if m.Momentum > 0 {
-		c = append(c, &Momentum[T]{Decay: m.Momentum})
+		c = append(c, &Momentum[T]{Momentum: m.Momentum})
 	}
 	return append(c, &ScaleByLR[T]{})
 }

@@ -23,12 +23,14 @@ import (
 //
 // and it writes y_old − y_new into u, which the optimizer subtracts. γmax
 // and W are saved scalars; z (and v) saved buffers. The chain must not hold
-// ScaleByLR: the rate is applied here. x = y + (1 − 1/β)·(z − y).
+// ScaleByLR: the rate is applied here. x = y + (1 − 1/β)·(z − y). β = Beta1
+// (ScheduleFreeAdamW's Beta1, ScheduleFreeSGD's Momentum), β₂ = Beta2,
+// λ = WeightDecay.
 type ScheduleFree[T Float] struct {
-	Beta, Beta2, Eps, WeightDecay float64
-	Adam                          bool // normalise by the second moment (AdamW); false: SGD
-	Warmup                        int
-	R, WeightLRPower              float64
+	Beta1, Beta2, Eps, WeightDecay float64
+	Adam                           bool // normalise by the second moment (AdamW); false: SGD
+	Warmup                         int
+	R, WeightLRPower               float64
 
 	z, v              [][]T
 	wd                []T // per parameter: WeightDecay, or 0 where masked
@@ -36,6 +38,7 @@ type ScheduleFree[T Float] struct {
 	lrMax, weightSum  float64
 	b2, bc2, c, a, lr T
 	first             bool
+	claim
 }
 
 var _ Transform[float32] = (*ScheduleFree[float32])(nil)
@@ -49,19 +52,22 @@ func (s *ScheduleFree[T]) Name() string {
 
 // Validate checks the hyperparameters, naming the first bad one; Beta2
 // and Eps only when Adam is set, as SGD has no use for them.
-func (s *ScheduleFree[T]) Validate() error {
+func (s *ScheduleFree[T]) Validate() error { return s.check("ScheduleFree", "Beta1") }
+
+// check names Beta1 beta1, as ScheduleFreeSGD calls it Momentum.
+func (s *ScheduleFree[T]) check(owner, beta1 string) error {
 	if err := firstErr(
-		openUnit("ScheduleFree.Beta", s.Beta),
-		nonNegative("ScheduleFree.WeightDecay", s.WeightDecay),
-		nonNegative("ScheduleFree.Warmup", float64(s.Warmup)),
-		nonNegative("ScheduleFree.R", s.R),
-		nonNegative("ScheduleFree.WeightLRPower", s.WeightLRPower),
+		openUnit(owner+"."+beta1, s.Beta1),
+		nonNegative(owner+".WeightDecay", s.WeightDecay),
+		nonNegative(owner+".Warmup", float64(s.Warmup)),
+		nonNegative(owner+".R", s.R),
+		nonNegative(owner+".WeightLRPower", s.WeightLRPower),
 	); err != nil || !s.Adam {
 		return err
 	}
 	return firstErr(
-		unitInterval("ScheduleFree.Beta2", s.Beta2),
-		positive("ScheduleFree.Eps", s.Eps),
+		unitInterval(owner+".Beta2", s.Beta2),
+		positive(owner+".Eps", s.Eps),
 	)
 }
 
@@ -97,7 +103,7 @@ func (s *ScheduleFree[T]) Begin(c *StepInfo) {
 	}
 	s.first = c.T == 1
 	s.b2, s.bc2 = T(s.Beta2), T(1-math.Pow(s.Beta2, t))
-	s.c, s.a, s.lr = T(ckp1), T(lr*(s.Beta*(1-ckp1)-1)), T(lr)
+	s.c, s.a, s.lr = T(ckp1), T(lr*(s.Beta1*(1-ckp1)-1)), T(lr)
 	for k, on := range s.on {
 		if on {
 			s.wd[k] = T(s.WeightDecay)
@@ -145,7 +151,7 @@ func (f scheduleFreeStep[T]) step(k, off int, p, g []T, gs, wc, nlr T) {
 // evalPoint writes the evaluation point x = y + (1 − 1/β)·(z − y) of
 // parameter k, whose training point is y, into x.
 func (s *ScheduleFree[T]) evalPoint(k int, y, x []T) {
-	w := T(1 - 1/s.Beta)
+	w := T(1 - 1/s.Beta1)
 	for i, z := range s.z[k] {
 		x[i] = kernel.LerpScalar(y[i], z, w)
 	}

@@ -54,15 +54,7 @@ func DefaultScheduleFreeAdamW() ScheduleFreeAdamW {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m ScheduleFreeAdamW) Validate() error {
-	return firstErr(
-		openUnit("ScheduleFreeAdamW.Beta1", m.Beta1),
-		unitInterval("ScheduleFreeAdamW.Beta2", m.Beta2),
-		positive("ScheduleFreeAdamW.Eps", m.Eps),
-		nonNegative("ScheduleFreeAdamW.WeightDecay", m.WeightDecay),
-		nonNegative("ScheduleFreeAdamW.Warmup", float64(m.Warmup)),
-		nonNegative("ScheduleFreeAdamW.R", m.R),
-		nonNegative("ScheduleFreeAdamW.WeightLRPower", m.WeightLRPower),
-	)
+	return sfAdamWChain[float64](m)[0].(*ScheduleFree[float64]).check("ScheduleFreeAdamW", "Beta1")
 }
 
 func (ScheduleFreeAdamW) defaultLR() float64 { return 0.0025 }
@@ -72,5 +64,5 @@ func (m ScheduleFreeAdamW) build(dst any) error {
 }
 
 func sfAdamWChain[T Float](m ScheduleFreeAdamW) Chain[T] {
-	return Chain[T]{&ScheduleFree[T]{Beta: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, WeightDecay: m.WeightDecay, Adam: true, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
+	return Chain[T]{&ScheduleFree[T]{Beta1: m.Beta1, Beta2: m.Beta2, Eps: m.Eps, WeightDecay: m.WeightDecay, Adam: true, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
 }

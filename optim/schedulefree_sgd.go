@@ -44,13 +44,7 @@ func DefaultScheduleFreeSGD() ScheduleFreeSGD {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m ScheduleFreeSGD) Validate() error {
-	return firstErr(
-		openUnit("ScheduleFreeSGD.Momentum", m.Momentum),
-		nonNegative("ScheduleFreeSGD.WeightDecay", m.WeightDecay),
-		nonNegative("ScheduleFreeSGD.Warmup", float64(m.Warmup)),
-		nonNegative("ScheduleFreeSGD.R", m.R),
-		nonNegative("ScheduleFreeSGD.WeightLRPower", m.WeightLRPower),
-	)
+	return sfSGDChain[float64](m)[0].(*ScheduleFree[float64]).check("ScheduleFreeSGD", "Momentum")
 }
 
 func (ScheduleFreeSGD) defaultLR() float64 { return 1 }
@@ -60,5 +54,5 @@ func (m ScheduleFreeSGD) build(dst any) error {
 }
 
 func sfSGDChain[T Float](m ScheduleFreeSGD) Chain[T] {
-	return Chain[T]{&ScheduleFree[T]{Beta: m.Momentum, WeightDecay: m.WeightDecay, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
+	return Chain[T]{&ScheduleFree[T]{Beta1: m.Momentum, WeightDecay: m.WeightDecay, Warmup: m.Warmup, R: m.R, WeightLRPower: m.WeightLRPower}}
 }

@@ -47,8 +47,7 @@ func DefaultSGD() SGD { return SGD{} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m SGD) Validate() error {
 	if err := firstErr(
-		unitInterval("SGD.Momentum", m.Momentum),
-		nonNegative("SGD.Dampening", m.Dampening),
+		(&Momentum[float64]{Momentum: m.Momentum, Dampening: m.Dampening}).check("SGD"),
 		nonNegative("SGD.WeightDecay", m.WeightDecay),
 		nonNegative("SGD.L2", m.L2),
 	); err != nil {
@@ -71,9 +70,9 @@ func sgdChain[T Float](m SGD) Chain[T] {
 	c := coupled[T](m.WeightDecay, m.L2)
 	switch {
 	case m.Momentum > 0 && m.EMA:
-		c = append(c, &EMA[T]{Decay: m.Momentum})
+		c = append(c, &EMA[T]{Momentum: m.Momentum})
 	case m.Momentum > 0:
-		c = append(c, &Momentum[T]{Decay: m.Momentum, Dampening: m.Dampening, Nesterov: m.Nesterov})
+		c = append(c, &Momentum[T]{Momentum: m.Momentum, Dampening: m.Dampening, Nesterov: m.Nesterov})
 	}
 	return append(c, &ScaleByLR[T]{})
 }

@@ -72,48 +72,38 @@ func DefaultSOAP() SOAP {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m SOAP) Validate() error {
-	if err := firstErr(
-		unitInterval("SOAP.Beta1", m.Beta1),
-		unitInterval("SOAP.Beta2", m.Beta2),
-		positive("SOAP.Eps", m.Eps),
-		nonNegative("SOAP.WeightDecay", m.WeightDecay),
-	); err != nil {
-		return err
-	}
 	if !(m.ShampooBeta < 1) || math.IsInf(m.ShampooBeta, -1) {
 		return fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative and finite for β₂", m.ShampooBeta)
 	}
-	return firstErr(
-		atLeast("SOAP.PreconditionFrequency", m.PreconditionFrequency, 1),
-		atLeast("SOAP.MaxPrecondDim", m.MaxPrecondDim, 0),
-	)
+	return soapScale[float64](m).check("SOAP")
 }
 
 func (SOAP) defaultLR() float64 { return 3e-3 }
 
 func (m SOAP) build(dst any) error { return fill(dst, m, soapChain[float32], soapChain[float64]) }
 
-func soapChain[T Float](m SOAP) Chain[T] {
+// soapScale returns the SOAP transform of m, whose negative ShampooBeta is
+// β₂.
+func soapScale[T Float](m SOAP) *ScaleBySOAP[T] {
 	bs := m.ShampooBeta
 	if bs < 0 {
 		bs = m.Beta2
 	}
-	return Chain[T]{
-		&ScaleBySOAP[T]{B1: m.Beta1, B2: m.Beta2, ShampooBeta: bs, Eps: m.Eps, WeightDecay: m.WeightDecay,
-			Frequency: m.PreconditionFrequency, MaxDim: m.MaxPrecondDim, CorrectBias: m.CorrectBias},
-		&ScaleByLR[T]{},
-	}
+	return &ScaleBySOAP[T]{Beta1: m.Beta1, Beta2: m.Beta2, ShampooBeta: bs, Eps: m.Eps, WeightDecay: m.WeightDecay,
+		PreconditionFrequency: m.PreconditionFrequency, MaxPrecondDim: m.MaxPrecondDim, CorrectBias: m.CorrectBias}
 }
+
+func soapChain[T Float](m SOAP) Chain[T] { return Chain[T]{soapScale[T](m), &ScaleByLR[T]{}} }
 
 // ScaleBySOAP replaces the update by SOAP's (see [SOAP]) divided by the
 // learning rate, which ScaleByLR then applies. Its weight decay, applied
 // after the step, is folded in as u ← u + λ·(θ − α_t·u). It is a [Reducer]:
 // the rotations need each tensor whole.
 type ScaleBySOAP[T Float] struct {
-	B1, B2, ShampooBeta, Eps float64
-	WeightDecay              float64 // masked by Config.DecayMask
-	Frequency, MaxDim        int
-	CorrectBias              bool
+	Beta1, Beta2, ShampooBeta, Eps       float64
+	WeightDecay                          float64 // masked by Config.DecayMask
+	PreconditionFrequency, MaxPrecondDim int
+	CorrectBias                          bool
 
 	params []soapParam[T]
 	decay  []bool
@@ -133,6 +123,7 @@ type ScaleBySOAP[T Float] struct {
 	tau   []float64
 	est   []float64
 	idx   []int
+	claim
 }
 
 // soapParam is one parameter's state: its moments, and per dimension the
@@ -149,15 +140,17 @@ func (s *ScaleBySOAP[T]) Name() string { return "scale_by_soap" }
 // Validate checks the hyperparameters, naming the first bad one.
 // ShampooBeta is the preconditioner's decay itself, in [0, 1): SOAP's
 // negative "use β₂" is resolved before the transform is made.
-func (s *ScaleBySOAP[T]) Validate() error {
+func (s *ScaleBySOAP[T]) Validate() error { return s.check("ScaleBySOAP") }
+
+func (s *ScaleBySOAP[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleBySOAP.B1", s.B1),
-		unitInterval("ScaleBySOAP.B2", s.B2),
-		unitInterval("ScaleBySOAP.ShampooBeta", s.ShampooBeta),
-		positive("ScaleBySOAP.Eps", s.Eps),
-		nonNegative("ScaleBySOAP.WeightDecay", s.WeightDecay),
-		atLeast("ScaleBySOAP.Frequency", s.Frequency, 1),
-		atLeast("ScaleBySOAP.MaxDim", s.MaxDim, 0),
+		unitInterval(owner+".Beta1", s.Beta1),
+		unitInterval(owner+".Beta2", s.Beta2),
+		unitInterval(owner+".ShampooBeta", s.ShampooBeta),
+		positive(owner+".Eps", s.Eps),
+		nonNegative(owner+".WeightDecay", s.WeightDecay),
+		atLeast(owner+".PreconditionFrequency", s.PreconditionFrequency, 1),
+		atLeast(owner+".MaxPrecondDim", s.MaxPrecondDim, 0),
 	)
 }
 
@@ -175,7 +168,7 @@ func (s *ScaleBySOAP[T]) Init(st *State[T], params []ParamInfo) error {
 		x.dims = append([]int(nil), p.Shape...)
 		x.gg, x.q = make([][]T, len(x.dims)), make([][]T, len(x.dims))
 		for i, d := range x.dims {
-			if d > s.MaxDim {
+			if d > s.MaxPrecondDim {
 				continue
 			}
 			st.Buffer(&x.gg[i], k, fmt.Sprintf("GG.%d", i), []int{d, d}, 0)
@@ -198,9 +191,9 @@ func (s *ScaleBySOAP[T]) Begin(c *StepInfo) {
 	t := float64(s.t)
 	s.scale = 1
 	if s.CorrectBias && !s.first {
-		s.scale = T(math.Sqrt(1-math.Pow(s.B2, t)) / (1 - math.Pow(s.B1, t)))
+		s.scale = T(math.Sqrt(1-math.Pow(s.Beta2, t)) / (1 - math.Pow(s.Beta1, t)))
 	}
-	s.b1, s.b2 = T(s.B1), T(s.B2)
+	s.b1, s.b2 = T(s.Beta1), T(s.Beta2)
 }
 
 func (s *ScaleBySOAP[T]) Sums() int { return 0 }
@@ -239,7 +232,7 @@ func (s *ScaleBySOAP[T]) step(x *soapParam[T], g []T) {
 	gp := s.gp[:n]
 	s.rotate(gp, g, x, false)
 	kernel.Adam(gp, x.m, x.v, nil, s.b1, s.b2, 1, 1, T(s.Eps)) // gp ← m/(√v + ε)
-	refresh := s.t%s.Frequency == 0
+	refresh := s.t%s.PreconditionFrequency == 0
 	if refresh {
 		s.rotate(s.a[:n], x.m, x, true) // m into the parameter's basis
 		copy(x.m, s.a[:n])

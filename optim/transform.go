@@ -14,11 +14,16 @@ import (
 //
 // A transform owns its state (moments, accumulators), which it registers with
 // the State at Init so that it is allocated in one slab and saved with the
-// optimizer.
+// optimizer. A transform value therefore serves one optimizer, in one place
+// of one chain: a second optimizer's Init would take it over, and the first
+// would step with the second's state. New refuses a built-in transform that
+// serves an optimizer already, or stands twice in its chains; it cannot
+// tell for a transform of a type of one's own, so give each optimizer its
+// own values (a function that builds the Chain, called once per New).
 //
 // A transform may also have a method Validate() error that reports a
 // hyperparameter it cannot work with, naming it, as every built-in
-// transform's does ("optim: ScaleByAdam.B1 = 1.5: must be in [0, 1)"):
+// transform's does ("optim: ScaleByAdam.Beta1 = 1.5: must be in [0, 1)"):
 // [Chain.Validate], and so New, call it before any Init and return its
 // error as it is.
 type Transform[T Float] interface {
@@ -64,8 +69,11 @@ func (c *StepInfo) GradNorm(p float64) float64 { return c.norm(p) }
 
 // Chain is a custom update rule: transforms applied in order. Pass it as
 // Config.Method. The chain is used as given: include a learning-rate stage
-// ([ScaleByLR]) if the rule should follow Config.LR. Each Chain value may
-// serve one optimizer only, since its transforms hold that optimizer's state.
+// ([ScaleByLR]) if the rule should follow Config.LR. A Chain serves one
+// optimizer only, and one group of it, since its transforms hold that
+// optimizer's state: New refuses a Chain of built-in transforms given to a
+// second optimizer (see [Transform]). The named methods build a new chain
+// for each New, so one method value may serve any number of optimizers.
 // Its transforms' hyperparameters are held to the ranges the named methods
 // hold theirs to when the optimizer is made (see [Chain.Validate]).
 type Chain[T Float] []Transform[T]
@@ -89,7 +97,50 @@ func (c Chain[T]) Validate() error {
 // A validator is a transform that checks its hyperparameters.
 type validator interface{ Validate() error }
 
+// A built-in transform's Validate is check(its type's name), where
+// check(owner) holds each field to its rule and names it owner.Field. The
+// named methods built on a transform call its check with their own name
+// for the fields they pass on as they are, which bear the same names, so
+// that a field's rule is written once (build.go checks the chain again, as
+// built).
+
 func (Chain[T]) defaultLR() float64 { return 0 }
+
+// A claim is embedded in every built-in transform: it records that the
+// transform serves an optimizer, which New sets once the optimizer is made
+// and checks before it initializes anything, so that a refused transform
+// keeps serving its first optimizer untouched.
+type claim struct{ serves bool }
+
+func (c *claim) claims() []*claim { return []*claim{c} }
+
+// A claimer is a transform with claims: its own, and those of the
+// transforms it wraps.
+type claimer interface{ claims() []*claim }
+
+// claimAll returns the claims of chain's transforms, adding them to seen,
+// or an error naming the first transform that serves an optimizer already
+// or stands in seen (twice in this optimizer's chains).
+func claimAll[T Float](chain Chain[T], group int, seen map[*claim]bool) ([]*claim, error) {
+	var all []*claim
+	for i, tr := range chain {
+		c, ok := tr.(claimer)
+		if !ok {
+			continue
+		}
+		for _, cl := range c.claims() {
+			switch {
+			case cl.serves:
+				return nil, fmt.Errorf("optim: group %d: %s (Chain[%d]) serves another optimizer already: a transform holds one optimizer's state; build a new Chain for each optimizer", group, Name(tr), i)
+			case seen[cl]:
+				return nil, fmt.Errorf("optim: group %d: %s (Chain[%d]) stands twice in the optimizer's chains: a transform holds the state of one place in one chain", group, Name(tr), i)
+			}
+			seen[cl] = true
+			all = append(all, cl)
+		}
+	}
+	return all, nil
+}
 
 // State allocates the transforms' per-parameter buffers in one slab, each
 // placed so that buffers do not alias in the cache, and records their names

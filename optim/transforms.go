@@ -38,7 +38,7 @@ var (
 // Config.Maximize puts it at the very head of every chain, so that all
 // that follows — clipping, coupled decay, moments — sees −g, exactly as
 // PyTorch's maximize does.
-type Negate[T Float] struct{}
+type Negate[T Float] struct{ claim }
 
 func (*Negate[T]) Name() string                      { return "negate" }
 func (*Negate[T]) Init(*State[T], []ParamInfo) error { return nil }
@@ -50,7 +50,8 @@ func (*Negate[T]) gradScale() T                      { return -1 }
 //
 //	u ← u + λ·η_t·θ
 //
-// with λ = Rate and η_t = Schedule.At(t−1), or 1 when Schedule is nil.
+// with λ = WeightDecay and η_t = DecaySchedule.At(t−1), or 1 when DecaySchedule
+// is nil.
 // Parameters that the optimizer's DecayMask excludes are left alone.
 //
 // Its place in the chain is the whole difference between L2 regularization
@@ -60,22 +61,25 @@ func (*Negate[T]) gradScale() T                      { return -1 }
 // decoupled weight decay (AdamW): every weight shrinks at the same rate,
 // whatever its gradient history.
 type AddDecayedWeights[T Float] struct {
-	Rate     float64
-	Schedule schedule.Schedule // optional multiplier η_t of Rate
-	From     int               // the first step it applies to; 0 or 1: every step (ADOPT's is 2)
+	WeightDecay   float64
+	DecaySchedule schedule.Schedule // optional multiplier η_t of WeightDecay
+	From          int               // the first step it applies to; 0 or 1: every step (ADOPT's is 2)
 
-	rate []T // per parameter: Rate·η_t, or 0 where masked
+	rate []T // per parameter: WeightDecay·η_t, or 0 where masked
 	on   []bool
+	claim
 }
 
 func (d *AddDecayedWeights[T]) Name() string { return "add_decayed_weights" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (d *AddDecayedWeights[T]) Validate() error {
+func (d *AddDecayedWeights[T]) Validate() error { return d.check("AddDecayedWeights") }
+
+func (d *AddDecayedWeights[T]) check(owner string) error {
 	return firstErr(
-		nonNegative("AddDecayedWeights.Rate", d.Rate),
-		optionalSchedule("AddDecayedWeights.Schedule", d.Schedule),
-		atLeast("AddDecayedWeights.From", d.From, 0),
+		nonNegative(owner+".WeightDecay", d.WeightDecay),
+		optionalSchedule(owner+".DecaySchedule", d.DecaySchedule),
+		atLeast(owner+".From", d.From, 0),
 	)
 }
 
@@ -89,9 +93,9 @@ func (d *AddDecayedWeights[T]) Init(_ *State[T], params []ParamInfo) error {
 }
 
 func (d *AddDecayedWeights[T]) Begin(c *StepInfo) {
-	r := d.Rate
-	if d.Schedule != nil {
-		r *= d.Schedule.At(c.T - 1)
+	r := d.WeightDecay
+	if d.DecaySchedule != nil {
+		r *= d.DecaySchedule.At(c.T - 1)
 	}
 	if c.T < d.From {
 		r = 0
@@ -115,23 +119,26 @@ func (d *AddDecayedWeights[T]) Update(k, _ int, u, p []T) {
 //	b  ← μ·b + (1 − dampening)·u  after
 //	u  ← b                        (Nesterov: u ← u + μ·b)
 //
-// with μ = Decay, or the scheduled momentum when there is one.
+// with μ = Momentum, or the scheduled momentum when there is one.
 type Momentum[T Float] struct {
-	Decay     float64 // μ
+	Momentum  float64 // μ
 	Dampening float64
 	Nesterov  bool
 
 	b        [][]T
 	mu, damp T
+	claim
 }
 
 func (m *Momentum[T]) Name() string { return "momentum" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (m *Momentum[T]) Validate() error {
+func (m *Momentum[T]) Validate() error { return m.check("Momentum") }
+
+func (m *Momentum[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("Momentum.Decay", m.Decay),
-		nonNegative("Momentum.Dampening", m.Dampening),
+		unitInterval(owner+".Momentum", m.Momentum),
+		nonNegative(owner+".Dampening", m.Dampening),
 	)
 }
 
@@ -144,7 +151,7 @@ func (m *Momentum[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (m *Momentum[T]) Begin(c *StepInfo) {
-	m.mu, m.damp = T(c.MomentumOr(m.Decay)), T(1-m.Dampening)
+	m.mu, m.damp = T(c.MomentumOr(m.Momentum)), T(1-m.Dampening)
 	if c.T == 1 {
 		m.damp = 1 // the buffer starts as a copy of the first update
 	}
@@ -160,19 +167,20 @@ func (m *Momentum[T]) Update(k, off int, u, _ []T) {
 //	v ← β·v + (1 − β)·u,  v₀ = 0
 //	u ← v
 //
-// with β = Decay, or the scheduled momentum when there is one. Unlike
+// with β = Momentum, or the scheduled momentum when there is one. Unlike
 // [Momentum] the first step is (1 − β)·u, not u.
 type EMA[T Float] struct {
-	Decay float64 // β
+	Momentum float64 // β
 
 	v       [][]T
 	beta, d T
+	claim
 }
 
 func (e *EMA[T]) Name() string { return "ema" }
 
 // Validate checks the hyperparameter.
-func (e *EMA[T]) Validate() error { return unitInterval("EMA.Decay", e.Decay) }
+func (e *EMA[T]) Validate() error { return unitInterval("EMA.Momentum", e.Momentum) }
 
 func (e *EMA[T]) Init(s *State[T], params []ParamInfo) error {
 	e.v = make([][]T, len(params))
@@ -183,7 +191,7 @@ func (e *EMA[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (e *EMA[T]) Begin(c *StepInfo) {
-	b := c.MomentumOr(e.Decay)
+	b := c.MomentumOr(e.Momentum)
 	e.beta, e.d = T(b), T(1-b)
 }
 
@@ -202,21 +210,24 @@ func (e *EMA[T]) Update(k, off int, u, _ []T) {
 // of v instead of v. β₁ is replaced by the scheduled momentum when there is
 // one.
 type ScaleByAdam[T Float] struct {
-	B1, B2, Eps float64
-	AMSGrad     bool
+	Beta1, Beta2, Eps float64
+	AMSGrad           bool
 
 	m, v, vmax     [][]T
 	b1, b2, c1, c2 T
+	claim
 }
 
 func (a *ScaleByAdam[T]) Name() string { return "scale_by_adam" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdam[T]) Validate() error {
+func (a *ScaleByAdam[T]) Validate() error { return a.check("ScaleByAdam") }
+
+func (a *ScaleByAdam[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByAdam.B1", a.B1),
-		unitInterval("ScaleByAdam.B2", a.B2),
-		positive("ScaleByAdam.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -236,11 +247,11 @@ func (a *ScaleByAdam[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (a *ScaleByAdam[T]) Begin(c *StepInfo) {
-	b1 := c.MomentumOr(a.B1)
+	b1 := c.MomentumOr(a.Beta1)
 	t := float64(c.T)
-	a.b1, a.b2 = T(b1), T(a.B2)
+	a.b1, a.b2 = T(b1), T(a.Beta2)
 	a.c1 = T(1 / (1 - math.Pow(b1, t)))
-	a.c2 = T(1 / math.Sqrt(1-math.Pow(a.B2, t)))
+	a.c2 = T(1 / math.Sqrt(1-math.Pow(a.Beta2, t)))
 }
 
 func (a *ScaleByAdam[T]) Update(k, off int, u, _ []T) {
@@ -266,15 +277,18 @@ type ScaleByRMS[T Float] struct {
 	EpsInSqrt  bool
 
 	v, g [][]T
+	claim
 }
 
 func (r *ScaleByRMS[T]) Name() string { return "scale_by_rms" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (r *ScaleByRMS[T]) Validate() error {
+func (r *ScaleByRMS[T]) Validate() error { return r.check("ScaleByRMS") }
+
+func (r *ScaleByRMS[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByRMS.Alpha", r.Alpha),
-		positive("ScaleByRMS.Eps", r.Eps),
+		unitInterval(owner+".Alpha", r.Alpha),
+		positive(owner+".Eps", r.Eps),
 	)
 }
 
@@ -313,16 +327,19 @@ type ScaleByAdagrad[T Float] struct {
 
 	s     [][]T
 	decay T
+	claim
 }
 
 func (a *ScaleByAdagrad[T]) Name() string { return "scale_by_adagrad" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdagrad[T]) Validate() error {
+func (a *ScaleByAdagrad[T]) Validate() error { return a.check("ScaleByAdagrad") }
+
+func (a *ScaleByAdagrad[T]) check(owner string) error {
 	return firstErr(
-		positive("ScaleByAdagrad.Eps", a.Eps),
-		nonNegative("ScaleByAdagrad.InitialAccumulator", a.InitialAccumulator),
-		nonNegative("ScaleByAdagrad.LRDecay", a.LRDecay),
+		positive(owner+".Eps", a.Eps),
+		nonNegative(owner+".InitialAccumulator", a.InitialAccumulator),
+		nonNegative(owner+".LRDecay", a.LRDecay),
 	)
 }
 
@@ -356,15 +373,18 @@ type ScaleByAdadelta[T Float] struct {
 	Rho, Eps float64
 
 	v, d [][]T
+	claim
 }
 
 func (a *ScaleByAdadelta[T]) Name() string { return "scale_by_adadelta" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdadelta[T]) Validate() error {
+func (a *ScaleByAdadelta[T]) Validate() error { return a.check("ScaleByAdadelta") }
+
+func (a *ScaleByAdadelta[T]) check(owner string) error {
 	return firstErr(
-		closedUnit("ScaleByAdadelta.Rho", a.Rho),
-		positive("ScaleByAdadelta.Eps", a.Eps),
+		closedUnit(owner+".Rho", a.Rho),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -391,20 +411,23 @@ func (a *ScaleByAdadelta[T]) Update(k, off int, u, _ []T) {
 //	n ← max(β₂·n, |u| + ε)
 //	u ← m / ((1 − β₁ᵗ)·n)
 type ScaleByAdamax[T Float] struct {
-	B1, B2, Eps float64
+	Beta1, Beta2, Eps float64
 
 	m, n   [][]T
 	b1, c1 T
+	claim
 }
 
 func (a *ScaleByAdamax[T]) Name() string { return "scale_by_adamax" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByAdamax[T]) Validate() error {
+func (a *ScaleByAdamax[T]) Validate() error { return a.check("ScaleByAdamax") }
+
+func (a *ScaleByAdamax[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByAdamax.B1", a.B1),
-		unitInterval("ScaleByAdamax.B2", a.B2),
-		positive("ScaleByAdamax.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -418,13 +441,13 @@ func (a *ScaleByAdamax[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (a *ScaleByAdamax[T]) Begin(c *StepInfo) {
-	b1 := c.MomentumOr(a.B1)
+	b1 := c.MomentumOr(a.Beta1)
 	a.b1, a.c1 = T(b1), T(1/(1-math.Pow(b1, float64(c.T))))
 }
 
 func (a *ScaleByAdamax[T]) Update(k, off int, u, _ []T) {
 	n := len(u)
-	kernel.Adamax(u, a.m[k][off:off+n], a.n[k][off:off+n], a.b1, T(a.B2), a.c1, T(a.Eps))
+	kernel.Adamax(u, a.m[k][off:off+n], a.n[k][off:off+n], a.b1, T(a.Beta2), a.c1, T(a.Eps))
 }
 
 // ScaleByNAdam replaces the update by NAdam's Nesterov-accelerated ratio
@@ -438,24 +461,27 @@ func (a *ScaleByAdamax[T]) Update(k, off int, u, _ []T) {
 // with ψ = MomentumDecay. The running product Πμ is part of the saved state.
 // Torch113 uses PyTorch 1.13's weight for m, μ_{t+1}/(1 − Πμ·μ_t·μ_{t+1}).
 type ScaleByNAdam[T Float] struct {
-	B1, B2, Eps, MomentumDecay float64
-	Torch113                   bool
+	Beta1, Beta2, Eps, MomentumDecay float64
+	Torch113                         bool
 
 	m, v           [][]T
 	muProduct      float64
 	b1, b2, c2, cg T
 	cm             T
+	claim
 }
 
 func (a *ScaleByNAdam[T]) Name() string { return "scale_by_nadam" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByNAdam[T]) Validate() error {
+func (a *ScaleByNAdam[T]) Validate() error { return a.check("ScaleByNAdam") }
+
+func (a *ScaleByNAdam[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByNAdam.B1", a.B1),
-		unitInterval("ScaleByNAdam.B2", a.B2),
-		positive("ScaleByNAdam.Eps", a.Eps),
-		nonNegative("ScaleByNAdam.MomentumDecay", a.MomentumDecay),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
+		nonNegative(owner+".MomentumDecay", a.MomentumDecay),
 	)
 }
 
@@ -471,7 +497,7 @@ func (a *ScaleByNAdam[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (a *ScaleByNAdam[T]) Begin(c *StepInfo) {
-	b1 := c.MomentumOr(a.B1)
+	b1 := c.MomentumOr(a.Beta1)
 	t := float64(c.T)
 	mu := b1 * (1 - 0.5*math.Pow(0.96, t*a.MomentumDecay))
 	muNext := b1 * (1 - 0.5*math.Pow(0.96, (t+1)*a.MomentumDecay))
@@ -480,8 +506,8 @@ func (a *ScaleByNAdam[T]) Begin(c *StepInfo) {
 	if a.Torch113 {
 		next *= mu
 	}
-	a.b1, a.b2 = T(b1), T(a.B2)
-	a.c2 = T(1 / (1 - math.Pow(a.B2, t)))
+	a.b1, a.b2 = T(b1), T(a.Beta2)
+	a.c2 = T(1 / (1 - math.Pow(a.Beta2, t)))
 	a.cg = T((1 - mu) / (1 - a.muProduct))
 	a.cm = T(muNext / (1 - next))
 }
@@ -503,21 +529,24 @@ func (a *ScaleByNAdam[T]) Update(k, off int, u, _ []T) {
 // with m̂ = m/(1 − β₁ᵗ) and r_t = √((ρ_t − 4)(ρ_t − 2)ρ∞ / ((ρ∞ − 4)(ρ∞ − 2)ρ_t)).
 // As in PyTorch, ε is added to √v before the bias correction of v.
 type ScaleByRAdam[T Float] struct {
-	B1, B2, Eps float64
+	Beta1, Beta2, Eps float64
 
 	m, v          [][]T
 	b1, b2, c1, r T
 	rect          bool
+	claim
 }
 
 func (a *ScaleByRAdam[T]) Name() string { return "scale_by_radam" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (a *ScaleByRAdam[T]) Validate() error {
+func (a *ScaleByRAdam[T]) Validate() error { return a.check("ScaleByRAdam") }
+
+func (a *ScaleByRAdam[T]) check(owner string) error {
 	return firstErr(
-		unitInterval("ScaleByRAdam.B1", a.B1),
-		unitInterval("ScaleByRAdam.B2", a.B2),
-		positive("ScaleByRAdam.Eps", a.Eps),
+		unitInterval(owner+".Beta1", a.Beta1),
+		unitInterval(owner+".Beta2", a.Beta2),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 
@@ -531,12 +560,12 @@ func (a *ScaleByRAdam[T]) Init(s *State[T], params []ParamInfo) error {
 }
 
 func (a *ScaleByRAdam[T]) Begin(c *StepInfo) {
-	b1 := c.MomentumOr(a.B1)
+	b1 := c.MomentumOr(a.Beta1)
 	t := float64(c.T)
-	bc2 := 1 - math.Pow(a.B2, t)
-	rhoInf := 2/(1-a.B2) - 1
-	rho := rhoInf - 2*t*math.Pow(a.B2, t)/bc2
-	a.b1, a.b2 = T(b1), T(a.B2)
+	bc2 := 1 - math.Pow(a.Beta2, t)
+	rhoInf := 2/(1-a.Beta2) - 1
+	rho := rhoInf - 2*t*math.Pow(a.Beta2, t)/bc2
+	a.b1, a.b2 = T(b1), T(a.Beta2)
 	a.c1 = T(1 / (1 - math.Pow(b1, t)))
 	a.rect = rho > 5
 	if a.rect {
@@ -555,6 +584,8 @@ func (a *ScaleByRAdam[T]) Update(k, off int, u, _ []T) {
 //	u ← α_t·u
 type ScaleByLR[T Float] struct {
 	lr T
+
+	claim
 }
 
 func (s *ScaleByLR[T]) Name() string                      { return "scale_by_lr" }

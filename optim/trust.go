@@ -19,7 +19,7 @@ var (
 //	r = η·‖θ‖₂ / (‖u‖₂ + ε),  or 1 when ‖θ‖ = 0 or ‖u‖ = 0
 //	u ← r·u
 //
-// with η = Coefficient and ε = Eps. Parameters that Mask excludes keep
+// with η = TrustCoefficient and ε = Eps. Parameters that TrustMask excludes keep
 // their update (r = 1). The norms are over the whole tensor, so the
 // transform is a [Reducer]: the norms are summed while the update is
 // formed, and the scaling is applied in the next pass. As LARS has it
@@ -28,29 +28,32 @@ var (
 // that steps. After LAMB's Adam, the gather moves Adam's moments and keeps
 // the update for the step (lamb.go).
 type ScaleByTrustRatio[T Float] struct {
-	Coefficient float64                             // η; LAMB's is 1, LARS's 0.001
-	Eps         float64                             // ε added to ‖u‖
-	Mask        func(name string, shape []int) bool // nil: every parameter
+	TrustCoefficient float64                             // η; LAMB's is 1, LARS's 0.001
+	Eps              float64                             // ε added to ‖u‖
+	TrustMask        func(name string, shape []int) bool // nil: every parameter
 
 	on    []bool
 	ratio []T
 	r64   []float64
+	claim
 }
 
 func (s *ScaleByTrustRatio[T]) Name() string { return "scale_by_trust_ratio" }
 
 // Validate checks the hyperparameters, naming the first bad one.
-func (s *ScaleByTrustRatio[T]) Validate() error {
+func (s *ScaleByTrustRatio[T]) Validate() error { return s.check("ScaleByTrustRatio") }
+
+func (s *ScaleByTrustRatio[T]) check(owner string) error {
 	return firstErr(
-		positive("ScaleByTrustRatio.Coefficient", s.Coefficient),
-		nonNegative("ScaleByTrustRatio.Eps", s.Eps),
+		positive(owner+".TrustCoefficient", s.TrustCoefficient),
+		nonNegative(owner+".Eps", s.Eps),
 	)
 }
 
 func (s *ScaleByTrustRatio[T]) Init(_ *State[T], params []ParamInfo) error {
 	s.on, s.ratio, s.r64 = make([]bool, len(params)), make([]T, len(params)), make([]float64, len(params))
 	for k, p := range params {
-		s.on[k] = s.Mask == nil || s.Mask(p.Name, p.Shape)
+		s.on[k] = s.TrustMask == nil || s.TrustMask(p.Name, p.Shape)
 	}
 	return nil
 }
@@ -74,7 +77,7 @@ func (s *ScaleByTrustRatio[T]) Reduce(sums [][]float64, _, _ [][]T) {
 		r := 1.0
 		un, pn := math.Sqrt(sk[0]), math.Sqrt(sk[1])
 		if s.on[k] && un != 0 && pn != 0 {
-			r = float64(T(s.Coefficient * pn / (un + s.Eps)))
+			r = float64(T(s.TrustCoefficient * pn / (un + s.Eps)))
 		}
 		s.ratio[k], s.r64[k] = T(r), r
 	}
@@ -99,9 +102,9 @@ type maskedDecay[T Float] struct {
 
 func maskDecay[T Float](rate float64, mask func(name string, shape []int) bool) Transform[T] {
 	if mask == nil {
-		return &AddDecayedWeights[T]{Rate: rate}
+		return &AddDecayedWeights[T]{WeightDecay: rate}
 	}
-	return &maskedDecay[T]{AddDecayedWeights[T]{Rate: rate}, mask}
+	return &maskedDecay[T]{AddDecayedWeights[T]{WeightDecay: rate}, mask}
 }
 
 func (d *maskedDecay[T]) Init(s *State[T], params []ParamInfo) error {

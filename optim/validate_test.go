@@ -170,28 +170,28 @@ func TestInfiniteClipClipsNothing(t *testing.T) {
 func builtinTransforms() []optim.Transform[float64] {
 	return []optim.Transform[float64]{
 		&optim.Negate[float64]{},
-		&optim.AddDecayedWeights[float64]{Rate: 0.01, Schedule: schedule.Constant(1), From: 2},
-		&optim.Momentum[float64]{Decay: 0.9, Dampening: 0.1},
-		&optim.EMA[float64]{Decay: 0.9},
-		&optim.ScaleByAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8},
+		&optim.AddDecayedWeights[float64]{WeightDecay: 0.01, DecaySchedule: schedule.Constant(1), From: 2},
+		&optim.Momentum[float64]{Momentum: 0.9, Dampening: 0.1},
+		&optim.EMA[float64]{Momentum: 0.9},
+		&optim.ScaleByAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		&optim.ScaleByRMS[float64]{Alpha: 0.99, Eps: 1e-8},
 		&optim.ScaleByAdagrad[float64]{Eps: 1e-10, InitialAccumulator: 0.1, LRDecay: 0.01},
 		&optim.ScaleByAdadelta[float64]{Rho: 0.9, Eps: 1e-6},
-		&optim.ScaleByAdamax[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8},
-		&optim.ScaleByNAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8, MomentumDecay: 4e-3},
-		&optim.ScaleByRAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8},
+		&optim.ScaleByAdamax[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
+		&optim.ScaleByNAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, MomentumDecay: 4e-3},
+		&optim.ScaleByRAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8},
 		&optim.ScaleByLR[float64]{},
-		&optim.ClipByGlobalNorm[float64]{Max: 1, P: 2},
-		&optim.ClipByValue[float64]{Max: 1},
-		&optim.ScaleByLion[float64]{B1: 0.9, B2: 0.99},
-		&optim.ScaleByADOPT[float64]{B1: 0.9, B2: 0.9999, Eps: 1e-6, ClipExponent: 0.25},
-		&optim.ScaleByAdEMAMix[float64]{B1: 0.9, B2: 0.999, B3: 0.9999, Alpha: 5, Eps: 1e-8, AlphaWarmup: 10, Beta3Warmup: 10},
-		&optim.Cautious[float64]{Base: &optim.ScaleByAdam[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8}},
-		&optim.ScaleByTrustRatio[float64]{Coefficient: 1, Eps: 1e-8},
-		&optim.Orthogonalize[float64]{Steps: 5, Coefficients: optim.DefaultNSCoefficients, Eps: 1e-7},
-		&optim.ScaleByProdigy[float64]{B1: 0.9, B2: 0.999, B3: 0.99, Eps: 1e-8, WeightDecay: 0.01, D0: 1e-6, DCoef: 1, GrowthRate: 2},
-		&optim.ScheduleFree[float64]{Beta: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Adam: true, Warmup: 10, R: 1, WeightLRPower: 2},
-		&optim.ScaleBySOAP[float64]{B1: 0.95, B2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, WeightDecay: 0.01, Frequency: 10, MaxDim: 100},
+		&optim.ClipByGlobalNorm[float64]{ClipNorm: 1, ClipNormType: 2},
+		&optim.ClipByValue[float64]{ClipValue: 1},
+		&optim.ScaleByLion[float64]{Beta1: 0.9, Beta2: 0.99},
+		&optim.ScaleByADOPT[float64]{Beta1: 0.9, Beta2: 0.9999, Eps: 1e-6, ClipExponent: 0.25},
+		&optim.ScaleByAdEMAMix[float64]{Beta1: 0.9, Beta2: 0.999, Beta3: 0.9999, Alpha: 5, Eps: 1e-8, AlphaWarmup: 10, Beta3Warmup: 10},
+		&optim.Cautious[float64]{Base: &optim.ScaleByAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}},
+		&optim.ScaleByTrustRatio[float64]{TrustCoefficient: 1, Eps: 1e-8},
+		&optim.Orthogonalize[float64]{NSSteps: 5, NSCoefficients: optim.DefaultNSCoefficients, Eps: 1e-7},
+		&optim.ScaleByProdigy[float64]{Beta1: 0.9, Beta2: 0.999, Beta3: 0.99, Eps: 1e-8, WeightDecay: 0.01, D0: 1e-6, DCoef: 1, GrowthRate: 2},
+		&optim.ScheduleFree[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, Adam: true, Warmup: 10, R: 1, WeightLRPower: 2},
+		&optim.ScaleBySOAP[float64]{Beta1: 0.95, Beta2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, WeightDecay: 0.01, PreconditionFrequency: 10, MaxPrecondDim: 100},
 	}
 }
 
@@ -246,40 +246,40 @@ func (u *userTransform) Validate() error { return u.err }
 // valid — and a user's transform's Validate is called too.
 func TestChainRefusesOutOfRange(t *testing.T) {
 	adam := func(b1, b2, eps float64) *optim.ScaleByAdam[float64] {
-		return &optim.ScaleByAdam[float64]{B1: b1, B2: b2, Eps: eps}
+		return &optim.ScaleByAdam[float64]{Beta1: b1, Beta2: b2, Eps: eps}
 	}
 	for _, tc := range []struct {
 		tr   optim.Transform[float64]
 		want string
 	}{
-		{adam(1.5, 0.999, 1e-8), "optim: ScaleByAdam.B1 = 1.5: must be in [0, 1)"},
-		{adam(0.9, 1, 1e-8), "optim: ScaleByAdam.B2 = 1: must be in [0, 1)"},
+		{adam(1.5, 0.999, 1e-8), "optim: ScaleByAdam.Beta1 = 1.5: must be in [0, 1)"},
+		{adam(0.9, 1, 1e-8), "optim: ScaleByAdam.Beta2 = 1: must be in [0, 1)"},
 		{adam(0.9, 0.999, math.NaN()), "optim: ScaleByAdam.Eps = NaN: must be positive and finite"},
 		{adam(0.9, 0.999, 0), "optim: ScaleByAdam.Eps = 0: must be positive and finite"},
-		{&optim.AddDecayedWeights[float64]{Rate: -0.01}, "optim: AddDecayedWeights.Rate = -0.01: must be finite and ≥ 0"},
-		{&optim.AddDecayedWeights[float64]{Rate: 0.01, Schedule: schedule.Cosine{Base: math.NaN(), TMax: 10}},
-			"optim: AddDecayedWeights.Schedule: schedule: Cosine.Base = NaN"},
-		{&optim.AddDecayedWeights[float64]{Rate: 0.01, From: -1}, "optim: AddDecayedWeights.From = -1"},
-		{&optim.Momentum[float64]{Decay: 1}, "optim: Momentum.Decay = 1: must be in [0, 1)"},
-		{&optim.Momentum[float64]{Decay: 0.9, Dampening: -1}, "optim: Momentum.Dampening = -1"},
-		{&optim.EMA[float64]{Decay: -0.5}, "optim: EMA.Decay = -0.5"},
+		{&optim.AddDecayedWeights[float64]{WeightDecay: -0.01}, "optim: AddDecayedWeights.WeightDecay = -0.01: must be finite and ≥ 0"},
+		{&optim.AddDecayedWeights[float64]{WeightDecay: 0.01, DecaySchedule: schedule.Cosine{Base: math.NaN(), TMax: 10}},
+			"optim: AddDecayedWeights.DecaySchedule: schedule: Cosine.Base = NaN"},
+		{&optim.AddDecayedWeights[float64]{WeightDecay: 0.01, From: -1}, "optim: AddDecayedWeights.From = -1"},
+		{&optim.Momentum[float64]{Momentum: 1}, "optim: Momentum.Momentum = 1: must be in [0, 1)"},
+		{&optim.Momentum[float64]{Momentum: 0.9, Dampening: -1}, "optim: Momentum.Dampening = -1"},
+		{&optim.EMA[float64]{Momentum: -0.5}, "optim: EMA.Momentum = -0.5"},
 		{&optim.ScaleByAdadelta[float64]{Rho: 1.5, Eps: 1e-6}, "optim: ScaleByAdadelta.Rho = 1.5: must be in [0, 1]"},
-		{&optim.ScaleByLion[float64]{B1: 1.1, B2: 0.99}, "optim: ScaleByLion.B1 = 1.1: must be in [0, 1]"},
-		{&optim.ClipByValue[float64]{}, "optim: ClipByValue.Max = 0: must be positive and finite"},
-		{&optim.ClipByGlobalNorm[float64]{Max: -1}, "optim: ClipByGlobalNorm.Max = -1: must be finite and ≥ 0"},
-		{&optim.ClipByGlobalNorm[float64]{Max: 1, P: -2}, "optim: ClipByGlobalNorm.P = -2: must be positive"},
+		{&optim.ScaleByLion[float64]{Beta1: 1.1, Beta2: 0.99}, "optim: ScaleByLion.Beta1 = 1.1: must be in [0, 1]"},
+		{&optim.ClipByValue[float64]{}, "optim: ClipByValue.ClipValue = 0: must be positive and finite"},
+		{&optim.ClipByGlobalNorm[float64]{ClipNorm: -1}, "optim: ClipByGlobalNorm.ClipNorm = -1: must be finite and ≥ 0"},
+		{&optim.ClipByGlobalNorm[float64]{ClipNorm: 1, ClipNormType: -2}, "optim: ClipByGlobalNorm.ClipNormType = -2: must be positive"},
 		{&optim.Cautious[float64]{}, "optim: Cautious.Base is nil"},
-		{&optim.Cautious[float64]{Base: adam(0.9, 0.999, 1e-8), Scale: 7}, "optim: Cautious.Scale = 7: unknown mask normalisation"},
-		{&optim.Cautious[float64]{Base: adam(2, 0.999, 1e-8)}, "optim: ScaleByAdam.B1 = 2"},
-		{&optim.ScaleByAdEMAMix[float64]{B1: 0.9, B2: 0.999, B3: 0.9999, Eps: 1e-8, AlphaWarmup: -1}, "optim: ScaleByAdEMAMix.AlphaWarmup = -1"},
-		{&optim.ScaleByTrustRatio[float64]{}, "optim: ScaleByTrustRatio.Coefficient = 0: must be positive and finite"},
-		{&optim.Orthogonalize[float64]{Coefficients: optim.DefaultNSCoefficients, Eps: 1e-7}, "optim: Orthogonalize.Steps = 0: must be at least 1"},
-		{&optim.Orthogonalize[float64]{Steps: 5, Coefficients: [3]float64{1, math.Inf(1), 1}, Eps: 1e-7}, "optim: Orthogonalize.Coefficients[1] = +Inf: must be finite"},
-		{&optim.ScaleByProdigy[float64]{B1: 0.9, B2: 0.999, Eps: 1e-8, D0: 1e-6, DCoef: 1, GrowthRate: 0.5}, "optim: ScaleByProdigy.GrowthRate = 0.5: must be ≥ 1, or 0 for no limit"},
-		{&optim.ScheduleFree[float64]{Beta: 0, Beta2: 0.999, Eps: 1e-8, Adam: true}, "optim: ScheduleFree.Beta = 0: must be in (0, 1)"},
-		{&optim.ScheduleFree[float64]{Beta: 0.9, Warmup: -1}, "optim: ScheduleFree.Warmup = -1"},
-		{&optim.ScaleBySOAP[float64]{B1: 0.95, B2: 0.95, ShampooBeta: 0.95, Eps: 1e-8}, "optim: ScaleBySOAP.Frequency = 0: must be at least 1"},
-		{&optim.ScaleBySOAP[float64]{B1: 0.95, B2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, Frequency: 1, MaxDim: -1}, "optim: ScaleBySOAP.MaxDim = -1: must be at least 0"},
+		{&optim.Cautious[float64]{Base: adam(0.9, 0.999, 1e-8), CautiousScale: 7}, "optim: Cautious.CautiousScale = 7: unknown mask normalisation"},
+		{&optim.Cautious[float64]{Base: adam(2, 0.999, 1e-8)}, "optim: ScaleByAdam.Beta1 = 2"},
+		{&optim.ScaleByAdEMAMix[float64]{Beta1: 0.9, Beta2: 0.999, Beta3: 0.9999, Eps: 1e-8, AlphaWarmup: -1}, "optim: ScaleByAdEMAMix.AlphaWarmup = -1"},
+		{&optim.ScaleByTrustRatio[float64]{}, "optim: ScaleByTrustRatio.TrustCoefficient = 0: must be positive and finite"},
+		{&optim.Orthogonalize[float64]{NSCoefficients: optim.DefaultNSCoefficients, Eps: 1e-7}, "optim: Orthogonalize.NSSteps = 0: must be at least 1"},
+		{&optim.Orthogonalize[float64]{NSSteps: 5, NSCoefficients: [3]float64{1, math.Inf(1), 1}, Eps: 1e-7}, "optim: Orthogonalize.NSCoefficients[1] = +Inf: must be finite"},
+		{&optim.ScaleByProdigy[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, D0: 1e-6, DCoef: 1, GrowthRate: 0.5}, "optim: ScaleByProdigy.GrowthRate = 0.5: must be ≥ 1, or 0 for no limit"},
+		{&optim.ScheduleFree[float64]{Beta1: 0, Beta2: 0.999, Eps: 1e-8, Adam: true}, "optim: ScheduleFree.Beta1 = 0: must be in (0, 1)"},
+		{&optim.ScheduleFree[float64]{Beta1: 0.9, Warmup: -1}, "optim: ScheduleFree.Warmup = -1"},
+		{&optim.ScaleBySOAP[float64]{Beta1: 0.95, Beta2: 0.95, ShampooBeta: 0.95, Eps: 1e-8}, "optim: ScaleBySOAP.PreconditionFrequency = 0: must be at least 1"},
+		{&optim.ScaleBySOAP[float64]{Beta1: 0.95, Beta2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, PreconditionFrequency: 1, MaxPrecondDim: -1}, "optim: ScaleBySOAP.MaxPrecondDim = -1: must be at least 0"},
 		{&userTransform{err: errors.New("mine: Rate = -1: must be ≥ 0")}, "mine: Rate = -1: must be ≥ 0"},
 	} {
 		err := newWithChain(&optim.ScaleByLR[float64]{}, tc.tr)
@@ -292,7 +292,7 @@ func TestChainRefusesOutOfRange(t *testing.T) {
 	}
 	// A Validate that accepts lets the chain through; SGD-mode
 	// Schedule-Free has no β₂ or ε to check.
-	if err := newWithChain(&userTransform{}, &optim.ScheduleFree[float64]{Beta: 0.9}); err != nil {
+	if err := newWithChain(&userTransform{}, &optim.ScheduleFree[float64]{Beta1: 0.9}); err != nil {
 		t.Errorf("New with a user's valid transform and Schedule-Free SGD: %v", err)
 	}
 }
