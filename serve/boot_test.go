@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,9 @@ import (
 // this boot is this machine's whatever its host name (renamed since, as a
 // laptop by DHCP), so that its run, killed, is stopped or failed, not
 // unknown; one of another boot under this host name is of a previous
-// boot, whose pid, live here, is another process's; one of this boot in
+// boot, whose pid, live here, is another process's, if its lock file is
+// older than this boot (written since, it is another machine's of the
+// same name, sharing the directory); one of this boot in
 // another PID namespace (a container) names a pid that means nothing
 // here. A line without a boot under another host name is still unknown.
 func TestLockBoot(t *testing.T) {
@@ -38,21 +41,39 @@ func TestLockBoot(t *testing.T) {
 	holders := map[string]lockline.Holder{
 		"renamed":           {What: "descent train", PID: dead, Host: "not-" + host, Boot: boot, PIDNS: lockline.PIDNamespace(), Since: since},
 		"previous boot":     {What: "descent train", PID: alive, Host: host, Boot: "not-" + boot, Since: since},
+		"same host, now":    {What: "descent train", PID: alive, Host: host, Boot: "not-" + boot, Since: since},
 		"container":         {What: "descent train", PID: dead, Host: host, Boot: boot, PIDNS: otherNS, Since: since},
 		"old line, renamed": {What: "descent train", PID: dead, Host: "not-" + host, Since: since},
 	}
+	want := map[string]Status{
+		"renamed": Stopped, "previous boot": Stopped, "same host, now": Running, "container": Unknown, "old line, renamed": Unknown,
+	}
+	booted, err := bootTime()
+	if runtime.GOOS != "linux" || err != nil {
+		delete(holders, "previous boot") // a lock file older than the boot is told only on Linux
+		delete(want, "previous boot")
+	}
 	dir := t.TempDir()
 	for d, h := range holders {
-		unfinished(t, filepath.Join(dir, d), true)
-		writeFile(t, filepath.Join(dir, d, lockFile), []byte(h.String()+"\n"))
-		if d != "previous boot" { // its lock file fresh: this process started after it would not do
+		if d == "same host, now" { // another machine of this name, training now: all fresh
+			writeRun(t, filepath.Join(dir, d), "adam", 1e-3, 2, false)
+		} else {
+			unfinished(t, filepath.Join(dir, d), true)
+		}
+		lock := filepath.Join(dir, d, lockFile)
+		writeFile(t, lock, []byte(h.String()+"\n"))
+		switch d {
+		case "previous boot": // its lock file written before this boot, the rest fresh
+			if err := os.Chtimes(lock, booted.Add(-time.Hour), booted.Add(-time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		case "same host, now":
+		default:
 			age(t, filepath.Join(dir, d), time.Hour)
 		}
 	}
 	_, ts := newServer(t, dir)
-	wantStatus(t, ts.URL, "locked", map[string]Status{
-		"renamed": Stopped, "previous boot": Stopped, "container": Unknown, "old line, renamed": Unknown,
-	})
+	wantStatus(t, ts.URL, "locked", want)
 	if e := entriesByPath(t, ts.URL)["container"]; !strings.Contains(e.Problem, "PID namespace") {
 		t.Errorf("the problem of a run locked in a container is %q; want it to say so", e.Problem)
 	}

@@ -97,7 +97,10 @@ func locate(h lockline.Holder, host, boot, pidns string) place {
 //
 // Where the line's process ran decides (locate): on another machine, or
 // in another PID namespace, it is lockElsewhere, since its pid means
-// nothing here; on this machine before it last booted, lockFree; here,
+// nothing here; on this machine before it last booted, lockFree, but
+// only if the lock file was written before that boot (a machine of
+// another boot under the same host name that wrote it since, one of two
+// cloned machines sharing the directory, is lockElsewhere); here,
 // holder asks after its pid. A line without a host or a boot (an older
 // descent's) is taken for this machine's, so that a run trained on
 // another machine, or in another PID namespace (a container) that shares
@@ -138,7 +141,13 @@ func probeLock(fsys fs.FS, dir string) (lockState, string) {
 	case away:
 		return lockElsewhere, line
 	case previousBoot:
-		return lockFree, line
+		if lockedBeforeBoot(info.ModTime()) {
+			return lockFree, line
+		}
+		// Written since this machine booted, so by another machine
+		// under the same name (cloned VMs, a container's fixed host
+		// name) that shares the directory.
+		return lockElsewhere, line
 	}
 	return holder(h.PID, info.ModTime()), line
 }

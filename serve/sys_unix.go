@@ -58,6 +58,17 @@ func holder(pid int, lockedAt time.Time) lockState {
 	return lockHeld
 }
 
+// lockedBeforeBoot reports whether a lock file written at lockedAt was
+// written before this machine last booted, as far as it can tell
+// (Linux's boot time; false where it is not known).
+func lockedBeforeBoot(lockedAt time.Time) bool {
+	if runtime.GOOS != "linux" {
+		return false
+	}
+	boot, err := bootTime()
+	return err == nil && boot.After(lockedAt)
+}
+
 // reuseSlack is how much later than its lock file a process may seem to
 // have started and still be taken for the process that wrote it: the two
 // times come from the wall clock read years apart, at boot and at the
