@@ -191,6 +191,7 @@ func LoadPrefix[T tensor.Float](m Module[T], data []byte, prefix string) error {
 
 	var problems []error
 	found := make(map[string]safetensors.TensorView)
+	present := 0 // of the model's names in the file
 	for _, name := range names {
 		tgt := want[name]
 		tv, ok := st.Tensor(prefix + name)
@@ -198,6 +199,7 @@ func LoadPrefix[T tensor.Float](m Module[T], data []byte, prefix string) error {
 			problems = append(problems, fmt.Errorf("nn: load: missing tensor %q (shape %v)", prefix+name, tgt.shape))
 			continue
 		}
+		present++
 		if !sameShape(tv.Shape(), tgt.shape) {
 			problems = append(problems, fmt.Errorf("nn: load: tensor %q has shape %v in the file; the model's is %v", prefix+name, tv.Shape(), tgt.shape))
 			continue
@@ -214,6 +216,9 @@ func LoadPrefix[T tensor.Float](m Module[T], data []byte, prefix string) error {
 	}
 	extra := st.Names()
 	sort.Strings(extra)
+	if present == 0 && len(names) > 0 && len(extra) > 0 {
+		return noneFound(extra, names[0], prefix)
+	}
 	for _, name := range extra {
 		if _, ok := want[strings.TrimPrefix(name, prefix)]; strings.HasPrefix(name, prefix) && !ok {
 			tv, _ := st.Tensor(name)
@@ -337,4 +342,20 @@ func intView(shape []int, x []int64) view {
 		data = binary.LittleEndian.AppendUint64(data, uint64(v))
 	}
 	return view{dtype: safetensors.I64, shape: fileShape(shape), data: data}
+}
+
+// noneFound is the error of a file (whose tensors are named file, sorted)
+// none of whose tensors are the model's under prefix: one error, not one
+// per tensor, naming a few of the file's and, if one of them is the
+// model's first (first) under another prefix, that prefix.
+func noneFound(file []string, first, prefix string) error {
+	shown := file[:min(3, len(file))]
+	hint := ""
+	for _, name := range file {
+		if p, ok := strings.CutSuffix(name, first); ok && p != prefix {
+			hint = fmt.Sprintf(": the model's %q is there under the prefix %q (LoadPrefix)", first, p)
+			break
+		}
+	}
+	return fmt.Errorf("nn: load: none of the model's tensors is in the file under the prefix %q; the file's %d begin %q%s", prefix, len(file), shown, hint)
 }

@@ -149,8 +149,12 @@ func TestLoadPrefix(t *testing.T) {
 	if !sameState(src, dst) {
 		t.Error(`LoadPrefix(file, "model.") did not give the saved model`)
 	}
-	if err := Load(dst, file); err == nil || !strings.Contains(err.Error(), `missing tensor "0.weight"`) {
-		t.Errorf("Load of a file under model. = %v; want an error naming 0.weight", err)
+	if err := Load(dst, file); err == nil || !strings.Contains(err.Error(), `the model's "0.weight" is there under the prefix "model." (LoadPrefix)`) {
+		t.Errorf("Load of a file under model. = %v; want an error naming the prefix model.", err)
+	}
+	if err := LoadPrefix(dst, file, "model"); err == nil || strings.Count(err.Error(), "\n") > 0 ||
+		!strings.Contains(err.Error(), `none of the model's tensors is in the file under the prefix "model"`) {
+		t.Errorf(`LoadPrefix(file, "model") = %v; want one error saying no tensor matched`, err)
 	}
 
 	views["model.9.weight"] = floatView([]int{1}, []float32{0})
