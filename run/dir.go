@@ -30,6 +30,11 @@ type runDir struct {
 	// could not be used and the run went on from the previous one
 	// (PrevCheckpointFile); nil when it went on from the latest.
 	SkippedCheckpoint error
+	// Located, after resuming, says where the data file or directory that
+	// config.json names by a relative path was found, if not as given
+	// (recipe.Recipe.Locate): a config.json from before they were saved
+	// absolute; "" otherwise.
+	Located string
 
 	lock *Lock
 	tb   events // with Options.TensorBoard

@@ -31,6 +31,9 @@ type Evaluation struct {
 	// tokens it ranks first, Examples the tokens predicted).
 	BitsPerChar *float64 `json:"bits_per_char,omitempty"`
 	Perplexity  *float64 `json:"perplexity,omitempty"`
+	// Located says where the data file that the run's config.json names
+	// by a relative path was found, if not as given (recipe.Recipe.Locate).
+	Located string `json:"located,omitempty"`
 }
 
 // Evaluate measures the model of the finished run in dir on a split of a
@@ -43,6 +46,10 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 	r, info, err := Read(dir)
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("%s is not a training run: %w", dir, err)
+	}
+	r, note := r.Locate(dir)
+	if e.Data != "" {
+		note = ""
 	}
 	for _, s := range []struct {
 		to   *string
@@ -97,5 +104,5 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 	if err != nil {
 		return Evaluation{}, err
 	}
-	return Evaluation{Accuracy: acc, Data: r.Data, Examples: ds.Len(), Loss: loss, Split: e.Split}, nil
+	return Evaluation{Accuracy: acc, Data: r.Data, Examples: ds.Len(), Loss: loss, Split: e.Split, Located: note}, nil
 }

@@ -129,7 +129,8 @@ func DefaultDir(prefix string) string {
 }
 
 // New starts a new run of r in dir (DefaultDir("") if ""): it loads and
-// standardises the data, resolves r for it, creates the directory and
+// standardises the data (a relative csv: path, or data directory, is made
+// absolute: recipe.Recipe.Absolute), resolves r for it, creates the directory and
 // writes config.json and data.json, and builds the model, optimizer and
 // trainer. The directory must be new or empty: one with other files is
 // refused, naming them, so that nothing is overwritten. It is locked until
@@ -140,6 +141,10 @@ func DefaultDir(prefix string) string {
 // be used again.
 func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	c := opts.Comm
+	r, err := r.Absolute()
+	if err != nil {
+		return nil, err
+	}
 	splits, err := loadOnce(c, func() (*data.Splits, error) {
 		if err := r.Validate(); err != nil {
 			return nil, err
@@ -261,6 +266,7 @@ type saved struct {
 	Recipe   recipe.Recipe
 	Data     Data
 	HasModel bool
+	Located  string // where a relative data path was found (recipe.Recipe.Locate)
 }
 
 // read reads the run in dir to resume it.
@@ -270,6 +276,7 @@ func read(dir string) (saved, error) {
 	if sv.Recipe, sv.Data, err = Read(dir); err != nil {
 		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
+	sv.Recipe, sv.Located = sv.Recipe.Locate(dir)
 	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
 		return sv, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -308,7 +315,7 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err := together(c, err, "another rank refused the memory the run needs"); err != nil {
 		return nil, err
 	}
-	run := &Run{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Data: d, Splits: splits, comm: c}
+	run := &Run{runDir: runDir{Dir: dir, Recipe: r, Resumed: true, Located: sv.Located}, Data: d, Splits: splits, comm: c}
 	if epochs > 0 && epochs != r.Epochs {
 		run.Recipe.Epochs, run.Extended = epochs, true
 	}

@@ -60,13 +60,18 @@ func IsTextRun(dir string) bool {
 }
 
 // NewText starts a new language model's run of r in dir (DefaultDir("")
-// if ""), as New does for other runs: it loads the text, writes
+// if ""), as New does for other runs: it loads the text (a relative
+// text: path saved absolute, as New does), writes
 // config.json and vocab.json and builds the model, optimizer and trainer.
 // Of opts it takes OnStep, OnEval, MaxMemory, TensorBoard and Comm: with
 // several processes, every rank calls NewText (Resume), Train, Finish and
 // Close, and rank 0 alone touches the directory (distributed.go).
 func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	c := opts.Comm
+	r, err := r.Absolute()
+	if err != nil {
+		return nil, err
+	}
 	text, err := loadOnce(c, func() (*data.Text, error) { return loadText(r, opts) }, "another rank could not load the text")
 	if err != nil {
 		return nil, err
@@ -183,6 +188,7 @@ type savedText struct {
 	Recipe   recipe.Recipe
 	Vocab    []byte // vocab.json
 	HasModel bool   // model.safetensors: the run was finished
+	Located  string // where a relative data path was found (recipe.Recipe.Locate)
 }
 
 // readText reads the recipe and vocab.json of the language model's run in
@@ -195,6 +201,7 @@ func readText(dir string) (savedText, error) {
 	if !sv.Recipe.IsText() {
 		return sv, fmt.Errorf("%s holds a run on %s, not a language model", dir, sv.Recipe.Data)
 	}
+	sv.Recipe, sv.Located = sv.Recipe.Locate(dir)
 	var err error
 	sv.Vocab, err = os.ReadFile(filepath.Join(dir, VocabFile))
 	sv.HasModel = exists(filepath.Join(dir, ModelFile))
@@ -259,7 +266,7 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if err := together(c, err, "another rank refused the memory the run needs"); err != nil {
 		return nil, err
 	}
-	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Text: text, comm: c}
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true, Located: sv.Located}, Text: text, comm: c}
 	if steps > 0 && steps != r.Steps {
 		run.Recipe.Steps, run.Extended = steps, true
 	}
@@ -476,12 +483,17 @@ func LoadSeq(dir string) (nn.Module[float32], recipe.Recipe, *data.Vocab, error)
 // next-token loss on a split of its text (or of e.Data's, encoded with the
 // run's vocabulary), in consecutive windows of its context.
 func evaluateText(dir string, e Eval) (Evaluation, error) {
-	r, vocab, err := ReadText(dir)
+	sv, err := readText(dir)
 	if err != nil {
 		return Evaluation{}, err
 	}
+	vocab, err := sv.vocab(dir)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	r, note := sv.Recipe, sv.Located
 	if e.Data != "" {
-		r.Data = e.Data
+		r.Data, note = e.Data, ""
 	}
 	if e.DataDir != "" {
 		r.DataDir = e.DataDir
@@ -531,5 +543,5 @@ func evaluateText(dir string, e Eval) (Evaluation, error) {
 	}
 	bpc, ppl := train.BitsPerChar(l), math.Exp(l)
 	return Evaluation{Accuracy: acc, Data: r.Data, Examples: (len(tokens) - 1) / ctx * ctx, Loss: l, Split: e.Split,
-		BitsPerChar: &bpc, Perplexity: &ppl}, nil
+		BitsPerChar: &bpc, Perplexity: &ppl, Located: note}, nil
 }

@@ -39,6 +39,9 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if ev.Located != "" {
+		fmt.Fprintf(stderr, "note: %s\n", ev.Located)
+	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(ev)
 	}

@@ -111,6 +111,9 @@ func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
 		if rn, err = run.Resume(resume, epochs, opts); err != nil {
 			return err
 		}
+		if rn.Located != "" {
+			fmt.Fprintf(stderr, "note: %s\n", rn.Located)
+		}
 		if rn.SkippedCheckpoint != nil {
 			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, after epoch %d\n", rn.SkippedCheckpoint, rn.Trainer().Epochs())
 		}

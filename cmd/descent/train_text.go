@@ -28,6 +28,9 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 		if rn, err = run.ResumeText(resume, steps, opts); err != nil {
 			return err
 		}
+		if rn.Located != "" {
+			fmt.Fprintf(stderr, "note: %s\n", rn.Located)
+		}
 		if rn.SkippedCheckpoint != nil {
 			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, at step %d\n", rn.SkippedCheckpoint, rn.Trainer().Step())
 		}
