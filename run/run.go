@@ -128,45 +128,53 @@ func DefaultDir(prefix string) string {
 	return dir
 }
 
-// New starts a new run of r in dir (DefaultDir("") if ""): it loads and
+// New starts a new run of r in dir (DefaultDir("") if ""): it validates r,
+// creates and locks the directory (before anything slow, so that a second
+// process given the same directory is refused at once), loads and
 // standardises the data (a relative csv: path, or data directory, is made
-// absolute: recipe.Recipe.Absolute), resolves r for it, creates the directory and
-// writes config.json and data.json, and builds the model, optimizer and
+// absolute: recipe.Recipe.Absolute), resolves r for it, writes
+// config.json and data.json, and builds the model, optimizer and
 // trainer. The directory must be new or empty: one with other files is
 // refused, naming them, so that nothing is overwritten. It is locked until
-// Close (LockDir): a directory
-// another process is using is an error that says which. A directory that
-// already holds a run is an error that says how to continue it. If the run
-// cannot be built its files are removed again, so that the directory can
-// be used again.
+// Close (LockDir): a directory another process is using is an error that
+// says which. A directory that already holds a run is an error that says
+// how to continue it. If the data cannot be loaded or the run cannot be
+// built, its files are removed again (and the directory, if New made it),
+// so that the directory can be used again.
 func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	c := opts.Comm
 	r, err := r.Absolute()
-	if err != nil {
+	if err == nil {
+		err = r.Validate()
+	}
+	if err := together(c, err, "another rank's recipe is not valid"); err != nil {
 		return nil, err
 	}
-	splits, err := loadOnce(c, func() (*data.Splits, error) {
-		if err := r.Validate(); err != nil {
-			return nil, err
-		}
-		return r.LoadData(nil, nil)
-	}, "another rank could not load the data")
+	run := &Run{runDir: runDir{Dir: dir}, comm: c}
+	if err := run.claim(c); err != nil { // before the data loads: a second process is refused at once
+		return nil, err
+	}
+	splits, err := loadOnce(c, func() (*data.Splits, error) { return r.LoadData(nil, nil) }, "another rank could not load the data")
 	if err != nil {
+		run.abandon()
 		return nil, err
 	}
 	r, err = resolve(r, splits, opts)
 	if err := together(c, err, "another rank could not fit the recipe to the data"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := agreeRecipe(c, r); err != nil {
+		run.abandon()
 		return nil, err
 	}
-	run := &Run{runDir: runDir{Dir: dir, Recipe: r}, Splits: splits, comm: c,
-		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
+	run.Recipe, run.Splits = r, splits
+	run.Data = Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}
 	if leader(c) {
-		err = run.create()
+		err = run.write()
 	}
-	if err := fromLeader(c, &run.Dir, err, "rank 0 could not create the run directory"); err != nil {
+	if err := together(c, err, "rank 0 could not write the run's files"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := run.build(opts); err != nil {
@@ -187,24 +195,13 @@ func resolve(r recipe.Recipe, splits *data.Splits, opts Options) (recipe.Recipe,
 	return r, checkMemory(r, splits, opts.MaxMemory, opts.copies())
 }
 
-// create makes and locks the directory of a new run and writes its
-// config.json and data.json.
-func (run *Run) create() error {
-	dir, lock, err := claimDir(run.Dir)
-	run.Dir = dir
-	if err != nil {
+// write writes the config.json and data.json of a new run into its
+// claimed directory.
+func (run *Run) write() error {
+	if err := writeConfig(run.Dir, run.Recipe, run.comm); err != nil {
 		return err
 	}
-	run.lock = lock
-	if err := writeConfig(dir, run.Recipe, run.comm); err != nil {
-		run.abandon()
-		return err
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, DataFile), run.Data); err != nil {
-		run.abandon()
-		return err
-	}
-	return nil
+	return atomicfile.WriteJSON(filepath.Join(run.Dir, DataFile), run.Data)
 }
 
 // Read reads the recipe and the data description of the run in dir.

@@ -69,25 +69,36 @@ func IsTextRun(dir string) bool {
 func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	c := opts.Comm
 	r, err := r.Absolute()
-	if err != nil {
+	if err == nil {
+		err = validateText(r, opts)
+	}
+	if err := together(c, err, "another rank's recipe is not valid"); err != nil {
 		return nil, err
 	}
-	text, err := loadOnce(c, func() (*data.Text, error) { return loadText(r, opts) }, "another rank could not load the text")
+	run := &TextRun{runDir: runDir{Dir: dir}, comm: c}
+	if err := run.claim(c); err != nil { // before the text loads: a second process is refused at once
+		return nil, err
+	}
+	text, err := loadOnce(c, func() (*data.Text, error) { return r.LoadText(nil) }, "another rank could not load the text")
 	if err != nil {
+		run.abandon()
 		return nil, err
 	}
 	r, err = resolveText(r, text, opts)
 	if err := together(c, err, "another rank could not fit the recipe to the text"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := agreeRecipe(c, r); err != nil {
+		run.abandon()
 		return nil, err
 	}
-	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r}, Text: text, comm: c}
+	run.Recipe, run.Text = r, text
 	if leader(c) {
-		err = run.create()
+		err = run.write()
 	}
-	if err := fromLeader(c, &run.Dir, err, "rank 0 could not create the run directory"); err != nil {
+	if err := together(c, err, "rank 0 could not write the run's files"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := run.build(opts); err != nil {
@@ -97,16 +108,17 @@ func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	return run, nil
 }
 
-// loadText validates r and loads its text. A global batch that cannot
-// give every rank a window is refused here, before the directory is made.
-func loadText(r recipe.Recipe, opts Options) (*data.Text, error) {
+// validateText validates r for a run with opts. A global batch that
+// cannot give every rank a window is refused here, before the directory
+// is made.
+func validateText(r recipe.Recipe, opts Options) error {
 	if err := r.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if n := ranks(opts.Comm); r.Batch < n {
-		return nil, fmt.Errorf("--batch %d: a global batch must hold at least one window for each of the %d ranks", r.Batch, n)
+		return fmt.Errorf("--batch %d: a global batch must hold at least one window for each of the %d ranks", r.Batch, n)
 	}
-	return r.LoadText(nil)
+	return nil
 }
 
 // resolveText resolves r for its text and checks the memory it needs.
@@ -118,57 +130,48 @@ func resolveText(r recipe.Recipe, text *data.Text, opts Options) (recipe.Recipe,
 	return r, checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory, opts.copies())
 }
 
-// create makes and locks the directory of a new run and writes its
-// config.json and vocab.json.
-func (run *TextRun) create() error {
-	dir, lock, err := claimDir(run.Dir)
-	run.Dir = dir
-	if err != nil {
-		return err
-	}
-	run.lock = lock
+// write writes the config.json and vocab.json of a new run into its
+// claimed directory.
+func (run *TextRun) write() error {
 	var vocab bytes.Buffer
 	if _, err := run.Text.Vocab.WriteTo(&vocab); err != nil {
-		run.abandon()
 		return err
 	}
-	err = errors.Join(writeConfig(dir, run.Recipe, run.comm),
-		atomicfile.WriteFile(filepath.Join(dir, VocabFile), vocab.Bytes()))
-	if err != nil {
-		run.abandon()
-	}
-	return err
+	return errors.Join(writeConfig(run.Dir, run.Recipe, run.comm),
+		atomicfile.WriteFile(filepath.Join(run.Dir, VocabFile), vocab.Bytes()))
 }
 
 // claimDir makes and locks the directory of a new run, of any kind: dir,
-// or DefaultDir("") if "". A directory that holds a run, another command's
+// or DefaultDir("") if "", and says whether it made it. A directory that holds a run, another command's
 // results (CheckOutput) or other files is refused, saying what to do.
-func claimDir(dir string) (string, *Lock, error) {
+func claimDir(dir string) (string, *Lock, bool, error) {
 	if dir == "" {
 		dir = DefaultDir("")
 	}
 	if err := CheckOutput("train", dir); err != nil {
-		return dir, nil, err
+		return dir, nil, false, err
 	}
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return dir, nil, err
+		return dir, nil, false, err
 	}
 	lock, err := LockDir(dir, "descent train")
 	if err != nil {
-		return dir, nil, err
+		return dir, nil, false, err
 	}
 	if exists(filepath.Join(dir, ConfigFile)) {
 		lock.Unlock()
 		if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-			return dir, nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
+			return dir, nil, false, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
 		}
-		return dir, nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+		return dir, nil, false, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
 	}
 	if names := contents(dir); len(names) > 0 {
 		lock.Unlock()
-		return dir, nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
+		return dir, nil, false, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
 	}
-	return dir, lock, nil
+	return dir, lock, created, nil
 }
 
 // ReadText reads the recipe and the vocabulary of the language model's
