@@ -37,7 +37,7 @@ being mlp:W1,W2) and opt (the optimizer; a hyperparameter it does not take
 is passed over). --method random draws --trials configs; grid tries
 --points values an axis; halving (successive halving) starts --trials
 configs at --min-epochs and keeps the best third at three times the
-epochs, up to --epochs.
+epochs, up to --epochs; the last config left trains all --epochs.
 
 The search is seeded (--seed fixes both the configs drawn and every
 trial's initial weights) and resumable: every finished trial is recorded in
