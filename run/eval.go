@@ -47,6 +47,10 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("%s is not a training run: %w", dir, err)
 	}
+	b, err := readModel(dir) // before the data: an unfinished run is refused at once
+	if err != nil {
+		return Evaluation{}, err
+	}
 	r, note := r.Locate(dir)
 	if e.Data != "" {
 		note = ""
@@ -88,10 +92,6 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 		return Evaluation{}, fmt.Errorf("the model was trained on examples of shape %v; %s has %v", info.Shape, r.Data, ds.Shape())
 	}
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Evaluation{}, err
-	}
 	// The run's model, with a trainer that takes no step, to evaluate.
 	built, err := r.Build(splits, train.Config{})
 	if err != nil {
@@ -105,4 +105,14 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	return Evaluation{Accuracy: acc, Data: r.Data, Examples: ds.Len(), Loss: loss, Split: e.Split, Located: note}, nil
+}
+
+// readModel reads the model of the finished run in dir: an unfinished one
+// has none, and the error says so.
+func readModel(dir string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ModelFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
+	}
+	return b, nil
 }

@@ -468,9 +468,9 @@ func LoadSeq(dir string) (nn.Module[float32], recipe.Recipe, *data.Vocab, error)
 		return nil, r, nil, err
 	}
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
+	b, err := readModel(dir)
 	if err != nil {
-		return nil, r, nil, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
+		return nil, r, nil, err
 	}
 	m, _, err := r.Model.BuildSeq(vocab.Len(), r.Seed)
 	if err != nil {
@@ -491,6 +491,10 @@ func evaluateText(dir string, e Eval) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	vocab, err := sv.vocab(dir)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	b, err := readModel(dir) // before the text: an unfinished run is refused at once
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -533,10 +537,6 @@ func evaluateText(dir string, e Eval) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Evaluation{}, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
-	}
 	if err := nn.Load(built.Model, b); err != nil {
 		return Evaluation{}, fmt.Errorf("%s: %w", path, err)
 	}

@@ -62,3 +62,24 @@ func TestRelativeDataPath(t *testing.T) {
 		t.Errorf("train --resume from another directory: exit %d, %q; want success and a note of the file used", code, e)
 	}
 }
+
+// TestEvalUnfinished checks that eval of a run that has no model yet says
+// so, for a classifier as for a language model, before reading any data.
+func TestEvalUnfinished(t *testing.T) {
+	base := t.TempDir()
+	for _, args := range [][]string{
+		{"--model", "mlp:8", "--epochs", "2"},
+		{"--data", "text", "--model", "lstm:8", "--steps", "4", "--eval-every", "2"},
+	} {
+		dir := filepath.Join(base, args[1])
+		if _, e, code := descent(t, append([]string{"train", "--out", dir, "--quiet"}, args...)...); code != 0 {
+			t.Fatalf("train %v: exit %d: %s", args, code, e)
+		}
+		if err := os.Remove(filepath.Join(dir, run.ModelFile)); err != nil {
+			t.Fatal(err)
+		}
+		if _, e, code := descent(t, "eval", "--model", dir, "--data", "csv:"+filepath.Join(base, "none.csv")); code == 0 || !strings.Contains(e, dir+" has no trained model yet") || !strings.Contains(e, "finish the run first") {
+			t.Errorf("eval of the unfinished run %v: exit %d, %q; want one saying it has no trained model yet", args, code, e)
+		}
+	}
+}
