@@ -346,6 +346,33 @@ type Tuning struct {
 	Best *recipe.Recipe `json:"best,omitempty"`
 }
 
+// CheckTune returns an error if Tune cannot search cfg on d: everything
+// Tune checks before it starts (the metric, the data's validation split,
+// the recipe and the space), for a command to call before it makes its
+// output directory.
+func CheckTune(d Data, cfg TuneConfig) error {
+	metric := cfg.Metric
+	if metric == "" {
+		metric = ValLoss
+	}
+	if metric != ValLoss && metric != ValAccuracy {
+		return fmt.Errorf("explore: metric %q: want val_loss or val_accuracy", metric)
+	}
+	if metric == ValAccuracy && cfg.Recipe.IsText() {
+		return errors.New("explore: a language model's search is scored by its validation loss (val_loss), not an accuracy")
+	}
+	if err := d.check(cfg.Recipe); err != nil {
+		return err
+	}
+	if !d.hasVal() {
+		return errors.New("explore: a search is scored on the validation set, and the data has none (a --val-fraction above 0)")
+	}
+	if err := cfg.Recipe.Validate(); err != nil {
+		return err
+	}
+	return CheckSpace(cfg.Recipe, cfg.Space, cfg.Method)
+}
+
 // Tune searches cfg.Space for the recipe that does best on the validation
 // set, training each trial with trainOne's rules (a trial whose loss
 // becomes NaN fails, and the search goes on). Which trials run, and so the
@@ -353,27 +380,12 @@ type Tuning struct {
 // cancelled Tune returns what finished with ctx's error, and with a
 // journal, running it again finishes the rest.
 func Tune(ctx context.Context, d Data, cfg TuneConfig) (*Tuning, error) {
+	if err := CheckTune(d, cfg); err != nil {
+		return nil, err
+	}
 	metric := cfg.Metric
 	if metric == "" {
 		metric = ValLoss
-	}
-	if metric != ValLoss && metric != ValAccuracy {
-		return nil, fmt.Errorf("explore: metric %q: want val_loss or val_accuracy", metric)
-	}
-	if metric == ValAccuracy && cfg.Recipe.IsText() {
-		return nil, errors.New("explore: a language model's search is scored by its validation loss (val_loss), not an accuracy")
-	}
-	if err := d.check(cfg.Recipe); err != nil {
-		return nil, err
-	}
-	if !d.hasVal() {
-		return nil, errors.New("explore: a search is scored on the validation set, and the data has none")
-	}
-	if err := cfg.Recipe.Validate(); err != nil {
-		return nil, err
-	}
-	if err := CheckSpace(cfg.Recipe, cfg.Space, cfg.Method); err != nil {
-		return nil, err
 	}
 	if cfg.Journal != "" {
 		var err error

@@ -118,6 +118,9 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 		return fmt.Errorf("--metric %q: want val_loss or val_accuracy", *metric)
 	}
 	d, err := explore.Load(r, 0)
+	if err == nil { // all that Tune checks, before the output directory is made
+		err = explore.CheckTune(d, explore.TuneConfig{Recipe: r, Space: space, Method: m, Metric: explore.Metric(*metric)})
+	}
 	if err := comm.Together(c, err, "another rank could not load the data"); err != nil {
 		return err
 	}

@@ -221,3 +221,22 @@ func TestTuneErrors(t *testing.T) {
 		commandFailsWith(t, tc.want, tc.args...)
 	}
 }
+
+// TestTuneRefusesBeforeOutput checks that a search that cannot run is
+// refused before its output directory is made.
+func TestTuneRefusesBeforeOutput(t *testing.T) {
+	base := t.TempDir()
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{"the data has none", []string{"--val-fraction", "0", "--epochs", "1"}},
+		{"scored by its validation loss (val_loss), not an accuracy", []string{"--data", "text", "--model", "lstm:8", "--steps", "4", "--metric", "val_accuracy"}},
+	} {
+		dir := filepath.Join(base, "out")
+		commandFailsWith(t, tc.want, append([]string{"tune", "--trials", "1", "--quiet", "--out", dir}, tc.args...)...)
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("descent tune %v made %s", tc.args, dir)
+		}
+	}
+}
