@@ -497,11 +497,58 @@ func keepRecipe(path string, r recipe.Recipe) error {
 		return fmt.Errorf("explore: %s: %w", path, err)
 	}
 	if !reflect.DeepEqual(kept, r) {
-		a, _ := json.Marshal(kept)
-		c, _ := json.Marshal(r)
-		return fmt.Errorf("explore: the search journal beside %s was written for another recipe:\n  there: %s\n  here:  %s", path, a, c)
+		return fmt.Errorf("explore: the search journal beside %s was written for another recipe (there → here): %s", path, strings.Join(recipeDiff(kept, r), "; "))
 	}
 	return nil
+}
+
+// recipeDiff names the fields of config.json in which recipes a and b
+// differ, with both values: "optimizer.lr 0.001 → 0.01", "epochs 3 →
+// 5", a field only one has as absent.
+func recipeDiff(a, b recipe.Recipe) []string {
+	flat := func(r recipe.Recipe) map[string]string {
+		j, _ := json.Marshal(r)
+		var v any
+		json.Unmarshal(j, &v)
+		m := map[string]string{}
+		var walk func(prefix string, v any)
+		walk = func(prefix string, v any) {
+			if o, ok := v.(map[string]any); ok && len(o) > 0 {
+				for k, e := range o {
+					walk(strings.TrimPrefix(prefix+"."+k, "."), e)
+				}
+				return
+			}
+			e, _ := json.Marshal(v)
+			m[prefix] = string(e)
+		}
+		walk("", v)
+		return m
+	}
+	fa, fb := flat(a), flat(b)
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(fa)) {
+		if fa[k] != fb[k] {
+			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, fa[k], or(fb[k], "absent")))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(fb)) {
+		if _, ok := fa[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s absent → %s", k, fb[k]))
+		}
+	}
+	if len(diffs) == 0 { // equal as JSON, unequal as Go values
+		diffs = append(diffs, "the same as JSON, but not as values")
+	}
+	return diffs
+}
+
+// or returns s, or def if s is "".
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // Plot returns the chart of the search: each trial's objective in the

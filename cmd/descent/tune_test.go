@@ -187,7 +187,7 @@ func TestTuneResumes(t *testing.T) {
 		t.Errorf("a finished search ran %d trials again (exit %d)", ran, code)
 	}
 	// Another recipe in the same directory is refused.
-	commandFailsWith(t, "another recipe", append(args(dir), "--seed", "2")...)
+	commandFailsWith(t, "another recipe (there → here): seed 1 → 2", append(args(dir), "--seed", "2")...)
 	commandFailsWith(t, "different search", append(args(dir)[:len(args(dir))-1], "--trials", "7")...)
 }
 
