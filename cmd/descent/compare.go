@@ -6,12 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/descentml/descent/explore"
@@ -127,16 +124,12 @@ func (f *floatsFlag) Set(v string) error {
 	return nil
 }
 
-// interruptible returns a context cancelled by Ctrl-C or SIGTERM.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 // interrupted turns the error of a command's library call into the
-// command's: Ctrl-C into exit status 130 and "interrupted: " + what.
+// command's: Ctrl-C into exit status 130 (SIGTERM 143: interruptedStatus)
+// and "interrupted: " + what.
 func interrupted(err error, what string) error {
 	if errors.Is(err, context.Canceled) {
-		return &exitError{130, fmt.Errorf("interrupted: %s", what)}
+		return &exitError{interruptedStatus(), fmt.Errorf("interrupted: %s", what)}
 	}
 	return err
 }

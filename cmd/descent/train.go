@@ -210,10 +210,10 @@ func resumeLength(fs *flag.FlagSet, length string, value func() int) (int, error
 }
 
 // trained turns the error of training a run (run.Run.Train, which says
-// what it leaves behind) into the command's: exit status 130 after Ctrl-C.
+// what it leaves behind) into the command's: exit status 130 after Ctrl-C, 143 after SIGTERM.
 func trained(err error) error {
 	if errors.Is(err, context.Canceled) {
-		return &exitError{130, err}
+		return &exitError{interruptedStatus(), err}
 	}
 	return err
 }

@@ -175,10 +175,10 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 		if res != nil && !*quiet {
 			res.Report.WriteTable(stderr)
 		}
-		return &exitError{130, fmt.Errorf("interrupted; the finished trials are recorded in %s: run the same command with --out %s to continue", journal, dir)}
+		return &exitError{interruptedStatus(), fmt.Errorf("interrupted; the finished trials are recorded in %s: run the same command with --out %s to continue", journal, dir)}
 	}
 	if errors.Is(err, comm.ErrOtherRank) {
-		return &exitError{130, err}
+		return &exitError{interruptedStatus(), err}
 	}
 	if err != nil {
 		return err
