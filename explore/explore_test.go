@@ -384,7 +384,7 @@ func TestLRFindNoSuggestion(t *testing.T) {
 		smoothed []jsonfloat.Float
 		want     string
 	}{
-		{[]jsonfloat.Float{2.4, 6e7}, "finite for only 2 of 2 steps"},
+		{[]jsonfloat.Float{2.4, 6e7}, "2 steps are too few"},
 		{[]jsonfloat.Float{2.4, 2.3, 3, 5, nan}, "finite for only 4 of 5 steps"},
 		{[]jsonfloat.Float{2.4, 2.5, 3, 5, 9, 20}, "never fell below its first step's"},
 		{[]jsonfloat.Float{nan}, "no loss was a finite number"},

@@ -34,6 +34,10 @@ type Evaluation struct {
 	// Located says where the data file that the run's config.json names
 	// by a relative path was found, if not as given (recipe.Recipe.Locate).
 	Located string `json:"located,omitempty"`
+	// BitsUnit names BitsPerChar's unit for the user: "bits/byte" for a
+	// byte-level vocabulary (recipe.Recipe.BitsUnit), "bits/char"
+	// otherwise; not in JSON, whose key is bits_per_char either way.
+	BitsUnit string `json:"-"`
 }
 
 // Evaluate measures the model of the finished run in dir on a split of a

@@ -275,7 +275,7 @@ func read(dir string) (saved, error) {
 	}
 	sv.Recipe, sv.Located = sv.Recipe.Locate(dir)
 	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-		return sv, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
+		return sv, noCheckpoint(dir, "the run was killed in its first epoch, or is still in it")
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
@@ -407,7 +407,7 @@ func (r *Run) Train(ctx context.Context) error {
 	}
 	tr := r.Trainer()
 	return r.explain(err, fmt.Sprintf("%s --epochs %d", r.ResumeCommand(), r.Recipe.Epochs),
-		fmt.Sprintf("%d epochs and %d steps", tr.Epochs(), tr.Step()),
+		plural(tr.Epochs(), "epoch")+" and "+plural(tr.Step(), "step"),
 		fmt.Sprintf("after epoch %d", tr.CheckpointEpochs()), "no epoch finished")
 }
 
@@ -508,6 +508,24 @@ func contents(dir string) string {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// noCheckpoint is the error of resuming the run in dir, which has no
+// checkpoint: a finished run's were removed (its model is there); else
+// why, which says how the run got so.
+func noCheckpoint(dir, why string) error {
+	if exists(filepath.Join(dir, ModelFile)) {
+		return fmt.Errorf("cannot resume %s: its checkpoints (%s, %s) have been removed; its finished model is %s, but the run cannot be continued: start a new one", dir, CheckpointFile, PrevCheckpointFile, filepath.Join(dir, ModelFile))
+	}
+	return fmt.Errorf("cannot resume %s: it has no checkpoint (%s); remove the directory to start the run again there", dir, why)
+}
+
+// plural writes n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
 
 func exists(path string) bool {
 	_, err := os.Stat(path)

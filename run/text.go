@@ -251,7 +251,7 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 		if sv, err = readText(dir); err != nil {
 			err = fmt.Errorf("cannot resume %s: %w", dir, err)
 		} else if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-			err = fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed before its first evaluation); remove the directory to start the run again there", dir)
+			err = noCheckpoint(dir, "the run was killed before its first evaluation")
 		}
 	}
 	if err := fromLeader(c, &sv, err, "rank 0 could not read "+dir); err != nil {
@@ -357,7 +357,7 @@ func (r *TextRun) Train(ctx context.Context) error {
 		r.abandon()
 	}
 	tr := r.Trainer()
-	return r.explain(err, r.ResumeCommand(), fmt.Sprintf("%d steps", tr.Step()),
+	return r.explain(err, r.ResumeCommand(), plural(tr.Step(), "step"),
 		fmt.Sprintf("after step %d", tr.CheckpointStep()), "no evaluation finished")
 }
 
@@ -546,5 +546,5 @@ func evaluateText(dir string, e Eval) (Evaluation, error) {
 	}
 	bpc, ppl := train.BitsPerChar(l), math.Exp(l)
 	return Evaluation{Accuracy: acc, Data: r.Data, Examples: (len(tokens) - 1) / ctx * ctx, Loss: l, Split: e.Split,
-		BitsPerChar: &bpc, Perplexity: &ppl, Located: note}, nil
+		BitsPerChar: &bpc, Perplexity: &ppl, Located: note, BitsUnit: r.BitsUnit()}, nil
 }

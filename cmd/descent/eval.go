@@ -22,7 +22,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	label := fs.String("label", "", "csv: the label column (default: the run's)")
 	split := fs.String("split", "test", "split to evaluate: test, val or train")
 	batch := fs.Int("batch", 256, "batch size")
-	threads := fs.Int("threads", 0, "cores to use (0: all)")
+	threads := threadsFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
@@ -46,8 +46,8 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 		return json.NewEncoder(stdout).Encode(ev)
 	}
 	if ev.BitsPerChar != nil {
-		fmt.Fprintf(stdout, "%s %s (%d tokens): loss %.4f, %.3f bits/char, perplexity %.2f, next-token accuracy %s\n",
-			ev.Data, ev.Split, ev.Examples, ev.Loss, *ev.BitsPerChar, *ev.Perplexity, pct(ev.Accuracy))
+		fmt.Fprintf(stdout, "%s %s (%d tokens): loss %.4f, %.3f %s, perplexity %.2f, next-token accuracy %s\n",
+			ev.Data, ev.Split, ev.Examples, ev.Loss, *ev.BitsPerChar, ev.BitsUnit, *ev.Perplexity, pct(ev.Accuracy))
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s %s (%d examples): loss %.4f, accuracy %s\n", ev.Data, ev.Split, ev.Examples, ev.Loss, pct(ev.Accuracy))

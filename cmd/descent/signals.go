@@ -8,19 +8,21 @@ import (
 	"syscall"
 )
 
-// received is the signal that last cancelled an interruptible context.
-var received atomic.Value // of os.Signal
+// received is the signal that cancelled the latest interruptible
+// context, nil if none has.
+var received atomic.Pointer[os.Signal]
 
 // interruptible returns a context cancelled by Ctrl-C or SIGTERM, and
 // notes which (interruptedStatus).
 func interruptible() (context.Context, context.CancelFunc) {
+	received.Store(nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		select {
 		case s := <-ch:
-			received.Store(s)
+			received.Store(&s)
 			cancel()
 		case <-ctx.Done():
 		}
@@ -36,7 +38,7 @@ func interruptible() (context.Context, context.CancelFunc) {
 // 143 for SIGTERM, 130 for Ctrl-C (SIGINT) or an interruption of another
 // rank.
 func interruptedStatus() int {
-	if s, ok := received.Load().(os.Signal); ok && s == syscall.SIGTERM {
+	if s := received.Load(); s != nil && *s == syscall.SIGTERM {
 		return 143
 	}
 	return 130

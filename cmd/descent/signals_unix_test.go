@@ -11,6 +11,7 @@ import (
 // TestSIGTERMStatus checks that a command stopped by SIGTERM exits with
 // 143, as a shell reports a process SIGTERM kills, and by Ctrl-C with 130.
 func TestSIGTERMStatus(t *testing.T) {
+	defer received.Store(nil) // for the tests after
 	for _, tc := range []struct {
 		sig  os.Signal
 		want int
