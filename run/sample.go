@@ -24,31 +24,35 @@ func DefaultPrompt(vocab *data.Vocab) []int {
 // Sample generates cfg.Tokens tokens from the language model m after
 // prompt, the tokens nn.Sample draws with the same arguments, but one at a
 // time: each is decoded with vocab and passed to emit as it is drawn, so
-// that a command can print the text as it grows. nn.Sample reads only the
-// last cfg.Context tokens and rng, so drawing one token a call, from the
-// text so far, draws what a single call would. A cancelled ctx stops it
-// between tokens, with ctx's error; an error of emit stops it with that
-// error. It returns the tokens generated either way.
-func Sample(ctx context.Context, m nn.Module[float32], vocab *data.Vocab, prompt []int, cfg nn.SampleConfig, rng *rand.Rand, emit func(string) error) ([]int, error) {
-	seq := append([]int(nil), prompt...)
+// that a command can print the text as it grows, and only the last
+// cfg.Context tokens are kept, so that any number can be drawn in the
+// same memory. nn.Sample reads only those and rng, so drawing one token a
+// call, after the text so far, draws what a single call would. A cancelled
+// ctx stops it between tokens, with ctx's error; an error of emit stops it
+// with that error. It returns the number of tokens drawn either way.
+func Sample(ctx context.Context, m nn.Module[float32], vocab *data.Vocab, prompt []int, cfg nn.SampleConfig, rng *rand.Rand, emit func(string) error) (int, error) {
+	window := append([]int(nil), prompt[max(len(prompt)-cfg.Context, 0):]...)
 	one := cfg
 	one.Tokens = 1
-	for range cfg.Tokens {
+	for i := range cfg.Tokens {
 		if err := ctx.Err(); err != nil {
-			return seq[len(prompt):], err
+			return i, err
 		}
-		next, err := nn.Sample(m, seq[max(len(seq)-cfg.Context, 0):], one, rng)
+		next, err := nn.Sample(m, window, one, rng)
 		if err != nil {
-			return seq[len(prompt):], err
+			return i, err
 		}
-		seq = append(seq, next...)
+		if len(window) == cfg.Context {
+			window = append(window[:0], window[1:]...)
+		}
+		window = append(window, next...)
 		s, err := vocab.Decode(next)
 		if err == nil {
 			err = emit(s)
 		}
 		if err != nil {
-			return seq[len(prompt):], err
+			return i + 1, err
 		}
 	}
-	return seq[len(prompt):], nil
+	return cfg.Tokens, nil
 }

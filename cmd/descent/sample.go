@@ -53,7 +53,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	w := bufio.NewWriter(stdout)
 	w.WriteString(*prompt)
-	out, err := run.Sample(ctx, m, vocab, ids, cfg, rand.New(rand.NewPCG(*seed, 0x5a4d1e)), func(s string) error {
+	n, err := run.Sample(ctx, m, vocab, ids, cfg, rand.New(rand.NewPCG(*seed, 0x5a4d1e)), func(s string) error {
 		w.WriteString(s)
 		return w.Flush()
 	})
@@ -62,7 +62,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		err = ferr
 	}
 	if errors.Is(err, context.Canceled) {
-		return &exitError{interruptedStatus(), fmt.Errorf("interrupted after %d of %d tokens", len(out), *tokens)}
+		return &exitError{interruptedStatus(), fmt.Errorf("interrupted after %d of %d tokens", n, *tokens)}
 	}
 	return err
 }
