@@ -2,6 +2,7 @@ package run
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 
 	"github.com/descentml/descent/data"
@@ -31,6 +32,9 @@ func DefaultPrompt(vocab *data.Vocab) []int {
 // ctx stops it between tokens, with ctx's error; an error of emit stops it
 // with that error. It returns the number of tokens drawn either way.
 func Sample(ctx context.Context, m nn.Module[float32], vocab *data.Vocab, prompt []int, cfg nn.SampleConfig, rng *rand.Rand, emit func(string) error) (int, error) {
+	if cfg.Tokens < 0 {
+		return 0, fmt.Errorf("run: sample: %d tokens: must not be negative", cfg.Tokens)
+	}
 	window := append([]int(nil), prompt[max(len(prompt)-cfg.Context, 0):]...)
 	one := cfg
 	one.Tokens = 1

@@ -155,7 +155,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	f.AddTextFlags(fs, compareDefaults(), true)
 	fs.Var(&f.specs, "opt", `an optimizer and its hyperparameters, as "adamw lr=1e-3 wd=0.05"; repeat for each (default: `+strings.Join(defaultCompareOpts, "; ")+`)`)
 	f.seeds = fs.Int("seeds", 3, "runs of each optimizer, with seeds --seed, --seed+1, …")
-	f.workers = countFlag(fs, "workers", "trainings at once, `N` (0: one per core)")
+	f.workers = countFlag(fs, "workers", 0, "trainings at once, `N` (0: one per core)")
 	f.trainSize = fs.Int("train-size", 0, "train on this many examples of the training split, chosen at random by class (0: all)")
 	f.preset = fs.String("preset", "", "run a preset experiment instead: adamw-vs-l2")
 	fs.Var(&f.lrs, "lrs", "adamw-vs-l2: the learning rates, comma-separated, ascending")

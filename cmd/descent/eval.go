@@ -24,7 +24,12 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", 256, "batch size")
 	threads := threadsFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	maxMem := maxMemoryFlag(fs, "the model and a batch")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	limit, err := maxMemory(*maxMem)
+	if err != nil {
 		return err
 	}
 	if *dir == "" {
@@ -35,7 +40,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *split != "test" && *split != "val" && *split != "train" {
 		return fmt.Errorf("--split %q: want test, val or train", *split)
 	}
-	ev, err := run.Evaluate(*dir, run.Eval{Data: *dataSpec, DataDir: *dataDir, Label: *label, Split: *split, Batch: *batch})
+	ev, err := run.Evaluate(*dir, run.Eval{Data: *dataSpec, DataDir: *dataDir, Label: *label, Split: *split, Batch: *batch, MaxMemory: limit})
 	if err != nil {
 		return err
 	}

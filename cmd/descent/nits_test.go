@@ -29,6 +29,8 @@ func TestFlagRefusals(t *testing.T) {
 		{"clip-norm NaN: want a number ≥ 0", []string{"train", "--clip-norm", "NaN"}},
 		{"only --epochs, --threads and --replicas may be given with it, not --data", []string{"train", "--resume", dir, "--data", "text"}},
 		{`--opt "adam" and --opt "adam lr=1e-3" are the same optimizer`, []string{"compare", "--opt", "adam", "--opt", "adam lr=1e-3"}},
+		{`invalid value "-1" for flag -tokens: must not be negative`, []string{"sample", "--model", dir, "--tokens", "-1"}},
+		{"--max-memory is 1 kB", []string{"eval", "--model", dir, "--max-memory", "1kB"}},
 	} {
 		commandFailsWith(t, tc.want, tc.args...)
 	}

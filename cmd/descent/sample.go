@@ -25,7 +25,7 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sample", "--model DIR [flags]", aboutSample)
 	dir := fs.String("model", "", "the run directory of a trained language model (required)")
 	prompt := fs.String("prompt", "", "the text to continue (default: a newline)")
-	tokens := fs.Int("tokens", 200, "tokens to generate")
+	tokens := countFlag(fs, "tokens", 200, "tokens to generate, `N`")
 	temp := fs.Float64("temperature", 1, "softmax temperature (0: always the most likely token)")
 	topK := fs.Int("top-k", 0, "draw among the k most likely tokens only (0: all)")
 	seed := fs.Uint64("seed", 1, "seed of the draws")

@@ -180,13 +180,13 @@ func checkMemory(r recipe.Recipe, d explore.Data, limit int64, runs int) error {
 
 // threadsFlag defines --threads.
 func threadsFlag(fs *flag.FlagSet) *int {
-	return countFlag(fs, "threads", "cores to use, `N` (0: all)")
+	return countFlag(fs, "threads", 0, "cores to use, `N` (0: all)")
 }
 
-// countFlag defines an int flag, 0 by default, that refuses a negative
-// value.
-func countFlag(fs *flag.FlagSet, name, usage string) *int {
-	n := new(int)
+// countFlag defines an int flag, value by default, that refuses a
+// negative value.
+func countFlag(fs *flag.FlagSet, name string, value int, usage string) *int {
+	n := &value
 	fs.Var((*count)(n), name, usage)
 	return n
 }

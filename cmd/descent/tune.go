@@ -72,7 +72,7 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	minEpochs := fs.Int("min-epochs", 1, "halving: the epochs of the first round (a language model's: steps)")
 	eta := fs.Int("eta", 3, "halving: keep the best 1/eta at eta times the epochs")
 	metric := fs.String("metric", string(explore.ValLoss), "the objective: val_loss (lowest) or val_accuracy (highest)")
-	workers := countFlag(fs, "workers", "trials at once, `N` (0: one per core)")
+	workers := countFlag(fs, "workers", 0, "trials at once, `N` (0: one per core)")
 	out := fs.String("out", "", "output directory; an existing one continues its search (default: runs/tune-<date>-<time>)")
 	quiet := fs.Bool("quiet", false, "no progress output, only the table")
 	maxMem := maxMemoryFlag(fs, "the trials that train at once (each the largest model and batch of the space)")
