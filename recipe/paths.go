@@ -57,6 +57,9 @@ func (r Recipe) Locate(dir string) (Recipe, string) {
 		d := filepath.Clean(dir)
 		for range 3 {
 			if p := filepath.Join(d, path); exists(p) {
+				if abs, err := filepath.Abs(p); err == nil {
+					p = abs // as Absolute would have saved it
+				}
 				notes = append(notes, fmt.Sprintf("%s saved in %s is not in the working directory: using %s", path, filepath.Join(dir, "config.json"), p))
 				return p
 			}
