@@ -201,13 +201,15 @@ func (c *Comparison) Failures() (failed, runs int) {
 // per optimizer: each metric's mean ± standard deviation over the seeds,
 // and how many runs failed, if any did.
 //
-// A language model's table has bits per character where the accuracies
-// would be: the validation and test losses over ln 2.
+// A language model's table has bits per character (per byte, for a
+// byte-level vocabulary) where the accuracies would be: the validation and
+// test losses over ln 2.
 func (c *Comparison) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	text := c.Recipe.IsText()
 	if text {
-		fmt.Fprintf(tw, "optimizer\ttrain loss\tval loss\tval bits/char\ttest loss\ttest bits/char\tseeds\n")
+		u := c.Recipe.BitsUnit() // bits/byte for a byte-level vocabulary
+		fmt.Fprintf(tw, "optimizer\ttrain loss\tval loss\tval %s\ttest loss\ttest %s\tseeds\n", u, u)
 	} else {
 		fmt.Fprintf(tw, "optimizer\ttrain loss\ttrain acc\tval loss\tval acc\ttest loss\ttest acc\tseeds\n")
 	}

@@ -357,7 +357,7 @@ func TestFindLR(t *testing.T) {
 // TestLRFindJSON checks the names lr-find.json gives what the test found:
 // the rate of the lowest loss is named as a rate.
 func TestLRFindJSON(t *testing.T) {
-	f := LRFind{Recipe: recipe.Default(), LRs: []float64{1e-3, 1e-2, 1e-1}, Losses: []jsonfloat.Float{2, 1, 3}, Smoothed: []jsonfloat.Float{2, 1.5, 2.5}}
+	f := LRFind{Recipe: recipe.Default(), LRs: []float64{1e-4, 1e-3, 1e-2, 1e-1, 1}, Losses: []jsonfloat.Float{2, 1.8, 1, 2, 3}, Smoothed: []jsonfloat.Float{2, 1.8, 1.5, 1.9, 2.5}}
 	f.suggest()
 	b, err := json.Marshal(&f)
 	if err != nil {
@@ -372,6 +372,34 @@ func TestLRFindJSON(t *testing.T) {
 	}
 	if got, ok := m["min_loss"]; ok {
 		t.Errorf("lr-find.json has min_loss = %s: a rate named as a loss", got)
+	}
+}
+
+// TestLRFindNoSuggestion checks that a range test suggests no rate, and
+// says why, when too few losses were finite or the loss never fell: a
+// range whose every rate diverges.
+func TestLRFindNoSuggestion(t *testing.T) {
+	nan := jsonfloat.Float(math.NaN())
+	for _, tc := range []struct {
+		smoothed []jsonfloat.Float
+		want     string
+	}{
+		{[]jsonfloat.Float{2.4, 6e7}, "2 steps are too few"},
+		{[]jsonfloat.Float{2.4, 2.3, 3, 5, nan}, "finite for only 4 of 5 steps"},
+		{[]jsonfloat.Float{2.4, 2.5, 3, 5, 9, 20}, "never fell below its first step's"},
+		{[]jsonfloat.Float{nan}, "no loss was a finite number"},
+	} {
+		f := LRFind{Recipe: recipe.Default(), Smoothed: tc.smoothed}
+		for i := range tc.smoothed {
+			f.LRs = append(f.LRs, 1e5*math.Pow(1.1, float64(i)))
+		}
+		f.Losses = tc.smoothed
+		f.suggest()
+		var sum bytes.Buffer
+		f.WriteSummary(&sum)
+		if !math.IsNaN(f.Suggested) || !math.IsNaN(f.MinLossLR) || !strings.Contains(f.NoSuggestion, tc.want) || !strings.Contains(sum.String(), "no learning rate suggested: "+f.NoSuggestion) {
+			t.Errorf("smoothed losses %v: suggested %v, min loss at %v, %q; want none, saying %q", tc.smoothed, f.Suggested, f.MinLossLR, sum.String(), tc.want)
+		}
 	}
 }
 

@@ -80,15 +80,23 @@ type LRFind struct {
 	Stopped string `json:"stopped,omitempty"`
 	// Suggested is the rate where the smoothed loss falls fastest against
 	// log(rate), before its minimum: the steepest descent, fast.ai's
-	// "steep" suggestion. NaN (null in JSON) if no smoothed loss is
-	// finite: there is no rate to suggest.
+	// "steep" suggestion. NaN (null in JSON) if there is no rate to
+	// suggest, and NoSuggestion says why: no smoothed loss was finite,
+	// fewer than MinSuggestSteps were, or the smoothed loss never fell
+	// below its first value.
 	Suggested float64 `json:"suggested"`
 	// MinLossLR is the rate of the lowest smoothed loss (a rate, not a
 	// loss); MinLossLR/10 is the other common choice. NaN, as Suggested,
 	// if there is none. Files written before it was named so call it
 	// "min_loss".
 	MinLossLR float64 `json:"min_loss_lr"`
+	// NoSuggestion says why no rate is suggested ("" if one is).
+	NoSuggestion string `json:"no_suggestion,omitempty"`
 }
+
+// MinSuggestSteps is the fewest steps of finite loss from which a range
+// test suggests a rate: fewer show no slope to read.
+const MinSuggestSteps = 5
 
 // lrFindPlain is LRFind without its JSON methods.
 type lrFindPlain LRFind
@@ -219,16 +227,31 @@ func FindLR(ctx context.Context, r recipe.Recipe, d Data, cfg FindLRConfig) (*LR
 	return f, nil
 }
 
-// suggest sets Suggested and MinLossLR from the smoothed losses.
+// suggest sets Suggested and MinLossLR from the smoothed losses, or
+// NoSuggestion.
 func (f *LRFind) suggest() {
-	f.Suggested, f.MinLossLR = math.NaN(), math.NaN()
-	lo := -1
+	f.Suggested, f.MinLossLR, f.NoSuggestion = math.NaN(), math.NaN(), ""
+	lo, finite := -1, 0
 	for i, s := range f.Smoothed {
-		if v := float64(s); !math.IsNaN(v) && !math.IsInf(v, 0) && (lo < 0 || v < float64(f.Smoothed[lo])) {
-			lo = i
+		if v := float64(s); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			finite++
+			if lo < 0 || v < float64(f.Smoothed[lo]) {
+				lo = i
+			}
 		}
 	}
-	if lo < 0 {
+	switch {
+	case lo < 0:
+		f.NoSuggestion = "no loss was a finite number"
+		return
+	case finite < MinSuggestSteps && finite == len(f.Smoothed):
+		f.NoSuggestion = fmt.Sprintf("%d steps are too few to show where the loss falls fastest (more --steps)", finite)
+		return
+	case finite < MinSuggestSteps:
+		f.NoSuggestion = fmt.Sprintf("the loss was finite for only %d of %d steps, too few to show where it falls fastest: the range is too high (lower --min-lr and --max-lr)", finite, len(f.Smoothed))
+		return
+	case lo == 0:
+		f.NoSuggestion = "the smoothed loss never fell below its first step's: the range is too high (lower --min-lr and --max-lr)"
 		return
 	}
 	f.MinLossLR = f.LRs[lo]
@@ -307,8 +330,8 @@ func (f *LRFind) WriteSummary(w io.Writer) error {
 		fmt.Fprintf(w, " (stopped: %s)", f.Stopped)
 	}
 	fmt.Fprintln(w)
-	if !f.finite() {
-		_, err = fmt.Fprintln(w, "no learning rate suggested: no loss was a finite number")
+	if f.NoSuggestion != "" {
+		_, err = fmt.Fprintf(w, "no learning rate suggested: %s\n", f.NoSuggestion)
 		return err
 	}
 	fmt.Fprintf(w, "suggested learning rate: %.3g (steepest descent of the smoothed loss)\n", f.Suggested)
@@ -317,8 +340,15 @@ func (f *LRFind) WriteSummary(w io.Writer) error {
 }
 
 // finite reports whether any loss was finite: whether the test has a curve
-// to draw and rates to suggest.
-func (f *LRFind) finite() bool { return !math.IsNaN(f.MinLossLR) }
+// to draw.
+func (f *LRFind) finite() bool {
+	for _, s := range f.Smoothed {
+		if v := float64(s); !math.IsNaN(v) && !math.IsInf(v, 0) {
+			return true
+		}
+	}
+	return false
+}
 
 func (f *LRFind) lastLR() float64 {
 	if len(f.LRs) == 0 {

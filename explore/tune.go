@@ -346,6 +346,33 @@ type Tuning struct {
 	Best *recipe.Recipe `json:"best,omitempty"`
 }
 
+// CheckTune returns an error if Tune cannot search cfg on d: everything
+// Tune checks before it starts (the metric, the data's validation split,
+// the recipe and the space), for a command to call before it makes its
+// output directory.
+func CheckTune(d Data, cfg TuneConfig) error {
+	metric := cfg.Metric
+	if metric == "" {
+		metric = ValLoss
+	}
+	if metric != ValLoss && metric != ValAccuracy {
+		return fmt.Errorf("explore: metric %q: want val_loss or val_accuracy", metric)
+	}
+	if metric == ValAccuracy && cfg.Recipe.IsText() {
+		return errors.New("explore: a language model's search is scored by its validation loss (val_loss), not an accuracy")
+	}
+	if err := d.check(cfg.Recipe); err != nil {
+		return err
+	}
+	if !d.hasVal() {
+		return errors.New("explore: a search is scored on the validation set, and the data has none (a --val-fraction above 0)")
+	}
+	if err := cfg.Recipe.Validate(); err != nil {
+		return err
+	}
+	return CheckSpace(cfg.Recipe, cfg.Space, cfg.Method)
+}
+
 // Tune searches cfg.Space for the recipe that does best on the validation
 // set, training each trial with trainOne's rules (a trial whose loss
 // becomes NaN fails, and the search goes on). Which trials run, and so the
@@ -353,27 +380,12 @@ type Tuning struct {
 // cancelled Tune returns what finished with ctx's error, and with a
 // journal, running it again finishes the rest.
 func Tune(ctx context.Context, d Data, cfg TuneConfig) (*Tuning, error) {
+	if err := CheckTune(d, cfg); err != nil {
+		return nil, err
+	}
 	metric := cfg.Metric
 	if metric == "" {
 		metric = ValLoss
-	}
-	if metric != ValLoss && metric != ValAccuracy {
-		return nil, fmt.Errorf("explore: metric %q: want val_loss or val_accuracy", metric)
-	}
-	if metric == ValAccuracy && cfg.Recipe.IsText() {
-		return nil, errors.New("explore: a language model's search is scored by its validation loss (val_loss), not an accuracy")
-	}
-	if err := d.check(cfg.Recipe); err != nil {
-		return nil, err
-	}
-	if !d.hasVal() {
-		return nil, errors.New("explore: a search is scored on the validation set, and the data has none")
-	}
-	if err := cfg.Recipe.Validate(); err != nil {
-		return nil, err
-	}
-	if err := CheckSpace(cfg.Recipe, cfg.Space, cfg.Method); err != nil {
-		return nil, err
 	}
 	if cfg.Journal != "" {
 		var err error
@@ -485,11 +497,58 @@ func keepRecipe(path string, r recipe.Recipe) error {
 		return fmt.Errorf("explore: %s: %w", path, err)
 	}
 	if !reflect.DeepEqual(kept, r) {
-		a, _ := json.Marshal(kept)
-		c, _ := json.Marshal(r)
-		return fmt.Errorf("explore: the search journal beside %s was written for another recipe:\n  there: %s\n  here:  %s", path, a, c)
+		return fmt.Errorf("explore: the search journal beside %s was written for another recipe (there → here): %s", path, strings.Join(recipeDiff(kept, r), "; "))
 	}
 	return nil
+}
+
+// recipeDiff names the fields of config.json in which recipes a and b
+// differ, with both values: "optimizer.lr 0.001 → 0.01", "epochs 3 →
+// 5", a field only one has as absent.
+func recipeDiff(a, b recipe.Recipe) []string {
+	flat := func(r recipe.Recipe) map[string]string {
+		j, _ := json.Marshal(r)
+		var v any
+		json.Unmarshal(j, &v)
+		m := map[string]string{}
+		var walk func(prefix string, v any)
+		walk = func(prefix string, v any) {
+			if o, ok := v.(map[string]any); ok && len(o) > 0 {
+				for k, e := range o {
+					walk(strings.TrimPrefix(prefix+"."+k, "."), e)
+				}
+				return
+			}
+			e, _ := json.Marshal(v)
+			m[prefix] = string(e)
+		}
+		walk("", v)
+		return m
+	}
+	fa, fb := flat(a), flat(b)
+	var diffs []string
+	for _, k := range slices.Sorted(maps.Keys(fa)) {
+		if fa[k] != fb[k] {
+			diffs = append(diffs, fmt.Sprintf("%s %s → %s", k, fa[k], or(fb[k], "absent")))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(fb)) {
+		if _, ok := fa[k]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s absent → %s", k, fb[k]))
+		}
+	}
+	if len(diffs) == 0 { // equal as JSON, unequal as Go values
+		diffs = append(diffs, "the same as JSON, but not as values")
+	}
+	return diffs
+}
+
+// or returns s, or def if s is "".
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // Plot returns the chart of the search: each trial's objective in the

@@ -14,6 +14,20 @@ import (
 // DefaultSteps is the number of steps a landscape run takes by default.
 const DefaultSteps = 200
 
+// MaxSteps is the most steps an experiment's optimizers may take: a
+// million steps of the default six optimizers take a minute and a half
+// and write over half a gigabyte of landscape.json, and a figure a
+// thousand pixels wide shows no more of them than of far fewer.
+const MaxSteps = 1_000_000
+
+// Bytes a step of one optimizer takes: in landscape.json (its point and
+// value in full precision, as measured: 99 bytes), and in memory while the
+// result is kept and encoded (four times that, as measured).
+const (
+	stepOutputBytes = 100
+	stepMemoryBytes = 4 * stepOutputBytes
+)
+
 // Experiment runs several optimizers on one function from one start.
 // Start from DefaultExperiment: (0, 0) is a real start point, so a zero
 // field is taken as given.
@@ -22,7 +36,7 @@ type Experiment struct {
 	Optimizers []Optimizer
 	Start      [2]float64
 	// Steps is the number of steps each optimizer takes; it must be
-	// positive.
+	// positive and at most MaxSteps.
 	Steps int
 	// Tol is the distance to a minimum that counts as reaching it (see
 	// Metrics.Reached); 0 means Function.Tol.
@@ -34,6 +48,15 @@ type Experiment struct {
 // DefaultExperiment(Ravine()) is what runs when nothing is chosen.
 func DefaultExperiment(fn Function) Experiment {
 	return Experiment{Function: fn, Optimizers: DefaultOptimizers(fn), Start: fn.Start, Steps: DefaultSteps, Tol: fn.Tol}
+}
+
+// Size estimates what the experiment needs: memory, the bytes of its
+// paths while they are kept and encoded, and output, the bytes of its
+// landscape.json (Save), for a command to refuse an experiment larger than
+// the machine before running it.
+func (e Experiment) Size() (memory, output float64) {
+	points := float64(len(e.Optimizers)) * float64(max(e.Steps, 0)+1)
+	return points * stepMemoryBytes, points * stepOutputBytes
 }
 
 // Result is what an experiment found: one run per optimizer. It encodes to
@@ -70,8 +93,8 @@ func (e Experiment) Run() (Result, error) {
 	if fn.F == nil || fn.Grad == nil {
 		return Result{}, errors.New("landscape: the experiment has no function: start from DefaultExperiment")
 	}
-	if e.Steps <= 0 {
-		return Result{}, fmt.Errorf("landscape: Steps = %d: must be positive", e.Steps)
+	if e.Steps <= 0 || e.Steps > MaxSteps {
+		return Result{}, fmt.Errorf("landscape: Steps = %d: must be from 1 to %d", e.Steps, MaxSteps)
 	}
 	if len(e.Optimizers) == 0 {
 		return Result{}, errors.New("landscape: the experiment has no optimizers: start from DefaultExperiment")

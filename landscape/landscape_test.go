@@ -354,6 +354,14 @@ func TestExperiment(t *testing.T) {
 	if _, err := e.Run(); err == nil || !strings.Contains(err.Error(), "Steps = 0") {
 		t.Errorf("Run with 0 steps = %v", err)
 	}
+	e.Steps = MaxSteps + 1
+	if _, err := e.Run(); err == nil || !strings.Contains(err.Error(), "must be from 1 to 1000000") {
+		t.Errorf("Run with MaxSteps+1 steps = %v", err)
+	}
+	e.Steps = 999
+	if mem, out := e.Size(); mem != 6*1000*400 || out != 6*1000*100 {
+		t.Errorf("Size() of 6 optimizers × 999 steps = %g, %g; want %d, %d", mem, out, 6*1000*400, 6*1000*100)
+	}
 	e = DefaultExperiment(Ravine())
 	e.Optimizers = append(e.Optimizers, Optimizer{Name: "broken", Config: optim.Config{Method: optim.SGD{}}})
 	res, err := e.Run()

@@ -204,6 +204,16 @@ func IsText(dataSpec string) bool {
 	return dataSpec == "text" || dataSpec == "kjv" || strings.HasPrefix(dataSpec, "text:")
 }
 
+// BitsUnit names the unit of the recipe's bits per token, which run and
+// train call bits per character: "bits/byte" for a byte-level vocabulary
+// (Bytes), "bits/char" otherwise.
+func (r Recipe) BitsUnit() string {
+	if r.Bytes {
+		return "bits/byte"
+	}
+	return "bits/char"
+}
+
 // IsText reports whether the recipe trains a language model on text.
 func (r Recipe) IsText() bool { return IsText(r.Data) }
 

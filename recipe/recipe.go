@@ -106,8 +106,13 @@ func (r Recipe) Validate() error {
 	if r.Batch <= 0 {
 		errs = append(errs, fmt.Errorf("recipe: batch %d: must be positive", r.Batch))
 	}
-	if !(r.ClipNorm >= 0 && r.ClipValue >= 0) { // NaN too
-		errs = append(errs, fmt.Errorf("recipe: clip-norm %v and clip-value %v must not be negative", r.ClipNorm, r.ClipValue))
+	for _, c := range []struct {
+		name string
+		v    float64
+	}{{"clip-norm", r.ClipNorm}, {"clip-value", r.ClipValue}} {
+		if !(c.v >= 0) { // NaN too
+			errs = append(errs, fmt.Errorf("recipe: %s %v: want a number ≥ 0 (0: off)", c.name, c.v))
+		}
 	}
 	if !(r.Model.Dropout >= 0 && r.Model.Dropout < 1) { // NaN too
 		errs = append(errs, fmt.Errorf("recipe: dropout %v: must be in [0, 1)", r.Model.Dropout))

@@ -30,9 +30,26 @@ type runDir struct {
 	// could not be used and the run went on from the previous one
 	// (PrevCheckpointFile); nil when it went on from the latest.
 	SkippedCheckpoint error
+	// Located, after resuming, says where the data file or directory that
+	// config.json names by a relative path was found, if not as given
+	// (recipe.Recipe.Locate): a config.json from before they were saved
+	// absolute; "" otherwise.
+	Located string
 
-	lock *Lock
-	tb   events // with Options.TensorBoard
+	lock    *Lock
+	created bool   // by claim: abandon removes it
+	tb      events // with Options.TensorBoard
+}
+
+// claim makes and locks the directory of a new run (claimDir) on rank 0
+// of c, before anything slow is done, and gives every rank its path, or
+// rank 0's error.
+func (d *runDir) claim(c *comm.Comm) error {
+	var err error
+	if leader(c) {
+		d.Dir, d.lock, d.created, err = claimDir(d.Dir)
+	}
+	return fromLeader(c, &d.Dir, err, "rank 0 could not create the run directory")
 }
 
 // Close releases the run's directory (see LockDir) and closes its
@@ -51,8 +68,9 @@ func (d *runDir) HasCheckpoint() bool {
 }
 
 // abandon removes the files of a new run that ended before its first
-// checkpoint, and releases its directory: nothing of it can be continued,
-// and the directory can then be used again.
+// checkpoint, and releases its directory, which it removes if claim made
+// it: nothing of the run can be continued, and the directory can then be
+// used again.
 func (d *runDir) abandon(files ...string) {
 	if d.lock == nil {
 		return // not this rank's directory, or never created
@@ -60,6 +78,9 @@ func (d *runDir) abandon(files ...string) {
 	d.tb.remove()
 	removeFiles(d.Dir, append(files, ConfigFile, MetricsFile, LockFile)...)
 	d.lock.Unlock()
+	if d.created {
+		os.Remove(d.Dir) // only if empty
+	}
 }
 
 // reopen brings the files of a resumed run, d, up to date with its

@@ -31,6 +31,13 @@ type Evaluation struct {
 	// tokens it ranks first, Examples the tokens predicted).
 	BitsPerChar *float64 `json:"bits_per_char,omitempty"`
 	Perplexity  *float64 `json:"perplexity,omitempty"`
+	// Located says where the data file that the run's config.json names
+	// by a relative path was found, if not as given (recipe.Recipe.Locate).
+	Located string `json:"located,omitempty"`
+	// BitsUnit names BitsPerChar's unit for the user: "bits/byte" for a
+	// byte-level vocabulary (recipe.Recipe.BitsUnit), "bits/char"
+	// otherwise; not in JSON, whose key is bits_per_char either way.
+	BitsUnit string `json:"-"`
 }
 
 // Evaluate measures the model of the finished run in dir on a split of a
@@ -43,6 +50,14 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 	r, info, err := Read(dir)
 	if err != nil {
 		return Evaluation{}, fmt.Errorf("%s is not a training run: %w", dir, err)
+	}
+	b, err := readModel(dir) // before the data: an unfinished run is refused at once
+	if err != nil {
+		return Evaluation{}, err
+	}
+	r, note := r.Locate(dir)
+	if e.Data != "" {
+		note = ""
 	}
 	for _, s := range []struct {
 		to   *string
@@ -81,10 +96,6 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 		return Evaluation{}, fmt.Errorf("the model was trained on examples of shape %v; %s has %v", info.Shape, r.Data, ds.Shape())
 	}
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Evaluation{}, err
-	}
 	// The run's model, with a trainer that takes no step, to evaluate.
 	built, err := r.Build(splits, train.Config{})
 	if err != nil {
@@ -97,5 +108,15 @@ func Evaluate(dir string, e Eval) (Evaluation, error) {
 	if err != nil {
 		return Evaluation{}, err
 	}
-	return Evaluation{Accuracy: acc, Data: r.Data, Examples: ds.Len(), Loss: loss, Split: e.Split}, nil
+	return Evaluation{Accuracy: acc, Data: r.Data, Examples: ds.Len(), Loss: loss, Split: e.Split, Located: note}, nil
+}
+
+// readModel reads the model of the finished run in dir: an unfinished one
+// has none, and the error says so.
+func readModel(dir string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ModelFile))
+	if err != nil {
+		return nil, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
+	}
+	return b, nil
 }

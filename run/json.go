@@ -87,13 +87,15 @@ type evaluationJSON struct {
 	Split       string             `json:"split"`
 	BitsPerChar jsonfloat.Optional `json:"bits_per_char,omitzero"`
 	Perplexity  jsonfloat.Optional `json:"perplexity,omitzero"`
+	Located     string             `json:"located,omitempty"`
+	BitsUnit    string             `json:"-"`
 }
 
 // MarshalJSON writes the evaluation as a JSON object, a number that is
 // not finite as null.
 func (e Evaluation) MarshalJSON() ([]byte, error) {
 	return json.Marshal(evaluationJSON{jsonfloat.Float(e.Accuracy), e.Data, e.Examples, jsonfloat.Float(e.Loss), e.Split,
-		jsonfloat.FromPtr(e.BitsPerChar), jsonfloat.FromPtr(e.Perplexity)})
+		jsonfloat.FromPtr(e.BitsPerChar), jsonfloat.FromPtr(e.Perplexity), e.Located, e.BitsUnit})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes, null as NaN.
@@ -102,6 +104,6 @@ func (e *Evaluation) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*e = Evaluation{float64(j.Accuracy), j.Data, j.Examples, float64(j.Loss), j.Split, j.BitsPerChar.Ptr(), j.Perplexity.Ptr()}
+	*e = Evaluation{float64(j.Accuracy), j.Data, j.Examples, float64(j.Loss), j.Split, j.BitsPerChar.Ptr(), j.Perplexity.Ptr(), j.Located, j.BitsUnit}
 	return nil
 }

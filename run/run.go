@@ -128,40 +128,53 @@ func DefaultDir(prefix string) string {
 	return dir
 }
 
-// New starts a new run of r in dir (DefaultDir("") if ""): it loads and
-// standardises the data, resolves r for it, creates the directory and
-// writes config.json and data.json, and builds the model, optimizer and
+// New starts a new run of r in dir (DefaultDir("") if ""): it validates r,
+// creates and locks the directory (before anything slow, so that a second
+// process given the same directory is refused at once), loads and
+// standardises the data (a relative csv: path, or data directory, is made
+// absolute: recipe.Recipe.Absolute), resolves r for it, writes
+// config.json and data.json, and builds the model, optimizer and
 // trainer. The directory must be new or empty: one with other files is
 // refused, naming them, so that nothing is overwritten. It is locked until
-// Close (LockDir): a directory
-// another process is using is an error that says which. A directory that
-// already holds a run is an error that says how to continue it. If the run
-// cannot be built its files are removed again, so that the directory can
-// be used again.
+// Close (LockDir): a directory another process is using is an error that
+// says which. A directory that already holds a run is an error that says
+// how to continue it. If the data cannot be loaded or the run cannot be
+// built, its files are removed again (and the directory, if New made it),
+// so that the directory can be used again.
 func New(r recipe.Recipe, dir string, opts Options) (*Run, error) {
 	c := opts.Comm
-	splits, err := loadOnce(c, func() (*data.Splits, error) {
-		if err := r.Validate(); err != nil {
-			return nil, err
-		}
-		return r.LoadData(nil, nil)
-	}, "another rank could not load the data")
+	r, err := r.Absolute()
+	if err == nil {
+		err = r.Validate()
+	}
+	if err := together(c, err, "another rank's recipe is not valid"); err != nil {
+		return nil, err
+	}
+	run := &Run{runDir: runDir{Dir: dir}, comm: c}
+	if err := run.claim(c); err != nil { // before the data loads: a second process is refused at once
+		return nil, err
+	}
+	splits, err := loadOnce(c, func() (*data.Splits, error) { return r.LoadData(nil, nil) }, "another rank could not load the data")
 	if err != nil {
+		run.abandon()
 		return nil, err
 	}
 	r, err = resolve(r, splits, opts)
 	if err := together(c, err, "another rank could not fit the recipe to the data"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := agreeRecipe(c, r); err != nil {
+		run.abandon()
 		return nil, err
 	}
-	run := &Run{runDir: runDir{Dir: dir, Recipe: r}, Splits: splits, comm: c,
-		Data: Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}}
+	run.Recipe, run.Splits = r, splits
+	run.Data = Data{Shape: splits.Train.Shape(), Classes: splits.Train.ClassNames, Norm: splits.Norm}
 	if leader(c) {
-		err = run.create()
+		err = run.write()
 	}
-	if err := fromLeader(c, &run.Dir, err, "rank 0 could not create the run directory"); err != nil {
+	if err := together(c, err, "rank 0 could not write the run's files"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := run.build(opts); err != nil {
@@ -182,24 +195,13 @@ func resolve(r recipe.Recipe, splits *data.Splits, opts Options) (recipe.Recipe,
 	return r, checkMemory(r, splits, opts.MaxMemory, opts.copies())
 }
 
-// create makes and locks the directory of a new run and writes its
-// config.json and data.json.
-func (run *Run) create() error {
-	dir, lock, err := claimDir(run.Dir)
-	run.Dir = dir
-	if err != nil {
+// write writes the config.json and data.json of a new run into its
+// claimed directory.
+func (run *Run) write() error {
+	if err := writeConfig(run.Dir, run.Recipe, run.comm); err != nil {
 		return err
 	}
-	run.lock = lock
-	if err := writeConfig(dir, run.Recipe, run.comm); err != nil {
-		run.abandon()
-		return err
-	}
-	if err := atomicfile.WriteJSON(filepath.Join(dir, DataFile), run.Data); err != nil {
-		run.abandon()
-		return err
-	}
-	return nil
+	return atomicfile.WriteJSON(filepath.Join(run.Dir, DataFile), run.Data)
 }
 
 // Read reads the recipe and the data description of the run in dir.
@@ -261,6 +263,7 @@ type saved struct {
 	Recipe   recipe.Recipe
 	Data     Data
 	HasModel bool
+	Located  string // where a relative data path was found (recipe.Recipe.Locate)
 }
 
 // read reads the run in dir to resume it.
@@ -270,8 +273,9 @@ func read(dir string) (saved, error) {
 	if sv.Recipe, sv.Data, err = Read(dir); err != nil {
 		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
+	sv.Recipe, sv.Located = sv.Recipe.Locate(dir)
 	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); errors.Is(err, os.ErrNotExist) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-		return sv, fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed in its first epoch, or is still in it); remove the directory to start the run again there", dir)
+		return sv, noCheckpoint(dir, "the run was killed in its first epoch, or is still in it")
 	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return sv, fmt.Errorf("cannot resume %s: %w", dir, err)
 	}
@@ -308,7 +312,7 @@ func resume(dir string, epochs int, opts Options) (*Run, error) {
 	if err := together(c, err, "another rank refused the memory the run needs"); err != nil {
 		return nil, err
 	}
-	run := &Run{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Data: d, Splits: splits, comm: c}
+	run := &Run{runDir: runDir{Dir: dir, Recipe: r, Resumed: true, Located: sv.Located}, Data: d, Splits: splits, comm: c}
 	if epochs > 0 && epochs != r.Epochs {
 		run.Recipe.Epochs, run.Extended = epochs, true
 	}
@@ -403,7 +407,7 @@ func (r *Run) Train(ctx context.Context) error {
 	}
 	tr := r.Trainer()
 	return r.explain(err, fmt.Sprintf("%s --epochs %d", r.ResumeCommand(), r.Recipe.Epochs),
-		fmt.Sprintf("%d epochs and %d steps", tr.Epochs(), tr.Step()),
+		plural(tr.Epochs(), "epoch")+" and "+plural(tr.Step(), "step"),
 		fmt.Sprintf("after epoch %d", tr.CheckpointEpochs()), "no epoch finished")
 }
 
@@ -504,6 +508,24 @@ func contents(dir string) string {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// noCheckpoint is the error of resuming the run in dir, which has no
+// checkpoint: a finished run's were removed (its model is there); else
+// why, which says how the run got so.
+func noCheckpoint(dir, why string) error {
+	if exists(filepath.Join(dir, ModelFile)) {
+		return fmt.Errorf("cannot resume %s: its checkpoints (%s, %s) have been removed; its finished model is %s, but the run cannot be continued: start a new one", dir, CheckpointFile, PrevCheckpointFile, filepath.Join(dir, ModelFile))
+	}
+	return fmt.Errorf("cannot resume %s: it has no checkpoint (%s); remove the directory to start the run again there", dir, why)
+}
+
+// plural writes n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
 
 func exists(path string) bool {
 	_, err := os.Stat(path)

@@ -156,6 +156,41 @@ func TestLock(t *testing.T) {
 	}
 }
 
+// TestLockBeforeData checks that New and NewText take the directory before
+// they load the data: while another process holds it, a run whose data
+// cannot be read is refused for the lock, naming the holder, not for its
+// data; and a run whose data cannot be read leaves no directory behind.
+func TestLockBeforeData(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "r")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := run.LockDir(dir, "an earlier run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	r := small()
+	r.Data = "csv:" + missing + ".csv"
+	if _, err := run.New(r, dir, run.Options{}); !errors.Is(err, run.ErrLocked) || !strings.Contains(err.Error(), "an earlier run (pid") {
+		t.Errorf("New of missing data in a held directory: %v; want ErrLocked naming the holder", err)
+	}
+	tr := recipe.Default()
+	tr.Data, tr.Steps = "text:"+missing+".txt", 10
+	tr.Model, _ = recipe.ParseModel("lstm:8")
+	if _, err := run.NewText(tr, dir, run.Options{}); !errors.Is(err, run.ErrLocked) {
+		t.Errorf("NewText of missing text in a held directory: %v; want ErrLocked", err)
+	}
+	lock.Unlock()
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	if _, err := run.New(r, fresh, run.Options{}); err == nil || !strings.Contains(err.Error(), "missing.csv") {
+		t.Errorf("New of missing data: %v; want the data's error", err)
+	}
+	if _, err := os.Stat(fresh); err == nil {
+		t.Errorf("a run whose data could not be read left %s", fresh)
+	}
+}
+
 // TestNewRefusesOtherFiles checks that a run is not started in a directory
 // that holds files but no run, and that the error names them.
 func TestNewRefusesOtherFiles(t *testing.T) {

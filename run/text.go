@@ -60,29 +60,45 @@ func IsTextRun(dir string) bool {
 }
 
 // NewText starts a new language model's run of r in dir (DefaultDir("")
-// if ""), as New does for other runs: it loads the text, writes
+// if ""), as New does for other runs: it loads the text (a relative
+// text: path saved absolute, as New does), writes
 // config.json and vocab.json and builds the model, optimizer and trainer.
 // Of opts it takes OnStep, OnEval, MaxMemory, TensorBoard and Comm: with
 // several processes, every rank calls NewText (Resume), Train, Finish and
 // Close, and rank 0 alone touches the directory (distributed.go).
 func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	c := opts.Comm
-	text, err := loadOnce(c, func() (*data.Text, error) { return loadText(r, opts) }, "another rank could not load the text")
+	r, err := r.Absolute()
+	if err == nil {
+		err = validateText(r, opts)
+	}
+	if err := together(c, err, "another rank's recipe is not valid"); err != nil {
+		return nil, err
+	}
+	run := &TextRun{runDir: runDir{Dir: dir}, comm: c}
+	if err := run.claim(c); err != nil { // before the text loads: a second process is refused at once
+		return nil, err
+	}
+	text, err := loadOnce(c, func() (*data.Text, error) { return r.LoadText(nil) }, "another rank could not load the text")
 	if err != nil {
+		run.abandon()
 		return nil, err
 	}
 	r, err = resolveText(r, text, opts)
 	if err := together(c, err, "another rank could not fit the recipe to the text"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := agreeRecipe(c, r); err != nil {
+		run.abandon()
 		return nil, err
 	}
-	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r}, Text: text, comm: c}
+	run.Recipe, run.Text = r, text
 	if leader(c) {
-		err = run.create()
+		err = run.write()
 	}
-	if err := fromLeader(c, &run.Dir, err, "rank 0 could not create the run directory"); err != nil {
+	if err := together(c, err, "rank 0 could not write the run's files"); err != nil {
+		run.abandon()
 		return nil, err
 	}
 	if err := run.build(opts); err != nil {
@@ -92,16 +108,17 @@ func NewText(r recipe.Recipe, dir string, opts Options) (*TextRun, error) {
 	return run, nil
 }
 
-// loadText validates r and loads its text. A global batch that cannot
-// give every rank a window is refused here, before the directory is made.
-func loadText(r recipe.Recipe, opts Options) (*data.Text, error) {
+// validateText validates r for a run with opts. A global batch that
+// cannot give every rank a window is refused here, before the directory
+// is made.
+func validateText(r recipe.Recipe, opts Options) error {
 	if err := r.Validate(); err != nil {
-		return nil, err
+		return err
 	}
 	if n := ranks(opts.Comm); r.Batch < n {
-		return nil, fmt.Errorf("--batch %d: a global batch must hold at least one window for each of the %d ranks", r.Batch, n)
+		return fmt.Errorf("--batch %d: a global batch must hold at least one window for each of the %d ranks", r.Batch, n)
 	}
-	return r.LoadText(nil)
+	return nil
 }
 
 // resolveText resolves r for its text and checks the memory it needs.
@@ -113,57 +130,48 @@ func resolveText(r recipe.Recipe, text *data.Text, opts Options) (recipe.Recipe,
 	return r, checkNeed(r, r.Memory(nil, text.Vocab.Len()), opts.MaxMemory, opts.copies())
 }
 
-// create makes and locks the directory of a new run and writes its
-// config.json and vocab.json.
-func (run *TextRun) create() error {
-	dir, lock, err := claimDir(run.Dir)
-	run.Dir = dir
-	if err != nil {
-		return err
-	}
-	run.lock = lock
+// write writes the config.json and vocab.json of a new run into its
+// claimed directory.
+func (run *TextRun) write() error {
 	var vocab bytes.Buffer
 	if _, err := run.Text.Vocab.WriteTo(&vocab); err != nil {
-		run.abandon()
 		return err
 	}
-	err = errors.Join(writeConfig(dir, run.Recipe, run.comm),
-		atomicfile.WriteFile(filepath.Join(dir, VocabFile), vocab.Bytes()))
-	if err != nil {
-		run.abandon()
-	}
-	return err
+	return errors.Join(writeConfig(run.Dir, run.Recipe, run.comm),
+		atomicfile.WriteFile(filepath.Join(run.Dir, VocabFile), vocab.Bytes()))
 }
 
 // claimDir makes and locks the directory of a new run, of any kind: dir,
-// or DefaultDir("") if "". A directory that holds a run, another command's
+// or DefaultDir("") if "", and says whether it made it. A directory that holds a run, another command's
 // results (CheckOutput) or other files is refused, saying what to do.
-func claimDir(dir string) (string, *Lock, error) {
+func claimDir(dir string) (string, *Lock, bool, error) {
 	if dir == "" {
 		dir = DefaultDir("")
 	}
 	if err := CheckOutput("train", dir); err != nil {
-		return dir, nil, err
+		return dir, nil, false, err
 	}
+	_, statErr := os.Stat(dir)
+	created := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return dir, nil, err
+		return dir, nil, false, err
 	}
 	lock, err := LockDir(dir, "descent train")
 	if err != nil {
-		return dir, nil, err
+		return dir, nil, false, err
 	}
 	if exists(filepath.Join(dir, ConfigFile)) {
 		lock.Unlock()
 		if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-			return dir, nil, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
+			return dir, nil, false, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
 		}
-		return dir, nil, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+		return dir, nil, false, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
 	}
 	if names := contents(dir); len(names) > 0 {
 		lock.Unlock()
-		return dir, nil, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
+		return dir, nil, false, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
 	}
-	return dir, lock, nil
+	return dir, lock, created, nil
 }
 
 // ReadText reads the recipe and the vocabulary of the language model's
@@ -183,6 +191,7 @@ type savedText struct {
 	Recipe   recipe.Recipe
 	Vocab    []byte // vocab.json
 	HasModel bool   // model.safetensors: the run was finished
+	Located  string // where a relative data path was found (recipe.Recipe.Locate)
 }
 
 // readText reads the recipe and vocab.json of the language model's run in
@@ -195,6 +204,7 @@ func readText(dir string) (savedText, error) {
 	if !sv.Recipe.IsText() {
 		return sv, fmt.Errorf("%s holds a run on %s, not a language model", dir, sv.Recipe.Data)
 	}
+	sv.Recipe, sv.Located = sv.Recipe.Locate(dir)
 	var err error
 	sv.Vocab, err = os.ReadFile(filepath.Join(dir, VocabFile))
 	sv.HasModel = exists(filepath.Join(dir, ModelFile))
@@ -241,7 +251,7 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 		if sv, err = readText(dir); err != nil {
 			err = fmt.Errorf("cannot resume %s: %w", dir, err)
 		} else if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-			err = fmt.Errorf("cannot resume %s: it has no checkpoint (the run was killed before its first evaluation); remove the directory to start the run again there", dir)
+			err = noCheckpoint(dir, "the run was killed before its first evaluation")
 		}
 	}
 	if err := fromLeader(c, &sv, err, "rank 0 could not read "+dir); err != nil {
@@ -259,7 +269,7 @@ func resumeText(dir string, steps int, opts Options) (*TextRun, error) {
 	if err := together(c, err, "another rank refused the memory the run needs"); err != nil {
 		return nil, err
 	}
-	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true}, Text: text, comm: c}
+	run := &TextRun{runDir: runDir{Dir: dir, Recipe: r, Resumed: true, Located: sv.Located}, Text: text, comm: c}
 	if steps > 0 && steps != r.Steps {
 		run.Recipe.Steps, run.Extended = steps, true
 	}
@@ -347,7 +357,7 @@ func (r *TextRun) Train(ctx context.Context) error {
 		r.abandon()
 	}
 	tr := r.Trainer()
-	return r.explain(err, r.ResumeCommand(), fmt.Sprintf("%d steps", tr.Step()),
+	return r.explain(err, r.ResumeCommand(), plural(tr.Step(), "step"),
 		fmt.Sprintf("after step %d", tr.CheckpointStep()), "no evaluation finished")
 }
 
@@ -458,9 +468,9 @@ func LoadSeq(dir string) (nn.Module[float32], recipe.Recipe, *data.Vocab, error)
 		return nil, r, nil, err
 	}
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
+	b, err := readModel(dir)
 	if err != nil {
-		return nil, r, nil, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
+		return nil, r, nil, err
 	}
 	m, _, err := r.Model.BuildSeq(vocab.Len(), r.Seed)
 	if err != nil {
@@ -476,12 +486,21 @@ func LoadSeq(dir string) (nn.Module[float32], recipe.Recipe, *data.Vocab, error)
 // next-token loss on a split of its text (or of e.Data's, encoded with the
 // run's vocabulary), in consecutive windows of its context.
 func evaluateText(dir string, e Eval) (Evaluation, error) {
-	r, vocab, err := ReadText(dir)
+	sv, err := readText(dir)
 	if err != nil {
 		return Evaluation{}, err
 	}
+	vocab, err := sv.vocab(dir)
+	if err != nil {
+		return Evaluation{}, err
+	}
+	b, err := readModel(dir) // before the text: an unfinished run is refused at once
+	if err != nil {
+		return Evaluation{}, err
+	}
+	r, note := sv.Recipe, sv.Located
 	if e.Data != "" {
-		r.Data = e.Data
+		r.Data, note = e.Data, ""
 	}
 	if e.DataDir != "" {
 		r.DataDir = e.DataDir
@@ -518,10 +537,6 @@ func evaluateText(dir string, e Eval) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Evaluation{}, fmt.Errorf("%s has no trained model yet (%w): finish the run first", dir, err)
-	}
 	if err := nn.Load(built.Model, b); err != nil {
 		return Evaluation{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -531,5 +546,5 @@ func evaluateText(dir string, e Eval) (Evaluation, error) {
 	}
 	bpc, ppl := train.BitsPerChar(l), math.Exp(l)
 	return Evaluation{Accuracy: acc, Data: r.Data, Examples: (len(tokens) - 1) / ctx * ctx, Loss: l, Split: e.Split,
-		BitsPerChar: &bpc, Perplexity: &ppl}, nil
+		BitsPerChar: &bpc, Perplexity: &ppl, Located: note, BitsUnit: r.BitsUnit()}, nil
 }

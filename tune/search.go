@@ -74,8 +74,11 @@ func (m Grid) validate() error {
 // Halving is successive halving (Jamieson & Talwalkar 2016; one bracket of
 // Hyperband, Li et al. 2018): Configs random configs run at MinBudget; the
 // best 1/Eta of them (at least one) run again at Eta times the budget; and
-// so on until one config is left or the budget reaches MaxBudget, where the
-// survivors make the last round. A config's trials share its ID; a
+// so on until the budget reaches MaxBudget, where the survivors make the
+// last round. The round that keeps a single config runs it at MaxBudget
+// (a single config, at once): the final survivor always trains the whole
+// budget, as each bracket of Hyperband ends at its maximum resource R,
+// however few configs there are. A config's trials share its ID; a
 // promoted config runs again from scratch with the larger budget, unless
 // the objective keeps its own checkpoints (Trial.Rung says which round).
 type Halving struct {
@@ -262,6 +265,9 @@ func (r *runner) runAll(ctx context.Context, trials []Trial) error {
 			if !sameConfig(prev.Config, t.Config) {
 				return fmt.Errorf("tune: journal %s: trial %d (rung %d) has config %v there, %v here: the search has changed", r.s.Journal, t.ID, t.Rung, prev.Config, t.Config)
 			}
+			if prev.Budget != t.Budget { // a halving journal of a version whose last rung stopped short
+				return fmt.Errorf("tune: journal %s: trial %d (rung %d) ran with budget %d there, %d here: the search has changed", r.s.Journal, t.ID, t.Rung, prev.Budget, t.Budget)
+			}
 			continue
 		}
 		todo = append(todo, t)
@@ -320,13 +326,16 @@ func (r *runner) runOne(ctx context.Context, t Trial) (res TrialResult, ok bool)
 // halving runs the rounds of successive halving.
 func (r *runner) halving(ctx context.Context, m Halving) error {
 	eta := m.eta()
-	trials := r.randomTrials(m.Configs, 0, m.MinBudget)
 	budget := m.MinBudget
+	if m.Configs == 1 {
+		budget = m.MaxBudget // the survivor already
+	}
+	trials := r.randomTrials(m.Configs, 0, budget)
 	for rung := 0; ; rung++ {
 		if err := r.runAll(ctx, trials); err != nil {
 			return err
 		}
-		if len(trials) == 1 || budget >= m.MaxBudget {
+		if budget >= m.MaxBudget {
 			return nil
 		}
 		results := make([]TrialResult, len(trials))
@@ -336,6 +345,9 @@ func (r *runner) halving(ctx context.Context, m Halving) error {
 		slices.SortStableFunc(results, r.better)
 		keep := max(1, len(results)/eta)
 		budget = min(budget*eta, m.MaxBudget)
+		if keep == 1 {
+			budget = m.MaxBudget // the final survivor trains the whole budget
+		}
 		trials = trials[:0:0]
 		for _, res := range results[:keep] {
 			trials = append(trials, Trial{ID: res.ID, Rung: rung + 1, Budget: budget, Config: res.Config})

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,6 +201,35 @@ func TestHalving(t *testing.T) {
 	last := short.Trials[len(short.Trials)-1]
 	if n := len(short.Trials); n != 20+10+5 || last.Budget != 5 || last.Rung != 2 {
 		t.Errorf("halving 20 configs from 2 to 5: %d trials, last at budget %d rung %d; want 35, 5, 2", n, last.Budget, last.Rung)
+	}
+	// Few configs: the round that keeps one trains it to MaxBudget, not to
+	// Eta times the budget before (3 at 1, then 1 at 9, not at 3).
+	for _, tc := range []struct {
+		m    Halving
+		want [][2]int // trials and budget of each rung
+	}{
+		{Halving{Configs: 3, MinBudget: 1, MaxBudget: 9}, [][2]int{{3, 1}, {1, 9}}},
+		{Halving{Configs: 2, MinBudget: 1, MaxBudget: 20}, [][2]int{{2, 1}, {1, 20}}},
+		{Halving{Configs: 1, MinBudget: 1, MaxBudget: 9}, [][2]int{{1, 9}}},
+		{Halving{Configs: 9, MinBudget: 1, MaxBudget: 100}, [][2]int{{9, 1}, {3, 3}, {1, 100}}},
+	} {
+		rep, err := Search{Space: bowlSpace(t), Method: tc.m, Seed: 5}.Run(context.Background(), bowl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][2]int
+		for _, tr := range rep.Trials {
+			if tr.Rung == len(got) {
+				got = append(got, [2]int{0, tr.Budget})
+			}
+			got[tr.Rung][0]++
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%v: rungs (trials, budget) %v; want %v", tc.m, got, tc.want)
+		}
+		if best, _ := rep.Best(); best.Budget != tc.m.MaxBudget {
+			t.Errorf("%v: best trial at budget %d; want the whole %d", tc.m, best.Budget, tc.m.MaxBudget)
+		}
 	}
 }
 

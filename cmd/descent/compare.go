@@ -6,12 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/descentml/descent/explore"
@@ -127,16 +124,12 @@ func (f *floatsFlag) Set(v string) error {
 	return nil
 }
 
-// interruptible returns a context cancelled by Ctrl-C or SIGTERM.
-func interruptible() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 // interrupted turns the error of a command's library call into the
-// command's: Ctrl-C into exit status 130 and "interrupted: " + what.
+// command's: Ctrl-C into exit status 130 (SIGTERM 143: interruptedStatus)
+// and "interrupted: " + what.
 func interrupted(err error, what string) error {
 	if errors.Is(err, context.Canceled) {
-		return &exitError{130, fmt.Errorf("interrupted: %s", what)}
+		return &exitError{interruptedStatus(), fmt.Errorf("interrupted: %s", what)}
 	}
 	return err
 }
@@ -162,7 +155,7 @@ func runCompare(args []string, stdout, stderr io.Writer) error {
 	f.AddTextFlags(fs, compareDefaults(), true)
 	fs.Var(&f.specs, "opt", `an optimizer and its hyperparameters, as "adamw lr=1e-3 wd=0.05"; repeat for each (default: `+strings.Join(defaultCompareOpts, "; ")+`)`)
 	f.seeds = fs.Int("seeds", 3, "runs of each optimizer, with seeds --seed, --seed+1, …")
-	f.workers = fs.Int("workers", 0, "trainings at once (0: one per core)")
+	f.workers = countFlag(fs, "workers", 0, "trainings at once, `N` (0: one per core)")
 	f.trainSize = fs.Int("train-size", 0, "train on this many examples of the training split, chosen at random by class (0: all)")
 	f.preset = fs.String("preset", "", "run a preset experiment instead: adamw-vs-l2")
 	fs.Var(&f.lrs, "lrs", "adamw-vs-l2: the learning rates, comma-separated, ascending")
@@ -281,14 +274,20 @@ func length(r recipe.Recipe) string {
 	return plural(r.Epochs, "epoch")
 }
 
-// parseSpecs reads --opt specs.
+// parseSpecs reads --opt specs, refusing one given twice (with its
+// defaults written out: "adam" and "adam lr=1e-3" are the same).
 func parseSpecs(specs []string) ([]spec.Optimizer, error) {
 	opts := make([]spec.Optimizer, len(specs))
+	seen := map[string]string{} // the optimizer written out → the spec that gave it
 	for i, s := range specs {
 		o, err := spec.ParseOptimizer(s)
 		if err != nil {
 			return nil, fmt.Errorf("--opt %q: %w", s, err)
 		}
+		if prev, ok := seen[o.String()]; ok {
+			return nil, fmt.Errorf("--opt %q and --opt %q are the same optimizer, %s: give each once", prev, s, o)
+		}
+		seen[o.String()] = s
 		opts[i] = o
 	}
 	return opts, nil

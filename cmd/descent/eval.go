@@ -22,9 +22,14 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	label := fs.String("label", "", "csv: the label column (default: the run's)")
 	split := fs.String("split", "test", "split to evaluate: test, val or train")
 	batch := fs.Int("batch", 256, "batch size")
-	threads := fs.Int("threads", 0, "cores to use (0: all)")
+	threads := threadsFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	maxMem := maxMemoryFlag(fs, "the model and a batch")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	limit, err := maxMemory(*maxMem)
+	if err != nil {
 		return err
 	}
 	if *dir == "" {
@@ -35,16 +40,19 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if *split != "test" && *split != "val" && *split != "train" {
 		return fmt.Errorf("--split %q: want test, val or train", *split)
 	}
-	ev, err := run.Evaluate(*dir, run.Eval{Data: *dataSpec, DataDir: *dataDir, Label: *label, Split: *split, Batch: *batch})
+	ev, err := run.Evaluate(*dir, run.Eval{Data: *dataSpec, DataDir: *dataDir, Label: *label, Split: *split, Batch: *batch, MaxMemory: limit})
 	if err != nil {
 		return err
+	}
+	if ev.Located != "" {
+		fmt.Fprintf(stderr, "note: %s\n", ev.Located)
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(ev)
 	}
 	if ev.BitsPerChar != nil {
-		fmt.Fprintf(stdout, "%s %s (%d tokens): loss %.4f, %.3f bits/char, perplexity %.2f, next-token accuracy %s\n",
-			ev.Data, ev.Split, ev.Examples, ev.Loss, *ev.BitsPerChar, *ev.Perplexity, pct(ev.Accuracy))
+		fmt.Fprintf(stdout, "%s %s (%d tokens): loss %.4f, %.3f %s, perplexity %.2f, next-token accuracy %s\n",
+			ev.Data, ev.Split, ev.Examples, ev.Loss, *ev.BitsPerChar, ev.BitsUnit, *ev.Perplexity, pct(ev.Accuracy))
 		return nil
 	}
 	fmt.Fprintf(stdout, "%s %s (%d examples): loss %.4f, accuracy %s\n", ev.Data, ev.Split, ev.Examples, ev.Loss, pct(ev.Accuracy))

@@ -74,7 +74,12 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 	width := fs.Int("width", plot.DefaultWidth, "figure width in pixels")
 	height := fs.Int("height", plot.DefaultHeight, "figure height in pixels")
 	out := fs.String("out", "", "output directory (default: runs/landscape-<date>-<time>)")
+	maxMem := maxMemoryFlag(fs, "the paths")
 	if err := parseFlags(fs, args, stdout, stderr); err != nil {
+		return err
+	}
+	limit, err := maxMemory(*maxMem)
+	if err != nil {
 		return err
 	}
 	f, err := landscape.Lookup(*fn)
@@ -96,8 +101,14 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 		e.Start = start.p
 	}
 	e.Steps, e.Tol = *steps, *tol
+	if *steps < 1 || *steps > landscape.MaxSteps {
+		return fmt.Errorf("--steps %d: want 1 to %d", *steps, landscape.MaxSteps)
+	}
 	if *frames < 1 {
 		return fmt.Errorf("--frames %d: want at least 1", *frames)
+	}
+	if err := checkLandscape(e, limit); err != nil {
+		return err
 	}
 	res, err := e.Run()
 	if err != nil {
@@ -123,4 +134,17 @@ func runLandscape(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "\nwrote %s\n", dir)
 	return nil
+}
+
+// checkLandscape refuses an experiment whose paths need more memory than
+// limit (--max-memory; 0: what the machine has available), with the
+// estimate (landscape.Experiment.Size), as descent train refuses a run.
+func checkLandscape(e landscape.Experiment, limit int64) error {
+	need, out := e.Size()
+	limit, what, ok := run.MemoryLimit(limit)
+	if !ok || need <= float64(limit) {
+		return nil
+	}
+	return fmt.Errorf("%s of %d steps need about %s of memory for their paths, and would write about %s of %s; %s is %s (fewer --steps or --opt need less; --max-memory SIZE overrides the check)",
+		plural(len(e.Optimizers), "optimizer"), e.Steps, run.FormatSize(need), run.FormatSize(out), landscape.File, what, run.FormatSize(float64(limit)))
 }

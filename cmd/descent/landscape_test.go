@@ -98,9 +98,21 @@ func TestLandscapeErrors(t *testing.T) {
 		{`--opt "shampoo lr=1": spec: unknown optimizer "shampoo" (valid: adadelta`, []string{"landscape", "--opt", "shampoo lr=1"}},
 		{`momentum has no hyperparameter "beta1"`, []string{"landscape", "--opt", "momentum beta1=0.9"}},
 		{"want two numbers x,y", []string{"landscape", "--start", "1"}},
-		{"Steps = -1", []string{"landscape", "--steps", "-1"}},
+		{"--steps -1: want 1 to 1000000", []string{"landscape", "--steps", "-1"}},
 		{"--frames 0", []string{"landscape", "--frames", "0"}},
 	} {
 		commandFailsWith(t, tc.want, tc.args...)
+	}
+}
+
+// TestLandscapeTooLarge checks that a landscape too long for the machine
+// is refused up front, with the estimate, and writes nothing.
+func TestLandscapeTooLarge(t *testing.T) {
+	t.Chdir(t.TempDir())
+	commandFailsWith(t, "--steps 100000000: want 1 to 1000000", "landscape", "--steps", "100000000")
+	commandFailsWith(t, "need about 2.4 GB of memory for their paths, and would write about 600 MB of landscape.json; --max-memory is 1 GB",
+		"landscape", "--steps", "1000000", "--max-memory", "1GB")
+	if _, err := os.Stat("runs"); err == nil {
+		t.Error("a refused landscape made runs/")
 	}
 }

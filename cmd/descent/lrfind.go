@@ -1,10 +1,12 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 
 	"github.com/descentml/descent/explore"
+	"github.com/descentml/descent/optim/spec"
 	"github.com/descentml/descent/recipe"
 	"github.com/descentml/descent/run"
 	"github.com/descentml/descent/tensor"
@@ -49,6 +51,9 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseSpecLR(fs); err != nil {
+		return err
+	}
 	tensor.SetThreads(*threads)
 	r, err := f.Recipe()
 	if err != nil {
@@ -85,5 +90,21 @@ func runLRFind(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", dir)
+	return nil
+}
+
+// refuseSpecLR refuses a rate given in --opt ("sgd lr=1"), as parseFlags
+// refuses --lr: the test sets the rate.
+func refuseSpecLR(fs *flag.FlagSet) error {
+	opt := fs.Lookup("opt").Value.String()
+	_, set, err := spec.SplitOptimizer(opt)
+	if err != nil {
+		return nil // f.Recipe says why
+	}
+	for k := range set {
+		if spec.CanonicalKey(k) == "lr" {
+			return fmt.Errorf("--opt %q sets %s: lr-find sets the rate, from --min-lr to --max-lr", opt, k)
+		}
+	}
 	return nil
 }

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,14 +17,15 @@ const aboutSample = `Generates text from the language model a "descent train --d
 saved in DIR: the prompt, encoded with the run's vocabulary, then --tokens
 tokens drawn one at a time from the model's next-token distribution
 (sharpened by --temperature below 1, limited to the --top-k most likely).
-The same run, flags and --seed print the same text. With no --prompt the
-text starts after a newline.`
+The same run, flags and --seed print the same text, printed as it is
+drawn; Ctrl-C stops it with what was drawn. With no --prompt the text
+starts after a newline (a space, for a vocabulary without one).`
 
 func runSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("sample", "--model DIR [flags]", aboutSample)
 	dir := fs.String("model", "", "the run directory of a trained language model (required)")
 	prompt := fs.String("prompt", "", "the text to continue (default: a newline)")
-	tokens := fs.Int("tokens", 200, "tokens to generate")
+	tokens := countFlag(fs, "tokens", 200, "tokens to generate, `N`")
 	temp := fs.Float64("temperature", 1, "softmax temperature (0: always the most likely token)")
 	topK := fs.Int("top-k", 0, "draw among the k most likely tokens only (0: all)")
 	seed := fs.Uint64("seed", 1, "seed of the draws")
@@ -38,23 +42,27 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	text := *prompt
-	if text == "" {
-		text = "\n"
-	}
-	ids, err := vocab.Encode(nil, text)
-	if err != nil {
-		return fmt.Errorf("--prompt: %w", err)
+	ids := run.DefaultPrompt(vocab)
+	if *prompt != "" {
+		if ids, err = vocab.Encode(nil, *prompt); err != nil {
+			return fmt.Errorf("--prompt: %w", err)
+		}
 	}
 	cfg := nn.SampleConfig{Tokens: *tokens, Context: r.Model.Seq.Ctx, Temperature: *temp, TopK: *topK}
-	out, err := nn.Sample(m, ids, cfg, rand.New(rand.NewPCG(*seed, 0x5a4d1e)))
-	if err != nil {
-		return err
+	ctx, stop := interruptible()
+	defer stop()
+	w := bufio.NewWriter(stdout)
+	w.WriteString(*prompt)
+	n, err := run.Sample(ctx, m, vocab, ids, cfg, rand.New(rand.NewPCG(*seed, 0x5a4d1e)), func(s string) error {
+		w.WriteString(s)
+		return w.Flush()
+	})
+	w.WriteString("\n")
+	if ferr := w.Flush(); err == nil {
+		err = ferr
 	}
-	s, err := vocab.Decode(out)
-	if err != nil {
-		return err
+	if errors.Is(err, context.Canceled) {
+		return &exitError{interruptedStatus(), fmt.Errorf("interrupted after %d of %d tokens", n, *tokens)}
 	}
-	_, err = fmt.Fprintln(stdout, *prompt+s)
 	return err
 }

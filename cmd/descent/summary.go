@@ -24,7 +24,7 @@ func printSummary(w io.Writer, r recipe.Recipe, hist []train.Epoch, s run.Summar
 	}
 	tw.Flush()
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n%s, %s, %d parameters: %d epochs, %d steps in %.1fs", r.Model, r.Optimizer, s.Params, s.Epochs, s.Steps, s.Seconds)
+	fmt.Fprintf(&b, "\n%s, %s, %d parameters: %s, %s in %.1fs", r.Model, r.Optimizer, s.Params, plural(s.Epochs, "epoch"), plural(s.Steps, "step"), s.Seconds)
 	if s.StoppedEarly {
 		b.WriteString(" (stopped early)")
 	}

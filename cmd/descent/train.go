@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/descentml/descent/comm"
@@ -99,7 +100,10 @@ func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
 	if opts.MaxMemory, err = maxMemory(*tf.maxMemory); err != nil {
 		return err
 	}
-	if f.IsText() || (resume != "" && run.IsTextRun(resume)) {
+	if resume == "" && given(fs, "resume") {
+		return errors.New("--resume '': give the directory of the run to continue")
+	}
+	if (resume == "" && f.IsText()) || (resume != "" && run.IsTextRun(resume)) { // a resumed run is what its directory holds, whatever --data says
 		return trainText(fs, f, resume, *tf.out, *tf.quiet, opts, prog, stdout, stderr)
 	}
 	var rn *run.Run
@@ -110,6 +114,9 @@ func (tf trainFlags) train(c *comm.Comm, stdout, stderr io.Writer) (err error) {
 		}
 		if rn, err = run.Resume(resume, epochs, opts); err != nil {
 			return err
+		}
+		if rn.Located != "" {
+			fmt.Fprintf(stderr, "note: %s\n", rn.Located)
 		}
 		if rn.SkippedCheckpoint != nil {
 			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, after epoch %d\n", rn.SkippedCheckpoint, rn.Trainer().Epochs())
@@ -172,7 +179,34 @@ func checkMemory(r recipe.Recipe, d explore.Data, limit int64, runs int) error {
 }
 
 // threadsFlag defines --threads.
-func threadsFlag(fs *flag.FlagSet) *int { return fs.Int("threads", 0, "cores to use (0: all)") }
+func threadsFlag(fs *flag.FlagSet) *int {
+	return countFlag(fs, "threads", 0, "cores to use, `N` (0: all)")
+}
+
+// countFlag defines an int flag, value by default, that refuses a
+// negative value.
+func countFlag(fs *flag.FlagSet, name string, value int, usage string) *int {
+	n := &value
+	fs.Var((*count)(n), name, usage)
+	return n
+}
+
+// count is the value of a countFlag.
+type count int
+
+func (c *count) String() string { return strconv.Itoa(int(*c)) }
+
+func (c *count) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	switch {
+	case err != nil:
+		return errors.New("want a whole number")
+	case n < 0:
+		return errors.New("must not be negative")
+	}
+	*c = count(n)
+	return nil
+}
 
 // given reports whether flag name was set on the command line.
 func given(fs *flag.FlagSet, name string) bool {
@@ -207,10 +241,10 @@ func resumeLength(fs *flag.FlagSet, length string, value func() int) (int, error
 }
 
 // trained turns the error of training a run (run.Run.Train, which says
-// what it leaves behind) into the command's: exit status 130 after Ctrl-C.
+// what it leaves behind) into the command's: exit status 130 after Ctrl-C, 143 after SIGTERM.
 func trained(err error) error {
 	if errors.Is(err, context.Canceled) {
-		return &exitError{130, err}
+		return &exitError{interruptedStatus(), err}
 	}
 	return err
 }
@@ -225,14 +259,17 @@ func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr i
 	case run.Unfinished:
 		return finish(rn, false, stdout, stderr)
 	case run.StoppedEarly:
-		fmt.Fprintf(stderr, "the run in %s stopped early after %d epochs (no better validation loss for %s); nothing to do\n", dir, tr.Epochs(), plural(r.Patience, "epoch"))
+		fmt.Fprintf(stderr, "the run in %s stopped early after %s (no better validation loss for %s); nothing to do\n", dir, plural(tr.Epochs(), "epoch"), plural(r.Patience, "epoch"))
 		return nil
 	case run.Done:
 		past := ""
 		if _, batch := tr.Position(); batch > 0 {
 			past = fmt.Sprintf(" and %d batches of the next", batch)
+			if batch == 1 {
+				past = " and 1 batch of the next"
+			}
 		}
-		fmt.Fprintf(stderr, "the run in %s has done %d epochs%s already; nothing to do (give --epochs more than %d to continue it)\n", dir, tr.Epochs(), past, tr.Epochs())
+		fmt.Fprintf(stderr, "the run in %s has done %s%s already; nothing to do (give --epochs more than %d to continue it)\n", dir, plural(tr.Epochs(), "epoch"), past, tr.Epochs())
 		return nil
 	}
 	if rn.Resumed {
@@ -247,8 +284,8 @@ func trainRun(rn *run.Run, prog *progress.Reporter, quiet bool, stdout, stderr i
 			}
 		}
 	} else if !quiet {
-		fmt.Fprintf(stderr, "training %s on %s (%d train, %d validation examples) with %s, %d epochs of batch %d; writing %s\n",
-			r.Model, r.Data, rn.Splits.Train.Len(), lenOf(rn.Splits.Val), r.Optimizer, r.Epochs, r.Batch, dir)
+		fmt.Fprintf(stderr, "training %s on %s (%d train, %d validation examples) with %s, %s of batch %d; writing %s\n",
+			r.Model, r.Data, rn.Splits.Train.Len(), lenOf(rn.Splits.Val), r.Optimizer, plural(r.Epochs, "epoch"), r.Batch, dir)
 	}
 	prog.StartAt(tr.Epochs(), 0)
 	ctx, stop := interruptible()

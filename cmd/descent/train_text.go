@@ -28,6 +28,9 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 		if rn, err = run.ResumeText(resume, steps, opts); err != nil {
 			return err
 		}
+		if rn.Located != "" {
+			fmt.Fprintf(stderr, "note: %s\n", rn.Located)
+		}
 		if rn.SkippedCheckpoint != nil {
 			fmt.Fprintf(stderr, "warning: %v\ncontinuing from the previous checkpoint, at step %d\n", rn.SkippedCheckpoint, rn.Trainer().Step())
 		}
@@ -82,10 +85,10 @@ func finishText(rn *run.TextRun, stdout, stderr io.Writer) error {
 	fmt.Fprintf(&b, "%s, %s, %d parameters, vocabulary of %d: %d steps, %d tokens in %.1fs (%.0f tokens/s)\n",
 		rn.Recipe.Model, rn.Recipe.Optimizer, s.Params, s.Vocab, s.Steps, s.Tokens, s.Seconds, s.TokensPerSecond)
 	if s.FinalValBPC != nil {
-		fmt.Fprintf(&b, "validation loss %.4f, %.3f bits/char\n", *s.FinalValLoss, *s.FinalValBPC)
+		fmt.Fprintf(&b, "validation loss %.4f, %.3f %s\n", *s.FinalValLoss, *s.FinalValBPC, rn.Recipe.BitsUnit())
 	}
 	if s.TestBPC != nil {
-		fmt.Fprintf(&b, "test loss %.4f, %.3f bits/char, perplexity %.2f\n", *s.TestLoss, *s.TestBPC, *s.TestPerplexity)
+		fmt.Fprintf(&b, "test loss %.4f, %.3f %s, perplexity %.2f\n", *s.TestLoss, *s.TestBPC, rn.Recipe.BitsUnit(), *s.TestPerplexity)
 	}
 	fmt.Fprintf(&b, "wrote %s\n", rn.Dir)
 	_, err = io.WriteString(stdout, b.String())

@@ -37,7 +37,7 @@ being mlp:W1,W2) and opt (the optimizer; a hyperparameter it does not take
 is passed over). --method random draws --trials configs; grid tries
 --points values an axis; halving (successive halving) starts --trials
 configs at --min-epochs and keeps the best third at three times the
-epochs, up to --epochs.
+epochs, up to --epochs; the last config left trains all --epochs.
 
 The search is seeded (--seed fixes both the configs drawn and every
 trial's initial weights) and resumable: every finished trial is recorded in
@@ -72,7 +72,7 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 	minEpochs := fs.Int("min-epochs", 1, "halving: the epochs of the first round (a language model's: steps)")
 	eta := fs.Int("eta", 3, "halving: keep the best 1/eta at eta times the epochs")
 	metric := fs.String("metric", string(explore.ValLoss), "the objective: val_loss (lowest) or val_accuracy (highest)")
-	workers := fs.Int("workers", 0, "trials at once (0: one per core)")
+	workers := countFlag(fs, "workers", 0, "trials at once, `N` (0: one per core)")
 	out := fs.String("out", "", "output directory; an existing one continues its search (default: runs/tune-<date>-<time>)")
 	quiet := fs.Bool("quiet", false, "no progress output, only the table")
 	maxMem := maxMemoryFlag(fs, "the trials that train at once (each the largest model and batch of the space)")
@@ -118,6 +118,9 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 		return fmt.Errorf("--metric %q: want val_loss or val_accuracy", *metric)
 	}
 	d, err := explore.Load(r, 0)
+	if err == nil { // all that Tune checks, before the output directory is made
+		err = explore.CheckTune(d, explore.TuneConfig{Recipe: r, Space: space, Method: m, Metric: explore.Metric(*metric)})
+	}
 	if err := comm.Together(c, err, "another rank could not load the data"); err != nil {
 		return err
 	}
@@ -172,10 +175,10 @@ func runTune(args []string, stdout, stderr io.Writer) (err error) {
 		if res != nil && !*quiet {
 			res.Report.WriteTable(stderr)
 		}
-		return &exitError{130, fmt.Errorf("interrupted; the finished trials are recorded in %s: run the same command with --out %s to continue", journal, dir)}
+		return &exitError{interruptedStatus(), fmt.Errorf("interrupted; the finished trials are recorded in %s: run the same command with --out %s to continue", journal, dir)}
 	}
 	if errors.Is(err, comm.ErrOtherRank) {
-		return &exitError{130, err}
+		return &exitError{interruptedStatus(), err}
 	}
 	if err != nil {
 		return err

@@ -187,7 +187,7 @@ func TestTuneResumes(t *testing.T) {
 		t.Errorf("a finished search ran %d trials again (exit %d)", ran, code)
 	}
 	// Another recipe in the same directory is refused.
-	commandFailsWith(t, "another recipe", append(args(dir), "--seed", "2")...)
+	commandFailsWith(t, "another recipe (there → here): seed 1 → 2", append(args(dir), "--seed", "2")...)
 	commandFailsWith(t, "different search", append(args(dir)[:len(args(dir))-1], "--trials", "7")...)
 }
 
@@ -219,5 +219,24 @@ func TestTuneErrors(t *testing.T) {
 		{"Random.Trials = 0", []string{"tune", "--trials", "0", "--out", t.TempDir()}},
 	} {
 		commandFailsWith(t, tc.want, tc.args...)
+	}
+}
+
+// TestTuneRefusesBeforeOutput checks that a search that cannot run is
+// refused before its output directory is made.
+func TestTuneRefusesBeforeOutput(t *testing.T) {
+	base := t.TempDir()
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{"the data has none", []string{"--val-fraction", "0", "--epochs", "1"}},
+		{"scored by its validation loss (val_loss), not an accuracy", []string{"--data", "text", "--model", "lstm:8", "--steps", "4", "--metric", "val_accuracy"}},
+	} {
+		dir := filepath.Join(base, "out")
+		commandFailsWith(t, tc.want, append([]string{"tune", "--trials", "1", "--quiet", "--out", dir}, tc.args...)...)
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("descent tune %v made %s", tc.args, dir)
+		}
 	}
 }
