@@ -60,58 +60,87 @@ func DefaultSampleConfig(ctx int) SampleConfig {
 // from zero states), which the carried states do not. Any other model reads
 // the last cfg.Context tokens afresh for each token.
 func Sample[T tensor.Float](m Module[T], prompt []int, cfg SampleConfig, rng *rand.Rand) ([]int, error) {
+	var out []int
+	err := SampleEach(m, prompt, cfg, rng, func(token int) error {
+		out = append(out, token)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// SampleEach draws the tokens Sample draws with the same arguments, but
+// passes each to each as it is drawn instead of returning them, so that a
+// caller can show the text as it grows and stop when it likes: an error
+// of each stops the sampling and is returned as it is. It keeps no more
+// of the text than the model reads (cfg.Context tokens, or none for a
+// [RecurrentLM]), so any number of tokens can be drawn in the same memory.
+func SampleEach[T tensor.Float](m Module[T], prompt []int, cfg SampleConfig, rng *rand.Rand, each func(token int) error) error {
 	switch {
 	case len(prompt) == 0:
-		return nil, errors.New("nn: sample: an empty prompt (give at least one token)")
+		return errors.New("nn: sample: an empty prompt (give at least one token)")
 	case cfg.Tokens < 0 || cfg.Context <= 0 || cfg.TopK < 0 || !(cfg.Temperature >= 0) || math.IsInf(cfg.Temperature, 0):
-		return nil, fmt.Errorf("nn: sample: %d tokens, context %d, top-k %d, temperature %v: want tokens and top-k not negative, a positive context, a finite temperature ≥ 0",
+		return fmt.Errorf("nn: sample: %d tokens, context %d, top-k %d, temperature %v: want tokens and top-k not negative, a positive context, a finite temperature ≥ 0",
 			cfg.Tokens, cfg.Context, cfg.TopK, cfg.Temperature)
 	case rng == nil:
 		panic("nn: nil rng for sampling")
 	}
 	switch m := m.(type) {
 	case *RecurrentLM[T]:
-		return sample(carried(m), prompt, cfg, rng)
+		return sample(carried(m), prompt, cfg, rng, each)
 	case *Transformer[T]:
-		return sample(window(m.evaluate, cfg.Context), prompt, cfg, rng)
+		return sample(window(m.evaluate, cfg.Context), prompt, cfg, rng, each)
 	}
 	if ms, ok := m.(ModeSetter); ok {
 		ms.SetMode(Eval)
 	}
-	return sample(window(forwardIDs(m), cfg.Context), prompt, cfg, rng)
+	return sample(window(forwardIDs(m), cfg.Context), prompt, cfg, rng, each)
 }
 
-// A nextFunc returns the logits of the token after seq, valid until t is
-// reset. seq only grows from one call to the next.
-type nextFunc[T tensor.Float] func(t *autograd.Tape[T], seq []int) ([]T, error)
+// A nextFunc returns the logits of the token after the text so far, valid
+// until t is reset, given the tokens of the text it has not been given
+// yet (the prompt, then each token drawn).
+type nextFunc[T tensor.Float] func(t *autograd.Tape[T], fresh []int) ([]T, error)
 
 // sample draws cfg.Tokens tokens after prompt, each from the logits next
-// gives for the text so far.
-func sample[T tensor.Float](next nextFunc[T], prompt []int, cfg SampleConfig, rng *rand.Rand) ([]int, error) {
+// gives for the text so far, and passes each to each.
+func sample[T tensor.Float](next nextFunc[T], prompt []int, cfg SampleConfig, rng *rand.Rand, each func(int) error) error {
 	t := autograd.NewTape[T]()
 	t.SetNoGrad(true)
-	seq := slices.Clone(prompt)
+	fresh := slices.Clone(prompt)
 	var probs []float64
 	var order []int
 	for range cfg.Tokens {
-		logits, err := next(t, seq)
+		logits, err := next(t, fresh)
 		if err != nil {
-			return nil, fmt.Errorf("nn: sample: %w", err)
+			return fmt.Errorf("nn: sample: %w", err)
 		}
-		seq = append(seq, pick(logits, cfg, rng, &probs, &order))
+		token := pick(logits, cfg, rng, &probs, &order)
 		t.Reset()
+		if err := each(token); err != nil {
+			return err
+		}
+		fresh = append(fresh[:0], token)
 	}
-	return seq[len(prompt):], nil
+	return nil
 }
 
 // A logitsFunc returns a language model's logits [1, T, V] for one
 // sequence of token ids.
 type logitsFunc[T tensor.Float] func(t *autograd.Tape[T], ids []int) (*autograd.Var[T], error)
 
-// window runs a model over the last ctx tokens of the text, from scratch.
+// window runs a model over the last ctx tokens of the text, from scratch,
+// keeping those tokens.
 func window[T tensor.Float](run logitsFunc[T], ctx int) nextFunc[T] {
-	return func(t *autograd.Tape[T], seq []int) ([]T, error) {
-		logits, err := run(t, seq[max(len(seq)-ctx, 0):])
+	var text []int
+	return func(t *autograd.Tape[T], fresh []int) ([]T, error) {
+		text = append(text, fresh...)
+		if len(text) > ctx {
+			text = append(text[:0], text[len(text)-ctx:]...)
+		}
+		logits, err := run(t, text)
 		if err != nil {
 			return nil, err
 		}
@@ -135,11 +164,8 @@ func forwardIDs[T tensor.Float](m Module[T]) logitsFunc[T] {
 // states from call to call.
 func carried[T tensor.Float](m *RecurrentLM[T]) nextFunc[T] {
 	var st recurrentState[T]
-	read := 0
-	return func(t *autograd.Tape[T], seq []int) ([]T, error) {
-		logits, err := m.feed(t, seq[read:], &st)
-		read = len(seq)
-		return logits, err
+	return func(t *autograd.Tape[T], fresh []int) ([]T, error) {
+		return m.feed(t, fresh, &st)
 	}
 }
 

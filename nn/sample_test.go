@@ -100,7 +100,7 @@ func testSampleRecurrentCarriesState[T tensor.Float](t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					want, err := sample(window(forwardIDs[T](m), len(prompt)+cfg.Tokens), prompt, cfg, rand.New(rand.NewPCG(seed, 1)))
+					want, err := sampleAll(window(forwardIDs[T](m), len(prompt)+cfg.Tokens), prompt, cfg, rand.New(rand.NewPCG(seed, 1)))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -182,11 +182,21 @@ func TestSampleTransformerUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.SetMode(Eval)
-	want, err := sample(window(forwardIDs[float32](m), 8), []int{4, 1}, cfg, rand.New(rand.NewPCG(5, 0)))
+	want, err := sampleAll(window(forwardIDs[float32](m), 8), []int{4, 1}, cfg, rand.New(rand.NewPCG(5, 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Sample(transformer) = %v; want %v, as Forward in eval mode", got, want)
 	}
+}
+
+// sampleAll returns the tokens sample draws with next.
+func sampleAll[T tensor.Float](next nextFunc[T], prompt []int, cfg SampleConfig, rng *rand.Rand) ([]int, error) {
+	var out []int
+	err := sample(next, prompt, cfg, rng, func(token int) error {
+		out = append(out, token)
+		return nil
+	})
+	return out, err
 }

@@ -13,16 +13,27 @@ import (
 	"github.com/descentml/descent/run"
 )
 
-// TestSample checks that run.Sample, drawing a token a call and passing
-// each on as it is drawn, draws the tokens of one nn.Sample call, for a
-// context shorter than the text; that a cancelled context stops it with
+// TestSample checks that run.Sample, passing each token on as it is
+// drawn, draws the tokens of one nn.Sample call, for a context shorter
+// than the text, of a transformer and of a recurrent model (which carries
+// its state past the context); that a cancelled context stops it with
 // what it drew; and DefaultPrompt for a vocabulary without a newline.
 func TestSample(t *testing.T) {
 	vocab, err := data.CharVocab("abc de")
 	if err != nil {
 		t.Fatal(err)
 	}
-	model, err := recipe.ParseModel("gpt:layers=1,d=16,heads=2,ctx=8")
+	prompt := run.DefaultPrompt(vocab)
+	if s, _ := vocab.Decode(prompt); s != " " {
+		t.Errorf("DefaultPrompt of a vocabulary without a newline = %q; want a space", s)
+	}
+	for _, spec := range []string{"gpt:layers=1,d=16,heads=2,ctx=8", "lstm:16,ctx=8"} {
+		t.Run(spec, func(t *testing.T) { testSample(t, spec, vocab, prompt) })
+	}
+}
+
+func testSample(t *testing.T, spec string, vocab *data.Vocab, prompt []int) {
+	model, err := recipe.ParseModel(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,9 +41,10 @@ func TestSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prompt := run.DefaultPrompt(vocab)
-	if s, _ := vocab.Decode(prompt); s != " " {
-		t.Errorf("DefaultPrompt of a vocabulary without a newline = %q; want a space", s)
+	for _, p := range m.Params() { // larger weights, so that what a token follows shows in its draw
+		for i := range p.Value {
+			p.Value[i] *= 8
+		}
 	}
 	cfg := nn.SampleConfig{Tokens: 30, Context: 8, Temperature: 1, TopK: 3}
 	want, err := nn.Sample(m, prompt, cfg, rand.New(rand.NewPCG(1, 2)))
