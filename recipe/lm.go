@@ -259,15 +259,20 @@ func (r Recipe) TextOptions(vocab *data.Vocab) data.TextOptions {
 }
 
 // LoadText loads the recipe's text, encoded with vocab (nil: a new
-// vocabulary of the text), and checks that the training part holds a
-// window of the model's context.
+// vocabulary of the text), and checks that the training part, and the
+// validation part if any, hold a window of the model's context and its
+// next token.
 func (r Recipe) LoadText(vocab *data.Vocab) (*data.Text, error) {
 	t, err := data.LoadText(r.Data, r.TextOptions(vocab))
 	if err != nil {
 		return nil, LimitFlag(err)
 	}
-	if ctx := r.Model.Seq.Ctx; len(t.Train) <= ctx {
+	ctx := r.Model.Seq.Ctx
+	if len(t.Train) <= ctx {
 		return nil, fmt.Errorf("recipe: the training part of %s holds %d tokens: fewer than one window of ctx = %d and its next token (give a smaller ctx, or a longer text)", r.Data, len(t.Train), ctx)
+	}
+	if len(t.Val) > 0 && len(t.Val) <= ctx {
+		return nil, fmt.Errorf("recipe: the validation part of %s (val-fraction %g) holds %d tokens: fewer than one window of ctx = %d and its next token (give --val-fraction 0 for none, a smaller ctx, or a longer text)", r.Data, r.ValFraction, len(t.Val), ctx)
 	}
 	return t, nil
 }

@@ -164,6 +164,8 @@ func TestTextBadInput(t *testing.T) {
 	empty := filepath.Join(dir, "empty.txt")
 	os.WriteFile(short, []byte("a short text, shorter than one window of the context"), 0o644)
 	os.WriteFile(empty, nil, 0o644)
+	smallVal := filepath.Join(dir, "small-val.txt") // 300 characters: a validation part of 30, fewer than ctx = 64
+	os.WriteFile(smallVal, bytes.Repeat([]byte("a b c d e "), 30), 0o644)
 	for _, tc := range []struct {
 		want string
 		args []string
@@ -174,6 +176,8 @@ func TestTextBadInput(t *testing.T) {
 		{"want a positive whole number", []string{"--model", "lstm:-4"}},
 		{"fewer than one window of ctx = 128", []string{"--data", "text:" + short, "--model", "lstm:8"}},
 		{"text is empty", []string{"--data", "text:" + empty}},
+		{"the validation part of text:" + smallVal + " (val-fraction 0.1) holds 30 tokens: fewer than one window of ctx = 64 and its next token (give --val-fraction 0 for none",
+			[]string{"--data", "text:" + smallVal, "--model", "lstm:8,ctx=64"}},
 		{"counts steps: give --steps", []string{"--epochs", "3"}},
 		{"it needs a language model", []string{"--model", "mlp:32"}},
 		{"no such file", []string{"--data", "text:" + filepath.Join(dir, "missing.txt")}},
