@@ -127,7 +127,7 @@ func (t *Tape[T]) Backward(loss *Var[T]) error {
 		return t.err
 	}
 	if loss.value.Len() != 1 {
-		t.Fail(fmt.Errorf("autograd: backward from a value of shape %v: want a single value (use BackwardWith for an upstream gradient)", loss.Shape()))
+		t.Fail(fmt.Errorf("autograd: backward from a value of shape %v: want a single value (Reset, then use BackwardWith for an upstream gradient)", loss.Shape()))
 		return t.err
 	}
 	g := t.grad(loss)

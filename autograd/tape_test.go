@@ -249,7 +249,7 @@ func TestBackwardErrorsAreRecorded(t *testing.T) {
 		{"Backward(nil)", func(tape *Tape[float32], _ *Var[float32]) error { return tape.Backward(nil) },
 			"autograd: backward: nil operand"},
 		{"Backward(y [2 3])", func(tape *Tape[float32], y *Var[float32]) error { return tape.Backward(y) },
-			"autograd: backward from a value of shape [2 3]: want a single value (use BackwardWith for an upstream gradient)"},
+			"autograd: backward from a value of shape [2 3]: want a single value (Reset, then use BackwardWith for an upstream gradient)"},
 		{"BackwardWith(nil, dy)", func(tape *Tape[float32], _ *Var[float32]) error {
 			return tape.BackwardWith(nil, tensor.New[float32](2, 3))
 		}, "autograd: backward: nil operand"},

@@ -28,7 +28,7 @@ func DefaultAdagrad() Adagrad { return Adagrad{Eps: 1e-10} }
 // Validate checks the hyperparameters, naming the first bad one.
 func (m Adagrad) Validate() error {
 	return firstErr(
-		(&ScaleByAdagrad[float64]{Eps: m.Eps, InitialAccumulator: m.InitialAccumulator, LRDecay: m.LRDecay}).check("Adagrad"),
+		(&ScaleByAdagrad[float64]{LRDecay: m.LRDecay, InitialAccumulator: m.InitialAccumulator, Eps: m.Eps}).check("Adagrad"),
 		nonNegative("Adagrad.WeightDecay", m.WeightDecay),
 		nonNegative("Adagrad.L2", m.L2),
 	)
@@ -41,6 +41,6 @@ func (m Adagrad) build(dst any) error {
 }
 
 func adagradChain[T Float](m Adagrad) Chain[T] {
-	a := &ScaleByAdagrad[T]{Eps: m.Eps, InitialAccumulator: m.InitialAccumulator, LRDecay: m.LRDecay}
+	a := &ScaleByAdagrad[T]{LRDecay: m.LRDecay, InitialAccumulator: m.InitialAccumulator, Eps: m.Eps}
 	return append(coupled[T](m.WeightDecay, m.L2), a, &ScaleByLR[T]{})
 }

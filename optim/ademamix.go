@@ -88,8 +88,9 @@ func ademamixChain[T Float](m AdEMAMix) Chain[T] {
 //
 // β₁ is replaced by the scheduled momentum when there is one.
 type ScaleByAdEMAMix[T Float] struct {
-	Beta1, Beta2, Beta3, Alpha, Eps float64
-	AlphaWarmup, Beta3Warmup        int
+	Beta1, Beta2, Beta3, Alpha float64
+	AlphaWarmup, Beta3Warmup   int
+	Eps                        float64
 
 	m1, m2, v                 [][]T
 	b1, b2, b3, c1, c2, alpha T
@@ -109,8 +110,8 @@ func (a *ScaleByAdEMAMix[T]) check(owner string) error {
 		unitInterval(owner+".Beta2", a.Beta2),
 		unitInterval(owner+".Beta3", a.Beta3),
 		nonNegative(owner+".Alpha", a.Alpha),
-		nonNegative(owner+".AlphaWarmup", float64(a.AlphaWarmup)),
-		nonNegative(owner+".Beta3Warmup", float64(a.Beta3Warmup)),
+		atLeast(owner+".AlphaWarmup", a.AlphaWarmup, 0),
+		atLeast(owner+".Beta3Warmup", a.Beta3Warmup, 0),
 		positive(owner+".Eps", a.Eps),
 	)
 }

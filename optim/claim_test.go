@@ -3,6 +3,7 @@ package optim_test
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/descentml/descent/optim"
@@ -86,6 +87,58 @@ func TestChainServesOneOptimizer(t *testing.T) {
 	}
 	if _, err := optim.New(newProblem(1, 8).params, optim.Config{Method: c, LR: schedule.Constant(0.1)}); err != nil {
 		t.Errorf("New after a failed New with the same Chain: %v", err)
+	}
+}
+
+// TestChainClaimConcurrent: of two News of one Chain at once, exactly one
+// succeeds (before, both could: each read the transforms free before
+// either marked them; under -race, a data race).
+func TestChainClaimConcurrent(t *testing.T) {
+	for i := range 100 {
+		chain := optim.Chain[float64]{&optim.ScaleByAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}, &optim.ScaleByLR[float64]{}}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for g := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[g] = optim.New(newProblem(uint64(g), 8).params, optim.Config{Method: chain, LR: schedule.Constant(0.1)})
+			}()
+		}
+		wg.Wait()
+		if (errs[0] == nil) == (errs[1] == nil) {
+			t.Fatalf("round %d: two News of one Chain at once returned %v and %v; want exactly one error", i, errs[0], errs[1])
+		}
+	}
+}
+
+// TestCopyOfServedTransformIsFree: a copy of a transform that serves an
+// optimizer (b := *a) is a new value, so New takes it (before, the copy
+// carried a's mark and was refused); a still serves its optimizer, which
+// steps bit for bit as if the copy had never been made, and is refused by
+// another New.
+func TestCopyOfServedTransformIsFree(t *testing.T) {
+	cfg := func(tr optim.Transform[float64]) optim.Config {
+		return optim.Config{Method: optim.Chain[float64]{tr, &optim.ScaleByLR[float64]{}}, LR: schedule.Constant(0.1)}
+	}
+	a := &optim.ScaleByAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8}
+	pa, pb, fresh := newProblem(1, 8), newProblem(2, 8), newProblem(1, 8)
+	oa := mustNew(t, pa.params, cfg(a))
+	run(t, pa, oa, 2)
+	b := *a
+	b.Beta1 = 0.8
+	ob, err := optim.New(pb.params, cfg(&b))
+	if err != nil {
+		t.Fatalf("New with a copy of a serving transform: %v", err)
+	}
+	run(t, pb, ob, 3)
+	run(t, pa, oa, 3)
+	run(t, fresh, mustNew(t, fresh.params, cfg(&optim.ScaleByAdam[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8})), 5)
+	sameBits(t, "the first optimizer after New took a copy of its transform", pa.values(), fresh.values())
+	for name, tr := range map[string]*optim.ScaleByAdam[float64]{"the original": a, "the copy": &b} {
+		if _, err := optim.New(newProblem(3, 8).params, cfg(tr)); err == nil || !strings.Contains(err.Error(), "serves another optimizer") {
+			t.Errorf("New with %s, serving = %v; want it refused", name, err)
+		}
 	}
 }
 

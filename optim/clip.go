@@ -74,7 +74,11 @@ type ClipByValue[T Float] struct {
 func (c *ClipByValue[T]) Name() string { return "clip_by_value" }
 
 // Validate checks the bound.
-func (c *ClipByValue[T]) Validate() error { return positive("ClipByValue.ClipValue", c.ClipValue) }
+func (c *ClipByValue[T]) Validate() error { return c.check("ClipByValue.ClipValue") }
+
+// check holds ClipValue to its rule, naming it field: ClipGradValue names
+// its argument.
+func (c *ClipByValue[T]) check(field string) error { return positive(field, c.ClipValue) }
 
 func (c *ClipByValue[T]) Init(*State[T], []ParamInfo) error { return nil }
 
@@ -110,7 +114,7 @@ func ClipGradNorm[T Float](grads [][]T, maxNorm, p float64) (float64, error) {
 // PyTorch's clip_grad_value_ does.
 func ClipGradValue[T Float](grads [][]T, max float64) error {
 	c := ClipByValue[T]{ClipValue: max}
-	if err := c.Validate(); err != nil {
+	if err := c.check("ClipGradValue max"); err != nil {
 		return err
 	}
 	for _, g := range grads {

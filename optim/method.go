@@ -145,10 +145,15 @@ func allFinite(field string, vs []float64) error {
 	return nil
 }
 
-// atLeast checks an integer setting (a count of steps, a period).
+// atLeast checks an integer setting (a count of steps, a period): "≥ 0"
+// as nonNegative words it for a float, "at least 1" for a count that
+// must not be 0.
 func atLeast(field string, n, lo int) error {
-	if n < lo {
-		return fmt.Errorf("optim: %s = %d: must be at least %d", field, n, lo)
+	switch {
+	case n >= lo:
+		return nil
+	case lo == 0:
+		return fmt.Errorf("optim: %s = %d: must be ≥ 0", field, n)
 	}
-	return nil
+	return fmt.Errorf("optim: %s = %d: must be at least %d", field, n, lo)
 }

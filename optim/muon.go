@@ -89,7 +89,7 @@ func orthogonalize[T Float](m Muon) *Orthogonalize[T] {
 	if coef == [3]float64{} {
 		coef = DefaultNSCoefficients
 	}
-	return &Orthogonalize[T]{NSSteps: m.NSSteps, NSCoefficients: coef, Eps: m.Eps, MatchRMSAdamW: m.MatchRMSAdamW}
+	return &Orthogonalize[T]{Eps: m.Eps, NSSteps: m.NSSteps, NSCoefficients: coef, MatchRMSAdamW: m.MatchRMSAdamW}
 }
 
 func muonChain[T Float](m Muon) Chain[T] {
@@ -140,9 +140,9 @@ func (m *muonMomentum[T]) Update(k, off int, u, _ []T) {
 // of Newton–Schulz iterations on it, scaled for its shape (Muon's core;
 // see [Muon] for the iteration). Every parameter must be 2-D.
 type Orthogonalize[T Float] struct {
+	Eps            float64 // in Muon's order
 	NSSteps        int
 	NSCoefficients [3]float64
-	Eps            float64
 	MatchRMSAdamW  bool // scale by 0.2·√max(A, B) instead of √max(1, A/B)
 
 	shapes [][2]int
@@ -163,9 +163,9 @@ func (o *Orthogonalize[T]) Validate() error { return o.check("Orthogonalize") }
 
 func (o *Orthogonalize[T]) check(owner string) error {
 	return firstErr(
+		positive(owner+".Eps", o.Eps),
 		atLeast(owner+".NSSteps", o.NSSteps, 1),
 		allFinite(owner+".NSCoefficients", o.NSCoefficients[:]),
-		positive(owner+".Eps", o.Eps),
 	)
 }
 

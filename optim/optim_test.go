@@ -281,6 +281,32 @@ func TestClipInvariants(t *testing.T) {
 	}
 }
 
+// TestClipGradArguments: ClipGradNorm and ClipGradValue refuse a bad
+// bound or order, each naming its own argument (before, ClipGradValue
+// named the field of the transform it is made of, ClipByValue.ClipValue).
+func TestClipGradArguments(t *testing.T) {
+	g := [][]float64{{1, 2}}
+	for _, tc := range []struct {
+		what string
+		err  error
+		want string
+	}{
+		{"ClipGradValue(g, 0)", optim.ClipGradValue(g, 0), "optim: ClipGradValue max = 0: must be positive and finite"},
+		{"ClipGradValue(g, NaN)", optim.ClipGradValue(g, math.NaN()), "optim: ClipGradValue max = NaN: must be positive and finite"},
+		{"ClipGradNorm(g, -1, 2)", second(optim.ClipGradNorm(g, -1, 2)), "optim: ClipGradNorm maxNorm = -1: must be finite and ≥ 0"},
+		{"ClipGradNorm(g, 1, 0)", second(optim.ClipGradNorm(g, 1, 0)), "optim: ClipGradNorm p = 0: must be positive"},
+	} {
+		if tc.err == nil || !strings.HasPrefix(tc.err.Error(), tc.want) {
+			t.Errorf("%s = %v; want %q", tc.what, tc.err, tc.want)
+		}
+	}
+	if !slices.Equal(g[0], []float64{1, 2}) {
+		t.Errorf("refused clipping changed g to %v", g[0])
+	}
+}
+
+func second[A, B any](_ A, b B) B { return b }
+
 // TestClipValueThenNorm checks Config.ClipValue with Config.ClipNorm
 // against PyTorch users' order, clip_grad_value_ then clip_grad_norm_: the
 // norm is that of the clamped gradients. An infinite gradient, which

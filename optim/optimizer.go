@@ -219,8 +219,15 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	}
 	names := map[string]bool{}
 	seenChain := map[*Transform[T]]bool{}
-	seenClaim := map[*claim]bool{}
-	var claims []*claim
+	taken := map[*claim]bool{} // the transforms' claims, given back unless New succeeds
+	served := false
+	defer func() {
+		if !served {
+			for cl := range taken {
+				cl.release()
+			}
+		}
+	}()
 	for gi, gc := range groups {
 		g := &group[T]{params: append([]Param[T](nil), gc.Params...), lr: gc.LR, mom: c.Momentum}
 		m := gc.Method
@@ -263,11 +270,9 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 			}
 			seenChain[&chain[0]] = true
 		}
-		cl, err := claimAll(chain, gi, seenClaim)
-		if err != nil {
+		if err := claimAll(chain, gi, taken); err != nil {
 			return nil, err
 		}
-		claims = append(claims, cl...)
 		var head Chain[T]
 		if c.Maximize {
 			head = append(head, &Negate[T]{})
@@ -348,9 +353,7 @@ func NewGroups[T Float](groups []Group[T], c Config) (*Optimizer[T], error) {
 	o.runFn, o.normFn, o.finFn, o.normOf, o.gatherFn = o.runChunk, o.normChunk, o.finiteChunk, o.gradNorm, o.gatherChunk
 	o.bandFn, o.zeroFn = o.runBand, o.zeroChunk
 	o.ensureScratch()
-	for _, cl := range claims {
-		cl.serves = true
-	}
+	served = true
 	return o, nil
 }
 

@@ -213,8 +213,10 @@ func (p *ScaleByProdigy[T]) beta3() float64 {
 }
 
 // Share joins lead's estimate when lead is Prodigy with the same
-// hyperparameters for d (see [Prodigy]).
+// hyperparameters for d (see [Prodigy]); otherwise, and for nil, p keeps
+// an estimate of its own.
 func (p *ScaleByProdigy[T]) Share(lead SharedReducer[T]) bool {
+	p.lead = nil
 	l, ok := lead.(*ScaleByProdigy[T])
 	if !ok || l.Beta1 != p.Beta1 || l.Beta2 != p.Beta2 || l.beta3() != p.beta3() || l.D0 != p.D0 || l.DCoef != p.DCoef ||
 		l.GrowthRate != p.GrowthRate || l.UseBiasCorrection != p.UseBiasCorrection {

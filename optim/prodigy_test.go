@@ -267,3 +267,33 @@ func TestProdigySharedStepAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestProdigyRetryUnlinks: a Prodigy transform that a failed NewGroups
+// linked to another group's (the second group's Init failed after the
+// links were made) steps, in the next New, on its own estimate d, bit for
+// bit as a fresh transform does (before, it went on copying d from the
+// first group's transform, which no optimizer steps).
+func TestProdigyRetryUnlinks(t *testing.T) {
+	prodigy := func() *optim.ScaleByProdigy[float64] {
+		m := optim.DefaultProdigy()
+		return &optim.ScaleByProdigy[float64]{Beta1: m.Beta1, Beta2: m.Beta2, Beta3: m.Beta3, Eps: m.Eps,
+			D0: m.D0, DCoef: m.DCoef, GrowthRate: m.GrowthRate}
+	}
+	lead, linked := prodigy(), prodigy()
+	orth := &optim.Orthogonalize[float64]{NSSteps: 5, NSCoefficients: optim.DefaultNSCoefficients, Eps: 1e-7}
+	_, err := optim.NewGroups([]optim.Group[float64]{
+		{Params: newProblem(1, 8).params, Method: optim.Chain[float64]{lead, &optim.ScaleByLR[float64]{}}},
+		// Orthogonalize refuses a vector, in its Init.
+		{Params: newProblem(2, 8, 3).params[1:], Method: optim.Chain[float64]{linked, orth, &optim.ScaleByLR[float64]{}}},
+	}, optim.Config{LR: schedule.Constant(1)})
+	if err == nil {
+		t.Fatal("NewGroups with Orthogonalize of a vector succeeded")
+	}
+	cfg := func(tr optim.Transform[float64]) optim.Config {
+		return optim.Config{Method: optim.Chain[float64]{tr, &optim.ScaleByLR[float64]{}}, LR: schedule.Constant(1)}
+	}
+	retried, fresh := newProblem(3, 8), newProblem(3, 8)
+	run(t, retried, mustNew(t, retried.params, cfg(linked)), 5)
+	run(t, fresh, mustNew(t, fresh.params, cfg(prodigy())), 5)
+	sameBits(t, "a Prodigy retried after a failed NewGroups", retried.values(), fresh.values())
+}

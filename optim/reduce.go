@@ -73,7 +73,9 @@ type SharedReducer[T Float] interface {
 	// Share reports whether the reducer, of a later group, reduces together
 	// with lead, the first reducer of a link (of an earlier group). If it
 	// returns true it has joined: it keeps whatever state it shares with
-	// lead in step with lead's.
+	// lead in step with lead's. Share(nil) leaves whatever link the reducer
+	// joined before and returns false: New offers it to every
+	// SharedReducer first, so that one that a failed New linked is free.
 	Share(lead SharedReducer[T]) bool
 	// Contribute adds to tot (length Sums()) what its group's sums, as
 	// Reduce would receive them, contribute to the link's reduction.
@@ -126,6 +128,7 @@ func (o *Optimizer[T]) link() {
 			if !ok {
 				continue
 			}
+			r.Share(nil) // a New that failed after its link may have linked r
 			joined := false
 			for li := last + 1; li < len(links); li++ {
 				if l := links[li]; l.members[len(l.members)-1].g != gi && r.Share(l.members[0].r) {

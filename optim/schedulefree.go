@@ -56,18 +56,18 @@ func (s *ScheduleFree[T]) Validate() error { return s.check("ScheduleFree", "Bet
 
 // check names Beta1 beta1, as ScheduleFreeSGD calls it Momentum.
 func (s *ScheduleFree[T]) check(owner, beta1 string) error {
-	if err := firstErr(
-		openUnit(owner+"."+beta1, s.Beta1),
-		nonNegative(owner+".WeightDecay", s.WeightDecay),
-		nonNegative(owner+".Warmup", float64(s.Warmup)),
-		nonNegative(owner+".R", s.R),
-		nonNegative(owner+".WeightLRPower", s.WeightLRPower),
-	); err != nil || !s.Adam {
-		return err
+	var beta2, eps error
+	if s.Adam {
+		beta2, eps = unitInterval(owner+".Beta2", s.Beta2), positive(owner+".Eps", s.Eps)
 	}
 	return firstErr(
-		unitInterval(owner+".Beta2", s.Beta2),
-		positive(owner+".Eps", s.Eps),
+		openUnit(owner+"."+beta1, s.Beta1),
+		beta2,
+		eps,
+		nonNegative(owner+".WeightDecay", s.WeightDecay),
+		atLeast(owner+".Warmup", s.Warmup, 0),
+		nonNegative(owner+".R", s.R),
+		nonNegative(owner+".WeightLRPower", s.WeightLRPower),
 	)
 }
 

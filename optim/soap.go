@@ -72,10 +72,11 @@ func DefaultSOAP() SOAP {
 
 // Validate checks the hyperparameters, naming the first bad one.
 func (m SOAP) Validate() error {
+	var shampooBeta error
 	if !(m.ShampooBeta < 1) || math.IsInf(m.ShampooBeta, -1) {
-		return fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative and finite for β₂", m.ShampooBeta)
+		shampooBeta = fmt.Errorf("optim: SOAP.ShampooBeta = %v: must be in [0, 1), or negative and finite for β₂", m.ShampooBeta)
 	}
-	return soapScale[float64](m).check("SOAP")
+	return soapScale[float64](m).check("SOAP", shampooBeta)
 }
 
 func (SOAP) defaultLR() float64 { return 3e-3 }
@@ -140,13 +141,17 @@ func (s *ScaleBySOAP[T]) Name() string { return "scale_by_soap" }
 // Validate checks the hyperparameters, naming the first bad one.
 // ShampooBeta is the preconditioner's decay itself, in [0, 1): SOAP's
 // negative "use β₂" is resolved before the transform is made.
-func (s *ScaleBySOAP[T]) Validate() error { return s.check("ScaleBySOAP") }
+func (s *ScaleBySOAP[T]) Validate() error {
+	return s.check("ScaleBySOAP", unitInterval("ScaleBySOAP.ShampooBeta", s.ShampooBeta))
+}
 
-func (s *ScaleBySOAP[T]) check(owner string) error {
+// check takes ShampooBeta's error from the caller, in its place among the
+// fields: SOAP's own rule, which allows a negative one, or the transform's.
+func (s *ScaleBySOAP[T]) check(owner string, shampooBeta error) error {
 	return firstErr(
 		unitInterval(owner+".Beta1", s.Beta1),
 		unitInterval(owner+".Beta2", s.Beta2),
-		unitInterval(owner+".ShampooBeta", s.ShampooBeta),
+		shampooBeta,
 		positive(owner+".Eps", s.Eps),
 		nonNegative(owner+".WeightDecay", s.WeightDecay),
 		atLeast(owner+".PreconditionFrequency", s.PreconditionFrequency, 1),

@@ -3,6 +3,8 @@ package optim
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
+	"unsafe"
 )
 
 // A Transform is one stage of an optimizer's update rule. A chain of
@@ -107,22 +109,43 @@ type validator interface{ Validate() error }
 func (Chain[T]) defaultLR() float64 { return 0 }
 
 // A claim is embedded in every built-in transform: it records that the
-// transform serves an optimizer, which New sets once the optimizer is made
-// and checks before it initializes anything, so that a refused transform
-// keeps serving its first optimizer untouched.
-type claim struct{ serves bool }
+// transform serves an optimizer. New takes the claims of its transforms
+// before it initializes anything, each atomically, so that of two News of
+// one Chain at once only one proceeds, and gives them back if it fails, so
+// that a refused transform keeps serving its first optimizer untouched and
+// a failed New claims nothing. A serving claim holds its own address: a
+// copy of a serving transform (b := *a) holds a's, not its own, and so
+// starts free, as a new value should. (A plain pointer, not an
+// atomic.Pointer, whose noCopy would have vet flag such copies.)
+type claim struct{ self unsafe.Pointer }
 
 func (c *claim) claims() []*claim { return []*claim{c} }
+
+// take claims c, reporting false if c serves an optimizer already.
+func (c *claim) take() bool {
+	for {
+		old := atomic.LoadPointer(&c.self)
+		if old == unsafe.Pointer(c) {
+			return false
+		}
+		if atomic.CompareAndSwapPointer(&c.self, old, unsafe.Pointer(c)) {
+			return true
+		}
+	}
+}
+
+// release frees c, which take claimed.
+func (c *claim) release() { atomic.StorePointer(&c.self, nil) }
 
 // A claimer is a transform with claims: its own, and those of the
 // transforms it wraps.
 type claimer interface{ claims() []*claim }
 
-// claimAll returns the claims of chain's transforms, adding them to seen,
-// or an error naming the first transform that serves an optimizer already
-// or stands in seen (twice in this optimizer's chains).
-func claimAll[T Float](chain Chain[T], group int, seen map[*claim]bool) ([]*claim, error) {
-	var all []*claim
+// claimAll takes the claims of chain's transforms, adding each to taken,
+// or returns an error naming the first transform that stands in taken
+// already (twice in this optimizer's chains) or serves an optimizer
+// already. The caller releases taken if its New fails.
+func claimAll[T Float](chain Chain[T], group int, taken map[*claim]bool) error {
 	for i, tr := range chain {
 		c, ok := tr.(claimer)
 		if !ok {
@@ -130,16 +153,15 @@ func claimAll[T Float](chain Chain[T], group int, seen map[*claim]bool) ([]*clai
 		}
 		for _, cl := range c.claims() {
 			switch {
-			case cl.serves:
-				return nil, fmt.Errorf("optim: group %d: %s (Chain[%d]) serves another optimizer already: a transform holds one optimizer's state; build a new Chain for each optimizer", group, Name(tr), i)
-			case seen[cl]:
-				return nil, fmt.Errorf("optim: group %d: %s (Chain[%d]) stands twice in the optimizer's chains: a transform holds the state of one place in one chain", group, Name(tr), i)
+			case taken[cl]:
+				return fmt.Errorf("optim: group %d: %s (Chain[%d]) stands twice in the optimizer's chains: a transform holds the state of one place in one chain", group, Name(tr), i)
+			case !cl.take():
+				return fmt.Errorf("optim: group %d: %s (Chain[%d]) serves another optimizer already: a transform holds one optimizer's state; build a new Chain for each optimizer", group, Name(tr), i)
 			}
-			seen[cl] = true
-			all = append(all, cl)
+			taken[cl] = true
 		}
 	}
-	return all, nil
+	return nil
 }
 
 // State allocates the transforms' per-parameter buffers in one slab, each

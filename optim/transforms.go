@@ -323,7 +323,7 @@ func (r *ScaleByRMS[T]) Update(k, off int, u, _ []T) {
 //	s ← s + u²,  s₀ = InitialAccumulator
 //	u ← u / (√s + ε) / (1 + (t − 1)·LRDecay)
 type ScaleByAdagrad[T Float] struct {
-	Eps, InitialAccumulator, LRDecay float64
+	LRDecay, InitialAccumulator, Eps float64 // in Adagrad's order
 
 	s     [][]T
 	decay T
@@ -337,9 +337,9 @@ func (a *ScaleByAdagrad[T]) Validate() error { return a.check("ScaleByAdagrad") 
 
 func (a *ScaleByAdagrad[T]) check(owner string) error {
 	return firstErr(
-		positive(owner+".Eps", a.Eps),
-		nonNegative(owner+".InitialAccumulator", a.InitialAccumulator),
 		nonNegative(owner+".LRDecay", a.LRDecay),
+		nonNegative(owner+".InitialAccumulator", a.InitialAccumulator),
+		positive(owner+".Eps", a.Eps),
 	)
 }
 

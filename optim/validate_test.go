@@ -259,7 +259,7 @@ func TestChainRefusesOutOfRange(t *testing.T) {
 		{&optim.AddDecayedWeights[float64]{WeightDecay: -0.01}, "optim: AddDecayedWeights.WeightDecay = -0.01: must be finite and ≥ 0"},
 		{&optim.AddDecayedWeights[float64]{WeightDecay: 0.01, DecaySchedule: schedule.Cosine{Base: math.NaN(), TMax: 10}},
 			"optim: AddDecayedWeights.DecaySchedule: schedule: Cosine.Base = NaN"},
-		{&optim.AddDecayedWeights[float64]{WeightDecay: 0.01, From: -1}, "optim: AddDecayedWeights.From = -1"},
+		{&optim.AddDecayedWeights[float64]{WeightDecay: 0.01, From: -1}, "optim: AddDecayedWeights.From = -1: must be ≥ 0"},
 		{&optim.Momentum[float64]{Momentum: 1}, "optim: Momentum.Momentum = 1: must be in [0, 1)"},
 		{&optim.Momentum[float64]{Momentum: 0.9, Dampening: -1}, "optim: Momentum.Dampening = -1"},
 		{&optim.EMA[float64]{Momentum: -0.5}, "optim: EMA.Momentum = -0.5"},
@@ -271,15 +271,15 @@ func TestChainRefusesOutOfRange(t *testing.T) {
 		{&optim.Cautious[float64]{}, "optim: Cautious.Base is nil"},
 		{&optim.Cautious[float64]{Base: adam(0.9, 0.999, 1e-8), CautiousScale: 7}, "optim: Cautious.CautiousScale = 7: unknown mask normalisation"},
 		{&optim.Cautious[float64]{Base: adam(2, 0.999, 1e-8)}, "optim: ScaleByAdam.Beta1 = 2"},
-		{&optim.ScaleByAdEMAMix[float64]{Beta1: 0.9, Beta2: 0.999, Beta3: 0.9999, Eps: 1e-8, AlphaWarmup: -1}, "optim: ScaleByAdEMAMix.AlphaWarmup = -1"},
+		{&optim.ScaleByAdEMAMix[float64]{Beta1: 0.9, Beta2: 0.999, Beta3: 0.9999, Eps: 1e-8, AlphaWarmup: -1}, "optim: ScaleByAdEMAMix.AlphaWarmup = -1: must be ≥ 0"},
 		{&optim.ScaleByTrustRatio[float64]{}, "optim: ScaleByTrustRatio.TrustCoefficient = 0: must be positive and finite"},
 		{&optim.Orthogonalize[float64]{NSCoefficients: optim.DefaultNSCoefficients, Eps: 1e-7}, "optim: Orthogonalize.NSSteps = 0: must be at least 1"},
 		{&optim.Orthogonalize[float64]{NSSteps: 5, NSCoefficients: [3]float64{1, math.Inf(1), 1}, Eps: 1e-7}, "optim: Orthogonalize.NSCoefficients[1] = +Inf: must be finite"},
 		{&optim.ScaleByProdigy[float64]{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, D0: 1e-6, DCoef: 1, GrowthRate: 0.5}, "optim: ScaleByProdigy.GrowthRate = 0.5: must be ≥ 1, or 0 for no limit"},
 		{&optim.ScheduleFree[float64]{Beta1: 0, Beta2: 0.999, Eps: 1e-8, Adam: true}, "optim: ScheduleFree.Beta1 = 0: must be in (0, 1)"},
-		{&optim.ScheduleFree[float64]{Beta1: 0.9, Warmup: -1}, "optim: ScheduleFree.Warmup = -1"},
+		{&optim.ScheduleFree[float64]{Beta1: 0.9, Warmup: -1}, "optim: ScheduleFree.Warmup = -1: must be ≥ 0"},
 		{&optim.ScaleBySOAP[float64]{Beta1: 0.95, Beta2: 0.95, ShampooBeta: 0.95, Eps: 1e-8}, "optim: ScaleBySOAP.PreconditionFrequency = 0: must be at least 1"},
-		{&optim.ScaleBySOAP[float64]{Beta1: 0.95, Beta2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, PreconditionFrequency: 1, MaxPrecondDim: -1}, "optim: ScaleBySOAP.MaxPrecondDim = -1: must be at least 0"},
+		{&optim.ScaleBySOAP[float64]{Beta1: 0.95, Beta2: 0.95, ShampooBeta: 0.95, Eps: 1e-8, PreconditionFrequency: 1, MaxPrecondDim: -1}, "optim: ScaleBySOAP.MaxPrecondDim = -1: must be ≥ 0"},
 		{&userTransform{err: errors.New("mine: Rate = -1: must be ≥ 0")}, "mine: Rate = -1: must be ≥ 0"},
 	} {
 		err := newWithChain(&optim.ScaleByLR[float64]{}, tc.tr)
@@ -335,5 +335,61 @@ func TestMethodsPassTheirTransformsChecks(t *testing.T) {
 				try(f.Name+" flipped", v.Interface().(optim.Method))
 			}
 		}
+	}
+}
+
+// TestValidateNamesFirstBadField: with the numeric hyperparameters that
+// Validate refuses on their own (NaN for a float, −1 for a count) made bad
+// together, from any one of them to the last, Validate names the first in
+// the order the fields are declared, for every named method and every
+// built-in transform.
+func TestValidateNamesFirstBadField(t *testing.T) {
+	type validator interface{ Validate() error }
+	bad := func(f reflect.Value) bool {
+		switch f.Kind() {
+		case reflect.Float64:
+			f.SetFloat(math.NaN())
+		case reflect.Int:
+			f.SetInt(-1)
+		default:
+			return false
+		}
+		return true
+	}
+	// try validates a copy of orig (a struct) with the fields in set made
+	// bad; ptr says whether Validate has a pointer receiver.
+	try := func(orig reflect.Value, ptr bool, set ...int) error {
+		v := reflect.New(orig.Type()).Elem()
+		v.Set(orig)
+		for _, i := range set {
+			bad(v.Field(i))
+		}
+		if ptr {
+			return v.Addr().Interface().(validator).Validate()
+		}
+		return v.Interface().(validator).Validate()
+	}
+	check := func(orig reflect.Value, ptr bool) {
+		typ := orig.Type()
+		owner, _, _ := strings.Cut(typ.Name(), "[")
+		var checked []int
+		for i := range typ.NumField() {
+			if typ.Field(i).IsExported() && bad(reflect.New(typ.Field(i).Type).Elem()) && try(orig, ptr, i) != nil {
+				checked = append(checked, i)
+			}
+		}
+		for j := range checked {
+			err := try(orig, ptr, checked[j:]...)
+			first := typ.Field(checked[j]).Name
+			if want := "optim: " + owner + "." + first + " = "; err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("%s with %s and every checked field after it bad: Validate() = %v; want an error naming %s", owner, first, err, first)
+			}
+		}
+	}
+	for _, m := range namedMethods() {
+		check(reflect.ValueOf(m), false)
+	}
+	for _, tr := range builtinTransforms() {
+		check(reflect.ValueOf(tr).Elem(), true)
 	}
 }
