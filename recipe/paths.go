@@ -45,27 +45,36 @@ func (r Recipe) Absolute() (Recipe, error) {
 // absolute) found: as given, against the working directory, if it is
 // there, else against dir and the two directories above it (the run may
 // have started in one of them: runs/<date>-<time> is made under the
-// directory it started in, by default). note says where a path was found other than as given, for
-// the user to see; "" if nowhere else (loading the data then fails as
-// it would have).
+// directory it started in, by default). note says where a path was found
+// other than as given, or that a file of the same name under dir or above
+// it is another one than the working directory's, which is used, for the
+// user to see; "" if neither (loading the data then fails as it would
+// have).
 func (r Recipe) Locate(dir string) (Recipe, string) {
 	var notes []string
+	config := filepath.Join(dir, "config.json")
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // so that the directories above a relative dir are looked in too
+	}
 	find := func(path string) string {
-		if filepath.IsAbs(path) || exists(path) {
+		if filepath.IsAbs(path) {
 			return path
 		}
-		d := filepath.Clean(dir)
-		for range 3 {
+		var found string // the first of dir and the two directories above it that holds path
+		for d, i := filepath.Clean(dir), 0; i < 3 && found == ""; d, i = filepath.Dir(d), i+1 {
 			if p := filepath.Join(d, path); exists(p) {
-				if abs, err := filepath.Abs(p); err == nil {
-					p = abs // as Absolute would have saved it
-				}
-				notes = append(notes, fmt.Sprintf("%s saved in %s is not in the working directory: using %s", path, filepath.Join(dir, "config.json"), p))
-				return p
+				found = p
 			}
-			if up := filepath.Dir(d); up != d && d != "." {
-				d = up
+		}
+		switch {
+		case exists(path):
+			if found != "" && !sameFile(path, found) {
+				notes = append(notes, fmt.Sprintf("%s saved in %s is in the working directory and, another file, at %s: using the working directory's", path, config, found))
 			}
+			return path
+		case found != "":
+			notes = append(notes, fmt.Sprintf("%s saved in %s is not in the working directory: using %s", path, config, found))
+			return found
 		}
 		return path
 	}
@@ -76,6 +85,13 @@ func (r Recipe) Locate(dir string) (Recipe, string) {
 		r.DataDir = find(r.DataDir)
 	}
 	return r, strings.Join(notes, "; ")
+}
+
+// sameFile reports whether paths a and b name one file.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
 
 func exists(path string) bool {

@@ -40,4 +40,21 @@ func TestPaths(t *testing.T) {
 	if got, note := (Recipe{Data: "csv:none.csv"}).Locate("../runs/r"); got.Data != "csv:none.csv" || note != "" {
 		t.Errorf("Locate of a file nowhere = %q, %q; want it as given", got.Data, note)
 	}
+
+	// A run directory given relative to a working directory below the one
+	// the run started in: the directories above it are looked in too.
+	t.Chdir(filepath.Join(base, "runs"))
+	if got, _ := (Recipe{Data: "csv:d.csv"}).Locate("r"); got.Data != "csv:"+filepath.Join(base, "d.csv") {
+		t.Errorf("Locate(r) from runs = %q; want the file two directories above r", got.Data)
+	}
+	// Another file of the same name in the working directory is used, as
+	// it always was, but the note names the other.
+	if err := os.WriteFile(filepath.Join(base, "elsewhere", "d.csv"), []byte("b,y\n2,1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Join(base, "elsewhere"))
+	got, note = (Recipe{Data: "csv:d.csv"}).Locate("../runs/r")
+	if got.Data != "csv:d.csv" || !strings.Contains(note, "another file, at "+filepath.Join(base, "d.csv")) {
+		t.Errorf("Locate with another d.csv in the working directory = %q, %q; want it as given and a note naming %s", got.Data, note, filepath.Join(base, "d.csv"))
+	}
 }
