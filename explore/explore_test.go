@@ -382,14 +382,16 @@ func TestLRFindNoSuggestion(t *testing.T) {
 	nan := jsonfloat.Float(math.NaN())
 	for _, tc := range []struct {
 		smoothed []jsonfloat.Float
+		stopped  string
 		want     string
 	}{
-		{[]jsonfloat.Float{2.4, 6e7}, "2 steps are too few"},
-		{[]jsonfloat.Float{2.4, 2.3, 3, 5, nan}, "finite for only 4 of 5 steps"},
-		{[]jsonfloat.Float{2.4, 2.5, 3, 5, 9, 20}, "never fell below its first step's"},
-		{[]jsonfloat.Float{nan}, "no loss was a finite number"},
+		{[]jsonfloat.Float{2.4, 6e7}, "", "2 steps are too few"},
+		{[]jsonfloat.Float{2.4, 6e7}, "the smoothed loss 6e7 exceeded 4× its lowest", "the test stopped after 2 steps, too few to show where the loss falls fastest: the range is too high"},
+		{[]jsonfloat.Float{2.4, 2.3, 3, 5, nan}, "", "finite for only 4 of 5 steps"},
+		{[]jsonfloat.Float{2.4, 2.5, 3, 5, 9, 20}, "", "never fell below its first step's"},
+		{[]jsonfloat.Float{nan}, "", "no loss was a finite number"},
 	} {
-		f := LRFind{Recipe: recipe.Default(), Smoothed: tc.smoothed}
+		f := LRFind{Recipe: recipe.Default(), Smoothed: tc.smoothed, Stopped: tc.stopped}
 		for i := range tc.smoothed {
 			f.LRs = append(f.LRs, 1e5*math.Pow(1.1, float64(i)))
 		}

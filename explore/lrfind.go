@@ -244,6 +244,9 @@ func (f *LRFind) suggest() {
 	case lo < 0:
 		f.NoSuggestion = "no loss was a finite number"
 		return
+	case finite < MinSuggestSteps && f.Stopped != "":
+		f.NoSuggestion = fmt.Sprintf("the test stopped after %d steps, too few to show where the loss falls fastest: the range is too high (lower --min-lr and --max-lr)", len(f.Smoothed))
+		return
 	case finite < MinSuggestSteps && finite == len(f.Smoothed):
 		f.NoSuggestion = fmt.Sprintf("%d steps are too few to show where the loss falls fastest (more --steps)", finite)
 		return

@@ -222,6 +222,17 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(dir, "lr-find-old", "lr-find.json"), []byte(strings.Replace(string(lrJSON), `"min_loss_lr"`, `"min_loss"`, 1)))
+	// One that found no rate, and says why.
+	var none map[string]any
+	if err := json.Unmarshal(lrJSON, &none); err != nil {
+		t.Fatal(err)
+	}
+	none["suggested"], none["min_loss_lr"], none["no_suggestion"] = nil, nil, "the range is too high"
+	noneJSON, err := json.Marshal(none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "lr-find-none", "lr-find.json"), noneJSON)
 	_, ts := newServer(t, dir)
 	var list entriesReply
 	getJSON(t, ts.URL+"/api/entries", &list)
@@ -346,6 +357,11 @@ func TestBrowser(t *testing.T) {
 		if got := get(p, "read the suggestion", chromedp.Text(chromedp.CSS(`#suggest`))); !strings.Contains(got, wantSuggest) {
 			t.Errorf("%s suggests %q; want %q in it", id, got, wantSuggest)
 		}
+	}
+	p.run("open 0/lr-find-none", open("0/lr-find-none"), visible(chartSel("lr-find", len(lr.LRs), 2)),
+		poll(`state.viewKey.endsWith(":0/lr-find-none") && document.querySelector("#suggest") !== null`))
+	if got := get(p, "read the missing suggestion", chromedp.Text(chromedp.CSS(`#suggest`))); !strings.Contains(got, "no rate suggested: the range is too high") || strings.Contains(got, "lowest loss") {
+		t.Errorf("an lr-find that found no rate shows %q; want its reason and no rates", got)
 	}
 	p.run("open lr-find", open("0/lr-find"), visible(chartSel("lr-find", len(lr.LRs), 2)))
 	p.screenshot("lr-find")

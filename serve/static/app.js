@@ -561,7 +561,10 @@ function viewLRFind(el, [r]) {
   // The rate of the lowest smoothed loss; files written before it was
   // named min_loss_lr call it min_loss.
   const minLossLR = f.min_loss_lr ?? f.min_loss;
-  section(el, "suggest", () => h("p", {}, h("b", {}, "suggested rate: " + fmt(f.suggested)), `; lowest loss at rate ${fmt(minLossLR)}`, f.stopped ? `; ${f.stopped}` : ""));
+  // A test that found no rate says why (no_suggestion), and its
+  // suggested and min_loss_lr are null.
+  const suggestion = f.no_suggestion ? "no rate suggested: " + f.no_suggestion : "suggested rate: " + fmt(f.suggested);
+  section(el, "suggest", () => h("p", {}, h("b", {}, suggestion), f.no_suggestion ? "" : `; lowest loss at rate ${fmt(minLossLR)}`, f.stopped ? `; ${f.stopped}` : ""));
   const charts = section(el, "charts", () => h("div", {class: "charts"}));
   plot(charts, "lr-find", "loss against learning rate", [
     {label: "loss", xs: f.lrs, ys: f.losses, color: COLORS[0]},
