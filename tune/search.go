@@ -266,7 +266,7 @@ func (r *runner) runAll(ctx context.Context, trials []Trial) error {
 				return fmt.Errorf("tune: journal %s: trial %d (rung %d) has config %v there, %v here: the search has changed", r.s.Journal, t.ID, t.Rung, prev.Config, t.Config)
 			}
 			if prev.Budget != t.Budget { // a halving journal of a version whose last rung stopped short
-				return fmt.Errorf("tune: journal %s: trial %d (rung %d) ran with budget %d there, %d here: the search has changed", r.s.Journal, t.ID, t.Rung, prev.Budget, t.Budget)
+				return fmt.Errorf("tune: journal %s: trial %d (rung %d) ran with budget %d there, %d here: the search has changed, or the journal is of a descent before 7 December 2026, whose successive halving stopped its last round short of the whole budget (continue it with that descent, or start again in another directory)", r.s.Journal, t.ID, t.Rung, prev.Budget, t.Budget)
 			}
 			continue
 		}
