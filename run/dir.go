@@ -36,9 +36,9 @@ type runDir struct {
 	// absolute; "" otherwise.
 	Located string
 
-	lock    *Lock
-	created bool   // by claim: abandon removes it
-	tb      events // with Options.TensorBoard
+	lock *Lock
+	made string // by claim: the highest directory it made, which abandon removes (mkdirs)
+	tb   events // with Options.TensorBoard
 }
 
 // claim makes and locks the directory of a new run (claimDir) on rank 0
@@ -47,7 +47,7 @@ type runDir struct {
 func (d *runDir) claim(c *comm.Comm) error {
 	var err error
 	if leader(c) {
-		d.Dir, d.lock, d.created, err = claimDir(d.Dir)
+		d.Dir, d.lock, d.made, err = claimDir(d.Dir)
 	}
 	return fromLeader(c, &d.Dir, err, "rank 0 could not create the run directory")
 }
@@ -78,9 +78,7 @@ func (d *runDir) abandon(files ...string) {
 	d.tb.remove()
 	removeFiles(d.Dir, append(files, ConfigFile, MetricsFile, LockFile)...)
 	d.lock.Unlock()
-	if d.created {
-		os.Remove(d.Dir) // only if empty
-	}
+	unmake(d.Dir, d.made)
 }
 
 // reopen brings the files of a resumed run, d, up to date with its
@@ -161,4 +159,34 @@ func (d *runDir) resumedFrom(from string, skipped error, c *comm.Comm) error {
 		}
 	}
 	return together(c, err, "rank 0 could not put the previous checkpoint in place of the damaged one")
+}
+
+// mkdirs makes dir and any parents it lacks, as os.MkdirAll, and returns
+// the highest directory it made ("" if dir was there), so that a run or
+// command that fails can take away what it made (unmake), parents and
+// all: runs/ of runs/<date>-<time>, say.
+func mkdirs(dir string) (made string, err error) {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		made = p
+		if filepath.Dir(p) == p {
+			break
+		}
+	}
+	return made, os.MkdirAll(dir, 0o755)
+}
+
+// unmake removes dir and its parents up to made (mkdirs), each only if it
+// is empty: nothing made since is lost.
+func unmake(dir, made string) {
+	if made == "" {
+		return
+	}
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		if os.Remove(p) != nil || p == made || filepath.Dir(p) == p {
+			return
+		}
+	}
 }

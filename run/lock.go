@@ -110,9 +110,9 @@ func (l *Lock) Unlock() error {
 // Output is the locked output directory of a command that writes results
 // (compare, lr-find, tune, landscape).
 type Output struct {
-	Dir     string
-	lock    *Lock
-	created bool
+	Dir  string
+	lock *Lock
+	made string // by OpenOutput: the highest directory it made (mkdirs)
 }
 
 // OpenOutput returns the output directory of command name, which writes
@@ -124,11 +124,11 @@ func OpenOutput(name, dir, file string) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, statErr := os.Stat(dir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	made, err := mkdirs(dir)
+	if err != nil {
 		return nil, err
 	}
-	o := &Output{Dir: dir, created: errors.Is(statErr, os.ErrNotExist)}
+	o := &Output{Dir: dir, made: made}
 	if o.lock, err = LockDir(dir, "descent "+name); err != nil {
 		o.Close()
 		return nil, err
@@ -141,7 +141,8 @@ func OpenOutput(name, dir, file string) (*Output, error) {
 }
 
 // Close releases the directory and removes its lock file, and the
-// directory itself if OpenOutput made it and nothing was written into it:
+// directory itself, and the parents OpenOutput made with it, if nothing
+// was written into them:
 // a command that fails leaves none behind.
 func (o *Output) Close() error {
 	if o.lock != nil {
@@ -154,8 +155,6 @@ func (o *Output) Close() error {
 		}
 		o.lock = nil
 	}
-	if o.created {
-		os.Remove(o.Dir) // only if empty
-	}
+	unmake(o.Dir, o.made)
 	return nil
 }

@@ -182,12 +182,16 @@ func TestLockBeforeData(t *testing.T) {
 		t.Errorf("NewText of missing text in a held directory: %v; want ErrLocked", err)
 	}
 	lock.Unlock()
-	fresh := filepath.Join(t.TempDir(), "fresh")
+	base := t.TempDir()
+	fresh := filepath.Join(base, "new", "sub", "fresh") // its parents made for it too
 	if _, err := run.New(r, fresh, run.Options{}); err == nil || !strings.Contains(err.Error(), "missing.csv") {
 		t.Errorf("New of missing data: %v; want the data's error", err)
 	}
-	if _, err := os.Stat(fresh); err == nil {
-		t.Errorf("a run whose data could not be read left %s", fresh)
+	if _, err := os.Stat(filepath.Join(base, "new")); err == nil {
+		t.Errorf("a run whose data could not be read left %s", filepath.Join(base, "new"))
+	}
+	if _, err := os.Stat(base); err != nil {
+		t.Errorf("a run whose data could not be read removed %s, which it did not make: %v", base, err)
 	}
 }
 

@@ -144,34 +144,33 @@ func (run *TextRun) write() error {
 // claimDir makes and locks the directory of a new run, of any kind: dir,
 // or DefaultDir("") if "", and says whether it made it. A directory that holds a run, another command's
 // results (CheckOutput) or other files is refused, saying what to do.
-func claimDir(dir string) (string, *Lock, bool, error) {
+func claimDir(dir string) (string, *Lock, string, error) {
 	if dir == "" {
 		dir = DefaultDir("")
 	}
 	if err := CheckOutput("train", dir); err != nil {
-		return dir, nil, false, err
+		return dir, nil, "", err
 	}
-	_, statErr := os.Stat(dir)
-	created := errors.Is(statErr, os.ErrNotExist)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return dir, nil, false, err
+	made, err := mkdirs(dir)
+	if err != nil {
+		return dir, nil, "", err
 	}
 	lock, err := LockDir(dir, "descent train")
 	if err != nil {
-		return dir, nil, false, err
+		return dir, nil, "", err
 	}
 	if exists(filepath.Join(dir, ConfigFile)) {
 		lock.Unlock()
 		if !exists(filepath.Join(dir, CheckpointFile)) && !exists(filepath.Join(dir, PrevCheckpointFile)) {
-			return dir, nil, false, fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
+			return dir, nil, "", fmt.Errorf("%s holds a run with no checkpoint yet (it was killed before its first checkpoint); choose another --out, or remove the directory", dir)
 		}
-		return dir, nil, false, fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
+		return dir, nil, "", fmt.Errorf("%s already holds a run: use --resume %s to continue it, or another --out", dir, dir)
 	}
 	if names := contents(dir); len(names) > 0 {
 		lock.Unlock()
-		return dir, nil, false, fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
+		return dir, nil, "", fmt.Errorf("%s is not empty and holds no descent run (it has %s): choose another --out, or an empty directory", dir, names)
 	}
-	return dir, lock, created, nil
+	return dir, lock, made, nil
 }
 
 // ReadText reads the recipe and the vocabulary of the language model's
