@@ -76,8 +76,8 @@ func (d *runDir) abandon(files ...string) {
 		return // not this rank's directory, or never created
 	}
 	d.tb.remove()
-	removeFiles(d.Dir, append(files, ConfigFile, MetricsFile, LockFile)...)
-	d.lock.Unlock()
+	removeFiles(d.Dir, append(files, ConfigFile, MetricsFile)...)
+	d.lock.unlockRemove()
 	unmake(d.Dir, d.made)
 }
 

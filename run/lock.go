@@ -146,15 +146,23 @@ func OpenOutput(name, dir, file string) (*Output, error) {
 // a command that fails leaves none behind.
 func (o *Output) Close() error {
 	if o.lock != nil {
-		if openFilesRemovable {
-			os.Remove(o.lock.path) // before the release: no other process locks a file about to go
-		}
-		o.lock.Unlock()
-		if !openFilesRemovable {
-			os.Remove(o.lock.path) // not if another process has opened it since, which Windows refuses
-		}
+		o.lock.unlockRemove()
 		o.lock = nil
 	}
 	unmake(o.Dir, o.made)
 	return nil
+}
+
+// unlockRemove releases l and removes its lock file: before the release
+// where an open file can be removed, so that no other process locks a
+// file about to go; after it where not (Windows), and then not if another
+// process has opened it since, which Windows refuses.
+func (l *Lock) unlockRemove() {
+	if openFilesRemovable {
+		os.Remove(l.path)
+	}
+	l.Unlock()
+	if !openFilesRemovable {
+		os.Remove(l.path)
+	}
 }
