@@ -264,7 +264,7 @@ func readCSVLimited(r io.Reader, name, label string, lim csvLimits) (*Set, error
 	}
 	if len(labels) > MaxCSVClasses {
 		return fail("label column %d%s has %d distinct values: more than %d classes, so it looks continuous (descent classifies; --label chooses another column)",
-			col+1, columnName(first, col, header), len(labels), MaxCSVClasses)
+			col, columnName(first, col, header), len(labels), MaxCSVClasses) // counted from 0, as label is
 	}
 
 	classNames, remap := sortClasses(labels)

@@ -116,8 +116,9 @@ func TestLoadCSV(t *testing.T) {
 }
 
 // TestReadCSVContinuousLabel checks that a label column with more distinct
-// values than MaxCSVClasses is refused, naming the column and the count,
-// instead of becoming hundreds of classes.
+// values than MaxCSVClasses is refused, naming the column (counted from 0,
+// as ReadCSV's label is) and the count, instead of becoming hundreds of
+// classes.
 func TestReadCSVContinuousLabel(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("a,price,b\n")
@@ -125,7 +126,7 @@ func TestReadCSVContinuousLabel(t *testing.T) {
 		fmt.Fprintf(&b, "%d,%g,%d\n", i%7, float64(i)*1.5, i%3)
 	}
 	_, err := ReadCSV(strings.NewReader(b.String()), "price")
-	want := `label column 2 ("price") has 300 distinct values: more than 100 classes`
+	want := `label column 1 ("price") has 300 distinct values: more than 100 classes` // counted from 0, as the label argument is
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf(`ReadCSV(…, "price") error = %v; want it to say %q`, err, want)
 	}

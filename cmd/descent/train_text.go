@@ -65,6 +65,7 @@ func trainText(fs *flag.FlagSet, f *recipe.Flags, resume, out string, quiet bool
 		tokens = h[len(h)-1].Tokens
 	}
 	prog.StartAt(tr.Step(), tokens)
+	prog.BitsUnit = rn.Recipe.BitsUnit()
 	err := rn.Train(ctx)
 	prog.Done()
 	if err != nil {

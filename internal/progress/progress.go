@@ -35,6 +35,11 @@ type Reporter struct {
 	lossSum   float64
 	lossN     int
 	prevToken int64 // tokens at the last evaluation
+
+	// BitsUnit names what a language model's bits are per in its
+	// evaluation lines: "bits/char" if "", "bits/byte" for a byte-level
+	// vocabulary (recipe.Recipe.BitsUnit).
+	BitsUnit string
 }
 
 // New returns a reporter to w of a run of total epochs (steps, for a
@@ -152,8 +157,12 @@ func (p *Reporter) Eval(m train.SeqMetrics) {
 	if p.bar != nil {
 		p.bar.Clear()
 	}
-	fmt.Fprintf(p.w, "step %d: train %.4f (%.3f bits/char), val %s (%s bits/char), %.0f tokens/s\n",
-		m.Step, m.TrainLoss, m.TrainBPC, Num(m.ValLoss), Num(m.ValBPC), float64(m.Tokens-p.prevToken)/m.Seconds)
+	unit := p.BitsUnit
+	if unit == "" {
+		unit = "bits/char"
+	}
+	fmt.Fprintf(p.w, "step %d: train %.4f (%.3f %s), val %s (%s %s), %.0f tokens/s\n",
+		m.Step, m.TrainLoss, m.TrainBPC, unit, Num(m.ValLoss), Num(m.ValBPC), unit, float64(m.Tokens-p.prevToken)/m.Seconds)
 	p.prevToken = m.Tokens
 	p.epStart = time.Time{}
 }

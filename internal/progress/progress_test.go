@@ -32,6 +32,12 @@ func TestLines(t *testing.T) {
 		t.Errorf("evaluation line %q; want %q", got, want)
 	}
 	b.Reset()
+	p.BitsUnit = "bits/byte" // a byte-level vocabulary
+	p.Eval(train.SeqMetrics{Step: 12, Tokens: 2000, TrainLoss: 2, TrainBPC: 2 / math.Ln2, ValLoss: 2.5, ValBPC: 2.5 / math.Ln2, Seconds: 4})
+	if got, want := b.String(), "step 12: train 2.0000 (2.885 bits/byte), val 2.5000 (3.6067 bits/byte), 125 tokens/s\n"; got != want {
+		t.Errorf("evaluation line of a byte-level run %q; want %q", got, want)
+	}
+	b.Reset()
 	p = New(&b, 3, true)
 	p.Batch(train.Batch{Epoch: 1, Index: 1, Batches: 1, Examples: 1})
 	p.Epoch(train.Epoch{Epoch: 1, Seconds: 1})
