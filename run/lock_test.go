@@ -1,17 +1,16 @@
 package run_test
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/descentml/descent/internal/lockline"
+	"github.com/descentml/descent/internal/locktest"
 	"github.com/descentml/descent/run"
 )
 
@@ -70,25 +69,7 @@ func TestLockOtherProcess(t *testing.T) {
 		t.Skip("no lock against other processes on " + runtime.GOOS)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldLock$")
-	cmd.Env = append(os.Environ(), "RUN_TEST_HOLD="+dir)
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	if line, err := bufio.NewReader(stdout).ReadString('\n'); err != nil || line != "locked\n" {
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("the process holding the lock said %q, %v", line, err)
-	}
+	cmd := locktest.Hold(t, "TestHoldLock", dir)
 	want := fmt.Sprintf("descent train (pid %d, ", cmd.Process.Pid)
 	if l, err := run.LockDir(dir, "descent tune"); !errors.Is(err, run.ErrLocked) || !strings.Contains(err.Error(), want) {
 		l.Unlock()
@@ -105,14 +86,4 @@ func TestLockOtherProcess(t *testing.T) {
 
 // TestHoldLock is the process of TestLockOtherProcess; run on its own it
 // does nothing.
-func TestHoldLock(t *testing.T) {
-	dir := os.Getenv("RUN_TEST_HOLD")
-	if dir == "" {
-		t.Skip("only as the process of TestLockOtherProcess")
-	}
-	if _, err := run.LockDir(dir, "descent train"); err != nil {
-		t.Fatal(err)
-	}
-	os.Stdout.WriteString("locked\n")
-	bufio.NewReader(os.Stdin).ReadString('\n') // until killed or told
-}
+func TestHoldLock(t *testing.T) { locktest.Child(t) }

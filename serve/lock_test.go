@@ -3,7 +3,6 @@
 package serve
 
 import (
-	"bufio"
 	"errors"
 	"io/fs"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/descentml/descent/internal/lockline"
+	"github.com/descentml/descent/internal/locktest"
 	"github.com/descentml/descent/run"
 )
 
@@ -82,7 +82,7 @@ func TestLockOfAnotherProcess(t *testing.T) {
 	dir := t.TempDir()
 	unfinished(t, filepath.Join(dir, "ckpt"), true)
 	unfinished(t, filepath.Join(dir, "nockpt"), false)
-	holder := holdLocks(t, filepath.Join(dir, "ckpt"), filepath.Join(dir, "nockpt"))
+	holder := locktest.Hold(t, "TestHoldLocks", filepath.Join(dir, "ckpt"), filepath.Join(dir, "nockpt"))
 	_, ts := newServer(t, dir)
 	wantStatus(t, ts.URL, "held by a live process", map[string]Status{"ckpt": Running, "nockpt": Running})
 	if err := holder.Process.Kill(); err != nil {
@@ -95,50 +95,9 @@ func TestLockOfAnotherProcess(t *testing.T) {
 	wantStatus(t, ts.URL, "held by a dead process", map[string]Status{"ckpt": Stopped, "nockpt": Failed})
 }
 
-// holdLocks starts this test binary as a process that locks dirs and
-// waits, and returns once they are locked.
-func holdLocks(t *testing.T, dirs ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldLocks$")
-	cmd.Env = append(os.Environ(), "SERVE_TEST_HOLD="+strings.Join(dirs, string(filepath.ListSeparator)))
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "locked\n" {
-		t.Fatalf("the process holding the locks said %q, %v", line, err)
-	}
-	return cmd
-}
-
-// TestHoldLocks is the process holdLocks starts; run on its own it does
+// TestHoldLocks is the process locktest.Hold starts; run on its own it does
 // nothing.
-func TestHoldLocks(t *testing.T) {
-	dirs := filepath.SplitList(os.Getenv("SERVE_TEST_HOLD"))
-	if len(dirs) == 0 {
-		t.Skip("only as the process of holdLocks")
-	}
-	for _, d := range dirs {
-		if _, err := run.LockDir(d, "descent train"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	os.Stdout.WriteString("locked\n")
-	bufio.NewReader(os.Stdin).ReadString('\n') // until killed or told
-}
+func TestHoldLocks(t *testing.T) { locktest.Child(t) }
 
 // TestProbeLeavesLockAlone checks that the probe neither makes a lock file
 // nor ever holds the lock: descent train, which does not wait for a lock,
